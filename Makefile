@@ -1,0 +1,57 @@
+# Convenience targets around CMake.  The two commands of the README:
+#   make run     install dependencies, build, start cairn-server on 127.0.0.1:6379
+#   make check   install dependencies, build, run every test (also under ASan+UBSan)
+
+JOBS ?= 2
+BUILD ?= build
+PYTEST = /usr/bin/python3 -m pytest -q -p no:cacheprovider
+
+.PHONY: all bootstrap build release asan run check test unit integration install clean format bench
+
+all: build
+
+bootstrap:
+	./scripts/bootstrap.sh
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+release:
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build-release -j$(JOBS)
+
+asan:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCAIRN_SANITIZE=ON >/dev/null
+	cmake --build build-asan -j$(JOBS)
+
+run: bootstrap build
+	./$(BUILD)/cairn-server --port 6379 --bind 127.0.0.1
+
+unit:
+	cd $(BUILD) && ctest --output-on-failure
+
+integration:
+	CAIRN_SERVER_BIN=$(abspath $(BUILD))/cairn-server $(PYTEST) tests/integration
+
+test: unit integration
+
+# Everything CI runs: the normal build, then the sanitizer build, each
+# with unit and integration tests.
+check: bootstrap build
+	$(MAKE) --no-print-directory unit integration BUILD=$(BUILD)
+	$(MAKE) --no-print-directory asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(MAKE) --no-print-directory unit integration BUILD=build-asan
+
+install: build
+	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
+
+bench: bootstrap release
+	./bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-release

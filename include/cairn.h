@@ -1,0 +1,237 @@
+/* cairn.h -- the public API of libcairn, an embeddable Redis-compatible
+ * in-memory data store.
+ *
+ * This is the only header an application includes.  It depends on nothing
+ * but the C standard library and is stable: functions and types are only
+ * ever added, and the structures an application allocates itself
+ * (cairn_options) carry reserved space so they can grow without breaking
+ * the ABI.
+ *
+ * A minimal program:
+ *
+ *     cairn *db;
+ *     if (cairn_open(NULL, &db) != CAIRN_OK) { ... cairn_errmsg(db) ...; }
+ *     cairn_reply *r;
+ *     const char *argv[] = {"SET", "greeting", "hello"};
+ *     if (cairn_command(db, 3, argv, NULL, &r) == CAIRN_OK) {
+ *         ... r->type == CAIRN_REPLY_STATUS, r->str is "OK" ...
+ *         cairn_reply_free(r);
+ *     }
+ *     cairn_close(db);
+ *
+ * Conventions used throughout:
+ *
+ *  - Functions that can fail return an int result code (CAIRN_OK on
+ *    success); cairn_errstr() names a code and cairn_errmsg() gives the
+ *    message of the last failure on a handle.
+ *  - A command that Redis answers with an error ("-WRONGTYPE ...", "-ERR
+ *    syntax error") is NOT a failure of the API: cairn_command() returns
+ *    CAIRN_OK and a reply of type CAIRN_REPLY_ERROR, exactly as hiredis
+ *    does.  A non-OK result code means the call itself could not be made
+ *    (a NULL argument, a closed handle, ...).
+ *  - Memory handed to the caller (replies) is released with the matching
+ *    free function; memory passed in (arguments, options) is never kept
+ *    after the call returns.
+ *
+ * See docs/embedding.md for the full guide. */
+#ifndef CAIRN_H
+#define CAIRN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CAIRN_SENTINEL __attribute__((sentinel))
+#else
+#define CAIRN_SENTINEL
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Version                                                                 */
+/* ---------------------------------------------------------------------- */
+
+#define CAIRN_VERSION "0.1.0"
+/* major * 1000000 + minor * 1000 + patch */
+#define CAIRN_VERSION_NUMBER 1000
+
+/* The version of the library actually linked (which may differ from the
+ * header the application was compiled with when linked dynamically). */
+const char *cairn_libversion(void);
+int cairn_libversion_number(void);
+
+/* ---------------------------------------------------------------------- */
+/* Result codes                                                            */
+/* ---------------------------------------------------------------------- */
+
+#define CAIRN_OK 0      /* success */
+#define CAIRN_ERROR 1   /* generic failure (e.g. an invalid configuration value) */
+#define CAIRN_NOMEM 2   /* out of memory */
+#define CAIRN_MISUSE 3  /* the API was used incorrectly (NULL argument, bad option) */
+#define CAIRN_IOERR 4   /* an operating-system I/O call failed (persistence) */
+#define CAIRN_BUSY 5    /* a resource is in use (e.g. the directory is locked) */
+#define CAIRN_CORRUPT 6 /* persisted data is damaged (persistence) */
+#define CAIRN_NOTSUP 7  /* the operation is not supported by this build */
+#define CAIRN_INTERNAL 8 /* an internal invariant failed: a bug, please report */
+
+/* A static English description of rc ("not an error", "out of memory",
+ * ...).  Never NULL; unknown codes give "unknown error". */
+const char *cairn_errstr(int rc);
+
+/* ---------------------------------------------------------------------- */
+/* Opening and closing a store                                             */
+/* ---------------------------------------------------------------------- */
+
+/* A handle on one store: one engine (all its databases) and one session
+ * (the selected database, the client name, ...).  Opaque. */
+typedef struct cairn cairn;
+
+/* Options for cairn_open().  Always initialise with cairn_options_init()
+ * before setting fields, so fields added in later versions (carved out of
+ * the reserved space) get their defaults. */
+typedef struct cairn_options {
+    /* Number of logical databases (SELECT 0 .. databases-1).  Default 16;
+     * 0 also means the default. */
+    int databases;
+    /* Persistence directory, or NULL for a purely in-memory store (the
+     * default).  Persistence is not implemented yet: a non-NULL dir makes
+     * cairn_open() fail with CAIRN_MISUSE. */
+    const char *dir;
+    /* Seed for the store's hash keys and random choices (RANDOMKEY, SPOP,
+     * eviction sampling).  0, the default, draws 32 bytes from the OS with
+     * getrandom(); any other value makes the store reproducible, which is
+     * meant for tests. */
+    uint64_t seed;
+    /* Extra configuration as name/value pairs, as they would appear in a
+     * redis.conf file: {"maxmemory", "100mb", "hz", "20", NULL}.  The list
+     * ends with a NULL name.  NULL (the default) for none.  Applied at
+     * startup, so parameters that CONFIG SET refuses may be set here. */
+    const char *const *config;
+    /* Reserved for future options; cairn_options_init() zeroes them and
+     * they must stay zero. */
+    int reserved_int[8];
+    void *reserved_ptr[8];
+} cairn_options;
+
+/* Fill *opts with the defaults. */
+void cairn_options_init(cairn_options *opts);
+
+/* Open a new, empty store.  opts may be NULL for the defaults; it is read
+ * during the call only.
+ *
+ * On success returns CAIRN_OK and sets *out to the handle.  On failure
+ * returns the error code and, like sqlite3_open(), still sets *out to a
+ * handle that reports the failure through cairn_errmsg() and must be
+ * released with cairn_close(); every other call on it returns
+ * CAIRN_MISUSE.  *out is NULL only when not even the handle could be
+ * allocated (CAIRN_NOMEM), or out itself is NULL (CAIRN_MISUSE).
+ *
+ * Each handle is fully independent: several stores may be open in one
+ * process and share no state. */
+int cairn_open(const cairn_options *opts, cairn **out);
+
+/* Close a handle and free the store and everything in it.  NULL is a
+ * no-op.  The caller must ensure no other thread is using or will use the
+ * handle.  Replies obtained from the handle stay valid: they are owned by
+ * the caller, not the handle. */
+void cairn_close(cairn *db);
+
+/* ---------------------------------------------------------------------- */
+/* Replies                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/* Reply types; the values match hiredis's REDIS_REPLY_* so code ported
+ * from hiredis can keep its switch statements. */
+#define CAIRN_REPLY_STRING 1  /* a bulk string: str/len (binary safe) */
+#define CAIRN_REPLY_ARRAY 2   /* element[0 .. elements-1] */
+#define CAIRN_REPLY_INTEGER 3 /* integer */
+#define CAIRN_REPLY_NIL 4     /* a null bulk, null array, or RESP3 null */
+#define CAIRN_REPLY_STATUS 5  /* a simple string such as "OK": str/len */
+#define CAIRN_REPLY_ERROR 6   /* str/len, starting with its code: "ERR ..." */
+#define CAIRN_REPLY_DOUBLE 7  /* dval; str/len hold the text as sent ("3.5", "inf") */
+#define CAIRN_REPLY_BOOL 8    /* integer is 1 or 0 */
+#define CAIRN_REPLY_MAP 9     /* elements = 2 * pairs: key, value, key, value, ... */
+#define CAIRN_REPLY_SET 10    /* element[0 .. elements-1] */
+#define CAIRN_REPLY_ATTR 11   /* reserved: attributes are currently dropped */
+#define CAIRN_REPLY_PUSH 12   /* an out-of-band message (pub/sub); element[] */
+#define CAIRN_REPLY_BIGNUM 13 /* str/len hold the decimal digits */
+#define CAIRN_REPLY_VERB 14   /* verbatim text: str/len, its format in vtype ("txt") */
+
+/* One node of a reply tree.  Every string (str) is NUL-terminated after len
+ * bytes, for convenience; len is authoritative since values are binary.
+ * Fields not used by a type are zero / NULL.  Replies are allocated by the
+ * library only, so fields may be appended in later versions. */
+typedef struct cairn_reply {
+    int type;         /* CAIRN_REPLY_* */
+    long long integer; /* INTEGER; BOOL (1/0) */
+    double dval;      /* DOUBLE */
+    size_t len;       /* length of str */
+    char *str;        /* STRING, STATUS, ERROR, DOUBLE, BIGNUM, VERB */
+    char vtype[4];    /* VERB: the format, NUL-terminated ("txt", "mkd") */
+    size_t elements;  /* ARRAY, MAP, SET, PUSH */
+    struct cairn_reply **element;
+} cairn_reply;
+
+/* Free a reply and everything below it.  NULL is a no-op.  Only call it on
+ * the root of a tree returned by the library, never on an element. */
+void cairn_reply_free(cairn_reply *r);
+
+/* ---------------------------------------------------------------------- */
+/* Running commands                                                        */
+/* ---------------------------------------------------------------------- */
+
+/* Run one command, e.g. {"SET", "key", "value"}, as a Redis client would.
+ *
+ * argv holds argc >= 1 arguments; argvlen gives their lengths (arguments
+ * are binary safe), or is NULL to take each as a NUL-terminated string.
+ * The arguments are only read during the call.
+ *
+ * On CAIRN_OK, *out receives the reply tree, which the caller owns and
+ * frees with cairn_reply_free().  Errors from the command itself arrive as
+ * CAIRN_OK with a CAIRN_REPLY_ERROR reply carrying Redis's exact message.
+ * *out is set to NULL when the command produced no reply at all (CLIENT
+ * REPLY OFF / SKIP); if it produced several top-level replies (SUBSCRIBE
+ * with several channels), they are returned as the elements of one
+ * CAIRN_REPLY_ARRAY.  out may be NULL to discard the reply.
+ *
+ * Replies always use the RESP3 type system (a map is a CAIRN_REPLY_MAP, a
+ * double a CAIRN_REPLY_DOUBLE), whatever HELLO was given.
+ *
+ * The handle's session state persists across calls: SELECT changes the
+ * database of every later command on this handle (from any thread), and
+ * CLIENT SETNAME names the handle.
+ *
+ * Thread safety: a handle may be used from several threads at once; each
+ * command runs alone, under a mutex held by the handle, so commands are
+ * serialised (and atomic) in some order.  Two handles never contend.
+ *
+ * Returns CAIRN_MISUSE for a NULL handle or argv, argc < 1, a NULL
+ * argument, or a handle whose open failed; the message is in
+ * cairn_errmsg(). */
+int cairn_command(cairn *db, int argc, const char *const *argv, const size_t *argvlen,
+                  cairn_reply **out);
+
+/* Convenience wrapper: the arguments are NUL-terminated strings ending
+ * with a NULL pointer, like execl():
+ *
+ *     cairn_commandl(db, &r, "SET", "key", "value", (char *)NULL);
+ *
+ * At most 64 arguments. */
+int cairn_commandl(cairn *db, cairn_reply **out, const char *arg0, ...) CAIRN_SENTINEL;
+
+/* The message describing the last failed call on db made by the calling
+ * thread, or "not an error" if that call succeeded.  Messages are kept per
+ * thread and per handle, so a thread never sees another thread's error.
+ * The string stays valid until the next call on db from the same thread
+ * or cairn_close().  db NULL gives the message for CAIRN_NOMEM (the only
+ * way cairn_open() leaves no handle). */
+const char *cairn_errmsg(cairn *db);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAIRN_H */

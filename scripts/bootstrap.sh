@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what Cairn needs to build, test and benchmark, from Debian's
+# packages.  Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config clang clang-format
+    libuv1-dev libjemalloc-dev libclang-rt-14-dev
+    python3-pytest python3-redis
+    redis-server redis-tools
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+echo "bootstrap: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian's redis-server package starts a system instance on port 6379;
+# the tests and benchmarks start their own on free ports, so stop it to
+# leave 6379 for cairn-server.
+if command -v service >/dev/null 2>&1; then $SUDO service redis-server stop >/dev/null 2>&1 || true; fi

@@ -1,0 +1,29 @@
+/* alloc.h -- checked allocation for every Cairn module.
+ *
+ * Every allocation in Cairn goes through these wrappers so that an
+ * allocation failure is never ignored: on Linux with overcommit a failed
+ * malloc means the process is already out of memory, and continuing would
+ * corrupt the dataset, so the wrappers print a message and abort() -- the
+ * same policy as Redis's zmalloc.  Memory use is bounded by `maxmemory`,
+ * not by recovering from NULL.  Accounting (INFO used_memory) is read from
+ * the allocator itself (jemalloc's stats) rather than kept in a global
+ * counter, so this module holds no state. */
+#ifndef CAIRN_ALLOC_H
+#define CAIRN_ALLOC_H
+
+#include <stddef.h>
+
+void *cm_malloc(size_t size);
+void *cm_calloc(size_t n, size_t size);
+void *cm_realloc(void *ptr, size_t size);
+char *cm_strdup(const char *s);
+void *cm_memdup(const void *p, size_t len);
+void cm_free(void *ptr);
+/* Bytes actually reserved for ptr (>= the size asked for). */
+size_t cm_usable_size(void *ptr);
+/* Bytes currently allocated by the whole process, as the allocator reports. */
+size_t cm_used_memory(void);
+/* Name of the allocator underneath ("jemalloc-5.3.0" or "libc"). */
+const char *cm_allocator_name(void);
+
+#endif

@@ -1,0 +1,105 @@
+/* dstr.c -- binary-safe dynamic strings; see dstr.h. */
+#include "dstr.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+static dstr alloc_with_cap(size_t cap)
+{
+    dstr_hdr *h = cm_malloc(sizeof(*h) + cap + 1);
+    h->len = 0;
+    h->cap = (uint32_t)cap;
+    char *s = (char *)(h + 1);
+    s[0] = '\0';
+    return s;
+}
+
+dstr dstr_with_cap(size_t cap) { return alloc_with_cap(cap); }
+
+dstr dstr_new(const void *p, size_t len)
+{
+    dstr s = alloc_with_cap(len);
+    if (len) memcpy(s, p, len);
+    s[len] = '\0';
+    DSTR_HDR(s)->len = (uint32_t)len;
+    return s;
+}
+
+dstr dstr_from_cstr(const char *c) { return dstr_new(c, strlen(c)); }
+
+dstr dstr_dup(const dstr s) { return dstr_new(s, dstr_len(s)); }
+
+void dstr_free(dstr s)
+{
+    if (s) cm_free(DSTR_HDR(s));
+}
+
+dstr dstr_reserve(dstr s, size_t extra)
+{
+    dstr_hdr *h = DSTR_HDR(s);
+    size_t need = (size_t)h->len + extra;
+    if (need <= h->cap) return s;
+    /* Double small strings, grow big ones by 1 MB, as appends tend to
+     * continue: amortised O(1) per byte without wasting much on huge
+     * values. */
+    size_t cap = need < (1u << 20) ? need * 2 : need + (1u << 20);
+    if (cap > DSTR_MAX_LEN) cap = need;
+    h = cm_realloc(h, sizeof(*h) + cap + 1);
+    h->cap = (uint32_t)cap;
+    return (char *)(h + 1);
+}
+
+dstr dstr_cat(dstr s, const void *p, size_t len)
+{
+    s = dstr_reserve(s, len);
+    size_t cur = dstr_len(s);
+    memcpy(s + cur, p, len);
+    dstr_set_len(s, cur + len);
+    return s;
+}
+
+dstr dstr_cat_cstr(dstr s, const char *c) { return dstr_cat(s, c, strlen(c)); }
+
+dstr dstr_catfmt(dstr s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0) return s;
+    s = dstr_reserve(s, (size_t)n);
+    size_t cur = dstr_len(s);
+    va_start(ap, fmt);
+    vsnprintf(s + cur, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    dstr_set_len(s, cur + (size_t)n);
+    return s;
+}
+
+dstr dstr_grow_zero(dstr s, size_t len)
+{
+    size_t cur = dstr_len(s);
+    if (len <= cur) return s;
+    s = dstr_reserve(s, len - cur);
+    memset(s + cur, 0, len - cur);
+    dstr_set_len(s, len);
+    return s;
+}
+
+void dstr_set_len(dstr s, size_t len)
+{
+    DSTR_HDR(s)->len = (uint32_t)len;
+    s[len] = '\0';
+}
+
+dstr dstr_shrink(dstr s)
+{
+    dstr_hdr *h = DSTR_HDR(s);
+    if (h->cap == h->len) return s;
+    h = cm_realloc(h, sizeof(*h) + h->len + 1);
+    h->cap = h->len;
+    return (char *)(h + 1);
+}

@@ -1,0 +1,47 @@
+/* util.h -- number parsing/formatting and glob matching, Redis-compatible. */
+#ifndef CAIRN_UTIL_H
+#define CAIRN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest text any of the formatters below produce, with the NUL --
+ * except ldouble_to_str(), see LDOUBLE_STR_MAX. */
+#define NUM_STR_MAX 128
+/* Buffer size ldouble_to_str() may need: "%.17Lf" of the largest long
+ * double has about 4950 digits (Redis's MAX_LONG_DOUBLE_CHARS).  It is
+ * also the input length limit of str_to_ldouble(). */
+#define LDOUBLE_STR_MAX (5 * 1024)
+
+/* Parse a whole buffer as a signed 64-bit integer with the strictness of
+ * Redis's string2ll: optional '-', no '+', no leading zeros (except "0"),
+ * no spaces, no overflow, not empty.  Returns 1 on success, 0 otherwise. */
+int str_to_ll(const char *s, size_t len, long long *out);
+/* Like str_to_ll for unsigned 64-bit values (no sign accepted). */
+int str_to_ull(const char *s, size_t len, unsigned long long *out);
+/* Format v in decimal into buf (at least 21 bytes); returns the length. */
+int ll_to_str(char *buf, size_t size, long long v);
+
+/* Parse a double as Redis's getDoubleFromObject does: strtod over the whole
+ * buffer, no leading/trailing space, NaN rejected; "inf", "-inf", "+inf"
+ * accepted.  Returns 1 on success, 0 otherwise. */
+int str_to_double(const char *s, size_t len, double *out);
+/* Parse a long double as getLongDoubleFromObject does (INCRBYFLOAT): no
+ * spaces, whole buffer, not NaN; infinity rejected by the caller. */
+int str_to_ldouble(const char *s, size_t len, long double *out);
+
+/* Format a long double the way INCRBYFLOAT replies and stores it
+ * (Redis ld2string in LD_STR_HUMAN mode: "%.17Lf" with trailing zeros and
+ * a trailing dot removed, "-0" never produced).  Returns the length, or 0
+ * if the value is not finite. */
+int ldouble_to_str(char *buf, size_t size, long double v);
+/* Format a double as Redis 7.0 replies it (addReplyDouble / d2string:
+ * "inf", "-inf", integers in range printed without exponent, else "%.17g").
+ * Returns the length. */
+int double_to_str(char *buf, size_t size, double v);
+
+/* Glob-style match with Redis's semantics: '*', '?', '[abc]', '[^a]',
+ * '[a-z]' (reversed ranges allowed), '\\' escapes.  Returns 1 on match. */
+int glob_match(const char *pattern, size_t plen, const char *str, size_t slen, int nocase);
+
+#endif

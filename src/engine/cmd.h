@@ -1,0 +1,100 @@
+/* cmd.h -- the command table (DESIGN rule 3).
+ *
+ * One table describes every command: name, arity, flags, key positions,
+ * ACL categories, documentation and handler.  Dispatch, COMMAND, COMMAND
+ * DOCS, ACL checks and cluster routing all read it. */
+#ifndef CAIRN_CMD_H
+#define CAIRN_CMD_H
+
+#include <stdint.h>
+
+#include "engine.h"
+
+typedef void cmd_proc(cmd_call *c);
+
+/* Command flags, named as COMMAND INFO reports them. */
+enum {
+    CMD_WRITE = 1 << 0,
+    CMD_READONLY = 1 << 1,
+    CMD_DENYOOM = 1 << 2,
+    CMD_ADMIN = 1 << 3,
+    CMD_PUBSUB = 1 << 4,
+    CMD_NOSCRIPT = 1 << 5,
+    CMD_BLOCKING = 1 << 6,
+    CMD_LOADING = 1 << 7,
+    CMD_STALE = 1 << 8,
+    CMD_SKIP_MONITOR = 1 << 9,
+    CMD_SKIP_SLOWLOG = 1 << 10,
+    CMD_FAST = 1 << 11,
+    CMD_NO_AUTH = 1 << 12,
+    CMD_MAY_REPLICATE = 1 << 13,
+    CMD_NO_MULTI = 1 << 14,
+    CMD_ALLOW_BUSY = 1 << 15,
+    CMD_NO_MANDATORY_KEYS = 1 << 16,
+};
+
+/* ACL categories. */
+enum {
+    ACL_KEYSPACE = 1 << 0,
+    ACL_READ = 1 << 1,
+    ACL_WRITE = 1 << 2,
+    ACL_SET = 1 << 3,
+    ACL_SORTEDSET = 1 << 4,
+    ACL_LIST = 1 << 5,
+    ACL_HASH = 1 << 6,
+    ACL_STRING = 1 << 7,
+    ACL_BITMAP = 1 << 8,
+    ACL_HYPERLOGLOG = 1 << 9,
+    ACL_GEO = 1 << 10,
+    ACL_STREAM = 1 << 11,
+    ACL_PUBSUB = 1 << 12,
+    ACL_ADMIN = 1 << 13,
+    ACL_FAST = 1 << 14,
+    ACL_SLOW = 1 << 15,
+    ACL_BLOCKING = 1 << 16,
+    ACL_DANGEROUS = 1 << 17,
+    ACL_CONNECTION = 1 << 18,
+    ACL_TRANSACTION = 1 << 19,
+    ACL_SCRIPTING = 1 << 20,
+};
+
+struct cmd_def {
+    const char *name;  /* lower case; "config|get" style for subcommands */
+    cmd_proc *proc;
+    int arity;         /* > 0: exact argc; < 0: at least -arity */
+    uint32_t flags;
+    uint32_t acl;
+    int first_key, last_key, key_step; /* last_key -1: the last argument */
+    const char *group;   /* "string", "generic", "connection", "server", ... */
+    const char *since;   /* Redis version that introduced it */
+    const char *summary;
+    const char *complexity;
+    const cmd_def *subcommands; /* NULL-name terminated, or NULL */
+};
+
+/* The table is kept as one array per command family, each next to its
+ * handlers (t_string.c, t_keys.c, ...) and terminated by an entry with a
+ * NULL name; cmd_families lists them all, NULL-terminated.  Together they
+ * are the one table. */
+extern const cmd_def conn_commands[];
+extern const cmd_def config_commands[];
+extern const cmd_def server_commands[];
+extern const cmd_def string_commands[];
+extern const cmd_def keys_commands[];
+extern const cmd_def *const cmd_families[];
+
+/* Look a command up by name, case-insensitively (NULL if unknown). */
+const cmd_def *cmd_lookup(cairn_engine *e, const char *name, size_t len);
+/* Look a subcommand of parent up, case-insensitively. */
+const cmd_def *cmd_lookup_sub(const cmd_def *parent, const char *name, size_t len);
+/* Build e->commands from cmd_table. */
+void cmd_table_load(cairn_engine *e);
+/* Number of top-level commands. */
+long cmd_count(const cairn_engine *e);
+
+/* Key positions of a call of cmd with argv (COMMAND GETKEYS, cluster
+ * routing).  Fills idx (capacity max) and returns the count, or -1 if the
+ * arguments are invalid for the command. */
+int cmd_get_keys(const cmd_def *cmd, int argc, const cslice *argv, int *idx, int max);
+
+#endif

@@ -1,0 +1,936 @@
+/* config.c -- every configuration parameter in one table, and CONFIG.
+ *
+ * One table (config_table) drives the defaults, the configuration file,
+ * the command-line flags, CONFIG GET and CONFIG SET, so a parameter is
+ * added in exactly one place.  Parsing, bounds and error strings follow
+ * Redis 7.0's config.c, because operators and tools depend on them.
+ *
+ * Parameters the host acts on (port, bind, dir, ...) are only stored here:
+ * the engine may not do I/O, so after CONFIG SET changes a value the host
+ * is told through e->host->config_changed and may veto it. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../ds/alloc.h"
+#include "../ds/util.h"
+#include "cmd.h"
+#include "db.h"
+#include "engine.h"
+
+/* ---------------------------------------------------------------------------
+ * The table
+ * ------------------------------------------------------------------------ */
+
+enum cfg_type {
+    CT_BOOL,   /* int: yes/no */
+    CT_INT,    /* int */
+    CT_LL,     /* long long */
+    CT_ULL,    /* unsigned long long */
+    CT_STRING, /* dstr */
+    CT_ENUM,   /* int, one of enums[] */
+    CT_BIND,   /* dstr: space-separated addresses */
+    CT_SAVE,   /* dstr: "seconds changes" pairs */
+};
+
+enum {
+    CF_IMMUTABLE = 1 << 0, /* only from the file or the command line */
+    CF_MEMORY = 1 << 1,    /* accepts units: 1gb, 512mb, 100k */
+    CF_OCTAL = 1 << 2,     /* parsed and shown in octal (unixsocketperm) */
+    CF_UNSIGNED = 1 << 3,  /* bounds compare as unsigned, as for Redis's uint/size_t */
+    CF_MULTI_ARG = 1 << 4, /* takes several arguments (bind, save) */
+};
+
+typedef struct cfg_enum {
+    const char *name;
+    int value;
+} cfg_enum;
+
+typedef struct config_def {
+    const char *name;
+    int type;
+    int flags;
+    size_t offset; /* of the field in cairn_config */
+    unsigned long long lo, hi; /* numeric bounds, inclusive */
+    const char *dflt;          /* the default, as CONFIG SET would take it */
+    const cfg_enum *enums;     /* CT_ENUM: NULL-name terminated */
+    void (*fixup)(cairn_config *cfg); /* adjusts a value after it is set */
+} config_def;
+
+static const cfg_enum loglevel_enum[] = {
+    {"debug", LL_DEBUG},     {"verbose", LL_VERBOSE}, {"notice", LL_NOTICE},
+    {"warning", LL_WARNING}, {NULL, 0},
+};
+
+static const cfg_enum maxmemory_policy_enum[] = {
+    {"volatile-lru", MAXMEMORY_VOLATILE_LRU},
+    {"volatile-lfu", MAXMEMORY_VOLATILE_LFU},
+    {"volatile-random", MAXMEMORY_VOLATILE_RANDOM},
+    {"volatile-ttl", MAXMEMORY_VOLATILE_TTL},
+    {"allkeys-lru", MAXMEMORY_ALLKEYS_LRU},
+    {"allkeys-lfu", MAXMEMORY_ALLKEYS_LFU},
+    {"allkeys-random", MAXMEMORY_ALLKEYS_RANDOM},
+    {"noeviction", MAXMEMORY_NO_EVICTION},
+    {NULL, 0},
+};
+
+/* Redis takes any hz >= 0 as a hint and caps it to 1..500 (updateHZ), so
+ * CONFIG SET hz 1000 succeeds and CONFIG GET hz then shows 500. */
+static void clamp_hz(cairn_config *cfg)
+{
+    if (cfg->hz < 1) cfg->hz = 1;
+    if (cfg->hz > 500) cfg->hz = 500;
+}
+
+#define OFF(field) offsetof(cairn_config, field)
+
+static const config_def config_table[] = {
+    {.name = "databases", .type = CT_INT, .flags = CF_IMMUTABLE, .offset = OFF(databases),
+     .lo = 1, .hi = INT_MAX, .dflt = "16"},
+    {.name = "port", .type = CT_INT, .offset = OFF(port), .lo = 0, .hi = 65535, .dflt = "6379"},
+    {.name = "bind", .type = CT_BIND, .flags = CF_MULTI_ARG, .offset = OFF(bind),
+     .dflt = "127.0.0.1"},
+    {.name = "unixsocket", .type = CT_STRING, .flags = CF_IMMUTABLE, .offset = OFF(unixsocket),
+     .dflt = ""},
+    {.name = "unixsocketperm", .type = CT_INT, .flags = CF_IMMUTABLE | CF_OCTAL | CF_UNSIGNED,
+     .offset = OFF(unixsocketperm), .lo = 0, .hi = 0777, .dflt = "0"},
+    {.name = "tcp-backlog", .type = CT_INT, .flags = CF_IMMUTABLE, .offset = OFF(tcp_backlog),
+     .lo = 0, .hi = INT_MAX, .dflt = "511"},
+    {.name = "maxclients", .type = CT_INT, .flags = CF_UNSIGNED, .offset = OFF(maxclients),
+     .lo = 1, .hi = UINT_MAX, .dflt = "10000"},
+    {.name = "timeout", .type = CT_INT, .offset = OFF(timeout), .lo = 0, .hi = INT_MAX,
+     .dflt = "0"},
+    {.name = "tcp-keepalive", .type = CT_INT, .offset = OFF(tcp_keepalive), .lo = 0,
+     .hi = INT_MAX, .dflt = "300"},
+    {.name = "daemonize", .type = CT_BOOL, .flags = CF_IMMUTABLE, .offset = OFF(daemonize),
+     .dflt = "no"},
+    {.name = "pidfile", .type = CT_STRING, .flags = CF_IMMUTABLE, .offset = OFF(pidfile),
+     .dflt = ""},
+    {.name = "loglevel", .type = CT_ENUM, .offset = OFF(loglevel), .dflt = "notice",
+     .enums = loglevel_enum},
+    {.name = "logfile", .type = CT_STRING, .flags = CF_IMMUTABLE, .offset = OFF(logfile),
+     .dflt = ""},
+    {.name = "proto-max-bulk-len", .type = CT_LL, .flags = CF_MEMORY,
+     .offset = OFF(proto_max_bulk_len), .lo = 1024 * 1024, .hi = LLONG_MAX, .dflt = "512mb"},
+    {.name = "client-query-buffer-limit", .type = CT_LL, .flags = CF_MEMORY | CF_UNSIGNED,
+     .offset = OFF(client_query_buffer_limit), .lo = 1024 * 1024, .hi = LLONG_MAX,
+     .dflt = "1gb"},
+    {.name = "hz", .type = CT_INT, .offset = OFF(hz), .lo = 0, .hi = INT_MAX, .dflt = "10",
+     .fixup = clamp_hz},
+    {.name = "active-expire-effort", .type = CT_INT, .flags = CF_UNSIGNED,
+     .offset = OFF(active_expire_effort), .lo = 1, .hi = 10, .dflt = "1"},
+    {.name = "dir", .type = CT_STRING, .offset = OFF(dir), .dflt = "./"},
+    {.name = "save", .type = CT_SAVE, .flags = CF_MULTI_ARG, .offset = OFF(save),
+     .dflt = "3600 1 300 100 60 10000"},
+    {.name = "appendonly", .type = CT_BOOL, .offset = OFF(appendonly), .dflt = "no"},
+    {.name = "maxmemory", .type = CT_ULL, .flags = CF_MEMORY | CF_UNSIGNED,
+     .offset = OFF(maxmemory), .lo = 0, .hi = ULLONG_MAX, .dflt = "0"},
+    {.name = "maxmemory-policy", .type = CT_ENUM, .offset = OFF(maxmemory_policy),
+     .dflt = "noeviction", .enums = maxmemory_policy_enum},
+};
+
+#define CONFIG_COUNT (sizeof(config_table) / sizeof(config_table[0]))
+#define BIND_MAX 16 /* Redis's CONFIG_BINDADDR_MAX */
+
+static const config_def *config_lookup(const char *name, size_t len)
+{
+    for (size_t i = 0; i < CONFIG_COUNT; i++) {
+        const config_def *d = &config_table[i];
+        if (strlen(d->name) == len && strncasecmp(d->name, name, len) == 0) return d;
+    }
+    return NULL;
+}
+
+static void *field(cairn_config *cfg, const config_def *d) { return (char *)cfg + d->offset; }
+static const void *cfield(const cairn_config *cfg, const config_def *d)
+{
+    return (const char *)cfg + d->offset;
+}
+
+static int holds_dstr(const config_def *d)
+{
+    return d->type == CT_STRING || d->type == CT_BIND || d->type == CT_SAVE;
+}
+
+/* ---------------------------------------------------------------------------
+ * Parsing values
+ * ------------------------------------------------------------------------ */
+
+int config_parse_memory(const char *p, unsigned long long *out)
+{
+    const char *u = p;
+    unsigned long long mul;
+
+    if (*u == '-') return 0;
+    while (*u && isdigit((unsigned char)*u)) u++;
+    if (*u == '\0' || !strcasecmp(u, "b")) mul = 1;
+    else if (!strcasecmp(u, "k")) mul = 1000;
+    else if (!strcasecmp(u, "kb")) mul = 1024;
+    else if (!strcasecmp(u, "m")) mul = 1000 * 1000;
+    else if (!strcasecmp(u, "mb")) mul = 1024 * 1024;
+    else if (!strcasecmp(u, "g")) mul = 1000ULL * 1000 * 1000;
+    else if (!strcasecmp(u, "gb")) mul = 1024ULL * 1024 * 1024;
+    else return 0;
+
+    char buf[128];
+    size_t digits = (size_t)(u - p);
+    if (digits >= sizeof(buf)) return 0;
+    memcpy(buf, p, digits);
+    buf[digits] = '\0';
+    /* Like Redis: no digits reads as 0 ("" and "kb" are 0), and a number
+     * too large saturates through strtoull rather than failing. */
+    char *end;
+    errno = 0;
+    unsigned long long val = strtoull(buf, &end, 10);
+    if ((val == 0 && errno == EINVAL) || *end != '\0') return 0;
+    if (val > ULLONG_MAX / mul) return 0;
+    *out = val * mul;
+    return 1;
+}
+
+static int set_err(char *err, size_t errlen, const char *msg)
+{
+    snprintf(err, errlen, "%s", msg);
+    return 0;
+}
+
+/* Parse a numeric argument the way Redis's numericParseString does: a
+ * memory amount, an octal number, or a strict decimal integer. */
+static int parse_number(const config_def *d, const cslice *arg, long long *res, char *err,
+                        size_t errlen)
+{
+    char buf[128];
+    if (arg->len < sizeof(buf) && !memchr(arg->ptr, '\0', arg->len)) {
+        memcpy(buf, arg->ptr, arg->len);
+        buf[arg->len] = '\0';
+        if (d->flags & CF_MEMORY) {
+            unsigned long long v;
+            if (config_parse_memory(buf, &v)) {
+                *res = (long long)v; /* bounds are checked as the type demands */
+                return 1;
+            }
+        } else if (d->flags & CF_OCTAL) {
+            char *end;
+            errno = 0;
+            long long v = strtoll(buf, &end, 8);
+            if (errno != EINVAL && *end == '\0') {
+                *res = v;
+                return 1;
+            }
+        } else if (str_to_ll(buf, arg->len, res)) {
+            return 1;
+        }
+    }
+    if (d->flags & CF_MEMORY) return set_err(err, errlen, "argument must be a memory value");
+    if (d->flags & CF_OCTAL)
+        return set_err(err, errlen, "argument couldn't be parsed as an octal number");
+    return set_err(err, errlen, "argument couldn't be parsed into an integer");
+}
+
+static int check_bounds(const config_def *d, long long v, char *err, size_t errlen)
+{
+    if (d->flags & CF_UNSIGNED) {
+        unsigned long long u = (unsigned long long)v;
+        if (u >= d->lo && u <= d->hi) return 1;
+        snprintf(err, errlen,
+                 (d->flags & CF_OCTAL) ? "argument must be between %llo and %llo inclusive"
+                                       : "argument must be between %llu and %llu inclusive",
+                 d->lo, d->hi);
+        return 0;
+    }
+    long long lo = (long long)d->lo, hi = (long long)d->hi;
+    if (v >= lo && v <= hi) return 1;
+    snprintf(err, errlen, "argument must be between %lld and %lld inclusive", lo, hi);
+    return 0;
+}
+
+static int set_numeric(cairn_config *cfg, const config_def *d, const cslice *arg, char *err,
+                       size_t errlen)
+{
+    long long v;
+    if (!parse_number(d, arg, &v, err, errlen) || !check_bounds(d, v, err, errlen)) return 0;
+    switch (d->type) {
+    case CT_INT:
+        /* maxclients is unsigned in Redis (up to UINT_MAX) but an int here:
+         * a larger value means "no limit" and is stored as INT_MAX, just as
+         * Redis itself lowers maxclients to what the system allows. */
+        *(int *)field(cfg, d) = v > INT_MAX ? INT_MAX : (int)v;
+        break;
+    case CT_LL: *(long long *)field(cfg, d) = v; break;
+    default: *(unsigned long long *)field(cfg, d) = (unsigned long long)v; break;
+    }
+    return 1;
+}
+
+static int slice_is(const cslice *a, const char *s)
+{
+    size_t n = strlen(s);
+    return a->len == n && strncasecmp(a->ptr, s, n) == 0;
+}
+
+static int set_bool(cairn_config *cfg, const config_def *d, const cslice *arg, char *err,
+                    size_t errlen)
+{
+    if (slice_is(arg, "yes")) *(int *)field(cfg, d) = 1;
+    else if (slice_is(arg, "no")) *(int *)field(cfg, d) = 0;
+    else return set_err(err, errlen, "argument must be 'yes' or 'no'");
+    return 1;
+}
+
+static int set_enum(cairn_config *cfg, const config_def *d, const cslice *arg, char *err,
+                    size_t errlen)
+{
+    for (const cfg_enum *en = d->enums; en->name; en++) {
+        if (slice_is(arg, en->name)) {
+            *(int *)field(cfg, d) = en->value;
+            return 1;
+        }
+    }
+    size_t used = (size_t)snprintf(err, errlen, "argument(s) must be one of the following: ");
+    for (const cfg_enum *en = d->enums; en->name && used < errlen; en++)
+        used += (size_t)snprintf(err + used, errlen - used, "%s%s", en->name,
+                                 en[1].name ? ", " : "");
+    return 0;
+}
+
+static void replace_dstr(cairn_config *cfg, const config_def *d, dstr s)
+{
+    dstr *slot = field(cfg, d);
+    dstr_free(*slot);
+    *slot = s;
+}
+
+static int set_bind(cairn_config *cfg, const config_def *d, const cslice *argv, int argc,
+                    char *err, size_t errlen)
+{
+    if (argc > BIND_MAX) return set_err(err, errlen, "Too many bind addresses specified.");
+    /* A single empty argument means no address at all. */
+    if (argc == 1 && argv[0].len == 0) argc = 0;
+    dstr s = dstr_new("", 0);
+    for (int i = 0; i < argc; i++) {
+        if (i) s = dstr_cat(s, " ", 1);
+        s = dstr_cat(s, argv[i].ptr, argv[i].len);
+    }
+    replace_dstr(cfg, d, s);
+    return 1;
+}
+
+/* strtoll over a slice, as Redis applies it to save parameters: leading
+ * spaces and a sign are accepted, trailing garbage is not. */
+static int save_number(const cslice *arg, long long *out)
+{
+    char buf[64];
+    if (arg->len >= sizeof(buf) || memchr(arg->ptr, '\0', arg->len)) return 0;
+    memcpy(buf, arg->ptr, arg->len);
+    buf[arg->len] = '\0';
+    char *end;
+    *out = strtoll(buf, &end, 10);
+    return *end == '\0';
+}
+
+static int set_save(cairn_config *cfg, const config_def *d, const cslice *argv, int argc,
+                    int startup, char *err, size_t errlen)
+{
+    /* A single "" clears the rules, even in the middle of a file. */
+    int clear = argc == 1 && argv[0].len == 0;
+    if (clear) argc = 0;
+    if (argc & 1) return set_err(err, errlen, "Invalid save parameters");
+    for (int j = 0; j < argc; j++) {
+        long long v;
+        if (!save_number(&argv[j], &v) || ((j & 1) == 0 && v < 1) || ((j & 1) == 1 && v < 0))
+            return set_err(err, errlen, "Invalid save parameters");
+    }
+    /* CONFIG SET replaces the rules.  In a file, the first `save` line
+     * replaces the default and later lines add to it. */
+    dstr s;
+    if (!startup || !cfg->save_loaded || clear) {
+        s = dstr_new("", 0);
+        if (startup) cfg->save_loaded = 1;
+    } else {
+        s = dstr_dup(*(dstr *)field(cfg, d));
+    }
+    for (int j = 0; j < argc; j += 2) {
+        long long seconds, changes;
+        save_number(&argv[j], &seconds);
+        save_number(&argv[j + 1], &changes);
+        s = dstr_catfmt(s, "%s%lld %d", dstr_len(s) ? " " : "", seconds, (int)changes);
+    }
+    replace_dstr(cfg, d, s);
+    return 1;
+}
+
+/* Set d from already split arguments.  Single-argument types get argc 1. */
+static int set_value(cairn_config *cfg, const config_def *d, const cslice *argv, int argc,
+                     int startup, char *err, size_t errlen)
+{
+    int ok;
+    switch (d->type) {
+    case CT_BOOL: ok = set_bool(cfg, d, &argv[0], err, errlen); break;
+    case CT_ENUM: ok = set_enum(cfg, d, &argv[0], err, errlen); break;
+    case CT_STRING:
+        replace_dstr(cfg, d, dstr_new(argv[0].ptr, argv[0].len));
+        ok = 1;
+        break;
+    case CT_BIND: ok = set_bind(cfg, d, argv, argc, err, errlen); break;
+    case CT_SAVE: ok = set_save(cfg, d, argv, argc, startup, err, errlen); break;
+    default: ok = set_numeric(cfg, d, &argv[0], err, errlen); break;
+    }
+    if (ok && d->fixup) d->fixup(cfg);
+    return ok;
+}
+
+/* CONFIG SET splits a multi-argument value on single spaces (Redis's
+ * sdssplitlen): "a  b" is three arguments, the middle one empty. */
+static cslice *split_on_spaces(const char *s, size_t len, int *argc)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) n += s[i] == ' ';
+    cslice *v = cm_malloc(sizeof(*v) * (n + 1));
+    *argc = 0;
+    if (len == 0) return v;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == ' ') {
+            v[(*argc)++] = (cslice){s + start, i - start};
+            start = i + 1;
+        }
+    }
+    return v;
+}
+
+/* Set d from one textual value.  At startup (file, flags) a multi-argument
+ * value is split with the file's quoting rules, as Redis does for
+ * `--save "900 1"`; for CONFIG SET it is split on spaces. */
+static int set_from_text(cairn_config *cfg, const config_def *d, const char *value, size_t len,
+                         int startup, char *err, size_t errlen)
+{
+    if (!(d->flags & CF_MULTI_ARG) || (startup && len == 0)) {
+        /* At startup `save ""` is one empty argument, which clears. */
+        cslice arg = {value, len};
+        return set_value(cfg, d, &arg, 1, startup, err, errlen);
+    }
+    int argc, ok;
+    if (startup) {
+        dstr *parts = config_split_args(value, len, &argc);
+        if (!parts) return set_err(err, errlen, "Unbalanced quotes in configuration line");
+        cslice *args = cm_malloc(sizeof(*args) * ((size_t)argc + 1));
+        for (int i = 0; i < argc; i++) args[i] = (cslice){parts[i], dstr_len(parts[i])};
+        ok = set_value(cfg, d, args, argc, startup, err, errlen);
+        cm_free(args);
+        config_free_args(parts, argc);
+    } else {
+        cslice *args = split_on_spaces(value, len, &argc);
+        ok = set_value(cfg, d, args, argc, startup, err, errlen);
+        cm_free(args);
+    }
+    return ok;
+}
+
+/* ---------------------------------------------------------------------------
+ * Showing values
+ * ------------------------------------------------------------------------ */
+
+static dstr format_value(const cairn_config *cfg, const config_def *d)
+{
+    const void *p = cfield(cfg, d);
+    switch (d->type) {
+    case CT_BOOL: return dstr_from_cstr(*(const int *)p ? "yes" : "no");
+    case CT_INT:
+        return dstr_catfmt(dstr_new("", 0), (d->flags & CF_OCTAL) ? "%o" : "%d",
+                           *(const int *)p);
+    case CT_LL: return dstr_catfmt(dstr_new("", 0), "%lld", *(const long long *)p);
+    case CT_ULL: return dstr_catfmt(dstr_new("", 0), "%llu", *(const unsigned long long *)p);
+    case CT_ENUM:
+        for (const cfg_enum *en = d->enums; en->name; en++)
+            if (en->value == *(const int *)p) return dstr_from_cstr(en->name);
+        return dstr_new("", 0);
+    default: {
+        dstr s = *(const dstr *)p;
+        return s ? dstr_dup(s) : dstr_new("", 0);
+    }
+    }
+}
+
+dstr config_get_value(const cairn_config *cfg, const char *name)
+{
+    const config_def *d = config_lookup(name, strlen(name));
+    return d ? format_value(cfg, d) : NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Life cycle
+ * ------------------------------------------------------------------------ */
+
+void config_init(cairn_config *cfg)
+{
+    char err[256];
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < CONFIG_COUNT; i++) {
+        const config_def *d = &config_table[i];
+        /* The defaults are valid by construction; a failure is a bug in
+         * the table. */
+        if (!set_from_text(cfg, d, d->dflt, strlen(d->dflt), 0, err, sizeof(err))) {
+            fprintf(stderr, "config: bad default for '%s': %s\n", d->name, err);
+            abort();
+        }
+    }
+    cfg->save_loaded = 0;
+}
+
+void config_free(cairn_config *cfg)
+{
+    for (size_t i = 0; i < CONFIG_COUNT; i++) {
+        const config_def *d = &config_table[i];
+        if (!holds_dstr(d)) continue;
+        dstr *slot = field(cfg, d);
+        dstr_free(*slot);
+        *slot = NULL;
+    }
+}
+
+/* A deep copy, so that a CONFIG SET can be undone as a whole. */
+static void config_copy(cairn_config *dst, const cairn_config *src)
+{
+    *dst = *src;
+    for (size_t i = 0; i < CONFIG_COUNT; i++) {
+        const config_def *d = &config_table[i];
+        if (!holds_dstr(d)) continue;
+        dstr s = *(const dstr *)cfield(src, d);
+        *(dstr *)field(dst, d) = s ? dstr_dup(s) : NULL;
+    }
+}
+
+const char *config_set(cairn_engine *e, const char *name, const char *value, int startup,
+                       char *err_buf, size_t err_len)
+{
+    const config_def *d = config_lookup(name, strlen(name));
+    if (!d) {
+        set_err(err_buf, err_len, "Bad directive or wrong number of arguments");
+        return err_buf;
+    }
+    if ((d->flags & CF_IMMUTABLE) && !startup) {
+        set_err(err_buf, err_len, "can't set immutable config");
+        return err_buf;
+    }
+    if (!set_from_text(&e->cfg, d, value, strlen(value), startup, err_buf, err_len))
+        return err_buf;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * The configuration file
+ * ------------------------------------------------------------------------ */
+
+static int is_hex_digit(char c) { return isxdigit((unsigned char)c) != 0; }
+
+static int hex_digit_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    return (tolower((unsigned char)c) - 'a') + 10;
+}
+
+static int is_split_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+/* Read one argument starting at *pp (not at a space).  Returns the
+ * argument, or NULL on unbalanced quotes. */
+static dstr split_one(const char **pp, const char *end)
+{
+    const char *p = *pp;
+    int inq = 0, insq = 0;
+    dstr cur = dstr_new("", 0);
+
+    for (;;) {
+        if (inq) {
+            if (p == end) goto unbalanced;
+            if (*p == '\\' && end - p >= 4 && p[1] == 'x' && is_hex_digit(p[2]) &&
+                is_hex_digit(p[3])) {
+                char byte = (char)(hex_digit_value(p[2]) * 16 + hex_digit_value(p[3]));
+                cur = dstr_cat(cur, &byte, 1);
+                p += 3;
+            } else if (*p == '\\' && end - p >= 2) {
+                char c;
+                p++;
+                switch (*p) {
+                case 'n': c = '\n'; break;
+                case 'r': c = '\r'; break;
+                case 't': c = '\t'; break;
+                case 'b': c = '\b'; break;
+                case 'a': c = '\a'; break;
+                default: c = *p; break;
+                }
+                cur = dstr_cat(cur, &c, 1);
+            } else if (*p == '"') {
+                /* The closing quote must be followed by a space or the end. */
+                if (p + 1 < end && !is_split_space(p[1])) goto unbalanced;
+                p++;
+                break;
+            } else {
+                cur = dstr_cat(cur, p, 1);
+            }
+        } else if (insq) {
+            if (p == end) goto unbalanced;
+            if (*p == '\\' && end - p >= 2 && p[1] == '\'') {
+                p++;
+                cur = dstr_cat(cur, "'", 1);
+            } else if (*p == '\'') {
+                if (p + 1 < end && !is_split_space(p[1])) goto unbalanced;
+                p++;
+                break;
+            } else {
+                cur = dstr_cat(cur, p, 1);
+            }
+        } else {
+            if (p == end || is_split_space(*p)) break;
+            if (*p == '"') inq = 1;
+            else if (*p == '\'') insq = 1;
+            else cur = dstr_cat(cur, p, 1);
+        }
+        p++;
+    }
+    *pp = p;
+    return cur;
+
+unbalanced:
+    dstr_free(cur);
+    return NULL;
+}
+
+dstr *config_split_args(const char *s, size_t len, int *argc)
+{
+    const char *p = s, *end = s + len;
+    dstr *v = cm_malloc(sizeof(*v));
+    *argc = 0;
+    for (;;) {
+        while (p < end && isspace((unsigned char)*p)) p++;
+        if (p == end) return v;
+        dstr arg = split_one(&p, end);
+        if (!arg) {
+            config_free_args(v, *argc);
+            *argc = 0;
+            return NULL;
+        }
+        v = cm_realloc(v, sizeof(*v) * ((size_t)*argc + 1));
+        v[(*argc)++] = arg;
+    }
+}
+
+void config_free_args(dstr *argv, int argc)
+{
+    if (!argv) return;
+    for (int i = 0; i < argc; i++) dstr_free(argv[i]);
+    cm_free(argv);
+}
+
+/* Apply one directive of the file.  Returns NULL or an error message. */
+static const char *load_directive(cairn_config *cfg, dstr *argv, int argc, char *err,
+                                  size_t errlen)
+{
+    for (size_t i = 0; i < dstr_len(argv[0]); i++)
+        argv[0][i] = (char)tolower((unsigned char)argv[0][i]);
+    const config_def *d = config_lookup(argv[0], dstr_len(argv[0]));
+    if (!d) return "Bad directive or wrong number of arguments";
+    if (!(d->flags & CF_MULTI_ARG)) {
+        if (argc != 2) return "wrong number of arguments";
+        return set_from_text(cfg, d, argv[1], dstr_len(argv[1]), 1, err, errlen) ? NULL : err;
+    }
+    /* `bind "a b"` is split again, so that --bind "a b" works too. */
+    if (argc == 2 && dstr_len(argv[1]) > 0)
+        return set_from_text(cfg, d, argv[1], dstr_len(argv[1]), 1, err, errlen) ? NULL : err;
+    cslice *args = cm_malloc(sizeof(*args) * (size_t)argc);
+    for (int i = 1; i < argc; i++) args[i - 1] = (cslice){argv[i], dstr_len(argv[i])};
+    int ok = set_value(cfg, d, args, argc - 1, 1, err, errlen);
+    cm_free(args);
+    return ok ? NULL : err;
+}
+
+static int trim_char(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err)
+{
+    size_t pos = 0;
+    int linenum = 0;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t stop = nl ? (size_t)(nl - text) : len;
+        const char *line = text + pos;
+        size_t llen = stop - pos;
+        pos = stop + 1;
+        linenum++;
+
+        while (llen && trim_char(line[0])) line++, llen--;
+        while (llen && trim_char(line[llen - 1])) llen--;
+        if (llen == 0 || line[0] == '#') continue;
+
+        char buf[512];
+        const char *msg = NULL;
+        int argc;
+        dstr *argv = config_split_args(line, llen, &argc);
+        if (!argv) msg = "Unbalanced quotes in configuration line";
+        else if (argc > 0) msg = load_directive(&e->cfg, argv, argc, buf, sizeof(buf));
+        config_free_args(argv, argc);
+        if (msg) {
+            *err = dstr_catfmt(dstr_new("", 0),
+                               "Reading the configuration file, at line %d\n>>> '%.*s'\n%s",
+                               linenum, (int)llen, line, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The one function here that does I/O: it reads the file for the host
+ * and hands the text to config_load_string. */
+int config_load_file(cairn_engine *e, const char *path, dstr *err)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't open config file '%s': %s",
+                           path, strerror(errno));
+        return -1;
+    }
+    dstr text = dstr_new("", 0);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) text = dstr_cat(text, chunk, n);
+    int failed = ferror(fp);
+    int saved_errno = errno;
+    if (fclose(fp) != 0 && !failed) {
+        failed = 1;
+        saved_errno = errno;
+    }
+    if (failed) {
+        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't read config file '%s': %s",
+                           path, strerror(saved_errno));
+        dstr_free(text);
+        return -1;
+    }
+    int rc = config_load_string(e, text, dstr_len(text), err);
+    dstr_free(text);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * CONFIG
+ * ------------------------------------------------------------------------ */
+
+static int has_glob_chars(const cslice *s)
+{
+    return memchr(s->ptr, '*', s->len) || memchr(s->ptr, '?', s->len) ||
+           memchr(s->ptr, '[', s->len);
+}
+
+/* CONFIG GET pattern [pattern ...]: a map of every matching parameter,
+ * each once.  A name without glob characters is echoed as it was typed,
+ * as Redis does. */
+static void config_get_command(cmd_call *c)
+{
+    cslice shown[CONFIG_COUNT];
+    size_t order[CONFIG_COUNT], count = 0;
+    memset(shown, 0, sizeof(shown));
+
+    for (int i = 2; i < c->argc; i++) {
+        const cslice *pat = &c->argv[i];
+        if (!has_glob_chars(pat)) {
+            const config_def *d = config_lookup(pat->ptr, pat->len);
+            size_t idx = d ? (size_t)(d - config_table) : 0;
+            if (d && !shown[idx].ptr) {
+                shown[idx] = *pat;
+                order[count++] = idx;
+            }
+            continue;
+        }
+        for (size_t j = 0; j < CONFIG_COUNT; j++) {
+            const char *name = config_table[j].name;
+            if (shown[j].ptr || !glob_match(pat->ptr, pat->len, name, strlen(name), 1)) continue;
+            shown[j] = (cslice){name, strlen(name)};
+            order[count++] = j;
+        }
+    }
+
+    reply_map_len(c->out, (long)count);
+    for (size_t i = 0; i < count; i++) {
+        size_t idx = order[i];
+        dstr v = format_value(&c->e->cfg, &config_table[idx]);
+        reply_bulk(c->out, shown[idx].ptr, shown[idx].len);
+        reply_bulk(c->out, v, dstr_len(v));
+        dstr_free(v);
+    }
+}
+
+/* Tell the host about a changed parameter; NULL when it accepts it. */
+static const char *notify_host(cairn_engine *e, const config_def *d)
+{
+    if (!e->host || !e->host->config_changed) return NULL;
+    return e->host->config_changed(e->host_priv, d->name);
+}
+
+/* Check the names of a CONFIG SET the way Redis does, before anything is
+ * changed.  Returns 1 and fills defs, or replies with the error. */
+static int config_set_check(cmd_call *c, int n, const config_def **defs)
+{
+    int unknown = -1, bad = -1;
+    const char *errstr = NULL;
+    for (int i = 0; i < n && bad < 0; i++) {
+        const cslice *name = &c->argv[2 + 2 * i];
+        const config_def *d = config_lookup(name->ptr, name->len);
+        if (!d) {
+            unknown = 2 + 2 * i;
+            break;
+        }
+        if (d->flags & CF_IMMUTABLE) {
+            errstr = "can't set immutable config";
+            bad = 2 + 2 * i;
+        }
+        for (int j = 0; j < i && bad < 0; j++) {
+            if (defs[j] == d) {
+                errstr = "duplicate parameter";
+                bad = 2 + 2 * i;
+            }
+        }
+        defs[i] = d;
+    }
+    if (unknown >= 0) {
+        reply_errorf(c->out, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+                     (int)c->argv[unknown].len, c->argv[unknown].ptr);
+        return 0;
+    }
+    if (bad >= 0) {
+        reply_errorf(c->out, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
+                     (int)c->argv[bad].len, c->argv[bad].ptr, errstr);
+        return 0;
+    }
+    return 1;
+}
+
+/* CONFIG SET name value [name value ...]: all or nothing.  Every value is
+ * parsed and stored first; then the host is told of each one that changed
+ * and may refuse it, in which case everything is put back. */
+static void config_set_command(cmd_call *c)
+{
+    cairn_engine *e = c->e;
+    if (c->argc % 2 != 0) {
+        reply_syntax_error(c);
+        return;
+    }
+    int n = (c->argc - 2) / 2;
+    const config_def **defs = cm_calloc((size_t)n, sizeof(*defs));
+    dstr *before = cm_calloc((size_t)n, sizeof(*before));
+    char *told = cm_calloc((size_t)n, 1); /* the host was notified of defs[i] */
+    cairn_config backup;
+    char err[512];
+    int failed_at = -1;
+
+    if (!config_set_check(c, n, defs)) goto done;
+    config_copy(&backup, &e->cfg);
+
+    for (int i = 0; i < n && failed_at < 0; i++) {
+        const cslice *v = &c->argv[3 + 2 * i];
+        before[i] = format_value(&e->cfg, defs[i]);
+        if (!set_from_text(&e->cfg, defs[i], v->ptr, v->len, 0, err, sizeof(err)))
+            failed_at = i;
+    }
+    for (int i = 0; i < n && failed_at < 0; i++) {
+        dstr now = format_value(&e->cfg, defs[i]);
+        int changed = dstr_len(now) != dstr_len(before[i]) ||
+                      memcmp(now, before[i], dstr_len(now)) != 0;
+        dstr_free(now);
+        if (!changed) continue;
+        told[i] = 1;
+        const char *msg = notify_host(e, defs[i]);
+        if (msg) {
+            /* Copy: the host's message need not outlive the next call. */
+            snprintf(err, sizeof(err), "%s", msg);
+            failed_at = i;
+        }
+    }
+
+    if (failed_at < 0) {
+        config_free(&backup);
+        reply_ok(c->out);
+    } else {
+        config_free(&e->cfg);
+        e->cfg = backup;
+        /* Let the host go back to the old values of what it already took,
+         * and of the one it refused, which it may have half applied. */
+        for (int i = 0; i < n; i++)
+            if (told[i]) (void)notify_host(e, defs[i]);
+        const cslice *name = &c->argv[2 + 2 * failed_at];
+        reply_errorf(c->out, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
+                     (int)name->len, name->ptr, err);
+    }
+
+done:
+    for (int i = 0; i < n; i++) dstr_free(before[i]);
+    cm_free(before);
+    cm_free(told);
+    cm_free(defs);
+}
+
+static void config_resetstat_command(cmd_call *c)
+{
+    /* dirty counts changes since the last save, which is not a statistic. */
+    long long dirty = c->e->stats.dirty;
+    memset(&c->e->stats, 0, sizeof(c->e->stats));
+    c->e->stats.dirty = dirty;
+    reply_ok(c->out);
+}
+
+static void config_rewrite_command(cmd_call *c)
+{
+    /* Rewriting needs the path of the file and file I/O, neither of which
+     * the engine has. */
+    reply_error(c->out, "ERR The server is running without a config file");
+}
+
+static void config_help_command(cmd_call *c)
+{
+    static const char *const help[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Prints this help.",
+    };
+    size_t n = sizeof(help) / sizeof(help[0]);
+    reply_array_len(c->out, (long)n);
+    for (size_t i = 0; i < n; i++) reply_simple(c->out, help[i]);
+}
+
+#define CONFIG_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+#define CONFIG_ACL (ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS)
+
+static const cmd_def config_subcommands[] = {
+    {"config|get", config_get_command, -3, CONFIG_FLAGS, CONFIG_ACL, 0, 0, 0, "server", "2.0.0",
+     "Get the values of configuration parameters",
+     "O(N) when N is the number of configuration parameters provided", NULL},
+    {"config|set", config_set_command, -4, CONFIG_FLAGS, CONFIG_ACL, 0, 0, 0, "server", "2.0.0",
+     "Set configuration parameters to the given values",
+     "O(N) when N is the number of configuration parameters provided", NULL},
+    {"config|resetstat", config_resetstat_command, 2, CONFIG_FLAGS, CONFIG_ACL, 0, 0, 0,
+     "server", "2.0.0", "Reset the stats returned by INFO", "O(1)", NULL},
+    {"config|rewrite", config_rewrite_command, 2, CONFIG_FLAGS, CONFIG_ACL, 0, 0, 0, "server",
+     "2.8.0", "Rewrite the configuration file with the in memory configuration", "O(1)", NULL},
+    {"config|help", config_help_command, 2, CMD_LOADING | CMD_STALE, ACL_SLOW, 0, 0, 0, "server",
+     "5.0.0", "Show helpful text about the different subcommands", "O(1)", NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
+};
+
+const cmd_def config_commands[] = {
+    {"config", NULL, -2, 0, ACL_SLOW, 0, 0, 0, "server", "2.0.0",
+     "A container for server configuration commands", "Depends on subcommand.",
+     config_subcommands},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,89 @@
+/* config.h -- every configuration parameter, in one table.
+ *
+ * The same table serves the configuration file (redis.conf syntax), the
+ * `--name value` command-line flags, CONFIG GET (with glob patterns) and
+ * CONFIG SET.  Parameters the engine does not act on itself (port, bind,
+ * ...) are stored here too; the host reads them and is told of changes. */
+#ifndef CAIRN_CONFIG_H
+#define CAIRN_CONFIG_H
+
+#include "../ds/dstr.h"
+
+enum { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING };
+
+/* maxmemory-policy values, in Redis's order. */
+enum {
+    MAXMEMORY_VOLATILE_LRU = 0,
+    MAXMEMORY_VOLATILE_LFU,
+    MAXMEMORY_VOLATILE_RANDOM,
+    MAXMEMORY_VOLATILE_TTL,
+    MAXMEMORY_ALLKEYS_LRU,
+    MAXMEMORY_ALLKEYS_LFU,
+    MAXMEMORY_ALLKEYS_RANDOM,
+    MAXMEMORY_NO_EVICTION,
+};
+
+typedef struct cairn_config {
+    int databases;
+    int port;
+    dstr bind; /* space-separated addresses */
+    dstr unixsocket;
+    int unixsocketperm;
+    int tcp_backlog;
+    int maxclients;
+    int timeout; /* seconds of idleness before a client is closed; 0 = never */
+    int tcp_keepalive;
+    int daemonize;
+    dstr pidfile;
+    int loglevel;
+    dstr logfile; /* "" = stdout */
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    int hz;
+    int active_expire_effort; /* 1..10 */
+    dstr dir;
+    /* Accepted and stored so that clients and config files which set
+     * them work; persistence and eviction act on them in later work. */
+    dstr save; /* "seconds changes ..." pairs, "" = never */
+    int appendonly;
+    unsigned long long maxmemory;
+    int maxmemory_policy;
+    int save_loaded; /* the first `save` line of a file replaces the default */
+} cairn_config;
+
+typedef struct cairn_engine cairn_engine;
+
+void config_init(cairn_config *cfg);
+void config_free(cairn_config *cfg);
+
+/* Set parameter `name` to `value` as a config file or CONFIG SET would.
+ * `startup` is true while reading the file and flags (immutable parameters
+ * may only be set then).  Returns NULL on success, or an error message
+ * (without the "ERR " prefix) in *err_buf. */
+const char *config_set(cairn_engine *e, const char *name, const char *value, int startup,
+                       char *err_buf, size_t err_len);
+
+/* Load a redis.conf-style file.  Returns 0, or -1 with a message in err
+ * (which the caller frees).  `include` is not supported. */
+int config_load_file(cairn_engine *e, const char *path, dstr *err);
+/* The same for text already in memory (the file's contents, or the
+ * command-line flags turned into "name value" lines). */
+int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err);
+
+/* The current value of parameter `name` as CONFIG GET shows it, or NULL if
+ * there is no such parameter.  The caller frees it. */
+dstr config_get_value(const cairn_config *cfg, const char *name);
+
+/* Split a line into arguments with Redis's sdssplitargs rules: "double
+ * quotes" with \n \r \t \b \a \xHH escapes, 'single quotes' with \',
+ * a closing quote must be followed by a space or the end.  Returns NULL on
+ * unbalanced quotes; free the result with config_free_args. */
+dstr *config_split_args(const char *s, size_t len, int *argc);
+void config_free_args(dstr *argv, int argc);
+
+/* Parse a memory amount as Redis's memtoull: digits with an optional unit
+ * b, k (1000), kb (1024), m, mb, g, gb, case-insensitive.  Returns 1 on
+ * success. */
+int config_parse_memory(const char *s, unsigned long long *out);
+
+#endif

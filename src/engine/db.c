@@ -1,0 +1,158 @@
+/* db.c -- the keyspace; see db.h. */
+#include "db.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "../ds/util.h"
+
+void db_init(cairn_engine *e, cdb *db, int id)
+{
+    db->keys = dict_create(e->hash_seed, obj_free_void, 0);
+    db->expires = dict_create(e->hash_seed, NULL, DICT_SHARED_KEYS);
+    db->id = id;
+    db->expire_cursor = 0;
+    db->avg_ttl = 0;
+}
+
+void db_free(cdb *db)
+{
+    /* expires shares its keys with keys: release it first. */
+    dict_release(db->expires);
+    dict_release(db->keys);
+}
+
+void db_empty(cdb *db)
+{
+    dict_clear(db->expires);
+    dict_clear(db->keys);
+    db->expire_cursor = 0;
+    db->avg_ttl = 0;
+}
+
+long long db_size(const cdb *db) { return (long long)dict_size(db->keys); }
+
+dict_entry *db_find_entry(cdb *db, const cslice *key)
+{
+    return dict_find(db->keys, key->ptr, key->len);
+}
+
+int64_t db_get_expire(cdb *db, const cslice *key)
+{
+    if (dict_size(db->expires) == 0) return -1;
+    dict_entry *de = dict_find(db->expires, key->ptr, key->len);
+    return de ? de->v.s64 : -1;
+}
+
+int db_key_is_expired(cdb *db, const cslice *key, int64_t now_ms)
+{
+    int64_t when = db_get_expire(db, key);
+    return when >= 0 && when <= now_ms;
+}
+
+void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
+{
+    cslice argv[2] = {{"DEL", 3}, *key};
+    engine_log(e, (uint32_t)db->id, now_ms, 0, 2, argv);
+    dict_delete(db->expires, key->ptr, key->len);
+    /* Unlink, then free: key may point at the bytes of this very entry. */
+    dict_entry *de = dict_unlink(db->keys, key->ptr, key->len);
+    if (de) dict_free_unlinked(db->keys, de);
+    e->stats.expired_keys++;
+}
+
+cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags)
+{
+    dict_entry *de = dict_find(db->keys, key->ptr, key->len);
+    if (de && db_key_is_expired(db, key, c->now_ms)) {
+        db_expire_key(c->e, db, key, c->now_ms);
+        de = NULL;
+    }
+    if (!de) {
+        if (!(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE))) c->e->stats.keyspace_misses++;
+        return NULL;
+    }
+    cobj *o = de->v.ptr;
+    if (!(flags & LOOKUP_NOTOUCH) && !(c->s && (c->s->flags & SESS_NO_TOUCH)))
+        o->lru = engine_lru_clock(c->now_ms);
+    if (!(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE))) c->e->stats.keyspace_hits++;
+    return o;
+}
+
+void db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val)
+{
+    val->lru = engine_lru_clock(c->now_ms);
+    dict_entry *de = dict_add(db->keys, dstr_new(key->ptr, key->len), NULL);
+    de->v.ptr = val;
+}
+
+void db_replace_value(cdb *db, dict_entry *de, cobj *val)
+{
+    (void)db;
+    cobj *old = de->v.ptr;
+    val->lru = old->lru;
+    de->v.ptr = val;
+    obj_free(old);
+}
+
+void db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags)
+{
+    dict_entry *de = dict_find(db->keys, key->ptr, key->len);
+    if (!de) {
+        db_add(c, db, key, val);
+        return;
+    }
+    db_replace_value(db, de, val);
+    val->lru = engine_lru_clock(c->now_ms);
+    if (!(flags & SETKEY_KEEPTTL)) dict_delete(db->expires, key->ptr, key->len);
+}
+
+int db_delete(cmd_call *c, cdb *db, const cslice *key)
+{
+    (void)c;
+    dict_delete(db->expires, key->ptr, key->len);
+    int deleted = dict_delete(db->keys, key->ptr, key->len);
+    if (deleted) dict_shrink_if_needed(db->keys);
+    return deleted;
+}
+
+void db_set_expire(cdb *db, const cslice *key, int64_t when_ms)
+{
+    dict_entry *kde = dict_find(db->keys, key->ptr, key->len);
+    if (!kde) return;
+    dict_entry *existing;
+    dict_entry *de = dict_add(db->expires, kde->key, &existing);
+    if (!de) de = existing;
+    de->v.s64 = when_ms;
+}
+
+int db_remove_expire(cdb *db, const cslice *key)
+{
+    return dict_delete(db->expires, key->ptr, key->len);
+}
+
+int arg_ll(cmd_call *c, int i, long long *out)
+{
+    if (str_to_ll(c->argv[i].ptr, c->argv[i].len, out)) return 1;
+    reply_error(c->out, ERR_NOT_INT);
+    return 0;
+}
+
+int arg_is(const cmd_call *c, int i, const char *kw)
+{
+    size_t n = strlen(kw);
+    return c->argv[i].len == n && strncasecmp(c->argv[i].ptr, kw, n) == 0;
+}
+
+int reply_syntax_error(cmd_call *c)
+{
+    reply_error(c->out, ERR_SYNTAX);
+    return -1;
+}
+
+int check_type(cmd_call *c, const cobj *o, int type)
+{
+    if (o->type == type) return 0;
+    reply_error(c->out, ERR_WRONGTYPE);
+    return 1;
+}

@@ -1,0 +1,79 @@
+/* db.h -- the keyspace: lookups with lazy expiry, writes, TTLs.
+ *
+ * Every function takes the cmd_call whose context (now_ms, engine, log)
+ * decides expiry, so the same calls give the same result on every replica
+ * and every replay. */
+#ifndef CAIRN_DB_H
+#define CAIRN_DB_H
+
+#include "engine.h"
+
+enum {
+    LOOKUP_NONE = 0,
+    LOOKUP_NOTOUCH = 1 << 0, /* do not update the access time */
+    LOOKUP_NOSTATS = 1 << 1, /* do not count a hit or miss */
+    LOOKUP_WRITE = 1 << 2,   /* about to modify: no stats */
+};
+
+enum {
+    SETKEY_KEEPTTL = 1 << 0,
+};
+
+void db_init(cairn_engine *e, cdb *db, int id);
+void db_free(cdb *db);
+
+/* The value at key in db, or NULL if absent or expired (an expired key is
+ * deleted and logged as a DEL on the way). */
+cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags);
+static inline cobj *lookup_read(cmd_call *c, const cslice *key)
+{
+    return db_lookup(c, c->db, key, LOOKUP_NONE);
+}
+static inline cobj *lookup_write(cmd_call *c, const cslice *key)
+{
+    return db_lookup(c, c->db, key, LOOKUP_WRITE);
+}
+
+/* Add a key that does not exist; val is owned by the db afterwards. */
+void db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val);
+/* Set key to val, replacing any value; the TTL is dropped unless
+ * SETKEY_KEEPTTL. */
+void db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags);
+/* Replace the value of an existing key in place, keeping its TTL. */
+void db_replace_value(cdb *db, dict_entry *de, cobj *val);
+/* Delete key; returns 1 if it existed. */
+int db_delete(cmd_call *c, cdb *db, const cslice *key);
+/* The dict entry of key without expiry checks (NULL if absent). */
+dict_entry *db_find_entry(cdb *db, const cslice *key);
+void db_empty(cdb *db);
+long long db_size(const cdb *db);
+
+/* Absolute expiry time in ms, or -1 when the key has no TTL. */
+int64_t db_get_expire(cdb *db, const cslice *key);
+/* The key must exist. */
+void db_set_expire(cdb *db, const cslice *key, int64_t when_ms);
+/* Returns 1 if a TTL was removed. */
+int db_remove_expire(cdb *db, const cslice *key);
+/* True if key has a TTL that has passed at now_ms (it still exists). */
+int db_key_is_expired(cdb *db, const cslice *key, int64_t now_ms);
+
+/* Delete an expired key and log it as a DEL (rule 4). */
+void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms);
+
+/* Standard errors. */
+#define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define ERR_SYNTAX "ERR syntax error"
+#define ERR_NOT_INT "ERR value is not an integer or out of range"
+#define ERR_NOT_FLOAT "ERR value is not a valid float"
+#define ERR_OVERFLOW "ERR increment or decrement would overflow"
+
+/* Parse argument i as an integer, replying ERR_NOT_INT on failure. */
+int arg_ll(cmd_call *c, int i, long long *out);
+/* Case-insensitive comparison of argument i with a keyword. */
+int arg_is(const cmd_call *c, int i, const char *kw);
+/* Reply with the Redis syntax error and return -1 (handy in parsers). */
+int reply_syntax_error(cmd_call *c);
+/* Reply WRONGTYPE unless o is of type t; returns 1 on mismatch. */
+int check_type(cmd_call *c, const cobj *o, int type);
+
+#endif

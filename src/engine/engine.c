@@ -1,0 +1,247 @@
+/* engine.c -- engine lifecycle, command dispatch, logging, active expiry. */
+#include "engine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../ds/alloc.h"
+#include "cmd.h"
+#include "db.h"
+
+cairn_engine *engine_create(const uint8_t seed[32])
+{
+    cairn_engine *e = cm_calloc(1, sizeof(*e));
+    memcpy(e->hash_seed, seed, 16);
+    uint64_t rng_seed;
+    memcpy(&rng_seed, seed + 16, sizeof(rng_seed));
+    crand_seed(&e->rng, rng_seed);
+    config_init(&e->cfg);
+    e->active_expire_enabled = 1;
+    e->next_session_id = 1;
+    cmd_table_load(e);
+    return e;
+}
+
+/* Databases are allocated once the configuration (which may change
+ * `databases`) has been read. */
+static void engine_alloc_dbs(cairn_engine *e)
+{
+    e->ndbs = e->cfg.databases;
+    e->dbs = cm_calloc((size_t)e->ndbs, sizeof(cdb));
+    for (int i = 0; i < e->ndbs; i++) db_init(e, &e->dbs[i], i);
+}
+
+void engine_start(cairn_engine *e, int64_t now_ms)
+{
+    if (!e->dbs) engine_alloc_dbs(e);
+    e->start_ms = now_ms;
+}
+
+void engine_free(cairn_engine *e)
+{
+    if (!e) return;
+    for (int i = 0; i < e->ndbs; i++) db_free(&e->dbs[i]);
+    cm_free(e->dbs);
+    dict_release(e->commands);
+    config_free(&e->cfg);
+    cm_free(e);
+}
+
+void engine_set_host(cairn_engine *e, const cairn_host_ops *ops, void *priv)
+{
+    e->host = ops;
+    e->host_priv = priv;
+}
+
+void engine_set_log_sink(cairn_engine *e, cairn_log_sink sink, void *priv)
+{
+    e->log_sink = sink;
+    e->log_priv = priv;
+}
+
+void session_init(cairn_engine *e, cairn_session *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->id = e->next_session_id++;
+    s->resp = 2;
+}
+
+void session_reset(cairn_session *s)
+{
+    dstr_free(s->name);
+    s->name = NULL;
+    s->db = 0;
+    s->resp = 2;
+    s->flags = 0;
+}
+
+void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int argc,
+                const cslice *argv)
+{
+    if (!e->log_sink) return;
+    cairn_entry entry = {db, now_ms, seed, argc, argv};
+    e->log_sink(e->log_priv, &entry);
+}
+
+/* Redis quotes the first arguments of an unknown command, up to about 128
+ * bytes in all, in its error. */
+static void reply_unknown_command(rbuf *out, int argc, const cslice *argv)
+{
+    char args[512];
+    size_t used = 0;
+    args[0] = '\0';
+    for (int i = 1; i < argc && used < 128; i++) {
+        int room = 128 - (int)used;
+        int n = snprintf(args + used, sizeof(args) - used, "'%.*s' ",
+                         (int)(argv[i].len < (size_t)room ? argv[i].len : (size_t)room),
+                         argv[i].ptr);
+        if (n < 0) break;
+        used += (size_t)n;
+        if (used >= sizeof(args)) used = sizeof(args) - 1;
+    }
+    int nlen = argv[0].len > 128 ? 128 : (int)argv[0].len;
+    reply_errorf(out, "ERR unknown command '%.*s', with args beginning with: %s", nlen,
+                 argv[0].ptr, args);
+}
+
+static int arity_ok(const cmd_def *cmd, int argc)
+{
+    return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
+}
+
+/* Find the command (or subcommand) to run, replying with Redis's error
+ * when there is none or the arity is wrong. */
+static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *argv, rbuf *out)
+{
+    const cmd_def *cmd = cmd_lookup(e, argv[0].ptr, argv[0].len);
+    if (!cmd) {
+        reply_unknown_command(out, argc, argv);
+        return NULL;
+    }
+    if (cmd->subcommands && argc >= 2) {
+        const cmd_def *sub = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+        if (!sub) {
+            char upper[64];
+            size_t n = strlen(cmd->name);
+            for (size_t i = 0; i < n && i < sizeof(upper) - 1; i++)
+                upper[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 32
+                                                                             : cmd->name[i]);
+            upper[n < sizeof(upper) - 1 ? n : sizeof(upper) - 1] = '\0';
+            int alen = argv[1].len > 128 ? 128 : (int)argv[1].len;
+            reply_errorf(out, "ERR unknown subcommand '%.*s'. Try %s HELP.", alen, argv[1].ptr,
+                         upper);
+            return NULL;
+        }
+        cmd = sub;
+    }
+    if (!arity_ok(cmd, argc)) {
+        reply_errorf(out, "ERR wrong number of arguments for '%s' command", cmd->name);
+        return NULL;
+    }
+    return cmd;
+}
+
+void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
+                    int64_t now_us, rbuf *out)
+{
+    uint64_t errors_before = out->errors;
+    const cmd_def *cmd = resolve_command(e, argc, argv, out);
+    if (cmd) {
+        cmd_call c = {0};
+        c.e = e;
+        c.s = s;
+        c.cmd = cmd;
+        c.argc = argc;
+        c.argv = argv;
+        c.db = &e->dbs[s->db];
+        c.now_us = now_us;
+        c.now_ms = now_us / 1000;
+        c.seed = crand_next(&e->rng);
+        crand_seed(&c.rng, c.seed);
+        c.out = out;
+        cmd->proc(&c);
+        if (c.dirty > 0) {
+            e->stats.dirty += c.dirty;
+            engine_log(e, (uint32_t)c.db->id, c.now_ms, c.seed, argc, argv);
+        }
+        e->stats.commands_processed++;
+    }
+    e->stats.total_error_replies += (long long)(out->errors - errors_before);
+}
+
+/* Sample keys with a TTL in one db by walking its expires table with the
+ * scan cursor, so successive calls cover every key in turn.  Returns how
+ * many keys were examined; *expired counts those deleted. */
+typedef struct expire_batch {
+    dict_entry *entries[64];
+    unsigned n;
+} expire_batch;
+
+static void collect_expire(void *priv, const dict_entry *de)
+{
+    expire_batch *b = priv;
+    if (b->n < sizeof(b->entries) / sizeof(b->entries[0])) b->entries[b->n++] = (dict_entry *)de;
+}
+
+static long expire_db_step(cairn_engine *e, cdb *db, int64_t now_ms, long *expired)
+{
+    expire_batch batch = {.n = 0};
+    long scanned_buckets = 0;
+    do {
+        db->expire_cursor = dict_scan(db->expires, db->expire_cursor, collect_expire, &batch);
+        scanned_buckets++;
+    } while (db->expire_cursor != 0 && batch.n < 20 && scanned_buckets < 400);
+
+    long long ttl_sum = 0, ttl_n = 0;
+    for (unsigned i = 0; i < batch.n; i++) {
+        dict_entry *de = batch.entries[i];
+        if (de->v.s64 <= now_ms) {
+            cslice key = {de->key, dstr_len(de->key)};
+            db_expire_key(e, db, &key, now_ms);
+            (*expired)++;
+        } else {
+            ttl_sum += de->v.s64 - now_ms;
+            ttl_n++;
+        }
+    }
+    if (ttl_n) {
+        long long avg = ttl_sum / ttl_n;
+        db->avg_ttl = db->avg_ttl ? (db->avg_ttl / 50) * 49 + avg / 50 : avg;
+    }
+    return (long)batch.n + scanned_buckets / 10;
+}
+
+long long engine_active_expire(cairn_engine *e, int64_t now_ms, long effort, int *keep_going)
+{
+    long long total = 0;
+    *keep_going = 0;
+    if (!e->active_expire_enabled) return 0;
+    for (int i = 0; i < e->ndbs && effort > 0; i++) {
+        cdb *db = &e->dbs[i];
+        if (dict_size(db->expires) == 0) continue;
+        /* Keep sampling this db while more than 10% of what we see has
+         * expired: a high ratio means many keys are waiting. */
+        for (;;) {
+            long expired = 0;
+            long seen = expire_db_step(e, db, now_ms, &expired);
+            effort -= seen ? seen : 1;
+            total += expired;
+            int busy = seen > 0 && expired * 10 > seen;
+            if (!busy || db->expire_cursor == 0) break;
+            if (effort <= 0) {
+                *keep_going = 1;
+                break;
+            }
+        }
+    }
+    return total;
+}
+
+void engine_rehash_step(cairn_engine *e)
+{
+    for (int i = 0; i < e->ndbs; i++) {
+        cdb *db = &e->dbs[i];
+        if (dict_is_rehashing(db->keys)) dict_rehash(db->keys, 100);
+        if (dict_is_rehashing(db->expires)) dict_rehash(db->expires, 100);
+    }
+}

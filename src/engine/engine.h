@@ -1,0 +1,162 @@
+/* engine.h -- the engine: databases, the execution context of a command,
+ * dispatch through the command table, and the log sink.
+ *
+ * Everything lives in a cairn_engine passed explicitly (DESIGN rule 1).  A
+ * command runs as a cmd_call: the engine, the calling session, the
+ * arguments, and the execution context (now_ms, a seeded PRNG, the db and
+ * the protocol version) that makes handlers deterministic (rule 2). */
+#ifndef CAIRN_ENGINE_H
+#define CAIRN_ENGINE_H
+
+#include <stdint.h>
+
+#include "../ds/dict.h"
+#include "../ds/dstr.h"
+#include "../ds/rand.h"
+#include "config.h"
+#include "object.h"
+#include "reply.h"
+
+typedef struct cairn_engine cairn_engine;
+typedef struct cmd_def cmd_def;
+typedef struct cmd_call cmd_call;
+
+typedef struct cdb {
+    dict *keys;    /* key -> cobj * */
+    dict *expires; /* key -> absolute unix time in ms (v.s64); shares keys */
+    int id;
+    uint64_t expire_cursor; /* where active expiry resumes */
+    long long avg_ttl;      /* ms, a running estimate for INFO keyspace */
+} cdb;
+
+/* A client of the engine: a network connection or an embedding handle. */
+enum {
+    SESS_CLOSE_AFTER_REPLY = 1 << 0, /* QUIT */
+    SESS_REPLY_OFF = 1 << 1,         /* CLIENT REPLY OFF */
+    SESS_REPLY_SKIP_NEXT = 1 << 2,   /* CLIENT REPLY SKIP: skip the next one */
+    SESS_REPLY_SKIP = 1 << 3,        /* skip the reply of the current command */
+    SESS_NO_EVICT = 1 << 4,
+    SESS_NO_TOUCH = 1 << 5,
+};
+
+typedef struct cairn_session {
+    uint64_t id;
+    int db;
+    int resp; /* 2 or 3 */
+    int flags;
+    dstr name; /* NULL until CLIENT SETNAME */
+    void *host_client; /* the network client, opaque to the engine */
+} cairn_session;
+
+/* One entry of the command log (DESIGN rule 4): a write that changed the
+ * dataset, or a delete caused by expiry/eviction. */
+typedef struct cairn_entry {
+    uint32_t db;
+    int64_t now_ms;
+    uint64_t seed;
+    int argc;
+    const cslice *argv;
+} cairn_entry;
+
+typedef void (*cairn_log_sink)(void *priv, const cairn_entry *e);
+
+/* What the engine needs from whoever hosts it (the server, or nothing when
+ * embedded).  Every member may be NULL. */
+typedef struct cairn_host_ops {
+    /* CLIENT subcommands that need the list of connections. */
+    void (*client_cmd)(void *priv, cmd_call *c);
+    /* Append INFO section `section` ("server", "clients") to *out. */
+    void (*info)(void *priv, const char *section, dstr *out);
+    /* SHUTDOWN: returns 0 when the host will stop, else replies itself. */
+    void (*shutdown)(void *priv, cmd_call *c, int flags);
+    /* DEBUG SLEEP: block the whole host for us microseconds. */
+    void (*sleep_us)(void *priv, long long us);
+    /* A CONFIG SET changed a parameter the host acts on (port, ...).
+     * Returns NULL on success or an error message. */
+    const char *(*config_changed)(void *priv, const char *name);
+} cairn_host_ops;
+
+typedef struct engine_stats {
+    long long dirty; /* changes since the last save */
+    long long expired_keys;
+    long long expired_stale_perc;
+    long long expire_cycle_time_us;
+    long long keyspace_hits, keyspace_misses;
+    long long commands_processed;
+    long long total_error_replies;
+    long long evicted_keys;
+} engine_stats;
+
+struct cairn_engine {
+    cdb *dbs;
+    int ndbs;
+    uint8_t hash_seed[16];
+    crand rng; /* seeds each command's context */
+    cairn_config cfg;
+    engine_stats stats;
+    dict *commands; /* lower-case name -> cmd_def * (v.ptr) */
+    cairn_log_sink log_sink;
+    void *log_priv;
+    const cairn_host_ops *host;
+    void *host_priv;
+    int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
+    int64_t start_ms;
+    uint64_t next_session_id;
+};
+
+struct cmd_call {
+    cairn_engine *e;
+    cairn_session *s;
+    const cmd_def *cmd;
+    int argc;
+    const cslice *argv;
+    /* The execution context: all a handler may depend on besides the
+     * keyspace and its arguments. */
+    cdb *db;
+    int64_t now_ms;
+    int64_t now_us; /* the same instant in microseconds (TIME) */
+    uint64_t seed;
+    crand rng;
+    rbuf *out;
+    long long dirty; /* changes this call made; > 0 means it is logged */
+};
+
+/* Create an engine.  seed keys the hashes and the PRNG: the host draws it
+ * from the OS (the engine may not). */
+cairn_engine *engine_create(const uint8_t seed[32]);
+/* Allocate the databases once the configuration is read; now_ms is the
+ * start time reported by INFO. */
+void engine_start(cairn_engine *e, int64_t now_ms);
+void engine_free(cairn_engine *e);
+void engine_set_host(cairn_engine *e, const cairn_host_ops *ops, void *priv);
+void engine_set_log_sink(cairn_engine *e, cairn_log_sink sink, void *priv);
+
+void session_init(cairn_engine *e, cairn_session *s);
+void session_reset(cairn_session *s);
+
+/* Execute one command for session s at time now_ms, writing the reply into
+ * out.  This is the one entry point used by the server and the embedding
+ * API alike. */
+void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
+                    int64_t now_us, rbuf *out);
+
+/* Emit an entry to the log sink (no-op without one). */
+void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int argc,
+                const cslice *argv);
+
+/* One pass of active expiry over every db, sampling keys with a TTL and
+ * deleting those that passed.  Examines at most `effort` keys; returns the
+ * number of keys expired.  The host calls it from a timer and decides how
+ * long to keep calling (the engine reads no clock). */
+long long engine_active_expire(cairn_engine *e, int64_t now_ms, long effort, int *keep_going);
+
+/* Move some rehashing forward in idle time. */
+void engine_rehash_step(cairn_engine *e);
+
+/* The 24-bit LRU clock used by OBJECT IDLETIME. */
+static inline unsigned engine_lru_clock(int64_t now_ms)
+{
+    return (unsigned)((now_ms / 1000) & 0xFFFFFF);
+}
+
+#endif

@@ -1,0 +1,344 @@
+/* reply.c -- RESP2/RESP3 encoding into a chain of blocks; see reply.h. */
+#include "reply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../ds/alloc.h"
+#include "../ds/util.h"
+
+/* Most replies fit in one block; a bulk reply larger than this gets a block
+ * of its own size so it is copied once. */
+#define RBUF_BLOCK_SIZE (16 * 1024)
+
+static rbuf_block *block_new(size_t cap)
+{
+    rbuf_block *blk = cm_malloc(sizeof(*blk) + cap);
+    blk->next = NULL;
+    blk->used = 0;
+    blk->cap = cap;
+    return blk;
+}
+
+void rbuf_init(rbuf *b, int resp)
+{
+    b->head = b->tail = NULL;
+    b->head_off = 0;
+    b->bytes = 0;
+    b->resp = resp;
+    b->errors = 0;
+}
+
+void rbuf_free(rbuf *b)
+{
+    rbuf_block *blk = b->head;
+    while (blk) {
+        rbuf_block *next = blk->next;
+        cm_free(blk);
+        blk = next;
+    }
+    b->head = b->tail = NULL;
+    b->head_off = 0;
+    b->bytes = 0;
+}
+
+void rbuf_reset(rbuf *b)
+{
+    rbuf_block *keep = b->head;
+    if (keep && keep->cap != RBUF_BLOCK_SIZE) keep = NULL;
+    rbuf_block *blk = b->head;
+    while (blk) {
+        rbuf_block *next = blk->next;
+        if (blk != keep) cm_free(blk);
+        blk = next;
+    }
+    if (keep) {
+        keep->used = 0;
+        keep->next = NULL;
+    }
+    b->head = b->tail = keep;
+    b->head_off = 0;
+    b->bytes = 0;
+}
+
+void rbuf_consume(rbuf *b, size_t n)
+{
+    /* Advance an offset instead of moving bytes: a huge reply written out
+     * in many partial writes must not be copied again each time. */
+    b->bytes -= n;
+    while (n && b->head) {
+        rbuf_block *blk = b->head;
+        size_t left = blk->used - b->head_off;
+        if (n < left) {
+            b->head_off += n;
+            return;
+        }
+        n -= left;
+        b->head_off = 0;
+        if (blk->next == NULL) {
+            blk->used = 0; /* keep the last block for the next reply */
+            return;
+        }
+        b->head = blk->next;
+        cm_free(blk);
+    }
+}
+
+rbuf_mark rbuf_get_mark(const rbuf *b)
+{
+    rbuf_mark m = {b->tail, b->tail ? b->tail->used : 0, b->bytes};
+    return m;
+}
+
+void rbuf_truncate(rbuf *b, rbuf_mark m)
+{
+    if (m.block == NULL) {
+        rbuf_reset(b);
+        return;
+    }
+    rbuf_block *blk = m.block->next;
+    while (blk) {
+        rbuf_block *next = blk->next;
+        cm_free(blk);
+        blk = next;
+    }
+    m.block->next = NULL;
+    m.block->used = m.used;
+    b->tail = m.block;
+    b->bytes = m.bytes;
+}
+
+/* Space for len more bytes at the tail, contiguous. */
+static char *rbuf_space(rbuf *b, size_t len)
+{
+    rbuf_block *t = b->tail;
+    if (!t || t->cap - t->used < len) {
+        rbuf_block *blk = block_new(len > RBUF_BLOCK_SIZE ? len : RBUF_BLOCK_SIZE);
+        if (t)
+            t->next = blk;
+        else
+            b->head = blk;
+        b->tail = t = blk;
+    }
+    char *p = t->data + t->used;
+    t->used += len;
+    b->bytes += len;
+    return p;
+}
+
+void rbuf_append(rbuf *b, const void *p, size_t len)
+{
+    /* Fill the current block first, so small writes never waste space and
+     * a big one is split at most once. */
+    rbuf_block *t = b->tail;
+    if (t && t->cap > t->used) {
+        size_t n = t->cap - t->used < len ? t->cap - t->used : len;
+        memcpy(t->data + t->used, p, n);
+        t->used += n;
+        b->bytes += n;
+        p = (const char *)p + n;
+        len -= n;
+    }
+    if (len) memcpy(rbuf_space(b, len), p, len);
+}
+
+char *rbuf_flatten(const rbuf *b, size_t *len)
+{
+    char *out = cm_malloc(b->bytes + 1);
+    size_t off = 0;
+    for (rbuf_block *blk = b->head; blk; blk = blk->next) {
+        size_t skip = blk == b->head ? b->head_off : 0;
+        memcpy(out + off, blk->data + skip, blk->used - skip);
+        off += blk->used - skip;
+    }
+    out[off] = '\0';
+    *len = off;
+    return out;
+}
+
+/* "<prefix><number>\r\n", the header of most RESP types. */
+static void add_header(rbuf *b, char prefix, long long n)
+{
+    char buf[32];
+    buf[0] = prefix;
+    int len = 1 + ll_to_str(buf + 1, sizeof(buf) - 1, n);
+    buf[len++] = '\r';
+    buf[len++] = '\n';
+    rbuf_append(b, buf, (size_t)len);
+}
+
+void reply_simple(rbuf *b, const char *s)
+{
+    size_t len = strlen(s);
+    char *p = rbuf_space(b, len + 3);
+    p[0] = '+';
+    memcpy(p + 1, s, len);
+    memcpy(p + 1 + len, "\r\n", 2);
+}
+
+void reply_ok(rbuf *b) { rbuf_append(b, "+OK\r\n", 5); }
+
+void reply_error(rbuf *b, const char *msg)
+{
+    size_t len = strlen(msg);
+    char *p = rbuf_space(b, len + 3);
+    p[0] = '-';
+    for (size_t i = 0; i < len; i++)
+        p[1 + i] = (msg[i] == '\r' || msg[i] == '\n') ? ' ' : msg[i];
+    memcpy(p + 1 + len, "\r\n", 2);
+    b->errors++;
+}
+
+void reply_errorf(rbuf *b, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    reply_error(b, buf);
+}
+
+void reply_int(rbuf *b, long long v) { add_header(b, ':', v); }
+
+void reply_bulk(rbuf *b, const void *p, size_t len)
+{
+    add_header(b, '$', (long long)len);
+    rbuf_append(b, p, len);
+    rbuf_append(b, "\r\n", 2);
+}
+
+void reply_bulk_cstr(rbuf *b, const char *s)
+{
+    if (!s)
+        reply_null(b);
+    else
+        reply_bulk(b, s, strlen(s));
+}
+
+void reply_bulk_ll(rbuf *b, long long v)
+{
+    char buf[NUM_STR_MAX];
+    int len = ll_to_str(buf, sizeof(buf), v);
+    reply_bulk(b, buf, (size_t)len);
+}
+
+void reply_null(rbuf *b)
+{
+    if (b->resp >= 3)
+        rbuf_append(b, "_\r\n", 3);
+    else
+        rbuf_append(b, "$-1\r\n", 5);
+}
+
+void reply_null_array(rbuf *b)
+{
+    if (b->resp >= 3)
+        rbuf_append(b, "_\r\n", 3);
+    else
+        rbuf_append(b, "*-1\r\n", 5);
+}
+
+void reply_array_len(rbuf *b, long n) { add_header(b, '*', n); }
+
+void reply_map_len(rbuf *b, long n)
+{
+    if (b->resp >= 3)
+        add_header(b, '%', n);
+    else
+        add_header(b, '*', 2 * n);
+}
+
+void reply_set_len(rbuf *b, long n) { add_header(b, b->resp >= 3 ? '~' : '*', n); }
+
+void reply_push_len(rbuf *b, long n) { add_header(b, b->resp >= 3 ? '>' : '*', n); }
+
+void reply_empty_array(rbuf *b) { rbuf_append(b, "*0\r\n", 4); }
+
+void reply_double(rbuf *b, double d)
+{
+    char buf[NUM_STR_MAX];
+    int len = double_to_str(buf, sizeof(buf), d);
+    if (b->resp >= 3) {
+        rbuf_append(b, ",", 1);
+        rbuf_append(b, buf, (size_t)len);
+        rbuf_append(b, "\r\n", 2);
+    } else {
+        reply_bulk(b, buf, (size_t)len);
+    }
+}
+
+void reply_bool(rbuf *b, int v)
+{
+    if (b->resp >= 3)
+        rbuf_append(b, v ? "#t\r\n" : "#f\r\n", 4);
+    else
+        rbuf_append(b, v ? ":1\r\n" : ":0\r\n", 4);
+}
+
+void reply_bignum(rbuf *b, const char *digits, size_t len)
+{
+    if (b->resp < 3) {
+        reply_bulk(b, digits, len);
+        return;
+    }
+    rbuf_append(b, "(", 1);
+    rbuf_append(b, digits, len);
+    rbuf_append(b, "\r\n", 2);
+}
+
+void reply_verbatim(rbuf *b, const char *p, size_t len, const char *fmt)
+{
+    if (b->resp < 3) {
+        reply_bulk(b, p, len);
+        return;
+    }
+    add_header(b, '=', (long long)len + 4);
+    rbuf_append(b, fmt, 3);
+    rbuf_append(b, ":", 1);
+    rbuf_append(b, p, len);
+    rbuf_append(b, "\r\n", 2);
+}
+
+/* A deferred length gets a small block of its own in the chain; writes
+ * after it go to a fresh block, and the header is filled in later. */
+rbuf_deferred reply_deferred_len(rbuf *b)
+{
+    rbuf_block *hdr = block_new(32);
+    if (b->tail)
+        b->tail->next = hdr;
+    else
+        b->head = hdr;
+    b->tail = hdr;
+    /* A full header block makes the next write start a new block. */
+    hdr->cap = 0;
+    return hdr;
+}
+
+static void set_deferred(rbuf *b, rbuf_deferred d, char prefix, long n)
+{
+    char buf[32];
+    buf[0] = prefix;
+    int len = 1 + ll_to_str(buf + 1, sizeof(buf) - 1, n);
+    buf[len++] = '\r';
+    buf[len++] = '\n';
+    memcpy(d->data, buf, (size_t)len);
+    d->used = d->cap = (size_t)len;
+    b->bytes += (size_t)len;
+}
+
+void reply_set_deferred_array(rbuf *b, rbuf_deferred d, long n) { set_deferred(b, d, '*', n); }
+
+void reply_set_deferred_map(rbuf *b, rbuf_deferred d, long n)
+{
+    if (b->resp >= 3)
+        set_deferred(b, d, '%', n);
+    else
+        set_deferred(b, d, '*', 2 * n);
+}
+
+void reply_set_deferred_set(rbuf *b, rbuf_deferred d, long n)
+{
+    set_deferred(b, d, b->resp >= 3 ? '~' : '*', n);
+}

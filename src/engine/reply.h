@@ -1,0 +1,80 @@
+/* reply.h -- the reply builder (DESIGN rule 5).
+ *
+ * Handlers never print protocol: they call these functions, which encode
+ * RESP2 or RESP3 according to the buffer's protocol version.  The bytes go
+ * into a chain of blocks so a large reply is never copied as it grows; the
+ * network layer writes the chain with one writev, and the embedding API
+ * decodes it into a reply tree. */
+#ifndef CAIRN_REPLY_H
+#define CAIRN_REPLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rbuf_block {
+    struct rbuf_block *next;
+    size_t used, cap;
+    char data[];
+} rbuf_block;
+
+typedef struct rbuf {
+    rbuf_block *head, *tail;
+    size_t head_off; /* bytes of head already consumed (written out) */
+    size_t bytes;    /* bytes in the chain not yet consumed */
+    int resp;     /* 2 or 3 */
+    /* Errors emitted into this buffer (INFO's total_error_replies). */
+    uint64_t errors;
+} rbuf;
+
+/* A position in the buffer, to cut back to (CLIENT REPLY OFF/SKIP). */
+typedef struct rbuf_mark {
+    rbuf_block *block;
+    size_t used, bytes;
+} rbuf_mark;
+
+/* Where an array/map length will go once known (deferred length). */
+typedef rbuf_block *rbuf_deferred;
+
+void rbuf_init(rbuf *b, int resp);
+/* Free all blocks but keep one empty block for reuse. */
+void rbuf_reset(rbuf *b);
+void rbuf_free(rbuf *b);
+/* Drop the first n bytes (after they were written to a socket). */
+void rbuf_consume(rbuf *b, size_t n);
+rbuf_mark rbuf_get_mark(const rbuf *b);
+void rbuf_truncate(rbuf *b, rbuf_mark m);
+void rbuf_append(rbuf *b, const void *p, size_t len);
+/* Copy the whole chain into one contiguous buffer (caller frees). */
+char *rbuf_flatten(const rbuf *b, size_t *len);
+
+void reply_ok(rbuf *b);
+void reply_simple(rbuf *b, const char *s);
+/* msg starts with its error code: "ERR syntax error", "WRONGTYPE ...".
+ * Newlines in msg are replaced by spaces so the protocol stays intact. */
+void reply_error(rbuf *b, const char *msg);
+void reply_errorf(rbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_int(rbuf *b, long long v);
+void reply_bulk(rbuf *b, const void *p, size_t len);
+void reply_bulk_cstr(rbuf *b, const char *s);
+void reply_bulk_ll(rbuf *b, long long v);
+/* A null bulk ($-1 / _). */
+void reply_null(rbuf *b);
+/* A null array (*-1 / _), e.g. for a timed-out BLPOP or a failed EXEC. */
+void reply_null_array(rbuf *b);
+void reply_array_len(rbuf *b, long n);
+void reply_map_len(rbuf *b, long n); /* RESP2: an array of 2n */
+void reply_set_len(rbuf *b, long n);  /* RESP2: an array */
+void reply_push_len(rbuf *b, long n); /* RESP2: an array */
+void reply_empty_array(rbuf *b);
+void reply_double(rbuf *b, double d); /* RESP2: a bulk string */
+void reply_bool(rbuf *b, int v);      /* RESP2: :1 / :0 */
+void reply_bignum(rbuf *b, const char *digits, size_t len);
+/* A verbatim string of format "txt" or "mkd"; RESP2: a bulk string. */
+void reply_verbatim(rbuf *b, const char *p, size_t len, const char *fmt);
+
+rbuf_deferred reply_deferred_len(rbuf *b);
+void reply_set_deferred_array(rbuf *b, rbuf_deferred d, long n);
+void reply_set_deferred_map(rbuf *b, rbuf_deferred d, long n);
+void reply_set_deferred_set(rbuf *b, rbuf_deferred d, long n);
+
+#endif

@@ -1,0 +1,703 @@
+/* t_keys.c -- the generic keyspace commands: DEL, EXISTS, TYPE, the EXPIRE
+ * family and TTLs, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH and
+ * OBJECT.
+ *
+ * Semantics, reply shapes and error strings follow Redis 7.0.  Everything a
+ * handler depends on besides the keyspace and its arguments comes from the
+ * call's context (c->now_ms, c->rng), so replaying a logged call gives the
+ * same result on every replica (DESIGN rule 2). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../ds/alloc.h"
+#include "../ds/util.h"
+#include "cmd.h"
+#include "db.h"
+
+#define ERR_NO_SUCH_KEY "ERR no such key"
+#define ERR_SAME_OBJECT "ERR source and destination objects are the same"
+#define ERR_DB_RANGE "ERR DB index is out of range"
+
+/* Is argument i byte-for-byte equal to argument j? */
+static int args_equal(const cmd_call *c, int i, int j)
+{
+    return c->argv[i].len == c->argv[j].len &&
+           memcmp(c->argv[i].ptr, c->argv[j].ptr, c->argv[i].len) == 0;
+}
+
+/* Parse argument i as a db index (an int, with the errors of Redis's
+ * getIntFromObjectOrReply) and resolve it; replies and returns NULL on a bad
+ * number or range. */
+static cdb *arg_db(cmd_call *c, int i)
+{
+    long long id;
+    if (!arg_ll(c, i, &id)) return NULL;
+    if (id < INT_MIN || id > INT_MAX) {
+        reply_error(c->out, "ERR value is out of range, value must between -2147483648 and "
+                            "2147483647");
+        return NULL;
+    }
+    if (id < 0 || id >= c->e->ndbs) {
+        reply_error(c->out, ERR_DB_RANGE);
+        return NULL;
+    }
+    return &c->e->dbs[id];
+}
+
+/* ---------------------------------------------------------------------- */
+/* DEL, UNLINK, EXISTS, TYPE, TOUCH                                        */
+/* ---------------------------------------------------------------------- */
+
+static void del_generic(cmd_call *c)
+{
+    long long deleted = 0;
+    for (int j = 1; j < c->argc; j++) {
+        /* A key that already expired is deleted (and logged) by the lookup,
+         * but does not count as deleted by this command, as in Redis. */
+        if (!db_lookup(c, c->db, &c->argv[j], LOOKUP_WRITE | LOOKUP_NOTOUCH)) continue;
+        if (db_delete(c, c->db, &c->argv[j])) deleted++;
+    }
+    c->dirty += deleted;
+    reply_int(c->out, deleted);
+}
+
+static void del_command(cmd_call *c) { del_generic(c); }
+
+/* There is no background free thread: UNLINK is DEL. */
+static void unlink_command(cmd_call *c) { del_generic(c); }
+
+static void exists_command(cmd_call *c)
+{
+    long long count = 0;
+    for (int j = 1; j < c->argc; j++)
+        if (db_lookup(c, c->db, &c->argv[j], LOOKUP_NOTOUCH)) count++;
+    reply_int(c->out, count);
+}
+
+static void type_command(cmd_call *c)
+{
+    cobj *o = db_lookup(c, c->db, &c->argv[1], LOOKUP_NOTOUCH);
+    reply_simple(c->out, o ? obj_type_name(o->type) : "none");
+}
+
+static void touch_command(cmd_call *c)
+{
+    long long touched = 0;
+    for (int j = 1; j < c->argc; j++)
+        if (lookup_read(c, &c->argv[j])) touched++;
+    reply_int(c->out, touched);
+}
+
+/* ---------------------------------------------------------------------- */
+/* EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, PERSIST                           */
+/* ---------------------------------------------------------------------- */
+
+enum {
+    EXPIRE_NX = 1 << 0,
+    EXPIRE_XX = 1 << 1,
+    EXPIRE_GT = 1 << 2,
+    EXPIRE_LT = 1 << 3,
+};
+
+/* Parse the NX/XX/GT/LT options from argument 3 on.  Returns 0, or -1
+ * after replying with the error. */
+static int parse_expire_flags(cmd_call *c, int *flags)
+{
+    *flags = 0;
+    for (int j = 3; j < c->argc; j++) {
+        if (arg_is(c, j, "nx")) {
+            *flags |= EXPIRE_NX;
+        } else if (arg_is(c, j, "xx")) {
+            *flags |= EXPIRE_XX;
+        } else if (arg_is(c, j, "gt")) {
+            *flags |= EXPIRE_GT;
+        } else if (arg_is(c, j, "lt")) {
+            *flags |= EXPIRE_LT;
+        } else {
+            reply_errorf(c->out, "ERR Unsupported option %.*s", (int)c->argv[j].len,
+                         c->argv[j].ptr);
+            return -1;
+        }
+    }
+    if ((*flags & EXPIRE_NX) && (*flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT))) {
+        reply_error(c->out, "ERR NX and XX, GT or LT options at the same time are not compatible");
+        return -1;
+    }
+    if ((*flags & EXPIRE_GT) && (*flags & EXPIRE_LT)) {
+        reply_error(c->out, "ERR GT and LT options at the same time are not compatible");
+        return -1;
+    }
+    return 0;
+}
+
+/* Does the condition in flags allow replacing the expiry `current` (-1:
+ * none, i.e. infinite) with `when`? */
+static int expire_condition_holds(int flags, int64_t current, long long when)
+{
+    if ((flags & EXPIRE_NX) && current != -1) return 0;
+    if ((flags & EXPIRE_XX) && current == -1) return 0;
+    /* No TTL counts as an infinite one: nothing is greater than it, and
+     * anything is less. */
+    if ((flags & EXPIRE_GT) && (current == -1 || when <= current)) return 0;
+    if ((flags & EXPIRE_LT) && current != -1 && when >= current) return 0;
+    return 1;
+}
+
+/* The common part of the four EXPIRE commands.  basetime is added to the
+ * argument (now_ms for the relative forms, 0 for the absolute ones);
+ * in_seconds says the argument is in seconds. */
+static void expire_generic(cmd_call *c, long long basetime, int in_seconds)
+{
+    const cslice *key = &c->argv[1];
+    int flags;
+    long long when;
+
+    if (parse_expire_flags(c, &flags) < 0) return;
+    if (!arg_ll(c, 2, &when)) return;
+
+    /* Negative times are allowed (they delete the key), but an overflow of
+     * the unit conversion or of the addition is an error. */
+    if (in_seconds) {
+        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) goto overflow;
+        when *= 1000;
+    }
+    if (when > LLONG_MAX - basetime) goto overflow;
+    when += basetime;
+
+    if (!lookup_write(c, key)) {
+        reply_int(c->out, 0);
+        return;
+    }
+    if (flags && !expire_condition_holds(flags, db_get_expire(c->db, key), when)) {
+        reply_int(c->out, 0);
+        return;
+    }
+
+    if (when <= c->now_ms) {
+        /* A time already past deletes the key.  The call is logged as it
+         * is: replayed with the same now_ms it deletes the key again. */
+        db_delete(c, c->db, key);
+    } else {
+        db_set_expire(c->db, key, when);
+    }
+    c->dirty++;
+    reply_int(c->out, 1);
+    return;
+
+overflow:
+    reply_errorf(c->out, "ERR invalid expire time in '%s' command", c->cmd->name);
+}
+
+static void expire_command(cmd_call *c) { expire_generic(c, c->now_ms, 1); }
+static void pexpire_command(cmd_call *c) { expire_generic(c, c->now_ms, 0); }
+static void expireat_command(cmd_call *c) { expire_generic(c, 0, 1); }
+static void pexpireat_command(cmd_call *c) { expire_generic(c, 0, 0); }
+
+static void persist_command(cmd_call *c)
+{
+    if (lookup_write(c, &c->argv[1]) && db_remove_expire(c->db, &c->argv[1])) {
+        c->dirty++;
+        reply_int(c->out, 1);
+    } else {
+        reply_int(c->out, 0);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* TTL, PTTL, EXPIRETIME, PEXPIRETIME                                      */
+/* ---------------------------------------------------------------------- */
+
+/* -2 when the key does not exist, -1 when it has no TTL; otherwise the
+ * remaining time (or the absolute time when `absolute`), in ms or s. */
+static void ttl_generic(cmd_call *c, int in_ms, int absolute)
+{
+    if (!db_lookup(c, c->db, &c->argv[1], LOOKUP_NOTOUCH)) {
+        reply_int(c->out, -2);
+        return;
+    }
+    int64_t expire = db_get_expire(c->db, &c->argv[1]);
+    if (expire == -1) {
+        reply_int(c->out, -1);
+        return;
+    }
+    long long ttl = absolute ? expire : expire - c->now_ms;
+    if (ttl < 0) ttl = 0;
+    /* Seconds are rounded to the nearest, as Redis does. */
+    reply_int(c->out, in_ms ? ttl : (ttl + 500) / 1000);
+}
+
+static void ttl_command(cmd_call *c) { ttl_generic(c, 0, 0); }
+static void pttl_command(cmd_call *c) { ttl_generic(c, 1, 0); }
+static void expiretime_command(cmd_call *c) { ttl_generic(c, 0, 1); }
+static void pexpiretime_command(cmd_call *c) { ttl_generic(c, 1, 1); }
+
+/* ---------------------------------------------------------------------- */
+/* KEYS, SCAN, RANDOMKEY                                                   */
+/* ---------------------------------------------------------------------- */
+
+static void keys_command(cmd_call *c)
+{
+    const cslice *pat = &c->argv[1];
+    int allkeys = pat->len == 1 && pat->ptr[0] == '*';
+    rbuf_deferred len = reply_deferred_len(c->out);
+    long n = 0;
+    dict_iter it;
+    dict_entry *de;
+
+    dict_iter_start(&it, c->db->keys);
+    while ((de = dict_iter_next(&it)) != NULL) {
+        cslice key = {de->key, dstr_len(de->key)};
+        if (!allkeys && !glob_match(pat->ptr, pat->len, key.ptr, key.len, 0)) continue;
+        /* Expired keys are skipped, not deleted: KEYS only reads. */
+        if (db_key_is_expired(c->db, &key, c->now_ms)) continue;
+        reply_bulk(c->out, key.ptr, key.len);
+        n++;
+    }
+    dict_iter_end(&it);
+    reply_set_deferred_array(c->out, len, n);
+}
+
+/* The keys one SCAN call collected, copied: filtering them may delete
+ * expired keys, which must not pull the bytes from under us. */
+typedef struct scan_batch {
+    dstr *keys;
+    size_t n, cap;
+} scan_batch;
+
+static void scan_collect(void *priv, const dict_entry *de)
+{
+    scan_batch *b = priv;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        b->keys = cm_realloc(b->keys, b->cap * sizeof(*b->keys));
+    }
+    b->keys[b->n++] = dstr_dup(de->key);
+}
+
+static void scan_batch_free(scan_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) dstr_free(b->keys[i]);
+    cm_free(b->keys);
+}
+
+/* Parse a SCAN cursor the way Redis does (strtoul over the whole argument,
+ * so "-1" wraps around and "" is 0).  Returns 0, or -1 after replying. */
+static int parse_scan_cursor(cmd_call *c, const cslice *arg, uint64_t *cursor)
+{
+    char *buf = cm_malloc(arg->len + 1);
+    char *end;
+    memcpy(buf, arg->ptr, arg->len);
+    buf[arg->len] = '\0';
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    int bad = (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r')) || *end != '\0' ||
+              errno == ERANGE;
+    cm_free(buf);
+    if (bad) {
+        reply_error(c->out, "ERR invalid cursor");
+        return -1;
+    }
+    *cursor = v;
+    return 0;
+}
+
+typedef struct scan_opts {
+    long long count;
+    const cslice *pattern; /* NULL: match everything */
+    const cslice *type;    /* NULL: any type */
+} scan_opts;
+
+/* Parse MATCH, COUNT and TYPE from argument `first` on.  Returns 0, or -1
+ * after replying. */
+static int parse_scan_opts(cmd_call *c, int first, scan_opts *o)
+{
+    o->count = 10;
+    o->pattern = NULL;
+    o->type = NULL;
+    for (int i = first; i < c->argc; i += 2) {
+        if (i + 1 >= c->argc) return reply_syntax_error(c);
+        if (arg_is(c, i, "count")) {
+            if (!arg_ll(c, i + 1, &o->count)) return -1;
+            if (o->count < 1) return reply_syntax_error(c);
+        } else if (arg_is(c, i, "match")) {
+            const cslice *p = &c->argv[i + 1];
+            /* "*" matches everything: skip the matching altogether. */
+            o->pattern = (p->len == 1 && p->ptr[0] == '*') ? NULL : p;
+        } else if (arg_is(c, i, "type")) {
+            o->type = &c->argv[i + 1];
+        } else {
+            return reply_syntax_error(c);
+        }
+    }
+    return 0;
+}
+
+/* Should key be left out of the reply?  Looking it up deletes it if it
+ * expired (and logs the delete), as Redis's SCAN does. */
+static int scan_filter_out(cmd_call *c, const scan_opts *o, const cslice *key)
+{
+    if (o->pattern && !glob_match(o->pattern->ptr, o->pattern->len, key->ptr, key->len, 0))
+        return 1;
+    cobj *val = db_lookup(c, c->db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+    if (!val) return 1;
+    if (o->type) {
+        const char *name = obj_type_name(val->type);
+        if (strlen(name) != o->type->len || strncasecmp(name, o->type->ptr, o->type->len) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void scan_command(cmd_call *c)
+{
+    uint64_t cursor;
+    scan_opts o;
+    if (parse_scan_cursor(c, &c->argv[1], &cursor) < 0) return;
+    if (parse_scan_opts(c, 2, &o) < 0) return;
+
+    /* Visit buckets until COUNT keys were collected, but at most 10*COUNT
+     * buckets so a sparse table cannot make one call slow. */
+    scan_batch b = {NULL, 0, 0};
+    long long max_buckets = o.count > LLONG_MAX / 10 ? LLONG_MAX : o.count * 10;
+    do {
+        cursor = dict_scan(c->db->keys, cursor, scan_collect, &b);
+    } while (cursor && max_buckets-- && (long long)b.n < o.count);
+
+    char buf[NUM_STR_MAX];
+    int len = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cursor);
+    reply_array_len(c->out, 2);
+    reply_bulk(c->out, buf, (size_t)len);
+
+    rbuf_deferred d = reply_deferred_len(c->out);
+    long n = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        cslice key = {b.keys[i], dstr_len(b.keys[i])};
+        if (scan_filter_out(c, &o, &key)) continue;
+        reply_bulk(c->out, key.ptr, key.len);
+        n++;
+    }
+    reply_set_deferred_array(c->out, d, n);
+    scan_batch_free(&b);
+}
+
+/* How many expired keys RANDOMKEY deletes before it gives up looking for a
+ * live one, so a db full of stale keys cannot make one call slow. */
+#define RANDOMKEY_MAX_EXPIRED 100
+
+static void randomkey_command(cmd_call *c)
+{
+    for (int expired = 0;; expired++) {
+        dict_entry *de = dict_random(c->db->keys, &c->rng);
+        if (!de) {
+            reply_null(c->out);
+            return;
+        }
+        cslice key = {de->key, dstr_len(de->key)};
+        if (!db_key_is_expired(c->db, &key, c->now_ms) || expired == RANDOMKEY_MAX_EXPIRED) {
+            reply_bulk(c->out, key.ptr, key.len);
+            return;
+        }
+        /* Delete the stale key (logged as a DEL) and draw again. */
+        dstr copy = dstr_new(key.ptr, key.len);
+        cslice k = {copy, key.len};
+        db_lookup(c, c->db, &k, LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+        dstr_free(copy);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* RENAME, RENAMENX, COPY, MOVE                                            */
+/* ---------------------------------------------------------------------- */
+
+/* Move the value of src (which exists in sdb) to dst in ddb, which must not
+ * exist, with its TTL.  The object itself moves (no copy): it is pinned
+ * with a reference while the source entry is deleted. */
+static void move_key(cmd_call *c, cdb *sdb, const cslice *src, cdb *ddb, const cslice *dst,
+                     cobj *o)
+{
+    int64_t expire = db_get_expire(sdb, src);
+    unsigned lru = o->lru;
+    o->refcount++;
+    db_delete(c, sdb, src);
+    db_add(c, ddb, dst, o);
+    o->lru = lru; /* a rename is not an access */
+    if (expire != -1) db_set_expire(ddb, dst, expire);
+}
+
+static void rename_generic(cmd_call *c, int nx)
+{
+    const cslice *src = &c->argv[1], *dst = &c->argv[2];
+    cobj *o = lookup_write(c, src);
+    if (!o) {
+        reply_error(c->out, ERR_NO_SUCH_KEY);
+        return;
+    }
+    if (args_equal(c, 1, 2)) {
+        if (nx)
+            reply_int(c->out, 0);
+        else
+            reply_ok(c->out);
+        return;
+    }
+    if (lookup_write(c, dst)) {
+        if (nx) {
+            reply_int(c->out, 0);
+            return;
+        }
+        db_delete(c, c->db, dst);
+    }
+    move_key(c, c->db, src, c->db, dst, o);
+    c->dirty++;
+    if (nx)
+        reply_int(c->out, 1);
+    else
+        reply_ok(c->out);
+}
+
+static void rename_command(cmd_call *c) { rename_generic(c, 0); }
+static void renamenx_command(cmd_call *c) { rename_generic(c, 1); }
+
+static void copy_command(cmd_call *c)
+{
+    cdb *dst_db = c->db;
+    int replace = 0;
+    for (int j = 3; j < c->argc; j++) {
+        if (arg_is(c, j, "replace")) {
+            replace = 1;
+        } else if (arg_is(c, j, "db") && j + 1 < c->argc) {
+            if (!(dst_db = arg_db(c, ++j))) return;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    const cslice *src = &c->argv[1], *dst = &c->argv[2];
+    if (dst_db == c->db && args_equal(c, 1, 2)) {
+        reply_error(c->out, ERR_SAME_OBJECT);
+        return;
+    }
+    cobj *o = lookup_read(c, src);
+    if (!o) {
+        reply_int(c->out, 0);
+        return;
+    }
+    int64_t expire = db_get_expire(c->db, src);
+    if (db_lookup(c, dst_db, dst, LOOKUP_WRITE)) {
+        if (!replace) {
+            reply_int(c->out, 0);
+            return;
+        }
+        db_delete(c, dst_db, dst);
+    }
+    db_add(c, dst_db, dst, obj_dup(o));
+    if (expire != -1) db_set_expire(dst_db, dst, expire);
+    c->dirty++;
+    reply_int(c->out, 1);
+}
+
+static void move_command(cmd_call *c)
+{
+    cdb *dst_db = arg_db(c, 2);
+    if (!dst_db) return;
+    if (dst_db == c->db) {
+        reply_error(c->out, ERR_SAME_OBJECT);
+        return;
+    }
+    const cslice *key = &c->argv[1];
+    cobj *o = lookup_write(c, key);
+    if (!o || db_lookup(c, dst_db, key, LOOKUP_WRITE)) {
+        reply_int(c->out, 0);
+        return;
+    }
+    move_key(c, c->db, key, dst_db, key, o);
+    c->dirty++;
+    reply_int(c->out, 1);
+}
+
+/* ---------------------------------------------------------------------- */
+/* OBJECT                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* The value at argument 2 without touching it, or NULL after a null reply. */
+static cobj *object_lookup(cmd_call *c)
+{
+    cobj *o = db_lookup(c, c->db, &c->argv[2], LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+    if (!o) reply_null(c->out);
+    return o;
+}
+
+static void object_encoding_command(cmd_call *c)
+{
+    cobj *o = object_lookup(c);
+    if (o) reply_bulk_cstr(c->out, obj_encoding_name(o->encoding));
+}
+
+static void object_refcount_command(cmd_call *c)
+{
+    cobj *o = object_lookup(c);
+    if (o) reply_int(c->out, o->refcount);
+}
+
+static void object_idletime_command(cmd_call *c)
+{
+    cobj *o = object_lookup(c);
+    if (!o) return;
+    /* The LRU clock counts seconds modulo 2^24 and wraps around. */
+    unsigned now = engine_lru_clock(c->now_ms);
+    unsigned idle = now >= o->lru ? now - o->lru : now + (0xFFFFFFu - o->lru);
+    reply_int(c->out, (long long)idle);
+}
+
+static void object_freq_command(cmd_call *c)
+{
+    cobj *o = object_lookup(c);
+    if (!o) return;
+    /* There is no LFU maxmemory policy (yet), so frequency is never
+     * tracked: answer as Redis does under an LRU policy. */
+    reply_error(c->out, "ERR An LFU maxmemory policy is not selected, access frequency not "
+                        "tracked. Please note that when switching between policies at runtime "
+                        "LRU and LFU data will take some time to adjust.");
+}
+
+static void object_help_command(cmd_call *c)
+{
+    static const char *const help[] = {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    };
+    long n = (long)(sizeof(help) / sizeof(help[0]));
+    reply_array_len(c->out, n);
+    for (long i = 0; i < n; i++) reply_simple(c->out, help[i]);
+}
+
+/* The container: dispatch normally resolves the subcommand from the table;
+ * this handles a direct call the same way, with Redis's errors. */
+static void object_command(cmd_call *c)
+{
+    const cmd_def *sub = cmd_lookup_sub(c->cmd, c->argv[1].ptr, c->argv[1].len);
+    if (!sub) {
+        int len = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
+        reply_errorf(c->out, "ERR unknown subcommand '%.*s'. Try OBJECT HELP.", len,
+                     c->argv[1].ptr);
+        return;
+    }
+    if ((sub->arity > 0 && c->argc != sub->arity) || (sub->arity < 0 && c->argc < -sub->arity)) {
+        reply_errorf(c->out, "ERR wrong number of arguments for '%s' command", sub->name);
+        return;
+    }
+    sub->proc(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The table                                                               */
+/* ---------------------------------------------------------------------- */
+
+#define KS_READ_FAST (ACL_KEYSPACE | ACL_READ | ACL_FAST)
+#define KS_WRITE_FAST (ACL_KEYSPACE | ACL_WRITE | ACL_FAST)
+#define KS_WRITE_SLOW (ACL_KEYSPACE | ACL_WRITE | ACL_SLOW)
+#define KS_READ_SLOW (ACL_KEYSPACE | ACL_READ | ACL_SLOW)
+
+static const cmd_def object_subcommands[] = {
+    {"object|encoding", object_encoding_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1,
+     "generic", "2.2.3", "Inspect the internal encoding of a Redis object", "O(1)", NULL},
+    {"object|freq", object_freq_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1, "generic",
+     "4.0.0", "Get the logarithmic access frequency counter of a Redis object", "O(1)", NULL},
+    {"object|help", object_help_command, 2, CMD_LOADING | CMD_STALE, ACL_KEYSPACE | ACL_SLOW, 0,
+     0, 0, "generic", "6.2.0", "Show helpful text about the different subcommands", "O(1)",
+     NULL},
+    {"object|idletime", object_idletime_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1,
+     "generic", "2.2.3", "Get the time since a Redis object was last accessed", "O(1)", NULL},
+    {"object|refcount", object_refcount_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1,
+     "generic", "2.2.3", "Get the number of references to the value of the key", "O(1)", NULL},
+    {0},
+};
+
+const cmd_def keys_commands[] = {
+    {"del", del_command, -2, CMD_WRITE, KS_WRITE_SLOW, 1, -1, 1, "generic", "1.0.0",
+     "Delete a key",
+     "O(N) where N is the number of keys that will be removed. When a key to remove holds a "
+     "value other than a string, the individual complexity for this key is O(M) where M is the "
+     "number of elements in the list, set, sorted set or hash. Removing a single key that holds "
+     "a string value is O(1).",
+     NULL},
+    {"unlink", unlink_command, -2, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, -1, 1, "generic",
+     "4.0.0",
+     "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non "
+     "blocking.",
+     "O(1) for each key removed regardless of its size. Then the command does O(N) work in a "
+     "different thread in order to reclaim memory, where N is the number of allocations the "
+     "deleted objects where composed of.",
+     NULL},
+    {"exists", exists_command, -2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, -1, 1, "generic",
+     "1.0.0", "Determine if a key exists", "O(N) where N is the number of keys to check.", NULL},
+    {"type", type_command, 2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, 1, 1, "generic", "1.0.0",
+     "Determine the type stored at key", "O(1)", NULL},
+    {"touch", touch_command, -2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, -1, 1, "generic",
+     "3.2.1",
+     "Alters the last access time of a key(s). Returns the number of existing keys specified.",
+     "O(N) where N is the number of keys that will be touched.", NULL},
+    {"expire", expire_command, -3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic",
+     "1.0.0", "Set a key's time to live in seconds", "O(1)", NULL},
+    {"pexpire", pexpire_command, -3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic",
+     "2.6.0", "Set a key's time to live in milliseconds", "O(1)", NULL},
+    {"expireat", expireat_command, -3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic",
+     "1.2.0", "Set the expiration for a key as a UNIX timestamp", "O(1)", NULL},
+    {"pexpireat", pexpireat_command, -3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic",
+     "2.6.0", "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+     "O(1)", NULL},
+    {"persist", persist_command, 2, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic",
+     "2.2.0", "Remove the expiration from a key", "O(1)", NULL},
+    {"ttl", ttl_command, 2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, 1, 1, "generic", "1.0.0",
+     "Get the time to live for a key in seconds", "O(1)", NULL},
+    {"pttl", pttl_command, 2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, 1, 1, "generic", "2.6.0",
+     "Get the time to live for a key in milliseconds", "O(1)", NULL},
+    {"expiretime", expiretime_command, 2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, 1, 1,
+     "generic", "7.0.0", "Get the expiration Unix timestamp for a key", "O(1)", NULL},
+    {"pexpiretime", pexpiretime_command, 2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, 1, 1,
+     "generic", "7.0.0", "Get the expiration Unix timestamp for a key in milliseconds", "O(1)",
+     NULL},
+    {"keys", keys_command, 2, CMD_READONLY, KS_READ_SLOW | ACL_DANGEROUS, 0, 0, 0, "generic",
+     "1.0.0", "Find all keys matching the given pattern",
+     "O(N) with N being the number of keys in the database, under the assumption that the key "
+     "names in the database and the given pattern have limited length.",
+     NULL},
+    {"scan", scan_command, -2, CMD_READONLY, KS_READ_SLOW, 0, 0, 0, "generic", "2.8.0",
+     "Incrementally iterate the keys space",
+     "O(1) for every call. O(N) for a complete iteration, including enough command calls for "
+     "the cursor to return back to 0. N is the number of elements inside the collection.",
+     NULL},
+    {"randomkey", randomkey_command, 1, CMD_READONLY, KS_READ_SLOW, 0, 0, 0, "generic", "1.0.0",
+     "Return a random key from the keyspace", "O(1)", NULL},
+    {"rename", rename_command, 3, CMD_WRITE, KS_WRITE_SLOW, 1, 2, 1, "generic", "1.0.0",
+     "Rename a key", "O(1)", NULL},
+    {"renamenx", renamenx_command, 3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 2, 1, "generic",
+     "1.0.0", "Rename a key, only if the new key does not exist", "O(1)", NULL},
+    {"copy", copy_command, -3, CMD_WRITE | CMD_DENYOOM, KS_WRITE_SLOW, 1, 2, 1, "generic",
+     "6.2.0", "Copy a key",
+     "O(N) worst case for collections, where N is the number of nested items. O(1) for string "
+     "values.",
+     NULL},
+    {"move", move_command, 3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic", "1.0.0",
+     "Move a key to another database", "O(1)", NULL},
+    {"object", object_command, -2, 0, ACL_SLOW, 0, 0, 0, "generic", "2.2.3",
+     "A container for object introspection commands", "Depends on subcommand.",
+     object_subcommands},
+    {0},
+};

@@ -1,0 +1,486 @@
+/* cairn.c -- the embedding API (include/cairn.h).
+ *
+ * A handle owns one engine and one session.  Commands run through
+ * engine_execute(), the same entry point the network server uses, into a
+ * reply buffer at RESP3; the bytes are then decoded into a cairn_reply tree
+ * (reply_tree.c).  This layer is the embedded "host" of the engine, so it
+ * is where the clock is read and the OS randomness drawn: the engine
+ * itself may do neither (DESIGN rules 1 and 2).
+ *
+ * Concurrency: one mutex per handle serialises commands.  Error messages
+ * are kept per thread and per handle (a pthread key owned by the handle),
+ * so cairn_errmsg() never shows another thread's error. */
+#include "cairn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../ds/alloc.h"
+#include "../ds/rand.h"
+#include "../engine/config.h"
+#include "../engine/engine.h"
+#include "../engine/reply.h"
+#include "reply_tree.h"
+
+#define CAIRN_ERRMSG_MAX 256
+/* Arguments of cairn_commandl(), and how many cairn_command() keeps on
+ * the stack before allocating. */
+#define CAIRN_COMMANDL_MAX 64
+#define CAIRN_STACK_ARGS 16
+
+/* One thread's last error message on one handle. */
+typedef struct errslot {
+    struct errslot *next;
+    char msg[CAIRN_ERRMSG_MAX];
+} errslot;
+
+struct cairn {
+    pthread_mutex_t lock; /* held for the whole of each command */
+    cairn_engine *engine; /* NULL when cairn_open() failed */
+    cairn_session session;
+    rbuf out;             /* reused for every reply */
+    locale_t c_locale;    /* "C" numbers for parsing doubles */
+    int64_t last_cron_ms; /* when background work last ran */
+
+    /* Per-thread error messages.  errkey maps the calling thread to its
+     * errslot; every slot is also on the errslots list so cairn_close()
+     * can free them all (including those of threads that have exited). */
+    pthread_mutex_t errlock;
+    pthread_key_t errkey;
+    int have_errkey;
+    errslot *errslots;
+    /* Used only if no pthread key could be created (the process ran out
+     * of keys): one message shared by every thread. */
+    char shared_err[CAIRN_ERRMSG_MAX];
+    /* Why cairn_open() failed, for later calls on the failed handle. */
+    char open_err[CAIRN_ERRMSG_MAX];
+};
+
+/* ---------------------------------------------------------------------- */
+/* Versions and error strings                                              */
+/* ---------------------------------------------------------------------- */
+
+const char *cairn_libversion(void) { return CAIRN_VERSION; }
+
+int cairn_libversion_number(void) { return CAIRN_VERSION_NUMBER; }
+
+const char *cairn_errstr(int rc)
+{
+    switch (rc) {
+    case CAIRN_OK: return "not an error";
+    case CAIRN_ERROR: return "generic error";
+    case CAIRN_NOMEM: return "out of memory";
+    case CAIRN_MISUSE: return "library routine called out of sequence or with bad arguments";
+    case CAIRN_IOERR: return "disk I/O error";
+    case CAIRN_BUSY: return "resource busy";
+    case CAIRN_CORRUPT: return "persisted data is corrupt";
+    case CAIRN_NOTSUP: return "operation not supported";
+    case CAIRN_INTERNAL: return "internal error";
+    default: return "unknown error";
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Per-thread error messages                                               */
+/* ---------------------------------------------------------------------- */
+
+/* The calling thread's message buffer on db, created on first use when
+ * create is set; NULL without a key or (create unset) before first use. */
+static errslot *errslot_get(cairn *db, int create)
+{
+    if (!db->have_errkey) return NULL;
+    errslot *slot = pthread_getspecific(db->errkey);
+    if (slot || !create) return slot;
+    slot = cm_calloc(1, sizeof(*slot));
+    if (pthread_setspecific(db->errkey, slot) != 0) {
+        cm_free(slot);
+        return NULL;
+    }
+    pthread_mutex_lock(&db->errlock);
+    slot->next = db->errslots;
+    db->errslots = slot;
+    pthread_mutex_unlock(&db->errlock);
+    return slot;
+}
+
+/* Record a message for the calling thread and return rc. */
+static int set_error(cairn *db, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_error(cairn *db, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    errslot *slot = errslot_get(db, 1);
+    if (slot) {
+        vsnprintf(slot->msg, sizeof(slot->msg), fmt, ap);
+    } else {
+        pthread_mutex_lock(&db->errlock);
+        vsnprintf(db->shared_err, sizeof(db->shared_err), fmt, ap);
+        pthread_mutex_unlock(&db->errlock);
+    }
+    va_end(ap);
+    return rc;
+}
+
+/* A call succeeded: the calling thread's message goes back to "not an
+ * error" (cheap: no allocation for threads that never failed). */
+static void clear_error(cairn *db)
+{
+    errslot *slot = errslot_get(db, 0);
+    if (slot) slot->msg[0] = '\0';
+}
+
+const char *cairn_errmsg(cairn *db)
+{
+    if (!db) return cairn_errstr(CAIRN_NOMEM);
+    if (!db->have_errkey) return db->shared_err[0] ? db->shared_err : cairn_errstr(CAIRN_OK);
+    errslot *slot = errslot_get(db, 0);
+    return slot && slot->msg[0] ? slot->msg : cairn_errstr(CAIRN_OK);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Clock, randomness, host callbacks                                       */
+/* ---------------------------------------------------------------------- */
+
+static int64_t wall_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* 32 bytes for engine_create(): expanded from a fixed seed, or from the
+ * OS.  Returns 0, or -1 if the OS gave no randomness. */
+static int make_seed(uint64_t fixed, uint8_t seed[32])
+{
+    if (fixed != 0) {
+        crand r;
+        crand_seed(&r, fixed);
+        for (int i = 0; i < 4; i++) {
+            uint64_t x = crand_next(&r);
+            memcpy(seed + 8 * i, &x, 8);
+        }
+        return 0;
+    }
+    size_t got = 0;
+    while (got < 32) {
+        ssize_t n = getrandom(seed + got, 32 - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    if (got == 32) return 0;
+    /* Kernels before 3.17 lack getrandom(). */
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    got = 0;
+    while (got < 32) {
+        ssize_t n = read(fd, seed + got, 32 - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    return got == 32 ? 0 : -1;
+}
+
+/* DEBUG SLEEP: the "host" of an embedded engine is the handle, so block
+ * it (its mutex is held) for the time asked. */
+static void embed_sleep_us(void *priv, long long us)
+{
+    (void)priv;
+    if (us <= 0) return;
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static const cairn_host_ops embed_host_ops = {
+    .sleep_us = embed_sleep_us,
+};
+
+/* Background work a server does from its timer: active expiry and
+ * incremental rehashing.  An embedded store has no thread of its own, so
+ * it does a small bounded step at most hz times a second, piggybacked on
+ * commands.  Called with the handle locked. */
+static void embed_cron(cairn *db, int64_t now_ms)
+{
+    cairn_engine *e = db->engine;
+    int hz = e->cfg.hz > 0 ? e->cfg.hz : 10;
+    /* A clock that jumped backwards must not stall the work. */
+    if (now_ms >= db->last_cron_ms && now_ms - db->last_cron_ms < 1000 / hz) return;
+    db->last_cron_ms = now_ms;
+    int effort = e->cfg.active_expire_effort > 0 ? e->cfg.active_expire_effort : 1;
+    int keep_going;
+    engine_active_expire(e, now_ms, 20L * effort, &keep_going);
+    engine_rehash_step(e);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Open and close                                                          */
+/* ---------------------------------------------------------------------- */
+
+void cairn_options_init(cairn_options *opts)
+{
+    if (!opts) return;
+    memset(opts, 0, sizeof(*opts));
+    opts->databases = 16;
+}
+
+static int options_reserved_clear(const cairn_options *opts)
+{
+    for (size_t i = 0; i < sizeof(opts->reserved_int) / sizeof(opts->reserved_int[0]); i++)
+        if (opts->reserved_int[i]) return 0;
+    for (size_t i = 0; i < sizeof(opts->reserved_ptr) / sizeof(opts->reserved_ptr[0]); i++)
+        if (opts->reserved_ptr[i]) return 0;
+    return 1;
+}
+
+/* Create the engine from opts.  Returns CAIRN_OK or an error recorded on
+ * db; on error no engine is left behind. */
+static int open_engine(cairn *db, const cairn_options *opts)
+{
+    if (!options_reserved_clear(opts))
+        return set_error(db, CAIRN_MISUSE,
+                         "cairn_options has non-zero reserved fields "
+                         "(initialise it with cairn_options_init())");
+    if (opts->dir)
+        return set_error(db, CAIRN_MISUSE,
+                         "persistence is not implemented yet: cairn_options.dir must be NULL");
+    if (opts->databases < 0)
+        return set_error(db, CAIRN_MISUSE, "cairn_options.databases must be positive (got %d)",
+                         opts->databases);
+
+    uint8_t seed[32];
+    if (make_seed(opts->seed, seed) != 0)
+        return set_error(db, CAIRN_IOERR, "could not read random bytes from the OS: %s",
+                         strerror(errno));
+    cairn_engine *e = engine_create(seed);
+    memset(seed, 0, sizeof(seed));
+
+    char err[CAIRN_ERRMSG_MAX];
+    if (opts->databases > 0) {
+        char num[16];
+        snprintf(num, sizeof(num), "%d", opts->databases);
+        if (config_set(e, "databases", num, 1, err, sizeof(err)) != NULL) {
+            engine_free(e);
+            return set_error(db, CAIRN_MISUSE, "cairn_options.databases: %s", err);
+        }
+    }
+    for (const char *const *kv = opts->config; kv && kv[0]; kv += 2) {
+        if (!kv[1]) {
+            engine_free(e);
+            return set_error(db, CAIRN_MISUSE, "cairn_options.config: '%s' has no value", kv[0]);
+        }
+        if (config_set(e, kv[0], kv[1], 1, err, sizeof(err)) != NULL) {
+            engine_free(e);
+            return set_error(db, CAIRN_ERROR, "cairn_options.config: '%s': %s", kv[0], err);
+        }
+    }
+
+    int64_t now_ms = wall_clock_us() / 1000;
+    engine_set_host(e, &embed_host_ops, db);
+    engine_start(e, now_ms);
+    db->engine = e;
+    db->last_cron_ms = now_ms;
+    session_init(e, &db->session);
+    db->session.resp = 3;
+    rbuf_init(&db->out, 3);
+    return CAIRN_OK;
+}
+
+int cairn_open(const cairn_options *opts, cairn **out)
+{
+    if (!out) return CAIRN_MISUSE;
+    *out = NULL;
+    cairn_options defaults;
+    if (!opts) {
+        cairn_options_init(&defaults);
+        opts = &defaults;
+    }
+
+    cairn *db = cm_calloc(1, sizeof(*db));
+    if (pthread_mutex_init(&db->lock, NULL) != 0) {
+        cm_free(db);
+        return CAIRN_NOMEM;
+    }
+    if (pthread_mutex_init(&db->errlock, NULL) != 0) {
+        pthread_mutex_destroy(&db->lock);
+        cm_free(db);
+        return CAIRN_NOMEM;
+    }
+    /* No destructor: slots are freed by cairn_close() through the list,
+     * which also covers threads that exit while the handle is open. */
+    db->have_errkey = pthread_key_create(&db->errkey, NULL) == 0;
+    *out = db;
+
+    int rc;
+    db->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    if (db->c_locale == (locale_t)0)
+        rc = set_error(db, CAIRN_NOMEM, "could not create the C numeric locale");
+    else
+        rc = open_engine(db, opts);
+    if (rc != CAIRN_OK) snprintf(db->open_err, sizeof(db->open_err), "%s", cairn_errmsg(db));
+    return rc;
+}
+
+void cairn_close(cairn *db)
+{
+    if (!db) return;
+    if (db->engine) {
+        session_reset(&db->session);
+        engine_free(db->engine);
+        rbuf_free(&db->out);
+    }
+    if (db->c_locale != (locale_t)0) freelocale(db->c_locale);
+    errslot *slot = db->errslots;
+    while (slot) {
+        errslot *next = slot->next;
+        cm_free(slot);
+        slot = next;
+    }
+    if (db->have_errkey) pthread_key_delete(db->errkey);
+    pthread_mutex_destroy(&db->errlock);
+    pthread_mutex_destroy(&db->lock);
+    cm_free(db);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Commands                                                                */
+/* ---------------------------------------------------------------------- */
+
+/* Decode every top-level reply in the bytes [buf, buf+len): none gives
+ * NULL, one gives itself, several an array of them. */
+static int decode_replies(cairn *db, const char *buf, size_t len, cairn_reply **out)
+{
+    *out = NULL;
+    size_t pos = 0, n = 0, cap = 0;
+    cairn_reply **list = NULL;
+    while (pos < len) {
+        cairn_reply *r;
+        if (rtree_decode(buf, len, &pos, db->c_locale, &r) != CAIRN_OK) {
+            for (size_t i = 0; i < n; i++) cairn_reply_free(list[i]);
+            cm_free(list);
+            return set_error(db, CAIRN_INTERNAL,
+                             "internal error: the engine produced a malformed reply");
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4;
+            list = cm_realloc(list, cap * sizeof(*list));
+        }
+        list[n++] = r;
+    }
+    if (n == 1) {
+        *out = list[0];
+    } else if (n > 1) {
+        cairn_reply *arr = rtree_node(CAIRN_REPLY_ARRAY, NULL, 0, n);
+        memcpy(arr->element, list, n * sizeof(*list));
+        *out = arr;
+    }
+    cm_free(list);
+    return CAIRN_OK;
+}
+
+/* Run one command with the handle locked and decode its reply. */
+static int execute_locked(cairn *db, int argc, const cslice *args, cairn_reply **out)
+{
+    cairn_session *s = &db->session;
+    rbuf *b = &db->out;
+
+    /* The reply tree always carries RESP3 types; keep the session in step
+     * so handlers that look at the protocol agree with the buffer (HELLO 2
+     * or RESET may have changed it). */
+    s->resp = 3;
+    b->resp = 3;
+    if (s->flags & SESS_REPLY_SKIP_NEXT) {
+        s->flags &= ~SESS_REPLY_SKIP_NEXT;
+        s->flags |= SESS_REPLY_SKIP;
+    }
+
+    int64_t now_us = wall_clock_us();
+    engine_execute(db->engine, s, argc, args, now_us, b);
+    if (s->flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
+        rbuf_reset(b);
+        s->flags &= ~SESS_REPLY_SKIP;
+    }
+    /* QUIT means nothing to a handle: it stays open until cairn_close(). */
+    s->flags &= ~SESS_CLOSE_AFTER_REPLY;
+    s->resp = 3;
+
+    int rc = CAIRN_OK;
+    if (out && b->bytes > 0) {
+        if (b->head == b->tail) {
+            /* The usual case: the whole reply is in one block. */
+            rc = decode_replies(db, b->head->data + b->head_off, b->bytes, out);
+        } else {
+            size_t len;
+            char *flat = rbuf_flatten(b, &len);
+            rc = decode_replies(db, flat, len, out);
+            cm_free(flat);
+        }
+    }
+    rbuf_reset(b);
+    embed_cron(db, now_us / 1000);
+    return rc;
+}
+
+int cairn_command(cairn *db, int argc, const char *const *argv, const size_t *argvlen,
+                  cairn_reply **out)
+{
+    if (out) *out = NULL;
+    if (!db) return CAIRN_MISUSE;
+    if (!db->engine)
+        return set_error(db, CAIRN_MISUSE, "cairn_command on a handle that failed to open: %s",
+                         db->open_err);
+    if (argc < 1 || !argv)
+        return set_error(db, CAIRN_MISUSE, "cairn_command needs argc >= 1 and argv (got %d%s)",
+                         argc, argv ? "" : ", NULL argv");
+
+    cslice stack_args[CAIRN_STACK_ARGS];
+    cslice *args = argc <= CAIRN_STACK_ARGS ? stack_args : cm_malloc(sizeof(cslice) * (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        if (!argv[i]) {
+            if (args != stack_args) cm_free(args);
+            return set_error(db, CAIRN_MISUSE, "cairn_command: argv[%d] is NULL", i);
+        }
+        args[i].ptr = argv[i];
+        args[i].len = argvlen ? argvlen[i] : strlen(argv[i]);
+    }
+
+    pthread_mutex_lock(&db->lock);
+    int rc = execute_locked(db, argc, args, out);
+    pthread_mutex_unlock(&db->lock);
+
+    if (args != stack_args) cm_free(args);
+    if (rc == CAIRN_OK) clear_error(db);
+    return rc;
+}
+
+int cairn_commandl(cairn *db, cairn_reply **out, const char *arg0, ...)
+{
+    if (out) *out = NULL;
+    if (!db) return CAIRN_MISUSE;
+    const char *argv[CAIRN_COMMANDL_MAX];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, arg0);
+    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
+        if (argc == CAIRN_COMMANDL_MAX) {
+            va_end(ap);
+            return set_error(db, CAIRN_MISUSE, "cairn_commandl: more than %d arguments",
+                             CAIRN_COMMANDL_MAX);
+        }
+        argv[argc++] = a;
+    }
+    va_end(ap);
+    return cairn_command(db, argc, argv, NULL, out);
+}

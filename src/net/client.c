@@ -1,0 +1,473 @@
+/* client.c -- network clients and listeners; see client.h. */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../ds/alloc.h"
+#include "../engine/config.h"
+
+/* Reads ask for at least this much free space in the query buffer. */
+#define READ_CHUNK (16 * 1024)
+/* Reply blocks written per writev (IOV_MAX is 1024; this is plenty). */
+#define WRITE_IOVS 64
+
+int64_t net_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void queue_write(client *c)
+{
+    if (c->flags & (CLIENT_QUEUED | CLIENT_CLOSING)) return;
+    c->flags |= CLIENT_QUEUED;
+    c->queue_next = c->net->queue;
+    c->net->queue = c;
+}
+
+static void on_close(uv_handle_t *h)
+{
+    client *c = h->data;
+    dstr_free(c->qbuf);
+    resp_parser_free(&c->parser);
+    rbuf_free(&c->out);
+    session_reset(&c->sess);
+    cm_free(c->argv);
+    cm_free(c);
+}
+
+void client_close(client *c)
+{
+    if (c->flags & CLIENT_CLOSING) return;
+    net *n = c->net;
+    c->flags |= CLIENT_CLOSING;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        n->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    n->nclients--;
+    if (c->flags & CLIENT_QUEUED) {
+        client **pp = &n->queue;
+        while (*pp && *pp != c) pp = &(*pp)->queue_next;
+        if (*pp) *pp = c->queue_next;
+    }
+    uv_close(&c->h.handle, on_close);
+}
+
+/* Run one parsed command, honouring CLIENT REPLY OFF/SKIP by cutting the
+ * reply back out of the buffer. */
+static void client_run(client *c)
+{
+    resp_parser *p = &c->parser;
+    if (p->argc > c->argv_cap) {
+        c->argv_cap = p->argc;
+        c->argv = cm_realloc(c->argv, sizeof(cslice) * (size_t)c->argv_cap);
+    }
+    for (int i = 0; i < p->argc; i++) {
+        c->argv[i].ptr = c->qbuf + p->off[i];
+        c->argv[i].len = p->len[i];
+    }
+    if (c->sess.flags & SESS_REPLY_SKIP_NEXT) {
+        c->sess.flags &= ~SESS_REPLY_SKIP_NEXT;
+        c->sess.flags |= SESS_REPLY_SKIP;
+    }
+    rbuf_mark mark = rbuf_get_mark(&c->out);
+    c->out.resp = c->sess.resp;
+    engine_execute(c->net->engine, &c->sess, p->argc, c->argv, net_now_us(), &c->out);
+    c->out.resp = c->sess.resp; /* HELLO may have switched it */
+    if (c->sess.flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
+        rbuf_truncate(&c->out, mark);
+        c->sess.flags &= ~SESS_REPLY_SKIP;
+    }
+    size_t nlen = p->len[0] < sizeof(c->last_cmd) - 1 ? p->len[0] : sizeof(c->last_cmd) - 1;
+    for (size_t i = 0; i < nlen; i++) {
+        char ch = c->argv[0].ptr[i];
+        c->last_cmd[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    }
+    c->last_cmd[nlen] = '\0';
+    c->tot_cmds++;
+    if (c->sess.flags & SESS_CLOSE_AFTER_REPLY) c->flags |= CLIENT_CLOSE_AFTER;
+}
+
+static void process_input(client *c)
+{
+    resp_parser *p = &c->parser;
+    cairn_engine *e = c->net->engine;
+    p->max_bulk = e->cfg.proto_max_bulk_len;
+    while (!(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER))) {
+        int r = resp_parse(p, c->qbuf, dstr_len(c->qbuf));
+        if (r == RESP_AGAIN) break;
+        if (r == RESP_ERROR) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "ERR %s", p->err);
+            reply_error(&c->out, msg);
+            c->net->log(c->net->log_priv, LL_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s",
+                        p->err, (unsigned long long)c->sess.id, c->addr);
+            c->flags |= CLIENT_CLOSE_AFTER;
+            break;
+        }
+        client_run(c);
+        p->argc = 0;
+    }
+    /* Drop what was consumed.  Only the start of a partial command is
+     * kept, so a large argument arriving over many reads is not moved
+     * again after its first read. */
+    if (p->pos > 0) {
+        size_t left = dstr_len(c->qbuf) - p->pos;
+        memmove(c->qbuf, c->qbuf + p->pos, left);
+        dstr_set_len(c->qbuf, left);
+        resp_parser_shift(p, p->pos);
+    }
+    if ((long long)dstr_len(c->qbuf) > e->cfg.client_query_buffer_limit) {
+        c->net->log(c->net->log_priv, LL_WARNING,
+                    "Closing client that reached max query buffer length: id=%llu addr=%s",
+                    (unsigned long long)c->sess.id, c->addr);
+        client_close(c);
+        return;
+    }
+    if (c->out.bytes || (c->flags & CLIENT_CLOSE_AFTER)) queue_write(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    client *c = h->data;
+    size_t len = dstr_len(c->qbuf);
+    size_t want = resp_parser_bulk_need(&c->parser, len);
+    if (want < READ_CHUNK) want = READ_CHUNK;
+    if (dstr_cap(c->qbuf) - len < want) c->qbuf = dstr_reserve(c->qbuf, want);
+    buf->base = c->qbuf + len;
+    buf->len = dstr_cap(c->qbuf) - len;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    client *c = s->data;
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            c->net->log(c->net->log_priv, LL_VERBOSE, "Reading from client: %s", uv_strerror((int)nread));
+        client_close(c);
+        return;
+    }
+    if (nread == 0) return;
+    dstr_set_len(c->qbuf, dstr_len(c->qbuf) + (size_t)nread);
+    c->net->stats.net_input_bytes += nread;
+    c->tot_net_in += (uint64_t)nread;
+    c->last_ms = net_now_us() / 1000;
+    process_input(c);
+}
+
+/* Describe up to WRITE_IOVS blocks of the reply chain as buffers. */
+static unsigned fill_iovs(client *c, uv_buf_t *iov, size_t *total)
+{
+    unsigned n = 0;
+    *total = 0;
+    for (rbuf_block *b = c->out.head; b && n < WRITE_IOVS; b = b->next) {
+        size_t skip = b == c->out.head ? c->out.head_off : 0;
+        if (b->used <= skip) continue;
+        iov[n] = uv_buf_init(b->data + skip, (unsigned)(b->used - skip));
+        *total += b->used - skip;
+        n++;
+    }
+    return n;
+}
+
+static void flush_client(client *c);
+
+static void on_write(uv_write_t *req, int status)
+{
+    client *c = req->data;
+    c->flags &= ~CLIENT_WRITING;
+    if (status < 0 || (c->flags & CLIENT_CLOSING)) {
+        if (!(c->flags & CLIENT_CLOSING)) client_close(c);
+        return;
+    }
+    rbuf_consume(&c->out, c->write_len);
+    c->net->stats.net_output_bytes += (long long)c->write_len;
+    c->tot_net_out += c->write_len;
+    c->write_len = 0;
+    flush_client(c);
+}
+
+/* Write what we can now; hand the rest to libuv to finish when the socket
+ * drains.  While a write is in flight new replies just queue up. */
+static void flush_client(client *c)
+{
+    if (c->flags & (CLIENT_WRITING | CLIENT_CLOSING)) return;
+    while (c->out.bytes) {
+        uv_buf_t iov[WRITE_IOVS];
+        size_t total;
+        unsigned n = fill_iovs(c, iov, &total);
+        int w = uv_try_write(&c->h.stream, iov, n);
+        if (w == UV_EAGAIN) w = 0;
+        if (w < 0) {
+            client_close(c);
+            return;
+        }
+        if (w > 0) {
+            rbuf_consume(&c->out, (size_t)w);
+            c->net->stats.net_output_bytes += w;
+            c->tot_net_out += (uint64_t)w;
+        }
+        if ((size_t)w < total) {
+            n = fill_iovs(c, iov, &total);
+            c->write_len = total;
+            c->write_req.data = c;
+            if (uv_write(&c->write_req, &c->h.stream, iov, n, on_write) != 0) {
+                client_close(c);
+                return;
+            }
+            c->flags |= CLIENT_WRITING;
+            return;
+        }
+    }
+    if (c->flags & CLIENT_CLOSE_AFTER) client_close(c);
+}
+
+static void on_flush(uv_prepare_t *h)
+{
+    net *n = h->data;
+    while (n->queue) {
+        client *c = n->queue;
+        n->queue = c->queue_next;
+        c->flags &= ~CLIENT_QUEUED;
+        flush_client(c);
+    }
+}
+
+static void describe_addr(client *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (c->flags & CLIENT_UNIX) {
+        snprintf(c->addr, sizeof(c->addr), "/unixsocket:0");
+        snprintf(c->laddr, sizeof(c->laddr), "/unixsocket:0");
+        return;
+    }
+    if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
+        int port;
+        if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
+        snprintf(c->addr, sizeof(c->addr), "%s:%d", ip, port);
+    }
+    len = sizeof(ss);
+    if (uv_tcp_getsockname(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
+        int port;
+        if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
+        snprintf(c->laddr, sizeof(c->laddr), "%s:%d", ip, port);
+    }
+}
+
+static client *client_new(net *n, int is_unix)
+{
+    client *c = cm_calloc(1, sizeof(*c));
+    c->net = n;
+    c->flags = is_unix ? CLIENT_UNIX : 0;
+    session_init(n->engine, &c->sess);
+    c->sess.host_client = c;
+    c->qbuf = dstr_with_cap(READ_CHUNK);
+    resp_parser_init(&c->parser, n->engine->cfg.proto_max_bulk_len);
+    rbuf_init(&c->out, 2);
+    c->fd = -1;
+    c->ctime_ms = c->last_ms = net_now_us() / 1000;
+    c->h.handle.data = c;
+    return c;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    net *n = server->data;
+    if (status < 0) {
+        n->log(n->log_priv, LL_WARNING, "Accepting client connection: %s", uv_strerror(status));
+        return;
+    }
+    int is_unix = server->type == UV_NAMED_PIPE;
+    client *c = client_new(n, is_unix);
+    int rc = is_unix ? uv_pipe_init(n->loop, &c->h.pipe, 0) : uv_tcp_init(n->loop, &c->h.tcp);
+    if (rc == 0) rc = uv_accept(server, &c->h.stream);
+    if (rc != 0) {
+        n->log(n->log_priv, LL_WARNING, "Accepting client connection: %s", uv_strerror(rc));
+        c->flags |= CLIENT_CLOSING;
+        uv_close(&c->h.handle, on_close);
+        return;
+    }
+    uv_os_fd_t fd;
+    if (uv_fileno(&c->h.handle, &fd) == 0) c->fd = fd;
+    if (!is_unix) {
+        uv_tcp_nodelay(&c->h.tcp, 1);
+        if (n->engine->cfg.tcp_keepalive > 0)
+            uv_tcp_keepalive(&c->h.tcp, 1, (unsigned)n->engine->cfg.tcp_keepalive);
+    }
+    describe_addr(c);
+    c->next = n->clients;
+    if (n->clients) n->clients->prev = c;
+    n->clients = c;
+    n->nclients++;
+    n->stats.total_connections++;
+    if (n->nclients > n->engine->cfg.maxclients) {
+        n->stats.rejected_connections++;
+        reply_error(&c->out, "ERR max number of clients reached");
+        c->flags |= CLIENT_CLOSE_AFTER;
+        queue_write(c);
+        return;
+    }
+    n->log(n->log_priv, LL_DEBUG, "Accepted %s", c->addr);
+    uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log_priv)
+{
+    memset(n, 0, sizeof(*n));
+    n->loop = loop;
+    n->engine = e;
+    n->log = log;
+    n->log_priv = log_priv;
+    int rc = uv_prepare_init(loop, &n->flush);
+    if (rc) return rc;
+    n->flush.data = n;
+    return uv_prepare_start(&n->flush, on_flush);
+}
+
+static int add_listener(net *n, uv_stream_t *s)
+{
+    s->data = n;
+    n->listeners = cm_realloc(n->listeners, sizeof(*n->listeners) * (size_t)(n->nlisteners + 1));
+    n->listeners[n->nlisteners++] = s;
+    return 0;
+}
+
+static void free_handle(uv_handle_t *h) { cm_free(h); }
+
+static int listen_tcp(net *n, const char *addr, int port, int backlog)
+{
+    struct sockaddr_storage ss;
+    int rc = strchr(addr, ':') ? uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss)
+                               : uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss);
+    if (rc) return rc;
+    uv_tcp_t *t = cm_malloc(sizeof(*t));
+    if ((rc = uv_tcp_init(n->loop, t)) != 0) {
+        cm_free(t);
+        return rc;
+    }
+    rc = uv_tcp_bind(t, (struct sockaddr *)&ss, strchr(addr, ':') ? UV_TCP_IPV6ONLY : 0);
+    if (rc == 0) rc = uv_listen((uv_stream_t *)t, backlog, on_connection);
+    if (rc) {
+        uv_close((uv_handle_t *)t, free_handle);
+        return rc;
+    }
+    return add_listener(n, (uv_stream_t *)t);
+}
+
+static int listen_unix(net *n, const char *path, int perm)
+{
+    uv_pipe_t *p = cm_malloc(sizeof(*p));
+    int rc = uv_pipe_init(n->loop, p, 0);
+    if (rc) {
+        cm_free(p);
+        return rc;
+    }
+    unlink(path);
+    rc = uv_pipe_bind(p, path);
+    if (rc == 0 && perm) rc = chmod(path, (mode_t)perm) == 0 ? 0 : uv_translate_sys_error(errno);
+    if (rc == 0) rc = uv_listen((uv_stream_t *)p, 511, on_connection);
+    if (rc) {
+        uv_close((uv_handle_t *)p, free_handle);
+        return rc;
+    }
+    return add_listener(n, (uv_stream_t *)p);
+}
+
+int net_listen(net *n, const char *bind, int port, const char *unixsocket, int unixperm)
+{
+    int backlog = n->engine->cfg.tcp_backlog;
+    char addrs[1024];
+    snprintf(addrs, sizeof(addrs), "%s", bind);
+    char *save = NULL;
+    for (char *a = strtok_r(addrs, " ", &save); a && port; a = strtok_r(NULL, " ", &save)) {
+        /* A leading '-' marks an optional address (Redis's "-::1"). */
+        int optional = a[0] == '-';
+        if (optional) a++;
+        int rc = listen_tcp(n, a, port, backlog);
+        if (rc && optional) {
+            n->log(n->log_priv, LL_WARNING, "Could not listen on %s:%d (optional): %s", a, port,
+                   uv_strerror(rc));
+            continue;
+        }
+        if (rc) {
+            n->log(n->log_priv, LL_WARNING, "Could not create server TCP listening socket %s:%d: %s",
+                   a, port, uv_strerror(rc));
+            return rc;
+        }
+    }
+    if (unixsocket && *unixsocket) {
+        int rc = listen_unix(n, unixsocket, unixperm);
+        if (rc) {
+            n->log(n->log_priv, LL_WARNING, "Failed opening Unix socket %s: %s", unixsocket,
+                   uv_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void net_close_listeners(net *n)
+{
+    for (int i = 0; i < n->nlisteners; i++) uv_close((uv_handle_t *)n->listeners[i], free_handle);
+    cm_free(n->listeners);
+    n->listeners = NULL;
+    n->nlisteners = 0;
+}
+
+void net_shutdown(net *n)
+{
+    net_close_listeners(n);
+    while (n->clients) {
+        client *c = n->clients;
+        flush_client(c);
+        client_close(c);
+    }
+    uv_close((uv_handle_t *)&n->flush, NULL);
+}
+
+void net_close_idle(net *n, int64_t now_ms, int timeout_s)
+{
+    if (timeout_s <= 0) return;
+    client *c = n->clients;
+    while (c) {
+        client *next = c->next;
+        if (now_ms - c->last_ms > (int64_t)timeout_s * 1000) {
+            n->log(n->log_priv, LL_VERBOSE, "Closing idle client");
+            client_close(c);
+        }
+        c = next;
+    }
+}
+
+client *net_find_client(net *n, uint64_t id)
+{
+    for (client *c = n->clients; c; c = c->next)
+        if (c->sess.id == id) return c;
+    return NULL;
+}

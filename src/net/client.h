@@ -1,0 +1,92 @@
+/* client.h -- network clients and listeners on a libuv loop.
+ *
+ * The network layer reads requests, runs them through engine_execute(),
+ * and writes replies.  Replies of all the commands found in one read go out
+ * together: a client with output is queued, and a prepare handle (run once
+ * per loop iteration, before the loop polls) writes each queued client's
+ * whole reply chain with a single writev. */
+#ifndef CAIRN_CLIENT_H
+#define CAIRN_CLIENT_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "../engine/engine.h"
+#include "resp.h"
+
+typedef struct net net;
+
+enum {
+    CLIENT_CLOSING = 1 << 0,     /* uv_close() called; freed in its callback */
+    CLIENT_CLOSE_AFTER = 1 << 1, /* close once the pending output is written */
+    CLIENT_UNIX = 1 << 2,
+    CLIENT_WRITING = 1 << 3,     /* a uv_write is in flight */
+    CLIENT_QUEUED = 1 << 4,      /* on the pending-write list */
+};
+
+typedef struct client {
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } h;
+    net *net;
+    cairn_session sess;
+    int flags;
+    dstr qbuf;
+    resp_parser parser;
+    cslice *argv; /* the current command, pointing into qbuf */
+    int argv_cap;
+    rbuf out;
+    uv_write_t write_req;
+    size_t write_len; /* bytes handed to the in-flight uv_write */
+    struct client *prev, *next;  /* every client */
+    struct client *queue_next;   /* pending writes */
+    char addr[64], laddr[64];    /* "ip:port" or the socket path */
+    int fd;
+    int64_t ctime_ms, last_ms;   /* created, last interaction */
+    char last_cmd[32];
+    uint64_t tot_net_in, tot_net_out, tot_cmds;
+} client;
+
+typedef struct net_stats {
+    long long total_connections;
+    long long rejected_connections;
+    long long net_input_bytes, net_output_bytes;
+} net_stats;
+
+/* Called for log lines: level is one of LL_* from config.h. */
+typedef void (*net_log_fn)(void *priv, int level, const char *fmt, ...);
+
+struct net {
+    uv_loop_t *loop;
+    cairn_engine *engine;
+    uv_stream_t **listeners;
+    int nlisteners;
+    client *clients;       /* doubly-linked list of all clients */
+    long nclients;
+    client *queue;         /* clients with output to write */
+    uv_prepare_t flush;
+    net_stats stats;
+    net_log_fn log;
+    void *log_priv;
+};
+
+int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log_priv);
+/* Listen on every address of `bind` (space-separated) at port, and on the
+ * unix socket if set.  Returns 0, or a libuv error with a message logged. */
+int net_listen(net *n, const char *bind, int port, const char *unixsocket, int unixperm);
+void net_close_listeners(net *n);
+/* Close every client and the flush handle (the loop then winds down). */
+void net_shutdown(net *n);
+void client_close(client *c);
+/* Close clients idle for longer than timeout_s (0: never). */
+void net_close_idle(net *n, int64_t now_ms, int timeout_s);
+/* Look a client up by id (CLIENT KILL ID, CLIENT UNBLOCK later). */
+client *net_find_client(net *n, uint64_t id);
+
+/* Wall-clock time in microseconds. */
+int64_t net_now_us(void);
+
+#endif

@@ -1,0 +1,207 @@
+/* resp.c -- the request parser; see resp.h. */
+#include "resp.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../ds/alloc.h"
+#include "../ds/util.h"
+
+void resp_parser_init(resp_parser *p, long long max_bulk)
+{
+    memset(p, 0, sizeof(*p));
+    p->bulk = -1;
+    p->max_bulk = max_bulk;
+}
+
+void resp_parser_free(resp_parser *p)
+{
+    cm_free(p->off);
+    cm_free(p->len);
+    p->off = p->len = NULL;
+    p->cap = 0;
+}
+
+static void push_arg(resp_parser *p, size_t off, size_t len)
+{
+    if (p->argc == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 8;
+        p->off = cm_realloc(p->off, sizeof(size_t) * (size_t)p->cap);
+        p->len = cm_realloc(p->len, sizeof(size_t) * (size_t)p->cap);
+    }
+    p->off[p->argc] = off;
+    p->len[p->argc] = len;
+    p->argc++;
+}
+
+static int fail(resp_parser *p, const char *err)
+{
+    p->err = err;
+    return RESP_ERROR;
+}
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Split one inline line into arguments with redis-cli's quoting rules
+ * ("..." with escapes, '...' literal), writing each unquoted argument over
+ * its own source bytes.  Returns 0 on unbalanced quotes. */
+static int split_inline(resp_parser *p, char *s, size_t start, size_t end)
+{
+    size_t i = start;
+    for (;;) {
+        while (i < end && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++;
+        if (i >= end) return 1;
+        size_t out = i, arg = i;
+        int dq = 0, sq = 0, done = 0;
+        while (!done) {
+            if (dq) {
+                if (i >= end) return 0;
+                if (s[i] == '\\' && i + 3 < end && s[i + 1] == 'x' && hex_val(s[i + 2]) >= 0 &&
+                    hex_val(s[i + 3]) >= 0) {
+                    s[out++] = (char)(hex_val(s[i + 2]) * 16 + hex_val(s[i + 3]));
+                    i += 4;
+                } else if (s[i] == '\\' && i + 1 < end) {
+                    char c = s[++i];
+                    s[out++] = c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t'
+                             : c == 'b' ? '\b' : c == 'a' ? '\a' : c;
+                    i++;
+                } else if (s[i] == '"') {
+                    /* The closing quote must be followed by a space. */
+                    if (i + 1 < end && s[i + 1] != ' ' && s[i + 1] != '\t' && s[i + 1] != '\r')
+                        return 0;
+                    i++;
+                    done = 1;
+                } else {
+                    s[out++] = s[i++];
+                }
+            } else if (sq) {
+                if (i >= end) return 0;
+                if (s[i] == '\\' && i + 1 < end && s[i + 1] == '\'') {
+                    s[out++] = '\'';
+                    i += 2;
+                } else if (s[i] == '\'') {
+                    if (i + 1 < end && s[i + 1] != ' ' && s[i + 1] != '\t' && s[i + 1] != '\r')
+                        return 0;
+                    i++;
+                    done = 1;
+                } else {
+                    s[out++] = s[i++];
+                }
+            } else if (i >= end || s[i] == ' ' || s[i] == '\t' || s[i] == '\r') {
+                done = 1;
+            } else if (s[i] == '"') {
+                dq = 1;
+                i++;
+            } else if (s[i] == '\'') {
+                sq = 1;
+                i++;
+            } else {
+                s[out++] = s[i++];
+            }
+        }
+        push_arg(p, arg, out - arg);
+    }
+}
+
+static int parse_inline(resp_parser *p, char *buf, size_t len)
+{
+    char *nl = memchr(buf + p->pos, '\n', len - p->pos);
+    if (!nl) {
+        if (len - p->pos > RESP_INLINE_MAX) return fail(p, "Protocol error: too big inline request");
+        return RESP_AGAIN;
+    }
+    size_t end = (size_t)(nl - buf);
+    size_t start = p->pos;
+    p->pos = end + 1;
+    p->argc = 0;
+    if (!split_inline(p, buf, start, end)) return fail(p, "Protocol error: unbalanced quotes in request");
+    return RESP_COMMAND;
+}
+
+/* Read "<prefix><integer>\r\n" at p->pos.  Returns 1 and the value, 0 if
+ * the line is incomplete, -1 if it is too long. */
+static int read_header(resp_parser *p, const char *buf, size_t len, long long *v, int *ok)
+{
+    const char *start = buf + p->pos + 1;
+    const char *cr = memchr(start, '\r', len - p->pos - 1);
+    if (!cr || cr + 1 >= buf + len) {
+        if (len - p->pos > RESP_INLINE_MAX) return -1;
+        return 0;
+    }
+    *ok = str_to_ll(start, (size_t)(cr - start), v);
+    p->pos = (size_t)(cr - buf) + 2;
+    return 1;
+}
+
+static int parse_multibulk(resp_parser *p, char *buf, size_t len)
+{
+    long long v;
+    int ok;
+    if (p->multibulk == 0) {
+        int r = read_header(p, buf, len, &v, &ok);
+        if (r < 0) return fail(p, "Protocol error: too big mbulk count string");
+        if (r == 0) return RESP_AGAIN;
+        if (!ok || v > 1024 * 1024 * 1024) return fail(p, "Protocol error: invalid multibulk length");
+        if (v <= 0) return RESP_AGAIN; /* an empty command: skip it */
+        p->multibulk = (long)v;
+        p->argc = 0;
+    }
+    while (p->multibulk > 0) {
+        if (p->bulk == -1) {
+            if (p->pos >= len) return RESP_AGAIN;
+            if (buf[p->pos] != '$') {
+                snprintf(p->err_buf, sizeof(p->err_buf), "Protocol error: expected '$', got '%c'",
+                         buf[p->pos]);
+                return fail(p, p->err_buf);
+            }
+            int r = read_header(p, buf, len, &v, &ok);
+            if (r < 0) return fail(p, "Protocol error: too big bulk count string");
+            if (r == 0) return RESP_AGAIN;
+            if (!ok || v < 0 || v > p->max_bulk) return fail(p, "Protocol error: invalid bulk length");
+            p->bulk = v;
+        }
+        if (len - p->pos < (size_t)p->bulk + 2) return RESP_AGAIN;
+        push_arg(p, p->pos, (size_t)p->bulk);
+        p->pos += (size_t)p->bulk + 2;
+        p->bulk = -1;
+        p->multibulk--;
+    }
+    return RESP_COMMAND;
+}
+
+int resp_parse(resp_parser *p, char *buf, size_t len)
+{
+    for (;;) {
+        if (p->pos >= len) return RESP_AGAIN;
+        int r;
+        if (p->multibulk > 0 || buf[p->pos] == '*') {
+            size_t before = p->pos;
+            r = parse_multibulk(p, buf, len);
+            /* "*0\r\n" and "*-1\r\n" are skipped: go on to the next one. */
+            if (r == RESP_AGAIN && p->multibulk == 0 && p->pos != before) continue;
+        } else {
+            r = parse_inline(p, buf, len);
+            if (r == RESP_COMMAND && p->argc == 0) continue;
+        }
+        return r;
+    }
+}
+
+void resp_parser_shift(resp_parser *p, size_t n)
+{
+    p->pos -= n;
+    for (int i = 0; i < p->argc; i++) p->off[i] -= n;
+}
+
+size_t resp_parser_bulk_need(const resp_parser *p, size_t len)
+{
+    if (p->multibulk == 0 || p->bulk < 0) return 0;
+    size_t need = p->pos + (size_t)p->bulk + 2;
+    return need > len ? need - len : 0;
+}

@@ -1,0 +1,302 @@
+/* main.c -- cairn-server: configuration, logging, timers, signals. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../ds/alloc.h"
+#include "../engine/config.h"
+#include "server.h"
+
+#define CAIRN_VERSION "0.1.0"
+
+void server_log(cairn_server *srv, int level, const char *fmt, ...)
+{
+    const cairn_config *cfg = &srv->engine->cfg;
+    if (level < cfg->loglevel) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    localtime_r(&tv.tv_sec, &tm);
+    char when[64];
+    size_t off = strftime(when, sizeof(when), "%d %b %Y %H:%M:%S.", &tm);
+    snprintf(when + off, sizeof(when) - off, "%03d", (int)(tv.tv_usec / 1000));
+
+    /* Redis's format, so operators' log tooling keeps working. */
+    static const char marks[] = ".-*#";
+    FILE *fp = cfg->logfile && cfg->logfile[0] ? fopen(cfg->logfile, "a") : stdout;
+    if (!fp) return;
+    fprintf(fp, "%d:M %s %c %s\n", (int)getpid(), when, marks[level], msg);
+    fflush(fp);
+    if (fp != stdout) fclose(fp);
+}
+
+static void net_log(void *priv, int level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    server_log(priv, level, "%s", msg);
+}
+
+static void on_walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+void server_shutdown(cairn_server *srv)
+{
+    if (srv->shutting_down) return;
+    srv->shutting_down = 1;
+    server_log(srv, LL_WARNING, "User requested shutdown...");
+    net_shutdown(&srv->net);
+    uv_timer_stop(&srv->cron);
+    uv_close((uv_handle_t *)&srv->cron, NULL);
+    uv_close((uv_handle_t *)&srv->sigterm, NULL);
+    uv_close((uv_handle_t *)&srv->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    cairn_server *srv = h->data;
+    server_log(srv, LL_WARNING, "Received %s scheduling shutdown...",
+               signum == SIGINT ? "SIGINT" : "SIGTERM");
+    server_shutdown(srv);
+}
+
+/* Active expiry gets at most a quarter of each cron period (as Redis's
+ * slow cycle), in chunks so the clock is checked between them. */
+static void cron_expire(cairn_server *srv)
+{
+    cairn_engine *e = srv->engine;
+    int64_t start = net_now_us();
+    int64_t budget_us = 250000 / e->cfg.hz;
+    long effort = 200 * e->cfg.active_expire_effort;
+    int more;
+    do {
+        engine_active_expire(e, start / 1000, effort, &more);
+    } while (more && net_now_us() - start < budget_us);
+}
+
+static void on_cron(uv_timer_t *h)
+{
+    cairn_server *srv = h->data;
+    cairn_engine *e = srv->engine;
+    int64_t now_ms = net_now_us() / 1000;
+    cron_expire(srv);
+    engine_rehash_step(e);
+    net_close_idle(&srv->net, now_ms, e->cfg.timeout);
+    size_t used = cm_used_memory();
+    if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
+    srv->cron_loops++;
+    uv_timer_set_repeat(h, (uint64_t)(1000 / e->cfg.hz));
+}
+
+static void host_shutdown(void *priv, cmd_call *c, int flags)
+{
+    (void)flags;
+    cairn_server *srv = priv;
+    (void)c;
+    server_shutdown(srv);
+}
+
+static void host_sleep_us(void *priv, long long us)
+{
+    (void)priv;
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+static const char *host_config_changed(void *priv, const char *name)
+{
+    cairn_server *srv = priv;
+    cairn_config *cfg = &srv->engine->cfg;
+    if (strcmp(name, "port") == 0 || strcmp(name, "bind") == 0) {
+        net_close_listeners(&srv->net);
+        if (net_listen(&srv->net, cfg->bind, cfg->port, NULL, 0) != 0)
+            return "Unable to listen on this port";
+        return NULL;
+    }
+    if (strcmp(name, "dir") == 0) {
+        if (chdir(cfg->dir) != 0) return strerror(errno);
+    }
+    return NULL;
+}
+
+static const cairn_host_ops server_host_ops = {
+    .client_cmd = server_client_cmd,
+    .info = server_info,
+    .shutdown = host_shutdown,
+    .sleep_us = host_sleep_us,
+    .config_changed = host_config_changed,
+};
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "Usage: ./cairn-server [/path/to/cairn.conf] [options] [-]\n"
+            "       ./cairn-server -v or --version\n"
+            "       ./cairn-server -h or --help\n\n"
+            "Examples:\n"
+            "       ./cairn-server (run the server with default config)\n"
+            "       ./cairn-server /etc/cairn/6379.conf\n"
+            "       ./cairn-server --port 7777\n"
+            "       ./cairn-server /etc/mycairn.conf --loglevel verbose\n");
+}
+
+/* Apply the config file and `--name value [value...]` flags, in order, as
+ * Redis does: flags override the file. */
+static int load_config(cairn_server *srv, int argc, char **argv)
+{
+    cairn_engine *e = srv->engine;
+    int i = 1;
+    if (i < argc && argv[i][0] != '-') {
+        dstr err = NULL;
+        char path[PATH_MAX];
+        if (config_load_file(e, argv[i], &err) != 0) {
+            fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (cairn %s) ***\n%s\n", CAIRN_VERSION,
+                    err ? err : "");
+            dstr_free(err);
+            return -1;
+        }
+        if (realpath(argv[i], path)) srv->config_file = dstr_from_cstr(path);
+        i++;
+    }
+    while (i < argc) {
+        if (strncmp(argv[i], "--", 2) != 0 || !argv[i][2]) {
+            fprintf(stderr, "Unexpected argument '%s'\n", argv[i]);
+            return -1;
+        }
+        const char *name = argv[i] + 2;
+        dstr value = dstr_with_cap(64);
+        int j = i + 1;
+        for (; j < argc && strncmp(argv[j], "--", 2) != 0; j++) {
+            if (j > i + 1) value = dstr_cat(value, " ", 1);
+            value = dstr_cat_cstr(value, argv[j]);
+        }
+        char err[256];
+        const char *msg = config_set(e, name, value, 1, err, sizeof(err));
+        dstr_free(value);
+        if (msg) {
+            fprintf(stderr, "\n*** FATAL CONFIG ERROR ***\n'%s': %s\n", name, msg);
+            return -1;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+static int daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid > 0) exit(0);
+    if (setsid() < 0) return -1;
+    FILE *null = freopen("/dev/null", "r", stdin);
+    (void)null;
+    return 0;
+}
+
+static void write_pidfile(cairn_server *srv)
+{
+    const char *path = srv->engine->cfg.pidfile;
+    if (!path || !path[0]) return;
+    FILE *fp = fopen(path, "w");
+    if (!fp) {
+        server_log(srv, LL_WARNING, "Failed to write PID file %s: %s", path, strerror(errno));
+        return;
+    }
+    fprintf(fp, "%d\n", (int)getpid());
+    fclose(fp);
+}
+
+static int server_start(cairn_server *srv)
+{
+    cairn_engine *e = srv->engine;
+    int rc = uv_loop_init(&srv->loop);
+    if (rc == 0) rc = net_init(&srv->net, &srv->loop, e, net_log, srv);
+    if (rc == 0) rc = uv_timer_init(&srv->loop, &srv->cron);
+    if (rc == 0) rc = uv_signal_init(&srv->loop, &srv->sigterm);
+    if (rc == 0) rc = uv_signal_init(&srv->loop, &srv->sigint);
+    if (rc) {
+        server_log(srv, LL_WARNING, "Event loop setup failed: %s", uv_strerror(rc));
+        return -1;
+    }
+    srv->cron.data = srv->sigterm.data = srv->sigint.data = srv;
+    if (net_listen(&srv->net, e->cfg.bind, e->cfg.port, e->cfg.unixsocket, e->cfg.unixsocketperm))
+        return -1;
+    uv_timer_start(&srv->cron, on_cron, (uint64_t)(1000 / e->cfg.hz), (uint64_t)(1000 / e->cfg.hz));
+    uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&srv->sigint, on_signal, SIGINT);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+        printf("Cairn server v=%s allocator=%s\n", CAIRN_VERSION, cm_allocator_name());
+        return 0;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        usage();
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    uint8_t seed[32];
+    if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
+        fprintf(stderr, "getrandom failed: %s\n", strerror(errno));
+        return 1;
+    }
+    cairn_server *srv = cm_calloc(1, sizeof(*srv));
+    srv->engine = engine_create(seed);
+    char exe[PATH_MAX];
+    if (realpath(argv[0], exe)) srv->executable = dstr_from_cstr(exe);
+    if (load_config(srv, argc, argv) != 0) return 1;
+    if (srv->engine->cfg.daemonize && daemonize() != 0) {
+        fprintf(stderr, "daemonize failed: %s\n", strerror(errno));
+        return 1;
+    }
+    srv->start_ms = net_now_us() / 1000;
+    engine_start(srv->engine, srv->start_ms);
+    engine_set_host(srv->engine, &server_host_ops, srv);
+
+    server_log(srv, LL_NOTICE, "Cairn version=%s, bits=%d, pid=%d, just started", CAIRN_VERSION,
+               (int)(sizeof(long) * 8), (int)getpid());
+    if (!srv->config_file)
+        server_log(srv, LL_WARNING, "No config file specified, using the default config.");
+    if (server_start(srv) != 0) return 1;
+    write_pidfile(srv);
+    server_log(srv, LL_NOTICE, "Ready to accept connections tcp on %s port %d", srv->engine->cfg.bind,
+               srv->engine->cfg.port);
+
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+    uv_walk(&srv->loop, on_walk_close, NULL);
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&srv->loop) != 0) server_log(srv, LL_WARNING, "Event loop did not close cleanly");
+    if (srv->engine->cfg.pidfile && srv->engine->cfg.pidfile[0]) unlink(srv->engine->cfg.pidfile);
+    if (srv->engine->cfg.unixsocket && srv->engine->cfg.unixsocket[0])
+        unlink(srv->engine->cfg.unixsocket);
+    server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");
+    engine_free(srv->engine);
+    dstr_free(srv->config_file);
+    dstr_free(srv->executable);
+    cm_free(srv);
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* server.h -- the cairn-server process: an engine, the network, timers,
+ * signals and logging, glued together. */
+#ifndef CAIRN_SERVER_H
+#define CAIRN_SERVER_H
+
+#include <uv.h>
+
+#include "../engine/engine.h"
+#include "../net/client.h"
+
+typedef struct cairn_server {
+    cairn_engine *engine;
+    uv_loop_t loop;
+    net net;
+    uv_timer_t cron;
+    uv_signal_t sigterm, sigint;
+    dstr config_file;   /* absolute path, or NULL */
+    dstr executable;    /* absolute path of argv[0] */
+    int64_t start_ms;
+    int shutting_down;
+    long long cron_loops;
+    int64_t stat_peak_memory;
+} cairn_server;
+
+void server_log(cairn_server *srv, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Begin an orderly shutdown: stop accepting, close clients, stop the loop. */
+void server_shutdown(cairn_server *srv);
+
+/* Host operations implemented by the server (host.c, client_cmd.c,
+ * info.c): see cairn_host_ops in engine.h. */
+void server_client_cmd(void *priv, cmd_call *c);
+void server_info(void *priv, const char *section, dstr *out);
+
+#endif

@@ -201,6 +201,18 @@ def cmd_run(args):
     w0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          start_new_session=True)
+
+    def on_signal(signum, _frame):
+        # run.sh is stopping: take the client down with us.
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     timed_out = False
     try:
         out, err = p.communicate(timeout=timeout)

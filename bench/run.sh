@@ -51,6 +51,7 @@ CAIRN_BIN=$(cd "$(dirname "$CAIRN_BIN")" && pwd)/$(basename "$CAIRN_BIN")
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cairn-bench.XXXXXX")
 declare -A PID PORT CMDLINE
+RUNNER=
 
 stop_pid() {
     local pid=$1 _
@@ -66,6 +67,10 @@ stop_pid() {
 cleanup() {
     local rc=$? name
     trap - EXIT INT TERM
+    if [ -n "$RUNNER" ]; then
+        kill -TERM "$RUNNER" 2>/dev/null || true
+        wait "$RUNNER" 2>/dev/null || true
+    fi
     for name in "${!PID[@]}"; do
         stop_pid "${PID[$name]}"
     done
@@ -112,7 +117,8 @@ start_server() {
         mapfile -d '' -t cmd < <(server_args "$name" "$port")
         (cd "$WORK/$name" && exec "${cmd[@]}") >"$WORK/$name/server.log" 2>&1 &
         pid=$!
-        if "$PY" "$HELPER" ping "$port" 10 2>>"$WORK/$name/server.log"; then
+        if "$PY" "$HELPER" ping "$port" 10 2>>"$WORK/$name/server.log" \
+                && kill -0 "$pid" 2>/dev/null; then
             PID[$name]=$pid
             PORT[$name]=$port
             CMDLINE[$name]=$(printf '%q ' "${cmd[@]}" | sed 's/ $//')
@@ -168,9 +174,15 @@ for round in $(seq "$ROUNDS"); do
                 kill -0 "${PID[$name]}" 2>/dev/null || die "$name (pid ${PID[$name]}) has exited"
                 log "round $round/$ROUNDS: $w on $name"
                 bench_cmd "$name" "$t" "$pl"
+                # In the background and waited for, so that a signal to this
+                # script is handled at once (cleanup stops the helper, which
+                # stops its redis-benchmark).
                 "$PY" "$HELPER" run --pid "${PID[$name]}" --server "$name" --workload "$w" \
                     --round "$round" --requests "$N" --timeout "$RUN_TIMEOUT" --out "$RAW" \
-                    -- "${BCMD[@]}" || failed=1
+                    -- "${BCMD[@]}" &
+                RUNNER=$!
+                wait "$RUNNER" || failed=1
+                RUNNER=
             done
         done
     done

@@ -685,37 +685,6 @@ int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err)
     return 0;
 }
 
-/* The one function here that does I/O: it reads the file for the host
- * and hands the text to config_load_string. */
-int config_load_file(cairn_engine *e, const char *path, dstr *err)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't open config file '%s': %s",
-                           path, strerror(errno));
-        return -1;
-    }
-    dstr text = dstr_new("", 0);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) text = dstr_cat(text, chunk, n);
-    int failed = ferror(fp);
-    int saved_errno = errno;
-    if (fclose(fp) != 0 && !failed) {
-        failed = 1;
-        saved_errno = errno;
-    }
-    if (failed) {
-        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't read config file '%s': %s",
-                           path, strerror(saved_errno));
-        dstr_free(text);
-        return -1;
-    }
-    int rc = config_load_string(e, text, dstr_len(text), err);
-    dstr_free(text);
-    return rc;
-}
-
 /* ---------------------------------------------------------------------------
  * CONFIG
  * ------------------------------------------------------------------------ */

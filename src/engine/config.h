@@ -63,11 +63,9 @@ void config_free(cairn_config *cfg);
 const char *config_set(cairn_engine *e, const char *name, const char *value, int startup,
                        char *err_buf, size_t err_len);
 
-/* Load a redis.conf-style file.  Returns 0, or -1 with a message in err
- * (which the caller frees).  `include` is not supported. */
-int config_load_file(cairn_engine *e, const char *path, dstr *err);
-/* The same for text already in memory (the file's contents, or the
- * command-line flags turned into "name value" lines). */
+/* Apply redis.conf-style text (a config file's contents, read by the
+ * host).  Returns 0, or -1 with a message in err (which the caller
+ * frees).  `include` is not supported. */
 int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err);
 
 /* The current value of parameter `name` as CONFIG GET shows it, or NULL if

@@ -62,6 +62,14 @@ typedef void (*cairn_log_sink)(void *priv, const cairn_entry *e);
 
 /* What the engine needs from whoever hosts it (the server, or nothing when
  * embedded).  Every member may be NULL. */
+/* SHUTDOWN's modifiers, as passed to cairn_host_ops.shutdown. */
+enum {
+    SHUTDOWN_NOSAVE = 1 << 0,
+    SHUTDOWN_SAVE = 1 << 1,
+    SHUTDOWN_NOW = 1 << 2,
+    SHUTDOWN_FORCE = 1 << 3,
+};
+
 typedef struct cairn_host_ops {
     /* CLIENT subcommands that need the list of connections. */
     void (*client_cmd)(void *priv, cmd_call *c);

@@ -210,18 +210,25 @@ static const cairn_host_ops embed_host_ops = {
 
 /* Background work a server does from its timer: active expiry and
  * incremental rehashing.  An embedded store has no thread of its own, so
- * it does a small bounded step at most hz times a second, piggybacked on
- * commands.  Called with the handle locked. */
-static void embed_cron(cairn *db, int64_t now_ms)
+ * the work rides on commands: at most hz times a second, before running a
+ * command, a step bounded by CAIRN_CRON_BUDGET_US (like Redis's fast
+ * expire cycle), so no call pays more than about a millisecond for it.
+ * Called with the handle locked. */
+#define CAIRN_CRON_BUDGET_US 1000
+
+static void embed_cron(cairn *db, int64_t now_us)
 {
     cairn_engine *e = db->engine;
+    int64_t now_ms = now_us / 1000;
     int hz = e->cfg.hz > 0 ? e->cfg.hz : 10;
     /* A clock that jumped backwards must not stall the work. */
     if (now_ms >= db->last_cron_ms && now_ms - db->last_cron_ms < 1000 / hz) return;
     db->last_cron_ms = now_ms;
-    int effort = e->cfg.active_expire_effort > 0 ? e->cfg.active_expire_effort : 1;
-    int keep_going;
-    engine_active_expire(e, now_ms, 20L * effort, &keep_going);
+    long effort = 200L * (e->cfg.active_expire_effort > 0 ? e->cfg.active_expire_effort : 1);
+    int more;
+    do {
+        engine_active_expire(e, now_ms, effort, &more);
+    } while (more && wall_clock_us() - now_us < CAIRN_CRON_BUDGET_US);
     engine_rehash_step(e);
 }
 
@@ -407,6 +414,7 @@ static int execute_locked(cairn *db, int argc, const cslice *args, cairn_reply *
     }
 
     int64_t now_us = wall_clock_us();
+    embed_cron(db, now_us);
     engine_execute(db->engine, s, argc, args, now_us, b);
     if (s->flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
         rbuf_reset(b);
@@ -429,7 +437,6 @@ static int execute_locked(cairn *db, int argc, const cslice *args, cairn_reply *
         }
     }
     rbuf_reset(b);
-    embed_cron(db, now_us / 1000);
     return rc;
 }
 

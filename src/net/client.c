@@ -118,14 +118,14 @@ static void process_input(client *c)
         client_run(c);
         p->argc = 0;
     }
-    /* Drop what was consumed.  Only the start of a partial command is
-     * kept, so a large argument arriving over many reads is not moved
-     * again after its first read. */
-    if (p->pos > 0) {
-        size_t left = dstr_len(c->qbuf) - p->pos;
-        memmove(c->qbuf, c->qbuf + p->pos, left);
+    /* Drop the commands already run.  A partial command stays where it
+     * is, so a large argument arriving over many reads is moved at most
+     * once (after the read that completed the previous command). */
+    if (p->consumed > 0) {
+        size_t left = dstr_len(c->qbuf) - p->consumed;
+        memmove(c->qbuf, c->qbuf + p->consumed, left);
         dstr_set_len(c->qbuf, left);
-        resp_parser_shift(p, p->pos);
+        resp_parser_shift(p, p->consumed);
     }
     if ((long long)dstr_len(c->qbuf) > e->cfg.client_query_buffer_limit) {
         c->net->log(c->net->log_priv, LL_WARNING,

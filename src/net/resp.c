@@ -1,6 +1,7 @@
 /* resp.c -- the request parser; see resp.h. */
 #include "resp.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,16 @@ static int hex_val(char c)
     return -1;
 }
 
+/* As Redis's sdssplitargs(): isspace() (C locale) skips blanks before an
+ * argument and must follow a closing quote, but only these four bytes end
+ * an unquoted argument. */
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+static int ends_arg(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
 /* Split one inline line into arguments with redis-cli's quoting rules
  * ("..." with escapes, '...' literal), writing each unquoted argument over
  * its own source bytes.  Returns 0 on unbalanced quotes. */
@@ -55,7 +66,7 @@ static int split_inline(resp_parser *p, char *s, size_t start, size_t end)
 {
     size_t i = start;
     for (;;) {
-        while (i < end && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++;
+        while (i < end && is_space(s[i])) i++;
         if (i >= end) return 1;
         size_t out = i, arg = i;
         int dq = 0, sq = 0, done = 0;
@@ -73,7 +84,7 @@ static int split_inline(resp_parser *p, char *s, size_t start, size_t end)
                     i++;
                 } else if (s[i] == '"') {
                     /* The closing quote must be followed by a space. */
-                    if (i + 1 < end && s[i + 1] != ' ' && s[i + 1] != '\t' && s[i + 1] != '\r')
+                    if (i + 1 < end && !is_space(s[i + 1]))
                         return 0;
                     i++;
                     done = 1;
@@ -86,14 +97,14 @@ static int split_inline(resp_parser *p, char *s, size_t start, size_t end)
                     s[out++] = '\'';
                     i += 2;
                 } else if (s[i] == '\'') {
-                    if (i + 1 < end && s[i + 1] != ' ' && s[i + 1] != '\t' && s[i + 1] != '\r')
+                    if (i + 1 < end && !is_space(s[i + 1]))
                         return 0;
                     i++;
                     done = 1;
                 } else {
                     s[out++] = s[i++];
                 }
-            } else if (i >= end || s[i] == ' ' || s[i] == '\t' || s[i] == '\r') {
+            } else if (i >= end || ends_arg(s[i])) {
                 done = 1;
             } else if (s[i] == '"') {
                 dq = 1;
@@ -128,13 +139,15 @@ static int parse_inline(resp_parser *p, char *buf, size_t len)
  * the line is incomplete, -1 if it is too long. */
 static int read_header(resp_parser *p, const char *buf, size_t len, long long *v, int *ok)
 {
+    /* Like Redis, look for the '\r' from the type byte on, and take any
+     * byte after it as the '\n'. */
     const char *start = buf + p->pos + 1;
-    const char *cr = memchr(start, '\r', len - p->pos - 1);
+    const char *cr = memchr(buf + p->pos, '\r', len - p->pos);
     if (!cr || cr + 1 >= buf + len) {
         if (len - p->pos > RESP_INLINE_MAX) return -1;
         return 0;
     }
-    *ok = str_to_ll(start, (size_t)(cr - start), v);
+    *ok = cr >= start && str_to_ll(start, (size_t)(cr - start), v);
     p->pos = (size_t)(cr - buf) + 2;
     return 1;
 }
@@ -147,22 +160,24 @@ static int parse_multibulk(resp_parser *p, char *buf, size_t len)
         int r = read_header(p, buf, len, &v, &ok);
         if (r < 0) return fail(p, "Protocol error: too big mbulk count string");
         if (r == 0) return RESP_AGAIN;
-        if (!ok || v > 1024 * 1024 * 1024) return fail(p, "Protocol error: invalid multibulk length");
+        if (!ok || v > INT_MAX) return fail(p, "Protocol error: invalid multibulk length");
         if (v <= 0) return RESP_AGAIN; /* an empty command: skip it */
         p->multibulk = (long)v;
         p->argc = 0;
     }
     while (p->multibulk > 0) {
         if (p->bulk == -1) {
+            /* Like Redis, judge the line only once it is complete. */
             if (p->pos >= len) return RESP_AGAIN;
-            if (buf[p->pos] != '$') {
-                snprintf(p->err_buf, sizeof(p->err_buf), "Protocol error: expected '$', got '%c'",
-                         buf[p->pos]);
-                return fail(p, p->err_buf);
-            }
+            char type = buf[p->pos];
             int r = read_header(p, buf, len, &v, &ok);
             if (r < 0) return fail(p, "Protocol error: too big bulk count string");
             if (r == 0) return RESP_AGAIN;
+            if (type != '$') {
+                snprintf(p->err_buf, sizeof(p->err_buf), "Protocol error: expected '$', got '%c'",
+                         type);
+                return fail(p, p->err_buf);
+            }
             if (!ok || v < 0 || v > p->max_bulk) return fail(p, "Protocol error: invalid bulk length");
             p->bulk = v;
         }
@@ -178,6 +193,7 @@ static int parse_multibulk(resp_parser *p, char *buf, size_t len)
 int resp_parse(resp_parser *p, char *buf, size_t len)
 {
     for (;;) {
+        if (p->multibulk == 0) p->consumed = p->pos;
         if (p->pos >= len) return RESP_AGAIN;
         int r;
         if (p->multibulk > 0 || buf[p->pos] == '*') {
@@ -189,6 +205,7 @@ int resp_parse(resp_parser *p, char *buf, size_t len)
             r = parse_inline(p, buf, len);
             if (r == RESP_COMMAND && p->argc == 0) continue;
         }
+        if (r == RESP_COMMAND) p->consumed = p->pos;
         return r;
     }
 }
@@ -196,6 +213,7 @@ int resp_parse(resp_parser *p, char *buf, size_t len)
 void resp_parser_shift(resp_parser *p, size_t n)
 {
     p->pos -= n;
+    p->consumed -= n;
     for (int i = 0; i < p->argc; i++) p->off[i] -= n;
 }
 

@@ -24,6 +24,8 @@ enum {
 
 typedef struct resp_parser {
     size_t pos;        /* next byte to parse */
+    size_t consumed;   /* end of the last complete command: bytes before
+                        * it may be discarded, bytes after it may not */
     long multibulk;    /* arguments still expected; 0: between commands */
     long long bulk;    /* length of the bulk being read; -1: header next */
     int argc, cap;
@@ -41,8 +43,9 @@ void resp_parser_free(resp_parser *p);
  * Empty commands (a blank line, "*0") are skipped. */
 int resp_parse(resp_parser *p, char *buf, size_t len);
 
-/* Forget the first n bytes of the buffer (the caller moved the rest to the
- * front); offsets of a partial command are adjusted. */
+/* Forget the first n bytes of the buffer (n <= p->consumed: the caller
+ * moved the rest to the front); offsets of a partial command are
+ * adjusted. */
 void resp_parser_shift(resp_parser *p, size_t n);
 
 /* Bytes the parser knows it still needs to finish the current bulk

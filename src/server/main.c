@@ -130,7 +130,7 @@ static const char *host_config_changed(void *priv, const char *name)
     if (strcmp(name, "port") == 0 || strcmp(name, "bind") == 0) {
         net_close_listeners(&srv->net);
         if (net_listen(&srv->net, cfg->bind, cfg->port, NULL, 0) != 0)
-            return "Unable to listen on this port";
+            return "Unable to listen on this port. Check server logs.";
         return NULL;
     }
     if (strcmp(name, "dir") == 0) {
@@ -158,6 +158,37 @@ static void usage(void)
             "       ./cairn-server /etc/cairn/6379.conf\n"
             "       ./cairn-server --port 7777\n"
             "       ./cairn-server /etc/mycairn.conf --loglevel verbose\n");
+}
+
+/* Read a redis.conf-style file and apply it through the engine's config
+ * table (the engine does no I/O, so the file is read here). */
+static int config_load_file(cairn_engine *e, const char *path, dstr *err)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't open config file '%s': %s",
+                           path, strerror(errno));
+        return -1;
+    }
+    dstr text = dstr_new("", 0);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) text = dstr_cat(text, chunk, n);
+    int failed = ferror(fp);
+    int saved_errno = errno;
+    if (fclose(fp) != 0 && !failed) {
+        failed = 1;
+        saved_errno = errno;
+    }
+    if (failed) {
+        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't read config file '%s': %s",
+                           path, strerror(saved_errno));
+        dstr_free(text);
+        return -1;
+    }
+    int rc = config_load_string(e, text, dstr_len(text), err);
+    dstr_free(text);
+    return rc;
 }
 
 /* Apply the config file and `--name value [value...]` flags, in order, as

@@ -20,6 +20,7 @@ typedef struct cairn_server {
     int shutting_down;
     long long cron_loops;
     int64_t stat_peak_memory;
+    char run_id[41];    /* random hex, INFO's run_id; filled on first use */
 } cairn_server;
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)

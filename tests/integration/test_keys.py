@@ -229,36 +229,44 @@ def test_expire_xx(r):
     assert r.ttl("k") == 200
 
 
+T = 33177117420000  # an absolute time in ms, far in the future
+
+
 def test_expire_gt(r):
     r.set("k", "v")
     # No TTL counts as infinite: nothing is greater.
-    assert r.execute_command("EXPIRE", "k", 100, "GT") == 0
+    assert r.execute_command("PEXPIREAT", "k", T, "GT") == 0
     assert r.ttl("k") == -1
-    r.expire("k", 100)
-    assert r.execute_command("EXPIRE", "k", 50, "GT") == 0
-    assert r.execute_command("EXPIRE", "k", 100, "GT") == 0
-    assert r.execute_command("EXPIRE", "k", 200, "GT") == 1
-    assert r.ttl("k") == 200
+    r.execute_command("PEXPIREAT", "k", T)
+    assert r.execute_command("PEXPIREAT", "k", T - 1, "GT") == 0
+    assert r.execute_command("PEXPIREAT", "k", T, "GT") == 0
+    assert r.execute_command("PEXPIREAT", "k", T + 1, "GT") == 1
+    assert r.execute_command("PEXPIRETIME", "k") == T + 1
+    assert r.execute_command("EXPIRE", "k", 100, "gt") == 0
+    assert r.execute_command("PEXPIRETIME", "k") == T + 1
 
 
 def test_expire_lt(r):
     r.set("k", "v")
     # No TTL counts as infinite: anything is less.
-    assert r.execute_command("EXPIRE", "k", 100, "LT") == 1
-    assert r.ttl("k") == 100
-    assert r.execute_command("EXPIRE", "k", 200, "LT") == 0
-    assert r.execute_command("EXPIRE", "k", 100, "LT") == 0
+    assert r.execute_command("PEXPIREAT", "k", T, "LT") == 1
+    assert r.execute_command("PEXPIRETIME", "k") == T
+    assert r.execute_command("PEXPIREAT", "k", T + 1, "LT") == 0
+    assert r.execute_command("PEXPIREAT", "k", T, "LT") == 0
+    assert r.execute_command("PEXPIREAT", "k", T - 1, "lt") == 1
+    assert r.execute_command("PEXPIRETIME", "k") == T - 1
     assert r.execute_command("EXPIRE", "k", 50, "LT") == 1
     assert r.ttl("k") == 50
 
 
 def test_expire_xx_gt_combined(r):
     r.set("k", "v")
-    assert r.execute_command("EXPIRE", "k", 100, "XX", "GT") == 0
-    r.expire("k", 100)
-    assert r.execute_command("EXPIRE", "k", 200, "XX", "GT") == 1
-    assert r.execute_command("EXPIRE", "k", 150, "XX", "LT") == 1
-    assert r.ttl("k") == 150
+    assert r.execute_command("PEXPIREAT", "k", T, "XX", "GT") == 0
+    assert r.ttl("k") == -1
+    r.execute_command("PEXPIREAT", "k", T)
+    assert r.execute_command("PEXPIREAT", "k", T + 2, "XX", "GT") == 1
+    assert r.execute_command("PEXPIREAT", "k", T + 1, "XX", "LT") == 1
+    assert r.execute_command("PEXPIRETIME", "k") == T + 1
 
 
 def test_expire_lt_in_the_past_deletes(r):
@@ -355,10 +363,65 @@ def full_scan(r, **kw):
 
 def test_scan_returns_every_key(r):
     keys = {f"key:{i}" for i in range(1000)}
-    r.mset({k: 1 for k in keys})
+    with r.pipeline(transaction=False) as p:
+        for k in keys:
+            p.set(k, 1)
+        p.execute()
     assert set(full_scan(r)) == keys
     assert set(full_scan(r, count=1)) == keys
     assert set(full_scan(r, count=1000)) == keys
+
+
+def set_keys(r, keys):
+    with r.pipeline(transaction=False) as p:
+        for k in keys:
+            p.set(k, 1)
+        p.execute()
+
+
+def test_scan_guarantee_while_growing(r):
+    """Keys present for the whole scan are returned even though the table
+    grows (and rehashes) between calls."""
+    original = {f"orig:{i}" for i in range(200)}
+    set_keys(r, original)
+    seen = set()
+    cursor, added = 0, 0
+    for _ in range(10000):
+        cursor, keys = r.scan(cursor, count=10)
+        seen.update(keys)
+        if cursor == 0:
+            break
+        # Grow from 200 to 2200 keys over the first calls: several resizes.
+        if added < 2000:
+            set_keys(r, [f"new:{added + i}" for i in range(200)])
+            added += 200
+    assert cursor == 0
+    assert original <= seen
+    assert r.dbsize() == 200 + added
+
+
+def test_scan_guarantee_while_shrinking(r):
+    """Keys present for the whole scan are returned even though the table
+    shrinks between calls."""
+    keep = {f"keep:{i}" for i in range(50)}
+    doomed = [f"doomed:{i}" for i in range(2000)]
+    set_keys(r, keep)
+    set_keys(r, doomed)
+    seen = set()
+    cursor = 0
+    for _ in range(10000):
+        cursor, keys = r.scan(cursor, count=20)
+        seen.update(keys)
+        if cursor == 0:
+            break
+        if doomed:
+            with r.pipeline(transaction=False) as p:
+                for k in doomed[:400]:
+                    p.delete(k)
+                p.execute()
+            del doomed[:400]
+    assert cursor == 0
+    assert keep <= seen
 
 
 def test_scan_empty_db(r):

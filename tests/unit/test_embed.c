@@ -237,6 +237,38 @@ static void test_reply_large(void)
     cairn_close(db);
 }
 
+static void test_reply_verbatim_and_none(void)
+{
+    cairn *db = open_default();
+    /* INFO replies verbatim text ("txt") under RESP3. */
+    cairn_reply *r = CMD(db, "INFO", "server");
+    CHECK(r && r->type == CAIRN_REPLY_VERB);
+    if (r && r->type == CAIRN_REPLY_VERB) {
+        CHECK_STR(r->vtype, "txt");
+        CHECK(strncmp(r->str, "# Server", 8) == 0);
+    }
+    cairn_reply_free(r);
+
+    /* CLIENT REPLY OFF/SKIP: the call succeeds with no reply at all. */
+    r = (cairn_reply *)&r;
+    CHECK_EQ_LL(cairn_commandl(db, &r, "CLIENT", "REPLY", "OFF", (char *)NULL), CAIRN_OK);
+    CHECK(r == NULL);
+    CHECK_EQ_LL(cairn_commandl(db, &r, "SET", "quiet", "1", (char *)NULL), CAIRN_OK);
+    CHECK(r == NULL);
+    CHECK_REPLY(is_status(R, "OK"), db, "CLIENT", "REPLY", "ON");
+    CHECK_REPLY(is_string(R, "1"), db, "GET", "quiet");
+    CHECK_EQ_LL(cairn_commandl(db, &r, "CLIENT", "REPLY", "SKIP", (char *)NULL), CAIRN_OK);
+    CHECK(r == NULL);
+    CHECK_EQ_LL(cairn_commandl(db, &r, "GET", "quiet", (char *)NULL), CAIRN_OK);
+    CHECK(r == NULL);
+    CHECK_REPLY(is_string(R, "1"), db, "GET", "quiet");
+
+    /* The handle is the client: CLIENT SETNAME sticks to it. */
+    CHECK_REPLY(is_status(R, "OK"), db, "CLIENT", "SETNAME", "my-app");
+    CHECK_REPLY(is_string(R, "my-app"), db, "CLIENT", "GETNAME");
+    cairn_close(db);
+}
+
 static void test_binary_args(void)
 {
     cairn *db = open_default();
@@ -681,6 +713,7 @@ int main(void)
     TEST(test_reply_array);
     TEST(test_reply_map);
     TEST(test_reply_large);
+    TEST(test_reply_verbatim_and_none);
     TEST(test_binary_args);
     TEST(test_commandl_and_discard);
     TEST(test_decode_scalars);

@@ -39,10 +39,10 @@ static void parse_split(const char *input, size_t len, size_t split, parsed *out
     dstr buf = dstr_new(input, split);
     collect(&p, buf, dstr_len(buf), out);
     if (!out->error) {
-        size_t left = dstr_len(buf) - p.pos;
-        memmove(buf, buf + p.pos, left);
+        size_t left = dstr_len(buf) - p.consumed;
+        memmove(buf, buf + p.consumed, left);
         dstr_set_len(buf, left);
-        resp_parser_shift(&p, p.pos);
+        resp_parser_shift(&p, p.consumed);
         buf = dstr_cat(buf, input + split, len - split);
         collect(&p, buf, dstr_len(buf), out);
     }
@@ -69,8 +69,9 @@ static void test_every_split(void)
         CHECK_STR(out.args[0][2], "va\r\nl");
         CHECK_EQ_LL(out.argc[1], 1);
         CHECK_STR(out.args[1][0], "PING");
-        CHECK_EQ_LL(out.argc[2], 3);
+        REQUIRE(out.argc[2] == 4);
         CHECK_STR(out.args[2][1], "a b");
+        CHECK_STR(out.args[2][3], "A\n");
         CHECK_STR(out.args[2][2], "c d");
         CHECK_STR(out.args[2][0], "set");
         CHECK_EQ_LL(out.argc[3], 1);

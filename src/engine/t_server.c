@@ -1,0 +1,1115 @@
+/* t_server.c -- server introspection and control: INFO, COMMAND, CLIENT,
+ * DEBUG and SHUTDOWN, with Redis 7.0's reply shapes and error strings.
+ *
+ * The engine knows the keyspace, its statistics and the command table, but
+ * nothing of sockets, processes or clocks.  What only the host knows (the
+ * process, the connections, CPU time, resident memory) it is asked for
+ * through cairn_host_ops: INFO sections are filled in by host->info, the
+ * CLIENT subcommands that walk the connections by host->client_cmd,
+ * SHUTDOWN and DEBUG SLEEP by host->shutdown and host->sleep_us.  Embedded,
+ * without a host, those parts are simply absent or answered with an
+ * error. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../ds/alloc.h"
+#include "../ds/util.h"
+#include "cairn.h"
+#include "cmd.h"
+#include "db.h"
+
+/* The Redis version we answer as: clients gate features on it. */
+#define REDIS_COMPAT_VERSION "7.0.15"
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/* Copy argument i into buf as a C string, truncated to fit. */
+static void arg_cstr(const cmd_call *c, int i, char *buf, size_t size)
+{
+    size_t n = c->argv[i].len < size - 1 ? c->argv[i].len : size - 1;
+    memcpy(buf, c->argv[i].ptr, n);
+    buf[n] = '\0';
+}
+
+static int slice_is(const cslice *s, const char *kw)
+{
+    size_t n = strlen(kw);
+    return s->len == n && strncasecmp(s->ptr, kw, n) == 0;
+}
+
+/* The help reply of a container: Redis's addReplyHelp, with the command
+ * name upper-cased as typed and HELP appended. */
+static void reply_help(cmd_call *c, const char *const *lines, size_t n)
+{
+    char cmd[64];
+    arg_cstr(c, 0, cmd, sizeof(cmd));
+    for (char *p = cmd; *p; p++)
+        if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
+    reply_array_len(c->out, (long)n + 3);
+    char head[160];
+    snprintf(head, sizeof(head),
+             "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);
+    reply_simple(c->out, head);
+    for (size_t i = 0; i < n; i++) reply_simple(c->out, lines[i]);
+    reply_simple(c->out, "HELP");
+    reply_simple(c->out, "    Prints this help.");
+}
+
+/* A command by its full name: "get", or "client|list" for a subcommand,
+ * as COMMAND INFO and COMMAND DOCS accept them. */
+static const cmd_def *lookup_fullname(cairn_engine *e, const char *name, size_t len)
+{
+    const char *bar = memchr(name, '|', len);
+    if (!bar) return cmd_lookup(e, name, len);
+    const cmd_def *parent = cmd_lookup(e, name, (size_t)(bar - name));
+    if (!parent || !parent->subcommands) return NULL;
+    size_t sublen = len - (size_t)(bar - name) - 1;
+    if (memchr(bar + 1, '|', sublen)) return NULL;
+    return cmd_lookup_sub(parent, bar + 1, sublen);
+}
+
+/* Every top-level command in table order.  The dict is authoritative, so
+ * an entry shadowed by an earlier one of the same name is skipped. */
+typedef void cmd_visit_fn(cmd_call *c, const cmd_def *cmd, void *priv);
+
+static void for_each_command(cmd_call *c, cmd_visit_fn *fn, void *priv)
+{
+    for (int f = 0; cmd_families[f]; f++) {
+        for (const cmd_def *cmd = cmd_families[f]; cmd->name; cmd++) {
+            if (cmd_lookup(c->e, cmd->name, strlen(cmd->name)) != cmd) continue;
+            fn(c, cmd, priv);
+        }
+    }
+}
+
+static long subcommand_count(const cmd_def *cmd)
+{
+    long n = 0;
+    if (cmd->subcommands)
+        for (const cmd_def *s = cmd->subcommands; s->name; s++) n++;
+    return n;
+}
+
+/* ---------------------------------------------------------------------- */
+/* INFO                                                                    */
+/* ---------------------------------------------------------------------- */
+
+/* Redis's bytesToHuman. */
+static void bytes_human(char *buf, size_t size, unsigned long long n)
+{
+    static const char units[] = "KMGTP";
+    if (n < 1024) {
+        snprintf(buf, size, "%lluB", n);
+        return;
+    }
+    double d = (double)n;
+    for (int i = 0; units[i]; i++) {
+        d /= 1024;
+        if (d < 1024 || !units[i + 1]) {
+            snprintf(buf, size, "%.2f%c", d, units[i]);
+            return;
+        }
+    }
+}
+
+typedef struct info_req {
+    cmd_call *c;
+    int all;      /* "all" or "everything" */
+    int defaults; /* no argument, or "default" */
+    dstr out;
+    int sections; /* emitted so far */
+} info_req;
+
+static const char *const default_sections[] = {
+    "server", "clients", "memory",     "persistence", "stats",    "replication",
+    "cpu",    "modules", "errorstats", "cluster",     "keyspace", NULL,
+};
+
+static int is_default_section(const char *name)
+{
+    for (int i = 0; default_sections[i]; i++)
+        if (!strcmp(default_sections[i], name)) return 1;
+    return 0;
+}
+
+/* Does the request ask for section `name`?  "all" covers every section
+ * (commandstats and latencystats too), "default" only the usual ones. */
+static int info_wants(const info_req *r, const char *name)
+{
+    if (r->all) return 1;
+    if (r->defaults && is_default_section(name)) return 1;
+    for (int i = 1; i < r->c->argc; i++) {
+        if (slice_is(&r->c->argv[i], name)) return 1;
+        /* Redis accepts both names of the modules section. */
+        if (!strcmp(name, "modules") && slice_is(&r->c->argv[i], "module_list")) return 1;
+    }
+    return 0;
+}
+
+static void info_header(info_req *r, const char *title)
+{
+    if (r->sections++) r->out = dstr_cat(r->out, "\r\n", 2);
+    r->out = dstr_catfmt(r->out, "# %s\r\n", title);
+}
+
+/* Let the host append its part of a section, if it has one. */
+static int host_info(info_req *r, const char *section)
+{
+    const cairn_host_ops *h = r->c->e->host;
+    if (!h || !h->info) return 0;
+    h->info(r->c->e->host_priv, section, &r->out);
+    return 1;
+}
+
+static void info_server(info_req *r)
+{
+    info_header(r, "Server");
+    if (host_info(r, "server")) return;
+    /* Embedded: what the engine itself knows. */
+    cairn_engine *e = r->c->e;
+    long long uptime = (r->c->now_ms - e->start_ms) / 1000;
+    r->out = dstr_catfmt(r->out,
+                         "redis_version:%s\r\n"
+                         "cairn_version:%s\r\n"
+                         "redis_mode:standalone\r\n"
+                         "arch_bits:%d\r\n"
+                         "uptime_in_seconds:%lld\r\n"
+                         "uptime_in_days:%lld\r\n"
+                         "hz:%d\r\n"
+                         "configured_hz:%d\r\n"
+                         "lru_clock:%u\r\n",
+                         REDIS_COMPAT_VERSION, CAIRN_VERSION, (int)(sizeof(long) * 8), uptime,
+                         uptime / 86400, e->cfg.hz, e->cfg.hz, engine_lru_clock(r->c->now_ms));
+}
+
+static void info_memory(info_req *r)
+{
+    size_t used = cm_used_memory();
+    char human[32];
+    bytes_human(human, sizeof(human), used);
+    info_header(r, "Memory");
+    r->out = dstr_catfmt(r->out, "used_memory:%zu\r\nused_memory_human:%s\r\n", used, human);
+    /* Resident size and the peak are the host's to measure. */
+    if (!host_info(r, "memory"))
+        r->out = dstr_catfmt(r->out, "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n", used,
+                             human);
+    const cairn_config *cfg = &r->c->e->cfg;
+    char max_h[32];
+    bytes_human(max_h, sizeof(max_h), cfg->maxmemory);
+    /* The policy's name as CONFIG GET spells it. */
+    dstr policy = config_get_value(cfg, "maxmemory-policy");
+    r->out =
+        dstr_catfmt(r->out,
+                    "maxmemory:%llu\r\n"
+                    "maxmemory_human:%s\r\n"
+                    "maxmemory_policy:%s\r\n"
+                    "mem_allocator:%s\r\n"
+                    "lazyfree_pending_objects:0\r\n"
+                    "lazyfreed_objects:0\r\n",
+                    cfg->maxmemory, max_h, policy ? policy : "noeviction", cm_allocator_name());
+    dstr_free(policy);
+}
+
+static void info_persistence(info_req *r)
+{
+    cairn_engine *e = r->c->e;
+    info_header(r, "Persistence");
+    r->out = dstr_catfmt(r->out,
+                         "loading:0\r\n"
+                         "async_loading:0\r\n"
+                         "rdb_changes_since_last_save:%lld\r\n"
+                         "rdb_bgsave_in_progress:0\r\n"
+                         "rdb_last_save_time:%lld\r\n"
+                         "rdb_last_bgsave_status:ok\r\n"
+                         "rdb_last_bgsave_time_sec:-1\r\n"
+                         "rdb_current_bgsave_time_sec:-1\r\n"
+                         "rdb_saves:0\r\n"
+                         "aof_enabled:0\r\n"
+                         "aof_rewrite_in_progress:0\r\n"
+                         "aof_rewrite_scheduled:0\r\n"
+                         "aof_last_rewrite_time_sec:-1\r\n"
+                         "aof_current_rewrite_time_sec:-1\r\n"
+                         "aof_last_bgrewrite_status:ok\r\n"
+                         "aof_rewrites:0\r\n"
+                         "aof_last_write_status:ok\r\n",
+                         e->stats.dirty, (long long)(e->start_ms / 1000));
+}
+
+static void info_stats(info_req *r)
+{
+    const engine_stats *st = &r->c->e->stats;
+    info_header(r, "Stats");
+    /* Connection and network counters come from the host. */
+    host_info(r, "stats");
+    r->out = dstr_catfmt(r->out,
+                         "total_commands_processed:%lld\r\n"
+                         "expired_keys:%lld\r\n"
+                         "expired_stale_perc:%.2f\r\n"
+                         "expired_time_cap_reached_count:0\r\n"
+                         "expire_cycle_cpu_milliseconds:%lld\r\n"
+                         "evicted_keys:%lld\r\n"
+                         "evicted_clients:0\r\n"
+                         "keyspace_hits:%lld\r\n"
+                         "keyspace_misses:%lld\r\n"
+                         "pubsub_channels:0\r\n"
+                         "pubsub_patterns:0\r\n"
+                         "pubsubshard_channels:0\r\n"
+                         "latest_fork_usec:0\r\n"
+                         "total_forks:0\r\n"
+                         "unexpected_error_replies:0\r\n"
+                         "total_error_replies:%lld\r\n"
+                         "dump_payload_sanitizations:0\r\n",
+                         st->commands_processed, st->expired_keys, (double)st->expired_stale_perc,
+                         st->expire_cycle_time_us / 1000, st->evicted_keys, st->keyspace_hits,
+                         st->keyspace_misses, st->total_error_replies);
+}
+
+static void info_replication(info_req *r)
+{
+    info_header(r, "Replication");
+    r->out = dstr_cat_cstr(r->out, "role:master\r\n"
+                                   "connected_slaves:0\r\n"
+                                   "master_failover_state:no-failover\r\n"
+                                   "master_repl_offset:0\r\n"
+                                   "second_repl_offset:-1\r\n"
+                                   "repl_backlog_active:0\r\n"
+                                   "repl_backlog_size:1048576\r\n"
+                                   "repl_backlog_first_byte_offset:0\r\n"
+                                   "repl_backlog_histlen:0\r\n");
+}
+
+static void info_keyspace(info_req *r)
+{
+    cairn_engine *e = r->c->e;
+    info_header(r, "Keyspace");
+    for (int i = 0; i < e->ndbs; i++) {
+        cdb *db = &e->dbs[i];
+        long long keys = db_size(db);
+        if (!keys) continue;
+        r->out = dstr_catfmt(r->out, "db%d:keys=%lld,expires=%llu,avg_ttl=%lld\r\n", i, keys,
+                             (unsigned long long)dict_size(db->expires), db->avg_ttl);
+    }
+}
+
+static void info_command(cmd_call *c)
+{
+    info_req r = {.c = c, .out = dstr_with_cap(2048)};
+    for (int i = 1; i < c->argc; i++) {
+        if (arg_is(c, i, "default")) r.defaults = 1;
+        if (arg_is(c, i, "all") || arg_is(c, i, "everything")) r.all = 1;
+    }
+    if (c->argc == 1) r.defaults = 1;
+
+    if (info_wants(&r, "server")) info_server(&r);
+    if (info_wants(&r, "clients") && c->e->host && c->e->host->info) {
+        info_header(&r, "Clients");
+        host_info(&r, "clients");
+    }
+    if (info_wants(&r, "memory")) info_memory(&r);
+    if (info_wants(&r, "persistence")) info_persistence(&r);
+    if (info_wants(&r, "stats")) info_stats(&r);
+    if (info_wants(&r, "replication")) info_replication(&r);
+    if (info_wants(&r, "cpu") && c->e->host && c->e->host->info) {
+        info_header(&r, "CPU");
+        host_info(&r, "cpu");
+    }
+    if (info_wants(&r, "modules")) info_header(&r, "Modules");
+    /* Per-command and per-error counters are not kept (yet): the sections
+     * exist, empty, so parsers that expect them still work. */
+    if (info_wants(&r, "commandstats")) info_header(&r, "Commandstats");
+    if (info_wants(&r, "errorstats")) info_header(&r, "Errorstats");
+    if (info_wants(&r, "latencystats")) info_header(&r, "Latencystats");
+    if (info_wants(&r, "cluster")) {
+        info_header(&r, "Cluster");
+        r.out = dstr_cat_cstr(r.out, "cluster_enabled:0\r\n");
+    }
+    if (info_wants(&r, "keyspace")) info_keyspace(&r);
+
+    reply_verbatim(c->out, r.out, dstr_len(r.out), "txt");
+    dstr_free(r.out);
+}
+
+/* ---------------------------------------------------------------------- */
+/* COMMAND                                                                 */
+/* ---------------------------------------------------------------------- */
+
+typedef struct name_bit {
+    uint32_t bit;
+    const char *name;
+} name_bit;
+
+/* In the order Redis 7.0 lists them (may_replicate is hidden there). */
+static const name_bit flag_names[] = {
+    {CMD_WRITE, "write"},
+    {CMD_READONLY, "readonly"},
+    {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},
+    {CMD_PUBSUB, "pubsub"},
+    {CMD_NOSCRIPT, "noscript"},
+    {CMD_BLOCKING, "blocking"},
+    {CMD_LOADING, "loading"},
+    {CMD_STALE, "stale"},
+    {CMD_SKIP_MONITOR, "skip_monitor"},
+    {CMD_SKIP_SLOWLOG, "skip_slowlog"},
+    {CMD_FAST, "fast"},
+    {CMD_NO_AUTH, "no_auth"},
+    {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
+    {CMD_NO_MULTI, "no_multi"},
+    {CMD_ALLOW_BUSY, "allow_busy"},
+    {0, NULL},
+};
+
+static const name_bit acl_names[] = {
+    {ACL_KEYSPACE, "keyspace"},
+    {ACL_READ, "read"},
+    {ACL_WRITE, "write"},
+    {ACL_SET, "set"},
+    {ACL_SORTEDSET, "sortedset"},
+    {ACL_LIST, "list"},
+    {ACL_HASH, "hash"},
+    {ACL_STRING, "string"},
+    {ACL_BITMAP, "bitmap"},
+    {ACL_HYPERLOGLOG, "hyperloglog"},
+    {ACL_GEO, "geo"},
+    {ACL_STREAM, "stream"},
+    {ACL_PUBSUB, "pubsub"},
+    {ACL_ADMIN, "admin"},
+    {ACL_FAST, "fast"},
+    {ACL_SLOW, "slow"},
+    {ACL_BLOCKING, "blocking"},
+    {ACL_DANGEROUS, "dangerous"},
+    {ACL_CONNECTION, "connection"},
+    {ACL_TRANSACTION, "transaction"},
+    {ACL_SCRIPTING, "scripting"},
+    {0, NULL},
+};
+
+/* The categories a command is in: those of its table entry plus those its
+ * flags imply, as Redis's setImplicitACLCategories does. */
+static uint32_t command_acl(const cmd_def *cmd)
+{
+    uint32_t acl = cmd->acl;
+    if (cmd->flags & CMD_WRITE) acl |= ACL_WRITE;
+    if ((cmd->flags & CMD_READONLY) && !(acl & ACL_SCRIPTING)) acl |= ACL_READ;
+    if (cmd->flags & CMD_ADMIN) acl |= ACL_ADMIN | ACL_DANGEROUS;
+    if (cmd->flags & CMD_PUBSUB) acl |= ACL_PUBSUB;
+    if (cmd->flags & CMD_FAST) acl |= ACL_FAST;
+    if (cmd->flags & CMD_BLOCKING) acl |= ACL_BLOCKING;
+    if (!(acl & ACL_FAST)) acl |= ACL_SLOW;
+    return acl;
+}
+
+static void reply_bit_names(rbuf *out, uint32_t bits, const name_bit *names, const char *prefix)
+{
+    long n = 0;
+    for (const name_bit *nb = names; nb->name; nb++)
+        if (bits & nb->bit) n++;
+    reply_set_len(out, n);
+    for (const name_bit *nb = names; nb->name; nb++) {
+        if (!(bits & nb->bit)) continue;
+        char buf[48];
+        snprintf(buf, sizeof(buf), "%s%s", prefix, nb->name);
+        reply_simple(out, buf);
+    }
+}
+
+/* The table has no key-spec flags of its own; derive the common case so
+ * COMMAND INFO and GETKEYSANDFLAGS give Redis's shape: a read-only command
+ * reads its keys (RO access), a write command updates them (RW update). */
+static void reply_key_flags(rbuf *out, const cmd_def *cmd)
+{
+    if (cmd->flags & CMD_WRITE) {
+        reply_set_len(out, 2);
+        reply_simple(out, "RW");
+        reply_simple(out, "update");
+    } else if (cmd->flags & CMD_READONLY) {
+        reply_set_len(out, 2);
+        reply_simple(out, "RO");
+        reply_simple(out, "access");
+    } else {
+        reply_set_len(out, 1);
+        reply_simple(out, "RO");
+    }
+}
+
+/* One key spec built from the legacy (first, last, step) triple: begin
+ * the search at an index, find keys over a range relative to it. */
+static void reply_key_specs(rbuf *out, const cmd_def *cmd)
+{
+    if (cmd->first_key <= 0) {
+        reply_set_len(out, 0);
+        return;
+    }
+    int last = cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key;
+    reply_set_len(out, 1);
+    reply_map_len(out, 3);
+    reply_bulk_cstr(out, "flags");
+    reply_key_flags(out, cmd);
+    reply_bulk_cstr(out, "begin_search");
+    reply_map_len(out, 2);
+    reply_bulk_cstr(out, "type");
+    reply_bulk_cstr(out, "index");
+    reply_bulk_cstr(out, "spec");
+    reply_map_len(out, 1);
+    reply_bulk_cstr(out, "index");
+    reply_int(out, cmd->first_key);
+    reply_bulk_cstr(out, "find_keys");
+    reply_map_len(out, 2);
+    reply_bulk_cstr(out, "type");
+    reply_bulk_cstr(out, "range");
+    reply_bulk_cstr(out, "spec");
+    reply_map_len(out, 3);
+    reply_bulk_cstr(out, "lastkey");
+    reply_int(out, last);
+    reply_bulk_cstr(out, "keystep");
+    reply_int(out, cmd->key_step);
+    reply_bulk_cstr(out, "limit");
+    reply_int(out, 0);
+}
+
+/* [name, arity, flags, first, last, step, categories, tips, key specs,
+ * subcommands], as Redis 7.0's addReplyCommandInfo. */
+static void reply_command_info(rbuf *out, const cmd_def *cmd)
+{
+    reply_array_len(out, 10);
+    reply_bulk_cstr(out, cmd->name);
+    reply_int(out, cmd->arity);
+    reply_bit_names(out, cmd->flags, flag_names, "");
+    reply_int(out, cmd->first_key);
+    reply_int(out, cmd->last_key);
+    reply_int(out, cmd->key_step);
+    reply_bit_names(out, command_acl(cmd), acl_names, "@");
+    reply_set_len(out, 0); /* tips: not in the table */
+    reply_key_specs(out, cmd);
+    reply_set_len(out, subcommand_count(cmd));
+    if (cmd->subcommands)
+        for (const cmd_def *s = cmd->subcommands; s->name; s++) reply_command_info(out, s);
+}
+
+static void reply_doc_field(rbuf *out, const char *name, const char *value)
+{
+    reply_bulk_cstr(out, name);
+    reply_bulk_cstr(out, value);
+}
+
+/* A map of summary, since, group, complexity and, for a container, its
+ * subcommands' docs by name. */
+static void reply_command_docs(rbuf *out, const cmd_def *cmd)
+{
+    long n = 0;
+    if (cmd->summary) n++;
+    if (cmd->since) n++;
+    if (cmd->group) n++;
+    if (cmd->complexity) n++;
+    if (cmd->subcommands) n++;
+    reply_map_len(out, n);
+    if (cmd->summary) reply_doc_field(out, "summary", cmd->summary);
+    if (cmd->since) reply_doc_field(out, "since", cmd->since);
+    if (cmd->group) reply_doc_field(out, "group", cmd->group);
+    if (cmd->complexity) reply_doc_field(out, "complexity", cmd->complexity);
+    if (cmd->subcommands) {
+        reply_bulk_cstr(out, "subcommands");
+        reply_map_len(out, subcommand_count(cmd));
+        for (const cmd_def *s = cmd->subcommands; s->name; s++) {
+            reply_bulk_cstr(out, s->name);
+            reply_command_docs(out, s);
+        }
+    }
+}
+
+static void visit_info(cmd_call *c, const cmd_def *cmd, void *priv)
+{
+    (*(long *)priv)++;
+    reply_command_info(c->out, cmd);
+}
+
+/* COMMAND, and COMMAND INFO without names: every command. */
+static void reply_all_info(cmd_call *c)
+{
+    long n = 0;
+    rbuf_deferred d = reply_deferred_len(c->out);
+    for_each_command(c, visit_info, &n);
+    reply_set_deferred_array(c->out, d, n);
+}
+
+static void command_command(cmd_call *c)
+{
+    reply_all_info(c);
+}
+
+static void command_count_command(cmd_call *c)
+{
+    reply_int(c->out, cmd_count(c->e));
+}
+
+static void command_info_command(cmd_call *c)
+{
+    if (c->argc == 2) {
+        reply_all_info(c);
+        return;
+    }
+    reply_array_len(c->out, c->argc - 2);
+    for (int i = 2; i < c->argc; i++) {
+        const cmd_def *cmd = lookup_fullname(c->e, c->argv[i].ptr, c->argv[i].len);
+        if (cmd)
+            reply_command_info(c->out, cmd);
+        else
+            reply_null(c->out);
+    }
+}
+
+static void visit_docs(cmd_call *c, const cmd_def *cmd, void *priv)
+{
+    (*(long *)priv)++;
+    reply_bulk_cstr(c->out, cmd->name);
+    reply_command_docs(c->out, cmd);
+}
+
+static void command_docs_command(cmd_call *c)
+{
+    long n = 0;
+    rbuf_deferred d = reply_deferred_len(c->out);
+    if (c->argc == 2) {
+        for_each_command(c, visit_docs, &n);
+    } else {
+        /* Unknown names are left out, not answered with a null. */
+        for (int i = 2; i < c->argc; i++) {
+            const cmd_def *cmd = lookup_fullname(c->e, c->argv[i].ptr, c->argv[i].len);
+            if (cmd) visit_docs(c, cmd, &n);
+        }
+    }
+    reply_set_deferred_map(c->out, d, n);
+}
+
+enum { LIST_ALL, LIST_MODULE, LIST_ACLCAT, LIST_PATTERN };
+
+typedef struct list_filter {
+    int type;
+    const cslice *arg;
+    uint32_t aclcat;
+    long n;
+} list_filter;
+
+static int list_match(const list_filter *f, const cmd_def *cmd)
+{
+    switch (f->type) {
+    case LIST_ALL: return 1;
+    case LIST_MODULE: return 0; /* no modules */
+    case LIST_ACLCAT: return f->aclcat && (command_acl(cmd) & f->aclcat);
+    default: return glob_match(f->arg->ptr, f->arg->len, cmd->name, strlen(cmd->name), 1);
+    }
+}
+
+static void visit_list(cmd_call *c, const cmd_def *cmd, void *priv)
+{
+    list_filter *f = priv;
+    if (list_match(f, cmd)) {
+        reply_bulk_cstr(c->out, cmd->name);
+        f->n++;
+    }
+    if (!cmd->subcommands) return;
+    for (const cmd_def *s = cmd->subcommands; s->name; s++) {
+        if (!list_match(f, s)) continue;
+        reply_bulk_cstr(c->out, s->name);
+        f->n++;
+    }
+}
+
+/* COMMAND LIST [FILTERBY MODULE name|ACLCAT category|PATTERN pattern] */
+static void command_list_command(cmd_call *c)
+{
+    list_filter f = {.type = LIST_ALL};
+    for (int i = 2; i < c->argc; i += 3) {
+        if (!arg_is(c, i, "filterby") || c->argc - 1 - i != 2) {
+            reply_syntax_error(c);
+            return;
+        }
+        if (arg_is(c, i + 1, "module"))
+            f.type = LIST_MODULE;
+        else if (arg_is(c, i + 1, "aclcat"))
+            f.type = LIST_ACLCAT;
+        else if (arg_is(c, i + 1, "pattern"))
+            f.type = LIST_PATTERN;
+        else {
+            reply_syntax_error(c);
+            return;
+        }
+        f.arg = &c->argv[i + 2];
+    }
+    if (f.type == LIST_ACLCAT)
+        for (const name_bit *nb = acl_names; nb->name; nb++)
+            if (slice_is(f.arg, nb->name)) f.aclcat = nb->bit;
+    rbuf_deferred d = reply_deferred_len(c->out);
+    for_each_command(c, visit_list, &f);
+    reply_set_deferred_array(c->out, d, f.n);
+}
+
+/* The command named by argv[first..]: a subcommand when the command is a
+ * container and a second word is given (NULL if it names none). */
+static const cmd_def *lookup_call(cmd_call *c, int first)
+{
+    const cmd_def *cmd = cmd_lookup(c->e, c->argv[first].ptr, c->argv[first].len);
+    if (cmd && cmd->subcommands && c->argc - first >= 2)
+        cmd = cmd_lookup_sub(cmd, c->argv[first + 1].ptr, c->argv[first + 1].len);
+    return cmd;
+}
+
+/* The key positions of the command in argv[2..] for GETKEYS and
+ * GETKEYSANDFLAGS; replies Redis's error and returns -1 when there are
+ * none.  *idx is allocated. */
+static int getkeys(cmd_call *c, const cmd_def **out_cmd, int **idx)
+{
+    const cmd_def *cmd = lookup_call(c, 2);
+    int argc = c->argc - 2;
+    *idx = NULL;
+    if (!cmd) {
+        reply_error(c->out, "ERR Invalid command specified");
+        return -1;
+    }
+    if (cmd->first_key <= 0) {
+        reply_error(c->out, "ERR The command has no key arguments");
+        return -1;
+    }
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+        reply_error(c->out, "ERR Invalid number of arguments specified for command");
+        return -1;
+    }
+    *idx = cm_malloc(sizeof(int) * (size_t)argc);
+    int n = cmd_get_keys(cmd, argc, c->argv + 2, *idx, argc);
+    if (n < 0) {
+        if (cmd->flags & CMD_NO_MANDATORY_KEYS) return 0;
+        reply_error(c->out, "ERR Invalid arguments specified for command");
+    }
+    *out_cmd = cmd;
+    return n;
+}
+
+static void command_getkeys_command(cmd_call *c)
+{
+    const cmd_def *cmd;
+    int *idx;
+    int n = getkeys(c, &cmd, &idx);
+    if (n >= 0) {
+        reply_array_len(c->out, n);
+        for (int i = 0; i < n; i++) {
+            const cslice *k = &c->argv[2 + idx[i]];
+            reply_bulk(c->out, k->ptr, k->len);
+        }
+    }
+    cm_free(idx);
+}
+
+static void command_getkeysandflags_command(cmd_call *c)
+{
+    const cmd_def *cmd;
+    int *idx;
+    int n = getkeys(c, &cmd, &idx);
+    if (n >= 0) {
+        reply_array_len(c->out, n);
+        for (int i = 0; i < n; i++) {
+            const cslice *k = &c->argv[2 + idx[i]];
+            reply_array_len(c->out, 2);
+            reply_bulk(c->out, k->ptr, k->len);
+            reply_key_flags(c->out, cmd);
+        }
+    }
+    cm_free(idx);
+}
+
+static void command_help_command(cmd_call *c)
+{
+    static const char *const help[] = {
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
+    };
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
+}
+
+/* ---------------------------------------------------------------------- */
+/* CLIENT                                                                  */
+/* ---------------------------------------------------------------------- */
+
+static void client_id_command(cmd_call *c)
+{
+    reply_int(c->out, (long long)c->s->id);
+}
+
+/* Names are shown in CLIENT LIST's space-separated fields, so only
+ * printable ASCII without spaces is allowed. */
+static void client_setname_command(cmd_call *c)
+{
+    const cslice *name = &c->argv[2];
+    for (size_t i = 0; i < name->len; i++) {
+        unsigned char ch = (unsigned char)name->ptr[i];
+        if (ch < '!' || ch > '~') {
+            reply_error(c->out,
+                        "ERR Client names cannot contain spaces, newlines or special characters.");
+            return;
+        }
+    }
+    dstr_free(c->s->name);
+    /* An empty name removes the name. */
+    c->s->name = name->len ? dstr_new(name->ptr, name->len) : NULL;
+    reply_ok(c->out);
+}
+
+static void client_getname_command(cmd_call *c)
+{
+    if (c->s->name)
+        reply_bulk(c->out, c->s->name, dstr_len(c->s->name));
+    else
+        reply_null(c->out);
+}
+
+/* The network layer drops replies while SESS_REPLY_OFF is set and for the
+ * command after a SKIP; OFF and SKIP themselves send nothing. */
+static void client_reply_command(cmd_call *c)
+{
+    if (arg_is(c, 2, "on")) {
+        c->s->flags &= ~(SESS_REPLY_OFF | SESS_REPLY_SKIP | SESS_REPLY_SKIP_NEXT);
+        reply_ok(c->out);
+    } else if (arg_is(c, 2, "off")) {
+        c->s->flags |= SESS_REPLY_OFF;
+    } else if (arg_is(c, 2, "skip")) {
+        if (!(c->s->flags & SESS_REPLY_OFF)) c->s->flags |= SESS_REPLY_SKIP_NEXT;
+    } else {
+        reply_syntax_error(c);
+    }
+}
+
+static void client_onoff(cmd_call *c, int flag)
+{
+    if (arg_is(c, 2, "on"))
+        c->s->flags |= flag;
+    else if (arg_is(c, 2, "off"))
+        c->s->flags &= ~flag;
+    else {
+        reply_syntax_error(c);
+        return;
+    }
+    reply_ok(c->out);
+}
+
+static void client_no_evict_command(cmd_call *c)
+{
+    client_onoff(c, SESS_NO_EVICT);
+}
+
+static void client_no_touch_command(cmd_call *c)
+{
+    client_onoff(c, SESS_NO_TOUCH);
+}
+
+/* LIST, INFO and KILL need the connections: the host's business. */
+static void client_host_command(cmd_call *c)
+{
+    const cairn_host_ops *h = c->e->host;
+    if (h && h->client_cmd) {
+        h->client_cmd(c->e->host_priv, c);
+        return;
+    }
+    char sub[32];
+    arg_cstr(c, 1, sub, sizeof(sub));
+    for (char *p = sub; *p; p++)
+        if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
+    reply_errorf(c->out, "ERR CLIENT %s is not supported by an embedded store", sub);
+}
+
+static void client_help_command(cmd_call *c)
+{
+    static const char *const help[] = {
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "LIST [options ...]",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
+        "NO-TOUCH (ON|OFF)",
+        "    Will not touch LRU/LFU stats when this mode is on.",
+    };
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
+}
+
+/* The dispatcher resolves subcommands from the table; a direct call of the
+ * container (never made by it) gets Redis's error. */
+static void client_command(cmd_call *c)
+{
+    int len = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
+    reply_errorf(c->out, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.", len, c->argv[1].ptr);
+}
+
+/* ---------------------------------------------------------------------- */
+/* DEBUG                                                                   */
+/* ---------------------------------------------------------------------- */
+
+/* Bytes of an RDB length prefix. */
+static size_t rdb_len_size(size_t len)
+{
+    if (len < 64) return 1;
+    if (len < 16384) return 2;
+    if (len <= UINT32_MAX) return 5;
+    return 9;
+}
+
+/* An estimate of the value's size in an RDB file, for DEBUG OBJECT's
+ * serializedlength: exact for integers and short strings; longer strings
+ * are not LZF-compressed here, so they report their plain size. */
+static size_t serialized_length(const cobj *o)
+{
+    if (o->type != OBJ_STRING) return 0;
+    if (o->encoding == ENC_INT) {
+        long long v = o->v.ll;
+        if (v >= -128 && v <= 127) return 2;
+        if (v >= -32768 && v <= 32767) return 3;
+        if (v >= INT32_MIN && v <= INT32_MAX) return 5;
+    }
+    size_t len = obj_strlen(o);
+    return rdb_len_size(len) + len;
+}
+
+static void debug_object(cmd_call *c)
+{
+    dict_entry *de = db_find_entry(c->db, &c->argv[2]);
+    if (!de) {
+        reply_error(c->out, "ERR no such key");
+        return;
+    }
+    const cobj *o = de->v.ptr;
+    unsigned clock = engine_lru_clock(c->now_ms);
+    /* The LRU clock wraps at 2^24 seconds. */
+    unsigned idle = clock >= o->lru ? clock - o->lru : clock + (0xFFFFFFu - o->lru);
+    char buf[256];
+    snprintf(buf, sizeof(buf),
+             "Value at:%p refcount:%d encoding:%s serializedlength:%zu lru:%u "
+             "lru_seconds_idle:%u",
+             (const void *)o, (int)o->refcount, obj_encoding_name(o->encoding),
+             serialized_length(o), (unsigned)o->lru, idle);
+    reply_simple(c->out, buf);
+}
+
+/* DEBUG SLEEP <seconds>: the whole host stops, as Redis's nanosleep in the
+ * main thread does.  Like Redis, a non-number reads as 0. */
+static void debug_sleep(cmd_call *c)
+{
+    char buf[64];
+    arg_cstr(c, 2, buf, sizeof(buf));
+    double secs = strtod(buf, NULL);
+    if (secs > 1e9) secs = 1e9; /* keep the conversion defined */
+    long long us = secs > 0 ? (long long)(secs * 1000000) : 0;
+    const cairn_host_ops *h = c->e->host;
+    if (us > 0 && h && h->sleep_us) h->sleep_us(c->e->host_priv, us);
+    reply_ok(c->out);
+}
+
+static void debug_help(cmd_call *c)
+{
+    static const char *const help[] = {
+        "OBJECT <key>",
+        "    Show low level info about `key` and associated value.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not",
+        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+        "    default.",
+        "SLEEP <seconds>",
+        "    Stop the server for <seconds>. Decimals allowed.",
+    };
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
+}
+
+/* DEBUG is one command with its own parsing, not a container, as in
+ * Redis: COMMAND INFO shows it so and its errors differ. */
+static void debug_command(cmd_call *c)
+{
+    if (c->argc == 2 && arg_is(c, 1, "help")) {
+        debug_help(c);
+    } else if (c->argc == 3 && arg_is(c, 1, "object")) {
+        debug_object(c);
+    } else if (c->argc == 3 && arg_is(c, 1, "sleep")) {
+        debug_sleep(c);
+    } else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {
+        char buf[32];
+        arg_cstr(c, 2, buf, sizeof(buf));
+        c->e->active_expire_enabled = atoi(buf); /* Redis's leniency */
+        reply_ok(c->out);
+    } else {
+        char cmd[32];
+        arg_cstr(c, 0, cmd, sizeof(cmd));
+        for (char *p = cmd; *p; p++)
+            if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
+        int len = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
+        reply_errorf(c->out,
+                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try %s "
+                     "HELP.",
+                     len, c->argv[1].ptr, cmd);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* SHUTDOWN                                                                */
+/* ---------------------------------------------------------------------- */
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] */
+static void shutdown_command(cmd_call *c)
+{
+    int flags = 0, abort_req = 0;
+    for (int i = 1; i < c->argc; i++) {
+        if (arg_is(c, i, "nosave"))
+            flags |= SHUTDOWN_NOSAVE;
+        else if (arg_is(c, i, "save"))
+            flags |= SHUTDOWN_SAVE;
+        else if (arg_is(c, i, "now"))
+            flags |= SHUTDOWN_NOW;
+        else if (arg_is(c, i, "force"))
+            flags |= SHUTDOWN_FORCE;
+        else if (arg_is(c, i, "abort"))
+            abort_req = 1;
+        else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    if ((abort_req && flags) || ((flags & SHUTDOWN_NOSAVE) && (flags & SHUTDOWN_SAVE))) {
+        reply_syntax_error(c);
+        return;
+    }
+    /* A shutdown here never waits (for replicas, a save), so there is never
+     * one in progress to abort. */
+    if (abort_req) {
+        reply_error(c->out, "ERR No shutdown in progress.");
+        return;
+    }
+    const cairn_host_ops *h = c->e->host;
+    if (!h || !h->shutdown) {
+        reply_error(c->out, "ERR SHUTDOWN is not supported by an embedded store");
+        return;
+    }
+    h->shutdown(c->e->host_priv, c, flags);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The table                                                               */
+/* ---------------------------------------------------------------------- */
+
+#define CMD_INTROSPECT (CMD_LOADING | CMD_STALE)
+#define CONN_SLOW      (ACL_SLOW | ACL_CONNECTION)
+#define CLIENT_FLAGS   (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+#define CLIENT_ADMIN   (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+#define CONN_ADMIN     (ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION)
+
+static const cmd_def command_subcommands[] = {
+    {"command|count", command_count_command, 2, CMD_INTROSPECT, CONN_SLOW, 0, 0, 0, "server",
+     "2.8.13", "Get total number of Redis commands", "O(1)", NULL},
+    {"command|docs", command_docs_command, -2, CMD_INTROSPECT, CONN_SLOW, 0, 0, 0, "server",
+     "7.0.0", "Get array of specific Redis command documentation",
+     "O(N) where N is the number of commands to look up", NULL},
+    {"command|getkeys", command_getkeys_command, -4, CMD_INTROSPECT, CONN_SLOW, 0, 0, 0, "server",
+     "2.8.13", "Extract keys given a full Redis command",
+     "O(N) where N is the number of arguments to the command", NULL},
+    {"command|getkeysandflags", command_getkeysandflags_command, -4, CMD_INTROSPECT, CONN_SLOW, 0,
+     0, 0, "server", "7.0.0", "Extract keys and access flags given a full Redis command",
+     "O(N) where N is the number of arguments to the command", NULL},
+    {"command|help", command_help_command, 2, CMD_INTROSPECT, CONN_SLOW, 0, 0, 0, "server", "5.0.0",
+     "Show helpful text about the different subcommands", "O(1)", NULL},
+    {"command|info", command_info_command, -2, CMD_INTROSPECT, CONN_SLOW, 0, 0, 0, "server",
+     "2.8.13", "Get array of specific Redis command details, or all when no argument is given.",
+     "O(N) where N is the number of commands to look up", NULL},
+    {"command|list", command_list_command, -2, CMD_INTROSPECT, CONN_SLOW, 0, 0, 0, "server",
+     "7.0.0", "Get an array of Redis command names",
+     "O(N) where N is the total number of Redis commands", NULL},
+    {0},
+};
+
+static const cmd_def client_subcommands[] = {
+    {"client|getname", client_getname_command, 2, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
+     "2.6.9", "Get the current connection name", "O(1)", NULL},
+    {"client|help", client_help_command, 2, CMD_LOADING | CMD_STALE, CONN_SLOW, 0, 0, 0,
+     "connection", "5.0.0", "Show helpful text about the different subcommands", "O(1)", NULL},
+    {"client|id", client_id_command, 2, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection", "5.0.0",
+     "Returns the client ID for the current connection", "O(1)", NULL},
+    {"client|info", client_host_command, 2, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection", "6.2.0",
+     "Returns information about the current client connection.", "O(1)", NULL},
+    {"client|kill", client_host_command, -3, CLIENT_ADMIN, CONN_ADMIN, 0, 0, 0, "connection",
+     "2.4.0", "Kill the connection of a client", "O(N) where N is the number of client connections",
+     NULL},
+    {"client|list", client_host_command, -2, CLIENT_ADMIN, CONN_ADMIN, 0, 0, 0, "connection",
+     "2.4.0", "Get the list of client connections",
+     "O(N) where N is the number of client connections", NULL},
+    {"client|no-evict", client_no_evict_command, 3, CLIENT_ADMIN, CONN_ADMIN, 0, 0, 0, "connection",
+     "7.0.0", "Set client eviction mode for the current connection", "O(1)", NULL},
+    {"client|no-touch", client_no_touch_command, 3, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
+     "7.2.0",
+     "Controls whether commands sent by the client will alter the LRU/LFU of the keys they "
+     "access.",
+     "O(1)", NULL},
+    {"client|reply", client_reply_command, 3, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
+     "3.2.0", "Instruct the server whether to reply to commands", "O(1)", NULL},
+    {"client|setname", client_setname_command, 3, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
+     "2.6.9", "Set the current connection name", "O(1)", NULL},
+    {0},
+};
+
+const cmd_def server_commands[] = {
+    {"info", info_command, -1, CMD_INTROSPECT, ACL_SLOW | ACL_DANGEROUS, 0, 0, 0, "server", "1.0.0",
+     "Get information and statistics about the server", "O(1)", NULL},
+    {"command", command_command, -1, CMD_INTROSPECT, CONN_SLOW, 0, 0, 0, "server", "2.8.13",
+     "Get array of Redis command details", "O(N) where N is the total number of Redis commands",
+     command_subcommands},
+    {"client", client_command, -2, 0, ACL_SLOW, 0, 0, 0, "connection", "2.4.0",
+     "A container for client connection commands", "Depends on subcommand.", client_subcommands},
+    {"debug", debug_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+     ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, 0, 0, 0, "server", "1.0.0",
+     "A container for debugging commands", "Depends on subcommand.", NULL},
+    {"shutdown", shutdown_command, -1,
+     CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI | CMD_ALLOW_BUSY,
+     ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, 0, 0, 0, "server", "1.0.0",
+     "Synchronously save the dataset to disk and then shut down the server",
+     "O(N) when saving, where N is the total number of keys in all databases when saving data, "
+     "otherwise O(1)",
+     NULL},
+    {0},
+};

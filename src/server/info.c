@@ -1,0 +1,224 @@
+/* info.c -- the parts of INFO only the server process knows: the process
+ * itself, its connections, resident memory and CPU time.  The engine
+ * builds INFO (t_server.c) and calls server_info() for these pieces; each
+ * appends "field:value\r\n" lines to the section the engine has opened. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "../ds/alloc.h"
+#include "cairn.h"
+#include "server.h"
+
+/* Redis's bytesToHuman. */
+static void bytes_human(char *buf, size_t size, unsigned long long n)
+{
+    static const char units[] = "KMGTP";
+    if (n < 1024) {
+        snprintf(buf, size, "%lluB", n);
+        return;
+    }
+    double d = (double)n;
+    for (int i = 0; units[i]; i++) {
+        d /= 1024;
+        if (d < 1024 || !units[i + 1]) {
+            snprintf(buf, size, "%.2f%c", d, units[i]);
+            return;
+        }
+    }
+}
+
+/* A run id identifies this run of the process (clients and sentinels use
+ * it to notice a restart): 40 random hex digits, drawn once. */
+static const char *run_id(cairn_server *srv)
+{
+    if (srv->run_id[0]) return srv->run_id;
+    unsigned char raw[20];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        /* Unlikely; a run id only has to differ between runs. */
+        unsigned long long mix =
+            (unsigned long long)getpid() * 0x9E3779B97F4A7C15ull ^ (unsigned long long)net_now_us();
+        for (size_t i = 0; i < sizeof(raw); i++) {
+            mix = mix * 6364136223846793005ull + 1442695040888963407ull;
+            raw[i] = (unsigned char)(mix >> 56);
+        }
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        srv->run_id[2 * i] = hex[raw[i] >> 4];
+        srv->run_id[2 * i + 1] = hex[raw[i] & 15];
+    }
+    srv->run_id[40] = '\0';
+    return srv->run_id;
+}
+
+/* The compiler that built us, as Redis reports gcc_version. */
+static void compiler_version(char *buf, size_t size)
+{
+#ifdef __GNUC__
+    snprintf(buf, size, "%d.%d.%d", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+#else
+    snprintf(buf, size, "0.0.0");
+#endif
+}
+
+static void info_server(cairn_server *srv, dstr *out)
+{
+    const cairn_config *cfg = &srv->engine->cfg;
+    int64_t now_us = net_now_us();
+    long long uptime = (now_us / 1000 - srv->start_ms) / 1000;
+    struct utsname name;
+    if (uname(&name) != 0) memset(&name, 0, sizeof(name));
+    char cc[32];
+    compiler_version(cc, sizeof(cc));
+    /* libuv polls with epoll on Linux, kqueue on the BSDs. */
+#ifdef __linux__
+    const char *mplex = "epoll";
+#else
+    const char *mplex = "kqueue";
+#endif
+    *out = dstr_catfmt(*out,
+                       "redis_version:7.0.15\r\n"
+                       "cairn_version:%s\r\n"
+                       "redis_git_sha1:00000000\r\n"
+                       "redis_git_dirty:0\r\n"
+                       "redis_build_id:0\r\n"
+                       "redis_mode:standalone\r\n"
+                       "os:%s %s %s\r\n"
+                       "arch_bits:%d\r\n"
+                       "monotonic_clock:POSIX clock_gettime\r\n"
+                       "multiplexing_api:%s\r\n"
+                       "atomicvar_api:c11-builtin\r\n"
+                       "gcc_version:%s\r\n"
+                       "process_id:%ld\r\n"
+                       "process_supervised:no\r\n"
+                       "run_id:%s\r\n"
+                       "tcp_port:%d\r\n"
+                       "server_time_usec:%lld\r\n"
+                       "uptime_in_seconds:%lld\r\n"
+                       "uptime_in_days:%lld\r\n"
+                       "hz:%d\r\n"
+                       "configured_hz:%d\r\n"
+                       "lru_clock:%u\r\n"
+                       "executable:%s\r\n"
+                       "config_file:%s\r\n"
+                       "io_threads_active:0\r\n",
+                       CAIRN_VERSION, name.sysname, name.release, name.machine,
+                       (int)(sizeof(long) * 8), mplex, cc, (long)getpid(), run_id(srv), cfg->port,
+                       (long long)now_us, uptime, uptime / 86400, cfg->hz, cfg->hz,
+                       engine_lru_clock(now_us / 1000), srv->executable ? srv->executable : "",
+                       srv->config_file ? srv->config_file : "");
+}
+
+static void info_clients(cairn_server *srv, dstr *out)
+{
+    size_t max_in = 0, max_out = 0;
+    for (client *c = srv->net.clients; c; c = c->next) {
+        if (dstr_len(c->qbuf) > max_in) max_in = dstr_len(c->qbuf);
+        if (c->out.bytes > max_out) max_out = c->out.bytes;
+    }
+    *out = dstr_catfmt(*out,
+                       "connected_clients:%ld\r\n"
+                       "cluster_connections:0\r\n"
+                       "maxclients:%d\r\n"
+                       "client_recent_max_input_buffer:%zu\r\n"
+                       "client_recent_max_output_buffer:%zu\r\n"
+                       "blocked_clients:0\r\n"
+                       "tracking_clients:0\r\n"
+                       "clients_in_timeout_table:0\r\n",
+                       srv->net.nclients, srv->engine->cfg.maxclients, max_in, max_out);
+}
+
+/* Resident set size from /proc (0 where there is none). */
+static size_t rss_bytes(void)
+{
+    FILE *fp = fopen("/proc/self/statm", "r");
+    if (!fp) return 0;
+    unsigned long size = 0, resident = 0;
+    int n = fscanf(fp, "%lu %lu", &size, &resident);
+    fclose(fp);
+    return n == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+/* The lines that follow used_memory_human: resident memory, the peak and
+ * the machine's memory. */
+static void info_memory(cairn_server *srv, dstr *out)
+{
+    size_t used = cm_used_memory();
+    if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
+    size_t peak = (size_t)srv->stat_peak_memory;
+    size_t rss = rss_bytes();
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    unsigned long long total = pages > 0 && page > 0 ? (unsigned long long)pages * page : 0;
+    char rss_h[32], peak_h[32], total_h[32];
+    bytes_human(rss_h, sizeof(rss_h), rss);
+    bytes_human(peak_h, sizeof(peak_h), peak);
+    bytes_human(total_h, sizeof(total_h), total);
+    *out = dstr_catfmt(*out,
+                       "used_memory_rss:%zu\r\n"
+                       "used_memory_rss_human:%s\r\n"
+                       "used_memory_peak:%zu\r\n"
+                       "used_memory_peak_human:%s\r\n"
+                       "used_memory_peak_perc:%.2f%%\r\n"
+                       "total_system_memory:%llu\r\n"
+                       "total_system_memory_human:%s\r\n"
+                       "mem_fragmentation_ratio:%.2f\r\n"
+                       "mem_fragmentation_bytes:%lld\r\n",
+                       rss, rss_h, peak, peak_h, peak ? 100.0 * (double)used / (double)peak : 0,
+                       total, total_h, used ? (double)rss / (double)used : 0,
+                       (long long)rss - (long long)used);
+}
+
+static void info_stats(cairn_server *srv, dstr *out)
+{
+    const net_stats *st = &srv->net.stats;
+    *out = dstr_catfmt(*out,
+                       "total_connections_received:%lld\r\n"
+                       "instantaneous_ops_per_sec:0\r\n"
+                       "total_net_input_bytes:%lld\r\n"
+                       "total_net_output_bytes:%lld\r\n"
+                       "instantaneous_input_kbps:0.00\r\n"
+                       "instantaneous_output_kbps:0.00\r\n"
+                       "rejected_connections:%lld\r\n",
+                       st->total_connections, st->net_input_bytes, st->net_output_bytes,
+                       st->rejected_connections);
+}
+
+static double tv_secs(struct timeval tv)
+{
+    return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static void info_cpu(dstr *out)
+{
+    struct rusage self, children;
+    memset(&self, 0, sizeof(self));
+    memset(&children, 0, sizeof(children));
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    *out = dstr_catfmt(*out,
+                       "used_cpu_sys:%.6f\r\n"
+                       "used_cpu_user:%.6f\r\n"
+                       "used_cpu_sys_children:%.6f\r\n"
+                       "used_cpu_user_children:%.6f\r\n",
+                       tv_secs(self.ru_stime), tv_secs(self.ru_utime), tv_secs(children.ru_stime),
+                       tv_secs(children.ru_utime));
+}
+
+void server_info(void *priv, const char *section, dstr *out)
+{
+    cairn_server *srv = priv;
+    if (!strcmp(section, "server"))
+        info_server(srv, out);
+    else if (!strcmp(section, "clients"))
+        info_clients(srv, out);
+    else if (!strcmp(section, "memory"))
+        info_memory(srv, out);
+    else if (!strcmp(section, "stats"))
+        info_stats(srv, out);
+    else if (!strcmp(section, "cpu"))
+        info_cpu(out);
+}

@@ -357,7 +357,7 @@ static int set_save(cairn_config *cfg, const config_def *d, const cslice *argv, 
         s = dstr_dup(*(dstr *)field(cfg, d));
     }
     for (int j = 0; j < argc; j += 2) {
-        long long seconds, changes;
+        long long seconds = 0, changes = 0; /* validated above */
         save_number(&argv[j], &seconds);
         save_number(&argv[j + 1], &changes);
         s = dstr_catfmt(s, "%s%lld %d", dstr_len(s) ? " " : "", seconds, (int)changes);

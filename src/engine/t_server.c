@@ -667,6 +667,7 @@ static int getkeys(cmd_call *c, const cmd_def **out_cmd, int **idx)
     const cmd_def *cmd = lookup_call(c, 2);
     int argc = c->argc - 2;
     *idx = NULL;
+    *out_cmd = cmd;
     if (!cmd) {
         reply_error(c->out, "ERR Invalid command specified");
         return -1;
@@ -685,7 +686,6 @@ static int getkeys(cmd_call *c, const cmd_def **out_cmd, int **idx)
         if (cmd->flags & CMD_NO_MANDATORY_KEYS) return 0;
         reply_error(c->out, "ERR Invalid arguments specified for command");
     }
-    *out_cmd = cmd;
     return n;
 }
 

@@ -156,6 +156,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         if (nread != UV_EOF)
             c->net->log(c->net->log_priv, LL_VERBOSE, "Reading from client: %s", uv_strerror((int)nread));
+        else
+            c->net->log(c->net->log_priv, LL_VERBOSE, "Client closed connection id=%llu addr=%s",
+                        (unsigned long long)c->sess.id, c->addr);
         client_close(c);
         return;
     }
@@ -333,7 +336,7 @@ static void on_connection(uv_stream_t *server, int status)
         queue_write(c);
         return;
     }
-    n->log(n->log_priv, LL_DEBUG, "Accepted %s", c->addr);
+    n->log(n->log_priv, LL_VERBOSE, "Accepted %s", c->addr);
     uv_read_start(&c->h.stream, on_alloc, on_read);
 }
 

@@ -191,8 +191,8 @@ static int config_load_file(cairn_engine *e, const char *path, dstr *err)
     return rc;
 }
 
-/* Apply the config file and `--name value [value...]` flags, in order, as
- * Redis does: flags override the file. */
+/* Apply the config file, then stdin (with "-"), then `--name value
+ * [value...]` flags, as Redis does: flags override the file. */
 static int load_config(cairn_server *srv, int argc, char **argv)
 {
     cairn_engine *e = srv->engine;
@@ -209,7 +209,31 @@ static int load_config(cairn_server *srv, int argc, char **argv)
         if (realpath(argv[i], path)) srv->config_file = dstr_from_cstr(path);
         i++;
     }
-    while (i < argc) {
+    /* "-" as the first or the last argument reads more configuration from
+     * stdin, applied after the file and before the flags (as Redis). */
+    int end = argc, from_stdin = 0;
+    if (i == 1 && argc > 1 && strcmp(argv[1], "-") == 0) {
+        from_stdin = 1;
+        i = 2;
+    } else if (argc > i && strcmp(argv[argc - 1], "-") == 0) {
+        from_stdin = 1;
+        end = argc - 1;
+    }
+    if (from_stdin) {
+        dstr text = dstr_new("", 0), err = NULL;
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) text = dstr_cat(text, chunk, n);
+        int rc = config_load_string(e, text, dstr_len(text), &err);
+        dstr_free(text);
+        if (rc != 0) {
+            fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (cairn %s) ***\n%s\n",
+                    CAIRN_VERSION, err ? err : "");
+            dstr_free(err);
+            return -1;
+        }
+    }
+    while (i < end) {
         if (strncmp(argv[i], "--", 2) != 0 || !argv[i][2]) {
             fprintf(stderr, "Unexpected argument '%s'\n", argv[i]);
             return -1;
@@ -217,7 +241,7 @@ static int load_config(cairn_server *srv, int argc, char **argv)
         const char *name = argv[i] + 2;
         dstr value = dstr_with_cap(64);
         int j = i + 1;
-        for (; j < argc && strncmp(argv[j], "--", 2) != 0; j++) {
+        for (; j < end && strncmp(argv[j], "--", 2) != 0; j++) {
             if (j > i + 1) value = dstr_cat(value, " ", 1);
             value = dstr_cat_cstr(value, argv[j]);
         }

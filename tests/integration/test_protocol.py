@@ -151,6 +151,21 @@ def test_inline_quoting(raw):
     assert c.read_reply() == ("$", b"xZZ")
 
 
+def test_inline_whitespace(raw):
+    """As Redis's sdssplitargs(): any isspace() byte may precede an argument
+    or follow a closing quote, but only space, tab, CR and LF end an
+    unquoted argument."""
+    c = raw()
+    c.send(b"\x0b\x0c ECHO a\x0bb\x0cc\r\n")
+    assert c.read_reply() == ("$", b"a\x0bb\x0cc")
+    c.send(b'SET "ws"\x0bv\r\n')
+    assert c.read_reply() == ("+", "OK")
+    c.send(b"GET ws\r\n")
+    assert c.read_reply() == ("$", b"v")
+    c.send(b"ECHO\tx\r\r\n")
+    assert c.read_reply() == ("$", b"x")
+
+
 def test_inline_and_multibulk_mixed_in_one_write(raw):
     c = raw()
     c.send(b"SET m 1\r\n" + encode("INCR", "m") + b"INCR m\r\n" + encode("GET", "m"))
@@ -249,6 +264,7 @@ def test_errors_in_a_pipeline_keep_their_place(raw):
     (b"*2147483648\r\n", "invalid multibulk length"),
     (b"*1\r\n+foo\r\n", "expected '$', got '+'"),
     (b"*2\r\n$4\r\nECHO\r\n:12\r\n", "expected '$', got ':'"),
+    (b"*2\r\n$4\r\nECHO\r\n\r\nx", "expected '$', got ' '"),  # '\r', shown as a space
     (b"*1\r\n$x\r\n", "invalid bulk length"),
     (b"*1\r\n$-1\r\n", "invalid bulk length"),
     (b"*1\r\n$\r\n", "invalid bulk length"),
@@ -260,6 +276,24 @@ def test_protocol_errors_close_the_connection(raw, data, err):
     c.send(data)
     assert c.read_reply() == ("-", "ERR Protocol error: " + err)
     assert c.closed_by_peer()
+
+
+def test_header_judged_only_once_complete(raw):
+    """Like Redis, a bad argument header is reported when its line ends."""
+    c = raw()
+    c.send(b"*1\r\nPIN")
+    assert not c.closed_by_peer(0.3)
+    assert c.buf == b""
+    c.send(b"G\r\n")
+    assert c.read_reply() == ("-", "ERR Protocol error: expected '$', got 'P'")
+    assert c.closed_by_peer()
+
+
+def test_header_line_ends_at_any_byte_after_cr(raw):
+    """As in Redis, the byte after a header's '\\r' is not checked."""
+    c = raw()
+    c.send(b"*2\rX$4\rXECHO\r\n$2\r\nhi\r\n")
+    assert c.read_reply() == ("$", b"hi")
 
 
 def test_commands_before_a_protocol_error_are_answered(raw, r):
@@ -505,7 +539,7 @@ def test_hello_2_switches_back(raw):
 # --- hostile input ------------------------------------------------------------
 
 FUZZ_SEED = int(os.environ.get("CAIRN_FUZZ_SEED", "20240601"))
-FUZZ_CASES = 2000
+FUZZ_CASES = 3000
 
 # Commands safe to run with random arguments on the shared server.
 SAFE = [b"PING", b"ECHO", b"SET", b"GET", b"INCR", b"DECR", b"INCRBY", b"APPEND", b"STRLEN",

@@ -15,6 +15,8 @@
 
 /* Reads ask for at least this much free space in the query buffer. */
 #define READ_CHUNK (16 * 1024)
+/* An empty query buffer larger than this is shrunk back to READ_CHUNK. */
+#define QBUF_KEEP (4 * READ_CHUNK)
 /* Reply blocks written per writev (IOV_MAX is 1024; this is plenty). */
 #define WRITE_IOVS 64
 
@@ -126,6 +128,12 @@ static void process_input(client *c)
         memmove(c->qbuf, c->qbuf + p->consumed, left);
         dstr_set_len(c->qbuf, left);
         resp_parser_shift(p, p->consumed);
+    }
+    /* Give back the room a big argument needed once it has been used, or
+     * a client that sent one large value would hold its size forever. */
+    if (dstr_len(c->qbuf) == 0 && dstr_cap(c->qbuf) > QBUF_KEEP) {
+        dstr_free(c->qbuf);
+        c->qbuf = dstr_with_cap(READ_CHUNK);
     }
     if ((long long)dstr_len(c->qbuf) > e->cfg.client_query_buffer_limit) {
         c->net->log(c->net->log_priv, LL_WARNING,

@@ -1,5 +1,6 @@
 /* main.c -- cairn-server: configuration, logging, timers, signals. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -263,8 +264,15 @@ static int daemonize(void)
     if (pid < 0) return -1;
     if (pid > 0) exit(0);
     if (setsid() < 0) return -1;
-    FILE *null = freopen("/dev/null", "r", stdin);
-    (void)null;
+    /* Let go of the caller's terminal or pipes, as Redis does: whoever
+     * started us may be waiting for them to close. */
+    int fd = open("/dev/null", O_RDWR);
+    if (fd != -1) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO) close(fd);
+    }
     return 0;
 }
 

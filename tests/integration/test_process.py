@@ -317,6 +317,25 @@ def test_signal_shutdown(launch, sig, name):
     conn.close()
 
 
+def test_sigterm_with_a_stalled_reader(launch):
+    """A client that stops reading (its replies pile up in the server) does
+    not keep the server from exiting."""
+    port = free_port()
+    p = launch(config=base_config(port), port=port)
+    p.wait_tcp()
+    c = p.client()
+    c.set("big", "b" * 1_000_000)
+    stalled = raw_to(port)
+    stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.send(b"GET big\r\n" * 50)  # 50 MB of replies, never read
+    time.sleep(0.5)
+    assert c.ping()
+    p.proc.send_signal(signal.SIGTERM)
+    assert p.wait_exit(5) == 0
+    assert "bye bye" in p.output()
+    stalled.close()
+
+
 def test_shutdown_nosave(launch):
     port = free_port()
     p = launch(config=base_config(port), port=port)
@@ -489,3 +508,59 @@ def test_redis_benchmark(server_factory):
     assert c.dbsize() > 0
     assert int(c.get("counter:__rand_int__")) == 2000
     c.close()
+
+
+# --- daemonize ----------------------------------------------------------------
+
+def read_pidfile(path, timeout=5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(path) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            time.sleep(0.05)
+    return None
+
+
+def test_daemonize(tmp_path):
+    port = free_port()
+    pidfile = str(tmp_path / "d.pid")
+    logfile = str(tmp_path / "d.log")
+    conf = tmp_path / "d.conf"
+    conf.write_text(base_config(port) + f'daemonize yes\npidfile "{pidfile}"\n'
+                    f'logfile "{logfile}"\ndir "{tmp_path}"\n')
+    pid = None
+    try:
+        # The launching process returns at once, and the daemon lets go of
+        # its stdout/stderr (a caller capturing them would hang otherwise).
+        out = subprocess.run([binary(), str(conf)], capture_output=True, timeout=5)
+        assert out.returncode == 0, out
+        pid = read_pidfile(pidfile)
+        assert pid
+        c = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+        deadline = time.time() + 5
+        while True:
+            try:
+                assert c.ping()
+                break
+            except redis.ConnectionError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+        c.shutdown(nosave=True)
+        deadline = time.time() + 5
+        while os.path.exists(pidfile) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not os.path.exists(pidfile)
+        with open(logfile) as f:
+            assert "bye bye" in f.read()
+    finally:
+        # Stop a daemon left running by a failure (and only that process).
+        pid = pid or read_pidfile(pidfile, timeout=0.5)
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if str(conf).encode() in f.read():
+                    os.kill(pid, signal.SIGKILL)
+        except (OSError, TypeError):
+            pass

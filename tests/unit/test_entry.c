@@ -63,8 +63,9 @@ static void test_crc32c_known_value(void)
 
 static void test_consecutive_entries(void)
 {
-    dstr buf = encode_sample();
-    buf = dstr_cat(buf, buf, dstr_len(buf));
+    dstr one = encode_sample();
+    dstr buf = dstr_cat(dstr_dup(one), one, dstr_len(one));
+    dstr_free(one);
     entry_view v;
     const char *why;
     REQUIRE(entry_decode(buf, dstr_len(buf), &v, &why) == ENTRY_OK);

@@ -97,4 +97,24 @@ long cmd_count(const cairn_engine *e);
  * arguments are invalid for the command. */
 int cmd_get_keys(const cmd_def *cmd, int argc, const cslice *argv, int *idx, int max);
 
+/* Helpers for handlers. */
+
+/* Case-insensitive comparison of s with a keyword. */
+int slice_is(const cslice *s, const char *kw);
+static inline int arg_is(const cmd_call *c, int i, const char *kw)
+{
+    return slice_is(&c->argv[i], kw);
+}
+/* Parse argument i as an integer, replying ERR_NOT_INT on failure. */
+int arg_ll(cmd_call *c, int i, long long *out);
+/* Copy argument i into buf as a C string, truncated to fit. */
+void arg_cstr(const cmd_call *c, int i, char *buf, size_t size);
+/* Reply with the Redis syntax error and return -1 (handy in parsers). */
+int reply_syntax_error(cmd_call *c);
+/* Reply WRONGTYPE unless o is of type t; returns 1 on mismatch. */
+int check_type(cmd_call *c, const cobj *o, int type);
+/* The HELP reply of a container command, as Redis's addReplyHelp: a
+ * header naming the command, the given lines, then HELP itself. */
+void reply_help(cmd_call *c, const char *const *lines, size_t n);
+
 #endif

@@ -269,12 +269,6 @@ static int set_numeric(cairn_config *cfg, const config_def *d, const cslice *arg
     return 1;
 }
 
-static int slice_is(const cslice *a, const char *s)
-{
-    size_t n = strlen(s);
-    return a->len == n && strncasecmp(a->ptr, s, n) == 0;
-}
-
 static int set_bool(cairn_config *cfg, const config_def *d, const cslice *arg, char *err,
                     size_t errlen)
 {
@@ -861,7 +855,6 @@ static void config_rewrite_command(cmd_call *c)
 static void config_help_command(cmd_call *c)
 {
     static const char *const help[] = {
-        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GET <pattern>",
         "    Return parameters matching the glob-like <pattern> and their values.",
         "SET <directive> <value>",
@@ -870,12 +863,8 @@ static void config_help_command(cmd_call *c)
         "    Reset statistics reported by the INFO command.",
         "REWRITE",
         "    Rewrite the configuration file.",
-        "HELP",
-        "    Prints this help.",
     };
-    size_t n = sizeof(help) / sizeof(help[0]);
-    reply_array_len(c->out, (long)n);
-    for (size_t i = 0; i < n; i++) reply_simple(c->out, help[i]);
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
 #define CONFIG_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)

@@ -2,9 +2,7 @@
 #include "db.h"
 
 #include <string.h>
-#include <strings.h>
 
-#include "../ds/util.h"
 
 void db_init(cairn_engine *e, cdb *db, int id)
 {
@@ -129,30 +127,4 @@ void db_set_expire(cdb *db, const cslice *key, int64_t when_ms)
 int db_remove_expire(cdb *db, const cslice *key)
 {
     return dict_delete(db->expires, key->ptr, key->len);
-}
-
-int arg_ll(cmd_call *c, int i, long long *out)
-{
-    if (str_to_ll(c->argv[i].ptr, c->argv[i].len, out)) return 1;
-    reply_error(c->out, ERR_NOT_INT);
-    return 0;
-}
-
-int arg_is(const cmd_call *c, int i, const char *kw)
-{
-    size_t n = strlen(kw);
-    return c->argv[i].len == n && strncasecmp(c->argv[i].ptr, kw, n) == 0;
-}
-
-int reply_syntax_error(cmd_call *c)
-{
-    reply_error(c->out, ERR_SYNTAX);
-    return -1;
-}
-
-int check_type(cmd_call *c, const cobj *o, int type)
-{
-    if (o->type == type) return 0;
-    reply_error(c->out, ERR_WRONGTYPE);
-    return 1;
 }

@@ -67,13 +67,4 @@ void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms);
 #define ERR_NOT_FLOAT "ERR value is not a valid float"
 #define ERR_OVERFLOW "ERR increment or decrement would overflow"
 
-/* Parse argument i as an integer, replying ERR_NOT_INT on failure. */
-int arg_ll(cmd_call *c, int i, long long *out);
-/* Case-insensitive comparison of argument i with a keyword. */
-int arg_is(const cmd_call *c, int i, const char *kw);
-/* Reply with the Redis syntax error and return -1 (handy in parsers). */
-int reply_syntax_error(cmd_call *c);
-/* Reply WRONGTYPE unless o is of type t; returns 1 on mismatch. */
-int check_type(cmd_call *c, const cobj *o, int type);
-
 #endif

@@ -566,7 +566,6 @@ static void object_freq_command(cmd_call *c)
 static void object_help_command(cmd_call *c)
 {
     static const char *const help[] = {
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ENCODING <key>",
         "    Return the kind of internal representation used in order to store the value",
         "    associated with a <key>.",
@@ -579,30 +578,8 @@ static void object_help_command(cmd_call *c)
         "REFCOUNT <key>",
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
-        "HELP",
-        "    Prints this help.",
     };
-    long n = (long)(sizeof(help) / sizeof(help[0]));
-    reply_array_len(c->out, n);
-    for (long i = 0; i < n; i++) reply_simple(c->out, help[i]);
-}
-
-/* The container: dispatch normally resolves the subcommand from the table;
- * this handles a direct call the same way, with Redis's errors. */
-static void object_command(cmd_call *c)
-{
-    const cmd_def *sub = cmd_lookup_sub(c->cmd, c->argv[1].ptr, c->argv[1].len);
-    if (!sub) {
-        int len = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
-        reply_errorf(c->out, "ERR unknown subcommand '%.*s'. Try OBJECT HELP.", len,
-                     c->argv[1].ptr);
-        return;
-    }
-    if ((sub->arity > 0 && c->argc != sub->arity) || (sub->arity < 0 && c->argc < -sub->arity)) {
-        reply_errorf(c->out, "ERR wrong number of arguments for '%s' command", sub->name);
-        return;
-    }
-    sub->proc(c);
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -696,7 +673,7 @@ const cmd_def keys_commands[] = {
      NULL},
     {"move", move_command, 3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic", "1.0.0",
      "Move a key to another database", "O(1)", NULL},
-    {"object", object_command, -2, 0, ACL_SLOW, 0, 0, 0, "generic", "2.2.3",
+    {"object", NULL, -2, 0, ACL_SLOW, 0, 0, 0, "generic", "2.2.3",
      "A container for object introspection commands", "Depends on subcommand.",
      object_subcommands},
     {0},

@@ -28,38 +28,6 @@
 /* Helpers                                                                 */
 /* ---------------------------------------------------------------------- */
 
-/* Copy argument i into buf as a C string, truncated to fit. */
-static void arg_cstr(const cmd_call *c, int i, char *buf, size_t size)
-{
-    size_t n = c->argv[i].len < size - 1 ? c->argv[i].len : size - 1;
-    memcpy(buf, c->argv[i].ptr, n);
-    buf[n] = '\0';
-}
-
-static int slice_is(const cslice *s, const char *kw)
-{
-    size_t n = strlen(kw);
-    return s->len == n && strncasecmp(s->ptr, kw, n) == 0;
-}
-
-/* The help reply of a container: Redis's addReplyHelp, with the command
- * name upper-cased as typed and HELP appended. */
-static void reply_help(cmd_call *c, const char *const *lines, size_t n)
-{
-    char cmd[64];
-    arg_cstr(c, 0, cmd, sizeof(cmd));
-    for (char *p = cmd; *p; p++)
-        if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
-    reply_array_len(c->out, (long)n + 3);
-    char head[160];
-    snprintf(head, sizeof(head),
-             "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);
-    reply_simple(c->out, head);
-    for (size_t i = 0; i < n; i++) reply_simple(c->out, lines[i]);
-    reply_simple(c->out, "HELP");
-    reply_simple(c->out, "    Prints this help.");
-}
-
 /* A command by its full name: "get", or "client|list" for a subcommand,
  * as COMMAND INFO and COMMAND DOCS accept them. */
 static const cmd_def *lookup_fullname(cairn_engine *e, const char *name, size_t len)
@@ -875,13 +843,6 @@ static void client_help_command(cmd_call *c)
     reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
-/* The dispatcher resolves subcommands from the table; a direct call of the
- * container (never made by it) gets Redis's error. */
-static void client_command(cmd_call *c)
-{
-    int len = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
-    reply_errorf(c->out, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.", len, c->argv[1].ptr);
-}
 
 /* ---------------------------------------------------------------------- */
 /* DEBUG                                                                   */
@@ -1099,7 +1060,7 @@ const cmd_def server_commands[] = {
     {"command", command_command, -1, CMD_INTROSPECT, CONN_SLOW, 0, 0, 0, "server", "2.8.13",
      "Get array of Redis command details", "O(N) where N is the total number of Redis commands",
      command_subcommands},
-    {"client", client_command, -2, 0, ACL_SLOW, 0, 0, 0, "connection", "2.4.0",
+    {"client", NULL, -2, 0, ACL_SLOW, 0, 0, 0, "connection", "2.4.0",
      "A container for client connection commands", "Depends on subcommand.", client_subcommands},
     {"debug", debug_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
      ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, 0, 0, 0, "server", "1.0.0",

@@ -256,39 +256,35 @@ static void on_flush(uv_prepare_t *h)
     }
 }
 
+/* Format a socket address as "ip:port" into buf. */
+static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port;
+    if (ss->ss_family == AF_INET6) {
+        uv_ip6_name((const struct sockaddr_in6 *)ss, ip, sizeof(ip));
+        port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    } else {
+        uv_ip4_name((const struct sockaddr_in *)ss, ip, sizeof(ip));
+        port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    }
+    snprintf(buf, size, "%s:%d", ip, port);
+}
+
 static void describe_addr(client *c)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
-    char ip[INET6_ADDRSTRLEN] = "?";
     if (c->flags & CLIENT_UNIX) {
         snprintf(c->addr, sizeof(c->addr), "/unixsocket:0");
         snprintf(c->laddr, sizeof(c->laddr), "/unixsocket:0");
         return;
     }
-    if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
-        int port;
-        if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        } else {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        }
-        snprintf(c->addr, sizeof(c->addr), "%s:%d", ip, port);
-    }
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
+        format_addr(&ss, c->addr, sizeof(c->addr));
     len = sizeof(ss);
-    if (uv_tcp_getsockname(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
-        int port;
-        if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        } else {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        }
-        snprintf(c->laddr, sizeof(c->laddr), "%s:%d", ip, port);
-    }
+    if (uv_tcp_getsockname(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
+        format_addr(&ss, c->laddr, sizeof(c->laddr));
 }
 
 static client *client_new(net *n, int is_unix)

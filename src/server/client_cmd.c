@@ -3,7 +3,6 @@
  * has.  The engine hands them over through cairn_host_ops.client_cmd; the
  * session-only subcommands (ID, SETNAME, REPLY, ...) stay in t_server.c. */
 #include <string.h>
-#include <strings.h>
 
 #include "../ds/util.h"
 #include "../engine/cmd.h"
@@ -25,16 +24,9 @@ static int client_type_by_name(const cslice *s)
         {"pubsub", TYPE_PUBSUB}, {"master", TYPE_MASTER},
     };
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-        size_t n = strlen(types[i].name);
-        if (s->len == n && strncasecmp(s->ptr, types[i].name, n) == 0) return types[i].type;
+        if (slice_is(s, types[i].name)) return types[i].type;
     }
     return TYPE_NONE;
-}
-
-static int slice_is(const cslice *s, const char *kw)
-{
-    size_t n = strlen(kw);
-    return s->len == n && strncasecmp(s->ptr, kw, n) == 0;
 }
 
 static int slice_eq_cstr(const cslice *s, const char *str)

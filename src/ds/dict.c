@@ -28,26 +28,33 @@
  * Tables
  * ------------------------------------------------------------------------ */
 
-static void table_reset(dict_table *t) {
+static void table_reset(dict_table *t)
+{
     t->buckets = NULL;
     t->size = 0;
     t->used = 0;
 }
 
-static uint64_t table_mask(const dict_table *t) { return t->size ? t->size - 1 : 0; }
+static uint64_t table_mask(const dict_table *t)
+{
+    return t->size ? t->size - 1 : 0;
+}
 
-static int key_equals(const dstr k, const char *key, size_t len) {
+static int key_equals(const dstr k, const char *key, size_t len)
+{
     return dstr_len(k) == len && memcmp(k, key, len) == 0;
 }
 
 /* Free what the dict owns in an entry that is no longer linked anywhere. */
-static void entry_free(dict *d, dict_entry *de) {
+static void entry_free(dict *d, dict_entry *de)
+{
     if (!(d->flags & DICT_SHARED_KEYS)) dstr_free(de->key);
     if (d->val_free && de->v.ptr) d->val_free(de->v.ptr);
     cm_free(de);
 }
 
-static void table_clear(dict *d, dict_table *t) {
+static void table_clear(dict *d, dict_table *t)
+{
     for (uint64_t i = 0; i < t->size && t->used > 0; i++) {
         dict_entry *de = t->buckets[i];
         while (de) {
@@ -62,7 +69,8 @@ static void table_clear(dict *d, dict_table *t) {
 }
 
 /* Smallest power of two >= n, at least DICT_INIT_SIZE. */
-static uint64_t next_power(uint64_t n) {
+static uint64_t next_power(uint64_t n)
+{
     uint64_t size = DICT_INIT_SIZE;
     if (n >= (UINT64_C(1) << 63)) return UINT64_C(1) << 63;
     while (size < n) size <<= 1;
@@ -73,7 +81,8 @@ static uint64_t next_power(uint64_t n) {
  * Create / destroy
  * ------------------------------------------------------------------------ */
 
-dict *dict_create(const uint8_t seed[16], dict_val_free_fn val_free, int flags) {
+dict *dict_create(const uint8_t seed[16], dict_val_free_fn val_free, int flags)
+{
     dict *d = cm_malloc(sizeof(*d));
     table_reset(&d->t[0]);
     table_reset(&d->t[1]);
@@ -85,19 +94,22 @@ dict *dict_create(const uint8_t seed[16], dict_val_free_fn val_free, int flags) 
     return d;
 }
 
-void dict_clear(dict *d) {
+void dict_clear(dict *d)
+{
     table_clear(d, &d->t[0]);
     table_clear(d, &d->t[1]);
     d->rehash_idx = -1;
 }
 
-void dict_release(dict *d) {
+void dict_release(dict *d)
+{
     if (!d) return;
     dict_clear(d);
     cm_free(d);
 }
 
-uint64_t dict_hash(const dict *d, const char *key, size_t len) {
+uint64_t dict_hash(const dict *d, const char *key, size_t len)
+{
     return siphash(key, len, d->seed);
 }
 
@@ -105,7 +117,8 @@ uint64_t dict_hash(const dict *d, const char *key, size_t len) {
  * Resizing and incremental rehash
  * ------------------------------------------------------------------------ */
 
-void dict_expand(dict *d, uint64_t n) {
+void dict_expand(dict *d, uint64_t n)
+{
     /* Never while rehashing (a third table would be needed), and never
      * below the number of entries already stored. */
     if (dict_is_rehashing(d) || d->t[0].used > n) return;
@@ -128,13 +141,15 @@ void dict_expand(dict *d, uint64_t n) {
     d->rehash_idx = 0;
 }
 
-void dict_shrink_if_needed(dict *d) {
+void dict_shrink_if_needed(dict *d)
+{
     if (dict_is_rehashing(d)) return;
     uint64_t size = d->t[0].size, used = d->t[0].used;
     if (size > DICT_INIT_SIZE && used * 8 < size) dict_expand(d, used);
 }
 
-static void expand_if_needed(dict *d) {
+static void expand_if_needed(dict *d)
+{
     if (dict_is_rehashing(d)) return;
     dict_table *t = &d->t[0];
     if (t->size == 0) {
@@ -147,7 +162,8 @@ static void expand_if_needed(dict *d) {
 }
 
 /* Move every entry of t[0] bucket idx to t[1]. */
-static void rehash_bucket(dict *d, uint64_t idx) {
+static void rehash_bucket(dict *d, uint64_t idx)
+{
     dict_entry *de = d->t[0].buckets[idx];
     uint64_t mask = table_mask(&d->t[1]);
     while (de) {
@@ -163,7 +179,8 @@ static void rehash_bucket(dict *d, uint64_t idx) {
 }
 
 /* When t[0] is empty the new table takes its place. */
-static int rehash_finish_if_done(dict *d) {
+static int rehash_finish_if_done(dict *d)
+{
     if (d->t[0].used != 0) return 0;
     cm_free(d->t[0].buckets);
     d->t[0] = d->t[1];
@@ -173,7 +190,8 @@ static int rehash_finish_if_done(dict *d) {
 }
 
 /* The unconditional worker behind dict_rehash() and rehash_step(). */
-static int rehash_moves(dict *d, int n) {
+static int rehash_moves(dict *d, int n)
+{
     if (!dict_is_rehashing(d)) return 0;
     uint64_t empty_visits = (uint64_t)(n > 0 ? n : 0) * DICT_EMPTY_VISITS_PER_STEP;
 
@@ -189,14 +207,16 @@ static int rehash_moves(dict *d, int n) {
     return !rehash_finish_if_done(d);
 }
 
-int dict_rehash(dict *d, int n) {
+int dict_rehash(dict *d, int n)
+{
     /* A safe iterator relies on entries staying where they are. */
     if (d->pause_rehash > 0) return dict_is_rehashing(d);
     return rehash_moves(d, n);
 }
 
 /* The bit of rehashing every lookup and update pays for. */
-static void rehash_step(dict *d) {
+static void rehash_step(dict *d)
+{
     if (d->pause_rehash == 0 && dict_is_rehashing(d)) rehash_moves(d, 1);
 }
 
@@ -207,7 +227,8 @@ static void rehash_step(dict *d) {
 /* The link (bucket head or a `next` field) that points at key, or NULL if
  * key is absent.  Returning the link lets unlink work on singly linked
  * chains.  *table_out receives the table the key was found in. */
-static dict_entry **find_link(dict *d, uint64_t h, const char *key, size_t len, int *table_out) {
+static dict_entry **find_link(dict *d, uint64_t h, const char *key, size_t len, int *table_out)
+{
     for (int t = 0; t <= 1; t++) {
         dict_table *tab = &d->t[t];
         if (tab->size != 0) {
@@ -224,14 +245,16 @@ static dict_entry **find_link(dict *d, uint64_t h, const char *key, size_t len, 
     return NULL;
 }
 
-dict_entry *dict_find(dict *d, const char *key, size_t len) {
+dict_entry *dict_find(dict *d, const char *key, size_t len)
+{
     if (dict_size(d) == 0) return NULL;
     rehash_step(d);
     dict_entry **link = find_link(d, dict_hash(d, key, len), key, len, NULL);
     return link ? *link : NULL;
 }
 
-dict_entry *dict_add(dict *d, dstr key, dict_entry **existing) {
+dict_entry *dict_add(dict *d, dstr key, dict_entry **existing)
+{
     rehash_step(d);
     size_t len = dstr_len(key);
     uint64_t h = dict_hash(d, key, len);
@@ -256,7 +279,8 @@ dict_entry *dict_add(dict *d, dstr key, dict_entry **existing) {
     return de;
 }
 
-dict_entry *dict_unlink(dict *d, const char *key, size_t len) {
+dict_entry *dict_unlink(dict *d, const char *key, size_t len)
+{
     if (dict_size(d) == 0) return NULL;
     rehash_step(d);
     int table = 0;
@@ -269,11 +293,13 @@ dict_entry *dict_unlink(dict *d, const char *key, size_t len) {
     return de;
 }
 
-void dict_free_unlinked(dict *d, dict_entry *de) {
+void dict_free_unlinked(dict *d, dict_entry *de)
+{
     if (de) entry_free(d, de);
 }
 
-int dict_delete(dict *d, const char *key, size_t len) {
+int dict_delete(dict *d, const char *key, size_t len)
+{
     dict_entry *de = dict_unlink(d, key, len);
     if (!de) return 0;
     entry_free(d, de);
@@ -285,7 +311,8 @@ int dict_delete(dict *d, const char *key, size_t len) {
  * ------------------------------------------------------------------------ */
 
 /* A uniformly chosen entry of a non-empty chain. */
-static dict_entry *random_in_chain(dict_entry *head, crand *r) {
+static dict_entry *random_in_chain(dict_entry *head, crand *r)
+{
     uint64_t len = 0;
     for (dict_entry *de = head; de; de = de->next) len++;
     uint64_t pick = crand_below(r, len);
@@ -293,7 +320,8 @@ static dict_entry *random_in_chain(dict_entry *head, crand *r) {
     return head;
 }
 
-dict_entry *dict_random(dict *d, crand *r) {
+dict_entry *dict_random(dict *d, crand *r)
+{
     if (dict_size(d) == 0) return NULL;
     rehash_step(d);
 
@@ -317,7 +345,8 @@ dict_entry *dict_random(dict *d, crand *r) {
     return random_in_chain(head, r);
 }
 
-unsigned dict_sample(dict *d, dict_entry **out, unsigned count, crand *r) {
+unsigned dict_sample(dict *d, dict_entry **out, unsigned count, crand *r)
+{
     if (count > dict_size(d)) count = (unsigned)dict_size(d);
     if (count == 0) return 0;
 
@@ -377,7 +406,8 @@ unsigned dict_sample(dict *d, dict_entry **out, unsigned count, crand *r) {
  * bucket it has not yet covered (it may return some entries twice).
  * ------------------------------------------------------------------------ */
 
-static uint64_t rev64(uint64_t v) {
+static uint64_t rev64(uint64_t v)
+{
     v = ((v >> 1) & UINT64_C(0x5555555555555555)) | ((v & UINT64_C(0x5555555555555555)) << 1);
     v = ((v >> 2) & UINT64_C(0x3333333333333333)) | ((v & UINT64_C(0x3333333333333333)) << 2);
     v = ((v >> 4) & UINT64_C(0x0F0F0F0F0F0F0F0F)) | ((v & UINT64_C(0x0F0F0F0F0F0F0F0F)) << 4);
@@ -387,18 +417,21 @@ static uint64_t rev64(uint64_t v) {
 }
 
 /* Increment the cursor's bits covered by mask, starting from the top. */
-static uint64_t cursor_next(uint64_t v, uint64_t mask) {
+static uint64_t cursor_next(uint64_t v, uint64_t mask)
+{
     v |= ~mask; /* so the carry runs straight through the unmasked bits */
     v = rev64(v);
     v++;
     return rev64(v);
 }
 
-static void scan_bucket(const dict_table *t, uint64_t idx, dict_scan_fn fn, void *priv) {
+static void scan_bucket(const dict_table *t, uint64_t idx, dict_scan_fn fn, void *priv)
+{
     for (const dict_entry *de = t->buckets[idx]; de; de = de->next) fn(priv, de);
 }
 
-uint64_t dict_scan(dict *d, uint64_t v, dict_scan_fn fn, void *priv) {
+uint64_t dict_scan(dict *d, uint64_t v, dict_scan_fn fn, void *priv)
+{
     if (dict_size(d) == 0) return 0;
     d->pause_rehash++; /* the callback may look things up */
 
@@ -430,7 +463,8 @@ uint64_t dict_scan(dict *d, uint64_t v, dict_scan_fn fn, void *priv) {
  * Safe iterator
  * ------------------------------------------------------------------------ */
 
-void dict_iter_start(dict_iter *it, dict *d) {
+void dict_iter_start(dict_iter *it, dict *d)
+{
     it->d = d;
     it->table = 0;
     it->index = -1;
@@ -440,7 +474,8 @@ void dict_iter_start(dict_iter *it, dict *d) {
 }
 
 /* Advance to the next bucket head (possibly NULL); 0 when none are left. */
-static int iter_next_bucket(dict_iter *it) {
+static int iter_next_bucket(dict_iter *it)
+{
     dict *d = it->d;
     it->index++;
     if ((uint64_t)it->index >= d->t[it->table].size) {
@@ -453,7 +488,8 @@ static int iter_next_bucket(dict_iter *it) {
     return 1;
 }
 
-dict_entry *dict_iter_next(dict_iter *it) {
+dict_entry *dict_iter_next(dict_iter *it)
+{
     if (!it->d) return NULL;
     for (;;) {
         if (it->entry) {
@@ -469,7 +505,8 @@ dict_entry *dict_iter_next(dict_iter *it) {
     }
 }
 
-void dict_iter_end(dict_iter *it) {
+void dict_iter_end(dict_iter *it)
+{
     if (!it->d) return;
     it->d->pause_rehash--;
     it->d = NULL;

@@ -13,7 +13,8 @@
 
 #define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 
-static uint64_t load_le64(const uint8_t *p) {
+static uint64_t load_le64(const uint8_t *p)
+{
     return (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) |
            ((uint64_t)p[3] << 24) | ((uint64_t)p[4] << 32) | ((uint64_t)p[5] << 40) |
            ((uint64_t)p[6] << 48) | ((uint64_t)p[7] << 56);
@@ -23,7 +24,8 @@ typedef struct sip_state {
     uint64_t v0, v1, v2, v3;
 } sip_state;
 
-static void sip_round(sip_state *s) {
+static void sip_round(sip_state *s)
+{
     s->v0 += s->v1;
     s->v1 = ROTL64(s->v1, 13);
     s->v1 ^= s->v0;
@@ -41,13 +43,15 @@ static void sip_round(sip_state *s) {
 }
 
 /* One compression round per message word (the "1" of 1-2). */
-static void sip_absorb(sip_state *s, uint64_t m) {
+static void sip_absorb(sip_state *s, uint64_t m)
+{
     s->v3 ^= m;
     sip_round(s);
     s->v0 ^= m;
 }
 
-uint64_t siphash(const void *in, size_t len, const uint8_t key[16]) {
+uint64_t siphash(const void *in, size_t len, const uint8_t key[16])
+{
     const uint8_t *p = in;
     uint64_t k0 = load_le64(key);
     uint64_t k1 = load_le64(key + 8);

@@ -22,7 +22,8 @@
 /* Accumulate the decimal digits s[0..len) into *out, which must already
  * hold the value of any digits before them.  Fails on a non-digit or on
  * overflow of 64 unsigned bits. */
-static int add_digits(const char *s, size_t len, unsigned long long *out) {
+static int add_digits(const char *s, size_t len, unsigned long long *out)
+{
     unsigned long long v = *out;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9') return 0;
@@ -39,7 +40,8 @@ static int add_digits(const char *s, size_t len, unsigned long long *out) {
 /* The magnitude of an unsigned decimal without leading zeros: "0" or
  * [1-9][0-9]*.  This is the strictness of Redis's string2ll, which keeps
  * "01" and "1" from being the same key in e.g. integer-encoded sets. */
-static int parse_magnitude(const char *s, size_t len, unsigned long long *out) {
+static int parse_magnitude(const char *s, size_t len, unsigned long long *out)
+{
     if (len == 0) return 0;
     if (len == 1 && s[0] == '0') {
         *out = 0;
@@ -50,7 +52,8 @@ static int parse_magnitude(const char *s, size_t len, unsigned long long *out) {
     return add_digits(s + 1, len - 1, out);
 }
 
-int str_to_ll(const char *s, size_t len, long long *out) {
+int str_to_ll(const char *s, size_t len, long long *out)
+{
     /* 20 characters hold "-9223372036854775808"; anything longer is out
      * of range or malformed. */
     if (len == 0 || len > 20) return 0;
@@ -71,12 +74,14 @@ int str_to_ll(const char *s, size_t len, long long *out) {
     return 1;
 }
 
-int str_to_ull(const char *s, size_t len, unsigned long long *out) {
+int str_to_ull(const char *s, size_t len, unsigned long long *out)
+{
     if (len > 20) return 0; /* "18446744073709551615" is 20 characters */
     return parse_magnitude(s, len, out);
 }
 
-int ll_to_str(char *buf, size_t size, long long v) {
+int ll_to_str(char *buf, size_t size, long long v)
+{
     char tmp[24];
     int n = 0;
     /* Work on the magnitude as unsigned so LLONG_MIN needs no special case. */
@@ -103,18 +108,21 @@ typedef struct cstr_copy {
     char *p;
 } cstr_copy;
 
-static const char *cstr_copy_make(cstr_copy *c, const char *s, size_t len) {
+static const char *cstr_copy_make(cstr_copy *c, const char *s, size_t len)
+{
     c->p = len < sizeof(c->small) ? c->small : cm_malloc(len + 1);
     memcpy(c->p, s, len);
     c->p[len] = '\0';
     return c->p;
 }
 
-static void cstr_copy_free(cstr_copy *c) {
+static void cstr_copy_free(cstr_copy *c)
+{
     if (c->p != c->small) cm_free(c->p);
 }
 
-int str_to_double(const char *s, size_t len, double *out) {
+int str_to_double(const char *s, size_t len, double *out)
+{
     /* strtod skips leading space, Redis does not want it to. */
     if (len == 0 || isspace((unsigned char)s[0])) return 0;
 
@@ -133,7 +141,8 @@ int str_to_double(const char *s, size_t len, double *out) {
     return ok;
 }
 
-int str_to_ldouble(const char *s, size_t len, long double *out) {
+int str_to_ldouble(const char *s, size_t len, long double *out)
+{
     /* Redis's string2ld bound: longer input is refused outright. */
     if (len == 0 || len >= LDOUBLE_STR_MAX || isspace((unsigned char)s[0])) return 0;
 
@@ -150,7 +159,8 @@ int str_to_ldouble(const char *s, size_t len, long double *out) {
     return ok;
 }
 
-int ldouble_to_str(char *buf, size_t size, long double v) {
+int ldouble_to_str(char *buf, size_t size, long double v)
+{
     if (!isfinite(v)) return 0;
     /* 17 digits after the point: with 80/128-bit long doubles this prints
      * most short decimals exactly as typed ("10.5", not "10.4999..."). */
@@ -171,7 +181,8 @@ int ldouble_to_str(char *buf, size_t size, long double v) {
     return n;
 }
 
-int double_to_str(char *buf, size_t size, double v) {
+int double_to_str(char *buf, size_t size, double v)
+{
     int n;
     if (isnan(v)) {
         n = snprintf(buf, size, "nan"); /* never "-nan" */
@@ -212,12 +223,16 @@ typedef struct glob_state {
     int skip_longer;
 } glob_state;
 
-static int fold(const glob_state *g, int c) { return g->nocase ? tolower(c) : c; }
+static int fold(const glob_state *g, int c)
+{
+    return g->nocase ? tolower(c) : c;
+}
 
 /* Match c against the bracket expression starting just after '['.  On
  * return *pp and *plen point at the closing ']' (or the last pattern byte when
  * the bracket is unterminated), ready for the caller's advance. */
-static int match_bracket(const glob_state *g, const unsigned char **pp, size_t *plen, int c) {
+static int match_bracket(const glob_state *g, const unsigned char **pp, size_t *plen, int c)
+{
     const unsigned char *p = *pp;
     size_t len = *plen;
     int negate = len > 0 && p[0] == '^';
@@ -262,7 +277,8 @@ static int match_bracket(const glob_state *g, const unsigned char **pp, size_t *
 }
 
 static int glob_impl(glob_state *g, const unsigned char *p, size_t plen, const unsigned char *s,
-                     size_t slen, int nesting) {
+                     size_t slen, int nesting)
+{
     if (nesting > GLOB_MAX_NESTING) return 0;
 
     while (plen && slen) {
@@ -279,8 +295,7 @@ static int glob_impl(glob_state *g, const unsigned char *p, size_t plen, const u
             }
             g->skip_longer = 1;
             return 0;
-        case '?':
-            break;
+        case '?': break;
         case '[':
             p++;
             plen--;
@@ -311,7 +326,8 @@ static int glob_impl(glob_state *g, const unsigned char *p, size_t plen, const u
     return plen == 0 && slen == 0;
 }
 
-int glob_match(const char *pattern, size_t plen, const char *str, size_t slen, int nocase) {
+int glob_match(const char *pattern, size_t plen, const char *str, size_t slen, int nocase)
+{
     glob_state g = {.nocase = nocase, .skip_longer = 0};
     return glob_impl(&g, (const unsigned char *)pattern, plen, (const unsigned char *)str, slen, 0);
 }

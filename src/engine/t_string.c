@@ -19,10 +19,6 @@
 #include "cmd.h"
 #include "db.h"
 
-/* Enough for any finite long double printed in "%.17Lf" form (about 4950
- * digits at the extremes), as Redis's MAX_LONG_DOUBLE_CHARS. */
-#define LDOUBLE_BUF 5120
-
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
 /* ------------------------------------------------------------------ */
@@ -565,7 +561,7 @@ static void incrbyfloat_command(cmd_call *c)
         return;
     }
 
-    char buf[LDOUBLE_BUF];
+    char buf[LDOUBLE_STR_MAX];
     int len = ldouble_to_str(buf, sizeof(buf), value);
     store_keep_ttl(c, key, obj_new_string(buf, (size_t)len));
     c->dirty++;

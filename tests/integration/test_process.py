@@ -413,22 +413,34 @@ def test_unixsocket_only(launch, sockdir):
 
 # --- client limits ------------------------------------------------------------
 
+def wait_for_clients(conn, n, timeout=5):
+    """Wait until the server counts n clients (conn among them)."""
+    deadline = time.time() + timeout
+    while True:
+        conn.cmd("CLIENT", "LIST")
+        t, listing = conn.read_reply()
+        count = len(listing.strip().split(b"\n"))
+        if count == n or time.time() > deadline:
+            return count
+        time.sleep(0.05)
+
+
 def test_maxclients(launch):
     port = free_port()
     p = launch("--maxclients", "2", config=base_config(port), port=port)
     p.wait_tcp()
+    a = raw_to(port)
     # wait_tcp's probe connection must be gone before the count matters.
-    time.sleep(0.2)
-    a, b = raw_to(port), raw_to(port)
-    for conn in (a, b):
-        conn.cmd("PING")
-        assert conn.read_reply() == ("+", "PONG")
+    assert wait_for_clients(a, 1) == 1
+    b = raw_to(port)
+    b.cmd("PING")
+    assert b.read_reply() == ("+", "PONG")
     third = raw_to(port)
     assert third.read_reply() == ("-", "ERR max number of clients reached")
     assert third.closed_by_peer(2)
     # Freeing a slot lets a new client in.
     b.close()
-    time.sleep(0.3)
+    assert wait_for_clients(a, 1) == 1
     fourth = raw_to(port)
     fourth.cmd("PING")
     assert fourth.read_reply() == ("+", "PONG")

@@ -24,6 +24,15 @@ def encode(*args):
     return out
 
 
+def raw_exchange_on(raw, data, wait=0.5):
+    """Send data on a new connection; return what came back within `wait`
+    seconds and whether the server closed the connection."""
+    c = raw()
+    c.send(data)
+    closed = c.closed_by_peer(wait)
+    return c.buf, closed
+
+
 @pytest.fixture
 def limits(r):
     """Put back the protocol limits a test lowers."""
@@ -91,15 +100,9 @@ def test_empty_multibulk_and_blank_lines_are_skipped(raw):
     assert not closed
 
 
-def raw_exchange_on(raw, data, wait=0.5):
-    c = raw()
-    c.send(data)
-    closed = c.closed_by_peer(wait)
-    return c.buf, closed
-
-
 def test_command_split_across_many_writes(raw):
-    """Every byte boundary of a pipeline, delivered in small pieces."""
+    """A pipeline delivered 3 bytes at a time: commands, headers and
+    arguments all arrive split across reads."""
     data = (encode("SET", "split", "a" * 40) + b"GET split\r\n" + encode("ECHO", "x\r\ny") +
             encode("GET", "split"))
     c = raw()

@@ -15,59 +15,58 @@ static int test_run_count;
 static int test_fail_count;
 static int test_current_failed;
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);   \
-            test_current_failed = 1;                                                   \
-        }                                                                              \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);               \
+            test_current_failed = 1;                                                               \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_LL(a, b)                                                              \
-    do {                                                                               \
-        long long test_a_ = (long long)(a), test_b_ = (long long)(b);                  \
-        if (test_a_ != test_b_) {                                                      \
-            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,        \
-                    __LINE__, #a, #b, test_a_, test_b_);                               \
-            test_current_failed = 1;                                                   \
-        }                                                                              \
+#define CHECK_EQ_LL(a, b)                                                                          \
+    do {                                                                                           \
+        long long test_a_ = (long long)(a), test_b_ = (long long)(b);                              \
+        if (test_a_ != test_b_) {                                                                  \
+            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a, #b,  \
+                    test_a_, test_b_);                                                             \
+            test_current_failed = 1;                                                               \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR(a, b)                                                                \
-    do {                                                                               \
-        const char *test_a_ = (a), *test_b_ = (b);                                     \
-        if (strcmp(test_a_, test_b_) != 0) {                                           \
-            fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__,    \
-                    __LINE__, #a, #b, test_a_, test_b_);                               \
-            test_current_failed = 1;                                                   \
-        }                                                                              \
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *test_a_ = (a), *test_b_ = (b);                                                 \
+        if (strcmp(test_a_, test_b_) != 0) {                                                       \
+            fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, __LINE__, #a,  \
+                    #b, test_a_, test_b_);                                                         \
+            test_current_failed = 1;                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Checks inside a loop of 100k iterations would print 100k lines; stop the
  * current test function at the first failure instead. */
-#define REQUIRE(cond)                                                                  \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "%s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond); \
-            test_current_failed = 1;                                                   \
-            return;                                                                    \
-        }                                                                              \
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond);             \
+            test_current_failed = 1;                                                               \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
-#define TEST(fn)                                                                       \
-    do {                                                                               \
-        test_current_failed = 0;                                                       \
-        fn();                                                                          \
-        test_run_count++;                                                              \
-        if (test_current_failed) {                                                     \
-            test_fail_count++;                                                         \
-            fprintf(stderr, "FAIL %s\n", #fn);                                         \
-        }                                                                              \
+#define TEST(fn)                                                                                   \
+    do {                                                                                           \
+        test_current_failed = 0;                                                                   \
+        fn();                                                                                      \
+        test_run_count++;                                                                          \
+        if (test_current_failed) {                                                                 \
+            test_fail_count++;                                                                     \
+            fprintf(stderr, "FAIL %s\n", #fn);                                                     \
+        }                                                                                          \
     } while (0)
 
-#define TEST_REPORT()                                                                  \
-    (printf("%d passed, %d failed\n", test_run_count - test_fail_count,                \
-            test_fail_count),                                                          \
+#define TEST_REPORT()                                                                              \
+    (printf("%d passed, %d failed\n", test_run_count - test_fail_count, test_fail_count),          \
      test_fail_count != 0)
 
 #endif

@@ -253,8 +253,10 @@ static void test_rehash_both_tables(void)
         REQUIRE(de != NULL && de->v.s64 == i);
         int t = table_of(d, de);
         REQUIRE(t == 0 || t == 1);
-        if (t == 0) in_t0++;
-        else in_t1++;
+        if (t == 0)
+            in_t0++;
+        else
+            in_t1++;
     }
     CHECK(in_t0 > 0 && in_t1 > 0);
     CHECK_EQ_LL(in_t0, d->t[0].used);
@@ -265,8 +267,10 @@ static void test_rehash_both_tables(void)
     for (long i = 0; i < n; i += 3) {
         int t = table_of(d, find_key(d, "k", i));
         REQUIRE(delete_key(d, "k", i) == 1);
-        if (t == 0) del_t0++;
-        else del_t1++;
+        if (t == 0)
+            del_t0++;
+        else
+            del_t1++;
     }
     CHECK(del_t0 > 0 && del_t1 > 0);
     /* New keys go to the new table. */
@@ -461,7 +465,8 @@ static void scan_with_churn(uint64_t seed, long n_stable, long churn_per_step, l
         }
         dict_shrink_if_needed(d);
         /* Random lookups drive the incremental rehash. */
-        for (int j = 0; j < 3; j++) find_key(d, "stable", (long)crand_below(&r, (uint64_t)n_stable));
+        for (int j = 0; j < 3; j++)
+            find_key(d, "stable", (long)crand_below(&r, (uint64_t)n_stable));
         if (dict_buckets(d) < min_buckets) min_buckets = dict_buckets(d);
         if (dict_buckets(d) > max_buckets) max_buckets = dict_buckets(d);
     } while (cursor != 0 && steps < 10000000);

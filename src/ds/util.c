@@ -331,3 +331,20 @@ int glob_match(const char *pattern, size_t plen, const char *str, size_t slen, i
     glob_state g = {.nocase = nocase, .skip_longer = 0};
     return glob_impl(&g, (const unsigned char *)pattern, plen, (const unsigned char *)str, slen, 0);
 }
+
+void bytes_to_human(char *buf, size_t size, unsigned long long n)
+{
+    static const char units[] = "KMGTP";
+    if (n < 1024) {
+        snprintf(buf, size, "%lluB", n);
+        return;
+    }
+    double d = (double)n;
+    for (int i = 0; units[i]; i++) {
+        d /= 1024;
+        if (d < 1024 || !units[i + 1]) {
+            snprintf(buf, size, "%.2f%c", d, units[i]);
+            return;
+        }
+    }
+}

@@ -44,4 +44,7 @@ int double_to_str(char *buf, size_t size, double v);
  * '[a-z]' (reversed ranges allowed), '\\' escapes.  Returns 1 on match. */
 int glob_match(const char *pattern, size_t plen, const char *str, size_t slen, int nocase);
 
+/* Format a byte count as Redis's INFO does ("1023B", "1.50K", "2.00M"). */
+void bytes_to_human(char *buf, size_t size, unsigned long long n);
+
 #endif

@@ -67,24 +67,6 @@ static long subcommand_count(const cmd_def *cmd)
 /* INFO                                                                    */
 /* ---------------------------------------------------------------------- */
 
-/* Redis's bytesToHuman. */
-static void bytes_human(char *buf, size_t size, unsigned long long n)
-{
-    static const char units[] = "KMGTP";
-    if (n < 1024) {
-        snprintf(buf, size, "%lluB", n);
-        return;
-    }
-    double d = (double)n;
-    for (int i = 0; units[i]; i++) {
-        d /= 1024;
-        if (d < 1024 || !units[i + 1]) {
-            snprintf(buf, size, "%.2f%c", d, units[i]);
-            return;
-        }
-    }
-}
-
 typedef struct info_req {
     cmd_call *c;
     int all;      /* "all" or "everything" */
@@ -159,7 +141,7 @@ static void info_memory(info_req *r)
 {
     size_t used = cm_used_memory();
     char human[32];
-    bytes_human(human, sizeof(human), used);
+    bytes_to_human(human, sizeof(human), used);
     info_header(r, "Memory");
     r->out = dstr_catfmt(r->out, "used_memory:%zu\r\nused_memory_human:%s\r\n", used, human);
     /* Resident size and the peak are the host's to measure. */
@@ -168,7 +150,7 @@ static void info_memory(info_req *r)
                              human);
     const cairn_config *cfg = &r->c->e->cfg;
     char max_h[32];
-    bytes_human(max_h, sizeof(max_h), cfg->maxmemory);
+    bytes_to_human(max_h, sizeof(max_h), cfg->maxmemory);
     /* The policy's name as CONFIG GET spells it. */
     dstr policy = config_get_value(cfg, "maxmemory-policy");
     r->out =

@@ -10,26 +10,9 @@
 #include <unistd.h>
 
 #include "../ds/alloc.h"
+#include "../ds/util.h"
 #include "cairn.h"
 #include "server.h"
-
-/* Redis's bytesToHuman. */
-static void bytes_human(char *buf, size_t size, unsigned long long n)
-{
-    static const char units[] = "KMGTP";
-    if (n < 1024) {
-        snprintf(buf, size, "%lluB", n);
-        return;
-    }
-    double d = (double)n;
-    for (int i = 0; units[i]; i++) {
-        d /= 1024;
-        if (d < 1024 || !units[i + 1]) {
-            snprintf(buf, size, "%.2f%c", d, units[i]);
-            return;
-        }
-    }
-}
 
 /* A run id identifies this run of the process (clients and sentinels use
  * it to notice a restart): 40 random hex digits, drawn once. */
@@ -154,9 +137,9 @@ static void info_memory(cairn_server *srv, dstr *out)
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     unsigned long long total = pages > 0 && page > 0 ? (unsigned long long)pages * page : 0;
     char rss_h[32], peak_h[32], total_h[32];
-    bytes_human(rss_h, sizeof(rss_h), rss);
-    bytes_human(peak_h, sizeof(peak_h), peak);
-    bytes_human(total_h, sizeof(total_h), total);
+    bytes_to_human(rss_h, sizeof(rss_h), rss);
+    bytes_to_human(peak_h, sizeof(peak_h), peak);
+    bytes_to_human(total_h, sizeof(total_h), total);
     *out = dstr_catfmt(*out,
                        "used_memory_rss:%zu\r\n"
                        "used_memory_rss_human:%s\r\n"

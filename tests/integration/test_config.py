@@ -306,11 +306,14 @@ def test_set_maxclients(c):
     assert config_get(c, "maxclients") == {"maxclients": "500"}
 
 
-def test_set_timeout_closes_idle_clients(server, c):
-    idle = server.client()
+def test_set_timeout_closes_idle_clients(server_factory):
+    # A dedicated server: every idle client of it is closed, the one that
+    # set the timeout included.
+    s = server_factory()
+    idle = s.client()
     try:
         assert idle.ping()
-        c.config_set("timeout", 1)
+        s.client().config_set("timeout", 1)
         sock = idle.connection_pool.get_connection("PING")._sock
         sock.settimeout(5)
         # Redis checks idle clients from its cron, so allow a few seconds.
@@ -319,7 +322,6 @@ def test_set_timeout_closes_idle_clients(server, c):
         assert data == b""
         assert time.time() - start < 5
     finally:
-        c.config_set("timeout", 0)
         idle.close()
 
 

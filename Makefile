@@ -1,6 +1,7 @@
 # Convenience targets around CMake.  The two commands of the README:
 #   make run     install dependencies, build, start cairn-server on 127.0.0.1:6379
-#   make check   install dependencies, build, run every test (also under ASan+UBSan)
+#   make check   install dependencies, build, run every test (also under ASan+UBSan),
+#                and build the embedding example against an installed libcairn
 
 JOBS ?= 2
 BUILD ?= build
@@ -40,6 +41,7 @@ test: unit integration
 # with unit and integration tests.
 check: bootstrap build
 	$(MAKE) --no-print-directory unit integration BUILD=$(BUILD)
+	./tests/install/check.sh $(BUILD)
 	$(MAKE) --no-print-directory asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(MAKE) --no-print-directory unit integration BUILD=build-asan

@@ -48,7 +48,8 @@ static void print_reply(const cairn_reply *r, int indent)
 static cairn_reply *run(cairn *db, int argc, const char *const *argv)
 {
     printf(">");
-    for (int i = 0; i < argc; i++) printf(" %s", argv[i]);
+    for (int i = 0; i < argc; i++)
+        printf(" %s", argv[i]);
     printf("\n");
     cairn_reply *r;
     int rc = cairn_command(db, argc, argv, NULL, &r);
@@ -61,8 +62,8 @@ static cairn_reply *run(cairn *db, int argc, const char *const *argv)
     return r;
 }
 
-#define RUN(...)                                                                      \
-    run(db, (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)),      \
+#define RUN(...)                                                                                   \
+    run(db, (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)),                   \
         (const char *const[]){__VA_ARGS__})
 
 static void expect(int ok, const char *what)

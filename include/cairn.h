@@ -67,14 +67,14 @@ int cairn_libversion_number(void);
 /* Result codes                                                            */
 /* ---------------------------------------------------------------------- */
 
-#define CAIRN_OK 0      /* success */
-#define CAIRN_ERROR 1   /* generic failure (e.g. an invalid configuration value) */
-#define CAIRN_NOMEM 2   /* out of memory */
-#define CAIRN_MISUSE 3  /* the API was used incorrectly (NULL argument, bad option) */
-#define CAIRN_IOERR 4   /* an operating-system I/O call failed (persistence) */
-#define CAIRN_BUSY 5    /* a resource is in use (e.g. the directory is locked) */
-#define CAIRN_CORRUPT 6 /* persisted data is damaged (persistence) */
-#define CAIRN_NOTSUP 7  /* the operation is not supported by this build */
+#define CAIRN_OK       0 /* success */
+#define CAIRN_ERROR    1 /* generic failure (e.g. an invalid configuration value) */
+#define CAIRN_NOMEM    2 /* out of memory */
+#define CAIRN_MISUSE   3 /* the API was used incorrectly (NULL argument, bad option) */
+#define CAIRN_IOERR    4 /* an operating-system I/O call failed (persistence) */
+#define CAIRN_BUSY     5 /* a resource is in use (e.g. the directory is locked) */
+#define CAIRN_CORRUPT  6 /* persisted data is damaged (persistence) */
+#define CAIRN_NOTSUP   7 /* the operation is not supported by this build */
 #define CAIRN_INTERNAL 8 /* an internal invariant failed: a bug, please report */
 
 /* A static English description of rc ("not an error", "out of memory",
@@ -145,33 +145,33 @@ void cairn_close(cairn *db);
 
 /* Reply types; the values match hiredis's REDIS_REPLY_* so code ported
  * from hiredis can keep its switch statements. */
-#define CAIRN_REPLY_STRING 1  /* a bulk string: str/len (binary safe) */
-#define CAIRN_REPLY_ARRAY 2   /* element[0 .. elements-1] */
-#define CAIRN_REPLY_INTEGER 3 /* integer */
-#define CAIRN_REPLY_NIL 4     /* a null bulk, null array, or RESP3 null */
-#define CAIRN_REPLY_STATUS 5  /* a simple string such as "OK": str/len */
-#define CAIRN_REPLY_ERROR 6   /* str/len, starting with its code: "ERR ..." */
-#define CAIRN_REPLY_DOUBLE 7  /* dval; str/len hold the text as sent ("3.5", "inf") */
-#define CAIRN_REPLY_BOOL 8    /* integer is 1 or 0 */
-#define CAIRN_REPLY_MAP 9     /* elements = 2 * pairs: key, value, key, value, ... */
-#define CAIRN_REPLY_SET 10    /* element[0 .. elements-1] */
-#define CAIRN_REPLY_ATTR 11   /* reserved: attributes are currently dropped */
-#define CAIRN_REPLY_PUSH 12   /* an out-of-band message (pub/sub); element[] */
-#define CAIRN_REPLY_BIGNUM 13 /* str/len hold the decimal digits */
-#define CAIRN_REPLY_VERB 14   /* verbatim text: str/len, its format in vtype ("txt") */
+#define CAIRN_REPLY_STRING  1  /* a bulk string: str/len (binary safe) */
+#define CAIRN_REPLY_ARRAY   2  /* element[0 .. elements-1] */
+#define CAIRN_REPLY_INTEGER 3  /* integer */
+#define CAIRN_REPLY_NIL     4  /* a null bulk, null array, or RESP3 null */
+#define CAIRN_REPLY_STATUS  5  /* a simple string such as "OK": str/len */
+#define CAIRN_REPLY_ERROR   6  /* str/len, starting with its code: "ERR ..." */
+#define CAIRN_REPLY_DOUBLE  7  /* dval; str/len hold the text as sent ("3.5", "inf") */
+#define CAIRN_REPLY_BOOL    8  /* integer is 1 or 0 */
+#define CAIRN_REPLY_MAP     9  /* elements = 2 * pairs: key, value, key, value, ... */
+#define CAIRN_REPLY_SET     10 /* element[0 .. elements-1] */
+#define CAIRN_REPLY_ATTR    11 /* reserved: attributes are currently dropped */
+#define CAIRN_REPLY_PUSH    12 /* an out-of-band message (pub/sub); element[] */
+#define CAIRN_REPLY_BIGNUM  13 /* str/len hold the decimal digits */
+#define CAIRN_REPLY_VERB    14 /* verbatim text: str/len, its format in vtype ("txt") */
 
 /* One node of a reply tree.  Every string (str) is NUL-terminated after len
  * bytes, for convenience; len is authoritative since values are binary.
  * Fields not used by a type are zero / NULL.  Replies are allocated by the
  * library only, so fields may be appended in later versions. */
 typedef struct cairn_reply {
-    int type;         /* CAIRN_REPLY_* */
+    int type;          /* CAIRN_REPLY_* */
     long long integer; /* INTEGER; BOOL (1/0) */
-    double dval;      /* DOUBLE */
-    size_t len;       /* length of str */
-    char *str;        /* STRING, STATUS, ERROR, DOUBLE, BIGNUM, VERB */
-    char vtype[4];    /* VERB: the format, NUL-terminated ("txt", "mkd") */
-    size_t elements;  /* ARRAY, MAP, SET, PUSH */
+    double dval;       /* DOUBLE */
+    size_t len;        /* length of str */
+    char *str;         /* STRING, STATUS, ERROR, DOUBLE, BIGNUM, VERB */
+    char vtype[4];     /* VERB: the format, NUL-terminated ("txt", "mkd") */
+    size_t elements;   /* ARRAY, MAP, SET, PUSH */
     struct cairn_reply **element;
 } cairn_reply;
 

@@ -35,10 +35,7 @@ static void table_reset(dict_table *t)
     t->used = 0;
 }
 
-static uint64_t table_mask(const dict_table *t)
-{
-    return t->size ? t->size - 1 : 0;
-}
+static uint64_t table_mask(const dict_table *t) { return t->size ? t->size - 1 : 0; }
 
 static int key_equals(const dstr k, const char *key, size_t len)
 {
@@ -73,7 +70,8 @@ static uint64_t next_power(uint64_t n)
 {
     uint64_t size = DICT_INIT_SIZE;
     if (n >= (UINT64_C(1) << 63)) return UINT64_C(1) << 63;
-    while (size < n) size <<= 1;
+    while (size < n)
+        size <<= 1;
     return size;
 }
 
@@ -314,9 +312,11 @@ int dict_delete(dict *d, const char *key, size_t len)
 static dict_entry *random_in_chain(dict_entry *head, crand *r)
 {
     uint64_t len = 0;
-    for (dict_entry *de = head; de; de = de->next) len++;
+    for (dict_entry *de = head; de; de = de->next)
+        len++;
     uint64_t pick = crand_below(r, len);
-    while (pick--) head = head->next;
+    while (pick--)
+        head = head->next;
     return head;
 }
 
@@ -338,7 +338,8 @@ dict_entry *dict_random(dict *d, crand *r)
         }
     } else {
         uint64_t mask = table_mask(&d->t[0]);
-        while (!head) head = d->t[0].buckets[crand_next(r) & mask];
+        while (!head)
+            head = d->t[0].buckets[crand_next(r) & mask];
     }
     /* Picking a bucket first biases towards entries in short chains;
      * chains are short on average so this is accepted, as in Redis. */
@@ -351,7 +352,8 @@ unsigned dict_sample(dict *d, dict_entry **out, unsigned count, crand *r)
     if (count == 0) return 0;
 
     /* Pay for the sampling with some rehashing, as Redis does. */
-    for (unsigned j = 0; j < count && dict_is_rehashing(d); j++) rehash_step(d);
+    for (unsigned j = 0; j < count && dict_is_rehashing(d); j++)
+        rehash_step(d);
 
     int tables = dict_is_rehashing(d) ? 2 : 1;
     uint64_t maxmask = table_mask(&d->t[0]);
@@ -427,7 +429,8 @@ static uint64_t cursor_next(uint64_t v, uint64_t mask)
 
 static void scan_bucket(const dict_table *t, uint64_t idx, dict_scan_fn fn, void *priv)
 {
-    for (const dict_entry *de = t->buckets[idx]; de; de = de->next) fn(priv, de);
+    for (const dict_entry *de = t->buckets[idx]; de; de = de->next)
+        fn(priv, de);
 }
 
 uint64_t dict_scan(dict *d, uint64_t v, dict_scan_fn fn, void *priv)

@@ -11,7 +11,8 @@ static uint64_t splitmix64(uint64_t *x)
 
 void crand_seed(crand *r, uint64_t seed)
 {
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
 }
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -35,7 +36,8 @@ uint64_t crand_below(crand *r, uint64_t n)
     /* Rejection sampling removes the modulo bias. */
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
-    do x = crand_next(r);
+    do
+        x = crand_next(r);
     while (x >= limit);
     return x % n;
 }

@@ -65,13 +65,15 @@ uint64_t siphash(const void *in, size_t len, const uint8_t key[16])
 
     /* Indexes rather than an end pointer: `in` may be NULL when len is 0. */
     size_t whole = len - len % 8;
-    for (size_t i = 0; i < whole; i += 8) sip_absorb(&s, load_le64(p + i));
+    for (size_t i = 0; i < whole; i += 8)
+        sip_absorb(&s, load_le64(p + i));
 
     /* The last word holds the 0..7 leftover bytes and, in its top byte,
      * the input length mod 256, so inputs differing only by trailing
      * zero bytes hash differently. */
     uint64_t b = (uint64_t)len << 56;
-    for (size_t i = len % 8; i > 0; i--) b |= (uint64_t)p[whole + i - 1] << (8 * (i - 1));
+    for (size_t i = len % 8; i > 0; i--)
+        b |= (uint64_t)p[whole + i - 1] << (8 * (i - 1));
     sip_absorb(&s, b);
 
     /* Finalization: two rounds (the "2" of 1-2). */

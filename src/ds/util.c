@@ -92,7 +92,8 @@ int ll_to_str(char *buf, size_t size, long long v)
     } while (u);
     if (v < 0) tmp[n++] = '-';
     if ((size_t)n + 1 > size) return 0;
-    for (int i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    for (int i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
     buf[n] = '\0';
     return n;
 }
@@ -169,7 +170,8 @@ int ldouble_to_str(char *buf, size_t size, long double v)
 
     /* "%.17Lf" always has a point; drop trailing zeros, then the point. */
     if (memchr(buf, '.', (size_t)n)) {
-        while (buf[n - 1] == '0') n--;
+        while (buf[n - 1] == '0')
+            n--;
         if (buf[n - 1] == '.') n--;
     }
     /* A tiny negative value rounds to "-0"; Redis prints "0". */
@@ -223,10 +225,7 @@ typedef struct glob_state {
     int skip_longer;
 } glob_state;
 
-static int fold(const glob_state *g, int c)
-{
-    return g->nocase ? tolower(c) : c;
-}
+static int fold(const glob_state *g, int c) { return g->nocase ? tolower(c) : c; }
 
 /* Match c against the bracket expression starting just after '['.  On
  * return *pp and *plen point at the closing ']' (or the last pattern byte when

@@ -59,14 +59,14 @@ enum {
 };
 
 struct cmd_def {
-    const char *name;  /* lower case; "config|get" style for subcommands */
+    const char *name; /* lower case; "config|get" style for subcommands */
     cmd_proc *proc;
-    int arity;         /* > 0: exact argc; < 0: at least -arity */
+    int arity; /* > 0: exact argc; < 0: at least -arity */
     uint32_t flags;
     uint32_t acl;
     int first_key, last_key, key_step; /* last_key -1: the last argument */
-    const char *group;   /* "string", "generic", "connection", "server", ... */
-    const char *since;   /* Redis version that introduced it */
+    const char *group;                 /* "string", "generic", "connection", "server", ... */
+    const char *since;                 /* Redis version that introduced it */
     const char *summary;
     const char *complexity;
     const cmd_def *subcommands; /* NULL-name terminated, or NULL */

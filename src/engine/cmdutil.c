@@ -47,11 +47,12 @@ void reply_help(cmd_call *c, const char *const *lines, size_t n)
     for (char *p = cmd; *p; p++)
         if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
     char head[160];
-    snprintf(head, sizeof(head), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-             cmd);
+    snprintf(head, sizeof(head),
+             "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);
     reply_array_len(c->out, (long)n + 3);
     reply_simple(c->out, head);
-    for (size_t i = 0; i < n; i++) reply_simple(c->out, lines[i]);
+    for (size_t i = 0; i < n; i++)
+        reply_simple(c->out, lines[i]);
     reply_simple(c->out, "HELP");
     reply_simple(c->out, "    Prints this help.");
 }

@@ -57,16 +57,16 @@ typedef struct config_def {
     const char *name;
     int type;
     int flags;
-    size_t offset; /* of the field in cairn_config */
-    unsigned long long lo, hi; /* numeric bounds, inclusive */
-    const char *dflt;          /* the default, as CONFIG SET would take it */
-    const cfg_enum *enums;     /* CT_ENUM: NULL-name terminated */
+    size_t offset;                    /* of the field in cairn_config */
+    unsigned long long lo, hi;        /* numeric bounds, inclusive */
+    const char *dflt;                 /* the default, as CONFIG SET would take it */
+    const cfg_enum *enums;            /* CT_ENUM: NULL-name terminated */
     void (*fixup)(cairn_config *cfg); /* adjusts a value after it is set */
 } config_def;
 
 static const cfg_enum loglevel_enum[] = {
-    {"debug", LL_DEBUG},     {"verbose", LL_VERBOSE}, {"notice", LL_NOTICE},
-    {"warning", LL_WARNING}, {NULL, 0},
+    {"debug", LL_DEBUG}, {"verbose", LL_VERBOSE}, {"notice", LL_NOTICE}, {"warning", LL_WARNING},
+    {NULL, 0},
 };
 
 static const cfg_enum maxmemory_policy_enum[] = {
@@ -92,52 +92,128 @@ static void clamp_hz(cairn_config *cfg)
 #define OFF(field) offsetof(cairn_config, field)
 
 static const config_def config_table[] = {
-    {.name = "databases", .type = CT_INT, .flags = CF_IMMUTABLE, .offset = OFF(databases),
-     .lo = 1, .hi = INT_MAX, .dflt = "16"},
+    {.name = "databases",
+     .type = CT_INT,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(databases),
+     .lo = 1,
+     .hi = INT_MAX,
+     .dflt = "16"},
     {.name = "port", .type = CT_INT, .offset = OFF(port), .lo = 0, .hi = 65535, .dflt = "6379"},
-    {.name = "bind", .type = CT_BIND, .flags = CF_MULTI_ARG, .offset = OFF(bind),
+    {.name = "bind",
+     .type = CT_BIND,
+     .flags = CF_MULTI_ARG,
+     .offset = OFF(bind),
      .dflt = "127.0.0.1"},
-    {.name = "unixsocket", .type = CT_STRING, .flags = CF_IMMUTABLE, .offset = OFF(unixsocket),
+    {.name = "unixsocket",
+     .type = CT_STRING,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(unixsocket),
      .dflt = ""},
-    {.name = "unixsocketperm", .type = CT_INT, .flags = CF_IMMUTABLE | CF_OCTAL | CF_UNSIGNED,
-     .offset = OFF(unixsocketperm), .lo = 0, .hi = 0777, .dflt = "0"},
-    {.name = "tcp-backlog", .type = CT_INT, .flags = CF_IMMUTABLE, .offset = OFF(tcp_backlog),
-     .lo = 0, .hi = INT_MAX, .dflt = "511"},
-    {.name = "maxclients", .type = CT_INT, .flags = CF_UNSIGNED, .offset = OFF(maxclients),
-     .lo = 1, .hi = UINT_MAX, .dflt = "10000"},
-    {.name = "timeout", .type = CT_INT, .offset = OFF(timeout), .lo = 0, .hi = INT_MAX,
+    {.name = "unixsocketperm",
+     .type = CT_INT,
+     .flags = CF_IMMUTABLE | CF_OCTAL | CF_UNSIGNED,
+     .offset = OFF(unixsocketperm),
+     .lo = 0,
+     .hi = 0777,
      .dflt = "0"},
-    {.name = "tcp-keepalive", .type = CT_INT, .offset = OFF(tcp_keepalive), .lo = 0,
-     .hi = INT_MAX, .dflt = "300"},
-    {.name = "daemonize", .type = CT_BOOL, .flags = CF_IMMUTABLE, .offset = OFF(daemonize),
+    {.name = "tcp-backlog",
+     .type = CT_INT,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(tcp_backlog),
+     .lo = 0,
+     .hi = INT_MAX,
+     .dflt = "511"},
+    {.name = "maxclients",
+     .type = CT_INT,
+     .flags = CF_UNSIGNED,
+     .offset = OFF(maxclients),
+     .lo = 1,
+     .hi = UINT_MAX,
+     .dflt = "10000"},
+    {.name = "timeout",
+     .type = CT_INT,
+     .offset = OFF(timeout),
+     .lo = 0,
+     .hi = INT_MAX,
+     .dflt = "0"},
+    {.name = "tcp-keepalive",
+     .type = CT_INT,
+     .offset = OFF(tcp_keepalive),
+     .lo = 0,
+     .hi = INT_MAX,
+     .dflt = "300"},
+    {.name = "daemonize",
+     .type = CT_BOOL,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(daemonize),
      .dflt = "no"},
-    {.name = "pidfile", .type = CT_STRING, .flags = CF_IMMUTABLE, .offset = OFF(pidfile),
+    {.name = "pidfile",
+     .type = CT_STRING,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(pidfile),
      .dflt = ""},
-    {.name = "loglevel", .type = CT_ENUM, .offset = OFF(loglevel), .dflt = "notice",
+    {.name = "loglevel",
+     .type = CT_ENUM,
+     .offset = OFF(loglevel),
+     .dflt = "notice",
      .enums = loglevel_enum},
-    {.name = "logfile", .type = CT_STRING, .flags = CF_IMMUTABLE, .offset = OFF(logfile),
+    {.name = "logfile",
+     .type = CT_STRING,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(logfile),
      .dflt = ""},
-    {.name = "proto-max-bulk-len", .type = CT_LL, .flags = CF_MEMORY,
-     .offset = OFF(proto_max_bulk_len), .lo = 1024 * 1024, .hi = LLONG_MAX, .dflt = "512mb"},
-    {.name = "client-query-buffer-limit", .type = CT_LL, .flags = CF_MEMORY | CF_UNSIGNED,
-     .offset = OFF(client_query_buffer_limit), .lo = 1024 * 1024, .hi = LLONG_MAX,
+    {.name = "proto-max-bulk-len",
+     .type = CT_LL,
+     .flags = CF_MEMORY,
+     .offset = OFF(proto_max_bulk_len),
+     .lo = 1024 * 1024,
+     .hi = LLONG_MAX,
+     .dflt = "512mb"},
+    {.name = "client-query-buffer-limit",
+     .type = CT_LL,
+     .flags = CF_MEMORY | CF_UNSIGNED,
+     .offset = OFF(client_query_buffer_limit),
+     .lo = 1024 * 1024,
+     .hi = LLONG_MAX,
      .dflt = "1gb"},
-    {.name = "hz", .type = CT_INT, .offset = OFF(hz), .lo = 0, .hi = INT_MAX, .dflt = "10",
+    {.name = "hz",
+     .type = CT_INT,
+     .offset = OFF(hz),
+     .lo = 0,
+     .hi = INT_MAX,
+     .dflt = "10",
      .fixup = clamp_hz},
-    {.name = "active-expire-effort", .type = CT_INT, .flags = CF_UNSIGNED,
-     .offset = OFF(active_expire_effort), .lo = 1, .hi = 10, .dflt = "1"},
+    {.name = "active-expire-effort",
+     .type = CT_INT,
+     .flags = CF_UNSIGNED,
+     .offset = OFF(active_expire_effort),
+     .lo = 1,
+     .hi = 10,
+     .dflt = "1"},
     {.name = "dir", .type = CT_STRING, .offset = OFF(dir), .dflt = "./"},
-    {.name = "save", .type = CT_SAVE, .flags = CF_MULTI_ARG, .offset = OFF(save),
+    {.name = "save",
+     .type = CT_SAVE,
+     .flags = CF_MULTI_ARG,
+     .offset = OFF(save),
      .dflt = "3600 1 300 100 60 10000"},
     {.name = "appendonly", .type = CT_BOOL, .offset = OFF(appendonly), .dflt = "no"},
-    {.name = "maxmemory", .type = CT_ULL, .flags = CF_MEMORY | CF_UNSIGNED,
-     .offset = OFF(maxmemory), .lo = 0, .hi = ULLONG_MAX, .dflt = "0"},
-    {.name = "maxmemory-policy", .type = CT_ENUM, .offset = OFF(maxmemory_policy),
-     .dflt = "noeviction", .enums = maxmemory_policy_enum},
+    {.name = "maxmemory",
+     .type = CT_ULL,
+     .flags = CF_MEMORY | CF_UNSIGNED,
+     .offset = OFF(maxmemory),
+     .lo = 0,
+     .hi = ULLONG_MAX,
+     .dflt = "0"},
+    {.name = "maxmemory-policy",
+     .type = CT_ENUM,
+     .offset = OFF(maxmemory_policy),
+     .dflt = "noeviction",
+     .enums = maxmemory_policy_enum},
 };
 
 #define CONFIG_COUNT (sizeof(config_table) / sizeof(config_table[0]))
-#define BIND_MAX 16 /* Redis's CONFIG_BINDADDR_MAX */
+#define BIND_MAX     16 /* Redis's CONFIG_BINDADDR_MAX */
 
 static const config_def *config_lookup(const char *name, size_t len)
 {
@@ -169,15 +245,24 @@ int config_parse_memory(const char *p, unsigned long long *out)
     unsigned long long mul;
 
     if (*u == '-') return 0;
-    while (*u && isdigit((unsigned char)*u)) u++;
-    if (*u == '\0' || !strcasecmp(u, "b")) mul = 1;
-    else if (!strcasecmp(u, "k")) mul = 1000;
-    else if (!strcasecmp(u, "kb")) mul = 1024;
-    else if (!strcasecmp(u, "m")) mul = 1000 * 1000;
-    else if (!strcasecmp(u, "mb")) mul = 1024 * 1024;
-    else if (!strcasecmp(u, "g")) mul = 1000ULL * 1000 * 1000;
-    else if (!strcasecmp(u, "gb")) mul = 1024ULL * 1024 * 1024;
-    else return 0;
+    while (*u && isdigit((unsigned char)*u))
+        u++;
+    if (*u == '\0' || !strcasecmp(u, "b"))
+        mul = 1;
+    else if (!strcasecmp(u, "k"))
+        mul = 1000;
+    else if (!strcasecmp(u, "kb"))
+        mul = 1024;
+    else if (!strcasecmp(u, "m"))
+        mul = 1000 * 1000;
+    else if (!strcasecmp(u, "mb"))
+        mul = 1024 * 1024;
+    else if (!strcasecmp(u, "g"))
+        mul = 1000ULL * 1000 * 1000;
+    else if (!strcasecmp(u, "gb"))
+        mul = 1024ULL * 1024 * 1024;
+    else
+        return 0;
 
     char buf[128];
     size_t digits = (size_t)(u - p);
@@ -272,9 +357,12 @@ static int set_numeric(cairn_config *cfg, const config_def *d, const cslice *arg
 static int set_bool(cairn_config *cfg, const config_def *d, const cslice *arg, char *err,
                     size_t errlen)
 {
-    if (slice_is(arg, "yes")) *(int *)field(cfg, d) = 1;
-    else if (slice_is(arg, "no")) *(int *)field(cfg, d) = 0;
-    else return set_err(err, errlen, "argument must be 'yes' or 'no'");
+    if (slice_is(arg, "yes"))
+        *(int *)field(cfg, d) = 1;
+    else if (slice_is(arg, "no"))
+        *(int *)field(cfg, d) = 0;
+    else
+        return set_err(err, errlen, "argument must be 'yes' or 'no'");
     return 1;
 }
 
@@ -289,8 +377,8 @@ static int set_enum(cairn_config *cfg, const config_def *d, const cslice *arg, c
     }
     size_t used = (size_t)snprintf(err, errlen, "argument(s) must be one of the following: ");
     for (const cfg_enum *en = d->enums; en->name && used < errlen; en++)
-        used += (size_t)snprintf(err + used, errlen - used, "%s%s", en->name,
-                                 en[1].name ? ", " : "");
+        used +=
+            (size_t)snprintf(err + used, errlen - used, "%s%s", en->name, en[1].name ? ", " : "");
     return 0;
 }
 
@@ -301,8 +389,8 @@ static void replace_dstr(cairn_config *cfg, const config_def *d, dstr s)
     *slot = s;
 }
 
-static int set_bind(cairn_config *cfg, const config_def *d, const cslice *argv, int argc,
-                    char *err, size_t errlen)
+static int set_bind(cairn_config *cfg, const config_def *d, const cslice *argv, int argc, char *err,
+                    size_t errlen)
 {
     if (argc > BIND_MAX) return set_err(err, errlen, "Too many bind addresses specified.");
     /* A single empty argument means no address at all. */
@@ -385,7 +473,8 @@ static int set_value(cairn_config *cfg, const config_def *d, const cslice *argv,
 static cslice *split_on_spaces(const char *s, size_t len, int *argc)
 {
     size_t n = 0;
-    for (size_t i = 0; i < len; i++) n += s[i] == ' ';
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == ' ';
     cslice *v = cm_malloc(sizeof(*v) * (n + 1));
     *argc = 0;
     if (len == 0) return v;
@@ -415,7 +504,8 @@ static int set_from_text(cairn_config *cfg, const config_def *d, const char *val
         dstr *parts = config_split_args(value, len, &argc);
         if (!parts) return set_err(err, errlen, "Unbalanced quotes in configuration line");
         cslice *args = cm_malloc(sizeof(*args) * ((size_t)argc + 1));
-        for (int i = 0; i < argc; i++) args[i] = (cslice){parts[i], dstr_len(parts[i])};
+        for (int i = 0; i < argc; i++)
+            args[i] = (cslice){parts[i], dstr_len(parts[i])};
         ok = set_value(cfg, d, args, argc, startup, err, errlen);
         cm_free(args);
         config_free_args(parts, argc);
@@ -437,8 +527,7 @@ static dstr format_value(const cairn_config *cfg, const config_def *d)
     switch (d->type) {
     case CT_BOOL: return dstr_from_cstr(*(const int *)p ? "yes" : "no");
     case CT_INT:
-        return dstr_catfmt(dstr_new("", 0), (d->flags & CF_OCTAL) ? "%o" : "%d",
-                           *(const int *)p);
+        return dstr_catfmt(dstr_new("", 0), (d->flags & CF_OCTAL) ? "%o" : "%d", *(const int *)p);
     case CT_LL: return dstr_catfmt(dstr_new("", 0), "%lld", *(const long long *)p);
     case CT_ULL: return dstr_catfmt(dstr_new("", 0), "%llu", *(const unsigned long long *)p);
     case CT_ENUM:
@@ -513,8 +602,7 @@ const char *config_set(cairn_engine *e, const char *name, const char *value, int
         set_err(err_buf, err_len, "can't set immutable config");
         return err_buf;
     }
-    if (!set_from_text(&e->cfg, d, value, strlen(value), startup, err_buf, err_len))
-        return err_buf;
+    if (!set_from_text(&e->cfg, d, value, strlen(value), startup, err_buf, err_len)) return err_buf;
     return NULL;
 }
 
@@ -582,9 +670,12 @@ static dstr split_one(const char **pp, const char *end)
             }
         } else {
             if (p == end || is_split_space(*p)) break;
-            if (*p == '"') inq = 1;
-            else if (*p == '\'') insq = 1;
-            else cur = dstr_cat(cur, p, 1);
+            if (*p == '"')
+                inq = 1;
+            else if (*p == '\'')
+                insq = 1;
+            else
+                cur = dstr_cat(cur, p, 1);
         }
         p++;
     }
@@ -602,7 +693,8 @@ dstr *config_split_args(const char *s, size_t len, int *argc)
     dstr *v = cm_malloc(sizeof(*v));
     *argc = 0;
     for (;;) {
-        while (p < end && isspace((unsigned char)*p)) p++;
+        while (p < end && isspace((unsigned char)*p))
+            p++;
         if (p == end) return v;
         dstr arg = split_one(&p, end);
         if (!arg) {
@@ -618,13 +710,13 @@ dstr *config_split_args(const char *s, size_t len, int *argc)
 void config_free_args(dstr *argv, int argc)
 {
     if (!argv) return;
-    for (int i = 0; i < argc; i++) dstr_free(argv[i]);
+    for (int i = 0; i < argc; i++)
+        dstr_free(argv[i]);
     cm_free(argv);
 }
 
 /* Apply one directive of the file.  Returns NULL or an error message. */
-static const char *load_directive(cairn_config *cfg, dstr *argv, int argc, char *err,
-                                  size_t errlen)
+static const char *load_directive(cairn_config *cfg, dstr *argv, int argc, char *err, size_t errlen)
 {
     for (size_t i = 0; i < dstr_len(argv[0]); i++)
         argv[0][i] = (char)tolower((unsigned char)argv[0][i]);
@@ -638,7 +730,8 @@ static const char *load_directive(cairn_config *cfg, dstr *argv, int argc, char 
     if (argc == 2 && dstr_len(argv[1]) > 0)
         return set_from_text(cfg, d, argv[1], dstr_len(argv[1]), 1, err, errlen) ? NULL : err;
     cslice *args = cm_malloc(sizeof(*args) * (size_t)argc);
-    for (int i = 1; i < argc; i++) args[i - 1] = (cslice){argv[i], dstr_len(argv[i])};
+    for (int i = 1; i < argc; i++)
+        args[i - 1] = (cslice){argv[i], dstr_len(argv[i])};
     int ok = set_value(cfg, d, args, argc - 1, 1, err, errlen);
     cm_free(args);
     return ok ? NULL : err;
@@ -658,16 +751,20 @@ int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err)
         pos = stop + 1;
         linenum++;
 
-        while (llen && trim_char(line[0])) line++, llen--;
-        while (llen && trim_char(line[llen - 1])) llen--;
+        while (llen && trim_char(line[0]))
+            line++, llen--;
+        while (llen && trim_char(line[llen - 1]))
+            llen--;
         if (llen == 0 || line[0] == '#') continue;
 
         char buf[512];
         const char *msg = NULL;
         int argc;
         dstr *argv = config_split_args(line, llen, &argc);
-        if (!argv) msg = "Unbalanced quotes in configuration line";
-        else if (argc > 0) msg = load_directive(&e->cfg, argv, argc, buf, sizeof(buf));
+        if (!argv)
+            msg = "Unbalanced quotes in configuration line";
+        else if (argc > 0)
+            msg = load_directive(&e->cfg, argv, argc, buf, sizeof(buf));
         config_free_args(argv, argc);
         if (msg) {
             *err = dstr_catfmt(dstr_new("", 0),
@@ -796,13 +893,12 @@ static void config_set_command(cmd_call *c)
     for (int i = 0; i < n && failed_at < 0; i++) {
         const cslice *v = &c->argv[3 + 2 * i];
         before[i] = format_value(&e->cfg, defs[i]);
-        if (!set_from_text(&e->cfg, defs[i], v->ptr, v->len, 0, err, sizeof(err)))
-            failed_at = i;
+        if (!set_from_text(&e->cfg, defs[i], v->ptr, v->len, 0, err, sizeof(err))) failed_at = i;
     }
     for (int i = 0; i < n && failed_at < 0; i++) {
         dstr now = format_value(&e->cfg, defs[i]);
-        int changed = dstr_len(now) != dstr_len(before[i]) ||
-                      memcmp(now, before[i], dstr_len(now)) != 0;
+        int changed =
+            dstr_len(now) != dstr_len(before[i]) || memcmp(now, before[i], dstr_len(now)) != 0;
         dstr_free(now);
         if (!changed) continue;
         told[i] = 1;
@@ -830,7 +926,8 @@ static void config_set_command(cmd_call *c)
     }
 
 done:
-    for (int i = 0; i < n; i++) dstr_free(before[i]);
+    for (int i = 0; i < n; i++)
+        dstr_free(before[i]);
     cm_free(before);
     cm_free(told);
     cm_free(defs);
@@ -868,7 +965,7 @@ static void config_help_command(cmd_call *c)
 }
 
 #define CONFIG_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
-#define CONFIG_ACL (ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS)
+#define CONFIG_ACL   (ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS)
 
 static const cmd_def config_subcommands[] = {
     {"config|get", config_get_command, -3, CONFIG_FLAGS, CONFIG_ACL, 0, 0, 0, "server", "2.0.0",
@@ -877,8 +974,8 @@ static const cmd_def config_subcommands[] = {
     {"config|set", config_set_command, -4, CONFIG_FLAGS, CONFIG_ACL, 0, 0, 0, "server", "2.0.0",
      "Set configuration parameters to the given values",
      "O(N) when N is the number of configuration parameters provided", NULL},
-    {"config|resetstat", config_resetstat_command, 2, CONFIG_FLAGS, CONFIG_ACL, 0, 0, 0,
-     "server", "2.0.0", "Reset the stats returned by INFO", "O(1)", NULL},
+    {"config|resetstat", config_resetstat_command, 2, CONFIG_FLAGS, CONFIG_ACL, 0, 0, 0, "server",
+     "2.0.0", "Reset the stats returned by INFO", "O(1)", NULL},
     {"config|rewrite", config_rewrite_command, 2, CONFIG_FLAGS, CONFIG_ACL, 0, 0, 0, "server",
      "2.8.0", "Rewrite the configuration file with the in memory configuration", "O(1)", NULL},
     {"config|help", config_help_command, 2, CMD_LOADING | CMD_STALE, ACL_SLOW, 0, 0, 0, "server",
@@ -888,7 +985,6 @@ static const cmd_def config_subcommands[] = {
 
 const cmd_def config_commands[] = {
     {"config", NULL, -2, 0, ACL_SLOW, 0, 0, 0, "server", "2.0.0",
-     "A container for server configuration commands", "Depends on subcommand.",
-     config_subcommands},
+     "A container for server configuration commands", "Depends on subcommand.", config_subcommands},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };

@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-
 void db_init(cairn_engine *e, cdb *db, int id)
 {
     db->keys = dict_create(e->hash_seed, obj_free_void, 0);

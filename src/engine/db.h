@@ -62,9 +62,9 @@ void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms);
 
 /* Standard errors. */
 #define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
-#define ERR_SYNTAX "ERR syntax error"
-#define ERR_NOT_INT "ERR value is not an integer or out of range"
+#define ERR_SYNTAX    "ERR syntax error"
+#define ERR_NOT_INT   "ERR value is not an integer or out of range"
 #define ERR_NOT_FLOAT "ERR value is not a valid float"
-#define ERR_OVERFLOW "ERR increment or decrement would overflow"
+#define ERR_OVERFLOW  "ERR increment or decrement would overflow"
 
 #endif

@@ -28,7 +28,8 @@ static void engine_alloc_dbs(cairn_engine *e)
 {
     e->ndbs = e->cfg.databases;
     e->dbs = cm_calloc((size_t)e->ndbs, sizeof(cdb));
-    for (int i = 0; i < e->ndbs; i++) db_init(e, &e->dbs[i], i);
+    for (int i = 0; i < e->ndbs; i++)
+        db_init(e, &e->dbs[i], i);
 }
 
 void engine_start(cairn_engine *e, int64_t now_ms)
@@ -40,7 +41,8 @@ void engine_start(cairn_engine *e, int64_t now_ms)
 void engine_free(cairn_engine *e)
 {
     if (!e) return;
-    for (int i = 0; i < e->ndbs; i++) db_free(&e->dbs[i]);
+    for (int i = 0; i < e->ndbs; i++)
+        db_free(&e->dbs[i]);
     cm_free(e->dbs);
     dict_release(e->commands);
     config_free(&e->cfg);
@@ -92,16 +94,16 @@ static void reply_unknown_command(rbuf *out, int argc, const cslice *argv)
     args[0] = '\0';
     for (int i = 1; i < argc && used < 128; i++) {
         int room = 128 - (int)used;
-        int n = snprintf(args + used, sizeof(args) - used, "'%.*s' ",
-                         (int)(argv[i].len < (size_t)room ? argv[i].len : (size_t)room),
-                         argv[i].ptr);
+        int n =
+            snprintf(args + used, sizeof(args) - used, "'%.*s' ",
+                     (int)(argv[i].len < (size_t)room ? argv[i].len : (size_t)room), argv[i].ptr);
         if (n < 0) break;
         used += (size_t)n;
         if (used >= sizeof(args)) used = sizeof(args) - 1;
     }
     int nlen = argv[0].len > 128 ? 128 : (int)argv[0].len;
-    reply_errorf(out, "ERR unknown command '%.*s', with args beginning with: %s", nlen,
-                 argv[0].ptr, args);
+    reply_errorf(out, "ERR unknown command '%.*s', with args beginning with: %s", nlen, argv[0].ptr,
+                 args);
 }
 
 static int arity_ok(const cmd_def *cmd, int argc)
@@ -141,8 +143,8 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
     return cmd;
 }
 
-void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
-                    int64_t now_us, rbuf *out)
+void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
+                    rbuf *out)
 {
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out);

@@ -44,7 +44,7 @@ typedef struct cairn_session {
     int db;
     int resp; /* 2 or 3 */
     int flags;
-    dstr name; /* NULL until CLIENT SETNAME */
+    dstr name;         /* NULL until CLIENT SETNAME */
     void *host_client; /* the network client, opaque to the engine */
 } cairn_session;
 
@@ -145,8 +145,8 @@ void session_reset(cairn_session *s);
 /* Execute one command for session s at time now_ms, writing the reply into
  * out.  This is the one entry point used by the server and the embedding
  * API alike. */
-void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
-                    int64_t now_us, rbuf *out);
+void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
+                    rbuf *out);
 
 /* Emit an entry to the log sink (no-op without one). */
 void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int argc,

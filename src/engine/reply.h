@@ -21,7 +21,7 @@ typedef struct rbuf {
     rbuf_block *head, *tail;
     size_t head_off; /* bytes of head already consumed (written out) */
     size_t bytes;    /* bytes in the chain not yet consumed */
-    int resp;     /* 2 or 3 */
+    int resp;        /* 2 or 3 */
     /* Errors emitted into this buffer (INFO's total_error_replies). */
     uint64_t errors;
 } rbuf;
@@ -62,7 +62,7 @@ void reply_null(rbuf *b);
 /* A null array (*-1 / _), e.g. for a timed-out BLPOP or a failed EXEC. */
 void reply_null_array(rbuf *b);
 void reply_array_len(rbuf *b, long n);
-void reply_map_len(rbuf *b, long n); /* RESP2: an array of 2n */
+void reply_map_len(rbuf *b, long n);  /* RESP2: an array of 2n */
 void reply_set_len(rbuf *b, long n);  /* RESP2: an array */
 void reply_push_len(rbuf *b, long n); /* RESP2: an array */
 void reply_empty_array(rbuf *b);

@@ -33,8 +33,8 @@ static int arg_int(cmd_call *c, int i, const char *msg, int *out)
         if (msg)
             reply_error(c->out, msg);
         else
-            reply_errorf(c->out, "ERR value is out of range, value must between %d and %d",
-                         INT_MIN, INT_MAX);
+            reply_errorf(c->out, "ERR value is out of range, value must between %d and %d", INT_MIN,
+                         INT_MAX);
         return 0;
     }
     *out = (int)v;
@@ -264,13 +264,14 @@ static void time_command(cmd_call *c)
  * ------------------------------------------------------------------------ */
 
 #define CONN_ACL (ACL_FAST | ACL_CONNECTION)
-#define HANDSHAKE_FLAGS (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY)
+#define HANDSHAKE_FLAGS                                                                            \
+    (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY)
 
 const cmd_def conn_commands[] = {
     {"ping", ping_command, -1, CMD_FAST, CONN_ACL, 0, 0, 0, "connection", "1.0.0",
      "Ping the server", "O(1)", NULL},
-    {"echo", echo_command, 2, CMD_LOADING | CMD_STALE | CMD_FAST, CONN_ACL, 0, 0, 0,
-     "connection", "1.0.0", "Echo the given string", "O(1)", NULL},
+    {"echo", echo_command, 2, CMD_LOADING | CMD_STALE | CMD_FAST, CONN_ACL, 0, 0, 0, "connection",
+     "1.0.0", "Echo the given string", "O(1)", NULL},
     {"quit", quit_command, -1, HANDSHAKE_FLAGS, CONN_ACL, 0, 0, 0, "connection", "1.0.0",
      "Close the connection", "O(1)", NULL},
     {"hello", hello_command, -1, HANDSHAKE_FLAGS, CONN_ACL, 0, 0, 0, "connection", "6.0.0",
@@ -285,12 +286,10 @@ const cmd_def conn_commands[] = {
      "Swaps two Redis databases",
      "O(N) where N is the count of clients watching or blocking on keys from both databases.",
      NULL},
-    {"dbsize", dbsize_command, 1, CMD_READONLY | CMD_FAST, ACL_KEYSPACE | ACL_READ | ACL_FAST, 0,
-     0, 0, "server", "1.0.0", "Return the number of keys in the selected database", "O(1)",
-     NULL},
-    {"flushdb", flushdb_command, -1, CMD_WRITE,
-     ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS, 0, 0, 0, "server", "1.0.0",
-     "Remove all keys from the current database",
+    {"dbsize", dbsize_command, 1, CMD_READONLY | CMD_FAST, ACL_KEYSPACE | ACL_READ | ACL_FAST, 0, 0,
+     0, "server", "1.0.0", "Return the number of keys in the selected database", "O(1)", NULL},
+    {"flushdb", flushdb_command, -1, CMD_WRITE, ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS,
+     0, 0, 0, "server", "1.0.0", "Remove all keys from the current database",
      "O(N) where N is the number of keys in the selected database", NULL},
     {"flushall", flushall_command, -1, CMD_WRITE,
      ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS, 0, 0, 0, "server", "1.0.0",

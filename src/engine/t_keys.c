@@ -20,7 +20,7 @@
 
 #define ERR_NO_SUCH_KEY "ERR no such key"
 #define ERR_SAME_OBJECT "ERR source and destination objects are the same"
-#define ERR_DB_RANGE "ERR DB index is out of range"
+#define ERR_DB_RANGE    "ERR DB index is out of range"
 
 /* Is argument i byte-for-byte equal to argument j? */
 static int args_equal(const cmd_call *c, int i, int j)
@@ -280,7 +280,8 @@ static void scan_collect(void *priv, const dict_entry *de)
 
 static void scan_batch_free(scan_batch *b)
 {
-    for (size_t i = 0; i < b->n; i++) dstr_free(b->keys[i]);
+    for (size_t i = 0; i < b->n; i++)
+        dstr_free(b->keys[i]);
     cm_free(b->keys);
 }
 
@@ -294,8 +295,8 @@ static int parse_scan_cursor(cmd_call *c, const cslice *arg, uint64_t *cursor)
     buf[arg->len] = '\0';
     errno = 0;
     unsigned long long v = strtoull(buf, &end, 10);
-    int bad = (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r')) || *end != '\0' ||
-              errno == ERANGE;
+    int bad =
+        (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r')) || *end != '\0' || errno == ERANGE;
     cm_free(buf);
     if (bad) {
         reply_error(c->out, "ERR invalid cursor");
@@ -416,8 +417,7 @@ static void randomkey_command(cmd_call *c)
 /* Move the value of src (which exists in sdb) to dst in ddb, which must not
  * exist, with its TTL.  The object itself moves (no copy): it is pinned
  * with a reference while the source entry is deleted. */
-static void move_key(cmd_call *c, cdb *sdb, const cslice *src, cdb *ddb, const cslice *dst,
-                     cobj *o)
+static void move_key(cmd_call *c, cdb *sdb, const cslice *src, cdb *ddb, const cslice *dst, cobj *o)
 {
     int64_t expire = db_get_expire(sdb, src);
     unsigned lru = o->lru;
@@ -586,29 +586,27 @@ static void object_help_command(cmd_call *c)
 /* The table                                                               */
 /* ---------------------------------------------------------------------- */
 
-#define KS_READ_FAST (ACL_KEYSPACE | ACL_READ | ACL_FAST)
+#define KS_READ_FAST  (ACL_KEYSPACE | ACL_READ | ACL_FAST)
 #define KS_WRITE_FAST (ACL_KEYSPACE | ACL_WRITE | ACL_FAST)
 #define KS_WRITE_SLOW (ACL_KEYSPACE | ACL_WRITE | ACL_SLOW)
-#define KS_READ_SLOW (ACL_KEYSPACE | ACL_READ | ACL_SLOW)
+#define KS_READ_SLOW  (ACL_KEYSPACE | ACL_READ | ACL_SLOW)
 
 static const cmd_def object_subcommands[] = {
-    {"object|encoding", object_encoding_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1,
-     "generic", "2.2.3", "Inspect the internal encoding of a Redis object", "O(1)", NULL},
-    {"object|freq", object_freq_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1, "generic",
-     "4.0.0", "Get the logarithmic access frequency counter of a Redis object", "O(1)", NULL},
-    {"object|help", object_help_command, 2, CMD_LOADING | CMD_STALE, ACL_KEYSPACE | ACL_SLOW, 0,
-     0, 0, "generic", "6.2.0", "Show helpful text about the different subcommands", "O(1)",
-     NULL},
-    {"object|idletime", object_idletime_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1,
-     "generic", "2.2.3", "Get the time since a Redis object was last accessed", "O(1)", NULL},
-    {"object|refcount", object_refcount_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1,
-     "generic", "2.2.3", "Get the number of references to the value of the key", "O(1)", NULL},
+    {"object|encoding", object_encoding_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1, "generic",
+     "2.2.3", "Inspect the internal encoding of a Redis object", "O(1)", NULL},
+    {"object|freq", object_freq_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1, "generic", "4.0.0",
+     "Get the logarithmic access frequency counter of a Redis object", "O(1)", NULL},
+    {"object|help", object_help_command, 2, CMD_LOADING | CMD_STALE, ACL_KEYSPACE | ACL_SLOW, 0, 0,
+     0, "generic", "6.2.0", "Show helpful text about the different subcommands", "O(1)", NULL},
+    {"object|idletime", object_idletime_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1, "generic",
+     "2.2.3", "Get the time since a Redis object was last accessed", "O(1)", NULL},
+    {"object|refcount", object_refcount_command, 3, CMD_READONLY, KS_READ_SLOW, 2, 2, 1, "generic",
+     "2.2.3", "Get the number of references to the value of the key", "O(1)", NULL},
     {0},
 };
 
 const cmd_def keys_commands[] = {
-    {"del", del_command, -2, CMD_WRITE, KS_WRITE_SLOW, 1, -1, 1, "generic", "1.0.0",
-     "Delete a key",
+    {"del", del_command, -2, CMD_WRITE, KS_WRITE_SLOW, 1, -1, 1, "generic", "1.0.0", "Delete a key",
      "O(N) where N is the number of keys that will be removed. When a key to remove holds a "
      "value other than a string, the individual complexity for this key is O(M) where M is the "
      "number of elements in the list, set, sorted set or hash. Removing a single key that holds "
@@ -630,23 +628,23 @@ const cmd_def keys_commands[] = {
      "3.2.1",
      "Alters the last access time of a key(s). Returns the number of existing keys specified.",
      "O(N) where N is the number of keys that will be touched.", NULL},
-    {"expire", expire_command, -3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic",
-     "1.0.0", "Set a key's time to live in seconds", "O(1)", NULL},
+    {"expire", expire_command, -3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic", "1.0.0",
+     "Set a key's time to live in seconds", "O(1)", NULL},
     {"pexpire", pexpire_command, -3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic",
      "2.6.0", "Set a key's time to live in milliseconds", "O(1)", NULL},
     {"expireat", expireat_command, -3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic",
      "1.2.0", "Set the expiration for a key as a UNIX timestamp", "O(1)", NULL},
     {"pexpireat", pexpireat_command, -3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic",
-     "2.6.0", "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
-     "O(1)", NULL},
+     "2.6.0", "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "O(1)",
+     NULL},
     {"persist", persist_command, 2, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic",
      "2.2.0", "Remove the expiration from a key", "O(1)", NULL},
     {"ttl", ttl_command, 2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, 1, 1, "generic", "1.0.0",
      "Get the time to live for a key in seconds", "O(1)", NULL},
     {"pttl", pttl_command, 2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, 1, 1, "generic", "2.6.0",
      "Get the time to live for a key in milliseconds", "O(1)", NULL},
-    {"expiretime", expiretime_command, 2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, 1, 1,
-     "generic", "7.0.0", "Get the expiration Unix timestamp for a key", "O(1)", NULL},
+    {"expiretime", expiretime_command, 2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, 1, 1, "generic",
+     "7.0.0", "Get the expiration Unix timestamp for a key", "O(1)", NULL},
     {"pexpiretime", pexpiretime_command, 2, CMD_READONLY | CMD_FAST, KS_READ_FAST, 1, 1, 1,
      "generic", "7.0.0", "Get the expiration Unix timestamp for a key in milliseconds", "O(1)",
      NULL},
@@ -666,15 +664,14 @@ const cmd_def keys_commands[] = {
      "Rename a key", "O(1)", NULL},
     {"renamenx", renamenx_command, 3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 2, 1, "generic",
      "1.0.0", "Rename a key, only if the new key does not exist", "O(1)", NULL},
-    {"copy", copy_command, -3, CMD_WRITE | CMD_DENYOOM, KS_WRITE_SLOW, 1, 2, 1, "generic",
-     "6.2.0", "Copy a key",
+    {"copy", copy_command, -3, CMD_WRITE | CMD_DENYOOM, KS_WRITE_SLOW, 1, 2, 1, "generic", "6.2.0",
+     "Copy a key",
      "O(N) worst case for collections, where N is the number of nested items. O(1) for string "
      "values.",
      NULL},
     {"move", move_command, 3, CMD_WRITE | CMD_FAST, KS_WRITE_FAST, 1, 1, 1, "generic", "1.0.0",
      "Move a key to another database", "O(1)", NULL},
     {"object", NULL, -2, 0, ACL_SLOW, 0, 0, 0, "generic", "2.2.3",
-     "A container for object introspection commands", "Depends on subcommand.",
-     object_subcommands},
+     "A container for object introspection commands", "Depends on subcommand.", object_subcommands},
     {0},
 };

@@ -59,7 +59,8 @@ static long subcommand_count(const cmd_def *cmd)
 {
     long n = 0;
     if (cmd->subcommands)
-        for (const cmd_def *s = cmd->subcommands; s->name; s++) n++;
+        for (const cmd_def *s = cmd->subcommands; s->name; s++)
+            n++;
     return n;
 }
 
@@ -438,7 +439,8 @@ static void reply_command_info(rbuf *out, const cmd_def *cmd)
     reply_key_specs(out, cmd);
     reply_set_len(out, subcommand_count(cmd));
     if (cmd->subcommands)
-        for (const cmd_def *s = cmd->subcommands; s->name; s++) reply_command_info(out, s);
+        for (const cmd_def *s = cmd->subcommands; s->name; s++)
+            reply_command_info(out, s);
 }
 
 static void reply_doc_field(rbuf *out, const char *name, const char *value)
@@ -487,15 +489,9 @@ static void reply_all_info(cmd_call *c)
     reply_set_deferred_array(c->out, d, n);
 }
 
-static void command_command(cmd_call *c)
-{
-    reply_all_info(c);
-}
+static void command_command(cmd_call *c) { reply_all_info(c); }
 
-static void command_count_command(cmd_call *c)
-{
-    reply_int(c->out, cmd_count(c->e));
-}
+static void command_count_command(cmd_call *c) { reply_int(c->out, cmd_count(c->e)); }
 
 static void command_info_command(cmd_call *c)
 {
@@ -700,10 +696,7 @@ static void command_help_command(cmd_call *c)
 /* CLIENT                                                                  */
 /* ---------------------------------------------------------------------- */
 
-static void client_id_command(cmd_call *c)
-{
-    reply_int(c->out, (long long)c->s->id);
-}
+static void client_id_command(cmd_call *c) { reply_int(c->out, (long long)c->s->id); }
 
 /* Names are shown in CLIENT LIST's space-separated fields, so only
  * printable ASCII without spaces is allowed. */
@@ -761,15 +754,9 @@ static void client_onoff(cmd_call *c, int flag)
     reply_ok(c->out);
 }
 
-static void client_no_evict_command(cmd_call *c)
-{
-    client_onoff(c, SESS_NO_EVICT);
-}
+static void client_no_evict_command(cmd_call *c) { client_onoff(c, SESS_NO_EVICT); }
 
-static void client_no_touch_command(cmd_call *c)
-{
-    client_onoff(c, SESS_NO_TOUCH);
-}
+static void client_no_touch_command(cmd_call *c) { client_onoff(c, SESS_NO_TOUCH); }
 
 /* LIST, INFO and KILL need the connections: the host's business. */
 static void client_host_command(cmd_call *c)
@@ -824,7 +811,6 @@ static void client_help_command(cmd_call *c)
     };
     reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
-
 
 /* ---------------------------------------------------------------------- */
 /* DEBUG                                                                   */

@@ -112,7 +112,10 @@ static int parse_set_options(cmd_call *c, int first, int mode, int *flags, int *
         const char *name;
         int flag;
     } expire_opts[] = {
-        {"ex", SETF_EX}, {"px", SETF_PX}, {"exat", SETF_EXAT}, {"pxat", SETF_PXAT},
+        {"ex", SETF_EX},
+        {"px", SETF_PX},
+        {"exat", SETF_EXAT},
+        {"pxat", SETF_PXAT},
     };
     int is_set = mode == PARSE_FOR_SET;
 
@@ -753,9 +756,9 @@ static void lcs_command(cmd_call *c)
 /* The table fragment                                                   */
 /* ------------------------------------------------------------------ */
 
-#define CX_GETRANGE                                                                         \
-    "O(N) where N is the length of the returned string. The complexity is ultimately "      \
-    "determined by the returned length, but because creating a substring from an existing " \
+#define CX_GETRANGE                                                                                \
+    "O(N) where N is the length of the returned string. The complexity is ultimately "             \
+    "determined by the returned length, but because creating a substring from an existing "        \
     "string is very cheap, it can be considered O(1) for small strings."
 
 const cmd_def string_commands[] = {
@@ -766,24 +769,22 @@ const cmd_def string_commands[] = {
     {"setnx", setnx_command, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST,
      ACL_WRITE | ACL_STRING | ACL_FAST, 1, 1, 1, "string", "1.0.0",
      "Set the value of a key, only if the key does not exist", "O(1)", NULL},
-    {"setex", setex_command, 4, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_STRING | ACL_SLOW, 1, 1,
-     1, "string", "2.0.0", "Set the value and expiration of a key", "O(1)", NULL},
-    {"psetex", psetex_command, 4, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_STRING | ACL_SLOW, 1,
-     1, 1, "string", "2.6.0", "Set the value and expiration in milliseconds of a key", "O(1)",
-     NULL},
+    {"setex", setex_command, 4, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_STRING | ACL_SLOW, 1, 1, 1,
+     "string", "2.0.0", "Set the value and expiration of a key", "O(1)", NULL},
+    {"psetex", psetex_command, 4, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_STRING | ACL_SLOW, 1, 1,
+     1, "string", "2.6.0", "Set the value and expiration in milliseconds of a key", "O(1)", NULL},
     {"getset", getset_command, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST,
      ACL_WRITE | ACL_STRING | ACL_FAST, 1, 1, 1, "string", "1.0.0",
      "Set the string value of a key and return its old value", "O(1)", NULL},
-    {"getdel", getdel_command, 2, CMD_WRITE | CMD_FAST, ACL_WRITE | ACL_STRING | ACL_FAST, 1, 1,
-     1, "string", "6.2.0", "Get the value of a key and delete the key", "O(1)", NULL},
-    {"getex", getex_command, -2, CMD_WRITE | CMD_FAST, ACL_WRITE | ACL_STRING | ACL_FAST, 1, 1,
-     1, "string", "6.2.0", "Get the value of a key and optionally set its expiration", "O(1)",
-     NULL},
-    {"mget", mget_command, -2, CMD_READONLY | CMD_FAST, ACL_READ | ACL_STRING | ACL_FAST, 1, -1,
-     1, "string", "1.0.0", "Get the values of all the given keys",
+    {"getdel", getdel_command, 2, CMD_WRITE | CMD_FAST, ACL_WRITE | ACL_STRING | ACL_FAST, 1, 1, 1,
+     "string", "6.2.0", "Get the value of a key and delete the key", "O(1)", NULL},
+    {"getex", getex_command, -2, CMD_WRITE | CMD_FAST, ACL_WRITE | ACL_STRING | ACL_FAST, 1, 1, 1,
+     "string", "6.2.0", "Get the value of a key and optionally set its expiration", "O(1)", NULL},
+    {"mget", mget_command, -2, CMD_READONLY | CMD_FAST, ACL_READ | ACL_STRING | ACL_FAST, 1, -1, 1,
+     "string", "1.0.0", "Get the values of all the given keys",
      "O(N) where N is the number of keys to retrieve.", NULL},
-    {"mset", mset_command, -3, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_STRING | ACL_SLOW, 1, -1,
-     2, "string", "1.0.1", "Set multiple keys to multiple values",
+    {"mset", mset_command, -3, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_STRING | ACL_SLOW, 1, -1, 2,
+     "string", "1.0.1", "Set multiple keys to multiple values",
      "O(N) where N is the number of keys to set.", NULL},
     {"msetnx", msetnx_command, -3, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_STRING | ACL_SLOW, 1,
      -1, 2, "string", "1.0.1",
@@ -795,25 +796,22 @@ const cmd_def string_commands[] = {
      "the already present value is of any size, since the dynamic string library used by "
      "Redis will double the free space available on every reallocation.",
      NULL},
-    {"strlen", strlen_command, 2, CMD_READONLY | CMD_FAST, ACL_READ | ACL_STRING | ACL_FAST, 1,
-     1, 1, "string", "2.2.0", "Get the length of the value stored in a key", "O(1)", NULL},
+    {"strlen", strlen_command, 2, CMD_READONLY | CMD_FAST, ACL_READ | ACL_STRING | ACL_FAST, 1, 1,
+     1, "string", "2.2.0", "Get the length of the value stored in a key", "O(1)", NULL},
     {"getrange", getrange_command, 4, CMD_READONLY, ACL_READ | ACL_STRING | ACL_SLOW, 1, 1, 1,
      "string", "2.4.0", "Get a substring of the string stored at a key", CX_GETRANGE, NULL},
     {"substr", getrange_command, 4, CMD_READONLY, ACL_READ | ACL_STRING | ACL_SLOW, 1, 1, 1,
      "string", "1.0.0", "Get a substring of the string stored at a key", CX_GETRANGE, NULL},
-    {"setrange", setrange_command, 4, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_STRING | ACL_SLOW,
-     1, 1, 1, "string", "2.2.0",
-     "Overwrite part of a string at key starting at the specified offset",
+    {"setrange", setrange_command, 4, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_STRING | ACL_SLOW, 1,
+     1, 1, "string", "2.2.0", "Overwrite part of a string at key starting at the specified offset",
      "O(1), not counting the time taken to copy the new string in place. Usually, this "
      "string is very small so the amortized complexity is O(1). Otherwise, complexity is "
      "O(M) with M being the length of the value argument.",
      NULL},
-    {"incr", incr_command, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST,
-     ACL_WRITE | ACL_STRING | ACL_FAST, 1, 1, 1, "string", "1.0.0",
-     "Increment the integer value of a key by one", "O(1)", NULL},
-    {"decr", decr_command, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST,
-     ACL_WRITE | ACL_STRING | ACL_FAST, 1, 1, 1, "string", "1.0.0",
-     "Decrement the integer value of a key by one", "O(1)", NULL},
+    {"incr", incr_command, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, ACL_WRITE | ACL_STRING | ACL_FAST,
+     1, 1, 1, "string", "1.0.0", "Increment the integer value of a key by one", "O(1)", NULL},
+    {"decr", decr_command, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, ACL_WRITE | ACL_STRING | ACL_FAST,
+     1, 1, 1, "string", "1.0.0", "Decrement the integer value of a key by one", "O(1)", NULL},
     {"incrby", incrby_command, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST,
      ACL_WRITE | ACL_STRING | ACL_FAST, 1, 1, 1, "string", "1.0.0",
      "Increment the integer value of a key by the given amount", "O(1)", NULL},

@@ -34,7 +34,7 @@
 /* Arguments of cairn_commandl(), and how many cairn_command() keeps on
  * the stack before allocating. */
 #define CAIRN_COMMANDL_MAX 64
-#define CAIRN_STACK_ARGS 16
+#define CAIRN_STACK_ARGS   16
 
 /* One thread's last error message on one handle. */
 typedef struct errslot {
@@ -112,8 +112,7 @@ static errslot *errslot_get(cairn *db, int create)
 }
 
 /* Record a message for the calling thread and return rc. */
-static int set_error(cairn *db, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int set_error(cairn *db, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int set_error(cairn *db, int rc, const char *fmt, ...)
 {
@@ -375,7 +374,8 @@ static int decode_replies(cairn *db, const char *buf, size_t len, cairn_reply **
     while (pos < len) {
         cairn_reply *r;
         if (rtree_decode(buf, len, &pos, db->c_locale, &r) != CAIRN_OK) {
-            for (size_t i = 0; i < n; i++) cairn_reply_free(list[i]);
+            for (size_t i = 0; i < n; i++)
+                cairn_reply_free(list[i]);
             cm_free(list);
             return set_error(db, CAIRN_INTERNAL,
                              "internal error: the engine produced a malformed reply");

@@ -50,7 +50,8 @@ void cairn_reply_free(cairn_reply *r)
 {
     if (!r) return;
     if (r->element) {
-        for (size_t i = 0; i < r->elements; i++) cairn_reply_free(r->element[i]);
+        for (size_t i = 0; i < r->elements; i++)
+            cairn_reply_free(r->element[i]);
         cm_free(r->element);
     }
     cm_free(r);
@@ -91,8 +92,7 @@ static int read_payload(rtree_reader *rd, long long n, const char **p)
 static int decode(rtree_reader *rd, int depth, cairn_reply **out);
 
 /* An aggregate of n children (n already doubled for maps). */
-static int decode_aggregate(rtree_reader *rd, int type, long long n, int depth,
-                            cairn_reply **out)
+static int decode_aggregate(rtree_reader *rd, int type, long long n, int depth, cairn_reply **out)
 {
     /* Every element takes at least 3 bytes ("_\r\n"): a count larger than
      * what is left cannot be honest, so never allocate for it. */
@@ -161,8 +161,7 @@ static int decode(rtree_reader *rd, int depth, cairn_reply **out)
         return 1;
     }
     case '#':
-        if (!read_line(rd, &line, &len) || len != 1 || (line[0] != 't' && line[0] != 'f'))
-            return 0;
+        if (!read_line(rd, &line, &len) || len != 1 || (line[0] != 't' && line[0] != 'f')) return 0;
         *out = rtree_node(CAIRN_REPLY_BOOL, NULL, 0, 0);
         (*out)->integer = line[0] == 't';
         return 1;
@@ -195,8 +194,7 @@ static int decode(rtree_reader *rd, int depth, cairn_reply **out)
         cairn_reply_free(attr);
         return decode(rd, depth + 1, out);
     }
-    default:
-        return 0;
+    default: return 0;
     }
 }
 

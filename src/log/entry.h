@@ -25,8 +25,8 @@
 #include "../ds/dstr.h"
 #include "../engine/engine.h"
 
-#define ENTRY_MAGIC 0xCA
-#define ENTRY_VERSION 1
+#define ENTRY_MAGIC      0xCA
+#define ENTRY_VERSION    1
 #define ENTRY_HEADER_LEN 10
 /* An entry larger than this is treated as corruption, not allocated. */
 #define ENTRY_MAX_PAYLOAD (1u << 30)

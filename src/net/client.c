@@ -59,7 +59,8 @@ void client_close(client *c)
     n->nclients--;
     if (c->flags & CLIENT_QUEUED) {
         client **pp = &n->queue;
-        while (*pp && *pp != c) pp = &(*pp)->queue_next;
+        while (*pp && *pp != c)
+            pp = &(*pp)->queue_next;
         if (*pp) *pp = c->queue_next;
     }
     uv_close(&c->h.handle, on_close);
@@ -112,8 +113,9 @@ static void process_input(client *c)
             char msg[128];
             snprintf(msg, sizeof(msg), "ERR %s", p->err);
             reply_error(&c->out, msg);
-            c->net->log(c->net->log_priv, LL_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s",
-                        p->err, (unsigned long long)c->sess.id, c->addr);
+            c->net->log(c->net->log_priv, LL_VERBOSE,
+                        "Protocol error (%s) from client: id=%llu addr=%s", p->err,
+                        (unsigned long long)c->sess.id, c->addr);
             c->flags |= CLIENT_CLOSE_AFTER;
             break;
         }
@@ -163,7 +165,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     client *c = s->data;
     if (nread < 0) {
         if (nread != UV_EOF)
-            c->net->log(c->net->log_priv, LL_VERBOSE, "Reading from client: %s", uv_strerror((int)nread));
+            c->net->log(c->net->log_priv, LL_VERBOSE, "Reading from client: %s",
+                        uv_strerror((int)nread));
         else
             c->net->log(c->net->log_priv, LL_VERBOSE, "Client closed connection id=%llu addr=%s",
                         (unsigned long long)c->sess.id, c->addr);
@@ -423,8 +426,9 @@ int net_listen(net *n, const char *bind, int port, const char *unixsocket, int u
             continue;
         }
         if (rc) {
-            n->log(n->log_priv, LL_WARNING, "Could not create server TCP listening socket %s:%d: %s",
-                   a, port, uv_strerror(rc));
+            n->log(n->log_priv, LL_WARNING,
+                   "Could not create server TCP listening socket %s:%d: %s", a, port,
+                   uv_strerror(rc));
             return rc;
         }
     }
@@ -441,7 +445,8 @@ int net_listen(net *n, const char *bind, int port, const char *unixsocket, int u
 
 void net_close_listeners(net *n)
 {
-    for (int i = 0; i < n->nlisteners; i++) uv_close((uv_handle_t *)n->listeners[i], free_handle);
+    for (int i = 0; i < n->nlisteners; i++)
+        uv_close((uv_handle_t *)n->listeners[i], free_handle);
     cm_free(n->listeners);
     n->listeners = NULL;
     n->nlisteners = 0;

@@ -20,8 +20,8 @@ enum {
     CLIENT_CLOSING = 1 << 0,     /* uv_close() called; freed in its callback */
     CLIENT_CLOSE_AFTER = 1 << 1, /* close once the pending output is written */
     CLIENT_UNIX = 1 << 2,
-    CLIENT_WRITING = 1 << 3,     /* a uv_write is in flight */
-    CLIENT_QUEUED = 1 << 4,      /* on the pending-write list */
+    CLIENT_WRITING = 1 << 3, /* a uv_write is in flight */
+    CLIENT_QUEUED = 1 << 4,  /* on the pending-write list */
 };
 
 typedef struct client {
@@ -40,12 +40,12 @@ typedef struct client {
     int argv_cap;
     rbuf out;
     uv_write_t write_req;
-    size_t write_len; /* bytes handed to the in-flight uv_write */
-    struct client *prev, *next;  /* every client */
-    struct client *queue_next;   /* pending writes */
-    char addr[64], laddr[64];    /* "ip:port" or the socket path */
+    size_t write_len;           /* bytes handed to the in-flight uv_write */
+    struct client *prev, *next; /* every client */
+    struct client *queue_next;  /* pending writes */
+    char addr[64], laddr[64];   /* "ip:port" or the socket path */
     int fd;
-    int64_t ctime_ms, last_ms;   /* created, last interaction */
+    int64_t ctime_ms, last_ms; /* created, last interaction */
     char last_cmd[32];
     uint64_t tot_net_in, tot_net_out, tot_cmds;
 } client;
@@ -64,9 +64,9 @@ struct net {
     cairn_engine *engine;
     uv_stream_t **listeners;
     int nlisteners;
-    client *clients;       /* doubly-linked list of all clients */
+    client *clients; /* doubly-linked list of all clients */
     long nclients;
-    client *queue;         /* clients with output to write */
+    client *queue; /* clients with output to write */
     uv_prepare_t flush;
     net_stats stats;
     net_log_fn log;

@@ -66,7 +66,8 @@ static int split_inline(resp_parser *p, char *s, size_t start, size_t end)
 {
     size_t i = start;
     for (;;) {
-        while (i < end && is_space(s[i])) i++;
+        while (i < end && is_space(s[i]))
+            i++;
         if (i >= end) return 1;
         size_t out = i, arg = i;
         int dq = 0, sq = 0, done = 0;
@@ -79,13 +80,16 @@ static int split_inline(resp_parser *p, char *s, size_t start, size_t end)
                     i += 4;
                 } else if (s[i] == '\\' && i + 1 < end) {
                     char c = s[++i];
-                    s[out++] = c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t'
-                             : c == 'b' ? '\b' : c == 'a' ? '\a' : c;
+                    s[out++] = c == 'n'   ? '\n'
+                               : c == 'r' ? '\r'
+                               : c == 't' ? '\t'
+                               : c == 'b' ? '\b'
+                               : c == 'a' ? '\a'
+                                          : c;
                     i++;
                 } else if (s[i] == '"') {
                     /* The closing quote must be followed by a space. */
-                    if (i + 1 < end && !is_space(s[i + 1]))
-                        return 0;
+                    if (i + 1 < end && !is_space(s[i + 1])) return 0;
                     i++;
                     done = 1;
                 } else {
@@ -97,8 +101,7 @@ static int split_inline(resp_parser *p, char *s, size_t start, size_t end)
                     s[out++] = '\'';
                     i += 2;
                 } else if (s[i] == '\'') {
-                    if (i + 1 < end && !is_space(s[i + 1]))
-                        return 0;
+                    if (i + 1 < end && !is_space(s[i + 1])) return 0;
                     i++;
                     done = 1;
                 } else {
@@ -124,14 +127,16 @@ static int parse_inline(resp_parser *p, char *buf, size_t len)
 {
     char *nl = memchr(buf + p->pos, '\n', len - p->pos);
     if (!nl) {
-        if (len - p->pos > RESP_INLINE_MAX) return fail(p, "Protocol error: too big inline request");
+        if (len - p->pos > RESP_INLINE_MAX)
+            return fail(p, "Protocol error: too big inline request");
         return RESP_AGAIN;
     }
     size_t end = (size_t)(nl - buf);
     size_t start = p->pos;
     p->pos = end + 1;
     p->argc = 0;
-    if (!split_inline(p, buf, start, end)) return fail(p, "Protocol error: unbalanced quotes in request");
+    if (!split_inline(p, buf, start, end))
+        return fail(p, "Protocol error: unbalanced quotes in request");
     return RESP_COMMAND;
 }
 
@@ -178,7 +183,8 @@ static int parse_multibulk(resp_parser *p, char *buf, size_t len)
                          type);
                 return fail(p, p->err_buf);
             }
-            if (!ok || v < 0 || v > p->max_bulk) return fail(p, "Protocol error: invalid bulk length");
+            if (!ok || v < 0 || v > p->max_bulk)
+                return fail(p, "Protocol error: invalid bulk length");
             p->bulk = v;
         }
         if (len - p->pos < (size_t)p->bulk + 2) return RESP_AGAIN;
@@ -214,7 +220,8 @@ void resp_parser_shift(resp_parser *p, size_t n)
 {
     p->pos -= n;
     p->consumed -= n;
-    for (int i = 0; i < p->argc; i++) p->off[i] -= n;
+    for (int i = 0; i < p->argc; i++)
+        p->off[i] -= n;
 }
 
 size_t resp_parser_bulk_need(const resp_parser *p, size_t len)

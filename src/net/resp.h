@@ -13,9 +13,9 @@
 #include "../ds/dstr.h"
 
 enum {
-    RESP_AGAIN = 0,    /* need more bytes */
-    RESP_COMMAND = 1,  /* a command is complete: argc/off/len are set */
-    RESP_ERROR = -1,   /* protocol error: err is set, close the client */
+    RESP_AGAIN = 0,   /* need more bytes */
+    RESP_COMMAND = 1, /* a command is complete: argc/off/len are set */
+    RESP_ERROR = -1,  /* protocol error: err is set, close the client */
 };
 
 /* Like Redis: an inline request or a multibulk/bulk header longer than this
@@ -23,15 +23,15 @@ enum {
 #define RESP_INLINE_MAX 65536
 
 typedef struct resp_parser {
-    size_t pos;        /* next byte to parse */
-    size_t consumed;   /* end of the last complete command: bytes before
-                        * it may be discarded, bytes after it may not */
-    long multibulk;    /* arguments still expected; 0: between commands */
-    long long bulk;    /* length of the bulk being read; -1: header next */
+    size_t pos;      /* next byte to parse */
+    size_t consumed; /* end of the last complete command: bytes before
+                      * it may be discarded, bytes after it may not */
+    long multibulk;  /* arguments still expected; 0: between commands */
+    long long bulk;  /* length of the bulk being read; -1: header next */
     int argc, cap;
-    size_t *off, *len; /* argument i is buf[off[i]] .. +len[i] */
+    size_t *off, *len;  /* argument i is buf[off[i]] .. +len[i] */
     long long max_bulk; /* proto-max-bulk-len */
-    const char *err;   /* set with RESP_ERROR */
+    const char *err;    /* set with RESP_ERROR */
     char err_buf[64];
 } resp_parser;
 

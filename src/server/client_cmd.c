@@ -37,7 +37,8 @@ static int slice_eq_cstr(const cslice *s, const char *str)
 static size_t rbuf_capacity(const rbuf *b)
 {
     size_t n = 0;
-    for (const rbuf_block *blk = b->head; blk; blk = blk->next) n += blk->cap;
+    for (const rbuf_block *blk = b->head; blk; blk = blk->next)
+        n += blk->cap;
     return n;
 }
 
@@ -62,7 +63,8 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
     int self = cl == c->s->host_client;
     size_t argv_mem = 0;
     if (self)
-        for (int i = 0; i < c->argc; i++) argv_mem += c->argv[i].len;
+        for (int i = 0; i < c->argc; i++)
+            argv_mem += c->argv[i].len;
     const char *cmd = self ? c->cmd->name : cl->last_cmd[0] ? cl->last_cmd : "NULL";
     long long age = (c->now_ms - cl->ctime_ms) / 1000;
     long long idle = (c->now_ms - cl->last_ms) / 1000;
@@ -97,17 +99,15 @@ static dstr cat_session_info(dstr s, const cmd_call *c)
                        c->cmd->name, c->s->resp);
 }
 
-static int type_matches(int type)
-{
-    return type == TYPE_NONE || type == TYPE_NORMAL;
-}
+static int type_matches(int type) { return type == TYPE_NONE || type == TYPE_NORMAL; }
 
 /* The oldest connection first, as Redis lists them: new ones are pushed at
  * the head of the list, so walk it backwards. */
 static client *oldest_client(cairn_server *srv)
 {
     client *cl = srv->net.clients;
-    while (cl && cl->next) cl = cl->next;
+    while (cl && cl->next)
+        cl = cl->next;
     return cl;
 }
 

@@ -170,10 +170,7 @@ static void info_stats(cairn_server *srv, dstr *out)
                        st->rejected_connections);
 }
 
-static double tv_secs(struct timeval tv)
-{
-    return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
+static double tv_secs(struct timeval tv) { return (double)tv.tv_sec + tv.tv_usec / 1e6; }
 
 static void info_cpu(dstr *out)
 {

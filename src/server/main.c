@@ -150,15 +150,14 @@ static const cairn_host_ops server_host_ops = {
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "Usage: ./cairn-server [/path/to/cairn.conf] [options] [-]\n"
-            "       ./cairn-server -v or --version\n"
-            "       ./cairn-server -h or --help\n\n"
-            "Examples:\n"
-            "       ./cairn-server (run the server with default config)\n"
-            "       ./cairn-server /etc/cairn/6379.conf\n"
-            "       ./cairn-server --port 7777\n"
-            "       ./cairn-server /etc/mycairn.conf --loglevel verbose\n");
+    fprintf(stderr, "Usage: ./cairn-server [/path/to/cairn.conf] [options] [-]\n"
+                    "       ./cairn-server -v or --version\n"
+                    "       ./cairn-server -h or --help\n\n"
+                    "Examples:\n"
+                    "       ./cairn-server (run the server with default config)\n"
+                    "       ./cairn-server /etc/cairn/6379.conf\n"
+                    "       ./cairn-server --port 7777\n"
+                    "       ./cairn-server /etc/mycairn.conf --loglevel verbose\n");
 }
 
 /* Read a redis.conf-style file and apply it through the engine's config
@@ -167,14 +166,15 @@ static int config_load_file(cairn_engine *e, const char *path, dstr *err)
 {
     FILE *fp = fopen(path, "r");
     if (!fp) {
-        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't open config file '%s': %s",
-                           path, strerror(errno));
+        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't open config file '%s': %s", path,
+                           strerror(errno));
         return -1;
     }
     dstr text = dstr_new("", 0);
     char chunk[4096];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) text = dstr_cat(text, chunk, n);
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        text = dstr_cat(text, chunk, n);
     int failed = ferror(fp);
     int saved_errno = errno;
     if (fclose(fp) != 0 && !failed) {
@@ -182,8 +182,8 @@ static int config_load_file(cairn_engine *e, const char *path, dstr *err)
         saved_errno = errno;
     }
     if (failed) {
-        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't read config file '%s': %s",
-                           path, strerror(saved_errno));
+        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't read config file '%s': %s", path,
+                           strerror(saved_errno));
         dstr_free(text);
         return -1;
     }
@@ -224,12 +224,13 @@ static int load_config(cairn_server *srv, int argc, char **argv)
         dstr text = dstr_new("", 0), err = NULL;
         char chunk[4096];
         size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) text = dstr_cat(text, chunk, n);
+        while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+            text = dstr_cat(text, chunk, n);
         int rc = config_load_string(e, text, dstr_len(text), &err);
         dstr_free(text);
         if (rc != 0) {
-            fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (cairn %s) ***\n%s\n",
-                    CAIRN_VERSION, err ? err : "");
+            fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (cairn %s) ***\n%s\n", CAIRN_VERSION,
+                    err ? err : "");
             dstr_free(err);
             return -1;
         }
@@ -346,13 +347,14 @@ int main(int argc, char **argv)
         server_log(srv, LL_WARNING, "No config file specified, using the default config.");
     if (server_start(srv) != 0) return 1;
     write_pidfile(srv);
-    server_log(srv, LL_NOTICE, "Ready to accept connections tcp on %s port %d", srv->engine->cfg.bind,
-               srv->engine->cfg.port);
+    server_log(srv, LL_NOTICE, "Ready to accept connections tcp on %s port %d",
+               srv->engine->cfg.bind, srv->engine->cfg.port);
 
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     uv_walk(&srv->loop, on_walk_close, NULL);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&srv->loop) != 0) server_log(srv, LL_WARNING, "Event loop did not close cleanly");
+    if (uv_loop_close(&srv->loop) != 0)
+        server_log(srv, LL_WARNING, "Event loop did not close cleanly");
     if (srv->engine->cfg.pidfile && srv->engine->cfg.pidfile[0]) unlink(srv->engine->cfg.pidfile);
     if (srv->engine->cfg.unixsocket && srv->engine->cfg.unixsocket[0])
         unlink(srv->engine->cfg.unixsocket);

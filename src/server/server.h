@@ -14,13 +14,13 @@ typedef struct cairn_server {
     net net;
     uv_timer_t cron;
     uv_signal_t sigterm, sigint;
-    dstr config_file;   /* absolute path, or NULL */
-    dstr executable;    /* absolute path of argv[0] */
+    dstr config_file; /* absolute path, or NULL */
+    dstr executable;  /* absolute path of argv[0] */
     int64_t start_ms;
     int shutting_down;
     long long cron_loops;
     int64_t stat_peak_memory;
-    char run_id[41];    /* random hex, INFO's run_id; filled on first use */
+    char run_id[41]; /* random hex, INFO's run_id; filled on first use */
 } cairn_server;
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)

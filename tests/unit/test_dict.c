@@ -78,8 +78,10 @@ static void test_siphash_vectors(void)
      * implementation that also reproduces the published SipHash-2-4
      * vectors. */
     uint8_t key[16], in[64];
-    for (int i = 0; i < 16; i++) key[i] = (uint8_t)i;
-    for (int i = 0; i < 64; i++) in[i] = (uint8_t)i;
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)i;
+    for (int i = 0; i < 64; i++)
+        in[i] = (uint8_t)i;
     CHECK(siphash(in, 0, key) == UINT64_C(0xcea28b51565c12e2));
     CHECK(siphash(NULL, 0, key) == UINT64_C(0xcea28b51565c12e2));
     CHECK(siphash(in, 1, key) == UINT64_C(0x94aaf38c34ce7ba6));
@@ -106,7 +108,8 @@ static void test_add_find_delete_100k(void)
     CHECK(dict_find(d, "k0", 2) == NULL);
     CHECK(dict_delete(d, "k0", 2) == 0);
 
-    for (long i = 0; i < n; i++) REQUIRE(add_key(d, "k", i, i * 3) != NULL);
+    for (long i = 0; i < n; i++)
+        REQUIRE(add_key(d, "k", i, i * 3) != NULL);
     CHECK_EQ_LL(dict_size(d), n);
 
     for (long i = 0; i < n; i++) {
@@ -126,7 +129,8 @@ static void test_add_find_delete_100k(void)
     dstr_free(dup);
     CHECK_EQ_LL(dict_size(d), n);
 
-    for (long i = 0; i < n; i += 2) REQUIRE(delete_key(d, "k", i) == 1);
+    for (long i = 0; i < n; i += 2)
+        REQUIRE(delete_key(d, "k", i) == 1);
     CHECK_EQ_LL(dict_size(d), n / 2);
     for (long i = 0; i < n; i++) {
         dict_entry *de = find_key(d, "k", i);
@@ -137,7 +141,8 @@ static void test_add_find_delete_100k(void)
             REQUIRE(de != NULL && de->v.s64 == i * 3);
         }
     }
-    for (long i = 1; i < n; i += 2) REQUIRE(delete_key(d, "k", i) == 1);
+    for (long i = 1; i < n; i += 2)
+        REQUIRE(delete_key(d, "k", i) == 1);
     CHECK_EQ_LL(dict_size(d), 0);
     dict_release(d);
 }
@@ -164,7 +169,8 @@ static void test_binary_keys(void)
 static void test_unlink_and_clear(void)
 {
     dict *d = dict_create(SEED, NULL, 0);
-    for (long i = 0; i < 100; i++) add_key(d, "k", i, i);
+    for (long i = 0; i < 100; i++)
+        add_key(d, "k", i, i);
     dict_entry *de = dict_unlink(d, "k7", 2);
     CHECK(de != NULL && de->v.s64 == 7);
     CHECK(dict_unlink(d, "k7", 2) == NULL);
@@ -179,7 +185,8 @@ static void test_unlink_and_clear(void)
     CHECK(!dict_is_rehashing(d));
     CHECK(find_key(d, "k", 1) == NULL);
     /* Still usable after a clear. */
-    for (long i = 0; i < 100; i++) add_key(d, "k", i, i);
+    for (long i = 0; i < 100; i++)
+        add_key(d, "k", i, i);
     CHECK_EQ_LL(dict_size(d), 100);
     CHECK(find_key(d, "k", 99) != NULL);
     dict_release(d);
@@ -193,13 +200,15 @@ static void test_expand_and_shrink(void)
     dict_expand(d, 1000);
     CHECK_EQ_LL(d->t[0].size, 1024);
     CHECK(!dict_is_rehashing(d));
-    for (long i = 0; i < 1000; i++) add_key(d, "k", i, i);
+    for (long i = 0; i < 1000; i++)
+        add_key(d, "k", i, i);
     /* Pre-sized: no resize was needed. */
     CHECK_EQ_LL(d->t[0].size, 1024);
     CHECK(!dict_is_rehashing(d));
 
     /* Load factor 1: the insert that finds used == size grows the table. */
-    for (long i = 1000; i < 1025; i++) add_key(d, "k", i, i);
+    for (long i = 1000; i < 1025; i++)
+        add_key(d, "k", i, i);
     CHECK(dict_is_rehashing(d));
     CHECK_EQ_LL(d->t[1].size, 2048);
     while (dict_rehash(d, 100)) {
@@ -209,7 +218,8 @@ static void test_expand_and_shrink(void)
     CHECK_EQ_LL(dict_size(d), 1025);
 
     /* Not shrunk while at least 1/8 full. */
-    for (long i = 0; i < 1025 - 256; i++) delete_key(d, "k", i);
+    for (long i = 0; i < 1025 - 256; i++)
+        delete_key(d, "k", i);
     dict_shrink_if_needed(d);
     CHECK(!dict_is_rehashing(d));
     delete_key(d, "k", 1025 - 256);
@@ -219,10 +229,12 @@ static void test_expand_and_shrink(void)
     while (dict_rehash(d, 1)) {
     }
     CHECK_EQ_LL(d->t[0].size, 256);
-    for (long i = 1025 - 255; i < 1025; i++) REQUIRE(find_key(d, "k", i) != NULL);
+    for (long i = 1025 - 255; i < 1025; i++)
+        REQUIRE(find_key(d, "k", i) != NULL);
 
     /* Emptied: back to the smallest table. */
-    for (long i = 1025 - 255; i < 1025; i++) delete_key(d, "k", i);
+    for (long i = 1025 - 255; i < 1025; i++)
+        delete_key(d, "k", i);
     dict_shrink_if_needed(d);
     while (dict_rehash(d, 1)) {
     }
@@ -298,7 +310,8 @@ static void test_rehash_both_tables(void)
     CHECK(lookups > 0);
     CHECK_EQ_LL(dict_size(d), n - (n + 2) / 3 + 100);
     CHECK_EQ_LL(d->t[1].size, 0);
-    for (long i = 0; i < 100; i++) CHECK(find_key(d, "new", i) != NULL);
+    for (long i = 0; i < 100; i++)
+        CHECK(find_key(d, "new", i) != NULL);
     dict_release(d);
 }
 
@@ -312,7 +325,8 @@ static void test_rehash_sparse(void)
     dict_shrink_if_needed(d);
     REQUIRE(dict_is_rehashing(d));
     int calls = 0;
-    while (dict_rehash(d, 1)) calls++;
+    while (dict_rehash(d, 1))
+        calls++;
     /* At most 10 empty visits per call: many calls, none doing it all. */
     CHECK(calls > 100);
     CHECK_EQ_LL(d->t[0].size, 4);
@@ -360,10 +374,13 @@ static void test_iter_during_rehash(void)
     dict_iter_end(&it);
     CHECK(d->pause_rehash == 0);
 
-    for (long i = 0; i < n; i++) REQUIRE(seen[i] == 1);
-    for (long i = n; i < n + added; i++) REQUIRE(seen[i] <= 1);
+    for (long i = 0; i < n; i++)
+        REQUIRE(seen[i] == 1);
+    for (long i = n; i < n + added; i++)
+        REQUIRE(seen[i] <= 1);
     CHECK_EQ_LL(dict_size(d), n - (n + 1) / 2 + added);
-    for (long i = 0; i < n; i++) REQUIRE((find_key(d, "k", i) != NULL) == (i % 2 != 0));
+    for (long i = 0; i < n; i++)
+        REQUIRE((find_key(d, "k", i) != NULL) == (i % 2 != 0));
     while (dict_rehash(d, 100)) {
     }
     CHECK(!dict_is_rehashing(d));
@@ -376,7 +393,8 @@ static void test_iter_forced_growth(void)
 {
     dict *d = dict_create(SEED, NULL, 0);
     const long n = 64;
-    for (long i = 0; i < n; i++) add_key(d, "k", i, i);
+    for (long i = 0; i < n; i++)
+        add_key(d, "k", i, i);
     REQUIRE(!dict_is_rehashing(d) && d->t[0].size == 64);
 
     int seen[64] = {0};
@@ -389,14 +407,17 @@ static void test_iter_forced_growth(void)
         if (de->v.s64 >= n) continue; /* an inserted key */
         seen[de->v.s64]++;
         REQUIRE(dict_delete(d, de->key, dstr_len(de->key)) == 1);
-        for (int j = 0; j < 10; j++) add_key(d, "new", added++, n);
+        for (int j = 0; j < 10; j++)
+            add_key(d, "new", added++, n);
         if (dict_is_rehashing(d)) grew_while_paused = 1;
     }
     dict_iter_end(&it);
-    for (long i = 0; i < n; i++) CHECK(seen[i] == 1);
+    for (long i = 0; i < n; i++)
+        CHECK(seen[i] == 1);
     CHECK(grew_while_paused);
     CHECK_EQ_LL(dict_size(d), added);
-    for (long i = 0; i < added; i++) REQUIRE(find_key(d, "new", i) != NULL);
+    for (long i = 0; i < added; i++)
+        REQUIRE(find_key(d, "new", i) != NULL);
     dict_release(d);
 }
 
@@ -437,7 +458,8 @@ static void scan_with_churn(uint64_t seed, long n_stable, long churn_per_step, l
     dict *d = dict_create(SEED, NULL, 0);
     crand r;
     crand_seed(&r, seed);
-    for (long i = 0; i < n_stable; i++) add_key(d, "stable", i, i);
+    for (long i = 0; i < n_stable; i++)
+        add_key(d, "stable", i, i);
 
     scan_state st = {calloc((size_t)n_stable, sizeof(int)), n_stable, 0};
     long churn_lo = 0, churn_hi = 0; /* live churn keys are [lo, hi) */
@@ -472,7 +494,8 @@ static void scan_with_churn(uint64_t seed, long n_stable, long churn_per_step, l
     } while (cursor != 0 && steps < 10000000);
 
     CHECK(cursor == 0);
-    for (long i = 0; i < n_stable; i++) REQUIRE(st.seen[i] >= 1);
+    for (long i = 0; i < n_stable; i++)
+        REQUIRE(st.seen[i] >= 1);
     /* The scenario really exercised resizing in both directions. */
     CHECK(max_buckets >= 4 * min_buckets);
     CHECK(steps_rehashing > 0);
@@ -498,7 +521,8 @@ static void test_scan_plain(void)
 
     /* Without resizes each key is returned exactly once. */
     const long n = 5000;
-    for (long i = 0; i < n; i++) add_key(d, "k", i, i);
+    for (long i = 0; i < n; i++)
+        add_key(d, "k", i, i);
     while (dict_rehash(d, 100)) {
     }
     st.seen = calloc((size_t)n, sizeof(int));
@@ -511,7 +535,8 @@ static void test_scan_plain(void)
     } while (cursor != 0);
     CHECK_EQ_LL(calls, d->t[0].size);
     CHECK_EQ_LL(st.visits, n);
-    for (long i = 0; i < n; i++) REQUIRE(st.seen[i] == 1);
+    for (long i = 0; i < n; i++)
+        REQUIRE(st.seen[i] == 1);
     free(st.seen);
     dict_release(d);
 }
@@ -534,8 +559,10 @@ static void test_random(void)
     CHECK(dict_random(d, &r) == NULL);
 
     const long n = 1000;
-    for (long i = 0; i < n; i++) add_key(d, "k", i, i);
-    for (long i = 0; i < n; i += 2) delete_key(d, "k", i);
+    for (long i = 0; i < n; i++)
+        add_key(d, "k", i, i);
+    for (long i = 0; i < n; i += 2)
+        delete_key(d, "k", i);
 
     int seen[1000] = {0};
     for (int j = 0; j < 20000; j++) {
@@ -545,7 +572,8 @@ static void test_random(void)
         seen[de->v.s64]++;
     }
     /* 20000 draws over 500 keys: each expected ~40 times. */
-    for (long i = 1; i < n; i += 2) REQUIRE(seen[i] > 0);
+    for (long i = 1; i < n; i += 2)
+        REQUIRE(seen[i] > 0);
 
     /* Mid-rehash, frozen, entries in both tables are drawn. */
     dict_clear(d);
@@ -567,7 +595,8 @@ static void test_random(void)
     dict_clear(d);
     dict_expand(d, 4096);
     add_key(d, "only", 1, 7);
-    for (int j = 0; j < 10; j++) CHECK(dict_random(d, &r) == find_key(d, "only", 1));
+    for (int j = 0; j < 10; j++)
+        CHECK(dict_random(d, &r) == find_key(d, "only", 1));
     dict_release(d);
 }
 
@@ -583,7 +612,8 @@ static void test_sample(void)
     add_key(d, "k", 2, 2);
     unsigned got = dict_sample(d, out, 16, &r);
     CHECK(got >= 1 && got <= 2);
-    for (unsigned i = 0; i < got; i++) CHECK(is_live_entry(d, out[i]));
+    for (unsigned i = 0; i < got; i++)
+        CHECK(is_live_entry(d, out[i]));
 
     dict_clear(d);
     long n = fill_until_rehashing(d, 3000);
@@ -624,7 +654,8 @@ static void test_shared_keys(void)
         ex->v.s64 = 1000 + i;
     }
     /* Deleting from the sharing dict leaves the key alive. */
-    for (long i = 0; i < 500; i++) REQUIRE(delete_key(expires, "k", i) == 1);
+    for (long i = 0; i < 500; i++)
+        REQUIRE(delete_key(expires, "k", i) == 1);
     for (long i = 0; i < 500; i++) {
         dict_entry *de = find_key(main_d, "k", i);
         REQUIRE(de != NULL);
@@ -639,7 +670,8 @@ static void test_shared_keys(void)
     dict_clear(expires);
     CHECK_EQ_LL(dict_size(main_d), 1000);
     /* Re-share and release the sharing dict first, then the owner. */
-    for (long i = 0; i < 10; i++) dict_add(expires, find_key(main_d, "k", i)->key, NULL);
+    for (long i = 0; i < 10; i++)
+        dict_add(expires, find_key(main_d, "k", i)->key, NULL);
     dict_release(expires);
     dict_release(main_d);
 }
@@ -663,7 +695,8 @@ static void test_val_free(void)
 {
     val_free_calls = 0;
     dict *d = dict_create(SEED, count_val_free, 0);
-    for (long i = 0; i < 100; i++) add_key(d, "k", i, 0)->v.ptr = make_val(i);
+    for (long i = 0; i < 100; i++)
+        add_key(d, "k", i, 0)->v.ptr = make_val(i);
     add_key(d, "null", 0, 0)->v.ptr = NULL; /* never passed to val_free */
 
     CHECK(delete_key(d, "k", 5) == 1);
@@ -686,7 +719,8 @@ static void test_val_free(void)
 
     dict_clear(d);
     CHECK_EQ_LL(val_free_calls, 100);
-    for (long i = 0; i < 10; i++) add_key(d, "k", i, 0)->v.ptr = make_val(i);
+    for (long i = 0; i < 10; i++)
+        add_key(d, "k", i, 0)->v.ptr = make_val(i);
     dict_release(d);
     CHECK_EQ_LL(val_free_calls, 110);
 }

@@ -31,12 +31,12 @@ static cairn *open_default(void)
 static cairn_reply *cmd_run(cairn *db, const char **argv)
 {
     int argc = 0;
-    while (argv[argc]) argc++;
+    while (argv[argc])
+        argc++;
     cairn_reply *r = NULL;
     int rc = cairn_command(db, argc, argv, NULL, &r);
     if (rc != CAIRN_OK) {
-        fprintf(stderr, "cairn_command(%s): %s: %s\n", argv[0], cairn_errstr(rc),
-                cairn_errmsg(db));
+        fprintf(stderr, "cairn_command(%s): %s: %s\n", argv[0], cairn_errstr(rc), cairn_errmsg(db));
         return NULL;
     }
     return r;
@@ -59,11 +59,11 @@ static int is_int(const cairn_reply *r, long long v)
 }
 
 /* Run a command and check its reply with pred, freeing it. */
-#define CHECK_REPLY(pred, db, ...)                                                    \
-    do {                                                                              \
-        cairn_reply *check_r_ = CMD(db, __VA_ARGS__);                                 \
-        CHECK(pred);                                                                  \
-        cairn_reply_free(check_r_);                                                   \
+#define CHECK_REPLY(pred, db, ...)                                                                 \
+    do {                                                                                           \
+        cairn_reply *check_r_ = CMD(db, __VA_ARGS__);                                              \
+        CHECK(pred);                                                                               \
+        cairn_reply_free(check_r_);                                                                \
     } while (0)
 #define R check_r_
 
@@ -114,9 +114,7 @@ static void test_reply_error(void)
 
     r = CMD(db, "NOSUCHCMD", "a", "b");
     CHECK(r && r->type == CAIRN_REPLY_ERROR);
-    if (r)
-        CHECK_STR(r->str,
-                  "ERR unknown command 'NOSUCHCMD', with args beginning with: 'a' 'b' ");
+    if (r) CHECK_STR(r->str, "ERR unknown command 'NOSUCHCMD', with args beginning with: 'a' 'b' ");
     cairn_reply_free(r);
 
     r = CMD(db, "GET");
@@ -176,8 +174,7 @@ static void test_reply_map(void)
     /* CONFIG GET replies a map too. */
     r = CMD(db, "CONFIG", "GET", "databases");
     CHECK(r && r->type == CAIRN_REPLY_MAP && r->elements == 2);
-    if (r && r->type == CAIRN_REPLY_MAP && r->elements == 2)
-        CHECK(is_string(r->element[1], "16"));
+    if (r && r->type == CAIRN_REPLY_MAP && r->elements == 2) CHECK(is_string(r->element[1], "16"));
     cairn_reply_free(r);
 
     /* HELLO 3 replies the server's description as a map. */
@@ -201,7 +198,8 @@ static void test_reply_large(void)
     cairn *db = open_default();
     size_t n = 100000;
     char *big = malloc(n + 1);
-    for (size_t i = 0; i < n; i++) big[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
     big[n] = '\0';
     CHECK_REPLY(is_status(R, "OK"), db, "SET", "big", big);
     cairn_reply *r = CMD(db, "GET", "big");
@@ -326,7 +324,8 @@ static void test_decode_scalars(void)
     cairn_reply_free(r);
 
     r = decode(":-9223372036854775808\r\n", &rc);
-    CHECK(rc == CAIRN_OK && r->type == CAIRN_REPLY_INTEGER && r->integer == (-9223372036854775807LL - 1));
+    CHECK(rc == CAIRN_OK && r->type == CAIRN_REPLY_INTEGER &&
+          r->integer == (-9223372036854775807LL - 1));
     cairn_reply_free(r);
 
     r = decode("$5\r\nhe\r\nl\r\n", &rc); /* CRLF inside a bulk is data */
@@ -425,9 +424,20 @@ static void test_decode_aggregates(void)
 static void test_decode_malformed(void)
 {
     static const char *const bad[] = {
-        "",        "+OK",           "+OK\r",         "$5\r\nabc\r\n",  "$3\r\nabcde\r\n",
-        "*2\r\n:1\r\n", ":12x\r\n",  "#x\r\n",        ",abc\r\n",       "?\r\n",
-        "=3\r\ntxt\r\n", "*999999999\r\n:1\r\n", "%-1\r\n", "_x\r\n",
+        "",
+        "+OK",
+        "+OK\r",
+        "$5\r\nabc\r\n",
+        "$3\r\nabcde\r\n",
+        "*2\r\n:1\r\n",
+        ":12x\r\n",
+        "#x\r\n",
+        ",abc\r\n",
+        "?\r\n",
+        "=3\r\ntxt\r\n",
+        "*999999999\r\n:1\r\n",
+        "%-1\r\n",
+        "_x\r\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int rc;
@@ -439,7 +449,8 @@ static void test_decode_malformed(void)
     /* Nesting beyond the limit is refused, not recursed into. */
     char deep[4 * 300 + 8];
     size_t off = 0;
-    for (int i = 0; i < 300; i++) off += (size_t)sprintf(deep + off, "*1\r\n");
+    for (int i = 0; i < 300; i++)
+        off += (size_t)sprintf(deep + off, "*1\r\n");
     sprintf(deep + off, ":1\r\n");
     int rc;
     CHECK(decode(deep, &rc) == NULL && rc == CAIRN_INTERNAL);
@@ -455,8 +466,8 @@ static void test_errstr(void)
     CHECK_STR(cairn_errstr(CAIRN_NOMEM), "out of memory");
     CHECK_STR(cairn_errstr(12345), "unknown error");
     CHECK_STR(cairn_errstr(-1), "unknown error");
-    const int codes[] = {CAIRN_OK,    CAIRN_ERROR,   CAIRN_NOMEM,  CAIRN_MISUSE,  CAIRN_IOERR,
-                         CAIRN_BUSY,  CAIRN_CORRUPT, CAIRN_NOTSUP, CAIRN_INTERNAL};
+    const int codes[] = {CAIRN_OK,   CAIRN_ERROR,   CAIRN_NOMEM,  CAIRN_MISUSE,  CAIRN_IOERR,
+                         CAIRN_BUSY, CAIRN_CORRUPT, CAIRN_NOTSUP, CAIRN_INTERNAL};
     size_t n = sizeof(codes) / sizeof(codes[0]);
     for (size_t i = 0; i < n; i++) {
         CHECK(cairn_errstr(codes[i]) != NULL);
@@ -521,7 +532,8 @@ static void test_open_options(void)
     opts.databases = 2;
     CHECK_EQ_LL(cairn_open(&opts, &db), CAIRN_OK);
     CHECK_REPLY(is_status(R, "OK"), db, "SELECT", "1");
-    CHECK_REPLY(R && R->type == CAIRN_REPLY_ERROR && strcmp(R->str, "ERR DB index is out of range") == 0,
+    CHECK_REPLY(R && R->type == CAIRN_REPLY_ERROR &&
+                    strcmp(R->str, "ERR DB index is out of range") == 0,
                 db, "SELECT", "2");
     cairn_close(db);
 
@@ -613,7 +625,7 @@ static void test_select_persists(void)
     cairn_close(db);
 }
 
-#define INCR_THREADS 4
+#define INCR_THREADS    4
 #define INCR_PER_THREAD 10000
 
 typedef struct incr_arg {

@@ -33,7 +33,8 @@ static char *run(cairn_engine *e, cairn_session *s, int64_t now_ms, const char *
 {
     cslice argv[16];
     int argc = 0;
-    for (; words[argc]; argc++) argv[argc] = (cslice){words[argc], strlen(words[argc])};
+    for (; words[argc]; argc++)
+        argv[argc] = (cslice){words[argc], strlen(words[argc])};
     rbuf out;
     rbuf_init(&out, 2);
     engine_execute(e, s, argc, argv, now_ms * 1000, &out);

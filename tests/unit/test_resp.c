@@ -96,7 +96,8 @@ static int parse_error(const char *input, const char **err)
     resp_parser_init(&p, 1000);
     dstr buf = dstr_from_cstr(input);
     int r;
-    while ((r = resp_parse(&p, buf, dstr_len(buf))) == RESP_COMMAND) p.argc = 0;
+    while ((r = resp_parse(&p, buf, dstr_len(buf))) == RESP_COMMAND)
+        p.argc = 0;
     static char msg[128];
     snprintf(msg, sizeof(msg), "%s", r == RESP_ERROR ? p.err : "");
     *err = msg;

@@ -155,10 +155,7 @@ static void test_glob_binary(void)
     CHECK(!glob_match("[\xe0-\xf0]", 5, "a", 1, 0));
 }
 
-static double seconds_since(clock_t start)
-{
-    return (double)(clock() - start) / CLOCKS_PER_SEC;
-}
+static double seconds_since(clock_t start) { return (double)(clock() - start) / CLOCKS_PER_SEC; }
 
 static void test_glob_pathological(void)
 {

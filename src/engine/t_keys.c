@@ -17,6 +17,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "scan.h"
 
 #define ERR_NO_SUCH_KEY "ERR no such key"
 #define ERR_SAME_OBJECT "ERR source and destination objects are the same"
@@ -285,64 +286,11 @@ static void scan_batch_free(scan_batch *b)
     cm_free(b->keys);
 }
 
-/* Parse a SCAN cursor the way Redis does (strtoul over the whole argument,
- * so "-1" wraps around and "" is 0).  Returns 0, or -1 after replying. */
-static int parse_scan_cursor(cmd_call *c, const cslice *arg, uint64_t *cursor)
-{
-    char *buf = cm_malloc(arg->len + 1);
-    char *end;
-    memcpy(buf, arg->ptr, arg->len);
-    buf[arg->len] = '\0';
-    errno = 0;
-    unsigned long long v = strtoull(buf, &end, 10);
-    int bad =
-        (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r')) || *end != '\0' || errno == ERANGE;
-    cm_free(buf);
-    if (bad) {
-        reply_error(c->out, "ERR invalid cursor");
-        return -1;
-    }
-    *cursor = v;
-    return 0;
-}
-
-typedef struct scan_opts {
-    long long count;
-    const cslice *pattern; /* NULL: match everything */
-    const cslice *type;    /* NULL: any type */
-} scan_opts;
-
-/* Parse MATCH, COUNT and TYPE from argument `first` on.  Returns 0, or -1
- * after replying. */
-static int parse_scan_opts(cmd_call *c, int first, scan_opts *o)
-{
-    o->count = 10;
-    o->pattern = NULL;
-    o->type = NULL;
-    for (int i = first; i < c->argc; i += 2) {
-        if (i + 1 >= c->argc) return reply_syntax_error(c);
-        if (arg_is(c, i, "count")) {
-            if (!arg_ll(c, i + 1, &o->count)) return -1;
-            if (o->count < 1) return reply_syntax_error(c);
-        } else if (arg_is(c, i, "match")) {
-            const cslice *p = &c->argv[i + 1];
-            /* "*" matches everything: skip the matching altogether. */
-            o->pattern = (p->len == 1 && p->ptr[0] == '*') ? NULL : p;
-        } else if (arg_is(c, i, "type")) {
-            o->type = &c->argv[i + 1];
-        } else {
-            return reply_syntax_error(c);
-        }
-    }
-    return 0;
-}
-
 /* Should key be left out of the reply?  Looking it up deletes it if it
  * expired (and logs the delete), as Redis's SCAN does. */
 static int scan_filter_out(cmd_call *c, const scan_opts *o, const cslice *key)
 {
-    if (o->pattern && !glob_match(o->pattern->ptr, o->pattern->len, key->ptr, key->len, 0))
-        return 1;
+    if (!scan_matches(o, key->ptr, key->len)) return 1;
     cobj *val = db_lookup(c, c->db, key, LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
     if (!val) return 1;
     if (o->type) {
@@ -357,8 +305,8 @@ static void scan_command(cmd_call *c)
 {
     uint64_t cursor;
     scan_opts o;
-    if (parse_scan_cursor(c, &c->argv[1], &cursor) < 0) return;
-    if (parse_scan_opts(c, 2, &o) < 0) return;
+    if (scan_parse_cursor(c, &c->argv[1], &cursor) < 0) return;
+    if (scan_parse_opts(c, 2, &o, 1) < 0) return;
 
     /* Visit buckets until COUNT keys were collected, but at most 10*COUNT
      * buckets so a sparse table cannot make one call slow. */
@@ -368,11 +316,7 @@ static void scan_command(cmd_call *c)
         cursor = dict_scan(c->db->keys, cursor, scan_collect, &b);
     } while (cursor && max_buckets-- && (long long)b.n < o.count);
 
-    char buf[NUM_STR_MAX];
-    int len = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cursor);
-    reply_array_len(c->out, 2);
-    reply_bulk(c->out, buf, (size_t)len);
-
+    scan_reply_cursor(c, cursor);
     rbuf_deferred d = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {

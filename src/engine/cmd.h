@@ -81,6 +81,7 @@ extern const cmd_def config_commands[];
 extern const cmd_def server_commands[];
 extern const cmd_def string_commands[];
 extern const cmd_def keys_commands[];
+extern const cmd_def hash_commands[];
 extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */

@@ -55,6 +55,7 @@ typedef struct cfg_enum {
 
 typedef struct config_def {
     const char *name;
+    const char *alias;                /* an older name also accepted (hash-max-ziplist-...) */
     int type;
     int flags;
     size_t offset;                    /* of the field in cairn_config */
@@ -210,6 +211,22 @@ static const config_def config_table[] = {
      .offset = OFF(maxmemory_policy),
      .dflt = "noeviction",
      .enums = maxmemory_policy_enum},
+    /* Redis's default is 512 whatever its sample redis.conf says. */
+    {.name = "hash-max-listpack-entries",
+     .alias = "hash-max-ziplist-entries",
+     .type = CT_LL,
+     .offset = OFF(hash_max_listpack_entries),
+     .lo = 0,
+     .hi = LONG_MAX,
+     .dflt = "512"},
+    {.name = "hash-max-listpack-value",
+     .alias = "hash-max-ziplist-value",
+     .type = CT_LL,
+     .flags = CF_MEMORY,
+     .offset = OFF(hash_max_listpack_value),
+     .lo = 0,
+     .hi = LONG_MAX,
+     .dflt = "64"},
 };
 
 #define CONFIG_COUNT (sizeof(config_table) / sizeof(config_table[0]))
@@ -220,6 +237,7 @@ static const config_def *config_lookup(const char *name, size_t len)
     for (size_t i = 0; i < CONFIG_COUNT; i++) {
         const config_def *d = &config_table[i];
         if (strlen(d->name) == len && strncasecmp(d->name, name, len) == 0) return d;
+        if (d->alias && strlen(d->alias) == len && strncasecmp(d->alias, name, len) == 0) return d;
     }
     return NULL;
 }
@@ -786,29 +804,40 @@ static int has_glob_chars(const cslice *s)
            memchr(s->ptr, '[', s->len);
 }
 
+/* The name of slot i of CONFIG GET's matches: slots below CONFIG_COUNT are
+ * the parameters' names, the rest their aliases (NULL if none). */
+static const char *config_slot_name(size_t i)
+{
+    return i < CONFIG_COUNT ? config_table[i].name : config_table[i - CONFIG_COUNT].alias;
+}
+
 /* CONFIG GET pattern [pattern ...]: a map of every matching parameter,
  * each once.  A name without glob characters is echoed as it was typed,
- * as Redis does. */
+ * as Redis does.  An alias is a name of its own: a pattern matching both
+ * shows both, as Redis 7.0 does. */
 static void config_get_command(cmd_call *c)
 {
-    cslice shown[CONFIG_COUNT];
-    size_t order[CONFIG_COUNT], count = 0;
+    cslice shown[2 * CONFIG_COUNT];
+    size_t order[2 * CONFIG_COUNT], count = 0;
     memset(shown, 0, sizeof(shown));
 
     for (int i = 2; i < c->argc; i++) {
         const cslice *pat = &c->argv[i];
         if (!has_glob_chars(pat)) {
             const config_def *d = config_lookup(pat->ptr, pat->len);
-            size_t idx = d ? (size_t)(d - config_table) : 0;
-            if (d && !shown[idx].ptr) {
+            if (!d) continue;
+            size_t idx = (size_t)(d - config_table);
+            if (!slice_is(pat, d->name)) idx += CONFIG_COUNT;
+            if (!shown[idx].ptr) {
                 shown[idx] = *pat;
                 order[count++] = idx;
             }
             continue;
         }
-        for (size_t j = 0; j < CONFIG_COUNT; j++) {
-            const char *name = config_table[j].name;
-            if (shown[j].ptr || !glob_match(pat->ptr, pat->len, name, strlen(name), 1)) continue;
+        for (size_t j = 0; j < 2 * CONFIG_COUNT; j++) {
+            const char *name = config_slot_name(j);
+            if (!name || shown[j].ptr || !glob_match(pat->ptr, pat->len, name, strlen(name), 1))
+                continue;
             shown[j] = (cslice){name, strlen(name)};
             order[count++] = j;
         }
@@ -817,7 +846,7 @@ static void config_get_command(cmd_call *c)
     reply_map_len(c->out, (long)count);
     for (size_t i = 0; i < count; i++) {
         size_t idx = order[i];
-        dstr v = format_value(&c->e->cfg, &config_table[idx]);
+        dstr v = format_value(&c->e->cfg, &config_table[idx % CONFIG_COUNT]);
         reply_bulk(c->out, shown[idx].ptr, shown[idx].len);
         reply_bulk(c->out, v, dstr_len(v));
         dstr_free(v);

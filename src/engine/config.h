@@ -49,6 +49,10 @@ typedef struct cairn_config {
     unsigned long long maxmemory;
     int maxmemory_policy;
     int save_loaded; /* the first `save` line of a file replaces the default */
+    /* Compact encodings: a hash stays a listpack while it has at most
+     * this many fields, each field and value at most this many bytes. */
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value;
 } cairn_config;
 
 typedef struct cairn_engine cairn_engine;

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "blocking.h"
+
 void db_init(cairn_engine *e, cdb *db, int id)
 {
     db->keys = dict_create(e->hash_seed, obj_free_void, 0);
@@ -15,6 +17,7 @@ void db_init(cairn_engine *e, cdb *db, int id)
 void db_free(cdb *db)
 {
     /* expires shares its keys with keys: release it first. */
+    if (db->blocking) dict_release(db->blocking);
     dict_release(db->expires);
     dict_release(db->keys);
 }
@@ -81,6 +84,9 @@ void db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val)
     val->lru = engine_lru_clock(c->now_ms);
     dict_entry *de = dict_add(db->keys, dstr_new(key->ptr, key->len), NULL);
     de->v.ptr = val;
+    /* Blocked sessions wait on keys that do not exist (an emptied list or
+     * zset is deleted), so a new key is the moment they may be served. */
+    if (val->type == OBJ_LIST || val->type == OBJ_ZSET) signal_key_ready(c->e, db, key);
 }
 
 void db_replace_value(cdb *db, dict_entry *de, cobj *val)
@@ -101,6 +107,7 @@ void db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags)
     }
     db_replace_value(db, de, val);
     val->lru = engine_lru_clock(c->now_ms);
+    if (val->type == OBJ_LIST || val->type == OBJ_ZSET) signal_key_ready(c->e, db, key);
     if (!(flags & SETKEY_KEEPTTL)) dict_delete(db->expires, key->ptr, key->len);
 }
 

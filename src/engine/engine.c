@@ -143,30 +143,56 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
     return cmd;
 }
 
-void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
-                    rbuf *out)
+void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd,
+                      int argc, const cslice *argv, int64_t now_us, rbuf *out)
+{
+    memset(c, 0, sizeof(*c));
+    c->e = e;
+    c->s = s;
+    c->cmd = cmd;
+    c->argc = argc;
+    c->argv = argv;
+    c->db = &e->dbs[s->db];
+    c->now_us = now_us;
+    c->now_ms = now_us / 1000;
+    c->seed = crand_next(&e->rng);
+    crand_seed(&c->rng, c->seed);
+    c->out = out;
+}
+
+void engine_call_finish(cmd_call *c)
+{
+    cairn_engine *e = c->e;
+    if (c->dirty > 0) {
+        e->stats.dirty += c->dirty;
+        if (c->log_argc) {
+            cslice *argv = cm_malloc(sizeof(cslice) * (size_t)c->log_argc);
+            for (int i = 0; i < c->log_argc; i++)
+                argv[i] = (cslice){c->log_argv[i], dstr_len(c->log_argv[i])};
+            engine_log(e, (uint32_t)c->db->id, c->now_ms, c->seed, c->log_argc, argv);
+            cm_free(argv);
+        } else {
+            engine_log(e, (uint32_t)c->db->id, c->now_ms, c->seed, c->argc, c->argv);
+        }
+    }
+    for (int i = 0; i < c->log_argc; i++) dstr_free(c->log_argv[i]);
+    cm_free(c->log_argv);
+    c->log_argv = NULL;
+    c->log_argc = 0;
+    e->stats.commands_processed++;
+}
+
+void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
+                    int64_t now_us, rbuf *out)
 {
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out);
     if (cmd) {
-        cmd_call c = {0};
-        c.e = e;
-        c.s = s;
-        c.cmd = cmd;
-        c.argc = argc;
-        c.argv = argv;
-        c.db = &e->dbs[s->db];
-        c.now_us = now_us;
-        c.now_ms = now_us / 1000;
-        c.seed = crand_next(&e->rng);
-        crand_seed(&c.rng, c.seed);
-        c.out = out;
+        cmd_call c;
+        engine_call_init(&c, e, s, cmd, argc, argv, now_us, out);
         cmd->proc(&c);
-        if (c.dirty > 0) {
-            e->stats.dirty += c.dirty;
-            engine_log(e, (uint32_t)c.db->id, c.now_ms, c.seed, argc, argv);
-        }
-        e->stats.commands_processed++;
+        engine_call_finish(&c);
+        if (e->nready) engine_serve_ready(e, now_us);
     }
     e->stats.total_error_replies += (long long)(out->errors - errors_before);
 }

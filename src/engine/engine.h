@@ -27,6 +27,7 @@ typedef struct cdb {
     int id;
     uint64_t expire_cursor; /* where active expiry resumes */
     long long avg_ttl;      /* ms, a running estimate for INFO keyspace */
+    dict *blocking;         /* key -> sessions parked on it (blocking.c) */
 } cdb;
 
 /* A client of the engine: a network connection or an embedding handle. */
@@ -37,7 +38,10 @@ enum {
     SESS_REPLY_SKIP = 1 << 3,        /* skip the reply of the current command */
     SESS_NO_EVICT = 1 << 4,
     SESS_NO_TOUCH = 1 << 5,
+    SESS_CAN_BLOCK = 1 << 6, /* a connection: blocking commands may wait */
 };
+
+typedef struct blocked_state blocked_state;
 
 typedef struct cairn_session {
     uint64_t id;
@@ -46,6 +50,10 @@ typedef struct cairn_session {
     int flags;
     dstr name;         /* NULL until CLIENT SETNAME */
     void *host_client; /* the network client, opaque to the engine */
+    /* Where a parked command's reply goes once it is served or times out
+     * (the connection's output); NULL for sessions that cannot block. */
+    rbuf *out;
+    blocked_state *blocked; /* non-NULL while parked (blocking.c) */
 } cairn_session;
 
 /* One entry of the command log (DESIGN rule 4): a write that changed the
@@ -82,6 +90,10 @@ typedef struct cairn_host_ops {
     /* A CONFIG SET changed a parameter the host acts on (port, ...).
      * Returns NULL on success or an error message. */
     const char *(*config_changed)(void *priv, const char *name);
+    /* A parked session was served, timed out or unblocked: its reply is in
+     * s->out and it may run its next command.  Called from inside
+     * engine_execute() of another session: the host must only note it. */
+    void (*unblocked)(void *priv, cairn_session *s);
 } cairn_host_ops;
 
 typedef struct engine_stats {
@@ -110,7 +122,18 @@ struct cairn_engine {
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
     int64_t start_ms;
     uint64_t next_session_id;
+    /* Blocking (blocking.c): every parked session, and the keys that a
+     * write made ready since the last time they were served. */
+    blocked_state *blocked_head;
+    long blocked_count;
+    struct ready_key {
+        int db;
+        dstr key;
+    } *ready;
+    int nready, ready_cap;
 };
+
+enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2 };
 
 struct cmd_call {
     cairn_engine *e;
@@ -127,6 +150,9 @@ struct cmd_call {
     crand rng;
     rbuf *out;
     long long dirty; /* changes this call made; > 0 means it is logged */
+    int retry;       /* RETRY_*: a parked command run again (blocking.c) */
+    int log_argc;    /* log_as(): what to log instead of argv */
+    dstr *log_argv;
 };
 
 /* Create an engine.  seed keys the hashes and the PRNG: the host draws it
@@ -148,6 +174,15 @@ void session_reset(cairn_session *s);
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
                     rbuf *out);
 
+/* The two halves of running a handler, shared by engine_execute() and
+ * the retry of parked commands: set up the execution context, and after
+ * the handler account for it and log it if it changed the dataset. */
+void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd,
+                      int argc, const cslice *argv, int64_t now_us, rbuf *out);
+void engine_call_finish(cmd_call *c);
+/* Serve sessions parked on keys that became ready (blocking.c). */
+void engine_serve_ready(cairn_engine *e, int64_t now_us);
+
 /* Emit an entry to the log sink (no-op without one). */
 void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int argc,
                 const cslice *argv);
@@ -157,6 +192,17 @@ void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int
  * number of keys expired.  The host calls it from a timer and decides how
  * long to keep calling (the engine reads no clock). */
 long long engine_active_expire(cairn_engine *e, int64_t now_ms, long effort, int *keep_going);
+
+/* Blocking commands, for the host (see blocking.h for handlers).  Time
+ * out parked sessions whose deadline passed at now_ms. */
+void engine_block_timeouts(cairn_engine *e, int64_t now_ms);
+/* The earliest deadline of a parked session (unix ms), or 0 if none. */
+int64_t engine_next_block_timeout(const cairn_engine *e);
+/* CLIENT UNBLOCK: end a parked session's wait with the timeout reply, or
+ * with an UNBLOCKED error.  Returns 0 if it was not parked. */
+int engine_unblock(cairn_engine *e, cairn_session *s, int with_error);
+/* The session is going away (its connection closed): forget it. */
+void engine_session_gone(cairn_engine *e, cairn_session *s);
 
 /* Move some rehashing forward in idle time. */
 void engine_rehash_step(cairn_engine *e);

@@ -66,7 +66,13 @@ cobj *obj_new_string_try_int(const char *p, size_t len)
 void obj_free(cobj *o)
 {
     if (!o || --o->refcount > 0) return;
-    if (o->type == OBJ_STRING && o->encoding == ENC_RAW) dstr_free(o->v.ptr);
+    switch (o->type) {
+    case OBJ_STRING:
+        if (o->encoding == ENC_RAW) dstr_free(o->v.ptr);
+        break;
+    case OBJ_HASH: hash_obj_free(o); break;
+    default: break;
+    }
     cm_free(o);
 }
 
@@ -74,6 +80,11 @@ void obj_free_void(void *o) { obj_free(o); }
 
 cobj *obj_dup(const cobj *o)
 {
+    switch (o->type) {
+    case OBJ_STRING: break;
+    case OBJ_HASH: return hash_obj_dup(o);
+    default: break;
+    }
     switch (o->encoding) {
     case ENC_INT: return obj_new_int(o->v.ll);
     case ENC_EMBSTR: return obj_new_embstr(o->v.ptr, dstr_len(o->v.ptr));

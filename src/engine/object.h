@@ -56,6 +56,11 @@ void obj_free(cobj *o);
 void obj_free_void(void *o); /* for dict val_free */
 cobj *obj_dup(const cobj *o);
 
+/* The structure behind a collection, freed by obj_free() and copied by
+ * obj_dup() (COPY); one pair per type, next to its commands. */
+void hash_obj_free(cobj *o); /* t_hash.c */
+cobj *hash_obj_dup(const cobj *o);
+
 /* The bytes of a string object.  INT objects are formatted into buf, which
  * must hold NUM_STR_MAX bytes. */
 const char *obj_str(const cobj *o, char *buf, size_t *len);

@@ -6,7 +6,6 @@
  * handler depends on besides the keyspace and its arguments comes from the
  * call's context (c->now_ms, c->rng), so replaying a logged call gives the
  * same result on every replica (DESIGN rule 2). */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -758,7 +758,7 @@ static void client_no_evict_command(cmd_call *c) { client_onoff(c, SESS_NO_EVICT
 
 static void client_no_touch_command(cmd_call *c) { client_onoff(c, SESS_NO_TOUCH); }
 
-/* LIST, INFO and KILL need the connections: the host's business. */
+/* LIST, INFO, KILL and UNBLOCK need the connections: the host's business. */
 static void client_host_command(cmd_call *c)
 {
     const cairn_host_ops *h = c->e->host;
@@ -804,6 +804,8 @@ static void client_help_command(cmd_call *c)
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
         "NO-TOUCH (ON|OFF)",
@@ -1017,6 +1019,9 @@ static const cmd_def client_subcommands[] = {
      "O(1)", NULL},
     {"client|reply", client_reply_command, 3, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
      "3.2.0", "Instruct the server whether to reply to commands", "O(1)", NULL},
+    {"client|unblock", client_host_command, -3, CLIENT_ADMIN, CONN_ADMIN, 0, 0, 0, "connection",
+     "5.0.0", "Unblock a client blocked in a blocking command from a different connection",
+     "O(log N) where N is the number of client connections", NULL},
     {"client|setname", client_setname_command, 3, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
      "2.6.9", "Set the current connection name", "O(1)", NULL},
     {0},

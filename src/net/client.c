@@ -51,6 +51,7 @@ void client_close(client *c)
     if (c->flags & CLIENT_CLOSING) return;
     net *n = c->net;
     c->flags |= CLIENT_CLOSING;
+    engine_session_gone(n->engine, &c->sess);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -98,6 +99,7 @@ static void client_run(client *c)
     }
     c->last_cmd[nlen] = '\0';
     c->tot_cmds++;
+    if (c->sess.blocked) c->flags |= CLIENT_BLOCKED;
     if (c->sess.flags & SESS_CLOSE_AFTER_REPLY) c->flags |= CLIENT_CLOSE_AFTER;
 }
 
@@ -106,7 +108,7 @@ static void process_input(client *c)
     resp_parser *p = &c->parser;
     cairn_engine *e = c->net->engine;
     p->max_bulk = e->cfg.proto_max_bulk_len;
-    while (!(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER))) {
+    while (!(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED))) {
         int r = resp_parse(p, c->qbuf, dstr_len(c->qbuf));
         if (r == RESP_AGAIN) break;
         if (r == RESP_ERROR) {
@@ -248,6 +250,35 @@ static void flush_client(client *c)
     if (c->flags & CLIENT_CLOSE_AFTER) client_close(c);
 }
 
+void net_client_unblocked(cairn_session *s)
+{
+    client *c = s->host_client;
+    c->flags &= ~CLIENT_BLOCKED;
+    c->flags |= CLIENT_RESUME;
+    queue_write(c);
+}
+
+static void on_block_timeout(uv_timer_t *h)
+{
+    net *n = h->data;
+    engine_block_timeouts(n->engine, net_now_us() / 1000);
+}
+
+/* Wake the loop when the earliest parked session times out. */
+static void arm_block_timer(net *n)
+{
+    int64_t deadline = engine_next_block_timeout(n->engine);
+    if (!deadline) {
+        uv_timer_stop(&n->block_timer);
+        return;
+    }
+    int64_t wait = deadline - net_now_us() / 1000;
+    uv_timer_start(&n->block_timer, on_block_timeout, wait > 0 ? (uint64_t)wait : 0, 0);
+}
+
+/* Once per loop iteration, before polling: clients unblocked since the
+ * last one run the input they had pipelined after the blocking command,
+ * then every client with output gets it written. */
 static void on_flush(uv_prepare_t *h)
 {
     net *n = h->data;
@@ -255,8 +286,16 @@ static void on_flush(uv_prepare_t *h)
         client *c = n->queue;
         n->queue = c->queue_next;
         c->flags &= ~CLIENT_QUEUED;
+        if (c->flags & CLIENT_RESUME) {
+            c->flags &= ~CLIENT_RESUME;
+            process_input(c);
+        }
         flush_client(c);
     }
+    if (n->engine->blocked_count)
+        arm_block_timer(n);
+    else if (uv_is_active((uv_handle_t *)&n->block_timer))
+        uv_timer_stop(&n->block_timer);
 }
 
 /* Format a socket address as "ip:port" into buf. */
@@ -297,6 +336,8 @@ static client *client_new(net *n, int is_unix)
     c->flags = is_unix ? CLIENT_UNIX : 0;
     session_init(n->engine, &c->sess);
     c->sess.host_client = c;
+    c->sess.out = &c->out;
+    c->sess.flags |= SESS_CAN_BLOCK;
     c->qbuf = dstr_with_cap(READ_CHUNK);
     resp_parser_init(&c->parser, n->engine->cfg.proto_max_bulk_len);
     rbuf_init(&c->out, 2);
@@ -355,8 +396,10 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log
     n->log = log;
     n->log_priv = log_priv;
     int rc = uv_prepare_init(loop, &n->flush);
+    if (rc == 0) rc = uv_timer_init(loop, &n->block_timer);
     if (rc) return rc;
     n->flush.data = n;
+    n->block_timer.data = n;
     return uv_prepare_start(&n->flush, on_flush);
 }
 
@@ -461,6 +504,7 @@ void net_shutdown(net *n)
         client_close(c);
     }
     uv_close((uv_handle_t *)&n->flush, NULL);
+    uv_close((uv_handle_t *)&n->block_timer, NULL);
 }
 
 void net_close_idle(net *n, int64_t now_ms, int timeout_s)

@@ -22,6 +22,8 @@ enum {
     CLIENT_UNIX = 1 << 2,
     CLIENT_WRITING = 1 << 3, /* a uv_write is in flight */
     CLIENT_QUEUED = 1 << 4,  /* on the pending-write list */
+    CLIENT_BLOCKED = 1 << 5, /* parked by a blocking command */
+    CLIENT_RESUME = 1 << 6,  /* unblocked: run its pipelined input */
 };
 
 typedef struct client {
@@ -68,6 +70,7 @@ struct net {
     long nclients;
     client *queue; /* clients with output to write */
     uv_prepare_t flush;
+    uv_timer_t block_timer; /* fires at the earliest blocking timeout */
     net_stats stats;
     net_log_fn log;
     void *log_priv;
@@ -83,7 +86,9 @@ void net_shutdown(net *n);
 void client_close(client *c);
 /* Close clients idle for longer than timeout_s (0: never). */
 void net_close_idle(net *n, int64_t now_ms, int timeout_s);
-/* Look a client up by id (CLIENT KILL ID, CLIENT UNBLOCK later). */
+/* The engine ended a parked session's wait (cairn_host_ops.unblocked). */
+void net_client_unblocked(cairn_session *s);
+/* Look a client up by id (CLIENT KILL ID, CLIENT UNBLOCK). */
 client *net_find_client(net *n, uint64_t id);
 
 /* Wall-clock time in microseconds. */

@@ -261,6 +261,27 @@ static void client_kill(cairn_server *srv, cmd_call *c)
         reply_error(c->out, "ERR No such client");
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR] */
+static void client_unblock(cairn_server *srv, cmd_call *c)
+{
+    long long id;
+    if (!arg_ll(c, 2, &id)) return;
+    int with_error = 0;
+    if (c->argc == 4) {
+        if (arg_is(c, 3, "error")) {
+            with_error = 1;
+        } else if (!arg_is(c, 3, "timeout")) {
+            reply_error(c->out, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    } else if (c->argc > 4) {
+        reply_syntax_error(c);
+        return;
+    }
+    client *target = net_find_client(&srv->net, (uint64_t)id);
+    reply_int(c->out, target && engine_unblock(srv->engine, &target->sess, with_error));
+}
+
 void server_client_cmd(void *priv, cmd_call *c)
 {
     cairn_server *srv = priv;
@@ -271,6 +292,8 @@ void server_client_cmd(void *priv, cmd_call *c)
         client_info(c);
     else if (!strcmp(name, "client|kill"))
         client_kill(srv, c);
+    else if (!strcmp(name, "client|unblock"))
+        client_unblock(srv, c);
     else
         reply_errorf(c->out, "ERR unknown subcommand '%s'. Try CLIENT HELP.", name);
 }

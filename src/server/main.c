@@ -140,12 +140,19 @@ static const char *host_config_changed(void *priv, const char *name)
     return NULL;
 }
 
+static void host_unblocked(void *priv, cairn_session *s)
+{
+    (void)priv;
+    net_client_unblocked(s);
+}
+
 static const cairn_host_ops server_host_ops = {
     .client_cmd = server_client_cmd,
     .info = server_info,
     .shutdown = host_shutdown,
     .sleep_us = host_sleep_us,
     .config_changed = host_config_changed,
+    .unblocked = host_unblocked,
 };
 
 static void usage(void)

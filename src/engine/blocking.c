@@ -1,0 +1,267 @@
+/* blocking.c -- parking sessions on keys and serving them in order; see
+ * blocking.h.
+ *
+ * Each db maps a key to the FIFO queue of sessions parked on it; the
+ * engine keeps every parked session on a list (for timeouts) and, after
+ * each command, serves the keys that command made ready.  A parked
+ * session holds a copy of its command, which is simply run again: the
+ * handler decides whether it can be served now. */
+#include "blocking.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../ds/alloc.h"
+#include "../ds/util.h"
+#include "cmd.h"
+#include "db.h"
+
+struct blocked_state {
+    cairn_session *s;
+    const cmd_def *cmd;
+    int argc;
+    dstr *argv; /* the command, copied: the client's buffer moves on */
+    int db;
+    int nkeys;
+    dstr *keys; /* distinct keys waited on */
+    int64_t timeout_ms;
+    blocked_state *prev, *next;
+};
+
+typedef struct blocked_queue {
+    blocked_state **items;
+    size_t n, cap;
+} blocked_queue;
+
+static void queue_free(void *q)
+{
+    blocked_queue *bq = q;
+    cm_free(bq->items);
+    cm_free(bq);
+}
+
+static void queue_push(cdb *db, const char *key, size_t len, blocked_state *bs)
+{
+    if (!db->blocking) db->blocking = dict_create(db->keys->seed, queue_free, 0);
+    dict_entry *de = dict_find(db->blocking, key, len);
+    if (!de) {
+        de = dict_add(db->blocking, dstr_new(key, len), NULL);
+        de->v.ptr = cm_calloc(1, sizeof(blocked_queue));
+    }
+    blocked_queue *q = de->v.ptr;
+    if (q->n == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 4;
+        q->items = cm_realloc(q->items, q->cap * sizeof(*q->items));
+    }
+    q->items[q->n++] = bs;
+}
+
+static void queue_remove(cdb *db, const char *key, size_t len, blocked_state *bs)
+{
+    dict_entry *de = dict_find(db->blocking, key, len);
+    if (!de) return;
+    blocked_queue *q = de->v.ptr;
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->items[i] != bs) continue;
+        memmove(q->items + i, q->items + i + 1, (q->n - i - 1) * sizeof(*q->items));
+        q->n--;
+        break;
+    }
+    if (q->n == 0) dict_delete(db->blocking, key, len);
+}
+
+static int has_key(const blocked_state *bs, const cslice *key)
+{
+    for (int i = 0; i < bs->nkeys; i++)
+        if (dstr_len(bs->keys[i]) == key->len && memcmp(bs->keys[i], key->ptr, key->len) == 0)
+            return 1;
+    return 0;
+}
+
+int block_for_keys(cmd_call *c, const cslice *keys, int nkeys, int64_t timeout_ms)
+{
+    /* Run again while parked: stay parked, in the same place. */
+    if (c->retry) {
+        c->retry = RETRY_PARKED_AGAIN;
+        return 1;
+    }
+    if (!(c->s->flags & SESS_CAN_BLOCK) || !c->s->out) return 0;
+
+    cairn_engine *e = c->e;
+    blocked_state *bs = cm_calloc(1, sizeof(*bs));
+    bs->s = c->s;
+    bs->cmd = c->cmd;
+    bs->db = c->db->id;
+    bs->timeout_ms = timeout_ms;
+    bs->argc = c->argc;
+    bs->argv = cm_malloc(sizeof(dstr) * (size_t)c->argc);
+    for (int i = 0; i < c->argc; i++) bs->argv[i] = dstr_new(c->argv[i].ptr, c->argv[i].len);
+    bs->keys = cm_malloc(sizeof(dstr) * (size_t)nkeys);
+    for (int i = 0; i < nkeys; i++) {
+        if (has_key(bs, &keys[i])) continue;
+        bs->keys[bs->nkeys++] = dstr_new(keys[i].ptr, keys[i].len);
+        queue_push(c->db, keys[i].ptr, keys[i].len, bs);
+    }
+    bs->next = e->blocked_head;
+    if (e->blocked_head) e->blocked_head->prev = bs;
+    e->blocked_head = bs;
+    e->blocked_count++;
+    c->s->blocked = bs;
+    return 1;
+}
+
+/* Forget a parked session: off its keys' queues and the engine's list. */
+static void unpark(cairn_engine *e, blocked_state *bs)
+{
+    cdb *db = &e->dbs[bs->db];
+    for (int i = 0; i < bs->nkeys; i++) {
+        queue_remove(db, bs->keys[i], dstr_len(bs->keys[i]), bs);
+        dstr_free(bs->keys[i]);
+    }
+    if (bs->prev)
+        bs->prev->next = bs->next;
+    else
+        e->blocked_head = bs->next;
+    if (bs->next) bs->next->prev = bs->prev;
+    e->blocked_count--;
+    for (int i = 0; i < bs->argc; i++) dstr_free(bs->argv[i]);
+    cm_free(bs->argv);
+    cm_free(bs->keys);
+    bs->s->blocked = NULL;
+    cm_free(bs);
+}
+
+/* The session's wait is over and its reply written: tell the host. */
+static void release(cairn_engine *e, blocked_state *bs)
+{
+    cairn_session *s = bs->s;
+    unpark(e, bs);
+    if (e->host && e->host->unblocked) e->host->unblocked(e->host_priv, s);
+}
+
+void signal_key_ready(cairn_engine *e, cdb *db, const cslice *key)
+{
+    if (!db->blocking || !dict_find(db->blocking, key->ptr, key->len)) return;
+    for (int i = 0; i < e->nready; i++)
+        if (e->ready[i].db == db->id && dstr_len(e->ready[i].key) == key->len &&
+            memcmp(e->ready[i].key, key->ptr, key->len) == 0)
+            return;
+    if (e->nready == e->ready_cap) {
+        e->ready_cap = e->ready_cap ? e->ready_cap * 2 : 4;
+        e->ready = cm_realloc(e->ready, sizeof(*e->ready) * (size_t)e->ready_cap);
+    }
+    e->ready[e->nready].db = db->id;
+    e->ready[e->nready].key = dstr_new(key->ptr, key->len);
+    e->nready++;
+}
+
+void log_as(cmd_call *c, int argc, const cslice *argv)
+{
+    for (int i = 0; i < c->log_argc; i++) dstr_free(c->log_argv[i]);
+    c->log_argv = cm_realloc(c->log_argv, sizeof(dstr) * (size_t)argc);
+    for (int i = 0; i < argc; i++) c->log_argv[i] = dstr_new(argv[i].ptr, argv[i].len);
+    c->log_argc = argc;
+}
+
+int arg_timeout(cmd_call *c, int i, int64_t *timeout_ms)
+{
+    long double secs;
+    if (!str_to_ldouble(c->argv[i].ptr, c->argv[i].len, &secs) || !isfinite(secs)) {
+        reply_error(c->out, "ERR timeout is not a float or out of range");
+        return 0;
+    }
+    if (secs < 0) {
+        reply_error(c->out, "ERR timeout is negative");
+        return 0;
+    }
+    long double ms = secs * 1000;
+    if (ms > (long double)(INT64_MAX / 2)) {
+        reply_error(c->out, "ERR timeout is out of range");
+        return 0;
+    }
+    /* Round up so a tiny positive timeout never means "forever". */
+    int64_t rel = (int64_t)ceill(ms);
+    *timeout_ms = rel > 0 ? c->now_ms + rel : 0;
+    return 1;
+}
+
+/* Run a parked command again.  Returns 1 if it was served (it did not
+ * park itself again). */
+static int retry_parked(cairn_engine *e, blocked_state *bs, int64_t now_us)
+{
+    cslice *argv = cm_malloc(sizeof(cslice) * (size_t)bs->argc);
+    for (int i = 0; i < bs->argc; i++) argv[i] = (cslice){bs->argv[i], dstr_len(bs->argv[i])};
+    cmd_call c;
+    engine_call_init(&c, e, bs->s, bs->cmd, bs->argc, argv, now_us, bs->s->out);
+    c.retry = RETRY_RUNNING;
+    bs->cmd->proc(&c);
+    int served = c.retry != RETRY_PARKED_AGAIN;
+    engine_call_finish(&c);
+    cm_free(argv);
+    return served;
+}
+
+/* Serve the sessions parked on one ready key, oldest first, while the key
+ * still exists (each served pop may empty it). */
+static void serve_key(cairn_engine *e, int dbid, const dstr key, int64_t now_us)
+{
+    cdb *db = &e->dbs[dbid];
+    for (;;) {
+        dict_entry *de = db->blocking ? dict_find(db->blocking, key, dstr_len(key)) : NULL;
+        if (!de || !dict_find(db->keys, key, dstr_len(key))) return;
+        blocked_queue *q = de->v.ptr;
+        size_t i = 0;
+        while (i < q->n && !retry_parked(e, q->items[i], now_us)) i++;
+        if (i == q->n) return; /* nobody could be served */
+        release(e, q->items[i]);
+    }
+}
+
+void engine_serve_ready(cairn_engine *e, int64_t now_us)
+{
+    /* Serving may make more keys ready (BLMOVE pushes): loop until none. */
+    while (e->nready > 0) {
+        struct ready_key rk = e->ready[0];
+        memmove(e->ready, e->ready + 1, sizeof(*e->ready) * (size_t)(e->nready - 1));
+        e->nready--;
+        serve_key(e, rk.db, rk.key, now_us);
+        dstr_free(rk.key);
+    }
+}
+
+void engine_block_timeouts(cairn_engine *e, int64_t now_ms)
+{
+    blocked_state *bs = e->blocked_head;
+    while (bs) {
+        blocked_state *next = bs->next;
+        if (bs->timeout_ms && bs->timeout_ms <= now_ms) {
+            reply_null_array(bs->s->out);
+            release(e, bs);
+        }
+        bs = next;
+    }
+}
+
+int64_t engine_next_block_timeout(const cairn_engine *e)
+{
+    int64_t next = 0;
+    for (blocked_state *bs = e->blocked_head; bs; bs = bs->next)
+        if (bs->timeout_ms && (!next || bs->timeout_ms < next)) next = bs->timeout_ms;
+    return next;
+}
+
+int engine_unblock(cairn_engine *e, cairn_session *s, int with_error)
+{
+    if (!s->blocked) return 0;
+    if (with_error)
+        reply_error(s->out, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    else
+        reply_null_array(s->out);
+    release(e, s->blocked);
+    return 1;
+}
+
+void engine_session_gone(cairn_engine *e, cairn_session *s)
+{
+    if (s->blocked) unpark(e, s->blocked);
+}

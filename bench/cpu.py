@@ -7,6 +7,8 @@ Subcommands:
   populate PORT KEYS SIZE
                         SET key:000000000000 .. key:<KEYS-1> (the names
                         redis-benchmark -r KEYS generates) to SIZE bytes of 'x'
+  populate-list PORT KEY LEN SIZE
+                        replace KEY by a list of LEN elements of SIZE bytes
   run --pid PID --server NAME --workload W --round R --requests N
       --timeout S --out FILE -- redis-benchmark ...
                         run one redis-benchmark (bounded by S seconds),
@@ -167,6 +169,24 @@ def cmd_populate(args):
     return 0
 
 
+def cmd_populate_list(args):
+    port, key, length, size = int(args[0]), args[1], int(args[2]), int(args[3])
+    value = b"x" * size
+    c = Conn(port, timeout=30.0)
+    c.s.sendall(resp_cmd("DEL", key))
+    c.reply()
+    batch = 1000
+    for start in range(0, length, batch):
+        n = min(length, start + batch) - start
+        c.s.sendall(resp_cmd("RPUSH", key, *([value] * n)))
+        r = c.reply()
+        if r != b":%d" % (start + n):
+            print(f"populate-list: RPUSH answered {r!r}", file=sys.stderr)
+            return 1
+    c.close()
+    return 0
+
+
 def parse_csv(text):
     """redis-benchmark 7 --csv: header line then one row per test."""
     rows = [r for r in csv.reader(io.StringIO(text)) if r]
@@ -254,9 +274,6 @@ def cmd_run(args):
     return 0
 
 
-WORKLOADS = ["SET P1", "GET P1", "SET P16", "GET P16"]
-
-
 def fmt(x, nd):
     return "n/a" if x is None else f"{x:.{nd}f}"
 
@@ -274,12 +291,14 @@ def cmd_report(args):
     def good(w, s):
         return [r for r in by.get((w, s), []) if r["ok"]]
 
+    # The workloads in the order they were run (run.sh's TESTS).
+    workloads = list(dict.fromkeys(r["workload"] for r in recs))
     out = []
     out.append("| workload | cairn rps | redis rps | cairn p50 / p99 ms "
                "| redis p50 / p99 ms | cairn µs CPU/req (min–max) "
                "| redis µs CPU/req (min–max) | CPU ratio cairn/redis |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for w in WORKLOADS:
+    for w in workloads:
         row = [w]
         c, r = good(w, "cairn"), good(w, "redis")
         row.append(fmt(med([x["rps"] for x in c]), 0))
@@ -332,7 +351,8 @@ def main():
         return 2
     sub, args = sys.argv[1], sys.argv[2:]
     fn = {"freeport": cmd_freeport, "ping": cmd_ping, "populate": cmd_populate,
-          "run": cmd_run, "report": cmd_report}.get(sub)
+          "populate-list": cmd_populate_list, "run": cmd_run,
+          "report": cmd_report}.get(sub)
     if fn is None:
         print(__doc__, file=sys.stderr)
         return 2

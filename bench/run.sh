@@ -13,6 +13,11 @@
 #   CLIENTS      redis-benchmark connections (-c)        (default 50)
 #   KEYSPACE     redis-benchmark -r; keys are pre-set    (default 100000)
 #   DATASIZE     value size in bytes (-d)                (default 3)
+#   TESTS        comma-separated workloads               (default set,get)
+#                redis-benchmark -t names (set, get, lpush, lpop, ...), or
+#                lrange_K: LRANGE of the first K elements of a list of
+#                LIST_LEN elements pre-filled on both servers
+#   LIST_LEN     elements pre-filled for lrange_K        (default 10000)
 #   RUN_TIMEOUT  seconds one redis-benchmark may take    (default max(60, N/5000))
 #   CAIRN_BIN    server under test  (default build-release/cairn-server)
 #   REDIS_BIN    reference server   (default redis-server from PATH)
@@ -32,13 +37,23 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-$(( N / 5000 > 60 ? N / 5000 : 60 ))}
 CAIRN_BIN=${CAIRN_BIN:-$ROOT/build-release/cairn-server}
 REDIS_BIN=${REDIS_BIN:-$(command -v redis-server || true)}
 BENCH_BIN=${BENCH_BIN:-$(command -v redis-benchmark || true)}
+LIST_LEN=${LIST_LEN:-10000}
 PIPELINES=(1 16)
-TESTS=(set get)
+TESTS_SPEC=${TESTS:-set,get}
+[[ $TESTS_SPEC =~ ^[a-z0-9_]+(,[a-z0-9_]+)*$ ]] \
+    || { echo "bench: TESTS must be comma-separated test names (got '$TESTS_SPEC')" >&2; exit 1; }
+IFS=, read -r -a TESTS <<<"$TESTS_SPEC"
+for t in "${TESTS[@]}"; do
+    if [[ $t == lrange_* && ! ${t#lrange_} =~ ^[1-9][0-9]*$ ]]; then
+        echo "bench: $t: lrange_K needs a positive K" >&2
+        exit 1
+    fi
+done
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
 
-for v in N ROUNDS CLIENTS KEYSPACE DATASIZE RUN_TIMEOUT; do
+for v in N ROUNDS CLIENTS KEYSPACE DATASIZE RUN_TIMEOUT LIST_LEN; do
     if ! [[ ${!v} =~ ^[0-9]+$ ]] || (( ${!v} == 0 )); then
         die "$v must be a positive integer (got '${!v}')"
     fi
@@ -146,9 +161,25 @@ for name in cairn redis; do
         || die "could not pre-populate $name"
 done
 
+# LRANGE workloads read a list filled once beforehand (redis-benchmark's own
+# lrange tests would push N elements in the same run, mixing LPUSH into the
+# CPU measured for LRANGE).
+LIST_KEY=bench:list
+if [[ ",$TESTS_SPEC," == *,lrange_* ]]; then
+    for name in cairn redis; do
+        log "$name: filling $LIST_KEY with $LIST_LEN elements"
+        timeout 300 "$PY" "$HELPER" populate-list "${PORT[$name]}" "$LIST_KEY" "$LIST_LEN" \
+            "$DATASIZE" || die "could not fill $LIST_KEY on $name"
+    done
+fi
+
 bench_cmd() { # NAME TEST PIPELINE: sets BCMD
-    BCMD=("$BENCH_BIN" -h 127.0.0.1 -p "${PORT[$1]}" -t "$2" -n "$N" -c "$CLIENTS"
+    BCMD=("$BENCH_BIN" -h 127.0.0.1 -p "${PORT[$1]}" -n "$N" -c "$CLIENTS"
           -P "$3" -r "$KEYSPACE" -d "$DATASIZE" --csv)
+    case $2 in
+        lrange_*) BCMD+=(LRANGE "$LIST_KEY" 0 $(( ${2#lrange_} - 1 ))) ;;
+        *) BCMD+=(-t "$2") ;;
+    esac
 }
 
 # One short unmeasured pass per server, so the first measured run does not
@@ -232,7 +263,7 @@ report() {
     echo
     echo "Before the rounds each server gets its $KEYSPACE keys set (bench/cpu.py populate)" \
          "and an unmeasured warm-up of $WARMUP SET + $WARMUP GET. Run order per round:" \
-         "SET P1, GET P1, SET P16, GET P16, each on cairn then redis." \
+         "$(for pl in "${PIPELINES[@]}"; do for t in "${TESTS[@]}"; do printf '%s P%s, ' "${t^^}" "$pl"; done; done)each on cairn then redis." \
          "Each redis-benchmark run is limited to ${RUN_TIMEOUT}s."
 }
 

@@ -42,7 +42,8 @@ static int64_t get_enc(const intset *is, uint32_t pos, uint32_t enc)
 {
     const uint8_t *p = (const uint8_t *)is->contents + (size_t)pos * enc;
     uint64_t v = 0;
-    for (int i = (int)enc - 1; i >= 0; i--) v = v << 8 | p[i];
+    for (int i = (int)enc - 1; i >= 0; i--)
+        v = v << 8 | p[i];
     switch (enc) {
     case 2: return (int16_t)(uint16_t)v;
     case 4: return (int32_t)(uint32_t)v;
@@ -109,7 +110,8 @@ static intset *upgrade_and_add(intset *is, int64_t v)
     int prepend = v < 0;
     is = resize(is, len + 1, enc);
     /* Walk from the end so no element is overwritten before it is read. */
-    for (uint32_t i = len; i-- > 0;) set_enc(is, i + (uint32_t)prepend, get_enc(is, i, old), enc);
+    for (uint32_t i = len; i-- > 0;)
+        set_enc(is, i + (uint32_t)prepend, get_enc(is, i, old), enc);
     wr32(&is->encoding, enc);
     set_enc(is, prepend ? 0 : len, v, enc);
     set_len(is, len + 1);
@@ -128,8 +130,9 @@ intset *intset_add(intset *is, int64_t v, int *added)
     if (search(is, v, &pos)) return is;
     is = resize(is, len + 1, enc);
     uint8_t *base = (uint8_t *)is->contents;
-    if (pos < len) memmove(base + (size_t)(pos + 1) * enc, base + (size_t)pos * enc,
-                           (size_t)(len - pos) * enc);
+    if (pos < len)
+        memmove(base + (size_t)(pos + 1) * enc, base + (size_t)pos * enc,
+                (size_t)(len - pos) * enc);
     set_enc(is, pos, v, enc);
     set_len(is, len + 1);
     if (added) *added = 1;

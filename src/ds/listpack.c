@@ -42,7 +42,7 @@
 #define LP_ENC_INT64 0xF4
 
 /* Longest <encoding> header of a string, and longest backlen. */
-#define LP_MAX_ENC 9
+#define LP_MAX_ENC     9
 #define LP_MAX_BACKLEN 5
 
 /* ---------------------------------------------------------------------------
@@ -65,7 +65,8 @@ static void wr32(unsigned char *p, uint32_t v)
 static uint64_t rdn(const unsigned char *p, int n)
 {
     uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
     return v;
 }
 
@@ -299,11 +300,13 @@ unsigned char *lp_seek(unsigned char *lp, long index)
     if ((unsigned long)index >= n) return NULL;
     if ((unsigned long)index < n / 2) {
         unsigned char *p = lp + LP_HDR;
-        for (long i = 0; i < index; i++) p += entry_size(p);
+        for (long i = 0; i < index; i++)
+            p += entry_size(p);
         return p;
     }
     unsigned char *p = lp + lp_bytes(lp) - 1;
-    for (unsigned long i = n; i > (unsigned long)index; i--) p = lp_prev(lp, p);
+    for (unsigned long i = n; i > (unsigned long)index; i--)
+        p = lp_prev(lp, p);
     return p;
 }
 
@@ -423,8 +426,8 @@ static char *detach(const unsigned char *lp, const char **s, size_t len)
     return copy;
 }
 
-unsigned char *lp_insert(unsigned char *lp, unsigned char *p, int where, const char *s,
-                         size_t len, unsigned char **newp)
+unsigned char *lp_insert(unsigned char *lp, unsigned char *p, int where, const char *s, size_t len,
+                         unsigned char **newp)
 {
     char *copy = detach(lp, &s, len);
     lp_enc e;

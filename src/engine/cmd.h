@@ -79,9 +79,15 @@ struct cmd_def {
 extern const cmd_def conn_commands[];
 extern const cmd_def config_commands[];
 extern const cmd_def server_commands[];
+extern const cmd_def persist_commands[];
 extern const cmd_def string_commands[];
 extern const cmd_def keys_commands[];
+extern const cmd_def coord_commands[];
+extern const cmd_def list_commands[];
 extern const cmd_def hash_commands[];
+extern const cmd_def set_commands[];
+extern const cmd_def sort_commands[];
+extern const cmd_def zset_commands[];
 extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */

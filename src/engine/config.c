@@ -55,7 +55,7 @@ typedef struct cfg_enum {
 
 typedef struct config_def {
     const char *name;
-    const char *alias;                /* an older name also accepted (hash-max-ziplist-...) */
+    const char *alias; /* an older name also accepted (hash-max-ziplist-...) */
     int type;
     int flags;
     size_t offset;                    /* of the field in cairn_config */
@@ -63,6 +63,8 @@ typedef struct config_def {
     const char *dflt;                 /* the default, as CONFIG SET would take it */
     const cfg_enum *enums;            /* CT_ENUM: NULL-name terminated */
     void (*fixup)(cairn_config *cfg); /* adjusts a value after it is set */
+    /* CT_STRING: NULL if the value is acceptable, else why not. */
+    const char *(*check)(const cslice *value);
 } config_def;
 
 static const cfg_enum loglevel_enum[] = {
@@ -88,6 +90,28 @@ static void clamp_hz(cairn_config *cfg)
 {
     if (cfg->hz < 1) cfg->hz = 1;
     if (cfg->hz > 500) cfg->hz = 500;
+}
+
+static const cfg_enum appendfsync_enum[] = {
+    {"always", AOF_FSYNC_ALWAYS}, {"everysec", AOF_FSYNC_EVERYSEC}, {"no", AOF_FSYNC_NO},
+    {NULL, 0},
+};
+
+/* File names of the persistence files are names inside `dir`, never paths
+ * (Redis's isValidDBfilename and friends). */
+static const char *check_appendfilename(const cslice *v)
+{
+    return memchr(v->ptr, '/', v->len) ? "appendfilename can't be a path, just a filename" : NULL;
+}
+
+static const char *check_appenddirname(const cslice *v)
+{
+    return memchr(v->ptr, '/', v->len) ? "appenddirname can't be a path, just a dirname" : NULL;
+}
+
+static const char *check_dbfilename(const cslice *v)
+{
+    return memchr(v->ptr, '/', v->len) ? "dbfilename can't be a path, just a filename" : NULL;
 }
 
 #define OFF(field) offsetof(cairn_config, field)
@@ -199,6 +223,79 @@ static const config_def config_table[] = {
      .offset = OFF(save),
      .dflt = "3600 1 300 100 60 10000"},
     {.name = "appendonly", .type = CT_BOOL, .offset = OFF(appendonly), .dflt = "no"},
+    {.name = "appendfsync",
+     .type = CT_ENUM,
+     .offset = OFF(appendfsync),
+     .dflt = "everysec",
+     .enums = appendfsync_enum},
+    {.name = "appendfilename",
+     .type = CT_STRING,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(appendfilename),
+     .dflt = "appendonly.aof",
+     .check = check_appendfilename},
+    {.name = "appenddirname",
+     .type = CT_STRING,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(appenddirname),
+     .dflt = "appendonlydir",
+     .check = check_appenddirname},
+    {.name = "dbfilename",
+     .type = CT_STRING,
+     .offset = OFF(dbfilename),
+     .dflt = "dump.rdb",
+     .check = check_dbfilename},
+    {.name = "aof-load-truncated",
+     .type = CT_BOOL,
+     .offset = OFF(aof_load_truncated),
+     .dflt = "yes"},
+    {.name = "auto-aof-rewrite-percentage",
+     .type = CT_INT,
+     .offset = OFF(auto_aof_rewrite_percentage),
+     .lo = 0,
+     .hi = INT_MAX,
+     .dflt = "100"},
+    {.name = "auto-aof-rewrite-min-size",
+     .type = CT_LL,
+     .flags = CF_MEMORY,
+     .offset = OFF(auto_aof_rewrite_min_size),
+     .lo = 0,
+     .hi = LLONG_MAX,
+     .dflt = "64mb"},
+    {.name = "no-appendfsync-on-rewrite",
+     .type = CT_BOOL,
+     .offset = OFF(no_appendfsync_on_rewrite),
+     .dflt = "no"},
+    {.name = "aof-rewrite-incremental-fsync",
+     .type = CT_BOOL,
+     .offset = OFF(aof_rewrite_incremental_fsync),
+     .dflt = "yes"},
+    {.name = "rdb-save-incremental-fsync",
+     .type = CT_BOOL,
+     .offset = OFF(rdb_save_incremental_fsync),
+     .dflt = "yes"},
+    {.name = "stop-writes-on-bgsave-error",
+     .type = CT_BOOL,
+     .offset = OFF(stop_writes_on_bgsave_error),
+     .dflt = "yes"},
+    {.name = "aof-use-rdb-preamble",
+     .type = CT_BOOL,
+     .offset = OFF(aof_use_rdb_preamble),
+     .dflt = "yes"},
+    {.name = "aof-timestamp-enabled",
+     .type = CT_BOOL,
+     .offset = OFF(aof_timestamp_enabled),
+     .dflt = "no"},
+    {.name = "rdbcompression", .type = CT_BOOL, .offset = OFF(rdbcompression), .dflt = "yes"},
+    {.name = "rdbchecksum",
+     .type = CT_BOOL,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(rdbchecksum),
+     .dflt = "yes"},
+    {.name = "rdb-del-sync-files",
+     .type = CT_BOOL,
+     .offset = OFF(rdb_del_sync_files),
+     .dflt = "no"},
     {.name = "maxmemory",
      .type = CT_ULL,
      .flags = CF_MEMORY | CF_UNSIGNED,
@@ -211,6 +308,19 @@ static const config_def config_table[] = {
      .offset = OFF(maxmemory_policy),
      .dflt = "noeviction",
      .enums = maxmemory_policy_enum},
+    {.name = "list-max-listpack-size",
+     .alias = "list-max-ziplist-size",
+     .type = CT_INT,
+     .offset = OFF(list_max_listpack_size),
+     .lo = (unsigned long long)(long long)INT_MIN,
+     .hi = INT_MAX,
+     .dflt = "-2"},
+    {.name = "list-compress-depth",
+     .type = CT_INT,
+     .offset = OFF(list_compress_depth),
+     .lo = 0,
+     .hi = INT_MAX,
+     .dflt = "0"},
     /* Redis's default is 512 whatever its sample redis.conf says. */
     {.name = "hash-max-listpack-entries",
      .alias = "hash-max-ziplist-entries",
@@ -224,6 +334,41 @@ static const config_def config_table[] = {
      .type = CT_LL,
      .flags = CF_MEMORY,
      .offset = OFF(hash_max_listpack_value),
+     .lo = 0,
+     .hi = LONG_MAX,
+     .dflt = "64"},
+    /* Sets: an intset while all members are integers and at most this
+     * many; else a listpack while small (Redis 7.2's thresholds). */
+    {.name = "set-max-intset-entries",
+     .type = CT_LL,
+     .offset = OFF(set_max_intset_entries),
+     .lo = 0,
+     .hi = LONG_MAX,
+     .dflt = "512"},
+    {.name = "set-max-listpack-entries",
+     .type = CT_LL,
+     .offset = OFF(set_max_listpack_entries),
+     .lo = 0,
+     .hi = LONG_MAX,
+     .dflt = "128"},
+    {.name = "set-max-listpack-value",
+     .type = CT_LL,
+     .offset = OFF(set_max_listpack_value),
+     .lo = 0,
+     .hi = LONG_MAX,
+     .dflt = "64"},
+    {.name = "zset-max-listpack-entries",
+     .alias = "zset-max-ziplist-entries",
+     .type = CT_LL,
+     .offset = OFF(zset_max_listpack_entries),
+     .lo = 0,
+     .hi = LONG_MAX,
+     .dflt = "128"},
+    {.name = "zset-max-listpack-value",
+     .alias = "zset-max-ziplist-value",
+     .type = CT_LL,
+     .flags = CF_MEMORY,
+     .offset = OFF(zset_max_listpack_value),
      .lo = 0,
      .hi = LONG_MAX,
      .dflt = "64"},
@@ -474,10 +619,13 @@ static int set_value(cairn_config *cfg, const config_def *d, const cslice *argv,
     switch (d->type) {
     case CT_BOOL: ok = set_bool(cfg, d, &argv[0], err, errlen); break;
     case CT_ENUM: ok = set_enum(cfg, d, &argv[0], err, errlen); break;
-    case CT_STRING:
+    case CT_STRING: {
+        const char *why = d->check ? d->check(&argv[0]) : NULL;
+        if (why) return set_err(err, errlen, why);
         replace_dstr(cfg, d, dstr_new(argv[0].ptr, argv[0].len));
         ok = 1;
         break;
+    }
     case CT_BIND: ok = set_bind(cfg, d, argv, argc, err, errlen); break;
     case CT_SAVE: ok = set_save(cfg, d, argv, argc, startup, err, errlen); break;
     default: ok = set_numeric(cfg, d, &argv[0], err, errlen); break;

@@ -11,6 +11,9 @@
 
 enum { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING };
 
+/* appendfsync values, with Redis's numbering. */
+enum { AOF_FSYNC_NO = 0, AOF_FSYNC_ALWAYS = 1, AOF_FSYNC_EVERYSEC = 2 };
+
 /* maxmemory-policy values, in Redis's order. */
 enum {
     MAXMEMORY_VOLATILE_LRU = 0,
@@ -46,6 +49,25 @@ typedef struct cairn_config {
      * them work; persistence and eviction act on them in later work. */
     dstr save; /* "seconds changes ..." pairs, "" = never */
     int appendonly;
+    /* Persistence, acted on by the host (src/log/persist.c). */
+    int appendfsync;     /* AOF_FSYNC_* */
+    dstr appendfilename; /* the prefix of the append-only files */
+    dstr appenddirname;  /* the directory of the log, under dir */
+    dstr dbfilename;     /* the snapshot of SAVE/BGSAVE, under dir */
+    int aof_load_truncated;
+    int auto_aof_rewrite_percentage;
+    long long auto_aof_rewrite_min_size;
+    int no_appendfsync_on_rewrite;
+    int aof_rewrite_incremental_fsync;
+    int rdb_save_incremental_fsync;
+    int stop_writes_on_bgsave_error;
+    /* Accepted and stored for compatibility: a base is always a snapshot,
+     * snapshots are always checksummed and never compressed. */
+    int aof_use_rdb_preamble;
+    int aof_timestamp_enabled;
+    int rdbcompression;
+    int rdbchecksum;
+    int rdb_del_sync_files;
     unsigned long long maxmemory;
     int maxmemory_policy;
     int save_loaded; /* the first `save` line of a file replaces the default */
@@ -53,6 +75,23 @@ typedef struct cairn_config {
      * this many fields, each field and value at most this many bytes. */
     long long hash_max_listpack_entries;
     long long hash_max_listpack_value;
+    /* A set is an intset while all of its members are integers and at
+     * most set_max_intset_entries; else a listpack while it has at most
+     * set_max_listpack_entries members of at most set_max_listpack_value
+     * bytes. */
+    long long set_max_intset_entries;
+    long long set_max_listpack_entries;
+    long long set_max_listpack_value;
+    /* A sorted set stays a listpack while it has at most this many
+     * members, each at most zset_max_listpack_value bytes. */
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value;
+    /* Lists: list_max_listpack_size is Redis's list-max-listpack-size
+     * (> 0: entries per node, -1..-5: 4..64 KB per node); a list is one
+     * listpack while it fits one node.  list-compress-depth is stored
+     * only: nodes are not compressed. */
+    int list_max_listpack_size;
+    int list_compress_depth;
 } cairn_config;
 
 typedef struct cairn_engine cairn_engine;

@@ -44,6 +44,9 @@ void engine_free(cairn_engine *e)
     for (int i = 0; i < e->ndbs; i++)
         db_free(&e->dbs[i]);
     cm_free(e->dbs);
+    for (int i = 0; i < e->nready; i++)
+        dstr_free(e->ready[i].key);
+    cm_free(e->ready);
     dict_release(e->commands);
     config_free(&e->cfg);
     cm_free(e);
@@ -182,11 +185,30 @@ void engine_call_finish(cmd_call *c)
     e->stats.commands_processed++;
 }
 
+/* Commands the host's state refuses: everything but CMD_LOADING commands
+ * while the dataset loads, and writes (and PING, as Redis does, so that
+ * monitoring notices) while the log cannot be written.  Replies with the
+ * error and returns 1 when cmd may not run now. */
+static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_def *cmd, rbuf *out)
+{
+    if (s->flags & SESS_LOADER) return 0;
+    if (e->loading && !(cmd->flags & CMD_LOADING)) {
+        reply_error(out, "LOADING Redis is loading the dataset in memory");
+        return 1;
+    }
+    if (e->write_error && ((cmd->flags & CMD_WRITE) || strcmp(cmd->name, "ping") == 0)) {
+        reply_error(out, e->write_error);
+        return 1;
+    }
+    return 0;
+}
+
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
                     int64_t now_us, rbuf *out)
 {
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out);
+    if (cmd && refused_by_host_state(e, s, cmd, out)) cmd = NULL;
     if (cmd) {
         cmd_call c;
         engine_call_init(&c, e, s, cmd, argc, argv, now_us, out);
@@ -195,6 +217,26 @@ void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *a
         if (e->nready) engine_serve_ready(e, now_us);
     }
     e->stats.total_error_replies += (long long)(out->errors - errors_before);
+}
+
+int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out)
+{
+    const cmd_def *cmd = resolve_command(e, entry->argc, entry->argv, out);
+    if (!cmd || entry->db >= (uint32_t)e->ndbs) {
+        if (cmd) reply_error(out, "ERR DB index is out of range");
+        return -1;
+    }
+    s->flags |= SESS_LOADER;
+    s->db = (int)entry->db;
+    cmd_call c;
+    engine_call_init(&c, e, s, cmd, entry->argc, entry->argv, (int64_t)entry->now_ms * 1000, out);
+    /* The seed the original run drew, not the next one of this engine. */
+    c.seed = entry->seed;
+    crand_seed(&c.rng, c.seed);
+    cmd->proc(&c);
+    engine_call_finish(&c);
+    if (e->nready) engine_serve_ready(e, c.now_us);
+    return 0;
 }
 
 /* Sample keys with a TTL in one db by walking its expires table with the

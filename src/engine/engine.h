@@ -39,6 +39,7 @@ enum {
     SESS_NO_EVICT = 1 << 4,
     SESS_NO_TOUCH = 1 << 5,
     SESS_CAN_BLOCK = 1 << 6, /* a connection: blocking commands may wait */
+    SESS_LOADER = 1 << 7,    /* replays the log at startup: never refused */
 };
 
 typedef struct blocked_state blocked_state;
@@ -94,6 +95,11 @@ typedef struct cairn_host_ops {
      * s->out and it may run its next command.  Called from inside
      * engine_execute() of another session: the host must only note it. */
     void (*unblocked)(void *priv, cairn_session *s);
+    /* SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE (t_persist.c): the host owns
+     * the files and the child processes, so it runs them and replies. */
+    void (*persist_cmd)(void *priv, cmd_call *c);
+    /* Append the fields of INFO persistence to *out. */
+    void (*persist_info)(void *priv, dstr *out);
 } cairn_host_ops;
 
 typedef struct engine_stats {
@@ -131,6 +137,11 @@ struct cairn_engine {
         dstr key;
     } *ready;
     int nready, ready_cap;
+    /* Set by the host.  While loading, commands without CMD_LOADING get
+     * -LOADING; while write_error is set (the log or a snapshot could not
+     * be written: a "MISCONF ..." reply), write commands are refused. */
+    int loading;
+    const char *write_error;
 };
 
 enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2 };
@@ -182,6 +193,13 @@ void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_
 void engine_call_finish(cmd_call *c);
 /* Serve sessions parked on keys that became ready (blocking.c). */
 void engine_serve_ready(cairn_engine *e, int64_t now_us);
+
+/* Apply one logged entry (recovery, and later Raft): run its command at
+ * the entry's time with the entry's seed and db, as the session `s`
+ * (flagged SESS_LOADER), so the result is the one the original run
+ * computed.  The reply goes to out.  Returns 0, or -1 when the entry names
+ * no command or its arity is wrong (the reply holds the error). */
+int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out);
 
 /* Emit an entry to the log sink (no-op without one). */
 void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int argc,

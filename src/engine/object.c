@@ -70,7 +70,10 @@ void obj_free(cobj *o)
     case OBJ_STRING:
         if (o->encoding == ENC_RAW) dstr_free(o->v.ptr);
         break;
+    case OBJ_LIST: list_obj_free(o); break;
     case OBJ_HASH: hash_obj_free(o); break;
+    case OBJ_SET: set_obj_free(o); break;
+    case OBJ_ZSET: zset_obj_free(o); break;
     default: break;
     }
     cm_free(o);
@@ -82,7 +85,10 @@ cobj *obj_dup(const cobj *o)
 {
     switch (o->type) {
     case OBJ_STRING: break;
+    case OBJ_LIST: return list_obj_dup(o);
     case OBJ_HASH: return hash_obj_dup(o);
+    case OBJ_SET: return set_obj_dup(o);
+    case OBJ_ZSET: return zset_obj_dup(o);
     default: break;
     }
     switch (o->encoding) {
@@ -108,6 +114,14 @@ size_t obj_strlen(const cobj *o)
     size_t len;
     obj_str(o, buf, &len);
     return len;
+}
+
+int obj_str_equals(const cobj *o, const char *p, size_t len)
+{
+    char buf[NUM_STR_MAX];
+    size_t olen;
+    const char *op = obj_str(o, buf, &olen);
+    return olen == len && memcmp(op, p, len) == 0;
 }
 
 dstr obj_str_make_raw(cobj *o)

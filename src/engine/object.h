@@ -58,13 +58,21 @@ cobj *obj_dup(const cobj *o);
 
 /* The structure behind a collection, freed by obj_free() and copied by
  * obj_dup() (COPY); one pair per type, next to its commands. */
+void list_obj_free(cobj *o); /* t_list.c */
+cobj *list_obj_dup(const cobj *o);
 void hash_obj_free(cobj *o); /* t_hash.c */
 cobj *hash_obj_dup(const cobj *o);
+void set_obj_free(cobj *o); /* t_set.c */
+cobj *set_obj_dup(const cobj *o);
+void zset_obj_free(cobj *o); /* zset.c */
+cobj *zset_obj_dup(const cobj *o);
 
 /* The bytes of a string object.  INT objects are formatted into buf, which
  * must hold NUM_STR_MAX bytes. */
 const char *obj_str(const cobj *o, char *buf, size_t *len);
 size_t obj_strlen(const cobj *o);
+/* Is string object o byte-for-byte equal to p[0..len)? */
+int obj_str_equals(const cobj *o, const char *p, size_t len);
 /* Make a string object RAW (unshared, growable) and return its dstr. */
 dstr obj_str_make_raw(cobj *o);
 /* Replace the dstr of a RAW object (after it moved during growth). */

@@ -170,6 +170,11 @@ static void info_persistence(info_req *r)
 {
     cairn_engine *e = r->c->e;
     info_header(r, "Persistence");
+    /* The host keeps the files, so it knows their state. */
+    if (e->host && e->host->persist_info) {
+        e->host->persist_info(e->host_priv, &r->out);
+        return;
+    }
     r->out = dstr_catfmt(r->out,
                          "loading:0\r\n"
                          "async_loading:0\r\n"

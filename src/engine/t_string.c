@@ -96,6 +96,7 @@ enum {
     SETF_PX = 1 << 6,
     SETF_EXAT = 1 << 7,
     SETF_PXAT = 1 << 8,
+    SETF_IFEQ = 1 << 9,
 };
 #define SETF_ANY_EXPIRE (SETF_EX | SETF_PX | SETF_EXAT | SETF_PXAT)
 
@@ -105,8 +106,10 @@ enum { PARSE_FOR_SET, PARSE_FOR_GETEX };
  * syntax error, as in Redis) when it conflicts with one seen earlier or
  * does not apply to the command; repeating the same expire option is
  * allowed and the last value wins.  *expire_arg is the index of the
- * expire value, or 0.  Returns 0, or -1 after replying. */
-static int parse_set_options(cmd_call *c, int first, int mode, int *flags, int *expire_arg)
+ * expire value, or 0; *cmp_arg that of IFEQ's comparison value, or 0.
+ * Returns 0, or -1 after replying. */
+static int parse_set_options(cmd_call *c, int first, int mode, int *flags, int *expire_arg,
+                             int *cmp_arg)
 {
     static const struct {
         const char *name;
@@ -121,16 +124,23 @@ static int parse_set_options(cmd_call *c, int first, int mode, int *flags, int *
 
     *flags = 0;
     *expire_arg = 0;
+    *cmp_arg = 0;
     for (int j = first; j < c->argc; j++) {
         int has_next = j + 1 < c->argc;
         int f = *flags;
 
-        if (arg_is(c, j, "nx") && is_set && !(f & SETF_XX)) {
+        if (arg_is(c, j, "nx") && is_set && !(f & (SETF_XX | SETF_IFEQ))) {
             *flags |= SETF_NX;
             continue;
         }
-        if (arg_is(c, j, "xx") && is_set && !(f & SETF_NX)) {
+        if (arg_is(c, j, "xx") && is_set && !(f & (SETF_NX | SETF_IFEQ))) {
             *flags |= SETF_XX;
+            continue;
+        }
+        /* IFEQ (Valkey 8.1) is a condition like NX and XX, exclusive with them. */
+        if (arg_is(c, j, "ifeq") && is_set && has_next && !(f & (SETF_NX | SETF_XX))) {
+            *flags |= SETF_IFEQ;
+            *cmp_arg = ++j;
             continue;
         }
         if (arg_is(c, j, "get") && is_set) {
@@ -201,12 +211,25 @@ static int get_generic(cmd_call *c)
     return 0;
 }
 
+/* IFEQ: may SET go on?  Only if the key holds a string equal to cmp.
+ * Otherwise reply as Valkey does -- WRONGTYPE for another type, else a
+ * null, unless GET already replied -- and return 0. */
+static int ifeq_passes(cmd_call *c, const cobj *cur, const cslice *cmp, int flags)
+{
+    if (cur && check_type(c, cur, OBJ_STRING)) return 0;
+    if (cur && obj_str_equals(cur, cmp->ptr, cmp->len)) return 1;
+    if (!(flags & SETF_GET)) reply_null(c->out);
+    return 0;
+}
+
 /* The body of SET, SETNX, SETEX and PSETEX.  expire_arg is 0 or the index
- * of the expire value; the reply on success is +OK (or the old value with
- * GET), and on an NX/XX miss a null -- SETNX passes its own replies. */
+ * of the expire value, cmp_arg 0 or that of IFEQ's value; the reply on
+ * success is +OK (or the old value with GET), and on an NX/XX/IFEQ miss a
+ * null -- SETNX passes its own replies. */
 typedef enum { SET_REPLY_OK, SET_REPLY_INT } set_reply;
 
-static void set_generic(cmd_call *c, int flags, int val_arg, int expire_arg, set_reply how)
+static void set_generic(cmd_call *c, int flags, int val_arg, int expire_arg, int cmp_arg,
+                        set_reply how)
 {
     const cslice *key = &c->argv[1];
     const cslice *val = &c->argv[val_arg];
@@ -217,7 +240,10 @@ static void set_generic(cmd_call *c, int flags, int val_arg, int expire_arg, set
 
     /* Look the key up even without NX/XX: an expired key is deleted (and
      * logged) first, as Redis does. */
-    int found = lookup_write(c, key) != NULL;
+    cobj *cur = lookup_write(c, key);
+    int found = cur != NULL;
+    /* With GET, a value of another type was refused above. */
+    if (cmp_arg && !ifeq_passes(c, cur, &c->argv[cmp_arg], flags)) return;
     if (((flags & SETF_NX) && found) || ((flags & SETF_XX) && !found)) {
         if (flags & SETF_GET) return; /* already replied with the old value */
         if (how == SET_REPLY_INT)
@@ -242,22 +268,22 @@ static void set_generic(cmd_call *c, int flags, int val_arg, int expire_arg, set
 /* GET key */
 static void get_command(cmd_call *c) { get_generic(c); }
 
-/* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts-ms|KEEPTTL] */
+/* SET key value [NX|XX|IFEQ cmp] [GET] [EX s|PX ms|EXAT ts|PXAT ts-ms|KEEPTTL] */
 static void set_command(cmd_call *c)
 {
-    int flags, expire_arg;
-    if (parse_set_options(c, 3, PARSE_FOR_SET, &flags, &expire_arg) < 0) return;
-    set_generic(c, flags, 2, expire_arg, SET_REPLY_OK);
+    int flags, expire_arg, cmp_arg;
+    if (parse_set_options(c, 3, PARSE_FOR_SET, &flags, &expire_arg, &cmp_arg) < 0) return;
+    set_generic(c, flags, 2, expire_arg, cmp_arg, SET_REPLY_OK);
 }
 
 /* SETNX key value */
-static void setnx_command(cmd_call *c) { set_generic(c, SETF_NX, 2, 0, SET_REPLY_INT); }
+static void setnx_command(cmd_call *c) { set_generic(c, SETF_NX, 2, 0, 0, SET_REPLY_INT); }
 
 /* SETEX key seconds value */
-static void setex_command(cmd_call *c) { set_generic(c, SETF_EX, 3, 2, SET_REPLY_OK); }
+static void setex_command(cmd_call *c) { set_generic(c, SETF_EX, 3, 2, 0, SET_REPLY_OK); }
 
 /* PSETEX key milliseconds value */
-static void psetex_command(cmd_call *c) { set_generic(c, SETF_PX, 3, 2, SET_REPLY_OK); }
+static void psetex_command(cmd_call *c) { set_generic(c, SETF_PX, 3, 2, 0, SET_REPLY_OK); }
 
 /* GETSET key value: the TTL is dropped, as with a plain SET. */
 static void getset_command(cmd_call *c)
@@ -278,8 +304,8 @@ static void getdel_command(cmd_call *c)
 static void getex_command(cmd_call *c)
 {
     const cslice *key = &c->argv[1];
-    int flags, expire_arg;
-    if (parse_set_options(c, 2, PARSE_FOR_GETEX, &flags, &expire_arg) < 0) return;
+    int flags, expire_arg, cmp_arg;
+    if (parse_set_options(c, 2, PARSE_FOR_GETEX, &flags, &expire_arg, &cmp_arg) < 0) return;
 
     cobj *o = lookup_read(c, key);
     if (!o) {

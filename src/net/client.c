@@ -86,7 +86,15 @@ static void client_run(client *c)
     }
     rbuf_mark mark = rbuf_get_mark(&c->out);
     c->out.resp = c->sess.resp;
+    const net_log_hooks *hooks = &c->net->hooks;
+    uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
     engine_execute(c->net->engine, &c->sess, p->argc, c->argv, net_now_us(), &c->out);
+    if (hooks->appended) {
+        /* A command that logged something answers only once that is
+         * durable; one that did not (a read) need not wait for others. */
+        uint64_t log_after = hooks->appended(hooks->priv);
+        if (log_after != log_before) c->wait_off = log_after;
+    }
     c->out.resp = c->sess.resp; /* HELLO may have switched it */
     if (c->sess.flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
         rbuf_truncate(&c->out, mark);
@@ -200,6 +208,13 @@ static unsigned fill_iovs(client *c, uv_buf_t *iov, size_t *total)
 
 static void flush_client(client *c);
 
+/* Does c's output depend on log entries that are not durable yet? */
+static int must_wait(const client *c)
+{
+    const net_log_hooks *hooks = &c->net->hooks;
+    return hooks->durable && c->wait_off > hooks->durable(hooks->priv);
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     client *c = req->data;
@@ -212,7 +227,12 @@ static void on_write(uv_write_t *req, int status)
     c->net->stats.net_output_bytes += (long long)c->write_len;
     c->tot_net_out += c->write_len;
     c->write_len = 0;
-    flush_client(c);
+    /* Replies added since this write began may depend on log entries not
+     * yet committed: those wait for the next commit in on_flush(). */
+    if (must_wait(c))
+        queue_write(c);
+    else
+        flush_client(c);
 }
 
 /* Write what we can now; hand the rest to libuv to finish when the socket
@@ -253,6 +273,10 @@ static void flush_client(client *c)
 void net_client_unblocked(cairn_session *s)
 {
     client *c = s->host_client;
+    const net_log_hooks *hooks = &c->net->hooks;
+    /* Its reply was produced by a write (the pop it was served with) that
+     * was logged just before: it waits for that entry like any write. */
+    if (hooks->appended) c->wait_off = hooks->appended(hooks->priv);
     c->flags &= ~CLIENT_BLOCKED;
     c->flags |= CLIENT_RESUME;
     queue_write(c);
@@ -276,22 +300,47 @@ static void arm_block_timer(net *n)
     uv_timer_start(&n->block_timer, on_block_timeout, wait > 0 ? (uint64_t)wait : 0, 0);
 }
 
-/* Once per loop iteration, before polling: clients unblocked since the
- * last one run the input they had pipelined after the blocking command,
- * then every client with output gets it written. */
+/* Clients unblocked since the last iteration run the input they had
+ * pipelined after the blocking command.  That may unblock others in turn,
+ * so go on until none is left to resume. */
+static void run_resumed(net *n)
+{
+    int again = 1;
+    while (again) {
+        again = 0;
+        for (client *c = n->queue; c; c = c->queue_next) {
+            if (!(c->flags & CLIENT_RESUME)) continue;
+            c->flags &= ~CLIENT_RESUME;
+            process_input(c); /* may change the queue: start over */
+            again = 1;
+            break;
+        }
+    }
+}
+
+/* Once per loop iteration, before polling: resume unblocked clients, make
+ * the log durable (group commit: one write and one fsync for everything
+ * every client logged), then write every client's output -- so no reply
+ * ever leaves before its log entry is durable.  A client whose entries
+ * could not be made durable (a failing disk) keeps its output queued. */
 static void on_flush(uv_prepare_t *h)
 {
     net *n = h->data;
+    run_resumed(n);
+    if (n->hooks.commit) n->hooks.commit(n->hooks.priv);
+    client *held = NULL;
     while (n->queue) {
         client *c = n->queue;
         n->queue = c->queue_next;
-        c->flags &= ~CLIENT_QUEUED;
-        if (c->flags & CLIENT_RESUME) {
-            c->flags &= ~CLIENT_RESUME;
-            process_input(c);
+        if (must_wait(c)) {
+            c->queue_next = held;
+            held = c;
+            continue;
         }
+        c->flags &= ~CLIENT_QUEUED;
         flush_client(c);
     }
+    n->queue = held;
     if (n->engine->blocked_count)
         arm_block_timer(n);
     else if (uv_is_active((uv_handle_t *)&n->block_timer))
@@ -498,9 +547,10 @@ void net_close_listeners(net *n)
 void net_shutdown(net *n)
 {
     net_close_listeners(n);
+    if (n->hooks.commit) n->hooks.commit(n->hooks.priv);
     while (n->clients) {
         client *c = n->clients;
-        flush_client(c);
+        if (!must_wait(c)) flush_client(c);
         client_close(c);
     }
     uv_close((uv_handle_t *)&n->flush, NULL);

@@ -50,6 +50,9 @@ typedef struct client {
     int64_t ctime_ms, last_ms; /* created, last interaction */
     char last_cmd[32];
     uint64_t tot_net_in, tot_net_out, tot_cmds;
+    /* The command log offset this client's output depends on: its replies
+     * leave only once the log is durable up to here (group commit). */
+    uint64_t wait_off;
 } client;
 
 typedef struct net_stats {
@@ -57,6 +60,18 @@ typedef struct net_stats {
     long long rejected_connections;
     long long net_input_bytes, net_output_bytes;
 } net_stats;
+
+/* The command log, as the network layer sees it: before replies are
+ * written, commit() makes every entry logged so far durable (one write and
+ * one fsync for all clients: group commit); appended() is the log offset
+ * after the last entry, durable() the offset up to which entries are
+ * durable.  All NULL without a log. */
+typedef struct net_log_hooks {
+    void (*commit)(void *priv);
+    uint64_t (*appended)(void *priv);
+    uint64_t (*durable)(void *priv);
+    void *priv;
+} net_log_hooks;
 
 /* Called for log lines: level is one of LL_* from config.h. */
 typedef void (*net_log_fn)(void *priv, int level, const char *fmt, ...);
@@ -74,6 +89,7 @@ struct net {
     net_stats stats;
     net_log_fn log;
     void *log_priv;
+    net_log_hooks hooks;
 };
 
 int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log_priv);

@@ -65,6 +65,8 @@ void server_shutdown(cairn_server *srv)
     if (srv->shutting_down) return;
     srv->shutting_down = 1;
     server_log(srv, LL_WARNING, "User requested shutdown...");
+    if (uv_is_active((uv_handle_t *)&srv->loader)) uv_idle_stop(&srv->loader);
+    uv_close((uv_handle_t *)&srv->loader, NULL);
     net_shutdown(&srv->net);
     uv_timer_stop(&srv->cron);
     uv_close((uv_handle_t *)&srv->cron, NULL);
@@ -77,6 +79,13 @@ static void on_signal(uv_signal_t *h, int signum)
     cairn_server *srv = h->data;
     server_log(srv, LL_WARNING, "Received %s scheduling shutdown...",
                signum == SIGINT ? "SIGINT" : "SIGTERM");
+    /* As Redis: if the final save fails, stay up rather than lose data. */
+    if (persist_shutdown(srv->persist, 0) != 0) {
+        server_log(srv, LL_WARNING, "%s received but errors trying to shut down the server, "
+                                    "check the logs for more information",
+                   signum == SIGINT ? "SIGINT" : "SIGTERM");
+        return;
+    }
     server_shutdown(srv);
 }
 
@@ -99,8 +108,11 @@ static void on_cron(uv_timer_t *h)
     cairn_server *srv = h->data;
     cairn_engine *e = srv->engine;
     int64_t now_ms = net_now_us() / 1000;
-    cron_expire(srv);
+    /* While loading, the replay decides what exists at which time: real
+     * time expiry starts once the whole dataset is in. */
+    if (!e->loading) cron_expire(srv);
     engine_rehash_step(e);
+    persist_cron(srv->persist);
     net_close_idle(&srv->net, now_ms, e->cfg.timeout);
     size_t used = cm_used_memory();
     if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
@@ -110,10 +122,37 @@ static void on_cron(uv_timer_t *h)
 
 static void host_shutdown(void *priv, cmd_call *c, int flags)
 {
-    (void)flags;
     cairn_server *srv = priv;
-    (void)c;
+    if (persist_shutdown(srv->persist, flags) != 0) {
+        reply_error(c->out, "ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
     server_shutdown(srv);
+}
+
+static void host_persist_cmd(void *priv, cmd_call *c)
+{
+    cairn_server *srv = priv;
+    persist_command(srv->persist, c);
+}
+
+static void host_persist_info(void *priv, dstr *out)
+{
+    cairn_server *srv = priv;
+    persist_info(srv->persist, out);
+}
+
+/* CONFIG SET dir: the server lives in its data directory (as Redis), so
+ * relative paths in the configuration keep meaning the same thing. */
+static const char *change_dir(cairn_server *srv, const char *dir)
+{
+    char old[PATH_MAX], now[PATH_MAX];
+    if (!getcwd(old, sizeof(old))) return strerror(errno);
+    if (chdir(dir) != 0) return strerror(errno);
+    const char *why = getcwd(now, sizeof(now)) ? persist_set_dir(srv->persist, now) : strerror(errno);
+    if (why && chdir(old) != 0)
+        server_log(srv, LL_WARNING, "Can't go back to %s: %s", old, strerror(errno));
+    return why;
 }
 
 static void host_sleep_us(void *priv, long long us)
@@ -134,10 +173,8 @@ static const char *host_config_changed(void *priv, const char *name)
             return "Unable to listen on this port. Check server logs.";
         return NULL;
     }
-    if (strcmp(name, "dir") == 0) {
-        if (chdir(cfg->dir) != 0) return strerror(errno);
-    }
-    return NULL;
+    if (strcmp(name, "dir") == 0) return change_dir(srv, cfg->dir);
+    return persist_config_changed(srv->persist, name);
 }
 
 static void host_unblocked(void *priv, cairn_session *s)
@@ -153,6 +190,8 @@ static const cairn_host_ops server_host_ops = {
     .sleep_us = host_sleep_us,
     .config_changed = host_config_changed,
     .unblocked = host_unblocked,
+    .persist_cmd = host_persist_cmd,
+    .persist_info = host_persist_info,
 };
 
 static void usage(void)
@@ -297,6 +336,71 @@ static void write_pidfile(cairn_server *srv)
     fclose(fp);
 }
 
+static void persist_log(void *priv, int level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    server_log(priv, level, "%s", msg);
+}
+
+static void hook_commit(void *priv)
+{
+    cairn_server *srv = priv;
+    persist_commit(srv->persist);
+}
+
+static uint64_t hook_appended(void *priv)
+{
+    cairn_server *srv = priv;
+    return persist_appended(srv->persist);
+}
+
+static uint64_t hook_durable(void *priv)
+{
+    cairn_server *srv = priv;
+    return persist_durable(srv->persist);
+}
+
+/* Load the dataset a slice at a time from an idle handle, so the loop
+ * keeps answering (-LOADING, INFO) in between.  A failure stops start-up:
+ * the message names the file, the offset and the repair tool. */
+static void on_load_slice(uv_idle_t *h)
+{
+    cairn_server *srv = h->data;
+    char err[1024];
+    int rc = persist_load_step(srv->persist, 20000, err, sizeof(err));
+    if (rc == PERSIST_MORE) return;
+    uv_idle_stop(h);
+    if (rc == PERSIST_ERROR) {
+        server_log(srv, LL_WARNING, "%s", err);
+        srv->exit_code = 1;
+        server_shutdown(srv);
+    }
+}
+
+/* Go to the data directory and open it: take its lock, find the files to
+ * load.  Returns 0, or -1 with the reason logged. */
+static int open_data_dir(cairn_server *srv)
+{
+    cairn_config *cfg = &srv->engine->cfg;
+    char cwd[PATH_MAX], err[1024];
+    if (chdir(cfg->dir) != 0 || !getcwd(cwd, sizeof(cwd))) {
+        server_log(srv, LL_WARNING, "Can't chdir to '%s': %s", cfg->dir, strerror(errno));
+        return -1;
+    }
+    persist_host host = {.log = persist_log, .priv = srv, .can_fork = 1};
+    srv->persist = persist_new(srv->engine, &host);
+    if (persist_open(srv->persist, cwd, err, sizeof(err)) != 0) {
+        server_log(srv, LL_WARNING, "Fatal error opening the data directory: %s", err);
+        return -1;
+    }
+    srv->net.hooks = (net_log_hooks){hook_commit, hook_appended, hook_durable, srv};
+    return 0;
+}
+
 static int server_start(cairn_server *srv)
 {
     cairn_engine *e = srv->engine;
@@ -305,13 +409,16 @@ static int server_start(cairn_server *srv)
     if (rc == 0) rc = uv_timer_init(&srv->loop, &srv->cron);
     if (rc == 0) rc = uv_signal_init(&srv->loop, &srv->sigterm);
     if (rc == 0) rc = uv_signal_init(&srv->loop, &srv->sigint);
+    if (rc == 0) rc = uv_idle_init(&srv->loop, &srv->loader);
     if (rc) {
         server_log(srv, LL_WARNING, "Event loop setup failed: %s", uv_strerror(rc));
         return -1;
     }
-    srv->cron.data = srv->sigterm.data = srv->sigint.data = srv;
+    srv->cron.data = srv->sigterm.data = srv->sigint.data = srv->loader.data = srv;
+    if (open_data_dir(srv) != 0) return -1;
     if (net_listen(&srv->net, e->cfg.bind, e->cfg.port, e->cfg.unixsocket, e->cfg.unixsocketperm))
         return -1;
+    uv_idle_start(&srv->loader, on_load_slice);
     uv_timer_start(&srv->cron, on_cron, (uint64_t)(1000 / e->cfg.hz), (uint64_t)(1000 / e->cfg.hz));
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
@@ -329,6 +436,9 @@ int main(int argc, char **argv)
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Past a file size limit, let write() fail with EFBIG (a MISCONF
+     * error, recoverable) rather than be killed. */
+    signal(SIGXFSZ, SIG_IGN);
 
     uint8_t seed[32];
     if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
@@ -365,10 +475,12 @@ int main(int argc, char **argv)
     if (srv->engine->cfg.pidfile && srv->engine->cfg.pidfile[0]) unlink(srv->engine->cfg.pidfile);
     if (srv->engine->cfg.unixsocket && srv->engine->cfg.unixsocket[0])
         unlink(srv->engine->cfg.unixsocket);
+    persist_free(srv->persist);
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");
+    int exit_code = srv->exit_code;
     engine_free(srv->engine);
     dstr_free(srv->config_file);
     dstr_free(srv->executable);
     cm_free(srv);
-    return 0;
+    return exit_code;
 }

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "../engine/engine.h"
+#include "../log/persist.h"
 #include "../net/client.h"
 
 typedef struct cairn_server {
@@ -14,10 +15,13 @@ typedef struct cairn_server {
     net net;
     uv_timer_t cron;
     uv_signal_t sigterm, sigint;
+    persist *persist; /* the log, snapshots, recovery */
+    uv_idle_t loader; /* loads the dataset in slices while serving -LOADING */
     dstr config_file; /* absolute path, or NULL */
     dstr executable;  /* absolute path of argv[0] */
     int64_t start_ms;
     int shutting_down;
+    int exit_code; /* 1 when start-up failed after the loop began (loading) */
     long long cron_loops;
     int64_t stat_peak_memory;
     char run_id[41]; /* random hex, INFO's run_id; filled on first use */

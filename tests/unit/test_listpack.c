@@ -154,10 +154,10 @@ static void test_integer_sizes(void)
     struct {
         long long v;
         size_t entry;
-    } cases[] = {{0, 2},          {127, 2},           {128, 3},          {-1, 3},
-                 {-4096, 3},      {4095, 3},          {4096, 4},         {-4097, 4},
-                 {32767, 4},      {32768, 5},         {8388607, 5},      {8388608, 6},
-                 {2147483647, 6}, {2147483648LL, 10}, {LLONG_MIN, 10},   {LLONG_MAX, 10}};
+    } cases[] = {{0, 2},          {127, 2},           {128, 3},        {-1, 3},
+                 {-4096, 3},      {4095, 3},          {4096, 4},       {-4097, 4},
+                 {32767, 4},      {32768, 5},         {8388607, 5},    {8388608, 6},
+                 {2147483647, 6}, {2147483648LL, 10}, {LLONG_MIN, 10}, {LLONG_MAX, 10}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         unsigned char *lp = lp_new(0);
         lp = lp_append_int(lp, cases[i].v);
@@ -169,8 +169,18 @@ static void test_integer_sizes(void)
 /* Strings that look like numbers but are not canonical stay strings. */
 static void test_not_integers(void)
 {
-    static const char *strs[] = {"",     "-",   "+1",   "01",  "-0",   " 1",
-                                 "1 ",   "1.0", "0x10", "1e3", "abc",  "9223372036854775808",
+    static const char *strs[] = {"",
+                                 "-",
+                                 "+1",
+                                 "01",
+                                 "-0",
+                                 " 1",
+                                 "1 ",
+                                 "1.0",
+                                 "0x10",
+                                 "1e3",
+                                 "abc",
+                                 "9223372036854775808",
                                  "-9223372036854775809"};
     unsigned char *lp = lp_new(0);
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
@@ -200,7 +210,8 @@ static void test_not_integers(void)
 static char *make_str(size_t len, char c)
 {
     char *s = malloc(len + 1);
-    for (size_t i = 0; i < len; i++) s[i] = (char)(c + (i % 23));
+    for (size_t i = 0; i < len; i++)
+        s[i] = (char)(c + (i % 23));
     s[len] = '\0';
     if (len > 0) s[0] = 'x'; /* never reads as an integer */
     return s;
@@ -232,7 +243,8 @@ static void test_string_lengths(void)
      * 4095, 5 beyond; backlen 1 byte below 128, 2 below 16384, 3 below 2^21. */
     struct {
         size_t len, overhead;
-    } sz[] = {{0, 2}, {63, 2}, {64, 3}, {125, 3}, {126, 4}, {127, 4}, {4095, 4}, {4096, 7}, {70000, 8}};
+    } sz[] = {{0, 2},   {63, 2},   {64, 3},   {125, 3},  {126, 4},
+              {127, 4}, {4095, 4}, {4096, 7}, {70000, 8}};
     for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) {
         char *s = make_str(sz[i].len, 'b');
         unsigned char *one = lp_append(lp_new(0), s, sz[i].len);
@@ -240,7 +252,8 @@ static void test_string_lengths(void)
         lp_free(one);
         free(s);
     }
-    for (size_t i = 0; i < n; i++) free(want[i]);
+    for (size_t i = 0; i < n; i++)
+        free(want[i]);
     lp_free(lp);
 }
 
@@ -248,7 +261,8 @@ static void test_string_lengths(void)
 static unsigned char *build(const char **s, size_t n)
 {
     unsigned char *lp = lp_new(0);
-    for (size_t i = 0; i < n; i++) lp = lp_append(lp, s[i], strlen(s[i]));
+    for (size_t i = 0; i < n; i++)
+        lp = lp_append(lp, s[i], strlen(s[i]));
     return lp;
 }
 
@@ -283,9 +297,8 @@ static void test_insert_positions(void)
     CHECK(np == lp_first(lp));
     lp = lp_insert(lp, lp_last(lp), LP_AFTER, "t0", 2, &np);
     CHECK(np == lp_last(lp));
-    CHECK(equals_list(lp,
-                      (const char *[]){"h0", "head", "a", "mid", "99999", "1", "c", "-5000", "t0"},
-                      9));
+    CHECK(equals_list(
+        lp, (const char *[]){"h0", "head", "a", "mid", "99999", "1", "c", "-5000", "t0"}, 9));
     /* NULL position appends. */
     lp = lp_insert(lp, NULL, LP_BEFORE, "end", 3, &np);
     CHECK(np == lp_last(lp));
@@ -516,10 +529,13 @@ static void rand_value(crand *r, char *buf, size_t *len, char **heap)
     switch (crand_below(r, 6)) {
     case 0: *len = (size_t)ll_to_str(buf, 32, (long long)crand_below(r, 300) - 150); break;
     case 1: *len = (size_t)ll_to_str(buf, 32, (long long)crand_next(r)); break;
-    case 2: *len = (size_t)ll_to_str(buf, 32, (long long)crand_below(r, 1 << 25) - (1 << 24)); break;
+    case 2:
+        *len = (size_t)ll_to_str(buf, 32, (long long)crand_below(r, 1 << 25) - (1 << 24));
+        break;
     case 3: {
         size_t l = crand_below(r, 5);
-        for (size_t i = 0; i < l; i++) buf[i] = (char)('a' + crand_below(r, 3));
+        for (size_t i = 0; i < l; i++)
+            buf[i] = (char)('a' + crand_below(r, 3));
         *len = l;
         break;
     }
@@ -559,8 +575,8 @@ static void test_random_model(void)
             } else {
                 unsigned char *np;
                 int where = at > 0 && crand_below(&r, 2) ? LP_AFTER : LP_BEFORE;
-                unsigned char *p = where == LP_AFTER ? lp_seek(lp, (long)at - 1)
-                                                     : lp_seek(lp, (long)at);
+                unsigned char *p =
+                    where == LP_AFTER ? lp_seek(lp, (long)at - 1) : lp_seek(lp, (long)at);
                 lp = lp_insert(lp, p, where, s, len, &np);
                 REQUIRE(np == lp_seek(lp, (long)at));
             }
@@ -592,7 +608,8 @@ static void test_random_model(void)
             long idx = crand_below(&r, 2) ? (long)at : (long)at - (long)m.n;
             lp = lp_delete_range(lp, idx, cnt);
             if (at + cnt > m.n) cnt = m.n - at;
-            for (size_t i = at; i < at + cnt; i++) cm_free(m.s[i]);
+            for (size_t i = at; i < at + cnt; i++)
+                cm_free(m.s[i]);
             memmove(&m.s[at], &m.s[at + cnt], (m.n - at - cnt) * sizeof m.s[0]);
             memmove(&m.len[at], &m.len[at + cnt], (m.n - at - cnt) * sizeof m.len[0]);
             m.n -= cnt;
@@ -605,8 +622,7 @@ static void test_random_model(void)
                 unsigned char *f = lp_find(lp, lp_first(lp), m.s[at], m.len[at], 0);
                 REQUIRE(f);
                 size_t first = 0;
-                while (m.len[first] != m.len[at] ||
-                       memcmp(m.s[first], m.s[at], m.len[at]) != 0)
+                while (m.len[first] != m.len[at] || memcmp(m.s[first], m.s[at], m.len[at]) != 0)
                     first++;
                 REQUIRE(f == lp_seek(lp, (long)first));
             }
@@ -615,7 +631,8 @@ static void test_random_model(void)
         }
     }
     REQUIRE(walks_agree(lp, m.s, m.len, m.n));
-    for (size_t i = 0; i < m.n; i++) cm_free(m.s[i]);
+    for (size_t i = 0; i < m.n; i++)
+        cm_free(m.s[i]);
     lp_free(lp);
 }
 

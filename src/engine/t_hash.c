@@ -1,0 +1,875 @@
+/* t_hash.c -- the hash type and its commands.
+ *
+ * A hash starts as a listpack of field,value,field,value... entries: one
+ * allocation, no pointers, a linear scan per lookup -- cheap for the small
+ * hashes most applications keep.  When it grows past
+ * hash-max-listpack-entries fields, or a field or value longer than
+ * hash-max-listpack-value bytes arrives, it becomes a dict of field ->
+ * dstr value (OBJECT ENCODING "hashtable") and stays one, as in Redis.
+ *
+ * Semantics, reply shapes and error strings are Redis 7.0's.  Random
+ * choices (HRANDFIELD) come only from c->rng, so a replayed command picks
+ * the same fields (DESIGN rule 2). */
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include "../ds/alloc.h"
+#include "../ds/listpack.h"
+#include "../ds/util.h"
+#include "blocking.h"
+#include "cmd.h"
+#include "db.h"
+#include "scan.h"
+#include "t_hash.h"
+
+/* A listpack never grows beyond this, whatever the configuration allows
+ * (Redis's LISTPACK_MAX_SAFETY_SIZE): past it the hash becomes a dict. */
+#define HASH_LP_MAX_BYTES (1u << 30)
+/* Room for the entry headers of one field,value pair, beyond their bytes. */
+#define HASH_LP_PAIR_OVERHEAD 32
+
+/* ------------------------------------------------------------------ */
+/* The type                                                             */
+/* ------------------------------------------------------------------ */
+
+static void hash_val_free(void *v) { dstr_free(v); }
+
+static cobj *hash_create(void)
+{
+    cobj *o = cm_malloc(sizeof(*o));
+    o->type = OBJ_HASH;
+    o->encoding = ENC_LISTPACK;
+    o->lru = 0;
+    o->refcount = 1;
+    o->v.ptr = lp_new(0);
+    return o;
+}
+
+void hash_obj_free(cobj *o)
+{
+    if (o->encoding == ENC_LISTPACK)
+        lp_free(o->v.ptr);
+    else
+        dict_release(o->v.ptr);
+}
+
+cobj *hash_obj_dup(const cobj *o)
+{
+    cobj *copy = hash_create();
+    if (o->encoding == ENC_LISTPACK) {
+        lp_free(copy->v.ptr);
+        copy->v.ptr = cm_memdup(o->v.ptr, lp_bytes(o->v.ptr));
+        return copy;
+    }
+    dict *src = o->v.ptr;
+    dict *d = dict_create(src->seed, hash_val_free, 0);
+    dict_expand(d, dict_size(src));
+    dict_iter it;
+    dict_entry *de;
+    dict_iter_start(&it, src);
+    while ((de = dict_iter_next(&it)) != NULL) {
+        dict_entry *nde = dict_add(d, dstr_dup(de->key), NULL);
+        nde->v.ptr = dstr_dup(de->v.ptr);
+    }
+    dict_iter_end(&it);
+    lp_free(copy->v.ptr);
+    copy->v.ptr = d;
+    copy->encoding = ENC_HASHTABLE;
+    return copy;
+}
+
+unsigned long hash_length(const cobj *o)
+{
+    if (o->encoding == ENC_LISTPACK) return lp_length(o->v.ptr) / 2;
+    return (unsigned long)dict_size(o->v.ptr);
+}
+
+/* The bytes of the listpack entry at p; integers are formatted into buf
+ * (NUM_STR_MAX bytes). */
+static cslice lp_entry(unsigned char *p, char *buf)
+{
+    lp_value v;
+    cslice s;
+    lp_get(p, &v);
+    s.ptr = lp_value_str(&v, buf, &s.len);
+    return s;
+}
+
+/* The listpack entry of field (not its value), or NULL. */
+static unsigned char *lp_find_field(unsigned char *lp, const char *field, size_t flen)
+{
+    return lp_find(lp, lp_first(lp), field, flen, 1);
+}
+
+int hash_get_field(const cobj *o, const char *field, size_t flen, char *buf, const char **val,
+                   size_t *vlen)
+{
+    if (o->encoding == ENC_LISTPACK) {
+        unsigned char *lp = o->v.ptr;
+        unsigned char *p = lp_find_field(lp, field, flen);
+        if (!p) return 0;
+        cslice v = lp_entry(lp_next(lp, p), buf);
+        *val = v.ptr;
+        *vlen = v.len;
+        return 1;
+    }
+    dict_entry *de = dict_find(o->v.ptr, field, flen);
+    if (!de) return 0;
+    *val = de->v.ptr;
+    *vlen = dstr_len(de->v.ptr);
+    return 1;
+}
+
+static int hash_exists(const cobj *o, const cslice *field)
+{
+    char buf[NUM_STR_MAX];
+    const char *v;
+    size_t vlen;
+    return hash_get_field(o, field->ptr, field->len, buf, &v, &vlen);
+}
+
+/* Turn a listpack hash into a dict.  The dict is sized for every field at
+ * once so the conversion does not rehash along the way. */
+static void hash_convert(cmd_call *c, cobj *o)
+{
+    unsigned char *lp = o->v.ptr;
+    dict *d = dict_create(c->e->hash_seed, hash_val_free, 0);
+    dict_expand(d, lp_length(lp) / 2);
+    char fbuf[NUM_STR_MAX], vbuf[NUM_STR_MAX];
+    unsigned char *p = lp_first(lp);
+    while (p) {
+        unsigned char *vp = lp_next(lp, p);
+        cslice f = lp_entry(p, fbuf), v = lp_entry(vp, vbuf);
+        /* Fields of a listpack are distinct, so the add cannot fail. */
+        dict_entry *de = dict_add(d, dstr_new(f.ptr, f.len), NULL);
+        de->v.ptr = dstr_new(v.ptr, v.len);
+        p = lp_next(lp, vp);
+    }
+    lp_free(lp);
+    o->v.ptr = d;
+    o->encoding = ENC_HASHTABLE;
+}
+
+/* Must the listpack hash o become a dict before a pair of these sizes is
+ * stored?  Too long a field or value, or a listpack already too big. */
+static int hash_pair_too_big(const cmd_call *c, const cobj *o, size_t flen, size_t vlen)
+{
+    unsigned long long max = (unsigned long long)c->e->cfg.hash_max_listpack_value;
+    if (flen > max || vlen > max) return 1;
+    return lp_bytes(o->v.ptr) + flen + vlen + HASH_LP_PAIR_OVERHEAD > HASH_LP_MAX_BYTES;
+}
+
+/* Set field to value.  Returns 1 if the field is new, 0 if it was
+ * updated.  Converts to a dict when the hash outgrows its listpack. */
+static int hash_set(cmd_call *c, cobj *o, const cslice *f, const cslice *v)
+{
+    if (o->encoding == ENC_LISTPACK && hash_pair_too_big(c, o, f->len, v->len)) hash_convert(c, o);
+
+    if (o->encoding == ENC_LISTPACK) {
+        unsigned char *lp = o->v.ptr;
+        unsigned char *p = lp_find_field(lp, f->ptr, f->len);
+        if (p) {
+            unsigned char *vp = lp_next(lp, p);
+            o->v.ptr = lp_replace(lp, &vp, v->ptr, v->len);
+            return 0;
+        }
+        lp = lp_append(lp, f->ptr, f->len);
+        o->v.ptr = lp_append(lp, v->ptr, v->len);
+        if (hash_length(o) > (unsigned long long)c->e->cfg.hash_max_listpack_entries)
+            hash_convert(c, o);
+        return 1;
+    }
+
+    dict *d = o->v.ptr;
+    dict_entry *de = dict_find(d, f->ptr, f->len);
+    if (de) {
+        dstr_free(de->v.ptr);
+        de->v.ptr = dstr_new(v->ptr, v->len);
+        return 0;
+    }
+    de = dict_add(d, dstr_new(f->ptr, f->len), NULL);
+    de->v.ptr = dstr_new(v->ptr, v->len);
+    return 1;
+}
+
+/* Delete field; returns 1 if it was there. */
+static int hash_delete(cobj *o, const cslice *f)
+{
+    if (o->encoding == ENC_LISTPACK) {
+        unsigned char *lp = o->v.ptr;
+        unsigned char *p = lp_find_field(lp, f->ptr, f->len);
+        if (!p) return 0;
+        unsigned char *vp;
+        lp = lp_delete(lp, p, &vp);
+        o->v.ptr = lp_delete(lp, vp, NULL);
+        return 1;
+    }
+    dict *d = o->v.ptr;
+    if (!dict_delete(d, f->ptr, f->len)) return 0;
+    /* A hash emptied by HDEL gives its table back, as Redis's does. */
+    dict_shrink_if_needed(d);
+    return 1;
+}
+
+/* Walking every pair, whatever the encoding. */
+typedef struct hash_iter {
+    const cobj *o;
+    unsigned char *p; /* listpack: the next field, NULL at the end */
+    dict_iter di;
+    char fbuf[NUM_STR_MAX], vbuf[NUM_STR_MAX];
+} hash_iter;
+
+static void hash_iter_start(hash_iter *it, const cobj *o)
+{
+    it->o = o;
+    if (o->encoding == ENC_LISTPACK)
+        it->p = lp_first(o->v.ptr);
+    else
+        dict_iter_start(&it->di, o->v.ptr);
+}
+
+/* The next pair; returns 0 at the end.  The bytes are valid until the
+ * next call. */
+static int hash_iter_next(hash_iter *it, cslice *field, cslice *val)
+{
+    if (it->o->encoding == ENC_LISTPACK) {
+        if (!it->p) return 0;
+        unsigned char *lp = it->o->v.ptr;
+        unsigned char *vp = lp_next(lp, it->p);
+        *field = lp_entry(it->p, it->fbuf);
+        *val = lp_entry(vp, it->vbuf);
+        it->p = lp_next(lp, vp);
+        return 1;
+    }
+    dict_entry *de = dict_iter_next(&it->di);
+    if (!de) return 0;
+    *field = (cslice){de->key, dstr_len(de->key)};
+    *val = (cslice){de->v.ptr, dstr_len(de->v.ptr)};
+    return 1;
+}
+
+static void hash_iter_end(hash_iter *it)
+{
+    if (it->o->encoding != ENC_LISTPACK) dict_iter_end(&it->di);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookups shared by the commands                                       */
+/* ------------------------------------------------------------------ */
+
+/* The hash at key for a write, created empty (and added to the db) if
+ * absent.  NULL after a WRONGTYPE reply.  Only call it once the command
+ * is sure to store something: an empty hash must never stay in the db. */
+static cobj *hash_lookup_or_create(cmd_call *c, const cslice *key)
+{
+    cobj *o = lookup_write(c, key);
+    if (o) return check_type(c, o, OBJ_HASH) ? NULL : o;
+    o = hash_create();
+    db_add(c, c->db, key, o);
+    return o;
+}
+
+/* The hash at key for reading: NULL if absent (*wrongtype 0) or after a
+ * WRONGTYPE reply (*wrongtype 1). */
+static cobj *hash_lookup_read(cmd_call *c, const cslice *key, int *wrongtype)
+{
+    cobj *o = lookup_read(c, key);
+    *wrongtype = o && check_type(c, o, OBJ_HASH);
+    return *wrongtype ? NULL : o;
+}
+
+static void reply_field_value(cmd_call *c, const cobj *o, const cslice *field)
+{
+    char buf[NUM_STR_MAX];
+    const char *v;
+    size_t vlen;
+    if (o && hash_get_field(o, field->ptr, field->len, buf, &v, &vlen))
+        reply_bulk(c->out, v, vlen);
+    else
+        reply_null(c->out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Setting, getting, deleting                                           */
+/* ------------------------------------------------------------------ */
+
+static void hset_generic(cmd_call *c, int is_hmset)
+{
+    if (c->argc % 2 == 1) {
+        reply_errorf(c->out, "ERR wrong number of arguments for '%s' command", c->cmd->name);
+        return;
+    }
+    cobj *o = hash_lookup_or_create(c, &c->argv[1]);
+    if (!o) return;
+    long long created = 0;
+    for (int j = 2; j < c->argc; j += 2)
+        created += hash_set(c, o, &c->argv[j], &c->argv[j + 1]);
+    c->dirty += (c->argc - 2) / 2;
+    if (is_hmset)
+        reply_ok(c->out);
+    else
+        reply_int(c->out, created);
+}
+
+/* HSET key field value [field value ...]: the number of new fields. */
+static void hset_command(cmd_call *c) { hset_generic(c, 0); }
+
+/* HMSET key field value [field value ...]: +OK (deprecated form). */
+static void hmset_command(cmd_call *c) { hset_generic(c, 1); }
+
+/* HSETNX key field value */
+static void hsetnx_command(cmd_call *c)
+{
+    cobj *o = lookup_write(c, &c->argv[1]);
+    if (o && check_type(c, o, OBJ_HASH)) return;
+    if (o && hash_exists(o, &c->argv[2])) {
+        reply_int(c->out, 0);
+        return;
+    }
+    if (!o) o = hash_lookup_or_create(c, &c->argv[1]);
+    hash_set(c, o, &c->argv[2], &c->argv[3]);
+    c->dirty++;
+    reply_int(c->out, 1);
+}
+
+/* HGET key field */
+static void hget_command(cmd_call *c)
+{
+    int wrongtype;
+    cobj *o = hash_lookup_read(c, &c->argv[1], &wrongtype);
+    if (wrongtype) return;
+    reply_field_value(c, o, &c->argv[2]);
+}
+
+/* HMGET key field [field ...]: a null for every missing field, or for
+ * every field of a missing key. */
+static void hmget_command(cmd_call *c)
+{
+    int wrongtype;
+    cobj *o = hash_lookup_read(c, &c->argv[1], &wrongtype);
+    if (wrongtype) return;
+    reply_array_len(c->out, c->argc - 2);
+    for (int j = 2; j < c->argc; j++)
+        reply_field_value(c, o, &c->argv[j]);
+}
+
+/* HDEL key field [field ...]: the number of fields removed.  The key goes
+ * with its last field. */
+static void hdel_command(cmd_call *c)
+{
+    const cslice *key = &c->argv[1];
+    cobj *o = lookup_write(c, key);
+    if (!o) {
+        reply_int(c->out, 0);
+        return;
+    }
+    if (check_type(c, o, OBJ_HASH)) return;
+    long long deleted = 0;
+    for (int j = 2; j < c->argc; j++) {
+        deleted += hash_delete(o, &c->argv[j]);
+        if (hash_length(o) == 0) {
+            db_delete(c, c->db, key);
+            break;
+        }
+    }
+    c->dirty += deleted;
+    reply_int(c->out, deleted);
+}
+
+/* HLEN key */
+static void hlen_command(cmd_call *c)
+{
+    int wrongtype;
+    cobj *o = hash_lookup_read(c, &c->argv[1], &wrongtype);
+    if (wrongtype) return;
+    reply_int(c->out, o ? (long long)hash_length(o) : 0);
+}
+
+/* HSTRLEN key field: the length of the value, 0 when missing. */
+static void hstrlen_command(cmd_call *c)
+{
+    int wrongtype;
+    cobj *o = hash_lookup_read(c, &c->argv[1], &wrongtype);
+    if (wrongtype) return;
+    char buf[NUM_STR_MAX];
+    const char *v;
+    size_t vlen = 0;
+    if (o && !hash_get_field(o, c->argv[2].ptr, c->argv[2].len, buf, &v, &vlen)) vlen = 0;
+    reply_int(c->out, (long long)vlen);
+}
+
+/* HEXISTS key field */
+static void hexists_command(cmd_call *c)
+{
+    int wrongtype;
+    cobj *o = hash_lookup_read(c, &c->argv[1], &wrongtype);
+    if (wrongtype) return;
+    reply_int(c->out, o && hash_exists(o, &c->argv[2]));
+}
+
+/* ------------------------------------------------------------------ */
+/* The whole hash                                                       */
+/* ------------------------------------------------------------------ */
+
+enum { WANT_FIELDS = 1, WANT_VALUES = 2 };
+
+/* HKEYS, HVALS and HGETALL.  HGETALL is a map in RESP3 (an empty one for
+ * a missing key); the others are arrays. */
+static void hgetall_generic(cmd_call *c, int want)
+{
+    int wrongtype;
+    cobj *o = hash_lookup_read(c, &c->argv[1], &wrongtype);
+    if (wrongtype) return;
+    long n = o ? (long)hash_length(o) : 0;
+    if (want == (WANT_FIELDS | WANT_VALUES))
+        reply_map_len(c->out, n);
+    else
+        reply_array_len(c->out, n);
+    if (!o) return;
+
+    hash_iter it;
+    cslice f, v;
+    hash_iter_start(&it, o);
+    while (hash_iter_next(&it, &f, &v)) {
+        if (want & WANT_FIELDS) reply_bulk(c->out, f.ptr, f.len);
+        if (want & WANT_VALUES) reply_bulk(c->out, v.ptr, v.len);
+    }
+    hash_iter_end(&it);
+}
+
+/* HKEYS key */
+static void hkeys_command(cmd_call *c) { hgetall_generic(c, WANT_FIELDS); }
+
+/* HVALS key */
+static void hvals_command(cmd_call *c) { hgetall_generic(c, WANT_VALUES); }
+
+/* HGETALL key */
+static void hgetall_command(cmd_call *c) { hgetall_generic(c, WANT_FIELDS | WANT_VALUES); }
+
+/* ------------------------------------------------------------------ */
+/* Counters                                                             */
+/* ------------------------------------------------------------------ */
+
+/* HINCRBY key field increment */
+static void hincrby_command(cmd_call *c)
+{
+    const cslice *key = &c->argv[1], *field = &c->argv[2];
+    long long incr, value = 0;
+    if (!arg_ll(c, 3, &incr)) return;
+
+    cobj *o = lookup_write(c, key);
+    if (o && check_type(c, o, OBJ_HASH)) return;
+    char buf[NUM_STR_MAX];
+    const char *cur;
+    size_t curlen;
+    if (o && hash_get_field(o, field->ptr, field->len, buf, &cur, &curlen) &&
+        !str_to_ll(cur, curlen, &value)) {
+        reply_error(c->out, "ERR hash value is not an integer");
+        return;
+    }
+    if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) ||
+        (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
+        reply_error(c->out, ERR_OVERFLOW);
+        return;
+    }
+    value += incr;
+
+    if (!o) o = hash_lookup_or_create(c, key);
+    cslice nv = {buf, (size_t)ll_to_str(buf, sizeof(buf), value)};
+    hash_set(c, o, field, &nv);
+    c->dirty++;
+    reply_int(c->out, value);
+}
+
+/* HINCRBYFLOAT key field increment.  The result is stored as the text
+ * that is replied, and logged as the HSET that stores it (as Redis
+ * replicates it), so replay never depends on long double arithmetic. */
+static void hincrbyfloat_command(cmd_call *c)
+{
+    const cslice *key = &c->argv[1], *field = &c->argv[2];
+    long double incr, value = 0;
+    if (!str_to_ldouble(c->argv[3].ptr, c->argv[3].len, &incr)) {
+        reply_error(c->out, ERR_NOT_FLOAT);
+        return;
+    }
+    if (isnan(incr) || isinf(incr)) {
+        reply_error(c->out, "ERR value is NaN or Infinity");
+        return;
+    }
+
+    cobj *o = lookup_write(c, key);
+    if (o && check_type(c, o, OBJ_HASH)) return;
+    char cbuf[NUM_STR_MAX];
+    const char *cur;
+    size_t curlen;
+    if (o && hash_get_field(o, field->ptr, field->len, cbuf, &cur, &curlen) &&
+        !str_to_ldouble(cur, curlen, &value)) {
+        reply_error(c->out, "ERR hash value is not a float");
+        return;
+    }
+    value += incr;
+    if (isnan(value) || isinf(value)) {
+        reply_error(c->out, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+
+    char buf[LDOUBLE_STR_MAX];
+    cslice nv = {buf, (size_t)ldouble_to_str(buf, sizeof(buf), value)};
+    if (!o) o = hash_lookup_or_create(c, key);
+    hash_set(c, o, field, &nv);
+    c->dirty++;
+    reply_bulk(c->out, nv.ptr, nv.len);
+    const cslice hset[4] = {{"HSET", 4}, *key, *field, nv};
+    log_as(c, 4, hset);
+}
+
+/* ------------------------------------------------------------------ */
+/* HRANDFIELD                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Random access to the pairs of a hash.  A listpack has no index, so its
+ * fields are located once into an array; a dict draws entries itself. */
+typedef struct hash_sampler {
+    cobj *o;
+    unsigned char **fields; /* listpack: every field entry, in order */
+    unsigned long n;
+    char fbuf[NUM_STR_MAX], vbuf[NUM_STR_MAX];
+} hash_sampler;
+
+static void sampler_init(hash_sampler *s, cobj *o)
+{
+    s->o = o;
+    s->n = hash_length(o);
+    s->fields = NULL;
+    if (o->encoding != ENC_LISTPACK) return;
+    unsigned char *lp = o->v.ptr;
+    s->fields = cm_malloc(sizeof(*s->fields) * s->n);
+    unsigned long i = 0;
+    for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, lp_next(lp, p)))
+        s->fields[i++] = p;
+}
+
+static void sampler_free(hash_sampler *s) { cm_free(s->fields); }
+
+/* Pair i of a listpack hash. */
+static void sampler_pair(hash_sampler *s, unsigned long i, cslice *f, cslice *v)
+{
+    *f = lp_entry(s->fields[i], s->fbuf);
+    *v = lp_entry(lp_next(s->o->v.ptr, s->fields[i]), s->vbuf);
+}
+
+static void entry_pair(const dict_entry *de, cslice *f, cslice *v)
+{
+    *f = (cslice){de->key, dstr_len(de->key)};
+    *v = (cslice){de->v.ptr, dstr_len(de->v.ptr)};
+}
+
+/* A uniformly chosen pair. */
+static void sampler_random(cmd_call *c, hash_sampler *s, cslice *f, cslice *v)
+{
+    if (s->fields)
+        sampler_pair(s, crand_below(&c->rng, s->n), f, v);
+    else
+        entry_pair(dict_random(s->o->v.ptr, &c->rng), f, v);
+}
+
+/* One element of HRANDFIELD's reply: the field, or with WITHVALUES the
+ * field and value -- flat in RESP2, a nested pair in RESP3. */
+static void reply_random_pair(cmd_call *c, const cslice *f, const cslice *v, int withvalues)
+{
+    if (withvalues && c->out->resp >= 3) reply_array_len(c->out, 2);
+    reply_bulk(c->out, f->ptr, f->len);
+    if (withvalues) reply_bulk(c->out, v->ptr, v->len);
+}
+
+/* count distinct pairs of a listpack hash, count < n: selection sampling
+ * (Knuth's algorithm S) keeps each pair with probability
+ * needed/remaining, which picks every subset of size count with equal
+ * probability, in listpack order. */
+static void hrandfield_distinct_listpack(cmd_call *c, hash_sampler *s, unsigned long count,
+                                         int withvalues)
+{
+    unsigned long needed = count;
+    for (unsigned long i = 0; i < s->n && needed; i++) {
+        if (crand_below(&c->rng, s->n - i) >= needed) continue;
+        cslice f, v;
+        sampler_pair(s, i, &f, &v);
+        reply_random_pair(c, &f, &v, withvalues);
+        needed--;
+    }
+}
+
+/* count distinct pairs of a dict hash, count < n.  When count is a good
+ * part of the hash, shuffle the front of an array of every entry; else
+ * draw random entries and skip repeats, which takes few draws. */
+static void hrandfield_distinct_dict(cmd_call *c, hash_sampler *s, unsigned long count,
+                                     int withvalues)
+{
+    dict *d = s->o->v.ptr;
+    cslice f, v;
+    if (count * 3 > s->n) {
+        dict_entry **all = cm_malloc(sizeof(*all) * s->n);
+        dict_iter it;
+        dict_entry *de;
+        unsigned long n = 0;
+        dict_iter_start(&it, d);
+        while ((de = dict_iter_next(&it)) != NULL)
+            all[n++] = de;
+        dict_iter_end(&it);
+        for (unsigned long i = 0; i < count; i++) {
+            unsigned long j = i + (unsigned long)crand_below(&c->rng, n - i);
+            dict_entry *tmp = all[i];
+            all[i] = all[j];
+            all[j] = tmp;
+            entry_pair(all[i], &f, &v);
+            reply_random_pair(c, &f, &v, withvalues);
+        }
+        cm_free(all);
+        return;
+    }
+    /* The chosen fields, keyed by the hash's own field strings. */
+    dict *seen = dict_create(d->seed, NULL, DICT_SHARED_KEYS);
+    unsigned long added = 0;
+    while (added < count) {
+        dict_entry *de = dict_random(d, &c->rng);
+        if (!dict_add(seen, de->key, NULL)) continue;
+        entry_pair(de, &f, &v);
+        reply_random_pair(c, &f, &v, withvalues);
+        added++;
+    }
+    dict_release(seen);
+}
+
+/* HRANDFIELD key count [WITHVALUES].  A negative count allows repeats and
+ * returns exactly |count| elements; a positive one returns distinct
+ * fields, at most the whole hash. */
+static void hrandfield_with_count(cmd_call *c, long long l, int withvalues)
+{
+    int wrongtype;
+    cobj *o = hash_lookup_read(c, &c->argv[1], &wrongtype);
+    if (wrongtype) return;
+    unsigned long long count = l < 0 ? (unsigned long long)-l : (unsigned long long)l;
+    if (!o || count == 0) {
+        reply_empty_array(c->out);
+        return;
+    }
+    int flat_pairs = withvalues && c->out->resp < 3;
+    unsigned long size = hash_length(o);
+    hash_sampler s;
+    cslice f, v;
+
+    if (l < 0 || count == 1) {
+        reply_array_len(c->out, (long)(flat_pairs ? count * 2 : count));
+        sampler_init(&s, o);
+        while (count--) {
+            sampler_random(c, &s, &f, &v);
+            reply_random_pair(c, &f, &v, withvalues);
+        }
+        sampler_free(&s);
+        return;
+    }
+
+    unsigned long n = count < size ? (unsigned long)count : size;
+    reply_array_len(c->out, (long)(flat_pairs ? n * 2 : n));
+    if (count >= size) {
+        hash_iter it;
+        hash_iter_start(&it, o);
+        while (hash_iter_next(&it, &f, &v))
+            reply_random_pair(c, &f, &v, withvalues);
+        hash_iter_end(&it);
+        return;
+    }
+    sampler_init(&s, o);
+    if (o->encoding == ENC_LISTPACK)
+        hrandfield_distinct_listpack(c, &s, n, withvalues);
+    else
+        hrandfield_distinct_dict(c, &s, n, withvalues);
+    sampler_free(&s);
+}
+
+/* HRANDFIELD key [count [WITHVALUES]] */
+static void hrandfield_command(cmd_call *c)
+{
+    if (c->argc >= 3) {
+        long long l;
+        if (!arg_ll(c, 2, &l)) return;
+        if (l < -LONG_MAX) {
+            reply_errorf(c->out, "ERR value is out of range, value must between %ld and %ld",
+                         -LONG_MAX, LONG_MAX);
+            return;
+        }
+        int withvalues = c->argc == 4;
+        if (c->argc > 4 || (withvalues && !arg_is(c, 3, "withvalues"))) {
+            reply_syntax_error(c);
+            return;
+        }
+        /* The reply would have 2*|count| elements. */
+        if (withvalues && (l < -LONG_MAX / 2 || l > LONG_MAX / 2)) {
+            reply_error(c->out, "ERR value is out of range");
+            return;
+        }
+        hrandfield_with_count(c, l, withvalues);
+        return;
+    }
+
+    int wrongtype;
+    cobj *o = hash_lookup_read(c, &c->argv[1], &wrongtype);
+    if (wrongtype) return;
+    if (!o) {
+        reply_null(c->out);
+        return;
+    }
+    hash_sampler s;
+    cslice f, v;
+    sampler_init(&s, o);
+    sampler_random(c, &s, &f, &v);
+    reply_bulk(c->out, f.ptr, f.len);
+    sampler_free(&s);
+}
+
+/* ------------------------------------------------------------------ */
+/* HSCAN                                                                */
+/* ------------------------------------------------------------------ */
+
+/* The entries one dict_scan() batch visited.  Nothing changes the hash
+ * between the scan and the reply, so pointers to the entries are safe. */
+typedef struct entry_batch {
+    const dict_entry **e;
+    size_t n, cap;
+} entry_batch;
+
+static void collect_entry(void *priv, const dict_entry *de)
+{
+    entry_batch *b = priv;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        b->e = cm_realloc(b->e, b->cap * sizeof(*b->e));
+    }
+    b->e[b->n++] = de;
+}
+
+/* A listpack hash is returned whole with cursor 0, as Redis does: its
+ * size is bounded, and a cursor into a blob that may be rewritten
+ * between calls would mean nothing. */
+static void hscan_listpack(cmd_call *c, cobj *o, const scan_opts *so)
+{
+    scan_reply_cursor(c, 0);
+    rbuf_deferred d = reply_deferred_len(c->out);
+    long n = 0;
+    hash_iter it;
+    cslice f, v;
+    hash_iter_start(&it, o);
+    while (hash_iter_next(&it, &f, &v)) {
+        if (!scan_matches(so, f.ptr, f.len)) continue;
+        reply_bulk(c->out, f.ptr, f.len);
+        reply_bulk(c->out, v.ptr, v.len);
+        n += 2;
+    }
+    hash_iter_end(&it);
+    reply_set_deferred_array(c->out, d, n);
+}
+
+/* Visit buckets until COUNT elements (fields and values, as Redis counts
+ * them) were collected, but at most 10*COUNT buckets so a sparse table
+ * cannot make one call slow. */
+static void hscan_dict(cmd_call *c, cobj *o, uint64_t cursor, const scan_opts *so)
+{
+    entry_batch b = {NULL, 0, 0};
+    long long max_buckets = so->count > LLONG_MAX / 10 ? LLONG_MAX : so->count * 10;
+    do {
+        cursor = dict_scan(o->v.ptr, cursor, collect_entry, &b);
+    } while (cursor && max_buckets-- && (long long)b.n * 2 < so->count);
+
+    scan_reply_cursor(c, cursor);
+    rbuf_deferred d = reply_deferred_len(c->out);
+    long n = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        cslice f, v;
+        entry_pair(b.e[i], &f, &v);
+        if (!scan_matches(so, f.ptr, f.len)) continue;
+        reply_bulk(c->out, f.ptr, f.len);
+        reply_bulk(c->out, v.ptr, v.len);
+        n += 2;
+    }
+    reply_set_deferred_array(c->out, d, n);
+    cm_free(b.e);
+}
+
+/* HSCAN key cursor [MATCH pattern] [COUNT count] */
+static void hscan_command(cmd_call *c)
+{
+    uint64_t cursor;
+    scan_opts so;
+    if (scan_parse_cursor(c, &c->argv[2], &cursor) < 0) return;
+    int wrongtype;
+    cobj *o = hash_lookup_read(c, &c->argv[1], &wrongtype);
+    if (wrongtype) return;
+    if (!o) {
+        scan_reply_cursor(c, 0);
+        reply_empty_array(c->out);
+        return;
+    }
+    /* As in Redis, the options are checked only for an existing hash. */
+    if (scan_parse_opts(c, 3, &so, 0) < 0) return;
+    if (o->encoding == ENC_LISTPACK)
+        hscan_listpack(c, o, &so);
+    else
+        hscan_dict(c, o, cursor, &so);
+}
+
+/* ------------------------------------------------------------------ */
+/* The table fragment                                                   */
+/* ------------------------------------------------------------------ */
+
+#define H_WRITE_FAST (CMD_WRITE | CMD_DENYOOM | CMD_FAST)
+#define H_READ_FAST  (CMD_READONLY | CMD_FAST)
+#define A_WRITE_FAST (ACL_WRITE | ACL_HASH | ACL_FAST)
+#define A_READ_FAST  (ACL_READ | ACL_HASH | ACL_FAST)
+#define A_READ_SLOW  (ACL_READ | ACL_HASH | ACL_SLOW)
+#define CX_WHOLE     "O(N) where N is the size of the hash."
+
+const cmd_def hash_commands[] = {
+    {"hset", hset_command, -4, H_WRITE_FAST, A_WRITE_FAST, 1, 1, 1, "hash", "2.0.0",
+     "Set the string value of a hash field",
+     "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command "
+     "is called with multiple field/value pairs.",
+     NULL},
+    {"hsetnx", hsetnx_command, 4, H_WRITE_FAST, A_WRITE_FAST, 1, 1, 1, "hash", "2.0.0",
+     "Set the value of a hash field, only if the field does not exist", "O(1)", NULL},
+    {"hget", hget_command, 3, H_READ_FAST, A_READ_FAST, 1, 1, 1, "hash", "2.0.0",
+     "Get the value of a hash field", "O(1)", NULL},
+    {"hmget", hmget_command, -3, H_READ_FAST, A_READ_FAST, 1, 1, 1, "hash", "2.0.0",
+     "Get the values of all the given hash fields",
+     "O(N) where N is the number of fields being requested.", NULL},
+    {"hmset", hmset_command, -4, H_WRITE_FAST, A_WRITE_FAST, 1, 1, 1, "hash", "2.0.0",
+     "Set multiple hash fields to multiple values",
+     "O(N) where N is the number of fields being set.", NULL},
+    {"hdel", hdel_command, -3, CMD_WRITE | CMD_FAST, A_WRITE_FAST, 1, 1, 1, "hash", "2.0.0",
+     "Delete one or more hash fields", "O(N) where N is the number of fields to be removed.", NULL},
+    {"hlen", hlen_command, 2, H_READ_FAST, A_READ_FAST, 1, 1, 1, "hash", "2.0.0",
+     "Get the number of fields in a hash", "O(1)", NULL},
+    {"hstrlen", hstrlen_command, 3, H_READ_FAST, A_READ_FAST, 1, 1, 1, "hash", "3.2.0",
+     "Get the length of the value of a hash field", "O(1)", NULL},
+    {"hexists", hexists_command, 3, H_READ_FAST, A_READ_FAST, 1, 1, 1, "hash", "2.0.0",
+     "Determine if a hash field exists", "O(1)", NULL},
+    {"hkeys", hkeys_command, 2, CMD_READONLY, A_READ_SLOW, 1, 1, 1, "hash", "2.0.0",
+     "Get all the fields in a hash", CX_WHOLE, NULL},
+    {"hvals", hvals_command, 2, CMD_READONLY, A_READ_SLOW, 1, 1, 1, "hash", "2.0.0",
+     "Get all the values in a hash", CX_WHOLE, NULL},
+    {"hgetall", hgetall_command, 2, CMD_READONLY, A_READ_SLOW, 1, 1, 1, "hash", "2.0.0",
+     "Get all the fields and values in a hash", CX_WHOLE, NULL},
+    {"hincrby", hincrby_command, 4, H_WRITE_FAST, A_WRITE_FAST, 1, 1, 1, "hash", "2.0.0",
+     "Increment the integer value of a hash field by the given number", "O(1)", NULL},
+    {"hincrbyfloat", hincrbyfloat_command, 4, H_WRITE_FAST, A_WRITE_FAST, 1, 1, 1, "hash", "2.6.0",
+     "Increment the float value of a hash field by the given amount", "O(1)", NULL},
+    {"hrandfield", hrandfield_command, -2, CMD_READONLY, A_READ_SLOW, 1, 1, 1, "hash", "6.2.0",
+     "Get one or multiple random fields from a hash",
+     "O(N) where N is the number of fields returned", NULL},
+    {"hscan", hscan_command, -3, CMD_READONLY, A_READ_SLOW, 1, 1, 1, "hash", "2.8.0",
+     "Incrementally iterate hash fields and associated values",
+     "O(1) for every call. O(N) for a complete iteration, including enough command calls for "
+     "the cursor to return back to 0. N is the number of elements inside the collection..",
+     NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
+};

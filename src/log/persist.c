@@ -1,0 +1,1580 @@
+/* persist.c -- durability for one engine; see persist.h.
+ *
+ * The append-only log goes through three states.  OFF: no sink, no files.
+ * ON: every entry the engine logs is buffered, and the host commits the
+ * buffer (write + fsync per policy) before it sends the replies of that
+ * loop iteration.  WAIT_REWRITE: AOF was just switched on at runtime;
+ * entries go to a temporary incremental file while a child writes the
+ * first base, and both join the manifest when the child is done (as in
+ * Redis 7, the log only counts as durable from then on).
+ *
+ * A rewrite (BGREWRITEAOF, or automatic when the log has grown by
+ * auto-aof-rewrite-percentage) never stops the writes: the parent first
+ * makes the current incremental file durable, opens the next one and
+ * records it in the manifest, then forks.  The child writes a snapshot of
+ * the data as of the fork -- exactly what the files before the new one
+ * hold -- as the new base.  When it succeeds the parent renames it into
+ * place and saves a manifest of [new base, new incremental file]; the old
+ * files are deleted only after that manifest is durable.  At every instant
+ * the manifest on disk names complete, fsynced files. */
+#include "persist.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../ds/alloc.h"
+#include "../ds/util.h"
+#include "../engine/cmd.h"
+#include "../engine/config.h"
+#include "aof.h"
+#include "fileio.h"
+#include "snapshot.h"
+
+#define LOCK_FILE "cairn.lock"
+/* Redis's CONFIG_BGSAVE_RETRY_DELAY: wait this long after a failed
+ * BGSAVE before a save point may trigger another. */
+#define BGSAVE_RETRY_DELAY_S 5
+/* Incremental fsync while writing a snapshot (rdb-save-incremental-fsync,
+ * aof-rewrite-incremental-fsync), as Redis's REDIS_AUTOSYNC_BYTES. */
+#define AUTOSYNC_BYTES (4u << 20)
+/* Bytes of a snapshot loaded per slice between clock checks. */
+#define LOAD_SLICE (1u << 20)
+
+enum { AOF_OFF = 0, AOF_ON = 1, AOF_WAIT_REWRITE = 2 };
+enum { CHILD_NONE = 0, CHILD_RDB = 1, CHILD_AOF = 2 };
+
+typedef struct load_item {
+    dstr path;
+    int last_incr; /* the last incremental file: a torn tail may be cut */
+} load_item;
+
+struct persist {
+    cairn_engine *e;
+    persist_host host;
+    dstr dir; /* absolute */
+    int lock_fd;
+    dstr lock_dir;
+
+    /* The append-only log. */
+    int aof_state;
+    aof_writer w;
+    int writer_ready;
+    aof_manifest man;
+    dstr temp_incr;          /* WAIT_REWRITE: the temporary incremental file */
+    uint64_t aof_prev_bytes; /* base + incremental files before the current one */
+    uint64_t aof_base_size;  /* the whole log's size after the last rewrite */
+    int aof_write_ok;
+    int64_t aof_last_retry_ms;
+    int64_t aof_last_err_log_ms;
+    char aof_err[256];
+
+    /* Children. */
+    pid_t child_pid;
+    int child_type;
+    int64_t child_start_ms;
+    dstr child_tmp;     /* the file the child writes */
+    dstr rewrite_incr;  /* AOF child: the incremental file since the fork */
+    long long rewrite_incr_seq;
+    long long latest_fork_usec, total_forks;
+
+    /* Snapshots. */
+    int64_t lastsave_s;
+    int64_t last_bgsave_try_s;
+    int last_bgsave_ok;
+    long long dirty_before_bgsave;
+    long long rdb_saves;
+    long long rdb_last_bgsave_time_s;
+    int bgsave_scheduled;
+    char rdb_err[512];
+
+    /* Rewrites. */
+    int rewrite_scheduled;
+    int last_rewrite_ok;
+    long long aof_rewrites, rewrite_failures;
+    long long aof_last_rewrite_time_s;
+
+    /* Loading. */
+    load_item *plan;
+    int nplan, plan_idx;
+    int create_aof_after_load; /* appendonly yes without a manifest */
+    snap_loader *snap;
+    aof_reader reader;
+    int reader_open;
+    cairn_session loader;
+    rbuf loader_out;
+    long long replay_errors;
+    uint64_t load_total, load_done_files;
+    int64_t load_start_us, load_last_log_us;
+    long long load_keys_expired, load_keys_loaded;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Small helpers                                                           */
+/* ---------------------------------------------------------------------- */
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_ms(void) { return now_us() / 1000; }
+
+#define plog(p, level, ...)                                                                        \
+    do {                                                                                           \
+        if ((p)->host.log) (p)->host.log((p)->host.priv, level, __VA_ARGS__);                      \
+    } while (0)
+
+static const cairn_config *cfg(const persist *p) { return &p->e->cfg; }
+
+static dstr aof_dir(const persist *p) { return path_join(p->dir, cfg(p)->appenddirname); }
+
+static dstr aof_path(const persist *p, const char *name)
+{
+    dstr d = aof_dir(p);
+    dstr path = path_join(d, name);
+    dstr_free(d);
+    return path;
+}
+
+static off_t file_size_at(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+static int save_points_configured(const persist *p)
+{
+    const char *s = cfg(p)->save;
+    return s && s[0];
+}
+
+static int persistence_configured(const persist *p)
+{
+    return cfg(p)->appendonly || save_points_configured(p);
+}
+
+static uint64_t aof_current_size(const persist *p)
+{
+    return p->aof_prev_bytes + (uint64_t)(p->writer_ready ? p->w.file_size : 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The directory lock                                                      */
+/* ---------------------------------------------------------------------- */
+
+/* flock() the lock file in dir so that two processes never write the same
+ * files.  The lock goes with the process (and its children, which only
+ * write temporary files), so a crash never leaves it stale. */
+static int lock_dir(persist *p, const char *dir, char *err, size_t errlen)
+{
+    if (p->lock_fd >= 0 && p->lock_dir && strcmp(p->lock_dir, dir) == 0) return 0;
+    dstr path = path_join(dir, LOCK_FILE);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FILE_MODE);
+    if (fd < 0) {
+        snprintf(err, errlen, "can't open the lock file %s: %s", path, strerror(errno));
+        dstr_free(path);
+        return PERSIST_EIO;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        char pid[32] = "?";
+        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        if (busy)
+            snprintf(err, errlen,
+                     "the data directory %s is in use by another process (pid %s holds %s); two "
+                     "servers must never share a data directory",
+                     dir, pid[0] ? pid : "?", path);
+        else
+            snprintf(err, errlen, "can't lock %s: %s", path, strerror(errno));
+        close(fd);
+        dstr_free(path);
+        return busy ? PERSIST_EBUSY : PERSIST_EIO;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        plog(p, LL_WARNING, "Could not write the pid into %s: %s", path, strerror(errno));
+    dstr_free(path);
+    if (p->lock_fd >= 0) close(p->lock_fd);
+    dstr_free(p->lock_dir);
+    p->lock_fd = fd;
+    p->lock_dir = dstr_from_cstr(dir);
+    return 0;
+}
+
+static void unlock_dir(persist *p)
+{
+    if (p->lock_fd >= 0) close(p->lock_fd);
+    p->lock_fd = -1;
+    dstr_free(p->lock_dir);
+    p->lock_dir = NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Write errors: MISCONF                                                   */
+/* ---------------------------------------------------------------------- */
+
+/* Tell the engine whether writes must be refused, and with what. */
+static void update_write_error(persist *p)
+{
+    const char *msg = NULL;
+    if (p->aof_state != AOF_OFF && !p->aof_write_ok)
+        msg = p->aof_err;
+    else if (cfg(p)->stop_writes_on_bgsave_error && save_points_configured(p) &&
+             !p->last_bgsave_ok)
+        msg = p->rdb_err;
+    p->e->write_error = msg;
+}
+
+/* The outcome of a commit: log the first failure and the recovery (and a
+ * failure again at most every 30 s, as Redis). */
+static void note_commit(persist *p, int rc)
+{
+    int64_t now = now_ms();
+    if (rc != 0) {
+        snprintf(p->aof_err, sizeof(p->aof_err), "MISCONF Errors writing to the AOF file: %s",
+                 strerror(p->w.write_errno));
+        if (p->aof_write_ok || now - p->aof_last_err_log_ms > 30000) {
+            plog(p, LL_WARNING, "Error %s the AOF file: %s",
+                 p->w.fsync_failed ? "fsyncing" : "writing to", strerror(p->w.write_errno));
+            p->aof_last_err_log_ms = now;
+        }
+        p->aof_write_ok = 0;
+    } else if (!p->aof_write_ok) {
+        plog(p, LL_WARNING, "AOF write error looks solved, Redis can write again.");
+        p->aof_write_ok = 1;
+    }
+    update_write_error(p);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Children                                                                */
+/* ---------------------------------------------------------------------- */
+
+void persist_child_close_fds(void)
+{
+    /* Listening sockets in particular: a child that outlived a killed
+     * parent must not keep the port from being bound again. */
+    if (close_range(3, ~0U, 0) != 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
+            close((int)fd);
+    }
+}
+
+/* In the child right after fork(): die with the parent (a snapshot
+ * nobody waits for must not be renamed over newer files later), drop the
+ * parent's descriptors and signal handling. */
+static void child_setup(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
+    persist_child_close_fds();
+}
+
+/* The body of a child writing a snapshot to path (not renamed). */
+static int write_snapshot_file(persist *p, const char *path, char *err, size_t errlen)
+{
+    int fd = open_create_trunc(path);
+    if (fd < 0) {
+        snprintf(err, errlen, "can't create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t every = cfg(p)->aof_rewrite_incremental_fsync ? AUTOSYNC_BYTES : 0;
+    snap_stats st;
+    if (snapshot_write(p->e, fd, now_ms(), every, &st, err, errlen) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (sync_fd(fd) != 0 || close(fd) != 0) {
+        snprintf(err, errlen, "fsync of %s failed: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Fork a child that runs body(p, path) and exits 0 on success. */
+static pid_t fork_child(persist *p, int type, const char *what)
+{
+    int64_t start = now_us();
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        plog(p, LL_WARNING, "Can't %s: fork: %s", what, strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        child_setup(parent);
+        return 0;
+    }
+    p->latest_fork_usec = now_us() - start;
+    p->total_forks++;
+    p->child_pid = pid;
+    p->child_type = type;
+    p->child_start_ms = start / 1000;
+    return pid;
+}
+
+/* Stop a running child and remove what it was writing. */
+static void kill_child(persist *p)
+{
+    if (!p->child_pid) return;
+    kill(p->child_pid, SIGUSR1);
+    int status;
+    while (waitpid(p->child_pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (p->child_tmp) unlink(p->child_tmp);
+    plog(p, LL_NOTICE, "Killed the %s child %d",
+         p->child_type == CHILD_RDB ? "background saving" : "AOF rewrite", (int)p->child_pid);
+    p->child_pid = 0;
+    p->child_type = CHILD_NONE;
+    dstr_free(p->child_tmp);
+    p->child_tmp = NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Snapshots: SAVE and BGSAVE                                              */
+/* ---------------------------------------------------------------------- */
+
+static void set_rdb_error(persist *p)
+{
+    snprintf(p->rdb_err, sizeof(p->rdb_err),
+             "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+             "persist to disk. Commands that may modify the data set are disabled, because this "
+             "instance is configured to report errors during writes if RDB snapshotting fails "
+             "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
+             "the RDB error.");
+}
+
+static void saved_ok(persist *p, long long dirty_at_start)
+{
+    p->e->stats.dirty -= dirty_at_start;
+    if (p->e->stats.dirty < 0) p->e->stats.dirty = 0;
+    p->lastsave_s = now_ms() / 1000;
+    p->last_bgsave_ok = 1;
+    p->rdb_saves++;
+    update_write_error(p);
+}
+
+/* SAVE: in the caller, blocking. */
+static int save_now(persist *p)
+{
+    char err[512];
+    snap_stats st;
+    long long dirty = p->e->stats.dirty;
+    size_t every = cfg(p)->rdb_save_incremental_fsync ? AUTOSYNC_BYTES : 0;
+    if (snapshot_save(p->e, p->dir, cfg(p)->dbfilename, now_ms(), every, &st, err,
+                      sizeof(err)) != 0) {
+        plog(p, LL_WARNING, "Error saving the DB on disk: %s", err);
+        p->last_bgsave_ok = 0;
+        update_write_error(p);
+        return -1;
+    }
+    plog(p, LL_NOTICE, "DB saved on disk");
+    saved_ok(p, dirty);
+    return 0;
+}
+
+static int bgsave_start(persist *p)
+{
+    p->last_bgsave_try_s = now_ms() / 1000;
+    if (!p->host.can_fork) return save_now(p);
+    long long dirty = p->e->stats.dirty;
+    pid_t pid = fork_child(p, CHILD_RDB, "save in background");
+    if (pid < 0) {
+        p->last_bgsave_ok = 0;
+        update_write_error(p);
+        return -1;
+    }
+    if (pid == 0) {
+        char err[512];
+        snap_stats st;
+        size_t every = cfg(p)->rdb_save_incremental_fsync ? AUTOSYNC_BYTES : 0;
+        int rc = snapshot_save(p->e, p->dir, cfg(p)->dbfilename, now_ms(), every, &st, err,
+                               sizeof(err));
+        if (rc != 0) plog(p, LL_WARNING, "Error saving the DB on disk: %s", err);
+        else plog(p, LL_NOTICE, "DB saved on disk");
+        _exit(rc == 0 ? 0 : 1);
+    }
+    p->dirty_before_bgsave = dirty;
+    char tmpname[64];
+    snprintf(tmpname, sizeof(tmpname), "temp-%d.rdb", (int)pid);
+    p->child_tmp = path_join(p->dir, tmpname);
+    plog(p, LL_NOTICE, "Background saving started by pid %d", (int)pid);
+    return 0;
+}
+
+static void bgsave_done(persist *p, int ok)
+{
+    p->rdb_last_bgsave_time_s = (now_ms() - p->child_start_ms) / 1000;
+    if (ok) {
+        plog(p, LL_NOTICE, "Background saving terminated with success");
+        saved_ok(p, p->dirty_before_bgsave);
+    } else {
+        plog(p, LL_WARNING, "Background saving error");
+        if (p->child_tmp) unlink(p->child_tmp);
+        p->last_bgsave_ok = 0;
+        update_write_error(p);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* The append-only log: files                                              */
+/* ---------------------------------------------------------------------- */
+
+static void sink(void *priv, const cairn_entry *entry)
+{
+    persist *p = priv;
+    aof_writer_append(&p->w, entry);
+}
+
+static int writer_start(persist *p)
+{
+    if (p->writer_ready) return 0;
+    if (aof_writer_init(&p->w, cfg(p)->appendfsync) != 0) {
+        plog(p, LL_WARNING, "Can't start the AOF fsync thread: %s", strerror(errno));
+        return -1;
+    }
+    p->writer_ready = 1;
+    p->aof_write_ok = 1;
+    engine_set_log_sink(p->e, sink, p);
+    return 0;
+}
+
+static void writer_stop(persist *p)
+{
+    if (!p->writer_ready) return;
+    engine_set_log_sink(p->e, NULL, NULL);
+    if (aof_writer_sync_now(&p->w) != 0)
+        plog(p, LL_WARNING, "Writing the AOF before closing it failed: %s",
+             strerror(p->w.write_errno));
+    aof_writer_destroy(&p->w);
+    p->writer_ready = 0;
+    p->aof_write_ok = 1;
+}
+
+/* Sizes of the base and of every incremental file but the last. */
+static void measure_log(persist *p)
+{
+    uint64_t total = 0;
+    if (p->man.base.name) {
+        dstr path = aof_path(p, p->man.base.name);
+        total += (uint64_t)file_size_at(path);
+        dstr_free(path);
+    }
+    for (int i = 0; i + 1 < p->man.nincr; i++) {
+        dstr path = aof_path(p, p->man.incr[i].name);
+        total += (uint64_t)file_size_at(path);
+        dstr_free(path);
+    }
+    p->aof_prev_bytes = total;
+}
+
+/* Open (creating if needed) incremental file `name` for appending. */
+static int open_incr(persist *p, const char *name, int *fd, off_t *size)
+{
+    dstr path = aof_path(p, name);
+    *fd = open_append(path);
+    if (*fd < 0) {
+        plog(p, LL_WARNING, "Can't open the append-only file %s: %s", path, strerror(errno));
+        dstr_free(path);
+        return -1;
+    }
+    *size = fd_size(*fd);
+    dstr_free(path);
+    return 0;
+}
+
+static void delete_history(persist *p)
+{
+    for (int i = 0; i < p->man.nhist; i++) {
+        dstr path = aof_path(p, p->man.hist[i].name);
+        if (unlink(path) != 0 && errno != ENOENT)
+            plog(p, LL_WARNING, "Can't remove the old AOF file %s: %s", path, strerror(errno));
+        dstr_free(path);
+    }
+}
+
+/* Create a log from scratch (appendonly yes and no manifest yet): the
+ * current data as base 1, an empty incremental file, the manifest.  Used
+ * at start-up, where blocking is fine. */
+static int create_log(persist *p)
+{
+    dstr dir = aof_dir(p);
+    char err[512];
+    int rc = -1;
+    aof_manifest m;
+    manifest_init(&m);
+    m.base_seq = p->man.base_seq + 1;
+    m.incr_seq = p->man.incr_seq;
+    dstr base = aof_base_name(cfg(p)->appendfilename, m.base_seq);
+    dstr incr = aof_incr_name(cfg(p)->appendfilename, m.incr_seq + 1);
+    dstr mname = aof_manifest_name(cfg(p)->appendfilename);
+    snap_stats st;
+    int fd = -1;
+    off_t size = 0;
+    if (make_dir(dir) != 0) {
+        plog(p, LL_WARNING, "Can't create the AOF directory %s: %s", dir, strerror(errno));
+        goto out;
+    }
+    if (snapshot_save(p->e, dir, base, now_ms(), AUTOSYNC_BYTES, &st, err, sizeof(err)) != 0) {
+        plog(p, LL_WARNING, "Can't write the AOF base: %s", err);
+        goto out;
+    }
+    if (open_incr(p, incr, &fd, &size) != 0) goto out;
+    m.base = (aof_file){dstr_dup(base), m.base_seq, AOF_BASE};
+    manifest_add_incr(&m, incr, m.incr_seq + 1);
+    if (manifest_save(dir, mname, &m) != 0) {
+        plog(p, LL_WARNING, "Can't save the AOF manifest in %s: %s", dir, strerror(errno));
+        close(fd);
+        goto out;
+    }
+    manifest_free(&p->man);
+    p->man = m;
+    manifest_init(&m);
+    aof_writer_switch(&p->w, fd, size);
+    p->aof_state = AOF_ON;
+    measure_log(p);
+    p->aof_base_size = aof_current_size(p);
+    plog(p, LL_NOTICE, "Creating AOF base file %s on server start", base);
+    rc = 0;
+out:
+    manifest_free(&m);
+    dstr_free(dir);
+    dstr_free(base);
+    dstr_free(incr);
+    dstr_free(mname);
+    return rc;
+}
+
+/* After loading an existing log: append to its last incremental file, or
+ * start one if the manifest has none. */
+static int resume_log(persist *p)
+{
+    int fd;
+    off_t size;
+    if (p->man.nincr > 0) {
+        if (open_incr(p, p->man.incr[p->man.nincr - 1].name, &fd, &size) != 0) return -1;
+    } else {
+        long long seq = p->man.incr_seq + 1;
+        dstr name = aof_incr_name(cfg(p)->appendfilename, seq);
+        dstr dir = aof_dir(p);
+        dstr mname = aof_manifest_name(cfg(p)->appendfilename);
+        int rc = open_incr(p, name, &fd, &size);
+        if (rc == 0) {
+            manifest_add_incr(&p->man, name, seq);
+            if (manifest_save(dir, mname, &p->man) != 0) {
+                plog(p, LL_WARNING, "Can't save the AOF manifest: %s", strerror(errno));
+                close(fd);
+                rc = -1;
+            }
+        }
+        dstr_free(name);
+        dstr_free(dir);
+        dstr_free(mname);
+        if (rc != 0) return -1;
+    }
+    aof_writer_switch(&p->w, fd, size);
+    p->aof_state = AOF_ON;
+    measure_log(p);
+    p->aof_base_size = aof_current_size(p);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Rewrites                                                                */
+/* ---------------------------------------------------------------------- */
+
+/* Before the fork, with AOF on: make the current incremental file
+ * durable and move the writes to a new one that the manifest names, so
+ * the files before it hold exactly what the child will snapshot. */
+static int rewrite_switch_incr(persist *p)
+{
+    if (aof_writer_sync_now(&p->w) != 0) {
+        note_commit(p, -1);
+        plog(p, LL_WARNING, "Can't rewrite the AOF: flushing it failed: %s",
+             strerror(p->w.write_errno));
+        return -1;
+    }
+    long long seq = p->man.incr_seq + 1;
+    dstr name = aof_incr_name(cfg(p)->appendfilename, seq);
+    dstr dir = aof_dir(p);
+    dstr mname = aof_manifest_name(cfg(p)->appendfilename);
+    int fd, rc = -1;
+    off_t size;
+    aof_manifest m;
+    manifest_copy(&m, &p->man);
+    if (open_incr(p, name, &fd, &size) == 0) {
+        manifest_add_incr(&m, name, seq);
+        if (manifest_save(dir, mname, &m) == 0) {
+            rc = 0;
+        } else {
+            plog(p, LL_WARNING, "Can't save the AOF manifest: %s", strerror(errno));
+            close(fd);
+            dstr path = aof_path(p, name);
+            unlink(path);
+            dstr_free(path);
+        }
+    }
+    if (rc == 0) {
+        manifest_free(&p->man);
+        p->man = m;
+        aof_writer_switch(&p->w, fd, size);
+        measure_log(p);
+    } else {
+        manifest_free(&m);
+    }
+    dstr_free(name);
+    dstr_free(dir);
+    dstr_free(mname);
+    return rc;
+}
+
+static void rewrite_failed(persist *p)
+{
+    p->last_rewrite_ok = 0;
+    p->rewrite_failures++;
+    if (p->child_tmp) unlink(p->child_tmp);
+}
+
+/* The child wrote a new base into p->child_tmp: install it. */
+static int rewrite_install(persist *p)
+{
+    dstr dir = aof_dir(p);
+    dstr mname = aof_manifest_name(cfg(p)->appendfilename);
+    aof_manifest m;
+    manifest_copy(&m, &p->man);
+    long long base_seq = m.base_seq + 1;
+    dstr base = aof_base_name(cfg(p)->appendfilename, base_seq);
+    dstr base_path = path_join(dir, base);
+    dstr incr = NULL, incr_path = NULL;
+    int rc = -1;
+
+    /* Everything before the incremental file that receives the writes
+     * since the fork is replaced by the new base. */
+    aof_file keep = {NULL, 0, AOF_INCR};
+    for (int i = 0; i < m.nincr; i++) {
+        if (m.incr[i].seq == p->rewrite_incr_seq) {
+            keep = m.incr[i];
+            m.incr[i].name = NULL;
+        }
+    }
+    manifest_retire_all(&m);
+    for (int i = 0; i < m.nhist; i++)
+        if (!m.hist[i].name) m.hist[i] = m.hist[--m.nhist]; /* the kept one's hole */
+    if (!keep.name) {
+        /* WAIT_REWRITE: the temporary file becomes incremental file 1 of
+         * the new log.  Off: an empty one starts it. */
+        long long seq = m.incr_seq + 1;
+        incr = aof_incr_name(cfg(p)->appendfilename, seq);
+        incr_path = path_join(dir, incr);
+        if (p->aof_state == AOF_WAIT_REWRITE) {
+            if (rename(p->temp_incr, incr_path) != 0) {
+                plog(p, LL_WARNING, "Can't rename %s: %s", p->temp_incr, strerror(errno));
+                goto out;
+            }
+        } else {
+            int fd = open_append(incr_path);
+            if (fd < 0 || close(fd) != 0) {
+                plog(p, LL_WARNING, "Can't create %s: %s", incr_path, strerror(errno));
+                goto out;
+            }
+        }
+        keep = (aof_file){dstr_dup(incr), seq, AOF_INCR};
+    }
+    m.incr = cm_realloc(m.incr, sizeof(aof_file));
+    m.incr[0] = keep;
+    m.nincr = 1;
+    if (keep.seq > m.incr_seq) m.incr_seq = keep.seq;
+    if (rename(p->child_tmp, base_path) != 0) {
+        plog(p, LL_WARNING, "Can't rename the rewritten base into place: %s", strerror(errno));
+        goto undo;
+    }
+    m.base = (aof_file){dstr_dup(base), base_seq, AOF_BASE};
+    m.base_seq = base_seq;
+    if (manifest_save(dir, mname, &m) != 0) {
+        plog(p, LL_WARNING, "Can't save the AOF manifest: %s", strerror(errno));
+        unlink(base_path);
+        goto undo;
+    }
+    manifest_free(&p->man);
+    p->man = m;
+    manifest_init(&m);
+    delete_history(p);
+    for (int i = 0; i < p->man.nhist; i++)
+        dstr_free(p->man.hist[i].name);
+    p->man.nhist = 0;
+    /* Forget the deleted files on disk too; if this fails, the manifest
+     * only names history that loading ignores. */
+    if (manifest_save(dir, mname, &p->man) != 0)
+        plog(p, LL_WARNING, "Can't save the AOF manifest: %s", strerror(errno));
+    rc = 0;
+    goto out;
+undo:
+    /* The old manifest still stands; put the temporary file back. */
+    if (p->aof_state == AOF_WAIT_REWRITE && incr_path) rename(incr_path, p->temp_incr);
+out:
+    manifest_free(&m);
+    dstr_free(dir);
+    dstr_free(mname);
+    dstr_free(base);
+    dstr_free(base_path);
+    dstr_free(incr);
+    dstr_free(incr_path);
+    return rc;
+}
+
+static void rewrite_done(persist *p, int ok)
+{
+    p->aof_last_rewrite_time_s = (now_ms() - p->child_start_ms) / 1000;
+    if (!ok || rewrite_install(p) != 0) {
+        plog(p, LL_WARNING, "Background AOF rewrite failed");
+        rewrite_failed(p);
+        return;
+    }
+    int was_waiting = p->aof_state == AOF_WAIT_REWRITE;
+    if (was_waiting) {
+        p->aof_state = AOF_ON;
+        dstr_free(p->temp_incr);
+        p->temp_incr = NULL;
+    }
+    measure_log(p);
+    p->aof_base_size = aof_current_size(p);
+    p->last_rewrite_ok = 1;
+    p->rewrite_failures = 0;
+    p->aof_rewrites++;
+    plog(p, LL_NOTICE, "Background AOF rewrite finished successfully");
+    if (was_waiting) plog(p, LL_NOTICE, "AOF is now durable: the first base was written");
+}
+
+/* Start a rewrite.  Returns 0, or -1 (logged). */
+static int rewrite_start(persist *p)
+{
+    p->rewrite_scheduled = 0;
+    dstr dir = aof_dir(p);
+    int made = make_dir(dir);
+    dstr_free(dir);
+    if (made != 0) {
+        plog(p, LL_WARNING, "Can't create the AOF directory: %s", strerror(errno));
+        rewrite_failed(p);
+        return -1;
+    }
+    p->rewrite_incr_seq = 0;
+    if (p->aof_state == AOF_ON) {
+        if (rewrite_switch_incr(p) != 0) {
+            rewrite_failed(p);
+            return -1;
+        }
+        p->rewrite_incr_seq = p->man.incr_seq;
+    }
+    pid_t pid = 0;
+    if (p->host.can_fork) {
+        pid = fork_child(p, CHILD_AOF, "rewrite the AOF");
+        if (pid < 0) {
+            rewrite_failed(p);
+            return -1;
+        }
+    } else {
+        p->child_start_ms = now_ms();
+    }
+    char tmpname[80];
+    snprintf(tmpname, sizeof(tmpname), "temp-rewriteaof-bg-%d.aof",
+             pid == 0 ? (int)getpid() : (int)pid);
+    dstr tmp = aof_path(p, tmpname);
+    if (pid == 0 && p->host.can_fork) {
+        char err[512];
+        int rc = write_snapshot_file(p, tmp, err, sizeof(err));
+        if (rc != 0) plog(p, LL_WARNING, "AOF rewrite: %s", err);
+        else plog(p, LL_NOTICE, "Successfully created the temporary AOF base file %s", tmpname);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    dstr_free(p->child_tmp);
+    p->child_tmp = tmp;
+    if (pid > 0) {
+        plog(p, LL_NOTICE, "Background append only file rewriting started by pid %d", (int)pid);
+        return 0;
+    }
+    /* No fork: do the child's work here. */
+    char err[512];
+    int ok = write_snapshot_file(p, tmp, err, sizeof(err)) == 0;
+    if (!ok) plog(p, LL_WARNING, "AOF rewrite: %s", err);
+    rewrite_done(p, ok);
+    dstr_free(p->child_tmp);
+    p->child_tmp = NULL;
+    return ok ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Switching the log on and off at runtime                                 */
+/* ---------------------------------------------------------------------- */
+
+static const char *aof_turn_on(persist *p)
+{
+    char err[512];
+    if (lock_dir(p, p->dir, err, sizeof(err)) != 0) {
+        plog(p, LL_WARNING, "%s", err);
+        return "Unable to turn on AOF. Check server logs.";
+    }
+    dstr dir = aof_dir(p);
+    int made = make_dir(dir);
+    if (made == 0 && !p->man.base.name && p->man.nincr == 0) {
+        /* A log left from an earlier run: continue its numbering, and
+         * retire its files once the new base replaces them. */
+        dstr mname = aof_manifest_name(cfg(p)->appendfilename);
+        if (manifest_load(dir, mname, &p->man, err, sizeof(err)) < 0)
+            plog(p, LL_WARNING, "Ignoring the old AOF manifest: %s", err);
+        dstr_free(mname);
+    }
+    dstr_free(dir);
+    if (made != 0) {
+        plog(p, LL_WARNING, "Can't create the AOF directory: %s", strerror(errno));
+        return "Unable to turn on AOF. Check server logs.";
+    }
+    /* Entries go to a temporary file until the first base exists. */
+    char name[300];
+    snprintf(name, sizeof(name), "temp-%s.incr", cfg(p)->appendfilename);
+    dstr temp = aof_path(p, name);
+    int fd = open_create_trunc(temp);
+    if (fd < 0 || writer_start(p) != 0) {
+        plog(p, LL_WARNING, "Can't open %s: %s", temp, strerror(errno));
+        if (fd >= 0) close(fd);
+        dstr_free(temp);
+        return "Unable to turn on AOF. Check server logs.";
+    }
+    aof_writer_switch(&p->w, fd, 0);
+    dstr_free(p->temp_incr);
+    p->temp_incr = temp;
+    p->aof_state = AOF_WAIT_REWRITE;
+    if (p->child_pid) {
+        p->rewrite_scheduled = 1;
+        plog(p, LL_NOTICE, "AOF was enabled but there is already another background operation. "
+                           "An AOF background was scheduled to start when possible.");
+        return NULL;
+    }
+    if (rewrite_start(p) != 0) {
+        writer_stop(p);
+        unlink(p->temp_incr);
+        p->aof_state = AOF_OFF;
+        return "Unable to turn on AOF. Check server logs.";
+    }
+    return NULL;
+}
+
+static void aof_turn_off(persist *p)
+{
+    if (p->child_type == CHILD_AOF) kill_child(p);
+    p->rewrite_scheduled = 0;
+    writer_stop(p);
+    if (p->aof_state == AOF_WAIT_REWRITE && p->temp_incr) unlink(p->temp_incr);
+    dstr_free(p->temp_incr);
+    p->temp_incr = NULL;
+    p->aof_state = AOF_OFF;
+    update_write_error(p);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Life cycle                                                              */
+/* ---------------------------------------------------------------------- */
+
+persist *persist_new(cairn_engine *e, const persist_host *host)
+{
+    persist *p = cm_calloc(1, sizeof(*p));
+    p->e = e;
+    p->host = *host;
+    p->lock_fd = -1;
+    p->aof_write_ok = 1;
+    p->last_bgsave_ok = 1;
+    p->last_rewrite_ok = 1;
+    p->rdb_last_bgsave_time_s = -1;
+    p->aof_last_rewrite_time_s = -1;
+    p->lastsave_s = now_ms() / 1000;
+    manifest_init(&p->man);
+    set_rdb_error(p);
+    return p;
+}
+
+static void free_plan(persist *p)
+{
+    for (int i = 0; i < p->nplan; i++)
+        dstr_free(p->plan[i].path);
+    cm_free(p->plan);
+    p->plan = NULL;
+    p->nplan = p->plan_idx = 0;
+}
+
+static void close_current(persist *p)
+{
+    if (p->snap) snap_loader_free(p->snap);
+    p->snap = NULL;
+    if (p->reader_open) aof_reader_free(&p->reader);
+    p->reader_open = 0;
+}
+
+void persist_free(persist *p)
+{
+    if (!p) return;
+    if (p->child_pid) kill_child(p);
+    close_current(p);
+    free_plan(p);
+    if (p->loader_out.head) rbuf_free(&p->loader_out);
+    session_reset(&p->loader);
+    writer_stop(p);
+    if (p->aof_state == AOF_WAIT_REWRITE && p->temp_incr) unlink(p->temp_incr);
+    dstr_free(p->temp_incr);
+    manifest_free(&p->man);
+    unlock_dir(p);
+    dstr_free(p->dir);
+    dstr_free(p->child_tmp);
+    if (p->e->log_sink == sink) engine_set_log_sink(p->e, NULL, NULL);
+    p->e->write_error = NULL;
+    cm_free(p);
+}
+
+static void plan_add(persist *p, dstr path, int last_incr)
+{
+    p->plan = cm_realloc(p->plan, sizeof(load_item) * ((size_t)p->nplan + 1));
+    p->plan[p->nplan++] = (load_item){path, last_incr};
+    p->load_total += (uint64_t)file_size_at(path);
+}
+
+/* Leftovers of a run that died mid-rewrite or mid-save. */
+static void remove_temp_files(persist *p)
+{
+    dstr dir = aof_dir(p);
+    char name[300];
+    snprintf(name, sizeof(name), "temp-%s.incr", cfg(p)->appendfilename);
+    dstr temp = path_join(dir, name);
+    unlink(temp);
+    dstr_free(temp);
+    dstr_free(dir);
+}
+
+static int plan_log(persist *p, char *err, size_t errlen)
+{
+    dstr dir = aof_dir(p);
+    dstr mname = aof_manifest_name(cfg(p)->appendfilename);
+    int rc = manifest_load(dir, mname, &p->man, err, errlen);
+    dstr_free(mname);
+    if (rc < 0) {
+        dstr_free(dir);
+        return PERSIST_ECORRUPT;
+    }
+    if (rc == 0) {
+        if (p->man.base.name) plan_add(p, path_join(dir, p->man.base.name), 0);
+        for (int i = 0; i < p->man.nincr; i++)
+            plan_add(p, path_join(dir, p->man.incr[i].name), i == p->man.nincr - 1);
+        for (int i = 0; i < p->nplan; i++) {
+            if (!path_exists(p->plan[i].path)) {
+                snprintf(err, errlen, "the manifest names %s, which does not exist",
+                         p->plan[i].path);
+                dstr_free(dir);
+                return PERSIST_ECORRUPT;
+            }
+        }
+    } else {
+        /* No log yet.  Rather than start empty next to a snapshot (Redis
+         * would), load the snapshot and make it the first base. */
+        dstr rdb = path_join(p->dir, cfg(p)->dbfilename);
+        if (path_exists(rdb)) {
+            plog(p, LL_NOTICE, "No AOF found; loading %s and using it as the first AOF base", rdb);
+            plan_add(p, rdb, 0);
+        } else {
+            dstr_free(rdb);
+        }
+        p->create_aof_after_load = 1;
+    }
+    dstr_free(dir);
+    remove_temp_files(p);
+    return 0;
+}
+
+int persist_open(persist *p, const char *dir, char *err, size_t errlen)
+{
+    dstr_free(p->dir);
+    p->dir = dstr_from_cstr(dir);
+    if (persistence_configured(p)) {
+        int rc = lock_dir(p, dir, err, errlen);
+        if (rc != 0) return rc;
+    }
+    if (cfg(p)->appendonly) {
+        int rc = plan_log(p, err, errlen);
+        if (rc != 0) return rc;
+    } else {
+        dstr rdb = path_join(p->dir, cfg(p)->dbfilename);
+        if (path_exists(rdb))
+            plan_add(p, rdb, 0);
+        else
+            dstr_free(rdb);
+    }
+    session_init(p->e, &p->loader);
+    rbuf_init(&p->loader_out, 2);
+    p->load_start_us = p->load_last_log_us = now_us();
+    p->e->loading = 1;
+    return 0;
+}
+
+int persist_is_loading(const persist *p) { return p->e->loading; }
+
+/* ---------------------------------------------------------------------- */
+/* Loading                                                                 */
+/* ---------------------------------------------------------------------- */
+
+static long long total_keys(const cairn_engine *e)
+{
+    long long n = 0;
+    for (int i = 0; i < e->ndbs; i++)
+        n += (long long)dict_size(e->dbs[i].keys);
+    return n;
+}
+
+static uint64_t load_position(const persist *p)
+{
+    uint64_t pos = p->load_done_files;
+    if (p->snap) pos += snap_loader_offset(p->snap);
+    if (p->reader_open) pos += p->reader.off;
+    return pos;
+}
+
+static void log_progress(persist *p, int64_t now)
+{
+    if (now - p->load_last_log_us < 1000000) return;
+    p->load_last_log_us = now;
+    uint64_t pos = load_position(p);
+    double secs = (double)(now - p->load_start_us) / 1e6;
+    double perc = p->load_total ? 100.0 * (double)pos / (double)p->load_total : 100.0;
+    plog(p, LL_NOTICE, "Loading: %.1f%% (%.2f MB of %.2f MB, %.1f MB/s), %lld keys", perc,
+         (double)pos / 1048576, (double)p->load_total / 1048576,
+         secs > 0 ? (double)pos / 1048576 / secs : 0.0, total_keys(p->e));
+}
+
+/* Open the next file of the plan; which loader reads it depends on what
+ * it holds (a base may be a snapshot or, written by another tool, a log
+ * of entries). */
+static int open_next(persist *p, char *err, size_t errlen)
+{
+    const char *path = p->plan[p->plan_idx].path;
+    int fd = open_read(path);
+    if (fd < 0) {
+        snprintf(err, errlen, "can't open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char head[8];
+    ssize_t n = pread(fd, head, sizeof(head), 0);
+    if (n < 0) {
+        snprintf(err, errlen, "can't read %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (snapshot_sniff(head, (size_t)n)) {
+        p->snap = snap_loader_new(fd, p->e, now_ms());
+    } else {
+        aof_reader_init(&p->reader, fd);
+        p->reader_open = 1;
+    }
+    return 0;
+}
+
+static void finish_file(persist *p)
+{
+    p->load_done_files += (uint64_t)file_size_at(p->plan[p->plan_idx].path);
+    close_current(p);
+    p->plan_idx++;
+}
+
+static int step_snapshot(persist *p, char *err, size_t errlen)
+{
+    char why[512];
+    int rc = snap_loader_step(p->snap, LOAD_SLICE, why, sizeof(why));
+    if (rc == SNAP_ERROR) {
+        const char *path = p->plan[p->plan_idx].path;
+        snprintf(err, errlen,
+                 "Failed loading %s: %s. Start-up stopped and nothing was changed; inspect the "
+                 "file with `cairn-check %s`",
+                 path, why, path);
+        return PERSIST_ERROR;
+    }
+    if (rc == SNAP_DONE) {
+        p->load_keys_loaded += snap_loader_stats(p->snap)->keys;
+        finish_file(p);
+    }
+    return PERSIST_MORE;
+}
+
+/* The file ends inside an entry (a crash while appending).  Cut it back
+ * to the last whole entry if allowed, as Redis does. */
+static int handle_truncated(persist *p, char *err, size_t errlen)
+{
+    const load_item *it = &p->plan[p->plan_idx];
+    uint64_t good = p->reader.off;
+    if (!it->last_incr || !cfg(p)->aof_load_truncated) {
+        snprintf(err, errlen,
+                 "Unexpected end of file reading the append only file %s at offset %llu. You "
+                 "can: 1) make a backup of it, then run `cairn-check --fix %s` to cut it at the "
+                 "last whole entry; 2) set aof-load-truncated yes and restart the server",
+                 it->path, (unsigned long long)good, it->path);
+        return PERSIST_ERROR;
+    }
+    plog(p, LL_WARNING, "!!! Warning: short read while loading the AOF file %s!!!", it->path);
+    plog(p, LL_WARNING, "!!! Truncating the AOF %s at offset %llu !!!", it->path,
+         (unsigned long long)good);
+    if (truncate(it->path, (off_t)good) != 0) {
+        snprintf(err, errlen, "Error truncating the AOF file %s: %s", it->path, strerror(errno));
+        return PERSIST_ERROR;
+    }
+    plog(p, LL_WARNING, "AOF %s loaded anyway because aof-load-truncated is enabled", it->path);
+    finish_file(p);
+    return PERSIST_MORE;
+}
+
+/* Replay one entry through the engine's apply path. */
+static int apply(persist *p, const entry_view *v, char *err, size_t errlen)
+{
+    if (engine_apply_entry(p->e, &p->loader, &v->e, &p->loader_out) != 0) {
+        snprintf(err, errlen,
+                 "Bad entry in the append only file %s at offset %llu: unknown command or db %u "
+                 "out of range. Start-up stopped and nothing was changed",
+                 p->plan[p->plan_idx].path, (unsigned long long)(p->reader.off - v->size),
+                 v->e.db);
+        return -1;
+    }
+    if (p->loader_out.errors) {
+        if (p->replay_errors++ < 10)
+            plog(p, LL_WARNING, "An entry of %s at offset %llu replied with an error",
+                 p->plan[p->plan_idx].path, (unsigned long long)(p->reader.off - v->size));
+        p->loader_out.errors = 0;
+    }
+    rbuf_reset(&p->loader_out);
+    return 0;
+}
+
+static int step_log(persist *p, int64_t deadline, char *err, size_t errlen)
+{
+    for (int n = 0;; n++) {
+        if ((n & 255) == 255 && now_us() >= deadline) return PERSIST_MORE;
+        entry_view v;
+        const char *why = "";
+        int rc = aof_reader_next(&p->reader, &v, &why);
+        if (rc == AOF_READ_OK) {
+            int bad = apply(p, &v, err, errlen);
+            entry_view_free(&v);
+            if (bad) return PERSIST_ERROR;
+            continue;
+        }
+        const char *path = p->plan[p->plan_idx].path;
+        switch (rc) {
+        case AOF_READ_END: finish_file(p); return PERSIST_MORE;
+        case AOF_READ_TRUNCATED: return handle_truncated(p, err, errlen);
+        case AOF_READ_CORRUPT:
+            snprintf(err, errlen,
+                     "Bad file format reading the append only file %s at offset %llu (%s). "
+                     "Start-up stopped and nothing was changed. Make a backup of the file, then "
+                     "run `cairn-check --fix %s` to cut the log at the last good entry (what "
+                     "follows it is lost)",
+                     path, (unsigned long long)p->reader.off, why, path);
+            return PERSIST_ERROR;
+        default:
+            snprintf(err, errlen, "Error reading %s: %s", path, strerror(errno));
+            return PERSIST_ERROR;
+        }
+    }
+}
+
+static int finish_loading(persist *p, char *err, size_t errlen)
+{
+    double secs = (double)(now_us() - p->load_start_us) / 1e6;
+    if (p->nplan)
+        plog(p, LL_NOTICE, "DB loaded from %s: %.3f seconds, %lld keys",
+             cfg(p)->appendonly ? "append only file" : "disk", secs, total_keys(p->e));
+    free_plan(p);
+    rbuf_free(&p->loader_out);
+    memset(&p->loader_out, 0, sizeof(p->loader_out));
+    session_reset(&p->loader);
+    p->e->loading = 0;
+    p->e->stats.dirty = 0;
+    p->lastsave_s = now_ms() / 1000;
+    if (!cfg(p)->appendonly) return PERSIST_DONE;
+    if (writer_start(p) != 0) {
+        snprintf(err, errlen, "Can't start the AOF writer: %s", strerror(errno));
+        return PERSIST_ERROR;
+    }
+    int rc = p->create_aof_after_load ? create_log(p) : resume_log(p);
+    p->create_aof_after_load = 0;
+    if (rc != 0) {
+        snprintf(err, errlen, "Can't open the append only file for writing (see the log above)");
+        return PERSIST_ERROR;
+    }
+    return PERSIST_DONE;
+}
+
+int persist_load_step(persist *p, int64_t budget_us, char *err, size_t errlen)
+{
+    if (!p->e->loading) return PERSIST_DONE;
+    int64_t deadline = now_us() + budget_us;
+    while (p->plan_idx < p->nplan) {
+        if (!p->snap && !p->reader_open && open_next(p, err, errlen) != 0) return PERSIST_ERROR;
+        int rc = p->snap ? step_snapshot(p, err, errlen) : step_log(p, deadline, err, errlen);
+        if (rc == PERSIST_ERROR) return rc;
+        int64_t now = now_us();
+        log_progress(p, now);
+        if (now >= deadline) return PERSIST_MORE;
+    }
+    return finish_loading(p, err, errlen);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Commit                                                                  */
+/* ---------------------------------------------------------------------- */
+
+int persist_commit(persist *p)
+{
+    if (!p->writer_ready) return 0;
+    int rc = aof_writer_commit(&p->w);
+    if (rc != 0 || !p->aof_write_ok) note_commit(p, rc);
+    return rc;
+}
+
+uint64_t persist_appended(const persist *p) { return p->writer_ready ? p->w.appended : 0; }
+
+uint64_t persist_durable(persist *p) { return p->writer_ready ? aof_writer_durable(&p->w) : 0; }
+
+/* ---------------------------------------------------------------------- */
+/* Cron                                                                    */
+/* ---------------------------------------------------------------------- */
+
+static void reap_child(persist *p)
+{
+    if (!p->child_pid) return;
+    int status;
+    pid_t r = waitpid(p->child_pid, &status, WNOHANG);
+    if (r == 0) return;
+    if (r < 0 && errno == EINTR) return;
+    int ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (r > 0 && WIFSIGNALED(status))
+        plog(p, LL_WARNING, "Child %d terminated by signal %d", (int)p->child_pid,
+             WTERMSIG(status));
+    int type = p->child_type;
+    p->child_pid = 0;
+    p->child_type = CHILD_NONE;
+    if (type == CHILD_RDB)
+        bgsave_done(p, ok);
+    else
+        rewrite_done(p, ok);
+    dstr_free(p->child_tmp);
+    p->child_tmp = NULL;
+}
+
+/* A save point ("save <seconds> <changes>") whose time and changes have
+ * both come; after a failure, retry only every few seconds. */
+static int save_point_due(persist *p, int64_t now_s)
+{
+    const char *s = cfg(p)->save;
+    long long dirty = p->e->stats.dirty;
+    while (s && *s) {
+        char *end;
+        long long secs = strtoll(s, &end, 10);
+        if (end == s) break;
+        long long changes = strtoll(end, &end, 10);
+        s = end;
+        if (dirty >= changes && now_s - p->lastsave_s > secs &&
+            (now_s - p->last_bgsave_try_s > BGSAVE_RETRY_DELAY_S || p->last_bgsave_ok)) {
+            plog(p, LL_NOTICE, "%lld changes in %lld seconds. Saving...", changes, secs);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int auto_rewrite_due(persist *p)
+{
+    const cairn_config *c = cfg(p);
+    if (p->aof_state != AOF_ON || !c->auto_aof_rewrite_percentage) return 0;
+    uint64_t size = aof_current_size(p);
+    if (size < (uint64_t)c->auto_aof_rewrite_min_size) return 0;
+    uint64_t base = p->aof_base_size ? p->aof_base_size : 1;
+    uint64_t growth = size > base ? (size - base) * 100 / base : 0;
+    if (growth < (uint64_t)c->auto_aof_rewrite_percentage) return 0;
+    /* After failures, back off as Redis does (one try a minute). */
+    if (p->rewrite_failures > 3 && now_ms() - p->child_start_ms < 60000) return 0;
+    plog(p, LL_NOTICE, "Starting automatic rewriting of AOF on %llu%% growth",
+         (unsigned long long)growth);
+    return 1;
+}
+
+void persist_cron(persist *p)
+{
+    if (p->e->loading) return;
+    reap_child(p);
+    int64_t now = now_ms();
+    if (p->writer_ready && !p->aof_write_ok && now - p->aof_last_retry_ms >= 1000) {
+        p->aof_last_retry_ms = now;
+        persist_commit(p);
+    }
+    if (p->writer_ready && p->aof_write_ok) {
+        /* Surface an fsync failure of the background thread even when no
+         * write comes to commit. */
+        persist_commit(p);
+    }
+    if (!p->child_pid) {
+        if (p->bgsave_scheduled) {
+            p->bgsave_scheduled = 0;
+            bgsave_start(p);
+        } else if (p->rewrite_scheduled) {
+            rewrite_start(p);
+        } else if (save_point_due(p, now / 1000)) {
+            bgsave_start(p);
+        } else if (auto_rewrite_due(p)) {
+            rewrite_start(p);
+        }
+    }
+    update_write_error(p);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Commands                                                                */
+/* ---------------------------------------------------------------------- */
+
+static void save_command(persist *p, cmd_call *c)
+{
+    if (p->child_type == CHILD_RDB) {
+        reply_error(c->out, "ERR Background save already in progress");
+        return;
+    }
+    if (save_now(p) == 0)
+        reply_ok(c->out);
+    else
+        reply_error(c->out, "ERR");
+}
+
+static void bgsave_command(persist *p, cmd_call *c)
+{
+    int schedule = 0;
+    if (c->argc > 1) {
+        if (c->argc == 2 && arg_is(c, 1, "schedule")) {
+            schedule = 1;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    if (p->child_type == CHILD_RDB) {
+        reply_error(c->out, "ERR Background save already in progress");
+    } else if (p->child_pid) {
+        if (schedule) {
+            p->bgsave_scheduled = 1;
+            reply_simple(c->out, "Background saving scheduled");
+        } else {
+            reply_error(c->out, "ERR Another child process is active (AOF?): can't BGSAVE right "
+                                "now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE "
+                                "whenever possible.");
+        }
+    } else if (bgsave_start(p) == 0) {
+        reply_simple(c->out, "Background saving started");
+    } else {
+        reply_error(c->out, "ERR");
+    }
+}
+
+static void bgrewriteaof_command(persist *p, cmd_call *c)
+{
+    if (p->child_type == CHILD_AOF) {
+        reply_error(c->out, "ERR Background append only file rewriting already in progress");
+    } else if (p->child_pid) {
+        p->rewrite_scheduled = 1;
+        reply_simple(c->out, "Background append only file rewriting scheduled");
+    } else if (rewrite_start(p) == 0) {
+        reply_simple(c->out, "Background append only file rewriting started");
+    } else {
+        reply_error(c->out, "ERR Can't execute an AOF background rewriting. Please check the "
+                            "server logs for more information.");
+    }
+}
+
+void persist_command(persist *p, cmd_call *c)
+{
+    const char *name = c->cmd->name;
+    if (!strcmp(name, "save"))
+        save_command(p, c);
+    else if (!strcmp(name, "bgsave"))
+        bgsave_command(p, c);
+    else if (!strcmp(name, "bgrewriteaof"))
+        bgrewriteaof_command(p, c);
+    else
+        reply_int(c->out, p->lastsave_s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* INFO persistence                                                        */
+/* ---------------------------------------------------------------------- */
+
+static void info_loading(persist *p, dstr *out)
+{
+    int64_t now = now_us();
+    uint64_t pos = load_position(p);
+    double secs = (double)(now - p->load_start_us) / 1e6;
+    double perc = p->load_total ? 100.0 * (double)pos / (double)p->load_total : 0;
+    double rate = secs > 0 ? (double)pos / secs : 0;
+    long long eta = rate > 0 ? (long long)((double)(p->load_total - pos) / rate) : 1;
+    *out = dstr_catfmt(*out,
+                       "loading_start_time:%lld\r\n"
+                       "loading_total_bytes:%llu\r\n"
+                       "loading_rdb_used_mem:0\r\n"
+                       "loading_loaded_bytes:%llu\r\n"
+                       "loading_loaded_perc:%.2f\r\n"
+                       "loading_eta_seconds:%lld\r\n",
+                       (long long)(p->load_start_us / 1000000), (unsigned long long)p->load_total,
+                       (unsigned long long)pos, perc, eta);
+}
+
+void persist_info(persist *p, dstr *out)
+{
+    int64_t now_s = now_ms() / 1000;
+    int rdb_child = p->child_type == CHILD_RDB, aof_child = p->child_type == CHILD_AOF;
+    *out = dstr_catfmt(
+        *out,
+        "loading:%d\r\n"
+        "async_loading:0\r\n"
+        "current_cow_peak:0\r\n"
+        "current_cow_size:0\r\n"
+        "current_cow_size_age:0\r\n"
+        "current_fork_perc:0.00\r\n"
+        "current_save_keys_processed:0\r\n"
+        "current_save_keys_total:0\r\n"
+        "rdb_changes_since_last_save:%lld\r\n"
+        "rdb_bgsave_in_progress:%d\r\n"
+        "rdb_last_save_time:%lld\r\n"
+        "rdb_last_bgsave_status:%s\r\n"
+        "rdb_last_bgsave_time_sec:%lld\r\n"
+        "rdb_current_bgsave_time_sec:%lld\r\n"
+        "rdb_saves:%lld\r\n"
+        "rdb_last_cow_size:0\r\n"
+        "rdb_last_load_keys_expired:%lld\r\n"
+        "rdb_last_load_keys_loaded:%lld\r\n"
+        "aof_enabled:%d\r\n"
+        "aof_rewrite_in_progress:%d\r\n"
+        "aof_rewrite_scheduled:%d\r\n"
+        "aof_last_rewrite_time_sec:%lld\r\n"
+        "aof_current_rewrite_time_sec:%lld\r\n"
+        "aof_last_bgrewrite_status:%s\r\n"
+        "aof_rewrites:%lld\r\n"
+        "aof_rewrites_consecutive_failures:%lld\r\n"
+        "aof_last_write_status:%s\r\n"
+        "aof_last_cow_size:0\r\n"
+        "module_fork_in_progress:0\r\n"
+        "module_fork_last_cow_size:0\r\n",
+        p->e->loading, p->e->stats.dirty, rdb_child, (long long)p->lastsave_s,
+        p->last_bgsave_ok ? "ok" : "err", p->rdb_last_bgsave_time_s,
+        rdb_child ? now_s - p->child_start_ms / 1000 : -1LL, p->rdb_saves, p->load_keys_expired,
+        p->load_keys_loaded, p->aof_state != AOF_OFF, aof_child, p->rewrite_scheduled,
+        p->aof_last_rewrite_time_s, aof_child ? now_s - p->child_start_ms / 1000 : -1LL,
+        p->last_rewrite_ok ? "ok" : "err", p->aof_rewrites, p->rewrite_failures,
+        p->aof_write_ok ? "ok" : "err");
+    if (p->aof_state != AOF_OFF && p->writer_ready) {
+        *out = dstr_catfmt(*out,
+                           "aof_current_size:%llu\r\n"
+                           "aof_base_size:%llu\r\n"
+                           "aof_pending_rewrite:%d\r\n"
+                           "aof_buffer_length:%zu\r\n"
+                           "aof_pending_bio_fsync:%d\r\n"
+                           "aof_delayed_fsync:%lld\r\n",
+                           (unsigned long long)aof_current_size(p),
+                           (unsigned long long)p->aof_base_size, p->rewrite_scheduled,
+                           dstr_len(p->w.buf), aof_writer_fsync_busy(&p->w), p->w.delayed_fsync);
+    }
+    if (p->e->loading) info_loading(p, out);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Configuration                                                           */
+/* ---------------------------------------------------------------------- */
+
+const char *persist_config_changed(persist *p, const char *name)
+{
+    if (p->e->loading) return NULL; /* acted on once loading ends */
+    if (!strcmp(name, "appendonly")) {
+        if (cfg(p)->appendonly && p->aof_state == AOF_OFF) return aof_turn_on(p);
+        if (!cfg(p)->appendonly && p->aof_state != AOF_OFF) aof_turn_off(p);
+        return NULL;
+    }
+    if (!strcmp(name, "appendfsync")) {
+        if (p->writer_ready) aof_writer_set_policy(&p->w, cfg(p)->appendfsync);
+        return NULL;
+    }
+    if (!strcmp(name, "save") && save_points_configured(p)) {
+        char err[512];
+        if (lock_dir(p, p->dir, err, sizeof(err)) != 0) {
+            plog(p, LL_WARNING, "%s", err);
+            return "the data directory is locked by another process";
+        }
+    }
+    if (!strcmp(name, "save") || !strcmp(name, "stop-writes-on-bgsave-error"))
+        update_write_error(p);
+    return NULL;
+}
+
+const char *persist_set_dir(persist *p, const char *dir)
+{
+    if (p->dir && !strcmp(p->dir, dir)) return NULL;
+    if (p->aof_state != AOF_OFF)
+        return "can't change dir while the append-only log is on (set appendonly no first)";
+    if (p->child_pid) return "can't change dir while a background save is running";
+    if (persistence_configured(p)) {
+        char err[512];
+        if (lock_dir(p, dir, err, sizeof(err)) != 0) {
+            plog(p, LL_WARNING, "%s", err);
+            return "the data directory is locked by another process";
+        }
+    } else {
+        unlock_dir(p);
+    }
+    dstr_free(p->dir);
+    p->dir = dstr_from_cstr(dir);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Shutdown                                                                */
+/* ---------------------------------------------------------------------- */
+
+int persist_shutdown(persist *p, int flags)
+{
+    if (p->e->loading) return 0; /* nothing to save from a half load */
+    if (p->child_pid) kill_child(p);
+    int failed = 0;
+    if (p->writer_ready) {
+        plog(p, LL_NOTICE, "Calling fsync() on the AOF file.");
+        if (aof_writer_sync_now(&p->w) != 0) {
+            plog(p, LL_WARNING, "Error writing the AOF before exiting: %s",
+                 strerror(p->w.write_errno));
+            failed = 1;
+        }
+    }
+    int want_save = (save_points_configured(p) || (flags & SHUTDOWN_SAVE)) &&
+                    !(flags & SHUTDOWN_NOSAVE);
+    if (want_save) {
+        plog(p, LL_NOTICE, "Saving the final RDB snapshot before exiting.");
+        if (save_now(p) != 0) {
+            plog(p, LL_WARNING, "Error trying to save the DB, can't exit.");
+            failed = 1;
+        }
+    }
+    if (failed && !(flags & SHUTDOWN_FORCE)) return -1;
+    return 0;
+}

@@ -1,0 +1,89 @@
+/* persist.h -- durability for one engine: the append-only log, snapshots,
+ * recovery, and the background children that write them.
+ *
+ * Both hosts use it: cairn-server drives it from its event loop (commit
+ * before replies, load in slices from an idle handle, cron from a timer),
+ * the embedding API from cairn_command() and cairn_close().  It owns the
+ * data directory while it runs (a flock'ed lock file), the log writer and
+ * its fsync thread, and at most one child process (BGSAVE or
+ * BGREWRITEAOF), as Redis does.
+ *
+ * Error handling: nothing here exits.  Start-up problems come back as
+ * messages for the host to print; a failing disk later turns into a
+ * "MISCONF ..." error set on the engine (writes refused, reads served)
+ * until writing works again. */
+#ifndef CAIRN_PERSIST_H
+#define CAIRN_PERSIST_H
+
+#include <stdint.h>
+
+#include "../engine/engine.h"
+
+typedef struct persist persist;
+
+typedef void (*persist_log_fn)(void *priv, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+typedef struct persist_host {
+    persist_log_fn log; /* level is LL_* */
+    void *priv;
+    /* May BGSAVE and BGREWRITEAOF fork a child?  A library must not fork
+     * its host application, so without this they run in the foreground. */
+    int can_fork;
+} persist_host;
+
+enum { PERSIST_DONE = 0, PERSIST_MORE = 1, PERSIST_ERROR = -1 };
+
+/* Error codes of persist_open(), for hosts that classify failures. */
+enum { PERSIST_EIO = 1, PERSIST_EBUSY = 2, PERSIST_ECORRUPT = 3 };
+
+persist *persist_new(cairn_engine *e, const persist_host *host);
+/* Close everything (the log is committed and fsynced first; no snapshot
+ * is taken: that is persist_shutdown's) and release the directory. */
+void persist_free(persist *p);
+
+/* Take the data directory (an absolute path), lock it when persistence is
+ * configured, and find what there is to load.  Sets the engine's loading
+ * flag when there is.  Returns 0, or a PERSIST_E* code with a message. */
+int persist_open(persist *p, const char *dir, char *err, size_t errlen);
+/* Load for about budget_us microseconds.  Returns PERSIST_MORE, then
+ * PERSIST_DONE once the dataset is in memory and the log is open for
+ * appending, or PERSIST_ERROR with a message naming the file, the offset
+ * and the repair tool (nothing on disk was changed). */
+int persist_load_step(persist *p, int64_t budget_us, char *err, size_t errlen);
+int persist_is_loading(const persist *p);
+
+/* Group commit: write (and fsync, with appendfsync always) every entry
+ * logged since the last call.  Returns 0, or -1 after a failure (the
+ * entries stay buffered and writes are refused until a retry works). */
+int persist_commit(persist *p);
+/* The log offset after the last entry appended, and the offset up to
+ * which entries are durable under the fsync policy: a reply that depends
+ * on an entry may only be sent once durable >= the entry's end. */
+uint64_t persist_appended(const persist *p);
+uint64_t persist_durable(persist *p);
+
+/* Periodic work, a few times a second: reap children, save schedules,
+ * automatic rewrites, retrying a failed write. */
+void persist_cron(persist *p);
+
+/* SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE (cairn_host_ops.persist_cmd). */
+void persist_command(persist *p, cmd_call *c);
+/* The fields of INFO persistence (cairn_host_ops.persist_info). */
+void persist_info(persist *p, dstr *out);
+/* A configuration parameter changed: appendonly, appendfsync, save, ...
+ * Returns NULL, or why the change cannot be made (it is then undone). */
+const char *persist_config_changed(persist *p, const char *name);
+/* The data directory moved (CONFIG SET dir). */
+const char *persist_set_dir(persist *p, const char *dir);
+
+/* Before exiting: stop a child, make the log durable and, with save
+ * points configured (or SHUTDOWN_SAVE) and without SHUTDOWN_NOSAVE, save a
+ * snapshot.  Returns 0, or -1 if that failed (the host should then stay
+ * up unless SHUTDOWN_FORCE). */
+int persist_shutdown(persist *p, int flags);
+
+/* For a forked child: close every descriptor it does not need. */
+void persist_child_close_fds(void);
+
+#endif

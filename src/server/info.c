@@ -155,18 +155,48 @@ static void info_memory(cairn_server *srv, dstr *out)
                        (long long)rss - (long long)used);
 }
 
+static void track(inst_metric *m, long long value, int64_t now_ms)
+{
+    int64_t elapsed = now_ms - m->last_ms;
+    if (m->last_ms && elapsed > 0) {
+        m->samples[m->idx] = (value - m->last_value) * 1000 / elapsed;
+        m->idx = (m->idx + 1) % INST_SAMPLES;
+    }
+    m->last_value = value;
+    m->last_ms = now_ms;
+}
+
+void server_track_metrics(cairn_server *srv, int64_t now_ms)
+{
+    /* Sample about every 100 ms whatever hz is, as Redis does. */
+    if (now_ms - srv->inst[INST_OPS].last_ms < 100) return;
+    track(&srv->inst[INST_OPS], srv->engine->stats.commands_processed, now_ms);
+    track(&srv->inst[INST_NET_IN], srv->net.stats.net_input_bytes, now_ms);
+    track(&srv->inst[INST_NET_OUT], srv->net.stats.net_output_bytes, now_ms);
+}
+
+static long long inst_rate(const inst_metric *m)
+{
+    long long sum = 0;
+    for (int i = 0; i < INST_SAMPLES; i++)
+        sum += m->samples[i];
+    return sum / INST_SAMPLES;
+}
+
 static void info_stats(cairn_server *srv, dstr *out)
 {
     const net_stats *st = &srv->net.stats;
     *out = dstr_catfmt(*out,
                        "total_connections_received:%lld\r\n"
-                       "instantaneous_ops_per_sec:0\r\n"
+                       "instantaneous_ops_per_sec:%lld\r\n"
                        "total_net_input_bytes:%lld\r\n"
                        "total_net_output_bytes:%lld\r\n"
-                       "instantaneous_input_kbps:0.00\r\n"
-                       "instantaneous_output_kbps:0.00\r\n"
+                       "instantaneous_input_kbps:%.2f\r\n"
+                       "instantaneous_output_kbps:%.2f\r\n"
                        "rejected_connections:%lld\r\n",
-                       st->total_connections, st->net_input_bytes, st->net_output_bytes,
+                       st->total_connections, inst_rate(&srv->inst[INST_OPS]), st->net_input_bytes,
+                       st->net_output_bytes, (double)inst_rate(&srv->inst[INST_NET_IN]) / 1024,
+                       (double)inst_rate(&srv->inst[INST_NET_OUT]) / 1024,
                        st->rejected_connections);
 }
 

@@ -116,6 +116,7 @@ static void on_cron(uv_timer_t *h)
     net_close_idle(&srv->net, now_ms, e->cfg.timeout);
     size_t used = cm_used_memory();
     if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
+    server_track_metrics(srv, now_ms);
     srv->cron_loops++;
     uv_timer_set_repeat(h, (uint64_t)(1000 / e->cfg.hz));
 }

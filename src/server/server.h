@@ -9,6 +9,18 @@
 #include "../log/persist.h"
 #include "../net/client.h"
 
+/* A rate sampled by the cron (INFO instantaneous_*), as Redis does: the
+ * average of the last INST_SAMPLES per-second rates. */
+#define INST_SAMPLES 16
+typedef struct inst_metric {
+    long long last_value;
+    int64_t last_ms;
+    long long samples[INST_SAMPLES];
+    int idx;
+} inst_metric;
+
+enum { INST_OPS, INST_NET_IN, INST_NET_OUT, INST_COUNT };
+
 typedef struct cairn_server {
     cairn_engine *engine;
     uv_loop_t loop;
@@ -24,6 +36,7 @@ typedef struct cairn_server {
     int exit_code; /* 1 when start-up failed after the loop began (loading) */
     long long cron_loops;
     int64_t stat_peak_memory;
+    inst_metric inst[INST_COUNT];
     char run_id[41]; /* random hex, INFO's run_id; filled on first use */
 } cairn_server;
 
@@ -36,5 +49,7 @@ void server_shutdown(cairn_server *srv);
  * info.c): see cairn_host_ops in engine.h. */
 void server_client_cmd(void *priv, cmd_call *c);
 void server_info(void *priv, const char *section, dstr *out);
+/* Sample the instantaneous rates; called from the cron. */
+void server_track_metrics(cairn_server *srv, int64_t now_ms);
 
 #endif

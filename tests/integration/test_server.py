@@ -615,3 +615,15 @@ def test_info_memory_follows_config(r):
     finally:
         r.config_set("maxmemory", old["maxmemory"])
         r.config_set("maxmemory-policy", old["maxmemory-policy"])
+
+
+def test_instantaneous_ops_per_sec_tracks_load(server, r):
+    # The rate is sampled every 100 ms over the last 16 samples: after a
+    # second of steady load it must be well above zero.
+    deadline = time.time() + 1.2
+    while time.time() < deadline:
+        p = r.pipeline(transaction=False)
+        for _ in range(2000):
+            p.ping()
+        p.execute()
+    assert r.info("stats")["instantaneous_ops_per_sec"] > 1000

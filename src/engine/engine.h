@@ -17,6 +17,11 @@
 #include "object.h"
 #include "reply.h"
 
+/* The Redis version whose commands and replies Cairn implements: HELLO
+ * and INFO report it, so clients that gate features on the version enable
+ * the 7.0 ones. */
+#define REDIS_COMPAT_VERSION "7.0.15"
+
 typedef struct cairn_engine cairn_engine;
 typedef struct cmd_def cmd_def;
 typedef struct cmd_call cmd_call;

@@ -10,11 +10,6 @@
 #include "db.h"
 #include "engine.h"
 
-/* The Redis version whose commands and replies Cairn implements.  HELLO
- * reports it so clients that gate features on the version enable the 7.0
- * ones. */
-#define REDIS_COMPAT_VERSION "7.0.15"
-
 /* ---------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------ */

@@ -21,9 +21,6 @@
 #include "cmd.h"
 #include "db.h"
 
-/* The Redis version we answer as: clients gate features on it. */
-#define REDIS_COMPAT_VERSION "7.0.15"
-
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                 */
 /* ---------------------------------------------------------------------- */

@@ -13,9 +13,8 @@
 
 #include "../ds/alloc.h"
 #include "../engine/config.h"
+#include "cairn.h"
 #include "server.h"
-
-#define CAIRN_VERSION "0.1.0"
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
 {

@@ -11,6 +11,10 @@
 #include "engine.h"
 
 typedef void cmd_proc(cmd_call *c);
+/* Where the keys are in a call whose keys move with its arguments (a
+ * numkeys count, SORT's STORE): fills idx (capacity max) with their
+ * positions and returns how many, or -1 if the arguments are invalid. */
+typedef int cmd_getkeys_fn(int argc, const cslice *argv, int *idx, int max);
 
 /* Command flags, named as COMMAND INFO reports them. */
 enum {
@@ -31,6 +35,9 @@ enum {
     CMD_NO_MULTI = 1 << 14,
     CMD_ALLOW_BUSY = 1 << 15,
     CMD_NO_MANDATORY_KEYS = 1 << 16,
+    /* Reported by COMMAND INFO for entries with a getkeys function; never
+     * set in the tables (it is derived). */
+    CMD_MOVABLE_KEYS = 1 << 17,
 };
 
 /* ACL categories. */
@@ -70,6 +77,9 @@ struct cmd_def {
     const char *summary;
     const char *complexity;
     const cmd_def *subcommands; /* NULL-name terminated, or NULL */
+    /* For keys that (first_key, last_key, key_step) cannot describe;
+     * those three then give what Redis's legacy COMMAND INFO shows. */
+    cmd_getkeys_fn *getkeys;
 };
 
 /* The table is kept as one array per command family, each next to its
@@ -98,6 +108,14 @@ const cmd_def *cmd_lookup_sub(const cmd_def *parent, const char *name, size_t le
 void cmd_table_load(cairn_engine *e);
 /* Number of top-level commands. */
 long cmd_count(const cairn_engine *e);
+
+/* getkeys functions shared by the tables: the keys follow a numkeys count
+ * at argv[1] (SINTERCARD, ZUNION, LMPOP, ...) or argv[2] (BLMPOP, BZMPOP),
+ * or a destination key at argv[1] precedes a count at argv[2]
+ * (ZUNIONSTORE, ...). */
+cmd_getkeys_fn getkeys_numkeys_at1;
+cmd_getkeys_fn getkeys_numkeys_at2;
+cmd_getkeys_fn getkeys_dest_numkeys;
 
 /* Key positions of a call of cmd with argv (COMMAND GETKEYS, cluster
  * routing).  Fills idx (capacity max) and returns the count, or -1 if the

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../ds/util.h"
 #include "cmd.h"
 
 const cmd_def *const cmd_families[] = {
@@ -58,11 +59,41 @@ const cmd_def *cmd_lookup_sub(const cmd_def *parent, const char *name, size_t le
     return NULL;
 }
 
+/* The keys counted by argv[at], listed right after it. */
+static int numkeys_keys(int at, int argc, const cslice *argv, int *idx, int max)
+{
+    long long n;
+    if (at >= argc || !str_to_ll(argv[at].ptr, argv[at].len, &n)) return -1;
+    if (n <= 0 || n > argc - at - 1 || n > max) return -1;
+    for (int i = 0; i < n; i++)
+        idx[i] = at + 1 + i;
+    return (int)n;
+}
+
+int getkeys_numkeys_at1(int argc, const cslice *argv, int *idx, int max)
+{
+    return numkeys_keys(1, argc, argv, idx, max);
+}
+
+int getkeys_numkeys_at2(int argc, const cslice *argv, int *idx, int max)
+{
+    return numkeys_keys(2, argc, argv, idx, max);
+}
+
+int getkeys_dest_numkeys(int argc, const cslice *argv, int *idx, int max)
+{
+    if (max < 1) return -1;
+    int n = numkeys_keys(2, argc, argv, idx + 1, max - 1);
+    if (n < 0) return -1;
+    idx[0] = 1;
+    return n + 1;
+}
+
 int cmd_get_keys(const cmd_def *cmd, int argc, const cslice *argv, int *idx, int max)
 {
-    (void)argv;
-    if (cmd->first_key <= 0) return 0;
     if (!(cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity)) return -1;
+    if (cmd->getkeys) return cmd->getkeys(argc, argv, idx, max);
+    if (cmd->first_key <= 0) return 0;
     int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
     int step = cmd->key_step > 0 ? cmd->key_step : 1;
     int n = 0;

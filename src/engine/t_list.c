@@ -939,7 +939,7 @@ const cmd_def list_commands[] = {
     /* LMPOP and BLMPOP find their keys through numkeys: like Redis's
      * COMMAND INFO (movablekeys), they report no fixed key range. */
     {"lmpop", lmpop_command, -4, CMD_WRITE, LIST_WRITE_SLOW, 0, 0, 0, "list", "7.0.0",
-     "Pop elements from a list", CX_MPOP, NULL},
+     "Pop elements from a list", CX_MPOP, NULL, getkeys_numkeys_at1},
     {"blpop", blpop_command, -3, CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING, LIST_BLOCKING, 1, -2, 1,
      "list", "2.0.0", "Remove and get the first element in a list, or block until one is available",
      "O(N) where N is the number of provided keys.", NULL},
@@ -957,6 +957,7 @@ const cmd_def list_commands[] = {
      "available",
      "O(1)", NULL},
     {"blmpop", blmpop_command, -5, CMD_WRITE | CMD_BLOCKING, LIST_BLOCKING, 0, 0, 0, "list",
-     "7.0.0", "Pop elements from a list, or block until one is available", CX_MPOP, NULL},
+     "7.0.0", "Pop elements from a list, or block until one is available", CX_MPOP, NULL,
+     getkeys_numkeys_at2},
     {0},
 };

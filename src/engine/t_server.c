@@ -314,6 +314,7 @@ static const name_bit flag_names[] = {
     {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
     {CMD_NO_MULTI, "no_multi"},
     {CMD_ALLOW_BUSY, "allow_busy"},
+    {CMD_MOVABLE_KEYS, "movablekeys"},
     {0, NULL},
 };
 
@@ -432,7 +433,7 @@ static void reply_command_info(rbuf *out, const cmd_def *cmd)
     reply_array_len(out, 10);
     reply_bulk_cstr(out, cmd->name);
     reply_int(out, cmd->arity);
-    reply_bit_names(out, cmd->flags, flag_names, "");
+    reply_bit_names(out, cmd->flags | (cmd->getkeys ? CMD_MOVABLE_KEYS : 0), flag_names, "");
     reply_int(out, cmd->first_key);
     reply_int(out, cmd->last_key);
     reply_int(out, cmd->key_step);
@@ -620,7 +621,7 @@ static int getkeys(cmd_call *c, const cmd_def **out_cmd, int **idx)
         reply_error(c->out, "ERR Invalid command specified");
         return -1;
     }
-    if (cmd->first_key <= 0) {
+    if (cmd->first_key <= 0 && !cmd->getkeys) {
         reply_error(c->out, "ERR The command has no key arguments");
         return -1;
     }

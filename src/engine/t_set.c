@@ -8,7 +8,8 @@
  * an integer, a listpack while it is small, a dict of members (no values)
  * past that.  Members are added through set_add(), the one place that
  * decides conversions, so every command -- SADD, SMOVE, the STORE forms --
- * ends with the encoding Redis would give it.  Conversions are one way.
+ * ends with the encoding Redis 7.2 would give it.  Conversions are one
+ * way.
  *
  * Random choices (SPOP, SRANDMEMBER) come only from c->rng (DESIGN rule
  * 2).  Even so, the member a draw lands on in a hashtable depends on the
@@ -139,7 +140,7 @@ static dict *dict_dup_keys(const dict *src)
     dict_expand(d, dict_size(src));
     dict_iter it;
     dict_entry *de;
-    dict_iter_start(&it, (dict *)src);
+    dict_iter_start(&it, (dict *)src); /* it only pauses the rehashing */
     while ((de = dict_iter_next(&it)) != NULL)
         dict_add(d, dstr_dup(de->key), NULL);
     dict_iter_end(&it);
@@ -1194,7 +1195,8 @@ const cmd_def set_commands[] = {
      "Intersect multiple sets", INTER_COMPLEXITY, NULL},
     /* The keys follow numkeys: Redis reports (0, 0, 0) with movablekeys. */
     {"sintercard", sintercard_command, -3, CMD_READONLY, SET_READ_SLOW, 0, 0, 0, "set", "7.0.0",
-     "Intersect multiple sets and return the cardinality of the result", INTER_COMPLEXITY, NULL},
+     "Intersect multiple sets and return the cardinality of the result", INTER_COMPLEXITY, NULL,
+     getkeys_numkeys_at1},
     {"sinterstore", sinterstore_command, -3, CMD_WRITE | CMD_DENYOOM, SET_WRITE_SLOW, 1, -1, 1,
      "set", "1.0.0", "Intersect multiple sets and store the resulting set in a key",
      INTER_COMPLEXITY, NULL},

@@ -489,13 +489,34 @@ static void sort_ro_command(cmd_call *c) { sort_generic(c, 1); }
     "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the "       \
     "number of returned elements. When the elements are not sorted, complexity is O(N)."
 
+/* SORT's keys: the sorted key and, with STORE, the destination (the last
+ * STORE wins), skipping the arguments of LIMIT, BY and GET as Redis's
+ * sortGetKeys does. */
+static int sort_getkeys(int argc, const cslice *argv, int *idx, int max)
+{
+    if (max < 2) return -1;
+    int n = 0, store = 0;
+    idx[n++] = 1;
+    for (int i = 2; i < argc; i++) {
+        if (slice_is(&argv[i], "limit"))
+            i += 2;
+        else if (slice_is(&argv[i], "get") || slice_is(&argv[i], "by"))
+            i++;
+        else if (slice_is(&argv[i], "store") && i + 1 < argc)
+            store = ++i;
+    }
+    if (store) idx[n++] = store;
+    return n;
+}
+
 const cmd_def sort_commands[] = {
     {"sort", sort_command, -2, CMD_WRITE | CMD_DENYOOM,
      ACL_WRITE | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS, 1, 1, 1, "generic",
-     "1.0.0", "Sort the elements in a list, set or sorted set", SORT_COMPLEXITY, NULL},
+     "1.0.0", "Sort the elements in a list, set or sorted set", SORT_COMPLEXITY, NULL,
+     sort_getkeys},
     {"sort_ro", sort_ro_command, -2, CMD_READONLY,
      ACL_READ | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS, 1, 1, 1, "generic",
      "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
-     SORT_COMPLEXITY, NULL},
+     SORT_COMPLEXITY, NULL, sort_getkeys},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };

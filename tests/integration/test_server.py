@@ -627,3 +627,23 @@ def test_instantaneous_ops_per_sec_tracks_load(server, r):
             p.ping()
         p.execute()
     assert r.info("stats")["instantaneous_ops_per_sec"] > 1000
+
+
+@pytest.mark.parametrize("args,keys", [
+    (["sintercard", "2", "a", "b", "limit", "1"], ["a", "b"]),
+    (["lmpop", "2", "a", "b", "left"], ["a", "b"]),
+    (["blmpop", "0", "2", "a", "b", "left"], ["a", "b"]),
+    (["sort", "k", "limit", "0", "1", "by", "w*", "get", "#", "store", "d"], ["k", "d"]),
+    (["sort", "k"], ["k"]),
+])
+def test_command_getkeys_movable(r, args, keys):
+    r.response_callbacks.pop("COMMAND", None)
+    assert r.execute_command("COMMAND", "GETKEYS", *args) == keys
+
+
+def test_command_info_reports_movablekeys(r):
+    r.response_callbacks.pop("COMMAND", None)
+    info = r.execute_command("COMMAND", "INFO", "sintercard", "sort", "sort_ro")
+    assert "movablekeys" in info[0][2] and info[0][3:6] == [0, 0, 0]
+    assert "movablekeys" in info[1][2] and info[1][3:6] == [1, 1, 1]
+    assert "movablekeys" in info[2][2] and info[2][3:6] == [1, 1, 1]

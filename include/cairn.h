@@ -97,8 +97,12 @@ typedef struct cairn_options {
      * 0 also means the default. */
     int databases;
     /* Persistence directory, or NULL for a purely in-memory store (the
-     * default).  Persistence is not implemented yet: a non-NULL dir makes
-     * cairn_open() fail with CAIRN_MISUSE. */
+     * default).  With a directory (created if missing, and locked so no
+     * other process or handle opens it meanwhile: CAIRN_BUSY), the store
+     * loads what the directory holds, then logs every write to its
+     * append-only log before cairn_command() returns (see `sync`).  Set
+     * {"appendonly", "no"} in `config` for snapshots only (SAVE, and
+     * `save` points), as with an RDB-only Redis. */
     const char *dir;
     /* Seed for the store's hash keys and random choices (RANDOMKEY, SPOP,
      * eviction sampling).  0, the default, draws 32 bytes from the OS with
@@ -110,11 +114,28 @@ typedef struct cairn_options {
      * ends with a NULL name.  NULL (the default) for none.  Applied at
      * startup, so parameters that CONFIG SET refuses may be set here. */
     const char *const *config;
+    /* With a dir: when a write's log entry must reach the disk, as Redis's
+     * appendfsync.  CAIRN_SYNC_DEFAULT keeps the configuration's
+     * `appendfsync` (everysec unless `config` says otherwise). */
+    int sync;
     /* Reserved for future options; cairn_options_init() zeroes them and
      * they must stay zero. */
-    int reserved_int[8];
+    int reserved_int[7];
     void *reserved_ptr[8];
 } cairn_options;
+
+/* Values of cairn_options.sync. */
+#define CAIRN_SYNC_DEFAULT 0
+/* cairn_command() returns only once the write's entry is fsynced: an
+ * acknowledged write survives a crash of the machine.  Costs an fsync per
+ * write. */
+#define CAIRN_SYNC_ALWAYS 1
+/* The entry is written before cairn_command() returns (it survives the
+ * process crashing); a background thread fsyncs at most once a second, so
+ * a machine crash loses at most about the last second of writes. */
+#define CAIRN_SYNC_EVERYSEC 2
+/* Written before returning; the OS decides when it reaches the disk. */
+#define CAIRN_SYNC_NO 3
 
 /* Fill *opts with the defaults. */
 void cairn_options_init(cairn_options *opts);
@@ -133,7 +154,9 @@ void cairn_options_init(cairn_options *opts);
  * process and share no state. */
 int cairn_open(const cairn_options *opts, cairn **out);
 
-/* Close a handle and free the store and everything in it.  NULL is a
+/* Close a handle and free the store and everything in it.  With a
+ * directory, the log is first written and fsynced, a snapshot is saved if
+ * `save` points are configured, and the directory is unlocked.  NULL is a
  * no-op.  The caller must ensure no other thread is using or will use the
  * handle.  Replies obtained from the handle stay valid: they are owned by
  * the caller, not the handle. */
@@ -210,7 +233,11 @@ void cairn_reply_free(cairn_reply *r);
  *
  * Returns CAIRN_MISUSE for a NULL handle or argv, argc < 1, a NULL
  * argument, or a handle whose open failed; the message is in
- * cairn_errmsg(). */
+ * cairn_errmsg().  With a directory, CAIRN_IOERR means the command changed
+ * the data in memory but its log entry could not be written (a full or
+ * failing disk): no reply is returned, and later writes are refused with
+ * a "MISCONF ..." error reply until a retry of the log write succeeds
+ * (each later call retries it; reads keep working). */
 int cairn_command(cairn *db, int argc, const char *const *argv, const size_t *argvlen,
                   cairn_reply **out);
 

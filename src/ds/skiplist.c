@@ -239,9 +239,8 @@ unsigned long zsl_get_rank(zskiplist *zsl, double score, const char *ele, size_t
     zsl_node *x = zsl->header;
     unsigned long rank = 0;
     for (int i = zsl->level - 1; i >= 0; i--) {
-        while (x->level[i].forward &&
-               (node_before(x->level[i].forward, score, ele, len) ||
-                same_element(x->level[i].forward, score, ele, len))) {
+        while (x->level[i].forward && (node_before(x->level[i].forward, score, ele, len) ||
+                                       same_element(x->level[i].forward, score, ele, len))) {
             rank += x->level[i].span;
             x = x->level[i].forward;
         }
@@ -382,9 +381,8 @@ zsl_node *zsl_last_in_lex_range(zskiplist *zsl, const zlex_spec *r)
  * its nodes all come before the deleted ones. */
 typedef int (*keep_fn)(const zsl_node *x, const void *spec, unsigned long rank);
 
-static unsigned long delete_run(zskiplist *zsl, zsl_node **update, zsl_node *x,
-                                unsigned long rank, keep_fn in_range, const void *spec,
-                                zsl_delete_fn fn, void *priv)
+static unsigned long delete_run(zskiplist *zsl, zsl_node **update, zsl_node *x, unsigned long rank,
+                                keep_fn in_range, const void *spec, zsl_delete_fn fn, void *priv)
 {
     unsigned long removed = 0;
     while (x && in_range(x, spec, rank)) {
@@ -468,8 +466,8 @@ unsigned long zsl_delete_range_by_rank(zskiplist *zsl, unsigned long start, unsi
 zskiplist *zsl_dup(const zskiplist *src, void (*fn)(void *priv, zsl_node *node), void *priv)
 {
     zskiplist *dst = zsl_create();
-    zsl_node *last[ZSL_MAX_LEVEL];           /* newest copied node at each level */
-    const zsl_node *expect[ZSL_MAX_LEVEL];   /* next source node at each level */
+    zsl_node *last[ZSL_MAX_LEVEL];         /* newest copied node at each level */
+    const zsl_node *expect[ZSL_MAX_LEVEL]; /* next source node at each level */
     for (int i = 0; i < ZSL_MAX_LEVEL; i++) {
         last[i] = dst->header;
         expect[i] = src->header->level[i].forward;

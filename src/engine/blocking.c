@@ -15,6 +15,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "multi.h"
 
 struct blocked_state {
     cairn_session *s;
@@ -85,7 +86,8 @@ int block_for_keys(cmd_call *c, const cslice *keys, int nkeys, int64_t timeout_m
         c->retry = RETRY_PARKED_AGAIN;
         return 1;
     }
-    if (!(c->s->flags & SESS_CAN_BLOCK) || !c->s->out) return 0;
+    /* Inside a transaction nothing may wait: behave as without a block. */
+    if (!(c->s->flags & SESS_CAN_BLOCK) || !c->s->out || (c->s->flags & SESS_IN_EXEC)) return 0;
 
     cairn_engine *e = c->e;
     blocked_state *bs = cm_calloc(1, sizeof(*bs));
@@ -95,7 +97,8 @@ int block_for_keys(cmd_call *c, const cslice *keys, int nkeys, int64_t timeout_m
     bs->timeout_ms = timeout_ms;
     bs->argc = c->argc;
     bs->argv = cm_malloc(sizeof(dstr) * (size_t)c->argc);
-    for (int i = 0; i < c->argc; i++) bs->argv[i] = dstr_new(c->argv[i].ptr, c->argv[i].len);
+    for (int i = 0; i < c->argc; i++)
+        bs->argv[i] = dstr_new(c->argv[i].ptr, c->argv[i].len);
     bs->keys = cm_malloc(sizeof(dstr) * (size_t)nkeys);
     for (int i = 0; i < nkeys; i++) {
         if (has_key(bs, &keys[i])) continue;
@@ -124,7 +127,8 @@ static void unpark(cairn_engine *e, blocked_state *bs)
         e->blocked_head = bs->next;
     if (bs->next) bs->next->prev = bs->prev;
     e->blocked_count--;
-    for (int i = 0; i < bs->argc; i++) dstr_free(bs->argv[i]);
+    for (int i = 0; i < bs->argc; i++)
+        dstr_free(bs->argv[i]);
     cm_free(bs->argv);
     cm_free(bs->keys);
     bs->s->blocked = NULL;
@@ -155,11 +159,26 @@ void signal_key_ready(cairn_engine *e, cdb *db, const cslice *key)
     e->nready++;
 }
 
+void signal_db_ready(cairn_engine *e, cdb *db)
+{
+    if (!db->blocking) return;
+    dict_iter it;
+    dict_iter_start(&it, db->blocking);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it))) {
+        cslice key = {de->key, dstr_len(de->key)};
+        if (dict_find(db->keys, key.ptr, key.len)) signal_key_ready(e, db, &key);
+    }
+    dict_iter_end(&it);
+}
+
 void log_as(cmd_call *c, int argc, const cslice *argv)
 {
-    for (int i = 0; i < c->log_argc; i++) dstr_free(c->log_argv[i]);
+    for (int i = 0; i < c->log_argc; i++)
+        dstr_free(c->log_argv[i]);
     c->log_argv = cm_realloc(c->log_argv, sizeof(dstr) * (size_t)argc);
-    for (int i = 0; i < argc; i++) c->log_argv[i] = dstr_new(argv[i].ptr, argv[i].len);
+    for (int i = 0; i < argc; i++)
+        c->log_argv[i] = dstr_new(argv[i].ptr, argv[i].len);
     c->log_argc = argc;
 }
 
@@ -190,7 +209,8 @@ int arg_timeout(cmd_call *c, int i, int64_t *timeout_ms)
 static int retry_parked(cairn_engine *e, blocked_state *bs, int64_t now_us)
 {
     cslice *argv = cm_malloc(sizeof(cslice) * (size_t)bs->argc);
-    for (int i = 0; i < bs->argc; i++) argv[i] = (cslice){bs->argv[i], dstr_len(bs->argv[i])};
+    for (int i = 0; i < bs->argc; i++)
+        argv[i] = (cslice){bs->argv[i], dstr_len(bs->argv[i])};
     cmd_call c;
     engine_call_init(&c, e, bs->s, bs->cmd, bs->argc, argv, now_us, bs->s->out);
     c.retry = RETRY_RUNNING;
@@ -211,7 +231,8 @@ static void serve_key(cairn_engine *e, int dbid, const dstr key, int64_t now_us)
         if (!de || !dict_find(db->keys, key, dstr_len(key))) return;
         blocked_queue *q = de->v.ptr;
         size_t i = 0;
-        while (i < q->n && !retry_parked(e, q->items[i], now_us)) i++;
+        while (i < q->n && !retry_parked(e, q->items[i], now_us))
+            i++;
         if (i == q->n) return; /* nobody could be served */
         release(e, q->items[i]);
     }
@@ -264,4 +285,5 @@ int engine_unblock(cairn_engine *e, cairn_session *s, int with_error)
 void engine_session_gone(cairn_engine *e, cairn_session *s)
 {
     if (s->blocked) unpark(e, s->blocked);
+    multi_session_reset(e, s);
 }

@@ -25,6 +25,10 @@ int block_for_keys(cmd_call *c, const cslice *keys, int nkeys, int64_t timeout_m
  * waits on it. */
 void signal_key_ready(cairn_engine *e, cdb *db, const cslice *key);
 
+/* Every key of db that sessions are parked on and that exists now may
+ * serve them (SWAPDB brought new data into db). */
+void signal_db_ready(cairn_engine *e, cdb *db);
+
 /* Log this call as argv instead of its own arguments, so the log records
  * the pop that happened (a served BLPOP becomes LPOP key; rule 4).  The
  * arguments are copied. */

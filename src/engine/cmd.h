@@ -92,6 +92,7 @@ extern const cmd_def server_commands[];
 extern const cmd_def persist_commands[];
 extern const cmd_def string_commands[];
 extern const cmd_def keys_commands[];
+extern const cmd_def multi_commands[];
 extern const cmd_def coord_commands[];
 extern const cmd_def list_commands[];
 extern const cmd_def hash_commands[];

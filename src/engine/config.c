@@ -93,7 +93,9 @@ static void clamp_hz(cairn_config *cfg)
 }
 
 static const cfg_enum appendfsync_enum[] = {
-    {"always", AOF_FSYNC_ALWAYS}, {"everysec", AOF_FSYNC_EVERYSEC}, {"no", AOF_FSYNC_NO},
+    {"always", AOF_FSYNC_ALWAYS},
+    {"everysec", AOF_FSYNC_EVERYSEC},
+    {"no", AOF_FSYNC_NO},
     {NULL, 0},
 };
 

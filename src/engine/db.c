@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "blocking.h"
+#include "multi.h"
 
 void db_init(cairn_engine *e, cdb *db, int id)
 {
@@ -18,6 +19,7 @@ void db_free(cdb *db)
 {
     /* expires shares its keys with keys: release it first. */
     if (db->blocking) dict_release(db->blocking);
+    if (db->watched) dict_release(db->watched);
     dict_release(db->expires);
     dict_release(db->keys);
 }
@@ -54,6 +56,7 @@ void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
 {
     cslice argv[2] = {{"DEL", 3}, *key};
     engine_log(e, (uint32_t)db->id, now_ms, 0, 2, argv);
+    touch_watched_key(e, db, key);
     dict_delete(db->expires, key->ptr, key->len);
     /* Unlink, then free: key may point at the bytes of this very entry. */
     dict_entry *de = dict_unlink(db->keys, key->ptr, key->len);

@@ -7,6 +7,7 @@
 #include "../ds/alloc.h"
 #include "cmd.h"
 #include "db.h"
+#include "multi.h"
 
 cairn_engine *engine_create(const uint8_t seed[32])
 {
@@ -73,6 +74,7 @@ void session_init(cairn_engine *e, cairn_session *s)
 
 void session_reset(cairn_session *s)
 {
+    multi_discard(s);
     dstr_free(s->name);
     s->name = NULL;
     s->db = 0;
@@ -146,8 +148,8 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
     return cmd;
 }
 
-void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd,
-                      int argc, const cslice *argv, int64_t now_us, rbuf *out)
+void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                      const cslice *argv, int64_t now_us, rbuf *out)
 {
     memset(c, 0, sizeof(*c));
     c->e = e;
@@ -168,6 +170,7 @@ void engine_call_finish(cmd_call *c)
     cairn_engine *e = c->e;
     if (c->dirty > 0) {
         e->stats.dirty += c->dirty;
+        touch_call_keys(c);
         if (c->log_argc) {
             cslice *argv = cm_malloc(sizeof(cslice) * (size_t)c->log_argc);
             for (int i = 0; i < c->log_argc; i++)
@@ -178,7 +181,8 @@ void engine_call_finish(cmd_call *c)
             engine_log(e, (uint32_t)c->db->id, c->now_ms, c->seed, c->argc, c->argv);
         }
     }
-    for (int i = 0; i < c->log_argc; i++) dstr_free(c->log_argv[i]);
+    for (int i = 0; i < c->log_argc; i++)
+        dstr_free(c->log_argv[i]);
     cm_free(c->log_argv);
     c->log_argv = NULL;
     c->log_argc = 0;
@@ -203,17 +207,21 @@ static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_de
     return 0;
 }
 
-void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
-                    int64_t now_us, rbuf *out)
+void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
+                    rbuf *out)
 {
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out);
     if (cmd && refused_by_host_state(e, s, cmd, out)) cmd = NULL;
-    if (cmd) {
+    if (!cmd) {
+        multi_flag_error(s);
+    } else {
         cmd_call c;
         engine_call_init(&c, e, s, cmd, argc, argv, now_us, out);
-        cmd->proc(&c);
-        engine_call_finish(&c);
+        if (!multi_queue_command(&c)) {
+            cmd->proc(&c);
+            engine_call_finish(&c);
+        }
         if (e->nready) engine_serve_ready(e, now_us);
     }
     e->stats.total_error_replies += (long long)(out->errors - errors_before);

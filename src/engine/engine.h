@@ -33,6 +33,7 @@ typedef struct cdb {
     uint64_t expire_cursor; /* where active expiry resumes */
     long long avg_ttl;      /* ms, a running estimate for INFO keyspace */
     dict *blocking;         /* key -> sessions parked on it (blocking.c) */
+    dict *watched;          /* key -> sessions watching it (multi.c) */
 } cdb;
 
 /* A client of the engine: a network connection or an embedding handle. */
@@ -43,11 +44,16 @@ enum {
     SESS_REPLY_SKIP = 1 << 3,        /* skip the reply of the current command */
     SESS_NO_EVICT = 1 << 4,
     SESS_NO_TOUCH = 1 << 5,
-    SESS_CAN_BLOCK = 1 << 6, /* a connection: blocking commands may wait */
-    SESS_LOADER = 1 << 7,    /* replays the log at startup: never refused */
+    SESS_CAN_BLOCK = 1 << 6,  /* a connection: blocking commands may wait */
+    SESS_MULTI = 1 << 7,      /* between MULTI and EXEC/DISCARD */
+    SESS_DIRTY_EXEC = 1 << 8, /* a queued command was refused: EXEC aborts */
+    SESS_DIRTY_CAS = 1 << 9,  /* a watched key was modified: EXEC fails */
+    SESS_IN_EXEC = 1 << 10,   /* EXEC is running the queued commands */
+    SESS_LOADER = 1 << 11,    /* replays the log at startup: never refused */
 };
 
 typedef struct blocked_state blocked_state;
+typedef struct multi_state multi_state;
 
 typedef struct cairn_session {
     uint64_t id;
@@ -60,6 +66,7 @@ typedef struct cairn_session {
      * (the connection's output); NULL for sessions that cannot block. */
     rbuf *out;
     blocked_state *blocked; /* non-NULL while parked (blocking.c) */
+    multi_state *multi;     /* queued commands and watched keys (multi.c) */
 } cairn_session;
 
 /* One entry of the command log (DESIGN rule 4): a write that changed the

@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "../ds/util.h"
+#include "blocking.h"
 #include "cmd.h"
 #include "db.h"
 #include "engine.h"
+#include "multi.h"
 
 /* ---------------------------------------------------------------------------
  * Helpers
@@ -159,6 +161,7 @@ static void hello_command(cmd_call *c)
  * when they see RESET. */
 static void reset_command(cmd_call *c)
 {
+    multi_session_reset(c->e, c->s);
     select_db(c, 0);
     set_resp(c, 2);
     dstr_free(c->s->name);
@@ -195,8 +198,12 @@ static void swapdb_command(cmd_call *c)
     }
     if (id1 != id2) {
         /* Swap the contents; each cdb keeps its id, so sessions that
-         * selected a db see the other's data, as in Redis. */
+         * selected a db see the other's data, as in Redis.  Watched keys
+         * that exist on either side before or after change; sessions
+         * parked on a key that now exists may be served. */
         cdb *a = &c->e->dbs[id1], *b = &c->e->dbs[id2];
+        touch_watched_db(c->e, a);
+        touch_watched_db(c->e, b);
         cdb tmp = *a;
         a->keys = b->keys;
         a->expires = b->expires;
@@ -206,6 +213,10 @@ static void swapdb_command(cmd_call *c)
         b->expires = tmp.expires;
         b->expire_cursor = tmp.expire_cursor;
         b->avg_ttl = tmp.avg_ttl;
+        touch_watched_db(c->e, a);
+        touch_watched_db(c->e, b);
+        signal_db_ready(c->e, a);
+        signal_db_ready(c->e, b);
     }
     c->dirty++;
     reply_ok(c->out);
@@ -228,6 +239,7 @@ static void flushdb_command(cmd_call *c)
 {
     if (!flush_args_ok(c)) return;
     long long removed = db_size(c->db);
+    touch_watched_db(c->e, c->db);
     db_empty(c->db);
     /* Logged even when the db was already empty, as Redis propagates it. */
     c->dirty += removed > 0 ? removed : 1;
@@ -238,6 +250,7 @@ static void flushall_command(cmd_call *c)
 {
     if (!flush_args_ok(c)) return;
     long long removed = 0;
+    touch_watched_db(c->e, NULL);
     for (int i = 0; i < c->e->ndbs; i++) {
         removed += db_size(&c->e->dbs[i]);
         db_empty(&c->e->dbs[i]);

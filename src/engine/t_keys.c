@@ -16,6 +16,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "multi.h"
 #include "scan.h"
 
 #define ERR_NO_SUCH_KEY "ERR no such key"
@@ -438,6 +439,8 @@ static void copy_command(cmd_call *c)
     }
     db_add(c, dst_db, dst, obj_dup(o));
     if (expire != -1) db_set_expire(dst_db, dst, expire);
+    /* The engine touches the keys of a write in the session's db only. */
+    if (dst_db != c->db) touch_watched_key(c->e, dst_db, dst);
     c->dirty++;
     reply_int(c->out, 1);
 }
@@ -457,6 +460,7 @@ static void move_command(cmd_call *c)
         return;
     }
     move_key(c, c->db, key, dst_db, key, o);
+    touch_watched_key(c->e, dst_db, key);
     c->dirty++;
     reply_int(c->out, 1);
 }

@@ -106,8 +106,8 @@ static int zadd_parse_flags(cmd_call *c, int *flags, int *ch)
         const char *name;
         int flag;
     } opts[] = {
-        {"nx", ZADD_IN_NX},     {"xx", ZADD_IN_XX}, {"incr", ZADD_IN_INCR},
-        {"gt", ZADD_IN_GT},     {"lt", ZADD_IN_LT},
+        {"nx", ZADD_IN_NX}, {"xx", ZADD_IN_XX}, {"incr", ZADD_IN_INCR},
+        {"gt", ZADD_IN_GT}, {"lt", ZADD_IN_LT},
     };
     int j = 2;
     for (; j < c->argc; j++) {
@@ -168,7 +168,7 @@ static void zadd_generic(cmd_call *c, int flags)
     for (int j = 0; j < elements; j++) {
         const cslice *ele = &c->argv[first + 2 * j + 1];
         int out;
-        double newscore;
+        double newscore = scores[j];
         score = scores[j];
         if (!zset_add(c, zobj, score, ele->ptr, ele->len, flags, &out, &newscore)) {
             reply_error(c->out, "ERR resulting score is not a number (NaN)");
@@ -282,8 +282,7 @@ static void zrank_generic(cmd_call *c, int reverse)
     int found = zset_lookup(c, &c->argv[1], &zobj, 0);
     if (found < 0) return;
     double score;
-    long rank =
-        found ? zset_rank(zobj, c->argv[2].ptr, c->argv[2].len, reverse, &score) : -1;
+    long rank = found ? zset_rank(zobj, c->argv[2].ptr, c->argv[2].len, reverse, &score) : -1;
     if (rank < 0) {
         if (withscore)
             reply_null_array(c->out);
@@ -664,10 +663,10 @@ static void zremrangebylex_command(cmd_call *c) { zremrange_generic(c, ZRANGE_LE
  *   BZPOPMIN/BZPOPMAX        flat key,member,score
  *   ZMPOP/BZMPOP             [key, [[member, score], ...]] */
 typedef struct pop_req {
-    int where;     /* ZSET_MIN or ZSET_MAX */
-    int emitkey;   /* the reply names the key */
+    int where;       /* ZSET_MIN or ZSET_MAX */
+    int emitkey;     /* the reply names the key */
     long long count; /* -1: a single plain pop */
-    int nested;    /* pairs as two-element arrays */
+    int nested;      /* pairs as two-element arrays */
     int nil_when_empty;
 } pop_req;
 
@@ -760,7 +759,8 @@ static void log_pop(cmd_call *c, const cslice *key, int where, int mpop, long lo
     }
     char nbuf[NUM_STR_MAX];
     int nlen = ll_to_str(nbuf, sizeof(nbuf), n);
-    cslice argv[6] = {{"ZMPOP", 5}, {"1", 1}, *key, {where == ZSET_MAX ? "MAX" : "MIN", 3},
+    cslice argv[6] = {{"ZMPOP", 5}, {"1", 1},
+                      *key,         {where == ZSET_MAX ? "MAX" : "MIN", 3},
                       {"COUNT", 5}, {nbuf, (size_t)nlen}};
     log_as(c, 6, argv);
 }
@@ -808,7 +808,8 @@ static void zmpop_generic(cmd_call *c, int nk, int blocking)
     long long numkeys, count = -1;
     if (!arg_range_ll(c, nk, 1, LLONG_MAX, &numkeys, "ERR numkeys should be greater than 0"))
         return;
-    if (numkeys >= c->argc - nk) {
+    /* The keys and MIN|MAX must all be there. */
+    if (numkeys > c->argc - nk - 2) {
         reply_syntax_error(c);
         return;
     }
@@ -1137,7 +1138,7 @@ static int res_cmp(const void *a, const void *b)
 static void setop_build(setop *op)
 {
     zset *zs = op->dst->v.ptr;
-    qsort(op->res, op->nres, sizeof(*op->res), res_cmp);
+    if (op->nres > 1) qsort(op->res, op->nres, sizeof(*op->res), res_cmp);
     dict_expand(zs->dict, op->nres);
     for (size_t i = 0; i < op->nres; i++) {
         res_item *it = &op->res[i];
@@ -1383,45 +1384,45 @@ static void zscan_command(cmd_call *c)
 /* The table fragment                                                   */
 /* ------------------------------------------------------------------ */
 
-#define Z_WRITE_FAST  (CMD_WRITE | CMD_DENYOOM | CMD_FAST)
-#define Z_READ_FAST   (CMD_READONLY | CMD_FAST)
-#define A_WRITE_FAST  (ACL_WRITE | ACL_SORTEDSET | ACL_FAST)
-#define A_WRITE_SLOW  (ACL_WRITE | ACL_SORTEDSET | ACL_SLOW)
-#define A_READ_FAST   (ACL_READ | ACL_SORTEDSET | ACL_FAST)
-#define A_READ_SLOW   (ACL_READ | ACL_SORTEDSET | ACL_SLOW)
-#define Z_BLOCK       (CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING | CMD_FAST)
-#define A_BLOCK_FAST  (ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING)
-#define A_BLOCK_SLOW  (ACL_WRITE | ACL_SORTEDSET | ACL_SLOW | ACL_BLOCKING)
-#define G             "sorted-set"
+#define Z_WRITE_FAST (CMD_WRITE | CMD_DENYOOM | CMD_FAST)
+#define Z_READ_FAST  (CMD_READONLY | CMD_FAST)
+#define A_WRITE_FAST (ACL_WRITE | ACL_SORTEDSET | ACL_FAST)
+#define A_WRITE_SLOW (ACL_WRITE | ACL_SORTEDSET | ACL_SLOW)
+#define A_READ_FAST  (ACL_READ | ACL_SORTEDSET | ACL_FAST)
+#define A_READ_SLOW  (ACL_READ | ACL_SORTEDSET | ACL_SLOW)
+#define Z_BLOCK      (CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING | CMD_FAST)
+#define A_BLOCK_FAST (ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING)
+#define A_BLOCK_SLOW (ACL_WRITE | ACL_SORTEDSET | ACL_SLOW | ACL_BLOCKING)
+#define G            "sorted-set"
 
-#define CX_LOGN      "O(log(N)) with N being the number of elements in the sorted set."
+#define CX_LOGN "O(log(N)) with N being the number of elements in the sorted set."
 #define CX_RANGE                                                                                   \
-    "O(log(N)+M) with N being the number of elements in the sorted set and M the number of "      \
+    "O(log(N)+M) with N being the number of elements in the sorted set and M the number of "       \
     "elements returned."
 #define CX_RANGE_LIMIT                                                                             \
-    "O(log(N)+M) with N being the number of elements in the sorted set and M the number of "      \
-    "elements being returned. If M is constant (e.g. always asking for the first 10 elements "    \
+    "O(log(N)+M) with N being the number of elements in the sorted set and M the number of "       \
+    "elements being returned. If M is constant (e.g. always asking for the first 10 elements "     \
     "with LIMIT), you can consider it O(log(N))."
 #define CX_REMRANGE                                                                                \
-    "O(log(N)+M) with N being the number of elements in the sorted set and M the number of "      \
+    "O(log(N)+M) with N being the number of elements in the sorted set and M the number of "       \
     "elements removed by the operation."
 #define CX_POP                                                                                     \
-    "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number "  \
+    "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number "   \
     "of elements popped."
 #define CX_MPOP                                                                                    \
-    "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements "  \
+    "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements "   \
     "in the sorted set, and M being the number of elements popped."
 #define CX_UNION                                                                                   \
-    "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being "   \
+    "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being "    \
     "the number of elements in the resulting sorted set."
 #define CX_UNIONSTORE                                                                              \
-    "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being "   \
+    "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being "    \
     "the number of elements in the resulting sorted set."
 #define CX_INTER                                                                                   \
-    "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the "      \
+    "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the "       \
     "number of input sorted sets and M being the number of elements in the resulting sorted set."
 #define CX_DIFF                                                                                    \
-    "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N "   \
+    "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N "    \
     "is the size of the first set, and K is the size of the result set."
 
 const cmd_def zset_commands[] = {
@@ -1446,8 +1447,8 @@ const cmd_def zset_commands[] = {
     {"zcount", zcount_command, 4, Z_READ_FAST, A_READ_FAST, 1, 1, 1, G, "2.0.0",
      "Count the members in a sorted set with scores within the given values", CX_LOGN, NULL},
     {"zlexcount", zlexcount_command, 4, Z_READ_FAST, A_READ_FAST, 1, 1, 1, G, "2.8.9",
-     "Count the number of members in a sorted set between a given lexicographical range",
-     CX_LOGN, NULL},
+     "Count the number of members in a sorted set between a given lexicographical range", CX_LOGN,
+     NULL},
     {"zrange", zrange_command, -4, CMD_READONLY, A_READ_SLOW, 1, 1, 1, G, "1.2.0",
      "Return a range of members in a sorted set", CX_RANGE, NULL},
     {"zrangestore", zrangestore_command, -5, CMD_WRITE | CMD_DENYOOM, A_WRITE_SLOW, 1, 2, 1, G,
@@ -1478,8 +1479,8 @@ const cmd_def zset_commands[] = {
      "O(log(N))", NULL},
     {"zremrangebyrank", zremrangebyrank_command, 4, CMD_WRITE, A_WRITE_SLOW, 1, 1, 1, G, "2.0.0",
      "Remove all members in a sorted set within the given indexes", CX_REMRANGE, NULL},
-    {"zremrangebyscore", zremrangebyscore_command, 4, CMD_WRITE, A_WRITE_SLOW, 1, 1, 1, G,
-     "1.2.0", "Remove all members in a sorted set within the given scores", CX_REMRANGE, NULL},
+    {"zremrangebyscore", zremrangebyscore_command, 4, CMD_WRITE, A_WRITE_SLOW, 1, 1, 1, G, "1.2.0",
+     "Remove all members in a sorted set within the given scores", CX_REMRANGE, NULL},
     {"zremrangebylex", zremrangebylex_command, 4, CMD_WRITE, A_WRITE_SLOW, 1, 1, 1, G, "2.8.9",
      "Remove all members in a sorted set between the given lexicographical range", CX_REMRANGE,
      NULL},
@@ -1487,9 +1488,10 @@ const cmd_def zset_commands[] = {
      "Remove and return members with the lowest scores in a sorted set", CX_POP, NULL},
     {"zpopmax", zpopmax_command, -2, CMD_WRITE | CMD_FAST, A_WRITE_FAST, 1, 1, 1, G, "5.0.0",
      "Remove and return members with the highest scores in a sorted set", CX_POP, NULL},
-    /* The keys follow numkeys: Redis reports (0, 0, 0) with movablekeys. */
+    /* The keys follow numkeys: Redis reports (0, 0, 0) with movablekeys,
+     * and getkeys finds them. */
     {"zmpop", zmpop_command, -4, CMD_WRITE, A_WRITE_SLOW, 0, 0, 0, G, "7.0.0",
-     "Remove and return members with scores in a sorted set", CX_MPOP, NULL},
+     "Remove and return members with scores in a sorted set", CX_MPOP, NULL, getkeys_numkeys_at1},
     {"bzpopmin", bzpopmin_command, -3, Z_BLOCK, A_BLOCK_FAST, 1, -2, 1, G, "5.0.0",
      "Remove and return the member with the lowest score from one or more sorted sets, or block "
      "until one is available",
@@ -1500,30 +1502,30 @@ const cmd_def zset_commands[] = {
      CX_LOGN, NULL},
     {"bzmpop", bzmpop_command, -5, CMD_WRITE | CMD_BLOCKING, A_BLOCK_SLOW, 0, 0, 0, G, "7.0.0",
      "Remove and return members with scores in a sorted set or block until one is available",
-     CX_MPOP, NULL},
+     CX_MPOP, NULL, getkeys_numkeys_at2},
     {"zrandmember", zrandmember_command, -2, CMD_READONLY, A_READ_SLOW, 1, 1, 1, G, "6.2.0",
      "Get one or multiple random elements from a sorted set",
      "O(N) where N is the number of elements returned", NULL},
     {"zunion", zunion_command, -3, CMD_READONLY, A_READ_SLOW, 0, 0, 0, G, "6.2.0",
-     "Add multiple sorted sets", CX_UNION, NULL},
+     "Add multiple sorted sets", CX_UNION, NULL, getkeys_numkeys_at1},
     {"zinter", zinter_command, -3, CMD_READONLY, A_READ_SLOW, 0, 0, 0, G, "6.2.0",
-     "Intersect multiple sorted sets", CX_INTER, NULL},
+     "Intersect multiple sorted sets", CX_INTER, NULL, getkeys_numkeys_at1},
     {"zdiff", zdiff_command, -3, CMD_READONLY, A_READ_SLOW, 0, 0, 0, G, "6.2.0",
-     "Subtract multiple sorted sets", CX_DIFF, NULL},
+     "Subtract multiple sorted sets", CX_DIFF, NULL, getkeys_numkeys_at1},
     {"zunionstore", zunionstore_command, -4, CMD_WRITE | CMD_DENYOOM, A_WRITE_SLOW, 1, 1, 1, G,
      "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key",
-     CX_UNIONSTORE, NULL},
+     CX_UNIONSTORE, NULL, getkeys_dest_numkeys},
     {"zinterstore", zinterstore_command, -4, CMD_WRITE | CMD_DENYOOM, A_WRITE_SLOW, 1, 1, 1, G,
      "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key",
-     CX_INTER, NULL},
+     CX_INTER, NULL, getkeys_dest_numkeys},
     {"zdiffstore", zdiffstore_command, -4, CMD_WRITE | CMD_DENYOOM, A_WRITE_SLOW, 1, 1, 1, G,
      "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key",
-     CX_DIFF, NULL},
+     CX_DIFF, NULL, getkeys_dest_numkeys},
     {"zintercard", zintercard_command, -3, CMD_READONLY, A_READ_SLOW, 0, 0, 0, G, "7.0.0",
      "Intersect multiple sorted sets and return the cardinality of the result",
      "O(N*K) worst case with N being the smallest input sorted set, K being the number of input "
      "sorted sets.",
-     NULL},
+     NULL, getkeys_numkeys_at1},
     {"zscan", zscan_command, -3, CMD_READONLY, A_READ_SLOW, 1, 1, 1, G, "2.8.0",
      "Incrementally iterate sorted sets elements and associated scores",
      "O(1) for every call. O(N) for a complete iteration, including enough command calls for the "

@@ -270,10 +270,7 @@ static int zs_remove(zset *zs, const char *ele, size_t len)
 }
 
 /* Range deletions drop each node's dict entry just before it is freed. */
-static void zs_unindex(void *priv, zsl_node *n)
-{
-    dict_delete(priv, n->ele, dstr_len(n->ele));
-}
+static void zs_unindex(void *priv, zsl_node *n) { dict_delete(priv, n->ele, dstr_len(n->ele)); }
 
 /* ---------------------------------------------------------------------------
  * Object life cycle and conversions
@@ -423,9 +420,9 @@ zset_pos zset_pos_at_rank(cobj *zobj, unsigned long rank)
         return pos_listpack(zobj, lp_seek(zobj->v.ptr, (long)(2 * rank)));
     zset *zs = zobj->v.ptr;
     /* The ends are one step away; anything else is a log(n) search. */
-    zsl_node *n = rank == 0                        ? zsl_first(zs->zsl)
+    zsl_node *n = rank == 0                     ? zsl_first(zs->zsl)
                   : rank + 1 == zs->zsl->length ? zsl_last(zs->zsl)
-                                                  : zsl_get_by_rank(zs->zsl, rank + 1);
+                                                : zsl_get_by_rank(zs->zsl, rank + 1);
     return pos_skiplist(zobj, n);
 }
 
@@ -445,15 +442,13 @@ zset_pos zset_pos_last_in_range(cobj *zobj, const zrange_spec *r)
 
 zset_pos zset_pos_first_in_lex(cobj *zobj, const zlex_spec *r)
 {
-    if (zobj->encoding == ENC_LISTPACK)
-        return pos_listpack(zobj, zzl_first_in_lex(zobj->v.ptr, r));
+    if (zobj->encoding == ENC_LISTPACK) return pos_listpack(zobj, zzl_first_in_lex(zobj->v.ptr, r));
     return pos_skiplist(zobj, zsl_first_in_lex_range(((zset *)zobj->v.ptr)->zsl, r));
 }
 
 zset_pos zset_pos_last_in_lex(cobj *zobj, const zlex_spec *r)
 {
-    if (zobj->encoding == ENC_LISTPACK)
-        return pos_listpack(zobj, zzl_last_in_lex(zobj->v.ptr, r));
+    if (zobj->encoding == ENC_LISTPACK) return pos_listpack(zobj, zzl_last_in_lex(zobj->v.ptr, r));
     return pos_skiplist(zobj, zsl_last_in_lex_range(((zset *)zobj->v.ptr)->zsl, r));
 }
 
@@ -483,10 +478,7 @@ void zset_pos_member(const zset_pos *p, zset_entry *e)
     }
 }
 
-double zset_pos_score(const zset_pos *p)
-{
-    return p->eptr ? zzl_score(p->sptr) : p->node->score;
-}
+double zset_pos_score(const zset_pos *p) { return p->eptr ? zzl_score(p->sptr) : p->node->score; }
 
 void zset_pos_get(const zset_pos *p, zset_entry *e)
 {
@@ -569,14 +561,13 @@ static int zzl_must_grow_up(cmd_call *c, cobj *zobj, size_t len)
            lp_bytes(lp) + len + NUM_STR_MAX >= ZZL_SAFETY_SIZE;
 }
 
-static int zzl_add(cmd_call *c, cobj *zobj, double score, const char *ele, size_t len,
-                   int in_flags, int *out_flags, double *newscore)
+static int zzl_add(cmd_call *c, cobj *zobj, double score, const char *ele, size_t len, int in_flags,
+                   int *out_flags, double *newscore)
 {
     double cur;
     unsigned char *eptr = zzl_find(zobj->v.ptr, ele, len, &cur);
     if (eptr) {
-        if (!update_decision(in_flags, cur, &score, out_flags))
-            return !(*out_flags & ZADD_OUT_NAN);
+        if (!update_decision(in_flags, cur, &score, out_flags)) return !(*out_flags & ZADD_OUT_NAN);
         if (newscore) *newscore = score;
         if (score != cur) {
             /* Remove and re-insert: the pair may move anywhere. */
@@ -735,8 +726,8 @@ unsigned long zset_delete_range_by_rank(cobj *zobj, unsigned long start, unsigne
         return end - start + 1;
     }
     zset *zs = zobj->v.ptr;
-    unsigned long deleted = zsl_delete_range_by_rank(zs->zsl, start + 1, end + 1, zs_unindex,
-                                                     zs->dict);
+    unsigned long deleted =
+        zsl_delete_range_by_rank(zs->zsl, start + 1, end + 1, zs_unindex, zs->dict);
     dict_shrink_if_needed(zs->dict);
     return deleted;
 }

@@ -14,10 +14,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <locale.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -28,6 +30,8 @@
 #include "../engine/config.h"
 #include "../engine/engine.h"
 #include "../engine/reply.h"
+#include "../log/fileio.h"
+#include "../log/persist.h"
 #include "reply_tree.h"
 
 #define CAIRN_ERRMSG_MAX 256
@@ -49,6 +53,7 @@ struct cairn {
     rbuf out;             /* reused for every reply */
     locale_t c_locale;    /* "C" numbers for parsing doubles */
     int64_t last_cron_ms; /* when background work last ran */
+    persist *persist;     /* the directory's log and snapshots, or NULL */
 
     /* Per-thread error messages.  errkey maps the calling thread to its
      * errslot; every slot is also on the errslots list so cairn_close()
@@ -203,8 +208,38 @@ static void embed_sleep_us(void *priv, long long us)
     }
 }
 
+static void embed_persist_cmd(void *priv, cmd_call *c)
+{
+    cairn *db = priv;
+    persist_command(db->persist, c);
+}
+
+static void embed_persist_info(void *priv, dstr *out)
+{
+    cairn *db = priv;
+    persist_info(db->persist, out);
+}
+
+/* CONFIG SET of appendonly, appendfsync, save ... */
+static const char *embed_config_changed(void *priv, const char *name)
+{
+    cairn *db = priv;
+    if (!strcmp(name, "dir")) return "the directory of an open store can't change";
+    return persist_config_changed(db->persist, name);
+}
+
 static const cairn_host_ops embed_host_ops = {
     .sleep_us = embed_sleep_us,
+};
+
+/* With a directory the handle also hosts persistence.  BGSAVE and
+ * BGREWRITEAOF run in the foreground: a library must not fork its host
+ * application. */
+static const cairn_host_ops embed_persist_host_ops = {
+    .sleep_us = embed_sleep_us,
+    .persist_cmd = embed_persist_cmd,
+    .persist_info = embed_persist_info,
+    .config_changed = embed_config_changed,
 };
 
 /* Background work a server does from its timer: active expiry and
@@ -229,6 +264,7 @@ static void embed_cron(cairn *db, int64_t now_us)
         engine_active_expire(e, now_ms, effort, &more);
     } while (more && wall_clock_us() - now_us < CAIRN_CRON_BUDGET_US);
     engine_rehash_step(e);
+    if (db->persist) persist_cron(db->persist);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -251,6 +287,42 @@ static int options_reserved_clear(const cairn_options *opts)
     return 1;
 }
 
+/* Persistence messages: a library prints nothing; failures reach the
+ * application as result codes, cairn_errmsg() and MISCONF replies. */
+static void embed_log(void *priv, int level, const char *fmt, ...)
+{
+    (void)priv;
+    (void)level;
+    (void)fmt;
+}
+
+/* Open (creating it if needed) and load the directory: lock it, load its
+ * snapshot and log, open the log for appending.  Returns CAIRN_OK or an
+ * error recorded on db, with nothing left open. */
+static int open_dir(cairn *db, cairn_engine *e, const char *dir)
+{
+    char real[PATH_MAX], err[1024];
+    if (make_dir(dir) != 0 || !realpath(dir, real))
+        return set_error(db, CAIRN_IOERR, "cairn_options.dir '%s': %s", dir, strerror(errno));
+    persist_host host = {.log = embed_log, .priv = db, .can_fork = 0};
+    persist *p = persist_new(e, &host);
+    int rc = persist_open(p, real, err, sizeof(err));
+    while (rc == 0) {
+        int step = persist_load_step(p, 1000000, err, sizeof(err));
+        if (step == PERSIST_DONE) break;
+        if (step == PERSIST_ERROR) rc = PERSIST_ECORRUPT;
+    }
+    if (rc != 0) {
+        persist_free(p);
+        int code = rc == PERSIST_EBUSY      ? CAIRN_BUSY
+                   : rc == PERSIST_ECORRUPT ? CAIRN_CORRUPT
+                                            : CAIRN_IOERR;
+        return set_error(db, code, "%s", err);
+    }
+    db->persist = p;
+    return CAIRN_OK;
+}
+
 /* Create the engine from opts.  Returns CAIRN_OK or an error recorded on
  * db; on error no engine is left behind. */
 static int open_engine(cairn *db, const cairn_options *opts)
@@ -259,9 +331,8 @@ static int open_engine(cairn *db, const cairn_options *opts)
         return set_error(db, CAIRN_MISUSE,
                          "cairn_options has non-zero reserved fields "
                          "(initialise it with cairn_options_init())");
-    if (opts->dir)
-        return set_error(db, CAIRN_MISUSE,
-                         "persistence is not implemented yet: cairn_options.dir must be NULL");
+    if (opts->sync < CAIRN_SYNC_DEFAULT || opts->sync > CAIRN_SYNC_NO)
+        return set_error(db, CAIRN_MISUSE, "cairn_options.sync: unknown value %d", opts->sync);
     if (opts->databases < 0)
         return set_error(db, CAIRN_MISUSE, "cairn_options.databases must be positive (got %d)",
                          opts->databases);
@@ -274,6 +345,12 @@ static int open_engine(cairn *db, const cairn_options *opts)
     memset(seed, 0, sizeof(seed));
 
     char err[CAIRN_ERRMSG_MAX];
+    /* A store with a directory logs by default and takes no snapshots
+     * unless asked (`config` may say otherwise). */
+    if (opts->dir) {
+        config_set(e, "appendonly", "yes", 1, err, sizeof(err));
+        config_set(e, "save", "", 1, err, sizeof(err));
+    }
     if (opts->databases > 0) {
         char num[16];
         snprintf(num, sizeof(num), "%d", opts->databases);
@@ -293,9 +370,20 @@ static int open_engine(cairn *db, const cairn_options *opts)
         }
     }
 
+    static const char *const sync_names[] = {NULL, "always", "everysec", "no"};
+    if (opts->sync != CAIRN_SYNC_DEFAULT)
+        config_set(e, "appendfsync", sync_names[opts->sync], 1, err, sizeof(err));
+
     int64_t now_ms = wall_clock_us() / 1000;
-    engine_set_host(e, &embed_host_ops, db);
+    engine_set_host(e, opts->dir ? &embed_persist_host_ops : &embed_host_ops, db);
     engine_start(e, now_ms);
+    if (opts->dir) {
+        int rc = open_dir(db, e, opts->dir);
+        if (rc != CAIRN_OK) {
+            engine_free(e);
+            return rc;
+        }
+    }
     db->engine = e;
     db->last_cron_ms = now_ms;
     session_init(e, &db->session);
@@ -342,7 +430,13 @@ int cairn_open(const cairn_options *opts, cairn **out)
 void cairn_close(cairn *db)
 {
     if (!db) return;
+    if (db->persist) {
+        /* Everything logged reaches the disk before the handle goes. */
+        persist_shutdown(db->persist, 0);
+        persist_free(db->persist);
+    }
     if (db->engine) {
+        engine_session_gone(db->engine, &db->session);
         session_reset(&db->session);
         engine_free(db->engine);
         rbuf_free(&db->out);
@@ -415,7 +509,21 @@ static int execute_locked(cairn *db, int argc, const cslice *args, cairn_reply *
 
     int64_t now_us = wall_clock_us();
     embed_cron(db, now_us);
+    uint64_t logged = db->persist ? persist_appended(db->persist) : 0;
     engine_execute(db->engine, s, argc, args, now_us, b);
+    /* Group commit of one: the entry is written (and fsynced under
+     * CAIRN_SYNC_ALWAYS) before the reply is handed back.  If this
+     * command's entry could not be, the caller must not take the reply as
+     * success; a read is answered whatever the log's state. */
+    if (db->persist && persist_commit(db->persist) != 0 &&
+        persist_appended(db->persist) != logged &&
+        persist_durable(db->persist) < persist_appended(db->persist)) {
+        rbuf_reset(b);
+        return set_error(db, CAIRN_IOERR,
+                         "the data changed in memory but the log entry could not be written "
+                         "(%s); writes are refused until the log can be written again",
+                         db->engine->write_error ? db->engine->write_error : "I/O error");
+    }
     if (s->flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
         rbuf_reset(b);
         s->flags &= ~SESS_REPLY_SKIP;

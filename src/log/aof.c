@@ -185,7 +185,8 @@ int manifest_parse(const char *text, size_t len, aof_manifest *m, char *err, siz
         const char *line = text + pos;
         size_t llen = stop - pos;
         pos = stop + 1;
-        while (llen && (line[llen - 1] == '\r' || line[llen - 1] == ' ')) llen--;
+        while (llen && (line[llen - 1] == '\r' || line[llen - 1] == ' '))
+            llen--;
         if (llen == 0 || line[0] == '#') continue;
         aof_file f;
         if (parse_line(line, llen, &f, err, errlen) != 0 || add_parsed(m, f, err, errlen) != 0) {
@@ -224,7 +225,8 @@ int manifest_load(const char *dir, const char *name, aof_manifest *m, char *err,
     int rc = read_small_file(path, 1u << 20, &text);
     if (rc != 0) {
         int missing = errno == ENOENT;
-        if (!missing) snprintf(err, errlen, "can't read the manifest %s: %s", path, strerror(errno));
+        if (!missing)
+            snprintf(err, errlen, "can't read the manifest %s: %s", path, strerror(errno));
         dstr_free(path);
         return missing ? 1 : -1;
     }

@@ -39,10 +39,10 @@ typedef struct aof_file {
 } aof_file;
 
 typedef struct aof_manifest {
-    aof_file base;     /* base.name NULL: no base */
-    aof_file *incr;    /* in replay order */
+    aof_file base;  /* base.name NULL: no base */
+    aof_file *incr; /* in replay order */
     int nincr;
-    aof_file *hist;    /* replaced files, deleted once the new manifest is durable */
+    aof_file *hist; /* replaced files, deleted once the new manifest is durable */
     int nhist;
     long long base_seq; /* the highest sequence numbers used so far */
     long long incr_seq;
@@ -70,15 +70,15 @@ dstr aof_incr_name(const char *prefix, long long seq);
 /* ---- Writer ------------------------------------------------------------- */
 
 typedef struct aof_writer {
-    int fd;             /* the incremental file being appended, or -1 */
-    off_t file_size;    /* its size */
-    dstr buf;           /* encoded entries not yet written */
-    uint64_t appended;  /* bytes ever appended to buf (a logical offset) */
-    uint64_t written;   /* bytes of that stream written to files */
-    uint64_t synced;    /* bytes known to be on disk (fsynced) */
-    int policy;         /* AOF_FSYNC_* */
-    int write_errno;    /* the last write/fsync failure, 0 when healthy */
-    int fsync_failed;   /* the failure was an fsync */
+    int fd;            /* the incremental file being appended, or -1 */
+    off_t file_size;   /* its size */
+    dstr buf;          /* encoded entries not yet written */
+    uint64_t appended; /* bytes ever appended to buf (a logical offset) */
+    uint64_t written;  /* bytes of that stream written to files */
+    uint64_t synced;   /* bytes known to be on disk (fsynced) */
+    int policy;        /* AOF_FSYNC_* */
+    int write_errno;   /* the last write/fsync failure, 0 when healthy */
+    int fsync_failed;  /* the failure was an fsync */
     long long delayed_fsync;
     /* The everysec thread. */
     pthread_t thread;

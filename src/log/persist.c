@@ -83,8 +83,8 @@ struct persist {
     pid_t child_pid;
     int child_type;
     int64_t child_start_ms;
-    dstr child_tmp;     /* the file the child writes */
-    dstr rewrite_incr;  /* AOF child: the incremental file since the fork */
+    dstr child_tmp;    /* the file the child writes */
+    dstr rewrite_incr; /* AOF child: the incremental file since the fork */
     long long rewrite_incr_seq;
     long long latest_fork_usec, total_forks;
 
@@ -235,8 +235,7 @@ static void update_write_error(persist *p)
     const char *msg = NULL;
     if (p->aof_state != AOF_OFF && !p->aof_write_ok)
         msg = p->aof_err;
-    else if (cfg(p)->stop_writes_on_bgsave_error && save_points_configured(p) &&
-             !p->last_bgsave_ok)
+    else if (cfg(p)->stop_writes_on_bgsave_error && save_points_configured(p) && !p->last_bgsave_ok)
         msg = p->rdb_err;
     p->e->write_error = msg;
 }
@@ -381,11 +380,11 @@ static int save_now(persist *p)
     snap_stats st;
     long long dirty = p->e->stats.dirty;
     size_t every = cfg(p)->rdb_save_incremental_fsync ? AUTOSYNC_BYTES : 0;
-    if (snapshot_save(p->e, p->dir, cfg(p)->dbfilename, now_ms(), every, &st, err,
-                      sizeof(err)) != 0) {
+    if (snapshot_save(p->e, p->dir, cfg(p)->dbfilename, now_ms(), every, &st, err, sizeof(err)) !=
+        0) {
+        /* As Redis: a failed SAVE is reported to its caller; only a failed
+         * background save stops writes. */
         plog(p, LL_WARNING, "Error saving the DB on disk: %s", err);
-        p->last_bgsave_ok = 0;
-        update_write_error(p);
         return -1;
     }
     plog(p, LL_NOTICE, "DB saved on disk");
@@ -396,7 +395,12 @@ static int save_now(persist *p)
 static int bgsave_start(persist *p)
 {
     p->last_bgsave_try_s = now_ms() / 1000;
-    if (!p->host.can_fork) return save_now(p);
+    if (!p->host.can_fork) {
+        if (save_now(p) == 0) return 0;
+        p->last_bgsave_ok = 0;
+        update_write_error(p);
+        return -1;
+    }
     long long dirty = p->e->stats.dirty;
     pid_t pid = fork_child(p, CHILD_RDB, "save in background");
     if (pid < 0) {
@@ -408,10 +412,12 @@ static int bgsave_start(persist *p)
         char err[512];
         snap_stats st;
         size_t every = cfg(p)->rdb_save_incremental_fsync ? AUTOSYNC_BYTES : 0;
-        int rc = snapshot_save(p->e, p->dir, cfg(p)->dbfilename, now_ms(), every, &st, err,
-                               sizeof(err));
-        if (rc != 0) plog(p, LL_WARNING, "Error saving the DB on disk: %s", err);
-        else plog(p, LL_NOTICE, "DB saved on disk");
+        int rc =
+            snapshot_save(p->e, p->dir, cfg(p)->dbfilename, now_ms(), every, &st, err, sizeof(err));
+        if (rc != 0)
+            plog(p, LL_WARNING, "Error saving the DB on disk: %s", err);
+        else
+            plog(p, LL_NOTICE, "DB saved on disk");
         _exit(rc == 0 ? 0 : 1);
     }
     p->dirty_before_bgsave = dirty;
@@ -802,8 +808,10 @@ static int rewrite_start(persist *p)
     if (pid == 0 && p->host.can_fork) {
         char err[512];
         int rc = write_snapshot_file(p, tmp, err, sizeof(err));
-        if (rc != 0) plog(p, LL_WARNING, "AOF rewrite: %s", err);
-        else plog(p, LL_NOTICE, "Successfully created the temporary AOF base file %s", tmpname);
+        if (rc != 0)
+            plog(p, LL_WARNING, "AOF rewrite: %s", err);
+        else
+            plog(p, LL_NOTICE, "Successfully created the temporary AOF base file %s", tmpname);
         _exit(rc == 0 ? 0 : 1);
     }
     dstr_free(p->child_tmp);
@@ -865,8 +873,9 @@ static const char *aof_turn_on(persist *p)
     p->aof_state = AOF_WAIT_REWRITE;
     if (p->child_pid) {
         p->rewrite_scheduled = 1;
-        plog(p, LL_NOTICE, "AOF was enabled but there is already another background operation. "
-                           "An AOF background was scheduled to start when possible.");
+        plog(p, LL_NOTICE,
+             "AOF was enabled but there is already another background operation. "
+             "An AOF background was scheduled to start when possible.");
         return NULL;
     }
     if (rewrite_start(p) != 0) {
@@ -1028,6 +1037,9 @@ int persist_open(persist *p, const char *dir, char *err, size_t errlen)
     rbuf_init(&p->loader_out, 2);
     p->load_start_us = p->load_last_log_us = now_us();
     p->e->loading = 1;
+    if (p->nplan)
+        plog(p, LL_NOTICE, "Loading %.2f MB from %d file%s; progress is logged every second",
+             (double)p->load_total / 1048576, p->nplan, p->nplan > 1 ? "s" : "");
     return 0;
 }
 
@@ -1151,8 +1163,7 @@ static int apply(persist *p, const entry_view *v, char *err, size_t errlen)
         snprintf(err, errlen,
                  "Bad entry in the append only file %s at offset %llu: unknown command or db %u "
                  "out of range. Start-up stopped and nothing was changed",
-                 p->plan[p->plan_idx].path, (unsigned long long)(p->reader.off - v->size),
-                 v->e.db);
+                 p->plan[p->plan_idx].path, (unsigned long long)(p->reader.off - v->size), v->e.db);
         return -1;
     }
     if (p->loader_out.errors) {
@@ -1201,8 +1212,9 @@ static int finish_loading(persist *p, char *err, size_t errlen)
 {
     double secs = (double)(now_us() - p->load_start_us) / 1e6;
     if (p->nplan)
-        plog(p, LL_NOTICE, "DB loaded from %s: %.3f seconds, %lld keys",
-             cfg(p)->appendonly ? "append only file" : "disk", secs, total_keys(p->e));
+        plog(p, LL_NOTICE, "DB loaded from %s: %.3f seconds (%.1f MB/s), %lld keys",
+             cfg(p)->appendonly ? "append only file" : "disk", secs,
+             secs > 0 ? (double)p->load_total / 1048576 / secs : 0.0, total_keys(p->e));
     free_plan(p);
     rbuf_free(&p->loader_out);
     memset(&p->loader_out, 0, sizeof(p->loader_out));
@@ -1447,45 +1459,45 @@ void persist_info(persist *p, dstr *out)
 {
     int64_t now_s = now_ms() / 1000;
     int rdb_child = p->child_type == CHILD_RDB, aof_child = p->child_type == CHILD_AOF;
-    *out = dstr_catfmt(
-        *out,
-        "loading:%d\r\n"
-        "async_loading:0\r\n"
-        "current_cow_peak:0\r\n"
-        "current_cow_size:0\r\n"
-        "current_cow_size_age:0\r\n"
-        "current_fork_perc:0.00\r\n"
-        "current_save_keys_processed:0\r\n"
-        "current_save_keys_total:0\r\n"
-        "rdb_changes_since_last_save:%lld\r\n"
-        "rdb_bgsave_in_progress:%d\r\n"
-        "rdb_last_save_time:%lld\r\n"
-        "rdb_last_bgsave_status:%s\r\n"
-        "rdb_last_bgsave_time_sec:%lld\r\n"
-        "rdb_current_bgsave_time_sec:%lld\r\n"
-        "rdb_saves:%lld\r\n"
-        "rdb_last_cow_size:0\r\n"
-        "rdb_last_load_keys_expired:%lld\r\n"
-        "rdb_last_load_keys_loaded:%lld\r\n"
-        "aof_enabled:%d\r\n"
-        "aof_rewrite_in_progress:%d\r\n"
-        "aof_rewrite_scheduled:%d\r\n"
-        "aof_last_rewrite_time_sec:%lld\r\n"
-        "aof_current_rewrite_time_sec:%lld\r\n"
-        "aof_last_bgrewrite_status:%s\r\n"
-        "aof_rewrites:%lld\r\n"
-        "aof_rewrites_consecutive_failures:%lld\r\n"
-        "aof_last_write_status:%s\r\n"
-        "aof_last_cow_size:0\r\n"
-        "module_fork_in_progress:0\r\n"
-        "module_fork_last_cow_size:0\r\n",
-        p->e->loading, p->e->stats.dirty, rdb_child, (long long)p->lastsave_s,
-        p->last_bgsave_ok ? "ok" : "err", p->rdb_last_bgsave_time_s,
-        rdb_child ? now_s - p->child_start_ms / 1000 : -1LL, p->rdb_saves, p->load_keys_expired,
-        p->load_keys_loaded, p->aof_state != AOF_OFF, aof_child, p->rewrite_scheduled,
-        p->aof_last_rewrite_time_s, aof_child ? now_s - p->child_start_ms / 1000 : -1LL,
-        p->last_rewrite_ok ? "ok" : "err", p->aof_rewrites, p->rewrite_failures,
-        p->aof_write_ok ? "ok" : "err");
+    *out = dstr_catfmt(*out,
+                       "loading:%d\r\n"
+                       "async_loading:0\r\n"
+                       "current_cow_peak:0\r\n"
+                       "current_cow_size:0\r\n"
+                       "current_cow_size_age:0\r\n"
+                       "current_fork_perc:0.00\r\n"
+                       "current_save_keys_processed:0\r\n"
+                       "current_save_keys_total:0\r\n"
+                       "rdb_changes_since_last_save:%lld\r\n"
+                       "rdb_bgsave_in_progress:%d\r\n"
+                       "rdb_last_save_time:%lld\r\n"
+                       "rdb_last_bgsave_status:%s\r\n"
+                       "rdb_last_bgsave_time_sec:%lld\r\n"
+                       "rdb_current_bgsave_time_sec:%lld\r\n"
+                       "rdb_saves:%lld\r\n"
+                       "rdb_last_cow_size:0\r\n"
+                       "rdb_last_load_keys_expired:%lld\r\n"
+                       "rdb_last_load_keys_loaded:%lld\r\n"
+                       "aof_enabled:%d\r\n"
+                       "aof_rewrite_in_progress:%d\r\n"
+                       "aof_rewrite_scheduled:%d\r\n"
+                       "aof_last_rewrite_time_sec:%lld\r\n"
+                       "aof_current_rewrite_time_sec:%lld\r\n"
+                       "aof_last_bgrewrite_status:%s\r\n"
+                       "aof_rewrites:%lld\r\n"
+                       "aof_rewrites_consecutive_failures:%lld\r\n"
+                       "aof_last_write_status:%s\r\n"
+                       "aof_last_cow_size:0\r\n"
+                       "module_fork_in_progress:0\r\n"
+                       "module_fork_last_cow_size:0\r\n",
+                       p->e->loading, p->e->stats.dirty, rdb_child, (long long)p->lastsave_s,
+                       p->last_bgsave_ok ? "ok" : "err", p->rdb_last_bgsave_time_s,
+                       rdb_child ? now_s - p->child_start_ms / 1000 : -1LL, p->rdb_saves,
+                       p->load_keys_expired, p->load_keys_loaded, p->aof_state != AOF_OFF,
+                       aof_child, p->rewrite_scheduled, p->aof_last_rewrite_time_s,
+                       aof_child ? now_s - p->child_start_ms / 1000 : -1LL,
+                       p->last_rewrite_ok ? "ok" : "err", p->aof_rewrites, p->rewrite_failures,
+                       p->aof_write_ok ? "ok" : "err");
     if (p->aof_state != AOF_OFF && p->writer_ready) {
         *out = dstr_catfmt(*out,
                            "aof_current_size:%llu\r\n"
@@ -1566,8 +1578,8 @@ int persist_shutdown(persist *p, int flags)
             failed = 1;
         }
     }
-    int want_save = (save_points_configured(p) || (flags & SHUTDOWN_SAVE)) &&
-                    !(flags & SHUTDOWN_NOSAVE);
+    int want_save =
+        (save_points_configured(p) || (flags & SHUTDOWN_SAVE)) && !(flags & SHUTDOWN_NOSAVE);
     if (want_save) {
         plog(p, LL_NOTICE, "Saving the final RDB snapshot before exiting.");
         if (save_now(p) != 0) {

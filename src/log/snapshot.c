@@ -277,7 +277,8 @@ out:
 
 struct snap_loader {
     int fd;
-    cairn_engine *e; /* NULL when only verifying */
+    cairn_engine *e; /* builds the objects; its dbs receive them unless verifying */
+    int verify;
     int64_t now_ms;
     uint64_t size;       /* of the file, at open */
     uint64_t read_off;   /* file bytes read into raw */
@@ -478,7 +479,7 @@ static int parse_db(snap_loader *l, snap_reader *r)
     }
     l->dbid = (int)id;
     l->db = NULL;
-    if (!l->e) return 1;
+    if (l->verify) return 1;
     if (id >= (uint64_t)l->e->ndbs) {
         r->bad = "db number out of range (raise `databases`)";
         return 0;
@@ -500,8 +501,10 @@ static int add_key(snap_loader *l, snap_reader *r, const char *key, size_t klen,
         obj_free(o); /* verifying only */
         return 1;
     }
-    dict_entry *de = dict_add(l->db->keys, dstr_new(key, klen), NULL);
+    dstr k = dstr_new(key, klen);
+    dict_entry *de = dict_add(l->db->keys, k, NULL);
     if (!de) {
+        dstr_free(k); /* not taken by the dict */
         obj_free(o);
         r->bad = "duplicate key";
         return 0;
@@ -596,8 +599,7 @@ static int parse_stream(snap_loader *l)
                          (const unsigned char *)l->stream + dstr_len(l->stream), NULL};
         const unsigned char *start = r.p;
         if (!parse_one(l, &r)) {
-            if (r.bad)
-                return lerr(l, l->last_frame, "%s (in the frame)", r.bad);
+            if (r.bad) return lerr(l, l->last_frame, "%s (in the frame)", r.bad);
             return SNAP_MORE;
         }
         l->spos += (size_t)(r.p - start);
@@ -633,7 +635,12 @@ int snap_loader_step(snap_loader *l, size_t budget, char *err, size_t errlen)
 
 int snapshot_verify(int fd, uint64_t *bad_off, snap_stats *st, char *err, size_t errlen)
 {
-    snap_loader *l = snap_loader_new(fd, NULL, 0);
+    /* Objects are built (that is the deepest check) in a scratch engine
+     * and dropped at once. */
+    uint8_t seed[32] = {0};
+    cairn_engine *scratch = engine_create(seed);
+    snap_loader *l = snap_loader_new(fd, scratch, 0);
+    l->verify = 1;
     int rc;
     do {
         rc = snap_loader_step(l, 64u << 20, err, errlen);
@@ -642,5 +649,6 @@ int snapshot_verify(int fd, uint64_t *bad_off, snap_stats *st, char *err, size_t
     if (st) *st = l->st;
     l->fd = -1; /* the caller's */
     snap_loader_free(l);
+    engine_free(scratch);
     return rc == SNAP_DONE ? 0 : -1;
 }

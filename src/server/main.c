@@ -80,8 +80,9 @@ static void on_signal(uv_signal_t *h, int signum)
                signum == SIGINT ? "SIGINT" : "SIGTERM");
     /* As Redis: if the final save fails, stay up rather than lose data. */
     if (persist_shutdown(srv->persist, 0) != 0) {
-        server_log(srv, LL_WARNING, "%s received but errors trying to shut down the server, "
-                                    "check the logs for more information",
+        server_log(srv, LL_WARNING,
+                   "%s received but errors trying to shut down the server, "
+                   "check the logs for more information",
                    signum == SIGINT ? "SIGINT" : "SIGTERM");
         return;
     }
@@ -149,7 +150,8 @@ static const char *change_dir(cairn_server *srv, const char *dir)
     char old[PATH_MAX], now[PATH_MAX];
     if (!getcwd(old, sizeof(old))) return strerror(errno);
     if (chdir(dir) != 0) return strerror(errno);
-    const char *why = getcwd(now, sizeof(now)) ? persist_set_dir(srv->persist, now) : strerror(errno);
+    const char *why =
+        getcwd(now, sizeof(now)) ? persist_set_dir(srv->persist, now) : strerror(errno);
     if (why && chdir(old) != 0)
         server_log(srv, LL_WARNING, "Can't go back to %s: %s", old, strerror(errno));
     return why;

@@ -15,6 +15,8 @@ libdir=$(pkg-config --variable=libdir cairn)
 test -f "$prefix/include/cairn.h"
 test -x "$prefix/bin/cairn-server"
 "$prefix/bin/cairn-server" --version >/dev/null
+test -x "$prefix/bin/cairn-check"
+"$prefix/bin/cairn-check" --help 2>/dev/null
 
 cc -std=c11 -Wall -Werror examples/embed.c $(pkg-config --cflags --libs cairn) -o "$prefix/embed-shared"
 LD_LIBRARY_PATH=$libdir "$prefix/embed-shared" >/dev/null

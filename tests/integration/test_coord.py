@@ -8,15 +8,18 @@ little behind its plan: a reply in seconds does not change with a lag of
 under a second, and the model can then be driven with the planned
 timestamps.  Waits are bounded: no test takes more than a few seconds.
 
-Not here yet: tokens keep increasing after the server restarts from its log.
-That needs durability (issue 4); the engine-level replay of the same
-property is in tests/unit/test_coord.c (test_replay_keeps_tokens_and_limits).
+The restart test kills the server with SIGKILL and starts it again from
+its command log, then from a rewritten base; the engine-level replay of the
+same property is in tests/unit/test_coord.c
+(test_replay_keeps_tokens_and_limits).
 """
 import threading
 import time
 
 import pytest
 import redis
+
+from durable import DurableServer, wait_no_child
 
 pytestmark = pytest.mark.cairn_only
 
@@ -151,12 +154,16 @@ def test_limiter_keys_are_ordinary_keys(r):
 
 def test_window_and_leaky_replies(r):
     # Large windows and periods: replies in seconds that no lag changes.
+    # Windows are aligned to multiples of their length, so the times left
+    # depend on where in the current window the test runs.
     window = 3600
     first = r.execute_command("CL.WINDOW", "w", 2, window)
-    assert first[:4] == [0, 2, 1, -1] and window < first[4] <= 2 * window
+    assert first[:4] == [0, 2, 1, -1] and 0 < first[4] <= 2 * window
     assert r.execute_command("CL.WINDOW", "w", 2, window)[:3] == [0, 2, 0]
     refused = r.execute_command("CL.WINDOW", "w", 2, window)
-    assert refused[:3] == [1, 2, 0] and window < refused[3] <= 2 * window
+    # One more request fits once the weight of this window's two drops
+    # to one: half-way through the next window.
+    assert refused[:3] == [1, 2, 0] and window // 2 < refused[3] <= 3 * window // 2
     assert r.execute_command("CL.WINDOW", "w", 2, window, 3)[3] == -1
 
     assert r.execute_command("CL.LEAKY", "q", 2, 1, 100) == [0, 2, 1, 0, 100]
@@ -298,3 +305,42 @@ def test_fifty_clients_contend_for_one_lock(server):
     assert info == ["owner", None, "token", state["last"], "pttl", -1]
     assert int(c.get("the-fence")) == state["last"]
     assert c.execute_command("FENCE.SET", "the-fence", state["last"] - 1, "the-data", "x") is None
+
+
+def test_tokens_and_limits_survive_restarts(tmp_path):
+    """Lock tokens, fences and limiter states come back from the log (and
+    from a rewritten base): the next token is larger than every token given
+    before the crash, a stale token is still refused."""
+    s = DurableServer(tmp_path / "data", "--appendonly", "yes", "--appendfsync", "always",
+                      "--save", "")
+    try:
+        c = s.start().client()
+        assert c.execute_command("LOCK.ACQUIRE", "L", "a", 60000) == 1
+        assert c.execute_command("LOCK.RELEASE", "L", "a", 1) == 1
+        assert c.execute_command("LOCK.ACQUIRE", "L", "b", 60000) == 2
+        assert c.execute_command("FENCE.SET", "f", 2, "d", "by b") == "OK"
+        assert c.execute_command("CL.THROTTLE", "t", 1, 1, 3600) == [0, 2, 1, -1, 3600]
+
+        for restart in ("from the log", "from a rewritten base"):
+            if restart == "from a rewritten base":
+                c.execute_command("BGREWRITEAOF")
+                wait_no_child(c)
+            s.kill9()
+            c = s.start().client()
+            info = c.execute_command("LOCK.INFO", "L")
+            assert info[:4] == ["owner", "b", "token", 2] and 0 < info[5] <= 60000, restart
+            assert c.execute_command("LOCK.ACQUIRE", "L", "a", 60000) is None, restart
+            assert c.execute_command("FENCE.SET", "f", 1, "d", "stale") is None, restart
+            assert c.get("d") == "by b"
+            assert c.execute_command("CL.THROTTLE", "t", 1, 1, 3600, 0)[:3] == [0, 2, 1]
+
+        got = c.execute_command("CL.THROTTLE", "t", 1, 1, 3600)
+        assert got[:4] == [0, 2, 0, -1] and 7100 < got[4] <= 7200
+        assert c.execute_command("LOCK.RELEASE", "L", "b", 2) == 1
+        assert c.execute_command("LOCK.ACQUIRE", "L", "a", 60000) == 3
+        s.kill9()
+        c = s.start().client()
+        assert c.execute_command("LOCK.INFO", "L")[:4] == ["owner", "a", "token", 3]
+        assert c.execute_command("CL.THROTTLE", "t", 1, 1, 3600)[0] == 1
+    finally:
+        s.stop()

@@ -360,3 +360,57 @@ def test_unblocked_client_keeps_fifo_of_others(r, raw):
     assert c1.read_reply() == ("*", None)
     r.rpush("k", "a")
     assert c2.read_reply() == ("*", [("$", b"k"), ("$", b"a")])
+
+
+# ---------------------------------------------------------------------------
+# The log records the pops that happened (DESIGN rule 4)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.cairn_only
+def test_served_pops_replay_after_restart(tmp_path):
+    """A blocking pop is logged as the non-blocking pop it performed, so a
+    restart replays the log to the same lists without blocking."""
+    from conftest import RawConn
+    from durable import DurableServer
+
+    s = DurableServer(tmp_path / "data", "--appendonly", "yes", "--appendfsync", "always",
+                      "--save", "").start()
+    s.host = "127.0.0.1"
+    conns = []
+    try:
+        r = s.client()
+
+        def raw():
+            c = RawConn(s)
+            conns.append(c)
+            return c
+
+        c1 = block(r, raw, "BLPOP", "a", "b", "0")
+        c2 = block(r, raw, "BLMOVE", "src", "dst", "LEFT", "RIGHT", "0")
+        c3 = block(r, raw, "BLMPOP", "0", "1", "m", "RIGHT", "COUNT", "2")
+        c4 = block(r, raw, "BRPOPLPUSH", "q", "out", "0")
+        r.rpush("b", "1", "2", "3")
+        r.rpush("src", "x", "y")
+        r.lpush("m", "1", "2", "3")
+        r.rpush("q", "z")
+        assert c1.read_reply() == ("*", [("$", b"b"), ("$", b"1")])
+        assert c2.read_reply() == ("$", b"x")
+        assert c3.read_reply() == ("*", [("$", b"m"), ("*", [("$", b"1"), ("$", b"2")])])
+        assert c4.read_reply() == ("$", b"z")
+        # Served at once.
+        assert r.blpop(["b"], 0) == ("b", "2")
+        assert r.blmpop(0, 1, "b", direction="LEFT", count=5) == ["b", ["3"]]
+        keys = ["a", "b", "src", "dst", "m", "q", "out"]
+        before = {k: r.lrange(k, 0, -1) for k in keys}
+        assert before == {"a": [], "b": [], "src": ["y"], "dst": ["x"], "m": ["3"],
+                          "q": [], "out": ["z"]}
+        r.close()
+        s.kill9()
+        s.start()
+        r = s.client()
+        assert {k: r.lrange(k, 0, -1) for k in keys} == before
+        r.close()
+    finally:
+        for c in conns:
+            c.close()
+        s.stop()

@@ -954,3 +954,17 @@ def test_arity(r):
                  ("ZRANDMEMBER",), ("ZPOPMIN",), ("BZPOPMIN", "k"), ("ZMPOP", "1", "k"),
                  ("BZMPOP", "0", "1", "k"), ("ZINCRBY", "k", "1")):
         assert err(r, *args) == f"wrong number of arguments for '{args[0].lower()}' command"
+
+
+def test_command_getkeys(r):
+    for args, keys in ((("ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"), ["d", "a", "b"]),
+                       (("ZINTER", "2", "a", "b"), ["a", "b"]),
+                       (("ZINTERCARD", "1", "a", "LIMIT", "1"), ["a"]),
+                       (("ZMPOP", "2", "a", "b", "MIN"), ["a", "b"]),
+                       (("BZMPOP", "0", "1", "a", "MAX"), ["a"]),
+                       (("BZPOPMIN", "a", "b", "0"), ["a", "b"]),
+                       (("ZRANGESTORE", "d", "s", "0", "1"), ["d", "s"]),
+                       (("ZADD", "k", "1", "m"), ["k"])):
+        assert raw(r, "COMMAND", "GETKEYS", *args) == [k.encode() for k in keys]
+    info = raw(r, "COMMAND", "INFO", "zunion", "zadd")
+    assert b"movablekeys" in info[0][2] and b"movablekeys" not in info[1][2]

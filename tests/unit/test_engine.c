@@ -135,6 +135,7 @@ static void apply_log(cairn_engine *e, const char *log, size_t len)
         entry_view_free(&v);
     }
     CHECK_EQ_LL(off, len);
+    engine_session_gone(e, &s);
     session_reset(&s);
 }
 
@@ -167,10 +168,67 @@ static void test_replay_reproduces_state(void)
     engine_free(b);
 }
 
+/* A transaction reaches the log as MULTI, its writes (each with its own
+ * db), EXEC; replaying that gives the same data, and a log cut before the
+ * EXEC entry applies none of it. */
+static void test_transaction_log_is_all_or_nothing(void)
+{
+    cairn_engine *a = new_engine(5);
+    recorder rec = {dstr_with_cap(0), 0};
+    engine_set_log_sink(a, record, &rec);
+    cairn_session s;
+    session_init(a, &s);
+    check_reply(RUN(a, &s, 1000, "MULTI"), "+OK\r\n");
+    check_reply(RUN(a, &s, 1000, "SET", "x", "0"), "+QUEUED\r\n");
+    check_reply(RUN(a, &s, 1000, "SELECT", "2"), "+QUEUED\r\n");
+    check_reply(RUN(a, &s, 1000, "SET", "y", "2"), "+QUEUED\r\n");
+    check_reply(RUN(a, &s, 1000, "EXEC"), "*3\r\n+OK\r\n+OK\r\n+OK\r\n");
+    CHECK_EQ_LL(rec.n, 4);
+
+    /* The entries in order, with the db each write happened in. */
+    const char *want[] = {"MULTI", "SET", "SET", "EXEC"};
+    const int want_db[] = {0, 0, 2, 2};
+    size_t off = 0, before_exec = 0;
+    for (int i = 0; i < 4; i++) {
+        entry_view v;
+        const char *why;
+        REQUIRE(entry_decode(rec.log + off, dstr_len(rec.log) - off, &v, &why) == ENTRY_OK);
+        CHECK(v.e.argv[0].len == strlen(want[i]) &&
+              memcmp(v.e.argv[0].ptr, want[i], strlen(want[i])) == 0);
+        CHECK_EQ_LL(v.e.db, want_db[i]);
+        if (i == 3) before_exec = off;
+        off += v.size;
+        entry_view_free(&v);
+    }
+
+    cairn_engine *b = new_engine(6);
+    apply_log(b, rec.log, dstr_len(rec.log));
+    cairn_session t;
+    session_init(b, &t);
+    check_reply(RUN(b, &t, 2000, "GET", "x"), "$1\r\n0\r\n");
+    check_reply(RUN(b, &t, 2000, "SELECT", "2"), "+OK\r\n");
+    check_reply(RUN(b, &t, 2000, "GET", "y"), "$1\r\n2\r\n");
+
+    cairn_engine *cut = new_engine(7);
+    apply_log(cut, rec.log, before_exec);
+    cairn_session u;
+    session_init(cut, &u);
+    check_reply(RUN(cut, &u, 2000, "DBSIZE"), ":0\r\n");
+
+    session_reset(&s);
+    session_reset(&t);
+    session_reset(&u);
+    dstr_free(rec.log);
+    engine_free(a);
+    engine_free(b);
+    engine_free(cut);
+}
+
 int main(void)
 {
     TEST(test_writes_are_logged_reads_are_not);
     TEST(test_expiry_is_logged_as_delete);
     TEST(test_replay_reproduces_state);
+    TEST(test_transaction_log_is_all_or_nothing);
     return TEST_REPORT();
 }

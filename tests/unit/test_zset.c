@@ -144,8 +144,8 @@ static void test_add_flags(void)
         CHECK(zset_add(&c, z, 2, "a", 1, ZADD_IN_NX, &out, NULL) == 1 && out == ZADD_OUT_NOP);
         CHECK(zset_add(&c, z, 2, "b", 1, ZADD_IN_XX, &out, NULL) == 1 && out == ZADD_OUT_NOP);
         CHECK(zset_add(&c, z, 0, "a", 1, ZADD_IN_GT, &out, NULL) == 1 && out == ZADD_OUT_NOP);
-        CHECK(zset_add(&c, z, 5, "a", 1, ZADD_IN_GT, &out, &ns) == 1 &&
-              out == ZADD_OUT_UPDATED && ns == 5);
+        CHECK(zset_add(&c, z, 5, "a", 1, ZADD_IN_GT, &out, &ns) == 1 && out == ZADD_OUT_UPDATED &&
+              ns == 5);
         CHECK(zset_add(&c, z, 2, "a", 1, ZADD_IN_INCR, &out, &ns) == 1 && ns == 7);
         CHECK(zset_add(&c, z, INFINITY, "a", 1, 0, &out, NULL) == 1);
         CHECK(zset_add(&c, z, -INFINITY, "a", 1, ZADD_IN_INCR, &out, NULL) == 0 &&

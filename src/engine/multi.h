@@ -1,0 +1,41 @@
+/* multi.h -- transactions (MULTI, EXEC, DISCARD) and optimistic locking
+ * (WATCH, UNWATCH).
+ *
+ * Inside MULTI a session's commands are checked and queued, then run back
+ * to back by EXEC with nothing in between.  A transaction that wrote
+ * reaches the log as a MULTI entry, the entries of its writes, and an EXEC
+ * entry: replaying them goes through MULTI and EXEC again, and a log cut
+ * before the EXEC entry replays none of the transaction (all or nothing).
+ *
+ * WATCHed keys make EXEC fail (a null reply) if any of them was modified
+ * after WATCH: every write touches the keys its command names (through the
+ * command table's key positions), and flushes, SWAPDB, MOVE and COPY touch
+ * what they change in other dbs. */
+#ifndef CAIRN_MULTI_H
+#define CAIRN_MULTI_H
+
+#include "engine.h"
+
+/* If the session is in MULTI and cmd must be queued rather than run,
+ * queue it (or flag the transaction on error), reply, and return 1. */
+int multi_queue_command(cmd_call *c);
+/* Flag the session's open transaction as failed (an unknown command or a
+ * wrong arity was sent inside MULTI). */
+void multi_flag_error(cairn_session *s);
+
+/* The keys of a write were modified: sessions watching them will fail
+ * their EXEC. */
+void touch_call_keys(cmd_call *c);
+void touch_watched_key(cairn_engine *e, cdb *db, const cslice *key);
+/* Every watched key of db (all dbs if db is NULL) that exists is touched
+ * (FLUSHDB, FLUSHALL, SWAPDB). */
+void touch_watched_db(cairn_engine *e, cdb *db);
+
+/* Drop the session's transaction and watched keys (RESET, disconnect). */
+void multi_session_reset(cairn_engine *e, cairn_session *s);
+/* Drop an open transaction only (session_reset(): a replay session that
+ * stopped inside a cut-off transaction).  Watched keys need the engine:
+ * call engine_session_gone() for sessions that may have some. */
+void multi_discard(cairn_session *s);
+
+#endif

@@ -1,0 +1,342 @@
+/* t_multi.c -- MULTI, EXEC, DISCARD, WATCH, UNWATCH; see multi.h. */
+#include <string.h>
+
+#include "../ds/alloc.h"
+#include "cmd.h"
+#include "db.h"
+#include "multi.h"
+
+typedef struct queued_cmd {
+    const cmd_def *cmd;
+    int db; /* the session's db when it was queued (see exec_command) */
+    int argc;
+    dstr *argv;
+} queued_cmd;
+
+typedef struct watched_key {
+    int db;
+    dstr key;
+} watched_key;
+
+struct multi_state {
+    queued_cmd *queue;
+    int nqueued, queue_cap;
+    watched_key *watched;
+    int nwatched, watched_cap;
+};
+
+/* Sessions watching one key. */
+typedef struct watchers {
+    cairn_session **s;
+    int n, cap;
+} watchers;
+
+static multi_state *state_of(cairn_session *s)
+{
+    if (!s->multi) s->multi = cm_calloc(1, sizeof(multi_state));
+    return s->multi;
+}
+
+static void free_queue(multi_state *m)
+{
+    for (int i = 0; i < m->nqueued; i++) {
+        for (int j = 0; j < m->queue[i].argc; j++)
+            dstr_free(m->queue[i].argv[j]);
+        cm_free(m->queue[i].argv);
+    }
+    m->nqueued = 0;
+}
+
+/* The state is kept only while there is something in it. */
+static void release_if_empty(cairn_session *s)
+{
+    multi_state *m = s->multi;
+    if (!m || m->nqueued || m->nwatched || (s->flags & SESS_MULTI)) return;
+    cm_free(m->queue);
+    cm_free(m->watched);
+    cm_free(m);
+    s->multi = NULL;
+}
+
+void multi_discard(cairn_session *s)
+{
+    if (s->multi) free_queue(s->multi);
+    s->flags &= ~(SESS_MULTI | SESS_DIRTY_EXEC | SESS_DIRTY_CAS);
+    release_if_empty(s);
+}
+
+void multi_flag_error(cairn_session *s)
+{
+    if (s->flags & SESS_MULTI) s->flags |= SESS_DIRTY_EXEC;
+}
+
+/* EXEC, DISCARD, MULTI, WATCH, QUIT and RESET act at once inside MULTI;
+ * everything else waits for EXEC. */
+static int runs_inside_multi(const cmd_def *cmd)
+{
+    static const char *const names[] = {"exec", "discard", "multi", "watch", "quit", "reset"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(cmd->name, names[i]) == 0) return 1;
+    return 0;
+}
+
+int multi_queue_command(cmd_call *c)
+{
+    cairn_session *s = c->s;
+    if (!(s->flags & SESS_MULTI) || runs_inside_multi(c->cmd)) return 0;
+    if (c->cmd->flags & CMD_NO_MULTI) {
+        reply_error(c->out, "ERR Command not allowed inside a transaction");
+        s->flags |= SESS_DIRTY_EXEC;
+        return 1;
+    }
+    multi_state *m = state_of(s);
+    if (m->nqueued == m->queue_cap) {
+        m->queue_cap = m->queue_cap ? m->queue_cap * 2 : 8;
+        m->queue = cm_realloc(m->queue, sizeof(queued_cmd) * (size_t)m->queue_cap);
+    }
+    queued_cmd *q = &m->queue[m->nqueued++];
+    q->cmd = c->cmd;
+    q->db = s->db;
+    q->argc = c->argc;
+    q->argv = cm_malloc(sizeof(dstr) * (size_t)c->argc);
+    for (int i = 0; i < c->argc; i++)
+        q->argv[i] = dstr_new(c->argv[i].ptr, c->argv[i].len);
+    reply_simple(c->out, "QUEUED");
+    return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* WATCH bookkeeping                                                       */
+/* ---------------------------------------------------------------------- */
+
+static void watchers_free(void *p)
+{
+    watchers *w = p;
+    cm_free(w->s);
+    cm_free(w);
+}
+
+static void watch_key(cmd_call *c, const cslice *key)
+{
+    multi_state *m = state_of(c->s);
+    for (int i = 0; i < m->nwatched; i++)
+        if (m->watched[i].db == c->db->id && dstr_len(m->watched[i].key) == key->len &&
+            memcmp(m->watched[i].key, key->ptr, key->len) == 0)
+            return;
+    if (m->nwatched == m->watched_cap) {
+        m->watched_cap = m->watched_cap ? m->watched_cap * 2 : 4;
+        m->watched = cm_realloc(m->watched, sizeof(watched_key) * (size_t)m->watched_cap);
+    }
+    m->watched[m->nwatched++] = (watched_key){c->db->id, dstr_new(key->ptr, key->len)};
+
+    cdb *db = c->db;
+    if (!db->watched) db->watched = dict_create(db->keys->seed, watchers_free, 0);
+    dict_entry *de = dict_find(db->watched, key->ptr, key->len);
+    if (!de) {
+        de = dict_add(db->watched, dstr_new(key->ptr, key->len), NULL);
+        de->v.ptr = cm_calloc(1, sizeof(watchers));
+    }
+    watchers *w = de->v.ptr;
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 4;
+        w->s = cm_realloc(w->s, sizeof(*w->s) * (size_t)w->cap);
+    }
+    w->s[w->n++] = c->s;
+}
+
+static void unwatch_all(cairn_engine *e, cairn_session *s)
+{
+    multi_state *m = s->multi;
+    if (!m) return;
+    for (int i = 0; i < m->nwatched; i++) {
+        cdb *db = &e->dbs[m->watched[i].db];
+        dstr key = m->watched[i].key;
+        dict_entry *de = dict_find(db->watched, key, dstr_len(key));
+        if (de) {
+            watchers *w = de->v.ptr;
+            for (int j = 0; j < w->n; j++) {
+                if (w->s[j] != s) continue;
+                w->s[j] = w->s[--w->n];
+                break;
+            }
+            if (w->n == 0) dict_delete(db->watched, key, dstr_len(key));
+        }
+        dstr_free(key);
+    }
+    m->nwatched = 0;
+    release_if_empty(s);
+}
+
+void touch_watched_key(cairn_engine *e, cdb *db, const cslice *key)
+{
+    (void)e;
+    if (!db->watched || dict_size(db->watched) == 0) return;
+    dict_entry *de = dict_find(db->watched, key->ptr, key->len);
+    if (!de) return;
+    watchers *w = de->v.ptr;
+    for (int i = 0; i < w->n; i++)
+        w->s[i]->flags |= SESS_DIRTY_CAS;
+}
+
+void touch_call_keys(cmd_call *c)
+{
+    if (!c->db->watched || dict_size(c->db->watched) == 0) return;
+    int small[16];
+    int *idx = c->argc <= 16 ? small : cm_malloc(sizeof(int) * (size_t)c->argc);
+    int n = cmd_get_keys(c->cmd, c->argc, c->argv, idx, c->argc);
+    for (int i = 0; i < n; i++)
+        touch_watched_key(c->e, c->db, &c->argv[idx[i]]);
+    if (idx != small) cm_free(idx);
+}
+
+static void touch_existing_in_db(cairn_engine *e, cdb *db)
+{
+    if (!db->watched || dict_size(db->watched) == 0) return;
+    dict_iter it;
+    dict_iter_start(&it, db->watched);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it))) {
+        cslice key = {de->key, dstr_len(de->key)};
+        /* A flush only changes keys that were there. */
+        if (dict_find(db->keys, key.ptr, key.len)) touch_watched_key(e, db, &key);
+    }
+    dict_iter_end(&it);
+}
+
+void touch_watched_db(cairn_engine *e, cdb *db)
+{
+    if (db) {
+        touch_existing_in_db(e, db);
+        return;
+    }
+    for (int i = 0; i < e->ndbs; i++)
+        touch_existing_in_db(e, &e->dbs[i]);
+}
+
+void multi_session_reset(cairn_engine *e, cairn_session *s)
+{
+    unwatch_all(e, s);
+    multi_discard(s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Commands                                                                */
+/* ---------------------------------------------------------------------- */
+
+static void multi_command(cmd_call *c)
+{
+    if (c->s->flags & SESS_MULTI) {
+        reply_error(c->out, "ERR MULTI calls can not be nested");
+        return;
+    }
+    c->s->flags |= SESS_MULTI;
+    reply_ok(c->out);
+}
+
+static void discard_command(cmd_call *c)
+{
+    if (!(c->s->flags & SESS_MULTI)) {
+        reply_error(c->out, "ERR DISCARD without MULTI");
+        return;
+    }
+    unwatch_all(c->e, c->s);
+    multi_discard(c->s);
+    reply_ok(c->out);
+}
+
+static void log_marker(cmd_call *c, const char *word)
+{
+    cslice argv[1] = {{word, strlen(word)}};
+    engine_log(c->e, (uint32_t)c->s->db, c->now_ms, 0, 1, argv);
+}
+
+/* Run one queued command as part of EXEC.  Until a queued SELECT has run,
+ * each command runs in the db it was queued in: live, that is the
+ * session's db anyway; on replay of the log, whose entries carry their db
+ * but never a SELECT, it puts each write back where it happened. */
+static void run_queued(cmd_call *c, queued_cmd *q, int *selected, int *logged)
+{
+    cairn_session *s = c->s;
+    if (!*selected) s->db = q->db;
+    int db_before = s->db;
+    cslice *argv = cm_malloc(sizeof(cslice) * (size_t)q->argc);
+    for (int i = 0; i < q->argc; i++)
+        argv[i] = (cslice){q->argv[i], dstr_len(q->argv[i])};
+    cmd_call sub;
+    engine_call_init(&sub, c->e, s, q->cmd, q->argc, argv, c->now_us, c->out);
+    q->cmd->proc(&sub);
+    if (sub.dirty > 0 && !*logged) {
+        log_marker(c, "MULTI");
+        *logged = 1;
+    }
+    engine_call_finish(&sub);
+    if (s->db != db_before) *selected = 1;
+    cm_free(argv);
+}
+
+static void exec_command(cmd_call *c)
+{
+    cairn_session *s = c->s;
+    if (!(s->flags & SESS_MULTI)) {
+        reply_error(c->out, "ERR EXEC without MULTI");
+        return;
+    }
+    if (s->flags & (SESS_DIRTY_EXEC | SESS_DIRTY_CAS)) {
+        if (s->flags & SESS_DIRTY_EXEC)
+            reply_error(c->out, "EXECABORT Transaction discarded because of previous errors.");
+        else
+            reply_null_array(c->out);
+        multi_session_reset(c->e, s);
+        return;
+    }
+    /* Watches have done their job; keys the transaction itself modifies
+     * must not fail it. */
+    unwatch_all(c->e, s);
+    multi_state *m = s->multi;
+    int n = m ? m->nqueued : 0;
+    s->flags = (s->flags & ~SESS_MULTI) | SESS_IN_EXEC;
+    reply_array_len(c->out, n);
+    int selected = 0, logged = 0;
+    for (int i = 0; i < n; i++)
+        run_queued(c, &m->queue[i], &selected, &logged);
+    s->flags &= ~SESS_IN_EXEC;
+    if (logged) log_marker(c, "EXEC");
+    multi_discard(s);
+}
+
+static void watch_command(cmd_call *c)
+{
+    if (c->s->flags & SESS_MULTI) {
+        reply_error(c->out, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    for (int i = 1; i < c->argc; i++)
+        watch_key(c, &c->argv[i]);
+    reply_ok(c->out);
+}
+
+static void unwatch_command(cmd_call *c)
+{
+    unwatch_all(c->e, c->s);
+    reply_ok(c->out);
+}
+
+#define TX_FLAGS (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+#define TX_ACL   (ACL_FAST | ACL_TRANSACTION)
+
+const cmd_def multi_commands[] = {
+    {"multi", multi_command, 1, TX_FLAGS | CMD_FAST | CMD_ALLOW_BUSY, TX_ACL, 0, 0, 0,
+     "transactions", "1.2.0", "Mark the start of a transaction block", "O(1)", NULL},
+    {"exec", exec_command, 1, TX_FLAGS | CMD_SKIP_SLOWLOG, ACL_SLOW | ACL_TRANSACTION, 0, 0, 0,
+     "transactions", "1.2.0", "Execute all commands issued after MULTI",
+     "Depends on commands in the transaction", NULL},
+    {"discard", discard_command, 1, TX_FLAGS | CMD_FAST | CMD_ALLOW_BUSY, TX_ACL, 0, 0, 0,
+     "transactions", "2.0.0", "Discard all commands issued after MULTI",
+     "O(N), when N is the number of queued commands", NULL},
+    {"watch", watch_command, -2, TX_FLAGS | CMD_FAST | CMD_ALLOW_BUSY, TX_ACL, 1, -1, 1,
+     "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block",
+     "O(1) for every key.", NULL},
+    {"unwatch", unwatch_command, 1, TX_FLAGS | CMD_FAST | CMD_ALLOW_BUSY, TX_ACL, 0, 0, 0,
+     "transactions", "2.2.0", "Forget about all watched keys", "O(1)", NULL},
+    {0},
+};

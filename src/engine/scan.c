@@ -2,6 +2,7 @@
 #include "scan.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,4 +65,30 @@ void scan_reply_cursor(cmd_call *c, uint64_t cursor)
     int len = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cursor);
     reply_array_len(c->out, 2);
     reply_bulk(c->out, buf, (size_t)len);
+}
+
+static void collect_entry(void *priv, const dict_entry *de)
+{
+    scan_batch *b = priv;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        b->e = cm_realloc(b->e, b->cap * sizeof(*b->e));
+    }
+    b->e[b->n++] = de;
+}
+
+uint64_t scan_dict(dict *d, uint64_t cursor, long long count, int weight, scan_batch *b)
+{
+    long long max_buckets = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
+    do {
+        cursor = dict_scan(d, cursor, collect_entry, b);
+    } while (cursor && max_buckets-- && (long long)b->n * weight < count);
+    return cursor;
+}
+
+void scan_batch_free(scan_batch *b)
+{
+    cm_free(b->e);
+    b->e = NULL;
+    b->n = b->cap = 0;
 }

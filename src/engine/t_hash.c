@@ -732,23 +732,6 @@ static void hrandfield_command(cmd_call *c)
 /* HSCAN                                                                */
 /* ------------------------------------------------------------------ */
 
-/* The entries one dict_scan() batch visited.  Nothing changes the hash
- * between the scan and the reply, so pointers to the entries are safe. */
-typedef struct entry_batch {
-    const dict_entry **e;
-    size_t n, cap;
-} entry_batch;
-
-static void collect_entry(void *priv, const dict_entry *de)
-{
-    entry_batch *b = priv;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->e = cm_realloc(b->e, b->cap * sizeof(*b->e));
-    }
-    b->e[b->n++] = de;
-}
-
 /* A listpack hash is returned whole with cursor 0, as Redis does: its
  * size is bounded, and a cursor into a blob that may be rewritten
  * between calls would mean nothing. */
@@ -770,16 +753,11 @@ static void hscan_listpack(cmd_call *c, cobj *o, const scan_opts *so)
     reply_set_deferred_array(c->out, d, n);
 }
 
-/* Visit buckets until COUNT elements (fields and values, as Redis counts
- * them) were collected, but at most 10*COUNT buckets so a sparse table
- * cannot make one call slow. */
+/* Fields and values count as two elements each, as Redis counts them. */
 static void hscan_dict(cmd_call *c, cobj *o, uint64_t cursor, const scan_opts *so)
 {
-    entry_batch b = {NULL, 0, 0};
-    long long max_buckets = so->count > LLONG_MAX / 10 ? LLONG_MAX : so->count * 10;
-    do {
-        cursor = dict_scan(o->v.ptr, cursor, collect_entry, &b);
-    } while (cursor && max_buckets-- && (long long)b.n * 2 < so->count);
+    scan_batch b = {0};
+    cursor = scan_dict(o->v.ptr, cursor, so->count, 2, &b);
 
     scan_reply_cursor(c, cursor);
     rbuf_deferred d = reply_deferred_len(c->out);
@@ -793,7 +771,7 @@ static void hscan_dict(cmd_call *c, cobj *o, uint64_t cursor, const scan_opts *s
         n += 2;
     }
     reply_set_deferred_array(c->out, d, n);
-    cm_free(b.e);
+    scan_batch_free(&b);
 }
 
 /* HSCAN key cursor [MATCH pattern] [COUNT count] */

@@ -262,30 +262,6 @@ static void keys_command(cmd_call *c)
     reply_set_deferred_array(c->out, len, n);
 }
 
-/* The keys one SCAN call collected, copied: filtering them may delete
- * expired keys, which must not pull the bytes from under us. */
-typedef struct scan_batch {
-    dstr *keys;
-    size_t n, cap;
-} scan_batch;
-
-static void scan_collect(void *priv, const dict_entry *de)
-{
-    scan_batch *b = priv;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->keys = cm_realloc(b->keys, b->cap * sizeof(*b->keys));
-    }
-    b->keys[b->n++] = dstr_dup(de->key);
-}
-
-static void scan_batch_free(scan_batch *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        dstr_free(b->keys[i]);
-    cm_free(b->keys);
-}
-
 /* Should key be left out of the reply?  Looking it up deletes it if it
  * expired (and logs the delete), as Redis's SCAN does. */
 static int scan_filter_out(cmd_call *c, const scan_opts *o, const cslice *key)
@@ -308,19 +284,15 @@ static void scan_command(cmd_call *c)
     if (scan_parse_cursor(c, &c->argv[1], &cursor) < 0) return;
     if (scan_parse_opts(c, 2, &o, 1) < 0) return;
 
-    /* Visit buckets until COUNT keys were collected, but at most 10*COUNT
-     * buckets so a sparse table cannot make one call slow. */
-    scan_batch b = {NULL, 0, 0};
-    long long max_buckets = o.count > LLONG_MAX / 10 ? LLONG_MAX : o.count * 10;
-    do {
-        cursor = dict_scan(c->db->keys, cursor, scan_collect, &b);
-    } while (cursor && max_buckets-- && (long long)b.n < o.count);
-
+    scan_batch b = {0};
+    cursor = scan_dict(c->db->keys, cursor, o.count, 1, &b);
     scan_reply_cursor(c, cursor);
     rbuf_deferred d = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
-        cslice key = {b.keys[i], dstr_len(b.keys[i])};
+        /* Filtering may delete this key if it expired; the other entries
+         * of the batch stay valid. */
+        cslice key = {b.e[i]->key, dstr_len(b.e[i]->key)};
         if (scan_filter_out(c, &o, &key)) continue;
         reply_bulk(c->out, key.ptr, key.len);
         n++;

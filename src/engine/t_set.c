@@ -1070,44 +1070,22 @@ static void sdiffstore_command(cmd_call *c)
 /* SSCAN                                                                   */
 /* ---------------------------------------------------------------------- */
 
-/* The members one SSCAN call visited.  They point into the set, which
- * does not change before the reply is built. */
-typedef struct sscan_batch {
-    const dict_entry **entries;
-    size_t n, cap;
-} sscan_batch;
-
-static void sscan_collect(void *priv, const dict_entry *de)
-{
-    sscan_batch *b = priv;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->entries = cm_realloc(b->entries, b->cap * sizeof(*b->entries));
-    }
-    b->entries[b->n++] = de;
-}
-
 static void sscan_hashtable(cmd_call *c, dict *d, uint64_t cursor, const scan_opts *o)
 {
-    /* Visit buckets until COUNT members were collected, but at most
-     * 10*COUNT buckets so a sparse table cannot make one call slow. */
-    sscan_batch b = {NULL, 0, 0};
-    long long max_buckets = o->count > LLONG_MAX / 10 ? LLONG_MAX : o->count * 10;
-    do {
-        cursor = dict_scan(d, cursor, sscan_collect, &b);
-    } while (cursor && max_buckets-- && (long long)b.n < o->count);
+    scan_batch b = {0};
+    cursor = scan_dict(d, cursor, o->count, 1, &b);
 
     scan_reply_cursor(c, cursor);
     rbuf_deferred len = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
-        const dstr key = b.entries[i]->key;
+        const dstr key = b.e[i]->key;
         if (!scan_matches(o, key, dstr_len(key))) continue;
         reply_bulk(c->out, key, dstr_len(key));
         n++;
     }
     reply_set_deferred_array(c->out, len, n);
-    cm_free(b.entries);
+    scan_batch_free(&b);
 }
 
 static void sscan_command(cmd_call *c)

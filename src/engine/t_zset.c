@@ -1303,21 +1303,6 @@ static void reply_scan_pair(cmd_call *c, const char *ele, size_t len, double sco
     reply_bulk(c->out, buf, (size_t)n);
 }
 
-typedef struct node_batch {
-    zsl_node **v;
-    size_t n, cap;
-} node_batch;
-
-static void collect_node(void *priv, const dict_entry *de)
-{
-    node_batch *b = priv;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->v = cm_realloc(b->v, b->cap * sizeof(*b->v));
-    }
-    b->v[b->n++] = de->v.ptr;
-}
-
 /* A listpack is small: all of it in one reply, cursor 0, as Redis. */
 static void zscan_listpack(cmd_call *c, cobj *zobj, const scan_opts *so)
 {
@@ -1340,23 +1325,20 @@ static void zscan_listpack(cmd_call *c, cobj *zobj, const scan_opts *so)
 static void zscan_dict(cmd_call *c, cobj *zobj, uint64_t cursor, const scan_opts *so)
 {
     zset *zs = zobj->v.ptr;
-    node_batch b = {NULL, 0, 0};
-    long long max_buckets = so->count > LLONG_MAX / 10 ? LLONG_MAX : so->count * 10;
-    do {
-        cursor = dict_scan(zs->dict, cursor, collect_node, &b);
-    } while (cursor && max_buckets-- && (long long)b.n * 2 < so->count);
+    scan_batch b = {0};
+    cursor = scan_dict(zs->dict, cursor, so->count, 2, &b);
 
     scan_reply_cursor(c, cursor);
     rbuf_deferred d = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
-        zsl_node *node = b.v[i];
+        zsl_node *node = b.e[i]->v.ptr;
         if (!scan_matches(so, node->ele, dstr_len(node->ele))) continue;
         reply_scan_pair(c, node->ele, dstr_len(node->ele), node->score);
         n += 2;
     }
     reply_set_deferred_array(c->out, d, n);
-    cm_free(b.v);
+    scan_batch_free(&b);
 }
 
 /* ZSCAN key cursor [MATCH pattern] [COUNT count] */

@@ -10,6 +10,19 @@
 #include <jemalloc/jemalloc.h>
 #endif
 
+/* Built with AddressSanitizer (gcc defines the macro, clang has the
+ * feature test)? */
+#if defined(__SANITIZE_ADDRESS__)
+#define CM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CM_ASAN 1
+#endif
+#endif
+#ifndef CM_ASAN
+#define CM_ASAN 0
+#endif
+
 static void oom(size_t size)
 {
     fprintf(stderr, "cairn: out of memory allocating %zu bytes\n", size);
@@ -54,6 +67,10 @@ size_t cm_usable_size(void *ptr) { return ptr ? malloc_usable_size(ptr) : 0; }
 #ifdef CAIRN_JEMALLOC
 size_t cm_used_memory(void)
 {
+    /* Blocks freed into this thread's cache still count as allocated
+     * until the cache is flushed: flush it, so that the figure agrees
+     * with the per-thread counters of cm_thread_net_allocated(). */
+    mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
     /* jemalloc caches its statistics; bumping the epoch refreshes them. */
     uint64_t epoch = 1;
     size_t sz = sizeof(epoch), allocated = 0;
@@ -61,6 +78,27 @@ size_t cm_used_memory(void)
     sz = sizeof(allocated);
     if (mallctl("stats.allocated", &allocated, &sz, NULL, 0) != 0) return 0;
     return allocated;
+}
+
+/* jemalloc hands out the addresses of the calling thread's counters; they
+ * are looked up once per thread (per-thread, so no shared state). */
+static _Thread_local const uint64_t *thread_allocated, *thread_deallocated;
+
+int64_t cm_thread_net_allocated(const void **thread)
+{
+    if (!thread_allocated) {
+        uint64_t *a = NULL, *d = NULL;
+        size_t sz = sizeof(a);
+        if (mallctl("thread.allocatedp", &a, &sz, NULL, 0) != 0 ||
+            mallctl("thread.deallocatedp", &d, &sz, NULL, 0) != 0 || !a || !d) {
+            *thread = NULL;
+            return (int64_t)cm_used_memory();
+        }
+        thread_allocated = a;
+        thread_deallocated = d;
+    }
+    *thread = thread_allocated;
+    return (int64_t)(*thread_allocated - *thread_deallocated);
 }
 
 const char *cm_allocator_name(void)
@@ -72,11 +110,26 @@ const char *cm_allocator_name(void)
     snprintf(name, sizeof(name), "jemalloc-%.*s", (int)strcspn(v, "-"), v);
     return name;
 }
+#elif CM_ASAN
+/* AddressSanitizer replaces malloc, so glibc's mallinfo2() sees none of
+ * the heap: ask the sanitizer's allocator (declared here, as its header
+ * is not installed for every compiler). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+
+size_t cm_used_memory(void) { return __sanitizer_get_current_allocated_bytes(); }
 #else
 size_t cm_used_memory(void)
 {
     struct mallinfo2 mi = mallinfo2();
     return mi.uordblks + mi.hblkhd;
+}
+#endif
+
+#ifndef CAIRN_JEMALLOC
+int64_t cm_thread_net_allocated(const void **thread)
+{
+    *thread = NULL;
+    return (int64_t)cm_used_memory();
 }
 
 const char *cm_allocator_name(void) { return "libc"; }

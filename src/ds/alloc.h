@@ -12,6 +12,7 @@
 #define CAIRN_ALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void *cm_malloc(size_t size);
 void *cm_calloc(size_t n, size_t size);
@@ -21,8 +22,15 @@ void *cm_memdup(const void *p, size_t len);
 void cm_free(void *ptr);
 /* Bytes actually reserved for ptr (>= the size asked for). */
 size_t cm_usable_size(void *ptr);
-/* Bytes currently allocated by the whole process, as the allocator reports. */
+/* Bytes currently allocated by the whole process, as the allocator reports.
+ * With jemalloc this merges every arena's statistics: about 20 us. */
 size_t cm_used_memory(void);
+/* Bytes the calling thread has allocated minus those it has freed, from
+ * the allocator's per-thread counters: two loads, cheap enough to read
+ * per command.  *thread identifies those counters; only the difference of
+ * two readings with the same *thread means anything.  Without per-thread
+ * counters, *thread is NULL and the result is cm_used_memory(). */
+int64_t cm_thread_net_allocated(const void **thread);
 /* Name of the allocator underneath ("jemalloc-5.3.0" or "libc"). */
 const char *cm_allocator_name(void);
 

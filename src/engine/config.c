@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "engine.h"
+#include "evict.h"
 
 /* ---------------------------------------------------------------------------
  * The table
@@ -310,6 +311,30 @@ static const config_def config_table[] = {
      .offset = OFF(maxmemory_policy),
      .dflt = "noeviction",
      .enums = maxmemory_policy_enum},
+    {.name = "maxmemory-samples",
+     .type = CT_INT,
+     .offset = OFF(maxmemory_samples),
+     .lo = 1,
+     .hi = INT_MAX,
+     .dflt = "5"},
+    {.name = "maxmemory-eviction-tenacity",
+     .type = CT_INT,
+     .offset = OFF(maxmemory_eviction_tenacity),
+     .lo = 0,
+     .hi = 100,
+     .dflt = "10"},
+    {.name = "lfu-log-factor",
+     .type = CT_INT,
+     .offset = OFF(lfu_log_factor),
+     .lo = 0,
+     .hi = INT_MAX,
+     .dflt = "10"},
+    {.name = "lfu-decay-time",
+     .type = CT_INT,
+     .offset = OFF(lfu_decay_time),
+     .lo = 0,
+     .hi = INT_MAX,
+     .dflt = "1"},
     {.name = "list-max-listpack-size",
      .alias = "list-max-ziplist-size",
      .type = CT_INT,
@@ -1092,6 +1117,9 @@ static void config_set_command(cmd_call *c)
     if (failed_at < 0) {
         config_free(&backup);
         reply_ok(c->out);
+        /* A maxmemory below the memory in use (or a policy that can now
+         * evict) takes effect at once, as in Redis. */
+        if (!(c->s->flags & SESS_LOADER)) evict_to_limit(e, c->now_ms);
     } else {
         config_free(&e->cfg);
         e->cfg = backup;

@@ -70,6 +70,10 @@ typedef struct cairn_config {
     int rdb_del_sync_files;
     unsigned long long maxmemory;
     int maxmemory_policy;
+    int maxmemory_samples;           /* keys sampled per db for each eviction */
+    int maxmemory_eviction_tenacity; /* 0..100: how much one command evicts */
+    int lfu_log_factor;              /* how slowly LFU counters grow */
+    int lfu_decay_time;              /* minutes per counter decrement; 0 = never */
     int save_loaded; /* the first `save` line of a file replaces the default */
     /* Compact encodings: a hash stays a listpack while it has at most
      * this many fields, each field and value at most this many bytes. */

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "blocking.h"
+#include "cmd.h"
+#include "evict.h"
 #include "multi.h"
 
 void db_init(cairn_engine *e, cdb *db, int id)
@@ -52,7 +54,9 @@ int db_key_is_expired(cdb *db, const cslice *key, int64_t now_ms)
     return when >= 0 && when <= now_ms;
 }
 
-void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
+/* Delete a key the engine itself decided to remove, logging it as a DEL
+ * (rule 4) so that replicas and replays do the same. */
+static void delete_logged(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
 {
     cslice argv[2] = {{"DEL", 3}, *key};
     engine_log(e, (uint32_t)db->id, now_ms, 0, 2, argv);
@@ -61,7 +65,25 @@ void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
     /* Unlink, then free: key may point at the bytes of this very entry. */
     dict_entry *de = dict_unlink(db->keys, key->ptr, key->len);
     if (de) dict_free_unlinked(db->keys, de);
+}
+
+void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
+{
+    delete_logged(e, db, key, now_ms);
     e->stats.expired_keys++;
+}
+
+void db_evict_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
+{
+    delete_logged(e, db, key, now_ms);
+    e->stats.evicted_keys++;
+}
+
+/* CLIENT NO-TOUCH: the session's reads leave LRU/LFU alone, except
+ * TOUCH, whose whole point is to touch (Redis 7.2). */
+static int client_no_touch(const cmd_call *c)
+{
+    return c->s && (c->s->flags & SESS_NO_TOUCH) && !(c->cmd && strcmp(c->cmd->name, "touch") == 0);
 }
 
 cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags)
@@ -76,15 +98,14 @@ cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags)
         return NULL;
     }
     cobj *o = de->v.ptr;
-    if (!(flags & LOOKUP_NOTOUCH) && !(c->s && (c->s->flags & SESS_NO_TOUCH)))
-        o->lru = engine_lru_clock(c->now_ms);
+    if (!(flags & LOOKUP_NOTOUCH) && !client_no_touch(c)) evict_touch(c, o);
     if (!(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE))) c->e->stats.keyspace_hits++;
     return o;
 }
 
 void db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val)
 {
-    val->lru = engine_lru_clock(c->now_ms);
+    val->lru = evict_initial_lru(c->e, c->now_ms);
     dict_entry *de = dict_add(db->keys, dstr_new(key->ptr, key->len), NULL);
     de->v.ptr = val;
     /* Blocked sessions wait on keys that do not exist (an emptied list or
@@ -109,7 +130,9 @@ void db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags)
         return;
     }
     db_replace_value(db, de, val);
-    val->lru = engine_lru_clock(c->now_ms);
+    /* An overwrite is an access: under LFU the new value inherits the
+     * old one's counter (db_replace_value copied it), as in Redis. */
+    if (!evict_policy_is_lfu(c->e->cfg.maxmemory_policy)) val->lru = engine_lru_clock(c->now_ms);
     if (val->type == OBJ_LIST || val->type == OBJ_ZSET) signal_key_ready(c->e, db, key);
     if (!(flags & SETKEY_KEEPTTL)) dict_delete(db->expires, key->ptr, key->len);
 }

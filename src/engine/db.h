@@ -59,6 +59,8 @@ int db_key_is_expired(cdb *db, const cslice *key, int64_t now_ms);
 
 /* Delete an expired key and log it as a DEL (rule 4). */
 void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms);
+/* Delete a key chosen by eviction and log it as a DEL (rule 4). */
+void db_evict_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms);
 
 /* Standard errors. */
 #define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"

@@ -7,6 +7,7 @@
 #include "../ds/alloc.h"
 #include "cmd.h"
 #include "db.h"
+#include "evict.h"
 #include "multi.h"
 
 cairn_engine *engine_create(const uint8_t seed[32])
@@ -20,6 +21,7 @@ cairn_engine *engine_create(const uint8_t seed[32])
     e->active_expire_enabled = 1;
     e->next_session_id = 1;
     cmd_table_load(e);
+    e->evict = evict_create(seed + 24);
     return e;
 }
 
@@ -50,6 +52,7 @@ void engine_free(cairn_engine *e)
     cm_free(e->ready);
     dict_release(e->commands);
     config_free(&e->cfg);
+    evict_free(e->evict);
     cm_free(e);
 }
 
@@ -213,6 +216,9 @@ void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *a
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out);
     if (cmd && refused_by_host_state(e, s, cmd, out)) cmd = NULL;
+    /* maxmemory: evict before the command, or refuse it if it may grow
+     * memory that cannot be freed. */
+    if (cmd && e->cfg.maxmemory && evict_refuse_command(e, s, cmd, now_us / 1000, out)) cmd = NULL;
     if (!cmd) {
         multi_flag_error(s);
     } else {

@@ -25,6 +25,7 @@
 typedef struct cairn_engine cairn_engine;
 typedef struct cmd_def cmd_def;
 typedef struct cmd_call cmd_call;
+typedef struct evict_state evict_state;
 
 typedef struct cdb {
     dict *keys;    /* key -> cobj * */
@@ -154,6 +155,7 @@ struct cairn_engine {
      * be written: a "MISCONF ..." reply), write commands are refused. */
     int loading;
     const char *write_error;
+    evict_state *evict; /* maxmemory: the memory meter and eviction pool (evict.c) */
 };
 
 enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2 };
@@ -176,6 +178,7 @@ struct cmd_call {
     int retry;       /* RETRY_*: a parked command run again (blocking.c) */
     int log_argc;    /* log_as(): what to log instead of argv */
     dstr *log_argv;
+    unsigned lfu_draws; /* LFU counter draws made from seed (evict.c) */
 };
 
 /* Create an engine.  seed keys the hashes and the PRNG: the host draws it

@@ -22,6 +22,9 @@ int multi_queue_command(cmd_call *c);
 /* Flag the session's open transaction as failed (an unknown command or a
  * wrong arity was sent inside MULTI). */
 void multi_flag_error(cairn_session *s);
+/* The flags of every command queued by s, or-ed together (EXEC of a
+ * transaction holding a denyoom command is refused when out of memory). */
+uint32_t multi_queued_flags(const cairn_session *s);
 
 /* The keys of a write were modified: sessions watching them will fail
  * their EXEC. */

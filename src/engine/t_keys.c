@@ -16,6 +16,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "evict.h"
 #include "multi.h"
 #include "scan.h"
 
@@ -461,25 +462,33 @@ static void object_refcount_command(cmd_call *c)
     if (o) reply_int(c->out, o->refcount);
 }
 
+/* The lru field holds either an LRU clock or an LFU counter (evict.h),
+ * so each of IDLETIME and FREQ is only meaningful under some policies. */
 static void object_idletime_command(cmd_call *c)
 {
     cobj *o = object_lookup(c);
     if (!o) return;
-    /* The LRU clock counts seconds modulo 2^24 and wraps around. */
-    unsigned now = engine_lru_clock(c->now_ms);
-    unsigned idle = now >= o->lru ? now - o->lru : now + (0xFFFFFFu - o->lru);
-    reply_int(c->out, (long long)idle);
+    if (evict_policy_is_lfu(c->e->cfg.maxmemory_policy)) {
+        reply_error(c->out, "ERR An LFU maxmemory policy is selected, idle time not tracked. "
+                            "Please note that when switching between policies at runtime LRU "
+                            "and LFU data will take some time to adjust.");
+        return;
+    }
+    reply_int(c->out, (long long)(lru_idle_ms(o->lru, c->now_ms) / 1000));
 }
 
 static void object_freq_command(cmd_call *c)
 {
     cobj *o = object_lookup(c);
     if (!o) return;
-    /* There is no LFU maxmemory policy (yet), so frequency is never
-     * tracked: answer as Redis does under an LRU policy. */
-    reply_error(c->out, "ERR An LFU maxmemory policy is not selected, access frequency not "
-                        "tracked. Please note that when switching between policies at runtime "
-                        "LRU and LFU data will take some time to adjust.");
+    if (!evict_policy_is_lfu(c->e->cfg.maxmemory_policy)) {
+        reply_error(c->out, "ERR An LFU maxmemory policy is not selected, access frequency not "
+                            "tracked. Please note that when switching between policies at "
+                            "runtime LRU and LFU data will take some time to adjust.");
+        return;
+    }
+    /* Decayed as of now: the field itself changes only on access. */
+    reply_int(c->out, lfu_decayed_counter(o->lru, c->now_ms, c->e->cfg.lfu_decay_time));
 }
 
 static void object_help_command(cmd_call *c)

@@ -70,6 +70,14 @@ void multi_flag_error(cairn_session *s)
     if (s->flags & SESS_MULTI) s->flags |= SESS_DIRTY_EXEC;
 }
 
+uint32_t multi_queued_flags(const cairn_session *s)
+{
+    uint32_t flags = 0;
+    for (int i = 0; s->multi && i < s->multi->nqueued; i++)
+        flags |= s->multi->queue[i].cmd->flags;
+    return flags;
+}
+
 /* EXEC, DISCARD, MULTI, WATCH, QUIT and RESET act at once inside MULTI;
  * everything else waits for EXEC. */
 static int runs_inside_multi(const cmd_def *cmd)

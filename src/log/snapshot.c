@@ -22,6 +22,7 @@
 #include "../ds/alloc.h"
 #include "../ds/util.h"
 #include "../engine/db.h"
+#include "../engine/evict.h"
 #include "entry.h"
 #include "fileio.h"
 #include "snapshot_types.h"
@@ -509,7 +510,7 @@ static int add_key(snap_loader *l, snap_reader *r, const char *key, size_t klen,
         r->bad = "duplicate key";
         return 0;
     }
-    o->lru = engine_lru_clock(l->now_ms);
+    o->lru = evict_initial_lru(l->e, l->now_ms); /* an LFU counter under LFU */
     de->v.ptr = o;
     if (when >= 0) {
         cslice k = {key, klen};

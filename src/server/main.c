@@ -407,6 +407,7 @@ static int server_start(cairn_server *srv)
 {
     cairn_engine *e = srv->engine;
     int rc = uv_loop_init(&srv->loop);
+    srv->loop_ready = rc == 0;
     if (rc == 0) rc = net_init(&srv->net, &srv->loop, e, net_log, srv);
     if (rc == 0) rc = uv_timer_init(&srv->loop, &srv->cron);
     if (rc == 0) rc = uv_signal_init(&srv->loop, &srv->sigterm);
@@ -464,20 +465,27 @@ int main(int argc, char **argv)
                (int)(sizeof(long) * 8), (int)getpid());
     if (!srv->config_file)
         server_log(srv, LL_WARNING, "No config file specified, using the default config.");
-    if (server_start(srv) != 0) return 1;
-    write_pidfile(srv);
-    server_log(srv, LL_NOTICE, "Ready to accept connections tcp on %s port %d",
-               srv->engine->cfg.bind, srv->engine->cfg.port);
-
-    uv_run(&srv->loop, UV_RUN_DEFAULT);
-    uv_walk(&srv->loop, on_walk_close, NULL);
-    uv_run(&srv->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&srv->loop) != 0)
-        server_log(srv, LL_WARNING, "Event loop did not close cleanly");
-    if (srv->engine->cfg.pidfile && srv->engine->cfg.pidfile[0]) unlink(srv->engine->cfg.pidfile);
-    if (srv->engine->cfg.unixsocket && srv->engine->cfg.unixsocket[0])
+    int started = server_start(srv) == 0;
+    if (started) {
+        write_pidfile(srv);
+        server_log(srv, LL_NOTICE, "Ready to accept connections tcp on %s port %d",
+                   srv->engine->cfg.bind, srv->engine->cfg.port);
+        uv_run(&srv->loop, UV_RUN_DEFAULT);
+    } else {
+        srv->exit_code = 1;
+    }
+    /* Also after a failed start: close what was opened, free everything. */
+    if (srv->loop_ready) {
+        uv_walk(&srv->loop, on_walk_close, NULL);
+        uv_run(&srv->loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&srv->loop) != 0)
+            server_log(srv, LL_WARNING, "Event loop did not close cleanly");
+    }
+    if (started && srv->engine->cfg.pidfile && srv->engine->cfg.pidfile[0])
+        unlink(srv->engine->cfg.pidfile);
+    if (started && srv->engine->cfg.unixsocket && srv->engine->cfg.unixsocket[0])
         unlink(srv->engine->cfg.unixsocket);
-    persist_free(srv->persist);
+    if (srv->persist) persist_free(srv->persist);
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");
     int exit_code = srv->exit_code;
     engine_free(srv->engine);

@@ -33,7 +33,8 @@ typedef struct cairn_server {
     dstr executable;  /* absolute path of argv[0] */
     int64_t start_ms;
     int shutting_down;
-    int exit_code; /* 1 when start-up failed after the loop began (loading) */
+    int exit_code;  /* 1 when start-up failed */
+    int loop_ready; /* the loop was initialised (and must be closed) */
     long long cron_loops;
     int64_t stat_peak_memory;
     inst_metric inst[INST_COUNT];

@@ -1,0 +1,404 @@
+/* evict.c -- maxmemory and key eviction; see evict.h. */
+#include "evict.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "../ds/alloc.h"
+#include "cmd.h"
+#include "db.h"
+#include "multi.h"
+
+#define ERR_OOM "OOM command not allowed when used memory > 'maxmemory'."
+
+/* How long the process-wide memory figure is trusted before it is read
+ * again: reading it costs about 20 us with jemalloc (it merges the
+ * statistics of every arena), so not per command. */
+#define MEM_RESYNC_MS 100
+
+/* Keys one call evicts per microsecond of Redis's time budget (see
+ * key_budget); measured at about 2 with the log on (bench notes in the
+ * eviction tests), rounded down. */
+#define EVICT_KEYS_PER_US 1
+
+/* Keys sampled per dict_sample() call; maxmemory-samples may be larger. */
+#define SAMPLE_CHUNK 64
+
+struct evict_state {
+    /* The memory meter (evict_used_memory). */
+    size_t mem_base;         /* the process-wide figure at the last sync */
+    int64_t mem_thread_base; /* the thread's net allocation then */
+    const void *mem_thread;  /* whose counters those are; NULL: never synced */
+    int64_t mem_synced_ms;
+    evict_pool pool;
+    int pool_policy; /* the policy the pool's scores were computed under */
+    int next_db;     /* the random policies take the dbs in turn */
+    crand rng;
+};
+
+evict_state *evict_create(const uint8_t seed[8])
+{
+    evict_state *ev = cm_calloc(1, sizeof(*ev));
+    uint64_t s;
+    memcpy(&s, seed, sizeof(s));
+    crand_seed(&ev->rng, s);
+    evict_pool_init(&ev->pool);
+    ev->pool_policy = -1;
+    return ev;
+}
+
+void evict_free(evict_state *ev)
+{
+    if (!ev) return;
+    evict_pool_release(&ev->pool);
+    cm_free(ev);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The memory meter                                                        */
+/* ---------------------------------------------------------------------- */
+
+size_t evict_used_memory(cairn_engine *e, int64_t now_ms)
+{
+    evict_state *ev = e->evict;
+    const void *thread;
+    int64_t net = cm_thread_net_allocated(&thread);
+    if (!thread) return (size_t)net; /* no per-thread counters: net is the process figure */
+
+    /* Re-read the process-wide figure now and then: other threads (the
+     * fsync thread, an embedder's) allocate and free too, and a buffer
+     * allocated here and freed there would otherwise look like a leak.
+     * A call from another thread has other counters: re-read as well. */
+    int stale = thread != ev->mem_thread || now_ms < ev->mem_synced_ms ||
+                now_ms - ev->mem_synced_ms >= MEM_RESYNC_MS;
+    int64_t used = (int64_t)ev->mem_base + (net - ev->mem_thread_base);
+    if (stale || used < 0) {
+        ev->mem_base = cm_used_memory();
+        ev->mem_thread_base = net;
+        ev->mem_thread = thread;
+        ev->mem_synced_ms = now_ms;
+        used = (int64_t)ev->mem_base;
+    }
+    return (size_t)used;
+}
+
+/* ---------------------------------------------------------------------- */
+/* LRU and LFU                                                             */
+/* ---------------------------------------------------------------------- */
+
+#define LRU_CLOCK_MAX 0xFFFFFFu
+
+unsigned long long lru_idle_ms(unsigned lru, int64_t now_ms)
+{
+    unsigned long long clock = engine_lru_clock(now_ms);
+    if (clock >= lru) return (clock - lru) * 1000;
+    return (clock + (LRU_CLOCK_MAX - lru)) * 1000; /* the clock wrapped */
+}
+
+unsigned lfu_minutes(int64_t now_ms) { return (unsigned)((now_ms / 60000) & 0xFFFF); }
+
+static unsigned long lfu_elapsed_minutes(unsigned ldt, int64_t now_ms)
+{
+    unsigned now = lfu_minutes(now_ms);
+    if (now >= ldt) return now - ldt;
+    return 65535 - ldt + now;
+}
+
+unsigned lfu_decayed_counter(unsigned lru, int64_t now_ms, int decay_time)
+{
+    unsigned ldt = lru >> 8, counter = lru & 255;
+    unsigned long periods =
+        decay_time > 0 ? lfu_elapsed_minutes(ldt, now_ms) / (unsigned)decay_time : 0;
+    if (periods) counter = periods > counter ? 0 : counter - (unsigned)periods;
+    return counter;
+}
+
+unsigned lfu_log_incr(unsigned counter, double r, int log_factor)
+{
+    if (counter == 255) return 255;
+    double base = (double)counter - LFU_INIT_VAL;
+    if (base < 0) base = 0;
+    double p = 1.0 / (base * log_factor + 1);
+    return r < p ? counter + 1 : counter;
+}
+
+/* A uniform draw in [0, 1) for the LFU counter: from the call's seed
+ * (rule 2), but not from c->rng.  Counters move only under an LFU policy,
+ * a per-node setting the log does not carry, so drawing from c->rng would
+ * shift the handler's own random choices (SPOP, SRANDMEMBER, ...) by a
+ * setting that a replay need not share.  Each draw of a call hashes the
+ * seed with its index (splitmix64). */
+static double lfu_draw(cmd_call *c)
+{
+    uint64_t x = c->seed + 0x9E3779B97F4A7C15ull * ++c->lfu_draws;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return (double)(x >> 11) * 0x1.0p-53;
+}
+
+void lfu_touch(cmd_call *c, cobj *o)
+{
+    const cairn_config *cfg = &c->e->cfg;
+    unsigned counter = lfu_decayed_counter(o->lru, c->now_ms, cfg->lfu_decay_time);
+    counter = lfu_log_incr(counter, lfu_draw(c), cfg->lfu_log_factor);
+    o->lru = (lfu_minutes(c->now_ms) << 8) | counter;
+}
+
+unsigned evict_initial_lru(const cairn_engine *e, int64_t now_ms)
+{
+    if (evict_policy_is_lfu(e->cfg.maxmemory_policy))
+        return (lfu_minutes(now_ms) << 8) | LFU_INIT_VAL;
+    return engine_lru_clock(now_ms);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The pool                                                                */
+/* ---------------------------------------------------------------------- */
+
+void evict_pool_init(evict_pool *p)
+{
+    for (int k = 0; k < EVPOOL_SIZE; k++) {
+        p->e[k] = (evict_pool_entry){0};
+        p->e[k].cached = cm_malloc(EVPOOL_CACHED_LEN);
+    }
+}
+
+void evict_pool_remove(evict_pool_entry *pe)
+{
+    if (pe->key && pe->key != pe->cached) cm_free(pe->key);
+    pe->key = NULL;
+    pe->len = 0;
+    pe->idle = 0;
+}
+
+void evict_pool_clear(evict_pool *p)
+{
+    for (int k = 0; k < EVPOOL_SIZE; k++)
+        evict_pool_remove(&p->e[k]);
+}
+
+void evict_pool_release(evict_pool *p)
+{
+    evict_pool_clear(p);
+    for (int k = 0; k < EVPOOL_SIZE; k++)
+        cm_free(p->e[k].cached);
+}
+
+/* Redis's evictionPoolPopulate insertion: find the first slot whose idle
+ * is not below ours, and make room there by shifting the better ones
+ * right (if the rightmost slot is free) or the worse ones left (dropping
+ * the worst).  The slots' buffers travel with the shift. */
+void evict_pool_insert(evict_pool *p, unsigned long long idle, int db, const char *key, size_t len)
+{
+    evict_pool_entry *e = p->e;
+    int k = 0;
+    while (k < EVPOOL_SIZE && e[k].key && e[k].idle < idle)
+        k++;
+    if (k == 0 && e[EVPOOL_SIZE - 1].key) return; /* worse than all of a full pool */
+
+    if (k < EVPOOL_SIZE && !e[k].key) {
+        /* A free slot: nothing to move. */
+    } else if (!e[EVPOOL_SIZE - 1].key) {
+        char *cached = e[EVPOOL_SIZE - 1].cached;
+        memmove(e + k + 1, e + k, sizeof(e[0]) * (size_t)(EVPOOL_SIZE - k - 1));
+        e[k].cached = cached;
+    } else {
+        k--;
+        char *cached = e[0].cached;
+        evict_pool_remove(&e[0]);
+        memmove(e, e + 1, sizeof(e[0]) * (size_t)k);
+        e[k].cached = cached;
+    }
+    e[k].key = len <= EVPOOL_CACHED_LEN ? e[k].cached : cm_malloc(len ? len : 1);
+    memcpy(e[k].key, key, len);
+    e[k].len = len;
+    e[k].idle = idle;
+    e[k].db = db;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Choosing a key                                                          */
+/* ---------------------------------------------------------------------- */
+
+/* The dict a policy evicts from. */
+static dict *candidates_of(const cairn_engine *e, cdb *db)
+{
+    return evict_policy_is_allkeys(e->cfg.maxmemory_policy) ? db->keys : db->expires;
+}
+
+/* How good a candidate a sampled entry of candidates_of(db) is: the
+ * higher, the sooner it goes. */
+static unsigned long long candidate_score(const cairn_engine *e, cdb *db, const dict_entry *de,
+                                          int64_t now_ms)
+{
+    int policy = e->cfg.maxmemory_policy;
+    if (policy == MAXMEMORY_VOLATILE_TTL) return ULLONG_MAX - (unsigned long long)de->v.s64;
+    if (!evict_policy_is_allkeys(policy))
+        de = db_find_entry(db, &(cslice){de->key, dstr_len(de->key)});
+    if (!de) return 0;
+    const cobj *o = de->v.ptr;
+    if (evict_policy_is_lfu(policy))
+        return 255 - lfu_decayed_counter(o->lru, now_ms, e->cfg.lfu_decay_time);
+    return lru_idle_ms(o->lru, now_ms);
+}
+
+/* Sample maxmemory-samples keys of db into the pool. */
+static void pool_populate(cairn_engine *e, cdb *db, int64_t now_ms)
+{
+    evict_state *ev = e->evict;
+    dict *d = candidates_of(e, db);
+    dict_entry *samples[SAMPLE_CHUNK];
+    long want = e->cfg.maxmemory_samples;
+    while (want > 0) {
+        unsigned n =
+            dict_sample(d, samples, want < SAMPLE_CHUNK ? (unsigned)want : SAMPLE_CHUNK, &ev->rng);
+        /* A sparse table can yield no sample; a random entry always can. */
+        if (n == 0 && (samples[0] = dict_random(d, &ev->rng)) != NULL) n = 1;
+        for (unsigned i = 0; i < n; i++)
+            evict_pool_insert(&ev->pool, candidate_score(e, db, samples[i], now_ms), db->id,
+                              samples[i]->key, dstr_len(samples[i]->key));
+        want -= SAMPLE_CHUNK;
+    }
+}
+
+/* The best candidate of the pool that still exists (candidates may have
+ * been deleted or changed since they were sampled: ghosts are dropped). */
+static dict_entry *pool_take_best(cairn_engine *e, cdb **db_out)
+{
+    evict_pool *p = &e->evict->pool;
+    for (int k = EVPOOL_SIZE - 1; k >= 0; k--) {
+        evict_pool_entry *pe = &p->e[k];
+        if (!pe->key) continue;
+        dict_entry *de = NULL;
+        if (pe->db < e->ndbs) {
+            cdb *db = &e->dbs[pe->db];
+            de = dict_find(candidates_of(e, db), pe->key, pe->len);
+            *db_out = db;
+        }
+        evict_pool_remove(pe);
+        if (de) return de;
+    }
+    return NULL;
+}
+
+/* LRU, LFU and TTL: refill the pool from every db and take its best,
+ * until one exists.  NULL when no db has a key the policy may evict. */
+static dict_entry *pick_by_pool(cairn_engine *e, int64_t now_ms, cdb **db_out)
+{
+    evict_state *ev = e->evict;
+    if (ev->pool_policy != e->cfg.maxmemory_policy) {
+        evict_pool_clear(&ev->pool);
+        ev->pool_policy = e->cfg.maxmemory_policy;
+    }
+    for (;;) {
+        uint64_t total = 0;
+        for (int i = 0; i < e->ndbs; i++) {
+            cdb *db = &e->dbs[i];
+            uint64_t n = dict_size(candidates_of(e, db));
+            if (!n) continue;
+            pool_populate(e, db, now_ms);
+            total += n;
+        }
+        if (!total) return NULL;
+        dict_entry *de = pool_take_best(e, db_out);
+        if (de) return de;
+    }
+}
+
+/* The random policies: a random key of the next db that has one. */
+static dict_entry *pick_random(cairn_engine *e, cdb **db_out)
+{
+    evict_state *ev = e->evict;
+    for (int i = 0; i < e->ndbs; i++) {
+        ev->next_db = (ev->next_db + 1) % e->ndbs;
+        cdb *db = &e->dbs[ev->next_db];
+        dict *d = candidates_of(e, db);
+        if (dict_size(d) == 0) continue;
+        *db_out = db;
+        return dict_random(d, &ev->rng);
+    }
+    return NULL;
+}
+
+static dict_entry *pick_victim(cairn_engine *e, int64_t now_ms, cdb **db_out)
+{
+    int policy = e->cfg.maxmemory_policy;
+    if (policy == MAXMEMORY_ALLKEYS_RANDOM || policy == MAXMEMORY_VOLATILE_RANDOM)
+        return pick_random(e, db_out);
+    return pick_by_pool(e, now_ms, db_out);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Evicting                                                                */
+/* ---------------------------------------------------------------------- */
+
+/* How many keys one call may evict before the command gets its turn
+ * (-1: no bound).  Redis bounds eviction by time, through
+ * maxmemory-eviction-tenacity: 50 us per step up to 10, then 15% more per
+ * step, unbounded at 100, and looks at the clock every 16 keys.  The
+ * engine reads no clock, so the same budget is counted in keys.  What is
+ * left over is evicted by the next commands. */
+static long key_budget(int tenacity)
+{
+    if (tenacity >= 100) return -1;
+    double us = 50.0 * (tenacity < 10 ? tenacity : 10);
+    for (int t = 10; t < tenacity; t++)
+        us *= 1.15;
+    double keys = us * EVICT_KEYS_PER_US;
+    return keys < 16 ? 16 : (long)keys;
+}
+
+/* Evict until under the limit, at most budget keys (-1: no bound). */
+static int evict_keys(cairn_engine *e, int64_t now_ms, long budget)
+{
+    unsigned long long limit = e->cfg.maxmemory;
+    if (!limit || evict_used_memory(e, now_ms) <= limit) return EVICT_OK;
+    if (e->cfg.maxmemory_policy == MAXMEMORY_NO_EVICTION) return EVICT_FAIL;
+
+    for (long evicted = 0; evict_used_memory(e, now_ms) > limit; evicted++) {
+        if (budget >= 0 && evicted >= budget) return EVICT_RUNNING;
+        cdb *db = NULL;
+        dict_entry *de = pick_victim(e, now_ms, &db);
+        if (!de) return EVICT_FAIL;
+        /* The key is the entry's own: db_evict_key unlinks before freeing. */
+        cslice key = {de->key, dstr_len(de->key)};
+        db_evict_key(e, db, &key, now_ms);
+    }
+    return EVICT_OK;
+}
+
+int evict_perform(cairn_engine *e, int64_t now_ms)
+{
+    return evict_keys(e, now_ms, key_budget(e->cfg.maxmemory_eviction_tenacity));
+}
+
+int evict_to_limit(cairn_engine *e, int64_t now_ms) { return evict_keys(e, now_ms, -1); }
+
+/* Would cmd, run by s now, be refused when memory is over the limit?  As
+ * Redis: commands flagged denyoom, EXEC of a transaction that queued one,
+ * and inside MULTI everything but what ends it (queuing takes memory). */
+static int may_grow_memory(const cairn_session *s, const cmd_def *cmd)
+{
+    if (cmd->flags & CMD_DENYOOM) return 1;
+    int is_exec = strcmp(cmd->name, "exec") == 0;
+    if (is_exec && (s->flags & SESS_MULTI)) return (multi_queued_flags(s) & CMD_DENYOOM) != 0;
+    if (!(s->flags & SESS_MULTI) || is_exec) return 0;
+    return strcmp(cmd->name, "discard") != 0 && strcmp(cmd->name, "quit") != 0 &&
+           strcmp(cmd->name, "reset") != 0;
+}
+
+int evict_refuse_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int64_t now_ms,
+                         rbuf *out)
+{
+    /* Replaying the log must reproduce it, never evict on its own. */
+    if ((s->flags & SESS_LOADER) || e->loading) return 0;
+    if (evict_perform(e, now_ms) != EVICT_FAIL || !may_grow_memory(s, cmd)) return 0;
+    if (strcmp(cmd->name, "exec") == 0) {
+        reply_error(out, "EXECABORT Transaction discarded because of: " ERR_OOM);
+        multi_session_reset(e, s);
+    } else {
+        reply_error(out, ERR_OOM);
+    }
+    return 1;
+}

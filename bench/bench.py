@@ -61,7 +61,7 @@ def env_list(name, default):
 
 QUICK = os.environ.get("QUICK", "0") not in ("", "0")
 ROUNDS = env_int("ROUNDS", 3)
-N = env_int("N", 100000 if QUICK else 1000000)          # requests per -P 16 run
+N = env_int("N", 60000 if QUICK else 500000)          # requests per -P 16 run
 N_P1 = env_int("N_P1", max(1, N // 5))                  # requests per -P 1 run
 CLIENTS = env_int("CLIENTS", 50)
 KEYSPACE = env_int("KEYSPACE", 100000)
@@ -80,11 +80,12 @@ MEM_SMALL = env_int("MEM_SMALL", 10000 if QUICK else 100000)
 MEM_FIELDS = env_int("MEM_FIELDS", 10)
 MEM_VALUE = env_int("MEM_VALUE", 16)
 MEM_TTL = env_int("MEM_TTL", 1000000)
-CG_N = env_int("CG_N", 10000 if QUICK else 50000)
+CG_N = env_int("CG_N", 5000 if QUICK else 40000)
 CG_KEYSPACE = env_int("CG_KEYSPACE", 10000)
 CG_TESTS = env_list("CG_TESTS", "set,get")
-CG_PIPELINES = [int(p) for p in env_list("CG_PIPELINES", "16 1")]
+CG_PIPELINES = [int(p) for p in env_list("CG_PIPELINES", "16" if QUICK else "16 1")]
 RUN_TIMEOUT = env_int("RUN_TIMEOUT", 120)
+IDLE_SLEEPS = (0.5, 2.0) if QUICK else (0.5, 3.5)
 SECTIONS = env_list("SECTIONS", "throughput,scaling,memory,callgrind")
 ALL_TESTS = ("set,get,set_1k,get_1k,incr,lpush,lpop,sadd,hset,zadd,mset,"
              "lrange_100,set_r1m,get_r1m,mix_zipf")
@@ -562,7 +563,7 @@ class Bench:
                 for c in conns:
                     # One connection is bound by round trips: fewer requests.
                     n = SCALE_N if c > 1 else max(1000, SCALE_N // 4)
-                    n = max(n, c * 10)
+                    n = max(n, c * 4)
                     for s in servers.values():
                         rec = measured_run(s, wl, 1, n, c, rnd, "scaling")
                         self.records.append(rec)
@@ -644,13 +645,13 @@ class Bench:
             # Instructions a server spends idle per second (its timers):
             # subtracted for the extra wall time a 2N run takes.
             tot = []
-            for secs in (0.5, 3.5):
+            for secs in IDLE_SLEEPS:
                 out = os.path.join(cgdir, f"{sname}-idle-{secs}.out")
                 s = Server(sname, self.work, callgrind_out=out).start()
                 time.sleep(secs)
                 s.stop(grace=60)
                 tot.append(cg_total(out))
-            idle[sname] = (tot[1] - tot[0]) / 3.0
+            idle[sname] = (tot[1] - tot[0]) / (IDLE_SLEEPS[1] - IDLE_SLEEPS[0])
             log(f"callgrind {sname}: {idle[sname] / 1e6:.2f} M instructions per idle second")
         for pl in CG_PIPELINES:
             for t in CG_TESTS:

@@ -421,7 +421,7 @@ def plots(d):
             series = {s: [tps[k][s]["cpu"] for k in ks] for s in ("cairn", "redis")}
             err = {s: [(tps[k][s]["cpu_min"], tps[k][s]["cpu_max"]) for k in ks]
                    for s in ("cairn", "redis")}
-            bars(ax, labels, series, err, "µs server CPU / request")
+            bars(ax, labels, series, err, "µs server CPU / request (log)", log=True)
             for i, k in enumerate(ks):
                 r = tps[k]["cpu_ratio"]
                 if r is not None:
@@ -435,7 +435,7 @@ def plots(d):
         fig.savefig(os.path.join(d.dir, "cpu.png"), dpi=90)
         plt.close(fig)
 
-        fig, axes = plt.subplots(len(pls), 1, figsize=(11, 4.2 * len(pls)), squeeze=False)
+        fig, axes = plt.subplots(len(pls), 1, figsize=(12, 4.2 * len(pls)), squeeze=False)
         for ax, pl in zip(axes[:, 0], pls):
             ks = [k for k in tps if k[0] == pl]
             labels = [tp[k]["first"]["label"] for k in ks]
@@ -457,7 +457,7 @@ def plots(d):
             ax.set_yscale("log")
             ax.set_ylabel("ms (log)")
             ax.grid(axis="y", alpha=0.3)
-            ax.legend(fontsize=7, ncol=2)
+            ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
             ax.set_title(f"Latency p50 / p99 / p99.9, -P {pl}, {d.meta['config']['CLIENTS']} "
                          f"clients", fontsize=10)
         fig.suptitle(f"cairn-server vs redis-server {title_note}", fontsize=9)

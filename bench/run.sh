@@ -22,7 +22,7 @@
 #                 also lrange_K and any other redis-benchmark -t name)
 #   PIPELINES     pipeline depths of the throughput section    ("1 16")
 #   ROUNDS        rounds (A B per workload in each)            (3)
-#   N             requests per -P 16 run                       (1000000, *100000)
+#   N             requests per -P 16 run                       (500000, *60000)
 #   N_P1          requests per -P 1 run                        (N/5)
 #   CLIENTS       connections                                  (50)
 #   KEYSPACE      -r of most workloads                         (100000)
@@ -50,11 +50,13 @@ PY=/usr/bin/python3
 
 die() { echo "bench: $*" >&2; exit 1; }
 
+# Debian's packages the benchmark needs (redis-server, redis-tools,
+# libhiredis-dev, valgrind, python3-matplotlib): installs only what is missing.
+"$ROOT/scripts/bootstrap.sh" bench >&2 || die "scripts/bootstrap.sh bench failed"
 [ -x "$PY" ] || die "$PY not found"
 "$PY" -c 'import matplotlib' 2>/dev/null \
-    || echo "bench: python3-matplotlib is missing (scripts/bootstrap.sh installs it): no plots" >&2
-[ -f /usr/include/hiredis/hiredis.h ] \
-    || die "libhiredis-dev is missing (scripts/bootstrap.sh installs it)"
+    || echo "bench: python3-matplotlib is missing: no plots" >&2
+[ -f /usr/include/hiredis/hiredis.h ] || die "libhiredis-dev is missing"
 
 # The load driver: a bench-only build, outside the main CMake build.
 make -s -C "$ROOT/bench/driver" OUT="$ROOT/build-bench" >&2 \

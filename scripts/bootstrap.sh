@@ -9,6 +9,12 @@ packages=(
     python3-pytest python3-redis
     redis-server redis-tools
 )
+# The benchmark's extras (bench/run.sh asks for them: scripts/bootstrap.sh bench):
+# hiredis for its load driver, valgrind for instruction counts, matplotlib
+# for the plots.
+if [ "${1:-}" = bench ]; then
+    packages+=(libhiredis-dev python3-matplotlib valgrind)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

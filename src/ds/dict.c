@@ -246,16 +246,26 @@ static dict_entry **find_link(dict *d, uint64_t h, const char *key, size_t len, 
 dict_entry *dict_find(dict *d, const char *key, size_t len)
 {
     if (dict_size(d) == 0) return NULL;
+    return dict_find_hashed(d, key, len, dict_hash(d, key, len));
+}
+
+dict_entry *dict_find_hashed(dict *d, const char *key, size_t len, uint64_t h)
+{
+    if (dict_size(d) == 0) return NULL;
     rehash_step(d);
-    dict_entry **link = find_link(d, dict_hash(d, key, len), key, len, NULL);
+    dict_entry **link = find_link(d, h, key, len, NULL);
     return link ? *link : NULL;
 }
 
 dict_entry *dict_add(dict *d, dstr key, dict_entry **existing)
 {
+    return dict_add_hashed(d, key, dict_hash(d, key, dstr_len(key)), existing);
+}
+
+dict_entry *dict_add_hashed(dict *d, dstr key, uint64_t h, dict_entry **existing)
+{
     rehash_step(d);
     size_t len = dstr_len(key);
-    uint64_t h = dict_hash(d, key, len);
 
     dict_entry **link = find_link(d, h, key, len, NULL);
     if (link) {
@@ -280,9 +290,15 @@ dict_entry *dict_add(dict *d, dstr key, dict_entry **existing)
 dict_entry *dict_unlink(dict *d, const char *key, size_t len)
 {
     if (dict_size(d) == 0) return NULL;
+    return dict_unlink_hashed(d, key, len, dict_hash(d, key, len));
+}
+
+dict_entry *dict_unlink_hashed(dict *d, const char *key, size_t len, uint64_t h)
+{
+    if (dict_size(d) == 0) return NULL;
     rehash_step(d);
     int table = 0;
-    dict_entry **link = find_link(d, dict_hash(d, key, len), key, len, &table);
+    dict_entry **link = find_link(d, h, key, len, &table);
     if (!link) return NULL;
     dict_entry *de = *link;
     *link = de->next;
@@ -299,6 +315,14 @@ void dict_free_unlinked(dict *d, dict_entry *de)
 int dict_delete(dict *d, const char *key, size_t len)
 {
     dict_entry *de = dict_unlink(d, key, len);
+    if (!de) return 0;
+    entry_free(d, de);
+    return 1;
+}
+
+int dict_delete_hashed(dict *d, const char *key, size_t len, uint64_t h)
+{
+    dict_entry *de = dict_unlink_hashed(d, key, len, h);
     if (!de) return 0;
     entry_free(d, de);
     return 1;

@@ -85,6 +85,15 @@ int dict_delete(dict *d, const char *key, size_t len);
 dict_entry *dict_unlink(dict *d, const char *key, size_t len);
 void dict_free_unlinked(dict *d, dict_entry *de);
 
+/* The same four with the key's hash already computed by dict_hash() --
+ * of this dict, or of another created with the same seed -- so that a
+ * caller that finds then adds, or looks a key up in two dicts (a db's
+ * keys and expires), hashes it once. */
+dict_entry *dict_find_hashed(dict *d, const char *key, size_t len, uint64_t h);
+dict_entry *dict_add_hashed(dict *d, dstr key, uint64_t h, dict_entry **existing);
+dict_entry *dict_unlink_hashed(dict *d, const char *key, size_t len, uint64_t h);
+int dict_delete_hashed(dict *d, const char *key, size_t len, uint64_t h);
+
 /* Resize so that size >= n entries fit (used before bulk inserts). */
 void dict_expand(dict *d, uint64_t n);
 /* Shrink when the table is mostly empty (< 1/8 full); cheap to call. */

@@ -105,8 +105,9 @@ extern const cmd_def *const cmd_families[];
 const cmd_def *cmd_lookup(cairn_engine *e, const char *name, size_t len);
 /* Look a subcommand of parent up, case-insensitively. */
 const cmd_def *cmd_lookup_sub(const cmd_def *parent, const char *name, size_t len);
-/* Build e->commands from cmd_table. */
+/* Build e->commands from cmd_families, and free it. */
 void cmd_table_load(cairn_engine *e);
+void cmd_table_free(cairn_engine *e);
 /* Number of top-level commands. */
 long cmd_count(const cairn_engine *e);
 

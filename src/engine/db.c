@@ -76,6 +76,9 @@ void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
 void db_evict_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
 {
     delete_logged(e, db, key, now_ms);
+    /* Eviction is meant to free memory: give back a mostly empty table. */
+    dict_shrink_if_needed(db->keys);
+    dict_shrink_if_needed(db->expires);
     e->stats.evicted_keys++;
 }
 
@@ -86,28 +89,68 @@ static int client_no_touch(const cmd_call *c)
     return c->s && (c->s->flags & SESS_NO_TOUCH) && !(c->cmd && strcmp(c->cmd->name, "touch") == 0);
 }
 
-cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags)
+/* The hash of key in db's dicts.  keys and expires are created with the
+ * same seed (db_init), so one hash serves both. */
+static inline uint64_t key_hash(const cdb *db, const cslice *key)
 {
-    dict_entry *de = dict_find(db->keys, key->ptr, key->len);
-    if (de && db_key_is_expired(db, key, c->now_ms)) {
-        db_expire_key(c->e, db, key, c->now_ms);
-        de = NULL;
-    }
-    if (!de) {
+    return dict_hash(db->keys, key->ptr, key->len);
+}
+
+/* The end of every lookup, once ref->de is known: stats and access time. */
+static cobj *lookup_done(cmd_call *c, const db_keyref *ref, int flags)
+{
+    if (!ref->de) {
         if (!(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE))) c->e->stats.keyspace_misses++;
         return NULL;
     }
-    cobj *o = de->v.ptr;
+    cobj *o = ref->de->v.ptr;
     if (!(flags & LOOKUP_NOTOUCH) && !client_no_touch(c)) evict_touch(c, o);
     if (!(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE))) c->e->stats.keyspace_hits++;
     return o;
 }
 
+cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags)
+{
+    db_keyref ref = {key, 0, NULL};
+    /* Nothing to hash for in an empty db (a fresh server under GET). */
+    if (dict_size(db->keys) == 0) return lookup_done(c, &ref, flags);
+    return db_lookup_ref(c, db, key, flags, &ref);
+}
+
+cobj *db_lookup_ref(cmd_call *c, cdb *db, const cslice *key, int flags, db_keyref *ref)
+{
+    uint64_t h = key_hash(db, key);
+    dict_entry *de = dict_find_hashed(db->keys, key->ptr, key->len, h);
+    if (de && dict_size(db->expires)) {
+        dict_entry *ex = dict_find_hashed(db->expires, key->ptr, key->len, h);
+        if (ex && ex->v.s64 >= 0 && ex->v.s64 <= c->now_ms) { /* db_key_is_expired() */
+            db_expire_key(c->e, db, key, c->now_ms);
+            de = NULL;
+        }
+    }
+    ref->key = key;
+    ref->hash = h;
+    ref->de = de;
+    return lookup_done(c, ref, flags);
+}
+
+static void add_hashed(cmd_call *c, cdb *db, db_keyref *ref, cobj *val);
+
 void db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val)
 {
+    db_keyref ref = {key, key_hash(db, key), NULL};
+    add_hashed(c, db, &ref, val);
+}
+
+/* db_add() of the key ref names, hashed already; ref->de is set to the
+ * new entry. */
+static void add_hashed(cmd_call *c, cdb *db, db_keyref *ref, cobj *val)
+{
+    const cslice *key = ref->key;
     val->lru = evict_initial_lru(c->e, c->now_ms);
-    dict_entry *de = dict_add(db->keys, dstr_new(key->ptr, key->len), NULL);
+    dict_entry *de = dict_add_hashed(db->keys, dstr_new(key->ptr, key->len), ref->hash, NULL);
     de->v.ptr = val;
+    ref->de = de;
     /* Blocked sessions wait on keys that do not exist (an emptied list or
      * zset is deleted), so a new key is the moment they may be served. */
     if (val->type == OBJ_LIST || val->type == OBJ_ZSET) signal_key_ready(c->e, db, key);
@@ -124,9 +167,17 @@ void db_replace_value(cdb *db, dict_entry *de, cobj *val)
 
 void db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags)
 {
-    dict_entry *de = dict_find(db->keys, key->ptr, key->len);
+    uint64_t h = key_hash(db, key);
+    db_keyref ref = {key, h, dict_find_hashed(db->keys, key->ptr, key->len, h)};
+    db_set_ref(c, db, &ref, val, flags);
+}
+
+void db_set_ref(cmd_call *c, cdb *db, db_keyref *ref, cobj *val, int flags)
+{
+    const cslice *key = ref->key;
+    dict_entry *de = ref->de;
     if (!de) {
-        db_add(c, db, key, val);
+        add_hashed(c, db, ref, val);
         return;
     }
     db_replace_value(db, de, val);
@@ -134,7 +185,8 @@ void db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags)
      * old one's counter (db_replace_value copied it), as in Redis. */
     if (!evict_policy_is_lfu(c->e->cfg.maxmemory_policy)) val->lru = engine_lru_clock(c->now_ms);
     if (val->type == OBJ_LIST || val->type == OBJ_ZSET) signal_key_ready(c->e, db, key);
-    if (!(flags & SETKEY_KEEPTTL)) dict_delete(db->expires, key->ptr, key->len);
+    if (!(flags & SETKEY_KEEPTTL) && dict_size(db->expires))
+        dict_delete_hashed(db->expires, key->ptr, key->len, ref->hash);
 }
 
 int db_delete(cmd_call *c, cdb *db, const cslice *key)
@@ -148,10 +200,15 @@ int db_delete(cmd_call *c, cdb *db, const cslice *key)
 
 void db_set_expire(cdb *db, const cslice *key, int64_t when_ms)
 {
-    dict_entry *kde = dict_find(db->keys, key->ptr, key->len);
-    if (!kde) return;
+    uint64_t h = key_hash(db, key);
+    db_keyref ref = {key, h, dict_find_hashed(db->keys, key->ptr, key->len, h)};
+    if (ref.de) db_set_expire_ref(db, &ref, when_ms);
+}
+
+void db_set_expire_ref(cdb *db, const db_keyref *ref, int64_t when_ms)
+{
     dict_entry *existing;
-    dict_entry *de = dict_add(db->expires, kde->key, &existing);
+    dict_entry *de = dict_add_hashed(db->expires, ref->de->key, ref->hash, &existing);
     if (!de) de = existing;
     de->v.s64 = when_ms;
 }

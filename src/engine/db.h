@@ -34,6 +34,23 @@ static inline cobj *lookup_write(cmd_call *c, const cslice *key)
     return db_lookup(c, c->db, key, LOOKUP_WRITE);
 }
 
+/* A key found once for a read-modify-write (SET): its hash in the db's
+ * dicts and its entry (NULL if absent), so that storing the new value
+ * neither hashes the key again nor looks it up again.  Valid until the
+ * keyspace changes by any other way. */
+typedef struct db_keyref {
+    const cslice *key;
+    uint64_t hash;
+    dict_entry *de;
+} db_keyref;
+
+/* db_lookup() that also fills *ref for db_set_ref(). */
+cobj *db_lookup_ref(cmd_call *c, cdb *db, const cslice *key, int flags, db_keyref *ref);
+/* db_set() of the key ref names; ref->de is the key's entry afterwards. */
+void db_set_ref(cmd_call *c, cdb *db, db_keyref *ref, cobj *val, int flags);
+/* db_set_expire() of the existing key ref names (after db_set_ref()). */
+void db_set_expire_ref(cdb *db, const db_keyref *ref, int64_t when_ms);
+
 /* Add a key that does not exist; val is owned by the db afterwards. */
 void db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val);
 /* Set key to val, replacing any value; the TTL is dropped unless

@@ -50,7 +50,7 @@ void engine_free(cairn_engine *e)
     for (int i = 0; i < e->nready; i++)
         dstr_free(e->ready[i].key);
     cm_free(e->ready);
-    dict_release(e->commands);
+    cmd_table_free(e);
     config_free(&e->cfg);
     evict_free(e->evict);
     cm_free(e);
@@ -120,10 +120,14 @@ static int arity_ok(const cmd_def *cmd, int argc)
 }
 
 /* Find the command (or subcommand) to run, replying with Redis's error
- * when there is none or the arity is wrong. */
-static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *argv, rbuf *out)
+ * when there is none or the arity is wrong.  *found (if not NULL) is set
+ * to the command named even when its arity is wrong, or NULL: what Redis
+ * reports as a client's last command. */
+static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *argv, rbuf *out,
+                                      const cmd_def **found)
 {
     const cmd_def *cmd = cmd_lookup(e, argv[0].ptr, argv[0].len);
+    if (found) *found = NULL;
     if (!cmd) {
         reply_unknown_command(out, argc, argv);
         return NULL;
@@ -144,6 +148,7 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
         }
         cmd = sub;
     }
+    if (found) *found = cmd;
     if (!arity_ok(cmd, argc)) {
         reply_errorf(out, "ERR wrong number of arguments for '%s' command", cmd->name);
         return NULL;
@@ -163,8 +168,11 @@ void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_
     c->db = &e->dbs[s->db];
     c->now_us = now_us;
     c->now_ms = now_us / 1000;
+    /* The seed is drawn (and logged) for every command, so a replay draws
+     * the same numbers; expanding it into a PRNG state waits for the
+     * first draw, which most commands never make. */
     c->seed = crand_next(&e->rng);
-    crand_seed(&c->rng, c->seed);
+    crand_seed_lazy(&c->rng, c->seed);
     c->out = out;
 }
 
@@ -184,11 +192,13 @@ void engine_call_finish(cmd_call *c)
             engine_log(e, (uint32_t)c->db->id, c->now_ms, c->seed, c->argc, c->argv);
         }
     }
-    for (int i = 0; i < c->log_argc; i++)
-        dstr_free(c->log_argv[i]);
-    cm_free(c->log_argv);
-    c->log_argv = NULL;
-    c->log_argc = 0;
+    if (c->log_argv) { /* rare: only commands that log_as() */
+        for (int i = 0; i < c->log_argc; i++)
+            dstr_free(c->log_argv[i]);
+        cm_free(c->log_argv);
+        c->log_argv = NULL;
+        c->log_argc = 0;
+    }
     e->stats.commands_processed++;
 }
 
@@ -203,8 +213,18 @@ static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_de
         reply_error(out, "LOADING Redis is loading the dataset in memory");
         return 1;
     }
-    if (e->write_error && ((cmd->flags & CMD_WRITE) || strcmp(cmd->name, "ping") == 0)) {
-        reply_error(out, e->write_error);
+    if (e->write_error) {
+        /* EXEC is a write when what it runs is (Redis's mstate flags);
+         * refused, it aborts the transaction as Redis's execCommandAbort. */
+        int exec = strcmp(cmd->name, "exec") == 0 && (s->flags & SESS_MULTI);
+        uint32_t flags = cmd->flags | (exec ? multi_queued_flags(s) : 0);
+        if (!(flags & CMD_WRITE) && strcmp(cmd->name, "ping") != 0) return 0;
+        if (exec) {
+            reply_errorf(out, "EXECABORT Transaction discarded because of: %s", e->write_error);
+            multi_session_reset(e, s);
+        } else {
+            reply_error(out, e->write_error);
+        }
         return 1;
     }
     return 0;
@@ -214,7 +234,7 @@ void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *a
                     rbuf *out)
 {
     uint64_t errors_before = out->errors;
-    const cmd_def *cmd = resolve_command(e, argc, argv, out);
+    const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd);
     if (cmd && refused_by_host_state(e, s, cmd, out)) cmd = NULL;
     /* maxmemory: evict before the command, or refuse it if it may grow
      * memory that cannot be freed. */
@@ -235,7 +255,7 @@ void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *a
 
 int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out)
 {
-    const cmd_def *cmd = resolve_command(e, entry->argc, entry->argv, out);
+    const cmd_def *cmd = resolve_command(e, entry->argc, entry->argv, out, NULL);
     if (!cmd || entry->db >= (uint32_t)e->ndbs) {
         if (cmd) reply_error(out, "ERR DB index is out of range");
         return -1;
@@ -246,9 +266,13 @@ int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *ent
     engine_call_init(&c, e, s, cmd, entry->argc, entry->argv, (int64_t)entry->now_ms * 1000, out);
     /* The seed the original run drew, not the next one of this engine. */
     c.seed = entry->seed;
-    crand_seed(&c.rng, c.seed);
-    cmd->proc(&c);
-    engine_call_finish(&c);
+    crand_seed_lazy(&c.rng, c.seed);
+    /* Inside a logged MULTI ... EXEC the writes queue as they did live;
+     * the EXEC entry runs them. */
+    if (!multi_queue_command(&c)) {
+        cmd->proc(&c);
+        engine_call_finish(&c);
+    }
     if (e->nready) engine_serve_ready(e, c.now_us);
     return 0;
 }

@@ -68,6 +68,10 @@ typedef struct cairn_session {
     rbuf *out;
     blocked_state *blocked; /* non-NULL while parked (blocking.c) */
     multi_state *multi;     /* queued commands and watched keys (multi.c) */
+    /* The command of the last request, NULL if it named none (CLIENT
+     * LIST's cmd=, as Redis's lastcmd).  A pointer, not a copy of the
+     * name: it is set on every request. */
+    const cmd_def *last_cmd;
 } cairn_session;
 
 /* One entry of the command log (DESIGN rule 4): a write that changed the
@@ -133,7 +137,7 @@ struct cairn_engine {
     crand rng; /* seeds each command's context */
     cairn_config cfg;
     engine_stats stats;
-    dict *commands; /* lower-case name -> cmd_def * (v.ptr) */
+    struct cmd_index *commands; /* name -> cmd_def, case-insensitive (cmdtable.c) */
     cairn_log_sink log_sink;
     void *log_priv;
     const cairn_host_ops *host;

@@ -93,9 +93,17 @@ int evict_refuse_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, 
 
 /* ---- Access tracking (the lru field) ---------------------------------- */
 
+/* The LFU clock: minutes modulo 2^16. */
+static inline unsigned lfu_minutes(int64_t now_ms) { return (unsigned)((now_ms / 60000) & 0xFFFF); }
+
 /* What a new object's lru field starts as: the LRU clock, or under an LFU
  * policy this minute and LFU_INIT_VAL. */
-unsigned evict_initial_lru(const cairn_engine *e, int64_t now_ms);
+static inline unsigned evict_initial_lru(const cairn_engine *e, int64_t now_ms)
+{
+    if (evict_policy_is_lfu(e->cfg.maxmemory_policy))
+        return (lfu_minutes(now_ms) << 8) | LFU_INIT_VAL;
+    return engine_lru_clock(now_ms);
+}
 
 /* Record an access to o by the call c. */
 void lfu_touch(cmd_call *c, cobj *o);
@@ -110,8 +118,6 @@ static inline void evict_touch(cmd_call *c, cobj *o)
 /* Milliseconds since the access recorded in an LRU-clock lru field. */
 unsigned long long lru_idle_ms(unsigned lru, int64_t now_ms);
 
-/* The LFU clock: minutes modulo 2^16. */
-unsigned lfu_minutes(int64_t now_ms);
 /* The counter of an LFU lru field after the decay due at now_ms (the
  * field itself is not changed: OBJECT FREQ and sampling only look). */
 unsigned lfu_decayed_counter(unsigned lru, int64_t now_ms, int decay_time);

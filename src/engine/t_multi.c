@@ -9,6 +9,9 @@
 typedef struct queued_cmd {
     const cmd_def *cmd;
     int db; /* the session's db when it was queued (see exec_command) */
+    /* Drawn when queued; EXEC runs (and logs) the command with it, so a
+     * replay that queues the logged entry runs it the same way. */
+    uint64_t seed;
     int argc;
     dstr *argv;
 } queued_cmd;
@@ -105,6 +108,7 @@ int multi_queue_command(cmd_call *c)
     queued_cmd *q = &m->queue[m->nqueued++];
     q->cmd = c->cmd;
     q->db = s->db;
+    q->seed = c->seed;
     q->argc = c->argc;
     q->argv = cm_malloc(sizeof(dstr) * (size_t)c->argc);
     for (int i = 0; i < c->argc; i++)
@@ -272,6 +276,8 @@ static void run_queued(cmd_call *c, queued_cmd *q, int *selected, int *logged)
         argv[i] = (cslice){q->argv[i], dstr_len(q->argv[i])};
     cmd_call sub;
     engine_call_init(&sub, c->e, s, q->cmd, q->argc, argv, c->now_us, c->out);
+    sub.seed = q->seed;
+    crand_seed(&sub.rng, q->seed);
     q->cmd->proc(&sub);
     if (sub.dirty > 0 && !*logged) {
         log_marker(c, "MULTI");

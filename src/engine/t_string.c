@@ -239,8 +239,10 @@ static void set_generic(cmd_call *c, int flags, int val_arg, int expire_arg, int
     if ((flags & SETF_GET) && get_generic(c) < 0) return;
 
     /* Look the key up even without NX/XX: an expired key is deleted (and
-     * logged) first, as Redis does. */
-    cobj *cur = lookup_write(c, key);
+     * logged) first, as Redis does.  ref keeps what the lookup found, so
+     * the store below neither hashes nor finds the key again. */
+    db_keyref ref;
+    cobj *cur = db_lookup_ref(c, c->db, key, LOOKUP_WRITE, &ref);
     int found = cur != NULL;
     /* With GET, a value of another type was refused above. */
     if (cmp_arg && !ifeq_passes(c, cur, &c->argv[cmp_arg], flags)) return;
@@ -253,9 +255,9 @@ static void set_generic(cmd_call *c, int flags, int val_arg, int expire_arg, int
         return;
     }
 
-    db_set(c, c->db, key, obj_new_string_try_int(val->ptr, val->len),
-           (flags & SETF_KEEPTTL) ? SETKEY_KEEPTTL : 0);
-    if (expire_arg) db_set_expire(c->db, key, when);
+    db_set_ref(c, c->db, &ref, obj_new_string_try_int(val->ptr, val->len),
+               (flags & SETF_KEEPTTL) ? SETKEY_KEEPTTL : 0);
+    if (expire_arg) db_set_expire_ref(c->db, &ref, when);
     c->dirty++;
 
     if (flags & SETF_GET) return;

@@ -436,8 +436,16 @@ int aof_writer_commit(aof_writer *w)
 int aof_writer_sync_now(aof_writer *w)
 {
     if (w->fd < 0) return 0;
-    if (write_buffer(w) != 0 || sync_fd(w->fd) != 0) {
+    if (write_buffer(w) != 0) {
         w->write_errno = errno;
+        return -1;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (w->bg_synced > w->synced) w->synced = w->bg_synced;
+    pthread_mutex_unlock(&w->mu);
+    if (w->synced < w->written && sync_fd(w->fd) != 0) {
+        w->write_errno = errno;
+        w->fsync_failed = 1;
         return -1;
     }
     w->synced = w->written;

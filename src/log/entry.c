@@ -47,14 +47,42 @@ static const uint32_t crc32c_table[256] = {
     0xBE2DA0A5u, 0x4C4623A6u, 0x5F16D052u, 0xAD7D5351u,
 };
 
-uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
+static uint32_t crc32c_sw(uint32_t crc, const unsigned char *p, size_t len)
 {
-    const unsigned char *p = buf;
     crc = ~crc;
     while (len--)
         crc = crc32c_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
     return ~crc;
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+
+/* SSE4.2 has a CRC-32C instruction: eight bytes a cycle or so instead of
+ * one table lookup per byte, which matters when loading a large log. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p,
+                                                            size_t len)
+{
+    uint64_t c = ~crc;
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (len--)
+        c32 = _mm_crc32_u8(c32, *p++);
+    return ~c32;
+}
+
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
+{
+    if (__builtin_cpu_supports("sse4.2")) return crc32c_hw(crc, buf, len);
+    return crc32c_sw(crc, buf, len);
+}
+#else
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len) { return crc32c_sw(crc, buf, len); }
+#endif
 
 static dstr put_varint(dstr out, uint64_t v)
 {

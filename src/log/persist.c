@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@
 #include "../ds/util.h"
 #include "../engine/cmd.h"
 #include "../engine/config.h"
+#include "../engine/multi.h"
 #include "aof.h"
 #include "fileio.h"
 #include "snapshot.h"
@@ -75,6 +77,7 @@ struct persist {
     uint64_t aof_prev_bytes; /* base + incremental files before the current one */
     uint64_t aof_base_size;  /* the whole log's size after the last rewrite */
     int aof_write_ok;
+    int aof_fsync_lost; /* an fsync failed since the last good commit */
     int64_t aof_last_retry_ms;
     int64_t aof_last_err_log_ms;
     char aof_err[256];
@@ -83,9 +86,8 @@ struct persist {
     pid_t child_pid;
     int child_type;
     int64_t child_start_ms;
-    dstr child_tmp;    /* the file the child writes */
-    dstr rewrite_incr; /* AOF child: the incremental file since the fork */
-    long long rewrite_incr_seq;
+    dstr child_tmp;             /* the file the child writes */
+    long long rewrite_incr_seq; /* AOF child: the incremental file since the fork */
     long long latest_fork_usec, total_forks;
 
     /* Snapshots. */
@@ -113,6 +115,7 @@ struct persist {
     int reader_open;
     cairn_session loader;
     rbuf loader_out;
+    uint64_t multi_off; /* where the transaction being replayed began */
     long long replay_errors;
     uint64_t load_total, load_done_files;
     int64_t load_start_us, load_last_log_us;
@@ -254,9 +257,20 @@ static void note_commit(persist *p, int rc)
             p->aof_last_err_log_ms = now;
         }
         p->aof_write_ok = 0;
+        if (p->w.fsync_failed) p->aof_fsync_lost = 1;
     } else if (!p->aof_write_ok) {
         plog(p, LL_WARNING, "AOF write error looks solved, Redis can write again.");
         p->aof_write_ok = 1;
+        /* After a failed fsync the kernel may have dropped pages that a
+         * later fsync then reports as clean: write everything again from
+         * memory rather than trust the file. */
+        if (p->aof_fsync_lost) {
+            plog(p, LL_WARNING,
+                 "An fsync of the AOF failed earlier: rewriting the AOF from "
+                 "memory so that nothing depends on the pages it lost");
+            p->rewrite_scheduled = 1;
+            p->aof_fsync_lost = 0;
+        }
     }
     update_write_error(p);
 }
@@ -1130,30 +1144,45 @@ static int step_snapshot(persist *p, char *err, size_t errlen)
     return PERSIST_MORE;
 }
 
-/* The file ends inside an entry (a crash while appending).  Cut it back
- * to the last whole entry if allowed, as Redis does. */
-static int handle_truncated(persist *p, char *err, size_t errlen)
+/* The end of a log file whose tail must be cut: it ends inside an entry
+ * (a crash while appending), or inside a transaction (MULTI and some of
+ * its writes made it, the EXEC did not: none of it may count, and entries
+ * appended later must not land inside it).  Cut it back, if allowed, as
+ * Redis does.  Only the last incremental file can legitimately end so. */
+static int cut_tail(persist *p, int torn, char *err, size_t errlen)
 {
     const load_item *it = &p->plan[p->plan_idx];
-    uint64_t good = p->reader.off;
+    int open_tx = (p->loader.flags & SESS_MULTI) != 0;
+    uint64_t cut = open_tx ? p->multi_off : p->reader.off;
     if (!it->last_incr || !cfg(p)->aof_load_truncated) {
         snprintf(err, errlen,
-                 "Unexpected end of file reading the append only file %s at offset %llu. You "
+                 "Unexpected end of file reading the append only file %s at offset %llu%s. You "
                  "can: 1) make a backup of it, then run `cairn-check --fix %s` to cut it at the "
                  "last whole entry; 2) set aof-load-truncated yes and restart the server",
-                 it->path, (unsigned long long)good, it->path);
+                 it->path, (unsigned long long)p->reader.off,
+                 open_tx ? " (inside a MULTI/EXEC transaction)" : "", it->path);
         return PERSIST_ERROR;
     }
-    plog(p, LL_WARNING, "!!! Warning: short read while loading the AOF file %s!!!", it->path);
+    if (torn)
+        plog(p, LL_WARNING, "!!! Warning: short read while loading the AOF file %s!!!", it->path);
+    if (open_tx)
+        plog(p, LL_WARNING, "Revert incomplete MULTI/EXEC transaction in AOF file %s", it->path);
     plog(p, LL_WARNING, "!!! Truncating the AOF %s at offset %llu !!!", it->path,
-         (unsigned long long)good);
-    if (truncate(it->path, (off_t)good) != 0) {
+         (unsigned long long)cut);
+    if (truncate(it->path, (off_t)cut) != 0) {
         snprintf(err, errlen, "Error truncating the AOF file %s: %s", it->path, strerror(errno));
         return PERSIST_ERROR;
     }
+    multi_discard(&p->loader);
     plog(p, LL_WARNING, "AOF %s loaded anyway because aof-load-truncated is enabled", it->path);
     finish_file(p);
     return PERSIST_MORE;
+}
+
+static int is_multi(const entry_view *v)
+{
+    return v->e.argc == 1 && v->e.argv[0].len == 5 &&
+           strncasecmp(v->e.argv[0].ptr, "multi", 5) == 0;
 }
 
 /* Replay one entry through the engine's apply path. */
@@ -1184,6 +1213,8 @@ static int step_log(persist *p, int64_t deadline, char *err, size_t errlen)
         const char *why = "";
         int rc = aof_reader_next(&p->reader, &v, &why);
         if (rc == AOF_READ_OK) {
+            if (is_multi(&v) && !(p->loader.flags & SESS_MULTI))
+                p->multi_off = p->reader.off - v.size;
             int bad = apply(p, &v, err, errlen);
             entry_view_free(&v);
             if (bad) return PERSIST_ERROR;
@@ -1191,8 +1222,11 @@ static int step_log(persist *p, int64_t deadline, char *err, size_t errlen)
         }
         const char *path = p->plan[p->plan_idx].path;
         switch (rc) {
-        case AOF_READ_END: finish_file(p); return PERSIST_MORE;
-        case AOF_READ_TRUNCATED: return handle_truncated(p, err, errlen);
+        case AOF_READ_END:
+            if (p->loader.flags & SESS_MULTI) return cut_tail(p, 0, err, errlen);
+            finish_file(p);
+            return PERSIST_MORE;
+        case AOF_READ_TRUNCATED: return cut_tail(p, 1, err, errlen);
         case AOF_READ_CORRUPT:
             snprintf(err, errlen,
                      "Bad file format reading the append only file %s at offset %llu (%s). "

@@ -100,12 +100,6 @@ static void client_run(client *c)
         rbuf_truncate(&c->out, mark);
         c->sess.flags &= ~SESS_REPLY_SKIP;
     }
-    size_t nlen = p->len[0] < sizeof(c->last_cmd) - 1 ? p->len[0] : sizeof(c->last_cmd) - 1;
-    for (size_t i = 0; i < nlen; i++) {
-        char ch = c->argv[0].ptr[i];
-        c->last_cmd[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-    }
-    c->last_cmd[nlen] = '\0';
     c->tot_cmds++;
     if (c->sess.blocked) c->flags |= CLIENT_BLOCKED;
     if (c->sess.flags & SESS_CLOSE_AFTER_REPLY) c->flags |= CLIENT_CLOSE_AFTER;

@@ -48,7 +48,6 @@ typedef struct client {
     char addr[64], laddr[64];   /* "ip:port" or the socket path */
     int fd;
     int64_t ctime_ms, last_ms; /* created, last interaction */
-    char last_cmd[32];
     uint64_t tot_net_in, tot_net_out, tot_cmds;
     /* The command log offset this client's output depends on: its replies
      * leave only once the log is durable up to here (group commit). */

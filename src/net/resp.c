@@ -157,6 +157,64 @@ static int read_header(resp_parser *p, const char *buf, size_t len, long long *v
     return 1;
 }
 
+/* The common header, "<type><digits>\r\n" with 1 to 18 digits and no
+ * leading zero, complete in the buffer, read in one pass: no memchr, no
+ * str_to_ll.  Returns the offset just past it with the value in *v, or 0
+ * when read_header() must judge the line (incomplete, malformed, signed,
+ * or long) -- it accepts exactly the lines read_header() reads as a
+ * non-negative number, with the same result. */
+static inline size_t fast_header(const char *buf, size_t len, size_t pos, long long *v)
+{
+    /* One digit, as in most "*<argc>" and many "$<len>": one test. */
+    if (pos + 3 < len && buf[pos + 2] == '\r') {
+        unsigned d = (unsigned)((unsigned char)buf[pos + 1] - '0');
+        if (d > 9) return 0;
+        *v = d;
+        return pos + 4;
+    }
+    /* The '\r' must have a byte after it, and be at most 19 bytes after
+     * the type byte: 18 digits cannot overflow. */
+    size_t stop = len - 1 < pos + 20 ? len - 1 : pos + 20;
+    size_t i = pos + 1;
+    if (i >= stop) return 0;
+    unsigned d = (unsigned)((unsigned char)buf[i] - '0');
+    if (d > 9) return 0;
+    unsigned long long n = d;
+    i++;
+    if (n != 0) /* "0" is the only number starting with 0 */
+        while (i < stop && (d = (unsigned)((unsigned char)buf[i] - '0')) <= 9) {
+            n = n * 10 + d;
+            i++;
+        }
+    /* Like read_header(), any byte after the '\r' is taken as the '\n'. */
+    if (i >= stop || buf[i] != '\r') return 0;
+    *v = (long long)n;
+    return i + 2;
+}
+
+/* A whole command at p->pos, "*<n>\r\n" then n "$<len>\r\n<bytes>\r\n",
+ * complete in the buffer with headers fast_header() reads: the common
+ * case, parsed in one pass with the position in a local.  Returns
+ * RESP_COMMAND, or RESP_AGAIN (having changed nothing but p->argc) to let
+ * parse_multibulk(), which can stop and resume anywhere and knows every
+ * error, parse the command from its start instead. */
+static int parse_command_fast(resp_parser *p, const char *buf, size_t len)
+{
+    long long n, blen;
+    size_t pos = fast_header(buf, len, p->pos, &n);
+    if (!pos || n <= 0 || n > INT_MAX) return RESP_AGAIN;
+    p->argc = 0;
+    for (long long i = 0; i < n; i++) {
+        if (pos >= len || buf[pos] != '$') return RESP_AGAIN;
+        size_t data = fast_header(buf, len, pos, &blen);
+        if (!data || blen > p->max_bulk || len - data < (size_t)blen + 2) return RESP_AGAIN;
+        push_arg(p, data, (size_t)blen);
+        pos = data + (size_t)blen + 2;
+    }
+    p->pos = pos;
+    return RESP_COMMAND;
+}
+
 static int parse_multibulk(resp_parser *p, char *buf, size_t len)
 {
     long long v;
@@ -203,6 +261,10 @@ int resp_parse(resp_parser *p, char *buf, size_t len)
         if (p->pos >= len) return RESP_AGAIN;
         int r;
         if (p->multibulk > 0 || buf[p->pos] == '*') {
+            if (p->multibulk == 0 && parse_command_fast(p, buf, len) == RESP_COMMAND) {
+                p->consumed = p->pos;
+                return RESP_COMMAND;
+            }
             size_t before = p->pos;
             r = parse_multibulk(p, buf, len);
             /* "*0\r\n" and "*-1\r\n" are skipped: go on to the next one. */

@@ -65,7 +65,7 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
     if (self)
         for (int i = 0; i < c->argc; i++)
             argv_mem += c->argv[i].len;
-    const char *cmd = self ? c->cmd->name : cl->last_cmd[0] ? cl->last_cmd : "NULL";
+    const char *cmd = self ? c->cmd->name : cl->sess.last_cmd ? cl->sess.last_cmd->name : "NULL";
     long long age = (c->now_ms - cl->ctime_ms) / 1000;
     long long idle = (c->now_ms - cl->last_ms) / 1000;
     size_t qbuf = dstr_len(cl->qbuf), qfree = dstr_cap(cl->qbuf) - qbuf;

@@ -30,7 +30,11 @@ class DurableServer:
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         if wait:
-            self.wait_loaded()
+            try:
+                self.wait_loaded()
+            except BaseException:
+                self.kill9()  # never leave a server behind
+                raise
         return self
 
     def read_log(self):

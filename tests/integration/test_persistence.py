@@ -226,6 +226,11 @@ def test_write_failure_refuses_writes_and_recovers(make):
     s = make(*AOF).start()
     c = s.client()
     c.set("a", "1")
+    # A transaction queued before the disk fails ...
+    tx = socket.create_connection(("127.0.0.1", s.port))
+    tx.sendall(b"MULTI\r\nSET q 1\r\n")
+    assert wait_for(lambda: tx.recv(100, socket.MSG_PEEK).count(b"\r\n") >= 2, 5)
+    assert tx.recv(100) == b"+OK\r\n+QUEUED\r\n"
     incr = incr_files(s.dir)[-1]
     soft, hard = resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE)
     # Files may not grow any more: the next append fails with EFBIG, as a
@@ -245,6 +250,12 @@ def test_write_failure_refuses_writes_and_recovers(make):
         assert str(e.value).startswith("MISCONF Errors writing to the AOF file: File too large")
         with pytest.raises(redis.ResponseError):
             other.ping()  # as Redis: PING too, so monitoring notices
+        # ... is aborted by EXEC, as Redis's execCommandAbort does.
+        tx.sendall(b"EXEC\r\n")
+        tx.settimeout(5)
+        assert tx.recv(200).startswith(
+            b"-EXECABORT Transaction discarded because of: MISCONF Errors writing")
+        tx.close()
         assert other.info("persistence")["aof_last_write_status"] == "err"
         # (The server's log file is under the same limit: nothing to read.)
     finally:
@@ -259,7 +270,7 @@ def test_write_failure_refuses_writes_and_recovers(make):
     s.kill9()
     s.start()
     c = s.client()
-    assert (c.get("a"), c.get("b"), c.get("x")) == ("1", "2", "y")
+    assert (c.get("a"), c.get("b"), c.get("x"), c.get("q")) == ("1", "2", "y", None)
 
 
 # --- switching the log on and off -----------------------------------------------

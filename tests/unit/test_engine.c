@@ -1,6 +1,7 @@
 /* Unit tests of the engine core: the log sink (rule 4), active expiry with
  * an injected clock, and deterministic replay (rule 2). */
 #include "ds/alloc.h"
+#include "engine/cmd.h"
 #include "engine/db.h"
 #include "engine/engine.h"
 #include "log/entry.h"
@@ -224,8 +225,55 @@ static void test_transaction_log_is_all_or_nothing(void)
     engine_free(cut);
 }
 
+/* The command index finds every command of the table by its name in any
+ * case, and nothing else: not a prefix, not a name with a byte added
+ * (even a NUL, which the index pads names with), not a non-letter byte
+ * that folding could confuse with a letter. */
+static void test_command_lookup(void)
+{
+    cairn_engine *e = new_engine(4);
+    long n = 0;
+    for (int f = 0; cmd_families[f]; f++) {
+        for (const cmd_def *cmd = cmd_families[f]; cmd->name; cmd++) {
+            char name[64], upper[64], mixed[64];
+            size_t len = strlen(cmd->name);
+            REQUIRE(len + 2 < sizeof(name));
+            memcpy(name, cmd->name, len + 1);
+            for (size_t i = 0; i <= len; i++) {
+                char ch = name[i];
+                upper[i] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+                mixed[i] = i % 2 ? upper[i] : ch;
+            }
+            const cmd_def *want = cmd_lookup(e, name, len);
+            CHECK(want != NULL && strcmp(want->name, cmd->name) == 0);
+            CHECK(cmd_lookup(e, upper, len) == want);
+            CHECK(cmd_lookup(e, mixed, len) == want);
+            CHECK(cmd_lookup(e, name, len - 1) == NULL || len == 1 ||
+                  strlen(cmd_lookup(e, name, len - 1)->name) == len - 1);
+            name[len] = '\0';
+            CHECK(cmd_lookup(e, name, len + 1) == NULL);
+            name[len] = 'x';
+            const cmd_def *longer = cmd_lookup(e, name, len + 1);
+            CHECK(longer == NULL || strlen(longer->name) == len + 1);
+            n++;
+        }
+    }
+    CHECK(n >= cmd_count(e));
+    CHECK(cmd_lookup(e, "", 0) == NULL);
+    CHECK(cmd_lookup(e, "GET", 3) != NULL);
+    CHECK(cmd_lookup(e, "gEt", 3) == cmd_lookup(e, "get", 3));
+    /* '@' and '[' sit just outside 'A'..'Z'; '`' and '{' outside 'a'..'z'. */
+    CHECK(cmd_lookup(e, "g@t", 3) == NULL);
+    CHECK(cmd_lookup(e, "g[t", 3) == NULL);
+    CHECK(cmd_lookup(e, "g`t", 3) == NULL);
+    CHECK(cmd_lookup(e, "\xc7" "ET", 3) == NULL); /* 'G' | 0x80 */
+    CHECK(cmd_lookup(e, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 38) == NULL);
+    engine_free(e);
+}
+
 int main(void)
 {
+    TEST(test_command_lookup);
     TEST(test_writes_are_logged_reads_are_not);
     TEST(test_expiry_is_logged_as_delete);
     TEST(test_replay_reproduces_state);

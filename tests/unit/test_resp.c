@@ -1,5 +1,6 @@
 /* Unit tests of the RESP request parser, including every input split at
  * every byte boundary. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "ds/alloc.h"
@@ -145,8 +146,124 @@ static void test_incomplete_is_again(void)
     resp_parser_free(&p);
 }
 
+/* What parsing a stream gave: every command (its arguments joined with
+ * their lengths) and the error, if any. */
+typedef struct transcript {
+    dstr text;
+    int error;
+} transcript;
+
+/* Parse input handed over `step` bytes at a time, compacting the buffer
+ * between reads as the server does.  Fed whole, commands take the parser's
+ * one-pass path; fed a byte at a time, the resumable one. */
+static transcript parse_stepwise(const char *input, size_t len, size_t step)
+{
+    transcript t = {dstr_with_cap(0), 0};
+    resp_parser p;
+    resp_parser_init(&p, 1000);
+    dstr buf = dstr_with_cap(0);
+    for (size_t fed = 0; fed < len && !t.error;) {
+        size_t n = len - fed < step ? len - fed : step;
+        buf = dstr_cat(buf, input + fed, n);
+        fed += n;
+        int r;
+        while ((r = resp_parse(&p, buf, dstr_len(buf))) == RESP_COMMAND) {
+            t.text = dstr_catfmt(t.text, "%d:", p.argc);
+            for (int i = 0; i < p.argc; i++) {
+                t.text = dstr_catfmt(t.text, "%zu=", p.len[i]);
+                t.text = dstr_cat(t.text, buf + p.off[i], p.len[i]);
+            }
+            t.text = dstr_cat(t.text, "\n", 1);
+            p.argc = 0;
+        }
+        if (r == RESP_ERROR) {
+            t.text = dstr_catfmt(t.text, "error: %s\n", p.err);
+            t.error = 1;
+            break;
+        }
+        size_t left = dstr_len(buf) - p.consumed;
+        memmove(buf, buf + p.consumed, left);
+        dstr_set_len(buf, left);
+        resp_parser_shift(&p, p.consumed);
+    }
+    dstr_free(buf);
+    resp_parser_free(&p);
+    return t;
+}
+
+static uint64_t next_rand(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* The one-pass path must give what the resumable path gives -- the same
+ * commands, the same errors -- on valid streams and on streams with a
+ * byte changed, inserted or removed anywhere, headers with leading zeros,
+ * signs, 18 and 19 digits, lengths above proto-max-bulk-len. */
+static void test_fast_path_matches_resumable(void)
+{
+    static const char *const headers[] = {
+        "$0\r\n",  "$00\r\n", "$01\r\n", "$-1\r\n", "$+1\r\n", "$ 1\r\n",
+        "$1000\r\n", "$1001\r\n", "$123456789012345678\r\n", "$1234567890123456789\r\n",
+        "*0\r\n",  "*-1\r\n", "*01\r\n", "*1\r\n$3\r\nGET\r\n", "$3\rxGET\r\n",
+    };
+    static const char noise[] = "0123456789-+$*\r\n x";
+    uint64_t x = 88172645463325252ull;
+    for (int round = 0; round < 3000; round++) {
+        dstr in = dstr_with_cap(0);
+        int ncmds = 1 + (int)(next_rand(&x) % 4);
+        for (int k = 0; k < ncmds; k++) {
+            int argc = 1 + (int)(next_rand(&x) % 4);
+            in = dstr_catfmt(in, "*%d\r\n", argc);
+            for (int i = 0; i < argc; i++) {
+                if (next_rand(&x) % 8 == 0) {
+                    const char *h = headers[next_rand(&x) % (sizeof(headers) / sizeof(*headers))];
+                    in = dstr_cat(in, h, strlen(h));
+                    continue;
+                }
+                int alen = (int)(next_rand(&x) % 14);
+                in = dstr_catfmt(in, "$%d\r\n", alen);
+                for (int j = 0; j < alen; j++)
+                    in = dstr_cat(in, &noise[next_rand(&x) % (sizeof(noise) - 1)], 1);
+                in = dstr_cat(in, "\r\n", 2);
+            }
+        }
+        /* Damage most streams in one place. */
+        size_t len = dstr_len(in);
+        size_t at = (size_t)(next_rand(&x) % len);
+        char ch = noise[next_rand(&x) % (sizeof(noise) - 1)];
+        switch (next_rand(&x) % 4) {
+        case 0: in[at] = ch; break;
+        case 1:
+            memmove(in + at, in + at + 1, len - at - 1);
+            dstr_set_len(in, len - 1);
+            break;
+        case 2:
+            in = dstr_cat(in, " ", 1);
+            memmove(in + at + 1, in + at, len - at);
+            in[at] = ch;
+            break;
+        default: break;
+        }
+        transcript whole = parse_stepwise(in, dstr_len(in), dstr_len(in));
+        transcript bytewise = parse_stepwise(in, dstr_len(in), 1);
+        if (strcmp(whole.text, bytewise.text) != 0)
+            fprintf(stderr, "input: %s\nwhole:\n%s\nbytewise:\n%s\n", in, whole.text,
+                    bytewise.text);
+        REQUIRE(strcmp(whole.text, bytewise.text) == 0);
+        CHECK_EQ_LL(whole.error, bytewise.error);
+        dstr_free(whole.text);
+        dstr_free(bytewise.text);
+        dstr_free(in);
+    }
+}
+
 int main(void)
 {
+    TEST(test_fast_path_matches_resumable);
     TEST(test_every_split);
     TEST(test_inline_hex_escape);
     TEST(test_protocol_errors);

@@ -47,13 +47,13 @@
  *   Values are SIZE bytes of 'x' (never an integer, so no int encoding).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,8 +108,7 @@ static void zipf_init(zipf_t *z, uint64_t n, double theta)
 {
     z->n = n;
     z->theta = theta;
-    if (theta <= 0)
-        return;
+    if (theta <= 0) return;
     double zetan = 0, zeta2 = 1.0 + pow(0.5, theta);
     for (uint64_t i = 1; i <= n; i++)
         zetan += 1.0 / pow((double)i, theta);
@@ -121,13 +120,10 @@ static void zipf_init(zipf_t *z, uint64_t n, double theta)
 
 static uint64_t zipf_next(const zipf_t *z)
 {
-    if (z->theta <= 0)
-        return rng_next() % z->n;
+    if (z->theta <= 0) return rng_next() % z->n;
     double u = rng_unit(), uz = u * z->zetan;
-    if (uz < 1.0)
-        return 0;
-    if (uz < z->half_pow_theta)
-        return 1;
+    if (uz < 1.0) return 0;
+    if (uz < z->half_pow_theta) return 1;
     uint64_t r = (uint64_t)((double)z->n * pow(z->eta * u - z->eta + 1.0, z->alpha));
     return r < z->n ? r : z->n - 1;
 }
@@ -138,12 +134,12 @@ static uint64_t zipf_next(const zipf_t *z)
 typedef struct {
     int fd;
     redisReader *reader;
-    char *out;          /* pending output */
+    char *out; /* pending output */
     size_t outlen, outpos;
-    int inflight;       /* requests sent, replies not yet read */
-    uint64_t sent_at;   /* when the current batch was written */
+    int inflight;     /* requests sent, replies not yet read */
+    uint64_t sent_at; /* when the current batch was written */
     int connected;
-    int events;         /* what epoll watches for */
+    int events; /* what epoll watches for */
 } conn_t;
 
 static struct {
@@ -175,8 +171,7 @@ static void append_cmd(conn_t *c)
     }
     size_t need = c->outlen + (size_t)n + mo.datasize + 2;
     c->out = realloc(c->out, need);
-    if (!c->out)
-        die("%s", "out of memory");
+    if (!c->out) die("%s", "out of memory");
     memcpy(c->out + c->outlen, buf, (size_t)n);
     c->outlen += (size_t)n;
     if (buf[1] == '3') {
@@ -190,8 +185,7 @@ static void append_cmd(conn_t *c)
 /* Queue the next batch on c, if requests remain.  Returns 1 if queued. */
 static int next_batch(conn_t *c)
 {
-    if (issued >= mo.requests)
-        return 0;
+    if (issued >= mo.requests) return 0;
     c->outlen = c->outpos = 0;
     int k = 0;
     while (k < mo.pipeline && issued < mo.requests) {
@@ -211,8 +205,7 @@ static void flush_out(int ep, conn_t *c)
     while (c->outpos < c->outlen) {
         ssize_t w = write(c->fd, c->out + c->outpos, c->outlen - c->outpos);
         if (w < 0) {
-            if (errno == EAGAIN)
-                break;
+            if (errno == EAGAIN) break;
             die("write: %s", strerror(errno));
         }
         c->outpos += (size_t)w;
@@ -220,8 +213,7 @@ static void flush_out(int ep, conn_t *c)
     int want = c->outpos < c->outlen ? EPOLLIN | EPOLLOUT : EPOLLIN;
     if (want != c->events) {
         struct epoll_event ev = {.events = (uint32_t)want, .data.ptr = c};
-        if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-            die("epoll_ctl: %s", strerror(errno));
+        if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl: %s", strerror(errno));
         c->events = want;
     }
 }
@@ -229,13 +221,11 @@ static void flush_out(int ep, conn_t *c)
 static int connect_nb(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        die("socket: %s", strerror(errno));
+    if (fd < 0) die("socket: %s", strerror(errno));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-        die("bad address %s", host);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) die("bad address %s", host);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS)
         die("connect: %s", strerror(errno));
     return fd;
@@ -249,13 +239,10 @@ static int cmp_u32(const void *a, const void *b)
 
 static double pct(uint64_t n, double p) /* ms */
 {
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     uint64_t i = (uint64_t)ceil(p / 100.0 * (double)n);
-    if (i > 0)
-        i--;
-    if (i >= n)
-        i = n - 1;
+    if (i > 0) i--;
+    if (i >= n) i = n - 1;
     return lat_us[i] / 1000.0;
 }
 
@@ -266,8 +253,7 @@ static int cmd_mix(void)
     zipf_init(&zipf, mo.keys, mo.theta);
     lat_us = malloc(sizeof *lat_us * (mo.requests ? mo.requests : 1));
     conn_t *cs = calloc((size_t)mo.clients, sizeof *cs);
-    if (!lat_us || !cs || !setval)
-        die("%s", "out of memory");
+    if (!lat_us || !cs || !setval) die("%s", "out of memory");
     int ep = epoll_create1(0);
     uint64_t t0 = now_ns();
     for (int i = 0; i < mo.clients; i++) {
@@ -276,18 +262,15 @@ static int cmd_mix(void)
         c->reader = redisReaderCreate();
         c->events = EPOLLIN | EPOLLOUT; /* EPOLLOUT: the connect completing */
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
-            die("epoll_ctl: %s", strerror(errno));
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) die("epoll_ctl: %s", strerror(errno));
     }
     int live = mo.clients;
     struct epoll_event evs[256];
     char rbuf[65536];
     while (done < mo.requests && live > 0) {
         int ne = epoll_wait(ep, evs, 256, 10000);
-        if (ne < 0 && errno == EINTR)
-            continue;
-        if (ne <= 0)
-            die("%s", ne == 0 ? "no progress for 10 s" : strerror(errno));
+        if (ne < 0 && errno == EINTR) continue;
+        if (ne <= 0) die("%s", ne == 0 ? "no progress for 10 s" : strerror(errno));
         for (int e = 0; e < ne; e++) {
             conn_t *c = evs[e].data.ptr;
             if (evs[e].events & (EPOLLERR | EPOLLHUP))
@@ -296,8 +279,7 @@ static int cmd_mix(void)
                 int err = 0;
                 socklen_t el = sizeof err;
                 getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-                if (err)
-                    die("connect: %s", strerror(err));
+                if (err) die("connect: %s", strerror(err));
                 c->connected = 1;
                 if (!next_batch(c)) {
                     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -311,37 +293,31 @@ static int cmd_mix(void)
             if (evs[e].events & EPOLLIN) {
                 for (;;) {
                     ssize_t r = read(c->fd, rbuf, sizeof rbuf);
-                    if (r == 0)
-                        die("%s", "server closed a connection");
+                    if (r == 0) die("%s", "server closed a connection");
                     if (r < 0) {
-                        if (errno == EAGAIN)
-                            break;
+                        if (errno == EAGAIN) break;
                         die("read: %s", strerror(errno));
                     }
                     if (redisReaderFeed(c->reader, rbuf, (size_t)r) != REDIS_OK)
                         die("%s", "reader error");
-                    if ((size_t)r < sizeof rbuf)
-                        break;
+                    if ((size_t)r < sizeof rbuf) break;
                 }
                 void *rep;
                 uint64_t t = 0;
                 while (c->inflight > 0) {
                     if (redisReaderGetReply(c->reader, &rep) != REDIS_OK)
                         die("protocol error: %s", c->reader->errstr);
-                    if (!rep)
-                        break;
+                    if (!rep) break;
                     redisReply *rr = rep;
                     if (rr->type == REDIS_REPLY_ERROR) {
-                        if (errors++ < 3)
-                            fprintf(stderr, "cairn-load: error reply: %s\n", rr->str);
+                        if (errors++ < 3) fprintf(stderr, "cairn-load: error reply: %s\n", rr->str);
                     } else if (rr->type == REDIS_REPLY_NIL) {
                         misses++;
                     } else if (rr->type == REDIS_REPLY_STRING) {
                         hits++;
                     }
                     freeReplyObject(rep);
-                    if (!t)
-                        t = now_ns();
+                    if (!t) t = now_ns();
                     uint64_t us = (t - c->sent_at) / 1000;
                     lat_us[done++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
                     c->inflight--;
@@ -387,7 +363,7 @@ static int cmd_mix(void)
 /* fill */
 
 #define BATCH_CMDS 1000 /* commands in flight per round trip */
-#define PER_CMD 100     /* elements per RPUSH/HSET/SADD/ZADD */
+#define PER_CMD    100  /* elements per RPUSH/HSET/SADD/ZADD */
 
 static redisContext *ctx;
 static long pending;
@@ -396,10 +372,8 @@ static void flush_replies(void)
 {
     while (pending > 0) {
         redisReply *r;
-        if (redisGetReply(ctx, (void **)&r) != REDIS_OK)
-            die("connection error: %s", ctx->errstr);
-        if (r->type == REDIS_REPLY_ERROR)
-            die("error reply: %s", r->str);
+        if (redisGetReply(ctx, (void **)&r) != REDIS_OK) die("connection error: %s", ctx->errstr);
+        if (r->type == REDIS_REPLY_ERROR) die("error reply: %s", r->str);
         freeReplyObject(r);
         pending--;
     }
@@ -407,10 +381,8 @@ static void flush_replies(void)
 
 static void send_argv(int argc, const char **argv, const size_t *lens)
 {
-    if (redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
-        die("append: %s", ctx->errstr);
-    if (++pending >= BATCH_CMDS)
-        flush_replies();
+    if (redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK) die("append: %s", ctx->errstr);
+    if (++pending >= BATCH_CMDS) flush_replies();
 }
 
 static int cmd_fill(const char *type, long count, size_t size, long ttl, int fields,
@@ -418,8 +390,7 @@ static int cmd_fill(const char *type, long count, size_t size, long ttl, int fie
 {
     struct timeval tv = {10, 0};
     ctx = redisConnectWithTimeout(host, port, tv);
-    if (!ctx || ctx->err)
-        die("connect: %s", ctx ? ctx->errstr : "out of memory");
+    if (!ctx || ctx->err) die("connect: %s", ctx ? ctx->errstr : "out of memory");
     redisSetTimeout(ctx, (struct timeval){60, 0});
     char *val = malloc(size + 1);
     memset(val, 'x', size);
@@ -427,7 +398,7 @@ static int cmd_fill(const char *type, long count, size_t size, long ttl, int fie
     enum { MAXARGS = 2 + 3 * PER_CMD + 32 };
     const char *argv[MAXARGS];
     size_t lens[MAXARGS];
-    char (*bufs)[40] = malloc(sizeof *bufs * MAXARGS);
+    char(*bufs)[40] = malloc(sizeof *bufs * MAXARGS);
     char ttlbuf[32];
     snprintf(ttlbuf, sizeof ttlbuf, "%ld", ttl);
     char defkey[64];
@@ -476,9 +447,7 @@ static int cmd_fill(const char *type, long count, size_t size, long ttl, int fie
             argv[n] = key, lens[n++] = strlen(key);
             for (int k = 0; k < PER_CMD && i < offset + count; k++, i++) {
                 switch (verb[0]) {
-                case 'R':
-                    argv[n] = val, lens[n++] = size;
-                    break;
+                case 'R': argv[n] = val, lens[n++] = size; break;
                 case 'H':
                     lens[n] = (size_t)snprintf(bufs[n], 40, "field:%010ld", i), argv[n] = bufs[n],
                     n++;
@@ -512,8 +481,7 @@ static long num(const char *s, const char *what)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || *end || v < 0)
-        die("bad number for %s", what);
+    if (errno || *end || v < 0) die("bad number for %s", what);
     return v;
 }
 
@@ -553,8 +521,7 @@ int main(int argc, char **argv)
         }
     }
     (void)have_d;
-    if (fill)
-        return cmd_fill(type, count, fsize, ttl, fields, key, offset);
+    if (fill) return cmd_fill(type, count, fsize, ttl, fields, key, offset);
     if (mo.clients < 1 || mo.pipeline < 1 || mo.keys < 1 || mo.theta >= 1.0 || mo.theta < 0)
         die("%s", "need -c, -P, -r >= 1 and 0 <= -s < 1");
     rng_state = mo.seed;

@@ -82,19 +82,21 @@ int str_to_ull(const char *s, size_t len, unsigned long long *out)
 
 int ll_to_str(char *buf, size_t size, long long v)
 {
-    char tmp[24];
-    int n = 0;
     /* Work on the magnitude as unsigned so LLONG_MIN needs no special case. */
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    /* Count the digits, then write them from the end: no temporary buffer
+     * to reverse (every integer and bulk reply header comes here). */
+    int n = 1 + (v < 0);
+    for (unsigned long long t = u; t >= 10; t /= 10)
+        n++;
+    if ((size_t)n + 1 > size) return 0;
+    char *p = buf + n;
+    *p = '\0';
     do {
-        tmp[n++] = (char)('0' + u % 10);
+        *--p = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (v < 0) tmp[n++] = '-';
-    if ((size_t)n + 1 > size) return 0;
-    for (int i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    buf[n] = '\0';
+    if (v < 0) *--p = '-';
     return n;
 }
 

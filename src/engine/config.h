@@ -74,7 +74,7 @@ typedef struct cairn_config {
     int maxmemory_eviction_tenacity; /* 0..100: how much one command evicts */
     int lfu_log_factor;              /* how slowly LFU counters grow */
     int lfu_decay_time;              /* minutes per counter decrement; 0 = never */
-    int save_loaded; /* the first `save` line of a file replaces the default */
+    int save_loaded;                 /* the first `save` line of a file replaces the default */
     /* Compact encodings: a hash stays a listpack while it has at most
      * this many fields, each field and value at most this many bytes. */
     long long hash_max_listpack_entries;

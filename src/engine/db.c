@@ -174,13 +174,19 @@ void db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags)
 
 void db_set_ref(cmd_call *c, cdb *db, db_keyref *ref, cobj *val, int flags)
 {
-    const cslice *key = ref->key;
     dict_entry *de = ref->de;
     if (!de) {
         add_hashed(c, db, ref, val);
         return;
     }
     db_replace_value(db, de, val);
+    db_overwrote_ref(c, db, ref, flags);
+}
+
+void db_overwrote_ref(cmd_call *c, cdb *db, db_keyref *ref, int flags)
+{
+    const cslice *key = ref->key;
+    cobj *val = ref->de->v.ptr;
     /* An overwrite is an access: under LFU the new value inherits the
      * old one's counter (db_replace_value copied it), as in Redis. */
     if (!evict_policy_is_lfu(c->e->cfg.maxmemory_policy)) val->lru = engine_lru_clock(c->now_ms);

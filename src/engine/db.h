@@ -48,6 +48,9 @@ typedef struct db_keyref {
 cobj *db_lookup_ref(cmd_call *c, cdb *db, const cslice *key, int flags, db_keyref *ref);
 /* db_set() of the key ref names; ref->de is the key's entry afterwards. */
 void db_set_ref(cmd_call *c, cdb *db, db_keyref *ref, cobj *val, int flags);
+/* What db_set_ref() does to an existing key besides storing the value,
+ * for a value changed in place (obj_string_set_in_place()). */
+void db_overwrote_ref(cmd_call *c, cdb *db, db_keyref *ref, int flags);
 /* db_set_expire() of the existing key ref names (after db_set_ref()). */
 void db_set_expire_ref(cdb *db, const db_keyref *ref, int64_t when_ms);
 

@@ -152,7 +152,7 @@ struct cairn_engine {
     struct ready_key {
         int db;
         dstr key;
-    } *ready;
+    } * ready;
     int nready, ready_cap;
     /* Set by the host.  While loading, commands without CMD_LOADING get
      * -LOADING; while write_error is set (the log or a snapshot could not
@@ -207,8 +207,8 @@ void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *a
 /* The two halves of running a handler, shared by engine_execute() and
  * the retry of parked commands: set up the execution context, and after
  * the handler account for it and log it if it changed the dataset. */
-void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd,
-                      int argc, const cslice *argv, int64_t now_us, rbuf *out);
+void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                      const cslice *argv, int64_t now_us, rbuf *out);
 void engine_call_finish(cmd_call *c);
 /* Serve sessions parked on keys that became ready (blocking.c). */
 void engine_serve_ready(cairn_engine *e, int64_t now_us);

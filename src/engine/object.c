@@ -63,6 +63,28 @@ cobj *obj_new_string_try_int(const char *p, size_t len)
     return obj_new_string(p, len);
 }
 
+int obj_string_set_in_place(cobj *o, const char *p, size_t len)
+{
+    if (o->type != OBJ_STRING || o->refcount != 1) return 0;
+    long long v;
+    int is_int = len <= 20 && str_to_ll(p, len, &v);
+    if (o->encoding == ENC_INT) {
+        if (!is_int) return 0;
+        o->v.ll = v;
+        return 1;
+    }
+    if (o->encoding != ENC_EMBSTR || is_int) return 0;
+    char *s = o->v.ptr;
+    dstr_hdr *h = DSTR_HDR(s);
+    if (len > h->cap) return 0;
+    /* The allocation keeps its size: cap stays, so a later longer value
+     * up to it fits too. */
+    memmove(s, p, len);
+    s[len] = '\0';
+    h->len = (uint32_t)len;
+    return 1;
+}
+
 void obj_free(cobj *o)
 {
     if (!o || --o->refcount > 0) return;

@@ -52,6 +52,13 @@ cobj *obj_new_int(long long v);
 cobj *obj_new_raw(dstr s);
 /* A new string object holding p, stored as INT when it reads as one. */
 cobj *obj_new_string_try_int(const char *p, size_t len);
+/* Make string object o hold p[0..len), encoded as obj_new_string_try_int()
+ * would encode it, without allocating: possible when nothing else
+ * references o and its encoding and allocation fit the value (an INT for
+ * an integer, an EMBSTR at least len long for another short string).
+ * Returns 1, or 0 with o unchanged when a new object is needed.  SET over
+ * a value of the same shape then allocates and frees nothing. */
+int obj_string_set_in_place(cobj *o, const char *p, size_t len);
 void obj_free(cobj *o);
 void obj_free_void(void *o); /* for dict val_free */
 cobj *obj_dup(const cobj *o);

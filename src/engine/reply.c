@@ -85,12 +85,6 @@ void rbuf_consume(rbuf *b, size_t n)
     }
 }
 
-rbuf_mark rbuf_get_mark(const rbuf *b)
-{
-    rbuf_mark m = {b->tail, b->tail ? b->tail->used : 0, b->bytes};
-    return m;
-}
-
 void rbuf_truncate(rbuf *b, rbuf_mark m)
 {
     if (m.block == NULL) {
@@ -157,15 +151,60 @@ char *rbuf_flatten(const rbuf *b, size_t *len)
     return out;
 }
 
+/* The fast path of small replies: where len bytes fit at the end of the
+ * tail block, or NULL (the caller then goes through rbuf_append(), which
+ * splits and chains blocks).  Writing there and calling wrote() leaves
+ * the same bytes in the same blocks as rbuf_append() would, without a
+ * call or a copy through a stack buffer. */
+static inline char *tail_room(rbuf *b, size_t len)
+{
+    rbuf_block *t = b->tail;
+    return t && t->cap - t->used >= len ? t->data + t->used : NULL;
+}
+
+static inline void wrote(rbuf *b, size_t len)
+{
+    b->tail->used += len;
+    b->bytes += len;
+}
+
+/* Append a short constant ("+OK\r\n"): inlined, the copy is a store or
+ * two. */
+static inline void append_const(rbuf *b, const char *s, size_t len)
+{
+    char *p = tail_room(b, len);
+    if (!p) {
+        rbuf_append(b, s, len);
+        return;
+    }
+    memcpy(p, s, len);
+    wrote(b, len);
+}
+
+/* The longest header: a type byte, 20 characters of a long long, the NUL
+ * ll_to_str() adds (then overwritten), CRLF. */
+#define HEADER_MAX 24
+
+/* Write "<prefix><number>\r\n" at p (HEADER_MAX bytes); returns its length. */
+static inline size_t format_header(char *p, char prefix, long long n)
+{
+    p[0] = prefix;
+    size_t len = 1 + (size_t)ll_to_str(p + 1, HEADER_MAX - 1, n);
+    p[len++] = '\r';
+    p[len++] = '\n';
+    return len;
+}
+
 /* "<prefix><number>\r\n", the header of most RESP types. */
 static void add_header(rbuf *b, char prefix, long long n)
 {
-    char buf[32];
-    buf[0] = prefix;
-    int len = 1 + ll_to_str(buf + 1, sizeof(buf) - 1, n);
-    buf[len++] = '\r';
-    buf[len++] = '\n';
-    rbuf_append(b, buf, (size_t)len);
+    char *p = tail_room(b, HEADER_MAX);
+    if (p) {
+        wrote(b, format_header(p, prefix, n));
+        return;
+    }
+    char buf[HEADER_MAX];
+    rbuf_append(b, buf, format_header(buf, prefix, n));
 }
 
 void reply_simple(rbuf *b, const char *s)
@@ -177,7 +216,7 @@ void reply_simple(rbuf *b, const char *s)
     memcpy(p + 1 + len, "\r\n", 2);
 }
 
-void reply_ok(rbuf *b) { rbuf_append(b, "+OK\r\n", 5); }
+void reply_ok(rbuf *b) { append_const(b, "+OK\r\n", 5); }
 
 void reply_error(rbuf *b, const char *msg)
 {
@@ -204,6 +243,15 @@ void reply_int(rbuf *b, long long v) { add_header(b, ':', v); }
 
 void reply_bulk(rbuf *b, const void *p, size_t len)
 {
+    /* Header, bytes and CRLF written in one piece when they fit. */
+    char *dst = len <= RBUF_BLOCK_SIZE ? tail_room(b, HEADER_MAX + len + 2) : NULL;
+    if (dst) {
+        size_t h = format_header(dst, '$', (long long)len);
+        memcpy(dst + h, p, len);
+        memcpy(dst + h + len, "\r\n", 2);
+        wrote(b, h + len + 2);
+        return;
+    }
     add_header(b, '$', (long long)len);
     rbuf_append(b, p, len);
     rbuf_append(b, "\r\n", 2);
@@ -227,9 +275,9 @@ void reply_bulk_ll(rbuf *b, long long v)
 void reply_null(rbuf *b)
 {
     if (b->resp >= 3)
-        rbuf_append(b, "_\r\n", 3);
+        append_const(b, "_\r\n", 3);
     else
-        rbuf_append(b, "$-1\r\n", 5);
+        append_const(b, "$-1\r\n", 5);
 }
 
 void reply_null_array(rbuf *b)

@@ -41,7 +41,12 @@ void rbuf_reset(rbuf *b);
 void rbuf_free(rbuf *b);
 /* Drop the first n bytes (after they were written to a socket). */
 void rbuf_consume(rbuf *b, size_t n);
-rbuf_mark rbuf_get_mark(const rbuf *b);
+/* Inline: the network layer takes a mark before every command. */
+static inline rbuf_mark rbuf_get_mark(const rbuf *b)
+{
+    rbuf_mark m = {b->tail, b->tail ? b->tail->used : 0, b->bytes};
+    return m;
+}
 void rbuf_truncate(rbuf *b, rbuf_mark m);
 void rbuf_append(rbuf *b, const void *p, size_t len);
 /* Copy the whole chain into one contiguous buffer (caller frees). */

@@ -255,8 +255,11 @@ static void set_generic(cmd_call *c, int flags, int val_arg, int expire_arg, int
         return;
     }
 
-    db_set_ref(c, c->db, &ref, obj_new_string_try_int(val->ptr, val->len),
-               (flags & SETF_KEEPTTL) ? SETKEY_KEEPTTL : 0);
+    int setkey = (flags & SETF_KEEPTTL) ? SETKEY_KEEPTTL : 0;
+    if (cur && obj_string_set_in_place(cur, val->ptr, val->len))
+        db_overwrote_ref(c, c->db, &ref, setkey);
+    else
+        db_set_ref(c, c->db, &ref, obj_new_string_try_int(val->ptr, val->len), setkey);
     if (expire_arg) db_set_expire_ref(c->db, &ref, when);
     c->dirty++;
 

@@ -473,6 +473,21 @@ void aof_writer_set_policy(aof_writer *w, int policy)
     pthread_mutex_unlock(&w->mu);
 }
 
+int aof_writer_restart(aof_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    wait_bg_idle(w);
+    int rc = w->fd >= 0 ? ftruncate(w->fd, 0) : 0;
+    if (rc == 0) {
+        dstr_set_len(w->buf, 0);
+        w->file_size = 0;
+        w->written = w->synced = w->appended;
+        w->bg_target = w->bg_synced = w->appended;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
 uint64_t aof_writer_durable(aof_writer *w)
 {
     return w->policy == AOF_FSYNC_ALWAYS ? w->synced : w->written;

@@ -107,6 +107,9 @@ int aof_writer_sync_now(aof_writer *w);
  * file, which is closed; waits for an fsync of it in progress. */
 void aof_writer_switch(aof_writer *w, int fd, off_t size);
 void aof_writer_set_policy(aof_writer *w, int policy);
+/* Empty the current file and the buffer: what they held is already in the
+ * data a base is about to be written from.  Returns 0 or -1 (errno). */
+int aof_writer_restart(aof_writer *w);
 /* The offset up to which a reply may be sent: entries durable under the
  * policy (synced with always, written otherwise). */
 uint64_t aof_writer_durable(aof_writer *w);

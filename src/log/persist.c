@@ -798,6 +798,13 @@ static int rewrite_start(persist *p)
         return -1;
     }
     p->rewrite_incr_seq = 0;
+    if (p->aof_state == AOF_WAIT_REWRITE && aof_writer_restart(&p->w) != 0) {
+        /* Entries logged while the rewrite waited for its turn are in the
+         * data the child will write: the temporary file starts over. */
+        plog(p, LL_WARNING, "Can't reset the temporary AOF file: %s", strerror(errno));
+        rewrite_failed(p);
+        return -1;
+    }
     if (p->aof_state == AOF_ON) {
         if (rewrite_switch_incr(p) != 0) {
             rewrite_failed(p);
@@ -874,7 +881,12 @@ static const char *aof_turn_on(persist *p)
     char name[300];
     snprintf(name, sizeof(name), "temp-%s.incr", cfg(p)->appendfilename);
     dstr temp = aof_path(p, name);
-    int fd = open_create_trunc(temp);
+    /* O_APPEND: the file may be emptied again (aof_writer_restart). */
+    int fd = open_append(temp);
+    if (fd >= 0 && ftruncate(fd, 0) != 0) {
+        close(fd);
+        fd = -1;
+    }
     if (fd < 0 || writer_start(p) != 0) {
         plog(p, LL_WARNING, "Can't open %s: %s", temp, strerror(errno));
         if (fd >= 0) close(fd);

@@ -86,15 +86,7 @@ static void client_run(client *c)
     }
     rbuf_mark mark = rbuf_get_mark(&c->out);
     c->out.resp = c->sess.resp;
-    const net_log_hooks *hooks = &c->net->hooks;
-    uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
     engine_execute(c->net->engine, &c->sess, p->argc, c->argv, net_now_us(), &c->out);
-    if (hooks->appended) {
-        /* A command that logged something answers only once that is
-         * durable; one that did not (a read) need not wait for others. */
-        uint64_t log_after = hooks->appended(hooks->priv);
-        if (log_after != log_before) c->wait_off = log_after;
-    }
     c->out.resp = c->sess.resp; /* HELLO may have switched it */
     if (c->sess.flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
         rbuf_truncate(&c->out, mark);
@@ -110,6 +102,14 @@ static void process_input(client *c)
     resp_parser *p = &c->parser;
     cairn_engine *e = c->net->engine;
     p->max_bulk = e->cfg.proto_max_bulk_len;
+    /* A command that logged something answers only once that is durable;
+     * one that did not (a read) need not wait for others.  The log offset
+     * only grows and nothing but this client's commands (and what they
+     * cause) runs until the loop ends, so comparing it once for the whole
+     * batch gives the wait of its last logging command, as comparing
+     * around each command would. */
+    const net_log_hooks *hooks = &c->net->hooks;
+    uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
     while (!(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED))) {
         int r = resp_parse(p, c->qbuf, dstr_len(c->qbuf));
         if (r == RESP_AGAIN) break;
@@ -125,6 +125,10 @@ static void process_input(client *c)
         }
         client_run(c);
         p->argc = 0;
+    }
+    if (hooks->appended) {
+        uint64_t log_after = hooks->appended(hooks->priv);
+        if (log_after != log_before) c->wait_off = log_after;
     }
     /* Drop the commands already run.  A partial command stays where it
      * is, so a large argument arriving over many reads is moved at most

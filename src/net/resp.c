@@ -23,13 +23,21 @@ void resp_parser_free(resp_parser *p)
     p->cap = 0;
 }
 
+/* Room for n arguments. */
+static void reserve_args(resp_parser *p, int n)
+{
+    if (n <= p->cap) return;
+    int cap = p->cap ? p->cap : 8;
+    while (cap < n)
+        cap *= 2;
+    p->cap = cap;
+    p->off = cm_realloc(p->off, sizeof(size_t) * (size_t)p->cap);
+    p->len = cm_realloc(p->len, sizeof(size_t) * (size_t)p->cap);
+}
+
 static void push_arg(resp_parser *p, size_t off, size_t len)
 {
-    if (p->argc == p->cap) {
-        p->cap = p->cap ? p->cap * 2 : 8;
-        p->off = cm_realloc(p->off, sizeof(size_t) * (size_t)p->cap);
-        p->len = cm_realloc(p->len, sizeof(size_t) * (size_t)p->cap);
-    }
+    if (p->argc == p->cap) reserve_args(p, p->argc + 1);
     p->off[p->argc] = off;
     p->len[p->argc] = len;
     p->argc++;
@@ -194,23 +202,30 @@ static inline size_t fast_header(const char *buf, size_t len, size_t pos, long l
 
 /* A whole command at p->pos, "*<n>\r\n" then n "$<len>\r\n<bytes>\r\n",
  * complete in the buffer with headers fast_header() reads: the common
- * case, parsed in one pass with the position in a local.  Returns
- * RESP_COMMAND, or RESP_AGAIN (having changed nothing but p->argc) to let
- * parse_multibulk(), which can stop and resume anywhere and knows every
- * error, parse the command from its start instead. */
+ * case, parsed in one pass with its state in locals.  Returns
+ * RESP_COMMAND, or RESP_AGAIN (having changed nothing but the capacity of
+ * the argument arrays) to let parse_multibulk(), which can stop and
+ * resume anywhere and knows every error, parse the command from its start
+ * instead. */
 static int parse_command_fast(resp_parser *p, const char *buf, size_t len)
 {
     long long n, blen;
     size_t pos = fast_header(buf, len, p->pos, &n);
-    if (!pos || n <= 0 || n > INT_MAX) return RESP_AGAIN;
-    p->argc = 0;
-    for (long long i = 0; i < n; i++) {
+    /* An argument takes 6 bytes at least ("$0\r\n\r\n"): a count that
+     * cannot be complete in the buffer is left to parse_multibulk(), which
+     * also bounds what is reserved here by the bytes received. */
+    if (!pos || n <= 0 || (unsigned long long)n > (len - pos) / 6) return RESP_AGAIN;
+    reserve_args(p, (int)n);
+    size_t *off = p->off, *lens = p->len;
+    for (int i = 0; i < (int)n; i++) {
         if (pos >= len || buf[pos] != '$') return RESP_AGAIN;
         size_t data = fast_header(buf, len, pos, &blen);
         if (!data || blen > p->max_bulk || len - data < (size_t)blen + 2) return RESP_AGAIN;
-        push_arg(p, data, (size_t)blen);
+        off[i] = data;
+        lens[i] = (size_t)blen;
         pos = data + (size_t)blen + 2;
     }
+    p->argc = (int)n;
     p->pos = pos;
     return RESP_COMMAND;
 }

@@ -294,6 +294,24 @@ def test_config_set_appendonly_yes_writes_a_base_first(make):
     assert c.info("persistence")["aof_enabled"] == 0
 
 
+def test_appendonly_yes_while_a_bgsave_runs(make):
+    """The first base waits for the BGSAVE child; the writes made while it
+    waits are in that base and must not be replayed a second time."""
+    s = make("--save", "").start()
+    c = s.client()
+    c.mset({f"k{i}": "v" * 100 for i in range(200000)})
+    c.bgsave()
+    assert c.config_set("appendonly", "yes")
+    for _ in range(50):
+        c.incr("counter")
+    wait_no_child(c)
+    for _ in range(50):
+        c.incr("counter")
+    s.kill9()
+    s.start(extra=("--appendonly", "yes"))
+    assert s.client().get("counter") == "100"
+
+
 def test_appendfsync_can_change_at_runtime(make):
     s = make(*AOF).start()
     c = s.client()

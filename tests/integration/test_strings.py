@@ -337,6 +337,39 @@ def test_set_encodings(r):
         assert encoding(r, f"k{i}") == enc, value
 
 
+def test_set_overwrite_sequences(r):
+    # SET over an existing string may reuse its object (same shape): every
+    # sequence must read back, encode and expire as a fresh SET would.
+    values = ["abc", "xyz", "ab", "", "x" * 44, "y" * 44, "7", "12345", "-3", "z",
+              "x" * 45, "q", str(LLONG_MAX), "0123", "1.5", "abcd"]
+    for i, first in enumerate(values):
+        for second in values:
+            key = f"o{i}"
+            r.set(key, first, ex=100)
+            r.set(key, second)
+            assert r.get(key) == second
+            assert r.ttl(key) == -1
+            fresh = f"f{i}"
+            r.set(fresh, second)
+            assert encoding(r, key) == encoding(r, fresh), (first, second)
+    r.set("kt", "abc", ex=100)
+    r.set("kt", "xyz", keepttl=True)
+    assert r.get("kt") == "xyz" and 95 <= r.ttl("kt") <= 100
+    r.set("kg", "abc")
+    assert r.set("kg", "de", get=True) == "abc"
+    assert r.get("kg") == "de"
+    assert r.append("kg", "fgh") == 5
+    assert r.get("kg") == "defgh"
+    r.set("kg", "ab")
+    assert r.get("kg") == "ab" and encoding(r, "kg") == "embstr"
+    # A value shared by another key (COPY makes a copy, RENAME moves the
+    # object) must not change under it.
+    r.set("s1", "one")
+    r.copy("s1", "s2")
+    r.set("s1", "two")
+    assert r.get("s2") == "one" and r.get("s1") == "two"
+
+
 # --------------------------------------------------------------------------
 # SETNX / SETEX / PSETEX
 # --------------------------------------------------------------------------

@@ -266,7 +266,10 @@ static void test_command_lookup(void)
     CHECK(cmd_lookup(e, "g@t", 3) == NULL);
     CHECK(cmd_lookup(e, "g[t", 3) == NULL);
     CHECK(cmd_lookup(e, "g`t", 3) == NULL);
-    CHECK(cmd_lookup(e, "\xc7" "ET", 3) == NULL); /* 'G' | 0x80 */
+    CHECK(cmd_lookup(e,
+                     "\xc7"
+                     "ET",
+                     3) == NULL); /* 'G' | 0x80 */
     CHECK(cmd_lookup(e, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 38) == NULL);
     engine_free(e);
 }

@@ -206,9 +206,21 @@ static uint64_t next_rand(uint64_t *x)
 static void test_fast_path_matches_resumable(void)
 {
     static const char *const headers[] = {
-        "$0\r\n",  "$00\r\n", "$01\r\n", "$-1\r\n", "$+1\r\n", "$ 1\r\n",
-        "$1000\r\n", "$1001\r\n", "$123456789012345678\r\n", "$1234567890123456789\r\n",
-        "*0\r\n",  "*-1\r\n", "*01\r\n", "*1\r\n$3\r\nGET\r\n", "$3\rxGET\r\n",
+        "$0\r\n",
+        "$00\r\n",
+        "$01\r\n",
+        "$-1\r\n",
+        "$+1\r\n",
+        "$ 1\r\n",
+        "$1000\r\n",
+        "$1001\r\n",
+        "$123456789012345678\r\n",
+        "$1234567890123456789\r\n",
+        "*0\r\n",
+        "*-1\r\n",
+        "*01\r\n",
+        "*1\r\n$3\r\nGET\r\n",
+        "$3\rxGET\r\n",
     };
     static const char noise[] = "0123456789-+$*\r\n x";
     uint64_t x = 88172645463325252ull;

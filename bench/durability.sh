@@ -169,6 +169,35 @@ def throughput():
     return results
 
 
+def side_by_side():
+    """appendfsync always, -P 1: fsync latency on a shared machine drifts
+    from one run to the next, so also run both servers at the same time,
+    each with its own client: both see the same disk."""
+    rows = []
+    for rnd in range(ROUNDS):
+        srvs = []
+        for kind in ("cairn", "redis"):
+            d = os.path.join(WORK, f"sbs-{kind}-{rnd}")
+            srvs.append(Server(kind, d, ["--appendonly", "yes", "--appendfsync", "always",
+                                         "--save", ""]))
+            srvs[-1].start()
+        procs = [subprocess.Popen([BENCH, "-p", str(s.port), "-t", "set", "-n", str(N // 2),
+                                   "-c", str(CLIENTS), "-P", "1", "-r", "100000", "-d", "3",
+                                   "-q", "--csv"], stdout=subprocess.PIPE, text=True)
+                 for s in srvs]
+        got = []
+        for pr in procs:
+            out, _ = pr.communicate(timeout=max(600, N // 500))
+            got.append(next(float(l.split(",")[1].strip('"')) for l in out.splitlines()
+                            if l.startswith('"SET"')))
+        for s in srvs:
+            s.stop()
+            shutil.rmtree(s.dir, ignore_errors=True)
+        log(f"side by side, always -P 1: cairn {got[0]:,.0f} req/s, redis {got[1]:,.0f} req/s")
+        rows.append(got)
+    return rows
+
+
 def fill(port, n):
     """SET key:0 .. key:n-1 to 16-byte values with a pipe."""
     cli = shutil.which("redis-cli")
@@ -218,7 +247,7 @@ def load_times():
     return out
 
 
-def report(tp, lt):
+def report(tp, lt, sbs):
     lines = ["# Durability benchmark: cairn-server vs redis-server", ""]
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
@@ -240,6 +269,12 @@ def report(tp, lt):
             rus = statistics.median(x[1] for x in r)
             lines.append(f"| {policy} | {pipeline} | {crps:,.0f} | {rrps:,.0f} | "
                          f"{crps / rrps:.2f} | {cus:.2f} | {rus:.2f} |")
+    if sbs:
+        c = statistics.median(r[0] for r in sbs)
+        r = statistics.median(r[1] for r in sbs)
+        lines += ["", "Both servers at the same time (same disk, same moment), appendfsync "
+                  f"always, -P 1, median of {len(sbs)}: cairn {c:,.0f} req/s, redis "
+                  f"{r:,.0f} req/s (cairn/redis {c / r:.2f})."]
     if lt:
         lines += ["", f"Start-up load time of {KEYS:,} SETs (exec to first PONG):", "",
                   "| server | keys | from snapshot | snapshot size | from log | log size |",
@@ -266,8 +301,9 @@ signal.signal(signal.SIGINT, cleanup)
 signal.signal(signal.SIGTERM, cleanup)
 try:
     tp = throughput()
+    sbs = side_by_side() if "always" in POLICIES else []
     lt = load_times() if KEYS > 0 else {}
-    report(tp, lt)
+    report(tp, lt, sbs)
 finally:
     for s in list(live):
         if s.proc.poll() is None:

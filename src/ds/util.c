@@ -54,22 +54,35 @@ static int parse_magnitude(const char *s, size_t len, unsigned long long *out)
 
 int str_to_ll(const char *s, size_t len, long long *out)
 {
-    /* 20 characters hold "-9223372036854775808"; anything longer is out
-     * of range or malformed. */
+    /* One pass with no overflow check per digit: at most 19 digits are
+     * taken, which cannot overflow 64 unsigned bits, and the range is
+     * checked once at the end.  20 characters hold "-9223372036854775808";
+     * anything longer is out of range or malformed. */
     if (len == 0 || len > 20) return 0;
-
-    int negative = s[0] == '-';
-    unsigned long long v;
+    const char *p = s, *end = s + len;
+    int negative = *p == '-';
+    p += negative;
+    /* "0" is the only number starting with 0 (Redis rejects "-0"). */
+    if (p == end || end - p > 19 || *p < '1' || *p > '9') {
+        if (len == 1 && *s == '0') {
+            *out = 0;
+            return 1;
+        }
+        return 0;
+    }
+    unsigned long long v = 0;
+    for (; p < end; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (d > 9) return 0;
+        v = v * 10 + d;
+    }
     if (negative) {
-        /* Redis rejects "-0": after the sign the first digit is 1-9. */
-        if (len == 1 || s[1] == '0') return 0;
-        if (!parse_magnitude(s + 1, len - 1, &v)) return 0;
         if (v > (unsigned long long)LLONG_MAX + 1) return 0;
         /* Negate in unsigned arithmetic so LLONG_MIN does not overflow. */
         *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
         return 1;
     }
-    if (!parse_magnitude(s, len, &v) || v > (unsigned long long)LLONG_MAX) return 0;
+    if (v > (unsigned long long)LLONG_MAX) return 0;
     *out = (long long)v;
     return 1;
 }
@@ -80,22 +93,47 @@ int str_to_ull(const char *s, size_t len, unsigned long long *out)
     return parse_magnitude(s, len, out);
 }
 
+/* The number of decimal digits of v, four orders of magnitude a step. */
+static int count_digits(unsigned long long v)
+{
+    for (int n = 1;; n += 4) {
+        if (v < 10) return n;
+        if (v < 100) return n + 1;
+        if (v < 1000) return n + 2;
+        if (v < 10000) return n + 3;
+        v /= 10000;
+    }
+}
+
 int ll_to_str(char *buf, size_t size, long long v)
 {
+    /* "00" "01" ... "99": two digits per division, as Redis's ll2string. */
+    static const char pairs[] = "0001020304050607080910111213141516171819"
+                                "2021222324252627282930313233343536373839"
+                                "4041424344454647484950515253545556575859"
+                                "6061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
     /* Work on the magnitude as unsigned so LLONG_MIN needs no special case. */
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     /* Count the digits, then write them from the end: no temporary buffer
      * to reverse (every integer and bulk reply header comes here). */
-    int n = 1 + (v < 0);
-    for (unsigned long long t = u; t >= 10; t /= 10)
-        n++;
+    int n = count_digits(u) + (v < 0);
     if ((size_t)n + 1 > size) return 0;
     char *p = buf + n;
     *p = '\0';
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) {
+        unsigned i = (unsigned)(u % 100) * 2;
+        u /= 100;
+        *--p = pairs[i + 1];
+        *--p = pairs[i];
+    }
+    if (u < 10) {
+        *--p = (char)('0' + u);
+    } else {
+        unsigned i = (unsigned)u * 2;
+        *--p = pairs[i + 1];
+        *--p = pairs[i];
+    }
     if (v < 0) *--p = '-';
     return n;
 }

@@ -313,6 +313,7 @@ int aof_writer_init(aof_writer *w, int policy)
     pthread_cond_init(&w->cv, NULL);
     int rc = pthread_create(&w->thread, NULL, fsync_thread, w);
     if (rc != 0) {
+        aof_writer_destroy(w); /* no thread to stop: frees the rest */
         errno = rc;
         return -1;
     }

@@ -508,11 +508,17 @@ static void measure_log(persist *p)
     p->aof_prev_bytes = total;
 }
 
-/* Open (creating if needed) incremental file `name` for appending. */
-static int open_incr(persist *p, const char *name, int *fd, off_t *size)
+/* Open incremental file `name` for appending: an existing one as it is
+ * (resume), or a new one empty -- a file left with that name by an old log
+ * must not end up in front of the new entries. */
+static int open_incr_mode(persist *p, const char *name, int fresh, int *fd, off_t *size)
 {
     dstr path = aof_path(p, name);
     *fd = open_append(path);
+    if (*fd >= 0 && fresh && ftruncate(*fd, 0) != 0) {
+        close(*fd);
+        *fd = -1;
+    }
     if (*fd < 0) {
         plog(p, LL_WARNING, "Can't open the append-only file %s: %s", path, strerror(errno));
         dstr_free(path);
@@ -521,6 +527,16 @@ static int open_incr(persist *p, const char *name, int *fd, off_t *size)
     *size = fd_size(*fd);
     dstr_free(path);
     return 0;
+}
+
+static int open_incr(persist *p, const char *name, int *fd, off_t *size)
+{
+    return open_incr_mode(p, name, 0, fd, size);
+}
+
+static int create_incr(persist *p, const char *name, int *fd, off_t *size)
+{
+    return open_incr_mode(p, name, 1, fd, size);
 }
 
 static void delete_history(persist *p)
@@ -559,7 +575,7 @@ static int create_log(persist *p)
         plog(p, LL_WARNING, "Can't write the AOF base: %s", err);
         goto out;
     }
-    if (open_incr(p, incr, &fd, &size) != 0) goto out;
+    if (create_incr(p, incr, &fd, &size) != 0) goto out;
     m.base = (aof_file){dstr_dup(base), m.base_seq, AOF_BASE};
     manifest_add_incr(&m, incr, m.incr_seq + 1);
     if (manifest_save(dir, mname, &m) != 0) {
@@ -598,7 +614,7 @@ static int resume_log(persist *p)
         dstr name = aof_incr_name(cfg(p)->appendfilename, seq);
         dstr dir = aof_dir(p);
         dstr mname = aof_manifest_name(cfg(p)->appendfilename);
-        int rc = open_incr(p, name, &fd, &size);
+        int rc = create_incr(p, name, &fd, &size);
         if (rc == 0) {
             manifest_add_incr(&p->man, name, seq);
             if (manifest_save(dir, mname, &p->man) != 0) {
@@ -642,7 +658,7 @@ static int rewrite_switch_incr(persist *p)
     off_t size;
     aof_manifest m;
     manifest_copy(&m, &p->man);
-    if (open_incr(p, name, &fd, &size) == 0) {
+    if (create_incr(p, name, &fd, &size) == 0) {
         manifest_add_incr(&m, name, seq);
         if (manifest_save(dir, mname, &m) == 0) {
             rc = 0;
@@ -712,7 +728,7 @@ static int rewrite_install(persist *p)
                 goto out;
             }
         } else {
-            int fd = open_append(incr_path);
+            int fd = open_create_trunc(incr_path);
             if (fd < 0 || close(fd) != 0) {
                 plog(p, LL_WARNING, "Can't create %s: %s", incr_path, strerror(errno));
                 goto out;
@@ -1273,7 +1289,10 @@ static int finish_loading(persist *p, char *err, size_t errlen)
         snprintf(err, errlen, "Can't start the AOF writer: %s", strerror(errno));
         return PERSIST_ERROR;
     }
-    int rc = p->create_aof_after_load ? create_log(p) : resume_log(p);
+    /* No log to resume (none at start-up, or CONFIG SET appendonly yes
+     * while loading): the loaded data becomes its first base. */
+    int fresh = p->create_aof_after_load || (!p->man.base.name && p->man.nincr == 0);
+    int rc = fresh ? create_log(p) : resume_log(p);
     p->create_aof_after_load = 0;
     if (rc != 0) {
         snprintf(err, errlen, "Can't open the append only file for writing (see the log above)");

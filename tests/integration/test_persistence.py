@@ -90,6 +90,23 @@ def test_restart_replays_every_type_of_write(make):
     assert c.get("in5") == "five"
 
 
+def test_transactions_replay_whole(make):
+    s = make(*AOF).start()
+    c = s.client()
+    c.set("n", 1)
+    p = c.pipeline(transaction=True)
+    p.incr("n").sadd("s", *"abcdefgh").spop("s", 3).select(4).set("in4", "x")
+    p.execute()
+    c.select(0)
+    before = (c.get("n"), sorted(c.smembers("s")))
+    s.kill9()
+    s.start()
+    c = s.client()
+    assert (c.get("n"), sorted(c.smembers("s"))) == before
+    c.select(4)
+    assert c.get("in4") == "x"
+
+
 def test_second_server_on_the_same_dir_refuses(make):
     a = make(*AOF).start()
     b = DurableServer(a.dir, *AOF)
@@ -310,6 +327,29 @@ def test_appendonly_yes_while_a_bgsave_runs(make):
     s.kill9()
     s.start(extra=("--appendonly", "yes"))
     assert s.client().get("counter") == "100"
+
+
+def test_appendonly_yes_over_an_old_log_replaces_it(make):
+    """A log left by an earlier run (started since with appendonly no) is
+    replaced by the new one, never replayed in front of it."""
+    s = make(*AOF).start()
+    s.client().set("old", "1")
+    s.stop()
+    s.args = ["--save", ""]
+    s.start()
+    c = s.client()
+    assert c.get("old") is None  # not loaded: appendonly is off
+    c.set("new", "2")
+    assert c.config_set("appendonly", "yes")
+    wait_no_child(c)
+    c.incr("n")
+    s.kill9()
+    s.args = list(AOF)
+    s.start()
+    c = s.client()
+    assert (c.get("old"), c.get("new"), c.get("n")) == (None, "2", "1")
+    assert [t for _, _, t in manifest(s.dir)] == ["b", "i"]
+    assert manifest(s.dir)[0][1] == 2  # numbering went on from the old log
 
 
 def test_appendfsync_can_change_at_runtime(make):

@@ -703,6 +703,60 @@ static void test_transaction_cut_at_every_offset(void)
     cm_free(dir);
 }
 
+/* The writer's offsets: what a reply may wait for under each policy, and
+ * the everysec thread catching up within about a second. */
+static void test_writer_offsets(void)
+{
+    char *dir = make_tmpdir();
+    dstr path = path_join(dir, "log");
+    cslice argv[3] = {{"SET", 3}, {"k", 1}, {"v", 1}};
+    cairn_entry e = {0, 1000, 7, 3, argv};
+    int policies[] = {AOF_FSYNC_NO, AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC};
+    for (int i = 0; i < 3; i++) {
+        aof_writer w;
+        REQUIRE(aof_writer_init(&w, policies[i]) == 0);
+        int fd = open_append(path);
+        REQUIRE(fd >= 0);
+        aof_writer_switch(&w, fd, fd_size(fd));
+        aof_writer_append(&w, &e);
+        aof_writer_append(&w, &e);
+        CHECK(w.appended > 0 && w.written == 0);
+        CHECK(aof_writer_durable(&w) < w.appended);
+        CHECK(aof_writer_commit(&w) == 0);
+        CHECK_EQ_LL(w.written, w.appended);
+        CHECK_EQ_LL(aof_writer_durable(&w), w.appended); /* a reply may go */
+        if (policies[i] == AOF_FSYNC_ALWAYS) CHECK_EQ_LL(w.synced, w.written);
+        if (policies[i] == AOF_FSYNC_EVERYSEC) {
+            int synced = 0;
+            for (int t = 0; t < 300 && !synced; t++) {
+                usleep(10000);
+                pthread_mutex_lock(&w.mu);
+                synced = w.bg_synced == w.written;
+                pthread_mutex_unlock(&w.mu);
+            }
+            CHECK(synced);
+        }
+        aof_writer_destroy(&w);
+    }
+    /* All six entries are in the file, whole. */
+    dstr bytes = read_all(path);
+    size_t off = 0;
+    int n = 0;
+    while (off < dstr_len(bytes)) {
+        entry_view v;
+        const char *why;
+        REQUIRE(entry_decode(bytes + off, dstr_len(bytes) - off, &v, &why) == ENTRY_OK);
+        off += v.size;
+        n++;
+        entry_view_free(&v);
+    }
+    CHECK_EQ_LL(n, 6);
+    dstr_free(bytes);
+    dstr_free(path);
+    rm_rf(dir);
+    cm_free(dir);
+}
+
 static void test_lock_is_exclusive(void)
 {
     char *dir = make_tmpdir();
@@ -735,6 +789,7 @@ int main(void)
     TEST(test_log_cut_at_every_offset);
     TEST(test_log_flipped_bytes_are_refused);
     TEST(test_transaction_cut_at_every_offset);
+    TEST(test_writer_offsets);
     TEST(test_lock_is_exclusive);
     return TEST_REPORT();
 }

@@ -1,4 +1,5 @@
 /* test_util.c -- unit tests for src/ds/util.c. */
+#include <errno.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -243,6 +244,67 @@ static void test_str_to_ll(void)
     CHECK(!str_to_ll("1\0", 2, &v));
     /* The length is authoritative: a prefix of a longer buffer parses. */
     CHECK(str_to_ll("12345", 3, &v) && v == 123);
+}
+
+/* What Redis's string2ll accepts: "0", or an optional '-' then [1-9][0-9]*
+ * in range -- checked here with strtoll as the reference. */
+static int reference_ll(const char *s, long long *v)
+{
+    const char *d = s[0] == '-' ? s + 1 : s;
+    if (strcmp(s, "0") == 0) {
+        *v = 0;
+        return 1;
+    }
+    if (d[0] < '1' || d[0] > '9') return 0;
+    for (const char *q = d; *q; q++)
+        if (*q < '0' || *q > '9') return 0;
+    errno = 0;
+    *v = strtoll(s, NULL, 10);
+    return errno == 0;
+}
+
+static void test_str_to_ll_random(void)
+{
+    static const char chars[] = "0123456789-+ x";
+    unsigned long long x = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 200000; i++) {
+        char s[24];
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t len = 1 + x % 22;
+        for (size_t j = 0; j < len; j++) {
+            unsigned long long r = x >> (j % 8 * 7);
+            /* Mostly digits, so long in-range numbers come up. */
+            s[j] = r % 4 ? (char)('0' + r / 4 % 10) : chars[r / 4 % (sizeof(chars) - 1)];
+        }
+        s[len] = '\0';
+        long long got = 0, want = 0;
+        int ok = str_to_ll(s, len, &got), want_ok = reference_ll(s, &want);
+        if (ok != want_ok || (ok && got != want)) fprintf(stderr, "str_to_ll(\"%s\")\n", s);
+        REQUIRE(ok == want_ok && (!ok || got == want));
+    }
+    char buf[24];
+    long long v;
+    for (long long n = -100000; n <= 100000; n += 7) {
+        int len = ll_to_str(buf, sizeof(buf), n);
+        REQUIRE(str_to_ll(buf, (size_t)len, &v) && v == n);
+    }
+    /* ll_to_str() against printf around every power of ten. */
+    for (int k = 0; k <= 18; k++) {
+        long long p10 = 1;
+        for (int j = 0; j < k; j++)
+            p10 *= 10;
+        for (long long d = -1; d <= 1; d++) {
+            for (int sign = -1; sign <= 1; sign += 2) {
+                long long n = sign * (p10 + d);
+                char want[24];
+                int wlen = snprintf(want, sizeof(want), "%lld", n);
+                CHECK_EQ_LL(ll_to_str(buf, sizeof(buf), n), wlen);
+                CHECK_STR(buf, want);
+            }
+        }
+    }
 }
 
 static void test_str_to_ull(void)
@@ -497,6 +559,7 @@ int main(void)
     TEST(test_glob_binary);
     TEST(test_glob_pathological);
     TEST(test_str_to_ll);
+    TEST(test_str_to_ll_random);
     TEST(test_str_to_ull);
     TEST(test_ll_to_str);
     TEST(test_str_to_double);

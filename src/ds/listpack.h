@@ -34,8 +34,8 @@ size_t lp_bytes(const unsigned char *lp);
 /* Number of entries. */
 unsigned long lp_length(const unsigned char *lp);
 
-unsigned char *lp_first(unsigned char *lp); /* NULL if empty */
-unsigned char *lp_last(unsigned char *lp);  /* NULL if empty */
+unsigned char *lp_first(unsigned char *lp);                  /* NULL if empty */
+unsigned char *lp_last(unsigned char *lp);                   /* NULL if empty */
 unsigned char *lp_next(unsigned char *lp, unsigned char *p); /* NULL past the end */
 unsigned char *lp_prev(unsigned char *lp, unsigned char *p); /* NULL before the start */
 /* The entry at index (negative: from the end), or NULL out of range. */
@@ -49,8 +49,8 @@ unsigned char *lp_prepend(unsigned char *lp, const char *s, size_t len);
 unsigned char *lp_append_int(unsigned char *lp, long long v);
 /* Insert s before or after the entry at p; *newp (if not NULL) is set to
  * the inserted entry. */
-unsigned char *lp_insert(unsigned char *lp, unsigned char *p, int where, const char *s,
-                         size_t len, unsigned char **newp);
+unsigned char *lp_insert(unsigned char *lp, unsigned char *p, int where, const char *s, size_t len,
+                         unsigned char **newp);
 /* Replace the entry at *p with s; *p is updated to the new entry. */
 unsigned char *lp_replace(unsigned char *lp, unsigned char **p, const char *s, size_t len);
 /* Delete the entry at p; *next (if not NULL) is set to the entry that

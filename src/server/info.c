@@ -186,18 +186,18 @@ static long long inst_rate(const inst_metric *m)
 static void info_stats(cairn_server *srv, dstr *out)
 {
     const net_stats *st = &srv->net.stats;
-    *out = dstr_catfmt(*out,
-                       "total_connections_received:%lld\r\n"
-                       "instantaneous_ops_per_sec:%lld\r\n"
-                       "total_net_input_bytes:%lld\r\n"
-                       "total_net_output_bytes:%lld\r\n"
-                       "instantaneous_input_kbps:%.2f\r\n"
-                       "instantaneous_output_kbps:%.2f\r\n"
-                       "rejected_connections:%lld\r\n",
-                       st->total_connections, inst_rate(&srv->inst[INST_OPS]), st->net_input_bytes,
-                       st->net_output_bytes, (double)inst_rate(&srv->inst[INST_NET_IN]) / 1024,
-                       (double)inst_rate(&srv->inst[INST_NET_OUT]) / 1024,
-                       st->rejected_connections);
+    *out =
+        dstr_catfmt(*out,
+                    "total_connections_received:%lld\r\n"
+                    "instantaneous_ops_per_sec:%lld\r\n"
+                    "total_net_input_bytes:%lld\r\n"
+                    "total_net_output_bytes:%lld\r\n"
+                    "instantaneous_input_kbps:%.2f\r\n"
+                    "instantaneous_output_kbps:%.2f\r\n"
+                    "rejected_connections:%lld\r\n",
+                    st->total_connections, inst_rate(&srv->inst[INST_OPS]), st->net_input_bytes,
+                    st->net_output_bytes, (double)inst_rate(&srv->inst[INST_NET_IN]) / 1024,
+                    (double)inst_rate(&srv->inst[INST_NET_OUT]) / 1024, st->rejected_connections);
 }
 
 static double tv_secs(struct timeval tv) { return (double)tv.tv_sec + tv.tv_usec / 1e6; }

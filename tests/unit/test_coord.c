@@ -11,36 +11,13 @@
 #include "log/entry.h"
 #include "test.h"
 
+#include "engine_harness.h"
+
 /* A realistic clock (Nov 2023), a multiple of every window used below. */
 #define T0 1700000000000LL
 
-static cairn_engine *new_engine(uint8_t fill)
-{
-    uint8_t seed[32];
-    memset(seed, fill, sizeof(seed));
-    cairn_engine *e = engine_create(seed);
-    engine_start(e, 0);
-    return e;
-}
-
-/* Run a command at time now_ms; returns the RESP2 reply (caller frees). */
-static char *run(cairn_engine *e, cairn_session *s, int64_t now_ms, const char **words)
-{
-    cslice argv[16];
-    int argc = 0;
-    for (; words[argc]; argc++)
-        argv[argc] = (cslice){words[argc], strlen(words[argc])};
-    rbuf out;
-    rbuf_init(&out, s->resp);
-    engine_execute(e, s, argc, argv, now_ms * 1000, &out);
-    size_t len;
-    char *flat = rbuf_flatten(&out, &len);
-    rbuf_free(&out);
-    return flat;
-}
-
-#define RUN(now, ...)              run(e, &s, now, (const char *[]){__VA_ARGS__, NULL})
-#define RUN_ON(eng, ses, now, ...) run(eng, ses, now, (const char *[]){__VA_ARGS__, NULL})
+#define RUN(now, ...)              run_words_at(e, &s, now, WORDS(__VA_ARGS__))
+#define RUN_ON(eng, ses, now, ...) run_words_at(eng, ses, now, WORDS(__VA_ARGS__))
 
 static int check_reply_at(const char *file, int line, char *got, const char *want)
 {
@@ -426,39 +403,6 @@ static void test_fence(void)
 /* ------------------------------------------------------------------ */
 /* Replay                                                               */
 /* ------------------------------------------------------------------ */
-
-typedef struct recorder {
-    dstr log;
-    int n;
-} recorder;
-
-static void record(void *priv, const cairn_entry *en)
-{
-    recorder *r = priv;
-    r->log = entry_encode(r->log, en);
-    r->n++;
-}
-
-static void apply_log(cairn_engine *e, const char *log, size_t len)
-{
-    cairn_session s;
-    session_init(e, &s);
-    size_t off = 0;
-    while (off < len) {
-        entry_view v;
-        const char *why;
-        if (entry_decode(log + off, len - off, &v, &why) != ENTRY_OK) break;
-        s.db = (int)v.e.db;
-        rbuf out;
-        rbuf_init(&out, 2);
-        engine_execute(e, &s, v.e.argc, v.e.argv, v.e.now_ms * 1000, &out);
-        rbuf_free(&out);
-        off += v.size;
-        entry_view_free(&v);
-    }
-    CHECK_EQ_LL(off, len);
-    session_reset(&s);
-}
 
 /* Only changes are logged (a refused request or a peek is not), and a
  * replay of the log -- a restart, or a replica -- rebuilds the same

@@ -7,51 +7,9 @@
 #include "log/entry.h"
 #include "test.h"
 
-typedef struct recorder {
-    dstr log; /* every entry, encoded */
-    int n;
-} recorder;
+#include "engine_harness.h"
 
-static void record(void *priv, const cairn_entry *e)
-{
-    recorder *r = priv;
-    r->log = entry_encode(r->log, e);
-    r->n++;
-}
-
-static cairn_engine *new_engine(uint8_t fill)
-{
-    uint8_t seed[32];
-    memset(seed, fill, sizeof(seed));
-    cairn_engine *e = engine_create(seed);
-    engine_start(e, 0);
-    return e;
-}
-
-/* Run a command given as a NULL-terminated list of words at time now_ms;
- * returns the RESP reply (caller frees). */
-static char *run(cairn_engine *e, cairn_session *s, int64_t now_ms, const char **words)
-{
-    cslice argv[16];
-    int argc = 0;
-    for (; words[argc]; argc++)
-        argv[argc] = (cslice){words[argc], strlen(words[argc])};
-    rbuf out;
-    rbuf_init(&out, 2);
-    engine_execute(e, s, argc, argv, now_ms * 1000, &out);
-    size_t len;
-    char *flat = rbuf_flatten(&out, &len);
-    rbuf_free(&out);
-    return flat;
-}
-
-#define RUN(e, s, now, ...) run(e, s, now, (const char *[]){__VA_ARGS__, NULL})
-
-static void check_reply(char *got, const char *want)
-{
-    CHECK_STR(got, want);
-    cm_free(got);
-}
+#define RUN(e, s, now, ...) run_words_at(e, s, now, WORDS(__VA_ARGS__))
 
 static void test_writes_are_logged_reads_are_not(void)
 {
@@ -118,28 +76,6 @@ static void test_expiry_is_logged_as_delete(void)
 /* Replaying the log of one engine into another (with different hash and
  * PRNG seeds) reproduces the same dataset: the entry carries all a
  * handler depends on. */
-static void apply_log(cairn_engine *e, const char *log, size_t len)
-{
-    cairn_session s;
-    session_init(e, &s);
-    size_t off = 0;
-    while (off < len) {
-        entry_view v;
-        const char *why;
-        if (entry_decode(log + off, len - off, &v, &why) != ENTRY_OK) break;
-        s.db = (int)v.e.db;
-        rbuf out;
-        rbuf_init(&out, 2);
-        engine_execute(e, &s, v.e.argc, v.e.argv, v.e.now_ms * 1000, &out);
-        rbuf_free(&out);
-        off += v.size;
-        entry_view_free(&v);
-    }
-    CHECK_EQ_LL(off, len);
-    engine_session_gone(e, &s);
-    session_reset(&s);
-}
-
 static void test_replay_reproduces_state(void)
 {
     cairn_engine *a = new_engine(3);

@@ -15,53 +15,9 @@
 #include "log/entry.h"
 #include "test.h"
 
-/* ---------------------------------------------------------------------- */
-/* Harness (as in test_engine.c)                                           */
-/* ---------------------------------------------------------------------- */
+#include "engine_harness.h"
 
-typedef struct recorder {
-    dstr log; /* every entry, encoded */
-    int n;
-} recorder;
-
-static void record(void *priv, const cairn_entry *e)
-{
-    recorder *r = priv;
-    r->log = entry_encode(r->log, e);
-    r->n++;
-}
-
-static cairn_engine *new_engine(uint8_t fill)
-{
-    uint8_t seed[32];
-    memset(seed, fill, sizeof(seed));
-    cairn_engine *e = engine_create(seed);
-    engine_start(e, 0);
-    return e;
-}
-
-static char *run(cairn_engine *e, cairn_session *s, int64_t now_ms, const char **words)
-{
-    cslice argv[16];
-    int argc = 0;
-    for (; words[argc]; argc++)
-        argv[argc] = (cslice){words[argc], strlen(words[argc])};
-    rbuf out;
-    rbuf_init(&out, 2);
-    engine_execute(e, s, argc, argv, now_ms * 1000, &out);
-    size_t len;
-    char *flat = rbuf_flatten(&out, &len);
-    rbuf_free(&out);
-    return flat;
-}
-
-#define RUN(e, s, now, ...) run(e, s, now, (const char *[]){__VA_ARGS__, NULL})
-
-static void check_reply(char *got, const char *want)
-{
-    CHECK_STR(got, want);
-    cm_free(got);
-}
+#define RUN(e, s, now, ...) run_words_at(e, s, now, WORDS(__VA_ARGS__))
 
 static long long reply_int_of(char *got)
 {

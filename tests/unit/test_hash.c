@@ -9,6 +9,8 @@
 #include "engine/t_hash.h"
 #include "test.h"
 
+#include "engine_harness.h"
+
 /* The last entry the engine logged, copied. */
 typedef struct last_entry {
     int n;
@@ -16,7 +18,7 @@ typedef struct last_entry {
     dstr argv[8];
 } last_entry;
 
-static void record(void *priv, const cairn_entry *e)
+static void record_last(void *priv, const cairn_entry *e)
 {
     last_entry *l = priv;
     for (int i = 0; i < l->argc; i++)
@@ -33,39 +35,7 @@ static void last_entry_free(last_entry *l)
         dstr_free(l->argv[i]);
 }
 
-static cairn_engine *new_engine(uint8_t fill)
-{
-    uint8_t seed[32];
-    memset(seed, fill, sizeof(seed));
-    cairn_engine *e = engine_create(seed);
-    engine_start(e, 0);
-    return e;
-}
-
-/* Run a command given as argv; returns the RESP2 reply (caller frees). */
-static char *runv(cairn_engine *e, cairn_session *s, int argc, const char **words)
-{
-    cslice argv[64];
-    for (int i = 0; i < argc; i++)
-        argv[i] = (cslice){words[i], strlen(words[i])};
-    rbuf out;
-    rbuf_init(&out, 2);
-    engine_execute(e, s, argc, argv, 1000000, &out);
-    size_t len;
-    char *flat = rbuf_flatten(&out, &len);
-    rbuf_free(&out);
-    return flat;
-}
-
-#define RUN(e, s, ...)                                                                             \
-    runv(e, s, (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)),                \
-         (const char *[]){__VA_ARGS__})
-
-static void check_reply(char *got, const char *want)
-{
-    CHECK_STR(got, want);
-    cm_free(got);
-}
+#define RUN(e, s, ...) run_words_at(e, s, 1000, WORDS(__VA_ARGS__))
 
 static cobj *value_of(cairn_engine *e, const char *key)
 {
@@ -172,7 +142,7 @@ static void test_hincrbyfloat_logged_as_hset(void)
 {
     cairn_engine *e = new_engine(4);
     last_entry l = {0};
-    engine_set_log_sink(e, record, &l);
+    engine_set_log_sink(e, record_last, &l);
     cairn_session s;
     session_init(e, &s);
 

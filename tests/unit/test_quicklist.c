@@ -19,6 +19,8 @@
 #include "log/entry.h"
 #include "test.h"
 
+#include "engine_harness.h"
+
 /* ---------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------ */
@@ -505,48 +507,7 @@ static void test_random_against_model(void)
  * The list type's encodings, through the engine
  * ------------------------------------------------------------------------ */
 
-typedef struct recorder {
-    dstr log;
-    int n;
-} recorder;
-
-static void record(void *priv, const cairn_entry *e)
-{
-    recorder *r = priv;
-    r->log = entry_encode(r->log, e);
-    r->n++;
-}
-
-static cairn_engine *new_engine(void)
-{
-    uint8_t seed[32];
-    memset(seed, 7, sizeof(seed));
-    cairn_engine *e = engine_create(seed);
-    engine_start(e, 0);
-    return e;
-}
-
-static char *run_argv(cairn_engine *e, cairn_session *s, int argc, const cslice *argv)
-{
-    rbuf out;
-    rbuf_init(&out, 2);
-    engine_execute(e, s, argc, argv, 1000000, &out);
-    size_t len;
-    char *flat = rbuf_flatten(&out, &len);
-    rbuf_free(&out);
-    return flat;
-}
-
-static char *run(cairn_engine *e, cairn_session *s, const char **words)
-{
-    cslice argv[16];
-    int argc = 0;
-    for (; words[argc]; argc++)
-        argv[argc] = (cslice){words[argc], strlen(words[argc])};
-    return run_argv(e, s, argc, argv);
-}
-
-#define RUN(e, s, ...) run(e, s, (const char *[]){__VA_ARGS__, NULL})
+#define RUN(e, s, ...) run_words_at(e, s, 1000, WORDS(__VA_ARGS__))
 
 static void expect(char *got, const char *want)
 {
@@ -567,14 +528,14 @@ static char *rpush_len(cairn_engine *e, cairn_session *s, const char *key, size_
     char *val = cm_malloc(len);
     memset(val, ch, len);
     cslice argv[3] = {{"RPUSH", 5}, {key, strlen(key)}, {val, len}};
-    char *r = run_argv(e, s, 3, argv);
+    char *r = run_argv_at(e, s, 1000, 3, argv);
     cm_free(val);
     return r;
 }
 
 static void test_encoding_count_boundary(void)
 {
-    cairn_engine *e = new_engine();
+    cairn_engine *e = new_engine(7);
     cairn_session s;
     session_init(e, &s);
     expect(RUN(e, &s, "CONFIG", "SET", "list-max-listpack-size", "4"), "+OK\r\n");
@@ -601,7 +562,7 @@ static void test_encoding_count_boundary(void)
 
 static void test_encoding_size_boundary(void)
 {
-    cairn_engine *e = new_engine();
+    cairn_engine *e = new_engine(7);
     cairn_session s;
     session_init(e, &s);
     /* Default -2: a listpack up to 8192 bytes, counting the pushed values
@@ -644,7 +605,7 @@ static void test_encoding_size_boundary(void)
  * happened, so replaying the log never blocks. */
 static void test_blocking_pop_logged_as_pop(void)
 {
-    cairn_engine *e = new_engine();
+    cairn_engine *e = new_engine(7);
     recorder rec = {dstr_with_cap(0), 0};
     engine_set_log_sink(e, record, &rec);
     cairn_session s;
@@ -711,7 +672,7 @@ static void check_log(const recorder *rec, const char *const want[][7], int n)
  * gives the same dataset. */
 static void test_served_after_parking_is_logged(void)
 {
-    cairn_engine *e = new_engine();
+    cairn_engine *e = new_engine(7);
     recorder rec = {dstr_with_cap(0), 0};
     engine_set_log_sink(e, record, &rec);
     cairn_session waiter, pusher;

@@ -13,49 +13,10 @@
 #include "log/entry.h"
 #include "test.h"
 
-typedef struct recorder {
-    dstr log;
-    int n;
-} recorder;
+#include "engine_harness.h"
 
-static void record(void *priv, const cairn_entry *e)
-{
-    recorder *r = priv;
-    r->log = entry_encode(r->log, e);
-    r->n++;
-}
-
-static cairn_engine *new_engine(uint8_t fill)
-{
-    uint8_t seed[32];
-    memset(seed, fill, sizeof(seed));
-    cairn_engine *e = engine_create(seed);
-    engine_start(e, 0);
-    return e;
-}
-
-/* Run argv (argc words) and return the RESP2 reply (caller frees). */
-static char *run_argv(cairn_engine *e, cairn_session *s, int argc, const cslice *argv)
-{
-    rbuf out;
-    rbuf_init(&out, 2);
-    engine_execute(e, s, argc, argv, 1000 * 1000, &out);
-    size_t len;
-    char *flat = rbuf_flatten(&out, &len);
-    rbuf_free(&out);
-    return flat;
-}
-
-static void run_words(cairn_engine *e, cairn_session *s, const char **words)
-{
-    cslice argv[16];
-    int argc = 0;
-    for (; words[argc]; argc++)
-        argv[argc] = (cslice){words[argc], strlen(words[argc])};
-    cm_free(run_argv(e, s, argc, argv));
-}
-
-#define RUN(e, s, ...) run_words(e, s, (const char *[]){__VA_ARGS__, NULL})
+/* Commands here run at t=1s; their replies are not looked at. */
+#define RUN(e, s, ...) cm_free(run_words_at(e, s, 1000, WORDS(__VA_ARGS__)))
 
 /* SADD key prefix0 .. prefix(n-1) (just the numbers when prefix is ""). */
 static void sadd_range(cairn_engine *e, cairn_session *s, const char *key, const char *prefix,
@@ -70,7 +31,7 @@ static void sadd_range(cairn_engine *e, cairn_session *s, const char *key, const
         snprintf(bufs[i], 32, "%s%d", prefix, from + i);
         argv[i + 2] = (cslice){bufs[i], strlen(bufs[i])};
     }
-    cm_free(run_argv(e, s, n + 2, argv));
+    cm_free(run_argv_at(e, s, 1000, n + 2, argv));
     for (int i = 0; i < n; i++)
         cm_free(bufs[i]);
     cm_free(bufs);
@@ -159,27 +120,6 @@ static void test_iter_every_encoding(void)
 
     session_reset(&s);
     engine_free(e);
-}
-
-/* Replay the recorded log into e. */
-static void apply_log(cairn_engine *e, const char *log, size_t len)
-{
-    cairn_session s;
-    session_init(e, &s);
-    size_t off = 0;
-    while (off < len) {
-        entry_view v;
-        const char *why;
-        if (entry_decode(log + off, len - off, &v, &why) != ENTRY_OK) break;
-        rbuf out;
-        rbuf_init(&out, 2);
-        engine_apply_entry(e, &s, &v.e, &out);
-        rbuf_free(&out);
-        off += v.size;
-        entry_view_free(&v);
-    }
-    CHECK_EQ_LL(off, len);
-    session_reset(&s);
 }
 
 static void test_spop_replays_to_the_same_state(void)

@@ -13,52 +13,13 @@
 #include "log/entry.h"
 #include "test.h"
 
+#include "engine_harness.h"
+
 /* ---------------------------------------------------------------------------
  * Harness
  * ------------------------------------------------------------------------ */
 
-typedef struct recorder {
-    dstr log;
-    int n;
-} recorder;
-
-static void record(void *priv, const cairn_entry *e)
-{
-    recorder *r = priv;
-    r->log = entry_encode(r->log, e);
-    r->n++;
-}
-
-static cairn_engine *new_engine(uint8_t fill)
-{
-    uint8_t seed[32];
-    memset(seed, fill, sizeof(seed));
-    cairn_engine *e = engine_create(seed);
-    engine_start(e, 0);
-    return e;
-}
-
-static char *run_argv(cairn_engine *e, cairn_session *s, int argc, const cslice *argv)
-{
-    rbuf out;
-    rbuf_init(&out, s->resp);
-    engine_execute(e, s, argc, argv, 1000000, &out);
-    size_t len;
-    char *flat = rbuf_flatten(&out, &len);
-    rbuf_free(&out);
-    return flat;
-}
-
-static char *run(cairn_engine *e, cairn_session *s, const char **words)
-{
-    cslice argv[64];
-    int argc = 0;
-    for (; words[argc]; argc++)
-        argv[argc] = (cslice){words[argc], strlen(words[argc])};
-    return run_argv(e, s, argc, argv);
-}
-
-#define RUN(e, s, ...) run(e, s, (const char *[]){__VA_ARGS__, NULL})
+#define RUN(e, s, ...) run_words_at(e, s, 1000, WORDS(__VA_ARGS__))
 
 static void expect(char *got, const char *want)
 {
@@ -415,7 +376,7 @@ static void test_skiplist_shape_is_deterministic(void)
         snprintf(score, sizeof(score), "%d", (i * 37) % 101);
         snprintf(member, sizeof(member), "m%d", i);
         cslice argv[4] = {{"ZADD", 4}, {"z", 1}, {score, strlen(score)}, {member, strlen(member)}};
-        cm_free(run_argv(a, &sa, 4, argv));
+        cm_free(run_argv_at(a, &sa, 1000, 4, argv));
     }
     expect(RUN(a, &sa, "ZINCRBY", "z", "50", "m3"), "$2\r\n60\r\n");
     expect(RUN(a, &sa, "ZUNIONSTORE", "u", "1", "z"), ":400\r\n");

@@ -67,22 +67,39 @@ void scan_reply_cursor(cmd_call *c, uint64_t cursor)
     reply_bulk(c->out, buf, (size_t)len);
 }
 
-static void collect_entry(void *priv, const dict_entry *de)
+static void collect(void *priv, void *elem)
 {
     scan_batch *b = priv;
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 16;
         b->e = cm_realloc(b->e, b->cap * sizeof(*b->e));
     }
-    b->e[b->n++] = de;
+    b->e[b->n++] = elem;
+}
+
+static void collect_entry(void *priv, const dict_entry *de) { collect(priv, (void *)de); }
+
+/* The most buckets one call visits: see scan_dict(). */
+static long long max_buckets(long long count)
+{
+    return count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
 }
 
 uint64_t scan_dict(dict *d, uint64_t cursor, long long count, int weight, scan_batch *b)
 {
-    long long max_buckets = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
+    long long left = max_buckets(count);
     do {
         cursor = dict_scan(d, cursor, collect_entry, b);
-    } while (cursor && max_buckets-- && (long long)b->n * weight < count);
+    } while (cursor && left-- && (long long)b->n * weight < count);
+    return cursor;
+}
+
+uint64_t scan_htab(htab *h, uint64_t cursor, long long count, int weight, scan_batch *b)
+{
+    long long left = max_buckets(count);
+    do {
+        cursor = htab_scan(h, cursor, collect, b);
+    } while (cursor && left-- && (long long)b->n * weight < count);
     return cursor;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "../ds/htab.h"
 #include "cmd.h"
 
 typedef struct scan_opts {
@@ -20,11 +21,12 @@ int scan_parse_cursor(cmd_call *c, const cslice *arg, uint64_t *cursor);
 int scan_parse_opts(cmd_call *c, int first, scan_opts *o, int allow_type);
 /* True if the element passes the MATCH pattern. */
 int scan_matches(const scan_opts *o, const char *p, size_t len);
-/* The entries one scan step visited.  They point into the dict, which must
- * not change before they are used (deleting the entry just used is fine:
- * the others stay where they are). */
+/* The entries (dict_entry * of scan_dict(), elements of scan_htab()) one
+ * scan step visited.  They point into the table, which must not change
+ * before they are used (deleting the entry just used is fine: the others
+ * stay where they are). */
 typedef struct scan_batch {
-    const dict_entry **e;
+    void **e;
     size_t n, cap;
 } scan_batch;
 
@@ -33,6 +35,8 @@ typedef struct scan_batch {
  * them) or 10*count buckets were visited, so a sparse table cannot make
  * one call slow.  Returns the next cursor (0 when the scan is complete). */
 uint64_t scan_dict(dict *d, uint64_t cursor, long long count, int weight, scan_batch *b);
+/* The same over an htab. */
+uint64_t scan_htab(htab *h, uint64_t cursor, long long count, int weight, scan_batch *b);
 void scan_batch_free(scan_batch *b);
 
 /* Start the reply: a two-element array whose first element is the next

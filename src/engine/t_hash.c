@@ -764,7 +764,7 @@ static void hscan_dict(cmd_call *c, cobj *o, uint64_t cursor, const scan_opts *s
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
         cslice f, v;
-        entry_pair(b.e[i], &f, &v);
+        entry_pair((dict_entry *)b.e[i], &f, &v);
         if (!scan_matches(so, f.ptr, f.len)) continue;
         reply_bulk(c->out, f.ptr, f.len);
         reply_bulk(c->out, v.ptr, v.len);

@@ -293,7 +293,8 @@ static void scan_command(cmd_call *c)
     for (size_t i = 0; i < b.n; i++) {
         /* Filtering may delete this key if it expired; the other entries
          * of the batch stay valid. */
-        cslice key = {b.e[i]->key, dstr_len(b.e[i]->key)};
+        const dict_entry *de = b.e[i];
+        cslice key = {de->key, dstr_len(de->key)};
         if (scan_filter_out(c, &o, &key)) continue;
         reply_bulk(c->out, key.ptr, key.len);
         n++;

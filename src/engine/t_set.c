@@ -1079,7 +1079,7 @@ static void sscan_hashtable(cmd_call *c, dict *d, uint64_t cursor, const scan_op
     rbuf_deferred len = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
-        const dstr key = b.e[i]->key;
+        const dstr key = ((dict_entry *)b.e[i])->key;
         if (!scan_matches(o, key, dstr_len(key))) continue;
         reply_bulk(c->out, key, dstr_len(key));
         n++;

@@ -1332,7 +1332,7 @@ static void zscan_dict(cmd_call *c, cobj *zobj, uint64_t cursor, const scan_opts
     rbuf_deferred d = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
-        zsl_node *node = b.e[i]->v.ptr;
+        zsl_node *node = ((dict_entry *)b.e[i])->v.ptr;
         if (!scan_matches(so, node->ele, dstr_len(node->ele))) continue;
         reply_scan_pair(c, node->ele, dstr_len(node->ele), node->score);
         n += 2;

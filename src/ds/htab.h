@@ -7,12 +7,12 @@
  * One allocation per element instead of three, and about 9-17 bytes of
  * table per element instead of 8-16 plus a 32-byte entry.
  *
- * The layout is Valkey 8's: buckets of one cache line holding seven
+ * The layout follows Valkey 8's: buckets of one cache line holding six
  * element pointers, a presence bit per slot and one byte of each element's
  * hash (a tag) so most non-matching slots are skipped without touching the
- * element.  A full bucket chains to a child bucket (its last slot becomes
- * the link).  Elements never move inside a table: an insert takes a free
- * slot of the home bucket's chain and a delete clears a presence bit.
+ * element, and a link to a child bucket that takes what a full bucket
+ * cannot.  Elements never move inside a table: an insert takes a free slot
+ * of the home bucket's chain and a delete clears a presence bit.
  *
  * Growing and shrinking are incremental as in dict.h: two tables while
  * rehashing, each operation moves one bucket (with its chain).  The scan

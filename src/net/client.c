@@ -3,10 +3,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,8 +22,11 @@
 #define READ_CHUNK (16 * 1024)
 /* An empty query buffer larger than this is shrunk back to READ_CHUNK. */
 #define QBUF_KEEP (4 * READ_CHUNK)
-/* Reply blocks written per writev (IOV_MAX is 1024; this is plenty). */
+/* Reply blocks written per sendmsg (IOV_MAX is 1024; this is plenty). */
 #define WRITE_IOVS 64
+/* Connections accepted per readable event of a listener (as Redis), so a
+ * connection storm cannot starve the clients already connected. */
+#define MAX_ACCEPTS 1000
 
 int64_t net_now_us(void)
 {
@@ -35,9 +43,8 @@ static void queue_write(client *c)
     c->net->queue = c;
 }
 
-static void on_close(uv_handle_t *h)
+static void client_free(client *c)
 {
-    client *c = h->data;
     dstr_free(c->qbuf);
     resp_parser_free(&c->parser);
     rbuf_free(&c->out);
@@ -45,6 +52,8 @@ static void on_close(uv_handle_t *h)
     cm_free(c->argv);
     cm_free(c);
 }
+
+static void on_close(uv_handle_t *h) { client_free(h->data); }
 
 void client_close(client *c)
 {
@@ -64,7 +73,10 @@ void client_close(client *c)
             pp = &(*pp)->queue_next;
         if (*pp) *pp = c->queue_next;
     }
-    uv_close(&c->h.handle, on_close);
+    /* uv_close() stops the poll (the descriptor leaves epoll) at once, so
+     * the socket can go now; the memory waits for the close callback. */
+    uv_close((uv_handle_t *)&c->poll, on_close);
+    close(c->fd);
 }
 
 /* Run one parsed command, honouring CLIENT REPLY OFF/SKIP by cutting the
@@ -155,34 +167,28 @@ static void process_input(client *c)
     if (c->out.bytes || (c->flags & CLIENT_CLOSE_AFTER)) queue_write(c);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* One recv() per readable event, as Redis: into the free end of the query
+ * buffer, at least READ_CHUNK of it, or all a large argument still needs
+ * so it arrives in as few reads as possible.  Level-triggered polling
+ * brings us back if more is waiting. */
+static void read_input(client *c)
 {
-    (void)suggested;
-    client *c = h->data;
     size_t len = dstr_len(c->qbuf);
     size_t want = resp_parser_bulk_need(&c->parser, len);
     if (want < READ_CHUNK) want = READ_CHUNK;
     if (dstr_cap(c->qbuf) - len < want) c->qbuf = dstr_reserve(c->qbuf, want);
-    buf->base = c->qbuf + len;
-    buf->len = dstr_cap(c->qbuf) - len;
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    (void)buf;
-    client *c = s->data;
-    if (nread < 0) {
-        if (nread != UV_EOF)
-            c->net->log(c->net->log_priv, LL_VERBOSE, "Reading from client: %s",
-                        uv_strerror((int)nread));
+    ssize_t nread = recv(c->fd, c->qbuf + len, dstr_cap(c->qbuf) - len, 0);
+    if (nread < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (nread <= 0) {
+        if (nread < 0)
+            c->net->log(c->net->log_priv, LL_VERBOSE, "Reading from client: %s", strerror(errno));
         else
             c->net->log(c->net->log_priv, LL_VERBOSE, "Client closed connection id=%llu addr=%s",
                         (unsigned long long)c->sess.id, c->addr);
         client_close(c);
         return;
     }
-    if (nread == 0) return;
-    dstr_set_len(c->qbuf, dstr_len(c->qbuf) + (size_t)nread);
+    dstr_set_len(c->qbuf, len + (size_t)nread);
     c->net->stats.net_input_bytes += nread;
     c->tot_net_in += (uint64_t)nread;
     c->last_ms = net_now_us() / 1000;
@@ -190,21 +196,20 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 }
 
 /* Describe up to WRITE_IOVS blocks of the reply chain as buffers. */
-static unsigned fill_iovs(client *c, uv_buf_t *iov, size_t *total)
+static int fill_iovs(client *c, struct iovec *iov, size_t *total)
 {
-    unsigned n = 0;
+    int n = 0;
     *total = 0;
     for (rbuf_block *b = c->out.head; b && n < WRITE_IOVS; b = b->next) {
         size_t skip = b == c->out.head ? c->out.head_off : 0;
         if (b->used <= skip) continue;
-        iov[n] = uv_buf_init(b->data + skip, (unsigned)(b->used - skip));
+        iov[n].iov_base = b->data + skip;
+        iov[n].iov_len = b->used - skip;
         *total += b->used - skip;
         n++;
     }
     return n;
 }
-
-static void flush_client(client *c);
 
 /* Does c's output depend on log entries that are not durable yet? */
 static int must_wait(const client *c)
@@ -213,59 +218,86 @@ static int must_wait(const client *c)
     return hooks->durable && c->wait_off > hooks->durable(hooks->priv);
 }
 
-static void on_write(uv_write_t *req, int status)
+static void on_client_io(uv_poll_t *h, int status, int events);
+
+/* Watch the socket for writability too, or stop (uv_poll_start replaces
+ * the events watched). */
+static void watch_writable(client *c, int on)
 {
-    client *c = req->data;
-    c->flags &= ~CLIENT_WRITING;
-    if (status < 0 || (c->flags & CLIENT_CLOSING)) {
-        if (!(c->flags & CLIENT_CLOSING)) client_close(c);
-        return;
-    }
-    rbuf_consume(&c->out, c->write_len);
-    c->net->stats.net_output_bytes += (long long)c->write_len;
-    c->tot_net_out += c->write_len;
-    c->write_len = 0;
-    /* Replies added since this write began may depend on log entries not
-     * yet committed: those wait for the next commit in on_flush(). */
-    if (must_wait(c))
-        queue_write(c);
-    else
-        flush_client(c);
+    if (!on == !(c->flags & CLIENT_WRITE_WAIT)) return;
+    c->flags ^= CLIENT_WRITE_WAIT;
+    uv_poll_start(&c->poll, on ? UV_READABLE | UV_WRITABLE : UV_READABLE, on_client_io);
 }
 
-/* Write what we can now; hand the rest to libuv to finish when the socket
- * drains.  While a write is in flight new replies just queue up. */
-static void flush_client(client *c)
+/* Send as much of c's output as the socket takes now: send() for the
+ * usual single block, sendmsg() for a chain (neither goes through the VFS
+ * layer, as write() and writev() do).  Returns 1 once everything is
+ * written, 0 if the socket is full, -1 if the client was closed. */
+static int send_output(client *c)
 {
-    if (c->flags & (CLIENT_WRITING | CLIENT_CLOSING)) return;
     while (c->out.bytes) {
-        uv_buf_t iov[WRITE_IOVS];
+        struct iovec iov[WRITE_IOVS];
         size_t total;
-        unsigned n = fill_iovs(c, iov, &total);
-        int w = uv_try_write(&c->h.stream, iov, n);
-        if (w == UV_EAGAIN) w = 0;
+        int n = fill_iovs(c, iov, &total);
+        ssize_t w;
+        if (n == 1) {
+            w = send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+        } else {
+            struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+            w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
         if (w < 0) {
             client_close(c);
-            return;
+            return -1;
         }
-        if (w > 0) {
-            rbuf_consume(&c->out, (size_t)w);
-            c->net->stats.net_output_bytes += w;
-            c->tot_net_out += (uint64_t)w;
-        }
-        if ((size_t)w < total) {
-            n = fill_iovs(c, iov, &total);
-            c->write_len = total;
-            c->write_req.data = c;
-            if (uv_write(&c->write_req, &c->h.stream, iov, n, on_write) != 0) {
-                client_close(c);
-                return;
-            }
-            c->flags |= CLIENT_WRITING;
-            return;
-        }
+        rbuf_consume(&c->out, (size_t)w);
+        c->net->stats.net_output_bytes += w;
+        c->tot_net_out += (uint64_t)w;
+        if ((size_t)w < total) return 0;
     }
+    return 1;
+}
+
+/* Write what the socket takes; watch for writability while the rest
+ * waits.  While it waits, new replies just queue up behind. */
+static void flush_client(client *c)
+{
+    if (c->flags & (CLIENT_WRITE_WAIT | CLIENT_CLOSING)) return;
+    int r = send_output(c);
+    if (r == 0) watch_writable(c, 1);
+    if (r == 1 && (c->flags & CLIENT_CLOSE_AFTER)) client_close(c);
+}
+
+/* The socket drained.  Replies added since it filled may depend on log
+ * entries not yet committed: those wait for the next commit in
+ * on_flush(). */
+static void client_writable(client *c)
+{
+    if (must_wait(c)) {
+        watch_writable(c, 0);
+        queue_write(c);
+        return;
+    }
+    int r = send_output(c);
+    if (r != 1) return;
+    watch_writable(c, 0);
     if (c->flags & CLIENT_CLOSE_AFTER) client_close(c);
+}
+
+static void on_client_io(uv_poll_t *h, int status, int events)
+{
+    client *c = h->data;
+    if (status < 0) {
+        client_close(c);
+        return;
+    }
+    if (events & UV_WRITABLE) client_writable(c);
+    if (c->flags & CLIENT_CLOSING) return;
+    /* A hang-up alone (no UV_READABLE) also ends in recv(): it reports
+     * the end or the error. */
+    if ((events & UV_READABLE) || !(events & UV_WRITABLE)) read_input(c);
 }
 
 void net_client_unblocked(cairn_session *s)
@@ -368,18 +400,19 @@ static void describe_addr(client *c)
         return;
     }
     struct sockaddr_storage ss;
-    int len = sizeof(ss);
-    if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
+    socklen_t len = sizeof(ss);
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0)
         format_addr(&ss, c->addr, sizeof(c->addr));
     len = sizeof(ss);
-    if (uv_tcp_getsockname(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
+    if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0)
         format_addr(&ss, c->laddr, sizeof(c->laddr));
 }
 
-static client *client_new(net *n, int is_unix)
+static client *client_new(net *n, int fd, int is_unix)
 {
     client *c = cm_calloc(1, sizeof(*c));
     c->net = n;
+    c->fd = fd;
     c->flags = is_unix ? CLIENT_UNIX : 0;
     session_init(n->engine, &c->sess);
     c->sess.host_client = c;
@@ -388,35 +421,36 @@ static client *client_new(net *n, int is_unix)
     c->qbuf = dstr_with_cap(READ_CHUNK);
     resp_parser_init(&c->parser, n->engine->cfg.proto_max_bulk_len);
     rbuf_init(&c->out, 2);
-    c->fd = -1;
     c->ctime_ms = c->last_ms = net_now_us() / 1000;
-    c->h.handle.data = c;
+    c->poll.data = c;
     return c;
 }
 
-static void on_connection(uv_stream_t *server, int status)
+/* As Redis's anetKeepAlive: probes after `idle` seconds of silence, then
+ * every idle/3 seconds, and give up after three unanswered. */
+static void set_keepalive(int fd, int idle)
 {
-    net *n = server->data;
-    if (status < 0) {
-        n->log(n->log_priv, LL_WARNING, "Accepting client connection: %s", uv_strerror(status));
-        return;
-    }
-    int is_unix = server->type == UV_NAMED_PIPE;
-    client *c = client_new(n, is_unix);
-    int rc = is_unix ? uv_pipe_init(n->loop, &c->h.pipe, 0) : uv_tcp_init(n->loop, &c->h.tcp);
-    if (rc == 0) rc = uv_accept(server, &c->h.stream);
+    int on = 1, intvl = idle / 3 > 0 ? idle / 3 : 1, cnt = 3;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+static void client_accepted(net *n, int fd, int is_unix)
+{
+    client *c = client_new(n, fd, is_unix);
+    int rc = uv_poll_init(n->loop, &c->poll, fd);
     if (rc != 0) {
         n->log(n->log_priv, LL_WARNING, "Accepting client connection: %s", uv_strerror(rc));
-        c->flags |= CLIENT_CLOSING;
-        uv_close(&c->h.handle, on_close);
+        close(fd);
+        client_free(c);
         return;
     }
-    uv_os_fd_t fd;
-    if (uv_fileno(&c->h.handle, &fd) == 0) c->fd = fd;
     if (!is_unix) {
-        uv_tcp_nodelay(&c->h.tcp, 1);
-        if (n->engine->cfg.tcp_keepalive > 0)
-            uv_tcp_keepalive(&c->h.tcp, 1, (unsigned)n->engine->cfg.tcp_keepalive);
+        int on = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        if (n->engine->cfg.tcp_keepalive > 0) set_keepalive(fd, n->engine->cfg.tcp_keepalive);
     }
     describe_addr(c);
     c->next = n->clients;
@@ -432,7 +466,46 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     n->log(n->log_priv, LL_VERBOSE, "Accepted %s", c->addr);
-    uv_read_start(&c->h.stream, on_alloc, on_read);
+    uv_poll_start(&c->poll, UV_READABLE, on_client_io);
+}
+
+/* Out of descriptors: accept and drop what is waiting, with the spare
+ * descriptor given up for the purpose (as libuv does), rather than have
+ * the level-triggered listener spin on a backlog it cannot take. */
+static void shed_connections(net *n, int lfd)
+{
+    if (n->spare_fd < 0) return;
+    close(n->spare_fd);
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) break;
+        close(fd);
+    }
+    n->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void on_accept(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    net_listener *l = h->data;
+    net *n = l->net;
+    if (status < 0) {
+        n->log(n->log_priv, LL_WARNING, "Accepting client connection: %s", uv_strerror(status));
+        return;
+    }
+    for (int i = 0; i < MAX_ACCEPTS; i++) {
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            client_accepted(n, fd, l->is_unix);
+            continue;
+        }
+        int err = errno;
+        if (err == EINTR || err == ECONNABORTED) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) return;
+        n->log(n->log_priv, LL_WARNING, "Accepting client connection: %s", strerror(err));
+        if (err == EMFILE || err == ENFILE) shed_connections(n, l->fd);
+        return;
+    }
 }
 
 int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log_priv)
@@ -442,6 +515,7 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log
     n->engine = e;
     n->log = log;
     n->log_priv = log_priv;
+    n->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int rc = uv_prepare_init(loop, &n->flush);
     if (rc == 0) rc = uv_timer_init(loop, &n->block_timer);
     if (rc) return rc;
@@ -450,53 +524,70 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log
     return uv_prepare_start(&n->flush, on_flush);
 }
 
-static int add_listener(net *n, uv_stream_t *s)
+static void free_listener(uv_handle_t *h) { cm_free(h->data); }
+
+/* Listen on fd (bound already) and poll it for connections.  Returns 0 or
+ * a libuv error; fd is closed on error. */
+static int add_listener(net *n, int fd, int is_unix, int backlog)
 {
-    s->data = n;
+    if (listen(fd, backlog) != 0) {
+        int rc = uv_translate_sys_error(errno);
+        close(fd);
+        return rc;
+    }
+    net_listener *l = cm_calloc(1, sizeof(*l));
+    l->fd = fd;
+    l->is_unix = is_unix;
+    l->net = n;
+    l->poll.data = l;
+    int rc = uv_poll_init(n->loop, &l->poll, fd);
+    if (rc != 0) {
+        close(fd);
+        cm_free(l);
+        return rc;
+    }
+    uv_poll_start(&l->poll, UV_READABLE, on_accept);
     n->listeners = cm_realloc(n->listeners, sizeof(*n->listeners) * (size_t)(n->nlisteners + 1));
-    n->listeners[n->nlisteners++] = s;
+    n->listeners[n->nlisteners++] = l;
     return 0;
 }
-
-static void free_handle(uv_handle_t *h) { cm_free(h); }
 
 static int listen_tcp(net *n, const char *addr, int port, int backlog)
 {
     struct sockaddr_storage ss;
-    int rc = strchr(addr, ':') ? uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss)
-                               : uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss);
+    int v6 = strchr(addr, ':') != NULL;
+    int rc = v6 ? uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss)
+                : uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss);
     if (rc) return rc;
-    uv_tcp_t *t = cm_malloc(sizeof(*t));
-    if ((rc = uv_tcp_init(n->loop, t)) != 0) {
-        cm_free(t);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return uv_translate_sys_error(errno);
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (v6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    socklen_t len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        rc = uv_translate_sys_error(errno);
+        close(fd);
         return rc;
     }
-    rc = uv_tcp_bind(t, (struct sockaddr *)&ss, strchr(addr, ':') ? UV_TCP_IPV6ONLY : 0);
-    if (rc == 0) rc = uv_listen((uv_stream_t *)t, backlog, on_connection);
-    if (rc) {
-        uv_close((uv_handle_t *)t, free_handle);
-        return rc;
-    }
-    return add_listener(n, (uv_stream_t *)t);
+    return add_listener(n, fd, 0, backlog);
 }
 
 static int listen_unix(net *n, const char *path, int perm)
 {
-    uv_pipe_t *p = cm_malloc(sizeof(*p));
-    int rc = uv_pipe_init(n->loop, p, 0);
-    if (rc) {
-        cm_free(p);
-        return rc;
-    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) return UV_ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return uv_translate_sys_error(errno);
     unlink(path);
-    rc = uv_pipe_bind(p, path);
-    if (rc == 0 && perm) rc = chmod(path, (mode_t)perm) == 0 ? 0 : uv_translate_sys_error(errno);
-    if (rc == 0) rc = uv_listen((uv_stream_t *)p, 511, on_connection);
-    if (rc) {
-        uv_close((uv_handle_t *)p, free_handle);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        (perm && chmod(path, (mode_t)perm) != 0)) {
+        int rc = uv_translate_sys_error(errno);
+        close(fd);
         return rc;
     }
-    return add_listener(n, (uv_stream_t *)p);
+    return add_listener(n, fd, 1, 511);
 }
 
 int net_listen(net *n, const char *bind, int port, const char *unixsocket, int unixperm)
@@ -535,8 +626,11 @@ int net_listen(net *n, const char *bind, int port, const char *unixsocket, int u
 
 void net_close_listeners(net *n)
 {
-    for (int i = 0; i < n->nlisteners; i++)
-        uv_close((uv_handle_t *)n->listeners[i], free_handle);
+    /* Closed at once, as for clients: a new listener may want the port. */
+    for (int i = 0; i < n->nlisteners; i++) {
+        uv_close((uv_handle_t *)&n->listeners[i]->poll, free_listener);
+        close(n->listeners[i]->fd);
+    }
     cm_free(n->listeners);
     n->listeners = NULL;
     n->nlisteners = 0;
@@ -553,6 +647,8 @@ void net_shutdown(net *n)
     }
     uv_close((uv_handle_t *)&n->flush, NULL);
     uv_close((uv_handle_t *)&n->block_timer, NULL);
+    if (n->spare_fd >= 0) close(n->spare_fd);
+    n->spare_fd = -1;
 }
 
 void net_close_idle(net *n, int64_t now_ms, int timeout_s)

@@ -1,10 +1,14 @@
 /* client.h -- network clients and listeners on a libuv loop.
  *
  * The network layer reads requests, runs them through engine_execute(),
- * and writes replies.  Replies of all the commands found in one read go out
- * together: a client with output is queued, and a prepare handle (run once
- * per loop iteration, before the loop polls) writes each queued client's
- * whole reply chain with a single writev. */
+ * and writes replies.  libuv only reports readiness (a uv_poll_t per
+ * socket); the reads and writes are our own system calls, as few as
+ * Redis makes: one recv() per readable event, and replies of all the
+ * commands found in one read go out together: a client with output is
+ * queued, and a prepare handle (run once per loop iteration, before the
+ * loop polls) writes each queued client's whole reply chain with a single
+ * send.  Only a reply the socket cannot take at once makes the loop watch
+ * for writability (and re-register the socket with epoll each way). */
 #ifndef CAIRN_CLIENT_H
 #define CAIRN_CLIENT_H
 
@@ -20,19 +24,15 @@ enum {
     CLIENT_CLOSING = 1 << 0,     /* uv_close() called; freed in its callback */
     CLIENT_CLOSE_AFTER = 1 << 1, /* close once the pending output is written */
     CLIENT_UNIX = 1 << 2,
-    CLIENT_WRITING = 1 << 3, /* a uv_write is in flight */
-    CLIENT_QUEUED = 1 << 4,  /* on the pending-write list */
-    CLIENT_BLOCKED = 1 << 5, /* parked by a blocking command */
-    CLIENT_RESUME = 1 << 6,  /* unblocked: run its pipelined input */
+    CLIENT_WRITE_WAIT = 1 << 3, /* the socket is full: polled for writability */
+    CLIENT_QUEUED = 1 << 4,     /* on the pending-write list */
+    CLIENT_BLOCKED = 1 << 5,    /* parked by a blocking command */
+    CLIENT_RESUME = 1 << 6,     /* unblocked: run its pipelined input */
 };
 
 typedef struct client {
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } h;
+    uv_poll_t poll; /* readiness of fd; the socket is ours to read and close */
+    int fd;
     net *net;
     cairn_session sess;
     int flags;
@@ -41,13 +41,10 @@ typedef struct client {
     cslice *argv; /* the current command, pointing into qbuf */
     int argv_cap;
     rbuf out;
-    uv_write_t write_req;
-    size_t write_len;           /* bytes handed to the in-flight uv_write */
     struct client *prev, *next; /* every client */
     struct client *queue_next;  /* pending writes */
     char addr[64], laddr[64];   /* "ip:port" or the socket path */
-    int fd;
-    int64_t ctime_ms, last_ms; /* created, last interaction */
+    int64_t ctime_ms, last_ms;  /* created, last interaction */
     uint64_t tot_net_in, tot_net_out, tot_cmds;
     /* The command log offset this client's output depends on: its replies
      * leave only once the log is durable up to here (group commit). */
@@ -75,11 +72,20 @@ typedef struct net_log_hooks {
 /* Called for log lines: level is one of LL_* from config.h. */
 typedef void (*net_log_fn)(void *priv, int level, const char *fmt, ...);
 
+/* A listening socket (TCP or unix), accepted from by hand. */
+typedef struct net_listener {
+    uv_poll_t poll;
+    int fd;
+    int is_unix;
+    net *net;
+} net_listener;
+
 struct net {
     uv_loop_t *loop;
     cairn_engine *engine;
-    uv_stream_t **listeners;
+    net_listener **listeners;
     int nlisteners;
+    int spare_fd;    /* a descriptor kept open to shed connections at EMFILE */
     client *clients; /* doubly-linked list of all clients */
     long nclients;
     client *queue; /* clients with output to write */

@@ -72,7 +72,7 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
     size_t rbs = rbuf_capacity(&cl->out);
     char flags[16];
     client_flags(cl, flags, sizeof(flags));
-    int writing = cl->out.bytes > 0 || (cl->flags & CLIENT_WRITING);
+    int writing = cl->out.bytes > 0;
     return dstr_catfmt(
         s,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,7 +68,6 @@ void server_shutdown(cairn_server *srv)
     if (uv_is_active((uv_handle_t *)&srv->loader)) uv_idle_stop(&srv->loader);
     uv_close((uv_handle_t *)&srv->loader, NULL);
     net_shutdown(&srv->net);
-    uv_timer_stop(&srv->cron);
     uv_close((uv_handle_t *)&srv->cron, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -103,10 +103,25 @@ static void cron_expire(cairn_server *srv)
     } while (more && net_now_us() - start < budget_us);
 }
 
-static void on_cron(uv_timer_t *h)
+/* Tick every 1000/hz ms; called again when CONFIG SET changes hz. */
+static int arm_cron(cairn_server *srv)
 {
+    int period = 1000 / srv->engine->cfg.hz;
+    struct timespec ts = {period / 1000, (long)(period % 1000) * 1000000};
+    struct itimerspec its = {ts, ts};
+    if (timerfd_settime(srv->cron_fd, 0, &its, NULL) != 0) return -1;
+    srv->cron_period_ms = period;
+    return 0;
+}
+
+static void on_cron(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
     cairn_server *srv = h->data;
     cairn_engine *e = srv->engine;
+    uint64_t ticks;
+    if (read(srv->cron_fd, &ticks, sizeof(ticks)) != (ssize_t)sizeof(ticks)) return;
     int64_t now_ms = net_now_us() / 1000;
     /* While loading, the replay decides what exists at which time: real
      * time expiry starts once the whole dataset is in. */
@@ -118,7 +133,8 @@ static void on_cron(uv_timer_t *h)
     if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
     server_track_metrics(srv, now_ms);
     srv->cron_loops++;
-    uv_timer_set_repeat(h, (uint64_t)(1000 / e->cfg.hz));
+    if (srv->cron_period_ms != 1000 / e->cfg.hz && arm_cron(srv) != 0)
+        server_log(srv, LL_WARNING, "Can't change the cron period: %s", strerror(errno));
 }
 
 static void host_shutdown(void *priv, cmd_call *c, int flags)
@@ -409,7 +425,9 @@ static int server_start(cairn_server *srv)
     int rc = uv_loop_init(&srv->loop);
     srv->loop_ready = rc == 0;
     if (rc == 0) rc = net_init(&srv->net, &srv->loop, e, net_log, srv);
-    if (rc == 0) rc = uv_timer_init(&srv->loop, &srv->cron);
+    srv->cron_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (rc == 0 && (srv->cron_fd < 0 || arm_cron(srv) != 0)) rc = uv_translate_sys_error(errno);
+    if (rc == 0) rc = uv_poll_init(&srv->loop, &srv->cron, srv->cron_fd);
     if (rc == 0) rc = uv_signal_init(&srv->loop, &srv->sigterm);
     if (rc == 0) rc = uv_signal_init(&srv->loop, &srv->sigint);
     if (rc == 0) rc = uv_idle_init(&srv->loop, &srv->loader);
@@ -422,7 +440,7 @@ static int server_start(cairn_server *srv)
     if (net_listen(&srv->net, e->cfg.bind, e->cfg.port, e->cfg.unixsocket, e->cfg.unixsocketperm))
         return -1;
     uv_idle_start(&srv->loader, on_load_slice);
-    uv_timer_start(&srv->cron, on_cron, (uint64_t)(1000 / e->cfg.hz), (uint64_t)(1000 / e->cfg.hz));
+    uv_poll_start(&srv->cron, UV_READABLE, on_cron);
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
     return 0;
@@ -485,6 +503,7 @@ int main(int argc, char **argv)
         unlink(srv->engine->cfg.pidfile);
     if (started && srv->engine->cfg.unixsocket && srv->engine->cfg.unixsocket[0])
         unlink(srv->engine->cfg.unixsocket);
+    if (srv->cron_fd >= 0) close(srv->cron_fd);
     if (srv->persist) persist_free(srv->persist);
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");
     int exit_code = srv->exit_code;

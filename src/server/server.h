@@ -25,7 +25,13 @@ typedef struct cairn_server {
     cairn_engine *engine;
     uv_loop_t loop;
     net net;
-    uv_timer_t cron;
+    /* The cron ticks on a timerfd rather than a libuv timer: with no timer
+     * pending, the loop's epoll_wait sleeps without a timeout, so going to
+     * sleep and waking up (once per request at low load) arm and cancel
+     * no kernel timer. */
+    uv_poll_t cron;
+    int cron_fd;
+    int cron_period_ms;
     uv_signal_t sigterm, sigint;
     persist *persist; /* the log, snapshots, recovery */
     uv_idle_t loader; /* loads the dataset in slices while serving -LOADING */

@@ -30,6 +30,7 @@
 #include "../ds/listpack.h"
 #include "../ds/quicklist.h"
 #include "../ds/util.h"
+#include "../engine/t_hash.h"
 #include "../engine/t_zset.h"
 
 static uint64_t zigzag(long long v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
@@ -263,24 +264,23 @@ static int read_set_member(snap_reader *r, snap_partial *part)
 /* Hashes                                                                  */
 /* ---------------------------------------------------------------------- */
 
-static void free_dstr(void *v) { dstr_free(v); }
-
 static void write_hash(snap_writer *w, const cobj *o)
 {
     if (o->encoding == ENC_LISTPACK) {
         write_lp(w, o->v.ptr);
         return;
     }
-    dict *d = o->v.ptr;
-    sw_varint(w, dict_size(d));
-    dict_iter it;
-    dict_entry *de;
-    dict_iter_start(&it, d);
-    while ((de = dict_iter_next(&it)) != NULL) {
-        sw_str(w, de->key, dstr_len(de->key));
-        sw_str(w, de->v.ptr, dstr_len(de->v.ptr));
+    htab *h = o->v.ptr;
+    sw_varint(w, htab_size(h));
+    htab_iter it;
+    hpair *p;
+    htab_iter_start(&it, h);
+    while ((p = htab_iter_next(&it)) != NULL) {
+        cslice f = hpair_field(p), v = hpair_value(p);
+        sw_str(w, f.ptr, f.len);
+        sw_str(w, v.ptr, v.len);
     }
-    dict_iter_end(&it);
+    htab_iter_end(&it);
 }
 
 static int read_hash(snap_reader *r, cairn_engine *e, int enc, cobj **out, snap_partial *part)
@@ -300,10 +300,9 @@ static int read_hash(snap_reader *r, cairn_engine *e, int enc, cobj **out, snap_
     uint64_t n;
     if (!sr_varint(r, &n)) return 0;
     if (n == 0) return bad(r, "empty hash");
-    /* The values are dstrs freed with the dict, as t_hash.c makes them. */
-    dict *d = dict_create(e->hash_seed, free_dstr, 0);
-    dict_expand(d, hint(n));
-    part->obj = new_obj(OBJ_HASH, ENC_HASHTABLE, d);
+    htab *h = htab_create(&hash_htab_type, e->hash_seed);
+    htab_expand(h, hint(n));
+    part->obj = new_obj(OBJ_HASH, ENC_HASHTABLE, h);
     part->remaining = n;
     return 1;
 }
@@ -313,13 +312,11 @@ static int read_hash_pair(snap_reader *r, snap_partial *part)
     const char *f, *v;
     size_t flen, vlen;
     if (!sr_str(r, &f, &flen) || !sr_str(r, &v, &vlen)) return 0;
-    dstr field = dstr_new(f, flen);
-    dict_entry *de = dict_add(part->obj->v.ptr, field, NULL);
-    if (!de) {
-        dstr_free(field);
+    hpair *p = hpair_new(f, flen, v, vlen);
+    if (!htab_add(part->obj->v.ptr, p, NULL)) {
+        cm_free(p);
         return bad(r, "repeated hash field");
     }
-    de->v.ptr = dstr_new(v, vlen);
     return 1;
 }
 

@@ -48,10 +48,11 @@ typedef struct db_keyref {
 #define DB_WUR __attribute__((warn_unused_result))
 
 /* The functions that store an object return the object now stored, which
- * is not the one passed: the key (and expiry) are embedded into it by
- * reallocating it.  Use the returned pointer from then on.  An object
- * that already carries a key (obj_new_keyed_string(), obj_set_key()) must
- * carry this key, and its expiry is the key's. */
+ * in general is not the one passed: the key (and the expiry) are embedded
+ * by re-allocating it (obj_set_key()).  Use the returned pointer from then
+ * on.  An object that already carries a key (obj_new_keyed_string(),
+ * obj_set_key()) must carry this key, and its expiry is the key's: it is
+ * stored as it is. */
 
 /* db_lookup() that also fills *ref for db_set_ref(). */
 cobj *db_lookup_ref(cmd_call *c, cdb *db, const cslice *key, int flags, db_keyref *ref);

@@ -1139,7 +1139,7 @@ static void setop_build(setop *op)
 {
     zset *zs = op->dst->v.ptr;
     if (op->nres > 1) qsort(op->res, op->nres, sizeof(*op->res), res_cmp);
-    dict_expand(zs->dict, op->nres);
+    htab_expand(zs->members, op->nres);
     for (size_t i = 0; i < op->nres; i++) {
         res_item *it = &op->res[i];
         zset_skiplist_insert(op->c, zs, it->score, it->ele, dstr_len(it->ele));
@@ -1213,9 +1213,9 @@ static void setop_reply(setop *op, int withscores)
     reply_array_len(c->out, scored_len(c, (long)zs->zsl->length, withscores));
     for (zsl_node *n = zsl_first(zs->zsl); n; n = zsl_next(n)) {
         if (withscores)
-            reply_with_score(c, n->ele, dstr_len(n->ele), n->score);
+            reply_with_score(c, zsl_node_ele(n), zsl_node_len(n), n->score);
         else
-            reply_bulk(c->out, n->ele, dstr_len(n->ele));
+            reply_bulk(c->out, zsl_node_ele(n), zsl_node_len(n));
     }
 }
 
@@ -1322,19 +1322,20 @@ static void zscan_listpack(cmd_call *c, cobj *zobj, const scan_opts *so)
 
 /* Buckets until COUNT elements (members and scores, as Redis counts
  * them), but at most 10*COUNT buckets. */
-static void zscan_dict(cmd_call *c, cobj *zobj, uint64_t cursor, const scan_opts *so)
+static void zscan_htab(cmd_call *c, cobj *zobj, uint64_t cursor, const scan_opts *so)
 {
     zset *zs = zobj->v.ptr;
     scan_batch b = {0};
-    cursor = scan_dict(zs->dict, cursor, so->count, 2, &b);
+    cursor = scan_htab(zs->members, cursor, so->count, 2, &b);
 
     scan_reply_cursor(c, cursor);
     rbuf_deferred d = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
-        zsl_node *node = ((dict_entry *)b.e[i])->v.ptr;
-        if (!scan_matches(so, node->ele, dstr_len(node->ele))) continue;
-        reply_scan_pair(c, node->ele, dstr_len(node->ele), node->score);
+        const zsl_node *node = b.e[i];
+        cslice m = zsl_node_member(node);
+        if (!scan_matches(so, m.ptr, m.len)) continue;
+        reply_scan_pair(c, m.ptr, m.len, node->score);
         n += 2;
     }
     reply_set_deferred_array(c->out, d, n);
@@ -1359,7 +1360,7 @@ static void zscan_command(cmd_call *c)
     if (zobj->encoding == ENC_LISTPACK)
         zscan_listpack(c, zobj, &so);
     else
-        zscan_dict(c, zobj, cursor, &so);
+        zscan_htab(c, zobj, cursor, &so);
 }
 
 /* ------------------------------------------------------------------ */

@@ -33,11 +33,29 @@ enum { ZSET_MIN = 0, ZSET_MAX = 1 };
 /* Helpers                                                              */
 /* ------------------------------------------------------------------ */
 
+/* Scores are mostly integers, and strtod is slow.  An optional '-' and
+ * at most 15 digits make a value below 2^53, which converts exactly, so
+ * this gives what strtod gives ("-0" included).  Returns 0 for anything
+ * else, which strtod then decides. */
+static int small_int_to_double(const char *s, size_t len, double *d)
+{
+    int neg = len > 0 && s[0] == '-';
+    if (len <= (size_t)neg || len - (size_t)neg > 15) return 0;
+    uint64_t v = 0;
+    for (size_t i = (size_t)neg; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *d = neg ? -(double)v : (double)v;
+    return 1;
+}
+
 /* Argument i as a float (ZADD scores, increments, weights); replies err
  * and returns 0 if it is not one. */
 static int arg_double(cmd_call *c, int i, double *d, const char *err)
 {
-    if (str_to_double(c->argv[i].ptr, c->argv[i].len, d)) return 1;
+    const cslice *a = &c->argv[i];
+    if (small_int_to_double(a->ptr, a->len, d) || str_to_double(a->ptr, a->len, d)) return 1;
     reply_error(c->out, err);
     return 0;
 }
@@ -112,6 +130,9 @@ static int zadd_parse_flags(cmd_call *c, int *flags, int *ch)
     int j = 2;
     for (; j < c->argc; j++) {
         size_t k;
+        /* Every option is 2 or 4 bytes long: anything else is the first
+         * score, found without comparing it with each option. */
+        if (c->argv[j].len != 2 && c->argv[j].len != 4) break;
         if (arg_is(c, j, "ch")) {
             *ch = 1;
             continue;
@@ -151,7 +172,10 @@ static void zadd_generic(cmd_call *c, int flags)
     int elements = (c->argc - first) / 2;
     int incr = (flags & ZADD_IN_INCR) != 0;
 
-    double *scores = cm_malloc(sizeof(double) * (size_t)elements);
+    double small[16]; /* most calls: no allocation */
+    double *scores = (size_t)elements <= sizeof(small) / sizeof(small[0])
+                         ? small
+                         : cm_malloc(sizeof(double) * (size_t)elements);
     for (int j = 0; j < elements; j++)
         if (!arg_double(c, first + 2 * j, &scores[j], ERR_NOT_FLOAT)) goto cleanup;
 
@@ -192,7 +216,7 @@ reply:
         reply_int(c->out, ch ? added + updated : added);
     }
 cleanup:
-    cm_free(scores);
+    if (scores != small) cm_free(scores);
 }
 
 /* ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...] */

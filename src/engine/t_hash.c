@@ -41,7 +41,7 @@ static cobj *hash_create(void)
     o->type = OBJ_HASH;
     o->encoding = ENC_LISTPACK;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = 0;
     o->v.ptr = lp_new(0);
     return o;
 }
@@ -266,8 +266,7 @@ static cobj *hash_lookup_or_create(cmd_call *c, const cslice *key)
     cobj *o = lookup_write(c, key);
     if (o) return check_type(c, o, OBJ_HASH) ? NULL : o;
     o = hash_create();
-    db_add(c, c->db, key, o);
-    return o;
+    return db_add(c, c->db, key, o);
 }
 
 /* The hash at key for reading: NULL if absent (*wrongtype 0) or after a

@@ -102,7 +102,7 @@ static cobj *set_new(cmd_call *c, int encoding, size_t hint)
     o->type = OBJ_SET;
     o->encoding = encoding;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = 0;
     switch (encoding) {
     case ENC_INTSET: o->v.ptr = intset_new(); break;
     case ENC_LISTPACK: o->v.ptr = lp_new(0); break;
@@ -151,7 +151,7 @@ cobj *set_obj_dup(const cobj *o)
 {
     cobj *copy = cm_malloc(sizeof(*copy));
     *copy = *o;
-    copy->refcount = 1;
+    copy->meta = 0;
     switch (o->encoding) {
     case ENC_INTSET: copy->v.ptr = cm_memdup(o->v.ptr, intset_bytes(o->v.ptr)); break;
     case ENC_LISTPACK: copy->v.ptr = cm_memdup(o->v.ptr, lp_bytes(o->v.ptr)); break;
@@ -452,7 +452,7 @@ static void sadd_command(cmd_call *c)
     if (created) set = set_create(c, &c->argv[2], (size_t)(c->argc - 2));
     for (int j = 2; j < c->argc; j++)
         added += set_add(c, set, c->argv[j].ptr, c->argv[j].len);
-    if (created) db_add(c, c->db, key, set);
+    if (created) set = db_add(c, c->db, key, set);
     c->dirty += added;
     reply_int(c->out, added);
 }
@@ -505,7 +505,7 @@ static void smove_command(cmd_call *c)
     if (!dst) {
         dst = set_create(c, m, 1);
         set_add(c, dst, m->ptr, m->len);
-        db_add(c, c->db, dst_key, dst);
+        dst = db_add(c, c->db, dst_key, dst);
     } else {
         set_add(c, dst, m->ptr, m->len);
     }
@@ -870,7 +870,7 @@ static void store_result(cmd_call *c, const cslice *dst, cobj *result)
 {
     unsigned long size = set_size(result);
     if (size) {
-        db_set(c, c->db, dst, result, 0);
+        result = db_set(c, c->db, dst, result, 0);
         c->dirty++;
     } else {
         obj_free(result);

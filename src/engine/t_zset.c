@@ -187,7 +187,7 @@ static void zadd_generic(cmd_call *c, int flags)
     if (!found) {
         if (flags & ZADD_IN_XX) goto reply;
         zobj = zset_create(c, 0, c->argv[first + 1].len);
-        db_add(c, c->db, key, zobj);
+        zobj = db_add(c, c->db, key, zobj);
     }
     for (int j = 0; j < elements; j++) {
         const cslice *ele = &c->argv[first + 2 * j + 1];
@@ -407,7 +407,7 @@ static void sink_end(range_sink *s)
         return;
     }
     if (s->count) {
-        db_set(c, c->db, s->dstkey, s->dst, 0);
+        s->dst = db_set(c, c->db, s->dstkey, s->dst, 0);
         reply_int(c->out, (long long)s->count);
         c->dirty++;
     } else {
@@ -1249,8 +1249,8 @@ static void setop_store(setop *op, const cslice *dstkey)
     unsigned long len = zset_length(op->dst);
     if (len) {
         zset_convert_to_listpack_if_needed(c, op->dst, op->maxelelen, op->totlen);
-        db_set(c, c->db, dstkey, op->dst, 0);
-        op->dst = NULL;
+        op->dst = db_set(c, c->db, dstkey, op->dst, 0);
+        op->dst = NULL; /* the db's now */
         reply_int(c->out, (long long)len);
         c->dirty++;
     } else {

@@ -294,7 +294,7 @@ static cobj *zobj_new(int encoding, void *ptr)
     o->type = OBJ_ZSET;
     o->encoding = (unsigned)encoding;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = 0;
     o->v.ptr = ptr;
     return o;
 }

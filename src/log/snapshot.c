@@ -151,20 +151,16 @@ static void write_aux(snap_writer *w, const char *name, const char *value)
     sw_str(w, value, strlen(value));
 }
 
-static void write_key(snap_writer *w, cdb *db, const dict_entry *de)
+static void write_key(snap_writer *w, const cobj *o)
 {
-    const cobj *o = de->v.ptr;
-    int64_t when = -1;
-    if (dict_size(db->expires)) {
-        dict_entry *ee = dict_find(db->expires, de->key, dstr_len(de->key));
-        if (ee) when = ee->v.s64;
-    }
+    int64_t when = obj_expire(o);
+    cslice key = obj_key(o);
     sw_u8(w, OP_KEY);
     sw_u8(w, when >= 0 ? KEYF_EXPIRE : 0);
     if (when >= 0) sw_u64(w, (uint64_t)when);
     sw_u8(w, o->type);
     sw_u8(w, o->encoding);
-    sw_str(w, de->key, dstr_len(de->key));
+    sw_str(w, key.ptr, key.len);
     snap_write_value(w, o);
 }
 
@@ -172,17 +168,17 @@ static long long write_db(snap_writer *w, cdb *db)
 {
     sw_u8(w, OP_DB);
     sw_varint(w, (uint64_t)db->id);
-    sw_varint(w, dict_size(db->keys));
-    sw_varint(w, dict_size(db->expires));
+    sw_varint(w, htab_size(db->keys));
+    sw_varint(w, (uint64_t)db_volatile_count(db));
     long long n = 0;
-    dict_iter it;
-    dict_entry *de;
-    dict_iter_start(&it, db->keys);
-    while ((de = dict_iter_next(&it)) != NULL && !w->err) {
-        write_key(w, db, de);
+    htab_iter it;
+    cobj *o;
+    htab_iter_start(&it, db->keys);
+    while ((o = htab_iter_next(&it)) != NULL && !w->err) {
+        write_key(w, o);
         n++;
     }
-    dict_iter_end(&it);
+    htab_iter_end(&it);
     return n;
 }
 
@@ -209,8 +205,8 @@ int snapshot_write(cairn_engine *e, int fd, int64_t now_ms, size_t fsync_every, 
     long long keys = 0, expires = 0;
     for (int i = 0; i < e->ndbs && !w.err; i++) {
         cdb *db = &e->dbs[i];
-        if (dict_size(db->keys) == 0) continue;
-        expires += (long long)dict_size(db->expires);
+        if (db_size(db) == 0) continue;
+        expires += db_volatile_count(db);
         keys += write_db(&w, db);
     }
     sw_u8(&w, OP_EOF);
@@ -487,8 +483,7 @@ static int parse_db(snap_loader *l, snap_reader *r)
     }
     l->db = &l->e->dbs[id];
     /* Size the tables once instead of growing them key by key. */
-    if (nkeys < (1u << 30)) dict_expand(l->db->keys, nkeys);
-    if (nexpires < (1u << 30)) dict_expand(l->db->expires, nexpires);
+    if (nkeys < (1u << 30)) htab_expand(l->db->keys, nkeys);
     return 1;
 }
 
@@ -502,20 +497,13 @@ static int add_key(snap_loader *l, snap_reader *r, const char *key, size_t klen,
         obj_free(o); /* verifying only */
         return 1;
     }
-    dstr k = dstr_new(key, klen);
-    dict_entry *de = dict_add(l->db->keys, k, NULL);
-    if (!de) {
-        dstr_free(k); /* not taken by the dict */
-        obj_free(o);
+    cslice k = {key, klen};
+    o = db_add_loaded(l->db, &k, o, when);
+    if (!o) {
         r->bad = "duplicate key";
         return 0;
     }
     o->lru = evict_initial_lru(l->e, l->now_ms); /* an LFU counter under LFU */
-    de->v.ptr = o;
-    if (when >= 0) {
-        cslice k = {key, klen};
-        db_set_expire(l->db, &k, when);
-    }
     return 1;
 }
 

@@ -42,7 +42,7 @@ static cobj *new_obj(int type, int enc, void *ptr)
     o->type = (unsigned)type;
     o->encoding = (unsigned)enc;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = 0;
     o->v.ptr = ptr;
     return o;
 }
@@ -62,10 +62,14 @@ static uint64_t hint(uint64_t n) { return n < (1u << 20) ? n : (1u << 20); }
 
 static void write_string(snap_writer *w, const cobj *o)
 {
-    if (o->encoding == ENC_INT)
+    if (o->encoding == ENC_INT) {
         sw_varint(w, zigzag(o->v.ll));
-    else
-        sw_str(w, o->v.ptr, dstr_len(o->v.ptr));
+    } else {
+        char buf[NUM_STR_MAX];
+        size_t len;
+        const char *p = obj_str(o, buf, &len);
+        sw_str(w, p, len);
+    }
 }
 
 static int read_string(snap_reader *r, int enc, cobj **out)

@@ -243,9 +243,8 @@ static int load_snapshot(const char *path, cairn_engine **out, char *err, size_t
 static void check_string(cairn_engine *e, int db, const char *key, const char *want, int enc)
 {
     cslice k = {key, strlen(key)};
-    dict_entry *de = db_find_entry(&e->dbs[db], &k);
-    REQUIRE(de);
-    cobj *o = de->v.ptr;
+    cobj *o = db_find(&e->dbs[db], &k);
+    REQUIRE(o);
     char buf[32];
     size_t len;
     const char *p = obj_str(o, buf, &len);
@@ -273,8 +272,8 @@ static void test_snapshot_round_trip(void)
     CHECK_EQ_LL(db_get_expire(&b->dbs[0], &ttl), 1000000LL + 5000000);
     CHECK_EQ_LL(db_get_expire(&b->dbs[15], &in15), 1000000LL + 100000);
     cslice bigk = {"big", 3};
-    dict_entry *de = db_find_entry(&b->dbs[15], &bigk);
-    CHECK(de && obj_strlen(de->v.ptr) == 99999);
+    cobj *big = db_find(&b->dbs[15], &bigk);
+    CHECK(big && obj_strlen(big) == 99999);
 
     /* verify agrees */
     uint64_t bad;
@@ -660,15 +659,15 @@ static void test_transaction_cut_at_every_offset(void)
         cairn_engine *l;
         REQUIRE(load_dir(dir, 1, &l, err, sizeof(err)) == PERSIST_DONE);
         cslice a = {"a", 1}, b = {"b", 1}, c = {"c", 1};
-        dict_entry *da = db_find_entry(&l->dbs[0], &a);
-        int has_b = db_find_entry(&l->dbs[0], &b) != NULL;
-        int has_c = db_find_entry(&l->dbs[0], &c) != NULL;
+        cobj *da = db_find(&l->dbs[0], &a);
+        int has_b = db_find(&l->dbs[0], &b) != NULL;
+        int has_c = db_find(&l->dbs[0], &c) != NULL;
         /* All of the transaction or none of it. */
         if (has_b) {
-            REQUIRE(da && ((cobj *)da->v.ptr)->encoding == ENC_INT);
-            CHECK_EQ_LL(((cobj *)da->v.ptr)->v.ll, 2);
+            REQUIRE(da && da->encoding == ENC_INT);
+            CHECK_EQ_LL(da->v.ll, 2);
         } else if (da) {
-            CHECK_EQ_LL(((cobj *)da->v.ptr)->v.ll, 1);
+            CHECK_EQ_LL(da->v.ll, 1);
             CHECK(!has_c);
         }
         engine_free(l);
@@ -692,7 +691,7 @@ static void test_transaction_cut_at_every_offset(void)
         engine_free(w);
         REQUIRE(load_dir(dir, 1, &l, err, sizeof(err)) == PERSIST_DONE);
         cslice later = {"later", 5};
-        CHECK(db_find_entry(&l->dbs[0], &later) != NULL);
+        CHECK(db_find(&l->dbs[0], &later) != NULL);
         CHECK(l->dbs[0].id == 0);
         engine_free(l);
     }

@@ -39,8 +39,7 @@ static void last_entry_free(last_entry *l)
 
 static cobj *value_of(cairn_engine *e, const char *key)
 {
-    dict_entry *de = dict_find(e->dbs[0].keys, key, strlen(key));
-    return de ? de->v.ptr : NULL;
+    return db_find(&e->dbs[0], &(cslice){key, strlen(key)});
 }
 
 /* HSET key f<i> v<i> for i in [from, to). */

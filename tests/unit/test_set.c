@@ -40,8 +40,7 @@ static void sadd_range(cairn_engine *e, cairn_session *s, const char *key, const
 
 static cobj *lookup(cairn_engine *e, const char *key)
 {
-    dict_entry *de = db_find_entry(&e->dbs[0], &(cslice){key, strlen(key)});
-    return de ? de->v.ptr : NULL;
+    return db_find(&e->dbs[0], &(cslice){key, strlen(key)});
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -344,7 +344,7 @@ static void write_zset(snap_writer *w, const cobj *o)
     const zset *zs = o->v.ptr;
     sw_varint(w, zs->zsl->length);
     for (zsl_node *n = zsl_first(zs->zsl); n; n = zsl_next(n)) {
-        sw_str(w, n->ele, dstr_len(n->ele));
+        sw_str(w, zsl_node_ele(n), zsl_node_len(n));
         sw_u64(w, double_bits(n->score));
     }
 }
@@ -419,7 +419,7 @@ static int read_zset_member(snap_reader *r, snap_partial *part)
     memcpy(&score, &bits, sizeof(score));
     if (isnan(score)) return bad(r, "NaN score");
     zset *zs = part->obj->v.ptr;
-    if (dict_find(zs->dict, m, len)) return bad(r, "repeated sorted set member");
+    if (htab_find(zs->members, m, len)) return bad(r, "repeated sorted set member");
     /* Node levels are random; any draw gives the same set. */
     cmd_call c;
     memset(&c, 0, sizeof(c));

@@ -31,6 +31,7 @@
 #include "../ds/quicklist.h"
 #include "../ds/util.h"
 #include "../engine/t_hash.h"
+#include "../engine/t_set.h"
 #include "../engine/t_zset.h"
 
 static uint64_t zigzag(long long v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
@@ -192,15 +193,15 @@ static int read_list_node(snap_reader *r, snap_partial *part)
 /* Sets                                                                    */
 /* ---------------------------------------------------------------------- */
 
-static void write_keys(snap_writer *w, dict *d)
+static void write_members(snap_writer *w, htab *h)
 {
-    sw_varint(w, dict_size(d));
-    dict_iter it;
-    dict_entry *de;
-    dict_iter_start(&it, d);
-    while ((de = dict_iter_next(&it)) != NULL)
-        sw_str(w, de->key, dstr_len(de->key));
-    dict_iter_end(&it);
+    sw_varint(w, htab_size(h));
+    htab_iter it;
+    dstr m;
+    htab_iter_start(&it, h);
+    while ((m = htab_iter_next(&it)) != NULL)
+        sw_str(w, m, dstr_len(m));
+    htab_iter_end(&it);
 }
 
 static void write_set(snap_writer *w, const cobj *o)
@@ -208,7 +209,7 @@ static void write_set(snap_writer *w, const cobj *o)
     switch (o->encoding) {
     case ENC_INTSET: sw_str(w, o->v.ptr, intset_bytes(o->v.ptr)); break;
     case ENC_LISTPACK: write_lp(w, o->v.ptr); break;
-    default: write_keys(w, o->v.ptr); break;
+    default: write_members(w, o->v.ptr); break;
     }
 }
 
@@ -244,9 +245,7 @@ static int read_set(snap_reader *r, cairn_engine *e, int enc, cobj **out, snap_p
     uint64_t n;
     if (!sr_varint(r, &n)) return 0;
     if (n == 0) return bad(r, "empty set");
-    dict *d = dict_create(e->hash_seed, NULL, 0);
-    dict_expand(d, hint(n));
-    part->obj = new_obj(OBJ_SET, ENC_HASHTABLE, d);
+    part->obj = new_obj(OBJ_SET, ENC_HASHTABLE, set_htab_new(e->hash_seed, hint(n)));
     part->remaining = n;
     return 1;
 }
@@ -256,11 +255,7 @@ static int read_set_member(snap_reader *r, snap_partial *part)
     const char *s;
     size_t len;
     if (!sr_str(r, &s, &len)) return 0;
-    dstr m = dstr_new(s, len);
-    if (!dict_add(part->obj->v.ptr, m, NULL)) {
-        dstr_free(m);
-        return bad(r, "repeated set member");
-    }
+    if (!set_htab_add(part->obj->v.ptr, s, len)) return bad(r, "repeated set member");
     return 1;
 }
 

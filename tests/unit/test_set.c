@@ -132,11 +132,11 @@ static void test_spop_replays_to_the_same_state(void)
     sadd_range(a, &s, "ints", "", 0, 100);
     sadd_range(a, &s, "small", "x", 0, 50);
     sadd_range(a, &s, "big", "m", 0, 2000);
-    /* A listpack built by walking a hashtable: its order is the dict's. */
+    /* A listpack built by walking a hashtable: its order is the table's. */
     sadd_range(a, &s, "big2", "m", 1990, 200);
     RUN(a, &s, "SINTERSTORE", "derived", "big", "big2");
     for (int round = 0; round < 20; round++) {
-        /* Reads move a dict's incremental rehash on this engine only. */
+        /* Reads move a table's incremental rehash on this engine only. */
         RUN(a, &s, "SISMEMBER", "big", "m5");
         RUN(a, &s, "SRANDMEMBER", "big", "-3");
         RUN(a, &s, "SPOP", "ints");

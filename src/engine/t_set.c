@@ -276,6 +276,17 @@ static void reply_members(cmd_call *c, cobj *set)
     set_iter it;
     set_elem e;
     reply_set_len(c->out, (long)set_size(set));
+    if (set->encoding == ENC_HASHTABLE) {
+        /* The SMEMBERS of a big set: the members are already bytes, so
+         * walk the table directly rather than through set_elem. */
+        htab_iter hi;
+        dstr m;
+        htab_iter_start(&hi, set->v.ptr);
+        while ((m = htab_iter_next(&hi)) != NULL)
+            reply_bulk(c->out, m, dstr_len(m));
+        htab_iter_end(&hi);
+        return;
+    }
     set_iter_start(&it, set);
     while (set_iter_elem(&it, &e))
         reply_elem(c->out, &e);

@@ -511,8 +511,12 @@ void *htab_iter_next(htab_iter *it)
     htab *h = it->h;
     for (;;) {
         if (it->bucket) {
-            for (; it->slot < SLOTS; it->slot++) {
-                if (it->bucket->presence & (1u << it->slot)) return it->bucket->elems[it->slot++];
+            /* The lowest occupied slot from it->slot on is the next. */
+            unsigned bits = it->bucket->presence & (ALL_SLOTS << it->slot);
+            if (bits) {
+                int s = __builtin_ctz(bits);
+                it->slot = s + 1;
+                return it->bucket->elems[s];
             }
             it->bucket = it->bucket->child;
             it->slot = 0;

@@ -17,6 +17,7 @@
 #include "engine/config.h"
 #include "engine/db.h"
 #include "engine/engine.h"
+#include "engine/t_set.h"
 #include "log/aof.h"
 #include "log/fileio.h"
 #include "log/persist.h"
@@ -482,6 +483,54 @@ static void test_crafted_snapshots(void)
     cm_free(dir);
 }
 
+/* A hashtable set as the snapshot stores it: the member count, then each
+ * member (an htab of member dstrs once loaded). */
+static dstr members_value(const char **items, int n)
+{
+    char count = (char)n; /* n < 128: a one-byte varint */
+    dstr v = dstr_new(&count, 1);
+    for (int i = 0; i < n; i++)
+        put_str(&v, items[i], strlen(items[i]));
+    return v;
+}
+
+static void test_crafted_hashtable_sets(void)
+{
+    char *dir = make_tmpdir();
+    char err[256];
+    /* A sound one loads as a hashtable with its members. */
+    dstr v = members_value((const char *[]){"a", "", "12"}, 3);
+    dstr stream = one_key_stream(OBJ_SET, ENC_HASHTABLE, "s", v, dstr_len(v), 1);
+    dstr file = frame_snapshot(stream, dstr_len(stream));
+    dstr path = path_join(dir, "crafted");
+    write_bytes(path, file, dstr_len(file));
+    cairn_engine *e;
+    REQUIRE(load_snapshot(path, &e, err, sizeof(err)) == SNAP_DONE);
+    cobj *set = db_find(&e->dbs[0], &(cslice){"s", 1});
+    REQUIRE(set && set->type == OBJ_SET && set->encoding == ENC_HASHTABLE);
+    CHECK_EQ_LL(set_size(set), 3);
+    CHECK(set_is_member(set, "a", 1) && set_is_member(set, "", 0) && set_is_member(set, "12", 2));
+    CHECK(!set_is_member(set, "b", 1));
+    engine_free(e);
+    dstr_free(path);
+    dstr_free(file);
+    dstr_free(stream);
+    dstr_free(v);
+    /* A repeated member, an empty set. */
+    v = members_value((const char *[]){"a", "b", "a"}, 3);
+    CHECK(!crafted_loads(one_key_stream(OBJ_SET, ENC_HASHTABLE, "s", v, dstr_len(v), 1), dir, err,
+                         sizeof(err)));
+    CHECK(strstr(err, "repeated set member") != NULL);
+    dstr_free(v);
+    v = members_value(NULL, 0);
+    CHECK(!crafted_loads(one_key_stream(OBJ_SET, ENC_HASHTABLE, "s", v, dstr_len(v), 1), dir, err,
+                         sizeof(err)));
+    CHECK(strstr(err, "empty set") != NULL);
+    dstr_free(v);
+    rm_rf(dir);
+    cm_free(dir);
+}
+
 /* ---- recovery ------------------------------------------------------------ */
 
 /* Write a log: a server-like run with the embedded (no fork) host. */
@@ -784,6 +833,7 @@ int main(void)
     TEST(test_snapshot_round_trip);
     TEST(test_snapshot_damage_is_refused);
     TEST(test_crafted_snapshots);
+    TEST(test_crafted_hashtable_sets);
     TEST(test_log_round_trip);
     TEST(test_log_cut_at_every_offset);
     TEST(test_log_flipped_bytes_are_refused);

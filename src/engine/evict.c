@@ -135,6 +135,22 @@ static double lfu_draw(cmd_call *c)
     return (double)(x >> 11) * 0x1.0p-53;
 }
 
+uint64_t evict_access_save(const cairn_engine *e, const cobj *o, int64_t now_ms)
+{
+    if (evict_access_kind(e) == ACCESS_FREQ)
+        return lfu_decayed_counter(o->lru, now_ms, e->cfg.lfu_decay_time);
+    return lru_idle_ms(o->lru, now_ms) / 1000;
+}
+
+unsigned evict_access_restore(const cairn_engine *e, int kind, uint64_t saved, int64_t now_ms)
+{
+    if (kind != evict_access_kind(e)) return evict_initial_lru(e, now_ms);
+    if (kind == ACCESS_FREQ)
+        return (lfu_minutes(now_ms) << 8) | (unsigned)(saved > 255 ? 255 : saved);
+    if (saved > 0xFFFFFF) saved = 0xFFFFFF;
+    return (engine_lru_clock(now_ms) - (unsigned)saved) & 0xFFFFFF;
+}
+
 void lfu_touch(cmd_call *c, cobj *o)
 {
     const cairn_config *cfg = &c->e->cfg;

@@ -33,29 +33,12 @@ enum { ZSET_MIN = 0, ZSET_MAX = 1 };
 /* Helpers                                                              */
 /* ------------------------------------------------------------------ */
 
-/* Scores are mostly integers, and strtod is slow.  An optional '-' and
- * at most 15 digits make a value below 2^53, which converts exactly, so
- * this gives what strtod gives ("-0" included).  Returns 0 for anything
- * else, which strtod then decides. */
-static int small_int_to_double(const char *s, size_t len, double *d)
-{
-    int neg = len > 0 && s[0] == '-';
-    if (len <= (size_t)neg || len - (size_t)neg > 15) return 0;
-    uint64_t v = 0;
-    for (size_t i = (size_t)neg; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') return 0;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *d = neg ? -(double)v : (double)v;
-    return 1;
-}
-
 /* Argument i as a float (ZADD scores, increments, weights); replies err
  * and returns 0 if it is not one. */
 static int arg_double(cmd_call *c, int i, double *d, const char *err)
 {
     const cslice *a = &c->argv[i];
-    if (small_int_to_double(a->ptr, a->len, d) || str_to_double(a->ptr, a->len, d)) return 1;
+    if (str_to_double(a->ptr, a->len, d)) return 1;
     reply_error(c->out, err);
     return 0;
 }

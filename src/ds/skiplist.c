@@ -13,35 +13,21 @@
  * Nodes
  * ------------------------------------------------------------------------ */
 
-static size_t node_levels_size(int level)
-{
-    return sizeof(zsl_node) + (size_t)level * sizeof(struct zsl_level);
-}
+/* Bytes in front of a node: its member, the NUL and the length, rounded
+ * up so that the node that follows is 8-aligned. */
+static size_t member_room(size_t len) { return (len + 1 + sizeof(uint32_t) + 7) & ~(size_t)7; }
 
-size_t zsl_node_size(int level, size_t len)
-{
-    return node_levels_size(level) + sizeof(dstr_hdr) + len + 1;
-}
-
-/* One allocation: the node, its levels, then a dstr header and the member
- * bytes.  The header node has no member. */
+/* One allocation: padding, the member bytes, NUL, length, then the node
+ * and its levels. */
 static zsl_node *node_create(int level, double score, const char *ele, size_t len)
 {
-    size_t base = node_levels_size(level);
-    zsl_node *n;
-    if (!ele) {
-        n = cm_malloc(base);
-        n->ele = NULL;
-    } else {
-        n = cm_malloc(zsl_node_size(level, len));
-        dstr_hdr *h = (dstr_hdr *)((char *)n + base);
-        h->len = (uint32_t)len;
-        h->cap = (uint32_t)len;
-        char *s = (char *)(h + 1);
-        if (len) memcpy(s, ele, len);
-        s[len] = '\0';
-        n->ele = s;
-    }
+    size_t room = member_room(len);
+    char *p = cm_malloc(room + sizeof(zsl_node) + (size_t)level * sizeof(struct zsl_level));
+    zsl_node *n = (zsl_node *)(void *)(p + room);
+    char *s = (char *)n - sizeof(uint32_t) - 1 - len;
+    if (len) memcpy(s, ele, len);
+    s[len] = '\0';
+    ((uint32_t *)(void *)n)[-1] = (uint32_t)len;
     n->score = score;
     n->backward = NULL;
     for (int i = 0; i < level; i++) {
@@ -51,10 +37,12 @@ static zsl_node *node_create(int level, double score, const char *ele, size_t le
     return n;
 }
 
+static void node_free(zsl_node *n) { cm_free((char *)n - member_room(zsl_node_len(n))); }
+
 zskiplist *zsl_create(void)
 {
     zskiplist *zsl = cm_malloc(sizeof(*zsl));
-    zsl->header = node_create(ZSL_MAX_LEVEL, 0, NULL, 0);
+    zsl->header = node_create(ZSL_MAX_LEVEL, 0, "", 0);
     zsl->tail = NULL;
     zsl->length = 0;
     zsl->level = 1;
@@ -66,10 +54,10 @@ void zsl_free(zskiplist *zsl)
     zsl_node *n = zsl->header->level[0].forward;
     while (n) {
         zsl_node *next = n->level[0].forward;
-        cm_free(n);
+        node_free(n);
         n = next;
     }
-    cm_free(zsl->header);
+    node_free(zsl->header);
     cm_free(zsl);
 }
 
@@ -98,11 +86,15 @@ int zsl_cmp_members(const char *a, size_t alen, const char *b, size_t blen)
     return alen < blen ? -1 : (alen > blen ? 1 : 0);
 }
 
+static int node_cmp_member(const zsl_node *n, const char *ele, size_t len)
+{
+    return zsl_cmp_members(zsl_node_ele(n), zsl_node_len(n), ele, len);
+}
+
 /* Does n come strictly before (score, ele)? */
 static int node_before(const zsl_node *n, double score, const char *ele, size_t len)
 {
-    return n->score < score ||
-           (n->score == score && zsl_cmp_members(n->ele, dstr_len(n->ele), ele, len) < 0);
+    return n->score < score || (n->score == score && node_cmp_member(n, ele, len) < 0);
 }
 
 /* ---------------------------------------------------------------------------
@@ -114,12 +106,12 @@ static void link_node(zskiplist *zsl, zsl_node *x, int level)
 {
     zsl_node *update[ZSL_MAX_LEVEL], *n = zsl->header;
     unsigned long rank[ZSL_MAX_LEVEL];
-    size_t len = dstr_len(x->ele);
+    cslice m = zsl_node_member(x);
 
     for (int i = zsl->level - 1; i >= 0; i--) {
         /* rank[i] is the rank of update[i]: what was crossed to reach it. */
         rank[i] = i == zsl->level - 1 ? 0 : rank[i + 1];
-        while (n->level[i].forward && node_before(n->level[i].forward, x->score, x->ele, len)) {
+        while (n->level[i].forward && node_before(n->level[i].forward, x->score, m.ptr, m.len)) {
             rank[i] += n->level[i].span;
             n = n->level[i].forward;
         }
@@ -195,39 +187,42 @@ static void unlink_node(zskiplist *zsl, zsl_node *x, zsl_node **update)
 
 static int same_element(const zsl_node *x, double score, const char *ele, size_t len)
 {
-    return x && x->score == score && zsl_cmp_members(x->ele, dstr_len(x->ele), ele, len) == 0;
+    return x && x->score == score && node_cmp_member(x, ele, len) == 0;
 }
 
-int zsl_delete(zskiplist *zsl, double score, const char *ele, size_t len)
+/* find_update() for a node of the list; returns 0 if it is not there. */
+static int find_node(zskiplist *zsl, const zsl_node *node, zsl_node **update)
+{
+    cslice m = zsl_node_member(node);
+    return find_update(zsl, node->score, m.ptr, m.len, update) == node;
+}
+
+void zsl_delete_node(zskiplist *zsl, zsl_node *node)
 {
     zsl_node *update[ZSL_MAX_LEVEL];
-    zsl_node *x = find_update(zsl, score, ele, len, update);
-    if (!same_element(x, score, ele, len)) return 0;
-    unlink_node(zsl, x, update);
-    cm_free(x);
-    return 1;
+    if (!find_node(zsl, node, update)) return; /* not in this list: a caller bug, do no harm */
+    unlink_node(zsl, node, update);
+    node_free(node);
 }
 
 void zsl_update_score(zskiplist *zsl, zsl_node *node, double newscore)
 {
-    zsl_node *update[ZSL_MAX_LEVEL];
-    zsl_node *x = find_update(zsl, node->score, node->ele, dstr_len(node->ele), update);
-    if (x != node) return; /* not in this list: a caller bug, do no harm */
-
-    /* Still between its neighbours: only the score changes. */
-    if ((x->backward == NULL || x->backward->score < newscore) &&
-        (x->level[0].forward == NULL || x->level[0].forward->score > newscore)) {
-        x->score = newscore;
+    /* Still between its neighbours: only the score changes, no search. */
+    if ((node->backward == NULL || node->backward->score < newscore) &&
+        (node->level[0].forward == NULL || node->level[0].forward->score > newscore)) {
+        node->score = newscore;
         return;
     }
-    /* Otherwise move it, keeping its height: the levels it occupies are
-     * exactly those where its predecessor points at it. */
+    zsl_node *update[ZSL_MAX_LEVEL];
+    if (!find_node(zsl, node, update)) return; /* not in this list: a caller bug, do no harm */
+    /* Move it, keeping its height: the levels it occupies are exactly
+     * those where its predecessor points at it. */
     int height = 0;
-    while (height < zsl->level && update[height]->level[height].forward == x)
+    while (height < zsl->level && update[height]->level[height].forward == node)
         height++;
-    unlink_node(zsl, x, update);
-    x->score = newscore;
-    link_node(zsl, x, height);
+    unlink_node(zsl, node, update);
+    node->score = newscore;
+    link_node(zsl, node, height);
 }
 
 /* ---------------------------------------------------------------------------
@@ -244,7 +239,7 @@ unsigned long zsl_get_rank(zskiplist *zsl, double score, const char *ele, size_t
             rank += x->level[i].span;
             x = x->level[i].forward;
         }
-        if (x->ele && same_element(x, score, ele, len)) return rank;
+        if (x != zsl->header && same_element(x, score, ele, len)) return rank;
     }
     return 0;
 }
@@ -339,13 +334,23 @@ int zsl_lex_range_is_valid(const zlex_spec *r)
     return !(c > 0 || (c == 0 && (r->minex || r->maxex)));
 }
 
+static int node_lex_gte_min(const zsl_node *n, const zlex_spec *r)
+{
+    return zsl_lex_gte_min(zsl_node_ele(n), zsl_node_len(n), r);
+}
+
+static int node_lex_lte_max(const zsl_node *n, const zlex_spec *r)
+{
+    return zsl_lex_lte_max(zsl_node_ele(n), zsl_node_len(n), r);
+}
+
 static int lex_range_overlaps(const zskiplist *zsl, const zlex_spec *r)
 {
     if (!zsl_lex_range_is_valid(r)) return 0;
     const zsl_node *x = zsl->tail;
-    if (!x || !zsl_lex_gte_min(x->ele, dstr_len(x->ele), r)) return 0;
+    if (!x || !node_lex_gte_min(x, r)) return 0;
     x = zsl->header->level[0].forward;
-    return x && zsl_lex_lte_max(x->ele, dstr_len(x->ele), r);
+    return x && node_lex_lte_max(x, r);
 }
 
 zsl_node *zsl_first_in_lex_range(zskiplist *zsl, const zlex_spec *r)
@@ -354,11 +359,11 @@ zsl_node *zsl_first_in_lex_range(zskiplist *zsl, const zlex_spec *r)
     zsl_node *x = zsl->header;
     for (int i = zsl->level - 1; i >= 0; i--) {
         zsl_node *f;
-        while ((f = x->level[i].forward) && !zsl_lex_gte_min(f->ele, dstr_len(f->ele), r))
+        while ((f = x->level[i].forward) && !node_lex_gte_min(f, r))
             x = f;
     }
     x = x->level[0].forward;
-    return zsl_lex_lte_max(x->ele, dstr_len(x->ele), r) ? x : NULL;
+    return node_lex_lte_max(x, r) ? x : NULL;
 }
 
 zsl_node *zsl_last_in_lex_range(zskiplist *zsl, const zlex_spec *r)
@@ -367,10 +372,10 @@ zsl_node *zsl_last_in_lex_range(zskiplist *zsl, const zlex_spec *r)
     zsl_node *x = zsl->header;
     for (int i = zsl->level - 1; i >= 0; i--) {
         zsl_node *f;
-        while ((f = x->level[i].forward) && zsl_lex_lte_max(f->ele, dstr_len(f->ele), r))
+        while ((f = x->level[i].forward) && node_lex_lte_max(f, r))
             x = f;
     }
-    return zsl_lex_gte_min(x->ele, dstr_len(x->ele), r) ? x : NULL;
+    return node_lex_gte_min(x, r) ? x : NULL;
 }
 
 /* ---------------------------------------------------------------------------
@@ -389,7 +394,7 @@ static unsigned long delete_run(zskiplist *zsl, zsl_node **update, zsl_node *x, 
         zsl_node *next = x->level[0].forward;
         unlink_node(zsl, x, update);
         if (fn) fn(priv, x);
-        cm_free(x);
+        node_free(x);
         removed++;
         rank++;
         x = next;
@@ -406,7 +411,7 @@ static int score_lte_max(const zsl_node *x, const void *spec, unsigned long rank
 static int lex_lte_max(const zsl_node *x, const void *spec, unsigned long rank)
 {
     (void)rank;
-    return zsl_lex_lte_max(x->ele, dstr_len(x->ele), spec);
+    return node_lex_lte_max(x, spec);
 }
 
 static int rank_lte_end(const zsl_node *x, const void *spec, unsigned long rank)
@@ -435,7 +440,7 @@ unsigned long zsl_delete_range_by_lex(zskiplist *zsl, const zlex_spec *r, zsl_de
     if (!zsl_lex_range_is_valid(r)) return 0;
     for (int i = zsl->level - 1; i >= 0; i--) {
         zsl_node *f;
-        while ((f = x->level[i].forward) && !zsl_lex_gte_min(f->ele, dstr_len(f->ele), r))
+        while ((f = x->level[i].forward) && !node_lex_gte_min(f, r))
             x = f;
         update[i] = x;
     }
@@ -481,7 +486,7 @@ zskiplist *zsl_dup(const zskiplist *src, void (*fn)(void *priv, zsl_node *node),
         int h = 0;
         while (h < ZSL_MAX_LEVEL && expect[h] == x)
             h++;
-        zsl_node *n = node_create(h, x->score, x->ele, dstr_len(x->ele));
+        zsl_node *n = node_create(h, x->score, zsl_node_ele(x), zsl_node_len(x));
         for (int i = 0; i < h; i++) {
             last[i]->level[i].forward = n;
             n->level[i].span = x->level[i].span;

@@ -8,10 +8,13 @@
  * gives an element's rank.  Level-0 nodes also link backward so ranges can
  * be walked in both directions.
  *
- * A node's member is a dstr stored in the node's own allocation, so a
- * member costs one allocation, and a dict can index the members by
- * pointing at node->ele (created with DICT_SHARED_KEYS).  The pointer
- * stays valid for the node's whole life, including score updates.
+ * A node's member lives in the node's own allocation, just before the
+ * node: the member bytes, a NUL, then the length as a uint32_t that ends
+ * where the node begins (up to 7 bytes of padding come first, so the node
+ * is 8-aligned).  A member costs one allocation, reached from the node
+ * without knowing its height, and the node's address is the member's
+ * handle for its whole life, score updates included: a hash table can
+ * index the nodes themselves.
  *
  * Node levels are drawn from a crand supplied by the caller, so the shape
  * of the list is deterministic given the seed (DESIGN rule 2). */
@@ -19,6 +22,7 @@
 #define CAIRN_SKIPLIST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dstr.h"
 #include "rand.h"
@@ -26,7 +30,6 @@
 #define ZSL_MAX_LEVEL 32 /* enough for 2^64 elements at p = 1/4 */
 
 typedef struct zsl_node {
-    dstr ele; /* NULL in the header node */
     double score;
     struct zsl_node *backward;
     struct zsl_level {
@@ -34,6 +37,20 @@ typedef struct zsl_node {
         unsigned long span;
     } level[];
 } zsl_node;
+
+/* The member of n (the header node's is empty). */
+static inline size_t zsl_node_len(const zsl_node *n)
+{
+    return ((const uint32_t *)(const void *)n)[-1];
+}
+static inline const char *zsl_node_ele(const zsl_node *n)
+{
+    return (const char *)n - sizeof(uint32_t) - 1 - zsl_node_len(n);
+}
+static inline cslice zsl_node_member(const zsl_node *n)
+{
+    return (cslice){zsl_node_ele(n), zsl_node_len(n)};
+}
 
 typedef struct zskiplist {
     zsl_node *header, *tail;
@@ -65,10 +82,10 @@ int zsl_random_level(crand *r);
 /* Insert a member that is not in the list yet; the bytes are copied into
  * the new node, which is returned. */
 zsl_node *zsl_insert(zskiplist *zsl, double score, const char *ele, size_t len, crand *r);
-/* Delete the element (score, ele).  Returns 1 if it was found. */
-int zsl_delete(zskiplist *zsl, double score, const char *ele, size_t len);
+/* Unlink node (which must be in the list) and free it. */
+void zsl_delete_node(zskiplist *zsl, zsl_node *node);
 /* Move node (which must be in the list) to newscore.  The node is kept,
- * so pointers to it and to node->ele stay valid. */
+ * so pointers to it and to its member stay valid. */
 void zsl_update_score(zskiplist *zsl, zsl_node *node, double newscore);
 
 /* 1-based rank of (score, ele), or 0 if absent. */
@@ -120,8 +137,5 @@ unsigned long zsl_delete_range_by_rank(zskiplist *zsl, unsigned long start, unsi
  * needs no random numbers and gives the same shape on every replica.
  * If fn is not NULL it is called with each new node, in order. */
 zskiplist *zsl_dup(const zskiplist *zsl, void (*fn)(void *priv, zsl_node *node), void *priv);
-
-/* Bytes allocated for a node of this level and member length. */
-size_t zsl_node_size(int level, size_t len);
 
 #endif

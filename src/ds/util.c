@@ -162,8 +162,26 @@ static void cstr_copy_free(cstr_copy *c)
     if (c->p != c->small) cm_free(c->p);
 }
 
+/* Floats given as arguments (scores, increments) are mostly integers, and
+ * strtod is slow.  An optional '-' and at most 15 digits make a value
+ * below 2^53, which converts exactly, so this gives what strtod gives
+ * ("-0" included).  Returns 0 for anything else, which strtod decides. */
+static int small_int_to_double(const char *s, size_t len, double *d)
+{
+    int neg = len > 0 && s[0] == '-';
+    if (len <= (size_t)neg || len - (size_t)neg > 15) return 0;
+    uint64_t v = 0;
+    for (size_t i = (size_t)neg; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *d = neg ? -(double)v : (double)v;
+    return 1;
+}
+
 int str_to_double(const char *s, size_t len, double *out)
 {
+    if (small_int_to_double(s, len, out)) return 1;
     /* strtod skips leading space, Redis does not want it to. */
     if (len == 0 || isspace((unsigned char)s[0])) return 0;
 

@@ -167,7 +167,7 @@ void signal_db_ready(cairn_engine *e, cdb *db)
     dict_entry *de;
     while ((de = dict_iter_next(&it))) {
         cslice key = {de->key, dstr_len(de->key)};
-        if (dict_find(db->keys, key.ptr, key.len)) signal_key_ready(e, db, &key);
+        if (db_find(db, &key)) signal_key_ready(e, db, &key);
     }
     dict_iter_end(&it);
 }
@@ -228,7 +228,7 @@ static void serve_key(cairn_engine *e, int dbid, const dstr key, int64_t now_us)
     cdb *db = &e->dbs[dbid];
     for (;;) {
         dict_entry *de = db->blocking ? dict_find(db->blocking, key, dstr_len(key)) : NULL;
-        if (!de || !dict_find(db->keys, key, dstr_len(key))) return;
+        if (!de || !htab_find(db->keys, key, dstr_len(key))) return;
         blocked_queue *q = de->v.ptr;
         size_t i = 0;
         while (i < q->n && !retry_parked(e, q->items[i], now_us))

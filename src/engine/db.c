@@ -3,15 +3,21 @@
 
 #include <string.h>
 
+#include "../ds/alloc.h"
 #include "blocking.h"
 #include "cmd.h"
 #include "evict.h"
 #include "multi.h"
 
+static cslice keyspace_key(const void *elem) { return obj_key(elem); }
+
+static const htab_type keyspace_type = {keyspace_key, obj_free_void};
+
 void db_init(cairn_engine *e, cdb *db, int id)
 {
-    db->keys = dict_create(e->hash_seed, obj_free_void, 0);
-    db->expires = dict_create(e->hash_seed, NULL, DICT_SHARED_KEYS);
+    db->keys = htab_create(&keyspace_type, e->hash_seed);
+    db->vol = NULL;
+    db->nvol = db->vol_cap = 0;
     db->id = id;
     db->expire_cursor = 0;
     db->avg_ttl = 0;
@@ -19,39 +25,138 @@ void db_init(cairn_engine *e, cdb *db, int id)
 
 void db_free(cdb *db)
 {
-    /* expires shares its keys with keys: release it first. */
     if (db->blocking) dict_release(db->blocking);
     if (db->watched) dict_release(db->watched);
-    dict_release(db->expires);
-    dict_release(db->keys);
+    htab_release(db->keys);
+    cm_free(db->vol);
 }
 
 void db_empty(cdb *db)
 {
-    dict_clear(db->expires);
-    dict_clear(db->keys);
+    htab_clear(db->keys);
+    cm_free(db->vol);
+    db->vol = NULL;
+    db->nvol = db->vol_cap = 0;
     db->expire_cursor = 0;
     db->avg_ttl = 0;
 }
 
-long long db_size(const cdb *db) { return (long long)dict_size(db->keys); }
+long long db_size(const cdb *db) { return (long long)htab_size(db->keys); }
 
-dict_entry *db_find_entry(cdb *db, const cslice *key)
+cobj *db_find(cdb *db, const cslice *key) { return htab_find(db->keys, key->ptr, key->len); }
+
+/* ---------------------------------------------------------------------- */
+/* The volatile array                                                      */
+/* ---------------------------------------------------------------------- */
+
+static void vol_add(cdb *db, cobj *o)
 {
-    return dict_find(db->keys, key->ptr, key->len);
+    if (db->nvol == db->vol_cap) {
+        db->vol_cap = db->vol_cap ? db->vol_cap * 2 : 16;
+        db->vol = cm_realloc(db->vol, sizeof(*db->vol) * db->vol_cap);
+    }
+    obj_set_volatile_index(o, db->nvol);
+    db->vol[db->nvol++] = o;
 }
+
+/* Before o loses its expiry or leaves the db. */
+static void vol_remove(cdb *db, const cobj *o)
+{
+    uint32_t i = obj_volatile_index(o);
+    cobj *last = db->vol[--db->nvol];
+    db->vol[i] = last;
+    obj_set_volatile_index(last, i);
+    /* Give back a mostly empty array, keeping room to grow again. */
+    if (db->vol_cap > 16 && db->nvol < db->vol_cap / 4) {
+        db->vol_cap /= 2;
+        db->vol = cm_realloc(db->vol, sizeof(*db->vol) * db->vol_cap);
+    }
+}
+
+/* Object old, which is in the db, is being replaced by n at its slot:
+ * keep the volatile array in step.  n's expiry is final. */
+static void vol_replace(cdb *db, const cobj *old, cobj *n)
+{
+    if (obj_has_expire(old) && obj_has_expire(n)) {
+        uint32_t i = obj_volatile_index(old);
+        obj_set_volatile_index(n, i);
+        db->vol[i] = n;
+    } else if (obj_has_expire(old)) {
+        vol_remove(db, old);
+    } else if (obj_has_expire(n)) {
+        vol_add(db, n);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Expiry times                                                            */
+/* ---------------------------------------------------------------------- */
 
 int64_t db_get_expire(cdb *db, const cslice *key)
 {
-    if (dict_size(db->expires) == 0) return -1;
-    dict_entry *de = dict_find(db->expires, key->ptr, key->len);
-    return de ? de->v.s64 : -1;
+    if (db->nvol == 0) return -1;
+    cobj *o = db_find(db, key);
+    return o ? obj_expire(o) : -1;
 }
 
 int db_key_is_expired(cdb *db, const cslice *key, int64_t now_ms)
 {
     int64_t when = db_get_expire(db, key);
     return when >= 0 && when <= now_ms;
+}
+
+/* Give the object at slot the expiry time when (-1: none), reallocating
+ * it when the expiry appears or goes. */
+static cobj *set_expire_at(cdb *db, void **slot, int64_t when)
+{
+    cobj *o = *slot;
+    if (obj_has_expire(o) && when >= 0) {
+        obj_set_expire_time(o, when);
+        return o;
+    }
+    if (!obj_has_expire(o) && when < 0) return o;
+    if (obj_has_expire(o)) vol_remove(db, o);
+    cslice key = obj_key(o);
+    cobj *n = obj_set_key(o, &key, when);
+    if (when >= 0) vol_add(db, n);
+    *slot = n;
+    return n;
+}
+
+cobj *db_set_expire(cdb *db, const cslice *key, int64_t when_ms)
+{
+    uint64_t h = htab_hash(db->keys, key->ptr, key->len);
+    void **slot = htab_find_ref(db->keys, key->ptr, key->len, h);
+    return slot ? set_expire_at(db, slot, when_ms) : NULL;
+}
+
+int db_remove_expire(cdb *db, const cslice *key)
+{
+    if (db->nvol == 0) return 0;
+    uint64_t h = htab_hash(db->keys, key->ptr, key->len);
+    void **slot = htab_find_ref(db->keys, key->ptr, key->len, h);
+    if (!slot || !obj_has_expire(*slot)) return 0;
+    set_expire_at(db, slot, -1);
+    return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Deleting                                                                */
+/* ---------------------------------------------------------------------- */
+
+cobj *db_unlink(cdb *db, const cslice *key)
+{
+    cobj *o = htab_pop(db->keys, key->ptr, key->len);
+    if (o && obj_has_expire(o)) vol_remove(db, o);
+    return o;
+}
+
+/* key may point into the object deleted: it is unlinked, then freed. */
+static int delete_key(cdb *db, const cslice *key)
+{
+    cobj *o = db_unlink(db, key);
+    obj_free(o);
+    return o != NULL;
 }
 
 /* Delete a key the engine itself decided to remove, logging it as a DEL
@@ -61,10 +166,7 @@ static void delete_logged(cairn_engine *e, cdb *db, const cslice *key, int64_t n
     cslice argv[2] = {{"DEL", 3}, *key};
     engine_log(e, (uint32_t)db->id, now_ms, 0, 2, argv);
     touch_watched_key(e, db, key);
-    dict_delete(db->expires, key->ptr, key->len);
-    /* Unlink, then free: key may point at the bytes of this very entry. */
-    dict_entry *de = dict_unlink(db->keys, key->ptr, key->len);
-    if (de) dict_free_unlinked(db->keys, de);
+    delete_key(db, key);
 }
 
 void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
@@ -77,10 +179,21 @@ void db_evict_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
 {
     delete_logged(e, db, key, now_ms);
     /* Eviction is meant to free memory: give back a mostly empty table. */
-    dict_shrink_if_needed(db->keys);
-    dict_shrink_if_needed(db->expires);
+    htab_shrink_if_needed(db->keys);
     e->stats.evicted_keys++;
 }
+
+int db_delete(cmd_call *c, cdb *db, const cslice *key)
+{
+    (void)c;
+    int deleted = delete_key(db, key);
+    if (deleted) htab_shrink_if_needed(db->keys);
+    return deleted;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Lookups                                                                 */
+/* ---------------------------------------------------------------------- */
 
 /* CLIENT NO-TOUCH: the session's reads leave LRU/LFU alone, except
  * TOUCH, whose whole point is to touch (Redis 7.2). */
@@ -89,21 +202,14 @@ static int client_no_touch(const cmd_call *c)
     return c->s && (c->s->flags & SESS_NO_TOUCH) && !(c->cmd && strcmp(c->cmd->name, "touch") == 0);
 }
 
-/* The hash of key in db's dicts.  keys and expires are created with the
- * same seed (db_init), so one hash serves both. */
-static inline uint64_t key_hash(const cdb *db, const cslice *key)
-{
-    return dict_hash(db->keys, key->ptr, key->len);
-}
-
-/* The end of every lookup, once ref->de is known: stats and access time. */
+/* The end of every lookup, once ref->o is known: stats and access time. */
 static cobj *lookup_done(cmd_call *c, const db_keyref *ref, int flags)
 {
-    if (!ref->de) {
+    cobj *o = ref->o;
+    if (!o) {
         if (!(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE))) c->e->stats.keyspace_misses++;
         return NULL;
     }
-    cobj *o = ref->de->v.ptr;
     if (!(flags & LOOKUP_NOTOUCH) && !client_no_touch(c)) evict_touch(c, o);
     if (!(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE))) c->e->stats.keyspace_hits++;
     return o;
@@ -111,115 +217,98 @@ static cobj *lookup_done(cmd_call *c, const db_keyref *ref, int flags)
 
 cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags)
 {
-    db_keyref ref = {key, 0, NULL};
+    db_keyref ref = {key, 0, NULL, NULL};
     /* Nothing to hash for in an empty db (a fresh server under GET). */
-    if (dict_size(db->keys) == 0) return lookup_done(c, &ref, flags);
+    if (htab_size(db->keys) == 0) return lookup_done(c, &ref, flags);
     return db_lookup_ref(c, db, key, flags, &ref);
 }
 
 cobj *db_lookup_ref(cmd_call *c, cdb *db, const cslice *key, int flags, db_keyref *ref)
 {
-    uint64_t h = key_hash(db, key);
-    dict_entry *de = dict_find_hashed(db->keys, key->ptr, key->len, h);
-    if (de && dict_size(db->expires)) {
-        dict_entry *ex = dict_find_hashed(db->expires, key->ptr, key->len, h);
-        if (ex && ex->v.s64 >= 0 && ex->v.s64 <= c->now_ms) { /* db_key_is_expired() */
-            db_expire_key(c->e, db, key, c->now_ms);
-            de = NULL;
-        }
+    uint64_t h = htab_hash(db->keys, key->ptr, key->len);
+    void **slot = htab_find_ref(db->keys, key->ptr, key->len, h);
+    cobj *o = slot ? *slot : NULL;
+    if (o && obj_has_expire(o) && obj_expire(o) <= c->now_ms) {
+        db_expire_key(c->e, db, key, c->now_ms);
+        o = NULL;
+        slot = NULL;
     }
     ref->key = key;
     ref->hash = h;
-    ref->de = de;
+    ref->slot = slot;
+    ref->o = o;
     return lookup_done(c, ref, flags);
 }
 
-static void add_hashed(cmd_call *c, cdb *db, db_keyref *ref, cobj *val);
+/* ---------------------------------------------------------------------- */
+/* Storing                                                                 */
+/* ---------------------------------------------------------------------- */
 
-void db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val)
-{
-    db_keyref ref = {key, key_hash(db, key), NULL};
-    add_hashed(c, db, &ref, val);
-}
-
-/* db_add() of the key ref names, hashed already; ref->de is set to the
- * new entry. */
-static void add_hashed(cmd_call *c, cdb *db, db_keyref *ref, cobj *val)
+/* db_add() of the key ref names, hashed already; ref->o is set to the
+ * stored object (its slot is not known: ref->slot is NULL). */
+static cobj *add_hashed(cmd_call *c, cdb *db, db_keyref *ref, cobj *val)
 {
     const cslice *key = ref->key;
+    if (!(val->meta & OBJ_M_KEY)) val = obj_set_key(val, key, -1);
     val->lru = evict_initial_lru(c->e, c->now_ms);
-    dict_entry *de = dict_add_hashed(db->keys, dstr_new(key->ptr, key->len), ref->hash, NULL);
-    de->v.ptr = val;
-    ref->de = de;
+    htab_add_new_hashed(db->keys, val, ref->hash);
+    if (obj_has_expire(val)) vol_add(db, val);
+    ref->slot = NULL;
+    ref->o = val;
     /* Blocked sessions wait on keys that do not exist (an emptied list or
      * zset is deleted), so a new key is the moment they may be served. */
     if (val->type == OBJ_LIST || val->type == OBJ_ZSET) signal_key_ready(c->e, db, key);
+    return val;
 }
 
-void db_replace_value(cdb *db, dict_entry *de, cobj *val)
+cobj *db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val)
 {
-    (void)db;
-    cobj *old = de->v.ptr;
-    val->lru = old->lru;
-    de->v.ptr = val;
-    obj_free(old);
+    db_keyref ref = {key, htab_hash(db->keys, key->ptr, key->len), NULL, NULL};
+    return add_hashed(c, db, &ref, val);
 }
 
-void db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags)
+cobj *db_add_loaded(cdb *db, const cslice *key, cobj *val, int64_t when)
 {
-    uint64_t h = key_hash(db, key);
-    db_keyref ref = {key, h, dict_find_hashed(db->keys, key->ptr, key->len, h)};
-    db_set_ref(c, db, &ref, val, flags);
-}
-
-void db_set_ref(cmd_call *c, cdb *db, db_keyref *ref, cobj *val, int flags)
-{
-    dict_entry *de = ref->de;
-    if (!de) {
-        add_hashed(c, db, ref, val);
-        return;
+    val = obj_set_key(val, key, when);
+    if (!htab_add(db->keys, val, NULL)) {
+        obj_free(val);
+        return NULL;
     }
-    db_replace_value(db, de, val);
-    db_overwrote_ref(c, db, ref, flags);
+    if (when >= 0) vol_add(db, val);
+    return val;
 }
 
-void db_overwrote_ref(cmd_call *c, cdb *db, db_keyref *ref, int flags)
+cobj *db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags)
 {
-    const cslice *key = ref->key;
-    cobj *val = ref->de->v.ptr;
-    /* An overwrite is an access: under LFU the new value inherits the
-     * old one's counter (db_replace_value copied it), as in Redis. */
+    uint64_t h = htab_hash(db->keys, key->ptr, key->len);
+    void **slot = htab_find_ref(db->keys, key->ptr, key->len, h);
+    db_keyref ref = {key, h, slot, slot ? *slot : NULL};
+    return db_set_ref(c, db, &ref, val, flags);
+}
+
+cobj *db_set_ref(cmd_call *c, cdb *db, db_keyref *ref, cobj *val, int flags)
+{
+    cobj *old = ref->o;
+    if (!old) return add_hashed(c, db, ref, val);
+    if (!(val->meta & OBJ_M_KEY))
+        val = obj_set_key(val, ref->key, (flags & SETKEY_KEEPTTL) ? obj_expire(old) : -1);
+    /* Under LFU the new value inherits the old one's counter, as in
+     * Redis (db_overwrote_ref() refreshes an LRU clock). */
+    val->lru = old->lru;
+    vol_replace(db, old, val);
+    if (!ref->slot) ref->slot = htab_find_ref(db->keys, ref->key->ptr, ref->key->len, ref->hash);
+    *ref->slot = val;
+    ref->o = val;
+    obj_free(old);
+    db_overwrote_ref(c, db, ref);
+    return val;
+}
+
+void db_overwrote_ref(cmd_call *c, cdb *db, db_keyref *ref)
+{
+    cobj *val = ref->o;
+    /* An overwrite is an access: under LFU the new value keeps the
+     * counter it inherited. */
     if (!evict_policy_is_lfu(c->e->cfg.maxmemory_policy)) val->lru = engine_lru_clock(c->now_ms);
-    if (val->type == OBJ_LIST || val->type == OBJ_ZSET) signal_key_ready(c->e, db, key);
-    if (!(flags & SETKEY_KEEPTTL) && dict_size(db->expires))
-        dict_delete_hashed(db->expires, key->ptr, key->len, ref->hash);
-}
-
-int db_delete(cmd_call *c, cdb *db, const cslice *key)
-{
-    (void)c;
-    dict_delete(db->expires, key->ptr, key->len);
-    int deleted = dict_delete(db->keys, key->ptr, key->len);
-    if (deleted) dict_shrink_if_needed(db->keys);
-    return deleted;
-}
-
-void db_set_expire(cdb *db, const cslice *key, int64_t when_ms)
-{
-    uint64_t h = key_hash(db, key);
-    db_keyref ref = {key, h, dict_find_hashed(db->keys, key->ptr, key->len, h)};
-    if (ref.de) db_set_expire_ref(db, &ref, when_ms);
-}
-
-void db_set_expire_ref(cdb *db, const db_keyref *ref, int64_t when_ms)
-{
-    dict_entry *existing;
-    dict_entry *de = dict_add_hashed(db->expires, ref->de->key, ref->hash, &existing);
-    if (!de) de = existing;
-    de->v.s64 = when_ms;
-}
-
-int db_remove_expire(cdb *db, const cslice *key)
-{
-    return dict_delete(db->expires, key->ptr, key->len);
+    if (val->type == OBJ_LIST || val->type == OBJ_ZSET) signal_key_ready(c->e, db, ref->key);
 }

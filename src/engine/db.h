@@ -35,44 +35,58 @@ static inline cobj *lookup_write(cmd_call *c, const cslice *key)
 }
 
 /* A key found once for a read-modify-write (SET): its hash in the db's
- * dicts and its entry (NULL if absent), so that storing the new value
- * neither hashes the key again nor looks it up again.  Valid until the
- * keyspace changes by any other way. */
+ * table, its object (NULL if absent) and the table slot holding it, so
+ * that storing the new value neither hashes the key again nor looks it up
+ * again.  Valid until the keyspace changes by any other way. */
 typedef struct db_keyref {
     const cslice *key;
     uint64_t hash;
-    dict_entry *de;
+    void **slot;
+    cobj *o;
 } db_keyref;
+
+#define DB_WUR __attribute__((warn_unused_result))
+
+/* The functions that store an object return the object now stored, which
+ * in general is not the one passed: the key (and the expiry) are embedded
+ * by re-allocating it (obj_set_key()).  Use the returned pointer from then
+ * on.  An object that already carries a key (obj_new_keyed_string(),
+ * obj_set_key()) must carry this key, and its expiry is the key's: it is
+ * stored as it is. */
 
 /* db_lookup() that also fills *ref for db_set_ref(). */
 cobj *db_lookup_ref(cmd_call *c, cdb *db, const cslice *key, int flags, db_keyref *ref);
-/* db_set() of the key ref names; ref->de is the key's entry afterwards. */
-void db_set_ref(cmd_call *c, cdb *db, db_keyref *ref, cobj *val, int flags);
+/* db_set() of the key ref names; ref->o is the stored object afterwards. */
+DB_WUR cobj *db_set_ref(cmd_call *c, cdb *db, db_keyref *ref, cobj *val, int flags);
 /* What db_set_ref() does to an existing key besides storing the value,
  * for a value changed in place (obj_string_set_in_place()). */
-void db_overwrote_ref(cmd_call *c, cdb *db, db_keyref *ref, int flags);
-/* db_set_expire() of the existing key ref names (after db_set_ref()). */
-void db_set_expire_ref(cdb *db, const db_keyref *ref, int64_t when_ms);
+void db_overwrote_ref(cmd_call *c, cdb *db, db_keyref *ref);
 
 /* Add a key that does not exist; val is owned by the db afterwards. */
-void db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val);
+DB_WUR cobj *db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val);
 /* Set key to val, replacing any value; the TTL is dropped unless
  * SETKEY_KEEPTTL. */
-void db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags);
-/* Replace the value of an existing key in place, keeping its TTL. */
-void db_replace_value(cdb *db, dict_entry *de, cobj *val);
+DB_WUR cobj *db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags);
+/* Add a key outside any command (loading a snapshot), with expiry time
+ * when (-1: none).  Returns NULL, val freed, if the key exists. */
+cobj *db_add_loaded(cdb *db, const cslice *key, cobj *val, int64_t when);
+/* Take key out of db without freeing its object (still keyed), or NULL. */
+cobj *db_unlink(cdb *db, const cslice *key);
 /* Delete key; returns 1 if it existed. */
 int db_delete(cmd_call *c, cdb *db, const cslice *key);
-/* The dict entry of key without expiry checks (NULL if absent). */
-dict_entry *db_find_entry(cdb *db, const cslice *key);
+/* The object of key without expiry checks (NULL if absent). */
+cobj *db_find(cdb *db, const cslice *key);
 void db_empty(cdb *db);
 long long db_size(const cdb *db);
+/* Keys with an expiry time. */
+static inline long long db_volatile_count(const cdb *db) { return db->nvol; }
 
 /* Absolute expiry time in ms, or -1 when the key has no TTL. */
 int64_t db_get_expire(cdb *db, const cslice *key);
-/* The key must exist. */
-void db_set_expire(cdb *db, const cslice *key, int64_t when_ms);
-/* Returns 1 if a TTL was removed. */
+/* Set the expiry time of key, which must exist; returns its object,
+ * which may have moved. */
+cobj *db_set_expire(cdb *db, const cslice *key, int64_t when_ms);
+/* Returns 1 if a TTL was removed (the key's object may have moved). */
 int db_remove_expire(cdb *db, const cslice *key);
 /* True if key has a TTL that has passed at now_ms (it still exists). */
 int db_key_is_expired(cdb *db, const cslice *key, int64_t now_ms);

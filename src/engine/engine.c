@@ -280,46 +280,36 @@ int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *ent
     return 0;
 }
 
-/* Sample keys with a TTL in one db by walking its expires table with the
- * scan cursor, so successive calls cover every key in turn.  Returns how
- * many keys were examined; *expired counts those deleted. */
-typedef struct expire_batch {
-    dict_entry *entries[64];
-    unsigned n;
-} expire_batch;
-
-static void collect_expire(void *priv, const dict_entry *de)
+/* Sample keys with a TTL in one db by walking its volatile array from
+ * where the last step stopped, so successive calls cover every key in
+ * turn.  A deleted key's slot receives the array's last object, which is
+ * looked at next.  Returns how many keys were examined; *expired counts
+ * those deleted, *wrapped is set when the walk reached the end. */
+static long expire_db_step(cairn_engine *e, cdb *db, int64_t now_ms, long *expired, int *wrapped)
 {
-    expire_batch *b = priv;
-    if (b->n < sizeof(b->entries) / sizeof(b->entries[0])) b->entries[b->n++] = (dict_entry *)de;
-}
-
-static long expire_db_step(cairn_engine *e, cdb *db, int64_t now_ms, long *expired)
-{
-    expire_batch batch = {.n = 0};
-    long scanned_buckets = 0;
-    do {
-        db->expire_cursor = dict_scan(db->expires, db->expire_cursor, collect_expire, &batch);
-        scanned_buckets++;
-    } while (db->expire_cursor != 0 && batch.n < 20 && scanned_buckets < 400);
-
+    long seen = 0;
     long long ttl_sum = 0, ttl_n = 0;
-    for (unsigned i = 0; i < batch.n; i++) {
-        dict_entry *de = batch.entries[i];
-        if (de->v.s64 <= now_ms) {
-            cslice key = {de->key, dstr_len(de->key)};
+    while (seen < 20 && db->expire_cursor < db->nvol) {
+        cobj *o = db->vol[db->expire_cursor];
+        int64_t when = obj_expire(o);
+        seen++;
+        if (when <= now_ms) {
+            cslice key = obj_key(o);
             db_expire_key(e, db, &key, now_ms);
             (*expired)++;
         } else {
-            ttl_sum += de->v.s64 - now_ms;
+            ttl_sum += when - now_ms;
             ttl_n++;
+            db->expire_cursor++;
         }
     }
+    *wrapped = db->expire_cursor >= db->nvol;
+    if (*wrapped) db->expire_cursor = 0;
     if (ttl_n) {
         long long avg = ttl_sum / ttl_n;
         db->avg_ttl = db->avg_ttl ? (db->avg_ttl / 50) * 49 + avg / 50 : avg;
     }
-    return (long)batch.n + scanned_buckets / 10;
+    return seen;
 }
 
 long long engine_active_expire(cairn_engine *e, int64_t now_ms, long effort, int *keep_going)
@@ -329,16 +319,17 @@ long long engine_active_expire(cairn_engine *e, int64_t now_ms, long effort, int
     if (!e->active_expire_enabled) return 0;
     for (int i = 0; i < e->ndbs && effort > 0; i++) {
         cdb *db = &e->dbs[i];
-        if (dict_size(db->expires) == 0) continue;
+        if (db->nvol == 0) continue;
         /* Keep sampling this db while more than 10% of what we see has
          * expired: a high ratio means many keys are waiting. */
         for (;;) {
             long expired = 0;
-            long seen = expire_db_step(e, db, now_ms, &expired);
+            int wrapped;
+            long seen = expire_db_step(e, db, now_ms, &expired, &wrapped);
             effort -= seen ? seen : 1;
             total += expired;
             int busy = seen > 0 && expired * 10 > seen;
-            if (!busy || db->expire_cursor == 0) break;
+            if (!busy || wrapped) break;
             if (effort <= 0) {
                 *keep_going = 1;
                 break;
@@ -352,7 +343,6 @@ void engine_rehash_step(cairn_engine *e)
 {
     for (int i = 0; i < e->ndbs; i++) {
         cdb *db = &e->dbs[i];
-        if (dict_is_rehashing(db->keys)) dict_rehash(db->keys, 100);
-        if (dict_is_rehashing(db->expires)) dict_rehash(db->expires, 100);
+        if (htab_is_rehashing(db->keys)) htab_rehash(db->keys, 100);
     }
 }

@@ -12,6 +12,7 @@
 
 #include "../ds/dict.h"
 #include "../ds/dstr.h"
+#include "../ds/htab.h"
 #include "../ds/rand.h"
 #include "config.h"
 #include "object.h"
@@ -28,10 +29,15 @@ typedef struct cmd_call cmd_call;
 typedef struct evict_state evict_state;
 
 typedef struct cdb {
-    dict *keys;    /* key -> cobj * */
-    dict *expires; /* key -> absolute unix time in ms (v.s64); shares keys */
+    htab *keys; /* keyed objects (object.h), found by their embedded key */
+    /* The objects of keys that have an expiry time, in no order; each
+     * knows its index (obj_volatile_index), so removal swaps the last one
+     * into its place.  Active expiry walks it, volatile-* eviction samples
+     * it. */
+    cobj **vol;
+    uint32_t nvol, vol_cap;
     int id;
-    uint64_t expire_cursor; /* where active expiry resumes */
+    uint64_t expire_cursor; /* the index in vol where active expiry resumes */
     long long avg_ttl;      /* ms, a running estimate for INFO keyspace */
     dict *blocking;         /* key -> sessions parked on it (blocking.c) */
     dict *watched;          /* key -> sessions watching it (multi.c) */

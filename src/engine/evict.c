@@ -21,7 +21,7 @@
  * deleting included, as for Redis 7.0 on the same machine. */
 #define EVICT_US_PER_KEY 1
 
-/* Keys sampled per dict_sample() call; maxmemory-samples may be larger. */
+/* Keys sampled per htab_sample() call; maxmemory-samples may be larger. */
 #define SAMPLE_CHUNK 64
 
 struct evict_state {
@@ -135,6 +135,22 @@ static double lfu_draw(cmd_call *c)
     return (double)(x >> 11) * 0x1.0p-53;
 }
 
+uint64_t evict_access_save(const cairn_engine *e, const cobj *o, int64_t now_ms)
+{
+    if (evict_access_kind(e) == ACCESS_FREQ)
+        return lfu_decayed_counter(o->lru, now_ms, e->cfg.lfu_decay_time);
+    return lru_idle_ms(o->lru, now_ms) / 1000;
+}
+
+unsigned evict_access_restore(const cairn_engine *e, int kind, uint64_t saved, int64_t now_ms)
+{
+    if (kind != evict_access_kind(e)) return evict_initial_lru(e, now_ms);
+    if (kind == ACCESS_FREQ)
+        return (lfu_minutes(now_ms) << 8) | (unsigned)(saved > 255 ? 255 : saved);
+    if (saved > 0xFFFFFF) saved = 0xFFFFFF;
+    return (engine_lru_clock(now_ms) - (unsigned)saved) & 0xFFFFFF;
+}
+
 void lfu_touch(cmd_call *c, cobj *o)
 {
     const cairn_config *cfg = &c->e->cfg;
@@ -216,23 +232,34 @@ void evict_pool_insert(evict_pool *p, unsigned long long idle, int db, const cha
 /* Choosing a key                                                          */
 /* ---------------------------------------------------------------------- */
 
-/* The dict a policy evicts from. */
-static dict *candidates_of(const cairn_engine *e, cdb *db)
+/* How many keys of db the policy may evict: all of them, or those with
+ * an expiry time (the db's volatile array). */
+static uint64_t candidate_count(const cairn_engine *e, const cdb *db)
 {
-    return evict_policy_is_allkeys(e->cfg.maxmemory_policy) ? db->keys : db->expires;
+    return evict_policy_is_allkeys(e->cfg.maxmemory_policy) ? htab_size(db->keys) : db->nvol;
 }
 
-/* How good a candidate a sampled entry of candidates_of(db) is: the
- * higher, the sooner it goes. */
-static unsigned long long candidate_score(const cairn_engine *e, cdb *db, const dict_entry *de,
-                                          int64_t now_ms)
+/* Up to n candidates of db drawn at random into out; at least one when
+ * the db has any. */
+static unsigned sample_candidates(cairn_engine *e, cdb *db, void **out, unsigned n)
+{
+    crand *r = &e->evict->rng;
+    if (!evict_policy_is_allkeys(e->cfg.maxmemory_policy)) {
+        for (unsigned i = 0; i < n; i++)
+            out[i] = db->vol[crand_below(r, db->nvol)];
+        return n;
+    }
+    unsigned got = htab_sample(db->keys, out, n, r);
+    /* A sparse table can yield no sample; a random element always can. */
+    if (got == 0 && (out[0] = htab_random(db->keys, r)) != NULL) got = 1;
+    return got;
+}
+
+/* How good a candidate object o is: the higher, the sooner it goes. */
+static unsigned long long candidate_score(const cairn_engine *e, const cobj *o, int64_t now_ms)
 {
     int policy = e->cfg.maxmemory_policy;
-    if (policy == MAXMEMORY_VOLATILE_TTL) return ULLONG_MAX - (unsigned long long)de->v.s64;
-    if (!evict_policy_is_allkeys(policy))
-        de = db_find_entry(db, &(cslice){de->key, dstr_len(de->key)});
-    if (!de) return 0;
-    const cobj *o = de->v.ptr;
+    if (policy == MAXMEMORY_VOLATILE_TTL) return ULLONG_MAX - (unsigned long long)obj_expire(o);
     if (evict_policy_is_lfu(policy))
         return 255 - lfu_decayed_counter(o->lru, now_ms, e->cfg.lfu_decay_time);
     return lru_idle_ms(o->lru, now_ms);
@@ -242,44 +269,45 @@ static unsigned long long candidate_score(const cairn_engine *e, cdb *db, const 
 static void pool_populate(cairn_engine *e, cdb *db, int64_t now_ms)
 {
     evict_state *ev = e->evict;
-    dict *d = candidates_of(e, db);
-    dict_entry *samples[SAMPLE_CHUNK];
+    void *samples[SAMPLE_CHUNK];
     long want = e->cfg.maxmemory_samples;
     while (want > 0) {
         unsigned n =
-            dict_sample(d, samples, want < SAMPLE_CHUNK ? (unsigned)want : SAMPLE_CHUNK, &ev->rng);
-        /* A sparse table can yield no sample; a random entry always can. */
-        if (n == 0 && (samples[0] = dict_random(d, &ev->rng)) != NULL) n = 1;
-        for (unsigned i = 0; i < n; i++)
-            evict_pool_insert(&ev->pool, candidate_score(e, db, samples[i], now_ms), db->id,
-                              samples[i]->key, dstr_len(samples[i]->key));
+            sample_candidates(e, db, samples, want < SAMPLE_CHUNK ? (unsigned)want : SAMPLE_CHUNK);
+        for (unsigned i = 0; i < n; i++) {
+            const cobj *o = samples[i];
+            cslice key = obj_key(o);
+            evict_pool_insert(&ev->pool, candidate_score(e, o, now_ms), db->id, key.ptr, key.len);
+        }
         want -= SAMPLE_CHUNK;
     }
 }
 
 /* The best candidate of the pool that still exists (candidates may have
  * been deleted or changed since they were sampled: ghosts are dropped). */
-static dict_entry *pool_take_best(cairn_engine *e, cdb **db_out)
+static cobj *pool_take_best(cairn_engine *e, cdb **db_out)
 {
     evict_pool *p = &e->evict->pool;
+    int allkeys = evict_policy_is_allkeys(e->cfg.maxmemory_policy);
     for (int k = EVPOOL_SIZE - 1; k >= 0; k--) {
         evict_pool_entry *pe = &p->e[k];
         if (!pe->key) continue;
-        dict_entry *de = NULL;
+        cobj *o = NULL;
         if (pe->db < e->ndbs) {
             cdb *db = &e->dbs[pe->db];
-            de = dict_find(candidates_of(e, db), pe->key, pe->len);
+            o = htab_find(db->keys, pe->key, pe->len);
+            if (o && !allkeys && !obj_has_expire(o)) o = NULL;
             *db_out = db;
         }
         evict_pool_remove(pe);
-        if (de) return de;
+        if (o) return o;
     }
     return NULL;
 }
 
 /* LRU, LFU and TTL: refill the pool from every db and take its best,
  * until one exists.  NULL when no db has a key the policy may evict. */
-static dict_entry *pick_by_pool(cairn_engine *e, int64_t now_ms, cdb **db_out)
+static cobj *pick_by_pool(cairn_engine *e, int64_t now_ms, cdb **db_out)
 {
     evict_state *ev = e->evict;
     if (ev->pool_policy != e->cfg.maxmemory_policy) {
@@ -290,33 +318,34 @@ static dict_entry *pick_by_pool(cairn_engine *e, int64_t now_ms, cdb **db_out)
         uint64_t total = 0;
         for (int i = 0; i < e->ndbs; i++) {
             cdb *db = &e->dbs[i];
-            uint64_t n = dict_size(candidates_of(e, db));
+            uint64_t n = candidate_count(e, db);
             if (!n) continue;
             pool_populate(e, db, now_ms);
             total += n;
         }
         if (!total) return NULL;
-        dict_entry *de = pool_take_best(e, db_out);
-        if (de) return de;
+        cobj *o = pool_take_best(e, db_out);
+        if (o) return o;
     }
 }
 
 /* The random policies: a random key of the next db that has one. */
-static dict_entry *pick_random(cairn_engine *e, cdb **db_out)
+static cobj *pick_random(cairn_engine *e, cdb **db_out)
 {
     evict_state *ev = e->evict;
     for (int i = 0; i < e->ndbs; i++) {
         ev->next_db = (ev->next_db + 1) % e->ndbs;
         cdb *db = &e->dbs[ev->next_db];
-        dict *d = candidates_of(e, db);
-        if (dict_size(d) == 0) continue;
+        if (candidate_count(e, db) == 0) continue;
+        void *o;
+        sample_candidates(e, db, &o, 1);
         *db_out = db;
-        return dict_random(d, &ev->rng);
+        return o;
     }
     return NULL;
 }
 
-static dict_entry *pick_victim(cairn_engine *e, int64_t now_ms, cdb **db_out)
+static cobj *pick_victim(cairn_engine *e, int64_t now_ms, cdb **db_out)
 {
     int policy = e->cfg.maxmemory_policy;
     if (policy == MAXMEMORY_ALLKEYS_RANDOM || policy == MAXMEMORY_VOLATILE_RANDOM)
@@ -354,10 +383,10 @@ static int evict_keys(cairn_engine *e, int64_t now_ms, long budget)
     for (long evicted = 0; evict_used_memory(e, now_ms) > limit; evicted++) {
         if (budget >= 0 && evicted >= budget) return EVICT_RUNNING;
         cdb *db = NULL;
-        dict_entry *de = pick_victim(e, now_ms, &db);
-        if (!de) return EVICT_FAIL;
-        /* The key is the entry's own: db_evict_key unlinks before freeing. */
-        cslice key = {de->key, dstr_len(de->key)};
+        cobj *o = pick_victim(e, now_ms, &db);
+        if (!o) return EVICT_FAIL;
+        /* The key is the object's own: db_evict_key unlinks before freeing. */
+        cslice key = obj_key(o);
         db_evict_key(e, db, &key, now_ms);
     }
     return EVICT_OK;

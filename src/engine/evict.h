@@ -105,6 +105,23 @@ static inline unsigned evict_initial_lru(const cairn_engine *e, int64_t now_ms)
     return engine_lru_clock(now_ms);
 }
 
+/* What a snapshot keeps of an object's access, as Redis's RDB does under
+ * an LRU or LFU policy: the idle time in seconds, or the LFU counter.
+ * Saving the idle time rather than the clock makes a restart not count as
+ * idle time.  Returns 0 when the policy keeps neither (nothing saved). */
+enum { ACCESS_NONE = 0, ACCESS_IDLE = 1, ACCESS_FREQ = 2 };
+static inline int evict_access_kind(const cairn_engine *e)
+{
+    int policy = e->cfg.maxmemory_policy;
+    return evict_policy_is_lfu(policy)   ? ACCESS_FREQ
+           : evict_policy_is_lru(policy) ? ACCESS_IDLE
+                                         : ACCESS_NONE;
+}
+uint64_t evict_access_save(const cairn_engine *e, const cobj *o, int64_t now_ms);
+/* The lru field of a loaded object from what was saved (kind ACCESS_*),
+ * or a new object's when the policy now keeps the other kind. */
+unsigned evict_access_restore(const cairn_engine *e, int kind, uint64_t saved, int64_t now_ms);
+
 /* Record an access to o by the call c. */
 void lfu_touch(cmd_call *c, cobj *o);
 static inline void evict_touch(cmd_call *c, cobj *o)

@@ -6,33 +6,85 @@
 #include "../ds/alloc.h"
 #include "../ds/util.h"
 
-static cobj *obj_alloc(int type, int encoding)
+/* The bytes of a key area: the length when meta cannot hold it, the key,
+ * a NUL. */
+static size_t key_area_size(size_t len)
 {
-    cobj *o = cm_malloc(sizeof(*o));
+    return (len > OBJ_KEYLEN_MAX ? sizeof(uint32_t) : 0) + len + 1;
+}
+
+static size_t emb_len(const cobj *o) { return (o->meta >> OBJ_M_EMBLEN_POS) & OBJ_M_EMB_MASK; }
+static size_t emb_cap(const cobj *o) { return (o->meta >> OBJ_M_EMBCAP_POS) & OBJ_M_EMB_MASK; }
+
+/* Where the value of an EMBSTR object starts: after everything else. */
+static char *emb_bytes(const cobj *o)
+{
+    size_t off = obj_head_size(o) + (obj_has_expire(o) ? OBJ_EXPIRE_SIZE : 0);
+    if (o->meta & OBJ_M_KEY) off += key_area_size(obj_key(o).len);
+    return (char *)o + off;
+}
+
+static void emb_store(cobj *o, const char *p, size_t len)
+{
+    char *s = emb_bytes(o);
+    if (len) memmove(s, p, len);
+    s[len] = '\0';
+    o->meta = (o->meta & ~(OBJ_M_EMB_MASK << OBJ_M_EMBLEN_POS)) | (uint32_t)len << OBJ_M_EMBLEN_POS;
+}
+
+/* An object of this type and encoding with its key and expiry in place,
+ * and for an EMBSTR room for emb_cap bytes; the value is the caller's to
+ * fill. */
+static cobj *obj_build(unsigned type, unsigned encoding, const cslice *key, int64_t when,
+                       size_t emb_room)
+{
+    size_t head = encoding == ENC_EMBSTR ? offsetof(cobj, v) : sizeof(cobj);
+    size_t size = head + (when >= 0 ? OBJ_EXPIRE_SIZE : 0) + (key ? key_area_size(key->len) : 0) +
+                  (encoding == ENC_EMBSTR ? emb_room + 1 : 0);
+    /* Never smaller than the struct, so that a copy of one stays in
+     * bounds. */
+    cobj *o = cm_malloc(size < sizeof(cobj) ? sizeof(cobj) : size);
     o->type = type;
     o->encoding = encoding;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = (uint32_t)emb_room << OBJ_M_EMBCAP_POS;
+    char *p = (char *)o + head;
+    if (when >= 0) {
+        uint32_t no_index = 0;
+        o->meta |= OBJ_M_EXPIRE;
+        memcpy(p, &when, sizeof(when));
+        memcpy(p + sizeof(when), &no_index, sizeof(no_index));
+        p += OBJ_EXPIRE_SIZE;
+    }
+    if (key) {
+        o->meta |= OBJ_M_KEY;
+        if (key->len > OBJ_KEYLEN_MAX) {
+            uint32_t len = (uint32_t)key->len;
+            o->meta |= OBJ_M_LONGKEY;
+            memcpy(p, &len, sizeof(len));
+            p += sizeof(len);
+        } else {
+            o->meta |= (uint32_t)key->len << OBJ_M_KEYLEN_POS;
+        }
+        memcpy(p, key->ptr, key->len);
+        p[key->len] = '\0';
+    }
+    return o;
+}
+
+static cobj *obj_alloc(unsigned type, unsigned encoding)
+{
+    cobj *o = obj_build(type, encoding, NULL, -1, 0);
     o->v.ptr = NULL;
     return o;
 }
 
-/* One allocation holds the object, the dstr header and the bytes: a short
- * string costs a single malloc and sits in one cache line or two. */
+/* One allocation holds the object and the bytes: a short string costs a
+ * single malloc and sits in one cache line or two. */
 static cobj *obj_new_embstr(const char *p, size_t len)
 {
-    cobj *o = cm_malloc(sizeof(*o) + sizeof(dstr_hdr) + len + 1);
-    dstr_hdr *h = (dstr_hdr *)(o + 1);
-    char *s = (char *)(h + 1);
-    o->type = OBJ_STRING;
-    o->encoding = ENC_EMBSTR;
-    o->lru = 0;
-    o->refcount = 1;
-    h->len = (uint32_t)len;
-    h->cap = (uint32_t)len;
-    if (len) memcpy(s, p, len);
-    s[len] = '\0';
-    o->v.ptr = s;
+    cobj *o = obj_build(OBJ_STRING, ENC_EMBSTR, NULL, -1, len);
+    emb_store(o, p, len);
     return o;
 }
 
@@ -56,16 +108,45 @@ cobj *obj_new_int(long long v)
     return o;
 }
 
-cobj *obj_new_string_try_int(const char *p, size_t len)
+cobj *obj_new_keyed_string(const cslice *key, int64_t when, const char *p, size_t len)
 {
     long long v;
-    if (len <= 20 && str_to_ll(p, len, &v)) return obj_new_int(v);
-    return obj_new_string(p, len);
+    cobj *o;
+    if (len <= 20 && str_to_ll(p, len, &v)) {
+        o = obj_build(OBJ_STRING, ENC_INT, key, when, 0);
+        o->v.ll = v;
+    } else if (len <= EMBSTR_MAX_LEN) {
+        o = obj_build(OBJ_STRING, ENC_EMBSTR, key, when, len);
+        emb_store(o, p, len);
+    } else {
+        o = obj_build(OBJ_STRING, ENC_RAW, key, when, 0);
+        o->v.ptr = dstr_new(p, len);
+    }
+    return o;
+}
+
+cobj *obj_new_string_try_int(const char *p, size_t len)
+{
+    return obj_new_keyed_string(NULL, -1, p, len);
+}
+
+cobj *obj_set_key(cobj *o, const cslice *key, int64_t when)
+{
+    int emb = o->encoding == ENC_EMBSTR;
+    cobj *n = obj_build(o->type, o->encoding, key, when, emb ? emb_len(o) : 0);
+    n->lru = o->lru;
+    if (emb)
+        emb_store(n, emb_bytes(o), emb_len(o));
+    else
+        n->v = o->v;
+    if (when >= 0 && obj_has_expire(o)) obj_set_volatile_index(n, obj_volatile_index(o));
+    cm_free(o);
+    return n;
 }
 
 int obj_string_set_in_place(cobj *o, const char *p, size_t len)
 {
-    if (o->type != OBJ_STRING || o->refcount != 1) return 0;
+    if (o->type != OBJ_STRING) return 0;
     long long v;
     int is_int = len <= 20 && str_to_ll(p, len, &v);
     if (o->encoding == ENC_INT) {
@@ -73,21 +154,16 @@ int obj_string_set_in_place(cobj *o, const char *p, size_t len)
         o->v.ll = v;
         return 1;
     }
-    if (o->encoding != ENC_EMBSTR || is_int) return 0;
-    char *s = o->v.ptr;
-    dstr_hdr *h = DSTR_HDR(s);
-    if (len > h->cap) return 0;
-    /* The allocation keeps its size: cap stays, so a later longer value
-     * up to it fits too. */
-    memmove(s, p, len);
-    s[len] = '\0';
-    h->len = (uint32_t)len;
+    /* The allocation keeps its size: the capacity stays, so a later
+     * longer value up to it fits too. */
+    if (o->encoding != ENC_EMBSTR || is_int || len > emb_cap(o)) return 0;
+    emb_store(o, p, len);
     return 1;
 }
 
 void obj_free(cobj *o)
 {
-    if (!o || --o->refcount > 0) return;
+    if (!o) return;
     switch (o->type) {
     case OBJ_STRING:
         if (o->encoding == ENC_RAW) dstr_free(o->v.ptr);
@@ -115,7 +191,7 @@ cobj *obj_dup(const cobj *o)
     }
     switch (o->encoding) {
     case ENC_INT: return obj_new_int(o->v.ll);
-    case ENC_EMBSTR: return obj_new_embstr(o->v.ptr, dstr_len(o->v.ptr));
+    case ENC_EMBSTR: return obj_new_embstr(emb_bytes(o), emb_len(o));
     default: return obj_new_raw(dstr_dup(o->v.ptr));
     }
 }
@@ -125,6 +201,10 @@ const char *obj_str(const cobj *o, char *buf, size_t *len)
     if (o->encoding == ENC_INT) {
         *len = (size_t)ll_to_str(buf, NUM_STR_MAX, o->v.ll);
         return buf;
+    }
+    if (o->encoding == ENC_EMBSTR) {
+        *len = emb_len(o);
+        return emb_bytes(o);
     }
     *len = dstr_len(o->v.ptr);
     return o->v.ptr;
@@ -144,19 +224,6 @@ int obj_str_equals(const cobj *o, const char *p, size_t len)
     size_t olen;
     const char *op = obj_str(o, buf, &olen);
     return olen == len && memcmp(op, p, len) == 0;
-}
-
-dstr obj_str_make_raw(cobj *o)
-{
-    if (o->encoding == ENC_RAW) return o->v.ptr;
-    char buf[NUM_STR_MAX];
-    size_t len;
-    const char *p = obj_str(o, buf, &len);
-    /* An EMBSTR cannot grow inside its allocation, so it becomes a
-     * separate dstr; the small header stays allocated with the object. */
-    o->v.ptr = dstr_new(p, len);
-    o->encoding = ENC_RAW;
-    return o->v.ptr;
 }
 
 const char *obj_type_name(int type)

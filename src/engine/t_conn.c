@@ -206,11 +206,15 @@ static void swapdb_command(cmd_call *c)
         touch_watched_db(c->e, b);
         cdb tmp = *a;
         a->keys = b->keys;
-        a->expires = b->expires;
+        a->vol = b->vol;
+        a->nvol = b->nvol;
+        a->vol_cap = b->vol_cap;
         a->expire_cursor = b->expire_cursor;
         a->avg_ttl = b->avg_ttl;
         b->keys = tmp.keys;
-        b->expires = tmp.expires;
+        b->vol = tmp.vol;
+        b->nvol = tmp.nvol;
+        b->vol_cap = tmp.vol_cap;
         b->expire_cursor = tmp.expire_cursor;
         b->avg_ttl = tmp.avg_ttl;
         touch_watched_db(c->e, a);

@@ -133,7 +133,10 @@ static int obj_to_ll(const cobj *o, long long *v)
         *v = o->v.ll;
         return 1;
     }
-    return str_to_ll(o->v.ptr, dstr_len(o->v.ptr), v);
+    char buf[NUM_STR_MAX];
+    size_t len;
+    const char *p = obj_str(o, buf, &len);
+    return str_to_ll(p, len, v);
 }
 
 /* Parse a tagged state "<tag>:<n1>:...:<nk>" of k integers, followed by
@@ -143,7 +146,9 @@ static int obj_to_ll(const cobj *o, long long *v)
 static int parse_tagged(const cobj *o, char tag, long long *v, int k, cslice *rest)
 {
     if (o->encoding == ENC_INT) return 0;
-    const char *p = o->v.ptr, *end = p + dstr_len(o->v.ptr);
+    char buf[NUM_STR_MAX];
+    size_t len;
+    const char *p = obj_str(o, buf, &len), *end = p + len;
     if (end - p < 2 || p[0] != tag || p[1] != ':') return 0;
     p += 2;
     for (int i = 0; i < k; i++) {
@@ -160,16 +165,16 @@ static int parse_tagged(const cobj *o, char tag, long long *v, int k, cslice *re
  * expire_ms < 0); the change is logged. */
 static void store_value(cmd_call *c, int arg, cobj *val, int64_t expire_ms)
 {
-    db_set(c, c->db, &c->argv[arg], val, 0);
-    if (expire_ms >= 0) db_set_expire(c->db, &c->argv[arg], expire_ms);
+    const cslice *key = &c->argv[arg];
+    val = db_set(c, c->db, key, obj_set_key(val, key, expire_ms), 0);
     c->dirty++;
 }
 
-/* Store an integer, in place when the old value is an unshared integer:
+/* Store an integer, in place when the old value is an integer:
  * the common case of a busy limiter costs no allocation. */
 static void store_ll(cmd_call *c, int arg, cobj *old, long long v, int64_t expire_ms)
 {
-    if (old && old->encoding == ENC_INT && old->refcount == 1) {
+    if (old && old->encoding == ENC_INT) {
         old->v.ll = v;
         if (expire_ms >= 0)
             db_set_expire(c->db, &c->argv[arg], expire_ms);

@@ -4,8 +4,10 @@
  * allocation, no pointers, a linear scan per lookup -- cheap for the small
  * hashes most applications keep.  When it grows past
  * hash-max-listpack-entries fields, or a field or value longer than
- * hash-max-listpack-value bytes arrives, it becomes a dict of field ->
- * dstr value (OBJECT ENCODING "hashtable") and stays one, as in Redis.
+ * hash-max-listpack-value bytes arrives, it becomes an htab of hpairs
+ * (OBJECT ENCODING "hashtable") and stays one, as in Redis.  An hpair
+ * holds a field and its value in one allocation (see t_hash.h), so a
+ * field costs that allocation plus about a pointer of table.
  *
  * Semantics, reply shapes and error strings are Redis 7.0's.  Random
  * choices (HRANDFIELD) come only from c->rng, so a replayed command picks
@@ -24,7 +26,7 @@
 #include "t_hash.h"
 
 /* A listpack never grows beyond this, whatever the configuration allows
- * (Redis's LISTPACK_MAX_SAFETY_SIZE): past it the hash becomes a dict. */
+ * (Redis's LISTPACK_MAX_SAFETY_SIZE): past it the hash becomes an htab. */
 #define HASH_LP_MAX_BYTES (1u << 30)
 /* Room for the entry headers of one field,value pair, beyond their bytes. */
 #define HASH_LP_PAIR_OVERHEAD 32
@@ -33,7 +35,68 @@
 /* The type                                                             */
 /* ------------------------------------------------------------------ */
 
-static void hash_val_free(void *v) { dstr_free(v); }
+static size_t len_size(size_t len) { return len < HPAIR_LONG_LEN ? 1 : 1 + sizeof(uint32_t); }
+
+/* Write a length as hpair_read_len() reads it; returns the bytes after. */
+static char *write_len(char *p, size_t len)
+{
+    if (len < HPAIR_LONG_LEN) {
+        *(unsigned char *)p = (unsigned char)len;
+        return p + 1;
+    }
+    uint32_t l = (uint32_t)len;
+    *(unsigned char *)p = HPAIR_LONG_LEN;
+    memcpy(p + 1, &l, sizeof(l));
+    return p + 1 + sizeof(l);
+}
+
+static void write_bytes(char *p, const char *s, size_t len)
+{
+    p = write_len(p, len);
+    if (len) memcpy(p, s, len);
+}
+
+hpair *hpair_new(const char *field, size_t flen, const char *val, size_t vlen)
+{
+    char *p = cm_malloc(len_size(flen) + flen + len_size(vlen) + vlen);
+    write_bytes(p, field, flen);
+    write_bytes(p + len_size(flen) + flen, val, vlen);
+    return (hpair *)p;
+}
+
+/* Bytes from the start of p to the start of its value's length. */
+static size_t hpair_value_offset(const hpair *p)
+{
+    cslice f = hpair_field(p);
+    return (size_t)(f.ptr + f.len - (const char *)p);
+}
+
+static hpair *hpair_dup(const hpair *p)
+{
+    cslice v = hpair_value(p);
+    return cm_memdup(p, (size_t)(v.ptr + v.len - (const char *)p));
+}
+
+/* Give p the value val.  A value of the same length is overwritten in
+ * place; otherwise the allocation is resized, which keeps the field in
+ * front and stays in place when the size class does not change.  Returns
+ * the pair, which may have moved: the caller puts it back in the table. */
+static hpair *hpair_set_value(hpair *p, const char *val, size_t vlen)
+{
+    cslice old = hpair_value(p);
+    if (old.len == vlen) {
+        if (vlen) memcpy((char *)old.ptr, val, vlen);
+        return p;
+    }
+    size_t off = hpair_value_offset(p);
+    char *np = cm_realloc(p, off + len_size(vlen) + vlen);
+    write_bytes(np + off, val, vlen);
+    return (hpair *)np;
+}
+
+static cslice hpair_key(const void *elem) { return hpair_field(elem); }
+
+const htab_type hash_htab_type = {hpair_key, cm_free};
 
 static cobj *hash_create(void)
 {
@@ -41,7 +104,7 @@ static cobj *hash_create(void)
     o->type = OBJ_HASH;
     o->encoding = ENC_LISTPACK;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = 0;
     o->v.ptr = lp_new(0);
     return o;
 }
@@ -51,7 +114,7 @@ void hash_obj_free(cobj *o)
     if (o->encoding == ENC_LISTPACK)
         lp_free(o->v.ptr);
     else
-        dict_release(o->v.ptr);
+        htab_release(o->v.ptr);
 }
 
 cobj *hash_obj_dup(const cobj *o)
@@ -62,19 +125,19 @@ cobj *hash_obj_dup(const cobj *o)
         copy->v.ptr = cm_memdup(o->v.ptr, lp_bytes(o->v.ptr));
         return copy;
     }
-    dict *src = o->v.ptr;
-    dict *d = dict_create(src->seed, hash_val_free, 0);
-    dict_expand(d, dict_size(src));
-    dict_iter it;
-    dict_entry *de;
-    dict_iter_start(&it, src);
-    while ((de = dict_iter_next(&it)) != NULL) {
-        dict_entry *nde = dict_add(d, dstr_dup(de->key), NULL);
-        nde->v.ptr = dstr_dup(de->v.ptr);
+    htab *src = o->v.ptr;
+    htab *h = htab_create(&hash_htab_type, src->seed);
+    htab_expand(h, htab_size(src));
+    htab_iter it;
+    hpair *p;
+    htab_iter_start(&it, src);
+    while ((p = htab_iter_next(&it)) != NULL) {
+        cslice f = hpair_field(p);
+        htab_add_new_hashed(h, hpair_dup(p), htab_hash(h, f.ptr, f.len));
     }
-    dict_iter_end(&it);
+    htab_iter_end(&it);
     lp_free(copy->v.ptr);
-    copy->v.ptr = d;
+    copy->v.ptr = h;
     copy->encoding = ENC_HASHTABLE;
     return copy;
 }
@@ -82,7 +145,7 @@ cobj *hash_obj_dup(const cobj *o)
 unsigned long hash_length(const cobj *o)
 {
     if (o->encoding == ENC_LISTPACK) return lp_length(o->v.ptr) / 2;
-    return (unsigned long)dict_size(o->v.ptr);
+    return (unsigned long)htab_size(o->v.ptr);
 }
 
 /* The bytes of the listpack entry at p; integers are formatted into buf
@@ -114,10 +177,11 @@ int hash_get_field(const cobj *o, const char *field, size_t flen, char *buf, con
         *vlen = v.len;
         return 1;
     }
-    dict_entry *de = dict_find(o->v.ptr, field, flen);
-    if (!de) return 0;
-    *val = de->v.ptr;
-    *vlen = dstr_len(de->v.ptr);
+    hpair *p = htab_find(o->v.ptr, field, flen);
+    if (!p) return 0;
+    cslice v = hpair_value(p);
+    *val = v.ptr;
+    *vlen = v.len;
     return 1;
 }
 
@@ -129,29 +193,28 @@ static int hash_exists(const cobj *o, const cslice *field)
     return hash_get_field(o, field->ptr, field->len, buf, &v, &vlen);
 }
 
-/* Turn a listpack hash into a dict.  The dict is sized for every field at
- * once so the conversion does not rehash along the way. */
+/* Turn a listpack hash into an htab.  The table is sized for every field
+ * at once so the conversion does not rehash along the way. */
 static void hash_convert(cmd_call *c, cobj *o)
 {
     unsigned char *lp = o->v.ptr;
-    dict *d = dict_create(c->e->hash_seed, hash_val_free, 0);
-    dict_expand(d, lp_length(lp) / 2);
+    htab *h = htab_create(&hash_htab_type, c->e->hash_seed);
+    htab_expand(h, lp_length(lp) / 2);
     char fbuf[NUM_STR_MAX], vbuf[NUM_STR_MAX];
     unsigned char *p = lp_first(lp);
     while (p) {
         unsigned char *vp = lp_next(lp, p);
         cslice f = lp_entry(p, fbuf), v = lp_entry(vp, vbuf);
-        /* Fields of a listpack are distinct, so the add cannot fail. */
-        dict_entry *de = dict_add(d, dstr_new(f.ptr, f.len), NULL);
-        de->v.ptr = dstr_new(v.ptr, v.len);
+        /* Fields of a listpack are distinct: no lookup needed. */
+        htab_add_new_hashed(h, hpair_new(f.ptr, f.len, v.ptr, v.len), htab_hash(h, f.ptr, f.len));
         p = lp_next(lp, vp);
     }
     lp_free(lp);
-    o->v.ptr = d;
+    o->v.ptr = h;
     o->encoding = ENC_HASHTABLE;
 }
 
-/* Must the listpack hash o become a dict before a pair of these sizes is
+/* Must the listpack hash o become an htab before a pair of these sizes is
  * stored?  Too long a field or value, or a listpack already too big. */
 static int hash_pair_too_big(const cmd_call *c, const cobj *o, size_t flen, size_t vlen)
 {
@@ -161,7 +224,7 @@ static int hash_pair_too_big(const cmd_call *c, const cobj *o, size_t flen, size
 }
 
 /* Set field to value.  Returns 1 if the field is new, 0 if it was
- * updated.  Converts to a dict when the hash outgrows its listpack. */
+ * updated.  Converts to an htab when the hash outgrows its listpack. */
 static int hash_set(cmd_call *c, cobj *o, const cslice *f, const cslice *v)
 {
     if (o->encoding == ENC_LISTPACK && hash_pair_too_big(c, o, f->len, v->len)) hash_convert(c, o);
@@ -181,15 +244,14 @@ static int hash_set(cmd_call *c, cobj *o, const cslice *f, const cslice *v)
         return 1;
     }
 
-    dict *d = o->v.ptr;
-    dict_entry *de = dict_find(d, f->ptr, f->len);
-    if (de) {
-        dstr_free(de->v.ptr);
-        de->v.ptr = dstr_new(v->ptr, v->len);
+    htab *h = o->v.ptr;
+    uint64_t hash = htab_hash(h, f->ptr, f->len);
+    void **ref = htab_find_ref(h, f->ptr, f->len, hash);
+    if (ref) {
+        *ref = hpair_set_value(*ref, v->ptr, v->len);
         return 0;
     }
-    de = dict_add(d, dstr_new(f->ptr, f->len), NULL);
-    de->v.ptr = dstr_new(v->ptr, v->len);
+    htab_add_new_hashed(h, hpair_new(f->ptr, f->len, v->ptr, v->len), hash);
     return 1;
 }
 
@@ -205,18 +267,15 @@ static int hash_delete(cobj *o, const cslice *f)
         o->v.ptr = lp_delete(lp, vp, NULL);
         return 1;
     }
-    dict *d = o->v.ptr;
-    if (!dict_delete(d, f->ptr, f->len)) return 0;
-    /* A hash emptied by HDEL gives its table back, as Redis's does. */
-    dict_shrink_if_needed(d);
-    return 1;
+    /* The table shrinks by itself as it empties. */
+    return htab_delete(o->v.ptr, f->ptr, f->len);
 }
 
 /* Walking every pair, whatever the encoding. */
 typedef struct hash_iter {
     const cobj *o;
     unsigned char *p; /* listpack: the next field, NULL at the end */
-    dict_iter di;
+    htab_iter hi;
     char fbuf[NUM_STR_MAX], vbuf[NUM_STR_MAX];
 } hash_iter;
 
@@ -226,7 +285,7 @@ static void hash_iter_start(hash_iter *it, const cobj *o)
     if (o->encoding == ENC_LISTPACK)
         it->p = lp_first(o->v.ptr);
     else
-        dict_iter_start(&it->di, o->v.ptr);
+        htab_iter_start(&it->hi, o->v.ptr);
 }
 
 /* The next pair; returns 0 at the end.  The bytes are valid until the
@@ -242,16 +301,16 @@ static int hash_iter_next(hash_iter *it, cslice *field, cslice *val)
         it->p = lp_next(lp, vp);
         return 1;
     }
-    dict_entry *de = dict_iter_next(&it->di);
-    if (!de) return 0;
-    *field = (cslice){de->key, dstr_len(de->key)};
-    *val = (cslice){de->v.ptr, dstr_len(de->v.ptr)};
+    hpair *p = htab_iter_next(&it->hi);
+    if (!p) return 0;
+    *field = hpair_field(p);
+    *val = hpair_value(p);
     return 1;
 }
 
 static void hash_iter_end(hash_iter *it)
 {
-    if (it->o->encoding != ENC_LISTPACK) dict_iter_end(&it->di);
+    if (it->o->encoding != ENC_LISTPACK) htab_iter_end(&it->hi);
 }
 
 /* ------------------------------------------------------------------ */
@@ -266,8 +325,7 @@ static cobj *hash_lookup_or_create(cmd_call *c, const cslice *key)
     cobj *o = lookup_write(c, key);
     if (o) return check_type(c, o, OBJ_HASH) ? NULL : o;
     o = hash_create();
-    db_add(c, c->db, key, o);
-    return o;
+    return db_add(c, c->db, key, o);
 }
 
 /* The hash at key for reading: NULL if absent (*wrongtype 0) or after a
@@ -529,7 +587,7 @@ static void hincrbyfloat_command(cmd_call *c)
 /* ------------------------------------------------------------------ */
 
 /* Random access to the pairs of a hash.  A listpack has no index, so its
- * fields are located once into an array; a dict draws entries itself. */
+ * fields are located once into an array; an htab draws pairs itself. */
 typedef struct hash_sampler {
     cobj *o;
     unsigned char **fields; /* listpack: every field entry, in order */
@@ -559,10 +617,10 @@ static void sampler_pair(hash_sampler *s, unsigned long i, cslice *f, cslice *v)
     *v = lp_entry(lp_next(s->o->v.ptr, s->fields[i]), s->vbuf);
 }
 
-static void entry_pair(const dict_entry *de, cslice *f, cslice *v)
+static void hpair_slices(const hpair *p, cslice *f, cslice *v)
 {
-    *f = (cslice){de->key, dstr_len(de->key)};
-    *v = (cslice){de->v.ptr, dstr_len(de->v.ptr)};
+    *f = hpair_field(p);
+    *v = hpair_value(p);
 }
 
 /* A uniformly chosen pair. */
@@ -571,7 +629,7 @@ static void sampler_random(cmd_call *c, hash_sampler *s, cslice *f, cslice *v)
     if (s->fields)
         sampler_pair(s, crand_below(&c->rng, s->n), f, v);
     else
-        entry_pair(dict_random(s->o->v.ptr, &c->rng), f, v);
+        hpair_slices(htab_random(s->o->v.ptr, &c->rng), f, v);
 }
 
 /* One element of HRANDFIELD's reply: the field, or with WITHVALUES the
@@ -600,45 +658,47 @@ static void hrandfield_distinct_listpack(cmd_call *c, hash_sampler *s, unsigned 
     }
 }
 
-/* count distinct pairs of a dict hash, count < n.  When count is a good
- * part of the hash, shuffle the front of an array of every entry; else
- * draw random entries and skip repeats, which takes few draws. */
-static void hrandfield_distinct_dict(cmd_call *c, hash_sampler *s, unsigned long count,
+/* The pairs HRANDFIELD already chose: the hash's own pairs, not owned. */
+static const htab_type chosen_type = {hpair_key, NULL};
+
+/* count distinct pairs of an htab hash, count < n.  When count is a good
+ * part of the hash, shuffle the front of an array of every pair; else
+ * draw random pairs and skip repeats, which takes few draws. */
+static void hrandfield_distinct_htab(cmd_call *c, hash_sampler *s, unsigned long count,
                                      int withvalues)
 {
-    dict *d = s->o->v.ptr;
+    htab *h = s->o->v.ptr;
     cslice f, v;
     if (count * 3 > s->n) {
-        dict_entry **all = cm_malloc(sizeof(*all) * s->n);
-        dict_iter it;
-        dict_entry *de;
+        hpair **all = cm_malloc(sizeof(*all) * s->n);
+        htab_iter it;
+        hpair *p;
         unsigned long n = 0;
-        dict_iter_start(&it, d);
-        while ((de = dict_iter_next(&it)) != NULL)
-            all[n++] = de;
-        dict_iter_end(&it);
+        htab_iter_start(&it, h);
+        while ((p = htab_iter_next(&it)) != NULL)
+            all[n++] = p;
+        htab_iter_end(&it);
         for (unsigned long i = 0; i < count; i++) {
             unsigned long j = i + (unsigned long)crand_below(&c->rng, n - i);
-            dict_entry *tmp = all[i];
+            hpair *tmp = all[i];
             all[i] = all[j];
             all[j] = tmp;
-            entry_pair(all[i], &f, &v);
+            hpair_slices(all[i], &f, &v);
             reply_random_pair(c, &f, &v, withvalues);
         }
         cm_free(all);
         return;
     }
-    /* The chosen fields, keyed by the hash's own field strings. */
-    dict *seen = dict_create(d->seed, NULL, DICT_SHARED_KEYS);
+    htab *chosen = htab_create(&chosen_type, h->seed);
     unsigned long added = 0;
     while (added < count) {
-        dict_entry *de = dict_random(d, &c->rng);
-        if (!dict_add(seen, de->key, NULL)) continue;
-        entry_pair(de, &f, &v);
+        hpair *p = htab_random(h, &c->rng);
+        if (!htab_add(chosen, p, NULL)) continue;
+        hpair_slices(p, &f, &v);
         reply_random_pair(c, &f, &v, withvalues);
         added++;
     }
-    dict_release(seen);
+    htab_release(chosen);
 }
 
 /* HRANDFIELD key count [WITHVALUES].  A negative count allows repeats and
@@ -684,7 +744,7 @@ static void hrandfield_with_count(cmd_call *c, long long l, int withvalues)
     if (o->encoding == ENC_LISTPACK)
         hrandfield_distinct_listpack(c, &s, n, withvalues);
     else
-        hrandfield_distinct_dict(c, &s, n, withvalues);
+        hrandfield_distinct_htab(c, &s, n, withvalues);
     sampler_free(&s);
 }
 
@@ -754,17 +814,17 @@ static void hscan_listpack(cmd_call *c, cobj *o, const scan_opts *so)
 }
 
 /* Fields and values count as two elements each, as Redis counts them. */
-static void hscan_dict(cmd_call *c, cobj *o, uint64_t cursor, const scan_opts *so)
+static void hscan_htab(cmd_call *c, cobj *o, uint64_t cursor, const scan_opts *so)
 {
     scan_batch b = {0};
-    cursor = scan_dict(o->v.ptr, cursor, so->count, 2, &b);
+    cursor = scan_htab(o->v.ptr, cursor, so->count, 2, &b);
 
     scan_reply_cursor(c, cursor);
     rbuf_deferred d = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
         cslice f, v;
-        entry_pair((dict_entry *)b.e[i], &f, &v);
+        hpair_slices(b.e[i], &f, &v);
         if (!scan_matches(so, f.ptr, f.len)) continue;
         reply_bulk(c->out, f.ptr, f.len);
         reply_bulk(c->out, v.ptr, v.len);
@@ -793,7 +853,7 @@ static void hscan_command(cmd_call *c)
     if (o->encoding == ENC_LISTPACK)
         hscan_listpack(c, o, &so);
     else
-        hscan_dict(c, o, cursor, &so);
+        hscan_htab(c, o, cursor, &so);
 }
 
 /* ------------------------------------------------------------------ */

@@ -170,11 +170,12 @@ static void expire_generic(cmd_call *c, long long basetime, int in_seconds)
     if (when > LLONG_MAX - basetime) goto overflow;
     when += basetime;
 
-    if (!lookup_write(c, key)) {
+    cobj *o = lookup_write(c, key);
+    if (!o) {
         reply_int(c->out, 0);
         return;
     }
-    if (flags && !expire_condition_holds(flags, db_get_expire(c->db, key), when)) {
+    if (flags && !expire_condition_holds(flags, obj_expire(o), when)) {
         reply_int(c->out, 0);
         return;
     }
@@ -217,11 +218,12 @@ static void persist_command(cmd_call *c)
  * remaining time (or the absolute time when `absolute`), in ms or s. */
 static void ttl_generic(cmd_call *c, int in_ms, int absolute)
 {
-    if (!db_lookup(c, c->db, &c->argv[1], LOOKUP_NOTOUCH)) {
+    cobj *o = db_lookup(c, c->db, &c->argv[1], LOOKUP_NOTOUCH);
+    if (!o) {
         reply_int(c->out, -2);
         return;
     }
-    int64_t expire = db_get_expire(c->db, &c->argv[1]);
+    int64_t expire = obj_expire(o);
     if (expire == -1) {
         reply_int(c->out, -1);
         return;
@@ -247,19 +249,20 @@ static void keys_command(cmd_call *c)
     int allkeys = pat->len == 1 && pat->ptr[0] == '*';
     rbuf_deferred len = reply_deferred_len(c->out);
     long n = 0;
-    dict_iter it;
-    dict_entry *de;
+    htab_iter it;
+    cobj *o;
 
-    dict_iter_start(&it, c->db->keys);
-    while ((de = dict_iter_next(&it)) != NULL) {
-        cslice key = {de->key, dstr_len(de->key)};
+    htab_iter_start(&it, c->db->keys);
+    while ((o = htab_iter_next(&it)) != NULL) {
+        cslice key = obj_key(o);
         if (!allkeys && !glob_match(pat->ptr, pat->len, key.ptr, key.len, 0)) continue;
         /* Expired keys are skipped, not deleted: KEYS only reads. */
-        if (db_key_is_expired(c->db, &key, c->now_ms)) continue;
+        int64_t when = obj_expire(o);
+        if (when >= 0 && when <= c->now_ms) continue;
         reply_bulk(c->out, key.ptr, key.len);
         n++;
     }
-    dict_iter_end(&it);
+    htab_iter_end(&it);
     reply_set_deferred_array(c->out, len, n);
 }
 
@@ -286,15 +289,14 @@ static void scan_command(cmd_call *c)
     if (scan_parse_opts(c, 2, &o, 1) < 0) return;
 
     scan_batch b = {0};
-    cursor = scan_dict(c->db->keys, cursor, o.count, 1, &b);
+    cursor = scan_htab(c->db->keys, cursor, o.count, 1, &b);
     scan_reply_cursor(c, cursor);
     rbuf_deferred d = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
         /* Filtering may delete this key if it expired; the other entries
          * of the batch stay valid. */
-        const dict_entry *de = b.e[i];
-        cslice key = {de->key, dstr_len(de->key)};
+        cslice key = obj_key(b.e[i]);
         if (scan_filter_out(c, &o, &key)) continue;
         reply_bulk(c->out, key.ptr, key.len);
         n++;
@@ -310,13 +312,14 @@ static void scan_command(cmd_call *c)
 static void randomkey_command(cmd_call *c)
 {
     for (int expired = 0;; expired++) {
-        dict_entry *de = dict_random(c->db->keys, &c->rng);
-        if (!de) {
+        cobj *o = htab_random(c->db->keys, &c->rng);
+        if (!o) {
             reply_null(c->out);
             return;
         }
-        cslice key = {de->key, dstr_len(de->key)};
-        if (!db_key_is_expired(c->db, &key, c->now_ms) || expired == RANDOMKEY_MAX_EXPIRED) {
+        cslice key = obj_key(o);
+        int64_t when = obj_expire(o);
+        if (when < 0 || when > c->now_ms || expired == RANDOMKEY_MAX_EXPIRED) {
             reply_bulk(c->out, key.ptr, key.len);
             return;
         }
@@ -333,17 +336,14 @@ static void randomkey_command(cmd_call *c)
 /* ---------------------------------------------------------------------- */
 
 /* Move the value of src (which exists in sdb) to dst in ddb, which must not
- * exist, with its TTL.  The object itself moves (no copy): it is pinned
- * with a reference while the source entry is deleted. */
-static void move_key(cmd_call *c, cdb *sdb, const cslice *src, cdb *ddb, const cslice *dst, cobj *o)
+ * exist, with its TTL.  The value itself moves (no copy): its object is
+ * taken out of sdb and re-keyed. */
+static void move_key(cmd_call *c, cdb *sdb, const cslice *src, cdb *ddb, const cslice *dst)
 {
-    int64_t expire = db_get_expire(sdb, src);
+    cobj *o = db_unlink(sdb, src);
     unsigned lru = o->lru;
-    o->refcount++;
-    db_delete(c, sdb, src);
-    db_add(c, ddb, dst, o);
+    o = db_add(c, ddb, dst, obj_set_key(o, dst, obj_expire(o)));
     o->lru = lru; /* a rename is not an access */
-    if (expire != -1) db_set_expire(ddb, dst, expire);
 }
 
 static void rename_generic(cmd_call *c, int nx)
@@ -368,7 +368,7 @@ static void rename_generic(cmd_call *c, int nx)
         }
         db_delete(c, c->db, dst);
     }
-    move_key(c, c->db, src, c->db, dst, o);
+    move_key(c, c->db, src, c->db, dst);
     c->dirty++;
     if (nx)
         reply_int(c->out, 1);
@@ -403,7 +403,7 @@ static void copy_command(cmd_call *c)
         reply_int(c->out, 0);
         return;
     }
-    int64_t expire = db_get_expire(c->db, src);
+    int64_t expire = obj_expire(o);
     if (db_lookup(c, dst_db, dst, LOOKUP_WRITE)) {
         if (!replace) {
             reply_int(c->out, 0);
@@ -411,8 +411,7 @@ static void copy_command(cmd_call *c)
         }
         db_delete(c, dst_db, dst);
     }
-    db_add(c, dst_db, dst, obj_dup(o));
-    if (expire != -1) db_set_expire(dst_db, dst, expire);
+    o = db_add(c, dst_db, dst, obj_set_key(obj_dup(o), dst, expire));
     /* The engine touches the keys of a write in the session's db only. */
     if (dst_db != c->db) touch_watched_key(c->e, dst_db, dst);
     c->dirty++;
@@ -433,7 +432,7 @@ static void move_command(cmd_call *c)
         reply_int(c->out, 0);
         return;
     }
-    move_key(c, c->db, key, dst_db, key, o);
+    move_key(c, c->db, key, dst_db, key);
     touch_watched_key(c->e, dst_db, key);
     c->dirty++;
     reply_int(c->out, 1);
@@ -460,7 +459,7 @@ static void object_encoding_command(cmd_call *c)
 static void object_refcount_command(cmd_call *c)
 {
     cobj *o = object_lookup(c);
-    if (o) reply_int(c->out, o->refcount);
+    if (o) reply_int(c->out, 1); /* nothing shares objects */
 }
 
 /* The lru field holds either an LRU clock or an LFU counter (evict.h),

@@ -40,7 +40,7 @@ static cobj *list_obj_new(void *ptr, int encoding)
     o->type = OBJ_LIST;
     o->encoding = encoding;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = 0;
     o->v.ptr = ptr;
     return o;
 }
@@ -350,7 +350,7 @@ static void push_generic(cmd_call *c, int where, int only_if_exists)
         list_push(o, where, c->argv[j].ptr, c->argv[j].len);
     long long len = (long long)list_len(o);
     /* Added once full, so that blocked clients woken by the key see it. */
-    if (created) db_add(c, c->db, key, o);
+    if (created) o = db_add(c, c->db, key, o);
     c->dirty += c->argc - 2;
     reply_int(c->out, len);
 }
@@ -663,7 +663,7 @@ static int lmove_do(cmd_call *c, cobj *src, int from, int to)
     if (created) dst = list_create();
     list_try_grow(c, dst, &v, 1);
     list_push(dst, to, val, dstr_len(val));
-    if (created) db_add(c, c->db, dkey, dst);
+    if (created) dst = db_add(c, c->db, dkey, dst);
     reply_bulk(c->out, val, dstr_len(val));
     dstr_free(val);
     list_removed(c, skey, src, 1);

@@ -210,7 +210,7 @@ static void touch_existing_in_db(cairn_engine *e, cdb *db)
     while ((de = dict_iter_next(&it))) {
         cslice key = {de->key, dstr_len(de->key)};
         /* A flush only changes keys that were there. */
-        if (dict_find(db->keys, key.ptr, key.len)) touch_watched_key(e, db, &key);
+        if (db_find(db, &key)) touch_watched_key(e, db, &key);
     }
     dict_iter_end(&it);
 }

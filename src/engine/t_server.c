@@ -245,7 +245,7 @@ static void info_keyspace(info_req *r)
         long long keys = db_size(db);
         if (!keys) continue;
         r->out = dstr_catfmt(r->out, "db%d:keys=%lld,expires=%llu,avg_ttl=%lld\r\n", i, keys,
-                             (unsigned long long)dict_size(db->expires), db->avg_ttl);
+                             (unsigned long long)db_volatile_count(db), db->avg_ttl);
     }
 }
 
@@ -848,21 +848,20 @@ static size_t serialized_length(const cobj *o)
 
 static void debug_object(cmd_call *c)
 {
-    dict_entry *de = db_find_entry(c->db, &c->argv[2]);
-    if (!de) {
+    const cobj *o = db_find(c->db, &c->argv[2]);
+    if (!o) {
         reply_error(c->out, "ERR no such key");
         return;
     }
-    const cobj *o = de->v.ptr;
     unsigned clock = engine_lru_clock(c->now_ms);
     /* The LRU clock wraps at 2^24 seconds. */
     unsigned idle = clock >= o->lru ? clock - o->lru : clock + (0xFFFFFFu - o->lru);
     char buf[256];
     snprintf(buf, sizeof(buf),
-             "Value at:%p refcount:%d encoding:%s serializedlength:%zu lru:%u "
+             "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
              "lru_seconds_idle:%u",
-             (const void *)o, (int)o->refcount, obj_encoding_name(o->encoding),
-             serialized_length(o), (unsigned)o->lru, idle);
+             (const void *)o, obj_encoding_name(o->encoding), serialized_length(o),
+             (unsigned)o->lru, idle);
     reply_simple(c->out, buf);
 }
 

@@ -5,15 +5,15 @@
  * Redis 7.0's semantics, reply shapes and error strings.
  *
  * A set has three encodings (see t_set.h): an intset while every member is
- * an integer, a listpack while it is small, a dict of members (no values)
- * past that.  Members are added through set_add(), the one place that
+ * an integer, a listpack while it is small, an htab of member dstrs past
+ * that.  Members are added through set_add(), the one place that
  * decides conversions, so every command -- SADD, SMOVE, the STORE forms --
  * ends with the encoding Redis 7.2 would give it.  Conversions are one
  * way.
  *
  * Random choices (SPOP, SRANDMEMBER) come only from c->rng (DESIGN rule
  * 2).  Even so, the member a draw lands on in a hashtable depends on the
- * dict's layout, which differs between processes, so SPOP is logged as
+ * table's layout, which differs between processes, so SPOP is logged as
  * the SREM (or DEL) that happened -- as Redis replicates it. */
 #include "t_set.h"
 
@@ -89,11 +89,36 @@ static int intset_fits_listpack(const cairn_config *cfg, const intset *is, size_
            (long long)longest <= cfg->set_max_listpack_value;
 }
 
-static dict *set_dict_new(cmd_call *c, size_t hint)
+/* A hashtable set's elements are its members: each dstr is its own key,
+ * one allocation per member. */
+static cslice member_key(const void *elem)
 {
-    dict *d = dict_create(c->e->hash_seed, NULL, 0);
-    if (hint) dict_expand(d, hint);
-    return d;
+    dstr m = (dstr)elem;
+    return (cslice){m, dstr_len(m)};
+}
+
+static void member_free(void *elem) { dstr_free(elem); }
+
+static const htab_type set_members_type = {member_key, member_free};
+/* SRANDMEMBER's seen-set: it borrows the members of the set it draws
+ * from. */
+static const htab_type borrowed_members_type = {member_key, NULL};
+
+htab *set_htab_new(const uint8_t seed[16], uint64_t hint)
+{
+    htab *h = htab_create(&set_members_type, seed);
+    if (hint) htab_expand(h, hint);
+    return h;
+}
+
+int set_htab_add(htab *h, const char *s, size_t len)
+{
+    /* Look before allocating: adding a member already there costs no
+     * malloc, and the hash is computed once for both steps. */
+    uint64_t hash = htab_hash(h, s, len);
+    if (htab_find_hashed(h, s, len, hash)) return 0;
+    htab_add_new_hashed(h, dstr_new(s, len), hash);
+    return 1;
 }
 
 static cobj *set_new(cmd_call *c, int encoding, size_t hint)
@@ -102,11 +127,11 @@ static cobj *set_new(cmd_call *c, int encoding, size_t hint)
     o->type = OBJ_SET;
     o->encoding = encoding;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = 0;
     switch (encoding) {
     case ENC_INTSET: o->v.ptr = intset_new(); break;
     case ENC_LISTPACK: o->v.ptr = lp_new(0); break;
-    default: o->v.ptr = set_dict_new(c, hint); break;
+    default: o->v.ptr = set_htab_new(c->e->hash_seed, hint); break;
     }
     return o;
 }
@@ -114,7 +139,7 @@ static cobj *set_new(cmd_call *c, int encoding, size_t hint)
 /* A new empty set for a key about to receive `hint` members, the first of
  * which is first: an intset if it is an integer (as Redis 7.0's
  * setTypeCreate; adding the rest converts it if needed), a listpack if the
- * hint fits one, else a dict sized for the hint. */
+ * hint fits one, else a table sized for the hint. */
 static cobj *set_create(cmd_call *c, const cslice *first, size_t hint)
 {
     long long v;
@@ -128,34 +153,33 @@ static void set_free_contents(cobj *o)
     switch (o->encoding) {
     case ENC_INTSET: intset_free(o->v.ptr); break;
     case ENC_LISTPACK: lp_free(o->v.ptr); break;
-    default: dict_release(o->v.ptr); break;
+    default: htab_release(o->v.ptr); break;
     }
 }
 
 void set_obj_free(cobj *o) { set_free_contents(o); }
 
-static dict *dict_dup_keys(const dict *src)
+static htab *htab_dup_members(const htab *src)
 {
-    dict *d = dict_create(src->seed, NULL, 0);
-    dict_expand(d, dict_size(src));
-    dict_iter it;
-    dict_entry *de;
-    dict_iter_start(&it, (dict *)src); /* it only pauses the rehashing */
-    while ((de = dict_iter_next(&it)) != NULL)
-        dict_add(d, dstr_dup(de->key), NULL);
-    dict_iter_end(&it);
-    return d;
+    htab *h = set_htab_new(src->seed, htab_size(src));
+    htab_iter it;
+    dstr m;
+    htab_iter_start(&it, (htab *)src); /* it only pauses the rehashing */
+    while ((m = htab_iter_next(&it)) != NULL)
+        htab_add_new_hashed(h, dstr_dup(m), htab_hash(h, m, dstr_len(m)));
+    htab_iter_end(&it);
+    return h;
 }
 
 cobj *set_obj_dup(const cobj *o)
 {
     cobj *copy = cm_malloc(sizeof(*copy));
     *copy = *o;
-    copy->refcount = 1;
+    copy->meta = 0;
     switch (o->encoding) {
     case ENC_INTSET: copy->v.ptr = cm_memdup(o->v.ptr, intset_bytes(o->v.ptr)); break;
     case ENC_LISTPACK: copy->v.ptr = cm_memdup(o->v.ptr, lp_bytes(o->v.ptr)); break;
-    default: copy->v.ptr = dict_dup_keys(o->v.ptr); break;
+    default: copy->v.ptr = htab_dup_members(o->v.ptr); break;
     }
     return copy;
 }
@@ -165,7 +189,7 @@ unsigned long set_size(const cobj *o)
     switch (o->encoding) {
     case ENC_INTSET: return intset_len(o->v.ptr);
     case ENC_LISTPACK: return lp_length(o->v.ptr);
-    default: return (unsigned long)dict_size(o->v.ptr);
+    default: return (unsigned long)htab_size(o->v.ptr);
     }
 }
 
@@ -181,7 +205,7 @@ void set_iter_start(set_iter *it, cobj *set)
     if (set->encoding == ENC_LISTPACK)
         it->p = lp_first(set->v.ptr);
     else if (set->encoding == ENC_HASHTABLE)
-        dict_iter_start(&it->di, set->v.ptr);
+        htab_iter_start(&it->hi, set->v.ptr);
 }
 
 static int set_iter_elem(set_iter *it, set_elem *e)
@@ -201,10 +225,10 @@ static int set_iter_elem(set_iter *it, set_elem *e)
         it->p = lp_next(it->set->v.ptr, it->p);
         return 1;
     default: {
-        dict_entry *de = dict_iter_next(&it->di);
-        if (!de) return 0;
-        e->str = (const unsigned char *)de->key;
-        e->len = dstr_len(de->key);
+        dstr m = htab_iter_next(&it->hi);
+        if (!m) return 0;
+        e->str = (const unsigned char *)m;
+        e->len = dstr_len(m);
         return 1;
     }
     }
@@ -220,7 +244,7 @@ int set_iter_next(set_iter *it, const char **p, size_t *len, char *buf)
 
 void set_iter_end(set_iter *it)
 {
-    if (it->set->encoding == ENC_HASHTABLE) dict_iter_end(&it->di);
+    if (it->set->encoding == ENC_HASHTABLE) htab_iter_end(&it->hi);
 }
 
 /* Every member in an array (the caller frees it), for the commands that
@@ -252,6 +276,17 @@ static void reply_members(cmd_call *c, cobj *set)
     set_iter it;
     set_elem e;
     reply_set_len(c->out, (long)set_size(set));
+    if (set->encoding == ENC_HASHTABLE) {
+        /* The SMEMBERS of a big set: the members are already bytes, so
+         * walk the table directly rather than through set_elem. */
+        htab_iter hi;
+        dstr m;
+        htab_iter_start(&hi, set->v.ptr);
+        while ((m = htab_iter_next(&hi)) != NULL)
+            reply_bulk(c->out, m, dstr_len(m));
+        htab_iter_end(&hi);
+        return;
+    }
     set_iter_start(&it, set);
     while (set_iter_elem(&it, &e))
         reply_elem(c->out, &e);
@@ -274,7 +309,7 @@ int set_is_member(cobj *set, const char *s, size_t len)
     switch (set->encoding) {
     case ENC_INTSET: return str_to_ll(s, len, &v) && intset_find(set->v.ptr, v);
     case ENC_LISTPACK: return listpack_find(set->v.ptr, s, len) != NULL;
-    default: return dict_find(set->v.ptr, s, len) != NULL;
+    default: return htab_find(set->v.ptr, s, len) != NULL;
     }
 }
 
@@ -287,11 +322,12 @@ static int set_has_elem(cobj *set, const set_elem *e)
     return set_is_member(set, s, len);
 }
 
-/* Convert a compact set to encoding enc (a listpack or a dict sized for
+/* Convert a compact set to encoding enc (a listpack or a table sized for
  * hint members). */
 static void set_convert(cmd_call *c, cobj *set, int enc, size_t hint)
 {
-    void *to = enc == ENC_LISTPACK ? (void *)lp_new(0) : (void *)set_dict_new(c, hint);
+    void *to =
+        enc == ENC_LISTPACK ? (void *)lp_new(0) : (void *)set_htab_new(c->e->hash_seed, hint);
     set_iter it;
     set_elem e;
     set_iter_start(&it, set);
@@ -302,7 +338,7 @@ static void set_convert(cmd_call *c, cobj *set, int enc, size_t hint)
             char buf[NUM_STR_MAX];
             size_t len;
             const char *s = lp_value_str(&e, buf, &len);
-            dict_add(to, dstr_new(s, len), NULL);
+            set_htab_add(to, s, len);
         }
     }
     set_iter_end(&it);
@@ -317,7 +353,7 @@ static int intset_add_checked(cmd_call *c, cobj *set, long long v)
 {
     int added;
     set->v.ptr = intset_add(set->v.ptr, v, &added);
-    /* Past the limit an intset becomes a dict, never a listpack (as in
+    /* Past the limit an intset becomes a table, never a listpack (as in
      * Redis 7.2: a listpack of that many members would be slow). */
     if (added && intset_len(set->v.ptr) > intset_max_entries(&c->e->cfg))
         set_convert(c, set, ENC_HASHTABLE, intset_len(set->v.ptr));
@@ -329,7 +365,7 @@ static int set_add_intset(cmd_call *c, cobj *set, const char *s, size_t len)
     long long v;
     if (str_to_ll(s, len, &v)) return intset_add_checked(c, set, v);
     /* A string member: the set becomes a listpack if it is small enough,
-     * else a dict; either way the member is new. */
+     * else a table; either way the member is new. */
     const intset *is = set->v.ptr;
     int to_listpack = intset_fits_listpack(&c->e->cfg, is, len);
     set_convert(c, set, to_listpack ? ENC_LISTPACK : ENC_HASHTABLE, intset_len(is) + 1);
@@ -355,12 +391,8 @@ static int set_add(cmd_call *c, cobj *set, const char *s, size_t len)
     switch (set->encoding) {
     case ENC_INTSET: return set_add_intset(c, set, s, len);
     case ENC_LISTPACK: return set_add_listpack(c, set, s, len);
-    default: break;
+    default: return set_htab_add(set->v.ptr, s, len);
     }
-    dstr key = dstr_new(s, len);
-    if (dict_add(set->v.ptr, key, NULL)) return 1;
-    dstr_free(key); /* already a member: the dict did not take it */
-    return 0;
 }
 
 static int set_add_elem(cmd_call *c, cobj *set, const set_elem *e)
@@ -388,10 +420,7 @@ static int set_remove(cobj *set, const char *s, size_t len)
         set->v.ptr = lp_delete(set->v.ptr, p, NULL);
         return 1;
     }
-    default:
-        if (!dict_delete(set->v.ptr, s, len)) return 0;
-        dict_shrink_if_needed(set->v.ptr);
-        return 1;
+    default: return htab_delete(set->v.ptr, s, len); /* shrinks the table if needed */
     }
 }
 
@@ -410,9 +439,9 @@ static void set_random_elem(cmd_call *c, cobj *set, set_elem *e)
         break;
     }
     default: {
-        dict_entry *de = dict_random(set->v.ptr, &c->rng);
-        e->str = (const unsigned char *)de->key;
-        e->len = dstr_len(de->key);
+        dstr m = htab_random(set->v.ptr, &c->rng);
+        e->str = (const unsigned char *)m;
+        e->len = dstr_len(m);
         break;
     }
     }
@@ -452,7 +481,7 @@ static void sadd_command(cmd_call *c)
     if (created) set = set_create(c, &c->argv[2], (size_t)(c->argc - 2));
     for (int j = 2; j < c->argc; j++)
         added += set_add(c, set, c->argv[j].ptr, c->argv[j].len);
-    if (created) db_add(c, c->db, key, set);
+    if (created) set = db_add(c, c->db, key, set);
     c->dirty += added;
     reply_int(c->out, added);
 }
@@ -505,7 +534,7 @@ static void smove_command(cmd_call *c)
     if (!dst) {
         dst = set_create(c, m, 1);
         set_add(c, dst, m->ptr, m->len);
-        db_add(c, c->db, dst_key, dst);
+        dst = db_add(c, c->db, dst_key, dst);
     } else {
         set_add(c, dst, m->ptr, m->len);
     }
@@ -556,7 +585,7 @@ static void smembers_command(cmd_call *c)
 
 /* The members an SPOP removed.  SPOP reaches the log as the SREM that
  * happened (rule 4), not as itself: which member a hashtable's random
- * draw lands on depends on the dict's layout -- its hash seed, drawn per
+ * draw lands on depends on the table's layout -- its hash seed, drawn per
  * process, and how far reads have moved its incremental rehash -- so a
  * replica or a replay given the same PRNG seed would pop other members. */
 typedef struct pop_log {
@@ -618,11 +647,11 @@ static void set_pop_one(cmd_call *c, cobj *set, pop_log *pl)
         break;
     }
     default: {
-        dict_entry *de = dict_random(set->v.ptr, &c->rng);
-        e.str = (const unsigned char *)de->key;
-        e.len = dstr_len(de->key);
-        pop_log_add(c, pl, &e);
-        dict_delete(set->v.ptr, de->key, e.len);
+        dstr m = htab_random(set->v.ptr, &c->rng);
+        e.str = (const unsigned char *)m;
+        e.len = dstr_len(m);
+        pop_log_add(c, pl, &e); /* copies m before the delete frees it */
+        htab_delete(set->v.ptr, m, e.len);
         break;
     }
     }
@@ -663,7 +692,7 @@ static void set_pop_many(cmd_call *c, cobj *set, unsigned long count, pop_log *p
         if (picked[i]) pop_log_add(c, pl, &elems[i]);
     if (set->encoding == ENC_HASHTABLE) {
         for (unsigned long i = 0; i < n; i++)
-            if (picked[i]) dict_delete(set->v.ptr, (const char *)elems[i].str, elems[i].len);
+            if (picked[i]) htab_delete(set->v.ptr, (const char *)elems[i].str, elems[i].len);
     } else {
         compact_keep_unpicked(set, elems, n, picked);
     }
@@ -711,7 +740,6 @@ static void spop_with_count(cmd_call *c)
     } else {
         set_pop_many(c, set, (unsigned long)count, &pl);
     }
-    if (set->encoding == ENC_HASHTABLE) dict_shrink_if_needed(set->v.ptr);
     c->dirty += count;
     pop_log_finish(c, &pl);
 }
@@ -736,7 +764,6 @@ static void spop_command(cmd_call *c)
     pop_log pl;
     pop_log_init(&pl, key, 1);
     set_pop_one(c, set, &pl);
-    if (set->encoding == ENC_HASHTABLE) dict_shrink_if_needed(set->v.ptr);
     if (set_size(set) == 0) db_delete(c, c->db, key);
     c->dirty++;
     pop_log_finish(c, &pl);
@@ -748,8 +775,8 @@ static void srandmember_repeat(cmd_call *c, cobj *set, unsigned long long count)
     reply_array_len(c->out, (long)count);
     if (set->encoding == ENC_HASHTABLE) {
         for (unsigned long long i = 0; i < count; i++) {
-            dict_entry *de = dict_random(set->v.ptr, &c->rng);
-            reply_bulk(c->out, de->key, dstr_len(de->key));
+            dstr m = htab_random(set->v.ptr, &c->rng);
+            reply_bulk(c->out, m, dstr_len(m));
         }
         return;
     }
@@ -777,14 +804,13 @@ static void srandmember_distinct(cmd_call *c, cobj *set, unsigned long count)
         cm_free(elems);
         return;
     }
-    /* Few members out of many: draw until count distinct ones were seen.
-     * The seen-set borrows the members' keys. */
-    dict *seen = dict_create(c->e->hash_seed, NULL, DICT_SHARED_KEYS);
-    while (dict_size(seen) < count) {
-        dict_entry *de = dict_random(set->v.ptr, &c->rng);
-        if (dict_add(seen, de->key, NULL)) reply_bulk(c->out, de->key, dstr_len(de->key));
+    /* Few members out of many: draw until count distinct ones were seen. */
+    htab *seen = htab_create(&borrowed_members_type, c->e->hash_seed);
+    while (htab_size(seen) < count) {
+        dstr m = htab_random(set->v.ptr, &c->rng);
+        if (htab_add(seen, m, NULL)) reply_bulk(c->out, m, dstr_len(m));
     }
-    dict_release(seen);
+    htab_release(seen);
 }
 
 static void srandmember_with_count(cmd_call *c)
@@ -870,7 +896,7 @@ static void store_result(cmd_call *c, const cslice *dst, cobj *result)
 {
     unsigned long size = set_size(result);
     if (size) {
-        db_set(c, c->db, dst, result, 0);
+        result = db_set(c, c->db, dst, result, 0);
         c->dirty++;
     } else {
         obj_free(result);
@@ -1070,18 +1096,18 @@ static void sdiffstore_command(cmd_call *c)
 /* SSCAN                                                                   */
 /* ---------------------------------------------------------------------- */
 
-static void sscan_hashtable(cmd_call *c, dict *d, uint64_t cursor, const scan_opts *o)
+static void sscan_hashtable(cmd_call *c, htab *h, uint64_t cursor, const scan_opts *o)
 {
     scan_batch b = {0};
-    cursor = scan_dict(d, cursor, o->count, 1, &b);
+    cursor = scan_htab(h, cursor, o->count, 1, &b);
 
     scan_reply_cursor(c, cursor);
     rbuf_deferred len = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
-        const dstr key = ((dict_entry *)b.e[i])->key;
-        if (!scan_matches(o, key, dstr_len(key))) continue;
-        reply_bulk(c->out, key, dstr_len(key));
+        dstr m = b.e[i];
+        if (!scan_matches(o, m, dstr_len(m))) continue;
+        reply_bulk(c->out, m, dstr_len(m));
         n++;
     }
     reply_set_deferred_array(c->out, len, n);

@@ -3,16 +3,17 @@
  * A set is an intset while every member is an integer and there are at
  * most set-max-intset-entries of them, a listpack of members while it is
  * small (at most set-max-listpack-entries members of at most
- * set-max-listpack-value bytes each), and a dict of member -> nothing once
- * it outgrows both, as in Redis 7.2.  Conversions are one way: a set never
- * goes back to a more compact encoding. */
+ * set-max-listpack-value bytes each), and an htab whose elements are the
+ * members themselves (dstrs) once it outgrows both, as in Redis 7.2.
+ * Conversions are one way: a set never goes back to a more compact
+ * encoding. */
 #ifndef CAIRN_T_SET_H
 #define CAIRN_T_SET_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../ds/dict.h"
+#include "../ds/htab.h"
 #include "object.h"
 
 /* An iterator over the members of a set, in no particular order.  The set
@@ -22,7 +23,7 @@ typedef struct set_iter {
     cobj *set;
     uint32_t pos;     /* ENC_INTSET: the next position */
     unsigned char *p; /* ENC_LISTPACK: the next entry, NULL at the end */
-    dict_iter di;     /* ENC_HASHTABLE */
+    htab_iter hi;     /* ENC_HASHTABLE */
 } set_iter;
 
 void set_iter_start(set_iter *it, cobj *set);
@@ -36,5 +37,11 @@ void set_iter_end(set_iter *it);
 unsigned long set_size(const cobj *o);
 /* Is s a member of the set o? */
 int set_is_member(cobj *o, const char *s, size_t len);
+
+/* The table of a hashtable-encoded set (for the snapshot loader): an
+ * empty one sized for hint members, and adding a copy of s to it.
+ * set_htab_add() returns 0, adding nothing, if s is already a member. */
+htab *set_htab_new(const uint8_t seed[16], uint64_t hint);
+int set_htab_add(htab *h, const char *s, size_t len);
 
 #endif

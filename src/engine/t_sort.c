@@ -144,7 +144,7 @@ static cobj *list_from_items(cmd_call *c, const cslice *items, long n)
     cobj *o = cm_malloc(sizeof(*o));
     o->type = OBJ_LIST;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = 0;
     if (ql_node_exceeds_limit(fill, lp_bytes(lp) + payload, (unsigned int)count)) {
         lp_free(lp);
         quicklist *ql = ql_create(fill, c->e->cfg.list_compress_depth);
@@ -466,7 +466,7 @@ static void sort_generic(cmd_call *c, int readonly)
                 }
             }
             cobj *list = list_from_items(c, items, n);
-            db_set(c, c->db, store, list, 0);
+            list = db_set(c, c->db, store, list, 0);
             c->dirty += outlen;
             if (owned)
                 for (long i = 0; i < n; i++)

@@ -49,24 +49,39 @@ static int string_too_long(cmd_call *c, uint64_t size, uint64_t append)
 }
 
 /* Store val at key, keeping the key's TTL if it already exists (the value
- * changes, the key's lifetime does not: INCR, APPEND on a shared value). */
-static void store_keep_ttl(cmd_call *c, const cslice *key, cobj *val)
+ * changes, the key's lifetime does not: INCR, APPEND).  Returns the
+ * object now stored. */
+static cobj *store_keep_ttl(cmd_call *c, const cslice *key, cobj *val)
 {
-    db_set(c, c->db, key, val, SETKEY_KEEPTTL);
+    return db_set(c, c->db, key, val, SETKEY_KEEPTTL);
 }
 
-/* Make the string at key private and growable before editing it in place:
- * a value with other references must not change under them, so it is
- * copied first.  Returns the object now stored at key. */
-static cobj *unshare_string(cmd_call *c, const cslice *key, cobj *o)
+/* Make the string o at key growable before editing it in place: an INT or
+ * EMBSTR value is replaced by a RAW copy.  Returns the object now stored
+ * at key. */
+static cobj *make_raw(cmd_call *c, const cslice *key, cobj *o)
 {
-    if (o->refcount > 1) {
-        cobj *copy = obj_dup(o);
-        store_keep_ttl(c, key, copy);
-        o = copy;
+    if (o->encoding == ENC_RAW) return o;
+    char buf[NUM_STR_MAX];
+    size_t len;
+    const char *p = obj_str(o, buf, &len);
+    return store_keep_ttl(c, key, obj_new_raw(dstr_new(p, len)));
+}
+
+/* Store the string p[0..len) at the key ref names (found by
+ * db_lookup_ref()), with expiry time when (-1: none).  The old value is
+ * changed in place when it has the room and keeps its layout (an expiry
+ * neither added nor dropped); otherwise the value is built with its key as
+ * one allocation.  Returns the object now stored. */
+static cobj *store_string_ref(cmd_call *c, db_keyref *ref, const char *p, size_t len, int64_t when)
+{
+    cobj *cur = ref->o;
+    if (cur && obj_has_expire(cur) == (when >= 0) && obj_string_set_in_place(cur, p, len)) {
+        if (when >= 0) obj_set_expire_time(cur, when);
+        db_overwrote_ref(c, c->db, ref);
+        return cur;
     }
-    obj_str_make_raw(o);
-    return o;
+    return db_set_ref(c, c->db, ref, obj_new_keyed_string(ref->key, when, p, len), 0);
 }
 
 /* The integer held by a string object; replies ERR_NOT_INT and returns 0
@@ -77,7 +92,10 @@ static int obj_get_ll(cmd_call *c, const cobj *o, long long *out)
         *out = o->v.ll;
         return 1;
     }
-    if (str_to_ll(o->v.ptr, dstr_len(o->v.ptr), out)) return 1;
+    char buf[NUM_STR_MAX];
+    size_t len;
+    const char *p = obj_str(o, buf, &len);
+    if (str_to_ll(p, len, out)) return 1;
     reply_error(c->out, ERR_NOT_INT);
     return 0;
 }
@@ -255,12 +273,8 @@ static void set_generic(cmd_call *c, int flags, int val_arg, int expire_arg, int
         return;
     }
 
-    int setkey = (flags & SETF_KEEPTTL) ? SETKEY_KEEPTTL : 0;
-    if (cur && obj_string_set_in_place(cur, val->ptr, val->len))
-        db_overwrote_ref(c, c->db, &ref, setkey);
-    else
-        db_set_ref(c, c->db, &ref, obj_new_string_try_int(val->ptr, val->len), setkey);
-    if (expire_arg) db_set_expire_ref(c->db, &ref, when);
+    if (!expire_arg) when = (flags & SETF_KEEPTTL) && cur ? obj_expire(cur) : -1;
+    store_string_ref(c, &ref, val->ptr, val->len, when);
     c->dirty++;
 
     if (flags & SETF_GET) return;
@@ -294,7 +308,9 @@ static void psetex_command(cmd_call *c) { set_generic(c, SETF_PX, 3, 2, 0, SET_R
 static void getset_command(cmd_call *c)
 {
     if (get_generic(c) < 0) return;
-    db_set(c, c->db, &c->argv[1], obj_new_string_try_int(c->argv[2].ptr, c->argv[2].len), 0);
+    db_keyref ref;
+    db_lookup_ref(c, c->db, &c->argv[1], LOOKUP_WRITE, &ref);
+    store_string_ref(c, &ref, c->argv[2].ptr, c->argv[2].len, -1);
     c->dirty++;
 }
 
@@ -372,8 +388,9 @@ static void mset_generic(cmd_call *c, int nx)
     for (int j = 1; j < c->argc; j += 2) {
         const cslice *val = &c->argv[j + 1];
         /* Expired keys must go (and be logged) before being replaced. */
-        if (!nx) lookup_write(c, &c->argv[j]);
-        db_set(c, c->db, &c->argv[j], obj_new_string_try_int(val->ptr, val->len), 0);
+        db_keyref ref;
+        db_lookup_ref(c, c->db, &c->argv[j], LOOKUP_WRITE, &ref);
+        store_string_ref(c, &ref, val->ptr, val->len, -1);
     }
     c->dirty += (c->argc - 1) / 2;
     if (nx)
@@ -402,12 +419,12 @@ static void append_command(cmd_call *c)
 
     if (!o) {
         /* A new key is stored compactly, like SET would. */
-        db_add(c, c->db, key, obj_new_string_try_int(val->ptr, val->len));
+        o = db_add(c, c->db, key, obj_new_keyed_string(key, -1, val->ptr, val->len));
         total = val->len;
     } else {
         if (check_type(c, o, OBJ_STRING)) return;
         if (string_too_long(c, obj_strlen(o), val->len)) return;
-        o = unshare_string(c, key, o);
+        o = make_raw(c, key, o);
         dstr s = dstr_cat(o->v.ptr, val->ptr, val->len);
         obj_str_set_raw(o, s);
         total = dstr_len(s);
@@ -489,7 +506,7 @@ static void setrange_command(cmd_call *c)
         size_t total = (size_t)offset + val->len;
         dstr s = dstr_grow_zero(dstr_with_cap(total), total);
         memcpy(s + offset, val->ptr, val->len);
-        db_add(c, c->db, key, obj_new_raw(s));
+        o = db_add(c, c->db, key, obj_new_raw(s));
         c->dirty++;
         reply_int(c->out, (long long)total);
         return;
@@ -502,7 +519,7 @@ static void setrange_command(cmd_call *c)
     }
     if (string_too_long(c, (uint64_t)offset, val->len)) return;
 
-    o = unshare_string(c, key, o);
+    o = make_raw(c, key, o);
     dstr s = dstr_grow_zero(o->v.ptr, (size_t)offset + val->len);
     memcpy(s + offset, val->ptr, val->len);
     obj_str_set_raw(o, s);
@@ -531,7 +548,7 @@ static void incr_generic(cmd_call *c, long long incr)
     }
     value += incr;
 
-    if (o && o->refcount == 1 && o->encoding == ENC_INT) {
+    if (o && o->encoding == ENC_INT) {
         o->v.ll = value; /* no allocation for the common counter case */
     } else {
         store_keep_ttl(c, key, obj_new_int(value));
@@ -579,9 +596,14 @@ static void incrbyfloat_command(cmd_call *c)
         if (check_type(c, o, OBJ_STRING)) return;
         if (o->encoding == ENC_INT) {
             value = (long double)o->v.ll;
-        } else if (!str_to_ldouble(o->v.ptr, dstr_len(o->v.ptr), &value)) {
-            reply_error(c->out, ERR_NOT_FLOAT);
-            return;
+        } else {
+            char num[NUM_STR_MAX];
+            size_t slen;
+            const char *p = obj_str(o, num, &slen);
+            if (!str_to_ldouble(p, slen, &value)) {
+                reply_error(c->out, ERR_NOT_FLOAT);
+                return;
+            }
         }
     }
     if (!str_to_ldouble(c->argv[2].ptr, c->argv[2].len, &incr)) {

@@ -37,7 +37,8 @@ enum { ZSET_MIN = 0, ZSET_MAX = 1 };
  * and returns 0 if it is not one. */
 static int arg_double(cmd_call *c, int i, double *d, const char *err)
 {
-    if (str_to_double(c->argv[i].ptr, c->argv[i].len, d)) return 1;
+    const cslice *a = &c->argv[i];
+    if (str_to_double(a->ptr, a->len, d)) return 1;
     reply_error(c->out, err);
     return 0;
 }
@@ -112,6 +113,9 @@ static int zadd_parse_flags(cmd_call *c, int *flags, int *ch)
     int j = 2;
     for (; j < c->argc; j++) {
         size_t k;
+        /* Every option is 2 or 4 bytes long: anything else is the first
+         * score, found without comparing it with each option. */
+        if (c->argv[j].len != 2 && c->argv[j].len != 4) break;
         if (arg_is(c, j, "ch")) {
             *ch = 1;
             continue;
@@ -151,7 +155,10 @@ static void zadd_generic(cmd_call *c, int flags)
     int elements = (c->argc - first) / 2;
     int incr = (flags & ZADD_IN_INCR) != 0;
 
-    double *scores = cm_malloc(sizeof(double) * (size_t)elements);
+    double small[16]; /* most calls: no allocation */
+    double *scores = (size_t)elements <= sizeof(small) / sizeof(small[0])
+                         ? small
+                         : cm_malloc(sizeof(double) * (size_t)elements);
     for (int j = 0; j < elements; j++)
         if (!arg_double(c, first + 2 * j, &scores[j], ERR_NOT_FLOAT)) goto cleanup;
 
@@ -163,7 +170,7 @@ static void zadd_generic(cmd_call *c, int flags)
     if (!found) {
         if (flags & ZADD_IN_XX) goto reply;
         zobj = zset_create(c, 0, c->argv[first + 1].len);
-        db_add(c, c->db, key, zobj);
+        zobj = db_add(c, c->db, key, zobj);
     }
     for (int j = 0; j < elements; j++) {
         const cslice *ele = &c->argv[first + 2 * j + 1];
@@ -192,7 +199,7 @@ reply:
         reply_int(c->out, ch ? added + updated : added);
     }
 cleanup:
-    cm_free(scores);
+    if (scores != small) cm_free(scores);
 }
 
 /* ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...] */
@@ -383,7 +390,7 @@ static void sink_end(range_sink *s)
         return;
     }
     if (s->count) {
-        db_set(c, c->db, s->dstkey, s->dst, 0);
+        s->dst = db_set(c, c->db, s->dstkey, s->dst, 0);
         reply_int(c->out, (long long)s->count);
         c->dirty++;
     } else {
@@ -1139,7 +1146,7 @@ static void setop_build(setop *op)
 {
     zset *zs = op->dst->v.ptr;
     if (op->nres > 1) qsort(op->res, op->nres, sizeof(*op->res), res_cmp);
-    dict_expand(zs->dict, op->nres);
+    htab_expand(zs->members, op->nres);
     for (size_t i = 0; i < op->nres; i++) {
         res_item *it = &op->res[i];
         zset_skiplist_insert(op->c, zs, it->score, it->ele, dstr_len(it->ele));
@@ -1213,9 +1220,9 @@ static void setop_reply(setop *op, int withscores)
     reply_array_len(c->out, scored_len(c, (long)zs->zsl->length, withscores));
     for (zsl_node *n = zsl_first(zs->zsl); n; n = zsl_next(n)) {
         if (withscores)
-            reply_with_score(c, n->ele, dstr_len(n->ele), n->score);
+            reply_with_score(c, zsl_node_ele(n), zsl_node_len(n), n->score);
         else
-            reply_bulk(c->out, n->ele, dstr_len(n->ele));
+            reply_bulk(c->out, zsl_node_ele(n), zsl_node_len(n));
     }
 }
 
@@ -1225,8 +1232,8 @@ static void setop_store(setop *op, const cslice *dstkey)
     unsigned long len = zset_length(op->dst);
     if (len) {
         zset_convert_to_listpack_if_needed(c, op->dst, op->maxelelen, op->totlen);
-        db_set(c, c->db, dstkey, op->dst, 0);
-        op->dst = NULL;
+        op->dst = db_set(c, c->db, dstkey, op->dst, 0);
+        op->dst = NULL; /* the db's now */
         reply_int(c->out, (long long)len);
         c->dirty++;
     } else {
@@ -1322,19 +1329,20 @@ static void zscan_listpack(cmd_call *c, cobj *zobj, const scan_opts *so)
 
 /* Buckets until COUNT elements (members and scores, as Redis counts
  * them), but at most 10*COUNT buckets. */
-static void zscan_dict(cmd_call *c, cobj *zobj, uint64_t cursor, const scan_opts *so)
+static void zscan_htab(cmd_call *c, cobj *zobj, uint64_t cursor, const scan_opts *so)
 {
     zset *zs = zobj->v.ptr;
     scan_batch b = {0};
-    cursor = scan_dict(zs->dict, cursor, so->count, 2, &b);
+    cursor = scan_htab(zs->members, cursor, so->count, 2, &b);
 
     scan_reply_cursor(c, cursor);
     rbuf_deferred d = reply_deferred_len(c->out);
     long n = 0;
     for (size_t i = 0; i < b.n; i++) {
-        zsl_node *node = ((dict_entry *)b.e[i])->v.ptr;
-        if (!scan_matches(so, node->ele, dstr_len(node->ele))) continue;
-        reply_scan_pair(c, node->ele, dstr_len(node->ele), node->score);
+        const zsl_node *node = b.e[i];
+        cslice m = zsl_node_member(node);
+        if (!scan_matches(so, m.ptr, m.len)) continue;
+        reply_scan_pair(c, m.ptr, m.len, node->score);
         n += 2;
     }
     reply_set_deferred_array(c->out, d, n);
@@ -1359,7 +1367,7 @@ static void zscan_command(cmd_call *c)
     if (zobj->encoding == ENC_LISTPACK)
         zscan_listpack(c, zobj, &so);
     else
-        zscan_dict(c, zobj, cursor, &so);
+        zscan_htab(c, zobj, cursor, &so);
 }
 
 /* ------------------------------------------------------------------ */

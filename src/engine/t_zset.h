@@ -4,7 +4,8 @@
  * A sorted set is a listpack of member,score pairs ordered by (score,
  * member) while it has at most zset-max-listpack-entries members of at
  * most zset-max-listpack-value bytes ("listpack"), and a skiplist plus a
- * dict member -> node once it outgrows that ("skiplist"), as in Redis 7.0.
+ * hash table member -> node once it outgrows that ("skiplist"), as in
+ * Redis 7.0.
  * Growth converts to a skiplist; only commands that build a new set
  * (ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE, ZRANGESTORE) choose the compact
  * encoding for a small result -- shrinking never converts back.
@@ -17,15 +18,16 @@
 
 #include <stddef.h>
 
-#include "../ds/dict.h"
+#include "../ds/htab.h"
 #include "../ds/skiplist.h"
 #include "engine.h"
 #include "object.h"
 
-/* The skiplist encoding: the dict's keys are the nodes' own member
- * strings (DICT_SHARED_KEYS) and each value (v.ptr) is the node. */
+/* The skiplist encoding: the skiplist keeps the order and owns the nodes,
+ * and the htab indexes those same nodes by member (its elements are the
+ * zsl_node pointers, keyed by the member bytes stored in each node). */
 typedef struct zset {
-    dict *dict;
+    htab *members;
     zskiplist *zsl;
 } zset;
 

@@ -3,8 +3,8 @@
  * Two encodings behind one set of operations.  The listpack ("zzl")
  * functions keep member,score pairs in (score, member) order, so ranges
  * are linear scans over at most zset-max-listpack-entries pairs; the
- * skiplist encoding pairs a skiplist (order, ranks, ranges) with a dict
- * (member -> node, O(1) score lookups). */
+ * skiplist encoding pairs a skiplist (order, ranks, ranges) with an htab
+ * of its nodes (member -> node, O(1) score lookups). */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -223,54 +223,66 @@ static int zzl_member_lte_max(unsigned char *eptr, unsigned char *sptr, const vo
  * Skiplist encoding
  * ------------------------------------------------------------------------ */
 
+static cslice zs_node_key(const void *node) { return zsl_node_member(node); }
+
+/* The table indexes the skiplist's nodes, which the skiplist owns. */
+static const htab_type zs_members_type = {zs_node_key, NULL};
+
 static zset *zs_new(const uint8_t seed[16])
 {
     zset *zs = cm_malloc(sizeof(*zs));
-    zs->dict = dict_create(seed, NULL, DICT_SHARED_KEYS);
+    zs->members = htab_create(&zs_members_type, seed);
     zs->zsl = zsl_create();
     return zs;
 }
 
 static void zs_free(zset *zs)
 {
-    /* The dict's keys live in the skiplist's nodes: release it first. */
-    dict_release(zs->dict);
+    htab_release(zs->members);
     zsl_free(zs->zsl);
     cm_free(zs);
 }
 
-static void zs_index_node(zset *zs, zsl_node *n)
+/* Insert a member known to be absent whose hash is already computed. */
+static zsl_node *zs_insert_hashed(cmd_call *c, zset *zs, double score, const char *ele, size_t len,
+                                  uint64_t hash)
 {
-    dict_entry *de = dict_add(zs->dict, n->ele, NULL);
-    de->v.ptr = n;
+    zsl_node *n = zsl_insert(zs->zsl, score, ele, len, &c->rng);
+    htab_add_new_hashed(zs->members, n, hash);
+    return n;
 }
 
 zsl_node *zset_skiplist_insert(cmd_call *c, zset *zs, double score, const char *ele, size_t len)
 {
-    zsl_node *n = zsl_insert(zs->zsl, score, ele, len, &c->rng);
-    zs_index_node(zs, n);
-    return n;
+    return zs_insert_hashed(c, zs, score, ele, len, htab_hash(zs->members, ele, len));
 }
 
 static zsl_node *zs_find(zset *zs, const char *ele, size_t len)
 {
-    dict_entry *de = dict_find(zs->dict, ele, len);
-    return de ? de->v.ptr : NULL;
+    return htab_find(zs->members, ele, len);
 }
 
 static int zs_remove(zset *zs, const char *ele, size_t len)
 {
-    dict_entry *de = dict_unlink(zs->dict, ele, len);
-    if (!de) return 0;
-    zsl_node *n = de->v.ptr;
-    dict_free_unlinked(zs->dict, de);
-    /* The node owns the member bytes, so it goes last. */
-    zsl_delete(zs->zsl, n->score, n->ele, dstr_len(n->ele));
+    zsl_node *n = htab_pop(zs->members, ele, len);
+    if (!n) return 0;
+    zsl_delete_node(zs->zsl, n);
     return 1;
 }
 
-/* Range deletions drop each node's dict entry just before it is freed. */
-static void zs_unindex(void *priv, zsl_node *n) { dict_delete(priv, n->ele, dstr_len(n->ele)); }
+/* Range deletions drop each node from the table just before it is freed. */
+static void zs_unindex(void *priv, zsl_node *n)
+{
+    cslice m = zsl_node_member(n);
+    htab_pop(priv, m.ptr, m.len);
+}
+
+/* 1-based rank of a node of the list. */
+static unsigned long zs_rank(zset *zs, const zsl_node *n)
+{
+    cslice m = zsl_node_member(n);
+    return zsl_get_rank(zs->zsl, n->score, m.ptr, m.len);
+}
 
 /* ---------------------------------------------------------------------------
  * Object life cycle and conversions
@@ -282,7 +294,7 @@ static cobj *zobj_new(int encoding, void *ptr)
     o->type = OBJ_ZSET;
     o->encoding = (unsigned)encoding;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = 0;
     o->v.ptr = ptr;
     return o;
 }
@@ -306,7 +318,11 @@ void zset_obj_free(cobj *o)
         zs_free(o->v.ptr);
 }
 
-static void dup_index(void *priv, zsl_node *n) { zs_index_node(priv, n); }
+static void dup_index(void *priv, zsl_node *n)
+{
+    cslice m = zsl_node_member(n);
+    htab_add_new_hashed(priv, n, htab_hash(priv, m.ptr, m.len));
+}
 
 cobj *zset_obj_dup(const cobj *o)
 {
@@ -317,9 +333,9 @@ cobj *zset_obj_dup(const cobj *o)
     /* A node-for-node copy: no random levels needed, same shape. */
     const zset *src = o->v.ptr;
     zset *zs = cm_malloc(sizeof(*zs));
-    zs->dict = dict_create(src->dict->seed, NULL, DICT_SHARED_KEYS);
-    dict_expand(zs->dict, dict_size(src->dict));
-    zs->zsl = zsl_dup(src->zsl, dup_index, zs);
+    zs->members = htab_create(&zs_members_type, src->members->seed);
+    htab_expand(zs->members, htab_size(src->members));
+    zs->zsl = zsl_dup(src->zsl, dup_index, zs->members);
     return zobj_new(ENC_SKIPLIST, zs);
 }
 
@@ -328,7 +344,7 @@ void zset_convert_to_skiplist(cmd_call *c, cobj *zobj)
     if (zobj->encoding == ENC_SKIPLIST) return;
     unsigned char *lp = zobj->v.ptr;
     zset *zs = zs_new(c->e->hash_seed);
-    dict_expand(zs->dict, zzl_length(lp));
+    htab_expand(zs->members, zzl_length(lp));
     unsigned char *eptr = lp_first(lp), *sptr = eptr ? lp_next(lp, eptr) : NULL;
     while (eptr) {
         zset_entry e;
@@ -353,7 +369,7 @@ void zset_convert_to_listpack_if_needed(cmd_call *c, cobj *zobj, size_t maxelele
     for (zsl_node *n = zsl_first(zs->zsl); n; n = zsl_next(n)) {
         char sbuf[NUM_STR_MAX];
         int slen = zzl_score_text(sbuf, sizeof(sbuf), n->score);
-        lp = lp_append(lp, n->ele, dstr_len(n->ele));
+        lp = lp_append(lp, zsl_node_ele(n), zsl_node_len(n));
         lp = lp_append(lp, sbuf, (size_t)slen);
     }
     zs_free(zs);
@@ -395,7 +411,7 @@ long zset_rank(cobj *zobj, const char *ele, size_t len, int reverse, double *sco
         zset *zs = zobj->v.ptr;
         zsl_node *node = zs_find(zs, ele, len);
         if (!node) return -1;
-        rank = zsl_get_rank(zs->zsl, node->score, node->ele, dstr_len(node->ele)) - 1;
+        rank = zs_rank(zs, node) - 1;
         if (score) *score = node->score;
     }
     return (long)(reverse ? n - 1 - rank : rank);
@@ -473,8 +489,8 @@ void zset_pos_member(const zset_pos *p, zset_entry *e)
     if (p->eptr) {
         zzl_member(p->eptr, e);
     } else {
-        e->ele = p->node->ele;
-        e->len = dstr_len(p->node->ele);
+        e->ele = zsl_node_ele(p->node);
+        e->len = zsl_node_len(p->node);
     }
 }
 
@@ -519,7 +535,7 @@ void zset_foreach(cobj *zobj, zset_foreach_fn fn, void *priv)
 
 void zset_random(cobj *zobj, crand *r, zset_entry *e)
 {
-    /* By rank in both encodings: uniform, and independent of the dict's
+    /* By rank in both encodings: uniform, and independent of the table's
      * hash seed, so replicas draw the same element from the same seed. */
     zset_pos p = zset_pos_at_rank(zobj, crand_below(r, zset_length(zobj)));
     zset_pos_get(&p, e);
@@ -591,7 +607,8 @@ static int zzl_add(cmd_call *c, cobj *zobj, double score, const char *ele, size_
 static int zs_add(cmd_call *c, zset *zs, double score, const char *ele, size_t len, int in_flags,
                   int *out_flags, double *newscore)
 {
-    zsl_node *n = zs_find(zs, ele, len);
+    uint64_t hash = htab_hash(zs->members, ele, len);
+    zsl_node *n = htab_find_hashed(zs->members, ele, len, hash);
     if (n) {
         if (!update_decision(in_flags, n->score, &score, out_flags))
             return !(*out_flags & ZADD_OUT_NAN);
@@ -606,7 +623,7 @@ static int zs_add(cmd_call *c, zset *zs, double score, const char *ele, size_t l
         *out_flags |= ZADD_OUT_NOP;
         return 1;
     }
-    zset_skiplist_insert(c, zs, score, ele, len);
+    zs_insert_hashed(c, zs, score, ele, len, hash);
     if (newscore) *newscore = score;
     *out_flags |= ZADD_OUT_ADDED;
     return 1;
@@ -638,7 +655,7 @@ int zset_del(cobj *zobj, const char *ele, size_t len)
     }
     zset *zs = zobj->v.ptr;
     if (!zs_remove(zs, ele, len)) return 0;
-    dict_shrink_if_needed(zs->dict);
+    htab_shrink_if_needed(zs->members);
     return 1;
 }
 
@@ -650,10 +667,8 @@ static unsigned long count_between(cobj *zobj, zset_pos first, zset_pos last,
 {
     if (!zset_pos_valid(&first)) return 0;
     if (zobj->encoding == ENC_SKIPLIST) {
-        zskiplist *zsl = ((zset *)zobj->v.ptr)->zsl;
-        zsl_node *a = first.node, *b = last.node;
-        return zsl_get_rank(zsl, b->score, b->ele, dstr_len(b->ele)) -
-               zsl_get_rank(zsl, a->score, a->ele, dstr_len(a->ele)) + 1;
+        zset *zs = zobj->v.ptr;
+        return zs_rank(zs, last.node) - zs_rank(zs, first.node) + 1;
     }
     unsigned long n = 0;
     for (zset_pos p = first; zset_pos_valid(&p) && lte_max(&p, spec); zset_pos_next(&p))
@@ -700,8 +715,8 @@ unsigned long zset_delete_range_by_score(cobj *zobj, const zrange_spec *r)
         return deleted;
     }
     zset *zs = zobj->v.ptr;
-    deleted = zsl_delete_range_by_score(zs->zsl, r, zs_unindex, zs->dict);
-    dict_shrink_if_needed(zs->dict);
+    deleted = zsl_delete_range_by_score(zs->zsl, r, zs_unindex, zs->members);
+    htab_shrink_if_needed(zs->members);
     return deleted;
 }
 
@@ -714,8 +729,8 @@ unsigned long zset_delete_range_by_lex(cobj *zobj, const zlex_spec *r)
         return deleted;
     }
     zset *zs = zobj->v.ptr;
-    deleted = zsl_delete_range_by_lex(zs->zsl, r, zs_unindex, zs->dict);
-    dict_shrink_if_needed(zs->dict);
+    deleted = zsl_delete_range_by_lex(zs->zsl, r, zs_unindex, zs->members);
+    htab_shrink_if_needed(zs->members);
     return deleted;
 }
 
@@ -727,8 +742,8 @@ unsigned long zset_delete_range_by_rank(cobj *zobj, unsigned long start, unsigne
     }
     zset *zs = zobj->v.ptr;
     unsigned long deleted =
-        zsl_delete_range_by_rank(zs->zsl, start + 1, end + 1, zs_unindex, zs->dict);
-    dict_shrink_if_needed(zs->dict);
+        zsl_delete_range_by_rank(zs->zsl, start + 1, end + 1, zs_unindex, zs->members);
+    htab_shrink_if_needed(zs->members);
     return deleted;
 }
 

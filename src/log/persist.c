@@ -38,6 +38,7 @@
 #include "../ds/util.h"
 #include "../engine/cmd.h"
 #include "../engine/config.h"
+#include "../engine/db.h"
 #include "../engine/multi.h"
 #include "aof.h"
 #include "fileio.h"
@@ -1095,7 +1096,7 @@ static long long total_keys(const cairn_engine *e)
 {
     long long n = 0;
     for (int i = 0; i < e->ndbs; i++)
-        n += (long long)dict_size(e->dbs[i].keys);
+        n += db_size(&e->dbs[i]);
     return n;
 }
 

@@ -34,7 +34,12 @@ enum {
     OP_EOF = 0xFF,
 };
 
-enum { KEYF_EXPIRE = 1 };
+/* Key record flags: what follows the flags byte. */
+enum {
+    KEYF_EXPIRE = 1, /* u64 expiry time, ms */
+    KEYF_IDLE = 2,   /* varint idle seconds (an LRU policy saved it) */
+    KEYF_FREQ = 4,   /* varint LFU counter (an LFU policy saved it) */
+};
 
 /* ---------------------------------------------------------------------- */
 /* Little-endian and varint helpers                                        */
@@ -151,38 +156,42 @@ static void write_aux(snap_writer *w, const char *name, const char *value)
     sw_str(w, value, strlen(value));
 }
 
-static void write_key(snap_writer *w, cdb *db, const dict_entry *de)
+/* What a key record says besides the key and value. */
+typedef struct key_ctx {
+    const cairn_engine *e;
+    int64_t now_ms;
+    unsigned access_flag; /* KEYF_IDLE, KEYF_FREQ or 0, per the policy */
+} key_ctx;
+
+static void write_key(snap_writer *w, const key_ctx *kc, const cobj *o)
 {
-    const cobj *o = de->v.ptr;
-    int64_t when = -1;
-    if (dict_size(db->expires)) {
-        dict_entry *ee = dict_find(db->expires, de->key, dstr_len(de->key));
-        if (ee) when = ee->v.s64;
-    }
+    int64_t when = obj_expire(o);
+    cslice key = obj_key(o);
     sw_u8(w, OP_KEY);
-    sw_u8(w, when >= 0 ? KEYF_EXPIRE : 0);
+    sw_u8(w, (when >= 0 ? KEYF_EXPIRE : 0) | kc->access_flag);
     if (when >= 0) sw_u64(w, (uint64_t)when);
+    if (kc->access_flag) sw_varint(w, evict_access_save(kc->e, o, kc->now_ms));
     sw_u8(w, o->type);
     sw_u8(w, o->encoding);
-    sw_str(w, de->key, dstr_len(de->key));
+    sw_str(w, key.ptr, key.len);
     snap_write_value(w, o);
 }
 
-static long long write_db(snap_writer *w, cdb *db)
+static long long write_db(snap_writer *w, const key_ctx *kc, cdb *db)
 {
     sw_u8(w, OP_DB);
     sw_varint(w, (uint64_t)db->id);
-    sw_varint(w, dict_size(db->keys));
-    sw_varint(w, dict_size(db->expires));
+    sw_varint(w, htab_size(db->keys));
+    sw_varint(w, (uint64_t)db_volatile_count(db));
     long long n = 0;
-    dict_iter it;
-    dict_entry *de;
-    dict_iter_start(&it, db->keys);
-    while ((de = dict_iter_next(&it)) != NULL && !w->err) {
-        write_key(w, db, de);
+    htab_iter it;
+    cobj *o;
+    htab_iter_start(&it, db->keys);
+    while ((o = htab_iter_next(&it)) != NULL && !w->err) {
+        write_key(w, kc, o);
         n++;
     }
-    dict_iter_end(&it);
+    htab_iter_end(&it);
     return n;
 }
 
@@ -206,12 +215,14 @@ int snapshot_write(cairn_engine *e, int fd, int64_t now_ms, size_t fsync_every, 
     write_aux(&w, "cairn-ver", CAIRN_SNAPSHOT_CREATOR);
     snprintf(num, sizeof(num), "%lld", (long long)now_ms);
     write_aux(&w, "ctime-ms", num);
+    int kind = evict_access_kind(e);
+    key_ctx kc = {e, now_ms, kind == ACCESS_IDLE ? KEYF_IDLE : kind == ACCESS_FREQ ? KEYF_FREQ : 0};
     long long keys = 0, expires = 0;
     for (int i = 0; i < e->ndbs && !w.err; i++) {
         cdb *db = &e->dbs[i];
-        if (dict_size(db->keys) == 0) continue;
-        expires += (long long)dict_size(db->expires);
-        keys += write_db(&w, db);
+        if (db_size(db) == 0) continue;
+        expires += db_volatile_count(db);
+        keys += write_db(&w, &kc, db);
     }
     sw_u8(&w, OP_EOF);
     sw_varint(&w, (uint64_t)keys);
@@ -292,7 +303,9 @@ struct snap_loader {
     int header_done, eof_seen;
     cdb *db; /* the current db, NULL before the first DB record */
     int dbid;
-    snap_partial part; /* a collection being filled element by element */
+    snap_partial part;        /* a collection being filled element by element */
+    int part_access;          /* its key's saved access kind (ACCESS_*) */
+    uint64_t part_access_val; /* and value */
     snap_stats st;
     long long eof_keys;
     uint64_t bad_off; /* where the error lerr() recorded is */
@@ -487,14 +500,13 @@ static int parse_db(snap_loader *l, snap_reader *r)
     }
     l->db = &l->e->dbs[id];
     /* Size the tables once instead of growing them key by key. */
-    if (nkeys < (1u << 30)) dict_expand(l->db->keys, nkeys);
-    if (nexpires < (1u << 30)) dict_expand(l->db->expires, nexpires);
+    if (nkeys < (1u << 30)) htab_expand(l->db->keys, nkeys);
     return 1;
 }
 
 /* Add a finished value under its key. */
 static int add_key(snap_loader *l, snap_reader *r, const char *key, size_t klen, cobj *o,
-                   int64_t when)
+                   int64_t when, int access, uint64_t access_val)
 {
     l->st.keys++;
     if (when >= 0) l->st.expires++;
@@ -502,27 +514,20 @@ static int add_key(snap_loader *l, snap_reader *r, const char *key, size_t klen,
         obj_free(o); /* verifying only */
         return 1;
     }
-    dstr k = dstr_new(key, klen);
-    dict_entry *de = dict_add(l->db->keys, k, NULL);
-    if (!de) {
-        dstr_free(k); /* not taken by the dict */
-        obj_free(o);
+    cslice k = {key, klen};
+    o = db_add_loaded(l->db, &k, o, when);
+    if (!o) {
         r->bad = "duplicate key";
         return 0;
     }
-    o->lru = evict_initial_lru(l->e, l->now_ms); /* an LFU counter under LFU */
-    de->v.ptr = o;
-    if (when >= 0) {
-        cslice k = {key, klen};
-        db_set_expire(l->db, &k, when);
-    }
+    o->lru = evict_access_restore(l->e, access, access_val, l->now_ms);
     return 1;
 }
 
 static int parse_key(snap_loader *l, snap_reader *r)
 {
     unsigned flags, type, enc;
-    uint64_t when = (uint64_t)-1;
+    uint64_t when = (uint64_t)-1, access_val = 0;
     const char *key;
     size_t klen;
     if (l->dbid < 0) {
@@ -530,11 +535,14 @@ static int parse_key(snap_loader *l, snap_reader *r)
         return 0;
     }
     if (!sr_u8(r, &flags)) return 0;
-    if (flags & ~(unsigned)KEYF_EXPIRE) {
+    if ((flags & ~(unsigned)(KEYF_EXPIRE | KEYF_IDLE | KEYF_FREQ)) ||
+        (flags & (KEYF_IDLE | KEYF_FREQ)) == (KEYF_IDLE | KEYF_FREQ)) {
         r->bad = "bad key flags";
         return 0;
     }
     if ((flags & KEYF_EXPIRE) && !sr_u64(r, &when)) return 0;
+    if ((flags & (KEYF_IDLE | KEYF_FREQ)) && !sr_varint(r, &access_val)) return 0;
+    int access = flags & KEYF_IDLE ? ACCESS_IDLE : flags & KEYF_FREQ ? ACCESS_FREQ : ACCESS_NONE;
     if (!sr_u8(r, &type) || !sr_u8(r, &enc) || !sr_str(r, &key, &klen)) return 0;
     if ((flags & KEYF_EXPIRE) && (int64_t)when < 0) {
         r->bad = "negative expiry time";
@@ -544,10 +552,12 @@ static int parse_key(snap_loader *l, snap_reader *r)
     int64_t expire = (flags & KEYF_EXPIRE) ? (int64_t)when : -1;
     int rc = snap_read_value(r, l->e, (int)type, (int)enc, &o, &l->part);
     if (rc <= 0) return 0;
-    if (o) return add_key(l, r, key, klen, o, expire);
+    if (o) return add_key(l, r, key, klen, o, expire, access, access_val);
     /* A collection to be filled element by element: keep the key. */
     l->part.key = dstr_new(key, klen);
     l->part.expire = expire;
+    l->part_access = access;
+    l->part_access_val = access_val;
     return 1;
 }
 
@@ -575,7 +585,8 @@ static int parse_one(snap_loader *l, snap_reader *r)
             cobj *o = snap_partial_finish(&l->part);
             dstr key = l->part.key;
             l->part.key = NULL;
-            int ok = add_key(l, r, key, dstr_len(key), o, l->part.expire);
+            int ok = add_key(l, r, key, dstr_len(key), o, l->part.expire, l->part_access,
+                             l->part_access_val);
             dstr_free(key);
             return ok;
         }

@@ -13,8 +13,11 @@
  *
  *   0xFA AUX  str name, str value              (creator version, ctime)
  *   0xFE DB   varint db, varint keys, varint keys with a TTL
- *   0xFD KEY  u8 flags (1: has a TTL), [8 bytes absolute expiry in unix
- *             ms], u8 type, u8 encoding, str key, the value
+ *   0xFD KEY  u8 flags (1: has a TTL, 2: idle time, 4: LFU counter),
+ *             [8 bytes absolute expiry in unix ms], [varint idle seconds
+ *             or LFU counter: written under an LRU or LFU maxmemory-policy,
+ *             as Redis's RDB does], u8 type, u8 encoding, str key, the
+ *             value
  *   0xFF EOF  varint number of keys in the file
  *
  * where str is a varint length and the bytes.  A value is written in its

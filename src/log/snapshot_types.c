@@ -30,6 +30,8 @@
 #include "../ds/listpack.h"
 #include "../ds/quicklist.h"
 #include "../ds/util.h"
+#include "../engine/t_hash.h"
+#include "../engine/t_set.h"
 #include "../engine/t_zset.h"
 
 static uint64_t zigzag(long long v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
@@ -42,7 +44,7 @@ static cobj *new_obj(int type, int enc, void *ptr)
     o->type = (unsigned)type;
     o->encoding = (unsigned)enc;
     o->lru = 0;
-    o->refcount = 1;
+    o->meta = 0;
     o->v.ptr = ptr;
     return o;
 }
@@ -62,10 +64,14 @@ static uint64_t hint(uint64_t n) { return n < (1u << 20) ? n : (1u << 20); }
 
 static void write_string(snap_writer *w, const cobj *o)
 {
-    if (o->encoding == ENC_INT)
+    if (o->encoding == ENC_INT) {
         sw_varint(w, zigzag(o->v.ll));
-    else
-        sw_str(w, o->v.ptr, dstr_len(o->v.ptr));
+    } else {
+        char buf[NUM_STR_MAX];
+        size_t len;
+        const char *p = obj_str(o, buf, &len);
+        sw_str(w, p, len);
+    }
 }
 
 static int read_string(snap_reader *r, int enc, cobj **out)
@@ -187,15 +193,15 @@ static int read_list_node(snap_reader *r, snap_partial *part)
 /* Sets                                                                    */
 /* ---------------------------------------------------------------------- */
 
-static void write_keys(snap_writer *w, dict *d)
+static void write_members(snap_writer *w, htab *h)
 {
-    sw_varint(w, dict_size(d));
-    dict_iter it;
-    dict_entry *de;
-    dict_iter_start(&it, d);
-    while ((de = dict_iter_next(&it)) != NULL)
-        sw_str(w, de->key, dstr_len(de->key));
-    dict_iter_end(&it);
+    sw_varint(w, htab_size(h));
+    htab_iter it;
+    dstr m;
+    htab_iter_start(&it, h);
+    while ((m = htab_iter_next(&it)) != NULL)
+        sw_str(w, m, dstr_len(m));
+    htab_iter_end(&it);
 }
 
 static void write_set(snap_writer *w, const cobj *o)
@@ -203,7 +209,7 @@ static void write_set(snap_writer *w, const cobj *o)
     switch (o->encoding) {
     case ENC_INTSET: sw_str(w, o->v.ptr, intset_bytes(o->v.ptr)); break;
     case ENC_LISTPACK: write_lp(w, o->v.ptr); break;
-    default: write_keys(w, o->v.ptr); break;
+    default: write_members(w, o->v.ptr); break;
     }
 }
 
@@ -239,9 +245,7 @@ static int read_set(snap_reader *r, cairn_engine *e, int enc, cobj **out, snap_p
     uint64_t n;
     if (!sr_varint(r, &n)) return 0;
     if (n == 0) return bad(r, "empty set");
-    dict *d = dict_create(e->hash_seed, NULL, 0);
-    dict_expand(d, hint(n));
-    part->obj = new_obj(OBJ_SET, ENC_HASHTABLE, d);
+    part->obj = new_obj(OBJ_SET, ENC_HASHTABLE, set_htab_new(e->hash_seed, hint(n)));
     part->remaining = n;
     return 1;
 }
@@ -251,11 +255,7 @@ static int read_set_member(snap_reader *r, snap_partial *part)
     const char *s;
     size_t len;
     if (!sr_str(r, &s, &len)) return 0;
-    dstr m = dstr_new(s, len);
-    if (!dict_add(part->obj->v.ptr, m, NULL)) {
-        dstr_free(m);
-        return bad(r, "repeated set member");
-    }
+    if (!set_htab_add(part->obj->v.ptr, s, len)) return bad(r, "repeated set member");
     return 1;
 }
 
@@ -263,24 +263,23 @@ static int read_set_member(snap_reader *r, snap_partial *part)
 /* Hashes                                                                  */
 /* ---------------------------------------------------------------------- */
 
-static void free_dstr(void *v) { dstr_free(v); }
-
 static void write_hash(snap_writer *w, const cobj *o)
 {
     if (o->encoding == ENC_LISTPACK) {
         write_lp(w, o->v.ptr);
         return;
     }
-    dict *d = o->v.ptr;
-    sw_varint(w, dict_size(d));
-    dict_iter it;
-    dict_entry *de;
-    dict_iter_start(&it, d);
-    while ((de = dict_iter_next(&it)) != NULL) {
-        sw_str(w, de->key, dstr_len(de->key));
-        sw_str(w, de->v.ptr, dstr_len(de->v.ptr));
+    htab *h = o->v.ptr;
+    sw_varint(w, htab_size(h));
+    htab_iter it;
+    hpair *p;
+    htab_iter_start(&it, h);
+    while ((p = htab_iter_next(&it)) != NULL) {
+        cslice f = hpair_field(p), v = hpair_value(p);
+        sw_str(w, f.ptr, f.len);
+        sw_str(w, v.ptr, v.len);
     }
-    dict_iter_end(&it);
+    htab_iter_end(&it);
 }
 
 static int read_hash(snap_reader *r, cairn_engine *e, int enc, cobj **out, snap_partial *part)
@@ -300,10 +299,9 @@ static int read_hash(snap_reader *r, cairn_engine *e, int enc, cobj **out, snap_
     uint64_t n;
     if (!sr_varint(r, &n)) return 0;
     if (n == 0) return bad(r, "empty hash");
-    /* The values are dstrs freed with the dict, as t_hash.c makes them. */
-    dict *d = dict_create(e->hash_seed, free_dstr, 0);
-    dict_expand(d, hint(n));
-    part->obj = new_obj(OBJ_HASH, ENC_HASHTABLE, d);
+    htab *h = htab_create(&hash_htab_type, e->hash_seed);
+    htab_expand(h, hint(n));
+    part->obj = new_obj(OBJ_HASH, ENC_HASHTABLE, h);
     part->remaining = n;
     return 1;
 }
@@ -313,13 +311,11 @@ static int read_hash_pair(snap_reader *r, snap_partial *part)
     const char *f, *v;
     size_t flen, vlen;
     if (!sr_str(r, &f, &flen) || !sr_str(r, &v, &vlen)) return 0;
-    dstr field = dstr_new(f, flen);
-    dict_entry *de = dict_add(part->obj->v.ptr, field, NULL);
-    if (!de) {
-        dstr_free(field);
+    hpair *p = hpair_new(f, flen, v, vlen);
+    if (!htab_add(part->obj->v.ptr, p, NULL)) {
+        cm_free(p);
         return bad(r, "repeated hash field");
     }
-    de->v.ptr = dstr_new(v, vlen);
     return 1;
 }
 
@@ -343,7 +339,7 @@ static void write_zset(snap_writer *w, const cobj *o)
     const zset *zs = o->v.ptr;
     sw_varint(w, zs->zsl->length);
     for (zsl_node *n = zsl_first(zs->zsl); n; n = zsl_next(n)) {
-        sw_str(w, n->ele, dstr_len(n->ele));
+        sw_str(w, zsl_node_ele(n), zsl_node_len(n));
         sw_u64(w, double_bits(n->score));
     }
 }
@@ -418,7 +414,7 @@ static int read_zset_member(snap_reader *r, snap_partial *part)
     memcpy(&score, &bits, sizeof(score));
     if (isnan(score)) return bad(r, "NaN score");
     zset *zs = part->obj->v.ptr;
-    if (dict_find(zs->dict, m, len)) return bad(r, "repeated sorted set member");
+    if (htab_find(zs->members, m, len)) return bad(r, "repeated sorted set member");
     /* Node levels are random; any draw gives the same set. */
     cmd_call c;
     memset(&c, 0, sizeof(c));

@@ -469,6 +469,43 @@ def test_save_and_restart_from_the_snapshot(make):
     assert c.get("a") == "1" and 490 < c.ttl("b") <= 500 and c.get("unsaved") is None
 
 
+def test_snapshot_keeps_idle_time_under_lru(make):
+    # Redis's RDB saves each key's idle time under an LRU policy, so a
+    # restart does not make every key look just used.
+    s = make("--save", "", "--maxmemory-policy", "allkeys-lru").start()
+    c = s.client()
+    c.set("old", "1")
+    c.sadd("bigold", *range(1000))  # saved element by element
+    time.sleep(2.2)
+    c.set("new", "2")
+    assert c.save()
+    s.stop()
+    s.start()
+    c = s.client()
+    assert c.object("idletime", "old") >= 2
+    assert c.object("idletime", "bigold") >= 2
+    assert c.object("idletime", "new") <= 1
+
+
+def test_snapshot_keeps_lfu_counters(make):
+    s = make("--save", "", "--maxmemory-policy", "allkeys-lfu", "--lfu-log-factor", "0").start()
+    c = s.client()
+    c.set("hot", "1")
+    c.set("cold", "2")
+    p = c.pipeline(transaction=False)
+    for _ in range(100):
+        p.get("hot")
+    p.execute()
+    hot = c.object("freq", "hot")
+    assert hot > 100 and c.object("freq", "cold") <= 6
+    assert c.save()
+    s.stop()
+    s.start()
+    c = s.client()
+    assert c.object("freq", "hot") >= hot - 1  # at most one decay step
+    assert c.object("freq", "cold") <= 6
+
+
 def test_bgsave(make):
     s = make("--save", "").start()
     c = s.client()

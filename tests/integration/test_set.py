@@ -639,6 +639,31 @@ def test_sscan_hashtable_iterates(r):
     assert set(seen) == {m for m in members if len(m) == 4 and m.startswith("m1")}
 
 
+def test_sscan_returns_stable_members_while_the_table_resizes(r):
+    """A member present for the whole scan is returned at least once, even
+    when the set grows (its table rehashes to a bigger one) and then
+    shrinks between the calls."""
+    stable = {f"keep{i}" for i in range(400)}
+    sadd_many(r, "s", stable)
+    sadd_many(r, "s", (f"tmp{i}" for i in range(1600)))
+    seen, cursor, calls = set(), 0, 0
+    while True:
+        cursor, batch = r.sscan("s", cursor, count=20)
+        seen.update(batch)
+        calls += 1
+        if calls == 5:
+            sadd_many(r, "s", (f"new{i}" for i in range(20000)))
+        elif calls == 40:
+            for prefix, n in (("tmp", 1600), ("new", 20000)):
+                members = [f"{prefix}{i}" for i in range(n)]
+                for i in range(0, n, 500):
+                    r.srem("s", *members[i:i + 500])
+        if cursor == 0:
+            break
+    assert stable <= seen
+    assert r.scard("s") == len(stable)
+
+
 def test_sscan_errors_and_missing_key(r):
     r.sadd("s", "a")
     assert raw(r, "SSCAN", "nokey", "0") == ["0", []]

@@ -148,6 +148,8 @@ def test_zadd_errors(r):
     assert err(r, "ZADD", "z", "1 ", "a") == NOT_FLOAT
     assert err(r, "ZADD", "z", "", "a") == NOT_FLOAT
     assert err(r, "ZADD", "z", "1e400", "a") == NOT_FLOAT
+    for text in ("-", "--1", "1-", "-1a", "1 2"):
+        assert err(r, "ZADD", "z", text, "a") == NOT_FLOAT, text
     # Nothing was applied by a failing command.
     assert r.exists("z") == 0
     assert err(r, "ZADD", "z") == "wrong number of arguments for 'zadd' command"
@@ -164,7 +166,11 @@ def test_zadd_nan_result(r):
 def test_zadd_score_forms(r):
     r.zadd("z", {"a": 0})
     for text, want in (("+inf", "inf"), ("-inf", "-inf"), ("inf", "inf"), ("1e3", "1000"),
-                       ("0x10", "16"), ("-1.5", "-1.5"), (".5", "0.5"), ("5.", "5")):
+                       ("0x10", "16"), ("-1.5", "-1.5"), (".5", "0.5"), ("5.", "5"),
+                       ("000000012345", "12345"), ("+7", "7"), ("-12", "-12"),
+                       ("999999999999999", "999999999999999"),
+                       ("-999999999999999", "-999999999999999"),
+                       ("0000000000000000000001", "1")):
         assert raw(r, "ZADD", "z", text, "a") == 0
         assert raw(r, "ZSCORE", "z", "a") == want.encode()
 

@@ -17,6 +17,7 @@
 #include "engine/config.h"
 #include "engine/db.h"
 #include "engine/engine.h"
+#include "engine/t_set.h"
 #include "log/aof.h"
 #include "log/fileio.h"
 #include "log/persist.h"
@@ -243,9 +244,8 @@ static int load_snapshot(const char *path, cairn_engine **out, char *err, size_t
 static void check_string(cairn_engine *e, int db, const char *key, const char *want, int enc)
 {
     cslice k = {key, strlen(key)};
-    dict_entry *de = db_find_entry(&e->dbs[db], &k);
-    REQUIRE(de);
-    cobj *o = de->v.ptr;
+    cobj *o = db_find(&e->dbs[db], &k);
+    REQUIRE(o);
     char buf[32];
     size_t len;
     const char *p = obj_str(o, buf, &len);
@@ -273,8 +273,8 @@ static void test_snapshot_round_trip(void)
     CHECK_EQ_LL(db_get_expire(&b->dbs[0], &ttl), 1000000LL + 5000000);
     CHECK_EQ_LL(db_get_expire(&b->dbs[15], &in15), 1000000LL + 100000);
     cslice bigk = {"big", 3};
-    dict_entry *de = db_find_entry(&b->dbs[15], &bigk);
-    CHECK(de && obj_strlen(de->v.ptr) == 99999);
+    cobj *big = db_find(&b->dbs[15], &bigk);
+    CHECK(big && obj_strlen(big) == 99999);
 
     /* verify agrees */
     uint64_t bad;
@@ -483,6 +483,54 @@ static void test_crafted_snapshots(void)
     cm_free(dir);
 }
 
+/* A hashtable set as the snapshot stores it: the member count, then each
+ * member (an htab of member dstrs once loaded). */
+static dstr members_value(const char **items, int n)
+{
+    char count = (char)n; /* n < 128: a one-byte varint */
+    dstr v = dstr_new(&count, 1);
+    for (int i = 0; i < n; i++)
+        put_str(&v, items[i], strlen(items[i]));
+    return v;
+}
+
+static void test_crafted_hashtable_sets(void)
+{
+    char *dir = make_tmpdir();
+    char err[256];
+    /* A sound one loads as a hashtable with its members. */
+    dstr v = members_value((const char *[]){"a", "", "12"}, 3);
+    dstr stream = one_key_stream(OBJ_SET, ENC_HASHTABLE, "s", v, dstr_len(v), 1);
+    dstr file = frame_snapshot(stream, dstr_len(stream));
+    dstr path = path_join(dir, "crafted");
+    write_bytes(path, file, dstr_len(file));
+    cairn_engine *e;
+    REQUIRE(load_snapshot(path, &e, err, sizeof(err)) == SNAP_DONE);
+    cobj *set = db_find(&e->dbs[0], &(cslice){"s", 1});
+    REQUIRE(set && set->type == OBJ_SET && set->encoding == ENC_HASHTABLE);
+    CHECK_EQ_LL(set_size(set), 3);
+    CHECK(set_is_member(set, "a", 1) && set_is_member(set, "", 0) && set_is_member(set, "12", 2));
+    CHECK(!set_is_member(set, "b", 1));
+    engine_free(e);
+    dstr_free(path);
+    dstr_free(file);
+    dstr_free(stream);
+    dstr_free(v);
+    /* A repeated member, an empty set. */
+    v = members_value((const char *[]){"a", "b", "a"}, 3);
+    CHECK(!crafted_loads(one_key_stream(OBJ_SET, ENC_HASHTABLE, "s", v, dstr_len(v), 1), dir, err,
+                         sizeof(err)));
+    CHECK(strstr(err, "repeated set member") != NULL);
+    dstr_free(v);
+    v = members_value(NULL, 0);
+    CHECK(!crafted_loads(one_key_stream(OBJ_SET, ENC_HASHTABLE, "s", v, dstr_len(v), 1), dir, err,
+                         sizeof(err)));
+    CHECK(strstr(err, "empty set") != NULL);
+    dstr_free(v);
+    rm_rf(dir);
+    cm_free(dir);
+}
+
 /* ---- recovery ------------------------------------------------------------ */
 
 /* Write a log: a server-like run with the embedded (no fork) host. */
@@ -660,15 +708,15 @@ static void test_transaction_cut_at_every_offset(void)
         cairn_engine *l;
         REQUIRE(load_dir(dir, 1, &l, err, sizeof(err)) == PERSIST_DONE);
         cslice a = {"a", 1}, b = {"b", 1}, c = {"c", 1};
-        dict_entry *da = db_find_entry(&l->dbs[0], &a);
-        int has_b = db_find_entry(&l->dbs[0], &b) != NULL;
-        int has_c = db_find_entry(&l->dbs[0], &c) != NULL;
+        cobj *da = db_find(&l->dbs[0], &a);
+        int has_b = db_find(&l->dbs[0], &b) != NULL;
+        int has_c = db_find(&l->dbs[0], &c) != NULL;
         /* All of the transaction or none of it. */
         if (has_b) {
-            REQUIRE(da && ((cobj *)da->v.ptr)->encoding == ENC_INT);
-            CHECK_EQ_LL(((cobj *)da->v.ptr)->v.ll, 2);
+            REQUIRE(da && da->encoding == ENC_INT);
+            CHECK_EQ_LL(da->v.ll, 2);
         } else if (da) {
-            CHECK_EQ_LL(((cobj *)da->v.ptr)->v.ll, 1);
+            CHECK_EQ_LL(da->v.ll, 1);
             CHECK(!has_c);
         }
         engine_free(l);
@@ -692,7 +740,7 @@ static void test_transaction_cut_at_every_offset(void)
         engine_free(w);
         REQUIRE(load_dir(dir, 1, &l, err, sizeof(err)) == PERSIST_DONE);
         cslice later = {"later", 5};
-        CHECK(db_find_entry(&l->dbs[0], &later) != NULL);
+        CHECK(db_find(&l->dbs[0], &later) != NULL);
         CHECK(l->dbs[0].id == 0);
         engine_free(l);
     }
@@ -785,6 +833,7 @@ int main(void)
     TEST(test_snapshot_round_trip);
     TEST(test_snapshot_damage_is_refused);
     TEST(test_crafted_snapshots);
+    TEST(test_crafted_hashtable_sets);
     TEST(test_log_round_trip);
     TEST(test_log_cut_at_every_offset);
     TEST(test_log_flipped_bytes_are_refused);

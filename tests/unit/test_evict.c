@@ -43,7 +43,7 @@ static int key_exists(cairn_engine *e, int db, const char *prefix, int i)
     char key[32];
     snprintf(key, sizeof(key), "%s%d", prefix, i);
     cslice k = {key, strlen(key)};
-    return db_find_entry(&e->dbs[db], &k) != NULL;
+    return db_find(&e->dbs[db], &k) != NULL;
 }
 
 /* Set maxmemory to what is in use now plus `room` bytes. */
@@ -194,7 +194,7 @@ static int logged_deletes(cairn_engine *e, const recorder *rec)
         if (entry_decode(rec->log + off, dstr_len(rec->log) - off, &v, &why) != ENTRY_OK) break;
         if (v.e.argc == 2 && v.e.argv[0].len == 3 && memcmp(v.e.argv[0].ptr, "DEL", 3) == 0) {
             dels++;
-            CHECK(db_find_entry(&e->dbs[v.e.db], &v.e.argv[1]) == NULL);
+            CHECK(db_find(&e->dbs[v.e.db], &v.e.argv[1]) == NULL);
         }
         off += v.size;
         entry_view_free(&v);
@@ -365,7 +365,7 @@ static void test_volatile_policies(void)
     /* Once no key has a TTL, nothing can be evicted: writes get OOM. */
     check_reply(RUN(e, &s, t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru"), "+OK\r\n");
     check_reply(RUN(e, &s, t, "CONFIG", "SET", "maxmemory", "1"), "+OK\r\n");
-    CHECK_EQ_LL(dict_size(e->dbs[0].expires), 0);
+    CHECK_EQ_LL(db_volatile_count(&e->dbs[0]), 0);
     CHECK_EQ_LL(db_size(&e->dbs[0]), 100);
     check_reply(RUN(e, &s, t, "SET", "x", "y"), OOM);
     session_reset(&s);

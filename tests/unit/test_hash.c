@@ -1,7 +1,8 @@
 /* Unit tests of the hash type through the engine: the lookup SORT uses
  * (hash_get_field) in both encodings, the conversion boundaries, what
  * HINCRBYFLOAT writes to the log, and that HRANDFIELD draws only from the
- * call's seeded PRNG (the same seed gives the same fields). */
+ * call's seeded PRNG (the same seed gives the same fields), and pairs of
+ * the hashtable encoding whose lengths take one byte or five. */
 #include "ds/alloc.h"
 #include "ds/util.h"
 #include "engine/db.h"
@@ -39,8 +40,7 @@ static void last_entry_free(last_entry *l)
 
 static cobj *value_of(cairn_engine *e, const char *key)
 {
-    dict_entry *de = dict_find(e->dbs[0].keys, key, strlen(key));
-    return de ? de->v.ptr : NULL;
+    return db_find(&e->dbs[0], &(cslice){key, strlen(key)});
 }
 
 /* HSET key f<i> v<i> for i in [from, to). */
@@ -222,6 +222,64 @@ static void test_copy_duplicates(void)
     engine_free(e);
 }
 
+/* A string of len copies of ch, NUL-terminated, to free with cm_free. */
+static char *repeat(char ch, size_t len)
+{
+    char *s = cm_malloc(len + 1);
+    memset(s, ch, len);
+    s[len] = '\0';
+    return s;
+}
+
+/* A hashtable hash keeps each length of a pair in one byte below 255 and
+ * in five from 255 on: fields and values on both sides of that boundary,
+ * values that grow, shrink (the pair is resized) or keep their length (it
+ * is rewritten in place), without disturbing the other fields. */
+static void test_hashtable_pair_lengths(void)
+{
+    cairn_engine *e = new_engine(7);
+    cairn_session s;
+    session_init(e, &s);
+    fill(e, &s, "h", 0, 600);
+    const size_t lens[] = {0, 1, 254, 255, 256, 70000, 3};
+    const size_t nlens = sizeof(lens) / sizeof(lens[0]);
+    for (size_t i = 0; i < nlens; i++) {
+        char *f = repeat('f', lens[i]);
+        for (size_t j = 0; j < nlens; j++) {
+            char *v = repeat((char)('a' + j), lens[j]);
+            check_reply(RUN(e, &s, "HSET", "h", f, v), j == 0 ? ":1\r\n" : ":0\r\n");
+            CHECK(field_is(value_of(e, "h"), f, v));
+            cm_free(v);
+        }
+        char *v = repeat('z', 3);
+        check_reply(RUN(e, &s, "HSET", "h", f, v), ":0\r\n");
+        CHECK(field_is(value_of(e, "h"), f, v));
+        cm_free(v);
+        cm_free(f);
+    }
+    check_reply(RUN(e, &s, "HINCRBY", "h", "n", "9"), ":9\r\n");
+    check_reply(RUN(e, &s, "HINCRBY", "h", "n", "1"), ":10\r\n");
+    check_reply(RUN(e, &s, "HINCRBYFLOAT", "h", "n", "0.25"), "$5\r\n10.25\r\n");
+    CHECK(field_is(value_of(e, "h"), "n", "10.25"));
+    check_reply(RUN(e, &s, "HDEL", "h", "n"), ":1\r\n");
+    CHECK_EQ_LL(hash_length(value_of(e, "h")), 600 + nlens);
+    for (int i = 0; i < 600; i++) {
+        char f[32], v[32];
+        snprintf(f, sizeof(f), "f%d", i);
+        snprintf(v, sizeof(v), "v%d", i);
+        CHECK(field_is(value_of(e, "h"), f, v));
+    }
+    for (size_t i = 0; i < nlens; i++) {
+        char *f = repeat('f', lens[i]);
+        check_reply(RUN(e, &s, "HDEL", "h", f), ":1\r\n");
+        CHECK(field_is(value_of(e, "h"), f, NULL));
+        cm_free(f);
+    }
+    CHECK_EQ_LL(hash_length(value_of(e, "h")), 600);
+    session_reset(&s);
+    engine_free(e);
+}
+
 int main(void)
 {
     TEST(test_get_field_listpack);
@@ -230,5 +288,6 @@ int main(void)
     TEST(test_hincrbyfloat_logged_as_hset);
     TEST(test_hrandfield_is_deterministic);
     TEST(test_copy_duplicates);
+    TEST(test_hashtable_pair_lengths);
     return TEST_REPORT();
 }

@@ -518,8 +518,7 @@ static void expect(char *got, const char *want)
 static cobj *value_of(cairn_engine *e, const char *key)
 {
     cslice k = {key, strlen(key)};
-    dict_entry *de = db_find_entry(&e->dbs[0], &k);
-    return de ? de->v.ptr : NULL;
+    return db_find(&e->dbs[0], &k);
 }
 
 /* RPUSH key with one value of len bytes. */

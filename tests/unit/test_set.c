@@ -40,8 +40,7 @@ static void sadd_range(cairn_engine *e, cairn_session *s, const char *key, const
 
 static cobj *lookup(cairn_engine *e, const char *key)
 {
-    dict_entry *de = db_find_entry(&e->dbs[0], &(cslice){key, strlen(key)});
-    return de ? de->v.ptr : NULL;
+    return db_find(&e->dbs[0], &(cslice){key, strlen(key)});
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -133,11 +132,11 @@ static void test_spop_replays_to_the_same_state(void)
     sadd_range(a, &s, "ints", "", 0, 100);
     sadd_range(a, &s, "small", "x", 0, 50);
     sadd_range(a, &s, "big", "m", 0, 2000);
-    /* A listpack built by walking a hashtable: its order is the dict's. */
+    /* A listpack built by walking a hashtable: its order is the table's. */
     sadd_range(a, &s, "big2", "m", 1990, 200);
     RUN(a, &s, "SINTERSTORE", "derived", "big", "big2");
     for (int round = 0; round < 20; round++) {
-        /* Reads move a dict's incremental rehash on this engine only. */
+        /* Reads move a table's incremental rehash on this engine only. */
         RUN(a, &s, "SISMEMBER", "big", "m5");
         RUN(a, &s, "SRANDMEMBER", "big", "-3");
         RUN(a, &s, "SPOP", "ints");

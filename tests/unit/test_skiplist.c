@@ -96,8 +96,10 @@ static int check_list(const zskiplist *zsl, const model *m)
     for (const zsl_node *x = zsl->header->level[0].forward; x; x = x->level[0].forward, i++) {
         if (i >= m->n) return 0;
         if (x->score != m->v[i].score) return 0;
-        if (dstr_len(x->ele) != m->v[i].len || memcmp(x->ele, m->v[i].ele, m->v[i].len)) return 0;
-        if (x->ele[dstr_len(x->ele)] != '\0') return 0;
+        if (zsl_node_len(x) != m->v[i].len || memcmp(zsl_node_ele(x), m->v[i].ele, m->v[i].len))
+            return 0;
+        if (zsl_node_ele(x)[zsl_node_len(x)] != '\0') return 0;
+        if ((uintptr_t)x % 8) return 0;
         if (x->backward != prev) return 0;
         prev = x;
     }
@@ -139,7 +141,6 @@ static void test_empty(void)
     CHECK(zsl_get_by_rank(zsl, 1) == NULL);
     CHECK(zsl_get_by_rank(zsl, 0) == NULL);
     CHECK_EQ_LL(zsl_get_rank(zsl, 1, "a", 1), 0);
-    CHECK_EQ_LL(zsl_delete(zsl, 1, "a", 1), 0);
     zrange_spec all = {-INFINITY, INFINITY, 0, 0};
     CHECK(zsl_first_in_range(zsl, &all) == NULL);
     CHECK(zsl_last_in_range(zsl, &all) == NULL);
@@ -161,18 +162,20 @@ static void test_insert_delete_against_model(void)
         uint64_t op = crand_below(&r, 3);
         if (at < 0) {
             zsl_node *n = zsl_insert(zsl, score, ele, len, &r);
-            REQUIRE(n && n->score == score && dstr_len(n->ele) == len);
+            REQUIRE(n && n->score == score && zsl_node_len(n) == len);
             model_insert(&m, score, ele, len);
         } else if (op == 0) {
             melem e = m.v[at];
-            REQUIRE(zsl_delete(zsl, e.score, e.ele, e.len) == 1);
-            REQUIRE(zsl_delete(zsl, e.score, e.ele, e.len) == 0);
+            zsl_node *n = zsl_get_by_rank(zsl, (unsigned long)at + 1);
+            REQUIRE(n && zsl_node_len(n) == e.len && memcmp(zsl_node_ele(n), e.ele, e.len) == 0);
+            zsl_delete_node(zsl, n);
+            REQUIRE(zsl_get_rank(zsl, e.score, e.ele, e.len) == 0);
             model_remove_at(&m, (size_t)at);
         } else {
             /* Update the score of the member, in place or moved. */
             melem e = m.v[at];
             zsl_node *n = zsl_get_by_rank(zsl, (unsigned long)at + 1);
-            REQUIRE(n && dstr_len(n->ele) == e.len && memcmp(n->ele, e.ele, e.len) == 0);
+            REQUIRE(n && zsl_node_len(n) == e.len && memcmp(zsl_node_ele(n), e.ele, e.len) == 0);
             zsl_update_score(zsl, n, score);
             REQUIRE(n->score == score); /* the same node, moved */
             model_remove_at(&m, (size_t)at);
@@ -210,9 +213,9 @@ static void test_update_in_place_and_ties(void)
     /* Same score, members decide: b is rank 2. */
     CHECK_EQ_LL(zsl_get_rank(zsl, 1.0, "b", 1), 2);
     /* Moving b to the end and back keeps the node and the string. */
-    dstr ele = b->ele;
+    const char *ele = zsl_node_ele(b);
     zsl_update_score(zsl, b, 5.0);
-    CHECK(b->ele == ele && zsl->tail == b);
+    CHECK(zsl_node_ele(b) == ele && zsl->tail == b);
     CHECK_EQ_LL(zsl_get_rank(zsl, 5.0, "b", 1), 4);
     zsl_update_score(zsl, b, -5.0);
     CHECK(zsl_first(zsl) == b);
@@ -420,7 +423,7 @@ static void test_dup_is_identical(void)
     /* Delete some so that the level may have shrunk. */
     for (int i = 0; i < 100; i++) {
         size_t at = crand_below(&r, m.n);
-        REQUIRE(zsl_delete(src, m.v[at].score, m.v[at].ele, m.v[at].len));
+        zsl_delete_node(src, zsl_get_by_rank(src, at + 1));
         model_remove_at(&m, at);
     }
     zsl_node **nodes = malloc(sizeof(*nodes) * m.n), **p = nodes;
@@ -432,7 +435,7 @@ static void test_dup_is_identical(void)
     const zsl_node *a = zsl_first(src), *b = zsl_first(dst);
     for (size_t i = 0; i < m.n; i++, a = zsl_next(a), b = zsl_next(b)) {
         REQUIRE(nodes[i] == b);
-        REQUIRE(a->ele != b->ele && a->score == b->score);
+        REQUIRE(zsl_node_ele(a) != zsl_node_ele(b) && a->score == b->score);
     }
     for (int l = 0; l < src->level; l++) {
         const zsl_node *x = src->header, *y = dst->header;
@@ -472,12 +475,45 @@ static void test_binary_members_and_order(void)
     zsl_node *n = zsl_first(zsl);
     for (int i = 0; i < 7; i++, n = zsl_next(n)) {
         REQUIRE(n);
-        CHECK(dstr_len(n->ele) == wlen[i] && memcmp(n->ele, want[i], wlen[i]) == 0);
+        CHECK(zsl_node_len(n) == wlen[i] && memcmp(zsl_node_ele(n), want[i], wlen[i]) == 0);
     }
     CHECK(n == NULL);
     CHECK_EQ_LL(zsl_get_rank(zsl, 0, "a\0", 2), 4);
     CHECK_EQ_LL(zsl_get_rank(zsl, INFINITY, "", 0), 7);
     CHECK_EQ_LL(zsl_get_rank(zsl, 0, "a\0\0", 3), 0);
+    zsl_free(zsl);
+}
+
+/* Members of every length around the 8-byte padding steps, and long ones:
+ * the bytes, the NUL and the node's alignment survive inserts, moves and
+ * copies. */
+static void test_member_lengths(void)
+{
+    crand r;
+    crand_seed(&r, 8);
+    zskiplist *zsl = zsl_create();
+    model m = {0};
+    char ele[300];
+    for (size_t len = 0; len < sizeof(ele); len += len < 40 ? 1 : 37) {
+        for (size_t i = 0; i < len; i++)
+            ele[i] = (char)(len + i * 7);
+        if (len < sizeof(m.v[0].ele)) model_insert(&m, (double)len, ele, len);
+        zsl_node *n = zsl_insert(zsl, (double)len, ele, len, &r);
+        REQUIRE((uintptr_t)n % 8 == 0);
+        REQUIRE(zsl_node_len(n) == len && memcmp(zsl_node_ele(n), ele, len) == 0);
+        REQUIRE(zsl_node_ele(n)[len] == '\0');
+        zsl_update_score(zsl, n, -(double)len);
+        REQUIRE(zsl_node_len(n) == len && memcmp(zsl_node_ele(n), ele, len) == 0);
+        if (len >= sizeof(m.v[0].ele))
+            zsl_delete_node(zsl, n);
+        else
+            zsl_update_score(zsl, n, (double)len);
+    }
+    REQUIRE(check_list(zsl, &m));
+    zskiplist *copy = zsl_dup(zsl, NULL, NULL);
+    REQUIRE(check_list(copy, &m));
+    free(m.v);
+    zsl_free(copy);
     zsl_free(zsl);
 }
 
@@ -492,5 +528,6 @@ int main(void)
     TEST(test_random_levels);
     TEST(test_dup_is_identical);
     TEST(test_binary_members_and_order);
+    TEST(test_member_lengths);
     return TEST_REPORT();
 }

@@ -413,6 +413,39 @@ static void test_str_to_double(void)
     CHECK(!str_to_double(big, sizeof(big), &v));
 }
 
+/* Integers take a fast path past strtod: it must give strtod's result bit
+ * for bit, at every length around its 15-digit limit. */
+static void test_str_to_double_integers(void)
+{
+    const char *fixed[] = {"0",
+                           "-0",
+                           "007",
+                           "-007",
+                           "999999999999999",
+                           "-999999999999999",
+                           "1000000000000000",
+                           "9007199254740993",
+                           "12345678901234567890"};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        double v, ref = strtod(fixed[i], NULL);
+        CHECK(dbl(fixed[i], &v) && memcmp(&v, &ref, sizeof(v)) == 0);
+    }
+    unsigned long long x = 88172645463325252ULL;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        char buf[32];
+        int digits = 1 + i % 18;
+        snprintf(buf, sizeof(buf), "%s%llu", i % 3 ? "" : "-", x % 1000000000000000000ULL);
+        buf[digits + (i % 3 ? 0 : 1)] = '\0';
+        double v, ref = strtod(buf, NULL);
+        if (!dbl(buf, &v) || memcmp(&v, &ref, sizeof(v)) != 0) {
+            fprintf(stderr, "str_to_double(\"%s\") is not strtod's\n", buf);
+            CHECK(0);
+            break;
+        }
+    }
+}
+
 static void test_str_to_ldouble(void)
 {
     long double v;
@@ -563,6 +596,7 @@ int main(void)
     TEST(test_str_to_ull);
     TEST(test_ll_to_str);
     TEST(test_str_to_double);
+    TEST(test_str_to_double_integers);
     TEST(test_str_to_ldouble);
     TEST(test_ldouble_to_str);
     TEST(test_double_to_str);

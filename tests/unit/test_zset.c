@@ -30,8 +30,7 @@ static void expect(char *got, const char *want)
 static cobj *value_of(cairn_engine *e, const char *key)
 {
     cslice k = {key, strlen(key)};
-    dict_entry *de = db_find_entry(&e->dbs[0], &k);
-    return de ? de->v.ptr : NULL;
+    return db_find(&e->dbs[0], &k);
 }
 
 /* A cmd_call good enough for the type's API outside a command. */
@@ -341,6 +340,60 @@ static void test_dup_and_random(void)
     engine_free(e);
 }
 
+/* The skiplist encoding's two halves agree: every node of the list is the
+ * element the table finds under its member, and nothing else is there. */
+static int index_agrees(cobj *z)
+{
+    zset *zs = z->v.ptr;
+    if (htab_size(zs->members) != zs->zsl->length) return 0;
+    for (zsl_node *n = zsl_first(zs->zsl); n; n = zsl_next(n)) {
+        cslice m = zsl_node_member(n);
+        if (htab_find(zs->members, m.ptr, m.len) != n) return 0;
+    }
+    return 1;
+}
+
+/* Adds, moves, removals and range removals while the table grows, shrinks
+ * and rehashes: the index keeps pointing at the live nodes. */
+static void test_skiplist_index(void)
+{
+    cairn_engine *e = new_engine(10);
+    cmd_call c;
+    fake_call(&c, e, 10);
+    cobj *z = zset_new_skiplist(&c);
+    crand r;
+    crand_seed(&r, 10);
+    char m[32];
+    for (int round = 0; round < 6; round++) {
+        for (int i = 0; i < 3000; i++) {
+            int len = snprintf(m, sizeof(m), "member:%d", (int)crand_below(&r, 4000));
+            double score = (double)crand_below(&r, 100);
+            if (crand_below(&r, 5) == 0)
+                zset_del(z, m, (size_t)len);
+            else
+                CHECK(zset_add(&c, z, score, m, (size_t)len, 0, &(int){0}, NULL) == 1);
+        }
+        REQUIRE(index_agrees(z));
+        zrange_spec sr = {(double)round * 10, (double)round * 10 + 15, 0, 1};
+        zset_delete_range_by_score(z, &sr);
+        zlex_spec lr = {"member:1", "member:2", 8, 8, ZLEX_VALUE, ZLEX_VALUE, 0, 0};
+        zset_delete_range_by_lex(z, &lr);
+        unsigned long len = zset_length(z);
+        if (len > 10) zset_delete_range_by_rank(z, len / 3, len / 3 + len / 4);
+        REQUIRE(index_agrees(z));
+        cobj *d = zset_obj_dup(z);
+        REQUIRE(index_agrees(d));
+        obj_free(d);
+    }
+    /* Down to a few members: the table shrinks under the remaining nodes. */
+    unsigned long len = zset_length(z);
+    zset_delete_range_by_rank(z, 0, len - 3);
+    CHECK_EQ_LL(zset_length(z), 2);
+    CHECK(index_agrees(z));
+    obj_free(z);
+    engine_free(e);
+}
+
 /* Replay a recorded log into e, each entry with its own time and seed. */
 static void replay(cairn_engine *e, const recorder *rec)
 {
@@ -510,6 +563,7 @@ int main(void)
     TEST(test_listpack_scores);
     TEST(test_iteration);
     TEST(test_dup_and_random);
+    TEST(test_skiplist_index);
     TEST(test_skiplist_shape_is_deterministic);
     TEST(test_commands_and_encodings);
     TEST(test_blocking_pops_are_logged);

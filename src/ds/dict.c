@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "cursor.h"
 #include "siphash.h"
 
 #define DICT_INIT_SIZE 4
@@ -93,7 +92,7 @@ dict *dict_create(const uint8_t seed[16], dict_val_free_fn val_free, int flags)
     return d;
 }
 
-void dict_clear(dict *d)
+static void clear_tables(dict *d)
 {
     table_clear(d, &d->t[0]);
     table_clear(d, &d->t[1]);
@@ -103,7 +102,7 @@ void dict_clear(dict *d)
 void dict_release(dict *d)
 {
     if (!d) return;
-    dict_clear(d);
+    clear_tables(d);
     cm_free(d);
 }
 
@@ -247,26 +246,16 @@ static dict_entry **find_link(dict *d, uint64_t h, const char *key, size_t len, 
 dict_entry *dict_find(dict *d, const char *key, size_t len)
 {
     if (dict_size(d) == 0) return NULL;
-    return dict_find_hashed(d, key, len, dict_hash(d, key, len));
-}
-
-dict_entry *dict_find_hashed(dict *d, const char *key, size_t len, uint64_t h)
-{
-    if (dict_size(d) == 0) return NULL;
     rehash_step(d);
-    dict_entry **link = find_link(d, h, key, len, NULL);
+    dict_entry **link = find_link(d, dict_hash(d, key, len), key, len, NULL);
     return link ? *link : NULL;
 }
 
 dict_entry *dict_add(dict *d, dstr key, dict_entry **existing)
 {
-    return dict_add_hashed(d, key, dict_hash(d, key, dstr_len(key)), existing);
-}
-
-dict_entry *dict_add_hashed(dict *d, dstr key, uint64_t h, dict_entry **existing)
-{
     rehash_step(d);
     size_t len = dstr_len(key);
+    uint64_t h = dict_hash(d, key, len);
 
     dict_entry **link = find_link(d, h, key, len, NULL);
     if (link) {
@@ -288,179 +277,19 @@ dict_entry *dict_add_hashed(dict *d, dstr key, uint64_t h, dict_entry **existing
     return de;
 }
 
-dict_entry *dict_unlink(dict *d, const char *key, size_t len)
-{
-    if (dict_size(d) == 0) return NULL;
-    return dict_unlink_hashed(d, key, len, dict_hash(d, key, len));
-}
-
-dict_entry *dict_unlink_hashed(dict *d, const char *key, size_t len, uint64_t h)
-{
-    if (dict_size(d) == 0) return NULL;
-    rehash_step(d);
-    int table = 0;
-    dict_entry **link = find_link(d, h, key, len, &table);
-    if (!link) return NULL;
-    dict_entry *de = *link;
-    *link = de->next;
-    de->next = NULL;
-    d->t[table].used--;
-    return de;
-}
-
-void dict_free_unlinked(dict *d, dict_entry *de)
-{
-    if (de) entry_free(d, de);
-}
-
 int dict_delete(dict *d, const char *key, size_t len)
 {
-    dict_entry *de = dict_unlink(d, key, len);
-    if (!de) return 0;
-    entry_free(d, de);
-    return 1;
-}
-
-int dict_delete_hashed(dict *d, const char *key, size_t len, uint64_t h)
-{
-    dict_entry *de = dict_unlink_hashed(d, key, len, h);
-    if (!de) return 0;
-    entry_free(d, de);
-    return 1;
-}
-
-/* ---------------------------------------------------------------------------
- * Random entries
- * ------------------------------------------------------------------------ */
-
-/* A uniformly chosen entry of a non-empty chain. */
-static dict_entry *random_in_chain(dict_entry *head, crand *r)
-{
-    uint64_t len = 0;
-    for (dict_entry *de = head; de; de = de->next)
-        len++;
-    uint64_t pick = crand_below(r, len);
-    while (pick--)
-        head = head->next;
-    return head;
-}
-
-dict_entry *dict_random(dict *d, crand *r)
-{
-    if (dict_size(d) == 0) return NULL;
-    rehash_step(d);
-
-    dict_entry *head = NULL;
-    if (dict_is_rehashing(d)) {
-        /* t[0] buckets below rehash_idx are empty, so draw from the rest of
-         * t[0] followed by all of t[1], as one range. */
-        uint64_t s0 = d->t[0].size;
-        uint64_t lo = (uint64_t)d->rehash_idx;
-        uint64_t span = s0 + d->t[1].size - lo;
-        while (!head) {
-            uint64_t i = lo + crand_below(r, span);
-            head = i >= s0 ? d->t[1].buckets[i - s0] : d->t[0].buckets[i];
-        }
-    } else {
-        uint64_t mask = table_mask(&d->t[0]);
-        while (!head)
-            head = d->t[0].buckets[crand_next(r) & mask];
-    }
-    /* Picking a bucket first biases towards entries in short chains;
-     * chains are short on average so this is accepted, as in Redis. */
-    return random_in_chain(head, r);
-}
-
-unsigned dict_sample(dict *d, dict_entry **out, unsigned count, crand *r)
-{
-    if (count > dict_size(d)) count = (unsigned)dict_size(d);
-    if (count == 0) return 0;
-
-    /* Pay for the sampling with some rehashing, as Redis does. */
-    for (unsigned j = 0; j < count && dict_is_rehashing(d); j++)
-        rehash_step(d);
-
-    int tables = dict_is_rehashing(d) ? 2 : 1;
-    uint64_t maxmask = table_mask(&d->t[0]);
-    if (tables == 2 && table_mask(&d->t[1]) > maxmask) maxmask = table_mask(&d->t[1]);
-
-    uint64_t i = crand_next(r) & maxmask;
-    uint64_t maxsteps = (uint64_t)count * 10;
-    unsigned stored = 0, emptylen = 0;
-
-    /* Walk consecutive buckets from a random spot: cheap, and good enough
-     * for expiry and eviction sampling. */
-    while (stored < count && maxsteps--) {
-        for (int j = 0; j < tables; j++) {
-            if (tables == 2 && j == 0 && i < (uint64_t)d->rehash_idx) {
-                /* Already moved out of t[0].  If i is also past the end of
-                 * t[1] (shrinking), nothing lives below rehash_idx. */
-                if (i >= d->t[1].size) {
-                    i = (uint64_t)d->rehash_idx;
-                } else {
-                    continue;
-                }
-            }
-            if (i >= d->t[j].size) continue;
-            dict_entry *de = d->t[j].buckets[i];
-            if (!de) {
-                /* A long empty run: jump somewhere else. */
-                if (++emptylen >= 5 && emptylen > count) {
-                    i = crand_next(r) & maxmask;
-                    emptylen = 0;
-                }
-                continue;
-            }
-            emptylen = 0;
-            for (; de; de = de->next) {
-                out[stored++] = de;
-                if (stored == count) return stored;
-            }
-        }
-        i = (i + 1) & maxmask;
-    }
-    return stored;
-}
-
-/* ---------------------------------------------------------------------------
- * SCAN
- *
- * The cursor and its guarantee are cursor.h's.
- * ------------------------------------------------------------------------ */
-
-static void scan_bucket(const dict_table *t, uint64_t idx, dict_scan_fn fn, void *priv)
-{
-    for (const dict_entry *de = t->buckets[idx]; de; de = de->next)
-        fn(priv, de);
-}
-
-uint64_t dict_scan(dict *d, uint64_t v, dict_scan_fn fn, void *priv)
-{
     if (dict_size(d) == 0) return 0;
-    d->pause_rehash++; /* the callback may look things up */
-
-    if (!dict_is_rehashing(d)) {
-        uint64_t m0 = table_mask(&d->t[0]);
-        scan_bucket(&d->t[0], v & m0, fn, priv);
-        v = cursor_next(v, m0);
-    } else {
-        const dict_table *small = &d->t[0], *large = &d->t[1];
-        if (small->size > large->size) {
-            small = &d->t[1];
-            large = &d->t[0];
-        }
-        uint64_t m0 = table_mask(small), m1 = table_mask(large);
-        scan_bucket(small, v & m0, fn, priv);
-        /* Then every bucket of the larger table that is an expansion of
-         * that small-table bucket: the ones agreeing on the low bits m0. */
-        do {
-            scan_bucket(large, v & m1, fn, priv);
-            v = cursor_next(v, m1);
-        } while (v & (m0 ^ m1));
-    }
-
-    d->pause_rehash--;
-    return v;
+    rehash_step(d);
+    int table = 0;
+    dict_entry **link = find_link(d, dict_hash(d, key, len), key, len, &table);
+    if (!link) return 0;
+    dict_entry *de = *link;
+    *link = de->next;
+    d->t[table].used--;
+    entry_free(d, de);
+    if (d->pause_rehash == 0) dict_shrink_if_needed(d);
+    return 1;
 }
 
 /* ---------------------------------------------------------------------------

@@ -1,19 +1,18 @@
-/* dict.h -- a hash table keyed by binary strings, with incremental rehash.
+/* dict.h -- a chained hash table keyed by binary strings, with
+ * incremental rehash: the small maps that need a value per key (blocked
+ * and watching clients per key, ZUNION's accumulator).  Keyspaces and large
+ * collections use htab.h, which stores the caller's elements directly.
  *
- * Keys are dstr owned by the dict (freed on delete unless the dict was
- * created with DICT_SHARED_KEYS, as the expires dict is: it points at the
- * keys of the main dict).  Values are a union: a pointer freed with the
- * val_free callback given at creation, or a plain integer/double.
+ * Keys are dstr owned by the dict (not freed when the dict was created
+ * with DICT_SHARED_KEYS: they belong to whoever put them there).  Values
+ * are a union: a pointer freed with the val_free callback given at
+ * creation, or a plain integer/double.
  *
  * Two tables are kept while growing or shrinking; each lookup, insert and
  * delete moves one bucket from the old table to the new (incremental
- * rehash) so no single operation pays for a whole resize.  dict_rehash()
- * lets an idle loop move more.  Hashes are SipHash-1-2 keyed with the seed
- * given at creation.
- *
- * dict_scan() implements Redis's reverse-binary cursor: every key present
- * for the whole scan is returned at least once even if the table grows or
- * shrinks between calls. */
+ * rehash) so no single operation pays for a whole resize; a delete that
+ * leaves the table mostly empty shrinks it.  Hashes are SipHash-1-2 keyed
+ * with the seed given at creation. */
 #ifndef CAIRN_DICT_H
 #define CAIRN_DICT_H
 
@@ -21,7 +20,6 @@
 #include <stdint.h>
 
 #include "dstr.h"
-#include "rand.h"
 
 typedef struct dict_entry {
     dstr key;
@@ -63,8 +61,6 @@ typedef struct dict_iter {
 
 dict *dict_create(const uint8_t seed[16], dict_val_free_fn val_free, int flags);
 void dict_release(dict *d);
-/* Remove every entry; the dict stays usable. */
-void dict_clear(dict *d);
 
 static inline uint64_t dict_size(const dict *d) { return d->t[0].used + d->t[1].used; }
 static inline uint64_t dict_buckets(const dict *d) { return d->t[0].size + d->t[1].size; }
@@ -80,19 +76,6 @@ dict_entry *dict_find(dict *d, const char *key, size_t len);
 dict_entry *dict_add(dict *d, dstr key, dict_entry **existing);
 /* Delete key, freeing key and value.  Returns 1 if it was there. */
 int dict_delete(dict *d, const char *key, size_t len);
-/* Remove key from the table without freeing anything; the caller frees the
- * entry later with dict_free_unlinked().  Returns NULL if absent. */
-dict_entry *dict_unlink(dict *d, const char *key, size_t len);
-void dict_free_unlinked(dict *d, dict_entry *de);
-
-/* The same four with the key's hash already computed by dict_hash() --
- * of this dict, or of another created with the same seed -- so that a
- * caller that finds then adds, or looks a key up in two dicts (a db's
- * keys and expires), hashes it once. */
-dict_entry *dict_find_hashed(dict *d, const char *key, size_t len, uint64_t h);
-dict_entry *dict_add_hashed(dict *d, dstr key, uint64_t h, dict_entry **existing);
-dict_entry *dict_unlink_hashed(dict *d, const char *key, size_t len, uint64_t h);
-int dict_delete_hashed(dict *d, const char *key, size_t len, uint64_t h);
 
 /* Resize so that size >= n entries fit (used before bulk inserts). */
 void dict_expand(dict *d, uint64_t n);
@@ -100,17 +83,6 @@ void dict_expand(dict *d, uint64_t n);
 void dict_shrink_if_needed(dict *d);
 /* Do up to n bucket moves of rehashing.  Returns 1 if more remain. */
 int dict_rehash(dict *d, int n);
-
-/* A random entry (NULL if empty), chosen with r. */
-dict_entry *dict_random(dict *d, crand *r);
-/* Up to count entries sampled from random spots (may repeat, may return
- * fewer); used by active expiry and eviction.  Returns how many. */
-unsigned dict_sample(dict *d, dict_entry **out, unsigned count, crand *r);
-
-typedef void (*dict_scan_fn)(void *priv, const dict_entry *de);
-/* Visit one bucket (and its counterparts in the other table) and return the
- * next cursor; 0 means the scan is complete. */
-uint64_t dict_scan(dict *d, uint64_t cursor, dict_scan_fn fn, void *priv);
 
 /* A safe iterator: rehashing pauses while it exists, and the current entry
  * may be deleted during iteration.  Always call dict_iter_end(). */

@@ -77,21 +77,10 @@ static void collect(void *priv, void *elem)
     b->e[b->n++] = elem;
 }
 
-static void collect_entry(void *priv, const dict_entry *de) { collect(priv, (void *)de); }
-
-/* The most buckets one call visits: see scan_dict(). */
+/* The most buckets one call visits: see scan_htab(). */
 static long long max_buckets(long long count)
 {
     return count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
-}
-
-uint64_t scan_dict(dict *d, uint64_t cursor, long long count, int weight, scan_batch *b)
-{
-    long long left = max_buckets(count);
-    do {
-        cursor = dict_scan(d, cursor, collect_entry, b);
-    } while (cursor && left-- && (long long)b->n * weight < count);
-    return cursor;
 }
 
 uint64_t scan_htab(htab *h, uint64_t cursor, long long count, int weight, scan_batch *b)

@@ -21,8 +21,7 @@ int scan_parse_cursor(cmd_call *c, const cslice *arg, uint64_t *cursor);
 int scan_parse_opts(cmd_call *c, int first, scan_opts *o, int allow_type);
 /* True if the element passes the MATCH pattern. */
 int scan_matches(const scan_opts *o, const char *p, size_t len);
-/* The entries (dict_entry * of scan_dict(), elements of scan_htab()) one
- * scan step visited.  They point into the table, which must not change
+/* The elements one scan step visited.  They point into the table, which must not change
  * before they are used (deleting the entry just used is fine: the others
  * stay where they are). */
 typedef struct scan_batch {
@@ -30,12 +29,10 @@ typedef struct scan_batch {
     size_t n, cap;
 } scan_batch;
 
-/* Visit buckets of d from cursor until count elements were collected (an
- * entry counts `weight` elements: 2 for field/value pairs, as Redis counts
- * them) or 10*count buckets were visited, so a sparse table cannot make
- * one call slow.  Returns the next cursor (0 when the scan is complete). */
-uint64_t scan_dict(dict *d, uint64_t cursor, long long count, int weight, scan_batch *b);
-/* The same over an htab. */
+/* Visit buckets of h from cursor until count elements were collected (an
+ * element counts `weight`: 2 for field/value pairs, as Redis counts them)
+ * or 10*count buckets were visited, so a sparse table cannot make one call
+ * slow.  Returns the next cursor (0 when the scan is complete). */
 uint64_t scan_htab(htab *h, uint64_t cursor, long long count, int weight, scan_batch *b);
 void scan_batch_free(scan_batch *b);
 

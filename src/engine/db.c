@@ -286,6 +286,12 @@ cobj *db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags)
     return db_set_ref(c, db, &ref, val, flags);
 }
 
+void db_store(cmd_call *c, cdb *db, const cslice *key, cobj *val)
+{
+    cobj *stored = db_set(c, db, key, val, 0);
+    (void)stored;
+}
+
 cobj *db_set_ref(cmd_call *c, cdb *db, db_keyref *ref, cobj *val, int flags)
 {
     cobj *old = ref->o;

@@ -67,6 +67,9 @@ DB_WUR cobj *db_add(cmd_call *c, cdb *db, const cslice *key, cobj *val);
 /* Set key to val, replacing any value; the TTL is dropped unless
  * SETKEY_KEEPTTL. */
 DB_WUR cobj *db_set(cmd_call *c, cdb *db, const cslice *key, cobj *val, int flags);
+/* db_set() without a TTL for a value the caller is done with (the result
+ * of a *STORE command): val belongs to the db and is not used again. */
+void db_store(cmd_call *c, cdb *db, const cslice *key, cobj *val);
 /* Add a key outside any command (loading a snapshot), with expiry time
  * when (-1: none).  Returns NULL, val freed, if the key exists. */
 cobj *db_add_loaded(cdb *db, const cslice *key, cobj *val, int64_t when);

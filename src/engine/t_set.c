@@ -896,7 +896,7 @@ static void store_result(cmd_call *c, const cslice *dst, cobj *result)
 {
     unsigned long size = set_size(result);
     if (size) {
-        result = db_set(c, c->db, dst, result, 0);
+        db_store(c, c->db, dst, result);
         c->dirty++;
     } else {
         obj_free(result);

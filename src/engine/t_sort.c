@@ -465,8 +465,7 @@ static void sort_generic(cmd_call *c, int readonly)
                     n++;
                 }
             }
-            cobj *list = list_from_items(c, items, n);
-            list = db_set(c, c->db, store, list, 0);
+            db_store(c, c->db, store, list_from_items(c, items, n));
             c->dirty += outlen;
             if (owned)
                 for (long i = 0; i < n; i++)

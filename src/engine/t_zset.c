@@ -390,7 +390,7 @@ static void sink_end(range_sink *s)
         return;
     }
     if (s->count) {
-        s->dst = db_set(c, c->db, s->dstkey, s->dst, 0);
+        db_store(c, c->db, s->dstkey, s->dst);
         reply_int(c->out, (long long)s->count);
         c->dirty++;
     } else {
@@ -1232,7 +1232,7 @@ static void setop_store(setop *op, const cslice *dstkey)
     unsigned long len = zset_length(op->dst);
     if (len) {
         zset_convert_to_listpack_if_needed(c, op->dst, op->maxelelen, op->totlen);
-        op->dst = db_set(c, c->db, dstkey, op->dst, 0);
+        db_store(c, c->db, dstkey, op->dst);
         op->dst = NULL; /* the db's now */
         reply_int(c->out, (long long)len);
         c->dirty++;

@@ -4,11 +4,12 @@ NO-EVICT, HELP.
 Every assertion holds for redis-server 7.0 too (CAIRN_TEST_SERVER=redis),
 except in tests marked cairn_only.
 """
-import socket
 import time
 
 import pytest
 import redis
+
+from waiting import no_reply_yet
 
 LIST_FIELDS = ["id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub",
                "ssub", "multi", "qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl",
@@ -318,18 +319,6 @@ def test_client_kill_type_normal(server_factory):
 
 # --- REPLY --------------------------------------------------------------------------
 
-def nothing_arrives(conn, wait=0.3):
-    conn.sock.settimeout(wait)
-    try:
-        data = conn.sock.recv(65536)
-    except socket.timeout:
-        return True
-    finally:
-        conn.sock.settimeout(5)
-    conn.buf += data
-    return False
-
-
 def test_client_reply_off_on(raw):
     c = raw()
     c.cmd("CLIENT", "REPLY", "OFF")
@@ -337,7 +326,7 @@ def test_client_reply_off_on(raw):
     c.cmd("GET", "k")
     c.cmd("GET", "nosuch")
     c.cmd("NOSUCHCOMMAND")
-    assert nothing_arrives(c)
+    assert no_reply_yet(c, wait=0.3)
     c.cmd("CLIENT", "REPLY", "ON")
     assert c.read_reply() == ("+", "OK")
     c.cmd("GET", "k")
@@ -360,7 +349,7 @@ def test_client_reply_skip_while_off(raw):
     c.cmd("CLIENT", "REPLY", "OFF")
     c.cmd("CLIENT", "REPLY", "SKIP")
     c.cmd("PING")
-    assert nothing_arrives(c)
+    assert no_reply_yet(c, wait=0.3)
     c.cmd("CLIENT", "REPLY", "ON")
     assert c.read_reply() == ("+", "OK")
     c.cmd("PING")

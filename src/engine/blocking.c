@@ -250,6 +250,16 @@ void engine_serve_ready(cairn_engine *e, int64_t now_us)
     }
 }
 
+/* A wait that ended without the command being served (a timeout, CLIENT
+ * UNBLOCK): the call was counted when it parked; an error ending it makes
+ * it a failed one, as in Redis. */
+static void count_call(cairn_engine *e, const blocked_state *bs, int failed)
+{
+    cmd_stats *st = cmdstats_of(e->cmdstats, bs->cmd);
+    if (st) cmdstats_record(st, -1, 0, failed, 0);
+    e->err_seen = e->errstats.total;
+}
+
 void engine_block_timeouts(cairn_engine *e, int64_t now_ms)
 {
     blocked_state *bs = e->blocked_head;
@@ -257,6 +267,7 @@ void engine_block_timeouts(cairn_engine *e, int64_t now_ms)
         blocked_state *next = bs->next;
         if (bs->timeout_ms && bs->timeout_ms <= now_ms) {
             reply_null_array(bs->s->out);
+            count_call(e, bs, 0);
             release(e, bs);
         }
         bs = next;
@@ -286,6 +297,7 @@ int engine_unblock(cairn_engine *e, cairn_session *s, int with_error)
         reply_error(s->out, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
     else
         reply_null_array(s->out);
+    count_call(e, s->blocked, with_error);
     release(e, s->blocked);
     return 1;
 }

@@ -26,6 +26,9 @@ enum {
     MAXMEMORY_NO_EVICTION,
 };
 
+/* The most percentiles latency-tracking-info-percentiles may list. */
+#define LATENCY_PCTS_MAX 16
+
 typedef struct cairn_config {
     int databases;
     int port;
@@ -96,6 +99,13 @@ typedef struct cairn_config {
      * only: nodes are not compressed. */
     int list_max_listpack_size;
     int list_compress_depth;
+    /* INFO latencystats: per-command latency histograms, and the
+     * percentiles shown (latency-tracking-info-percentiles, also kept as
+     * CONFIG GET shows it). */
+    int latency_tracking;
+    double latency_pcts[LATENCY_PCTS_MAX];
+    int nlatency_pcts;
+    dstr latency_pcts_str;
 } cairn_config;
 
 typedef struct cairn_engine cairn_engine;

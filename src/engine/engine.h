@@ -14,6 +14,7 @@
 #include "../ds/dstr.h"
 #include "../ds/htab.h"
 #include "../ds/rand.h"
+#include "cmdstats.h"
 #include "config.h"
 #include "object.h"
 #include "reply.h"
@@ -132,7 +133,6 @@ typedef struct engine_stats {
     long long expire_cycle_time_us;
     long long keyspace_hits, keyspace_misses;
     long long commands_processed;
-    long long total_error_replies;
     long long evicted_keys;
 } engine_stats;
 
@@ -166,6 +166,15 @@ struct cairn_engine {
     int loading;
     const char *write_error;
     evict_state *evict; /* maxmemory: the memory meter and eviction pool (evict.c) */
+    /* INFO commandstats, errorstats, latencystats (cmdstats.h).  err_seen
+     * is errstats.total when the last call's errors were attributed, so
+     * that an EXEC does not count as failed for its commands' errors. */
+    cmdstats_table *cmdstats;
+    err_stats errstats;
+    long long err_seen;
+    /* The host's monotonic clock in nanoseconds, to time commands; NULL:
+     * commands are counted, not timed. */
+    int64_t (*mono_ns)(void);
 };
 
 enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2 };
@@ -189,6 +198,8 @@ struct cmd_call {
     int log_argc;    /* log_as(): what to log instead of argv */
     dstr *log_argv;
     unsigned lfu_draws; /* LFU counter draws made from seed (evict.c) */
+    cmd_stats *stats;   /* the command's statistics (cmdstats.h) */
+    int64_t start_ns;   /* when it started, on e->mono_ns */
 };
 
 /* Create an engine.  seed keys the hashes and the PRNG: the host draws it
@@ -200,6 +211,9 @@ void engine_start(cairn_engine *e, int64_t now_ms);
 void engine_free(cairn_engine *e);
 void engine_set_host(cairn_engine *e, const cairn_host_ops *ops, void *priv);
 void engine_set_log_sink(cairn_engine *e, cairn_log_sink sink, void *priv);
+/* The clock that times commands (INFO commandstats): CLOCK_MONOTONIC in
+ * nanoseconds, read by the host on the engine's behalf. */
+void engine_set_clock(cairn_engine *e, int64_t (*mono_ns)(void));
 
 void session_init(cairn_engine *e, cairn_session *s);
 void session_reset(cairn_session *s);

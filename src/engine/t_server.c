@@ -219,7 +219,7 @@ static void info_stats(info_req *r)
                          "dump_payload_sanitizations:0\r\n",
                          st->commands_processed, st->expired_keys, (double)st->expired_stale_perc,
                          st->expire_cycle_time_us / 1000, st->evicted_keys, st->keyspace_hits,
-                         st->keyspace_misses, st->total_error_replies);
+                         st->keyspace_misses, r->c->e->errstats.total);
 }
 
 static void info_replication(info_req *r)
@@ -272,11 +272,19 @@ static void info_command(cmd_call *c)
         host_info(&r, "cpu");
     }
     if (info_wants(&r, "modules")) info_header(&r, "Modules");
-    /* Per-command and per-error counters are not kept (yet): the sections
-     * exist, empty, so parsers that expect them still work. */
-    if (info_wants(&r, "commandstats")) info_header(&r, "Commandstats");
-    if (info_wants(&r, "errorstats")) info_header(&r, "Errorstats");
-    if (info_wants(&r, "latencystats")) info_header(&r, "Latencystats");
+    if (info_wants(&r, "commandstats")) {
+        info_header(&r, "Commandstats");
+        r.out = cmdstats_info_commands(c->e->cmdstats, r.out);
+    }
+    if (info_wants(&r, "errorstats")) {
+        info_header(&r, "Errorstats");
+        r.out = cmdstats_info_errors(&c->e->errstats, r.out);
+    }
+    if (info_wants(&r, "latencystats")) {
+        info_header(&r, "Latencystats");
+        const cairn_config *cfg = &c->e->cfg;
+        r.out = cmdstats_info_latency(c->e->cmdstats, r.out, cfg->latency_pcts, cfg->nlatency_pcts);
+    }
     if (info_wants(&r, "cluster")) {
         info_header(&r, "Cluster");
         r.out = dstr_cat_cstr(r.out, "cluster_enabled:0\r\n");

@@ -162,6 +162,14 @@ static int64_t wall_clock_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Times commands for INFO commandstats and latencystats. */
+static int64_t mono_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* 32 bytes for engine_create(): expanded from a fixed seed, or from the
  * OS.  Returns 0, or -1 if the OS gave no randomness. */
 static int make_seed(uint64_t fixed, uint8_t seed[32])
@@ -376,6 +384,7 @@ static int open_engine(cairn *db, const cairn_options *opts)
 
     int64_t now_ms = wall_clock_us() / 1000;
     engine_set_host(e, opts->dir ? &embed_persist_host_ops : &embed_host_ops, db);
+    engine_set_clock(e, mono_clock_ns);
     engine_start(e, now_ms);
     if (opts->dir) {
         int rc = open_dir(db, e, opts->dir);

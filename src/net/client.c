@@ -35,6 +35,13 @@ int64_t net_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int64_t net_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void queue_write(client *c)
 {
     if (c->flags & (CLIENT_QUEUED | CLIENT_CLOSING)) return;

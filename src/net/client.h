@@ -114,5 +114,7 @@ client *net_find_client(net *n, uint64_t id);
 
 /* Wall-clock time in microseconds. */
 int64_t net_now_us(void);
+/* Monotonic time in nanoseconds (timing commands). */
+int64_t net_mono_ns(void);
 
 #endif

@@ -356,6 +356,7 @@ void net_client_unblocked(cairn_session *s)
     if (hooks->appended) c->wait_off = hooks->appended(hooks->priv);
     c->flags &= ~CLIENT_BLOCKED;
     c->flags |= CLIENT_RESUME;
+    c->last_ms = net_now_us() / 1000; /* its wait ended: not idle since */
     queue_write(c);
 }
 
@@ -707,7 +708,9 @@ void net_close_idle(net *n, int64_t now_ms, int timeout_s)
     client *c = n->clients;
     while (c) {
         client *next = c->next;
-        if (now_ms - c->last_ms > (int64_t)timeout_s * 1000) {
+        /* A client parked by BLPOP and friends waits by request, with its
+         * own timeout: never idle (as Redis). */
+        if (!(c->flags & CLIENT_BLOCKED) && now_ms - c->last_ms > (int64_t)timeout_s * 1000) {
             n->log(n->log_priv, LL_VERBOSE, "Closing idle client");
             client_close(c);
         }

@@ -110,7 +110,8 @@ void net_close_listeners(net *n);
 /* Close every client and the flush handle (the loop then winds down). */
 void net_shutdown(net *n);
 void client_close(client *c);
-/* Close clients idle for longer than timeout_s (0: never). */
+/* Close clients idle for longer than timeout_s (0: never); clients parked
+ * by a blocking command are not idle. */
 void net_close_idle(net *n, int64_t now_ms, int timeout_s);
 /* The engine ended a parked session's wait (cairn_host_ops.unblocked). */
 void net_client_unblocked(cairn_session *s);

@@ -10,7 +10,6 @@
  * is told through e->host->config_changed and may veto it. */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -20,6 +19,7 @@
 #include <strings.h>
 
 #include "../ds/alloc.h"
+#include "../ds/splitargs.h"
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
@@ -40,6 +40,7 @@ enum cfg_type {
     CT_BIND,   /* dstr: space-separated addresses */
     CT_SAVE,   /* dstr: "seconds changes" pairs */
     CT_PCTS,   /* dstr, and doubles in latency_pcts: percentiles */
+    CT_OBUF,   /* obuf_limit[OBUF_CLASSES]: "class hard soft seconds" quadruples */
 };
 
 enum {
@@ -221,6 +222,11 @@ static const config_def config_table[] = {
      .hi = 10,
      .dflt = "1"},
     {.name = "dir", .type = CT_STRING, .offset = OFF(dir), .dflt = "./"},
+    {.name = "client-output-buffer-limit",
+     .type = CT_OBUF,
+     .flags = CF_MULTI_ARG,
+     .offset = OFF(obuf_limits),
+     .dflt = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"},
     {.name = "save",
      .type = CT_SAVE,
      .flags = CF_MULTI_ARG,
@@ -442,7 +448,7 @@ int config_parse_memory(const char *p, unsigned long long *out)
     unsigned long long mul;
 
     if (*u == '-') return 0;
-    while (*u && isdigit((unsigned char)*u))
+    while (*u >= '0' && *u <= '9')
         u++;
     if (*u == '\0' || !strcasecmp(u, "b"))
         mul = 1;
@@ -687,6 +693,59 @@ static int set_percentiles(cairn_config *cfg, const config_def *d, const cslice 
     return 1;
 }
 
+static int obuf_class_by_name(const cslice *s)
+{
+    static const char *const names[] = {"normal", "slave", "replica", "pubsub"};
+    static const int classes[] = {OBUF_NORMAL, OBUF_REPLICA, OBUF_REPLICA, OBUF_PUBSUB};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (slice_is(s, names[i])) return classes[i];
+    return -1;
+}
+
+/* client-output-buffer-limit <class> <hard> <soft> <seconds> [...]: the
+ * classes named are changed, the others kept; nothing changes unless
+ * every quadruple is valid. */
+static int set_obuf(cairn_config *cfg, const config_def *d, const cslice *argv, int argc, char *err,
+                    size_t errlen)
+{
+    if (argc % 4)
+        return set_err(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+    obuf_limit next[OBUF_CLASSES];
+    memcpy(next, field(cfg, d), sizeof(next));
+    for (int j = 0; j < argc; j += 4) {
+        int cls = obuf_class_by_name(&argv[j]);
+        if (cls < 0)
+            return set_err(err, errlen,
+                           "Invalid client class specified in buffer limit configuration.");
+        char buf[3][64];
+        for (int k = 0; k < 3; k++) {
+            size_t n = argv[j + 1 + k].len < 63 ? argv[j + 1 + k].len : 63;
+            memcpy(buf[k], argv[j + 1 + k].ptr, n);
+            buf[k][n] = '\0';
+        }
+        unsigned long long hard, soft;
+        long long secs;
+        if (!config_parse_memory(buf[0], &hard) || !config_parse_memory(buf[1], &soft) ||
+            !str_to_ll(argv[j + 3].ptr, argv[j + 3].len, &secs) || secs < 0)
+            return set_err(err, errlen,
+                           "Error in hard, soft or soft_seconds setting in buffer limit "
+                           "configuration.");
+        next[cls] = (obuf_limit){hard, soft, secs};
+    }
+    memcpy(field(cfg, d), next, sizeof(next));
+    return 1;
+}
+
+static dstr format_obuf(const obuf_limit *l)
+{
+    static const char *const names[OBUF_CLASSES] = {"normal", "slave", "pubsub"};
+    dstr s = dstr_new("", 0);
+    for (int i = 0; i < OBUF_CLASSES; i++)
+        s = dstr_catfmt(s, "%s%s %llu %llu %lld", i ? " " : "", names[i], l[i].hard, l[i].soft,
+                        l[i].soft_seconds);
+    return s;
+}
+
 /* Set d from already split arguments.  Single-argument types get argc 1. */
 static int set_value(cairn_config *cfg, const config_def *d, const cslice *argv, int argc,
                      int startup, char *err, size_t errlen)
@@ -705,6 +764,7 @@ static int set_value(cairn_config *cfg, const config_def *d, const cslice *argv,
     case CT_BIND: ok = set_bind(cfg, d, argv, argc, err, errlen); break;
     case CT_SAVE: ok = set_save(cfg, d, argv, argc, startup, err, errlen); break;
     case CT_PCTS: ok = set_percentiles(cfg, d, argv, argc, err, errlen); break;
+    case CT_OBUF: ok = set_obuf(cfg, d, argv, argc, err, errlen); break;
     default: ok = set_numeric(cfg, d, &argv[0], err, errlen); break;
     }
     if (ok && d->fixup) d->fixup(cfg);
@@ -773,6 +833,7 @@ static dstr format_value(const cairn_config *cfg, const config_def *d)
         return dstr_catfmt(dstr_new("", 0), (d->flags & CF_OCTAL) ? "%o" : "%d", *(const int *)p);
     case CT_LL: return dstr_catfmt(dstr_new("", 0), "%lld", *(const long long *)p);
     case CT_ULL: return dstr_catfmt(dstr_new("", 0), "%llu", *(const unsigned long long *)p);
+    case CT_OBUF: return format_obuf(p);
     case CT_ENUM:
         for (const cfg_enum *en = d->enums; en->name; en++)
             if (en->value == *(const int *)p) return dstr_from_cstr(en->name);
@@ -853,101 +914,24 @@ const char *config_set(cairn_engine *e, const char *name, const char *value, int
  * The configuration file
  * ------------------------------------------------------------------------ */
 
-static int is_hex_digit(char c) { return isxdigit((unsigned char)c) != 0; }
-
-static int hex_digit_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    return (tolower((unsigned char)c) - 'a') + 10;
-}
-
-static int is_split_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-/* Read one argument starting at *pp (not at a space).  Returns the
- * argument, or NULL on unbalanced quotes. */
-static dstr split_one(const char **pp, const char *end)
-{
-    const char *p = *pp;
-    int inq = 0, insq = 0;
-    dstr cur = dstr_new("", 0);
-
-    for (;;) {
-        if (inq) {
-            if (p == end) goto unbalanced;
-            if (*p == '\\' && end - p >= 4 && p[1] == 'x' && is_hex_digit(p[2]) &&
-                is_hex_digit(p[3])) {
-                char byte = (char)(hex_digit_value(p[2]) * 16 + hex_digit_value(p[3]));
-                cur = dstr_cat(cur, &byte, 1);
-                p += 3;
-            } else if (*p == '\\' && end - p >= 2) {
-                char c;
-                p++;
-                switch (*p) {
-                case 'n': c = '\n'; break;
-                case 'r': c = '\r'; break;
-                case 't': c = '\t'; break;
-                case 'b': c = '\b'; break;
-                case 'a': c = '\a'; break;
-                default: c = *p; break;
-                }
-                cur = dstr_cat(cur, &c, 1);
-            } else if (*p == '"') {
-                /* The closing quote must be followed by a space or the end. */
-                if (p + 1 < end && !is_split_space(p[1])) goto unbalanced;
-                p++;
-                break;
-            } else {
-                cur = dstr_cat(cur, p, 1);
-            }
-        } else if (insq) {
-            if (p == end) goto unbalanced;
-            if (*p == '\\' && end - p >= 2 && p[1] == '\'') {
-                p++;
-                cur = dstr_cat(cur, "'", 1);
-            } else if (*p == '\'') {
-                if (p + 1 < end && !is_split_space(p[1])) goto unbalanced;
-                p++;
-                break;
-            } else {
-                cur = dstr_cat(cur, p, 1);
-            }
-        } else {
-            if (p == end || is_split_space(*p)) break;
-            if (*p == '"')
-                inq = 1;
-            else if (*p == '\'')
-                insq = 1;
-            else
-                cur = dstr_cat(cur, p, 1);
-        }
-        p++;
-    }
-    *pp = p;
-    return cur;
-
-unbalanced:
-    dstr_free(cur);
-    return NULL;
-}
-
 dstr *config_split_args(const char *s, size_t len, int *argc)
 {
-    const char *p = s, *end = s + len;
+    /* Unquoted in place, in a copy: the caller's text stays as it is. */
+    char *buf = cm_malloc(len + 1);
+    memcpy(buf, s, len);
     dstr *v = cm_malloc(sizeof(*v));
+    size_t pos = 0, off = 0, alen = 0;
+    int r;
     *argc = 0;
-    for (;;) {
-        while (p < end && isspace((unsigned char)*p))
-            p++;
-        if (p == end) return v;
-        dstr arg = split_one(&p, end);
-        if (!arg) {
-            config_free_args(v, *argc);
-            *argc = 0;
-            return NULL;
-        }
+    while ((r = split_next_arg(buf, &pos, len, &off, &alen)) > 0) {
         v = cm_realloc(v, sizeof(*v) * ((size_t)*argc + 1));
-        v[(*argc)++] = arg;
+        v[(*argc)++] = dstr_new(buf + off, alen);
     }
+    cm_free(buf);
+    if (r == 0) return v;
+    config_free_args(v, *argc);
+    *argc = 0;
+    return NULL;
 }
 
 void config_free_args(dstr *argv, int argc)
@@ -961,8 +945,7 @@ void config_free_args(dstr *argv, int argc)
 /* Apply one directive of the file.  Returns NULL or an error message. */
 static const char *load_directive(cairn_config *cfg, dstr *argv, int argc, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < dstr_len(argv[0]); i++)
-        argv[0][i] = (char)tolower((unsigned char)argv[0][i]);
+    ascii_case_copy(argv[0], dstr_len(argv[0]) + 1, argv[0], dstr_len(argv[0]), 0);
     const config_def *d = config_lookup(argv[0], dstr_len(argv[0]));
     if (!d) return "Bad directive or wrong number of arguments";
     if (!(d->flags & CF_MULTI_ARG)) {

@@ -29,6 +29,17 @@ enum {
 /* The most percentiles latency-tracking-info-percentiles may list. */
 #define LATENCY_PCTS_MAX 16
 
+/* Client classes of client-output-buffer-limit, in Redis's order. */
+enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
+
+/* A class's output buffer limit: a client is disconnected when its
+ * pending output exceeds hard bytes, or stays above soft bytes for
+ * soft_seconds; 0 disables either. */
+typedef struct obuf_limit {
+    unsigned long long hard, soft;
+    long long soft_seconds;
+} obuf_limit;
+
 typedef struct cairn_config {
     int databases;
     int port;
@@ -45,6 +56,7 @@ typedef struct cairn_config {
     dstr logfile; /* "" = stdout */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
+    obuf_limit obuf_limits[OBUF_CLASSES]; /* client-output-buffer-limit, acted on by the host */
     int hz;
     int active_expire_effort; /* 1..10 */
     dstr dir;
@@ -129,10 +141,9 @@ int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err)
  * there is no such parameter.  The caller frees it. */
 dstr config_get_value(const cairn_config *cfg, const char *name);
 
-/* Split a line into arguments with Redis's sdssplitargs rules: "double
- * quotes" with \n \r \t \b \a \xHH escapes, 'single quotes' with \',
- * a closing quote must be followed by a space or the end.  Returns NULL on
- * unbalanced quotes; free the result with config_free_args. */
+/* Split a line into arguments with Redis's sdssplitargs rules
+ * (ds/splitargs.h).  Returns NULL on unbalanced quotes; free the result
+ * with config_free_args. */
 dstr *config_split_args(const char *s, size_t len, int *argc);
 void config_free_args(dstr *argv, int argc);
 

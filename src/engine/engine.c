@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
 #include "evict.h"
 #include "multi.h"
+#include "pubsub.h"
 
 cairn_engine *engine_create(const uint8_t seed[32])
 {
@@ -55,6 +57,7 @@ void engine_free(cairn_engine *e)
     cmdstats_free(e->cmdstats);
     config_free(&e->cfg);
     evict_free(e->evict);
+    pubsub_free(e);
     cm_free(e);
 }
 
@@ -140,11 +143,7 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
         const cmd_def *sub = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
         if (!sub) {
             char upper[64];
-            size_t n = strlen(cmd->name);
-            for (size_t i = 0; i < n && i < sizeof(upper) - 1; i++)
-                upper[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 32
-                                                                             : cmd->name[i]);
-            upper[n < sizeof(upper) - 1 ? n : sizeof(upper) - 1] = '\0';
+            ascii_case_copy(upper, sizeof(upper), cmd->name, strlen(cmd->name), 1);
             int alen = argv[1].len > 128 ? 128 : (int)argv[1].len;
             reply_errorf(out, "ERR unknown subcommand '%.*s'. Try %s HELP.", alen, argv[1].ptr,
                          upper);
@@ -267,12 +266,26 @@ static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_de
     return 0;
 }
 
+/* A RESP2 connection with subscriptions can only (un)subscribe, PING,
+ * QUIT and RESET: anything else would interleave its reply with messages.
+ * Replies with Redis's error and returns 1 when cmd may not run. */
+static int refused_while_subscribed(const cairn_session *s, const cmd_def *cmd, rbuf *out)
+{
+    if (s->resp != 2 || (cmd->flags & CMD_SUBSCRIBED_OK)) return 0;
+    reply_errorf(out,
+                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                 "RESET are allowed in this context",
+                 cmd->name);
+    return 1;
+}
+
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
                     rbuf *out)
 {
     out->err_stats = &e->errstats;
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd);
+    if (cmd && s->sub && refused_while_subscribed(s, cmd, out)) cmd = NULL;
     if (cmd && refused_by_host_state(e, s, cmd, out)) cmd = NULL;
     /* maxmemory: evict before the command, or refuse it if it may grow
      * memory that cannot be freed. */

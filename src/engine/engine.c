@@ -159,8 +159,8 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
     return cmd;
 }
 
-void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
-                      const cslice *argv, int64_t now_us, rbuf *out)
+static void call_setup(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                       const cslice *argv, int64_t now_us, int64_t start_ns, rbuf *out)
 {
     /* One initializer rather than memset() and stores: the compiler
      * writes each field once. */
@@ -176,13 +176,19 @@ void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_
         .seed = crand_next(&e->rng),
         .out = out,
         .stats = cmdstats_of(e->cmdstats, cmd),
-        .start_ns = e->mono_ns ? e->mono_ns() : 0,
+        .start_ns = start_ns,
     };
     e->err_seen = e->errstats.total;
     /* The seed is drawn (and logged) for every command, so a replay draws
      * the same numbers; expanding it into a PRNG state waits for the
      * first draw, which most commands never make. */
     crand_seed_lazy(&c->rng, c->seed);
+}
+
+void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                      const cslice *argv, int64_t now_us, rbuf *out)
+{
+    call_setup(c, e, s, cmd, argc, argv, now_us, e->mono_ns ? e->mono_ns() : 0, out);
 }
 
 /* Count a run of a command in its statistics, unless it replays the log
@@ -282,6 +288,12 @@ static int refused_while_subscribed(const cairn_session *s, const cmd_def *cmd, 
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
                     rbuf *out)
 {
+    engine_execute_at(e, s, argc, argv, now_us, e->mono_ns ? e->mono_ns() : 0, out);
+}
+
+void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
+                       int64_t now_us, int64_t start_ns, rbuf *out)
+{
     out->err_stats = &e->errstats;
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd);
@@ -295,7 +307,7 @@ void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *a
         account_rejected(e, s->last_cmd);
     } else {
         cmd_call c;
-        engine_call_init(&c, e, s, cmd, argc, argv, now_us, out);
+        call_setup(&c, e, s, cmd, argc, argv, now_us, start_ns, out);
         if (!multi_queue_command(&c)) {
             cmd->proc(&c);
             engine_call_finish(&c);

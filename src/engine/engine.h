@@ -235,6 +235,11 @@ void session_reset(cairn_session *s);
  * API alike. */
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
                     rbuf *out);
+/* The same, for a host that has just read the engine's monotonic clock
+ * (engine_set_clock) itself: start_ns is that reading, which times the
+ * command instead of a reading of the engine's own. */
+void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
+                       int64_t now_us, int64_t start_ns, rbuf *out);
 
 /* The two halves of running a handler, shared by engine_execute() and
  * the retry of parked commands: set up the execution context, and after

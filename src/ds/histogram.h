@@ -6,7 +6,7 @@
  * into HIST_SUB equal buckets, so a value is known to within 1/HIST_SUB
  * (3%) of itself at every magnitude, in a fixed 6.6 KB per histogram.
  * Values are nanoseconds, kept within [HIST_MIN, HIST_MAX] as Redis keeps
- * them within 1 us .. 1 s. */
+ * them within 1 ns .. 1 s. */
 #ifndef CAIRN_HISTOGRAM_H
 #define CAIRN_HISTOGRAM_H
 
@@ -14,7 +14,7 @@
 
 #define HIST_SUB_BITS 5
 #define HIST_SUB      (1 << HIST_SUB_BITS)
-#define HIST_MIN      1000ull       /* 1 us */
+#define HIST_MIN      1ull          /* 1 ns */
 #define HIST_MAX      1000000000ull /* 1 s */
 /* Buckets up to the one holding HIST_MAX (< 2^30). */
 #define HIST_BUCKETS ((30 - HIST_SUB_BITS + 1) * HIST_SUB)

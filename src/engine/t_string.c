@@ -16,6 +16,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "blocking.h"
 #include "cmd.h"
 #include "db.h"
 
@@ -585,7 +586,9 @@ static void decrby_command(cmd_call *c)
 }
 
 /* INCRBYFLOAT key increment.  The result is stored as the same text that
- * is replied ("10.5", "5000"), never in exponent form. */
+ * is replied ("10.5", "5000"), never in exponent form, and logged as the
+ * SET ... KEEPTTL that stores it (as Redis propagates it): replay never
+ * redoes long double arithmetic, whose width differs between machines. */
 static void incrbyfloat_command(cmd_call *c)
 {
     const cslice *key = &c->argv[1];
@@ -622,6 +625,8 @@ static void incrbyfloat_command(cmd_call *c)
     store_keep_ttl(c, key, obj_new_string(buf, (size_t)len));
     c->dirty++;
     reply_bulk(c->out, buf, (size_t)len);
+    const cslice set[4] = {{"SET", 3}, *key, {buf, (size_t)len}, {"KEEPTTL", 7}};
+    log_as(c, 4, set);
 }
 
 /* ------------------------------------------------------------------ */

@@ -35,11 +35,13 @@ static void reply_string_obj(cmd_call *c, const cobj *o)
 
 /* Would a string of size + append bytes exceed the configured limit?
  * Replies the Redis error and returns 1 if so.  The sum is formed
- * unsigned so huge operands cannot overflow into a small value. */
+ * unsigned so huge operands cannot overflow into a small value.
+ * proto-max-bulk-len guards client input: an entry applied from the log
+ * was accepted by the node that made it, whatever this node's setting. */
 static int string_too_long(cmd_call *c, uint64_t size, uint64_t append)
 {
     uint64_t total = size + append;
-    uint64_t limit = (uint64_t)c->e->cfg.proto_max_bulk_len;
+    uint64_t limit = c->e->applying ? DSTR_MAX_LEN : (uint64_t)c->e->cfg.proto_max_bulk_len;
     /* A dstr cannot hold more than DSTR_MAX_LEN whatever the config says. */
     if (limit > DSTR_MAX_LEN) limit = DSTR_MAX_LEN;
     if (total > limit || total < size) {

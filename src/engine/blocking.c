@@ -271,6 +271,14 @@ int64_t engine_next_block_timeout(const cairn_engine *e)
     return next;
 }
 
+long engine_blocked_with_timeout(const cairn_engine *e)
+{
+    long n = 0;
+    for (const blocked_state *bs = e->blocked_head; bs; bs = bs->next)
+        if (bs->timeout_ms) n++;
+    return n;
+}
+
 int engine_unblock(cairn_engine *e, cairn_session *s, int with_error)
 {
     if (!s->blocked) return 0;

@@ -261,6 +261,8 @@ long long engine_active_expire(cairn_engine *e, int64_t now_ms, long effort, int
 /* Blocking commands, for the host (see blocking.h for handlers).  Time
  * out parked sessions whose deadline passed at now_ms. */
 void engine_block_timeouts(cairn_engine *e, int64_t now_ms);
+/* How many parked sessions have a deadline (INFO clients_in_timeout_table). */
+long engine_blocked_with_timeout(const cairn_engine *e);
 /* The earliest deadline of a parked session (unix ms), or 0 if none. */
 int64_t engine_next_block_timeout(const cairn_engine *e);
 /* CLIENT UNBLOCK: end a parked session's wait with the timeout reply, or

@@ -7,6 +7,7 @@
 #include "../ds/util.h"
 #include "../engine/cmd.h"
 #include "../engine/db.h"
+#include "../engine/multi.h"
 #include "server.h"
 
 /* Client types of CLIENT LIST TYPE / CLIENT KILL TYPE.  Every connection
@@ -42,12 +43,18 @@ static size_t rbuf_capacity(const rbuf *b)
     return n;
 }
 
-/* Redis's one-letter client flags; N when none applies. */
+/* Redis's one-letter client flags, in the order Redis 7.0 writes them; N
+ * when none applies. */
 static void client_flags(const client *cl, char *buf, size_t size)
 {
     size_t n = 0;
+    /* EXEC runs the queued commands still in the transaction, as Redis. */
+    if (cl->sess.flags & (SESS_MULTI | SESS_IN_EXEC)) buf[n++] = 'x';
+    if (cl->sess.blocked) buf[n++] = 'b';
+    if (cl->sess.flags & SESS_DIRTY_CAS) buf[n++] = 'd';
     if ((cl->flags & CLIENT_CLOSE_AFTER) || (cl->sess.flags & SESS_CLOSE_AFTER_REPLY))
         buf[n++] = 'c';
+    if (cl->flags & CLIENT_RESUME) buf[n++] = 'u';
     if (cl->flags & CLIENT_CLOSING) buf[n++] = 'A';
     if (cl->flags & CLIENT_UNIX) buf[n++] = 'U';
     if (cl->sess.flags & SESS_NO_EVICT) buf[n++] = 'e';
@@ -65,25 +72,27 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
     if (self)
         for (int i = 0; i < c->argc; i++)
             argv_mem += c->argv[i].len;
-    const char *cmd = self ? c->cmd->name : cl->sess.last_cmd ? cl->sess.last_cmd->name : "NULL";
+    /* The command of the request (EXEC while it runs CLIENT INFO). */
+    const char *cmd = cl->sess.last_cmd ? cl->sess.last_cmd->name : "NULL";
     long long age = (c->now_ms - cl->ctime_ms) / 1000;
     long long idle = (c->now_ms - cl->last_ms) / 1000;
     size_t qbuf = dstr_len(cl->qbuf), qfree = dstr_cap(cl->qbuf) - qbuf;
     size_t rbs = rbuf_capacity(&cl->out);
+    size_t multi_mem = multi_queued_mem(&cl->sess);
     char flags[16];
     client_flags(cl, flags, sizeof(flags));
     int writing = cl->out.bytes > 0;
     return dstr_catfmt(
         s,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "
-        "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu "
+        "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
         "rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=%s cmd=%s user=default redir=-1 "
         "resp=%d",
         (unsigned long long)cl->sess.id, cl->addr, cl->laddr, cl->fd,
         cl->sess.name ? cl->sess.name : "", age > 0 ? age : 0, idle > 0 ? idle : 0, flags,
-        cl->sess.db, qbuf, qfree, argv_mem, rbs, rbs, (size_t)cl->out.bytes,
-        sizeof(*cl) + dstr_cap(cl->qbuf) + rbs + argv_mem, writing ? "rw" : "r", cmd,
-        cl->sess.resp);
+        cl->sess.db, multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, rbs, rbs,
+        (size_t)cl->out.bytes, sizeof(*cl) + dstr_cap(cl->qbuf) + rbs + argv_mem + multi_mem,
+        writing ? "rw" : "r", cmd, cl->sess.resp);
 }
 
 /* A session that is not a network connection (run by the server itself):

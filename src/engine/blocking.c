@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "multi.h"
+#include "pubsub.h"
 
 struct blocked_state {
     cairn_session *s;
@@ -294,4 +295,5 @@ void engine_session_gone(cairn_engine *e, cairn_session *s)
 {
     if (s->blocked) unpark(e, s->blocked);
     multi_session_reset(e, s);
+    pubsub_session_reset(e, s);
 }

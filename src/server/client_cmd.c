@@ -8,11 +8,12 @@
 #include "../engine/cmd.h"
 #include "../engine/db.h"
 #include "../engine/multi.h"
+#include "../engine/pubsub.h"
 #include "server.h"
 
-/* Client types of CLIENT LIST TYPE / CLIENT KILL TYPE.  Every connection
- * here is a normal one: there are no replicas, and subscribers are not
- * told apart yet. */
+/* Client types of CLIENT LIST TYPE / CLIENT KILL TYPE.  A connection is
+ * a pubsub one while it has subscriptions, else a normal one: there are
+ * no replicas. */
 enum { TYPE_NONE = -1, TYPE_NORMAL, TYPE_REPLICA, TYPE_PUBSUB, TYPE_MASTER };
 
 static int client_type_by_name(const cslice *s)
@@ -48,6 +49,7 @@ static size_t rbuf_capacity(const rbuf *b)
 static void client_flags(const client *cl, char *buf, size_t size)
 {
     size_t n = 0;
+    if (pubsub_session_subscribed(&cl->sess)) buf[n++] = 'P';
     /* EXEC runs the queued commands still in the transaction, as Redis. */
     if (cl->sess.flags & (SESS_MULTI | SESS_IN_EXEC)) buf[n++] = 'x';
     if (cl->sess.blocked) buf[n++] = 'b';
@@ -55,7 +57,7 @@ static void client_flags(const client *cl, char *buf, size_t size)
     if ((cl->flags & CLIENT_CLOSE_AFTER) || (cl->sess.flags & SESS_CLOSE_AFTER_REPLY))
         buf[n++] = 'c';
     if (cl->flags & CLIENT_RESUME) buf[n++] = 'u';
-    if (cl->flags & CLIENT_CLOSING) buf[n++] = 'A';
+    if (cl->flags & (CLIENT_CLOSING | CLIENT_CLOSE_ASAP)) buf[n++] = 'A';
     if (cl->flags & CLIENT_UNIX) buf[n++] = 'U';
     if (cl->sess.flags & SESS_NO_EVICT) buf[n++] = 'e';
     if (cl->sess.flags & SESS_NO_TOUCH) buf[n++] = 'T';
@@ -84,13 +86,15 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
     int writing = cl->out.bytes > 0;
     return dstr_catfmt(
         s,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "
-        "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld "
+        "psub=%ld ssub=%ld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
         "rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=%s cmd=%s user=default redir=-1 "
         "resp=%d",
         (unsigned long long)cl->sess.id, cl->addr, cl->laddr, cl->fd,
         cl->sess.name ? cl->sess.name : "", age > 0 ? age : 0, idle > 0 ? idle : 0, flags,
-        cl->sess.db, multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, rbs, rbs,
+        cl->sess.db, pubsub_session_count(&cl->sess, PS_CHANNEL),
+        pubsub_session_count(&cl->sess, PS_PATTERN), pubsub_session_count(&cl->sess, PS_SHARD),
+        multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, rbs, rbs,
         (size_t)cl->out.bytes, sizeof(*cl) + dstr_cap(cl->qbuf) + rbs + argv_mem + multi_mem,
         writing ? "rw" : "r", cmd, cl->sess.resp);
 }
@@ -108,7 +112,11 @@ static dstr cat_session_info(dstr s, const cmd_call *c)
                        c->cmd->name, c->s->resp);
 }
 
-static int type_matches(int type) { return type == TYPE_NONE || type == TYPE_NORMAL; }
+static int type_matches(int type, const client *cl)
+{
+    int mine = pubsub_session_subscribed(&cl->sess) ? TYPE_PUBSUB : TYPE_NORMAL;
+    return type == TYPE_NONE || type == mine;
+}
 
 /* The oldest connection first, as Redis lists them: new ones are pushed at
  * the head of the list, so walk it backwards. */
@@ -154,11 +162,10 @@ static void client_list(cairn_server *srv, cmd_call *c)
         dstr_free(s);
         return;
     }
-    if (type_matches(type)) {
-        for (client *cl = oldest_client(srv); cl; cl = cl->prev) {
-            s = cat_client_info(s, c, cl);
-            s = dstr_cat(s, "\n", 1);
-        }
+    for (client *cl = oldest_client(srv); cl; cl = cl->prev) {
+        if (!type_matches(type, cl)) continue;
+        s = cat_client_info(s, c, cl);
+        s = dstr_cat(s, "\n", 1);
     }
     reply_verbatim(c->out, s, dstr_len(s), "txt");
     dstr_free(s);
@@ -232,7 +239,7 @@ static int kill_matches(const kill_filter *f, const client *cl, const client *se
     if (cl->flags & CLIENT_CLOSING) return 0;
     if (f->addr && !slice_eq_cstr(f->addr, cl->addr)) return 0;
     if (f->laddr && !slice_eq_cstr(f->laddr, cl->laddr)) return 0;
-    if (f->type != TYPE_NONE && !type_matches(f->type)) return 0;
+    if (!type_matches(f->type, cl)) return 0;
     if (f->id && cl->sess.id != f->id) return 0;
     if (cl == self && f->skipme) return 0;
     return 1;

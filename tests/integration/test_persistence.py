@@ -115,12 +115,14 @@ def test_replay_ignores_a_smaller_proto_max_bulk_len(make):
     c.set("a", "x" * (700 << 10))
     c.append("a", "y" * (700 << 10))
     c.setrange("r", 2 << 20, "end")
+    c.setbit("b", 8 * (2 << 20), 1)
     s.stop()
     s.start(extra=("--proto-max-bulk-len", "1mb"))
     c = s.client()
     assert c.strlen("a") == 1400 << 10
     assert c.getrange("a", -1, -1) == "y"
     assert c.strlen("r") == (2 << 20) + 3
+    assert c.getbit("b", 8 * (2 << 20)) == 1
     # Clients are still held to it.
     with pytest.raises(redis.ResponseError, match="proto-max-bulk-len"):
         c.append("a", "z")

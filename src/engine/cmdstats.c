@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../ds/util.h"
 #include "cmd.h"
 
 /* Every table entry's statistics, in table order, and an open-addressing
@@ -172,8 +173,18 @@ dstr cmdstats_info_errors(const err_stats *errs, dstr out)
     return out;
 }
 
-dstr cmdstats_info_latency(cmdstats_table *t, dstr out, const double *pcts, int npcts)
+dstr cmdstats_info_latency(cmdstats_table *t, dstr out, const char *pcts_str)
 {
+    /* The setting was checked when set: numbers in 0..100, one space
+     * apart. */
+    double pcts[LATENCY_PCTS_MAX];
+    int npcts = 0;
+    for (const char *p = pcts_str; *p && npcts < LATENCY_PCTS_MAX;) {
+        const char *end = strchr(p, ' ');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (str_to_double(p, len, &pcts[npcts])) npcts++;
+        p += len + (end ? 1 : 0);
+    }
     for (long i = 0; i < t->n; i++) {
         const cmd_stats *st = &t->stats[i];
         if (!st->latency) continue;

@@ -76,6 +76,7 @@ static inline void cmdstats_record(cmd_stats *st, int64_t ns, int new_call, int 
 /* The lines of INFO commandstats, errorstats and latencystats. */
 dstr cmdstats_info_commands(cmdstats_table *t, dstr out);
 dstr cmdstats_info_errors(const err_stats *errs, dstr out);
-dstr cmdstats_info_latency(cmdstats_table *t, dstr out, const double *pcts, int npcts);
+/* pcts: the percentiles, as latency-tracking-info-percentiles holds them. */
+dstr cmdstats_info_latency(cmdstats_table *t, dstr out, const char *pcts);
 
 #endif

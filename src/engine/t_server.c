@@ -155,7 +155,7 @@ static void info_memory(info_req *r)
     char max_h[32];
     bytes_to_human(max_h, sizeof(max_h), cfg->maxmemory);
     /* The policy's name as CONFIG GET spells it. */
-    dstr policy = config_get_value(cfg, "maxmemory-policy");
+    dstr policy = config_get_value(r->c->e, "maxmemory-policy");
     r->out =
         dstr_catfmt(r->out,
                     "maxmemory:%llu\r\n"
@@ -290,7 +290,7 @@ static void info_command(cmd_call *c)
     if (info_wants(&r, "latencystats")) {
         info_header(&r, "Latencystats");
         const cairn_config *cfg = &c->e->cfg;
-        r.out = cmdstats_info_latency(c->e->cmdstats, r.out, cfg->latency_pcts, cfg->nlatency_pcts);
+        r.out = cmdstats_info_latency(c->e->cmdstats, r.out, cfg->latency_pcts);
     }
     if (info_wants(&r, "cluster")) {
         info_header(&r, "Cluster");

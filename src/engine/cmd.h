@@ -99,6 +99,7 @@ extern const cmd_def hash_commands[];
 extern const cmd_def set_commands[];
 extern const cmd_def sort_commands[];
 extern const cmd_def zset_commands[];
+extern const cmd_def script_commands[]; /* src/script/t_script.c */
 extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */

@@ -815,8 +815,8 @@ static const char errh_src[] =
     "  return err\n"
     "end\n";
 
-static const char *const removed_globals[] = {"loadfile", "dofile",   "print", "debug",
-                                              "setfenv",  "newproxy", NULL};
+static const char *const removed_globals[] = {"loadfile", "dofile",  "print",    "debug",
+                                              "setfenv",  "getfenv", "newproxy", NULL};
 static const char *const readonly_libs[] = {"string",   "table",  "math",  "cjson",     "bit",
                                             "cmsgpack", "struct", "redis", "coroutine", NULL};
 

@@ -37,6 +37,8 @@ void dstr_free(dstr s)
     if (s) cm_free(DSTR_HDR(s));
 }
 
+size_t dstr_alloc_size(const dstr s) { return s ? cm_usable_size(DSTR_HDR(s)) : 0; }
+
 dstr dstr_reserve(dstr s, size_t extra)
 {
     dstr_hdr *h = DSTR_HDR(s);

@@ -34,6 +34,9 @@ dstr dstr_from_cstr(const char *s);
 dstr dstr_with_cap(size_t cap);
 dstr dstr_dup(const dstr s);
 void dstr_free(dstr s);
+/* Bytes of the allocation behind s (header, capacity and NUL, rounded up
+ * by the allocator): what s costs (MEMORY USAGE). */
+size_t dstr_alloc_size(const dstr s);
 
 static inline size_t dstr_len(const dstr s) { return DSTR_HDR(s)->len; }
 static inline size_t dstr_cap(const dstr s) { return DSTR_HDR(s)->cap; }

@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "multi.h"
+#include "pubsub.h"
 
 struct blocked_state {
     cairn_session *s;
@@ -271,6 +272,14 @@ int64_t engine_next_block_timeout(const cairn_engine *e)
     return next;
 }
 
+long engine_blocked_with_timeout(const cairn_engine *e)
+{
+    long n = 0;
+    for (const blocked_state *bs = e->blocked_head; bs; bs = bs->next)
+        if (bs->timeout_ms) n++;
+    return n;
+}
+
 int engine_unblock(cairn_engine *e, cairn_session *s, int with_error)
 {
     if (!s->blocked) return 0;
@@ -286,4 +295,5 @@ void engine_session_gone(cairn_engine *e, cairn_session *s)
 {
     if (s->blocked) unpark(e, s->blocked);
     multi_session_reset(e, s);
+    pubsub_session_reset(e, s);
 }

@@ -38,6 +38,10 @@ enum {
     /* Reported by COMMAND INFO for entries with a getkeys function; never
      * set in the tables (it is derived). */
     CMD_MOVABLE_KEYS = 1 << 17,
+    /* Allowed to a RESP2 connection with subscriptions, as Redis allows
+     * only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET there.
+     * Internal: COMMAND INFO does not report it. */
+    CMD_SUBSCRIBED_OK = 1 << 18,
 };
 
 /* ACL categories. */
@@ -99,6 +103,7 @@ extern const cmd_def hash_commands[];
 extern const cmd_def set_commands[];
 extern const cmd_def sort_commands[];
 extern const cmd_def zset_commands[];
+extern const cmd_def pubsub_commands[];
 extern const cmd_def script_commands[]; /* src/script/t_script.c */
 extern const cmd_def *const cmd_families[];
 

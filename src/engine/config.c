@@ -39,6 +39,7 @@ enum cfg_type {
     CT_ENUM,   /* int, one of enums[] */
     CT_BIND,   /* dstr: space-separated addresses */
     CT_SAVE,   /* dstr: "seconds changes" pairs */
+    CT_OBUF,   /* obuf_limit[OBUF_CLASSES]: "class hard soft seconds" quadruples */
 };
 
 enum {
@@ -220,6 +221,11 @@ static const config_def config_table[] = {
      .hi = 10,
      .dflt = "1"},
     {.name = "dir", .type = CT_STRING, .offset = OFF(dir), .dflt = "./"},
+    {.name = "client-output-buffer-limit",
+     .type = CT_OBUF,
+     .flags = CF_MULTI_ARG,
+     .offset = OFF(obuf_limits),
+     .dflt = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"},
     {.name = "save",
      .type = CT_SAVE,
      .flags = CF_MULTI_ARG,
@@ -638,6 +644,59 @@ static int set_save(cairn_config *cfg, const config_def *d, const cslice *argv, 
     return 1;
 }
 
+static int obuf_class_by_name(const cslice *s)
+{
+    static const char *const names[] = {"normal", "slave", "replica", "pubsub"};
+    static const int classes[] = {OBUF_NORMAL, OBUF_REPLICA, OBUF_REPLICA, OBUF_PUBSUB};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (slice_is(s, names[i])) return classes[i];
+    return -1;
+}
+
+/* client-output-buffer-limit <class> <hard> <soft> <seconds> [...]: the
+ * classes named are changed, the others kept; nothing changes unless
+ * every quadruple is valid. */
+static int set_obuf(cairn_config *cfg, const config_def *d, const cslice *argv, int argc, char *err,
+                    size_t errlen)
+{
+    if (argc % 4)
+        return set_err(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+    obuf_limit next[OBUF_CLASSES];
+    memcpy(next, field(cfg, d), sizeof(next));
+    for (int j = 0; j < argc; j += 4) {
+        int cls = obuf_class_by_name(&argv[j]);
+        if (cls < 0)
+            return set_err(err, errlen,
+                           "Invalid client class specified in buffer limit configuration.");
+        char buf[3][64];
+        for (int k = 0; k < 3; k++) {
+            size_t n = argv[j + 1 + k].len < 63 ? argv[j + 1 + k].len : 63;
+            memcpy(buf[k], argv[j + 1 + k].ptr, n);
+            buf[k][n] = '\0';
+        }
+        unsigned long long hard, soft;
+        long long secs;
+        if (!config_parse_memory(buf[0], &hard) || !config_parse_memory(buf[1], &soft) ||
+            !str_to_ll(argv[j + 3].ptr, argv[j + 3].len, &secs) || secs < 0)
+            return set_err(err, errlen,
+                           "Error in hard, soft or soft_seconds setting in buffer limit "
+                           "configuration.");
+        next[cls] = (obuf_limit){hard, soft, secs};
+    }
+    memcpy(field(cfg, d), next, sizeof(next));
+    return 1;
+}
+
+static dstr format_obuf(const obuf_limit *l)
+{
+    static const char *const names[OBUF_CLASSES] = {"normal", "slave", "pubsub"};
+    dstr s = dstr_new("", 0);
+    for (int i = 0; i < OBUF_CLASSES; i++)
+        s = dstr_catfmt(s, "%s%s %llu %llu %lld", i ? " " : "", names[i], l[i].hard, l[i].soft,
+                        l[i].soft_seconds);
+    return s;
+}
+
 /* Set d from already split arguments.  Single-argument types get argc 1. */
 static int set_value(cairn_config *cfg, const config_def *d, const cslice *argv, int argc,
                      int startup, char *err, size_t errlen)
@@ -655,6 +714,7 @@ static int set_value(cairn_config *cfg, const config_def *d, const cslice *argv,
     }
     case CT_BIND: ok = set_bind(cfg, d, argv, argc, err, errlen); break;
     case CT_SAVE: ok = set_save(cfg, d, argv, argc, startup, err, errlen); break;
+    case CT_OBUF: ok = set_obuf(cfg, d, argv, argc, err, errlen); break;
     default: ok = set_numeric(cfg, d, &argv[0], err, errlen); break;
     }
     if (ok && d->fixup) d->fixup(cfg);
@@ -723,6 +783,7 @@ static dstr format_value(const cairn_config *cfg, const config_def *d)
         return dstr_catfmt(dstr_new("", 0), (d->flags & CF_OCTAL) ? "%o" : "%d", *(const int *)p);
     case CT_LL: return dstr_catfmt(dstr_new("", 0), "%lld", *(const long long *)p);
     case CT_ULL: return dstr_catfmt(dstr_new("", 0), "%llu", *(const unsigned long long *)p);
+    case CT_OBUF: return format_obuf(p);
     case CT_ENUM:
         for (const cfg_enum *en = d->enums; en->name; en++)
             if (en->value == *(const int *)p) return dstr_from_cstr(en->name);

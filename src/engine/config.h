@@ -26,6 +26,17 @@ enum {
     MAXMEMORY_NO_EVICTION,
 };
 
+/* Client classes of client-output-buffer-limit, in Redis's order. */
+enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
+
+/* A class's output buffer limit: a client is disconnected when its
+ * pending output exceeds hard bytes, or stays above soft bytes for
+ * soft_seconds; 0 disables either. */
+typedef struct obuf_limit {
+    unsigned long long hard, soft;
+    long long soft_seconds;
+} obuf_limit;
+
 typedef struct cairn_config {
     int databases;
     int port;
@@ -42,6 +53,7 @@ typedef struct cairn_config {
     dstr logfile; /* "" = stdout */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
+    obuf_limit obuf_limits[OBUF_CLASSES]; /* client-output-buffer-limit, acted on by the host */
     int hz;
     int active_expire_effort; /* 1..10 */
     dstr dir;

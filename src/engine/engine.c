@@ -9,6 +9,7 @@
 #include "db.h"
 #include "evict.h"
 #include "multi.h"
+#include "pubsub.h"
 
 cairn_engine *engine_create(const uint8_t seed[32])
 {
@@ -53,6 +54,7 @@ void engine_free(cairn_engine *e)
     cmd_table_free(e);
     config_free(&e->cfg);
     evict_free(e->evict);
+    pubsub_free(e);
     if (e->script_free) e->script_free(e->script);
     cm_free(e);
 }
@@ -260,11 +262,25 @@ static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_de
     return 0;
 }
 
+/* A RESP2 connection with subscriptions can only (un)subscribe, PING,
+ * QUIT and RESET: anything else would interleave its reply with messages.
+ * Replies with Redis's error and returns 1 when cmd may not run. */
+static int refused_while_subscribed(const cairn_session *s, const cmd_def *cmd, rbuf *out)
+{
+    if (s->resp != 2 || (cmd->flags & CMD_SUBSCRIBED_OK)) return 0;
+    reply_errorf(out,
+                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                 "RESET are allowed in this context",
+                 cmd->name);
+    return 1;
+}
+
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
                     rbuf *out)
 {
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd);
+    if (cmd && s->sub && refused_while_subscribed(s, cmd, out)) cmd = NULL;
     if (cmd && refused_by_host_state(e, s, cmd, out)) cmd = NULL;
     /* maxmemory: evict before the command, or refuse it if it may grow
      * memory that cannot be freed. */

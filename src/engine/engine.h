@@ -57,10 +57,15 @@ enum {
     SESS_DIRTY_CAS = 1 << 9,  /* a watched key was modified: EXEC fails */
     SESS_IN_EXEC = 1 << 10,   /* EXEC is running the queued commands */
     SESS_LOADER = 1 << 11,    /* replays the log at startup: never refused */
+    /* The host is cutting this session off (its output passed a limit):
+     * nothing more is written to it. */
+    SESS_CLOSE_ASAP = 1 << 12,
 };
 
 typedef struct blocked_state blocked_state;
 typedef struct multi_state multi_state;
+typedef struct pubsub_sess pubsub_sess;
+typedef struct pubsub_state pubsub_state;
 
 typedef struct cairn_session {
     uint64_t id;
@@ -74,6 +79,7 @@ typedef struct cairn_session {
     rbuf *out;
     blocked_state *blocked; /* non-NULL while parked (blocking.c) */
     multi_state *multi;     /* queued commands and watched keys (multi.c) */
+    pubsub_sess *sub;       /* its subscriptions, NULL when none (pubsub.c) */
     /* The command of the last request, NULL if it named none (CLIENT
      * LIST's cmd=, as Redis's lastcmd).  A pointer, not a copy of the
      * name: it is set on every request. */
@@ -118,6 +124,11 @@ typedef struct cairn_host_ops {
      * s->out and it may run its next command.  Called from inside
      * engine_execute() of another session: the host must only note it. */
     void (*unblocked)(void *priv, cairn_session *s);
+    /* s received output that is not the reply to its own command (a
+     * pub/sub message) in s->out: the host writes it out and enforces its
+     * output buffer limit, setting SESS_CLOSE_ASAP to cut s off.  Called
+     * from inside engine_execute() of any session: only note it. */
+    void (*pushed)(void *priv, cairn_session *s);
     /* SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE (t_persist.c): the host owns
      * the files and the child processes, so it runs them and replies. */
     void (*persist_cmd)(void *priv, cmd_call *c);
@@ -165,7 +176,8 @@ struct cairn_engine {
      * be written: a "MISCONF ..." reply), write commands are refused. */
     int loading;
     const char *write_error;
-    evict_state *evict; /* maxmemory: the memory meter and eviction pool (evict.c) */
+    evict_state *evict;   /* maxmemory: the memory meter and eviction pool (evict.c) */
+    pubsub_state *pubsub; /* channels and patterns with subscribers (pubsub.c) */
     /* The Lua host (src/script/), created by its commands on first use
      * and freed through script_free: the engine knows nothing more of it. */
     struct script_engine *script;
@@ -255,6 +267,8 @@ long long engine_active_expire(cairn_engine *e, int64_t now_ms, long effort, int
 /* Blocking commands, for the host (see blocking.h for handlers).  Time
  * out parked sessions whose deadline passed at now_ms. */
 void engine_block_timeouts(cairn_engine *e, int64_t now_ms);
+/* How many parked sessions have a deadline (INFO clients_in_timeout_table). */
+long engine_blocked_with_timeout(const cairn_engine *e);
 /* The earliest deadline of a parked session (unix ms), or 0 if none. */
 int64_t engine_next_block_timeout(const cairn_engine *e);
 /* CLIENT UNBLOCK: end a parked session's wait with the timeout reply, or

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "engine.h"
 #include "multi.h"
+#include "pubsub.h"
 
 /* ---------------------------------------------------------------------------
  * Helpers
@@ -60,6 +61,17 @@ static void ping_command(cmd_call *c)
     /* Arity is -1 so that the error names PING, as Redis's does. */
     if (c->argc > 2) {
         reply_error(c->out, "ERR wrong number of arguments for 'ping' command");
+        return;
+    }
+    if (pubsub_session_subscribed(c->s) && c->s->resp == 2) {
+        /* A subscribed RESP2 client reads every reply as a message frame:
+         * PING answers in that shape, as Redis does. */
+        reply_array_len(c->out, 2);
+        reply_bulk(c->out, "pong", 4);
+        if (c->argc == 1)
+            reply_bulk(c->out, "", 0);
+        else
+            reply_bulk(c->out, c->argv[1].ptr, c->argv[1].len);
         return;
     }
     if (c->argc == 1)
@@ -156,12 +168,12 @@ static void hello_command(cmd_call *c)
     reply_empty_array(c->out);
 }
 
-/* RESET: back to the state of a new connection.  MULTI, WATCH and
- * subscriptions live outside this session struct; their owners clear them
- * when they see RESET. */
+/* RESET: back to the state of a new connection, without transaction,
+ * watched keys or subscriptions. */
 static void reset_command(cmd_call *c)
 {
     multi_session_reset(c->e, c->s);
+    pubsub_session_reset(c->e, c->s);
     select_db(c, 0);
     set_resp(c, 2);
     dstr_free(c->s->name);
@@ -280,16 +292,16 @@ static void time_command(cmd_call *c)
     (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY)
 
 const cmd_def conn_commands[] = {
-    {"ping", ping_command, -1, CMD_FAST, CONN_ACL, 0, 0, 0, "connection", "1.0.0",
-     "Ping the server", "O(1)", NULL},
+    {"ping", ping_command, -1, CMD_FAST | CMD_SUBSCRIBED_OK, CONN_ACL, 0, 0, 0, "connection",
+     "1.0.0", "Ping the server", "O(1)", NULL},
     {"echo", echo_command, 2, CMD_LOADING | CMD_STALE | CMD_FAST, CONN_ACL, 0, 0, 0, "connection",
      "1.0.0", "Echo the given string", "O(1)", NULL},
-    {"quit", quit_command, -1, HANDSHAKE_FLAGS, CONN_ACL, 0, 0, 0, "connection", "1.0.0",
-     "Close the connection", "O(1)", NULL},
+    {"quit", quit_command, -1, HANDSHAKE_FLAGS | CMD_SUBSCRIBED_OK, CONN_ACL, 0, 0, 0, "connection",
+     "1.0.0", "Close the connection", "O(1)", NULL},
     {"hello", hello_command, -1, HANDSHAKE_FLAGS, CONN_ACL, 0, 0, 0, "connection", "6.0.0",
      "Handshake with Redis", "O(1)", NULL},
-    {"reset", reset_command, 1, HANDSHAKE_FLAGS, CONN_ACL, 0, 0, 0, "connection", "6.2.0",
-     "Reset the connection", "O(1)", NULL},
+    {"reset", reset_command, 1, HANDSHAKE_FLAGS | CMD_SUBSCRIBED_OK, CONN_ACL, 0, 0, 0,
+     "connection", "6.2.0", "Reset the connection", "O(1)", NULL},
     {"select", select_command, 2, CMD_LOADING | CMD_STALE | CMD_FAST, CONN_ACL, 0, 0, 0,
      "connection", "1.0.0", "Change the selected database for the current connection", "O(1)",
      NULL},

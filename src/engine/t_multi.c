@@ -81,6 +81,25 @@ uint32_t multi_queued_flags(const cairn_session *s)
     return flags;
 }
 
+int multi_queued_count(const cairn_session *s)
+{
+    if (!(s->flags & (SESS_MULTI | SESS_IN_EXEC))) return -1;
+    return s->multi ? s->multi->nqueued : 0;
+}
+
+size_t multi_queued_mem(const cairn_session *s)
+{
+    const multi_state *m = s->multi;
+    if (!m) return 0;
+    size_t n = cm_usable_size(m->queue);
+    for (int i = 0; i < m->nqueued; i++) {
+        n += cm_usable_size(m->queue[i].argv);
+        for (int j = 0; j < m->queue[i].argc; j++)
+            n += dstr_alloc_size(m->queue[i].argv[j]);
+    }
+    return n;
+}
+
 /* EXEC, DISCARD, MULTI, WATCH, QUIT and RESET act at once inside MULTI;
  * everything else waits for EXEC. */
 static int runs_inside_multi(const cmd_def *cmd)

@@ -20,6 +20,7 @@
 #include "cairn.h"
 #include "cmd.h"
 #include "db.h"
+#include "pubsub.h"
 
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                 */
@@ -209,9 +210,9 @@ static void info_stats(info_req *r)
                          "evicted_clients:0\r\n"
                          "keyspace_hits:%lld\r\n"
                          "keyspace_misses:%lld\r\n"
-                         "pubsub_channels:0\r\n"
-                         "pubsub_patterns:0\r\n"
-                         "pubsubshard_channels:0\r\n"
+                         "pubsub_channels:%ld\r\n"
+                         "pubsub_patterns:%ld\r\n"
+                         "pubsubshard_channels:%ld\r\n"
                          "latest_fork_usec:0\r\n"
                          "total_forks:0\r\n"
                          "unexpected_error_replies:0\r\n"
@@ -219,7 +220,9 @@ static void info_stats(info_req *r)
                          "dump_payload_sanitizations:0\r\n",
                          st->commands_processed, st->expired_keys, (double)st->expired_stale_perc,
                          st->expire_cycle_time_us / 1000, st->evicted_keys, st->keyspace_hits,
-                         st->keyspace_misses, st->total_error_replies);
+                         st->keyspace_misses, pubsub_count(r->c->e, PS_CHANNEL),
+                         pubsub_count(r->c->e, PS_PATTERN), pubsub_count(r->c->e, PS_SHARD),
+                         st->total_error_replies);
 }
 
 static void info_replication(info_req *r)

@@ -109,6 +109,50 @@ static void client_run(client *c)
     if (c->sess.flags & SESS_CLOSE_AFTER_REPLY) c->flags |= CLIENT_CLOSE_AFTER;
 }
 
+/* Has c's pending output passed the client-output-buffer-limit of its
+ * class (pubsub while it has subscriptions, else normal)?  The soft limit
+ * counts only once the output has stayed above it for its seconds, as
+ * Redis's checkClientOutputBufferLimits. */
+static int output_over_limit(client *c)
+{
+    const cairn_config *cfg = &c->net->engine->cfg;
+    const obuf_limit *l = &cfg->obuf_limits[c->sess.sub ? OBUF_PUBSUB : OBUF_NORMAL];
+    size_t used = c->out.bytes;
+    if (l->hard && used >= l->hard) return 1;
+    if (!l->soft || used < l->soft) {
+        c->obuf_soft_since_ms = 0;
+        return 0;
+    }
+    int64_t now_ms = net_now_us() / 1000;
+    if (!c->obuf_soft_since_ms) {
+        c->obuf_soft_since_ms = now_ms;
+        return 0;
+    }
+    return now_ms - c->obuf_soft_since_ms > l->soft_seconds * 1000;
+}
+
+/* Cut c off if its output passed its limit: it is closed, its output
+ * dropped, at the next flush (not now: the engine may be in the middle of
+ * delivering to the list of sessions it belongs to). */
+static void check_output_limit(client *c)
+{
+    if ((c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSING)) || !output_over_limit(c)) return;
+    c->flags |= CLIENT_CLOSE_ASAP;
+    c->sess.flags |= SESS_CLOSE_ASAP;
+    c->net->log(c->net->log_priv, LL_WARNING,
+                "Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output "
+                "buffer limits.",
+                (unsigned long long)c->sess.id, c->addr);
+    queue_write(c);
+}
+
+void net_client_pushed(cairn_session *s)
+{
+    client *c = s->host_client;
+    check_output_limit(c);
+    queue_write(c);
+}
+
 static void process_input(client *c)
 {
     resp_parser *p = &c->parser;
@@ -122,7 +166,8 @@ static void process_input(client *c)
      * around each command would. */
     const net_log_hooks *hooks = &c->net->hooks;
     uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
-    while (!(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED))) {
+    while (
+        !(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP))) {
         int r = resp_parse(p, c->qbuf, dstr_len(c->qbuf));
         if (r == RESP_AGAIN) break;
         if (r == RESP_ERROR) {
@@ -164,7 +209,8 @@ static void process_input(client *c)
         client_close(c);
         return;
     }
-    if (c->out.bytes || (c->flags & CLIENT_CLOSE_AFTER)) queue_write(c);
+    if (c->out.bytes) check_output_limit(c);
+    if (c->out.bytes || (c->flags & (CLIENT_CLOSE_AFTER | CLIENT_CLOSE_ASAP))) queue_write(c);
 }
 
 /* One recv() per readable event, as Redis: into the free end of the query
@@ -289,6 +335,7 @@ static void client_writable(client *c)
 static void on_client_io(uv_poll_t *h, int status, int events)
 {
     client *c = h->data;
+    if (c->flags & CLIENT_CLOSE_ASAP) return; /* closed at the next flush */
     if (status < 0) {
         client_close(c);
         return;
@@ -309,6 +356,7 @@ void net_client_unblocked(cairn_session *s)
     if (hooks->appended) c->wait_off = hooks->appended(hooks->priv);
     c->flags &= ~CLIENT_BLOCKED;
     c->flags |= CLIENT_RESUME;
+    c->last_ms = net_now_us() / 1000; /* its wait ended: not idle since */
     queue_write(c);
 }
 
@@ -368,7 +416,10 @@ static void on_flush(uv_prepare_t *h)
             continue;
         }
         c->flags &= ~CLIENT_QUEUED;
-        flush_client(c);
+        if (c->flags & CLIENT_CLOSE_ASAP)
+            client_close(c);
+        else
+            flush_client(c);
     }
     n->queue = held;
     if (n->engine->blocked_count)
@@ -657,7 +708,9 @@ void net_close_idle(net *n, int64_t now_ms, int timeout_s)
     client *c = n->clients;
     while (c) {
         client *next = c->next;
-        if (now_ms - c->last_ms > (int64_t)timeout_s * 1000) {
+        /* A client parked by BLPOP and friends waits by request, with its
+         * own timeout: never idle (as Redis). */
+        if (!(c->flags & CLIENT_BLOCKED) && now_ms - c->last_ms > (int64_t)timeout_s * 1000) {
             n->log(n->log_priv, LL_VERBOSE, "Closing idle client");
             client_close(c);
         }

@@ -28,6 +28,9 @@ enum {
     CLIENT_QUEUED = 1 << 4,     /* on the pending-write list */
     CLIENT_BLOCKED = 1 << 5,    /* parked by a blocking command */
     CLIENT_RESUME = 1 << 6,     /* unblocked: run its pipelined input */
+    /* Its output passed its client-output-buffer-limit: closed (output
+     * dropped) at the next flush, and nothing of it runs until then. */
+    CLIENT_CLOSE_ASAP = 1 << 7,
 };
 
 typedef struct client {
@@ -49,6 +52,8 @@ typedef struct client {
     /* The command log offset this client's output depends on: its replies
      * leave only once the log is durable up to here (group commit). */
     uint64_t wait_off;
+    /* When the output first stayed above the soft limit (0: it is not). */
+    int64_t obuf_soft_since_ms;
 } client;
 
 typedef struct net_stats {
@@ -105,10 +110,15 @@ void net_close_listeners(net *n);
 /* Close every client and the flush handle (the loop then winds down). */
 void net_shutdown(net *n);
 void client_close(client *c);
-/* Close clients idle for longer than timeout_s (0: never). */
+/* Close clients idle for longer than timeout_s (0: never); clients parked
+ * by a blocking command are not idle. */
 void net_close_idle(net *n, int64_t now_ms, int timeout_s);
 /* The engine ended a parked session's wait (cairn_host_ops.unblocked). */
 void net_client_unblocked(cairn_session *s);
+/* The engine wrote a message to a session's output outside its own
+ * command (cairn_host_ops.pushed): queue the write, or cut the client off
+ * if its output passed its limit. */
+void net_client_pushed(cairn_session *s);
 /* Look a client up by id (CLIENT KILL ID, CLIENT UNBLOCK). */
 client *net_find_client(net *n, uint64_t id);
 

@@ -7,11 +7,13 @@
 #include "../ds/util.h"
 #include "../engine/cmd.h"
 #include "../engine/db.h"
+#include "../engine/multi.h"
+#include "../engine/pubsub.h"
 #include "server.h"
 
-/* Client types of CLIENT LIST TYPE / CLIENT KILL TYPE.  Every connection
- * here is a normal one: there are no replicas, and subscribers are not
- * told apart yet. */
+/* Client types of CLIENT LIST TYPE / CLIENT KILL TYPE.  A connection is
+ * a pubsub one while it has subscriptions, else a normal one: there are
+ * no replicas. */
 enum { TYPE_NONE = -1, TYPE_NORMAL, TYPE_REPLICA, TYPE_PUBSUB, TYPE_MASTER };
 
 static int client_type_by_name(const cslice *s)
@@ -42,13 +44,20 @@ static size_t rbuf_capacity(const rbuf *b)
     return n;
 }
 
-/* Redis's one-letter client flags; N when none applies. */
+/* Redis's one-letter client flags, in the order Redis 7.0 writes them; N
+ * when none applies. */
 static void client_flags(const client *cl, char *buf, size_t size)
 {
     size_t n = 0;
+    if (pubsub_session_subscribed(&cl->sess)) buf[n++] = 'P';
+    /* EXEC runs the queued commands still in the transaction, as Redis. */
+    if (cl->sess.flags & (SESS_MULTI | SESS_IN_EXEC)) buf[n++] = 'x';
+    if (cl->sess.blocked) buf[n++] = 'b';
+    if (cl->sess.flags & SESS_DIRTY_CAS) buf[n++] = 'd';
     if ((cl->flags & CLIENT_CLOSE_AFTER) || (cl->sess.flags & SESS_CLOSE_AFTER_REPLY))
         buf[n++] = 'c';
-    if (cl->flags & CLIENT_CLOSING) buf[n++] = 'A';
+    if (cl->flags & CLIENT_RESUME) buf[n++] = 'u';
+    if (cl->flags & (CLIENT_CLOSING | CLIENT_CLOSE_ASAP)) buf[n++] = 'A';
     if (cl->flags & CLIENT_UNIX) buf[n++] = 'U';
     if (cl->sess.flags & SESS_NO_EVICT) buf[n++] = 'e';
     if (cl->sess.flags & SESS_NO_TOUCH) buf[n++] = 'T';
@@ -65,25 +74,29 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
     if (self)
         for (int i = 0; i < c->argc; i++)
             argv_mem += c->argv[i].len;
-    const char *cmd = self ? c->cmd->name : cl->sess.last_cmd ? cl->sess.last_cmd->name : "NULL";
+    /* The command of the request (EXEC while it runs CLIENT INFO). */
+    const char *cmd = cl->sess.last_cmd ? cl->sess.last_cmd->name : "NULL";
     long long age = (c->now_ms - cl->ctime_ms) / 1000;
     long long idle = (c->now_ms - cl->last_ms) / 1000;
     size_t qbuf = dstr_len(cl->qbuf), qfree = dstr_cap(cl->qbuf) - qbuf;
     size_t rbs = rbuf_capacity(&cl->out);
+    size_t multi_mem = multi_queued_mem(&cl->sess);
     char flags[16];
     client_flags(cl, flags, sizeof(flags));
     int writing = cl->out.bytes > 0;
     return dstr_catfmt(
         s,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "
-        "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu "
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld "
+        "psub=%ld ssub=%ld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
         "rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=%s cmd=%s user=default redir=-1 "
         "resp=%d",
         (unsigned long long)cl->sess.id, cl->addr, cl->laddr, cl->fd,
         cl->sess.name ? cl->sess.name : "", age > 0 ? age : 0, idle > 0 ? idle : 0, flags,
-        cl->sess.db, qbuf, qfree, argv_mem, rbs, rbs, (size_t)cl->out.bytes,
-        sizeof(*cl) + dstr_cap(cl->qbuf) + rbs + argv_mem, writing ? "rw" : "r", cmd,
-        cl->sess.resp);
+        cl->sess.db, pubsub_session_count(&cl->sess, PS_CHANNEL),
+        pubsub_session_count(&cl->sess, PS_PATTERN), pubsub_session_count(&cl->sess, PS_SHARD),
+        multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, rbs, rbs,
+        (size_t)cl->out.bytes, sizeof(*cl) + dstr_cap(cl->qbuf) + rbs + argv_mem + multi_mem,
+        writing ? "rw" : "r", cmd, cl->sess.resp);
 }
 
 /* A session that is not a network connection (run by the server itself):
@@ -99,7 +112,11 @@ static dstr cat_session_info(dstr s, const cmd_call *c)
                        c->cmd->name, c->s->resp);
 }
 
-static int type_matches(int type) { return type == TYPE_NONE || type == TYPE_NORMAL; }
+static int type_matches(int type, const client *cl)
+{
+    int mine = pubsub_session_subscribed(&cl->sess) ? TYPE_PUBSUB : TYPE_NORMAL;
+    return type == TYPE_NONE || type == mine;
+}
 
 /* The oldest connection first, as Redis lists them: new ones are pushed at
  * the head of the list, so walk it backwards. */
@@ -145,11 +162,10 @@ static void client_list(cairn_server *srv, cmd_call *c)
         dstr_free(s);
         return;
     }
-    if (type_matches(type)) {
-        for (client *cl = oldest_client(srv); cl; cl = cl->prev) {
-            s = cat_client_info(s, c, cl);
-            s = dstr_cat(s, "\n", 1);
-        }
+    for (client *cl = oldest_client(srv); cl; cl = cl->prev) {
+        if (!type_matches(type, cl)) continue;
+        s = cat_client_info(s, c, cl);
+        s = dstr_cat(s, "\n", 1);
     }
     reply_verbatim(c->out, s, dstr_len(s), "txt");
     dstr_free(s);
@@ -223,7 +239,7 @@ static int kill_matches(const kill_filter *f, const client *cl, const client *se
     if (cl->flags & CLIENT_CLOSING) return 0;
     if (f->addr && !slice_eq_cstr(f->addr, cl->addr)) return 0;
     if (f->laddr && !slice_eq_cstr(f->laddr, cl->laddr)) return 0;
-    if (f->type != TYPE_NONE && !type_matches(f->type)) return 0;
+    if (!type_matches(f->type, cl)) return 0;
     if (f->id && cl->sess.id != f->id) return 0;
     if (cl == self && f->skipme) return 0;
     return 1;

@@ -109,10 +109,11 @@ static void info_clients(cairn_server *srv, dstr *out)
                        "maxclients:%d\r\n"
                        "client_recent_max_input_buffer:%zu\r\n"
                        "client_recent_max_output_buffer:%zu\r\n"
-                       "blocked_clients:0\r\n"
+                       "blocked_clients:%ld\r\n"
                        "tracking_clients:0\r\n"
-                       "clients_in_timeout_table:0\r\n",
-                       srv->net.nclients, srv->engine->cfg.maxclients, max_in, max_out);
+                       "clients_in_timeout_table:%ld\r\n",
+                       srv->net.nclients, srv->engine->cfg.maxclients, max_in, max_out,
+                       srv->engine->blocked_count, engine_blocked_with_timeout(srv->engine));
 }
 
 /* Resident set size from /proc (0 where there is none). */

@@ -201,6 +201,12 @@ static void host_unblocked(void *priv, cairn_session *s)
     net_client_unblocked(s);
 }
 
+static void host_pushed(void *priv, cairn_session *s)
+{
+    (void)priv;
+    net_client_pushed(s);
+}
+
 static const cairn_host_ops server_host_ops = {
     .client_cmd = server_client_cmd,
     .info = server_info,
@@ -208,6 +214,7 @@ static const cairn_host_ops server_host_ops = {
     .sleep_us = host_sleep_us,
     .config_changed = host_config_changed,
     .unblocked = host_unblocked,
+    .pushed = host_pushed,
     .persist_cmd = host_persist_cmd,
     .persist_info = host_persist_info,
 };

@@ -371,3 +371,29 @@ def test_served_pops_replay_after_restart(tmp_path):
         for c in conns:
             c.close()
         s.stop()
+
+
+# ---------------------------------------------------------------------------
+# The idle timeout
+# ---------------------------------------------------------------------------
+
+def test_idle_timeout_spares_blocked_clients(server_factory):
+    """A client waiting in BLPOP is not idle: `timeout 1` closes a silent
+    client, but one blocked for 3 seconds gets its nil reply, as in Redis."""
+    from conftest import RawConn
+
+    s = server_factory("--timeout", "1")
+    idle, waiter = RawConn(s), RawConn(s)
+    try:
+        idle.cmd("PING")
+        assert idle.read_reply() == ("+", "PONG")
+        start = time.time()
+        waiter.cmd("BLPOP", "nokey", "3")
+        assert waiter.read_reply() == ("*", None)
+        assert time.time() - start >= 2.9
+        # The timeout was in force all along: the silent client is gone.
+        idle.sock.settimeout(3)
+        assert idle.sock.recv(1) == b""
+    finally:
+        idle.close()
+        waiter.close()

@@ -115,10 +115,11 @@ void engine_atomic_begin(cairn_engine *e, uint32_t db, int64_t now_ms)
     e->atomic_now_ms = now_ms;
 }
 
-void engine_atomic_end(cairn_engine *e)
+void engine_atomic_end(cairn_engine *e, uint32_t db)
 {
     if (--e->atomic_depth > 0 || !e->atomic_logged) return;
     e->atomic_logged = 0;
+    e->atomic_db = db;
     log_marker(e, "EXEC");
 }
 

@@ -254,9 +254,10 @@ void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int
 /* Wrap the entries logged until the matching engine_atomic_end() in
  * MULTI ... EXEC markers, so a replay applies all of them or none (EXEC,
  * scripts).  Nothing is logged for a unit that wrote nothing, and nested
- * units join the outermost one. */
+ * units join the outermost one.  The markers carry the db the unit
+ * started and ended in. */
 void engine_atomic_begin(cairn_engine *e, uint32_t db, int64_t now_ms);
-void engine_atomic_end(cairn_engine *e);
+void engine_atomic_end(cairn_engine *e, uint32_t db);
 
 /* One pass of active expiry over every db, sampling keys with a TTL and
  * deleting those that passed.  Examines at most `effort` keys; returns the

@@ -324,7 +324,7 @@ static void exec_command(cmd_call *c)
     engine_atomic_begin(c->e, (uint32_t)s->db, c->now_ms);
     for (int i = 0; i < n; i++)
         run_queued(c, &m->queue[i], &selected);
-    engine_atomic_end(c->e);
+    engine_atomic_end(c->e, (uint32_t)s->db);
     s->flags &= ~SESS_IN_EXEC;
     multi_discard(s);
 }

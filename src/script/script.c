@@ -1029,7 +1029,7 @@ void script_run(script_engine *se, cmd_call *c, const char *name, const char *sh
     se->sess.db = c->s->db;
     engine_atomic_begin(se->e, (uint32_t)c->s->db, c->now_ms);
     int err = lua_pcall(L, nparams, 1, -(nparams + 2));
-    engine_atomic_end(se->e);
+    engine_atomic_end(se->e, (uint32_t)c->s->db);
     se->caller = NULL;
     if (err)
         reply_run_error(se, L, c->out);

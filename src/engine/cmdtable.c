@@ -20,11 +20,7 @@ const cmd_def *const cmd_families[] = {
 static int lower_name(char *buf, size_t size, const char *name, size_t len)
 {
     if (len >= size) return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = name[i];
-        buf[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-    }
-    buf[len] = '\0';
+    ascii_case_copy(buf, size, name, len, 0);
     return 1;
 }
 

@@ -10,7 +10,6 @@
  * is told through e->host->config_changed and may veto it. */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -20,6 +19,7 @@
 #include <strings.h>
 
 #include "../ds/alloc.h"
+#include "../ds/splitargs.h"
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
@@ -441,7 +441,7 @@ int config_parse_memory(const char *p, unsigned long long *out)
     unsigned long long mul;
 
     if (*u == '-') return 0;
-    while (*u && isdigit((unsigned char)*u))
+    while (*u >= '0' && *u <= '9')
         u++;
     if (*u == '\0' || !strcasecmp(u, "b"))
         mul = 1;
@@ -864,101 +864,24 @@ const char *config_set(cairn_engine *e, const char *name, const char *value, int
  * The configuration file
  * ------------------------------------------------------------------------ */
 
-static int is_hex_digit(char c) { return isxdigit((unsigned char)c) != 0; }
-
-static int hex_digit_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    return (tolower((unsigned char)c) - 'a') + 10;
-}
-
-static int is_split_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-/* Read one argument starting at *pp (not at a space).  Returns the
- * argument, or NULL on unbalanced quotes. */
-static dstr split_one(const char **pp, const char *end)
-{
-    const char *p = *pp;
-    int inq = 0, insq = 0;
-    dstr cur = dstr_new("", 0);
-
-    for (;;) {
-        if (inq) {
-            if (p == end) goto unbalanced;
-            if (*p == '\\' && end - p >= 4 && p[1] == 'x' && is_hex_digit(p[2]) &&
-                is_hex_digit(p[3])) {
-                char byte = (char)(hex_digit_value(p[2]) * 16 + hex_digit_value(p[3]));
-                cur = dstr_cat(cur, &byte, 1);
-                p += 3;
-            } else if (*p == '\\' && end - p >= 2) {
-                char c;
-                p++;
-                switch (*p) {
-                case 'n': c = '\n'; break;
-                case 'r': c = '\r'; break;
-                case 't': c = '\t'; break;
-                case 'b': c = '\b'; break;
-                case 'a': c = '\a'; break;
-                default: c = *p; break;
-                }
-                cur = dstr_cat(cur, &c, 1);
-            } else if (*p == '"') {
-                /* The closing quote must be followed by a space or the end. */
-                if (p + 1 < end && !is_split_space(p[1])) goto unbalanced;
-                p++;
-                break;
-            } else {
-                cur = dstr_cat(cur, p, 1);
-            }
-        } else if (insq) {
-            if (p == end) goto unbalanced;
-            if (*p == '\\' && end - p >= 2 && p[1] == '\'') {
-                p++;
-                cur = dstr_cat(cur, "'", 1);
-            } else if (*p == '\'') {
-                if (p + 1 < end && !is_split_space(p[1])) goto unbalanced;
-                p++;
-                break;
-            } else {
-                cur = dstr_cat(cur, p, 1);
-            }
-        } else {
-            if (p == end || is_split_space(*p)) break;
-            if (*p == '"')
-                inq = 1;
-            else if (*p == '\'')
-                insq = 1;
-            else
-                cur = dstr_cat(cur, p, 1);
-        }
-        p++;
-    }
-    *pp = p;
-    return cur;
-
-unbalanced:
-    dstr_free(cur);
-    return NULL;
-}
-
 dstr *config_split_args(const char *s, size_t len, int *argc)
 {
-    const char *p = s, *end = s + len;
+    /* Unquoted in place, in a copy: the caller's text stays as it is. */
+    char *buf = cm_malloc(len + 1);
+    memcpy(buf, s, len);
     dstr *v = cm_malloc(sizeof(*v));
+    size_t pos = 0, off = 0, alen = 0;
+    int r;
     *argc = 0;
-    for (;;) {
-        while (p < end && isspace((unsigned char)*p))
-            p++;
-        if (p == end) return v;
-        dstr arg = split_one(&p, end);
-        if (!arg) {
-            config_free_args(v, *argc);
-            *argc = 0;
-            return NULL;
-        }
+    while ((r = split_next_arg(buf, &pos, len, &off, &alen)) > 0) {
         v = cm_realloc(v, sizeof(*v) * ((size_t)*argc + 1));
-        v[(*argc)++] = arg;
+        v[(*argc)++] = dstr_new(buf + off, alen);
     }
+    cm_free(buf);
+    if (r == 0) return v;
+    config_free_args(v, *argc);
+    *argc = 0;
+    return NULL;
 }
 
 void config_free_args(dstr *argv, int argc)
@@ -972,8 +895,7 @@ void config_free_args(dstr *argv, int argc)
 /* Apply one directive of the file.  Returns NULL or an error message. */
 static const char *load_directive(cairn_config *cfg, dstr *argv, int argc, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < dstr_len(argv[0]); i++)
-        argv[0][i] = (char)tolower((unsigned char)argv[0][i]);
+    ascii_case_copy(argv[0], dstr_len(argv[0]) + 1, argv[0], dstr_len(argv[0]), 0);
     const config_def *d = config_lookup(argv[0], dstr_len(argv[0]));
     if (!d) return "Bad directive or wrong number of arguments";
     if (!(d->flags & CF_MULTI_ARG)) {

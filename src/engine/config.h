@@ -131,10 +131,9 @@ int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err)
  * there is no such parameter.  The caller frees it. */
 dstr config_get_value(const cairn_config *cfg, const char *name);
 
-/* Split a line into arguments with Redis's sdssplitargs rules: "double
- * quotes" with \n \r \t \b \a \xHH escapes, 'single quotes' with \',
- * a closing quote must be followed by a space or the end.  Returns NULL on
- * unbalanced quotes; free the result with config_free_args. */
+/* Split a line into arguments with Redis's sdssplitargs rules
+ * (ds/splitargs.h).  Returns NULL on unbalanced quotes; free the result
+ * with config_free_args. */
 dstr *config_split_args(const char *s, size_t len, int *argc);
 void config_free_args(dstr *argv, int argc);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
 #include "evict.h"
@@ -166,11 +167,7 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
         const cmd_def *sub = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
         if (!sub) {
             char upper[64];
-            size_t n = strlen(cmd->name);
-            for (size_t i = 0; i < n && i < sizeof(upper) - 1; i++)
-                upper[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 32
-                                                                             : cmd->name[i]);
-            upper[n < sizeof(upper) - 1 ? n : sizeof(upper) - 1] = '\0';
+            ascii_case_copy(upper, sizeof(upper), cmd->name, strlen(cmd->name), 1);
             int alen = argv[1].len > 128 ? 128 : (int)argv[1].len;
             reply_errorf(out, "ERR unknown subcommand '%.*s'. Try %s HELP.", alen, argv[1].ptr,
                          upper);

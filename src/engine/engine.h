@@ -117,7 +117,14 @@ typedef struct cairn_host_ops {
     void (*shutdown)(void *priv, cmd_call *c, int flags);
     /* DEBUG SLEEP: block the whole host for us microseconds. */
     void (*sleep_us)(void *priv, long long us);
-    /* A CONFIG SET changed a parameter the host acts on (port, ...).
+    /* The host's own settings (the server's port, bind, logfile, ...): a
+     * table like the engine's (config.h) over the struct config_base()
+     * returns.  The configuration file, CONFIG GET and CONFIG SET treat
+     * them as the engine's own. */
+    const config_def *config_defs;
+    size_t config_count;
+    void *(*config_base)(void *priv);
+    /* A CONFIG SET changed a parameter (the engine's or the host's).
      * Returns NULL on success or an error message. */
     const char *(*config_changed)(void *priv, const char *name);
     /* A parked session was served, timed out or unblocked: its reply is in

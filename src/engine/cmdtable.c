@@ -24,6 +24,7 @@ const cmd_def *const cmd_families[] = {
     multi_commands,
     pubsub_commands,
     bitops_commands,
+    hll_commands,
     script_commands,
     NULL,
 };

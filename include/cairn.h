@@ -249,6 +249,42 @@ int cairn_command(cairn *db, int argc, const char *const *argv, const size_t *ar
  * At most 64 arguments. */
 int cairn_commandl(cairn *db, cairn_reply **out, const char *arg0, ...) CAIRN_SENTINEL;
 
+/* ---------------------------------------------------------------------- */
+/* Pub/sub messages                                                        */
+/* ---------------------------------------------------------------------- */
+
+/* A handle's session subscribes as a connection does: SUBSCRIBE,
+ * PSUBSCRIBE and SSUBSCRIBE through cairn_command() (their confirmations
+ * are that command's reply, CAIRN_REPLY_PUSH nodes).  Messages for the
+ * handle -- from its own PUBLISH, or keyspace notifications of its writes
+ * -- are not part of any command's reply: each is a CAIRN_REPLY_PUSH of
+ * {"message", channel, data}, {"pmessage", pattern, channel, data} or
+ * {"smessage", channel, data}, handed over in publish order in one of two
+ * ways.
+ *
+ * Polling: without a handler, messages queue on the handle and
+ * cairn_next_message() takes the oldest.  The queue is bounded by the
+ * pubsub class of `client-output-buffer-limit` (its hard limit, 32mb by
+ * default): while it is full, new messages are dropped.
+ *
+ * Handler: with one set, the messages a command produced are passed to it
+ * one at a time, in order, on the thread that called cairn_command(),
+ * before that call returns and with the handle unlocked -- so the handler
+ * may call cairn_command() on the same handle (its messages are handled
+ * in a nested call).  msg is valid only during the call.  When several
+ * threads run commands on one handle, their handlers may run at the same
+ * time on those threads. */
+typedef void (*cairn_message_handler)(void *priv, const cairn_reply *msg);
+
+/* Set the handler (NULL to go back to polling; messages already queued
+ * stay queued).  Returns CAIRN_MISUSE for a NULL or failed handle. */
+int cairn_set_message_handler(cairn *db, cairn_message_handler handler, void *priv);
+
+/* Take the oldest queued message: CAIRN_OK with *msg set (free it with
+ * cairn_reply_free()), or CAIRN_OK with *msg NULL when none is queued.
+ * Never waits. */
+int cairn_next_message(cairn *db, cairn_reply **msg);
+
 /* The message describing the last failed call on db made by the calling
  * thread, or "not an error" if that call succeeded.  Messages are kept per
  * thread and per handle, so a thread never sees another thread's error.

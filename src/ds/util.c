@@ -405,3 +405,15 @@ void bytes_to_human(char *buf, size_t size, unsigned long long n)
         }
     }
 }
+
+size_t ascii_case_copy(char *dst, size_t size, const char *src, size_t len, int upper)
+{
+    size_t n = len < size - 1 ? len : size - 1;
+    char from = upper ? 'a' : 'A';
+    for (size_t i = 0; i < n; i++) {
+        char ch = src[i];
+        dst[i] = ch >= from && ch <= from + 25 ? (char)(ch ^ 0x20) : ch;
+    }
+    dst[n] = '\0';
+    return n;
+}

@@ -1,4 +1,5 @@
-/* util.h -- number parsing/formatting and glob matching, Redis-compatible. */
+/* util.h -- number parsing/formatting, glob matching and ASCII case
+ * folding, Redis-compatible. */
 #ifndef CAIRN_UTIL_H
 #define CAIRN_UTIL_H
 
@@ -43,6 +44,11 @@ int double_to_str(char *buf, size_t size, double v);
 /* Glob-style match with Redis's semantics: '*', '?', '[abc]', '[^a]',
  * '[a-z]' (reversed ranges allowed), '\\' escapes.  Returns 1 on match. */
 int glob_match(const char *pattern, size_t plen, const char *str, size_t slen, int nocase);
+
+/* Copy len bytes of src into dst folded to ASCII upper case (upper != 0) or
+ * lower case, whatever the locale, truncated to size - 1 bytes and
+ * NUL-terminated (size > 0); dst may be src.  Returns the bytes copied. */
+size_t ascii_case_copy(char *dst, size_t size, const char *src, size_t len, int upper);
 
 /* Format a byte count as Redis's INFO does ("1023B", "1.50K", "2.00M"). */
 void bytes_to_human(char *buf, size_t size, unsigned long long n);

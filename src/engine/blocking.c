@@ -173,16 +173,6 @@ void signal_db_ready(cairn_engine *e, cdb *db)
     dict_iter_end(&it);
 }
 
-void log_as(cmd_call *c, int argc, const cslice *argv)
-{
-    for (int i = 0; i < c->log_argc; i++)
-        dstr_free(c->log_argv[i]);
-    c->log_argv = cm_realloc(c->log_argv, sizeof(dstr) * (size_t)argc);
-    for (int i = 0; i < argc; i++)
-        c->log_argv[i] = dstr_new(argv[i].ptr, argv[i].len);
-    c->log_argc = argc;
-}
-
 int arg_timeout(cmd_call *c, int i, int64_t *timeout_ms)
 {
     long double secs;

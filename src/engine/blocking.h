@@ -29,11 +29,6 @@ void signal_key_ready(cairn_engine *e, cdb *db, const cslice *key);
  * serve them (SWAPDB brought new data into db). */
 void signal_db_ready(cairn_engine *e, cdb *db);
 
-/* Log this call as argv instead of its own arguments, so the log records
- * the pop that happened (a served BLPOP becomes LPOP key; rule 4).  The
- * arguments are copied. */
-void log_as(cmd_call *c, int argc, const cslice *argv);
-
 /* Parse argument i as a blocking timeout in seconds (a float, as Redis
  * 6+) into an absolute time in ms (0 = forever).  Replies Redis's errors
  * ("ERR timeout is not a float or out of range", "ERR timeout is

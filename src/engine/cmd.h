@@ -104,6 +104,8 @@ extern const cmd_def set_commands[];
 extern const cmd_def sort_commands[];
 extern const cmd_def zset_commands[];
 extern const cmd_def pubsub_commands[];
+extern const cmd_def bitops_commands[];
+extern const cmd_def hll_commands[];
 extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */
@@ -139,6 +141,10 @@ static inline int arg_is(const cmd_call *c, int i, const char *kw)
 }
 /* Parse argument i as an integer, replying ERR_NOT_INT on failure. */
 int arg_ll(cmd_call *c, int i, long long *out);
+/* Parse argument i as an int as Redis's getIntFromObjectOrReply does.  msg,
+ * if given, replaces every error; otherwise the errors are Redis's "not an
+ * integer" and "out of range" ones.  Returns 1 on success. */
+int arg_int(cmd_call *c, int i, const char *msg, int *out);
 /* Copy argument i into buf as a C string, truncated to fit. */
 void arg_cstr(const cmd_call *c, int i, char *buf, size_t size);
 /* Reply with the Redis syntax error and return -1 (handy in parsers). */
@@ -148,5 +154,11 @@ int check_type(cmd_call *c, const cobj *o, int type);
 /* The HELP reply of a container command, as Redis's addReplyHelp: a
  * header naming the command, the given lines, then HELP itself. */
 void reply_help(cmd_call *c, const char *const *lines, size_t n);
+/* Log this call as argv instead of its own arguments, so that the log
+ * records the effect rather than the intention (rule 4): a served BLPOP
+ * becomes LPOP key, an SPOP the SREM of what it picked, HINCRBYFLOAT an
+ * HSET of the result.  The arguments are copied; engine_call_finish()
+ * logs and frees them. */
+void log_as(cmd_call *c, int argc, const cslice *argv);
 
 #endif

@@ -9,9 +9,23 @@
 typedef struct cmd_index cmd_index;
 
 const cmd_def *const cmd_families[] = {
-    conn_commands, config_commands, server_commands, persist_commands, string_commands,
-    keys_commands, list_commands,   hash_commands,   coord_commands,   set_commands,
-    sort_commands, zset_commands,   multi_commands,  pubsub_commands,  NULL,
+    conn_commands,
+    config_commands,
+    server_commands,
+    persist_commands,
+    string_commands,
+    keys_commands,
+    list_commands,
+    hash_commands,
+    coord_commands,
+    set_commands,
+    sort_commands,
+    zset_commands,
+    multi_commands,
+    pubsub_commands,
+    bitops_commands,
+    hll_commands,
+    NULL,
 };
 
 /* Command names are at most a few dozen bytes: lower-case into a small
@@ -19,11 +33,7 @@ const cmd_def *const cmd_families[] = {
 static int lower_name(char *buf, size_t size, const char *name, size_t len)
 {
     if (len >= size) return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = name[i];
-        buf[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-    }
-    buf[len] = '\0';
+    ascii_case_copy(buf, size, name, len, 0);
     return 1;
 }
 

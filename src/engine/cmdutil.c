@@ -1,8 +1,10 @@
 /* cmdutil.c -- small helpers shared by command handlers; see cmd.h. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "../ds/alloc.h"
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
@@ -18,6 +20,25 @@ int arg_ll(cmd_call *c, int i, long long *out)
     if (str_to_ll(c->argv[i].ptr, c->argv[i].len, out)) return 1;
     reply_error(c->out, ERR_NOT_INT);
     return 0;
+}
+
+int arg_int(cmd_call *c, int i, const char *msg, int *out)
+{
+    long long v;
+    if (!str_to_ll(c->argv[i].ptr, c->argv[i].len, &v)) {
+        reply_error(c->out, msg ? msg : ERR_NOT_INT);
+        return 0;
+    }
+    if (v < INT_MIN || v > INT_MAX) {
+        if (msg)
+            reply_error(c->out, msg);
+        else
+            reply_errorf(c->out, "ERR value is out of range, value must between %d and %d", INT_MIN,
+                         INT_MAX);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
 }
 
 void arg_cstr(const cmd_call *c, int i, char *buf, size_t size)
@@ -43,9 +64,7 @@ int check_type(cmd_call *c, const cobj *o, int type)
 void reply_help(cmd_call *c, const char *const *lines, size_t n)
 {
     char cmd[64];
-    arg_cstr(c, 0, cmd, sizeof(cmd));
-    for (char *p = cmd; *p; p++)
-        if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
+    ascii_case_copy(cmd, sizeof(cmd), c->argv[0].ptr, c->argv[0].len, 1);
     char head[160];
     snprintf(head, sizeof(head),
              "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);
@@ -55,4 +74,14 @@ void reply_help(cmd_call *c, const char *const *lines, size_t n)
         reply_simple(c->out, lines[i]);
     reply_simple(c->out, "HELP");
     reply_simple(c->out, "    Prints this help.");
+}
+
+void log_as(cmd_call *c, int argc, const cslice *argv)
+{
+    for (int i = 0; i < c->log_argc; i++)
+        dstr_free(c->log_argv[i]);
+    c->log_argv = cm_realloc(c->log_argv, sizeof(dstr) * (size_t)argc);
+    for (int i = 0; i < argc; i++)
+        c->log_argv[i] = dstr_new(argv[i].ptr, argv[i].len);
+    c->log_argc = argc;
 }

@@ -19,7 +19,6 @@
 #include "../ds/alloc.h"
 #include "../ds/listpack.h"
 #include "../ds/util.h"
-#include "blocking.h"
 #include "cmd.h"
 #include "db.h"
 #include "scan.h"

@@ -1,6 +1,7 @@
-/* t_keys.c -- the generic keyspace commands: DEL, EXISTS, TYPE, the EXPIRE
- * family and TTLs, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH and
- * OBJECT.
+/* t_keys.c -- the keyspace commands: DEL, EXISTS, TYPE, the EXPIRE family
+ * and TTLs, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH and OBJECT, and
+ * the database-wide SWAPDB, DBSIZE, FLUSHDB and FLUSHALL (Redis keeps them
+ * all in db.c).
  *
  * Semantics, reply shapes and error strings follow Redis 7.0.  Everything a
  * handler depends on besides the keyspace and its arguments comes from the
@@ -14,6 +15,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "blocking.h"
 #include "cmd.h"
 #include "db.h"
 #include "evict.h"
@@ -36,13 +38,8 @@ static int args_equal(const cmd_call *c, int i, int j)
  * number or range. */
 static cdb *arg_db(cmd_call *c, int i)
 {
-    long long id;
-    if (!arg_ll(c, i, &id)) return NULL;
-    if (id < INT_MIN || id > INT_MAX) {
-        reply_error(c->out, "ERR value is out of range, value must between -2147483648 and "
-                            "2147483647");
-        return NULL;
-    }
+    int id;
+    if (!arg_int(c, i, NULL, &id)) return NULL;
     if (id < 0 || id >= c->e->ndbs) {
         reply_error(c->out, ERR_DB_RANGE);
         return NULL;
@@ -511,6 +508,86 @@ static void object_help_command(cmd_call *c)
 }
 
 /* ---------------------------------------------------------------------- */
+/* SWAPDB, DBSIZE, FLUSHDB, FLUSHALL                                       */
+/* ---------------------------------------------------------------------- */
+
+static void swapdb_command(cmd_call *c)
+{
+    int id1, id2;
+    if (!arg_int(c, 1, "ERR invalid first DB index", &id1)) return;
+    if (!arg_int(c, 2, "ERR invalid second DB index", &id2)) return;
+    if (id1 < 0 || id1 >= c->e->ndbs || id2 < 0 || id2 >= c->e->ndbs) {
+        reply_error(c->out, "ERR DB index is out of range");
+        return;
+    }
+    if (id1 != id2) {
+        /* Swap the contents; each cdb keeps its id, so sessions that
+         * selected a db see the other's data, as in Redis.  Watched keys
+         * that exist on either side before or after change; sessions
+         * parked on a key that now exists may be served. */
+        cdb *a = &c->e->dbs[id1], *b = &c->e->dbs[id2];
+        touch_watched_db(c->e, a);
+        touch_watched_db(c->e, b);
+        cdb tmp = *a;
+        a->keys = b->keys;
+        a->vol = b->vol;
+        a->nvol = b->nvol;
+        a->vol_cap = b->vol_cap;
+        a->expire_cursor = b->expire_cursor;
+        a->avg_ttl = b->avg_ttl;
+        b->keys = tmp.keys;
+        b->vol = tmp.vol;
+        b->nvol = tmp.nvol;
+        b->vol_cap = tmp.vol_cap;
+        b->expire_cursor = tmp.expire_cursor;
+        b->avg_ttl = tmp.avg_ttl;
+        touch_watched_db(c->e, a);
+        touch_watched_db(c->e, b);
+        signal_db_ready(c->e, a);
+        signal_db_ready(c->e, b);
+    }
+    c->dirty++;
+    reply_ok(c->out);
+}
+
+static void dbsize_command(cmd_call *c) { reply_int(c->out, db_size(c->db)); }
+
+/* The optional SYNC|ASYNC of FLUSHDB and FLUSHALL.  Both flush at once:
+ * the engine has no background thread to free memory in.  Returns 0 after
+ * replying with a syntax error. */
+static int flush_args_ok(cmd_call *c)
+{
+    if (c->argc == 1) return 1;
+    if (c->argc == 2 && (arg_is(c, 1, "sync") || arg_is(c, 1, "async"))) return 1;
+    reply_syntax_error(c);
+    return 0;
+}
+
+static void flushdb_command(cmd_call *c)
+{
+    if (!flush_args_ok(c)) return;
+    long long removed = db_size(c->db);
+    touch_watched_db(c->e, c->db);
+    db_empty(c->db);
+    /* Logged even when the db was already empty, as Redis propagates it. */
+    c->dirty += removed > 0 ? removed : 1;
+    reply_ok(c->out);
+}
+
+static void flushall_command(cmd_call *c)
+{
+    if (!flush_args_ok(c)) return;
+    long long removed = 0;
+    touch_watched_db(c->e, NULL);
+    for (int i = 0; i < c->e->ndbs; i++) {
+        removed += db_size(&c->e->dbs[i]);
+        db_empty(&c->e->dbs[i]);
+    }
+    c->dirty += removed + 1;
+    reply_ok(c->out);
+}
+
+/* ---------------------------------------------------------------------- */
 /* The table                                                               */
 /* ---------------------------------------------------------------------- */
 
@@ -601,5 +678,19 @@ const cmd_def keys_commands[] = {
      "Move a key to another database", "O(1)", NULL},
     {"object", NULL, -2, 0, ACL_SLOW, 0, 0, 0, "generic", "2.2.3",
      "A container for object introspection commands", "Depends on subcommand.", object_subcommands},
+    {"swapdb", swapdb_command, 3, CMD_WRITE | CMD_FAST,
+     ACL_KEYSPACE | ACL_WRITE | ACL_FAST | ACL_DANGEROUS, 0, 0, 0, "server", "4.0.0",
+     "Swaps two Redis databases",
+     "O(N) where N is the count of clients watching or blocking on keys from both databases.",
+     NULL},
+    {"dbsize", dbsize_command, 1, CMD_READONLY | CMD_FAST, ACL_KEYSPACE | ACL_READ | ACL_FAST, 0, 0,
+     0, "server", "1.0.0", "Return the number of keys in the selected database", "O(1)", NULL},
+    {"flushdb", flushdb_command, -1, CMD_WRITE, ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS,
+     0, 0, 0, "server", "1.0.0", "Remove all keys from the current database",
+     "O(N) where N is the number of keys in the selected database", NULL},
+    {"flushall", flushall_command, -1, CMD_WRITE,
+     ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS, 0, 0, 0, "server", "1.0.0",
+     "Remove all keys from all databases",
+     "O(N) where N is the total number of keys in all databases", NULL},
     {0},
 };

@@ -1,5 +1,5 @@
 /* t_server.c -- server introspection and control: INFO, COMMAND, CLIENT,
- * DEBUG and SHUTDOWN, with Redis 7.0's reply shapes and error strings.
+ * DEBUG, SHUTDOWN and TIME, with Redis 7.0's reply shapes and error strings.
  *
  * The engine knows the keyspace, its statistics and the command table, but
  * nothing of sockets, processes or clocks.  What only the host knows (the
@@ -115,16 +115,19 @@ static int host_info(info_req *r, const char *section)
     return 1;
 }
 
+/* What the engine knows of the server section; the host, if any, adds the
+ * process, its build, its port and its files. */
 static void info_server(info_req *r)
 {
     info_header(r, "Server");
-    if (host_info(r, "server")) return;
-    /* Embedded: what the engine itself knows. */
     cairn_engine *e = r->c->e;
     long long uptime = (r->c->now_ms - e->start_ms) / 1000;
     r->out = dstr_catfmt(r->out,
                          "redis_version:%s\r\n"
                          "cairn_version:%s\r\n"
+                         "redis_git_sha1:00000000\r\n"
+                         "redis_git_dirty:0\r\n"
+                         "redis_build_id:0\r\n"
                          "redis_mode:standalone\r\n"
                          "arch_bits:%d\r\n"
                          "uptime_in_seconds:%lld\r\n"
@@ -134,6 +137,7 @@ static void info_server(info_req *r)
                          "lru_clock:%u\r\n",
                          REDIS_COMPAT_VERSION, CAIRN_VERSION, (int)(sizeof(long) * 8), uptime,
                          uptime / 86400, e->cfg.hz, e->cfg.hz, engine_lru_clock(r->c->now_ms));
+    host_info(r, "server");
 }
 
 static void info_memory(info_req *r)
@@ -151,7 +155,7 @@ static void info_memory(info_req *r)
     char max_h[32];
     bytes_to_human(max_h, sizeof(max_h), cfg->maxmemory);
     /* The policy's name as CONFIG GET spells it. */
-    dstr policy = config_get_value(cfg, "maxmemory-policy");
+    dstr policy = config_get_value(r->c->e, "maxmemory-policy");
     r->out =
         dstr_catfmt(r->out,
                     "maxmemory:%llu\r\n"
@@ -773,9 +777,7 @@ static void client_host_command(cmd_call *c)
         return;
     }
     char sub[32];
-    arg_cstr(c, 1, sub, sizeof(sub));
-    for (char *p = sub; *p; p++)
-        if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
+    ascii_case_copy(sub, sizeof(sub), c->argv[1].ptr, c->argv[1].len, 1);
     reply_errorf(c->out, "ERR CLIENT %s is not supported by an embedded store", sub);
 }
 
@@ -914,9 +916,7 @@ static void debug_command(cmd_call *c)
         reply_ok(c->out);
     } else {
         char cmd[32];
-        arg_cstr(c, 0, cmd, sizeof(cmd));
-        for (char *p = cmd; *p; p++)
-            if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
+        ascii_case_copy(cmd, sizeof(cmd), c->argv[0].ptr, c->argv[0].len, 1);
         int len = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
         reply_errorf(c->out,
                      "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try %s "
@@ -965,6 +965,18 @@ static void shutdown_command(cmd_call *c)
         return;
     }
     h->shutdown(c->e->host_priv, c, flags);
+}
+
+/* ---------------------------------------------------------------------- */
+/* TIME                                                                    */
+/* ---------------------------------------------------------------------- */
+
+static void time_command(cmd_call *c)
+{
+    int64_t us = c->now_us ? c->now_us : c->now_ms * 1000;
+    reply_array_len(c->out, 2);
+    reply_bulk_ll(c->out, us / 1000000);
+    reply_bulk_ll(c->out, us % 1000000);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1050,5 +1062,7 @@ const cmd_def server_commands[] = {
      "O(N) when saving, where N is the total number of keys in all databases when saving data, "
      "otherwise O(1)",
      NULL},
+    {"time", time_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST, ACL_FAST, 0, 0, 0, "server",
+     "2.6.0", "Return the current server time", "O(1)", NULL},
     {0},
 };

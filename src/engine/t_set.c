@@ -25,7 +25,6 @@
 #include "../ds/intset.h"
 #include "../ds/listpack.h"
 #include "../ds/util.h"
-#include "blocking.h"
 #include "cmd.h"
 #include "db.h"
 #include "scan.h"

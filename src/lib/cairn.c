@@ -54,6 +54,14 @@ struct cairn {
     locale_t c_locale;    /* "C" numbers for parsing doubles */
     int64_t last_cron_ms; /* when background work last ran */
     persist *persist;     /* the directory's log and snapshots, or NULL */
+    /* Pub/sub messages for the session (its s->out), RESP3 push frames,
+     * and the decoded ones cairn_next_message() hands out, oldest at
+     * pending[pending_head]. */
+    rbuf msgs;
+    cairn_reply **pending;
+    size_t npending, pending_head;
+    cairn_message_handler handler;
+    void *handler_priv;
 
     /* Per-thread error messages.  errkey maps the calling thread to its
      * errslot; every slot is also on the errslots list so cairn_close()
@@ -228,8 +236,18 @@ static const char *embed_config_changed(void *priv, const char *name)
     return persist_config_changed(db->persist, name);
 }
 
+/* A message was queued for the session: past the pubsub hard limit, the
+ * engine stops writing more (SESS_CLOSE_ASAP) until the queue drains. */
+static void embed_pushed(void *priv, cairn_session *s)
+{
+    cairn *db = priv;
+    unsigned long long hard = db->engine->cfg.obuf_limits[OBUF_PUBSUB].hard;
+    if (hard && db->msgs.bytes >= hard) s->flags |= SESS_CLOSE_ASAP;
+}
+
 static const cairn_host_ops embed_host_ops = {
     .sleep_us = embed_sleep_us,
+    .pushed = embed_pushed,
 };
 
 /* With a directory the handle also hosts persistence.  BGSAVE and
@@ -240,6 +258,7 @@ static const cairn_host_ops embed_persist_host_ops = {
     .persist_cmd = embed_persist_cmd,
     .persist_info = embed_persist_info,
     .config_changed = embed_config_changed,
+    .pushed = embed_pushed,
 };
 
 /* Background work a server does from its timer: active expiry and
@@ -389,6 +408,8 @@ static int open_engine(cairn *db, const cairn_options *opts)
     session_init(e, &db->session);
     db->session.resp = 3;
     rbuf_init(&db->out, 3);
+    rbuf_init(&db->msgs, 3);
+    db->session.out = &db->msgs;
     return CAIRN_OK;
 }
 
@@ -440,6 +461,10 @@ void cairn_close(cairn *db)
         session_reset(&db->session);
         engine_free(db->engine);
         rbuf_free(&db->out);
+        rbuf_free(&db->msgs);
+        for (size_t i = db->pending_head; i < db->npending; i++)
+            cairn_reply_free(db->pending[i]);
+        cm_free(db->pending);
     }
     if (db->c_locale != (locale_t)0) freelocale(db->c_locale);
     errslot *slot = db->errslots;
@@ -548,6 +573,78 @@ static int execute_locked(cairn *db, int argc, const cslice *args, cairn_reply *
     return rc;
 }
 
+/* Decode and empty the queue of messages (handle locked): *out is NULL,
+ * one message, or an array of them, as decode_replies() gives. */
+static int take_messages(cairn *db, cairn_reply **out)
+{
+    size_t len;
+    char *flat = rbuf_flatten(&db->msgs, &len);
+    int rc = decode_replies(db, flat, len, out);
+    cm_free(flat);
+    rbuf_reset(&db->msgs);
+    db->session.flags &= ~SESS_CLOSE_ASAP; /* room again */
+    return rc;
+}
+
+static void dispatch_messages(cairn_reply *msgs, cairn_message_handler handler, void *priv)
+{
+    if (msgs->type == CAIRN_REPLY_PUSH) {
+        handler(priv, msgs);
+    } else {
+        for (size_t i = 0; i < msgs->elements; i++)
+            handler(priv, msgs->element[i]);
+    }
+    cairn_reply_free(msgs);
+}
+
+int cairn_set_message_handler(cairn *db, cairn_message_handler handler, void *priv)
+{
+    if (!db) return CAIRN_MISUSE;
+    if (!db->engine) return set_error(db, CAIRN_MISUSE, "a handle that failed to open");
+    pthread_mutex_lock(&db->lock);
+    db->handler = handler;
+    db->handler_priv = priv;
+    pthread_mutex_unlock(&db->lock);
+    return CAIRN_OK;
+}
+
+/* Move the queued messages into pending, decoded (handle locked). */
+static int fill_pending(cairn *db)
+{
+    cairn_reply *msgs;
+    int rc = take_messages(db, &msgs);
+    if (rc != CAIRN_OK || !msgs) return rc;
+    db->npending = db->pending_head = 0;
+    if (msgs->type == CAIRN_REPLY_PUSH) {
+        db->pending = cm_realloc(db->pending, sizeof(*db->pending));
+        db->pending[db->npending++] = msgs;
+        return CAIRN_OK;
+    }
+    /* Take the elements out of the array that carried them. */
+    db->pending = cm_realloc(db->pending, sizeof(*db->pending) * msgs->elements);
+    for (size_t i = 0; i < msgs->elements; i++)
+        db->pending[db->npending++] = msgs->element[i];
+    msgs->elements = 0;
+    cairn_reply_free(msgs);
+    return CAIRN_OK;
+}
+
+int cairn_next_message(cairn *db, cairn_reply **msg)
+{
+    if (!msg)
+        return db ? set_error(db, CAIRN_MISUSE, "cairn_next_message: msg is NULL") : CAIRN_MISUSE;
+    *msg = NULL;
+    if (!db) return CAIRN_MISUSE;
+    if (!db->engine) return set_error(db, CAIRN_MISUSE, "a handle that failed to open");
+    pthread_mutex_lock(&db->lock);
+    int rc = CAIRN_OK;
+    if (db->pending_head == db->npending && db->msgs.bytes) rc = fill_pending(db);
+    if (rc == CAIRN_OK && db->pending_head < db->npending) *msg = db->pending[db->pending_head++];
+    pthread_mutex_unlock(&db->lock);
+    if (rc == CAIRN_OK) clear_error(db);
+    return rc;
+}
+
 int cairn_command(cairn *db, int argc, const char *const *argv, const size_t *argvlen,
                   cairn_reply **out)
 {
@@ -573,8 +670,13 @@ int cairn_command(cairn *db, int argc, const char *const *argv, const size_t *ar
 
     pthread_mutex_lock(&db->lock);
     int rc = execute_locked(db, argc, args, out);
+    cairn_reply *msgs = NULL;
+    cairn_message_handler handler = db->handler;
+    void *handler_priv = db->handler_priv;
+    if (handler && db->msgs.bytes) take_messages(db, &msgs);
     pthread_mutex_unlock(&db->lock);
 
+    if (msgs) dispatch_messages(msgs, handler, handler_priv);
     if (args != stack_args) cm_free(args);
     if (rc == CAIRN_OK) clear_error(db);
     return rc;

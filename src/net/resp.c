@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../ds/splitargs.h"
 #include "../ds/util.h"
 
 void resp_parser_init(resp_parser *p, long long max_bulk)
@@ -49,86 +50,16 @@ static int fail(resp_parser *p, const char *err)
     return RESP_ERROR;
 }
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* As Redis's sdssplitargs(): isspace() (C locale) skips blanks before an
- * argument and must follow a closing quote, but only these four bytes end
- * an unquoted argument. */
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-static int ends_arg(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-/* Split one inline line into arguments with redis-cli's quoting rules
- * ("..." with escapes, '...' literal), writing each unquoted argument over
- * its own source bytes.  Returns 0 on unbalanced quotes. */
+/* Split one inline line into arguments with redis-cli's quoting rules,
+ * each unquoted over its own source bytes.  Returns 0 on unbalanced
+ * quotes. */
 static int split_inline(resp_parser *p, char *s, size_t start, size_t end)
 {
-    size_t i = start;
-    for (;;) {
-        while (i < end && is_space(s[i]))
-            i++;
-        if (i >= end) return 1;
-        size_t out = i, arg = i;
-        int dq = 0, sq = 0, done = 0;
-        while (!done) {
-            if (dq) {
-                if (i >= end) return 0;
-                if (s[i] == '\\' && i + 3 < end && s[i + 1] == 'x' && hex_val(s[i + 2]) >= 0 &&
-                    hex_val(s[i + 3]) >= 0) {
-                    s[out++] = (char)(hex_val(s[i + 2]) * 16 + hex_val(s[i + 3]));
-                    i += 4;
-                } else if (s[i] == '\\' && i + 1 < end) {
-                    char c = s[++i];
-                    s[out++] = c == 'n'   ? '\n'
-                               : c == 'r' ? '\r'
-                               : c == 't' ? '\t'
-                               : c == 'b' ? '\b'
-                               : c == 'a' ? '\a'
-                                          : c;
-                    i++;
-                } else if (s[i] == '"') {
-                    /* The closing quote must be followed by a space. */
-                    if (i + 1 < end && !is_space(s[i + 1])) return 0;
-                    i++;
-                    done = 1;
-                } else {
-                    s[out++] = s[i++];
-                }
-            } else if (sq) {
-                if (i >= end) return 0;
-                if (s[i] == '\\' && i + 1 < end && s[i + 1] == '\'') {
-                    s[out++] = '\'';
-                    i += 2;
-                } else if (s[i] == '\'') {
-                    if (i + 1 < end && !is_space(s[i + 1])) return 0;
-                    i++;
-                    done = 1;
-                } else {
-                    s[out++] = s[i++];
-                }
-            } else if (i >= end || ends_arg(s[i])) {
-                done = 1;
-            } else if (s[i] == '"') {
-                dq = 1;
-                i++;
-            } else if (s[i] == '\'') {
-                sq = 1;
-                i++;
-            } else {
-                s[out++] = s[i++];
-            }
-        }
-        push_arg(p, arg, out - arg);
-    }
+    size_t pos = start, off = 0, len = 0;
+    int r;
+    while ((r = split_next_arg(s, &pos, end, &off, &len)) > 0)
+        push_arg(p, off, len);
+    return r == 0;
 }
 
 static int parse_inline(resp_parser *p, char *buf, size_t len)

@@ -1,7 +1,8 @@
 /* info.c -- the parts of INFO only the server process knows: the process
  * itself, its connections, resident memory and CPU time.  The engine
  * builds INFO (t_server.c) and calls server_info() for these pieces; each
- * appends "field:value\r\n" lines to the section the engine has opened. */
+ * appends "field:value\r\n" lines to the section the engine has opened,
+ * after the engine's own lines of that section. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -48,11 +49,10 @@ static void compiler_version(char *buf, size_t size)
 #endif
 }
 
+/* The lines of the server section that only the process knows; the engine
+ * writes the rest (versions, mode, uptime, hz). */
 static void info_server(cairn_server *srv, dstr *out)
 {
-    const cairn_config *cfg = &srv->engine->cfg;
-    int64_t now_us = net_now_us();
-    long long uptime = (now_us / 1000 - srv->start_ms) / 1000;
     struct utsname name;
     if (uname(&name) != 0) memset(&name, 0, sizeof(name));
     char cc[32];
@@ -64,14 +64,7 @@ static void info_server(cairn_server *srv, dstr *out)
     const char *mplex = "kqueue";
 #endif
     *out = dstr_catfmt(*out,
-                       "redis_version:7.0.15\r\n"
-                       "cairn_version:%s\r\n"
-                       "redis_git_sha1:00000000\r\n"
-                       "redis_git_dirty:0\r\n"
-                       "redis_build_id:0\r\n"
-                       "redis_mode:standalone\r\n"
                        "os:%s %s %s\r\n"
-                       "arch_bits:%d\r\n"
                        "monotonic_clock:POSIX clock_gettime\r\n"
                        "multiplexing_api:%s\r\n"
                        "atomicvar_api:c11-builtin\r\n"
@@ -81,18 +74,12 @@ static void info_server(cairn_server *srv, dstr *out)
                        "run_id:%s\r\n"
                        "tcp_port:%d\r\n"
                        "server_time_usec:%lld\r\n"
-                       "uptime_in_seconds:%lld\r\n"
-                       "uptime_in_days:%lld\r\n"
-                       "hz:%d\r\n"
-                       "configured_hz:%d\r\n"
-                       "lru_clock:%u\r\n"
                        "executable:%s\r\n"
                        "config_file:%s\r\n"
                        "io_threads_active:0\r\n",
-                       CAIRN_VERSION, name.sysname, name.release, name.machine,
-                       (int)(sizeof(long) * 8), mplex, cc, (long)getpid(), run_id(srv), cfg->port,
-                       (long long)now_us, uptime, uptime / 86400, cfg->hz, cfg->hz,
-                       engine_lru_clock(now_us / 1000), srv->executable ? srv->executable : "",
+                       name.sysname, name.release, name.machine, mplex, cc, (long)getpid(),
+                       run_id(srv), srv->cfg.port, (long long)net_now_us(),
+                       srv->executable ? srv->executable : "",
                        srv->config_file ? srv->config_file : "");
 }
 
@@ -112,7 +99,7 @@ static void info_clients(cairn_server *srv, dstr *out)
                        "blocked_clients:%ld\r\n"
                        "tracking_clients:0\r\n"
                        "clients_in_timeout_table:%ld\r\n",
-                       srv->net.nclients, srv->engine->cfg.maxclients, max_in, max_out,
+                       srv->net.nclients, srv->net.cfg.maxclients, max_in, max_out,
                        srv->engine->blocked_count, engine_blocked_with_timeout(srv->engine));
 }
 

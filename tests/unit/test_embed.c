@@ -719,6 +719,113 @@ static void test_expiry(void)
     cairn_close(db);
 }
 
+/* A push message {kind, [pattern,] channel, data}. */
+static int is_message(const cairn_reply *m, const char *kind, const char *pattern,
+                      const char *channel, const char *data)
+{
+    size_t n = pattern ? 4 : 3, i = 1;
+    if (!m || m->type != CAIRN_REPLY_PUSH || m->elements != n) return 0;
+    if (!is_string(m->element[0], kind)) return 0;
+    if (pattern && !is_string(m->element[i++], pattern)) return 0;
+    return is_string(m->element[i], channel) && is_string(m->element[i + 1], data);
+}
+
+static void test_pubsub_poll(void)
+{
+    cairn *db = open_default();
+    cairn_reply *m = (cairn_reply *)1;
+    CHECK(cairn_next_message(db, &m) == CAIRN_OK && m == NULL);
+    cairn_reply *r = CMD(db, "SUBSCRIBE", "news", "sport");
+    CHECK(r && r->type == CAIRN_REPLY_ARRAY && r->elements == 2 &&
+          r->element[0]->type == CAIRN_REPLY_PUSH && is_int(r->element[1]->element[2], 2));
+    cairn_reply_free(r);
+    CHECK_REPLY(R && R->type == CAIRN_REPLY_PUSH && is_int(R->element[2], 3), db, "PSUBSCRIBE",
+                "n*");
+    /* Every command works while subscribed. */
+    CHECK_REPLY(is_status(R, "OK"), db, "SET", "k", "v");
+    CHECK_REPLY(is_int(R, 2), db, "PUBLISH", "news", "one");
+    CHECK_REPLY(is_int(R, 1), db, "PUBLISH", "sport", "two");
+    CHECK(cairn_next_message(db, &m) == CAIRN_OK && is_message(m, "message", NULL, "news", "one"));
+    cairn_reply_free(m);
+    CHECK(cairn_next_message(db, &m) == CAIRN_OK && is_message(m, "pmessage", "n*", "news", "one"));
+    cairn_reply_free(m);
+    CHECK_REPLY(is_int(R, 2), db, "PUBLISH", "news", "three");
+    CHECK(cairn_next_message(db, &m) == CAIRN_OK && is_message(m, "message", NULL, "sport", "two"));
+    cairn_reply_free(m);
+    CHECK(cairn_next_message(db, &m) == CAIRN_OK &&
+          is_message(m, "message", NULL, "news", "three"));
+    cairn_reply_free(m);
+    CHECK(cairn_next_message(db, &m) == CAIRN_OK &&
+          is_message(m, "pmessage", "n*", "news", "three"));
+    cairn_reply_free(m);
+    CHECK(cairn_next_message(db, &m) == CAIRN_OK && m == NULL);
+    /* Queued messages left at close are freed with the handle. */
+    CHECK_REPLY(is_int(R, 2), db, "PUBLISH", "news", "left");
+    cairn_close(db);
+}
+
+static void test_pubsub_queue_bounded(void)
+{
+    cairn *db = open_default();
+    CHECK_REPLY(is_status(R, "OK"), db, "CONFIG", "SET", "client-output-buffer-limit",
+                "pubsub 64kb 0 0");
+    cairn_reply_free(CMD(db, "SUBSCRIBE", "c"));
+    char data[1024];
+    memset(data, 'x', sizeof(data) - 1);
+    data[sizeof(data) - 1] = '\0';
+    for (int i = 0; i < 1000; i++)
+        cairn_reply_free(CMD(db, "PUBLISH", "c", data));
+    size_t n = 0;
+    cairn_reply *m;
+    while (cairn_next_message(db, &m) == CAIRN_OK && m) {
+        n++;
+        cairn_reply_free(m);
+    }
+    /* About 64 KB of 1 KB messages: the rest were dropped. */
+    CHECK(n >= 60 && n <= 70);
+    /* Once drained, messages flow again. */
+    cairn_reply_free(CMD(db, "PUBLISH", "c", "again"));
+    CHECK(cairn_next_message(db, &m) == CAIRN_OK && is_message(m, "message", NULL, "c", "again"));
+    cairn_reply_free(m);
+    cairn_close(db);
+}
+
+typedef struct seen {
+    cairn *db;
+    int n;
+    char last[64];
+} seen;
+
+static void on_message(void *priv, const cairn_reply *msg)
+{
+    seen *s = priv;
+    s->n++;
+    snprintf(s->last, sizeof(s->last), "%.*s", (int)msg->element[2]->len, msg->element[2]->str);
+    /* The handle is unlocked: the handler may run commands on it. */
+    if (s->n == 1) cairn_reply_free(CMD(s->db, "PUBLISH", "h", "nested"));
+}
+
+static void test_pubsub_handler(void)
+{
+    cairn *db = open_default();
+    seen s = {db, 0, ""};
+    CHECK(cairn_set_message_handler(db, on_message, &s) == CAIRN_OK);
+    cairn_reply_free(CMD(db, "SUBSCRIBE", "h"));
+    CHECK_REPLY(is_int(R, 1), db, "PUBLISH", "h", "first");
+    CHECK_EQ_LL(s.n, 2);
+    CHECK_STR(s.last, "nested");
+    cairn_reply *m = (cairn_reply *)1;
+    CHECK(cairn_next_message(db, &m) == CAIRN_OK && m == NULL);
+    CHECK(cairn_set_message_handler(db, NULL, NULL) == CAIRN_OK);
+    CHECK_REPLY(is_int(R, 1), db, "PUBLISH", "h", "polled");
+    CHECK_EQ_LL(s.n, 2);
+    CHECK(cairn_next_message(db, &m) == CAIRN_OK && is_message(m, "message", NULL, "h", "polled"));
+    cairn_reply_free(m);
+    CHECK(cairn_set_message_handler(NULL, NULL, NULL) == CAIRN_MISUSE);
+    CHECK(cairn_next_message(db, NULL) == CAIRN_MISUSE);
+    cairn_close(db);
+}
+
 int main(void)
 {
     TEST(test_reply_status_string_nil);
@@ -741,5 +848,8 @@ int main(void)
     TEST(test_threads_share_handle);
     TEST(test_errmsg_per_thread);
     TEST(test_expiry);
+    TEST(test_pubsub_poll);
+    TEST(test_pubsub_queue_bounded);
+    TEST(test_pubsub_handler);
     return TEST_REPORT();
 }

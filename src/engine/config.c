@@ -25,6 +25,7 @@
 #include "db.h"
 #include "engine.h"
 #include "evict.h"
+#include "notify.h"
 
 /* ---------------------------------------------------------------------------
  * The table
@@ -40,6 +41,7 @@ enum cfg_type {
     CT_BIND,   /* dstr: space-separated addresses */
     CT_SAVE,   /* dstr: "seconds changes" pairs */
     CT_OBUF,   /* obuf_limit[OBUF_CLASSES]: "class hard soft seconds" quadruples */
+    CT_NOTIFY, /* int: keyspace event class letters (notify.h) */
 };
 
 enum {
@@ -221,6 +223,10 @@ static const config_def config_table[] = {
      .hi = 10,
      .dflt = "1"},
     {.name = "dir", .type = CT_STRING, .offset = OFF(dir), .dflt = "./"},
+    {.name = "notify-keyspace-events",
+     .type = CT_NOTIFY,
+     .offset = OFF(notify_keyspace_events),
+     .dflt = ""},
     {.name = "client-output-buffer-limit",
      .type = CT_OBUF,
      .flags = CF_MULTI_ARG,
@@ -715,6 +721,14 @@ static int set_value(cairn_config *cfg, const config_def *d, const cslice *argv,
     case CT_BIND: ok = set_bind(cfg, d, argv, argc, err, errlen); break;
     case CT_SAVE: ok = set_save(cfg, d, argv, argc, startup, err, errlen); break;
     case CT_OBUF: ok = set_obuf(cfg, d, argv, argc, err, errlen); break;
+    case CT_NOTIFY: {
+        int flags = notify_flags_parse(argv[0].ptr, argv[0].len);
+        if (flags < 0)
+            return set_err(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+        *(int *)field(cfg, d) = flags;
+        ok = 1;
+        break;
+    }
     default: ok = set_numeric(cfg, d, &argv[0], err, errlen); break;
     }
     if (ok && d->fixup) d->fixup(cfg);
@@ -784,6 +798,11 @@ static dstr format_value(const cairn_config *cfg, const config_def *d)
     case CT_LL: return dstr_catfmt(dstr_new("", 0), "%lld", *(const long long *)p);
     case CT_ULL: return dstr_catfmt(dstr_new("", 0), "%llu", *(const unsigned long long *)p);
     case CT_OBUF: return format_obuf(p);
+    case CT_NOTIFY: {
+        char buf[32];
+        notify_flags_format(*(const int *)p, buf);
+        return dstr_from_cstr(buf);
+    }
     case CT_ENUM:
         for (const cfg_enum *en = d->enums; en->name; en++)
             if (en->value == *(const int *)p) return dstr_from_cstr(en->name);

@@ -54,6 +54,7 @@ typedef struct cairn_config {
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     obuf_limit obuf_limits[OBUF_CLASSES]; /* client-output-buffer-limit, acted on by the host */
+    int notify_keyspace_events;           /* NOTIFY_* flags (notify.h) */
     int hz;
     int active_expire_effort; /* 1..10 */
     dstr dir;

@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "notify.h"
+#include "t_string.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
@@ -33,20 +34,23 @@ static void reply_string_obj(cmd_call *c, const cobj *o)
     reply_bulk(c->out, p, len);
 }
 
-/* Would a string of size + append bytes exceed the configured limit?
- * Replies the Redis error and returns 1 if so.  The sum is formed
- * unsigned so huge operands cannot overflow into a small value. */
-static int string_too_long(cmd_call *c, uint64_t size, uint64_t append)
+/* The sum is formed unsigned so huge operands cannot overflow into a
+ * small value. */
+int string_exceeds_limit(const cmd_call *c, uint64_t size, uint64_t append)
 {
     uint64_t total = size + append;
     uint64_t limit = (uint64_t)c->e->cfg.proto_max_bulk_len;
     /* A dstr cannot hold more than DSTR_MAX_LEN whatever the config says. */
     if (limit > DSTR_MAX_LEN) limit = DSTR_MAX_LEN;
-    if (total > limit || total < size) {
-        reply_error(c->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
-        return 1;
-    }
-    return 0;
+    return total > limit || total < size;
+}
+
+/* string_exceeds_limit() that replies the Redis error when it does. */
+static int string_too_long(cmd_call *c, uint64_t size, uint64_t append)
+{
+    if (!string_exceeds_limit(c, size, append)) return 0;
+    reply_error(c->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    return 1;
 }
 
 /* Store val at key, keeping the key's TTL if it already exists (the value
@@ -57,10 +61,7 @@ static cobj *store_keep_ttl(cmd_call *c, const cslice *key, cobj *val)
     return db_set(c, c->db, key, val, SETKEY_KEEPTTL);
 }
 
-/* Make the string o at key growable before editing it in place: an INT or
- * EMBSTR value is replaced by a RAW copy.  Returns the object now stored
- * at key. */
-static cobj *make_raw(cmd_call *c, const cslice *key, cobj *o)
+cobj *string_make_raw(cmd_call *c, const cslice *key, cobj *o)
 {
     if (o->encoding == ENC_RAW) return o;
     char buf[NUM_STR_MAX];
@@ -437,7 +438,7 @@ static void append_command(cmd_call *c)
     } else {
         if (check_type(c, o, OBJ_STRING)) return;
         if (string_too_long(c, obj_strlen(o), val->len)) return;
-        o = make_raw(c, key, o);
+        o = string_make_raw(c, key, o);
         dstr s = dstr_cat(o->v.ptr, val->ptr, val->len);
         obj_str_set_raw(o, s);
         total = dstr_len(s);
@@ -534,7 +535,7 @@ static void setrange_command(cmd_call *c)
     }
     if (string_too_long(c, (uint64_t)offset, val->len)) return;
 
-    o = make_raw(c, key, o);
+    o = string_make_raw(c, key, o);
     dstr s = dstr_grow_zero(o->v.ptr, (size_t)offset + val->len);
     memcpy(s + offset, val->ptr, val->len);
     obj_str_set_raw(o, s);

@@ -239,3 +239,11 @@ def test_evicted_event(server_factory, raw):
     assert items[0][1] == b"message"
     assert items[2][1].startswith(b"big")
     conn.close()
+
+
+def test_bit_events(notify, raw):
+    lis = Listener(raw, notify)
+    run(notify, ("SETBIT", "b", "7", "1"), ("BITFIELD", "b", "SET", "u8", "0", "255"),
+        ("BITFIELD", "b", "GET", "u8", "0"), ("BITOP", "OR", "d", "b"),
+        ("BITOP", "OR", "d", "nosuch"))
+    assert lis.events() == ev(("setbit", "b"), ("setbit", "b"), ("set", "d"), ("del", "d"))

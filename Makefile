@@ -7,7 +7,7 @@ JOBS ?= 2
 BUILD ?= build
 PYTEST = /usr/bin/python3 -m pytest -q -p no:cacheprovider
 
-.PHONY: all bootstrap build release asan run check test unit integration install clean format bench
+.PHONY: all bootstrap build release asan run check test unit integration install clean format bench sim
 
 all: build
 
@@ -45,6 +45,13 @@ check: bootstrap build
 	$(MAKE) --no-print-directory asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(MAKE) --no-print-directory unit integration BUILD=build-asan
+
+# A long soak of the Raft simulator: make sim SEEDS=100000 [STEPS=2000]
+SEEDS ?= 10000
+STEPS ?= 2000
+sim: build
+	./$(BUILD)/cairn-sim --nodes 3 --seeds $(SEEDS) --steps $(STEPS)
+	./$(BUILD)/cairn-sim --nodes 5 --seeds $(SEEDS) --steps $(STEPS)
 
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)

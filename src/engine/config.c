@@ -1,13 +1,17 @@
-/* config.c -- every configuration parameter in one table, and CONFIG.
+/* config.c -- the engine's configuration table, the table machinery that
+ * the host's table shares, and CONFIG.
  *
- * One table (config_table) drives the defaults, the configuration file,
- * the command-line flags, CONFIG GET and CONFIG SET, so a parameter is
- * added in exactly one place.  Parsing, bounds and error strings follow
- * Redis 7.0's config.c, because operators and tools depend on them.
+ * A table of config_def drives the defaults, the configuration file, the
+ * command-line flags, CONFIG GET and CONFIG SET, so a parameter is added in
+ * exactly one place.  Parsing, bounds and error strings follow Redis 7.0's
+ * config.c, because operators and tools depend on them.
  *
- * Parameters the host acts on (port, bind, dir, ...) are only stored here:
- * the engine may not do I/O, so after CONFIG SET changes a value the host
- * is told through e->host->config_changed and may veto it. */
+ * The engine's table (config_table) holds what the engine and the
+ * persistence layer act on; the host adds its own (the server's port,
+ * bind, logfile, ... in src/server/config.c) through cairn_host_ops, and
+ * both are looked up as one.  The engine may not do I/O, so after CONFIG
+ * SET changes a value the host is told through e->host->config_changed and
+ * may veto it. */
 #include "config.h"
 
 #include <errno.h>
@@ -31,51 +35,6 @@
  * The table
  * ------------------------------------------------------------------------ */
 
-enum cfg_type {
-    CT_BOOL,   /* int: yes/no */
-    CT_INT,    /* int */
-    CT_LL,     /* long long */
-    CT_ULL,    /* unsigned long long */
-    CT_STRING, /* dstr */
-    CT_ENUM,   /* int, one of enums[] */
-    CT_BIND,   /* dstr: space-separated addresses */
-    CT_SAVE,   /* dstr: "seconds changes" pairs */
-    CT_OBUF,   /* obuf_limit[OBUF_CLASSES]: "class hard soft seconds" quadruples */
-    CT_NOTIFY, /* int: keyspace event class letters (notify.h) */
-};
-
-enum {
-    CF_IMMUTABLE = 1 << 0, /* only from the file or the command line */
-    CF_MEMORY = 1 << 1,    /* accepts units: 1gb, 512mb, 100k */
-    CF_OCTAL = 1 << 2,     /* parsed and shown in octal (unixsocketperm) */
-    CF_UNSIGNED = 1 << 3,  /* bounds compare as unsigned, as for Redis's uint/size_t */
-    CF_MULTI_ARG = 1 << 4, /* takes several arguments (bind, save) */
-};
-
-typedef struct cfg_enum {
-    const char *name;
-    int value;
-} cfg_enum;
-
-typedef struct config_def {
-    const char *name;
-    const char *alias; /* an older name also accepted (hash-max-ziplist-...) */
-    int type;
-    int flags;
-    size_t offset;                    /* of the field in cairn_config */
-    unsigned long long lo, hi;        /* numeric bounds, inclusive */
-    const char *dflt;                 /* the default, as CONFIG SET would take it */
-    const cfg_enum *enums;            /* CT_ENUM: NULL-name terminated */
-    void (*fixup)(cairn_config *cfg); /* adjusts a value after it is set */
-    /* CT_STRING: NULL if the value is acceptable, else why not. */
-    const char *(*check)(const cslice *value);
-} config_def;
-
-static const cfg_enum loglevel_enum[] = {
-    {"debug", LL_DEBUG}, {"verbose", LL_VERBOSE}, {"notice", LL_NOTICE}, {"warning", LL_WARNING},
-    {NULL, 0},
-};
-
 static const cfg_enum maxmemory_policy_enum[] = {
     {"volatile-lru", MAXMEMORY_VOLATILE_LRU},
     {"volatile-lfu", MAXMEMORY_VOLATILE_LFU},
@@ -90,8 +49,9 @@ static const cfg_enum maxmemory_policy_enum[] = {
 
 /* Redis takes any hz >= 0 as a hint and caps it to 1..500 (updateHZ), so
  * CONFIG SET hz 1000 succeeds and CONFIG GET hz then shows 500. */
-static void clamp_hz(cairn_config *cfg)
+static void clamp_hz(void *config)
 {
+    cairn_config *cfg = config;
     if (cfg->hz < 1) cfg->hz = 1;
     if (cfg->hz > 500) cfg->hz = 500;
 }
@@ -130,70 +90,6 @@ static const config_def config_table[] = {
      .lo = 1,
      .hi = INT_MAX,
      .dflt = "16"},
-    {.name = "port", .type = CT_INT, .offset = OFF(port), .lo = 0, .hi = 65535, .dflt = "6379"},
-    {.name = "bind",
-     .type = CT_BIND,
-     .flags = CF_MULTI_ARG,
-     .offset = OFF(bind),
-     .dflt = "127.0.0.1"},
-    {.name = "unixsocket",
-     .type = CT_STRING,
-     .flags = CF_IMMUTABLE,
-     .offset = OFF(unixsocket),
-     .dflt = ""},
-    {.name = "unixsocketperm",
-     .type = CT_INT,
-     .flags = CF_IMMUTABLE | CF_OCTAL | CF_UNSIGNED,
-     .offset = OFF(unixsocketperm),
-     .lo = 0,
-     .hi = 0777,
-     .dflt = "0"},
-    {.name = "tcp-backlog",
-     .type = CT_INT,
-     .flags = CF_IMMUTABLE,
-     .offset = OFF(tcp_backlog),
-     .lo = 0,
-     .hi = INT_MAX,
-     .dflt = "511"},
-    {.name = "maxclients",
-     .type = CT_INT,
-     .flags = CF_UNSIGNED,
-     .offset = OFF(maxclients),
-     .lo = 1,
-     .hi = UINT_MAX,
-     .dflt = "10000"},
-    {.name = "timeout",
-     .type = CT_INT,
-     .offset = OFF(timeout),
-     .lo = 0,
-     .hi = INT_MAX,
-     .dflt = "0"},
-    {.name = "tcp-keepalive",
-     .type = CT_INT,
-     .offset = OFF(tcp_keepalive),
-     .lo = 0,
-     .hi = INT_MAX,
-     .dflt = "300"},
-    {.name = "daemonize",
-     .type = CT_BOOL,
-     .flags = CF_IMMUTABLE,
-     .offset = OFF(daemonize),
-     .dflt = "no"},
-    {.name = "pidfile",
-     .type = CT_STRING,
-     .flags = CF_IMMUTABLE,
-     .offset = OFF(pidfile),
-     .dflt = ""},
-    {.name = "loglevel",
-     .type = CT_ENUM,
-     .offset = OFF(loglevel),
-     .dflt = "notice",
-     .enums = loglevel_enum},
-    {.name = "logfile",
-     .type = CT_STRING,
-     .flags = CF_IMMUTABLE,
-     .offset = OFF(logfile),
-     .dflt = ""},
     {.name = "proto-max-bulk-len",
      .type = CT_LL,
      .flags = CF_MEMORY,
@@ -416,18 +312,42 @@ static const config_def config_table[] = {
 #define CONFIG_COUNT (sizeof(config_table) / sizeof(config_table[0]))
 #define BIND_MAX     16 /* Redis's CONFIG_BINDADDR_MAX */
 
-static const config_def *config_lookup(const char *name, size_t len)
+/* A parameter and the struct that holds its value: the engine's
+ * cairn_config, or the host's own for the host's table.  Parameters are
+ * numbered from 0, the engine's first. */
+typedef struct param {
+    const config_def *d;
+    void *cfg;
+} param;
+
+static size_t param_count(const cairn_engine *e)
 {
-    for (size_t i = 0; i < CONFIG_COUNT; i++) {
-        const config_def *d = &config_table[i];
-        if (strlen(d->name) == len && strncasecmp(d->name, name, len) == 0) return d;
-        if (d->alias && strlen(d->alias) == len && strncasecmp(d->alias, name, len) == 0) return d;
-    }
-    return NULL;
+    return CONFIG_COUNT + (e->host ? e->host->config_count : 0);
 }
 
-static void *field(cairn_config *cfg, const config_def *d) { return (char *)cfg + d->offset; }
-static const void *cfield(const cairn_config *cfg, const config_def *d)
+static param param_at(cairn_engine *e, size_t i)
+{
+    if (i < CONFIG_COUNT) return (param){&config_table[i], &e->cfg};
+    return (param){&e->host->config_defs[i - CONFIG_COUNT], e->host->config_base(e->host_priv)};
+}
+
+static int name_is(const char *name, const char *s, size_t len)
+{
+    return name && strlen(name) == len && strncasecmp(name, s, len) == 0;
+}
+
+/* The number of parameter `name` (or one of its aliases), or -1. */
+static long param_find(cairn_engine *e, const char *name, size_t len)
+{
+    for (size_t i = 0; i < param_count(e); i++) {
+        const config_def *d = param_at(e, i).d;
+        if (name_is(d->name, name, len) || name_is(d->alias, name, len)) return (long)i;
+    }
+    return -1;
+}
+
+static void *field(void *cfg, const config_def *d) { return (char *)cfg + d->offset; }
+static const void *cfield(const void *cfg, const config_def *d)
 {
     return (const char *)cfg + d->offset;
 }
@@ -538,8 +458,7 @@ static int check_bounds(const config_def *d, long long v, char *err, size_t errl
     return 0;
 }
 
-static int set_numeric(cairn_config *cfg, const config_def *d, const cslice *arg, char *err,
-                       size_t errlen)
+static int set_numeric(void *cfg, const config_def *d, const cslice *arg, char *err, size_t errlen)
 {
     long long v;
     if (!parse_number(d, arg, &v, err, errlen) || !check_bounds(d, v, err, errlen)) return 0;
@@ -556,8 +475,7 @@ static int set_numeric(cairn_config *cfg, const config_def *d, const cslice *arg
     return 1;
 }
 
-static int set_bool(cairn_config *cfg, const config_def *d, const cslice *arg, char *err,
-                    size_t errlen)
+static int set_bool(void *cfg, const config_def *d, const cslice *arg, char *err, size_t errlen)
 {
     if (slice_is(arg, "yes"))
         *(int *)field(cfg, d) = 1;
@@ -568,8 +486,7 @@ static int set_bool(cairn_config *cfg, const config_def *d, const cslice *arg, c
     return 1;
 }
 
-static int set_enum(cairn_config *cfg, const config_def *d, const cslice *arg, char *err,
-                    size_t errlen)
+static int set_enum(void *cfg, const config_def *d, const cslice *arg, char *err, size_t errlen)
 {
     for (const cfg_enum *en = d->enums; en->name; en++) {
         if (slice_is(arg, en->name)) {
@@ -584,14 +501,14 @@ static int set_enum(cairn_config *cfg, const config_def *d, const cslice *arg, c
     return 0;
 }
 
-static void replace_dstr(cairn_config *cfg, const config_def *d, dstr s)
+static void replace_dstr(void *cfg, const config_def *d, dstr s)
 {
     dstr *slot = field(cfg, d);
     dstr_free(*slot);
     *slot = s;
 }
 
-static int set_bind(cairn_config *cfg, const config_def *d, const cslice *argv, int argc, char *err,
+static int set_bind(void *cfg, const config_def *d, const cslice *argv, int argc, char *err,
                     size_t errlen)
 {
     if (argc > BIND_MAX) return set_err(err, errlen, "Too many bind addresses specified.");
@@ -619,9 +536,11 @@ static int save_number(const cslice *arg, long long *out)
     return *end == '\0';
 }
 
-static int set_save(cairn_config *cfg, const config_def *d, const cslice *argv, int argc,
-                    int startup, char *err, size_t errlen)
+/* `save` is the engine's: save_loaded lives in cairn_config. */
+static int set_save(void *config, const config_def *d, const cslice *argv, int argc, int startup,
+                    char *err, size_t errlen)
 {
+    cairn_config *cfg = config;
     /* A single "" clears the rules, even in the middle of a file. */
     int clear = argc == 1 && argv[0].len == 0;
     if (clear) argc = 0;
@@ -662,7 +581,7 @@ static int obuf_class_by_name(const cslice *s)
 /* client-output-buffer-limit <class> <hard> <soft> <seconds> [...]: the
  * classes named are changed, the others kept; nothing changes unless
  * every quadruple is valid. */
-static int set_obuf(cairn_config *cfg, const config_def *d, const cslice *argv, int argc, char *err,
+static int set_obuf(void *cfg, const config_def *d, const cslice *argv, int argc, char *err,
                     size_t errlen)
 {
     if (argc % 4)
@@ -704,8 +623,8 @@ static dstr format_obuf(const obuf_limit *l)
 }
 
 /* Set d from already split arguments.  Single-argument types get argc 1. */
-static int set_value(cairn_config *cfg, const config_def *d, const cslice *argv, int argc,
-                     int startup, char *err, size_t errlen)
+static int set_value(void *cfg, const config_def *d, const cslice *argv, int argc, int startup,
+                     char *err, size_t errlen)
 {
     int ok;
     switch (d->type) {
@@ -758,8 +677,8 @@ static cslice *split_on_spaces(const char *s, size_t len, int *argc)
 /* Set d from one textual value.  At startup (file, flags) a multi-argument
  * value is split with the file's quoting rules, as Redis does for
  * `--save "900 1"`; for CONFIG SET it is split on spaces. */
-static int set_from_text(cairn_config *cfg, const config_def *d, const char *value, size_t len,
-                         int startup, char *err, size_t errlen)
+static int set_from_text(void *cfg, const config_def *d, const char *value, size_t len, int startup,
+                         char *err, size_t errlen)
 {
     if (!(d->flags & CF_MULTI_ARG) || (startup && len == 0)) {
         /* At startup `save ""` is one empty argument, which clears. */
@@ -788,7 +707,7 @@ static int set_from_text(cairn_config *cfg, const config_def *d, const char *val
  * Showing values
  * ------------------------------------------------------------------------ */
 
-static dstr format_value(const cairn_config *cfg, const config_def *d)
+static dstr format_value(const void *cfg, const config_def *d)
 {
     const void *p = cfield(cfg, d);
     switch (d->type) {
@@ -814,68 +733,103 @@ static dstr format_value(const cairn_config *cfg, const config_def *d)
     }
 }
 
-dstr config_get_value(const cairn_config *cfg, const char *name)
+dstr config_get_value(cairn_engine *e, const char *name)
 {
-    const config_def *d = config_lookup(name, strlen(name));
-    return d ? format_value(cfg, d) : NULL;
+    long i = param_find(e, name, strlen(name));
+    if (i < 0) return NULL;
+    param p = param_at(e, (size_t)i);
+    return format_value(p.cfg, p.d);
 }
 
 /* ---------------------------------------------------------------------------
  * Life cycle
  * ------------------------------------------------------------------------ */
 
-void config_init(cairn_config *cfg)
+void config_table_init(const config_def *defs, size_t n, void *config)
 {
     char err[256];
-    memset(cfg, 0, sizeof(*cfg));
-    for (size_t i = 0; i < CONFIG_COUNT; i++) {
-        const config_def *d = &config_table[i];
+    for (size_t i = 0; i < n; i++) {
+        const config_def *d = &defs[i];
         /* The defaults are valid by construction; a failure is a bug in
          * the table. */
-        if (!set_from_text(cfg, d, d->dflt, strlen(d->dflt), 0, err, sizeof(err))) {
+        if (!set_from_text(config, d, d->dflt, strlen(d->dflt), 0, err, sizeof(err))) {
             fprintf(stderr, "config: bad default for '%s': %s\n", d->name, err);
             abort();
         }
     }
-    cfg->save_loaded = 0;
 }
 
-void config_free(cairn_config *cfg)
+void config_table_free(const config_def *defs, size_t n, void *config)
 {
-    for (size_t i = 0; i < CONFIG_COUNT; i++) {
-        const config_def *d = &config_table[i];
-        if (!holds_dstr(d)) continue;
-        dstr *slot = field(cfg, d);
+    for (size_t i = 0; i < n; i++) {
+        if (!holds_dstr(&defs[i])) continue;
+        dstr *slot = field(config, &defs[i]);
         dstr_free(*slot);
         *slot = NULL;
     }
 }
 
-/* A deep copy, so that a CONFIG SET can be undone as a whole. */
-static void config_copy(cairn_config *dst, const cairn_config *src)
+void config_init(cairn_config *cfg)
 {
-    *dst = *src;
-    for (size_t i = 0; i < CONFIG_COUNT; i++) {
-        const config_def *d = &config_table[i];
-        if (!holds_dstr(d)) continue;
-        dstr s = *(const dstr *)cfield(src, d);
-        *(dstr *)field(dst, d) = s ? dstr_dup(s) : NULL;
+    memset(cfg, 0, sizeof(*cfg));
+    config_table_init(config_table, CONFIG_COUNT, cfg);
+    cfg->save_loaded = 0;
+}
+
+void config_free(cairn_config *cfg) { config_table_free(config_table, CONFIG_COUNT, cfg); }
+
+/* A copy of one parameter's value, put back when a CONFIG SET fails. */
+typedef struct saved_value {
+    union {
+        int i;
+        long long ll;
+        unsigned long long ull;
+        dstr s;
+        obuf_limit obuf[OBUF_CLASSES];
+    } v;
+} saved_value;
+
+static size_t value_size(const config_def *d)
+{
+    switch (d->type) {
+    case CT_LL: return sizeof(long long);
+    case CT_ULL: return sizeof(unsigned long long);
+    case CT_OBUF: return sizeof(obuf_limit) * OBUF_CLASSES;
+    default: return holds_dstr(d) ? sizeof(dstr) : sizeof(int);
     }
+}
+
+static void save_value(const param *p, saved_value *out)
+{
+    memcpy(&out->v, field(p->cfg, p->d), value_size(p->d));
+    if (holds_dstr(p->d) && out->v.s) out->v.s = dstr_dup(out->v.s);
+}
+
+static void restore_value(const param *p, const saved_value *in)
+{
+    if (holds_dstr(p->d)) dstr_free(*(dstr *)field(p->cfg, p->d));
+    memcpy(field(p->cfg, p->d), &in->v, value_size(p->d));
+}
+
+static void drop_value(const param *p, saved_value *in)
+{
+    if (holds_dstr(p->d)) dstr_free(in->v.s);
 }
 
 const char *config_set(cairn_engine *e, const char *name, const char *value, int startup,
                        char *err_buf, size_t err_len)
 {
-    const config_def *d = config_lookup(name, strlen(name));
-    if (!d) {
+    long i = param_find(e, name, strlen(name));
+    if (i < 0) {
         set_err(err_buf, err_len, "Bad directive or wrong number of arguments");
         return err_buf;
     }
-    if ((d->flags & CF_IMMUTABLE) && !startup) {
+    param p = param_at(e, (size_t)i);
+    if ((p.d->flags & CF_IMMUTABLE) && !startup) {
         set_err(err_buf, err_len, "can't set immutable config");
         return err_buf;
     }
-    if (!set_from_text(&e->cfg, d, value, strlen(value), startup, err_buf, err_len)) return err_buf;
+    if (!set_from_text(p.cfg, p.d, value, strlen(value), startup, err_buf, err_len)) return err_buf;
     return NULL;
 }
 
@@ -912,11 +866,13 @@ void config_free_args(dstr *argv, int argc)
 }
 
 /* Apply one directive of the file.  Returns NULL or an error message. */
-static const char *load_directive(cairn_config *cfg, dstr *argv, int argc, char *err, size_t errlen)
+static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *err, size_t errlen)
 {
-    ascii_case_copy(argv[0], dstr_len(argv[0]) + 1, argv[0], dstr_len(argv[0]), 0);
-    const config_def *d = config_lookup(argv[0], dstr_len(argv[0]));
-    if (!d) return "Bad directive or wrong number of arguments";
+    long i = param_find(e, argv[0], dstr_len(argv[0]));
+    if (i < 0) return "Bad directive or wrong number of arguments";
+    param p = param_at(e, (size_t)i);
+    const config_def *d = p.d;
+    void *cfg = p.cfg;
     if (!(d->flags & CF_MULTI_ARG)) {
         if (argc != 2) return "wrong number of arguments";
         return set_from_text(cfg, d, argv[1], dstr_len(argv[1]), 1, err, errlen) ? NULL : err;
@@ -959,7 +915,7 @@ int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err)
         if (!argv)
             msg = "Unbalanced quotes in configuration line";
         else if (argc > 0)
-            msg = load_directive(&e->cfg, argv, argc, buf, sizeof(buf));
+            msg = load_directive(e, argv, argc, buf, sizeof(buf));
         config_free_args(argv, argc);
         if (msg) {
             *err = dstr_catfmt(dstr_new("", 0),
@@ -981,11 +937,12 @@ static int has_glob_chars(const cslice *s)
            memchr(s->ptr, '[', s->len);
 }
 
-/* The name of slot i of CONFIG GET's matches: slots below CONFIG_COUNT are
- * the parameters' names, the rest their aliases (NULL if none). */
-static const char *config_slot_name(size_t i)
+/* The name of slot i of CONFIG GET's matches: slots below n (the number
+ * of parameters) are the parameters' names, the rest their aliases (NULL
+ * if none). */
+static const char *config_slot_name(cairn_engine *e, size_t i, size_t n)
 {
-    return i < CONFIG_COUNT ? config_table[i].name : config_table[i - CONFIG_COUNT].alias;
+    return i < n ? param_at(e, i).d->name : param_at(e, i - n).d->alias;
 }
 
 /* CONFIG GET pattern [pattern ...]: a map of every matching parameter,
@@ -994,25 +951,26 @@ static const char *config_slot_name(size_t i)
  * shows both, as Redis 7.0 does. */
 static void config_get_command(cmd_call *c)
 {
-    cslice shown[2 * CONFIG_COUNT];
-    size_t order[2 * CONFIG_COUNT], count = 0;
-    memset(shown, 0, sizeof(shown));
+    cairn_engine *e = c->e;
+    size_t n = param_count(e), count = 0;
+    cslice *shown = cm_calloc(2 * n, sizeof(*shown));
+    size_t *order = cm_malloc(2 * n * sizeof(*order));
 
     for (int i = 2; i < c->argc; i++) {
         const cslice *pat = &c->argv[i];
         if (!has_glob_chars(pat)) {
-            const config_def *d = config_lookup(pat->ptr, pat->len);
-            if (!d) continue;
-            size_t idx = (size_t)(d - config_table);
-            if (!slice_is(pat, d->name)) idx += CONFIG_COUNT;
+            long found = param_find(e, pat->ptr, pat->len);
+            if (found < 0) continue;
+            size_t idx = (size_t)found;
+            if (!slice_is(pat, param_at(e, idx).d->name)) idx += n;
             if (!shown[idx].ptr) {
                 shown[idx] = *pat;
                 order[count++] = idx;
             }
             continue;
         }
-        for (size_t j = 0; j < 2 * CONFIG_COUNT; j++) {
-            const char *name = config_slot_name(j);
+        for (size_t j = 0; j < 2 * n; j++) {
+            const char *name = config_slot_name(e, j, n);
             if (!name || shown[j].ptr || !glob_match(pat->ptr, pat->len, name, strlen(name), 1))
                 continue;
             shown[j] = (cslice){name, strlen(name)};
@@ -1023,11 +981,14 @@ static void config_get_command(cmd_call *c)
     reply_map_len(c->out, (long)count);
     for (size_t i = 0; i < count; i++) {
         size_t idx = order[i];
-        dstr v = format_value(&c->e->cfg, &config_table[idx % CONFIG_COUNT]);
+        param p = param_at(e, idx % n);
+        dstr v = format_value(p.cfg, p.d);
         reply_bulk(c->out, shown[idx].ptr, shown[idx].len);
         reply_bulk(c->out, v, dstr_len(v));
         dstr_free(v);
     }
+    cm_free(shown);
+    cm_free(order);
 }
 
 /* Tell the host about a changed parameter; NULL when it accepts it. */
@@ -1038,29 +999,29 @@ static const char *notify_host(cairn_engine *e, const config_def *d)
 }
 
 /* Check the names of a CONFIG SET the way Redis does, before anything is
- * changed.  Returns 1 and fills defs, or replies with the error. */
-static int config_set_check(cmd_call *c, int n, const config_def **defs)
+ * changed.  Returns 1 and fills params, or replies with the error. */
+static int config_set_check(cmd_call *c, int n, param *params)
 {
     int unknown = -1, bad = -1;
     const char *errstr = NULL;
     for (int i = 0; i < n && bad < 0; i++) {
         const cslice *name = &c->argv[2 + 2 * i];
-        const config_def *d = config_lookup(name->ptr, name->len);
-        if (!d) {
+        long found = param_find(c->e, name->ptr, name->len);
+        if (found < 0) {
             unknown = 2 + 2 * i;
             break;
         }
-        if (d->flags & CF_IMMUTABLE) {
+        params[i] = param_at(c->e, (size_t)found);
+        if (params[i].d->flags & CF_IMMUTABLE) {
             errstr = "can't set immutable config";
             bad = 2 + 2 * i;
         }
         for (int j = 0; j < i && bad < 0; j++) {
-            if (defs[j] == d) {
+            if (params[j].d == params[i].d) {
                 errstr = "duplicate parameter";
                 bad = 2 + 2 * i;
             }
         }
-        defs[i] = d;
     }
     if (unknown >= 0) {
         reply_errorf(c->out, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
@@ -1075,6 +1036,17 @@ static int config_set_check(cmd_call *c, int n, const config_def **defs)
     return 1;
 }
 
+/* Did CONFIG SET change p?  (Compared as CONFIG GET shows it.) */
+static int value_changed(const param *p, const saved_value *old)
+{
+    if (holds_dstr(p->d)) {
+        dstr a = old->v.s, b = *(const dstr *)cfield(p->cfg, p->d);
+        size_t la = a ? dstr_len(a) : 0, lb = b ? dstr_len(b) : 0;
+        return la != lb || (la && memcmp(a, b, la) != 0);
+    }
+    return memcmp(&old->v, cfield(p->cfg, p->d), value_size(p->d)) != 0;
+}
+
 /* CONFIG SET name value [name value ...]: all or nothing.  Every value is
  * parsed and stored first; then the host is told of each one that changed
  * and may refuse it, in which case everything is put back. */
@@ -1086,29 +1058,28 @@ static void config_set_command(cmd_call *c)
         return;
     }
     int n = (c->argc - 2) / 2;
-    const config_def **defs = cm_calloc((size_t)n, sizeof(*defs));
-    dstr *before = cm_calloc((size_t)n, sizeof(*before));
-    char *told = cm_calloc((size_t)n, 1); /* the host was notified of defs[i] */
-    cairn_config backup;
+    param *params = cm_calloc((size_t)n, sizeof(*params));
+    saved_value *before = cm_calloc((size_t)n, sizeof(*before));
+    char *told = cm_calloc((size_t)n, 1); /* the host was notified of params[i] */
     char err[512];
     int failed_at = -1;
 
-    if (!config_set_check(c, n, defs)) goto done;
-    config_copy(&backup, &e->cfg);
+    if (!config_set_check(c, n, params)) {
+        n = 0; /* nothing was saved */
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        save_value(&params[i], &before[i]);
 
     for (int i = 0; i < n && failed_at < 0; i++) {
         const cslice *v = &c->argv[3 + 2 * i];
-        before[i] = format_value(&e->cfg, defs[i]);
-        if (!set_from_text(&e->cfg, defs[i], v->ptr, v->len, 0, err, sizeof(err))) failed_at = i;
+        if (!set_from_text(params[i].cfg, params[i].d, v->ptr, v->len, 0, err, sizeof(err)))
+            failed_at = i;
     }
     for (int i = 0; i < n && failed_at < 0; i++) {
-        dstr now = format_value(&e->cfg, defs[i]);
-        int changed =
-            dstr_len(now) != dstr_len(before[i]) || memcmp(now, before[i], dstr_len(now)) != 0;
-        dstr_free(now);
-        if (!changed) continue;
+        if (!value_changed(&params[i], &before[i])) continue;
         told[i] = 1;
-        const char *msg = notify_host(e, defs[i]);
+        const char *msg = notify_host(e, params[i].d);
         if (msg) {
             /* Copy: the host's message need not outlive the next call. */
             snprintf(err, sizeof(err), "%s", msg);
@@ -1117,29 +1088,29 @@ static void config_set_command(cmd_call *c)
     }
 
     if (failed_at < 0) {
-        config_free(&backup);
         reply_ok(c->out);
         /* A maxmemory below the memory in use (or a policy that can now
          * evict) takes effect at once, as in Redis. */
         if (!(c->s->flags & SESS_LOADER)) evict_to_limit(e, c->now_ms);
     } else {
-        config_free(&e->cfg);
-        e->cfg = backup;
+        for (int i = 0; i < n; i++)
+            restore_value(&params[i], &before[i]);
         /* Let the host go back to the old values of what it already took,
          * and of the one it refused, which it may have half applied. */
         for (int i = 0; i < n; i++)
-            if (told[i]) (void)notify_host(e, defs[i]);
+            if (told[i]) (void)notify_host(e, params[i].d);
         const cslice *name = &c->argv[2 + 2 * failed_at];
         reply_errorf(c->out, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
                      (int)name->len, name->ptr, err);
+        n = 0; /* restored: nothing left to drop */
     }
 
 done:
     for (int i = 0; i < n; i++)
-        dstr_free(before[i]);
+        drop_value(&params[i], &before[i]);
     cm_free(before);
     cm_free(told);
-    cm_free(defs);
+    cm_free(params);
 }
 
 static void config_resetstat_command(cmd_call *c)

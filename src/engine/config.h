@@ -1,11 +1,17 @@
-/* config.h -- every configuration parameter, in one table.
+/* config.h -- configuration parameters, each described once in a table.
  *
- * The same table serves the configuration file (redis.conf syntax), the
- * `--name value` command-line flags, CONFIG GET (with glob patterns) and
- * CONFIG SET.  Parameters the engine does not act on itself (port, bind,
- * ...) are stored here too; the host reads them and is told of changes. */
+ * A table of config_def drives the defaults, the configuration file
+ * (redis.conf syntax), the `--name value` command-line flags, CONFIG GET
+ * (with glob patterns) and CONFIG SET.  The engine's table covers
+ * cairn_config: the keyspace, memory, encodings and persistence, which
+ * embedded stores and servers share.  A host adds its own settings (the
+ * server: port, bind, logfile, ...) as a second table over its own struct
+ * (cairn_host_ops.config_defs); the engine treats both alike and tells the
+ * host of every change it makes to a setting the host acts on. */
 #ifndef CAIRN_CONFIG_H
 #define CAIRN_CONFIG_H
+
+#include <stddef.h>
 
 #include "../ds/dstr.h"
 
@@ -39,18 +45,6 @@ typedef struct obuf_limit {
 
 typedef struct cairn_config {
     int databases;
-    int port;
-    dstr bind; /* space-separated addresses */
-    dstr unixsocket;
-    int unixsocketperm;
-    int tcp_backlog;
-    int maxclients;
-    int timeout; /* seconds of idleness before a client is closed; 0 = never */
-    int tcp_keepalive;
-    int daemonize;
-    dstr pidfile;
-    int loglevel;
-    dstr logfile; /* "" = stdout */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     obuf_limit obuf_limits[OBUF_CLASSES]; /* client-output-buffer-limit, acted on by the host */
@@ -58,11 +52,9 @@ typedef struct cairn_config {
     int hz;
     int active_expire_effort; /* 1..10 */
     dstr dir;
-    /* Accepted and stored so that clients and config files which set
-     * them work; persistence and eviction act on them in later work. */
+    /* Persistence, acted on by src/log/persist.c for the host. */
     dstr save; /* "seconds changes ..." pairs, "" = never */
     int appendonly;
-    /* Persistence, acted on by the host (src/log/persist.c). */
     int appendfsync;     /* AOF_FSYNC_* */
     dstr appendfilename; /* the prefix of the append-only files */
     dstr appenddirname;  /* the directory of the log, under dir */
@@ -111,12 +103,59 @@ typedef struct cairn_config {
     int list_compress_depth;
 } cairn_config;
 
+/* How a parameter's value is held and parsed. */
+enum cfg_type {
+    CT_BOOL,   /* int: yes/no */
+    CT_INT,    /* int */
+    CT_LL,     /* long long */
+    CT_ULL,    /* unsigned long long */
+    CT_STRING, /* dstr */
+    CT_ENUM,   /* int, one of enums[] */
+    CT_BIND,   /* dstr: space-separated addresses */
+    CT_SAVE,   /* dstr: "seconds changes" pairs (cairn_config only) */
+    CT_OBUF,   /* obuf_limit[OBUF_CLASSES]: client-output-buffer-limit */
+    CT_NOTIFY, /* int: keyspace event class letters (notify.h) */
+};
+
+enum {
+    CF_IMMUTABLE = 1 << 0, /* only from the file or the command line */
+    CF_MEMORY = 1 << 1,    /* accepts units: 1gb, 512mb, 100k */
+    CF_OCTAL = 1 << 2,     /* parsed and shown in octal (unixsocketperm) */
+    CF_UNSIGNED = 1 << 3,  /* bounds compare as unsigned, as for Redis's uint/size_t */
+    CF_MULTI_ARG = 1 << 4, /* takes several arguments (bind, save) */
+};
+
+typedef struct cfg_enum {
+    const char *name;
+    int value;
+} cfg_enum;
+
+typedef struct config_def {
+    const char *name;
+    const char *alias; /* an older name also accepted (hash-max-ziplist-...) */
+    int type;
+    int flags;
+    size_t offset;               /* of the field in the table's struct */
+    unsigned long long lo, hi;   /* numeric bounds, inclusive */
+    const char *dflt;            /* the default, as CONFIG SET would take it */
+    const cfg_enum *enums;       /* CT_ENUM: NULL-name terminated */
+    void (*fixup)(void *config); /* adjusts a value after it is set */
+    /* CT_STRING: NULL if the value is acceptable, else why not. */
+    const char *(*check)(const cslice *value);
+} config_def;
+
+/* Set every parameter of a table to its default, and free what its fields
+ * hold.  The engine does this for cairn_config; a host for its own. */
+void config_table_init(const config_def *defs, size_t n, void *config);
+void config_table_free(const config_def *defs, size_t n, void *config);
+
 typedef struct cairn_engine cairn_engine;
 
 void config_init(cairn_config *cfg);
 void config_free(cairn_config *cfg);
 
-/* Set parameter `name` to `value` as a config file or CONFIG SET would.
+/* Set parameter `name` (the engine's or the host's) to `value` as a
+ * config file or CONFIG SET would, without telling the host.
  * `startup` is true while reading the file and flags (immutable parameters
  * may only be set then).  Returns NULL on success, or an error message
  * (without the "ERR " prefix) in *err_buf. */
@@ -128,9 +167,10 @@ const char *config_set(cairn_engine *e, const char *name, const char *value, int
  * frees).  `include` is not supported. */
 int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err);
 
-/* The current value of parameter `name` as CONFIG GET shows it, or NULL if
- * there is no such parameter.  The caller frees it. */
-dstr config_get_value(const cairn_config *cfg, const char *name);
+/* The current value of parameter `name` (the engine's or the host's) as
+ * CONFIG GET shows it, or NULL if there is no such parameter.  The caller
+ * frees it. */
+dstr config_get_value(cairn_engine *e, const char *name);
 
 /* Split a line into arguments with Redis's sdssplitargs rules
  * (ds/splitargs.h).  Returns NULL on unbalanced quotes; free the result

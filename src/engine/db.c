@@ -230,16 +230,31 @@ cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags)
     return db_lookup_ref(c, db, key, flags, &ref);
 }
 
+/* A lookup found key expired at c->now_ms.  The originating node deletes
+ * it (logged as a DEL).  An entry being applied sees it as it is: the
+ * originating node's deletions are in the log, so a key an entry names was
+ * live when the entry was made (and DEL of an expired key must delete it).
+ * A client's read on a node that may not delete sees it missing and leaves
+ * it for the DEL that will come. */
+static void expired_on_lookup(cmd_call *c, cdb *db, const cslice *key, int flags, cobj **o,
+                              void ***slot)
+{
+    if (engine_may_originate(c->e)) {
+        db_expire_key(c->e, db, key, c->now_ms);
+        *o = NULL;
+        *slot = NULL;
+    } else if (!c->e->applying && !(flags & LOOKUP_WRITE)) {
+        *o = NULL;
+    }
+}
+
 cobj *db_lookup_ref(cmd_call *c, cdb *db, const cslice *key, int flags, db_keyref *ref)
 {
     uint64_t h = htab_hash(db->keys, key->ptr, key->len);
     void **slot = htab_find_ref(db->keys, key->ptr, key->len, h);
     cobj *o = slot ? *slot : NULL;
-    if (o && obj_has_expire(o) && obj_expire(o) <= c->now_ms) {
-        db_expire_key(c->e, db, key, c->now_ms);
-        o = NULL;
-        slot = NULL;
-    }
+    if (o && obj_has_expire(o) && obj_expire(o) <= c->now_ms)
+        expired_on_lookup(c, db, key, flags, &o, &slot);
     ref->key = key;
     ref->hash = h;
     ref->slot = slot;

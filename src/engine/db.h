@@ -23,7 +23,8 @@ void db_init(cairn_engine *e, cdb *db, int id);
 void db_free(cdb *db);
 
 /* The value at key in db, or NULL if absent or expired (an expired key is
- * deleted and logged as a DEL on the way). */
+ * deleted and logged as a DEL on the way when the engine may originate;
+ * see expired_on_lookup() in db.c for the other cases). */
 cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags);
 static inline cobj *lookup_read(cmd_call *c, const cslice *key)
 {

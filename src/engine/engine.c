@@ -21,6 +21,7 @@ cairn_engine *engine_create(const uint8_t seed[32])
     crand_seed(&e->rng, rng_seed);
     config_init(&e->cfg);
     e->active_expire_enabled = 1;
+    e->originates = 1;
     e->next_session_id = 1;
     cmd_table_load(e);
     e->evict = evict_create(seed + 24);
@@ -91,7 +92,7 @@ void session_reset(cairn_session *s)
 void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int argc,
                 const cslice *argv)
 {
-    if (!e->log_sink) return;
+    if (!e->log_sink || !engine_may_originate(e)) return;
     cairn_entry entry = {db, now_ms, seed, argc, argv};
     e->log_sink(e->log_priv, &entry);
 }
@@ -278,19 +279,22 @@ int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *ent
     }
     s->flags |= SESS_LOADER;
     s->db = (int)entry->db;
+    uint64_t errors_before = out->errors;
     cmd_call c;
     engine_call_init(&c, e, s, cmd, entry->argc, entry->argv, (int64_t)entry->now_ms * 1000, out);
     /* The seed the original run drew, not the next one of this engine. */
     c.seed = entry->seed;
     crand_seed_lazy(&c.rng, c.seed);
+    e->applying++;
     /* Inside a logged MULTI ... EXEC the writes queue as they did live;
      * the EXEC entry runs them. */
     if (!multi_queue_command(&c)) {
         cmd->proc(&c);
         engine_call_finish(&c);
     }
+    e->applying--;
     if (e->nready) engine_serve_ready(e, c.now_us);
-    return 0;
+    return out->errors == errors_before ? 0 : -1;
 }
 
 /* Sample keys with a TTL in one db by walking its volatile array from
@@ -329,7 +333,7 @@ long long engine_active_expire(cairn_engine *e, int64_t now_ms, long effort, int
 {
     long long total = 0;
     *keep_going = 0;
-    if (!e->active_expire_enabled) return 0;
+    if (!e->active_expire_enabled || !engine_may_originate(e)) return 0;
     for (int i = 0; i < e->ndbs && effort > 0; i++) {
         cdb *db = &e->dbs[i];
         if (db->nvol == 0) continue;

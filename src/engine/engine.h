@@ -117,7 +117,14 @@ typedef struct cairn_host_ops {
     void (*shutdown)(void *priv, cmd_call *c, int flags);
     /* DEBUG SLEEP: block the whole host for us microseconds. */
     void (*sleep_us)(void *priv, long long us);
-    /* A CONFIG SET changed a parameter the host acts on (port, ...).
+    /* The host's own settings (the server's port, bind, logfile, ...): a
+     * table like the engine's (config.h) over the struct config_base()
+     * returns.  The configuration file, CONFIG GET and CONFIG SET treat
+     * them as the engine's own. */
+    const config_def *config_defs;
+    size_t config_count;
+    void *(*config_base)(void *priv);
+    /* A CONFIG SET changed a parameter (the engine's or the host's).
      * Returns NULL on success or an error message. */
     const char *(*config_changed)(void *priv, const char *name);
     /* A parked session was served, timed out or unblocked: its reply is in
@@ -176,6 +183,14 @@ struct cairn_engine {
      * be written: a "MISCONF ..." reply), write commands are refused. */
     int loading;
     const char *write_error;
+    /* DESIGN rule 4: one node originates.  Set (the default) while this
+     * engine is the one that accepts client writes (a standalone server,
+     * an embedded store, a Raft leader): it expires and evicts, and its
+     * changes, deletions included, become entries.  Cleared by the host
+     * when the engine only applies entries made elsewhere (a follower). */
+    int originates;
+    /* Nonzero while engine_apply_entry() runs an entry from the log. */
+    int applying;
     evict_state *evict;   /* maxmemory: the memory meter and eviction pool (evict.c) */
     pubsub_state *pubsub; /* channels and patterns with subscribers (pubsub.c) */
 };
@@ -202,6 +217,14 @@ struct cmd_call {
     dstr *log_argv;
     unsigned lfu_draws; /* LFU counter draws made from seed (evict.c) */
 };
+
+/* May the engine decide changes of its own now (expire, evict, emit
+ * entries)?  Never while it applies an entry or loads the dataset, nor
+ * when its host made it a follower. */
+static inline int engine_may_originate(const cairn_engine *e)
+{
+    return e->originates && !e->applying && !e->loading;
+}
 
 /* Create an engine.  seed keys the hashes and the PRNG: the host draws it
  * from the OS (the engine may not). */
@@ -234,18 +257,24 @@ void engine_serve_ready(cairn_engine *e, int64_t now_us);
 /* Apply one logged entry (recovery, and later Raft): run its command at
  * the entry's time with the entry's seed and db, as the session `s`
  * (flagged SESS_LOADER), so the result is the one the original run
- * computed.  The reply goes to out.  Returns 0, or -1 when the entry names
- * no command or its arity is wrong (the reply holds the error). */
+ * computed.  Applying originates nothing: it emits no entry, deletes no
+ * key by expiry (the log holds the originating node's deletions, so every
+ * key it names is live for it), evicts nothing, and is not refused by
+ * limits that only guard client input.  The reply goes to out.  Returns
+ * 0, or -1 when the entry names no command, its arity is wrong or it
+ * replied with an error (the reply holds it): an entry that does not
+ * apply means the log is corrupt. */
 int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out);
 
-/* Emit an entry to the log sink (no-op without one). */
+/* Emit an entry to the log sink (no-op without one, and while the engine
+ * may not originate: see engine_may_originate()). */
 void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int argc,
                 const cslice *argv);
 
 /* One pass of active expiry over every db, sampling keys with a TTL and
- * deleting those that passed.  Examines at most `effort` keys; returns the
- * number of keys expired.  The host calls it from a timer and decides how
- * long to keep calling (the engine reads no clock). */
+ * deleting those that passed (none while the engine may not originate).  Examines at most `effort`
+ * keys; returns the number of keys expired.  The host calls it from a timer and decides how long to
+ * keep calling (the engine reads no clock). */
 long long engine_active_expire(cairn_engine *e, int64_t now_ms, long effort, int *keep_going);
 
 /* Blocking commands, for the host (see blocking.h for handlers).  Time

@@ -377,7 +377,9 @@ static long key_budget(int tenacity)
 static int evict_keys(cairn_engine *e, int64_t now_ms, long budget)
 {
     unsigned long long limit = e->cfg.maxmemory;
-    if (!limit || evict_used_memory(e, now_ms) <= limit) return EVICT_OK;
+    /* Only the originating node evicts; the others apply its DELs. */
+    if (!limit || !engine_may_originate(e) || evict_used_memory(e, now_ms) <= limit)
+        return EVICT_OK;
     if (e->cfg.maxmemory_policy == MAXMEMORY_NO_EVICTION) return EVICT_FAIL;
 
     for (long evicted = 0; evict_used_memory(e, now_ms) > limit; evicted++) {
@@ -416,7 +418,7 @@ int evict_refuse_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, 
                          rbuf *out)
 {
     /* Replaying the log must reproduce it, never evict on its own. */
-    if ((s->flags & SESS_LOADER) || e->loading) return 0;
+    if ((s->flags & SESS_LOADER) || !engine_may_originate(e)) return 0;
     /* The common case, first and cheapest: under the limit. */
     if (evict_used_memory(e, now_ms) <= e->cfg.maxmemory) return 0;
     if (evict_perform(e, now_ms) != EVICT_FAIL || !may_grow_memory(s, cmd)) return 0;

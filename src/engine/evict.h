@@ -18,8 +18,9 @@
  * calls, which approaches true LRU/LFU closely for little work.
  *
  * An eviction is written to the command log as a DEL (DESIGN rule 4):
- * replicas and recovery never evict by themselves, so a session replaying
- * the log (SESS_LOADER) never triggers eviction.
+ * replicas and recovery never evict by themselves: nothing is evicted
+ * while the engine may not originate (engine_may_originate()), nor for a
+ * session replaying the log (SESS_LOADER).
  *
  * The 24-bit lru field of a cobj holds, as in Redis, either the LRU clock
  * (seconds modulo 2^24) or, under an LFU policy, the time of the last

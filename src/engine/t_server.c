@@ -155,7 +155,7 @@ static void info_memory(info_req *r)
     char max_h[32];
     bytes_to_human(max_h, sizeof(max_h), cfg->maxmemory);
     /* The policy's name as CONFIG GET spells it. */
-    dstr policy = config_get_value(cfg, "maxmemory-policy");
+    dstr policy = config_get_value(r->c->e, "maxmemory-policy");
     r->out =
         dstr_catfmt(r->out,
                     "maxmemory:%llu\r\n"

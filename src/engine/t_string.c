@@ -16,6 +16,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "blocking.h"
 #include "cmd.h"
 #include "db.h"
 #include "notify.h"
@@ -35,11 +36,13 @@ static void reply_string_obj(cmd_call *c, const cobj *o)
 }
 
 /* The sum is formed unsigned so huge operands cannot overflow into a
- * small value. */
+ * small value.  proto-max-bulk-len guards client input: an entry applied
+ * from the log was accepted by the node that made it, whatever this
+ * node's setting. */
 int string_exceeds_limit(const cmd_call *c, uint64_t size, uint64_t append)
 {
     uint64_t total = size + append;
-    uint64_t limit = (uint64_t)c->e->cfg.proto_max_bulk_len;
+    uint64_t limit = c->e->applying ? DSTR_MAX_LEN : (uint64_t)c->e->cfg.proto_max_bulk_len;
     /* A dstr cannot hold more than DSTR_MAX_LEN whatever the config says. */
     if (limit > DSTR_MAX_LEN) limit = DSTR_MAX_LEN;
     return total > limit || total < size;
@@ -603,7 +606,9 @@ static void decrby_command(cmd_call *c)
 }
 
 /* INCRBYFLOAT key increment.  The result is stored as the same text that
- * is replied ("10.5", "5000"), never in exponent form. */
+ * is replied ("10.5", "5000"), never in exponent form, and logged as the
+ * SET ... KEEPTTL that stores it (as Redis propagates it): replay never
+ * redoes long double arithmetic, whose width differs between machines. */
 static void incrbyfloat_command(cmd_call *c)
 {
     const cslice *key = &c->argv[1];
@@ -641,6 +646,8 @@ static void incrbyfloat_command(cmd_call *c)
     c->dirty++;
     notify_key(c, NOTIFY_STRING, "incrbyfloat", key);
     reply_bulk(c->out, buf, (size_t)len);
+    const cslice set[4] = {{"SET", 3}, *key, {buf, (size_t)len}, {"KEEPTTL", 7}};
+    log_as(c, 4, set);
 }
 
 /* ------------------------------------------------------------------ */

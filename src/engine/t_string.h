@@ -7,8 +7,8 @@
 
 #include "engine.h"
 
-/* Would a string of size + append bytes exceed proto-max-bulk-len (or
- * what a dstr can hold)? */
+/* Would a string of size + append bytes exceed proto-max-bulk-len (not
+ * for an entry applied from the log) or what a dstr can hold? */
 int string_exceeds_limit(const cmd_call *c, uint64_t size, uint64_t append);
 
 /* Make the string o at key growable before editing it in place: an INT or

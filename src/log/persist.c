@@ -117,7 +117,6 @@ struct persist {
     cairn_session loader;
     rbuf loader_out;
     uint64_t multi_off; /* where the transaction being replayed began */
-    long long replay_errors;
     uint64_t load_total, load_done_files;
     int64_t load_start_us, load_last_log_us;
     long long load_keys_expired, load_keys_loaded;
@@ -1214,21 +1213,39 @@ static int is_multi(const entry_view *v)
            strncasecmp(v->e.argv[0].ptr, "multi", 5) == 0;
 }
 
-/* Replay one entry through the engine's apply path. */
+/* The first error reply in out, quoted for a message (without its CRLF). */
+static void first_error(rbuf *out, char *buf, size_t size)
+{
+    size_t len;
+    char *flat = rbuf_flatten(out, &len);
+    const char *at = memchr(flat, '-', len);
+    size_t n = 0;
+    if (at) {
+        const char *end = memchr(at, '\r', len - (size_t)(at - flat));
+        n = (size_t)((end ? end : flat + len) - at - 1);
+    }
+    snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), at ? at + 1 : "");
+    cm_free(flat);
+}
+
+/* Replay one entry through the engine's apply path.  An entry that does
+ * not apply (an unknown command, a db out of range, an error reply) did
+ * apply on the node that logged it: the log is corrupt, and skipping the
+ * entry would silently lose or change data. */
 static int apply(persist *p, const entry_view *v, char *err, size_t errlen)
 {
     if (engine_apply_entry(p->e, &p->loader, &v->e, &p->loader_out) != 0) {
+        char why[200];
+        first_error(&p->loader_out, why, sizeof(why));
+        const char *path = p->plan[p->plan_idx].path;
         snprintf(err, errlen,
-                 "Bad entry in the append only file %s at offset %llu: unknown command or db %u "
-                 "out of range. Start-up stopped and nothing was changed",
-                 p->plan[p->plan_idx].path, (unsigned long long)(p->reader.off - v->size), v->e.db);
+                 "Bad entry in the append only file %s at offset %llu: its %.*s command (db %u) "
+                 "failed to apply: %s. Start-up stopped and nothing was changed; inspect the file "
+                 "with `cairn-check %s`",
+                 path, (unsigned long long)(p->reader.off - v->size),
+                 (int)(v->e.argv[0].len > 64 ? 64 : v->e.argv[0].len), v->e.argv[0].ptr, v->e.db,
+                 why, path);
         return -1;
-    }
-    if (p->loader_out.errors) {
-        if (p->replay_errors++ < 10)
-            plog(p, LL_WARNING, "An entry of %s at offset %llu replied with an error",
-                 p->plan[p->plan_idx].path, (unsigned long long)(p->reader.off - v->size));
-        p->loader_out.errors = 0;
     }
     rbuf_reset(&p->loader_out);
     return 0;

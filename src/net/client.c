@@ -501,7 +501,7 @@ static void client_accepted(net *n, int fd, int is_unix)
     if (!is_unix) {
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-        if (n->engine->cfg.tcp_keepalive > 0) set_keepalive(fd, n->engine->cfg.tcp_keepalive);
+        if (n->cfg.tcp_keepalive > 0) set_keepalive(fd, n->cfg.tcp_keepalive);
     }
     describe_addr(c);
     c->next = n->clients;
@@ -509,7 +509,7 @@ static void client_accepted(net *n, int fd, int is_unix)
     n->clients = c;
     n->nclients++;
     n->stats.total_connections++;
-    if (n->nclients > n->engine->cfg.maxclients) {
+    if (n->nclients > n->cfg.maxclients) {
         n->stats.rejected_connections++;
         reply_error(&c->out, "ERR max number of clients reached");
         c->flags |= CLIENT_CLOSE_AFTER;
@@ -561,7 +561,9 @@ static void on_accept(uv_poll_t *h, int status, int events)
 
 int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log_priv)
 {
+    net_config cfg = n->cfg; /* read from the configuration already */
     memset(n, 0, sizeof(*n));
+    n->cfg = cfg;
     n->loop = loop;
     n->engine = e;
     n->log = log;
@@ -643,7 +645,7 @@ static int listen_unix(net *n, const char *path, int perm)
 
 int net_listen(net *n, const char *bind, int port, const char *unixsocket, int unixperm)
 {
-    int backlog = n->engine->cfg.tcp_backlog;
+    int backlog = n->cfg.tcp_backlog;
     char addrs[1024];
     snprintf(addrs, sizeof(addrs), "%s", bind);
     char *save = NULL;

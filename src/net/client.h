@@ -85,9 +85,18 @@ typedef struct net_listener {
     net *net;
 } net_listener;
 
+/* The settings the network layer acts on: part of the server's config
+ * table (src/server/config.c). */
+typedef struct net_config {
+    int tcp_backlog;
+    int maxclients;
+    int tcp_keepalive; /* seconds; 0 = off */
+} net_config;
+
 struct net {
     uv_loop_t *loop;
     cairn_engine *engine;
+    net_config cfg;
     net_listener **listeners;
     int nlisteners;
     int spare_fd;    /* a descriptor kept open to shed connections at EMFILE */
@@ -102,6 +111,8 @@ struct net {
     net_log_hooks hooks;
 };
 
+/* Set up n on loop; n->cfg, filled from the configuration before, is
+ * kept. */
 int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log_priv);
 /* Listen on every address of `bind` (space-separated) at port, and on the
  * unix socket if set.  Returns 0, or a libuv error with a message logged. */

@@ -78,7 +78,7 @@ static void info_server(cairn_server *srv, dstr *out)
                        "config_file:%s\r\n"
                        "io_threads_active:0\r\n",
                        name.sysname, name.release, name.machine, mplex, cc, (long)getpid(),
-                       run_id(srv), srv->engine->cfg.port, (long long)net_now_us(),
+                       run_id(srv), srv->cfg.port, (long long)net_now_us(),
                        srv->executable ? srv->executable : "",
                        srv->config_file ? srv->config_file : "");
 }
@@ -99,7 +99,7 @@ static void info_clients(cairn_server *srv, dstr *out)
                        "blocked_clients:%ld\r\n"
                        "tracking_clients:0\r\n"
                        "clients_in_timeout_table:%ld\r\n",
-                       srv->net.nclients, srv->engine->cfg.maxclients, max_in, max_out,
+                       srv->net.nclients, srv->net.cfg.maxclients, max_in, max_out,
                        srv->engine->blocked_count, engine_blocked_with_timeout(srv->engine));
 }
 

@@ -19,7 +19,7 @@
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
 {
-    const cairn_config *cfg = &srv->engine->cfg;
+    const server_config *cfg = &srv->cfg;
     if (level < cfg->loglevel) return;
     char msg[1024];
     va_list ap;
@@ -128,7 +128,7 @@ static void on_cron(uv_poll_t *h, int status, int events)
     if (!e->loading) cron_expire(srv);
     engine_rehash_step(e);
     persist_cron(srv->persist);
-    net_close_idle(&srv->net, now_ms, e->cfg.timeout);
+    net_close_idle(&srv->net, now_ms, srv->cfg.timeout);
     size_t used = cm_used_memory();
     if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
     server_track_metrics(srv, now_ms);
@@ -184,14 +184,13 @@ static void host_sleep_us(void *priv, long long us)
 static const char *host_config_changed(void *priv, const char *name)
 {
     cairn_server *srv = priv;
-    cairn_config *cfg = &srv->engine->cfg;
     if (strcmp(name, "port") == 0 || strcmp(name, "bind") == 0) {
         net_close_listeners(&srv->net);
-        if (net_listen(&srv->net, cfg->bind, cfg->port, NULL, 0) != 0)
+        if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, NULL, 0) != 0)
             return "Unable to listen on this port. Check server logs.";
         return NULL;
     }
-    if (strcmp(name, "dir") == 0) return change_dir(srv, cfg->dir);
+    if (strcmp(name, "dir") == 0) return change_dir(srv, srv->engine->cfg.dir);
     return persist_config_changed(srv->persist, name);
 }
 
@@ -212,6 +211,9 @@ static const cairn_host_ops server_host_ops = {
     .info = server_info,
     .shutdown = host_shutdown,
     .sleep_us = host_sleep_us,
+    .config_defs = server_config_defs,
+    .config_count = SERVER_CONFIG_COUNT,
+    .config_base = server_config_base,
     .config_changed = host_config_changed,
     .unblocked = host_unblocked,
     .pushed = host_pushed,
@@ -350,7 +352,7 @@ static int daemonize(void)
 
 static void write_pidfile(cairn_server *srv)
 {
-    const char *path = srv->engine->cfg.pidfile;
+    const char *path = srv->cfg.pidfile;
     if (!path || !path[0]) return;
     FILE *fp = fopen(path, "w");
     if (!fp) {
@@ -444,7 +446,8 @@ static int server_start(cairn_server *srv)
     }
     srv->cron.data = srv->sigterm.data = srv->sigint.data = srv->loader.data = srv;
     if (open_data_dir(srv) != 0) return -1;
-    if (net_listen(&srv->net, e->cfg.bind, e->cfg.port, e->cfg.unixsocket, e->cfg.unixsocketperm))
+    if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, srv->cfg.unixsocket,
+                   srv->cfg.unixsocketperm))
         return -1;
     uv_idle_start(&srv->loader, on_load_slice);
     uv_poll_start(&srv->cron, UV_READABLE, on_cron);
@@ -477,14 +480,17 @@ int main(int argc, char **argv)
     srv->engine = engine_create(seed);
     char exe[PATH_MAX];
     if (realpath(argv[0], exe)) srv->executable = dstr_from_cstr(exe);
+    /* The engine's configuration covers the server's settings once it
+     * knows the host. */
+    config_table_init(server_config_defs, SERVER_CONFIG_COUNT, srv);
+    engine_set_host(srv->engine, &server_host_ops, srv);
     if (load_config(srv, argc, argv) != 0) return 1;
-    if (srv->engine->cfg.daemonize && daemonize() != 0) {
+    if (srv->cfg.daemonize && daemonize() != 0) {
         fprintf(stderr, "daemonize failed: %s\n", strerror(errno));
         return 1;
     }
     srv->start_ms = net_now_us() / 1000;
     engine_start(srv->engine, srv->start_ms);
-    engine_set_host(srv->engine, &server_host_ops, srv);
 
     server_log(srv, LL_NOTICE, "Cairn version=%s, bits=%d, pid=%d, just started", CAIRN_VERSION,
                (int)(sizeof(long) * 8), (int)getpid());
@@ -493,8 +499,8 @@ int main(int argc, char **argv)
     int started = server_start(srv) == 0;
     if (started) {
         write_pidfile(srv);
-        server_log(srv, LL_NOTICE, "Ready to accept connections tcp on %s port %d",
-                   srv->engine->cfg.bind, srv->engine->cfg.port);
+        server_log(srv, LL_NOTICE, "Ready to accept connections tcp on %s port %d", srv->cfg.bind,
+                   srv->cfg.port);
         uv_run(&srv->loop, UV_RUN_DEFAULT);
     } else {
         srv->exit_code = 1;
@@ -506,15 +512,14 @@ int main(int argc, char **argv)
         if (uv_loop_close(&srv->loop) != 0)
             server_log(srv, LL_WARNING, "Event loop did not close cleanly");
     }
-    if (started && srv->engine->cfg.pidfile && srv->engine->cfg.pidfile[0])
-        unlink(srv->engine->cfg.pidfile);
-    if (started && srv->engine->cfg.unixsocket && srv->engine->cfg.unixsocket[0])
-        unlink(srv->engine->cfg.unixsocket);
+    if (started && srv->cfg.pidfile && srv->cfg.pidfile[0]) unlink(srv->cfg.pidfile);
+    if (started && srv->cfg.unixsocket && srv->cfg.unixsocket[0]) unlink(srv->cfg.unixsocket);
     if (srv->cron_fd >= 0) close(srv->cron_fd);
     if (srv->persist) persist_free(srv->persist);
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");
     int exit_code = srv->exit_code;
     engine_free(srv->engine);
+    config_table_free(server_config_defs, SERVER_CONFIG_COUNT, srv);
     dstr_free(srv->config_file);
     dstr_free(srv->executable);
     cm_free(srv);

@@ -21,8 +21,23 @@ typedef struct inst_metric {
 
 enum { INST_OPS, INST_NET_IN, INST_NET_OUT, INST_COUNT };
 
+/* The settings only the server acts on; see config.c.  Those the network
+ * layer reads itself are in net.cfg. */
+typedef struct server_config {
+    int port;
+    dstr bind; /* space-separated addresses */
+    dstr unixsocket;
+    int unixsocketperm;
+    int timeout; /* seconds of idleness before a client is closed; 0 = never */
+    int daemonize;
+    dstr pidfile;
+    int loglevel; /* LL_* */
+    dstr logfile; /* "" = stdout */
+} server_config;
+
 typedef struct cairn_server {
     cairn_engine *engine;
+    server_config cfg;
     uv_loop_t loop;
     net net;
     /* The cron ticks on a timerfd rather than a libuv timer: with no timer
@@ -52,7 +67,13 @@ void server_log(cairn_server *srv, int level, const char *fmt, ...)
 /* Begin an orderly shutdown: stop accepting, close clients, stop the loop. */
 void server_shutdown(cairn_server *srv);
 
-/* Host operations implemented by the server (host.c, client_cmd.c,
+/* The server's settings as a config table over cairn_server (config.c),
+ * for cairn_host_ops.config_defs and config_base. */
+#define SERVER_CONFIG_COUNT 12
+extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
+void *server_config_base(void *priv);
+
+/* Host operations implemented by the server (main.c, client_cmd.c,
  * info.c): see cairn_host_ops in engine.h. */
 void server_client_cmd(void *priv, cmd_call *c);
 void server_info(void *priv, const char *section, dstr *out);

@@ -107,6 +107,63 @@ def test_transactions_replay_whole(make):
     assert c.get("in4") == "x"
 
 
+def test_replay_ignores_a_smaller_proto_max_bulk_len(make):
+    # proto-max-bulk-len guards client input: what the node accepted is in
+    # the log, and a restart with a smaller limit must load it all.
+    s = make(*AOF).start()
+    c = s.client()
+    c.set("a", "x" * (700 << 10))
+    c.append("a", "y" * (700 << 10))
+    c.setrange("r", 2 << 20, "end")
+    c.setbit("b", 8 * (2 << 20), 1)
+    s.stop()
+    s.start(extra=("--proto-max-bulk-len", "1mb"))
+    c = s.client()
+    assert c.strlen("a") == 1400 << 10
+    assert c.getrange("a", -1, -1) == "y"
+    assert c.strlen("r") == (2 << 20) + 3
+    assert c.strlen("b") == (2 << 20) + 1 and c.bitcount("b") == 1
+    # Clients are still held to it.
+    with pytest.raises(redis.ResponseError, match="proto-max-bulk-len"):
+        c.append("a", "z")
+
+
+def test_an_entry_that_fails_to_apply_stops_start_up(make):
+    # The same valid entry in another log: INCR of a key that there holds
+    # text.  A replay that skipped it would start with different data.
+    donor = make(*AOF, sub="donor").start()
+    donor.client().set("k", "1")
+    donor.client().incr("k")
+    donor.stop()
+    dincr = incr_files(donor.dir)[-1]
+    off, size = entries(dincr)[-1]
+    with open(dincr, "rb") as f:
+        f.seek(off)
+        incr_entry = f.read(size)
+
+    s = make(*AOF).start()
+    s.client().set("k", "text")
+    s.client().set("after", "1")
+    s.stop()
+    incr = incr_files(s.dir)[-1]
+    first_off, first_size = entries(incr)[0]
+    with open(incr, "rb") as f:
+        data = f.read()
+    bad_off = first_off + first_size
+    with open(incr, "wb") as f:
+        f.write(data[:bad_off] + incr_entry + data[bad_off:])
+    with open(incr, "rb") as f:
+        before = f.read()
+    s.start(wait=False)
+    assert s.wait_exit(10) == 1
+    out = s.read_log()
+    assert "Bad entry in the append only file" in out
+    assert incr in out and f"at offset {bad_off}" in out and "INCR" in out
+    assert "value is not an integer" in out
+    with open(incr, "rb") as f:
+        assert f.read() == before
+
+
 def test_second_server_on_the_same_dir_refuses(make):
     a = make(*AOF).start()
     b = DurableServer(a.dir, *AOF)

@@ -47,15 +47,19 @@ static inline char *run_argv_at(cairn_engine *e, cairn_session *s, int64_t now_m
     return flat;
 }
 
-/* The same for a NULL-terminated list of at most 64 words. */
+/* The same for a NULL-terminated list of words, as many as there are. */
 static inline char *run_words_at(cairn_engine *e, cairn_session *s, int64_t now_ms,
                                  const char **words)
 {
-    cslice argv[64];
     int argc = 0;
-    for (; words[argc] && argc < 64; argc++)
-        argv[argc] = (cslice){words[argc], strlen(words[argc])};
-    return run_argv_at(e, s, now_ms, argc, argv);
+    while (words[argc])
+        argc++;
+    cslice *argv = cm_malloc(sizeof(cslice) * (size_t)(argc ? argc : 1));
+    for (int i = 0; i < argc; i++)
+        argv[i] = (cslice){words[i], strlen(words[i])};
+    char *reply = run_argv_at(e, s, now_ms, argc, argv);
+    cm_free(argv);
+    return reply;
 }
 
 #define WORDS(...) ((const char *[]){__VA_ARGS__, NULL})
@@ -67,7 +71,8 @@ static inline void check_reply(char *got, const char *want)
 }
 
 /* Replay an encoded log into e through the recovery path; every byte must
- * be whole entries. */
+ * be whole entries, and every entry must apply (an entry that fails is a
+ * failed check, with the reply printed). */
 static inline void apply_log(cairn_engine *e, const char *log, size_t len)
 {
     cairn_session s;
@@ -79,7 +84,14 @@ static inline void apply_log(cairn_engine *e, const char *log, size_t len)
         if (entry_decode(log + off, len - off, &v, &why) != ENTRY_OK) break;
         rbuf out;
         rbuf_init(&out, 2);
-        engine_apply_entry(e, &s, &v.e, &out);
+        if (engine_apply_entry(e, &s, &v.e, &out) != 0) {
+            size_t rlen;
+            char *reply = rbuf_flatten(&out, &rlen);
+            fprintf(stderr, "entry at offset %zu (%.*s) did not apply: %s", off,
+                    (int)v.e.argv[0].len, v.e.argv[0].ptr, reply);
+            cm_free(reply);
+            CHECK(!"every entry applies");
+        }
         rbuf_free(&out);
         off += v.size;
         entry_view_free(&v);

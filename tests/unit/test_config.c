@@ -1,32 +1,50 @@
-/* test_config.c -- the configuration table, file parser and quoting rules. */
+/* test_config.c -- the configuration tables (the engine's, and the
+ * server's as a host's), the file parser and the quoting rules. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ds/dstr.h"
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "server/server.h"
 #include "test.h"
 
-/* The config functions only touch e->cfg, so a zeroed engine with an
- * initialised config is enough. */
+/* The server's settings, as its host ops hand them to the engine. */
+static const cairn_host_ops server_ops = {
+    .config_defs = server_config_defs,
+    .config_count = SERVER_CONFIG_COUNT,
+    .config_base = server_config_base,
+};
+
+/* The config functions only touch e->cfg and the host's settings, so a
+ * zeroed engine with an initialised config, hosted by a zeroed server with
+ * its settings initialised, is enough. */
 static cairn_engine *new_engine(void)
 {
     cairn_engine *e = calloc(1, sizeof(*e));
-    if (!e) abort();
+    cairn_server *srv = calloc(1, sizeof(*srv));
+    if (!e || !srv) abort();
     config_init(&e->cfg);
+    config_table_init(server_config_defs, SERVER_CONFIG_COUNT, srv);
+    e->host = &server_ops;
+    e->host_priv = srv;
     return e;
 }
+
+static cairn_server *server_of(cairn_engine *e) { return e->host_priv; }
 
 static void free_engine(cairn_engine *e)
 {
     config_free(&e->cfg);
+    config_table_free(server_config_defs, SERVER_CONFIG_COUNT, e->host_priv);
+    free(e->host_priv);
     free(e);
 }
 
 /* CHECK that parameter name currently shows as want. */
-static int value_is(const cairn_engine *e, const char *name, const char *want)
+static int value_is(cairn_engine *e, const char *name, const char *want)
 {
-    dstr v = config_get_value(&e->cfg, name);
+    dstr v = config_get_value(e, name);
     int ok = v && strcmp(v, want) == 0;
     if (!ok) fprintf(stderr, "  %s = '%s', expected '%s'\n", name, v ? v : "(null)", want);
     dstr_free(v);
@@ -62,9 +80,22 @@ static void test_defaults(void)
     CHECK(value_is(e, "maxmemory", "0"));
     CHECK(value_is(e, "maxmemory-policy", "noeviction"));
     CHECK(value_is(e, "unixsocketperm", "0"));
-    CHECK(config_get_value(&e->cfg, "no-such-thing") == NULL);
-    CHECK_EQ_LL(e->cfg.loglevel, LL_NOTICE);
+    CHECK(config_get_value(e, "no-such-thing") == NULL);
+    CHECK_EQ_LL(server_of(e)->cfg.loglevel, LL_NOTICE);
     CHECK_EQ_LL(e->cfg.maxmemory_policy, MAXMEMORY_NO_EVICTION);
+    free_engine(e);
+}
+
+/* Without a host (embedded), the server's settings do not exist. */
+static void test_no_host(void)
+{
+    cairn_engine *e = new_engine();
+    e->host = NULL;
+    CHECK(config_get_value(e, "port") == NULL);
+    CHECK(value_is(e, "maxmemory", "0"));
+    char buf[256];
+    const char *msg = config_set(e, "logfile", "x.log", 1, buf, sizeof(buf));
+    CHECK(msg && strcmp(msg, "Bad directive or wrong number of arguments") == 0);
     free_engine(e);
 }
 
@@ -168,15 +199,15 @@ static void test_load_file_text(void)
                        "\t# indented comment\n";
     CHECK_EQ_LL(load(e, text, &err), 0);
     CHECK(err == NULL);
-    CHECK_EQ_LL(e->cfg.port, 7001);
+    CHECK_EQ_LL(server_of(e)->cfg.port, 7001);
     CHECK_EQ_LL(e->cfg.databases, 4);
     CHECK(value_is(e, "bind", "10.0.0.1 ::1"));
     CHECK_EQ_LL(e->cfg.maxmemory, 1024LL * 1024 * 1024);
     CHECK_EQ_LL(e->cfg.proto_max_bulk_len, 2 * 1024 * 1024);
-    CHECK_EQ_LL(e->cfg.loglevel, LL_WARNING);
-    CHECK_EQ_LL(e->cfg.daemonize, 1);
-    CHECK_STR(e->cfg.logfile, "/tmp/my log");
-    CHECK_EQ_LL(e->cfg.unixsocketperm, 0700);
+    CHECK_EQ_LL(server_of(e)->cfg.loglevel, LL_WARNING);
+    CHECK_EQ_LL(server_of(e)->cfg.daemonize, 1);
+    CHECK_STR(server_of(e)->cfg.logfile, "/tmp/my log");
+    CHECK_EQ_LL(server_of(e)->cfg.unixsocketperm, 0700);
     CHECK(value_is(e, "unixsocketperm", "700"));
     CHECK_EQ_LL(e->cfg.hz, 500); /* capped, like Redis */
     CHECK_EQ_LL(e->cfg.maxmemory_policy, MAXMEMORY_ALLKEYS_LRU);
@@ -281,7 +312,7 @@ static void test_load_errors(void)
     dstr_free(err);
 
     /* Nothing after the failing line was applied, earlier lines were. */
-    CHECK_EQ_LL(e->cfg.port, 1);
+    CHECK_EQ_LL(server_of(e)->cfg.port, 1);
     free_engine(e);
 }
 
@@ -290,7 +321,7 @@ static void test_config_set_api(void)
     cairn_engine *e = new_engine();
     char buf[256];
     CHECK(config_set(e, "port", "7777", 0, buf, sizeof(buf)) == NULL);
-    CHECK_EQ_LL(e->cfg.port, 7777);
+    CHECK_EQ_LL(server_of(e)->cfg.port, 7777);
     const char *msg = config_set(e, "databases", "3", 0, buf, sizeof(buf));
     CHECK(msg && strcmp(msg, "can't set immutable config") == 0);
     CHECK(config_set(e, "databases", "3", 1, buf, sizeof(buf)) == NULL);
@@ -301,7 +332,7 @@ static void test_config_set_api(void)
     CHECK(config_set(e, "bind", "a  b", 0, buf, sizeof(buf)) == NULL);
     CHECK(value_is(e, "bind", "a  b"));
     CHECK(config_set(e, "maxclients", "4294967295", 0, buf, sizeof(buf)) == NULL);
-    CHECK_EQ_LL(e->cfg.maxclients, 2147483647);
+    CHECK_EQ_LL(server_of(e)->net.cfg.maxclients, 2147483647);
     msg = config_set(e, "maxclients", "0", 0, buf, sizeof(buf));
     CHECK(msg && strcmp(msg, "argument must be between 1 and 4294967295 inclusive") == 0);
     msg = config_set(e, "proto-max-bulk-len", "1", 0, buf, sizeof(buf));
@@ -317,6 +348,7 @@ static void test_config_set_api(void)
 int main(void)
 {
     TEST(test_defaults);
+    TEST(test_no_host);
     TEST(test_memory_units);
     TEST(test_split_args);
     TEST(test_load_file_text);

@@ -161,6 +161,202 @@ static void test_transaction_log_is_all_or_nothing(void)
     engine_free(cut);
 }
 
+/* Does entry i of a recorded log have exactly the words want? */
+static int entry_is(const recorder *rec, int i, const char **want)
+{
+    size_t off = 0;
+    entry_view v;
+    const char *why;
+    for (int n = 0;; n++) {
+        if (entry_decode(rec->log + off, dstr_len(rec->log) - off, &v, &why) != ENTRY_OK) return 0;
+        if (n == i) break;
+        off += v.size;
+        entry_view_free(&v);
+    }
+    int argc = 0, same = 1;
+    for (; want[argc]; argc++)
+        same = same && argc < v.e.argc && v.e.argv[argc].len == strlen(want[argc]) &&
+               memcmp(v.e.argv[argc].ptr, want[argc], v.e.argv[argc].len) == 0;
+    same = same && argc == v.e.argc;
+    entry_view_free(&v);
+    return same;
+}
+
+/* INCRBYFLOAT reaches the log as the SET ... KEEPTTL of its result (as
+ * Redis propagates it), so a replay never redoes the long double
+ * arithmetic, whose precision differs between machines; the replay keeps
+ * the value and the TTL. */
+static void test_incrbyfloat_logged_as_set(void)
+{
+    cairn_engine *a = new_engine(8);
+    recorder rec = {dstr_with_cap(0), 0};
+    engine_set_log_sink(a, record, &rec);
+    cairn_session s;
+    session_init(a, &s);
+    check_reply(RUN(a, &s, 1000, "SET", "f", "10.5", "PX", "5000"), "+OK\r\n");
+    check_reply(RUN(a, &s, 1000, "INCRBYFLOAT", "f", "0.1"), "$4\r\n10.6\r\n");
+    check_reply(RUN(a, &s, 1000, "INCRBYFLOAT", "new", "3.0e3"), "$4\r\n3000\r\n");
+    check_reply(RUN(a, &s, 1000, "INCRBYFLOAT", "f", "x"), "-ERR value is not a valid float\r\n");
+    CHECK_EQ_LL(rec.n, 3);
+    CHECK(entry_is(&rec, 1, WORDS("SET", "f", "10.6", "KEEPTTL")));
+    CHECK(entry_is(&rec, 2, WORDS("SET", "new", "3000", "KEEPTTL")));
+
+    cairn_engine *b = new_engine(9);
+    apply_log(b, rec.log, dstr_len(rec.log));
+    cairn_session t;
+    session_init(b, &t);
+    check_reply(RUN(b, &t, 2000, "GET", "f"), "$4\r\n10.6\r\n");
+    check_reply(RUN(b, &t, 2000, "PTTL", "f"), ":4000\r\n");
+    check_reply(RUN(b, &t, 2000, "GET", "new"), "$4\r\n3000\r\n");
+
+    session_reset(&s);
+    session_reset(&t);
+    dstr_free(rec.log);
+    engine_free(a);
+    engine_free(b);
+}
+
+/* Apply one entry of words at now_ms to e as session s; returns what
+ * engine_apply_entry() returns and the reply in *reply (freed by caller). */
+static int apply_words(cairn_engine *e, cairn_session *s, int64_t now_ms, const char **words,
+                       char **reply)
+{
+    cslice argv[8];
+    int argc = 0;
+    for (; words[argc]; argc++)
+        argv[argc] = (cslice){words[argc], strlen(words[argc])};
+    cairn_entry entry = {0, now_ms, 42, argc, argv};
+    rbuf out;
+    rbuf_init(&out, 2);
+    int rc = engine_apply_entry(e, s, &entry, &out);
+    size_t len;
+    *reply = rbuf_flatten(&out, &len);
+    rbuf_free(&out);
+    return rc;
+}
+
+static cobj *find_key(cairn_engine *e, const char *key)
+{
+    return db_find(&e->dbs[0], &(cslice){key, strlen(key)});
+}
+
+/* Applying entries originates nothing (DESIGN rule 4): with a log sink
+ * attached, the replay emits no entry; it deletes only what the log
+ * deletes, so a key whose TTL passed stays (and is written to) until a
+ * DEL entry comes, which deletes it. */
+static void test_applying_originates_nothing(void)
+{
+    cairn_engine *a = new_engine(10);
+    recorder rec = {dstr_with_cap(0), 0};
+    engine_set_log_sink(a, record, &rec);
+    cairn_session s;
+    session_init(a, &s);
+    check_reply(RUN(a, &s, 1000, "SET", "lazy", "v", "PX", "100"), "+OK\r\n");
+    check_reply(RUN(a, &s, 1000, "SET", "stays", "v", "PX", "100"), "+OK\r\n");
+    check_reply(RUN(a, &s, 2000, "GET", "lazy"), "$-1\r\n"); /* logged as DEL */
+    check_reply(RUN(a, &s, 3000, "SET", "later", "1"), "+OK\r\n");
+    CHECK_EQ_LL(rec.n, 4);
+
+    cairn_engine *b = new_engine(11);
+    recorder brec = {dstr_with_cap(0), 0};
+    engine_set_log_sink(b, record, &brec);
+    apply_log(b, rec.log, dstr_len(rec.log));
+    CHECK(find_key(b, "lazy") == NULL);
+    CHECK(find_key(b, "stays") != NULL);
+    CHECK(find_key(b, "later") != NULL);
+    cairn_session t;
+    session_init(b, &t);
+    char *reply;
+    CHECK_EQ_LL(apply_words(b, &t, 4000, WORDS("APPEND", "stays", "w"), &reply), 0);
+    check_reply(reply, ":2\r\n");
+    CHECK_EQ_LL(apply_words(b, &t, 4000, WORDS("DEL", "stays"), &reply), 0);
+    check_reply(reply, ":1\r\n");
+    CHECK(find_key(b, "stays") == NULL);
+    CHECK_EQ_LL(b->stats.expired_keys, 0);
+    CHECK_EQ_LL(brec.n, 0);
+    CHECK_EQ_LL(b->applying, 0);
+
+    session_reset(&s);
+    session_reset(&t);
+    dstr_free(rec.log);
+    dstr_free(brec.log);
+    engine_free(a);
+    engine_free(b);
+}
+
+/* A node that does not originate (a follower) never deletes on its own:
+ * a read of an expired key finds nothing but leaves the key, active
+ * expiry and eviction do nothing, and nothing is logged.  Once it
+ * originates, the same read deletes the key and logs the DEL. */
+static void test_non_originating_node_reads_expired_keys_as_missing(void)
+{
+    cairn_engine *e = new_engine(12);
+    recorder rec = {dstr_with_cap(0), 0};
+    engine_set_log_sink(e, record, &rec);
+    cairn_session s;
+    session_init(e, &s);
+    check_reply(RUN(e, &s, 1000, "SET", "k", "v", "PX", "100"), "+OK\r\n");
+    check_reply(RUN(e, &s, 1000, "SET", "other", "v", "PX", "100"), "+OK\r\n");
+    CHECK_EQ_LL(rec.n, 2);
+
+    e->originates = 0;
+    check_reply(RUN(e, &s, 2000, "GET", "k"), "$-1\r\n");
+    check_reply(RUN(e, &s, 2000, "EXISTS", "k", "other"), ":0\r\n");
+    CHECK(find_key(e, "k") != NULL);
+    int more;
+    CHECK_EQ_LL(engine_active_expire(e, 2000, 1000, &more), 0);
+    CHECK(find_key(e, "other") != NULL);
+    check_reply(RUN(e, &s, 2000, "CONFIG", "SET", "maxmemory", "1"), "+OK\r\n");
+    CHECK(find_key(e, "other") != NULL);
+    check_reply(RUN(e, &s, 2000, "CONFIG", "SET", "maxmemory", "0"), "+OK\r\n");
+    CHECK_EQ_LL(e->stats.expired_keys + e->stats.evicted_keys, 0);
+    CHECK_EQ_LL(rec.n, 2);
+
+    e->originates = 1;
+    check_reply(RUN(e, &s, 2000, "GET", "k"), "$-1\r\n");
+    CHECK(find_key(e, "k") == NULL);
+    CHECK_EQ_LL(e->stats.expired_keys, 1);
+    CHECK_EQ_LL(rec.n, 3);
+
+    session_reset(&s);
+    dstr_free(rec.log);
+    engine_free(e);
+}
+
+/* An entry that does not apply -- it replies with an error -- is
+ * reported as such, never counted as applied; so is one that a limit
+ * guarding client input would refuse live (proto-max-bulk-len), which
+ * applies. */
+static void test_entry_that_fails_to_apply_is_reported(void)
+{
+    cairn_engine *e = new_engine(13);
+    cairn_session s;
+    session_init(e, &s);
+    char *reply;
+    CHECK_EQ_LL(apply_words(e, &s, 1000, WORDS("SET", "k", "text"), &reply), 0);
+    check_reply(reply, "+OK\r\n");
+    CHECK_EQ_LL(apply_words(e, &s, 1000, WORDS("INCR", "k"), &reply), -1);
+    check_reply(reply, "-ERR value is not an integer or out of range\r\n");
+    CHECK_EQ_LL(apply_words(e, &s, 1000, WORDS("NOSUCH", "k"), &reply), -1);
+    cm_free(reply);
+
+    cairn_session c;
+    session_init(e, &c);
+    check_reply(RUN(e, &c, 1000, "CONFIG", "SET", "proto-max-bulk-len", "1mb"), "+OK\r\n");
+    check_reply(RUN(e, &c, 1000, "SETRANGE", "big", "2000000", "x"),
+                "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+    CHECK_EQ_LL(apply_words(e, &s, 1000, WORDS("SETRANGE", "big", "2000000", "x"), &reply), 0);
+    check_reply(reply, ":2000001\r\n");
+    CHECK_EQ_LL(apply_words(e, &s, 1000, WORDS("APPEND", "big", "y"), &reply), 0);
+    check_reply(reply, ":2000002\r\n");
+    check_reply(RUN(e, &c, 1000, "APPEND", "big", "z"),
+                "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+
+    session_reset(&s);
+    session_reset(&c);
+    engine_free(e);
+}
+
 /* The command index finds every command of the table by its name in any
  * case, and nothing else: not a prefix, not a name with a byte added
  * (even a NUL, which the index pads names with), not a non-letter byte
@@ -217,5 +413,9 @@ int main(void)
     TEST(test_expiry_is_logged_as_delete);
     TEST(test_replay_reproduces_state);
     TEST(test_transaction_log_is_all_or_nothing);
+    TEST(test_incrbyfloat_logged_as_set);
+    TEST(test_applying_originates_nothing);
+    TEST(test_non_originating_node_reads_expired_keys_as_missing);
+    TEST(test_entry_that_fails_to_apply_is_reported);
     return TEST_REPORT();
 }

@@ -1,0 +1,954 @@
+/* raft.c -- the Raft state machine (see raft.h for the caller's contract).
+ *
+ * Structure follows etcd's raft: one step function dispatching on the
+ * message type after the common term checks, per-follower progress with
+ * a probe state (one append in flight until the follower's log matches)
+ * and a replicate state (pipelined appends bounded by a window of
+ * messages and bytes). */
+#include "raft.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef RAFT_SIM_BUGS
+#define BUG(r, b) (((r)->cfg.bugs & (b)) != 0)
+#else
+#define BUG(r, b) 0
+#endif
+
+enum { PR_PROBE, PR_REPLICATE };
+
+typedef struct inflight {
+    uint64_t last;
+    size_t bytes;
+} inflight;
+
+typedef struct progress {
+    uint64_t id;
+    uint64_t match, next;
+    int state;
+    int probe_sent;       /* probe state: an append is out, wait for a reply */
+    int recent_active;    /* heard from since the last check-quorum */
+    uint64_t read_acked;  /* highest read round this peer confirmed */
+    uint64_t sent_commit; /* highest commit index sent to this peer */
+    inflight *infl;       /* ring of max_inflight_msgs */
+    size_t in_start, in_count, in_bytes;
+} progress;
+
+typedef struct pending_read {
+    uint64_t ctx;
+    uint64_t index;
+    uint64_t from; /* this node, or the follower that asked */
+    uint64_t round;
+} pending_read;
+
+struct raft {
+    raft_config cfg;
+    crand rng;
+    uint64_t id, term, vote, lead;
+    raft_role role;
+
+    /* log[i] has index offset + 1 + i; entries up to `stable` are durable */
+    raft_entry *log;
+    size_t log_len, log_cap;
+    uint64_t offset, offset_term;
+    uint64_t stable;
+    uint64_t unstable_from; /* first index to hand out for persisting */
+    uint64_t commit, applied;
+    size_t uncommitted_bytes;
+
+    int election_elapsed, heartbeat_elapsed, timeout;
+    uint8_t votes[RAFT_MAX_PEERS]; /* 0 none, 1 granted, 2 rejected */
+    progress prs[RAFT_MAX_PEERS];
+
+    raft_msg *msgs;
+    size_t n_msgs, cap_msgs;
+    raft_read_state *reads;
+    size_t n_reads, cap_reads;
+    pending_read *pending;
+    size_t n_pending, cap_pending;
+    uint64_t read_round, read_round_sent;
+
+    raft_hard_state prev_hs;
+    /* what the last raft_ready_get handed out, for raft_advance */
+    raft_hard_state rd_hs;
+    uint64_t rd_stable_to, rd_applied_to;
+    raft_msg *rd_msgs;
+    size_t rd_n_msgs;
+    raft_read_state *rd_reads;
+    size_t rd_n_reads;
+    int rd_out;
+};
+
+/* ---- log ---- */
+
+uint64_t raft_last_index(const raft *r) { return r->offset + r->log_len; }
+
+uint64_t raft_term_at(const raft *r, uint64_t index)
+{
+    if (index == r->offset) return r->offset_term;
+    if (index < r->offset || index > raft_last_index(r)) return 0;
+    return r->log[index - r->offset - 1].term;
+}
+
+const raft_entry *raft_entry_at(const raft *r, uint64_t index)
+{
+    if (index <= r->offset || index > raft_last_index(r)) return NULL;
+    return &r->log[index - r->offset - 1];
+}
+
+static uint64_t last_term(const raft *r) { return raft_term_at(r, raft_last_index(r)); }
+
+static int entry_copy(raft_entry *dst, const raft_entry *src)
+{
+    *dst = *src;
+    dst->data = NULL;
+    if (src->len) {
+        dst->data = malloc(src->len);
+        if (!dst->data) return -1;
+        memcpy(dst->data, src->data, src->len);
+    }
+    return 0;
+}
+
+static int log_append(raft *r, const raft_entry *e)
+{
+    if (r->log_len == r->log_cap) {
+        size_t cap = r->log_cap ? r->log_cap * 2 : 64;
+        raft_entry *n = realloc(r->log, cap * sizeof(*n));
+        if (!n) return -1;
+        r->log = n;
+        r->log_cap = cap;
+    }
+    if (entry_copy(&r->log[r->log_len], e) != 0) return -1;
+    r->log_len++;
+    return 0;
+}
+
+/* Drop entries from index on (a conflict with the leader's log). */
+static void log_truncate(raft *r, uint64_t index)
+{
+    while (raft_last_index(r) >= index && r->log_len > 0) {
+        free(r->log[r->log_len - 1].data);
+        r->log_len--;
+    }
+    if (r->stable >= index) r->stable = index - 1;
+    if (r->unstable_from > index) r->unstable_from = index;
+}
+
+/* ---- messages ---- */
+
+void raft_msg_free(raft_msg *m)
+{
+    for (size_t i = 0; i < m->n_entries; i++)
+        free(m->entries[i].data);
+    free(m->entries);
+    m->entries = NULL;
+    m->n_entries = 0;
+}
+
+int raft_msg_copy(raft_msg *dst, const raft_msg *src)
+{
+    *dst = *src;
+    dst->entries = NULL;
+    dst->n_entries = 0;
+    if (!src->n_entries) return 0;
+    dst->entries = calloc(src->n_entries, sizeof(raft_entry));
+    if (!dst->entries) return -1;
+    for (size_t i = 0; i < src->n_entries; i++) {
+        if (entry_copy(&dst->entries[i], &src->entries[i]) != 0) {
+            raft_msg_free(dst);
+            return -1;
+        }
+        dst->n_entries++;
+    }
+    return 0;
+}
+
+const char *raft_msg_type_name(int type)
+{
+    static const char *const names[RAFT_MSG_TYPES] = {
+        "PREVOTE",  "PREVOTE_RESP", "VOTE",           "VOTE_RESP",  "APP",
+        "APP_RESP", "HEARTBEAT",    "HEARTBEAT_RESP", "READ_INDEX", "READ_INDEX_RESP",
+    };
+    return type >= 0 && type < RAFT_MSG_TYPES ? names[type] : "?";
+}
+
+/* Queue a message; the caller fills it.  Returns NULL on allocation
+ * failure, which drops the message (the protocol retries lost ones). */
+static raft_msg *send_msg(raft *r, uint64_t to, int type)
+{
+    if (r->n_msgs == r->cap_msgs) {
+        size_t cap = r->cap_msgs ? r->cap_msgs * 2 : 16;
+        raft_msg *n = realloc(r->msgs, cap * sizeof(*n));
+        if (!n) return NULL;
+        r->msgs = n;
+        r->cap_msgs = cap;
+    }
+    raft_msg *m = &r->msgs[r->n_msgs++];
+    memset(m, 0, sizeof(*m));
+    m->type = (uint8_t)type;
+    m->from = r->id;
+    m->to = to;
+    m->term = r->term;
+    return m;
+}
+
+static void add_read_state(raft *r, uint64_t ctx, uint64_t index)
+{
+    if (r->n_reads == r->cap_reads) {
+        size_t cap = r->cap_reads ? r->cap_reads * 2 : 16;
+        raft_read_state *n = realloc(r->reads, cap * sizeof(*n));
+        if (!n) return; /* the read is dropped; the client retries */
+        r->reads = n;
+        r->cap_reads = cap;
+    }
+    r->reads[r->n_reads++] = (raft_read_state){ctx, index};
+}
+
+/* ---- configuration and progress ---- */
+
+static size_t quorum(const raft *r) { return r->cfg.n_peers / 2 + 1; }
+
+static progress *pr_of(raft *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->cfg.n_peers; i++)
+        if (r->prs[i].id == id) return &r->prs[i];
+    return NULL;
+}
+
+static int inflight_full(const raft *r, const progress *p)
+{
+    if (p->in_count >= r->cfg.max_inflight_msgs) return 1;
+    return r->cfg.max_inflight_bytes && p->in_bytes >= r->cfg.max_inflight_bytes;
+}
+
+static void inflight_add(raft *r, progress *p, uint64_t last, size_t bytes)
+{
+    size_t cap = r->cfg.max_inflight_msgs;
+    p->infl[(p->in_start + p->in_count) % cap] = (inflight){last, bytes};
+    p->in_count++;
+    p->in_bytes += bytes;
+}
+
+/* The follower has everything up to index: free the window below it. */
+static void inflight_free_to(raft *r, progress *p, uint64_t index)
+{
+    size_t cap = r->cfg.max_inflight_msgs;
+    while (p->in_count && p->infl[p->in_start].last <= index) {
+        p->in_bytes -= p->infl[p->in_start].bytes;
+        p->in_start = (p->in_start + 1) % cap;
+        p->in_count--;
+    }
+}
+
+static void pr_become_probe(raft *r, progress *p)
+{
+    p->state = PR_PROBE;
+    p->probe_sent = 0;
+    p->in_start = p->in_count = p->in_bytes = 0;
+    if (p->next <= p->match) p->next = p->match + 1;
+    (void)r;
+}
+
+/* ---- roles ---- */
+
+static void reset_timers(raft *r)
+{
+    r->election_elapsed = 0;
+    r->heartbeat_elapsed = 0;
+    r->timeout = r->cfg.election_ticks + (int)crand_below(&r->rng, (uint64_t)r->cfg.election_ticks);
+}
+
+static void drop_pending_reads(raft *r) { r->n_pending = 0; }
+
+static void reset(raft *r, uint64_t term)
+{
+    if (term != r->term) {
+        r->term = term;
+        r->vote = RAFT_NONE;
+    }
+    r->lead = RAFT_NONE;
+    reset_timers(r);
+    memset(r->votes, 0, sizeof(r->votes));
+    drop_pending_reads(r);
+    for (size_t i = 0; i < r->cfg.n_peers; i++) {
+        progress *p = &r->prs[i];
+        p->match = 0;
+        p->next = raft_last_index(r) + 1;
+        p->recent_active = 0;
+        p->read_acked = 0;
+        p->sent_commit = 0;
+        pr_become_probe(r, p);
+        if (p->id == r->id) p->match = r->stable;
+    }
+}
+
+static void become_follower(raft *r, uint64_t term, uint64_t lead)
+{
+    reset(r, term);
+    r->role = RAFT_FOLLOWER;
+    r->lead = lead;
+}
+
+static void bcast_append(raft *r);
+static int maybe_commit(raft *r);
+
+static void become_leader(raft *r)
+{
+    reset(r, r->term);
+    r->role = RAFT_LEADER;
+    r->lead = r->id;
+    r->uncommitted_bytes = 0;
+    progress *self = pr_of(r, r->id);
+    self->recent_active = 1;
+    self->state = PR_REPLICATE;
+    if (!BUG(r, RAFT_BUG_NO_NOOP)) {
+        raft_entry noop = {
+            .term = r->term, .index = raft_last_index(r) + 1, .type = RAFT_ENTRY_NOOP};
+        /* Without memory for the no-op this node cannot lead: stand down
+         * and let the election timeout try again. */
+        if (log_append(r, &noop) != 0) {
+            become_follower(r, r->term, RAFT_NONE);
+            return;
+        }
+    }
+    self->next = raft_last_index(r) + 1;
+    if (r->cfg.n_peers == 1) maybe_commit(r);
+}
+
+static int tally(raft *r, uint64_t from, int granted, size_t *rejected)
+{
+    for (size_t i = 0; i < r->cfg.n_peers; i++)
+        if (r->prs[i].id == from && !r->votes[i]) r->votes[i] = granted ? 1 : 2;
+    size_t yes = 0, no = 0;
+    for (size_t i = 0; i < r->cfg.n_peers; i++) {
+        if (r->votes[i] == 1) yes++;
+        if (r->votes[i] == 2) no++;
+    }
+    *rejected = no;
+    return yes >= quorum(r);
+}
+
+static void campaign(raft *r, int pre)
+{
+    uint64_t term;
+    if (pre) {
+        reset(r, r->term);
+        r->role = RAFT_PRECANDIDATE;
+        term = r->term + 1;
+    } else {
+        reset(r, r->term + 1);
+        r->role = RAFT_CANDIDATE;
+        r->vote = r->id;
+        term = r->term;
+    }
+    size_t rejected;
+    if (tally(r, r->id, 1, &rejected)) {
+        /* a single voter wins its own election */
+        if (pre)
+            campaign(r, 0);
+        else
+            become_leader(r);
+        return;
+    }
+    for (size_t i = 0; i < r->cfg.n_peers; i++) {
+        if (r->prs[i].id == r->id) continue;
+        raft_msg *m = send_msg(r, r->prs[i].id, pre ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE);
+        if (!m) continue;
+        m->term = term;
+        m->index = raft_last_index(r);
+        m->log_term = last_term(r);
+    }
+}
+
+void raft_campaign(raft *r)
+{
+    if (r->role != RAFT_LEADER) campaign(r, r->cfg.pre_vote);
+}
+
+/* ---- replication ---- */
+
+/* Send the follower what it lacks, if its progress state allows.  Returns
+ * 1 if a message with entries went out. */
+static int send_append(raft *r, progress *p, int send_empty)
+{
+    if (p->state == PR_PROBE && p->probe_sent) return 0;
+    if (p->state == PR_REPLICATE && inflight_full(r, p)) return 0;
+    uint64_t last = raft_last_index(r);
+    if (p->next > last && !send_empty) return 0;
+    uint64_t prev = p->next - 1;
+    raft_msg *m = send_msg(r, p->id, RAFT_MSG_APP);
+    if (!m) return 0;
+    m->index = prev;
+    m->log_term = raft_term_at(r, prev);
+    m->commit = r->commit;
+    p->sent_commit = r->commit;
+    size_t n = 0, bytes = 0;
+    for (uint64_t i = p->next; i <= last; i++) {
+        size_t len = raft_entry_at(r, i)->len;
+        if (n > 0 && bytes + len > r->cfg.max_msg_bytes) break;
+        n++;
+        bytes += len;
+    }
+    if (n) {
+        m->entries = calloc(n, sizeof(raft_entry));
+        if (!m->entries) {
+            r->n_msgs--;
+            return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (entry_copy(&m->entries[i], raft_entry_at(r, p->next + i)) != 0) {
+                raft_msg_free(m);
+                r->n_msgs--;
+                return 0;
+            }
+            m->n_entries++;
+        }
+    }
+    if (p->state == PR_REPLICATE) {
+        if (n) {
+            p->next += n;
+            inflight_add(r, p, p->next - 1, bytes);
+        }
+    } else {
+        p->probe_sent = 1;
+    }
+    return n > 0;
+}
+
+static void bcast_append(raft *r)
+{
+    for (size_t i = 0; i < r->cfg.n_peers; i++)
+        if (r->prs[i].id != r->id) send_append(r, &r->prs[i], 1);
+}
+
+static void bcast_heartbeat(raft *r)
+{
+    for (size_t i = 0; i < r->cfg.n_peers; i++) {
+        progress *p = &r->prs[i];
+        if (p->id == r->id) continue;
+        raft_msg *m = send_msg(r, p->id, RAFT_MSG_HEARTBEAT);
+        if (!m) continue;
+        /* never past what the follower is known to have */
+        m->commit = p->match < r->commit ? p->match : r->commit;
+        m->ctx = r->read_round_sent;
+    }
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The index a quorum of voters holds, from per-peer values. */
+static uint64_t quorum_value(raft *r, uint64_t (*get)(const progress *))
+{
+    uint64_t v[RAFT_MAX_PEERS];
+    for (size_t i = 0; i < r->cfg.n_peers; i++)
+        v[i] = get(&r->prs[i]);
+    qsort(v, r->cfg.n_peers, sizeof(v[0]), cmp_desc);
+    return v[quorum(r) - 1];
+}
+
+static uint64_t get_match(const progress *p) { return p->match; }
+static uint64_t get_read_acked(const progress *p) { return p->read_acked; }
+
+/* Figure 8: only an entry of the leader's own term is committed by
+ * counting replicas; earlier ones are committed with it. */
+static int maybe_commit(raft *r)
+{
+    uint64_t idx = quorum_value(r, get_match);
+    if (idx <= r->commit) return 0;
+    if (raft_term_at(r, idx) != r->term && !BUG(r, RAFT_BUG_FIGURE8)) return 0;
+    for (uint64_t i = r->commit + 1; i <= idx; i++) {
+        size_t len = raft_entry_at(r, i)->len;
+        r->uncommitted_bytes -= len < r->uncommitted_bytes ? len : r->uncommitted_bytes;
+    }
+    r->commit = idx;
+    return 1;
+}
+
+static int committed_in_term(const raft *r)
+{
+    return BUG(r, RAFT_BUG_NO_NOOP) || raft_term_at(r, r->commit) == r->term;
+}
+
+/* Reads confirmed by a quorum's heartbeat acks become safe. */
+static void release_reads(raft *r)
+{
+    uint64_t round = quorum_value(r, get_read_acked);
+    size_t keep = 0;
+    for (size_t i = 0; i < r->n_pending; i++) {
+        pending_read *pr = &r->pending[i];
+        if (pr->round > round) {
+            r->pending[keep++] = *pr;
+            continue;
+        }
+        if (pr->from == r->id) {
+            add_read_state(r, pr->ctx, pr->index);
+        } else {
+            raft_msg *m = send_msg(r, pr->from, RAFT_MSG_READ_INDEX_RESP);
+            if (m) {
+                m->ctx = pr->ctx;
+                m->index = pr->index;
+            }
+        }
+    }
+    r->n_pending = keep;
+}
+
+static int queue_read(raft *r, uint64_t ctx, uint64_t from)
+{
+    if (!committed_in_term(r)) return RAFT_ERR_BUSY;
+    if (r->cfg.n_peers == 1 || BUG(r, RAFT_BUG_READ_STALE)) {
+        if (from == r->id) {
+            add_read_state(r, ctx, r->commit);
+        } else {
+            raft_msg *m = send_msg(r, from, RAFT_MSG_READ_INDEX_RESP);
+            if (m) {
+                m->ctx = ctx;
+                m->index = r->commit;
+            }
+        }
+        return RAFT_OK;
+    }
+    if (r->n_pending == r->cap_pending) {
+        size_t cap = r->cap_pending ? r->cap_pending * 2 : 16;
+        pending_read *n = realloc(r->pending, cap * sizeof(*n));
+        if (!n) return RAFT_ERR_NOMEM;
+        r->pending = n;
+        r->cap_pending = cap;
+    }
+    /* round 0 = not yet in a heartbeat round; raft_ready_get starts one
+     * round for every read queued since the last */
+    r->pending[r->n_pending++] = (pending_read){ctx, r->commit, from, 0};
+    return RAFT_OK;
+}
+
+int raft_read_index(raft *r, uint64_t ctx)
+{
+    if (r->role == RAFT_LEADER) return queue_read(r, ctx, r->id);
+    if (r->lead == RAFT_NONE) return RAFT_ERR_NOT_LEADER;
+    raft_msg *m = send_msg(r, r->lead, RAFT_MSG_READ_INDEX);
+    if (!m) return RAFT_ERR_NOMEM;
+    m->ctx = ctx;
+    return RAFT_OK;
+}
+
+int raft_propose(raft *r, const void *data, size_t len, uint64_t *index, uint64_t *term)
+{
+    if (r->role != RAFT_LEADER) return RAFT_ERR_NOT_LEADER;
+    if (r->cfg.max_uncommitted_bytes && r->uncommitted_bytes >= r->cfg.max_uncommitted_bytes)
+        return RAFT_ERR_BUSY;
+    raft_entry e = {.term = r->term,
+                    .index = raft_last_index(r) + 1,
+                    .type = RAFT_ENTRY_NORMAL,
+                    .len = (uint32_t)len,
+                    .data = (uint8_t *)data};
+    if (log_append(r, &e) != 0) return RAFT_ERR_NOMEM;
+    r->uncommitted_bytes += len;
+    *index = e.index;
+    *term = e.term;
+    if (r->cfg.n_peers == 1) maybe_commit(r);
+    return RAFT_OK;
+}
+
+/* ---- receiving ---- */
+
+static void handle_append(raft *r, const raft_msg *m, int *corrupt)
+{
+    raft_msg *resp;
+    if (m->index < r->commit) {
+        resp = send_msg(r, m->from, RAFT_MSG_APP_RESP);
+        if (resp) resp->index = r->commit;
+        return;
+    }
+    uint64_t last = raft_last_index(r);
+    if (m->index > last || raft_term_at(r, m->index) != m->log_term) {
+        /* Mismatch: hint the last index at which our log could match,
+         * skipping every entry of a term newer than the leader's prev. */
+        uint64_t hint = m->index < last ? m->index : last;
+        while (hint > r->offset && raft_term_at(r, hint) > m->log_term)
+            hint--;
+        resp = send_msg(r, m->from, RAFT_MSG_APP_RESP);
+        if (!resp) return;
+        resp->reject = 1;
+        resp->index = m->index;
+        resp->hint_index = hint;
+        resp->hint_term = raft_term_at(r, hint);
+        return;
+    }
+    for (size_t i = 0; i < m->n_entries; i++) {
+        const raft_entry *e = &m->entries[i];
+        if (e->index <= raft_last_index(r)) {
+            if (raft_term_at(r, e->index) == e->term) continue;
+            if (e->index <= r->commit) {
+                *corrupt = 1; /* a committed entry would be overwritten */
+                return;
+            }
+            log_truncate(r, e->index);
+        }
+        if (log_append(r, e) != 0) return; /* no ack: the leader resends */
+    }
+    uint64_t lastnew = m->index + m->n_entries;
+    uint64_t c = m->commit < lastnew ? m->commit : lastnew;
+    if (c > r->commit) r->commit = c;
+    resp = send_msg(r, m->from, RAFT_MSG_APP_RESP);
+    if (resp) resp->index = lastnew;
+}
+
+/* The largest index <= index whose term is <= term (in our log). */
+static uint64_t find_conflict_by_term(const raft *r, uint64_t index, uint64_t term)
+{
+    if (index > raft_last_index(r)) index = raft_last_index(r);
+    while (index > r->offset && raft_term_at(r, index) > term)
+        index--;
+    return index;
+}
+
+static void handle_append_resp(raft *r, const raft_msg *m, progress *p)
+{
+    p->recent_active = 1;
+    if (m->reject) {
+        if (p->state == PR_REPLICATE) {
+            if (m->index <= p->match) return; /* stale */
+        } else if (m->index != p->next - 1) {
+            return; /* stale */
+        }
+        uint64_t next = find_conflict_by_term(r, m->hint_index, m->hint_term) + 1;
+        if (next <= p->match) next = p->match + 1;
+        if (next > p->next) next = p->next;
+        if (next == p->next && p->state == PR_PROBE && p->next > p->match + 1) next--;
+        p->next = next;
+        pr_become_probe(r, p);
+        send_append(r, p, 1);
+        return;
+    }
+    int was_paused = p->state == PR_PROBE && p->probe_sent;
+    if (m->index > p->match) {
+        p->match = m->index;
+        if (p->next <= m->index) p->next = m->index + 1;
+        if (p->state == PR_PROBE) {
+            p->state = PR_REPLICATE;
+            p->in_start = p->in_count = p->in_bytes = 0;
+        } else {
+            inflight_free_to(r, p, m->index);
+        }
+        if (maybe_commit(r)) {
+            bcast_append(r);
+        } else {
+            while (send_append(r, p, 0)) {
+            }
+            /* a follower acking after the quorum did still has to learn
+             * the commit index, without waiting for a heartbeat */
+            uint64_t c = p->match < r->commit ? p->match : r->commit;
+            if (p->sent_commit < c) send_append(r, p, 1);
+        }
+    } else if (was_paused) {
+        p->probe_sent = 0;
+        send_append(r, p, 0);
+    }
+}
+
+static void handle_vote(raft *r, const raft_msg *m)
+{
+    int pre = m->type == RAFT_MSG_PREVOTE;
+    int can = r->vote == m->from || (r->vote == RAFT_NONE && r->lead == RAFT_NONE) ||
+              (pre && m->term > r->term);
+    int uptodate = m->log_term > last_term(r) ||
+                   (m->log_term == last_term(r) && m->index >= raft_last_index(r));
+    raft_msg *resp = send_msg(r, m->from, pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP);
+    if (can && uptodate) {
+        if (resp) resp->term = m->term;
+        if (!pre) {
+            r->election_elapsed = 0;
+            r->vote = m->from;
+        }
+    } else if (resp) {
+        resp->reject = 1;
+    }
+}
+
+static void handle_vote_resp(raft *r, const raft_msg *m)
+{
+    int pre = m->type == RAFT_MSG_PREVOTE_RESP;
+    if (pre != (r->role == RAFT_PRECANDIDATE)) return;
+    if (r->role != RAFT_PRECANDIDATE && r->role != RAFT_CANDIDATE) return;
+    if (pre && !m->reject && m->term != r->term + 1) return;
+    size_t rejected;
+    if (tally(r, m->from, !m->reject, &rejected)) {
+        if (pre)
+            campaign(r, 0);
+        else
+            become_leader(r);
+    } else if (rejected >= quorum(r)) {
+        become_follower(r, r->term, RAFT_NONE);
+    }
+}
+
+static void handle_heartbeat_resp(raft *r, const raft_msg *m, progress *p)
+{
+    p->recent_active = 1;
+    p->probe_sent = 0;
+    /* appends or their acks may be lost: free a slot so the next append
+     * goes out and, if it leaves a gap, is rejected, which starts a probe */
+    if (p->state == PR_REPLICATE && inflight_full(r, p)) {
+        p->in_bytes -= p->infl[p->in_start].bytes;
+        p->in_start = (p->in_start + 1) % r->cfg.max_inflight_msgs;
+        p->in_count--;
+    }
+    if (p->match < raft_last_index(r)) send_append(r, p, 1);
+    if (m->ctx > p->read_acked) {
+        p->read_acked = m->ctx;
+        release_reads(r);
+    }
+}
+
+/* Common term handling; returns 0 if the message is to be dropped. */
+static int check_term(raft *r, const raft_msg *m)
+{
+    if (m->term > r->term) {
+        if (m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE) {
+            /* A node that heard from a live leader within the minimum
+             * election timeout ignores campaigns: this is what makes a
+             * partitioned node's rejoin harmless with check-quorum. */
+            if (r->cfg.check_quorum && r->lead != RAFT_NONE &&
+                r->election_elapsed < r->cfg.election_ticks)
+                return 0;
+        }
+        if (m->type == RAFT_MSG_PREVOTE) return 1;
+        if (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject) return 1;
+        int from_leader = m->type == RAFT_MSG_APP || m->type == RAFT_MSG_HEARTBEAT;
+        become_follower(r, m->term, from_leader ? m->from : RAFT_NONE);
+        return 1;
+    }
+    if (m->term < r->term) {
+        if ((r->cfg.check_quorum || r->cfg.pre_vote) &&
+            (m->type == RAFT_MSG_APP || m->type == RAFT_MSG_HEARTBEAT)) {
+            /* tell a stale leader about the newer term */
+            send_msg(r, m->from, RAFT_MSG_APP_RESP);
+        } else if (m->type == RAFT_MSG_PREVOTE) {
+            raft_msg *resp = send_msg(r, m->from, RAFT_MSG_PREVOTE_RESP);
+            if (resp) resp->reject = 1;
+        }
+        return 0;
+    }
+    return 1;
+}
+
+int raft_step(raft *r, const raft_msg *m)
+{
+    if (m->to != r->id || !pr_of(r, m->from)) return RAFT_OK;
+    if (!check_term(r, m)) return RAFT_OK;
+    progress *p = pr_of(r, m->from);
+    int corrupt = 0;
+    switch (m->type) {
+    case RAFT_MSG_PREVOTE:
+    case RAFT_MSG_VOTE: handle_vote(r, m); break;
+    case RAFT_MSG_PREVOTE_RESP:
+    case RAFT_MSG_VOTE_RESP: handle_vote_resp(r, m); break;
+    case RAFT_MSG_APP:
+    case RAFT_MSG_HEARTBEAT:
+        if (r->role == RAFT_LEADER) break; /* same term: impossible */
+        if (r->role != RAFT_FOLLOWER) become_follower(r, m->term, m->from);
+        r->lead = m->from;
+        r->election_elapsed = 0;
+        if (m->type == RAFT_MSG_APP) {
+            handle_append(r, m, &corrupt);
+        } else {
+            if (m->commit > r->commit && m->commit <= raft_last_index(r)) r->commit = m->commit;
+            raft_msg *resp = send_msg(r, m->from, RAFT_MSG_HEARTBEAT_RESP);
+            if (resp) resp->ctx = m->ctx;
+        }
+        break;
+    case RAFT_MSG_APP_RESP:
+        if (r->role == RAFT_LEADER) handle_append_resp(r, m, p);
+        break;
+    case RAFT_MSG_HEARTBEAT_RESP:
+        if (r->role == RAFT_LEADER) handle_heartbeat_resp(r, m, p);
+        break;
+    case RAFT_MSG_READ_INDEX:
+        if (r->role == RAFT_LEADER) queue_read(r, m->ctx, m->from);
+        break;
+    case RAFT_MSG_READ_INDEX_RESP:
+        if (r->role == RAFT_FOLLOWER && m->from == r->lead) add_read_state(r, m->ctx, m->index);
+        break;
+    }
+    return corrupt ? RAFT_ERR_CORRUPT : RAFT_OK;
+}
+
+/* ---- time ---- */
+
+static int quorum_active(raft *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->cfg.n_peers; i++) {
+        if (r->prs[i].id == r->id || r->prs[i].recent_active) n++;
+        r->prs[i].recent_active = 0;
+    }
+    return n >= quorum(r);
+}
+
+void raft_tick(raft *r)
+{
+    r->election_elapsed++;
+    if (r->role != RAFT_LEADER) {
+        if (r->election_elapsed >= r->timeout) campaign(r, r->cfg.pre_vote);
+        return;
+    }
+    if (r->election_elapsed >= r->cfg.election_ticks) {
+        r->election_elapsed = 0;
+        if (r->cfg.check_quorum && !quorum_active(r)) {
+            become_follower(r, r->term, RAFT_NONE);
+            return;
+        }
+    }
+    if (++r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
+        r->heartbeat_elapsed = 0;
+        bcast_heartbeat(r);
+    }
+}
+
+/* ---- ready / advance ---- */
+
+int raft_ready_get(raft *r, raft_ready *rd)
+{
+    memset(rd, 0, sizeof(*rd));
+    if (r->role == RAFT_LEADER) {
+        /* proposals since the last Ready go out as one append per peer */
+        for (size_t i = 0; i < r->cfg.n_peers; i++)
+            if (r->prs[i].id != r->id)
+                while (send_append(r, &r->prs[i], 0)) {
+                }
+        int fresh = 0;
+        for (size_t i = 0; i < r->n_pending; i++)
+            if (!r->pending[i].round) {
+                if (!fresh) r->read_round_sent = ++r->read_round;
+                fresh = 1;
+                r->pending[i].round = r->read_round_sent;
+            }
+        if (fresh) {
+            pr_of(r, r->id)->read_acked = r->read_round_sent;
+            bcast_heartbeat(r);
+        }
+    }
+    rd->hs = (raft_hard_state){r->term, r->vote, r->commit};
+    if (BUG(r, RAFT_BUG_VOTE_UNSYNCED))
+        rd->hs.vote = r->term == r->prev_hs.term ? r->prev_hs.vote : RAFT_NONE;
+    rd->hs_changed = memcmp(&rd->hs, &r->prev_hs, sizeof(rd->hs)) != 0;
+    uint64_t last = raft_last_index(r);
+    if (r->unstable_from <= last) {
+        rd->entries = raft_entry_at(r, r->unstable_from);
+        rd->n_entries = last - r->unstable_from + 1;
+    }
+    uint64_t to = r->commit < last ? r->commit : last;
+    if (to > r->applied) {
+        rd->committed = raft_entry_at(r, r->applied + 1);
+        rd->n_committed = to - r->applied;
+    }
+    rd->msgs = r->msgs;
+    rd->n_msgs = r->n_msgs;
+    rd->reads = r->reads;
+    rd->n_reads = r->n_reads;
+    r->rd_hs = rd->hs;
+    r->rd_stable_to = last;
+    r->rd_applied_to = to > r->applied ? to : r->applied;
+    r->rd_msgs = r->msgs;
+    r->rd_n_msgs = r->n_msgs;
+    r->rd_reads = r->reads;
+    r->rd_n_reads = r->n_reads;
+    r->msgs = NULL;
+    r->n_msgs = r->cap_msgs = 0;
+    r->reads = NULL;
+    r->n_reads = r->cap_reads = 0;
+    r->rd_out = 1;
+    return rd->hs_changed || rd->n_entries || rd->n_committed || rd->n_msgs || rd->n_reads;
+}
+
+void raft_advance(raft *r)
+{
+    if (!r->rd_out) return;
+    r->rd_out = 0;
+    r->prev_hs = r->rd_hs;
+    if (r->rd_stable_to > r->stable) r->stable = r->rd_stable_to;
+    if (r->unstable_from <= r->rd_stable_to) r->unstable_from = r->rd_stable_to + 1;
+    r->applied = r->rd_applied_to;
+    for (size_t i = 0; i < r->rd_n_msgs; i++)
+        raft_msg_free(&r->rd_msgs[i]);
+    free(r->rd_msgs);
+    free(r->rd_reads);
+    r->rd_msgs = NULL;
+    r->rd_reads = NULL;
+    r->rd_n_msgs = r->rd_n_reads = 0;
+    if (r->role == RAFT_LEADER) {
+        progress *self = pr_of(r, r->id);
+        if (r->stable > self->match) {
+            self->match = r->stable;
+            if (maybe_commit(r)) bcast_append(r);
+        }
+    }
+}
+
+/* ---- lifecycle ---- */
+
+raft *raft_new(const raft_config *cfg, const raft_hard_state *hs, const raft_entry *ents, size_t n)
+{
+    if (cfg->n_peers == 0 || cfg->n_peers > RAFT_MAX_PEERS || cfg->election_ticks < 1 ||
+        cfg->heartbeat_ticks < 1 || cfg->max_inflight_msgs < 1)
+        return NULL;
+    raft *r = calloc(1, sizeof(*r));
+    if (!r) return NULL;
+    r->cfg = *cfg;
+    r->id = cfg->id;
+    crand_seed(&r->rng, cfg->seed);
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        r->prs[i].id = cfg->peers[i];
+        r->prs[i].infl = calloc(cfg->max_inflight_msgs, sizeof(inflight));
+        if (!r->prs[i].infl) goto fail;
+    }
+    if (!pr_of(r, r->id)) goto fail;
+    for (size_t i = 0; i < n; i++)
+        if (ents[i].index != i + 1 || log_append(r, &ents[i]) != 0) goto fail;
+    r->stable = raft_last_index(r);
+    r->unstable_from = r->stable + 1;
+    if (hs) {
+        if (hs->commit > r->stable) goto fail;
+        r->term = hs->term;
+        r->vote = hs->vote;
+        r->commit = hs->commit;
+        r->prev_hs = *hs;
+    }
+    become_follower(r, r->term, RAFT_NONE);
+    return r;
+fail:
+    raft_free(r);
+    return NULL;
+}
+
+void raft_free(raft *r)
+{
+    if (!r) return;
+    for (size_t i = 0; i < r->log_len; i++)
+        free(r->log[i].data);
+    free(r->log);
+    for (size_t i = 0; i < RAFT_MAX_PEERS; i++)
+        free(r->prs[i].infl);
+    for (size_t i = 0; i < r->n_msgs; i++)
+        raft_msg_free(&r->msgs[i]);
+    free(r->msgs);
+    for (size_t i = 0; i < r->rd_n_msgs; i++)
+        raft_msg_free(&r->rd_msgs[i]);
+    free(r->rd_msgs);
+    free(r->reads);
+    free(r->rd_reads);
+    free(r->pending);
+    free(r);
+}
+
+raft_role raft_get_role(const raft *r) { return r->role; }
+uint64_t raft_get_term(const raft *r) { return r->term; }
+uint64_t raft_get_leader(const raft *r) { return r->lead; }
+uint64_t raft_get_id(const raft *r) { return r->id; }
+uint64_t raft_get_commit(const raft *r) { return r->commit; }

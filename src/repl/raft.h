@@ -1,0 +1,207 @@
+/* raft.h -- Cairn's Raft core: a pure, deterministic state machine.
+ *
+ * In the style of etcd's raft: no I/O, no clock, no threads, no rand().
+ * The caller (a node in cairn-server, libcairn or the simulator) owns the
+ * disk, the network and time, and drives the core with four inputs:
+ *
+ *   raft_tick()      one unit of logical time passed (election and
+ *                    heartbeat timeouts are counted in ticks);
+ *   raft_step()      a message arrived from a peer;
+ *   raft_propose()   a client wants an entry appended (leader only);
+ *   raft_read_index() a client wants a linearizable read.
+ *
+ * Randomness (the election timeout) comes from a crand seeded by the
+ * caller, so a run is a function of its inputs.
+ *
+ * After any input the caller asks raft_ready() what to do, does it, and
+ * calls raft_advance().  THE CONTRACT, in this order:
+ *
+ *   1. Persist rd.entries (replacing any stored entries from
+ *      rd.entries[0].index on) and, if rd.hs_changed, rd.hs, and make
+ *      both durable (fsync).  If that fails, stop: send nothing,
+ *      acknowledge nothing (the node must crash and recover from disk).
+ *   2. Only then send rd.msgs.  A vote or an append acknowledgement
+ *      promises something about the disk; sending it before step 1 is
+ *      durable breaks Raft (a crash forgets the promise).
+ *   3. Apply rd.committed in order to the replicated state machine.
+ *   4. Serve rd.reads: each read with ctx may be answered once the
+ *      local state machine has applied rd.reads[i].index.
+ *   5. raft_advance(r).  Pointers in rd are valid until then.
+ *
+ * Votes and log comparisons are made against the log and hard state as
+ * they will be once the pending Ready is persisted; since nothing leaves
+ * the node before that (rule 2), every promise a peer sees rests only on
+ * durable state.
+ *
+ * Safety rules the core keeps (see the simulator in tests/sim/ which
+ * checks them): a leader commits by counting replicas only entries of its
+ * own term (Raft paper, Figure 8); a new leader appends a no-op entry and
+ * serves no read until an entry of its term is committed; a read is
+ * served only after a heartbeat round confirms leadership (ReadIndex). */
+#ifndef CAIRN_RAFT_H
+#define CAIRN_RAFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../ds/rand.h"
+
+#define RAFT_NONE      0
+#define RAFT_MAX_PEERS 16
+
+typedef enum {
+    RAFT_FOLLOWER,
+    RAFT_PRECANDIDATE,
+    RAFT_CANDIDATE,
+    RAFT_LEADER,
+} raft_role;
+
+typedef enum {
+    RAFT_ENTRY_NORMAL, /* caller data */
+    RAFT_ENTRY_NOOP,   /* appended by a new leader; carries no data */
+} raft_entry_type;
+
+typedef struct raft_entry {
+    uint64_t term;
+    uint64_t index;
+    uint8_t type;
+    uint32_t len;
+    uint8_t *data; /* owned by whoever owns the entry */
+} raft_entry;
+
+typedef enum {
+    RAFT_MSG_PREVOTE,
+    RAFT_MSG_PREVOTE_RESP,
+    RAFT_MSG_VOTE,
+    RAFT_MSG_VOTE_RESP,
+    RAFT_MSG_APP,
+    RAFT_MSG_APP_RESP,
+    RAFT_MSG_HEARTBEAT,
+    RAFT_MSG_HEARTBEAT_RESP,
+    RAFT_MSG_READ_INDEX,      /* follower -> leader: a batch of reads */
+    RAFT_MSG_READ_INDEX_RESP, /* leader -> follower: safe index for ctx */
+    RAFT_MSG_TYPES
+} raft_msg_type;
+
+typedef struct raft_msg {
+    uint8_t type;
+    uint8_t reject;
+    uint64_t from, to;
+    uint64_t term;
+    /* APP: prev log term/index; VOTE: last log term/index;
+     * APP_RESP: highest index now matching (or the rejected index). */
+    uint64_t log_term, index;
+    uint64_t commit;
+    /* APP_RESP with reject: where the follower's log could match (its
+     * last index, or the first index of its term at the conflict) and
+     * that term, so the leader skips a whole term per round trip. */
+    uint64_t hint_index, hint_term;
+    /* HEARTBEAT(_RESP), READ_INDEX(_RESP): the read round being confirmed. */
+    uint64_t ctx;
+    size_t n_entries;
+    raft_entry *entries; /* owned by the message */
+} raft_msg;
+
+/* What must be durable: the hard state of the Raft paper. */
+typedef struct raft_hard_state {
+    uint64_t term;
+    uint64_t vote;
+    uint64_t commit;
+} raft_hard_state;
+
+typedef struct raft_read_state {
+    uint64_t ctx;   /* as given to raft_read_index() */
+    uint64_t index; /* answer once applied >= index */
+} raft_read_state;
+
+typedef struct raft_config {
+    uint64_t id;
+    size_t n_peers;
+    uint64_t peers[RAFT_MAX_PEERS]; /* every voter, this node included */
+    int election_ticks;             /* base timeout; the real one is in [e, 2e) */
+    int heartbeat_ticks;
+    int pre_vote;
+    int check_quorum;
+    size_t max_inflight_msgs;  /* appends in flight per follower */
+    size_t max_inflight_bytes; /* entry bytes in flight per follower (0: no limit) */
+    size_t max_msg_bytes;      /* entry bytes per append (at least one entry) */
+    /* proposals are refused (RAFT_ERR_BUSY) while this many bytes wait
+     * for commit (0: no limit) */
+    size_t max_uncommitted_bytes;
+    uint64_t seed; /* for the randomized election timeout */
+    /* Known-bad variants for the simulator (RAFT_BUG_*); compiled in only
+     * when raft.c is built with RAFT_SIM_BUGS, ignored otherwise. */
+    unsigned bugs;
+} raft_config;
+
+enum {
+    RAFT_BUG_FIGURE8 = 1u << 0,       /* commit earlier-term entries by counting */
+    RAFT_BUG_NO_NOOP = 1u << 1,       /* no entry on election, reads not held */
+    RAFT_BUG_VOTE_UNSYNCED = 1u << 2, /* vote left out of the hard state to persist */
+    RAFT_BUG_READ_STALE = 1u << 3,    /* ReadIndex without the heartbeat round */
+};
+
+/* What the caller has to do; see the contract above. */
+typedef struct raft_ready {
+    raft_hard_state hs;
+    int hs_changed;
+    const raft_entry *entries;
+    size_t n_entries;
+    const raft_entry *committed;
+    size_t n_committed;
+    raft_msg *msgs;
+    size_t n_msgs;
+    raft_read_state *reads;
+    size_t n_reads;
+} raft_ready;
+
+enum {
+    RAFT_OK = 0,
+    RAFT_ERR_NOT_LEADER = -1,
+    RAFT_ERR_NOMEM = -2,
+    RAFT_ERR_CORRUPT = -3, /* restored state is inconsistent */
+    RAFT_ERR_BUSY = -4,    /* too many proposals not yet handed out */
+};
+
+typedef struct raft raft;
+
+/* A new node.  hs and the entries (consecutive, from index 1) are what
+ * the node's storage recovered; pass NULL/0 for a fresh node.  The
+ * entries are copied. */
+raft *raft_new(const raft_config *cfg, const raft_hard_state *hs, const raft_entry *ents, size_t n);
+void raft_free(raft *r);
+
+void raft_tick(raft *r);
+int raft_step(raft *r, const raft_msg *m);
+/* Append data as a new entry (copied).  *index gets its log index: the
+ * proposal succeeded iff an entry with that index and the returned
+ * *term is later applied. */
+int raft_propose(raft *r, const void *data, size_t len, uint64_t *index, uint64_t *term);
+/* Ask for a linearizable read; ctx comes back in a raft_read_state (on
+ * this node) when it is safe.  Reads are batched: one heartbeat round
+ * confirms every read queued before it.  Reads are dropped (the caller
+ * retries) if leadership is lost or no leader is known. */
+int raft_read_index(raft *r, uint64_t ctx);
+/* Start an election now (tests, and TimeoutNow later). */
+void raft_campaign(raft *r);
+
+/* Returns 1 and fills *rd if there is anything to do. */
+int raft_ready_get(raft *r, raft_ready *rd);
+void raft_advance(raft *r);
+
+raft_role raft_get_role(const raft *r);
+uint64_t raft_get_term(const raft *r);
+uint64_t raft_get_leader(const raft *r);
+uint64_t raft_get_id(const raft *r);
+uint64_t raft_get_commit(const raft *r);
+uint64_t raft_last_index(const raft *r);
+/* Term of the entry at index (0 if none). */
+uint64_t raft_term_at(const raft *r, uint64_t index);
+const raft_entry *raft_entry_at(const raft *r, uint64_t index);
+
+void raft_msg_free(raft_msg *m);
+/* Deep copy (entries and data); returns -1 on allocation failure. */
+int raft_msg_copy(raft_msg *dst, const raft_msg *src);
+const char *raft_msg_type_name(int type);
+
+#endif

@@ -1,0 +1,43 @@
+/* session.h -- client sessions for exactly-once proposals.
+ *
+ * Part of the replicated state machine: every node applies the same
+ * entries to its table, so every node agrees which (client id, sequence
+ * number) pairs took effect and what they answered.  A client numbers its
+ * writes 1, 2, 3, ... and keeps one outstanding; a retry (after a timeout
+ * or a leader change) reuses the number, and applying it again answers the
+ * cached result instead of executing twice.
+ *
+ * Time is log time: the timestamp the leader put in each entry, made
+ * monotonic by the table, never a local clock, so sessions expire at the
+ * same entry on every node.  A session idle for longer than the TTL, or
+ * the least recently used one when the table is full, is forgotten; a
+ * client must not retry a write for longer than the TTL. */
+#ifndef CAIRN_SESSION_H
+#define CAIRN_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct session_table session_table;
+
+enum {
+    SESSION_NEW = 0,   /* execute it, then session_record() */
+    SESSION_DUP = 1,   /* already applied: answer *result */
+    SESSION_STALE = 2, /* older than the client's last write: ignore */
+};
+
+session_table *session_table_new(size_t max_sessions, uint64_t ttl_ms);
+void session_table_free(session_table *t);
+
+/* Advance log time to now (ignored if earlier) and expire idle sessions. */
+void session_clock(session_table *t, uint64_t now_ms);
+/* Classify (client, seq).  For SESSION_DUP, *result and *len point at the
+ * cached answer (valid until the table changes). */
+int session_check(session_table *t, uint64_t client, uint64_t seq, const void **result,
+                  size_t *len);
+/* Remember that (client, seq) took effect and answered result (copied).
+ * Returns -1 on allocation failure. */
+int session_record(session_table *t, uint64_t client, uint64_t seq, const void *result, size_t len);
+size_t session_count(const session_table *t);
+
+#endif

@@ -1,0 +1,999 @@
+/* sim.c -- cairn-sim: a deterministic simulator that tries to break Raft.
+ *
+ * One process runs N Raft nodes (src/repl/raft.c), a network, disks and
+ * clients, all driven by one PRNG seeded from one number, so a failing
+ * seed replays exactly.  Every step may crash or restart nodes (a crash
+ * in the middle of persisting loses the unsynced part and may tear the
+ * last entry), change partitions (isolations, splits, one-way links,
+ * flapping), and the network delays, drops, duplicates and reorders
+ * messages.  Clients do GETSET writes (with retries under the same
+ * (client, seq)) and reads through ReadIndex on leaders and followers.
+ *
+ * After every step it checks: at most one leader per term, log matching,
+ * leader completeness, committed entries never change, state-machine
+ * safety (every applied history is a prefix of one history), no retried
+ * write takes effect twice; at the end of each seed the cluster is healed
+ * and left to converge, then it checks that no acknowledged write was lost
+ * and that every key's client history is linearizable.
+ *
+ * Usage: cairn-sim --nodes 3|5 --seeds N --steps M [--seed S] [--bug NAME]
+ *        cairn-sim --bench [--nodes N] [--steps M]   (throughput, no faults) */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../src/ds/rand.h"
+#include "../../src/repl/raft.h"
+#include "../../src/repl/session.h"
+#include "lincheck.h"
+
+#define MAX_NODES     5
+#define N_CLIENTS     4
+#define N_KEYS        3
+#define CLIENT_WAIT   40 /* steps before a client retries */
+#define SESSION_TTL   1000000
+#define QUIET_STEPS   3000
+#define LIN_BUDGET    20000000ull
+#define BUG_DUP_APPLY (1u << 8) /* in the simulated state machine, not raft.c */
+
+/* ---- small growable arrays ---- */
+
+#define VEC(T)                                                                                     \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        size_t n, cap;                                                                             \
+    }
+#define VEC_PUSH(vec, x)                                                                           \
+    do {                                                                                           \
+        if ((vec).n == (vec).cap) {                                                                \
+            (vec).cap = (vec).cap ? (vec).cap * 2 : 16;                                            \
+            (vec).v = realloc((vec).v, (vec).cap * sizeof(*(vec).v));                              \
+            if (!(vec).v) oom();                                                                   \
+        }                                                                                          \
+        (vec).v[(vec).n++] = (x);                                                                  \
+    } while (0)
+
+static void oom(void)
+{
+    fprintf(stderr, "cairn-sim: out of memory\n");
+    exit(2);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p) oom();
+    return p;
+}
+
+/* ---- the world ---- */
+
+typedef VEC(uint64_t) u64vec;
+
+typedef struct op_data { /* the payload of a client write entry */
+    uint64_t client, seq, key, value, time;
+} op_data;
+
+typedef struct write_wait {
+    uint64_t client, seq;
+} write_wait;
+
+typedef struct read_wait {
+    uint64_t ctx;
+    int client;
+    uint64_t index;
+    int ready;
+} read_wait;
+
+typedef struct node {
+    uint64_t id;
+    raft *r; /* NULL while crashed */
+    /* the disk: only what survives a crash */
+    raft_hard_state hs;
+    VEC(raft_entry) log;
+    /* volatile state machine */
+    uint64_t kv[N_KEYS];
+    session_table *sess;
+    uint64_t applied, commit_seen;
+    VEC(write_wait) writes;
+    VEC(read_wait) reads;
+    unsigned tick_permille; /* clock drift: chance of ticking each step */
+    uint64_t stalled_until; /* clock stall: no ticks before this step */
+    raft_role role_seen;
+    uint64_t term_seen;
+} node;
+
+typedef struct netmsg {
+    uint64_t at;
+    raft_msg m;
+} netmsg;
+
+typedef struct client {
+    int busy, is_write;
+    uint64_t key, value, seq, call, next_try, read_ctx, hint;
+    size_t hist; /* index of the op in its key's history */
+} client;
+
+typedef struct chosen { /* what index i holds, once known committed */
+    uint64_t term, hash, commit_term;
+} chosen;
+
+typedef struct emap_slot { /* (index, term) -> (hash, term at index-1) */
+    uint64_t index, term, hash, prev_term;
+} emap_slot;
+
+typedef struct weather {
+    unsigned drop, dup, resp_drop; /* per mille */
+    unsigned delay_max;
+    size_t msg_bytes, inflight;                 /* flow control, varied per seed */
+    unsigned part, crash, restart, torn, stall; /* per 100k */
+    int drift;
+} weather;
+
+enum { F_DROP, F_DUP, F_PART, F_CRASH, F_TORN, F_RESTART, F_RESP_DROP, F_STALL, F_N };
+
+typedef struct world {
+    crand rng;
+    uint64_t seed, now;
+    int n;
+    unsigned bugs;
+    weather w;
+    int quiet, bench;
+    node nodes[MAX_NODES];
+    int blocked[MAX_NODES][MAX_NODES]; /* from -> to */
+    VEC(netmsg) net;
+    client clients[N_CLIENTS];
+    VEC(lin_op) hist[N_KEYS];
+    uint64_t value_counter, ctx_counter;
+    /* checkers */
+    u64vec leader_of;   /* by term: node id, 0 none */
+    VEC(chosen) chosen; /* by index - 1 */
+    emap_slot *emap;
+    size_t emap_cap, emap_n;
+    u64vec effect[N_CLIENTS]; /* by seq - 1: index it took effect at */
+    VEC(write_wait) acked;
+    char violation[512];
+    uint64_t faults[F_N];
+} world;
+
+static const char *const fault_names[F_N] = {"drops",        "duplicates",  "partition changes",
+                                             "crashes",      "torn writes", "restarts",
+                                             "lost replies", "clock stalls"};
+
+static int chance(world *w, unsigned per, unsigned scale)
+{
+    return per && crand_below(&w->rng, scale) < per;
+}
+
+static void violate(world *w, const char *fmt, ...)
+{
+    if (w->violation[0]) return; /* report the first */
+    va_list ap;
+    va_start(ap, fmt);
+    int k = snprintf(w->violation, sizeof(w->violation), "step %" PRIu64 ": ", w->now);
+    vsnprintf(w->violation + k, sizeof(w->violation) - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t entry_hash(const raft_entry *e)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ e->type;
+    for (uint32_t i = 0; i < e->len; i++) {
+        h ^= e->data[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* ---- invariant: log matching via (index, term) -> content ---- */
+
+static emap_slot *emap_find(world *w, uint64_t index, uint64_t term)
+{
+    if (w->emap_n * 2 >= w->emap_cap) {
+        size_t cap = w->emap_cap ? w->emap_cap * 2 : 4096;
+        emap_slot *n = xcalloc(cap, sizeof(*n));
+        for (size_t i = 0; i < w->emap_cap; i++) {
+            emap_slot *s = &w->emap[i];
+            if (!s->index) continue;
+            size_t j = (s->index * 31 + s->term) & (cap - 1);
+            while (n[j].index)
+                j = (j + 1) & (cap - 1);
+            n[j] = *s;
+        }
+        free(w->emap);
+        w->emap = n;
+        w->emap_cap = cap;
+    }
+    size_t j = (index * 31 + term) & (w->emap_cap - 1);
+    while (w->emap[j].index && (w->emap[j].index != index || w->emap[j].term != term))
+        j = (j + 1) & (w->emap_cap - 1);
+    return &w->emap[j];
+}
+
+/* Log matching holds iff every (index, term) pair names one entry whose
+ * predecessor has one term: by induction the logs agree up to there. */
+static void check_log_matching(world *w, node *nd, const raft_entry *e, size_t n)
+{
+    if (w->bench) return;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t prev = raft_term_at(nd->r, e[i].index - 1);
+        emap_slot *s = emap_find(w, e[i].index, e[i].term);
+        uint64_t h = entry_hash(&e[i]);
+        if (!s->index) {
+            *s = (emap_slot){e[i].index, e[i].term, h, prev};
+            w->emap_n++;
+        } else if (s->hash != h || s->prev_term != prev) {
+            violate(w,
+                    "log matching: node %" PRIu64 " has a different entry at index %" PRIu64
+                    " term %" PRIu64,
+                    nd->id, e[i].index, e[i].term);
+        }
+    }
+}
+
+/* Committed entries never change; the first sighting defines them. */
+static void check_chosen(world *w, node *nd, const raft_entry *e, const char *what)
+{
+    if (w->bench) return;
+    while (w->chosen.n < e->index)
+        VEC_PUSH(w->chosen, ((chosen){0, 0, 0}));
+    chosen *c = &w->chosen.v[e->index - 1];
+    uint64_t h = entry_hash(e), t = raft_get_term(nd->r);
+    if (!c->term) {
+        *c = (chosen){e->term, h, t};
+        return;
+    }
+    if (c->term != e->term || c->hash != h)
+        violate(w,
+                "%s: node %" PRIu64 " %s index %" PRIu64 " term %" PRIu64 ", but term %" PRIu64
+                " was committed there",
+                what, nd->id, strcmp(what, "state machine safety") ? "committed" : "applied",
+                e->index, e->term, c->term);
+    if (t < c->commit_term) c->commit_term = t;
+}
+
+/* Leader completeness: a leader of term T holds every entry committed in
+ * an earlier term. */
+static void check_new_leader(world *w, node *nd)
+{
+    uint64_t term = raft_get_term(nd->r);
+    while (w->leader_of.n <= term)
+        VEC_PUSH(w->leader_of, 0);
+    if (w->leader_of.v[term] && w->leader_of.v[term] != nd->id)
+        violate(w, "election safety: nodes %" PRIu64 " and %" PRIu64 " both lead term %" PRIu64,
+                w->leader_of.v[term], nd->id, term);
+    w->leader_of.v[term] = nd->id;
+    for (size_t i = 0; i < w->chosen.n; i++) {
+        chosen *c = &w->chosen.v[i];
+        if (!c->term || c->commit_term >= term) continue;
+        const raft_entry *e = raft_entry_at(nd->r, i + 1);
+        if (!e || e->term != c->term || entry_hash(e) != c->hash) {
+            violate(w,
+                    "leader completeness: leader %" PRIu64 " of term %" PRIu64
+                    " lacks committed index %zu (term %" PRIu64 ")",
+                    nd->id, term, i + 1, c->term);
+            return;
+        }
+    }
+}
+
+/* ---- clients ---- */
+
+static void client_done(world *w, int ci, uint64_t result)
+{
+    client *c = &w->clients[ci];
+    lin_op *op = &w->hist[c->key].v[c->hist];
+    op->ret = w->now;
+    if (c->is_write) {
+        op->known = 1;
+        op->old = result;
+        VEC_PUSH(w->acked, ((write_wait){(uint64_t)ci + 1, c->seq}));
+    } else {
+        op->value = result;
+        op->call = c->call; /* this attempt's start */
+    }
+    c->busy = 0;
+}
+
+static void reply_write(world *w, uint64_t cid, uint64_t seq, uint64_t result)
+{
+    client *c = &w->clients[cid - 1];
+    if (!c->busy || !c->is_write || c->seq != seq) return;
+    if (chance(w, w->w.resp_drop, 1000)) {
+        w->faults[F_RESP_DROP]++;
+        return;
+    }
+    client_done(w, (int)cid - 1, result);
+}
+
+static void client_attempt(world *w, int ci)
+{
+    client *c = &w->clients[ci];
+    int target = (int)crand_below(&w->rng, (uint64_t)w->n);
+    if (c->hint && crand_below(&w->rng, 10) < 8) target = (int)c->hint - 1;
+    node *nd = &w->nodes[target];
+    c->next_try = w->now + CLIENT_WAIT;
+    if (!nd->r) {
+        c->next_try = w->now + 3;
+        c->hint = 0;
+        return;
+    }
+    if (c->is_write) {
+        if (raft_get_role(nd->r) != RAFT_LEADER) {
+            c->hint = raft_get_leader(nd->r);
+            c->next_try = w->now + 2;
+            return;
+        }
+        op_data d = {(uint64_t)ci + 1, c->seq, c->key, c->value, w->now};
+        uint64_t idx, term;
+        if (raft_propose(nd->r, &d, sizeof(d), &idx, &term) != RAFT_OK) {
+            c->next_try = w->now + 2;
+            return;
+        }
+        VEC_PUSH(nd->writes, ((write_wait){(uint64_t)ci + 1, c->seq}));
+    } else {
+        c->read_ctx = ++w->ctx_counter;
+        c->call = w->now;
+        if (raft_read_index(nd->r, c->read_ctx) != RAFT_OK) {
+            c->hint = raft_get_leader(nd->r);
+            c->next_try = w->now + 2;
+            return;
+        }
+        VEC_PUSH(nd->reads, ((read_wait){c->read_ctx, ci, 0, 0}));
+    }
+}
+
+static void clients_step(world *w)
+{
+    for (int ci = 0; ci < N_CLIENTS; ci++) {
+        client *c = &w->clients[ci];
+        if (!c->busy) {
+            if (w->quiet || !chance(w, 300, 1000)) continue;
+            c->busy = 1;
+            c->is_write = crand_below(&w->rng, 2) == 0;
+            c->key = crand_below(&w->rng, N_KEYS);
+            c->call = w->now;
+            c->hist = w->hist[c->key].n;
+            lin_op op = {
+                .kind = c->is_write ? LIN_WRITE : LIN_READ, .call = w->now, .ret = LIN_INF};
+            if (c->is_write) {
+                c->seq++;
+                c->value = op.value = ++w->value_counter;
+            }
+            VEC_PUSH(w->hist[c->key], op);
+            c->next_try = w->now;
+        }
+        if (w->now >= c->next_try) client_attempt(w, ci);
+    }
+}
+
+/* ---- nodes ---- */
+
+static raft_config node_config(world *w, int i)
+{
+    raft_config cfg = {.id = (uint64_t)i + 1,
+                       .n_peers = (size_t)w->n,
+                       .election_ticks = 10,
+                       .heartbeat_ticks = 2,
+                       .pre_vote = 1,
+                       .check_quorum = 1,
+                       .max_inflight_msgs = w->w.inflight,
+                       .max_inflight_bytes = 4096,
+                       .max_msg_bytes = w->w.msg_bytes,
+                       .max_uncommitted_bytes = 1 << 20,
+                       .seed = crand_next(&w->rng),
+                       .bugs = w->bugs};
+    for (int j = 0; j < w->n; j++)
+        cfg.peers[j] = (uint64_t)j + 1;
+    if (w->bench) {
+        cfg.max_inflight_msgs = 64;
+        cfg.max_inflight_bytes = 1 << 20;
+        cfg.max_msg_bytes = 64 << 10;
+        cfg.max_uncommitted_bytes = 4 << 20;
+    }
+    return cfg;
+}
+
+static void node_start(world *w, int i)
+{
+    node *nd = &w->nodes[i];
+    raft_config cfg = node_config(w, i);
+    nd->r = raft_new(&cfg, &nd->hs, nd->log.v, nd->log.n);
+    if (!nd->r) {
+        violate(w, "node %d: recovery refused its own disk", i + 1);
+        return;
+    }
+    nd->sess = session_table_new(64, SESSION_TTL);
+    if (!nd->sess) oom();
+    memset(nd->kv, 0, sizeof(nd->kv));
+    nd->applied = nd->commit_seen = 0;
+    nd->role_seen = RAFT_FOLLOWER;
+    nd->term_seen = 0;
+}
+
+static void node_crash(world *w, int i)
+{
+    node *nd = &w->nodes[i];
+    raft_free(nd->r);
+    nd->r = NULL;
+    session_table_free(nd->sess);
+    nd->sess = NULL;
+    nd->writes.n = 0;
+    nd->reads.n = 0;
+    (void)w;
+}
+
+static void disk_truncate(node *nd, uint64_t from)
+{
+    while (nd->log.n >= from && nd->log.n > 0)
+        free(nd->log.v[--nd->log.n].data);
+}
+
+static void disk_append(node *nd, const raft_entry *e)
+{
+    raft_entry c = *e;
+    c.data = NULL;
+    if (e->len) {
+        c.data = malloc(e->len);
+        if (!c.data) oom();
+        memcpy(c.data, e->data, e->len);
+    }
+    VEC_PUSH(nd->log, c);
+}
+
+static void apply_entry(world *w, node *nd, const raft_entry *e)
+{
+    check_chosen(w, nd, e, "state machine safety");
+    nd->applied = e->index;
+    if (e->type != RAFT_ENTRY_NORMAL) return;
+    op_data d;
+    memcpy(&d, e->data, sizeof(d));
+    session_clock(nd->sess, d.time);
+    const void *res;
+    size_t len;
+    uint64_t result;
+    int st = (w->bugs & BUG_DUP_APPLY) ? SESSION_NEW
+                                       : session_check(nd->sess, d.client, d.seq, &res, &len);
+    if (st == SESSION_STALE) return;
+    if (st == SESSION_DUP) {
+        memcpy(&result, res, sizeof(result));
+    } else {
+        result = nd->kv[d.key];
+        nd->kv[d.key] = d.value;
+        if (session_record(nd->sess, d.client, d.seq, &result, sizeof(result)) != 0) oom();
+        u64vec *eff = &w->effect[d.client - 1];
+        while (eff->n < d.seq)
+            VEC_PUSH(*eff, 0);
+        uint64_t *at = &eff->v[d.seq - 1];
+        if (!*at)
+            *at = e->index;
+        else if (*at != e->index)
+            violate(w,
+                    "exactly-once: write (client %" PRIu64 ", seq %" PRIu64
+                    ") took effect at index %" PRIu64 " and again at %" PRIu64,
+                    d.client, d.seq, *at, e->index);
+    }
+    for (size_t i = 0; i < nd->writes.n; i++) {
+        if (nd->writes.v[i].client != d.client || nd->writes.v[i].seq != d.seq) continue;
+        nd->writes.v[i] = nd->writes.v[--nd->writes.n];
+        reply_write(w, d.client, d.seq, result);
+        break;
+    }
+}
+
+static void serve_reads(world *w, node *nd)
+{
+    for (size_t i = 0; i < nd->reads.n;) {
+        read_wait *rw = &nd->reads.v[i];
+        if (!rw->ready || rw->index > nd->applied) {
+            i++;
+            continue;
+        }
+        client *c = &w->clients[rw->client];
+        if (c->busy && !c->is_write && c->read_ctx == rw->ctx && !chance(w, w->w.resp_drop, 1000))
+            client_done(w, rw->client, nd->kv[c->key]);
+        *rw = nd->reads.v[--nd->reads.n];
+    }
+}
+
+static void net_send(world *w, const raft_msg *m)
+{
+    int f = (int)m->from - 1, t = (int)m->to - 1;
+    if (w->blocked[f][t]) return;
+    if (chance(w, w->w.drop, 1000)) {
+        w->faults[F_DROP]++;
+        return;
+    }
+    int copies = 1;
+    if (chance(w, w->w.dup, 1000)) {
+        copies = 2;
+        w->faults[F_DUP]++;
+    }
+    for (int k = 0; k < copies; k++) {
+        netmsg nm = {.at = w->now + 1 + crand_below(&w->rng, w->w.delay_max)};
+        if (raft_msg_copy(&nm.m, m) != 0) oom();
+        VEC_PUSH(w->net, nm);
+    }
+}
+
+/* A crash while the Ready is being written: what reached the disk is a
+ * prefix of the new entries, the last of which may be torn (a torn entry
+ * fails its checksum on recovery, so it is simply not there); the hard
+ * state file is replaced atomically once the entries are synced, so it is
+ * old, or new if every entry made it.  Nothing of the
+ * Ready was sent, so losing it is allowed. */
+static void torn_persist(world *w, node *nd, const raft_ready *rd)
+{
+    size_t keep = 0;
+    if (rd->n_entries) {
+        keep = (size_t)crand_below(&w->rng, rd->n_entries + 1);
+        if (keep) disk_truncate(nd, rd->entries[0].index);
+        for (size_t i = 0; i < keep; i++)
+            disk_append(nd, &rd->entries[i]);
+    }
+    /* the hard state is written after the entries are synced */
+    if (rd->hs_changed && keep == rd->n_entries && crand_below(&w->rng, 2)) nd->hs = rd->hs;
+}
+
+static void node_ready(world *w, int i)
+{
+    node *nd = &w->nodes[i];
+    for (int round = 0; round < 16 && nd->r; round++) {
+        raft_ready rd;
+        if (!raft_ready_get(nd->r, &rd)) {
+            raft_advance(nd->r);
+            return;
+        }
+        check_log_matching(w, nd, rd.entries, rd.n_entries);
+        if (chance(w, w->w.torn, 100000)) {
+            w->faults[F_TORN]++;
+            torn_persist(w, nd, &rd);
+            node_crash(w, i);
+            return;
+        }
+        /* 1. persist (and sync) */
+        if (rd.n_entries) disk_truncate(nd, rd.entries[0].index);
+        for (size_t k = 0; k < rd.n_entries; k++)
+            disk_append(nd, &rd.entries[k]);
+        if (rd.hs_changed) nd->hs = rd.hs;
+        /* 2. send */
+        for (size_t k = 0; k < rd.n_msgs; k++)
+            net_send(w, &rd.msgs[k]);
+        /* committed entries never change */
+        uint64_t commit = raft_get_commit(nd->r);
+        for (uint64_t k = nd->commit_seen + 1; k <= commit; k++) {
+            const raft_entry *e = raft_entry_at(nd->r, k);
+            if (e) check_chosen(w, nd, e, "commit safety");
+        }
+        if (commit > nd->commit_seen) nd->commit_seen = commit;
+        /* 3. apply, 4. reads */
+        for (size_t k = 0; k < rd.n_committed; k++)
+            apply_entry(w, nd, &rd.committed[k]);
+        for (size_t k = 0; k < rd.n_reads; k++)
+            for (size_t j = 0; j < nd->reads.n; j++)
+                if (nd->reads.v[j].ctx == rd.reads[k].ctx) {
+                    nd->reads.v[j].index = rd.reads[k].index;
+                    nd->reads.v[j].ready = 1;
+                }
+        raft_advance(nd->r);
+        serve_reads(w, nd);
+    }
+}
+
+static void check_leaders(world *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        if (!nd->r) continue;
+        raft_role role = raft_get_role(nd->r);
+        uint64_t term = raft_get_term(nd->r);
+        if (role == RAFT_LEADER && (nd->role_seen != RAFT_LEADER || nd->term_seen != term))
+            check_new_leader(w, nd);
+        nd->role_seen = role;
+        nd->term_seen = term;
+    }
+}
+
+/* ---- faults ---- */
+
+static void change_partition(world *w)
+{
+    w->faults[F_PART]++;
+    memset(w->blocked, 0, sizeof(w->blocked));
+    int kind = (int)crand_below(&w->rng, 5);
+    int n = w->n;
+    if (kind == 0) return; /* heal */
+    if (kind == 1 || kind == 4) {
+        int x = (int)crand_below(&w->rng, (uint64_t)n);
+        if (kind == 4) { /* isolate the leader, if any, maybe freezing its clock too */
+            for (int i = 0; i < n; i++)
+                if (w->nodes[i].r && raft_get_role(w->nodes[i].r) == RAFT_LEADER) x = i;
+            if (w->w.stall && crand_below(&w->rng, 2)) {
+                w->faults[F_STALL]++;
+                w->nodes[x].stalled_until = w->now + 20 + crand_below(&w->rng, 100);
+            }
+        }
+        for (int i = 0; i < n; i++)
+            w->blocked[x][i] = w->blocked[i][x] = i != x;
+        return;
+    }
+    if (kind == 2) { /* split into two sides */
+        int side[MAX_NODES];
+        for (int i = 0; i < n; i++)
+            side[i] = (int)crand_below(&w->rng, 2);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                w->blocked[i][j] = side[i] != side[j];
+        return;
+    }
+    /* one-way links: a node may hear others it cannot reach */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            w->blocked[i][j] = i != j && crand_below(&w->rng, 3) == 0;
+}
+
+static void faults_step(world *w)
+{
+    if (w->quiet) return;
+    if (chance(w, w->w.part, 100000)) change_partition(w);
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        if (chance(w, w->w.stall, 100000)) {
+            /* a timer that stops (a frozen VM): a leader keeps believing
+             * it leads while the others elect a new one */
+            w->faults[F_STALL]++;
+            nd->stalled_until = w->now + 20 + crand_below(&w->rng, 100);
+        }
+        if (nd->r && chance(w, w->w.crash, 100000)) {
+            w->faults[F_CRASH]++;
+            node_crash(w, i);
+        } else if (!nd->r && chance(w, w->w.restart, 100000)) {
+            w->faults[F_RESTART]++;
+            node_start(w, i);
+        }
+    }
+}
+
+static void deliver(world *w)
+{
+    /* due messages in random order: reordering beyond the delays */
+    size_t due = 0;
+    for (size_t i = 0; i < w->net.n; i++)
+        if (w->net.v[i].at <= w->now) {
+            netmsg t = w->net.v[due];
+            w->net.v[due] = w->net.v[i];
+            w->net.v[i] = t;
+            due++;
+        }
+    for (size_t i = due; i > 1; i--) {
+        size_t j = (size_t)crand_below(&w->rng, i);
+        netmsg t = w->net.v[i - 1];
+        w->net.v[i - 1] = w->net.v[j];
+        w->net.v[j] = t;
+    }
+    for (size_t i = 0; i < due; i++) {
+        raft_msg *m = &w->net.v[i].m;
+        node *nd = &w->nodes[m->to - 1];
+        if (nd->r && !w->blocked[m->from - 1][m->to - 1] && !w->violation[0]) {
+            if (raft_step(nd->r, m) == RAFT_ERR_CORRUPT)
+                violate(w, "node %" PRIu64 " was asked to overwrite a committed entry", nd->id);
+        }
+        raft_msg_free(m);
+    }
+    memmove(w->net.v, w->net.v + due, (w->net.n - due) * sizeof(netmsg));
+    w->net.n -= due;
+}
+
+static void world_step(world *w)
+{
+    w->now++;
+    faults_step(w);
+    for (int i = 0; i < w->n; i++)
+        if (w->nodes[i].r && w->now >= w->nodes[i].stalled_until &&
+            (!w->w.drift || chance(w, w->nodes[i].tick_permille, 1000)))
+            raft_tick(w->nodes[i].r);
+    deliver(w);
+    clients_step(w);
+    for (int i = 0; i < w->n; i++)
+        node_ready(w, i);
+    check_leaders(w);
+}
+
+/* ---- one seed ---- */
+
+static void pick_weather(world *w)
+{
+    static const unsigned drops[] = {0, 10, 50, 200}, delays[] = {1, 3, 8};
+    static const unsigned parts[] = {0, 300, 2000, 10000}, crashes[] = {0, 100, 500, 1500};
+    w->w.drop = drops[crand_below(&w->rng, 4)];
+    w->w.dup = crand_below(&w->rng, 2) ? 30 : 0;
+    w->w.resp_drop = crand_below(&w->rng, 2) ? 50 : 0;
+    w->w.delay_max = delays[crand_below(&w->rng, 3)];
+    w->w.part = parts[crand_below(&w->rng, 4)];
+    w->w.crash = crashes[crand_below(&w->rng, 4)];
+    w->w.restart = 5000;
+    w->w.torn = crand_below(&w->rng, 2) ? 500 : 0;
+    w->w.stall = crand_below(&w->rng, 2) ? 200 : 0;
+    w->w.drift = (int)crand_below(&w->rng, 2);
+    for (int i = 0; i < w->n; i++)
+        w->nodes[i].tick_permille = 500 + (unsigned)crand_below(&w->rng, 501);
+    static const size_t msg_bytes[] = {1, 128, 1024}, inflight[] = {1, 4, 16};
+    w->w.msg_bytes = msg_bytes[crand_below(&w->rng, 3)];
+    w->w.inflight = inflight[crand_below(&w->rng, 3)];
+}
+
+static int converged(world *w)
+{
+    for (int c = 0; c < N_CLIENTS; c++)
+        if (w->clients[c].busy) return 0;
+    uint64_t applied = 0;
+    for (int i = 0; i < w->n; i++) {
+        if (!w->nodes[i].r) return 0;
+        if (w->nodes[i].applied > applied) applied = w->nodes[i].applied;
+    }
+    for (int i = 0; i < w->n; i++)
+        if (w->nodes[i].applied != applied || raft_get_commit(w->nodes[i].r) != applied) return 0;
+    return 1;
+}
+
+static void dump(world *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        if (!nd->r) {
+            fprintf(stderr, "node %d down\n", i + 1);
+            continue;
+        }
+        fprintf(stderr,
+                "node %d role %d term %" PRIu64 " lead %" PRIu64 " commit %" PRIu64
+                " applied %" PRIu64 " last %" PRIu64 " (term %" PRIu64 ") writes %zu reads %zu\n",
+                i + 1, raft_get_role(nd->r), raft_get_term(nd->r), raft_get_leader(nd->r),
+                raft_get_commit(nd->r), nd->applied, raft_last_index(nd->r),
+                raft_term_at(nd->r, raft_last_index(nd->r)), nd->writes.n, nd->reads.n);
+    }
+    for (int c = 0; c < N_CLIENTS; c++)
+        fprintf(stderr, "client %d busy %d write %d seq %" PRIu64 " key %" PRIu64 "\n", c + 1,
+                w->clients[c].busy, w->clients[c].is_write, w->clients[c].seq, w->clients[c].key);
+}
+
+static void final_checks(world *w)
+{
+    for (int i = 1; i < w->n; i++)
+        if (memcmp(w->nodes[i].kv, w->nodes[0].kv, sizeof(w->nodes[0].kv)) != 0)
+            violate(w, "nodes 1 and %d applied the same log to different states", i + 1);
+    for (size_t i = 0; i < w->acked.n; i++) {
+        write_wait a = w->acked.v[i];
+        if (a.seq > w->effect[a.client - 1].n || !w->effect[a.client - 1].v[a.seq - 1])
+            violate(w, "acknowledged write (client %" PRIu64 ", seq %" PRIu64 ") was lost",
+                    a.client, a.seq);
+    }
+    for (int k = 0; k < N_KEYS && !w->violation[0]; k++) {
+        /* a read that never answered did nothing */
+        size_t keep = 0;
+        for (size_t i = 0; i < w->hist[k].n; i++)
+            if (w->hist[k].v[i].kind == LIN_WRITE || w->hist[k].v[i].ret != LIN_INF)
+                w->hist[k].v[keep++] = w->hist[k].v[i];
+        w->hist[k].n = keep;
+        int rc = lin_check(w->hist[k].v, w->hist[k].n, 0, LIN_BUDGET);
+        if (rc == LIN_VIOLATION)
+            violate(w,
+                    "linearizability: the history of key %d (%zu operations) has no "
+                    "linearization",
+                    k, w->hist[k].n);
+        else if (rc != LIN_OK)
+            fprintf(stderr, "seed %" PRIu64 ": key %d: linearizability check %s\n", w->seed, k,
+                    rc == LIN_GAVE_UP ? "gave up (budget)" : "ran out of memory");
+    }
+}
+
+static void world_free(world *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        node_crash(w, i);
+        disk_truncate(&w->nodes[i], 1);
+        free(w->nodes[i].log.v);
+        free(w->nodes[i].writes.v);
+        free(w->nodes[i].reads.v);
+    }
+    for (size_t i = 0; i < w->net.n; i++)
+        raft_msg_free(&w->net.v[i].m);
+    free(w->net.v);
+    for (int k = 0; k < N_KEYS; k++)
+        free(w->hist[k].v);
+    for (int c = 0; c < N_CLIENTS; c++)
+        free(w->effect[c].v);
+    free(w->leader_of.v);
+    free(w->chosen.v);
+    free(w->emap);
+    free(w->acked.v);
+}
+
+/* Runs one seed; returns the steps simulated, fills why on a violation. */
+static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, char *why,
+                         size_t whylen, uint64_t faults[F_N])
+{
+    world *w = xcalloc(1, sizeof(*w));
+    w->seed = seed;
+    w->n = n;
+    w->bugs = bugs;
+    crand_seed(&w->rng, seed);
+    for (int i = 0; i < n; i++)
+        w->nodes[i].id = (uint64_t)i + 1;
+    pick_weather(w);
+    for (int i = 0; i < n; i++)
+        node_start(w, i);
+    while (w->now < steps && !w->violation[0])
+        world_step(w);
+    /* heal everything and let the cluster converge */
+    w->quiet = 1;
+    memset(w->blocked, 0, sizeof(w->blocked));
+    w->w.drop = w->w.dup = w->w.resp_drop = 0;
+    w->w.torn = 0;
+    w->w.drift = 0;
+    for (int i = 0; i < n; i++)
+        w->nodes[i].stalled_until = 0;
+    for (int i = 0; i < n; i++)
+        if (!w->nodes[i].r) node_start(w, i);
+    uint64_t quiet_end = w->now + QUIET_STEPS;
+    while (!w->violation[0] && !converged(w) && w->now < quiet_end)
+        world_step(w);
+    if (!w->violation[0] && !converged(w)) {
+        violate(w, "liveness: no convergence %d steps after healing", QUIET_STEPS);
+        if (getenv("CAIRN_SIM_DEBUG")) dump(w);
+    }
+    if (!w->violation[0]) final_checks(w);
+    snprintf(why, whylen, "%s", w->violation);
+    for (int f = 0; f < F_N; f++)
+        faults[f] += w->faults[f];
+    uint64_t ran = w->now;
+    world_free(w);
+    free(w);
+    return ran;
+}
+
+/* ---- throughput of the state machine alone ---- */
+
+static int bench(int n, uint64_t steps)
+{
+    world *w = xcalloc(1, sizeof(*w));
+    w->n = n;
+    w->bench = 1;
+    w->w.inflight = 1;
+    crand_seed(&w->rng, 1);
+    w->w.delay_max = 1;
+    for (int i = 0; i < n; i++) {
+        w->nodes[i].id = (uint64_t)i + 1;
+        node_start(w, i);
+    }
+    w->quiet = 1; /* no clients, no faults */
+    raft_campaign(w->nodes[0].r);
+    while (raft_get_role(w->nodes[0].r) != RAFT_LEADER && w->now < 1000)
+        world_step(w);
+    op_data d = {1, 0, 0, 0, 0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t start = raft_get_commit(w->nodes[0].r);
+    for (uint64_t s = 0; s < steps; s++) {
+        for (int k = 0; k < 256; k++) {
+            uint64_t idx, term;
+            d.seq++;
+            if (raft_propose(w->nodes[0].r, &d, sizeof(d), &idx, &term) != RAFT_OK) break;
+        }
+        world_step(w);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    uint64_t committed = raft_get_commit(w->nodes[0].r) - start;
+    printf("%d nodes: %" PRIu64 " entries (%zu bytes) committed in %.3f s: %.0f entries/s "
+           "(everything in one process: raft, simulated network and disk, apply)\n",
+           n, committed, sizeof(d), secs, (double)committed / secs);
+    int bad = w->violation[0] != 0;
+    if (bad) printf("violation: %s\n", w->violation);
+    world_free(w);
+    free(w);
+    return bad;
+}
+
+/* ---- command line ---- */
+
+static const struct {
+    const char *name;
+    unsigned mask;
+} bug_names[] = {
+    {"figure8", RAFT_BUG_FIGURE8},
+    {"no-noop", RAFT_BUG_NO_NOOP},
+    {"vote-unsynced", RAFT_BUG_VOTE_UNSYNCED},
+    {"read-stale", RAFT_BUG_READ_STALE},
+    {"dup-apply", BUG_DUP_APPLY},
+};
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: cairn-sim --nodes 3|5 --seeds N --steps M [--seed S] [--bug NAME]\n"
+                    "       options: --first-seed S (run S, S+1, ...), --stop (at the first "
+                    "violation), --quiet\n"
+                    "       cairn-sim --bench [--nodes N] [--steps M]\n"
+                    "bugs: figure8 no-noop vote-unsynced read-stale dup-apply\n");
+}
+
+int main(int argc, char **argv)
+{
+    int n = 3, do_bench = 0, quiet_progress = 0, stop_at_first = 0;
+    uint64_t seeds = 100, steps = 2000, first = 1;
+    unsigned bugs = 0;
+    const char *bugname = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--bench")) {
+            do_bench = 1;
+            continue;
+        }
+        if (!strcmp(a, "--stop")) { /* stop at the first violation */
+            stop_at_first = 1;
+            continue;
+        }
+        if (!strcmp(a, "--quiet")) {
+            quiet_progress = 1;
+            continue;
+        }
+        if (!v) {
+            usage();
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--nodes")) {
+            n = atoi(v);
+        } else if (!strcmp(a, "--seeds")) {
+            seeds = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--steps")) {
+            steps = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--seed")) {
+            first = strtoull(v, NULL, 10);
+            seeds = 1;
+        } else if (!strcmp(a, "--first-seed")) {
+            first = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--bug")) {
+            size_t k;
+            for (k = 0; k < sizeof(bug_names) / sizeof(bug_names[0]); k++)
+                if (!strcmp(v, bug_names[k].name)) break;
+            if (k == sizeof(bug_names) / sizeof(bug_names[0])) {
+                usage();
+                return 2;
+            }
+            bugs |= bug_names[k].mask;
+            bugname = v;
+        } else {
+            usage();
+            return 2;
+        }
+    }
+    if (n < 1 || n > MAX_NODES) {
+        usage();
+        return 2;
+    }
+    if (do_bench) return bench(n, steps);
+    uint64_t total_steps = 0, violations = 0, faults[F_N] = {0}, ran = 0;
+    for (uint64_t s = first; s < first + seeds && !(stop_at_first && violations); s++) {
+        ran++;
+        char why[512];
+        total_steps += run_seed(s, n, steps, bugs, why, sizeof(why), faults);
+        if (why[0]) {
+            violations++;
+            printf("seed %" PRIu64 ": VIOLATION %s\n  replay: cairn-sim --nodes %d --steps %" PRIu64
+                   " --seed %" PRIu64 "%s%s\n",
+                   s, why, n, steps, s, bugname ? " --bug " : "", bugname ? bugname : "");
+            fflush(stdout);
+        } else if (!quiet_progress && seeds >= 100 && (s - first + 1) % (seeds / 10) == 0) {
+            fprintf(stderr, "  %" PRIu64 "/%" PRIu64 " seeds\n", s - first + 1, seeds);
+        }
+    }
+    printf("faults injected:");
+    for (int f = 0; f < F_N; f++)
+        printf(" %s %" PRIu64 "%s", fault_names[f], faults[f], f + 1 < F_N ? "," : "\n");
+    printf("%" PRIu64 " seeds, %" PRIu64 " steps, %" PRIu64 " violations\n", ran, total_steps,
+           violations);
+    return violations ? 1 : 0;
+}

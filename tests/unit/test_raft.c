@@ -1,0 +1,475 @@
+/* Unit tests of the Raft core (src/repl/raft.c) and the session table.
+ * A tiny in-test cluster delivers messages in order with no faults; the
+ * adversarial cases are cairn-sim's job (tests/sim). */
+#include <stdlib.h>
+
+#include "repl/raft.h"
+#include "repl/session.h"
+#include "test.h"
+
+#define N 3
+
+typedef struct cluster {
+    raft *r[N];
+    raft_msg q[4096];
+    size_t nq;
+    int cut[N + 1]; /* node id isolated */
+    uint64_t applied[N];
+    size_t msgs_of_type[RAFT_MSG_TYPES];
+    size_t app_entries_max;
+} cluster;
+
+static raft_config config(uint64_t id, size_t n)
+{
+    raft_config c = {.id = id,
+                     .n_peers = n,
+                     .election_ticks = 10,
+                     .heartbeat_ticks = 1,
+                     .pre_vote = 1,
+                     .check_quorum = 1,
+                     .max_inflight_msgs = 4,
+                     .max_msg_bytes = 1 << 20,
+                     .seed = id * 7919};
+    for (size_t i = 0; i < n; i++)
+        c.peers[i] = i + 1;
+    return c;
+}
+
+static void cluster_init(cluster *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (int i = 0; i < N; i++) {
+        raft_config cfg = config((uint64_t)i + 1, N);
+        c->r[i] = raft_new(&cfg, NULL, NULL, 0);
+    }
+}
+
+static void cluster_free(cluster *c)
+{
+    for (int i = 0; i < N; i++)
+        raft_free(c->r[i]);
+    for (size_t i = 0; i < c->nq; i++)
+        raft_msg_free(&c->q[i]);
+}
+
+/* Process every node's Ready (persisting is a no-op here) and queue msgs. */
+static void cluster_ready(cluster *c)
+{
+    for (int i = 0; i < N; i++) {
+        raft_ready rd;
+        if (raft_ready_get(c->r[i], &rd)) {
+            for (size_t k = 0; k < rd.n_msgs && c->nq < 4096; k++) {
+                raft_msg *m = &rd.msgs[k];
+                c->msgs_of_type[m->type]++;
+                if (m->type == RAFT_MSG_APP && m->n_entries > c->app_entries_max)
+                    c->app_entries_max = m->n_entries;
+                if (raft_msg_copy(&c->q[c->nq], m) == 0) c->nq++;
+            }
+            if (rd.n_committed) c->applied[i] = rd.committed[rd.n_committed - 1].index;
+        }
+        raft_advance(c->r[i]);
+    }
+}
+
+static void cluster_deliver(cluster *c)
+{
+    size_t n = c->nq;
+    raft_msg batch[4096];
+    memcpy(batch, c->q, n * sizeof(raft_msg));
+    c->nq = 0;
+    for (size_t i = 0; i < n; i++) {
+        raft_msg *m = &batch[i];
+        if (!c->cut[m->from] && !c->cut[m->to]) raft_step(c->r[m->to - 1], m);
+        raft_msg_free(m);
+    }
+}
+
+static void cluster_run(cluster *c, int rounds)
+{
+    for (int k = 0; k < rounds; k++) {
+        cluster_ready(c);
+        cluster_deliver(c);
+    }
+    cluster_ready(c);
+}
+
+static int leader_of(cluster *c)
+{
+    int lead = -1;
+    for (int i = 0; i < N; i++)
+        if (!c->cut[i + 1] && raft_get_role(c->r[i]) == RAFT_LEADER) {
+            if (lead >= 0) return -2;
+            lead = i;
+        }
+    return lead;
+}
+
+static int elect(cluster *c)
+{
+    for (int t = 0; t < 100 && leader_of(c) < 0; t++) {
+        for (int i = 0; i < N; i++)
+            if (!c->cut[i + 1]) raft_tick(c->r[i]);
+        cluster_run(c, 3);
+    }
+    return leader_of(c);
+}
+
+static void test_election_and_noop(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 5);
+    /* the no-op of the new term is committed and applied everywhere */
+    uint64_t term = raft_get_term(c.r[l]);
+    CHECK_EQ_LL(raft_get_commit(c.r[l]), 1);
+    CHECK_EQ_LL(raft_term_at(c.r[l], 1), term);
+    CHECK_EQ_LL(raft_entry_at(c.r[l], 1)->type, RAFT_ENTRY_NOOP);
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ_LL(c.applied[i], 1);
+        CHECK_EQ_LL(raft_get_leader(c.r[i]), l + 1);
+    }
+    cluster_free(&c);
+}
+
+static void test_replication_batched(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 5);
+    c.app_entries_max = 0;
+    uint64_t idx = 0, term;
+    for (int k = 0; k < 100; k++)
+        CHECK_EQ_LL(raft_propose(c.r[l], "x", 1, &idx, &term), RAFT_OK);
+    cluster_run(&c, 5);
+    CHECK_EQ_LL(idx, 101);
+    /* the 100 proposals went out as one append per follower */
+    CHECK_EQ_LL(c.app_entries_max, 100);
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ_LL(raft_get_commit(c.r[i]), 101);
+        CHECK_EQ_LL(c.applied[i], 101);
+    }
+    /* followers refuse proposals */
+    CHECK_EQ_LL(raft_propose(c.r[(l + 1) % N], "y", 1, &idx, &term), RAFT_ERR_NOT_LEADER);
+    cluster_free(&c);
+}
+
+/* Figure 8: an entry of an earlier term is not committed by counting. */
+static void test_commit_only_own_term(void)
+{
+    raft_entry old[2] = {{.term = 1, .index = 1}, {.term = 2, .index = 2}};
+    raft_hard_state hs = {.term = 3};
+    raft_config cfg = config(1, 3);
+    cfg.pre_vote = 0;
+    raft *r = raft_new(&cfg, &hs, old, 2);
+    REQUIRE(r);
+    raft_campaign(r);
+    raft_ready rd;
+    raft_ready_get(r, &rd);
+    raft_advance(r);
+    raft_msg grant = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = 4};
+    raft_step(r, &grant);
+    REQUIRE(raft_get_role(r) == RAFT_LEADER);
+    CHECK_EQ_LL(raft_last_index(r), 3); /* the no-op */
+    raft_ready_get(r, &rd);
+    raft_advance(r); /* the leader's own log is durable */
+    /* follower 2 matches up to index 2, an entry of term 2: a quorum holds
+     * it, but it must not commit before an entry of term 4 does */
+    raft_msg ack = {.type = RAFT_MSG_APP_RESP, .from = 2, .to = 1, .term = 4, .index = 2};
+    raft_step(r, &ack);
+    CHECK_EQ_LL(raft_get_commit(r), 0);
+    ack.index = 3;
+    raft_step(r, &ack);
+    CHECK_EQ_LL(raft_get_commit(r), 3);
+    raft_ready_get(r, &rd);
+    raft_advance(r);
+    raft_free(r);
+}
+
+static void test_vote_rules(void)
+{
+    raft_entry log[2] = {{.term = 1, .index = 1}, {.term = 2, .index = 2}};
+    raft_hard_state hs = {.term = 2};
+    raft_config cfg = config(1, 3);
+    raft *r = raft_new(&cfg, &hs, log, 2);
+    REQUIRE(r);
+    raft_ready rd;
+    /* a candidate whose log is behind is refused */
+    raft_msg v = {.type = RAFT_MSG_VOTE, .from = 2, .to = 1, .term = 3, .log_term = 1, .index = 5};
+    raft_step(r, &v);
+    raft_ready_get(r, &rd);
+    REQUIRE(rd.n_msgs == 1);
+    CHECK(rd.msgs[0].reject);
+    raft_advance(r);
+    /* an up-to-date one gets the vote, and the vote is in the hard state
+     * of the same Ready (persisted before the reply is sent) */
+    v.term = 4;
+    v.from = 3;
+    v.log_term = 2;
+    v.index = 2;
+    raft_step(r, &v);
+    raft_ready_get(r, &rd);
+    REQUIRE(rd.n_msgs == 1);
+    CHECK(!rd.msgs[0].reject);
+    CHECK(rd.hs_changed);
+    CHECK_EQ_LL(rd.hs.vote, 3);
+    CHECK_EQ_LL(rd.hs.term, 4);
+    raft_advance(r);
+    /* no second vote in the same term */
+    v.from = 2;
+    raft_step(r, &v);
+    raft_ready_get(r, &rd);
+    REQUIRE(rd.n_msgs == 1);
+    CHECK(rd.msgs[0].reject);
+    raft_advance(r);
+    raft_free(r);
+    /* the vote survives a restart from the persisted hard state */
+    hs = (raft_hard_state){.term = 4, .vote = 3};
+    r = raft_new(&cfg, &hs, log, 2);
+    REQUIRE(r);
+    raft_step(r, &v);
+    raft_ready_get(r, &rd);
+    REQUIRE(rd.n_msgs == 1);
+    CHECK(rd.msgs[0].reject);
+    raft_advance(r);
+    raft_free(r);
+}
+
+static void test_prevote_keeps_term(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 3);
+    uint64_t term = raft_get_term(c.r[l]);
+    int x = (l + 1) % N;
+    c.cut[x + 1] = 1; /* a partitioned follower campaigns in vain */
+    for (int t = 0; t < 200; t++) {
+        for (int i = 0; i < N; i++)
+            raft_tick(c.r[i]);
+        cluster_run(&c, 2);
+    }
+    CHECK_EQ_LL(raft_get_term(c.r[x]), term); /* pre-vote never won */
+    c.cut[x + 1] = 0;
+    cluster_run(&c, 5);
+    CHECK_EQ_LL(leader_of(&c), l); /* its return does not depose the leader */
+    CHECK_EQ_LL(raft_get_term(c.r[l]), term);
+    cluster_free(&c);
+}
+
+static void test_check_quorum(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 3);
+    c.cut[l + 1] = 1;
+    for (int t = 0; t < 25; t++) {
+        raft_tick(c.r[l]);
+        cluster_run(&c, 1);
+    }
+    CHECK(raft_get_role(c.r[l]) != RAFT_LEADER);
+    cluster_free(&c);
+}
+
+/* A follower with a long log of a stale term is brought in line in a few
+ * round trips, not one per entry. */
+static void test_fast_backoff(void)
+{
+    raft_entry *mine = calloc(201, sizeof(raft_entry));
+    raft_entry *theirs = calloc(201, sizeof(raft_entry));
+    REQUIRE(mine && theirs);
+    for (int i = 0; i < 201; i++) {
+        mine[i] = (raft_entry){.term = i < 1 ? 1 : 3, .index = (uint64_t)i + 1};
+        theirs[i] = (raft_entry){.term = i < 1 ? 1 : 2, .index = (uint64_t)i + 1};
+    }
+    raft_hard_state hs = {.term = 3};
+    raft_config c1 = config(1, 3), c2 = config(2, 3);
+    c1.pre_vote = 0;
+    raft *l = raft_new(&c1, &hs, mine, 201);
+    raft *f = raft_new(&c2, &hs, theirs, 201);
+    REQUIRE(l && f);
+    raft_campaign(l);
+    raft_ready rd;
+    raft_ready_get(l, &rd);
+    raft_advance(l);
+    raft_msg grant = {.type = RAFT_MSG_VOTE_RESP, .from = 3, .to = 1, .term = 4};
+    raft_step(l, &grant);
+    REQUIRE(raft_get_role(l) == RAFT_LEADER);
+    int rounds = 0;
+    for (; rounds < 50 && raft_term_at(f, 150) != 3; rounds++) {
+        raft_ready_get(l, &rd);
+        raft_msg to_f[64];
+        size_t n = 0;
+        for (size_t k = 0; k < rd.n_msgs && n < 64; k++)
+            if (rd.msgs[k].to == 2 && raft_msg_copy(&to_f[n], &rd.msgs[k]) == 0) n++;
+        raft_advance(l);
+        for (size_t k = 0; k < n; k++) {
+            raft_step(f, &to_f[k]);
+            raft_msg_free(&to_f[k]);
+        }
+        raft_ready_get(f, &rd);
+        raft_msg back[64];
+        n = 0;
+        for (size_t k = 0; k < rd.n_msgs && n < 64; k++)
+            if (raft_msg_copy(&back[n], &rd.msgs[k]) == 0) n++;
+        raft_advance(f);
+        for (size_t k = 0; k < n; k++) {
+            raft_step(l, &back[k]);
+            raft_msg_free(&back[k]);
+        }
+    }
+    CHECK_EQ_LL(raft_term_at(f, 150), 3);
+    CHECK_EQ_LL(raft_last_index(f), 202);
+    CHECK(rounds <= 4);
+    raft_free(l);
+    raft_free(f);
+    free(mine);
+    free(theirs);
+}
+
+/* A follower that does not answer gets at most max_inflight_msgs appends. */
+static void test_flow_control(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 3);
+    int x = (l + 1) % N;
+    c.cut[x + 1] = 1;
+    size_t to_x = 0;
+    uint64_t idx, term;
+    for (int k = 0; k < 50; k++) {
+        raft_propose(c.r[l], "x", 1, &idx, &term);
+        raft_ready rd;
+        raft_ready_get(c.r[l], &rd);
+        for (size_t m = 0; m < rd.n_msgs; m++)
+            if (rd.msgs[m].to == (uint64_t)x + 1 && rd.msgs[m].type == RAFT_MSG_APP &&
+                rd.msgs[m].n_entries)
+                to_x++;
+        raft_advance(c.r[l]);
+    }
+    CHECK_EQ_LL(to_x, 4);
+    cluster_free(&c);
+}
+
+static void test_read_index(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 3);
+    uint64_t idx, term;
+    raft_propose(c.r[l], "w", 1, &idx, &term);
+    cluster_run(&c, 3);
+    /* a leader cut off from the others confirms nothing */
+    c.cut[l + 1] = 1;
+    CHECK_EQ_LL(raft_read_index(c.r[l], 42), RAFT_OK);
+    raft_ready rd;
+    for (int k = 0; k < 5; k++) {
+        raft_ready_get(c.r[l], &rd);
+        CHECK_EQ_LL(rd.n_reads, 0);
+        raft_advance(c.r[l]);
+        cluster_deliver(&c);
+    }
+    c.cut[l + 1] = 0;
+    /* with the followers back, one heartbeat round answers every queued read */
+    raft_read_index(c.r[l], 43);
+    size_t hb_before = c.msgs_of_type[RAFT_MSG_HEARTBEAT];
+    uint64_t got[2] = {0, 0};
+    for (int k = 0; k < 4; k++) {
+        raft_ready_get(c.r[l], &rd);
+        for (size_t i = 0; i < rd.n_reads; i++) {
+            CHECK_EQ_LL(rd.reads[i].index, idx);
+            if (rd.reads[i].ctx == 42) got[0] = 1;
+            if (rd.reads[i].ctx == 43) got[1] = 1;
+        }
+        for (size_t m = 0; m < rd.n_msgs; m++) {
+            if (rd.msgs[m].type == RAFT_MSG_HEARTBEAT) c.msgs_of_type[RAFT_MSG_HEARTBEAT]++;
+            raft_msg_copy(&c.q[c.nq++], &rd.msgs[m]);
+        }
+        raft_advance(c.r[l]);
+        cluster_deliver(&c);
+        for (int i = 0; i < N; i++)
+            if (i != l) {
+                raft_ready frd;
+                raft_ready_get(c.r[i], &frd);
+                for (size_t m = 0; m < frd.n_msgs; m++)
+                    raft_msg_copy(&c.q[c.nq++], &frd.msgs[m]);
+                raft_advance(c.r[i]);
+            }
+        cluster_deliver(&c);
+    }
+    CHECK(got[0] && got[1]);
+    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_HEARTBEAT] - hb_before, N - 1);
+    /* a follower read goes through the leader */
+    int f = (l + 1) % N;
+    CHECK_EQ_LL(raft_read_index(c.r[f], 7), RAFT_OK);
+    int seen = 0;
+    for (int k = 0; k < 6 && !seen; k++) {
+        for (int i = 0; i < N; i++) {
+            raft_ready_get(c.r[i], &rd);
+            for (size_t j = 0; j < rd.n_reads; j++)
+                if (i == f && rd.reads[j].ctx == 7 && rd.reads[j].index == idx) seen = 1;
+            for (size_t m = 0; m < rd.n_msgs; m++)
+                raft_msg_copy(&c.q[c.nq++], &rd.msgs[m]);
+            raft_advance(c.r[i]);
+        }
+        cluster_deliver(&c);
+    }
+    CHECK(seen);
+    cluster_free(&c);
+}
+
+static void test_sessions(void)
+{
+    session_table *t = session_table_new(2, 100);
+    REQUIRE(t);
+    const void *res;
+    size_t len;
+    session_clock(t, 10);
+    CHECK_EQ_LL(session_check(t, 1, 1, &res, &len), SESSION_NEW);
+    CHECK_EQ_LL(session_record(t, 1, 1, "one", 3), 0);
+    CHECK_EQ_LL(session_check(t, 1, 1, &res, &len), SESSION_DUP);
+    CHECK(len == 3 && memcmp(res, "one", 3) == 0);
+    CHECK_EQ_LL(session_check(t, 1, 2, &res, &len), SESSION_NEW);
+    CHECK_EQ_LL(session_record(t, 1, 2, "two", 3), 0);
+    CHECK_EQ_LL(session_check(t, 1, 1, &res, &len), SESSION_STALE);
+    /* a full table forgets the least recently used session */
+    session_clock(t, 20);
+    CHECK_EQ_LL(session_record(t, 2, 1, "b", 1), 0);
+    session_clock(t, 30);
+    CHECK_EQ_LL(session_record(t, 1, 3, "c", 1), 0);
+    CHECK_EQ_LL(session_record(t, 3, 1, "d", 1), 0);
+    CHECK_EQ_LL(session_count(t), 2);
+    CHECK_EQ_LL(session_check(t, 2, 1, &res, &len), SESSION_NEW);
+    /* log time, not a clock, expires sessions; earlier times are ignored */
+    session_clock(t, 5);
+    CHECK_EQ_LL(session_count(t), 2);
+    session_clock(t, 131);
+    CHECK_EQ_LL(session_count(t), 0);
+    CHECK_EQ_LL(session_check(t, 1, 3, &res, &len), SESSION_NEW);
+    session_table_free(t);
+}
+
+int main(void)
+{
+    TEST(test_election_and_noop);
+    TEST(test_replication_batched);
+    TEST(test_commit_only_own_term);
+    TEST(test_vote_rules);
+    TEST(test_prevote_keeps_term);
+    TEST(test_check_quorum);
+    TEST(test_fast_backoff);
+    TEST(test_flow_control);
+    TEST(test_read_index);
+    TEST(test_sessions);
+    return TEST_REPORT();
+}

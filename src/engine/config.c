@@ -307,6 +307,13 @@ static const config_def config_table[] = {
      .lo = 0,
      .hi = LONG_MAX,
      .dflt = "64"},
+    {.name = "hll-sparse-max-bytes",
+     .type = CT_LL,
+     .flags = CF_MEMORY,
+     .offset = OFF(hll_sparse_max_bytes),
+     .lo = 0,
+     .hi = LONG_MAX,
+     .dflt = "3000"},
 };
 
 #define CONFIG_COUNT (sizeof(config_table) / sizeof(config_table[0]))

@@ -95,6 +95,8 @@ typedef struct cairn_config {
      * members, each at most zset_max_listpack_value bytes. */
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
+    /* A HyperLogLog stays sparse while that takes at most this many bytes. */
+    long long hll_sparse_max_bytes;
     /* Lists: list_max_listpack_size is Redis's list-max-listpack-size
      * (> 0: entries per node, -1..-5: 4..64 KB per node); a list is one
      * listpack while it fits one node.  list-compress-depth is stored

@@ -247,3 +247,10 @@ def test_bit_events(notify, raw):
         ("BITFIELD", "b", "GET", "u8", "0"), ("BITOP", "OR", "d", "b"),
         ("BITOP", "OR", "d", "nosuch"))
     assert lis.events() == ev(("setbit", "b"), ("setbit", "b"), ("set", "d"), ("del", "d"))
+
+
+def test_hyperloglog_events(notify, raw):
+    lis = Listener(raw, notify)
+    run(notify, ("PFADD", "h1", "a", "b"), ("PFADD", "h1", "a"), ("PFCOUNT", "h1"),
+        ("PFMERGE", "h2", "h1"))
+    assert lis.events() == ev(("pfadd", "h1"), ("pfadd", "h2"))

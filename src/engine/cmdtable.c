@@ -25,6 +25,7 @@ const cmd_def *const cmd_families[] = {
     pubsub_commands,
     bitops_commands,
     hll_commands,
+    script_commands,
     NULL,
 };
 

@@ -1,0 +1,497 @@
+/* storage.c -- segmented Raft log and atomic hard state; see storage.h. */
+#include "storage.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../log/entry.h"
+#include "../log/fileio.h"
+
+#define RECORD_MAGIC   0xCB
+#define RECORD_VERSION 1
+#define HS_MAGIC       "CRHS"
+#define HS_LEN         32
+#define HS_NAME        "hardstate"
+
+typedef struct segment {
+    uint64_t first, count;
+    uint64_t *offsets; /* of each record, count of them */
+    size_t cap;
+    uint64_t size;
+} segment;
+
+struct raft_storage {
+    dstr dir;
+    size_t seg_bytes;
+    segment *segs;
+    size_t nsegs, cap_segs;
+    int fd; /* the last segment, or -1 */
+    int failed;
+    int dir_dirty; /* a segment was created: fsync the directory */
+    raft_hard_state hs;
+    raft_entry *rec;
+    size_t nrec;
+};
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void errf(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+static dstr seg_path(const raft_storage *s, uint64_t first)
+{
+    char name[40];
+    snprintf(name, sizeof(name), "log-%020llu.seg", (unsigned long long)first);
+    return path_join(s->dir, name);
+}
+
+uint64_t rstore_last_index(const raft_storage *s)
+{
+    if (!s->nsegs) return 0;
+    const segment *g = &s->segs[s->nsegs - 1];
+    return g->first + g->count - 1;
+}
+
+static int seg_push_offset(segment *g, uint64_t off)
+{
+    if (g->count == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 256;
+        uint64_t *n = realloc(g->offsets, cap * sizeof(*n));
+        if (!n) return -1;
+        g->offsets = n;
+        g->cap = cap;
+    }
+    g->offsets[g->count++] = off;
+    return 0;
+}
+
+static segment *seg_add(raft_storage *s, uint64_t first)
+{
+    if (s->nsegs == s->cap_segs) {
+        size_t cap = s->cap_segs ? s->cap_segs * 2 : 8;
+        segment *n = realloc(s->segs, cap * sizeof(*n));
+        if (!n) return NULL;
+        s->segs = n;
+        s->cap_segs = cap;
+    }
+    segment *g = &s->segs[s->nsegs++];
+    memset(g, 0, sizeof(*g));
+    g->first = first;
+    return g;
+}
+
+/* ---- hard state ---- */
+
+int rstore_set_hard_state(raft_storage *s, const raft_hard_state *hs)
+{
+    if (s->failed) return -1;
+    unsigned char buf[HS_LEN];
+    memcpy(buf, HS_MAGIC, 4);
+    put_u64(buf + 8, hs->term);
+    put_u64(buf + 16, hs->vote);
+    put_u64(buf + 24, hs->commit);
+    put_u32(buf + 4, crc32c(0, buf + 8, HS_LEN - 8));
+    if (write_file_atomic(s->dir, HS_NAME, buf, sizeof(buf)) != 0) {
+        s->failed = 1;
+        return -1;
+    }
+    s->hs = *hs;
+    return 0;
+}
+
+static int load_hard_state(raft_storage *s, char *err, size_t errlen)
+{
+    dstr path = path_join(s->dir, HS_NAME);
+    if (!path_exists(path)) {
+        dstr_free(path);
+        return 0;
+    }
+    dstr data;
+    if (read_small_file(path, 4096, &data) != 0) {
+        errf(err, errlen, "%s: %s", path, strerror(errno));
+        dstr_free(path);
+        return -1;
+    }
+    const unsigned char *p = (const unsigned char *)data;
+    int ok = dstr_len(data) == HS_LEN && memcmp(p, HS_MAGIC, 4) == 0 &&
+             get_u32(p + 4) == crc32c(0, p + 8, HS_LEN - 8);
+    if (ok) {
+        s->hs.term = get_u64(p + 8);
+        s->hs.vote = get_u64(p + 16);
+        s->hs.commit = get_u64(p + 24);
+    } else {
+        errf(err, errlen, "%s: corrupt hard state (bad length, magic or checksum)", path);
+    }
+    dstr_free(data);
+    dstr_free(path);
+    return ok ? 0 : -1;
+}
+
+/* ---- recovery ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* First indexes of the segments in the directory, sorted. */
+static int list_segments(raft_storage *s, uint64_t **out, size_t *n, char *err, size_t errlen)
+{
+    DIR *d = opendir(s->dir);
+    if (!d) {
+        errf(err, errlen, "%s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    uint64_t *v = NULL;
+    size_t cnt = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        unsigned long long first;
+        char tail[8];
+        if (sscanf(de->d_name, "log-%20llu.se%1s", &first, tail) != 2 || strlen(de->d_name) != 28 ||
+            strcmp(de->d_name + 24, ".seg") != 0)
+            continue;
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *nv = realloc(v, cap * sizeof(*nv));
+            if (!nv) {
+                free(v);
+                closedir(d);
+                errf(err, errlen, "out of memory");
+                return -1;
+            }
+            v = nv;
+        }
+        v[cnt++] = first;
+    }
+    closedir(d);
+    qsort(v, cnt, sizeof(*v), cmp_u64);
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+static int keep_entry(raft_storage *s, uint8_t type, uint64_t term, uint64_t index,
+                      const unsigned char *data, uint32_t len)
+{
+    if (s->nrec % 256 == 0) {
+        raft_entry *n = realloc(s->rec, (s->nrec + 256) * sizeof(*n));
+        if (!n) return -1;
+        s->rec = n;
+    }
+    raft_entry *e = &s->rec[s->nrec];
+    *e = (raft_entry){.term = term, .index = index, .type = type, .len = len};
+    if (len) {
+        e->data = malloc(len);
+        if (!e->data) return -1;
+        memcpy(e->data, data, len);
+    }
+    s->nrec++;
+    return 0;
+}
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
+/* Read one segment.  Returns 0, or -1 with err set. */
+static int load_segment(raft_storage *s, uint64_t first, int last, uint64_t *expect, char *err,
+                        size_t errlen)
+{
+    dstr path = seg_path(s, first);
+    dstr data;
+    int rc = -1;
+    if (read_small_file(path, UINT32_MAX - 1, &data) != 0) {
+        errf(err, errlen, "%s: %s", path, strerror(errno));
+        dstr_free(path);
+        return -1;
+    }
+    const unsigned char *p = (const unsigned char *)data;
+    size_t len = dstr_len(data), off = 0;
+    if (*expect && first != *expect) {
+        errf(err, errlen, "%s: starts at index %llu, expected %llu (a segment is missing)", path,
+             (unsigned long long)first, (unsigned long long)*expect);
+        goto out;
+    }
+    segment *g = seg_add(s, first);
+    if (!g) goto oom;
+    while (off < len) {
+        const unsigned char *r = p + off;
+        size_t left = len - off;
+        const char *why = NULL;
+        uint32_t dlen = left >= RSTORE_RECORD_HEADER ? get_u32(r + 7) : 0;
+        size_t end = off + RSTORE_RECORD_HEADER + (size_t)dlen;
+        int cut = left < RSTORE_RECORD_HEADER || end > len;
+        if (cut)
+            why = "record cut short";
+        else if (r[0] != RECORD_MAGIC || r[1] != RECORD_VERSION)
+            why = "bad record magic or version";
+        else if (get_u32(r + 2) != crc32c(0, r + 6, RSTORE_RECORD_HEADER - 6 + dlen))
+            why = "checksum mismatch";
+        if (why) {
+            /* a torn write: the unsynced tail of the last segment */
+            int torn = last && (cut || end == len || all_zero(r, left));
+            if (!torn) {
+                errf(err, errlen, "%s: offset %zu: %s", path, off, why);
+                goto out;
+            }
+            int fd = open_append(path);
+            if (fd < 0 || ftruncate(fd, (off_t)off) != 0 || sync_fd(fd) != 0) {
+                errf(err, errlen, "%s: cutting the torn tail at offset %zu: %s", path, off,
+                     strerror(errno));
+                if (fd >= 0) close(fd);
+                goto out;
+            }
+            close(fd);
+            break;
+        }
+        uint64_t index = get_u64(r + 19);
+        if (index != first + g->count) {
+            errf(err, errlen, "%s: offset %zu: index %llu where %llu was expected", path, off,
+                 (unsigned long long)index, (unsigned long long)(first + g->count));
+            goto out;
+        }
+        if (seg_push_offset(g, off) != 0 ||
+            keep_entry(s, r[6], get_u64(r + 11), index, r + RSTORE_RECORD_HEADER, dlen) != 0)
+            goto oom;
+        off = end;
+    }
+    g->size = off;
+    *expect = first + g->count;
+    rc = 0;
+    goto out;
+oom:
+    errf(err, errlen, "%s: out of memory", path);
+out:
+    dstr_free(data);
+    dstr_free(path);
+    return rc;
+}
+
+int rstore_open(const char *dir, size_t segment_bytes, raft_storage **out, char *err, size_t errlen)
+{
+    raft_storage *s = calloc(1, sizeof(*s));
+    if (!s) {
+        errf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->dir = dstr_from_cstr(dir);
+    s->seg_bytes = segment_bytes ? segment_bytes : 64u << 20;
+    s->fd = -1;
+    uint64_t *firsts = NULL;
+    size_t n = 0;
+    if (make_dir(dir) != 0) {
+        errf(err, errlen, "%s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    if (load_hard_state(s, err, errlen) != 0 || list_segments(s, &firsts, &n, err, errlen) != 0)
+        goto fail;
+    uint64_t expect = 0;
+    for (size_t i = 0; i < n; i++)
+        if (load_segment(s, firsts[i], i + 1 == n, &expect, err, errlen) != 0) goto fail;
+    if (s->nrec && s->rec[0].index != 1) {
+        errf(err, errlen, "%s: the log starts at index %llu, not 1", dir,
+             (unsigned long long)s->rec[0].index);
+        goto fail;
+    }
+    if (s->hs.commit > rstore_last_index(s)) {
+        errf(err, errlen,
+             "%s: hard state commit index %llu is past the log's last index %llu (synced "
+             "entries are missing)",
+             dir, (unsigned long long)s->hs.commit, (unsigned long long)rstore_last_index(s));
+        goto fail;
+    }
+    if (s->nsegs) {
+        dstr path = seg_path(s, s->segs[s->nsegs - 1].first);
+        s->fd = open_append(path);
+        if (s->fd < 0) errf(err, errlen, "%s: %s", path, strerror(errno));
+        dstr_free(path);
+        if (s->fd < 0) goto fail;
+    }
+    free(firsts);
+    *out = s;
+    return 0;
+fail:
+    free(firsts);
+    rstore_close(s);
+    return -1;
+}
+
+const raft_hard_state *rstore_hard_state(const raft_storage *s) { return &s->hs; }
+
+const raft_entry *rstore_entries(const raft_storage *s, size_t *n)
+{
+    *n = s->nrec;
+    return s->rec;
+}
+
+void rstore_release_recovered(raft_storage *s)
+{
+    for (size_t i = 0; i < s->nrec; i++)
+        free(s->rec[i].data);
+    free(s->rec);
+    s->rec = NULL;
+    s->nrec = 0;
+}
+
+void rstore_close(raft_storage *s)
+{
+    if (!s) return;
+    if (s->fd >= 0) close(s->fd);
+    for (size_t i = 0; i < s->nsegs; i++)
+        free(s->segs[i].offsets);
+    free(s->segs);
+    rstore_release_recovered(s);
+    dstr_free(s->dir);
+    free(s);
+}
+
+/* ---- writing ---- */
+
+static int fail(raft_storage *s)
+{
+    s->failed = 1;
+    return -1;
+}
+
+/* Drop every entry from index on: later segments are unlinked (and the
+ * directory synced at once, so they cannot come back after a crash and
+ * leave a gap), the segment holding index is cut. */
+static int truncate_from(raft_storage *s, uint64_t index)
+{
+    int unlinked = 0;
+    while (s->nsegs && s->segs[s->nsegs - 1].first >= index) {
+        segment *g = &s->segs[s->nsegs - 1];
+        dstr path = seg_path(s, g->first);
+        int rc = unlink(path);
+        dstr_free(path);
+        if (rc != 0) return fail(s);
+        if (s->fd >= 0) close(s->fd);
+        s->fd = -1;
+        free(g->offsets);
+        s->nsegs--;
+        unlinked = 1;
+    }
+    if (unlinked && sync_dir(s->dir) != 0) return fail(s);
+    if (!s->nsegs) return 0;
+    segment *g = &s->segs[s->nsegs - 1];
+    if (s->fd < 0) {
+        dstr path = seg_path(s, g->first);
+        s->fd = open_append(path);
+        dstr_free(path);
+        if (s->fd < 0) return fail(s);
+    }
+    if (index < g->first + g->count) {
+        uint64_t off = g->offsets[index - g->first];
+        if (ftruncate(s->fd, (off_t)off) != 0 || sync_fd(s->fd) != 0) return fail(s);
+        g->count = index - g->first;
+        g->size = off;
+    }
+    return 0;
+}
+
+static int new_segment(raft_storage *s, uint64_t first)
+{
+    if (s->fd >= 0) {
+        /* a full segment is synced once, here, and never written again */
+        if (sync_fd(s->fd) != 0) return fail(s);
+        close(s->fd);
+        s->fd = -1;
+    }
+    dstr path = seg_path(s, first);
+    s->fd = open_create_trunc(path);
+    dstr_free(path);
+    if (s->fd < 0 || !seg_add(s, first)) return fail(s);
+    s->dir_dirty = 1;
+    return 0;
+}
+
+int rstore_append(raft_storage *s, const raft_entry *ents, size_t n)
+{
+    if (s->failed) return -1;
+    if (!n) return 0;
+    if (ents[0].index == 0 || ents[0].index > rstore_last_index(s) + 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    rstore_release_recovered(s);
+    if (ents[0].index <= rstore_last_index(s) && truncate_from(s, ents[0].index) != 0) return -1;
+    unsigned char hdr[RSTORE_RECORD_HEADER];
+    for (size_t i = 0; i < n; i++) {
+        const raft_entry *e = &ents[i];
+        segment *g = s->nsegs ? &s->segs[s->nsegs - 1] : NULL;
+        if (!g || g->size >= s->seg_bytes) {
+            if (new_segment(s, e->index) != 0) return -1;
+            g = &s->segs[s->nsegs - 1];
+        }
+        hdr[0] = RECORD_MAGIC;
+        hdr[1] = RECORD_VERSION;
+        hdr[6] = e->type;
+        put_u32(hdr + 7, e->len);
+        put_u64(hdr + 11, e->term);
+        put_u64(hdr + 19, e->index);
+        /* the checksum covers header fields and data, written as one */
+        dstr rec = dstr_with_cap(sizeof(hdr) + e->len);
+        rec = dstr_cat(rec, hdr, sizeof(hdr));
+        if (e->len) rec = dstr_cat(rec, e->data, e->len);
+        unsigned char *r = (unsigned char *)rec;
+        put_u32(r + 2, crc32c(0, r + 6, dstr_len(rec) - 6));
+        int rc = write_all(s->fd, rec, dstr_len(rec), NULL);
+        size_t len = dstr_len(rec);
+        dstr_free(rec);
+        if (rc != 0 || seg_push_offset(g, g->size) != 0) return fail(s);
+        g->size += len;
+    }
+    return 0;
+}
+
+int rstore_sync(raft_storage *s)
+{
+    if (s->failed) return -1;
+    if (s->fd >= 0 && sync_fd(s->fd) != 0) return fail(s);
+    if (s->dir_dirty) {
+        if (sync_dir(s->dir) != 0) return fail(s);
+        s->dir_dirty = 0;
+    }
+    return 0;
+}

@@ -1,0 +1,63 @@
+/* storage.h -- the durable half of a Raft node: its log and hard state.
+ *
+ * Layout of the directory:
+ *   hardstate                 term, vote, commit; replaced atomically
+ *                             (write, fsync, rename, fsync the directory)
+ *   log-<first index>.seg     segments of log records, a new one once the
+ *                             current one passes segment_bytes
+ *
+ * A log record:
+ *   offset  size  field
+ *   0       1     magic 0xCB
+ *   1       1     format version (1)
+ *   2       4     CRC-32C of bytes 6..end, little endian
+ *   6       1     entry type
+ *   7       4     data length, little endian
+ *   11      8     term
+ *   19      8     index
+ *   27      n     data (for a normal entry, an encoded command-log entry)
+ *
+ * Recovery reads every segment: a record cut short, or failing its
+ * checksum, at the very end of the last segment is a torn write (it was
+ * never acknowledged: acknowledgements follow the fsync) and is cut off;
+ * anything else wrong (a bad record elsewhere, a gap in the indexes, a
+ * hard state whose commit index is past the log) is corruption, refused
+ * with a message naming the file and offset.
+ *
+ * Failure is sticky: once a write or fsync fails, every later call fails,
+ * because after a failed fsync nothing says what reached the disk.  The
+ * node must stop and recover from what the directory holds; nothing it
+ * persisted since the last successful sync may be acknowledged. */
+#ifndef CAIRN_RAFT_STORAGE_H
+#define CAIRN_RAFT_STORAGE_H
+
+#include <stddef.h>
+
+#include "raft.h"
+
+#define RSTORE_RECORD_HEADER 27
+
+typedef struct raft_storage raft_storage;
+
+/* Open (creating dir if needed) and recover.  On failure returns -1 and
+ * writes a message to err. */
+int rstore_open(const char *dir, size_t segment_bytes, raft_storage **out, char *err,
+                size_t errlen);
+void rstore_close(raft_storage *s);
+
+/* What recovery found, to pass to raft_new(); valid until
+ * rstore_release_recovered() or the first rstore_append(). */
+const raft_hard_state *rstore_hard_state(const raft_storage *s);
+const raft_entry *rstore_entries(const raft_storage *s, size_t *n);
+void rstore_release_recovered(raft_storage *s);
+
+/* Store ents (consecutive), first dropping every stored entry from
+ * ents[0].index on.  Not durable until rstore_sync(). */
+int rstore_append(raft_storage *s, const raft_entry *ents, size_t n);
+int rstore_sync(raft_storage *s);
+/* Durable when it returns 0. */
+int rstore_set_hard_state(raft_storage *s, const raft_hard_state *hs);
+/* Index of the last stored entry. */
+uint64_t rstore_last_index(const raft_storage *s);
+
+#endif

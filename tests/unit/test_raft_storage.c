@@ -1,0 +1,262 @@
+/* Unit tests of the Raft log storage (src/repl/storage.c), in temp dirs. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log/fileio.h"
+#include "repl/storage.h"
+#include "test.h"
+
+static char dir[64];
+
+static void make_tmpdir(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/cairn-unit-rstore-XXXXXX");
+    if (!mkdtemp(dir)) dir[0] = '\0';
+}
+
+static void rm_dir(void)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        dstr p = path_join(dir, de->d_name);
+        unlink(p);
+        dstr_free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static size_t count_segments(void)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (!strncmp(de->d_name, "log-", 4)) n++;
+    closedir(d);
+    return n;
+}
+
+static dstr last_segment(void)
+{
+    char best[300] = "";
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        if (!strncmp(de->d_name, "log-", 4) && strcmp(de->d_name, best) > 0)
+            snprintf(best, sizeof(best), "%s", de->d_name);
+    if (d) closedir(d);
+    return path_join(dir, best);
+}
+
+static raft_entry ent(uint64_t index, uint64_t term, const char *data)
+{
+    return (raft_entry){.term = term,
+                        .index = index,
+                        .type = RAFT_ENTRY_NORMAL,
+                        .len = (uint32_t)strlen(data),
+                        .data = (uint8_t *)data};
+}
+
+static int append_range(raft_storage *s, uint64_t from, uint64_t to, uint64_t term)
+{
+    for (uint64_t i = from; i <= to; i++) {
+        raft_entry e = ent(i, term, "payload-of-an-entry");
+        if (rstore_append(s, &e, 1) != 0) return -1;
+    }
+    return rstore_sync(s);
+}
+
+static raft_storage *reopen(raft_storage *s, char *err)
+{
+    rstore_close(s);
+    raft_storage *n = NULL;
+    err[0] = '\0';
+    if (rstore_open(dir, 256, &n, err, 256) != 0) return NULL;
+    return n;
+}
+
+static void test_roundtrip_and_segments(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256];
+    raft_storage *s;
+    REQUIRE(rstore_open(dir, 256, &s, err, sizeof(err)) == 0);
+    size_t n;
+    rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 0);
+    CHECK_EQ_LL(rstore_hard_state(s)->term, 0);
+    CHECK_EQ_LL(append_range(s, 1, 40, 1), 0);
+    raft_hard_state hs = {.term = 3, .vote = 2, .commit = 30};
+    CHECK_EQ_LL(rstore_set_hard_state(s, &hs), 0);
+    CHECK(count_segments() > 3); /* 256-byte segments rotate */
+    s = reopen(s, err);
+    REQUIRE(s);
+    const raft_entry *e = rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 40);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_EQ_LL(e[i].index, i + 1);
+        CHECK_EQ_LL(e[i].term, 1);
+        CHECK(e[i].len == 19 && memcmp(e[i].data, "payload-of-an-entry", 19) == 0);
+    }
+    CHECK_EQ_LL(rstore_hard_state(s)->term, 3);
+    CHECK_EQ_LL(rstore_hard_state(s)->vote, 2);
+    CHECK_EQ_LL(rstore_hard_state(s)->commit, 30);
+    /* a conflicting append from index 5 drops 5..40, across segments */
+    size_t segs = count_segments();
+    raft_entry x = ent(5, 2, "new");
+    CHECK_EQ_LL(rstore_append(s, &x, 1), 0);
+    CHECK_EQ_LL(rstore_sync(s), 0);
+    CHECK(count_segments() < segs);
+    CHECK_EQ_LL(rstore_last_index(s), 5);
+    hs.commit = 5;
+    CHECK_EQ_LL(rstore_set_hard_state(s, &hs), 0);
+    s = reopen(s, err);
+    REQUIRE(s);
+    e = rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 5);
+    CHECK_EQ_LL(e[4].term, 2);
+    CHECK(e[4].len == 3 && memcmp(e[4].data, "new", 3) == 0);
+    /* appending past the end is refused */
+    raft_entry gap = ent(9, 2, "gap");
+    CHECK_EQ_LL(rstore_append(s, &gap, 1), -1);
+    rstore_close(s);
+    rm_dir();
+}
+
+static void test_torn_tail_is_cut(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256];
+    raft_storage *s;
+    REQUIRE(rstore_open(dir, 1 << 20, &s, err, sizeof(err)) == 0);
+    CHECK_EQ_LL(append_range(s, 1, 10, 1), 0);
+    rstore_close(s);
+    /* half a record at the end of the last segment */
+    dstr path = last_segment();
+    struct stat st;
+    REQUIRE(stat(path, &st) == 0);
+    off_t good = st.st_size;
+    int fd = open(path, O_WRONLY | O_APPEND);
+    REQUIRE(fd >= 0);
+    unsigned char half[20] = {0xCB, 1, 9, 9, 9, 9};
+    CHECK(write(fd, half, sizeof(half)) == (ssize_t)sizeof(half));
+    close(fd);
+    REQUIRE(rstore_open(dir, 1 << 20, &s, err, sizeof(err)) == 0);
+    size_t n;
+    rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 10);
+    REQUIRE(stat(path, &st) == 0);
+    CHECK_EQ_LL(st.st_size, good); /* cut */
+    /* a complete last record with a bad checksum is a torn write too */
+    rstore_close(s);
+    fd = open(path, O_RDWR);
+    REQUIRE(fd >= 0);
+    unsigned char b;
+    CHECK(pread(fd, &b, 1, good - 1) == 1);
+    b ^= 0xFF;
+    CHECK(pwrite(fd, &b, 1, good - 1) == 1);
+    close(fd);
+    REQUIRE(rstore_open(dir, 1 << 20, &s, err, sizeof(err)) == 0);
+    rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 9);
+    rstore_close(s);
+    dstr_free(path);
+    rm_dir();
+}
+
+static void test_corruption_is_refused(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256];
+    raft_storage *s;
+    REQUIRE(rstore_open(dir, 1 << 20, &s, err, sizeof(err)) == 0);
+    CHECK_EQ_LL(append_range(s, 1, 10, 1), 0);
+    rstore_close(s);
+    dstr path = last_segment();
+    int fd = open(path, O_RDWR);
+    REQUIRE(fd >= 0);
+    unsigned char b;
+    off_t at = 3 * (RSTORE_RECORD_HEADER + 19) + 30; /* inside record 4 */
+    CHECK(pread(fd, &b, 1, at) == 1);
+    b ^= 0x01;
+    CHECK(pwrite(fd, &b, 1, at) == 1);
+    close(fd);
+    s = NULL;
+    CHECK_EQ_LL(rstore_open(dir, 1 << 20, &s, err, sizeof(err)), -1);
+    CHECK(s == NULL);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(strstr(err, "offset 138") != NULL);
+    CHECK(strstr(err, "checksum") != NULL);
+    dstr_free(path);
+    rm_dir();
+
+    /* a hard state that commits past the log means synced entries are gone */
+    make_tmpdir();
+    REQUIRE(rstore_open(dir, 1 << 20, &s, err, sizeof(err)) == 0);
+    CHECK_EQ_LL(append_range(s, 1, 3, 1), 0);
+    raft_hard_state hs = {.term = 1, .commit = 7};
+    CHECK_EQ_LL(rstore_set_hard_state(s, &hs), 0);
+    rstore_close(s);
+    CHECK_EQ_LL(rstore_open(dir, 1 << 20, &s, err, sizeof(err)), -1);
+    CHECK(strstr(err, "commit index 7") != NULL);
+    rm_dir();
+}
+
+/* A failed write (here: the file size limit, as a full disk would) makes
+ * the storage refuse everything after, and recovery sees only what was
+ * synced before. */
+static void test_write_failure_is_sticky(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256];
+    raft_storage *s;
+    REQUIRE(rstore_open(dir, 1 << 20, &s, err, sizeof(err)) == 0);
+    CHECK_EQ_LL(append_range(s, 1, 5, 1), 0);
+    struct rlimit old, lim;
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    lim = old;
+    lim.rlim_cur = 5 * (RSTORE_RECORD_HEADER + 19) + 10;
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    int rc = append_range(s, 6, 10, 1);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    CHECK_EQ_LL(rc, -1);
+    CHECK_EQ_LL(rstore_sync(s), -1);
+    raft_hard_state hs = {.term = 2};
+    CHECK_EQ_LL(rstore_set_hard_state(s, &hs), -1);
+    raft_entry e = ent(6, 1, "x");
+    CHECK_EQ_LL(rstore_append(s, &e, 1), -1);
+    rstore_close(s);
+    REQUIRE(rstore_open(dir, 1 << 20, &s, err, sizeof(err)) == 0);
+    size_t n;
+    rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 5);
+    CHECK_EQ_LL(rstore_hard_state(s)->term, 0);
+    rstore_close(s);
+    rm_dir();
+}
+
+int main(void)
+{
+    TEST(test_roundtrip_and_segments);
+    TEST(test_torn_tail_is_cut);
+    TEST(test_corruption_is_refused);
+    TEST(test_write_failure_is_sticky);
+    return TEST_REPORT();
+}

@@ -254,3 +254,17 @@ def test_hyperloglog_events(notify, raw):
     run(notify, ("PFADD", "h1", "a", "b"), ("PFADD", "h1", "a"), ("PFCOUNT", "h1"),
         ("PFMERGE", "h2", "h1"))
     assert lis.events() == ev(("pfadd", "h1"), ("pfadd", "h2"))
+
+
+def test_geo_events(notify, raw):
+    lis = Listener(raw, notify)
+    w = raw()  # redis-py's reply callbacks for GEO* need options it was not given
+    for cmd in [("GEOADD", "g", "13.361389", "38.115556", "Palermo"),
+                ("GEOADD", "g", "13.361389", "38.115556", "Palermo"),
+                ("GEOSEARCHSTORE", "gs", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"),
+                ("GEORADIUS", "g", "15", "37", "200", "km", "STORE", "gr"),
+                ("GEOSEARCHSTORE", "gs", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km")]:
+        w.cmd(*cmd)
+        assert w.read_reply()[0] == ":"
+    assert lis.events() == ev(("zadd", "g"), ("geosearchstore", "gs"), ("georadiusstore", "gr"),
+                              ("del", "gs"))

@@ -51,6 +51,7 @@ typedef struct cairn_config {
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     obuf_limit obuf_limits[OBUF_CLASSES]; /* client-output-buffer-limit, acted on by the host */
+    int notify_keyspace_events;           /* NOTIFY_* flags (notify.h) */
     int hz;
     int active_expire_effort; /* 1..10 */
     dstr dir;
@@ -122,7 +123,8 @@ enum cfg_type {
     CT_BIND,   /* dstr: space-separated addresses */
     CT_SAVE,   /* dstr: "seconds changes" pairs (cairn_config only) */
     CT_OBUF,   /* obuf_limit[OBUF_CLASSES]: client-output-buffer-limit */
-    CT_PCTS,   /* dstr, and doubles in latency_pcts: percentiles (cairn_config only) */
+    CT_PCTS,   /* dstr: latency percentiles, normalized (cairn_config only) */
+    CT_NOTIFY, /* int: keyspace event class letters (notify.h) */
 };
 
 enum {

@@ -683,7 +683,7 @@ static void deliver(world *w)
         }
         raft_msg_free(m);
     }
-    memmove(w->net.v, w->net.v + due, (w->net.n - due) * sizeof(netmsg));
+    if (due < w->net.n) memmove(w->net.v, w->net.v + due, (w->net.n - due) * sizeof(netmsg));
     w->net.n -= due;
 }
 

@@ -49,7 +49,8 @@ typedef struct cairn_config {
     long long client_query_buffer_limit;
     obuf_limit obuf_limits[OBUF_CLASSES]; /* client-output-buffer-limit, acted on by the host */
     int hz;
-    int active_expire_effort; /* 1..10 */
+    long long busy_reply_threshold; /* ms a script runs before others get -BUSY */
+    int active_expire_effort;       /* 1..10 */
     dstr dir;
     /* Persistence, acted on by src/log/persist.c for the host. */
     dstr save; /* "seconds changes ..." pairs, "" = never */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "util.h"
 
 static dstr alloc_with_cap(size_t cap)
 {
@@ -69,13 +70,13 @@ dstr dstr_catfmt(dstr s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = c_vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n <= 0) return s;
     s = dstr_reserve(s, (size_t)n);
     size_t cur = dstr_len(s);
     va_start(ap, fmt);
-    vsnprintf(s + cur, (size_t)n + 1, fmt, ap);
+    c_vsnprintf(s + cur, (size_t)n + 1, fmt, ap);
     va_end(ap);
     dstr_set_len(s, cur + (size_t)n);
     return s;
@@ -104,4 +105,27 @@ dstr dstr_shrink(dstr s)
     h = cm_realloc(h, sizeof(*h) + h->len + 1);
     h->cap = h->len;
     return (char *)(h + 1);
+}
+
+dstr dstr_cat_repr(dstr s, const char *p, size_t len)
+{
+    s = dstr_cat(s, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        const char *esc = c == '\\'   ? "\\\\"
+                          : c == '"'  ? "\\\""
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t"
+                          : c == '\a' ? "\\a"
+                          : c == '\b' ? "\\b"
+                                      : NULL;
+        if (esc)
+            s = dstr_cat_cstr(s, esc);
+        else if (c >= ' ' && c <= '~')
+            s = dstr_cat(s, &p[i], 1);
+        else
+            s = dstr_catfmt(s, "\\x%02x", c);
+    }
+    return dstr_cat(s, "\"", 1);
 }

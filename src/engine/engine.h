@@ -127,6 +127,10 @@ typedef struct cairn_host_ops {
     /* A CONFIG SET changed a parameter (the engine's or the host's).
      * Returns NULL on success or an error message. */
     const char *(*config_changed)(void *priv, const char *name);
+    /* CONFIG REWRITE: rewrite the configuration file the host was started
+     * with.  Returns NULL, or the error without "ERR " (Redis's "The server
+     * is running without a config file" when there is none). */
+    const char *(*config_rewrite)(void *priv);
     /* A parked session was served, timed out or unblocked: its reply is in
      * s->out and it may run its next command.  Called from inside
      * engine_execute() of another session: the host must only note it. */

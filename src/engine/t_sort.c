@@ -299,7 +299,7 @@ static int parse_score(const char *p, size_t len, double *out)
     s[len] = '\0';
     char *eptr;
     errno = 0;
-    double d = strtod(s, &eptr);
+    double d = c_strtod(s, &eptr);
     int ok = eptr[0] == '\0' && errno != ERANGE && !isnan(d);
     if (s != small) cm_free(s);
     *out = d;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "util.h"
 
 static dstr alloc_with_cap(size_t cap)
 {
@@ -54,6 +55,16 @@ dstr dstr_reserve(dstr s, size_t extra)
     return (char *)(h + 1);
 }
 
+dstr dstr_reserve_exact(dstr s, size_t extra)
+{
+    dstr_hdr *h = DSTR_HDR(s);
+    size_t need = (size_t)h->len + extra;
+    if (need <= h->cap) return s;
+    h = cm_realloc(h, sizeof(*h) + need + 1);
+    h->cap = (uint32_t)need;
+    return (char *)(h + 1);
+}
+
 dstr dstr_cat(dstr s, const void *p, size_t len)
 {
     s = dstr_reserve(s, len);
@@ -69,13 +80,13 @@ dstr dstr_catfmt(dstr s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = c_vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n <= 0) return s;
     s = dstr_reserve(s, (size_t)n);
     size_t cur = dstr_len(s);
     va_start(ap, fmt);
-    vsnprintf(s + cur, (size_t)n + 1, fmt, ap);
+    c_vsnprintf(s + cur, (size_t)n + 1, fmt, ap);
     va_end(ap);
     dstr_set_len(s, cur + (size_t)n);
     return s;

@@ -68,6 +68,8 @@ struct raft {
     pending_read *pending;
     size_t n_pending, cap_pending;
     uint64_t read_round, read_round_sent;
+    uint64_t transferee; /* leadership transfer target, or RAFT_NONE */
+    int transfer_elapsed;
 
     raft_hard_state prev_hs;
     /* what the last raft_ready_get handed out, for raft_advance */
@@ -269,6 +271,7 @@ static void reset(raft *r, uint64_t term)
         r->vote = RAFT_NONE;
     }
     r->lead = RAFT_NONE;
+    r->transferee = RAFT_NONE;
     reset_timers(r);
     memset(r->votes, 0, sizeof(r->votes));
     drop_pending_reads(r);
@@ -292,6 +295,7 @@ static void become_follower(raft *r, uint64_t term, uint64_t lead)
 }
 
 static void bcast_append(raft *r);
+static int send_append(raft *r, progress *p, int send_empty);
 static int maybe_commit(raft *r);
 
 static void become_leader(raft *r)
@@ -330,7 +334,7 @@ static int tally(raft *r, uint64_t from, int granted, size_t *rejected)
     return yes >= quorum(r);
 }
 
-static void campaign(raft *r, int pre)
+static void campaign(raft *r, int pre, int transfer)
 {
     uint64_t term;
     if (pre) {
@@ -347,7 +351,7 @@ static void campaign(raft *r, int pre)
     if (tally(r, r->id, 1, &rejected)) {
         /* a single voter wins its own election */
         if (pre)
-            campaign(r, 0);
+            campaign(r, 0, 0);
         else
             become_leader(r);
         return;
@@ -357,6 +361,7 @@ static void campaign(raft *r, int pre)
         raft_msg *m = send_msg(r, r->prs[i].id, pre ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE);
         if (!m) continue;
         m->term = term;
+        m->transfer = (uint8_t)transfer;
         m->index = raft_last_index(r);
         m->log_term = last_term(r);
     }
@@ -364,7 +369,23 @@ static void campaign(raft *r, int pre)
 
 void raft_campaign(raft *r)
 {
-    if (r->role != RAFT_LEADER) campaign(r, r->cfg.pre_vote);
+    if (r->role != RAFT_LEADER) campaign(r, r->cfg.pre_vote, 0);
+}
+
+static void send_timeout_now(raft *r, uint64_t to) { send_msg(r, to, RAFT_MSG_TIMEOUT_NOW); }
+
+int raft_transfer_leader(raft *r, uint64_t to)
+{
+    if (r->role != RAFT_LEADER) return RAFT_ERR_NOT_LEADER;
+    progress *p = pr_of(r, to);
+    if (!p || to == r->id) return RAFT_ERR_INVALID;
+    r->transferee = to;
+    r->transfer_elapsed = 0;
+    if (p->match == raft_last_index(r))
+        send_timeout_now(r, to);
+    else
+        send_append(r, p, 1);
+    return RAFT_OK;
 }
 
 /* ---- replication ---- */
@@ -540,6 +561,7 @@ int raft_read_index(raft *r, uint64_t ctx)
 int raft_propose(raft *r, const void *data, size_t len, uint64_t *index, uint64_t *term)
 {
     if (r->role != RAFT_LEADER) return RAFT_ERR_NOT_LEADER;
+    if (r->transferee != RAFT_NONE) return RAFT_ERR_BUSY;
     if (r->cfg.max_uncommitted_bytes && r->uncommitted_bytes >= r->cfg.max_uncommitted_bytes)
         return RAFT_ERR_BUSY;
     raft_entry e = {.term = r->term,
@@ -627,6 +649,8 @@ static void handle_append_resp(raft *r, const raft_msg *m, progress *p)
         return;
     }
     int was_paused = p->state == PR_PROBE && p->probe_sent;
+    if (r->transferee == p->id && m->index == raft_last_index(r) && m->index > p->match)
+        send_timeout_now(r, p->id);
     if (m->index > p->match) {
         p->match = m->index;
         if (p->next <= m->index) p->next = m->index + 1;
@@ -680,7 +704,7 @@ static void handle_vote_resp(raft *r, const raft_msg *m)
     size_t rejected;
     if (tally(r, m->from, !m->reject, &rejected)) {
         if (pre)
-            campaign(r, 0);
+            campaign(r, 0, 0);
         else
             become_leader(r);
     } else if (rejected >= quorum(r)) {
@@ -714,7 +738,7 @@ static int check_term(raft *r, const raft_msg *m)
             /* A node that heard from a live leader within the minimum
              * election timeout ignores campaigns: this is what makes a
              * partitioned node's rejoin harmless with check-quorum. */
-            if (r->cfg.check_quorum && r->lead != RAFT_NONE &&
+            if (r->cfg.check_quorum && r->lead != RAFT_NONE && !m->transfer &&
                 r->election_elapsed < r->cfg.election_ticks)
                 return 0;
         }
@@ -772,6 +796,10 @@ int raft_step(raft *r, const raft_msg *m)
     case RAFT_MSG_READ_INDEX:
         if (r->role == RAFT_LEADER) queue_read(r, m->ctx, m->from);
         break;
+    case RAFT_MSG_TIMEOUT_NOW:
+        /* no pre-vote: the leader asked, so the cluster is healthy */
+        if (r->role != RAFT_LEADER) campaign(r, 0, 1);
+        break;
     case RAFT_MSG_READ_INDEX_RESP:
         if (r->role == RAFT_FOLLOWER && m->from == r->lead) add_read_state(r, m->ctx, m->index);
         break;
@@ -795,9 +823,11 @@ void raft_tick(raft *r)
 {
     r->election_elapsed++;
     if (r->role != RAFT_LEADER) {
-        if (r->election_elapsed >= r->timeout) campaign(r, r->cfg.pre_vote);
+        if (r->election_elapsed >= r->timeout) campaign(r, r->cfg.pre_vote, 0);
         return;
     }
+    if (r->transferee != RAFT_NONE && ++r->transfer_elapsed >= r->cfg.election_ticks)
+        r->transferee = RAFT_NONE; /* the transferee did not take over: carry on */
     if (r->election_elapsed >= r->cfg.election_ticks) {
         r->election_elapsed = 0;
         if (r->cfg.check_quorum && !quorum_active(r)) {

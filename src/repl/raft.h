@@ -80,12 +80,16 @@ typedef enum {
     RAFT_MSG_HEARTBEAT_RESP,
     RAFT_MSG_READ_INDEX,      /* follower -> leader: a batch of reads */
     RAFT_MSG_READ_INDEX_RESP, /* leader -> follower: safe index for ctx */
+    RAFT_MSG_TIMEOUT_NOW,     /* leader -> transferee: campaign now */
     RAFT_MSG_TYPES
 } raft_msg_type;
 
 typedef struct raft_msg {
     uint8_t type;
     uint8_t reject;
+    /* VOTE: a campaign started by a leadership transfer, which a node
+     * grants even while it still hears from the (old) leader */
+    uint8_t transfer;
     uint64_t from, to;
     uint64_t term;
     /* APP: prev log term/index; VOTE: last log term/index;
@@ -160,7 +164,10 @@ enum {
     RAFT_ERR_NOT_LEADER = -1,
     RAFT_ERR_NOMEM = -2,
     RAFT_ERR_CORRUPT = -3, /* restored state is inconsistent */
-    RAFT_ERR_BUSY = -4,    /* too many proposals not yet handed out */
+    RAFT_ERR_BUSY = -4,    /* retry later: too much uncommitted, a leadership
+                              transfer in progress, or (reads) no entry of
+                              this leader's term committed yet */
+    RAFT_ERR_INVALID = -5, /* bad argument */
 };
 
 typedef struct raft raft;
@@ -182,8 +189,13 @@ int raft_propose(raft *r, const void *data, size_t len, uint64_t *index, uint64_
  * confirms every read queued before it.  Reads are dropped (the caller
  * retries) if leadership is lost or no leader is known. */
 int raft_read_index(raft *r, uint64_t ctx);
-/* Start an election now (tests, and TimeoutNow later). */
+/* Start an election now (tests; a lone node). */
 void raft_campaign(raft *r);
+/* Leadership transfer (rolling restarts): the leader stops taking
+ * proposals, brings `to` up to date, and tells it to campaign at once
+ * (TimeoutNow).  Abandoned if `to` has not won within an election
+ * timeout. */
+int raft_transfer_leader(raft *r, uint64_t to);
 
 /* Returns 1 and fills *rd if there is anything to do. */
 int raft_ready_get(raft *r, raft_ready *rd);

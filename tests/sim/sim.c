@@ -6,8 +6,8 @@
  * in the middle of persisting loses the unsynced part and may tear the
  * last entry), change partitions (isolations, splits, one-way links,
  * flapping), and the network delays, drops, duplicates and reorders
- * messages.  Clients do GETSET writes (with retries under the same
- * (client, seq)) and reads through ReadIndex on leaders and followers.
+ * messages; leaders are asked to hand over leadership.  Clients do GETSET writes (with retries
+ * under the same (client, seq)) and reads through ReadIndex on leaders and followers.
  *
  * After every step it checks: at most one leader per term, log matching,
  * leader completeness, committed entries never change, state-machine
@@ -128,12 +128,12 @@ typedef struct emap_slot { /* (index, term) -> (hash, term at index-1) */
 typedef struct weather {
     unsigned drop, dup, resp_drop; /* per mille */
     unsigned delay_max;
-    size_t msg_bytes, inflight;                 /* flow control, varied per seed */
-    unsigned part, crash, restart, torn, stall; /* per 100k */
+    size_t msg_bytes, inflight;                           /* flow control, varied per seed */
+    unsigned part, crash, restart, torn, stall, transfer; /* per 100k */
     int drift;
 } weather;
 
-enum { F_DROP, F_DUP, F_PART, F_CRASH, F_TORN, F_RESTART, F_RESP_DROP, F_STALL, F_N };
+enum { F_DROP, F_DUP, F_PART, F_CRASH, F_TORN, F_RESTART, F_RESP_DROP, F_STALL, F_TRANSFER, F_N };
 
 typedef struct world {
     crand rng;
@@ -159,9 +159,9 @@ typedef struct world {
     uint64_t faults[F_N];
 } world;
 
-static const char *const fault_names[F_N] = {"drops",        "duplicates",  "partition changes",
-                                             "crashes",      "torn writes", "restarts",
-                                             "lost replies", "clock stalls"};
+static const char *const fault_names[F_N] = {
+    "drops",        "duplicates",   "partition changes",   "crashes", "torn writes", "restarts",
+    "lost replies", "clock stalls", "leadership transfers"};
 
 static int chance(world *w, unsigned per, unsigned scale)
 {
@@ -639,6 +639,13 @@ static void faults_step(world *w)
 {
     if (w->quiet) return;
     if (chance(w, w->w.part, 100000)) change_partition(w);
+    if (chance(w, w->w.transfer, 100000)) {
+        int to = (int)crand_below(&w->rng, (uint64_t)w->n);
+        for (int i = 0; i < w->n; i++)
+            if (i != to && w->nodes[i].r && raft_get_role(w->nodes[i].r) == RAFT_LEADER &&
+                raft_transfer_leader(w->nodes[i].r, (uint64_t)to + 1) == RAFT_OK)
+                w->faults[F_TRANSFER]++;
+    }
     for (int i = 0; i < w->n; i++) {
         node *nd = &w->nodes[i];
         if (chance(w, w->w.stall, 100000)) {
@@ -717,6 +724,7 @@ static void pick_weather(world *w)
     w->w.restart = 5000;
     w->w.torn = crand_below(&w->rng, 2) ? 500 : 0;
     w->w.stall = crand_below(&w->rng, 2) ? 200 : 0;
+    w->w.transfer = crand_below(&w->rng, 2) ? 500 : 0;
     w->w.drift = (int)crand_below(&w->rng, 2);
     for (int i = 0; i < w->n; i++)
         w->nodes[i].tick_permille = 500 + (unsigned)crand_below(&w->rng, 501);

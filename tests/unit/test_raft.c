@@ -428,6 +428,30 @@ static void test_read_index(void)
     cluster_free(&c);
 }
 
+static void test_leadership_transfer(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 3);
+    uint64_t term = raft_get_term(c.r[l]), idx, t;
+    int to = (l + 2) % N;
+    CHECK_EQ_LL(raft_transfer_leader(c.r[l], (uint64_t)l + 1), RAFT_ERR_INVALID);
+    CHECK_EQ_LL(raft_transfer_leader(c.r[to], 1), RAFT_ERR_NOT_LEADER);
+    CHECK_EQ_LL(raft_transfer_leader(c.r[l], (uint64_t)to + 1), RAFT_OK);
+    /* no proposals while handing over */
+    CHECK_EQ_LL(raft_propose(c.r[l], "x", 1, &idx, &t), RAFT_ERR_BUSY);
+    cluster_run(&c, 6);
+    CHECK_EQ_LL(leader_of(&c), to);
+    CHECK_EQ_LL(raft_get_term(c.r[to]), term + 1);
+    CHECK_EQ_LL(raft_propose(c.r[to], "y", 1, &idx, &t), RAFT_OK);
+    cluster_run(&c, 4);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ_LL(raft_get_commit(c.r[i]), idx);
+    cluster_free(&c);
+}
+
 static void test_sessions(void)
 {
     session_table *t = session_table_new(2, 100);
@@ -470,6 +494,7 @@ int main(void)
     TEST(test_fast_backoff);
     TEST(test_flow_control);
     TEST(test_read_index);
+    TEST(test_leadership_transfer);
     TEST(test_sessions);
     return TEST_REPORT();
 }

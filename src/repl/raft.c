@@ -31,6 +31,7 @@ typedef struct progress {
     int recent_active;    /* heard from since the last check-quorum */
     uint64_t read_acked;  /* highest read round this peer confirmed */
     uint64_t sent_commit; /* highest commit index sent to this peer */
+    uint64_t ack_tick;    /* send tick of the newest heartbeat it acked */
     inflight *infl;       /* ring of max_inflight_msgs */
     size_t in_start, in_count, in_bytes;
 } progress;
@@ -58,6 +59,8 @@ struct raft {
     size_t uncommitted_bytes;
 
     int election_elapsed, heartbeat_elapsed, timeout;
+    uint64_t ticks;                /* ticks since start: the clock of leases */
+    int startup_quiet;             /* with leases: no votes for an election timeout */
     uint8_t votes[RAFT_MAX_PEERS]; /* 0 none, 1 granted, 2 rejected */
     progress prs[RAFT_MAX_PEERS];
 
@@ -282,6 +285,7 @@ static void reset(raft *r, uint64_t term)
         p->recent_active = 0;
         p->read_acked = 0;
         p->sent_commit = 0;
+        p->ack_tick = 0;
         pr_become_probe(r, p);
         if (p->id == r->id) p->match = r->stable;
     }
@@ -454,6 +458,7 @@ static void bcast_heartbeat(raft *r)
         /* never past what the follower is known to have */
         m->commit = p->match < r->commit ? p->match : r->commit;
         m->ctx = r->read_round_sent;
+        m->tick = r->ticks;
     }
 }
 
@@ -475,6 +480,15 @@ static uint64_t quorum_value(raft *r, uint64_t (*get)(const progress *))
 
 static uint64_t get_match(const progress *p) { return p->match; }
 static uint64_t get_read_acked(const progress *p) { return p->read_acked; }
+static uint64_t get_ack_tick(const progress *p) { return p->ack_tick; }
+
+static int lease_valid(raft *r)
+{
+    if (!r->cfg.lease_ticks || r->transferee != RAFT_NONE) return 0;
+    pr_of(r, r->id)->ack_tick = r->ticks;
+    uint64_t since = quorum_value(r, get_ack_tick); /* 0: no quorum acked yet */
+    return since && r->ticks < since + (uint64_t)r->cfg.lease_ticks;
+}
 
 /* Figure 8: only an entry of the leader's own term is committed by
  * counting replicas; earlier ones are committed with it. */
@@ -523,7 +537,7 @@ static void release_reads(raft *r)
 static int queue_read(raft *r, uint64_t ctx, uint64_t from)
 {
     if (!committed_in_term(r)) return RAFT_ERR_BUSY;
-    if (r->cfg.n_peers == 1 || BUG(r, RAFT_BUG_READ_STALE)) {
+    if (r->cfg.n_peers == 1 || lease_valid(r) || BUG(r, RAFT_BUG_READ_STALE)) {
         if (from == r->id) {
             add_read_state(r, ctx, r->commit);
         } else {
@@ -716,6 +730,7 @@ static void handle_heartbeat_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
     p->probe_sent = 0;
+    if (m->tick > p->ack_tick) p->ack_tick = m->tick;
     /* appends or their acks may be lost: free a slot so the next append
      * goes out and, if it leaves a gap, is rejected, which starts a probe */
     if (p->state == PR_REPLICATE && inflight_full(r, p)) {
@@ -741,6 +756,8 @@ static int check_term(raft *r, const raft_msg *m)
             if (r->cfg.check_quorum && r->lead != RAFT_NONE && !m->transfer &&
                 r->election_elapsed < r->cfg.election_ticks)
                 return 0;
+            /* a restarted node may have acked a lease it no longer knows of */
+            if (r->startup_quiet && !m->transfer) return 0;
         }
         if (m->type == RAFT_MSG_PREVOTE) return 1;
         if (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject) return 1;
@@ -784,7 +801,10 @@ int raft_step(raft *r, const raft_msg *m)
         } else {
             if (m->commit > r->commit && m->commit <= raft_last_index(r)) r->commit = m->commit;
             raft_msg *resp = send_msg(r, m->from, RAFT_MSG_HEARTBEAT_RESP);
-            if (resp) resp->ctx = m->ctx;
+            if (resp) {
+                resp->ctx = m->ctx;
+                resp->tick = m->tick;
+            }
         }
         break;
     case RAFT_MSG_APP_RESP:
@@ -821,6 +841,8 @@ static int quorum_active(raft *r)
 
 void raft_tick(raft *r)
 {
+    r->ticks++;
+    if (r->startup_quiet && r->ticks >= (uint64_t)r->cfg.election_ticks) r->startup_quiet = 0;
     r->election_elapsed++;
     if (r->role != RAFT_LEADER) {
         if (r->election_elapsed >= r->timeout) campaign(r, r->cfg.pre_vote, 0);
@@ -926,12 +948,15 @@ void raft_advance(raft *r)
 raft *raft_new(const raft_config *cfg, const raft_hard_state *hs, const raft_entry *ents, size_t n)
 {
     if (cfg->n_peers == 0 || cfg->n_peers > RAFT_MAX_PEERS || cfg->election_ticks < 1 ||
-        cfg->heartbeat_ticks < 1 || cfg->max_inflight_msgs < 1)
+        cfg->heartbeat_ticks < 1 || cfg->max_inflight_msgs < 1 || cfg->lease_ticks < 0 ||
+        cfg->lease_ticks >= cfg->election_ticks || (cfg->lease_ticks && !cfg->check_quorum))
         return NULL;
     raft *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
     r->cfg = *cfg;
     r->id = cfg->id;
+    r->startup_quiet = cfg->lease_ticks > 0;
+    r->ticks = 1; /* a heartbeat's tick is never 0, which means "none" */
     crand_seed(&r->rng, cfg->seed);
     for (size_t i = 0; i < cfg->n_peers; i++) {
         r->prs[i].id = cfg->peers[i];

@@ -102,6 +102,9 @@ typedef struct raft_msg {
     uint64_t hint_index, hint_term;
     /* HEARTBEAT(_RESP), READ_INDEX(_RESP): the read round being confirmed. */
     uint64_t ctx;
+    /* HEARTBEAT(_RESP): the leader's tick count when it sent the heartbeat
+     * (echoed back), from which a lease is counted. */
+    uint64_t tick;
     size_t n_entries;
     raft_entry *entries; /* owned by the message */
 } raft_msg;
@@ -132,6 +135,14 @@ typedef struct raft_config {
     /* proposals are refused (RAFT_ERR_BUSY) while this many bytes wait
      * for commit (0: no limit) */
     size_t max_uncommitted_bytes;
+    /* Lease reads: 0 disables them.  Otherwise a leader whose heartbeat
+     * sent at tick t was acknowledged by a quorum answers reads without a
+     * heartbeat round until tick t + lease_ticks.  Safe only if, over an
+     * election timeout, no node's clock runs faster than the leader's by
+     * more than election_ticks - lease_ticks ticks (the drift bound), since
+     * a follower refuses to vote for election_ticks of its own ticks after
+     * hearing from the leader (and after starting).  Needs check_quorum. */
+    int lease_ticks;
     uint64_t seed; /* for the randomized election timeout */
     /* Known-bad variants for the simulator (RAFT_BUG_*); compiled in only
      * when raft.c is built with RAFT_SIM_BUGS, ignored otherwise. */

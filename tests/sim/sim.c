@@ -30,14 +30,15 @@
 #include "../../src/repl/session.h"
 #include "lincheck.h"
 
-#define MAX_NODES     5
-#define N_CLIENTS     4
-#define N_KEYS        3
-#define CLIENT_WAIT   40 /* steps before a client retries */
-#define SESSION_TTL   1000000
-#define QUIET_STEPS   3000
-#define LIN_BUDGET    20000000ull
-#define BUG_DUP_APPLY (1u << 8) /* in the simulated state machine, not raft.c */
+#define MAX_NODES       5
+#define N_CLIENTS       4
+#define N_KEYS          3
+#define CLIENT_WAIT     40 /* steps before a client retries */
+#define SESSION_TTL     1000000
+#define QUIET_STEPS     3000
+#define LIN_BUDGET      20000000ull
+#define BUG_DUP_APPLY   (1u << 8) /* in the simulated state machine, not raft.c */
+#define BUG_LEASE_DRIFT (1u << 9) /* lease reads with clocks outside the bound */
 
 /* ---- small growable arrays ---- */
 
@@ -130,6 +131,7 @@ typedef struct weather {
     unsigned delay_max;
     size_t msg_bytes, inflight;                           /* flow control, varied per seed */
     unsigned part, crash, restart, torn, stall, transfer; /* per 100k */
+    int lease_ticks; /* lease reads, within their drift bound */
     int drift;
 } weather;
 
@@ -384,6 +386,7 @@ static raft_config node_config(world *w, int i)
                        .max_inflight_bytes = 4096,
                        .max_msg_bytes = w->w.msg_bytes,
                        .max_uncommitted_bytes = 1 << 20,
+                       .lease_ticks = w->w.lease_ticks,
                        .seed = crand_next(&w->rng),
                        .bugs = w->bugs};
     for (int j = 0; j < w->n; j++)
@@ -725,6 +728,18 @@ static void pick_weather(world *w)
     w->w.torn = crand_below(&w->rng, 2) ? 500 : 0;
     w->w.stall = crand_below(&w->rng, 2) ? 200 : 0;
     w->w.transfer = crand_below(&w->rng, 2) ? 500 : 0;
+    if (crand_below(&w->rng, 3) == 0) {
+        /* lease reads are only safe with bounded clock drift: these seeds
+         * keep every clock at one rate, so a lease of election_ticks - 2
+         * is within the bound */
+        w->w.lease_ticks = 8;
+        w->w.drift = 0;
+        w->w.stall = 0;
+    }
+    if (w->bugs & BUG_LEASE_DRIFT) {
+        w->w.lease_ticks = 9;
+        w->w.stall = 500;
+    }
     w->w.drift = (int)crand_below(&w->rng, 2);
     for (int i = 0; i < w->n; i++)
         w->nodes[i].tick_permille = 500 + (unsigned)crand_below(&w->rng, 501);
@@ -916,6 +931,7 @@ static const struct {
     {"vote-unsynced", RAFT_BUG_VOTE_UNSYNCED},
     {"read-stale", RAFT_BUG_READ_STALE},
     {"dup-apply", BUG_DUP_APPLY},
+    {"lease-drift", BUG_LEASE_DRIFT},
 };
 
 static void usage(void)
@@ -924,7 +940,7 @@ static void usage(void)
                     "       options: --first-seed S (run S, S+1, ...), --stop (at the first "
                     "violation), --quiet\n"
                     "       cairn-sim --bench [--nodes N] [--steps M]\n"
-                    "bugs: figure8 no-noop vote-unsynced read-stale dup-apply\n");
+                    "bugs: figure8 no-noop vote-unsynced read-stale dup-apply lease-drift\n");
 }
 
 int main(int argc, char **argv)

@@ -693,6 +693,7 @@ static void deliver(world *w)
         }
         raft_msg_free(m);
     }
+    if (!due) return;
     memmove(w->net.v, w->net.v + due, (w->net.n - due) * sizeof(netmsg));
     w->net.n -= due;
 }

@@ -105,3 +105,26 @@ dstr dstr_shrink(dstr s)
     h->cap = h->len;
     return (char *)(h + 1);
 }
+
+dstr dstr_cat_repr(dstr s, const char *p, size_t len)
+{
+    s = dstr_cat(s, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        const char *esc = c == '\\'   ? "\\\\"
+                          : c == '"'  ? "\\\""
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t"
+                          : c == '\a' ? "\\a"
+                          : c == '\b' ? "\\b"
+                                      : NULL;
+        if (esc)
+            s = dstr_cat_cstr(s, esc);
+        else if (c >= ' ' && c <= '~')
+            s = dstr_cat(s, &p[i], 1);
+        else
+            s = dstr_catfmt(s, "\\x%02x", c);
+    }
+    return dstr_cat(s, "\"", 1);
+}

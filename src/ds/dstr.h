@@ -46,6 +46,10 @@ dstr dstr_reserve(dstr s, size_t extra);
 dstr dstr_cat(dstr s, const void *p, size_t len);
 dstr dstr_cat_cstr(dstr s, const char *c);
 dstr dstr_catfmt(dstr s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append p quoted as Redis's sdscatrepr does: in double quotes, with \\,
+ * \", \n, \r, \t, \a, \b and \xHH for other bytes outside ' '..'~'; the
+ * result reads back through the config file's quoting rules. */
+dstr dstr_cat_repr(dstr s, const char *p, size_t len);
 /* Grow to len bytes, filling new bytes with zeros. */
 dstr dstr_grow_zero(dstr s, size_t len);
 /* Set the length after writing into the reserved space directly. */

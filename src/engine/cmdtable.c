@@ -25,6 +25,8 @@ const cmd_def *const cmd_families[] = {
     pubsub_commands,
     bitops_commands,
     hll_commands,
+    script_commands,
+    geo_commands,
     NULL,
 };
 

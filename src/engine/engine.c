@@ -57,6 +57,7 @@ void engine_free(cairn_engine *e)
     config_free(&e->cfg);
     evict_free(e->evict);
     pubsub_free(e);
+    if (e->script_free) e->script_free(e->script);
     cm_free(e);
 }
 
@@ -89,12 +90,39 @@ void session_reset(cairn_session *s)
     s->flags = 0;
 }
 
+static void log_marker(cairn_engine *e, const char *word)
+{
+    cslice argv[1] = {{word, strlen(word)}};
+    cairn_entry entry = {e->atomic_db, e->atomic_now_ms, 0, 1, argv};
+    e->log_sink(e->log_priv, &entry);
+}
+
 void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int argc,
                 const cslice *argv)
 {
     if (!e->log_sink || !engine_may_originate(e)) return;
+    if (e->atomic_depth && !e->atomic_logged) {
+        e->atomic_logged = 1;
+        log_marker(e, "MULTI");
+    }
     cairn_entry entry = {db, now_ms, seed, argc, argv};
     e->log_sink(e->log_priv, &entry);
+}
+
+void engine_atomic_begin(cairn_engine *e, uint32_t db, int64_t now_ms)
+{
+    if (e->atomic_depth++ > 0) return;
+    e->atomic_logged = 0;
+    e->atomic_db = db;
+    e->atomic_now_ms = now_ms;
+}
+
+void engine_atomic_end(cairn_engine *e, uint32_t db)
+{
+    if (--e->atomic_depth > 0 || !e->atomic_logged) return;
+    e->atomic_logged = 0;
+    e->atomic_db = db;
+    log_marker(e, "EXEC");
 }
 
 /* Redis quotes the first arguments of an unknown command, up to about 128

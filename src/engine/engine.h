@@ -127,6 +127,10 @@ typedef struct cairn_host_ops {
     /* A CONFIG SET changed a parameter (the engine's or the host's).
      * Returns NULL on success or an error message. */
     const char *(*config_changed)(void *priv, const char *name);
+    /* CONFIG REWRITE: rewrite the configuration file the host was started
+     * with.  Returns NULL, or the error without "ERR " (Redis's "The server
+     * is running without a config file" when there is none). */
+    const char *(*config_rewrite)(void *priv);
     /* A parked session was served, timed out or unblocked: its reply is in
      * s->out and it may run its next command.  Called from inside
      * engine_execute() of another session: the host must only note it. */
@@ -193,6 +197,15 @@ struct cairn_engine {
     int applying;
     evict_state *evict;   /* maxmemory: the memory meter and eviction pool (evict.c) */
     pubsub_state *pubsub; /* channels and patterns with subscribers (pubsub.c) */
+    /* The Lua host (src/script/), created by its commands on first use
+     * and freed through script_free: the engine knows nothing more of it. */
+    struct script_engine *script;
+    void (*script_free)(void *script);
+    /* An atomic unit of the log being written (engine_atomic_begin):
+     * nesting depth, and whether its MULTI marker went out. */
+    int atomic_depth, atomic_logged;
+    uint32_t atomic_db;
+    int64_t atomic_now_ms;
 };
 
 enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2 };
@@ -270,6 +283,14 @@ int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *ent
  * may not originate: see engine_may_originate()). */
 void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int argc,
                 const cslice *argv);
+
+/* Wrap the entries logged until the matching engine_atomic_end() in
+ * MULTI ... EXEC markers, so a replay applies all of them or none (EXEC,
+ * scripts).  Nothing is logged for a unit that wrote nothing, and nested
+ * units join the outermost one.  The markers carry the db the unit
+ * started and ended in. */
+void engine_atomic_begin(cairn_engine *e, uint32_t db, int64_t now_ms);
+void engine_atomic_end(cairn_engine *e, uint32_t db);
 
 /* One pass of active expiry over every db, sampling keys with a TTL and
  * deleting those that passed (none while the engine may not originate).  Examines at most `effort`

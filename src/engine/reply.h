@@ -3,8 +3,9 @@
  * Handlers never print protocol: they call these functions, which encode
  * RESP2 or RESP3 according to the buffer's protocol version.  The bytes go
  * into a chain of blocks so a large reply is never copied as it grows; the
- * network layer writes the chain with one writev, and the embedding API
- * decodes it into a reply tree. */
+ * network layer sends the chain as it is (send() for one block, sendmsg()
+ * with up to WRITE_IOVS blocks at a time for more, as often as the socket
+ * takes them), and the embedding API decodes it into a reply tree. */
 #ifndef CAIRN_REPLY_H
 #define CAIRN_REPLY_H
 

@@ -275,17 +275,11 @@ static void discard_command(cmd_call *c)
     reply_ok(c->out);
 }
 
-static void log_marker(cmd_call *c, const char *word)
-{
-    cslice argv[1] = {{word, strlen(word)}};
-    engine_log(c->e, (uint32_t)c->s->db, c->now_ms, 0, 1, argv);
-}
-
 /* Run one queued command as part of EXEC.  Until a queued SELECT has run,
  * each command runs in the db it was queued in: live, that is the
  * session's db anyway; on replay of the log, whose entries carry their db
  * but never a SELECT, it puts each write back where it happened. */
-static void run_queued(cmd_call *c, queued_cmd *q, int *selected, int *logged)
+static void run_queued(cmd_call *c, queued_cmd *q, int *selected)
 {
     cairn_session *s = c->s;
     if (!*selected) s->db = q->db;
@@ -298,10 +292,6 @@ static void run_queued(cmd_call *c, queued_cmd *q, int *selected, int *logged)
     sub.seed = q->seed;
     crand_seed(&sub.rng, q->seed);
     q->cmd->proc(&sub);
-    if (sub.dirty > 0 && !*logged) {
-        log_marker(c, "MULTI");
-        *logged = 1;
-    }
     engine_call_finish(&sub);
     if (s->db != db_before) *selected = 1;
     cm_free(argv);
@@ -329,11 +319,13 @@ static void exec_command(cmd_call *c)
     int n = m ? m->nqueued : 0;
     s->flags = (s->flags & ~SESS_MULTI) | SESS_IN_EXEC;
     reply_array_len(c->out, n);
-    int selected = 0, logged = 0;
+    int selected = 0;
+    /* Logged as MULTI, the writes, EXEC: a replay applies all or none. */
+    engine_atomic_begin(c->e, (uint32_t)s->db, c->now_ms);
     for (int i = 0; i < n; i++)
-        run_queued(c, &m->queue[i], &selected, &logged);
+        run_queued(c, &m->queue[i], &selected);
+    engine_atomic_end(c->e, (uint32_t)s->db);
     s->flags &= ~SESS_IN_EXEC;
-    if (logged) log_marker(c, "EXEC");
     multi_discard(s);
 }
 

@@ -6,7 +6,8 @@
  * (server_config and the network's net_config), handed to the engine in
  * cairn_host_ops: the configuration file, the command-line flags, CONFIG
  * GET and CONFIG SET see the engine's parameters and these as one set, and
- * the engine tells main.c of each change (host_config_changed). */
+ * the engine tells main.c of each change (host_config_changed).  The file
+ * itself is read and rewritten by config_file.c. */
 #include <limits.h>
 #include <stddef.h>
 

@@ -215,6 +215,7 @@ static const cairn_host_ops server_host_ops = {
     .config_count = SERVER_CONFIG_COUNT,
     .config_base = server_config_base,
     .config_changed = host_config_changed,
+    .config_rewrite = server_config_rewrite,
     .unblocked = host_unblocked,
     .pushed = host_pushed,
     .persist_cmd = host_persist_cmd,
@@ -233,38 +234,6 @@ static void usage(void)
                     "       ./cairn-server /etc/mycairn.conf --loglevel verbose\n");
 }
 
-/* Read a redis.conf-style file and apply it through the engine's config
- * table (the engine does no I/O, so the file is read here). */
-static int config_load_file(cairn_engine *e, const char *path, dstr *err)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't open config file '%s': %s", path,
-                           strerror(errno));
-        return -1;
-    }
-    dstr text = dstr_new("", 0);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-        text = dstr_cat(text, chunk, n);
-    int failed = ferror(fp);
-    int saved_errno = errno;
-    if (fclose(fp) != 0 && !failed) {
-        failed = 1;
-        saved_errno = errno;
-    }
-    if (failed) {
-        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't read config file '%s': %s", path,
-                           strerror(saved_errno));
-        dstr_free(text);
-        return -1;
-    }
-    int rc = config_load_string(e, text, dstr_len(text), err);
-    dstr_free(text);
-    return rc;
-}
-
 /* Apply the config file, then stdin (with "-"), then `--name value
  * [value...]` flags, as Redis does: flags override the file. */
 static int load_config(cairn_server *srv, int argc, char **argv)
@@ -274,7 +243,7 @@ static int load_config(cairn_server *srv, int argc, char **argv)
     if (i < argc && argv[i][0] != '-') {
         dstr err = NULL;
         char path[PATH_MAX];
-        if (config_load_file(e, argv[i], &err) != 0) {
+        if (server_load_config_file(e, argv[i], &err) != 0) {
             fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (cairn %s) ***\n%s\n", CAIRN_VERSION,
                     err ? err : "");
             dstr_free(err);

@@ -59,7 +59,8 @@ typedef struct cairn_server {
     long long cron_loops;
     int64_t stat_peak_memory;
     inst_metric inst[INST_COUNT];
-    char run_id[41]; /* random hex, INFO's run_id; filled on first use */
+    char run_id[41];        /* random hex, INFO's run_id; filled on first use */
+    char config_error[256]; /* why the last CONFIG REWRITE failed */
 } cairn_server;
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
@@ -72,6 +73,11 @@ void server_shutdown(cairn_server *srv);
 #define SERVER_CONFIG_COUNT 12
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
+/* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
+ * or -1 with the message Redis prints in *err (the caller frees it). */
+int server_load_config_file(cairn_engine *e, const char *path, dstr *err);
+/* CONFIG REWRITE (cairn_host_ops.config_rewrite). */
+const char *server_config_rewrite(void *priv);
 
 /* Host operations implemented by the server (main.c, client_cmd.c,
  * info.c): see cairn_host_ops in engine.h. */

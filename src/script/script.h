@@ -1,0 +1,73 @@
+/* script.h -- the Lua host: one Lua 5.1 interpreter per engine, in which
+ * EVAL scripts (and FUNCTION libraries) run.
+ *
+ * A script calls into the engine like a client: redis.call() runs a
+ * command through the command table as the script's own session, with
+ * the time and db of the EVAL that runs it, and reads the reply back from
+ * the reply builder.  The writes it makes reach the log as themselves,
+ * wrapped in one atomic unit (engine_atomic_begin/end): a script is never
+ * run again from the log (DESIGN rule 4).
+ *
+ * The interpreter is sandboxed as Redis's is: the global table and the
+ * libraries are read only, and only string, table, math, cjson, bit,
+ * cmsgpack, struct and the redis API are there. */
+#ifndef CAIRN_SCRIPT_H
+#define CAIRN_SCRIPT_H
+
+#include <lua.h>
+#include <stdint.h>
+
+#include "../engine/engine.h"
+
+/* What a run may do, from EVAL_RO / FCALL_RO, shebang or function flags. */
+enum {
+    SCRIPT_NO_WRITES = 1 << 0,
+    SCRIPT_ALLOW_OOM = 1 << 1,
+    SCRIPT_ALLOW_STALE = 1 << 2,
+    SCRIPT_NO_CLUSTER = 1 << 3,
+    SCRIPT_ALLOW_CROSS_SLOT = 1 << 4,
+    SCRIPT_EVAL_COMPAT = 1 << 5, /* an EVAL script without a shebang */
+};
+
+typedef struct script_engine {
+    cairn_engine *e;
+    lua_State *L;
+    size_t lua_mem; /* bytes the interpreter holds (INFO used_memory_lua) */
+    long nscripts;  /* EVAL scripts in the cache */
+    /* The session script commands run as, and where their replies go
+     * before they become Lua values. */
+    cairn_session sess;
+    rbuf reply;
+    cslice *argv; /* redis.call's arguments, reused from call to call */
+    int argv_cap;
+    /* math.random's state: a 48-bit LCG like Redis's rand48, seeded
+     * the same at the start of every EVAL. */
+    uint64_t rand48;
+    /* The run in progress (caller is NULL between runs). */
+    cmd_call *caller;
+    int run_flags;    /* SCRIPT_* */
+    int resp;         /* redis.setresp */
+    int wrote;        /* a write command ran */
+    const char *name; /* the SHA (EVAL) or function name, for errors */
+} script_engine;
+
+/* The engine's interpreter, created on first use. */
+script_engine *script_get(cairn_engine *e);
+
+/* Compile body (of length len) as the EVAL script named name (its SHA),
+ * run with flags (SCRIPT_*).  On error returns -1 and leaves Redis's
+ * message (without the "ERR " code) in err (size errsize). */
+int script_compile(script_engine *se, const char *name, int flags, const char *body, size_t len,
+                   char *err, size_t errsize);
+/* The flags of the cached script name, or -1 if there is none. */
+int script_flags(script_engine *se, const char *name);
+/* Forget every cached EVAL script (SCRIPT FLUSH). */
+void script_flush(script_engine *se);
+/* Run the cached script (or function) name for caller c, with
+ * KEYS (eval: as globals; else the function's first argument) and ARGV,
+ * and reply to c with its result converted to RESP. */
+void script_run(script_engine *se, cmd_call *c, const char *name, const char *shown_name,
+                int run_flags, int nkeys, const cslice *keys, int nargs, const cslice *args,
+                int as_globals);
+
+#endif

@@ -116,10 +116,14 @@ static void client_run(client *c, batch_clock *clk)
     }
     rbuf_mark mark = rbuf_get_mark(&c->out);
     c->out.resp = c->sess.resp;
+    net *n = c->net;
     int64_t start_ns = net_mono_ns();
     if (!clk->mono_ns) *clk = (batch_clock){net_now_us(), start_ns};
-    int64_t now_us = clk->wall_us + (start_ns - clk->mono_ns) / 1000;
-    engine_execute_at(c->net->engine, &c->sess, p->argc, c->argv, now_us, start_ns, &c->out);
+    n->current = c;
+    n->current_start_us = clk->wall_us + (start_ns - clk->mono_ns) / 1000;
+    engine_execute_at(n->engine, &c->sess, p->argc, c->argv, n->current_start_us, start_ns,
+                      &c->out);
+    n->current = NULL;
     c->out.resp = c->sess.resp; /* HELLO may have switched it */
     if (c->sess.flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
         rbuf_truncate(&c->out, mark);
@@ -766,4 +770,22 @@ client *net_find_client(net *n, uint64_t id)
     for (client *c = n->clients; c; c = c->next)
         if (c->sess.id == id) return c;
     return NULL;
+}
+
+void net_serve_busy(net *n)
+{
+    client *running = n->current;
+    int64_t since = n->current_start_us;
+    for (int i = 0; i < n->nlisteners; i++)
+        on_accept(&n->listeners[i]->poll, 0, UV_READABLE);
+    for (client *c = n->clients, *next; c; c = next) {
+        next = c->next; /* c may be closed (it stays allocated until the loop runs) */
+        if (c == running || (c->flags & (CLIENT_CLOSING | CLIENT_BLOCKED))) continue;
+        n->current = c;
+        read_input(c);
+        n->current = running;
+        n->current_start_us = since;
+        if (!(c->flags & CLIENT_CLOSING) && c->out.bytes && !must_wait(c)) send_output(c);
+    }
+    n->current = running;
 }

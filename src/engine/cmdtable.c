@@ -26,6 +26,7 @@ const cmd_def *const cmd_families[] = {
     bitops_commands,
     hll_commands,
     script_commands,
+    geo_commands,
     NULL,
 };
 

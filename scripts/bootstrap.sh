@@ -8,7 +8,7 @@ packages=(
     libuv1-dev libjemalloc-dev libclang-rt-14-dev
     liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
     python3-pytest python3-redis
-    redis-server redis-tools
+    redis-server redis-tools locales
 )
 # The benchmark's extras (bench/run.sh asks for them: scripts/bootstrap.sh bench):
 # hiredis for its load driver, valgrind for instruction counts, matplotlib
@@ -22,17 +22,23 @@ for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
-fi
-
-echo "bootstrap: installing ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# Debian's redis-server package starts a system instance on port 6379;
-# the tests and benchmarks start their own on free ports, so stop it to
-# leave 6379 for cairn-server.
-if command -v service >/dev/null 2>&1; then $SUDO service redis-server stop >/dev/null 2>&1 || true; fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "bootstrap: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # Debian's redis-server package starts a system instance on port 6379;
+    # the tests and benchmarks start their own on free ports, so stop it to
+    # leave 6379 for cairn-server.
+    if command -v service >/dev/null 2>&1; then $SUDO service redis-server stop >/dev/null 2>&1 || true; fi
+fi
+
+# A comma-decimal locale: the unit tests check that numbers are parsed and
+# printed the same whatever LC_NUMERIC an embedding application sets.
+if ! locale -a 2>/dev/null | grep -qix 'de_DE.utf-\?8'; then
+    echo "bootstrap: generating the de_DE.UTF-8 locale"
+    $SUDO localedef -i de_DE -f UTF-8 de_DE.UTF-8
+fi

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "util.h"
 
 static dstr alloc_with_cap(size_t cap)
 {
@@ -69,13 +70,13 @@ dstr dstr_catfmt(dstr s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = c_vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n <= 0) return s;
     s = dstr_reserve(s, (size_t)n);
     size_t cur = dstr_len(s);
     va_start(ap, fmt);
-    vsnprintf(s + cur, (size_t)n + 1, fmt, ap);
+    c_vsnprintf(s + cur, (size_t)n + 1, fmt, ap);
     va_end(ap);
     dstr_set_len(s, cur + (size_t)n);
     return s;

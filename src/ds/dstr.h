@@ -45,6 +45,7 @@ static inline size_t dstr_cap(const dstr s) { return DSTR_HDR(s)->cap; }
 dstr dstr_reserve(dstr s, size_t extra);
 dstr dstr_cat(dstr s, const void *p, size_t len);
 dstr dstr_cat_cstr(dstr s, const char *c);
+/* Append printf-style text, numbers in the C locale whatever the process's. */
 dstr dstr_catfmt(dstr s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append p quoted as Redis's sdscatrepr does: in double quotes, with \\,
  * \", \n, \r, \t, \a, \b and \xHH for other bytes outside ' '..'~'; the

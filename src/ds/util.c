@@ -5,10 +5,10 @@
  * different answers to INCRBYFLOAT) and scripts rely on what is rejected. */
 #include "util.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +142,48 @@ int ll_to_str(char *buf, size_t size, long long v)
  * Floating point
  * ------------------------------------------------------------------------ */
 
+static locale_t c_locale_obj;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_create(void)
+{
+    /* glibc hands out its built-in C locale object for "C": nothing is
+     * allocated, so there is nothing to free at exit. */
+    c_locale_obj = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+locale_t c_locale(void)
+{
+    pthread_once(&c_locale_once, c_locale_create);
+    /* newlocale() fails only without memory; the global locale is then
+     * the best there is. */
+    return c_locale_obj ? c_locale_obj : LC_GLOBAL_LOCALE;
+}
+
+double c_strtod(const char *s, char **end) { return strtod_l(s, end, c_locale()); }
+
+long double c_strtold(const char *s, char **end) { return strtold_l(s, end, c_locale()); }
+
+int c_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    locale_t old = uselocale(c_locale());
+    int n = vsnprintf(buf, size, fmt, ap);
+    uselocale(old);
+    return n;
+}
+
+int c_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = c_vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+/* isspace() of the C locale, whatever the process's. */
+static int c_isspace(unsigned char ch) { return ch == ' ' || (ch >= '\t' && ch <= '\r'); }
+
 /* strtod/strtold need a NUL-terminated buffer; ours is length-delimited
  * and may contain NULs.  Short input is copied to the stack. */
 typedef struct cstr_copy {
@@ -183,13 +225,13 @@ int str_to_double(const char *s, size_t len, double *out)
 {
     if (small_int_to_double(s, len, out)) return 1;
     /* strtod skips leading space, Redis does not want it to. */
-    if (len == 0 || isspace((unsigned char)s[0])) return 0;
+    if (len == 0 || c_isspace((unsigned char)s[0])) return 0;
 
     cstr_copy c;
     const char *buf = cstr_copy_make(&c, s, len);
     char *end;
     errno = 0;
-    double v = strtod(buf, &end);
+    double v = c_strtod(buf, &end);
     int ok = (size_t)(end - buf) == len && !isnan(v);
     /* Overflow and underflow to zero are errors; a denormal result (also
      * ERANGE) is kept, as Redis does. */
@@ -203,13 +245,13 @@ int str_to_double(const char *s, size_t len, double *out)
 int str_to_ldouble(const char *s, size_t len, long double *out)
 {
     /* Redis's string2ld bound: longer input is refused outright. */
-    if (len == 0 || len >= LDOUBLE_STR_MAX || isspace((unsigned char)s[0])) return 0;
+    if (len == 0 || len >= LDOUBLE_STR_MAX || c_isspace((unsigned char)s[0])) return 0;
 
     cstr_copy c;
     const char *buf = cstr_copy_make(&c, s, len);
     char *end;
     errno = 0;
-    long double v = strtold(buf, &end);
+    long double v = c_strtold(buf, &end);
     int ok = (size_t)(end - buf) == len && !isnan(v);
     if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) ok = 0;
     cstr_copy_free(&c);
@@ -223,7 +265,7 @@ int ldouble_to_str(char *buf, size_t size, long double v)
     if (!isfinite(v)) return 0;
     /* 17 digits after the point: with 80/128-bit long doubles this prints
      * most short decimals exactly as typed ("10.5", not "10.4999..."). */
-    int n = snprintf(buf, size, "%.17Lf", v);
+    int n = c_snprintf(buf, size, "%.17Lf", v);
     if (n < 0 || (size_t)n + 1 > size) return 0;
 
     /* "%.17Lf" always has a point; drop trailing zeros, then the point. */
@@ -250,8 +292,13 @@ int double_to_str(char *buf, size_t size, double v)
         n = snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
     } else {
         /* Integers below 2^52 come out without exponent here too, so this
-         * equals Redis's d2string fast path for them. */
-        n = snprintf(buf, size, "%.17g", v);
+         * equals Redis's d2string fast path for them; integral scores,
+         * the common case, skip printf and its locale switch. */
+        if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(long long)v &&
+            (v != 0 || !signbit(v)))
+            n = ll_to_str(buf, size, (long long)v);
+        else
+            n = c_snprintf(buf, size, "%.17g", v);
     }
     if (n < 0 || (size_t)n + 1 > size) return 0;
     return n;
@@ -283,7 +330,10 @@ typedef struct glob_state {
     int skip_longer;
 } glob_state;
 
-static int fold(const glob_state *g, int c) { return g->nocase ? tolower(c) : c; }
+static int fold(const glob_state *g, int c)
+{
+    return g->nocase && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
 
 /* Match c against the bracket expression starting just after '['.  On
  * return *pp and *plen point at the closing ']' (or the last pattern byte when
@@ -400,7 +450,7 @@ void bytes_to_human(char *buf, size_t size, unsigned long long n)
     for (int i = 0; units[i]; i++) {
         d /= 1024;
         if (d < 1024 || !units[i + 1]) {
-            snprintf(buf, size, "%.2f%c", d, units[i]);
+            c_snprintf(buf, size, "%.2f%c", d, units[i]);
             return;
         }
     }

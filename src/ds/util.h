@@ -3,6 +3,8 @@
 #ifndef CAIRN_UTIL_H
 #define CAIRN_UTIL_H
 
+#include <locale.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +42,21 @@ int ldouble_to_str(char *buf, size_t size, long double v);
  * "inf", "-inf", integers in range printed without exponent, else "%.17g").
  * Returns the length. */
 int double_to_str(char *buf, size_t size, double v);
+
+/* Numbers are parsed and printed without the process locale's help
+ * (DESIGN rule 2): an embedding application may set any LC_NUMERIC, and
+ * "1.5" must stay "1.5".  c_locale() is the "C" locale, created on first
+ * use and never changed (so it can be shared by every engine and thread);
+ * the helpers below parse and format in it. */
+locale_t c_locale(void);
+/* strtod() and strtold() in the C locale. */
+double c_strtod(const char *s, char **end);
+long double c_strtold(const char *s, char **end);
+/* vsnprintf() in the C locale: uselocale() around it, which only swaps
+ * this thread's locale pointer. */
+int c_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+int c_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Glob-style match with Redis's semantics: '*', '?', '[abc]', '[^a]',
  * '[a-z]' (reversed ranges allowed), '\\' escapes.  Returns 1 on match. */

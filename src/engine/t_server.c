@@ -876,7 +876,7 @@ static void debug_sleep(cmd_call *c)
 {
     char buf[64];
     arg_cstr(c, 2, buf, sizeof(buf));
-    double secs = strtod(buf, NULL);
+    double secs = c_strtod(buf, NULL);
     if (secs > 1e9) secs = 1e9; /* keep the conversion defined */
     long long us = secs > 0 ? (long long)(secs * 1000000) : 0;
     const cairn_host_ops *h = c->e->host;

@@ -32,7 +32,7 @@ static double zzl_score(const unsigned char *sptr)
     size_t n = v.len < sizeof(buf) - 1 ? v.len : sizeof(buf) - 1;
     memcpy(buf, v.str, n);
     buf[n] = '\0';
-    return strtod(buf, NULL);
+    return c_strtod(buf, NULL);
 }
 
 /* The text a score is stored as.  Integral scores within +-2^62 are
@@ -768,7 +768,7 @@ static int parse_score_bound(const cslice *arg, double *v, int *ex)
     memcpy(buf, p, len);
     buf[len] = '\0';
     char *end;
-    *v = strtod(buf, &end);
+    *v = c_strtod(buf, &end);
     int ok = *end == '\0' && !isnan(*v);
     if (buf != stackbuf) cm_free(buf);
     return ok;

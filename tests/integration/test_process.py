@@ -284,6 +284,14 @@ def test_logfile_and_pidfile(launch, tmp_path):
     # The file is written after the listeners open (as Redis does), and
     # may be seen empty for a moment: read_pidfile() waits for the number.
     assert read_pidfile(pidfile) == p.proc.pid
+    # The server logs that it is ready just after it starts listening and
+    # writes the pidfile: give a loaded machine a moment.
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        with open(logfile) as f:
+            if "Ready to accept connections" in f.read():
+                break
+        time.sleep(0.02)
     with open(logfile) as f:
         assert "Ready to accept connections" in f.read()
     p.proc.send_signal(signal.SIGTERM)

@@ -29,6 +29,7 @@
 #include "db.h"
 #include "engine.h"
 #include "evict.h"
+#include "notify.h"
 
 /* ---------------------------------------------------------------------------
  * The table
@@ -122,6 +123,10 @@ static const config_def config_table[] = {
      .flags = CF_REWRITE_ALWAYS,
      .offset = OFF(dir),
      .dflt = "./"},
+    {.name = "notify-keyspace-events",
+     .type = CT_NOTIFY,
+     .offset = OFF(notify_keyspace_events),
+     .dflt = ""},
     {.name = "client-output-buffer-limit",
      .type = CT_OBUF,
      .flags = CF_MULTI_ARG,
@@ -646,6 +651,14 @@ static int set_value(void *cfg, const config_def *d, const cslice *argv, int arg
     case CT_BIND: ok = set_bind(cfg, d, argv, argc, err, errlen); break;
     case CT_SAVE: ok = set_save(cfg, d, argv, argc, startup, err, errlen); break;
     case CT_OBUF: ok = set_obuf(cfg, d, argv, argc, err, errlen); break;
+    case CT_NOTIFY: {
+        int flags = notify_flags_parse(argv[0].ptr, argv[0].len);
+        if (flags < 0)
+            return set_err(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+        *(int *)field(cfg, d) = flags;
+        ok = 1;
+        break;
+    }
     default: ok = set_numeric(cfg, d, &argv[0], err, errlen); break;
     }
     if (ok && d->fixup) d->fixup(cfg);
@@ -715,6 +728,11 @@ static dstr format_value(const void *cfg, const config_def *d)
     case CT_LL: return dstr_catfmt(dstr_new("", 0), "%lld", *(const long long *)p);
     case CT_ULL: return dstr_catfmt(dstr_new("", 0), "%llu", *(const unsigned long long *)p);
     case CT_OBUF: return format_obuf(p);
+    case CT_NOTIFY: {
+        char buf[32];
+        notify_flags_format(*(const int *)p, buf);
+        return dstr_from_cstr(buf);
+    }
     case CT_ENUM:
         for (const cfg_enum *en = d->enums; en->name; en++)
             if (en->value == *(const int *)p) return dstr_from_cstr(en->name);
@@ -1070,7 +1088,8 @@ static void rewrite_param(rewrite_state *st, cairn_engine *e, long i)
         int force = (p.d->flags & CF_REWRITE_ALWAYS) || dstr_len(v) != dstr_len(dflt) ||
                     memcmp(v, dflt, dstr_len(v)) != 0;
         dstr line = dstr_catfmt(dstr_new("", 0), "%s ", p.d->name);
-        if (p.d->type == CT_STRING || (p.d->type == CT_BIND && dstr_len(v) == 0)) {
+        if (p.d->type == CT_STRING || p.d->type == CT_NOTIFY ||
+            (p.d->type == CT_BIND && dstr_len(v) == 0)) {
             line = dstr_cat_repr(line, v, dstr_len(v));
         } else if (p.d->flags & CF_MEMORY) {
             dstr m = format_memory(strtoull(v, NULL, 10));

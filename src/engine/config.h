@@ -48,6 +48,7 @@ typedef struct cairn_config {
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     obuf_limit obuf_limits[OBUF_CLASSES]; /* client-output-buffer-limit, acted on by the host */
+    int notify_keyspace_events;           /* NOTIFY_* flags (notify.h) */
     int hz;
     int active_expire_effort; /* 1..10 */
     dstr dir;
@@ -115,6 +116,7 @@ enum cfg_type {
     CT_BIND,   /* dstr: space-separated addresses */
     CT_SAVE,   /* dstr: "seconds changes" pairs (cairn_config only) */
     CT_OBUF,   /* obuf_limit[OBUF_CLASSES]: client-output-buffer-limit */
+    CT_NOTIFY, /* int: keyspace event class letters (notify.h) */
 };
 
 enum {

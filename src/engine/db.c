@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "evict.h"
 #include "multi.h"
+#include "notify.h"
 
 static cslice keyspace_key(const void *elem) { return obj_key(elem); }
 
@@ -169,14 +170,17 @@ static void delete_logged(cairn_engine *e, cdb *db, const cslice *key, int64_t n
     delete_key(db, key);
 }
 
+/* The events come before the deletion, which may free the key's bytes. */
 void db_expire_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
 {
+    notify_event(e, NOTIFY_EXPIRED, "expired", key, db->id);
     delete_logged(e, db, key, now_ms);
     e->stats.expired_keys++;
 }
 
 void db_evict_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
 {
+    notify_event(e, NOTIFY_EVICTED, "evicted", key, db->id);
     delete_logged(e, db, key, now_ms);
     /* Eviction is meant to free memory: give back a mostly empty table. */
     htab_shrink_if_needed(db->keys);
@@ -207,7 +211,10 @@ static cobj *lookup_done(cmd_call *c, const db_keyref *ref, int flags)
 {
     cobj *o = ref->o;
     if (!o) {
-        if (!(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE))) c->e->stats.keyspace_misses++;
+        if (!(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE))) {
+            c->e->stats.keyspace_misses++;
+            notify_key(c, NOTIFY_KEY_MISS, "keymiss", ref->key);
+        }
         return NULL;
     }
     if (!(flags & LOOKUP_NOTOUCH) && !client_no_touch(c)) evict_touch(c, o);
@@ -270,6 +277,7 @@ static cobj *add_hashed(cmd_call *c, cdb *db, db_keyref *ref, cobj *val)
     if (obj_has_expire(val)) vol_add(db, val);
     ref->slot = NULL;
     ref->o = val;
+    notify_event(c->e, NOTIFY_NEW, "new", key, db->id);
     /* Blocked sessions wait on keys that do not exist (an emptied list or
      * zset is deleted), so a new key is the moment they may be served. */
     if (val->type == OBJ_LIST || val->type == OBJ_ZSET) signal_key_ready(c->e, db, key);

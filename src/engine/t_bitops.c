@@ -15,6 +15,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "notify.h"
 #include "t_string.h"
 
 #define ERR_BIT_OFFSET "ERR bit offset is not an integer or out of range"
@@ -154,6 +155,7 @@ static void setbit_command(cmd_call *c)
     /* Redis 7.0 counts every SETBIT as a change, even one that rewrites
      * the same bit. */
     c->dirty++;
+    notify_key(c, NOTIFY_STRING, "setbit", &c->argv[1]);
     reply_int(c->out, old);
 }
 
@@ -352,7 +354,7 @@ static void bitop_command(cmd_call *c)
      * leaves absent) an empty result. */
     c->dirty++;
     if (maxlen == 0) {
-        db_delete(c, c->db, &c->argv[2]);
+        if (db_delete(c, c->db, &c->argv[2])) notify_key(c, NOTIFY_GENERIC, "del", &c->argv[2]);
         reply_int(c->out, 0);
         return;
     }
@@ -376,6 +378,7 @@ static void bitop_command(cmd_call *c)
         }
     }
     db_store(c, c->db, &c->argv[2], obj_new_raw(res));
+    notify_key(c, NOTIFY_STRING, "set", &c->argv[2]);
     reply_int(c->out, (long long)maxlen);
 }
 
@@ -574,6 +577,7 @@ static void bitfield_generic(cmd_call *c, int readonly)
     }
     /* Failed (OVERFLOW FAIL) writes count too, as in Redis. */
     c->dirty += writes;
+    if (writes) notify_key(c, NOTIFY_STRING, "setbit", &c->argv[1]);
 done:
     cm_free(ops);
 }

@@ -28,6 +28,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "notify.h"
 
 #define NS_PER_MS  1000000LL
 #define NS_PER_SEC 1000000000LL
@@ -168,6 +169,8 @@ static void store_value(cmd_call *c, int arg, cobj *val, int64_t expire_ms)
     const cslice *key = &c->argv[arg];
     val = db_set(c, c->db, key, obj_set_key(val, key, expire_ms), 0);
     c->dirty++;
+    /* Redis has no event for these commands: the event is their name. */
+    notify_key(c, NOTIFY_STRING, c->cmd->name, key);
 }
 
 /* Store an integer, in place when the old value is an integer:
@@ -181,6 +184,7 @@ static void store_ll(cmd_call *c, int arg, cobj *old, long long v, int64_t expir
         else
             db_remove_expire(c->db, &c->argv[arg]);
         c->dirty++;
+        notify_key(c, NOTIFY_STRING, c->cmd->name, &c->argv[arg]);
         return;
     }
     store_value(c, arg, obj_new_int(v), expire_ms);
@@ -537,6 +541,7 @@ static void delifeq_command(cmd_call *c)
     }
     db_delete(c, c->db, &c->argv[1]);
     c->dirty++;
+    notify_key(c, NOTIFY_GENERIC, "del", &c->argv[1]);
     reply_int(c->out, 1);
 }
 

@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "geohash.h"
+#include "notify.h"
 #include "t_zset.h"
 
 #define ERR_NOT_FLOAT_GEO "ERR value is not a valid float"
@@ -188,6 +189,8 @@ static void geoadd_command(cmd_call *c)
         if (out & ZADD_OUT_UPDATED) updated++;
     }
     c->dirty += added + updated;
+    /* GEOADD is a ZADD for keyspace events too. */
+    if (added || updated) notify_key(c, NOTIFY_ZSET, "zadd", key);
 reply:
     reply_int(c->out, ch ? added + updated : added);
 done:
@@ -462,7 +465,10 @@ static void store_points(cmd_call *c, const geo_opts *o, const geo_result *r, si
                          double conversion)
 {
     if (n == 0) {
-        if (db_delete(c, c->db, o->storekey)) c->dirty++;
+        if (db_delete(c, c->db, o->storekey)) {
+            c->dirty++;
+            notify_key(c, NOTIFY_GENERIC, "del", o->storekey);
+        }
         reply_int(c->out, 0);
         return;
     }
@@ -478,6 +484,10 @@ static void store_points(cmd_call *c, const geo_opts *o, const geo_result *r, si
     zset_convert_to_listpack_if_needed(c, zobj, maxlen, totlen);
     db_store(c, c->db, o->storekey, zobj);
     c->dirty += (long long)n;
+    /* GEOSEARCHSTORE stores into its first argument; GEORADIUS ... STORE
+     * into an option's. */
+    notify_key(c, NOTIFY_ZSET, o->storekey == &c->argv[1] ? "geosearchstore" : "georadiusstore",
+               o->storekey);
     reply_int(c->out, (long long)n);
 }
 
@@ -511,7 +521,10 @@ static void georadius_generic(cmd_call *c, int src, int flags)
 
     if (!zobj) {
         if (o.storekey) {
-            if (db_delete(c, c->db, o.storekey)) c->dirty++;
+            if (db_delete(c, c->db, o.storekey)) {
+                c->dirty++;
+                notify_key(c, NOTIFY_GENERIC, "del", o.storekey);
+            }
             reply_int(c->out, 0);
         } else {
             reply_empty_array(c->out);

@@ -21,6 +21,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "notify.h"
 #include "scan.h"
 #include "t_hash.h"
 
@@ -363,6 +364,7 @@ static void hset_generic(cmd_call *c, int is_hmset)
     for (int j = 2; j < c->argc; j += 2)
         created += hash_set(c, o, &c->argv[j], &c->argv[j + 1]);
     c->dirty += (c->argc - 2) / 2;
+    notify_key(c, NOTIFY_HASH, "hset", &c->argv[1]);
     if (is_hmset)
         reply_ok(c->out);
     else
@@ -387,6 +389,7 @@ static void hsetnx_command(cmd_call *c)
     if (!o) o = hash_lookup_or_create(c, &c->argv[1]);
     hash_set(c, o, &c->argv[2], &c->argv[3]);
     c->dirty++;
+    notify_key(c, NOTIFY_HASH, "hset", &c->argv[1]);
     reply_int(c->out, 1);
 }
 
@@ -423,13 +426,17 @@ static void hdel_command(cmd_call *c)
     }
     if (check_type(c, o, OBJ_HASH)) return;
     long long deleted = 0;
+    int emptied = 0;
     for (int j = 2; j < c->argc; j++) {
         deleted += hash_delete(o, &c->argv[j]);
         if (hash_length(o) == 0) {
             db_delete(c, c->db, key);
+            emptied = 1;
             break;
         }
     }
+    if (deleted) notify_key(c, NOTIFY_HASH, "hdel", key);
+    if (emptied) notify_key(c, NOTIFY_GENERIC, "del", key);
     c->dirty += deleted;
     reply_int(c->out, deleted);
 }
@@ -536,6 +543,7 @@ static void hincrby_command(cmd_call *c)
     cslice nv = {buf, (size_t)ll_to_str(buf, sizeof(buf), value)};
     hash_set(c, o, field, &nv);
     c->dirty++;
+    notify_key(c, NOTIFY_HASH, "hincrby", key);
     reply_int(c->out, value);
 }
 
@@ -576,6 +584,7 @@ static void hincrbyfloat_command(cmd_call *c)
     if (!o) o = hash_lookup_or_create(c, key);
     hash_set(c, o, field, &nv);
     c->dirty++;
+    notify_key(c, NOTIFY_HASH, "hincrbyfloat", key);
     reply_bulk(c->out, nv.ptr, nv.len);
     const cslice hset[4] = {{"HSET", 4}, *key, *field, nv};
     log_as(c, 4, hset);

@@ -30,6 +30,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "notify.h"
 #include "t_string.h"
 
 #define HLL_P          14
@@ -543,6 +544,7 @@ static void pfadd_command(cmd_call *c)
     if (updated) {
         ((char *)o->v.ptr)[HLL_CARD_OFF + 7] |= (char)0x80;
         c->dirty += updated;
+        notify_key(c, NOTIFY_STRING, "pfadd", key);
     }
     reply_int(c->out, updated ? 1 : 0);
 }
@@ -644,6 +646,8 @@ static void pfmerge_command(cmd_call *c)
     s[HLL_CARD_OFF + 7] |= (char)0x80;
     obj_str_set_raw(o, s);
     c->dirty++;
+    /* Redis's PFMERGE sends pfadd too. */
+    notify_key(c, NOTIFY_STRING, "pfadd", &c->argv[1]);
     reply_ok(c->out);
 done:
     cm_free(max);

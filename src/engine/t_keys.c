@@ -20,6 +20,7 @@
 #include "db.h"
 #include "evict.h"
 #include "multi.h"
+#include "notify.h"
 #include "scan.h"
 
 #define ERR_NO_SUCH_KEY "ERR no such key"
@@ -58,7 +59,9 @@ static void del_generic(cmd_call *c)
         /* A key that already expired is deleted (and logged) by the lookup,
          * but does not count as deleted by this command, as in Redis. */
         if (!db_lookup(c, c->db, &c->argv[j], LOOKUP_WRITE | LOOKUP_NOTOUCH)) continue;
-        if (db_delete(c, c->db, &c->argv[j])) deleted++;
+        if (!db_delete(c, c->db, &c->argv[j])) continue;
+        deleted++;
+        notify_key(c, NOTIFY_GENERIC, "del", &c->argv[j]);
     }
     c->dirty += deleted;
     reply_int(c->out, deleted);
@@ -181,8 +184,10 @@ static void expire_generic(cmd_call *c, long long basetime, int in_seconds)
         /* A time already past deletes the key.  The call is logged as it
          * is: replayed with the same now_ms it deletes the key again. */
         db_delete(c, c->db, key);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
     } else {
         db_set_expire(c->db, key, when);
+        notify_key(c, NOTIFY_GENERIC, "expire", key);
     }
     c->dirty++;
     reply_int(c->out, 1);
@@ -201,6 +206,7 @@ static void persist_command(cmd_call *c)
 {
     if (lookup_write(c, &c->argv[1]) && db_remove_expire(c->db, &c->argv[1])) {
         c->dirty++;
+        notify_key(c, NOTIFY_GENERIC, "persist", &c->argv[1]);
         reply_int(c->out, 1);
     } else {
         reply_int(c->out, 0);
@@ -365,7 +371,9 @@ static void rename_generic(cmd_call *c, int nx)
         }
         db_delete(c, c->db, dst);
     }
+    notify_key(c, NOTIFY_GENERIC, "rename_from", src);
     move_key(c, c->db, src, c->db, dst);
+    notify_key(c, NOTIFY_GENERIC, "rename_to", dst);
     c->dirty++;
     if (nx)
         reply_int(c->out, 1);
@@ -411,6 +419,7 @@ static void copy_command(cmd_call *c)
     o = db_add(c, dst_db, dst, obj_set_key(obj_dup(o), dst, expire));
     /* The engine touches the keys of a write in the session's db only. */
     if (dst_db != c->db) touch_watched_key(c->e, dst_db, dst);
+    notify_event(c->e, NOTIFY_GENERIC, "copy_to", dst, dst_db->id);
     c->dirty++;
     reply_int(c->out, 1);
 }
@@ -429,7 +438,9 @@ static void move_command(cmd_call *c)
         reply_int(c->out, 0);
         return;
     }
+    notify_key(c, NOTIFY_GENERIC, "move_from", key);
     move_key(c, c->db, key, dst_db, key);
+    notify_event(c->e, NOTIFY_GENERIC, "move_to", key, dst_db->id);
     touch_watched_key(c->e, dst_db, key);
     c->dirty++;
     reply_int(c->out, 1);

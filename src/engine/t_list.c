@@ -28,6 +28,7 @@
 #include "blocking.h"
 #include "cmd.h"
 #include "db.h"
+#include "notify.h"
 #include "t_list.h"
 
 /* ---------------------------------------------------------------------------
@@ -244,14 +245,22 @@ static dstr list_pop(cobj *o, int where)
     return val;
 }
 
-/* After values were taken out of the list at key: delete the key if it is
- * empty, else maybe go back to a listpack (Redis's listElementsRemoved). */
-static void list_removed(cmd_call *c, const cslice *key, cobj *o, long count)
+/* The keyspace event of a pop from one end. */
+static const char *pop_event(int where) { return where == QL_HEAD ? "lpop" : "rpop"; }
+static const char *push_event(int where) { return where == QL_HEAD ? "lpush" : "rpush"; }
+
+/* After values were taken out of the list at key by `event`: delete the
+ * key if it is empty, else maybe go back to a listpack (Redis's
+ * listElementsRemoved). */
+static void list_removed(cmd_call *c, const cslice *key, cobj *o, long count, const char *event)
 {
-    if (list_len(o) == 0)
+    notify_key(c, NOTIFY_LIST, event, key);
+    if (list_len(o) == 0) {
         db_delete(c, c->db, key);
-    else
+        notify_key(c, NOTIFY_GENERIC, "del", key);
+    } else {
         list_try_shrink(c, o);
+    }
     c->dirty += count;
 }
 
@@ -268,7 +277,7 @@ static long pop_range_reply(cmd_call *c, const cslice *key, cobj *o, int where, 
         reply_range(c, o, -1, n, QL_BACKWARD);
         list_del_range(o, -n, (unsigned long)n);
     }
-    list_removed(c, key, o, n);
+    list_removed(c, key, o, n, pop_event(where));
     return n;
 }
 
@@ -352,6 +361,7 @@ static void push_generic(cmd_call *c, int where, int only_if_exists)
     /* Added once full, so that blocked clients woken by the key see it. */
     if (created) o = db_add(c, c->db, key, o);
     c->dirty += c->argc - 2;
+    notify_key(c, NOTIFY_LIST, push_event(where), key);
     reply_int(c->out, len);
 }
 
@@ -385,6 +395,7 @@ static void linsert_command(cmd_call *c)
         if (entry_equals(&e, &c->argv[3])) {
             list_insert(&it, &e, where, &c->argv[4]);
             c->dirty++;
+            notify_key(c, NOTIFY_LIST, "linsert", &c->argv[1]);
             reply_int(c->out, (long long)list_len(o));
             return;
         }
@@ -546,6 +557,7 @@ static void lset_command(cmd_call *c)
     /* A smaller value may leave room to go back to a listpack. */
     list_try_shrink(c, o);
     c->dirty++;
+    notify_key(c, NOTIFY_LIST, "lset", &c->argv[1]);
     reply_ok(c->out);
 }
 
@@ -574,7 +586,7 @@ static void lrem_command(cmd_call *c)
         list_delete(&it, &e);
         if (++removed == toremove) break;
     }
-    if (removed) list_removed(c, &c->argv[1], o, (long)removed);
+    if (removed) list_removed(c, &c->argv[1], o, (long)removed, "lrem");
     reply_int(c->out, removed);
 }
 
@@ -603,7 +615,11 @@ static void ltrim_command(cmd_call *c)
     }
     list_del_range(o, 0, (unsigned long)ltrim);
     list_del_range(o, (long)-rtrim, (unsigned long)rtrim);
-    if (ltrim + rtrim) list_removed(c, &c->argv[1], o, (long)(ltrim + rtrim));
+    /* Redis notifies ltrim even when nothing was trimmed. */
+    if (ltrim + rtrim)
+        list_removed(c, &c->argv[1], o, (long)(ltrim + rtrim), "ltrim");
+    else
+        notify_key(c, NOTIFY_LIST, "ltrim", &c->argv[1]);
     reply_ok(c->out);
 }
 
@@ -637,7 +653,7 @@ static void pop_generic(cmd_call *c, int where)
         list_next(&it, &e);
         reply_value(c, &e.v);
         list_delete(&it, &e);
-        list_removed(c, &c->argv[1], o, 1);
+        list_removed(c, &c->argv[1], o, 1, pop_event(where));
     } else if (count == 0) {
         reply_empty_array(c->out);
     } else {
@@ -664,9 +680,10 @@ static int lmove_do(cmd_call *c, cobj *src, int from, int to)
     list_try_grow(c, dst, &v, 1);
     list_push(dst, to, val, dstr_len(val));
     if (created) dst = db_add(c, c->db, dkey, dst);
+    notify_key(c, NOTIFY_LIST, push_event(to), dkey);
     reply_bulk(c->out, val, dstr_len(val));
     dstr_free(val);
-    list_removed(c, skey, src, 1);
+    list_removed(c, skey, src, 1, pop_event(from));
     return 1;
 }
 
@@ -807,7 +824,7 @@ static void blocking_pop_generic(cmd_call *c, int where)
     list_next(&it, &e);
     reply_value(c, &e.v);
     list_delete(&it, &e);
-    list_removed(c, key, o, 1);
+    list_removed(c, key, o, 1, pop_event(where));
     cslice argv[2] = {where == QL_HEAD ? (cslice){"LPOP", 4} : (cslice){"RPOP", 4}, *key};
     log_as(c, 2, argv);
 }

@@ -27,6 +27,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "notify.h"
 #include "scan.h"
 
 /* An intset holds at most 2^30 members whatever the configuration says,
@@ -482,6 +483,7 @@ static void sadd_command(cmd_call *c)
         added += set_add(c, set, c->argv[j].ptr, c->argv[j].len);
     if (created) set = db_add(c, c->db, key, set);
     c->dirty += added;
+    if (added) notify_key(c, NOTIFY_SET, "sadd", key);
     reply_int(c->out, added);
 }
 
@@ -496,14 +498,18 @@ static void srem_command(cmd_call *c)
     if (check_type(c, set, OBJ_SET)) return;
 
     long long removed = 0;
+    int emptied = 0;
     for (int j = 2; j < c->argc; j++) {
         if (!set_remove(set, c->argv[j].ptr, c->argv[j].len)) continue;
         removed++;
         if (set_size(set) == 0) {
             db_delete(c, c->db, key);
+            emptied = 1;
             break;
         }
     }
+    if (removed) notify_key(c, NOTIFY_SET, "srem", key);
+    if (emptied) notify_key(c, NOTIFY_GENERIC, "del", key);
     c->dirty += removed;
     reply_int(c->out, removed);
 }
@@ -529,13 +535,18 @@ static void smove_command(cmd_call *c)
         return;
     }
     c->dirty++;
-    if (set_size(src) == 0) db_delete(c, c->db, src_key);
+    notify_key(c, NOTIFY_SET, "srem", src_key);
+    if (set_size(src) == 0) {
+        db_delete(c, c->db, src_key);
+        notify_key(c, NOTIFY_GENERIC, "del", src_key);
+    }
     if (!dst) {
         dst = set_create(c, m, 1);
         set_add(c, dst, m->ptr, m->len);
         dst = db_add(c, c->db, dst_key, dst);
-    } else {
-        set_add(c, dst, m->ptr, m->len);
+        notify_key(c, NOTIFY_SET, "sadd", dst_key);
+    } else if (set_add(c, dst, m->ptr, m->len)) {
+        notify_key(c, NOTIFY_SET, "sadd", dst_key);
     }
     reply_int(c->out, 1);
 }
@@ -724,7 +735,9 @@ static void spop_with_count(cmd_call *c)
         /* Everything: logged as the DEL it amounts to. */
         const cslice del[2] = {{"DEL", 3}, *key};
         reply_members(c, set);
+        notify_key(c, NOTIFY_SET, "spop", key);
         db_delete(c, c->db, key);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
         c->dirty += (long long)size;
         log_as(c, 2, del);
         return;
@@ -740,6 +753,7 @@ static void spop_with_count(cmd_call *c)
         set_pop_many(c, set, (unsigned long)count, &pl);
     }
     c->dirty += count;
+    notify_key(c, NOTIFY_SET, "spop", key);
     pop_log_finish(c, &pl);
 }
 
@@ -763,7 +777,11 @@ static void spop_command(cmd_call *c)
     pop_log pl;
     pop_log_init(&pl, key, 1);
     set_pop_one(c, set, &pl);
-    if (set_size(set) == 0) db_delete(c, c->db, key);
+    notify_key(c, NOTIFY_SET, "spop", key);
+    if (set_size(set) == 0) {
+        db_delete(c, c->db, key);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
+    }
     c->dirty++;
     pop_log_finish(c, &pl);
 }
@@ -897,9 +915,14 @@ static void store_result(cmd_call *c, const cslice *dst, cobj *result)
     if (size) {
         db_store(c, c->db, dst, result);
         c->dirty++;
+        /* The event is the command's name: sinterstore, sunionstore, ... */
+        notify_key(c, NOTIFY_SET, c->cmd->name, dst);
     } else {
         obj_free(result);
-        if (lookup_write(c, dst) && db_delete(c, c->db, dst)) c->dirty++;
+        if (lookup_write(c, dst) && db_delete(c, c->db, dst)) {
+            c->dirty++;
+            notify_key(c, NOTIFY_GENERIC, "del", dst);
+        }
     }
     reply_int(c->out, (long long)size);
 }

@@ -38,6 +38,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "notify.h"
 #include "t_hash.h"
 #include "t_set.h"
 #include "t_zset.h"
@@ -467,6 +468,7 @@ static void sort_generic(cmd_call *c, int readonly)
             }
             db_store(c, c->db, store, list_from_items(c, items, n));
             c->dirty += outlen;
+            notify_key(c, NOTIFY_LIST, "sortstore", store);
             if (owned)
                 for (long i = 0; i < n; i++)
                     dstr_free(owned[i]);
@@ -474,6 +476,7 @@ static void sort_generic(cmd_call *c, int readonly)
             cm_free(items);
         } else if (db_delete(c, c->db, store)) {
             c->dirty++;
+            notify_key(c, NOTIFY_GENERIC, "del", store);
         }
         reply_int(c->out, outlen);
     }

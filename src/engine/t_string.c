@@ -19,6 +19,7 @@
 #include "blocking.h"
 #include "cmd.h"
 #include "db.h"
+#include "notify.h"
 #include "t_string.h"
 
 /* ------------------------------------------------------------------ */
@@ -280,6 +281,8 @@ static void set_generic(cmd_call *c, int flags, int val_arg, int expire_arg, int
     if (!expire_arg) when = (flags & SETF_KEEPTTL) && cur ? obj_expire(cur) : -1;
     store_string_ref(c, &ref, val->ptr, val->len, when);
     c->dirty++;
+    notify_key(c, NOTIFY_STRING, "set", key);
+    if (expire_arg) notify_key(c, NOTIFY_GENERIC, "expire", key);
 
     if (flags & SETF_GET) return;
     if (how == SET_REPLY_INT)
@@ -316,13 +319,17 @@ static void getset_command(cmd_call *c)
     db_lookup_ref(c, c->db, &c->argv[1], LOOKUP_WRITE, &ref);
     store_string_ref(c, &ref, c->argv[2].ptr, c->argv[2].len, -1);
     c->dirty++;
+    notify_key(c, NOTIFY_STRING, "set", &c->argv[1]);
 }
 
 /* GETDEL key */
 static void getdel_command(cmd_call *c)
 {
     if (get_generic(c) < 0) return;
-    if (db_delete(c, c->db, &c->argv[1])) c->dirty++;
+    if (db_delete(c, c->db, &c->argv[1])) {
+        c->dirty++;
+        notify_key(c, NOTIFY_GENERIC, "del", &c->argv[1]);
+    }
 }
 
 /* GETEX key [EX s|PX ms|EXAT ts|PXAT ts-ms|PERSIST] */
@@ -347,13 +354,18 @@ static void getex_command(cmd_call *c)
 
     if ((flags & (SETF_EXAT | SETF_PXAT)) && when <= c->now_ms) {
         /* An absolute time already past: the key expires right now. */
+        notify_key(c, NOTIFY_GENERIC, "del", key);
         db_delete(c, c->db, key);
         c->dirty++;
     } else if (expire_arg) {
         db_set_expire(c->db, key, when);
         c->dirty++;
+        notify_key(c, NOTIFY_GENERIC, "expire", key);
     } else if (flags & SETF_PERSIST) {
-        if (db_remove_expire(c->db, key)) c->dirty++;
+        if (db_remove_expire(c->db, key)) {
+            c->dirty++;
+            notify_key(c, NOTIFY_GENERIC, "persist", key);
+        }
     }
 }
 
@@ -395,6 +407,7 @@ static void mset_generic(cmd_call *c, int nx)
         db_keyref ref;
         db_lookup_ref(c, c->db, &c->argv[j], LOOKUP_WRITE, &ref);
         store_string_ref(c, &ref, val->ptr, val->len, -1);
+        notify_key(c, NOTIFY_STRING, "set", &c->argv[j]);
     }
     c->dirty += (c->argc - 1) / 2;
     if (nx)
@@ -434,6 +447,7 @@ static void append_command(cmd_call *c)
         total = dstr_len(s);
     }
     c->dirty++;
+    notify_key(c, NOTIFY_STRING, "append", key);
     reply_int(c->out, (long long)total);
 }
 
@@ -512,6 +526,7 @@ static void setrange_command(cmd_call *c)
         memcpy(s + offset, val->ptr, val->len);
         o = db_add(c, c->db, key, obj_new_raw(s));
         c->dirty++;
+        notify_key(c, NOTIFY_STRING, "setrange", key);
         reply_int(c->out, (long long)total);
         return;
     }
@@ -528,6 +543,7 @@ static void setrange_command(cmd_call *c)
     memcpy(s + offset, val->ptr, val->len);
     obj_str_set_raw(o, s);
     c->dirty++;
+    notify_key(c, NOTIFY_STRING, "setrange", key);
     reply_int(c->out, (long long)dstr_len(s));
 }
 
@@ -558,6 +574,7 @@ static void incr_generic(cmd_call *c, long long incr)
         store_keep_ttl(c, key, obj_new_int(value));
     }
     c->dirty++;
+    notify_key(c, NOTIFY_STRING, "incrby", key);
     reply_int(c->out, value);
 }
 
@@ -627,6 +644,7 @@ static void incrbyfloat_command(cmd_call *c)
     int len = ldouble_to_str(buf, sizeof(buf), value);
     store_keep_ttl(c, key, obj_new_string(buf, (size_t)len));
     c->dirty++;
+    notify_key(c, NOTIFY_STRING, "incrbyfloat", key);
     reply_bulk(c->out, buf, (size_t)len);
     const cslice set[4] = {{"SET", 3}, *key, {buf, (size_t)len}, {"KEEPTTL", 7}};
     log_as(c, 4, set);

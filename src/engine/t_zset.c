@@ -20,6 +20,7 @@
 #include "blocking.h"
 #include "cmd.h"
 #include "db.h"
+#include "notify.h"
 #include "scan.h"
 #include "t_set.h"
 #include "t_zset.h"
@@ -154,6 +155,7 @@ static void zadd_generic(cmd_call *c, int flags)
     if (first < 0) return;
     int elements = (c->argc - first) / 2;
     int incr = (flags & ZADD_IN_INCR) != 0;
+    long added = 0, updated = 0, processed = 0;
 
     double small[16]; /* most calls: no allocation */
     double *scores = (size_t)elements <= sizeof(small) / sizeof(small[0])
@@ -165,7 +167,6 @@ static void zadd_generic(cmd_call *c, int flags)
     cobj *zobj;
     int found = zset_lookup(c, key, &zobj, 1);
     if (found < 0) goto cleanup;
-    long added = 0, updated = 0, processed = 0;
     double score = 0;
     if (!found) {
         if (flags & ZADD_IN_XX) goto reply;
@@ -199,6 +200,7 @@ reply:
         reply_int(c->out, ch ? added + updated : added);
     }
 cleanup:
+    if (added || updated) notify_key(c, NOTIFY_ZSET, incr ? "zincr" : "zadd", key);
     if (scores != small) cm_free(scores);
 }
 
@@ -218,13 +220,17 @@ static void zrem_command(cmd_call *c)
         return;
     }
     long deleted = 0;
+    int emptied = 0;
     for (int j = 2; j < c->argc; j++) {
         deleted += zset_del(zobj, c->argv[j].ptr, c->argv[j].len);
         if (zset_length(zobj) == 0) {
             db_delete(c, c->db, &c->argv[1]);
+            emptied = 1;
             break;
         }
     }
+    if (deleted) notify_key(c, NOTIFY_ZSET, "zrem", &c->argv[1]);
+    if (emptied) notify_key(c, NOTIFY_GENERIC, "del", &c->argv[1]);
     c->dirty += deleted;
     reply_int(c->out, deleted);
 }
@@ -393,10 +399,14 @@ static void sink_end(range_sink *s)
         db_store(c, c->db, s->dstkey, s->dst);
         reply_int(c->out, (long long)s->count);
         c->dirty++;
+        notify_key(c, NOTIFY_ZSET, "zrangestore", s->dstkey);
     } else {
         obj_free(s->dst);
         reply_int(c->out, 0);
-        if (db_delete(c, c->db, s->dstkey)) c->dirty++;
+        if (db_delete(c, c->db, s->dstkey)) {
+            c->dirty++;
+            notify_key(c, NOTIFY_GENERIC, "del", s->dstkey);
+        }
     }
 }
 
@@ -652,7 +662,13 @@ static void zremrange_generic(cmd_call *c, zrange_type type)
     } else {
         deleted = zset_delete_range_by_lex(zobj, &lr);
     }
-    if (zset_length(zobj) == 0) db_delete(c, c->db, &c->argv[1]);
+    int emptied = zset_length(zobj) == 0;
+    if (emptied) db_delete(c, c->db, &c->argv[1]);
+    if (deleted) {
+        /* The event is the command's name: zremrangebyrank, ... */
+        notify_key(c, NOTIFY_ZSET, c->cmd->name, &c->argv[1]);
+        if (emptied) notify_key(c, NOTIFY_GENERIC, "del", &c->argv[1]);
+    }
     c->dirty += (long long)deleted;
     reply_int(c->out, (long long)deleted);
 }
@@ -708,7 +724,11 @@ static long long zpop_from(cmd_call *c, const cslice *key, cobj *zobj, const pop
         zset_del(zobj, e.ele, e.len);
         c->dirty++;
     }
-    if (zset_length(zobj) == 0) db_delete(c, c->db, key);
+    if (n) notify_key(c, NOTIFY_ZSET, req->where == ZSET_MAX ? "zpopmax" : "zpopmin", key);
+    if (zset_length(zobj) == 0) {
+        db_delete(c, c->db, key);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
+    }
     return n;
 }
 
@@ -1236,9 +1256,14 @@ static void setop_store(setop *op, const cslice *dstkey)
         op->dst = NULL; /* the db's now */
         reply_int(c->out, (long long)len);
         c->dirty++;
+        /* The event is the command's name: zunionstore, ... */
+        notify_key(c, NOTIFY_ZSET, c->cmd->name, dstkey);
     } else {
         reply_int(c->out, 0);
-        if (db_delete(c, c->db, dstkey)) c->dirty++;
+        if (db_delete(c, c->db, dstkey)) {
+            c->dirty++;
+            notify_key(c, NOTIFY_GENERIC, "del", dstkey);
+        }
     }
 }
 

@@ -50,7 +50,8 @@ typedef struct cairn_config {
     obuf_limit obuf_limits[OBUF_CLASSES]; /* client-output-buffer-limit, acted on by the host */
     int notify_keyspace_events;           /* NOTIFY_* flags (notify.h) */
     int hz;
-    int active_expire_effort; /* 1..10 */
+    long long busy_reply_threshold; /* ms a script runs before others get -BUSY */
+    int active_expire_effort;       /* 1..10 */
     dstr dir;
     /* Persistence, acted on by src/log/persist.c for the host. */
     dstr save; /* "seconds changes ..." pairs, "" = never */

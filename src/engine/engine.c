@@ -53,6 +53,7 @@ void engine_free(cairn_engine *e)
     for (int i = 0; i < e->nready; i++)
         dstr_free(e->ready[i].key);
     cm_free(e->ready);
+    cm_free(e->tmo_heap);
     cmd_table_free(e);
     config_free(&e->cfg);
     evict_free(e->evict);

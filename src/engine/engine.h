@@ -179,10 +179,13 @@ struct cairn_engine {
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
     int64_t start_ms;
     uint64_t next_session_id;
-    /* Blocking (blocking.c): every parked session, and the keys that a
-     * write made ready since the last time they were served. */
-    blocked_state *blocked_head;
+    /* Blocking (blocking.c): how many sessions are parked, those with a
+     * timeout in a min-heap by deadline, and the keys that a write made
+     * ready since the last time they were served. */
     long blocked_count;
+    blocked_state **tmo_heap;
+    size_t tmo_n, tmo_cap;
+    uint64_t block_seq;
     struct ready_key {
         int db;
         dstr key;

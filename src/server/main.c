@@ -206,6 +206,13 @@ static void host_pushed(void *priv, cairn_session *s)
     net_client_pushed(s);
 }
 
+static cairn_session *host_find_session(void *priv, uint64_t id)
+{
+    cairn_server *srv = priv;
+    client *c = net_find_client(&srv->net, id);
+    return c && !(c->flags & CLIENT_CLOSING) ? &c->sess : NULL;
+}
+
 static const cairn_host_ops server_host_ops = {
     .client_cmd = server_client_cmd,
     .info = server_info,
@@ -218,6 +225,7 @@ static const cairn_host_ops server_host_ops = {
     .config_rewrite = server_config_rewrite,
     .unblocked = host_unblocked,
     .pushed = host_pushed,
+    .find_session = host_find_session,
     .persist_cmd = host_persist_cmd,
     .persist_info = host_persist_info,
 };

@@ -18,6 +18,7 @@ Sections (SECTIONS, comma-separated):
 import json
 import os
 import platform
+import random
 import re
 import resource
 import shutil
@@ -88,7 +89,13 @@ RUN_TIMEOUT = env_int("RUN_TIMEOUT", 120)
 IDLE_SLEEPS = (0.5, 2.0) if QUICK else (0.5, 3.5)
 SECTIONS = env_list("SECTIONS", "throughput,scaling,memory,callgrind")
 ALL_TESTS = ("set,get,set_1k,get_1k,incr,lpush,lpop,sadd,hset,zadd,mset,"
-             "lrange_100,set_r1m,get_r1m,mix_zipf")
+             "lrange_100,set_r1m,get_r1m,mix_zipf,"
+             "setbit,bitcount_1m,pfadd,pfcount_3,geoadd,geosearch")
+# The bitmap, HyperLogLog and geo workloads, and the data they read.
+BITMAP_BYTES = 1024 * 1024
+HLL_ELEMENTS = 10000      # in each of the three HyperLogLogs PFCOUNT reads
+GEO_POINTS = 100000       # around the GEOSEARCH centre
+DATATYPE_TESTS = {"setbit", "bitcount_1m", "pfadd", "pfcount_3", "geoadd", "geosearch"}
 TESTS = env_list("TESTS", ALL_TESTS)
 RESULTS_DIR = os.environ.get("RESULTS_DIR") or os.path.join(
     ROOT, "bench", "results", "quick" if QUICK else "")
@@ -159,6 +166,25 @@ def make_workload(name):
         "get_r1m": Workload("get_r1m", "GET r1M", rb="get", keyspace=BIG_KEYSPACE),
         "mix_zipf": Workload("mix_zipf", f"GET/SET {round(MIX_GET * 100)}/"
                              f"{round(100 - MIX_GET * 100)} zipf", nscale=1.0),
+        # redis-benchmark pads __rand_int__ with zeros, which no bit offset
+        # may have: the randomness is in the key (10,000 bitmaps of 1 KB).
+        "setbit": Workload("setbit", "SETBIT",
+                           cmd=["SETBIT", "bench:bits:__rand_int__", "8191", "1"],
+                           keyspace=10000),
+        "bitcount_1m": Workload("bitcount_1m", "BITCOUNT 1 MB",
+                                cmd=["BITCOUNT", "bench:bitmap"], nscale=0.02),
+        "pfadd": Workload("pfadd", "PFADD (10 elements)",
+                          cmd=["PFADD", "bench:hll"] + ["e:__rand_int__"] * 10, nscale=0.5,
+                          keyspace=10000000),
+        "pfcount_3": Workload("pfcount_3", "PFCOUNT (3 keys)",
+                              cmd=["PFCOUNT", "bench:hll:1", "bench:hll:2", "bench:hll:3"],
+                              nscale=0.05),
+        "geoadd": Workload("geoadd", "GEOADD",
+                           cmd=["GEOADD", "bench:geoadd", "13.__rand_int__", "38.__rand_int__",
+                                "m:__rand_int__"]),
+        "geosearch": Workload("geosearch", f"GEOSEARCH BYRADIUS ({GEO_POINTS // 1000}k points)",
+                              cmd=["GEOSEARCH", "bench:geo", "FROMLONLAT", "13.5", "38.5",
+                                   "BYRADIUS", "2", "km", "ASC"], nscale=0.1),
     }
     if name in table:
         return table[name]
@@ -366,6 +392,24 @@ def fill(server, *args, timeout=600):
         raise BenchError(f"fill of {server.name} failed ({' '.join(cmd)}): {err[-500:]}")
 
 
+def prepare_datatypes(server):
+    """The same data on both servers (a fixed seed): the bitmap BITCOUNT
+    reads, the HyperLogLogs PFCOUNT merges, the points GEOSEARCH scans
+    (spread over about 110 x 90 km around its centre)."""
+    rng = random.Random(5)
+    server.command("SET", "bench:bitmap", rng.randbytes(BITMAP_BYTES))
+    for k in (1, 2, 3):
+        elems = [f"h{k}:{i}" for i in range(HLL_ELEMENTS)]
+        for i in range(0, len(elems), 1000):
+            server.command("PFADD", f"bench:hll:{k}", *elems[i:i + 1000])
+    batch = []
+    for i in range(GEO_POINTS):
+        batch += [f"{13 + rng.random():.6f}", f"{38 + rng.random():.6f}", f"p{i}"]
+        if len(batch) >= 3000 or i == GEO_POINTS - 1:
+            server.command("GEOADD", "bench:geo", *batch)
+            batch = []
+
+
 # --------------------------------------------------------------------------
 # redis-benchmark output
 
@@ -505,6 +549,11 @@ class Bench:
             if any(n.startswith("lrange_") for n in names):
                 s.command("DEL", "bench:list")
                 fill(s, "-t", "list", "-n", LIST_LEN, "-d", DATASIZE, "-k", "bench:list")
+        if names & DATATYPE_TESTS:
+            for s in servers.values():
+                log(f"{s.name}: a {BITMAP_BYTES} byte bitmap, 3 HyperLogLogs of "
+                    f"{HLL_ELEMENTS} elements, {GEO_POINTS} points")
+                prepare_datatypes(s)
         # An unmeasured warm-up, so the first measured run does not pay for
         # page faults and caches warming.
         for s in servers.values():

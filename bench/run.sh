@@ -18,7 +18,8 @@
 #   SECTIONS      throughput,scaling,memory,callgrind          (all)
 #   TESTS         workloads of the throughput section, comma-separated:
 #                 set,get,set_1k,get_1k,incr,lpush,lpop,sadd,hset,zadd,mset,
-#                 lrange_100,set_r1m,get_r1m,mix_zipf          (all of these;
+#                 lrange_100,set_r1m,get_r1m,mix_zipf,setbit,
+#                 bitcount_1m,pfadd,pfcount_3,geoadd,geosearch (all of these;
 #                 also lrange_K and any other redis-benchmark -t name)
 #   PIPELINES     pipeline depths of the throughput section    ("1 16")
 #   ROUNDS        rounds (A B per workload in each)            (3)

@@ -55,6 +55,16 @@ dstr dstr_reserve(dstr s, size_t extra)
     return (char *)(h + 1);
 }
 
+dstr dstr_reserve_exact(dstr s, size_t extra)
+{
+    dstr_hdr *h = DSTR_HDR(s);
+    size_t need = (size_t)h->len + extra;
+    if (need <= h->cap) return s;
+    h = cm_realloc(h, sizeof(*h) + need + 1);
+    h->cap = (uint32_t)need;
+    return (char *)(h + 1);
+}
+
 dstr dstr_cat(dstr s, const void *p, size_t len)
 {
     s = dstr_reserve(s, len);

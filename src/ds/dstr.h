@@ -43,6 +43,9 @@ static inline size_t dstr_cap(const dstr s) { return DSTR_HDR(s)->cap; }
 
 /* Make room for at least `extra` more bytes; may move the string. */
 dstr dstr_reserve(dstr s, size_t extra);
+/* The same, but exactly: no room beyond `extra` (a caller that knows how
+ * much it will write). */
+dstr dstr_reserve_exact(dstr s, size_t extra);
 dstr dstr_cat(dstr s, const void *p, size_t len);
 dstr dstr_cat_cstr(dstr s, const char *c);
 /* Append printf-style text, numbers in the C locale whatever the process's. */

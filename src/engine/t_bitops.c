@@ -63,8 +63,10 @@ static cobj *string_for_bit_write(cmd_call *c, const cslice *key, uint64_t maxbi
     return o;
 }
 
-/* Bits set in p[0..n), eight bytes at a time. */
-static uint64_t popcount_bytes(const unsigned char *p, size_t n)
+/* Bits set in p[0..n), eight bytes at a time.  Built twice, for CPUs with
+ * the POPCNT instruction and without; the loader picks one (ifunc). */
+__attribute__((target_clones("popcnt", "default"))) static uint64_t
+popcount_bytes(const unsigned char *p, size_t n)
 {
     uint64_t count = 0;
     size_t i = 0;

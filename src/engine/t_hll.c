@@ -22,6 +22,7 @@
  *
  * Every command is deterministic; PFCOUNT of one key stores the estimate
  * it computed in the cache (as Redis does) and is then logged as itself. */
+#include <endian.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -70,9 +71,9 @@ static uint64_t murmur64a(const unsigned char *p, size_t len, uint64_t seed)
     uint64_t h = seed ^ (len * m);
     size_t nwords = len / 8;
     for (size_t i = 0; i < nwords; i++, p += 8) {
-        uint64_t k = 0;
-        for (int b = 7; b >= 0; b--)
-            k = (k << 8) | p[b];
+        uint64_t k;
+        memcpy(&k, p, sizeof(k));
+        k = le64toh(k);
         k *= m;
         k ^= k >> r;
         k *= m;

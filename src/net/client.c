@@ -22,6 +22,8 @@
 #define READ_CHUNK (16 * 1024)
 /* An empty query buffer larger than this is shrunk back to READ_CHUNK. */
 #define QBUF_KEEP (4 * READ_CHUNK)
+/* The step by which a query buffer grows towards a large argument. */
+#define QBUF_GROWTH 8
 /* Reply blocks written per sendmsg (IOV_MAX is 1024; this is plenty). */
 #define WRITE_IOVS 64
 /* Connections accepted per readable event of a listener (as Redis), so a
@@ -213,16 +215,35 @@ static void process_input(client *c)
     if (c->out.bytes || (c->flags & (CLIENT_CLOSE_AFTER | CLIENT_CLOSE_ASAP))) queue_write(c);
 }
 
-/* One recv() per readable event, as Redis: into the free end of the query
- * buffer, at least READ_CHUNK of it, or all a large argument still needs
- * so it arrives in as few reads as possible.  Level-triggered polling
- * brings us back if more is waiting. */
+/* Make room in the query buffer for the next read: READ_CHUNK, or all a
+ * large argument still needs, so it arrives in as few reads as possible.
+ * But the buffer grows only as bytes arrive: a client that declares a
+ * huge length and sends nothing makes the server reserve nothing, and
+ * what any client makes it reserve is bounded by what it sent (at most
+ * 2 * QBUF_GROWTH times).  It grows once nearly full, at least doubling;
+ * for a large argument, through sizes that are the whole argument divided
+ * by powers of QBUF_GROWTH, so the copies (and page faults of fresh
+ * memory) of that growth add up to about 1/(QBUF_GROWTH-1) of it. */
+static void make_read_room(client *c, size_t len)
+{
+    if (dstr_cap(c->qbuf) - len >= READ_CHUNK) return;
+    size_t need = resp_parser_bulk_need(&c->parser, len);
+    size_t floor = len < READ_CHUNK ? 2 * READ_CHUNK : 2 * len;
+    size_t cap = floor;
+    if (need > READ_CHUNK) {
+        cap = len + need;
+        while (cap / QBUF_GROWTH >= floor)
+            cap /= QBUF_GROWTH;
+    }
+    if (cap > dstr_cap(c->qbuf)) c->qbuf = dstr_reserve_exact(c->qbuf, cap - len);
+}
+
+/* One recv() per readable event, as Redis, into the free end of the query
+ * buffer.  Level-triggered polling brings us back if more is waiting. */
 static void read_input(client *c)
 {
     size_t len = dstr_len(c->qbuf);
-    size_t want = resp_parser_bulk_need(&c->parser, len);
-    if (want < READ_CHUNK) want = READ_CHUNK;
-    if (dstr_cap(c->qbuf) - len < want) c->qbuf = dstr_reserve(c->qbuf, want);
+    make_read_room(c, len);
     ssize_t nread = recv(c->fd, c->qbuf + len, dstr_cap(c->qbuf) - len, 0);
     if (nread < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (nread <= 0) {

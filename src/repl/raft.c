@@ -31,6 +31,7 @@ typedef struct progress {
     int recent_active;    /* heard from since the last check-quorum */
     uint64_t read_acked;  /* highest read round this peer confirmed */
     uint64_t sent_commit; /* highest commit index sent to this peer */
+    uint64_t ack_tick;    /* send tick of the newest heartbeat it acked */
     inflight *infl;       /* ring of max_inflight_msgs */
     size_t in_start, in_count, in_bytes;
 } progress;
@@ -58,6 +59,8 @@ struct raft {
     size_t uncommitted_bytes;
 
     int election_elapsed, heartbeat_elapsed, timeout;
+    uint64_t ticks;                /* ticks since start: the clock of leases */
+    int startup_quiet;             /* with leases: no votes for an election timeout */
     uint8_t votes[RAFT_MAX_PEERS]; /* 0 none, 1 granted, 2 rejected */
     progress prs[RAFT_MAX_PEERS];
 
@@ -68,6 +71,8 @@ struct raft {
     pending_read *pending;
     size_t n_pending, cap_pending;
     uint64_t read_round, read_round_sent;
+    uint64_t transferee; /* leadership transfer target, or RAFT_NONE */
+    int transfer_elapsed;
 
     raft_hard_state prev_hs;
     /* what the last raft_ready_get handed out, for raft_advance */
@@ -269,6 +274,7 @@ static void reset(raft *r, uint64_t term)
         r->vote = RAFT_NONE;
     }
     r->lead = RAFT_NONE;
+    r->transferee = RAFT_NONE;
     reset_timers(r);
     memset(r->votes, 0, sizeof(r->votes));
     drop_pending_reads(r);
@@ -279,6 +285,7 @@ static void reset(raft *r, uint64_t term)
         p->recent_active = 0;
         p->read_acked = 0;
         p->sent_commit = 0;
+        p->ack_tick = 0;
         pr_become_probe(r, p);
         if (p->id == r->id) p->match = r->stable;
     }
@@ -292,6 +299,7 @@ static void become_follower(raft *r, uint64_t term, uint64_t lead)
 }
 
 static void bcast_append(raft *r);
+static int send_append(raft *r, progress *p, int send_empty);
 static int maybe_commit(raft *r);
 
 static void become_leader(raft *r)
@@ -330,7 +338,7 @@ static int tally(raft *r, uint64_t from, int granted, size_t *rejected)
     return yes >= quorum(r);
 }
 
-static void campaign(raft *r, int pre)
+static void campaign(raft *r, int pre, int transfer)
 {
     uint64_t term;
     if (pre) {
@@ -347,7 +355,7 @@ static void campaign(raft *r, int pre)
     if (tally(r, r->id, 1, &rejected)) {
         /* a single voter wins its own election */
         if (pre)
-            campaign(r, 0);
+            campaign(r, 0, 0);
         else
             become_leader(r);
         return;
@@ -357,6 +365,7 @@ static void campaign(raft *r, int pre)
         raft_msg *m = send_msg(r, r->prs[i].id, pre ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE);
         if (!m) continue;
         m->term = term;
+        m->transfer = (uint8_t)transfer;
         m->index = raft_last_index(r);
         m->log_term = last_term(r);
     }
@@ -364,7 +373,23 @@ static void campaign(raft *r, int pre)
 
 void raft_campaign(raft *r)
 {
-    if (r->role != RAFT_LEADER) campaign(r, r->cfg.pre_vote);
+    if (r->role != RAFT_LEADER) campaign(r, r->cfg.pre_vote, 0);
+}
+
+static void send_timeout_now(raft *r, uint64_t to) { send_msg(r, to, RAFT_MSG_TIMEOUT_NOW); }
+
+int raft_transfer_leader(raft *r, uint64_t to)
+{
+    if (r->role != RAFT_LEADER) return RAFT_ERR_NOT_LEADER;
+    progress *p = pr_of(r, to);
+    if (!p || to == r->id) return RAFT_ERR_INVALID;
+    r->transferee = to;
+    r->transfer_elapsed = 0;
+    if (p->match == raft_last_index(r))
+        send_timeout_now(r, to);
+    else
+        send_append(r, p, 1);
+    return RAFT_OK;
 }
 
 /* ---- replication ---- */
@@ -433,6 +458,7 @@ static void bcast_heartbeat(raft *r)
         /* never past what the follower is known to have */
         m->commit = p->match < r->commit ? p->match : r->commit;
         m->ctx = r->read_round_sent;
+        m->tick = r->ticks;
     }
 }
 
@@ -454,6 +480,15 @@ static uint64_t quorum_value(raft *r, uint64_t (*get)(const progress *))
 
 static uint64_t get_match(const progress *p) { return p->match; }
 static uint64_t get_read_acked(const progress *p) { return p->read_acked; }
+static uint64_t get_ack_tick(const progress *p) { return p->ack_tick; }
+
+static int lease_valid(raft *r)
+{
+    if (!r->cfg.lease_ticks || r->transferee != RAFT_NONE) return 0;
+    pr_of(r, r->id)->ack_tick = r->ticks;
+    uint64_t since = quorum_value(r, get_ack_tick); /* 0: no quorum acked yet */
+    return since && r->ticks < since + (uint64_t)r->cfg.lease_ticks;
+}
 
 /* Figure 8: only an entry of the leader's own term is committed by
  * counting replicas; earlier ones are committed with it. */
@@ -502,7 +537,7 @@ static void release_reads(raft *r)
 static int queue_read(raft *r, uint64_t ctx, uint64_t from)
 {
     if (!committed_in_term(r)) return RAFT_ERR_BUSY;
-    if (r->cfg.n_peers == 1 || BUG(r, RAFT_BUG_READ_STALE)) {
+    if (r->cfg.n_peers == 1 || lease_valid(r) || BUG(r, RAFT_BUG_READ_STALE)) {
         if (from == r->id) {
             add_read_state(r, ctx, r->commit);
         } else {
@@ -540,6 +575,7 @@ int raft_read_index(raft *r, uint64_t ctx)
 int raft_propose(raft *r, const void *data, size_t len, uint64_t *index, uint64_t *term)
 {
     if (r->role != RAFT_LEADER) return RAFT_ERR_NOT_LEADER;
+    if (r->transferee != RAFT_NONE) return RAFT_ERR_BUSY;
     if (r->cfg.max_uncommitted_bytes && r->uncommitted_bytes >= r->cfg.max_uncommitted_bytes)
         return RAFT_ERR_BUSY;
     raft_entry e = {.term = r->term,
@@ -627,6 +663,8 @@ static void handle_append_resp(raft *r, const raft_msg *m, progress *p)
         return;
     }
     int was_paused = p->state == PR_PROBE && p->probe_sent;
+    if (r->transferee == p->id && m->index == raft_last_index(r) && m->index > p->match)
+        send_timeout_now(r, p->id);
     if (m->index > p->match) {
         p->match = m->index;
         if (p->next <= m->index) p->next = m->index + 1;
@@ -680,7 +718,7 @@ static void handle_vote_resp(raft *r, const raft_msg *m)
     size_t rejected;
     if (tally(r, m->from, !m->reject, &rejected)) {
         if (pre)
-            campaign(r, 0);
+            campaign(r, 0, 0);
         else
             become_leader(r);
     } else if (rejected >= quorum(r)) {
@@ -692,6 +730,7 @@ static void handle_heartbeat_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
     p->probe_sent = 0;
+    if (m->tick > p->ack_tick) p->ack_tick = m->tick;
     /* appends or their acks may be lost: free a slot so the next append
      * goes out and, if it leaves a gap, is rejected, which starts a probe */
     if (p->state == PR_REPLICATE && inflight_full(r, p)) {
@@ -714,9 +753,11 @@ static int check_term(raft *r, const raft_msg *m)
             /* A node that heard from a live leader within the minimum
              * election timeout ignores campaigns: this is what makes a
              * partitioned node's rejoin harmless with check-quorum. */
-            if (r->cfg.check_quorum && r->lead != RAFT_NONE &&
+            if (r->cfg.check_quorum && r->lead != RAFT_NONE && !m->transfer &&
                 r->election_elapsed < r->cfg.election_ticks)
                 return 0;
+            /* a restarted node may have acked a lease it no longer knows of */
+            if (r->startup_quiet && !m->transfer) return 0;
         }
         if (m->type == RAFT_MSG_PREVOTE) return 1;
         if (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject) return 1;
@@ -760,7 +801,10 @@ int raft_step(raft *r, const raft_msg *m)
         } else {
             if (m->commit > r->commit && m->commit <= raft_last_index(r)) r->commit = m->commit;
             raft_msg *resp = send_msg(r, m->from, RAFT_MSG_HEARTBEAT_RESP);
-            if (resp) resp->ctx = m->ctx;
+            if (resp) {
+                resp->ctx = m->ctx;
+                resp->tick = m->tick;
+            }
         }
         break;
     case RAFT_MSG_APP_RESP:
@@ -771,6 +815,10 @@ int raft_step(raft *r, const raft_msg *m)
         break;
     case RAFT_MSG_READ_INDEX:
         if (r->role == RAFT_LEADER) queue_read(r, m->ctx, m->from);
+        break;
+    case RAFT_MSG_TIMEOUT_NOW:
+        /* no pre-vote: the leader asked, so the cluster is healthy */
+        if (r->role != RAFT_LEADER) campaign(r, 0, 1);
         break;
     case RAFT_MSG_READ_INDEX_RESP:
         if (r->role == RAFT_FOLLOWER && m->from == r->lead) add_read_state(r, m->ctx, m->index);
@@ -793,11 +841,15 @@ static int quorum_active(raft *r)
 
 void raft_tick(raft *r)
 {
+    r->ticks++;
+    if (r->startup_quiet && r->ticks >= (uint64_t)r->cfg.election_ticks) r->startup_quiet = 0;
     r->election_elapsed++;
     if (r->role != RAFT_LEADER) {
-        if (r->election_elapsed >= r->timeout) campaign(r, r->cfg.pre_vote);
+        if (r->election_elapsed >= r->timeout) campaign(r, r->cfg.pre_vote, 0);
         return;
     }
+    if (r->transferee != RAFT_NONE && ++r->transfer_elapsed >= r->cfg.election_ticks)
+        r->transferee = RAFT_NONE; /* the transferee did not take over: carry on */
     if (r->election_elapsed >= r->cfg.election_ticks) {
         r->election_elapsed = 0;
         if (r->cfg.check_quorum && !quorum_active(r)) {
@@ -896,12 +948,15 @@ void raft_advance(raft *r)
 raft *raft_new(const raft_config *cfg, const raft_hard_state *hs, const raft_entry *ents, size_t n)
 {
     if (cfg->n_peers == 0 || cfg->n_peers > RAFT_MAX_PEERS || cfg->election_ticks < 1 ||
-        cfg->heartbeat_ticks < 1 || cfg->max_inflight_msgs < 1)
+        cfg->heartbeat_ticks < 1 || cfg->max_inflight_msgs < 1 || cfg->lease_ticks < 0 ||
+        cfg->lease_ticks >= cfg->election_ticks || (cfg->lease_ticks && !cfg->check_quorum))
         return NULL;
     raft *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
     r->cfg = *cfg;
     r->id = cfg->id;
+    r->startup_quiet = cfg->lease_ticks > 0;
+    r->ticks = 1; /* a heartbeat's tick is never 0, which means "none" */
     crand_seed(&r->rng, cfg->seed);
     for (size_t i = 0; i < cfg->n_peers; i++) {
         r->prs[i].id = cfg->peers[i];

@@ -80,12 +80,16 @@ typedef enum {
     RAFT_MSG_HEARTBEAT_RESP,
     RAFT_MSG_READ_INDEX,      /* follower -> leader: a batch of reads */
     RAFT_MSG_READ_INDEX_RESP, /* leader -> follower: safe index for ctx */
+    RAFT_MSG_TIMEOUT_NOW,     /* leader -> transferee: campaign now */
     RAFT_MSG_TYPES
 } raft_msg_type;
 
 typedef struct raft_msg {
     uint8_t type;
     uint8_t reject;
+    /* VOTE: a campaign started by a leadership transfer, which a node
+     * grants even while it still hears from the (old) leader */
+    uint8_t transfer;
     uint64_t from, to;
     uint64_t term;
     /* APP: prev log term/index; VOTE: last log term/index;
@@ -98,6 +102,9 @@ typedef struct raft_msg {
     uint64_t hint_index, hint_term;
     /* HEARTBEAT(_RESP), READ_INDEX(_RESP): the read round being confirmed. */
     uint64_t ctx;
+    /* HEARTBEAT(_RESP): the leader's tick count when it sent the heartbeat
+     * (echoed back), from which a lease is counted. */
+    uint64_t tick;
     size_t n_entries;
     raft_entry *entries; /* owned by the message */
 } raft_msg;
@@ -128,6 +135,14 @@ typedef struct raft_config {
     /* proposals are refused (RAFT_ERR_BUSY) while this many bytes wait
      * for commit (0: no limit) */
     size_t max_uncommitted_bytes;
+    /* Lease reads: 0 disables them.  Otherwise a leader whose heartbeat
+     * sent at tick t was acknowledged by a quorum answers reads without a
+     * heartbeat round until tick t + lease_ticks.  Safe only if, over an
+     * election timeout, no node's clock runs faster than the leader's by
+     * more than election_ticks - lease_ticks ticks (the drift bound), since
+     * a follower refuses to vote for election_ticks of its own ticks after
+     * hearing from the leader (and after starting).  Needs check_quorum. */
+    int lease_ticks;
     uint64_t seed; /* for the randomized election timeout */
     /* Known-bad variants for the simulator (RAFT_BUG_*); compiled in only
      * when raft.c is built with RAFT_SIM_BUGS, ignored otherwise. */
@@ -160,7 +175,10 @@ enum {
     RAFT_ERR_NOT_LEADER = -1,
     RAFT_ERR_NOMEM = -2,
     RAFT_ERR_CORRUPT = -3, /* restored state is inconsistent */
-    RAFT_ERR_BUSY = -4,    /* too many proposals not yet handed out */
+    RAFT_ERR_BUSY = -4,    /* retry later: too much uncommitted, a leadership
+                              transfer in progress, or (reads) no entry of
+                              this leader's term committed yet */
+    RAFT_ERR_INVALID = -5, /* bad argument */
 };
 
 typedef struct raft raft;
@@ -182,8 +200,13 @@ int raft_propose(raft *r, const void *data, size_t len, uint64_t *index, uint64_
  * confirms every read queued before it.  Reads are dropped (the caller
  * retries) if leadership is lost or no leader is known. */
 int raft_read_index(raft *r, uint64_t ctx);
-/* Start an election now (tests, and TimeoutNow later). */
+/* Start an election now (tests; a lone node). */
 void raft_campaign(raft *r);
+/* Leadership transfer (rolling restarts): the leader stops taking
+ * proposals, brings `to` up to date, and tells it to campaign at once
+ * (TimeoutNow).  Abandoned if `to` has not won within an election
+ * timeout. */
+int raft_transfer_leader(raft *r, uint64_t to);
 
 /* Returns 1 and fills *rd if there is anything to do. */
 int raft_ready_get(raft *r, raft_ready *rd);

@@ -202,7 +202,7 @@ static int list_segments(raft_storage *s, uint64_t **out, size_t *n, char *err, 
         v[cnt++] = first;
     }
     closedir(d);
-    qsort(v, cnt, sizeof(*v), cmp_u64);
+    if (cnt) qsort(v, cnt, sizeof(*v), cmp_u64);
     *out = v;
     *n = cnt;
     return 0;

@@ -286,6 +286,14 @@ def test_logfile_and_pidfile(launch, tmp_path):
         time.sleep(0.02)
     with open(pidfile) as f:
         assert int(f.read().strip()) == p.proc.pid
+    # The server logs that it is ready just after it starts listening and
+    # writes the pidfile: give a loaded machine a moment.
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        with open(logfile) as f:
+            if "Ready to accept connections" in f.read():
+                break
+        time.sleep(0.02)
     with open(logfile) as f:
         assert "Ready to accept connections" in f.read()
     p.proc.send_signal(signal.SIGTERM)

@@ -486,6 +486,41 @@ def test_big_argument_memory_is_given_back(rb):
     rb.delete("huge")
 
 
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.cairn_only
+def test_declared_bulk_length_reserves_nothing(server, r, raw):
+    """A length is only a promise: 50 clients that each declare a 512 MB
+    argument and send a few bytes of it must not make the server reserve
+    25 GB (nor evict a cache for it).  What a client makes the server hold
+    grows with what it sends.  (Redis 7.0 reserves the declared length of
+    a big argument at once: its used_memory grows by 25 GB here, though
+    its RSS does not, the pages being untouched.)"""
+    base = r.info("memory")["used_memory"]
+    rss = rss_bytes(server.pid)
+    conns = [raw() for _ in range(50)]
+    for c in conns:
+        c.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870912\r\n")
+    time.sleep(0.3)
+    # Then the first bytes of the value, in a read of their own.
+    for c in conns:
+        c.send(b"vvvvvvvv")
+    time.sleep(0.3)
+    grown = r.info("memory")["used_memory"] - base
+    grown_rss = rss_bytes(server.pid) - rss
+    for c in conns:
+        c.close()
+    assert grown < 32 * 1024 * 1024, f"used_memory grew by {grown} bytes"
+    assert grown_rss < 64 * 1024 * 1024, f"RSS grew by {grown_rss} bytes"
+    assert r.ping()
+
+
 def test_many_arguments(rb):
     pairs = {b"m%d" % i: b"%d" % i for i in range(100_000)}
     assert rb.mset(pairs) is True

@@ -6,8 +6,8 @@
  * in the middle of persisting loses the unsynced part and may tear the
  * last entry), change partitions (isolations, splits, one-way links,
  * flapping), and the network delays, drops, duplicates and reorders
- * messages.  Clients do GETSET writes (with retries under the same
- * (client, seq)) and reads through ReadIndex on leaders and followers.
+ * messages; leaders are asked to hand over leadership.  Clients do GETSET writes (with retries
+ * under the same (client, seq)) and reads through ReadIndex on leaders and followers.
  *
  * After every step it checks: at most one leader per term, log matching,
  * leader completeness, committed entries never change, state-machine
@@ -30,14 +30,15 @@
 #include "../../src/repl/session.h"
 #include "lincheck.h"
 
-#define MAX_NODES     5
-#define N_CLIENTS     4
-#define N_KEYS        3
-#define CLIENT_WAIT   40 /* steps before a client retries */
-#define SESSION_TTL   1000000
-#define QUIET_STEPS   3000
-#define LIN_BUDGET    20000000ull
-#define BUG_DUP_APPLY (1u << 8) /* in the simulated state machine, not raft.c */
+#define MAX_NODES       5
+#define N_CLIENTS       4
+#define N_KEYS          3
+#define CLIENT_WAIT     40 /* steps before a client retries */
+#define SESSION_TTL     1000000
+#define QUIET_STEPS     3000
+#define LIN_BUDGET      20000000ull
+#define BUG_DUP_APPLY   (1u << 8) /* in the simulated state machine, not raft.c */
+#define BUG_LEASE_DRIFT (1u << 9) /* lease reads with clocks outside the bound */
 
 /* ---- small growable arrays ---- */
 
@@ -128,12 +129,13 @@ typedef struct emap_slot { /* (index, term) -> (hash, term at index-1) */
 typedef struct weather {
     unsigned drop, dup, resp_drop; /* per mille */
     unsigned delay_max;
-    size_t msg_bytes, inflight;                 /* flow control, varied per seed */
-    unsigned part, crash, restart, torn, stall; /* per 100k */
+    size_t msg_bytes, inflight;                           /* flow control, varied per seed */
+    unsigned part, crash, restart, torn, stall, transfer; /* per 100k */
+    int lease_ticks; /* lease reads, within their drift bound */
     int drift;
 } weather;
 
-enum { F_DROP, F_DUP, F_PART, F_CRASH, F_TORN, F_RESTART, F_RESP_DROP, F_STALL, F_N };
+enum { F_DROP, F_DUP, F_PART, F_CRASH, F_TORN, F_RESTART, F_RESP_DROP, F_STALL, F_TRANSFER, F_N };
 
 typedef struct world {
     crand rng;
@@ -159,9 +161,9 @@ typedef struct world {
     uint64_t faults[F_N];
 } world;
 
-static const char *const fault_names[F_N] = {"drops",        "duplicates",  "partition changes",
-                                             "crashes",      "torn writes", "restarts",
-                                             "lost replies", "clock stalls"};
+static const char *const fault_names[F_N] = {
+    "drops",        "duplicates",   "partition changes",   "crashes", "torn writes", "restarts",
+    "lost replies", "clock stalls", "leadership transfers"};
 
 static int chance(world *w, unsigned per, unsigned scale)
 {
@@ -384,6 +386,7 @@ static raft_config node_config(world *w, int i)
                        .max_inflight_bytes = 4096,
                        .max_msg_bytes = w->w.msg_bytes,
                        .max_uncommitted_bytes = 1 << 20,
+                       .lease_ticks = w->w.lease_ticks,
                        .seed = crand_next(&w->rng),
                        .bugs = w->bugs};
     for (int j = 0; j < w->n; j++)
@@ -639,6 +642,13 @@ static void faults_step(world *w)
 {
     if (w->quiet) return;
     if (chance(w, w->w.part, 100000)) change_partition(w);
+    if (chance(w, w->w.transfer, 100000)) {
+        int to = (int)crand_below(&w->rng, (uint64_t)w->n);
+        for (int i = 0; i < w->n; i++)
+            if (i != to && w->nodes[i].r && raft_get_role(w->nodes[i].r) == RAFT_LEADER &&
+                raft_transfer_leader(w->nodes[i].r, (uint64_t)to + 1) == RAFT_OK)
+                w->faults[F_TRANSFER]++;
+    }
     for (int i = 0; i < w->n; i++) {
         node *nd = &w->nodes[i];
         if (chance(w, w->w.stall, 100000)) {
@@ -683,6 +693,7 @@ static void deliver(world *w)
         }
         raft_msg_free(m);
     }
+    if (!due) return;
     memmove(w->net.v, w->net.v + due, (w->net.n - due) * sizeof(netmsg));
     w->net.n -= due;
 }
@@ -717,6 +728,19 @@ static void pick_weather(world *w)
     w->w.restart = 5000;
     w->w.torn = crand_below(&w->rng, 2) ? 500 : 0;
     w->w.stall = crand_below(&w->rng, 2) ? 200 : 0;
+    w->w.transfer = crand_below(&w->rng, 2) ? 500 : 0;
+    if (crand_below(&w->rng, 3) == 0) {
+        /* lease reads are only safe with bounded clock drift: these seeds
+         * keep every clock at one rate, so a lease of election_ticks - 2
+         * is within the bound */
+        w->w.lease_ticks = 8;
+        w->w.drift = 0;
+        w->w.stall = 0;
+    }
+    if (w->bugs & BUG_LEASE_DRIFT) {
+        w->w.lease_ticks = 9;
+        w->w.stall = 500;
+    }
     w->w.drift = (int)crand_below(&w->rng, 2);
     for (int i = 0; i < w->n; i++)
         w->nodes[i].tick_permille = 500 + (unsigned)crand_below(&w->rng, 501);
@@ -908,6 +932,7 @@ static const struct {
     {"vote-unsynced", RAFT_BUG_VOTE_UNSYNCED},
     {"read-stale", RAFT_BUG_READ_STALE},
     {"dup-apply", BUG_DUP_APPLY},
+    {"lease-drift", BUG_LEASE_DRIFT},
 };
 
 static void usage(void)
@@ -916,7 +941,7 @@ static void usage(void)
                     "       options: --first-seed S (run S, S+1, ...), --stop (at the first "
                     "violation), --quiet\n"
                     "       cairn-sim --bench [--nodes N] [--steps M]\n"
-                    "bugs: figure8 no-noop vote-unsynced read-stale dup-apply\n");
+                    "bugs: figure8 no-noop vote-unsynced read-stale dup-apply lease-drift\n");
 }
 
 int main(int argc, char **argv)

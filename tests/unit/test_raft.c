@@ -428,6 +428,76 @@ static void test_read_index(void)
     cluster_free(&c);
 }
 
+static void test_leadership_transfer(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 3);
+    uint64_t term = raft_get_term(c.r[l]), idx, t;
+    int to = (l + 2) % N;
+    CHECK_EQ_LL(raft_transfer_leader(c.r[l], (uint64_t)l + 1), RAFT_ERR_INVALID);
+    CHECK_EQ_LL(raft_transfer_leader(c.r[to], 1), RAFT_ERR_NOT_LEADER);
+    CHECK_EQ_LL(raft_transfer_leader(c.r[l], (uint64_t)to + 1), RAFT_OK);
+    /* no proposals while handing over */
+    CHECK_EQ_LL(raft_propose(c.r[l], "x", 1, &idx, &t), RAFT_ERR_BUSY);
+    cluster_run(&c, 6);
+    CHECK_EQ_LL(leader_of(&c), to);
+    CHECK_EQ_LL(raft_get_term(c.r[to]), term + 1);
+    CHECK_EQ_LL(raft_propose(c.r[to], "y", 1, &idx, &t), RAFT_OK);
+    cluster_run(&c, 4);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ_LL(raft_get_commit(c.r[i]), idx);
+    cluster_free(&c);
+}
+
+/* Lease reads: answered with no heartbeat round while a quorum acked a
+ * heartbeat sent within lease_ticks; a cut-off leader stops answering. */
+static void test_lease_reads(void)
+{
+    raft_config bad = config(1, 3);
+    bad.lease_ticks = 5;
+    bad.check_quorum = 0;
+    CHECK(raft_new(&bad, NULL, NULL, 0) == NULL);
+    bad.check_quorum = 1;
+    bad.lease_ticks = 10; /* not below election_ticks */
+    CHECK(raft_new(&bad, NULL, NULL, 0) == NULL);
+
+    cluster c;
+    memset(&c, 0, sizeof(c));
+    for (int i = 0; i < N; i++) {
+        raft_config cfg = config((uint64_t)i + 1, N);
+        cfg.lease_ticks = 5;
+        c.r[i] = raft_new(&cfg, NULL, NULL, 0);
+        REQUIRE(c.r[i]);
+    }
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 3);
+    raft_tick(c.r[l]); /* a heartbeat, acked by both followers */
+    cluster_run(&c, 3);
+    CHECK_EQ_LL(raft_read_index(c.r[l], 5), RAFT_OK);
+    raft_ready rd;
+    raft_ready_get(c.r[l], &rd);
+    CHECK_EQ_LL(rd.n_reads, 1); /* at once: no heartbeat round */
+    for (size_t m = 0; m < rd.n_msgs; m++)
+        CHECK(rd.msgs[m].type != RAFT_MSG_HEARTBEAT);
+    raft_advance(c.r[l]);
+    /* cut off, the lease runs out after lease_ticks and reads wait */
+    c.cut[l + 1] = 1;
+    for (int t = 0; t < 6; t++) {
+        raft_tick(c.r[l]);
+        cluster_run(&c, 1);
+    }
+    REQUIRE(raft_get_role(c.r[l]) == RAFT_LEADER);
+    CHECK_EQ_LL(raft_read_index(c.r[l], 6), RAFT_OK);
+    raft_ready_get(c.r[l], &rd);
+    CHECK_EQ_LL(rd.n_reads, 0);
+    raft_advance(c.r[l]);
+    cluster_free(&c);
+}
+
 static void test_sessions(void)
 {
     session_table *t = session_table_new(2, 100);
@@ -470,6 +540,8 @@ int main(void)
     TEST(test_fast_backoff);
     TEST(test_flow_control);
     TEST(test_read_index);
+    TEST(test_leadership_transfer);
+    TEST(test_lease_reads);
     TEST(test_sessions);
     return TEST_REPORT();
 }

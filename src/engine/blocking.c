@@ -1,11 +1,14 @@
 /* blocking.c -- parking sessions on keys and serving them in order; see
  * blocking.h.
  *
- * Each db maps a key to the FIFO queue of sessions parked on it; the
- * engine keeps every parked session on a list (for timeouts) and, after
- * each command, serves the keys that command made ready.  A parked
- * session holds a copy of its command, which is simply run again: the
- * handler decides whether it can be served now. */
+ * Each db maps a key to the FIFO queue of sessions parked on it; after
+ * each command the engine serves the keys that command made ready, so
+ * only sessions whose key became ready are looked at.  Sessions with a
+ * timeout are also in a binary min-heap ordered by deadline (then by
+ * arrival), so finding the next timeout and expiring the due ones costs
+ * O(log n), not a scan of every parked session.  A parked session holds a
+ * copy of its command, which is simply run again: the handler decides
+ * whether it can be served now. */
 #include "blocking.h"
 
 #include <math.h>
@@ -23,13 +26,77 @@ struct blocked_state {
     cairn_session *s;
     const cmd_def *cmd;
     int argc;
-    dstr *argv; /* the command, copied: the client's buffer moves on */
+    dstr *argv;   /* the command, copied: the client's buffer moves on */
+    cslice *args; /* the same as slices, to run it again without allocating */
     int db;
     int nkeys;
     dstr *keys; /* distinct keys waited on */
     int64_t timeout_ms;
-    blocked_state *prev, *next;
+    uint64_t seq;    /* arrival order: breaks ties between equal deadlines */
+    size_t heap_pos; /* index in the timeout heap + 1; 0: not in it */
 };
+
+/* ---- The timeout heap -------------------------------------------------- */
+
+static int due_before(const blocked_state *a, const blocked_state *b)
+{
+    return a->timeout_ms != b->timeout_ms ? a->timeout_ms < b->timeout_ms : a->seq < b->seq;
+}
+
+static void heap_place(cairn_engine *e, size_t i, blocked_state *bs)
+{
+    e->tmo_heap[i] = bs;
+    bs->heap_pos = i + 1;
+}
+
+static void heap_up(cairn_engine *e, size_t i)
+{
+    blocked_state *bs = e->tmo_heap[i];
+    while (i > 0 && due_before(bs, e->tmo_heap[(i - 1) / 2])) {
+        heap_place(e, i, e->tmo_heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_place(e, i, bs);
+}
+
+static void heap_down(cairn_engine *e, size_t i)
+{
+    blocked_state *bs = e->tmo_heap[i];
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= e->tmo_n) break;
+        if (child + 1 < e->tmo_n && due_before(e->tmo_heap[child + 1], e->tmo_heap[child])) child++;
+        if (!due_before(e->tmo_heap[child], bs)) break;
+        heap_place(e, i, e->tmo_heap[child]);
+        i = child;
+    }
+    heap_place(e, i, bs);
+}
+
+static void heap_push(cairn_engine *e, blocked_state *bs)
+{
+    if (e->tmo_n == e->tmo_cap) {
+        e->tmo_cap = e->tmo_cap ? e->tmo_cap * 2 : 16;
+        e->tmo_heap = cm_realloc(e->tmo_heap, e->tmo_cap * sizeof(*e->tmo_heap));
+    }
+    e->tmo_heap[e->tmo_n++] = bs;
+    heap_up(e, e->tmo_n - 1);
+}
+
+static void heap_remove(cairn_engine *e, blocked_state *bs)
+{
+    size_t i = bs->heap_pos - 1;
+    bs->heap_pos = 0;
+    blocked_state *last = e->tmo_heap[--e->tmo_n];
+    if (last == bs) return;
+    heap_place(e, i, last);
+    if (i > 0 && due_before(last, e->tmo_heap[(i - 1) / 2]))
+        heap_up(e, i);
+    else
+        heap_down(e, i);
+}
+
+/* ---- Queues per key ---------------------------------------------------- */
 
 typedef struct blocked_queue {
     blocked_state **items;
@@ -97,25 +164,27 @@ int block_for_keys(cmd_call *c, const cslice *keys, int nkeys, int64_t timeout_m
     bs->cmd = c->cmd;
     bs->db = c->db->id;
     bs->timeout_ms = timeout_ms;
+    bs->seq = e->block_seq++;
     bs->argc = c->argc;
     bs->argv = cm_malloc(sizeof(dstr) * (size_t)c->argc);
-    for (int i = 0; i < c->argc; i++)
+    bs->args = cm_malloc(sizeof(cslice) * (size_t)c->argc);
+    for (int i = 0; i < c->argc; i++) {
         bs->argv[i] = dstr_new(c->argv[i].ptr, c->argv[i].len);
+        bs->args[i] = (cslice){bs->argv[i], c->argv[i].len};
+    }
     bs->keys = cm_malloc(sizeof(dstr) * (size_t)nkeys);
     for (int i = 0; i < nkeys; i++) {
         if (has_key(bs, &keys[i])) continue;
         bs->keys[bs->nkeys++] = dstr_new(keys[i].ptr, keys[i].len);
         queue_push(c->db, keys[i].ptr, keys[i].len, bs);
     }
-    bs->next = e->blocked_head;
-    if (e->blocked_head) e->blocked_head->prev = bs;
-    e->blocked_head = bs;
+    if (timeout_ms) heap_push(e, bs);
     e->blocked_count++;
     c->s->blocked = bs;
     return 1;
 }
 
-/* Forget a parked session: off its keys' queues and the engine's list. */
+/* Forget a parked session: off its keys' queues and the timeout heap. */
 static void unpark(cairn_engine *e, blocked_state *bs)
 {
     cdb *db = &e->dbs[bs->db];
@@ -123,15 +192,12 @@ static void unpark(cairn_engine *e, blocked_state *bs)
         queue_remove(db, bs->keys[i], dstr_len(bs->keys[i]), bs);
         dstr_free(bs->keys[i]);
     }
-    if (bs->prev)
-        bs->prev->next = bs->next;
-    else
-        e->blocked_head = bs->next;
-    if (bs->next) bs->next->prev = bs->prev;
+    if (bs->heap_pos) heap_remove(e, bs);
     e->blocked_count--;
     for (int i = 0; i < bs->argc; i++)
         dstr_free(bs->argv[i]);
     cm_free(bs->argv);
+    cm_free(bs->args);
     cm_free(bs->keys);
     bs->s->blocked = NULL;
     cm_free(bs);
@@ -200,16 +266,12 @@ int arg_timeout(cmd_call *c, int i, int64_t *timeout_ms)
  * park itself again). */
 static int retry_parked(cairn_engine *e, blocked_state *bs, int64_t now_us)
 {
-    cslice *argv = cm_malloc(sizeof(cslice) * (size_t)bs->argc);
-    for (int i = 0; i < bs->argc; i++)
-        argv[i] = (cslice){bs->argv[i], dstr_len(bs->argv[i])};
     cmd_call c;
-    engine_call_init(&c, e, bs->s, bs->cmd, bs->argc, argv, now_us, bs->s->out);
+    engine_call_init(&c, e, bs->s, bs->cmd, bs->argc, bs->args, now_us, bs->s->out);
     c.retry = RETRY_RUNNING;
     bs->cmd->proc(&c);
     int served = c.retry != RETRY_PARKED_AGAIN;
     engine_call_finish(&c);
-    cm_free(argv);
     return served;
 }
 
@@ -244,32 +306,20 @@ void engine_serve_ready(cairn_engine *e, int64_t now_us)
 
 void engine_block_timeouts(cairn_engine *e, int64_t now_ms)
 {
-    blocked_state *bs = e->blocked_head;
-    while (bs) {
-        blocked_state *next = bs->next;
-        if (bs->timeout_ms && bs->timeout_ms <= now_ms) {
-            reply_null_array(bs->s->out);
-            release(e, bs);
-        }
-        bs = next;
+    /* Releasing takes the session off the heap. */
+    while (e->tmo_n && e->tmo_heap[0]->timeout_ms <= now_ms) {
+        blocked_state *bs = e->tmo_heap[0];
+        reply_null_array(bs->s->out);
+        release(e, bs);
     }
 }
 
 int64_t engine_next_block_timeout(const cairn_engine *e)
 {
-    int64_t next = 0;
-    for (blocked_state *bs = e->blocked_head; bs; bs = bs->next)
-        if (bs->timeout_ms && (!next || bs->timeout_ms < next)) next = bs->timeout_ms;
-    return next;
+    return e->tmo_n ? e->tmo_heap[0]->timeout_ms : 0;
 }
 
-long engine_blocked_with_timeout(const cairn_engine *e)
-{
-    long n = 0;
-    for (const blocked_state *bs = e->blocked_head; bs; bs = bs->next)
-        if (bs->timeout_ms) n++;
-    return n;
-}
+long engine_blocked_with_timeout(const cairn_engine *e) { return (long)e->tmo_n; }
 
 int engine_unblock(cairn_engine *e, cairn_session *s, int with_error)
 {

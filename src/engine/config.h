@@ -51,7 +51,8 @@ typedef struct cairn_config {
     int notify_keyspace_events;           /* NOTIFY_* flags (notify.h) */
     long long tracking_table_max_keys;    /* keys CLIENT TRACKING remembers; 0 = no limit */
     int hz;
-    int active_expire_effort; /* 1..10 */
+    long long busy_reply_threshold; /* ms a script runs before others get -BUSY */
+    int active_expire_effort;       /* 1..10 */
     dstr dir;
     /* Persistence, acted on by src/log/persist.c for the host. */
     dstr save; /* "seconds changes ..." pairs, "" = never */

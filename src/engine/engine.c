@@ -54,6 +54,7 @@ void engine_free(cairn_engine *e)
     for (int i = 0; i < e->nready; i++)
         dstr_free(e->ready[i].key);
     cm_free(e->ready);
+    cm_free(e->tmo_heap);
     cmd_table_free(e);
     config_free(&e->cfg);
     evict_free(e->evict);
@@ -244,6 +245,11 @@ void engine_call_finish(cmd_call *c)
 static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_def *cmd, rbuf *out)
 {
     if (s->flags & SESS_LOADER) return 0;
+    if (e->busy && !(cmd->flags & CMD_ALLOW_BUSY)) {
+        reply_error(out, "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                         "SHUTDOWN NOSAVE.");
+        return 1;
+    }
     if (e->loading && !(cmd->flags & CMD_LOADING)) {
         reply_error(out, "LOADING Redis is loading the dataset in memory");
         return 1;

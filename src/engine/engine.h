@@ -150,6 +150,12 @@ typedef struct cairn_host_ops {
     void (*persist_cmd)(void *priv, cmd_call *c);
     /* Append the fields of INFO persistence to *out. */
     void (*persist_info)(void *priv, dstr *out);
+    /* Called every so many instructions of a running script: once it has
+     * run past busy-reply-threshold, the host sets e->busy and serves the
+     * other clients (who get -BUSY, or run commands flagged allow-busy:
+     * SCRIPT KILL, SHUTDOWN NOSAVE).  Returns 1 if the script must stop
+     * now (the server shuts down). */
+    int (*script_tick)(void *priv);
 } cairn_host_ops;
 
 typedef struct engine_stats {
@@ -178,10 +184,13 @@ struct cairn_engine {
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
     int64_t start_ms;
     uint64_t next_session_id;
-    /* Blocking (blocking.c): every parked session, and the keys that a
-     * write made ready since the last time they were served. */
-    blocked_state *blocked_head;
+    /* Blocking (blocking.c): how many sessions are parked, those with a
+     * timeout in a min-heap by deadline, and the keys that a write made
+     * ready since the last time they were served. */
     long blocked_count;
+    blocked_state **tmo_heap;
+    size_t tmo_n, tmo_cap;
+    uint64_t block_seq;
     struct ready_key {
         int db;
         dstr key;
@@ -207,6 +216,9 @@ struct cairn_engine {
      * and freed through script_free: the engine knows nothing more of it. */
     struct script_engine *script;
     void (*script_free)(void *script);
+    /* A script has run past busy-reply-threshold: commands not flagged
+     * allow-busy are refused with -BUSY until it ends. */
+    int busy;
     /* An atomic unit of the log being written (engine_atomic_begin):
      * nesting depth, and whether its MULTI marker went out. */
     int atomic_depth, atomic_logged;

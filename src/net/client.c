@@ -100,7 +100,11 @@ static void client_run(client *c)
     }
     rbuf_mark mark = rbuf_get_mark(&c->out);
     c->out.resp = c->sess.resp;
-    engine_execute(c->net->engine, &c->sess, p->argc, c->argv, net_now_us(), &c->out);
+    net *n = c->net;
+    n->current = c;
+    n->current_start_us = net_now_us();
+    engine_execute(n->engine, &c->sess, p->argc, c->argv, n->current_start_us, &c->out);
+    n->current = NULL;
     c->out.resp = c->sess.resp; /* HELLO may have switched it */
     if (c->sess.flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
         rbuf_truncate(&c->out, mark);
@@ -746,4 +750,22 @@ client *net_find_client(net *n, uint64_t id)
     for (client *c = n->clients; c; c = c->next)
         if (c->sess.id == id) return c;
     return NULL;
+}
+
+void net_serve_busy(net *n)
+{
+    client *running = n->current;
+    int64_t since = n->current_start_us;
+    for (int i = 0; i < n->nlisteners; i++)
+        on_accept(&n->listeners[i]->poll, 0, UV_READABLE);
+    for (client *c = n->clients, *next; c; c = next) {
+        next = c->next; /* c may be closed (it stays allocated until the loop runs) */
+        if (c == running || (c->flags & (CLIENT_CLOSING | CLIENT_BLOCKED))) continue;
+        n->current = c;
+        read_input(c);
+        n->current = running;
+        n->current_start_us = since;
+        if (!(c->flags & CLIENT_CLOSING) && c->out.bytes && !must_wait(c)) send_output(c);
+    }
+    n->current = running;
 }

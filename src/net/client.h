@@ -103,6 +103,10 @@ struct net {
     client *clients; /* doubly-linked list of all clients */
     long nclients;
     client *queue; /* clients with output to write */
+    /* The client whose command runs, and since when (a slow script's
+     * elapsed time, see net_serve_busy). */
+    client *current;
+    int64_t current_start_us;
     uv_prepare_t flush;
     uv_timer_t block_timer; /* fires at the earliest blocking timeout */
     net_stats stats;
@@ -118,6 +122,11 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log
  * unix socket if set.  Returns 0, or a libuv error with a message logged. */
 int net_listen(net *n, const char *bind, int port, const char *unixsocket, int unixperm);
 void net_close_listeners(net *n);
+/* While a slow script runs (from inside its command): read and run what
+ * the other clients sent (the engine answers -BUSY to all but allow-busy
+ * commands) and write their replies, without waiting; accept new
+ * connections too. */
+void net_serve_busy(net *n);
 /* Close every client and the flush handle (the loop then winds down). */
 void net_shutdown(net *n);
 void client_close(client *c);

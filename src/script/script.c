@@ -499,8 +499,8 @@ static int run_command(script_engine *se, lua_State *L, const cmd_def *cmd, int 
     se->sess.resp = se->resp;
     cmd_call sub;
     engine_call_init(&sub, e, &se->sess, cmd, argc, se->argv, caller->now_us, rb);
+    if (cmd->flags & CMD_WRITE) se->wrote = 1;
     cmd->proc(&sub);
-    if (sub.dirty > 0) se->wrote = 1;
     engine_call_finish(&sub);
 
     size_t len = 0;
@@ -660,6 +660,49 @@ static int redis_breakpoint(lua_State *L)
 static int redis_debug(lua_State *L)
 {
     (void)L;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Slow scripts                                                            */
+/* ---------------------------------------------------------------------- */
+
+/* Lua instructions between two looks at the clock (the host's). */
+#define TICK_INSTRUCTIONS 100000
+
+/* Every TICK_INSTRUCTIONS: let the host serve the other clients once the
+ * script is slow, and stop it if SCRIPT KILL (or a shutdown) asked.  A
+ * killed script is stopped again at every line, so pcall cannot keep it
+ * alive. */
+static void tick_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    void *ud;
+    lua_getallocf(L, &ud);
+    script_engine *se = ud;
+    cairn_engine *e = se->e;
+    if (!se->caller) return;
+    if (!se->kill && e->host && e->host->script_tick && e->host->script_tick(e->host_priv))
+        se->kill = 1;
+    if (!se->kill) return;
+    lua_sethook(L, tick_hook, LUA_MASKLINE | LUA_MASKCOUNT, 1);
+    raise_error(L, "Script killed by user with SCRIPT KILL...");
+}
+
+int script_kill(cairn_engine *e, const char **err)
+{
+    script_engine *se = e->script;
+    if (!se || !se->caller) {
+        *err = "NOTBUSY No scripts in execution right now.";
+        return -1;
+    }
+    if (se->wrote) {
+        *err = "UNKILLABLE Sorry the script already executed write commands against the "
+               "dataset. You can either wait the script termination or kill the server in a "
+               "hard way using the SHUTDOWN NOSAVE command.";
+        return -1;
+    }
+    se->kill = 1;
     return 0;
 }
 
@@ -888,6 +931,7 @@ static lua_State *new_state(script_engine *se)
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_GLOBALSINDEX, "_G");
     lua_replace(L, LUA_GLOBALSINDEX);
+    lua_sethook(L, tick_hook, LUA_MASKCOUNT, TICK_INSTRUCTIONS);
     return L;
 }
 
@@ -1031,6 +1075,11 @@ void script_run(script_engine *se, cmd_call *c, const char *name, const char *sh
     int err = lua_pcall(L, nparams, 1, -(nparams + 2));
     engine_atomic_end(se->e, (uint32_t)c->s->db);
     se->caller = NULL;
+    se->e->busy = 0;
+    if (se->kill) {
+        se->kill = 0;
+        lua_sethook(L, tick_hook, LUA_MASKCOUNT, TICK_INSTRUCTIONS);
+    }
     if (err)
         reply_run_error(se, L, c->out);
     else

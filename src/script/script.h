@@ -47,7 +47,8 @@ typedef struct script_engine {
     cmd_call *caller;
     int run_flags;    /* SCRIPT_* */
     int resp;         /* redis.setresp */
-    int wrote;        /* a write command ran */
+    int wrote;        /* a write command ran: SCRIPT KILL cannot stop it */
+    int kill;         /* SCRIPT KILL asked for the run to stop */
     const char *name; /* the SHA (EVAL) or function name, for errors */
 } script_engine;
 
@@ -63,6 +64,9 @@ int script_compile(script_engine *se, const char *name, int flags, const char *b
 int script_flags(script_engine *se, const char *name);
 /* Forget every cached EVAL script (SCRIPT FLUSH). */
 void script_flush(script_engine *se);
+/* SCRIPT KILL: ask the running script to stop.  Returns 0, or -1 with
+ * Redis's error in *err (no script runs; it has written). */
+int script_kill(cairn_engine *e, const char **err);
 /* Run the cached script (or function) name for caller c, with
  * KEYS (eval: as globals; else the function's first argument) and ARGV,
  * and reply to c with its result converted to RESP. */

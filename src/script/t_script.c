@@ -196,7 +196,11 @@ static void script_flush_command(cmd_call *c)
 
 static void script_kill_command(cmd_call *c)
 {
-    reply_error(c->out, "NOTBUSY No scripts in execution right now.");
+    const char *err;
+    if (script_kill(c->e, &err) < 0)
+        reply_error(c->out, err);
+    else
+        reply_ok(c->out);
 }
 
 static void script_help_command(cmd_call *c)

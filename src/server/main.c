@@ -140,6 +140,13 @@ static void on_cron(uv_poll_t *h, int status, int events)
 static void host_shutdown(void *priv, cmd_call *c, int flags)
 {
     cairn_server *srv = priv;
+    /* A slow script is in the middle of its writes: only NOSAVE, which
+     * does not save them, may stop the server (as Redis). */
+    if (srv->engine->busy && !(flags & SHUTDOWN_NOSAVE)) {
+        reply_error(c->out, "BUSY Redis is busy running a script. You can only call SCRIPT KILL "
+                            "or SHUTDOWN NOSAVE.");
+        return;
+    }
     if (persist_shutdown(srv->persist, flags) != 0) {
         reply_error(c->out, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;
@@ -213,6 +220,25 @@ static cairn_session *host_find_session(void *priv, uint64_t id)
     return c && !(c->flags & CLIENT_CLOSING) ? &c->sess : NULL;
 }
 
+/* A script is running: past busy-reply-threshold, serve the others. */
+static int host_script_tick(void *priv)
+{
+    cairn_server *srv = priv;
+    cairn_engine *e = srv->engine;
+    long long limit = e->cfg.busy_reply_threshold;
+    if (srv->shutting_down) return 1;
+    if (limit <= 0 || (net_now_us() - srv->net.current_start_us) / 1000 < limit) return 0;
+    if (!e->busy) {
+        e->busy = 1;
+        server_log(srv, LL_WARNING,
+                   "Slow script detected: still in execution after %lld milliseconds. You can "
+                   "try killing the script using the SCRIPT KILL command.",
+                   (long long)((net_now_us() - srv->net.current_start_us) / 1000));
+    }
+    net_serve_busy(&srv->net);
+    return srv->shutting_down;
+}
+
 static const cairn_host_ops server_host_ops = {
     .client_cmd = server_client_cmd,
     .info = server_info,
@@ -228,6 +254,7 @@ static const cairn_host_ops server_host_ops = {
     .find_session = host_find_session,
     .persist_cmd = host_persist_cmd,
     .persist_info = host_persist_info,
+    .script_tick = host_script_tick,
 };
 
 static void usage(void)

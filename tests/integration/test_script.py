@@ -484,3 +484,83 @@ def test_a_failing_script_keeps_its_writes_through_a_restart(durable):
     s.start()
     c = s.client()
     assert (c.get("a"), c.get("b")) == ("2", "x")
+
+
+# --- slow scripts ----------------------------------------------------------------
+
+def wait_busy(c, timeout=5.0):
+    """Wait until c's commands get -BUSY; return the error text."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            c.ping()
+        except redis.ResponseError as e:
+            return str(e)
+        time.sleep(0.02)
+    raise AssertionError("the server never answered BUSY")
+
+
+def run_in_thread(c, *args):
+    import threading
+    out = {}
+
+    def go():
+        try:
+            out["reply"] = c.execute_command(*args)
+        except Exception as e:  # the script's error, or the connection closing
+            out["error"] = e
+
+    t = threading.Thread(target=go)
+    t.start()
+    return t, out
+
+
+BUSY = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+
+
+def test_slow_script_gets_busy_and_script_kill(server_factory):
+    s = server_factory("--busy-reply-threshold", "100")
+    runner, other = s.client(), s.client()
+    other.ping()
+    body = "local i = 0 while true do i = i + 1 end"
+    t, out = run_in_thread(runner, "EVAL", body, 0)
+    assert wait_busy(other) in (BUSY, BUSY[5:])
+    assert err_of(other, "GET", "x") in (BUSY, BUSY[5:])
+    # A client that connects meanwhile is answered too.
+    late = s.client()
+    assert wait_busy(late, 2) in (BUSY, BUSY[5:])
+    assert other.execute_command("SCRIPT", "KILL") in (True, "OK", b"OK")
+    t.join(5)
+    assert not t.is_alive()
+    sha = hashlib.sha1(body.encode()).hexdigest()
+    assert str(out["error"]) == \
+        f"Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:1."
+    assert other.ping()
+    assert err_of(other, "SCRIPT", "KILL") == "NOTBUSY No scripts in execution right now."
+
+
+def test_a_slow_script_that_wrote_cannot_be_killed(server_factory):
+    s = server_factory("--busy-reply-threshold", "100")
+    runner, other = s.client(), s.client()
+    other.ping()
+    t, out = run_in_thread(runner, "EVAL", "redis.call('set', 'x', '1') while true do end", 0)
+    wait_busy(other)
+    assert err_of(other, "SCRIPT", "KILL").startswith(
+        "UNKILLABLE Sorry the script already executed write commands against the dataset.")
+    assert err_of(other, "SHUTDOWN") in (BUSY, BUSY[5:])
+    try:
+        other.shutdown(nosave=True)
+    except redis.ConnectionError:
+        pass  # the server went away while answering, as it should
+    t.join(5)
+    assert not t.is_alive() and "error" in out
+    s.proc.wait(5)
+    assert not s.alive()
+
+
+def test_lua_time_limit_is_an_alias(server_factory):
+    s = server_factory("--lua-time-limit", "1234")
+    c = s.client()
+    assert c.config_get("busy-reply-threshold") == {"busy-reply-threshold": "1234"}
+    assert c.config_set("lua-time-limit", "500")
+    assert c.config_get("busy-reply-threshold") == {"busy-reply-threshold": "500"}

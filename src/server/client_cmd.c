@@ -76,8 +76,9 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
             argv_mem += c->argv[i].len;
     /* The command of the request (EXEC while it runs CLIENT INFO). */
     const char *cmd = cl->sess.last_cmd ? cl->sess.last_cmd->name : "NULL";
-    long long age = (c->now_ms - cl->ctime_ms) / 1000;
-    long long idle = (c->now_ms - cl->last_ms) / 1000;
+    int64_t now_ms = clock_mono_ms();
+    long long age = (now_ms - cl->ctime_ms) / 1000;
+    long long idle = (now_ms - cl->last_ms) / 1000;
     size_t qbuf = dstr_len(cl->qbuf), qfree = dstr_cap(cl->qbuf) - qbuf;
     size_t rbs = rbuf_capacity(&cl->out);
     size_t multi_mem = multi_queued_mem(&cl->sess);

@@ -249,9 +249,17 @@ static void embed_pushed(void *priv, cairn_session *s)
     if (hard && db->msgs.bytes >= hard) s->flags |= SESS_CLOSE_ASAP;
 }
 
+/* The handle's own session is the only one there is. */
+static cairn_session *embed_find_session(void *priv, uint64_t id)
+{
+    cairn *db = priv;
+    return db->session.id == id ? &db->session : NULL;
+}
+
 static const cairn_host_ops embed_host_ops = {
     .sleep_us = embed_sleep_us,
     .pushed = embed_pushed,
+    .find_session = embed_find_session,
 };
 
 /* With a directory the handle also hosts persistence.  BGSAVE and
@@ -263,6 +271,7 @@ static const cairn_host_ops embed_persist_host_ops = {
     .persist_info = embed_persist_info,
     .config_changed = embed_config_changed,
     .pushed = embed_pushed,
+    .find_session = embed_find_session,
 };
 
 /* Background work a server does from its timer: active expiry and

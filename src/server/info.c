@@ -12,6 +12,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "../engine/tracking.h"
 #include "cairn.h"
 #include "server.h"
 
@@ -97,10 +98,11 @@ static void info_clients(cairn_server *srv, dstr *out)
                        "client_recent_max_input_buffer:%zu\r\n"
                        "client_recent_max_output_buffer:%zu\r\n"
                        "blocked_clients:%ld\r\n"
-                       "tracking_clients:0\r\n"
+                       "tracking_clients:%ld\r\n"
                        "clients_in_timeout_table:%ld\r\n",
                        srv->net.nclients, srv->net.cfg.maxclients, max_in, max_out,
-                       srv->engine->blocked_count, engine_blocked_with_timeout(srv->engine));
+                       srv->engine->blocked_count, tracking_clients(srv->engine),
+                       engine_blocked_with_timeout(srv->engine));
 }
 
 /* Resident set size from /proc (0 where there is none). */

@@ -214,6 +214,13 @@ static void host_pushed(void *priv, cairn_session *s)
     net_client_pushed(s);
 }
 
+static cairn_session *host_find_session(void *priv, uint64_t id)
+{
+    cairn_server *srv = priv;
+    client *c = net_find_client(&srv->net, id);
+    return c && !(c->flags & CLIENT_CLOSING) ? &c->sess : NULL;
+}
+
 /* A script is running: past busy-reply-threshold, serve the others. */
 static int host_script_tick(void *priv)
 {
@@ -245,6 +252,7 @@ static const cairn_host_ops server_host_ops = {
     .config_rewrite = server_config_rewrite,
     .unblocked = host_unblocked,
     .pushed = host_pushed,
+    .find_session = host_find_session,
     .persist_cmd = host_persist_cmd,
     .persist_info = host_persist_info,
     .script_tick = host_script_tick,

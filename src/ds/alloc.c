@@ -101,6 +101,25 @@ int64_t cm_thread_net_allocated(const void **thread)
     return (int64_t)(*thread_allocated - *thread_deallocated);
 }
 
+static void stats_write(void *priv, const char *s)
+{
+    cm_stats_sink *sink = priv;
+    sink->write(sink->priv, s);
+}
+
+int cm_malloc_stats(cm_stats_sink *sink)
+{
+    malloc_stats_print(stats_write, sink, NULL);
+    return 1;
+}
+
+int cm_purge(void)
+{
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "arena.%d.purge", MALLCTL_ARENAS_ALL);
+    return mallctl(cmd, NULL, NULL, NULL, 0) == 0;
+}
+
 const char *cm_allocator_name(void)
 {
     const char *v = NULL;
@@ -133,4 +152,14 @@ int64_t cm_thread_net_allocated(const void **thread)
 }
 
 const char *cm_allocator_name(void) { return "libc"; }
+#endif
+
+#ifndef CAIRN_JEMALLOC
+int cm_malloc_stats(cm_stats_sink *sink)
+{
+    (void)sink;
+    return 0;
+}
+
+int cm_purge(void) { return 0; }
 #endif

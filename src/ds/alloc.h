@@ -31,6 +31,16 @@ size_t cm_used_memory(void);
  * two readings with the same *thread means anything.  Without per-thread
  * counters, *thread is NULL and the result is cm_used_memory(). */
 int64_t cm_thread_net_allocated(const void **thread);
+/* The allocator's own statistics as text, written in pieces (MEMORY
+ * MALLOC-STATS).  Returns 0 when the allocator has none. */
+typedef struct cm_stats_sink {
+    void (*write)(void *priv, const char *s);
+    void *priv;
+} cm_stats_sink;
+int cm_malloc_stats(cm_stats_sink *sink);
+/* Give the allocator's dirty pages back to the OS (MEMORY PURGE); returns
+ * 0 when the allocator cannot. */
+int cm_purge(void);
 /* Name of the allocator underneath ("jemalloc-5.3.0" or "libc"). */
 const char *cm_allocator_name(void);
 

@@ -39,6 +39,11 @@ static zsl_node *node_create(int level, double score, const char *ele, size_t le
 
 static void node_free(zsl_node *n) { cm_free((char *)n - member_room(zsl_node_len(n))); }
 
+size_t zsl_node_mem(const zsl_node *n)
+{
+    return cm_usable_size((char *)n - member_room(zsl_node_len(n)));
+}
+
 zskiplist *zsl_create(void)
 {
     zskiplist *zsl = cm_malloc(sizeof(*zsl));

@@ -75,6 +75,8 @@ typedef struct zlex_spec {
 } zlex_spec;
 
 zskiplist *zsl_create(void);
+/* Bytes of n's allocation (its member included). */
+size_t zsl_node_mem(const zsl_node *n);
 void zsl_free(zskiplist *zsl);
 /* A level in 1..ZSL_MAX_LEVEL, each level above 1 with probability 1/4. */
 int zsl_random_level(crand *r);

@@ -44,6 +44,7 @@ void engine_start(cairn_engine *e, int64_t now_ms)
 {
     if (!e->dbs) engine_alloc_dbs(e);
     e->start_ms = now_ms;
+    e->startup_allocated = (long long)cm_used_memory();
 }
 
 void engine_free(cairn_engine *e)

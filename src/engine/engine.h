@@ -228,6 +228,7 @@ struct cairn_engine {
      * is errstats.total when the last call's errors were attributed, so
      * that an EXEC does not count as failed for its commands' errors. */
     cmdstats_table *cmdstats;
+    long long startup_allocated; /* bytes allocated once started (MEMORY STATS) */
     err_stats errstats;
     long long err_seen;
     /* The host's monotonic clock in nanoseconds, to time commands; NULL:

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../ds/htab.h"
 #include "../ds/util.h"
 
 /* The bytes of a key area: the length when meta cannot hold it, the key,
@@ -178,6 +179,36 @@ void obj_free(cobj *o)
 }
 
 void obj_free_void(void *o) { obj_free(o); }
+
+size_t obj_mem_usage(cobj *o, long long samples)
+{
+    size_t n = cm_usable_size(o);
+    switch (o->type) {
+    case OBJ_STRING: return n + (o->encoding == ENC_RAW ? dstr_alloc_size(o->v.ptr) : 0);
+    case OBJ_LIST: return n + list_obj_mem(o, samples);
+    case OBJ_HASH: return n + hash_obj_mem(o, samples);
+    case OBJ_SET: return n + set_obj_mem(o, samples);
+    case OBJ_ZSET: return n + zset_obj_mem(o, samples);
+    default: return n;
+    }
+}
+
+size_t obj_htab_mem(htab *h, long long samples, size_t (*elem_mem)(void *elem))
+{
+    uint64_t size = htab_size(h);
+    size_t sum = 0;
+    long long seen = 0;
+    htab_iter it;
+    htab_iter_start(&it, h);
+    void *elem;
+    while ((samples == 0 || seen < samples) && (elem = htab_iter_next(&it)) != NULL) {
+        sum += elem_mem(elem);
+        seen++;
+    }
+    htab_iter_end(&it);
+    size_t elems = seen ? (size_t)((double)sum / (double)seen * (double)size) : 0;
+    return htab_mem_usage(h) + elems;
+}
 
 cobj *obj_dup(const cobj *o)
 {

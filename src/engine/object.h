@@ -160,6 +160,23 @@ cobj *set_obj_dup(const cobj *o);
 void zset_obj_free(cobj *o); /* zset.c */
 cobj *zset_obj_dup(const cobj *o);
 
+/* What an object costs in bytes (MEMORY USAGE): its allocation (with its
+ * key and expiry) and those of its value, as the allocator sized them.  A
+ * collection with more than `samples` elements (0: no limit) is measured
+ * on its first `samples` elements, extrapolated to all of them, as Redis
+ * does. */
+size_t obj_mem_usage(cobj *o, long long samples);
+/* The allocations behind a collection's value; one per type, next to its
+ * code (the object itself not included). */
+size_t list_obj_mem(cobj *o, long long samples); /* t_list.c */
+size_t hash_obj_mem(cobj *o, long long samples); /* t_hash.c */
+size_t set_obj_mem(cobj *o, long long samples);  /* t_set.c */
+size_t zset_obj_mem(cobj *o, long long samples); /* zset.c */
+/* The elements of a hash table that owns them, sized by elem_mem and
+ * sampled as obj_mem_usage() says, plus the table itself. */
+struct htab;
+size_t obj_htab_mem(struct htab *h, long long samples, size_t (*elem_mem)(void *elem));
+
 /* The bytes of a string object.  INT objects are formatted into buf, which
  * must hold NUM_STR_MAX bytes. */
 const char *obj_str(const cobj *o, char *buf, size_t *len);

@@ -117,6 +117,14 @@ void hash_obj_free(cobj *o)
         htab_release(o->v.ptr);
 }
 
+static size_t pair_mem(void *p) { return cm_usable_size(p); }
+
+size_t hash_obj_mem(cobj *o, long long samples)
+{
+    if (o->encoding == ENC_LISTPACK) return cm_usable_size(o->v.ptr);
+    return obj_htab_mem(o->v.ptr, samples, pair_mem);
+}
+
 cobj *hash_obj_dup(const cobj *o)
 {
     cobj *copy = hash_create();

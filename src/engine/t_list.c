@@ -56,6 +56,20 @@ void list_obj_free(cobj *o)
         ql_free(o->v.ptr);
 }
 
+size_t list_obj_mem(cobj *o, long long samples)
+{
+    if (o->encoding == ENC_LISTPACK) return cm_usable_size(o->v.ptr);
+    quicklist *ql = o->v.ptr;
+    size_t sum = 0;
+    long long seen = 0;
+    for (ql_node *n = ql->head; n && (samples == 0 || seen < samples); n = n->next) {
+        sum += cm_usable_size(n) + cm_usable_size(n->lp);
+        seen++;
+    }
+    size_t nodes = seen ? (size_t)((double)sum / (double)seen * (double)ql->len) : 0;
+    return cm_usable_size(ql) + nodes;
+}
+
 cobj *list_obj_dup(const cobj *o)
 {
     if (o->encoding == ENC_LISTPACK)

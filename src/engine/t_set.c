@@ -159,6 +159,14 @@ static void set_free_contents(cobj *o)
 
 void set_obj_free(cobj *o) { set_free_contents(o); }
 
+static size_t member_mem(void *m) { return dstr_alloc_size(m); }
+
+size_t set_obj_mem(cobj *o, long long samples)
+{
+    if (o->encoding == ENC_HASHTABLE) return obj_htab_mem(o->v.ptr, samples, member_mem);
+    return cm_usable_size(o->v.ptr); /* an intset or a listpack */
+}
+
 static htab *htab_dup_members(const htab *src)
 {
     htab *h = set_htab_new(src->seed, htab_size(src));

@@ -318,6 +318,25 @@ void zset_obj_free(cobj *o)
         zs_free(o->v.ptr);
 }
 
+size_t zset_obj_mem(cobj *o, long long samples)
+{
+    if (o->encoding == ENC_LISTPACK) return cm_usable_size(o->v.ptr);
+    zset *zs = o->v.ptr;
+    zskiplist *zsl = zs->zsl;
+    size_t n = cm_usable_size(zs) + cm_usable_size(zsl) + htab_mem_usage(zs->members) +
+               zsl_node_mem(zsl->header);
+    /* The nodes (each holding its member) from the lowest score, as
+     * Redis samples them. */
+    size_t sum = 0;
+    long long seen = 0;
+    for (zsl_node *x = zsl_first(zsl); x && (samples == 0 || seen < samples); x = zsl_next(x)) {
+        sum += zsl_node_mem(x);
+        seen++;
+    }
+    if (seen) n += (size_t)((double)sum / (double)seen * (double)zsl->length);
+    return n;
+}
+
 static void dup_index(void *priv, zsl_node *n)
 {
     cslice m = zsl_node_member(n);

@@ -1,0 +1,103 @@
+"""MEMORY USAGE, STATS, DOCTOR, MALLOC-STATS, PURGE and HELP.
+
+Reply shapes and errors hold against Redis 7.0 too (CAIRN_TEST_SERVER=redis);
+the byte counts of MEMORY USAGE are checked (Cairn only) against what
+docs/memory.md says keys cost, within 10%: the documented figures are
+measured with 16-byte keys and values at a million of them, which is what
+these tests build."""
+import pytest
+import redis
+
+
+def fails(r, *args):
+    with pytest.raises(redis.ResponseError) as e:
+        r.execute_command(*args)
+    return str(e.value)
+
+
+def test_usage_of_a_missing_key_is_nil(r):
+    assert r.memory_usage("nosuchkey") is None
+    assert r.execute_command("MEMORY", "USAGE", "nosuchkey", "SAMPLES", "0") is None
+
+
+def test_usage_errors(r):
+    r.set("k", "v")
+    assert fails(r, "MEMORY", "USAGE", "k", "SAMPLES", "-1") == "syntax error"
+    assert fails(r, "MEMORY", "USAGE", "k", "SAMPLES", "x") == \
+        "value is not an integer or out of range"
+    assert fails(r, "MEMORY", "USAGE", "k", "FOO") == "syntax error"
+    assert fails(r, "MEMORY", "USAGE", "k", "SAMPLES") == "syntax error"
+    assert "wrong number of arguments" in fails(r, "MEMORY", "USAGE")
+    assert fails(r, "MEMORY", "NOPE").startswith("unknown subcommand 'NOPE'. Try MEMORY HELP.")
+
+
+def test_usage_grows_with_the_value(r):
+    r.set("small", "x")
+    r.set("big", "x" * 10000)
+    assert r.memory_usage("small") > 0
+    assert r.memory_usage("big") >= 10000 > r.memory_usage("small")
+    r.rpush("list", *range(1000))
+    r.sadd("set", *[f"m{i}" for i in range(1000)])
+    r.hset("hash", mapping={f"f{i}": i for i in range(1000)})
+    r.zadd("zset", {f"m{i}": i for i in range(1000)})
+    for key in ("list", "set", "hash", "zset"):
+        all_ = r.memory_usage(key, samples=0)
+        assert all_ > 1000 * 2, key
+        # Sampling extrapolates from uniform elements: close to the full count.
+        assert abs(r.memory_usage(key) - all_) <= all_ * 0.5, key
+
+
+def test_other_subcommands(r):
+    r.set("k", "v")
+    help_ = r.execute_command("MEMORY", "HELP")
+    assert help_[0].startswith("MEMORY <subcommand>")
+    assert any(line.startswith("USAGE <key> [SAMPLES <count>]") for line in help_)
+    assert isinstance(r.execute_command("MEMORY", "DOCTOR"), str)
+    assert isinstance(r.execute_command("MEMORY", "MALLOC-STATS"), str)
+    assert r.execute_command("MEMORY", "PURGE") in (True, "OK")
+    stats = r.execute_command("MEMORY", "STATS")
+    names = stats[0::2]
+    for name in ("peak.allocated", "total.allocated", "startup.allocated",
+                 "replication.backlog", "clients.slaves", "clients.normal", "aof.buffer",
+                 "lua.caches", "overhead.total", "keys.count", "keys.bytes-per-key",
+                 "dataset.bytes", "dataset.percentage", "peak.percentage", "fragmentation",
+                 "fragmentation.bytes", "db.0"):
+        assert name in names, name
+    d = dict(zip(names, stats[1::2]))
+    assert d["keys.count"] == 1
+    assert d["total.allocated"] <= d["peak.allocated"]
+    assert names.index("db.0") < names.index("overhead.total")
+    db0 = dict(zip(d["db.0"][0::2], d["db.0"][1::2]))
+    assert {"overhead.hashtable.main", "overhead.hashtable.expires"} <= set(db0)
+
+
+def fill(r, n, cmd, key_fmt, prefix="key"):
+    p = r.pipeline(transaction=False)
+    for b in range(n // 1000):
+        args = []
+        for i in range(1000):
+            args += [f"{prefix}:{b * 1000 + i:012d}", f"val:{b * 1000 + i:012d}"]
+        p.execute_command(cmd, *key_fmt, *args)
+    p.execute()
+
+
+def near(value, doc, tol=0.10):
+    return abs(value - doc) <= doc * tol
+
+
+@pytest.mark.cairn_only
+@pytest.mark.slow
+def test_usage_matches_docs_memory(server_factory):
+    """docs/memory.md: a string key costs 66 B, a hash field 66 B (16-byte
+    keys, fields and values, a million of them)."""
+    s = server_factory()
+    r = s.client()
+    fill(r, 1000000, "MSET", ())
+    assert r.dbsize() == 1000000
+    for i in (0, 123456, 999999):
+        assert near(r.memory_usage(f"key:{i:012d}"), 66)
+    r.flushall()
+    fill(r, 1000000, "HSET", ("h",), prefix="fld")
+    assert near(r.memory_usage("h", samples=0) / 1000000, 66)
+    assert near(r.memory_usage("h") / 1000000, 66)
+    r.close()

@@ -208,14 +208,6 @@ static void process_input(client *c)
         dstr_free(c->qbuf);
         c->qbuf = dstr_with_cap(READ_CHUNK);
     }
-    if ((long long)dstr_len(c->qbuf) > e->cfg.client_query_buffer_limit) {
-        c->net->log(c->net->log_priv, LL_WARNING,
-                    "Closing client that reached max query buffer length: id=%llu addr=%s",
-                    (unsigned long long)c->sess.id, c->addr);
-        client_close(c);
-        return;
-    }
-    if (c->out.bytes) check_output_limit(c);
     if (c->out.bytes || (c->flags & (CLIENT_CLOSE_AFTER | CLIENT_CLOSE_ASAP))) queue_write(c);
 }
 
@@ -263,6 +255,15 @@ static void read_input(client *c)
     c->net->stats.net_input_bytes += nread;
     c->tot_net_in += (uint64_t)nread;
     c->last_ms = net_now_us() / 1000;
+    /* As Redis, judge the buffer before running what it holds: a command
+     * larger than the limit never runs (nor reaches the log). */
+    if ((long long)dstr_len(c->qbuf) > c->net->engine->cfg.client_query_buffer_limit) {
+        c->net->log(c->net->log_priv, LL_WARNING,
+                    "Closing client that reached max query buffer length: id=%llu addr=%s",
+                    (unsigned long long)c->sess.id, c->addr);
+        client_close(c);
+        return;
+    }
     process_input(c);
 }
 

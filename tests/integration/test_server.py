@@ -118,7 +118,6 @@ def test_info_server_fields(r, server):
     assert info["process_id"] == server.pid
     assert info["arch_bits"] == 64
     assert re.fullmatch(r"[0-9a-f]{40}", info["run_id"])
-    assert info["uptime_in_seconds"] >= 0 and info["uptime_in_days"] == 0
     assert info["hz"] >= 1 and info["configured_hz"] >= 1
     assert abs(info["server_time_usec"] / 1e6 - time.time()) < 60
     assert info["lru_clock"] > 0
@@ -126,6 +125,19 @@ def test_info_server_fields(r, server):
         assert field in info
     # The run id is fixed for the life of the process.
     assert r.info("server")["run_id"] == info["run_id"]
+
+
+def test_info_server_uptime(server_factory):
+    started = time.time()
+    s = server_factory()
+    c = s.client()
+    try:
+        time.sleep(1.1)
+        info = c.info("server")
+        assert 1 <= info["uptime_in_seconds"] <= time.time() - started + 1
+        assert info["uptime_in_days"] == 0
+    finally:
+        c.close()
 
 
 @pytest.mark.cairn_only
@@ -272,8 +284,23 @@ def test_info_replication_and_cluster(r):
 
 
 def test_info_cpu(r):
-    info = r.info("cpu")
-    assert info["used_cpu_sys"] >= 0 and info["used_cpu_user"] >= 0
+    def used(info):
+        return info["used_cpu_sys"] + info["used_cpu_user"]
+
+    before = r.info("cpu")
+    assert {"used_cpu_sys_children", "used_cpu_user_children"} <= set(before)
+    # Some tens of milliseconds of the server's CPU time: sorting 20,000
+    # numbers, 20 times.
+    r.delete("cpu:list")
+    r.rpush("cpu:list", *range(20000))
+    pipe = r.pipeline(transaction=False)
+    for _ in range(20):
+        pipe.sort("cpu:list", start=0, num=1, desc=True)
+    pipe.execute()
+    after = r.info("cpu")
+    assert used(after) > used(before)
+    assert after["used_cpu_sys"] >= before["used_cpu_sys"]
+    assert after["used_cpu_user"] >= before["used_cpu_user"]
 
 
 # --- COMMAND --------------------------------------------------------------------

@@ -37,13 +37,6 @@ def sort(r, *args):
     return raw(r, "SORT", *args)
 
 
-def needs(r, *commands):
-    """Skip while a command another family provides is not there yet."""
-    for name in commands:
-        if not raw(r, "COMMAND", "INFO", name)[0]:
-            pytest.skip(f"{name.upper()} is not implemented yet")
-
-
 # ---------------------------------------------------------------------------
 # Ordering
 # ---------------------------------------------------------------------------
@@ -267,7 +260,6 @@ def test_alpha_by_ties_are_deterministic(r):
 
 
 def test_by_nosort_zset(r):
-    needs(r, "zadd")
     r.zadd("z", {"a": 3, "b": 1, "c": 2, "d": 10, "e": -1})
     assert sort(r, "z", "BY", "nosort") == ["e", "b", "c", "a", "d"]
     assert sort(r, "z", "BY", "nosort", "DESC") == ["d", "a", "c", "b", "e"]
@@ -279,7 +271,6 @@ def test_by_nosort_zset(r):
 
 
 def test_by_nosort_large_zset(r):
-    needs(r, "zadd")
     members = {f"m{i}": (i * 7919) % 1000 for i in range(300)}
     r.zadd("z", members)
     want = [m for m, _ in sorted(members.items(), key=lambda kv: (kv[1], kv[0]))]
@@ -404,7 +395,6 @@ def test_store_big(r):
 
 
 def test_store_in_multi(r):
-    needs(r, "multi", "exec")
     r.rpush("l", 2, 1)
     p = r.pipeline(transaction=True)
     p.execute_command("SORT", "l", "STORE", "dst")
@@ -446,7 +436,6 @@ def test_sets(r):
 
 
 def test_zsets(r):
-    needs(r, "zadd")
     r.zadd("z", {"10": 1, "2": 2, "33": 3, "-1": 4})
     # SORT sorts the members, not by score.
     assert sort(r, "z") == ["-1", "2", "10", "33"]
@@ -460,7 +449,6 @@ def test_zsets(r):
 
 
 def test_zset_encoding_after_sort(r):
-    needs(r, "zadd")
     # Redis 7.0 converts a listpack sorted set to a skiplist when it sorts it.
     r.zadd("z", {"a": 1, "b": 2})
     assert r.object("encoding", "z") == "listpack"
@@ -535,7 +523,6 @@ def model_sort(elems, weights, desc, alpha, by, limit):
 
 
 def test_random_model(r):
-    needs(r, "zadd")
     seed = 20240611
     rnd = random.Random(seed)
     for it in range(150):

@@ -137,10 +137,10 @@ typedef struct cfg_enum {
 
 /* The largest proto-max-bulk-len and client-query-buffer-limit Cairn can
  * hold (Redis accepts up to LLONG_MAX): a query buffer (a dstr, 32-bit
- * lengths) holds at most about twice the limit, or the limit plus one
- * argument, and a command that fits the limit makes a log entry whose
- * 32-bit payload length fits ENTRY_MAX_PAYLOAD. */
-#define CONFIG_MAX_QUERY_LEN ((2ull << 30) - (1ull << 20))
+ * lengths) is cut off once it holds more than the limit, and a command
+ * that fits the limit makes a log entry whose 32-bit payload length fits
+ * ENTRY_MAX_PAYLOAD. */
+#define CONFIG_MAX_QUERY_LEN (2ull << 30)
 
 typedef struct config_def {
     const char *name;

@@ -31,7 +31,7 @@
 /* An entry larger than this is treated as corruption, not allocated.  A
  * command that fits client-query-buffer-limit (at most
  * CONFIG_MAX_QUERY_LEN, config.h) encodes to less. */
-#define ENTRY_MAX_PAYLOAD (2u << 30)
+#define ENTRY_MAX_PAYLOAD ((2u << 30) + (1u << 20))
 
 enum {
     ENTRY_OK = 0,

@@ -236,6 +236,9 @@ static void make_read_room(client *c, size_t len)
         while (cap / QBUF_GROWTH >= floor)
             cap /= QBUF_GROWTH;
     }
+    /* A buffer past client-query-buffer-limit (at most half of this) is
+     * cut off before it can grow further. */
+    if (cap > DSTR_MAX_LEN) cap = DSTR_MAX_LEN;
     if (cap > dstr_cap(c->qbuf)) c->qbuf = dstr_reserve_exact(c->qbuf, cap - len);
 }
 

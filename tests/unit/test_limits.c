@@ -36,23 +36,23 @@ static void test_query_limits_are_capped(void)
         /* ... and what the code can hold above. */
         msg = config_set(e, names[i], "4gb", 0, err, sizeof(err));
         CHECK(msg &&
-              strcmp(msg, "argument must be at most 2146435072 (the most Cairn can hold)") == 0);
-        msg = config_set(e, names[i], "2gb", 1, err, sizeof(err)); /* the config file too */
+              strcmp(msg, "argument must be at most 2147483648 (the most Cairn can hold)") == 0);
+        msg = config_set(e, names[i], "3gb", 1, err, sizeof(err)); /* the config file too */
         CHECK(msg != NULL);
-        CHECK(config_set(e, names[i], "2146435072", 0, err, sizeof(err)) == NULL);
-        CHECK(config_set(e, names[i], "2146435073", 0, err, sizeof(err)) != NULL);
+        CHECK(config_set(e, names[i], "2147483648", 0, err, sizeof(err)) == NULL);
+        CHECK(config_set(e, names[i], "2147483649", 0, err, sizeof(err)) != NULL);
     }
-    CHECK_EQ_LL(e->cfg.proto_max_bulk_len, 2146435072LL);
-    CHECK_EQ_LL(e->cfg.client_query_buffer_limit, 2146435072LL);
+    CHECK_EQ_LL(e->cfg.proto_max_bulk_len, 2147483648LL);
+    CHECK_EQ_LL(e->cfg.client_query_buffer_limit, 2147483648LL);
     engine_free(e);
 }
 
 /* The largest limits still fit what holds them. */
 static void test_caps_fit_the_buffers(void)
 {
-    /* A query buffer holds at most twice the limit, or the limit and one
-     * whole argument, plus a read. */
-    CHECK(2 * CONFIG_MAX_QUERY_LEN + 64 * 1024 <= DSTR_MAX_LEN);
+    /* A query buffer is cut off once past the limit: it holds the limit
+     * and a read at most. */
+    CHECK(CONFIG_MAX_QUERY_LEN + 64 * 1024 <= DSTR_MAX_LEN);
     /* A command that fits the limit encodes to a smaller payload (its
      * varints are shorter than RESP's headers; db, time and seed add at
      * most 26 bytes). */

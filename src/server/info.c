@@ -13,6 +13,7 @@
 #include "../ds/alloc.h"
 #include "../ds/util.h"
 #include "../engine/tracking.h"
+#include "../script/script.h"
 #include "cairn.h"
 #include "server.h"
 
@@ -143,6 +144,16 @@ static void info_memory(cairn_server *srv, dstr *out)
                        rss, rss_h, peak, peak_h, peak ? 100.0 * (double)used / (double)peak : 0,
                        total, total_h, used ? (double)rss / (double)used : 0,
                        (long long)rss - (long long)used);
+    /* The Lua interpreter exists once a script command ran. */
+    const script_engine *se = srv->engine->script;
+    size_t lua = se ? se->lua_mem : 0;
+    char lua_human[32];
+    bytes_to_human(lua_human, sizeof(lua_human), lua);
+    *out = dstr_catfmt(*out,
+                       "used_memory_lua:%zu\r\n"
+                       "used_memory_lua_human:%s\r\n"
+                       "number_of_cached_scripts:%ld\r\n",
+                       lua, lua_human, se ? se->nscripts : 0L);
 }
 
 static void track(inst_metric *m, long long value, int64_t now_ms)

@@ -267,6 +267,12 @@ static const config_def config_table[] = {
      .lo = 0,
      .hi = LONG_MAX,
      .dflt = "5000"},
+    {.name = "latency-tracking", .type = CT_BOOL, .offset = OFF(latency_tracking), .dflt = "yes"},
+    {.name = "latency-tracking-info-percentiles",
+     .type = CT_PCTS,
+     .flags = CF_MULTI_ARG,
+     .offset = OFF(latency_pcts),
+     .dflt = "50 99 99.9"},
     {.name = "list-compress-depth",
      .type = CT_INT,
      .offset = OFF(list_compress_depth),
@@ -378,7 +384,7 @@ static const void *cfield(const void *cfg, const config_def *d)
 
 static int holds_dstr(const config_def *d)
 {
-    return d->type == CT_STRING || d->type == CT_BIND || d->type == CT_SAVE;
+    return d->type == CT_STRING || d->type == CT_BIND || d->type == CT_SAVE || d->type == CT_PCTS;
 }
 
 /* ---------------------------------------------------------------------------
@@ -593,6 +599,45 @@ static int set_save(void *config, const config_def *d, const cslice *argv, int a
     return 1;
 }
 
+/* Percentiles as CONFIG GET shows them: "%f" without trailing zeros, as
+ * Redis prints them, formatted without the C locale's help. */
+static dstr cat_percentile(dstr s, double p)
+{
+    long long micro = (long long)(p * 1e6 + 0.5);
+    s = dstr_catfmt(s, "%s%lld", dstr_len(s) ? " " : "", micro / 1000000);
+    long long frac = micro % 1000000;
+    if (!frac) return s;
+    int digits = 6;
+    while (frac % 10 == 0) {
+        frac /= 10;
+        digits--;
+    }
+    return dstr_catfmt(s, ".%0*lld", digits, frac);
+}
+
+static int set_percentiles(cairn_config *cfg, const config_def *d, const cslice *argv, int argc,
+                           char *err, size_t errlen)
+{
+    /* A single "" means no percentiles. */
+    if (argc == 1 && argv[0].len == 0) argc = 0;
+    if (argc > LATENCY_PCTS_MAX)
+        return set_err(err, errlen, "Invalid latency-tracking-info-percentiles parameters");
+    double v[LATENCY_PCTS_MAX];
+    for (int i = 0; i < argc; i++) {
+        if (!str_to_double(argv[i].ptr, argv[i].len, &v[i]))
+            return set_err(err, errlen, "Invalid latency-tracking-info-percentiles parameters");
+        if (v[i] < 0.0 || v[i] > 100.0)
+            return set_err(err, errlen,
+                           "latency-tracking-info-percentiles parameters should sit between "
+                           "[0.0,100.0]");
+    }
+    dstr s = dstr_new("", 0);
+    for (int i = 0; i < argc; i++)
+        s = cat_percentile(s, v[i]);
+    replace_dstr(cfg, d, s);
+    return 1;
+}
+
 static int obuf_class_by_name(const cslice *s)
 {
     static const char *const names[] = {"normal", "slave", "replica", "pubsub"};
@@ -663,6 +708,7 @@ static int set_value(void *cfg, const config_def *d, const cslice *argv, int arg
     }
     case CT_BIND: ok = set_bind(cfg, d, argv, argc, err, errlen); break;
     case CT_SAVE: ok = set_save(cfg, d, argv, argc, startup, err, errlen); break;
+    case CT_PCTS: ok = set_percentiles(cfg, d, argv, argc, err, errlen); break;
     case CT_OBUF: ok = set_obuf(cfg, d, argv, argc, err, errlen); break;
     case CT_NOTIFY: {
         int flags = notify_flags_parse(argv[0].ptr, argv[0].len);
@@ -1336,6 +1382,7 @@ static void config_resetstat_command(cmd_call *c)
     long long dirty = c->e->stats.dirty;
     memset(&c->e->stats, 0, sizeof(c->e->stats));
     c->e->stats.dirty = dirty;
+    cmdstats_reset(c->e->cmdstats, &c->e->errstats);
     reply_ok(c->out);
 }
 

@@ -32,6 +32,9 @@ enum {
     MAXMEMORY_NO_EVICTION,
 };
 
+/* The most percentiles latency-tracking-info-percentiles may list. */
+#define LATENCY_PCTS_MAX 16
+
 /* Client classes of client-output-buffer-limit, in Redis's order. */
 enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
 
@@ -105,6 +108,10 @@ typedef struct cairn_config {
      * only: nodes are not compressed. */
     int list_max_listpack_size;
     int list_compress_depth;
+    /* INFO latencystats: per-command latency histograms, and the
+     * percentiles shown, as CONFIG GET shows them ("50 99 99.9"). */
+    int latency_tracking;
+    dstr latency_pcts;
 } cairn_config;
 
 /* How a parameter's value is held and parsed. */
@@ -118,6 +125,7 @@ enum cfg_type {
     CT_BIND,   /* dstr: space-separated addresses */
     CT_SAVE,   /* dstr: "seconds changes" pairs (cairn_config only) */
     CT_OBUF,   /* obuf_limit[OBUF_CLASSES]: client-output-buffer-limit */
+    CT_PCTS,   /* dstr: latency percentiles, normalized (cairn_config only) */
     CT_NOTIFY, /* int: keyspace event class letters (notify.h) */
 };
 

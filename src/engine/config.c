@@ -96,6 +96,7 @@ static const config_def config_table[] = {
      .offset = OFF(proto_max_bulk_len),
      .lo = 1024 * 1024,
      .hi = LLONG_MAX,
+     .held = CONFIG_MAX_QUERY_LEN,
      .dflt = "512mb"},
     {.name = "client-query-buffer-limit",
      .type = CT_LL,
@@ -103,6 +104,7 @@ static const config_def config_table[] = {
      .offset = OFF(client_query_buffer_limit),
      .lo = 1024 * 1024,
      .hi = LLONG_MAX,
+     .held = CONFIG_MAX_QUERY_LEN,
      .dflt = "1gb"},
     {.name = "hz",
      .type = CT_INT,
@@ -475,17 +477,23 @@ static int check_bounds(const config_def *d, long long v, char *err, size_t errl
 {
     if (d->flags & CF_UNSIGNED) {
         unsigned long long u = (unsigned long long)v;
-        if (u >= d->lo && u <= d->hi) return 1;
-        snprintf(err, errlen,
-                 (d->flags & CF_OCTAL) ? "argument must be between %llo and %llo inclusive"
-                                       : "argument must be between %llu and %llu inclusive",
-                 d->lo, d->hi);
+        if (u < d->lo || u > d->hi) {
+            snprintf(err, errlen,
+                     (d->flags & CF_OCTAL) ? "argument must be between %llo and %llo inclusive"
+                                           : "argument must be between %llu and %llu inclusive",
+                     d->lo, d->hi);
+            return 0;
+        }
+    } else if (v < (long long)d->lo || v > (long long)d->hi) {
+        snprintf(err, errlen, "argument must be between %lld and %lld inclusive", (long long)d->lo,
+                 (long long)d->hi);
         return 0;
     }
-    long long lo = (long long)d->lo, hi = (long long)d->hi;
-    if (v >= lo && v <= hi) return 1;
-    snprintf(err, errlen, "argument must be between %lld and %lld inclusive", lo, hi);
-    return 0;
+    if (d->held && (unsigned long long)v > d->held) {
+        snprintf(err, errlen, "argument must be at most %llu (the most Cairn can hold)", d->held);
+        return 0;
+    }
+    return 1;
 }
 
 static int set_numeric(void *cfg, const config_def *d, const cslice *arg, char *err, size_t errlen)

@@ -143,13 +143,23 @@ typedef struct cfg_enum {
     int value;
 } cfg_enum;
 
+/* The largest proto-max-bulk-len and client-query-buffer-limit Cairn can
+ * hold (Redis accepts up to LLONG_MAX): a query buffer (a dstr, 32-bit
+ * lengths) is cut off once it holds more than the limit, and a command
+ * that fits the limit makes a log entry whose 32-bit payload length fits
+ * ENTRY_MAX_PAYLOAD. */
+#define CONFIG_MAX_QUERY_LEN (2ull << 30)
+
 typedef struct config_def {
     const char *name;
     const char *alias; /* an older name also accepted (hash-max-ziplist-...) */
     int type;
     int flags;
-    size_t offset;               /* of the field in the table's struct */
-    unsigned long long lo, hi;   /* numeric bounds, inclusive */
+    size_t offset;             /* of the field in the table's struct */
+    unsigned long long lo, hi; /* numeric bounds, inclusive */
+    /* Numeric: if set, the largest value the code can hold, when that is
+     * below hi (hi stays Redis's, for Redis's error message). */
+    unsigned long long held;
     const char *dflt;            /* the default, as CONFIG SET would take it */
     const cfg_enum *enums;       /* CT_ENUM: NULL-name terminated */
     void (*fixup)(void *config); /* adjusts a value after it is set */

@@ -229,14 +229,6 @@ static void process_input(client *c)
         dstr_free(c->qbuf);
         c->qbuf = dstr_with_cap(READ_CHUNK);
     }
-    if ((long long)dstr_len(c->qbuf) > e->cfg.client_query_buffer_limit) {
-        c->net->log(c->net->log_priv, LL_WARNING,
-                    "Closing client that reached max query buffer length: id=%llu addr=%s",
-                    (unsigned long long)c->sess.id, c->addr);
-        client_close(c);
-        return;
-    }
-    if (c->out.bytes) check_output_limit(c);
     if (c->out.bytes || (c->flags & (CLIENT_CLOSE_AFTER | CLIENT_CLOSE_ASAP))) queue_write(c);
 }
 
@@ -260,6 +252,9 @@ static void make_read_room(client *c, size_t len)
         while (cap / QBUF_GROWTH >= floor)
             cap /= QBUF_GROWTH;
     }
+    /* A buffer past client-query-buffer-limit (at most half of this) is
+     * cut off before it can grow further. */
+    if (cap > DSTR_MAX_LEN) cap = DSTR_MAX_LEN;
     if (cap > dstr_cap(c->qbuf)) c->qbuf = dstr_reserve_exact(c->qbuf, cap - len);
 }
 
@@ -284,6 +279,15 @@ static void read_input(client *c)
     c->net->stats.net_input_bytes += nread;
     c->tot_net_in += (uint64_t)nread;
     c->last_ms = clock_mono_ms();
+    /* As Redis, judge the buffer before running what it holds: a command
+     * larger than the limit never runs (nor reaches the log). */
+    if ((long long)dstr_len(c->qbuf) > c->net->engine->cfg.client_query_buffer_limit) {
+        c->net->log(c->net->log_priv, LL_WARNING,
+                    "Closing client that reached max query buffer length: id=%llu addr=%s",
+                    (unsigned long long)c->sess.id, c->addr);
+        client_close(c);
+        return;
+    }
     process_input(c);
 }
 

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "multi.h"
 #include "pubsub.h"
+#include "tracking.h"
 
 struct blocked_state {
     cairn_session *s;
@@ -336,4 +337,5 @@ void engine_session_gone(cairn_engine *e, cairn_session *s)
     if (s->blocked) unpark(e, s->blocked);
     multi_session_reset(e, s);
     pubsub_session_reset(e, s);
+    tracking_session_reset(e, s);
 }

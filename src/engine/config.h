@@ -49,6 +49,7 @@ typedef struct cairn_config {
     long long client_query_buffer_limit;
     obuf_limit obuf_limits[OBUF_CLASSES]; /* client-output-buffer-limit, acted on by the host */
     int notify_keyspace_events;           /* NOTIFY_* flags (notify.h) */
+    long long tracking_table_max_keys;    /* keys CLIENT TRACKING remembers; 0 = no limit */
     int hz;
     long long busy_reply_threshold; /* ms a script runs before others get -BUSY */
     int active_expire_effort;       /* 1..10 */

@@ -9,6 +9,7 @@
 #include "evict.h"
 #include "multi.h"
 #include "notify.h"
+#include "tracking.h"
 
 static cslice keyspace_key(const void *elem) { return obj_key(elem); }
 
@@ -167,6 +168,7 @@ static void delete_logged(cairn_engine *e, cdb *db, const cslice *key, int64_t n
     cslice argv[2] = {{"DEL", 3}, *key};
     engine_log(e, (uint32_t)db->id, now_ms, 0, 2, argv);
     touch_watched_key(e, db, key);
+    tracking_invalidate_key(e, key, NULL);
     delete_key(db, key);
 }
 

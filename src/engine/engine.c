@@ -11,6 +11,7 @@
 #include "evict.h"
 #include "multi.h"
 #include "pubsub.h"
+#include "tracking.h"
 
 cairn_engine *engine_create(const uint8_t seed[32])
 {
@@ -59,6 +60,7 @@ void engine_free(cairn_engine *e)
     evict_free(e->evict);
     pubsub_free(e);
     if (e->script_free) e->script_free(e->script);
+    tracking_free(e);
     cm_free(e);
 }
 
@@ -214,6 +216,7 @@ void engine_call_finish(cmd_call *c)
     if (c->dirty > 0) {
         e->stats.dirty += c->dirty;
         touch_call_keys(c);
+        if (e->tracking) tracking_invalidate_call(c);
         if (c->log_argc) {
             cslice *argv = cm_malloc(sizeof(cslice) * (size_t)c->log_argc);
             for (int i = 0; i < c->log_argc; i++)
@@ -231,6 +234,7 @@ void engine_call_finish(cmd_call *c)
         c->log_argv = NULL;
         c->log_argc = 0;
     }
+    if (c->s->tracking) tracking_after_command(c);
     e->stats.commands_processed++;
 }
 

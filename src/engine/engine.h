@@ -66,6 +66,8 @@ typedef struct blocked_state blocked_state;
 typedef struct multi_state multi_state;
 typedef struct pubsub_sess pubsub_sess;
 typedef struct pubsub_state pubsub_state;
+typedef struct tracking_sess tracking_sess;
+typedef struct tracking_state tracking_state;
 
 typedef struct cairn_session {
     uint64_t id;
@@ -77,9 +79,10 @@ typedef struct cairn_session {
     /* Where a parked command's reply goes once it is served or times out
      * (the connection's output); NULL for sessions that cannot block. */
     rbuf *out;
-    blocked_state *blocked; /* non-NULL while parked (blocking.c) */
-    multi_state *multi;     /* queued commands and watched keys (multi.c) */
-    pubsub_sess *sub;       /* its subscriptions, NULL when none (pubsub.c) */
+    blocked_state *blocked;  /* non-NULL while parked (blocking.c) */
+    multi_state *multi;      /* queued commands and watched keys (multi.c) */
+    pubsub_sess *sub;        /* its subscriptions, NULL when none (pubsub.c) */
+    tracking_sess *tracking; /* CLIENT TRACKING state, NULL when off (tracking.c) */
     /* The command of the last request, NULL if it named none (CLIENT
      * LIST's cmd=, as Redis's lastcmd).  A pointer, not a copy of the
      * name: it is set on every request. */
@@ -140,6 +143,8 @@ typedef struct cairn_host_ops {
      * output buffer limit, setting SESS_CLOSE_ASAP to cut s off.  Called
      * from inside engine_execute() of any session: only note it. */
     void (*pushed)(void *priv, cairn_session *s);
+    /* The session with this id, or NULL (CLIENT TRACKING's REDIRECT). */
+    cairn_session *(*find_session)(void *priv, uint64_t id);
     /* SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE (t_persist.c): the host owns
      * the files and the child processes, so it runs them and replies. */
     void (*persist_cmd)(void *priv, cmd_call *c);
@@ -204,8 +209,9 @@ struct cairn_engine {
     int originates;
     /* Nonzero while engine_apply_entry() runs an entry from the log. */
     int applying;
-    evict_state *evict;   /* maxmemory: the memory meter and eviction pool (evict.c) */
-    pubsub_state *pubsub; /* channels and patterns with subscribers (pubsub.c) */
+    evict_state *evict;       /* maxmemory: the memory meter and eviction pool (evict.c) */
+    pubsub_state *pubsub;     /* channels and patterns with subscribers (pubsub.c) */
+    tracking_state *tracking; /* client-side caching, NULL until used (tracking.c) */
     /* The Lua host (src/script/), created by its commands on first use
      * and freed through script_free: the engine knows nothing more of it. */
     struct script_engine *script;

@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "multi.h"
 #include "pubsub.h"
+#include "tracking.h"
 
 static void select_db(cmd_call *c, int id)
 {
@@ -146,6 +147,7 @@ static void reset_command(cmd_call *c)
 {
     multi_session_reset(c->e, c->s);
     pubsub_session_reset(c->e, c->s);
+    tracking_session_reset(c->e, c->s);
     select_db(c, 0);
     set_resp(c, 2);
     dstr_free(c->s->name);

@@ -22,6 +22,7 @@
 #include "multi.h"
 #include "notify.h"
 #include "scan.h"
+#include "tracking.h"
 
 #define ERR_NO_SUCH_KEY "ERR no such key"
 #define ERR_SAME_OBJECT "ERR source and destination objects are the same"
@@ -419,6 +420,7 @@ static void copy_command(cmd_call *c)
     o = db_add(c, dst_db, dst, obj_set_key(obj_dup(o), dst, expire));
     /* The engine touches the keys of a write in the session's db only. */
     if (dst_db != c->db) touch_watched_key(c->e, dst_db, dst);
+    tracking_invalidate_key(c->e, dst, c->s);
     notify_event(c->e, NOTIFY_GENERIC, "copy_to", dst, dst_db->id);
     c->dirty++;
     reply_int(c->out, 1);
@@ -579,6 +581,7 @@ static void flushdb_command(cmd_call *c)
     if (!flush_args_ok(c)) return;
     long long removed = db_size(c->db);
     touch_watched_db(c->e, c->db);
+    tracking_flush(c->e);
     db_empty(c->db);
     /* Logged even when the db was already empty, as Redis propagates it. */
     c->dirty += removed > 0 ? removed : 1;
@@ -590,6 +593,7 @@ static void flushall_command(cmd_call *c)
     if (!flush_args_ok(c)) return;
     long long removed = 0;
     touch_watched_db(c->e, NULL);
+    tracking_flush(c->e);
     for (int i = 0; i < c->e->ndbs; i++) {
         removed += db_size(&c->e->dbs[i]);
         db_empty(&c->e->dbs[i]);

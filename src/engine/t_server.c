@@ -21,6 +21,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "pubsub.h"
+#include "tracking.h"
 
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                 */
@@ -217,6 +218,9 @@ static void info_stats(info_req *r)
                          "pubsub_channels:%ld\r\n"
                          "pubsub_patterns:%ld\r\n"
                          "pubsubshard_channels:%ld\r\n"
+                         "tracking_total_keys:%lld\r\n"
+                         "tracking_total_items:%lld\r\n"
+                         "tracking_total_prefixes:%ld\r\n"
                          "latest_fork_usec:0\r\n"
                          "total_forks:0\r\n"
                          "unexpected_error_replies:0\r\n"
@@ -226,7 +230,8 @@ static void info_stats(info_req *r)
                          st->expire_cycle_time_us / 1000, st->evicted_keys, st->keyspace_hits,
                          st->keyspace_misses, pubsub_count(r->c->e, PS_CHANNEL),
                          pubsub_count(r->c->e, PS_PATTERN), pubsub_count(r->c->e, PS_SHARD),
-                         st->total_error_replies);
+                         tracking_total_keys(r->c->e), tracking_total_items(r->c->e),
+                         tracking_total_prefixes(r->c->e), st->total_error_replies);
 }
 
 static void info_replication(info_req *r)
@@ -784,6 +789,10 @@ static void client_host_command(cmd_call *c)
 static void client_help_command(cmd_call *c)
 {
     static const char *const help[] = {
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -814,6 +823,11 @@ static void client_help_command(cmd_call *c)
         "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
         "NO-TOUCH (ON|OFF)",
@@ -1013,6 +1027,17 @@ static const cmd_def command_subcommands[] = {
 };
 
 static const cmd_def client_subcommands[] = {
+    {"client|caching", client_caching_command, 3, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
+     "6.0.0", "Instruct the server about tracking or not keys in the next request", "O(1)", NULL},
+    {"client|getredir", client_getredir_command, 2, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
+     "6.0.0", "Get tracking notifications redirection client ID if any", "O(1)", NULL},
+    {"client|tracking", client_tracking_command, -3, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
+     "6.0.0", "Enable or disable server assisted client side caching support",
+     "O(1). Some options may introduce additional complexity.", NULL},
+    {"client|trackinginfo", client_trackinginfo_command, 2, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0,
+     "connection", "6.2.0",
+     "Return information about server assisted client side caching for the current connection",
+     "O(1)", NULL},
     {"client|getname", client_getname_command, 2, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
      "2.6.9", "Get the current connection name", "O(1)", NULL},
     {"client|help", client_help_command, 2, CMD_LOADING | CMD_STALE, CONN_SLOW, 0, 0, 0,

@@ -30,6 +30,7 @@
 #include "../engine/config.h"
 #include "../engine/engine.h"
 #include "../engine/reply.h"
+#include "../log/clock.h"
 #include "../log/fileio.h"
 #include "../log/persist.h"
 #include "reply_tree.h"
@@ -52,7 +53,8 @@ struct cairn {
     cairn_session session;
     rbuf out;             /* reused for every reply */
     locale_t c_locale;    /* "C" numbers for parsing doubles */
-    int64_t last_cron_ms; /* when background work last ran */
+    int64_t last_cron_ms; /* when background work last ran (monotonic) */
+    wall_clock wall;      /* command time: never goes backwards */
     persist *persist;     /* the directory's log and snapshots, or NULL */
     /* Pub/sub messages for the session (its s->out), RESP3 push frames,
      * and the decoded ones cairn_next_message() hands out, oldest at
@@ -163,11 +165,13 @@ const char *cairn_errmsg(cairn *db)
 /* Clock, randomness, host callbacks                                       */
 /* ---------------------------------------------------------------------- */
 
-static int64_t wall_clock_us(void)
+/* The time of a command (DESIGN rule 2): the wall clock, held where it
+ * was if the system clock steps back.  A library prints nothing, so the
+ * step is not reported. */
+static int64_t command_time_us(cairn *db)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    int64_t stepped_back;
+    return wall_clock_now_us(&db->wall, &stepped_back);
 }
 
 /* 32 bytes for engine_create(): expanded from a fixed seed, or from the
@@ -245,9 +249,17 @@ static void embed_pushed(void *priv, cairn_session *s)
     if (hard && db->msgs.bytes >= hard) s->flags |= SESS_CLOSE_ASAP;
 }
 
+/* The handle's own session is the only one there is. */
+static cairn_session *embed_find_session(void *priv, uint64_t id)
+{
+    cairn *db = priv;
+    return db->session.id == id ? &db->session : NULL;
+}
+
 static const cairn_host_ops embed_host_ops = {
     .sleep_us = embed_sleep_us,
     .pushed = embed_pushed,
+    .find_session = embed_find_session,
 };
 
 /* With a directory the handle also hosts persistence.  BGSAVE and
@@ -259,6 +271,7 @@ static const cairn_host_ops embed_persist_host_ops = {
     .persist_info = embed_persist_info,
     .config_changed = embed_config_changed,
     .pushed = embed_pushed,
+    .find_session = embed_find_session,
 };
 
 /* Background work a server does from its timer: active expiry and
@@ -272,16 +285,15 @@ static const cairn_host_ops embed_persist_host_ops = {
 static void embed_cron(cairn *db, int64_t now_us)
 {
     cairn_engine *e = db->engine;
-    int64_t now_ms = now_us / 1000;
     int hz = e->cfg.hz > 0 ? e->cfg.hz : 10;
-    /* A clock that jumped backwards must not stall the work. */
-    if (now_ms >= db->last_cron_ms && now_ms - db->last_cron_ms < 1000 / hz) return;
-    db->last_cron_ms = now_ms;
+    int64_t start_us = clock_mono_us();
+    if (start_us / 1000 - db->last_cron_ms < 1000 / hz) return;
+    db->last_cron_ms = start_us / 1000;
     long effort = 200L * (e->cfg.active_expire_effort > 0 ? e->cfg.active_expire_effort : 1);
     int more;
     do {
-        engine_active_expire(e, now_ms, effort, &more);
-    } while (more && wall_clock_us() - now_us < CAIRN_CRON_BUDGET_US);
+        engine_active_expire(e, now_us / 1000, effort, &more);
+    } while (more && clock_mono_us() - start_us < CAIRN_CRON_BUDGET_US);
     engine_rehash_step(e);
     if (db->persist) persist_cron(db->persist);
 }
@@ -393,7 +405,7 @@ static int open_engine(cairn *db, const cairn_options *opts)
     if (opts->sync != CAIRN_SYNC_DEFAULT)
         config_set(e, "appendfsync", sync_names[opts->sync], 1, err, sizeof(err));
 
-    int64_t now_ms = wall_clock_us() / 1000;
+    int64_t now_ms = command_time_us(db) / 1000;
     engine_set_host(e, opts->dir ? &embed_persist_host_ops : &embed_host_ops, db);
     engine_start(e, now_ms);
     if (opts->dir) {
@@ -404,7 +416,7 @@ static int open_engine(cairn *db, const cairn_options *opts)
         }
     }
     db->engine = e;
-    db->last_cron_ms = now_ms;
+    db->last_cron_ms = clock_mono_ms();
     session_init(e, &db->session);
     db->session.resp = 3;
     rbuf_init(&db->out, 3);
@@ -532,7 +544,7 @@ static int execute_locked(cairn *db, int argc, const cslice *args, cairn_reply *
         s->flags |= SESS_REPLY_SKIP;
     }
 
-    int64_t now_us = wall_clock_us();
+    int64_t now_us = command_time_us(db);
     embed_cron(db, now_us);
     uint64_t logged = db->persist ? persist_appended(db->persist) : 0;
     engine_execute(db->engine, s, argc, args, now_us, b);

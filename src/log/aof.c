@@ -10,6 +10,7 @@
 
 #include "../ds/alloc.h"
 #include "../engine/config.h"
+#include "clock.h"
 #include "fileio.h"
 
 /* ---------------------------------------------------------------------- */
@@ -252,17 +253,6 @@ int manifest_save(const char *dir, const char *name, const aof_manifest *m)
 /* Writer                                                                  */
 /* ---------------------------------------------------------------------- */
 
-static void deadline_in(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* The everysec thread: whenever written data is not yet synced, fsync it,
  * then rest until a second has passed since that fsync began.  It runs
  * off the event loop because an fsync can take hundreds of milliseconds
@@ -274,7 +264,7 @@ static void *fsync_thread(void *arg)
     while (!w->bg_stop) {
         if (w->policy != AOF_FSYNC_EVERYSEC || w->bg_fd < 0 || w->bg_target <= w->bg_synced) {
             struct timespec ts;
-            deadline_in(&ts, 1000);
+            clock_mono_deadline(&ts, 1000);
             pthread_cond_timedwait(&w->cv, &w->mu, &ts);
             continue;
         }
@@ -282,7 +272,7 @@ static void *fsync_thread(void *arg)
         uint64_t target = w->bg_target;
         w->bg_busy = 1;
         struct timespec next;
-        deadline_in(&next, 1000);
+        clock_mono_deadline(&next, 1000);
         pthread_mutex_unlock(&w->mu);
         int rc = sync_fd(fd);
         int saved = errno;
@@ -310,8 +300,21 @@ int aof_writer_init(aof_writer *w, int policy)
     w->policy = policy;
     w->buf = dstr_with_cap(64 * 1024);
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    int rc = pthread_create(&w->thread, NULL, fsync_thread, w);
+    /* Timed waits on the monotonic clock: a step of the wall clock
+     * neither stalls nor hurries the fsync thread. */
+    pthread_condattr_t ca;
+    int rc = pthread_condattr_init(&ca);
+    if (rc == 0) rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (rc == 0) rc = pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0) {
+        pthread_mutex_destroy(&w->mu);
+        dstr_free(w->buf);
+        w->buf = NULL;
+        errno = rc;
+        return -1;
+    }
+    rc = pthread_create(&w->thread, NULL, fsync_thread, w);
     if (rc != 0) {
         aof_writer_destroy(w); /* no thread to stop: frees the rest */
         errno = rc;

@@ -41,6 +41,7 @@
 #include "../engine/db.h"
 #include "../engine/multi.h"
 #include "aof.h"
+#include "clock.h"
 #include "fileio.h"
 #include "snapshot.h"
 
@@ -92,8 +93,9 @@ struct persist {
     long long latest_fork_usec, total_forks;
 
     /* Snapshots. */
-    int64_t lastsave_s;
-    int64_t last_bgsave_try_s;
+    int64_t lastsave_s;        /* unix time */
+    int64_t lastsave_mono_s;   /* the same instant, monotonic */
+    int64_t last_bgsave_try_s; /* monotonic */
     int last_bgsave_ok;
     long long dirty_before_bgsave;
     long long rdb_saves;
@@ -118,7 +120,8 @@ struct persist {
     rbuf loader_out;
     uint64_t multi_off; /* where the transaction being replayed began */
     uint64_t load_total, load_done_files;
-    int64_t load_start_us, load_last_log_us;
+    int64_t load_start_us, load_last_log_us; /* monotonic */
+    int64_t load_start_time_s;               /* unix time, for INFO */
     long long load_keys_expired, load_keys_loaded;
 };
 
@@ -126,14 +129,17 @@ struct persist {
 /* Small helpers                                                           */
 /* ---------------------------------------------------------------------- */
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+/* Intervals are timed on the monotonic clock; wall time (clock.h) only
+ * stamps what is reported (LASTSAVE) or saved (a snapshot's time). */
+static int64_t wall_ms(void) { return clock_real_us() / 1000; }
 
-static int64_t now_ms(void) { return now_us() / 1000; }
+/* The time of a save: reported by LASTSAVE, and the start of the
+ * interval save points count (on the monotonic clock). */
+static void note_saved(persist *p)
+{
+    p->lastsave_s = wall_ms() / 1000;
+    p->lastsave_mono_s = clock_mono_ms() / 1000;
+}
 
 #define plog(p, level, ...)                                                                        \
     do {                                                                                           \
@@ -247,7 +253,7 @@ static void update_write_error(persist *p)
  * failure again at most every 30 s, as Redis). */
 static void note_commit(persist *p, int rc)
 {
-    int64_t now = now_ms();
+    int64_t now = clock_mono_ms();
     if (rc != 0) {
         snprintf(p->aof_err, sizeof(p->aof_err), "MISCONF Errors writing to the AOF file: %s",
                  strerror(p->w.write_errno));
@@ -313,7 +319,7 @@ static int write_snapshot_file(persist *p, const char *path, char *err, size_t e
     }
     size_t every = cfg(p)->aof_rewrite_incremental_fsync ? AUTOSYNC_BYTES : 0;
     snap_stats st;
-    if (snapshot_write(p->e, fd, now_ms(), every, &st, err, errlen) != 0) {
+    if (snapshot_write(p->e, fd, wall_ms(), every, &st, err, errlen) != 0) {
         close(fd);
         return -1;
     }
@@ -327,7 +333,7 @@ static int write_snapshot_file(persist *p, const char *path, char *err, size_t e
 /* Fork a child that runs body(p, path) and exits 0 on success. */
 static pid_t fork_child(persist *p, int type, const char *what)
 {
-    int64_t start = now_us();
+    int64_t start = clock_mono_us();
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -338,7 +344,7 @@ static pid_t fork_child(persist *p, int type, const char *what)
         child_setup(parent);
         return 0;
     }
-    p->latest_fork_usec = now_us() - start;
+    p->latest_fork_usec = clock_mono_us() - start;
     p->total_forks++;
     p->child_pid = pid;
     p->child_type = type;
@@ -381,7 +387,7 @@ static void saved_ok(persist *p, long long dirty_at_start)
 {
     p->e->stats.dirty -= dirty_at_start;
     if (p->e->stats.dirty < 0) p->e->stats.dirty = 0;
-    p->lastsave_s = now_ms() / 1000;
+    note_saved(p);
     p->last_bgsave_ok = 1;
     p->rdb_saves++;
     update_write_error(p);
@@ -394,7 +400,7 @@ static int save_now(persist *p)
     snap_stats st;
     long long dirty = p->e->stats.dirty;
     size_t every = cfg(p)->rdb_save_incremental_fsync ? AUTOSYNC_BYTES : 0;
-    if (snapshot_save(p->e, p->dir, cfg(p)->dbfilename, now_ms(), every, &st, err, sizeof(err)) !=
+    if (snapshot_save(p->e, p->dir, cfg(p)->dbfilename, wall_ms(), every, &st, err, sizeof(err)) !=
         0) {
         /* As Redis: a failed SAVE is reported to its caller; only a failed
          * background save stops writes. */
@@ -408,7 +414,7 @@ static int save_now(persist *p)
 
 static int bgsave_start(persist *p)
 {
-    p->last_bgsave_try_s = now_ms() / 1000;
+    p->last_bgsave_try_s = clock_mono_ms() / 1000;
     if (!p->host.can_fork) {
         if (save_now(p) == 0) return 0;
         p->last_bgsave_ok = 0;
@@ -426,8 +432,8 @@ static int bgsave_start(persist *p)
         char err[512];
         snap_stats st;
         size_t every = cfg(p)->rdb_save_incremental_fsync ? AUTOSYNC_BYTES : 0;
-        int rc =
-            snapshot_save(p->e, p->dir, cfg(p)->dbfilename, now_ms(), every, &st, err, sizeof(err));
+        int rc = snapshot_save(p->e, p->dir, cfg(p)->dbfilename, wall_ms(), every, &st, err,
+                               sizeof(err));
         if (rc != 0)
             plog(p, LL_WARNING, "Error saving the DB on disk: %s", err);
         else
@@ -444,7 +450,7 @@ static int bgsave_start(persist *p)
 
 static void bgsave_done(persist *p, int ok)
 {
-    p->rdb_last_bgsave_time_s = (now_ms() - p->child_start_ms) / 1000;
+    p->rdb_last_bgsave_time_s = (clock_mono_ms() - p->child_start_ms) / 1000;
     if (ok) {
         plog(p, LL_NOTICE, "Background saving terminated with success");
         saved_ok(p, p->dirty_before_bgsave);
@@ -571,7 +577,7 @@ static int create_log(persist *p)
         plog(p, LL_WARNING, "Can't create the AOF directory %s: %s", dir, strerror(errno));
         goto out;
     }
-    if (snapshot_save(p->e, dir, base, now_ms(), AUTOSYNC_BYTES, &st, err, sizeof(err)) != 0) {
+    if (snapshot_save(p->e, dir, base, wall_ms(), AUTOSYNC_BYTES, &st, err, sizeof(err)) != 0) {
         plog(p, LL_WARNING, "Can't write the AOF base: %s", err);
         goto out;
     }
@@ -780,7 +786,7 @@ out:
 
 static void rewrite_done(persist *p, int ok)
 {
-    p->aof_last_rewrite_time_s = (now_ms() - p->child_start_ms) / 1000;
+    p->aof_last_rewrite_time_s = (clock_mono_ms() - p->child_start_ms) / 1000;
     if (!ok || rewrite_install(p) != 0) {
         plog(p, LL_WARNING, "Background AOF rewrite failed");
         rewrite_failed(p);
@@ -836,7 +842,7 @@ static int rewrite_start(persist *p)
             return -1;
         }
     } else {
-        p->child_start_ms = now_ms();
+        p->child_start_ms = clock_mono_ms();
     }
     char tmpname[80];
     snprintf(tmpname, sizeof(tmpname), "temp-rewriteaof-bg-%d.aof",
@@ -956,7 +962,7 @@ persist *persist_new(cairn_engine *e, const persist_host *host)
     p->last_rewrite_ok = 1;
     p->rdb_last_bgsave_time_s = -1;
     p->aof_last_rewrite_time_s = -1;
-    p->lastsave_s = now_ms() / 1000;
+    note_saved(p);
     manifest_init(&p->man);
     set_rdb_error(p);
     return p;
@@ -1077,7 +1083,8 @@ int persist_open(persist *p, const char *dir, char *err, size_t errlen)
     }
     session_init(p->e, &p->loader);
     rbuf_init(&p->loader_out, 2);
-    p->load_start_us = p->load_last_log_us = now_us();
+    p->load_start_us = p->load_last_log_us = clock_mono_us();
+    p->load_start_time_s = wall_ms() / 1000;
     p->e->loading = 1;
     if (p->nplan)
         plog(p, LL_NOTICE, "Loading %.2f MB from %d file%s; progress is logged every second",
@@ -1138,7 +1145,7 @@ static int open_next(persist *p, char *err, size_t errlen)
         return -1;
     }
     if (snapshot_sniff(head, (size_t)n)) {
-        p->snap = snap_loader_new(fd, p->e, now_ms());
+        p->snap = snap_loader_new(fd, p->e, wall_ms());
     } else {
         aof_reader_init(&p->reader, fd);
         p->reader_open = 1;
@@ -1254,7 +1261,7 @@ static int apply(persist *p, const entry_view *v, char *err, size_t errlen)
 static int step_log(persist *p, int64_t deadline, char *err, size_t errlen)
 {
     for (int n = 0;; n++) {
-        if ((n & 255) == 255 && now_us() >= deadline) return PERSIST_MORE;
+        if ((n & 255) == 255 && clock_mono_us() >= deadline) return PERSIST_MORE;
         entry_view v;
         const char *why = "";
         int rc = aof_reader_next(&p->reader, &v, &why);
@@ -1290,7 +1297,7 @@ static int step_log(persist *p, int64_t deadline, char *err, size_t errlen)
 
 static int finish_loading(persist *p, char *err, size_t errlen)
 {
-    double secs = (double)(now_us() - p->load_start_us) / 1e6;
+    double secs = (double)(clock_mono_us() - p->load_start_us) / 1e6;
     if (p->nplan)
         plog(p, LL_NOTICE, "DB loaded from %s: %.3f seconds (%.1f MB/s), %lld keys",
              cfg(p)->appendonly ? "append only file" : "disk", secs,
@@ -1301,7 +1308,7 @@ static int finish_loading(persist *p, char *err, size_t errlen)
     session_reset(&p->loader);
     p->e->loading = 0;
     p->e->stats.dirty = 0;
-    p->lastsave_s = now_ms() / 1000;
+    note_saved(p);
     if (!cfg(p)->appendonly) return PERSIST_DONE;
     if (writer_start(p) != 0) {
         snprintf(err, errlen, "Can't start the AOF writer: %s", strerror(errno));
@@ -1322,12 +1329,12 @@ static int finish_loading(persist *p, char *err, size_t errlen)
 int persist_load_step(persist *p, int64_t budget_us, char *err, size_t errlen)
 {
     if (!p->e->loading) return PERSIST_DONE;
-    int64_t deadline = now_us() + budget_us;
+    int64_t deadline = clock_mono_us() + budget_us;
     while (p->plan_idx < p->nplan) {
         if (!p->snap && !p->reader_open && open_next(p, err, errlen) != 0) return PERSIST_ERROR;
         int rc = p->snap ? step_snapshot(p, err, errlen) : step_log(p, deadline, err, errlen);
         if (rc == PERSIST_ERROR) return rc;
-        int64_t now = now_us();
+        int64_t now = clock_mono_us();
         log_progress(p, now);
         if (now >= deadline) return PERSIST_MORE;
     }
@@ -1388,7 +1395,7 @@ static int save_point_due(persist *p, int64_t now_s)
         if (end == s) break;
         long long changes = strtoll(end, &end, 10);
         s = end;
-        if (dirty >= changes && now_s - p->lastsave_s > secs &&
+        if (dirty >= changes && now_s - p->lastsave_mono_s > secs &&
             (now_s - p->last_bgsave_try_s > BGSAVE_RETRY_DELAY_S || p->last_bgsave_ok)) {
             plog(p, LL_NOTICE, "%lld changes in %lld seconds. Saving...", changes, secs);
             return 1;
@@ -1407,7 +1414,7 @@ static int auto_rewrite_due(persist *p)
     uint64_t growth = size > base ? (size - base) * 100 / base : 0;
     if (growth < (uint64_t)c->auto_aof_rewrite_percentage) return 0;
     /* After failures, back off as Redis does (one try a minute). */
-    if (p->rewrite_failures > 3 && now_ms() - p->child_start_ms < 60000) return 0;
+    if (p->rewrite_failures > 3 && clock_mono_ms() - p->child_start_ms < 60000) return 0;
     plog(p, LL_NOTICE, "Starting automatic rewriting of AOF on %llu%% growth",
          (unsigned long long)growth);
     return 1;
@@ -1417,7 +1424,7 @@ void persist_cron(persist *p)
 {
     if (p->e->loading) return;
     reap_child(p);
-    int64_t now = now_ms();
+    int64_t now = clock_mono_ms();
     if (p->writer_ready && !p->aof_write_ok && now - p->aof_last_retry_ms >= 1000) {
         p->aof_last_retry_ms = now;
         persist_commit(p);
@@ -1521,7 +1528,7 @@ void persist_command(persist *p, cmd_call *c)
 
 static void info_loading(persist *p, dstr *out)
 {
-    int64_t now = now_us();
+    int64_t now = clock_mono_us();
     uint64_t pos = load_position(p);
     double secs = (double)(now - p->load_start_us) / 1e6;
     double perc = p->load_total ? 100.0 * (double)pos / (double)p->load_total : 0;
@@ -1534,13 +1541,13 @@ static void info_loading(persist *p, dstr *out)
                        "loading_loaded_bytes:%llu\r\n"
                        "loading_loaded_perc:%.2f\r\n"
                        "loading_eta_seconds:%lld\r\n",
-                       (long long)(p->load_start_us / 1000000), (unsigned long long)p->load_total,
+                       (long long)p->load_start_time_s, (unsigned long long)p->load_total,
                        (unsigned long long)pos, perc, eta);
 }
 
 void persist_info(persist *p, dstr *out)
 {
-    int64_t now_s = now_ms() / 1000;
+    int64_t now_s = clock_mono_ms() / 1000; /* for the running child's age */
     int rdb_child = p->child_type == CHILD_RDB, aof_child = p->child_type == CHILD_AOF;
     *out = dstr_catfmt(*out,
                        "loading:%d\r\n"

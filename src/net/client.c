@@ -30,11 +30,16 @@
  * connection storm cannot starve the clients already connected. */
 #define MAX_ACCEPTS 1000
 
-int64_t net_now_us(void)
+int64_t net_command_time_us(net *n)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    int64_t back;
+    int64_t now = wall_clock_now_us(&n->wall, &back);
+    if (back && n->log)
+        n->log(n->log_priv, LL_WARNING,
+               "The system clock went back by %lld ms: command time stays where it was until "
+               "the clock catches up",
+               (long long)(back / 1000));
+    return now;
 }
 
 static void queue_write(client *c)
@@ -102,8 +107,8 @@ static void client_run(client *c)
     c->out.resp = c->sess.resp;
     net *n = c->net;
     n->current = c;
-    n->current_start_us = net_now_us();
-    engine_execute(n->engine, &c->sess, p->argc, c->argv, n->current_start_us, &c->out);
+    n->current_start_us = clock_mono_us(); /* times a busy script */
+    engine_execute(n->engine, &c->sess, p->argc, c->argv, net_command_time_us(n), &c->out);
     n->current = NULL;
     c->out.resp = c->sess.resp; /* HELLO may have switched it */
     if (c->sess.flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
@@ -129,7 +134,7 @@ static int output_over_limit(client *c)
         c->obuf_soft_since_ms = 0;
         return 0;
     }
-    int64_t now_ms = net_now_us() / 1000;
+    int64_t now_ms = clock_mono_ms();
     if (!c->obuf_soft_since_ms) {
         c->obuf_soft_since_ms = now_ms;
         return 0;
@@ -262,7 +267,7 @@ static void read_input(client *c)
     dstr_set_len(c->qbuf, len + (size_t)nread);
     c->net->stats.net_input_bytes += nread;
     c->tot_net_in += (uint64_t)nread;
-    c->last_ms = net_now_us() / 1000;
+    c->last_ms = clock_mono_ms();
     process_input(c);
 }
 
@@ -381,14 +386,15 @@ void net_client_unblocked(cairn_session *s)
     if (hooks->appended) c->wait_off = hooks->appended(hooks->priv);
     c->flags &= ~CLIENT_BLOCKED;
     c->flags |= CLIENT_RESUME;
-    c->last_ms = net_now_us() / 1000; /* its wait ended: not idle since */
+    c->last_ms = clock_mono_ms(); /* its wait ended: not idle since */
     queue_write(c);
 }
 
 static void on_block_timeout(uv_timer_t *h)
 {
     net *n = h->data;
-    engine_block_timeouts(n->engine, net_now_us() / 1000);
+    /* Deadlines are command time: the engine set them from now_ms. */
+    engine_block_timeouts(n->engine, net_command_time_us(n) / 1000);
 }
 
 /* Wake the loop when the earliest parked session times out. */
@@ -399,7 +405,7 @@ static void arm_block_timer(net *n)
         uv_timer_stop(&n->block_timer);
         return;
     }
-    int64_t wait = deadline - net_now_us() / 1000;
+    int64_t wait = deadline - net_command_time_us(n) / 1000;
     uv_timer_start(&n->block_timer, on_block_timeout, wait > 0 ? (uint64_t)wait : 0, 0);
 }
 
@@ -497,7 +503,7 @@ static client *client_new(net *n, int fd, int is_unix)
     c->qbuf = dstr_with_cap(READ_CHUNK);
     resp_parser_init(&c->parser, n->engine->cfg.proto_max_bulk_len);
     rbuf_init(&c->out, 2);
-    c->ctime_ms = c->last_ms = net_now_us() / 1000;
+    c->ctime_ms = c->last_ms = clock_mono_ms();
     c->poll.data = c;
     return c;
 }

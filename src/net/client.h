@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "../engine/engine.h"
+#include "../log/clock.h"
 #include "resp.h"
 
 typedef struct net net;
@@ -47,7 +48,7 @@ typedef struct client {
     struct client *prev, *next; /* every client */
     struct client *queue_next;  /* pending writes */
     char addr[64], laddr[64];   /* "ip:port" or the socket path */
-    int64_t ctime_ms, last_ms;  /* created, last interaction */
+    int64_t ctime_ms, last_ms;  /* created, last interaction (clock_mono_ms()) */
     uint64_t tot_net_in, tot_net_out, tot_cmds;
     /* The command log offset this client's output depends on: its replies
      * leave only once the log is durable up to here (group commit). */
@@ -104,7 +105,7 @@ struct net {
     long nclients;
     client *queue; /* clients with output to write */
     /* The client whose command runs, and since when (a slow script's
-     * elapsed time, see net_serve_busy). */
+     * elapsed time on clock_mono_us(), see net_serve_busy). */
     client *current;
     int64_t current_start_us;
     uv_prepare_t flush;
@@ -113,6 +114,7 @@ struct net {
     net_log_fn log;
     void *log_priv;
     net_log_hooks hooks;
+    wall_clock wall; /* command time (net_command_time_us()) */
 };
 
 /* Set up n on loop; n->cfg, filled from the configuration before, is
@@ -130,8 +132,8 @@ void net_serve_busy(net *n);
 /* Close every client and the flush handle (the loop then winds down). */
 void net_shutdown(net *n);
 void client_close(client *c);
-/* Close clients idle for longer than timeout_s (0: never); clients parked
- * by a blocking command are not idle. */
+/* Close clients idle for longer than timeout_s (0: never) at now_ms of
+ * clock_mono_ms(); clients parked by a blocking command are not idle. */
 void net_close_idle(net *n, int64_t now_ms, int timeout_s);
 /* The engine ended a parked session's wait (cairn_host_ops.unblocked). */
 void net_client_unblocked(cairn_session *s);
@@ -142,7 +144,8 @@ void net_client_pushed(cairn_session *s);
 /* Look a client up by id (CLIENT KILL ID, CLIENT UNBLOCK). */
 client *net_find_client(net *n, uint64_t id);
 
-/* Wall-clock time in microseconds. */
-int64_t net_now_us(void);
+/* The time of a command now (unix us): the wall clock, which never goes
+ * back (clock.h); a step back is logged as a warning. */
+int64_t net_command_time_us(net *n);
 
 #endif

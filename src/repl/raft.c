@@ -575,6 +575,7 @@ int raft_read_index(raft *r, uint64_t ctx)
 int raft_propose(raft *r, const void *data, size_t len, uint64_t *index, uint64_t *term)
 {
     if (r->role != RAFT_LEADER) return RAFT_ERR_NOT_LEADER;
+    if (len > UINT32_MAX) return RAFT_ERR_INVALID;
     if (r->transferee != RAFT_NONE) return RAFT_ERR_BUSY;
     if (r->cfg.max_uncommitted_bytes && r->uncommitted_bytes >= r->cfg.max_uncommitted_bytes)
         return RAFT_ERR_BUSY;

@@ -9,6 +9,7 @@
 #include "../engine/db.h"
 #include "../engine/multi.h"
 #include "../engine/pubsub.h"
+#include "../engine/tracking.h"
 #include "server.h"
 
 /* Client types of CLIENT LIST TYPE / CLIENT KILL TYPE.  A connection is
@@ -53,6 +54,9 @@ static void client_flags(const client *cl, char *buf, size_t size)
     /* EXEC runs the queued commands still in the transaction, as Redis. */
     if (cl->sess.flags & (SESS_MULTI | SESS_IN_EXEC)) buf[n++] = 'x';
     if (cl->sess.blocked) buf[n++] = 'b';
+    if (tracking_session_on(&cl->sess)) buf[n++] = 't';
+    if (tracking_session_broken(&cl->sess)) buf[n++] = 'R';
+    if (tracking_session_bcast(&cl->sess)) buf[n++] = 'B';
     if (cl->sess.flags & SESS_DIRTY_CAS) buf[n++] = 'd';
     if ((cl->flags & CLIENT_CLOSE_AFTER) || (cl->sess.flags & SESS_CLOSE_AFTER_REPLY))
         buf[n++] = 'c';
@@ -76,8 +80,9 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
             argv_mem += c->argv[i].len;
     /* The command of the request (EXEC while it runs CLIENT INFO). */
     const char *cmd = cl->sess.last_cmd ? cl->sess.last_cmd->name : "NULL";
-    long long age = (c->now_ms - cl->ctime_ms) / 1000;
-    long long idle = (c->now_ms - cl->last_ms) / 1000;
+    int64_t now_ms = clock_mono_ms();
+    long long age = (now_ms - cl->ctime_ms) / 1000;
+    long long idle = (now_ms - cl->last_ms) / 1000;
     size_t qbuf = dstr_len(cl->qbuf), qfree = dstr_cap(cl->qbuf) - qbuf;
     size_t rbs = rbuf_capacity(&cl->out);
     size_t multi_mem = multi_queued_mem(&cl->sess);
@@ -88,7 +93,7 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
         s,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld "
         "psub=%ld ssub=%ld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
-        "rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=%s cmd=%s user=default redir=-1 "
+        "rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=%s cmd=%s user=default redir=%lld "
         "resp=%d",
         (unsigned long long)cl->sess.id, cl->addr, cl->laddr, cl->fd,
         cl->sess.name ? cl->sess.name : "", age > 0 ? age : 0, idle > 0 ? idle : 0, flags,
@@ -96,7 +101,7 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
         pubsub_session_count(&cl->sess, PS_PATTERN), pubsub_session_count(&cl->sess, PS_SHARD),
         multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, rbs, rbs,
         (size_t)cl->out.bytes, sizeof(*cl) + dstr_cap(cl->qbuf) + rbs + argv_mem + multi_mem,
-        writing ? "rw" : "r", cmd, cl->sess.resp);
+        writing ? "rw" : "r", cmd, tracking_session_redirect(&cl->sess), cl->sess.resp);
 }
 
 /* A session that is not a network connection (run by the server itself):

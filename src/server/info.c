@@ -12,6 +12,8 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "../engine/tracking.h"
+#include "../script/script.h"
 #include "cairn.h"
 #include "server.h"
 
@@ -23,8 +25,8 @@ static const char *run_id(cairn_server *srv)
     unsigned char raw[20];
     if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
         /* Unlikely; a run id only has to differ between runs. */
-        unsigned long long mix =
-            (unsigned long long)getpid() * 0x9E3779B97F4A7C15ull ^ (unsigned long long)net_now_us();
+        unsigned long long mix = (unsigned long long)getpid() * 0x9E3779B97F4A7C15ull ^
+                                 (unsigned long long)clock_real_us();
         for (size_t i = 0; i < sizeof(raw); i++) {
             mix = mix * 6364136223846793005ull + 1442695040888963407ull;
             raw[i] = (unsigned char)(mix >> 56);
@@ -78,7 +80,7 @@ static void info_server(cairn_server *srv, dstr *out)
                        "config_file:%s\r\n"
                        "io_threads_active:0\r\n",
                        name.sysname, name.release, name.machine, mplex, cc, (long)getpid(),
-                       run_id(srv), srv->cfg.port, (long long)net_now_us(),
+                       run_id(srv), srv->cfg.port, (long long)clock_real_us(),
                        srv->executable ? srv->executable : "",
                        srv->config_file ? srv->config_file : "");
 }
@@ -97,10 +99,11 @@ static void info_clients(cairn_server *srv, dstr *out)
                        "client_recent_max_input_buffer:%zu\r\n"
                        "client_recent_max_output_buffer:%zu\r\n"
                        "blocked_clients:%ld\r\n"
-                       "tracking_clients:0\r\n"
+                       "tracking_clients:%ld\r\n"
                        "clients_in_timeout_table:%ld\r\n",
                        srv->net.nclients, srv->net.cfg.maxclients, max_in, max_out,
-                       srv->engine->blocked_count, engine_blocked_with_timeout(srv->engine));
+                       srv->engine->blocked_count, tracking_clients(srv->engine),
+                       engine_blocked_with_timeout(srv->engine));
 }
 
 /* Resident set size from /proc (0 where there is none). */
@@ -141,6 +144,16 @@ static void info_memory(cairn_server *srv, dstr *out)
                        rss, rss_h, peak, peak_h, peak ? 100.0 * (double)used / (double)peak : 0,
                        total, total_h, used ? (double)rss / (double)used : 0,
                        (long long)rss - (long long)used);
+    /* The Lua interpreter exists once a script command ran. */
+    const script_engine *se = srv->engine->script;
+    size_t lua = se ? se->lua_mem : 0;
+    char lua_human[32];
+    bytes_to_human(lua_human, sizeof(lua_human), lua);
+    *out = dstr_catfmt(*out,
+                       "used_memory_lua:%zu\r\n"
+                       "used_memory_lua_human:%s\r\n"
+                       "number_of_cached_scripts:%ld\r\n",
+                       lua, lua_human, se ? se->nscripts : 0L);
 }
 
 static void track(inst_metric *m, long long value, int64_t now_ms)

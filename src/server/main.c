@@ -94,13 +94,14 @@ static void on_signal(uv_signal_t *h, int signum)
 static void cron_expire(cairn_server *srv)
 {
     cairn_engine *e = srv->engine;
-    int64_t start = net_now_us();
+    int64_t start = clock_mono_us();
+    int64_t now_ms = net_command_time_us(&srv->net) / 1000;
     int64_t budget_us = 250000 / e->cfg.hz;
     long effort = 200 * e->cfg.active_expire_effort;
     int more;
     do {
-        engine_active_expire(e, start / 1000, effort, &more);
-    } while (more && net_now_us() - start < budget_us);
+        engine_active_expire(e, now_ms, effort, &more);
+    } while (more && clock_mono_us() - start < budget_us);
 }
 
 /* Tick every 1000/hz ms; called again when CONFIG SET changes hz. */
@@ -122,7 +123,7 @@ static void on_cron(uv_poll_t *h, int status, int events)
     cairn_engine *e = srv->engine;
     uint64_t ticks;
     if (read(srv->cron_fd, &ticks, sizeof(ticks)) != (ssize_t)sizeof(ticks)) return;
-    int64_t now_ms = net_now_us() / 1000;
+    int64_t now_ms = clock_mono_ms(); /* for intervals: idle clients, rates */
     /* While loading, the replay decides what exists at which time: real
      * time expiry starts once the whole dataset is in. */
     if (!e->loading) cron_expire(srv);
@@ -213,6 +214,13 @@ static void host_pushed(void *priv, cairn_session *s)
     net_client_pushed(s);
 }
 
+static cairn_session *host_find_session(void *priv, uint64_t id)
+{
+    cairn_server *srv = priv;
+    client *c = net_find_client(&srv->net, id);
+    return c && !(c->flags & CLIENT_CLOSING) ? &c->sess : NULL;
+}
+
 /* A script is running: past busy-reply-threshold, serve the others. */
 static int host_script_tick(void *priv)
 {
@@ -220,13 +228,13 @@ static int host_script_tick(void *priv)
     cairn_engine *e = srv->engine;
     long long limit = e->cfg.busy_reply_threshold;
     if (srv->shutting_down) return 1;
-    if (limit <= 0 || (net_now_us() - srv->net.current_start_us) / 1000 < limit) return 0;
+    if (limit <= 0 || (clock_mono_us() - srv->net.current_start_us) / 1000 < limit) return 0;
     if (!e->busy) {
         e->busy = 1;
         server_log(srv, LL_WARNING,
                    "Slow script detected: still in execution after %lld milliseconds. You can "
                    "try killing the script using the SCRIPT KILL command.",
-                   (long long)((net_now_us() - srv->net.current_start_us) / 1000));
+                   (long long)((clock_mono_us() - srv->net.current_start_us) / 1000));
     }
     net_serve_busy(&srv->net);
     return srv->shutting_down;
@@ -244,6 +252,7 @@ static const cairn_host_ops server_host_ops = {
     .config_rewrite = server_config_rewrite,
     .unblocked = host_unblocked,
     .pushed = host_pushed,
+    .find_session = host_find_session,
     .persist_cmd = host_persist_cmd,
     .persist_info = host_persist_info,
     .script_tick = host_script_tick,
@@ -485,7 +494,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "daemonize failed: %s\n", strerror(errno));
         return 1;
     }
-    srv->start_ms = net_now_us() / 1000;
+    srv->start_ms = net_command_time_us(&srv->net) / 1000;
     engine_start(srv->engine, srv->start_ms);
 
     server_log(srv, LL_NOTICE, "Cairn version=%s, bits=%d, pid=%d, just started", CAIRN_VERSION,

@@ -564,3 +564,15 @@ def test_lua_time_limit_is_an_alias(server_factory):
     assert c.config_get("busy-reply-threshold") == {"busy-reply-threshold": "1234"}
     assert c.config_set("lua-time-limit", "500")
     assert c.config_get("busy-reply-threshold") == {"busy-reply-threshold": "500"}
+
+
+def test_info_memory_reports_the_script_cache(r):
+    r.script_flush()
+    r.eval("return 1", 0)
+    r.eval("return 2", 0)
+    r.script_load("return 3")
+    mem = r.info("memory")
+    assert mem["number_of_cached_scripts"] == 3
+    assert mem["used_memory_lua"] > 0
+    r.script_flush()
+    assert r.info("memory")["number_of_cached_scripts"] == 0

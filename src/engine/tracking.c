@@ -1,0 +1,575 @@
+/* tracking.c -- client-side caching; see tracking.h. */
+#include "tracking.h"
+
+#include <string.h>
+
+#include "../ds/alloc.h"
+#include "../ds/util.h"
+#include "cmd.h"
+#include "pubsub.h"
+
+enum {
+    TRK_BCAST = 1 << 0,
+    TRK_OPTIN = 1 << 1,
+    TRK_OPTOUT = 1 << 2,
+    TRK_NOLOOP = 1 << 3,
+    TRK_BROKEN_REDIR = 1 << 4,
+};
+
+/* CLIENT CACHING's state: set by it, it covers the next command only. */
+enum { CACHING_NONE = 0, CACHING_NEXT, CACHING_JUST_SET };
+
+/* Session ids, in no order. */
+typedef struct id_list {
+    uint64_t *ids;
+    int n, cap;
+} id_list;
+
+struct tracking_state {
+    dict *table;     /* key -> id_list: sessions that read it (default mode) */
+    dict *prefixes;  /* prefix -> id_list: BCAST sessions */
+    dict *sessions;  /* id (8 bytes) -> cairn_session, every tracking session */
+    long long items; /* (key, session) pairs in table */
+};
+
+struct tracking_sess {
+    int flags;
+    int caching;
+    uint64_t redirect; /* 0: none */
+    dstr *prefixes;
+    int nprefixes;
+};
+
+static void id_list_free(void *p)
+{
+    id_list *l = p;
+    cm_free(l->ids);
+    cm_free(l);
+}
+
+/* Add id unless present; returns 1 if added. */
+static int id_list_add(id_list *l, uint64_t id)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->ids[i] == id) return 0;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 2;
+        l->ids = cm_realloc(l->ids, sizeof(*l->ids) * (size_t)l->cap);
+    }
+    l->ids[l->n++] = id;
+    return 1;
+}
+
+static tracking_state *state(cairn_engine *e)
+{
+    if (!e->tracking) {
+        e->tracking = cm_calloc(1, sizeof(tracking_state));
+        e->tracking->sessions = dict_create(e->hash_seed, NULL, 0);
+    }
+    return e->tracking;
+}
+
+static cairn_session *session_by_id(cairn_engine *e, uint64_t id)
+{
+    dict_entry *de = dict_find(e->tracking->sessions, (const char *)&id, sizeof(id));
+    return de ? de->v.ptr : NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Sending invalidations
+ * ------------------------------------------------------------------------ */
+
+/* The payload: [key], or a null for "every key" (a flush). */
+static void add_payload(rbuf *out, const cslice *key)
+{
+    if (!key) {
+        reply_null(out);
+        return;
+    }
+    reply_array_len(out, 1);
+    reply_bulk(out, key->ptr, key->len);
+}
+
+/* Tell s that key (NULL: every key) changed, through its redirection if
+ * it has one.  Messages it cannot receive (RESP2 without a subscribed
+ * redirection) are dropped, as Redis does. */
+static void send_invalidation(cairn_engine *e, cairn_session *s, const cslice *key)
+{
+    tracking_sess *ts = s->tracking;
+    cairn_session *to = s;
+    if (ts->redirect) {
+        to = e->host && e->host->find_session ? e->host->find_session(e->host_priv, ts->redirect)
+                                              : NULL;
+        if (!to) {
+            ts->flags |= TRK_BROKEN_REDIR;
+            if (s->resp == 3 && s->out && !(s->flags & SESS_CLOSE_ASAP)) {
+                reply_push_len(s->out, 2);
+                reply_bulk(s->out, "tracking-redir-broken", 21);
+                reply_int(s->out, (long long)ts->redirect);
+                if (e->host->pushed) e->host->pushed(e->host_priv, s);
+            }
+            return;
+        }
+    }
+    if (!to->out || (to->flags & SESS_CLOSE_ASAP)) return;
+    if (to->resp == 3) {
+        reply_push_len(to->out, 2);
+        reply_bulk(to->out, "invalidate", 10);
+    } else if (to != s && pubsub_session_subscribed(to)) {
+        reply_array_len(to->out, 3);
+        reply_bulk(to->out, "message", 7);
+        reply_bulk(to->out, "__redis__:invalidate", 20);
+    } else {
+        return;
+    }
+    add_payload(to->out, key);
+    if (e->host && e->host->pushed) e->host->pushed(e->host_priv, to);
+}
+
+static int starts_with(const cslice *key, const dstr prefix)
+{
+    size_t n = dstr_len(prefix);
+    return key->len >= n && memcmp(key->ptr, prefix, n) == 0;
+}
+
+static void invalidate_bcast(cairn_engine *e, const cslice *key, const cairn_session *modifier)
+{
+    dict *d = e->tracking->prefixes;
+    if (!d || dict_size(d) == 0) return;
+    dict_iter it;
+    dict_iter_start(&it, d);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it))) {
+        if (!starts_with(key, de->key)) continue;
+        const id_list *l = de->v.ptr;
+        for (int i = 0; i < l->n; i++) {
+            cairn_session *s = session_by_id(e, l->ids[i]);
+            if (!s || !(s->tracking->flags & TRK_BCAST)) continue;
+            if (s == modifier && (s->tracking->flags & TRK_NOLOOP)) continue;
+            send_invalidation(e, s, key);
+        }
+    }
+    dict_iter_end(&it);
+}
+
+/* Send the invalidation of a key of the table and forget the key. */
+static void invalidate_entry(cairn_engine *e, dict_entry *de, const cslice *key,
+                             const cairn_session *modifier)
+{
+    const id_list *l = de->v.ptr;
+    for (int i = 0; i < l->n; i++) {
+        cairn_session *s = session_by_id(e, l->ids[i]);
+        /* A session that turned tracking off (or on in BCAST mode) since
+         * it read the key hears nothing, as in Redis. */
+        if (!s || (s->tracking->flags & TRK_BCAST)) continue;
+        if (s == modifier && (s->tracking->flags & TRK_NOLOOP)) continue;
+        send_invalidation(e, s, key);
+    }
+    e->tracking->items -= l->n;
+}
+
+void tracking_invalidate_key_slow(cairn_engine *e, const cslice *key, const cairn_session *modifier)
+{
+    invalidate_bcast(e, key, modifier);
+    dict *t = e->tracking->table;
+    dict_entry *de = t && dict_size(t) ? dict_find(t, key->ptr, key->len) : NULL;
+    if (!de) return;
+    invalidate_entry(e, de, key, modifier);
+    dict_delete(t, key->ptr, key->len);
+}
+
+void tracking_invalidate_call(cmd_call *c)
+{
+    int small[16];
+    int *idx = c->argc <= 16 ? small : cm_malloc(sizeof(int) * (size_t)c->argc);
+    int n = cmd_get_keys(c->cmd, c->argc, c->argv, idx, c->argc);
+    for (int i = 0; i < n; i++)
+        tracking_invalidate_key_slow(c->e, &c->argv[idx[i]], c->s);
+    if (idx != small) cm_free(idx);
+}
+
+void tracking_flush(cairn_engine *e)
+{
+    if (!e->tracking) return;
+    dict_iter it;
+    dict_iter_start(&it, e->tracking->sessions);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it)))
+        send_invalidation(e, de->v.ptr, NULL);
+    dict_iter_end(&it);
+    if (e->tracking->table) dict_release(e->tracking->table);
+    e->tracking->table = NULL;
+    e->tracking->items = 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Remembering what sessions read
+ * ------------------------------------------------------------------------ */
+
+/* Keep the table within tracking-table-max-keys: evicting a key from it
+ * invalidates it, so no session keeps a copy the server no longer
+ * watches. */
+static void enforce_max_keys(cairn_engine *e)
+{
+    long long max = e->cfg.tracking_table_max_keys;
+    dict *t = e->tracking->table;
+    while (max > 0 && (long long)dict_size(t) > max) {
+        dict_iter it;
+        dict_iter_start(&it, t);
+        dict_entry *de = dict_iter_next(&it);
+        dstr key = dstr_dup(de->key);
+        cslice k = {key, dstr_len(key)};
+        invalidate_entry(e, de, &k, NULL);
+        dict_iter_end(&it);
+        dict_delete(t, key, dstr_len(key));
+        dstr_free(key);
+    }
+}
+
+static void remember_key(cairn_engine *e, const cslice *key, uint64_t id)
+{
+    tracking_state *st = e->tracking;
+    if (!st->table) st->table = dict_create(e->hash_seed, id_list_free, 0);
+    dict_entry *de = dict_find(st->table, key->ptr, key->len);
+    if (!de) {
+        de = dict_add(st->table, dstr_new(key->ptr, key->len), NULL);
+        de->v.ptr = cm_calloc(1, sizeof(id_list));
+    }
+    st->items += id_list_add(de->v.ptr, id);
+}
+
+/* Does this read count?  OPTIN: only right after CLIENT CACHING YES;
+ * OPTOUT: unless right after CLIENT CACHING NO. */
+static int read_is_tracked(const tracking_sess *ts)
+{
+    if (ts->flags & TRK_BCAST) return 0;
+    if (ts->flags & TRK_OPTIN) return ts->caching != CACHING_NONE;
+    if (ts->flags & TRK_OPTOUT) return ts->caching == CACHING_NONE;
+    return 1;
+}
+
+void tracking_after_command(cmd_call *c)
+{
+    tracking_sess *ts = c->s->tracking;
+    if ((c->cmd->flags & CMD_READONLY) && read_is_tracked(ts)) {
+        int small[16];
+        int *idx = c->argc <= 16 ? small : cm_malloc(sizeof(int) * (size_t)c->argc);
+        int n = cmd_get_keys(c->cmd, c->argc, c->argv, idx, c->argc);
+        for (int i = 0; i < n; i++)
+            remember_key(c->e, &c->argv[idx[i]], c->s->id);
+        if (idx != small) cm_free(idx);
+        if (n) enforce_max_keys(c->e);
+    }
+    if (ts->caching == CACHING_JUST_SET)
+        ts->caching = CACHING_NEXT;
+    else
+        ts->caching = CACHING_NONE;
+}
+
+/* ---------------------------------------------------------------------------
+ * Turning tracking on and off
+ * ------------------------------------------------------------------------ */
+
+static void remove_prefixes(cairn_engine *e, cairn_session *s)
+{
+    tracking_sess *ts = s->tracking;
+    dict *d = e->tracking->prefixes;
+    for (int i = 0; i < ts->nprefixes; i++) {
+        dstr p = ts->prefixes[i];
+        dict_entry *de = d ? dict_find(d, p, dstr_len(p)) : NULL;
+        if (de) {
+            id_list *l = de->v.ptr;
+            for (int j = 0; j < l->n; j++) {
+                if (l->ids[j] != s->id) continue;
+                l->ids[j] = l->ids[--l->n];
+                break;
+            }
+            if (l->n == 0) dict_delete(d, p, dstr_len(p));
+        }
+        dstr_free(p);
+    }
+    cm_free(ts->prefixes);
+    ts->prefixes = NULL;
+    ts->nprefixes = 0;
+}
+
+void tracking_session_reset(cairn_engine *e, cairn_session *s)
+{
+    if (!s->tracking) return;
+    remove_prefixes(e, s);
+    dict_delete(e->tracking->sessions, (const char *)&s->id, sizeof(s->id));
+    cm_free(s->tracking);
+    s->tracking = NULL;
+}
+
+static void add_prefix(cairn_engine *e, cairn_session *s, const cslice *p)
+{
+    tracking_state *st = e->tracking;
+    tracking_sess *ts = s->tracking;
+    for (int i = 0; i < ts->nprefixes; i++)
+        if (dstr_len(ts->prefixes[i]) == p->len && memcmp(ts->prefixes[i], p->ptr, p->len) == 0)
+            return;
+    ts->prefixes = cm_realloc(ts->prefixes, sizeof(dstr) * (size_t)(ts->nprefixes + 1));
+    ts->prefixes[ts->nprefixes++] = dstr_new(p->ptr, p->len);
+    if (!st->prefixes) st->prefixes = dict_create(e->hash_seed, id_list_free, 0);
+    dict_entry *de = dict_find(st->prefixes, p->ptr, p->len);
+    if (!de) {
+        de = dict_add(st->prefixes, dstr_new(p->ptr, p->len), NULL);
+        de->v.ptr = cm_calloc(1, sizeof(id_list));
+    }
+    id_list_add(de->v.ptr, s->id);
+}
+
+static void enable(cmd_call *c, uint64_t redirect, int flags, const cslice *prefixes, int nprefixes)
+{
+    cairn_session *s = c->s;
+    tracking_state *st = state(c->e);
+    if (!s->tracking) {
+        s->tracking = cm_calloc(1, sizeof(tracking_sess));
+        dict_entry *de =
+            dict_add(st->sessions, dstr_new((const char *)&s->id, sizeof(s->id)), NULL);
+        de->v.ptr = s;
+    }
+    tracking_sess *ts = s->tracking;
+    ts->flags = (ts->flags & TRK_BCAST) | flags; /* a broken redirection is forgotten */
+    ts->redirect = redirect;
+    ts->caching = CACHING_NONE;
+    if (flags & TRK_BCAST) {
+        if (nprefixes == 0) {
+            cslice all = {"", 0};
+            add_prefix(c->e, s, &all);
+        }
+        for (int i = 0; i < nprefixes; i++)
+            add_prefix(c->e, s, &prefixes[i]);
+    }
+}
+
+/* Two prefixes overlap when one starts with the other. */
+static int overlaps(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    return memcmp(a, b, n) == 0;
+}
+
+/* Redis's checkPrefixCollisionsOrReply: the new prefixes may not overlap
+ * the session's existing ones nor each other. */
+static int prefixes_collide(cmd_call *c, const cslice *p, int n)
+{
+    const tracking_sess *ts = c->s->tracking;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; ts && j < ts->nprefixes; j++) {
+            dstr q = ts->prefixes[j];
+            if (!overlaps(p[i].ptr, p[i].len, q, dstr_len(q))) continue;
+            reply_errorf(c->out,
+                         "ERR Prefix '%.*s' overlaps with an existing prefix '%s'. Prefixes for "
+                         "a single client must not overlap.",
+                         (int)p[i].len, p[i].ptr, q);
+            return 1;
+        }
+        for (int j = i + 1; j < n; j++) {
+            if (!overlaps(p[i].ptr, p[i].len, p[j].ptr, p[j].len)) continue;
+            reply_errorf(c->out,
+                         "ERR Prefix '%.*s' overlaps with another provided prefix '%.*s'. "
+                         "Prefixes for a single client must not overlap.",
+                         (int)p[i].len, p[i].ptr, (int)p[j].len, p[j].ptr);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Redis's checks of CLIENT TRACKING ON, in its order. */
+static int options_refused(cmd_call *c, int flags, int nprefixes)
+{
+    const tracking_sess *ts = c->s->tracking;
+    const char *err = NULL;
+    if (!(flags & TRK_BCAST) && nprefixes)
+        err = "ERR PREFIX option requires BCAST mode to be enabled";
+    else if (ts && !(ts->flags & TRK_BCAST) != !(flags & TRK_BCAST))
+        err = "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+              "and then re-enabling it with a different mode.";
+    else if ((flags & TRK_BCAST) && (flags & (TRK_OPTIN | TRK_OPTOUT)))
+        err = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+    else if ((flags & TRK_OPTIN) && (flags & TRK_OPTOUT))
+        err = "ERR You can't specify both OPTIN mode and OPTOUT mode";
+    else if (ts && (((flags & TRK_OPTIN) && (ts->flags & TRK_OPTOUT)) ||
+                    ((flags & TRK_OPTOUT) && (ts->flags & TRK_OPTIN))))
+        err = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+              "and then re-enabling it with a different mode.";
+    if (err) reply_error(c->out, err);
+    return err != NULL;
+}
+
+/* CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN]
+ * [OPTOUT] [NOLOOP] */
+void client_tracking_command(cmd_call *c)
+{
+    int on;
+    if (arg_is(c, 2, "on"))
+        on = 1;
+    else if (arg_is(c, 2, "off"))
+        on = 0;
+    else {
+        reply_syntax_error(c);
+        return;
+    }
+    int flags = 0, nprefixes = 0;
+    long long redirect = 0;
+    cslice small[8];
+    cslice *prefixes = c->argc <= 8 ? small : cm_malloc(sizeof(cslice) * (size_t)c->argc);
+    for (int j = 3; j < c->argc; j++) {
+        int more = j + 1 < c->argc;
+        if (more && arg_is(c, j, "redirect")) {
+            j++;
+            if (redirect) {
+                reply_error(c->out, "ERR A client can only redirect to a single other client");
+                goto done;
+            }
+            if (!arg_ll(c, j, &redirect)) goto done;
+            cairn_session *to = redirect > 0 && c->e->host && c->e->host->find_session
+                                    ? c->e->host->find_session(c->e->host_priv, (uint64_t)redirect)
+                                    : NULL;
+            if (!to) {
+                reply_error(c->out, "ERR The client ID you want redirect to does not exist");
+                goto done;
+            }
+        } else if (arg_is(c, j, "bcast")) {
+            flags |= TRK_BCAST;
+        } else if (arg_is(c, j, "optin")) {
+            flags |= TRK_OPTIN;
+        } else if (arg_is(c, j, "optout")) {
+            flags |= TRK_OPTOUT;
+        } else if (arg_is(c, j, "noloop")) {
+            flags |= TRK_NOLOOP;
+        } else if (more && arg_is(c, j, "prefix")) {
+            prefixes[nprefixes++] = c->argv[++j];
+        } else {
+            reply_syntax_error(c);
+            goto done;
+        }
+    }
+    if (on) {
+        if (options_refused(c, flags, nprefixes)) goto done;
+        if ((flags & TRK_BCAST) && prefixes_collide(c, prefixes, nprefixes)) goto done;
+        enable(c, (uint64_t)redirect, flags, prefixes, nprefixes);
+    } else {
+        tracking_session_reset(c->e, c->s);
+    }
+    reply_ok(c->out);
+done:
+    if (prefixes != small) cm_free(prefixes);
+}
+
+/* CLIENT CACHING YES|NO */
+void client_caching_command(cmd_call *c)
+{
+    tracking_sess *ts = c->s->tracking;
+    if (!ts || !(ts->flags & (TRK_OPTIN | TRK_OPTOUT))) {
+        reply_error(c->out, "ERR CLIENT CACHING can be called only when the client is in tracking "
+                            "mode with OPTIN or OPTOUT mode enabled");
+        return;
+    }
+    if (arg_is(c, 2, "yes")) {
+        if (!(ts->flags & TRK_OPTIN)) {
+            reply_error(c->out,
+                        "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN "
+                        "mode.");
+            return;
+        }
+    } else if (arg_is(c, 2, "no")) {
+        if (!(ts->flags & TRK_OPTOUT)) {
+            reply_error(c->out,
+                        "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT "
+                        "mode.");
+            return;
+        }
+    } else {
+        reply_syntax_error(c);
+        return;
+    }
+    /* tracking_after_command() of this very command keeps it for the next. */
+    ts->caching = CACHING_JUST_SET;
+    reply_ok(c->out);
+}
+
+long long tracking_session_redirect(const cairn_session *s)
+{
+    return s->tracking ? (long long)s->tracking->redirect : -1;
+}
+
+void client_getredir_command(cmd_call *c) { reply_int(c->out, tracking_session_redirect(c->s)); }
+
+/* CLIENT TRACKINGINFO: flags, redirect, prefixes. */
+void client_trackinginfo_command(cmd_call *c)
+{
+    const tracking_sess *ts = c->s->tracking;
+    static const struct {
+        int flag;
+        const char *name;
+    } names[] = {
+        {TRK_BCAST, "bcast"}, {TRK_OPTIN, "optin"}, {TRK_OPTOUT, "optout"}, {TRK_NOLOOP, "noloop"}};
+    const char *flags[8];
+    int n = 0;
+    if (!ts) {
+        flags[n++] = "off";
+    } else {
+        flags[n++] = "on";
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            if (ts->flags & names[i].flag) flags[n++] = names[i].name;
+        if (ts->caching != CACHING_NONE)
+            flags[n++] = (ts->flags & TRK_OPTIN) ? "caching-yes" : "caching-no";
+        if (ts->flags & TRK_BROKEN_REDIR) flags[n++] = "broken_redirect";
+    }
+    reply_map_len(c->out, 3);
+    reply_bulk_cstr(c->out, "flags");
+    reply_set_len(c->out, n);
+    for (int i = 0; i < n; i++)
+        reply_bulk_cstr(c->out, flags[i]);
+    reply_bulk_cstr(c->out, "redirect");
+    reply_int(c->out, tracking_session_redirect(c->s));
+    reply_bulk_cstr(c->out, "prefixes");
+    reply_array_len(c->out, ts ? ts->nprefixes : 0);
+    for (int i = 0; ts && i < ts->nprefixes; i++)
+        reply_bulk(c->out, ts->prefixes[i], dstr_len(ts->prefixes[i]));
+}
+
+int tracking_session_on(const cairn_session *s) { return s->tracking != NULL; }
+int tracking_session_bcast(const cairn_session *s)
+{
+    return s->tracking && (s->tracking->flags & TRK_BCAST);
+}
+int tracking_session_broken(const cairn_session *s)
+{
+    return s->tracking && (s->tracking->flags & TRK_BROKEN_REDIR);
+}
+
+long tracking_clients(const cairn_engine *e)
+{
+    return e->tracking ? (long)dict_size(e->tracking->sessions) : 0;
+}
+
+long long tracking_total_keys(const cairn_engine *e)
+{
+    return e->tracking && e->tracking->table ? (long long)dict_size(e->tracking->table) : 0;
+}
+
+long long tracking_total_items(const cairn_engine *e)
+{
+    return e->tracking ? e->tracking->items : 0;
+}
+
+long tracking_total_prefixes(const cairn_engine *e)
+{
+    return e->tracking && e->tracking->prefixes ? (long)dict_size(e->tracking->prefixes) : 0;
+}
+
+void tracking_free(cairn_engine *e)
+{
+    tracking_state *st = e->tracking;
+    if (!st) return;
+    if (st->table) dict_release(st->table);
+    if (st->prefixes) dict_release(st->prefixes);
+    dict_release(st->sessions);
+    cm_free(st);
+    e->tracking = NULL;
+}

@@ -3,13 +3,28 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "util.h"
 
+/* Lengths are kept in 32 bits: a longer string is a bug of the caller
+ * (whatever a client controls is capped well below, see config.h), and
+ * truncating it silently would corrupt data, so stop as an allocation
+ * failure does. */
+static void check_len(size_t len)
+{
+    if (len <= DSTR_MAX_LEN) return;
+    fprintf(stderr, "cairn: a string of %zu bytes is longer than the %u a dstr can hold\n", len,
+            DSTR_MAX_LEN);
+    fflush(stderr);
+    abort();
+}
+
 static dstr alloc_with_cap(size_t cap)
 {
+    check_len(cap);
     dstr_hdr *h = cm_malloc(sizeof(*h) + cap + 1);
     h->len = 0;
     h->cap = (uint32_t)cap;
@@ -45,6 +60,7 @@ dstr dstr_reserve(dstr s, size_t extra)
     dstr_hdr *h = DSTR_HDR(s);
     size_t need = (size_t)h->len + extra;
     if (need <= h->cap) return s;
+    check_len(need);
     /* Double small strings, grow big ones by 1 MB, as appends tend to
      * continue: amortised O(1) per byte without wasting much on huge
      * values. */
@@ -60,6 +76,7 @@ dstr dstr_reserve_exact(dstr s, size_t extra)
     dstr_hdr *h = DSTR_HDR(s);
     size_t need = (size_t)h->len + extra;
     if (need <= h->cap) return s;
+    check_len(need);
     h = cm_realloc(h, sizeof(*h) + need + 1);
     h->cap = (uint32_t)need;
     return (char *)(h + 1);

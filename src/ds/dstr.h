@@ -25,7 +25,8 @@ typedef struct dstr_hdr {
 
 #define DSTR_HDR(s) ((dstr_hdr *)((s) - sizeof(dstr_hdr)))
 
-/* The longest dstr: string values are limited to 512 MB like Redis. */
+/* The longest dstr (its length is 32 bits); asking for more aborts.
+ * String values are limited to proto-max-bulk-len (512 MB by default). */
 #define DSTR_MAX_LEN 0xFFFFFFF0u
 
 dstr dstr_new(const void *p, size_t len);

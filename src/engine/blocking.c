@@ -304,12 +304,23 @@ void engine_serve_ready(cairn_engine *e, int64_t now_us)
     }
 }
 
+/* A wait that ended without the command being served (a timeout, CLIENT
+ * UNBLOCK): the call was counted when it parked; an error ending it makes
+ * it a failed one, as in Redis. */
+static void count_call(cairn_engine *e, const blocked_state *bs, int failed)
+{
+    cmd_stats *st = cmdstats_of(e->cmdstats, bs->cmd);
+    if (st) cmdstats_record(st, -1, 0, failed, 0);
+    e->err_seen = e->errstats.total;
+}
+
 void engine_block_timeouts(cairn_engine *e, int64_t now_ms)
 {
     /* Releasing takes the session off the heap. */
     while (e->tmo_n && e->tmo_heap[0]->timeout_ms <= now_ms) {
         blocked_state *bs = e->tmo_heap[0];
         reply_null_array(bs->s->out);
+        count_call(e, bs, 0);
         release(e, bs);
     }
 }
@@ -328,6 +339,7 @@ int engine_unblock(cairn_engine *e, cairn_session *s, int with_error)
         reply_error(s->out, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
     else
         reply_null_array(s->out);
+    count_call(e, s->blocked, with_error);
     release(e, s->blocked);
     return 1;
 }

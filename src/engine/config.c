@@ -96,6 +96,7 @@ static const config_def config_table[] = {
      .offset = OFF(proto_max_bulk_len),
      .lo = 1024 * 1024,
      .hi = LLONG_MAX,
+     .held = CONFIG_MAX_QUERY_LEN,
      .dflt = "512mb"},
     {.name = "client-query-buffer-limit",
      .type = CT_LL,
@@ -103,6 +104,7 @@ static const config_def config_table[] = {
      .offset = OFF(client_query_buffer_limit),
      .lo = 1024 * 1024,
      .hi = LLONG_MAX,
+     .held = CONFIG_MAX_QUERY_LEN,
      .dflt = "1gb"},
     {.name = "hz",
      .type = CT_INT,
@@ -267,6 +269,12 @@ static const config_def config_table[] = {
      .lo = 0,
      .hi = LONG_MAX,
      .dflt = "5000"},
+    {.name = "latency-tracking", .type = CT_BOOL, .offset = OFF(latency_tracking), .dflt = "yes"},
+    {.name = "latency-tracking-info-percentiles",
+     .type = CT_PCTS,
+     .flags = CF_MULTI_ARG,
+     .offset = OFF(latency_pcts),
+     .dflt = "50 99 99.9"},
     {.name = "list-compress-depth",
      .type = CT_INT,
      .offset = OFF(list_compress_depth),
@@ -378,7 +386,7 @@ static const void *cfield(const void *cfg, const config_def *d)
 
 static int holds_dstr(const config_def *d)
 {
-    return d->type == CT_STRING || d->type == CT_BIND || d->type == CT_SAVE;
+    return d->type == CT_STRING || d->type == CT_BIND || d->type == CT_SAVE || d->type == CT_PCTS;
 }
 
 /* ---------------------------------------------------------------------------
@@ -469,17 +477,23 @@ static int check_bounds(const config_def *d, long long v, char *err, size_t errl
 {
     if (d->flags & CF_UNSIGNED) {
         unsigned long long u = (unsigned long long)v;
-        if (u >= d->lo && u <= d->hi) return 1;
-        snprintf(err, errlen,
-                 (d->flags & CF_OCTAL) ? "argument must be between %llo and %llo inclusive"
-                                       : "argument must be between %llu and %llu inclusive",
-                 d->lo, d->hi);
+        if (u < d->lo || u > d->hi) {
+            snprintf(err, errlen,
+                     (d->flags & CF_OCTAL) ? "argument must be between %llo and %llo inclusive"
+                                           : "argument must be between %llu and %llu inclusive",
+                     d->lo, d->hi);
+            return 0;
+        }
+    } else if (v < (long long)d->lo || v > (long long)d->hi) {
+        snprintf(err, errlen, "argument must be between %lld and %lld inclusive", (long long)d->lo,
+                 (long long)d->hi);
         return 0;
     }
-    long long lo = (long long)d->lo, hi = (long long)d->hi;
-    if (v >= lo && v <= hi) return 1;
-    snprintf(err, errlen, "argument must be between %lld and %lld inclusive", lo, hi);
-    return 0;
+    if (d->held && (unsigned long long)v > d->held) {
+        snprintf(err, errlen, "argument must be at most %llu (the most Cairn can hold)", d->held);
+        return 0;
+    }
+    return 1;
 }
 
 static int set_numeric(void *cfg, const config_def *d, const cslice *arg, char *err, size_t errlen)
@@ -593,6 +607,45 @@ static int set_save(void *config, const config_def *d, const cslice *argv, int a
     return 1;
 }
 
+/* Percentiles as CONFIG GET shows them: "%f" without trailing zeros, as
+ * Redis prints them, formatted without the C locale's help. */
+static dstr cat_percentile(dstr s, double p)
+{
+    long long micro = (long long)(p * 1e6 + 0.5);
+    s = dstr_catfmt(s, "%s%lld", dstr_len(s) ? " " : "", micro / 1000000);
+    long long frac = micro % 1000000;
+    if (!frac) return s;
+    int digits = 6;
+    while (frac % 10 == 0) {
+        frac /= 10;
+        digits--;
+    }
+    return dstr_catfmt(s, ".%0*lld", digits, frac);
+}
+
+static int set_percentiles(cairn_config *cfg, const config_def *d, const cslice *argv, int argc,
+                           char *err, size_t errlen)
+{
+    /* A single "" means no percentiles. */
+    if (argc == 1 && argv[0].len == 0) argc = 0;
+    if (argc > LATENCY_PCTS_MAX)
+        return set_err(err, errlen, "Invalid latency-tracking-info-percentiles parameters");
+    double v[LATENCY_PCTS_MAX];
+    for (int i = 0; i < argc; i++) {
+        if (!str_to_double(argv[i].ptr, argv[i].len, &v[i]))
+            return set_err(err, errlen, "Invalid latency-tracking-info-percentiles parameters");
+        if (v[i] < 0.0 || v[i] > 100.0)
+            return set_err(err, errlen,
+                           "latency-tracking-info-percentiles parameters should sit between "
+                           "[0.0,100.0]");
+    }
+    dstr s = dstr_new("", 0);
+    for (int i = 0; i < argc; i++)
+        s = cat_percentile(s, v[i]);
+    replace_dstr(cfg, d, s);
+    return 1;
+}
+
 static int obuf_class_by_name(const cslice *s)
 {
     static const char *const names[] = {"normal", "slave", "replica", "pubsub"};
@@ -663,6 +716,7 @@ static int set_value(void *cfg, const config_def *d, const cslice *argv, int arg
     }
     case CT_BIND: ok = set_bind(cfg, d, argv, argc, err, errlen); break;
     case CT_SAVE: ok = set_save(cfg, d, argv, argc, startup, err, errlen); break;
+    case CT_PCTS: ok = set_percentiles(cfg, d, argv, argc, err, errlen); break;
     case CT_OBUF: ok = set_obuf(cfg, d, argv, argc, err, errlen); break;
     case CT_NOTIFY: {
         int flags = notify_flags_parse(argv[0].ptr, argv[0].len);
@@ -1336,6 +1390,7 @@ static void config_resetstat_command(cmd_call *c)
     long long dirty = c->e->stats.dirty;
     memset(&c->e->stats, 0, sizeof(c->e->stats));
     c->e->stats.dirty = dirty;
+    cmdstats_reset(c->e->cmdstats, &c->e->errstats);
     reply_ok(c->out);
 }
 

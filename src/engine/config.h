@@ -32,6 +32,9 @@ enum {
     MAXMEMORY_NO_EVICTION,
 };
 
+/* The most percentiles latency-tracking-info-percentiles may list. */
+#define LATENCY_PCTS_MAX 16
+
 /* Client classes of client-output-buffer-limit, in Redis's order. */
 enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
 
@@ -105,6 +108,10 @@ typedef struct cairn_config {
      * only: nodes are not compressed. */
     int list_max_listpack_size;
     int list_compress_depth;
+    /* INFO latencystats: per-command latency histograms, and the
+     * percentiles shown, as CONFIG GET shows them ("50 99 99.9"). */
+    int latency_tracking;
+    dstr latency_pcts;
 } cairn_config;
 
 /* How a parameter's value is held and parsed. */
@@ -118,6 +125,7 @@ enum cfg_type {
     CT_BIND,   /* dstr: space-separated addresses */
     CT_SAVE,   /* dstr: "seconds changes" pairs (cairn_config only) */
     CT_OBUF,   /* obuf_limit[OBUF_CLASSES]: client-output-buffer-limit */
+    CT_PCTS,   /* dstr: latency percentiles, normalized (cairn_config only) */
     CT_NOTIFY, /* int: keyspace event class letters (notify.h) */
 };
 
@@ -135,13 +143,23 @@ typedef struct cfg_enum {
     int value;
 } cfg_enum;
 
+/* The largest proto-max-bulk-len and client-query-buffer-limit Cairn can
+ * hold (Redis accepts up to LLONG_MAX): a query buffer (a dstr, 32-bit
+ * lengths) is cut off once it holds more than the limit, and a command
+ * that fits the limit makes a log entry whose 32-bit payload length fits
+ * ENTRY_MAX_PAYLOAD. */
+#define CONFIG_MAX_QUERY_LEN (2ull << 30)
+
 typedef struct config_def {
     const char *name;
     const char *alias; /* an older name also accepted (hash-max-ziplist-...) */
     int type;
     int flags;
-    size_t offset;               /* of the field in the table's struct */
-    unsigned long long lo, hi;   /* numeric bounds, inclusive */
+    size_t offset;             /* of the field in the table's struct */
+    unsigned long long lo, hi; /* numeric bounds, inclusive */
+    /* Numeric: if set, the largest value the code can hold, when that is
+     * below hi (hi stays Redis's, for Redis's error message). */
+    unsigned long long held;
     const char *dflt;            /* the default, as CONFIG SET would take it */
     const cfg_enum *enums;       /* CT_ENUM: NULL-name terminated */
     void (*fixup)(void *config); /* adjusts a value after it is set */

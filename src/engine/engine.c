@@ -25,6 +25,7 @@ cairn_engine *engine_create(const uint8_t seed[32])
     e->originates = 1;
     e->next_session_id = 1;
     cmd_table_load(e);
+    e->cmdstats = cmdstats_create();
     e->evict = evict_create(seed + 24);
     return e;
 }
@@ -56,6 +57,7 @@ void engine_free(cairn_engine *e)
     cm_free(e->ready);
     cm_free(e->tmo_heap);
     cmd_table_free(e);
+    cmdstats_free(e->cmdstats);
     config_free(&e->cfg);
     evict_free(e->evict);
     pubsub_free(e);
@@ -75,6 +77,8 @@ void engine_set_log_sink(cairn_engine *e, cairn_log_sink sink, void *priv)
     e->log_sink = sink;
     e->log_priv = priv;
 }
+
+void engine_set_clock(cairn_engine *e, int64_t (*mono_ns)(void)) { e->mono_ns = mono_ns; }
 
 void session_init(cairn_engine *e, cairn_session *s)
 {
@@ -187,8 +191,8 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
     return cmd;
 }
 
-void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
-                      const cslice *argv, int64_t now_us, rbuf *out)
+static void call_setup(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                       const cslice *argv, int64_t now_us, int64_t start_ns, rbuf *out)
 {
     /* One initializer rather than memset() and stores: the compiler
      * writes each field once. */
@@ -203,11 +207,46 @@ void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_
         .now_us = now_us,
         .seed = crand_next(&e->rng),
         .out = out,
+        .stats = cmdstats_of(e->cmdstats, cmd),
+        .start_ns = start_ns,
     };
+    e->err_seen = e->errstats.total;
     /* The seed is drawn (and logged) for every command, so a replay draws
      * the same numbers; expanding it into a PRNG state waits for the
      * first draw, which most commands never make. */
     crand_seed_lazy(&c->rng, c->seed);
+}
+
+void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                      const cslice *argv, int64_t now_us, rbuf *out)
+{
+    call_setup(c, e, s, cmd, argc, argv, now_us, e->mono_ns ? e->mono_ns() : 0, out);
+}
+
+/* Count a run of a command in its statistics, unless it replays the log
+ * (Redis does not count AOF loading either).  A blocking command counts
+ * as a call when it first runs, parked or not; the runs that serve it
+ * later add their time, and its latency once it is served.  A run failed
+ * if it replied with an error that no call it made (EXEC's) accounted
+ * for. */
+static void account_call(cmd_call *c)
+{
+    cairn_engine *e = c->e;
+    int failed = e->errstats.total > e->err_seen;
+    e->err_seen = e->errstats.total;
+    if (!c->stats || (c->s->flags & SESS_LOADER)) return;
+    int parked = c->retry ? c->retry == RETRY_PARKED_AGAIN : c->s->blocked != NULL;
+    int64_t ns = e->mono_ns ? e->mono_ns() - c->start_ns : -1;
+    cmdstats_record(c->stats, ns, !c->retry, failed, e->cfg.latency_tracking && !parked);
+}
+
+/* A command refused before it ran (wrong arity, out of memory, -LOADING,
+ * not allowed in MULTI): Redis's rejected_calls. */
+static void account_rejected(cairn_engine *e, const cmd_def *cmd)
+{
+    cmd_stats *st = cmd ? cmdstats_of(e->cmdstats, cmd) : NULL;
+    if (st) st->rejected_calls++;
+    e->err_seen = e->errstats.total;
 }
 
 void engine_call_finish(cmd_call *c)
@@ -236,6 +275,7 @@ void engine_call_finish(cmd_call *c)
     }
     if (c->s->tracking) tracking_after_command(c);
     e->stats.commands_processed++;
+    account_call(c);
 }
 
 /* Commands the host's state refuses: everything but CMD_LOADING commands
@@ -287,6 +327,13 @@ static int refused_while_subscribed(const cairn_session *s, const cmd_def *cmd, 
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
                     rbuf *out)
 {
+    engine_execute_at(e, s, argc, argv, now_us, e->mono_ns ? e->mono_ns() : 0, out);
+}
+
+void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
+                       int64_t now_us, int64_t start_ns, rbuf *out)
+{
+    out->err_stats = &e->errstats;
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd);
     if (cmd && s->sub && refused_while_subscribed(s, cmd, out)) cmd = NULL;
@@ -296,16 +343,18 @@ void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *a
     if (cmd && e->cfg.maxmemory && evict_refuse_command(e, s, cmd, now_us / 1000, out)) cmd = NULL;
     if (!cmd) {
         multi_flag_error(s);
+        account_rejected(e, s->last_cmd);
     } else {
         cmd_call c;
-        engine_call_init(&c, e, s, cmd, argc, argv, now_us, out);
+        call_setup(&c, e, s, cmd, argc, argv, now_us, start_ns, out);
         if (!multi_queue_command(&c)) {
             cmd->proc(&c);
             engine_call_finish(&c);
+        } else if (out->errors != errors_before) {
+            account_rejected(e, cmd);
         }
         if (e->nready) engine_serve_ready(e, now_us);
     }
-    e->stats.total_error_replies += (long long)(out->errors - errors_before);
 }
 
 int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out)

@@ -14,6 +14,7 @@
 #include "../ds/dstr.h"
 #include "../ds/htab.h"
 #include "../ds/rand.h"
+#include "cmdstats.h"
 #include "config.h"
 #include "object.h"
 #include "reply.h"
@@ -165,7 +166,6 @@ typedef struct engine_stats {
     long long expire_cycle_time_us;
     long long keyspace_hits, keyspace_misses;
     long long commands_processed;
-    long long total_error_replies;
     long long evicted_keys;
 } engine_stats;
 
@@ -224,6 +224,15 @@ struct cairn_engine {
     int atomic_depth, atomic_logged;
     uint32_t atomic_db;
     int64_t atomic_now_ms;
+    /* INFO commandstats, errorstats, latencystats (cmdstats.h).  err_seen
+     * is errstats.total when the last call's errors were attributed, so
+     * that an EXEC does not count as failed for its commands' errors. */
+    cmdstats_table *cmdstats;
+    err_stats errstats;
+    long long err_seen;
+    /* The host's monotonic clock in nanoseconds, to time commands; NULL:
+     * commands are counted, not timed. */
+    int64_t (*mono_ns)(void);
 };
 
 enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2 };
@@ -247,6 +256,8 @@ struct cmd_call {
     int log_argc;    /* log_as(): what to log instead of argv */
     dstr *log_argv;
     unsigned lfu_draws; /* LFU counter draws made from seed (evict.c) */
+    cmd_stats *stats;   /* the command's statistics (cmdstats.h) */
+    int64_t start_ns;   /* when it started, on e->mono_ns */
 };
 
 /* May the engine decide changes of its own now (expire, evict, emit
@@ -266,6 +277,9 @@ void engine_start(cairn_engine *e, int64_t now_ms);
 void engine_free(cairn_engine *e);
 void engine_set_host(cairn_engine *e, const cairn_host_ops *ops, void *priv);
 void engine_set_log_sink(cairn_engine *e, cairn_log_sink sink, void *priv);
+/* The clock that times commands (INFO commandstats): CLOCK_MONOTONIC in
+ * nanoseconds, read by the host on the engine's behalf. */
+void engine_set_clock(cairn_engine *e, int64_t (*mono_ns)(void));
 
 void session_init(cairn_engine *e, cairn_session *s);
 void session_reset(cairn_session *s);
@@ -275,6 +289,11 @@ void session_reset(cairn_session *s);
  * API alike. */
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
                     rbuf *out);
+/* The same, for a host that has just read the engine's monotonic clock
+ * (engine_set_clock) itself: start_ns is that reading, which times the
+ * command instead of a reading of the engine's own. */
+void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
+                       int64_t now_us, int64_t start_ns, rbuf *out);
 
 /* The two halves of running a handler, shared by engine_execute() and
  * the retry of parked commands: set up the execution context, and after

@@ -7,6 +7,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "cmdstats.h"
 
 /* Most replies fit in one block; a bulk reply larger than this gets a block
  * of its own size so it is copied once. */
@@ -28,6 +29,7 @@ void rbuf_init(rbuf *b, int resp)
     b->bytes = 0;
     b->resp = resp;
     b->errors = 0;
+    b->err_stats = NULL;
 }
 
 void rbuf_free(rbuf *b)
@@ -227,6 +229,7 @@ void reply_error(rbuf *b, const char *msg)
         p[1 + i] = (msg[i] == '\r' || msg[i] == '\n') ? ' ' : msg[i];
     memcpy(p + 1 + len, "\r\n", 2);
     b->errors++;
+    if (b->err_stats) errstats_add(b->err_stats, msg, len);
 }
 
 void reply_errorf(rbuf *b, const char *fmt, ...)

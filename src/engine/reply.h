@@ -23,8 +23,11 @@ typedef struct rbuf {
     size_t head_off; /* bytes of head already consumed (written out) */
     size_t bytes;    /* bytes in the chain not yet consumed */
     int resp;        /* 2 or 3 */
-    /* Errors emitted into this buffer (INFO's total_error_replies). */
+    /* Errors emitted into this buffer. */
     uint64_t errors;
+    /* Where errors are counted by code (INFO errorstats); set by the
+     * engine when it writes into the buffer, NULL until then. */
+    struct err_stats *err_stats;
 } rbuf;
 
 /* A position in the buffer, to cut back to (CLIENT REPLY OFF/SKIP). */

@@ -231,7 +231,7 @@ static void info_stats(info_req *r)
                          st->keyspace_misses, pubsub_count(r->c->e, PS_CHANNEL),
                          pubsub_count(r->c->e, PS_PATTERN), pubsub_count(r->c->e, PS_SHARD),
                          tracking_total_keys(r->c->e), tracking_total_items(r->c->e),
-                         tracking_total_prefixes(r->c->e), st->total_error_replies);
+                         tracking_total_prefixes(r->c->e), r->c->e->errstats.total);
 }
 
 static void info_replication(info_req *r)
@@ -284,11 +284,19 @@ static void info_command(cmd_call *c)
         host_info(&r, "cpu");
     }
     if (info_wants(&r, "modules")) info_header(&r, "Modules");
-    /* Per-command and per-error counters are not kept (yet): the sections
-     * exist, empty, so parsers that expect them still work. */
-    if (info_wants(&r, "commandstats")) info_header(&r, "Commandstats");
-    if (info_wants(&r, "errorstats")) info_header(&r, "Errorstats");
-    if (info_wants(&r, "latencystats")) info_header(&r, "Latencystats");
+    if (info_wants(&r, "commandstats")) {
+        info_header(&r, "Commandstats");
+        r.out = cmdstats_info_commands(c->e->cmdstats, r.out);
+    }
+    if (info_wants(&r, "errorstats")) {
+        info_header(&r, "Errorstats");
+        r.out = cmdstats_info_errors(&c->e->errstats, r.out);
+    }
+    if (info_wants(&r, "latencystats")) {
+        info_header(&r, "Latencystats");
+        const cairn_config *cfg = &c->e->cfg;
+        r.out = cmdstats_info_latency(c->e->cmdstats, r.out, cfg->latency_pcts);
+    }
     if (info_wants(&r, "cluster")) {
         info_header(&r, "Cluster");
         r.out = dstr_cat_cstr(r.out, "cluster_enabled:0\r\n");

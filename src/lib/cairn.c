@@ -407,6 +407,7 @@ static int open_engine(cairn *db, const cairn_options *opts)
 
     int64_t now_ms = command_time_us(db) / 1000;
     engine_set_host(e, opts->dir ? &embed_persist_host_ops : &embed_host_ops, db);
+    engine_set_clock(e, clock_mono_ns);
     engine_start(e, now_ms);
     if (opts->dir) {
         int rc = open_dir(db, e, opts->dir);

@@ -349,8 +349,19 @@ void aof_writer_destroy(aof_writer *w)
     w->buf = NULL;
 }
 
+static int write_buffer(aof_writer *w);
+
+/* Entries wait in the buffer for the commit at the end of the loop
+ * iteration; past this much, a burst of large ones is written out early,
+ * so the buffer (a dstr: 32-bit lengths) stays below what it can hold:
+ * this plus one entry (at most ENTRY_MAX_PAYLOAD).  Writing early only
+ * makes entries durable sooner; replies still wait for the commit. */
+#define AOF_BUF_EARLY_WRITE (1u << 30)
+
 void aof_writer_append(aof_writer *w, const cairn_entry *e)
 {
+    /* A failure is reported (and retried) by the next commit. */
+    if (dstr_len(w->buf) >= AOF_BUF_EARLY_WRITE && w->fd >= 0) write_buffer(w);
     size_t before = dstr_len(w->buf);
     w->buf = entry_encode(w->buf, e);
     w->appended += dstr_len(w->buf) - before;

@@ -13,6 +13,13 @@ static int64_t read_us(clockid_t id)
 
 int64_t clock_mono_us(void) { return read_us(CLOCK_MONOTONIC); }
 
+int64_t clock_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int64_t clock_real_us(void) { return read_us(CLOCK_REALTIME); }
 
 void clock_mono_deadline(struct timespec *ts, long ms)

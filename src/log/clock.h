@@ -21,8 +21,9 @@
 #include <stdint.h>
 #include <time.h>
 
-/* CLOCK_MONOTONIC in microseconds. */
+/* CLOCK_MONOTONIC in microseconds, and in nanoseconds (timing commands). */
 int64_t clock_mono_us(void);
+int64_t clock_mono_ns(void);
 static inline int64_t clock_mono_ms(void) { return clock_mono_us() / 1000; }
 /* CLOCK_REALTIME in microseconds since the epoch, unclamped: for reported
  * timestamps (LASTSAVE, log lines), never for command time. */

@@ -28,8 +28,10 @@
 #define ENTRY_MAGIC      0xCA
 #define ENTRY_VERSION    1
 #define ENTRY_HEADER_LEN 10
-/* An entry larger than this is treated as corruption, not allocated. */
-#define ENTRY_MAX_PAYLOAD (1u << 30)
+/* An entry larger than this is treated as corruption, not allocated.  A
+ * command that fits client-query-buffer-limit (at most
+ * CONFIG_MAX_QUERY_LEN, config.h) encodes to less. */
+#define ENTRY_MAX_PAYLOAD ((2u << 30) + (1u << 20))
 
 enum {
     ENTRY_OK = 0,

@@ -86,9 +86,17 @@ void client_close(client *c)
     close(c->fd);
 }
 
+/* The clocks of one batch of commands (those found in one read).  The
+ * wall clock is read once for the batch; a command's time is derived from
+ * the monotonic reading that also starts its timer (INFO commandstats)
+ * and a busy script's, so a command costs one clock read before it runs. */
+typedef struct batch_clock {
+    int64_t wall_us, mono_ns;
+} batch_clock;
+
 /* Run one parsed command, honouring CLIENT REPLY OFF/SKIP by cutting the
  * reply back out of the buffer. */
-static void client_run(client *c)
+static void client_run(client *c, batch_clock *clk)
 {
     resp_parser *p = &c->parser;
     if (p->argc > c->argv_cap) {
@@ -106,9 +114,16 @@ static void client_run(client *c)
     rbuf_mark mark = rbuf_get_mark(&c->out);
     c->out.resp = c->sess.resp;
     net *n = c->net;
+    int64_t start_ns = clock_mono_ns();
+    if (!clk->mono_ns) *clk = (batch_clock){net_command_time_us(n), start_ns};
     n->current = c;
-    n->current_start_us = clock_mono_us(); /* times a busy script */
-    engine_execute(n->engine, &c->sess, p->argc, c->argv, net_command_time_us(n), &c->out);
+    n->current_start_us = start_ns / 1000; /* times a busy script */
+    /* Derived times go through the clamp too, so the next batch's reading
+     * never hands out a time before them. */
+    int64_t back;
+    int64_t now_us =
+        wall_clock_take(&n->wall, clk->wall_us + (start_ns - clk->mono_ns) / 1000, &back);
+    engine_execute_at(n->engine, &c->sess, p->argc, c->argv, now_us, start_ns, &c->out);
     n->current = NULL;
     c->out.resp = c->sess.resp; /* HELLO may have switched it */
     if (c->sess.flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
@@ -177,6 +192,7 @@ static void process_input(client *c)
      * around each command would. */
     const net_log_hooks *hooks = &c->net->hooks;
     uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
+    batch_clock clk = {0, 0};
     while (
         !(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP))) {
         int r = resp_parse(p, c->qbuf, dstr_len(c->qbuf));
@@ -191,7 +207,7 @@ static void process_input(client *c)
             c->flags |= CLIENT_CLOSE_AFTER;
             break;
         }
-        client_run(c);
+        client_run(c, &clk);
         p->argc = 0;
     }
     if (hooks->appended) {
@@ -213,14 +229,6 @@ static void process_input(client *c)
         dstr_free(c->qbuf);
         c->qbuf = dstr_with_cap(READ_CHUNK);
     }
-    if ((long long)dstr_len(c->qbuf) > e->cfg.client_query_buffer_limit) {
-        c->net->log(c->net->log_priv, LL_WARNING,
-                    "Closing client that reached max query buffer length: id=%llu addr=%s",
-                    (unsigned long long)c->sess.id, c->addr);
-        client_close(c);
-        return;
-    }
-    if (c->out.bytes) check_output_limit(c);
     if (c->out.bytes || (c->flags & (CLIENT_CLOSE_AFTER | CLIENT_CLOSE_ASAP))) queue_write(c);
 }
 
@@ -244,6 +252,9 @@ static void make_read_room(client *c, size_t len)
         while (cap / QBUF_GROWTH >= floor)
             cap /= QBUF_GROWTH;
     }
+    /* A buffer past client-query-buffer-limit (at most half of this) is
+     * cut off before it can grow further. */
+    if (cap > DSTR_MAX_LEN) cap = DSTR_MAX_LEN;
     if (cap > dstr_cap(c->qbuf)) c->qbuf = dstr_reserve_exact(c->qbuf, cap - len);
 }
 
@@ -268,6 +279,15 @@ static void read_input(client *c)
     c->net->stats.net_input_bytes += nread;
     c->tot_net_in += (uint64_t)nread;
     c->last_ms = clock_mono_ms();
+    /* As Redis, judge the buffer before running what it holds: a command
+     * larger than the limit never runs (nor reaches the log). */
+    if ((long long)dstr_len(c->qbuf) > c->net->engine->cfg.client_query_buffer_limit) {
+        c->net->log(c->net->log_priv, LL_WARNING,
+                    "Closing client that reached max query buffer length: id=%llu addr=%s",
+                    (unsigned long long)c->sess.id, c->addr);
+        client_close(c);
+        return;
+    }
     process_input(c);
 }
 

@@ -496,6 +496,8 @@ int main(int argc, char **argv)
     }
     srv->start_ms = net_command_time_us(&srv->net) / 1000;
     engine_start(srv->engine, srv->start_ms);
+    engine_set_host(srv->engine, &server_host_ops, srv);
+    engine_set_clock(srv->engine, clock_mono_ns);
 
     server_log(srv, LL_NOTICE, "Cairn version=%s, bits=%d, pid=%d, just started", CAIRN_VERSION,
                (int)(sizeof(long) * 8), (int)getpid());

@@ -144,9 +144,12 @@ static inline int arg_is(const cmd_call *c, int i, const char *kw)
 }
 /* Parse argument i as an integer, replying ERR_NOT_INT on failure. */
 int arg_ll(cmd_call *c, int i, long long *out);
-/* Parse argument i as an int as Redis's getIntFromObjectOrReply does.  msg,
- * if given, replaces every error; otherwise the errors are Redis's "not an
- * integer" and "out of range" ones.  Returns 1 on success. */
+/* Argument i as an integer in [min, max], as Redis's
+ * getRangeLongFromObjectOrReply.  msg, if given, replaces every error;
+ * otherwise the errors are Redis's "not an integer" and "out of range"
+ * ones.  Returns 1 on success. */
+int arg_range_ll(cmd_call *c, int i, long long min, long long max, long long *v, const char *msg);
+/* The same for an int, as getIntFromObjectOrReply. */
 int arg_int(cmd_call *c, int i, const char *msg, int *out);
 /* Copy argument i into buf as a C string, truncated to fit. */
 void arg_cstr(const cmd_call *c, int i, char *buf, size_t size);

@@ -22,21 +22,27 @@ int arg_ll(cmd_call *c, int i, long long *out)
     return 0;
 }
 
-int arg_int(cmd_call *c, int i, const char *msg, int *out)
+int arg_range_ll(cmd_call *c, int i, long long min, long long max, long long *v, const char *msg)
 {
-    long long v;
-    if (!str_to_ll(c->argv[i].ptr, c->argv[i].len, &v)) {
+    if (!str_to_ll(c->argv[i].ptr, c->argv[i].len, v)) {
         reply_error(c->out, msg ? msg : ERR_NOT_INT);
         return 0;
     }
-    if (v < INT_MIN || v > INT_MAX) {
+    if (*v < min || *v > max) {
         if (msg)
             reply_error(c->out, msg);
         else
-            reply_errorf(c->out, "ERR value is out of range, value must between %d and %d", INT_MIN,
-                         INT_MAX);
+            reply_errorf(c->out, "ERR value is out of range, value must between %lld and %lld", min,
+                         max);
         return 0;
     }
+    return 1;
+}
+
+int arg_int(cmd_call *c, int i, const char *msg, int *out)
+{
+    long long v;
+    if (!arg_range_ll(c, i, INT_MIN, INT_MAX, &v, msg)) return 0;
     *out = (int)v;
     return 1;
 }

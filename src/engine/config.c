@@ -968,22 +968,30 @@ static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *e
 
 static int trim_char(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
+/* The next line of text[*pos .. len), without its blanks at either end.
+ * Returns 0 at the end of the text. */
+static int next_line(const char *text, size_t len, size_t *pos, const char **line, size_t *llen)
+{
+    if (*pos >= len) return 0;
+    const char *nl = memchr(text + *pos, '\n', len - *pos);
+    size_t stop = nl ? (size_t)(nl - text) : len;
+    *line = text + *pos;
+    *llen = stop - *pos;
+    *pos = stop + 1;
+    while (*llen && trim_char((*line)[0]))
+        (*line)++, (*llen)--;
+    while (*llen && trim_char((*line)[*llen - 1]))
+        (*llen)--;
+    return 1;
+}
+
 int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err)
 {
-    size_t pos = 0;
+    size_t pos = 0, llen;
+    const char *line;
     int linenum = 0;
-    while (pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t stop = nl ? (size_t)(nl - text) : len;
-        const char *line = text + pos;
-        size_t llen = stop - pos;
-        pos = stop + 1;
+    while (next_line(text, len, &pos, &line, &llen)) {
         linenum++;
-
-        while (llen && trim_char(line[0]))
-            line++, llen--;
-        while (llen && trim_char(line[llen - 1]))
-            llen--;
         if (llen == 0 || line[0] == '#') continue;
 
         char buf[512];
@@ -1031,17 +1039,9 @@ static void rewrite_append(rewrite_state *st, dstr line, long owner)
 
 static void rewrite_read_old(cairn_engine *e, rewrite_state *st, const char *text, size_t len)
 {
-    size_t pos = 0;
-    while (pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t stop = nl ? (size_t)(nl - text) : len;
-        const char *line = text + pos;
-        size_t llen = stop - pos;
-        pos = stop + 1;
-        while (llen && trim_char(line[0]))
-            line++, llen--;
-        while (llen && trim_char(line[llen - 1]))
-            llen--;
+    size_t pos = 0, llen;
+    const char *line;
+    while (next_line(text, len, &pos, &line, &llen)) {
         if (llen == 0 || line[0] == '#') {
             if (llen == strlen(REWRITE_SIGNATURE) && !memcmp(line, REWRITE_SIGNATURE, llen))
                 st->needs_signature = 0;

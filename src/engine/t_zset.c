@@ -44,27 +44,6 @@ static int arg_double(cmd_call *c, int i, double *d, const char *err)
     return 0;
 }
 
-/* Argument i as an integer in [min, max].  msg (if not NULL) is the error
- * for both a non-integer and an out-of-range value, as Redis's
- * getRangeLongFromObjectOrReply. */
-static int arg_range_ll(cmd_call *c, int i, long long min, long long max, long long *v,
-                        const char *msg)
-{
-    if (!str_to_ll(c->argv[i].ptr, c->argv[i].len, v)) {
-        reply_error(c->out, msg ? msg : ERR_NOT_INT);
-        return 0;
-    }
-    if (*v < min || *v > max) {
-        if (msg)
-            reply_error(c->out, msg);
-        else
-            reply_errorf(c->out, "ERR value is out of range, value must between %lld and %lld", min,
-                         max);
-        return 0;
-    }
-    return 1;
-}
-
 /* A non-negative integer argument, as getPositiveLongFromObjectOrReply:
  * one message for a non-integer and a negative value alike. */
 static int arg_positive_ll(cmd_call *c, int i, long long *v, const char *msg)

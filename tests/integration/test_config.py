@@ -593,6 +593,18 @@ def conf_lines(s):
     return s.conf.read_text().split("\n")
 
 
+def config_after_restart(s, *names):
+    """Stop s, start a server again on its file, and CONFIG GET names."""
+    s.stop()
+    s2 = ConfServer.from_file(s.conf, s.port)
+    client = s2.wait_ready()
+    try:
+        return config_get(client, *names)
+    finally:
+        client.close()
+        s2.stop()
+
+
 def test_rewrite_updates_in_place_and_appends(conf_server):
     s = conf_server(
         "# a comment\n"
@@ -642,19 +654,11 @@ def test_rewrite_updates_in_place_and_appends(conf_server):
         assert "# ??? no-such-directive 1" in lines
     finally:
         client.close()
-    s.stop()
-
     # The rewritten file starts a server with the values it was written with.
-    s2 = ConfServer.from_file(s.conf, s.port)
-    client = s2.wait_ready()
-    try:
-        assert config_get(client, "maxmemory", "hz", "maxmemory-policy", "save",
-                          "hash-max-listpack-entries") == {
-            "maxmemory": "2097152", "hz": "30", "maxmemory-policy": "allkeys-lru",
-            "save": "100 2 50 3 10 1", "hash-max-listpack-entries": "100"}
-    finally:
-        client.close()
-        s2.stop()
+    assert config_after_restart(s, "maxmemory", "hz", "maxmemory-policy", "save",
+                                "hash-max-listpack-entries") == {
+        "maxmemory": "2097152", "hz": "30", "maxmemory-policy": "allkeys-lru",
+        "save": "100 2 50 3 10 1", "hash-max-listpack-entries": "100"}
 
 
 def test_rewrite_quotes_strings(conf_server):
@@ -666,14 +670,7 @@ def test_rewrite_quotes_strings(conf_server):
         assert 'dbfilename "we ird\\"\\tname.rdb"' in conf_lines(s)
     finally:
         client.close()
-    s.stop()
-    s2 = ConfServer.from_file(s.conf, s.port)
-    client = s2.wait_ready()
-    try:
-        assert config_get(client, "dbfilename") == {"dbfilename": 'we ird"\tname.rdb'}
-    finally:
-        client.close()
-        s2.stop()
+    assert config_after_restart(s, "dbfilename") == {"dbfilename": 'we ird"\tname.rdb'}
 
 
 def test_rewrite_replaces_the_file_atomically(conf_server):

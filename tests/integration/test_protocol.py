@@ -440,7 +440,7 @@ def test_64mb_value_round_trip(rb):
     got = rb.get("huge")
     elapsed = time.time() - t0
     assert got == value
-    assert elapsed < 10, f"64 MB round trip took {elapsed:.1f}s"
+    assert elapsed < 30, f"64 MB round trip took {elapsed:.1f}s"
     rb.delete("huge")
 
 
@@ -448,7 +448,7 @@ def test_64mb_value_sent_in_small_pieces(raw, rb):
     """Many small reads of one big argument are appended, not recopied."""
     n = 64 * 1024 * 1024
     c = raw()
-    c.sock.settimeout(10)
+    c.sock.settimeout(30)
     c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     t0 = time.time()
     c.send(b"*3\r\n$3\r\nSET\r\n$5\r\npiece\r\n$%d\r\n" % n)
@@ -457,7 +457,7 @@ def test_64mb_value_sent_in_small_pieces(raw, rb):
         c.sock.sendall(chunk)
     c.send(b"\r\n")
     assert c.read_reply() == ("+", "OK")
-    assert time.time() - t0 < 10
+    assert time.time() - t0 < 30
     assert rb.strlen("piece") == n
     rb.delete("piece")
 

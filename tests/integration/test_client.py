@@ -140,8 +140,10 @@ def test_client_list_shows_every_connection(r, server):
         ids = {o.client_id() for o in others}
         listed = {int(c["id"]) for c in client_lines(raw_list(r))}
         assert ids | {r.client_id()} <= listed
-        # redis-py's parser agrees with the format.
-        assert {int(c["id"]) for c in r.client_list()} == listed
+        # redis-py's parser agrees with the format.  Connections of earlier
+        # tests may still be closing between the two listings: none appear.
+        parsed = {int(c["id"]) for c in r.client_list()}
+        assert ids | {r.client_id()} <= parsed <= listed
     finally:
         for o in others:
             o.close()

@@ -161,20 +161,30 @@ static void setbit_command(cmd_call *c)
     reply_int(c->out, old);
 }
 
+/* The bytes of the string at argv[1] for a command that reads bits.
+ * Replies missing_reply when the key does not exist, or WRONGTYPE, and
+ * returns NULL then; buf holds an integer-encoded value's text. */
+static const unsigned char *read_bits(cmd_call *c, long long missing_reply, char buf[NUM_STR_MAX],
+                                      size_t *len)
+{
+    cobj *o = lookup_read(c, &c->argv[1]);
+    if (!o) {
+        reply_int(c->out, missing_reply);
+        return NULL;
+    }
+    if (check_type(c, o, OBJ_STRING)) return NULL;
+    return (const unsigned char *)obj_str(o, buf, len);
+}
+
 /* GETBIT key offset */
 static void getbit_command(cmd_call *c)
 {
     uint64_t off;
     if (parse_bit_offset(c, 2, 0, &off) < 0) return;
-    cobj *o = lookup_read(c, &c->argv[1]);
-    if (!o) {
-        reply_int(c->out, 0);
-        return;
-    }
-    if (check_type(c, o, OBJ_STRING)) return;
     char buf[NUM_STR_MAX];
     size_t len;
-    const unsigned char *p = (const unsigned char *)obj_str(o, buf, &len);
+    const unsigned char *p = read_bits(c, 0, buf, &len);
+    if (!p) return;
     int bit = 0;
     if ((off >> 3) < len) bit = (p[off >> 3] >> (7 - (off & 7))) & 1;
     reply_int(c->out, bit);
@@ -200,15 +210,10 @@ static uint64_t count_bit_range(const unsigned char *p, uint64_t from, uint64_t 
 /* BITCOUNT key [start end [BYTE|BIT]] */
 static void bitcount_command(cmd_call *c)
 {
-    cobj *o = lookup_read(c, &c->argv[1]);
-    if (!o) {
-        reply_int(c->out, 0);
-        return;
-    }
-    if (check_type(c, o, OBJ_STRING)) return;
     char buf[NUM_STR_MAX];
     size_t len;
-    const unsigned char *p = (const unsigned char *)obj_str(o, buf, &len);
+    const unsigned char *p = read_bits(c, 0, buf, &len);
+    if (!p) return;
 
     if (c->argc == 2) {
         reply_int(c->out, (long long)popcount_bytes(p, len));
@@ -251,15 +256,10 @@ static void bitpos_command(cmd_call *c)
         reply_error(c->out, "ERR The bit argument must be 1 or 0.");
         return;
     }
-    cobj *o = lookup_read(c, &c->argv[1]);
-    if (!o) {
-        reply_int(c->out, bit ? -1 : 0);
-        return;
-    }
-    if (check_type(c, o, OBJ_STRING)) return;
     char buf[NUM_STR_MAX];
     size_t len;
-    const unsigned char *p = (const unsigned char *)obj_str(o, buf, &len);
+    const unsigned char *p = read_bits(c, bit ? -1 : 0, buf, &len);
+    if (!p) return;
 
     if (c->argc > 6) {
         reply_syntax_error(c);

@@ -423,30 +423,44 @@ static void bf_set(unsigned char *p, uint64_t offset, int bits, uint64_t v)
     }
 }
 
+/* Whether value + incr overflows (1), underflows (-1) or fits (0) a signed
+ * field of bits bits, decided as Redis decides it: its limits on the
+ * increment are computed with wrap-around, so SET of a value far below
+ * the minimum of a wide field (an i63 below -2^62) counts as an overflow
+ * and saturates to the maximum.  The same rule keeps results equal. */
+static int bf_signed_overflow(int64_t value, int64_t incr, int bits)
+{
+    int64_t max = bits == 64 ? INT64_MAX : ((int64_t)1 << (bits - 1)) - 1;
+    int64_t min = -max - 1;
+    int64_t maxincr = (int64_t)((uint64_t)max - (uint64_t)value);
+    int64_t minincr = (int64_t)((uint64_t)min - (uint64_t)value);
+    if (value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr))
+        return 1;
+    if (value < min || (bits != 64 && incr < minincr) || (value < 0 && incr < 0 && incr < minincr))
+        return -1;
+    return 0;
+}
+
 /* value + incr as a field of op's type: the result, possibly wrapped or
  * saturated, in *out; returns 1 if it overflowed the field. */
 static int bf_add(const bf_op *op, int64_t value, long long incr, uint64_t *out)
 {
-    __int128 min, max;
-    __int128 sum = (op->sign ? (__int128)value : (__int128)(uint64_t)value) + incr;
+    /* Wrapping keeps the low bits: the field's two's complement. */
+    *out = (uint64_t)value + (uint64_t)incr;
+    int dir;
     if (op->sign) {
-        max = ((__int128)1 << (op->bits - 1)) - 1;
-        min = -max - 1;
+        dir = bf_signed_overflow(value, incr, op->bits);
+        if (dir && op->overflow == BF_SAT) {
+            int64_t max = op->bits == 64 ? INT64_MAX : ((int64_t)1 << (op->bits - 1)) - 1;
+            *out = (uint64_t)(dir > 0 ? max : -max - 1);
+        }
     } else {
-        max = ((__int128)1 << op->bits) - 1;
-        min = 0;
+        uint64_t max = ((uint64_t)1 << op->bits) - 1; /* u63 at most */
+        __int128 sum = (__int128)(uint64_t)value + incr;
+        dir = sum > (__int128)max ? 1 : sum < 0 ? -1 : 0;
+        if (dir && op->overflow == BF_SAT) *out = dir > 0 ? max : 0;
     }
-    if (sum >= min && sum <= max) {
-        *out = (uint64_t)sum;
-        return 0;
-    }
-    if (op->overflow == BF_SAT) {
-        *out = (uint64_t)(sum > max ? max : min);
-    } else {
-        /* Wrap: keep the low bits (the field's two's complement). */
-        *out = (uint64_t)sum;
-    }
-    return 1;
+    return dir != 0;
 }
 
 /* Parse one of i1..i64, u1..u63. */

@@ -322,3 +322,13 @@ def test_result_type_and_encoding(r):
     assert r.object("encoding", "b") == "raw"
     r.bitop("NOT", "n", "b")
     assert r.type("n") == "string"
+
+
+def test_bitfield_sat_set_far_below_min_saturates_as_redis(r):
+    """Redis decides a signed SET's overflow with wrapped limits: a value
+    far below a wide field's minimum saturates to the maximum."""
+    assert r.execute_command("BITFIELD", "q", "OVERFLOW", "SAT",
+                             "SET", "i63", 0, -9113214801278706877, "GET", "i63", 0,
+                             "SET", "i8", 100, -9223372036854775808, "GET", "i8", 100,
+                             "SET", "i8", 200, -200, "GET", "i8", 200) == \
+        [0, 4611686018427387903, 0, 127, 0, -128]

@@ -503,12 +503,12 @@ unsigned char *lp_delete_range(unsigned char *lp, long index, unsigned long coun
  * Validation of untrusted blobs
  * ------------------------------------------------------------------------ */
 
-int lp_validate(const unsigned char *lp, size_t bytes)
+long lp_validate_entries(const unsigned char *lp, size_t bytes)
 {
-    if (!lp || bytes < LP_HDR + 1) return 0;
-    if (rd32(lp) != bytes) return 0;
-    if (lp[bytes - 1] != LP_EOF) return 0;
-    unsigned long count = rd32(lp + 4), n = 0;
+    if (!lp || bytes < LP_HDR + 1) return -1;
+    if (rd32(lp) != bytes) return -1;
+    if (lp[bytes - 1] != LP_EOF) return -1;
+    long n = 0;
     const unsigned char *p = lp + LP_HDR, *end = lp + bytes - 1;
     while (p < end) {
         size_t avail = (size_t)(end - p);
@@ -527,17 +527,23 @@ int lp_validate(const unsigned char *lp, size_t bytes)
         else if (b == LP_ENC_INT64)
             hdr = 9;
         else
-            return 0; /* end marker before the end, or an unknown encoding */
-        if (hdr > avail) return 0;
+            return -1; /* end marker before the end, or an unknown encoding */
+        if (hdr > avail) return -1;
         size_t l = elem_size(p);
-        if (l < hdr || l > avail) return 0;
+        if (l < hdr || l > avail) return -1;
         size_t bl = backlen_size(l);
-        if (bl > avail - l) return 0;
+        if (bl > avail - l) return -1;
         unsigned char want[LP_MAX_BACKLEN];
         backlen_write(want, l);
-        if (memcmp(p + l, want, bl) != 0) return 0;
+        if (memcmp(p + l, want, bl) != 0) return -1;
         p += l + bl;
         n++;
     }
-    return p == end && n == count;
+    return p == end ? n : -1;
+}
+
+int lp_validate(const unsigned char *lp, size_t bytes)
+{
+    long n = lp_validate_entries(lp, bytes);
+    return n >= 0 && (unsigned long)n == rd32(lp + 4);
 }

@@ -66,5 +66,8 @@ unsigned char *lp_find(unsigned char *lp, unsigned char *p, const char *s, size_
 /* Check the structure of a listpack of `bytes` bytes read from outside
  * (a snapshot): 1 if every entry is well formed. */
 int lp_validate(const unsigned char *lp, size_t bytes);
+/* The same check without trusting the header's entry count: the number
+ * of entries, or -1 if the listpack is malformed. */
+long lp_validate_entries(const unsigned char *lp, size_t bytes);
 
 #endif

@@ -263,6 +263,18 @@ static int hash_set(cmd_call *c, cobj *o, const cslice *f, const cslice *v)
     return 1;
 }
 
+cobj *hash_obj_from(cmd_call *c, const cslice *pairs, long npairs)
+{
+    cobj *o = hash_create();
+    for (long i = 0; i < npairs; i++) {
+        if (!hash_set(c, o, &pairs[2 * i], &pairs[2 * i + 1])) {
+            obj_free(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
 /* Delete field; returns 1 if it was there. */
 static int hash_delete(cobj *o, const cslice *f)
 {

@@ -70,4 +70,10 @@ int hash_get_field(const cobj *o, const char *field, size_t flen, char *buf, con
 /* Number of fields in the hash o. */
 unsigned long hash_length(const cobj *o);
 
+/* A new hash of the npairs field, value pairs (field first), in the
+ * encoding HSET would give it; NULL if a field is repeated (a value loaded
+ * from outside). */
+struct cmd_call;
+cobj *hash_obj_from(struct cmd_call *c, const cslice *pairs, long npairs);
+
 #endif

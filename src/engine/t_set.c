@@ -412,6 +412,18 @@ static int set_add_elem(cmd_call *c, cobj *set, const set_elem *e)
     return set_add(c, set, s, len);
 }
 
+cobj *set_obj_from(cmd_call *c, const cslice *items, long n)
+{
+    cobj *set = set_create(c, &items[0], (size_t)n);
+    for (long i = 0; i < n; i++) {
+        if (!set_add(c, set, items[i].ptr, items[i].len)) {
+            obj_free(set);
+            return NULL;
+        }
+    }
+    return set;
+}
+
 /* Remove s from set; returns 1 if it was a member. */
 static int set_remove(cobj *set, const char *s, size_t len)
 {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../ds/htab.h"
+#include "engine.h"
 #include "object.h"
 
 /* An iterator over the members of a set, in no particular order.  The set
@@ -43,5 +44,9 @@ int set_is_member(cobj *o, const char *s, size_t len);
  * set_htab_add() returns 0, adding nothing, if s is already a member. */
 htab *set_htab_new(const uint8_t seed[16], uint64_t hint);
 int set_htab_add(htab *h, const char *s, size_t len);
+
+/* A new set of the n (> 0) members, in the encoding SADD would give it;
+ * NULL if a member is repeated (a value loaded from outside). */
+cobj *set_obj_from(cmd_call *c, const cslice *items, long n);
 
 #endif

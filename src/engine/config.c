@@ -47,6 +47,14 @@ static const cfg_enum maxmemory_policy_enum[] = {
     {NULL, 0},
 };
 
+/* What SAVE and BGSAVE write to dbfilename: Cairn's snapshot, or an RDB
+ * that redis-server 7.0 loads (to go back to Redis). */
+static const cfg_enum rdb_format_enum[] = {
+    {"cairn", RDB_FORMAT_CAIRN},
+    {"redis", RDB_FORMAT_REDIS},
+    {NULL, 0},
+};
+
 /* Redis takes any hz >= 0 as a hint and caps it to 1..500 (updateHZ), so
  * CONFIG SET hz 1000 succeeds and CONFIG GET hz then shows 500. */
 static void clamp_hz(void *config)
@@ -215,6 +223,11 @@ static const config_def config_table[] = {
      .flags = CF_IMMUTABLE,
      .offset = OFF(rdbchecksum),
      .dflt = "yes"},
+    {.name = "rdb-format",
+     .type = CT_ENUM,
+     .offset = OFF(rdb_format),
+     .dflt = "cairn",
+     .enums = rdb_format_enum},
     {.name = "rdb-del-sync-files",
      .type = CT_BOOL,
      .offset = OFF(rdb_del_sync_files),

@@ -46,6 +46,8 @@ typedef struct obuf_limit {
     long long soft_seconds;
 } obuf_limit;
 
+enum { RDB_FORMAT_CAIRN = 0, RDB_FORMAT_REDIS = 1 };
+
 typedef struct cairn_config {
     int databases;
     long long proto_max_bulk_len;
@@ -77,6 +79,7 @@ typedef struct cairn_config {
     int aof_timestamp_enabled;
     int rdbcompression;
     int rdbchecksum;
+    int rdb_format; /* RDB_FORMAT_*: what SAVE/BGSAVE write */
     int rdb_del_sync_files;
     unsigned long long maxmemory;
     int maxmemory_policy;

@@ -43,6 +43,7 @@
 #include "aof.h"
 #include "clock.h"
 #include "fileio.h"
+#include "rdb_file.h"
 #include "snapshot.h"
 
 #define LOCK_FILE "cairn.lock"
@@ -54,6 +55,8 @@
 #define AUTOSYNC_BYTES (4u << 20)
 /* Bytes of a snapshot loaded per slice between clock checks. */
 #define LOAD_SLICE (1u << 20)
+/* Records of a Redis RDB loaded per slice: about as much work. */
+#define RDB_LOAD_SLICE 20000
 
 enum { AOF_OFF = 0, AOF_ON = 1, AOF_WAIT_REWRITE = 2 };
 enum { CHILD_NONE = 0, CHILD_RDB = 1, CHILD_AOF = 2 };
@@ -114,6 +117,7 @@ struct persist {
     int nplan, plan_idx;
     int create_aof_after_load; /* appendonly yes without a manifest */
     snap_loader *snap;
+    rdb_loader *rdbl; /* a Redis RDB being loaded (rdb_file.h) */
     aof_reader reader;
     int reader_open;
     cairn_session loader;
@@ -393,6 +397,14 @@ static void saved_ok(persist *p, long long dirty_at_start)
     update_write_error(p);
 }
 
+/* Write dbfilename in the format rdb-format asks for. */
+static int save_dbfile(persist *p, size_t every, snap_stats *st, char *err, size_t errlen)
+{
+    if (cfg(p)->rdb_format == RDB_FORMAT_REDIS)
+        return rdb_save(p->e, p->dir, cfg(p)->dbfilename, wall_ms(), err, errlen);
+    return snapshot_save(p->e, p->dir, cfg(p)->dbfilename, wall_ms(), every, st, err, errlen);
+}
+
 /* SAVE: in the caller, blocking. */
 static int save_now(persist *p)
 {
@@ -400,8 +412,7 @@ static int save_now(persist *p)
     snap_stats st;
     long long dirty = p->e->stats.dirty;
     size_t every = cfg(p)->rdb_save_incremental_fsync ? AUTOSYNC_BYTES : 0;
-    if (snapshot_save(p->e, p->dir, cfg(p)->dbfilename, wall_ms(), every, &st, err, sizeof(err)) !=
-        0) {
+    if (save_dbfile(p, every, &st, err, sizeof(err)) != 0) {
         /* As Redis: a failed SAVE is reported to its caller; only a failed
          * background save stops writes. */
         plog(p, LL_WARNING, "Error saving the DB on disk: %s", err);
@@ -432,8 +443,7 @@ static int bgsave_start(persist *p)
         char err[512];
         snap_stats st;
         size_t every = cfg(p)->rdb_save_incremental_fsync ? AUTOSYNC_BYTES : 0;
-        int rc = snapshot_save(p->e, p->dir, cfg(p)->dbfilename, wall_ms(), every, &st, err,
-                               sizeof(err));
+        int rc = save_dbfile(p, every, &st, err, sizeof(err));
         if (rc != 0)
             plog(p, LL_WARNING, "Error saving the DB on disk: %s", err);
         else
@@ -981,6 +991,8 @@ static void close_current(persist *p)
 {
     if (p->snap) snap_loader_free(p->snap);
     p->snap = NULL;
+    rdb_loader_free(p->rdbl);
+    p->rdbl = NULL;
     if (p->reader_open) aof_reader_free(&p->reader);
     p->reader_open = 0;
 }
@@ -1110,6 +1122,7 @@ static uint64_t load_position(const persist *p)
 {
     uint64_t pos = p->load_done_files;
     if (p->snap) pos += snap_loader_offset(p->snap);
+    if (p->rdbl) pos += rdb_loader_offset(p->rdbl);
     if (p->reader_open) pos += p->reader.off;
     return pos;
 }
@@ -1125,6 +1138,8 @@ static void log_progress(persist *p, int64_t now)
          (double)pos / 1048576, (double)p->load_total / 1048576,
          secs > 0 ? (double)pos / 1048576 / secs : 0.0, total_keys(p->e));
 }
+
+static void rdb_warn(void *priv, const char *msg) { plog((persist *)priv, LL_WARNING, "%s", msg); }
 
 /* Open the next file of the plan; which loader reads it depends on what
  * it holds (a base may be a snapshot or, written by another tool, a log
@@ -1146,6 +1161,15 @@ static int open_next(persist *p, char *err, size_t errlen)
     }
     if (snapshot_sniff(head, (size_t)n)) {
         p->snap = snap_loader_new(fd, p->e, wall_ms());
+    } else if (rdb_sniff(head, (size_t)n)) {
+        char why[256];
+        p->rdbl = rdb_loader_new(fd, p->e, wall_ms(), rdb_warn, p, why, sizeof(why));
+        if (!p->rdbl) {
+            snprintf(err, errlen, "Failed loading the Redis RDB %s: %s", path, why);
+            return -1;
+        }
+        plog(p, LL_NOTICE, "%s is a Redis RDB (version %d): loading it", path,
+             rdb_loader_stats(p->rdbl)->version);
     } else {
         aof_reader_init(&p->reader, fd);
         p->reader_open = 1;
@@ -1174,6 +1198,28 @@ static int step_snapshot(persist *p, char *err, size_t errlen)
     }
     if (rc == SNAP_DONE) {
         p->load_keys_loaded += snap_loader_stats(p->snap)->keys;
+        finish_file(p);
+    }
+    return PERSIST_MORE;
+}
+
+static int step_rdb(persist *p, char *err, size_t errlen)
+{
+    char why[512];
+    int rc = rdb_loader_step(p->rdbl, RDB_LOAD_SLICE, why, sizeof(why));
+    if (rc == RDB_LOAD_ERROR) {
+        const char *path = p->plan[p->plan_idx].path;
+        snprintf(err, errlen,
+                 "Failed loading the Redis RDB %s: %s. Start-up stopped and nothing was changed; "
+                 "inspect the file with `cairn-check --rdb %s`",
+                 path, why, path);
+        return PERSIST_ERROR;
+    }
+    if (rc == RDB_LOAD_DONE) {
+        const rdb_load_stats *st = rdb_loader_stats(p->rdbl);
+        p->load_keys_loaded += st->keys;
+        plog(p, LL_NOTICE, "Done loading the Redis RDB: %lld keys (%lld with an expiry)", st->keys,
+             st->expires);
         finish_file(p);
     }
     return PERSIST_MORE;
@@ -1331,8 +1377,11 @@ int persist_load_step(persist *p, int64_t budget_us, char *err, size_t errlen)
     if (!p->e->loading) return PERSIST_DONE;
     int64_t deadline = clock_mono_us() + budget_us;
     while (p->plan_idx < p->nplan) {
-        if (!p->snap && !p->reader_open && open_next(p, err, errlen) != 0) return PERSIST_ERROR;
-        int rc = p->snap ? step_snapshot(p, err, errlen) : step_log(p, deadline, err, errlen);
+        if (!p->snap && !p->rdbl && !p->reader_open && open_next(p, err, errlen) != 0)
+            return PERSIST_ERROR;
+        int rc = p->rdbl   ? step_rdb(p, err, errlen)
+                 : p->snap ? step_snapshot(p, err, errlen)
+                           : step_log(p, deadline, err, errlen);
         if (rc == PERSIST_ERROR) return rc;
         int64_t now = clock_mono_us();
         log_progress(p, now);

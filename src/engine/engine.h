@@ -112,6 +112,8 @@ enum {
     SHUTDOWN_FORCE = 1 << 3,
 };
 
+enum { MIGRATE_IO_CONNECT = 1, MIGRATE_IO_WRITE = 2, MIGRATE_IO_READ = 3 };
+
 typedef struct cairn_host_ops {
     /* CLIENT subcommands that need the list of connections. */
     void (*client_cmd)(void *priv, cmd_call *c);
@@ -163,6 +165,13 @@ typedef struct cairn_host_ops {
      * SCRIPT KILL, SHUTDOWN NOSAVE).  Returns 1 if the script must stop
      * now (the server shuts down). */
     int (*script_tick)(void *priv);
+    /* MIGRATE: connect to host:port, send the nbytes of req and read
+     * nlines reply lines (without their CRLF) into lines (dstrs the caller
+     * frees), each step within timeout_ms.  Returns 0, or the step that
+     * failed: MIGRATE_IO_CONNECT, _WRITE or _READ.  NULL: the host cannot
+     * open connections (MIGRATE is refused). */
+    int (*migrate_io)(void *priv, const char *host, int port, long long timeout_ms, const char *req,
+                      size_t nbytes, int nlines, dstr *lines);
 } cairn_host_ops;
 
 typedef struct engine_stats {

@@ -282,6 +282,7 @@ static const cairn_host_ops server_host_ops = {
     .persist_cmd = host_persist_cmd,
     .persist_info = host_persist_info,
     .script_tick = host_script_tick,
+    .migrate_io = server_migrate_io,
 };
 
 static void usage(void)

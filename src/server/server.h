@@ -103,6 +103,10 @@ void supervise_stopping(cairn_server *srv);
 /* Host operations implemented by the server (main.c, client_cmd.c,
  * info.c): see cairn_host_ops in engine.h. */
 void server_client_cmd(void *priv, cmd_call *c);
+/* cairn_host_ops.migrate_io: a blocking exchange with another server
+ * (migrate_io.c), as Redis's MIGRATE blocks. */
+int server_migrate_io(void *priv, const char *host, int port, long long timeout_ms, const char *req,
+                      size_t nbytes, int nlines, dstr *lines);
 void server_info(void *priv, const char *section, dstr *out);
 /* Sample the instantaneous rates; called from the cron. */
 void server_track_metrics(cairn_server *srv, int64_t now_ms);

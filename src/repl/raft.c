@@ -360,9 +360,11 @@ void raft_msg_free(raft_msg *m)
         free(m->entries[i].data);
     free(m->entries);
     free(m->data);
+    free(m->conf);
     m->entries = NULL;
     m->n_entries = 0;
     m->data = NULL;
+    m->conf = NULL;
 }
 
 int raft_msg_set_data(raft_msg *m, const void *data, uint32_t len)
@@ -385,7 +387,16 @@ int raft_msg_copy(raft_msg *dst, const raft_msg *src)
     dst->entries = NULL;
     dst->n_entries = 0;
     dst->data = NULL;
+    dst->conf = NULL;
     if (src->data && raft_msg_set_data(dst, src->data, src->data_len) != 0) return -1;
+    if (src->conf) {
+        dst->conf = malloc(sizeof(*dst->conf));
+        if (!dst->conf) {
+            raft_msg_free(dst);
+            return -1;
+        }
+        *dst->conf = *src->conf;
+    }
     if (!src->n_entries) return 0;
     dst->entries = calloc(src->n_entries, sizeof(raft_entry));
     if (!dst->entries) {
@@ -650,11 +661,18 @@ static void send_snapshot(raft *r, progress *p)
         p->in_start = p->in_count = p->in_bytes = 0;
     }
     if (p->snap_out) return;
+    raft_conf *conf = malloc(sizeof(*conf));
+    if (!conf) return;
     raft_msg *m = send_msg(r, p->id, RAFT_MSG_SNAP);
-    if (!m) return;
+    if (!m) {
+        free(conf);
+        return;
+    }
+    *conf = r->snap.conf;
+    m->conf = conf;
     uint64_t left = r->snap.size - p->snap_off;
     uint64_t chunk = r->cfg.max_msg_bytes ? r->cfg.max_msg_bytes : 1;
-    m->snap = r->snap;
+    m->size = r->snap.size;
     m->index = r->snap.index;
     m->log_term = r->snap.term;
     m->offset = p->snap_off;
@@ -934,6 +952,16 @@ uint64_t raft_peer_match(const raft *r, uint64_t id)
 
 const raft_snapshot_meta *raft_get_snapshot(const raft *r) { return &r->snap; }
 
+int raft_snapshot_meta_at(const raft *r, uint64_t index, raft_snapshot_meta *out)
+{
+    if (index <= r->offset || index > raft_last_index(r)) return RAFT_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    out->index = index;
+    out->term = raft_term_at(r, index);
+    out->conf = conf_at(r, index);
+    return RAFT_OK;
+}
+
 int raft_compact(raft *r, uint64_t index, uint64_t size)
 {
     if (index <= r->snap.index || index > r->applied || index > raft_last_index(r))
@@ -1002,7 +1030,7 @@ static void snap_resp(raft *r, const raft_msg *m, int reject, uint64_t offset)
     raft_msg *resp = send_msg(r, m->from, RAFT_MSG_SNAP_RESP);
     if (!resp) return;
     resp->reject = (uint8_t)reject;
-    resp->index = m->snap.index;
+    resp->index = m->index;
     resp->offset = offset;
 }
 
@@ -1045,7 +1073,11 @@ static void install_snapshot(raft *r, const raft_snapshot_meta *s)
 
 static void handle_snap(raft *r, const raft_msg *m)
 {
-    if (m->snap.index <= r->commit) {
+    /* a completed snapshot not yet handed out: its chunks are the last in
+     * the Ready; the leader resends this one later */
+    if (r->installed || !m->conf) return;
+    int stale_ok = BUG(r, RAFT_BUG_SNAP_STALE) && m->index > r->offset;
+    if (m->index <= r->commit && !stale_ok) {
         /* we have all of it: tell the leader where we are */
         r->recv_active = 0;
         raft_msg *resp = send_msg(r, m->from, RAFT_MSG_APP_RESP);
@@ -1054,13 +1086,13 @@ static void handle_snap(raft *r, const raft_msg *m)
     }
     if (m->offset == 0) {
         r->recv_active = 1;
-        r->recv = m->snap;
+        r->recv = (raft_snapshot_meta){m->index, m->log_term, m->size, *m->conf};
         r->recv_off = 0;
     }
-    if (!r->recv_active || r->recv.index != m->snap.index || r->recv.term != m->snap.term ||
-        m->offset != r->recv_off || m->data_len > m->snap.size - m->offset ||
+    if (!r->recv_active || r->recv.index != m->index || r->recv.term != m->log_term ||
+        r->recv.size != m->size || m->offset != r->recv_off || m->data_len > m->size - m->offset ||
         (m->data_len && !m->data)) {
-        snap_resp(r, m, 1, r->recv_active && r->recv.index == m->snap.index ? r->recv_off : 0);
+        snap_resp(r, m, 1, r->recv_active && r->recv.index == m->index ? r->recv_off : 0);
         return;
     }
     if (queue_chunk(r, m) != 0) return; /* no ack: the leader resends */
@@ -1070,8 +1102,7 @@ static void handle_snap(raft *r, const raft_msg *m)
         return;
     }
     r->recv_active = 0;
-    raft_snapshot_meta s = m->snap;
-    if (BUG(r, RAFT_BUG_SNAP_CONF)) s.conf = r->conf;
+    raft_snapshot_meta s = r->recv;
     install_snapshot(r, &s);
     raft_msg *resp = send_msg(r, m->from, RAFT_MSG_APP_RESP);
     if (resp) resp->index = s.index;

@@ -129,16 +129,17 @@ typedef struct raft_msg {
     uint64_t tick;
     size_t n_entries;
     raft_entry *entries; /* owned by the message */
-    /* SNAP: bytes [offset, offset + data_len) of the snapshot described by
-     * snap; done marks the last chunk.  SNAP_RESP: offset is how many bytes
-     * the follower holds of the snapshot at snap.index (with reject: where
-     * it wants the leader to resume).  A SNAP made by the core has data ==
-     * NULL: the caller fills it from its snapshot file when it sends the
-     * message (raft_msg_set_data), and drops the message if its snapshot is
-     * no longer the one at snap.index. */
-    uint64_t offset;
+    /* SNAP: bytes [offset, offset + data_len) of the snapshot at (index,
+     * log_term), size bytes long, whose configuration is *conf; done marks
+     * the last chunk.  SNAP_RESP: offset is how many bytes the follower
+     * holds of the snapshot at index (with reject: where it wants the
+     * leader to resume).  A SNAP made by the core has data == NULL: the
+     * caller fills it from its snapshot file when it sends the message
+     * (raft_msg_set_data), and drops the message if its snapshot is no
+     * longer the one at index. */
+    uint64_t offset, size;
     uint8_t done;
-    raft_snapshot_meta snap;
+    raft_conf *conf; /* SNAP only; owned by the message */
     uint32_t data_len;
     uint8_t *data; /* owned by the message */
 } raft_msg;
@@ -197,7 +198,7 @@ enum {
     RAFT_BUG_VOTE_UNSYNCED = 1u << 2, /* vote left out of the hard state to persist */
     RAFT_BUG_READ_STALE = 1u << 3,    /* ReadIndex without the heartbeat round */
     RAFT_BUG_CONF_MULTI = 1u << 4,    /* a conf change while another is uncommitted */
-    RAFT_BUG_SNAP_CONF = 1u << 5,     /* an installed snapshot's configuration ignored */
+    RAFT_BUG_SNAP_STALE = 1u << 5,    /* a snapshot older than the commit index installed */
 };
 
 /* What the caller has to do; see the contract above. */
@@ -291,6 +292,10 @@ raft *raft_new_from(const raft_config *cfg, const raft_snapshot_meta *snap,
  * applied), size bytes long, durable: entries up to index leave the log,
  * and followers that need them get the snapshot instead. */
 int raft_compact(raft *r, uint64_t index, uint64_t size);
+/* What to record in a snapshot taken at index (applied, not compacted
+ * yet): its term and the configuration in effect there (size is left 0).
+ * Returns RAFT_ERR_INVALID if index is not in the log. */
+int raft_snapshot_meta_at(const raft *r, uint64_t index, raft_snapshot_meta *out);
 /* The last snapshot (index 0: none). */
 const raft_snapshot_meta *raft_get_snapshot(const raft *r);
 

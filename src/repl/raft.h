@@ -16,14 +16,17 @@
  * After any input the caller asks raft_ready() what to do, does it, and
  * calls raft_advance().  THE CONTRACT, in this order:
  *
- *   1. Persist rd.entries (replacing any stored entries from
- *      rd.entries[0].index on) and, if rd.hs_changed, rd.hs, and make
- *      both durable (fsync).  If that fails, stop: send nothing,
+ *   1. Write rd.snap_chunks (and, with rd.snapshot, make that snapshot
+ *      the node's and cut the log behind it), then persist rd.entries
+ *      (replacing any stored entries from rd.entries[0].index on) and, if
+ *      rd.hs_changed, rd.hs, and make all of it durable (fsync).  If that fails, stop: send nothing,
  *      acknowledge nothing (the node must crash and recover from disk).
  *   2. Only then send rd.msgs.  A vote or an append acknowledgement
  *      promises something about the disk; sending it before step 1 is
  *      durable breaks Raft (a crash forgets the promise).
- *   3. Apply rd.committed in order to the replicated state machine.
+ *   3. With rd.snapshot, replace the state machine with it; then apply
+ *      rd.committed in order.  With rd.compact_index, take a snapshot
+ *      there and call raft_compact() once it is durable.
  *   4. Serve rd.reads: each read with ctx may be answered once the
  *      local state machine has applied rd.reads[i].index.
  *   5. raft_advance(r).  Pointers in rd are valid until then.

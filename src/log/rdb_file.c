@@ -15,6 +15,7 @@
 #include "../ds/alloc.h"
 #include "../engine/db.h"
 #include "../engine/evict.h"
+#include "../script/function.h"
 #include "fileio.h"
 #include "rdb.h"
 
@@ -49,6 +50,7 @@ struct rdb_loader {
     rdb_load_stats st;
     rdb_warn_fn *warn;
     void *warn_priv;
+    char fn_err[256]; /* why a function library did not load */
 };
 
 int rdb_sniff(const char *head, size_t n) { return n >= 5 && memcmp(head, RDB_MAGIC, 5) == 0; }
@@ -240,6 +242,20 @@ static int read_key(rdb_loader *l, int type)
     return ok;
 }
 
+/* A function library's code, loaded as FUNCTION LOAD would. */
+static int read_function(rdb_loader *l)
+{
+    cslice code;
+    dstr scratch = NULL;
+    int ok = rdb_read_string(&l->r, &code, &scratch);
+    if (ok && !function_load(script_get(l->e), code.ptr, code.len, FN_CREATE, l->fn_err,
+                             sizeof(l->fn_err)))
+        ok = bad(l, l->fn_err);
+    if (ok) l->st.functions++;
+    dstr_free(scratch);
+    return ok;
+}
+
 /* EOF: the checksum of everything before it, when the file has one. */
 static int read_eof(rdb_loader *l)
 {
@@ -283,11 +299,7 @@ static int read_record(rdb_loader *l)
     case RDB_OPCODE_RESIZEDB: return resize_db(l);
     case RDB_OPCODE_AUX: return read_aux(l);
     case RDB_OPCODE_MODULE_AUX: return skip_module_aux(l);
-    case RDB_OPCODE_FUNCTION2:
-        if (!rdb_skip_string(&l->r)) return 0;
-        warnf(l, "Skipping a function library: Cairn has no FUNCTION support");
-        l->st.functions_skipped++;
-        return 1;
+    case RDB_OPCODE_FUNCTION2: return read_function(l);
     case RDB_OPCODE_FUNCTION: return bad(l, "functions in a pre-release format");
     case RDB_OPCODE_EOF: return read_eof(l);
     default: return read_key(l, (int)t);
@@ -375,6 +387,19 @@ static void out_key(rdb_out *w, cairn_engine *e, cobj *o, int access, int64_t no
     if (dstr_len(w->buf) >= RDB_FLUSH_LEN) out_flush(w);
 }
 
+/* Function libraries, as Redis writes them: their code, before the keys. */
+static void out_functions(rdb_out *w, cairn_engine *e)
+{
+    if (!e->script) return;
+    int n;
+    const fn_lib *const *libs = function_libraries(e->script, &n);
+    for (int i = 0; i < n; i++) {
+        unsigned char op = RDB_OPCODE_FUNCTION2;
+        w->buf = dstr_cat(w->buf, &op, 1);
+        w->buf = rdb_write_string(w->buf, libs[i]->code, dstr_len(libs[i]->code), 0);
+    }
+}
+
 int rdb_write_file(cairn_engine *e, int fd, int64_t now_ms)
 {
     rdb_out w = {fd, dstr_with_cap(RDB_FLUSH_LEN * 2), 0, 0};
@@ -385,6 +410,7 @@ int rdb_write_file(cairn_engine *e, int fd, int64_t now_ms)
     snprintf(num, sizeof(num), "%lld", (long long)(now_ms / 1000));
     out_aux(&w, "ctime", num);
     out_aux(&w, "aof-base", "0");
+    out_functions(&w, e);
     int access = evict_access_kind(e);
     for (int i = 0; i < e->ndbs && !w.failed; i++) {
         cdb *db = &e->dbs[i];

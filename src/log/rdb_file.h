@@ -9,11 +9,11 @@
  *   MODULE_AUX ..., FUNCTION2 code, ...
  *   EOF <CRC64 of everything before it, 0: not computed>
  *
- * Values are rdb.c's.  What Cairn cannot hold is handled as Redis's
- * users would want: module aux data and function libraries are skipped
- * with a warning; a module value stops the load (its data cannot be
- * kept).  Keys whose expiry time has passed are loaded as they are: the
- * node that originates expires them and logs it (DESIGN rule 4). */
+ * Values are rdb.c's.  Function libraries load as FUNCTION LOAD would
+ * (one that does not load stops the load, as in Redis).  Module aux data
+ * is skipped with a warning (Cairn has no modules); a module value stops
+ * the load (its data cannot be kept).  Keys whose expiry time has passed are loaded as they are:
+ * the node that originates expires them and logs it (DESIGN rule 4). */
 #ifndef CAIRN_RDB_FILE_H
 #define CAIRN_RDB_FILE_H
 
@@ -25,7 +25,7 @@
 typedef struct rdb_load_stats {
     int version;
     long long keys, expires;
-    long long module_aux_skipped, functions_skipped;
+    long long module_aux_skipped, functions;
 } rdb_load_stats;
 
 typedef void rdb_warn_fn(void *priv, const char *msg);

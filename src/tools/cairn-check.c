@@ -313,9 +313,8 @@ static int run_rdb(const char *path)
                     printf("db%d: keys=%lld,expires=%lld\n", i, db_size(&e->dbs[i]),
                            db_volatile_count(&e->dbs[i]));
             printf("%s: OK, a Redis RDB of version %d: %lld keys, %lld with an expiry, %lld "
-                   "module aux sections and %lld function libraries skipped\n",
-                   path, st->version, st->keys, st->expires, st->module_aux_skipped,
-                   st->functions_skipped);
+                   "function libraries, %lld module aux sections skipped\n",
+                   path, st->version, st->keys, st->expires, st->functions, st->module_aux_skipped);
             rc = EXIT_SOUND;
         }
         rdb_loader_free(l);

@@ -485,10 +485,11 @@ static int server_start(cairn_server *srv)
     }
     srv->cron.data = srv->sigterm.data = srv->sigint.data = srv->loader.data = srv;
     if (open_data_dir(srv) != 0) return -1;
+    /* Before the data port: whoever sees the server listen can scrape it. */
+    if (metrics_init(srv) != 0 || metrics_listen(srv) != NULL) return -1;
     if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, srv->cfg.unixsocket,
                    srv->cfg.unixsocketperm))
         return -1;
-    if (metrics_init(srv) != 0 || metrics_listen(srv) != NULL) return -1;
     uv_idle_start(&srv->loader, on_load_slice);
     uv_poll_start(&srv->cron, UV_READABLE, on_cron);
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);

@@ -71,7 +71,13 @@ dstr rdb_write_len(dstr out, uint64_t len);
 /* Append a string: as an integer when it reads as one of at most 32 bits,
  * LZF-compressed when compress is set and that saves room, else raw. */
 dstr rdb_write_string(dstr out, const char *p, size_t len, int compress);
-/* Append the RDB type of o and its value. */
+/* Can o be written (every type but streams, whose payload is not done)? */
+static inline int rdb_can_write(const cobj *o)
+{
+    return o->type == OBJ_STRING || o->type == OBJ_LIST || o->type == OBJ_SET ||
+           o->type == OBJ_ZSET || o->type == OBJ_HASH;
+}
+/* Append the RDB type of o and its value (o must be writable). */
 dstr rdb_write_object(dstr out, const cobj *o, int compress);
 
 /* A DUMP payload: o's type and value, the RDB version (2 bytes) and the

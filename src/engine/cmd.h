@@ -170,5 +170,13 @@ void reply_help(cmd_call *c, const char *const *lines, size_t n);
  * HSET of the result.  The arguments are copied; engine_call_finish()
  * logs and frees them. */
 void log_as(cmd_call *c, int argc, const cslice *argv);
+/* Log this call as entries of head (nhead arguments) followed by at most
+ * batch of the n items each, in one atomic unit (MULTI ... EXEC), rather
+ * than as one entry that grows with what a client asked: an SPOP of a
+ * million members becomes SREMs of LOG_BATCH members, as Redis
+ * propagates it. */
+#define LOG_BATCH 1024
+void log_as_batches(cmd_call *c, int nhead, const cslice *head, long n, const cslice *items,
+                    long batch);
 
 #endif

@@ -82,6 +82,23 @@ void reply_help(cmd_call *c, const char *const *lines, size_t n)
     reply_simple(c->out, "    Prints this help.");
 }
 
+void log_as_batches(cmd_call *c, int nhead, const cslice *head, long n, const cslice *items,
+                    long batch)
+{
+    uint32_t db = (uint32_t)c->db->id;
+    cslice *argv = cm_malloc(sizeof(cslice) * (size_t)(nhead + batch));
+    memcpy(argv, head, sizeof(cslice) * (size_t)nhead);
+    engine_atomic_begin(c->e, db, c->now_ms);
+    for (long at = 0; at < n; at += batch) {
+        long k = n - at < batch ? n - at : batch;
+        memcpy(argv + nhead, items + at, sizeof(cslice) * (size_t)k);
+        engine_log(c->e, db, c->now_ms, c->seed, nhead + (int)k, argv);
+    }
+    engine_atomic_end(c->e, db);
+    cm_free(argv);
+    c->logged = 1;
+}
+
 void log_as(cmd_call *c, int argc, const cslice *argv)
 {
     for (int i = 0; i < c->log_argc; i++)

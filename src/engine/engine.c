@@ -270,7 +270,9 @@ void engine_call_finish(cmd_call *c)
         e->stats.dirty += c->dirty;
         touch_call_keys(c);
         if (e->tracking) tracking_invalidate_call(c);
-        if (c->log_argc) {
+        if (c->logged) {
+            /* the command logged its effects itself */
+        } else if (c->log_argc) {
             cslice *argv = cm_malloc(sizeof(cslice) * (size_t)c->log_argc);
             for (int i = 0; i < c->log_argc; i++)
                 argv[i] = (cslice){c->log_argv[i], dstr_len(c->log_argv[i])};

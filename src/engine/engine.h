@@ -276,6 +276,7 @@ struct cmd_call {
     rbuf *out;
     long long dirty; /* changes this call made; > 0 means it is logged */
     int retry;       /* RETRY_*: a parked command run again (blocking.c) */
+    int logged;      /* log_as_batches() logged it already */
     int log_argc;    /* log_as(): what to log instead of argv */
     dstr *log_argv;
     unsigned lfu_draws; /* LFU counter draws made from seed (evict.c) */

@@ -635,7 +635,10 @@ static void pop_log_add(cmd_call *c, pop_log *pl, const set_elem *e)
 
 static void pop_log_finish(cmd_call *c, pop_log *pl)
 {
-    log_as(c, pl->argc, pl->argv);
+    if (pl->argc - 2 > LOG_BATCH)
+        log_as_batches(c, 2, pl->argv, pl->argc - 2, pl->argv + 2, LOG_BATCH);
+    else
+        log_as(c, pl->argc, pl->argv);
     for (int i = 0; i < pl->argc - 2; i++)
         dstr_free(pl->copies[i]);
     cm_free(pl->copies);

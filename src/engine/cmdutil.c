@@ -82,23 +82,6 @@ void reply_help(cmd_call *c, const char *const *lines, size_t n)
     reply_simple(c->out, "    Prints this help.");
 }
 
-void log_as_batches(cmd_call *c, int nhead, const cslice *head, long n, const cslice *items,
-                    long batch)
-{
-    uint32_t db = (uint32_t)c->db->id;
-    cslice *argv = cm_malloc(sizeof(cslice) * (size_t)(nhead + batch));
-    memcpy(argv, head, sizeof(cslice) * (size_t)nhead);
-    engine_atomic_begin(c->e, db, c->now_ms);
-    for (long at = 0; at < n; at += batch) {
-        long k = n - at < batch ? n - at : batch;
-        memcpy(argv + nhead, items + at, sizeof(cslice) * (size_t)k);
-        engine_log(c->e, db, c->now_ms, c->seed, nhead + (int)k, argv);
-    }
-    engine_atomic_end(c->e, db);
-    cm_free(argv);
-    c->logged = 1;
-}
-
 void log_as(cmd_call *c, int argc, const cslice *argv)
 {
     for (int i = 0; i < c->log_argc; i++)
@@ -107,4 +90,51 @@ void log_as(cmd_call *c, int argc, const cslice *argv)
     for (int i = 0; i < argc; i++)
         c->log_argv[i] = dstr_new(argv[i].ptr, argv[i].len);
     c->log_argc = argc;
+}
+
+struct log_more {
+    int n, cap;
+    int *argc;
+    dstr **argv;
+};
+
+void log_add(cmd_call *c, int argc, const cslice *argv)
+{
+    if (c->log_argc == 0) {
+        log_as(c, argc, argv);
+        return;
+    }
+    if (!c->log_more) c->log_more = cm_calloc(1, sizeof(*c->log_more));
+    struct log_more *m = c->log_more;
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 4;
+        m->argc = cm_realloc(m->argc, sizeof(*m->argc) * (size_t)m->cap);
+        m->argv = cm_realloc(m->argv, sizeof(*m->argv) * (size_t)m->cap);
+    }
+    dstr *copy = cm_malloc(sizeof(dstr) * (size_t)argc);
+    for (int i = 0; i < argc; i++)
+        copy[i] = dstr_new(argv[i].ptr, argv[i].len);
+    m->argc[m->n] = argc;
+    m->argv[m->n++] = copy;
+}
+
+void log_more_flush(cmd_call *c, int log)
+{
+    struct log_more *m = c->log_more;
+    for (int i = 0; i < m->n; i++) {
+        if (log) {
+            cslice *argv = cm_malloc(sizeof(cslice) * (size_t)m->argc[i]);
+            for (int j = 0; j < m->argc[i]; j++)
+                argv[j] = (cslice){m->argv[i][j], dstr_len(m->argv[i][j])};
+            engine_log(c->e, (uint32_t)c->db->id, c->now_ms, c->seed, m->argc[i], argv);
+            cm_free(argv);
+        }
+        for (int j = 0; j < m->argc[i]; j++)
+            dstr_free(m->argv[i][j]);
+        cm_free(m->argv[i]);
+    }
+    cm_free(m->argc);
+    cm_free(m->argv);
+    cm_free(m);
+    c->log_more = NULL;
 }

@@ -12,6 +12,7 @@
 #define CAIRN_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../ds/dstr.h"
 
@@ -112,6 +113,16 @@ typedef struct cairn_config {
      * percentiles shown, as CONFIG GET shows them ("50 99 99.9"). */
     int latency_tracking;
     dstr latency_pcts;
+    /* The slow log (slowlog.h) and the latency monitor (latency.h). */
+    long long slowlog_log_slower_than; /* us; < 0: off */
+    long long slowlog_max_len;
+    long long latency_monitor_threshold; /* ms; 0: off */
+    /* Not settings: sessions in MONITOR mode (monitor.c), and derived by
+     * config_watch_fixup() from them and the three above, the shortest
+     * command duration (ns) that anything observes: every timed command
+     * is compared with it, and only those that reach it go further. */
+    int monitoring;
+    int64_t watch_ns;
 } cairn_config;
 
 /* How a parameter's value is held and parsed. */
@@ -175,6 +186,8 @@ void config_table_free(const config_def *defs, size_t n, void *config);
 typedef struct cairn_engine cairn_engine;
 
 void config_init(cairn_config *cfg);
+/* Recompute cfg->watch_ns (a cairn_config *). */
+void config_watch_fixup(void *cfg);
 void config_free(cairn_config *cfg);
 
 /* Set parameter `name` (the engine's or the host's) to `value` as a

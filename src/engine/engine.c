@@ -9,8 +9,11 @@
 #include "cmd.h"
 #include "db.h"
 #include "evict.h"
+#include "latency.h"
+#include "monitor.h"
 #include "multi.h"
 #include "pubsub.h"
+#include "slowlog.h"
 #include "tracking.h"
 
 cairn_engine *engine_create(const uint8_t seed[32])
@@ -64,6 +67,9 @@ void engine_free(cairn_engine *e)
     pubsub_free(e);
     if (e->script_free) e->script_free(e->script);
     tracking_free(e);
+    slowlog_free(e->slowlog);
+    latency_free(e->latency);
+    monitors_free(e->monitors);
     cm_free(e);
 }
 
@@ -224,6 +230,20 @@ void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_
     call_setup(c, e, s, cmd, argc, argv, now_us, e->mono_ns ? e->mono_ns() : 0, out);
 }
 
+/* A call that ran for ns nanoseconds (-1: untimed), at least cfg.watch_ns:
+ * the slow log and the latency monitor see it once it is served, the
+ * monitors when it first runs (not its retries), as in Redis. */
+static void __attribute__((noinline)) observe_call(cmd_call *c, int64_t ns, int parked)
+{
+    if (ns >= 0 && !parked) {
+        slowlog_push(c, ns / 1000);
+        latency_sample(c->e, (c->cmd->flags & CMD_FAST) ? "fast-command" : "command",
+                       c->now_ms / 1000, ns / 1000000);
+    }
+    if (c->e->cfg.monitoring && !c->retry && !(c->cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN)))
+        monitor_feed(c);
+}
+
 /* Count a run of a command in its statistics, unless it replays the log
  * (Redis does not count AOF loading either).  A blocking command counts
  * as a call when it first runs, parked or not; the runs that serve it
@@ -239,6 +259,7 @@ static void account_call(cmd_call *c)
     int parked = c->retry ? c->retry == RETRY_PARKED_AGAIN : c->s->blocked != NULL;
     int64_t ns = e->mono_ns ? e->mono_ns() - c->start_ns : -1;
     cmdstats_record(c->stats, ns, !c->retry, failed, e->cfg.latency_tracking && !parked);
+    if (ns >= e->cfg.watch_ns) observe_call(c, ns, parked);
 }
 
 /* A command refused before it ran (wrong arity, out of memory, -LOADING,

@@ -61,6 +61,9 @@ enum {
     /* The host is cutting this session off (its output passed a limit):
      * nothing more is written to it. */
     SESS_CLOSE_ASAP = 1 << 12,
+    SESS_MONITOR = 1 << 13, /* in MONITOR mode (monitor.c) */
+    SESS_SCRIPT = 1 << 14,  /* the session scripts run their commands as */
+    SESS_UNIX = 1 << 15,    /* a client of the unix socket */
 };
 
 typedef struct blocked_state blocked_state;
@@ -76,6 +79,7 @@ typedef struct cairn_session {
     int resp; /* 2 or 3 */
     int flags;
     dstr name;         /* NULL until CLIENT SETNAME */
+    const char *addr;  /* "ip:port" of a connection (the host's), else NULL */
     void *host_client; /* the network client, opaque to the engine */
     /* Where a parked command's reply goes once it is served or times out
      * (the connection's output); NULL for sessions that cannot block. */
@@ -234,6 +238,12 @@ struct cairn_engine {
     /* The host's monotonic clock in nanoseconds, to time commands; NULL:
      * commands are counted, not timed. */
     int64_t (*mono_ns)(void);
+    /* What observes commands that ran past cfg.watch_ns: the slow log,
+     * the latency monitor and the sessions in MONITOR mode; each NULL
+     * until first used. */
+    struct slowlog *slowlog;
+    struct latency_monitor *latency;
+    struct monitors *monitors;
 };
 
 enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2 };

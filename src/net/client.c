@@ -497,8 +497,9 @@ static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t siz
 static void describe_addr(client *c)
 {
     if (c->flags & CLIENT_UNIX) {
-        snprintf(c->addr, sizeof(c->addr), "/unixsocket:0");
-        snprintf(c->laddr, sizeof(c->laddr), "/unixsocket:0");
+        /* As Redis names them: the socket's path, port 0. */
+        snprintf(c->addr, sizeof(c->addr), "%s:0", c->net->unix_path);
+        snprintf(c->laddr, sizeof(c->laddr), "%s:0", c->net->unix_path);
         return;
     }
     struct sockaddr_storage ss;
@@ -519,7 +520,8 @@ static client *client_new(net *n, int fd, int is_unix)
     session_init(n->engine, &c->sess);
     c->sess.host_client = c;
     c->sess.out = &c->out;
-    c->sess.flags |= SESS_CAN_BLOCK;
+    c->sess.flags |= SESS_CAN_BLOCK | (is_unix ? SESS_UNIX : 0);
+    c->sess.addr = c->addr;
     c->qbuf = dstr_with_cap(READ_CHUNK);
     resp_parser_init(&c->parser, n->engine->cfg.proto_max_bulk_len);
     rbuf_init(&c->out, 2);
@@ -718,6 +720,7 @@ int net_listen(net *n, const char *bind, int port, const char *unixsocket, int u
         }
     }
     if (unixsocket && *unixsocket) {
+        snprintf(n->unix_path, sizeof(n->unix_path), "%s", unixsocket);
         int rc = listen_unix(n, unixsocket, unixperm);
         if (rc) {
             n->log(n->log_priv, LL_WARNING, "Failed opening Unix socket %s: %s", unixsocket,

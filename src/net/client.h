@@ -47,7 +47,7 @@ typedef struct client {
     rbuf out;
     struct client *prev, *next; /* every client */
     struct client *queue_next;  /* pending writes */
-    char addr[64], laddr[64];   /* "ip:port" or the socket path */
+    char addr[112], laddr[112]; /* "ip:port", or "<socket path>:0" */
     int64_t ctime_ms, last_ms;  /* created, last interaction (clock_mono_ms()) */
     uint64_t tot_net_in, tot_net_out, tot_cmds;
     /* The command log offset this client's output depends on: its replies
@@ -114,7 +114,8 @@ struct net {
     net_log_fn log;
     void *log_priv;
     net_log_hooks hooks;
-    wall_clock wall; /* command time (net_command_time_us()) */
+    wall_clock wall;     /* command time (net_command_time_us()) */
+    char unix_path[108]; /* the unix socket listened on, "" if none */
 };
 
 /* Set up n on loop; n->cfg, filled from the configuration before, is

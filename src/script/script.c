@@ -955,6 +955,7 @@ script_engine *script_get(cairn_engine *e)
     script_engine *se = cm_calloc(1, sizeof(*se));
     se->e = e;
     session_init(e, &se->sess);
+    se->sess.flags = SESS_SCRIPT;
     rbuf_init(&se->reply, 2);
     se->resp = 2;
     se->L = new_state(se);

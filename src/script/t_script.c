@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../engine/cmd.h"
+#include "../engine/monitor.h"
 #include "script.h"
 #include "sha1.h"
 
@@ -119,6 +120,9 @@ static int run_flags(cmd_call *c, int flags, int ro)
 
 static void eval_generic(cmd_call *c, int by_sha, int ro)
 {
+    /* Fed here (EVAL is flagged skip-monitor) so that monitors see the
+     * script before the commands it runs, as in Redis. */
+    if (c->e->cfg.monitoring) monitor_feed(c);
     long long numkeys;
     if (!arg_ll(c, 2, &numkeys)) return;
     if (numkeys > c->argc - 3) {

@@ -14,6 +14,7 @@
 
 #include "../ds/alloc.h"
 #include "../engine/config.h"
+#include "../engine/latency.h"
 #include "cairn.h"
 #include "server.h"
 
@@ -102,6 +103,8 @@ static void cron_expire(cairn_server *srv)
     do {
         engine_active_expire(e, now_ms, effort, &more);
     } while (more && clock_mono_us() - start < budget_us);
+    if (latency_monitor_on(e->cfg.latency_monitor_threshold))
+        latency_sample(e, "expire-cycle", now_ms / 1000, (clock_mono_us() - start) / 1000);
 }
 
 /* Tick every 1000/hz ms; called again when CONFIG SET changes hz. */

@@ -238,6 +238,17 @@ struct cairn_engine {
     /* The host's monotonic clock in nanoseconds, to time commands; NULL:
      * commands are counted, not timed. */
     int64_t (*mono_ns)(void);
+    /* Memory accounting (DESIGN rule 6, evict.h).  mem_process: the host
+     * holds this engine alone in its process, so the allocator's figure
+     * for the process is the engine's (cairn-server).  Otherwise the
+     * engine's memory is what the threads running it allocated minus what
+     * they freed while inside its brackets (engine_mem_enter/leave):
+     * mem_net for the closed ones, and for the open one the calling
+     * thread's net allocation since mem_base. */
+    int mem_process;
+    int mem_depth;
+    int64_t mem_net;
+    int64_t mem_base;
     /* Its reading at the end of the last command timed since
      * engine_execute_at() started, 0 if none: a host running commands back
      * to back starts the next one's timer from it. */

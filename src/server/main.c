@@ -14,6 +14,7 @@
 
 #include "../ds/alloc.h"
 #include "../engine/config.h"
+#include "../engine/evict.h"
 #include "../engine/latency.h"
 #include "cairn.h"
 #include "server.h"
@@ -486,6 +487,8 @@ int main(int argc, char **argv)
     }
     cairn_server *srv = cm_calloc(1, sizeof(*srv));
     srv->engine = engine_create(seed);
+    /* The server's process holds one engine: the process's memory is its. */
+    engine_mem_own_process(srv->engine);
     char exe[PATH_MAX];
     if (realpath(argv[0], exe)) srv->executable = dstr_from_cstr(exe);
     /* The engine's configuration covers the server's settings once it

@@ -139,6 +139,12 @@ typedef struct cairn_host_ops {
      * with.  Returns NULL, or the error without "ERR " (Redis's "The server
      * is running without a config file" when there is none). */
     const char *(*config_rewrite)(void *priv);
+    /* A directive was accepted but has no effect: log msg (one line). */
+    void (*config_warning)(void *priv, const char *msg);
+    /* `include path` in a configuration file: read the file(s) (a glob
+     * pattern) and apply them with config_load_string().  Returns 0, or
+     * -1 with the message in *err (the caller frees it). */
+    int (*config_include)(void *priv, const char *path, dstr *err);
     /* A parked session was served, timed out or unblocked: its reply is in
      * s->out and it may run its next command.  Called from inside
      * engine_execute() of another session: the host must only note it. */

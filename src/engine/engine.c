@@ -105,6 +105,9 @@ void session_reset(cairn_session *s)
     multi_discard(s);
     dstr_free(s->name);
     s->name = NULL;
+    dstr_free(s->lib_name);
+    dstr_free(s->lib_ver);
+    s->lib_name = s->lib_ver = NULL;
     s->db = 0;
     s->resp = 2;
     s->flags = 0;
@@ -359,6 +362,18 @@ static int refused_while_subscribed(const cairn_session *s, const cmd_def *cmd, 
                  "RESET are allowed in this context",
                  cmd->name);
     return 1;
+}
+
+int engine_pause_holds(cairn_engine *e, const cairn_session *s, int argc, const cslice *argv,
+                       int all)
+{
+    if (all) return 1;
+    const cmd_def *cmd = cmd_lookup(e, argv[0].ptr, argv[0].len);
+    if (cmd && cmd->subcommands && argc >= 2) cmd = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+    if (!cmd) return 0; /* its error needs no pause */
+    uint32_t flags = cmd->flags;
+    if (strcmp(cmd->name, "exec") == 0 && (s->flags & SESS_MULTI)) flags |= multi_queued_flags(s);
+    return (flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
 }
 
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,

@@ -78,9 +78,10 @@ typedef struct cairn_session {
     int db;
     int resp; /* 2 or 3 */
     int flags;
-    dstr name;         /* NULL until CLIENT SETNAME */
-    const char *addr;  /* "ip:port" of a connection (the host's), else NULL */
-    void *host_client; /* the network client, opaque to the engine */
+    dstr name;              /* NULL until CLIENT SETNAME */
+    const char *addr;       /* "ip:port" of a connection (the host's), else NULL */
+    dstr lib_name, lib_ver; /* CLIENT SETINFO, NULL until set */
+    void *host_client;      /* the network client, opaque to the engine */
     /* Where a parked command's reply goes once it is served or times out
      * (the connection's output); NULL for sessions that cannot block. */
     rbuf *out;
@@ -334,6 +335,11 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
 void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
                       const cslice *argv, int64_t now_us, rbuf *out);
 void engine_call_finish(cmd_call *c);
+/* Would a CLIENT PAUSE hold this request of s (all: a pause of every
+ * command; else of writes: commands that write or may replicate, and an
+ * EXEC that queued one)? */
+int engine_pause_holds(cairn_engine *e, const cairn_session *s, int argc, const cslice *argv,
+                       int all);
 /* Serve sessions parked on keys that became ready (blocking.c). */
 void engine_serve_ready(cairn_engine *e, int64_t now_us);
 

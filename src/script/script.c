@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../ds/sha1.h"
 #include "../ds/util.h"
 #include "../engine/cmd.h"
 #include "function.h"
 #include "libs.h"
-#include "sha1.h"
 
 /* Registry slots of the interpreter. */
 #define REG_SCRIPTS   "cairn.scripts"   /* name -> compiled function */

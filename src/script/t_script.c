@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../ds/sha1.h"
 #include "../engine/cmd.h"
 #include "../engine/monitor.h"
 #include "script.h"
-#include "sha1.h"
 
 /* Parse "#!lua flags=a,b" as Redis's evalExtractShebangFlags: *flags gets
  * the SCRIPT_* flags (SCRIPT_EVAL_COMPAT without a shebang) and *skip the

@@ -97,6 +97,8 @@ static void on_signal(uv_signal_t *h, int signum)
 static void cron_expire(cairn_server *srv)
 {
     cairn_engine *e = srv->engine;
+    /* As Redis: no key expires while writes are paused. */
+    if (srv->net.pause_type) return;
     int64_t start = clock_mono_us();
     int64_t now_ms = net_command_time_us(&srv->net) / 1000;
     int64_t budget_us = 250000 / e->cfg.hz;

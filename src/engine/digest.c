@@ -5,6 +5,7 @@
 
 #include "../ds/listpack.h"
 #include "../ds/sha1.h"
+#include "../ds/stream.h"
 #include "../ds/util.h"
 #include "t_hash.h"
 #include "t_list.h"
@@ -96,6 +97,50 @@ static void digest_hash(unsigned char d[DIGEST_LEN], cobj *o)
     htab_iter_end(&it);
 }
 
+static void mix_lp_value(unsigned char d[DIGEST_LEN], const lp_value *v)
+{
+    char buf[NUM_STR_MAX];
+    size_t len;
+    const char *p = lp_value_str(v, buf, &len);
+    mix_digest(d, p, len);
+}
+
+static void mix_id(unsigned char d[DIGEST_LEN], const sid *id)
+{
+    char buf[48];
+    int n = c_snprintf(buf, sizeof(buf), "%llu-%llu", (unsigned long long)id->ms,
+                       (unsigned long long)id->seq);
+    mix_digest(d, buf, (size_t)n);
+}
+
+/* The entries in order, as Redis; then what Redis leaves out but a
+ * replica must agree on too: the last ID and each group's position. */
+static void digest_stream(unsigned char d[DIGEST_LEN], const stream *s)
+{
+    stream_iter it;
+    sid start = SID_MIN, end = {UINT64_MAX, UINT64_MAX}, id;
+    long n;
+    stream_iter_start(&it, s, &start, &end, 0);
+    while (stream_iter_next(&it, &id, &n)) {
+        mix_id(d, &id);
+        for (long i = 0; i < n; i++) {
+            lp_value f, v;
+            stream_iter_field(&it, &f, &v);
+            mix_lp_value(d, &f);
+            mix_lp_value(d, &v);
+        }
+    }
+    mix_id(d, &s->last_id);
+    for (size_t g = 0; g < s->ngroups; g++) {
+        const stream_cg *cg = s->groups[g];
+        mix_digest(d, cg->name, dstr_len(cg->name));
+        mix_id(d, &cg->last_id);
+        char buf[32];
+        int len = c_snprintf(buf, sizeof(buf), "%lld %zu", cg->entries_read, cg->pel.n);
+        mix_digest(d, buf, (size_t)len);
+    }
+}
+
 void digest_value(cobj *o, unsigned char out[DIGEST_LEN])
 {
     memset(out, 0, DIGEST_LEN);
@@ -114,6 +159,7 @@ void digest_value(cobj *o, unsigned char out[DIGEST_LEN])
     case OBJ_SET: digest_set(out, o); break;
     case OBJ_ZSET: digest_zset(out, o); break;
     case OBJ_HASH: digest_hash(out, o); break;
+    case OBJ_STREAM: digest_stream(out, o->v.ptr); break;
     default: break;
     }
     if (obj_has_expire(o)) xor_digest(out, "!!expire!!", 10);

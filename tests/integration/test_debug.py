@@ -147,3 +147,16 @@ def test_lolwut(pair):
     with pytest.raises(redis.ResponseError) as e:
         ra.execute_command("LOLWUT", "VERSION", "x")
     assert str(e.value) == "value is not an integer or out of range"
+
+
+def test_stream_digest(pair):
+    ra, rb = pair
+    for r in (ra, rb):
+        r.flushall()
+        r.xadd("st", {"a": "1", "b": "x"}, id="1-1")
+        r.xadd("st", {"c": "2"}, id="2-0")
+        r.xgroup_create("st", "g", id="0")
+    assert digest(ra) == digest(rb)
+    assert values(ra, "st") == values(rb, "st")
+    ra.xadd("st", {"c": "3"}, id="3-0")
+    assert digest(ra) != digest(rb)

@@ -525,7 +525,7 @@ static void disk_compact(node *nd, uint64_t index)
     size_t k = 0;
     while (k < nd->log.n && nd->log.v[k].index <= index)
         free(nd->log.v[k++].data);
-    memmove(nd->log.v, nd->log.v + k, (nd->log.n - k) * sizeof(raft_entry));
+    if (k) memmove(nd->log.v, nd->log.v + k, (nd->log.n - k) * sizeof(raft_entry));
     nd->log.n -= k;
 }
 

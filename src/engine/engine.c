@@ -274,12 +274,18 @@ void engine_call_finish(cmd_call *c)
             cslice *argv = cm_malloc(sizeof(cslice) * (size_t)c->log_argc);
             for (int i = 0; i < c->log_argc; i++)
                 argv[i] = (cslice){c->log_argv[i], dstr_len(c->log_argv[i])};
+            if (c->log_more) engine_atomic_begin(e, (uint32_t)c->db->id, c->now_ms);
             engine_log(e, (uint32_t)c->db->id, c->now_ms, c->seed, c->log_argc, argv);
             cm_free(argv);
+            if (c->log_more) {
+                log_more_flush(c, 1);
+                engine_atomic_end(e, (uint32_t)c->db->id);
+            }
         } else {
             engine_log(e, (uint32_t)c->db->id, c->now_ms, c->seed, c->argc, c->argv);
         }
     }
+    if (c->log_more) log_more_flush(c, 0);
     if (c->log_argv) { /* rare: only commands that log_as() */
         for (int i = 0; i < c->log_argc; i++)
             dstr_free(c->log_argv[i]);
@@ -300,8 +306,10 @@ static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_de
 {
     if (s->flags & SESS_LOADER) return 0;
     if (e->busy && !(cmd->flags & CMD_ALLOW_BUSY)) {
-        reply_error(out, "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
-                         "SHUTDOWN NOSAVE.");
+        reply_errorf(out,
+                     "BUSY Redis is busy running a script. You can only call %s or SHUTDOWN "
+                     "NOSAVE.",
+                     e->busy_function ? "FUNCTION KILL" : "SCRIPT KILL");
         return 1;
     }
     if (e->loading && !(cmd->flags & CMD_LOADING)) {

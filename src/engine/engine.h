@@ -223,8 +223,9 @@ struct cairn_engine {
     struct script_engine *script;
     void (*script_free)(void *script);
     /* A script has run past busy-reply-threshold: commands not flagged
-     * allow-busy are refused with -BUSY until it ends. */
-    int busy;
+     * allow-busy are refused with -BUSY until it ends.  busy_function:
+     * the running script is a function (FCALL), which FUNCTION KILL stops. */
+    int busy, busy_function;
     /* An atomic unit of the log being written (engine_atomic_begin):
      * nesting depth, and whether its MULTI marker went out. */
     int atomic_depth, atomic_logged;
@@ -277,6 +278,8 @@ struct cmd_call {
     int retry;       /* RETRY_*: a parked command run again (blocking.c) */
     int log_argc;    /* log_as(): what to log instead of argv */
     dstr *log_argv;
+    /* log_add(): more entries logged after that one, in one atomic unit. */
+    struct log_more *log_more;
     unsigned lfu_draws; /* LFU counter draws made from seed (evict.c) */
     cmd_stats *stats;   /* the command's statistics (cmdstats.h) */
     int64_t start_ns;   /* when it started, on e->mono_ns */

@@ -39,6 +39,7 @@
 #include "../engine/cmd.h"
 #include "../engine/config.h"
 #include "../engine/db.h"
+#include "../engine/latency.h"
 #include "../engine/multi.h"
 #include "aof.h"
 #include "clock.h"
@@ -93,7 +94,6 @@ struct persist {
     int64_t child_start_ms;
     dstr child_tmp;             /* the file the child writes */
     long long rewrite_incr_seq; /* AOF child: the incremental file since the fork */
-    long long latest_fork_usec, total_forks;
 
     /* Snapshots. */
     int64_t lastsave_s;        /* unix time */
@@ -348,8 +348,9 @@ static pid_t fork_child(persist *p, int type, const char *what)
         child_setup(parent);
         return 0;
     }
-    p->latest_fork_usec = clock_mono_us() - start;
-    p->total_forks++;
+    p->e->stats.latest_fork_usec = clock_mono_us() - start;
+    latency_sample(p->e, "fork", wall_ms() / 1000, p->e->stats.latest_fork_usec / 1000);
+    p->e->stats.total_forks++;
     p->child_pid = pid;
     p->child_type = type;
     p->child_start_ms = start / 1000;
@@ -1402,7 +1403,14 @@ int persist_load_step(persist *p, int64_t budget_us, char *err, size_t errlen)
 int persist_commit(persist *p)
 {
     if (!p->writer_ready) return 0;
+    p->w.timed = latency_monitor_on(cfg(p)->latency_monitor_threshold);
     int rc = aof_writer_commit(&p->w);
+    if (p->w.timed) {
+        int64_t now_s = wall_ms() / 1000;
+        if (p->w.write_us >= 0) latency_sample(p->e, "aof-write", now_s, p->w.write_us / 1000);
+        if (p->w.fsync_us >= 0)
+            latency_sample(p->e, "aof-fsync-always", now_s, p->w.fsync_us / 1000);
+    }
     if (rc != 0 || !p->aof_write_ok) note_commit(p, rc);
     return rc;
 }

@@ -136,6 +136,7 @@ enum {
     CF_UNSIGNED = 1 << 3,       /* bounds compare as unsigned, as for Redis's uint/size_t */
     CF_MULTI_ARG = 1 << 4,      /* takes several arguments (bind, save) */
     CF_REWRITE_ALWAYS = 1 << 5, /* CONFIG REWRITE writes it even at its default (dir) */
+    CF_VOLATILE = 1 << 6,       /* CONFIG SET tells the host even of the same value (files) */
 };
 
 typedef struct cfg_enum {

@@ -27,6 +27,14 @@ static const cfg_enum loglevel_enum[] = {
 
 /* Declared with SERVER_CONFIG_COUNT entries in server.h: a count that does
  * not match this list is a compile error. */
+static const cfg_enum supervised_enum[] = {
+    {"upstart", SUPERVISED_UPSTART},
+    {"systemd", SUPERVISED_SYSTEMD},
+    {"auto", SUPERVISED_AUTO},
+    {"no", SUPERVISED_NONE},
+    {NULL, 0},
+};
+
 const config_def server_config_defs[] = {
     {.name = "port",
      .type = CT_INT,
@@ -97,6 +105,12 @@ const config_def server_config_defs[] = {
      .flags = CF_IMMUTABLE,
      .offset = offsetof(cairn_server, cfg.logfile),
      .dflt = ""},
+    {.name = "supervised",
+     .type = CT_ENUM,
+     .flags = CF_IMMUTABLE,
+     .offset = offsetof(cairn_server, cfg.supervised),
+     .dflt = "no",
+     .enums = supervised_enum},
     /* TLS (src/net/tls.c): every change but tls-auth-clients (read at
      * each accept) rebuilds the context; the files are re-read even when
      * set to the same path, which is how certificates are reloaded. */
@@ -118,6 +132,7 @@ const config_def server_config_defs[] = {
      .dflt = ""},
     {.name = "tls-key-file-pass",
      .type = CT_STRING,
+     .flags = CF_SENSITIVE,
      .offset = offsetof(cairn_server, net.cfg.tls.key_file_pass),
      .dflt = ""},
     {.name = "tls-client-cert-file",
@@ -132,6 +147,7 @@ const config_def server_config_defs[] = {
      .dflt = ""},
     {.name = "tls-client-key-file-pass",
      .type = CT_STRING,
+     .flags = CF_SENSITIVE,
      .offset = offsetof(cairn_server, net.cfg.tls.client_key_file_pass),
      .dflt = ""},
     {.name = "tls-dh-params-file",

@@ -32,9 +32,13 @@ typedef struct server_config {
     int tls_port; /* 0 = no TLS listener */
     int daemonize;
     dstr pidfile;
-    int loglevel; /* LL_* */
-    dstr logfile; /* "" = stdout */
+    int loglevel;   /* LL_* */
+    dstr logfile;   /* "" = stdout */
+    int supervised; /* SUPERVISED_* */
 } server_config;
+
+/* `supervised` values, as Redis names them (supervise.c). */
+enum { SUPERVISED_NONE = 0, SUPERVISED_AUTO, SUPERVISED_SYSTEMD, SUPERVISED_UPSTART };
 
 typedef struct cairn_server {
     cairn_engine *engine;
@@ -62,6 +66,13 @@ typedef struct cairn_server {
     inst_metric inst[INST_COUNT];
     char run_id[41];        /* random hex, INFO's run_id; filled on first use */
     char config_error[256]; /* why the last CONFIG REWRITE failed */
+    int include_depth;      /* of the configuration file being read */
+    /* Warnings about directives that have no effect, held while the
+     * configuration is read (the log file may not be known yet). */
+    dstr config_warnings;
+    int supervisor;     /* SUPERVISED_*: the one detected (never AUTO) */
+    dstr notify_socket; /* $NOTIFY_SOCKET under systemd */
+    int notify_percent; /* the loading progress last sent, or -1 */
 } cairn_server;
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
@@ -71,14 +82,24 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 32
+#define SERVER_CONFIG_COUNT 33
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
  * or -1 with the message Redis prints in *err (the caller frees it). */
 int server_load_config_file(cairn_engine *e, const char *path, dstr *err);
+/* `include` in a configuration file (cairn_host_ops.config_include). */
+int server_config_include(void *priv, const char *path, dstr *err);
 /* CONFIG REWRITE (cairn_host_ops.config_rewrite). */
 const char *server_config_rewrite(void *priv);
+
+/* The supervisor (supervise.c): detect it from `supervised` and the
+ * environment, then tell it of the loading progress, readiness (loaded and
+ * accepting) and the beginning of a shutdown. */
+void supervise_init(cairn_server *srv);
+void supervise_loading(cairn_server *srv, double percent);
+void supervise_ready(cairn_server *srv);
+void supervise_stopping(cairn_server *srv);
 
 /* Host operations implemented by the server (main.c, client_cmd.c,
  * info.c): see cairn_host_ops in engine.h. */

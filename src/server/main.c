@@ -519,10 +519,12 @@ static int server_start(cairn_server *srv)
         server_log(srv, LL_WARNING, "Failed to configure TLS. Check logs for more info.");
         return -1;
     }
+    /* The TLS port first: whoever waits for the plain port to answer
+     * (a supervisor, a test) then finds both. */
+    if (srv->cfg.tls_port && net_listen_tls(&srv->net, srv->cfg.bind, srv->cfg.tls_port)) return -1;
     if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, srv->cfg.unixsocket,
                    srv->cfg.unixsocketperm))
         return -1;
-    if (srv->cfg.tls_port && net_listen_tls(&srv->net, srv->cfg.bind, srv->cfg.tls_port)) return -1;
     uv_idle_start(&srv->loader, on_load_slice);
     uv_poll_start(&srv->cron, UV_READABLE, on_cron);
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);

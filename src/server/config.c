@@ -111,6 +111,16 @@ const config_def server_config_defs[] = {
      .offset = offsetof(cairn_server, cfg.supervised),
      .dflt = "no",
      .enums = supervised_enum},
+    {.name = "metrics-port",
+     .type = CT_INT,
+     .offset = offsetof(cairn_server, cfg.metrics_port),
+     .lo = 0,
+     .hi = 65535,
+     .dflt = "0"},
+    {.name = "metrics-bind",
+     .type = CT_STRING,
+     .offset = offsetof(cairn_server, cfg.metrics_bind),
+     .dflt = "127.0.0.1"},
     /* TLS (src/net/tls.c): every change but tls-auth-clients (read at
      * each accept) rebuilds the context; the files are re-read even when
      * set to the same path, which is how certificates are reloaded. */

@@ -67,6 +67,7 @@ void server_shutdown(cairn_server *srv)
     srv->shutting_down = 1;
     server_log(srv, LL_WARNING, "User requested shutdown...");
     supervise_stopping(srv);
+    metrics_shutdown(srv);
     if (uv_is_active((uv_handle_t *)&srv->loader)) uv_idle_stop(&srv->loader);
     uv_close((uv_handle_t *)&srv->loader, NULL);
     net_shutdown(&srv->net);
@@ -132,6 +133,7 @@ static void on_cron(uv_poll_t *h, int status, int events)
     engine_rehash_step(e);
     persist_cron(srv->persist);
     net_close_idle(&srv->net, now_ms, srv->cfg.timeout);
+    metrics_cron(srv, now_ms);
     size_t used = cm_used_memory();
     if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
     server_track_metrics(srv, now_ms);
@@ -234,6 +236,8 @@ static const char *host_config_changed(void *priv, const char *name)
     }
     if (strncmp(name, "tls-", 4) == 0) return tls_setting_changed(srv, name);
     if (strcmp(name, "dir") == 0) return change_dir(srv, srv->engine->cfg.dir);
+    if (strcmp(name, "metrics-port") == 0 || strcmp(name, "metrics-bind") == 0)
+        return metrics_listen(srv);
     return persist_config_changed(srv->persist, name);
 }
 
@@ -515,6 +519,8 @@ static int server_start(cairn_server *srv)
     }
     srv->cron.data = srv->sigterm.data = srv->sigint.data = srv->loader.data = srv;
     if (open_data_dir(srv) != 0) return -1;
+    /* Before the data port: whoever sees the server listen can scrape it. */
+    if (metrics_init(srv) != 0 || metrics_listen(srv) != NULL) return -1;
     if (tls_wanted(srv) && net_tls_configure(&srv->net) != 0) {
         server_log(srv, LL_WARNING, "Failed to configure TLS. Check logs for more info.");
         return -1;
@@ -599,6 +605,7 @@ int main(int argc, char **argv)
     if (started && srv->cfg.unixsocket && srv->cfg.unixsocket[0]) unlink(srv->cfg.unixsocket);
     if (srv->cron_fd >= 0) close(srv->cron_fd);
     if (srv->persist) persist_free(srv->persist);
+    metrics_free(srv);
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");
     int exit_code = srv->exit_code;
     engine_free(srv->engine);

@@ -42,6 +42,13 @@ enum {
      * only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET there.
      * Internal: COMMAND INFO does not report it. */
     CMD_SUBSCRIBED_OK = 1 << 18,
+    /* Where a pub/sub command's channels are, for the ACL check (also
+     * internal): argv[1] only (PUBLISH), or every argument from argv[1]
+     * on, as channels or, for PSUBSCRIBE, as patterns. */
+    CMD_CHANNEL_PUB = 1 << 19,
+    CMD_CHANNEL_SUB = 1 << 20,
+    CMD_CHANNEL_PATTERNS = 1 << 21,
+    CMD_CHANNELS = CMD_CHANNEL_PUB | CMD_CHANNEL_SUB | CMD_CHANNEL_PATTERNS,
 };
 
 /* ACL categories. */
@@ -109,6 +116,7 @@ extern const cmd_def hll_commands[];
 extern const cmd_def script_commands[]; /* src/script/t_script.c */
 extern const cmd_def geo_commands[];
 extern const cmd_def memory_commands[]; /* t_memory.c */
+extern const cmd_def acl_commands[];    /* t_acl.c */
 extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */
@@ -118,6 +126,9 @@ const cmd_def *cmd_lookup_sub(const cmd_def *parent, const char *name, size_t le
 /* Build e->commands from cmd_families, and free it. */
 void cmd_table_load(cairn_engine *e);
 void cmd_table_free(cairn_engine *e);
+/* The ACL categories of a command: those of its entry plus those its
+ * flags imply, as Redis's setImplicitACLCategories. */
+uint32_t cmd_categories(const cmd_def *cmd);
 /* Number of top-level commands. */
 long cmd_count(const cairn_engine *e);
 

@@ -12,7 +12,8 @@ const cmd_def *const cmd_families[] = {
     conn_commands, config_commands, server_commands, persist_commands, string_commands,
     keys_commands, list_commands,   hash_commands,   coord_commands,   set_commands,
     sort_commands, zset_commands,   multi_commands,  pubsub_commands,  bitops_commands,
-    hll_commands,  script_commands, geo_commands,    memory_commands,  NULL,
+    hll_commands,  script_commands, geo_commands,    memory_commands,  acl_commands,
+    NULL,
 };
 
 /* Command names are at most a few dozen bytes: lower-case into a small
@@ -151,6 +152,19 @@ void cmd_table_free(cairn_engine *e)
 {
     cm_free(e->commands);
     e->commands = NULL;
+}
+
+uint32_t cmd_categories(const cmd_def *cmd)
+{
+    uint32_t acl = cmd->acl;
+    if (cmd->flags & CMD_WRITE) acl |= ACL_WRITE;
+    if ((cmd->flags & CMD_READONLY) && !(acl & ACL_SCRIPTING)) acl |= ACL_READ;
+    if (cmd->flags & CMD_ADMIN) acl |= ACL_ADMIN | ACL_DANGEROUS;
+    if (cmd->flags & CMD_PUBSUB) acl |= ACL_PUBSUB;
+    if (cmd->flags & CMD_FAST) acl |= ACL_FAST;
+    if (cmd->flags & CMD_BLOCKING) acl |= ACL_BLOCKING;
+    if (!(acl & ACL_FAST)) acl |= ACL_SLOW;
+    return acl;
 }
 
 long cmd_count(const cairn_engine *e) { return e->commands->count; }

@@ -25,6 +25,7 @@
 #include "../ds/alloc.h"
 #include "../ds/splitargs.h"
 #include "../ds/util.h"
+#include "acl.h"
 #include "cmd.h"
 #include "db.h"
 #include "engine.h"
@@ -65,6 +66,12 @@ static const cfg_enum appendfsync_enum[] = {
 
 /* File names of the persistence files are names inside `dir`, never paths
  * (Redis's isValidDBfilename and friends). */
+static void apply_requirepass(cairn_engine *e)
+{
+    dstr p = e->cfg.requirepass;
+    acl_update_default_password(e, p ? p : "", p ? dstr_len(p) : 0);
+}
+
 static const char *check_appendfilename(const cslice *v)
 {
     return memchr(v->ptr, '/', v->len) ? "appendfilename can't be a path, just a filename" : NULL;
@@ -125,6 +132,21 @@ static const config_def config_table[] = {
      .flags = CF_REWRITE_ALWAYS,
      .offset = OFF(dir),
      .dflt = "./"},
+    {.name = "requirepass",
+     .type = CT_STRING,
+     .offset = OFF(requirepass),
+     .dflt = "",
+     .apply = apply_requirepass},
+    {.name = "aclfile",
+     .type = CT_STRING,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(aclfile),
+     .dflt = ""},
+    {.name = "acllog-max-len",
+     .type = CT_LL,
+     .offset = OFF(acllog_max_len),
+     .hi = LONG_MAX,
+     .dflt = "128"},
     {.name = "tracking-table-max-keys",
      .type = CT_LL,
      .offset = OFF(tracking_table_max_keys),
@@ -908,6 +930,7 @@ const char *config_set(cairn_engine *e, const char *name, const char *value, int
         return err_buf;
     }
     if (!set_from_text(p.cfg, p.d, value, strlen(value), startup, err_buf, err_len)) return err_buf;
+    if (p.d->apply) p.d->apply(e);
     return NULL;
 }
 
@@ -946,6 +969,7 @@ void config_free_args(dstr *argv, int argc)
 /* Apply one directive of the file.  Returns NULL or an error message. */
 static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *err, size_t errlen)
 {
+    if (strcasecmp(argv[0], "user") == 0) return acl_config_user(e, argv, argc, err, errlen);
     long i = param_find(e, argv[0], dstr_len(argv[0]));
     if (i < 0) return "Bad directive or wrong number of arguments";
     param p = param_at(e, (size_t)i);
@@ -953,7 +977,9 @@ static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *e
     void *cfg = p.cfg;
     if (!(d->flags & CF_MULTI_ARG)) {
         if (argc != 2) return "wrong number of arguments";
-        return set_from_text(cfg, d, argv[1], dstr_len(argv[1]), 1, err, errlen) ? NULL : err;
+        if (!set_from_text(cfg, d, argv[1], dstr_len(argv[1]), 1, err, errlen)) return err;
+        if (d->apply) d->apply(e);
+        return NULL;
     }
     /* `bind "a b"` is split again, so that --bind "a b" works too. */
     if (argc == 2 && dstr_len(argv[1]) > 0)
@@ -1359,6 +1385,8 @@ static void config_set_command(cmd_call *c)
     }
 
     if (failed_at < 0) {
+        for (int i = 0; i < n; i++)
+            if (params[i].d->apply && value_changed(&params[i], &before[i])) params[i].d->apply(e);
         reply_ok(c->out);
         /* A maxmemory below the memory in use (or a policy that can now
          * evict) takes effect at once, as in Redis. */

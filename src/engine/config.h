@@ -112,7 +112,14 @@ typedef struct cairn_config {
      * percentiles shown, as CONFIG GET shows them ("50 99 99.9"). */
     int latency_tracking;
     dstr latency_pcts;
+    /* ACL (acl.c): the default user's password, the ACL file (read and
+     * written by the host), and how many refusals ACL LOG keeps. */
+    dstr requirepass;
+    dstr aclfile;
+    long long acllog_max_len;
 } cairn_config;
+
+typedef struct cairn_engine cairn_engine;
 
 /* How a parameter's value is held and parsed. */
 enum cfg_type {
@@ -165,14 +172,15 @@ typedef struct config_def {
     void (*fixup)(void *config); /* adjusts a value after it is set */
     /* CT_STRING: NULL if the value is acceptable, else why not. */
     const char *(*check)(const cslice *value);
+    /* Makes a new value take effect in the engine (requirepass): called
+     * once it is set, from the file, the command line or CONFIG SET. */
+    void (*apply)(cairn_engine *e);
 } config_def;
 
 /* Set every parameter of a table to its default, and free what its fields
  * hold.  The engine does this for cairn_config; a host for its own. */
 void config_table_init(const config_def *defs, size_t n, void *config);
 void config_table_free(const config_def *defs, size_t n, void *config);
-
-typedef struct cairn_engine cairn_engine;
 
 void config_init(cairn_config *cfg);
 void config_free(cairn_config *cfg);

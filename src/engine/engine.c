@@ -6,6 +6,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "acl.h"
 #include "cmd.h"
 #include "db.h"
 #include "evict.h"
@@ -25,6 +26,7 @@ cairn_engine *engine_create(const uint8_t seed[32])
     e->originates = 1;
     e->next_session_id = 1;
     cmd_table_load(e);
+    acl_init(e);
     e->cmdstats = cmdstats_create();
     e->evict = evict_create(seed + 24);
     return e;
@@ -57,6 +59,7 @@ void engine_free(cairn_engine *e)
         dstr_free(e->ready[i].key);
     cm_free(e->ready);
     cm_free(e->tmo_heap);
+    acl_free(e);
     cmd_table_free(e);
     cmdstats_free(e->cmdstats);
     config_free(&e->cfg);
@@ -86,6 +89,7 @@ void session_init(cairn_engine *e, cairn_session *s)
     memset(s, 0, sizeof(*s));
     s->id = e->next_session_id++;
     s->resp = 2;
+    acl_session_init(e, s);
 }
 
 void session_reset(cairn_session *s)
@@ -95,7 +99,7 @@ void session_reset(cairn_session *s)
     s->name = NULL;
     s->db = 0;
     s->resp = 2;
-    s->flags = 0;
+    s->flags &= SESS_AUTHED;
 }
 
 static void log_marker(cairn_engine *e, const char *word)
@@ -337,6 +341,9 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
     out->err_stats = &e->errstats;
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd);
+    /* Users with every permission skip the check (the fast path). */
+    if (cmd && !acl_session_fast(s) && acl_refuse_call(e, s, cmd, argc, argv, now_us / 1000, out))
+        cmd = NULL;
     if (cmd && s->sub && refused_while_subscribed(s, cmd, out)) cmd = NULL;
     if (cmd && refused_by_host_state(e, s, cmd, out)) cmd = NULL;
     /* maxmemory: evict before the command, or refuse it if it may grow

@@ -61,6 +61,7 @@ enum {
     /* The host is cutting this session off (its output passed a limit):
      * nothing more is written to it. */
     SESS_CLOSE_ASAP = 1 << 12,
+    SESS_AUTHED = 1 << 13, /* authenticated as `user` (acl.h) */
 };
 
 typedef struct blocked_state blocked_state;
@@ -88,6 +89,8 @@ typedef struct cairn_session {
      * LIST's cmd=, as Redis's lastcmd).  A pointer, not a copy of the
      * name: it is set on every request. */
     const cmd_def *last_cmd;
+    /* Its user (acl.h): a reference, never NULL once initialized. */
+    struct acl_user *user;
 } cairn_session;
 
 /* One entry of the command log (DESIGN rule 4): a write that changed the
@@ -157,6 +160,14 @@ typedef struct cairn_host_ops {
      * SCRIPT KILL, SHUTDOWN NOSAVE).  Returns 1 if the script must stop
      * now (the server shuts down). */
     int (*script_tick)(void *priv);
+    /* A user was deleted: close its connections (the caller's own after
+     * its reply).  user is a struct acl_user. */
+    void (*drop_user_sessions)(void *priv, const struct acl_user *user);
+    /* The CLIENT LIST line of the session of c (ACL LOG's client-info). */
+    dstr (*client_info)(void *priv, const cmd_call *c);
+    /* ACL LOAD (save 0) and ACL SAVE (save 1): the host reads or writes
+     * the aclfile (acl_load_text(), acl_users_text()) and replies. */
+    void (*acl_file)(void *priv, cmd_call *c, int save);
 } cairn_host_ops;
 
 typedef struct engine_stats {
@@ -215,6 +226,7 @@ struct cairn_engine {
     /* The Lua host (src/script/), created by its commands on first use
      * and freed through script_free: the engine knows nothing more of it. */
     struct script_engine *script;
+    struct acl_state *acl; /* users and ACL LOG (acl.c) */
     void (*script_free)(void *script);
     /* A script has run past busy-reply-threshold: commands not flagged
      * allow-busy are refused with -BUSY until it ends. */

@@ -256,6 +256,9 @@ static const cairn_host_ops server_host_ops = {
     .persist_cmd = host_persist_cmd,
     .persist_info = host_persist_info,
     .script_tick = host_script_tick,
+    .drop_user_sessions = server_drop_user_sessions,
+    .client_info = server_client_info,
+    .acl_file = server_acl_file,
 };
 
 static void usage(void)
@@ -489,7 +492,7 @@ int main(int argc, char **argv)
      * knows the host. */
     config_table_init(server_config_defs, SERVER_CONFIG_COUNT, srv);
     engine_set_host(srv->engine, &server_host_ops, srv);
-    if (load_config(srv, argc, argv) != 0) return 1;
+    if (load_config(srv, argc, argv) != 0 || server_acl_startup(srv) != 0) return 1;
     if (srv->cfg.daemonize && daemonize() != 0) {
         fprintf(stderr, "daemonize failed: %s\n", strerror(errno));
         return 1;

@@ -763,8 +763,9 @@ int acl_authenticate(cmd_call *c, const cslice *user, const cslice *password)
         acl_session_set_user(c->s, u, 1);
         return 1;
     }
+    /* The object is the command as the client spelled it (AUTH, HELLO). */
     acl_log_add(c, ACL_DENIED_AUTH, c->s->flags & SESS_MULTI ? ACL_CTX_MULTI : ACL_CTX_TOPLEVEL,
-                user->ptr, user->len, "auth", 4);
+                user->ptr, user->len, c->argv[0].ptr, c->argv[0].len);
     return 0;
 }
 
@@ -853,16 +854,15 @@ int acl_apply_config_users(cairn_engine *e, dstr *err)
     return 0;
 }
 
-/* Give `into` the users of `from` (a scratch table): users of both keep
- * their object (and sessions) with the new rules, users only in `into`
- * are deleted (their sessions disconnected), the others are moved. */
+/* Give e the users of `from` (a scratch table), as Redis 7.0's ACL LOAD:
+ * every user but the default one is replaced, so the connections of all
+ * the others close; the default user takes its new rules in place. */
 static void replace_users(cairn_engine *e, acl_state *from)
 {
     acl_state *a = e->acl;
     for (int i = a->nusers - 1; i >= 0; i--) {
         acl_user *u = a->users[i];
-        if (!acl_find_user(from, u->name, dstr_len(u->name)) && u != a->default_user)
-            acl_delete_user(e, u->name, dstr_len(u->name));
+        if (u != a->default_user) acl_delete_user(e, u->name, dstr_len(u->name));
     }
     for (int i = 0; i < from->nusers; i++) {
         acl_user *nu = from->users[i];

@@ -8,6 +8,7 @@
 #include "../ds/alloc.h"
 #include "../ds/util.h"
 #include "acl_internal.h"
+#include "multi.h"
 
 const acl_category acl_categories[] = {
     {"keyspace", ACL_KEYSPACE},
@@ -170,14 +171,22 @@ int acl_refuse_call(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int a
     /* ACL LOG reads the call as a handler would see it. */
     cmd_call c = {.e = e, .s = s, .cmd = cmd, .argc = argc, .argv = argv, .now_ms = now_ms};
     log_refusal(&c, rc, (s->flags & SESS_MULTI) ? ACL_CTX_MULTI : ACL_CTX_TOPLEVEL, pos);
+    char msg[256];
     if (rc == ACL_DENIED_CMD)
-        reply_errorf(out, "NOPERM this user has no permissions to run the '%s' command", cmd->name);
-    else if (rc == ACL_DENIED_KEY)
-        reply_error(out, "NOPERM this user has no permissions to access one of the keys used as "
-                         "arguments");
+        snprintf(msg, sizeof(msg), "NOPERM this user has no permissions to run the '%s' command",
+                 cmd->name);
     else
-        reply_error(out, "NOPERM this user has no permissions to access one of the channels used "
-                         "as arguments");
+        snprintf(msg, sizeof(msg),
+                 "NOPERM this user has no permissions to access one of the %s used as arguments",
+                 rc == ACL_DENIED_KEY ? "keys" : "channels");
+    /* A refused EXEC aborts the transaction, as Redis's rejectCommand
+     * (which answers so even outside MULTI). */
+    if (strcmp(cmd->name, "exec") == 0) {
+        reply_errorf(out, "EXECABORT Transaction discarded because of: %s", msg);
+        multi_session_reset(e, s);
+    } else {
+        reply_error(out, msg);
+    }
     return 1;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -329,7 +330,20 @@ static int load_config(cairn_server *srv, int argc, char **argv)
             value = dstr_cat_cstr(value, argv[j]);
         }
         char err[256];
-        const char *msg = config_set(e, name, value, 1, err, sizeof(err));
+        const char *msg = NULL;
+        if (strcasecmp(name, "user") == 0) {
+            /* A directive rather than a parameter: applied as a line of
+             * the file would be, as Redis does with every flag. */
+            dstr line = dstr_catfmt(dstr_new("", 0), "user %s", value), why = NULL;
+            if (config_load_string(e, line, dstr_len(line), &why) != 0) {
+                snprintf(err, sizeof(err), "%s", why);
+                msg = err;
+            }
+            dstr_free(why);
+            dstr_free(line);
+        } else {
+            msg = config_set(e, name, value, 1, err, sizeof(err));
+        }
         dstr_free(value);
         if (msg) {
             fprintf(stderr, "\n*** FATAL CONFIG ERROR ***\n'%s': %s\n", name, msg);

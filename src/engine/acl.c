@@ -211,6 +211,17 @@ uint32_t acl_category_by_name(const char *name, size_t len)
     return 0;
 }
 
+/* A command by the name the table gives it: ACL rules name commands so
+ * whatever rename-command did, as Redis's orig_commands. */
+static const cmd_def *lookup_original(const acl_state *a, const char *name, size_t len)
+{
+    for (int i = 0; i < a->ncmds; i++) {
+        const char *n = a->cmds[i]->name;
+        if (strlen(n) == len && strncasecmp(n, name, len) == 0) return a->cmds[i];
+    }
+    return NULL;
+}
+
 static const char *sel_command_rule(cairn_engine *e, acl_selector *s, const char *op, size_t len)
 {
     acl_state *a = e->acl;
@@ -224,7 +235,7 @@ static const char *sel_command_rule(cairn_engine *e, acl_selector *s, const char
     }
     const char *bar = memchr(op, '|', len);
     size_t nlen = bar ? (size_t)(bar - op) : len;
-    const cmd_def *cmd = cmd_lookup(e, op, nlen);
+    const cmd_def *cmd = lookup_original(a, op, nlen);
     if (!cmd) return "Unknown command or category name in ACL";
     if (!bar) {
         sel_change_perm(a, s, cmd, on);

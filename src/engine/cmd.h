@@ -49,6 +49,8 @@ enum {
     CMD_CHANNEL_SUB = 1 << 20,
     CMD_CHANNEL_PATTERNS = 1 << 21,
     CMD_CHANNELS = CMD_CHANNEL_PUB | CMD_CHANNEL_SUB | CMD_CHANNEL_PATTERNS,
+    /* Refused unless enable-debug-command allows it (DEBUG). */
+    CMD_PROTECTED = 1 << 22,
 };
 
 /* ACL categories. */
@@ -126,6 +128,9 @@ const cmd_def *cmd_lookup_sub(const cmd_def *parent, const char *name, size_t le
 /* Build e->commands from cmd_families, and free it. */
 void cmd_table_load(cairn_engine *e);
 void cmd_table_free(cairn_engine *e);
+/* rename-command: the command named `from` answers to `to` instead, or to
+ * nothing if `to` is empty.  Returns NULL, or Redis's error. */
+const char *cmd_rename(cairn_engine *e, const char *from, size_t flen, const char *to, size_t tlen);
 /* The ACL categories of a command: those of its entry plus those its
  * flags imply, as Redis's setImplicitACLCategories. */
 uint32_t cmd_categories(const cmd_def *cmd);

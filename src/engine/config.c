@@ -66,6 +66,13 @@ static const cfg_enum appendfsync_enum[] = {
 
 /* File names of the persistence files are names inside `dir`, never paths
  * (Redis's isValidDBfilename and friends). */
+static const cfg_enum protected_enums[] = {
+    {"no", PROTECTED_NO},
+    {"yes", PROTECTED_YES},
+    {"local", PROTECTED_LOCAL},
+    {NULL, 0},
+};
+
 static void apply_requirepass(cairn_engine *e)
 {
     dstr p = e->cfg.requirepass;
@@ -129,7 +136,7 @@ static const config_def config_table[] = {
      .dflt = "1"},
     {.name = "dir",
      .type = CT_STRING,
-     .flags = CF_REWRITE_ALWAYS,
+     .flags = CF_REWRITE_ALWAYS | CF_PROTECTED,
      .offset = OFF(dir),
      .dflt = "./"},
     {.name = "requirepass",
@@ -147,6 +154,18 @@ static const config_def config_table[] = {
      .offset = OFF(acllog_max_len),
      .hi = LONG_MAX,
      .dflt = "128"},
+    {.name = "enable-debug-command",
+     .type = CT_ENUM,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(enable_debug_command),
+     .dflt = "no",
+     .enums = protected_enums},
+    {.name = "enable-protected-configs",
+     .type = CT_ENUM,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(enable_protected_configs),
+     .dflt = "no",
+     .enums = protected_enums},
     {.name = "tracking-table-max-keys",
      .type = CT_LL,
      .offset = OFF(tracking_table_max_keys),
@@ -187,6 +206,7 @@ static const config_def config_table[] = {
      .check = check_appenddirname},
     {.name = "dbfilename",
      .type = CT_STRING,
+     .flags = CF_PROTECTED,
      .offset = OFF(dbfilename),
      .dflt = "dump.rdb",
      .check = check_dbfilename},
@@ -970,6 +990,10 @@ void config_free_args(dstr *argv, int argc)
 static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *err, size_t errlen)
 {
     if (strcasecmp(argv[0], "user") == 0) return acl_config_user(e, argv, argc, err, errlen);
+    if (strcasecmp(argv[0], "rename-command") == 0) {
+        if (argc != 3) return "Bad directive or wrong number of arguments";
+        return cmd_rename(e, argv[1], dstr_len(argv[1]), argv[2], dstr_len(argv[2]));
+    }
     long i = param_find(e, argv[0], dstr_len(argv[0]));
     if (i < 0) return "Bad directive or wrong number of arguments";
     param p = param_at(e, (size_t)i);
@@ -1311,6 +1335,10 @@ static int config_set_check(cmd_call *c, int n, param *params)
         params[i] = param_at(c->e, (size_t)found);
         if (params[i].d->flags & CF_IMMUTABLE) {
             errstr = "can't set immutable config";
+            bad = 2 + 2 * i;
+        } else if ((params[i].d->flags & CF_PROTECTED) &&
+                   !protected_allowed(c->e->cfg.enable_protected_configs, c->s)) {
+            errstr = "can't set protected config";
             bad = 2 + 2 * i;
         }
         for (int j = 0; j < i && bad < 0; j++) {

@@ -117,7 +117,13 @@ typedef struct cairn_config {
     dstr requirepass;
     dstr aclfile;
     long long acllog_max_len;
+    /* PROTECTED_* (no, yes, local): may DEBUG run, may CONFIG SET change
+     * the protected parameters (dir, dbfilename)? */
+    int enable_debug_command;
+    int enable_protected_configs;
 } cairn_config;
+
+enum { PROTECTED_NO = 0, PROTECTED_YES = 1, PROTECTED_LOCAL = 2 };
 
 typedef struct cairn_engine cairn_engine;
 
@@ -143,6 +149,7 @@ enum {
     CF_UNSIGNED = 1 << 3,       /* bounds compare as unsigned, as for Redis's uint/size_t */
     CF_MULTI_ARG = 1 << 4,      /* takes several arguments (bind, save) */
     CF_REWRITE_ALWAYS = 1 << 5, /* CONFIG REWRITE writes it even at its default (dir) */
+    CF_PROTECTED = 1 << 6,      /* CONFIG SET only if enable-protected-configs allows */
 };
 
 typedef struct cfg_enum {

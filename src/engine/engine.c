@@ -99,7 +99,7 @@ void session_reset(cairn_session *s)
     s->name = NULL;
     s->db = 0;
     s->resp = 2;
-    s->flags &= SESS_AUTHED;
+    s->flags &= SESS_AUTHED | SESS_LOCAL;
 }
 
 static void log_marker(cairn_engine *e, const char *word)
@@ -341,6 +341,13 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
     out->err_stats = &e->errstats;
     uint64_t errors_before = out->errors;
     const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd);
+    if (cmd && (cmd->flags & CMD_PROTECTED) && !protected_allowed(e->cfg.enable_debug_command, s)) {
+        reply_error(out, "ERR DEBUG command not allowed. If the enable-debug-command option is set "
+                         "to \"local\", you can run it from a local connection, otherwise you need "
+                         "to set this option in the configuration file, and then restart the "
+                         "server.");
+        cmd = NULL;
+    }
     /* Users with every permission skip the check (the fast path). */
     if (cmd && !acl_session_fast(s) && acl_refuse_call(e, s, cmd, argc, argv, now_us / 1000, out))
         cmd = NULL;

@@ -62,6 +62,9 @@ enum {
      * nothing more is written to it. */
     SESS_CLOSE_ASAP = 1 << 12,
     SESS_AUTHED = 1 << 13, /* authenticated as `user` (acl.h) */
+    /* A connection from this machine (loopback or unix socket), set by the
+     * host: what enable-debug-command local allows. */
+    SESS_LOCAL = 1 << 14,
 };
 
 typedef struct blocked_state blocked_state;
@@ -272,6 +275,13 @@ struct cmd_call {
     cmd_stats *stats;   /* the command's statistics (cmdstats.h) */
     int64_t start_ns;   /* when it started, on e->mono_ns */
 };
+
+/* May session s do what a PROTECTED_* setting (enable-debug-command,
+ * enable-protected-configs) guards? */
+static inline int protected_allowed(int setting, const cairn_session *s)
+{
+    return setting == PROTECTED_YES || (setting == PROTECTED_LOCAL && (s->flags & SESS_LOCAL));
+}
 
 /* May the engine decide changes of its own now (expire, evict, emit
  * entries)?  Never while it applies an entry or loads the dataset, nor

@@ -335,6 +335,7 @@ static const name_bit flag_names[] = {
     {CMD_NO_MULTI, "no_multi"},
     {CMD_ALLOW_BUSY, "allow_busy"},
     {CMD_MOVABLE_KEYS, "movablekeys"},
+    {CMD_PROTECTED, "protected"},
     {0, NULL},
 };
 
@@ -1070,7 +1071,7 @@ const cmd_def server_commands[] = {
      command_subcommands},
     {"client", NULL, -2, 0, ACL_SLOW, 0, 0, 0, "connection", "2.4.0",
      "A container for client connection commands", "Depends on subcommand.", client_subcommands},
-    {"debug", debug_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+    {"debug", debug_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_PROTECTED,
      ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, 0, 0, 0, "server", "1.0.0",
      "A container for debugging commands", "Depends on subcommand.", NULL},
     {"shutdown", shutdown_command, -1,

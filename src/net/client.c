@@ -494,8 +494,20 @@ static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t siz
     snprintf(buf, size, "%s:%d", ip, port);
 }
 
+/* Is the peer on this machine (a loopback address, IPv4-mapped or not)?
+ * enable-debug-command local and protected mode ask. */
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family != AF_INET6) return 0;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 static void describe_addr(client *c)
 {
+    if (c->flags & CLIENT_UNIX) c->sess.flags |= SESS_LOCAL;
     if (c->flags & CLIENT_UNIX) {
         snprintf(c->addr, sizeof(c->addr), "/unixsocket:0");
         snprintf(c->laddr, sizeof(c->laddr), "/unixsocket:0");
@@ -503,8 +515,10 @@ static void describe_addr(client *c)
     }
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0)
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
         format_addr(&ss, c->addr, sizeof(c->addr));
+        if (is_loopback(&ss)) c->sess.flags |= SESS_LOCAL;
+    }
     len = sizeof(ss);
     if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0)
         format_addr(&ss, c->laddr, sizeof(c->laddr));

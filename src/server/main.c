@@ -324,27 +324,30 @@ static int load_config(cairn_server *srv, int argc, char **argv)
         }
         const char *name = argv[i] + 2;
         dstr value = dstr_with_cap(64);
+        /* Directives that are not parameters (user, rename-command) are
+         * applied as a line of the file with each argument quoted. */
+        int directive = strcasecmp(name, "user") == 0 || strcasecmp(name, "rename-command") == 0;
+        dstr line = dstr_cat_cstr(dstr_new("", 0), name);
         int j = i + 1;
         for (; j < end && strncmp(argv[j], "--", 2) != 0; j++) {
             if (j > i + 1) value = dstr_cat(value, " ", 1);
             value = dstr_cat_cstr(value, argv[j]);
+            line = dstr_cat_repr(dstr_cat(line, " ", 1), argv[j], strlen(argv[j]));
         }
         char err[256];
         const char *msg = NULL;
-        if (strcasecmp(name, "user") == 0) {
-            /* A directive rather than a parameter: applied as a line of
-             * the file would be, as Redis does with every flag. */
-            dstr line = dstr_catfmt(dstr_new("", 0), "user %s", value), why = NULL;
+        if (directive) {
+            dstr why = NULL;
             if (config_load_string(e, line, dstr_len(line), &why) != 0) {
                 snprintf(err, sizeof(err), "%s", why);
                 msg = err;
             }
             dstr_free(why);
-            dstr_free(line);
         } else {
             msg = config_set(e, name, value, 1, err, sizeof(err));
         }
         dstr_free(value);
+        dstr_free(line);
         if (msg) {
             fprintf(stderr, "\n*** FATAL CONFIG ERROR ***\n'%s': %s\n", name, msg);
             return -1;

@@ -49,7 +49,8 @@ enum {
     CMD_CHANNEL_SUB = 1 << 20,
     CMD_CHANNEL_PATTERNS = 1 << 21,
     CMD_CHANNELS = CMD_CHANNEL_PUB | CMD_CHANNEL_SUB | CMD_CHANNEL_PATTERNS,
-    /* Refused unless enable-debug-command allows it (DEBUG). */
+    /* Refused unless enable-debug-command allows it (DEBUG); internal, as
+     * Redis 7.0's COMMAND INFO does not show it. */
     CMD_PROTECTED = 1 << 22,
 };
 
@@ -123,9 +124,12 @@ extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */
 const cmd_def *cmd_lookup(cairn_engine *e, const char *name, size_t len);
+/* The same, also setting *stats to the command's statistics (cmdstats.h):
+ * the lookup each request makes finds both at once. */
+const cmd_def *cmd_lookup_stats(cairn_engine *e, const char *name, size_t len, cmd_stats **stats);
 /* Look a subcommand of parent up, case-insensitively. */
 const cmd_def *cmd_lookup_sub(const cmd_def *parent, const char *name, size_t len);
-/* Build e->commands from cmd_families, and free it. */
+/* Build e->commands from cmd_families (after e->cmdstats), and free it. */
 void cmd_table_load(cairn_engine *e);
 void cmd_table_free(cairn_engine *e);
 /* rename-command: the command named `from` answers to `to` instead, or to

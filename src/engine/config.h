@@ -35,6 +35,19 @@ enum {
 /* The most percentiles latency-tracking-info-percentiles may list. */
 #define LATENCY_PCTS_MAX 16
 
+/* The value of a Redis directive Cairn accepts but does not act on
+ * (config_compat.c): one slot each, read through its config_def like any
+ * other field. */
+typedef union compat_value {
+    int i;
+    long long ll;
+    unsigned long long ull;
+    dstr s;
+} compat_value;
+
+/* The number of such directives (config_compat.c checks it). */
+#define COMPAT_CONFIG_COUNT 111
+
 /* Client classes of client-output-buffer-limit, in Redis's order. */
 enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
 
@@ -121,6 +134,8 @@ typedef struct cairn_config {
      * the protected parameters (dir, dbfilename)? */
     int enable_debug_command;
     int enable_protected_configs;
+    /* Directives of Redis 7.0 stored for CONFIG GET and REWRITE only. */
+    compat_value compat[COMPAT_CONFIG_COUNT];
 } cairn_config;
 
 enum { PROTECTED_NO = 0, PROTECTED_YES = 1, PROTECTED_LOCAL = 2 };
@@ -150,6 +165,7 @@ enum {
     CF_MULTI_ARG = 1 << 4,      /* takes several arguments (bind, save) */
     CF_REWRITE_ALWAYS = 1 << 5, /* CONFIG REWRITE writes it even at its default (dir) */
     CF_PROTECTED = 1 << 6,      /* CONFIG SET only if enable-protected-configs allows */
+    CF_SENSITIVE = 1 << 7,      /* a secret: the warning about it never shows the value */
 };
 
 typedef struct cfg_enum {
@@ -189,6 +205,19 @@ typedef struct config_def {
 void config_table_init(const config_def *defs, size_t n, void *config);
 void config_table_free(const config_def *defs, size_t n, void *config);
 
+typedef struct cairn_engine cairn_engine;
+
+/* Redis 7.0's directives that Cairn accepts, stores and shows, but does
+ * not act on (config_compat.c), each at offset 0 of its own compat_value.
+ * A name the engine's or the host's table also has is theirs: these are
+ * consulted last. */
+extern const config_def compat_config_defs[COMPAT_CONFIG_COUNT];
+/* Why a compat directive has no effect, for the one-line warning. */
+const char *config_compat_note(const config_def *d);
+/* The first compat directive that a real parameter of e (or of its host)
+ * has taken, or NULL: such an entry should be deleted. */
+const char *config_compat_shadowed(cairn_engine *e);
+
 void config_init(cairn_config *cfg);
 void config_free(cairn_config *cfg);
 
@@ -202,7 +231,7 @@ const char *config_set(cairn_engine *e, const char *name, const char *value, int
 
 /* Apply redis.conf-style text (a config file's contents, read by the
  * host).  Returns 0, or -1 with a message in err (which the caller
- * frees).  `include` is not supported. */
+ * frees).  `include` goes through the host (cairn_host_ops.config_include). */
 int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err);
 
 /* CONFIG REWRITE's new configuration file from the old one's text, as

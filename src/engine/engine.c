@@ -16,6 +16,9 @@
 
 cairn_engine *engine_create(const uint8_t seed[32])
 {
+    /* The engine's memory starts with what creating it takes. */
+    const void *thread;
+    int64_t before = cm_thread_net_allocated(&thread);
     cairn_engine *e = cm_calloc(1, sizeof(*e));
     memcpy(e->hash_seed, seed, 16);
     uint64_t rng_seed;
@@ -25,10 +28,11 @@ cairn_engine *engine_create(const uint8_t seed[32])
     e->active_expire_enabled = 1;
     e->originates = 1;
     e->next_session_id = 1;
+    e->cmdstats = cmdstats_create();
     cmd_table_load(e);
     acl_init(e);
-    e->cmdstats = cmdstats_create();
     e->evict = evict_create(seed + 24);
+    e->mem_net = cm_thread_net_allocated(&thread) - before;
     return e;
 }
 
@@ -44,9 +48,11 @@ static void engine_alloc_dbs(cairn_engine *e)
 
 void engine_start(cairn_engine *e, int64_t now_ms)
 {
+    engine_mem_enter(e);
     if (!e->dbs) engine_alloc_dbs(e);
+    engine_mem_leave(e);
     e->start_ms = now_ms;
-    e->startup_allocated = (long long)cm_used_memory();
+    e->startup_allocated = (long long)engine_used_memory(e);
 }
 
 void engine_free(cairn_engine *e)
@@ -168,9 +174,9 @@ static int arity_ok(const cmd_def *cmd, int argc)
  * to the command named even when its arity is wrong, or NULL: what Redis
  * reports as a client's last command. */
 static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *argv, rbuf *out,
-                                      const cmd_def **found)
+                                      const cmd_def **found, cmd_stats **stats)
 {
-    const cmd_def *cmd = cmd_lookup(e, argv[0].ptr, argv[0].len);
+    const cmd_def *cmd = cmd_lookup_stats(e, argv[0].ptr, argv[0].len, stats);
     if (found) *found = NULL;
     if (!cmd) {
         reply_unknown_command(out, argc, argv);
@@ -187,6 +193,7 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
             return NULL;
         }
         cmd = sub;
+        *stats = cmdstats_of(e->cmdstats, sub);
     }
     if (found) *found = cmd;
     if (!arity_ok(cmd, argc)) {
@@ -196,8 +203,9 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
     return cmd;
 }
 
-static void call_setup(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
-                       const cslice *argv, int64_t now_us, int64_t start_ns, rbuf *out)
+static void call_setup(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd,
+                       cmd_stats *stats, int argc, const cslice *argv, int64_t now_us,
+                       int64_t start_ns, rbuf *out)
 {
     /* One initializer rather than memset() and stores: the compiler
      * writes each field once. */
@@ -212,7 +220,7 @@ static void call_setup(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd
         .now_us = now_us,
         .seed = crand_next(&e->rng),
         .out = out,
-        .stats = cmdstats_of(e->cmdstats, cmd),
+        .stats = stats,
         .start_ns = start_ns,
     };
     e->err_seen = e->errstats.total;
@@ -225,7 +233,8 @@ static void call_setup(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd
 void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
                       const cslice *argv, int64_t now_us, rbuf *out)
 {
-    call_setup(c, e, s, cmd, argc, argv, now_us, e->mono_ns ? e->mono_ns() : 0, out);
+    call_setup(c, e, s, cmd, cmdstats_of(e->cmdstats, cmd), argc, argv, now_us,
+               e->mono_ns ? e->mono_ns() : 0, out);
 }
 
 /* Count a run of a command in its statistics, unless it replays the log
@@ -241,7 +250,11 @@ static void account_call(cmd_call *c)
     e->err_seen = e->errstats.total;
     if (!c->stats || (c->s->flags & SESS_LOADER)) return;
     int parked = c->retry ? c->retry == RETRY_PARKED_AGAIN : c->s->blocked != NULL;
-    int64_t ns = e->mono_ns ? e->mono_ns() - c->start_ns : -1;
+    int64_t ns = -1;
+    if (e->mono_ns) {
+        e->mono_last_ns = e->mono_ns();
+        ns = e->mono_last_ns - c->start_ns;
+    }
     cmdstats_record(c->stats, ns, !c->retry, failed, e->cfg.latency_tracking && !parked);
 }
 
@@ -338,9 +351,12 @@ void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *a
 void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
                        int64_t now_us, int64_t start_ns, rbuf *out)
 {
+    engine_mem_enter(e);
     out->err_stats = &e->errstats;
+    e->mono_last_ns = 0;
     uint64_t errors_before = out->errors;
-    const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd);
+    cmd_stats *stats;
+    const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd, &stats);
     if (cmd && (cmd->flags & CMD_PROTECTED) && !protected_allowed(e->cfg.enable_debug_command, s)) {
         reply_error(out, "ERR DEBUG command not allowed. If the enable-debug-command option is set "
                          "to \"local\", you can run it from a local connection, otherwise you need "
@@ -361,7 +377,7 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
         account_rejected(e, s->last_cmd);
     } else {
         cmd_call c;
-        call_setup(&c, e, s, cmd, argc, argv, now_us, start_ns, out);
+        call_setup(&c, e, s, cmd, stats, argc, argv, now_us, start_ns, out);
         if (!multi_queue_command(&c)) {
             cmd->proc(&c);
             engine_call_finish(&c);
@@ -370,11 +386,13 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
         }
         if (e->nready) engine_serve_ready(e, now_us);
     }
+    engine_mem_leave(e);
 }
 
-int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out)
+static int apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out)
 {
-    const cmd_def *cmd = resolve_command(e, entry->argc, entry->argv, out, NULL);
+    cmd_stats *stats;
+    const cmd_def *cmd = resolve_command(e, entry->argc, entry->argv, out, NULL, &stats);
     if (!cmd || entry->db >= (uint32_t)e->ndbs) {
         if (cmd) reply_error(out, "ERR DB index is out of range");
         return -1;
@@ -383,7 +401,9 @@ int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *ent
     s->db = (int)entry->db;
     uint64_t errors_before = out->errors;
     cmd_call c;
-    engine_call_init(&c, e, s, cmd, entry->argc, entry->argv, (int64_t)entry->now_ms * 1000, out);
+    /* Not timed: replay is not counted in the statistics. */
+    call_setup(&c, e, s, cmd, stats, entry->argc, entry->argv, (int64_t)entry->now_ms * 1000, 0,
+               out);
     /* The seed the original run drew, not the next one of this engine. */
     c.seed = entry->seed;
     crand_seed_lazy(&c.rng, c.seed);
@@ -397,6 +417,14 @@ int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *ent
     e->applying--;
     if (e->nready) engine_serve_ready(e, c.now_us);
     return out->errors == errors_before ? 0 : -1;
+}
+
+int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out)
+{
+    engine_mem_enter(e);
+    int rc = apply_entry(e, s, entry, out);
+    engine_mem_leave(e);
+    return rc;
 }
 
 /* Sample keys with a TTL in one db by walking its volatile array from

@@ -31,9 +31,13 @@ typedef struct server_config {
     int timeout; /* seconds of idleness before a client is closed; 0 = never */
     int daemonize;
     dstr pidfile;
-    int loglevel; /* LL_* */
-    dstr logfile; /* "" = stdout */
+    int loglevel;   /* LL_* */
+    dstr logfile;   /* "" = stdout */
+    int supervised; /* SUPERVISED_* */
 } server_config;
+
+/* `supervised` values, as Redis names them (supervise.c). */
+enum { SUPERVISED_NONE = 0, SUPERVISED_AUTO, SUPERVISED_SYSTEMD, SUPERVISED_UPSTART };
 
 typedef struct cairn_server {
     cairn_engine *engine;
@@ -61,6 +65,13 @@ typedef struct cairn_server {
     inst_metric inst[INST_COUNT];
     char run_id[41];        /* random hex, INFO's run_id; filled on first use */
     char config_error[256]; /* why the last CONFIG REWRITE failed */
+    int include_depth;      /* of the configuration file being read */
+    /* Warnings about directives that have no effect, held while the
+     * configuration is read (the log file may not be known yet). */
+    dstr config_warnings;
+    int supervisor;     /* SUPERVISED_*: the one detected (never AUTO) */
+    dstr notify_socket; /* $NOTIFY_SOCKET under systemd */
+    int notify_percent; /* the loading progress last sent, or -1 */
 } cairn_server;
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
@@ -70,7 +81,7 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 12
+#define SERVER_CONFIG_COUNT 13
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
@@ -89,8 +100,18 @@ int server_acl_startup(cairn_server *srv);
 void server_acl_file(void *priv, cmd_call *c, int save);
 void server_drop_user_sessions(void *priv, const struct acl_user *user);
 dstr server_client_info(void *priv, const cmd_call *c);
+/* `include` in a configuration file (cairn_host_ops.config_include). */
+int server_config_include(void *priv, const char *path, dstr *err);
 /* CONFIG REWRITE (cairn_host_ops.config_rewrite). */
 const char *server_config_rewrite(void *priv);
+
+/* The supervisor (supervise.c): detect it from `supervised` and the
+ * environment, then tell it of the loading progress, readiness (loaded and
+ * accepting) and the beginning of a shutdown. */
+void supervise_init(cairn_server *srv);
+void supervise_loading(cairn_server *srv, double percent);
+void supervise_ready(cairn_server *srv);
+void supervise_stopping(cairn_server *srv);
 
 /* Host operations implemented by the server (main.c, client_cmd.c,
  * info.c): see cairn_host_ops in engine.h. */

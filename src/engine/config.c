@@ -1099,7 +1099,8 @@ static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *e
         warn_compat(e, p.d);
         return NULL;
     }
-    if (name_is("user", argv[0], dstr_len(argv[0]))) return acl_config_user(e, argv, argc, err, errlen);
+    if (name_is("user", argv[0], dstr_len(argv[0])))
+        return acl_config_user(e, argv, argc, err, errlen);
     if (name_is("rename-command", argv[0], dstr_len(argv[0]))) {
         if (argc != 3) return "Bad directive or wrong number of arguments";
         return cmd_rename(e, argv[1], dstr_len(argv[1]), argv[2], dstr_len(argv[2]));

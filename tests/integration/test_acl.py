@@ -472,3 +472,44 @@ def test_users_from_configuration(server_factory):
         s.client().ping()
     d = s.client(password="secret")
     assert d.acl_whoami() == "default"
+
+
+# --- protected commands and configs, rename-command ----------------------------
+
+DEBUG_REFUSED = ("DEBUG command not allowed. If the enable-debug-command option is set to "
+                 "\"local\", you can run it from a local connection, otherwise you need to set "
+                 "this option in the configuration file, and then restart the server.")
+
+
+def test_debug_command_refused_by_default(server_factory):
+    # The suite's fixtures enable DEBUG: set it back to Redis 7's default.
+    s = server_factory("--enable-debug-command", "no", "--enable-protected-configs", "no")
+    c = s.client()
+    assert err(c, "DEBUG", "SLEEP", "0") == DEBUG_REFUSED
+    assert c.config_get("enable-debug-command") == {"enable-debug-command": "no"}
+    assert err(c, "CONFIG", "SET", "enable-debug-command", "yes") == (
+        "CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set "
+        "immutable config")
+    for name in ("dir", "dbfilename"):
+        assert err(c, "CONFIG", "SET", name, "x") == (
+            f"CONFIG SET failed (possibly related to argument '{name}') - can't set protected "
+            "config")
+
+
+def test_debug_command_local(server_factory):
+    # The tests connect over loopback: "local" allows them.
+    s = server_factory("--enable-debug-command", "local", "--enable-protected-configs", "local")
+    c = s.client()
+    assert c.execute_command("DEBUG", "SLEEP", "0") == "OK"
+    assert c.config_set("dbfilename", "other.rdb") is True
+
+
+def test_rename_command(server_factory):
+    s = server_factory("--rename-command", "get", "", "--rename-command", "set", "myset")
+    c = s.client()
+    assert err(c, "GET", "k") == "unknown command 'GET', with args beginning with: 'k' "
+    assert err(c, "SET", "k", "v").startswith("unknown command 'SET'")
+    assert c.execute_command("MYSET", "k", "v") == "OK"
+    # ACL rules still name commands by their own names.
+    assert c.execute_command("ACL", "SETUSER", "u", "on", "nopass", "~*", "+set") == "OK"
+    assert c.execute_command("ACL", "DRYRUN", "u", "MYSET", "k", "v") == "OK"

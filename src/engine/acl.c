@@ -726,6 +726,11 @@ void acl_session_gone(cairn_engine *e, cairn_session *s)
     s->user = NULL;
 }
 
+int acl_default_user_protected(cairn_engine *e)
+{
+    return !(e->acl->default_user->flags & USER_NOPASS);
+}
+
 int acl_auth_required(cairn_engine *e, const cairn_session *s)
 {
     return !(s->flags & SESS_AUTHED) && !default_user_open(e->acl);
@@ -772,8 +777,10 @@ int acl_authenticate(cmd_call *c, const cslice *user, const cslice *password)
     acl_user *u = acl_find_user(c->e->acl, user->ptr, user->len);
     if (u && user_password_ok(u, password)) {
         acl_session_set_user(c->s, u, 1);
+        c->s->auth_failures = 0;
         return 1;
     }
+    c->s->auth_failures++;
     /* The object is the command as the client spelled it (AUTH, HELLO). */
     acl_log_add(c, ACL_DENIED_AUTH, c->s->flags & SESS_MULTI ? ACL_CTX_MULTI : ACL_CTX_TOPLEVEL,
                 user->ptr, user->len, c->argv[0].ptr, c->argv[0].len);

@@ -88,6 +88,10 @@ int acl_auth_required(cairn_engine *e, const cairn_session *s);
 /* The user of that name, or NULL (CLIENT KILL USER). */
 struct acl_user *acl_find_user_slice(cairn_engine *e, const cslice *name);
 
+/* Does the default user need a password (on, not nopass)?  Protected
+ * mode serves non-local clients only then. */
+int acl_default_user_protected(cairn_engine *e);
+
 /* requirepass changed: the default user's passwords become that one
  * (none: nopass), as Redis's ACLUpdateDefaultUserPassword. */
 void acl_update_default_password(cairn_engine *e, const char *password, size_t len);

@@ -155,6 +155,7 @@ static const config_def config_table[] = {
      .offset = OFF(acllog_max_len),
      .hi = LONG_MAX,
      .dflt = "128"},
+    {.name = "protected-mode", .type = CT_BOOL, .offset = OFF(protected_mode), .dflt = "yes"},
     {.name = "enable-debug-command",
      .type = CT_ENUM,
      .flags = CF_IMMUTABLE,

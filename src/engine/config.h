@@ -46,7 +46,7 @@ typedef union compat_value {
 } compat_value;
 
 /* The number of such directives (config_compat.c checks it). */
-#define COMPAT_CONFIG_COUNT 111
+#define COMPAT_CONFIG_COUNT 110
 
 /* Client classes of client-output-buffer-limit, in Redis's order. */
 enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
@@ -134,6 +134,7 @@ typedef struct cairn_config {
      * the protected parameters (dir, dbfilename)? */
     int enable_debug_command;
     int enable_protected_configs;
+    int protected_mode; /* the host serves only local clients while the default user is open */
     /* Directives of Redis 7.0 stored for CONFIG GET and REWRITE only. */
     compat_value compat[COMPAT_CONFIG_COUNT];
 } cairn_config;

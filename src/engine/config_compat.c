@@ -146,7 +146,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     /* Bool */
     B("io-threads-do-reads", NULL, IM, "no"),
     B("always-show-logo", NULL, IM, "no"),
-    B("protected-mode", NULL, 0, "yes"),
     B("activerehashing", NULL, 0, "yes"),
     B("set-proc-title", NULL, IM, "yes"),
     B("dynamic-hz", NULL, 0, "yes"),
@@ -270,7 +269,6 @@ const char *config_compat_note(const config_def *d)
     static const struct {
         const char *prefix, *note;
     } notes[] = {
-        {"protected-mode", "connections are not restricted; bind to trusted addresses only"},
         {"tls-", "TLS is not supported"},
         {"cluster-", "Redis Cluster is not supported"},
         {"repl", "Redis replication is not supported (Cairn replicates with Raft)"},

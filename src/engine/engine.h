@@ -94,6 +94,9 @@ typedef struct cairn_session {
     const cmd_def *last_cmd;
     /* Its user (acl.h): a reference, never NULL once initialized. */
     struct acl_user *user;
+    /* Failed authentications (AUTH, HELLO AUTH) since the last success:
+     * the host slows the connection down by it. */
+    uint32_t auth_failures;
 } cairn_session;
 
 /* One entry of the command log (DESIGN rule 4): a write that changed the

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../ds/alloc.h"
+#include "../engine/acl.h"
 #include "../engine/config.h"
 
 /* Reads ask for at least this much free space in the query buffer. */
@@ -183,6 +184,44 @@ void net_client_pushed(cairn_session *s)
     queue_write(c);
 }
 
+/* Resume the clients whose wait after a failed authentication is over,
+ * and wake again for the next one. */
+static void on_auth_timer(uv_timer_t *h)
+{
+    net *n = h->data;
+    int64_t now = clock_mono_ms(), next = 0;
+    for (client *c = n->clients; c; c = c->next) {
+        if (!(c->flags & CLIENT_AUTH_WAIT)) continue;
+        if (c->auth_wait_until_ms <= now) {
+            c->flags = (c->flags & ~CLIENT_AUTH_WAIT) | CLIENT_RESUME;
+            queue_write(c);
+        } else if (!next || c->auth_wait_until_ms < next) {
+            next = c->auth_wait_until_ms;
+        }
+    }
+    if (next) uv_timer_start(&n->auth_timer, on_auth_timer, (uint64_t)(next - now), 0);
+}
+
+/* A command of c failed to authenticate (AUTH, HELLO AUTH): log it, and
+ * from the second failure on hold the connection's next commands for a
+ * delay that doubles with each failure, so that guessing passwords over
+ * one connection is slow however many attempts it pipelines. */
+static void auth_failed(client *c)
+{
+    net *n = c->net;
+    uint32_t k = c->sess.auth_failures;
+    n->log(n->log_priv, LL_NOTICE,
+           "Failed authentication from client id=%llu addr=%s (%u on this connection)",
+           (unsigned long long)c->sess.id, c->addr, k);
+    if (k < 2) return;
+    int64_t delay = AUTH_DELAY_MS << (k - 2 < AUTH_DELAY_DOUBLINGS ? k - 2 : AUTH_DELAY_DOUBLINGS);
+    c->auth_wait_until_ms = clock_mono_ms() + delay;
+    c->flags |= CLIENT_AUTH_WAIT;
+    uint64_t due = uv_timer_get_due_in(&n->auth_timer);
+    if (!uv_is_active((uv_handle_t *)&n->auth_timer) || due > (uint64_t)delay)
+        uv_timer_start(&n->auth_timer, on_auth_timer, (uint64_t)delay, 0);
+}
+
 static void process_input(client *c)
 {
     resp_parser *p = &c->parser;
@@ -197,8 +236,8 @@ static void process_input(client *c)
     const net_log_hooks *hooks = &c->net->hooks;
     uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
     batch_clock clk = {0, 0, 0};
-    while (
-        !(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP))) {
+    while (!(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP |
+                         CLIENT_AUTH_WAIT))) {
         int r = resp_parse(p, c->qbuf, dstr_len(c->qbuf));
         if (r == RESP_AGAIN) break;
         if (r == RESP_ERROR) {
@@ -211,8 +250,10 @@ static void process_input(client *c)
             c->flags |= CLIENT_CLOSE_AFTER;
             break;
         }
+        uint32_t failures = c->sess.auth_failures;
         client_run(c, &clk);
         p->argc = 0;
+        if (c->sess.auth_failures > failures) auth_failed(c);
     }
     if (hooks->appended) {
         uint64_t log_after = hooks->appended(hooks->priv);
@@ -546,6 +587,21 @@ static client *client_new(net *n, int fd, int is_unix)
     return c;
 }
 
+#define PROTECTED_MODE_ERROR                                                                       \
+    "DENIED Redis is running in protected mode because protected mode is enabled and no password " \
+    "is set for the default user. In this mode connections are only accepted from the loopback "   \
+    "interface. If you want to connect from external computers to Redis you may adopt one of the " \
+    "following solutions: 1) Just disable protected mode sending the command 'CONFIG SET "         \
+    "protected-mode no' from the loopback interface by connecting to Redis from the same host "    \
+    "the "                                                                                         \
+    "server is running, however MAKE SURE Redis is not publicly accessible from internet if you "  \
+    "do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just "      \
+    "disable the protected mode by editing the Redis configuration file, and setting the "         \
+    "protected mode option to 'no', and then restarting the server. 3) If you started the server " \
+    "manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an "  \
+    "authentication password for the default user. NOTE: You only need to do one of the above "    \
+    "things in order for the server to start accepting connections from the outside."
+
 /* As Redis's anetKeepAlive: probes after `idle` seconds of silence, then
  * every idle/3 seconds, and give up after three unanswered. */
 static void set_keepalive(int fd, int idle)
@@ -581,6 +637,16 @@ static void client_accepted(net *n, int fd, int is_unix)
     if (n->nclients > n->cfg.maxclients) {
         n->stats.rejected_connections++;
         reply_error(&c->out, "ERR max number of clients reached");
+        c->flags |= CLIENT_CLOSE_AFTER;
+        queue_write(c);
+        return;
+    }
+    /* Protected mode (Redis 7.0): while the default user needs no
+     * password, only connections from this machine are served. */
+    if (n->engine->cfg.protected_mode && !(c->sess.flags & SESS_LOCAL) &&
+        !acl_default_user_protected(n->engine)) {
+        n->stats.rejected_connections++;
+        reply_error(&c->out, PROTECTED_MODE_ERROR);
         c->flags |= CLIENT_CLOSE_AFTER;
         queue_write(c);
         return;
@@ -640,9 +706,11 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log
     n->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int rc = uv_prepare_init(loop, &n->flush);
     if (rc == 0) rc = uv_timer_init(loop, &n->block_timer);
+    if (rc == 0) rc = uv_timer_init(loop, &n->auth_timer);
     if (rc) return rc;
     n->flush.data = n;
     n->block_timer.data = n;
+    n->auth_timer.data = n;
     return uv_prepare_start(&n->flush, on_flush);
 }
 
@@ -769,6 +837,7 @@ void net_shutdown(net *n)
     }
     uv_close((uv_handle_t *)&n->flush, NULL);
     uv_close((uv_handle_t *)&n->block_timer, NULL);
+    uv_close((uv_handle_t *)&n->auth_timer, NULL);
     if (n->spare_fd >= 0) close(n->spare_fd);
     n->spare_fd = -1;
 }

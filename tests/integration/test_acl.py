@@ -5,7 +5,7 @@ SAVE/LOAD and users from the configuration.
 Every assertion holds for redis-server 7.0 too (CAIRN_TEST_SERVER=redis).
 """
 import hashlib
-import os
+import socket
 import time
 
 import pytest
@@ -513,3 +513,92 @@ def test_rename_command(server_factory):
     # ACL rules still name commands by their own names.
     assert c.execute_command("ACL", "SETUSER", "u", "on", "nopass", "~*", "+set") == "OK"
     assert c.execute_command("ACL", "DRYRUN", "u", "MYSET", "k", "v") == "OK"
+
+
+# --- protected mode -------------------------------------------------------------
+
+def non_loopback_address():
+    """An address of this machine that is not a loopback one, or None."""
+    # Connecting a UDP socket sends nothing: it only picks the source
+    # address of the route to a (documentation, never used) destination.
+    for dest in ("203.0.113.1", "198.51.100.1", "10.255.255.1"):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.connect((dest, 9))
+            addr = s.getsockname()[0]
+        except OSError:
+            continue
+        finally:
+            s.close()
+        if not addr.startswith("127."):
+            return addr
+    return None
+
+
+def first_reply(addr, port, send=b"PING\r\n"):
+    with socket.create_connection((addr, port), timeout=5) as s:
+        s.sendall(send)
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def test_protected_mode(server_factory):
+    addr = non_loopback_address()
+    if addr is None:
+        pytest.skip("this machine has no non-loopback address to connect from")
+    s = server_factory("--bind", "127.0.0.1", addr)
+    # From a non-loopback address with no password for the default user.
+    reply = first_reply(addr, s.port)
+    assert reply.startswith(b"-DENIED Redis is running in protected mode because protected "
+                            b"mode is enabled and no password is set for the default user.")
+    assert b"4) Setup a an authentication password for the default user." in reply
+    c = s.client()
+    assert c.info("stats")["rejected_connections"] >= 1
+    # From loopback: served.
+    assert first_reply("127.0.0.1", s.port) == b"+PONG\r\n"
+    # With a password, remote clients may authenticate.
+    c.config_set("requirepass", "secret")
+    assert first_reply(addr, s.port) == b"-NOAUTH Authentication required.\r\n"
+    c = s.client(password="secret")
+    c.config_set("requirepass", "")
+    c.config_set("protected-mode", "no")
+    assert first_reply(addr, s.port) == b"+PONG\r\n"
+
+
+# --- failed authentications are slowed down ---------------------------------------
+
+@pytest.mark.cairn_only
+def test_failed_auth_is_slowed_per_connection(admin, acl_server):
+    setuser(admin, "u", "on", ">pw", "+@all", "~*")
+    attacker = socket.create_connection((acl_server.host, acl_server.port), timeout=10)
+    start = time.monotonic()
+    # Five wrong passwords pipelined, then PING: the waits after the 2nd to
+    # the 5th failure (50, 100, 200, 400 ms) hold the rest of the pipeline.
+    attacker.sendall(b"AUTH u x\r\n" * 5 + b"PING\r\n")
+    other = acl_server.client()
+    other_start = time.monotonic()
+    assert other.ping() is True
+    other_took = time.monotonic() - other_start
+    data = b""
+    while data.count(b"\r\n") < 6:
+        data += attacker.recv(65536)
+    took = time.monotonic() - start
+    assert data.count(b"-WRONGPASS") == 5 and data.endswith(b"+PONG\r\n")
+    assert took >= 0.7
+    # The server went on serving other clients meanwhile.
+    assert other_took < 0.5
+    # A success resets the count: the next failure is not delayed.
+    attacker.sendall(b"AUTH u pw\r\nAUTH u x\r\nPING\r\n")
+    start = time.monotonic()
+    data = b""
+    while data.count(b"\r\n") < 3:
+        data += attacker.recv(65536)
+    assert data.startswith(b"+OK\r\n-WRONGPASS") and data.endswith(b"+PONG\r\n")
+    assert time.monotonic() - start < 0.5
+    attacker.close()
+    assert "Failed authentication from client" in acl_server.read_log()

@@ -14,6 +14,7 @@
 #include "../ds/util.h"
 #include "../engine/acl.h"
 #include "../engine/cmd.h"
+#include "function.h"
 #include "libs.h"
 #include "sha1.h"
 
@@ -140,6 +141,8 @@ static int raise_error(lua_State *L, const char *msg)
     push_error(L, msg);
     return lua_error(L);
 }
+
+int script_raise(lua_State *L, const char *msg) { return raise_error(L, msg); }
 
 /* ---------------------------------------------------------------------- */
 /* Replies -> Lua values                                                   */
@@ -325,11 +328,30 @@ static int field_of_type(lua_State *L, const char *name, int t)
 
 static void to_reply(script_engine *se, lua_State *L, rbuf *out, int depth);
 
+/* Reply msg, the error of the table at idx.  An error a command replied
+ * inside the script (ignore_error_stats_update) was counted then: it is
+ * not counted again, but the run still failed, as in Redis. */
+static void reply_script_error(script_engine *se, lua_State *L, int idx, rbuf *out, const char *msg)
+{
+    lua_getfield(L, idx, "ignore_error_stats_update");
+    int counted = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (!counted) {
+        reply_error(out, msg);
+        return;
+    }
+    err_stats *stats = out->err_stats;
+    out->err_stats = NULL;
+    reply_error(out, msg);
+    out->err_stats = stats;
+    if (se->run_stats) se->run_stats->failed_calls++;
+}
+
 static void table_to_reply(script_engine *se, lua_State *L, rbuf *out, int depth)
 {
     size_t len;
     if (field_of_type(L, "err", LUA_TSTRING)) {
-        reply_error(out, lua_tostring(L, -1)); /* which makes it one line */
+        reply_script_error(se, L, -2, out, lua_tostring(L, -1)); /* which makes it one line */
         lua_pop(L, 1);
         return;
     }
@@ -500,6 +522,10 @@ static int run_command(script_engine *se, lua_State *L, const cmd_def *cmd, int 
     rbuf *rb = &se->reply;
     rbuf_reset(rb);
     rb->resp = se->resp;
+    /* The command's errors count in INFO errorstats and its failed calls,
+     * as Redis counts them; the script's own error reply then does not
+     * count them again (ignore_error_stats_update). */
+    rb->err_stats = &e->errstats;
     se->sess.resp = se->resp;
     cmd_call sub;
     engine_call_init(&sub, e, &se->sess, cmd, argc, se->argv, caller->now_us, rb);
@@ -532,6 +558,24 @@ static int run_command(script_engine *se, lua_State *L, const cmd_def *cmd, int 
     return is_error;
 }
 
+/* A command the script may not run counts as an error reply and, when
+ * it exists, as a rejected call of it, as Redis's scriptCall counts it. */
+static void count_refusal(cairn_engine *e, const cmd_def *cmd, const char *msg)
+{
+    /* Counted under its code: ERR unless the message starts with one
+     * (an upper-case word, as the write error's MISCONF). */
+    size_t word = strcspn(msg, " ");
+    int has_code = word > 0;
+    for (size_t i = 0; i < word; i++)
+        if (msg[i] < 'A' || msg[i] > 'Z') has_code = 0;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s%s", has_code ? "" : "ERR ", msg);
+    errstats_add(&e->errstats, buf, strlen(buf));
+    e->err_seen = e->errstats.total;
+    cmd_stats *st = cmd ? cmdstats_of(e->cmdstats, cmd) : NULL;
+    if (st) st->rejected_calls++;
+}
+
 static int redis_call_generic(lua_State *L, int raise)
 {
     script_engine *se = engine_of(L);
@@ -543,6 +587,7 @@ static int redis_call_generic(lua_State *L, int raise)
     const char *refused = refuse_command(se, cmd, argc);
     int is_error;
     if (refused) {
+        count_refusal(se->e, cmd, refused);
         push_error(L, refused);
         lua_pushliteral(L, "ignore_error_stats_update");
         lua_pushboolean(L, 1);
@@ -693,11 +738,18 @@ static void tick_hook(lua_State *L, lua_Debug *ar)
     raise_error(L, "Script killed by user with SCRIPT KILL...");
 }
 
-int script_kill(cairn_engine *e, const char **err)
+int script_kill(cairn_engine *e, int is_eval, const char **err)
 {
     script_engine *se = e->script;
     if (!se || !se->caller) {
         *err = "NOTBUSY No scripts in execution right now.";
+        return -1;
+    }
+    if (is_eval == e->busy_function) {
+        *err = is_eval ? "BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                         "SHUTDOWN NOSAVE."
+                       : "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                         "SHUTDOWN NOSAVE.";
         return -1;
     }
     if (se->wrote) {
@@ -792,6 +844,16 @@ static void make_readonly(lua_State *L, lua_CFunction missing)
     lua_rawset(L, -3);
     lua_pop(L, 1);
     lua_replace(L, real);
+}
+
+void script_make_readonly(lua_State *L, int strict)
+{
+    make_readonly(L, strict ? nonexistent_global : NULL);
+}
+
+void script_restore_hook(script_engine *se)
+{
+    lua_sethook(se->L, tick_hook, LUA_MASKCOUNT, TICK_INSTRUCTIONS);
 }
 
 /* Open a library; those that only return their table (cjson) get a
@@ -940,6 +1002,55 @@ static lua_State *new_state(script_engine *se)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Flags of scripts and functions                                          */
+/* ---------------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    int flag;
+} script_flags_table[] = {
+    {"no-writes", SCRIPT_NO_WRITES},
+    {"allow-oom", SCRIPT_ALLOW_OOM},
+    {"allow-stale", SCRIPT_ALLOW_STALE},
+    {"no-cluster", SCRIPT_NO_CLUSTER},
+    {"allow-cross-slot-keys", SCRIPT_ALLOW_CROSS_SLOT},
+};
+
+#define NFLAGS (sizeof(script_flags_table) / sizeof(script_flags_table[0]))
+
+int script_flag_named(const char *p, size_t len)
+{
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (strlen(script_flags_table[i].name) == len &&
+            memcmp(script_flags_table[i].name, p, len) == 0)
+            return script_flags_table[i].flag;
+    return 0;
+}
+
+const char *script_flag_name(int flag)
+{
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (script_flags_table[i].flag == flag) return script_flags_table[i].name;
+    return NULL;
+}
+
+int script_run_flags(cmd_call *c, int flags, int ro)
+{
+    if (!(flags & SCRIPT_EVAL_COMPAT) && !(flags & SCRIPT_NO_WRITES)) {
+        if (c->e->write_error) {
+            reply_error(c->out, c->e->write_error);
+            return -1;
+        }
+        if (ro) {
+            reply_error(c->out, "ERR Can not execute a script with write flag using *_ro command.");
+            return -1;
+        }
+    }
+    if (ro) flags |= SCRIPT_NO_WRITES;
+    return flags;
+}
+
+/* ---------------------------------------------------------------------- */
 /* The interpreter's life                                                  */
 /* ---------------------------------------------------------------------- */
 
@@ -947,6 +1058,7 @@ static void script_free(void *p)
 {
     script_engine *se = p;
     if (!se) return;
+    function_registry_free(se);
     if (se->L) lua_close(se->L);
     rbuf_free(&se->reply);
     cm_free(se->argv);
@@ -1041,7 +1153,7 @@ static void reply_run_error(script_engine *se, lua_State *L, rbuf *out)
     const char *line = lua_tostring(L, -1);
     dstr m = dstr_from_cstr(msg ? msg : "");
     if (source && line) m = dstr_catfmt(m, " script: %s, on %s:%s.", se->name, source, line);
-    reply_error(out, m);
+    reply_script_error(se, L, -4, out, m);
     dstr_free(m);
     lua_pop(L, 3);
 }
@@ -1052,7 +1164,7 @@ void script_run(script_engine *se, cmd_call *c, const char *name, const char *sh
 {
     lua_State *L = se->L;
     lua_getfield(L, LUA_REGISTRYINDEX, REG_ERRH);
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_SCRIPTS);
+    lua_getfield(L, LUA_REGISTRYINDEX, as_globals ? REG_SCRIPTS : SCRIPT_REG_FUNCTIONS);
     lua_getfield(L, -1, name);
     lua_remove(L, -2);
     int nparams = 0;
@@ -1075,6 +1187,7 @@ void script_run(script_engine *se, cmd_call *c, const char *name, const char *sh
     se->wrote = 0;
     se->name = shown_name;
     se->sess.db = c->s->db;
+    se->e->busy_function = !as_globals;
     engine_atomic_begin(se->e, (uint32_t)c->s->db, c->now_ms);
     int err = lua_pcall(L, nparams, 1, -(nparams + 2));
     engine_atomic_end(se->e, (uint32_t)c->s->db);
@@ -1084,10 +1197,12 @@ void script_run(script_engine *se, cmd_call *c, const char *name, const char *sh
         se->kill = 0;
         lua_sethook(L, tick_hook, LUA_MASKCOUNT, TICK_INSTRUCTIONS);
     }
+    se->run_stats = c->stats;
     if (err)
         reply_run_error(se, L, c->out);
     else
         to_reply(se, L, c->out, 0);
+    se->run_stats = NULL;
     if (err) lua_pop(L, 1);
     lua_pop(L, 1); /* the error handler */
 }

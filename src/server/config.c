@@ -104,6 +104,16 @@ const config_def server_config_defs[] = {
      .offset = offsetof(cairn_server, cfg.supervised),
      .dflt = "no",
      .enums = supervised_enum},
+    {.name = "metrics-port",
+     .type = CT_INT,
+     .offset = offsetof(cairn_server, cfg.metrics_port),
+     .lo = 0,
+     .hi = 65535,
+     .dflt = "0"},
+    {.name = "metrics-bind",
+     .type = CT_STRING,
+     .offset = offsetof(cairn_server, cfg.metrics_bind),
+     .dflt = "127.0.0.1"},
 };
 
 void *server_config_base(void *priv) { return priv; }

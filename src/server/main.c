@@ -68,6 +68,7 @@ void server_shutdown(cairn_server *srv)
     srv->shutting_down = 1;
     server_log(srv, LL_WARNING, "User requested shutdown...");
     supervise_stopping(srv);
+    metrics_shutdown(srv);
     if (uv_is_active((uv_handle_t *)&srv->loader)) uv_idle_stop(&srv->loader);
     uv_close((uv_handle_t *)&srv->loader, NULL);
     net_shutdown(&srv->net);
@@ -133,6 +134,7 @@ static void on_cron(uv_poll_t *h, int status, int events)
     engine_rehash_step(e);
     persist_cron(srv->persist);
     net_close_idle(&srv->net, now_ms, srv->cfg.timeout);
+    metrics_cron(srv, now_ms);
     size_t used = cm_used_memory();
     if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
     server_track_metrics(srv, now_ms);
@@ -147,8 +149,10 @@ static void host_shutdown(void *priv, cmd_call *c, int flags)
     /* A slow script is in the middle of its writes: only NOSAVE, which
      * does not save them, may stop the server (as Redis). */
     if (srv->engine->busy && !(flags & SHUTDOWN_NOSAVE)) {
-        reply_error(c->out, "BUSY Redis is busy running a script. You can only call SCRIPT KILL "
-                            "or SHUTDOWN NOSAVE.");
+        reply_errorf(c->out,
+                     "BUSY Redis is busy running a script. You can only call %s or SHUTDOWN "
+                     "NOSAVE.",
+                     srv->engine->busy_function ? "FUNCTION KILL" : "SCRIPT KILL");
         return;
     }
     if (persist_shutdown(srv->persist, flags) != 0) {
@@ -202,6 +206,8 @@ static const char *host_config_changed(void *priv, const char *name)
         return NULL;
     }
     if (strcmp(name, "dir") == 0) return change_dir(srv, srv->engine->cfg.dir);
+    if (strcmp(name, "metrics-port") == 0 || strcmp(name, "metrics-bind") == 0)
+        return metrics_listen(srv);
     return persist_config_changed(srv->persist, name);
 }
 
@@ -236,8 +242,9 @@ static int host_script_tick(void *priv)
         e->busy = 1;
         server_log(srv, LL_WARNING,
                    "Slow script detected: still in execution after %lld milliseconds. You can "
-                   "try killing the script using the SCRIPT KILL command.",
-                   (long long)((clock_mono_us() - srv->net.current_start_us) / 1000));
+                   "try killing the script using the %s command.",
+                   (long long)((clock_mono_us() - srv->net.current_start_us) / 1000),
+                   e->busy_function ? "FUNCTION KILL" : "SCRIPT KILL");
     }
     net_serve_busy(&srv->net);
     return srv->shutting_down;
@@ -501,6 +508,8 @@ static int server_start(cairn_server *srv)
     }
     srv->cron.data = srv->sigterm.data = srv->sigint.data = srv->loader.data = srv;
     if (open_data_dir(srv) != 0) return -1;
+    /* Before the data port: whoever sees the server listen can scrape it. */
+    if (metrics_init(srv) != 0 || metrics_listen(srv) != NULL) return -1;
     if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, srv->cfg.unixsocket,
                    srv->cfg.unixsocketperm))
         return -1;
@@ -578,6 +587,7 @@ int main(int argc, char **argv)
     if (started && srv->cfg.unixsocket && srv->cfg.unixsocket[0]) unlink(srv->cfg.unixsocket);
     if (srv->cron_fd >= 0) close(srv->cron_fd);
     if (srv->persist) persist_free(srv->persist);
+    metrics_free(srv);
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");
     int exit_code = srv->exit_code;
     engine_free(srv->engine);

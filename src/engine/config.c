@@ -1220,10 +1220,15 @@ static void rewrite_read_old(cairn_engine *e, rewrite_state *st, const char *tex
         int argc;
         dstr *argv = config_split_args(line, llen, &argc);
         long owner = argv && argc > 0 ? param_find(e, argv[0], dstr_len(argv[0])) : -1;
+        /* Directives that are not parameters but load (users, renamed
+         * commands) stay as they are. */
+        int directive = argv && argc > 0 &&
+                        (name_is("user", argv[0], dstr_len(argv[0])) ||
+                         name_is("rename-command", argv[0], dstr_len(argv[0])));
         config_free_args(argv, argc);
         /* A line the tables do not know (or cannot parse) is kept, as a
          * comment: the next start would refuse it. */
-        dstr kept = owner < 0 ? dstr_new("# ??? ", 6) : dstr_new("", 0);
+        dstr kept = owner < 0 && !directive ? dstr_new("# ??? ", 6) : dstr_new("", 0);
         rewrite_append(st, dstr_cat(kept, line, llen), owner);
     }
 }

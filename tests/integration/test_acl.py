@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from conftest import RawConn, Server
+from test_config import ConfServer
 
 NOPERM_KEY = "this user has no permissions to access one of the keys used as arguments"
 NOPERM_CHANNEL = ("this user has no permissions to access one of the channels used as "
@@ -602,3 +603,23 @@ def test_failed_auth_is_slowed_per_connection(admin, acl_server):
     assert time.monotonic() - start < 0.5
     attacker.close()
     assert "Failed authentication from client" in acl_server.read_log()
+
+
+def test_config_file_users_survive_rewrite(tmp_path):
+    s = ConfServer(tmp_path, "user carol on >cpw ~c* +@string\n")
+    try:
+        c = s.wait_ready()
+        carol = redis.Redis(port=s.port, username="carol", password="cpw", decode_responses=True)
+        assert carol.set("c1", "v") is True
+        assert c.config_rewrite() == "OK"
+        assert "carol" in s.conf.read_text()
+    finally:
+        s.stop()
+    s = ConfServer.from_file(s.conf, s.port)
+    try:
+        s.wait_ready()
+        carol = redis.Redis(port=s.port, username="carol", password="cpw", decode_responses=True)
+        assert carol.set("c2", "v") is True
+        assert err(carol, "HSET", "c3", "f", "v") == noperm_cmd("hset")
+    finally:
+        s.stop()

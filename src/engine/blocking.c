@@ -19,6 +19,7 @@
 #include "acl.h"
 #include "cmd.h"
 #include "db.h"
+#include "monitor.h"
 #include "multi.h"
 #include "pubsub.h"
 #include "tracking.h"
@@ -353,4 +354,5 @@ void engine_session_gone(cairn_engine *e, cairn_session *s)
     pubsub_session_reset(e, s);
     tracking_session_reset(e, s);
     acl_session_gone(e, s);
+    monitor_remove(e, s);
 }

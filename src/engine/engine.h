@@ -173,6 +173,10 @@ typedef struct engine_stats {
     long long keyspace_hits, keyspace_misses;
     long long commands_processed;
     long long evicted_keys;
+    /* Cairn's own (the metrics endpoint): rate limiter decisions, and
+     * LOCK.ACQUIRE calls that got the lock or found it held. */
+    long long limiter_allowed, limiter_limited;
+    long long lock_acquired, lock_refused;
 } engine_stats;
 
 struct cairn_engine {

@@ -57,7 +57,7 @@ struct metrics {
  * --------------------------------------------------------------------- */
 
 typedef struct field {
-    const char *section, *key, *val;
+    const char *key, *val;
 } field;
 
 typedef struct info {
@@ -93,33 +93,29 @@ static dstr run_info(struct metrics *m)
     return text;
 }
 
-static void info_add(info *in, const char *section, const char *key, const char *val)
+static void info_add(info *in, const char *key, const char *val)
 {
     if (in->n == in->cap) {
         in->cap = in->cap ? in->cap * 2 : 256;
         in->f = cm_realloc(in->f, in->cap * sizeof(*in->f));
     }
-    in->f[in->n++] = (field){section, key, val};
+    in->f[in->n++] = (field){key, val};
 }
 
-/* Split "# Section" headers and "key:value" lines in place. */
+/* Split the "key:value" lines in place ("# Section" headers have no
+ * colon: the keys are unique across sections). */
 static void info_parse(info *in)
 {
-    const char *section = "";
     char *p = in->text, *end = in->text + dstr_len(in->text);
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *stop = nl ? nl : end;
         if (stop > p && stop[-1] == '\r') stop[-1] = '\0';
         *stop = '\0';
-        if (p[0] == '#' && p[1] == ' ') {
-            section = p + 2;
-        } else {
-            char *colon = strchr(p, ':');
-            if (colon) {
-                *colon = '\0';
-                info_add(in, section, p, colon + 1);
-            }
+        char *colon = p[0] != '#' ? strchr(p, ':') : NULL;
+        if (colon) {
+            *colon = '\0';
+            info_add(in, p, colon + 1);
         }
         p = stop + 1;
     }
@@ -334,7 +330,7 @@ static dstr emit_instance(dstr out, const info *in)
     return out;
 }
 
-/* One labelled family over the fields of a section whose key starts with
+/* One labelled family over the fields whose key starts with
  * prefix: the label is the rest of the key, the value the sub-field `sub`
  * of the value, times scale. */
 static dstr emit_labelled(dstr out, const info *in, const char *prefix, const char *sub,

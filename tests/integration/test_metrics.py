@@ -318,3 +318,16 @@ def test_fsync_histogram(server_factory):
     assert 0 < m["cairn_aof_fsync_duration_seconds_sum"] < count
     if shutil.which("promtool"):
         check_with_promtool(scrape(mport))
+
+
+@pytest.mark.slow
+def test_idle_connection_is_closed(msrv):
+    """A connection that sends no request is closed after 10 seconds."""
+    with socket.create_connection(("127.0.0.1", msrv.mport), timeout=20) as sock:
+        start = time.time()
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n")  # never finished
+        try:
+            assert sock.recv(65536) == b""
+        except ConnectionResetError:
+            pass
+        assert 9 <= time.time() - start < 15

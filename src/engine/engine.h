@@ -182,6 +182,8 @@ typedef struct engine_stats {
      * LOCK.ACQUIRE calls that got the lock or found it held. */
     long long limiter_allowed, limiter_limited;
     long long lock_acquired, lock_refused;
+    /* Kept by the host, which forks for snapshots (INFO stats). */
+    long long latest_fork_usec, total_forks;
 } engine_stats;
 
 struct cairn_engine {

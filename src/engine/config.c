@@ -1580,7 +1580,7 @@ static void config_set_command(cmd_call *c)
             failed_at = i;
     }
     for (int i = 0; i < n && failed_at < 0; i++) {
-        if (!value_changed(&params[i], &before[i])) continue;
+        if (!value_changed(&params[i], &before[i]) && !(params[i].d->flags & CF_VOLATILE)) continue;
         told[i] = 1;
         const char *msg = notify_host(e, params[i].d);
         if (msg) {

@@ -47,7 +47,7 @@ typedef union compat_value {
 } compat_value;
 
 /* The number of such directives (config_compat.c checks it). */
-#define COMPAT_CONFIG_COUNT 105
+#define COMPAT_CONFIG_COUNT 85
 
 /* Client classes of client-output-buffer-limit, in Redis's order. */
 enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
@@ -182,6 +182,7 @@ enum {
     CF_REWRITE_ALWAYS = 1 << 5, /* CONFIG REWRITE writes it even at its default (dir) */
     CF_PROTECTED = 1 << 6,      /* CONFIG SET only if enable-protected-configs allows */
     CF_SENSITIVE = 1 << 7,      /* a secret: the warning about it never shows the value */
+    CF_VOLATILE = 1 << 8,       /* CONFIG SET tells the host even of the same value (files) */
 };
 
 typedef struct cfg_enum {

@@ -2,7 +2,7 @@
  * act on.
  *
  * An operator's redis.conf (Debian's stock file first of all) names
- * parameters for features Cairn does not have or does differently: TLS,
+ * parameters for features Cairn does not have or does differently:
  * Redis cluster and replication, lazy freeing, defragmentation, process
  * titles.  Refusing them would make every existing configuration fail to
  * start, so each is accepted with Redis's type, bounds and default, stored
@@ -37,7 +37,6 @@ static const cfg_enum endpoint_type_enum[] = {
     {"ip", 0}, {"hostname", 1}, {"unknown-endpoint", 2}, {NULL, 0}};
 static const cfg_enum propagation_error_enum[] = {
     {"ignore", 0}, {"panic", 1}, {"panic-on-replicas", 2}, {NULL, 0}};
-static const cfg_enum tls_auth_clients_enum[] = {{"no", 0}, {"yes", 1}, {"optional", 2}, {NULL, 0}};
 
 /* Multi-word values are held as their words joined by spaces (CT_BIND);
  * these check them as Redis does. */
@@ -175,10 +174,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     B("cluster-allow-replica-migration", NULL, 0, "yes"),
     B("replica-announced", NULL, 0, "yes"),
     B("aof-disable-auto-gc", NULL, 0, "no"),
-    B("tls-cluster", NULL, 0, "no"),
-    B("tls-replication", NULL, 0, "no"),
-    B("tls-prefer-server-ciphers", NULL, 0, "no"),
-    B("tls-session-caching", NULL, 0, "yes"),
     /* String */
     S("replica-announce-ip", "slave-announce-ip", 0, ""),
     S("masteruser", NULL, SE, ""),
@@ -194,18 +189,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     S("ignore-warnings", NULL, 0, ""),
     S("proc-title-template", NULL, 0, "{title} {listen-addr} {server-mode}"),
     S("bind-source-addr", NULL, 0, ""),
-    S("tls-cert-file", NULL, 0, ""),
-    S("tls-key-file", NULL, 0, ""),
-    S("tls-key-file-pass", NULL, SE, ""),
-    S("tls-client-cert-file", NULL, 0, ""),
-    S("tls-client-key-file", NULL, 0, ""),
-    S("tls-client-key-file-pass", NULL, SE, ""),
-    S("tls-dh-params-file", NULL, 0, ""),
-    S("tls-ca-cert-file", NULL, 0, ""),
-    S("tls-ca-cert-dir", NULL, 0, ""),
-    S("tls-protocols", NULL, 0, ""),
-    S("tls-ciphers", NULL, 0, ""),
-    S("tls-ciphersuites", NULL, 0, ""),
     {.name = "maxmemory-clients", .type = CT_STRING, .dflt = "0", .check = check_maxmemory_clients},
     /* Enum */
     E("syslog-facility", IM, syslog_facility_enum, "local0"),
@@ -215,7 +198,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     E("sanitize-dump-payload", 0, sanitize_dump_payload_enum, "no"),
     E("enable-module-command", IM, protected_action_enum, "no"),
     E("cluster-preferred-endpoint-type", 0, endpoint_type_enum, "ip"),
-    E("tls-auth-clients", 0, tls_auth_clients_enum, "yes"),
     E("propagation-error-behavior", 0, propagation_error_enum, "ignore"),
     /* Integer */
     N("io-threads", NULL, CT_INT, IM, 1, 128, "1"),
@@ -239,9 +221,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     N("min-replicas-max-lag", "min-slaves-max-lag", CT_INT, 0, 0, INT_MAX, "10"),
     N("shutdown-timeout", NULL, CT_INT, 0, 0, INT_MAX, "10"),
     N("repl-diskless-sync-max-replicas", NULL, CT_INT, 0, 0, INT_MAX, "0"),
-    N("tls-port", NULL, CT_INT, 0, 0, 65535, "0"),
-    N("tls-session-cache-size", NULL, CT_INT, 0, 0, INT_MAX, "20480"),
-    N("tls-session-cache-timeout", NULL, CT_INT, 0, 0, INT_MAX, "300"),
     N("socket-mark-id", NULL, CT_LL, IM | CF_UNSIGNED, 0, UINT_MAX, "0"),
     N("active-defrag-max-scan-fields", NULL, CT_LL, CF_UNSIGNED, 1, LONG_MAX, "1000"),
     N("cluster-node-timeout", NULL, CT_LL, 0, 0, LLONG_MAX, "15000"),
@@ -264,7 +243,6 @@ const char *config_compat_note(const config_def *d)
     static const struct {
         const char *prefix, *note;
     } notes[] = {
-        {"tls-", "TLS is not supported"},
         {"cluster-", "Redis Cluster is not supported"},
         {"repl", "Redis replication is not supported (Cairn replicates with Raft)"},
         {"replica", "Redis replication is not supported (Cairn replicates with Raft)"},

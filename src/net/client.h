@@ -18,6 +18,7 @@
 #include "../engine/engine.h"
 #include "../log/clock.h"
 #include "resp.h"
+#include "tls.h"
 
 typedef struct net net;
 
@@ -37,6 +38,9 @@ enum {
     /* Failed to authenticate again: its input waits until auth_wait_until_ms. */
     CLIENT_AUTH_WAIT = 1 << 9,
 };
+
+/* client.tls_flags: OpenSSL asked for the other direction. */
+enum { TLS_READ_WANTS_WRITE = 1 << 0, TLS_WRITE_WANTS_READ = 1 << 1 };
 
 /* CLIENT PAUSE: what it holds (Redis's order: ALL holds more). */
 enum { NET_PAUSE_NONE = 0, NET_PAUSE_WRITE = 1, NET_PAUSE_ALL = 2 };
@@ -69,6 +73,12 @@ typedef struct client {
     /* When the output first stayed above the soft limit (0: it is not). */
     int64_t obuf_soft_since_ms;
     int64_t auth_wait_until_ms; /* CLIENT_AUTH_WAIT: clock_mono_ms() */
+    /* A connection accepted on the TLS port (NULL for plain ones); while
+     * OpenSSL waits for the other direction than the one asked for,
+     * tls_flags say so (TLS_READ_WANTS_WRITE, TLS_WRITE_WANTS_READ). */
+    tls_conn *tls;
+    int tls_flags;
+    int tls_events; /* the UV_* events its poll watches */
 } client;
 
 typedef struct net_stats {
@@ -96,9 +106,12 @@ typedef void (*net_log_fn)(void *priv, int level, const char *fmt, ...);
 typedef struct net_listener {
     uv_poll_t poll;
     int fd;
-    int is_unix;
+    int kind; /* NET_LISTEN_* */
     net *net;
 } net_listener;
+
+/* Kinds of listeners, as bits, to close some of them. */
+enum { NET_LISTEN_TCP = 1 << 0, NET_LISTEN_UNIX = 1 << 1, NET_LISTEN_TLS = 1 << 2 };
 
 /* The settings the network layer acts on: part of the server's config
  * table (src/server/config.c). */
@@ -106,6 +119,7 @@ typedef struct net_config {
     int tcp_backlog;
     int maxclients;
     int tcp_keepalive; /* seconds; 0 = off */
+    tls_config tls;
 } net_config;
 
 struct net {
@@ -135,6 +149,7 @@ struct net {
     int pause_type;
     int64_t pause_end_ms;
     uv_timer_t pause_timer;
+    void *tls_ctx; /* OpenSSL's context for new TLS connections, or NULL */
 };
 
 /* Set up n on loop; n->cfg, filled from the configuration before, is
@@ -143,7 +158,13 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log
 /* Listen on every address of `bind` (space-separated) at port, and on the
  * unix socket if set.  Returns 0, or a libuv error with a message logged. */
 int net_listen(net *n, const char *bind, int port, const char *unixsocket, int unixperm);
-void net_close_listeners(net *n);
+/* Listen for TLS connections on every address of `bind` at port. */
+int net_listen_tls(net *n, const char *bind, int port);
+/* Close the listeners of the kinds in `kinds` (NET_LISTEN_* bits). */
+void net_close_listeners(net *n, int kinds);
+/* (Re)build the TLS context from n->cfg.tls for connections accepted from
+ * now on.  Returns 0, or -1 with the reason logged. */
+int net_tls_configure(net *n);
 /* While a slow script runs (from inside its command): read and run what
  * the other clients sent (the engine answers -BUSY to all but allow-busy
  * commands) and write their replies, without waiting; accept new

@@ -201,15 +201,46 @@ static void host_sleep_us(void *priv, long long us)
     }
 }
 
+/* Is TLS in use, so that its settings must make a working context? */
+static int tls_wanted(const cairn_server *srv)
+{
+    const tls_config *t = &srv->net.cfg.tls;
+    return srv->cfg.tls_port || t->replication || t->cluster;
+}
+
+/* Listen on the TLS port (if any) again, after tls-port or bind changed. */
+static const char *relisten_tls(cairn_server *srv)
+{
+    net_close_listeners(&srv->net, NET_LISTEN_TLS);
+    if (!srv->cfg.tls_port) return NULL;
+    if (!srv->net.tls_ctx && net_tls_configure(&srv->net) != 0)
+        return "Unable to update TLS configuration. Check server logs.";
+    if (net_listen_tls(&srv->net, srv->cfg.bind, srv->cfg.tls_port) != 0)
+        return "Unable to listen on this port. Check server logs.";
+    return NULL;
+}
+
+/* A tls-* setting changed: rebuild the context (re-reading the files)
+ * if TLS is in use; tls-auth-clients is read at every accept. */
+static const char *tls_setting_changed(cairn_server *srv, const char *name)
+{
+    if (strcmp(name, "tls-port") == 0) return relisten_tls(srv);
+    if (strcmp(name, "tls-auth-clients") == 0 || !tls_wanted(srv)) return NULL;
+    if (net_tls_configure(&srv->net) != 0)
+        return "Unable to update TLS configuration. Check server logs.";
+    return NULL;
+}
+
 static const char *host_config_changed(void *priv, const char *name)
 {
     cairn_server *srv = priv;
     if (strcmp(name, "port") == 0 || strcmp(name, "bind") == 0) {
-        net_close_listeners(&srv->net);
+        net_close_listeners(&srv->net, NET_LISTEN_TCP);
         if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, NULL, 0) != 0)
             return "Unable to listen on this port. Check server logs.";
-        return NULL;
+        return strcmp(name, "bind") == 0 ? relisten_tls(srv) : NULL;
     }
+    if (strncmp(name, "tls-", 4) == 0) return tls_setting_changed(srv, name);
     if (strcmp(name, "dir") == 0) return change_dir(srv, srv->engine->cfg.dir);
     if (strcmp(name, "metrics-port") == 0 || strcmp(name, "metrics-bind") == 0)
         return metrics_listen(srv);
@@ -515,6 +546,13 @@ static int server_start(cairn_server *srv)
     if (open_data_dir(srv) != 0) return -1;
     /* Before the data port: whoever sees the server listen can scrape it. */
     if (metrics_init(srv) != 0 || metrics_listen(srv) != NULL) return -1;
+    if (tls_wanted(srv) && net_tls_configure(&srv->net) != 0) {
+        server_log(srv, LL_WARNING, "Failed to configure TLS. Check logs for more info.");
+        return -1;
+    }
+    /* The TLS port first: whoever waits for the plain port to answer
+     * (a supervisor, a test) then finds both. */
+    if (srv->cfg.tls_port && net_listen_tls(&srv->net, srv->cfg.bind, srv->cfg.tls_port)) return -1;
     if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, srv->cfg.unixsocket,
                    srv->cfg.unixsocketperm))
         return -1;

@@ -29,6 +29,7 @@ typedef struct server_config {
     dstr unixsocket;
     int unixsocketperm;
     int timeout; /* seconds of idleness before a client is closed; 0 = never */
+    int tls_port; /* 0 = no TLS listener */
     int daemonize;
     dstr pidfile;
     int loglevel;     /* LL_* */
@@ -84,7 +85,7 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 15
+#define SERVER_CONFIG_COUNT 35
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,

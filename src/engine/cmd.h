@@ -109,6 +109,7 @@ extern const cmd_def hll_commands[];
 extern const cmd_def script_commands[]; /* src/script/t_script.c */
 extern const cmd_def geo_commands[];
 extern const cmd_def memory_commands[]; /* t_memory.c */
+extern const cmd_def repl_commands[];   /* t_repl.c */
 extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */

@@ -279,6 +279,25 @@ void engine_call_finish(cmd_call *c)
     account_call(c);
 }
 
+/* A replicated node refuses writes as a follower and data commands with
+ * no leader (engine.h); EXEC counts as what it queued. */
+static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd, rbuf *out)
+{
+    int exec = (s->flags & SESS_MULTI) && strcmp(cmd->name, "exec") == 0;
+    uint32_t flags = cmd->flags | (exec ? multi_queued_flags(s) : 0);
+    const char *why = (flags & CMD_WRITE)      ? e->repl_refuse_write
+                      : (flags & CMD_READONLY) ? e->repl_refuse_read
+                                               : NULL;
+    if (!why) return 0;
+    if (exec) {
+        reply_errorf(out, "EXECABORT Transaction discarded because of: %s", why);
+        multi_session_reset(e, s);
+    } else {
+        reply_error(out, why);
+    }
+    return 1;
+}
+
 /* Commands the host's state refuses: everything but CMD_LOADING commands
  * while the dataset loads, and writes (and PING, as Redis does, so that
  * monitoring notices) while the log cannot be written.  Replies with the
@@ -295,6 +314,7 @@ static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_de
         reply_error(out, "LOADING Redis is loading the dataset in memory");
         return 1;
     }
+    if ((e->repl_refuse_write || e->repl_refuse_read) && refused_by_role(e, s, cmd, out)) return 1;
     if (e->write_error) {
         /* EXEC is a write when what it runs is (Redis's mstate flags);
          * refused, it aborts the transaction as Redis's execCommandAbort. */

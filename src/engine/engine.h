@@ -61,6 +61,9 @@ enum {
     /* The host is cutting this session off (its output passed a limit):
      * nothing more is written to it. */
     SESS_CLOSE_ASAP = 1 << 12,
+    /* A Raft peer's connection (src/repl/node.c): its messages wait for
+     * no read confirmation. */
+    SESS_REPL_PEER = 1 << 13,
 };
 
 typedef struct blocked_state blocked_state;
@@ -157,6 +160,9 @@ typedef struct cairn_host_ops {
      * SCRIPT KILL, SHUTDOWN NOSAVE).  Returns 1 if the script must stop
      * now (the server shuts down). */
     int (*script_tick)(void *priv);
+    /* RAFT, ROLE and WAIT (t_repl.c).  Returns 0 if the host is not a
+     * replicated node (the engine then answers as a standalone master). */
+    int (*repl_cmd)(void *priv, cmd_call *c);
 } cairn_host_ops;
 
 typedef struct engine_stats {
@@ -201,6 +207,10 @@ struct cairn_engine {
      * be written: a "MISCONF ..." reply), write commands are refused. */
     int loading;
     const char *write_error;
+    /* Set by a replicated node (src/repl/node.c): the error that write
+     * commands, resp. read commands, get in its current role (a follower's
+     * -READONLY, a group without a leader's -CLUSTERDOWN), or NULL. */
+    const char *repl_refuse_write, *repl_refuse_read;
     /* DESIGN rule 4: one node originates.  Set (the default) while this
      * engine is the one that accepts client writes (a standalone server,
      * an embedded store, a Raft leader): it expires and evicts, and its

@@ -68,6 +68,7 @@ void server_shutdown(cairn_server *srv)
     if (uv_is_active((uv_handle_t *)&srv->loader)) uv_idle_stop(&srv->loader);
     uv_close((uv_handle_t *)&srv->loader, NULL);
     net_shutdown(&srv->net);
+    server_raft_stop(srv);
     uv_close((uv_handle_t *)&srv->cron, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -256,6 +257,7 @@ static const cairn_host_ops server_host_ops = {
     .persist_cmd = host_persist_cmd,
     .persist_info = host_persist_info,
     .script_tick = host_script_tick,
+    .repl_cmd = server_raft_cmd,
 };
 
 static void usage(void)
@@ -450,7 +452,14 @@ static int server_start(cairn_server *srv)
         return -1;
     }
     srv->cron.data = srv->sigterm.data = srv->sigint.data = srv->loader.data = srv;
-    if (open_data_dir(srv) != 0) return -1;
+    if (srv->cfg.raft_peers && srv->cfg.raft_peers[0]) {
+        /* The Raft log is the command log: no append-only file beside it,
+         * and no snapshot of the dataset taken behind its back. */
+        e->cfg.appendonly = 0;
+        dstr_free(e->cfg.save);
+        e->cfg.save = dstr_from_cstr("");
+    }
+    if (open_data_dir(srv) != 0 || server_raft_start(srv) != 0) return -1;
     if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, srv->cfg.unixsocket,
                    srv->cfg.unixsocketperm))
         return -1;
@@ -522,6 +531,7 @@ int main(int argc, char **argv)
     if (started && srv->cfg.pidfile && srv->cfg.pidfile[0]) unlink(srv->cfg.pidfile);
     if (started && srv->cfg.unixsocket && srv->cfg.unixsocket[0]) unlink(srv->cfg.unixsocket);
     if (srv->cron_fd >= 0) close(srv->cron_fd);
+    repl_node_free(srv->node);
     if (srv->persist) persist_free(srv->persist);
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");
     int exit_code = srv->exit_code;

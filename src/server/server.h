@@ -8,6 +8,8 @@
 #include "../engine/engine.h"
 #include "../log/persist.h"
 #include "../net/client.h"
+#include "../net/peer.h"
+#include "../repl/node.h"
 
 /* A rate sampled by the cron (INFO instantaneous_*), as Redis does: the
  * average of the last INST_SAMPLES per-second rates. */
@@ -33,6 +35,11 @@ typedef struct server_config {
     dstr pidfile;
     int loglevel; /* LL_* */
     dstr logfile; /* "" = stdout */
+    /* Raft replication (raft.c): on when raft_peers is set. */
+    int raft_id;
+    dstr raft_peers; /* "id@host:port,..." */
+    dstr raft_secret;
+    int raft_tick_ms;
 } server_config;
 
 typedef struct cairn_server {
@@ -61,6 +68,9 @@ typedef struct cairn_server {
     inst_metric inst[INST_COUNT];
     char run_id[41];        /* random hex, INFO's run_id; filled on first use */
     char config_error[256]; /* why the last CONFIG REWRITE failed */
+    repl_node *node;        /* a member of a Raft group, or NULL (raft.c) */
+    peer_set peers;
+    uv_timer_t raft_timer;
 } cairn_server;
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
@@ -70,7 +80,7 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 12
+#define SERVER_CONFIG_COUNT 16
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
@@ -83,6 +93,12 @@ const char *server_config_rewrite(void *priv);
  * info.c): see cairn_host_ops in engine.h. */
 void server_client_cmd(void *priv, cmd_call *c);
 void server_info(void *priv, const char *section, dstr *out);
+/* Raft replication (raft.c): start the node when raft-peers is set
+ * (after the data directory is open), the host's RAFT/ROLE/WAIT, and
+ * shutting it down.  raft_start returns 0, or -1 with the reason logged. */
+int server_raft_start(cairn_server *srv);
+int server_raft_cmd(void *priv, cmd_call *c);
+void server_raft_stop(cairn_server *srv);
 /* Sample the instantaneous rates; called from the cron. */
 void server_track_metrics(cairn_server *srv, int64_t now_ms);
 

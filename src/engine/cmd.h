@@ -114,9 +114,12 @@ extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */
 const cmd_def *cmd_lookup(cairn_engine *e, const char *name, size_t len);
+/* The same, also setting *stats to the command's statistics (cmdstats.h):
+ * the lookup each request makes finds both at once. */
+const cmd_def *cmd_lookup_stats(cairn_engine *e, const char *name, size_t len, cmd_stats **stats);
 /* Look a subcommand of parent up, case-insensitively. */
 const cmd_def *cmd_lookup_sub(const cmd_def *parent, const char *name, size_t len);
-/* Build e->commands from cmd_families, and free it. */
+/* Build e->commands from cmd_families (after e->cmdstats), and free it. */
 void cmd_table_load(cairn_engine *e);
 void cmd_table_free(cairn_engine *e);
 /* Number of top-level commands. */

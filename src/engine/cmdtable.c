@@ -39,6 +39,7 @@ typedef struct cmd_slot {
     uint64_t w[3];      /* the lower-case name as load_name() puts it */
     uint32_t len;       /* its length */
     const cmd_def *cmd; /* NULL: an empty slot */
+    cmd_stats *stats;   /* its statistics, found once here rather than per call */
 } cmd_slot;
 
 struct cmd_index {
@@ -141,7 +142,8 @@ void cmd_table_load(cairn_engine *e)
             for (; idx->slots[i].cmd; i = (i + 1) & idx->mask)
                 if (slot_matches(&idx->slots[i], w, len)) dup = 1;
             if (dup) continue; /* the first definition of a name wins */
-            idx->slots[i] = (cmd_slot){{w[0], w[1], w[2]}, (uint32_t)len, cmd};
+            idx->slots[i] =
+                (cmd_slot){{w[0], w[1], w[2]}, (uint32_t)len, cmd, cmdstats_of(e->cmdstats, cmd)};
             idx->count++;
         }
     }
@@ -156,15 +158,25 @@ void cmd_table_free(cairn_engine *e)
 
 long cmd_count(const cairn_engine *e) { return e->commands->count; }
 
-const cmd_def *cmd_lookup(cairn_engine *e, const char *name, size_t len)
+const cmd_def *cmd_lookup_stats(cairn_engine *e, const char *name, size_t len, cmd_stats **stats)
 {
     if (len > CMD_NAME_MAX) return NULL;
     const cmd_index *idx = e->commands;
     uint64_t w[3];
     load_name(name, len, w);
-    for (size_t i = slot_of(idx, w, len); idx->slots[i].cmd; i = (i + 1) & idx->mask)
-        if (slot_matches(&idx->slots[i], w, len)) return idx->slots[i].cmd;
+    for (size_t i = slot_of(idx, w, len); idx->slots[i].cmd; i = (i + 1) & idx->mask) {
+        if (slot_matches(&idx->slots[i], w, len)) {
+            *stats = idx->slots[i].stats;
+            return idx->slots[i].cmd;
+        }
+    }
     return NULL;
+}
+
+const cmd_def *cmd_lookup(cairn_engine *e, const char *name, size_t len)
+{
+    cmd_stats *stats;
+    return cmd_lookup_stats(e, name, len, &stats);
 }
 
 const cmd_def *cmd_lookup_sub(const cmd_def *parent, const char *name, size_t len)

@@ -24,8 +24,8 @@ cairn_engine *engine_create(const uint8_t seed[32])
     e->active_expire_enabled = 1;
     e->originates = 1;
     e->next_session_id = 1;
-    cmd_table_load(e);
     e->cmdstats = cmdstats_create();
+    cmd_table_load(e);
     e->evict = evict_create(seed + 24);
     return e;
 }
@@ -164,9 +164,9 @@ static int arity_ok(const cmd_def *cmd, int argc)
  * to the command named even when its arity is wrong, or NULL: what Redis
  * reports as a client's last command. */
 static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *argv, rbuf *out,
-                                      const cmd_def **found)
+                                      const cmd_def **found, cmd_stats **stats)
 {
-    const cmd_def *cmd = cmd_lookup(e, argv[0].ptr, argv[0].len);
+    const cmd_def *cmd = cmd_lookup_stats(e, argv[0].ptr, argv[0].len, stats);
     if (found) *found = NULL;
     if (!cmd) {
         reply_unknown_command(out, argc, argv);
@@ -183,6 +183,7 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
             return NULL;
         }
         cmd = sub;
+        *stats = cmdstats_of(e->cmdstats, sub);
     }
     if (found) *found = cmd;
     if (!arity_ok(cmd, argc)) {
@@ -192,8 +193,9 @@ static const cmd_def *resolve_command(cairn_engine *e, int argc, const cslice *a
     return cmd;
 }
 
-static void call_setup(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
-                       const cslice *argv, int64_t now_us, int64_t start_ns, rbuf *out)
+static void call_setup(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd,
+                       cmd_stats *stats, int argc, const cslice *argv, int64_t now_us,
+                       int64_t start_ns, rbuf *out)
 {
     /* One initializer rather than memset() and stores: the compiler
      * writes each field once. */
@@ -208,7 +210,7 @@ static void call_setup(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd
         .now_us = now_us,
         .seed = crand_next(&e->rng),
         .out = out,
-        .stats = cmdstats_of(e->cmdstats, cmd),
+        .stats = stats,
         .start_ns = start_ns,
     };
     e->err_seen = e->errstats.total;
@@ -221,7 +223,8 @@ static void call_setup(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd
 void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
                       const cslice *argv, int64_t now_us, rbuf *out)
 {
-    call_setup(c, e, s, cmd, argc, argv, now_us, e->mono_ns ? e->mono_ns() : 0, out);
+    call_setup(c, e, s, cmd, cmdstats_of(e->cmdstats, cmd), argc, argv, now_us,
+               e->mono_ns ? e->mono_ns() : 0, out);
 }
 
 /* Count a run of a command in its statistics, unless it replays the log
@@ -237,7 +240,11 @@ static void account_call(cmd_call *c)
     e->err_seen = e->errstats.total;
     if (!c->stats || (c->s->flags & SESS_LOADER)) return;
     int parked = c->retry ? c->retry == RETRY_PARKED_AGAIN : c->s->blocked != NULL;
-    int64_t ns = e->mono_ns ? e->mono_ns() - c->start_ns : -1;
+    int64_t ns = -1;
+    if (e->mono_ns) {
+        e->mono_last_ns = e->mono_ns();
+        ns = e->mono_last_ns - c->start_ns;
+    }
     cmdstats_record(c->stats, ns, !c->retry, failed, e->cfg.latency_tracking && !parked);
 }
 
@@ -355,8 +362,10 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
                        int64_t now_us, int64_t start_ns, rbuf *out)
 {
     out->err_stats = &e->errstats;
+    e->mono_last_ns = 0;
     uint64_t errors_before = out->errors;
-    const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd);
+    cmd_stats *stats;
+    const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd, &stats);
     if (cmd && s->sub && refused_while_subscribed(s, cmd, out)) cmd = NULL;
     if (cmd && refused_by_host_state(e, s, cmd, out)) cmd = NULL;
     /* maxmemory: evict before the command, or refuse it if it may grow
@@ -367,7 +376,7 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
         account_rejected(e, s->last_cmd);
     } else {
         cmd_call c;
-        call_setup(&c, e, s, cmd, argc, argv, now_us, start_ns, out);
+        call_setup(&c, e, s, cmd, stats, argc, argv, now_us, start_ns, out);
         if (!multi_queue_command(&c)) {
             cmd->proc(&c);
             engine_call_finish(&c);
@@ -380,7 +389,8 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
 
 int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out)
 {
-    const cmd_def *cmd = resolve_command(e, entry->argc, entry->argv, out, NULL);
+    cmd_stats *stats;
+    const cmd_def *cmd = resolve_command(e, entry->argc, entry->argv, out, NULL, &stats);
     if (!cmd || entry->db >= (uint32_t)e->ndbs) {
         if (cmd) reply_error(out, "ERR DB index is out of range");
         return -1;
@@ -389,7 +399,9 @@ int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *ent
     s->db = (int)entry->db;
     uint64_t errors_before = out->errors;
     cmd_call c;
-    engine_call_init(&c, e, s, cmd, entry->argc, entry->argv, (int64_t)entry->now_ms * 1000, out);
+    /* Not timed: replay is not counted in the statistics. */
+    call_setup(&c, e, s, cmd, stats, entry->argc, entry->argv, (int64_t)entry->now_ms * 1000, 0,
+               out);
     /* The seed the original run drew, not the next one of this engine. */
     c.seed = entry->seed;
     crand_seed_lazy(&c.rng, c.seed);

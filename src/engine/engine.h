@@ -244,6 +244,10 @@ struct cairn_engine {
     /* The host's monotonic clock in nanoseconds, to time commands; NULL:
      * commands are counted, not timed. */
     int64_t (*mono_ns)(void);
+    /* Its reading at the end of the last command timed since
+     * engine_execute_at() started, 0 if none: a host running commands back
+     * to back starts the next one's timer from it. */
+    int64_t mono_last_ns;
 };
 
 enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2 };

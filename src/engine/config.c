@@ -352,16 +352,26 @@ typedef struct param {
     void *cfg;
 } param;
 
+static size_t host_count(const cairn_engine *e) { return e->host ? e->host->config_count : 0; }
+
 static size_t param_count(const cairn_engine *e)
 {
-    return CONFIG_COUNT + (e->host ? e->host->config_count : 0);
+    return CONFIG_COUNT + host_count(e) + COMPAT_CONFIG_COUNT;
 }
 
+/* The engine's parameters, then the host's, then Redis's directives that
+ * are only accepted (config_compat.c), each in a slot of its own. */
 static param param_at(cairn_engine *e, size_t i)
 {
     if (i < CONFIG_COUNT) return (param){&config_table[i], &e->cfg};
-    return (param){&e->host->config_defs[i - CONFIG_COUNT], e->host->config_base(e->host_priv)};
+    i -= CONFIG_COUNT;
+    if (i < host_count(e))
+        return (param){&e->host->config_defs[i], e->host->config_base(e->host_priv)};
+    i -= host_count(e);
+    return (param){&compat_config_defs[i], &e->cfg.compat[i]};
 }
+
+static int is_compat(const cairn_engine *e, size_t i) { return i >= CONFIG_COUNT + host_count(e); }
 
 static int name_is(const char *name, const char *s, size_t len)
 {
@@ -376,6 +386,37 @@ static long param_find(cairn_engine *e, const char *name, size_t len)
         if (name_is(d->name, name, len) || name_is(d->alias, name, len)) return (long)i;
     }
     return -1;
+}
+
+/* A compat parameter whose name a real one has taken: never seen. */
+static int param_shadowed(cairn_engine *e, size_t i)
+{
+    if (!is_compat(e, i)) return 0;
+    const char *name = param_at(e, i).d->name;
+    return param_find(e, name, strlen(name)) != (long)i;
+}
+
+const char *config_compat_shadowed(cairn_engine *e)
+{
+    for (size_t i = CONFIG_COUNT + host_count(e); i < param_count(e); i++)
+        if (param_shadowed(e, i)) return param_at(e, i).d->name;
+    return NULL;
+}
+
+/* A parameter was set: if it is a compat one, the host logs that it has
+ * no effect. */
+static void warn_compat(cairn_engine *e, const config_def *d)
+{
+    if (!e->host || !e->host->config_warning) return;
+    size_t k = 0;
+    while (k < COMPAT_CONFIG_COUNT && &compat_config_defs[k] != d)
+        k++;
+    if (k == COMPAT_CONFIG_COUNT) return;
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "Config '%s' is accepted for compatibility with Redis but not used: %s", d->name,
+             config_compat_note(d));
+    e->host->config_warning(e->host_priv, msg);
 }
 
 static void *field(void *cfg, const config_def *d) { return (char *)cfg + d->offset; }
@@ -556,6 +597,11 @@ static int set_bind(void *cfg, const config_def *d, const cslice *argv, int argc
     for (int i = 0; i < argc; i++) {
         if (i) s = dstr_cat(s, " ", 1);
         s = dstr_cat(s, argv[i].ptr, argv[i].len);
+    }
+    const char *why = d->check ? d->check(&(cslice){s, dstr_len(s)}) : NULL;
+    if (why) {
+        dstr_free(s);
+        return set_err(err, errlen, why);
     }
     replace_dstr(cfg, d, s);
     return 1;
@@ -851,10 +897,17 @@ void config_init(cairn_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     config_table_init(config_table, CONFIG_COUNT, cfg);
+    for (size_t i = 0; i < COMPAT_CONFIG_COUNT; i++)
+        config_table_init(&compat_config_defs[i], 1, &cfg->compat[i]);
     cfg->save_loaded = 0;
 }
 
-void config_free(cairn_config *cfg) { config_table_free(config_table, CONFIG_COUNT, cfg); }
+void config_free(cairn_config *cfg)
+{
+    config_table_free(config_table, CONFIG_COUNT, cfg);
+    for (size_t i = 0; i < COMPAT_CONFIG_COUNT; i++)
+        config_table_free(&compat_config_defs[i], 1, &cfg->compat[i]);
+}
 
 /* A copy of one parameter's value, put back when a CONFIG SET fails. */
 typedef struct saved_value {
@@ -908,6 +961,7 @@ const char *config_set(cairn_engine *e, const char *name, const char *value, int
         return err_buf;
     }
     if (!set_from_text(p.cfg, p.d, value, strlen(value), startup, err_buf, err_len)) return err_buf;
+    warn_compat(e, p.d);
     return NULL;
 }
 
@@ -944,13 +998,10 @@ void config_free_args(dstr *argv, int argc)
 }
 
 /* Apply one directive of the file.  Returns NULL or an error message. */
-static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *err, size_t errlen)
+static const char *set_directive(const param *p, dstr *argv, int argc, char *err, size_t errlen)
 {
-    long i = param_find(e, argv[0], dstr_len(argv[0]));
-    if (i < 0) return "Bad directive or wrong number of arguments";
-    param p = param_at(e, (size_t)i);
-    const config_def *d = p.d;
-    void *cfg = p.cfg;
+    const config_def *d = p->d;
+    void *cfg = p->cfg;
     if (!(d->flags & CF_MULTI_ARG)) {
         if (argc != 2) return "wrong number of arguments";
         return set_from_text(cfg, d, argv[1], dstr_len(argv[1]), 1, err, errlen) ? NULL : err;
@@ -964,6 +1015,68 @@ static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *e
     int ok = set_value(cfg, d, args, argc - 1, 1, err, errlen);
     cm_free(args);
     return ok ? NULL : err;
+}
+
+/* Directives of a Redis file that are not parameters, accepted with a
+ * warning: Redis's deprecated ones (which it ignores silently), and those
+ * of features Cairn lacks. */
+static const struct {
+    const char *name;
+    int argc_min, argc_max;
+    const char *note;
+} other_directives[] = {
+    {"list-max-ziplist-entries", 2, 2, "deprecated in Redis, ignored"},
+    {"list-max-ziplist-value", 2, 2, "deprecated in Redis, ignored"},
+    {"lua-replicate-commands", 2, 2, "deprecated in Redis, ignored"},
+    {"rename-command", 3, 3, "commands keep their names (use ACLs in front of Cairn)"},
+    {"user", 2, INT_MAX, "ACL users are not supported"},
+    {"loadmodule", 2, INT_MAX, "modules are not supported"},
+};
+
+static void warn_directive(cairn_engine *e, const char *name, const char *note)
+{
+    if (!e->host || !e->host->config_warning) return;
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "Directive '%s' is accepted for compatibility with Redis but not used: %s", name,
+             note);
+    e->host->config_warning(e->host_priv, msg);
+}
+
+/* Apply one directive of the file.  Returns NULL or an error message;
+ * an `include` whose file failed has set *inc_err instead. */
+static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *err, size_t errlen,
+                                  dstr *inc_err)
+{
+    long i = param_find(e, argv[0], dstr_len(argv[0]));
+    if (i >= 0) {
+        param p = param_at(e, (size_t)i);
+        const char *msg = set_directive(&p, argv, argc, err, errlen);
+        if (!msg) warn_compat(e, p.d);
+        return msg;
+    }
+    if (name_is("include", argv[0], dstr_len(argv[0])) && argc == 2) {
+        /* The host reads the file (the engine does no I/O) and applies it
+         * with config_load_string; its errors name its own lines. */
+        if (!e->host || !e->host->config_include) return "include is not supported here";
+        if (e->host->config_include(e->host_priv, argv[1], inc_err) != 0)
+            return *inc_err ? NULL : "include failed";
+        return NULL;
+    }
+    for (size_t k = 0; k < sizeof(other_directives) / sizeof(other_directives[0]); k++) {
+        if (name_is(other_directives[k].name, argv[0], dstr_len(argv[0])) &&
+            argc >= other_directives[k].argc_min && argc <= other_directives[k].argc_max) {
+            warn_directive(e, other_directives[k].name, other_directives[k].note);
+            return NULL;
+        }
+    }
+    /* A module's parameter ("module.name value"), as Redis queues it. */
+    if (memchr(argv[0], '.', dstr_len(argv[0]))) {
+        if (argc != 2) return "Module config specified without value";
+        warn_directive(e, argv[0], "modules are not supported");
+        return NULL;
+    }
+    return "Bad directive or wrong number of arguments";
 }
 
 static int trim_char(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -996,13 +1109,18 @@ int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err)
 
         char buf[512];
         const char *msg = NULL;
+        dstr inc_err = NULL;
         int argc;
         dstr *argv = config_split_args(line, llen, &argc);
         if (!argv)
             msg = "Unbalanced quotes in configuration line";
         else if (argc > 0)
-            msg = load_directive(e, argv, argc, buf, sizeof(buf));
+            msg = load_directive(e, argv, argc, buf, sizeof(buf), &inc_err);
         config_free_args(argv, argc);
+        if (inc_err) {
+            *err = inc_err;
+            return -1;
+        }
         if (msg) {
             *err = dstr_catfmt(dstr_new("", 0),
                                "Reading the configuration file, at line %d\n>>> '%.*s'\n%s",
@@ -1183,7 +1301,7 @@ dstr config_rewrite_text(cairn_engine *e, const char *old, size_t len)
     rewrite_state st = {.needs_signature = 1};
     rewrite_read_old(e, &st, old, len);
     for (size_t i = 0; i < param_count(e); i++)
-        rewrite_param(&st, e, (long)i);
+        if (!param_shadowed(e, i)) rewrite_param(&st, e, (long)i);
     dstr out = dstr_new("", 0);
     int was_empty = 0;
     for (size_t i = 0; i < st.n; i++) {
@@ -1242,7 +1360,8 @@ static void config_get_command(cmd_call *c)
         }
         for (size_t j = 0; j < 2 * n; j++) {
             const char *name = config_slot_name(e, j, n);
-            if (!name || shown[j].ptr || !glob_match(pat->ptr, pat->len, name, strlen(name), 1))
+            if (!name || shown[j].ptr || param_shadowed(e, j % n) ||
+                !glob_match(pat->ptr, pat->len, name, strlen(name), 1))
                 continue;
             shown[j] = (cslice){name, strlen(name)};
             order[count++] = j;
@@ -1359,6 +1478,8 @@ static void config_set_command(cmd_call *c)
     }
 
     if (failed_at < 0) {
+        for (int i = 0; i < n; i++)
+            warn_compat(e, params[i].d);
         reply_ok(c->out);
         /* A maxmemory below the memory in use (or a policy that can now
          * evict) takes effect at once, as in Redis. */

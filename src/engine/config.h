@@ -35,6 +35,19 @@ enum {
 /* The most percentiles latency-tracking-info-percentiles may list. */
 #define LATENCY_PCTS_MAX 16
 
+/* The value of a Redis directive Cairn accepts but does not act on
+ * (config_compat.c): one slot each, read through its config_def like any
+ * other field. */
+typedef union compat_value {
+    int i;
+    long long ll;
+    unsigned long long ull;
+    dstr s;
+} compat_value;
+
+/* The number of such directives (config_compat.c checks it). */
+#define COMPAT_CONFIG_COUNT 116
+
 /* Client classes of client-output-buffer-limit, in Redis's order. */
 enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
 
@@ -112,6 +125,8 @@ typedef struct cairn_config {
      * percentiles shown, as CONFIG GET shows them ("50 99 99.9"). */
     int latency_tracking;
     dstr latency_pcts;
+    /* Directives of Redis 7.0 stored for CONFIG GET and REWRITE only. */
+    compat_value compat[COMPAT_CONFIG_COUNT];
 } cairn_config;
 
 /* How a parameter's value is held and parsed. */
@@ -136,6 +151,7 @@ enum {
     CF_UNSIGNED = 1 << 3,       /* bounds compare as unsigned, as for Redis's uint/size_t */
     CF_MULTI_ARG = 1 << 4,      /* takes several arguments (bind, save) */
     CF_REWRITE_ALWAYS = 1 << 5, /* CONFIG REWRITE writes it even at its default (dir) */
+    CF_SENSITIVE = 1 << 6,      /* a secret: the warning about it never shows the value */
 };
 
 typedef struct cfg_enum {
@@ -174,6 +190,17 @@ void config_table_free(const config_def *defs, size_t n, void *config);
 
 typedef struct cairn_engine cairn_engine;
 
+/* Redis 7.0's directives that Cairn accepts, stores and shows, but does
+ * not act on (config_compat.c), each at offset 0 of its own compat_value.
+ * A name the engine's or the host's table also has is theirs: these are
+ * consulted last. */
+extern const config_def compat_config_defs[COMPAT_CONFIG_COUNT];
+/* Why a compat directive has no effect, for the one-line warning. */
+const char *config_compat_note(const config_def *d);
+/* The first compat directive that a real parameter of e (or of its host)
+ * has taken, or NULL: such an entry should be deleted. */
+const char *config_compat_shadowed(cairn_engine *e);
+
 void config_init(cairn_config *cfg);
 void config_free(cairn_config *cfg);
 
@@ -187,7 +214,7 @@ const char *config_set(cairn_engine *e, const char *name, const char *value, int
 
 /* Apply redis.conf-style text (a config file's contents, read by the
  * host).  Returns 0, or -1 with a message in err (which the caller
- * frees).  `include` is not supported. */
+ * frees).  `include` goes through the host (cairn_host_ops.config_include). */
 int config_load_string(cairn_engine *e, const char *text, size_t len, dstr *err);
 
 /* CONFIG REWRITE's new configuration file from the old one's text, as

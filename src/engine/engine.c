@@ -15,6 +15,9 @@
 
 cairn_engine *engine_create(const uint8_t seed[32])
 {
+    /* The engine's memory starts with what creating it takes. */
+    const void *thread;
+    int64_t before = cm_thread_net_allocated(&thread);
     cairn_engine *e = cm_calloc(1, sizeof(*e));
     memcpy(e->hash_seed, seed, 16);
     uint64_t rng_seed;
@@ -27,6 +30,7 @@ cairn_engine *engine_create(const uint8_t seed[32])
     e->cmdstats = cmdstats_create();
     cmd_table_load(e);
     e->evict = evict_create(seed + 24);
+    e->mem_net = cm_thread_net_allocated(&thread) - before;
     return e;
 }
 
@@ -42,9 +46,11 @@ static void engine_alloc_dbs(cairn_engine *e)
 
 void engine_start(cairn_engine *e, int64_t now_ms)
 {
+    engine_mem_enter(e);
     if (!e->dbs) engine_alloc_dbs(e);
+    engine_mem_leave(e);
     e->start_ms = now_ms;
-    e->startup_allocated = (long long)cm_used_memory();
+    e->startup_allocated = (long long)engine_used_memory(e);
 }
 
 void engine_free(cairn_engine *e)
@@ -361,6 +367,7 @@ void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *a
 void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice *argv,
                        int64_t now_us, int64_t start_ns, rbuf *out)
 {
+    engine_mem_enter(e);
     out->err_stats = &e->errstats;
     e->mono_last_ns = 0;
     uint64_t errors_before = out->errors;
@@ -385,9 +392,10 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
         }
         if (e->nready) engine_serve_ready(e, now_us);
     }
+    engine_mem_leave(e);
 }
 
-int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out)
+static int apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out)
 {
     cmd_stats *stats;
     const cmd_def *cmd = resolve_command(e, entry->argc, entry->argv, out, NULL, &stats);
@@ -415,6 +423,14 @@ int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *ent
     e->applying--;
     if (e->nready) engine_serve_ready(e, c.now_us);
     return out->errors == errors_before ? 0 : -1;
+}
+
+int engine_apply_entry(cairn_engine *e, cairn_session *s, const cairn_entry *entry, rbuf *out)
+{
+    engine_mem_enter(e);
+    int rc = apply_entry(e, s, entry, out);
+    engine_mem_leave(e);
+    return rc;
 }
 
 /* Sample keys with a TTL in one db by walking its volatile array from

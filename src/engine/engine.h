@@ -138,6 +138,12 @@ typedef struct cairn_host_ops {
      * with.  Returns NULL, or the error without "ERR " (Redis's "The server
      * is running without a config file" when there is none). */
     const char *(*config_rewrite)(void *priv);
+    /* A directive was accepted but has no effect: log msg (one line). */
+    void (*config_warning)(void *priv, const char *msg);
+    /* `include path` in a configuration file: read the file(s) (a glob
+     * pattern) and apply them with config_load_string().  Returns 0, or
+     * -1 with the message in *err (the caller frees it). */
+    int (*config_include)(void *priv, const char *path, dstr *err);
     /* A parked session was served, timed out or unblocked: its reply is in
      * s->out and it may run its next command.  Called from inside
      * engine_execute() of another session: the host must only note it. */
@@ -244,6 +250,17 @@ struct cairn_engine {
     /* The host's monotonic clock in nanoseconds, to time commands; NULL:
      * commands are counted, not timed. */
     int64_t (*mono_ns)(void);
+    /* Memory accounting (DESIGN rule 6, evict.h).  mem_process: the host
+     * holds this engine alone in its process, so the allocator's figure
+     * for the process is the engine's (cairn-server).  Otherwise the
+     * engine's memory is what the threads running it allocated minus what
+     * they freed while inside its brackets (engine_mem_enter/leave):
+     * mem_net for the closed ones, and for the open one the calling
+     * thread's net allocation since mem_base. */
+    int mem_process;
+    int mem_depth;
+    int64_t mem_net;
+    int64_t mem_base;
     /* Its reading at the end of the last command timed since
      * engine_execute_at() started, 0 if none: a host running commands back
      * to back starts the next one's timer from it. */

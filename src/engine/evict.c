@@ -58,8 +58,36 @@ void evict_free(evict_state *ev)
 /* The memory meter                                                        */
 /* ---------------------------------------------------------------------- */
 
+void engine_mem_own_process(cairn_engine *e) { e->mem_process = 1; }
+
+static int64_t thread_net(void)
+{
+    /* Without per-thread counters (a build without jemalloc) this is the
+     * process's figure: exact as long as one thread allocates. */
+    const void *thread;
+    return cm_thread_net_allocated(&thread);
+}
+
+void engine_mem_enter(cairn_engine *e)
+{
+    if (!e->mem_process && e->mem_depth++ == 0) e->mem_base = thread_net();
+}
+
+void engine_mem_leave(cairn_engine *e)
+{
+    if (!e->mem_process && --e->mem_depth == 0) e->mem_net += thread_net() - e->mem_base;
+}
+
+size_t engine_used_memory(cairn_engine *e)
+{
+    if (e->mem_process) return cm_used_memory();
+    int64_t used = e->mem_net + (e->mem_depth ? thread_net() - e->mem_base : 0);
+    return used > 0 ? (size_t)used : 0;
+}
+
 size_t evict_used_memory(cairn_engine *e, int64_t now_ms)
 {
+    if (!e->mem_process) return engine_used_memory(e);
     evict_state *ev = e->evict;
     const void *thread;
     int64_t net = cm_thread_net_allocated(&thread);

@@ -64,10 +64,25 @@ void evict_free(evict_state *ev);
 
 /* ---- Memory ---------------------------------------------------------- */
 
-/* The bytes in use, as INFO's used_memory, cheaply enough to ask before
- * every command: the allocator's process-wide figure (slow to read) is
- * taken at most every 100 ms of command time and the calling thread's
- * own allocation counters (two loads) carry it forward in between. */
+/* Two open stores share nothing, memory included (DESIGN rule 1): each
+ * engine counts its own.  An engine alone in its process (the server,
+ * engine_mem_own_process) takes the allocator's figure for the process;
+ * otherwise (libcairn, tests) its memory is what was allocated minus what
+ * was freed by the thread running it between engine_mem_enter() and
+ * engine_mem_leave(), which nest.  The engine brackets its own entry
+ * points (engine_execute, engine_apply_entry); a host brackets whatever
+ * else it does to the engine's memory, and leaves out what it hands to
+ * the application (decoded replies). */
+void engine_mem_own_process(cairn_engine *e);
+void engine_mem_enter(cairn_engine *e);
+void engine_mem_leave(cairn_engine *e);
+/* The bytes in use, as INFO's used_memory. */
+size_t engine_used_memory(cairn_engine *e);
+
+/* The same, cheaply enough to ask before every command: for an engine
+ * alone in its process the allocator's figure (slow to read) is taken at
+ * most every 100 ms of command time and the calling thread's own
+ * allocation counters (two loads) carry it forward in between. */
 size_t evict_used_memory(cairn_engine *e, int64_t now_ms);
 
 /* ---- Eviction -------------------------------------------------------- */

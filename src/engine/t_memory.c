@@ -14,6 +14,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "evict.h"
 
 /* The default of MEMORY USAGE's SAMPLES, as Redis's. */
 #define USAGE_SAMPLES 5
@@ -90,7 +91,7 @@ static double ratio(double a, double b) { return b ? a / b : 0; }
 static void memory_stats_command(cmd_call *c)
 {
     cairn_engine *e = c->e;
-    long long used = (long long)cm_used_memory();
+    long long used = (long long)engine_used_memory(e);
     long long peak = (long long)host_memory_field(c, "used_memory_peak");
     if (peak < used) peak = used;
     long long rss = (long long)host_memory_field(c, "used_memory_rss");
@@ -152,7 +153,7 @@ static void memory_stats_command(cmd_call *c)
 static void memory_doctor_command(cmd_call *c)
 {
     const char *msg =
-        cm_used_memory() < 5 * 1024 * 1024
+        engine_used_memory(c->e) < 5 * 1024 * 1024
             ? "Hi Sam, this instance is empty or is using very little memory, my issues detector "
               "can't be used in these conditions. Please, leave for your mission on Earth and fill "
               "it with some data. The new Sam and I will be back to our programming as soon as I "

@@ -20,6 +20,7 @@
 #include "cairn.h"
 #include "cmd.h"
 #include "db.h"
+#include "evict.h"
 #include "pubsub.h"
 #include "tracking.h"
 
@@ -143,7 +144,7 @@ static void info_server(info_req *r)
 
 static void info_memory(info_req *r)
 {
-    size_t used = cm_used_memory();
+    size_t used = engine_used_memory(r->c->e);
     char human[32];
     bytes_to_human(human, sizeof(human), used);
     info_header(r, "Memory");

@@ -29,6 +29,7 @@
 #include "../ds/rand.h"
 #include "../engine/config.h"
 #include "../engine/engine.h"
+#include "../engine/evict.h"
 #include "../engine/reply.h"
 #include "../log/clock.h"
 #include "../log/fileio.h"
@@ -374,6 +375,9 @@ static int open_engine(cairn *db, const cairn_options *opts)
                          strerror(errno));
     cairn_engine *e = engine_create(seed);
     memset(seed, 0, sizeof(seed));
+    /* Whatever opening does to the engine's memory is the engine's
+     * (left open on the error paths, which free the engine). */
+    engine_mem_enter(e);
 
     char err[CAIRN_ERRMSG_MAX];
     /* A store with a directory logs by default and takes no snapshots
@@ -423,6 +427,7 @@ static int open_engine(cairn *db, const cairn_options *opts)
     rbuf_init(&db->out, 3);
     rbuf_init(&db->msgs, 3);
     db->session.out = &db->msgs;
+    engine_mem_leave(e);
     return CAIRN_OK;
 }
 
@@ -529,8 +534,8 @@ static int decode_replies(cairn *db, const char *buf, size_t len, cairn_reply **
     return CAIRN_OK;
 }
 
-/* Run one command with the handle locked and decode its reply. */
-static int execute_locked(cairn *db, int argc, const cslice *args, cairn_reply **out)
+/* Run one command with the handle locked, leaving its reply in db->out. */
+static int run_locked(cairn *db, int argc, const cslice *args)
 {
     cairn_session *s = &db->session;
     rbuf *b = &db->out;
@@ -569,9 +574,19 @@ static int execute_locked(cairn *db, int argc, const cslice *args, cairn_reply *
     /* QUIT means nothing to a handle: it stays open until cairn_close(). */
     s->flags &= ~SESS_CLOSE_AFTER_REPLY;
     s->resp = 3;
+    return CAIRN_OK;
+}
 
-    int rc = CAIRN_OK;
-    if (out && b->bytes > 0) {
+/* Run one command with the handle locked and decode its reply.  The
+ * decoded reply is the application's, not the engine's memory: it is made
+ * outside the engine's memory brackets. */
+static int execute_locked(cairn *db, int argc, const cslice *args, cairn_reply **out)
+{
+    rbuf *b = &db->out;
+    engine_mem_enter(db->engine);
+    int rc = run_locked(db, argc, args);
+    engine_mem_leave(db->engine);
+    if (rc == CAIRN_OK && out && b->bytes > 0) {
         if (b->head == b->tail) {
             /* The usual case: the whole reply is in one block. */
             rc = decode_replies(db, b->head->data + b->head_off, b->bytes, out);
@@ -582,7 +597,9 @@ static int execute_locked(cairn *db, int argc, const cslice *args, cairn_reply *
             cm_free(flat);
         }
     }
+    engine_mem_enter(db->engine);
     rbuf_reset(b);
+    engine_mem_leave(db->engine);
     return rc;
 }
 
@@ -594,7 +611,9 @@ static int take_messages(cairn *db, cairn_reply **out)
     char *flat = rbuf_flatten(&db->msgs, &len);
     int rc = decode_replies(db, flat, len, out);
     cm_free(flat);
+    engine_mem_enter(db->engine);
     rbuf_reset(&db->msgs);
+    engine_mem_leave(db->engine);
     db->session.flags &= ~SESS_CLOSE_ASAP; /* room again */
     return rc;
 }

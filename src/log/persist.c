@@ -1120,6 +1120,11 @@ static uint64_t load_position(const persist *p)
     return pos;
 }
 
+double persist_load_percent(const persist *p)
+{
+    return p->load_total ? 100.0 * (double)load_position(p) / (double)p->load_total : 0;
+}
+
 static void log_progress(persist *p, int64_t now)
 {
     if (now - p->load_last_log_us < 1000000) return;

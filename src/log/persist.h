@@ -55,6 +55,8 @@ void persist_skip_load(persist *p);
  * and the repair tool (nothing on disk was changed). */
 int persist_load_step(persist *p, int64_t budget_us, char *err, size_t errlen);
 int persist_is_loading(const persist *p);
+/* How much of the dataset is loaded, 0..100 (for supervisors). */
+double persist_load_percent(const persist *p);
 
 /* Group commit: write (and fsync, with appendfsync always) every entry
  * logged since the last call.  Returns 0, or -1 after a failure (the

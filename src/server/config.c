@@ -20,6 +20,14 @@ static const cfg_enum loglevel_enum[] = {
 
 /* Declared with SERVER_CONFIG_COUNT entries in server.h: a count that does
  * not match this list is a compile error. */
+static const cfg_enum supervised_enum[] = {
+    {"upstart", SUPERVISED_UPSTART},
+    {"systemd", SUPERVISED_SYSTEMD},
+    {"auto", SUPERVISED_AUTO},
+    {"no", SUPERVISED_NONE},
+    {NULL, 0},
+};
+
 const config_def server_config_defs[] = {
     {.name = "port",
      .type = CT_INT,
@@ -90,6 +98,12 @@ const config_def server_config_defs[] = {
      .flags = CF_IMMUTABLE,
      .offset = offsetof(cairn_server, cfg.logfile),
      .dflt = ""},
+    {.name = "supervised",
+     .type = CT_ENUM,
+     .flags = CF_IMMUTABLE,
+     .offset = offsetof(cairn_server, cfg.supervised),
+     .dflt = "no",
+     .enums = supervised_enum},
     {.name = "raft-id",
      .type = CT_INT,
      .flags = CF_IMMUTABLE,

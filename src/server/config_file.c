@@ -3,6 +3,7 @@
  * with the text config_rewrite_text() makes of it.  The engine does no
  * I/O, so both happen here. */
 #include <errno.h>
+#include <glob.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,46 @@ int server_load_config_file(cairn_engine *e, const char *path, dstr *err)
     }
     int rc = config_load_string(e, text, dstr_len(text), err);
     dstr_free(text);
+    return rc;
+}
+
+/* The deepest nesting of `include` (Redis has no limit, and recurses
+ * until it runs out of stack on a file that includes itself). */
+#define INCLUDE_DEPTH_MAX 16
+
+static int include_one(cairn_server *srv, const char *path, dstr *err)
+{
+    if (srv->include_depth >= INCLUDE_DEPTH_MAX) {
+        *err = dstr_catfmt(dstr_new("", 0),
+                           "Fatal error, can't include config file '%s': "
+                           "includes nested more than %d deep",
+                           path, INCLUDE_DEPTH_MAX);
+        return -1;
+    }
+    srv->include_depth++;
+    int rc = server_load_config_file(srv->engine, path, err);
+    srv->include_depth--;
+    return rc;
+}
+
+/* `include path`, as Redis's loadServerConfig: a pattern with wildcards
+ * includes every file it matches (none is fine: an empty conf.d), a plain
+ * path must exist. */
+int server_config_include(void *priv, const char *path, dstr *err)
+{
+    cairn_server *srv = priv;
+    if (!strpbrk(path, "*?[")) return include_one(srv, path, err);
+    glob_t g;
+    int rc = glob(path, 0, NULL, &g);
+    if (rc == GLOB_NOMATCH) return 0;
+    if (rc != 0) {
+        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't expand config file pattern '%s'",
+                           path);
+        return -1;
+    }
+    for (size_t i = 0; i < g.gl_pathc && rc == 0; i++)
+        rc = include_one(srv, g.gl_pathv[i], err);
+    globfree(&g);
     return rc;
 }
 

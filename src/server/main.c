@@ -14,6 +14,7 @@
 
 #include "../ds/alloc.h"
 #include "../engine/config.h"
+#include "../engine/evict.h"
 #include "cairn.h"
 #include "server.h"
 
@@ -65,6 +66,7 @@ void server_shutdown(cairn_server *srv)
     if (srv->shutting_down) return;
     srv->shutting_down = 1;
     server_log(srv, LL_WARNING, "User requested shutdown...");
+    supervise_stopping(srv);
     if (uv_is_active((uv_handle_t *)&srv->loader)) uv_idle_stop(&srv->loader);
     uv_close((uv_handle_t *)&srv->loader, NULL);
     net_shutdown(&srv->net);
@@ -241,6 +243,28 @@ static int host_script_tick(void *priv)
     return srv->shutting_down;
 }
 
+static void host_config_warning(void *priv, const char *msg)
+{
+    cairn_server *srv = priv;
+    if (srv->config_warnings)
+        srv->config_warnings = dstr_catfmt(srv->config_warnings, "%s\n", msg);
+    else
+        server_log(srv, LL_WARNING, "%s", msg);
+}
+
+/* Log the warnings held while the configuration was read, now that the
+ * log file is known. */
+static void log_config_warnings(cairn_server *srv)
+{
+    dstr held = srv->config_warnings;
+    srv->config_warnings = NULL;
+    for (char *line = held, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+        *nl = '\0';
+        server_log(srv, LL_WARNING, "%s", line);
+    }
+    dstr_free(held);
+}
+
 static const cairn_host_ops server_host_ops = {
     .client_cmd = server_client_cmd,
     .info = server_info,
@@ -251,6 +275,8 @@ static const cairn_host_ops server_host_ops = {
     .config_base = server_config_base,
     .config_changed = host_config_changed,
     .config_rewrite = server_config_rewrite,
+    .config_warning = host_config_warning,
+    .config_include = server_config_include,
     .unblocked = host_unblocked,
     .pushed = host_pushed,
     .find_session = host_find_session,
@@ -405,6 +431,8 @@ static void on_load_slice(uv_idle_t *h)
 {
     cairn_server *srv = h->data;
     char err[1024];
+    if (persist_is_loading(srv->persist))
+        supervise_loading(srv, persist_load_percent(srv->persist));
     int rc = persist_load_step(srv->persist, 20000, err, sizeof(err));
     if (rc == PERSIST_MORE) return;
     uv_idle_stop(h);
@@ -412,7 +440,9 @@ static void on_load_slice(uv_idle_t *h)
         server_log(srv, LL_WARNING, "%s", err);
         srv->exit_code = 1;
         server_shutdown(srv);
+        return;
     }
+    supervise_ready(srv);
 }
 
 /* Go to the data directory and open it: take its lock, find the files to
@@ -492,12 +522,15 @@ int main(int argc, char **argv)
     }
     cairn_server *srv = cm_calloc(1, sizeof(*srv));
     srv->engine = engine_create(seed);
+    /* The server's process holds one engine: the process's memory is its. */
+    engine_mem_own_process(srv->engine);
     char exe[PATH_MAX];
     if (realpath(argv[0], exe)) srv->executable = dstr_from_cstr(exe);
     /* The engine's configuration covers the server's settings once it
      * knows the host. */
     config_table_init(server_config_defs, SERVER_CONFIG_COUNT, srv);
     engine_set_host(srv->engine, &server_host_ops, srv);
+    srv->config_warnings = dstr_new("", 0);
     if (load_config(srv, argc, argv) != 0) return 1;
     if (srv->cfg.daemonize && daemonize() != 0) {
         fprintf(stderr, "daemonize failed: %s\n", strerror(errno));
@@ -512,6 +545,8 @@ int main(int argc, char **argv)
                (int)(sizeof(long) * 8), (int)getpid());
     if (!srv->config_file)
         server_log(srv, LL_WARNING, "No config file specified, using the default config.");
+    log_config_warnings(srv);
+    supervise_init(srv);
     int started = server_start(srv) == 0;
     if (started) {
         write_pidfile(srv);
@@ -539,6 +574,7 @@ int main(int argc, char **argv)
     config_table_free(server_config_defs, SERVER_CONFIG_COUNT, srv);
     dstr_free(srv->config_file);
     dstr_free(srv->executable);
+    dstr_free(srv->notify_socket);
     cm_free(srv);
     return exit_code;
 }

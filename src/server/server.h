@@ -33,14 +33,18 @@ typedef struct server_config {
     int timeout; /* seconds of idleness before a client is closed; 0 = never */
     int daemonize;
     dstr pidfile;
-    int loglevel; /* LL_* */
-    dstr logfile; /* "" = stdout */
+    int loglevel;   /* LL_* */
+    dstr logfile;   /* "" = stdout */
+    int supervised; /* SUPERVISED_* */
     /* Raft replication (raft.c): on when raft_peers is set. */
     int raft_id;
     dstr raft_peers; /* "id@host:port,..." */
     dstr raft_secret;
     int raft_tick_ms;
 } server_config;
+
+/* `supervised` values, as Redis names them (supervise.c). */
+enum { SUPERVISED_NONE = 0, SUPERVISED_AUTO, SUPERVISED_SYSTEMD, SUPERVISED_UPSTART };
 
 typedef struct cairn_server {
     cairn_engine *engine;
@@ -68,7 +72,14 @@ typedef struct cairn_server {
     inst_metric inst[INST_COUNT];
     char run_id[41];        /* random hex, INFO's run_id; filled on first use */
     char config_error[256]; /* why the last CONFIG REWRITE failed */
-    repl_node *node;        /* a member of a Raft group, or NULL (raft.c) */
+    int include_depth;      /* of the configuration file being read */
+    /* Warnings about directives that have no effect, held while the
+     * configuration is read (the log file may not be known yet). */
+    dstr config_warnings;
+    int supervisor;     /* SUPERVISED_*: the one detected (never AUTO) */
+    dstr notify_socket; /* $NOTIFY_SOCKET under systemd */
+    int notify_percent; /* the loading progress last sent, or -1 */
+    repl_node *node;    /* a member of a Raft group, or NULL (raft.c) */
     peer_set peers;
     uv_timer_t raft_timer;
 } cairn_server;
@@ -80,14 +91,24 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 16
+#define SERVER_CONFIG_COUNT 17
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
  * or -1 with the message Redis prints in *err (the caller frees it). */
 int server_load_config_file(cairn_engine *e, const char *path, dstr *err);
+/* `include` in a configuration file (cairn_host_ops.config_include). */
+int server_config_include(void *priv, const char *path, dstr *err);
 /* CONFIG REWRITE (cairn_host_ops.config_rewrite). */
 const char *server_config_rewrite(void *priv);
+
+/* The supervisor (supervise.c): detect it from `supervised` and the
+ * environment, then tell it of the loading progress, readiness (loaded and
+ * accepting) and the beginning of a shutdown. */
+void supervise_init(cairn_server *srv);
+void supervise_loading(cairn_server *srv, double percent);
+void supervise_ready(cairn_server *srv);
+void supervise_stopping(cairn_server *srv);
 
 /* Host operations implemented by the server (main.c, client_cmd.c,
  * info.c): see cairn_host_ops in engine.h. */

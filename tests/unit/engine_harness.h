@@ -9,6 +9,7 @@
 
 #include "ds/alloc.h"
 #include "engine/engine.h"
+#include "engine/evict.h"
 #include "log/entry.h"
 
 typedef struct recorder {
@@ -43,7 +44,11 @@ static inline char *run_argv_at(cairn_engine *e, cairn_session *s, int64_t now_m
     engine_execute(e, s, argc, argv, now_ms * 1000, &out);
     size_t len;
     char *flat = rbuf_flatten(&out, &len);
+    /* The reply buffer's blocks were the engine's while it wrote them
+     * (evict.h): a host frees them inside its brackets. */
+    engine_mem_enter(e);
     rbuf_free(&out);
+    engine_mem_leave(e);
     return flat;
 }
 

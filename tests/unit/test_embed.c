@@ -2,6 +2,7 @@
  * type, result codes and messages, options, independence of handles
  * (DESIGN rule 1), session state, and concurrent use of one handle. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -581,6 +582,77 @@ static void test_two_handles_independent(void)
     cairn_close(b);
 }
 
+/* INFO's used_memory of a handle, or -1. */
+static long long used_memory(cairn *db)
+{
+    cairn_reply *r = CMD(db, "INFO", "memory");
+    long long used = -1;
+    const char *at = r && r->str ? strstr(r->str, "used_memory:") : NULL;
+    if (at) used = atoll(at + strlen("used_memory:"));
+    cairn_reply_free(r);
+    return used;
+}
+
+/* n string values of size bytes each, keys prefix:0 .. prefix:n-1. */
+static int fill(cairn *db, const char *prefix, int n, size_t size)
+{
+    char *value = malloc(size);
+    if (!value) return -1;
+    memset(value, 'v', size);
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "%s:%d", prefix, i);
+        const char *argv[] = {"SET", key, value};
+        size_t lens[] = {3, strlen(key), size};
+        cairn_reply *r = NULL;
+        if (cairn_command(db, 3, argv, lens, &r) != CAIRN_OK || !r || r->type == CAIRN_REPLY_ERROR)
+            failed++;
+        cairn_reply_free(r);
+    }
+    free(value);
+    return failed;
+}
+
+/* Each handle counts its own memory (DESIGN rules 1 and 6): 8 MB written
+ * into one shows in its used_memory and not in the other's, and comes
+ * back out of it when flushed. */
+static void test_memory_per_handle(void)
+{
+    cairn *a = open_default(), *b = open_default();
+    long long a0 = used_memory(a), b0 = used_memory(b);
+    CHECK(a0 > 0 && b0 > 0);
+    CHECK_EQ_LL(fill(a, "big", 2048, 4096), 0);
+    long long a1 = used_memory(a), b1 = used_memory(b);
+    CHECK(a1 - a0 >= 8LL << 20);
+    CHECK(llabs(b1 - b0) < 256 << 10);
+    CHECK_REPLY(is_status(R, "OK"), a, "FLUSHALL");
+    CHECK(llabs(used_memory(a) - a0) < 1 << 20);
+    CHECK(llabs(used_memory(b) - b0) < 256 << 10);
+    cairn_close(a);
+    cairn_close(b);
+}
+
+/* maxmemory is per handle: one handle evicting at its limit leaves
+ * another with room to write. */
+static void test_maxmemory_per_handle(void)
+{
+    cairn *a = open_default(), *b = open_default();
+    CHECK_REPLY(is_status(R, "OK"), a, "CONFIG", "SET", "maxmemory", "4mb");
+    CHECK_REPLY(is_status(R, "OK"), a, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+    CHECK_REPLY(is_status(R, "OK"), b, "CONFIG", "SET", "maxmemory", "4mb");
+    CHECK_EQ_LL(fill(a, "a", 4096, 4096), 0); /* 16 MB through a 4 MB store */
+    CHECK(used_memory(a) <= 5LL << 20);
+    cairn_reply *r = CMD(a, "DBSIZE");
+    CHECK(r && r->type == CAIRN_REPLY_INTEGER && r->integer > 100 && r->integer < 1024);
+    cairn_reply_free(r);
+    /* b (noeviction) takes 2 MB of its own without an OOM error. */
+    CHECK_EQ_LL(fill(b, "b", 512, 4096), 0);
+    CHECK_REPLY(is_int(R, 512), b, "DBSIZE");
+    cairn_close(a);
+    cairn_close(b);
+}
+
 static void test_seed_reproducible(void)
 {
     /* The same seed and the same commands give the same random choices. */
@@ -843,6 +915,8 @@ int main(void)
     TEST(test_misuse);
     TEST(test_open_options);
     TEST(test_two_handles_independent);
+    TEST(test_memory_per_handle);
+    TEST(test_maxmemory_per_handle);
     TEST(test_seed_reproducible);
     TEST(test_select_persists);
     TEST(test_threads_share_handle);

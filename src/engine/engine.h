@@ -64,6 +64,9 @@ enum {
     /* A Raft peer's connection (src/repl/node.c): its messages wait for
      * no read confirmation. */
     SESS_REPL_PEER = 1 << 13,
+    /* Its write was forwarded to the leader (cairn_host_ops.repl_forward):
+     * the connection waits for the reply, as a parked session does. */
+    SESS_FORWARDED = 1 << 14,
 };
 
 typedef struct blocked_state blocked_state;
@@ -169,6 +172,10 @@ typedef struct cairn_host_ops {
     /* RAFT, ROLE and WAIT (t_repl.c).  Returns 0 if the host is not a
      * replicated node (the engine then answers as a standalone master). */
     int (*repl_cmd)(void *priv, cmd_call *c);
+    /* A follower got a write: returns 1 if the host forwarded it to the
+     * leader (s is flagged SESS_FORWARDED; the reply comes later), 0 to
+     * refuse it with -READONLY. */
+    int (*repl_forward)(void *priv, cairn_session *s, int argc, const cslice *argv);
 } cairn_host_ops;
 
 typedef struct engine_stats {

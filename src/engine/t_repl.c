@@ -1,4 +1,4 @@
-/* t_repl.c -- ROLE, WAIT and RAFT.
+/* t_repl.c -- ROLE, WAIT, RAFT and SENTINEL.
  *
  * Replication is the host's (src/repl/node.c, driven by cairn-server):
  * these entries put its commands in the one command table and hand each
@@ -40,6 +40,13 @@ static void raft_command(cmd_call *c)
     reply_error(c->out, "ERR This instance has Raft replication disabled (no raft-peers)");
 }
 
+static void sentinel_command(cmd_call *c)
+{
+    if (host_repl(c)) return;
+    reply_errorf(c->out, "ERR unknown command 'sentinel', with args beginning with: '%.*s' ",
+                 (int)c->argv[1].len, c->argv[1].ptr);
+}
+
 const cmd_def repl_commands[] = {
     {.name = "role",
      .proc = role_command,
@@ -69,5 +76,15 @@ const cmd_def repl_commands[] = {
      .since = "7.0.0",
      .summary = "Raft replication between Cairn nodes: peer messages and leadership transfer",
      .complexity = "O(1)"},
+    {.name = "sentinel",
+     .proc = sentinel_command,
+     .arity = -2,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+     .acl = ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
+     .group = "sentinel",
+     .since = "2.8.4",
+     .summary = "The Sentinel discovery commands, answered for a Raft group (its leader is the "
+                "master)",
+     .complexity = "O(N) where N is the number of nodes"},
     {.name = NULL},
 };

@@ -135,7 +135,7 @@ static void client_run(client *c, batch_clock *clk)
         c->sess.flags &= ~SESS_REPLY_SKIP;
     }
     c->tot_cmds++;
-    if (c->sess.blocked) c->flags |= CLIENT_BLOCKED;
+    if (c->sess.blocked || (c->sess.flags & SESS_FORWARDED)) c->flags |= CLIENT_BLOCKED;
     if (c->sess.flags & SESS_CLOSE_AFTER_REPLY) c->flags |= CLIENT_CLOSE_AFTER;
 }
 

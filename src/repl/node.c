@@ -10,6 +10,7 @@
 #include "../ds/alloc.h"
 #include "../ds/util.h"
 #include "../engine/cmd.h"
+#include "../engine/pubsub.h"
 #include "../log/entry.h"
 #include "storage.h"
 #include "wire.h"
@@ -61,6 +62,7 @@ struct repl_node {
     uint64_t lead_term; /* the term this node leads in, or 0 */
     uint64_t lead_index;
     uint64_t known_leader;
+    uint64_t last_leader; /* the last leader known (for +switch-master) */
 
     uint64_t round_next, read_served;
     int round_wanted;
@@ -247,6 +249,8 @@ static void lost_leadership(repl_node *n)
     n->exec_last = 0;
 }
 
+static void announce_switch(repl_node *n, uint64_t from, uint64_t to);
+
 /* The core drops read rounds when the leader changes: ask a new leader
  * again, and let clients waiting with no leader (or on this node, now
  * leading) through to be answered by the role they find. */
@@ -275,6 +279,10 @@ static void check_role(repl_node *n)
     }
     uint64_t lead = raft_get_leader(r);
     if (lead != n->known_leader) {
+        if (lead != RAFT_NONE) {
+            if (n->last_leader && n->last_leader != lead) announce_switch(n, n->last_leader, lead);
+            n->last_leader = lead;
+        }
         n->known_leader = lead;
         leader_changed(n);
         const repl_peer *p = peer_of(n, lead);
@@ -581,6 +589,12 @@ int repl_node_ticket_ready(const repl_node *n, uint64_t ticket)
 
 const repl_node_config *repl_node_config_of(const repl_node *n) { return &n->cfg; }
 
+const repl_peer *repl_node_leader(const repl_node *n)
+{
+    uint64_t lead = raft_get_leader(n->r);
+    return lead == n->cfg.id ? NULL : peer_of(n, lead);
+}
+
 raft *repl_node_raft(repl_node *n) { return n->r; }
 
 /* ---- commands ---- */
@@ -676,9 +690,191 @@ static void wait_command(repl_node *n, cmd_call *c)
     reply_int(c->out, acked);
 }
 
+/* ---- Sentinel discovery ----
+ *
+ * Every node answers the Sentinel commands clients use to find the
+ * master, for the group's name: the leader is the master, the other nodes
+ * its replicas and the group's sentinels, with Sentinel's field names. */
+
+static void field(rbuf *out, const char *name, const char *value)
+{
+    reply_bulk_cstr(out, name);
+    reply_bulk_cstr(out, value);
+}
+
+static void field_int(rbuf *out, const char *name, long long v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%lld", v);
+    field(out, name, buf);
+}
+
+static void node_runid(const repl_node *n, uint64_t id, char *buf, size_t size)
+{
+    snprintf(buf, size, "%024llx%016llx", (unsigned long long)id,
+             (unsigned long long)n->cfg.peers[0].port);
+}
+
+static void sentinel_master(repl_node *n, rbuf *out)
+{
+    const repl_peer *lead = peer_of(n, raft_get_leader(n->r));
+    char runid[48], addr[16];
+    node_runid(n, lead ? lead->id : 0, runid, sizeof(runid));
+    snprintf(addr, sizeof(addr), "%d", lead ? lead->port : 0);
+    reply_map_len(out, 20);
+    field(out, "name", n->cfg.group_name);
+    field(out, "ip", lead ? lead->host : "?");
+    field(out, "port", addr);
+    field(out, "runid", runid);
+    field(out, "flags", lead ? "master" : "master,s_down");
+    field_int(out, "link-pending-commands", 0);
+    field_int(out, "link-refcount", 1);
+    field_int(out, "last-ping-sent", 0);
+    field_int(out, "last-ok-ping-reply", 0);
+    field_int(out, "last-ping-reply", 0);
+    field_int(out, "down-after-milliseconds", 1000);
+    field_int(out, "info-refresh", 0);
+    field(out, "role-reported", "master");
+    field_int(out, "role-reported-time", 0);
+    field_int(out, "config-epoch", (long long)raft_get_term(n->r));
+    field_int(out, "num-slaves", (long long)n->cfg.n_peers - 1);
+    field_int(out, "num-other-sentinels", (long long)n->cfg.n_peers - 1);
+    field_int(out, "quorum", (long long)n->cfg.n_peers / 2 + 1);
+    field_int(out, "failover-timeout", 2000);
+    field_int(out, "parallel-syncs", 1);
+}
+
+static void sentinel_replicas(repl_node *n, rbuf *out)
+{
+    uint64_t lead = raft_get_leader(n->r);
+    const repl_peer *lp = peer_of(n, lead);
+    reply_array_len(out, lp ? (long)n->cfg.n_peers - 1 : 0);
+    if (!lp) return;
+    for (size_t i = 0; i < n->cfg.n_peers; i++) {
+        const repl_peer *p = &n->cfg.peers[i];
+        if (p->id == lead) continue;
+        char name[96], runid[48], port[16];
+        snprintf(name, sizeof(name), "%s:%d", p->host, p->port);
+        snprintf(port, sizeof(port), "%d", p->port);
+        node_runid(n, p->id, runid, sizeof(runid));
+        reply_map_len(out, 21);
+        field(out, "name", name);
+        field(out, "ip", p->host);
+        field(out, "port", port);
+        field(out, "runid", runid);
+        field(out, "flags", "slave");
+        field_int(out, "link-pending-commands", 0);
+        field_int(out, "link-refcount", 1);
+        field_int(out, "last-ping-sent", 0);
+        field_int(out, "last-ok-ping-reply", 0);
+        field_int(out, "last-ping-reply", 0);
+        field_int(out, "down-after-milliseconds", 1000);
+        field_int(out, "info-refresh", 0);
+        field(out, "role-reported", "slave");
+        field_int(out, "role-reported-time", 0);
+        field_int(out, "master-link-down-time", 0);
+        field(out, "master-link-status", "ok");
+        field(out, "master-host", lp->host);
+        field_int(out, "master-port", lp->port);
+        field_int(out, "slave-priority", 100);
+        field_int(out, "slave-repl-offset", (long long)raft_get_match(n->r, p->id));
+        field_int(out, "replica-announced", 1);
+    }
+}
+
+static void sentinel_sentinels(repl_node *n, rbuf *out)
+{
+    reply_array_len(out, (long)n->cfg.n_peers - 1);
+    for (size_t i = 0; i < n->cfg.n_peers; i++) {
+        const repl_peer *p = &n->cfg.peers[i];
+        if (p->id == n->cfg.id) continue;
+        char runid[48], port[16];
+        node_runid(n, p->id, runid, sizeof(runid));
+        snprintf(port, sizeof(port), "%d", p->port);
+        reply_map_len(out, 12);
+        field(out, "name", runid);
+        field(out, "ip", p->host);
+        field(out, "port", port);
+        field(out, "runid", runid);
+        field(out, "flags", "sentinel");
+        field_int(out, "link-pending-commands", 0);
+        field_int(out, "link-refcount", 1);
+        field_int(out, "last-ping-sent", 0);
+        field_int(out, "last-ok-ping-reply", 0);
+        field_int(out, "last-ping-reply", 0);
+        field_int(out, "down-after-milliseconds", 1000);
+        field_int(out, "last-hello-message", 0);
+    }
+}
+
+static int is_group(const repl_node *n, const cmd_call *c, int i)
+{
+    return c->argc > i && c->argv[i].len == strlen(n->cfg.group_name) &&
+           memcmp(c->argv[i].ptr, n->cfg.group_name, c->argv[i].len) == 0;
+}
+
+static void sentinel_command(repl_node *n, cmd_call *c)
+{
+    int named = c->argc == 3;
+    if (c->argc == 2 && arg_is(c, 1, "masters")) {
+        reply_array_len(c->out, 1);
+        sentinel_master(n, c->out);
+    } else if (c->argc == 2 && arg_is(c, 1, "myid")) {
+        char runid[48];
+        node_runid(n, n->cfg.id, runid, sizeof(runid));
+        reply_bulk_cstr(c->out, runid);
+    } else if (named &&
+               (arg_is(c, 1, "master") || arg_is(c, 1, "replicas") || arg_is(c, 1, "slaves") ||
+                arg_is(c, 1, "sentinels") || arg_is(c, 1, "get-master-addr-by-name"))) {
+        if (!is_group(n, c, 2)) {
+            if (arg_is(c, 1, "get-master-addr-by-name"))
+                reply_null_array(c->out);
+            else
+                reply_error(c->out, "ERR No such master with that name");
+            return;
+        }
+        const repl_peer *lead = peer_of(n, raft_get_leader(n->r));
+        if (arg_is(c, 1, "master")) {
+            sentinel_master(n, c->out);
+        } else if (arg_is(c, 1, "sentinels")) {
+            sentinel_sentinels(n, c->out);
+        } else if (arg_is(c, 1, "get-master-addr-by-name")) {
+            if (!lead) {
+                reply_null_array(c->out);
+                return;
+            }
+            char port[16];
+            snprintf(port, sizeof(port), "%d", lead->port);
+            reply_array_len(c->out, 2);
+            reply_bulk_cstr(c->out, lead->host);
+            reply_bulk_cstr(c->out, port);
+        } else {
+            sentinel_replicas(n, c->out);
+        }
+    } else {
+        reply_errorf(c->out, "ERR Unknown sentinel subcommand '%.*s'", (int)c->argv[1].len,
+                     c->argv[1].ptr);
+    }
+}
+
+/* Sentinel's announcement of a failover, on every node, so clients
+ * subscribed to any of them follow the leader. */
+static void announce_switch(repl_node *n, uint64_t from, uint64_t to)
+{
+    const repl_peer *old = peer_of(n, from), *now = peer_of(n, to);
+    if (!old || !now) return;
+    char msg[256];
+    int len = snprintf(msg, sizeof(msg), "%s %s %d %s %d", n->cfg.group_name, old->host, old->port,
+                       now->host, now->port);
+    cslice ch = {"+switch-master", 14}, m = {msg, (size_t)len};
+    pubsub_publish(n->e, &ch, &m, 0);
+}
+
 void repl_node_command(repl_node *n, cmd_call *c)
 {
-    if (slice_is(&c->argv[0], "role")) {
+    if (slice_is(&c->argv[0], "sentinel")) {
+        sentinel_command(n, c);
+    } else if (slice_is(&c->argv[0], "role")) {
         role_command(n, c);
     } else if (slice_is(&c->argv[0], "wait")) {
         wait_command(n, c);

@@ -46,6 +46,8 @@ typedef struct repl_node_config {
     int heartbeat_ticks;
     /* What a peer's RAFT command must carry (raft-secret); "" for none. */
     char secret[128];
+    /* The master name Sentinel clients ask for (raft-group-name). */
+    char group_name[64];
 } repl_node_config;
 
 /* Parse "1@host:port,2@host:port,..." into cfg->peers.  Returns 0, or -1
@@ -96,10 +98,13 @@ uint64_t repl_node_durable(repl_node *n);
 int repl_node_admit(repl_node *n, uint64_t *ticket);
 int repl_node_ticket_ready(const repl_node *n, uint64_t ticket);
 
-/* RAFT, ROLE, WAIT and INFO replication. */
+/* RAFT, ROLE, WAIT, SENTINEL and INFO replication. */
 void repl_node_command(repl_node *n, cmd_call *c);
 void repl_node_info(repl_node *n, dstr *out);
 const repl_node_config *repl_node_config_of(const repl_node *n);
+/* The leader as this follower knows it (NULL if none, or if this node
+ * leads). */
+const repl_peer *repl_node_leader(const repl_node *n);
 raft *repl_node_raft(repl_node *n);
 
 #endif

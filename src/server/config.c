@@ -128,6 +128,15 @@ const config_def server_config_defs[] = {
      .lo = 1,
      .hi = 1000,
      .dflt = "20"},
+    {.name = "raft-follower-proxy",
+     .type = CT_BOOL,
+     .offset = offsetof(cairn_server, cfg.raft_follower_proxy),
+     .dflt = "yes"},
+    {.name = "raft-group-name",
+     .type = CT_STRING,
+     .flags = CF_IMMUTABLE,
+     .offset = offsetof(cairn_server, cfg.raft_group_name),
+     .dflt = "cairn"},
 };
 
 void *server_config_base(void *priv) { return priv; }

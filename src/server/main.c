@@ -284,6 +284,7 @@ static const cairn_host_ops server_host_ops = {
     .persist_info = host_persist_info,
     .script_tick = host_script_tick,
     .repl_cmd = server_raft_cmd,
+    .repl_forward = server_raft_forward,
 };
 
 static void usage(void)

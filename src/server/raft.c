@@ -105,6 +105,8 @@ int server_raft_start(cairn_server *srv)
         return -1;
     }
     snprintf(nc.secret, sizeof(nc.secret), "%s", cfg->raft_secret ? cfg->raft_secret : "");
+    snprintf(nc.group_name, sizeof(nc.group_name), "%s",
+             cfg->raft_group_name ? cfg->raft_group_name : "cairn");
     /* Failover within a second or so: an election timeout of 25 to 50
      * ticks, heartbeats every 3. */
     nc.election_ticks = 500 / cfg->raft_tick_ms > 2 ? 500 / cfg->raft_tick_ms : 2;
@@ -151,9 +153,21 @@ int server_raft_cmd(void *priv, cmd_call *c)
     return 1;
 }
 
+int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv)
+{
+    cairn_server *srv = priv;
+    if (!srv->node || !srv->cfg.raft_follower_proxy) return 0;
+    const repl_peer *lead = repl_node_leader(srv->node);
+    if (!lead) return 0;
+    if (!srv->fwd) srv->fwd = fwd_new(&srv->loop, &srv->net);
+    return fwd_send(srv->fwd, lead->id, lead->host, lead->port, s, argc, argv) == 0;
+}
+
 void server_raft_stop(cairn_server *srv)
 {
     if (!srv->node) return;
+    if (srv->fwd) fwd_close(srv->fwd);
+    srv->fwd = NULL;
     if (!uv_is_closing((uv_handle_t *)&srv->raft_timer))
         uv_close((uv_handle_t *)&srv->raft_timer, NULL);
     peer_set_close(&srv->peers);

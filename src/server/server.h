@@ -8,6 +8,7 @@
 #include "../engine/engine.h"
 #include "../log/persist.h"
 #include "../net/client.h"
+#include "../net/forward.h"
 #include "../net/peer.h"
 #include "../repl/node.h"
 
@@ -41,6 +42,8 @@ typedef struct server_config {
     dstr raft_peers; /* "id@host:port,..." */
     dstr raft_secret;
     int raft_tick_ms;
+    int raft_follower_proxy; /* forward writes to the leader, or -READONLY */
+    dstr raft_group_name;    /* the master name of the Sentinel commands */
 } server_config;
 
 /* `supervised` values, as Redis names them (supervise.c). */
@@ -82,6 +85,7 @@ typedef struct cairn_server {
     repl_node *node;    /* a member of a Raft group, or NULL (raft.c) */
     peer_set peers;
     uv_timer_t raft_timer;
+    forwarder *fwd; /* a follower's connection to the leader, once used */
 } cairn_server;
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
@@ -91,7 +95,7 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 17
+#define SERVER_CONFIG_COUNT 19
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
@@ -119,6 +123,7 @@ void server_info(void *priv, const char *section, dstr *out);
  * shutting it down.  raft_start returns 0, or -1 with the reason logged. */
 int server_raft_start(cairn_server *srv);
 int server_raft_cmd(void *priv, cmd_call *c);
+int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv);
 void server_raft_stop(cairn_server *srv);
 /* Sample the instantaneous rates; called from the cron. */
 void server_track_metrics(cairn_server *srv, int64_t now_ms);

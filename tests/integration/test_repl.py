@@ -14,6 +14,7 @@ import time
 import pytest
 import redis
 
+from conftest import RawConn
 from raftgroup import Group, dataset
 
 pytestmark = pytest.mark.cairn_only
@@ -82,15 +83,75 @@ def test_writes_on_leader_are_read_on_followers_at_once(group):
         assert dataset(f) == want
 
 
-def test_followers_refuse_writes_as_a_replica(group):
+def test_followers_without_proxy_refuse_writes_as_a_replica():
+    g = Group(3, extra_args=("--raft-follower-proxy", "no"))
+    try:
+        lead = g.leader()
+        f = followers(g, lead)[0]
+        with f.client() as c:
+            with pytest.raises(redis.ResponseError) as e:
+                c.set("k", "v")
+            assert str(e.value) == "You can't write against a read only replica."
+            c.ping()
+            assert c.get("k") is None
+            c.execute_command("MULTI")
+            with pytest.raises(redis.ResponseError):
+                c.execute_command("INCR", "n")
+            with pytest.raises(redis.ResponseError) as e:
+                c.execute_command("EXEC")
+            assert str(e.value).startswith("Transaction discarded")
+    finally:
+        g.close()
+
+
+def test_followers_forward_writes_to_the_leader(group):
     lead = group.leader()
     f = followers(group, lead)[0]
     with f.client() as c:
+        assert c.set("k", "v") is True
+        assert c.get("k") == "v"  # read-your-writes through the follower
+        assert [c.incr("n") for _ in range(5)] == [1, 2, 3, 4, 5]
+        assert c.rpush("l", "a", "b") == 2
         with pytest.raises(redis.ResponseError) as e:
-            c.set("k", "v")
-        assert str(e.value) == "You can't write against a read only replica."
-        c.ping()
-        assert c.get("k") is None
+            c.lpush("k", "x")
+        assert str(e.value).startswith("WRONGTYPE")
+        # The forwarded command runs in the client's db.
+        c.execute_command("SELECT", 3)
+        assert c.set("in3", "yes") is True
+        assert c.get("in3") == "yes"
+    # A RESP3 client gets RESP3 replies relayed.
+    raw = RawConn(f)
+    raw.cmd("HELLO", "3")
+    assert raw.read_reply()[0] == "%"
+    raw.cmd("HSET", "h", "a", "1")
+    assert raw.read_reply() == (":", "1")
+    raw.cmd("HGETALL", "h")
+    assert raw.read_reply() == ("%", [(("$", b"a"), ("$", b"1"))])
+    raw.cmd("INCRBYFLOAT", "fl", "0.5")
+    assert raw.read_reply() == ("$", b"0.5")
+    raw.sock.close()
+    with lead.client() as c:
+        assert c.get("k") == "v" and c.get("n") == "5"
+        assert c.lrange("l", 0, -1) == ["a", "b"]
+        assert c.hgetall("h") == {"a": "1"}
+        c.execute_command("SELECT", 3)
+        assert c.get("in3") == "yes"
+    # Many clients pipelining through one follower get their own replies.
+    results = {}
+
+    def worker(w):
+        with f.client() as c:
+            p = c.pipeline(transaction=False)
+            for i in range(50):
+                p.incr(f"ctr{w}")
+            results[w] = p.execute()
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert all(results[w] == list(range(1, 51)) for w in range(8))
 
 
 def test_expiry_is_decided_by_the_leader(group):
@@ -277,3 +338,46 @@ def test_wait_counts_replicas(group):
     with lead.client() as c:
         c.set("k", "v")
         assert c.execute_command("WAIT", 2, 1000) >= 1
+
+
+def test_sentinel_clients_find_and_follow_the_leader(group):
+    from redis.sentinel import Sentinel
+    lead = group.leader()
+    sentinels = [(n.host, n.port) for n in group.nodes]
+    s = Sentinel(sentinels, socket_timeout=2)
+    assert s.discover_master("cairn") == (lead.host, lead.port)
+    assert sorted(s.discover_slaves("cairn")) == sorted(
+        (f.host, f.port) for f in followers(group, lead))
+    with group.nodes[0].client() as c:
+        assert c.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "cairn") == [
+            lead.host, str(lead.port)]
+        assert c.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "other") is None
+        assert len(c.execute_command("SENTINEL", "SENTINELS", "cairn")) == 2
+        assert len(c.execute_command("SENTINEL", "MYID")) == 40
+    master = s.master_for("cairn", socket_timeout=2, decode_responses=True)
+    assert master.set("via-sentinel", "1")
+    # A client subscribed on a surviving node hears of the failover.
+    watcher = followers(group, lead)[0]
+    with watcher.client() as wc:
+        ps = wc.pubsub()
+        ps.subscribe("+switch-master")
+        assert ps.get_message(timeout=2)["type"] == "subscribe"
+        lead.kill()
+        new = group.leader(timeout=5, exclude=(lead.id,))
+        msg = None
+        deadline = time.time() + 5
+        while msg is None and time.time() < deadline:
+            msg = ps.get_message(timeout=1)
+        assert msg is not None
+        assert msg["data"] == f"cairn {lead.host} {lead.port} {new.host} {new.port}"
+        ps.close()
+    assert s.discover_master("cairn") == (new.host, new.port)
+    deadline = time.time() + 5
+    while True:
+        try:
+            assert master.get("via-sentinel") == "1"
+            break
+        except redis.ConnectionError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)

@@ -106,7 +106,8 @@ extern const cmd_def zset_commands[];
 extern const cmd_def pubsub_commands[];
 extern const cmd_def bitops_commands[];
 extern const cmd_def hll_commands[];
-extern const cmd_def script_commands[]; /* src/script/t_script.c */
+extern const cmd_def script_commands[];   /* src/script/t_script.c */
+extern const cmd_def function_commands[]; /* src/script/t_function.c */
 extern const cmd_def geo_commands[];
 extern const cmd_def memory_commands[]; /* t_memory.c */
 extern const cmd_def repl_commands[];   /* t_repl.c */

@@ -329,8 +329,10 @@ static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_de
 {
     if (s->flags & SESS_LOADER) return 0;
     if (e->busy && !(cmd->flags & CMD_ALLOW_BUSY)) {
-        reply_error(out, "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
-                         "SHUTDOWN NOSAVE.");
+        reply_errorf(out,
+                     "BUSY Redis is busy running a script. You can only call %s or SHUTDOWN "
+                     "NOSAVE.",
+                     e->busy_function ? "FUNCTION KILL" : "SCRIPT KILL");
         return 1;
     }
     if (e->loading && !(cmd->flags & CMD_LOADING)) {

@@ -240,8 +240,9 @@ struct cairn_engine {
     struct script_engine *script;
     void (*script_free)(void *script);
     /* A script has run past busy-reply-threshold: commands not flagged
-     * allow-busy are refused with -BUSY until it ends. */
-    int busy;
+     * allow-busy are refused with -BUSY until it ends.  busy_function:
+     * the running script is a function (FCALL), which FUNCTION KILL stops. */
+    int busy, busy_function;
     /* An atomic unit of the log being written (engine_atomic_begin):
      * nesting depth, and whether its MULTI marker went out. */
     int atomic_depth, atomic_logged;

@@ -23,11 +23,13 @@
 #include "../ds/util.h"
 #include "../engine/db.h"
 #include "../engine/evict.h"
+#include "../script/function.h"
 #include "entry.h"
 #include "fileio.h"
 #include "snapshot_types.h"
 
 enum {
+    OP_FUNCTION = 0xF5, /* a function library's code, as Redis's RDB_OPCODE_FUNCTION2 */
     OP_AUX = 0xFA,
     OP_KEY = 0xFD,
     OP_DB = 0xFE,
@@ -156,6 +158,18 @@ static void write_aux(snap_writer *w, const char *name, const char *value)
     sw_str(w, value, strlen(value));
 }
 
+/* Function libraries are part of the dataset (function.h). */
+static void write_functions(snap_writer *w, cairn_engine *e)
+{
+    if (!e->script) return;
+    int n;
+    const fn_lib *const *libs = function_libraries(e->script, &n);
+    for (int i = 0; i < n; i++) {
+        sw_u8(w, OP_FUNCTION);
+        sw_str(w, libs[i]->code, dstr_len(libs[i]->code));
+    }
+}
+
 /* What a key record says besides the key and value. */
 typedef struct key_ctx {
     const cairn_engine *e;
@@ -215,6 +229,7 @@ int snapshot_write(cairn_engine *e, int fd, int64_t now_ms, size_t fsync_every, 
     write_aux(&w, "cairn-ver", CAIRN_SNAPSHOT_CREATOR);
     snprintf(num, sizeof(num), "%lld", (long long)now_ms);
     write_aux(&w, "ctime-ms", num);
+    write_functions(&w, e);
     int kind = evict_access_kind(e);
     key_ctx kc = {e, now_ms, kind == ACCESS_IDLE ? KEYF_IDLE : kind == ACCESS_FREQ ? KEYF_FREQ : 0};
     long long keys = 0, expires = 0;
@@ -309,6 +324,7 @@ struct snap_loader {
     snap_stats st;
     long long eof_keys;
     uint64_t bad_off; /* where the error lerr() recorded is */
+    char fn_err[512]; /* why a function library could not be loaded */
     char *err;
     size_t errlen;
 };
@@ -483,6 +499,19 @@ static int parse_aux(snap_loader *l, snap_reader *r)
     return sr_str(r, &name, &nlen) && sr_str(r, &value, &vlen);
 }
 
+static int parse_function(snap_loader *l, snap_reader *r)
+{
+    const char *code;
+    size_t len;
+    if (!sr_str(r, &code, &len)) return 0;
+    if (l->verify) return 1;
+    if (!function_load(script_get(l->e), code, len, FN_CREATE, l->fn_err, sizeof(l->fn_err))) {
+        r->bad = l->fn_err;
+        return 0;
+    }
+    return 1;
+}
+
 static int parse_db(snap_loader *l, snap_reader *r)
 {
     uint64_t id, nkeys, nexpires;
@@ -595,6 +624,7 @@ static int parse_one(snap_loader *l, snap_reader *r)
     unsigned op;
     if (!sr_u8(r, &op)) return 0;
     switch (op) {
+    case OP_FUNCTION: return parse_function(l, r);
     case OP_AUX: return parse_aux(l, r);
     case OP_DB: return parse_db(l, r);
     case OP_KEY: return parse_key(l, r);

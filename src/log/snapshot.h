@@ -12,6 +12,7 @@
  * The payloads, concatenated, form a stream of records:
  *
  *   0xFA AUX  str name, str value              (creator version, ctime)
+ *   0xF5 FUNC str code                          (a function library, as loaded)
  *   0xFE DB   varint db, varint keys, varint keys with a TTL
  *   0xFD KEY  u8 flags (1: has a TTL, 2: idle time, 4: LFU counter),
  *             [8 bytes absolute expiry in unix ms], [varint idle seconds

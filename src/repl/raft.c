@@ -4,7 +4,14 @@
  * message type after the common term checks, per-follower progress with
  * a probe state (one append in flight until the follower's log matches)
  * and a replicate state (pipelined appends bounded by a window of
- * messages and bytes). */
+ * messages and bytes) and a snapshot state (chunks of a snapshot, one in
+ * flight, for a follower that needs entries compacted away).
+ *
+ * Membership changes are one server at a time (Ongaro's thesis, 4.1): a
+ * configuration takes effect on every node as soon as it is in its log,
+ * a leader proposes one only after an entry of its term committed and
+ * while no other is uncommitted; any two majorities of consecutive
+ * configurations then overlap. */
 #include "raft.h"
 
 #include <stdlib.h>
@@ -16,7 +23,13 @@
 #define BUG(r, b) 0
 #endif
 
-enum { PR_PROBE, PR_REPLICATE };
+enum { PR_PROBE, PR_REPLICATE, PR_SNAPSHOT };
+
+/* Progress slots: one per member of the configuration, plus this node's
+ * own when it is not (a removed leader still counts its log). */
+#define N_SLOTS (RAFT_MAX_PEERS + 1)
+
+enum { M_NONE, M_VOTER, M_LEARNER, M_SELF };
 
 typedef struct inflight {
     uint64_t last;
@@ -25,6 +38,7 @@ typedef struct inflight {
 
 typedef struct progress {
     uint64_t id;
+    int member; /* M_*: M_NONE marks a free slot */
     uint64_t match, next;
     int state;
     int probe_sent;       /* probe state: an append is out, wait for a reply */
@@ -34,7 +48,15 @@ typedef struct progress {
     uint64_t ack_tick;    /* send tick of the newest heartbeat it acked */
     inflight *infl;       /* ring of max_inflight_msgs */
     size_t in_start, in_count, in_bytes;
+    uint64_t snap_index; /* snapshot state: the snapshot being sent, */
+    uint64_t snap_off;   /* the next byte to send */
+    int snap_out;        /* a chunk is out, wait for its ack */
 } progress;
+
+typedef struct conf_rec { /* a RAFT_ENTRY_CONF in the log */
+    uint64_t index;
+    raft_conf conf;
+} conf_rec;
 
 typedef struct pending_read {
     uint64_t ctx;
@@ -59,10 +81,27 @@ struct raft {
     size_t uncommitted_bytes;
 
     int election_elapsed, heartbeat_elapsed, timeout;
-    uint64_t ticks;                /* ticks since start: the clock of leases */
-    int startup_quiet;             /* with leases: no votes for an election timeout */
-    uint8_t votes[RAFT_MAX_PEERS]; /* 0 none, 1 granted, 2 rejected */
-    progress prs[RAFT_MAX_PEERS];
+    uint64_t ticks;         /* ticks since start: the clock of leases */
+    int startup_quiet;      /* with leases: no votes for an election timeout */
+    uint8_t votes[N_SLOTS]; /* 0 none, 1 granted, 2 rejected */
+    progress prs[N_SLOTS];
+
+    /* membership: the configuration in effect is the last CONF entry of
+     * the log, or base (the snapshot's, or the initial one) */
+    raft_conf conf, base_conf;
+    conf_rec *confs;
+    size_t n_confs, cap_confs;
+
+    /* snapshots: the last one (index 0: none), one being received, and
+     * what the caller was asked for */
+    raft_snapshot_meta snap;
+    int recv_active;
+    raft_snapshot_meta recv;
+    uint64_t recv_off;
+    raft_msg *chunks;
+    size_t n_chunks, cap_chunks;
+    int installed; /* a received snapshot completed: hand it out */
+    uint64_t compact_asked, bytes_since_snap;
 
     raft_msg *msgs;
     size_t n_msgs, cap_msgs;
@@ -82,8 +121,15 @@ struct raft {
     size_t rd_n_msgs;
     raft_read_state *rd_reads;
     size_t rd_n_reads;
+    raft_msg *rd_chunks;
+    size_t rd_n_chunks;
+    raft_snapshot_meta rd_snap;
     int rd_out;
 };
+
+#define FOR_PRS(r, p)                                                                              \
+    for (progress *p = (r)->prs; p < (r)->prs + N_SLOTS; p++)                                      \
+        if (p->member != M_NONE)
 
 /* ---- log ---- */
 
@@ -116,8 +162,146 @@ static int entry_copy(raft_entry *dst, const raft_entry *src)
     return 0;
 }
 
+/* ---- configurations ---- */
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+size_t raft_conf_encode(const raft_conf *c, uint8_t *buf)
+{
+    put64(buf, c->n_voters);
+    put64(buf + 8, c->n_learners);
+    uint8_t *p = buf + 16;
+    for (size_t i = 0; i < c->n_voters; i++, p += 8)
+        put64(p, c->voters[i]);
+    for (size_t i = 0; i < c->n_learners; i++, p += 8)
+        put64(p, c->learners[i]);
+    return (size_t)(p - buf);
+}
+
+int raft_conf_decode(const uint8_t *data, size_t len, raft_conf *out)
+{
+    if (len < 16) return -1;
+    uint64_t nv = get64(data), nl = get64(data + 8);
+    if (nv > RAFT_MAX_PEERS || nl > RAFT_MAX_PEERS || nv + nl > RAFT_MAX_PEERS ||
+        len != 16 + 8 * (nv + nl))
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->n_voters = (size_t)nv;
+    out->n_learners = (size_t)nl;
+    for (size_t i = 0; i < nv; i++)
+        out->voters[i] = get64(data + 16 + 8 * i);
+    for (size_t i = 0; i < nl; i++)
+        out->learners[i] = get64(data + 16 + 8 * (nv + i));
+    return 0;
+}
+
+static int ids_have(const uint64_t *v, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == id) return 1;
+    return 0;
+}
+
+int raft_conf_has_voter(const raft_conf *c, uint64_t id)
+{
+    return ids_have(c->voters, c->n_voters, id);
+}
+
+int raft_conf_has_learner(const raft_conf *c, uint64_t id)
+{
+    return ids_have(c->learners, c->n_learners, id);
+}
+
+static progress *pr_of(raft *r, uint64_t id)
+{
+    FOR_PRS(r, p)
+    if (p->id == id) return p;
+    return NULL;
+}
+
+static void pr_init(raft *r, progress *p, uint64_t id);
+
+/* Make the progress slots match the configuration in effect: members
+ * keep their progress, new ones start probing, this node keeps a slot
+ * (M_SELF) even when it is not a member. */
+static void conf_refresh(raft *r)
+{
+    r->conf = r->n_confs ? r->confs[r->n_confs - 1].conf : r->base_conf;
+    const raft_conf *c = &r->conf;
+    for (size_t i = 0; i < N_SLOTS; i++) {
+        progress *p = &r->prs[i];
+        if (p->member == M_NONE) continue;
+        if (raft_conf_has_voter(c, p->id))
+            p->member = M_VOTER;
+        else if (raft_conf_has_learner(c, p->id))
+            p->member = M_LEARNER;
+        else if (p->id == r->id)
+            p->member = M_SELF;
+        else
+            p->member = M_NONE;
+        if (p->member == M_NONE) r->votes[i] = 0;
+    }
+    for (size_t k = 0; k < c->n_voters + c->n_learners; k++) {
+        uint64_t id = k < c->n_voters ? c->voters[k] : c->learners[k - c->n_voters];
+        if (pr_of(r, id)) continue;
+        for (size_t i = 0; i < N_SLOTS; i++)
+            if (r->prs[i].member == M_NONE) {
+                pr_init(r, &r->prs[i], id);
+                r->prs[i].member = k < c->n_voters ? M_VOTER : M_LEARNER;
+                break;
+            }
+    }
+}
+
+static size_t n_voters(const raft *r) { return r->conf.n_voters; }
+
+static int is_voter(raft *r)
+{
+    progress *p = pr_of(r, r->id);
+    return p && p->member == M_VOTER;
+}
+
+/* The configuration in effect at index (for a snapshot there). */
+static raft_conf conf_at(const raft *r, uint64_t index)
+{
+    raft_conf c = r->base_conf;
+    for (size_t i = 0; i < r->n_confs && r->confs[i].index <= index; i++)
+        c = r->confs[i].conf;
+    return c;
+}
+
+static uint64_t last_conf_index(const raft *r)
+{
+    return r->n_confs ? r->confs[r->n_confs - 1].index : r->snap.index;
+}
+
+/* ---- the log ---- */
+
 static int log_append(raft *r, const raft_entry *e)
 {
+    raft_conf c;
+    if (e->type == RAFT_ENTRY_CONF) {
+        if (raft_conf_decode(e->data, e->len, &c) != 0) return -1;
+        if (r->n_confs == r->cap_confs) {
+            size_t cap = r->cap_confs ? r->cap_confs * 2 : 4;
+            conf_rec *n = realloc(r->confs, cap * sizeof(*n));
+            if (!n) return -1;
+            r->confs = n;
+            r->cap_confs = cap;
+        }
+    }
     if (r->log_len == r->log_cap) {
         size_t cap = r->log_cap ? r->log_cap * 2 : 64;
         raft_entry *n = realloc(r->log, cap * sizeof(*n));
@@ -127,10 +311,16 @@ static int log_append(raft *r, const raft_entry *e)
     }
     if (entry_copy(&r->log[r->log_len], e) != 0) return -1;
     r->log_len++;
+    if (e->type == RAFT_ENTRY_CONF) {
+        /* a configuration takes effect as soon as it is in the log */
+        r->confs[r->n_confs++] = (conf_rec){e->index, c};
+        conf_refresh(r);
+    }
     return 0;
 }
 
-/* Drop entries from index on (a conflict with the leader's log). */
+/* Drop entries from index on (a conflict with the leader's log); a
+ * configuration dropped with them stops being in effect. */
 static void log_truncate(raft *r, uint64_t index)
 {
     while (raft_last_index(r) >= index && r->log_len > 0) {
@@ -139,6 +329,27 @@ static void log_truncate(raft *r, uint64_t index)
     }
     if (r->stable >= index) r->stable = index - 1;
     if (r->unstable_from > index) r->unstable_from = index;
+    size_t n = r->n_confs;
+    while (r->n_confs && r->confs[r->n_confs - 1].index >= index)
+        r->n_confs--;
+    if (n != r->n_confs) conf_refresh(r);
+}
+
+/* Forget entries up to index (they are in a snapshot). */
+static void log_compact(raft *r, uint64_t index)
+{
+    uint64_t last = raft_last_index(r);
+    uint64_t upto = index < last ? index : last;
+    size_t drop = upto > r->offset ? (size_t)(upto - r->offset) : 0;
+    for (size_t i = 0; i < drop; i++)
+        free(r->log[i].data);
+    memmove(r->log, r->log + drop, (r->log_len - drop) * sizeof(*r->log));
+    r->log_len -= drop;
+    size_t k = 0;
+    while (k < r->n_confs && r->confs[k].index <= index)
+        k++;
+    memmove(r->confs, r->confs + k, (r->n_confs - k) * sizeof(*r->confs));
+    r->n_confs -= k;
 }
 
 /* ---- messages ---- */
@@ -148,8 +359,26 @@ void raft_msg_free(raft_msg *m)
     for (size_t i = 0; i < m->n_entries; i++)
         free(m->entries[i].data);
     free(m->entries);
+    free(m->data);
+    free(m->conf);
     m->entries = NULL;
     m->n_entries = 0;
+    m->data = NULL;
+    m->conf = NULL;
+}
+
+int raft_msg_set_data(raft_msg *m, const void *data, uint32_t len)
+{
+    uint8_t *copy = NULL;
+    if (len) {
+        copy = malloc(len);
+        if (!copy) return -1;
+        memcpy(copy, data, len);
+    }
+    free(m->data);
+    m->data = copy;
+    m->data_len = len;
+    return 0;
 }
 
 int raft_msg_copy(raft_msg *dst, const raft_msg *src)
@@ -157,9 +386,23 @@ int raft_msg_copy(raft_msg *dst, const raft_msg *src)
     *dst = *src;
     dst->entries = NULL;
     dst->n_entries = 0;
+    dst->data = NULL;
+    dst->conf = NULL;
+    if (src->data && raft_msg_set_data(dst, src->data, src->data_len) != 0) return -1;
+    if (src->conf) {
+        dst->conf = malloc(sizeof(*dst->conf));
+        if (!dst->conf) {
+            raft_msg_free(dst);
+            return -1;
+        }
+        *dst->conf = *src->conf;
+    }
     if (!src->n_entries) return 0;
     dst->entries = calloc(src->n_entries, sizeof(raft_entry));
-    if (!dst->entries) return -1;
+    if (!dst->entries) {
+        raft_msg_free(dst);
+        return -1;
+    }
     for (size_t i = 0; i < src->n_entries; i++) {
         if (entry_copy(&dst->entries[i], &src->entries[i]) != 0) {
             raft_msg_free(dst);
@@ -173,8 +416,9 @@ int raft_msg_copy(raft_msg *dst, const raft_msg *src)
 const char *raft_msg_type_name(int type)
 {
     static const char *const names[RAFT_MSG_TYPES] = {
-        "PREVOTE",  "PREVOTE_RESP", "VOTE",           "VOTE_RESP",  "APP",
-        "APP_RESP", "HEARTBEAT",    "HEARTBEAT_RESP", "READ_INDEX", "READ_INDEX_RESP",
+        "PREVOTE",     "PREVOTE_RESP", "VOTE",           "VOTE_RESP",  "APP",
+        "APP_RESP",    "HEARTBEAT",    "HEARTBEAT_RESP", "READ_INDEX", "READ_INDEX_RESP",
+        "TIMEOUT_NOW", "SNAP",         "SNAP_RESP",
     };
     return type >= 0 && type < RAFT_MSG_TYPES ? names[type] : "?";
 }
@@ -211,16 +455,9 @@ static void add_read_state(raft *r, uint64_t ctx, uint64_t index)
     r->reads[r->n_reads++] = (raft_read_state){ctx, index};
 }
 
-/* ---- configuration and progress ---- */
+/* ---- progress ---- */
 
-static size_t quorum(const raft *r) { return r->cfg.n_peers / 2 + 1; }
-
-static progress *pr_of(raft *r, uint64_t id)
-{
-    for (size_t i = 0; i < r->cfg.n_peers; i++)
-        if (r->prs[i].id == id) return &r->prs[i];
-    return NULL;
-}
+static size_t quorum(const raft *r) { return n_voters(r) / 2 + 1; }
 
 static int inflight_full(const raft *r, const progress *p)
 {
@@ -251,9 +488,21 @@ static void pr_become_probe(raft *r, progress *p)
 {
     p->state = PR_PROBE;
     p->probe_sent = 0;
+    p->snap_out = 0;
     p->in_start = p->in_count = p->in_bytes = 0;
     if (p->next <= p->match) p->next = p->match + 1;
     (void)r;
+}
+
+static void pr_init(raft *r, progress *p, uint64_t id)
+{
+    inflight *infl = p->infl;
+    memset(p, 0, sizeof(*p));
+    p->infl = infl;
+    p->id = id;
+    p->next = raft_last_index(r) + 1;
+    if (id == r->id) p->match = r->stable;
+    pr_become_probe(r, p);
 }
 
 /* ---- roles ---- */
@@ -278,8 +527,8 @@ static void reset(raft *r, uint64_t term)
     reset_timers(r);
     memset(r->votes, 0, sizeof(r->votes));
     drop_pending_reads(r);
-    for (size_t i = 0; i < r->cfg.n_peers; i++) {
-        progress *p = &r->prs[i];
+    FOR_PRS(r, p)
+    {
         p->match = 0;
         p->next = raft_last_index(r) + 1;
         p->recent_active = 0;
@@ -322,15 +571,18 @@ static void become_leader(raft *r)
         }
     }
     self->next = raft_last_index(r) + 1;
-    if (r->cfg.n_peers == 1) maybe_commit(r);
+    if (n_voters(r) == 1) maybe_commit(r);
 }
 
+/* Count a vote; only voters of the configuration in effect count. */
 static int tally(raft *r, uint64_t from, int granted, size_t *rejected)
 {
-    for (size_t i = 0; i < r->cfg.n_peers; i++)
-        if (r->prs[i].id == from && !r->votes[i]) r->votes[i] = granted ? 1 : 2;
+    for (size_t i = 0; i < N_SLOTS; i++)
+        if (r->prs[i].member == M_VOTER && r->prs[i].id == from && !r->votes[i])
+            r->votes[i] = granted ? 1 : 2;
     size_t yes = 0, no = 0;
-    for (size_t i = 0; i < r->cfg.n_peers; i++) {
+    for (size_t i = 0; i < N_SLOTS; i++) {
+        if (r->prs[i].member != M_VOTER) continue;
         if (r->votes[i] == 1) yes++;
         if (r->votes[i] == 2) no++;
     }
@@ -341,6 +593,7 @@ static int tally(raft *r, uint64_t from, int granted, size_t *rejected)
 static void campaign(raft *r, int pre, int transfer)
 {
     uint64_t term;
+    if (!is_voter(r)) return; /* learners and removed nodes never lead */
     if (pre) {
         reset(r, r->term);
         r->role = RAFT_PRECANDIDATE;
@@ -360,9 +613,10 @@ static void campaign(raft *r, int pre, int transfer)
             become_leader(r);
         return;
     }
-    for (size_t i = 0; i < r->cfg.n_peers; i++) {
-        if (r->prs[i].id == r->id) continue;
-        raft_msg *m = send_msg(r, r->prs[i].id, pre ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE);
+    FOR_PRS(r, p)
+    {
+        if (p->id == r->id || p->member != M_VOTER) continue;
+        raft_msg *m = send_msg(r, p->id, pre ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE);
         if (!m) continue;
         m->term = term;
         m->transfer = (uint8_t)transfer;
@@ -382,7 +636,7 @@ int raft_transfer_leader(raft *r, uint64_t to)
 {
     if (r->role != RAFT_LEADER) return RAFT_ERR_NOT_LEADER;
     progress *p = pr_of(r, to);
-    if (!p || to == r->id) return RAFT_ERR_INVALID;
+    if (!p || to == r->id || p->member != M_VOTER) return RAFT_ERR_INVALID;
     r->transferee = to;
     r->transfer_elapsed = 0;
     if (p->match == raft_last_index(r))
@@ -394,10 +648,48 @@ int raft_transfer_leader(raft *r, uint64_t to)
 
 /* ---- replication ---- */
 
+/* The follower needs entries compacted away: send the next chunk of the
+ * snapshot, one at a time (a lost one is resent on the next heartbeat
+ * reply).  The caller fills the chunk's bytes when it sends it. */
+static void send_snapshot(raft *r, progress *p)
+{
+    if (p->state != PR_SNAPSHOT || p->snap_index != r->snap.index) {
+        p->state = PR_SNAPSHOT;
+        p->snap_index = r->snap.index;
+        p->snap_off = 0;
+        p->snap_out = 0;
+        p->in_start = p->in_count = p->in_bytes = 0;
+    }
+    if (p->snap_out) return;
+    raft_conf *conf = malloc(sizeof(*conf));
+    if (!conf) return;
+    raft_msg *m = send_msg(r, p->id, RAFT_MSG_SNAP);
+    if (!m) {
+        free(conf);
+        return;
+    }
+    *conf = r->snap.conf;
+    m->conf = conf;
+    uint64_t left = r->snap.size - p->snap_off;
+    uint64_t chunk = r->cfg.max_msg_bytes ? r->cfg.max_msg_bytes : 1;
+    m->size = r->snap.size;
+    m->index = r->snap.index;
+    m->log_term = r->snap.term;
+    m->offset = p->snap_off;
+    m->data_len = (uint32_t)(left < chunk ? left : chunk);
+    m->done = p->snap_off + m->data_len == r->snap.size;
+    m->commit = r->commit;
+    p->snap_out = 1;
+}
+
 /* Send the follower what it lacks, if its progress state allows.  Returns
  * 1 if a message with entries went out. */
 static int send_append(raft *r, progress *p, int send_empty)
 {
+    if (p->next <= r->offset || p->state == PR_SNAPSHOT) {
+        send_snapshot(r, p);
+        return 0;
+    }
     if (p->state == PR_PROBE && p->probe_sent) return 0;
     if (p->state == PR_REPLICATE && inflight_full(r, p)) return 0;
     uint64_t last = raft_last_index(r);
@@ -444,14 +736,14 @@ static int send_append(raft *r, progress *p, int send_empty)
 
 static void bcast_append(raft *r)
 {
-    for (size_t i = 0; i < r->cfg.n_peers; i++)
-        if (r->prs[i].id != r->id) send_append(r, &r->prs[i], 1);
+    FOR_PRS(r, p)
+    if (p->id != r->id) send_append(r, p, 1);
 }
 
 static void bcast_heartbeat(raft *r)
 {
-    for (size_t i = 0; i < r->cfg.n_peers; i++) {
-        progress *p = &r->prs[i];
+    FOR_PRS(r, p)
+    {
         if (p->id == r->id) continue;
         raft_msg *m = send_msg(r, p->id, RAFT_MSG_HEARTBEAT);
         if (!m) continue;
@@ -471,10 +763,12 @@ static int cmp_desc(const void *a, const void *b)
 /* The index a quorum of voters holds, from per-peer values. */
 static uint64_t quorum_value(raft *r, uint64_t (*get)(const progress *))
 {
-    uint64_t v[RAFT_MAX_PEERS];
-    for (size_t i = 0; i < r->cfg.n_peers; i++)
-        v[i] = get(&r->prs[i]);
-    qsort(v, r->cfg.n_peers, sizeof(v[0]), cmp_desc);
+    uint64_t v[N_SLOTS];
+    size_t n = 0;
+    FOR_PRS(r, p)
+    if (p->member == M_VOTER) v[n++] = get(p);
+    if (!n) return 0;
+    qsort(v, n, sizeof(v[0]), cmp_desc);
     return v[quorum(r) - 1];
 }
 
@@ -537,7 +831,7 @@ static void release_reads(raft *r)
 static int queue_read(raft *r, uint64_t ctx, uint64_t from)
 {
     if (!committed_in_term(r)) return RAFT_ERR_BUSY;
-    if (r->cfg.n_peers == 1 || lease_valid(r) || BUG(r, RAFT_BUG_READ_STALE)) {
+    if ((n_voters(r) == 1 && is_voter(r)) || lease_valid(r) || BUG(r, RAFT_BUG_READ_STALE)) {
         if (from == r->id) {
             add_read_state(r, ctx, r->commit);
         } else {
@@ -588,7 +882,101 @@ int raft_propose(raft *r, const void *data, size_t len, uint64_t *index, uint64_
     r->uncommitted_bytes += len;
     *index = e.index;
     *term = e.term;
-    if (r->cfg.n_peers == 1) maybe_commit(r);
+    if (n_voters(r) == 1) maybe_commit(r);
+    return RAFT_OK;
+}
+
+static int conf_apply_op(const raft_conf *cur, int op, uint64_t id, raft_conf *out)
+{
+    int voter = raft_conf_has_voter(cur, id), learner = raft_conf_has_learner(cur, id);
+    *out = *cur;
+    if (op == RAFT_CONF_ADD_LEARNER) {
+        if (voter || learner) return RAFT_ERR_INVALID;
+        if (cur->n_voters + cur->n_learners == RAFT_MAX_PEERS) return RAFT_ERR_INVALID;
+        out->learners[out->n_learners++] = id;
+        return RAFT_OK;
+    }
+    /* remove id from both lists; ADD_VOTER puts it back as a voter */
+    out->n_voters = out->n_learners = 0;
+    for (size_t i = 0; i < cur->n_voters; i++)
+        if (cur->voters[i] != id) out->voters[out->n_voters++] = cur->voters[i];
+    for (size_t i = 0; i < cur->n_learners; i++)
+        if (cur->learners[i] != id) out->learners[out->n_learners++] = cur->learners[i];
+    if (op == RAFT_CONF_ADD_VOTER) {
+        if (voter) return RAFT_ERR_INVALID;
+        if (!learner && cur->n_voters + cur->n_learners == RAFT_MAX_PEERS) return RAFT_ERR_INVALID;
+        out->voters[out->n_voters++] = id;
+        return RAFT_OK;
+    }
+    if (op != RAFT_CONF_REMOVE || (!voter && !learner)) return RAFT_ERR_INVALID;
+    return out->n_voters ? RAFT_OK : RAFT_ERR_INVALID; /* never the last voter */
+}
+
+int raft_change_conf(raft *r, int op, uint64_t id, uint64_t *index, uint64_t *term)
+{
+    if (r->role != RAFT_LEADER) return RAFT_ERR_NOT_LEADER;
+    if (id == RAFT_NONE) return RAFT_ERR_INVALID;
+    /* One change at a time, and only once this leader committed an entry
+     * of its term: a change proposed on top of an uncommitted one (its
+     * own, or a deposed leader's) could yield two configurations whose
+     * majorities do not overlap. */
+    if (!BUG(r, RAFT_BUG_CONF_MULTI) && (last_conf_index(r) > r->commit || !committed_in_term(r)))
+        return RAFT_ERR_BUSY;
+    if (r->transferee != RAFT_NONE) return RAFT_ERR_BUSY;
+    raft_conf next;
+    int rc = conf_apply_op(&r->conf, op, id, &next);
+    if (rc != RAFT_OK) return rc;
+    uint8_t buf[RAFT_CONF_MAX_BYTES];
+    raft_entry e = {.term = r->term,
+                    .index = raft_last_index(r) + 1,
+                    .type = RAFT_ENTRY_CONF,
+                    .len = (uint32_t)raft_conf_encode(&next, buf),
+                    .data = buf};
+    if (log_append(r, &e) != 0) return RAFT_ERR_NOMEM;
+    *index = e.index;
+    *term = e.term;
+    /* a new member starts probing at once */
+    bcast_append(r);
+    if (n_voters(r) == 1) maybe_commit(r);
+    return RAFT_OK;
+}
+
+void raft_get_conf(const raft *r, raft_conf *out) { *out = r->conf; }
+
+uint64_t raft_peer_match(const raft *r, uint64_t id)
+{
+    for (size_t i = 0; i < N_SLOTS; i++)
+        if (r->prs[i].member != M_NONE && r->prs[i].id == id) return r->prs[i].match;
+    return 0;
+}
+
+const raft_snapshot_meta *raft_get_snapshot(const raft *r) { return &r->snap; }
+
+int raft_snapshot_meta_at(const raft *r, uint64_t index, raft_snapshot_meta *out)
+{
+    if (index <= r->offset || index > raft_last_index(r)) return RAFT_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    out->index = index;
+    out->term = raft_term_at(r, index);
+    out->conf = conf_at(r, index);
+    return RAFT_OK;
+}
+
+int raft_compact(raft *r, uint64_t index, uint64_t size)
+{
+    if (index <= r->snap.index || index > r->applied || index > raft_last_index(r))
+        return RAFT_ERR_INVALID;
+    r->snap.index = index;
+    r->snap.term = raft_term_at(r, index);
+    r->snap.size = size;
+    r->snap.conf = conf_at(r, index);
+    r->base_conf = r->snap.conf;
+    log_compact(r, index);
+    r->offset = index;
+    r->offset_term = r->snap.term;
+    /* followers fed the previous snapshot start again with this one */
+    FOR_PRS(r, p)
+    if (p->state == PR_SNAPSHOT) p->snap_index = 0;
     return RAFT_OK;
 }
 
@@ -619,6 +1007,7 @@ static void handle_append(raft *r, const raft_msg *m, int *corrupt)
     }
     for (size_t i = 0; i < m->n_entries; i++) {
         const raft_entry *e = &m->entries[i];
+        if (e->index <= r->offset) continue; /* in our snapshot */
         if (e->index <= raft_last_index(r)) {
             if (raft_term_at(r, e->index) == e->term) continue;
             if (e->index <= r->commit) {
@@ -636,6 +1025,100 @@ static void handle_append(raft *r, const raft_msg *m, int *corrupt)
     if (resp) resp->index = lastnew;
 }
 
+static void snap_resp(raft *r, const raft_msg *m, int reject, uint64_t offset)
+{
+    raft_msg *resp = send_msg(r, m->from, RAFT_MSG_SNAP_RESP);
+    if (!resp) return;
+    resp->reject = (uint8_t)reject;
+    resp->index = m->index;
+    resp->offset = offset;
+}
+
+static int queue_chunk(raft *r, const raft_msg *m)
+{
+    if (r->n_chunks == r->cap_chunks) {
+        size_t cap = r->cap_chunks ? r->cap_chunks * 2 : 4;
+        raft_msg *n = realloc(r->chunks, cap * sizeof(*n));
+        if (!n) return -1;
+        r->chunks = n;
+        r->cap_chunks = cap;
+    }
+    if (raft_msg_copy(&r->chunks[r->n_chunks], m) != 0) return -1;
+    r->n_chunks++;
+    return 0;
+}
+
+/* The last chunk arrived: the snapshot replaces the log up to its index.
+ * Entries after it are kept only if the log holds the snapshot's last
+ * entry (then they follow it); otherwise they may conflict, and go. */
+static void install_snapshot(raft *r, const raft_snapshot_meta *s)
+{
+    if (!(raft_term_at(r, s->index) == s->term && s->index <= raft_last_index(r)) ||
+        s->index < r->offset)
+        log_truncate(r, r->offset + 1);
+    log_compact(r, s->index);
+    r->offset = s->index;
+    r->offset_term = s->term;
+    if (r->stable < s->index) r->stable = s->index;
+    if (r->unstable_from <= s->index) r->unstable_from = s->index + 1;
+    if (r->commit < s->index) r->commit = s->index;
+    if (r->applied < s->index) r->applied = s->index;
+    r->snap = *s;
+    r->base_conf = s->conf;
+    r->compact_asked = s->index;
+    r->bytes_since_snap = 0;
+    conf_refresh(r);
+    r->installed = 1;
+}
+
+static void handle_snap(raft *r, const raft_msg *m)
+{
+    /* a completed snapshot not yet handed out: its chunks are the last in
+     * the Ready; the leader resends this one later */
+    if (r->installed || !m->conf) return;
+    int stale_ok = BUG(r, RAFT_BUG_SNAP_STALE) && m->index > r->offset;
+    if (m->index <= r->commit && !stale_ok) {
+        /* we have all of it: tell the leader where we are */
+        r->recv_active = 0;
+        raft_msg *resp = send_msg(r, m->from, RAFT_MSG_APP_RESP);
+        if (resp) resp->index = r->commit;
+        return;
+    }
+    if (m->offset == 0) {
+        r->recv_active = 1;
+        r->recv = (raft_snapshot_meta){m->index, m->log_term, m->size, *m->conf};
+        r->recv_off = 0;
+    }
+    if (!r->recv_active || r->recv.index != m->index || r->recv.term != m->log_term ||
+        r->recv.size != m->size || m->offset != r->recv_off || m->data_len > m->size - m->offset ||
+        (m->data_len && !m->data)) {
+        snap_resp(r, m, 1, r->recv_active && r->recv.index == m->index ? r->recv_off : 0);
+        return;
+    }
+    if (queue_chunk(r, m) != 0) return; /* no ack: the leader resends */
+    r->recv_off += m->data_len;
+    if (!m->done) {
+        snap_resp(r, m, 0, r->recv_off);
+        return;
+    }
+    r->recv_active = 0;
+    raft_snapshot_meta s = r->recv;
+    install_snapshot(r, &s);
+    raft_msg *resp = send_msg(r, m->from, RAFT_MSG_APP_RESP);
+    if (resp) resp->index = s.index;
+}
+
+static void handle_snap_resp(raft *r, const raft_msg *m, progress *p)
+{
+    p->recent_active = 1;
+    if (p->state != PR_SNAPSHOT || m->index != p->snap_index) return;
+    if (m->reject || m->offset > p->snap_off) {
+        p->snap_off = m->offset <= r->snap.size ? m->offset : 0;
+        p->snap_out = 0;
+        send_snapshot(r, p);
+    }
+}
+
 /* The largest index <= index whose term is <= term (in our log). */
 static uint64_t find_conflict_by_term(const raft *r, uint64_t index, uint64_t term)
 {
@@ -649,6 +1132,7 @@ static void handle_append_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
     if (m->reject) {
+        if (p->state == PR_SNAPSHOT) return; /* stale */
         if (p->state == PR_REPLICATE) {
             if (m->index <= p->match) return; /* stale */
         } else if (m->index != p->next - 1) {
@@ -669,8 +1153,9 @@ static void handle_append_resp(raft *r, const raft_msg *m, progress *p)
     if (m->index > p->match) {
         p->match = m->index;
         if (p->next <= m->index) p->next = m->index + 1;
-        if (p->state == PR_PROBE) {
+        if (p->state != PR_REPLICATE) {
             p->state = PR_REPLICATE;
+            p->snap_out = 0;
             p->in_start = p->in_count = p->in_bytes = 0;
         } else {
             inflight_free_to(r, p, m->index);
@@ -731,6 +1216,7 @@ static void handle_heartbeat_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
     p->probe_sent = 0;
+    p->snap_out = 0; /* a chunk or its ack may be lost: resend */
     if (m->tick > p->ack_tick) p->ack_tick = m->tick;
     /* appends or their acks may be lost: free a slot so the next append
      * goes out and, if it leaves a gap, is rejected, which starts a probe */
@@ -762,13 +1248,15 @@ static int check_term(raft *r, const raft_msg *m)
         }
         if (m->type == RAFT_MSG_PREVOTE) return 1;
         if (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject) return 1;
-        int from_leader = m->type == RAFT_MSG_APP || m->type == RAFT_MSG_HEARTBEAT;
+        int from_leader =
+            m->type == RAFT_MSG_APP || m->type == RAFT_MSG_HEARTBEAT || m->type == RAFT_MSG_SNAP;
         become_follower(r, m->term, from_leader ? m->from : RAFT_NONE);
         return 1;
     }
     if (m->term < r->term) {
         if ((r->cfg.check_quorum || r->cfg.pre_vote) &&
-            (m->type == RAFT_MSG_APP || m->type == RAFT_MSG_HEARTBEAT)) {
+            (m->type == RAFT_MSG_APP || m->type == RAFT_MSG_HEARTBEAT ||
+             m->type == RAFT_MSG_SNAP)) {
             /* tell a stale leader about the newer term */
             send_msg(r, m->from, RAFT_MSG_APP_RESP);
         } else if (m->type == RAFT_MSG_PREVOTE) {
@@ -782,9 +1270,14 @@ static int check_term(raft *r, const raft_msg *m)
 
 int raft_step(raft *r, const raft_msg *m)
 {
-    if (m->to != r->id || !pr_of(r, m->from)) return RAFT_OK;
+    /* Messages from outside the configuration are taken: a new leader
+     * may be unknown to a node that has not seen the entry adding it. */
+    if (m->to != r->id || m->from == RAFT_NONE || m->from == r->id) return RAFT_OK;
     if (!check_term(r, m)) return RAFT_OK;
     progress *p = pr_of(r, m->from);
+    int replier = m->type == RAFT_MSG_APP_RESP || m->type == RAFT_MSG_HEARTBEAT_RESP ||
+                  m->type == RAFT_MSG_SNAP_RESP;
+    if (replier && !p) return RAFT_OK;
     int corrupt = 0;
     switch (m->type) {
     case RAFT_MSG_PREVOTE:
@@ -793,12 +1286,15 @@ int raft_step(raft *r, const raft_msg *m)
     case RAFT_MSG_VOTE_RESP: handle_vote_resp(r, m); break;
     case RAFT_MSG_APP:
     case RAFT_MSG_HEARTBEAT:
+    case RAFT_MSG_SNAP:
         if (r->role == RAFT_LEADER) break; /* same term: impossible */
         if (r->role != RAFT_FOLLOWER) become_follower(r, m->term, m->from);
         r->lead = m->from;
         r->election_elapsed = 0;
         if (m->type == RAFT_MSG_APP) {
             handle_append(r, m, &corrupt);
+        } else if (m->type == RAFT_MSG_SNAP) {
+            handle_snap(r, m);
         } else {
             if (m->commit > r->commit && m->commit <= raft_last_index(r)) r->commit = m->commit;
             raft_msg *resp = send_msg(r, m->from, RAFT_MSG_HEARTBEAT_RESP);
@@ -814,11 +1310,15 @@ int raft_step(raft *r, const raft_msg *m)
     case RAFT_MSG_HEARTBEAT_RESP:
         if (r->role == RAFT_LEADER) handle_heartbeat_resp(r, m, p);
         break;
+    case RAFT_MSG_SNAP_RESP:
+        if (r->role == RAFT_LEADER) handle_snap_resp(r, m, p);
+        break;
     case RAFT_MSG_READ_INDEX:
         if (r->role == RAFT_LEADER) queue_read(r, m->ctx, m->from);
         break;
     case RAFT_MSG_TIMEOUT_NOW:
-        /* no pre-vote: the leader asked, so the cluster is healthy */
+        /* no pre-vote: the leader asked, so the cluster is healthy
+         * (campaign() ignores it on a node that is not a voter) */
         if (r->role != RAFT_LEADER) campaign(r, 0, 1);
         break;
     case RAFT_MSG_READ_INDEX_RESP:
@@ -833,9 +1333,10 @@ int raft_step(raft *r, const raft_msg *m)
 static int quorum_active(raft *r)
 {
     size_t n = 0;
-    for (size_t i = 0; i < r->cfg.n_peers; i++) {
-        if (r->prs[i].id == r->id || r->prs[i].recent_active) n++;
-        r->prs[i].recent_active = 0;
+    FOR_PRS(r, p)
+    {
+        if (p->member == M_VOTER && (p->id == r->id || p->recent_active)) n++;
+        p->recent_active = 0;
     }
     return n >= quorum(r);
 }
@@ -846,7 +1347,12 @@ void raft_tick(raft *r)
     if (r->startup_quiet && r->ticks >= (uint64_t)r->cfg.election_ticks) r->startup_quiet = 0;
     r->election_elapsed++;
     if (r->role != RAFT_LEADER) {
-        if (r->election_elapsed >= r->timeout) campaign(r, r->cfg.pre_vote, 0);
+        if (r->election_elapsed >= r->timeout) {
+            if (is_voter(r))
+                campaign(r, r->cfg.pre_vote, 0);
+            else
+                r->election_elapsed = 0;
+        }
         return;
     }
     if (r->transferee != RAFT_NONE && ++r->transfer_elapsed >= r->cfg.election_ticks)
@@ -866,15 +1372,43 @@ void raft_tick(raft *r)
 
 /* ---- ready / advance ---- */
 
+/* A leader that removed itself leads until the change commits (it counts
+ * the new configuration's voters, not itself), then hands over to the
+ * most up-to-date voter and steps down. */
+static void maybe_step_down_removed(raft *r)
+{
+    if (r->role != RAFT_LEADER || is_voter(r) || r->commit < last_conf_index(r)) return;
+    progress *best = NULL;
+    FOR_PRS(r, p)
+    if (p->member == M_VOTER && (!best || p->match > best->match)) best = p;
+    if (best && best->match == raft_last_index(r)) send_timeout_now(r, best->id);
+    become_follower(r, r->term, RAFT_NONE);
+}
+
+/* Ask for a snapshot once enough was applied since the last one. */
+static uint64_t want_compact(raft *r, uint64_t to, const raft_ready *rd)
+{
+    for (size_t i = 0; i < rd->n_committed; i++)
+        r->bytes_since_snap += rd->committed[i].len;
+    if (r->compact_asked < r->snap.index) r->compact_asked = r->snap.index;
+    int by_entries = r->cfg.snapshot_entries && to >= r->compact_asked + r->cfg.snapshot_entries;
+    int by_bytes = r->cfg.snapshot_bytes && r->bytes_since_snap >= r->cfg.snapshot_bytes;
+    if (to <= r->compact_asked || !(by_entries || by_bytes)) return 0;
+    r->compact_asked = to;
+    r->bytes_since_snap = 0;
+    return to;
+}
+
 int raft_ready_get(raft *r, raft_ready *rd)
 {
     memset(rd, 0, sizeof(*rd));
+    maybe_step_down_removed(r);
     if (r->role == RAFT_LEADER) {
         /* proposals since the last Ready go out as one append per peer */
-        for (size_t i = 0; i < r->cfg.n_peers; i++)
-            if (r->prs[i].id != r->id)
-                while (send_append(r, &r->prs[i], 0)) {
-                }
+        FOR_PRS(r, p)
+        if (p->id != r->id)
+            while (send_append(r, p, 0)) {
+            }
         int fresh = 0;
         for (size_t i = 0; i < r->n_pending; i++)
             if (!r->pending[i].round) {
@@ -905,6 +1439,14 @@ int raft_ready_get(raft *r, raft_ready *rd)
     rd->n_msgs = r->n_msgs;
     rd->reads = r->reads;
     rd->n_reads = r->n_reads;
+    rd->snap_chunks = r->chunks;
+    rd->n_snap_chunks = r->n_chunks;
+    if (r->installed) {
+        r->rd_snap = r->snap;
+        rd->snapshot = &r->rd_snap;
+        r->installed = 0;
+    }
+    rd->compact_index = want_compact(r, to > r->applied ? to : r->applied, rd);
     r->rd_hs = rd->hs;
     r->rd_stable_to = last;
     r->rd_applied_to = to > r->applied ? to : r->applied;
@@ -912,12 +1454,24 @@ int raft_ready_get(raft *r, raft_ready *rd)
     r->rd_n_msgs = r->n_msgs;
     r->rd_reads = r->reads;
     r->rd_n_reads = r->n_reads;
+    r->rd_chunks = r->chunks;
+    r->rd_n_chunks = r->n_chunks;
     r->msgs = NULL;
     r->n_msgs = r->cap_msgs = 0;
     r->reads = NULL;
     r->n_reads = r->cap_reads = 0;
+    r->chunks = NULL;
+    r->n_chunks = r->cap_chunks = 0;
     r->rd_out = 1;
-    return rd->hs_changed || rd->n_entries || rd->n_committed || rd->n_msgs || rd->n_reads;
+    return rd->hs_changed || rd->n_entries || rd->n_committed || rd->n_msgs || rd->n_reads ||
+           rd->n_snap_chunks || rd->snapshot || rd->compact_index;
+}
+
+static void free_msgs(raft_msg *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        raft_msg_free(&v[i]);
+    free(v);
 }
 
 void raft_advance(raft *r)
@@ -927,14 +1481,13 @@ void raft_advance(raft *r)
     r->prev_hs = r->rd_hs;
     if (r->rd_stable_to > r->stable) r->stable = r->rd_stable_to;
     if (r->unstable_from <= r->rd_stable_to) r->unstable_from = r->rd_stable_to + 1;
-    r->applied = r->rd_applied_to;
-    for (size_t i = 0; i < r->rd_n_msgs; i++)
-        raft_msg_free(&r->rd_msgs[i]);
-    free(r->rd_msgs);
+    if (r->rd_applied_to > r->applied) r->applied = r->rd_applied_to;
+    free_msgs(r->rd_msgs, r->rd_n_msgs);
+    free_msgs(r->rd_chunks, r->rd_n_chunks);
     free(r->rd_reads);
-    r->rd_msgs = NULL;
+    r->rd_msgs = r->rd_chunks = NULL;
     r->rd_reads = NULL;
-    r->rd_n_msgs = r->rd_n_reads = 0;
+    r->rd_n_msgs = r->rd_n_reads = r->rd_n_chunks = 0;
     if (r->role == RAFT_LEADER) {
         progress *self = pr_of(r, r->id);
         if (r->stable > self->match) {
@@ -946,11 +1499,29 @@ void raft_advance(raft *r)
 
 /* ---- lifecycle ---- */
 
-raft *raft_new(const raft_config *cfg, const raft_hard_state *hs, const raft_entry *ents, size_t n)
+static int conf_from_config(const raft_config *cfg, raft_conf *c)
 {
-    if (cfg->n_peers == 0 || cfg->n_peers > RAFT_MAX_PEERS || cfg->election_ticks < 1 ||
-        cfg->heartbeat_ticks < 1 || cfg->max_inflight_msgs < 1 || cfg->lease_ticks < 0 ||
+    if (cfg->n_peers > RAFT_MAX_PEERS || cfg->n_learners > RAFT_MAX_PEERS ||
+        cfg->n_peers + cfg->n_learners > RAFT_MAX_PEERS)
+        return -1;
+    memset(c, 0, sizeof(*c));
+    c->n_voters = cfg->n_peers;
+    c->n_learners = cfg->n_learners;
+    memcpy(c->voters, cfg->peers, cfg->n_peers * sizeof(uint64_t));
+    memcpy(c->learners, cfg->learners, cfg->n_learners * sizeof(uint64_t));
+    return 0;
+}
+
+raft *raft_new_from(const raft_config *cfg, const raft_snapshot_meta *snap,
+                    const raft_hard_state *hs, const raft_entry *ents, size_t n)
+{
+    if (cfg->id == RAFT_NONE || cfg->election_ticks < 1 || cfg->heartbeat_ticks < 1 ||
+        cfg->max_inflight_msgs < 1 || cfg->lease_ticks < 0 ||
         cfg->lease_ticks >= cfg->election_ticks || (cfg->lease_ticks && !cfg->check_quorum))
+        return NULL;
+    if (snap && !snap->index) snap = NULL;
+    if (snap && (snap->conf.n_voters + snap->conf.n_learners > RAFT_MAX_PEERS ||
+                 snap->conf.n_voters > RAFT_MAX_PEERS || snap->conf.n_learners > RAFT_MAX_PEERS))
         return NULL;
     raft *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
@@ -959,21 +1530,30 @@ raft *raft_new(const raft_config *cfg, const raft_hard_state *hs, const raft_ent
     r->startup_quiet = cfg->lease_ticks > 0;
     r->ticks = 1; /* a heartbeat's tick is never 0, which means "none" */
     crand_seed(&r->rng, cfg->seed);
-    for (size_t i = 0; i < cfg->n_peers; i++) {
-        r->prs[i].id = cfg->peers[i];
+    for (size_t i = 0; i < N_SLOTS; i++) {
         r->prs[i].infl = calloc(cfg->max_inflight_msgs, sizeof(inflight));
         if (!r->prs[i].infl) goto fail;
     }
-    if (!pr_of(r, r->id)) goto fail;
+    if (snap) {
+        r->snap = *snap;
+        r->base_conf = snap->conf;
+        r->offset = r->applied = r->commit = r->compact_asked = snap->index;
+        r->offset_term = snap->term;
+    } else if (conf_from_config(cfg, &r->base_conf) != 0) {
+        goto fail;
+    }
+    pr_init(r, &r->prs[0], r->id);
+    r->prs[0].member = M_SELF;
+    conf_refresh(r);
     for (size_t i = 0; i < n; i++)
-        if (ents[i].index != i + 1 || log_append(r, &ents[i]) != 0) goto fail;
+        if (ents[i].index != r->offset + i + 1 || log_append(r, &ents[i]) != 0) goto fail;
     r->stable = raft_last_index(r);
     r->unstable_from = r->stable + 1;
     if (hs) {
         if (hs->commit > r->stable) goto fail;
         r->term = hs->term;
         r->vote = hs->vote;
-        r->commit = hs->commit;
+        if (hs->commit > r->commit) r->commit = hs->commit;
         r->prev_hs = *hs;
     }
     become_follower(r, r->term, RAFT_NONE);
@@ -983,20 +1563,24 @@ fail:
     return NULL;
 }
 
+raft *raft_new(const raft_config *cfg, const raft_hard_state *hs, const raft_entry *ents, size_t n)
+{
+    return raft_new_from(cfg, NULL, hs, ents, n);
+}
+
 void raft_free(raft *r)
 {
     if (!r) return;
     for (size_t i = 0; i < r->log_len; i++)
         free(r->log[i].data);
     free(r->log);
-    for (size_t i = 0; i < RAFT_MAX_PEERS; i++)
+    free(r->confs);
+    for (size_t i = 0; i < N_SLOTS; i++)
         free(r->prs[i].infl);
-    for (size_t i = 0; i < r->n_msgs; i++)
-        raft_msg_free(&r->msgs[i]);
-    free(r->msgs);
-    for (size_t i = 0; i < r->rd_n_msgs; i++)
-        raft_msg_free(&r->rd_msgs[i]);
-    free(r->rd_msgs);
+    free_msgs(r->msgs, r->n_msgs);
+    free_msgs(r->rd_msgs, r->rd_n_msgs);
+    free_msgs(r->chunks, r->n_chunks);
+    free_msgs(r->rd_chunks, r->rd_n_chunks);
     free(r->reads);
     free(r->rd_reads);
     free(r->pending);

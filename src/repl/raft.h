@@ -16,14 +16,17 @@
  * After any input the caller asks raft_ready() what to do, does it, and
  * calls raft_advance().  THE CONTRACT, in this order:
  *
- *   1. Persist rd.entries (replacing any stored entries from
- *      rd.entries[0].index on) and, if rd.hs_changed, rd.hs, and make
- *      both durable (fsync).  If that fails, stop: send nothing,
+ *   1. Write rd.snap_chunks (and, with rd.snapshot, make that snapshot
+ *      the node's and cut the log behind it), then persist rd.entries
+ *      (replacing any stored entries from rd.entries[0].index on) and, if
+ *      rd.hs_changed, rd.hs, and make all of it durable (fsync).  If that fails, stop: send nothing,
  *      acknowledge nothing (the node must crash and recover from disk).
  *   2. Only then send rd.msgs.  A vote or an append acknowledgement
  *      promises something about the disk; sending it before step 1 is
  *      durable breaks Raft (a crash forgets the promise).
- *   3. Apply rd.committed in order to the replicated state machine.
+ *   3. With rd.snapshot, replace the state machine with it; then apply
+ *      rd.committed in order.  With rd.compact_index, take a snapshot
+ *      there and call raft_compact() once it is durable.
  *   4. Serve rd.reads: each read with ctx may be answered once the
  *      local state machine has applied rd.reads[i].index.
  *   5. raft_advance(r).  Pointers in rd are valid until then.
@@ -59,7 +62,27 @@ typedef enum {
 typedef enum {
     RAFT_ENTRY_NORMAL, /* caller data */
     RAFT_ENTRY_NOOP,   /* appended by a new leader; carries no data */
+    RAFT_ENTRY_CONF,   /* a membership change: data is the new configuration
+                          (raft_conf_encode); it takes effect when appended */
 } raft_entry_type;
+
+/* A configuration: who votes and who only receives the log.  Voters and
+ * learners together are at most RAFT_MAX_PEERS. */
+typedef struct raft_conf {
+    size_t n_voters, n_learners;
+    uint64_t voters[RAFT_MAX_PEERS];
+    uint64_t learners[RAFT_MAX_PEERS];
+} raft_conf;
+
+/* What a snapshot stands for: the state machine after applying every
+ * entry up to index (whose term is term), under configuration conf.  size
+ * is the length of the caller's serialized state, which the core sends in
+ * chunks but never holds. */
+typedef struct raft_snapshot_meta {
+    uint64_t index, term;
+    uint64_t size;
+    raft_conf conf;
+} raft_snapshot_meta;
 
 typedef struct raft_entry {
     uint64_t term;
@@ -81,6 +104,8 @@ typedef enum {
     RAFT_MSG_READ_INDEX,      /* follower -> leader: a batch of reads */
     RAFT_MSG_READ_INDEX_RESP, /* leader -> follower: safe index for ctx */
     RAFT_MSG_TIMEOUT_NOW,     /* leader -> transferee: campaign now */
+    RAFT_MSG_SNAP,            /* leader -> follower: a chunk of a snapshot */
+    RAFT_MSG_SNAP_RESP,       /* follower -> leader: bytes received so far */
     RAFT_MSG_TYPES
 } raft_msg_type;
 
@@ -107,6 +132,19 @@ typedef struct raft_msg {
     uint64_t tick;
     size_t n_entries;
     raft_entry *entries; /* owned by the message */
+    /* SNAP: bytes [offset, offset + data_len) of the snapshot at (index,
+     * log_term), size bytes long, whose configuration is *conf; done marks
+     * the last chunk.  SNAP_RESP: offset is how many bytes the follower
+     * holds of the snapshot at index (with reject: where it wants the
+     * leader to resume).  A SNAP made by the core has data == NULL: the
+     * caller fills it from its snapshot file when it sends the message
+     * (raft_msg_set_data), and drops the message if its snapshot is no
+     * longer the one at index. */
+    uint64_t offset, size;
+    uint8_t done;
+    raft_conf *conf; /* SNAP only; owned by the message */
+    uint32_t data_len;
+    uint8_t *data; /* owned by the message */
 } raft_msg;
 
 /* What must be durable: the hard state of the Raft paper. */
@@ -124,7 +162,7 @@ typedef struct raft_read_state {
 typedef struct raft_config {
     uint64_t id;
     size_t n_peers;
-    uint64_t peers[RAFT_MAX_PEERS]; /* every voter, this node included */
+    uint64_t peers[RAFT_MAX_PEERS]; /* every voter (this node too, unless it is a learner) */
     int election_ticks;             /* base timeout; the real one is in [e, 2e) */
     int heartbeat_ticks;
     int pre_vote;
@@ -144,9 +182,17 @@ typedef struct raft_config {
      * hearing from the leader (and after starting).  Needs check_quorum. */
     int lease_ticks;
     uint64_t seed; /* for the randomized election timeout */
+    /* Ask the caller for a snapshot (raft_ready.compact_index) once this
+     * many entries, or entry bytes, were applied since the last one (0: never). */
+    uint64_t snapshot_entries;
+    uint64_t snapshot_bytes;
     /* Known-bad variants for the simulator (RAFT_BUG_*); compiled in only
      * when raft.c is built with RAFT_SIM_BUGS, ignored otherwise. */
     unsigned bugs;
+    /* learners of the initial configuration (a node joining as a learner
+     * lists itself here) */
+    size_t n_learners;
+    uint64_t learners[RAFT_MAX_PEERS];
 } raft_config;
 
 enum {
@@ -154,6 +200,8 @@ enum {
     RAFT_BUG_NO_NOOP = 1u << 1,       /* no entry on election, reads not held */
     RAFT_BUG_VOTE_UNSYNCED = 1u << 2, /* vote left out of the hard state to persist */
     RAFT_BUG_READ_STALE = 1u << 3,    /* ReadIndex without the heartbeat round */
+    RAFT_BUG_CONF_MULTI = 1u << 4,    /* a conf change while another is uncommitted */
+    RAFT_BUG_SNAP_STALE = 1u << 5,    /* a snapshot older than the commit index installed */
 };
 
 /* What the caller has to do; see the contract above. */
@@ -168,6 +216,21 @@ typedef struct raft_ready {
     size_t n_msgs;
     raft_read_state *reads;
     size_t n_reads;
+    /* Step 1, before the entries: chunks of a snapshot received from the
+     * leader, in order, to write to a temporary file (a chunk at offset 0
+     * starts a new one).  If snapshot is set, the last chunk completed it:
+     * make the file durable and the node's snapshot (write, fsync, rename,
+     * fsync the directory), then drop the stored log up to snapshot->index
+     * -- all of it if the stored entry at that index has another term.  In
+     * step 3, before applying committed, replace the state machine with
+     * the snapshot. */
+    const raft_msg *snap_chunks;
+    size_t n_snap_chunks;
+    const raft_snapshot_meta *snapshot;
+    /* After step 3 the state machine is at compact_index (0: nothing asked):
+     * the core asks for a snapshot there (snapshot_entries/bytes).  Once it
+     * is durable, call raft_compact(). */
+    uint64_t compact_index;
 } raft_ready;
 
 enum {
@@ -224,6 +287,47 @@ uint64_t raft_last_index(const raft *r);
 uint64_t raft_term_at(const raft *r, uint64_t index);
 const raft_entry *raft_entry_at(const raft *r, uint64_t index);
 
+/* A node restarting from a snapshot plus the log after it: ents start at
+ * snap->index + 1 (snap NULL: as raft_new).  The configuration is the
+ * snapshot's, changed by any RAFT_ENTRY_CONF in ents; cfg->peers and
+ * cfg->learners give the configuration of a node with no snapshot. */
+raft *raft_new_from(const raft_config *cfg, const raft_snapshot_meta *snap,
+                    const raft_hard_state *hs, const raft_entry *ents, size_t n);
+/* The caller made a snapshot of its state machine at index (<= what it
+ * applied), size bytes long, durable: entries up to index leave the log,
+ * and followers that need them get the snapshot instead. */
+int raft_compact(raft *r, uint64_t index, uint64_t size);
+/* What to record in a snapshot taken at index (applied, not compacted
+ * yet): its term and the configuration in effect there (size is left 0).
+ * Returns RAFT_ERR_INVALID if index is not in the log. */
+int raft_snapshot_meta_at(const raft *r, uint64_t index, raft_snapshot_meta *out);
+/* The last snapshot (index 0: none). */
+const raft_snapshot_meta *raft_get_snapshot(const raft *r);
+
+/* Membership changes, one server at a time: add a learner (it receives
+ * the log but neither votes nor counts for commit), make a learner (or a
+ * new node) a voter, remove a voter or a learner -- the leader included,
+ * which steps down once the change commits.  Leader only; RAFT_ERR_BUSY
+ * until an entry of this leader's term has committed and while another
+ * change is uncommitted.  *index and *term as raft_propose. */
+enum { RAFT_CONF_ADD_LEARNER, RAFT_CONF_ADD_VOTER, RAFT_CONF_REMOVE };
+int raft_change_conf(raft *r, int op, uint64_t id, uint64_t *index, uint64_t *term);
+/* The configuration in effect (the latest in the log, committed or not). */
+void raft_get_conf(const raft *r, raft_conf *out);
+/* Leader: the highest index known to be on node id (0 if unknown). */
+uint64_t raft_peer_match(const raft *r, uint64_t id);
+int raft_conf_has_voter(const raft_conf *c, uint64_t id);
+int raft_conf_has_learner(const raft_conf *c, uint64_t id);
+/* The data of a RAFT_ENTRY_CONF: encode returns the length written to
+ * buf (at most RAFT_CONF_MAX_BYTES); decode returns -1 if data is not a
+ * configuration. */
+#define RAFT_CONF_MAX_BYTES (16 + 16 * RAFT_MAX_PEERS)
+size_t raft_conf_encode(const raft_conf *c, uint8_t *buf);
+int raft_conf_decode(const uint8_t *data, size_t len, raft_conf *out);
+
+/* Replace a message's data with a copy of len bytes (a SNAP chunk); -1 on
+ * allocation failure. */
+int raft_msg_set_data(raft_msg *m, const void *data, uint32_t len);
 void raft_msg_free(raft_msg *m);
 /* Deep copy (entries and data); returns -1 on allocation failure. */
 int raft_msg_copy(raft_msg *dst, const raft_msg *src);

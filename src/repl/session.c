@@ -149,3 +149,62 @@ int session_record(session_table *t, uint64_t client, uint64_t seq, const void *
 }
 
 size_t session_count(const session_table *t) { return t->count; }
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+#define SESSION_HDR 32 /* client, seq, last use, result length */
+
+size_t session_encoded_size(const session_table *t)
+{
+    size_t n = 16;
+    for (const session *s = t->oldest; s; s = s->next)
+        n += SESSION_HDR + s->len;
+    return n;
+}
+
+void session_encode(const session_table *t, uint8_t *buf)
+{
+    put64(buf, t->now_ms);
+    put64(buf + 8, t->count);
+    buf += 16;
+    for (const session *s = t->oldest; s; s = s->next) {
+        put64(buf, s->client);
+        put64(buf + 8, s->seq);
+        put64(buf + 16, s->last_ms);
+        put64(buf + 24, s->len);
+        if (s->len) memcpy(buf + SESSION_HDR, s->result, s->len);
+        buf += SESSION_HDR + s->len;
+    }
+}
+
+int session_decode(session_table *t, const uint8_t *buf, size_t len)
+{
+    if (len < 16 || t->count) return -1;
+    uint64_t now = get64(buf), n = get64(buf + 8);
+    size_t off = 16;
+    for (uint64_t i = 0; i < n; i++) {
+        if (len - off < SESSION_HDR) return -1;
+        uint64_t rlen = get64(buf + off + 24);
+        if (rlen > len - off - SESSION_HDR) return -1;
+        /* oldest first: recording in this order rebuilds the use order */
+        t->now_ms = get64(buf + off + 16);
+        if (session_record(t, get64(buf + off), get64(buf + off + 8), buf + off + SESSION_HDR,
+                           (size_t)rlen) != 0)
+            return -1;
+        off += SESSION_HDR + (size_t)rlen;
+    }
+    t->now_ms = now;
+    return off == len ? 0 : -1;
+}

@@ -40,4 +40,13 @@ int session_check(session_table *t, uint64_t client, uint64_t seq, const void **
 int session_record(session_table *t, uint64_t client, uint64_t seq, const void *result, size_t len);
 size_t session_count(const session_table *t);
 
+/* The table as bytes, for a snapshot of the replicated state: log time,
+ * then every session from the least recently used.  session_encode writes
+ * session_encoded_size() bytes; session_decode fills an empty table (with
+ * its own limits) and returns -1 if the bytes are not a table or memory
+ * runs out. */
+size_t session_encoded_size(const session_table *t);
+void session_encode(const session_table *t, uint8_t *buf);
+int session_decode(session_table *t, const uint8_t *buf, size_t len);
+
 #endif

@@ -17,6 +17,10 @@
 #define HS_MAGIC       "CRHS"
 #define HS_LEN         32
 #define HS_NAME        "hardstate"
+#define SNAP_MAGIC     "CRSN"
+#define SNAP_HDR       (28 + RAFT_CONF_MAX_BYTES)
+#define SNAP_NAME      "snapshot"
+#define SNAP_TMP       "snapshot.tmp"
 
 typedef struct segment {
     uint64_t first, count;
@@ -36,6 +40,12 @@ struct raft_storage {
     raft_hard_state hs;
     raft_entry *rec;
     size_t nrec;
+    raft_snapshot_meta snap;
+    int snap_fd; /* the snapshot, open for reading, or -1 */
+    int tmp_fd;  /* snapshot.tmp being written, or -1 */
+    raft_snapshot_meta tmp_meta;
+    uint64_t tmp_written;
+    uint32_t tmp_crc;
 };
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -81,11 +91,17 @@ static dstr seg_path(const raft_storage *s, uint64_t first)
     return path_join(s->dir, name);
 }
 
-uint64_t rstore_last_index(const raft_storage *s)
+static uint64_t last_entry_index(const raft_storage *s)
 {
     if (!s->nsegs) return 0;
     const segment *g = &s->segs[s->nsegs - 1];
     return g->first + g->count - 1;
+}
+
+uint64_t rstore_last_index(const raft_storage *s)
+{
+    uint64_t last = last_entry_index(s);
+    return last > s->snap.index ? last : s->snap.index;
 }
 
 static int seg_push_offset(segment *g, uint64_t off)
@@ -161,6 +177,215 @@ static int load_hard_state(raft_storage *s, char *err, size_t errlen)
     dstr_free(data);
     dstr_free(path);
     return ok ? 0 : -1;
+}
+
+/* ---- snapshots ---- */
+
+static void snap_header(const raft_snapshot_meta *m, unsigned char *buf)
+{
+    memset(buf, 0, SNAP_HDR);
+    memcpy(buf, SNAP_MAGIC, 4);
+    put_u64(buf + 4, m->index);
+    put_u64(buf + 12, m->term);
+    put_u64(buf + 20, m->size);
+    raft_conf_encode(&m->conf, buf + 28);
+}
+
+static int snap_parse(const unsigned char *buf, raft_snapshot_meta *m)
+{
+    if (memcmp(buf, SNAP_MAGIC, 4) != 0) return -1;
+    memset(m, 0, sizeof(*m));
+    m->index = get_u64(buf + 4);
+    m->term = get_u64(buf + 12);
+    m->size = get_u64(buf + 20);
+    const unsigned char *c = buf + 28;
+    size_t clen = 16 + 8 * (size_t)(get_u64(c) + get_u64(c + 8));
+    if (get_u64(c) > RAFT_MAX_PEERS || get_u64(c + 8) > RAFT_MAX_PEERS ||
+        clen > RAFT_CONF_MAX_BYTES)
+        return -1;
+    return raft_conf_decode(c, clen, &m->conf);
+}
+
+/* Check the snapshot file whole (header, length, checksum) and keep it
+ * open for reads. */
+static int load_snapshot(raft_storage *s, char *err, size_t errlen)
+{
+    dstr tmp = path_join(s->dir, SNAP_TMP), path = path_join(s->dir, SNAP_NAME);
+    int rc = -1;
+    if (path_exists(tmp) && unlink(tmp) != 0) {
+        errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (!path_exists(path)) {
+        rc = 0;
+        goto out;
+    }
+    s->snap_fd = open_read(path);
+    unsigned char hdr[SNAP_HDR], buf[65536];
+    if (s->snap_fd < 0 || read_full(s->snap_fd, hdr, SNAP_HDR) != SNAP_HDR) {
+        errf(err, errlen, "%s: %s", path, s->snap_fd < 0 ? strerror(errno) : "header cut short");
+        goto out;
+    }
+    raft_snapshot_meta m;
+    off_t size = fd_size(s->snap_fd);
+    if (snap_parse(hdr, &m) != 0 || size < 0 || (uint64_t)size != SNAP_HDR + m.size + 4 ||
+        m.index == 0) {
+        errf(err, errlen, "%s: corrupt snapshot (bad magic, configuration or length)", path);
+        goto out;
+    }
+    uint32_t crc = crc32c(0, hdr + 4, SNAP_HDR - 4);
+    for (uint64_t left = m.size; left;) {
+        size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+        if (read_full(s->snap_fd, buf, n) != (ssize_t)n) {
+            errf(err, errlen, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        crc = crc32c(crc, buf, n);
+        left -= n;
+    }
+    if (read_full(s->snap_fd, buf, 4) != 4 || get_u32(buf) != crc) {
+        errf(err, errlen, "%s: corrupt snapshot (checksum mismatch)", path);
+        goto out;
+    }
+    s->snap = m;
+    rc = 0;
+out:
+    dstr_free(tmp);
+    dstr_free(path);
+    return rc;
+}
+
+const raft_snapshot_meta *rstore_snapshot(const raft_storage *s) { return &s->snap; }
+
+int rstore_snapshot_read(raft_storage *s, uint64_t offset, void *buf, size_t len)
+{
+    if (s->snap_fd < 0 || offset > s->snap.size || len > s->snap.size - offset) {
+        errno = EINVAL;
+        return -1;
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n =
+            pread(s->snap_fd, (char *)buf + done, len - done, (off_t)(SNAP_HDR + offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+static int fail(raft_storage *s);
+
+int rstore_snapshot_begin(raft_storage *s, const raft_snapshot_meta *m)
+{
+    if (s->failed) return -1;
+    if (s->tmp_fd >= 0) close(s->tmp_fd);
+    dstr tmp = path_join(s->dir, SNAP_TMP);
+    s->tmp_fd = open_create_trunc(tmp);
+    dstr_free(tmp);
+    if (s->tmp_fd < 0) return fail(s);
+    unsigned char hdr[SNAP_HDR];
+    snap_header(m, hdr);
+    if (write_all(s->tmp_fd, hdr, sizeof(hdr), NULL) != 0) return fail(s);
+    s->tmp_meta = *m;
+    s->tmp_written = 0;
+    s->tmp_crc = crc32c(0, hdr + 4, SNAP_HDR - 4);
+    return 0;
+}
+
+int rstore_snapshot_write(raft_storage *s, const void *data, size_t len)
+{
+    if (s->failed || s->tmp_fd < 0) return -1;
+    if (len > s->tmp_meta.size - s->tmp_written) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (write_all(s->tmp_fd, data, len, NULL) != 0) return fail(s);
+    s->tmp_crc = crc32c(s->tmp_crc, data, len);
+    s->tmp_written += len;
+    return 0;
+}
+
+static int cut_log_behind_snapshot(raft_storage *s);
+
+int rstore_snapshot_finish(raft_storage *s)
+{
+    if (s->failed || s->tmp_fd < 0) return -1;
+    if (s->tmp_written != s->tmp_meta.size) {
+        errno = EINVAL;
+        return -1;
+    }
+    unsigned char crc[4];
+    put_u32(crc, s->tmp_crc);
+    int rc = write_all(s->tmp_fd, crc, 4, NULL) == 0 && sync_fd(s->tmp_fd) == 0 ? 0 : -1;
+    close(s->tmp_fd);
+    s->tmp_fd = -1;
+    if (rc != 0) return fail(s);
+    dstr tmp = path_join(s->dir, SNAP_TMP), path = path_join(s->dir, SNAP_NAME);
+    rc = rename(tmp, path) == 0 && sync_dir(s->dir) == 0 ? 0 : -1;
+    int fd = rc == 0 ? open_read(path) : -1;
+    dstr_free(tmp);
+    dstr_free(path);
+    if (fd < 0) return fail(s);
+    if (s->snap_fd >= 0) close(s->snap_fd);
+    s->snap_fd = fd;
+    s->snap = s->tmp_meta;
+    return cut_log_behind_snapshot(s);
+}
+
+/* The term of stored entry index (0 if it cannot be read). */
+static uint64_t stored_term(raft_storage *s, uint64_t index)
+{
+    for (size_t i = 0; i < s->nsegs; i++) {
+        segment *g = &s->segs[i];
+        if (index < g->first || index >= g->first + g->count) continue;
+        dstr path = seg_path(s, g->first);
+        int fd = open_read(path);
+        dstr_free(path);
+        unsigned char hdr[RSTORE_RECORD_HEADER];
+        uint64_t term = 0;
+        if (fd >= 0 && pread(fd, hdr, sizeof(hdr), (off_t)g->offsets[index - g->first]) ==
+                           (ssize_t)sizeof(hdr))
+            term = get_u64(hdr + 11);
+        if (fd >= 0) close(fd);
+        return term;
+    }
+    return 0;
+}
+
+static int unlink_segment(raft_storage *s, size_t i)
+{
+    dstr path = seg_path(s, s->segs[i].first);
+    int rc = unlink(path);
+    dstr_free(path);
+    free(s->segs[i].offsets);
+    memmove(s->segs + i, s->segs + i + 1, (s->nsegs - i - 1) * sizeof(*s->segs));
+    s->nsegs--;
+    return rc;
+}
+
+/* Entries up to the snapshot's index are not needed: segments holding
+ * only those go.  If the stored entry at the index is missing or of
+ * another term, every stored entry conflicts with the snapshot: all go. */
+static int cut_log_behind_snapshot(raft_storage *s)
+{
+    uint64_t x = s->snap.index;
+    if (!s->nsegs || s->segs[0].first > x) return 0;
+    int all = last_entry_index(s) < x || stored_term(s, x) != s->snap.term;
+    int unlinked = 0;
+    if (all && s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+    while (s->nsegs && (all || (s->nsegs > 1 && s->segs[1].first <= x + 1))) {
+        if (unlink_segment(s, 0) != 0) return fail(s);
+        unlinked = 1;
+    }
+    if (unlinked && sync_dir(s->dir) != 0) return fail(s);
+    return 0;
 }
 
 /* ---- recovery ---- */
@@ -308,6 +533,8 @@ out:
     return rc;
 }
 
+static void drop_recovered_upto(raft_storage *s, uint64_t index);
+
 int rstore_open(const char *dir, size_t segment_bytes, raft_storage **out, char *err, size_t errlen)
 {
     raft_storage *s = calloc(1, sizeof(*s));
@@ -317,21 +544,27 @@ int rstore_open(const char *dir, size_t segment_bytes, raft_storage **out, char 
     }
     s->dir = dstr_from_cstr(dir);
     s->seg_bytes = segment_bytes ? segment_bytes : 64u << 20;
-    s->fd = -1;
+    s->fd = s->snap_fd = s->tmp_fd = -1;
     uint64_t *firsts = NULL;
     size_t n = 0;
     if (make_dir(dir) != 0) {
         errf(err, errlen, "%s: %s", dir, strerror(errno));
         goto fail;
     }
-    if (load_hard_state(s, err, errlen) != 0 || list_segments(s, &firsts, &n, err, errlen) != 0)
+    if (load_hard_state(s, err, errlen) != 0 || load_snapshot(s, err, errlen) != 0 ||
+        list_segments(s, &firsts, &n, err, errlen) != 0)
         goto fail;
     uint64_t expect = 0;
     for (size_t i = 0; i < n; i++)
         if (load_segment(s, firsts[i], i + 1 == n, &expect, err, errlen) != 0) goto fail;
-    if (s->nrec && s->rec[0].index != 1) {
-        errf(err, errlen, "%s: the log starts at index %llu, not 1", dir,
-             (unsigned long long)s->rec[0].index);
+    if (cut_log_behind_snapshot(s) != 0) {
+        errf(err, errlen, "%s: cutting the log behind the snapshot: %s", dir, strerror(errno));
+        goto fail;
+    }
+    drop_recovered_upto(s, s->snap.index);
+    if (s->nrec && s->rec[0].index != s->snap.index + 1) {
+        errf(err, errlen, "%s: the log starts at index %llu, not %llu (after the snapshot)", dir,
+             (unsigned long long)s->rec[0].index, (unsigned long long)s->snap.index + 1);
         goto fail;
     }
     if (s->hs.commit > rstore_last_index(s)) {
@@ -365,6 +598,17 @@ const raft_entry *rstore_entries(const raft_storage *s, size_t *n)
     return s->rec;
 }
 
+/* Recovered entries up to index are in the snapshot (and all of them if
+ * the log was cut whole). */
+static void drop_recovered_upto(raft_storage *s, uint64_t index)
+{
+    size_t k = 0;
+    while (k < s->nrec && (s->rec[k].index <= index || !s->nsegs))
+        free(s->rec[k++].data);
+    memmove(s->rec, s->rec + k, (s->nrec - k) * sizeof(*s->rec));
+    s->nrec -= k;
+}
+
 void rstore_release_recovered(raft_storage *s)
 {
     for (size_t i = 0; i < s->nrec; i++)
@@ -378,6 +622,8 @@ void rstore_close(raft_storage *s)
 {
     if (!s) return;
     if (s->fd >= 0) close(s->fd);
+    if (s->snap_fd >= 0) close(s->snap_fd);
+    if (s->tmp_fd >= 0) close(s->tmp_fd);
     for (size_t i = 0; i < s->nsegs; i++)
         free(s->segs[i].offsets);
     free(s->segs);
@@ -450,7 +696,7 @@ int rstore_append(raft_storage *s, const raft_entry *ents, size_t n)
 {
     if (s->failed) return -1;
     if (!n) return 0;
-    if (ents[0].index == 0 || ents[0].index > rstore_last_index(s) + 1) {
+    if (ents[0].index <= s->snap.index || ents[0].index > rstore_last_index(s) + 1) {
         errno = EINVAL;
         return -1;
     }

@@ -5,6 +5,17 @@
  *                             (write, fsync, rename, fsync the directory)
  *   log-<first index>.seg     segments of log records, a new one once the
  *                             current one passes segment_bytes
+ *   snapshot                  the last snapshot: what it stands for and the
+ *                             caller's state machine bytes, with a CRC-32C;
+ *                             made by writing snapshot.tmp, fsync, rename,
+ *                             fsync the directory
+ *
+ * A snapshot file:
+ *   0    4    magic "CRSN"
+ *   4    8    index          12   8    term          20   8    data size n
+ *   28   272  configuration (raft_conf_encode, zero padded)
+ *   300  n    data
+ *   300+n 4   CRC-32C of bytes 4 .. 300+n, little endian
  *
  * A log record:
  *   offset  size  field
@@ -23,6 +34,13 @@
  * anything else wrong (a bad record elsewhere, a gap in the indexes, a
  * hard state whose commit index is past the log) is corruption, refused
  * with a message naming the file and offset.
+ *
+ * With a snapshot at index X, entries up to X are not needed: a crash may
+ * leave them (between the snapshot's rename and the log's cut), and
+ * recovery drops them -- all entries, if the stored entry at X is of
+ * another term than the snapshot's or missing (they conflict with it).
+ * The log must then continue at X + 1.  A leftover snapshot.tmp is an
+ * unfinished snapshot and is deleted; a bad snapshot file is corruption.
  *
  * Failure is sticky: once a write or fsync fails, every later call fails,
  * because after a failed fsync nothing says what reached the disk.  The
@@ -57,7 +75,21 @@ int rstore_append(raft_storage *s, const raft_entry *ents, size_t n);
 int rstore_sync(raft_storage *s);
 /* Durable when it returns 0. */
 int rstore_set_hard_state(raft_storage *s, const raft_hard_state *hs);
-/* Index of the last stored entry. */
+/* Index of the last stored entry (or the snapshot's, if later). */
 uint64_t rstore_last_index(const raft_storage *s);
+
+/* The snapshot recovered or last written (index 0: none). */
+const raft_snapshot_meta *rstore_snapshot(const raft_storage *s);
+/* Write a new snapshot: begin (m->size is the data's length), write the
+ * data in any number of pieces, finish.  finish makes it durable and the
+ * node's (write, fsync, rename, fsync the directory), then cuts the log
+ * behind it as recovery would.  A failure leaves the previous snapshot in
+ * place; like every write failure it is sticky. */
+int rstore_snapshot_begin(raft_storage *s, const raft_snapshot_meta *m);
+int rstore_snapshot_write(raft_storage *s, const void *data, size_t len);
+int rstore_snapshot_finish(raft_storage *s);
+/* Read len bytes of the snapshot's data from offset (a chunk to send, or
+ * the whole to restore the state machine). */
+int rstore_snapshot_read(raft_storage *s, uint64_t offset, void *buf, size_t len);
 
 #endif

@@ -13,6 +13,7 @@
 #include "../ds/alloc.h"
 #include "../ds/util.h"
 #include "../engine/cmd.h"
+#include "function.h"
 #include "libs.h"
 #include "sha1.h"
 
@@ -139,6 +140,8 @@ static int raise_error(lua_State *L, const char *msg)
     push_error(L, msg);
     return lua_error(L);
 }
+
+int script_raise(lua_State *L, const char *msg) { return raise_error(L, msg); }
 
 /* ---------------------------------------------------------------------- */
 /* Replies -> Lua values                                                   */
@@ -689,11 +692,18 @@ static void tick_hook(lua_State *L, lua_Debug *ar)
     raise_error(L, "Script killed by user with SCRIPT KILL...");
 }
 
-int script_kill(cairn_engine *e, const char **err)
+int script_kill(cairn_engine *e, int is_eval, const char **err)
 {
     script_engine *se = e->script;
     if (!se || !se->caller) {
         *err = "NOTBUSY No scripts in execution right now.";
+        return -1;
+    }
+    if (is_eval == e->busy_function) {
+        *err = is_eval ? "BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                         "SHUTDOWN NOSAVE."
+                       : "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                         "SHUTDOWN NOSAVE.";
         return -1;
     }
     if (se->wrote) {
@@ -788,6 +798,16 @@ static void make_readonly(lua_State *L, lua_CFunction missing)
     lua_rawset(L, -3);
     lua_pop(L, 1);
     lua_replace(L, real);
+}
+
+void script_make_readonly(lua_State *L, int strict)
+{
+    make_readonly(L, strict ? nonexistent_global : NULL);
+}
+
+void script_restore_hook(script_engine *se)
+{
+    lua_sethook(se->L, tick_hook, LUA_MASKCOUNT, TICK_INSTRUCTIONS);
 }
 
 /* Open a library; those that only return their table (cjson) get a
@@ -936,6 +956,55 @@ static lua_State *new_state(script_engine *se)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Flags of scripts and functions                                          */
+/* ---------------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    int flag;
+} script_flags_table[] = {
+    {"no-writes", SCRIPT_NO_WRITES},
+    {"allow-oom", SCRIPT_ALLOW_OOM},
+    {"allow-stale", SCRIPT_ALLOW_STALE},
+    {"no-cluster", SCRIPT_NO_CLUSTER},
+    {"allow-cross-slot-keys", SCRIPT_ALLOW_CROSS_SLOT},
+};
+
+#define NFLAGS (sizeof(script_flags_table) / sizeof(script_flags_table[0]))
+
+int script_flag_named(const char *p, size_t len)
+{
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (strlen(script_flags_table[i].name) == len &&
+            memcmp(script_flags_table[i].name, p, len) == 0)
+            return script_flags_table[i].flag;
+    return 0;
+}
+
+const char *script_flag_name(int flag)
+{
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (script_flags_table[i].flag == flag) return script_flags_table[i].name;
+    return NULL;
+}
+
+int script_run_flags(cmd_call *c, int flags, int ro)
+{
+    if (!(flags & SCRIPT_EVAL_COMPAT) && !(flags & SCRIPT_NO_WRITES)) {
+        if (c->e->write_error) {
+            reply_error(c->out, c->e->write_error);
+            return -1;
+        }
+        if (ro) {
+            reply_error(c->out, "ERR Can not execute a script with write flag using *_ro command.");
+            return -1;
+        }
+    }
+    if (ro) flags |= SCRIPT_NO_WRITES;
+    return flags;
+}
+
+/* ---------------------------------------------------------------------- */
 /* The interpreter's life                                                  */
 /* ---------------------------------------------------------------------- */
 
@@ -943,6 +1012,7 @@ static void script_free(void *p)
 {
     script_engine *se = p;
     if (!se) return;
+    function_registry_free(se);
     if (se->L) lua_close(se->L);
     rbuf_free(&se->reply);
     cm_free(se->argv);
@@ -1048,7 +1118,7 @@ void script_run(script_engine *se, cmd_call *c, const char *name, const char *sh
 {
     lua_State *L = se->L;
     lua_getfield(L, LUA_REGISTRYINDEX, REG_ERRH);
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_SCRIPTS);
+    lua_getfield(L, LUA_REGISTRYINDEX, as_globals ? REG_SCRIPTS : SCRIPT_REG_FUNCTIONS);
     lua_getfield(L, -1, name);
     lua_remove(L, -2);
     int nparams = 0;
@@ -1071,6 +1141,7 @@ void script_run(script_engine *se, cmd_call *c, const char *name, const char *sh
     se->wrote = 0;
     se->name = shown_name;
     se->sess.db = c->s->db;
+    se->e->busy_function = !as_globals;
     engine_atomic_begin(se->e, (uint32_t)c->s->db, c->now_ms);
     int err = lua_pcall(L, nparams, 1, -(nparams + 2));
     engine_atomic_end(se->e, (uint32_t)c->s->db);

@@ -45,12 +45,16 @@ typedef struct script_engine {
     uint64_t rand48;
     /* The run in progress (caller is NULL between runs). */
     cmd_call *caller;
-    int run_flags;    /* SCRIPT_* */
-    int resp;         /* redis.setresp */
-    int wrote;        /* a write command ran: SCRIPT KILL cannot stop it */
-    int kill;         /* SCRIPT KILL asked for the run to stop */
-    const char *name; /* the SHA (EVAL) or function name, for errors */
+    int run_flags;          /* SCRIPT_* */
+    int resp;               /* redis.setresp */
+    int wrote;              /* a write command ran: SCRIPT KILL cannot stop it */
+    int kill;               /* SCRIPT KILL asked for the run to stop */
+    const char *name;       /* the SHA (EVAL) or function name, for errors */
+    struct fn_registry *fn; /* function libraries (function.c), created on first use */
 } script_engine;
+
+/* The registry table of function callbacks: lower-case name -> function. */
+#define SCRIPT_REG_FUNCTIONS "cairn.functions"
 
 /* The engine's interpreter, created on first use. */
 script_engine *script_get(cairn_engine *e);
@@ -64,12 +68,31 @@ int script_compile(script_engine *se, const char *name, int flags, const char *b
 int script_flags(script_engine *se, const char *name);
 /* Forget every cached EVAL script (SCRIPT FLUSH). */
 void script_flush(script_engine *se);
-/* SCRIPT KILL: ask the running script to stop.  Returns 0, or -1 with
- * Redis's error in *err (no script runs; it has written). */
-int script_kill(cairn_engine *e, const char **err);
-/* Run the cached script (or function) name for caller c, with
- * KEYS (eval: as globals; else the function's first argument) and ARGV,
- * and reply to c with its result converted to RESP. */
+/* SCRIPT KILL (is_eval) or FUNCTION KILL: ask the running script or
+ * function to stop.  Returns 0, or -1 with Redis's error in *err (none
+ * runs, it has written, or it is of the other kind). */
+int script_kill(cairn_engine *e, int is_eval, const char **err);
+/* The SCRIPT_* flag named p (a shebang's or a function's flags), 0 if
+ * none is; the name of a single flag. */
+int script_flag_named(const char *p, size_t len);
+const char *script_flag_name(int flag);
+/* The checks Redis's scriptPrepareForRun makes before a run of a script
+ * or function with flags (ro: EVAL_RO, FCALL_RO).  Returns the SCRIPT_*
+ * flags of the run, or -1 after replying an error to c. */
+int script_run_flags(cmd_call *c, int flags, int ro);
+
+/* For function.c: raise msg (code ERR unless it has one) as Redis's
+ * error table; replace the table at the top of the stack by a read-only
+ * proxy (strict: reading a missing name is an error, as for globals); put
+ * back the hook that times runs after another one was used. */
+int script_raise(lua_State *L, const char *msg);
+void script_make_readonly(lua_State *L, int strict);
+void script_restore_hook(script_engine *se);
+
+/* Run the cached script (as_globals) or the function (name: its
+ * lower-case name) for caller c, with KEYS (eval: as globals; else the
+ * function's first argument) and ARGV, and reply to c with its result
+ * converted to RESP. */
 void script_run(script_engine *se, cmd_call *c, const char *name, const char *shown_name,
                 int run_flags, int nkeys, const cslice *keys, int nargs, const cslice *args,
                 int as_globals);

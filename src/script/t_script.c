@@ -7,26 +7,6 @@
 #include "script.h"
 #include "sha1.h"
 
-static const struct {
-    const char *name;
-    int flag;
-} shebang_flags[] = {
-    {"no-writes", SCRIPT_NO_WRITES},
-    {"allow-oom", SCRIPT_ALLOW_OOM},
-    {"allow-stale", SCRIPT_ALLOW_STALE},
-    {"no-cluster", SCRIPT_NO_CLUSTER},
-    {"allow-cross-slot-keys", SCRIPT_ALLOW_CROSS_SLOT},
-};
-
-/* One comma-separated flag of a "flags=" option; 0 if unknown. */
-static int shebang_flag(const char *p, size_t len)
-{
-    for (size_t i = 0; i < sizeof(shebang_flags) / sizeof(shebang_flags[0]); i++)
-        if (strlen(shebang_flags[i].name) == len && memcmp(shebang_flags[i].name, p, len) == 0)
-            return shebang_flags[i].flag;
-    return 0;
-}
-
 /* Parse "#!lua flags=a,b" as Redis's evalExtractShebangFlags: *flags gets
  * the SCRIPT_* flags (SCRIPT_EVAL_COMPAT without a shebang) and *skip the
  * length of the shebang line (its newline is kept, so line numbers stay
@@ -69,7 +49,7 @@ static int parse_shebang(const char *body, size_t len, int *flags, size_t *skip,
         for (const char *f = w + 6; f <= p && wlen > 6;) {
             const char *comma = memchr(f, ',', (size_t)(p - f));
             const char *fe = comma ? comma : p;
-            int flag = shebang_flag(f, (size_t)(fe - f));
+            int flag = script_flag_named(f, (size_t)(fe - f));
             if (!flag && fe > f) {
                 snprintf(err, errsize, "Unexpected flag in script shebang: %.*s", (int)(fe - f), f);
                 return -1;
@@ -97,24 +77,6 @@ static int load_script(cmd_call *c, script_engine *se, const cslice *body, char 
         return -1;
     }
     return 0;
-}
-
-/* The checks Redis's scriptPrepareForRun makes before a run.  Returns the
- * SCRIPT_* flags of the run, or -1 after replying an error. */
-static int run_flags(cmd_call *c, int flags, int ro)
-{
-    if (!(flags & SCRIPT_EVAL_COMPAT) && !(flags & SCRIPT_NO_WRITES)) {
-        if (c->e->write_error) {
-            reply_error(c->out, c->e->write_error);
-            return -1;
-        }
-        if (ro) {
-            reply_error(c->out, "ERR Can not execute a script with write flag using *_ro command.");
-            return -1;
-        }
-    }
-    if (ro) flags |= SCRIPT_NO_WRITES;
-    return flags;
 }
 
 static void eval_generic(cmd_call *c, int by_sha, int ro)
@@ -148,7 +110,7 @@ static void eval_generic(cmd_call *c, int by_sha, int ro)
         reply_error(c->out, "NOSCRIPT No matching script. Please use EVAL.");
         return;
     }
-    flags = run_flags(c, flags, ro);
+    flags = script_run_flags(c, flags, ro);
     if (flags < 0) return;
     int nk = (int)numkeys;
     script_run(se, c, sha, sha, flags, nk, c->argv + 3, c->argc - 3 - nk, c->argv + 3 + nk, 1);
@@ -197,7 +159,7 @@ static void script_flush_command(cmd_call *c)
 static void script_kill_command(cmd_call *c)
 {
     const char *err;
-    if (script_kill(c->e, &err) < 0)
+    if (script_kill(c->e, 1, &err) < 0)
         reply_error(c->out, err);
     else
         reply_ok(c->out);

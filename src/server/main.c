@@ -147,8 +147,10 @@ static void host_shutdown(void *priv, cmd_call *c, int flags)
     /* A slow script is in the middle of its writes: only NOSAVE, which
      * does not save them, may stop the server (as Redis). */
     if (srv->engine->busy && !(flags & SHUTDOWN_NOSAVE)) {
-        reply_error(c->out, "BUSY Redis is busy running a script. You can only call SCRIPT KILL "
-                            "or SHUTDOWN NOSAVE.");
+        reply_errorf(c->out,
+                     "BUSY Redis is busy running a script. You can only call %s or SHUTDOWN "
+                     "NOSAVE.",
+                     srv->engine->busy_function ? "FUNCTION KILL" : "SCRIPT KILL");
         return;
     }
     if (persist_shutdown(srv->persist, flags) != 0) {
@@ -236,8 +238,9 @@ static int host_script_tick(void *priv)
         e->busy = 1;
         server_log(srv, LL_WARNING,
                    "Slow script detected: still in execution after %lld milliseconds. You can "
-                   "try killing the script using the SCRIPT KILL command.",
-                   (long long)((clock_mono_us() - srv->net.current_start_us) / 1000));
+                   "try killing the script using the %s command.",
+                   (long long)((clock_mono_us() - srv->net.current_start_us) / 1000),
+                   e->busy_function ? "FUNCTION KILL" : "SCRIPT KILL");
     }
     net_serve_busy(&srv->net);
     return srv->shutting_down;

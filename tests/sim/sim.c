@@ -94,7 +94,11 @@ typedef struct node {
     raft *r; /* NULL while crashed */
     /* the disk: only what survives a crash */
     raft_hard_state hs;
-    VEC(raft_entry) log;
+    VEC(raft_entry) log; /* consecutive entries from log.v[0].index */
+    raft_snapshot_meta snap;
+    uint8_t *snap_data;
+    /* a snapshot being received: its temporary file, lost on a crash */
+    VEC(uint8_t) recv;
     /* volatile state machine */
     uint64_t kv[N_KEYS];
     session_table *sess;
@@ -130,12 +134,26 @@ typedef struct weather {
     unsigned drop, dup, resp_drop; /* per mille */
     unsigned delay_max;
     size_t msg_bytes, inflight;                           /* flow control, varied per seed */
+    uint64_t snap_every;                                  /* entries between snapshots (0: none) */
     unsigned part, crash, restart, torn, stall, transfer; /* per 100k */
     int lease_ticks; /* lease reads, within their drift bound */
     int drift;
 } weather;
 
-enum { F_DROP, F_DUP, F_PART, F_CRASH, F_TORN, F_RESTART, F_RESP_DROP, F_STALL, F_TRANSFER, F_N };
+enum {
+    F_DROP,
+    F_DUP,
+    F_PART,
+    F_CRASH,
+    F_TORN,
+    F_RESTART,
+    F_RESP_DROP,
+    F_STALL,
+    F_TRANSFER,
+    F_SNAP_SENT,
+    F_SNAP_CRASH,
+    F_N
+};
 
 typedef struct world {
     crand rng;
@@ -153,6 +171,7 @@ typedef struct world {
     /* checkers */
     u64vec leader_of;   /* by term: node id, 0 none */
     VEC(chosen) chosen; /* by index - 1 */
+    u64vec digest;      /* by index - 1: the state machine after applying it */
     emap_slot *emap;
     size_t emap_cap, emap_n;
     u64vec effect[N_CLIENTS]; /* by seq - 1: index it took effect at */
@@ -161,9 +180,17 @@ typedef struct world {
     uint64_t faults[F_N];
 } world;
 
-static const char *const fault_names[F_N] = {
-    "drops",        "duplicates",   "partition changes",   "crashes", "torn writes", "restarts",
-    "lost replies", "clock stalls", "leadership transfers"};
+static const char *const fault_names[F_N] = {"drops",
+                                             "duplicates",
+                                             "partition changes",
+                                             "crashes",
+                                             "torn writes",
+                                             "restarts",
+                                             "lost replies",
+                                             "clock stalls",
+                                             "leadership transfers",
+                                             "snapshots installed",
+                                             "crashes while snapshotting"};
 
 static int chance(world *w, unsigned per, unsigned scale)
 {
@@ -268,7 +295,8 @@ static void check_new_leader(world *w, node *nd)
         violate(w, "election safety: nodes %" PRIu64 " and %" PRIu64 " both lead term %" PRIu64,
                 w->leader_of.v[term], nd->id, term);
     w->leader_of.v[term] = nd->id;
-    for (size_t i = 0; i < w->chosen.n; i++) {
+    uint64_t snap = raft_get_snapshot(nd->r)->index; /* committed, in its snapshot */
+    for (size_t i = snap; i < w->chosen.n; i++) {
         chosen *c = &w->chosen.v[i];
         if (!c->term || c->commit_term >= term) continue;
         const raft_entry *e = raft_entry_at(nd->r, i + 1);
@@ -387,6 +415,7 @@ static raft_config node_config(world *w, int i)
                        .max_msg_bytes = w->w.msg_bytes,
                        .max_uncommitted_bytes = 1 << 20,
                        .lease_ticks = w->w.lease_ticks,
+                       .snapshot_entries = w->w.snap_every,
                        .seed = crand_next(&w->rng),
                        .bugs = w->bugs};
     for (int j = 0; j < w->n; j++)
@@ -400,19 +429,146 @@ static raft_config node_config(world *w, int i)
     return cfg;
 }
 
+/* ---- the replicated state machine: kv plus the session table ---- */
+
+#define STATE_MAX 8192
+
+static size_t state_encode(const node *nd, uint8_t *buf)
+{
+    memcpy(buf, nd->kv, sizeof(nd->kv));
+    size_t n = session_encoded_size(nd->sess);
+    if (sizeof(nd->kv) + n > STATE_MAX) oom();
+    session_encode(nd->sess, buf + sizeof(nd->kv));
+    return sizeof(nd->kv) + n;
+}
+
+static uint64_t bytes_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static int state_restore(node *nd, const uint8_t *data, size_t len)
+{
+    session_table_free(nd->sess);
+    nd->sess = session_table_new(64, SESSION_TTL);
+    if (!nd->sess) oom();
+    if (len < sizeof(nd->kv)) return -1;
+    memcpy(nd->kv, data, sizeof(nd->kv));
+    return session_decode(nd->sess, data + sizeof(nd->kv), len - sizeof(nd->kv));
+}
+
+/* State-machine safety over snapshots too: every node's state after index
+ * i is the same. */
+static void check_digest(world *w, node *nd, uint64_t index, const char *how)
+{
+    if (w->bench) return;
+    uint8_t buf[STATE_MAX];
+    uint64_t h = bytes_hash(buf, state_encode(nd, buf)) | 1;
+    while (w->digest.n < index)
+        VEC_PUSH(w->digest, 0);
+    uint64_t *d = &w->digest.v[index - 1];
+    if (!*d)
+        *d = h;
+    else if (*d != h)
+        violate(w, "state machine safety: node %" PRIu64 " %s index %" PRIu64 " to another state",
+                nd->id, how, index);
+}
+
+/* ---- the disk ---- */
+
+static uint64_t disk_first(const node *nd)
+{
+    return nd->log.n ? nd->log.v[0].index : nd->snap.index + 1;
+}
+
+static void disk_truncate(node *nd, uint64_t from)
+{
+    while (nd->log.n > 0 && nd->log.v[nd->log.n - 1].index >= from)
+        free(nd->log.v[--nd->log.n].data);
+}
+
+/* Drop entries up to index (they are in the snapshot). */
+static void disk_compact(node *nd, uint64_t index)
+{
+    size_t k = 0;
+    while (k < nd->log.n && nd->log.v[k].index <= index)
+        free(nd->log.v[k++].data);
+    memmove(nd->log.v, nd->log.v + k, (nd->log.n - k) * sizeof(raft_entry));
+    nd->log.n -= k;
+}
+
+static void disk_append(world *w, node *nd, const raft_entry *e)
+{
+    uint64_t next = nd->log.n ? nd->log.v[nd->log.n - 1].index + 1 : nd->snap.index + 1;
+    if (e->index != next && !nd->log.n && e->index > nd->snap.index) {
+        violate(w,
+                "node %" PRIu64 " persists index %" PRIu64 " after a gap (log starts at %" PRIu64
+                ")",
+                nd->id, e->index, next);
+        return;
+    }
+    raft_entry c = *e;
+    c.data = NULL;
+    if (e->len) {
+        c.data = malloc(e->len);
+        if (!c.data) oom();
+        memcpy(c.data, e->data, e->len);
+    }
+    VEC_PUSH(nd->log, c);
+}
+
+/* The rename that makes a snapshot the node's (data is copied). */
+static void disk_set_snapshot(node *nd, const raft_snapshot_meta *m, const uint8_t *data)
+{
+    uint8_t *copy = malloc(m->size ? m->size : 1);
+    if (!copy) oom();
+    memcpy(copy, data, m->size);
+    free(nd->snap_data);
+    nd->snap_data = copy;
+    nd->snap = *m;
+}
+
+/* What storage does after a snapshot, and again on recovery (a crash may
+ * come between the rename and this): entries it covers go, and all of
+ * them if the entry at its index is of another term. */
+static void disk_after_snapshot(node *nd)
+{
+    uint64_t x = nd->snap.index;
+    if (!nd->log.n || nd->log.v[0].index > x) return;
+    uint64_t first = nd->log.v[0].index, last = nd->log.v[nd->log.n - 1].index;
+    if (last >= x && nd->log.v[x - first].term == nd->snap.term)
+        disk_compact(nd, x);
+    else
+        disk_truncate(nd, 0);
+}
+
 static void node_start(world *w, int i)
 {
     node *nd = &w->nodes[i];
     raft_config cfg = node_config(w, i);
-    nd->r = raft_new(&cfg, &nd->hs, nd->log.v, nd->log.n);
+    disk_after_snapshot(nd);
+    if (nd->log.n && disk_first(nd) != nd->snap.index + 1) {
+        violate(w, "node %d: its log starts at %" PRIu64 ", after its snapshot at %" PRIu64, i + 1,
+                disk_first(nd), nd->snap.index);
+        return;
+    }
+    nd->r = raft_new_from(&cfg, &nd->snap, &nd->hs, nd->log.v, nd->log.n);
     if (!nd->r) {
         violate(w, "node %d: recovery refused its own disk", i + 1);
         return;
     }
+    memset(nd->kv, 0, sizeof(nd->kv));
     nd->sess = session_table_new(64, SESSION_TTL);
     if (!nd->sess) oom();
-    memset(nd->kv, 0, sizeof(nd->kv));
-    nd->applied = nd->commit_seen = 0;
+    if (nd->snap.index && state_restore(nd, nd->snap_data, nd->snap.size) != 0)
+        violate(w, "node %d: its snapshot does not decode", i + 1);
+    nd->applied = nd->commit_seen = nd->snap.index;
+    nd->recv.n = 0;
     nd->role_seen = RAFT_FOLLOWER;
     nd->term_seen = 0;
 }
@@ -426,32 +582,22 @@ static void node_crash(world *w, int i)
     nd->sess = NULL;
     nd->writes.n = 0;
     nd->reads.n = 0;
+    nd->recv.n = 0;
     (void)w;
 }
 
-static void disk_truncate(node *nd, uint64_t from)
-{
-    while (nd->log.n >= from && nd->log.n > 0)
-        free(nd->log.v[--nd->log.n].data);
-}
-
-static void disk_append(node *nd, const raft_entry *e)
-{
-    raft_entry c = *e;
-    c.data = NULL;
-    if (e->len) {
-        c.data = malloc(e->len);
-        if (!c.data) oom();
-        memcpy(c.data, e->data, e->len);
-    }
-    VEC_PUSH(nd->log, c);
-}
+static void apply_op(world *w, node *nd, const raft_entry *e);
 
 static void apply_entry(world *w, node *nd, const raft_entry *e)
 {
     check_chosen(w, nd, e, "state machine safety");
     nd->applied = e->index;
-    if (e->type != RAFT_ENTRY_NORMAL) return;
+    if (e->type == RAFT_ENTRY_NORMAL) apply_op(w, nd, e);
+    check_digest(w, nd, e->index, "applied");
+}
+
+static void apply_op(world *w, node *nd, const raft_entry *e)
+{
     op_data d;
     memcpy(&d, e->data, sizeof(d));
     session_clock(nd->sess, d.time);
@@ -502,10 +648,20 @@ static void serve_reads(world *w, node *nd)
     }
 }
 
-static void net_send(world *w, const raft_msg *m)
+static void net_send(world *w, node *from, const raft_msg *m)
 {
     int f = (int)m->from - 1, t = (int)m->to - 1;
     if (w->blocked[f][t]) return;
+    /* a chunk the core asked for is read from the sender's snapshot */
+    const uint8_t *chunk = NULL;
+    if (m->type == RAFT_MSG_SNAP && !m->data) {
+        if (from->snap.index != m->index || m->offset + m->data_len > from->snap.size) {
+            violate(w, "node %" PRIu64 " sends a chunk of snapshot %" PRIu64 " but holds %" PRIu64,
+                    from->id, m->index, from->snap.index);
+            return;
+        }
+        chunk = from->snap_data + m->offset;
+    }
     if (chance(w, w->w.drop, 1000)) {
         w->faults[F_DROP]++;
         return;
@@ -518,27 +674,87 @@ static void net_send(world *w, const raft_msg *m)
     for (int k = 0; k < copies; k++) {
         netmsg nm = {.at = w->now + 1 + crand_below(&w->rng, w->w.delay_max)};
         if (raft_msg_copy(&nm.m, m) != 0) oom();
+        if (chunk && raft_msg_set_data(&nm.m, chunk, m->data_len) != 0) oom();
         VEC_PUSH(w->net, nm);
     }
 }
 
+/* Step 1 for snapshot chunks: write them to the temporary file. */
+static void write_chunks(world *w, node *nd, const raft_ready *rd)
+{
+    for (size_t k = 0; k < rd->n_snap_chunks; k++) {
+        const raft_msg *c = &rd->snap_chunks[k];
+        if (c->offset == 0) nd->recv.n = 0;
+        if (c->offset != nd->recv.n) {
+            violate(w, "node %" PRIu64 " was handed a chunk at %" PRIu64 " with %zu bytes written",
+                    nd->id, c->offset, nd->recv.n);
+            return;
+        }
+        for (uint32_t b = 0; b < c->data_len; b++)
+            VEC_PUSH(nd->recv, c->data[b]);
+    }
+}
+
 /* A crash while the Ready is being written: what reached the disk is a
- * prefix of the new entries, the last of which may be torn (a torn entry
- * fails its checksum on recovery, so it is simply not there); the hard
- * state file is replaced atomically once the entries are synced, so it is
- * old, or new if every entry made it.  Nothing of the
+ * prefix of, in order, the completed snapshot's rename, the log cut
+ * behind it, the new entries (the last of which may be torn: a torn entry
+ * fails its checksum on recovery, so it is simply not there), and the hard
+ * state, replaced atomically once the entries are synced.  Nothing of the
  * Ready was sent, so losing it is allowed. */
 static void torn_persist(world *w, node *nd, const raft_ready *rd)
 {
     size_t keep = 0;
+    write_chunks(w, nd, rd);
+    if (rd->snapshot) {
+        unsigned stage = (unsigned)crand_below(&w->rng, 3);
+        if (stage == 0 || nd->recv.n != rd->snapshot->size) return;
+        disk_set_snapshot(nd, rd->snapshot, nd->recv.v);
+        if (stage == 1) return;
+        disk_after_snapshot(nd);
+    }
     if (rd->n_entries) {
         keep = (size_t)crand_below(&w->rng, rd->n_entries + 1);
         if (keep) disk_truncate(nd, rd->entries[0].index);
         for (size_t i = 0; i < keep; i++)
-            disk_append(nd, &rd->entries[i]);
+            disk_append(w, nd, &rd->entries[i]);
     }
     /* the hard state is written after the entries are synced */
     if (rd->hs_changed && keep == rd->n_entries && crand_below(&w->rng, 2)) nd->hs = rd->hs;
+}
+
+/* The core asked for a snapshot at the applied index: write it (a crash
+ * may come before or after the rename), cut the log, tell the core. */
+static int take_snapshot(world *w, int i, uint64_t index)
+{
+    node *nd = &w->nodes[i];
+    if (nd->applied != index) {
+        violate(w, "node %" PRIu64 " asked for a snapshot at %" PRIu64 " having applied %" PRIu64,
+                nd->id, index, nd->applied);
+        return -1;
+    }
+    uint8_t buf[STATE_MAX];
+    raft_snapshot_meta m;
+    if (raft_snapshot_meta_at(nd->r, index, &m) != RAFT_OK) {
+        violate(w, "node %" PRIu64 ": no snapshot meta at %" PRIu64, nd->id, index);
+        return -1;
+    }
+    m.size = state_encode(nd, buf);
+    int crash = chance(w, w->w.torn, 100000);
+    if (crash && crand_below(&w->rng, 2)) {
+        w->faults[F_SNAP_CRASH]++;
+        node_crash(w, i); /* before the rename: the old snapshot stands */
+        return -1;
+    }
+    disk_set_snapshot(nd, &m, buf);
+    if (crash) {
+        w->faults[F_SNAP_CRASH]++;
+        node_crash(w, i); /* after it: recovery cuts the log */
+        return -1;
+    }
+    disk_compact(nd, index);
+    if (raft_compact(nd->r, index, m.size) != RAFT_OK)
+        violate(w, "node %" PRIu64 ": raft_compact(%" PRIu64 ") refused", nd->id, index);
+    return 0;
 }
 
 static void node_ready(world *w, int i)
@@ -557,14 +773,25 @@ static void node_ready(world *w, int i)
             node_crash(w, i);
             return;
         }
-        /* 1. persist (and sync) */
+        /* 1. persist (and sync): snapshot chunks, a completed snapshot and
+         * the log cut behind it, entries, hard state */
+        write_chunks(w, nd, &rd);
+        if (rd.snapshot) {
+            if (nd->recv.n != rd.snapshot->size)
+                violate(w, "node %" PRIu64 ": snapshot of %" PRIu64 " bytes completed with %zu",
+                        nd->id, rd.snapshot->size, nd->recv.n);
+            else
+                disk_set_snapshot(nd, rd.snapshot, nd->recv.v);
+            disk_after_snapshot(nd);
+            nd->recv.n = 0;
+        }
         if (rd.n_entries) disk_truncate(nd, rd.entries[0].index);
         for (size_t k = 0; k < rd.n_entries; k++)
-            disk_append(nd, &rd.entries[k]);
+            disk_append(w, nd, &rd.entries[k]);
         if (rd.hs_changed) nd->hs = rd.hs;
         /* 2. send */
         for (size_t k = 0; k < rd.n_msgs; k++)
-            net_send(w, &rd.msgs[k]);
+            net_send(w, nd, &rd.msgs[k]);
         /* committed entries never change */
         uint64_t commit = raft_get_commit(nd->r);
         for (uint64_t k = nd->commit_seen + 1; k <= commit; k++) {
@@ -572,7 +799,14 @@ static void node_ready(world *w, int i)
             if (e) check_chosen(w, nd, e, "commit safety");
         }
         if (commit > nd->commit_seen) nd->commit_seen = commit;
-        /* 3. apply, 4. reads */
+        /* 3. install a snapshot, apply, 4. reads */
+        if (rd.snapshot && !w->violation[0]) {
+            w->faults[F_SNAP_SENT]++;
+            if (state_restore(nd, nd->snap_data, nd->snap.size) != 0)
+                violate(w, "node %" PRIu64 ": a received snapshot does not decode", nd->id);
+            nd->applied = rd.snapshot->index;
+            check_digest(w, nd, nd->applied, "installed a snapshot at");
+        }
         for (size_t k = 0; k < rd.n_committed; k++)
             apply_entry(w, nd, &rd.committed[k]);
         for (size_t k = 0; k < rd.n_reads; k++)
@@ -581,8 +815,10 @@ static void node_ready(world *w, int i)
                     nd->reads.v[j].index = rd.reads[k].index;
                     nd->reads.v[j].ready = 1;
                 }
+        uint64_t compact = rd.compact_index;
         raft_advance(nd->r);
         serve_reads(w, nd);
+        if (compact && take_snapshot(w, i, compact) != 0) return;
     }
 }
 
@@ -747,6 +983,8 @@ static void pick_weather(world *w)
     static const size_t msg_bytes[] = {1, 128, 1024}, inflight[] = {1, 4, 16};
     w->w.msg_bytes = msg_bytes[crand_below(&w->rng, 3)];
     w->w.inflight = inflight[crand_below(&w->rng, 3)];
+    static const uint64_t snap_every[] = {0, 5, 20, 100};
+    w->w.snap_every = snap_every[crand_below(&w->rng, 4)];
 }
 
 static int converged(world *w)
@@ -817,8 +1055,10 @@ static void world_free(world *w)
 {
     for (int i = 0; i < w->n; i++) {
         node_crash(w, i);
-        disk_truncate(&w->nodes[i], 1);
+        disk_truncate(&w->nodes[i], 0);
         free(w->nodes[i].log.v);
+        free(w->nodes[i].snap_data);
+        free(w->nodes[i].recv.v);
         free(w->nodes[i].writes.v);
         free(w->nodes[i].reads.v);
     }
@@ -831,6 +1071,7 @@ static void world_free(world *w)
         free(w->effect[c].v);
     free(w->leader_of.v);
     free(w->chosen.v);
+    free(w->digest.v);
     free(w->emap);
     free(w->acked.v);
 }
@@ -933,15 +1174,19 @@ static const struct {
     {"read-stale", RAFT_BUG_READ_STALE},
     {"dup-apply", BUG_DUP_APPLY},
     {"lease-drift", BUG_LEASE_DRIFT},
+    {"snap-stale", RAFT_BUG_SNAP_STALE},
+    {"conf-multi", RAFT_BUG_CONF_MULTI},
 };
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: cairn-sim --nodes 3|5 --seeds N --steps M [--seed S] [--bug NAME]\n"
-                    "       options: --first-seed S (run S, S+1, ...), --stop (at the first "
-                    "violation), --quiet\n"
-                    "       cairn-sim --bench [--nodes N] [--steps M]\n"
-                    "bugs: figure8 no-noop vote-unsynced read-stale dup-apply lease-drift\n");
+    fprintf(stderr,
+            "usage: cairn-sim --nodes 3|5 --seeds N --steps M [--seed S] [--bug NAME]\n"
+            "       options: --first-seed S (run S, S+1, ...), --stop (at the first "
+            "violation), --quiet\n"
+            "       cairn-sim --bench [--nodes N] [--steps M]\n"
+            "bugs: figure8 no-noop vote-unsynced read-stale dup-apply lease-drift snap-stale "
+            "conf-multi\n");
 }
 
 int main(int argc, char **argv)

@@ -7,7 +7,8 @@
 #include "repl/session.h"
 #include "test.h"
 
-#define N 3
+#define N         3
+#define SNAP_SIZE 100
 
 typedef struct cluster {
     raft *r[N];
@@ -17,7 +18,18 @@ typedef struct cluster {
     uint64_t applied[N];
     size_t msgs_of_type[RAFT_MSG_TYPES];
     size_t app_entries_max;
+    /* snapshots: each node's last one (a pattern made from its index), a
+     * snapshot being received, and what was installed */
+    uint8_t snap[N][SNAP_SIZE];
+    uint64_t snap_index[N];
+    uint8_t recv[N][SNAP_SIZE];
+    size_t recv_len[N];
+    uint64_t installed[N];
+    int bad_snapshot;
 } cluster;
+
+static uint64_t cfg_snap_every;
+static size_t cfg_msg_bytes = 1 << 20;
 
 static raft_config config(uint64_t id, size_t n)
 {
@@ -28,7 +40,8 @@ static raft_config config(uint64_t id, size_t n)
                      .pre_vote = 1,
                      .check_quorum = 1,
                      .max_inflight_msgs = 4,
-                     .max_msg_bytes = 1 << 20,
+                     .max_msg_bytes = cfg_msg_bytes,
+                     .snapshot_entries = cfg_snap_every,
                      .seed = id * 7919};
     for (size_t i = 0; i < n; i++)
         c.peers[i] = i + 1;
@@ -52,22 +65,66 @@ static void cluster_free(cluster *c)
         raft_msg_free(&c->q[i]);
 }
 
+static void snap_pattern(uint8_t *buf, uint64_t index)
+{
+    for (size_t b = 0; b < SNAP_SIZE; b++)
+        buf[b] = (uint8_t)(index * 31 + b);
+}
+
+/* Snapshot chunks: written in order; a completed one must be the
+ * sender's pattern for its index. */
+static void cluster_chunks(cluster *c, int i, const raft_ready *rd)
+{
+    for (size_t k = 0; k < rd->n_snap_chunks; k++) {
+        const raft_msg *m = &rd->snap_chunks[k];
+        if (m->offset == 0) c->recv_len[i] = 0;
+        if (m->offset != c->recv_len[i] || m->offset + m->data_len > SNAP_SIZE) {
+            c->bad_snapshot = 1;
+            continue;
+        }
+        memcpy(c->recv[i] + m->offset, m->data, m->data_len);
+        c->recv_len[i] += m->data_len;
+    }
+    if (!rd->snapshot) return;
+    uint8_t want[SNAP_SIZE];
+    snap_pattern(want, rd->snapshot->index);
+    if (c->recv_len[i] != SNAP_SIZE || memcmp(want, c->recv[i], SNAP_SIZE) != 0)
+        c->bad_snapshot = 1;
+    memcpy(c->snap[i], c->recv[i], SNAP_SIZE);
+    c->snap_index[i] = c->installed[i] = rd->snapshot->index;
+    c->applied[i] = rd->snapshot->index;
+}
+
 /* Process every node's Ready (persisting is a no-op here) and queue msgs. */
 static void cluster_ready(cluster *c)
 {
     for (int i = 0; i < N; i++) {
         raft_ready rd;
+        uint64_t compact = 0;
         if (raft_ready_get(c->r[i], &rd)) {
+            cluster_chunks(c, i, &rd);
             for (size_t k = 0; k < rd.n_msgs && c->nq < 4096; k++) {
                 raft_msg *m = &rd.msgs[k];
                 c->msgs_of_type[m->type]++;
                 if (m->type == RAFT_MSG_APP && m->n_entries > c->app_entries_max)
                     c->app_entries_max = m->n_entries;
-                if (raft_msg_copy(&c->q[c->nq], m) == 0) c->nq++;
+                if (raft_msg_copy(&c->q[c->nq], m) != 0) continue;
+                if (m->type == RAFT_MSG_SNAP && !m->data &&
+                    raft_msg_set_data(&c->q[c->nq], c->snap[i] + m->offset, m->data_len) != 0) {
+                    raft_msg_free(&c->q[c->nq]);
+                    continue;
+                }
+                c->nq++;
             }
             if (rd.n_committed) c->applied[i] = rd.committed[rd.n_committed - 1].index;
+            compact = rd.compact_index;
         }
         raft_advance(c->r[i]);
+        if (compact) {
+            snap_pattern(c->snap[i], compact);
+            c->snap_index[i] = compact;
+            CHECK_EQ_LL(raft_compact(c->r[i], compact, SNAP_SIZE), RAFT_OK);
+        }
     }
 }
 
@@ -529,6 +586,90 @@ static void test_sessions(void)
     session_table_free(t);
 }
 
+/* A follower cut off while the leader compacts catches up through a
+ * snapshot sent in chunks, while the group keeps committing. */
+static void test_snapshot_install(void)
+{
+    cfg_snap_every = 10;
+    cfg_msg_bytes = 16;
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    int f = (l + 1) % N;
+    c.cut[f + 1] = 1;
+    uint64_t idx, term;
+    for (int k = 0; k < 40; k++) {
+        CHECK_EQ_LL(raft_propose(c.r[l], "abcdefgh", 8, &idx, &term), RAFT_OK);
+        cluster_run(&c, 2);
+    }
+    uint64_t snap = raft_get_snapshot(c.r[l])->index;
+    CHECK(snap >= 30);
+    CHECK(raft_entry_at(c.r[l], snap) == NULL);
+    CHECK(raft_entry_at(c.r[l], snap + 1) != NULL || raft_last_index(c.r[l]) == snap);
+    CHECK_EQ_LL(raft_term_at(c.r[l], snap), term);
+    c.cut[f + 1] = 0;
+    /* proposals keep committing while the snapshot is on its way */
+    uint64_t before = raft_get_commit(c.r[l]);
+    for (int t = 0; t < 30; t++) {
+        CHECK_EQ_LL(raft_propose(c.r[l], "ijklmnop", 8, &idx, &term), RAFT_OK);
+        raft_tick(c.r[l]);
+        cluster_run(&c, 1);
+    }
+    CHECK(raft_get_commit(c.r[l]) >= before + 25);
+    for (int t = 0; t < 20; t++) {
+        for (int i = 0; i < N; i++)
+            raft_tick(c.r[i]);
+        cluster_run(&c, 3);
+    }
+    CHECK(!c.bad_snapshot);
+    CHECK(c.installed[f] >= snap);
+    CHECK(c.msgs_of_type[RAFT_MSG_SNAP] >= SNAP_SIZE / 16);
+    CHECK_EQ_LL(raft_get_commit(c.r[f]), raft_get_commit(c.r[l]));
+    CHECK_EQ_LL(raft_last_index(c.r[f]), raft_last_index(c.r[l]));
+    CHECK_EQ_LL(c.applied[f], raft_get_commit(c.r[l]));
+    CHECK(raft_get_snapshot(c.r[f])->index >= snap);
+    CHECK_EQ_LL(raft_get_role(c.r[l]), RAFT_LEADER);
+    cluster_free(&c);
+    cfg_snap_every = 0;
+    cfg_msg_bytes = 1 << 20;
+}
+
+/* Restart from a snapshot plus the log after it. */
+static void test_restart_from_snapshot(void)
+{
+    raft_config cfg = config(1, 3);
+    raft_snapshot_meta m = {.index = 10, .term = 2, .size = 5};
+    m.conf.n_voters = 3;
+    for (int i = 0; i < 3; i++)
+        m.conf.voters[i] = (uint64_t)i + 1;
+    raft_entry ents[2] = {{.term = 2, .index = 11}, {.term = 3, .index = 12}};
+    raft_hard_state hs = {.term = 3, .vote = 1, .commit = 12};
+    raft *r = raft_new_from(&cfg, &m, &hs, ents, 2);
+    REQUIRE(r);
+    CHECK_EQ_LL(raft_last_index(r), 12);
+    CHECK_EQ_LL(raft_term_at(r, 10), 2);
+    CHECK(raft_entry_at(r, 10) == NULL);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 10);
+    raft_ready rd;
+    raft_ready_get(r, &rd);
+    /* only entries after the snapshot are applied */
+    CHECK_EQ_LL(rd.n_committed, 2);
+    CHECK_EQ_LL(rd.committed[0].index, 11);
+    CHECK(rd.snapshot == NULL);
+    raft_advance(r);
+    /* compacting below the snapshot, or past what was applied, is refused */
+    CHECK_EQ_LL(raft_compact(r, 9, 1), RAFT_ERR_INVALID);
+    CHECK_EQ_LL(raft_compact(r, 13, 1), RAFT_ERR_INVALID);
+    CHECK_EQ_LL(raft_compact(r, 12, 7), RAFT_OK);
+    CHECK_EQ_LL(raft_term_at(r, 12), 3);
+    CHECK_EQ_LL(raft_get_snapshot(r)->size, 7);
+    raft_free(r);
+    /* entries that do not follow the snapshot are refused */
+    ents[0].index = 12;
+    CHECK(raft_new_from(&cfg, &m, &hs, ents, 1) == NULL);
+}
+
 int main(void)
 {
     TEST(test_election_and_noop);
@@ -543,5 +684,7 @@ int main(void)
     TEST(test_leadership_transfer);
     TEST(test_lease_reads);
     TEST(test_sessions);
+    TEST(test_snapshot_install);
+    TEST(test_restart_from_snapshot);
     return TEST_REPORT();
 }

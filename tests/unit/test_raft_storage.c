@@ -252,11 +252,168 @@ static void test_write_failure_is_sticky(void)
     rm_dir();
 }
 
+static int write_snapshot(raft_storage *s, uint64_t index, uint64_t term, const char *data)
+{
+    raft_snapshot_meta m = {.index = index, .term = term, .size = strlen(data)};
+    m.conf.n_voters = 3;
+    m.conf.voters[0] = 1;
+    m.conf.voters[1] = 2;
+    m.conf.voters[2] = 7;
+    m.conf.n_learners = 1;
+    m.conf.learners[0] = 9;
+    size_t half = strlen(data) / 2;
+    if (rstore_snapshot_begin(s, &m) != 0 || rstore_snapshot_write(s, data, half) != 0 ||
+        rstore_snapshot_write(s, data + half, strlen(data) - half) != 0)
+        return -1;
+    return rstore_snapshot_finish(s);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    dstr data;
+    if (read_small_file(from, 1 << 20, &data) != 0) return -1;
+    int fd = open_create_trunc(to);
+    int rc = fd >= 0 && write_all(fd, data, dstr_len(data), NULL) == 0 ? 0 : -1;
+    if (fd >= 0) close(fd);
+    dstr_free(data);
+    return rc;
+}
+
+/* A snapshot survives a restart, carries its configuration, and the log
+ * behind it goes (whole segments at once; what is left is skipped). */
+static void test_snapshot_roundtrip_and_cut(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256];
+    raft_storage *s;
+    REQUIRE(rstore_open(dir, 256, &s, err, sizeof(err)) == 0);
+    CHECK_EQ_LL(rstore_snapshot(s)->index, 0);
+    CHECK_EQ_LL(append_range(s, 1, 40, 1), 0);
+    size_t segs = count_segments();
+    CHECK_EQ_LL(write_snapshot(s, 25, 1, "the state machine at 25"), 0);
+    CHECK(count_segments() < segs);
+    CHECK_EQ_LL(rstore_last_index(s), 40);
+    raft_hard_state hs = {.term = 1, .commit = 40};
+    CHECK_EQ_LL(rstore_set_hard_state(s, &hs), 0);
+    s = reopen(s, err);
+    REQUIRE(s);
+    const raft_snapshot_meta *m = rstore_snapshot(s);
+    CHECK_EQ_LL(m->index, 25);
+    CHECK_EQ_LL(m->term, 1);
+    CHECK_EQ_LL(m->size, 23);
+    CHECK_EQ_LL(m->conf.n_voters, 3);
+    CHECK_EQ_LL(m->conf.voters[2], 7);
+    CHECK_EQ_LL(m->conf.n_learners, 1);
+    CHECK_EQ_LL(m->conf.learners[0], 9);
+    char buf[32] = "";
+    CHECK_EQ_LL(rstore_snapshot_read(s, 0, buf, 23), 0);
+    CHECK(memcmp(buf, "the state machine at 25", 23) == 0);
+    CHECK_EQ_LL(rstore_snapshot_read(s, 4, buf, 5), 0);
+    CHECK(memcmp(buf, "state", 5) == 0);
+    CHECK_EQ_LL(rstore_snapshot_read(s, 20, buf, 4), -1); /* past the end */
+    size_t n;
+    const raft_entry *e = rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 15);
+    CHECK_EQ_LL(e[0].index, 26);
+    /* entries covered by the snapshot cannot be rewritten */
+    raft_entry x = ent(20, 2, "x");
+    CHECK_EQ_LL(rstore_append(s, &x, 1), -1);
+    rstore_close(s);
+    rm_dir();
+}
+
+/* A crash between the rename of a snapshot and the cut of the log, or in
+ * the middle of writing one: recovery finishes the cut, and a snapshot
+ * whose last entry the log holds with another term replaces the whole
+ * log (those entries conflict with it). */
+static void test_snapshot_crash_points(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256], other[64];
+    snprintf(other, sizeof(other), "%s", dir);
+    raft_storage *s;
+    /* a snapshot made in another directory, at 12 term 1 */
+    REQUIRE(rstore_open(dir, 256, &s, err, sizeof(err)) == 0);
+    CHECK_EQ_LL(append_range(s, 1, 12, 1), 0);
+    CHECK_EQ_LL(write_snapshot(s, 12, 1, "state"), 0);
+    rstore_close(s);
+    dstr snap = path_join(other, "snapshot");
+    dstr saved = dstr_from_cstr("/tmp/cairn-unit-rstore-snap-XXXXXX");
+    int tfd = mkstemp(saved);
+    REQUIRE(tfd >= 0);
+    close(tfd);
+    CHECK_EQ_LL(copy_file(snap, saved), 0);
+    rm_dir();
+    dstr_free(snap);
+
+    /* a log 1..20 of term 1 plus that snapshot file, as left by a crash
+     * after the rename; plus a half-written snapshot.tmp */
+    make_tmpdir();
+    REQUIRE(rstore_open(dir, 256, &s, err, sizeof(err)) == 0);
+    CHECK_EQ_LL(append_range(s, 1, 20, 1), 0);
+    rstore_close(s);
+    snap = path_join(dir, "snapshot");
+    CHECK_EQ_LL(copy_file(saved, snap), 0);
+    dstr tmp = path_join(dir, "snapshot.tmp");
+    CHECK_EQ_LL(copy_file(saved, tmp), 0);
+    s = NULL;
+    REQUIRE(rstore_open(dir, 256, &s, err, sizeof(err)) == 0);
+    CHECK(!path_exists(tmp));
+    size_t n;
+    const raft_entry *e = rstore_entries(s, &n);
+    CHECK_EQ_LL(rstore_snapshot(s)->index, 12);
+    CHECK_EQ_LL(n, 8);
+    CHECK_EQ_LL(e[0].index, 13);
+    rstore_close(s);
+    rm_dir();
+
+    /* the same with a log of term 2 at index 12: all of it goes */
+    make_tmpdir();
+    REQUIRE(rstore_open(dir, 256, &s, err, sizeof(err)) == 0);
+    CHECK_EQ_LL(append_range(s, 1, 20, 2), 0);
+    rstore_close(s);
+    dstr_free(snap);
+    snap = path_join(dir, "snapshot");
+    CHECK_EQ_LL(copy_file(saved, snap), 0);
+    REQUIRE(rstore_open(dir, 256, &s, err, sizeof(err)) == 0);
+    rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 0);
+    CHECK_EQ_LL(count_segments(), 0);
+    CHECK_EQ_LL(rstore_last_index(s), 12);
+    raft_entry x = ent(13, 3, "after");
+    CHECK_EQ_LL(rstore_append(s, &x, 1), 0);
+    CHECK_EQ_LL(rstore_sync(s), 0);
+    s = reopen(s, err);
+    REQUIRE(s);
+    e = rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 1);
+    CHECK_EQ_LL(e[0].index, 13);
+    rstore_close(s);
+
+    /* a damaged snapshot is corruption, named */
+    int fd = open(snap, O_WRONLY);
+    REQUIRE(fd >= 0);
+    CHECK_EQ_LL(pwrite(fd, "X", 1, 302), 1);
+    close(fd);
+    s = NULL;
+    CHECK_EQ_LL(rstore_open(dir, 256, &s, err, sizeof(err)), -1);
+    CHECK(strstr(err, "snapshot") && strstr(err, "checksum"));
+    rm_dir();
+    unlink(saved);
+    dstr_free(saved);
+    dstr_free(snap);
+    dstr_free(tmp);
+}
+
 int main(void)
 {
     TEST(test_roundtrip_and_segments);
     TEST(test_torn_tail_is_cut);
     TEST(test_corruption_is_refused);
     TEST(test_write_failure_is_sticky);
+    TEST(test_snapshot_roundtrip_and_cut);
+    TEST(test_snapshot_crash_points);
     return TEST_REPORT();
 }

@@ -364,6 +364,12 @@ static void ask_round(repl_node *n)
 
 static int persist_ready(repl_node *n, const raft_ready *rd)
 {
+    /* This node never compacts its log, so no leader of its group sends a
+     * snapshot; one arriving means a peer runs another version. */
+    if (rd->n_snap_chunks || rd->snapshot) {
+        fail(n, "Raft: a snapshot arrived, and this node cannot install one yet");
+        return -1;
+    }
     if (rd->n_entries &&
         (rstore_append(n->st, rd->entries, rd->n_entries) != 0 || rstore_sync(n->st) != 0))
         return -1;

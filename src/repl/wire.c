@@ -39,6 +39,22 @@ dstr wire_encode(dstr out, const raft_msg *m)
         out = put_u32(out, e->len);
         if (e->len) out = dstr_cat(out, e->data, e->len);
     }
+    /* SNAP and SNAP_RESP: the chunk, and the snapshot's configuration */
+    out = put_u64(out, m->offset);
+    out = put_u64(out, m->size);
+    unsigned char flags[2] = {m->done, m->conf != NULL};
+    out = dstr_cat(out, flags, 2);
+    out = put_u32(out, m->data_len);
+    if (m->data_len) out = dstr_cat(out, m->data, m->data_len);
+    if (m->conf) {
+        const raft_conf *c = m->conf;
+        out = put_u32(out, (uint32_t)c->n_voters);
+        for (size_t i = 0; i < c->n_voters; i++)
+            out = put_u64(out, c->voters[i]);
+        out = put_u32(out, (uint32_t)c->n_learners);
+        for (size_t i = 0; i < c->n_learners; i++)
+            out = put_u64(out, c->learners[i]);
+    }
     return out;
 }
 
@@ -60,6 +76,41 @@ static uint64_t get_n(reader *r, int n)
     r->p += n;
     r->left -= (size_t)n;
     return v;
+}
+
+static int get_ids(reader *r, uint64_t *ids, size_t *n)
+{
+    uint64_t count = get_n(r, 4);
+    if (r->bad || count > RAFT_MAX_PEERS) return -1;
+    for (uint64_t i = 0; i < count; i++)
+        ids[i] = get_n(r, 8);
+    *n = (size_t)count;
+    return r->bad ? -1 : 0;
+}
+
+/* The part after the entries (wire.h). */
+static int decode_snap(reader *r, raft_msg *m)
+{
+    m->offset = get_n(r, 8);
+    m->size = get_n(r, 8);
+    m->done = (uint8_t)get_n(r, 1);
+    int has_conf = (int)get_n(r, 1);
+    m->data_len = (uint32_t)get_n(r, 4);
+    if (r->bad || m->data_len > r->left) return -1;
+    if (m->data_len) {
+        m->data = malloc(m->data_len);
+        if (!m->data) return -1;
+        memcpy(m->data, r->p, m->data_len);
+        r->p += m->data_len;
+        r->left -= m->data_len;
+    }
+    if (has_conf) {
+        m->conf = calloc(1, sizeof(raft_conf));
+        if (!m->conf || get_ids(r, m->conf->voters, &m->conf->n_voters) != 0 ||
+            get_ids(r, m->conf->learners, &m->conf->n_learners) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 int wire_decode(const char *buf, size_t len, raft_msg *m)
@@ -104,7 +155,7 @@ int wire_decode(const char *buf, size_t len, raft_msg *m)
             r.left -= e->len;
         }
     }
-    if (r.left) {
+    if (decode_snap(&r, m) != 0 || r.left) {
         raft_msg_free(m);
         return -1;
     }

@@ -11,6 +11,11 @@
  *                 hint_term, ctx, tick
  *   ...     4     number of entries, then each: term (8), index (8),
  *                 type (1), length (4), data
+ *   ...     8+8   offset, size (SNAP, SNAP_RESP)
+ *   ...     1+1   done, has a configuration
+ *   ...     4     chunk length, then the chunk
+ *   ...           with a configuration: 4 + 8 each for voters, then
+ *                 the same for learners
  *
  * Decoding checks every length against the buffer: a peer's bytes never
  * make it read past them. */

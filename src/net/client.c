@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../ds/alloc.h"
+#include "../engine/cmd.h"
 #include "../engine/config.h"
 
 /* Reads ask for at least this much free space in the query buffer. */
@@ -217,7 +218,7 @@ static void process_input(client *c)
     const net_log_hooks *hooks = &c->net->hooks;
     if (hooks->admit && !admitted(c)) return;
     uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
-    uint64_t cmds_before = c->tot_cmds;
+    int observed = 0;
     batch_clock clk = {0, 0, 0};
     while (
         !(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP))) {
@@ -235,8 +236,12 @@ static void process_input(client *c)
         }
         client_run(c, &clk);
         p->argc = 0;
+        /* Admin commands (RAFT, CONFIG, ...) read nothing a replicated
+         * node must confirm before answering. */
+        if (hooks->observed && !(c->sess.last_cmd && (c->sess.last_cmd->flags & CMD_ADMIN)))
+            observed = 1;
     }
-    if (hooks->observed && c->tot_cmds != cmds_before && !(c->sess.flags & SESS_REPL_PEER)) {
+    if (observed) {
         c->wait_off = hooks->observed(hooks->priv);
     } else if (hooks->appended) {
         uint64_t log_after = hooks->appended(hooks->priv);

@@ -24,6 +24,7 @@
 
 static const char *const msg_readonly = "READONLY You can't write against a read only replica.";
 static const char *const msg_down = "CLUSTERDOWN The cluster is down";
+static const char *const msg_transfer = "TRYAGAIN Leadership is being transferred";
 
 /* An epoch whose replies wait: for its batch to commit, or for a read
  * round to confirm this node led when its reads ran. */
@@ -49,6 +50,7 @@ struct repl_node {
     raft_storage *st;
     raft_hard_state saved_hs;
     uint64_t ticks, hs_saved_tick;
+    uint64_t transfer_until; /* writes are refused until this tick */
 
     dstr batch; /* this epoch's entries, encoded back to back */
     uint64_t epoch;
@@ -172,7 +174,8 @@ static void update_engine(repl_node *n)
     if (n->failed) return;
     if (leader_ready(n)) {
         e->originates = 1;
-        e->repl_refuse_write = e->repl_refuse_read = NULL;
+        e->repl_refuse_read = NULL;
+        e->repl_refuse_write = n->ticks < n->transfer_until ? msg_transfer : NULL;
         return;
     }
     e->originates = 0;
@@ -542,13 +545,16 @@ void repl_node_flush(repl_node *n)
     check_role(n);
     if (dstr_len(n->batch) && n->lead_term) {
         uint64_t index, term;
-        if (raft_propose(n->r, n->batch, dstr_len(n->batch), &index, &term) == RAFT_OK) {
+        int rc = raft_propose(n->r, n->batch, dstr_len(n->batch), &index, &term);
+        if (rc == RAFT_OK) {
             push_pending(n, (pending){n->epoch, index, term, 0, 0});
             n->exec_last = index;
             dstr_set_len(n->batch, 0);
-        } else {
+        } else if (rc != RAFT_ERR_BUSY) {
             lost_leadership(n);
         }
+        /* Busy (a leadership transfer): the batch and its clients wait
+         * for the next iteration, or for the end of this leadership. */
     } else if (n->observed && leader_ready(n)) {
         if (raft_read_index(n->r, n->epoch) == RAFT_OK)
             push_pending(n, (pending){n->epoch, 0, 0, 0, 1});
@@ -636,6 +642,10 @@ static void raft_transfer_command(repl_node *n, cmd_call *c)
         return;
     }
     int rc = raft_transfer_leader(n->r, (uint64_t)to);
+    /* Writes executed now could not be proposed (the core takes none
+     * while it hands over): refuse them until the transfer ends. */
+    if (rc == RAFT_OK) n->transfer_until = n->ticks + 2 * (uint64_t)n->cfg.election_ticks;
+    update_engine(n);
     if (rc == RAFT_ERR_NOT_LEADER)
         reply_error(c->out, "ERR this node is not the leader");
     else if (rc != RAFT_OK)

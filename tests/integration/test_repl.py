@@ -381,3 +381,21 @@ def test_sentinel_clients_find_and_follow_the_leader(group):
             if time.time() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_transfer_leader_under_load_loses_no_write(group):
+    old = group.leader()
+    target = followers(group, old)[0]
+    w = Writer(group, seconds=3)
+    time.sleep(0.5)
+    with old.client() as c:
+        assert c.execute_command("RAFT", "TRANSFER-LEADER", target.id) == "OK"
+        with pytest.raises(redis.ResponseError):
+            c.execute_command("RAFT", "TRANSFER-LEADER", 99)
+    assert group.leader(timeout=3).id == target.id
+    w.join()
+    check_acked(group, w.acked)
+    with followers(group, target)[0].client() as c:
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("RAFT", "TRANSFER-LEADER", old.id)
+        assert "not the leader" in str(e.value)

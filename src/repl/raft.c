@@ -343,12 +343,14 @@ static void log_compact(raft *r, uint64_t index)
     size_t drop = upto > r->offset ? (size_t)(upto - r->offset) : 0;
     for (size_t i = 0; i < drop; i++)
         free(r->log[i].data);
-    memmove(r->log, r->log + drop, (r->log_len - drop) * sizeof(*r->log));
+    /* memmove with a NULL pointer is undefined even for 0 bytes (a log
+     * or a configuration list never allocated) */
+    if (drop) memmove(r->log, r->log + drop, (r->log_len - drop) * sizeof(*r->log));
     r->log_len -= drop;
     size_t k = 0;
     while (k < r->n_confs && r->confs[k].index <= index)
         k++;
-    memmove(r->confs, r->confs + k, (r->n_confs - k) * sizeof(*r->confs));
+    if (k) memmove(r->confs, r->confs + k, (r->n_confs - k) * sizeof(*r->confs));
     r->n_confs -= k;
 }
 

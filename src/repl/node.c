@@ -550,11 +550,15 @@ void repl_node_flush(repl_node *n)
             push_pending(n, (pending){n->epoch, index, term, 0, 0});
             n->exec_last = index;
             dstr_set_len(n->batch, 0);
-        } else if (rc != RAFT_ERR_BUSY) {
+        } else if (rc == RAFT_ERR_BUSY) {
+            /* A leadership transfer: the epoch stays open (its clients
+             * wait, later ones join it) until the core takes the batch or
+             * this leadership ends. */
+            process_ready(n);
+            return;
+        } else {
             lost_leadership(n);
         }
-        /* Busy (a leadership transfer): the batch and its clients wait
-         * for the next iteration, or for the end of this leadership. */
     } else if (n->observed && leader_ready(n)) {
         if (raft_read_index(n->r, n->epoch) == RAFT_OK)
             push_pending(n, (pending){n->epoch, 0, 0, 0, 1});

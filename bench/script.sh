@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark EVALSHA of a token bucket (three redis.call: TIME, HMGET, HSET)
-# on cairn-server and redis-server in the same run, with redis-benchmark:
+# Benchmark EVALSHA of a token bucket (three redis.call: TIME, HMGET, HSET),
+# and FCALL of the same bucket loaded as a function library, on
+# cairn-server and redis-server in the same run, with redis-benchmark:
 # server CPU per call (utime + stime of the server process over the run,
 # from /proc, divided by the calls), the figure to compare (see README:
 # requests/s is set by the client on these 2-core machines).
@@ -90,6 +91,12 @@ cpu_ticks() { # PID -> utime + stime
     awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
 }
 
+# The same bucket as a Redis 7 function.
+FUNCTION_LUA="#!lua name=bench
+redis.register_function('bucket', function(KEYS, ARGV)
+$BUCKET_LUA
+end)"
+
 start_server cairn "$CAIRN_BIN" --dir "$WORK"
 start_server redis "$REDIS_BIN" --save "" --appendonly no --daemonize no --dir "$WORK"
 declare -A SHA
@@ -99,27 +106,37 @@ done
 [ "${SHA[cairn]}" = "${SHA[redis]}" ] || die "the two servers disagree on the SHA1"
 SHA1=${SHA[cairn]}
 for name in cairn redis; do
-    got=$(for _ in 1 2 3; do cli "$name" EVALSHA "$SHA1" 1 check 2 0.001; done | tr '\n' ' ')
-    [ "$got" = "1 1 0 " ] || die "$name replied '$got' to three calls on a bucket of 2"
-    cli "$name" FLUSHALL >/dev/null
+    [ "$(cli "$name" FUNCTION LOAD REPLACE "$FUNCTION_LUA")" = bench ] ||
+        die "$name did not load the function library"
+    for call in "EVALSHA $SHA1" "FCALL bucket"; do
+        got=$(for _ in 1 2 3; do cli "$name" $call 1 check 2 0.001; done | tr '\n' ' ')
+        [ "$got" = "1 1 0 " ] || die "$name replied '$got' to three $call on a bucket of 2"
+        cli "$name" FLUSHALL >/dev/null
+    done
 done
 log "both servers agree on the check sequence"
 
 HZ=$(getconf CLK_TCK)
 declare -A CPU RPS
+KINDS=(EVALSHA FCALL)
+declare -A CALL=([EVALSHA]="EVALSHA $SHA1" [FCALL]="FCALL bucket")
 for round in $(seq "$ROUNDS"); do
-    for p in "${PIPELINES[@]}"; do
-        for name in cairn redis; do
-            before=$(cpu_ticks "${PID[$name]}")
-            line=$(timeout "$RUN_TIMEOUT" "$BENCH_BIN" -h 127.0.0.1 -p "${PORT[$name]}" -n "$N" \
-                -c "$CLIENTS" -P "$p" -r "$KEYSPACE" --csv \
-                EVALSHA "$SHA1" 1 bucket:__rand_int__ 100 10 | tail -n 1) \
-                || die "redis-benchmark against $name failed"
-            after=$(cpu_ticks "${PID[$name]}")
-            us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$N" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
-            CPU[$name,$p]+="$us "
-            RPS[$name,$p]+="$(echo "$line" | awk -F'","' '{ print $2 }') "
-            log "round $round P$p $name: $us us CPU per call"
+    for kind in "${KINDS[@]}"; do
+        for p in "${PIPELINES[@]}"; do
+            for name in cairn redis; do
+                before=$(cpu_ticks "${PID[$name]}")
+                # shellcheck disable=SC2086 # the call is words on purpose
+                line=$(timeout "$RUN_TIMEOUT" "$BENCH_BIN" -h 127.0.0.1 -p "${PORT[$name]}" \
+                    -n "$N" -c "$CLIENTS" -P "$p" -r "$KEYSPACE" --csv \
+                    ${CALL[$kind]} 1 bucket:__rand_int__ 100 10 | tail -n 1) \
+                    || die "redis-benchmark against $name failed"
+                after=$(cpu_ticks "${PID[$name]}")
+                us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$N" \
+                    'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+                CPU[$kind,$name,$p]+="$us "
+                RPS[$kind,$name,$p]+="$(echo "$line" | awk -F'","' '{ print $2 }') "
+                log "round $round $kind P$p $name: $us us CPU per call"
+            done
         done
     done
 done
@@ -128,17 +145,20 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { prin
 out="$ROOT/bench/results/script-latest.md"
 mkdir -p "$(dirname "$out")"
 {
-    echo "# EVALSHA token bucket (3 redis.call): cairn-server vs redis-server"
+    echo "# Token bucket (3 redis.call) by EVALSHA and by FCALL: cairn-server vs redis-server"
     echo
     echo "N=$N per run, $ROUNDS rounds, -c $CLIENTS, -r $KEYSPACE; medians. Target: cairn CPU per call <= 0.8x redis."
     echo
-    echo "| -P | cairn CPU us/call | redis CPU us/call | ratio | cairn req/s | redis req/s |"
-    echo "|---|---|---|---|---|---|"
-    for p in "${PIPELINES[@]}"; do
-        c=$(echo "${CPU[cairn,$p]}" | median)
-        r=$(echo "${CPU[redis,$p]}" | median)
-        ratio=$(awk -v c="$c" -v r="$r" 'BEGIN { printf "%.2f", c / r }')
-        echo "| $p | $c | $r | $ratio | $(echo "${RPS[cairn,$p]}" | median) | $(echo "${RPS[redis,$p]}" | median) |"
+    echo "| call | -P | cairn CPU us/call | redis CPU us/call | ratio | cairn req/s | redis req/s |"
+    echo "|---|---|---|---|---|---|---|"
+    for kind in "${KINDS[@]}"; do
+        for p in "${PIPELINES[@]}"; do
+            c=$(echo "${CPU[$kind,cairn,$p]}" | median)
+            r=$(echo "${CPU[$kind,redis,$p]}" | median)
+            ratio=$(awk -v c="$c" -v r="$r" 'BEGIN { printf "%.2f", c / r }')
+            echo "| $kind | $p | $c | $r | $ratio | $(echo "${RPS[$kind,cairn,$p]}" | median) |" \
+                "$(echo "${RPS[$kind,redis,$p]}" | median) |"
+        done
     done
     echo
     echo "Reproduce: \`N=$N ROUNDS=$ROUNDS PIPELINES=\"${PIPELINES[*]}\" ./bench/script.sh\`"

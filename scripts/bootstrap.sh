@@ -9,6 +9,7 @@ packages=(
     liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
     python3-pytest python3-redis
     redis-server redis-tools locales
+    prometheus
 )
 # The benchmark's extras (bench/run.sh asks for them: scripts/bootstrap.sh bench):
 # hiredis for its load driver, valgrind for instruction counts, matplotlib
@@ -34,6 +35,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     # the tests and benchmarks start their own on free ports, so stop it to
     # leave 6379 for cairn-server.
     if command -v service >/dev/null 2>&1; then $SUDO service redis-server stop >/dev/null 2>&1 || true; fi
+    # Likewise Debian's prometheus (installed for promtool and the scrape
+    # test of the metrics endpoint, which starts its own).
+    if command -v service >/dev/null 2>&1; then $SUDO service prometheus stop >/dev/null 2>&1 || true; fi
 fi
 
 # A comma-decimal locale: the unit tests check that numbers are parsed and

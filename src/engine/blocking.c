@@ -275,14 +275,15 @@ static int retry_parked(cairn_engine *e, blocked_state *bs, int64_t now_us)
     return served;
 }
 
-/* Serve the sessions parked on one ready key, oldest first, while the key
- * still exists (each served pop may empty it). */
+/* Serve the sessions parked on one ready key, oldest first, until none
+ * can be served.  The key may be gone (each served pop may empty it, and
+ * a deleted stream is news to XREADGROUP): the handlers decide. */
 static void serve_key(cairn_engine *e, int dbid, const dstr key, int64_t now_us)
 {
     cdb *db = &e->dbs[dbid];
     for (;;) {
         dict_entry *de = db->blocking ? dict_find(db->blocking, key, dstr_len(key)) : NULL;
-        if (!de || !htab_find(db->keys, key, dstr_len(key))) return;
+        if (!de) return;
         blocked_queue *q = de->v.ptr;
         size_t i = 0;
         while (i < q->n && !retry_parked(e, q->items[i], now_us))

@@ -110,6 +110,7 @@ extern const cmd_def script_commands[];   /* src/script/t_script.c */
 extern const cmd_def function_commands[]; /* src/script/t_function.c */
 extern const cmd_def geo_commands[];
 extern const cmd_def memory_commands[]; /* t_memory.c */
+extern const cmd_def stream_commands[]; /* t_stream.c */
 extern const cmd_def repl_commands[];   /* t_repl.c */
 extern const cmd_def *const cmd_families[];
 
@@ -171,5 +172,12 @@ void reply_help(cmd_call *c, const char *const *lines, size_t n);
  * HSET of the result.  The arguments are copied; engine_call_finish()
  * logs and frees them. */
 void log_as(cmd_call *c, int argc, const cslice *argv);
+/* Log one more entry for this call: the first log_add() acts as log_as(),
+ * the next ones follow it, and all of them are logged as one atomic unit
+ * (a command whose effects are several commands: XREADGROUP's claims). */
+void log_add(cmd_call *c, int argc, const cslice *argv);
+/* Log the entries of log_add() after the first (engine_call_finish()),
+ * and free them. */
+void log_more_flush(cmd_call *c, int log);
 
 #endif

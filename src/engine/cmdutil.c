@@ -91,3 +91,50 @@ void log_as(cmd_call *c, int argc, const cslice *argv)
         c->log_argv[i] = dstr_new(argv[i].ptr, argv[i].len);
     c->log_argc = argc;
 }
+
+struct log_more {
+    int n, cap;
+    int *argc;
+    dstr **argv;
+};
+
+void log_add(cmd_call *c, int argc, const cslice *argv)
+{
+    if (c->log_argc == 0) {
+        log_as(c, argc, argv);
+        return;
+    }
+    if (!c->log_more) c->log_more = cm_calloc(1, sizeof(*c->log_more));
+    struct log_more *m = c->log_more;
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 4;
+        m->argc = cm_realloc(m->argc, sizeof(*m->argc) * (size_t)m->cap);
+        m->argv = cm_realloc(m->argv, sizeof(*m->argv) * (size_t)m->cap);
+    }
+    dstr *copy = cm_malloc(sizeof(dstr) * (size_t)argc);
+    for (int i = 0; i < argc; i++)
+        copy[i] = dstr_new(argv[i].ptr, argv[i].len);
+    m->argc[m->n] = argc;
+    m->argv[m->n++] = copy;
+}
+
+void log_more_flush(cmd_call *c, int log)
+{
+    struct log_more *m = c->log_more;
+    for (int i = 0; i < m->n; i++) {
+        if (log) {
+            cslice *argv = cm_malloc(sizeof(cslice) * (size_t)m->argc[i]);
+            for (int j = 0; j < m->argc[i]; j++)
+                argv[j] = (cslice){m->argv[i][j], dstr_len(m->argv[i][j])};
+            engine_log(c->e, (uint32_t)c->db->id, c->now_ms, c->seed, m->argc[i], argv);
+            cm_free(argv);
+        }
+        for (int j = 0; j < m->argc[i]; j++)
+            dstr_free(m->argv[i][j]);
+        cm_free(m->argv[i]);
+    }
+    cm_free(m->argc);
+    cm_free(m->argv);
+    cm_free(m);
+    c->log_more = NULL;
+}

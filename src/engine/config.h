@@ -46,7 +46,7 @@ typedef union compat_value {
 } compat_value;
 
 /* The number of such directives (config_compat.c checks it). */
-#define COMPAT_CONFIG_COUNT 116
+#define COMPAT_CONFIG_COUNT 114
 
 /* Client classes of client-output-buffer-limit, in Redis's order. */
 enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
@@ -113,6 +113,10 @@ typedef struct cairn_config {
      * members, each at most zset_max_listpack_value bytes. */
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
+    /* A stream node (listpack) holds at most this many bytes and entries
+     * (0: no limit). */
+    long long stream_node_max_bytes;
+    long long stream_node_max_entries;
     /* A HyperLogLog stays sparse while that takes at most this many bytes. */
     long long hll_sparse_max_bytes;
     /* Lists: list_max_listpack_size is Redis's list-max-listpack-size

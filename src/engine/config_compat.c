@@ -254,12 +254,10 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     N("cluster-node-timeout", NULL, CT_LL, 0, 0, LLONG_MAX, "15000"),
     N("slowlog-log-slower-than", NULL, CT_LL, 0, -1, LLONG_MAX, "10000"),
     N("latency-monitor-threshold", NULL, CT_LL, 0, 0, LLONG_MAX, "0"),
-    N("stream-node-max-entries", NULL, CT_LL, 0, 0, LLONG_MAX, "100"),
     N("repl-backlog-size", NULL, CT_LL, CF_MEMORY, 1, LLONG_MAX, "1048576"),
     N("repl-backlog-ttl", NULL, CT_LL, 0, 0, LONG_MAX, "3600"),
     N("cluster-link-sendbuf-limit", NULL, CT_ULL, CF_MEMORY | CF_UNSIGNED, 0, ULLONG_MAX, "0"),
     N("active-defrag-ignore-bytes", NULL, CT_LL, CF_MEMORY, 1, LLONG_MAX, "104857600"),
-    N("stream-node-max-bytes", NULL, CT_LL, CF_MEMORY, 0, LONG_MAX, "4096"),
     /* Several words */
     W("oom-score-adj-values", NULL, 0, check_oom_values, "0 200 800"),
     W("replicaof", "slaveof", IM, check_replicaof, ""),

@@ -153,6 +153,15 @@ cobj *db_unlink(cdb *db, const cslice *key)
     return o;
 }
 
+/* Sessions blocked in XREADGROUP on a stream that goes away are told so
+ * (Redis 7.0): wake them. */
+static void stream_key_gone(cairn_engine *e, cdb *db, const cslice *key)
+{
+    if (!db->blocking) return;
+    cobj *o = db_find(db, key);
+    if (o && o->type == OBJ_STREAM) signal_key_ready(e, db, key);
+}
+
 /* key may point into the object deleted: it is unlinked, then freed. */
 static int delete_key(cdb *db, const cslice *key)
 {
@@ -165,6 +174,7 @@ static int delete_key(cdb *db, const cslice *key)
  * (rule 4) so that replicas and replays do the same. */
 static void delete_logged(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
 {
+    stream_key_gone(e, db, key);
     cslice argv[2] = {{"DEL", 3}, *key};
     engine_log(e, (uint32_t)db->id, now_ms, 0, 2, argv);
     touch_watched_key(e, db, key);
@@ -191,7 +201,7 @@ void db_evict_key(cairn_engine *e, cdb *db, const cslice *key, int64_t now_ms)
 
 int db_delete(cmd_call *c, cdb *db, const cslice *key)
 {
-    (void)c;
+    stream_key_gone(c->e, db, key);
     int deleted = delete_key(db, key);
     if (deleted) htab_shrink_if_needed(db->keys);
     return deleted;
@@ -282,7 +292,8 @@ static cobj *add_hashed(cmd_call *c, cdb *db, db_keyref *ref, cobj *val)
     notify_event(c->e, NOTIFY_NEW, "new", key, db->id);
     /* Blocked sessions wait on keys that do not exist (an emptied list or
      * zset is deleted), so a new key is the moment they may be served. */
-    if (val->type == OBJ_LIST || val->type == OBJ_ZSET) signal_key_ready(c->e, db, key);
+    if (val->type == OBJ_LIST || val->type == OBJ_ZSET || val->type == OBJ_STREAM)
+        signal_key_ready(c->e, db, key);
     return val;
 }
 
@@ -326,6 +337,7 @@ cobj *db_set_ref(cmd_call *c, cdb *db, db_keyref *ref, cobj *val, int flags)
     /* Under LFU the new value inherits the old one's counter, as in
      * Redis (db_overwrote_ref() refreshes an LRU clock). */
     val->lru = old->lru;
+    if (old->type == OBJ_STREAM) signal_key_ready(c->e, db, ref->key);
     vol_replace(db, old, val);
     if (!ref->slot) ref->slot = htab_find_ref(db->keys, ref->key->ptr, ref->key->len, ref->hash);
     *ref->slot = val;

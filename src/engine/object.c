@@ -173,6 +173,7 @@ void obj_free(cobj *o)
     case OBJ_HASH: hash_obj_free(o); break;
     case OBJ_SET: set_obj_free(o); break;
     case OBJ_ZSET: zset_obj_free(o); break;
+    case OBJ_STREAM: stream_obj_free(o); break;
     default: break;
     }
     cm_free(o);
@@ -189,6 +190,7 @@ size_t obj_mem_usage(cobj *o, long long samples)
     case OBJ_HASH: return n + hash_obj_mem(o, samples);
     case OBJ_SET: return n + set_obj_mem(o, samples);
     case OBJ_ZSET: return n + zset_obj_mem(o, samples);
+    case OBJ_STREAM: return n + stream_obj_mem(o, samples);
     default: return n;
     }
 }
@@ -218,6 +220,7 @@ cobj *obj_dup(const cobj *o)
     case OBJ_HASH: return hash_obj_dup(o);
     case OBJ_SET: return set_obj_dup(o);
     case OBJ_ZSET: return zset_obj_dup(o);
+    case OBJ_STREAM: return stream_obj_dup(o);
     default: break;
     }
     switch (o->encoding) {
@@ -280,6 +283,7 @@ const char *obj_encoding_name(int encoding)
     case ENC_SKIPLIST: return "skiplist";
     case ENC_EMBSTR: return "embstr";
     case ENC_QUICKLIST: return "quicklist";
+    case ENC_STREAM: return "stream";
     case ENC_LISTPACK: return "listpack";
     default: return "unknown";
     }

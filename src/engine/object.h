@@ -46,6 +46,7 @@ enum obj_encoding {
     ENC_SKIPLIST = 7,
     ENC_EMBSTR = 8,
     ENC_QUICKLIST = 9,
+    ENC_STREAM = 10,
     ENC_LISTPACK = 11,
 };
 
@@ -159,6 +160,8 @@ void set_obj_free(cobj *o); /* t_set.c */
 cobj *set_obj_dup(const cobj *o);
 void zset_obj_free(cobj *o); /* zset.c */
 cobj *zset_obj_dup(const cobj *o);
+void stream_obj_free(cobj *o); /* t_stream.c */
+cobj *stream_obj_dup(const cobj *o);
 
 /* What an object costs in bytes (MEMORY USAGE): its allocation (with its
  * key and expiry) and those of its value, as the allocator sized them.  A
@@ -168,10 +171,11 @@ cobj *zset_obj_dup(const cobj *o);
 size_t obj_mem_usage(cobj *o, long long samples);
 /* The allocations behind a collection's value; one per type, next to its
  * code (the object itself not included). */
-size_t list_obj_mem(cobj *o, long long samples); /* t_list.c */
-size_t hash_obj_mem(cobj *o, long long samples); /* t_hash.c */
-size_t set_obj_mem(cobj *o, long long samples);  /* t_set.c */
-size_t zset_obj_mem(cobj *o, long long samples); /* zset.c */
+size_t list_obj_mem(cobj *o, long long samples);   /* t_list.c */
+size_t hash_obj_mem(cobj *o, long long samples);   /* t_hash.c */
+size_t set_obj_mem(cobj *o, long long samples);    /* t_set.c */
+size_t zset_obj_mem(cobj *o, long long samples);   /* zset.c */
+size_t stream_obj_mem(cobj *o, long long samples); /* t_stream.c */
 /* The elements of a hash table that owns them, sized by elem_mem and
  * sampled as obj_mem_usage() says, plus the table itself. */
 struct htab;

@@ -13,6 +13,18 @@
  *   zset    listpack   str: the listpack (member, score, ... in order)
  *           skiplist   varint members, then member str and 8-byte score,
  *                      in ascending order
+ *   stream  stream     varints last-id (ms, seq), first-id, max-deleted-id,
+ *                      entries-added, then varint records, each a u8 tag:
+ *                      node      master ms, seq varints, the listpack str
+ *                      group     name str, last-id varints, zigzag
+ *                                entries-read
+ *                      consumer  name str, zigzag seen-time (of the last
+ *                                group)
+ *                      pending   id varints, zigzag delivery time, varint
+ *                                count (of the last consumer)
+ *                      nodes in ID order, then each group (in name order)
+ *                      with its consumers (in name order), each followed
+ *                      by its pending entries in ID order
  *
  * A blob read back is checked (lp_validate, intset_validate, plus what
  * its type requires: pairs, distinct members, ordered valid scores)
@@ -29,6 +41,7 @@
 #include "../ds/intset.h"
 #include "../ds/listpack.h"
 #include "../ds/quicklist.h"
+#include "../ds/stream.h"
 #include "../ds/util.h"
 #include "../engine/t_hash.h"
 #include "../engine/t_set.h"
@@ -425,6 +438,177 @@ static int read_zset_member(snap_reader *r, snap_partial *part)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Streams                                                                 */
+/* ---------------------------------------------------------------------- */
+
+enum { SREC_NODE = 0, SREC_GROUP = 1, SREC_CONSUMER = 2, SREC_PENDING = 3 };
+
+static void sw_sid(snap_writer *w, const sid *id)
+{
+    sw_varint(w, id->ms);
+    sw_varint(w, id->seq);
+}
+
+static int sr_sid(snap_reader *r, sid *id)
+{
+    return sr_varint(r, &id->ms) && sr_varint(r, &id->seq);
+}
+
+static uint64_t stream_records(const stream *s)
+{
+    uint64_t n = stream_node_count(s);
+    for (size_t g = 0; g < s->ngroups; g++) {
+        const stream_cg *cg = s->groups[g];
+        n += 1 + cg->nconsumers + sidmap_len(&cg->pel);
+    }
+    return n;
+}
+
+static void write_consumer(snap_writer *w, const stream_cg *cg, const stream_consumer *who)
+{
+    sw_u8(w, SREC_CONSUMER);
+    sw_str(w, who->name, dstr_len(who->name));
+    sw_varint(w, zigzag(who->seen_time));
+    for (size_t i = 0; i < sidmap_len(&who->pel); i++) {
+        const sid *id = &sidmap_at(&who->pel, i)->id;
+        const stream_nack *nack = sidmap_find(&cg->pel, id)->val;
+        sw_u8(w, SREC_PENDING);
+        sw_sid(w, id);
+        sw_varint(w, zigzag(nack->delivery_time));
+        sw_varint(w, nack->delivery_count);
+    }
+}
+
+static void write_stream(snap_writer *w, const cobj *o)
+{
+    const stream *s = o->v.ptr;
+    sw_sid(w, &s->last_id);
+    sw_sid(w, &s->first_id);
+    sw_sid(w, &s->max_deleted_id);
+    sw_varint(w, s->entries_added);
+    sw_varint(w, stream_records(s));
+    for (size_t i = 0; i < stream_node_count(s); i++) {
+        sid master;
+        unsigned char *lp = stream_node_lp(s, i, &master);
+        sw_u8(w, SREC_NODE);
+        sw_sid(w, &master);
+        write_lp(w, lp);
+    }
+    for (size_t g = 0; g < s->ngroups; g++) {
+        const stream_cg *cg = s->groups[g];
+        sw_u8(w, SREC_GROUP);
+        sw_str(w, cg->name, dstr_len(cg->name));
+        sw_sid(w, &cg->last_id);
+        sw_varint(w, zigzag(cg->entries_read));
+        for (size_t i = 0; i < cg->nconsumers; i++)
+            write_consumer(w, cg, cg->consumers[i]);
+    }
+}
+
+static int read_stream(snap_reader *r, int enc, cobj **out, snap_partial *part)
+{
+    if (enc != ENC_STREAM) return bad(r, "bad stream encoding");
+    sid last, first, maxdel;
+    uint64_t added, records;
+    if (!sr_sid(r, &last) || !sr_sid(r, &first) || !sr_sid(r, &maxdel) || !sr_varint(r, &added) ||
+        !sr_varint(r, &records))
+        return 0;
+    stream *s = stream_new();
+    s->last_id = last;
+    s->first_id = first;
+    s->max_deleted_id = maxdel;
+    s->entries_added = added;
+    cobj *o = new_obj(OBJ_STREAM, ENC_STREAM, s);
+    if (records == 0) {
+        *out = o;
+        return 1;
+    }
+    part->obj = o;
+    part->remaining = records;
+    return 1;
+}
+
+static stream_cg *last_group(const stream *s)
+{
+    return s->ngroups ? s->groups[s->ngroups - 1] : NULL;
+}
+
+static int read_stream_node(snap_reader *r, stream *s)
+{
+    sid master;
+    if (!sr_sid(r, &master)) return 0;
+    if (s->ngroups) return bad(r, "stream node after a group");
+    unsigned char *lp = read_lp(r);
+    if (!lp) return 0;
+    if (!stream_load_node(s, &master, lp)) {
+        lp_free(lp);
+        return bad(r, "malformed stream node");
+    }
+    return 1;
+}
+
+static int read_stream_group(snap_reader *r, stream *s)
+{
+    const char *name;
+    size_t len;
+    sid last;
+    uint64_t er;
+    if (!sr_str(r, &name, &len) || !sr_sid(r, &last) || !sr_varint(r, &er)) return 0;
+    stream_cg *prev = last_group(s);
+    stream_cg *cg = stream_cg_create(s, name, len, &last, unzigzag(er));
+    if (!cg || (prev && last_group(s) != cg)) return bad(r, "stream groups repeated or unordered");
+    return 1;
+}
+
+static int read_stream_consumer(snap_reader *r, stream *s)
+{
+    const char *name;
+    size_t len;
+    uint64_t seen;
+    if (!sr_str(r, &name, &len) || !sr_varint(r, &seen)) return 0;
+    stream_cg *cg = last_group(s);
+    if (!cg) return bad(r, "stream consumer outside a group");
+    if (cg->nconsumers) {
+        dstr prev = cg->consumers[cg->nconsumers - 1]->name;
+        size_t plen = dstr_len(prev);
+        int c = memcmp(prev, name, plen < len ? plen : len);
+        if (c > 0 || (c == 0 && plen >= len))
+            return bad(r, "stream consumers repeated or unordered");
+    }
+    stream_consumer_create(cg, name, len, unzigzag(seen));
+    return 1;
+}
+
+static int read_stream_pending(snap_reader *r, stream *s)
+{
+    sid id;
+    uint64_t when, count;
+    if (!sr_sid(r, &id) || !sr_varint(r, &when) || !sr_varint(r, &count)) return 0;
+    stream_cg *cg = last_group(s);
+    if (!cg || !cg->nconsumers) return bad(r, "pending entry outside a consumer");
+    if (sidmap_find(&cg->pel, &id)) return bad(r, "repeated pending entry");
+    stream_nack *nack = stream_nack_add(cg, cg->consumers[cg->nconsumers - 1], &id, unzigzag(when));
+    nack->delivery_count = count;
+    return 1;
+}
+
+static int read_stream_record(snap_reader *r, snap_partial *part)
+{
+    unsigned tag;
+    if (!sr_u8(r, &tag)) return 0;
+    stream *s = part->obj->v.ptr;
+    int ok;
+    switch (tag) {
+    case SREC_NODE: ok = read_stream_node(r, s); break;
+    case SREC_GROUP: ok = read_stream_group(r, s); break;
+    case SREC_CONSUMER: ok = read_stream_consumer(r, s); break;
+    case SREC_PENDING: ok = read_stream_pending(r, s); break;
+    default: return bad(r, "unknown stream record");
+    }
+    return ok;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Dispatch                                                                */
 /* ---------------------------------------------------------------------- */
 
@@ -436,6 +620,7 @@ void snap_write_value(snap_writer *w, const cobj *o)
     case OBJ_SET: write_set(w, o); break;
     case OBJ_HASH: write_hash(w, o); break;
     case OBJ_ZSET: write_zset(w, o); break;
+    case OBJ_STREAM: write_stream(w, o); break;
     default: break; /* no other type is ever stored */
     }
 }
@@ -453,6 +638,7 @@ int snap_read_value(snap_reader *r, cairn_engine *e, int type, int enc, cobj **o
     case OBJ_SET: return read_set(r, e, enc, out, part);
     case OBJ_HASH: return read_hash(r, e, enc, out, part);
     case OBJ_ZSET: return read_zset(r, e, enc, out, part);
+    case OBJ_STREAM: return read_stream(r, enc, out, part);
     default: return bad(r, "unknown value type");
     }
 }
@@ -465,6 +651,7 @@ int snap_read_element(snap_reader *r, snap_partial *part)
     case OBJ_SET: ok = read_set_member(r, part); break;
     case OBJ_HASH: ok = read_hash_pair(r, part); break;
     case OBJ_ZSET: ok = read_zset_member(r, part); break;
+    case OBJ_STREAM: ok = read_stream_record(r, part); break;
     default: return bad(r, "no collection in progress");
     }
     if (ok) part->remaining--;

@@ -327,11 +327,30 @@ static int field_of_type(lua_State *L, const char *name, int t)
 
 static void to_reply(script_engine *se, lua_State *L, rbuf *out, int depth);
 
+/* Reply msg, the error of the table at idx.  An error a command replied
+ * inside the script (ignore_error_stats_update) was counted then: it is
+ * not counted again, but the run still failed, as in Redis. */
+static void reply_script_error(script_engine *se, lua_State *L, int idx, rbuf *out, const char *msg)
+{
+    lua_getfield(L, idx, "ignore_error_stats_update");
+    int counted = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (!counted) {
+        reply_error(out, msg);
+        return;
+    }
+    err_stats *stats = out->err_stats;
+    out->err_stats = NULL;
+    reply_error(out, msg);
+    out->err_stats = stats;
+    if (se->run_stats) se->run_stats->failed_calls++;
+}
+
 static void table_to_reply(script_engine *se, lua_State *L, rbuf *out, int depth)
 {
     size_t len;
     if (field_of_type(L, "err", LUA_TSTRING)) {
-        reply_error(out, lua_tostring(L, -1)); /* which makes it one line */
+        reply_script_error(se, L, -2, out, lua_tostring(L, -1)); /* which makes it one line */
         lua_pop(L, 1);
         return;
     }
@@ -499,6 +518,10 @@ static int run_command(script_engine *se, lua_State *L, const cmd_def *cmd, int 
     rbuf *rb = &se->reply;
     rbuf_reset(rb);
     rb->resp = se->resp;
+    /* The command's errors count in INFO errorstats and its failed calls,
+     * as Redis counts them; the script's own error reply then does not
+     * count them again (ignore_error_stats_update). */
+    rb->err_stats = &e->errstats;
     se->sess.resp = se->resp;
     cmd_call sub;
     engine_call_init(&sub, e, &se->sess, cmd, argc, se->argv, caller->now_us, rb);
@@ -531,6 +554,24 @@ static int run_command(script_engine *se, lua_State *L, const cmd_def *cmd, int 
     return is_error;
 }
 
+/* A command the script may not run counts as an error reply and, when
+ * it exists, as a rejected call of it, as Redis's scriptCall counts it. */
+static void count_refusal(cairn_engine *e, const cmd_def *cmd, const char *msg)
+{
+    /* Counted under its code: ERR unless the message starts with one
+     * (an upper-case word, as the write error's MISCONF). */
+    size_t word = strcspn(msg, " ");
+    int has_code = word > 0;
+    for (size_t i = 0; i < word; i++)
+        if (msg[i] < 'A' || msg[i] > 'Z') has_code = 0;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s%s", has_code ? "" : "ERR ", msg);
+    errstats_add(&e->errstats, buf, strlen(buf));
+    e->err_seen = e->errstats.total;
+    cmd_stats *st = cmd ? cmdstats_of(e->cmdstats, cmd) : NULL;
+    if (st) st->rejected_calls++;
+}
+
 static int redis_call_generic(lua_State *L, int raise)
 {
     script_engine *se = engine_of(L);
@@ -542,6 +583,7 @@ static int redis_call_generic(lua_State *L, int raise)
     const char *refused = refuse_command(se, cmd, argc);
     int is_error;
     if (refused) {
+        count_refusal(se->e, cmd, refused);
         push_error(L, refused);
         lua_pushliteral(L, "ignore_error_stats_update");
         lua_pushboolean(L, 1);
@@ -1107,7 +1149,7 @@ static void reply_run_error(script_engine *se, lua_State *L, rbuf *out)
     const char *line = lua_tostring(L, -1);
     dstr m = dstr_from_cstr(msg ? msg : "");
     if (source && line) m = dstr_catfmt(m, " script: %s, on %s:%s.", se->name, source, line);
-    reply_error(out, m);
+    reply_script_error(se, L, -4, out, m);
     dstr_free(m);
     lua_pop(L, 3);
 }
@@ -1151,10 +1193,12 @@ void script_run(script_engine *se, cmd_call *c, const char *name, const char *sh
         se->kill = 0;
         lua_sethook(L, tick_hook, LUA_MASKCOUNT, TICK_INSTRUCTIONS);
     }
+    se->run_stats = c->stats;
     if (err)
         reply_run_error(se, L, c->out);
     else
         to_reply(se, L, c->out, 0);
+    se->run_stats = NULL;
     if (err) lua_pop(L, 1);
     lua_pop(L, 1); /* the error handler */
 }

@@ -51,6 +51,7 @@ typedef struct script_engine {
     int kill;               /* SCRIPT KILL asked for the run to stop */
     const char *name;       /* the SHA (EVAL) or function name, for errors */
     struct fn_registry *fn; /* function libraries (function.c), created on first use */
+    cmd_stats *run_stats;   /* the statistics of the run whose result is being replied */
 } script_engine;
 
 /* The registry table of function callbacks: lower-case name -> function. */

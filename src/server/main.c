@@ -67,6 +67,7 @@ void server_shutdown(cairn_server *srv)
     srv->shutting_down = 1;
     server_log(srv, LL_WARNING, "User requested shutdown...");
     supervise_stopping(srv);
+    metrics_shutdown(srv);
     if (uv_is_active((uv_handle_t *)&srv->loader)) uv_idle_stop(&srv->loader);
     uv_close((uv_handle_t *)&srv->loader, NULL);
     net_shutdown(&srv->net);
@@ -133,6 +134,7 @@ static void on_cron(uv_poll_t *h, int status, int events)
     engine_rehash_step(e);
     persist_cron(srv->persist);
     net_close_idle(&srv->net, now_ms, srv->cfg.timeout);
+    metrics_cron(srv, now_ms);
     size_t used = cm_used_memory();
     if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
     server_track_metrics(srv, now_ms);
@@ -204,6 +206,8 @@ static const char *host_config_changed(void *priv, const char *name)
         return NULL;
     }
     if (strcmp(name, "dir") == 0) return change_dir(srv, srv->engine->cfg.dir);
+    if (strcmp(name, "metrics-port") == 0 || strcmp(name, "metrics-bind") == 0)
+        return metrics_listen(srv);
     return persist_config_changed(srv->persist, name);
 }
 
@@ -494,6 +498,8 @@ static int server_start(cairn_server *srv)
         e->cfg.save = dstr_from_cstr("");
     }
     if (open_data_dir(srv) != 0 || server_raft_start(srv) != 0) return -1;
+    /* Before the data port: whoever sees the server listen can scrape it. */
+    if (metrics_init(srv) != 0 || metrics_listen(srv) != NULL) return -1;
     if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, srv->cfg.unixsocket,
                    srv->cfg.unixsocketperm))
         return -1;
@@ -572,6 +578,7 @@ int main(int argc, char **argv)
     if (srv->cron_fd >= 0) close(srv->cron_fd);
     repl_node_free(srv->node);
     if (srv->persist) persist_free(srv->persist);
+    metrics_free(srv);
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");
     int exit_code = srv->exit_code;
     engine_free(srv->engine);

@@ -34,9 +34,11 @@ typedef struct server_config {
     int timeout; /* seconds of idleness before a client is closed; 0 = never */
     int daemonize;
     dstr pidfile;
-    int loglevel;   /* LL_* */
-    dstr logfile;   /* "" = stdout */
-    int supervised; /* SUPERVISED_* */
+    int loglevel;     /* LL_* */
+    dstr logfile;     /* "" = stdout */
+    int supervised;   /* SUPERVISED_* */
+    int metrics_port; /* the Prometheus endpoint (metrics.c); 0 = off */
+    dstr metrics_bind;
     /* Raft replication (raft.c): on when raft_peers is set. */
     int raft_id;
     dstr raft_peers; /* "id@host:port,..." */
@@ -79,10 +81,11 @@ typedef struct cairn_server {
     /* Warnings about directives that have no effect, held while the
      * configuration is read (the log file may not be known yet). */
     dstr config_warnings;
-    int supervisor;     /* SUPERVISED_*: the one detected (never AUTO) */
-    dstr notify_socket; /* $NOTIFY_SOCKET under systemd */
-    int notify_percent; /* the loading progress last sent, or -1 */
-    repl_node *node;    /* a member of a Raft group, or NULL (raft.c) */
+    int supervisor;          /* SUPERVISED_*: the one detected (never AUTO) */
+    dstr notify_socket;      /* $NOTIFY_SOCKET under systemd */
+    int notify_percent;      /* the loading progress last sent, or -1 */
+    struct metrics *metrics; /* the Prometheus endpoint (metrics.c) */
+    repl_node *node;         /* a member of a Raft group, or NULL (raft.c) */
     peer_set peers;
     uv_timer_t raft_timer;
     forwarder *fwd; /* a follower's connection to the leader, once used */
@@ -95,7 +98,7 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 19
+#define SERVER_CONFIG_COUNT 21
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
@@ -113,6 +116,15 @@ void supervise_init(cairn_server *srv);
 void supervise_loading(cairn_server *srv, double percent);
 void supervise_ready(cairn_server *srv);
 void supervise_stopping(cairn_server *srv);
+
+/* The Prometheus endpoint (metrics.c): created before the loop runs,
+ * (re)started on metrics-port and metrics-bind, idle connections closed
+ * from the cron, closed at shutdown and freed once the loop has closed. */
+int metrics_init(cairn_server *srv);
+const char *metrics_listen(cairn_server *srv);
+void metrics_cron(cairn_server *srv, int64_t now_ms);
+void metrics_shutdown(cairn_server *srv);
+void metrics_free(cairn_server *srv);
 
 /* Host operations implemented by the server (main.c, client_cmd.c,
  * info.c): see cairn_host_ops in engine.h. */

@@ -137,6 +137,30 @@ def test_transaction_counts(own):
         c.close()
 
 
+def test_script_counts(own):
+    """An error a command replies inside a script counts once, as that
+    command's failure; the script that passes it on failed too.  A command
+    the script may not run counts as rejected."""
+    s, r = own
+    r.config_resetstat()
+    r.set("s", "str")
+    assert r.eval("redis.pcall('lpush', 's', 'x'); return 1", 0) == 1
+    assert fails(r, "EVAL", "return redis.call('lpush', 's', 'x')", 0).startswith("WRONGTYPE")
+    assert fails(r, "EVAL", "return redis.pcall('lpush', 's', 'x')", 0).startswith("WRONGTYPE")
+    assert fails(r, "EVAL_RO", "return redis.call('set', 's', 'x')", 0).startswith(
+        "Write commands are not allowed from read-only scripts.")
+    assert fails(r, "EVAL", "return {err='My error'}", 0) == "My error"
+    st = cmdstats(r)
+    assert st["cmdstat_lpush"]["calls"] == 3
+    assert st["cmdstat_lpush"]["failed_calls"] == 3
+    assert st["cmdstat_eval"]["calls"] == 4
+    assert st["cmdstat_eval"]["failed_calls"] == 3
+    assert st["cmdstat_eval_ro"]["failed_calls"] == 1
+    assert st["cmdstat_set"]["rejected_calls"] == 1
+    assert errorstats(r) == {"WRONGTYPE": 3, "ERR": 1, "My": 1}  # the first word is the code
+    assert r.info("stats")["total_error_replies"] == 5
+
+
 def test_blocking_command_counts_once(own):
     s, r = own
     conns = []

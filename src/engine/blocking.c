@@ -18,6 +18,7 @@
 #include "../ds/util.h"
 #include "cmd.h"
 #include "db.h"
+#include "monitor.h"
 #include "multi.h"
 #include "pubsub.h"
 #include "tracking.h"
@@ -351,4 +352,5 @@ void engine_session_gone(cairn_engine *e, cairn_session *s)
     multi_session_reset(e, s);
     pubsub_session_reset(e, s);
     tracking_session_reset(e, s);
+    monitor_remove(e, s);
 }

@@ -56,6 +56,25 @@ static void clamp_hz(void *config)
     if (cfg->hz > 500) cfg->hz = 500;
 }
 
+/* x * scale, or INT64_MAX if that does not fit. */
+static int64_t scale_or_max(long long x, long long scale)
+{
+    return x > INT64_MAX / scale ? INT64_MAX : (int64_t)x * scale;
+}
+
+void config_watch_fixup(void *config)
+{
+    cairn_config *cfg = config;
+    int64_t w = INT64_MAX;
+    if (cfg->slowlog_log_slower_than >= 0) w = scale_or_max(cfg->slowlog_log_slower_than, 1000);
+    if (cfg->latency_monitor_threshold > 0) {
+        int64_t l = scale_or_max(cfg->latency_monitor_threshold, 1000000);
+        if (l < w) w = l;
+    }
+    /* A monitor sees every command, timed or not (-1 ns). */
+    cfg->watch_ns = cfg->monitoring ? INT64_MIN : w;
+}
+
 static const cfg_enum appendfsync_enum[] = {
     {"always", AOF_FSYNC_ALWAYS},
     {"everysec", AOF_FSYNC_EVERYSEC},
@@ -275,6 +294,27 @@ static const config_def config_table[] = {
      .flags = CF_MULTI_ARG,
      .offset = OFF(latency_pcts),
      .dflt = "50 99 99.9"},
+    {.name = "slowlog-log-slower-than",
+     .type = CT_LL,
+     .offset = OFF(slowlog_log_slower_than),
+     .lo = (unsigned long long)-1LL,
+     .hi = LLONG_MAX,
+     .dflt = "10000",
+     .fixup = config_watch_fixup},
+    {.name = "slowlog-max-len",
+     .type = CT_LL,
+     .offset = OFF(slowlog_max_len),
+     .lo = 0,
+     .hi = LONG_MAX,
+     .dflt = "128",
+     .fixup = config_watch_fixup},
+    {.name = "latency-monitor-threshold",
+     .type = CT_LL,
+     .offset = OFF(latency_monitor_threshold),
+     .lo = 0,
+     .hi = LLONG_MAX,
+     .dflt = "0",
+     .fixup = config_watch_fixup},
     {.name = "list-compress-depth",
      .type = CT_INT,
      .offset = OFF(list_compress_depth),

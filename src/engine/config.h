@@ -12,6 +12,7 @@
 #define CAIRN_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../ds/dstr.h"
 
@@ -46,7 +47,7 @@ typedef union compat_value {
 } compat_value;
 
 /* The number of such directives (config_compat.c checks it). */
-#define COMPAT_CONFIG_COUNT 114
+#define COMPAT_CONFIG_COUNT 111
 
 /* Client classes of client-output-buffer-limit, in Redis's order. */
 enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
@@ -129,6 +130,16 @@ typedef struct cairn_config {
      * percentiles shown, as CONFIG GET shows them ("50 99 99.9"). */
     int latency_tracking;
     dstr latency_pcts;
+    /* The slow log (slowlog.h) and the latency monitor (latency.h). */
+    long long slowlog_log_slower_than; /* us; < 0: off */
+    long long slowlog_max_len;
+    long long latency_monitor_threshold; /* ms; 0: off */
+    /* Not settings: sessions in MONITOR mode (monitor.c), and derived by
+     * config_watch_fixup() from them and the three above, the shortest
+     * command duration (ns) that anything observes: every timed command
+     * is compared with it, and only those that reach it go further. */
+    int monitoring;
+    int64_t watch_ns;
     /* Directives of Redis 7.0 stored for CONFIG GET and REWRITE only. */
     compat_value compat[COMPAT_CONFIG_COUNT];
 } cairn_config;
@@ -206,6 +217,8 @@ const char *config_compat_note(const config_def *d);
 const char *config_compat_shadowed(cairn_engine *e);
 
 void config_init(cairn_config *cfg);
+/* Recompute cfg->watch_ns (a cairn_config *). */
+void config_watch_fixup(void *cfg);
 void config_free(cairn_config *cfg);
 
 /* Set parameter `name` (the engine's or the host's) to `value` as a

@@ -249,11 +249,8 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     N("tls-session-cache-timeout", NULL, CT_INT, 0, 0, INT_MAX, "300"),
     N("socket-mark-id", NULL, CT_LL, IM | CF_UNSIGNED, 0, UINT_MAX, "0"),
     N("active-defrag-max-scan-fields", NULL, CT_LL, CF_UNSIGNED, 1, LONG_MAX, "1000"),
-    N("slowlog-max-len", NULL, CT_LL, CF_UNSIGNED, 0, LONG_MAX, "128"),
     N("acllog-max-len", NULL, CT_LL, CF_UNSIGNED, 0, LONG_MAX, "128"),
     N("cluster-node-timeout", NULL, CT_LL, 0, 0, LLONG_MAX, "15000"),
-    N("slowlog-log-slower-than", NULL, CT_LL, 0, -1, LLONG_MAX, "10000"),
-    N("latency-monitor-threshold", NULL, CT_LL, 0, 0, LLONG_MAX, "0"),
     N("repl-backlog-size", NULL, CT_LL, CF_MEMORY, 1, LLONG_MAX, "1048576"),
     N("repl-backlog-ttl", NULL, CT_LL, 0, 0, LONG_MAX, "3600"),
     N("cluster-link-sendbuf-limit", NULL, CT_ULL, CF_MEMORY | CF_UNSIGNED, 0, ULLONG_MAX, "0"),
@@ -285,8 +282,6 @@ const char *config_compat_note(const config_def *d)
         {"active-defrag", "there is no active defragmentation"},
         {"activedefrag", "there is no active defragmentation"},
         {"io-threads", "one thread serves every client"},
-        {"slowlog-", "there is no slow log yet"},
-        {"latency-monitor", "there is no latency monitor yet"},
     };
     for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
         if (strncmp(d->name, notes[i].prefix, strlen(notes[i].prefix)) == 0) return notes[i].note;

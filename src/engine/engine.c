@@ -9,8 +9,11 @@
 #include "cmd.h"
 #include "db.h"
 #include "evict.h"
+#include "latency.h"
+#include "monitor.h"
 #include "multi.h"
 #include "pubsub.h"
+#include "slowlog.h"
 #include "tracking.h"
 
 cairn_engine *engine_create(const uint8_t seed[32])
@@ -70,6 +73,9 @@ void engine_free(cairn_engine *e)
     pubsub_free(e);
     if (e->script_free) e->script_free(e->script);
     tracking_free(e);
+    slowlog_free(e->slowlog);
+    latency_free(e->latency);
+    monitors_free(e->monitors);
     cm_free(e);
 }
 
@@ -99,6 +105,9 @@ void session_reset(cairn_session *s)
     multi_discard(s);
     dstr_free(s->name);
     s->name = NULL;
+    dstr_free(s->lib_name);
+    dstr_free(s->lib_ver);
+    s->lib_name = s->lib_ver = NULL;
     s->db = 0;
     s->resp = 2;
     s->flags = 0;
@@ -233,6 +242,20 @@ void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_
                e->mono_ns ? e->mono_ns() : 0, out);
 }
 
+/* A call that ran for ns nanoseconds (-1: untimed), at least cfg.watch_ns:
+ * the slow log and the latency monitor see it once it is served, the
+ * monitors when it first runs (not its retries), as in Redis. */
+static void __attribute__((noinline)) observe_call(cmd_call *c, int64_t ns, int parked)
+{
+    if (ns >= 0 && !parked) {
+        slowlog_push(c, ns / 1000);
+        latency_sample(c->e, (c->cmd->flags & CMD_FAST) ? "fast-command" : "command",
+                       c->now_ms / 1000, ns / 1000000);
+    }
+    if (c->e->cfg.monitoring && !c->retry && !(c->cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN)))
+        monitor_feed(c);
+}
+
 /* Count a run of a command in its statistics, unless it replays the log
  * (Redis does not count AOF loading either).  A blocking command counts
  * as a call when it first runs, parked or not; the runs that serve it
@@ -252,6 +275,7 @@ static void account_call(cmd_call *c)
         ns = e->mono_last_ns - c->start_ns;
     }
     cmdstats_record(c->stats, ns, !c->retry, failed, e->cfg.latency_tracking && !parked);
+    if (ns >= e->cfg.watch_ns) observe_call(c, ns, parked);
 }
 
 /* A command refused before it ran (wrong arity, out of memory, -LOADING,
@@ -376,6 +400,18 @@ static int refused_while_subscribed(const cairn_session *s, const cmd_def *cmd, 
                  "RESET are allowed in this context",
                  cmd->name);
     return 1;
+}
+
+int engine_pause_holds(cairn_engine *e, const cairn_session *s, int argc, const cslice *argv,
+                       int all)
+{
+    if (all) return 1;
+    const cmd_def *cmd = cmd_lookup(e, argv[0].ptr, argv[0].len);
+    if (cmd && cmd->subcommands && argc >= 2) cmd = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+    if (!cmd) return 0; /* its error needs no pause */
+    uint32_t flags = cmd->flags;
+    if (strcmp(cmd->name, "exec") == 0 && (s->flags & SESS_MULTI)) flags |= multi_queued_flags(s);
+    return (flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
 }
 
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,

@@ -61,12 +61,15 @@ enum {
     /* The host is cutting this session off (its output passed a limit):
      * nothing more is written to it. */
     SESS_CLOSE_ASAP = 1 << 12,
+    SESS_MONITOR = 1 << 13, /* in MONITOR mode (monitor.c) */
+    SESS_SCRIPT = 1 << 14,  /* the session scripts run their commands as */
+    SESS_UNIX = 1 << 15,    /* a client of the unix socket */
     /* A Raft peer's connection (src/repl/node.c): its messages wait for
      * no read confirmation. */
-    SESS_REPL_PEER = 1 << 13,
+    SESS_REPL_PEER = 1 << 16,
     /* Its write was forwarded to the leader (cairn_host_ops.repl_forward):
      * the connection waits for the reply, as a parked session does. */
-    SESS_FORWARDED = 1 << 14,
+    SESS_FORWARDED = 1 << 17,
 };
 
 typedef struct blocked_state blocked_state;
@@ -81,8 +84,10 @@ typedef struct cairn_session {
     int db;
     int resp; /* 2 or 3 */
     int flags;
-    dstr name;         /* NULL until CLIENT SETNAME */
-    void *host_client; /* the network client, opaque to the engine */
+    dstr name;              /* NULL until CLIENT SETNAME */
+    const char *addr;       /* "ip:port" of a connection (the host's), else NULL */
+    dstr lib_name, lib_ver; /* CLIENT SETINFO, NULL until set */
+    void *host_client;      /* the network client, opaque to the engine */
     /* Where a parked command's reply goes once it is served or times out
      * (the connection's output); NULL for sessions that cannot block. */
     rbuf *out;
@@ -273,6 +278,12 @@ struct cairn_engine {
      * engine_execute_at() started, 0 if none: a host running commands back
      * to back starts the next one's timer from it. */
     int64_t mono_last_ns;
+    /* What observes commands that ran past cfg.watch_ns: the slow log,
+     * the latency monitor and the sessions in MONITOR mode; each NULL
+     * until first used. */
+    struct slowlog *slowlog;
+    struct latency_monitor *latency;
+    struct monitors *monitors;
 };
 
 enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2 };
@@ -343,6 +354,11 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
 void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
                       const cslice *argv, int64_t now_us, rbuf *out);
 void engine_call_finish(cmd_call *c);
+/* Would a CLIENT PAUSE hold this request of s (all: a pause of every
+ * command; else of writes: commands that write or may replicate, and an
+ * EXEC that queued one)? */
+int engine_pause_holds(cairn_engine *e, const cairn_session *s, int argc, const cslice *argv,
+                       int all);
 /* Serve sessions parked on keys that became ready (blocking.c). */
 void engine_serve_ready(cairn_engine *e, int64_t now_us);
 

@@ -7,6 +7,7 @@
 #include "../ds/alloc.h"
 #include "cmd.h"
 #include "db.h"
+#include "latency.h"
 #include "multi.h"
 
 #define ERR_OOM "OOM command not allowed when used memory > 'maxmemory'."
@@ -401,6 +402,8 @@ static long key_budget(int tenacity)
     return keys < 16 ? 16 : (long)keys;
 }
 
+static int evict_loop(cairn_engine *e, int64_t now_ms, long budget, unsigned long long limit);
+
 /* Evict until under the limit, at most budget keys (-1: no bound). */
 static int evict_keys(cairn_engine *e, int64_t now_ms, long budget)
 {
@@ -409,7 +412,17 @@ static int evict_keys(cairn_engine *e, int64_t now_ms, long budget)
     if (!limit || !engine_may_originate(e) || evict_used_memory(e, now_ms) <= limit)
         return EVICT_OK;
     if (e->cfg.maxmemory_policy == MAXMEMORY_NO_EVICTION) return EVICT_FAIL;
+    /* The latency monitor's eviction-cycle, timed only while it is on. */
+    int64_t start =
+        latency_monitor_on(e->cfg.latency_monitor_threshold) && e->mono_ns ? e->mono_ns() : 0;
+    int rc = evict_loop(e, now_ms, budget, limit);
+    if (start) latency_sample(e, "eviction-cycle", now_ms / 1000, (e->mono_ns() - start) / 1000000);
+    return rc;
+}
 
+/* Evict until under the limit or budget keys are gone. */
+static int evict_loop(cairn_engine *e, int64_t now_ms, long budget, unsigned long long limit)
+{
     for (long evicted = 0; evict_used_memory(e, now_ms) > limit; evicted++) {
         if (budget >= 0 && evicted >= budget) return EVICT_RUNNING;
         cdb *db = NULL;

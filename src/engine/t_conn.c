@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "engine.h"
+#include "monitor.h"
 #include "multi.h"
 #include "pubsub.h"
 #include "tracking.h"
@@ -148,6 +149,7 @@ static void reset_command(cmd_call *c)
     multi_session_reset(c->e, c->s);
     pubsub_session_reset(c->e, c->s);
     tracking_session_reset(c->e, c->s);
+    monitor_remove(c->e, c->s);
     select_db(c, 0);
     set_resp(c, 2);
     dstr_free(c->s->name);

@@ -110,7 +110,7 @@ static void pubsub_help_command(cmd_call *c)
 
 #define SUB_FLAGS  (CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_SUBSCRIBED_OK)
 #define INFO_FLAGS (CMD_PUBSUB | CMD_LOADING | CMD_STALE)
-#define PUB_FLAGS  (CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST)
+#define PUB_FLAGS  (CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MAY_REPLICATE)
 
 static const cmd_def pubsub_subcommands[] = {
     {"pubsub|channels", pubsub_channels_command, -2, INFO_FLAGS, ACL_PUBSUB | ACL_SLOW, 0, 0, 0,

@@ -20,6 +20,7 @@
 #include "cairn.h"
 #include "cmd.h"
 #include "db.h"
+#include "digest.h"
 #include "evict.h"
 #include "pubsub.h"
 #include "tracking.h"
@@ -744,6 +745,34 @@ static void client_setname_command(cmd_call *c)
     reply_ok(c->out);
 }
 
+/* CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2; client libraries
+ * send it on connect): shown by CLIENT LIST and CLIENT INFO. */
+static void client_setinfo_command(cmd_call *c)
+{
+    dstr *dest;
+    if (arg_is(c, 2, "lib-name"))
+        dest = &c->s->lib_name;
+    else if (arg_is(c, 2, "lib-ver"))
+        dest = &c->s->lib_ver;
+    else {
+        reply_errorf(c->out, "ERR Unrecognized option '%.*s'",
+                     c->argv[2].len > 128 ? 128 : (int)c->argv[2].len, c->argv[2].ptr);
+        return;
+    }
+    const cslice *v = &c->argv[3];
+    for (size_t i = 0; i < v->len; i++) {
+        unsigned char ch = (unsigned char)v->ptr[i];
+        if (ch < '!' || ch > '~') {
+            reply_errorf(c->out, "ERR %.*s cannot contain spaces, newlines or special characters.",
+                         (int)c->argv[2].len, c->argv[2].ptr);
+            return;
+        }
+    }
+    dstr_free(*dest);
+    *dest = v->len ? dstr_new(v->ptr, v->len) : NULL;
+    reply_ok(c->out);
+}
+
 static void client_getname_command(cmd_call *c)
 {
     if (c->s->name)
@@ -833,6 +862,14 @@ static void client_help_command(cmd_call *c)
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "SETINFO <option> <value>",
+        "    Set client meta attr. Options are:",
+        "    * LIB-NAME: the client lib name.",
+        "    * LIB-VER: the client lib version.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
         "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
@@ -910,9 +947,40 @@ static void debug_sleep(cmd_call *c)
     reply_ok(c->out);
 }
 
+/* DEBUG DIGEST: the dataset's signature (digest.h), 40 hex digits. */
+static void debug_digest(cmd_call *c)
+{
+    unsigned char d[DIGEST_LEN];
+    char hex[2 * DIGEST_LEN + 1];
+    digest_dataset(c->e, d);
+    digest_hex(d, hex);
+    reply_simple(c->out, hex);
+}
+
+/* DEBUG DIGEST-VALUE key ...: each value's signature; a logically
+ * expired key still counts, as in Redis. */
+static void debug_digest_value(cmd_call *c)
+{
+    reply_array_len(c->out, c->argc - 2);
+    for (int i = 2; i < c->argc; i++) {
+        unsigned char d[DIGEST_LEN];
+        char hex[2 * DIGEST_LEN + 1];
+        digest_value(db_find(c->db, &c->argv[i]), d);
+        digest_hex(d, hex);
+        reply_simple(c->out, hex);
+    }
+}
+
 static void debug_help(cmd_call *c)
 {
     static const char *const help[] = {
+        "CHANGE-REPL-ID",
+        "    Change the replication IDs of the instance.",
+        "    Dangerous: should be used only for testing the replication subsystem.",
+        "DIGEST",
+        "    Output a hex signature representing the current DB content.",
+        "DIGEST-VALUE <key> [<key> ...]",
+        "    Output a hex signature of the values of all the specified keys.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
         "SET-ACTIVE-EXPIRE <0|1>",
@@ -935,6 +1003,13 @@ static void debug_command(cmd_call *c)
         debug_object(c);
     } else if (c->argc == 3 && arg_is(c, 1, "sleep")) {
         debug_sleep(c);
+    } else if (c->argc == 2 && arg_is(c, 1, "digest")) {
+        debug_digest(c);
+    } else if (arg_is(c, 1, "digest-value")) {
+        debug_digest_value(c);
+    } else if (c->argc == 2 && arg_is(c, 1, "change-repl-id")) {
+        /* Replication here is Raft's, with no replication id to change. */
+        reply_ok(c->out);
     } else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {
         char buf[32];
         arg_cstr(c, 2, buf, sizeof(buf));
@@ -991,6 +1066,21 @@ static void shutdown_command(cmd_call *c)
         return;
     }
     h->shutdown(c->e->host_priv, c, flags);
+}
+
+/* ---------------------------------------------------------------------- */
+/* LOLWUT                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* LOLWUT [VERSION v]: what Redis 7.0 shows for its own version (its
+ * generative art is drawn only for VERSION 5 and 6, which are not). */
+static void lolwut_command(cmd_call *c)
+{
+    long long ver;
+    if (c->argc >= 3 && arg_is(c, 1, "version") && !arg_ll(c, 2, &ver)) return;
+    char text[64];
+    int n = snprintf(text, sizeof(text), "Redis ver. %s\n", REDIS_COMPAT_VERSION);
+    reply_verbatim(c->out, text, (size_t)n, "txt");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1071,11 +1161,18 @@ static const cmd_def client_subcommands[] = {
      "Controls whether commands sent by the client will alter the LRU/LFU of the keys they "
      "access.",
      "O(1)", NULL},
+    {"client|pause", client_host_command, -3, CLIENT_ADMIN, CONN_ADMIN, 0, 0, 0, "connection",
+     "3.0.0", "Stop processing commands from clients for some time", "O(1)", NULL},
     {"client|reply", client_reply_command, 3, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
      "3.2.0", "Instruct the server whether to reply to commands", "O(1)", NULL},
     {"client|unblock", client_host_command, -3, CLIENT_ADMIN, CONN_ADMIN, 0, 0, 0, "connection",
      "5.0.0", "Unblock a client blocked in a blocking command from a different connection",
      "O(log N) where N is the number of client connections", NULL},
+    {"client|setinfo", client_setinfo_command, 4, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
+     "7.2.0", "Set client or connection specific info", "O(1)", NULL},
+    {"client|unpause", client_host_command, 2, CLIENT_ADMIN, CONN_ADMIN, 0, 0, 0, "connection",
+     "6.2.0", "Resume processing of clients that were paused",
+     "O(N) Where N is the number of paused clients", NULL},
     {"client|setname", client_setname_command, 3, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
      "2.6.9", "Set the current connection name", "O(1)", NULL},
     {0},
@@ -1099,6 +1196,8 @@ const cmd_def server_commands[] = {
      "O(N) when saving, where N is the total number of keys in all databases when saving data, "
      "otherwise O(1)",
      NULL},
+    {"lolwut", lolwut_command, -1, CMD_READONLY | CMD_FAST, ACL_READ | ACL_FAST, 0, 0, 0, "server",
+     "5.0.0", "Display some computer art and the Redis version", NULL, NULL},
     {"time", time_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST, ACL_FAST, 0, 0, 0, "server",
      "2.6.0", "Return the current server time", "O(1)", NULL},
     {0},

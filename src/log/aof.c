@@ -417,13 +417,19 @@ static int write_buffer(aof_writer *w)
 int aof_writer_commit(aof_writer *w)
 {
     if (w->fd < 0) return 0;
+    w->write_us = w->fsync_us = -1;
+    int64_t t = w->timed && dstr_len(w->buf) ? clock_mono_us() : 0;
     if (write_buffer(w) != 0) {
         w->write_errno = errno;
         w->fsync_failed = 0;
         return -1;
     }
+    if (t) w->write_us = clock_mono_us() - t;
     if (w->policy == AOF_FSYNC_ALWAYS && w->synced < w->written) {
-        if (sync_fd(w->fd) != 0) {
+        t = w->timed ? clock_mono_us() : 0;
+        int rc = sync_fd(w->fd);
+        if (t) w->fsync_us = clock_mono_us() - t;
+        if (rc != 0) {
             w->write_errno = errno;
             w->fsync_failed = 1;
             return -1;

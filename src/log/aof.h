@@ -80,6 +80,10 @@ typedef struct aof_writer {
     int write_errno;   /* the last write/fsync failure, 0 when healthy */
     int fsync_failed;  /* the failure was an fsync */
     long long delayed_fsync;
+    /* Set by the owner while the latency monitor is on: each commit then
+     * times its write and its fsync (us; -1 when it made none). */
+    int timed;
+    int64_t write_us, fsync_us;
     /* The everysec thread. */
     pthread_t thread;
     int thread_started;

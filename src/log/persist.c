@@ -39,6 +39,7 @@
 #include "../engine/cmd.h"
 #include "../engine/config.h"
 #include "../engine/db.h"
+#include "../engine/latency.h"
 #include "../engine/multi.h"
 #include "aof.h"
 #include "clock.h"
@@ -345,6 +346,7 @@ static pid_t fork_child(persist *p, int type, const char *what)
         return 0;
     }
     p->latest_fork_usec = clock_mono_us() - start;
+    latency_sample(p->e, "fork", wall_ms() / 1000, p->latest_fork_usec / 1000);
     p->total_forks++;
     p->child_pid = pid;
     p->child_type = type;
@@ -1359,7 +1361,14 @@ int persist_load_step(persist *p, int64_t budget_us, char *err, size_t errlen)
 int persist_commit(persist *p)
 {
     if (!p->writer_ready) return 0;
+    p->w.timed = latency_monitor_on(cfg(p)->latency_monitor_threshold);
     int rc = aof_writer_commit(&p->w);
+    if (p->w.timed) {
+        int64_t now_s = wall_ms() / 1000;
+        if (p->w.write_us >= 0) latency_sample(p->e, "aof-write", now_s, p->w.write_us / 1000);
+        if (p->w.fsync_us >= 0)
+            latency_sample(p->e, "aof-fsync-always", now_s, p->w.fsync_us / 1000);
+    }
     if (rc != 0 || !p->aof_write_ok) note_commit(p, rc);
     return rc;
 }

@@ -100,7 +100,8 @@ typedef struct batch_clock {
 
 /* Run one parsed command, honouring CLIENT REPLY OFF/SKIP by cutting the
  * reply back out of the buffer. */
-static void client_run(client *c, batch_clock *clk)
+/* Point c->argv at the arguments of the parsed command. */
+static void load_argv(client *c)
 {
     resp_parser *p = &c->parser;
     if (p->argc > c->argv_cap) {
@@ -111,6 +112,12 @@ static void client_run(client *c, batch_clock *clk)
         c->argv[i].ptr = c->qbuf + p->off[i];
         c->argv[i].len = p->len[i];
     }
+}
+
+static void client_run(client *c, batch_clock *clk)
+{
+    resp_parser *p = &c->parser;
+    load_argv(c);
     if (c->sess.flags & SESS_REPLY_SKIP_NEXT) {
         c->sess.flags &= ~SESS_REPLY_SKIP_NEXT;
         c->sess.flags |= SESS_REPLY_SKIP;
@@ -204,6 +211,40 @@ static int admitted(client *c)
     return hooks->admit(hooks->priv, &c->ticket);
 }
 
+/* Does a CLIENT PAUSE hold c's parsed command? */
+static int held_by_pause(client *c)
+{
+    net *n = c->net;
+    if (!n->pause_type) return 0;
+    load_argv(c);
+    return engine_pause_holds(n->engine, &c->sess, c->parser.argc, c->argv,
+                              n->pause_type == NET_PAUSE_ALL);
+}
+
+static void on_pause_end(uv_timer_t *h) { net_unpause(h->data); }
+
+void net_pause(net *n, int type, int64_t end_ms)
+{
+    if (type > n->pause_type) n->pause_type = type;
+    if (end_ms > n->pause_end_ms) n->pause_end_ms = end_ms;
+    int64_t wait = n->pause_end_ms - clock_mono_ms();
+    uv_timer_start(&n->pause_timer, on_pause_end, wait > 0 ? (uint64_t)wait : 0, 0);
+}
+
+/* The held clients run their commands as unblocked ones do, from the
+ * flush of this loop iteration. */
+void net_unpause(net *n)
+{
+    n->pause_type = NET_PAUSE_NONE;
+    n->pause_end_ms = 0;
+    uv_timer_stop(&n->pause_timer);
+    for (client *c = n->clients; c; c = c->next) {
+        if (!(c->flags & CLIENT_PAUSED)) continue;
+        c->flags |= CLIENT_RESUME;
+        queue_write(c);
+    }
+}
+
 static void process_input(client *c)
 {
     resp_parser *p = &c->parser;
@@ -222,8 +263,21 @@ static void process_input(client *c)
     batch_clock clk = {0, 0, 0};
     while (
         !(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP))) {
-        int r = resp_parse(p, c->qbuf, dstr_len(c->qbuf));
+        /* A command held by CLIENT PAUSE is parsed already: its bytes
+         * stay in the buffer (consumed is left at its start) until it runs. */
+        size_t start = p->consumed;
+        int held = c->flags & CLIENT_PAUSED;
+        int r = held ? RESP_COMMAND : resp_parse(p, c->qbuf, dstr_len(c->qbuf));
         if (r == RESP_AGAIN) break;
+        if (r == RESP_COMMAND && held_by_pause(c)) {
+            c->flags |= CLIENT_PAUSED;
+            p->consumed = start;
+            break;
+        }
+        if (held) {
+            c->flags &= ~CLIENT_PAUSED;
+            p->consumed = p->pos;
+        }
         if (r == RESP_ERROR) {
             char msg[128];
             snprintf(msg, sizeof(msg), "ERR %s", p->err);
@@ -564,8 +618,9 @@ static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t siz
 static void describe_addr(client *c)
 {
     if (c->flags & CLIENT_UNIX) {
-        snprintf(c->addr, sizeof(c->addr), "/unixsocket:0");
-        snprintf(c->laddr, sizeof(c->laddr), "/unixsocket:0");
+        /* As Redis names them: the socket's path, port 0. */
+        snprintf(c->addr, sizeof(c->addr), "%s:0", c->net->unix_path);
+        snprintf(c->laddr, sizeof(c->laddr), "%s:0", c->net->unix_path);
         return;
     }
     struct sockaddr_storage ss;
@@ -586,7 +641,8 @@ static client *client_new(net *n, int fd, int is_unix)
     session_init(n->engine, &c->sess);
     c->sess.host_client = c;
     c->sess.out = &c->out;
-    c->sess.flags |= SESS_CAN_BLOCK;
+    c->sess.flags |= SESS_CAN_BLOCK | (is_unix ? SESS_UNIX : 0);
+    c->sess.addr = c->addr;
     c->qbuf = dstr_with_cap(READ_CHUNK);
     resp_parser_init(&c->parser, n->engine->cfg.proto_max_bulk_len);
     rbuf_init(&c->out, 2);
@@ -689,9 +745,11 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log
     n->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int rc = uv_prepare_init(loop, &n->flush);
     if (rc == 0) rc = uv_timer_init(loop, &n->block_timer);
+    if (rc == 0) rc = uv_timer_init(loop, &n->pause_timer);
     if (rc) return rc;
     n->flush.data = n;
     n->block_timer.data = n;
+    n->pause_timer.data = n;
     return uv_prepare_start(&n->flush, on_flush);
 }
 
@@ -785,6 +843,7 @@ int net_listen(net *n, const char *bind, int port, const char *unixsocket, int u
         }
     }
     if (unixsocket && *unixsocket) {
+        snprintf(n->unix_path, sizeof(n->unix_path), "%s", unixsocket);
         int rc = listen_unix(n, unixsocket, unixperm);
         if (rc) {
             n->log(n->log_priv, LL_WARNING, "Failed opening Unix socket %s: %s", unixsocket,
@@ -818,6 +877,7 @@ void net_shutdown(net *n)
     }
     uv_close((uv_handle_t *)&n->flush, NULL);
     uv_close((uv_handle_t *)&n->block_timer, NULL);
+    uv_close((uv_handle_t *)&n->pause_timer, NULL);
     if (n->spare_fd >= 0) close(n->spare_fd);
     n->spare_fd = -1;
 }

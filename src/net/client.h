@@ -32,7 +32,12 @@ enum {
     /* Its output passed its client-output-buffer-limit: closed (output
      * dropped) at the next flush, and nothing of it runs until then. */
     CLIENT_CLOSE_ASAP = 1 << 7,
+    /* Its next command, parsed already, waits for CLIENT PAUSE to end. */
+    CLIENT_PAUSED = 1 << 8,
 };
+
+/* CLIENT PAUSE: what it holds (Redis's order: ALL holds more). */
+enum { NET_PAUSE_NONE = 0, NET_PAUSE_WRITE = 1, NET_PAUSE_ALL = 2 };
 
 typedef struct client {
     uv_poll_t poll; /* readiness of fd; the socket is ours to read and close */
@@ -47,7 +52,7 @@ typedef struct client {
     rbuf out;
     struct client *prev, *next; /* every client */
     struct client *queue_next;  /* pending writes */
-    char addr[64], laddr[64];   /* "ip:port" or the socket path */
+    char addr[112], laddr[112]; /* "ip:port", or "<socket path>:0" */
     int64_t ctime_ms, last_ms;  /* created, last interaction (clock_mono_ms()) */
     uint64_t tot_net_in, tot_net_out, tot_cmds;
     /* The command log offset this client's output depends on: its replies
@@ -122,7 +127,12 @@ struct net {
     net_log_fn log;
     void *log_priv;
     net_log_hooks hooks;
-    wall_clock wall; /* command time (net_command_time_us()) */
+    wall_clock wall;     /* command time (net_command_time_us()) */
+    char unix_path[108]; /* the unix socket listened on, "" if none */
+    /* CLIENT PAUSE: NET_PAUSE_*, until pause_end_ms (clock_mono_ms()). */
+    int pause_type;
+    int64_t pause_end_ms;
+    uv_timer_t pause_timer;
 };
 
 /* Set up n on loop; n->cfg, filled from the configuration before, is
@@ -154,6 +164,12 @@ void net_resume_admitted(net *n);
 /* Close every client whose output waits for a log position that will
  * never be durable (a replicated node lost leadership): no reply. */
 void net_close_waiting(net *n);
+/* CLIENT PAUSE: hold the commands a pause of `type` holds (writes, or
+ * all) until end_ms of clock_mono_ms().  A pause already on keeps the
+ * longer end and the stronger type, as Redis. */
+void net_pause(net *n, int type, int64_t end_ms);
+/* CLIENT UNPAUSE, or the pause's end: the held commands run. */
+void net_unpause(net *n);
 /* Look a client up by id (CLIENT KILL ID, CLIENT UNBLOCK). */
 client *net_find_client(net *n, uint64_t id);
 

@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../ds/sha1.h"
 #include "../ds/util.h"
 #include "../engine/cmd.h"
 #include "function.h"
 #include "libs.h"
-#include "sha1.h"
 
 /* Registry slots of the interpreter. */
 #define REG_SCRIPTS   "cairn.scripts"   /* name -> compiled function */
@@ -1067,6 +1067,7 @@ script_engine *script_get(cairn_engine *e)
     script_engine *se = cm_calloc(1, sizeof(*se));
     se->e = e;
     session_init(e, &se->sess);
+    se->sess.flags = SESS_SCRIPT;
     rbuf_init(&se->reply, 2);
     se->resp = 2;
     se->L = new_state(se);

@@ -3,9 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../ds/sha1.h"
 #include "../engine/cmd.h"
+#include "../engine/monitor.h"
 #include "script.h"
-#include "sha1.h"
 
 /* Parse "#!lua flags=a,b" as Redis's evalExtractShebangFlags: *flags gets
  * the SCRIPT_* flags (SCRIPT_EVAL_COMPAT without a shebang) and *skip the
@@ -81,6 +82,9 @@ static int load_script(cmd_call *c, script_engine *se, const cslice *body, char 
 
 static void eval_generic(cmd_call *c, int by_sha, int ro)
 {
+    /* Fed here (EVAL is flagged skip-monitor) so that monitors see the
+     * script before the commands it runs, as in Redis. */
+    if (c->e->cfg.monitoring) monitor_feed(c);
     long long numkeys;
     if (!arg_ll(c, 2, &numkeys)) return;
     if (numkeys > c->argc - 3) {

@@ -94,14 +94,15 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld "
         "psub=%ld ssub=%ld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
         "rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=%s cmd=%s user=default redir=%lld "
-        "resp=%d",
+        "resp=%d lib-name=%s lib-ver=%s",
         (unsigned long long)cl->sess.id, cl->addr, cl->laddr, cl->fd,
         cl->sess.name ? cl->sess.name : "", age > 0 ? age : 0, idle > 0 ? idle : 0, flags,
         cl->sess.db, pubsub_session_count(&cl->sess, PS_CHANNEL),
         pubsub_session_count(&cl->sess, PS_PATTERN), pubsub_session_count(&cl->sess, PS_SHARD),
         multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, rbs, rbs,
         (size_t)cl->out.bytes, sizeof(*cl) + dstr_cap(cl->qbuf) + rbs + argv_mem + multi_mem,
-        writing ? "rw" : "r", cmd, tracking_session_redirect(&cl->sess), cl->sess.resp);
+        writing ? "rw" : "r", cmd, tracking_session_redirect(&cl->sess), cl->sess.resp,
+        cl->sess.lib_name ? cl->sess.lib_name : "", cl->sess.lib_ver ? cl->sess.lib_ver : "");
 }
 
 /* A session that is not a network connection (run by the server itself):
@@ -112,9 +113,10 @@ static dstr cat_session_info(dstr s, const cmd_call *c)
                        "id=%llu addr= laddr= fd=-1 name=%s age=0 idle=0 flags=N db=%d sub=0 "
                        "psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 "
                        "rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default "
-                       "redir=-1 resp=%d",
+                       "redir=-1 resp=%d lib-name=%s lib-ver=%s",
                        (unsigned long long)c->s->id, c->s->name ? c->s->name : "", c->s->db,
-                       c->cmd->name, c->s->resp);
+                       c->cmd->name, c->s->resp, c->s->lib_name ? c->s->lib_name : "",
+                       c->s->lib_ver ? c->s->lib_ver : "");
 }
 
 static int type_matches(int type, const client *cl)
@@ -303,6 +305,36 @@ static void client_unblock(cairn_server *srv, cmd_call *c)
     reply_int(c->out, target && engine_unblock(srv->engine, &target->sess, with_error));
 }
 
+/* CLIENT PAUSE timeout [WRITE|ALL]: timeout in milliseconds. */
+static void client_pause(cairn_server *srv, cmd_call *c)
+{
+    long long ms;
+    if (!str_to_ll(c->argv[2].ptr, c->argv[2].len, &ms)) {
+        reply_error(c->out, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (ms < 0) {
+        reply_error(c->out, "ERR timeout is negative");
+        return;
+    }
+    int type = NET_PAUSE_ALL;
+    if (c->argc == 4 && arg_is(c, 3, "write")) {
+        type = NET_PAUSE_WRITE;
+    } else if (c->argc == 4 && !arg_is(c, 3, "all")) {
+        reply_error(c->out, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+        return;
+    } else if (c->argc > 4) {
+        reply_errorf(c->out,
+                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try CLIENT "
+                     "HELP.",
+                     (int)c->argv[1].len, c->argv[1].ptr);
+        return;
+    }
+    int64_t now = clock_mono_ms();
+    net_pause(&srv->net, type, ms > INT64_MAX - now ? INT64_MAX : now + ms);
+    reply_ok(c->out);
+}
+
 void server_client_cmd(void *priv, cmd_call *c)
 {
     cairn_server *srv = priv;
@@ -315,6 +347,11 @@ void server_client_cmd(void *priv, cmd_call *c)
         client_kill(srv, c);
     else if (!strcmp(name, "client|unblock"))
         client_unblock(srv, c);
-    else
+    else if (!strcmp(name, "client|pause"))
+        client_pause(srv, c);
+    else if (!strcmp(name, "client|unpause")) {
+        net_unpause(&srv->net);
+        reply_ok(c->out);
+    } else
         reply_errorf(c->out, "ERR unknown subcommand '%s'. Try CLIENT HELP.", name);
 }

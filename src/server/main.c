@@ -15,6 +15,7 @@
 #include "../ds/alloc.h"
 #include "../engine/config.h"
 #include "../engine/evict.h"
+#include "../engine/latency.h"
 #include "cairn.h"
 #include "server.h"
 
@@ -98,6 +99,8 @@ static void on_signal(uv_signal_t *h, int signum)
 static void cron_expire(cairn_server *srv)
 {
     cairn_engine *e = srv->engine;
+    /* As Redis: no key expires while writes are paused. */
+    if (srv->net.pause_type) return;
     int64_t start = clock_mono_us();
     int64_t now_ms = net_command_time_us(&srv->net) / 1000;
     int64_t budget_us = 250000 / e->cfg.hz;
@@ -106,6 +109,8 @@ static void cron_expire(cairn_server *srv)
     do {
         engine_active_expire(e, now_ms, effort, &more);
     } while (more && clock_mono_us() - start < budget_us);
+    if (latency_monitor_on(e->cfg.latency_monitor_threshold))
+        latency_sample(e, "expire-cycle", now_ms / 1000, (clock_mono_us() - start) / 1000);
 }
 
 /* Tick every 1000/hz ms; called again when CONFIG SET changes hz. */

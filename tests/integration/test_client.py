@@ -9,11 +9,16 @@ import time
 import pytest
 import redis
 
+from conftest import TARGET
 from waiting import no_reply_yet
 
 LIST_FIELDS = ["id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub",
                "ssub", "multi", "qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl",
                "oll", "omem", "tot-mem", "events", "cmd", "user", "redir", "resp"]
+# Redis 7.2's fields, which Cairn shows too (client libraries set them
+# with CLIENT SETINFO); the Redis 7.0 the suite runs against lacks them.
+if TARGET != "redis":
+    LIST_FIELDS += ["lib-name", "lib-ver"]
 
 
 def error_of(client, *args):
@@ -395,3 +400,22 @@ def test_client_help(r):
 def test_client_unknown_subcommand(r):
     assert error_of(r, "CLIENT", "foo") == "unknown subcommand 'foo'. Try CLIENT HELP."
     assert error_of(r, "CLIENT") == "wrong number of arguments for 'client' command"
+
+
+@pytest.mark.cairn_only  # Redis 7.2's; the Redis 7.0 the suite compares with lacks it
+def test_client_setinfo(r):
+    assert raw_exec(r, "CLIENT", "SETINFO", "LIB-NAME", "redis-py") == "OK"
+    assert raw_exec(r, "CLIENT", "SETINFO", "lib-ver", "5.0.1") == "OK"
+    info = dict(parse_line(raw_exec(r, "CLIENT", "INFO").rstrip("\n")))
+    assert info["lib-name"] == "redis-py" and info["lib-ver"] == "5.0.1"
+    mine = [c for c in client_lines(raw_list(r)) if c["id"] == info["id"]]
+    assert mine[0]["lib-name"] == "redis-py" and mine[0]["lib-ver"] == "5.0.1"
+    # An empty value removes it.
+    r.execute_command("CLIENT", "SETINFO", "LIB-VER", "")
+    info = dict(parse_line(raw_exec(r, "CLIENT", "INFO").rstrip("\n")))
+    assert info["lib-ver"] == ""
+    assert error_of(r, "CLIENT", "SETINFO", "lib-foo", "x") == "Unrecognized option 'lib-foo'"
+    assert error_of(r, "CLIENT", "SETINFO", "lib-name", "a b") == \
+        "lib-name cannot contain spaces, newlines or special characters."
+    assert error_of(r, "CLIENT", "SETINFO", "lib-name") == \
+        "wrong number of arguments for 'client|setinfo' command"

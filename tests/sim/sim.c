@@ -30,7 +30,9 @@
 #include "../../src/repl/session.h"
 #include "lincheck.h"
 
-#define MAX_NODES       5
+#define MAX_NODES       7   /* slots: the initial voters and two more */
+#define ID_STRIDE       8   /* a slot's ids: slot + 1 + ID_STRIDE * generation */
+#define JOIN_WAIT       600 /* steps a new node may wait to be added */
 #define N_CLIENTS       4
 #define N_KEYS          3
 #define CLIENT_WAIT     40 /* steps before a client retries */
@@ -109,6 +111,12 @@ typedef struct node {
     uint64_t stalled_until; /* clock stall: no ticks before this step */
     raft_role role_seen;
     uint64_t term_seen;
+    /* membership: a free slot runs nothing; a node joins with a boot
+     * configuration (the leader's, itself a learner) and is wiped once
+     * its removal is committed */
+    int free, was_member;
+    raft_conf boot;
+    uint64_t joined_at, gen;
 } node;
 
 typedef struct netmsg {
@@ -135,7 +143,9 @@ typedef struct weather {
     unsigned delay_max;
     size_t msg_bytes, inflight;                           /* flow control, varied per seed */
     uint64_t snap_every;                                  /* entries between snapshots (0: none) */
+    size_t chunk_bytes;                                   /* per InstallSnapshot message */
     unsigned part, crash, restart, torn, stall, transfer; /* per 100k */
+    unsigned member;                                      /* conf changes, per 100k */
     int lease_ticks; /* lease reads, within their drift bound */
     int drift;
 } weather;
@@ -152,13 +162,15 @@ enum {
     F_TRANSFER,
     F_SNAP_SENT,
     F_SNAP_CRASH,
+    F_CONF,
+    F_RETIRE,
     F_N
 };
 
 typedef struct world {
     crand rng;
     uint64_t seed, now;
-    int n;
+    int n, n_init; /* slots, initial voters */
     unsigned bugs;
     weather w;
     int quiet, bench;
@@ -168,6 +180,8 @@ typedef struct world {
     client clients[N_CLIENTS];
     VEC(lin_op) hist[N_KEYS];
     uint64_t value_counter, ctx_counter;
+    raft_conf cconf; /* the latest committed configuration seen */
+    uint64_t cconf_commit;
     /* checkers */
     u64vec leader_of;   /* by term: node id, 0 none */
     VEC(chosen) chosen; /* by index - 1 */
@@ -190,7 +204,9 @@ static const char *const fault_names[F_N] = {"drops",
                                              "clock stalls",
                                              "leadership transfers",
                                              "snapshots installed",
-                                             "crashes while snapshotting"};
+                                             "crashes while snapshotting",
+                                             "membership changes",
+                                             "nodes removed and wiped"};
 
 static int chance(world *w, unsigned per, unsigned scale)
 {
@@ -205,6 +221,14 @@ static void violate(world *w, const char *fmt, ...)
     int k = snprintf(w->violation, sizeof(w->violation), "step %" PRIu64 ": ", w->now);
     vsnprintf(w->violation + k, sizeof(w->violation) - (size_t)k, fmt, ap);
     va_end(ap);
+}
+
+/* The slot running node id, or -1 (a removed node's id is never reused). */
+static int slot_of(const world *w, uint64_t id)
+{
+    if (!id) return -1;
+    int s = (int)((id - 1) % ID_STRIDE);
+    return s < w->n && !w->nodes[s].free && w->nodes[s].id == id ? s : -1;
 }
 
 static uint64_t entry_hash(const raft_entry *e)
@@ -343,7 +367,7 @@ static void client_attempt(world *w, int ci)
 {
     client *c = &w->clients[ci];
     int target = (int)crand_below(&w->rng, (uint64_t)w->n);
-    if (c->hint && crand_below(&w->rng, 10) < 8) target = (int)c->hint - 1;
+    if (slot_of(w, c->hint) >= 0 && crand_below(&w->rng, 10) < 8) target = slot_of(w, c->hint);
     node *nd = &w->nodes[target];
     c->next_try = w->now + CLIENT_WAIT;
     if (!nd->r) {
@@ -404,8 +428,10 @@ static void clients_step(world *w)
 
 static raft_config node_config(world *w, int i)
 {
-    raft_config cfg = {.id = (uint64_t)i + 1,
-                       .n_peers = (size_t)w->n,
+    node *nd = &w->nodes[i];
+    raft_config cfg = {.id = nd->id,
+                       .n_peers = nd->boot.n_voters,
+                       .n_learners = nd->boot.n_learners,
                        .election_ticks = 10,
                        .heartbeat_ticks = 2,
                        .pre_vote = 1,
@@ -416,10 +442,11 @@ static raft_config node_config(world *w, int i)
                        .max_uncommitted_bytes = 1 << 20,
                        .lease_ticks = w->w.lease_ticks,
                        .snapshot_entries = w->w.snap_every,
+                       .snapshot_chunk_bytes = w->w.chunk_bytes,
                        .seed = crand_next(&w->rng),
                        .bugs = w->bugs};
-    for (int j = 0; j < w->n; j++)
-        cfg.peers[j] = (uint64_t)j + 1;
+    memcpy(cfg.peers, nd->boot.voters, sizeof(cfg.peers));
+    memcpy(cfg.learners, nd->boot.learners, sizeof(cfg.learners));
     if (w->bench) {
         cfg.max_inflight_msgs = 64;
         cfg.max_inflight_bytes = 1 << 20;
@@ -498,7 +525,7 @@ static void disk_compact(node *nd, uint64_t index)
     size_t k = 0;
     while (k < nd->log.n && nd->log.v[k].index <= index)
         free(nd->log.v[k++].data);
-    memmove(nd->log.v, nd->log.v + k, (nd->log.n - k) * sizeof(raft_entry));
+    if (k) memmove(nd->log.v, nd->log.v + k, (nd->log.n - k) * sizeof(raft_entry));
     nd->log.n -= k;
 }
 
@@ -650,8 +677,8 @@ static void serve_reads(world *w, node *nd)
 
 static void net_send(world *w, node *from, const raft_msg *m)
 {
-    int f = (int)m->from - 1, t = (int)m->to - 1;
-    if (w->blocked[f][t]) return;
+    int f = slot_of(w, m->from), t = slot_of(w, m->to);
+    if (f < 0 || t < 0 || w->blocked[f][t]) return;
     /* a chunk the core asked for is read from the sender's snapshot */
     const uint8_t *chunk = NULL;
     if (m->type == RAFT_MSG_SNAP && !m->data) {
@@ -831,6 +858,16 @@ static void check_leaders(world *w)
         uint64_t term = raft_get_term(nd->r);
         if (role == RAFT_LEADER && (nd->role_seen != RAFT_LEADER || nd->term_seen != term))
             check_new_leader(w, nd);
+        /* a leader whose removal committed has stepped down (a node may
+         * lead under a configuration that is not committed yet) */
+        raft_snapshot_meta m;
+        raft_conf cur;
+        raft_get_conf(nd->r, &cur);
+        if (role == RAFT_LEADER && !raft_conf_has_voter(&cur, nd->id) &&
+            raft_snapshot_meta_at(nd->r, raft_get_commit(nd->r), &m) == RAFT_OK &&
+            !raft_conf_has_voter(&m.conf, nd->id))
+            violate(w, "node %" PRIu64 " leads term %" PRIu64 " after its removal committed",
+                    nd->id, term);
         nd->role_seen = role;
         nd->term_seen = term;
     }
@@ -882,7 +919,8 @@ static void faults_step(world *w)
         int to = (int)crand_below(&w->rng, (uint64_t)w->n);
         for (int i = 0; i < w->n; i++)
             if (i != to && w->nodes[i].r && raft_get_role(w->nodes[i].r) == RAFT_LEADER &&
-                raft_transfer_leader(w->nodes[i].r, (uint64_t)to + 1) == RAFT_OK)
+                !w->nodes[to].free &&
+                raft_transfer_leader(w->nodes[i].r, w->nodes[to].id) == RAFT_OK)
                 w->faults[F_TRANSFER]++;
     }
     for (int i = 0; i < w->n; i++) {
@@ -893,6 +931,7 @@ static void faults_step(world *w)
             w->faults[F_STALL]++;
             nd->stalled_until = w->now + 20 + crand_below(&w->rng, 100);
         }
+        if (nd->free) continue;
         if (nd->r && chance(w, w->w.crash, 100000)) {
             w->faults[F_CRASH]++;
             node_crash(w, i);
@@ -922,8 +961,9 @@ static void deliver(world *w)
     }
     for (size_t i = 0; i < due; i++) {
         raft_msg *m = &w->net.v[i].m;
-        node *nd = &w->nodes[m->to - 1];
-        if (nd->r && !w->blocked[m->from - 1][m->to - 1] && !w->violation[0]) {
+        int f = slot_of(w, m->from), t = slot_of(w, m->to);
+        node *nd = t >= 0 ? &w->nodes[t] : NULL;
+        if (nd && nd->r && (f < 0 || !w->blocked[f][t]) && !w->violation[0]) {
             if (raft_step(nd->r, m) == RAFT_ERR_CORRUPT)
                 violate(w, "node %" PRIu64 " was asked to overwrite a committed entry", nd->id);
         }
@@ -934,10 +974,182 @@ static void deliver(world *w)
     w->net.n -= due;
 }
 
+/* ---- membership ---- */
+
+static int conf_has(const raft_conf *c, uint64_t id)
+{
+    return raft_conf_has_voter(c, id) || raft_conf_has_learner(c, id);
+}
+
+/* The latest committed configuration: the one at the highest commit index
+ * any node ever had (the running ones may all be behind it). */
+static int committed_conf(world *w, raft_conf *out)
+{
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        uint64_t c = nd->r ? raft_get_commit(nd->r) : 0;
+        if (c <= w->cconf_commit) continue;
+        raft_snapshot_meta m;
+        if (raft_snapshot_meta_at(nd->r, c, &m) == RAFT_OK)
+            w->cconf = m.conf;
+        else
+            w->cconf = raft_get_snapshot(nd->r)->conf; /* the commit index is the snapshot's */
+        w->cconf_commit = c;
+    }
+    *out = w->cconf;
+    return w->cconf_commit ? 0 : -1;
+}
+
+/* A node whose removal is committed (or that was never added) is shut
+ * down and its disk wiped; its slot may take a new node, with a new id. */
+static void retire(world *w, int i)
+{
+    node *nd = &w->nodes[i];
+    w->faults[F_RETIRE]++;
+    node_crash(w, i);
+    disk_truncate(nd, 0);
+    free(nd->snap_data);
+    nd->snap_data = NULL;
+    memset(&nd->snap, 0, sizeof(nd->snap));
+    memset(&nd->hs, 0, sizeof(nd->hs));
+    nd->free = 1;
+    nd->id = 0;
+}
+
+static node *current_leader(world *w)
+{
+    node *l = NULL;
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        if (nd->r && raft_get_role(nd->r) == RAFT_LEADER &&
+            (!l || raft_get_term(nd->r) > raft_get_term(l->r)))
+            l = nd;
+    }
+    return l;
+}
+
+static int propose_conf(world *w, node *l, int op, uint64_t id)
+{
+    uint64_t idx, term;
+    if (raft_change_conf(l->r, op, id, &idx, &term) != RAFT_OK) return -1;
+    w->faults[F_CONF]++;
+    return 0;
+}
+
+/* Start a node in a free slot, to be added as a learner (or at once as
+ * a voter, which Raft allows: it is only slow to catch up). */
+static void add_node(world *w, node *l, int slot)
+{
+    node *nd = &w->nodes[slot];
+    nd->free = 0;
+    nd->gen++;
+    nd->id = (uint64_t)slot + 1 + ID_STRIDE * nd->gen;
+    raft_get_conf(l->r, &nd->boot);
+    if (nd->boot.n_voters + nd->boot.n_learners == RAFT_MAX_PEERS) {
+        nd->free = 1;
+        return;
+    }
+    nd->boot.learners[nd->boot.n_learners++] = nd->id;
+    nd->joined_at = w->now;
+    nd->was_member = 0;
+    node_start(w, slot);
+    propose_conf(w, l, crand_below(&w->rng, 4) ? RAFT_CONF_ADD_LEARNER : RAFT_CONF_ADD_VOTER,
+                 nd->id);
+}
+
+/* One membership change on the leader: add a node, promote a learner
+ * that caught up, or remove a voter (the leader itself too) or a learner. */
+static int change_membership(world *w, node *l)
+{
+    raft_conf c;
+    raft_get_conf(l->r, &c);
+    int kind = (int)crand_below(&w->rng, 3);
+    if (kind == 0) {
+        for (int i = 0; i < w->n; i++) {
+            node *nd = &w->nodes[i];
+            if (nd->free) {
+                add_node(w, l, i);
+                return 0;
+            }
+            if (nd->r && !nd->was_member && !conf_has(&c, nd->id)) /* its add was lost */
+                return propose_conf(w, l, RAFT_CONF_ADD_LEARNER, nd->id);
+        }
+        return -1;
+    }
+    if (kind == 1) {
+        for (size_t k = 0; k < c.n_learners; k++)
+            if (raft_peer_match(l->r, c.learners[k]) >= raft_get_commit(l->r))
+                return propose_conf(w, l, RAFT_CONF_ADD_VOTER, c.learners[k]);
+        return -1;
+    }
+    if (c.n_learners && crand_below(&w->rng, 4) == 0)
+        return propose_conf(w, l, RAFT_CONF_REMOVE, c.learners[crand_below(&w->rng, c.n_learners)]);
+    if (c.n_voters <= 2) return -1;
+    uint64_t victim = c.voters[crand_below(&w->rng, c.n_voters)];
+    if (crand_below(&w->rng, 3) == 0) victim = l->id;
+    return propose_conf(w, l, RAFT_CONF_REMOVE, victim);
+}
+
+/* In some node's configuration: a running node's current one, or any in
+ * a crashed node's disk (it may come back and commit it). */
+static int in_any_conf(world *w, uint64_t id)
+{
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        raft_conf c;
+        if (nd->r) {
+            raft_get_conf(nd->r, &c);
+            if (conf_has(&c, id)) return 1;
+            continue;
+        }
+        if (nd->free) continue;
+        if (conf_has(&nd->snap.conf, id)) return 1;
+        for (size_t k = 0; k < nd->log.n; k++)
+            if (nd->log.v[k].type == RAFT_ENTRY_CONF &&
+                raft_conf_decode(nd->log.v[k].data, nd->log.v[k].len, &c) == 0 && conf_has(&c, id))
+                return 1;
+    }
+    return 0;
+}
+
+static void membership_step(world *w)
+{
+    raft_conf cc;
+    if (committed_conf(w, &cc) == 0) {
+        for (int i = 0; i < w->n; i++) {
+            node *nd = &w->nodes[i];
+            if (nd->free) continue;
+            if (conf_has(&cc, nd->id))
+                nd->was_member = 1;
+            else if (nd->was_member ||
+                     (w->now - nd->joined_at > JOIN_WAIT && !in_any_conf(w, nd->id)))
+                retire(w, i);
+        }
+    }
+    node *l = current_leader(w);
+    if (l && w->w.member) {
+        /* an operator removes a member whose node was given up on (its
+         * add, not in any log when it was wiped, committed since) */
+        raft_conf c;
+        raft_get_conf(l->r, &c);
+        for (size_t k = 0; k < c.n_voters + c.n_learners; k++) {
+            uint64_t id = k < c.n_voters ? c.voters[k] : c.learners[k - c.n_voters];
+            if (slot_of(w, id) < 0 && propose_conf(w, l, RAFT_CONF_REMOVE, id) == 0) break;
+        }
+    }
+    if (w->quiet || !chance(w, w->w.member, 100000)) return;
+    /* sometimes two changes at once: the second must be refused while
+     * the first is uncommitted (the conf-multi bug takes it) */
+    if (l && change_membership(w, l) == 0 && l->r && raft_get_role(l->r) == RAFT_LEADER &&
+        crand_below(&w->rng, 3) == 0)
+        change_membership(w, l);
+}
+
 static void world_step(world *w)
 {
     w->now++;
     faults_step(w);
+    membership_step(w);
     for (int i = 0; i < w->n; i++)
         if (w->nodes[i].r && w->now >= w->nodes[i].stalled_until &&
             (!w->w.drift || chance(w, w->nodes[i].tick_permille, 1000)))
@@ -978,26 +1190,58 @@ static void pick_weather(world *w)
         w->w.stall = 500;
     }
     w->w.drift = (int)crand_below(&w->rng, 2);
-    for (int i = 0; i < w->n; i++)
+    for (int i = 0; i < MAX_NODES; i++)
         w->nodes[i].tick_permille = 500 + (unsigned)crand_below(&w->rng, 501);
     static const size_t msg_bytes[] = {1, 128, 1024}, inflight[] = {1, 4, 16};
     w->w.msg_bytes = msg_bytes[crand_below(&w->rng, 3)];
     w->w.inflight = inflight[crand_below(&w->rng, 3)];
     static const uint64_t snap_every[] = {0, 5, 20, 100};
     w->w.snap_every = snap_every[crand_below(&w->rng, 4)];
+    static const size_t chunks[] = {16, 64, 4096};
+    w->w.chunk_bytes = chunks[crand_below(&w->rng, 3)];
+    static const unsigned member[] = {0, 0, 500, 2000};
+    w->w.member = member[crand_below(&w->rng, 4)];
+    if (w->bugs & RAFT_BUG_CONF_MULTI) w->w.member = 2000;
+}
+
+/* The slots that must agree at the end: every one, or with membership
+ * changes the members of the leader's configuration.  Returns how many,
+ * or -1 if one of them is not running. */
+static int final_members(world *w, int *slots)
+{
+    int n = 0;
+    if (!w->w.member) {
+        for (int i = 0; i < w->n; i++) {
+            if (!w->nodes[i].r) return -1;
+            slots[n++] = i;
+        }
+        return n;
+    }
+    node *l = current_leader(w);
+    if (!l) return -1;
+    raft_conf c;
+    raft_get_conf(l->r, &c);
+    for (size_t k = 0; k < c.n_voters + c.n_learners; k++) {
+        int i = slot_of(w, k < c.n_voters ? c.voters[k] : c.learners[k - c.n_voters]);
+        if (i < 0 || !w->nodes[i].r) return -1;
+        slots[n++] = i;
+    }
+    return n;
 }
 
 static int converged(world *w)
 {
     for (int c = 0; c < N_CLIENTS; c++)
         if (w->clients[c].busy) return 0;
+    int slots[RAFT_MAX_PEERS], n = final_members(w, slots);
+    if (n <= 0) return 0;
     uint64_t applied = 0;
-    for (int i = 0; i < w->n; i++) {
-        if (!w->nodes[i].r) return 0;
-        if (w->nodes[i].applied > applied) applied = w->nodes[i].applied;
+    for (int k = 0; k < n; k++)
+        if (w->nodes[slots[k]].applied > applied) applied = w->nodes[slots[k]].applied;
+    for (int k = 0; k < n; k++) {
+        node *nd = &w->nodes[slots[k]];
+        if (nd->applied != applied || raft_get_commit(nd->r) != applied) return 0;
     }
-    for (int i = 0; i < w->n; i++)
-        if (w->nodes[i].applied != applied || raft_get_commit(w->nodes[i].r) != applied) return 0;
     return 1;
 }
 
@@ -1015,6 +1259,18 @@ static void dump(world *w)
                 i + 1, raft_get_role(nd->r), raft_get_term(nd->r), raft_get_leader(nd->r),
                 raft_get_commit(nd->r), nd->applied, raft_last_index(nd->r),
                 raft_term_at(nd->r, raft_last_index(nd->r)), nd->writes.n, nd->reads.n);
+        raft_conf c;
+        raft_get_conf(nd->r, &c);
+        fprintf(stderr, "  id %" PRIu64 " snapshot %" PRIu64 " conf voters", nd->id,
+                raft_get_snapshot(nd->r)->index);
+        for (size_t k = 0; k < c.n_voters; k++)
+            fprintf(stderr, " %" PRIu64 " (match %" PRIu64 ")", c.voters[k],
+                    raft_peer_match(nd->r, c.voters[k]));
+        fprintf(stderr, " learners");
+        for (size_t k = 0; k < c.n_learners; k++)
+            fprintf(stderr, " %" PRIu64 " (match %" PRIu64 ")", c.learners[k],
+                    raft_peer_match(nd->r, c.learners[k]));
+        fprintf(stderr, "\n");
     }
     for (int c = 0; c < N_CLIENTS; c++)
         fprintf(stderr, "client %d busy %d write %d seq %" PRIu64 " key %" PRIu64 "\n", c + 1,
@@ -1023,9 +1279,11 @@ static void dump(world *w)
 
 static void final_checks(world *w)
 {
-    for (int i = 1; i < w->n; i++)
-        if (memcmp(w->nodes[i].kv, w->nodes[0].kv, sizeof(w->nodes[0].kv)) != 0)
-            violate(w, "nodes 1 and %d applied the same log to different states", i + 1);
+    int slots[RAFT_MAX_PEERS], n = final_members(w, slots);
+    for (int k = 1; k < n; k++)
+        if (memcmp(w->nodes[slots[k]].kv, w->nodes[slots[0]].kv, sizeof(w->nodes[0].kv)) != 0)
+            violate(w, "nodes %" PRIu64 " and %" PRIu64 " applied the same log to different states",
+                    w->nodes[slots[0]].id, w->nodes[slots[k]].id);
     for (size_t i = 0; i < w->acked.n; i++) {
         write_wait a = w->acked.v[i];
         if (a.seq > w->effect[a.client - 1].n || !w->effect[a.client - 1].v[a.seq - 1])
@@ -1076,20 +1334,34 @@ static void world_free(world *w)
     free(w->acked.v);
 }
 
+/* n voters, ids 1..n, and spare free slots for nodes to add. */
+static void init_slots(world *w, int n, int spare)
+{
+    w->n_init = n;
+    w->n = n + spare < MAX_NODES ? n + spare : MAX_NODES;
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        nd->free = i >= n;
+        nd->id = nd->free ? 0 : (uint64_t)i + 1;
+        nd->was_member = !nd->free;
+        nd->boot.n_voters = (size_t)n;
+        for (int j = 0; j < n; j++)
+            nd->boot.voters[j] = (uint64_t)j + 1;
+    }
+    for (int i = 0; i < n; i++)
+        node_start(w, i);
+}
+
 /* Runs one seed; returns the steps simulated, fills why on a violation. */
 static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, char *why,
                          size_t whylen, uint64_t faults[F_N])
 {
     world *w = xcalloc(1, sizeof(*w));
     w->seed = seed;
-    w->n = n;
     w->bugs = bugs;
     crand_seed(&w->rng, seed);
-    for (int i = 0; i < n; i++)
-        w->nodes[i].id = (uint64_t)i + 1;
     pick_weather(w);
-    for (int i = 0; i < n; i++)
-        node_start(w, i);
+    init_slots(w, n, w->w.member ? 2 : 0);
     while (w->now < steps && !w->violation[0])
         world_step(w);
     /* heal everything and let the cluster converge */
@@ -1098,10 +1370,10 @@ static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, ch
     w->w.drop = w->w.dup = w->w.resp_drop = 0;
     w->w.torn = 0;
     w->w.drift = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < w->n; i++)
         w->nodes[i].stalled_until = 0;
-    for (int i = 0; i < n; i++)
-        if (!w->nodes[i].r) node_start(w, i);
+    for (int i = 0; i < w->n; i++)
+        if (!w->nodes[i].r && !w->nodes[i].free) node_start(w, i);
     uint64_t quiet_end = w->now + QUIET_STEPS;
     while (!w->violation[0] && !converged(w) && w->now < quiet_end)
         world_step(w);
@@ -1124,15 +1396,11 @@ static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, ch
 static int bench(int n, uint64_t steps)
 {
     world *w = xcalloc(1, sizeof(*w));
-    w->n = n;
     w->bench = 1;
     w->w.inflight = 1;
     crand_seed(&w->rng, 1);
     w->w.delay_max = 1;
-    for (int i = 0; i < n; i++) {
-        w->nodes[i].id = (uint64_t)i + 1;
-        node_start(w, i);
-    }
+    init_slots(w, n, 0);
     w->quiet = 1; /* no clients, no faults */
     raft_campaign(w->nodes[0].r);
     while (raft_get_role(w->nodes[0].r) != RAFT_LEADER && w->now < 1000)

@@ -8,8 +8,8 @@
 #include "cairn.h"
 #include "test.h"
 /* test.h first: the harness uses its macros. */
+#include "ds/sha1.h"
 #include "engine_harness.h"
-#include "script/sha1.h"
 
 static void test_sha1_vectors(void)
 {

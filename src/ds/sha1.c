@@ -1,4 +1,4 @@
-/* sha1.c -- SHA-1 over a buffer held whole in memory (scripts are). */
+/* sha1.c -- SHA-1 over a buffer held whole in memory. */
 #include "sha1.h"
 
 #include <stdint.h>
@@ -44,7 +44,7 @@ static void sha1_block(uint32_t h[5], const unsigned char *p)
     h[4] += e;
 }
 
-void sha1_hex(const void *data, size_t len, char out[41])
+void sha1(const void *data, size_t len, unsigned char out[20])
 {
     uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
     const unsigned char *p = data;
@@ -61,11 +61,18 @@ void sha1_hex(const void *data, size_t len, char out[41])
         tail[tlen - 1 - i] = (unsigned char)(bits >> (8 * i));
     sha1_block(h, tail);
     if (tlen == 128) sha1_block(h, tail + 64);
+    for (int i = 0; i < 20; i++)
+        out[i] = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+void sha1_hex(const void *data, size_t len, char out[41])
+{
+    unsigned char d[20];
+    sha1(data, len, d);
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 20; i++) {
-        unsigned char byte = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
-        out[2 * i] = hex[byte >> 4];
-        out[2 * i + 1] = hex[byte & 15];
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
     }
     out[40] = '\0';
 }

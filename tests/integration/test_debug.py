@@ -1,0 +1,162 @@
+"""DEBUG DIGEST / DIGEST-VALUE / CHANGE-REPL-ID / OBJECT / SLEEP / HELP and
+LOLWUT, as Redis 7.0.  The digests of two servers differ (Redis mixes
+scores and values in its own formats), so only their shape and equalities
+are compared: equal data gives equal digests whatever the order it was
+written in and whatever the encodings.  Every test here holds against
+Redis 7.0 too (CAIRN_TEST_SERVER=redis)."""
+import re
+import time
+
+import pytest
+import redis
+
+HEX40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+@pytest.fixture
+def pair(server_factory):
+    a, b = server_factory(), server_factory()
+    ra, rb = a.client(), b.client()
+    yield ra, rb
+    ra.close()
+    rb.close()
+
+
+def digest(r):
+    return r.execute_command("DEBUG", "DIGEST")
+
+
+def values(r, *keys):
+    return r.execute_command("DEBUG", "DIGEST-VALUE", *keys)
+
+
+def fill(r, order):
+    """The same dataset, written in the given order."""
+    items = list(range(40))
+    if order:
+        items.reverse()
+    for i in items:
+        r.hset("h", f"f{i}", f"v{i}")
+        r.sadd("s", f"m{i}")
+        r.sadd("ints", i)
+        r.zadd("z", {f"m{i}": i / 3})
+        r.rpush("l", i)
+        r.set(f"k{i}", i)
+    if order:
+        r.delete("l")
+        r.rpush("l", *range(40))
+    r.set("ttl", "x", ex=1000)
+    r.select(1)
+    r.set("other-db", "y")
+    r.select(0)
+
+
+def test_empty_dataset_is_zeros(pair):
+    ra, _ = pair
+    ra.flushall()
+    assert digest(ra) == "0" * 40
+
+
+def test_equal_data_equal_digest_whatever_order_and_encoding(pair):
+    ra, rb = pair
+    # b keeps everything in its big encodings from the start.
+    rb.config_set("hash-max-listpack-entries", 0)
+    rb.config_set("zset-max-listpack-entries", 0)
+    rb.config_set("set-max-intset-entries", 0)
+    rb.config_set("list-max-listpack-size", 1)
+    fill(ra, 0)
+    fill(rb, 1)
+    assert ra.object("encoding", "h") != rb.object("encoding", "h")
+    da, db = digest(ra), digest(rb)
+    assert HEX40.match(da) and da != "0" * 40
+    assert da == db
+    keys = ["h", "s", "ints", "z", "l", "k7", "ttl", "missing"]
+    assert values(ra, *keys) == values(rb, *keys)
+
+
+def test_digest_follows_changes(pair):
+    ra, rb = pair
+    fill(ra, 0)
+    fill(rb, 0)
+    before = digest(ra)
+    ra.hset("h", "f1", "changed")
+    assert digest(ra) != before
+    ra.hset("h", "f1", "v1")
+    assert digest(ra) == before
+    ra.zadd("z", {"m1": 42})
+    assert digest(ra) != digest(rb)
+    ra.zadd("z", {"m1": 1 / 3})
+    assert digest(ra) == digest(rb)
+    # A list is ordered.
+    ra.lset("l", 0, "1")
+    ra.lset("l", 1, "0")
+    assert digest(ra) != digest(rb)
+    ra.lset("l", 0, "0")
+    ra.lset("l", 1, "1")
+    # Having an expiry counts, not its time.
+    ra.persist("ttl")
+    assert digest(ra) != digest(rb)
+    ra.expire("ttl", 5000)
+    assert digest(ra) == digest(rb)
+    # The db a key lives in counts.
+    ra.move("k1", 3)
+    assert digest(ra) != digest(rb)
+
+
+def test_digest_value(pair):
+    ra, _ = pair
+    ra.flushall()
+    ra.set("a", "1")
+    ra.rpush("b", "1")
+    ra.sadd("c", "1")
+    [va, vb, vc, vm] = values(ra, "a", "b", "c", "missing")
+    assert all(HEX40.match(v) for v in (va, vb, vc))
+    assert len({va, vb, vc}) == 3  # the type counts
+    assert vm == "0" * 40
+    assert values(ra) == []
+
+
+def test_change_repl_id_and_help(pair):
+    ra, _ = pair
+    assert ra.execute_command("DEBUG", "CHANGE-REPL-ID") in (True, "OK")
+    lines = ra.execute_command("DEBUG", "HELP")
+    for needle in ("DIGEST", "DIGEST-VALUE <key> [<key> ...]", "CHANGE-REPL-ID", "OBJECT <key>",
+                   "SLEEP <seconds>"):
+        assert needle in lines
+
+
+def test_debug_object_and_sleep(pair):
+    ra, _ = pair
+    ra.set("s", "hello")
+    ra.response_callbacks.pop("DEBUG OBJECT", None)
+    out = ra.execute_command("DEBUG", "OBJECT", "s")
+    assert re.match(r"^Value at:0x[0-9a-f]+ refcount:1 encoding:embstr serializedlength:\d+ "
+                    r"lru:\d+ lru_seconds_idle:\d+", out)
+    with pytest.raises(redis.ResponseError) as e:
+        ra.execute_command("DEBUG", "OBJECT", "nosuch")
+    assert str(e.value) == "no such key"
+    start = time.monotonic()
+    ra.execute_command("DEBUG", "SLEEP", "0.2")
+    assert time.monotonic() - start >= 0.19
+
+
+def test_lolwut(pair):
+    ra, _ = pair
+    version = ra.info("server")["redis_version"]
+    assert ra.execute_command("LOLWUT") == f"Redis ver. {version}\n"
+    with pytest.raises(redis.ResponseError) as e:
+        ra.execute_command("LOLWUT", "VERSION", "x")
+    assert str(e.value) == "value is not an integer or out of range"
+
+
+def test_stream_digest(pair):
+    ra, rb = pair
+    for r in (ra, rb):
+        r.flushall()
+        r.xadd("st", {"a": "1", "b": "x"}, id="1-1")
+        r.xadd("st", {"c": "2"}, id="2-0")
+        r.xgroup_create("st", "g", id="0")
+    assert digest(ra) == digest(rb)
+    assert values(ra, "st") == values(rb, "st")
+    ra.xadd("st", {"c": "3"}, id="3-0")
+    assert digest(ra) != digest(rb)

@@ -1,0 +1,108 @@
+"""CLIENT PAUSE timeout [WRITE|ALL] and CLIENT UNPAUSE, as Redis 7.0: a
+pause holds the commands of every client (ALL) or those that write or may
+replicate (WRITE), which then run once it ends, by its timeout or UNPAUSE.
+Every test here holds against Redis 7.0 too (CAIRN_TEST_SERVER=redis).
+
+Each test runs on a server of its own, so a pause holds only its clients."""
+import threading
+import time
+
+import pytest
+import redis
+
+
+@pytest.fixture
+def own(server_factory):
+    s = server_factory()
+    r = s.client()
+    yield s, r
+    r.close()
+
+
+def fails(r, *args):
+    with pytest.raises(redis.ResponseError) as e:
+        r.execute_command(*args)
+    return str(e.value)
+
+
+def timed(fn):
+    start = time.monotonic()
+    result = fn()
+    return result, time.monotonic() - start
+
+
+def test_write_pause_holds_writes_only(own):
+    s, r = own
+    other = s.client()
+    assert r.execute_command("CLIENT", "PAUSE", 500, "WRITE") in (True, "OK")
+    other.get("k")  # a read runs at once
+    (_, took) = timed(lambda: other.get("k"))
+    assert took < 0.3
+    (res, took) = timed(lambda: other.set("k", "v"))
+    assert res is True and took >= 0.3
+    assert other.get("k") == "v"
+    other.close()
+
+
+def test_may_replicate_commands_held(own):
+    s, r = own
+    other = s.client()
+    r.execute_command("CLIENT", "PAUSE", 400, "WRITE")
+    (_, took) = timed(lambda: other.publish("ch", "m"))
+    assert took >= 0.25
+    r.execute_command("CLIENT", "PAUSE", 400, "WRITE")
+    (_, took) = timed(lambda: other.eval("return 1", 0))
+    assert took >= 0.25
+    other.close()
+
+
+def test_all_pause_holds_reads(own):
+    s, r = own
+    other = s.client()
+    r.execute_command("CLIENT", "PAUSE", 400)
+    (_, took) = timed(lambda: other.get("k"))
+    assert took >= 0.25
+    other.close()
+
+
+def test_unpause_releases_held_commands(own):
+    s, r = own
+    other = s.client()
+    r.execute_command("CLIENT", "PAUSE", 100000, "WRITE")
+    done = {}
+
+    def write():
+        done["res"] = other.set("k", "v")
+        done["at"] = time.monotonic()
+
+    t = threading.Thread(target=write)
+    t.start()
+    time.sleep(0.3)
+    assert "res" not in done and r.get("k") is None
+    released = time.monotonic()
+    assert r.execute_command("CLIENT", "UNPAUSE") in (True, "OK")
+    t.join(5)
+    assert done["res"] is True and done["at"] - released < 2
+    assert r.get("k") == "v"
+    other.close()
+
+
+def test_pipelined_commands_keep_their_order(own):
+    s, r = own
+    other = s.client()
+    r.execute_command("CLIENT", "PAUSE", 300, "WRITE")
+    p = other.pipeline(transaction=False)
+    p.get("k")
+    p.set("k", "1")
+    p.incr("k")
+    p.get("k")
+    assert p.execute() == [None, True, 2, "2"]
+    other.close()
+
+
+def test_errors(own):
+    _, r = own
+    assert fails(r, "CLIENT", "PAUSE", "abc") == "timeout is not an integer or out of range"
+    assert fails(r, "CLIENT", "PAUSE", "-1") == "timeout is negative"
+    assert fails(r, "CLIENT", "PAUSE", "10", "READ") == "CLIENT PAUSE mode must be WRITE or ALL"
+    assert fails(r, "CLIENT", "PAUSE") == "wrong number of arguments for 'client|pause' command"

@@ -231,6 +231,7 @@ def check_acked(group, acked):
 
 
 def test_leader_killed_under_load_loses_no_acknowledged_write(group):
+    bound = group.failover_bound()
     w = Writer(group, seconds=6)
     time.sleep(1.0)
     old = group.leader()
@@ -240,7 +241,7 @@ def test_leader_killed_under_load_loses_no_acknowledged_write(group):
     new = group.leader(timeout=5, exclude=(old.id,))
     failover = time.time() - t0
     assert new.id != old.id
-    assert failover < 2.0, f"failover took {failover:.2f}s"
+    assert failover < bound, f"failover took {failover:.2f}s"
     w.join()
     assert len(w.acked) > before, "no write was acknowledged after the failover"
     check_acked(group, w.acked)
@@ -269,14 +270,15 @@ def test_leader_killed_repeatedly(group):
 
 
 def test_paused_leader_is_replaced_and_rejoins(group):
+    bound = group.failover_bound()
     old = group.leader()
     with old.client() as c:
         c.set("before", "1")
     old.proc.send_signal(signal.SIGSTOP)
     try:
         t0 = time.time()
-        new = group.leader(timeout=5, exclude=(old.id,))
-        assert time.time() - t0 < 2.0
+        new = group.leader(timeout=8, exclude=(old.id,))
+        assert time.time() - t0 < bound
         with new.client() as c:
             assert c.set("during", "2")
     finally:

@@ -167,8 +167,19 @@ enum {
     F_N
 };
 
+typedef struct fault_ev { /* one fault that fired (or is to be skipped) */
+    uint64_t step;
+    int kind, slot;
+} fault_ev;
+
 typedef struct world {
     crand rng;
+    /* Faults that shape the run (partitions, crashes, restarts, stalls,
+     * transfers, membership changes) draw from their own stream, one draw
+     * per kind per step whatever happens, and each one's details from a
+     * generator seeded by (seed, step, kind, node): leaving one out when
+     * shrinking changes nothing else in the schedule. */
+    crand frng, erng;
     uint64_t seed, now;
     int n, n_init; /* slots, initial voters */
     unsigned bugs;
@@ -192,6 +203,12 @@ typedef struct world {
     VEC(write_wait) acked;
     char violation[512];
     uint64_t faults[F_N];
+    /* trace shrinking: fault kinds turned off, single faults skipped, and
+     * the faults that fired */
+    unsigned off_kinds;
+    const struct fault_ev *skip;
+    size_t n_skip;
+    VEC(struct fault_ev) events;
 } world;
 
 static const char *const fault_names[F_N] = {"drops",
@@ -208,9 +225,37 @@ static const char *const fault_names[F_N] = {"drops",
                                              "membership changes",
                                              "nodes removed and wiped"};
 
+static const char *const fault_keys[F_N] = {
+    "drop",  "dup",      "part",     "crash",     "torn", "restart", "respdrop",
+    "stall", "transfer", "snapsent", "snapcrash", "conf", "retire"};
+
+/* A fault about to happen: allowed unless its kind is off or this one is
+ * skipped (by step, kind and node).  Faults on single messages are many:
+ * they are only turned off by kind. */
+static int fire(world *w, int kind, int slot)
+{
+    if (w->off_kinds & (1u << kind)) return 0;
+    if (kind == F_DROP || kind == F_DUP || kind == F_RESP_DROP) return 1;
+    for (size_t i = 0; i < w->n_skip; i++)
+        if (w->skip[i].step == w->now && w->skip[i].kind == kind && w->skip[i].slot == slot)
+            return 0;
+    VEC_PUSH(w->events, ((fault_ev){w->now, kind, slot}));
+    return 1;
+}
+
 static int chance(world *w, unsigned per, unsigned scale)
 {
     return per && crand_below(&w->rng, scale) < per;
+}
+
+static int chance_f(world *w, unsigned per) { return crand_below(&w->frng, 100000) < per; }
+
+static crand *event_rng(world *w, int kind, int slot)
+{
+    uint64_t h = w->seed * 0x9E3779B97F4A7C15ull ^ w->now * 0xC2B2AE3D27D4EB4Full ^
+                 (uint64_t)kind * 0x165667B19E3779F9ull ^ (uint64_t)(slot + 1);
+    crand_seed(&w->erng, h);
+    return &w->erng;
 }
 
 static void violate(world *w, const char *fmt, ...)
@@ -356,7 +401,7 @@ static void reply_write(world *w, uint64_t cid, uint64_t seq, uint64_t result)
 {
     client *c = &w->clients[cid - 1];
     if (!c->busy || !c->is_write || c->seq != seq) return;
-    if (chance(w, w->w.resp_drop, 1000)) {
+    if (chance(w, w->w.resp_drop, 1000) && fire(w, F_RESP_DROP, -1)) {
         w->faults[F_RESP_DROP]++;
         return;
     }
@@ -669,7 +714,8 @@ static void serve_reads(world *w, node *nd)
             continue;
         }
         client *c = &w->clients[rw->client];
-        if (c->busy && !c->is_write && c->read_ctx == rw->ctx && !chance(w, w->w.resp_drop, 1000))
+        if (c->busy && !c->is_write && c->read_ctx == rw->ctx &&
+            !(chance(w, w->w.resp_drop, 1000) && fire(w, F_RESP_DROP, -1)))
             client_done(w, rw->client, nd->kv[c->key]);
         *rw = nd->reads.v[--nd->reads.n];
     }
@@ -689,12 +735,12 @@ static void net_send(world *w, node *from, const raft_msg *m)
         }
         chunk = from->snap_data + m->offset;
     }
-    if (chance(w, w->w.drop, 1000)) {
+    if (chance(w, w->w.drop, 1000) && fire(w, F_DROP, -1)) {
         w->faults[F_DROP]++;
         return;
     }
     int copies = 1;
-    if (chance(w, w->w.dup, 1000)) {
+    if (chance(w, w->w.dup, 1000) && fire(w, F_DUP, -1)) {
         copies = 2;
         w->faults[F_DUP]++;
     }
@@ -766,7 +812,7 @@ static int take_snapshot(world *w, int i, uint64_t index)
         return -1;
     }
     m.size = state_encode(nd, buf);
-    int crash = chance(w, w->w.torn, 100000);
+    int crash = chance(w, w->w.torn, 100000) && fire(w, F_SNAP_CRASH, i);
     if (crash && crand_below(&w->rng, 2)) {
         w->faults[F_SNAP_CRASH]++;
         node_crash(w, i); /* before the rename: the old snapshot stands */
@@ -794,7 +840,7 @@ static void node_ready(world *w, int i)
             return;
         }
         check_log_matching(w, nd, rd.entries, rd.n_entries);
-        if (chance(w, w->w.torn, 100000)) {
+        if (chance(w, w->w.torn, 100000) && fire(w, F_TORN, i)) {
             w->faults[F_TORN]++;
             torn_persist(w, nd, &rd);
             node_crash(w, i);
@@ -875,21 +921,21 @@ static void check_leaders(world *w)
 
 /* ---- faults ---- */
 
-static void change_partition(world *w)
+static void change_partition(world *w, crand *er)
 {
     w->faults[F_PART]++;
     memset(w->blocked, 0, sizeof(w->blocked));
-    int kind = (int)crand_below(&w->rng, 5);
+    int kind = (int)crand_below(er, 5);
     int n = w->n;
     if (kind == 0) return; /* heal */
     if (kind == 1 || kind == 4) {
-        int x = (int)crand_below(&w->rng, (uint64_t)n);
+        int x = (int)crand_below(er, (uint64_t)n);
         if (kind == 4) { /* isolate the leader, if any, maybe freezing its clock too */
             for (int i = 0; i < n; i++)
                 if (w->nodes[i].r && raft_get_role(w->nodes[i].r) == RAFT_LEADER) x = i;
-            if (w->w.stall && crand_below(&w->rng, 2)) {
+            if (w->w.stall && crand_below(er, 2)) {
                 w->faults[F_STALL]++;
-                w->nodes[x].stalled_until = w->now + 20 + crand_below(&w->rng, 100);
+                w->nodes[x].stalled_until = w->now + 20 + crand_below(er, 100);
             }
         }
         for (int i = 0; i < n; i++)
@@ -899,7 +945,7 @@ static void change_partition(world *w)
     if (kind == 2) { /* split into two sides */
         int side[MAX_NODES];
         for (int i = 0; i < n; i++)
-            side[i] = (int)crand_below(&w->rng, 2);
+            side[i] = (int)crand_below(er, 2);
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
                 w->blocked[i][j] = side[i] != side[j];
@@ -908,15 +954,16 @@ static void change_partition(world *w)
     /* one-way links: a node may hear others it cannot reach */
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
-            w->blocked[i][j] = i != j && crand_below(&w->rng, 3) == 0;
+            w->blocked[i][j] = i != j && crand_below(er, 3) == 0;
 }
 
 static void faults_step(world *w)
 {
     if (w->quiet) return;
-    if (chance(w, w->w.part, 100000)) change_partition(w);
-    if (chance(w, w->w.transfer, 100000)) {
-        int to = (int)crand_below(&w->rng, (uint64_t)w->n);
+    if (chance_f(w, w->w.part) && fire(w, F_PART, -1))
+        change_partition(w, event_rng(w, F_PART, -1));
+    if (chance_f(w, w->w.transfer) && fire(w, F_TRANSFER, -1)) {
+        int to = (int)crand_below(event_rng(w, F_TRANSFER, -1), (uint64_t)w->n);
         for (int i = 0; i < w->n; i++)
             if (i != to && w->nodes[i].r && raft_get_role(w->nodes[i].r) == RAFT_LEADER &&
                 !w->nodes[to].free &&
@@ -925,17 +972,18 @@ static void faults_step(world *w)
     }
     for (int i = 0; i < w->n; i++) {
         node *nd = &w->nodes[i];
-        if (chance(w, w->w.stall, 100000)) {
+        if (chance_f(w, w->w.stall) && fire(w, F_STALL, i)) {
             /* a timer that stops (a frozen VM): a leader keeps believing
              * it leads while the others elect a new one */
             w->faults[F_STALL]++;
-            nd->stalled_until = w->now + 20 + crand_below(&w->rng, 100);
+            nd->stalled_until = w->now + 20 + crand_below(event_rng(w, F_STALL, i), 100);
         }
+        int crash = chance_f(w, w->w.crash), restart = chance_f(w, w->w.restart);
         if (nd->free) continue;
-        if (nd->r && chance(w, w->w.crash, 100000)) {
+        if (nd->r && crash && fire(w, F_CRASH, i)) {
             w->faults[F_CRASH]++;
             node_crash(w, i);
-        } else if (!nd->r && chance(w, w->w.restart, 100000)) {
+        } else if (!nd->r && restart && fire(w, F_RESTART, i)) {
             w->faults[F_RESTART]++;
             node_start(w, i);
         }
@@ -1038,7 +1086,7 @@ static int propose_conf(world *w, node *l, int op, uint64_t id)
 
 /* Start a node in a free slot, to be added as a learner (or at once as
  * a voter, which Raft allows: it is only slow to catch up). */
-static void add_node(world *w, node *l, int slot)
+static void add_node(world *w, crand *er, node *l, int slot)
 {
     node *nd = &w->nodes[slot];
     nd->free = 0;
@@ -1053,22 +1101,21 @@ static void add_node(world *w, node *l, int slot)
     nd->joined_at = w->now;
     nd->was_member = 0;
     node_start(w, slot);
-    propose_conf(w, l, crand_below(&w->rng, 4) ? RAFT_CONF_ADD_LEARNER : RAFT_CONF_ADD_VOTER,
-                 nd->id);
+    propose_conf(w, l, crand_below(er, 4) ? RAFT_CONF_ADD_LEARNER : RAFT_CONF_ADD_VOTER, nd->id);
 }
 
 /* One membership change on the leader: add a node, promote a learner
  * that caught up, or remove a voter (the leader itself too) or a learner. */
-static int change_membership(world *w, node *l)
+static int change_membership(world *w, crand *er, node *l)
 {
     raft_conf c;
     raft_get_conf(l->r, &c);
-    int kind = (int)crand_below(&w->rng, 3);
+    int kind = (int)crand_below(er, 3);
     if (kind == 0) {
         for (int i = 0; i < w->n; i++) {
             node *nd = &w->nodes[i];
             if (nd->free) {
-                add_node(w, l, i);
+                add_node(w, er, l, i);
                 return 0;
             }
             if (nd->r && !nd->was_member && !conf_has(&c, nd->id)) /* its add was lost */
@@ -1082,11 +1129,11 @@ static int change_membership(world *w, node *l)
                 return propose_conf(w, l, RAFT_CONF_ADD_VOTER, c.learners[k]);
         return -1;
     }
-    if (c.n_learners && crand_below(&w->rng, 4) == 0)
-        return propose_conf(w, l, RAFT_CONF_REMOVE, c.learners[crand_below(&w->rng, c.n_learners)]);
+    if (c.n_learners && crand_below(er, 4) == 0)
+        return propose_conf(w, l, RAFT_CONF_REMOVE, c.learners[crand_below(er, c.n_learners)]);
     if (c.n_voters <= 2) return -1;
-    uint64_t victim = c.voters[crand_below(&w->rng, c.n_voters)];
-    if (crand_below(&w->rng, 3) == 0) victim = l->id;
+    uint64_t victim = c.voters[crand_below(er, c.n_voters)];
+    if (crand_below(er, 3) == 0) victim = l->id;
     return propose_conf(w, l, RAFT_CONF_REMOVE, victim);
 }
 
@@ -1137,12 +1184,13 @@ static void membership_step(world *w)
             if (slot_of(w, id) < 0 && propose_conf(w, l, RAFT_CONF_REMOVE, id) == 0) break;
         }
     }
-    if (w->quiet || !chance(w, w->w.member, 100000)) return;
+    if (w->quiet || !chance_f(w, w->w.member) || !fire(w, F_CONF, -1)) return;
+    crand *er = event_rng(w, F_CONF, -1);
     /* sometimes two changes at once: the second must be refused while
      * the first is uncommitted (the conf-multi bug takes it) */
-    if (l && change_membership(w, l) == 0 && l->r && raft_get_role(l->r) == RAFT_LEADER &&
-        crand_below(&w->rng, 3) == 0)
-        change_membership(w, l);
+    if (l && change_membership(w, er, l) == 0 && l->r && raft_get_role(l->r) == RAFT_LEADER &&
+        crand_below(er, 3) == 0)
+        change_membership(w, er, l);
 }
 
 static void world_step(world *w)
@@ -1202,6 +1250,11 @@ static void pick_weather(world *w)
     static const unsigned member[] = {0, 0, 500, 2000};
     w->w.member = member[crand_below(&w->rng, 4)];
     if (w->bugs & RAFT_BUG_CONF_MULTI) w->w.member = 2000;
+    if (w->bugs & RAFT_BUG_SNAP_STALE) { /* stale snapshots: frequent ones, late copies */
+        w->w.snap_every = 5;
+        w->w.dup = 100;
+        w->w.delay_max = 8;
+    }
 }
 
 /* The slots that must agree at the end: every one, or with membership
@@ -1332,6 +1385,7 @@ static void world_free(world *w)
     free(w->digest.v);
     free(w->emap);
     free(w->acked.v);
+    free(w->events.v);
 }
 
 /* n voters, ids 1..n, and spare free slots for nodes to add. */
@@ -1353,13 +1407,28 @@ static void init_slots(world *w, int n, int spare)
 }
 
 /* Runs one seed; returns the steps simulated, fills why on a violation. */
+/* What to leave out of a run, and the faults that fired in it. */
+typedef struct trace {
+    unsigned off_kinds;
+    const fault_ev *skip;
+    size_t n_skip;
+    fault_ev *fired; /* malloc'd, the caller frees */
+    size_t n_fired;
+} trace;
+
 static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, char *why,
-                         size_t whylen, uint64_t faults[F_N])
+                         size_t whylen, uint64_t faults[F_N], trace *tr)
 {
     world *w = xcalloc(1, sizeof(*w));
+    if (tr) {
+        w->off_kinds = tr->off_kinds;
+        w->skip = tr->skip;
+        w->n_skip = tr->n_skip;
+    }
     w->seed = seed;
     w->bugs = bugs;
     crand_seed(&w->rng, seed);
+    crand_seed(&w->frng, seed ^ 0x5DEECE66Dull);
     pick_weather(w);
     init_slots(w, n, w->w.member ? 2 : 0);
     while (w->now < steps && !w->violation[0])
@@ -1386,6 +1455,11 @@ static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, ch
     for (int f = 0; f < F_N; f++)
         faults[f] += w->faults[f];
     uint64_t ran = w->now;
+    if (tr) {
+        tr->fired = w->events.v;
+        tr->n_fired = w->events.n;
+        w->events.v = NULL;
+    }
     world_free(w);
     free(w);
     return ran;
@@ -1430,6 +1504,114 @@ static int bench(int n, uint64_t steps)
     return bad;
 }
 
+/* ---- trace shrinking ---- */
+
+#define SHRINK_RUNS 400
+
+static int fails(uint64_t seed, int n, uint64_t steps, unsigned bugs, trace *tr, char *why)
+{
+    uint64_t faults[F_N] = {0};
+    free(tr->fired);
+    tr->fired = NULL;
+    run_seed(seed, n, steps, bugs, why, 512, faults, tr);
+    return why[0] != 0;
+}
+
+static void print_trace(const trace *tr, uint64_t seed, int n, uint64_t steps, const char *bugname)
+{
+    printf("  replay the shrunk trace: cairn-sim --nodes %d --steps %" PRIu64 " --seed %" PRIu64
+           "%s%s",
+           n, steps, seed, bugname ? " --bug " : "", bugname ? bugname : "");
+    if (tr->off_kinds) {
+        printf(" --no ");
+        const char *sep = "";
+        for (int k = 0; k < F_N; k++)
+            if (tr->off_kinds & (1u << k)) {
+                printf("%s%s", sep, fault_keys[k]);
+                sep = ",";
+            }
+    }
+    if (tr->n_skip) {
+        printf(" --skip ");
+        for (size_t i = 0; i < tr->n_skip; i++)
+            printf("%s%" PRIu64 ":%s:%d", i ? "," : "", tr->skip[i].step,
+                   fault_keys[tr->skip[i].kind], tr->skip[i].slot);
+    }
+    printf("\n  its faults (%zu):", tr->n_fired);
+    for (size_t i = 0; i < tr->n_fired; i++)
+        printf(" %" PRIu64 ":%s:%d", tr->fired[i].step, fault_keys[tr->fired[i].kind],
+               tr->fired[i].slot);
+    printf("\n");
+}
+
+/* A seed failed: find a smaller fault schedule that still fails.  First
+ * whole kinds of faults are turned off, then single faults are skipped,
+ * halves first (ddmin).  Every candidate is a full deterministic rerun, so
+ * the result replays exactly. */
+static void shrink(uint64_t seed, int n, uint64_t steps, unsigned bugs, const char *bugname,
+                   trace *start)
+{
+    trace tr = {.off_kinds = start->off_kinds, .skip = start->skip, .n_skip = start->n_skip};
+    char why[512];
+    int runs = 0;
+    if (!fails(seed, n, steps, bugs, &tr, why)) return;
+    /* a candidate is kept if it still fails with no more faults */
+    size_t before = tr.n_fired, best = tr.n_fired;
+    for (int k = 0; k < F_N && runs < SHRINK_RUNS; k++) {
+        if (k == F_SNAP_SENT || k == F_RETIRE || (tr.off_kinds & (1u << k))) continue;
+        tr.off_kinds |= 1u << k;
+        runs++;
+        if (fails(seed, n, steps, bugs, &tr, why) && tr.n_fired <= best)
+            best = tr.n_fired;
+        else
+            tr.off_kinds &= ~(1u << k);
+    }
+    fails(seed, n, steps, bugs, &tr, why);
+    fault_ev *cand = NULL, *skip = NULL;
+    size_t n_skip = 0, n_ev = tr.n_fired;
+    fault_ev *ev = malloc((n_ev ? n_ev : 1) * sizeof(*ev));
+    skip = malloc((n_ev + start->n_skip + 1) * sizeof(*skip));
+    cand = malloc((n_ev + start->n_skip + 1) * sizeof(*cand));
+    if (!ev || !skip || !cand) oom();
+    if (n_ev) memcpy(ev, tr.fired, n_ev * sizeof(*ev));
+    if (start->n_skip) memcpy(skip, start->skip, start->n_skip * sizeof(*skip));
+    n_skip = start->n_skip;
+    for (size_t chunk = n_ev / 2 ? n_ev / 2 : 1; chunk >= 1 && runs < SHRINK_RUNS; chunk /= 2) {
+        for (size_t at = 0; at < n_ev && runs < SHRINK_RUNS;) {
+            size_t len = at + chunk <= n_ev ? chunk : n_ev - at;
+            if (n_skip) memcpy(cand, skip, n_skip * sizeof(*cand));
+            memcpy(cand + n_skip, ev + at, len * sizeof(*cand));
+            tr.skip = cand;
+            tr.n_skip = n_skip + len;
+            runs++;
+            if (!fails(seed, n, steps, bugs, &tr, why) || tr.n_fired > best) {
+                at += len;
+                continue;
+            }
+            best = tr.n_fired;
+            /* still fails without them: they go for good */
+            memcpy(skip, cand, tr.n_skip * sizeof(*skip));
+            n_skip = tr.n_skip;
+            memmove(ev + at, ev + at + len, (n_ev - at - len) * sizeof(*ev));
+            n_ev -= len;
+        }
+        if (chunk == 1) break;
+    }
+    tr.skip = skip;
+    tr.n_skip = n_skip;
+    fails(seed, n, steps, bugs, &tr, why);
+    if (tr.n_fired < before)
+        printf("  shrunk in %d runs: %zu faults where there were %zu; still: %s\n", runs,
+               tr.n_fired, before, why);
+    else
+        printf("  could not shrink its %zu faults in %d runs\n", before, runs);
+    print_trace(&tr, seed, n, steps, bugname);
+    free(tr.fired);
+    free(ev);
+    free(skip);
+    free(cand);
+}
+
 /* ---- command line ---- */
 
 static const struct {
@@ -1446,12 +1628,47 @@ static const struct {
     {"conf-multi", RAFT_BUG_CONF_MULTI},
 };
 
+typedef VEC(fault_ev) fault_vec;
+
+static int fault_kind(const char *name, size_t len)
+{
+    for (int k = 0; k < F_N; k++)
+        if (strlen(fault_keys[k]) == len && !strncmp(fault_keys[k], name, len)) return k;
+    return -1;
+}
+
+/* --no KIND,KIND... or --skip STEP:KIND:SLOT,... */
+static int parse_faults(const char *v, int kinds, unsigned *off, fault_vec *skips)
+{
+    while (*v) {
+        const char *end = strchr(v, ',');
+        size_t len = end ? (size_t)(end - v) : strlen(v);
+        if (kinds) {
+            int k = fault_kind(v, len);
+            if (k < 0) return -1;
+            *off |= 1u << k;
+        } else {
+            char name[32];
+            unsigned long long step;
+            int slot;
+            if (sscanf(v, "%llu:%31[a-z]:%d", &step, name, &slot) != 3) return -1;
+            int k = fault_kind(name, strlen(name));
+            if (k < 0) return -1;
+            VEC_PUSH(*skips, ((fault_ev){step, k, slot}));
+        }
+        v += len + (end != NULL);
+    }
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: cairn-sim --nodes 3|5 --seeds N --steps M [--seed S] [--bug NAME]\n"
             "       options: --first-seed S (run S, S+1, ...), --stop (at the first "
-            "violation), --quiet\n"
+            "violation), --quiet,\n"
+            "       --shrink (reduce a failing seed's faults), --no KIND,... --skip "
+            "STEP:KIND:SLOT,...\n"
             "       cairn-sim --bench [--nodes N] [--steps M]\n"
             "bugs: figure8 no-noop vote-unsynced read-stale dup-apply lease-drift snap-stale "
             "conf-multi\n");
@@ -1459,10 +1676,12 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    int n = 3, do_bench = 0, quiet_progress = 0, stop_at_first = 0;
+    int n = 3, do_bench = 0, quiet_progress = 0, stop_at_first = 0, do_shrink = 0;
     uint64_t seeds = 100, steps = 2000, first = 1;
     unsigned bugs = 0;
     const char *bugname = NULL;
+    trace base = {0};
+    fault_vec skips = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--bench")) {
@@ -1471,6 +1690,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "--stop")) { /* stop at the first violation */
             stop_at_first = 1;
+            continue;
+        }
+        if (!strcmp(a, "--shrink")) { /* shrink the fault schedule of a failing seed */
+            do_shrink = 1;
             continue;
         }
         if (!strcmp(a, "--quiet")) {
@@ -1493,6 +1716,11 @@ int main(int argc, char **argv)
             seeds = 1;
         } else if (!strcmp(a, "--first-seed")) {
             first = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--no") || !strcmp(a, "--skip")) {
+            if (parse_faults(v, !strcmp(a, "--no"), &base.off_kinds, &skips) != 0) {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(a, "--bug")) {
             size_t k;
             for (k = 0; k < sizeof(bug_names) / sizeof(bug_names[0]); k++)
@@ -1513,21 +1741,27 @@ int main(int argc, char **argv)
         return 2;
     }
     if (do_bench) return bench(n, steps);
+    base.skip = skips.v;
+    base.n_skip = skips.n;
     uint64_t total_steps = 0, violations = 0, faults[F_N] = {0}, ran = 0;
     for (uint64_t s = first; s < first + seeds && !(stop_at_first && violations); s++) {
         ran++;
         char why[512];
-        total_steps += run_seed(s, n, steps, bugs, why, sizeof(why), faults);
+        total_steps += run_seed(s, n, steps, bugs, why, sizeof(why), faults, &base);
+        free(base.fired);
+        base.fired = NULL;
         if (why[0]) {
             violations++;
             printf("seed %" PRIu64 ": VIOLATION %s\n  replay: cairn-sim --nodes %d --steps %" PRIu64
                    " --seed %" PRIu64 "%s%s\n",
                    s, why, n, steps, s, bugname ? " --bug " : "", bugname ? bugname : "");
+            if (do_shrink) shrink(s, n, steps, bugs, bugname, &base);
             fflush(stdout);
         } else if (!quiet_progress && seeds >= 100 && (s - first + 1) % (seeds / 10) == 0) {
             fprintf(stderr, "  %" PRIu64 "/%" PRIu64 " seeds\n", s - first + 1, seeds);
         }
     }
+    free(skips.v);
     printf("faults injected:");
     for (int f = 0; f < F_N; f++)
         printf(" %s %" PRIu64 "%s", fault_names[f], faults[f], f + 1 < F_N ? "," : "\n");

@@ -2,7 +2,7 @@
  * act on.
  *
  * An operator's redis.conf (Debian's stock file first of all) names
- * parameters for features Cairn does not have or does differently: TLS,
+ * parameters for features Cairn does not have or does differently:
  * Redis cluster and replication, lazy freeing, defragmentation, process
  * titles.  Refusing them would make every existing configuration fail to
  * start, so each is accepted with Redis's type, bounds and default, stored
@@ -37,7 +37,6 @@ static const cfg_enum endpoint_type_enum[] = {
     {"ip", 0}, {"hostname", 1}, {"unknown-endpoint", 2}, {NULL, 0}};
 static const cfg_enum propagation_error_enum[] = {
     {"ignore", 0}, {"panic", 1}, {"panic-on-replicas", 2}, {NULL, 0}};
-static const cfg_enum tls_auth_clients_enum[] = {{"no", 0}, {"yes", 1}, {"optional", 2}, {NULL, 0}};
 
 /* Multi-word values are held as their words joined by spaces (CT_BIND);
  * these check them as Redis does. */
@@ -146,7 +145,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     /* Bool */
     B("io-threads-do-reads", NULL, IM, "no"),
     B("always-show-logo", NULL, IM, "no"),
-    B("protected-mode", NULL, 0, "yes"),
     B("activerehashing", NULL, 0, "yes"),
     B("set-proc-title", NULL, IM, "yes"),
     B("dynamic-hz", NULL, 0, "yes"),
@@ -176,16 +174,10 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     B("cluster-allow-replica-migration", NULL, 0, "yes"),
     B("replica-announced", NULL, 0, "yes"),
     B("aof-disable-auto-gc", NULL, 0, "no"),
-    B("tls-cluster", NULL, 0, "no"),
-    B("tls-replication", NULL, 0, "no"),
-    B("tls-prefer-server-ciphers", NULL, 0, "no"),
-    B("tls-session-caching", NULL, 0, "yes"),
     /* String */
-    S("aclfile", NULL, IM, ""),
     S("replica-announce-ip", "slave-announce-ip", 0, ""),
     S("masteruser", NULL, SE, ""),
     S("masterauth", NULL, SE, ""),
-    S("requirepass", NULL, SE, ""),
     S("cluster-announce-ip", NULL, 0, ""),
     S("cluster-config-file", NULL, IM, "nodes.conf"),
     S("cluster-announce-hostname", NULL, 0, ""),
@@ -197,18 +189,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     S("ignore-warnings", NULL, 0, ""),
     S("proc-title-template", NULL, 0, "{title} {listen-addr} {server-mode}"),
     S("bind-source-addr", NULL, 0, ""),
-    S("tls-cert-file", NULL, 0, ""),
-    S("tls-key-file", NULL, 0, ""),
-    S("tls-key-file-pass", NULL, SE, ""),
-    S("tls-client-cert-file", NULL, 0, ""),
-    S("tls-client-key-file", NULL, 0, ""),
-    S("tls-client-key-file-pass", NULL, SE, ""),
-    S("tls-dh-params-file", NULL, 0, ""),
-    S("tls-ca-cert-file", NULL, 0, ""),
-    S("tls-ca-cert-dir", NULL, 0, ""),
-    S("tls-protocols", NULL, 0, ""),
-    S("tls-ciphers", NULL, 0, ""),
-    S("tls-ciphersuites", NULL, 0, ""),
     {.name = "maxmemory-clients", .type = CT_STRING, .dflt = "0", .check = check_maxmemory_clients},
     /* Enum */
     E("syslog-facility", IM, syslog_facility_enum, "local0"),
@@ -216,11 +196,8 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     E("oom-score-adj", 0, oom_score_adj_enum, "no"),
     E("acl-pubsub-default", 0, acl_pubsub_default_enum, "resetchannels"),
     E("sanitize-dump-payload", 0, sanitize_dump_payload_enum, "no"),
-    E("enable-protected-configs", IM, protected_action_enum, "no"),
-    E("enable-debug-command", IM, protected_action_enum, "no"),
     E("enable-module-command", IM, protected_action_enum, "no"),
     E("cluster-preferred-endpoint-type", 0, endpoint_type_enum, "ip"),
-    E("tls-auth-clients", 0, tls_auth_clients_enum, "yes"),
     E("propagation-error-behavior", 0, propagation_error_enum, "ignore"),
     /* Integer */
     N("io-threads", NULL, CT_INT, IM, 1, 128, "1"),
@@ -244,12 +221,8 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     N("min-replicas-max-lag", "min-slaves-max-lag", CT_INT, 0, 0, INT_MAX, "10"),
     N("shutdown-timeout", NULL, CT_INT, 0, 0, INT_MAX, "10"),
     N("repl-diskless-sync-max-replicas", NULL, CT_INT, 0, 0, INT_MAX, "0"),
-    N("tls-port", NULL, CT_INT, 0, 0, 65535, "0"),
-    N("tls-session-cache-size", NULL, CT_INT, 0, 0, INT_MAX, "20480"),
-    N("tls-session-cache-timeout", NULL, CT_INT, 0, 0, INT_MAX, "300"),
     N("socket-mark-id", NULL, CT_LL, IM | CF_UNSIGNED, 0, UINT_MAX, "0"),
     N("active-defrag-max-scan-fields", NULL, CT_LL, CF_UNSIGNED, 1, LONG_MAX, "1000"),
-    N("acllog-max-len", NULL, CT_LL, CF_UNSIGNED, 0, LONG_MAX, "128"),
     N("cluster-node-timeout", NULL, CT_LL, 0, 0, LLONG_MAX, "15000"),
     N("repl-backlog-size", NULL, CT_LL, CF_MEMORY, 1, LLONG_MAX, "1048576"),
     N("repl-backlog-ttl", NULL, CT_LL, 0, 0, LONG_MAX, "3600"),
@@ -270,9 +243,6 @@ const char *config_compat_note(const config_def *d)
     static const struct {
         const char *prefix, *note;
     } notes[] = {
-        {"requirepass", "connections are NOT authenticated; bind to trusted addresses only"},
-        {"protected-mode", "connections are not restricted; bind to trusted addresses only"},
-        {"tls-", "TLS is not supported"},
         {"cluster-", "Redis Cluster is not supported"},
         {"repl", "Redis replication is not supported (Cairn replicates with Raft)"},
         {"replica", "Redis replication is not supported (Cairn replicates with Raft)"},

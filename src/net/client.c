@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "../ds/alloc.h"
+#include "../engine/acl.h"
 #include "../engine/cmd.h"
 #include "../engine/config.h"
 
@@ -53,6 +55,7 @@ static void queue_write(client *c)
 
 static void client_free(client *c)
 {
+    tls_conn_free(c->tls);
     dstr_free(c->qbuf);
     resp_parser_free(&c->parser);
     rbuf_free(&c->out);
@@ -83,6 +86,10 @@ void client_close(client *c)
     }
     /* uv_close() stops the poll (the descriptor leaves epoll) at once, so
      * the socket can go now; the memory waits for the close callback. */
+    /* The TLS goodbye goes now too: the descriptor's number is free for
+     * reuse once it is closed. */
+    tls_conn_free(c->tls);
+    c->tls = NULL;
     uv_close((uv_handle_t *)&c->poll, on_close);
     close(c->fd);
 }
@@ -191,6 +198,44 @@ void net_client_pushed(cairn_session *s)
     queue_write(c);
 }
 
+/* Resume the clients whose wait after a failed authentication is over,
+ * and wake again for the next one. */
+static void on_auth_timer(uv_timer_t *h)
+{
+    net *n = h->data;
+    int64_t now = clock_mono_ms(), next = 0;
+    for (client *c = n->clients; c; c = c->next) {
+        if (!(c->flags & CLIENT_AUTH_WAIT)) continue;
+        if (c->auth_wait_until_ms <= now) {
+            c->flags = (c->flags & ~CLIENT_AUTH_WAIT) | CLIENT_RESUME;
+            queue_write(c);
+        } else if (!next || c->auth_wait_until_ms < next) {
+            next = c->auth_wait_until_ms;
+        }
+    }
+    if (next) uv_timer_start(&n->auth_timer, on_auth_timer, (uint64_t)(next - now), 0);
+}
+
+/* A command of c failed to authenticate (AUTH, HELLO AUTH): log it, and
+ * from the second failure on hold the connection's next commands for a
+ * delay that doubles with each failure, so that guessing passwords over
+ * one connection is slow however many attempts it pipelines. */
+static void auth_failed(client *c)
+{
+    net *n = c->net;
+    uint32_t k = c->sess.auth_failures;
+    n->log(n->log_priv, LL_NOTICE,
+           "Failed authentication from client id=%llu addr=%s (%u on this connection)",
+           (unsigned long long)c->sess.id, c->addr, k);
+    if (k < 2) return;
+    int64_t delay = AUTH_DELAY_MS << (k - 2 < AUTH_DELAY_DOUBLINGS ? k - 2 : AUTH_DELAY_DOUBLINGS);
+    c->auth_wait_until_ms = clock_mono_ms() + delay;
+    c->flags |= CLIENT_AUTH_WAIT;
+    uint64_t due = uv_timer_get_due_in(&n->auth_timer);
+    if (!uv_is_active((uv_handle_t *)&n->auth_timer) || due > (uint64_t)delay)
+        uv_timer_start(&n->auth_timer, on_auth_timer, (uint64_t)delay, 0);
+}
+
 /* A Raft peer opens its connection with CLIENT REPLY OFF, then RAFT: it
  * is let through before it has identified itself (by its secret), or the
  * messages that confirm reads would wait for a read confirmation. */
@@ -261,8 +306,8 @@ static void process_input(client *c)
     uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
     int observed = 0;
     batch_clock clk = {0, 0, 0};
-    while (
-        !(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP))) {
+    while (!(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP |
+                         CLIENT_AUTH_WAIT))) {
         /* A command held by CLIENT PAUSE is parsed already: its bytes
          * stay in the buffer (consumed is left at its start) until it runs. */
         size_t start = p->consumed;
@@ -288,8 +333,10 @@ static void process_input(client *c)
             c->flags |= CLIENT_CLOSE_AFTER;
             break;
         }
+        uint32_t failures = c->sess.auth_failures;
         client_run(c, &clk);
         p->argc = 0;
+        if (c->sess.auth_failures > failures) auth_failed(c);
         /* Admin commands (RAFT, CONFIG, ...) read nothing a replicated
          * node must confirm before answering. */
         if (hooks->observed && !(c->sess.last_cmd && (c->sess.last_cmd->flags & CMD_ADMIN)))
@@ -345,23 +392,10 @@ static void make_read_room(client *c, size_t len)
     if (cap > dstr_cap(c->qbuf)) c->qbuf = dstr_reserve_exact(c->qbuf, cap - len);
 }
 
-/* One recv() per readable event, as Redis, into the free end of the query
- * buffer.  Level-triggered polling brings us back if more is waiting. */
-static void read_input(client *c)
+/* nread bytes arrived at the end of the query buffer: count them, judge
+ * the buffer and run what it holds. */
+static void input_arrived(client *c, size_t len, ssize_t nread)
 {
-    size_t len = dstr_len(c->qbuf);
-    make_read_room(c, len);
-    ssize_t nread = recv(c->fd, c->qbuf + len, dstr_cap(c->qbuf) - len, 0);
-    if (nread < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (nread <= 0) {
-        if (nread < 0)
-            c->net->log(c->net->log_priv, LL_VERBOSE, "Reading from client: %s", strerror(errno));
-        else
-            c->net->log(c->net->log_priv, LL_VERBOSE, "Client closed connection id=%llu addr=%s",
-                        (unsigned long long)c->sess.id, c->addr);
-        client_close(c);
-        return;
-    }
     dstr_set_len(c->qbuf, len + (size_t)nread);
     c->net->stats.net_input_bytes += nread;
     c->tot_net_in += (uint64_t)nread;
@@ -376,6 +410,76 @@ static void read_input(client *c)
         return;
     }
     process_input(c);
+}
+
+static void log_closed(client *c)
+{
+    c->net->log(c->net->log_priv, LL_VERBOSE, "Client closed connection id=%llu addr=%s",
+                (unsigned long long)c->sess.id, c->addr);
+}
+
+/* One recv() per readable event, as Redis, into the free end of the query
+ * buffer.  Level-triggered polling brings us back if more is waiting. */
+static void read_input(client *c)
+{
+    size_t len = dstr_len(c->qbuf);
+    make_read_room(c, len);
+    ssize_t nread = recv(c->fd, c->qbuf + len, dstr_cap(c->qbuf) - len, 0);
+    if (nread < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (nread <= 0) {
+        if (nread < 0)
+            c->net->log(c->net->log_priv, LL_VERBOSE, "Reading from client: %s", strerror(errno));
+        else
+            log_closed(c);
+        client_close(c);
+        return;
+    }
+    input_arrived(c, len, nread);
+}
+
+static void tls_update_poll(client *c);
+
+/* A TLS connection failed, in the handshake (a plain-text client, an
+ * untrusted certificate) or later: log why and close it. */
+static void tls_failed(client *c)
+{
+    c->net->log(c->net->log_priv, LL_VERBOSE, "Error on TLS connection: %s (addr=%s laddr=%s)",
+                tls_conn_error(c->tls), c->addr, c->laddr);
+    client_close(c);
+}
+
+/* The TLS side of read_input: decrypt what the socket holds, a record at
+ * a time, until OpenSSL needs more from the socket.  Bytes OpenSSL has
+ * taken from the socket but not handed out would not wake the poll, so
+ * they are read now too, as far as the query buffer limit allows. */
+static void read_input_tls(client *c)
+{
+    size_t len = dstr_len(c->qbuf), got = 0;
+    ssize_t r = 1;
+    c->tls_flags &= ~TLS_READ_WANTS_WRITE;
+    make_read_room(c, len);
+    while ((long long)(len + got) <= c->net->engine->cfg.client_query_buffer_limit) {
+        if (dstr_cap(c->qbuf) == len + got) {
+            if (!tls_conn_has_pending(c->tls)) break; /* the rest waits in the socket */
+            make_read_room(c, len + got);
+        }
+        r = tls_conn_read(c->tls, c->qbuf + len + got, dstr_cap(c->qbuf) - len - got);
+        if (r <= 0) break;
+        got += (size_t)r;
+        dstr_set_len(c->qbuf, len + got); /* make_read_room grows from here */
+    }
+    if (r == TLS_CLOSED) {
+        log_closed(c);
+        client_close(c);
+        return;
+    }
+    if (r == TLS_ERROR) {
+        tls_failed(c);
+        return;
+    }
+    if (r == TLS_WANT_WRITE) c->tls_flags |= TLS_READ_WANTS_WRITE;
+    tls_update_poll(c);
+    if (got) input_arrived(c, len, (ssize_t)got);
 }
 
 /* Describe up to WRITE_IOVS blocks of the reply chain as buffers. */
@@ -402,6 +506,7 @@ static int must_wait(const client *c)
 }
 
 static void on_client_io(uv_poll_t *h, int status, int events);
+static void on_tls_io(uv_poll_t *h, int status, int events);
 
 /* Watch the socket for writability too, or stop (uv_poll_start replaces
  * the events watched). */
@@ -409,15 +514,36 @@ static void watch_writable(client *c, int on)
 {
     if (!on == !(c->flags & CLIENT_WRITE_WAIT)) return;
     c->flags ^= CLIENT_WRITE_WAIT;
-    uv_poll_start(&c->poll, on ? UV_READABLE | UV_WRITABLE : UV_READABLE, on_client_io);
+    if (c->tls)
+        tls_update_poll(c);
+    else
+        uv_poll_start(&c->poll, on ? UV_READABLE | UV_WRITABLE : UV_READABLE, on_client_io);
+}
+
+/* A TLS connection is watched for writability while its output waits for
+ * the socket to drain (unless OpenSSL said its write needs to read first)
+ * or its read needs to write (a handshake message the socket did not
+ * take). */
+static void tls_update_poll(client *c)
+{
+    if (c->flags & CLIENT_CLOSING) return;
+    int out_wait = (c->flags & CLIENT_WRITE_WAIT) && !(c->tls_flags & TLS_WRITE_WANTS_READ);
+    int ev = UV_READABLE;
+    if (out_wait || (c->tls_flags & TLS_READ_WANTS_WRITE)) ev |= UV_WRITABLE;
+    if (ev == c->tls_events) return;
+    c->tls_events = ev;
+    uv_poll_start(&c->poll, ev, on_tls_io);
 }
 
 /* Send as much of c's output as the socket takes now: send() for the
  * usual single block, sendmsg() for a chain (neither goes through the VFS
  * layer, as write() and writev() do).  Returns 1 once everything is
  * written, 0 if the socket is full, -1 if the client was closed. */
+static int send_output_tls(client *c);
+
 static int send_output(client *c)
 {
+    if (c->tls) return send_output_tls(c);
     while (c->out.bytes) {
         struct iovec iov[WRITE_IOVS];
         size_t total;
@@ -439,6 +565,34 @@ static int send_output(client *c)
         c->net->stats.net_output_bytes += w;
         c->tot_net_out += (uint64_t)w;
         if ((size_t)w < total) return 0;
+    }
+    return 1;
+}
+
+/* The TLS side of send_output: one SSL_write per block (a record or
+ * more each); after a short one, the rest waits for the socket. */
+static int send_output_tls(client *c)
+{
+    c->tls_flags &= ~TLS_WRITE_WANTS_READ;
+    while (c->out.bytes) {
+        rbuf_block *b = c->out.head;
+        size_t off = c->out.head_off;
+        if (b->used <= off) {
+            rbuf_consume(&c->out, 0);
+            continue;
+        }
+        ssize_t w = tls_conn_write(c->tls, b->data + off, b->used - off);
+        if (w == TLS_WANT_READ || w == TLS_WANT_WRITE) {
+            if (w == TLS_WANT_READ) c->tls_flags |= TLS_WRITE_WANTS_READ;
+            return 0;
+        }
+        if (w <= 0) {
+            tls_failed(c);
+            return -1;
+        }
+        rbuf_consume(&c->out, (size_t)w);
+        c->net->stats.net_output_bytes += w;
+        c->tot_net_out += (uint64_t)w;
     }
     return 1;
 }
@@ -482,6 +636,23 @@ static void on_client_io(uv_poll_t *h, int status, int events)
     /* A hang-up alone (no UV_READABLE) also ends in recv(): it reports
      * the end or the error. */
     if ((events & UV_READABLE) || !(events & UV_WRITABLE)) read_input(c);
+}
+
+/* TLS connections: a read may wait for writability and a write for
+ * readability, so either event retries both (each stops at once if it
+ * has nothing to do). */
+static void on_tls_io(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    client *c = h->data;
+    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    if (status < 0) {
+        client_close(c);
+        return;
+    }
+    if (c->flags & CLIENT_WRITE_WAIT) client_writable(c);
+    if (c->flags & CLIENT_CLOSING) return;
+    read_input_tls(c);
 }
 
 void net_client_unblocked(cairn_session *s)
@@ -615,8 +786,20 @@ static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t siz
     snprintf(buf, size, "%s:%d", ip, port);
 }
 
+/* Is the peer on this machine (a loopback address, IPv4-mapped or not)?
+ * enable-debug-command local and protected mode ask. */
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family != AF_INET6) return 0;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 static void describe_addr(client *c)
 {
+    if (c->flags & CLIENT_UNIX) c->sess.flags |= SESS_LOCAL;
     if (c->flags & CLIENT_UNIX) {
         /* As Redis names them: the socket's path, port 0. */
         snprintf(c->addr, sizeof(c->addr), "%s:0", c->net->unix_path);
@@ -625,23 +808,25 @@ static void describe_addr(client *c)
     }
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0)
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
         format_addr(&ss, c->addr, sizeof(c->addr));
+        if (is_loopback(&ss)) c->sess.flags |= SESS_LOCAL;
+    }
     len = sizeof(ss);
     if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0)
         format_addr(&ss, c->laddr, sizeof(c->laddr));
 }
 
-static client *client_new(net *n, int fd, int is_unix)
+static client *client_new(net *n, int fd, int kind)
 {
     client *c = cm_calloc(1, sizeof(*c));
     c->net = n;
     c->fd = fd;
-    c->flags = is_unix ? CLIENT_UNIX : 0;
+    c->flags = kind == NET_LISTEN_UNIX ? CLIENT_UNIX : 0;
     session_init(n->engine, &c->sess);
     c->sess.host_client = c;
     c->sess.out = &c->out;
-    c->sess.flags |= SESS_CAN_BLOCK | (is_unix ? SESS_UNIX : 0);
+    c->sess.flags |= SESS_CAN_BLOCK | (kind == NET_LISTEN_UNIX ? SESS_UNIX : 0);
     c->sess.addr = c->addr;
     c->qbuf = dstr_with_cap(READ_CHUNK);
     resp_parser_init(&c->parser, n->engine->cfg.proto_max_bulk_len);
@@ -650,6 +835,21 @@ static client *client_new(net *n, int fd, int is_unix)
     c->poll.data = c;
     return c;
 }
+
+#define PROTECTED_MODE_ERROR                                                                       \
+    "DENIED Redis is running in protected mode because protected mode is enabled and no password " \
+    "is set for the default user. In this mode connections are only accepted from the loopback "   \
+    "interface. If you want to connect from external computers to Redis you may adopt one of the " \
+    "following solutions: 1) Just disable protected mode sending the command 'CONFIG SET "         \
+    "protected-mode no' from the loopback interface by connecting to Redis from the same host "    \
+    "the "                                                                                         \
+    "server is running, however MAKE SURE Redis is not publicly accessible from internet if you "  \
+    "do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just "      \
+    "disable the protected mode by editing the Redis configuration file, and setting the "         \
+    "protected mode option to 'no', and then restarting the server. 3) If you started the server " \
+    "manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an "  \
+    "authentication password for the default user. NOTE: You only need to do one of the above "    \
+    "things in order for the server to start accepting connections from the outside."
 
 /* As Redis's anetKeepAlive: probes after `idle` seconds of silence, then
  * every idle/3 seconds, and give up after three unanswered. */
@@ -662,9 +862,9 @@ static void set_keepalive(int fd, int idle)
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
-static void client_accepted(net *n, int fd, int is_unix)
+static void client_accepted(net *n, int fd, int kind)
 {
-    client *c = client_new(n, fd, is_unix);
+    client *c = client_new(n, fd, kind);
     int rc = uv_poll_init(n->loop, &c->poll, fd);
     if (rc != 0) {
         n->log(n->log_priv, LL_WARNING, "Accepting client connection: %s", uv_strerror(rc));
@@ -672,7 +872,14 @@ static void client_accepted(net *n, int fd, int is_unix)
         client_free(c);
         return;
     }
-    if (!is_unix) {
+    if (kind == NET_LISTEN_TLS &&
+        !(c->tls = tls_conn_new(n->tls_ctx, fd, n->cfg.tls.auth_clients))) {
+        n->log(n->log_priv, LL_WARNING, "Accepting client connection: OpenSSL could not set it up");
+        uv_close((uv_handle_t *)&c->poll, on_close);
+        close(fd);
+        return;
+    }
+    if (kind != NET_LISTEN_UNIX) {
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
         if (n->cfg.tcp_keepalive > 0) set_keepalive(fd, n->cfg.tcp_keepalive);
@@ -683,6 +890,9 @@ static void client_accepted(net *n, int fd, int is_unix)
     n->clients = c;
     n->nclients++;
     n->stats.total_connections++;
+    /* A TLS connection is polled from the start, even to be refused:
+     * the refusal can only be read once the handshake is made. */
+    if (c->tls) tls_update_poll(c);
     if (n->nclients > n->cfg.maxclients) {
         n->stats.rejected_connections++;
         reply_error(&c->out, "ERR max number of clients reached");
@@ -690,8 +900,18 @@ static void client_accepted(net *n, int fd, int is_unix)
         queue_write(c);
         return;
     }
+    /* Protected mode (Redis 7.0): while the default user needs no
+     * password, only connections from this machine are served. */
+    if (n->engine->cfg.protected_mode && !(c->sess.flags & SESS_LOCAL) &&
+        !acl_default_user_protected(n->engine)) {
+        n->stats.rejected_connections++;
+        reply_error(&c->out, PROTECTED_MODE_ERROR);
+        c->flags |= CLIENT_CLOSE_AFTER;
+        queue_write(c);
+        return;
+    }
     n->log(n->log_priv, LL_VERBOSE, "Accepted %s", c->addr);
-    uv_poll_start(&c->poll, UV_READABLE, on_client_io);
+    if (!c->tls) uv_poll_start(&c->poll, UV_READABLE, on_client_io);
 }
 
 /* Out of descriptors: accept and drop what is waiting, with the spare
@@ -721,7 +941,7 @@ static void on_accept(uv_poll_t *h, int status, int events)
     for (int i = 0; i < MAX_ACCEPTS; i++) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            client_accepted(n, fd, l->is_unix);
+            client_accepted(n, fd, l->kind);
             continue;
         }
         int err = errno;
@@ -746,10 +966,12 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log
     int rc = uv_prepare_init(loop, &n->flush);
     if (rc == 0) rc = uv_timer_init(loop, &n->block_timer);
     if (rc == 0) rc = uv_timer_init(loop, &n->pause_timer);
+    if (rc == 0) rc = uv_timer_init(loop, &n->auth_timer);
     if (rc) return rc;
     n->flush.data = n;
     n->block_timer.data = n;
     n->pause_timer.data = n;
+    n->auth_timer.data = n;
     return uv_prepare_start(&n->flush, on_flush);
 }
 
@@ -757,7 +979,7 @@ static void free_listener(uv_handle_t *h) { cm_free(h->data); }
 
 /* Listen on fd (bound already) and poll it for connections.  Returns 0 or
  * a libuv error; fd is closed on error. */
-static int add_listener(net *n, int fd, int is_unix, int backlog)
+static int add_listener(net *n, int fd, int kind, int backlog)
 {
     if (listen(fd, backlog) != 0) {
         int rc = uv_translate_sys_error(errno);
@@ -766,7 +988,7 @@ static int add_listener(net *n, int fd, int is_unix, int backlog)
     }
     net_listener *l = cm_calloc(1, sizeof(*l));
     l->fd = fd;
-    l->is_unix = is_unix;
+    l->kind = kind;
     l->net = n;
     l->poll.data = l;
     int rc = uv_poll_init(n->loop, &l->poll, fd);
@@ -781,7 +1003,7 @@ static int add_listener(net *n, int fd, int is_unix, int backlog)
     return 0;
 }
 
-static int listen_tcp(net *n, const char *addr, int port, int backlog)
+static int listen_tcp(net *n, const char *addr, int port, int kind, int backlog)
 {
     struct sockaddr_storage ss;
     int v6 = strchr(addr, ':') != NULL;
@@ -799,7 +1021,7 @@ static int listen_tcp(net *n, const char *addr, int port, int backlog)
         close(fd);
         return rc;
     }
-    return add_listener(n, fd, 0, backlog);
+    return add_listener(n, fd, kind, backlog);
 }
 
 static int listen_unix(net *n, const char *path, int perm)
@@ -816,10 +1038,11 @@ static int listen_unix(net *n, const char *path, int perm)
         close(fd);
         return rc;
     }
-    return add_listener(n, fd, 1, 511);
+    return add_listener(n, fd, NET_LISTEN_UNIX, 511);
 }
 
-int net_listen(net *n, const char *bind, int port, const char *unixsocket, int unixperm)
+/* Listen on every address of `bind` at port. */
+static int listen_addrs(net *n, const char *bind, int port, int kind)
 {
     int backlog = n->cfg.tcp_backlog;
     char addrs[1024];
@@ -829,7 +1052,7 @@ int net_listen(net *n, const char *bind, int port, const char *unixsocket, int u
         /* A leading '-' marks an optional address (Redis's "-::1"). */
         int optional = a[0] == '-';
         if (optional) a++;
-        int rc = listen_tcp(n, a, port, backlog);
+        int rc = listen_tcp(n, a, port, kind, backlog);
         if (rc && optional) {
             n->log(n->log_priv, LL_WARNING, "Could not listen on %s:%d (optional): %s", a, port,
                    uv_strerror(rc));
@@ -842,6 +1065,13 @@ int net_listen(net *n, const char *bind, int port, const char *unixsocket, int u
             return rc;
         }
     }
+    return 0;
+}
+
+int net_listen(net *n, const char *bind, int port, const char *unixsocket, int unixperm)
+{
+    int rc = listen_addrs(n, bind, port, NET_LISTEN_TCP);
+    if (rc) return rc;
     if (unixsocket && *unixsocket) {
         snprintf(n->unix_path, sizeof(n->unix_path), "%s", unixsocket);
         int rc = listen_unix(n, unixsocket, unixperm);
@@ -854,21 +1084,46 @@ int net_listen(net *n, const char *bind, int port, const char *unixsocket, int u
     return 0;
 }
 
-void net_close_listeners(net *n)
+int net_listen_tls(net *n, const char *bind, int port)
+{
+    return listen_addrs(n, bind, port, NET_LISTEN_TLS);
+}
+
+void net_close_listeners(net *n, int kinds)
 {
     /* Closed at once, as for clients: a new listener may want the port. */
+    int kept = 0;
     for (int i = 0; i < n->nlisteners; i++) {
-        uv_close((uv_handle_t *)&n->listeners[i]->poll, free_listener);
-        close(n->listeners[i]->fd);
+        net_listener *l = n->listeners[i];
+        if (!(l->kind & kinds)) {
+            n->listeners[kept++] = l;
+            continue;
+        }
+        uv_close((uv_handle_t *)&l->poll, free_listener);
+        close(l->fd);
     }
+    n->nlisteners = kept;
+    if (kept) return;
     cm_free(n->listeners);
     n->listeners = NULL;
-    n->nlisteners = 0;
 }
+
+static void tls_log(void *priv, int level, const char *fmt, ...)
+{
+    net *n = priv;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    n->log(n->log_priv, level, "%s", msg);
+}
+
+int net_tls_configure(net *n) { return tls_configure(&n->tls_ctx, &n->cfg.tls, tls_log, n); }
 
 void net_shutdown(net *n)
 {
-    net_close_listeners(n);
+    net_close_listeners(n, NET_LISTEN_TCP | NET_LISTEN_UNIX | NET_LISTEN_TLS);
     if (n->hooks.commit) n->hooks.commit(n->hooks.priv);
     while (n->clients) {
         client *c = n->clients;
@@ -877,7 +1132,10 @@ void net_shutdown(net *n)
     }
     uv_close((uv_handle_t *)&n->flush, NULL);
     uv_close((uv_handle_t *)&n->block_timer, NULL);
+    uv_close((uv_handle_t *)&n->auth_timer, NULL);
     uv_close((uv_handle_t *)&n->pause_timer, NULL);
+    tls_ctx_free(n->tls_ctx);
+    n->tls_ctx = NULL;
     if (n->spare_fd >= 0) close(n->spare_fd);
     n->spare_fd = -1;
 }
@@ -915,7 +1173,10 @@ void net_serve_busy(net *n)
         next = c->next; /* c may be closed (it stays allocated until the loop runs) */
         if (c == running || (c->flags & (CLIENT_CLOSING | CLIENT_BLOCKED))) continue;
         n->current = c;
-        read_input(c);
+        if (c->tls)
+            read_input_tls(c);
+        else
+            read_input(c);
         n->current = running;
         n->current_start_us = since;
         if (!(c->flags & CLIENT_CLOSING) && c->out.bytes && !must_wait(c)) send_output(c);

@@ -18,6 +18,7 @@
 #include "../engine/engine.h"
 #include "../log/clock.h"
 #include "resp.h"
+#include "tls.h"
 
 typedef struct net net;
 
@@ -34,10 +35,21 @@ enum {
     CLIENT_CLOSE_ASAP = 1 << 7,
     /* Its next command, parsed already, waits for CLIENT PAUSE to end. */
     CLIENT_PAUSED = 1 << 8,
+    /* Failed to authenticate again: its input waits until auth_wait_until_ms. */
+    CLIENT_AUTH_WAIT = 1 << 9,
 };
+
+/* client.tls_flags: OpenSSL asked for the other direction. */
+enum { TLS_READ_WANTS_WRITE = 1 << 0, TLS_WRITE_WANTS_READ = 1 << 1 };
 
 /* CLIENT PAUSE: what it holds (Redis's order: ALL holds more). */
 enum { NET_PAUSE_NONE = 0, NET_PAUSE_WRITE = 1, NET_PAUSE_ALL = 2 };
+
+/* The wait after the second failed authentication of a connection, which
+ * doubles with each further failure, up to AUTH_DELAY_DOUBLINGS times
+ * (50 ms ... 1.6 s). */
+#define AUTH_DELAY_MS        50
+#define AUTH_DELAY_DOUBLINGS 5
 
 typedef struct client {
     uv_poll_t poll; /* readiness of fd; the socket is ours to read and close */
@@ -60,6 +72,13 @@ typedef struct client {
     uint64_t wait_off;
     /* When the output first stayed above the soft limit (0: it is not). */
     int64_t obuf_soft_since_ms;
+    int64_t auth_wait_until_ms; /* CLIENT_AUTH_WAIT: clock_mono_ms() */
+    /* A connection accepted on the TLS port (NULL for plain ones); while
+     * OpenSSL waits for the other direction than the one asked for,
+     * tls_flags say so (TLS_READ_WANTS_WRITE, TLS_WRITE_WANTS_READ). */
+    tls_conn *tls;
+    int tls_flags;
+    int tls_events;  /* the UV_* events its poll watches */
     uint64_t ticket; /* waits for net_log_hooks.admit(), or 0 */
 } client;
 
@@ -95,9 +114,12 @@ typedef void (*net_log_fn)(void *priv, int level, const char *fmt, ...);
 typedef struct net_listener {
     uv_poll_t poll;
     int fd;
-    int is_unix;
+    int kind; /* NET_LISTEN_* */
     net *net;
 } net_listener;
+
+/* Kinds of listeners, as bits, to close some of them. */
+enum { NET_LISTEN_TCP = 1 << 0, NET_LISTEN_UNIX = 1 << 1, NET_LISTEN_TLS = 1 << 2 };
 
 /* The settings the network layer acts on: part of the server's config
  * table (src/server/config.c). */
@@ -105,6 +127,7 @@ typedef struct net_config {
     int tcp_backlog;
     int maxclients;
     int tcp_keepalive; /* seconds; 0 = off */
+    tls_config tls;
 } net_config;
 
 struct net {
@@ -123,6 +146,7 @@ struct net {
     int64_t current_start_us;
     uv_prepare_t flush;
     uv_timer_t block_timer; /* fires at the earliest blocking timeout */
+    uv_timer_t auth_timer;  /* ends the earliest wait after failed authentications */
     net_stats stats;
     net_log_fn log;
     void *log_priv;
@@ -133,6 +157,7 @@ struct net {
     int pause_type;
     int64_t pause_end_ms;
     uv_timer_t pause_timer;
+    void *tls_ctx; /* OpenSSL's context for new TLS connections, or NULL */
 };
 
 /* Set up n on loop; n->cfg, filled from the configuration before, is
@@ -141,7 +166,13 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log
 /* Listen on every address of `bind` (space-separated) at port, and on the
  * unix socket if set.  Returns 0, or a libuv error with a message logged. */
 int net_listen(net *n, const char *bind, int port, const char *unixsocket, int unixperm);
-void net_close_listeners(net *n);
+/* Listen for TLS connections on every address of `bind` at port. */
+int net_listen_tls(net *n, const char *bind, int port);
+/* Close the listeners of the kinds in `kinds` (NET_LISTEN_* bits). */
+void net_close_listeners(net *n, int kinds);
+/* (Re)build the TLS context from n->cfg.tls for connections accepted from
+ * now on.  Returns 0, or -1 with the reason logged. */
+int net_tls_configure(net *n);
 /* While a slow script runs (from inside its command): read and run what
  * the other clients sent (the engine answers -BUSY to all but allow-busy
  * commands) and write their replies, without waiting; accept new

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -201,15 +202,46 @@ static void host_sleep_us(void *priv, long long us)
     }
 }
 
+/* Is TLS in use, so that its settings must make a working context? */
+static int tls_wanted(const cairn_server *srv)
+{
+    const tls_config *t = &srv->net.cfg.tls;
+    return srv->cfg.tls_port || t->replication || t->cluster;
+}
+
+/* Listen on the TLS port (if any) again, after tls-port or bind changed. */
+static const char *relisten_tls(cairn_server *srv)
+{
+    net_close_listeners(&srv->net, NET_LISTEN_TLS);
+    if (!srv->cfg.tls_port) return NULL;
+    if (!srv->net.tls_ctx && net_tls_configure(&srv->net) != 0)
+        return "Unable to update TLS configuration. Check server logs.";
+    if (net_listen_tls(&srv->net, srv->cfg.bind, srv->cfg.tls_port) != 0)
+        return "Unable to listen on this port. Check server logs.";
+    return NULL;
+}
+
+/* A tls-* setting changed: rebuild the context (re-reading the files)
+ * if TLS is in use; tls-auth-clients is read at every accept. */
+static const char *tls_setting_changed(cairn_server *srv, const char *name)
+{
+    if (strcmp(name, "tls-port") == 0) return relisten_tls(srv);
+    if (strcmp(name, "tls-auth-clients") == 0 || !tls_wanted(srv)) return NULL;
+    if (net_tls_configure(&srv->net) != 0)
+        return "Unable to update TLS configuration. Check server logs.";
+    return NULL;
+}
+
 static const char *host_config_changed(void *priv, const char *name)
 {
     cairn_server *srv = priv;
     if (strcmp(name, "port") == 0 || strcmp(name, "bind") == 0) {
-        net_close_listeners(&srv->net);
+        net_close_listeners(&srv->net, NET_LISTEN_TCP);
         if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, NULL, 0) != 0)
             return "Unable to listen on this port. Check server logs.";
-        return NULL;
+        return strcmp(name, "bind") == 0 ? relisten_tls(srv) : NULL;
     }
+    if (strncmp(name, "tls-", 4) == 0) return tls_setting_changed(srv, name);
     if (strcmp(name, "dir") == 0) return change_dir(srv, srv->engine->cfg.dir);
     if (strcmp(name, "metrics-port") == 0 || strcmp(name, "metrics-bind") == 0)
         return metrics_listen(srv);
@@ -295,6 +327,9 @@ static const cairn_host_ops server_host_ops = {
     .persist_cmd = host_persist_cmd,
     .persist_info = host_persist_info,
     .script_tick = host_script_tick,
+    .drop_user_sessions = server_drop_user_sessions,
+    .client_info = server_client_info,
+    .acl_file = server_acl_file,
     .repl_cmd = server_raft_cmd,
     .repl_forward = server_raft_forward,
 };
@@ -361,14 +396,30 @@ static int load_config(cairn_server *srv, int argc, char **argv)
         }
         const char *name = argv[i] + 2;
         dstr value = dstr_with_cap(64);
+        /* Directives that are not parameters (user, rename-command) are
+         * applied as a line of the file with each argument quoted. */
+        int directive = strcasecmp(name, "user") == 0 || strcasecmp(name, "rename-command") == 0;
+        dstr line = dstr_cat_cstr(dstr_new("", 0), name);
         int j = i + 1;
         for (; j < end && strncmp(argv[j], "--", 2) != 0; j++) {
             if (j > i + 1) value = dstr_cat(value, " ", 1);
             value = dstr_cat_cstr(value, argv[j]);
+            line = dstr_cat_repr(dstr_cat(line, " ", 1), argv[j], strlen(argv[j]));
         }
         char err[256];
-        const char *msg = config_set(e, name, value, 1, err, sizeof(err));
+        const char *msg = NULL;
+        if (directive) {
+            dstr why = NULL;
+            if (config_load_string(e, line, dstr_len(line), &why) != 0) {
+                snprintf(err, sizeof(err), "%s", why);
+                msg = err;
+            }
+            dstr_free(why);
+        } else {
+            msg = config_set(e, name, value, 1, err, sizeof(err));
+        }
         dstr_free(value);
+        dstr_free(line);
         if (msg) {
             fprintf(stderr, "\n*** FATAL CONFIG ERROR ***\n'%s': %s\n", name, msg);
             return -1;
@@ -505,6 +556,13 @@ static int server_start(cairn_server *srv)
     if (open_data_dir(srv) != 0 || server_raft_start(srv) != 0) return -1;
     /* Before the data port: whoever sees the server listen can scrape it. */
     if (metrics_init(srv) != 0 || metrics_listen(srv) != NULL) return -1;
+    if (tls_wanted(srv) && net_tls_configure(&srv->net) != 0) {
+        server_log(srv, LL_WARNING, "Failed to configure TLS. Check logs for more info.");
+        return -1;
+    }
+    /* The TLS port first: whoever waits for the plain port to answer
+     * (a supervisor, a test) then finds both. */
+    if (srv->cfg.tls_port && net_listen_tls(&srv->net, srv->cfg.bind, srv->cfg.tls_port)) return -1;
     if (net_listen(&srv->net, srv->cfg.bind, srv->cfg.port, srv->cfg.unixsocket,
                    srv->cfg.unixsocketperm))
         return -1;
@@ -546,7 +604,7 @@ int main(int argc, char **argv)
     config_table_init(server_config_defs, SERVER_CONFIG_COUNT, srv);
     engine_set_host(srv->engine, &server_host_ops, srv);
     srv->config_warnings = dstr_new("", 0);
-    if (load_config(srv, argc, argv) != 0) return 1;
+    if (load_config(srv, argc, argv) != 0 || server_acl_startup(srv) != 0) return 1;
     if (srv->cfg.daemonize && daemonize() != 0) {
         fprintf(stderr, "daemonize failed: %s\n", strerror(errno));
         return 1;

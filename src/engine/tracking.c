@@ -248,18 +248,28 @@ static int read_is_tracked(const tracking_sess *ts)
     return 1;
 }
 
+/* Remember the keys of c for its session. */
+static void remember_keys(cmd_call *c)
+{
+    int small[16];
+    int *idx = c->argc <= 16 ? small : cm_malloc(sizeof(int) * (size_t)c->argc);
+    int n = cmd_get_keys(c->cmd, c->argc, c->argv, idx, c->argc);
+    for (int i = 0; i < n; i++)
+        remember_key(c->e, &c->argv[idx[i]], c->s->id);
+    if (idx != small) cm_free(idx);
+    if (n) enforce_max_keys(c->e);
+}
+
+void tracking_script_read(const cmd_call *read, cmd_call *caller)
+{
+    if ((read->cmd->flags & CMD_READONLY) && read_is_tracked(caller->s->tracking))
+        remember_keys(caller);
+}
+
 void tracking_after_command(cmd_call *c)
 {
     tracking_sess *ts = c->s->tracking;
-    if ((c->cmd->flags & CMD_READONLY) && read_is_tracked(ts)) {
-        int small[16];
-        int *idx = c->argc <= 16 ? small : cm_malloc(sizeof(int) * (size_t)c->argc);
-        int n = cmd_get_keys(c->cmd, c->argc, c->argv, idx, c->argc);
-        for (int i = 0; i < n; i++)
-            remember_key(c->e, &c->argv[idx[i]], c->s->id);
-        if (idx != small) cm_free(idx);
-        if (n) enforce_max_keys(c->e);
-    }
+    if ((c->cmd->flags & CMD_READONLY) && read_is_tracked(ts)) remember_keys(c);
     if (ts->caching == CACHING_JUST_SET)
         ts->caching = CACHING_NEXT;
     else

@@ -25,6 +25,11 @@ void client_trackinginfo_command(cmd_call *c);
 /* After a command of a tracking session: remember the keys it read, and
  * let CLIENT CACHING's effect lapse. */
 void tracking_after_command(cmd_call *c);
+/* A command a script ran (read) for caller, a call whose session has
+ * tracking on: if it read, the keys of the caller's command (the script's
+ * declared keys) are tracked for that session, as Redis 7.0 tracks
+ * them. */
+void tracking_script_read(const cmd_call *read, cmd_call *caller);
 /* key changed (by modifier, NULL for expiry and eviction). */
 void tracking_invalidate_key_slow(cairn_engine *e, const cslice *key,
                                   const cairn_session *modifier);

@@ -15,6 +15,7 @@
 #include "../ds/util.h"
 #include "../engine/acl.h"
 #include "../engine/cmd.h"
+#include "../engine/tracking.h"
 #include "function.h"
 #include "libs.h"
 
@@ -532,6 +533,7 @@ static int run_command(script_engine *se, lua_State *L, const cmd_def *cmd, int 
     if (cmd->flags & CMD_WRITE) se->wrote = 1;
     cmd->proc(&sub);
     engine_call_finish(&sub);
+    if (caller->s->tracking) tracking_script_read(&sub, caller);
 
     size_t len = 0;
     char *flat = NULL;

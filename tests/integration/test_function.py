@@ -3,12 +3,12 @@ FCALL/FCALL_RO, with Redis 7.0's load environment, flags and error texts,
 and libraries kept across restarts.  Checked against redis-server too
 (CAIRN_TEST_SERVER=redis)."""
 import threading
-import time
 
 import pytest
 import redis
 
 from durable import DurableServer, wait_no_child
+from waiting import wait_busy
 
 
 def lib(name, *bodies):
@@ -194,17 +194,6 @@ def test_flush_stats_and_flushall(f):
     assert f.function_flush("SYNC") in (True, "OK")
     assert f.function_list() == []
     assert f.function_stats()[3][1] == ["libraries_count", 0, "functions_count", 0]
-
-
-def wait_busy(c, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            c.ping()
-        except redis.ResponseError as e:
-            return str(e)
-        time.sleep(0.02)
-    raise AssertionError("the server never answered BUSY")
 
 
 BUSY_FN = "Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."

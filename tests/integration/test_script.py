@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from durable import DurableServer
-from waiting import block
+from waiting import block, wait_busy
 
 SHA_RET1 = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"  # sha1("return 1")
 
@@ -487,18 +487,6 @@ def test_a_failing_script_keeps_its_writes_through_a_restart(durable):
 
 
 # --- slow scripts ----------------------------------------------------------------
-
-def wait_busy(c, timeout=5.0):
-    """Wait until c's commands get -BUSY; return the error text."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            c.ping()
-        except redis.ResponseError as e:
-            return str(e)
-        time.sleep(0.02)
-    raise AssertionError("the server never answered BUSY")
-
 
 def run_in_thread(c, *args):
     import threading

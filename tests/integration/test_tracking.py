@@ -90,6 +90,22 @@ def test_redirect_resp2(r, raw):
     assert invalidated(sub) == [None]
 
 
+def test_keys_of_a_script_that_reads_are_tracked(r, raw):
+    """A script that reads has its declared keys tracked for the client
+    that ran it (Redis 7.0 remembers the caller's keys); one that only
+    writes has none tracked."""
+    c = resp3(raw)
+    ok(c, "CLIENT", "TRACKING", "ON")
+    assert call(c, "EVAL", "return redis.call('set', KEYS[1], 'w')", 1, "sw")[0] == "+"
+    r.set("sw", "x")
+    assert invalidated(c) == []
+    body = "redis.call('set', KEYS[2], 'w'); return redis.call('get', KEYS[1])"
+    assert call(c, "EVAL", body, 2, "sr", "sw")[0] in ("_", "$")
+    r.set("sr", "v")
+    r.set("sw", "v")
+    assert flat(invalidated(c)) == ["sr", "sw"]
+
+
 def test_getredir_and_trackinginfo(r, raw):
     a = raw()
     assert call(a, "CLIENT", "GETREDIR") == (":", "-1")

@@ -5,6 +5,8 @@ read when the test expects it; that it is parked is seen in CLIENT LIST
 import socket
 import time
 
+import redis
+
 
 def client_id(conn):
     conn.cmd("CLIENT", "ID")
@@ -48,3 +50,16 @@ def no_reply_yet(conn, wait=0.1):
         conn.sock.settimeout(5)
     conn.buf += data
     return False
+
+
+def wait_busy(c, timeout=5.0):
+    """Wait until c's commands get -BUSY (a slow script or function runs
+    elsewhere); return the error text."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            c.ping()
+        except redis.ResponseError as e:
+            return str(e)
+        time.sleep(0.02)
+    raise AssertionError("the server never answered BUSY")

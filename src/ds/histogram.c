@@ -1,8 +1,7 @@
 /* histogram.c -- see histogram.h. */
 #include "histogram.h"
 
-/* The highest value that falls into bucket b. */
-static uint64_t bucket_high(unsigned b)
+uint64_t hist_bucket_high(unsigned b)
 {
     if (b < HIST_SUB) return b;
     unsigned shift = b / HIST_SUB - 1;
@@ -24,7 +23,7 @@ uint64_t hist_percentile(const hist *h, double p)
     for (unsigned b = 0; b < HIST_BUCKETS; b++) {
         seen += h->counts[b];
         if (seen >= rank) {
-            uint64_t high = bucket_high(b);
+            uint64_t high = hist_bucket_high(b);
             return high < h->max ? high : h->max;
         }
     }

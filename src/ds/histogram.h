@@ -41,6 +41,9 @@ static inline void hist_record(hist *h, uint64_t v)
     if (v > h->max) h->max = v;
 }
 
+/* The highest value that falls into bucket b. */
+uint64_t hist_bucket_high(unsigned b);
+
 /* The value at percentile p (0..100): the highest value of the bucket
  * that holds it, never above the largest value recorded.  0 when empty. */
 uint64_t hist_percentile(const hist *h, double p);

@@ -195,6 +195,10 @@ typedef struct engine_stats {
     long long keyspace_hits, keyspace_misses;
     long long commands_processed;
     long long evicted_keys;
+    /* Cairn's own (the metrics endpoint): rate limiter decisions, and
+     * LOCK.ACQUIRE calls that got the lock or found it held. */
+    long long limiter_allowed, limiter_limited;
+    long long lock_acquired, lock_refused;
     /* Kept by the host, which forks for snapshots (INFO stats). */
     long long latest_fork_usec, total_forks;
 } engine_stats;

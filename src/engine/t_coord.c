@@ -98,6 +98,12 @@ static long long ms_reply(int64_t ms, time_style st)
 static void reply_limiter(cmd_call *c, int limited, long long limit, long long remaining,
                           long long wait, long long reset)
 {
+    if (!(c->s->flags & SESS_LOADER)) {
+        if (limited)
+            c->e->stats.limiter_limited++;
+        else
+            c->e->stats.limiter_allowed++;
+    }
     reply_array_len(c->out, 5);
     reply_int(c->out, limited);
     reply_int(c->out, limit);
@@ -647,6 +653,7 @@ static void lock_acquire_command(cmd_call *c)
     if (found && lock_held_by(&l, c->now_ms, owner)) {
         token = l.token;
     } else if (found && lock_held(&l, c->now_ms)) {
+        c->e->stats.lock_refused++;
         reply_null(c->out);
         return;
     } else if (found && l.token == LLONG_MAX) {
@@ -656,6 +663,7 @@ static void lock_acquire_command(cmd_call *c)
         token = found ? l.token + 1 : 1;
     }
     lock_store(c, token, deadline, owner);
+    c->e->stats.lock_acquired++;
     reply_int(c->out, token);
 }
 

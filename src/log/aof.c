@@ -253,6 +253,35 @@ int manifest_save(const char *dir, const char *name, const aof_manifest *m)
 /* Writer                                                                  */
 /* ---------------------------------------------------------------------- */
 
+/* Count an fsync that took ns; the caller holds mu. */
+static void record_fsync(aof_writer *w, int64_t ns)
+{
+    hist_record(&w->fsync_ns, ns > 0 ? (uint64_t)ns : 0);
+    w->fsync_sum_ns += ns > 0 ? (uint64_t)ns : 0;
+}
+
+/* fsync from the loop, counted like the thread's. */
+static int sync_counted(aof_writer *w, int fd)
+{
+    int64_t start = clock_mono_ns();
+    int rc = sync_fd(fd);
+    int saved = errno;
+    int64_t ns = clock_mono_ns() - start;
+    pthread_mutex_lock(&w->mu);
+    record_fsync(w, ns);
+    pthread_mutex_unlock(&w->mu);
+    errno = saved;
+    return rc;
+}
+
+void aof_writer_fsync_stats(aof_writer *w, hist *out, uint64_t *sum_ns)
+{
+    pthread_mutex_lock(&w->mu);
+    *out = w->fsync_ns;
+    *sum_ns = w->fsync_sum_ns;
+    pthread_mutex_unlock(&w->mu);
+}
+
 /* The everysec thread: whenever written data is not yet synced, fsync it,
  * then rest until a second has passed since that fsync began.  It runs
  * off the event loop because an fsync can take hundreds of milliseconds
@@ -274,9 +303,12 @@ static void *fsync_thread(void *arg)
         struct timespec next;
         clock_mono_deadline(&next, 1000);
         pthread_mutex_unlock(&w->mu);
+        int64_t start = clock_mono_ns();
         int rc = sync_fd(fd);
         int saved = errno;
+        int64_t took = clock_mono_ns() - start;
         pthread_mutex_lock(&w->mu);
+        record_fsync(w, took);
         w->bg_busy = 0;
         if (rc == 0) {
             if (target > w->bg_synced) w->bg_synced = target;
@@ -427,7 +459,7 @@ int aof_writer_commit(aof_writer *w)
     if (t) w->write_us = clock_mono_us() - t;
     if (w->policy == AOF_FSYNC_ALWAYS && w->synced < w->written) {
         t = w->timed ? clock_mono_us() : 0;
-        int rc = sync_fd(w->fd);
+        int rc = sync_counted(w, w->fd);
         if (t) w->fsync_us = clock_mono_us() - t;
         if (rc != 0) {
             w->write_errno = errno;
@@ -464,7 +496,7 @@ int aof_writer_sync_now(aof_writer *w)
     pthread_mutex_lock(&w->mu);
     if (w->bg_synced > w->synced) w->synced = w->bg_synced;
     pthread_mutex_unlock(&w->mu);
-    if (w->synced < w->written && sync_fd(w->fd) != 0) {
+    if (w->synced < w->written && sync_counted(w, w->fd) != 0) {
         w->write_errno = errno;
         w->fsync_failed = 1;
         return -1;

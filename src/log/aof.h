@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "../ds/dstr.h"
+#include "../ds/histogram.h"
 #include "entry.h"
 
 /* ---- Manifest ---------------------------------------------------------- */
@@ -93,7 +94,14 @@ typedef struct aof_writer {
     uint64_t bg_target; /* written, as the thread knows it */
     uint64_t bg_synced; /* what it has synced */
     int bg_busy, bg_stop, bg_errno;
+    /* How long each fsync of the log took (the thread's and the loop's),
+     * under mu: the metrics endpoint reads them from the loop. */
+    hist fsync_ns;
+    uint64_t fsync_sum_ns;
 } aof_writer;
+
+/* A copy of the fsync durations and their sum, in nanoseconds. */
+void aof_writer_fsync_stats(aof_writer *w, hist *out, uint64_t *sum_ns);
 
 /* Set up a writer with no file; starts the fsync thread.  Returns 0 or -1
  * (errno) if the thread cannot be started. */

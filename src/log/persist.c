@@ -1115,6 +1115,13 @@ static uint64_t load_position(const persist *p)
     return pos;
 }
 
+int persist_fsync_stats(persist *p, hist *out, uint64_t *sum_ns)
+{
+    if (!p->writer_ready) return -1;
+    aof_writer_fsync_stats(&p->w, out, sum_ns);
+    return 0;
+}
+
 double persist_load_percent(const persist *p)
 {
     return p->load_total ? 100.0 * (double)load_position(p) / (double)p->load_total : 0;

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "../ds/histogram.h"
 #include "../engine/engine.h"
 
 typedef struct persist persist;
@@ -52,6 +53,9 @@ int persist_open(persist *p, const char *dir, char *err, size_t errlen);
  * and the repair tool (nothing on disk was changed). */
 int persist_load_step(persist *p, int64_t budget_us, char *err, size_t errlen);
 int persist_is_loading(const persist *p);
+/* The log's fsync durations (ns) and their sum since it was turned on;
+ * -1 when the log is off. */
+int persist_fsync_stats(persist *p, hist *out, uint64_t *sum_ns);
 /* How much of the dataset is loaded, 0..100 (for supervisors). */
 double persist_load_percent(const persist *p);
 

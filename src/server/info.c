@@ -72,7 +72,7 @@ static void info_server(cairn_server *srv, dstr *out)
                        "atomicvar_api:c11-builtin\r\n"
                        "gcc_version:%s\r\n"
                        "process_id:%ld\r\n"
-                       "process_supervised:no\r\n"
+                       "process_supervised:%s\r\n"
                        "run_id:%s\r\n"
                        "tcp_port:%d\r\n"
                        "server_time_usec:%lld\r\n"
@@ -80,6 +80,9 @@ static void info_server(cairn_server *srv, dstr *out)
                        "config_file:%s\r\n"
                        "io_threads_active:0\r\n",
                        name.sysname, name.release, name.machine, mplex, cc, (long)getpid(),
+                       srv->supervisor == SUPERVISED_SYSTEMD   ? "systemd"
+                       : srv->supervisor == SUPERVISED_UPSTART ? "upstart"
+                                                               : "no",
                        run_id(srv), srv->cfg.port, (long long)clock_real_us(),
                        srv->executable ? srv->executable : "",
                        srv->config_file ? srv->config_file : "");

@@ -57,7 +57,7 @@ struct metrics {
  * --------------------------------------------------------------------- */
 
 typedef struct field {
-    const char *section, *key, *val;
+    const char *key, *val;
 } field;
 
 typedef struct info {
@@ -93,33 +93,29 @@ static dstr run_info(struct metrics *m)
     return text;
 }
 
-static void info_add(info *in, const char *section, const char *key, const char *val)
+static void info_add(info *in, const char *key, const char *val)
 {
     if (in->n == in->cap) {
         in->cap = in->cap ? in->cap * 2 : 256;
         in->f = cm_realloc(in->f, in->cap * sizeof(*in->f));
     }
-    in->f[in->n++] = (field){section, key, val};
+    in->f[in->n++] = (field){key, val};
 }
 
-/* Split "# Section" headers and "key:value" lines in place. */
+/* Split the "key:value" lines in place ("# Section" headers have no
+ * colon: the keys are unique across sections). */
 static void info_parse(info *in)
 {
-    const char *section = "";
     char *p = in->text, *end = in->text + dstr_len(in->text);
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *stop = nl ? nl : end;
         if (stop > p && stop[-1] == '\r') stop[-1] = '\0';
         *stop = '\0';
-        if (p[0] == '#' && p[1] == ' ') {
-            section = p + 2;
-        } else {
-            char *colon = strchr(p, ':');
-            if (colon) {
-                *colon = '\0';
-                info_add(in, section, p, colon + 1);
-            }
+        char *colon = p[0] != '#' ? strchr(p, ':') : NULL;
+        if (colon) {
+            *colon = '\0';
+            info_add(in, p, colon + 1);
         }
         p = stop + 1;
     }
@@ -334,7 +330,7 @@ static dstr emit_instance(dstr out, const info *in)
     return out;
 }
 
-/* One labelled family over the fields of a section whose key starts with
+/* One labelled family over the fields whose key starts with
  * prefix: the label is the rest of the key, the value the sub-field `sub`
  * of the value, times scale. */
 static dstr emit_labelled(dstr out, const info *in, const char *prefix, const char *sub,
@@ -413,13 +409,62 @@ static dstr emit_latency(dstr out, const info *in)
     return out;
 }
 
+/* The log's fsync durations as a Prometheus histogram.  A bucket of the
+ * log-linear histogram counts under the first bound at or above its
+ * highest value, so counts are placed within 1/HIST_SUB of their value. */
+static dstr emit_fsync(dstr out, struct metrics *m)
+{
+    static const double bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                    0.025,  0.05,    0.1,    0.25,  0.5,    1};
+    hist *h = cm_malloc(sizeof(*h));
+    uint64_t sum_ns;
+    if (persist_fsync_stats(m->srv->persist, h, &sum_ns) != 0) {
+        cm_free(h);
+        return out;
+    }
+    out = dstr_cat_cstr(out, "# HELP cairn_aof_fsync_duration_seconds How long fsync of the "
+                             "append-only log took.\n"
+                             "# TYPE cairn_aof_fsync_duration_seconds histogram\n");
+    unsigned b = 0;
+    uint64_t below = 0;
+    for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+        for (; b < HIST_BUCKETS && (double)hist_bucket_high(b) <= bounds[i] * 1e9; b++)
+            below += h->counts[b];
+        out = dstr_cat_cstr(out, "cairn_aof_fsync_duration_seconds_bucket{le=\"");
+        out = dstr_catfmt(cat_value(out, bounds[i]), "\"} %llu\n", (unsigned long long)below);
+    }
+    out = dstr_catfmt(out, "cairn_aof_fsync_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                      (unsigned long long)h->total);
+    out = dstr_cat_cstr(out, "cairn_aof_fsync_duration_seconds_sum ");
+    out = dstr_cat(cat_value(out, (double)sum_ns / 1e9), "\n", 1);
+    out = dstr_catfmt(out, "cairn_aof_fsync_duration_seconds_count %llu\n",
+                      (unsigned long long)h->total);
+    cm_free(h);
+    return out;
+}
+
 /* Cairn's own, beyond the exporter's names. */
 static dstr emit_cairn(dstr out, struct metrics *m, const info *in)
 {
+    const engine_stats *st = &m->srv->engine->stats;
     const char *v = info_get(in, "cairn_version");
     out = dstr_cat_cstr(out, "# HELP cairn_build_info The Cairn version serving.\n"
                              "# TYPE cairn_build_info gauge\ncairn_build_info{");
     out = dstr_cat_cstr(cat_label(out, "version", v ? v : ""), "} 1\n");
+    out =
+        dstr_catfmt(out,
+                    "# HELP cairn_limiter_decisions_total Rate limiter calls (CL.THROTTLE, "
+                    "CL.WINDOW, CL.LEAKY, ...) by their answer.\n"
+                    "# TYPE cairn_limiter_decisions_total counter\n"
+                    "cairn_limiter_decisions_total{decision=\"allowed\"} %lld\n"
+                    "cairn_limiter_decisions_total{decision=\"limited\"} %lld\n"
+                    "# HELP cairn_lock_acquisitions_total LOCK.ACQUIRE calls by their "
+                    "outcome.\n"
+                    "# TYPE cairn_lock_acquisitions_total counter\n"
+                    "cairn_lock_acquisitions_total{result=\"acquired\"} %lld\n"
+                    "cairn_lock_acquisitions_total{result=\"refused\"} %lld\n",
+                    st->limiter_allowed, st->limiter_limited, st->lock_acquired, st->lock_refused);
+    out = emit_fsync(out, m);
     return dstr_catfmt(out,
                        "# HELP cairn_metrics_scrapes_total Requests of /metrics served.\n"
                        "# TYPE cairn_metrics_scrapes_total counter\n"

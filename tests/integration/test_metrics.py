@@ -141,7 +141,10 @@ def test_promtool_accepts_the_output(msrv):
     c.set("x", "1")
     c.execute_command("CONFIG", "GET", "maxmemory")
     c.close()
-    text = scrape(msrv.mport)
+    check_with_promtool(scrape(msrv.mport))
+
+
+def check_with_promtool(text):
     proc = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                           text=True, timeout=60)
     out = proc.stdout + proc.stderr
@@ -276,3 +279,55 @@ def test_real_prometheus_scrapes(msrv):
             proc.wait()
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_cairn_counters(msrv):
+    c = msrv.client()
+    # A burst of 1 (max_burst 0) per minute: the second call is limited.
+    assert c.execute_command("CL.THROTTLE", "t", 0, 1, 60)[0] == 0
+    assert c.execute_command("CL.THROTTLE", "t", 0, 1, 60)[0] == 1
+    assert c.execute_command("LOCK.ACQUIRE", "l", "a", 10000) == 1
+    assert c.execute_command("LOCK.ACQUIRE", "l", "b", 10000) is None
+    assert c.execute_command("LOCK.ACQUIRE", "l", "a", 10000) == 1  # the holder renews
+    m = samples(scrape(msrv.mport))
+    assert m['cairn_limiter_decisions_total{decision="allowed"}'] == 1
+    assert m['cairn_limiter_decisions_total{decision="limited"}'] == 1
+    assert m['cairn_lock_acquisitions_total{result="acquired"}'] == 2
+    assert m['cairn_lock_acquisitions_total{result="refused"}'] == 1
+    # No log, no fsync histogram.
+    assert not any(k.startswith("cairn_aof_fsync") for k in m)
+    c.close()
+
+
+def test_fsync_histogram(server_factory):
+    mport = free_port()
+    s = server_factory("--metrics-port", str(mport), "--appendonly", "yes",
+                       "--appendfsync", "always")
+    c = s.client()
+    for i in range(20):
+        c.set(f"k{i}", i)
+    c.close()
+    m = samples(scrape(mport))
+    count = m["cairn_aof_fsync_duration_seconds_count"]
+    assert count >= 20  # appendfsync always: at least one per write
+    buckets = sorted((float(k.split('le="')[1].rstrip('"}')), v) for k, v in m.items()
+                     if k.startswith("cairn_aof_fsync_duration_seconds_bucket"))
+    assert buckets[-1] == (float("inf"), count)
+    values = [v for _, v in buckets]
+    assert values == sorted(values)
+    assert 0 < m["cairn_aof_fsync_duration_seconds_sum"] < count
+    if shutil.which("promtool"):
+        check_with_promtool(scrape(mport))
+
+
+@pytest.mark.slow
+def test_idle_connection_is_closed(msrv):
+    """A connection that sends no request is closed after 10 seconds."""
+    with socket.create_connection(("127.0.0.1", msrv.mport), timeout=20) as sock:
+        start = time.time()
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n")  # never finished
+        try:
+            assert sock.recv(65536) == b""
+        except ConnectionResetError:
+            pass
+        assert 9 <= time.time() - start < 15

@@ -101,6 +101,7 @@ def test_ready_then_stopping(data_dir, abstract):
         # Ready means serving.
         c = s.client()
         assert c.ping()
+        assert c.info("server")["process_supervised"] == "systemd"
         c.close()
         s.proc.send_signal(signal.SIGTERM)
         lines = lines_of(notify.wait_for("STOPPING=1"))

@@ -178,6 +178,8 @@ typedef struct engine_stats {
     long long keyspace_hits, keyspace_misses;
     long long commands_processed;
     long long evicted_keys;
+    /* Kept by the host, which forks for snapshots (INFO stats). */
+    long long latest_fork_usec, total_forks;
 } engine_stats;
 
 struct cairn_engine {

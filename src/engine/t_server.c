@@ -223,8 +223,8 @@ static void info_stats(info_req *r)
                          "tracking_total_keys:%lld\r\n"
                          "tracking_total_items:%lld\r\n"
                          "tracking_total_prefixes:%ld\r\n"
-                         "latest_fork_usec:0\r\n"
-                         "total_forks:0\r\n"
+                         "latest_fork_usec:%lld\r\n"
+                         "total_forks:%lld\r\n"
                          "unexpected_error_replies:0\r\n"
                          "total_error_replies:%lld\r\n"
                          "dump_payload_sanitizations:0\r\n",
@@ -233,7 +233,8 @@ static void info_stats(info_req *r)
                          st->keyspace_misses, pubsub_count(r->c->e, PS_CHANNEL),
                          pubsub_count(r->c->e, PS_PATTERN), pubsub_count(r->c->e, PS_SHARD),
                          tracking_total_keys(r->c->e), tracking_total_items(r->c->e),
-                         tracking_total_prefixes(r->c->e), r->c->e->errstats.total);
+                         tracking_total_prefixes(r->c->e), st->latest_fork_usec, st->total_forks,
+                         r->c->e->errstats.total);
 }
 
 static void info_replication(info_req *r)

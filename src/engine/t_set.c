@@ -633,9 +633,27 @@ static void pop_log_add(cmd_call *c, pop_log *pl, const set_elem *e)
     pl->argv[pl->argc++] = (cslice){copy, len};
 }
 
+/* Members per logged SREM: an SPOP of a million members is logged as
+ * SREMs of this many in one atomic unit, as Redis propagates it, rather
+ * than as one entry that grows with what a client asked. */
+#define SPOP_LOG_BATCH 1024
+
 static void pop_log_finish(cmd_call *c, pop_log *pl)
 {
-    log_as(c, pl->argc, pl->argv);
+    long n = pl->argc - 2;
+    if (n <= SPOP_LOG_BATCH) {
+        log_as(c, pl->argc, pl->argv);
+    } else {
+        cslice *argv = cm_malloc(sizeof(cslice) * (2 + SPOP_LOG_BATCH));
+        argv[0] = pl->argv[0];
+        argv[1] = pl->argv[1];
+        for (long at = 0; at < n; at += SPOP_LOG_BATCH) {
+            long k = n - at < SPOP_LOG_BATCH ? n - at : SPOP_LOG_BATCH;
+            memcpy(argv + 2, pl->argv + 2 + at, sizeof(cslice) * (size_t)k);
+            log_add(c, 2 + (int)k, argv);
+        }
+        cm_free(argv);
+    }
     for (int i = 0; i < pl->argc - 2; i++)
         dstr_free(pl->copies[i]);
     cm_free(pl->copies);

@@ -91,7 +91,6 @@ struct persist {
     int64_t child_start_ms;
     dstr child_tmp;             /* the file the child writes */
     long long rewrite_incr_seq; /* AOF child: the incremental file since the fork */
-    long long latest_fork_usec, total_forks;
 
     /* Snapshots. */
     int64_t lastsave_s;        /* unix time */
@@ -345,9 +344,9 @@ static pid_t fork_child(persist *p, int type, const char *what)
         child_setup(parent);
         return 0;
     }
-    p->latest_fork_usec = clock_mono_us() - start;
-    latency_sample(p->e, "fork", wall_ms() / 1000, p->latest_fork_usec / 1000);
-    p->total_forks++;
+    p->e->stats.latest_fork_usec = clock_mono_us() - start;
+    latency_sample(p->e, "fork", wall_ms() / 1000, p->e->stats.latest_fork_usec / 1000);
+    p->e->stats.total_forks++;
     p->child_pid = pid;
     p->child_type = type;
     p->child_start_ms = start / 1000;

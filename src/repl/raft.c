@@ -96,6 +96,7 @@ struct raft {
      * what the caller was asked for */
     raft_snapshot_meta snap;
     int recv_active;
+    uint64_t recv_from, recv_term; /* the leader sending it */
     raft_snapshot_meta recv;
     uint64_t recv_off;
     raft_msg *chunks;
@@ -343,12 +344,12 @@ static void log_compact(raft *r, uint64_t index)
     size_t drop = upto > r->offset ? (size_t)(upto - r->offset) : 0;
     for (size_t i = 0; i < drop; i++)
         free(r->log[i].data);
-    memmove(r->log, r->log + drop, (r->log_len - drop) * sizeof(*r->log));
+    if (drop) memmove(r->log, r->log + drop, (r->log_len - drop) * sizeof(*r->log));
     r->log_len -= drop;
     size_t k = 0;
     while (k < r->n_confs && r->confs[k].index <= index)
         k++;
-    memmove(r->confs, r->confs + k, (r->n_confs - k) * sizeof(*r->confs));
+    if (k) memmove(r->confs, r->confs + k, (r->n_confs - k) * sizeof(*r->confs));
     r->n_confs -= k;
 }
 
@@ -671,7 +672,9 @@ static void send_snapshot(raft *r, progress *p)
     *conf = r->snap.conf;
     m->conf = conf;
     uint64_t left = r->snap.size - p->snap_off;
-    uint64_t chunk = r->cfg.max_msg_bytes ? r->cfg.max_msg_bytes : 1;
+    uint64_t chunk =
+        r->cfg.snapshot_chunk_bytes ? r->cfg.snapshot_chunk_bytes : r->cfg.max_msg_bytes;
+    if (!chunk) chunk = 1;
     m->size = r->snap.size;
     m->index = r->snap.index;
     m->log_term = r->snap.term;
@@ -1084,15 +1087,24 @@ static void handle_snap(raft *r, const raft_msg *m)
         if (resp) resp->index = r->commit;
         return;
     }
-    if (m->offset == 0) {
+    /* a stream is one leader's (in one term) snapshot at one index; its
+     * first chunk arriving again is a duplicate, not a new start */
+    int same = r->recv_active && r->recv_from == m->from && r->recv_term == m->term &&
+               r->recv.index == m->index;
+    if (m->offset == 0 && !(same && r->recv_off > 0)) {
         r->recv_active = 1;
+        r->recv_from = m->from;
+        r->recv_term = m->term;
         r->recv = (raft_snapshot_meta){m->index, m->log_term, m->size, *m->conf};
         r->recv_off = 0;
     }
-    if (!r->recv_active || r->recv.index != m->index || r->recv.term != m->log_term ||
-        r->recv.size != m->size || m->offset != r->recv_off || m->data_len > m->size - m->offset ||
+    if (!r->recv_active || r->recv_from != m->from || r->recv_term != m->term ||
+        r->recv.index != m->index || r->recv.term != m->log_term || r->recv.size != m->size ||
+        m->offset != r->recv_off || m->data_len > m->size - m->offset ||
         (m->data_len && !m->data)) {
-        snap_resp(r, m, 1, r->recv_active && r->recv.index == m->index ? r->recv_off : 0);
+        same = r->recv_active && r->recv_from == m->from && r->recv_term == m->term &&
+               r->recv.index == m->index;
+        snap_resp(r, m, 1, same ? r->recv_off : 0);
         return;
     }
     if (queue_chunk(r, m) != 0) return; /* no ack: the leader resends */
@@ -1112,6 +1124,12 @@ static void handle_snap_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
     if (p->state != PR_SNAPSHOT || m->index != p->snap_index) return;
+    /* a reject asking for the chunk already out is answered by that
+     * chunk: resending would multiply chunks in flight with each dup */
+    if (m->reject && m->offset == p->snap_off && p->snap_out) return;
+    /* within a stream the follower's offset only grows: a reject naming
+     * an earlier one is stale, unless it starts over (it restarted) */
+    if (m->reject && m->offset < p->snap_off && m->offset != 0) return;
     if (m->reject || m->offset > p->snap_off) {
         p->snap_off = m->offset <= r->snap.size ? m->offset : 0;
         p->snap_out = 0;
@@ -1347,11 +1365,13 @@ void raft_tick(raft *r)
     if (r->startup_quiet && r->ticks >= (uint64_t)r->cfg.election_ticks) r->startup_quiet = 0;
     r->election_elapsed++;
     if (r->role != RAFT_LEADER) {
+        /* a node that is not a voter never campaigns, but its elapsed
+         * time keeps counting: it must not think it heard from a leader */
         if (r->election_elapsed >= r->timeout) {
             if (is_voter(r))
                 campaign(r, r->cfg.pre_vote, 0);
             else
-                r->election_elapsed = 0;
+                r->election_elapsed = r->timeout;
         }
         return;
     }

@@ -19,8 +19,8 @@
  *   1. Write rd.snap_chunks (and, with rd.snapshot, make that snapshot
  *      the node's and cut the log behind it), then persist rd.entries
  *      (replacing any stored entries from rd.entries[0].index on) and, if
- *      rd.hs_changed, rd.hs, and make all of it durable (fsync).  If that fails, stop: send nothing,
- *      acknowledge nothing (the node must crash and recover from disk).
+ *      rd.hs_changed, rd.hs, and make all of it durable (fsync).  If that fails, stop: send
+ * nothing, acknowledge nothing (the node must crash and recover from disk).
  *   2. Only then send rd.msgs.  A vote or an append acknowledgement
  *      promises something about the disk; sending it before step 1 is
  *      durable breaks Raft (a crash forgets the promise).
@@ -186,6 +186,8 @@ typedef struct raft_config {
      * many entries, or entry bytes, were applied since the last one (0: never). */
     uint64_t snapshot_entries;
     uint64_t snapshot_bytes;
+    /* bytes of snapshot per InstallSnapshot message (0: max_msg_bytes) */
+    size_t snapshot_chunk_bytes;
     /* Known-bad variants for the simulator (RAFT_BUG_*); compiled in only
      * when raft.c is built with RAFT_SIM_BUGS, ignored otherwise. */
     unsigned bugs;
@@ -200,7 +202,8 @@ enum {
     RAFT_BUG_NO_NOOP = 1u << 1,       /* no entry on election, reads not held */
     RAFT_BUG_VOTE_UNSYNCED = 1u << 2, /* vote left out of the hard state to persist */
     RAFT_BUG_READ_STALE = 1u << 3,    /* ReadIndex without the heartbeat round */
-    RAFT_BUG_CONF_MULTI = 1u << 4,    /* a conf change while another is uncommitted */
+    RAFT_BUG_CONF_MULTI = 1u << 4,    /* conf changes while one is uncommitted, or before
+                                         the leader committed an entry of its term */
     RAFT_BUG_SNAP_STALE = 1u << 5,    /* a snapshot older than the commit index installed */
 };
 

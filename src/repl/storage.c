@@ -605,7 +605,7 @@ static void drop_recovered_upto(raft_storage *s, uint64_t index)
     size_t k = 0;
     while (k < s->nrec && (s->rec[k].index <= index || !s->nsegs))
         free(s->rec[k++].data);
-    memmove(s->rec, s->rec + k, (s->nrec - k) * sizeof(*s->rec));
+    if (k) memmove(s->rec, s->rec + k, (s->nrec - k) * sizeof(*s->rec));
     s->nrec -= k;
 }
 

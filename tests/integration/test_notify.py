@@ -268,3 +268,19 @@ def test_geo_events(notify, raw):
         assert w.read_reply()[0] == ":"
     assert lis.events() == ev(("zadd", "g"), ("geosearchstore", "gs"), ("georadiusstore", "gr"),
                               ("del", "gs"))
+
+
+def test_stream_events(notify, raw):
+    lis = Listener(raw, notify)
+    run(notify, ("XADD", "s", "1-0", "f", "v"), ("XADD", "s", "MAXLEN", "1", "2-0", "f", "v"),
+        ("XDEL", "s", "2-0"), ("XDEL", "s", "2-0"), ("XSETID", "s", "5-0"),
+        ("XGROUP", "CREATE", "s", "g", "$"), ("XGROUP", "CREATECONSUMER", "s", "g", "c"),
+        ("XGROUP", "SETID", "s", "g", "0"), ("XADD", "s", "6-0", "f", "v"),
+        ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"),
+        ("XGROUP", "DELCONSUMER", "s", "g", "c"), ("XGROUP", "DESTROY", "s", "g"),
+        ("XTRIM", "s", "MAXLEN", "0"))
+    assert lis.events() == ev(
+        ("xadd", "s"), ("xadd", "s"), ("xtrim", "s"), ("xdel", "s"), ("xsetid", "s"),
+        ("xgroup-create", "s"), ("xgroup-createconsumer", "s"), ("xgroup-setid", "s"),
+        ("xadd", "s"), ("xgroup-createconsumer", "s"), ("xgroup-delconsumer", "s"),
+        ("xgroup-destroy", "s"), ("xtrim", "s"))

@@ -567,8 +567,11 @@ def test_bgsave(make):
     s = make("--save", "").start()
     c = s.client()
     c.mset({f"k{i}": i for i in range(10000)})
+    assert c.info("stats")["total_forks"] == 0
     assert c.bgsave() in (True, "Background saving started")
     wait_no_child(c)
+    stats = c.info("stats")
+    assert stats["total_forks"] == 1 and stats["latest_fork_usec"] > 0
     i = c.info("persistence")
     assert i["rdb_last_bgsave_status"] == "ok" and i["rdb_changes_since_last_save"] == 0
     assert "Background saving terminated with success" in s.read_log()

@@ -30,7 +30,9 @@
 #include "../../src/repl/session.h"
 #include "lincheck.h"
 
-#define MAX_NODES       5
+#define MAX_NODES       7   /* slots: the initial voters and two more */
+#define ID_STRIDE       8   /* a slot's ids: slot + 1 + ID_STRIDE * generation */
+#define JOIN_WAIT       600 /* steps a new node may wait to be added */
 #define N_CLIENTS       4
 #define N_KEYS          3
 #define CLIENT_WAIT     40 /* steps before a client retries */
@@ -109,6 +111,12 @@ typedef struct node {
     uint64_t stalled_until; /* clock stall: no ticks before this step */
     raft_role role_seen;
     uint64_t term_seen;
+    /* membership: a free slot runs nothing; a node joins with a boot
+     * configuration (the leader's, itself a learner) and is wiped once
+     * its removal is committed */
+    int free, was_member;
+    raft_conf boot;
+    uint64_t joined_at, gen;
 } node;
 
 typedef struct netmsg {
@@ -135,7 +143,9 @@ typedef struct weather {
     unsigned delay_max;
     size_t msg_bytes, inflight;                           /* flow control, varied per seed */
     uint64_t snap_every;                                  /* entries between snapshots (0: none) */
+    size_t chunk_bytes;                                   /* per InstallSnapshot message */
     unsigned part, crash, restart, torn, stall, transfer; /* per 100k */
+    unsigned member;                                      /* conf changes, per 100k */
     int lease_ticks; /* lease reads, within their drift bound */
     int drift;
 } weather;
@@ -152,13 +162,26 @@ enum {
     F_TRANSFER,
     F_SNAP_SENT,
     F_SNAP_CRASH,
+    F_CONF,
+    F_RETIRE,
     F_N
 };
 
+typedef struct fault_ev { /* one fault that fired (or is to be skipped) */
+    uint64_t step;
+    int kind, slot;
+} fault_ev;
+
 typedef struct world {
     crand rng;
+    /* Faults that shape the run (partitions, crashes, restarts, stalls,
+     * transfers, membership changes) draw from their own stream, one draw
+     * per kind per step whatever happens, and each one's details from a
+     * generator seeded by (seed, step, kind, node): leaving one out when
+     * shrinking changes nothing else in the schedule. */
+    crand frng, erng;
     uint64_t seed, now;
-    int n;
+    int n, n_init; /* slots, initial voters */
     unsigned bugs;
     weather w;
     int quiet, bench;
@@ -168,6 +191,8 @@ typedef struct world {
     client clients[N_CLIENTS];
     VEC(lin_op) hist[N_KEYS];
     uint64_t value_counter, ctx_counter;
+    raft_conf cconf; /* the latest committed configuration seen */
+    uint64_t cconf_commit;
     /* checkers */
     u64vec leader_of;   /* by term: node id, 0 none */
     VEC(chosen) chosen; /* by index - 1 */
@@ -178,6 +203,12 @@ typedef struct world {
     VEC(write_wait) acked;
     char violation[512];
     uint64_t faults[F_N];
+    /* trace shrinking: fault kinds turned off, single faults skipped, and
+     * the faults that fired */
+    unsigned off_kinds;
+    const struct fault_ev *skip;
+    size_t n_skip;
+    VEC(struct fault_ev) events;
 } world;
 
 static const char *const fault_names[F_N] = {"drops",
@@ -190,11 +221,41 @@ static const char *const fault_names[F_N] = {"drops",
                                              "clock stalls",
                                              "leadership transfers",
                                              "snapshots installed",
-                                             "crashes while snapshotting"};
+                                             "crashes while snapshotting",
+                                             "membership changes",
+                                             "nodes removed and wiped"};
+
+static const char *const fault_keys[F_N] = {
+    "drop",  "dup",      "part",     "crash",     "torn", "restart", "respdrop",
+    "stall", "transfer", "snapsent", "snapcrash", "conf", "retire"};
+
+/* A fault about to happen: allowed unless its kind is off or this one is
+ * skipped (by step, kind and node).  Faults on single messages are many:
+ * they are only turned off by kind. */
+static int fire(world *w, int kind, int slot)
+{
+    if (w->off_kinds & (1u << kind)) return 0;
+    if (kind == F_DROP || kind == F_DUP || kind == F_RESP_DROP) return 1;
+    for (size_t i = 0; i < w->n_skip; i++)
+        if (w->skip[i].step == w->now && w->skip[i].kind == kind && w->skip[i].slot == slot)
+            return 0;
+    VEC_PUSH(w->events, ((fault_ev){w->now, kind, slot}));
+    return 1;
+}
 
 static int chance(world *w, unsigned per, unsigned scale)
 {
     return per && crand_below(&w->rng, scale) < per;
+}
+
+static int chance_f(world *w, unsigned per) { return crand_below(&w->frng, 100000) < per; }
+
+static crand *event_rng(world *w, int kind, int slot)
+{
+    uint64_t h = w->seed * 0x9E3779B97F4A7C15ull ^ w->now * 0xC2B2AE3D27D4EB4Full ^
+                 (uint64_t)kind * 0x165667B19E3779F9ull ^ (uint64_t)(slot + 1);
+    crand_seed(&w->erng, h);
+    return &w->erng;
 }
 
 static void violate(world *w, const char *fmt, ...)
@@ -205,6 +266,14 @@ static void violate(world *w, const char *fmt, ...)
     int k = snprintf(w->violation, sizeof(w->violation), "step %" PRIu64 ": ", w->now);
     vsnprintf(w->violation + k, sizeof(w->violation) - (size_t)k, fmt, ap);
     va_end(ap);
+}
+
+/* The slot running node id, or -1 (a removed node's id is never reused). */
+static int slot_of(const world *w, uint64_t id)
+{
+    if (!id) return -1;
+    int s = (int)((id - 1) % ID_STRIDE);
+    return s < w->n && !w->nodes[s].free && w->nodes[s].id == id ? s : -1;
 }
 
 static uint64_t entry_hash(const raft_entry *e)
@@ -332,7 +401,7 @@ static void reply_write(world *w, uint64_t cid, uint64_t seq, uint64_t result)
 {
     client *c = &w->clients[cid - 1];
     if (!c->busy || !c->is_write || c->seq != seq) return;
-    if (chance(w, w->w.resp_drop, 1000)) {
+    if (chance(w, w->w.resp_drop, 1000) && fire(w, F_RESP_DROP, -1)) {
         w->faults[F_RESP_DROP]++;
         return;
     }
@@ -343,7 +412,7 @@ static void client_attempt(world *w, int ci)
 {
     client *c = &w->clients[ci];
     int target = (int)crand_below(&w->rng, (uint64_t)w->n);
-    if (c->hint && crand_below(&w->rng, 10) < 8) target = (int)c->hint - 1;
+    if (slot_of(w, c->hint) >= 0 && crand_below(&w->rng, 10) < 8) target = slot_of(w, c->hint);
     node *nd = &w->nodes[target];
     c->next_try = w->now + CLIENT_WAIT;
     if (!nd->r) {
@@ -404,8 +473,10 @@ static void clients_step(world *w)
 
 static raft_config node_config(world *w, int i)
 {
-    raft_config cfg = {.id = (uint64_t)i + 1,
-                       .n_peers = (size_t)w->n,
+    node *nd = &w->nodes[i];
+    raft_config cfg = {.id = nd->id,
+                       .n_peers = nd->boot.n_voters,
+                       .n_learners = nd->boot.n_learners,
                        .election_ticks = 10,
                        .heartbeat_ticks = 2,
                        .pre_vote = 1,
@@ -416,10 +487,11 @@ static raft_config node_config(world *w, int i)
                        .max_uncommitted_bytes = 1 << 20,
                        .lease_ticks = w->w.lease_ticks,
                        .snapshot_entries = w->w.snap_every,
+                       .snapshot_chunk_bytes = w->w.chunk_bytes,
                        .seed = crand_next(&w->rng),
                        .bugs = w->bugs};
-    for (int j = 0; j < w->n; j++)
-        cfg.peers[j] = (uint64_t)j + 1;
+    memcpy(cfg.peers, nd->boot.voters, sizeof(cfg.peers));
+    memcpy(cfg.learners, nd->boot.learners, sizeof(cfg.learners));
     if (w->bench) {
         cfg.max_inflight_msgs = 64;
         cfg.max_inflight_bytes = 1 << 20;
@@ -498,7 +570,7 @@ static void disk_compact(node *nd, uint64_t index)
     size_t k = 0;
     while (k < nd->log.n && nd->log.v[k].index <= index)
         free(nd->log.v[k++].data);
-    memmove(nd->log.v, nd->log.v + k, (nd->log.n - k) * sizeof(raft_entry));
+    if (k) memmove(nd->log.v, nd->log.v + k, (nd->log.n - k) * sizeof(raft_entry));
     nd->log.n -= k;
 }
 
@@ -642,7 +714,8 @@ static void serve_reads(world *w, node *nd)
             continue;
         }
         client *c = &w->clients[rw->client];
-        if (c->busy && !c->is_write && c->read_ctx == rw->ctx && !chance(w, w->w.resp_drop, 1000))
+        if (c->busy && !c->is_write && c->read_ctx == rw->ctx &&
+            !(chance(w, w->w.resp_drop, 1000) && fire(w, F_RESP_DROP, -1)))
             client_done(w, rw->client, nd->kv[c->key]);
         *rw = nd->reads.v[--nd->reads.n];
     }
@@ -650,8 +723,8 @@ static void serve_reads(world *w, node *nd)
 
 static void net_send(world *w, node *from, const raft_msg *m)
 {
-    int f = (int)m->from - 1, t = (int)m->to - 1;
-    if (w->blocked[f][t]) return;
+    int f = slot_of(w, m->from), t = slot_of(w, m->to);
+    if (f < 0 || t < 0 || w->blocked[f][t]) return;
     /* a chunk the core asked for is read from the sender's snapshot */
     const uint8_t *chunk = NULL;
     if (m->type == RAFT_MSG_SNAP && !m->data) {
@@ -662,12 +735,12 @@ static void net_send(world *w, node *from, const raft_msg *m)
         }
         chunk = from->snap_data + m->offset;
     }
-    if (chance(w, w->w.drop, 1000)) {
+    if (chance(w, w->w.drop, 1000) && fire(w, F_DROP, -1)) {
         w->faults[F_DROP]++;
         return;
     }
     int copies = 1;
-    if (chance(w, w->w.dup, 1000)) {
+    if (chance(w, w->w.dup, 1000) && fire(w, F_DUP, -1)) {
         copies = 2;
         w->faults[F_DUP]++;
     }
@@ -739,7 +812,7 @@ static int take_snapshot(world *w, int i, uint64_t index)
         return -1;
     }
     m.size = state_encode(nd, buf);
-    int crash = chance(w, w->w.torn, 100000);
+    int crash = chance(w, w->w.torn, 100000) && fire(w, F_SNAP_CRASH, i);
     if (crash && crand_below(&w->rng, 2)) {
         w->faults[F_SNAP_CRASH]++;
         node_crash(w, i); /* before the rename: the old snapshot stands */
@@ -767,7 +840,7 @@ static void node_ready(world *w, int i)
             return;
         }
         check_log_matching(w, nd, rd.entries, rd.n_entries);
-        if (chance(w, w->w.torn, 100000)) {
+        if (chance(w, w->w.torn, 100000) && fire(w, F_TORN, i)) {
             w->faults[F_TORN]++;
             torn_persist(w, nd, &rd);
             node_crash(w, i);
@@ -831,6 +904,16 @@ static void check_leaders(world *w)
         uint64_t term = raft_get_term(nd->r);
         if (role == RAFT_LEADER && (nd->role_seen != RAFT_LEADER || nd->term_seen != term))
             check_new_leader(w, nd);
+        /* a leader whose removal committed has stepped down (a node may
+         * lead under a configuration that is not committed yet) */
+        raft_snapshot_meta m;
+        raft_conf cur;
+        raft_get_conf(nd->r, &cur);
+        if (role == RAFT_LEADER && !raft_conf_has_voter(&cur, nd->id) &&
+            raft_snapshot_meta_at(nd->r, raft_get_commit(nd->r), &m) == RAFT_OK &&
+            !raft_conf_has_voter(&m.conf, nd->id))
+            violate(w, "node %" PRIu64 " leads term %" PRIu64 " after its removal committed",
+                    nd->id, term);
         nd->role_seen = role;
         nd->term_seen = term;
     }
@@ -838,21 +921,21 @@ static void check_leaders(world *w)
 
 /* ---- faults ---- */
 
-static void change_partition(world *w)
+static void change_partition(world *w, crand *er)
 {
     w->faults[F_PART]++;
     memset(w->blocked, 0, sizeof(w->blocked));
-    int kind = (int)crand_below(&w->rng, 5);
+    int kind = (int)crand_below(er, 5);
     int n = w->n;
     if (kind == 0) return; /* heal */
     if (kind == 1 || kind == 4) {
-        int x = (int)crand_below(&w->rng, (uint64_t)n);
+        int x = (int)crand_below(er, (uint64_t)n);
         if (kind == 4) { /* isolate the leader, if any, maybe freezing its clock too */
             for (int i = 0; i < n; i++)
                 if (w->nodes[i].r && raft_get_role(w->nodes[i].r) == RAFT_LEADER) x = i;
-            if (w->w.stall && crand_below(&w->rng, 2)) {
+            if (w->w.stall && crand_below(er, 2)) {
                 w->faults[F_STALL]++;
-                w->nodes[x].stalled_until = w->now + 20 + crand_below(&w->rng, 100);
+                w->nodes[x].stalled_until = w->now + 20 + crand_below(er, 100);
             }
         }
         for (int i = 0; i < n; i++)
@@ -862,7 +945,7 @@ static void change_partition(world *w)
     if (kind == 2) { /* split into two sides */
         int side[MAX_NODES];
         for (int i = 0; i < n; i++)
-            side[i] = (int)crand_below(&w->rng, 2);
+            side[i] = (int)crand_below(er, 2);
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
                 w->blocked[i][j] = side[i] != side[j];
@@ -871,32 +954,36 @@ static void change_partition(world *w)
     /* one-way links: a node may hear others it cannot reach */
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
-            w->blocked[i][j] = i != j && crand_below(&w->rng, 3) == 0;
+            w->blocked[i][j] = i != j && crand_below(er, 3) == 0;
 }
 
 static void faults_step(world *w)
 {
     if (w->quiet) return;
-    if (chance(w, w->w.part, 100000)) change_partition(w);
-    if (chance(w, w->w.transfer, 100000)) {
-        int to = (int)crand_below(&w->rng, (uint64_t)w->n);
+    if (chance_f(w, w->w.part) && fire(w, F_PART, -1))
+        change_partition(w, event_rng(w, F_PART, -1));
+    if (chance_f(w, w->w.transfer) && fire(w, F_TRANSFER, -1)) {
+        int to = (int)crand_below(event_rng(w, F_TRANSFER, -1), (uint64_t)w->n);
         for (int i = 0; i < w->n; i++)
             if (i != to && w->nodes[i].r && raft_get_role(w->nodes[i].r) == RAFT_LEADER &&
-                raft_transfer_leader(w->nodes[i].r, (uint64_t)to + 1) == RAFT_OK)
+                !w->nodes[to].free &&
+                raft_transfer_leader(w->nodes[i].r, w->nodes[to].id) == RAFT_OK)
                 w->faults[F_TRANSFER]++;
     }
     for (int i = 0; i < w->n; i++) {
         node *nd = &w->nodes[i];
-        if (chance(w, w->w.stall, 100000)) {
+        if (chance_f(w, w->w.stall) && fire(w, F_STALL, i)) {
             /* a timer that stops (a frozen VM): a leader keeps believing
              * it leads while the others elect a new one */
             w->faults[F_STALL]++;
-            nd->stalled_until = w->now + 20 + crand_below(&w->rng, 100);
+            nd->stalled_until = w->now + 20 + crand_below(event_rng(w, F_STALL, i), 100);
         }
-        if (nd->r && chance(w, w->w.crash, 100000)) {
+        int crash = chance_f(w, w->w.crash), restart = chance_f(w, w->w.restart);
+        if (nd->free) continue;
+        if (nd->r && crash && fire(w, F_CRASH, i)) {
             w->faults[F_CRASH]++;
             node_crash(w, i);
-        } else if (!nd->r && chance(w, w->w.restart, 100000)) {
+        } else if (!nd->r && restart && fire(w, F_RESTART, i)) {
             w->faults[F_RESTART]++;
             node_start(w, i);
         }
@@ -922,8 +1009,9 @@ static void deliver(world *w)
     }
     for (size_t i = 0; i < due; i++) {
         raft_msg *m = &w->net.v[i].m;
-        node *nd = &w->nodes[m->to - 1];
-        if (nd->r && !w->blocked[m->from - 1][m->to - 1] && !w->violation[0]) {
+        int f = slot_of(w, m->from), t = slot_of(w, m->to);
+        node *nd = t >= 0 ? &w->nodes[t] : NULL;
+        if (nd && nd->r && (f < 0 || !w->blocked[f][t]) && !w->violation[0]) {
             if (raft_step(nd->r, m) == RAFT_ERR_CORRUPT)
                 violate(w, "node %" PRIu64 " was asked to overwrite a committed entry", nd->id);
         }
@@ -934,10 +1022,182 @@ static void deliver(world *w)
     w->net.n -= due;
 }
 
+/* ---- membership ---- */
+
+static int conf_has(const raft_conf *c, uint64_t id)
+{
+    return raft_conf_has_voter(c, id) || raft_conf_has_learner(c, id);
+}
+
+/* The latest committed configuration: the one at the highest commit index
+ * any node ever had (the running ones may all be behind it). */
+static int committed_conf(world *w, raft_conf *out)
+{
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        uint64_t c = nd->r ? raft_get_commit(nd->r) : 0;
+        if (c <= w->cconf_commit) continue;
+        raft_snapshot_meta m;
+        if (raft_snapshot_meta_at(nd->r, c, &m) == RAFT_OK)
+            w->cconf = m.conf;
+        else
+            w->cconf = raft_get_snapshot(nd->r)->conf; /* the commit index is the snapshot's */
+        w->cconf_commit = c;
+    }
+    *out = w->cconf;
+    return w->cconf_commit ? 0 : -1;
+}
+
+/* A node whose removal is committed (or that was never added) is shut
+ * down and its disk wiped; its slot may take a new node, with a new id. */
+static void retire(world *w, int i)
+{
+    node *nd = &w->nodes[i];
+    w->faults[F_RETIRE]++;
+    node_crash(w, i);
+    disk_truncate(nd, 0);
+    free(nd->snap_data);
+    nd->snap_data = NULL;
+    memset(&nd->snap, 0, sizeof(nd->snap));
+    memset(&nd->hs, 0, sizeof(nd->hs));
+    nd->free = 1;
+    nd->id = 0;
+}
+
+static node *current_leader(world *w)
+{
+    node *l = NULL;
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        if (nd->r && raft_get_role(nd->r) == RAFT_LEADER &&
+            (!l || raft_get_term(nd->r) > raft_get_term(l->r)))
+            l = nd;
+    }
+    return l;
+}
+
+static int propose_conf(world *w, node *l, int op, uint64_t id)
+{
+    uint64_t idx, term;
+    if (raft_change_conf(l->r, op, id, &idx, &term) != RAFT_OK) return -1;
+    w->faults[F_CONF]++;
+    return 0;
+}
+
+/* Start a node in a free slot, to be added as a learner (or at once as
+ * a voter, which Raft allows: it is only slow to catch up). */
+static void add_node(world *w, crand *er, node *l, int slot)
+{
+    node *nd = &w->nodes[slot];
+    nd->free = 0;
+    nd->gen++;
+    nd->id = (uint64_t)slot + 1 + ID_STRIDE * nd->gen;
+    raft_get_conf(l->r, &nd->boot);
+    if (nd->boot.n_voters + nd->boot.n_learners == RAFT_MAX_PEERS) {
+        nd->free = 1;
+        return;
+    }
+    nd->boot.learners[nd->boot.n_learners++] = nd->id;
+    nd->joined_at = w->now;
+    nd->was_member = 0;
+    node_start(w, slot);
+    propose_conf(w, l, crand_below(er, 4) ? RAFT_CONF_ADD_LEARNER : RAFT_CONF_ADD_VOTER, nd->id);
+}
+
+/* One membership change on the leader: add a node, promote a learner
+ * that caught up, or remove a voter (the leader itself too) or a learner. */
+static int change_membership(world *w, crand *er, node *l)
+{
+    raft_conf c;
+    raft_get_conf(l->r, &c);
+    int kind = (int)crand_below(er, 3);
+    if (kind == 0) {
+        for (int i = 0; i < w->n; i++) {
+            node *nd = &w->nodes[i];
+            if (nd->free) {
+                add_node(w, er, l, i);
+                return 0;
+            }
+            if (nd->r && !nd->was_member && !conf_has(&c, nd->id)) /* its add was lost */
+                return propose_conf(w, l, RAFT_CONF_ADD_LEARNER, nd->id);
+        }
+        return -1;
+    }
+    if (kind == 1) {
+        for (size_t k = 0; k < c.n_learners; k++)
+            if (raft_peer_match(l->r, c.learners[k]) >= raft_get_commit(l->r))
+                return propose_conf(w, l, RAFT_CONF_ADD_VOTER, c.learners[k]);
+        return -1;
+    }
+    if (c.n_learners && crand_below(er, 4) == 0)
+        return propose_conf(w, l, RAFT_CONF_REMOVE, c.learners[crand_below(er, c.n_learners)]);
+    if (c.n_voters <= 2) return -1;
+    uint64_t victim = c.voters[crand_below(er, c.n_voters)];
+    if (crand_below(er, 3) == 0) victim = l->id;
+    return propose_conf(w, l, RAFT_CONF_REMOVE, victim);
+}
+
+/* In some node's configuration: a running node's current one, or any in
+ * a crashed node's disk (it may come back and commit it). */
+static int in_any_conf(world *w, uint64_t id)
+{
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        raft_conf c;
+        if (nd->r) {
+            raft_get_conf(nd->r, &c);
+            if (conf_has(&c, id)) return 1;
+            continue;
+        }
+        if (nd->free) continue;
+        if (conf_has(&nd->snap.conf, id)) return 1;
+        for (size_t k = 0; k < nd->log.n; k++)
+            if (nd->log.v[k].type == RAFT_ENTRY_CONF &&
+                raft_conf_decode(nd->log.v[k].data, nd->log.v[k].len, &c) == 0 && conf_has(&c, id))
+                return 1;
+    }
+    return 0;
+}
+
+static void membership_step(world *w)
+{
+    raft_conf cc;
+    if (committed_conf(w, &cc) == 0) {
+        for (int i = 0; i < w->n; i++) {
+            node *nd = &w->nodes[i];
+            if (nd->free) continue;
+            if (conf_has(&cc, nd->id))
+                nd->was_member = 1;
+            else if (nd->was_member ||
+                     (w->now - nd->joined_at > JOIN_WAIT && !in_any_conf(w, nd->id)))
+                retire(w, i);
+        }
+    }
+    node *l = current_leader(w);
+    if (l && w->w.member) {
+        /* an operator removes a member whose node was given up on (its
+         * add, not in any log when it was wiped, committed since) */
+        raft_conf c;
+        raft_get_conf(l->r, &c);
+        for (size_t k = 0; k < c.n_voters + c.n_learners; k++) {
+            uint64_t id = k < c.n_voters ? c.voters[k] : c.learners[k - c.n_voters];
+            if (slot_of(w, id) < 0 && propose_conf(w, l, RAFT_CONF_REMOVE, id) == 0) break;
+        }
+    }
+    if (w->quiet || !chance_f(w, w->w.member) || !fire(w, F_CONF, -1)) return;
+    crand *er = event_rng(w, F_CONF, -1);
+    /* sometimes two changes at once: the second must be refused while
+     * the first is uncommitted (the conf-multi bug takes it) */
+    if (l && change_membership(w, er, l) == 0 && l->r && raft_get_role(l->r) == RAFT_LEADER &&
+        crand_below(er, 3) == 0)
+        change_membership(w, er, l);
+}
+
 static void world_step(world *w)
 {
     w->now++;
     faults_step(w);
+    membership_step(w);
     for (int i = 0; i < w->n; i++)
         if (w->nodes[i].r && w->now >= w->nodes[i].stalled_until &&
             (!w->w.drift || chance(w, w->nodes[i].tick_permille, 1000)))
@@ -978,26 +1238,63 @@ static void pick_weather(world *w)
         w->w.stall = 500;
     }
     w->w.drift = (int)crand_below(&w->rng, 2);
-    for (int i = 0; i < w->n; i++)
+    for (int i = 0; i < MAX_NODES; i++)
         w->nodes[i].tick_permille = 500 + (unsigned)crand_below(&w->rng, 501);
     static const size_t msg_bytes[] = {1, 128, 1024}, inflight[] = {1, 4, 16};
     w->w.msg_bytes = msg_bytes[crand_below(&w->rng, 3)];
     w->w.inflight = inflight[crand_below(&w->rng, 3)];
     static const uint64_t snap_every[] = {0, 5, 20, 100};
     w->w.snap_every = snap_every[crand_below(&w->rng, 4)];
+    static const size_t chunks[] = {16, 64, 4096};
+    w->w.chunk_bytes = chunks[crand_below(&w->rng, 3)];
+    static const unsigned member[] = {0, 0, 500, 2000};
+    w->w.member = member[crand_below(&w->rng, 4)];
+    if (w->bugs & RAFT_BUG_CONF_MULTI) w->w.member = 2000;
+    if (w->bugs & RAFT_BUG_SNAP_STALE) { /* stale snapshots: frequent ones, late copies */
+        w->w.snap_every = 5;
+        w->w.dup = 100;
+        w->w.delay_max = 8;
+    }
+}
+
+/* The slots that must agree at the end: every one, or with membership
+ * changes the members of the leader's configuration.  Returns how many,
+ * or -1 if one of them is not running. */
+static int final_members(world *w, int *slots)
+{
+    int n = 0;
+    if (!w->w.member) {
+        for (int i = 0; i < w->n; i++) {
+            if (!w->nodes[i].r) return -1;
+            slots[n++] = i;
+        }
+        return n;
+    }
+    node *l = current_leader(w);
+    if (!l) return -1;
+    raft_conf c;
+    raft_get_conf(l->r, &c);
+    for (size_t k = 0; k < c.n_voters + c.n_learners; k++) {
+        int i = slot_of(w, k < c.n_voters ? c.voters[k] : c.learners[k - c.n_voters]);
+        if (i < 0 || !w->nodes[i].r) return -1;
+        slots[n++] = i;
+    }
+    return n;
 }
 
 static int converged(world *w)
 {
     for (int c = 0; c < N_CLIENTS; c++)
         if (w->clients[c].busy) return 0;
+    int slots[RAFT_MAX_PEERS], n = final_members(w, slots);
+    if (n <= 0) return 0;
     uint64_t applied = 0;
-    for (int i = 0; i < w->n; i++) {
-        if (!w->nodes[i].r) return 0;
-        if (w->nodes[i].applied > applied) applied = w->nodes[i].applied;
+    for (int k = 0; k < n; k++)
+        if (w->nodes[slots[k]].applied > applied) applied = w->nodes[slots[k]].applied;
+    for (int k = 0; k < n; k++) {
+        node *nd = &w->nodes[slots[k]];
+        if (nd->applied != applied || raft_get_commit(nd->r) != applied) return 0;
     }
-    for (int i = 0; i < w->n; i++)
-        if (w->nodes[i].applied != applied || raft_get_commit(w->nodes[i].r) != applied) return 0;
     return 1;
 }
 
@@ -1015,6 +1312,18 @@ static void dump(world *w)
                 i + 1, raft_get_role(nd->r), raft_get_term(nd->r), raft_get_leader(nd->r),
                 raft_get_commit(nd->r), nd->applied, raft_last_index(nd->r),
                 raft_term_at(nd->r, raft_last_index(nd->r)), nd->writes.n, nd->reads.n);
+        raft_conf c;
+        raft_get_conf(nd->r, &c);
+        fprintf(stderr, "  id %" PRIu64 " snapshot %" PRIu64 " conf voters", nd->id,
+                raft_get_snapshot(nd->r)->index);
+        for (size_t k = 0; k < c.n_voters; k++)
+            fprintf(stderr, " %" PRIu64 " (match %" PRIu64 ")", c.voters[k],
+                    raft_peer_match(nd->r, c.voters[k]));
+        fprintf(stderr, " learners");
+        for (size_t k = 0; k < c.n_learners; k++)
+            fprintf(stderr, " %" PRIu64 " (match %" PRIu64 ")", c.learners[k],
+                    raft_peer_match(nd->r, c.learners[k]));
+        fprintf(stderr, "\n");
     }
     for (int c = 0; c < N_CLIENTS; c++)
         fprintf(stderr, "client %d busy %d write %d seq %" PRIu64 " key %" PRIu64 "\n", c + 1,
@@ -1023,9 +1332,11 @@ static void dump(world *w)
 
 static void final_checks(world *w)
 {
-    for (int i = 1; i < w->n; i++)
-        if (memcmp(w->nodes[i].kv, w->nodes[0].kv, sizeof(w->nodes[0].kv)) != 0)
-            violate(w, "nodes 1 and %d applied the same log to different states", i + 1);
+    int slots[RAFT_MAX_PEERS], n = final_members(w, slots);
+    for (int k = 1; k < n; k++)
+        if (memcmp(w->nodes[slots[k]].kv, w->nodes[slots[0]].kv, sizeof(w->nodes[0].kv)) != 0)
+            violate(w, "nodes %" PRIu64 " and %" PRIu64 " applied the same log to different states",
+                    w->nodes[slots[0]].id, w->nodes[slots[k]].id);
     for (size_t i = 0; i < w->acked.n; i++) {
         write_wait a = w->acked.v[i];
         if (a.seq > w->effect[a.client - 1].n || !w->effect[a.client - 1].v[a.seq - 1])
@@ -1074,22 +1385,52 @@ static void world_free(world *w)
     free(w->digest.v);
     free(w->emap);
     free(w->acked.v);
+    free(w->events.v);
+}
+
+/* n voters, ids 1..n, and spare free slots for nodes to add. */
+static void init_slots(world *w, int n, int spare)
+{
+    w->n_init = n;
+    w->n = n + spare < MAX_NODES ? n + spare : MAX_NODES;
+    for (int i = 0; i < w->n; i++) {
+        node *nd = &w->nodes[i];
+        nd->free = i >= n;
+        nd->id = nd->free ? 0 : (uint64_t)i + 1;
+        nd->was_member = !nd->free;
+        nd->boot.n_voters = (size_t)n;
+        for (int j = 0; j < n; j++)
+            nd->boot.voters[j] = (uint64_t)j + 1;
+    }
+    for (int i = 0; i < n; i++)
+        node_start(w, i);
 }
 
 /* Runs one seed; returns the steps simulated, fills why on a violation. */
+/* What to leave out of a run, and the faults that fired in it. */
+typedef struct trace {
+    unsigned off_kinds;
+    const fault_ev *skip;
+    size_t n_skip;
+    fault_ev *fired; /* malloc'd, the caller frees */
+    size_t n_fired;
+} trace;
+
 static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, char *why,
-                         size_t whylen, uint64_t faults[F_N])
+                         size_t whylen, uint64_t faults[F_N], trace *tr)
 {
     world *w = xcalloc(1, sizeof(*w));
+    if (tr) {
+        w->off_kinds = tr->off_kinds;
+        w->skip = tr->skip;
+        w->n_skip = tr->n_skip;
+    }
     w->seed = seed;
-    w->n = n;
     w->bugs = bugs;
     crand_seed(&w->rng, seed);
-    for (int i = 0; i < n; i++)
-        w->nodes[i].id = (uint64_t)i + 1;
+    crand_seed(&w->frng, seed ^ 0x5DEECE66Dull);
     pick_weather(w);
-    for (int i = 0; i < n; i++)
-        node_start(w, i);
+    init_slots(w, n, w->w.member ? 2 : 0);
     while (w->now < steps && !w->violation[0])
         world_step(w);
     /* heal everything and let the cluster converge */
@@ -1098,10 +1439,10 @@ static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, ch
     w->w.drop = w->w.dup = w->w.resp_drop = 0;
     w->w.torn = 0;
     w->w.drift = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < w->n; i++)
         w->nodes[i].stalled_until = 0;
-    for (int i = 0; i < n; i++)
-        if (!w->nodes[i].r) node_start(w, i);
+    for (int i = 0; i < w->n; i++)
+        if (!w->nodes[i].r && !w->nodes[i].free) node_start(w, i);
     uint64_t quiet_end = w->now + QUIET_STEPS;
     while (!w->violation[0] && !converged(w) && w->now < quiet_end)
         world_step(w);
@@ -1114,6 +1455,11 @@ static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, ch
     for (int f = 0; f < F_N; f++)
         faults[f] += w->faults[f];
     uint64_t ran = w->now;
+    if (tr) {
+        tr->fired = w->events.v;
+        tr->n_fired = w->events.n;
+        w->events.v = NULL;
+    }
     world_free(w);
     free(w);
     return ran;
@@ -1124,15 +1470,11 @@ static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, ch
 static int bench(int n, uint64_t steps)
 {
     world *w = xcalloc(1, sizeof(*w));
-    w->n = n;
     w->bench = 1;
     w->w.inflight = 1;
     crand_seed(&w->rng, 1);
     w->w.delay_max = 1;
-    for (int i = 0; i < n; i++) {
-        w->nodes[i].id = (uint64_t)i + 1;
-        node_start(w, i);
-    }
+    init_slots(w, n, 0);
     w->quiet = 1; /* no clients, no faults */
     raft_campaign(w->nodes[0].r);
     while (raft_get_role(w->nodes[0].r) != RAFT_LEADER && w->now < 1000)
@@ -1162,6 +1504,114 @@ static int bench(int n, uint64_t steps)
     return bad;
 }
 
+/* ---- trace shrinking ---- */
+
+#define SHRINK_RUNS 400
+
+static int fails(uint64_t seed, int n, uint64_t steps, unsigned bugs, trace *tr, char *why)
+{
+    uint64_t faults[F_N] = {0};
+    free(tr->fired);
+    tr->fired = NULL;
+    run_seed(seed, n, steps, bugs, why, 512, faults, tr);
+    return why[0] != 0;
+}
+
+static void print_trace(const trace *tr, uint64_t seed, int n, uint64_t steps, const char *bugname)
+{
+    printf("  replay the shrunk trace: cairn-sim --nodes %d --steps %" PRIu64 " --seed %" PRIu64
+           "%s%s",
+           n, steps, seed, bugname ? " --bug " : "", bugname ? bugname : "");
+    if (tr->off_kinds) {
+        printf(" --no ");
+        const char *sep = "";
+        for (int k = 0; k < F_N; k++)
+            if (tr->off_kinds & (1u << k)) {
+                printf("%s%s", sep, fault_keys[k]);
+                sep = ",";
+            }
+    }
+    if (tr->n_skip) {
+        printf(" --skip ");
+        for (size_t i = 0; i < tr->n_skip; i++)
+            printf("%s%" PRIu64 ":%s:%d", i ? "," : "", tr->skip[i].step,
+                   fault_keys[tr->skip[i].kind], tr->skip[i].slot);
+    }
+    printf("\n  its faults (%zu):", tr->n_fired);
+    for (size_t i = 0; i < tr->n_fired; i++)
+        printf(" %" PRIu64 ":%s:%d", tr->fired[i].step, fault_keys[tr->fired[i].kind],
+               tr->fired[i].slot);
+    printf("\n");
+}
+
+/* A seed failed: find a smaller fault schedule that still fails.  First
+ * whole kinds of faults are turned off, then single faults are skipped,
+ * halves first (ddmin).  Every candidate is a full deterministic rerun, so
+ * the result replays exactly. */
+static void shrink(uint64_t seed, int n, uint64_t steps, unsigned bugs, const char *bugname,
+                   trace *start)
+{
+    trace tr = {.off_kinds = start->off_kinds, .skip = start->skip, .n_skip = start->n_skip};
+    char why[512];
+    int runs = 0;
+    if (!fails(seed, n, steps, bugs, &tr, why)) return;
+    /* a candidate is kept if it still fails with no more faults */
+    size_t before = tr.n_fired, best = tr.n_fired;
+    for (int k = 0; k < F_N && runs < SHRINK_RUNS; k++) {
+        if (k == F_SNAP_SENT || k == F_RETIRE || (tr.off_kinds & (1u << k))) continue;
+        tr.off_kinds |= 1u << k;
+        runs++;
+        if (fails(seed, n, steps, bugs, &tr, why) && tr.n_fired <= best)
+            best = tr.n_fired;
+        else
+            tr.off_kinds &= ~(1u << k);
+    }
+    fails(seed, n, steps, bugs, &tr, why);
+    fault_ev *cand = NULL, *skip = NULL;
+    size_t n_skip = 0, n_ev = tr.n_fired;
+    fault_ev *ev = malloc((n_ev ? n_ev : 1) * sizeof(*ev));
+    skip = malloc((n_ev + start->n_skip + 1) * sizeof(*skip));
+    cand = malloc((n_ev + start->n_skip + 1) * sizeof(*cand));
+    if (!ev || !skip || !cand) oom();
+    if (n_ev) memcpy(ev, tr.fired, n_ev * sizeof(*ev));
+    if (start->n_skip) memcpy(skip, start->skip, start->n_skip * sizeof(*skip));
+    n_skip = start->n_skip;
+    for (size_t chunk = n_ev / 2 ? n_ev / 2 : 1; chunk >= 1 && runs < SHRINK_RUNS; chunk /= 2) {
+        for (size_t at = 0; at < n_ev && runs < SHRINK_RUNS;) {
+            size_t len = at + chunk <= n_ev ? chunk : n_ev - at;
+            if (n_skip) memcpy(cand, skip, n_skip * sizeof(*cand));
+            memcpy(cand + n_skip, ev + at, len * sizeof(*cand));
+            tr.skip = cand;
+            tr.n_skip = n_skip + len;
+            runs++;
+            if (!fails(seed, n, steps, bugs, &tr, why) || tr.n_fired > best) {
+                at += len;
+                continue;
+            }
+            best = tr.n_fired;
+            /* still fails without them: they go for good */
+            memcpy(skip, cand, tr.n_skip * sizeof(*skip));
+            n_skip = tr.n_skip;
+            memmove(ev + at, ev + at + len, (n_ev - at - len) * sizeof(*ev));
+            n_ev -= len;
+        }
+        if (chunk == 1) break;
+    }
+    tr.skip = skip;
+    tr.n_skip = n_skip;
+    fails(seed, n, steps, bugs, &tr, why);
+    if (tr.n_fired < before)
+        printf("  shrunk in %d runs: %zu faults where there were %zu; still: %s\n", runs,
+               tr.n_fired, before, why);
+    else
+        printf("  could not shrink its %zu faults in %d runs\n", before, runs);
+    print_trace(&tr, seed, n, steps, bugname);
+    free(tr.fired);
+    free(ev);
+    free(skip);
+    free(cand);
+}
+
 /* ---- command line ---- */
 
 static const struct {
@@ -1178,12 +1628,47 @@ static const struct {
     {"conf-multi", RAFT_BUG_CONF_MULTI},
 };
 
+typedef VEC(fault_ev) fault_vec;
+
+static int fault_kind(const char *name, size_t len)
+{
+    for (int k = 0; k < F_N; k++)
+        if (strlen(fault_keys[k]) == len && !strncmp(fault_keys[k], name, len)) return k;
+    return -1;
+}
+
+/* --no KIND,KIND... or --skip STEP:KIND:SLOT,... */
+static int parse_faults(const char *v, int kinds, unsigned *off, fault_vec *skips)
+{
+    while (*v) {
+        const char *end = strchr(v, ',');
+        size_t len = end ? (size_t)(end - v) : strlen(v);
+        if (kinds) {
+            int k = fault_kind(v, len);
+            if (k < 0) return -1;
+            *off |= 1u << k;
+        } else {
+            char name[32];
+            unsigned long long step;
+            int slot;
+            if (sscanf(v, "%llu:%31[a-z]:%d", &step, name, &slot) != 3) return -1;
+            int k = fault_kind(name, strlen(name));
+            if (k < 0) return -1;
+            VEC_PUSH(*skips, ((fault_ev){step, k, slot}));
+        }
+        v += len + (end != NULL);
+    }
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: cairn-sim --nodes 3|5 --seeds N --steps M [--seed S] [--bug NAME]\n"
             "       options: --first-seed S (run S, S+1, ...), --stop (at the first "
-            "violation), --quiet\n"
+            "violation), --quiet,\n"
+            "       --shrink (reduce a failing seed's faults), --no KIND,... --skip "
+            "STEP:KIND:SLOT,...\n"
             "       cairn-sim --bench [--nodes N] [--steps M]\n"
             "bugs: figure8 no-noop vote-unsynced read-stale dup-apply lease-drift snap-stale "
             "conf-multi\n");
@@ -1191,10 +1676,12 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    int n = 3, do_bench = 0, quiet_progress = 0, stop_at_first = 0;
+    int n = 3, do_bench = 0, quiet_progress = 0, stop_at_first = 0, do_shrink = 0;
     uint64_t seeds = 100, steps = 2000, first = 1;
     unsigned bugs = 0;
     const char *bugname = NULL;
+    trace base = {0};
+    fault_vec skips = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--bench")) {
@@ -1203,6 +1690,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "--stop")) { /* stop at the first violation */
             stop_at_first = 1;
+            continue;
+        }
+        if (!strcmp(a, "--shrink")) { /* shrink the fault schedule of a failing seed */
+            do_shrink = 1;
             continue;
         }
         if (!strcmp(a, "--quiet")) {
@@ -1225,6 +1716,11 @@ int main(int argc, char **argv)
             seeds = 1;
         } else if (!strcmp(a, "--first-seed")) {
             first = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--no") || !strcmp(a, "--skip")) {
+            if (parse_faults(v, !strcmp(a, "--no"), &base.off_kinds, &skips) != 0) {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(a, "--bug")) {
             size_t k;
             for (k = 0; k < sizeof(bug_names) / sizeof(bug_names[0]); k++)
@@ -1245,21 +1741,27 @@ int main(int argc, char **argv)
         return 2;
     }
     if (do_bench) return bench(n, steps);
+    base.skip = skips.v;
+    base.n_skip = skips.n;
     uint64_t total_steps = 0, violations = 0, faults[F_N] = {0}, ran = 0;
     for (uint64_t s = first; s < first + seeds && !(stop_at_first && violations); s++) {
         ran++;
         char why[512];
-        total_steps += run_seed(s, n, steps, bugs, why, sizeof(why), faults);
+        total_steps += run_seed(s, n, steps, bugs, why, sizeof(why), faults, &base);
+        free(base.fired);
+        base.fired = NULL;
         if (why[0]) {
             violations++;
             printf("seed %" PRIu64 ": VIOLATION %s\n  replay: cairn-sim --nodes %d --steps %" PRIu64
                    " --seed %" PRIu64 "%s%s\n",
                    s, why, n, steps, s, bugname ? " --bug " : "", bugname ? bugname : "");
+            if (do_shrink) shrink(s, n, steps, bugs, bugname, &base);
             fflush(stdout);
         } else if (!quiet_progress && seeds >= 100 && (s - first + 1) % (seeds / 10) == 0) {
             fprintf(stderr, "  %" PRIu64 "/%" PRIu64 " seeds\n", s - first + 1, seeds);
         }
     }
+    free(skips.v);
     printf("faults injected:");
     for (int f = 0; f < F_N; f++)
         printf(" %s %" PRIu64 "%s", fault_names[f], faults[f], f + 1 < F_N ? "," : "\n");

@@ -1,5 +1,7 @@
 /* Unit tests of the engine core: the log sink (rule 4), active expiry with
  * an injected clock, and deterministic replay (rule 2). */
+#include <stdio.h>
+
 #include "ds/alloc.h"
 #include "engine/cmd.h"
 #include "engine/db.h"
@@ -406,6 +408,68 @@ static void test_command_lookup(void)
     engine_free(e);
 }
 
+/* An SPOP of many members is logged as SREMs of at most LOG_BATCH
+ * members in one MULTI ... EXEC, not as one entry that grows with the
+ * count, and replays to the same set. */
+static void test_large_spop_logged_in_batches(void)
+{
+    cairn_engine *e = new_engine(7);
+    recorder rec = {dstr_with_cap(0), 0};
+    engine_set_log_sink(e, record, &rec);
+    cairn_session s;
+    session_init(e, &s);
+    const int members = 3000, popped = 2500;
+    const char **words = cm_malloc(sizeof(char *) * (size_t)(members + 3));
+    char(*names)[16] = cm_malloc(16 * (size_t)members);
+    words[0] = "SADD";
+    words[1] = "set";
+    for (int i = 0; i < members; i++) {
+        snprintf(names[i], 16, "m%d", i);
+        words[2 + i] = names[i];
+    }
+    words[members + 2] = NULL;
+    cm_free(run_words_at(e, &s, 1000, words));
+    size_t before = dstr_len(rec.log);
+    char *r = RUN(e, &s, 1000, "SPOP", "set", "2500");
+    CHECK(r[0] == '*' || r[0] == '~');
+    cm_free(r);
+
+    /* MULTI, SREMs of 1024 + 1024 + 452 members, EXEC. */
+    const long want_args[] = {1, 2 + 1024, 2 + 1024, 2 + popped - 2048, 1};
+    size_t off = before;
+    for (int i = 0; i < 5; i++) {
+        entry_view v;
+        const char *why;
+        REQUIRE(entry_decode(rec.log + off, dstr_len(rec.log) - off, &v, &why) == ENTRY_OK);
+        CHECK_EQ_LL(v.e.argc, want_args[i]);
+        const char *name = i == 0 ? "MULTI" : i == 4 ? "EXEC" : "SREM";
+        CHECK(v.e.argv[0].len == strlen(name) && memcmp(v.e.argv[0].ptr, name, strlen(name)) == 0);
+        off += v.size;
+        entry_view_free(&v);
+    }
+    CHECK_EQ_LL(off, dstr_len(rec.log));
+
+    cairn_engine *b = new_engine(8);
+    apply_log(b, rec.log, dstr_len(rec.log));
+    cairn_session sb;
+    session_init(b, &sb);
+    check_reply(RUN(b, &sb, 2000, "SCARD", "set"), ":500\r\n");
+    for (int i = 0; i < members; i += 97) {
+        char *x = RUN(e, &s, 2000, "SISMEMBER", "set", names[i]);
+        char *y = RUN(b, &sb, 2000, "SISMEMBER", "set", names[i]);
+        CHECK_STR(x, y);
+        cm_free(x);
+        cm_free(y);
+    }
+    session_reset(&sb);
+    engine_free(b);
+    cm_free(words);
+    cm_free(names);
+    session_reset(&s);
+    dstr_free(rec.log);
+    engine_free(e);
+}
+
 int main(void)
 {
     TEST(test_command_lookup);
@@ -417,5 +481,6 @@ int main(void)
     TEST(test_applying_originates_nothing);
     TEST(test_non_originating_node_reads_expired_keys_as_missing);
     TEST(test_entry_that_fails_to_apply_is_reported);
+    TEST(test_large_spop_logged_in_batches);
     return TEST_REPORT();
 }

@@ -7,24 +7,25 @@
 #include "repl/session.h"
 #include "test.h"
 
-#define N         3
+#define N         3 /* nodes a cluster starts with */
+#define MAXN      5 /* with the ones membership tests add */
 #define SNAP_SIZE 100
 
 typedef struct cluster {
-    raft *r[N];
+    raft *r[MAXN];
     raft_msg q[4096];
     size_t nq;
-    int cut[N + 1]; /* node id isolated */
-    uint64_t applied[N];
+    int cut[MAXN + 1]; /* node id isolated */
+    uint64_t applied[MAXN];
     size_t msgs_of_type[RAFT_MSG_TYPES];
     size_t app_entries_max;
     /* snapshots: each node's last one (a pattern made from its index), a
      * snapshot being received, and what was installed */
-    uint8_t snap[N][SNAP_SIZE];
-    uint64_t snap_index[N];
-    uint8_t recv[N][SNAP_SIZE];
-    size_t recv_len[N];
-    uint64_t installed[N];
+    uint8_t snap[MAXN][SNAP_SIZE];
+    uint64_t snap_index[MAXN];
+    uint8_t recv[MAXN][SNAP_SIZE];
+    size_t recv_len[MAXN];
+    uint64_t installed[MAXN];
     int bad_snapshot;
 } cluster;
 
@@ -59,7 +60,7 @@ static void cluster_init(cluster *c)
 
 static void cluster_free(cluster *c)
 {
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < MAXN; i++)
         raft_free(c->r[i]);
     for (size_t i = 0; i < c->nq; i++)
         raft_msg_free(&c->q[i]);
@@ -98,9 +99,10 @@ static void cluster_chunks(cluster *c, int i, const raft_ready *rd)
 /* Process every node's Ready (persisting is a no-op here) and queue msgs. */
 static void cluster_ready(cluster *c)
 {
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < MAXN; i++) {
         raft_ready rd;
         uint64_t compact = 0;
+        if (!c->r[i]) continue;
         if (raft_ready_get(c->r[i], &rd)) {
             cluster_chunks(c, i, &rd);
             for (size_t k = 0; k < rd.n_msgs && c->nq < 4096; k++) {
@@ -136,7 +138,7 @@ static void cluster_deliver(cluster *c)
     c->nq = 0;
     for (size_t i = 0; i < n; i++) {
         raft_msg *m = &batch[i];
-        if (!c->cut[m->from] && !c->cut[m->to]) raft_step(c->r[m->to - 1], m);
+        if (!c->cut[m->from] && !c->cut[m->to] && c->r[m->to - 1]) raft_step(c->r[m->to - 1], m);
         raft_msg_free(m);
     }
 }
@@ -153,8 +155,8 @@ static void cluster_run(cluster *c, int rounds)
 static int leader_of(cluster *c)
 {
     int lead = -1;
-    for (int i = 0; i < N; i++)
-        if (!c->cut[i + 1] && raft_get_role(c->r[i]) == RAFT_LEADER) {
+    for (int i = 0; i < MAXN; i++)
+        if (c->r[i] && !c->cut[i + 1] && raft_get_role(c->r[i]) == RAFT_LEADER) {
             if (lead >= 0) return -2;
             lead = i;
         }
@@ -164,8 +166,8 @@ static int leader_of(cluster *c)
 static int elect(cluster *c)
 {
     for (int t = 0; t < 100 && leader_of(c) < 0; t++) {
-        for (int i = 0; i < N; i++)
-            if (!c->cut[i + 1]) raft_tick(c->r[i]);
+        for (int i = 0; i < MAXN; i++)
+            if (c->r[i] && !c->cut[i + 1]) raft_tick(c->r[i]);
         cluster_run(c, 3);
     }
     return leader_of(c);
@@ -670,6 +672,160 @@ static void test_restart_from_snapshot(void)
     CHECK(raft_new_from(&cfg, &m, &hs, ents, 1) == NULL);
 }
 
+static void tick_all(cluster *c, int rounds)
+{
+    for (int t = 0; t < rounds; t++) {
+        for (int i = 0; i < MAXN; i++)
+            if (c->r[i] && !c->cut[i + 1]) raft_tick(c->r[i]);
+        cluster_run(c, 3);
+    }
+}
+
+/* Start node id as a learner joining the initial configuration. */
+static void start_joiner(cluster *c, uint64_t id)
+{
+    raft_config cfg = config(id, N);
+    cfg.n_learners = 1;
+    cfg.learners[0] = id;
+    c->r[id - 1] = raft_new(&cfg, NULL, NULL, 0);
+}
+
+static int conf_committed(cluster *c, int l, uint64_t index)
+{
+    cluster_run(c, 6);
+    return raft_get_commit(c->r[l]) >= index;
+}
+
+/* A learner catches up without counting for commit or elections, then
+ * becomes a voter and counts. */
+static void test_learner_then_voter(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    uint64_t idx, term;
+    for (int k = 0; k < 5; k++)
+        CHECK_EQ_LL(raft_propose(c.r[l], "a", 1, &idx, &term), RAFT_OK);
+    cluster_run(&c, 4);
+    start_joiner(&c, 4);
+    REQUIRE(c.r[3]);
+    CHECK_EQ_LL(raft_change_conf(c.r[l], RAFT_CONF_ADD_LEARNER, 4, &idx, &term), RAFT_OK);
+    /* one change at a time */
+    CHECK_EQ_LL(raft_change_conf(c.r[l], RAFT_CONF_ADD_VOTER, 4, &idx, &term), RAFT_ERR_BUSY);
+    CHECK(conf_committed(&c, l, idx));
+    CHECK_EQ_LL(raft_get_commit(c.r[3]), raft_get_commit(c.r[l]));
+    CHECK_EQ_LL(raft_peer_match(c.r[l], 4), raft_last_index(c.r[l]));
+    raft_conf conf;
+    raft_get_conf(c.r[3], &conf);
+    CHECK(raft_conf_has_learner(&conf, 4) && !raft_conf_has_voter(&conf, 4));
+    /* the learner never campaigns */
+    c.cut[4] = 1;
+    uint64_t t4 = raft_get_term(c.r[3]);
+    for (int t = 0; t < 60; t++)
+        raft_tick(c.r[3]);
+    cluster_run(&c, 2);
+    CHECK_EQ_LL(raft_get_term(c.r[3]), t4);
+    CHECK_EQ_LL(raft_get_role(c.r[3]), RAFT_FOLLOWER);
+    c.cut[4] = 0;
+    /* leader plus learner are 2 of 4 nodes, but not a majority of voters */
+    int f1 = (l + 1) % N, f2 = (l + 2) % N;
+    c.cut[f1 + 1] = c.cut[f2 + 1] = 1;
+    uint64_t before = raft_get_commit(c.r[l]);
+    CHECK_EQ_LL(raft_propose(c.r[l], "b", 1, &idx, &term), RAFT_OK);
+    cluster_run(&c, 6);
+    CHECK_EQ_LL(raft_get_commit(c.r[l]), before);
+    CHECK_EQ_LL(raft_peer_match(c.r[l], 4), idx);
+    c.cut[f1 + 1] = c.cut[f2 + 1] = 0;
+    tick_all(&c, 3);
+    l = leader_of(&c);
+    REQUIRE(l >= 0);
+    for (int t = 0; t < 20 && raft_change_conf(c.r[l], RAFT_CONF_ADD_VOTER, 4, &idx, &term); t++)
+        tick_all(&c, 1);
+    CHECK(conf_committed(&c, l, idx));
+    raft_get_conf(c.r[l], &conf);
+    CHECK_EQ_LL(conf.n_voters, 4);
+    CHECK(raft_conf_has_voter(&conf, 4));
+    /* now 3 of 4 are needed: with two voters cut off nothing commits */
+    int other = l == 0 ? 1 : 0;
+    c.cut[other + 1] = c.cut[4] = 1;
+    before = raft_get_commit(c.r[l]);
+    CHECK_EQ_LL(raft_propose(c.r[l], "c", 1, &idx, &term), RAFT_OK);
+    cluster_run(&c, 6);
+    CHECK_EQ_LL(raft_get_commit(c.r[l]), before);
+    c.cut[4] = 0;
+    tick_all(&c, 3); /* a heartbeat resumes replication to it */
+    CHECK(raft_get_commit(c.r[l]) >= idx);
+    cluster_free(&c);
+}
+
+/* The leader removes itself: it leads until the change commits, then
+ * steps down, hands over, and never campaigns again. */
+static void test_remove_leader(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    uint64_t idx, term, id = (uint64_t)l + 1;
+    CHECK_EQ_LL(raft_change_conf(c.r[l], RAFT_CONF_ADD_LEARNER, id, &idx, &term),
+                RAFT_ERR_INVALID); /* already a voter */
+    CHECK_EQ_LL(raft_change_conf(c.r[l], RAFT_CONF_REMOVE, id, &idx, &term), RAFT_OK);
+    CHECK_EQ_LL(raft_get_role(c.r[l]), RAFT_LEADER); /* until it commits */
+    cluster_run(&c, 8);
+    CHECK(raft_get_role(c.r[l]) != RAFT_LEADER);
+    tick_all(&c, 5);
+    int nl = leader_of(&c);
+    REQUIRE(nl >= 0);
+    CHECK(nl != l);
+    raft_conf conf;
+    raft_get_conf(c.r[nl], &conf);
+    CHECK_EQ_LL(conf.n_voters, 2);
+    CHECK(!raft_conf_has_voter(&conf, id));
+    /* the group goes on without it */
+    uint64_t before = raft_get_commit(c.r[nl]);
+    CHECK_EQ_LL(raft_propose(c.r[nl], "d", 1, &idx, &term), RAFT_OK);
+    cluster_run(&c, 6);
+    CHECK(raft_get_commit(c.r[nl]) > before);
+    /* the removed node never campaigns, even cut off */
+    c.cut[id] = 1;
+    uint64_t t0 = raft_get_term(c.r[l]);
+    for (int t = 0; t < 60; t++)
+        raft_tick(c.r[l]);
+    CHECK_EQ_LL(raft_get_term(c.r[l]), t0);
+    /* the last voter cannot be removed */
+    CHECK_EQ_LL(raft_change_conf(c.r[nl], RAFT_CONF_REMOVE, 9, &idx, &term), RAFT_ERR_INVALID);
+    cluster_free(&c);
+}
+
+/* A new leader proposes no change before an entry of its term commits. */
+static void test_conf_change_waits_for_term(void)
+{
+    cluster c;
+    cluster_init(&c);
+    raft_campaign(c.r[0]);
+    for (int k = 0; k < 8 && raft_get_role(c.r[0]) != RAFT_LEADER; k++) {
+        cluster_ready(&c);
+        cluster_deliver(&c);
+    }
+    REQUIRE(raft_get_role(c.r[0]) == RAFT_LEADER);
+    uint64_t idx, term;
+    CHECK(raft_get_commit(c.r[0]) < raft_last_index(c.r[0])); /* the no-op is not committed */
+    CHECK_EQ_LL(raft_change_conf(c.r[0], RAFT_CONF_REMOVE, 3, &idx, &term), RAFT_ERR_BUSY);
+    cluster_run(&c, 4);
+    CHECK_EQ_LL(raft_change_conf(c.r[0], RAFT_CONF_REMOVE, 3, &idx, &term), RAFT_OK);
+    CHECK_EQ_LL(raft_change_conf(c.r[1], RAFT_CONF_REMOVE, 2, &idx, &term), RAFT_ERR_NOT_LEADER);
+    /* the encoding of a configuration round-trips and rejects junk */
+    raft_conf a = {.n_voters = 2, .voters = {5, 7}, .n_learners = 1, .learners = {9}}, b;
+    uint8_t buf[RAFT_CONF_MAX_BYTES];
+    size_t n = raft_conf_encode(&a, buf);
+    CHECK_EQ_LL(n, 16 + 3 * 8);
+    CHECK_EQ_LL(raft_conf_decode(buf, n, &b), 0);
+    CHECK(b.n_voters == 2 && b.voters[1] == 7 && b.n_learners == 1 && b.learners[0] == 9);
+    CHECK_EQ_LL(raft_conf_decode(buf, n - 1, &b), -1);
+    cluster_free(&c);
+}
+
 int main(void)
 {
     TEST(test_election_and_noop);
@@ -686,5 +842,8 @@ int main(void)
     TEST(test_sessions);
     TEST(test_snapshot_install);
     TEST(test_restart_from_snapshot);
+    TEST(test_learner_then_voter);
+    TEST(test_remove_leader);
+    TEST(test_conf_change_waits_for_term);
     return TEST_REPORT();
 }

@@ -66,7 +66,7 @@ static void test_sidmap(void)
 typedef struct m_ent {
     sid id;
     int nf;
-    char fv[6][8];
+    char fv[6][16];
 } m_ent;
 
 static int lp_is(const lp_value *v, const char *s)
@@ -125,9 +125,9 @@ static void test_random_model(void)
             cslice fv[6];
             int samefields = crand_next(&r) % 2;
             for (int f = 0; f < e->nf; f++) {
-                snprintf(e->fv[2 * f], 8, "%c%u", samefields ? 'f' : 'g',
+                snprintf(e->fv[2 * f], 16, "%c%u", samefields ? 'f' : 'g',
                          samefields ? (unsigned)f : (unsigned)(crand_next(&r) % 5));
-                snprintf(e->fv[2 * f + 1], 8, "%u", (unsigned)(crand_next(&r) % 100000));
+                snprintf(e->fv[2 * f + 1], 16, "%u", (unsigned)(crand_next(&r) % 100000));
                 fv[2 * f] = (cslice){e->fv[2 * f], strlen(e->fv[2 * f])};
                 fv[2 * f + 1] = (cslice){e->fv[2 * f + 1], strlen(e->fv[2 * f + 1])};
             }

@@ -16,6 +16,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "acl.h"
 #include "cmd.h"
 #include "db.h"
 #include "monitor.h"
@@ -352,5 +353,6 @@ void engine_session_gone(cairn_engine *e, cairn_session *s)
     multi_session_reset(e, s);
     pubsub_session_reset(e, s);
     tracking_session_reset(e, s);
+    acl_session_gone(e, s);
     monitor_remove(e, s);
 }

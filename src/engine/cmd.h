@@ -42,6 +42,16 @@ enum {
      * only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET there.
      * Internal: COMMAND INFO does not report it. */
     CMD_SUBSCRIBED_OK = 1 << 18,
+    /* Where a pub/sub command's channels are, for the ACL check (also
+     * internal): argv[1] only (PUBLISH), or every argument from argv[1]
+     * on, as channels or, for PSUBSCRIBE, as patterns. */
+    CMD_CHANNEL_PUB = 1 << 19,
+    CMD_CHANNEL_SUB = 1 << 20,
+    CMD_CHANNEL_PATTERNS = 1 << 21,
+    CMD_CHANNELS = CMD_CHANNEL_PUB | CMD_CHANNEL_SUB | CMD_CHANNEL_PATTERNS,
+    /* Refused unless enable-debug-command allows it (DEBUG); internal, as
+     * Redis 7.0's COMMAND INFO does not show it. */
+    CMD_PROTECTED = 1 << 22,
 };
 
 /* ACL categories. */
@@ -114,6 +124,7 @@ extern const cmd_def stream_commands[];  /* t_stream.c */
 extern const cmd_def slowlog_commands[]; /* slowlog.c */
 extern const cmd_def latency_commands[]; /* latency.c */
 extern const cmd_def monitor_commands[]; /* monitor.c */
+extern const cmd_def acl_commands[];     /* t_acl.c */
 extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */
@@ -126,6 +137,12 @@ const cmd_def *cmd_lookup_sub(const cmd_def *parent, const char *name, size_t le
 /* Build e->commands from cmd_families (after e->cmdstats), and free it. */
 void cmd_table_load(cairn_engine *e);
 void cmd_table_free(cairn_engine *e);
+/* rename-command: the command named `from` answers to `to` instead, or to
+ * nothing if `to` is empty.  Returns NULL, or Redis's error. */
+const char *cmd_rename(cairn_engine *e, const char *from, size_t flen, const char *to, size_t tlen);
+/* The ACL categories of a command: those of its entry plus those its
+ * flags imply, as Redis's setImplicitACLCategories. */
+uint32_t cmd_categories(const cmd_def *cmd);
 /* Number of top-level commands. */
 long cmd_count(const cairn_engine *e);
 

@@ -9,11 +9,19 @@
 typedef struct cmd_index cmd_index;
 
 const cmd_def *const cmd_families[] = {
-    conn_commands,    config_commands,  server_commands,   persist_commands, string_commands,
-    keys_commands,    list_commands,    hash_commands,     coord_commands,   set_commands,
-    sort_commands,    zset_commands,    multi_commands,    pubsub_commands,  bitops_commands,
-    hll_commands,     script_commands,  function_commands, geo_commands,     memory_commands,
-    slowlog_commands, latency_commands, monitor_commands,  stream_commands,  NULL,
+    conn_commands,    config_commands,
+    server_commands,  persist_commands,
+    string_commands,  keys_commands,
+    list_commands,    hash_commands,
+    coord_commands,   set_commands,
+    sort_commands,    zset_commands,
+    multi_commands,   pubsub_commands,
+    bitops_commands,  hll_commands,
+    script_commands,  function_commands,
+    geo_commands,     memory_commands,
+    slowlog_commands, latency_commands,
+    monitor_commands, stream_commands,
+    acl_commands,     NULL,
 };
 
 /* Command names are at most a few dozen bytes: lower-case into a small
@@ -150,10 +158,63 @@ void cmd_table_load(cairn_engine *e)
     e->commands = idx;
 }
 
+/* Linear probing's deletion: empty slot i, then move back every entry of
+ * the cluster after it whose home slot is not between the hole and the
+ * entry, so that every lookup still finds its entry. */
+static void remove_slot(cmd_index *idx, size_t i)
+{
+    idx->slots[i].cmd = NULL;
+    for (size_t j = (i + 1) & idx->mask; idx->slots[j].cmd; j = (j + 1) & idx->mask) {
+        size_t k = slot_of(idx, idx->slots[j].w, idx->slots[j].len);
+        int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays) continue;
+        idx->slots[i] = idx->slots[j];
+        idx->slots[j].cmd = NULL;
+        i = j;
+    }
+    idx->count--;
+}
+
+const char *cmd_rename(cairn_engine *e, const char *from, size_t flen, const char *to, size_t tlen)
+{
+    cmd_index *idx = e->commands;
+    if (flen > CMD_NAME_MAX) return "No such command in rename-command";
+    uint64_t w[3];
+    load_name(from, flen, w);
+    size_t i = slot_of(idx, w, flen);
+    while (idx->slots[i].cmd && !slot_matches(&idx->slots[i], w, flen))
+        i = (i + 1) & idx->mask;
+    const cmd_def *cmd = idx->slots[i].cmd;
+    if (!cmd) return "No such command in rename-command";
+    if (tlen > CMD_NAME_MAX) return "New command name is too long";
+    if (tlen && cmd_lookup(e, to, tlen)) return "Target command name already exists";
+    remove_slot(idx, i);
+    if (tlen == 0) return NULL; /* renamed to "": gone */
+    load_name(to, tlen, w);
+    for (i = slot_of(idx, w, tlen); idx->slots[i].cmd; i = (i + 1) & idx->mask) {
+    }
+    idx->slots[i] = (cmd_slot){{w[0], w[1], w[2]}, (uint32_t)tlen, cmd};
+    idx->count++;
+    return NULL;
+}
+
 void cmd_table_free(cairn_engine *e)
 {
     cm_free(e->commands);
     e->commands = NULL;
+}
+
+uint32_t cmd_categories(const cmd_def *cmd)
+{
+    uint32_t acl = cmd->acl;
+    if (cmd->flags & CMD_WRITE) acl |= ACL_WRITE;
+    if ((cmd->flags & CMD_READONLY) && !(acl & ACL_SCRIPTING)) acl |= ACL_READ;
+    if (cmd->flags & CMD_ADMIN) acl |= ACL_ADMIN | ACL_DANGEROUS;
+    if (cmd->flags & CMD_PUBSUB) acl |= ACL_PUBSUB;
+    if (cmd->flags & CMD_FAST) acl |= ACL_FAST;
+    if (cmd->flags & CMD_BLOCKING) acl |= ACL_BLOCKING;
+    if (!(acl & ACL_FAST)) acl |= ACL_SLOW;
+    return acl;
 }
 
 long cmd_count(const cairn_engine *e) { return e->commands->count; }

@@ -25,6 +25,7 @@
 #include "../ds/alloc.h"
 #include "../ds/splitargs.h"
 #include "../ds/util.h"
+#include "acl.h"
 #include "cmd.h"
 #include "db.h"
 #include "engine.h"
@@ -84,6 +85,19 @@ static const cfg_enum appendfsync_enum[] = {
 
 /* File names of the persistence files are names inside `dir`, never paths
  * (Redis's isValidDBfilename and friends). */
+static const cfg_enum protected_enums[] = {
+    {"no", PROTECTED_NO},
+    {"yes", PROTECTED_YES},
+    {"local", PROTECTED_LOCAL},
+    {NULL, 0},
+};
+
+static void apply_requirepass(cairn_engine *e)
+{
+    dstr p = e->cfg.requirepass;
+    acl_update_default_password(e, p ? p : "", p ? dstr_len(p) : 0);
+}
+
 static const char *check_appendfilename(const cslice *v)
 {
     return memchr(v->ptr, '/', v->len) ? "appendfilename can't be a path, just a filename" : NULL;
@@ -141,9 +155,38 @@ static const config_def config_table[] = {
      .dflt = "1"},
     {.name = "dir",
      .type = CT_STRING,
-     .flags = CF_REWRITE_ALWAYS,
+     .flags = CF_REWRITE_ALWAYS | CF_PROTECTED,
      .offset = OFF(dir),
      .dflt = "./"},
+    {.name = "requirepass",
+     .type = CT_STRING,
+     .flags = CF_SENSITIVE,
+     .offset = OFF(requirepass),
+     .dflt = "",
+     .apply = apply_requirepass},
+    {.name = "aclfile",
+     .type = CT_STRING,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(aclfile),
+     .dflt = ""},
+    {.name = "acllog-max-len",
+     .type = CT_LL,
+     .offset = OFF(acllog_max_len),
+     .hi = LONG_MAX,
+     .dflt = "128"},
+    {.name = "protected-mode", .type = CT_BOOL, .offset = OFF(protected_mode), .dflt = "yes"},
+    {.name = "enable-debug-command",
+     .type = CT_ENUM,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(enable_debug_command),
+     .dflt = "no",
+     .enums = protected_enums},
+    {.name = "enable-protected-configs",
+     .type = CT_ENUM,
+     .flags = CF_IMMUTABLE,
+     .offset = OFF(enable_protected_configs),
+     .dflt = "no",
+     .enums = protected_enums},
     {.name = "tracking-table-max-keys",
      .type = CT_LL,
      .offset = OFF(tracking_table_max_keys),
@@ -184,6 +227,7 @@ static const config_def config_table[] = {
      .check = check_appenddirname},
     {.name = "dbfilename",
      .type = CT_STRING,
+     .flags = CF_PROTECTED,
      .offset = OFF(dbfilename),
      .dflt = "dump.rdb",
      .check = check_dbfilename},
@@ -1014,6 +1058,7 @@ const char *config_set(cairn_engine *e, const char *name, const char *value, int
         return err_buf;
     }
     if (!set_from_text(p.cfg, p.d, value, strlen(value), startup, err_buf, err_len)) return err_buf;
+    if (p.d->apply) p.d->apply(e);
     warn_compat(e, p.d);
     return NULL;
 }
@@ -1081,8 +1126,6 @@ static const struct {
     {"list-max-ziplist-entries", 2, 2, "deprecated in Redis, ignored"},
     {"list-max-ziplist-value", 2, 2, "deprecated in Redis, ignored"},
     {"lua-replicate-commands", 2, 2, "deprecated in Redis, ignored"},
-    {"rename-command", 3, 3, "commands keep their names (use ACLs in front of Cairn)"},
-    {"user", 2, INT_MAX, "ACL users are not supported"},
     {"loadmodule", 2, INT_MAX, "modules are not supported"},
 };
 
@@ -1105,8 +1148,16 @@ static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *e
     if (i >= 0) {
         param p = param_at(e, (size_t)i);
         const char *msg = set_directive(&p, argv, argc, err, errlen);
-        if (!msg) warn_compat(e, p.d);
-        return msg;
+        if (msg) return msg;
+        if (p.d->apply) p.d->apply(e);
+        warn_compat(e, p.d);
+        return NULL;
+    }
+    if (name_is("user", argv[0], dstr_len(argv[0])))
+        return acl_config_user(e, argv, argc, err, errlen);
+    if (name_is("rename-command", argv[0], dstr_len(argv[0]))) {
+        if (argc != 3) return "Bad directive or wrong number of arguments";
+        return cmd_rename(e, argv[1], dstr_len(argv[1]), argv[2], dstr_len(argv[2]));
     }
     if (name_is("include", argv[0], dstr_len(argv[0])) && argc == 2) {
         /* The host reads the file (the engine does no I/O) and applies it
@@ -1222,10 +1273,15 @@ static void rewrite_read_old(cairn_engine *e, rewrite_state *st, const char *tex
         int argc;
         dstr *argv = config_split_args(line, llen, &argc);
         long owner = argv && argc > 0 ? param_find(e, argv[0], dstr_len(argv[0])) : -1;
+        /* Directives that are not parameters but load (users, renamed
+         * commands) stay as they are. */
+        int directive = argv && argc > 0 &&
+                        (name_is("user", argv[0], dstr_len(argv[0])) ||
+                         name_is("rename-command", argv[0], dstr_len(argv[0])));
         config_free_args(argv, argc);
         /* A line the tables do not know (or cannot parse) is kept, as a
          * comment: the next start would refuse it. */
-        dstr kept = owner < 0 ? dstr_new("# ??? ", 6) : dstr_new("", 0);
+        dstr kept = owner < 0 && !directive ? dstr_new("# ??? ", 6) : dstr_new("", 0);
         rewrite_append(st, dstr_cat(kept, line, llen), owner);
     }
 }
@@ -1458,6 +1514,10 @@ static int config_set_check(cmd_call *c, int n, param *params)
         if (params[i].d->flags & CF_IMMUTABLE) {
             errstr = "can't set immutable config";
             bad = 2 + 2 * i;
+        } else if ((params[i].d->flags & CF_PROTECTED) &&
+                   !protected_allowed(c->e->cfg.enable_protected_configs, c->s)) {
+            errstr = "can't set protected config";
+            bad = 2 + 2 * i;
         }
         for (int j = 0; j < i && bad < 0; j++) {
             if (params[j].d == params[i].d) {
@@ -1531,6 +1591,8 @@ static void config_set_command(cmd_call *c)
     }
 
     if (failed_at < 0) {
+        for (int i = 0; i < n; i++)
+            if (params[i].d->apply && value_changed(&params[i], &before[i])) params[i].d->apply(e);
         for (int i = 0; i < n; i++)
             warn_compat(e, params[i].d);
         reply_ok(c->out);

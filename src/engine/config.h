@@ -47,7 +47,7 @@ typedef union compat_value {
 } compat_value;
 
 /* The number of such directives (config_compat.c checks it). */
-#define COMPAT_CONFIG_COUNT 111
+#define COMPAT_CONFIG_COUNT 105
 
 /* Client classes of client-output-buffer-limit, in Redis's order. */
 enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
@@ -130,6 +130,16 @@ typedef struct cairn_config {
      * percentiles shown, as CONFIG GET shows them ("50 99 99.9"). */
     int latency_tracking;
     dstr latency_pcts;
+    /* ACL (acl.c): the default user's password, the ACL file (read and
+     * written by the host), and how many refusals ACL LOG keeps. */
+    dstr requirepass;
+    dstr aclfile;
+    long long acllog_max_len;
+    /* PROTECTED_* (no, yes, local): may DEBUG run, may CONFIG SET change
+     * the protected parameters (dir, dbfilename)? */
+    int enable_debug_command;
+    int enable_protected_configs;
+    int protected_mode; /* the host serves only local clients while the default user is open */
     /* The slow log (slowlog.h) and the latency monitor (latency.h). */
     long long slowlog_log_slower_than; /* us; < 0: off */
     long long slowlog_max_len;
@@ -143,6 +153,10 @@ typedef struct cairn_config {
     /* Directives of Redis 7.0 stored for CONFIG GET and REWRITE only. */
     compat_value compat[COMPAT_CONFIG_COUNT];
 } cairn_config;
+
+enum { PROTECTED_NO = 0, PROTECTED_YES = 1, PROTECTED_LOCAL = 2 };
+
+typedef struct cairn_engine cairn_engine;
 
 /* How a parameter's value is held and parsed. */
 enum cfg_type {
@@ -166,7 +180,8 @@ enum {
     CF_UNSIGNED = 1 << 3,       /* bounds compare as unsigned, as for Redis's uint/size_t */
     CF_MULTI_ARG = 1 << 4,      /* takes several arguments (bind, save) */
     CF_REWRITE_ALWAYS = 1 << 5, /* CONFIG REWRITE writes it even at its default (dir) */
-    CF_SENSITIVE = 1 << 6,      /* a secret: the warning about it never shows the value */
+    CF_PROTECTED = 1 << 6,      /* CONFIG SET only if enable-protected-configs allows */
+    CF_SENSITIVE = 1 << 7,      /* a secret: the warning about it never shows the value */
 };
 
 typedef struct cfg_enum {
@@ -196,6 +211,9 @@ typedef struct config_def {
     void (*fixup)(void *config); /* adjusts a value after it is set */
     /* CT_STRING: NULL if the value is acceptable, else why not. */
     const char *(*check)(const cslice *value);
+    /* Makes a new value take effect in the engine (requirepass): called
+     * once it is set, from the file, the command line or CONFIG SET. */
+    void (*apply)(cairn_engine *e);
 } config_def;
 
 /* Set every parameter of a table to its default, and free what its fields

@@ -146,7 +146,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     /* Bool */
     B("io-threads-do-reads", NULL, IM, "no"),
     B("always-show-logo", NULL, IM, "no"),
-    B("protected-mode", NULL, 0, "yes"),
     B("activerehashing", NULL, 0, "yes"),
     B("set-proc-title", NULL, IM, "yes"),
     B("dynamic-hz", NULL, 0, "yes"),
@@ -181,11 +180,9 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     B("tls-prefer-server-ciphers", NULL, 0, "no"),
     B("tls-session-caching", NULL, 0, "yes"),
     /* String */
-    S("aclfile", NULL, IM, ""),
     S("replica-announce-ip", "slave-announce-ip", 0, ""),
     S("masteruser", NULL, SE, ""),
     S("masterauth", NULL, SE, ""),
-    S("requirepass", NULL, SE, ""),
     S("cluster-announce-ip", NULL, 0, ""),
     S("cluster-config-file", NULL, IM, "nodes.conf"),
     S("cluster-announce-hostname", NULL, 0, ""),
@@ -216,8 +213,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     E("oom-score-adj", 0, oom_score_adj_enum, "no"),
     E("acl-pubsub-default", 0, acl_pubsub_default_enum, "resetchannels"),
     E("sanitize-dump-payload", 0, sanitize_dump_payload_enum, "no"),
-    E("enable-protected-configs", IM, protected_action_enum, "no"),
-    E("enable-debug-command", IM, protected_action_enum, "no"),
     E("enable-module-command", IM, protected_action_enum, "no"),
     E("cluster-preferred-endpoint-type", 0, endpoint_type_enum, "ip"),
     E("tls-auth-clients", 0, tls_auth_clients_enum, "yes"),
@@ -249,7 +244,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     N("tls-session-cache-timeout", NULL, CT_INT, 0, 0, INT_MAX, "300"),
     N("socket-mark-id", NULL, CT_LL, IM | CF_UNSIGNED, 0, UINT_MAX, "0"),
     N("active-defrag-max-scan-fields", NULL, CT_LL, CF_UNSIGNED, 1, LONG_MAX, "1000"),
-    N("acllog-max-len", NULL, CT_LL, CF_UNSIGNED, 0, LONG_MAX, "128"),
     N("cluster-node-timeout", NULL, CT_LL, 0, 0, LLONG_MAX, "15000"),
     N("repl-backlog-size", NULL, CT_LL, CF_MEMORY, 1, LLONG_MAX, "1048576"),
     N("repl-backlog-ttl", NULL, CT_LL, 0, 0, LONG_MAX, "3600"),
@@ -270,8 +264,6 @@ const char *config_compat_note(const config_def *d)
     static const struct {
         const char *prefix, *note;
     } notes[] = {
-        {"requirepass", "connections are NOT authenticated; bind to trusted addresses only"},
-        {"protected-mode", "connections are not restricted; bind to trusted addresses only"},
         {"tls-", "TLS is not supported"},
         {"cluster-", "Redis Cluster is not supported"},
         {"repl", "Redis replication is not supported (Cairn replicates with Raft)"},

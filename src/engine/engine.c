@@ -6,6 +6,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "acl.h"
 #include "cmd.h"
 #include "db.h"
 #include "evict.h"
@@ -32,6 +33,7 @@ cairn_engine *engine_create(const uint8_t seed[32])
     e->next_session_id = 1;
     e->cmdstats = cmdstats_create();
     cmd_table_load(e);
+    acl_init(e);
     e->evict = evict_create(seed + 24);
     e->mem_net = cm_thread_net_allocated(&thread) - before;
     return e;
@@ -66,6 +68,7 @@ void engine_free(cairn_engine *e)
         dstr_free(e->ready[i].key);
     cm_free(e->ready);
     cm_free(e->tmo_heap);
+    acl_free(e);
     cmd_table_free(e);
     cmdstats_free(e->cmdstats);
     config_free(&e->cfg);
@@ -98,6 +101,7 @@ void session_init(cairn_engine *e, cairn_session *s)
     memset(s, 0, sizeof(*s));
     s->id = e->next_session_id++;
     s->resp = 2;
+    acl_session_init(e, s);
 }
 
 void session_reset(cairn_session *s)
@@ -110,7 +114,7 @@ void session_reset(cairn_session *s)
     s->lib_name = s->lib_ver = NULL;
     s->db = 0;
     s->resp = 2;
-    s->flags = 0;
+    s->flags &= SESS_AUTHED | SESS_LOCAL;
 }
 
 static void log_marker(cairn_engine *e, const char *word)
@@ -397,6 +401,16 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
     uint64_t errors_before = out->errors;
     cmd_stats *stats;
     const cmd_def *cmd = resolve_command(e, argc, argv, out, &s->last_cmd, &stats);
+    if (cmd && (cmd->flags & CMD_PROTECTED) && !protected_allowed(e->cfg.enable_debug_command, s)) {
+        reply_error(out, "ERR DEBUG command not allowed. If the enable-debug-command option is set "
+                         "to \"local\", you can run it from a local connection, otherwise you need "
+                         "to set this option in the configuration file, and then restart the "
+                         "server.");
+        cmd = NULL;
+    }
+    /* Users with every permission skip the check (the fast path). */
+    if (cmd && !acl_session_fast(s) && acl_refuse_call(e, s, cmd, argc, argv, now_us / 1000, out))
+        cmd = NULL;
     if (cmd && s->sub && refused_while_subscribed(s, cmd, out)) cmd = NULL;
     if (cmd && refused_by_host_state(e, s, cmd, out)) cmd = NULL;
     /* maxmemory: evict before the command, or refuse it if it may grow

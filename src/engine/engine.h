@@ -64,6 +64,10 @@ enum {
     SESS_MONITOR = 1 << 13, /* in MONITOR mode (monitor.c) */
     SESS_SCRIPT = 1 << 14,  /* the session scripts run their commands as */
     SESS_UNIX = 1 << 15,    /* a client of the unix socket */
+    SESS_AUTHED = 1 << 16,  /* authenticated as `user` (acl.h) */
+    /* A connection from this machine (loopback or unix socket), set by the
+     * host: what enable-debug-command local allows. */
+    SESS_LOCAL = 1 << 17,
 };
 
 typedef struct blocked_state blocked_state;
@@ -93,6 +97,11 @@ typedef struct cairn_session {
      * LIST's cmd=, as Redis's lastcmd).  A pointer, not a copy of the
      * name: it is set on every request. */
     const cmd_def *last_cmd;
+    /* Its user (acl.h): a reference, never NULL once initialized. */
+    struct acl_user *user;
+    /* Failed authentications (AUTH, HELLO AUTH) since the last success:
+     * the host slows the connection down by it. */
+    uint32_t auth_failures;
 } cairn_session;
 
 /* One entry of the command log (DESIGN rule 4): a write that changed the
@@ -168,6 +177,14 @@ typedef struct cairn_host_ops {
      * SCRIPT KILL, SHUTDOWN NOSAVE).  Returns 1 if the script must stop
      * now (the server shuts down). */
     int (*script_tick)(void *priv);
+    /* A user was deleted: close its connections (the caller's own after
+     * its reply).  user is a struct acl_user. */
+    void (*drop_user_sessions)(void *priv, const struct acl_user *user);
+    /* The CLIENT LIST line of the session of c (ACL LOG's client-info). */
+    dstr (*client_info)(void *priv, const cmd_call *c);
+    /* ACL LOAD (save 0) and ACL SAVE (save 1): the host reads or writes
+     * the aclfile (acl_load_text(), acl_users_text()) and replies. */
+    void (*acl_file)(void *priv, cmd_call *c, int save);
 } cairn_host_ops;
 
 typedef struct engine_stats {
@@ -228,6 +245,7 @@ struct cairn_engine {
     /* The Lua host (src/script/), created by its commands on first use
      * and freed through script_free: the engine knows nothing more of it. */
     struct script_engine *script;
+    struct acl_state *acl; /* users and ACL LOG (acl.c) */
     void (*script_free)(void *script);
     /* A script has run past busy-reply-threshold: commands not flagged
      * allow-busy are refused with -BUSY until it ends.  busy_function:
@@ -297,6 +315,13 @@ struct cmd_call {
     cmd_stats *stats;   /* the command's statistics (cmdstats.h) */
     int64_t start_ns;   /* when it started, on e->mono_ns */
 };
+
+/* May session s do what a PROTECTED_* setting (enable-debug-command,
+ * enable-protected-configs) guards? */
+static inline int protected_allowed(int setting, const cairn_session *s)
+{
+    return setting == PROTECTED_YES || (setting == PROTECTED_LOCAL && (s->flags & SESS_LOCAL));
+}
 
 /* May the engine decide changes of its own now (expire, evict, emit
  * entries)?  Never while it applies an entry or loads the dataset, nor

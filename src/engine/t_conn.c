@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../ds/util.h"
+#include "acl.h"
 #include "cmd.h"
 #include "db.h"
 #include "engine.h"
@@ -96,11 +97,12 @@ static void hello_command(cmd_call *c)
         j = 2;
     }
 
-    const cslice *user = NULL, *name = NULL;
+    const cslice *user = NULL, *pass = NULL, *name = NULL;
     for (; j < c->argc; j++) {
         int more = c->argc - 1 - j;
         if (arg_is(c, j, "auth") && more >= 2) {
             user = &c->argv[j + 1];
+            pass = &c->argv[j + 2];
             j += 2;
         } else if (arg_is(c, j, "setname") && more >= 1) {
             name = &c->argv[j + 1];
@@ -112,11 +114,15 @@ static void hello_command(cmd_call *c)
         }
     }
 
-    /* There are no users or passwords yet: everyone is Redis's "default"
-     * user with nopass, which accepts any password, and no other user
-     * exists. */
-    if (user && !(user->len == 7 && memcmp(user->ptr, "default", 7) == 0)) {
+    if (user && !acl_authenticate(c, user, pass)) {
         reply_error(c->out, "WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+    }
+    if (!user && acl_auth_required(c->e, c->s)) {
+        reply_error(c->out, "NOAUTH HELLO must be called with the client already authenticated, "
+                            "otherwise the HELLO AUTH <user> <pass> option can be used to "
+                            "authenticate the client and select the RESP protocol version at the "
+                            "same time");
         return;
     }
     if (name && !set_client_name(c, name)) return;
@@ -154,6 +160,7 @@ static void reset_command(cmd_call *c)
     set_resp(c, 2);
     dstr_free(c->s->name);
     c->s->name = NULL;
+    acl_session_init(c->e, c->s); /* back to the default user, as a new connection */
     /* SESS_REPLY_SKIP belongs to this very command and stays, as in Redis. */
     c->s->flags &= ~(SESS_REPLY_OFF | SESS_REPLY_SKIP_NEXT | SESS_NO_EVICT | SESS_NO_TOUCH);
     reply_simple(c->out, "RESET");

@@ -366,21 +366,6 @@ static const name_bit acl_names[] = {
     {0, NULL},
 };
 
-/* The categories a command is in: those of its table entry plus those its
- * flags imply, as Redis's setImplicitACLCategories does. */
-static uint32_t command_acl(const cmd_def *cmd)
-{
-    uint32_t acl = cmd->acl;
-    if (cmd->flags & CMD_WRITE) acl |= ACL_WRITE;
-    if ((cmd->flags & CMD_READONLY) && !(acl & ACL_SCRIPTING)) acl |= ACL_READ;
-    if (cmd->flags & CMD_ADMIN) acl |= ACL_ADMIN | ACL_DANGEROUS;
-    if (cmd->flags & CMD_PUBSUB) acl |= ACL_PUBSUB;
-    if (cmd->flags & CMD_FAST) acl |= ACL_FAST;
-    if (cmd->flags & CMD_BLOCKING) acl |= ACL_BLOCKING;
-    if (!(acl & ACL_FAST)) acl |= ACL_SLOW;
-    return acl;
-}
-
 static void reply_bit_names(rbuf *out, uint32_t bits, const name_bit *names, const char *prefix)
 {
     long n = 0;
@@ -460,7 +445,7 @@ static void reply_command_info(rbuf *out, const cmd_def *cmd)
     reply_int(out, cmd->first_key);
     reply_int(out, cmd->last_key);
     reply_int(out, cmd->key_step);
-    reply_bit_names(out, command_acl(cmd), acl_names, "@");
+    reply_bit_names(out, cmd_categories(cmd), acl_names, "@");
     reply_set_len(out, 0); /* tips: not in the table */
     reply_key_specs(out, cmd);
     reply_set_len(out, subcommand_count(cmd));
@@ -572,7 +557,7 @@ static int list_match(const list_filter *f, const cmd_def *cmd)
     switch (f->type) {
     case LIST_ALL: return 1;
     case LIST_MODULE: return 0; /* no modules */
-    case LIST_ACLCAT: return f->aclcat && (command_acl(cmd) & f->aclcat);
+    case LIST_ACLCAT: return f->aclcat && (cmd_categories(cmd) & f->aclcat);
     default: return glob_match(f->arg->ptr, f->arg->len, cmd->name, strlen(cmd->name), 1);
     }
 }
@@ -1184,7 +1169,7 @@ const cmd_def server_commands[] = {
      command_subcommands},
     {"client", NULL, -2, 0, ACL_SLOW, 0, 0, 0, "connection", "2.4.0",
      "A container for client connection commands", "Depends on subcommand.", client_subcommands},
-    {"debug", debug_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+    {"debug", debug_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_PROTECTED,
      ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, 0, 0, 0, "server", "1.0.0",
      "A container for debugging commands", "Depends on subcommand.", NULL},
     {"shutdown", shutdown_command, -1,

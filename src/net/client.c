@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../ds/alloc.h"
+#include "../engine/acl.h"
 #include "../engine/config.h"
 
 /* Reads ask for at least this much free space in the query buffer. */
@@ -190,6 +191,44 @@ void net_client_pushed(cairn_session *s)
     queue_write(c);
 }
 
+/* Resume the clients whose wait after a failed authentication is over,
+ * and wake again for the next one. */
+static void on_auth_timer(uv_timer_t *h)
+{
+    net *n = h->data;
+    int64_t now = clock_mono_ms(), next = 0;
+    for (client *c = n->clients; c; c = c->next) {
+        if (!(c->flags & CLIENT_AUTH_WAIT)) continue;
+        if (c->auth_wait_until_ms <= now) {
+            c->flags = (c->flags & ~CLIENT_AUTH_WAIT) | CLIENT_RESUME;
+            queue_write(c);
+        } else if (!next || c->auth_wait_until_ms < next) {
+            next = c->auth_wait_until_ms;
+        }
+    }
+    if (next) uv_timer_start(&n->auth_timer, on_auth_timer, (uint64_t)(next - now), 0);
+}
+
+/* A command of c failed to authenticate (AUTH, HELLO AUTH): log it, and
+ * from the second failure on hold the connection's next commands for a
+ * delay that doubles with each failure, so that guessing passwords over
+ * one connection is slow however many attempts it pipelines. */
+static void auth_failed(client *c)
+{
+    net *n = c->net;
+    uint32_t k = c->sess.auth_failures;
+    n->log(n->log_priv, LL_NOTICE,
+           "Failed authentication from client id=%llu addr=%s (%u on this connection)",
+           (unsigned long long)c->sess.id, c->addr, k);
+    if (k < 2) return;
+    int64_t delay = AUTH_DELAY_MS << (k - 2 < AUTH_DELAY_DOUBLINGS ? k - 2 : AUTH_DELAY_DOUBLINGS);
+    c->auth_wait_until_ms = clock_mono_ms() + delay;
+    c->flags |= CLIENT_AUTH_WAIT;
+    uint64_t due = uv_timer_get_due_in(&n->auth_timer);
+    if (!uv_is_active((uv_handle_t *)&n->auth_timer) || due > (uint64_t)delay)
+        uv_timer_start(&n->auth_timer, on_auth_timer, (uint64_t)delay, 0);
+}
+
 /* Does a CLIENT PAUSE hold c's parsed command? */
 static int held_by_pause(client *c)
 {
@@ -238,8 +277,8 @@ static void process_input(client *c)
     const net_log_hooks *hooks = &c->net->hooks;
     uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
     batch_clock clk = {0, 0, 0};
-    while (
-        !(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP))) {
+    while (!(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP |
+                         CLIENT_AUTH_WAIT))) {
         /* A command held by CLIENT PAUSE is parsed already: its bytes
          * stay in the buffer (consumed is left at its start) until it runs. */
         size_t start = p->consumed;
@@ -265,8 +304,10 @@ static void process_input(client *c)
             c->flags |= CLIENT_CLOSE_AFTER;
             break;
         }
+        uint32_t failures = c->sess.auth_failures;
         client_run(c, &clk);
         p->argc = 0;
+        if (c->sess.auth_failures > failures) auth_failed(c);
     }
     if (hooks->appended) {
         uint64_t log_after = hooks->appended(hooks->priv);
@@ -552,8 +593,20 @@ static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t siz
     snprintf(buf, size, "%s:%d", ip, port);
 }
 
+/* Is the peer on this machine (a loopback address, IPv4-mapped or not)?
+ * enable-debug-command local and protected mode ask. */
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family != AF_INET6) return 0;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 static void describe_addr(client *c)
 {
+    if (c->flags & CLIENT_UNIX) c->sess.flags |= SESS_LOCAL;
     if (c->flags & CLIENT_UNIX) {
         /* As Redis names them: the socket's path, port 0. */
         snprintf(c->addr, sizeof(c->addr), "%s:0", c->net->unix_path);
@@ -562,8 +615,10 @@ static void describe_addr(client *c)
     }
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0)
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
         format_addr(&ss, c->addr, sizeof(c->addr));
+        if (is_loopback(&ss)) c->sess.flags |= SESS_LOCAL;
+    }
     len = sizeof(ss);
     if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0)
         format_addr(&ss, c->laddr, sizeof(c->laddr));
@@ -587,6 +642,21 @@ static client *client_new(net *n, int fd, int is_unix)
     c->poll.data = c;
     return c;
 }
+
+#define PROTECTED_MODE_ERROR                                                                       \
+    "DENIED Redis is running in protected mode because protected mode is enabled and no password " \
+    "is set for the default user. In this mode connections are only accepted from the loopback "   \
+    "interface. If you want to connect from external computers to Redis you may adopt one of the " \
+    "following solutions: 1) Just disable protected mode sending the command 'CONFIG SET "         \
+    "protected-mode no' from the loopback interface by connecting to Redis from the same host "    \
+    "the "                                                                                         \
+    "server is running, however MAKE SURE Redis is not publicly accessible from internet if you "  \
+    "do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just "      \
+    "disable the protected mode by editing the Redis configuration file, and setting the "         \
+    "protected mode option to 'no', and then restarting the server. 3) If you started the server " \
+    "manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an "  \
+    "authentication password for the default user. NOTE: You only need to do one of the above "    \
+    "things in order for the server to start accepting connections from the outside."
 
 /* As Redis's anetKeepAlive: probes after `idle` seconds of silence, then
  * every idle/3 seconds, and give up after three unanswered. */
@@ -623,6 +693,16 @@ static void client_accepted(net *n, int fd, int is_unix)
     if (n->nclients > n->cfg.maxclients) {
         n->stats.rejected_connections++;
         reply_error(&c->out, "ERR max number of clients reached");
+        c->flags |= CLIENT_CLOSE_AFTER;
+        queue_write(c);
+        return;
+    }
+    /* Protected mode (Redis 7.0): while the default user needs no
+     * password, only connections from this machine are served. */
+    if (n->engine->cfg.protected_mode && !(c->sess.flags & SESS_LOCAL) &&
+        !acl_default_user_protected(n->engine)) {
+        n->stats.rejected_connections++;
+        reply_error(&c->out, PROTECTED_MODE_ERROR);
         c->flags |= CLIENT_CLOSE_AFTER;
         queue_write(c);
         return;
@@ -683,10 +763,12 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log
     int rc = uv_prepare_init(loop, &n->flush);
     if (rc == 0) rc = uv_timer_init(loop, &n->block_timer);
     if (rc == 0) rc = uv_timer_init(loop, &n->pause_timer);
+    if (rc == 0) rc = uv_timer_init(loop, &n->auth_timer);
     if (rc) return rc;
     n->flush.data = n;
     n->block_timer.data = n;
     n->pause_timer.data = n;
+    n->auth_timer.data = n;
     return uv_prepare_start(&n->flush, on_flush);
 }
 
@@ -814,6 +896,7 @@ void net_shutdown(net *n)
     }
     uv_close((uv_handle_t *)&n->flush, NULL);
     uv_close((uv_handle_t *)&n->block_timer, NULL);
+    uv_close((uv_handle_t *)&n->auth_timer, NULL);
     uv_close((uv_handle_t *)&n->pause_timer, NULL);
     if (n->spare_fd >= 0) close(n->spare_fd);
     n->spare_fd = -1;

@@ -34,10 +34,18 @@ enum {
     CLIENT_CLOSE_ASAP = 1 << 7,
     /* Its next command, parsed already, waits for CLIENT PAUSE to end. */
     CLIENT_PAUSED = 1 << 8,
+    /* Failed to authenticate again: its input waits until auth_wait_until_ms. */
+    CLIENT_AUTH_WAIT = 1 << 9,
 };
 
 /* CLIENT PAUSE: what it holds (Redis's order: ALL holds more). */
 enum { NET_PAUSE_NONE = 0, NET_PAUSE_WRITE = 1, NET_PAUSE_ALL = 2 };
+
+/* The wait after the second failed authentication of a connection, which
+ * doubles with each further failure, up to AUTH_DELAY_DOUBLINGS times
+ * (50 ms ... 1.6 s). */
+#define AUTH_DELAY_MS        50
+#define AUTH_DELAY_DOUBLINGS 5
 
 typedef struct client {
     uv_poll_t poll; /* readiness of fd; the socket is ours to read and close */
@@ -60,6 +68,7 @@ typedef struct client {
     uint64_t wait_off;
     /* When the output first stayed above the soft limit (0: it is not). */
     int64_t obuf_soft_since_ms;
+    int64_t auth_wait_until_ms; /* CLIENT_AUTH_WAIT: clock_mono_ms() */
 } client;
 
 typedef struct net_stats {
@@ -115,6 +124,7 @@ struct net {
     int64_t current_start_us;
     uv_prepare_t flush;
     uv_timer_t block_timer; /* fires at the earliest blocking timeout */
+    uv_timer_t auth_timer;  /* ends the earliest wait after failed authentications */
     net_stats stats;
     net_log_fn log;
     void *log_priv;

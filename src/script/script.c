@@ -13,6 +13,7 @@
 #include "../ds/alloc.h"
 #include "../ds/sha1.h"
 #include "../ds/util.h"
+#include "../engine/acl.h"
 #include "../engine/cmd.h"
 #include "function.h"
 #include "libs.h"
@@ -491,6 +492,9 @@ static const char *refuse_command(script_engine *se, const cmd_def *cmd, int arg
     if (cmd->arity > 0 ? argc != cmd->arity : argc < -cmd->arity)
         return "Wrong number of args calling Redis command from script";
     if (cmd->flags & CMD_NOSCRIPT) return "This Redis command is not allowed from script";
+    /* As the user of the client that runs the script. */
+    const char *denied = acl_script_refusal(se->caller, cmd, argc, se->argv);
+    if (denied) return denied;
     if (cmd->flags & CMD_WRITE) {
         if (se->run_flags & SCRIPT_NO_WRITES)
             return "Write commands are not allowed from read-only scripts.";

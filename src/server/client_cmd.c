@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../ds/util.h"
+#include "../engine/acl.h"
 #include "../engine/cmd.h"
 #include "../engine/db.h"
 #include "../engine/multi.h"
@@ -93,7 +94,7 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
         s,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld "
         "psub=%ld ssub=%ld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
-        "rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=%s cmd=%s user=default redir=%lld "
+        "rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=%s cmd=%s user=%s redir=%lld "
         "resp=%d lib-name=%s lib-ver=%s",
         (unsigned long long)cl->sess.id, cl->addr, cl->laddr, cl->fd,
         cl->sess.name ? cl->sess.name : "", age > 0 ? age : 0, idle > 0 ? idle : 0, flags,
@@ -101,8 +102,9 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
         pubsub_session_count(&cl->sess, PS_PATTERN), pubsub_session_count(&cl->sess, PS_SHARD),
         multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, rbs, rbs,
         (size_t)cl->out.bytes, sizeof(*cl) + dstr_cap(cl->qbuf) + rbs + argv_mem + multi_mem,
-        writing ? "rw" : "r", cmd, tracking_session_redirect(&cl->sess), cl->sess.resp,
-        cl->sess.lib_name ? cl->sess.lib_name : "", cl->sess.lib_ver ? cl->sess.lib_ver : "");
+        writing ? "rw" : "r", cmd, cl->sess.user->name, tracking_session_redirect(&cl->sess),
+        cl->sess.resp, cl->sess.lib_name ? cl->sess.lib_name : "",
+        cl->sess.lib_ver ? cl->sess.lib_ver : "");
 }
 
 /* A session that is not a network connection (run by the server itself):
@@ -112,11 +114,11 @@ static dstr cat_session_info(dstr s, const cmd_call *c)
     return dstr_catfmt(s,
                        "id=%llu addr= laddr= fd=-1 name=%s age=0 idle=0 flags=N db=%d sub=0 "
                        "psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 "
-                       "rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default "
+                       "rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s "
                        "redir=-1 resp=%d lib-name=%s lib-ver=%s",
                        (unsigned long long)c->s->id, c->s->name ? c->s->name : "", c->s->db,
-                       c->cmd->name, c->s->resp, c->s->lib_name ? c->s->lib_name : "",
-                       c->s->lib_ver ? c->s->lib_ver : "");
+                       c->cmd->name, c->s->user->name, c->s->resp,
+                       c->s->lib_name ? c->s->lib_name : "", c->s->lib_ver ? c->s->lib_ver : "");
 }
 
 static int type_matches(int type, const client *cl)
@@ -188,8 +190,17 @@ static void client_info(cmd_call *c)
     dstr_free(s);
 }
 
+dstr server_client_info(void *priv, const cmd_call *c)
+{
+    (void)priv;
+    const client *cl = c->s->host_client;
+    return cl ? cat_client_info(dstr_with_cap(512), c, cl)
+              : cat_session_info(dstr_with_cap(512), c);
+}
+
 typedef struct kill_filter {
     const cslice *addr, *laddr;
+    const struct acl_user *user;
     int type;
     unsigned long long id;
     int skipme;
@@ -221,8 +232,8 @@ static int parse_kill_filter(cmd_call *c, kill_filter *f)
         } else if (more && arg_is(c, i, "laddr")) {
             f->laddr = val;
         } else if (more && arg_is(c, i, "user")) {
-            /* Only the default user exists: it matches every client. */
-            if (!slice_eq_cstr(val, "default")) {
+            f->user = acl_find_user_slice(c->e, val);
+            if (!f->user) {
                 int len = val->len > 128 ? 128 : (int)val->len;
                 reply_errorf(c->out, "ERR No such user '%.*s'", len, val->ptr);
                 return -1;
@@ -248,6 +259,7 @@ static int kill_matches(const kill_filter *f, const client *cl, const client *se
     if (f->laddr && !slice_eq_cstr(f->laddr, cl->laddr)) return 0;
     if (!type_matches(f->type, cl)) return 0;
     if (f->id && cl->sess.id != f->id) return 0;
+    if (f->user && cl->sess.user != f->user) return 0;
     if (cl == self && f->skipme) return 0;
     return 1;
 }

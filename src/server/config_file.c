@@ -17,16 +17,10 @@
 /* The largest configuration file CONFIG REWRITE reads. */
 #define CONFIG_FILE_MAX (16 * 1024 * 1024)
 
-/* Read a redis.conf-style file and apply it through the engine's config
- * table (the engine does no I/O, so the file is read here). */
-int server_load_config_file(cairn_engine *e, const char *path, dstr *err)
+int server_read_file(const char *path, dstr *out)
 {
     FILE *fp = fopen(path, "r");
-    if (!fp) {
-        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't open config file '%s': %s", path,
-                           strerror(errno));
-        return -1;
-    }
+    if (!fp) return -1;
     dstr text = dstr_new("", 0);
     char chunk[4096];
     size_t n;
@@ -39,9 +33,22 @@ int server_load_config_file(cairn_engine *e, const char *path, dstr *err)
         saved_errno = errno;
     }
     if (failed) {
-        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't read config file '%s': %s", path,
-                           strerror(saved_errno));
         dstr_free(text);
+        errno = saved_errno;
+        return -1;
+    }
+    *out = text;
+    return 0;
+}
+
+/* Read a redis.conf-style file and apply it through the engine's config
+ * table (the engine does no I/O, so the file is read here). */
+int server_load_config_file(cairn_engine *e, const char *path, dstr *err)
+{
+    dstr text;
+    if (server_read_file(path, &text) != 0) {
+        *err = dstr_catfmt(dstr_new("", 0), "Fatal error, can't open config file '%s': %s", path,
+                           strerror(errno));
         return -1;
     }
     int rc = config_load_string(e, text, dstr_len(text), err);
@@ -92,7 +99,7 @@ int server_config_include(void *priv, const char *path, dstr *err)
 /* Write text over path atomically, as Redis's rewriteConfigOverwriteFile:
  * a temporary file beside it, fsync, the old file's mode, rename, fsync of
  * the directory.  Returns 0, or -1 with errno set. */
-static int overwrite_file(const char *path, const char *text, size_t len)
+int server_overwrite_file(const char *path, const char *text, size_t len)
 {
     struct stat st;
     mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
@@ -138,7 +145,7 @@ const char *server_config_rewrite(void *priv)
         old = dstr_new("", 0);
     }
     dstr text = config_rewrite_text(srv->engine, old, dstr_len(old));
-    int rc = overwrite_file(srv->config_file, text, dstr_len(text));
+    int rc = server_overwrite_file(srv->config_file, text, dstr_len(text));
     dstr_free(old);
     dstr_free(text);
     if (rc != 0) goto failed;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -294,6 +295,9 @@ static const cairn_host_ops server_host_ops = {
     .persist_cmd = host_persist_cmd,
     .persist_info = host_persist_info,
     .script_tick = host_script_tick,
+    .drop_user_sessions = server_drop_user_sessions,
+    .client_info = server_client_info,
+    .acl_file = server_acl_file,
 };
 
 static void usage(void)
@@ -358,14 +362,30 @@ static int load_config(cairn_server *srv, int argc, char **argv)
         }
         const char *name = argv[i] + 2;
         dstr value = dstr_with_cap(64);
+        /* Directives that are not parameters (user, rename-command) are
+         * applied as a line of the file with each argument quoted. */
+        int directive = strcasecmp(name, "user") == 0 || strcasecmp(name, "rename-command") == 0;
+        dstr line = dstr_cat_cstr(dstr_new("", 0), name);
         int j = i + 1;
         for (; j < end && strncmp(argv[j], "--", 2) != 0; j++) {
             if (j > i + 1) value = dstr_cat(value, " ", 1);
             value = dstr_cat_cstr(value, argv[j]);
+            line = dstr_cat_repr(dstr_cat(line, " ", 1), argv[j], strlen(argv[j]));
         }
         char err[256];
-        const char *msg = config_set(e, name, value, 1, err, sizeof(err));
+        const char *msg = NULL;
+        if (directive) {
+            dstr why = NULL;
+            if (config_load_string(e, line, dstr_len(line), &why) != 0) {
+                snprintf(err, sizeof(err), "%s", why);
+                msg = err;
+            }
+            dstr_free(why);
+        } else {
+            msg = config_set(e, name, value, 1, err, sizeof(err));
+        }
         dstr_free(value);
+        dstr_free(line);
         if (msg) {
             fprintf(stderr, "\n*** FATAL CONFIG ERROR ***\n'%s': %s\n", name, msg);
             return -1;
@@ -536,7 +556,7 @@ int main(int argc, char **argv)
     config_table_init(server_config_defs, SERVER_CONFIG_COUNT, srv);
     engine_set_host(srv->engine, &server_host_ops, srv);
     srv->config_warnings = dstr_new("", 0);
-    if (load_config(srv, argc, argv) != 0) return 1;
+    if (load_config(srv, argc, argv) != 0 || server_acl_startup(srv) != 0) return 1;
     if (srv->cfg.daemonize && daemonize() != 0) {
         fprintf(stderr, "daemonize failed: %s\n", strerror(errno));
         return 1;

@@ -90,6 +90,19 @@ void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
  * or -1 with the message Redis prints in *err (the caller frees it). */
 int server_load_config_file(cairn_engine *e, const char *path, dstr *err);
+/* Read a whole file into *out, or write one atomically (a temporary file
+ * beside it, fsync, rename, fsync of the directory).  Return 0, or -1
+ * with errno set. */
+int server_read_file(const char *path, dstr *out);
+int server_overwrite_file(const char *path, const char *text, size_t len);
+/* Users at start-up: those of the configuration file's `user` lines, or
+ * of the aclfile (acl_host.c).  Returns 0, or -1 with the error logged. */
+int server_acl_startup(cairn_server *srv);
+/* cairn_host_ops.acl_file and drop_user_sessions (acl_host.c), and
+ * client_info (client_cmd.c). */
+void server_acl_file(void *priv, cmd_call *c, int save);
+void server_drop_user_sessions(void *priv, const struct acl_user *user);
+dstr server_client_info(void *priv, const cmd_call *c);
 /* `include` in a configuration file (cairn_host_ops.config_include). */
 int server_config_include(void *priv, const char *path, dstr *err);
 /* CONFIG REWRITE (cairn_host_ops.config_rewrite). */

@@ -25,8 +25,10 @@ class DurableServer:
         self.logfile = os.path.join(self.dir, "server-%d.log" % len(self.logs))
         self.logs.append(self.logfile)
         log = open(self.logfile, "w")
+        # As the conftest fixture: the tests use DEBUG and CONFIG SET dbfilename.
         argv = [cairn_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", self.dir] + self.args + list(extra)
+                "--dir", self.dir, "--enable-debug-command", "yes",
+                "--enable-protected-configs", "yes"] + self.args + list(extra)
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         if wait:

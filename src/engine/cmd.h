@@ -125,6 +125,7 @@ extern const cmd_def slowlog_commands[]; /* slowlog.c */
 extern const cmd_def latency_commands[]; /* latency.c */
 extern const cmd_def monitor_commands[]; /* monitor.c */
 extern const cmd_def acl_commands[];     /* t_acl.c */
+extern const cmd_def repl_commands[];    /* t_repl.c */
 extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */

@@ -9,19 +9,15 @@
 typedef struct cmd_index cmd_index;
 
 const cmd_def *const cmd_families[] = {
-    conn_commands,    config_commands,
-    server_commands,  persist_commands,
-    string_commands,  keys_commands,
-    list_commands,    hash_commands,
-    coord_commands,   set_commands,
-    sort_commands,    zset_commands,
-    multi_commands,   pubsub_commands,
-    bitops_commands,  hll_commands,
-    script_commands,  function_commands,
-    geo_commands,     memory_commands,
-    slowlog_commands, latency_commands,
-    monitor_commands, stream_commands,
-    acl_commands,     NULL,
+    conn_commands,    config_commands,  server_commands,
+    persist_commands, string_commands,  keys_commands,
+    list_commands,    hash_commands,    coord_commands,
+    set_commands,     sort_commands,    zset_commands,
+    multi_commands,   pubsub_commands,  bitops_commands,
+    hll_commands,     script_commands,  function_commands,
+    geo_commands,     memory_commands,  slowlog_commands,
+    latency_commands, monitor_commands, stream_commands,
+    acl_commands,     repl_commands,    NULL,
 };
 
 /* Command names are at most a few dozen bytes: lower-case into a small

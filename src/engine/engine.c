@@ -326,11 +326,40 @@ void engine_call_finish(cmd_call *c)
     account_call(c);
 }
 
+/* A replicated node refuses writes as a follower and data commands with
+ * no leader (engine.h); EXEC counts as what it queued. */
+static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                           const cslice *argv, rbuf *out)
+{
+    int exec = (s->flags & SESS_MULTI) && strcmp(cmd->name, "exec") == 0;
+    uint32_t flags = cmd->flags | (exec ? multi_queued_flags(s) : 0);
+    const char *why = (flags & CMD_WRITE)      ? e->repl_refuse_write
+                      : (flags & CMD_READONLY) ? e->repl_refuse_read
+                                               : NULL;
+    if (!why) return 0;
+    /* A follower forwards a plain write to the leader; a transaction or a
+     * blocking command (which would hold the shared connection) it
+     * refuses. */
+    const cairn_host_ops *h = e->host;
+    if ((flags & CMD_WRITE) && why == e->repl_refuse_write && !exec && !(s->flags & SESS_MULTI) &&
+        !(cmd->flags & CMD_BLOCKING) && (s->flags & SESS_CAN_BLOCK) && h && h->repl_forward &&
+        h->repl_forward(e->host_priv, s, argc, argv))
+        return 1;
+    if (exec) {
+        reply_errorf(out, "EXECABORT Transaction discarded because of: %s", why);
+        multi_session_reset(e, s);
+    } else {
+        reply_error(out, why);
+    }
+    return 1;
+}
+
 /* Commands the host's state refuses: everything but CMD_LOADING commands
  * while the dataset loads, and writes (and PING, as Redis does, so that
  * monitoring notices) while the log cannot be written.  Replies with the
  * error and returns 1 when cmd may not run now. */
-static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_def *cmd, rbuf *out)
+static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                                 const cslice *argv, rbuf *out)
 {
     if (s->flags & SESS_LOADER) return 0;
     if (e->busy && !(cmd->flags & CMD_ALLOW_BUSY)) {
@@ -344,6 +373,9 @@ static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_de
         reply_error(out, "LOADING Redis is loading the dataset in memory");
         return 1;
     }
+    if ((e->repl_refuse_write || e->repl_refuse_read) &&
+        refused_by_role(e, s, cmd, argc, argv, out))
+        return 1;
     if (e->write_error) {
         /* EXEC is a write when what it runs is (Redis's mstate flags);
          * refused, it aborts the transaction as Redis's execCommandAbort. */
@@ -412,7 +444,7 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
     if (cmd && !acl_session_fast(s) && acl_refuse_call(e, s, cmd, argc, argv, now_us / 1000, out))
         cmd = NULL;
     if (cmd && s->sub && refused_while_subscribed(s, cmd, out)) cmd = NULL;
-    if (cmd && refused_by_host_state(e, s, cmd, out)) cmd = NULL;
+    if (cmd && refused_by_host_state(e, s, cmd, argc, argv, out)) cmd = NULL;
     /* maxmemory: evict before the command, or refuse it if it may grow
      * memory that cannot be freed. */
     if (cmd && e->cfg.maxmemory && evict_refuse_command(e, s, cmd, now_us / 1000, out)) cmd = NULL;

@@ -68,6 +68,12 @@ enum {
     /* A connection from this machine (loopback or unix socket), set by the
      * host: what enable-debug-command local allows. */
     SESS_LOCAL = 1 << 17,
+    /* A Raft peer's connection (src/repl/node.c): its messages wait for
+     * no read confirmation. */
+    SESS_REPL_PEER = 1 << 18,
+    /* Its write was forwarded to the leader (cairn_host_ops.repl_forward):
+     * the connection waits for the reply, as a parked session does. */
+    SESS_FORWARDED = 1 << 19,
 };
 
 typedef struct blocked_state blocked_state;
@@ -185,6 +191,13 @@ typedef struct cairn_host_ops {
     /* ACL LOAD (save 0) and ACL SAVE (save 1): the host reads or writes
      * the aclfile (acl_load_text(), acl_users_text()) and replies. */
     void (*acl_file)(void *priv, cmd_call *c, int save);
+    /* RAFT, ROLE and WAIT (t_repl.c).  Returns 0 if the host is not a
+     * replicated node (the engine then answers as a standalone master). */
+    int (*repl_cmd)(void *priv, cmd_call *c);
+    /* A follower got a write: returns 1 if the host forwarded it to the
+     * leader (s is flagged SESS_FORWARDED; the reply comes later), 0 to
+     * refuse it with -READONLY. */
+    int (*repl_forward)(void *priv, cairn_session *s, int argc, const cslice *argv);
 } cairn_host_ops;
 
 typedef struct engine_stats {
@@ -235,6 +248,10 @@ struct cairn_engine {
      * be written: a "MISCONF ..." reply), write commands are refused. */
     int loading;
     const char *write_error;
+    /* Set by a replicated node (src/repl/node.c): the error that write
+     * commands, resp. read commands, get in its current role (a follower's
+     * -READONLY, a group without a leader's -CLUSTERDOWN), or NULL. */
+    const char *repl_refuse_write, *repl_refuse_read;
     /* DESIGN rule 4: one node originates.  Set (the default) while this
      * engine is the one that accepts client writes (a standalone server,
      * an embedded store, a Raft leader): it expires and evicts, and its

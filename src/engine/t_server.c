@@ -240,6 +240,9 @@ static void info_stats(info_req *r)
 static void info_replication(info_req *r)
 {
     info_header(r, "Replication");
+    /* A replicated node's host writes the whole section. */
+    size_t before = dstr_len(r->out);
+    if (host_info(r, "replication") && dstr_len(r->out) != before) return;
     r->out = dstr_cat_cstr(r->out, "role:master\r\n"
                                    "connected_slaves:0\r\n"
                                    "master_failover_state:no-failover\r\n"

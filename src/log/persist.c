@@ -1093,6 +1093,12 @@ int persist_open(persist *p, const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+void persist_skip_load(persist *p)
+{
+    free_plan(p);
+    p->load_total = 0;
+}
+
 int persist_is_loading(const persist *p) { return p->e->loading; }
 
 /* ---------------------------------------------------------------------- */

@@ -47,6 +47,9 @@ void persist_free(persist *p);
  * configured, and find what there is to load.  Sets the engine's loading
  * flag when there is.  Returns 0, or a PERSIST_E* code with a message. */
 int persist_open(persist *p, const char *dir, char *err, size_t errlen);
+/* Load nothing from the directory: a replicated node's Raft log is its
+ * command log (src/repl/node.h).  Call after persist_open(). */
+void persist_skip_load(persist *p);
 /* Load for about budget_us microseconds.  Returns PERSIST_MORE, then
  * PERSIST_DONE once the dataset is in memory and the log is open for
  * appending, or PERSIST_ERROR with a message naming the file, the offset

@@ -18,6 +18,7 @@
 
 #include "../ds/alloc.h"
 #include "../engine/acl.h"
+#include "../engine/cmd.h"
 #include "../engine/config.h"
 
 /* Reads ask for at least this much free space in the query buffer. */
@@ -149,7 +150,7 @@ static void client_run(client *c, batch_clock *clk)
         c->sess.flags &= ~SESS_REPLY_SKIP;
     }
     c->tot_cmds++;
-    if (c->sess.blocked) c->flags |= CLIENT_BLOCKED;
+    if (c->sess.blocked || (c->sess.flags & SESS_FORWARDED)) c->flags |= CLIENT_BLOCKED;
     if (c->sess.flags & SESS_CLOSE_AFTER_REPLY) c->flags |= CLIENT_CLOSE_AFTER;
 }
 
@@ -237,6 +238,26 @@ static void auth_failed(client *c)
         uv_timer_start(&n->auth_timer, on_auth_timer, (uint64_t)delay, 0);
 }
 
+/* A Raft peer opens its connection with CLIENT REPLY OFF, then RAFT: it
+ * is let through before it has identified itself (by its secret), or the
+ * messages that confirm reads would wait for a read confirmation. */
+static int looks_like_peer(const client *c)
+{
+    static const char hello[] = "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n";
+    if (c->sess.flags & SESS_REPL_PEER) return 1;
+    return c->tot_cmds == 0 && dstr_len(c->qbuf) >= sizeof(hello) - 1 &&
+           memcmp(c->qbuf, hello, sizeof(hello) - 1) == 0;
+}
+
+/* May c run its commands now (net_log_hooks.admit)?  One that may not
+ * keeps its input until net_resume_admitted(). */
+static int admitted(client *c)
+{
+    const net_log_hooks *hooks = &c->net->hooks;
+    if (!c->ticket && looks_like_peer(c)) return 1;
+    return hooks->admit(hooks->priv, &c->ticket);
+}
+
 /* Does a CLIENT PAUSE hold c's parsed command? */
 static int held_by_pause(client *c)
 {
@@ -283,7 +304,9 @@ static void process_input(client *c)
      * batch gives the wait of its last logging command, as comparing
      * around each command would. */
     const net_log_hooks *hooks = &c->net->hooks;
+    if (hooks->admit && !admitted(c)) return;
     uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
+    int observed = 0;
     batch_clock clk = {0, 0, 0};
     while (!(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_AFTER | CLIENT_BLOCKED | CLIENT_CLOSE_ASAP |
                          CLIENT_AUTH_WAIT))) {
@@ -317,11 +340,17 @@ static void process_input(client *c)
         p->argc = 0;
         if (c->sess.auth_failures > failures) auth_failed(c);
         if (c->sess.flags & SESS_CLOSE_ASAP) check_output_limit(c);
+        /* Admin commands (RAFT, CONFIG, ...) read nothing a replicated
+         * node must confirm before answering. */
+        if (hooks->observed && !(c->sess.last_cmd && (c->sess.last_cmd->flags & CMD_ADMIN)))
+            observed = 1;
     }
     /* Replies to a client that does not read pile up here: once a batch,
      * see whether they passed its limit. */
     check_output_limit(c);
-    if (hooks->appended) {
+    if (observed) {
+        c->wait_off = hooks->observed(hooks->priv);
+    } else if (hooks->appended) {
         uint64_t log_after = hooks->appended(hooks->priv);
         if (log_after != log_before) c->wait_off = log_after;
     }
@@ -682,6 +711,34 @@ static void run_resumed(net *n)
     }
 }
 
+void net_resume_admitted(net *n)
+{
+    const net_log_hooks *hooks = &n->hooks;
+    for (client *c = n->clients; c; c = c->next) {
+        if (!c->ticket || (c->flags & (CLIENT_CLOSING | CLIENT_BLOCKED))) continue;
+        uint64_t t = c->ticket;
+        if (!hooks->admit(hooks->priv, &t)) continue;
+        c->flags |= CLIENT_RESUME;
+        queue_write(c);
+    }
+}
+
+void net_close_waiting(net *n)
+{
+    client *next;
+    for (client *c = n->clients; c; c = next) {
+        next = c->next;
+        if (!(c->flags & CLIENT_CLOSING) && must_wait(c)) client_close(c);
+    }
+}
+
+static int has_resumed(const net *n)
+{
+    for (const client *c = n->queue; c; c = c->queue_next)
+        if (c->flags & CLIENT_RESUME) return 1;
+    return 0;
+}
+
 /* Once per loop iteration, before polling: resume unblocked clients, make
  * the log durable (group commit: one write and one fsync for everything
  * every client logged), then write every client's output -- so no reply
@@ -692,6 +749,12 @@ static void on_flush(uv_prepare_t *h)
     net *n = h->data;
     run_resumed(n);
     if (n->hooks.commit) n->hooks.commit(n->hooks.priv);
+    /* A replicated node may have let waiting clients in (admit) while it
+     * committed: run them now rather than after the next wake-up. */
+    if (n->hooks.admit && has_resumed(n)) {
+        run_resumed(n);
+        n->hooks.commit(n->hooks.priv);
+    }
     client *held = NULL;
     while (n->queue) {
         client *c = n->queue;

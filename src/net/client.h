@@ -78,7 +78,8 @@ typedef struct client {
      * tls_flags say so (TLS_READ_WANTS_WRITE, TLS_WRITE_WANTS_READ). */
     tls_conn *tls;
     int tls_flags;
-    int tls_events; /* the UV_* events its poll watches */
+    int tls_events;  /* the UV_* events its poll watches */
+    uint64_t ticket; /* waits for net_log_hooks.admit(), or 0 */
 } client;
 
 typedef struct net_stats {
@@ -97,6 +98,13 @@ typedef struct net_log_hooks {
     uint64_t (*appended)(void *priv);
     uint64_t (*durable)(void *priv);
     void *priv;
+    /* A replicated node (src/repl/node.h) also holds replies of commands
+     * that logged nothing: after a client's commands ran, observed()
+     * gives the position they depend on.  admit() says whether a client
+     * may run commands now; if not, it set *ticket and the client waits
+     * until net_resume_admitted().  NULL when standalone. */
+    uint64_t (*observed)(void *priv);
+    int (*admit)(void *priv, uint64_t *ticket);
 } net_log_hooks;
 
 /* Called for log lines: level is one of LL_* from config.h. */
@@ -182,6 +190,11 @@ void net_client_unblocked(cairn_session *s);
  * command (cairn_host_ops.pushed): queue the write, or cut the client off
  * if its output passed its limit. */
 void net_client_pushed(cairn_session *s);
+/* Run the input of clients that admit() now lets through. */
+void net_resume_admitted(net *n);
+/* Close every client whose output waits for a log position that will
+ * never be durable (a replicated node lost leadership): no reply. */
+void net_close_waiting(net *n);
 /* CLIENT PAUSE: hold the commands a pause of `type` holds (writes, or
  * all) until end_ms of clock_mono_ms().  A pause already on keeps the
  * longer end and the stronger type, as Redis. */

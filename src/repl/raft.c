@@ -1612,3 +1612,11 @@ uint64_t raft_get_term(const raft *r) { return r->term; }
 uint64_t raft_get_leader(const raft *r) { return r->lead; }
 uint64_t raft_get_id(const raft *r) { return r->id; }
 uint64_t raft_get_commit(const raft *r) { return r->commit; }
+
+uint64_t raft_get_match(const raft *r, uint64_t id)
+{
+    if (r->role != RAFT_LEADER) return 0;
+    for (size_t i = 0; i < r->cfg.n_peers; i++)
+        if (r->prs[i].id == id) return r->prs[i].match;
+    return 0;
+}

@@ -283,6 +283,8 @@ uint64_t raft_get_term(const raft *r);
 uint64_t raft_get_leader(const raft *r);
 uint64_t raft_get_id(const raft *r);
 uint64_t raft_get_commit(const raft *r);
+/* As leader: the highest index known to match on node id (0 otherwise). */
+uint64_t raft_get_match(const raft *r, uint64_t id);
 uint64_t raft_last_index(const raft *r);
 /* Term of the entry at index (0 if none). */
 uint64_t raft_term_at(const raft *r, uint64_t index);

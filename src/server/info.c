@@ -235,4 +235,6 @@ void server_info(void *priv, const char *section, dstr *out)
         info_stats(srv, out);
     else if (!strcmp(section, "cpu"))
         info_cpu(out);
+    else if (!strcmp(section, "replication") && srv->node)
+        repl_node_info(srv->node, out);
 }

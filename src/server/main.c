@@ -73,6 +73,7 @@ void server_shutdown(cairn_server *srv)
     if (uv_is_active((uv_handle_t *)&srv->loader)) uv_idle_stop(&srv->loader);
     uv_close((uv_handle_t *)&srv->loader, NULL);
     net_shutdown(&srv->net);
+    server_raft_stop(srv);
     uv_close((uv_handle_t *)&srv->cron, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -329,6 +330,8 @@ static const cairn_host_ops server_host_ops = {
     .drop_user_sessions = server_drop_user_sessions,
     .client_info = server_client_info,
     .acl_file = server_acl_file,
+    .repl_cmd = server_raft_cmd,
+    .repl_forward = server_raft_forward,
 };
 
 static void usage(void)
@@ -543,7 +546,14 @@ static int server_start(cairn_server *srv)
         return -1;
     }
     srv->cron.data = srv->sigterm.data = srv->sigint.data = srv->loader.data = srv;
-    if (open_data_dir(srv) != 0) return -1;
+    if (srv->cfg.raft_peers && srv->cfg.raft_peers[0]) {
+        /* The Raft log is the command log: no append-only file beside it,
+         * and no snapshot of the dataset taken behind its back. */
+        e->cfg.appendonly = 0;
+        dstr_free(e->cfg.save);
+        e->cfg.save = dstr_from_cstr("");
+    }
+    if (open_data_dir(srv) != 0 || server_raft_start(srv) != 0) return -1;
     /* Before the data port: whoever sees the server listen can scrape it. */
     if (metrics_init(srv) != 0 || metrics_listen(srv) != NULL) return -1;
     if (tls_wanted(srv) && net_tls_configure(&srv->net) != 0) {
@@ -629,6 +639,7 @@ int main(int argc, char **argv)
     if (started && srv->cfg.pidfile && srv->cfg.pidfile[0]) unlink(srv->cfg.pidfile);
     if (started && srv->cfg.unixsocket && srv->cfg.unixsocket[0]) unlink(srv->cfg.unixsocket);
     if (srv->cron_fd >= 0) close(srv->cron_fd);
+    repl_node_free(srv->node);
     if (srv->persist) persist_free(srv->persist);
     metrics_free(srv);
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");

@@ -8,6 +8,9 @@
 #include "../engine/engine.h"
 #include "../log/persist.h"
 #include "../net/client.h"
+#include "../net/forward.h"
+#include "../net/peer.h"
+#include "../repl/node.h"
 
 /* A rate sampled by the cron (INFO instantaneous_*), as Redis does: the
  * average of the last INST_SAMPLES per-second rates. */
@@ -28,7 +31,7 @@ typedef struct server_config {
     dstr bind; /* space-separated addresses */
     dstr unixsocket;
     int unixsocketperm;
-    int timeout; /* seconds of idleness before a client is closed; 0 = never */
+    int timeout;  /* seconds of idleness before a client is closed; 0 = never */
     int tls_port; /* 0 = no TLS listener */
     int daemonize;
     dstr pidfile;
@@ -37,6 +40,13 @@ typedef struct server_config {
     int supervised;   /* SUPERVISED_* */
     int metrics_port; /* the Prometheus endpoint (metrics.c); 0 = off */
     dstr metrics_bind;
+    /* Raft replication (raft.c): on when raft_peers is set. */
+    int raft_id;
+    dstr raft_peers; /* "id@host:port,..." */
+    dstr raft_secret;
+    int raft_tick_ms;
+    int raft_follower_proxy; /* forward writes to the leader, or -READONLY */
+    dstr raft_group_name;    /* the master name of the Sentinel commands */
 } server_config;
 
 /* `supervised` values, as Redis names them (supervise.c). */
@@ -76,6 +86,10 @@ typedef struct cairn_server {
     dstr notify_socket;      /* $NOTIFY_SOCKET under systemd */
     int notify_percent;      /* the loading progress last sent, or -1 */
     struct metrics *metrics; /* the Prometheus endpoint (metrics.c) */
+    repl_node *node;         /* a member of a Raft group, or NULL (raft.c) */
+    peer_set peers;
+    uv_timer_t raft_timer;
+    forwarder *fwd; /* a follower's connection to the leader, once used */
 } cairn_server;
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
@@ -85,7 +99,7 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 35
+#define SERVER_CONFIG_COUNT 41
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
@@ -130,6 +144,13 @@ void metrics_free(cairn_server *srv);
  * info.c): see cairn_host_ops in engine.h. */
 void server_client_cmd(void *priv, cmd_call *c);
 void server_info(void *priv, const char *section, dstr *out);
+/* Raft replication (raft.c): start the node when raft-peers is set
+ * (after the data directory is open), the host's RAFT/ROLE/WAIT, and
+ * shutting it down.  raft_start returns 0, or -1 with the reason logged. */
+int server_raft_start(cairn_server *srv);
+int server_raft_cmd(void *priv, cmd_call *c);
+int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv);
+void server_raft_stop(cairn_server *srv);
 /* Sample the instantaneous rates; called from the cron. */
 void server_track_metrics(cairn_server *srv, int64_t now_ms);
 

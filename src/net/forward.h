@@ -1,0 +1,35 @@
+/* forward.h -- a follower's connection to the leader, over which it
+ * forwards its clients' writes and relays the replies
+ * (raft-follower-proxy yes).
+ *
+ * One connection, to whichever node leads, carries every forwarded
+ * command in order; replies come back in the same order and go to the
+ * clients that sent them (those still connected).  The connection follows
+ * the client's db (SELECT) and protocol (HELLO) as it goes, their own
+ * replies skipped.  If the connection breaks or the leader changes with
+ * commands in flight, their clients get an error saying the outcome is
+ * unknown: never a success that did not happen. */
+#ifndef CAIRN_FORWARD_H
+#define CAIRN_FORWARD_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "client.h"
+
+typedef struct forwarder forwarder;
+
+forwarder *fwd_new(uv_loop_t *loop, net *n);
+/* Close the connection; the loop frees what remains. */
+void fwd_close(forwarder *f);
+/* Forward the command of session s to the leader `id` at host:port.  The
+ * session is flagged SESS_FORWARDED (its client waits) until the reply is
+ * in its output.  Returns 0, or -1 if it cannot be forwarded now. */
+int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_session *s, int argc,
+             const cslice *argv);
+
+/* The size of the RESP2/RESP3 reply at buf[0..len): > 0 once complete, 0
+ * while more bytes are needed, -1 if it is not RESP. */
+long resp_reply_size(const char *buf, size_t len);
+
+#endif

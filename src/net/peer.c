@@ -1,0 +1,209 @@
+/* peer.c -- outgoing connections to the other nodes; see peer.h. */
+#include "peer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../ds/alloc.h"
+
+/* More than this waiting in the kernel's or our buffers: drop messages
+ * until the peer catches up (Raft resends what it needs). */
+#define PEER_MAX_QUEUED  (64u << 20)
+#define PEER_RETRY_TICKS 10
+
+enum { LINK_DOWN, LINK_CONNECTING, LINK_UP, LINK_CLOSING };
+
+struct peer_link {
+    peer_set *set;
+    uint64_t id;
+    char host[64];
+    int port;
+    int state;
+    int idle_ticks;
+    uv_tcp_t tcp;
+    uv_connect_t conn;
+    dstr pending;  /* queued since the last flush */
+    size_t queued; /* bytes handed to uv_write and not yet written */
+    char rbuf[256];
+};
+
+typedef struct peer_write {
+    uv_write_t req;
+    peer_link *link;
+    dstr data;
+} peer_write;
+
+int peer_set_init(peer_set *ps, uv_loop_t *loop, const char *secret)
+{
+    memset(ps, 0, sizeof(*ps));
+    ps->loop = loop;
+    ps->secret = dstr_from_cstr(secret ? secret : "");
+    return 0;
+}
+
+int peer_set_add(peer_set *ps, uint64_t id, const char *host, int port)
+{
+    peer_link *l = cm_calloc(1, sizeof(*l));
+    l->set = ps;
+    l->id = id;
+    snprintf(l->host, sizeof(l->host), "%s", host);
+    l->port = port;
+    l->state = LINK_DOWN;
+    l->idle_ticks = PEER_RETRY_TICKS;
+    l->pending = dstr_with_cap(1024);
+    ps->links = cm_realloc(ps->links, sizeof(peer_link *) * (size_t)(ps->n + 1));
+    ps->links[ps->n++] = l;
+    return 0;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    peer_link *l = h->data;
+    if (l->state == LINK_CLOSING) {
+        dstr_free(l->pending);
+        cm_free(l);
+        return;
+    }
+    l->state = LINK_DOWN;
+    l->idle_ticks = 0;
+}
+
+static void link_down(peer_link *l)
+{
+    if (l->state == LINK_DOWN || uv_is_closing((uv_handle_t *)&l->tcp)) return;
+    dstr_set_len(l->pending, 0);
+    uv_close((uv_handle_t *)&l->tcp, on_closed);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    peer_link *l = h->data;
+    *buf = uv_buf_init(l->rbuf, sizeof(l->rbuf));
+}
+
+/* Replies are off: anything that comes back is an error the peer sent
+ * before closing (a wrong secret); the end of the stream is what counts. */
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (nread < 0) link_down(s->data);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    peer_write *w = (peer_write *)req;
+    peer_link *l = w->link;
+    l->queued -= dstr_len(w->data);
+    dstr_free(w->data);
+    cm_free(w);
+    if (status < 0 && l->state == LINK_UP) link_down(l);
+}
+
+static void write_out(peer_link *l, dstr data)
+{
+    peer_write *w = cm_malloc(sizeof(*w));
+    w->link = l;
+    w->data = data;
+    uv_buf_t b = uv_buf_init(data, (unsigned)dstr_len(data));
+    l->queued += dstr_len(data);
+    if (uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written) != 0) {
+        l->queued -= dstr_len(data);
+        dstr_free(data);
+        cm_free(w);
+        link_down(l);
+    }
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    peer_link *l = req->data;
+    if (l->state != LINK_CONNECTING) return;
+    if (status < 0) {
+        l->state = LINK_UP; /* so that link_down closes the handle */
+        link_down(l);
+        return;
+    }
+    l->state = LINK_UP;
+    uv_tcp_nodelay(&l->tcp, 1);
+    uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
+    write_out(l, dstr_from_cstr("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"));
+}
+
+static void link_connect(peer_link *l)
+{
+    struct sockaddr_storage addr;
+    if (uv_ip4_addr(l->host, l->port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(l->host, l->port, (struct sockaddr_in6 *)&addr) != 0)
+        return;
+    if (uv_tcp_init(l->set->loop, &l->tcp) != 0) return;
+    l->tcp.data = l;
+    l->conn.data = l;
+    l->state = LINK_CONNECTING;
+    if (uv_tcp_connect(&l->conn, &l->tcp, (struct sockaddr *)&addr, on_connect) != 0) {
+        l->state = LINK_UP;
+        link_down(l);
+    }
+}
+
+static peer_link *link_of(peer_set *ps, uint64_t id)
+{
+    for (int i = 0; i < ps->n; i++)
+        if (ps->links[i]->id == id) return ps->links[i];
+    return NULL;
+}
+
+void peer_set_send(peer_set *ps, uint64_t id, const char *data, size_t len)
+{
+    peer_link *l = link_of(ps, id);
+    if (!l || l->state != LINK_UP || l->queued + dstr_len(l->pending) > PEER_MAX_QUEUED) return;
+    size_t sl = dstr_len(ps->secret);
+    l->pending = dstr_catfmt(l->pending, "*4\r\n$4\r\nRAFT\r\n$3\r\nMSG\r\n$%zu\r\n", sl);
+    l->pending = dstr_cat(l->pending, ps->secret, sl);
+    l->pending = dstr_catfmt(l->pending, "\r\n$%zu\r\n", len);
+    l->pending = dstr_cat(l->pending, data, len);
+    l->pending = dstr_cat(l->pending, "\r\n", 2);
+}
+
+void peer_set_flush(peer_set *ps)
+{
+    for (int i = 0; i < ps->n; i++) {
+        peer_link *l = ps->links[i];
+        if (l->state != LINK_UP || !dstr_len(l->pending)) continue;
+        dstr data = l->pending;
+        l->pending = dstr_with_cap(1024);
+        write_out(l, data);
+    }
+}
+
+void peer_set_tick(peer_set *ps)
+{
+    for (int i = 0; i < ps->n; i++) {
+        peer_link *l = ps->links[i];
+        if (l->state == LINK_DOWN && ++l->idle_ticks >= PEER_RETRY_TICKS) {
+            l->idle_ticks = 0;
+            link_connect(l);
+        }
+    }
+}
+
+void peer_set_close(peer_set *ps)
+{
+    for (int i = 0; i < ps->n; i++) {
+        peer_link *l = ps->links[i];
+        int open = l->state != LINK_DOWN && !uv_is_closing((uv_handle_t *)&l->tcp);
+        int closing = l->state != LINK_DOWN;
+        l->state = LINK_CLOSING;
+        if (open) {
+            uv_close((uv_handle_t *)&l->tcp, on_closed);
+        } else if (!closing) {
+            dstr_free(l->pending);
+            cm_free(l);
+        }
+    }
+    cm_free(ps->links);
+    ps->links = NULL;
+    ps->n = 0;
+    dstr_free(ps->secret);
+    ps->secret = NULL;
+}

@@ -1,0 +1,38 @@
+/* peer.h -- outgoing connections to the other nodes of a Raft group.
+ *
+ * Node-to-node traffic uses the client port: each node keeps one
+ * connection to every peer, turns its replies off (CLIENT REPLY OFF) and
+ * sends every message as `RAFT MSG <secret> <bytes>`.  Answers come back
+ * over the peer's own connection to this node, so the connection is
+ * one-way.  A message that cannot go now (no connection yet, or too much
+ * already queued) is dropped: Raft retries. */
+#ifndef CAIRN_PEER_H
+#define CAIRN_PEER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "../ds/dstr.h"
+
+typedef struct peer_link peer_link;
+
+typedef struct peer_set {
+    uv_loop_t *loop;
+    peer_link **links;
+    int n;
+    dstr secret;
+} peer_set;
+
+int peer_set_init(peer_set *ps, uv_loop_t *loop, const char *secret);
+/* Add the peer id at host:port (connected on the next peer_set_tick). */
+int peer_set_add(peer_set *ps, uint64_t id, const char *host, int port);
+/* Queue one message for id (dropped if it cannot be sent). */
+void peer_set_send(peer_set *ps, uint64_t id, const char *data, size_t len);
+/* Write what was queued. */
+void peer_set_flush(peer_set *ps);
+/* Reconnect links that are down; called from the node's tick. */
+void peer_set_tick(peer_set *ps);
+/* Close every link (the loop then frees them). */
+void peer_set_close(peer_set *ps);
+
+#endif

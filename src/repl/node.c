@@ -1,0 +1,956 @@
+/* node.c -- a replicated node: the Raft core joined to an engine and its
+ * log storage; see node.h. */
+#include "node.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ds/alloc.h"
+#include "../ds/util.h"
+#include "../engine/cmd.h"
+#include "../engine/pubsub.h"
+#include "../log/entry.h"
+#include "storage.h"
+#include "wire.h"
+
+#define SEGMENT_BYTES     (64u << 20)
+#define ROUND_RETRY_TICKS 25 /* a follower read round unanswered this long is asked again */
+#define HS_SAVE_TICKS     25 /* how often a commit-only hard state change is saved */
+/* Follower read rounds have the top bit set, so an answer to one can
+ * never be taken for the leader's confirmation of an epoch. */
+#define ROUND_BIT (UINT64_C(1) << 63)
+
+static const char *const msg_readonly = "READONLY You can't write against a read only replica.";
+static const char *const msg_down = "CLUSTERDOWN The cluster is down";
+static const char *const msg_transfer = "TRYAGAIN Leadership is being transferred";
+
+/* An epoch whose replies wait: for its batch to commit, or for a read
+ * round to confirm this node led when its reads ran. */
+typedef struct pending {
+    uint64_t epoch;
+    uint64_t index, term; /* its batch, or 0 for an epoch of reads only */
+    int committed;
+    int read_wait;
+} pending;
+
+/* A follower's read round: the leader's commit index once answered. */
+typedef struct round {
+    uint64_t ctx;
+    uint64_t index; /* 0 until answered */
+    uint64_t asked; /* tick */
+} round;
+
+struct repl_node {
+    cairn_engine *e;
+    repl_node_config cfg;
+    repl_host host;
+    raft *r;
+    raft_storage *st;
+    raft_hard_state saved_hs;
+    uint64_t ticks, hs_saved_tick;
+    uint64_t transfer_until; /* writes are refused until this tick */
+
+    dstr batch; /* this epoch's entries, encoded back to back */
+    uint64_t epoch;
+    int observed; /* commands ran in this epoch */
+    pending *pend;
+    size_t npend, pend_cap;
+
+    uint64_t handed;    /* the last index the core handed out as committed */
+    uint64_t applied;   /* the last index whose effects are in the engine */
+    uint64_t exec_last; /* as leader: the last index executed here */
+    uint64_t lead_term; /* the term this node leads in, or 0 */
+    uint64_t lead_index;
+    uint64_t known_leader;
+    uint64_t last_leader; /* the last leader known (for +switch-master) */
+
+    uint64_t round_next, read_served;
+    int round_wanted;
+    round *rounds;
+    size_t nrounds, rounds_cap;
+
+    cairn_session loader;
+    rbuf loader_out;
+    int failed;
+};
+
+/* ---- configuration ---- */
+
+static int parse_peer(const char *s, size_t len, repl_peer *p)
+{
+    char buf[128];
+    if (len >= sizeof(buf)) return -1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    char *at = strchr(buf, '@'), *colon = strrchr(buf, ':');
+    if (!at || !colon || colon < at) return -1;
+    *at = *colon = 0;
+    long long id, port;
+    if (!str_to_ll(buf, strlen(buf), &id) || id <= 0 ||
+        !str_to_ll(colon + 1, strlen(colon + 1), &port) || port <= 0 || port > 65535)
+        return -1;
+    size_t hl = strlen(at + 1);
+    if (hl == 0 || hl >= sizeof(p->host)) return -1;
+    memcpy(p->host, at + 1, hl + 1);
+    p->id = (uint64_t)id;
+    p->port = (int)port;
+    return 0;
+}
+
+int repl_parse_peers(const char *spec, repl_node_config *cfg, char *err, size_t errlen)
+{
+    cfg->n_peers = 0;
+    const char *s = spec;
+    while (*s) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        if (cfg->n_peers == RAFT_MAX_PEERS) {
+            snprintf(err, errlen, "raft-peers lists more than %d nodes", RAFT_MAX_PEERS);
+            return -1;
+        }
+        repl_peer *p = &cfg->peers[cfg->n_peers];
+        if (parse_peer(s, len, p) != 0) {
+            snprintf(err, errlen, "raft-peers: '%.*s' is not id@host:port", (int)len, s);
+            return -1;
+        }
+        for (size_t i = 0; i < cfg->n_peers; i++)
+            if (cfg->peers[i].id == p->id) {
+                snprintf(err, errlen, "raft-peers names node %llu twice",
+                         (unsigned long long)p->id);
+                return -1;
+            }
+        cfg->n_peers++;
+        s = end ? end + 1 : s + len;
+    }
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        if (cfg->peers[i].id == cfg->id) return 0;
+    snprintf(err, errlen, "raft-peers does not list this node's raft-id %llu",
+             (unsigned long long)cfg->id);
+    return -1;
+}
+
+static const repl_peer *peer_of(const repl_node *n, uint64_t id)
+{
+    for (size_t i = 0; i < n->cfg.n_peers; i++)
+        if (n->cfg.peers[i].id == id) return &n->cfg.peers[i];
+    return NULL;
+}
+
+/* ---- failure ---- */
+
+static void fail(repl_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(repl_node *n, const char *fmt, ...)
+{
+    if (n->failed) return;
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    n->failed = 1;
+    n->e->originates = 0;
+    n->e->repl_refuse_write = n->e->repl_refuse_read = msg_down;
+    n->host.fatal(n->host.priv, why);
+}
+
+/* ---- the engine side ---- */
+
+static void sink(void *priv, const cairn_entry *entry)
+{
+    repl_node *n = priv;
+    n->batch = entry_encode(n->batch, entry);
+}
+
+static int leader_ready(const repl_node *n) { return n->lead_term && n->applied >= n->lead_index; }
+
+/* What the engine may do in this node's current role: only a leader that
+ * has applied every entry before its own term originates; a follower
+ * refuses writes; with no leader, data commands get -CLUSTERDOWN. */
+static void update_engine(repl_node *n)
+{
+    cairn_engine *e = n->e;
+    if (n->failed) return;
+    if (leader_ready(n)) {
+        e->originates = 1;
+        e->repl_refuse_read = NULL;
+        e->repl_refuse_write = n->ticks < n->transfer_until ? msg_transfer : NULL;
+        return;
+    }
+    e->originates = 0;
+    int follower = raft_get_role(n->r) == RAFT_FOLLOWER && raft_get_leader(n->r) != RAFT_NONE;
+    e->repl_refuse_write = follower ? msg_readonly : msg_down;
+    e->repl_refuse_read = follower ? NULL : msg_down;
+}
+
+static int apply_batch(repl_node *n, const raft_entry *ent)
+{
+    size_t off = 0;
+    while (off < ent->len) {
+        entry_view v;
+        const char *why = "";
+        if (entry_decode((const char *)ent->data + off, ent->len - off, &v, &why) != ENTRY_OK) {
+            fail(n, "Raft entry %llu does not decode at byte %zu (%s)",
+                 (unsigned long long)ent->index, off, why);
+            return -1;
+        }
+        int rc = engine_apply_entry(n->e, &n->loader, &v.e, &n->loader_out);
+        off += v.size;
+        entry_view_free(&v);
+        if (rc != 0) {
+            fail(n, "Raft entry %llu failed to apply: the log is corrupt",
+                 (unsigned long long)ent->index);
+            return -1;
+        }
+        rbuf_reset(&n->loader_out);
+    }
+    return 0;
+}
+
+/* Start over from the committed log: this node executed entries as leader
+ * that may never commit.  (Without snapshots the whole log is in the
+ * core; a compacted prefix would need the snapshot.) */
+static int rebuild(repl_node *n)
+{
+    n->host.log(n->host.priv, LL_WARNING,
+                "Raft: leadership lost with uncommitted writes; rebuilding the dataset from the "
+                "%llu committed entries",
+                (unsigned long long)n->handed);
+    cslice argv[1] = {{"FLUSHALL", 8}};
+    cairn_entry flush = {0, 0, 0, 1, argv};
+    if (engine_apply_entry(n->e, &n->loader, &flush, &n->loader_out) != 0) {
+        fail(n, "Raft: FLUSHALL failed while rebuilding");
+        return -1;
+    }
+    rbuf_reset(&n->loader_out);
+    for (uint64_t i = 1; i <= n->handed; i++) {
+        const raft_entry *ent = raft_entry_at(n->r, i);
+        if (!ent) {
+            fail(n, "Raft: entry %llu is not in memory to rebuild from; restart the node",
+                 (unsigned long long)i);
+            return -1;
+        }
+        if (ent->type == RAFT_ENTRY_NORMAL && apply_batch(n, ent) != 0) return -1;
+    }
+    n->applied = n->handed;
+    return 0;
+}
+
+/* The leader is no longer (or the node never was): replies waiting for
+ * its epochs will not come; what it executed beyond the committed log is
+ * undone. */
+static void lost_leadership(repl_node *n)
+{
+    int dirty = dstr_len(n->batch) > 0 || n->exec_last > n->handed;
+    if (n->npend || dstr_len(n->batch)) n->host.abort_waiting(n->host.priv);
+    n->npend = 0;
+    dstr_set_len(n->batch, 0);
+    n->lead_term = 0;
+    n->e->originates = 0;
+    if (dirty) rebuild(n);
+    n->exec_last = 0;
+}
+
+static void announce_switch(repl_node *n, uint64_t from, uint64_t to);
+
+/* The core drops read rounds when the leader changes: ask a new leader
+ * again, and let clients waiting with no leader (or on this node, now
+ * leading) through to be answered by the role they find. */
+static void leader_changed(repl_node *n)
+{
+    uint64_t lead = raft_get_leader(n->r);
+    if (lead != RAFT_NONE && lead != n->cfg.id)
+        for (size_t i = 0; i < n->nrounds; i++)
+            if (!n->rounds[i].index) raft_read_index(n->r, n->rounds[i].ctx);
+    if (lead == RAFT_NONE || lead == n->cfg.id) {
+        n->nrounds = 0;
+        n->round_wanted = 0;
+    }
+    n->host.resume_readers(n->host.priv);
+}
+
+static void check_role(repl_node *n)
+{
+    raft *r = n->r;
+    int leading = raft_get_role(r) == RAFT_LEADER;
+    if (n->lead_term && (!leading || raft_get_term(r) != n->lead_term)) lost_leadership(n);
+    if (leading && !n->lead_term) {
+        n->lead_term = raft_get_term(r);
+        n->lead_index = raft_last_index(r); /* its no-op */
+        n->exec_last = 0;
+    }
+    uint64_t lead = raft_get_leader(r);
+    if (lead != n->known_leader) {
+        if (lead != RAFT_NONE) {
+            if (n->last_leader && n->last_leader != lead) announce_switch(n, n->last_leader, lead);
+            n->last_leader = lead;
+        }
+        n->known_leader = lead;
+        leader_changed(n);
+        const repl_peer *p = peer_of(n, lead);
+        if (p)
+            n->host.log(n->host.priv, LL_NOTICE, "Raft: node %llu (%s:%d) leads term %llu",
+                        (unsigned long long)lead, p->host, p->port,
+                        (unsigned long long)raft_get_term(r));
+    }
+}
+
+/* Is index one of this leader's own batches (already executed here)? */
+static int own_entry(const repl_node *n, const raft_entry *ent)
+{
+    return n->lead_term && ent->term == n->lead_term && ent->index <= n->exec_last;
+}
+
+static int apply_committed(repl_node *n, const raft_entry *ents, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const raft_entry *ent = &ents[i];
+        if (ent->index > n->handed) n->handed = ent->index;
+        if (ent->index <= n->applied) continue;
+        if (ent->type == RAFT_ENTRY_NORMAL && !own_entry(n, ent) && apply_batch(n, ent) != 0)
+            return -1;
+        n->applied = ent->index;
+    }
+    return 0;
+}
+
+/* ---- reads ---- */
+
+static void note_read(repl_node *n, const raft_read_state *rs)
+{
+    if (rs->ctx & ROUND_BIT) {
+        for (size_t i = 0; i < n->nrounds; i++)
+            if (n->rounds[i].ctx == rs->ctx && !n->rounds[i].index)
+                n->rounds[i].index = rs->index ? rs->index : 1;
+        return;
+    }
+    for (size_t i = 0; i < n->npend; i++)
+        if (n->pend[i].epoch == rs->ctx) n->pend[i].read_wait = 0;
+}
+
+/* Serve the follower read rounds whose index is applied. */
+static void serve_rounds(repl_node *n)
+{
+    uint64_t served = n->read_served;
+    size_t keep = 0;
+    for (size_t i = 0; i < n->nrounds; i++) {
+        round *rd = &n->rounds[i];
+        if (rd->index && rd->index <= n->applied) {
+            uint64_t t = rd->ctx & ~ROUND_BIT;
+            if (t > served) served = t;
+        } else {
+            n->rounds[keep++] = *rd;
+        }
+    }
+    n->nrounds = keep;
+    if (served != n->read_served) {
+        n->read_served = served;
+        n->host.resume_readers(n->host.priv);
+    }
+}
+
+static void ask_round(repl_node *n)
+{
+    uint64_t ctx = n->round_next | ROUND_BIT;
+    if (raft_read_index(n->r, ctx) != RAFT_OK) return; /* retried on a tick */
+    if (n->nrounds == n->rounds_cap) {
+        n->rounds_cap = n->rounds_cap ? n->rounds_cap * 2 : 8;
+        n->rounds = cm_realloc(n->rounds, n->rounds_cap * sizeof(round));
+    }
+    n->rounds[n->nrounds++] = (round){ctx, 0, n->ticks};
+    n->round_next++;
+    n->round_wanted = 0;
+}
+
+/* ---- the Ready loop ---- */
+
+static int persist_ready(repl_node *n, const raft_ready *rd)
+{
+    /* This node never compacts its log, so no leader of its group sends a
+     * snapshot; one arriving means a peer runs another version. */
+    if (rd->n_snap_chunks || rd->snapshot) {
+        fail(n, "Raft: a snapshot arrived, and this node cannot install one yet");
+        return -1;
+    }
+    if (rd->n_entries &&
+        (rstore_append(n->st, rd->entries, rd->n_entries) != 0 || rstore_sync(n->st) != 0))
+        return -1;
+    /* Term and vote are promises: durable before any message goes out.
+     * A commit index alone may lag on disk (it is learnt again). */
+    if (rd->hs_changed && (rd->hs.term != n->saved_hs.term || rd->hs.vote != n->saved_hs.vote)) {
+        if (rstore_set_hard_state(n->st, &rd->hs) != 0) return -1;
+        n->saved_hs = rd->hs;
+        n->hs_saved_tick = n->ticks;
+    }
+    return 0;
+}
+
+static void resolve(repl_node *n)
+{
+    uint64_t commit = raft_get_commit(n->r);
+    for (size_t i = 0; i < n->npend; i++) {
+        pending *p = &n->pend[i];
+        if (p->index && !p->committed && p->index <= commit && p->index <= n->handed &&
+            raft_term_at(n->r, p->index) == p->term)
+            p->committed = 1;
+    }
+    size_t done = 0;
+    while (done < n->npend && (!n->pend[done].index || n->pend[done].committed) &&
+           !n->pend[done].read_wait)
+        done++;
+    if (done) {
+        memmove(n->pend, n->pend + done, (n->npend - done) * sizeof(pending));
+        n->npend -= done;
+    }
+}
+
+static void process_ready(repl_node *n)
+{
+    raft_ready rd;
+    while (!n->failed && raft_ready_get(n->r, &rd)) {
+        if (persist_ready(n, &rd) != 0) {
+            fail(n, "Raft log storage failed: the node stops (restart it from its directory)");
+            return;
+        }
+        check_role(n);
+        dstr buf = dstr_with_cap(256);
+        for (size_t i = 0; i < rd.n_msgs; i++) {
+            dstr_set_len(buf, 0);
+            buf = wire_encode(buf, &rd.msgs[i]);
+            n->host.send(n->host.priv, rd.msgs[i].to, buf, dstr_len(buf));
+        }
+        dstr_free(buf);
+        if (rd.n_msgs) n->host.send_done(n->host.priv);
+        if (apply_committed(n, rd.committed, rd.n_committed) != 0) return;
+        for (size_t i = 0; i < rd.n_reads; i++)
+            note_read(n, &rd.reads[i]);
+        raft_advance(n->r);
+        check_role(n);
+    }
+    resolve(n);
+    serve_rounds(n);
+    update_engine(n);
+}
+
+/* ---- the host's calls ---- */
+
+repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const char *dir,
+                          const repl_host *host, uint64_t seed, char *err, size_t errlen)
+{
+    repl_node *n = cm_calloc(1, sizeof(*n));
+    n->e = e;
+    n->cfg = *cfg;
+    n->host = *host;
+    n->epoch = 1;
+    n->round_next = 1;
+    n->batch = dstr_with_cap(4096);
+    if (rstore_open(dir, SEGMENT_BYTES, &n->st, err, errlen) != 0) {
+        repl_node_free(n);
+        return NULL;
+    }
+    raft_config rc = {
+        .id = cfg->id,
+        .n_peers = cfg->n_peers,
+        .election_ticks = cfg->election_ticks,
+        .heartbeat_ticks = cfg->heartbeat_ticks,
+        .pre_vote = 1,
+        .check_quorum = 1,
+        .max_inflight_msgs = 256,
+        .max_inflight_bytes = 64u << 20,
+        .max_msg_bytes = 1u << 20,
+        .seed = seed,
+    };
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        rc.peers[i] = cfg->peers[i].id;
+    size_t nents;
+    const raft_entry *ents = rstore_entries(n->st, &nents);
+    n->saved_hs = *rstore_hard_state(n->st);
+    n->r = raft_new(&rc, &n->saved_hs, ents, nents);
+    rstore_release_recovered(n->st);
+    if (!n->r) {
+        snprintf(err, errlen, "Raft: the recovered log of %s is inconsistent", dir);
+        repl_node_free(n);
+        return NULL;
+    }
+    session_init(e, &n->loader);
+    rbuf_init(&n->loader_out, 2);
+    engine_set_log_sink(e, sink, n);
+    update_engine(n);
+    return n;
+}
+
+void repl_node_free(repl_node *n)
+{
+    if (!n) return;
+    if (n->r) {
+        engine_set_log_sink(n->e, NULL, NULL);
+        session_reset(&n->loader);
+        rbuf_free(&n->loader_out);
+    }
+    raft_free(n->r);
+    if (n->st) rstore_close(n->st);
+    dstr_free(n->batch);
+    cm_free(n->pend);
+    cm_free(n->rounds);
+    cm_free(n);
+}
+
+void repl_node_tick(repl_node *n)
+{
+    if (n->failed) return;
+    n->ticks++;
+    raft_tick(n->r);
+    for (size_t i = 0; i < n->nrounds; i++)
+        if (!n->rounds[i].index && n->ticks - n->rounds[i].asked >= ROUND_RETRY_TICKS) {
+            n->rounds[i].asked = n->ticks;
+            raft_read_index(n->r, n->rounds[i].ctx);
+        }
+    if (n->round_wanted) ask_round(n);
+    raft_hard_state hs = {raft_get_term(n->r), n->saved_hs.vote, raft_get_commit(n->r)};
+    if (hs.term == n->saved_hs.term && hs.commit != n->saved_hs.commit &&
+        n->ticks - n->hs_saved_tick >= HS_SAVE_TICKS) {
+        n->hs_saved_tick = n->ticks;
+        if (rstore_set_hard_state(n->st, &hs) != 0) {
+            fail(n, "Raft hard state could not be saved: the node stops");
+            return;
+        }
+        n->saved_hs = hs;
+    }
+}
+
+int repl_node_receive(repl_node *n, const char *data, size_t len)
+{
+    raft_msg m;
+    if (wire_decode(data, len, &m) != 0) return -1;
+    if (!n->failed && m.to == n->cfg.id && peer_of(n, m.from)) raft_step(n->r, &m);
+    raft_msg_free(&m);
+    return 0;
+}
+
+static void push_pending(repl_node *n, pending p)
+{
+    if (n->npend == n->pend_cap) {
+        n->pend_cap = n->pend_cap ? n->pend_cap * 2 : 16;
+        n->pend = cm_realloc(n->pend, n->pend_cap * sizeof(pending));
+    }
+    n->pend[n->npend++] = p;
+}
+
+void repl_node_flush(repl_node *n)
+{
+    if (n->failed) return;
+    /* Messages that arrived may have changed the role: a deposed leader
+     * must not propose what it executed. */
+    check_role(n);
+    if (dstr_len(n->batch) && n->lead_term) {
+        uint64_t index, term;
+        int rc = raft_propose(n->r, n->batch, dstr_len(n->batch), &index, &term);
+        if (rc == RAFT_OK) {
+            push_pending(n, (pending){n->epoch, index, term, 0, 0});
+            n->exec_last = index;
+            dstr_set_len(n->batch, 0);
+        } else if (rc == RAFT_ERR_BUSY) {
+            /* A leadership transfer: the epoch stays open (its clients
+             * wait, later ones join it) until the core takes the batch or
+             * this leadership ends. */
+            process_ready(n);
+            return;
+        } else {
+            lost_leadership(n);
+        }
+    } else if (n->observed && leader_ready(n)) {
+        if (raft_read_index(n->r, n->epoch) == RAFT_OK)
+            push_pending(n, (pending){n->epoch, 0, 0, 0, 1});
+        else
+            n->host.abort_waiting(n->host.priv);
+    }
+    if (n->round_wanted) ask_round(n);
+    n->observed = 0;
+    n->epoch++;
+    process_ready(n);
+}
+
+uint64_t repl_node_appended(repl_node *n) { return n->epoch; }
+
+uint64_t repl_node_observed(repl_node *n)
+{
+    n->observed = 1;
+    return n->epoch;
+}
+
+uint64_t repl_node_durable(repl_node *n) { return n->npend ? n->pend[0].epoch - 1 : n->epoch - 1; }
+
+int repl_node_admit(repl_node *n, uint64_t *ticket)
+{
+    uint64_t lead = raft_get_leader(n->r);
+    if (*ticket) {
+        if (*ticket > n->read_served && lead != RAFT_NONE && lead != n->cfg.id && !n->failed)
+            return 0;
+        *ticket = 0;
+        return 1;
+    }
+    /* A leader confirms its reads after running them (epochs); with no
+     * leader known the engine refuses data commands. */
+    if (n->lead_term || n->failed || lead == RAFT_NONE || lead == n->cfg.id) return 1;
+    *ticket = n->round_next;
+    n->round_wanted = 1;
+    return 0;
+}
+
+int repl_node_ticket_ready(const repl_node *n, uint64_t ticket)
+{
+    return ticket && ticket <= n->read_served;
+}
+
+const repl_node_config *repl_node_config_of(const repl_node *n) { return &n->cfg; }
+
+const repl_peer *repl_node_leader(const repl_node *n)
+{
+    uint64_t lead = raft_get_leader(n->r);
+    return lead == n->cfg.id ? NULL : peer_of(n, lead);
+}
+
+raft *repl_node_raft(repl_node *n) { return n->r; }
+
+/* ---- commands ---- */
+
+static void raft_msg_command(repl_node *n, cmd_call *c)
+{
+    if (c->argc != 4) {
+        reply_error(c->out, "ERR wrong number of arguments for 'raft|msg' command");
+        return;
+    }
+    size_t sl = strlen(n->cfg.secret);
+    if (c->argv[2].len != sl || memcmp(c->argv[2].ptr, n->cfg.secret, sl) != 0) {
+        reply_error(c->out, "NOAUTH raft-secret does not match");
+        return;
+    }
+    c->s->flags |= SESS_REPL_PEER;
+    if (repl_node_receive(n, c->argv[3].ptr, c->argv[3].len) != 0) {
+        reply_error(c->out, "ERR malformed Raft message");
+        return;
+    }
+    reply_ok(c->out);
+}
+
+static void raft_transfer_command(repl_node *n, cmd_call *c)
+{
+    long long to;
+    if (c->argc != 3 || !arg_ll(c, 2, &to)) {
+        if (c->argc != 3) reply_syntax_error(c);
+        return;
+    }
+    if (!peer_of(n, (uint64_t)to)) {
+        reply_error(c->out, "ERR no such node in raft-peers");
+        return;
+    }
+    int rc = raft_transfer_leader(n->r, (uint64_t)to);
+    /* Writes executed now could not be proposed (the core takes none
+     * while it hands over): refuse them until the transfer ends. */
+    if (rc == RAFT_OK) n->transfer_until = n->ticks + 2 * (uint64_t)n->cfg.election_ticks;
+    update_engine(n);
+    if (rc == RAFT_ERR_NOT_LEADER)
+        reply_error(c->out, "ERR this node is not the leader");
+    else if (rc != RAFT_OK)
+        reply_error(c->out, "ERR leadership transfer refused");
+    else
+        reply_ok(c->out);
+}
+
+static void role_command(repl_node *n, cmd_call *c)
+{
+    raft *r = n->r;
+    if (raft_get_role(r) == RAFT_LEADER) {
+        reply_array_len(c->out, 3);
+        reply_bulk_cstr(c->out, "master");
+        reply_int(c->out, (long long)raft_get_commit(r));
+        reply_array_len(c->out, (long)n->cfg.n_peers - 1);
+        for (size_t i = 0; i < n->cfg.n_peers; i++) {
+            const repl_peer *p = &n->cfg.peers[i];
+            if (p->id == n->cfg.id) continue;
+            char port[16];
+            snprintf(port, sizeof(port), "%d", p->port);
+            reply_array_len(c->out, 3);
+            reply_bulk_cstr(c->out, p->host);
+            reply_bulk_cstr(c->out, port);
+            char off[24];
+            snprintf(off, sizeof(off), "%llu", (unsigned long long)raft_get_match(r, p->id));
+            reply_bulk_cstr(c->out, off);
+        }
+        return;
+    }
+    const repl_peer *lead = peer_of(n, raft_get_leader(r));
+    reply_array_len(c->out, 5);
+    reply_bulk_cstr(c->out, "slave");
+    reply_bulk_cstr(c->out, lead ? lead->host : "?");
+    reply_int(c->out, lead ? lead->port : 0);
+    reply_bulk_cstr(c->out, lead ? "connected" : "connect");
+    reply_int(c->out, (long long)n->applied);
+}
+
+/* WAIT: every reply of this node already waited for a majority, so the
+ * answer is how many replicas hold everything committed so far. */
+static void wait_command(repl_node *n, cmd_call *c)
+{
+    long long num, timeout;
+    if (!arg_ll(c, 1, &num) || !arg_ll(c, 2, &timeout)) return;
+    if (timeout < 0) {
+        reply_error(c->out, "ERR timeout is negative");
+        return;
+    }
+    long long acked = 0;
+    if (raft_get_role(n->r) == RAFT_LEADER) {
+        uint64_t commit = raft_get_commit(n->r);
+        for (size_t i = 0; i < n->cfg.n_peers; i++)
+            if (n->cfg.peers[i].id != n->cfg.id &&
+                raft_get_match(n->r, n->cfg.peers[i].id) >= commit)
+                acked++;
+    }
+    reply_int(c->out, acked);
+}
+
+/* ---- Sentinel discovery ----
+ *
+ * Every node answers the Sentinel commands clients use to find the
+ * master, for the group's name: the leader is the master, the other nodes
+ * its replicas and the group's sentinels, with Sentinel's field names. */
+
+static void field(rbuf *out, const char *name, const char *value)
+{
+    reply_bulk_cstr(out, name);
+    reply_bulk_cstr(out, value);
+}
+
+static void field_int(rbuf *out, const char *name, long long v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%lld", v);
+    field(out, name, buf);
+}
+
+static void node_runid(const repl_node *n, uint64_t id, char *buf, size_t size)
+{
+    snprintf(buf, size, "%024llx%016llx", (unsigned long long)id,
+             (unsigned long long)n->cfg.peers[0].port);
+}
+
+static void sentinel_master(repl_node *n, rbuf *out)
+{
+    const repl_peer *lead = peer_of(n, raft_get_leader(n->r));
+    char runid[48], addr[16];
+    node_runid(n, lead ? lead->id : 0, runid, sizeof(runid));
+    snprintf(addr, sizeof(addr), "%d", lead ? lead->port : 0);
+    reply_map_len(out, 20);
+    field(out, "name", n->cfg.group_name);
+    field(out, "ip", lead ? lead->host : "?");
+    field(out, "port", addr);
+    field(out, "runid", runid);
+    field(out, "flags", lead ? "master" : "master,s_down");
+    field_int(out, "link-pending-commands", 0);
+    field_int(out, "link-refcount", 1);
+    field_int(out, "last-ping-sent", 0);
+    field_int(out, "last-ok-ping-reply", 0);
+    field_int(out, "last-ping-reply", 0);
+    field_int(out, "down-after-milliseconds", 1000);
+    field_int(out, "info-refresh", 0);
+    field(out, "role-reported", "master");
+    field_int(out, "role-reported-time", 0);
+    field_int(out, "config-epoch", (long long)raft_get_term(n->r));
+    field_int(out, "num-slaves", (long long)n->cfg.n_peers - 1);
+    field_int(out, "num-other-sentinels", (long long)n->cfg.n_peers - 1);
+    field_int(out, "quorum", (long long)n->cfg.n_peers / 2 + 1);
+    field_int(out, "failover-timeout", 2000);
+    field_int(out, "parallel-syncs", 1);
+}
+
+static void sentinel_replicas(repl_node *n, rbuf *out)
+{
+    uint64_t lead = raft_get_leader(n->r);
+    const repl_peer *lp = peer_of(n, lead);
+    reply_array_len(out, lp ? (long)n->cfg.n_peers - 1 : 0);
+    if (!lp) return;
+    for (size_t i = 0; i < n->cfg.n_peers; i++) {
+        const repl_peer *p = &n->cfg.peers[i];
+        if (p->id == lead) continue;
+        char name[96], runid[48], port[16];
+        snprintf(name, sizeof(name), "%s:%d", p->host, p->port);
+        snprintf(port, sizeof(port), "%d", p->port);
+        node_runid(n, p->id, runid, sizeof(runid));
+        reply_map_len(out, 21);
+        field(out, "name", name);
+        field(out, "ip", p->host);
+        field(out, "port", port);
+        field(out, "runid", runid);
+        field(out, "flags", "slave");
+        field_int(out, "link-pending-commands", 0);
+        field_int(out, "link-refcount", 1);
+        field_int(out, "last-ping-sent", 0);
+        field_int(out, "last-ok-ping-reply", 0);
+        field_int(out, "last-ping-reply", 0);
+        field_int(out, "down-after-milliseconds", 1000);
+        field_int(out, "info-refresh", 0);
+        field(out, "role-reported", "slave");
+        field_int(out, "role-reported-time", 0);
+        field_int(out, "master-link-down-time", 0);
+        field(out, "master-link-status", "ok");
+        field(out, "master-host", lp->host);
+        field_int(out, "master-port", lp->port);
+        field_int(out, "slave-priority", 100);
+        field_int(out, "slave-repl-offset", (long long)raft_get_match(n->r, p->id));
+        field_int(out, "replica-announced", 1);
+    }
+}
+
+static void sentinel_sentinels(repl_node *n, rbuf *out)
+{
+    reply_array_len(out, (long)n->cfg.n_peers - 1);
+    for (size_t i = 0; i < n->cfg.n_peers; i++) {
+        const repl_peer *p = &n->cfg.peers[i];
+        if (p->id == n->cfg.id) continue;
+        char runid[48], port[16];
+        node_runid(n, p->id, runid, sizeof(runid));
+        snprintf(port, sizeof(port), "%d", p->port);
+        reply_map_len(out, 12);
+        field(out, "name", runid);
+        field(out, "ip", p->host);
+        field(out, "port", port);
+        field(out, "runid", runid);
+        field(out, "flags", "sentinel");
+        field_int(out, "link-pending-commands", 0);
+        field_int(out, "link-refcount", 1);
+        field_int(out, "last-ping-sent", 0);
+        field_int(out, "last-ok-ping-reply", 0);
+        field_int(out, "last-ping-reply", 0);
+        field_int(out, "down-after-milliseconds", 1000);
+        field_int(out, "last-hello-message", 0);
+    }
+}
+
+static int is_group(const repl_node *n, const cmd_call *c, int i)
+{
+    return c->argc > i && c->argv[i].len == strlen(n->cfg.group_name) &&
+           memcmp(c->argv[i].ptr, n->cfg.group_name, c->argv[i].len) == 0;
+}
+
+static void sentinel_command(repl_node *n, cmd_call *c)
+{
+    int named = c->argc == 3;
+    if (c->argc == 2 && arg_is(c, 1, "masters")) {
+        reply_array_len(c->out, 1);
+        sentinel_master(n, c->out);
+    } else if (c->argc == 2 && arg_is(c, 1, "myid")) {
+        char runid[48];
+        node_runid(n, n->cfg.id, runid, sizeof(runid));
+        reply_bulk_cstr(c->out, runid);
+    } else if (named &&
+               (arg_is(c, 1, "master") || arg_is(c, 1, "replicas") || arg_is(c, 1, "slaves") ||
+                arg_is(c, 1, "sentinels") || arg_is(c, 1, "get-master-addr-by-name"))) {
+        if (!is_group(n, c, 2)) {
+            if (arg_is(c, 1, "get-master-addr-by-name"))
+                reply_null_array(c->out);
+            else
+                reply_error(c->out, "ERR No such master with that name");
+            return;
+        }
+        const repl_peer *lead = peer_of(n, raft_get_leader(n->r));
+        if (arg_is(c, 1, "master")) {
+            sentinel_master(n, c->out);
+        } else if (arg_is(c, 1, "sentinels")) {
+            sentinel_sentinels(n, c->out);
+        } else if (arg_is(c, 1, "get-master-addr-by-name")) {
+            if (!lead) {
+                reply_null_array(c->out);
+                return;
+            }
+            char port[16];
+            snprintf(port, sizeof(port), "%d", lead->port);
+            reply_array_len(c->out, 2);
+            reply_bulk_cstr(c->out, lead->host);
+            reply_bulk_cstr(c->out, port);
+        } else {
+            sentinel_replicas(n, c->out);
+        }
+    } else {
+        reply_errorf(c->out, "ERR Unknown sentinel subcommand '%.*s'", (int)c->argv[1].len,
+                     c->argv[1].ptr);
+    }
+}
+
+/* Sentinel's announcement of a failover, on every node, so clients
+ * subscribed to any of them follow the leader. */
+static void announce_switch(repl_node *n, uint64_t from, uint64_t to)
+{
+    const repl_peer *old = peer_of(n, from), *now = peer_of(n, to);
+    if (!old || !now) return;
+    char msg[256];
+    int len = snprintf(msg, sizeof(msg), "%s %s %d %s %d", n->cfg.group_name, old->host, old->port,
+                       now->host, now->port);
+    cslice ch = {"+switch-master", 14}, m = {msg, (size_t)len};
+    pubsub_publish(n->e, &ch, &m, 0);
+}
+
+void repl_node_command(repl_node *n, cmd_call *c)
+{
+    if (slice_is(&c->argv[0], "sentinel")) {
+        sentinel_command(n, c);
+    } else if (slice_is(&c->argv[0], "role")) {
+        role_command(n, c);
+    } else if (slice_is(&c->argv[0], "wait")) {
+        wait_command(n, c);
+    } else if (c->argc >= 2 && arg_is(c, 1, "msg")) {
+        raft_msg_command(n, c);
+    } else if (c->argc >= 2 && arg_is(c, 1, "transfer-leader")) {
+        raft_transfer_command(n, c);
+    } else {
+        reply_errorf(c->out, "ERR unknown subcommand '%.*s'. Try RAFT HELP.",
+                     c->argc >= 2 ? (int)c->argv[1].len : 0, c->argc >= 2 ? c->argv[1].ptr : "");
+    }
+}
+
+static const char *role_name(raft_role r)
+{
+    switch (r) {
+    case RAFT_LEADER: return "leader";
+    case RAFT_CANDIDATE: return "candidate";
+    case RAFT_PRECANDIDATE: return "precandidate";
+    default: return "follower";
+    }
+}
+
+void repl_node_info(repl_node *n, dstr *out)
+{
+    raft *r = n->r;
+    int leading = raft_get_role(r) == RAFT_LEADER;
+    dstr s = *out;
+    s = dstr_catfmt(s, "role:%s\r\n", leading ? "master" : "slave");
+    if (leading) {
+        s = dstr_catfmt(s, "connected_slaves:%zu\r\n", n->cfg.n_peers - 1);
+        int k = 0;
+        for (size_t i = 0; i < n->cfg.n_peers; i++) {
+            const repl_peer *p = &n->cfg.peers[i];
+            if (p->id == n->cfg.id) continue;
+            uint64_t match = raft_get_match(r, p->id);
+            s = dstr_catfmt(s, "slave%d:ip=%s,port=%d,state=online,offset=%llu,lag=0\r\n", k++,
+                            p->host, p->port, (unsigned long long)match);
+        }
+    } else {
+        const repl_peer *lead = peer_of(n, raft_get_leader(r));
+        s = dstr_catfmt(s,
+                        "master_host:%s\r\nmaster_port:%d\r\nmaster_link_status:%s\r\n"
+                        "slave_repl_offset:%llu\r\nslave_read_only:1\r\nconnected_slaves:0\r\n",
+                        lead ? lead->host : "?", lead ? lead->port : 0, lead ? "up" : "down",
+                        (unsigned long long)n->applied);
+    }
+    s = dstr_catfmt(s,
+                    "master_failover_state:no-failover\r\nmaster_repl_offset:%llu\r\n"
+                    "raft_id:%llu\r\nraft_state:%s\r\nraft_term:%llu\r\nraft_leader_id:%llu\r\n"
+                    "raft_commit_index:%llu\r\nraft_applied_index:%llu\r\nraft_last_index:%llu\r\n"
+                    "raft_voters:%zu\r\nraft_learners:0\r\n",
+                    (unsigned long long)raft_get_commit(r), (unsigned long long)n->cfg.id,
+                    role_name(raft_get_role(r)), (unsigned long long)raft_get_term(r),
+                    (unsigned long long)raft_get_leader(r), (unsigned long long)raft_get_commit(r),
+                    (unsigned long long)n->applied, (unsigned long long)raft_last_index(r),
+                    n->cfg.n_peers);
+    *out = s;
+}

@@ -1,0 +1,184 @@
+"""A Raft group of cairn-server processes on loopback, for the replication
+tests: each node on its own free port and in its own temp dir, started with
+the same --raft-peers list, killed, paused and restarted from its directory.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import redis
+
+from conftest import cairn_binary, free_port
+
+SECRET = "group-secret"
+
+
+class Node:
+    def __init__(self, group, node_id, port):
+        self.group = group
+        self.id = node_id
+        self.host = "127.0.0.1"
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix=f"cairn-raft{node_id}-")
+        self.logfile = os.path.join(self.dir, "server.log")
+        self.proc = None
+        self.log = None
+
+    def start(self):
+        args = [cairn_binary(), "--port", str(self.port), "--bind", self.host,
+                "--dir", self.dir, "--raft-id", str(self.id),
+                "--raft-peers", self.group.peers, "--raft-secret", SECRET]
+        args += list(self.group.extra_args)
+        self.log = open(self.logfile, "a")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"node {self.id} exited: {self.read_log()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"node {self.id} did not listen: {self.read_log()}")
+
+    def read_log(self):
+        with open(self.logfile) as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def client(self, **kw):
+        kw.setdefault("decode_responses", True)
+        kw.setdefault("socket_timeout", 10)
+        return redis.Redis(host=self.host, port=self.port, **kw)
+
+    def info(self):
+        with self.client(socket_timeout=2) as c:
+            return c.info("replication")
+
+    def kill(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        if self.log:
+            self.log.close()
+            self.log = None
+
+    def stop(self):
+        """SIGTERM; returns the exit status (a crash is not 0)."""
+        if not self.alive():
+            self.kill()
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGCONT)
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        self.log = None
+        return self.proc.returncode
+
+
+class Group:
+    def __init__(self, size=3, extra_args=()):
+        self.extra_args = extra_args
+        ports = [free_port() for _ in range(size)]
+        self.peers = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(ports))
+        self.nodes = [Node(self, i + 1, p) for i, p in enumerate(ports)]
+        for n in self.nodes:
+            n.start()
+
+    def failover_bound(self):
+        """The issue's bound on failover (2 s); a sanitizer build (not on
+        jemalloc) runs several times slower, so it gets 6 s."""
+        with self.nodes[0].client() as c:
+            fast = c.info("memory")["mem_allocator"].startswith("jemalloc")
+        return 2.0 if fast else 6.0
+
+    def node(self, node_id):
+        return self.nodes[node_id - 1]
+
+    def leader(self, timeout=5.0, exclude=()):
+        """The node that every live node agrees leads, once one does."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            views = {}
+            for n in self.nodes:
+                if not n.alive() or n.id in exclude:
+                    continue
+                try:
+                    views[n.id] = n.info()
+                except (redis.RedisError, OSError):
+                    continue
+            leaders = [i for i, v in views.items() if v.get("raft_state") == "leader"]
+            if len(leaders) == 1:
+                lead = leaders[0]
+                term = views[lead]["raft_term"]
+                if all(v.get("raft_leader_id") == lead and v.get("raft_term") == term
+                       for v in views.values()):
+                    return self.node(lead)
+            time.sleep(0.02)
+        raise AssertionError(f"no leader within {timeout}s")
+
+    def wait_applied(self, nodes, timeout=10.0):
+        """Until every node in nodes applied the leader's commit index."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                lead = self.leader(timeout=timeout)
+                commit = lead.info()["raft_commit_index"]
+                if all(n.info()["raft_applied_index"] >= commit for n in nodes):
+                    return
+            except (redis.RedisError, OSError, AssertionError):
+                pass
+            time.sleep(0.05)
+        raise AssertionError("nodes did not catch up")
+
+    def close(self):
+        codes = {}
+        for n in self.nodes:
+            codes[n.id] = n.stop()
+            shutil.rmtree(n.dir, ignore_errors=True)
+        return codes
+
+
+def dataset(node):
+    """Every key of db 0 with its type and value (pipelined: on a follower
+    every batch waits for one read round)."""
+    with node.client() as c:
+        keys = sorted(c.scan_iter(count=1000))
+        p = c.pipeline(transaction=False)
+        for k in keys:
+            p.type(k)
+        types = p.execute()
+        p = c.pipeline(transaction=False)
+        for k, t in zip(keys, types):
+            if t == "string":
+                p.get(k)
+            elif t == "list":
+                p.lrange(k, 0, -1)
+            elif t == "hash":
+                p.hgetall(k)
+            elif t == "set":
+                p.smembers(k)
+            elif t == "zset":
+                p.zrange(k, 0, -1, withscores=True)
+            else:
+                p.type(k)
+        values = p.execute()
+    out = {}
+    for k, t, v in zip(keys, types, values):
+        if isinstance(v, dict):
+            v = sorted(v.items())
+        elif isinstance(v, set):
+            v = sorted(v)
+        out[k] = (t, v)
+    return out

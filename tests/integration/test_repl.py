@@ -1,0 +1,403 @@
+"""Raft replication: cairn-server nodes in a group of three on loopback.
+
+Cairn-only (Redis has no consensus replication).  Each test starts its own
+group, every node in its own temp dir, and checks what clients see: writes
+acknowledged by the leader are on every node, reads on followers are
+linearizable, a killed or paused leader is replaced within 2 s, and no
+acknowledged write is lost.
+"""
+import os
+import signal
+import threading
+import time
+
+import pytest
+import redis
+
+from conftest import RawConn
+from raftgroup import Group, dataset
+
+pytestmark = pytest.mark.cairn_only
+
+
+@pytest.fixture
+def group():
+    g = Group(3)
+    yield g
+    codes = g.close()
+    # A node that crashed (or, under the sanitizers, reported an error)
+    # fails the test even if every reply looked right.
+    assert all(rc in (0, -15, -9) for rc in codes.values()), codes
+
+
+def followers(g, lead):
+    return [n for n in g.nodes if n.id != lead.id and n.alive()]
+
+
+def test_elects_one_leader_and_reports_roles(group):
+    lead = group.leader()
+    info = lead.info()
+    assert info["role"] == "master"
+    assert info["connected_slaves"] == 2
+    assert info["raft_voters"] == 3 and info["raft_learners"] == 0
+    with lead.client() as c:
+        role = c.execute_command("ROLE")
+        assert role[0] == "master"
+        assert sorted(int(r[1]) for r in role[2]) == sorted(
+            n.port for n in followers(group, lead))
+    for f in followers(group, lead):
+        fi = f.info()
+        assert fi["role"] == "slave" and fi["raft_state"] == "follower"
+        assert fi["master_port"] == lead.port and fi["master_link_status"] == "up"
+        assert fi["raft_leader_id"] == lead.id
+        with f.client() as c:
+            role = c.execute_command("ROLE")
+            assert role[0] == "slave" and int(role[2]) == lead.port
+
+
+def test_writes_on_leader_are_read_on_followers_at_once(group):
+    lead = group.leader()
+    fs = followers(group, lead)
+    fcs = [f.client() for f in fs]
+    with lead.client() as c:
+        for i in range(200):
+            assert c.set(f"k{i}", i)
+            # Linearizable reads: the acknowledged write is visible on
+            # every follower immediately, without waiting.
+            for fc in fcs:
+                assert fc.get(f"k{i}") == str(i)
+        c.rpush("list", "a", "b", "c")
+        c.hset("h", mapping={"f1": 1, "f2": 2})
+        c.incrbyfloat("fl", 1.5)
+        c.sadd("s", "x", "y")
+        c.spop("s")  # logged as its effect, so every node removes the same member
+        c.set("ttl", "v", px=100000)
+    for fc in fcs:
+        assert fc.lrange("list", 0, -1) == ["a", "b", "c"]
+        assert fc.hgetall("h") == {"f1": "1", "f2": "2"}
+        assert fc.get("fl") == "1.5"
+        assert 0 < fc.pttl("ttl") <= 100000
+        fc.close()
+    want = dataset(lead)
+    for f in fs:
+        assert dataset(f) == want
+
+
+def test_followers_without_proxy_refuse_writes_as_a_replica():
+    g = Group(3, extra_args=("--raft-follower-proxy", "no"))
+    try:
+        lead = g.leader()
+        f = followers(g, lead)[0]
+        with f.client() as c:
+            with pytest.raises(redis.ResponseError) as e:
+                c.set("k", "v")
+            assert str(e.value) == "You can't write against a read only replica."
+            c.ping()
+            assert c.get("k") is None
+            c.execute_command("MULTI")
+            with pytest.raises(redis.ResponseError):
+                c.execute_command("INCR", "n")
+            with pytest.raises(redis.ResponseError) as e:
+                c.execute_command("EXEC")
+            assert str(e.value).startswith("Transaction discarded")
+    finally:
+        g.close()
+
+
+def test_followers_forward_writes_to_the_leader(group):
+    lead = group.leader()
+    f = followers(group, lead)[0]
+    with f.client() as c:
+        assert c.set("k", "v") is True
+        assert c.get("k") == "v"  # read-your-writes through the follower
+        assert [c.incr("n") for _ in range(5)] == [1, 2, 3, 4, 5]
+        assert c.rpush("l", "a", "b") == 2
+        with pytest.raises(redis.ResponseError) as e:
+            c.lpush("k", "x")
+        assert str(e.value).startswith("WRONGTYPE")
+        # The forwarded command runs in the client's db.
+        c.execute_command("SELECT", 3)
+        assert c.set("in3", "yes") is True
+        assert c.get("in3") == "yes"
+    # A RESP3 client gets RESP3 replies relayed.
+    raw = RawConn(f)
+    raw.cmd("HELLO", "3")
+    assert raw.read_reply()[0] == "%"
+    raw.cmd("HSET", "h", "a", "1")
+    assert raw.read_reply() == (":", "1")
+    raw.cmd("HGETALL", "h")
+    assert raw.read_reply() == ("%", [(("$", b"a"), ("$", b"1"))])
+    raw.cmd("INCRBYFLOAT", "fl", "0.5")
+    assert raw.read_reply() == ("$", b"0.5")
+    raw.sock.close()
+    with lead.client() as c:
+        assert c.get("k") == "v" and c.get("n") == "5"
+        assert c.lrange("l", 0, -1) == ["a", "b"]
+        assert c.hgetall("h") == {"a": "1"}
+        c.execute_command("SELECT", 3)
+        assert c.get("in3") == "yes"
+    # Many clients pipelining through one follower get their own replies.
+    results = {}
+
+    def worker(w):
+        with f.client() as c:
+            p = c.pipeline(transaction=False)
+            for i in range(50):
+                p.incr(f"ctr{w}")
+            results[w] = p.execute()
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert all(results[w] == list(range(1, 51)) for w in range(8))
+
+
+def test_expiry_is_decided_by_the_leader(group):
+    lead = group.leader()
+    with lead.client() as c:
+        c.set("gone", "v", px=50)
+        c.set("stays", "v")
+    time.sleep(0.3)
+    # Followers never delete on their own, but treat an expired key as
+    # missing; the leader's deletion reaches them as an entry.
+    for n in group.nodes:
+        with n.client() as c:
+            assert c.get("gone") is None
+            assert c.get("stays") == "v"
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        sizes = []
+        for n in group.nodes:
+            with n.client() as c:
+                sizes.append(c.dbsize())
+        if sizes == [1, 1, 1]:
+            break
+        time.sleep(0.1)
+    assert sizes == [1, 1, 1]
+
+
+class Writer:
+    """Writes unique keys to whichever node leads, for a bounded time,
+    recording every acknowledged write."""
+
+    def __init__(self, group, seconds):
+        self.group = group
+        self.acked = {}
+        self.errors = 0
+        self.stop_at = time.time() + seconds
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        i = 0
+        conn = None
+        try:
+            while time.time() < self.stop_at and not self.done.is_set():
+                if conn is None:
+                    try:
+                        conn = self.group.leader(timeout=3).client(socket_timeout=1)
+                    except AssertionError:
+                        continue
+                i += 1
+                try:
+                    if conn.set(f"w{i}", i):
+                        self.acked[f"w{i}"] = str(i)
+                except (redis.RedisError, OSError):
+                    self.errors += 1
+                    conn.close()
+                    conn = None
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def join(self):
+        self.done.set()
+        self.thread.join(30)
+
+
+def check_acked(group, acked):
+    lead = group.leader(timeout=5)
+    group.wait_applied([n for n in group.nodes if n.alive()])
+    for n in group.nodes:
+        if not n.alive():
+            continue
+        data = dataset(n)
+        missing = [k for k, v in acked.items() if data.get(k) != ("string", v)]
+        assert not missing, f"node {n.id} lost {len(missing)} acknowledged writes: {missing[:5]}"
+    return lead
+
+
+def test_leader_killed_under_load_loses_no_acknowledged_write(group):
+    bound = group.failover_bound()
+    w = Writer(group, seconds=6)
+    time.sleep(1.0)
+    old = group.leader()
+    before = len(w.acked)
+    old.kill()
+    t0 = time.time()
+    new = group.leader(timeout=5, exclude=(old.id,))
+    failover = time.time() - t0
+    assert new.id != old.id
+    assert failover < bound, f"failover took {failover:.2f}s"
+    w.join()
+    assert len(w.acked) > before, "no write was acknowledged after the failover"
+    check_acked(group, w.acked)
+    # The killed node restarts from its directory and catches up.
+    old.start()
+    group.wait_applied(group.nodes)
+    want = dataset(new)
+    for n in group.nodes:
+        assert dataset(n) == want, f"node {n.id} differs"
+
+
+def test_leader_killed_repeatedly(group):
+    w = Writer(group, seconds=8)
+    for _ in range(3):
+        time.sleep(0.7)
+        lead = group.leader()
+        lead.kill()
+        group.leader(timeout=5, exclude=(lead.id,))
+        lead.start()
+    w.join()
+    check_acked(group, w.acked)
+    group.wait_applied(group.nodes)
+    want = dataset(group.leader())
+    for n in group.nodes:
+        assert dataset(n) == want, f"node {n.id} differs"
+
+
+def test_paused_leader_is_replaced_and_rejoins(group):
+    bound = group.failover_bound()
+    old = group.leader()
+    with old.client() as c:
+        c.set("before", "1")
+    old.proc.send_signal(signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        new = group.leader(timeout=8, exclude=(old.id,))
+        assert time.time() - t0 < bound
+        with new.client() as c:
+            assert c.set("during", "2")
+    finally:
+        old.proc.send_signal(signal.SIGCONT)
+    # The old leader steps down, learns the new term and catches up.
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        info = old.info()
+        if info["raft_state"] == "follower" and info["raft_leader_id"] == new.id:
+            break
+        time.sleep(0.05)
+    assert info["raft_state"] == "follower"
+    with old.client() as c:
+        assert c.get("during") == "2" and c.get("before") == "1"
+
+
+def test_node_without_quorum_answers_clusterdown(group):
+    lead = group.leader()
+    with lead.client() as c:
+        c.set("k", "v")
+    survivor = followers(group, lead)[0]
+    for n in group.nodes:
+        if n.id != survivor.id:
+            n.kill()
+    deadline = time.time() + 5
+    err = None
+    while time.time() < deadline:
+        try:
+            with survivor.client(socket_timeout=3) as c:
+                c.get("k")
+        except redis.ResponseError as e:
+            err = str(e)
+            break
+        time.sleep(0.1)
+    assert err == "CLUSTERDOWN The cluster is down"
+
+
+def test_restart_of_whole_group_keeps_the_data(group):
+    lead = group.leader()
+    with lead.client() as c:
+        for i in range(100):
+            c.rpush("l", i)
+        c.set("x", "y")
+    for n in group.nodes:
+        n.kill()
+    for n in group.nodes:
+        n.start()
+    lead = group.leader(timeout=10)
+    group.wait_applied(group.nodes)
+    for n in group.nodes:
+        with n.client() as c:
+            assert c.lrange("l", 0, -1) == [str(i) for i in range(100)]
+            assert c.get("x") == "y"
+    assert os.path.isdir(os.path.join(lead.dir, "raft"))
+
+
+def test_wait_counts_replicas(group):
+    lead = group.leader()
+    with lead.client() as c:
+        c.set("k", "v")
+        assert c.execute_command("WAIT", 2, 1000) >= 1
+
+
+def test_sentinel_clients_find_and_follow_the_leader(group):
+    from redis.sentinel import Sentinel
+    lead = group.leader()
+    sentinels = [(n.host, n.port) for n in group.nodes]
+    s = Sentinel(sentinels, socket_timeout=2)
+    assert s.discover_master("cairn") == (lead.host, lead.port)
+    assert sorted(s.discover_slaves("cairn")) == sorted(
+        (f.host, f.port) for f in followers(group, lead))
+    with group.nodes[0].client() as c:
+        assert c.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "cairn") == [
+            lead.host, str(lead.port)]
+        assert c.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "other") is None
+        assert len(c.execute_command("SENTINEL", "SENTINELS", "cairn")) == 2
+        assert len(c.execute_command("SENTINEL", "MYID")) == 40
+    master = s.master_for("cairn", socket_timeout=2, decode_responses=True)
+    assert master.set("via-sentinel", "1")
+    # A client subscribed on a surviving node hears of the failover.
+    watcher = followers(group, lead)[0]
+    with watcher.client() as wc:
+        ps = wc.pubsub()
+        ps.subscribe("+switch-master")
+        assert ps.get_message(timeout=2)["type"] == "subscribe"
+        lead.kill()
+        new = group.leader(timeout=5, exclude=(lead.id,))
+        msg = None
+        deadline = time.time() + 5
+        while msg is None and time.time() < deadline:
+            msg = ps.get_message(timeout=1)
+        assert msg is not None
+        assert msg["data"] == f"cairn {lead.host} {lead.port} {new.host} {new.port}"
+        ps.close()
+    assert s.discover_master("cairn") == (new.host, new.port)
+    deadline = time.time() + 5
+    while True:
+        try:
+            assert master.get("via-sentinel") == "1"
+            break
+        except redis.ConnectionError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_transfer_leader_under_load_loses_no_write(group):
+    old = group.leader()
+    target = followers(group, old)[0]
+    w = Writer(group, seconds=3)
+    time.sleep(0.5)
+    with old.client() as c:
+        assert c.execute_command("RAFT", "TRANSFER-LEADER", target.id) == "OK"
+        with pytest.raises(redis.ResponseError):
+            c.execute_command("RAFT", "TRANSFER-LEADER", 99)
+    assert group.leader(timeout=3).id == target.id
+    w.join()
+    check_acked(group, w.acked)
+    with followers(group, target)[0].client() as c:
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("RAFT", "TRANSFER-LEADER", old.id)
+        assert "not the leader" in str(e.value)

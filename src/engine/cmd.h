@@ -184,6 +184,12 @@ void arg_cstr(const cmd_call *c, int i, char *buf, size_t size);
 int reply_syntax_error(cmd_call *c);
 /* Reply WRONGTYPE unless o is of type t; returns 1 on mismatch. */
 int check_type(cmd_call *c, const cobj *o, int type);
+/* Has c's reply passed its session's client-output-buffer-limit (the
+ * hard one)?  Then the session is cut off (SESS_CLOSE_ASAP: its host
+ * closes it and drops the output) and a command building a reply whose
+ * size the client chose (SRANDMEMBER with a huge negative count) stops,
+ * as Redis 7.0 stops it.  Commands call it every so many elements. */
+int reply_over_limit(cmd_call *c);
 /* The HELP reply of a container command, as Redis's addReplyHelp: a
  * header naming the command, the given lines, then HELP itself. */
 void reply_help(cmd_call *c, const char *const *lines, size_t n);

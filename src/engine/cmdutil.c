@@ -82,6 +82,14 @@ void reply_help(cmd_call *c, const char *const *lines, size_t n)
     reply_simple(c->out, "    Prints this help.");
 }
 
+int reply_over_limit(cmd_call *c)
+{
+    const obuf_limit *l = &c->e->cfg.obuf_limits[c->s->sub ? OBUF_PUBSUB : OBUF_NORMAL];
+    if (!l->hard || c->out->bytes < l->hard) return 0;
+    c->s->flags |= SESS_CLOSE_ASAP;
+    return 1;
+}
+
 void log_as(cmd_call *c, int argc, const cslice *argv)
 {
     for (int i = 0; i < c->log_argc; i++)

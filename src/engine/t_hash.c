@@ -750,7 +750,8 @@ static void hrandfield_with_count(cmd_call *c, long long l, int withvalues)
     if (l < 0 || count == 1) {
         reply_array_len(c->out, (long)(flat_pairs ? count * 2 : count));
         sampler_init(&s, o);
-        while (count--) {
+        for (unsigned long long i = 0; i < count; i++) {
+            if (i % 1024 == 0 && reply_over_limit(c)) break;
             sampler_random(c, &s, &f, &v);
             reply_random_pair(c, &f, &v, withvalues);
         }

@@ -830,6 +830,7 @@ static void srandmember_repeat(cmd_call *c, cobj *set, unsigned long long count)
     reply_array_len(c->out, (long)count);
     if (set->encoding == ENC_HASHTABLE) {
         for (unsigned long long i = 0; i < count; i++) {
+            if (i % 1024 == 0 && reply_over_limit(c)) return;
             dstr m = htab_random(set->v.ptr, &c->rng);
             reply_bulk(c->out, m, dstr_len(m));
         }
@@ -838,8 +839,10 @@ static void srandmember_repeat(cmd_call *c, cobj *set, unsigned long long count)
     /* A listpack has no random access: index it once. */
     unsigned long n;
     set_elem *elems = set_elems(set, &n);
-    for (unsigned long long i = 0; i < count; i++)
+    for (unsigned long long i = 0; i < count; i++) {
+        if (i % 1024 == 0 && reply_over_limit(c)) break;
         reply_elem(c->out, &elems[crand_below(&c->rng, n)]);
+    }
     cm_free(elems);
 }
 

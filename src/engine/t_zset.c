@@ -866,7 +866,8 @@ static void reply_entry(cmd_call *c, const zset_entry *e, int withscores)
 static void zrandmember_repeat(cmd_call *c, cobj *zobj, unsigned long count, int withscores)
 {
     reply_array_len(c->out, scored_len(c, (long)count, withscores));
-    while (count--) {
+    for (unsigned long i = 0; i < count; i++) {
+        if (i % 1024 == 0 && reply_over_limit(c)) return;
         zset_entry e;
         zset_random(zobj, &c->rng, &e);
         reply_entry(c, &e, withscores);

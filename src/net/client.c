@@ -160,6 +160,8 @@ static void client_run(client *c, batch_clock *clk)
  * Redis's checkClientOutputBufferLimits. */
 static int output_over_limit(client *c)
 {
+    /* The engine stopped a reply at the limit (reply_over_limit). */
+    if (c->sess.flags & SESS_CLOSE_ASAP) return 1;
     const cairn_config *cfg = &c->net->engine->cfg;
     const obuf_limit *l = &cfg->obuf_limits[c->sess.sub ? OBUF_PUBSUB : OBUF_NORMAL];
     size_t used = c->out.bytes;
@@ -337,11 +339,15 @@ static void process_input(client *c)
         client_run(c, &clk);
         p->argc = 0;
         if (c->sess.auth_failures > failures) auth_failed(c);
+        if (c->sess.flags & SESS_CLOSE_ASAP) check_output_limit(c);
         /* Admin commands (RAFT, CONFIG, ...) read nothing a replicated
          * node must confirm before answering. */
         if (hooks->observed && !(c->sess.last_cmd && (c->sess.last_cmd->flags & CMD_ADMIN)))
             observed = 1;
     }
+    /* Replies to a client that does not read pile up here: once a batch,
+     * see whether they passed its limit. */
+    check_output_limit(c);
     if (observed) {
         c->wait_off = hooks->observed(hooks->priv);
     } else if (hooks->appended) {

@@ -461,7 +461,7 @@ static void write_pidfile(cairn_server *srv)
     fclose(fp);
 }
 
-static void persist_log(void *priv, int level, const char *fmt, ...)
+void server_log_cb(void *priv, int level, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -520,7 +520,7 @@ static int open_data_dir(cairn_server *srv)
         server_log(srv, LL_WARNING, "Can't chdir to '%s': %s", cfg->dir, strerror(errno));
         return -1;
     }
-    persist_host host = {.log = persist_log, .priv = srv, .can_fork = 1};
+    persist_host host = {.log = server_log_cb, .priv = srv, .can_fork = 1};
     srv->persist = persist_new(srv->engine, &host);
     if (persist_open(srv->persist, cwd, err, sizeof(err)) != 0) {
         server_log(srv, LL_WARNING, "Fatal error opening the data directory: %s", err);

@@ -43,16 +43,6 @@ static void node_fatal(void *priv, const char *why)
     server_shutdown(srv);
 }
 
-static void node_log(void *priv, int level, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    server_log(priv, level, "%s", msg);
-}
-
 static void hook_flush(void *priv)
 {
     cairn_server *srv = priv;
@@ -113,9 +103,13 @@ int server_raft_start(cairn_server *srv)
     nc.heartbeat_ticks = nc.election_ticks / 8 > 0 ? nc.election_ticks / 8 : 1;
     uint64_t seed;
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) seed = (uint64_t)srv->start_ms;
-    repl_host host = {
-        node_send, node_send_done, node_abort_waiting, node_resume_readers, node_fatal, node_log,
-        srv};
+    repl_host host = {node_send,
+                      node_send_done,
+                      node_abort_waiting,
+                      node_resume_readers,
+                      node_fatal,
+                      server_log_cb,
+                      srv};
     /* The Raft log is the command log: no append-only file, no snapshot
      * loaded beside it. */
     persist_skip_load(srv->persist);

@@ -94,6 +94,10 @@ typedef struct cairn_server {
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for modules that log through a (void *priv) callback with the
+ * server as priv (persistence, the replication node). */
+void server_log_cb(void *priv, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Begin an orderly shutdown: stop accepting, close clients, stop the loop. */
 void server_shutdown(cairn_server *srv);
 

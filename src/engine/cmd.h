@@ -127,6 +127,10 @@ extern const cmd_def monitor_commands[]; /* monitor.c */
 extern const cmd_def acl_commands[];     /* t_acl.c */
 extern const cmd_def repl_commands[];    /* t_repl.c */
 extern const cmd_def dump_commands[];    /* src/log/t_dump.c */
+/* FUNCTION DUMP and FUNCTION RESTORE (src/log/t_function_dump.c): the
+ * libraries in RDB's serialization, for t_function.c's subcommands. */
+void function_dump_command(cmd_call *c);
+void function_restore_command(cmd_call *c);
 extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */

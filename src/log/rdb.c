@@ -342,11 +342,15 @@ dstr rdb_write_object(dstr out, const cobj *o, int compress)
     }
 }
 
-dstr rdb_dump_payload(const cobj *o, int compress)
+dstr rdb_payload_trailer(dstr out)
 {
-    dstr out = rdb_write_object(dstr_with_cap(64), o, compress);
     out = put_le(out, RDB_VERSION, 2);
     return put_le(out, rdb_crc64(0, out, dstr_len(out)), 8);
+}
+
+dstr rdb_dump_payload(const cobj *o, int compress)
+{
+    return rdb_payload_trailer(rdb_write_object(dstr_with_cap(64), o, compress));
 }
 
 static uint64_t get_le(const unsigned char *p, int n)

@@ -83,6 +83,8 @@ dstr rdb_write_object(dstr out, const cobj *o, int compress);
 /* A DUMP payload: o's type and value, the RDB version (2 bytes) and the
  * CRC64 of everything before it (8 bytes), both little-endian. */
 dstr rdb_dump_payload(const cobj *o, int compress);
+/* End the payload in out with the RDB version and the CRC64. */
+dstr rdb_payload_trailer(dstr out);
 /* Is p a payload this version can read: long enough, an RDB version not
  * newer than ours, and a checksum that matches?  1 if so. */
 int rdb_payload_ok(const char *p, size_t len);

@@ -31,13 +31,14 @@ struct fn_registry {
     int64_t load_start_ns;
 };
 
-static void lib_free(fn_lib *lib)
+static void lib_free(lua_State *L, fn_lib *lib)
 {
     if (!lib) return;
     for (int i = 0; i < lib->nfuncs; i++) {
         dstr_free(lib->funcs[i].name);
         dstr_free(lib->funcs[i].desc);
     }
+    luaL_unref(L, LUA_REGISTRYINDEX, lib->callbacks);
     cm_free(lib->funcs);
     dstr_free(lib->name);
     dstr_free(lib->code);
@@ -155,12 +156,14 @@ static const char *read_args(lua_State *L, reg_args *a)
     return NULL;
 }
 
-static int lib_has(const fn_lib *lib, const char *name, size_t len)
+/* The function of lib named exactly name, or NULL: a library's own
+ * names are told apart by case, as Redis's library dictionary does. */
+static const fn_func *lib_func(const fn_lib *lib, const char *name, size_t len)
 {
     for (int i = 0; i < lib->nfuncs; i++)
-        if (dstr_len(lib->funcs[i].name) == len && !strncasecmp(lib->funcs[i].name, name, len))
-            return 1;
-    return 0;
+        if (dstr_len(lib->funcs[i].name) == len && !memcmp(lib->funcs[i].name, name, len))
+            return &lib->funcs[i];
+    return NULL;
 }
 
 static int register_function(lua_State *L)
@@ -173,19 +176,18 @@ static int register_function(lua_State *L)
     reg_args a = {0};
     const char *err = read_args(L, &a);
     if (!err && !valid_name(a.name, a.name_len)) err = NAME_RULE;
-    if (!err && lib_has(lib, a.name, a.name_len)) err = "Function already exists in the library";
+    if (!err && lib_func(lib, a.name, a.name_len)) err = "Function already exists in the library";
     if (err) return script_raise(L, err);
 
     lib->funcs = cm_realloc(lib->funcs, sizeof(fn_func) * (size_t)(lib->nfuncs + 1));
     lib->funcs[lib->nfuncs++] = (fn_func){
+        .lib = lib,
         .name = dstr_new(a.name, a.name_len),
         .desc = a.desc ? dstr_new(a.desc, a.desc_len) : NULL,
         .flags = a.flags,
     };
     lua_getfield(L, LUA_REGISTRYINDEX, REG_FN_PENDING);
-    dstr key = lower_key(a.name, a.name_len);
-    lua_pushlstring(L, key, dstr_len(key));
-    dstr_free(key);
+    lua_pushlstring(L, a.name, a.name_len);
     lua_pushvalue(L, a.callback);
     lua_rawset(L, -3);
     lua_pop(L, 1);
@@ -267,22 +269,23 @@ void function_registry_free(script_engine *se)
     struct fn_registry *r = se->fn;
     if (!r) return;
     for (int i = 0; i < r->nlibs; i++)
-        lib_free(r->libs[i]);
+        lib_free(se->L, r->libs[i]);
     cm_free(r->libs);
-    lib_free(r->loading);
+    lib_free(se->L, r->loading);
     dict_release(r->funcs);
     cm_free(r);
     se->fn = NULL;
 }
 
-/* Set or clear (fn NULL) the callback of the function named key. */
-static void set_callback(lua_State *L, const char *key, size_t len, int from_pending)
+/* Make the function f callable (its callback from the library's table)
+ * or not (link 0). */
+static void set_callback(lua_State *L, const fn_func *f, int link)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, SCRIPT_REG_FUNCTIONS);
-    lua_pushlstring(L, key, len);
-    if (from_pending) {
-        lua_getfield(L, LUA_REGISTRYINDEX, REG_FN_PENDING);
-        lua_pushlstring(L, key, len);
+    lua_pushlstring(L, f->name, dstr_len(f->name));
+    if (link) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, f->lib->callbacks);
+        lua_pushlstring(L, f->name, dstr_len(f->name));
         lua_rawget(L, -2);
         lua_remove(L, -2);
     } else {
@@ -292,27 +295,32 @@ static void set_callback(lua_State *L, const char *key, size_t len, int from_pen
     lua_pop(L, 1);
 }
 
-static void unlink_lib(script_engine *se, int at)
-{
-    struct fn_registry *r = se->fn;
-    fn_lib *lib = r->libs[at];
-    for (int i = 0; i < lib->nfuncs; i++) {
-        dstr key = lower_key(lib->funcs[i].name, dstr_len(lib->funcs[i].name));
-        dict_delete(r->funcs, key, dstr_len(key));
-        set_callback(se->L, key, dstr_len(key), 0);
-        dstr_free(key);
-    }
-    r->nfuncs -= lib->nfuncs;
-    lib_free(lib);
-    memmove(r->libs + at, r->libs + at + 1, sizeof(*r->libs) * (size_t)(r->nlibs - at - 1));
-    r->nlibs--;
-}
-
 static int find_lib(const struct fn_registry *r, const char *name, size_t len)
 {
     for (int i = 0; i < r->nlibs; i++)
         if (dstr_len(r->libs[i]->name) == len && memcmp(r->libs[i]->name, name, len) == 0) return i;
     return -1;
+}
+
+/* Take lib out of the registry (and free it). */
+static void unlink_lib(script_engine *se, const fn_lib *lib)
+{
+    struct fn_registry *r = se->fn;
+    int at = 0;
+    while (r->libs[at] != lib)
+        at++;
+    for (int i = 0; i < lib->nfuncs; i++) {
+        const fn_func *f = &lib->funcs[i];
+        dstr key = lower_key(f->name, dstr_len(f->name));
+        dict_entry *de = dict_find(r->funcs, key, dstr_len(key));
+        if (de && de->v.ptr == f) dict_delete(r->funcs, key, dstr_len(key));
+        set_callback(se->L, f, 0);
+        dstr_free(key);
+    }
+    r->nfuncs -= lib->nfuncs;
+    lib_free(se->L, r->libs[at]);
+    memmove(r->libs + at, r->libs + at + 1, sizeof(*r->libs) * (size_t)(r->nlibs - at - 1));
+    r->nlibs--;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -392,7 +400,11 @@ static int run_library(script_engine *se, const char *body, size_t len, char *er
     int failed = lua_pcall(L, 0, 0, 0);
     script_restore_hook(se);
     env_reads(L, 0);
-    if (!failed) return 0;
+    if (!failed) {
+        lua_getfield(L, LUA_REGISTRYINDEX, REG_FN_PENDING);
+        r->loading->callbacks = luaL_ref(L, LUA_REGISTRYINDEX);
+        return 0;
+    }
     const char *msg = NULL;
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "err");
@@ -407,78 +419,196 @@ static int run_library(script_engine *se, const char *body, size_t len, char *er
     return -1;
 }
 
-/* A function of lib that another library than `except` (-1: none) has. */
-static const fn_func *conflict(struct fn_registry *r, const fn_lib *lib, int except)
+/* A function of lib that a linked library not in skip (n of them) has,
+ * names compared without regard to case. */
+static const fn_func *conflict(struct fn_registry *r, const fn_lib *lib, fn_lib *const *skip, int n)
 {
     for (int i = 0; i < lib->nfuncs; i++) {
         dstr key = lower_key(lib->funcs[i].name, dstr_len(lib->funcs[i].name));
         dict_entry *de = dict_find(r->funcs, key, dstr_len(key));
         dstr_free(key);
         if (!de) continue;
-        if (except >= 0 &&
-            lib_has(r->libs[except], lib->funcs[i].name, dstr_len(lib->funcs[i].name)))
-            continue;
-        return &lib->funcs[i];
+        const fn_lib *owner = ((const fn_func *)de->v.ptr)->lib;
+        int skipped = 0;
+        for (int k = 0; k < n && !skipped; k++)
+            skipped = skip[k] == owner;
+        if (!skipped) return &lib->funcs[i];
     }
     return NULL;
 }
 
+/* The same among the n staged libraries of a FUNCTION RESTORE. */
+static const fn_func *conflict_staged(const fn_lib *lib, fn_lib *const *staged, int n)
+{
+    for (int i = 0; i < lib->nfuncs; i++)
+        for (int k = 0; k < n; k++)
+            for (int j = 0; j < staged[k]->nfuncs; j++)
+                if (dstr_len(staged[k]->funcs[j].name) == dstr_len(lib->funcs[i].name) &&
+                    !strncasecmp(staged[k]->funcs[j].name, lib->funcs[i].name,
+                                 dstr_len(lib->funcs[i].name)))
+                    return &lib->funcs[i];
+    return NULL;
+}
+
+/* Make lib's functions callable; the first of a name (without regard to
+ * case) is what the name finds. */
 static void link_lib(script_engine *se, fn_lib *lib)
 {
     struct fn_registry *r = se->fn;
     for (int i = 0; i < lib->nfuncs; i++) {
-        dstr key = lower_key(lib->funcs[i].name, dstr_len(lib->funcs[i].name));
-        set_callback(se->L, key, dstr_len(key), 1);
-        dict_add(r->funcs, key, NULL)->v.ptr = &lib->funcs[i]; /* takes key */
+        fn_func *f = &lib->funcs[i];
+        set_callback(se->L, f, 1);
+        dstr key = lower_key(f->name, dstr_len(f->name));
+        dict_entry *de = dict_add(r->funcs, key, NULL);
+        if (de)
+            de->v.ptr = f; /* takes key */
+        else
+            dstr_free(key);
     }
+    luaL_unref(se->L, LUA_REGISTRYINDEX, lib->callbacks);
+    lib->callbacks = LUA_NOREF;
     r->nfuncs += lib->nfuncs;
     r->libs = cm_realloc(r->libs, sizeof(*r->libs) * (size_t)(r->nlibs + 1));
     r->libs[r->nlibs++] = lib;
 }
 
-const fn_lib *function_load(script_engine *se, const char *code, size_t len, int mode, char *err,
-                            size_t errsize)
+/* Read code's metadata and run it into a new library that is not linked
+ * yet.  A library of its name in have (n of them) is an error unless
+ * *replaced may take it (set to the one replaced).  Returns the library,
+ * or NULL with Redis's message in err. */
+static fn_lib *stage(script_engine *se, const char *code, size_t len, fn_lib *const *have, int n,
+                     const fn_lib **replaced, char *err, size_t errsize)
 {
-    struct fn_registry *r = registry(se);
+    struct fn_registry *r = se->fn;
     dstr name = NULL;
     size_t skip = 0;
     const char *msg = parse_metadata(code, len, &name, &skip, err, errsize);
     if (!msg && !valid_name(name, dstr_len(name))) msg = NAME_RULE;
-    int old = msg ? -1 : find_lib(r, name, dstr_len(name));
-    if (!msg && old >= 0 && mode != FN_REPLACE) {
-        snprintf(err, errsize, "Library '%s' already exists", name);
-        msg = err;
+    for (int i = 0; !msg && i < n; i++) {
+        if (dstr_len(have[i]->name) != dstr_len(name) ||
+            memcmp(have[i]->name, name, dstr_len(name)) != 0)
+            continue;
+        if (replaced) {
+            *replaced = have[i];
+        } else {
+            snprintf(err, errsize, "Library '%s' already exists", name);
+            msg = err;
+        }
     }
     if (msg) {
         if (msg != err) snprintf(err, errsize, "%s", msg);
         dstr_free(name);
         return NULL;
     }
-
     fn_lib *lib = cm_calloc(1, sizeof(*lib));
     lib->name = name;
     lib->code = dstr_new(code, len);
+    lib->callbacks = LUA_NOREF;
     r->loading = lib;
     int rc = run_library(se, code + skip, len - skip, err, errsize);
     r->loading = NULL;
-    const fn_func *clash = rc == 0 ? conflict(r, lib, old) : NULL;
+    lua_pushnil(se->L);
+    lua_setfield(se->L, LUA_REGISTRYINDEX, REG_FN_PENDING);
     if (rc == 0 && lib->nfuncs == 0) {
         snprintf(err, errsize, "No functions registered");
         rc = -1;
-    } else if (clash) {
-        snprintf(err, errsize, "Function %s already exists", clash->name);
-        rc = -1;
     }
-    if (rc == 0 && old >= 0) unlink_lib(se, old);
-    if (rc == 0) link_lib(se, lib);
-    lua_pushnil(se->L);
-    lua_setfield(se->L, LUA_REGISTRYINDEX, REG_FN_PENDING);
     if (rc != 0) {
-        lib_free(lib);
+        lib_free(se->L, lib);
         lua_gc(se->L, LUA_GCCOLLECT, 0);
         return NULL;
     }
     return lib;
+}
+
+const fn_lib *function_load(script_engine *se, const char *code, size_t len, int mode, char *err,
+                            size_t errsize)
+{
+    struct fn_registry *r = registry(se);
+    const fn_lib *old = NULL;
+    fn_lib *lib =
+        stage(se, code, len, r->libs, r->nlibs, mode == FN_REPLACE ? &old : NULL, err, errsize);
+    if (!lib) return NULL;
+    fn_lib *skip = (fn_lib *)old;
+    const fn_func *clash = conflict(r, lib, &skip, old ? 1 : 0);
+    if (clash) {
+        snprintf(err, errsize, "Function %s already exists", clash->name);
+        lib_free(se->L, lib);
+        lua_gc(se->L, LUA_GCCOLLECT, 0);
+        return NULL;
+    }
+    if (old) unlink_lib(se, old);
+    link_lib(se, lib);
+    return lib;
+}
+
+/* FUNCTION RESTORE's checks against the linked libraries, as Redis's
+ * libraryJoin: a library of the same name is an error unless replacing
+ * (old[i] is then the one it replaces), and no function may clash with a
+ * library that stays. */
+static int join_check(struct fn_registry *r, fn_lib **staged, int n, int replace, fn_lib **old,
+                      char *err, size_t errsize)
+{
+    int nold = 0;
+    for (int i = 0; i < n; i++) {
+        int at = find_lib(r, staged[i]->name, dstr_len(staged[i]->name));
+        if (at < 0) continue;
+        if (!replace) {
+            snprintf(err, errsize, "Library %s already exists", staged[i]->name);
+            return -1;
+        }
+        old[nold++] = r->libs[at];
+    }
+    for (int i = 0; i < n; i++) {
+        const fn_func *clash = conflict(r, staged[i], old, nold);
+        if (clash) {
+            snprintf(err, errsize, "Function %s already exists", clash->name);
+            return -1;
+        }
+    }
+    return nold;
+}
+
+int function_restore(script_engine *se, const cslice *codes, int n, int policy, char *err,
+                     size_t errsize)
+{
+    struct fn_registry *r = registry(se);
+    fn_lib **staged = cm_calloc((size_t)n + 1, sizeof(*staged));
+    fn_lib **old = cm_calloc((size_t)n + 1, sizeof(*old));
+    int nstaged = 0, rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        fn_lib *lib = stage(se, codes[i].ptr, codes[i].len, staged, nstaged, NULL, err, errsize);
+        const fn_func *clash = lib ? conflict_staged(lib, staged, nstaged) : NULL;
+        if (clash) {
+            snprintf(err, errsize, "Function %s already exists", clash->name);
+            lib_free(se->L, lib);
+            lib = NULL;
+        }
+        if (lib)
+            staged[nstaged++] = lib;
+        else
+            rc = -1;
+    }
+    int nold = 0;
+    if (rc == 0 && policy != FN_RESTORE_FLUSH)
+        rc = nold = join_check(r, staged, nstaged, policy == FN_RESTORE_REPLACE, old, err, errsize);
+    if (rc >= 0) {
+        if (policy == FN_RESTORE_FLUSH)
+            while (r->nlibs)
+                unlink_lib(se, r->libs[r->nlibs - 1]);
+        for (int i = 0; i < nold; i++)
+            unlink_lib(se, old[i]);
+        for (int i = 0; i < nstaged; i++)
+            link_lib(se, staged[i]);
+        rc = 0;
+    } else {
+        for (int i = 0; i < nstaged; i++)
+            lib_free(se->L, staged[i]);
+    }
+    cm_free(staged);
+    cm_free(old);
+    lua_gc(se->L, LUA_GCCOLLECT, 0);
+    return rc < 0 ? -1 : 0;
 }
 
 int function_delete(script_engine *se, const char *name, size_t len)
@@ -486,7 +616,7 @@ int function_delete(script_engine *se, const char *name, size_t len)
     struct fn_registry *r = registry(se);
     int at = find_lib(r, name, len);
     if (at < 0) return -1;
-    unlink_lib(se, at);
+    unlink_lib(se, r->libs[at]);
     lua_gc(se->L, LUA_GCCOLLECT, 0);
     return 0;
 }
@@ -495,7 +625,7 @@ void function_flush(script_engine *se)
 {
     struct fn_registry *r = registry(se);
     while (r->nlibs)
-        unlink_lib(se, r->nlibs - 1);
+        unlink_lib(se, r->libs[r->nlibs - 1]);
     lua_gc(se->L, LUA_GCCOLLECT, 0);
 }
 
@@ -505,7 +635,10 @@ const fn_func *function_find(script_engine *se, const char *name, size_t len)
     dstr key = lower_key(name, len);
     dict_entry *de = dict_find(se->fn->funcs, key, dstr_len(key));
     dstr_free(key);
-    return de ? de->v.ptr : NULL;
+    if (!de) return NULL;
+    const fn_func *f = de->v.ptr;
+    const fn_func *exact = lib_func(f->lib, name, len);
+    return exact ? exact : f;
 }
 
 const fn_lib *const *function_libraries(script_engine *se, int *n)

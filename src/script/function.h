@@ -11,8 +11,10 @@
  * A library's code runs once, at load, in an environment of its own whose
  * `redis` offers only register_function and log; the functions it
  * registers keep that environment, in which `redis` is the full API once
- * the load is over.  Library and function names are matched without
- * regard to case, as Redis's dictionaries match them. */
+ * the load is over.  Library names are matched exactly; function names
+ * are unique across libraries without regard to case, as in Redis, but
+ * one library may register names that differ only in case (FCALL then
+ * takes the exact name, or else the first of them registered). */
 #ifndef CAIRN_FUNCTION_H
 #define CAIRN_FUNCTION_H
 
@@ -21,7 +23,10 @@
 #include "../ds/dstr.h"
 #include "script.h"
 
+struct fn_lib;
+
 typedef struct fn_func {
+    struct fn_lib *lib; /* the library that registered it */
     dstr name;
     dstr desc; /* NULL: none given */
     int flags; /* SCRIPT_* */
@@ -32,15 +37,23 @@ typedef struct fn_lib {
     dstr code;
     int nfuncs;
     fn_func *funcs;
+    int callbacks; /* registry ref of name -> callback until linked */
 } fn_lib;
 
 enum { FN_CREATE = 0, FN_REPLACE = 1 };
+/* FUNCTION RESTORE's policies. */
+enum { FN_RESTORE_APPEND = 0, FN_RESTORE_REPLACE = 1, FN_RESTORE_FLUSH = 2 };
 
 /* Load a library from its code (with its "#!lua name=..." line).
  * FN_REPLACE replaces a library of the same name.  Returns the library,
  * or NULL with Redis's message (without "ERR ") in err. */
 const fn_lib *function_load(script_engine *se, const char *code, size_t len, int mode, char *err,
                             size_t errsize);
+/* Add the n libraries whose codes are given (FUNCTION RESTORE) under
+ * policy (FN_RESTORE_*): all of them or, on any error, none.  Returns 0,
+ * or -1 with Redis's message (without "ERR ") in err. */
+int function_restore(script_engine *se, const cslice *codes, int n, int policy, char *err,
+                     size_t errsize);
 /* Delete the library named name; -1 if there is none. */
 int function_delete(script_engine *se, const char *name, size_t len);
 /* Delete every library. */

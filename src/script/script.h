@@ -54,7 +54,7 @@ typedef struct script_engine {
     cmd_stats *run_stats;   /* the statistics of the run whose result is being replied */
 } script_engine;
 
-/* The registry table of function callbacks: lower-case name -> function. */
+/* The registry table of function callbacks: function name -> function. */
 #define SCRIPT_REG_FUNCTIONS "cairn.functions"
 
 /* The engine's interpreter, created on first use. */
@@ -91,7 +91,7 @@ void script_make_readonly(lua_State *L, int strict);
 void script_restore_hook(script_engine *se);
 
 /* Run the cached script (as_globals) or the function (name: its
- * lower-case name) for caller c, with KEYS (eval: as globals; else the
+ * name) for caller c, with KEYS (eval: as globals; else the
  * function's first argument) and ARGV, and reply to c with its result
  * converted to RESP. */
 void script_run(script_engine *se, cmd_call *c, const char *name, const char *shown_name,

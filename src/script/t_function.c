@@ -237,11 +237,9 @@ static void fcall_generic(cmd_call *c, int ro)
     }
     int flags = script_run_flags(c, f->flags, ro);
     if (flags < 0) return;
-    char key[256];
-    size_t klen = dstr_len(f->name) < sizeof(key) ? dstr_len(f->name) : sizeof(key) - 1;
-    ascii_case_copy(key, sizeof(key), f->name, klen, 0);
     int nk = (int)numkeys;
-    script_run(se, c, key, f->name, flags, nk, c->argv + 3, c->argc - 3 - nk, c->argv + 3 + nk, 0);
+    script_run(se, c, f->name, f->name, flags, nk, c->argv + 3, c->argc - 3 - nk, c->argv + 3 + nk,
+               0);
 }
 
 static void fcall_command(cmd_call *c) { fcall_generic(c, 0); }
@@ -259,6 +257,15 @@ static const cmd_def function_subcommands[] = {
      .since = "7.0.0",
      .summary = "Delete a function by name",
      .complexity = "O(1)"},
+    {.name = "function|dump",
+     .proc = function_dump_command,
+     .arity = 2,
+     .flags = CMD_NOSCRIPT,
+     .acl = FN_ACL,
+     .group = "scripting",
+     .since = "7.0.0",
+     .summary = "Dump all functions into a serialized binary payload",
+     .complexity = "O(N) where N is the number of functions"},
     {.name = "function|flush",
      .proc = function_flush_command,
      .arity = -2,
@@ -304,6 +311,15 @@ static const cmd_def function_subcommands[] = {
      .since = "7.0.0",
      .summary = "Create a function with the given arguments (name, code, description)",
      .complexity = "O(1) (considering compilation time is redundant)"},
+    {.name = "function|restore",
+     .proc = function_restore_command,
+     .arity = -3,
+     .flags = CMD_NOSCRIPT | CMD_WRITE | CMD_DENYOOM,
+     .acl = FN_ACL | ACL_WRITE,
+     .group = "scripting",
+     .since = "7.0.0",
+     .summary = "Restore all the functions on the given payload",
+     .complexity = "O(N) where N is the number of functions on the payload"},
     {.name = "function|stats",
      .proc = function_stats_command,
      .arity = 2,

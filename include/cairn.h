@@ -285,6 +285,30 @@ int cairn_set_message_handler(cairn *db, cairn_message_handler handler, void *pr
  * Never waits. */
 int cairn_next_message(cairn *db, cairn_reply **msg);
 
+/* ---------------------------------------------------------------------- */
+/* Log messages                                                            */
+/* ---------------------------------------------------------------------- */
+
+/* Levels of log messages, Redis's: debug, verbose, notice, warning. */
+#define CAIRN_LOG_DEBUG   0
+#define CAIRN_LOG_VERBOSE 1
+#define CAIRN_LOG_NOTICE  2
+#define CAIRN_LOG_WARNING 3
+
+/* A store prints nothing.  What a server would write to its log -- what
+ * scripts pass to redis.log(), and persistence messages -- goes to the
+ * handler, one line (NUL-terminated, without a newline) per call, if its
+ * level is at least the handler's.  The handler runs on the thread of
+ * the command that logs, with the handle locked: it must not call back
+ * into the same handle. */
+typedef void (*cairn_log_handler)(void *priv, int level, const char *msg);
+
+/* Set the handler and the least level it gets (CAIRN_LOG_NOTICE is
+ * Redis's default verbosity); NULL drops every message, as before any is
+ * set.  Returns CAIRN_MISUSE for a NULL or failed handle or a level out of
+ * range. */
+int cairn_set_log_handler(cairn *db, int level, cairn_log_handler handler, void *priv);
+
 /* The message describing the last failed call on db made by the calling
  * thread, or "not an error" if that call succeeded.  Messages are kept per
  * thread and per handle, so a thread never sees another thread's error.

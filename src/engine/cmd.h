@@ -15,6 +15,9 @@ typedef void cmd_proc(cmd_call *c);
  * numkeys count, SORT's STORE): fills idx (capacity max) with their
  * positions and returns how many, or -1 if the arguments are invalid. */
 typedef int cmd_getkeys_fn(int argc, const cslice *argv, int *idx, int max);
+/* The flags of a call whose flags depend on its arguments (a script's
+ * declared flags), from the command's own: Redis's getCommandFlags. */
+typedef uint32_t cmd_flags_fn(cairn_engine *e, int argc, const cslice *argv, uint32_t flags);
 
 /* Command flags, named as COMMAND INFO reports them. */
 enum {
@@ -94,6 +97,9 @@ struct cmd_def {
     /* For keys that (first_key, last_key, key_step) cannot describe;
      * those three then give what Redis's legacy COMMAND INFO shows. */
     cmd_getkeys_fn *getkeys;
+    /* NULL: the flags are the command's whatever its arguments.  Read
+     * only off the hot path (when memory is over maxmemory). */
+    cmd_flags_fn *flags_of;
 };
 
 /* The table is kept as one array per command family, each next to its

@@ -447,7 +447,8 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
     if (cmd && refused_by_host_state(e, s, cmd, argc, argv, out)) cmd = NULL;
     /* maxmemory: evict before the command, or refuse it if it may grow
      * memory that cannot be freed. */
-    if (cmd && e->cfg.maxmemory && evict_refuse_command(e, s, cmd, now_us / 1000, out)) cmd = NULL;
+    if (cmd && e->cfg.maxmemory && evict_refuse_command(e, s, cmd, argc, argv, now_us / 1000, out))
+        cmd = NULL;
     if (!cmd) {
         multi_flag_error(s);
         account_rejected(e, s->last_cmd);

@@ -207,6 +207,10 @@ typedef struct cairn_host_ops {
      * leader (s is flagged SESS_FORWARDED; the reply comes later), 0 to
      * refuse it with -READONLY. */
     int (*repl_forward)(void *priv, cairn_session *s, int argc, const cslice *argv);
+    /* A script's redis.log(): msg (NUL-terminated) at level LL_DEBUG ..
+     * LL_WARNING, for the host's log, which drops the levels below its
+     * verbosity as Redis's does.  NULL: messages go nowhere. */
+    void (*log)(void *priv, int level, const char *msg);
 } cairn_host_ops;
 
 typedef struct engine_stats {

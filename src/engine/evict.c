@@ -445,9 +445,11 @@ int evict_to_limit(cairn_engine *e, int64_t now_ms) { return evict_keys(e, now_m
 /* Would cmd, run by s now, be refused when memory is over the limit?  As
  * Redis: commands flagged denyoom, EXEC of a transaction that queued one,
  * and inside MULTI everything but what ends it (queuing takes memory). */
-static int may_grow_memory(const cairn_session *s, const cmd_def *cmd)
+static int may_grow_memory(cairn_engine *e, const cairn_session *s, const cmd_def *cmd, int argc,
+                           const cslice *argv)
 {
-    if (cmd->flags & CMD_DENYOOM) return 1;
+    uint32_t flags = cmd->flags_of ? cmd->flags_of(e, argc, argv, cmd->flags) : cmd->flags;
+    if (flags & CMD_DENYOOM) return 1;
     int is_exec = strcmp(cmd->name, "exec") == 0;
     if (is_exec && (s->flags & SESS_MULTI)) return (multi_queued_flags(s) & CMD_DENYOOM) != 0;
     if (!(s->flags & SESS_MULTI) || is_exec) return 0;
@@ -455,14 +457,14 @@ static int may_grow_memory(const cairn_session *s, const cmd_def *cmd)
            strcmp(cmd->name, "reset") != 0;
 }
 
-int evict_refuse_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int64_t now_ms,
-                         rbuf *out)
+int evict_refuse_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                         const cslice *argv, int64_t now_ms, rbuf *out)
 {
     /* Replaying the log must reproduce it, never evict on its own. */
     if ((s->flags & SESS_LOADER) || !engine_may_originate(e)) return 0;
     /* The common case, first and cheapest: under the limit. */
     if (evict_used_memory(e, now_ms) <= e->cfg.maxmemory) return 0;
-    if (evict_perform(e, now_ms) != EVICT_FAIL || !may_grow_memory(s, cmd)) return 0;
+    if (evict_perform(e, now_ms) != EVICT_FAIL || !may_grow_memory(e, s, cmd, argc, argv)) return 0;
     if (strcmp(cmd->name, "exec") == 0) {
         reply_error(out, "EXECABORT Transaction discarded because of: " ERR_OOM);
         multi_session_reset(e, s);

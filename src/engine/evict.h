@@ -104,8 +104,8 @@ int evict_to_limit(cairn_engine *e, int64_t now_ms);
 /* Before session s runs cmd: evict as needed, and if memory is still over
  * the limit and cmd may grow it, reply with the OOM error (EXECABORT for
  * an EXEC, whose transaction is then discarded) and return 1. */
-int evict_refuse_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int64_t now_ms,
-                         rbuf *out);
+int evict_refuse_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                         const cslice *argv, int64_t now_ms, rbuf *out);
 
 /* ---- Access tracking (the lru field) ---------------------------------- */
 

@@ -27,6 +27,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/rand.h"
+#include "../ds/util.h"
 #include "../engine/config.h"
 #include "../engine/engine.h"
 #include "../engine/evict.h"
@@ -65,6 +66,9 @@ struct cairn {
     size_t npending, pending_head;
     cairn_message_handler handler;
     void *handler_priv;
+    cairn_log_handler log_handler; /* with the least level it gets */
+    void *log_priv;
+    int log_level;
 
     /* Per-thread error messages.  errkey maps the calling thread to its
      * errslot; every slot is also on the errslots list so cairn_close()
@@ -257,7 +261,15 @@ static cairn_session *embed_find_session(void *priv, uint64_t id)
     return db->session.id == id ? &db->session : NULL;
 }
 
+/* A script's redis.log(). */
+static void embed_script_log(void *priv, int level, const char *msg)
+{
+    cairn *db = priv;
+    if (db->log_handler && level >= db->log_level) db->log_handler(db->log_priv, level, msg);
+}
+
 static const cairn_host_ops embed_host_ops = {
+    .log = embed_script_log,
     .sleep_us = embed_sleep_us,
     .pushed = embed_pushed,
     .find_session = embed_find_session,
@@ -267,6 +279,7 @@ static const cairn_host_ops embed_host_ops = {
  * BGREWRITEAOF run in the foreground: a library must not fork its host
  * application. */
 static const cairn_host_ops embed_persist_host_ops = {
+    .log = embed_script_log,
     .sleep_us = embed_sleep_us,
     .persist_cmd = embed_persist_cmd,
     .persist_info = embed_persist_info,
@@ -319,13 +332,19 @@ static int options_reserved_clear(const cairn_options *opts)
     return 1;
 }
 
-/* Persistence messages: a library prints nothing; failures reach the
- * application as result codes, cairn_errmsg() and MISCONF replies. */
+/* Persistence messages: a library prints nothing, it hands them to the
+ * application's log handler, if any (failures also reach it as result
+ * codes, cairn_errmsg() and MISCONF replies). */
 static void embed_log(void *priv, int level, const char *fmt, ...)
 {
-    (void)priv;
-    (void)level;
-    (void)fmt;
+    cairn *db = priv;
+    if (!db->log_handler || level < db->log_level) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    c_vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    db->log_handler(db->log_priv, level, msg);
 }
 
 /* Open (creating it if needed) and load the directory: lock it, load its
@@ -636,6 +655,20 @@ int cairn_set_message_handler(cairn *db, cairn_message_handler handler, void *pr
     pthread_mutex_lock(&db->lock);
     db->handler = handler;
     db->handler_priv = priv;
+    pthread_mutex_unlock(&db->lock);
+    return CAIRN_OK;
+}
+
+int cairn_set_log_handler(cairn *db, int level, cairn_log_handler handler, void *priv)
+{
+    if (!db) return CAIRN_MISUSE;
+    if (!db->engine) return set_error(db, CAIRN_MISUSE, "a handle that failed to open");
+    if (level < CAIRN_LOG_DEBUG || level > CAIRN_LOG_WARNING)
+        return set_error(db, CAIRN_MISUSE, "log level %d is not one of CAIRN_LOG_*", level);
+    pthread_mutex_lock(&db->lock);
+    db->log_handler = handler;
+    db->log_priv = priv;
+    db->log_level = level;
     pthread_mutex_unlock(&db->lock);
     return CAIRN_OK;
 }

@@ -385,7 +385,10 @@ static int run_library(script_engine *se, const char *body, size_t len, char *er
 {
     lua_State *L = se->L;
     struct fn_registry *r = se->fn;
-    if (luaL_loadbuffer(L, body, len, "@user_function")) {
+    locale_t old_locale = uselocale(c_locale());
+    int failed_compile = luaL_loadbuffer(L, body, len, "@user_function");
+    uselocale(old_locale);
+    if (failed_compile) {
         snprintf(err, errsize, "Error compiling function: %s", lua_tostring(L, -1));
         lua_pop(L, 1);
         return -1;
@@ -397,7 +400,9 @@ static int run_library(script_engine *se, const char *body, size_t len, char *er
     env_reads(L, 1);
     r->load_start_ns = se->e->mono_ns ? se->e->mono_ns() : 0;
     lua_sethook(L, load_hook, LUA_MASKCOUNT, 100000);
+    locale_t old = uselocale(c_locale()); /* as script_run */
     int failed = lua_pcall(L, 0, 0, 0);
+    uselocale(old);
     script_restore_hook(se);
     env_reads(L, 0);
     if (!failed) {

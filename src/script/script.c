@@ -15,6 +15,7 @@
 #include "../ds/util.h"
 #include "../engine/acl.h"
 #include "../engine/cmd.h"
+#include "../engine/evict.h"
 #include "../engine/tracking.h"
 #include "function.h"
 #include "libs.h"
@@ -470,8 +471,6 @@ static int collect_args(script_engine *se, lua_State *L, int argc)
         if (t == LUA_TNUMBER) {
             char buf[64];
             int n = snprintf(buf, sizeof(buf), "%.17g", (double)lua_tonumber(L, i));
-            for (int k = 0; k < n; k++)
-                if (buf[k] == ',') buf[k] = '.'; /* whatever the C locale says */
             lua_pushlstring(L, buf, (size_t)n);
             lua_replace(L, i);
         } else if (t != LUA_TSTRING) {
@@ -501,6 +500,11 @@ static const char *refuse_command(script_engine *se, const cmd_def *cmd, int arg
             return "Write commands are not allowed from read-only scripts.";
         if (se->e->write_error) return se->e->write_error;
     }
+    /* Memory over the limit when the script started refuses what may grow
+     * it, unless the script allows it or has already written (it cannot
+     * be stopped half way then), as Redis's scriptVerifyOOM. */
+    if ((cmd->flags & CMD_DENYOOM) && se->oom && !se->wrote && !(se->run_flags & SCRIPT_ALLOW_OOM))
+        return "OOM command not allowed when used memory > 'maxmemory'.";
     return NULL;
 }
 
@@ -561,8 +565,9 @@ static int run_command(script_engine *se, lua_State *L, const cmd_def *cmd, int 
 }
 
 /* A command the script may not run counts as an error reply and, when
- * it exists, as a rejected call of it, as Redis's scriptCall counts it. */
-static void count_refusal(cairn_engine *e, const cmd_def *cmd, const char *msg)
+ * it exists, as a rejected call of it, as Redis's scriptCall counts it.
+ * Returns whether msg starts with its own error code. */
+static int count_refusal(cairn_engine *e, const cmd_def *cmd, const char *msg)
 {
     /* Counted under its code: ERR unless the message starts with one
      * (an upper-case word, as the write error's MISCONF). */
@@ -576,6 +581,7 @@ static void count_refusal(cairn_engine *e, const cmd_def *cmd, const char *msg)
     e->err_seen = e->errstats.total;
     cmd_stats *st = cmd ? cmdstats_of(e->cmdstats, cmd) : NULL;
     if (st) st->rejected_calls++;
+    return has_code;
 }
 
 static int redis_call_generic(lua_State *L, int raise)
@@ -589,8 +595,16 @@ static int redis_call_generic(lua_State *L, int raise)
     const char *refused = refuse_command(se, cmd, argc);
     int is_error;
     if (refused) {
-        count_refusal(se->e, cmd, refused);
-        push_error(L, refused);
+        int own_code = count_refusal(se->e, cmd, refused);
+        if (own_code) {
+            lua_pushliteral(L, "-");
+            lua_pushstring(L, refused);
+            lua_concat(L, 2);
+            push_error(L, lua_tostring(L, -1));
+            lua_remove(L, -2);
+        } else {
+            push_error(L, refused);
+        }
         lua_pushliteral(L, "ignore_error_stats_update");
         lua_pushboolean(L, 1);
         lua_rawset(L, -3);
@@ -665,17 +679,36 @@ static int redis_setresp(lua_State *L)
     return 0;
 }
 
-enum { LOG_DEBUG_ = 0, LOG_VERBOSE_, LOG_NOTICE_, LOG_WARNING_ };
+enum {
+    LOG_DEBUG_ = LL_DEBUG,
+    LOG_VERBOSE_ = LL_VERBOSE,
+    LOG_NOTICE_ = LL_NOTICE,
+    LOG_WARNING_ = LL_WARNING
+};
 
-/* Messages are checked as Redis checks them; the engine has no log of
- * its own to write them to. */
+/* redis.log(level, ...): the arguments that are strings or numbers,
+ * joined by spaces, to the host's log (which filters by its verbosity). */
 static int redis_log(lua_State *L)
 {
+    script_engine *se = engine_of(L);
     int argc = lua_gettop(L);
     if (argc < 2) return raise_error(L, "redis.log() requires two arguments or more.");
     if (!lua_isnumber(L, 1)) return raise_error(L, "First argument must be a number (log level).");
     int level = (int)lua_tonumber(L, 1);
     if (level < LOG_DEBUG_ || level > LOG_WARNING_) return raise_error(L, "Invalid debug level.");
+    const cairn_host_ops *host = se->e->host;
+    if (!host || !host->log) return 0;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 2; i <= argc; i++) {
+        size_t len;
+        const char *s = lua_tolstring(L, i, &len);
+        if (!s) continue;
+        if (i != 2) luaL_addchar(&b, ' ');
+        luaL_addlstring(&b, s, len);
+    }
+    luaL_pushresult(&b);
+    host->log(se->e->host_priv, level, lua_tostring(L, -1));
     return 0;
 }
 
@@ -1036,6 +1069,17 @@ const char *script_flag_name(int flag)
     return NULL;
 }
 
+uint32_t script_cmd_flags(uint32_t cmd_flags, int flags)
+{
+    if (flags & SCRIPT_EVAL_COMPAT) return cmd_flags;
+    cmd_flags &= ~(uint32_t)(CMD_STALE | CMD_DENYOOM | CMD_WRITE | CMD_MAY_REPLICATE);
+    /* no-writes implies allow-oom */
+    if (!(flags & (SCRIPT_ALLOW_OOM | SCRIPT_NO_WRITES))) cmd_flags |= CMD_DENYOOM;
+    if (!(flags & SCRIPT_NO_WRITES)) cmd_flags |= CMD_WRITE;
+    if (flags & SCRIPT_ALLOW_STALE) cmd_flags |= CMD_STALE;
+    return cmd_flags;
+}
+
 int script_run_flags(cmd_call *c, int flags, int ro)
 {
     if (!(flags & SCRIPT_EVAL_COMPAT) && !(flags & SCRIPT_NO_WRITES)) {
@@ -1076,7 +1120,10 @@ script_engine *script_get(cairn_engine *e)
     se->sess.flags = SESS_SCRIPT;
     rbuf_init(&se->reply, 2);
     se->resp = 2;
+    /* cjson notes the decimal point of the locale it is opened in. */
+    locale_t old = uselocale(c_locale());
     se->L = new_state(se);
+    uselocale(old);
     e->script = se;
     e->script_free = script_free;
     return se;
@@ -1102,7 +1149,10 @@ int script_compile(script_engine *se, const char *name, int flags, const char *b
                    char *err, size_t errsize)
 {
     lua_State *L = se->L;
-    if (luaL_loadbuffer(L, body, len, "@user_script")) {
+    locale_t old = uselocale(c_locale());
+    int failed = luaL_loadbuffer(L, body, len, "@user_script");
+    uselocale(old);
+    if (failed) {
         snprintf(err, errsize, "Error compiling script (new function): %s", lua_tostring(L, -1));
         lua_pop(L, 1);
         return -1;
@@ -1188,11 +1238,18 @@ void script_run(script_engine *se, cmd_call *c, const char *name, const char *sh
     se->run_flags = run_flags;
     se->resp = 2;
     se->wrote = 0;
+    cairn_engine *e = se->e;
+    se->oom = e->cfg.maxmemory && engine_may_originate(e) && !(c->s->flags & SESS_LOADER) &&
+              evict_used_memory(e, c->now_ms) > e->cfg.maxmemory;
     se->name = shown_name;
     se->sess.db = c->s->db;
     se->e->busy_function = !as_globals;
     engine_atomic_begin(se->e, (uint32_t)c->s->db, c->now_ms);
+    /* Lua formats and parses numbers with the C library, whatever locale
+     * an embedding application set (DESIGN rule 2). */
+    locale_t old = uselocale(c_locale());
     int err = lua_pcall(L, nparams, 1, -(nparams + 2));
+    uselocale(old);
     engine_atomic_end(se->e, (uint32_t)c->s->db);
     se->caller = NULL;
     se->e->busy = 0;

@@ -48,6 +48,7 @@ typedef struct script_engine {
     int run_flags;          /* SCRIPT_* */
     int resp;               /* redis.setresp */
     int wrote;              /* a write command ran: SCRIPT KILL cannot stop it */
+    int oom;                /* memory was over maxmemory when the run started */
     int kill;               /* SCRIPT KILL asked for the run to stop */
     const char *name;       /* the SHA (EVAL) or function name, for errors */
     struct fn_registry *fn; /* function libraries (function.c), created on first use */
@@ -81,6 +82,10 @@ const char *script_flag_name(int flag);
  * or function with flags (ro: EVAL_RO, FCALL_RO).  Returns the SCRIPT_*
  * flags of the run, or -1 after replying an error to c. */
 int script_run_flags(cmd_call *c, int flags, int ro);
+/* The command flags of a run of a script or function with flags
+ * (SCRIPT_*) declared: Redis's scriptFlagsToCmdFlags.  A script without
+ * a shebang keeps the command's. */
+uint32_t script_cmd_flags(uint32_t cmd_flags, int flags);
 
 /* For function.c: raise msg (code ERR unless it has one) as Redis's
  * error table; replace the table at the top of the stack by a read-only

@@ -242,6 +242,14 @@ static void fcall_generic(cmd_call *c, int ro)
                0);
 }
 
+/* A function's flags decide its command flags (Redis's
+ * fcallGetCommandFlags). */
+static uint32_t fcall_flags(cairn_engine *e, int argc, const cslice *argv, uint32_t cmd_flags)
+{
+    const fn_func *f = argc >= 2 ? function_find(script_get(e), argv[1].ptr, argv[1].len) : NULL;
+    return f ? script_cmd_flags(cmd_flags, f->flags) : cmd_flags;
+}
+
 static void fcall_command(cmd_call *c) { fcall_generic(c, 0); }
 static void fcall_ro_command(cmd_call *c) { fcall_generic(c, 1); }
 
@@ -345,7 +353,8 @@ const cmd_def function_commands[] = {
      .since = "7.0.0",
      .summary = "Invoke a function",
      .complexity = "Depends on the function that is executed.",
-     .getkeys = getkeys_numkeys_at2},
+     .getkeys = getkeys_numkeys_at2,
+     .flags_of = fcall_flags},
     {.name = "fcall_ro",
      .proc = fcall_ro_command,
      .arity = -3,
@@ -355,7 +364,8 @@ const cmd_def function_commands[] = {
      .since = "7.0.0",
      .summary = "Invoke a read-only function",
      .complexity = "Depends on the function that is executed.",
-     .getkeys = getkeys_numkeys_at2},
+     .getkeys = getkeys_numkeys_at2,
+     .flags_of = fcall_flags},
     {.name = "function",
      .arity = -2,
      .acl = ACL_SLOW,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../ds/sha1.h"
+#include "../ds/util.h"
 #include "../engine/cmd.h"
 #include "../engine/monitor.h"
 #include "script.h"
@@ -118,6 +119,39 @@ static void eval_generic(cmd_call *c, int by_sha, int ro)
     if (flags < 0) return;
     int nk = (int)numkeys;
     script_run(se, c, sha, sha, flags, nk, c->argv + 3, c->argc - 3 - nk, c->argv + 3 + nk, 1);
+}
+
+/* The flags a run of the script would have (Redis's evalGetCommandFlags):
+ * a script with a shebang declares them.  A script not known yet is read
+ * for its shebang; a digest not known keeps the command's. */
+static uint32_t eval_flags_of(cairn_engine *e, int argc, const cslice *argv, uint32_t cmd_flags,
+                              int by_sha)
+{
+    if (argc < 2 || (by_sha && argv[1].len != 40)) return cmd_flags;
+    char sha[41];
+    if (by_sha) {
+        ascii_case_copy(sha, sizeof(sha), argv[1].ptr, 40, 0);
+    } else {
+        sha1_hex(argv[1].ptr, argv[1].len, sha);
+    }
+    int flags = script_flags(script_get(e), sha);
+    if (flags < 0) {
+        char err[256];
+        size_t skip;
+        if (by_sha || parse_shebang(argv[1].ptr, argv[1].len, &flags, &skip, err, sizeof(err)) < 0)
+            return cmd_flags;
+    }
+    return script_cmd_flags(cmd_flags, flags);
+}
+
+static uint32_t eval_flags(cairn_engine *e, int argc, const cslice *argv, uint32_t flags)
+{
+    return eval_flags_of(e, argc, argv, flags, 0);
+}
+
+static uint32_t evalsha_flags(cairn_engine *e, int argc, const cslice *argv, uint32_t flags)
+{
+    return eval_flags_of(e, argc, argv, flags, 1);
 }
 
 static void eval_command(cmd_call *c) { eval_generic(c, 0, 0); }
@@ -253,7 +287,8 @@ const cmd_def script_commands[] = {
      .since = "2.6.0",
      .summary = "Execute a Lua script server side",
      .complexity = "Depends on the script that is executed.",
-     .getkeys = getkeys_numkeys_at2},
+     .getkeys = getkeys_numkeys_at2,
+     .flags_of = eval_flags},
     {.name = "evalsha",
      .proc = evalsha_command,
      .arity = -3,
@@ -263,7 +298,8 @@ const cmd_def script_commands[] = {
      .since = "2.6.0",
      .summary = "Execute a Lua script server side",
      .complexity = "Depends on the script that is executed.",
-     .getkeys = getkeys_numkeys_at2},
+     .getkeys = getkeys_numkeys_at2,
+     .flags_of = evalsha_flags},
     {.name = "eval_ro",
      .proc = eval_ro_command,
      .arity = -3,
@@ -273,7 +309,8 @@ const cmd_def script_commands[] = {
      .since = "7.0.0",
      .summary = "Execute a read-only Lua script server side",
      .complexity = "Depends on the script that is executed.",
-     .getkeys = getkeys_numkeys_at2},
+     .getkeys = getkeys_numkeys_at2,
+     .flags_of = eval_flags},
     {.name = "evalsha_ro",
      .proc = evalsha_ro_command,
      .arity = -3,
@@ -283,7 +320,8 @@ const cmd_def script_commands[] = {
      .since = "7.0.0",
      .summary = "Execute a read-only Lua script server side",
      .complexity = "Depends on the script that is executed.",
-     .getkeys = getkeys_numkeys_at2},
+     .getkeys = getkeys_numkeys_at2,
+     .flags_of = evalsha_flags},
     {.name = "script",
      .arity = -2,
      .acl = ACL_SLOW,

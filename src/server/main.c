@@ -20,16 +20,11 @@
 #include "cairn.h"
 #include "server.h"
 
-void server_log(cairn_server *srv, int level, const char *fmt, ...)
+/* A message as it is, without a length limit (a script's redis.log). */
+static void server_log_raw(cairn_server *srv, int level, const char *msg)
 {
     const server_config *cfg = &srv->cfg;
     if (level < cfg->loglevel) return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
@@ -45,6 +40,22 @@ void server_log(cairn_server *srv, int level, const char *fmt, ...)
     fprintf(fp, "%d:M %s %c %s\n", (int)getpid(), when, marks[level], msg);
     fflush(fp);
     if (fp != stdout) fclose(fp);
+}
+
+void server_log(cairn_server *srv, int level, const char *fmt, ...)
+{
+    if (level < srv->cfg.loglevel) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    server_log_raw(srv, level, msg);
+}
+
+static void host_script_log(void *priv, int level, const char *msg)
+{
+    server_log_raw(priv, level, msg);
 }
 
 static void net_log(void *priv, int level, const char *fmt, ...)
@@ -320,6 +331,7 @@ static const cairn_host_ops server_host_ops = {
     .config_changed = host_config_changed,
     .config_rewrite = server_config_rewrite,
     .config_warning = host_config_warning,
+    .log = host_script_log,
     .config_include = server_config_include,
     .unblocked = host_unblocked,
     .pushed = host_pushed,

@@ -257,6 +257,28 @@ def test_redis_api_constants_and_helpers(r):
         "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."
 
 
+def test_redis_log_writes_the_server_log_at_its_level(server_factory):
+    s = server_factory("--loglevel", "notice")
+    c = s.client()
+    assert c.eval("redis.log(redis.LOG_WARNING, 'w-mark', 1.5, {}, 'x') return 1", 0) == 1
+    c.eval("redis.log(redis.LOG_NOTICE, 'n-mark')", 0)
+    c.eval("redis.log(redis.LOG_VERBOSE, 'v-mark')", 0)
+    c.eval("redis.log(redis.LOG_DEBUG, 'd-mark')", 0)
+    # A function library's top level may log too.
+    c.function_load("#!lua name=logs\nredis.log(redis.LOG_WARNING, 'lib-mark')\n"
+                    "redis.register_function('f', function() end)")
+    lines = s.read_log().splitlines()
+    # Redis's format: "pid:role date time.ms <level mark> message".
+    assert any(ln.endswith(" # w-mark 1.5 x") for ln in lines)
+    assert any(ln.endswith(" * n-mark") for ln in lines)
+    assert any(ln.endswith(" # lib-mark") for ln in lines)
+    assert not any("v-mark" in ln or "d-mark" in ln for ln in lines)
+    c.config_set("loglevel", "debug")
+    c.eval("redis.log(redis.LOG_DEBUG, 'd-mark')", 0)
+    assert any(ln.endswith(" . d-mark") for ln in s.read_log().splitlines())
+    c.function_flush()
+
+
 # --- sandbox ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["os", "io", "require", "loadfile", "dofile", "print", "debug",

@@ -898,6 +898,53 @@ static void test_pubsub_handler(void)
     cairn_close(db);
 }
 
+typedef struct logged {
+    int n;
+    int level;
+    char last[128];
+} logged;
+
+static void on_log(void *priv, int level, const char *msg)
+{
+    logged *l = priv;
+    l->n++;
+    l->level = level;
+    snprintf(l->last, sizeof(l->last), "%s", msg);
+}
+
+/* redis.log() reaches the application's handler at or above its level. */
+static void test_log_handler(void)
+{
+    cairn *db = open_default();
+    logged l = {0, -1, ""};
+    static const char *const log_warning[] = {
+        "EVAL", "redis.log(redis.LOG_WARNING, 'disk', 1.5, {}, 'low') return 1", "0"};
+    static const char *const log_debug[] = {"EVAL", "redis.log(redis.LOG_DEBUG, 'noise')", "0"};
+    cairn_reply *r = NULL;
+    CHECK(cairn_command(db, 3, log_warning, NULL, &r) == CAIRN_OK); /* no handler: dropped */
+    cairn_reply_free(r);
+    CHECK(cairn_set_log_handler(db, CAIRN_LOG_NOTICE, on_log, &l) == CAIRN_OK);
+    CHECK(cairn_command(db, 3, log_warning, NULL, &r) == CAIRN_OK);
+    CHECK(r != NULL && r->type == CAIRN_REPLY_INTEGER && r->integer == 1);
+    cairn_reply_free(r);
+    CHECK_EQ_LL(l.n, 1);
+    CHECK_EQ_LL(l.level, CAIRN_LOG_WARNING);
+    CHECK_STR(l.last, "disk 1.5 low");
+    CHECK(cairn_command(db, 3, log_debug, NULL, NULL) == CAIRN_OK);
+    CHECK_EQ_LL(l.n, 1);
+    CHECK(cairn_set_log_handler(db, CAIRN_LOG_DEBUG, on_log, &l) == CAIRN_OK);
+    CHECK(cairn_command(db, 3, log_debug, NULL, NULL) == CAIRN_OK);
+    CHECK_EQ_LL(l.n, 2);
+    CHECK_EQ_LL(l.level, CAIRN_LOG_DEBUG);
+    CHECK_STR(l.last, "noise");
+    CHECK(cairn_set_log_handler(db, 4, on_log, &l) == CAIRN_MISUSE);
+    CHECK(cairn_set_log_handler(NULL, CAIRN_LOG_DEBUG, on_log, &l) == CAIRN_MISUSE);
+    CHECK(cairn_set_log_handler(db, CAIRN_LOG_DEBUG, NULL, NULL) == CAIRN_OK);
+    CHECK(cairn_command(db, 3, log_debug, NULL, NULL) == CAIRN_OK);
+    CHECK_EQ_LL(l.n, 2);
+    cairn_close(db);
+}
+
 int main(void)
 {
     TEST(test_reply_status_string_nil);
@@ -925,5 +972,6 @@ int main(void)
     TEST(test_pubsub_poll);
     TEST(test_pubsub_queue_bounded);
     TEST(test_pubsub_handler);
+    TEST(test_log_handler);
     return TEST_REPORT();
 }

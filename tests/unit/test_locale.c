@@ -2,7 +2,8 @@
  * process locale (DESIGN rule 2): an application that sets a
  * comma-decimal LC_NUMERIC (de_DE.UTF-8) gets exactly the replies of the C
  * locale from INCRBYFLOAT, HINCRBYFLOAT, ZADD/ZINCRBY scores, ZSCORE,
- * score ranges and weights.  The locale must exist (scripts/bootstrap.sh
+ * score ranges and weights, and from Lua scripts (numbers to and from
+ * strings, cjson, cmsgpack, redis.call arguments).  The locale must exist (scripts/bootstrap.sh
  * generates it): without it this test fails rather than prove nothing. */
 #include <locale.h>
 #include <stdint.h>
@@ -40,9 +41,18 @@ static const char *const script[] = {
     "ZCOUNT z -0.5 2.2",
     "ZUNIONSTORE u 1 z WEIGHTS 1.5",
     "ZRANGE u 0 -1 WITHSCORES",
+    /* Lua formats and parses numbers itself (tostring, tonumber, string
+     * arithmetic, string.format), and so do cjson and cmsgpack. */
+    "EVAL return{tostring(1.5),tostring(0.1+0.2),string.format('%.3f',2.5),"
+    "tostring(tonumber('2.25')),tostring(tonumber('1,5')),tostring(3/4)} 0",
+    "EVAL return{cjson.encode({1.5,2.25}),tostring(cjson.decode('[3.75]')[1]),"
+    "tostring(cmsgpack.unpack(cmsgpack.pack(0.1)))} 0",
+    "EVAL return{redis.call('set','g',0.1),redis.call('get','g'),"
+    "redis.call('incrbyfloat','g',1.5),tostring(redis.call('zscore','z','a')+0.5)} 0",
     "HELLO 3",
     "ZSCORE z b",
     "ZRANGE z 0 1 WITHSCORES",
+    "EVAL redis.setresp(3);return{redis.call('zscore','z','a'),{double=2.5}} 0",
 };
 
 /* Append a reply to *out as text that no locale formats: type, integer,
@@ -137,6 +147,10 @@ static void test_comma_locale_changes_nothing(void)
     check_reply_str("ZADD z 3.14159 pi", "ZSCORE z pi", "3.1415899999999999");
     check_reply_str("ZADD z 2.5 a", "ZINCRBY z 0.25 a", "2.75");
     check_reply_str("ZADD z 2.5 a", "ZADD z 1,5 b", "ERR value is not a valid float");
+    check_reply_str("SET f 10.5", "EVAL return(tostring(1.5)..'|'..(redis.call('get','f')+1)) 0",
+                    "1.5|11.5");
+    check_reply_str("SET f 10.5", "EVAL return(cjson.encode({0.25})) 0", "[0.25]");
+    check_reply_str("SET f 10.5", "EVAL return(redis.call('incrbyfloat','f',0.25)) 0", "10.75");
 
     setlocale(LC_ALL, "C");
     dstr_free(c_words);

@@ -31,6 +31,7 @@
 #include "../engine/engine.h"
 #include "../engine/evict.h"
 #include "../engine/reply.h"
+#include "../engine/tracking.h"
 #include "../log/clock.h"
 #include "../log/fileio.h"
 #include "../log/persist.h"
@@ -554,6 +555,8 @@ static int run_locked(cairn *db, int argc, const cslice *args)
     embed_cron(db, now_us);
     uint64_t logged = db->persist ? persist_appended(db->persist) : 0;
     engine_execute(db->engine, s, argc, args, now_us, b);
+    /* Each command is an iteration of an embedding's loop. */
+    tracking_broadcast(db->engine);
     /* Group commit of one: the entry is written (and fsynced under
      * CAIRN_SYNC_ALWAYS) before the reply is handed back.  If this
      * command's entry could not be, the caller must not take the reply as

@@ -21,6 +21,7 @@
 #include "../engine/cmd.h"
 #include "../engine/config.h"
 #include "../engine/pubsub.h"
+#include "../engine/tracking.h"
 
 /* Reads ask for at least this much free space in the query buffer. */
 #define READ_CHUNK (16 * 1024)
@@ -756,6 +757,9 @@ static void on_flush(uv_prepare_t *h)
         run_resumed(n);
         n->hooks.commit(n->hooks.priv);
     }
+    /* What this iteration's commands changed under BCAST prefixes goes
+     * out with their replies. */
+    tracking_broadcast(n->engine);
     client *held = NULL;
     while (n->queue) {
         client *c = n->queue;

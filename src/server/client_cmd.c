@@ -116,10 +116,9 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
         cl->sess.db, pubsub_session_count(&cl->sess, PS_CHANNEL),
         pubsub_session_count(&cl->sess, PS_PATTERN), pubsub_session_count(&cl->sess, PS_SHARD),
         multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, om.rbs, om.rbs, om.obl,
-        om.oll, om.omem, sizeof(*cl) + dstr_cap(cl->qbuf) + om.rbs + om.omem + argv_mem + multi_mem,
-        writing ? "rw" : "r", cmd, cl->sess.user->name, tracking_session_redirect(&cl->sess),
-        cl->sess.resp, cl->sess.lib_name ? cl->sess.lib_name : "",
-        cl->sess.lib_ver ? cl->sess.lib_ver : "");
+        om.oll, om.omem, client_mem_usage(cl) + argv_mem, writing ? "rw" : "r", cmd,
+        cl->sess.user->name, tracking_session_redirect(&cl->sess), cl->sess.resp,
+        cl->sess.lib_name ? cl->sess.lib_name : "", cl->sess.lib_ver ? cl->sess.lib_ver : "");
 }
 
 /* A session that is not a network connection (run by the server itself):

@@ -45,10 +45,11 @@ typedef struct server_config {
     dstr raft_peers; /* "id@host:port,..." */
     dstr raft_secret;
     int raft_tick_ms;
-    int raft_follower_proxy;   /* forward writes to the leader, or -READONLY */
-    dstr raft_group_name;      /* the master name of the Sentinel commands */
-    int raft_snapshot_entries; /* snapshot and compact after this many entries */
-    int raft_snapshot_bytes;   /* ... or entry bytes */
+    int raft_follower_proxy; /* forward writes to the leader, or -READONLY */
+    dstr raft_group_name;    /* the master name of the Sentinel commands */
+
+    /* snapshot and compact the Raft log after this many entries or bytes */
+    int raft_snapshot_entries, raft_snapshot_bytes;
 } server_config;
 
 /* `supervised` values, as Redis names them (supervise.c). */

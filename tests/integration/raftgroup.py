@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import redis
@@ -233,3 +234,57 @@ def dataset(node):
             v = sorted(v)
         out[k] = (t, v)
     return out
+
+
+class Writer:
+    """Writes unique keys to whichever node leads, for a bounded time,
+    recording every acknowledged write."""
+
+    def __init__(self, group, seconds):
+        self.group = group
+        self.acked = {}
+        self.errors = 0
+        self.stop_at = time.time() + seconds
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        i = 0
+        conn = None
+        try:
+            while time.time() < self.stop_at and not self.done.is_set():
+                if conn is None:
+                    try:
+                        conn = self.group.leader(timeout=3).client(socket_timeout=1)
+                    except AssertionError:
+                        continue
+                i += 1
+                try:
+                    if conn.set(f"w{i}", i):
+                        self.acked[f"w{i}"] = str(i)
+                except (redis.RedisError, OSError):
+                    self.errors += 1
+                    conn.close()
+                    conn = None
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def join(self):
+        self.done.set()
+        self.thread.join(30)
+
+
+def check_acked(group, acked, nodes=None):
+    """Every acknowledged write is on every live node (or every node of
+    nodes), and their datasets are the same (DEBUG DIGEST)."""
+    lead = group.leader(timeout=5)
+    nodes = nodes or [n for n in group.nodes if n.alive()]
+    group.wait_applied(nodes)
+    for n in nodes:
+        data = dataset(n)
+        missing = [k for k, v in acked.items() if data.get(k) != ("string", v)]
+        assert not missing, f"node {n.id} lost {len(missing)} acknowledged writes: {missing[:5]}"
+    group.wait_same_digest(nodes)
+    return lead

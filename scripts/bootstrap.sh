@@ -8,7 +8,7 @@ packages=(
     libuv1-dev libjemalloc-dev libclang-rt-14-dev libssl-dev openssl
     liblua5.1-0-dev lua-cjson-dev lua-bitop-dev liblzf-dev
     python3-pytest python3-redis python3-cryptography
-    redis-server redis-tools locales nodejs
+    redis-server redis-tools locales
     prometheus
     nodejs
 )

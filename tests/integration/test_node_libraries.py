@@ -1,14 +1,12 @@
 """The most used Node.js libraries that run Lua on Redis, in their real
-flows (tests/node/flows.js): BullMQ (jobs with priorities, delays, retries
+flows (node_libs/flows.js): BullMQ (jobs with priorities, delays, retries
 with backoff, bulk adds, failures, parent/child flows, pause, clean,
 obliterate), Redlock (acquire, contention, extend, release, not releasing
 another owner's lock) and rate-limiter-flexible (consume, refusal,
-penalty, reward, block, delete).  Checked against redis-server too
-(CAIRN_TEST_SERVER=redis).
-
-The packages come from npm (tests/node/package.json), installed once into
-a cache outside the tree; without npm or the registry the test is skipped
-and says why."""
+penalty, reward, block, delete).  The packages of
+node_libs/package-lock.json are installed with `npm ci` once, outside the
+tree (CAIRN_NODE_LIBS, default ~/.cache/cairn/node-libs-<lock hash>).
+Runs against redis-server too (CAIRN_TEST_SERVER=redis)."""
 import hashlib
 import os
 import shutil
@@ -16,42 +14,37 @@ import subprocess
 
 import pytest
 
-NODE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node")
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_libs")
 
 
+@pytest.fixture(scope="module")
 def node_modules():
-    """The installed packages of tests/node/package.json, or a reason."""
-    if not shutil.which("node") or not shutil.which("npm"):
-        return None, "node and npm are not installed"
-    with open(os.path.join(NODE_DIR, "package.json"), "rb") as f:
-        spec = f.read()
-    cache = os.environ.get("CAIRN_NODE_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "cairn-node-tests")
-    where = os.path.join(cache, hashlib.sha1(spec).hexdigest()[:16])
-    done = os.path.join(where, "installed")
-    if not os.path.exists(done):
+    node, npm = shutil.which("node"), shutil.which("npm")
+    assert node and npm, "node and npm are needed: run scripts/bootstrap.sh"
+    with open(os.path.join(HERE, "package-lock.json"), "rb") as f:
+        lock_hash = hashlib.sha256(f.read()).hexdigest()[:12]
+    where = os.environ.get("CAIRN_NODE_LIBS") or os.path.join(
+        os.path.expanduser("~"), ".cache", "cairn", f"node-libs-{lock_hash}")
+    marker = os.path.join(where, ".installed")
+    if not os.path.exists(marker):
         os.makedirs(where, exist_ok=True)
-        with open(os.path.join(where, "package.json"), "wb") as f:
-            f.write(spec)
-        try:
-            p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts"],
-                               cwd=where, capture_output=True, text=True, timeout=600)
-        except subprocess.TimeoutExpired:
-            return None, "npm install timed out"
-        if p.returncode != 0:
-            return None, "npm install failed (offline?): " + p.stderr[-500:]
-        open(done, "w").close()
-    return os.path.join(where, "node_modules"), None
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(os.path.join(HERE, name), where)
+        # --ignore-scripts: msgpackr's optional native build; it falls back
+        # to JavaScript.
+        r = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts",
+                            "--loglevel=error"], cwd=where, capture_output=True, text=True,
+                           timeout=600)
+        assert r.returncode == 0, f"npm ci failed: {r.stdout[-2000:]}{r.stderr[-2000:]}"
+        open(marker, "w").close()
+    return os.path.join(where, "node_modules")
 
 
-def test_node_libraries_real_flows(server):
-    modules, why = node_modules()
-    if not modules:
-        pytest.skip(why)
-    env = dict(os.environ, NODE_PATH=modules)
-    p = subprocess.run(["node", os.path.join(NODE_DIR, "flows.js"), str(server.port)],
+def test_node_libraries_real_flows(server, node_modules):
+    env = dict(os.environ, NODE_PATH=node_modules)
+    p = subprocess.run(["node", os.path.join(HERE, "flows.js"), str(server.port)], cwd=HERE,
                        env=env, capture_output=True, text=True, timeout=300)
     out = p.stdout + p.stderr
-    assert p.returncode == 0, out
+    assert p.returncode == 0, out[-3000:]
     for lib in ("bullmq ok", "redlock ok", "rate-limiter-flexible ok", "ALL OK"):
-        assert lib in out, out
+        assert lib in out, out[-3000:]

@@ -1,6 +1,8 @@
 // Real flows of the most used Node.js libraries that run Lua on Redis:
 // BullMQ (job queue), Redlock (distributed lock) and rate-limiter-flexible.
-// Usage: node flows.js <port>.  Prints "ALL OK" or exits non-zero.
+// Usage: NODE_PATH=<node_modules> node flows.js <port>, as
+// tests/integration/test_node_libraries.py runs it.  Prints "ALL OK" or
+// exits non-zero.
 'use strict';
 const assert = require('assert');
 const Redis = require('ioredis');

@@ -29,26 +29,22 @@
 /* The object                                                               */
 /* ---------------------------------------------------------------------- */
 
-static cobj *stream_obj_new(void)
+cobj *stream_obj_wrap(stream *s)
 {
     cobj *o = cm_malloc(sizeof(*o));
     o->type = OBJ_STREAM;
     o->encoding = ENC_STREAM;
     o->lru = 0;
     o->meta = 0;
-    o->v.ptr = stream_new();
+    o->v.ptr = s;
     return o;
 }
 
+static cobj *stream_obj_new(void) { return stream_obj_wrap(stream_new()); }
+
 void stream_obj_free(cobj *o) { stream_free(o->v.ptr); }
 
-cobj *stream_obj_dup(const cobj *o)
-{
-    cobj *d = stream_obj_new();
-    stream_free(d->v.ptr);
-    d->v.ptr = stream_dup(o->v.ptr);
-    return d;
-}
+cobj *stream_obj_dup(const cobj *o) { return stream_obj_wrap(stream_dup(o->v.ptr)); }
 
 size_t stream_obj_mem(cobj *o, long long samples) { return stream_mem(o->v.ptr, samples); }
 

@@ -625,6 +625,14 @@ static int parse_read(cmd_call *c, int xreadgroup, read_args *a)
     for (int i = 1; i < c->argc; i++) {
         int more = c->argc - i - 1;
         if (arg_is(c, i, "block") && more) {
+            /* No script may wait, and Redis says so rather than treat it
+             * as a timeout. */
+            if (c->s && (c->s->flags & SESS_SCRIPT)) {
+                reply_errorf(c->out,
+                             "ERR %.*s command is not allowed with BLOCK option from scripts",
+                             (int)c->argv[0].len, c->argv[0].ptr);
+                return 0;
+            }
             long long ms;
             i++;
             if (!str_to_ll(c->argv[i].ptr, c->argv[i].len, &ms)) {

@@ -79,6 +79,7 @@ typedef struct repl_link {
     uv_getaddrinfo_t gai;
     struct replica *r; /* NULL once dropped */
     int port;
+    int resolving; /* the name lookup owns the link until it answers */
     int tcp_open;
 } repl_link;
 
@@ -149,6 +150,7 @@ static void on_link_closed(uv_handle_t *h) { cm_free(h->data); }
 static void link_close(repl_link *l)
 {
     l->r = NULL;
+    if (l->resolving) return; /* on_resolved frees it */
     if (l->tcp_open)
         uv_close((uv_handle_t *)&l->tcp, on_link_closed);
     else
@@ -303,6 +305,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     repl_link *l = req->data;
     replica *r = l->r;
+    l->resolving = 0;
     if (!r || status < 0 || !res) {
         if (res) uv_freeaddrinfo(res);
         if (r && r->link == l) {
@@ -342,6 +345,7 @@ static void start_connect(replica *r)
     l->r = r;
     l->port = r->port;
     l->gai.data = l;
+    l->resolving = 1;
     r->link = l;
     r->state = RS_CONNECTING;
     r->last_try_ms = r->last_io_ms = now_ms();
@@ -989,8 +993,7 @@ static void replicaof_command(replica *r, cmd_call *c)
         return;
     }
     long long port;
-    if (!arg_ll(c, 2, &port)) return;
-    if (port < 0 || port > 65535) {
+    if (!str_to_ll(c->argv[2].ptr, c->argv[2].len, &port) || port < 0 || port > 65535) {
         reply_error(c->out, "ERR Invalid master port");
         return;
     }
@@ -1003,8 +1006,8 @@ static void replicaof_command(replica *r, cmd_call *c)
         dstr_free(host);
         return;
     }
-    become_replica(r, host, (int)port);
     rlog(r, LL_NOTICE, "REPLICAOF %s:%d enabled (user request from '%s')", host, (int)port, from);
+    become_replica(r, host, (int)port);
     dstr_free(host);
     reply_ok(c->out);
 }

@@ -246,7 +246,7 @@ def test_info_role_and_read_only():
             "OK Already connected to specified master"
         with pytest.raises(redis.ResponseError) as e:
             c.execute_command("REPLICAOF", "127.0.0.1", "notaport")
-        assert str(e.value) == "value is not an integer or out of range"
+        assert str(e.value) == "Invalid master port"
         c.config_set("replica-read-only", "no")
         assert c.set("x", "1")
         slaves = info(m.client())

@@ -12,6 +12,7 @@
 #include "../engine/cmd.h"
 #include "../engine/pubsub.h"
 #include "../log/entry.h"
+#include "csession.h"
 #include "storage.h"
 #include "wire.h"
 
@@ -74,6 +75,7 @@ struct repl_node {
     cairn_session loader;
     rbuf loader_out;
     int failed;
+    session_table *sessions; /* CLIENT SESSION: replicated state (csession.h) */
 };
 
 /* ---- configuration ---- */
@@ -208,6 +210,19 @@ static int apply_batch(repl_node *n, const raft_entry *ent)
     return 0;
 }
 
+/* The client sessions go with the dataset: empty, then rebuilt by the
+ * session entries of the log. */
+static int reset_sessions(repl_node *n)
+{
+    session_table_free(n->sessions);
+    n->sessions = session_table_new(CSESSION_MAX, CSESSION_TTL_MS);
+    if (!n->sessions) {
+        fail(n, "Raft: out of memory for the client session table");
+        return -1;
+    }
+    return 0;
+}
+
 /* Start over from the committed log: this node executed entries as leader
  * that may never commit.  (Without snapshots the whole log is in the
  * core; a compacted prefix would need the snapshot.) */
@@ -224,6 +239,7 @@ static int rebuild(repl_node *n)
         return -1;
     }
     rbuf_reset(&n->loader_out);
+    if (reset_sessions(n) != 0) return -1;
     for (uint64_t i = 1; i <= n->handed; i++) {
         const raft_entry *ent = raft_entry_at(n->r, i);
         if (!ent) {
@@ -473,6 +489,12 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         repl_node_free(n);
         return NULL;
     }
+    n->sessions = session_table_new(CSESSION_MAX, CSESSION_TTL_MS);
+    if (!n->sessions) {
+        snprintf(err, errlen, "Raft: out of memory for the client session table");
+        repl_node_free(n);
+        return NULL;
+    }
     session_init(e, &n->loader);
     rbuf_init(&n->loader_out, 2);
     engine_set_log_sink(e, sink, n);
@@ -491,6 +513,7 @@ void repl_node_free(repl_node *n)
     raft_free(n->r);
     if (n->st) rstore_close(n->st);
     dstr_free(n->batch);
+    session_table_free(n->sessions);
     cm_free(n->pend);
     cm_free(n->rounds);
     cm_free(n);
@@ -612,6 +635,8 @@ const repl_peer *repl_node_leader(const repl_node *n)
 }
 
 raft *repl_node_raft(repl_node *n) { return n->r; }
+
+session_table *repl_node_sessions(repl_node *n) { return n->sessions; }
 
 /* ---- commands ---- */
 

@@ -158,6 +158,8 @@ void server_info(void *priv, const char *section, dstr *out);
 int server_raft_start(cairn_server *srv);
 int server_raft_cmd(void *priv, cmd_call *c);
 int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv);
+int server_seq_begin(void *priv, cmd_call *c);
+void server_seq_done(void *priv, cmd_call *c, rbuf_mark mark);
 void server_raft_stop(cairn_server *srv);
 /* Sample the instantaneous rates; called from the cron. */
 void server_track_metrics(cairn_server *srv, int64_t now_ms);

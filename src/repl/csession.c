@@ -12,6 +12,51 @@
 static const char reply_dropped[] = "-ERR this write was applied; its reply was too long to keep "
                                     "for a retry\r\n";
 
+int csession_reset(session_table **t)
+{
+    session_table_free(*t);
+    *t = session_table_new(CSESSION_MAX, CSESSION_TTL_MS);
+    return *t ? 0 : -1;
+}
+
+dstr csession_encode(dstr out, const session_table *t)
+{
+    size_t len = session_encoded_size(t);
+    uint8_t hdr[8];
+    for (int i = 0; i < 8; i++)
+        hdr[i] = (uint8_t)((uint64_t)len >> (8 * i));
+    out = dstr_cat(out, (const char *)hdr, 8);
+    size_t at = dstr_len(out);
+    out = dstr_reserve(out, len);
+    session_encode(t, (uint8_t *)out + at);
+    dstr_set_len(out, at + len);
+    return out;
+}
+
+int csession_load(session_table **t, raft_storage *st, uint64_t off, uint64_t *used, char *err,
+                  size_t errlen)
+{
+    uint8_t hdr[8];
+    uint64_t len = 0;
+    const raft_snapshot_meta *m = rstore_snapshot(st);
+    if (m->size - off < 8 || rstore_snapshot_read(st, off, hdr, 8) != 0) goto bad;
+    for (int i = 7; i >= 0; i--)
+        len = (len << 8) | hdr[i];
+    if (len > m->size - off - 8) goto bad;
+    uint8_t *buf = cm_malloc(len ? (size_t)len : 1);
+    int rc = rstore_snapshot_read(st, off + 8, buf, (size_t)len);
+    if (rc == 0) rc = csession_reset(t);
+    if (rc == 0) rc = session_decode(*t, buf, (size_t)len);
+    cm_free(buf);
+    if (rc != 0) goto bad;
+    *used = 8 + len;
+    return 0;
+bad:
+    snprintf(err, errlen, "the snapshot at %llu has no readable client session table",
+             (unsigned long long)m->index);
+    return -1;
+}
+
 static int arg_u64(const cmd_call *c, int i, uint64_t *out)
 {
     unsigned long long v;

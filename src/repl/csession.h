@@ -22,6 +22,7 @@
 
 #include "../engine/engine.h"
 #include "session.h"
+#include "storage.h"
 
 /* The table's bounds, the same on every node (they decide which session
  * goes first): sessions held, idle time before one expires (log time),
@@ -29,6 +30,17 @@
 #define CSESSION_MAX       65536
 #define CSESSION_TTL_MS    (3600 * 1000)
 #define CSESSION_MAX_REPLY (64 * 1024)
+
+/* *t becomes a new empty table (the old one freed).  Returns -1 if
+ * memory runs out. */
+int csession_reset(session_table **t);
+/* The table in a snapshot: its length (8 bytes) then session_encode(),
+ * appended to out.  csession_load replaces *t with the table stored in
+ * st's snapshot at byte off, and sets *used to the bytes it took; returns
+ * 0, or -1 with a message. */
+dstr csession_encode(dstr out, const session_table *t);
+int csession_load(session_table **t, raft_storage *st, uint64_t off, uint64_t *used, char *err,
+                  size_t errlen);
 
 /* CLIENT SESSION, CLIENT SESSION-OPEN, RAFT SESSION-OPEN and RAFT
  * SESSION-RECORD (the last two only as log entries).  Returns 1 if c was

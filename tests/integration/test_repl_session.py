@@ -142,3 +142,44 @@ def test_retry_after_the_leader_died_mid_write_applies_once(group):
         assert session_write(c, sid, 2, "INCR", "n") == 2
         assert c.get("n") == "2"
         assert session_write(c, sid, 3, "INCR", "n") == 3
+
+
+def test_sessions_are_kept_in_snapshots():
+    """With snapshots every 20 entries, the session entries leave the log:
+    the table must travel in the snapshot, to a restarted group and to a
+    follower that catches up by installing the leader's snapshot."""
+    g = Group(3, extra_args=("--raft-snapshot-entries", "20"))
+    try:
+        lead = g.leader()
+        lag = next(n for n in g.nodes if n.id != lead.id)
+        lag.kill()
+        with lead.client() as c:
+            sid = c.execute_command("CLIENT", "SESSION-OPEN")
+            assert session_write(c, sid, 1, "INCR", "n") == 1
+            for i in range(200):
+                c.set(f"k{i}", i)
+        assert lead.info()["raft_snapshot_index"] > 10
+        lag.start()
+        deadline = time.time() + 20
+        while lag.info()["raft_snapshots_installed"] < 1:
+            assert time.time() < deadline, "no snapshot installed"
+            time.sleep(0.05)
+        g.wait_applied(g.nodes)
+        # the follower that only has the snapshot leads now
+        with lead.client() as c:
+            c.execute_command("RAFT", "TRANSFER-LEADER", lag.id)
+        assert g.leader(timeout=10).id == lag.id
+        with lag.client() as c:
+            assert session_write(c, sid, 1, "INCR", "n") == 1
+            assert c.get("n") == "1"
+        for n in g.nodes:
+            n.kill()
+        for n in g.nodes:
+            n.start()
+        lead = g.leader(timeout=10)
+        with lead.client() as c:
+            assert session_write(c, sid, 1, "INCR", "n") == 1
+            assert session_write(c, sid, 2, "INCR", "n") == 2
+    finally:
+        codes = g.close()
+    assert all(rc in (0, -15, -9) for rc in codes.values()), codes

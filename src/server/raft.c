@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "../engine/cmd.h"
 #include "../repl/csession.h"
 #include "server.h"
 
@@ -152,12 +153,21 @@ int server_raft_start(cairn_server *srv)
     return 0;
 }
 
-int server_raft_cmd(void *priv, cmd_call *c)
+static int server_raft_cmd(void *priv, cmd_call *c)
 {
     cairn_server *srv = priv;
     if (!srv->node) return 0;
     if (!csession_command(repl_node_sessions(srv->node), c)) repl_node_command(srv->node, c);
     return 1;
+}
+
+int server_repl_cmd(void *priv, cmd_call *c)
+{
+    cairn_server *srv = priv;
+    /* REPLICAOF is the Redis replica's, which refuses it beside Raft. */
+    if (!strcmp(c->cmd->name, "replicaof") || !strcmp(c->cmd->name, "slaveof"))
+        return replica_command(srv, c);
+    return server_raft_cmd(priv, c) || replica_command(srv, c);
 }
 
 int server_seq_begin(void *priv, cmd_call *c)

@@ -656,7 +656,8 @@ static void load_done(replica *r)
     if (why) rlog(r, LL_WARNING, "Restarting the append only file after the sync failed: %s", why);
     r->have_data = 1;
     r->down_since_ms = 0;
-    if (!r->link) {
+    if (!r->link) { /* lost while loading: what followed the RDB comes again */
+        stream_reset(r);
         r->state = RS_CONNECT;
         return;
     }

@@ -31,6 +31,7 @@ typedef struct fwd_conn {
 struct forwarder {
     uv_loop_t *loop;
     net *net;
+    dstr auth; /* NULL: none */
     fwd_conn *conn;
     uint64_t target;
 };
@@ -285,11 +286,12 @@ static dstr add_words(dstr out, fwd_conn *c, const char *a, const char *b)
     return add_command(out, 2, argv);
 }
 
-forwarder *fwd_new(uv_loop_t *loop, net *n)
+forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth)
 {
     forwarder *f = cm_calloc(1, sizeof(*f));
     f->loop = loop;
     f->net = n;
+    f->auth = auth ? dstr_from_cstr(auth) : NULL;
     return f;
 }
 
@@ -301,6 +303,7 @@ void fwd_close(forwarder *f)
         f->conn = NULL;
         conn_drop(c);
     }
+    dstr_free(f->auth);
     cm_free(f);
 }
 
@@ -312,6 +315,10 @@ int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_sessio
         f->conn = conn_open(f, host, port);
         if (!f->conn) return -1;
         f->target = id;
+        if (f->auth) { /* its reply is skipped like SELECT's */
+            f->conn->early = dstr_cat(f->conn->early, f->auth, dstr_len(f->auth));
+            fifo_push(f->conn, 0);
+        }
     }
     fwd_conn *c = f->conn;
     dstr out = dstr_with_cap(256);
@@ -325,6 +332,16 @@ int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_sessio
         snprintf(num, sizeof(num), "%d", s->resp);
         out = add_words(out, c, "HELLO", num);
         c->resp = s->resp;
+    }
+    if (s->flags & SESS_SEQ) {
+        /* the client's own exactly-once session goes with its write */
+        char sid[24], seq[24];
+        snprintf(sid, sizeof(sid), "%llu", (unsigned long long)s->seq_sid);
+        snprintf(seq, sizeof(seq), "%llu", (unsigned long long)s->seq_no);
+        cslice words[4] = {{"CLIENT", 6}, {"SESSION", 7}, {sid, strlen(sid)}, {seq, strlen(seq)}};
+        fifo_push(c, 0);
+        out = add_command(out, 4, words);
+        s->flags &= ~SESS_SEQ;
     }
     out = add_command(out, argc, argv);
     fifo_push(c, s->id);

@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "../engine/cmd.h"
+#include "../repl/csession.h"
 #include "server.h"
 
 static void node_send(void *priv, uint64_t to, const char *data, size_t len)
@@ -87,6 +88,18 @@ static void on_raft_tick(uv_timer_t *t)
     repl_node_tick(srv->node);
 }
 
+/* What a node's connections to the others start with when the group
+ * requires a password: `AUTH [masteruser] masterauth`, as a Redis
+ * replica authenticates to its master (NULL: no AUTH). */
+static dstr node_auth(const server_config *cfg)
+{
+    if (!cfg->masterauth || !cfg->masterauth[0]) return NULL;
+    int user = cfg->masteruser && cfg->masteruser[0];
+    dstr out = dstr_catfmt(dstr_with_cap(64), "*%d\r\n$4\r\nAUTH\r\n", user ? 3 : 2);
+    if (user) out = dstr_catfmt(out, "$%zu\r\n%s\r\n", dstr_len(cfg->masteruser), cfg->masteruser);
+    return dstr_catfmt(out, "$%zu\r\n%s\r\n", dstr_len(cfg->masterauth), cfg->masterauth);
+}
+
 int server_raft_start(cairn_server *srv)
 {
     const server_config *cfg = &srv->cfg;
@@ -130,7 +143,9 @@ int server_raft_start(cairn_server *srv)
     }
     /* the address book as the node recovered it (its snapshot's too) */
     const repl_node_config *book = repl_node_config_of(srv->node);
-    peer_set_init(&srv->peers, &srv->loop, nc.secret);
+    dstr auth = node_auth(cfg);
+    peer_set_init(&srv->peers, &srv->loop, nc.secret, auth);
+    dstr_free(auth);
     for (size_t i = 0; i < book->n_peers; i++)
         if (book->peers[i].id != nc.id)
             peer_set_put(&srv->peers, book->peers[i].id, book->peers[i].host, book->peers[i].port);
@@ -156,7 +171,7 @@ static int server_raft_cmd(void *priv, cmd_call *c)
 {
     cairn_server *srv = priv;
     if (!srv->node) return 0;
-    repl_node_command(srv->node, c);
+    if (!csession_command(repl_node_sessions(srv->node), c)) repl_node_command(srv->node, c);
     return 1;
 }
 
@@ -169,13 +184,31 @@ int server_repl_cmd(void *priv, cmd_call *c)
     return server_raft_cmd(priv, c) || replica_command(srv, c);
 }
 
+int server_seq_begin(void *priv, cmd_call *c)
+{
+    cairn_server *srv = priv;
+    if (srv->node) return csession_begin(repl_node_sessions(srv->node), c);
+    c->s->flags &= ~SESS_SEQ;
+    return 0;
+}
+
+void server_seq_done(void *priv, cmd_call *c, rbuf_mark mark)
+{
+    cairn_server *srv = priv;
+    if (srv->node) csession_done(repl_node_sessions(srv->node), c, mark);
+}
+
 int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv)
 {
     cairn_server *srv = priv;
     if (!srv->node || !srv->cfg.raft_follower_proxy) return 0;
     const repl_peer *lead = repl_node_leader(srv->node);
     if (!lead) return 0;
-    if (!srv->fwd) srv->fwd = fwd_new(&srv->loop, &srv->net);
+    if (!srv->fwd) {
+        dstr auth = node_auth(&srv->cfg);
+        srv->fwd = fwd_new(&srv->loop, &srv->net, auth);
+        dstr_free(auth);
+    }
     return fwd_send(srv->fwd, lead->id, lead->host, lead->port, s, argc, argv) == 0;
 }
 

@@ -120,6 +120,19 @@ int cm_purge(void)
     return mallctl(cmd, NULL, NULL, NULL, 0) == 0;
 }
 
+int cm_allocator_stats(cm_allocator_figures *f)
+{
+    f->allocated = cm_used_memory(); /* refreshes the statistics epoch */
+    f->active = f->resident = f->allocated;
+    size_t active = 0, resident = 0, sz = sizeof(size_t);
+    if (mallctl("stats.active", &active, &sz, NULL, 0) != 0 ||
+        mallctl("stats.resident", &resident, &sz, NULL, 0) != 0)
+        return 0;
+    f->active = active;
+    f->resident = resident;
+    return 1;
+}
+
 const char *cm_allocator_name(void)
 {
     const char *v = NULL;
@@ -152,6 +165,12 @@ int64_t cm_thread_net_allocated(const void **thread)
 }
 
 const char *cm_allocator_name(void) { return "libc"; }
+
+int cm_allocator_stats(cm_allocator_figures *f)
+{
+    f->allocated = f->active = f->resident = cm_used_memory();
+    return 0;
+}
 #endif
 
 #ifndef CAIRN_JEMALLOC

@@ -41,6 +41,14 @@ int cm_malloc_stats(cm_stats_sink *sink);
 /* Give the allocator's dirty pages back to the OS (MEMORY PURGE); returns
  * 0 when the allocator cannot. */
 int cm_purge(void);
+/* The allocator's view of the process (INFO allocator_*, MEMORY STATS):
+ * bytes handed out, bytes in the pages that hold them (active) and bytes
+ * resident in the allocator's mappings.  Returns 0 when the allocator does
+ * not report them; then active and resident equal allocated. */
+typedef struct cm_allocator_figures {
+    size_t allocated, active, resident;
+} cm_allocator_figures;
+int cm_allocator_stats(cm_allocator_figures *f);
 /* Name of the allocator underneath ("jemalloc-5.3.0" or "libc"). */
 const char *cm_allocator_name(void);
 

@@ -79,6 +79,18 @@ void engine_mem_leave(cairn_engine *e);
 /* The bytes in use, as INFO's used_memory. */
 size_t engine_used_memory(cairn_engine *e);
 
+/* How the bytes in use split, as INFO memory and MEMORY STATS report
+ * them.  host_lines are the host's INFO memory lines (NULL without a host):
+ * the memory of its clients and buffers counts as overhead, as Redis
+ * counts it. */
+typedef struct engine_mem_report {
+    long long used, startup, overhead, dataset, keys;
+    long long clients_normal, aof_buffer; /* from host_lines */
+} engine_mem_report;
+void engine_mem_report_fill(cairn_engine *e, const char *host_lines, engine_mem_report *r);
+/* The number after "name:" on a line of INFO text, or 0. */
+unsigned long long info_text_field(const char *text, const char *name);
+
 /* The same, cheaply enough to ask before every command: for an engine
  * alone in its process the allocator's figure (slow to read) is taken at
  * most every 100 ms of command time and the calling thread's own

@@ -139,6 +139,14 @@ void rbuf_append(rbuf *b, const void *p, size_t len)
     if (len) memcpy(rbuf_space(b, len), p, len);
 }
 
+size_t rbuf_capacity(const rbuf *b)
+{
+    size_t n = 0;
+    for (const rbuf_block *blk = b->head; blk; blk = blk->next)
+        n += blk->cap;
+    return n;
+}
+
 char *rbuf_flatten(const rbuf *b, size_t *len)
 {
     char *out = cm_malloc(b->bytes + 1);

@@ -53,6 +53,8 @@ static inline rbuf_mark rbuf_get_mark(const rbuf *b)
 }
 void rbuf_truncate(rbuf *b, rbuf_mark m);
 void rbuf_append(rbuf *b, const void *p, size_t len);
+/* Bytes the blocks of the chain can hold (CLIENT LIST rbs). */
+size_t rbuf_capacity(const rbuf *b);
 /* Copy the whole chain into one contiguous buffer (caller frees). */
 char *rbuf_flatten(const rbuf *b, size_t *len);
 

@@ -53,24 +53,48 @@ static void memory_usage_command(cmd_call *c)
     reply_int(c->out, (long long)n);
 }
 
-/* A figure the host reports in its INFO memory lines (resident size, the
- * peak), or 0 without a host. */
-static unsigned long long host_memory_field(cmd_call *c, const char *name)
+unsigned long long info_text_field(const char *text, const char *name)
 {
-    const cairn_host_ops *h = c->e->host;
-    if (!h || !h->info) return 0;
-    dstr s = dstr_new("", 0);
-    h->info(c->e->host_priv, "memory", &s);
     unsigned long long v = 0;
     size_t nlen = strlen(name);
-    for (const char *p = s; (p = strstr(p, name)) != NULL; p += nlen) {
-        if ((p != s && p[-1] != '\n') || p[nlen] != ':') continue;
+    for (const char *p = text; (p = strstr(p, name)) != NULL; p += nlen) {
+        if ((p != text && p[-1] != '\n') || p[nlen] != ':') continue;
         const char *val = p + nlen + 1;
         str_to_ull(val, strcspn(val, "\r\n"), &v);
         break;
     }
-    dstr_free(s);
     return v;
+}
+
+void engine_mem_report_fill(cairn_engine *e, const char *host_lines, engine_mem_report *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->used = (long long)engine_used_memory(e);
+    r->startup = e->startup_allocated;
+    r->overhead = r->startup;
+    for (int i = 0; i < e->ndbs; i++) {
+        cdb *db = &e->dbs[i];
+        if (!db_size(db)) continue;
+        r->keys += (long long)db_size(db);
+        r->overhead += (long long)(htab_mem_usage(db->keys) + db->vol_cap * sizeof(cobj *));
+    }
+    if (host_lines) {
+        r->clients_normal = (long long)info_text_field(host_lines, "mem_clients_normal");
+        r->aof_buffer = (long long)info_text_field(host_lines, "mem_aof_buffer");
+        r->overhead += r->clients_normal + r->aof_buffer;
+    }
+    r->dataset = r->used > r->overhead ? r->used - r->overhead : 0;
+}
+
+/* The host's INFO memory lines (resident size, the peak, the allocator's
+ * figures), or NULL without a host. */
+static dstr host_memory_lines(cairn_engine *e)
+{
+    const cairn_host_ops *h = e->host;
+    if (!h || !h->info) return NULL;
+    dstr s = dstr_new("", 0);
+    h->info(e->host_priv, "memory", &s);
+    return s;
 }
 
 static void stat_int(rbuf *out, const char *name, long long v)
@@ -87,36 +111,35 @@ static void stat_double(rbuf *out, const char *name, double v)
 
 static double ratio(double a, double b) { return b ? a / b : 0; }
 
-/* MEMORY STATS: Redis's fields, in its order. */
+/* MEMORY STATS: Redis's fields, in its order.  Without a host (libcairn)
+ * the process figures are the engine's own. */
 static void memory_stats_command(cmd_call *c)
 {
     cairn_engine *e = c->e;
-    long long used = (long long)engine_used_memory(e);
-    long long peak = (long long)host_memory_field(c, "used_memory_peak");
+    dstr host = host_memory_lines(e);
+    engine_mem_report m;
+    engine_mem_report_fill(e, host, &m);
+    long long used = m.used;
+    long long peak = host ? (long long)info_text_field(host, "used_memory_peak") : used;
+    long long rss = host ? (long long)info_text_field(host, "used_memory_rss") : used;
+    long long active = host ? (long long)info_text_field(host, "allocator_active") : used;
+    long long resident = host ? (long long)info_text_field(host, "allocator_resident") : used;
+    dstr_free(host);
     if (peak < used) peak = used;
-    long long rss = (long long)host_memory_field(c, "used_memory_rss");
-    long long startup = e->startup_allocated;
     int ndbs = 0;
-    long long overhead = startup, keys = 0;
-    for (int i = 0; i < e->ndbs; i++) {
-        cdb *db = &e->dbs[i];
-        if (!db_size(db)) continue;
-        ndbs++;
-        keys += db_size(db);
-        overhead += (long long)(htab_mem_usage(db->keys) + db->vol_cap * sizeof(cobj *));
-    }
-    long long net = used > startup ? used - startup : 0;
-    long long dataset = used > overhead ? used - overhead : 0;
+    for (int i = 0; i < e->ndbs; i++)
+        ndbs += db_size(&e->dbs[i]) > 0;
+    long long net = used > m.startup ? used - m.startup : 0;
     rbuf *out = c->out;
     reply_map_len(out, 27 + ndbs);
     stat_int(out, "peak.allocated", peak);
     stat_int(out, "total.allocated", used);
-    stat_int(out, "startup.allocated", startup);
+    stat_int(out, "startup.allocated", m.startup);
     stat_int(out, "replication.backlog", 0);
     stat_int(out, "clients.slaves", 0);
-    stat_int(out, "clients.normal", 0);
+    stat_int(out, "clients.normal", m.clients_normal);
     stat_int(out, "cluster.links", 0);
-    stat_int(out, "aof.buffer", 0);
+    stat_int(out, "aof.buffer", m.aof_buffer);
     stat_int(out, "lua.caches", 0);
     stat_int(out, "functions.caches", 0);
     for (int i = 0; i < e->ndbs; i++) {
@@ -129,21 +152,21 @@ static void memory_stats_command(cmd_call *c)
         stat_int(out, "overhead.hashtable.main", (long long)htab_mem_usage(db->keys));
         stat_int(out, "overhead.hashtable.expires", (long long)(db->vol_cap * sizeof(cobj *)));
     }
-    stat_int(out, "overhead.total", overhead);
-    stat_int(out, "keys.count", keys);
-    stat_int(out, "keys.bytes-per-key", keys ? net / keys : 0);
-    stat_int(out, "dataset.bytes", dataset);
-    stat_double(out, "dataset.percentage", 100 * ratio((double)dataset, (double)net));
+    stat_int(out, "overhead.total", m.overhead);
+    stat_int(out, "keys.count", m.keys);
+    stat_int(out, "keys.bytes-per-key", m.keys ? net / m.keys : 0);
+    stat_int(out, "dataset.bytes", m.dataset);
+    stat_double(out, "dataset.percentage", 100 * ratio((double)m.dataset, (double)net));
     stat_double(out, "peak.percentage", 100 * ratio((double)used, (double)peak));
     stat_int(out, "allocator.allocated", used);
-    stat_int(out, "allocator.active", used);
-    stat_int(out, "allocator.resident", rss);
-    stat_double(out, "allocator-fragmentation.ratio", 1.0);
-    stat_int(out, "allocator-fragmentation.bytes", 0);
-    stat_double(out, "allocator.rss-ratio", ratio((double)rss, (double)used));
-    stat_int(out, "allocator.rss-bytes", rss - used);
-    stat_double(out, "rss-overhead.ratio", 1.0);
-    stat_int(out, "rss-overhead.bytes", 0);
+    stat_int(out, "allocator.active", active);
+    stat_int(out, "allocator.resident", resident);
+    stat_double(out, "allocator-fragmentation.ratio", ratio((double)active, (double)used));
+    stat_int(out, "allocator-fragmentation.bytes", active - used);
+    stat_double(out, "allocator.rss-ratio", ratio((double)resident, (double)active));
+    stat_int(out, "allocator.rss-bytes", resident - active);
+    stat_double(out, "rss-overhead.ratio", ratio((double)rss, (double)resident));
+    stat_int(out, "rss-overhead.bytes", rss - resident);
     stat_double(out, "fragmentation", ratio((double)rss, (double)used));
     stat_int(out, "fragmentation.bytes", rss - used);
 }

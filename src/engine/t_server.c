@@ -145,15 +145,34 @@ static void info_server(info_req *r)
 
 static void info_memory(info_req *r)
 {
-    size_t used = engine_used_memory(r->c->e);
+    cairn_engine *e = r->c->e;
+    /* Resident size, the peak and the allocator's figures are the host's
+     * to measure; its clients and buffers count as overhead. */
+    dstr host = NULL;
+    if (e->host && e->host->info) {
+        host = dstr_new("", 0);
+        e->host->info(e->host_priv, "memory", &host);
+    }
+    engine_mem_report m;
+    engine_mem_report_fill(e, host, &m);
     char human[32];
-    bytes_to_human(human, sizeof(human), used);
+    bytes_to_human(human, sizeof(human), (size_t)m.used);
     info_header(r, "Memory");
-    r->out = dstr_catfmt(r->out, "used_memory:%zu\r\nused_memory_human:%s\r\n", used, human);
-    /* Resident size and the peak are the host's to measure. */
-    if (!host_info(r, "memory"))
-        r->out = dstr_catfmt(r->out, "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n", used,
-                             human);
+    r->out = dstr_catfmt(r->out, "used_memory:%lld\r\nused_memory_human:%s\r\n", m.used, human);
+    if (host)
+        r->out = dstr_cat(r->out, host, dstr_len(host));
+    else
+        r->out = dstr_catfmt(r->out, "used_memory_peak:%lld\r\nused_memory_peak_human:%s\r\n",
+                             m.used, human);
+    dstr_free(host);
+    long long net = m.used > m.startup ? m.used - m.startup : 0;
+    r->out = dstr_catfmt(r->out,
+                         "used_memory_overhead:%lld\r\n"
+                         "used_memory_startup:%lld\r\n"
+                         "used_memory_dataset:%lld\r\n"
+                         "used_memory_dataset_perc:%.2f%%\r\n",
+                         m.overhead, m.startup, m.dataset,
+                         net ? 100.0 * (double)m.dataset / (double)net : 0.0);
     const cairn_config *cfg = &r->c->e->cfg;
     char max_h[32];
     bytes_to_human(max_h, sizeof(max_h), cfg->maxmemory);

@@ -534,6 +534,21 @@ static int decode_replies(cairn *db, const char *buf, size_t len, cairn_reply **
     return CAIRN_OK;
 }
 
+/* Did the command stop its reply at the output buffer limit
+ * (reply_over_limit)?  A server closes such a client; a handle drops the
+ * reply and returns an error instead.  The flag is also how a full message
+ * queue stops more messages (embed_pushed), so only a reply at its limit
+ * counts, and the flag is cleared. */
+static int reply_stopped_at_limit(cairn *db)
+{
+    cairn_session *s = &db->session;
+    if (!(s->flags & SESS_CLOSE_ASAP)) return 0;
+    unsigned long long hard = db->engine->cfg.obuf_limits[s->sub ? OBUF_PUBSUB : OBUF_NORMAL].hard;
+    if (!hard || db->out.bytes < hard) return 0;
+    s->flags &= ~SESS_CLOSE_ASAP;
+    return 1;
+}
+
 /* Run one command with the handle locked, leaving its reply in db->out. */
 static int run_locked(cairn *db, int argc, const cslice *args)
 {
@@ -553,7 +568,13 @@ static int run_locked(cairn *db, int argc, const cslice *args)
     int64_t now_us = command_time_us(db);
     embed_cron(db, now_us);
     uint64_t logged = db->persist ? persist_appended(db->persist) : 0;
+    int queue_full = s->flags & SESS_CLOSE_ASAP;
     engine_execute(db->engine, s, argc, args, now_us, b);
+    if (!queue_full && reply_stopped_at_limit(db)) {
+        rbuf_reset(b);
+        return set_error(db, CAIRN_ERROR,
+                         "the reply passed client-output-buffer-limit and was dropped");
+    }
     /* Group commit of one: the entry is written (and fsynced under
      * CAIRN_SYNC_ALWAYS) before the reply is handed back.  If this
      * command's entry could not be, the caller must not take the reply as

@@ -1620,6 +1620,11 @@ static void info_loading(persist *p, dstr *out)
                        (unsigned long long)pos, perc, eta);
 }
 
+size_t persist_aof_buffer_mem(const persist *p)
+{
+    return p->aof_state != AOF_OFF && p->writer_ready ? dstr_cap(p->w.buf) : 0;
+}
+
 void persist_info(persist *p, dstr *out)
 {
     int64_t now_s = clock_mono_ms() / 1000; /* for the running child's age */

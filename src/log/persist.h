@@ -80,6 +80,8 @@ void persist_cron(persist *p);
 void persist_command(persist *p, cmd_call *c);
 /* The fields of INFO persistence (cairn_host_ops.persist_info). */
 void persist_info(persist *p, dstr *out);
+/* Bytes the log's write buffer holds (INFO mem_aof_buffer). */
+size_t persist_aof_buffer_mem(const persist *p);
 /* A configuration parameter changed: appendonly, appendfsync, save, ...
  * Returns NULL, or why the change cannot be made (it is then undone). */
 const char *persist_config_changed(persist *p, const char *name);

@@ -20,6 +20,7 @@
 #include "../engine/acl.h"
 #include "../engine/cmd.h"
 #include "../engine/config.h"
+#include "../engine/multi.h"
 
 /* Reads ask for at least this much free space in the query buffer. */
 #define READ_CHUNK (16 * 1024)
@@ -92,6 +93,11 @@ void client_close(client *c)
     c->tls = NULL;
     uv_close((uv_handle_t *)&c->poll, on_close);
     close(c->fd);
+}
+
+size_t client_mem_usage(const client *c)
+{
+    return sizeof(*c) + dstr_cap(c->qbuf) + rbuf_capacity(&c->out) + multi_queued_mem(&c->sess);
 }
 
 /* The clocks of one batch of commands (those found in one read).  The

@@ -181,6 +181,10 @@ void net_serve_busy(net *n);
 /* Close every client and the flush handle (the loop then winds down). */
 void net_shutdown(net *n);
 void client_close(client *c);
+/* Bytes a connection holds: its structure, query buffer, reply buffers
+ * and queued MULTI commands (CLIENT LIST tot-mem without argv-mem, INFO
+ * mem_clients_normal). */
+size_t client_mem_usage(const client *c);
 /* Close clients idle for longer than timeout_s (0: never) at now_ms of
  * clock_mono_ms(); clients parked by a blocking command are not idle. */
 void net_close_idle(net *n, int64_t now_ms, int timeout_s);

@@ -38,14 +38,6 @@ static int slice_eq_cstr(const cslice *s, const char *str)
     return s->len == strlen(str) && memcmp(s->ptr, str, s->len) == 0;
 }
 
-static size_t rbuf_capacity(const rbuf *b)
-{
-    size_t n = 0;
-    for (const rbuf_block *blk = b->head; blk; blk = blk->next)
-        n += blk->cap;
-    return n;
-}
-
 /* Redis's one-letter client flags, in the order Redis 7.0 writes them; N
  * when none applies. */
 static void client_flags(const client *cl, char *buf, size_t size)
@@ -101,10 +93,9 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
         cl->sess.db, pubsub_session_count(&cl->sess, PS_CHANNEL),
         pubsub_session_count(&cl->sess, PS_PATTERN), pubsub_session_count(&cl->sess, PS_SHARD),
         multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, rbs, rbs,
-        (size_t)cl->out.bytes, sizeof(*cl) + dstr_cap(cl->qbuf) + rbs + argv_mem + multi_mem,
-        writing ? "rw" : "r", cmd, cl->sess.user->name, tracking_session_redirect(&cl->sess),
-        cl->sess.resp, cl->sess.lib_name ? cl->sess.lib_name : "",
-        cl->sess.lib_ver ? cl->sess.lib_ver : "");
+        (size_t)cl->out.bytes, client_mem_usage(cl) + argv_mem, writing ? "rw" : "r", cmd,
+        cl->sess.user->name, tracking_session_redirect(&cl->sess), cl->sess.resp,
+        cl->sess.lib_name ? cl->sess.lib_name : "", cl->sess.lib_ver ? cl->sess.lib_ver : "");
 }
 
 /* A session that is not a network connection (run by the server itself):

@@ -120,6 +120,8 @@ static size_t rss_bytes(void)
     return n == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
+static double ratio(size_t a, size_t b) { return b ? (double)a / (double)b : 0; }
+
 /* The lines that follow used_memory_human: resident memory, the peak and
  * the machine's memory. */
 static void info_memory(cairn_server *srv, dstr *out)
@@ -128,6 +130,11 @@ static void info_memory(cairn_server *srv, dstr *out)
     if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
     size_t peak = (size_t)srv->stat_peak_memory;
     size_t rss = rss_bytes();
+    cm_allocator_figures al;
+    cm_allocator_stats(&al);
+    size_t clients = 0;
+    for (client *c = srv->net.clients; c; c = c->next)
+        clients += client_mem_usage(c);
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     unsigned long long total = pages > 0 && page > 0 ? (unsigned long long)pages * page : 0;
     char rss_h[32], peak_h[32], total_h[32];
@@ -140,13 +147,33 @@ static void info_memory(cairn_server *srv, dstr *out)
                        "used_memory_peak:%zu\r\n"
                        "used_memory_peak_human:%s\r\n"
                        "used_memory_peak_perc:%.2f%%\r\n"
+                       "allocator_allocated:%zu\r\n"
+                       "allocator_active:%zu\r\n"
+                       "allocator_resident:%zu\r\n"
                        "total_system_memory:%llu\r\n"
-                       "total_system_memory_human:%s\r\n"
-                       "mem_fragmentation_ratio:%.2f\r\n"
-                       "mem_fragmentation_bytes:%lld\r\n",
+                       "total_system_memory_human:%s\r\n",
                        rss, rss_h, peak, peak_h, peak ? 100.0 * (double)used / (double)peak : 0,
-                       total, total_h, used ? (double)rss / (double)used : 0,
-                       (long long)rss - (long long)used);
+                       al.allocated, al.active, al.resident, total, total_h);
+    *out =
+        dstr_catfmt(*out,
+                    "allocator_frag_ratio:%.2f\r\n"
+                    "allocator_frag_bytes:%lld\r\n"
+                    "allocator_rss_ratio:%.2f\r\n"
+                    "allocator_rss_bytes:%lld\r\n"
+                    "rss_overhead_ratio:%.2f\r\n"
+                    "rss_overhead_bytes:%lld\r\n"
+                    "mem_fragmentation_ratio:%.2f\r\n"
+                    "mem_fragmentation_bytes:%lld\r\n"
+                    "mem_not_counted_for_evict:0\r\n"
+                    "mem_replication_backlog:0\r\n"
+                    "mem_clients_slaves:0\r\n"
+                    "mem_clients_normal:%zu\r\n"
+                    "mem_aof_buffer:%zu\r\n",
+                    ratio(al.active, al.allocated), (long long)al.active - (long long)al.allocated,
+                    ratio(al.resident, al.active), (long long)al.resident - (long long)al.active,
+                    ratio(rss, al.resident), (long long)rss - (long long)al.resident,
+                    ratio(rss, used), (long long)rss - (long long)used, clients,
+                    srv->persist ? persist_aof_buffer_mem(srv->persist) : 0);
     /* The Lua interpreter exists once a script command ran. */
     const script_engine *se = srv->engine->script;
     size_t lua = se ? se->lua_mem : 0;

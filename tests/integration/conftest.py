@@ -32,6 +32,11 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Every server started, so that the session stops those a test left
+# running (a failed assertion before its stop()) and removes their folders.
+_servers = []
+
+
 class Server:
     """A server process on 127.0.0.1:port, stopped by stop()."""
 
@@ -55,7 +60,14 @@ class Server:
         self.log = open(self.logfile, "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
-        self._wait_ready()
+        _servers.append(self)
+        try:
+            self._wait_ready()
+        except Exception:
+            # Nobody will stop a server that failed to start: leave nothing
+            # behind (its log is in the exception).
+            self.stop()
+            raise
 
     def _wait_ready(self):
         deadline = time.time() + 10
@@ -92,6 +104,13 @@ class Server:
         rc = self.proc.returncode
         shutil.rmtree(self.dir, ignore_errors=True)
         return rc
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_left_servers():
+    yield
+    for s in _servers:
+        s.stop()
 
 
 def pytest_configure(config):

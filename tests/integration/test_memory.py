@@ -5,6 +5,8 @@ the byte counts of MEMORY USAGE are checked (Cairn only) against what
 docs/memory.md says keys cost, within 10%: the documented figures are
 measured with 16-byte keys and values at a million of them, which is what
 these tests build."""
+import time
+
 import pytest
 import redis
 
@@ -105,3 +107,62 @@ def test_usage_matches_docs_memory(server_factory):
     assert near(r.memory_usage("h", samples=0) / 1000000, 66)
     assert near(r.memory_usage("h") / 1000000, 66)
     r.close()
+
+
+INFO_MEMORY_FIELDS = (
+    "used_memory", "used_memory_rss", "used_memory_peak", "used_memory_overhead",
+    "used_memory_startup", "used_memory_dataset", "used_memory_dataset_perc",
+    "allocator_allocated", "allocator_active", "allocator_resident", "allocator_frag_ratio",
+    "allocator_frag_bytes", "allocator_rss_ratio", "allocator_rss_bytes", "rss_overhead_ratio",
+    "rss_overhead_bytes", "mem_fragmentation_ratio", "mem_fragmentation_bytes",
+    "mem_not_counted_for_evict", "mem_replication_backlog", "mem_clients_slaves",
+    "mem_clients_normal", "mem_aof_buffer", "maxmemory", "maxmemory_policy", "mem_allocator")
+
+
+def test_info_memory_has_redis_fields(r):
+    """The INFO memory fields redis_exporter and dashboards read."""
+    info = r.info("memory")
+    for name in INFO_MEMORY_FIELDS:
+        assert name in info, name
+    assert info["used_memory_overhead"] >= info["used_memory_startup"] > 0
+    if info["mem_allocator"].startswith("jemalloc"):
+        assert info["allocator_resident"] >= info["allocator_active"] >= \
+            info["allocator_allocated"] > 0
+
+
+def stats_of(r):
+    s = r.execute_command("MEMORY", "STATS")
+    return dict(zip(s[0::2], s[1::2]))
+
+
+def test_client_query_buffer_counts_as_client_memory(r, raw):
+    """Half a megabyte of a bulk argument still arriving is memory a
+    client holds: INFO mem_clients_normal, MEMORY STATS clients.normal and
+    overhead.total count it, and give it back when the client goes."""
+    before = r.info("memory")["mem_clients_normal"]
+    c = raw()
+    c.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n" + b"x" * 500000)
+    deadline = time.time() + 10
+    while r.info("memory")["mem_clients_normal"] < before + 400000:
+        assert time.time() < deadline, r.info("memory")["mem_clients_normal"]
+        time.sleep(0.05)
+    st = stats_of(r)
+    assert st["clients.normal"] >= before + 400000
+    assert st["overhead.total"] >= st["startup.allocated"] + 400000
+    c.close()
+    deadline = time.time() + 10
+    while r.info("memory")["mem_clients_normal"] >= before + 400000:
+        assert time.time() < deadline
+        time.sleep(0.05)
+
+
+def test_allocator_figures_in_memory_stats(r):
+    st = stats_of(r)
+    if r.info("memory")["mem_allocator"].startswith("jemalloc"):
+        # jemalloc's active pages hold partly used slabs: always more than
+        # the bytes handed out.
+        assert st["allocator.active"] > st["allocator.allocated"] > 0
+    assert st["allocator.active"] >= st["allocator.allocated"] > 0
+    assert st["allocator.resident"] >= st["allocator.active"]
+    assert st["allocator-fragmentation.bytes"] == \
+        st["allocator.active"] - st["allocator.allocated"]

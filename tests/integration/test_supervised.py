@@ -115,7 +115,8 @@ def test_ready_then_stopping(data_dir, abstract):
 @pytest.mark.cairn_only
 def test_loading_progress_before_ready(data_dir):
     # A dataset to load: written by one server, loaded by the next.
-    first = Supervised(Notify(), data_dir, "--save", "")
+    first_notify = Notify()
+    first = Supervised(first_notify, data_dir, "--save", "")
     try:
         deadline = time.time() + 10
         while True:
@@ -133,6 +134,7 @@ def test_loading_progress_before_ready(data_dir):
         c.close()
     finally:
         first.stop()
+        first_notify.close()
     notify = Notify()
     s = Supervised(notify, data_dir, "--save", "")
     try:

@@ -862,6 +862,23 @@ static void test_pubsub_queue_bounded(void)
     cairn_close(db);
 }
 
+/* A reply built past the normal output limit (SRANDMEMBER with a huge
+ * negative count) stops at the limit; the handle returns an error instead
+ * of a truncated reply, and keeps working. */
+static void test_reply_over_output_limit(void)
+{
+    cairn *db = open_default();
+    CHECK_REPLY(is_status(R, "OK"), db, "CONFIG", "SET", "client-output-buffer-limit",
+                "normal 1mb 0 0");
+    CHECK_REPLY(is_int(R, 3), db, "SADD", "s", "a", "b", "c");
+    const char *argv[] = {"SRANDMEMBER", "s", "-9223372036854775807"};
+    cairn_reply *r = NULL;
+    CHECK(cairn_command(db, 3, argv, NULL, &r) == CAIRN_ERROR && r == NULL);
+    CHECK(strstr(cairn_errmsg(db), "client-output-buffer-limit") != NULL);
+    CHECK_REPLY(is_int(R, 3), db, "SCARD", "s");
+    cairn_close(db);
+}
+
 typedef struct seen {
     cairn *db;
     int n;
@@ -925,5 +942,6 @@ int main(void)
     TEST(test_pubsub_poll);
     TEST(test_pubsub_queue_bounded);
     TEST(test_pubsub_handler);
+    TEST(test_reply_over_output_limit);
     return TEST_REPORT();
 }

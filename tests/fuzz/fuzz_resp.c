@@ -1,7 +1,8 @@
 /* fuzz_resp.c -- the request parser (src/net/resp.c).
  *
- * The input's first byte seeds how the rest is cut into reads; the rest is
- * what a client sends.  It is parsed twice: all at once, and read by read
+ * The input's first byte seeds how the rest is cut into reads, and its
+ * high bit makes the client one that has yet to authenticate (smaller
+ * limits); the rest is what a client sends.  It is parsed twice: all at once, and read by read
  * with the buffer compacted between reads as the connection does.  Both
  * must see the same commands and stop at the same error, every argument
  * must lie inside the bytes received, and the parser's state must stay
@@ -14,7 +15,7 @@
 #include "net/resp.h"
 
 /* What a parse saw: each command as its arguments' lengths and bytes, and
- * the error it ended with (NULL: none). */
+ * the error it ended with. */
 typedef struct transcript {
     dstr text;
     int failed;
@@ -42,12 +43,29 @@ static void record_command(transcript *t, const resp_parser *p, const char *buf,
     }
 }
 
+static int always(void *priv)
+{
+    (void)priv;
+    return 1;
+}
+
+/* A parser for a client that has authenticated, or (unauthed) one that
+ * has yet to: smaller commands only. */
+static void parser_init(resp_parser *p, int unauthed)
+{
+    resp_parser_init(p, 512 * 1024 * 1024);
+    if (unauthed) {
+        p->unauthed = always;
+        resp_parser_set_limits(p, p->max_bulk, 1);
+    }
+}
+
 /* The whole input in one buffer. */
-static void parse_at_once(const uint8_t *data, size_t size, transcript *t)
+static void parse_at_once(const uint8_t *data, size_t size, int unauthed, transcript *t)
 {
     dstr buf = dstr_new((const char *)data, size);
     resp_parser p;
-    resp_parser_init(&p, 512 * 1024 * 1024);
+    parser_init(&p, unauthed);
     int r;
     while ((r = resp_parse(&p, buf, size)) == RESP_COMMAND) {
         record_command(t, &p, buf, size);
@@ -65,7 +83,7 @@ static void parse_in_reads(const uint8_t *data, size_t size, uint32_t seed, tran
 {
     dstr buf = dstr_with_cap(64);
     resp_parser p;
-    resp_parser_init(&p, 512 * 1024 * 1024);
+    parser_init(&p, seed & 0x80);
     size_t fed = 0;
     while (fed < size && !t->failed) {
         seed = seed * 1103515245u + 12345u;
@@ -84,8 +102,9 @@ static void parse_in_reads(const uint8_t *data, size_t size, uint32_t seed, tran
             break;
         }
         FUZZ_CHECK(p.consumed <= p.pos && p.pos <= len);
+        /* What the parser says it still needs is what the bulk lacks. */
         size_t need = resp_parser_bulk_need(&p, len);
-        FUZZ_CHECK(need == 0 || fed < size || p.multibulk > 0);
+        FUZZ_CHECK(need == 0 || (p.bulk >= 0 && need <= (size_t)p.bulk + 2));
         if (p.consumed > 0) {
             memmove(buf, buf + p.consumed, len - p.consumed);
             dstr_set_len(buf, len - p.consumed);
@@ -105,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
     transcript whole = {.text = dstr_with_cap(0)}, reads = {.text = dstr_with_cap(0)};
-    parse_at_once(data, size, &whole);
+    parse_at_once(data, size, seed & 0x80, &whole);
     parse_in_reads(data, size, seed, &reads);
     FUZZ_CHECK(dstr_len(whole.text) == dstr_len(reads.text));
     FUZZ_CHECK(memcmp(whole.text, reads.text, dstr_len(whole.text)) == 0);

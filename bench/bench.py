@@ -13,6 +13,14 @@ Sections (SECTIONS, comma-separated):
   scaling     GET at -P 1 with each connection count of CONNS
   memory      bytes per key / element above an empty server, per data set
   callgrind   instructions per request under valgrind --tool=callgrind
+
+Every server runs as it would be monitored in production: cairn-server with
+its Prometheus endpoint on (`metrics-port`), and while a server is up a
+background thread scrapes it every SCRAPE seconds (1; 0 = never) the way
+Prometheus and redis_exporter would: GET /metrics over a new HTTP connection
+for cairn-server, INFO ALL over a new connection for redis-server (what
+redis_exporter does at each scrape).  The scrapes' count and latency go to
+the report.
 """
 
 import json
@@ -27,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -87,6 +96,13 @@ CG_TESTS = env_list("CG_TESTS", "set,get")
 CG_PIPELINES = [int(p) for p in env_list("CG_PIPELINES", "16" if QUICK else "16 1")]
 RUN_TIMEOUT = env_int("RUN_TIMEOUT", 120)
 IDLE_SLEEPS = (0.5, 2.0) if QUICK else (0.5, 3.5)
+try:
+    SCRAPE = float(os.environ.get("SCRAPE") or 1.0)  # seconds between scrapes, 0 = off
+except ValueError:
+    SCRAPE = -1.0
+if not 0 <= SCRAPE <= 3600:
+    raise SystemExit("bench: SCRAPE must be a number of seconds from 0 to 3600")
+SCRAPE_MAX_S = env_int("SCRAPE_MAX_S", 7200)         # a scraper stops after this anyway
 SECTIONS = env_list("SECTIONS", "throughput,scaling,memory,callgrind")
 ALL_TESTS = ("set,get,set_1k,get_1k,incr,lpush,lpop,sadd,hset,zadd,mset,"
              "lrange_100,set_r1m,get_r1m,mix_zipf,"
@@ -248,15 +264,22 @@ class Server:
         self.callgrind_out = callgrind_out
         self.proc = None
         self.port = None
+        self.metrics_port = None
+        self.scraper = None
 
-    def flags(self, port):
-        return ["--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--daemonize", "no", "--dir", self.workdir]
+    def flags(self, port, metrics_port):
+        f = ["--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", self.workdir]
+        if metrics_port:
+            f += ["--metrics-port", str(metrics_port), "--metrics-bind", "127.0.0.1"]
+        return f
 
     def start(self):
         for attempt in range(5):
             port = free_port()
-            cmd = [self.bin] + self.flags(port)
+            # The Prometheus endpoint is on whether or not anything scrapes it.
+            self.metrics_port = free_port() if self.name == "cairn" else None
+            cmd = [self.bin] + self.flags(port, self.metrics_port)
             if self.callgrind_out:
                 cmd = [VALGRIND, "--tool=callgrind", "--dump-instr=no", "--collect-jumps=no",
                        f"--callgrind-out-file={self.callgrind_out}"] + cmd
@@ -267,6 +290,9 @@ class Server:
             if wait_ping(port, 60.0 if self.callgrind_out else 10.0, p):
                 self.proc, self.port, self.cmd = p, port, cmd
                 self.started = time.monotonic()
+                self.scraper = Scraper(self) if SCRAPE > 0 else None
+                if self.scraper:
+                    self.scraper.start()
                 return self
             kill_tree(p)
             LIVE.pop(p.pid, None)
@@ -291,6 +317,9 @@ class Server:
     def stop(self, grace=10.0):
         if self.proc is None:
             return
+        if self.scraper:
+            SCRAPES.append(self.scraper.finish())
+            self.scraper = None
         kill_tree(self.proc, grace)
         LIVE.pop(self.proc.pid, None)
         self.logf.close()
@@ -321,6 +350,88 @@ class Server:
 
     def cmdline(self):
         return " ".join(shquote(a) for a in self.cmd)
+
+
+SCRAPES = []       # summaries of the scrapers of the servers stopped so far
+
+
+class Scraper(threading.Thread):
+    """Scrapes one server every SCRAPE seconds while it runs, as a
+    monitoring system would: a new connection per scrape (Prometheus opens
+    one per scrape for an endpoint that closes it, redis_exporter connects
+    to Redis per scrape), GET /metrics of cairn-server's endpoint, INFO ALL
+    of redis-server.  Bounded: it stops when the server is stopped, after
+    SCRAPE_MAX_S seconds, and waits at most 10 s (Prometheus's default
+    scrape timeout) for one scrape."""
+
+    TIMEOUT = 10.0
+
+    def __init__(self, server):
+        super().__init__(daemon=True, name=f"scrape-{server.name}")
+        self.server_name = server.name
+        self.port = server.metrics_port or server.port
+        self.http = server.metrics_port is not None
+        self.what = "GET /metrics" if self.http else "INFO ALL"
+        self.halt = threading.Event()
+        self.lat_ms, self.sizes = [], []
+        self.errors, self.first_error = 0, None
+        self.t0 = time.monotonic()
+
+    def run(self):
+        k = 0
+        while not self.halt.is_set() and time.monotonic() - self.t0 < SCRAPE_MAX_S:
+            w0 = time.monotonic()
+            try:
+                size = self.scrape_http() if self.http else self.scrape_info()
+                self.lat_ms.append((time.monotonic() - w0) * 1e3)
+                self.sizes.append(size)
+            except (OSError, ValueError) as e:
+                self.errors += 1
+                self.first_error = self.first_error or f"{type(e).__name__}: {e}"
+            # A fixed rate, as Prometheus keeps; a scrape that overran its
+            # slot is followed at once by the next (never two at a time).
+            k += 1
+            self.halt.wait(max(0.0, self.t0 + k * SCRAPE - time.monotonic()))
+
+    def scrape_http(self):
+        import socket
+        with socket.create_connection(("127.0.0.1", self.port), timeout=self.TIMEOUT) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Accept: text/plain;version=0.0.4\r\nConnection: close\r\n\r\n")
+            chunks = []
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                chunks.append(c)
+        data = b"".join(chunks)
+        head, _, body = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200 ") or b"\nredis_up 1\n" not in body:
+            raise ValueError(f"bad response: {data[:120]!r}")
+        return len(body)
+
+    def scrape_info(self):
+        c = cpu.Conn(self.port, timeout=self.TIMEOUT)
+        try:
+            c.s.sendall(cpu.resp_cmd("INFO", "ALL"))
+            r = c.reply()
+        finally:
+            c.close()
+        if not isinstance(r, bytes) or not r.startswith(b"# Server"):
+            raise ValueError(f"bad reply: {r!r:.120}")
+        return len(r)
+
+    def finish(self):
+        self.halt.set()
+        self.join(self.TIMEOUT + 5)
+        wall = time.monotonic() - self.t0
+        lat = sorted(self.lat_ms)
+        return {"kind": "scrape", "server": self.server_name, "what": self.what,
+                "interval_s": SCRAPE, "seconds": round(wall, 1),
+                "scrapes": len(lat), "errors": self.errors, "first_error": self.first_error,
+                "p50_ms": med(lat), "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+                if lat else None, "max_ms": lat[-1] if lat else None,
+                "bytes": med(self.sizes), "ok": self.errors == 0}
 
 
 def shquote(a):
@@ -498,6 +609,10 @@ def med(v):
     return statistics.median(v) if v else None
 
 
+def f3(x):
+    return "-" if x is None else f"{x:.3f}"
+
+
 def fmt_cpu(rec):
     if not rec["ok"]:
         return "FAILED"
@@ -532,6 +647,14 @@ class Bench:
         try:
             fn()
         finally:
+            for sc in SCRAPES:
+                sc["phase"] = name
+                self.records.append(sc)
+                if sc["scrapes"] or sc["errors"]:
+                    log(f"{name}: {sc['server']} scraped ({sc['what']}) {sc['scrapes']} times "
+                        f"in {sc['seconds']} s, {sc['errors']} errors, median "
+                        f"{f3(sc['p50_ms'])} ms, max {f3(sc['max_ms'])} ms")
+            SCRAPES.clear()
             self.phases.append({"phase": name, "seconds": round(time.monotonic() - t0, 1),
                                 "loadavg_start": la0, "loadavg_end": read_loadavg()})
 
@@ -864,7 +987,7 @@ def main():
                 "BIGSIZE", "LIST_LEN", "PIPELINES", "CONNS", "SCALE_N", "MIX_KEYSPACE",
                 "MIX_THETA", "MIX_GET", "MEM_N", "MEM_SMALL", "MEM_FIELDS", "MEM_VALUE",
                 "MEM_TTL", "CG_N", "CG_KEYSPACE", "CG_TESTS", "CG_PIPELINES", "RUN_TIMEOUT",
-                "SECTIONS", "TESTS")}}
+                "SCRAPE", "SECTIONS", "TESTS")}}
     rc = 0
     try:
         for sec in ("throughput", "scaling", "memory", "callgrind"):

@@ -283,6 +283,40 @@ def report(d):
               f"{f(c['idle_correction'] / c['n'], 0)} / {f(r['idle_correction'] / r['n'], 0)} |")
         w("")
 
+    # -- monitoring ------------------------------------------------------------
+    scr = [r for r in d.recs if r["kind"] == "scrape"]
+    if scr:
+        w("## Monitoring during the run")
+        w("")
+        w(f"Every server was scraped every {scr[0]['interval_s']:g} s while it ran, each time "
+          "over a new connection, as Prometheus (cairn-server: GET /metrics of its "
+          "`metrics-port` endpoint, on in every run) and redis_exporter (redis-server: "
+          "INFO ALL) would. The CPU figures above include what the scrapes cost. "
+          "Latency: from connecting to the last byte, as the scraper saw it.")
+        w("")
+        w("| section | server | scrape | servers started | seconds | scrapes | errors | "
+          "p50 ms | p99 ms | max ms | bytes |")
+        w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        agg = {}
+        for r in scr:
+            agg.setdefault((r["phase"], r["server"], r["what"]), []).append(r)
+        for (ph, sv, what), g in agg.items():
+            lat = [x for r in g for x in (r["p50_ms"],) if x is not None]
+            err = sum(r["errors"] for r in g)
+            w(f"| {ph} | {sv} | {what} | {len(g)} | {f(sum(r['seconds'] for r in g), 0)} | "
+              f"{sum(r['scrapes'] for r in g)} | {'**' + str(err) + '**' if err else 0} | "
+              f"{f(med(lat), 3)} | {f(max((r['p99_ms'] or 0) for r in g), 3)} | "
+              f"{f(max((r['max_ms'] or 0) for r in g), 3)} | "
+              f"{f(med([r['bytes'] for r in g if r['bytes']]), 0)} |")
+        errs = [r["first_error"] for r in scr if r["first_error"]]
+        if errs:
+            w("")
+            w(f"First scrape error: `{errs[0]}`")
+        w("")
+        w("(p50: the median of the servers' medians; p99 and max: the largest over the "
+          "servers started in the section.)")
+        w("")
+
     # -- plots, machine, commands ------------------------------------------------
     pngs = [p for p in ("cpu.png", "latency.png", "scaling.png", "memory.png",
                         "instructions.png") if os.path.exists(os.path.join(d.dir, p))]
@@ -310,7 +344,8 @@ def report(d):
     w("")
     w("Settings: " + ", ".join(f"{k}={v}" for k, v in cfg.items()) + ".")
     w("")
-    w("Servers (the same flags for both; ports picked free on 127.0.0.1 each start):")
+    w("Servers (the same flags for both, and cairn-server's Prometheus endpoint on "
+      "`--metrics-port`; ports picked free on 127.0.0.1 each start):")
     w("")
     w("```")
     for s in SERVERS:

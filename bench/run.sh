@@ -40,6 +40,10 @@
 #   CG_N          requests of the shorter callgrind run        (50000, *10000)
 #   CG_TESTS, CG_PIPELINES  callgrind workloads and depths     (set,get; "16 1")
 #   RUN_TIMEOUT   seconds one client run may take              (120)
+#   SCRAPE        seconds between two scrapes of each running server, 0 = none
+#                 (1): cairn-server runs with its Prometheus endpoint on
+#                 (--metrics-port) and is scraped with GET /metrics,
+#                 redis-server with INFO ALL (as redis_exporter does)
 #   RESULTS_DIR   where the report goes                        (bench/results)
 #   CAIRN_BIN     server under test   (build-release/cairn-server)
 #   REDIS_BIN     reference server    (redis-server from PATH)

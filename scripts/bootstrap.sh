@@ -10,7 +10,11 @@ packages=(
     python3-pytest python3-redis python3-cryptography
     redis-server redis-tools locales
     prometheus
+    nodejs
 )
+# npm, for the Node.js clients of the tests (tests/integration/node), unless
+# the nodejs package at hand bundles it.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 # The benchmark's extras (bench/run.sh asks for them: scripts/bootstrap.sh bench):
 # hiredis for its load driver, valgrind for instruction counts, matplotlib
 # for the plots.

@@ -406,16 +406,21 @@ static int refused_while_subscribed(const cairn_session *s, const cmd_def *cmd, 
     return 1;
 }
 
-int engine_pause_holds(cairn_engine *e, const cairn_session *s, int argc, const cslice *argv,
-                       int all)
+int engine_pause_holds(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int all)
 {
-    if (all) return 1;
     const cmd_def *cmd = cmd_lookup(e, argv[0].ptr, argv[0].len);
     if (cmd && cmd->subcommands && argc >= 2) cmd = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
-    if (!cmd) return 0; /* its error needs no pause */
-    uint32_t flags = cmd->flags;
-    if (strcmp(cmd->name, "exec") == 0 && (s->flags & SESS_MULTI)) flags |= multi_queued_flags(s);
-    return (flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
+    if (!all) {
+        if (!cmd) return 0; /* its error needs no pause */
+        uint32_t flags = cmd->flags;
+        if (strcmp(cmd->name, "exec") == 0 && (s->flags & SESS_MULTI))
+            flags |= multi_queued_flags(s);
+        if (!(flags & (CMD_WRITE | CMD_MAY_REPLICATE))) return 0;
+    }
+    /* Held, it is the client's command already (CLIENT LIST's cmd=), as
+     * Redis looks the command up before it pauses the client. */
+    if (cmd) s->last_cmd = cmd;
+    return 1;
 }
 
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,

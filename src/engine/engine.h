@@ -396,9 +396,8 @@ void engine_call_init(cmd_call *c, cairn_engine *e, cairn_session *s, const cmd_
 void engine_call_finish(cmd_call *c);
 /* Would a CLIENT PAUSE hold this request of s (all: a pause of every
  * command; else of writes: commands that write or may replicate, and an
- * EXEC that queued one)? */
-int engine_pause_holds(cairn_engine *e, const cairn_session *s, int argc, const cslice *argv,
-                       int all);
+ * EXEC that queued one)?  A held request's command becomes s->last_cmd. */
+int engine_pause_holds(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int all);
 /* Serve sessions parked on keys that became ready (blocking.c). */
 void engine_serve_ready(cairn_engine *e, int64_t now_us);
 

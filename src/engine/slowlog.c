@@ -98,7 +98,9 @@ static void fill_entry(slow_entry *se, const cmd_call *c, long long id, long lon
     se->id = id;
     se->time_s = c->now_ms / 1000;
     se->us = us;
-    const char *peer = c->s->addr ? c->s->addr : "";
+    /* A session with no connection (a script's, an embedded caller's) is
+     * "?:0", as Redis names its connection-less clients (scripts' too). */
+    const char *peer = c->s->addr ? c->s->addr : "?:0";
     se->peer = dstr_new(peer, strlen(peer));
     se->name = c->s->name ? dstr_new(c->s->name, dstr_len(c->s->name)) : dstr_new("", 0);
 }

@@ -344,7 +344,10 @@ static void randomkey_command(cmd_call *c)
  * taken out of sdb and re-keyed. */
 static void move_key(cmd_call *c, cdb *sdb, const cslice *src, cdb *ddb, const cslice *dst)
 {
-    cobj *o = db_unlink(sdb, src);
+    /* Sessions in XREADGROUP on a stream are told it left (Redis 7.0). */
+    cobj *o = db_find(sdb, src);
+    if (o->type == OBJ_STREAM) signal_key_ready(c->e, sdb, src);
+    o = db_unlink(sdb, src);
     unsigned lru = o->lru;
     o = db_add(c, ddb, dst, obj_set_key(o, dst, obj_expire(o)));
     o->lru = lru; /* a rename is not an access */
@@ -539,6 +542,8 @@ static void swapdb_command(cmd_call *c)
          * that exist on either side before or after change; sessions
          * parked on a key that now exists may be served. */
         cdb *a = &c->e->dbs[id1], *b = &c->e->dbs[id2];
+        signal_db_streams(c->e, a);
+        signal_db_streams(c->e, b);
         touch_watched_db(c->e, a);
         touch_watched_db(c->e, b);
         cdb tmp = *a;
@@ -582,6 +587,7 @@ static void flushdb_command(cmd_call *c)
     long long removed = db_size(c->db);
     touch_watched_db(c->e, c->db);
     tracking_flush(c->e);
+    signal_db_streams(c->e, c->db);
     db_empty(c->db);
     /* Logged even when the db was already empty, as Redis propagates it. */
     c->dirty += removed > 0 ? removed : 1;
@@ -596,6 +602,7 @@ static void flushall_command(cmd_call *c)
     tracking_flush(c->e);
     for (int i = 0; i < c->e->ndbs; i++) {
         removed += db_size(&c->e->dbs[i]);
+        signal_db_streams(c->e, &c->e->dbs[i]);
         db_empty(&c->e->dbs[i]);
     }
     c->dirty += removed + 1;

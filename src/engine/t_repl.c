@@ -74,7 +74,8 @@ const cmd_def repl_commands[] = {
      .acl = ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
      .group = "server",
      .since = "7.0.0",
-     .summary = "Raft replication between Cairn nodes: peer messages and leadership transfer",
+     .summary = "Raft replication between Cairn nodes: peer messages, membership changes and "
+                "leadership transfer",
      .complexity = "O(1)"},
     {.name = "sentinel",
      .proc = sentinel_command,

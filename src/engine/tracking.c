@@ -1,6 +1,7 @@
 /* tracking.c -- client-side caching; see tracking.h. */
 #include "tracking.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "../ds/alloc.h"
@@ -25,11 +26,20 @@ typedef struct id_list {
     int n, cap;
 } id_list;
 
+/* A BCAST prefix: its sessions, and the keys under it changed since the
+ * last broadcast (key -> id of the session that changed it last, 0 for
+ * expiry and eviction: NOLOOP needs it). */
+typedef struct bcast_prefix {
+    id_list ids;
+    dict *pending;
+} bcast_prefix;
+
 struct tracking_state {
     dict *table;     /* key -> id_list: sessions that read it (default mode) */
-    dict *prefixes;  /* prefix -> id_list: BCAST sessions */
+    dict *prefixes;  /* prefix -> bcast_prefix: BCAST sessions */
     dict *sessions;  /* id (8 bytes) -> cairn_session, every tracking session */
     long long items; /* (key, session) pairs in table */
+    long pending;    /* prefixes with keys to broadcast */
 };
 
 struct tracking_sess {
@@ -45,6 +55,14 @@ static void id_list_free(void *p)
     id_list *l = p;
     cm_free(l->ids);
     cm_free(l);
+}
+
+static void bcast_prefix_free(void *p)
+{
+    bcast_prefix *bp = p;
+    cm_free(bp->ids.ids);
+    if (bp->pending) dict_release(bp->pending);
+    cm_free(bp);
 }
 
 /* Add id unless present; returns 1 if added. */
@@ -79,21 +97,22 @@ static cairn_session *session_by_id(cairn_engine *e, uint64_t id)
  * Sending invalidations
  * ------------------------------------------------------------------------ */
 
-/* The payload: [key], or a null for "every key" (a flush). */
-static void add_payload(rbuf *out, const cslice *key)
+/* The payload: [key, ...], or a null for "every key" (a flush). */
+static void add_payload(rbuf *out, const cslice *const *keys, int n)
 {
-    if (!key) {
+    if (!keys) {
         reply_null(out);
         return;
     }
-    reply_array_len(out, 1);
-    reply_bulk(out, key->ptr, key->len);
+    reply_array_len(out, n);
+    for (int i = 0; i < n; i++)
+        reply_bulk(out, keys[i]->ptr, keys[i]->len);
 }
 
-/* Tell s that key (NULL: every key) changed, through its redirection if
- * it has one.  Messages it cannot receive (RESP2 without a subscribed
- * redirection) are dropped, as Redis does. */
-static void send_invalidation(cairn_engine *e, cairn_session *s, const cslice *key)
+/* Tell s that the n keys changed (keys NULL: every key), through its
+ * redirection if it has one.  Messages it cannot receive (RESP2 without
+ * a subscribed redirection) are dropped, as Redis does. */
+static void send_invalidation(cairn_engine *e, cairn_session *s, const cslice *const *keys, int n)
 {
     tracking_sess *ts = s->tracking;
     cairn_session *to = s;
@@ -122,8 +141,13 @@ static void send_invalidation(cairn_engine *e, cairn_session *s, const cslice *k
     } else {
         return;
     }
-    add_payload(to->out, key);
+    add_payload(to->out, keys, n);
     if (e->host && e->host->pushed) e->host->pushed(e->host_priv, to);
+}
+
+static void send_key_invalidation(cairn_engine *e, cairn_session *s, const cslice *key)
+{
+    send_invalidation(e, s, &key, 1);
 }
 
 static int starts_with(const cslice *key, const dstr prefix)
@@ -132,24 +156,90 @@ static int starts_with(const cslice *key, const dstr prefix)
     return key->len >= n && memcmp(key->ptr, prefix, n) == 0;
 }
 
+/* Note key under every BCAST prefix it starts with; tracking_broadcast
+ * sends them at the end of the event-loop iteration, as Redis does. */
 static void invalidate_bcast(cairn_engine *e, const cslice *key, const cairn_session *modifier)
 {
-    dict *d = e->tracking->prefixes;
+    tracking_state *st = e->tracking;
+    dict *d = st->prefixes;
     if (!d || dict_size(d) == 0) return;
     dict_iter it;
     dict_iter_start(&it, d);
     dict_entry *de;
     while ((de = dict_iter_next(&it))) {
         if (!starts_with(key, de->key)) continue;
-        const id_list *l = de->v.ptr;
-        for (int i = 0; i < l->n; i++) {
-            cairn_session *s = session_by_id(e, l->ids[i]);
-            if (!s || !(s->tracking->flags & TRK_BCAST)) continue;
-            if (s == modifier && (s->tracking->flags & TRK_NOLOOP)) continue;
-            send_invalidation(e, s, key);
-        }
+        bcast_prefix *bp = de->v.ptr;
+        if (!bp->pending) bp->pending = dict_create(e->hash_seed, NULL, 0);
+        if (!dict_size(bp->pending)) st->pending++;
+        dict_entry *existing = NULL;
+        dict_entry *ke = dict_add(bp->pending, dstr_new(key->ptr, key->len), &existing);
+        (ke ? ke : existing)->v.s64 = modifier ? (int64_t)modifier->id : 0;
     }
     dict_iter_end(&it);
+}
+
+/* Keys in byte order, as Redis's radix tree gives them. */
+static int cmp_key(const void *a, const void *b)
+{
+    const dict_entry *x = *(dict_entry *const *)a, *y = *(dict_entry *const *)b;
+    size_t lx = dstr_len(x->key), ly = dstr_len(y->key);
+    int c = memcmp(x->key, y->key, lx < ly ? lx : ly);
+    return c ? c : (lx > ly) - (lx < ly);
+}
+
+/* One message to each session of the prefix with every key changed under
+ * it (a NOLOOP session's own changes left out; nothing if that leaves no
+ * key). */
+static void broadcast_prefix(cairn_engine *e, bcast_prefix *bp)
+{
+    size_t n = dict_size(bp->pending);
+    dict_entry **ents = cm_malloc(sizeof(*ents) * n);
+    const cslice **keys = cm_malloc(sizeof(*keys) * n);
+    cslice *slices = cm_malloc(sizeof(*slices) * n);
+    size_t i = 0;
+    dict_iter it;
+    dict_iter_start(&it, bp->pending);
+    for (dict_entry *de; (de = dict_iter_next(&it));)
+        ents[i++] = de;
+    dict_iter_end(&it);
+    qsort(ents, n, sizeof(*ents), cmp_key);
+    for (i = 0; i < n; i++)
+        slices[i] = (cslice){ents[i]->key, dstr_len(ents[i]->key)};
+    for (int j = 0; j < bp->ids.n; j++) {
+        cairn_session *s = session_by_id(e, bp->ids.ids[j]);
+        if (!s || !(s->tracking->flags & TRK_BCAST)) continue;
+        int noloop = (s->tracking->flags & TRK_NOLOOP) != 0;
+        int k = 0;
+        for (i = 0; i < n; i++)
+            if (!noloop || ents[i]->v.s64 != (int64_t)s->id) keys[k++] = &slices[i];
+        if (k) send_invalidation(e, s, keys, k);
+    }
+    cm_free(slices);
+    cm_free(keys);
+    cm_free(ents);
+    dict_release(bp->pending);
+    bp->pending = NULL;
+}
+
+void tracking_broadcast_slow(cairn_engine *e)
+{
+    tracking_state *st = e->tracking;
+    if (!st->pending) return;
+    /* The prefixes in byte order too, as Redis sends them. */
+    dict_entry **todo = cm_malloc(sizeof(*todo) * (size_t)st->pending);
+    long n = 0;
+    dict_iter it;
+    dict_iter_start(&it, st->prefixes);
+    for (dict_entry *de; (de = dict_iter_next(&it));) {
+        bcast_prefix *bp = de->v.ptr;
+        if (bp->pending && dict_size(bp->pending) && n < st->pending) todo[n++] = de;
+    }
+    dict_iter_end(&it);
+    st->pending = 0;
+    qsort(todo, (size_t)n, sizeof(*todo), cmp_key);
+    for (long i = 0; i < n; i++)
+        broadcast_prefix(e, todo[i]->v.ptr);
+    cm_free(todo);
 }
 
 /* Send the invalidation of a key of the table and forget the key. */
@@ -163,7 +253,7 @@ static void invalidate_entry(cairn_engine *e, dict_entry *de, const cslice *key,
          * it read the key hears nothing, as in Redis. */
         if (!s || (s->tracking->flags & TRK_BCAST)) continue;
         if (s == modifier && (s->tracking->flags & TRK_NOLOOP)) continue;
-        send_invalidation(e, s, key);
+        send_key_invalidation(e, s, key);
     }
     e->tracking->items -= l->n;
 }
@@ -195,7 +285,7 @@ void tracking_flush(cairn_engine *e)
     dict_iter_start(&it, e->tracking->sessions);
     dict_entry *de;
     while ((de = dict_iter_next(&it)))
-        send_invalidation(e, de->v.ptr, NULL);
+        send_invalidation(e, de->v.ptr, NULL, 0);
     dict_iter_end(&it);
     if (e->tracking->table) dict_release(e->tracking->table);
     e->tracking->table = NULL;
@@ -288,13 +378,17 @@ static void remove_prefixes(cairn_engine *e, cairn_session *s)
         dstr p = ts->prefixes[i];
         dict_entry *de = d ? dict_find(d, p, dstr_len(p)) : NULL;
         if (de) {
-            id_list *l = de->v.ptr;
+            bcast_prefix *bp = de->v.ptr;
+            id_list *l = &bp->ids;
             for (int j = 0; j < l->n; j++) {
                 if (l->ids[j] != s->id) continue;
                 l->ids[j] = l->ids[--l->n];
                 break;
             }
-            if (l->n == 0) dict_delete(d, p, dstr_len(p));
+            if (l->n == 0) {
+                if (bp->pending && dict_size(bp->pending)) e->tracking->pending--;
+                dict_delete(d, p, dstr_len(p));
+            }
         }
         dstr_free(p);
     }
@@ -321,13 +415,14 @@ static void add_prefix(cairn_engine *e, cairn_session *s, const cslice *p)
             return;
     ts->prefixes = cm_realloc(ts->prefixes, sizeof(dstr) * (size_t)(ts->nprefixes + 1));
     ts->prefixes[ts->nprefixes++] = dstr_new(p->ptr, p->len);
-    if (!st->prefixes) st->prefixes = dict_create(e->hash_seed, id_list_free, 0);
+    if (!st->prefixes) st->prefixes = dict_create(e->hash_seed, bcast_prefix_free, 0);
     dict_entry *de = dict_find(st->prefixes, p->ptr, p->len);
     if (!de) {
         de = dict_add(st->prefixes, dstr_new(p->ptr, p->len), NULL);
-        de->v.ptr = cm_calloc(1, sizeof(id_list));
+        de->v.ptr = cm_calloc(1, sizeof(bcast_prefix));
     }
-    id_list_add(de->v.ptr, s->id);
+    bcast_prefix *bp = de->v.ptr;
+    id_list_add(&bp->ids, s->id);
 }
 
 static void enable(cmd_call *c, uint64_t redirect, int flags, const cslice *prefixes, int nprefixes)

@@ -5,7 +5,8 @@
  * tracking-table-max-keys, which sessions read which keys; the first
  * change of such a key (a write, an expiry, an eviction) sends each of
  * them an invalidation and forgets the key.  In BCAST mode a session
- * names key prefixes instead and hears of every change under them.  An
+ * names key prefixes instead and hears of every change under them, in one
+ * message per prefix for all the changes of an event-loop iteration.  An
  * invalidation is a RESP3 push ["invalidate", [key]] or, for a RESP2
  * session that redirects to another one subscribed to
  * __redis__:invalidate, a message on that channel; FLUSHDB and FLUSHALL
@@ -37,6 +38,16 @@ static inline void tracking_invalidate_key(cairn_engine *e, const cslice *key,
                                            const cairn_session *modifier)
 {
     if (e->tracking) tracking_invalidate_key_slow(e, key, modifier);
+}
+/* BCAST invalidations wait until the end of the event-loop iteration, as
+ * in Redis (its beforeSleep): then each session of a prefix gets one
+ * message with every key changed under the prefix since, in byte order.
+ * The host calls this before it writes replies out (an embedding after
+ * each command). */
+void tracking_broadcast_slow(cairn_engine *e);
+static inline void tracking_broadcast(cairn_engine *e)
+{
+    if (e->tracking) tracking_broadcast_slow(e);
 }
 /* Every key named by a write c made. */
 void tracking_invalidate_call(cmd_call *c);

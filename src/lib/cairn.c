@@ -31,6 +31,7 @@
 #include "../engine/engine.h"
 #include "../engine/evict.h"
 #include "../engine/reply.h"
+#include "../engine/tracking.h"
 #include "../log/clock.h"
 #include "../log/fileio.h"
 #include "../log/persist.h"
@@ -575,6 +576,8 @@ static int run_locked(cairn *db, int argc, const cslice *args)
         return set_error(db, CAIRN_ERROR,
                          "the reply passed client-output-buffer-limit and was dropped");
     }
+    /* Each command is an iteration of an embedding's loop. */
+    tracking_broadcast(db->engine);
     /* Group commit of one: the entry is written (and fsynced under
      * CAIRN_SYNC_ALWAYS) before the reply is handed back.  If this
      * command's entry could not be, the caller must not take the reply as

@@ -21,6 +21,8 @@
 #include "../engine/cmd.h"
 #include "../engine/config.h"
 #include "../engine/multi.h"
+#include "../engine/pubsub.h"
+#include "../engine/tracking.h"
 
 /* Reads ask for at least this much free space in the query buffer. */
 #define READ_CHUNK (16 * 1024)
@@ -768,6 +770,9 @@ static void on_flush(uv_prepare_t *h)
         run_resumed(n);
         n->hooks.commit(n->hooks.priv);
     }
+    /* What this iteration's commands changed under BCAST prefixes goes
+     * out with their replies. */
+    tracking_broadcast(n->engine);
     client *held = NULL;
     while (n->queue) {
         client *c = n->queue;
@@ -1161,15 +1166,22 @@ void net_shutdown(net *n)
     n->spare_fd = -1;
 }
 
+/* Clients that wait by request are never idle, as in Redis: one parked by
+ * BLPOP and friends (it has its own timeout) or held by CLIENT PAUSE, a
+ * subscriber and a monitor (they only listen). */
+static int exempt_from_idle(const client *c)
+{
+    return (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED)) || (c->sess.flags & SESS_MONITOR) ||
+           pubsub_session_subscribed(&c->sess);
+}
+
 void net_close_idle(net *n, int64_t now_ms, int timeout_s)
 {
     if (timeout_s <= 0) return;
     client *c = n->clients;
     while (c) {
         client *next = c->next;
-        /* A client parked by BLPOP and friends waits by request, with its
-         * own timeout: never idle (as Redis). */
-        if (!(c->flags & CLIENT_BLOCKED) && now_ms - c->last_ms > (int64_t)timeout_s * 1000) {
+        if (!exempt_from_idle(c) && now_ms - c->last_ms > (int64_t)timeout_s * 1000) {
             n->log(n->log_priv, LL_VERBOSE, "Closing idle client");
             client_close(c);
         }

@@ -186,7 +186,8 @@ void client_close(client *c);
  * mem_clients_normal). */
 size_t client_mem_usage(const client *c);
 /* Close clients idle for longer than timeout_s (0: never) at now_ms of
- * clock_mono_ms(); clients parked by a blocking command are not idle. */
+ * clock_mono_ms(); clients that wait by request (blocked, paused,
+ * subscribers, monitors) are not idle. */
 void net_close_idle(net *n, int64_t now_ms, int timeout_s);
 /* The engine ended a parked session's wait (cairn_host_ops.unblocked). */
 void net_client_unblocked(cairn_session *s);

@@ -153,6 +153,22 @@ static peer_link *link_of(peer_set *ps, uint64_t id)
     return NULL;
 }
 
+void peer_set_put(peer_set *ps, uint64_t id, const char *host, int port)
+{
+    peer_link *l = link_of(ps, id);
+    if (!l) {
+        peer_set_add(ps, id, host, port);
+        return;
+    }
+    if (l->port == port && strcmp(l->host, host) == 0) return;
+    snprintf(l->host, sizeof(l->host), "%s", host);
+    l->port = port;
+    if (l->state == LINK_UP || l->state == LINK_CONNECTING) {
+        if (l->state == LINK_CONNECTING) l->state = LINK_UP; /* so that link_down closes it */
+        link_down(l);
+    }
+}
+
 void peer_set_send(peer_set *ps, uint64_t id, const char *data, size_t len)
 {
     peer_link *l = link_of(ps, id);

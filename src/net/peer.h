@@ -26,6 +26,8 @@ typedef struct peer_set {
 int peer_set_init(peer_set *ps, uv_loop_t *loop, const char *secret);
 /* Add the peer id at host:port (connected on the next peer_set_tick). */
 int peer_set_add(peer_set *ps, uint64_t id, const char *host, int port);
+/* Add id at host:port, or move it there if it is elsewhere. */
+void peer_set_put(peer_set *ps, uint64_t id, const char *host, int port);
 /* Queue one message for id (dropped if it cannot be sent). */
 void peer_set_send(peer_set *ps, uint64_t id, const char *data, size_t len);
 /* Write what was queued. */

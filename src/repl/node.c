@@ -12,6 +12,9 @@
 #include "../engine/cmd.h"
 #include "../engine/pubsub.h"
 #include "../log/entry.h"
+#include "../log/fileio.h"
+#include "image.h"
+#include "members.h"
 #include "storage.h"
 #include "wire.h"
 
@@ -74,6 +77,13 @@ struct repl_node {
     cairn_session loader;
     rbuf loader_out;
     int failed;
+
+    /* snapshots: the core asked for one, taken once the engine holds
+     * nothing but applied entries; a leader holds new clients meanwhile */
+    dstr dir, state_tmp;
+    int snap_wanted, snap_hold;
+    uint64_t hold_until, hold_next;
+    uint64_t snaps_taken, snaps_installed;
 };
 
 /* ---- configuration ---- */
@@ -124,11 +134,14 @@ int repl_parse_peers(const char *spec, repl_node_config *cfg, char *err, size_t 
         cfg->n_peers++;
         s = end ? end + 1 : s + len;
     }
+    cfg->joining = 1;
     for (size_t i = 0; i < cfg->n_peers; i++)
-        if (cfg->peers[i].id == cfg->id) return 0;
-    snprintf(err, errlen, "raft-peers does not list this node's raft-id %llu",
-             (unsigned long long)cfg->id);
-    return -1;
+        if (cfg->peers[i].id == cfg->id) cfg->joining = 0;
+    if (cfg->joining && cfg->n_peers == 0) {
+        snprintf(err, errlen, "raft-peers lists no node");
+        return -1;
+    }
+    return 0;
 }
 
 static const repl_peer *peer_of(const repl_node *n, uint64_t id)
@@ -184,8 +197,11 @@ static void update_engine(repl_node *n)
     e->repl_refuse_read = follower ? NULL : msg_down;
 }
 
+static int apply_address(repl_node *n, const raft_entry *ent);
+
 static int apply_batch(repl_node *n, const raft_entry *ent)
 {
+    if (members_is_entry(ent->data, ent->len)) return apply_address(n, ent);
     size_t off = 0;
     while (off < ent->len) {
         entry_view v;
@@ -208,23 +224,95 @@ static int apply_batch(repl_node *n, const raft_entry *ent)
     return 0;
 }
 
-/* Start over from the committed log: this node executed entries as leader
- * that may never commit.  (Without snapshots the whole log is in the
- * core; a compacted prefix would need the snapshot.) */
-static int rebuild(repl_node *n)
+/* ---- membership ---- */
+
+static void learn_address(repl_node *n, const repl_peer *p)
 {
-    n->host.log(n->host.priv, LL_WARNING,
-                "Raft: leadership lost with uncommitted writes; rebuilding the dataset from the "
-                "%llu committed entries",
-                (unsigned long long)n->handed);
-    cslice argv[1] = {{"FLUSHALL", 8}};
-    cairn_entry flush = {0, 0, 0, 1, argv};
-    if (engine_apply_entry(n->e, &n->loader, &flush, &n->loader_out) != 0) {
-        fail(n, "Raft: FLUSHALL failed while rebuilding");
+    const repl_peer *old = peer_of(n, p->id);
+    if (old && old->port == p->port && strcmp(old->host, p->host) == 0) return;
+    raft_conf conf;
+    raft_get_conf(n->r, &conf);
+    if (members_set(&n->cfg, &conf, p) != 0) {
+        n->host.log(n->host.priv, LL_WARNING, "Raft: no room for the address of node %llu",
+                    (unsigned long long)p->id);
+        return;
+    }
+    if (p->id != n->cfg.id && n->host.set_peer)
+        n->host.set_peer(n->host.priv, p->id, p->host, p->port);
+}
+
+static int apply_address(repl_node *n, const raft_entry *ent)
+{
+    repl_peer p;
+    if (members_decode_entry(ent->data, ent->len, &p) != 0) {
+        fail(n, "Raft entry %llu: a malformed node address: the log is corrupt",
+             (unsigned long long)ent->index);
         return -1;
     }
-    rbuf_reset(&n->loader_out);
-    for (uint64_t i = 1; i <= n->handed; i++) {
+    learn_address(n, &p);
+    return 0;
+}
+
+/* The members of the configuration in effect whose address is known,
+ * voters first; returns how many. */
+static size_t members_of(const repl_node *n, const repl_peer **out, int *voter)
+{
+    raft_conf c;
+    raft_get_conf(n->r, &c);
+    size_t k = 0;
+    for (size_t i = 0; i < c.n_voters + c.n_learners; i++) {
+        uint64_t id = i < c.n_voters ? c.voters[i] : c.learners[i - c.n_voters];
+        const repl_peer *p = peer_of(n, id);
+        if (!p) continue;
+        if (voter) voter[k] = i < c.n_voters;
+        out[k++] = p;
+    }
+    return k;
+}
+
+/* A leader makes a learner a voter once it holds what is committed, give
+ * or take PROMOTE_SLACK entries (a node under write load is always a
+ * little behind). */
+#define PROMOTE_SLACK 64
+static void promote_learners(repl_node *n)
+{
+    if (!leader_ready(n)) return;
+    raft_conf c;
+    raft_get_conf(n->r, &c);
+    uint64_t commit = raft_get_commit(n->r);
+    for (size_t i = 0; i < c.n_learners; i++) {
+        uint64_t match = raft_peer_match(n->r, c.learners[i]);
+        uint64_t index, term;
+        if (match && match + PROMOTE_SLACK >= commit &&
+            raft_change_conf(n->r, RAFT_CONF_ADD_VOTER, c.learners[i], &index, &term) == RAFT_OK) {
+            n->host.log(n->host.priv, LL_NOTICE, "Raft: node %llu caught up: now a voter",
+                        (unsigned long long)c.learners[i]);
+            return; /* one change at a time */
+        }
+    }
+}
+
+static int load_snapshot(repl_node *n, int announce, char *err, size_t errlen);
+
+/* Start over from the snapshot and the committed log after it: this node
+ * executed entries as leader that may never commit. */
+static int rebuild(repl_node *n)
+{
+    uint64_t from = rstore_snapshot(n->st)->index;
+    n->host.log(n->host.priv, LL_WARNING,
+                "Raft: leadership lost with uncommitted writes; rebuilding the dataset from the "
+                "snapshot at %llu and the committed entries up to %llu",
+                (unsigned long long)from, (unsigned long long)n->handed);
+    char err[512];
+    if (from) {
+        if (load_snapshot(n, 0, err, sizeof(err)) != 0) {
+            fail(n, "Raft: rebuilding: %s: the node stops", err);
+            return -1;
+        }
+    } else {
+        image_reset(n->e, &n->loader, &n->loader_out);
+    }
+    for (uint64_t i = from + 1; i <= n->handed; i++) {
         const raft_entry *ent = raft_entry_at(n->r, i);
         if (!ent) {
             fail(n, "Raft: entry %llu is not in memory to rebuild from; restart the node",
@@ -247,6 +335,7 @@ static void lost_leadership(repl_node *n)
     n->npend = 0;
     dstr_set_len(n->batch, 0);
     n->lead_term = 0;
+    n->snap_hold = 0;
     n->e->originates = 0;
     if (dirty) rebuild(n);
     n->exec_last = 0;
@@ -363,16 +452,135 @@ static void ask_round(repl_node *n)
     n->round_wanted = 0;
 }
 
+/* ---- snapshots ---- */
+
+/* The snapshot in storage becomes the engine's dataset: its address book
+ * joins this node's (told to the host if announce), its keyspace replaces
+ * the engine's.  Returns 0, or -1 with a message. */
+static int load_snapshot(repl_node *n, int announce, char *err, size_t errlen)
+{
+    const raft_snapshot_meta *m = rstore_snapshot(n->st);
+    uint8_t book[MEMBERS_BOOK_MAX];
+    size_t len = m->size < sizeof(book) ? (size_t)m->size : sizeof(book), used;
+    if (rstore_snapshot_read(n->st, 0, book, len) != 0 ||
+        members_decode_book(book, len, &n->cfg, &m->conf, &used) != 0) {
+        snprintf(err, errlen, "the snapshot at %llu has no address book",
+                 (unsigned long long)m->index);
+        return -1;
+    }
+    for (size_t i = 0; announce && i < n->cfg.n_peers; i++)
+        if (n->cfg.peers[i].id != n->cfg.id && n->host.set_peer)
+            n->host.set_peer(n->host.priv, n->cfg.peers[i].id, n->cfg.peers[i].host,
+                             n->cfg.peers[i].port);
+    return image_load(n->e, &n->loader, &n->loader_out, n->st, used, n->state_tmp, err, errlen);
+}
+
+/* Step 1 for a snapshot arriving from the leader: its chunks go to the
+ * storage's temporary file, and the last one makes it the node's. */
+static int persist_snapshot(repl_node *n, const raft_ready *rd)
+{
+    for (size_t i = 0; i < rd->n_snap_chunks; i++) {
+        const raft_msg *c = &rd->snap_chunks[i];
+        if (c->offset == 0) {
+            if (!c->conf) return -1;
+            raft_snapshot_meta m = {c->index, c->log_term, c->size, *c->conf};
+            if (rstore_snapshot_begin(n->st, &m) != 0) return -1;
+        }
+        if (c->data_len && rstore_snapshot_write(n->st, c->data, c->data_len) != 0) return -1;
+    }
+    return rd->snapshot ? rstore_snapshot_finish(n->st) : 0;
+}
+
+/* Step 3: the received snapshot replaces the dataset. */
+static int install_snapshot(repl_node *n, const raft_snapshot_meta *m)
+{
+    n->host.log(n->host.priv, LL_NOTICE,
+                "Raft: installing the snapshot at %llu (%llu bytes) received from the leader",
+                (unsigned long long)m->index, (unsigned long long)m->size);
+    char err[512];
+    if (load_snapshot(n, 1, err, sizeof(err)) != 0) {
+        fail(n, "Raft: %s: the node stops", err);
+        return -1;
+    }
+    n->applied = n->handed = m->index;
+    n->snaps_installed++;
+    return 0;
+}
+
+/* A chunk the core asked to send is read from this node's snapshot; if
+ * that is no longer the one the core meant, the message is dropped (the
+ * core starts over with the new one). */
+static int fill_chunk(repl_node *n, const raft_msg *m, raft_msg *out, uint8_t **buf)
+{
+    *out = *m;
+    if (m->type != RAFT_MSG_SNAP || m->data || !m->data_len) return 0;
+    const raft_snapshot_meta *snap = rstore_snapshot(n->st);
+    if (snap->index != m->index) return -1;
+    *buf = cm_malloc(m->data_len);
+    if (rstore_snapshot_read(n->st, m->offset, *buf, m->data_len) != 0) return -1;
+    out->data = *buf;
+    return 0;
+}
+
+static void take_snapshot(repl_node *n)
+{
+    uint64_t index = n->applied;
+    raft_snapshot_meta m;
+    if (index <= rstore_snapshot(n->st)->index) return;
+    if (raft_snapshot_meta_at(n->r, index, &m) != RAFT_OK) return;
+    dstr book = members_encode_book(dstr_with_cap(256), &n->cfg);
+    char err[512];
+    int rc = image_save(n->e, n->st, &m, book, dstr_len(book), n->state_tmp, err, sizeof(err));
+    dstr_free(book);
+    if (rc != 0) {
+        fail(n, "Raft: %s: the node stops", err);
+        return;
+    }
+    if (raft_compact(n->r, index, m.size) != RAFT_OK) {
+        fail(n, "Raft: the core refused to compact its log at %llu", (unsigned long long)index);
+        return;
+    }
+    n->snaps_taken++;
+    n->host.log(n->host.priv, LL_NOTICE, "Raft: snapshot at %llu (%llu bytes); log compacted",
+                (unsigned long long)index, (unsigned long long)m.size);
+}
+
+static void end_hold(repl_node *n)
+{
+    if (!n->snap_hold) return;
+    n->snap_hold = 0;
+    n->host.resume_readers(n->host.priv);
+}
+
+/* The engine holds exactly the applied entries unless this node leads and
+ * executed writes that are not committed yet: a snapshot waits for that,
+ * and a leader stops letting clients in until it comes (a round trip),
+ * for at most an election timeout at a time. */
+static void maybe_snapshot(repl_node *n)
+{
+    if (!n->snap_wanted || n->failed) return;
+    int quiet = !dstr_len(n->batch) && n->exec_last <= n->applied;
+    if (!quiet) {
+        if (!n->lead_term) return;
+        if (!n->snap_hold && n->ticks >= n->hold_next) {
+            n->snap_hold = 1;
+            n->hold_until = n->ticks + (uint64_t)n->cfg.election_ticks;
+        } else if (n->snap_hold && n->ticks >= n->hold_until) {
+            end_hold(n);
+            n->hold_next = n->ticks + 4 * (uint64_t)n->cfg.election_ticks;
+        }
+        return;
+    }
+    n->snap_wanted = 0;
+    take_snapshot(n);
+    end_hold(n);
+}
+
 /* ---- the Ready loop ---- */
 
 static int persist_ready(repl_node *n, const raft_ready *rd)
 {
-    /* This node never compacts its log, so no leader of its group sends a
-     * snapshot; one arriving means a peer runs another version. */
-    if (rd->n_snap_chunks || rd->snapshot) {
-        fail(n, "Raft: a snapshot arrived, and this node cannot install one yet");
-        return -1;
-    }
+    if ((rd->n_snap_chunks || rd->snapshot) && persist_snapshot(n, rd) != 0) return -1;
     if (rd->n_entries &&
         (rstore_append(n->st, rd->entries, rd->n_entries) != 0 || rstore_sync(n->st) != 0))
         return -1;
@@ -416,13 +624,20 @@ static void process_ready(repl_node *n)
         check_role(n);
         dstr buf = dstr_with_cap(256);
         for (size_t i = 0; i < rd.n_msgs; i++) {
-            dstr_set_len(buf, 0);
-            buf = wire_encode(buf, &rd.msgs[i]);
-            n->host.send(n->host.priv, rd.msgs[i].to, buf, dstr_len(buf));
+            raft_msg m;
+            uint8_t *chunk = NULL;
+            if (fill_chunk(n, &rd.msgs[i], &m, &chunk) == 0) {
+                dstr_set_len(buf, 0);
+                buf = wire_encode(buf, &m);
+                n->host.send(n->host.priv, m.to, buf, dstr_len(buf));
+            }
+            cm_free(chunk);
         }
         dstr_free(buf);
         if (rd.n_msgs) n->host.send_done(n->host.priv);
+        if (rd.snapshot && install_snapshot(n, rd.snapshot) != 0) return;
         if (apply_committed(n, rd.committed, rd.n_committed) != 0) return;
+        if (rd.compact_index) n->snap_wanted = 1;
         for (size_t i = 0; i < rd.n_reads; i++)
             note_read(n, &rd.reads[i]);
         raft_advance(n->r);
@@ -430,6 +645,7 @@ static void process_ready(repl_node *n)
     }
     resolve(n);
     serve_rounds(n);
+    maybe_snapshot(n);
     update_engine(n);
 }
 
@@ -445,13 +661,16 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
     n->epoch = 1;
     n->round_next = 1;
     n->batch = dstr_with_cap(4096);
+    n->dir = dstr_from_cstr(dir);
+    n->state_tmp = path_join(dir, "state.tmp");
+    session_init(e, &n->loader);
+    rbuf_init(&n->loader_out, 2);
     if (rstore_open(dir, SEGMENT_BYTES, &n->st, err, errlen) != 0) {
         repl_node_free(n);
         return NULL;
     }
     raft_config rc = {
         .id = cfg->id,
-        .n_peers = cfg->n_peers,
         .election_ticks = cfg->election_ticks,
         .heartbeat_ticks = cfg->heartbeat_ticks,
         .pre_vote = 1,
@@ -459,22 +678,32 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         .max_inflight_msgs = 256,
         .max_inflight_bytes = 64u << 20,
         .max_msg_bytes = 1u << 20,
+        .snapshot_entries = cfg->snapshot_entries,
+        .snapshot_bytes = cfg->snapshot_bytes,
+        .snapshot_chunk_bytes = 1u << 20,
         .seed = seed,
     };
+    /* a joining node is a learner of the group it was told about, until
+     * the leader's log or snapshot says what the group is */
     for (size_t i = 0; i < cfg->n_peers; i++)
-        rc.peers[i] = cfg->peers[i].id;
+        if (cfg->peers[i].id != cfg->id || !cfg->joining) rc.peers[rc.n_peers++] = cfg->peers[i].id;
+    if (cfg->joining) rc.learners[rc.n_learners++] = cfg->id;
     size_t nents;
     const raft_entry *ents = rstore_entries(n->st, &nents);
+    const raft_snapshot_meta *snap = rstore_snapshot(n->st);
     n->saved_hs = *rstore_hard_state(n->st);
-    n->r = raft_new(&rc, &n->saved_hs, ents, nents);
+    if (snap->index && load_snapshot(n, 0, err, errlen) != 0) {
+        repl_node_free(n);
+        return NULL;
+    }
+    n->r = raft_new_from(&rc, snap->index ? snap : NULL, &n->saved_hs, ents, nents);
     rstore_release_recovered(n->st);
     if (!n->r) {
         snprintf(err, errlen, "Raft: the recovered log of %s is inconsistent", dir);
         repl_node_free(n);
         return NULL;
     }
-    session_init(e, &n->loader);
-    rbuf_init(&n->loader_out, 2);
+    n->applied = n->handed = snap->index;
     engine_set_log_sink(e, sink, n);
     update_engine(n);
     return n;
@@ -483,14 +712,14 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
 void repl_node_free(repl_node *n)
 {
     if (!n) return;
-    if (n->r) {
-        engine_set_log_sink(n->e, NULL, NULL);
-        session_reset(&n->loader);
-        rbuf_free(&n->loader_out);
-    }
+    if (n->r) engine_set_log_sink(n->e, NULL, NULL);
+    session_reset(&n->loader);
+    rbuf_free(&n->loader_out);
     raft_free(n->r);
     if (n->st) rstore_close(n->st);
     dstr_free(n->batch);
+    dstr_free(n->dir);
+    dstr_free(n->state_tmp);
     cm_free(n->pend);
     cm_free(n->rounds);
     cm_free(n);
@@ -501,6 +730,7 @@ void repl_node_tick(repl_node *n)
     if (n->failed) return;
     n->ticks++;
     raft_tick(n->r);
+    if (n->ticks % 10 == 0) promote_learners(n);
     for (size_t i = 0; i < n->nrounds; i++)
         if (!n->rounds[i].index && n->ticks - n->rounds[i].asked >= ROUND_RETRY_TICKS) {
             n->rounds[i].asked = n->ticks;
@@ -584,6 +814,16 @@ uint64_t repl_node_durable(repl_node *n) { return n->npend ? n->pend[0].epoch - 
 int repl_node_admit(repl_node *n, uint64_t *ticket)
 {
     uint64_t lead = raft_get_leader(n->r);
+    /* A leader waiting to take a snapshot lets no client in; a ticket as a
+     * follower's, so that if leadership is lost the client waits for a read
+     * round like any other. */
+    if (n->snap_hold && n->lead_term && !n->failed) {
+        if (!*ticket) {
+            *ticket = n->round_next;
+            n->round_wanted = 1;
+        }
+        return 0;
+    }
     if (*ticket) {
         if (*ticket > n->read_served && lead != RAFT_NONE && lead != n->cfg.id && !n->failed)
             return 0;
@@ -658,6 +898,126 @@ static void raft_transfer_command(repl_node *n, cmd_call *c)
         reply_ok(c->out);
 }
 
+static int not_leader(repl_node *n, cmd_call *c)
+{
+    if (raft_get_role(n->r) == RAFT_LEADER) return 0;
+    reply_error(c->out, "ERR this node is not the leader");
+    return 1;
+}
+
+static void reply_conf_error(cmd_call *c, int rc)
+{
+    if (rc == RAFT_ERR_BUSY)
+        reply_error(c->out, "TRYAGAIN another membership change is in progress");
+    else if (rc == RAFT_ERR_NOT_LEADER)
+        reply_error(c->out, "ERR this node is not the leader");
+    else
+        reply_error(c->out, "ERR membership change refused");
+}
+
+/* RAFT ADD-NODE id host:port: the address goes in the log, then the node
+ * joins as a learner; the leader promotes it once it has caught up. */
+static void raft_add_node_command(repl_node *n, cmd_call *c)
+{
+    long long id;
+    repl_peer p;
+    if (c->argc != 4) {
+        reply_syntax_error(c);
+        return;
+    }
+    if (!arg_ll(c, 2, &id)) return;
+    if (id <= 0 || members_parse_addr(c->argv[3].ptr, c->argv[3].len, &p) != 0) {
+        reply_error(c->out, "ERR invalid node id or address (id host:port)");
+        return;
+    }
+    if (not_leader(n, c)) return;
+    p.id = (uint64_t)id;
+    raft_conf conf;
+    raft_get_conf(n->r, &conf);
+    if (raft_conf_has_voter(&conf, p.id) || raft_conf_has_learner(&conf, p.id)) {
+        reply_errorf(c->out, "ERR node %lld is already a member", id);
+        return;
+    }
+    dstr ent = members_encode_entry(dstr_with_cap(96), &p);
+    uint64_t index, term;
+    int rc = raft_propose(n->r, ent, dstr_len(ent), &index, &term);
+    dstr_free(ent);
+    if (rc == RAFT_OK) {
+        learn_address(n, &p);
+        rc = raft_change_conf(n->r, RAFT_CONF_ADD_LEARNER, p.id, &index, &term);
+    }
+    if (rc != RAFT_OK) {
+        reply_conf_error(c, rc);
+        return;
+    }
+    n->host.log(n->host.priv, LL_NOTICE, "Raft: adding node %lld at %s:%d as a learner", id, p.host,
+                p.port);
+    reply_ok(c->out);
+}
+
+/* RAFT REMOVE-NODE id: a voter or a learner, this leader included (it
+ * steps down once the change commits). */
+static void raft_remove_node_command(repl_node *n, cmd_call *c)
+{
+    long long id;
+    if (c->argc != 3) {
+        reply_syntax_error(c);
+        return;
+    }
+    if (!arg_ll(c, 2, &id)) return;
+    if (not_leader(n, c)) return;
+    raft_conf conf;
+    raft_get_conf(n->r, &conf);
+    if (id <= 0 || (!raft_conf_has_voter(&conf, (uint64_t)id) &&
+                    !raft_conf_has_learner(&conf, (uint64_t)id))) {
+        reply_errorf(c->out, "ERR node %lld is not a member", id);
+        return;
+    }
+    if (raft_conf_has_voter(&conf, (uint64_t)id) && conf.n_voters == 1) {
+        reply_error(c->out, "ERR cannot remove the last voter");
+        return;
+    }
+    uint64_t index, term;
+    int rc = raft_change_conf(n->r, RAFT_CONF_REMOVE, (uint64_t)id, &index, &term);
+    if (rc != RAFT_OK) {
+        reply_conf_error(c, rc);
+        return;
+    }
+    n->host.log(n->host.priv, LL_NOTICE, "Raft: removing node %lld", id);
+    reply_ok(c->out);
+}
+
+/* RAFT NODES: one map per member of the configuration in effect. */
+static void raft_nodes_command(repl_node *n, cmd_call *c)
+{
+    const repl_peer *mem[RAFT_MAX_PEERS];
+    int voter[RAFT_MAX_PEERS];
+    size_t k = members_of(n, mem, voter);
+    uint64_t lead = raft_get_leader(n->r);
+    int leading = raft_get_role(n->r) == RAFT_LEADER;
+    reply_array_len(c->out, (long)k);
+    for (size_t i = 0; i < k; i++) {
+        char addr[96];
+        snprintf(addr, sizeof(addr), "%s:%d", mem[i]->host, mem[i]->port);
+        uint64_t match = mem[i]->id == n->cfg.id ? raft_last_index(n->r)
+                         : leading               ? raft_peer_match(n->r, mem[i]->id)
+                                                 : 0;
+        reply_map_len(c->out, 6);
+        reply_bulk_cstr(c->out, "id");
+        reply_int(c->out, (long long)mem[i]->id);
+        reply_bulk_cstr(c->out, "addr");
+        reply_bulk_cstr(c->out, addr);
+        reply_bulk_cstr(c->out, "role");
+        reply_bulk_cstr(c->out, voter[i] ? "voter" : "learner");
+        reply_bulk_cstr(c->out, "leader");
+        reply_int(c->out, mem[i]->id == lead);
+        reply_bulk_cstr(c->out, "myself");
+        reply_int(c->out, mem[i]->id == n->cfg.id);
+        reply_bulk_cstr(c->out, "match");
+        reply_int(c->out, (long long)match);
+    }
+}
+
 static void role_command(repl_node *n, cmd_call *c)
 {
     raft *r = n->r;
@@ -665,9 +1025,13 @@ static void role_command(repl_node *n, cmd_call *c)
         reply_array_len(c->out, 3);
         reply_bulk_cstr(c->out, "master");
         reply_int(c->out, (long long)raft_get_commit(r));
-        reply_array_len(c->out, (long)n->cfg.n_peers - 1);
-        for (size_t i = 0; i < n->cfg.n_peers; i++) {
-            const repl_peer *p = &n->cfg.peers[i];
+        const repl_peer *mem[RAFT_MAX_PEERS];
+        size_t k = members_of(n, mem, NULL), others = 0;
+        for (size_t i = 0; i < k; i++)
+            others += mem[i]->id != n->cfg.id;
+        reply_array_len(c->out, (long)others);
+        for (size_t i = 0; i < k; i++) {
+            const repl_peer *p = mem[i];
             if (p->id == n->cfg.id) continue;
             char port[16];
             snprintf(port, sizeof(port), "%d", p->port);
@@ -702,10 +1066,10 @@ static void wait_command(repl_node *n, cmd_call *c)
     long long acked = 0;
     if (raft_get_role(n->r) == RAFT_LEADER) {
         uint64_t commit = raft_get_commit(n->r);
-        for (size_t i = 0; i < n->cfg.n_peers; i++)
-            if (n->cfg.peers[i].id != n->cfg.id &&
-                raft_get_match(n->r, n->cfg.peers[i].id) >= commit)
-                acked++;
+        const repl_peer *mem[RAFT_MAX_PEERS];
+        size_t k = members_of(n, mem, NULL);
+        for (size_t i = 0; i < k; i++)
+            if (mem[i]->id != n->cfg.id && raft_get_match(n->r, mem[i]->id) >= commit) acked++;
     }
     reply_int(c->out, acked);
 }
@@ -757,9 +1121,11 @@ static void sentinel_master(repl_node *n, rbuf *out)
     field(out, "role-reported", "master");
     field_int(out, "role-reported-time", 0);
     field_int(out, "config-epoch", (long long)raft_get_term(n->r));
-    field_int(out, "num-slaves", (long long)n->cfg.n_peers - 1);
-    field_int(out, "num-other-sentinels", (long long)n->cfg.n_peers - 1);
-    field_int(out, "quorum", (long long)n->cfg.n_peers / 2 + 1);
+    const repl_peer *mem[RAFT_MAX_PEERS];
+    long k = (long)members_of(n, mem, NULL);
+    field_int(out, "num-slaves", k - 1);
+    field_int(out, "num-other-sentinels", k - 1);
+    field_int(out, "quorum", k / 2 + 1);
     field_int(out, "failover-timeout", 2000);
     field_int(out, "parallel-syncs", 1);
 }
@@ -768,10 +1134,14 @@ static void sentinel_replicas(repl_node *n, rbuf *out)
 {
     uint64_t lead = raft_get_leader(n->r);
     const repl_peer *lp = peer_of(n, lead);
-    reply_array_len(out, lp ? (long)n->cfg.n_peers - 1 : 0);
+    const repl_peer *mem[RAFT_MAX_PEERS];
+    size_t k = members_of(n, mem, NULL), others = 0;
+    for (size_t i = 0; i < k; i++)
+        others += mem[i]->id != lead;
+    reply_array_len(out, lp ? (long)others : 0);
     if (!lp) return;
-    for (size_t i = 0; i < n->cfg.n_peers; i++) {
-        const repl_peer *p = &n->cfg.peers[i];
+    for (size_t i = 0; i < k; i++) {
+        const repl_peer *p = mem[i];
         if (p->id == lead) continue;
         char name[96], runid[48], port[16];
         snprintf(name, sizeof(name), "%s:%d", p->host, p->port);
@@ -804,9 +1174,13 @@ static void sentinel_replicas(repl_node *n, rbuf *out)
 
 static void sentinel_sentinels(repl_node *n, rbuf *out)
 {
-    reply_array_len(out, (long)n->cfg.n_peers - 1);
-    for (size_t i = 0; i < n->cfg.n_peers; i++) {
-        const repl_peer *p = &n->cfg.peers[i];
+    const repl_peer *mem[RAFT_MAX_PEERS];
+    size_t k = members_of(n, mem, NULL), others = 0;
+    for (size_t i = 0; i < k; i++)
+        others += mem[i]->id != n->cfg.id;
+    reply_array_len(out, (long)others);
+    for (size_t i = 0; i < k; i++) {
+        const repl_peer *p = mem[i];
         if (p->id == n->cfg.id) continue;
         char runid[48], port[16];
         node_runid(n, p->id, runid, sizeof(runid));
@@ -902,6 +1276,12 @@ void repl_node_command(repl_node *n, cmd_call *c)
         raft_msg_command(n, c);
     } else if (c->argc >= 2 && arg_is(c, 1, "transfer-leader")) {
         raft_transfer_command(n, c);
+    } else if (c->argc >= 2 && arg_is(c, 1, "add-node")) {
+        raft_add_node_command(n, c);
+    } else if (c->argc >= 2 && arg_is(c, 1, "remove-node")) {
+        raft_remove_node_command(n, c);
+    } else if (c->argc == 2 && arg_is(c, 1, "nodes")) {
+        raft_nodes_command(n, c);
     } else {
         reply_errorf(c->out, "ERR unknown subcommand '%.*s'. Try RAFT HELP.",
                      c->argc >= 2 ? (int)c->argv[1].len : 0, c->argc >= 2 ? c->argv[1].ptr : "");
@@ -922,13 +1302,19 @@ void repl_node_info(repl_node *n, dstr *out)
 {
     raft *r = n->r;
     int leading = raft_get_role(r) == RAFT_LEADER;
+    raft_conf conf;
+    raft_get_conf(r, &conf);
     dstr s = *out;
     s = dstr_catfmt(s, "role:%s\r\n", leading ? "master" : "slave");
+    const repl_peer *mem[RAFT_MAX_PEERS];
+    size_t nmem = members_of(n, mem, NULL), others = 0;
+    for (size_t i = 0; i < nmem; i++)
+        others += mem[i]->id != n->cfg.id;
     if (leading) {
-        s = dstr_catfmt(s, "connected_slaves:%zu\r\n", n->cfg.n_peers - 1);
+        s = dstr_catfmt(s, "connected_slaves:%zu\r\n", others);
         int k = 0;
-        for (size_t i = 0; i < n->cfg.n_peers; i++) {
-            const repl_peer *p = &n->cfg.peers[i];
+        for (size_t i = 0; i < nmem; i++) {
+            const repl_peer *p = mem[i];
             if (p->id == n->cfg.id) continue;
             uint64_t match = raft_get_match(r, p->id);
             s = dstr_catfmt(s, "slave%d:ip=%s,port=%d,state=online,offset=%llu,lag=0\r\n", k++,
@@ -946,11 +1332,17 @@ void repl_node_info(repl_node *n, dstr *out)
                     "master_failover_state:no-failover\r\nmaster_repl_offset:%llu\r\n"
                     "raft_id:%llu\r\nraft_state:%s\r\nraft_term:%llu\r\nraft_leader_id:%llu\r\n"
                     "raft_commit_index:%llu\r\nraft_applied_index:%llu\r\nraft_last_index:%llu\r\n"
-                    "raft_voters:%zu\r\nraft_learners:0\r\n",
+                    "raft_voters:%zu\r\nraft_learners:%zu\r\n",
                     (unsigned long long)raft_get_commit(r), (unsigned long long)n->cfg.id,
                     role_name(raft_get_role(r)), (unsigned long long)raft_get_term(r),
                     (unsigned long long)raft_get_leader(r), (unsigned long long)raft_get_commit(r),
                     (unsigned long long)n->applied, (unsigned long long)raft_last_index(r),
-                    n->cfg.n_peers);
+                    conf.n_voters, conf.n_learners);
+    const raft_snapshot_meta *snap = rstore_snapshot(n->st);
+    s = dstr_catfmt(s,
+                    "raft_snapshot_index:%llu\r\nraft_snapshot_bytes:%llu\r\n"
+                    "raft_snapshots_taken:%llu\r\nraft_snapshots_installed:%llu\r\n",
+                    (unsigned long long)snap->index, (unsigned long long)snap->size,
+                    (unsigned long long)n->snaps_taken, (unsigned long long)n->snaps_installed);
     *out = s;
 }

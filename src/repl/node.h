@@ -41,13 +41,20 @@ typedef struct repl_peer {
 typedef struct repl_node_config {
     uint64_t id;
     size_t n_peers;
-    repl_peer peers[RAFT_MAX_PEERS]; /* every voter, this node included */
+    /* every voter, this node included -- unless it joins: a node not in
+     * the list starts as a learner waiting for RAFT ADD-NODE.  Then the
+     * address book (members.h), kept up to date as the group changes. */
+    repl_peer peers[RAFT_MAX_PEERS];
+    int joining;
     int election_ticks;
     int heartbeat_ticks;
     /* What a peer's RAFT command must carry (raft-secret); "" for none. */
     char secret[128];
     /* The master name Sentinel clients ask for (raft-group-name). */
     char group_name[64];
+    /* Snapshot the dataset and compact the log after this many Raft
+     * entries, or entry bytes, applied since the last snapshot (0: never). */
+    uint64_t snapshot_entries, snapshot_bytes;
 } repl_node_config;
 
 /* Parse "1@host:port,2@host:port,..." into cfg->peers.  Returns 0, or -1
@@ -70,6 +77,9 @@ typedef struct repl_host {
     void (*fatal)(void *priv, const char *why);
     void (*log)(void *priv, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
     void *priv;
+    /* The group told this node where node id listens (a member added, or
+     * one that moved): send to it there from now on. */
+    void (*set_peer)(void *priv, uint64_t id, const char *host, int port);
 } repl_host;
 
 typedef struct repl_node repl_node;

@@ -5,6 +5,7 @@
 
 #include "../ds/util.h"
 #include "../engine/cmd.h"
+#include "../engine/monitor.h"
 #include "function.h"
 
 /* FUNCTION LOAD [REPLACE] code */
@@ -216,6 +217,9 @@ static void function_help_command(cmd_call *c)
 /* FCALL / FCALL_RO function numkeys key... arg... */
 static void fcall_generic(cmd_call *c, int ro)
 {
+    /* Fed here (FCALL is flagged skip-monitor) so that monitors see the
+     * call before the commands its function runs, as in Redis. */
+    if (c->e->cfg.monitoring) monitor_feed(c);
     script_engine *se = script_get(c->e);
     const fn_func *f = function_find(se, c->argv[1].ptr, c->argv[1].len);
     if (!f) {

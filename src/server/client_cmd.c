@@ -38,6 +38,28 @@ static int slice_eq_cstr(const cslice *s, const char *str)
     return s->len == strlen(str) && memcmp(s->ptr, str, s->len) == 0;
 }
 
+/* The output as Redis describes it: its first block is Redis's fixed
+ * reply buffer (16 KiB either way): rbs its size, obl the bytes in it not
+ * yet written; the blocks after it are Redis's reply list: oll their
+ * number, omem the memory they take. */
+typedef struct out_mem {
+    size_t rbs, obl, oll, omem;
+} out_mem;
+
+static out_mem output_memory(const rbuf *b)
+{
+    out_mem m = {0, 0, 0, 0};
+    const rbuf_block *blk = b->head;
+    if (!blk) return m;
+    m.rbs = blk->cap;
+    m.obl = blk->used - b->head_off;
+    for (blk = blk->next; blk; blk = blk->next) {
+        m.oll++;
+        m.omem += sizeof(*blk) + blk->cap;
+    }
+    return m;
+}
+
 /* Redis's one-letter client flags, in the order Redis 7.0 writes them; N
  * when none applies. */
 static void client_flags(const client *cl, char *buf, size_t size)
@@ -46,7 +68,8 @@ static void client_flags(const client *cl, char *buf, size_t size)
     if (pubsub_session_subscribed(&cl->sess)) buf[n++] = 'P';
     /* EXEC runs the queued commands still in the transaction, as Redis. */
     if (cl->sess.flags & (SESS_MULTI | SESS_IN_EXEC)) buf[n++] = 'x';
-    if (cl->sess.blocked) buf[n++] = 'b';
+    /* Redis parks a client held by CLIENT PAUSE as a blocked one. */
+    if (cl->sess.blocked || (cl->flags & CLIENT_PAUSED)) buf[n++] = 'b';
     if (tracking_session_on(&cl->sess)) buf[n++] = 't';
     if (tracking_session_broken(&cl->sess)) buf[n++] = 'R';
     if (tracking_session_bcast(&cl->sess)) buf[n++] = 'B';
@@ -77,7 +100,7 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
     long long age = (now_ms - cl->ctime_ms) / 1000;
     long long idle = (now_ms - cl->last_ms) / 1000;
     size_t qbuf = dstr_len(cl->qbuf), qfree = dstr_cap(cl->qbuf) - qbuf;
-    size_t rbs = rbuf_capacity(&cl->out);
+    out_mem om = output_memory(&cl->out);
     size_t multi_mem = multi_queued_mem(&cl->sess);
     char flags[16];
     client_flags(cl, flags, sizeof(flags));
@@ -86,14 +109,14 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
         s,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld "
         "psub=%ld ssub=%ld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
-        "rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=%s cmd=%s user=%s redir=%lld "
+        "rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu events=%s cmd=%s user=%s redir=%lld "
         "resp=%d lib-name=%s lib-ver=%s",
         (unsigned long long)cl->sess.id, cl->addr, cl->laddr, cl->fd,
         cl->sess.name ? cl->sess.name : "", age > 0 ? age : 0, idle > 0 ? idle : 0, flags,
         cl->sess.db, pubsub_session_count(&cl->sess, PS_CHANNEL),
         pubsub_session_count(&cl->sess, PS_PATTERN), pubsub_session_count(&cl->sess, PS_SHARD),
-        multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, rbs, rbs,
-        (size_t)cl->out.bytes, client_mem_usage(cl) + argv_mem, writing ? "rw" : "r", cmd,
+        multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, om.rbs, om.rbs, om.obl,
+        om.oll, om.omem, client_mem_usage(cl) + argv_mem, writing ? "rw" : "r", cmd,
         cl->sess.user->name, tracking_session_redirect(&cl->sess), cl->sess.resp,
         cl->sess.lib_name ? cl->sess.lib_name : "", cl->sess.lib_ver ? cl->sess.lib_ver : "");
 }

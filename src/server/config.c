@@ -253,6 +253,20 @@ const config_def server_config_defs[] = {
      .flags = CF_IMMUTABLE,
      .offset = offsetof(cairn_server, cfg.raft_group_name),
      .dflt = "cairn"},
+    {.name = "raft-snapshot-entries",
+     .type = CT_INT,
+     .flags = CF_IMMUTABLE,
+     .offset = offsetof(cairn_server, cfg.raft_snapshot_entries),
+     .lo = 0,
+     .hi = INT_MAX,
+     .dflt = "100000"},
+    {.name = "raft-snapshot-bytes",
+     .type = CT_INT,
+     .flags = CF_IMMUTABLE,
+     .offset = offsetof(cairn_server, cfg.raft_snapshot_bytes),
+     .lo = 0,
+     .hi = INT_MAX,
+     .dflt = "67108864"},
 };
 
 void *server_config_base(void *priv) { return priv; }

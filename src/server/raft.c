@@ -43,6 +43,12 @@ static void node_fatal(void *priv, const char *why)
     server_shutdown(srv);
 }
 
+static void node_set_peer(void *priv, uint64_t id, const char *host, int port)
+{
+    cairn_server *srv = priv;
+    peer_set_put(&srv->peers, id, host, port);
+}
+
 static void hook_flush(void *priv)
 {
     cairn_server *srv = priv;
@@ -109,7 +115,10 @@ int server_raft_start(cairn_server *srv)
                       node_resume_readers,
                       node_fatal,
                       server_log_cb,
-                      srv};
+                      srv,
+                      node_set_peer};
+    nc.snapshot_entries = (uint64_t)cfg->raft_snapshot_entries;
+    nc.snapshot_bytes = (uint64_t)cfg->raft_snapshot_bytes;
     /* The Raft log is the command log: no append-only file, no snapshot
      * loaded beside it. */
     persist_skip_load(srv->persist);
@@ -118,10 +127,12 @@ int server_raft_start(cairn_server *srv)
         server_log(srv, LL_WARNING, "Can't open the Raft log: %s", err);
         return -1;
     }
+    /* the address book as the node recovered it (its snapshot's too) */
+    const repl_node_config *book = repl_node_config_of(srv->node);
     peer_set_init(&srv->peers, &srv->loop, nc.secret);
-    for (size_t i = 0; i < nc.n_peers; i++)
-        if (nc.peers[i].id != nc.id)
-            peer_set_add(&srv->peers, nc.peers[i].id, nc.peers[i].host, nc.peers[i].port);
+    for (size_t i = 0; i < book->n_peers; i++)
+        if (book->peers[i].id != nc.id)
+            peer_set_put(&srv->peers, book->peers[i].id, book->peers[i].host, book->peers[i].port);
     srv->net.hooks =
         (net_log_hooks){hook_flush, hook_appended, hook_durable, srv, hook_observed, hook_admit};
     int rc = uv_timer_init(&srv->loop, &srv->raft_timer);
@@ -134,7 +145,8 @@ int server_raft_start(cairn_server *srv)
         server_log(srv, LL_WARNING, "Raft timer: %s", uv_strerror(rc));
         return -1;
     }
-    server_log(srv, LL_NOTICE, "Raft node %d of %zu, log in %s/raft", cfg->raft_id, nc.n_peers,
+    server_log(srv, LL_NOTICE, "Raft node %d%s, log in %s/raft", cfg->raft_id,
+               nc.joining ? " (not in raft-peers: joins as a learner once added)" : "",
                srv->engine->cfg.dir);
     return 0;
 }

@@ -47,6 +47,9 @@ typedef struct server_config {
     int raft_tick_ms;
     int raft_follower_proxy; /* forward writes to the leader, or -READONLY */
     dstr raft_group_name;    /* the master name of the Sentinel commands */
+
+    /* snapshot and compact the Raft log after this many entries or bytes */
+    int raft_snapshot_entries, raft_snapshot_bytes;
 } server_config;
 
 /* `supervised` values, as Redis names them (supervise.c). */
@@ -110,7 +113,7 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 41
+#define SERVER_CONFIG_COUNT 43
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,

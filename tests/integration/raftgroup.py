@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import redis
@@ -18,8 +19,9 @@ SECRET = "group-secret"
 
 
 class Node:
-    def __init__(self, group, node_id, port):
+    def __init__(self, group, node_id, port, peers=None):
         self.group = group
+        self.peers = peers  # None: the group's list
         self.id = node_id
         self.host = "127.0.0.1"
         self.port = port
@@ -31,7 +33,8 @@ class Node:
     def start(self):
         args = [cairn_binary(), "--port", str(self.port), "--bind", self.host,
                 "--dir", self.dir, "--raft-id", str(self.id),
-                "--raft-peers", self.group.peers, "--raft-secret", SECRET]
+                "--raft-peers", self.peers or self.group.peers, "--raft-secret", SECRET,
+                "--enable-debug-command", "yes"]
         args += list(self.group.extra_args)
         self.log = open(self.logfile, "a")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
@@ -61,6 +64,29 @@ class Node:
     def info(self):
         with self.client(socket_timeout=2) as c:
             return c.info("replication")
+
+    def addr(self):
+        return f"{self.host}:{self.port}"
+
+    def raft_nodes(self):
+        """RAFT NODES as {id: {field: value}}."""
+        with self.client(socket_timeout=2) as c:
+            rows = c.execute_command("RAFT", "NODES")
+        out = {}
+        for row in rows:
+            d = dict(zip(row[::2], row[1::2])) if isinstance(row, list) else row
+            out[int(d["id"])] = d
+        return out
+
+    def digest(self):
+        with self.client(socket_timeout=5) as c:
+            return c.execute_command("DEBUG", "DIGEST")
+
+    def wipe(self):
+        """Delete the node's directory (it must be down): a lost disk."""
+        assert not self.alive()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
 
     def kill(self):
         if self.alive():
@@ -104,7 +130,33 @@ class Group:
         return 2.0 if fast else 6.0
 
     def node(self, node_id):
-        return self.nodes[node_id - 1]
+        return next(n for n in self.nodes if n.id == node_id)
+
+    def add_node(self, node_id, peers):
+        """A new node (started, not yet a member) that joins the group whose
+        members are peers (nodes): it is not in its own --raft-peers list,
+        so it waits as a learner for RAFT ADD-NODE."""
+        n = Node(self, node_id, free_port(),
+                 peers=",".join(f"{p.id}@{p.addr()}" for p in peers))
+        self.nodes.append(n)
+        n.start()
+        return n
+
+    def wait_same_digest(self, nodes, timeout=20.0):
+        """Until every node in nodes applied the leader's commit index and
+        reports the same DEBUG DIGEST; returns it."""
+        deadline = time.time() + timeout
+        seen = None
+        while time.time() < deadline:
+            try:
+                self.wait_applied(nodes, timeout=max(0.1, deadline - time.time()))
+                seen = {n.id: n.digest() for n in nodes}
+                if len(set(seen.values())) == 1:
+                    return next(iter(seen.values()))
+            except (redis.RedisError, OSError, AssertionError):
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"digests differ: {seen}")
 
     def leader(self, timeout=5.0, exclude=()):
         """The node that every live node agrees leads, once one does."""
@@ -182,3 +234,57 @@ def dataset(node):
             v = sorted(v)
         out[k] = (t, v)
     return out
+
+
+class Writer:
+    """Writes unique keys to whichever node leads, for a bounded time,
+    recording every acknowledged write."""
+
+    def __init__(self, group, seconds):
+        self.group = group
+        self.acked = {}
+        self.errors = 0
+        self.stop_at = time.time() + seconds
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        i = 0
+        conn = None
+        try:
+            while time.time() < self.stop_at and not self.done.is_set():
+                if conn is None:
+                    try:
+                        conn = self.group.leader(timeout=3).client(socket_timeout=1)
+                    except AssertionError:
+                        continue
+                i += 1
+                try:
+                    if conn.set(f"w{i}", i):
+                        self.acked[f"w{i}"] = str(i)
+                except (redis.RedisError, OSError):
+                    self.errors += 1
+                    conn.close()
+                    conn = None
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def join(self):
+        self.done.set()
+        self.thread.join(30)
+
+
+def check_acked(group, acked, nodes=None):
+    """Every acknowledged write is on every live node (or every node of
+    nodes), and their datasets are the same (DEBUG DIGEST)."""
+    lead = group.leader(timeout=5)
+    nodes = nodes or [n for n in group.nodes if n.alive()]
+    group.wait_applied(nodes)
+    for n in nodes:
+        data = dataset(n)
+        missing = [k for k, v in acked.items() if data.get(k) != ("string", v)]
+        assert not missing, f"node {n.id} lost {len(missing)} acknowledged writes: {missing[:5]}"
+    group.wait_same_digest(nodes)
+    return lead

@@ -126,3 +126,32 @@ def test_unix_socket_client(server_factory):
         mon.close()
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+FUNCTIONS = """#!lua name=monlib
+redis.register_function('setget', function(keys, args)
+    redis.call('set', keys[1], args[1])
+    return redis.call('get', keys[1])
+end)
+redis.register_function{function_name='peek', flags={'no-writes'},
+    callback=function(keys) return redis.call('get', keys[1]) end}
+"""
+
+
+def test_function_call(own):
+    """FCALL and FCALL_RO are shown with the caller's address before the
+    commands their function runs, which are shown as `lua`."""
+    _, r, mon = own
+    addr = r.client_info()["addr"]
+    assert next_line(mon)[3] == '"CLIENT" "INFO"'
+    r.function_load(FUNCTIONS, replace=True)
+    assert next_line(mon)[3].startswith('"FUNCTION" "LOAD" "REPLACE" "#!lua name=monlib')
+    r.fcall("setget", 1, "fk", "fv")
+    _, _, who, args = next_line(mon)
+    assert (who, args) == (addr, '"FCALL" "setget" "1" "fk" "fv"')
+    assert next_line(mon)[2:] == ("lua", '"set" "fk" "fv"')
+    assert next_line(mon)[2:] == ("lua", '"get" "fk"')
+    r.fcall_ro("peek", 1, "fk")
+    _, _, who, args = next_line(mon)
+    assert (who, args) == (addr, '"FCALL_RO" "peek" "1" "fk"')
+    assert next_line(mon)[2:] == ("lua", '"get" "fk"')

@@ -106,3 +106,30 @@ def test_errors(own):
     assert fails(r, "CLIENT", "PAUSE", "-1") == "timeout is negative"
     assert fails(r, "CLIENT", "PAUSE", "10", "READ") == "CLIENT PAUSE mode must be WRITE or ALL"
     assert fails(r, "CLIENT", "PAUSE") == "wrong number of arguments for 'client|pause' command"
+
+
+def test_held_client_listed_as_blocked_on_its_command(own):
+    """CLIENT LIST shows a client held by the pause with flag b and the
+    command it waits to run, as Redis (which blocks it)."""
+    s, r = own
+    other = s.client()
+    other.client_setname("held")
+    r.execute_command("CLIENT", "PAUSE", 100000, "WRITE")
+    done = {}
+    t = threading.Thread(target=lambda: done.setdefault("res", other.set("k", "v")))
+    t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            [held] = [c for c in r.client_list() if c["name"] == "held"]
+            if held["cmd"] == "set" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert (held["flags"], held["cmd"]) == ("b", "set")
+    finally:
+        r.execute_command("CLIENT", "UNPAUSE")
+        t.join(10)
+    assert done["res"] is True
+    [after] = [c for c in r.client_list() if c["name"] == "held"]
+    assert after["flags"] == "N"
+    other.close()

@@ -442,3 +442,49 @@ def test_soft_limit_needs_its_seconds(server_factory):
     r.publish("soft", "z")
     wait_numsub(r, "soft", 0)
     s.close()
+
+
+def test_client_list_shows_the_output_backlog(server_factory):
+    """CLIENT LIST's obl, oll and omem show what waits for a subscriber that
+    does not read: beyond the fixed reply buffer (obl) the messages queue
+    in a list of blocks (oll) taking omem bytes, counted in tot-mem; once
+    the subscriber reads everything they are back to 0."""
+    srv = server_factory("--client-output-buffer-limit", "pubsub 0 0 0")
+    r = srv.client()
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((srv.host, srv.port))
+    s.sendall(b"*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$7\r\nbacklog\r\n")
+    wait_numsub(r, "backlog", 1)
+    cid = None
+    for c in r.client_list():
+        if c["sub"] == "1":
+            cid = int(c["id"])
+    payload = b"x" * 64 * 1024
+    count = 160  # 10 MB: more than the kernel's socket buffers take
+    for _ in range(count):
+        r.publish("backlog", payload)
+    entry = client_entry(r, cid)
+    assert int(entry["oll"]) > 0
+    assert int(entry["omem"]) >= 2 * 1024 * 1024
+    assert 0 <= int(entry["obl"]) <= int(entry["rbs"])
+    assert int(entry["tot-mem"]) >= int(entry["omem"])
+    # Read it all: the confirmations, then every message.
+    expected = len(b":%d\r\n" % cid) + len(b"*3\r\n$9\r\nsubscribe\r\n$7\r\nbacklog\r\n:1\r\n")
+    expected += count * len(b"*3\r\n$7\r\nmessage\r\n$7\r\nbacklog\r\n$65536\r\n"
+                            + payload + b"\r\n")
+    got = 0
+    s.settimeout(10)
+    while got < expected:
+        chunk = s.recv(1 << 20)
+        assert chunk, "the subscriber was disconnected"
+        got += len(chunk)
+    assert got == expected
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        entry = client_entry(r, cid)
+        if entry["oll"] == "0":
+            break
+        time.sleep(0.05)
+    assert (entry["obl"], entry["oll"], entry["omem"]) == ("0", "0", "0")
+    s.close()

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from conftest import RawConn
-from raftgroup import Group, dataset
+from raftgroup import Group, Writer, check_acked, dataset
 
 pytestmark = pytest.mark.cairn_only
 
@@ -178,58 +178,6 @@ def test_expiry_is_decided_by_the_leader(group):
     assert sizes == [1, 1, 1]
 
 
-class Writer:
-    """Writes unique keys to whichever node leads, for a bounded time,
-    recording every acknowledged write."""
-
-    def __init__(self, group, seconds):
-        self.group = group
-        self.acked = {}
-        self.errors = 0
-        self.stop_at = time.time() + seconds
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        i = 0
-        conn = None
-        try:
-            while time.time() < self.stop_at and not self.done.is_set():
-                if conn is None:
-                    try:
-                        conn = self.group.leader(timeout=3).client(socket_timeout=1)
-                    except AssertionError:
-                        continue
-                i += 1
-                try:
-                    if conn.set(f"w{i}", i):
-                        self.acked[f"w{i}"] = str(i)
-                except (redis.RedisError, OSError):
-                    self.errors += 1
-                    conn.close()
-                    conn = None
-        finally:
-            if conn is not None:
-                conn.close()
-
-    def join(self):
-        self.done.set()
-        self.thread.join(30)
-
-
-def check_acked(group, acked):
-    lead = group.leader(timeout=5)
-    group.wait_applied([n for n in group.nodes if n.alive()])
-    for n in group.nodes:
-        if not n.alive():
-            continue
-        data = dataset(n)
-        missing = [k for k, v in acked.items() if data.get(k) != ("string", v)]
-        assert not missing, f"node {n.id} lost {len(missing)} acknowledged writes: {missing[:5]}"
-    return lead
-
-
 def test_leader_killed_under_load_loses_no_acknowledged_write(group):
     bound = group.failover_bound()
     w = Writer(group, seconds=6)
@@ -251,6 +199,7 @@ def test_leader_killed_under_load_loses_no_acknowledged_write(group):
     want = dataset(new)
     for n in group.nodes:
         assert dataset(n) == want, f"node {n.id} differs"
+    group.wait_same_digest(group.nodes)
 
 
 def test_leader_killed_repeatedly(group):
@@ -267,6 +216,7 @@ def test_leader_killed_repeatedly(group):
     want = dataset(group.leader())
     for n in group.nodes:
         assert dataset(n) == want, f"node {n.id} differs"
+    group.wait_same_digest(group.nodes)
 
 
 def test_paused_leader_is_replaced_and_rejoins(group):
@@ -332,6 +282,7 @@ def test_restart_of_whole_group_keeps_the_data(group):
         with n.client() as c:
             assert c.lrange("l", 0, -1) == [str(i) for i in range(100)]
             assert c.get("x") == "y"
+    group.wait_same_digest(group.nodes)
     assert os.path.isdir(os.path.join(lead.dir, "raft"))
 
 

@@ -161,3 +161,21 @@ def test_help(own):
     assert lines[0] == "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
     assert "GET [<count>]" in lines and "LEN" in lines and "RESET" in lines
     assert lines[-2:] == ["HELP", "    Prints this help."]
+
+
+def test_script_commands_have_no_client_address(own):
+    """The commands a script or function runs are logged with the address
+    Redis gives its connection-less script client, "?:0", and no name; the
+    EVAL or FCALL itself with the caller's."""
+    _, r = own
+    r.function_load("#!lua name=sl\nredis.register_function('f', function(keys, args) "
+                    "return redis.call('set', keys[1], args[1]) end)", replace=True)
+    r.client_setname("caller")
+    addr = r.client_info()["addr"]
+    r.config_set("slowlog-log-slower-than", 0)
+    r.slowlog_reset()
+    r.eval("return redis.call('get', KEYS[1])", 1, "k")
+    r.fcall("f", 1, "k", "v")
+    got = [(e[3][0].lower(), e[4], e[5]) for e in entries(r, -1)]
+    assert got[:4] == [("fcall", addr, "caller"), ("set", "?:0", ""),
+                       ("eval", addr, "caller"), ("get", "?:0", "")]

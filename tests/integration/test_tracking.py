@@ -324,3 +324,29 @@ def test_client_list_and_info(r, raw):
     while r.info("clients")["tracking_clients"] != base and time.time() < deadline:
         time.sleep(0.02)
     assert r.info("clients")["tracking_clients"] == base
+
+
+def test_bcast_batches_an_iteration_per_prefix(r, raw):
+    """BCAST invalidations are gathered while commands run and sent once per
+    event-loop iteration, as Redis does: each prefix's sessions get one
+    message with every key changed under it, in byte order, prefixes in
+    byte order too."""
+    c = resp3(raw)
+    ok(c, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "user:", "PREFIX", "obj:")
+    r.mset({"user:2": "a", "zz": "b", "user:1": "c", "obj:9": "d", "user:3": "e"})
+    assert invalidated(c) == [["obj:9"], ["user:1", "user:2", "user:3"]]
+    # A pipeline read at once: the same key twice is sent once.
+    w = raw()
+    w.send(b"SET user:5 a\r\nSET user:4 b\r\nDEL user:5\r\nSET other c\r\n")
+    assert [w.read_reply() for _ in range(4)] == [("+", "OK"), ("+", "OK"), (":", "1"),
+                                                  ("+", "OK")]
+    assert invalidated(c) == [["user:4", "user:5"]]
+
+
+def test_bcast_noloop_leaves_out_own_changes(r, raw):
+    c = resp3(raw)
+    ok(c, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "n:", "NOLOOP")
+    ok(c, "MSET", "n:1", "a", "n:2", "b")
+    assert invalidated(c) == []
+    r.set("n:3", "c")
+    assert invalidated(c) == [["n:3"]]

@@ -181,10 +181,14 @@ static void expire_generic(cmd_call *c, long long basetime, int in_seconds)
         return;
     }
 
-    if (when <= c->now_ms) {
-        /* A time already past deletes the key.  The call is logged as it
-         * is: replayed with the same now_ms it deletes the key again. */
+    if (when <= c->now_ms && !c->e->applying) {
+        /* A time already past deletes the key, logged as the DEL it is.
+         * Applying, the entry's time is not the originating node's (a
+         * Redis master's stream): as Redis's replicas and AOF loading,
+         * set it and leave the delete to the node that originates. */
+        cslice del[2] = {{"DEL", 3}, *key};
         db_delete(c, c->db, key);
+        log_as(c, 2, del);
         notify_key(c, NOTIFY_GENERIC, "del", key);
     } else {
         db_set_expire(c->db, key, when);

@@ -123,7 +123,7 @@ static void restore_command(cmd_call *c)
     }
     int deleted = opt.replace && lookup_write(c, key) && db_delete(c, c->db, key);
     if (ttl && !opt.absttl) ttl = ttl > INT64_MAX - c->now_ms ? INT64_MAX : ttl + c->now_ms;
-    if (ttl && ttl <= c->now_ms) {
+    if (ttl && ttl <= c->now_ms && !c->e->applying) {
         /* Expired on arrival: nothing is created. */
         obj_free(o);
         if (deleted) {

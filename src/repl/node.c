@@ -84,6 +84,8 @@ struct repl_node {
     dstr dir, state_tmp;
     int snap_wanted, snap_hold;
     uint64_t hold_until, hold_next;
+    int recv_open; /* a snapshot from the leader is being written */
+    uint64_t recv_tick;
     uint64_t snaps_taken, snaps_installed;
     session_table *sessions; /* CLIENT SESSION: replicated state (csession.h) */
 };
@@ -496,8 +498,12 @@ static int persist_snapshot(repl_node *n, const raft_ready *rd)
             if (rstore_snapshot_begin(n->st, &m) != 0) return -1;
         }
         if (c->data_len && rstore_snapshot_write(n->st, c->data, c->data_len) != 0) return -1;
+        n->recv_open = 1;
+        n->recv_tick = n->ticks;
     }
-    return rd->snapshot ? rstore_snapshot_finish(n->st) : 0;
+    if (!rd->snapshot) return 0;
+    n->recv_open = 0;
+    return rstore_snapshot_finish(n->st);
 }
 
 /* Step 3: the received snapshot replaces the dataset. */
@@ -569,6 +575,12 @@ static void end_hold(repl_node *n)
 static void maybe_snapshot(repl_node *n)
 {
     if (!n->snap_wanted || n->failed) return;
+    /* One temporary snapshot file: a snapshot being received goes first,
+     * unless its leader has not sent a chunk for a while (the stream was
+     * abandoned; if it resumes, its next chunk fails and the node stops,
+     * to restart from its directory). */
+    if (n->recv_open && n->ticks - n->recv_tick < 4 * (uint64_t)n->cfg.election_ticks) return;
+    n->recv_open = 0;
     int quiet = !dstr_len(n->batch) && n->exec_last <= n->applied;
     if (!quiet) {
         if (!n->lead_term) return;

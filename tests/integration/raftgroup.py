@@ -385,7 +385,17 @@ def check_acked(group, acked, nodes=None):
     nodes = nodes or [n for n in group.nodes if n.alive()]
     group.wait_applied(nodes, timeout=30)
     for n in nodes:
-        data = dataset(n)
+        # a node that just lost sight of the leader (a loaded machine)
+        # refuses reads for a moment: ask again
+        deadline = time.time() + 30
+        while True:
+            try:
+                data = dataset(n)
+                break
+            except redis.ResponseError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
         missing = [k for k, v in acked.items() if data.get(k) != ("string", v)]
         assert not missing, f"node {n.id} lost {len(missing)} acknowledged writes: {missing[:5]}"
     group.wait_same_digest(nodes)

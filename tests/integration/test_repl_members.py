@@ -119,7 +119,7 @@ def test_lagging_follower_catches_up_by_snapshot_under_load(group):
     lead = group.leader()
     lag = next(n for n in group.nodes if n.id != lead.id)
     lag.kill()
-    w = Writer(group, seconds=6)
+    w = Writer(group, seconds=60)  # stopped by w.join()
     # the live nodes compact past everything the stopped one holds
     wait_for("compaction", lambda: lead.info()["raft_snapshots_taken"] >= 3)
     lag.start()
@@ -171,7 +171,7 @@ def test_wiped_node_is_removed_and_re_added(group):
     gone.kill()
     gone.wipe()
     remove_node(group, gone.id)
-    w = Writer(group, seconds=4)
+    w = Writer(group, seconds=60)  # stopped by w.join()
     fill(group.leader(), 60, prefix="during")
     members = [n for n in group.nodes if n.alive()]
     gone.peers = ",".join(f"{p.id}@{p.addr()}" for p in members)
@@ -191,7 +191,7 @@ def test_wiped_node_is_removed_and_re_added(group):
 def test_five_nodes_membership_changes_under_load():
     g = Group(5, extra_args=SNAP)
     try:
-        w = Writer(g, seconds=15)
+        w = Writer(g, seconds=60)  # stopped by w.join()
         time.sleep(0.5)
         lead = g.leader()
         # a follower leaves, a new node joins and is promoted

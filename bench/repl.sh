@@ -5,7 +5,9 @@
 # the same client (redis-benchmark, -c CLIENTS).
 #
 # Reported: SET at -P 1 and -P 16 (acknowledged writes/s and p50/p99 from
-# redis-benchmark), GET on the leader and on a follower (linearizable).  All
+# redis-benchmark), GET on the leader and on a follower (linearizable) and
+# on a standalone Cairn (the target: leader >= 0.8x standalone), and the
+# failover time over KILLS leader kills (bench/repl_failover.py).  All
 # nodes share this machine, so the figures are CPU-bound, not a network's.
 #
 # Writes a Markdown table to stdout and to bench/results/repl.md.
@@ -13,6 +15,7 @@
 # Environment:
 #   N        requests per run (default 100000; -P 1 runs use N/5)
 #   CLIENTS  connections (default 50)
+#   KILLS    leader kills for the failover figure (default 20; 0: skip)
 #   CAIRN_BIN server under test (default build-release/, else build/)
 set -euo pipefail
 
@@ -24,6 +27,7 @@ if [ -z "$CAIRN_BIN" ]; then
 fi
 N=${N:-100000}
 CLIENTS=${CLIENTS:-50}
+KILLS=${KILLS:-20}
 WORK=$(mktemp -d /tmp/cairn-bench-repl-XXXXXX)
 PIDS=()
 cleanup() {
@@ -84,7 +88,11 @@ for p in $R1 $R2; do
         --daemonize no >/dev/null &
     PIDS+=($!)
 done
-for p in $RA $RM $R1 $R2; do wait_port "$p"; done
+CS=$(free_port)
+mkdir -p "$WORK/cs"
+"$CAIRN_BIN" --port "$CS" --dir "$WORK/cs" --save "" --logfile "$WORK/cs.log" &
+PIDS+=($!)
+for p in $RA $RM $R1 $R2 $CS; do wait_port "$p"; done
 
 OUT=$ROOT/bench/results/repl.md
 {
@@ -108,4 +116,19 @@ OUT=$ROOT/bench/results/repl.md
         fmt() { set -- $1; echo "$1 req/s (p50 $2 ms, p99 $3 ms)"; }
         echo "| GET -P $pipe (Cairn: leader / follower) | $(fmt "$l") / $(fmt "$f") | | $(fmt "$r") |"
     done
+    echo
+    echo "| GET on the leader vs a standalone Cairn | leader | standalone | ratio |"
+    echo "|---|---|---|---|"
+    run "$CS" set 16 "$N" >/dev/null # the same keys as the group holds
+    for pipe in 1 16; do
+        n=$N; [ "$pipe" = 1 ] && n=$((N / 5))
+        l=$(run "$LEADER" get "$pipe" "$n")
+        s=$(run "$CS" get "$pipe" "$n")
+        ratio=$(awk -v a="${l%% *}" -v b="${s%% *}" 'BEGIN { printf "%.2fx", a / b }')
+        echo "| GET -P $pipe | ${l%% *} req/s | ${s%% *} req/s | $ratio |"
+    done
+    if [ "$KILLS" -gt 0 ]; then
+        echo
+        CAIRN_SERVER_BIN=$CAIRN_BIN /usr/bin/python3 "$ROOT/bench/repl_failover.py" "$KILLS"
+    fi
 } | tee "$OUT"

@@ -733,7 +733,12 @@ static int check_entry(unsigned char *lp, unsigned char **pp, const sid *master,
 int stream_load_node(stream *s, const sid *master, unsigned char *lp)
 {
     size_t n = sidmap_len(&s->nodes);
-    if (n && sid_cmp(&sidmap_at(&s->nodes, n - 1)->id, master) >= 0) return 0;
+    if (n) {
+        /* Every entry of the previous node, deleted or not, comes first. */
+        sidmap_ent *prev = sidmap_at(&s->nodes, n - 1);
+        sid prev_last = node_last_id(prev->val, &prev->id);
+        if (sid_cmp(&prev_last, master) >= 0) return 0;
+    }
     long long live, dead, mcount, zero;
     unsigned char *p = lp_first(lp);
     if (!p || !lp_is_int(p, &live) || !(p = lp_next(lp, p)) || !lp_is_int(p, &dead) ||
@@ -760,6 +765,19 @@ int stream_load_node(stream *s, const sid *master, unsigned char *lp)
     if (seen_live != live || seen_dead != dead) return 0;
     sidmap_insert(&s->nodes, master, lp);
     s->length += (uint64_t)live;
+    return 1;
+}
+
+int stream_load_finish(stream *s, uint64_t length)
+{
+    size_t n = sidmap_len(&s->nodes);
+    if (s->length != length) return 0;
+    if (n) {
+        sidmap_ent *tail = sidmap_at(&s->nodes, n - 1);
+        sid last = node_last_id(tail->val, &tail->id);
+        if (sid_cmp(&last, &s->last_id) > 0) return 0;
+    }
+    refresh_first_id(s);
     return 1;
 }
 

@@ -198,10 +198,14 @@ static inline unsigned char *stream_node_lp(const stream *s, size_t i, sid *mast
     return e->val;
 }
 /* Add a node read back (loading): master must be greater than every
- * node's so far; lp is taken over.  Returns 0 (lp not taken) if its
+ * entry of the nodes so far; lp is taken over.  Returns 0 (lp not taken) if its
  * structure is not a stream node's; counts its live entries into
  * s->length. */
 int stream_load_node(stream *s, const sid *master, unsigned char *lp);
+/* After the nodes of a stream read from a foreign source and its last_id:
+ * is the stream sound (length entries live, last_id not below its last
+ * entry)?  Sets first_id from the entries.  1 if so. */
+int stream_load_finish(stream *s, uint64_t length);
 
 /* Consumer groups. */
 stream_cg *stream_cg_find(const stream *s, const char *name, size_t len);

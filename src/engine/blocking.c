@@ -242,6 +242,20 @@ void signal_db_ready(cairn_engine *e, cdb *db)
     dict_iter_end(&it);
 }
 
+void signal_db_streams(cairn_engine *e, cdb *db)
+{
+    if (!db->blocking) return;
+    dict_iter it;
+    dict_iter_start(&it, db->blocking);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it))) {
+        cslice key = {de->key, dstr_len(de->key)};
+        cobj *o = db_find(db, &key);
+        if (o && o->type == OBJ_STREAM) signal_key_ready(e, db, &key);
+    }
+    dict_iter_end(&it);
+}
+
 int arg_timeout(cmd_call *c, int i, int64_t *timeout_ms)
 {
     long double secs;

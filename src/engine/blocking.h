@@ -29,6 +29,11 @@ void signal_key_ready(cairn_engine *e, cdb *db, const cslice *key);
  * serve them (SWAPDB brought new data into db). */
 void signal_db_ready(cairn_engine *e, cdb *db);
 
+/* Every key of db that sessions are parked on and that holds a stream now
+ * is about to go (FLUSHDB, FLUSHALL, SWAPDB): sessions in XREADGROUP on it
+ * are told (Redis 7.0). */
+void signal_db_streams(cairn_engine *e, cdb *db);
+
 /* Parse argument i as a blocking timeout in seconds (a float, as Redis
  * 6+) into an absolute time in ms (0 = forever).  Replies Redis's errors
  * ("ERR timeout is not a float or out of range", "ERR timeout is

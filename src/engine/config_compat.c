@@ -66,18 +66,6 @@ static const char *check_oom_values(const cslice *v)
     return n == 3 ? NULL : "wrong number of arguments";
 }
 
-/* replicaof: empty, "no one", or "host port". */
-static const char *check_replicaof(const cslice *v)
-{
-    if (v->len == 0 || (v->len == 6 && strncasecmp(v->ptr, "no one", 6) == 0)) return NULL;
-    const char *sp = memchr(v->ptr, ' ', v->len);
-    if (!sp || memchr(sp + 1, ' ', v->len - (size_t)(sp + 1 - v->ptr)))
-        return "wrong number of arguments";
-    if (!is_int_in(sp + 1, v->len - (size_t)(sp + 1 - v->ptr), 0, 65535))
-        return "Invalid master port";
-    return NULL;
-}
-
 /* shutdown-on-sigint/sigterm: "default", or flags among save, nosave,
  * now, force (save and nosave exclusive). */
 static const char *check_shutdown_flags(const cslice *v)
@@ -139,7 +127,6 @@ static const char *check_maxmemory_clients(const cslice *v)
         .name = n, .alias = a, .type = CT_BIND, .flags = CF_MULTI_ARG | (f), .check = c, .dflt = d \
     }
 #define IM CF_IMMUTABLE
-#define SE CF_SENSITIVE
 
 const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     /* Bool */
@@ -159,7 +146,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     B("cluster-replica-no-failover", "cluster-slave-no-failover", 0, "no"),
     B("replica-lazy-flush", "slave-lazy-flush", 0, "no"),
     B("replica-serve-stale-data", "slave-serve-stale-data", 0, "yes"),
-    B("replica-read-only", "slave-read-only", 0, "yes"),
     B("replica-ignore-maxmemory", "slave-ignore-maxmemory", 0, "yes"),
     B("replica-ignore-disk-write-errors", NULL, 0, "no"),
     B("jemalloc-bg-thread", NULL, 0, "yes"),
@@ -176,8 +162,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     B("aof-disable-auto-gc", NULL, 0, "no"),
     /* String */
     S("replica-announce-ip", "slave-announce-ip", 0, ""),
-    S("masteruser", NULL, SE, ""),
-    S("masterauth", NULL, SE, ""),
     S("cluster-announce-ip", NULL, 0, ""),
     S("cluster-config-file", NULL, IM, "nodes.conf"),
     S("cluster-announce-hostname", NULL, 0, ""),
@@ -215,7 +199,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     N("cluster-announce-bus-port", NULL, CT_INT, 0, 0, 65535, "0"),
     N("cluster-announce-port", NULL, CT_INT, 0, 0, 65535, "0"),
     N("cluster-announce-tls-port", NULL, CT_INT, 0, 0, 65535, "0"),
-    N("repl-timeout", NULL, CT_INT, 0, 1, INT_MAX, "60"),
     N("repl-ping-replica-period", "repl-ping-slave-period", CT_INT, 0, 1, INT_MAX, "10"),
     N("min-replicas-to-write", "min-slaves-to-write", CT_INT, 0, 0, INT_MAX, "0"),
     N("min-replicas-max-lag", "min-slaves-max-lag", CT_INT, 0, 0, INT_MAX, "10"),
@@ -230,7 +213,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     N("active-defrag-ignore-bytes", NULL, CT_LL, CF_MEMORY, 1, LLONG_MAX, "104857600"),
     /* Several words */
     W("oom-score-adj-values", NULL, 0, check_oom_values, "0 200 800"),
-    W("replicaof", "slaveof", IM, check_replicaof, ""),
     W("shutdown-on-sigint", NULL, 0, check_shutdown_flags, "default"),
     W("shutdown-on-sigterm", NULL, 0, check_shutdown_flags, "default"),
 };

@@ -127,7 +127,7 @@ static void log_marker(cairn_engine *e, const char *word)
 void engine_log(cairn_engine *e, uint32_t db, int64_t now_ms, uint64_t seed, int argc,
                 const cslice *argv)
 {
-    if (!e->log_sink || !engine_may_originate(e)) return;
+    if (!e->log_sink || (!engine_may_originate(e) && !e->relaying)) return;
     if (e->atomic_depth && !e->atomic_logged) {
         e->atomic_logged = 1;
         log_marker(e, "MULTI");

@@ -269,6 +269,10 @@ struct cairn_engine {
     int originates;
     /* Nonzero while engine_apply_entry() runs an entry from the log. */
     int applying;
+    /* Set by a host that applies the command stream of a foreign master
+     * (a Redis master, src/server/replica.c): those entries are this
+     * engine's own log's, so their effects are logged while applying. */
+    int relaying;
     evict_state *evict;       /* maxmemory: the memory meter and eviction pool (evict.c) */
     pubsub_state *pubsub;     /* channels and patterns with subscribers (pubsub.c) */
     tracking_state *tracking; /* client-side caching, NULL until used (tracking.c) */

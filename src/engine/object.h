@@ -161,6 +161,9 @@ cobj *set_obj_dup(const cobj *o);
 void zset_obj_free(cobj *o); /* zset.c */
 cobj *zset_obj_dup(const cobj *o);
 void stream_obj_free(cobj *o); /* t_stream.c */
+/* A stream object holding s (taken over). */
+struct stream;
+cobj *stream_obj_wrap(struct stream *s);
 cobj *stream_obj_dup(const cobj *o);
 
 /* What an object costs in bytes (MEMORY USAGE): its allocation (with its

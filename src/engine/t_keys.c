@@ -181,10 +181,14 @@ static void expire_generic(cmd_call *c, long long basetime, int in_seconds)
         return;
     }
 
-    if (when <= c->now_ms) {
-        /* A time already past deletes the key.  The call is logged as it
-         * is: replayed with the same now_ms it deletes the key again. */
+    if (when <= c->now_ms && !c->e->applying) {
+        /* A time already past deletes the key, logged as the DEL it is.
+         * Applying, the entry's time is not the originating node's (a
+         * Redis master's stream): as Redis's replicas and AOF loading,
+         * set it and leave the delete to the node that originates. */
+        cslice del[2] = {{"DEL", 3}, *key};
         db_delete(c, c->db, key);
+        log_as(c, 2, del);
         notify_key(c, NOTIFY_GENERIC, "del", key);
     } else {
         db_set_expire(c->db, key, when);
@@ -344,7 +348,10 @@ static void randomkey_command(cmd_call *c)
  * taken out of sdb and re-keyed. */
 static void move_key(cmd_call *c, cdb *sdb, const cslice *src, cdb *ddb, const cslice *dst)
 {
-    cobj *o = db_unlink(sdb, src);
+    /* Sessions in XREADGROUP on a stream are told it left (Redis 7.0). */
+    cobj *o = db_find(sdb, src);
+    if (o->type == OBJ_STREAM) signal_key_ready(c->e, sdb, src);
+    o = db_unlink(sdb, src);
     unsigned lru = o->lru;
     o = db_add(c, ddb, dst, obj_set_key(o, dst, obj_expire(o)));
     o->lru = lru; /* a rename is not an access */
@@ -539,6 +546,8 @@ static void swapdb_command(cmd_call *c)
          * that exist on either side before or after change; sessions
          * parked on a key that now exists may be served. */
         cdb *a = &c->e->dbs[id1], *b = &c->e->dbs[id2];
+        signal_db_streams(c->e, a);
+        signal_db_streams(c->e, b);
         touch_watched_db(c->e, a);
         touch_watched_db(c->e, b);
         cdb tmp = *a;
@@ -582,6 +591,7 @@ static void flushdb_command(cmd_call *c)
     long long removed = db_size(c->db);
     touch_watched_db(c->e, c->db);
     tracking_flush(c->e);
+    signal_db_streams(c->e, c->db);
     db_empty(c->db);
     /* Logged even when the db was already empty, as Redis propagates it. */
     c->dirty += removed > 0 ? removed : 1;
@@ -596,6 +606,7 @@ static void flushall_command(cmd_call *c)
     tracking_flush(c->e);
     for (int i = 0; i < c->e->ndbs; i++) {
         removed += db_size(&c->e->dbs[i]);
+        signal_db_streams(c->e, &c->e->dbs[i]);
         db_empty(&c->e->dbs[i]);
     }
     c->dirty += removed + 1;

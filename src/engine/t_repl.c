@@ -1,4 +1,4 @@
-/* t_repl.c -- ROLE, WAIT, RAFT and SENTINEL.
+/* t_repl.c -- ROLE, WAIT, REPLICAOF, RAFT and SENTINEL.
  *
  * Replication is the host's (src/repl/node.c, driven by cairn-server):
  * these entries put its commands in the one command table and hand each
@@ -34,6 +34,13 @@ static void wait_command(cmd_call *c)
     reply_int(c->out, 0);
 }
 
+/* REPLICAOF and SLAVEOF: only a server can connect to a master. */
+static void replicaof_command(cmd_call *c)
+{
+    if (host_repl(c)) return;
+    reply_error(c->out, "ERR REPLICAOF is not supported by an embedded store");
+}
+
 static void raft_command(cmd_call *c)
 {
     if (host_repl(c)) return;
@@ -66,6 +73,24 @@ const cmd_def repl_commands[] = {
      .since = "3.0.0",
      .summary = "Wait for the synchronous replication of all the write commands sent in the "
                 "context of the current connection",
+     .complexity = "O(1)"},
+    {.name = "replicaof",
+     .proc = replicaof_command,
+     .arity = 3,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE,
+     .acl = ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
+     .group = "server",
+     .since = "5.0.0",
+     .summary = "Make the server a replica of another instance, or promote it as master",
+     .complexity = "O(1)"},
+    {.name = "slaveof",
+     .proc = replicaof_command,
+     .arity = 3,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE,
+     .acl = ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
+     .group = "server",
+     .since = "1.0.0",
+     .summary = "Make the server a replica of another instance, or promote it as master",
      .complexity = "O(1)"},
     {.name = "raft",
      .proc = raft_command,

@@ -29,26 +29,22 @@
 /* The object                                                               */
 /* ---------------------------------------------------------------------- */
 
-static cobj *stream_obj_new(void)
+cobj *stream_obj_wrap(stream *s)
 {
     cobj *o = cm_malloc(sizeof(*o));
     o->type = OBJ_STREAM;
     o->encoding = ENC_STREAM;
     o->lru = 0;
     o->meta = 0;
-    o->v.ptr = stream_new();
+    o->v.ptr = s;
     return o;
 }
 
+static cobj *stream_obj_new(void) { return stream_obj_wrap(stream_new()); }
+
 void stream_obj_free(cobj *o) { stream_free(o->v.ptr); }
 
-cobj *stream_obj_dup(const cobj *o)
-{
-    cobj *d = stream_obj_new();
-    stream_free(d->v.ptr);
-    d->v.ptr = stream_dup(o->v.ptr);
-    return d;
-}
+cobj *stream_obj_dup(const cobj *o) { return stream_obj_wrap(stream_dup(o->v.ptr)); }
 
 size_t stream_obj_mem(cobj *o, long long samples) { return stream_mem(o->v.ptr, samples); }
 
@@ -629,6 +625,14 @@ static int parse_read(cmd_call *c, int xreadgroup, read_args *a)
     for (int i = 1; i < c->argc; i++) {
         int more = c->argc - i - 1;
         if (arg_is(c, i, "block") && more) {
+            /* No script may wait, and Redis says so rather than treat it
+             * as a timeout. */
+            if (c->s && (c->s->flags & SESS_SCRIPT)) {
+                reply_errorf(c->out,
+                             "ERR %.*s command is not allowed with BLOCK option from scripts",
+                             (int)c->argv[0].len, c->argv[0].ptr);
+                return 0;
+            }
             long long ms;
             i++;
             if (!str_to_ll(c->argv[i].ptr, c->argv[i].len, &ms)) {

@@ -352,10 +352,13 @@ static void getex_command(cmd_call *c)
     /* Reply before the value can be freed by a delete below. */
     reply_string_obj(c, o);
 
-    if ((flags & (SETF_EXAT | SETF_PXAT)) && when <= c->now_ms) {
-        /* An absolute time already past: the key expires right now. */
+    if ((flags & (SETF_EXAT | SETF_PXAT)) && when <= c->now_ms && !c->e->applying) {
+        /* An absolute time already past: the key expires right now (but
+         * not while applying: see EXPIRE). */
+        cslice del[2] = {{"DEL", 3}, *key};
         notify_key(c, NOTIFY_GENERIC, "del", key);
         db_delete(c, c->db, key);
+        log_as(c, 2, del);
         c->dirty++;
     } else if (expire_arg) {
         db_set_expire(c->db, key, when);

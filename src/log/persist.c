@@ -116,6 +116,7 @@ struct persist {
     load_item *plan;
     int nplan, plan_idx;
     int create_aof_after_load; /* appendonly yes without a manifest */
+    int resync_stopped_aof;    /* persist_resync_begin() switched the log off */
     snap_loader *snap;
     rdb_loader *rdbl; /* a Redis RDB being loaded (rdb_file.h) */
     aof_reader reader;
@@ -956,6 +957,19 @@ static void aof_turn_off(persist *p)
     p->temp_incr = NULL;
     p->aof_state = AOF_OFF;
     update_write_error(p);
+}
+
+void persist_resync_begin(persist *p)
+{
+    p->resync_stopped_aof = p->aof_state != AOF_OFF;
+    if (p->resync_stopped_aof) aof_turn_off(p);
+}
+
+const char *persist_resync_end(persist *p)
+{
+    if (!p->resync_stopped_aof) return NULL;
+    p->resync_stopped_aof = 0;
+    return cfg(p)->appendonly && p->aof_state == AOF_OFF ? aof_turn_on(p) : NULL;
 }
 
 /* ---------------------------------------------------------------------- */

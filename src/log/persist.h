@@ -94,6 +94,15 @@ const char *persist_set_dir(persist *p, const char *dir);
  * up unless SHUTDOWN_FORCE). */
 int persist_shutdown(persist *p, int flags);
 
+/* A replica's full resynchronization replaces the whole dataset: begin
+ * stops the append-only log (if on) so that the flush and the load are
+ * not logged, while the manifest on disk keeps naming the old data; end
+ * starts it again from a new base written from the loaded dataset (as
+ * CONFIG SET appendonly yes does).  end returns NULL, or why the log could
+ * not restart. */
+void persist_resync_begin(persist *p);
+const char *persist_resync_end(persist *p);
+
 /* For a forked child: close every descriptor it does not need. */
 void persist_child_close_fds(void);
 

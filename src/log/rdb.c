@@ -135,6 +135,12 @@ uint64_t rdb_crc64(uint64_t crc, const void *p, size_t len)
 /* Writing                                                                 */
 /* ---------------------------------------------------------------------- */
 
+static void put_le_at(unsigned char *b, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+}
+
 static dstr put_le(dstr out, uint64_t v, int n)
 {
     unsigned char b[8];
@@ -232,8 +238,7 @@ static dstr write_ll(dstr out, long long v)
     return dstr_cat(out, buf, (size_t)n);
 }
 
-/* A Cairn listpack as Redis's: the header rewritten (6 bytes). */
-static dstr write_lp(dstr out, const unsigned char *lp, int compress)
+dstr rdb_write_listpack(dstr out, const unsigned char *lp, int compress)
 {
     size_t bytes = lp_bytes(lp), rbytes = bytes - (CLP_HDR - RLP_HDR);
     unsigned long n = lp_length(lp);
@@ -252,13 +257,13 @@ static dstr write_list(dstr out, const cobj *o, int compress)
     if (o->encoding == ENC_LISTPACK) {
         out = rdb_write_len(out, 1);
         out = rdb_write_len(out, QL_CONTAINER_PACKED);
-        return write_lp(out, o->v.ptr, compress);
+        return rdb_write_listpack(out, o->v.ptr, compress);
     }
     const quicklist *ql = o->v.ptr;
     out = rdb_write_len(out, ql->len);
     for (const ql_node *n = ql->head; n; n = n->next) {
         out = rdb_write_len(out, QL_CONTAINER_PACKED);
-        out = write_lp(out, n->lp, compress);
+        out = rdb_write_listpack(out, n->lp, compress);
     }
     return out;
 }
@@ -287,7 +292,7 @@ static dstr write_hash(dstr out, const cobj *o, int compress)
 {
     if (o->encoding == ENC_LISTPACK) {
         out = put_u8(out, RDB_TYPE_HASH_LISTPACK);
-        return write_lp(out, o->v.ptr, compress);
+        return rdb_write_listpack(out, o->v.ptr, compress);
     }
     htab *h = o->v.ptr;
     out = put_u8(out, RDB_TYPE_HASH);
@@ -308,7 +313,7 @@ static dstr write_zset(dstr out, const cobj *o, int compress)
 {
     if (o->encoding == ENC_LISTPACK) {
         out = put_u8(out, RDB_TYPE_ZSET_LISTPACK);
-        return write_lp(out, o->v.ptr, compress);
+        return rdb_write_listpack(out, o->v.ptr, compress);
     }
     const zset *zs = o->v.ptr;
     out = put_u8(out, RDB_TYPE_ZSET_2);
@@ -338,6 +343,9 @@ dstr rdb_write_object(dstr out, const cobj *o, int compress)
     case OBJ_SET: return write_set(out, o, compress);
     case OBJ_HASH: return write_hash(out, o, compress);
     case OBJ_ZSET: return write_zset(out, o, compress);
+    case OBJ_STREAM:
+        out = put_u8(out, RDB_TYPE_STREAM_LISTPACKS_2);
+        return rdb_write_stream(out, o->v.ptr, compress);
     default: return out; /* no other type is ever stored */
     }
 }
@@ -428,7 +436,7 @@ int rdb_read_len(rdb_reader *r, uint64_t *len, int *encoded)
 
 /* A plain length that must also fit the bytes left: a collection's count
  * can never exceed them, so nothing is sized by a lie. */
-static int read_count(rdb_reader *r, uint64_t *n)
+int rdb_read_count(rdb_reader *r, uint64_t *n)
 {
     if (!rdb_read_len(r, n, NULL)) return 0;
     if (*n > (uint64_t)(r->end - r->p)) return fail(r, "count larger than the data");
@@ -549,25 +557,34 @@ static void push_int(elems *e, long long v)
     elems_push(e, buf, (size_t)n);
 }
 
-/* The entries of a Redis listpack. */
-static int lp_elems(rdb_reader *r, cslice blob, elems *e)
+unsigned char *rdb_listpack_from(rdb_reader *r, cslice blob)
 {
     const unsigned char *b = (const unsigned char *)blob.ptr;
-    if (blob.len < RLP_HDR + 1 || blob.len > UINT32_MAX - 2 || get_le(b, 4) != blob.len)
-        return fail(r, "malformed listpack");
+    if (blob.len < RLP_HDR + 1 || blob.len > UINT32_MAX - 2 || get_le(b, 4) != blob.len) {
+        fail(r, "malformed listpack");
+        return NULL;
+    }
     size_t bytes = blob.len + CLP_HDR - RLP_HDR;
     unsigned char *lp = cm_malloc(bytes);
-    uint64_t hdr = bytes;
-    for (int i = 0; i < 4; i++)
-        lp[i] = (unsigned char)(hdr >> (8 * i));
-    memset(lp + 4, 0, 4);
     memcpy(lp + CLP_HDR, b + RLP_HDR, blob.len - RLP_HDR);
+    put_le_at(lp, bytes, 4);
+    put_le_at(lp + 4, 0, 4);
     long n = lp_validate_entries(lp, bytes);
     uint64_t count = get_le(b + 4, 2);
     if (n < 0 || (count != RLP_COUNT_UNKN && count != (uint64_t)n)) {
         cm_free(lp);
-        return fail(r, "malformed listpack");
+        fail(r, "malformed listpack");
+        return NULL;
     }
+    put_le_at(lp + 4, (uint64_t)n, 4);
+    return lp;
+}
+
+/* The entries of a Redis listpack. */
+static int lp_elems(rdb_reader *r, cslice blob, elems *e)
+{
+    unsigned char *lp = rdb_listpack_from(r, blob);
+    if (!lp) return 0;
     for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, p)) {
         lp_value v;
         lp_get(p, &v);
@@ -725,7 +742,7 @@ static int read_blob(rdb_reader *r, elems *e, blob_fn *fn)
 static int read_strings(rdb_reader *r, elems *e, unsigned per)
 {
     uint64_t n;
-    if (!read_count(r, &n)) return 0;
+    if (!rdb_read_count(r, &n)) return 0;
     dstr scratch = NULL;
     int ok = 1;
     for (uint64_t i = 0; ok && i < n * per; i++) {
@@ -757,7 +774,7 @@ static int read_text_double(rdb_reader *r, double *d)
 static int read_scored(rdb_reader *r, elems *e, int binary)
 {
     uint64_t n;
-    if (!read_count(r, &n)) return 0;
+    if (!rdb_read_count(r, &n)) return 0;
     dstr scratch = NULL;
     int ok = 1;
     for (uint64_t i = 0; ok && i < n; i++) {
@@ -797,7 +814,7 @@ static int read_strings_one(rdb_reader *r, elems *e)
 static int read_quicklist(rdb_reader *r, elems *e, int v2)
 {
     uint64_t nodes;
-    if (!read_count(r, &nodes)) return 0;
+    if (!rdb_read_count(r, &nodes)) return 0;
     for (uint64_t i = 0; i < nodes; i++) {
         uint64_t container = QL_CONTAINER_PACKED;
         if (v2 && !rdb_read_len(r, &container, NULL)) return 0;
@@ -876,8 +893,7 @@ static cobj *build(rdb_reader *r, cmd_call *c, int family, elems *e)
 int rdb_is_object_type(int t)
 {
     return (t >= RDB_TYPE_STRING && t <= RDB_TYPE_ZSET_2) ||
-           (t >= RDB_TYPE_HASH_ZIPMAP && t <= RDB_TYPE_LIST_QUICKLIST_2 &&
-            t != RDB_TYPE_STREAM_LISTPACKS);
+           (t >= RDB_TYPE_HASH_ZIPMAP && t <= RDB_TYPE_STREAM_LISTPACKS_2);
 }
 
 /* Read the elements of a value of type t; *family is its object type. */
@@ -917,6 +933,8 @@ cobj *rdb_read_object(rdb_reader *r, cmd_call *c, int t)
         dstr_free(scratch);
         return o;
     }
+    if (t == RDB_TYPE_STREAM_LISTPACKS || t == RDB_TYPE_STREAM_LISTPACKS_2)
+        return rdb_read_stream(r, t == RDB_TYPE_STREAM_LISTPACKS_2);
     elems e = {0};
     int family = 0;
     cobj *o = read_elems(r, t, &e, &family) ? build(r, c, family, &e) : NULL;

@@ -4,9 +4,10 @@
  * Values are written as Redis 7.0 writes them (RDB version 10): strings
  * (integers encoded as integers, long strings LZF-compressed), lists as
  * quicklists of listpacks, listpack and hashtable hashes, intset and
- * plain sets, listpack and skiplist sorted sets.  Reading also accepts
- * what RDB versions 6 to 9 wrote: ziplists, zipmaps, plain lists and
- * sorted sets with text scores.
+ * plain sets, listpack and skiplist sorted sets, and streams with their
+ * consumer groups (rdb_stream.c).  Reading also accepts what RDB versions
+ * 6 to 9 wrote: ziplists, zipmaps, plain lists, sorted sets with text
+ * scores, and streams without 7.0's counters.
  *
  * Everything here works on bytes in memory: no I/O, no clock.  A reader
  * never trusts its input: every length is checked against the bytes left,
@@ -19,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../ds/stream.h"
 #include "../engine/engine.h"
 
 #define RDB_VERSION 10
@@ -71,14 +73,13 @@ dstr rdb_write_len(dstr out, uint64_t len);
 /* Append a string: as an integer when it reads as one of at most 32 bits,
  * LZF-compressed when compress is set and that saves room, else raw. */
 dstr rdb_write_string(dstr out, const char *p, size_t len, int compress);
-/* Can o be written (every type but streams, whose payload is not done)? */
-static inline int rdb_can_write(const cobj *o)
-{
-    return o->type == OBJ_STRING || o->type == OBJ_LIST || o->type == OBJ_SET ||
-           o->type == OBJ_ZSET || o->type == OBJ_HASH;
-}
-/* Append the RDB type of o and its value (o must be writable). */
+/* Append a Cairn listpack as Redis's: a string of its bytes with the
+ * header rewritten (6 bytes). */
+dstr rdb_write_listpack(dstr out, const unsigned char *lp, int compress);
+/* Append the RDB type of o and its value. */
 dstr rdb_write_object(dstr out, const cobj *o, int compress);
+/* Append a stream's value (rdb_stream.c), RDB_TYPE_STREAM_LISTPACKS_2. */
+dstr rdb_write_stream(dstr out, const stream *s, int compress);
 
 /* A DUMP payload: o's type and value, the RDB version (2 bytes) and the
  * CRC64 of everything before it (8 bytes), both little-endian. */
@@ -106,6 +107,12 @@ int rdb_read_len(rdb_reader *r, uint64_t *len, int *encoded);
 int rdb_read_string(rdb_reader *r, cslice *out, dstr *scratch);
 /* Skip a string without decoding it. */
 int rdb_skip_string(rdb_reader *r);
+/* A plain length that must also fit the bytes left (a collection's
+ * count can never exceed them). */
+int rdb_read_count(rdb_reader *r, uint64_t *n);
+/* A Redis listpack blob as a Cairn listpack (the caller frees it with
+ * lp_free()), its entries validated; NULL with r->err set if malformed. */
+unsigned char *rdb_listpack_from(rdb_reader *r, cslice blob);
 
 /* Is t a value type this reader knows? */
 int rdb_is_object_type(int t);
@@ -114,5 +121,8 @@ int rdb_is_object_type(int t);
  * have).  c supplies the engine and a deterministic PRNG (skiplist
  * levels).  Returns NULL with r->err set when the value is not sound. */
 cobj *rdb_read_object(rdb_reader *r, cmd_call *c, int t);
+/* A stream value (rdb_stream.c): RDB_TYPE_STREAM_LISTPACKS_2 when v2 is
+ * set, else RDB_TYPE_STREAM_LISTPACKS (Redis 5 and 6). */
+cobj *rdb_read_stream(rdb_reader *r, int v2);
 
 #endif

@@ -363,12 +363,6 @@ static void out_le(rdb_out *w, uint64_t v, int n)
 static void out_key(rdb_out *w, cairn_engine *e, cobj *o, int access, int64_t now_ms)
 {
     unsigned char op;
-    if (!rdb_can_write(o)) {
-        /* A stream: better no file than one without it. */
-        w->failed = 1;
-        errno = ENOTSUP;
-        return;
-    }
     if (obj_has_expire(o)) {
         op = RDB_OPCODE_EXPIRETIME_MS;
         w->buf = dstr_cat(w->buf, &op, 1);

@@ -23,17 +23,12 @@
 
 #define ERR_BAD_PAYLOAD "ERR DUMP payload version or checksum are wrong"
 #define ERR_BUSYKEY     "BUSYKEY Target key name already exists."
-#define ERR_NO_PAYLOAD  "ERR Cairn cannot serialize streams in Redis's format yet"
 
 static void dump_command(cmd_call *c)
 {
     cobj *o = lookup_read(c, &c->argv[1]);
     if (!o) {
         reply_null(c->out);
-        return;
-    }
-    if (!rdb_can_write(o)) {
-        reply_error(c->out, ERR_NO_PAYLOAD);
         return;
     }
     dstr payload = rdb_dump_payload(o, c->e->cfg.rdbcompression);
@@ -128,7 +123,7 @@ static void restore_command(cmd_call *c)
     }
     int deleted = opt.replace && lookup_write(c, key) && db_delete(c, c->db, key);
     if (ttl && !opt.absttl) ttl = ttl > INT64_MAX - c->now_ms ? INT64_MAX : ttl + c->now_ms;
-    if (ttl && ttl <= c->now_ms) {
+    if (ttl && ttl <= c->now_ms && !c->e->applying) {
         /* Expired on arrival: nothing is created. */
         obj_free(o);
         if (deleted) {
@@ -289,12 +284,6 @@ static void migrate_command(cmd_call *c)
     for (int i = 0; i < o.nkeys; i++) {
         cobj *v = lookup_read(c, &c->argv[o.first_key + i]);
         if (!v) continue;
-        if (!rdb_can_write(v)) {
-            reply_error(c->out, ERR_NO_PAYLOAD);
-            cm_free(objs);
-            cm_free(keys);
-            return;
-        }
         objs[n] = v;
         keys[n++] = c->argv[o.first_key + i];
     }

@@ -10,6 +10,9 @@
  * itself is read and rewritten by config_file.c. */
 #include <limits.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "server.h"
 
@@ -34,6 +37,23 @@ static const cfg_enum supervised_enum[] = {
     {"no", SUPERVISED_NONE},
     {NULL, 0},
 };
+
+/* replicaof: empty, "no one", or "host port". */
+static const char *check_replicaof(const cslice *v)
+{
+    if (v->len == 0 || (v->len == 6 && strncasecmp(v->ptr, "no one", 6) == 0)) return NULL;
+    const char *sp = memchr(v->ptr, ' ', v->len);
+    if (!sp || sp == v->ptr || memchr(sp + 1, ' ', v->len - (size_t)(sp + 1 - v->ptr)))
+        return "wrong number of arguments";
+    char port[8];
+    size_t n = v->len - (size_t)(sp + 1 - v->ptr);
+    if (n == 0 || n >= sizeof(port)) return "Invalid master port";
+    memcpy(port, sp + 1, n);
+    port[n] = '\0';
+    char *end;
+    long p = strtol(port, &end, 10);
+    return *end || p < 0 || p > 65535 ? "Invalid master port" : NULL;
+}
 
 const config_def server_config_defs[] = {
     {.name = "port",
@@ -267,6 +287,35 @@ const config_def server_config_defs[] = {
      .lo = 0,
      .hi = INT_MAX,
      .dflt = "67108864"},
+    /* A replica of a Redis master (replica.c). */
+    {.name = "replicaof",
+     .alias = "slaveof",
+     .type = CT_BIND,
+     .flags = CF_MULTI_ARG | CF_IMMUTABLE,
+     .offset = offsetof(cairn_server, cfg.replicaof),
+     .check = check_replicaof,
+     .dflt = ""},
+    {.name = "masteruser",
+     .type = CT_STRING,
+     .flags = CF_SENSITIVE,
+     .offset = offsetof(cairn_server, cfg.masteruser),
+     .dflt = ""},
+    {.name = "masterauth",
+     .type = CT_STRING,
+     .flags = CF_SENSITIVE,
+     .offset = offsetof(cairn_server, cfg.masterauth),
+     .dflt = ""},
+    {.name = "replica-read-only",
+     .alias = "slave-read-only",
+     .type = CT_BOOL,
+     .offset = offsetof(cairn_server, cfg.replica_read_only),
+     .dflt = "yes"},
+    {.name = "repl-timeout",
+     .type = CT_INT,
+     .offset = offsetof(cairn_server, cfg.repl_timeout),
+     .lo = 1,
+     .hi = INT_MAX,
+     .dflt = "60"},
 };
 
 void *server_config_base(void *priv) { return priv; }

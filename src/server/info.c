@@ -264,4 +264,6 @@ void server_info(void *priv, const char *section, dstr *out)
         info_cpu(out);
     else if (!strcmp(section, "replication") && srv->node)
         repl_node_info(srv->node, out);
+    else if (!strcmp(section, "replication"))
+        replica_info(srv, out);
 }

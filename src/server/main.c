@@ -73,6 +73,7 @@ void server_shutdown(cairn_server *srv)
     if (uv_is_active((uv_handle_t *)&srv->loader)) uv_idle_stop(&srv->loader);
     uv_close((uv_handle_t *)&srv->loader, NULL);
     net_shutdown(&srv->net);
+    replica_shutdown(srv);
     server_raft_stop(srv);
     uv_close((uv_handle_t *)&srv->cron, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
@@ -144,6 +145,7 @@ static void on_cron(uv_poll_t *h, int status, int events)
     size_t used = cm_used_memory();
     if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;
     server_track_metrics(srv, now_ms);
+    replica_cron(srv);
     srv->cron_loops++;
     if (srv->cron_period_ms != 1000 / e->cfg.hz && arm_cron(srv) != 0)
         server_log(srv, LL_WARNING, "Can't change the cron period: %s", strerror(errno));
@@ -245,6 +247,7 @@ static const char *host_config_changed(void *priv, const char *name)
     if (strcmp(name, "dir") == 0) return change_dir(srv, srv->engine->cfg.dir);
     if (strcmp(name, "metrics-port") == 0 || strcmp(name, "metrics-bind") == 0)
         return metrics_listen(srv);
+    if (strcmp(name, "replica-read-only") == 0) return replica_config_changed(srv, name);
     return persist_config_changed(srv->persist, name);
 }
 
@@ -331,7 +334,7 @@ static const cairn_host_ops server_host_ops = {
     .drop_user_sessions = server_drop_user_sessions,
     .client_info = server_client_info,
     .acl_file = server_acl_file,
-    .repl_cmd = server_raft_cmd,
+    .repl_cmd = server_repl_cmd,
     .repl_forward = server_raft_forward,
 };
 
@@ -555,6 +558,11 @@ static int server_start(cairn_server *srv)
         e->cfg.save = dstr_from_cstr("");
     }
     if (open_data_dir(srv) != 0 || server_raft_start(srv) != 0) return -1;
+    char err[512];
+    if (replica_init(srv, err, sizeof(err)) != 0) {
+        server_log(srv, LL_WARNING, "%s", err);
+        return -1;
+    }
     /* Before the data port: whoever sees the server listen can scrape it. */
     if (metrics_init(srv) != 0 || metrics_listen(srv) != NULL) return -1;
     if (tls_wanted(srv) && net_tls_configure(&srv->net) != 0) {
@@ -641,6 +649,7 @@ int main(int argc, char **argv)
     if (started && srv->cfg.unixsocket && srv->cfg.unixsocket[0]) unlink(srv->cfg.unixsocket);
     if (srv->cron_fd >= 0) close(srv->cron_fd);
     repl_node_free(srv->node);
+    replica_free(srv);
     if (srv->persist) persist_free(srv->persist);
     metrics_free(srv);
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");

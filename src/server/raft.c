@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "../engine/cmd.h"
 #include "server.h"
 
 static void node_send(void *priv, uint64_t to, const char *data, size_t len)
@@ -151,12 +152,21 @@ int server_raft_start(cairn_server *srv)
     return 0;
 }
 
-int server_raft_cmd(void *priv, cmd_call *c)
+static int server_raft_cmd(void *priv, cmd_call *c)
 {
     cairn_server *srv = priv;
     if (!srv->node) return 0;
     repl_node_command(srv->node, c);
     return 1;
+}
+
+int server_repl_cmd(void *priv, cmd_call *c)
+{
+    cairn_server *srv = priv;
+    /* REPLICAOF is the Redis replica's, which refuses it beside Raft. */
+    if (!strcmp(c->cmd->name, "replicaof") || !strcmp(c->cmd->name, "slaveof"))
+        return replica_command(srv, c);
+    return server_raft_cmd(priv, c) || replica_command(srv, c);
 }
 
 int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv)

@@ -50,6 +50,11 @@ typedef struct server_config {
 
     /* snapshot and compact the Raft log after this many entries or bytes */
     int raft_snapshot_entries, raft_snapshot_bytes;
+    /* A replica of a Redis master (replica.c). */
+    dstr replicaof; /* "host port", or "" */
+    dstr masteruser, masterauth;
+    int replica_read_only;
+    int repl_timeout; /* seconds */
 } server_config;
 
 /* `supervised` values, as Redis names them (supervise.c). */
@@ -92,7 +97,8 @@ typedef struct cairn_server {
     repl_node *node;         /* a member of a Raft group, or NULL (raft.c) */
     peer_set peers;
     uv_timer_t raft_timer;
-    forwarder *fwd; /* a follower's connection to the leader, once used */
+    forwarder *fwd;          /* a follower's connection to the leader, once used */
+    struct replica *replica; /* the link to a Redis master (replica.c) */
 } cairn_server;
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
@@ -106,7 +112,7 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 43
+#define SERVER_CONFIG_COUNT 48
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
@@ -159,9 +165,24 @@ void server_info(void *priv, const char *section, dstr *out);
  * (after the data directory is open), the host's RAFT/ROLE/WAIT, and
  * shutting it down.  raft_start returns 0, or -1 with the reason logged. */
 int server_raft_start(cairn_server *srv);
-int server_raft_cmd(void *priv, cmd_call *c);
+/* cairn_host_ops.repl_cmd: Raft's commands, or a Redis replica's. */
+int server_repl_cmd(void *priv, cmd_call *c);
 int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv);
 void server_raft_stop(cairn_server *srv);
+/* A replica of a Redis master (replica.c): set up before the loop runs
+ * (connecting at once if replicaof is set), REPLICAOF/SLAVEOF and, while a
+ * replica, ROLE and WAIT (returns 0 for what it does not answer), INFO
+ * replication, the cron's once-a-second work, replica-read-only changes,
+ * stopping (REPLICAOF NO ONE), closing at shutdown and freeing. */
+typedef struct replica replica;
+int replica_init(cairn_server *srv, char *err, size_t errlen);
+int replica_command(cairn_server *srv, cmd_call *c);
+void replica_info(cairn_server *srv, dstr *out);
+void replica_cron(cairn_server *srv);
+const char *replica_config_changed(cairn_server *srv, const char *name);
+void replica_stop(cairn_server *srv);
+void replica_shutdown(cairn_server *srv);
+void replica_free(cairn_server *srv);
 /* Sample the instantaneous rates; called from the cron. */
 void server_track_metrics(cairn_server *srv, int64_t now_ms);
 

@@ -113,14 +113,103 @@ class Node:
         return self.proc.returncode
 
 
+class Link:
+    """A fault-injecting TCP proxy on one directed link between two nodes
+    (node traffic is one-way: a node sends its messages over its own
+    connection to each peer).  While cut, its connections are closed and
+    new ones are closed as soon as they are accepted."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.cut = False
+        self.conns = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self.accept_loop, daemon=True).start()
+
+    def accept_loop(self):
+        while not self.closed:
+            try:
+                a, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.cut:
+                a.close()
+                continue
+            try:
+                b = socket.create_connection(("127.0.0.1", self.target), timeout=2)
+            except OSError:
+                a.close()
+                continue
+            with self.lock:
+                self.conns += [a, b]
+            for src, dst in ((a, b), (b, a)):
+                threading.Thread(target=self.pump, args=(src, dst), daemon=True).start()
+
+    def pump(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data or self.cut:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def set_cut(self, cut):
+        self.cut = cut
+        if cut:
+            with self.lock:
+                conns, self.conns = self.conns, []
+            for s in conns:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self):
+        self.closed = True
+        self.set_cut(True)
+        self.sock.close()
+
+
 class Group:
-    def __init__(self, size=3, extra_args=()):
+    def __init__(self, size=3, extra_args=(), proxied=False):
+        """proxied: every node reaches every other through its own Link
+        (group.links[(from_id, to_id)]), so tests can partition them."""
         self.extra_args = extra_args
         ports = [free_port() for _ in range(size)]
         self.peers = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(ports))
         self.nodes = [Node(self, i + 1, p) for i, p in enumerate(ports)]
+        self.links = {}
+        if proxied:
+            for a in self.nodes:
+                for b in self.nodes:
+                    if a is not b:
+                        self.links[(a.id, b.id)] = Link(b.port)
+                a.peers = ",".join(
+                    f"{b.id}@127.0.0.1:{b.port if b is a else self.links[(a.id, b.id)].port}"
+                    for b in self.nodes)
         for n in self.nodes:
             n.start()
+
+    def partition(self, *sides):
+        """Cut every link between nodes of different sides (lists of ids);
+        no argument heals everything."""
+        side = {i: k for k, ids in enumerate(sides) for i in ids}
+        for (a, b), link in self.links.items():
+            link.set_cut(a in side and b in side and side[a] != side[b])
 
     def failover_bound(self):
         """The issue's bound on failover (2 s); a sanitizer build (not on
@@ -183,18 +272,23 @@ class Group:
     def wait_applied(self, nodes, timeout=10.0):
         """Until every node in nodes applied the leader's commit index."""
         deadline = time.time() + timeout
+        seen = {}
         while time.time() < deadline:
             try:
                 lead = self.leader(timeout=timeout)
                 commit = lead.info()["raft_commit_index"]
+                seen = {"leader": lead.id, "commit": commit}
+                seen.update({n.id: n.info()["raft_applied_index"] for n in nodes})
                 if all(n.info()["raft_applied_index"] >= commit for n in nodes):
                     return
             except (redis.RedisError, OSError, AssertionError):
                 pass
             time.sleep(0.05)
-        raise AssertionError("nodes did not catch up")
+        raise AssertionError(f"nodes did not catch up: {seen}")
 
     def close(self):
+        for link in self.links.values():
+            link.close()
         codes = {}
         for n in self.nodes:
             codes[n.id] = n.stop()
@@ -240,8 +334,11 @@ class Writer:
     """Writes unique keys to whichever node leads, for a bounded time,
     recording every acknowledged write."""
 
-    def __init__(self, group, seconds):
+    def __init__(self, group, seconds, exclude=()):
+        """exclude: ids left out when looking for the leader (a set the
+        test may change while the writer runs, e.g. a cut-off node)."""
         self.group = group
+        self.exclude = exclude
         self.acked = {}
         self.errors = 0
         self.stop_at = time.time() + seconds
@@ -256,7 +353,8 @@ class Writer:
             while time.time() < self.stop_at and not self.done.is_set():
                 if conn is None:
                     try:
-                        conn = self.group.leader(timeout=3).client(socket_timeout=1)
+                        conn = self.group.leader(timeout=3, exclude=tuple(self.exclude)).client(
+                            socket_timeout=1)
                     except AssertionError:
                         continue
                 i += 1
@@ -279,9 +377,9 @@ class Writer:
 def check_acked(group, acked, nodes=None):
     """Every acknowledged write is on every live node (or every node of
     nodes), and their datasets are the same (DEBUG DIGEST)."""
-    lead = group.leader(timeout=5)
+    lead = group.leader(timeout=30)
     nodes = nodes or [n for n in group.nodes if n.alive()]
-    group.wait_applied(nodes)
+    group.wait_applied(nodes, timeout=30)
     for n in nodes:
         data = dataset(n)
         missing = [k for k, v in acked.items() if data.get(k) != ("string", v)]

@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from refserver import reference  # noqa: F401  (fixture)
+from refserver import call, reference  # noqa: F401  (fixture)
 
 
 def crc64(data):
@@ -38,7 +38,41 @@ def read_value(c, key):
         return t, sorted(c.hgetall(key).items())
     if t == b"zset":
         return t, c.zrange(key, 0, -1, withscores=True)
+    if t == b"stream":
+        return t, c.xrange(key), stream_state(c, key)
     return t, None
+
+
+def stream_state(c, key):
+    """XINFO STREAM FULL with every entry, groups, pending lists and
+    consumers, less radix-tree-nodes (Cairn keeps no radix tree)."""
+    info = c.execute_command("XINFO", "STREAM", key, "FULL", "COUNT", 0)
+    i = info.index(b"radix-tree-nodes")
+    return info[:i] + info[i + 2:]
+
+
+def build_streams(c):
+    """Streams with several nodes, field sets, deleted entries, consumer
+    groups with pending entries and consumers, and empty ones."""
+    for i in range(600):
+        c.xadd("x:big", {"f": i, "g": "v" * (i % 40)} if i % 7 else {"other": i, "n": -i},
+               id=f"{1000 + i // 3}-{i % 3}")
+    c.xdel("x:big", "1000-1", "1010-2", "1100-0")
+    c.xtrim("x:big", minid="1002-0")
+    c.xgroup_create("x:big", "grp", "0")
+    c.xgroup_create("x:big", "a-group-name-over-twenty-bytes", "$")
+    c.xgroup_create("x:big", "mid", "1050-1")
+    c.xreadgroup("grp", "alice", {"x:big": ">"}, count=5)
+    c.xreadgroup("grp", "123", {"x:big": ">"}, count=3)
+    c.xreadgroup("mid", "bob" * 10, {"x:big": ">"}, count=2)
+    c.xgroup_createconsumer("x:big", "grp", "idle")
+    c.xack("x:big", "grp", "1002-1")
+    c.xclaim("x:big", "grp", "idle", 0, ["1003-0"])
+    c.xadd("x:small", {"a": 1, "b": "two"}, id="1-1")
+    c.xadd("x:small", {"a": 2, "b": "three"}, id="2-0")
+    c.xadd("x:empty", {"a": 1}, id="5-1")
+    c.xdel("x:empty", "5-1")
+    c.xgroup_create("x:mk", "g", "$", mkstream=True)
 
 
 def build_values(c):
@@ -63,11 +97,12 @@ def build_values(c):
     c.zadd("z:small", {"a": 1, "b": 2.5, "c": -3, "d": float("inf")})
     c.zadd("z:big", {f"m{i}": i * 1.25 for i in range(500)})
     c.zadd("z:longmember", {"q" * 100: 7})
+    build_streams(c)
 
 
 KEYS = ["s:int", "s:bigint", "s:emb", "s:raw", "s:lzf", "s:bin", "l:small", "l:big",
         "l:huge-elems", "set:int", "set:small", "set:big", "set:bigint", "h:small", "h:big",
-        "h:longval", "z:small", "z:big", "z:longmember"]
+        "h:longval", "z:small", "z:big", "z:longmember", "x:big", "x:small", "x:empty", "x:mk"]
 
 
 def clients(server, reference):  # noqa: F811
@@ -115,6 +150,47 @@ def test_string_payloads_are_byte_identical(server, reference):  # noqa: F811
         assert a.dump(key) == b.dump(key), key
 
 
+def test_stream_payloads_are_byte_identical(server, reference):  # noqa: F811
+    a, b = clients(server, reference)
+    for c in (a, b):
+        build_streams(c)
+    for key in ["x:small", "x:empty", "x:mk"]:
+        assert a.dump(key) == b.dump(key), key
+
+
+def test_restored_streams_behave_as_in_redis(server, reference):  # noqa: F811
+    """A stream from redis-server restored in both servers takes the same
+    commands with the same replies: IDs continue after the last one, groups
+    deliver from where they were, pending entries are acked and claimed."""
+    a, b = clients(server, reference)
+    build_streams(b)
+    payload = b.dump("x:big")
+    for c in (a, b):
+        c.restore("copy", 0, payload)
+        c.response_callbacks.clear()
+    cmds = [("XADD", "copy", "1000-0", "f", 1), ("XADD", "copy", "1199-1", "f", 1),
+            ("XADD", "copy", "1200-*", "f", 1), ("XLEN", "copy"),
+            ("XREADGROUP", "GROUP", "grp", "alice", "COUNT", 3, "STREAMS", "copy", ">"),
+            ("XREADGROUP", "GROUP", "grp", "123", "COUNT", 10, "STREAMS", "copy", "0"),
+            ("XACK", "copy", "grp", "1002-2", "1003-0", "1009-9"),
+            ("XPENDING", "copy", "grp"), ("XPENDING", "copy", "mid", "-", "+", 10),
+            ("XCLAIM", "copy", "grp", "bob", 0, "1002-0", "JUSTID", "FORCE"),
+            ("XAUTOCLAIM", "copy", "mid", "carol", 0, "0", "JUSTID"),
+            ("XGROUP", "DELCONSUMER", "copy", "grp", "123"),
+            ("XREADGROUP", "GROUP", "a-group-name-over-twenty-bytes", "z", "STREAMS", "copy",
+             ">"),
+            ("XINFO", "GROUPS", "copy"), ("XRANGE", "copy", "1190", "+")]
+    for cmd in cmds:
+        got, want = call(a, *cmd), call(b, *cmd)
+        # Idle times differ between the two servers' clocks.
+        if cmd[0] == "XINFO":
+            assert len(got) == len(want)
+        elif cmd[0] == "XPENDING" and len(cmd) > 3:
+            assert [(p[0], p[1], p[3]) for p in got] == [(p[0], p[1], p[3]) for p in want]
+        else:
+            assert got == want, cmd
+
+
 def test_dump_of_missing_key(r):
     assert r.dump("nope") is None
 
@@ -154,16 +230,25 @@ def test_restore_errors(rb):
     assert rb.get("k2") == b"v"
 
 
-def test_truncated_and_damaged_payloads_are_refused(rb):
+def test_truncated_and_damaged_payloads_are_refused(server, rb):
     rb.rpush("l", *[f"e{i}" for i in range(300)])
     rb.hset("h", mapping={f"f{i}": i for i in range(10)})
     rb.zadd("z", {f"m{i}": i for i in range(10)})
-    for key in ["l", "h", "z"]:
+    build_streams(rb)
+    for key in ["l", "h", "z", "x:big", "x:small", "x:mk"]:
         p = rb.dump(key)
         body = p[:-10]
         for cut in range(0, len(body), max(1, len(body) // 60)):
-            with pytest.raises(redis.ResponseError, match="^Bad data format$"):
-                rb.restore("x", 0, seal(body[:cut]))
+            try:
+                rb.restore("x", 0, seal(body[:cut]), replace=True)
+            except redis.ResponseError as e:
+                assert str(e) == "Bad data format"
+                continue
+            # redis-server reads a stream cut short on into the version
+            # and checksum bytes after it, and sometimes ends there; Cairn
+            # reads no further than the value.
+            assert server.is_redis and key.startswith("x:"), (key, cut)
+            rb.delete("x")
     assert rb.exists("x") == 0
     assert rb.ping()
 
@@ -230,6 +315,28 @@ def test_restore_replays_from_the_log(tmp_path):
         s.stop()
 
 
+def use_stream(c, key):
+    """Read and change a stream every way that walks its nodes, groups
+    and pending lists; errors are fine, a crash is not."""
+    cmds = [("XRANGE", key, "-", "+"), ("XREVRANGE", key, "+", "-"),
+            ("XINFO", "STREAM", key, "FULL"), ("XINFO", "GROUPS", key), ("XADD", key, "*", "f", 1),
+            ("XTRIM", key, "MAXLEN", 5), ("XDEL", key, "1001-1")]
+    for cmd in cmds:
+        try:
+            c.execute_command(*cmd)
+        except redis.ResponseError:
+            pass
+    for g in c.execute_command("XINFO", "GROUPS", key):
+        name = g[1]
+        for cmd in [("XINFO", "CONSUMERS", key, name), ("XPENDING", key, name, "-", "+", 100),
+                    ("XREADGROUP", "GROUP", name, "c", "STREAMS", key, ">"),
+                    ("XAUTOCLAIM", key, name, "c", 0, "0"), ("XACK", key, name, "1002-2")]:
+            try:
+                c.execute_command(*cmd)
+            except redis.ResponseError:
+                pass
+
+
 def test_server_survives_random_payloads(server):
     """Random mutations of real payloads, resealed so the checksum passes:
     each is restored or refused, and the server stays up.  Cairn always
@@ -243,6 +350,8 @@ def test_server_survives_random_payloads(server):
         c.config_set("sanitize-dump-payload", "yes")
     build_values(c)
     payloads = [c.dump(k)[:-10] for k in KEYS]
+    raw = server.client(decode_responses=False)
+    raw.response_callbacks.clear()
     deadline = time.time() + 20
     for i in range(3000):
         if time.time() > deadline:
@@ -254,22 +363,9 @@ def test_server_survives_random_payloads(server):
             c.restore("fuzz", 0, seal(bytes(body)), replace=True)
         except redis.ResponseError as e:
             assert str(e) == "Bad data format", str(e)
+            continue
+        if c.type("fuzz") == b"stream":
+            use_stream(raw, "fuzz")
     assert c.ping()
     if server.is_redis:
         c.config_set("sanitize-dump-payload", "no")
-
-
-@pytest.mark.cairn_only
-def test_streams_are_refused_until_their_payload_exists(r, server_factory):
-    """Streams have no RDB payload in Cairn yet: DUMP, MIGRATE and a
-    Redis-format SAVE say so rather than write something wrong."""
-    r.xadd("st", {"a": 1})
-    with pytest.raises(redis.ResponseError, match="cannot serialize streams"):
-        r.dump("st")
-    with pytest.raises(redis.ResponseError, match="cannot serialize streams"):
-        r.migrate("127.0.0.1", 1, "st", 0, 100)
-    s = server_factory("--rdb-format", "redis")
-    c = s.client()
-    c.xadd("st", {"a": 1})
-    with pytest.raises(redis.ResponseError):
-        c.save()

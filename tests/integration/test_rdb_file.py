@@ -1,8 +1,9 @@
 """Redis RDB files: a dump.rdb written by redis-server (every type and
-encoding, several databases, expiries, compressed strings, a function
-library) loads at start-up and compares key by key; cairn-check --rdb
-reads it; damaged files are refused; and with rdb-format redis, SAVE and
-BGSAVE write a dump.rdb that redis-server loads."""
+encoding, streams with consumer groups, several databases, expiries,
+compressed strings, a function library) loads at start-up and compares key
+by key; cairn-check --rdb reads it; damaged files are refused; and with
+rdb-format redis, SAVE and BGSAVE write a dump.rdb that redis-server
+loads."""
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT, TARGET, Server, cairn_binary, free_port
-from test_dump import crc64
+from test_dump import build_streams, crc64, stream_state
 
 # Small thresholds make redis-server write every encoding it has.
 SMALL = ["--list-max-listpack-size", "4", "--hash-max-listpack-entries", "4",
@@ -33,6 +34,7 @@ def populate(c):
     c.zadd("z:small", {"a": 1.5, "b": -2})
     c.zadd("z:big", {f"m{i}": i / 3 for i in range(100)})
     c.pexpire("z:big", 7200 * 1000)
+    build_streams(c)
     c.select(3)
     c.set("in3", "three")
     c.hset("h3", "f", "v")
@@ -54,6 +56,8 @@ def snapshot(c):
                 v = sorted(c.smembers(key))
             elif t == b"hash":
                 v = sorted(c.hgetall(key).items())
+            elif t == b"stream":
+                v = (c.xrange(key), stream_state(c, key))
             else:
                 v = c.zrange(key, 0, -1, withscores=True)
             out[(db, key)] = (t, v, c.pttl(key) > 0)

@@ -135,7 +135,7 @@ def test_stock_redis_conf_warns_once_per_ignored_directive(start):
     p.wait_ready().close()
     log = p.output()
     assert "FATAL" not in log
-    for name in ("lazyfree-lazy-eviction", "jemalloc-bg-thread", "replica-read-only"):
+    for name in ("lazyfree-lazy-eviction", "jemalloc-bg-thread", "replica-serve-stale-data"):
         lines = [ln for ln in log.splitlines() if f"'{name}'" in ln]
         assert len(lines) == 1, (name, lines)
         assert "accepted for compatibility" in lines[0]

@@ -9,6 +9,7 @@
 
 #include "ds/listpack.h"
 #include "ds/rand.h"
+#include "ds/stream.h"
 #include "engine/db.h"
 #include "log/rdb.h"
 
@@ -62,13 +63,15 @@ static void round_trip(const char *key, const char **read_cmd)
     REQUIRE(c != NULL);
     CHECK_EQ_LL(c->encoding, enc);
     const char *w[8];
-    int n = 0;
-    for (; read_cmd[n]; n++)
+    int n = 0, at = 1;
+    for (; read_cmd[n]; n++) {
         w[n] = read_cmd[n];
+        if (strcmp(w[n], "k") == 0) at = n;
+    }
     w[n] = NULL;
-    w[1] = key;
+    w[at] = key;
     char *a = run(w);
-    w[1] = "copy";
+    w[at] = "copy";
     char *b = run(w);
     CHECK_STR(a, b);
     cm_free(a);
@@ -198,6 +201,84 @@ static void test_round_trips(void)
     round_trip("zsl", WORDS("ZRANGE", "k", "0", "-1", "WITHSCORES"));
 }
 
+/* A stream "xs": several nodes, two field sets, deleted entries, groups
+ * with pending entries, consumers with and without them. */
+static void build_stream(void)
+{
+    for (int i = 0; i < 350; i++) {
+        char id[32], v[32];
+        snprintf(id, sizeof(id), "%d-%d", 100 + i / 4, i % 4);
+        snprintf(v, sizeof(v), "%d", i);
+        if (i % 5)
+            cm_free(run(WORDS("XADD", "xs", id, "f", v, "g", "value")));
+        else
+            cm_free(run(WORDS("XADD", "xs", id, "other", v)));
+    }
+    ok(WORDS("XDEL", "xs", "100-1", "150-2"), ":2\r\n");
+    ok(WORDS("XGROUP", "CREATE", "xs", "g1", "0"), "+OK\r\n");
+    ok(WORDS("XGROUP", "CREATE", "xs", "g0", "$"), "+OK\r\n");
+    cm_free(run(WORDS("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "4", "STREAMS", "xs", ">")));
+    cm_free(run(WORDS("XREADGROUP", "GROUP", "g1", "7", "COUNT", "3", "STREAMS", "xs", ">")));
+    ok(WORDS("XGROUP", "CREATECONSUMER", "xs", "g1", "idle"), ":1\r\n");
+    ok(WORDS("XACK", "xs", "g1", "100-2"), ":1\r\n");
+}
+
+/* xs's payload in RDB_TYPE_STREAM_LISTPACKS (Redis 5 and 6): no first ID,
+ * maximal deleted ID, entries added or entries read. */
+static dstr stream_v1_payload(const stream *st)
+{
+    dstr d = dstr_new("\x0f", 1);
+    d = rdb_write_len(d, stream_node_count(st));
+    for (size_t i = 0; i < stream_node_count(st); i++) {
+        sid m;
+        unsigned char *lp = stream_node_lp(st, i, &m), key[16];
+        for (int b = 0; b < 8; b++) {
+            key[b] = (unsigned char)(m.ms >> (56 - 8 * b));
+            key[8 + b] = (unsigned char)(m.seq >> (56 - 8 * b));
+        }
+        d = rdb_write_string(d, (const char *)key, 16, 0);
+        d = rdb_write_listpack(d, lp, 0);
+    }
+    d = rdb_write_len(d, st->length);
+    d = rdb_write_len(d, st->last_id.ms);
+    d = rdb_write_len(d, st->last_id.seq);
+    d = rdb_write_len(d, 1);
+    d = rdb_write_string(d, "old", 3, 0);
+    d = rdb_write_len(d, 0); /* last ID 0-0 */
+    d = rdb_write_len(d, 0);
+    d = rdb_write_len(d, 0); /* no pending entries, no consumers */
+    d = rdb_write_len(d, 0);
+    dstr p = seal((const unsigned char *)d, dstr_len(d), 9);
+    dstr_free(d);
+    return p;
+}
+
+static void test_streams(void)
+{
+    build_stream();
+    round_trip("xs", WORDS("XINFO", "STREAM", "k", "FULL", "COUNT", "0"));
+    ok(WORDS("XADD", "copy", "*", "a", "1"), "$9\r\n1000000-0\r\n");
+    ok(WORDS("XREADGROUP", "GROUP", "g1", "bob", "COUNT", "1", "STREAMS", "copy", "0"),
+       "*1\r\n*2\r\n$4\r\ncopy\r\n*0\r\n");
+    ok(WORDS("XPENDING", "copy", "g1", "-", "+", "1", "alice"),
+       "*1\r\n*4\r\n$5\r\n100-0\r\n$5\r\nalice\r\n:0\r\n:1\r\n");
+    ok(WORDS("XGROUP", "CREATE", "empty", "g", "$", "MKSTREAM"), "+OK\r\n");
+    round_trip("empty", WORDS("XINFO", "STREAM", "k", "FULL"));
+
+    /* The older form: counters as Redis 7.0 derives them. */
+    dstr p = stream_v1_payload(find("xs")->v.ptr);
+    check_reply(restore("old", p, dstr_len(p)), "+OK\r\n");
+    dstr_free(p);
+    ok(WORDS("XLEN", "old"), ":348\r\n");
+    char *want = run(WORDS("XRANGE", "xs", "-", "+"));
+    check_reply(run(WORDS("XRANGE", "old", "-", "+")), want);
+    cm_free(want);
+    ok(WORDS("XINFO", "GROUPS", "old"),
+       "*1\r\n*12\r\n$4\r\nname\r\n$3\r\nold\r\n$9\r\nconsumers\r\n:0\r\n"
+       "$7\r\npending\r\n:0\r\n$17\r\nlast-delivered-id\r\n$3\r\n0-0\r\n"
+       "$12\r\nentries-read\r\n:0\r\n$3\r\nlag\r\n:348\r\n");
+}
+
 /* Older encodings, as RDB 6-9 and Redis < 7 wrote them. */
 static void test_old_encodings(void)
 {
@@ -318,13 +399,38 @@ static void test_unsound_values(void)
     dstr_free(p);
 }
 
+/* Walk and change a stream read from a payload every way that reads its
+ * nodes, groups and pending lists (ASan watches). */
+static void use_stream(const char *key)
+{
+    cobj *o = find(key);
+    if (!o || o->type != OBJ_STREAM) return;
+    const char **cmds[] = {
+        WORDS("XRANGE", key, "-", "+"),
+        WORDS("XREVRANGE", key, "+", "-"),
+        WORDS("XINFO", "STREAM", key, "FULL"),
+        WORDS("XINFO", "GROUPS", key),
+        WORDS("XINFO", "CONSUMERS", key, "g1"),
+        WORDS("XPENDING", key, "g1", "-", "+", "100"),
+        WORDS("XREADGROUP", "GROUP", "g1", "c", "STREAMS", key, ">"),
+        WORDS("XAUTOCLAIM", key, "g1", "c", "0", "0"),
+        WORDS("XACK", key, "g1", "100-0", "100-3"),
+        WORDS("XGROUP", "DELCONSUMER", key, "g1", "alice"),
+        WORDS("XADD", key, "*", "f", "1"),
+        WORDS("XDEL", key, "101-1"),
+        WORDS("XTRIM", key, "MAXLEN", "5"),
+    };
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        cm_free(run(cmds[i]));
+}
+
 /* Every payload, truncated at every length and with random bytes changed
  * (resealed so the checksum passes), decodes or is refused: never a crash
  * or a leak (ASan and LeakSanitizer watch this test). */
 static void test_damaged_payloads(void)
 {
-    const char *keys[] = {"str", "long", "int", "lsmall", "lbig", "sint", "slp", "sht",
-                          "hlp", "hht",  "zlp", "zsl",    "zl",   "zm",   "is",  "zs"};
+    const char *keys[] = {"str", "long", "int", "lsmall", "lbig", "sint", "slp", "sht", "hlp",
+                          "hht", "zlp",  "zsl", "zl",     "zm",   "is",   "zs",  "xs",  "empty"};
     crand rng;
     crand_seed(&rng, 42);
     long refused = 0, accepted = 0;
@@ -348,10 +454,12 @@ static void test_damaged_payloads(void)
                 m[crand_next(&rng) % vlen] = (char)crand_next(&rng);
             dstr q = seal((const unsigned char *)m, vlen, 10);
             char *r = restore("fuzz", q, dstr_len(q));
-            if (r[0] == '-')
+            if (r[0] == '-') {
                 refused++;
-            else
+            } else {
                 accepted++;
+                use_stream("fuzz");
+            }
             cm_free(r);
             dstr_free(q);
             dstr_free(m);
@@ -371,6 +479,7 @@ int main(void)
     TEST(test_payloads_match_redis);
     TEST(test_strings);
     TEST(test_round_trips);
+    TEST(test_streams);
     TEST(test_old_encodings);
     TEST(test_unsound_values);
     TEST(test_damaged_payloads);

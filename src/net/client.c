@@ -462,10 +462,11 @@ static void tls_failed(client *c)
     client_close(c);
 }
 
-/* The TLS side of read_input: decrypt what the socket holds, a record at
- * a time, until OpenSSL needs more from the socket.  Bytes OpenSSL has
- * taken from the socket but not handed out would not wake the poll, so
- * they are read now too, as far as the query buffer limit allows. */
+/* The TLS side of read_input: decrypt a record.  Bytes OpenSSL has taken
+ * from the socket but not handed out would not wake the poll, so they are
+ * read now too, as far as the query buffer limit allows; what is still in
+ * the socket waits for the poll, as with plain connections (reading on
+ * until OpenSSL wants more would cost a failed read() per event). */
 static void read_input_tls(client *c)
 {
     size_t len = dstr_len(c->qbuf), got = 0;
@@ -473,14 +474,12 @@ static void read_input_tls(client *c)
     c->tls_flags &= ~TLS_READ_WANTS_WRITE;
     make_read_room(c, len);
     while ((long long)(len + got) <= c->net->engine->cfg.client_query_buffer_limit) {
-        if (dstr_cap(c->qbuf) == len + got) {
-            if (!tls_conn_has_pending(c->tls)) break; /* the rest waits in the socket */
-            make_read_room(c, len + got);
-        }
+        if (dstr_cap(c->qbuf) == len + got) make_read_room(c, len + got);
         r = tls_conn_read(c->tls, c->qbuf + len + got, dstr_cap(c->qbuf) - len - got);
         if (r <= 0) break;
         got += (size_t)r;
-        dstr_set_len(c->qbuf, len + got); /* make_read_room grows from here */
+        dstr_set_len(c->qbuf, len + got);         /* make_read_room grows from here */
+        if (!tls_conn_has_pending(c->tls)) break; /* the rest waits in the socket */
     }
     if (r == TLS_CLOSED) {
         log_closed(c);

@@ -119,14 +119,15 @@ extern const cmd_def hll_commands[];
 extern const cmd_def script_commands[];   /* src/script/t_script.c */
 extern const cmd_def function_commands[]; /* src/script/t_function.c */
 extern const cmd_def geo_commands[];
-extern const cmd_def memory_commands[];  /* t_memory.c */
-extern const cmd_def stream_commands[];  /* t_stream.c */
-extern const cmd_def slowlog_commands[]; /* slowlog.c */
-extern const cmd_def latency_commands[]; /* latency.c */
-extern const cmd_def monitor_commands[]; /* monitor.c */
-extern const cmd_def acl_commands[];     /* t_acl.c */
-extern const cmd_def repl_commands[];    /* t_repl.c */
-extern const cmd_def dump_commands[];    /* src/log/t_dump.c */
+extern const cmd_def memory_commands[];   /* t_memory.c */
+extern const cmd_def stream_commands[];   /* t_stream.c */
+extern const cmd_def slowlog_commands[];  /* slowlog.c */
+extern const cmd_def latency_commands[];  /* latency.c */
+extern const cmd_def monitor_commands[];  /* monitor.c */
+extern const cmd_def acl_commands[];      /* t_acl.c */
+extern const cmd_def repl_commands[];     /* t_repl.c */
+void client_session_command(cmd_call *c); /* t_repl.c: CLIENT SESSION[-OPEN] */
+extern const cmd_def dump_commands[];     /* src/log/t_dump.c */
 extern const cmd_def *const cmd_families[];
 
 /* Look a command up by name, case-insensitively (NULL if unknown). */

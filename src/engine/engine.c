@@ -423,6 +423,26 @@ int engine_pause_holds(cairn_engine *e, cairn_session *s, int argc, const cslice
     return 1;
 }
 
+/* CLIENT SESSION named this write: the host dedups it (engine.h).
+ * Returns 1 if it answered, else whether to call seq_done in *done. */
+static int seq_gate(cmd_call *c, int *done)
+{
+    const cairn_host_ops *h = c->e->host;
+    cairn_session *s = c->s;
+    uint32_t flags = c->cmd->flags;
+    int exec = (s->flags & SESS_MULTI) && strcmp(c->cmd->name, "exec") == 0;
+    if (exec) flags |= multi_queued_flags(s);
+    /* Reads, and what a transaction queues, leave it for the next write. */
+    if (!(flags & (CMD_WRITE | CMD_MAY_REPLICATE)) || ((s->flags & SESS_MULTI) && !exec)) return 0;
+    if (!h || !h->seq_begin) {
+        s->flags &= ~SESS_SEQ;
+        return 0;
+    }
+    if (h->seq_begin(c->e->host_priv, c)) return 1;
+    *done = 1;
+    return 0;
+}
+
 void engine_execute(cairn_engine *e, cairn_session *s, int argc, const cslice *argv, int64_t now_us,
                     rbuf *out)
 {
@@ -459,9 +479,14 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
     } else {
         cmd_call c;
         call_setup(&c, e, s, cmd, stats, argc, argv, now_us, start_ns, out);
-        if (!multi_queue_command(&c)) {
+        int seq_done = 0;
+        if ((s->flags & SESS_SEQ) && seq_gate(&c, &seq_done)) {
+            /* answered by the host: a duplicate runs nothing */
+        } else if (!multi_queue_command(&c)) {
+            rbuf_mark mark = rbuf_get_mark(out);
             cmd->proc(&c);
             engine_call_finish(&c);
+            if (seq_done) e->host->seq_done(e->host_priv, &c, mark);
         } else if (out->errors != errors_before) {
             account_rejected(e, cmd);
         }

@@ -74,6 +74,9 @@ enum {
     /* Its write was forwarded to the leader (cairn_host_ops.repl_forward):
      * the connection waits for the reply, as a parked session does. */
     SESS_FORWARDED = 1 << 19,
+    /* CLIENT SESSION named the session and sequence number of its next
+     * write (seq_sid, seq_no): exactly once through a Raft group */
+    SESS_SEQ = 1 << 20,
 };
 
 typedef struct blocked_state blocked_state;
@@ -108,6 +111,8 @@ typedef struct cairn_session {
     /* Failed authentications (AUTH, HELLO AUTH) since the last success:
      * the host slows the connection down by it. */
     uint32_t auth_failures;
+    /* CLIENT SESSION: what its next write is (with SESS_SEQ). */
+    uint64_t seq_sid, seq_no;
 } cairn_session;
 
 /* One entry of the command log (DESIGN rule 4): a write that changed the
@@ -207,6 +212,13 @@ typedef struct cairn_host_ops {
      * leader (s is flagged SESS_FORWARDED; the reply comes later), 0 to
      * refuse it with -READONLY. */
     int (*repl_forward)(void *priv, cairn_session *s, int argc, const cslice *argv);
+    /* Exactly-once writes (CLIENT SESSION): c is the write that s named a
+     * session and sequence number for.  Returns 1 if the host answered it
+     * (a duplicate gets the answer of its first run; an unknown session
+     * an error), 0 to run it, after which seq_done(c, mark) is called with
+     * where its reply starts in c->out.  Both clear SESS_SEQ. */
+    int (*seq_begin)(void *priv, cmd_call *c);
+    void (*seq_done)(void *priv, cmd_call *c, rbuf_mark mark);
 } cairn_host_ops;
 
 typedef struct engine_stats {

@@ -147,6 +147,20 @@ size_t rbuf_capacity(const rbuf *b)
     return n;
 }
 
+void rbuf_first_error(const rbuf *b, char *buf, size_t size)
+{
+    size_t len;
+    char *flat = rbuf_flatten(b, &len);
+    const char *at = memchr(flat, '-', len);
+    size_t n = 0;
+    if (at) {
+        const char *end = memchr(at, '\r', len - (size_t)(at - flat));
+        n = (size_t)((end ? end : flat + len) - at - 1);
+    }
+    snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), at ? at + 1 : "");
+    cm_free(flat);
+}
+
 char *rbuf_flatten(const rbuf *b, size_t *len)
 {
     char *out = cm_malloc(b->bytes + 1);

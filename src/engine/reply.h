@@ -55,6 +55,9 @@ void rbuf_truncate(rbuf *b, rbuf_mark m);
 void rbuf_append(rbuf *b, const void *p, size_t len);
 /* Bytes the blocks of the chain can hold (CLIENT LIST rbs). */
 size_t rbuf_capacity(const rbuf *b);
+/* The text of the first error reply in the chain (without its '-' and
+ * CRLF), cut to fit buf, for a log message; "" if there is none. */
+void rbuf_first_error(const rbuf *b, char *buf, size_t size);
 /* Copy the whole chain into one contiguous buffer (caller frees). */
 char *rbuf_flatten(const rbuf *b, size_t *len);
 

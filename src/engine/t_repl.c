@@ -54,6 +54,14 @@ static void sentinel_command(cmd_call *c)
                  (int)c->argv[1].len, c->argv[1].ptr);
 }
 
+/* CLIENT SESSION and CLIENT SESSION-OPEN (src/repl/csession.h): exactly
+ * once is a replicated node's; a standalone server refuses them. */
+void client_session_command(cmd_call *c)
+{
+    if (host_repl(c)) return;
+    reply_error(c->out, "ERR CLIENT SESSION needs Raft replication (raft-peers)");
+}
+
 const cmd_def repl_commands[] = {
     {.name = "role",
      .proc = role_command,

@@ -1180,6 +1180,13 @@ static const cmd_def client_subcommands[] = {
      "O(N) Where N is the number of paused clients", NULL},
     {"client|setname", client_setname_command, 3, CLIENT_FLAGS, CONN_SLOW, 0, 0, 0, "connection",
      "2.6.9", "Set the current connection name", "O(1)", NULL},
+    {"client|session", client_session_command, -3, CLIENT_FLAGS | CMD_FAST, CONN_SLOW, 0, 0, 0,
+     "connection", "7.0.0",
+     "Name the session and sequence number of the next write (exactly once in a Raft group)",
+     "O(1)", NULL},
+    {"client|session-open", client_session_command, -2, CMD_WRITE | CMD_NOSCRIPT,
+     ACL_WRITE | CONN_SLOW, 0, 0, 0, "connection", "7.0.0",
+     "Open a client session for exactly-once writes in a Raft group", "O(1)", NULL},
     {0},
 };
 

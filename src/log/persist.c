@@ -1299,21 +1299,6 @@ static int is_multi(const entry_view *v)
            strncasecmp(v->e.argv[0].ptr, "multi", 5) == 0;
 }
 
-/* The first error reply in out, quoted for a message (without its CRLF). */
-static void first_error(rbuf *out, char *buf, size_t size)
-{
-    size_t len;
-    char *flat = rbuf_flatten(out, &len);
-    const char *at = memchr(flat, '-', len);
-    size_t n = 0;
-    if (at) {
-        const char *end = memchr(at, '\r', len - (size_t)(at - flat));
-        n = (size_t)((end ? end : flat + len) - at - 1);
-    }
-    snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), at ? at + 1 : "");
-    cm_free(flat);
-}
-
 /* Replay one entry through the engine's apply path.  An entry that does
  * not apply (an unknown command, a db out of range, an error reply) did
  * apply on the node that logged it: the log is corrupt, and skipping the
@@ -1322,7 +1307,7 @@ static int apply(persist *p, const entry_view *v, char *err, size_t errlen)
 {
     if (engine_apply_entry(p->e, &p->loader, &v->e, &p->loader_out) != 0) {
         char why[200];
-        first_error(&p->loader_out, why, sizeof(why));
+        rbuf_first_error(&p->loader_out, why, sizeof(why));
         const char *path = p->plan[p->plan_idx].path;
         snprintf(err, errlen,
                  "Bad entry in the append only file %s at offset %llu: its %.*s command (db %u) "

@@ -326,6 +326,16 @@ int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_sessio
         out = add_words(out, c, "HELLO", num);
         c->resp = s->resp;
     }
+    if (s->flags & SESS_SEQ) {
+        /* the client's own exactly-once session goes with its write */
+        char sid[24], seq[24];
+        snprintf(sid, sizeof(sid), "%llu", (unsigned long long)s->seq_sid);
+        snprintf(seq, sizeof(seq), "%llu", (unsigned long long)s->seq_no);
+        cslice words[4] = {{"CLIENT", 6}, {"SESSION", 7}, {sid, strlen(sid)}, {seq, strlen(seq)}};
+        fifo_push(c, 0);
+        out = add_command(out, 4, words);
+        s->flags &= ~SESS_SEQ;
+    }
     out = add_command(out, argc, argv);
     fifo_push(c, s->id);
     s->flags |= SESS_FORWARDED;

@@ -13,6 +13,7 @@
 #include "../engine/pubsub.h"
 #include "../log/entry.h"
 #include "../log/fileio.h"
+#include "csession.h"
 #include "image.h"
 #include "members.h"
 #include "storage.h"
@@ -84,6 +85,7 @@ struct repl_node {
     int snap_wanted, snap_hold;
     uint64_t hold_until, hold_next;
     uint64_t snaps_taken, snaps_installed;
+    session_table *sessions; /* CLIENT SESSION: replicated state (csession.h) */
 };
 
 /* ---- configuration ---- */
@@ -311,6 +313,10 @@ static int rebuild(repl_node *n)
         }
     } else {
         image_reset(n->e, &n->loader, &n->loader_out);
+        if (csession_reset(&n->sessions) != 0) {
+            fail(n, "Raft: rebuilding: out of memory for the client sessions: the node stops");
+            return -1;
+        }
     }
     for (uint64_t i = from + 1; i <= n->handed; i++) {
         const raft_entry *ent = raft_entry_at(n->r, i);
@@ -472,7 +478,10 @@ static int load_snapshot(repl_node *n, int announce, char *err, size_t errlen)
         if (n->cfg.peers[i].id != n->cfg.id && n->host.set_peer)
             n->host.set_peer(n->host.priv, n->cfg.peers[i].id, n->cfg.peers[i].host,
                              n->cfg.peers[i].port);
-    return image_load(n->e, &n->loader, &n->loader_out, n->st, used, n->state_tmp, err, errlen);
+    uint64_t sessions;
+    if (csession_load(&n->sessions, n->st, used, &sessions, err, errlen) != 0) return -1;
+    return image_load(n->e, &n->loader, &n->loader_out, n->st, used + sessions, n->state_tmp, err,
+                      errlen);
 }
 
 /* Step 1 for a snapshot arriving from the leader: its chunks go to the
@@ -529,6 +538,7 @@ static void take_snapshot(repl_node *n)
     if (index <= rstore_snapshot(n->st)->index) return;
     if (raft_snapshot_meta_at(n->r, index, &m) != RAFT_OK) return;
     dstr book = members_encode_book(dstr_with_cap(256), &n->cfg);
+    book = csession_encode(book, n->sessions);
     char err[512];
     int rc = image_save(n->e, n->st, &m, book, dstr_len(book), n->state_tmp, err, sizeof(err));
     dstr_free(book);
@@ -665,6 +675,11 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
     n->state_tmp = path_join(dir, "state.tmp");
     session_init(e, &n->loader);
     rbuf_init(&n->loader_out, 2);
+    if (csession_reset(&n->sessions) != 0) {
+        snprintf(err, errlen, "Raft: out of memory for the client session table");
+        repl_node_free(n);
+        return NULL;
+    }
     if (rstore_open(dir, SEGMENT_BYTES, &n->st, err, errlen) != 0) {
         repl_node_free(n);
         return NULL;
@@ -718,6 +733,7 @@ void repl_node_free(repl_node *n)
     raft_free(n->r);
     if (n->st) rstore_close(n->st);
     dstr_free(n->batch);
+    session_table_free(n->sessions);
     dstr_free(n->dir);
     dstr_free(n->state_tmp);
     cm_free(n->pend);
@@ -852,6 +868,8 @@ const repl_peer *repl_node_leader(const repl_node *n)
 }
 
 raft *repl_node_raft(repl_node *n) { return n->r; }
+
+session_table *repl_node_sessions(repl_node *n) { return n->sessions; }
 
 /* ---- commands ---- */
 

@@ -116,5 +116,8 @@ const repl_node_config *repl_node_config_of(const repl_node *n);
  * leads). */
 const repl_peer *repl_node_leader(const repl_node *n);
 raft *repl_node_raft(repl_node *n);
+/* The client sessions of CLIENT SESSION (csession.h): replicated state,
+ * rebuilt with the dataset. */
+struct session_table *repl_node_sessions(repl_node *n);
 
 #endif

@@ -1127,9 +1127,11 @@ static void handle_snap_resp(raft *r, const raft_msg *m, progress *p)
     /* a reject asking for the chunk already out is answered by that
      * chunk: resending would multiply chunks in flight with each dup */
     if (m->reject && m->offset == p->snap_off && p->snap_out) return;
-    /* within a stream the follower's offset only grows: a reject naming
-     * an earlier one is stale, unless it starts over (it restarted) */
-    if (m->reject && m->offset < p->snap_off && m->offset != 0) return;
+    /* A reject naming an earlier offset is obeyed even though it may be a
+     * stale copy (the follower then rejects the chunk and names its true
+     * offset): the leader's offset may itself have come from a stale ack
+     * of an earlier stream of this snapshot, and ignoring the follower
+     * would leave both waiting forever. */
     if (m->reject || m->offset > p->snap_off) {
         p->snap_off = m->offset <= r->snap.size ? m->offset : 0;
         p->snap_out = 0;

@@ -105,14 +105,44 @@ void session_clock(session_table *t, uint64_t now_ms)
         drop(t, t->oldest);
 }
 
-int session_check(session_table *t, uint64_t client, uint64_t seq, const void **result, size_t *len)
+int session_check_at(session_table *t, uint64_t client, uint64_t seq, uint64_t now_ms,
+                     const void **result, size_t *len)
 {
     session *s = find(t, client);
-    if (!s || seq > s->seq) return SESSION_NEW;
+    if (!s || s->last_ms + t->ttl_ms < now_ms) return SESSION_UNKNOWN;
+    if (seq > s->seq) return SESSION_NEW;
     if (seq < s->seq) return SESSION_STALE;
     *result = s->result;
     *len = s->len;
     return SESSION_DUP;
+}
+
+int session_check(session_table *t, uint64_t client, uint64_t seq, const void **result, size_t *len)
+{
+    return session_check_at(t, client, seq, t->now_ms, result, len);
+}
+
+static session *add(session_table *t, uint64_t client)
+{
+    session *s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    if (t->count == t->max) drop(t, t->oldest);
+    s->client = client;
+    size_t b = bucket_of(t, client);
+    s->chain = t->buckets[b];
+    t->buckets[b] = s;
+    t->count++;
+    return s;
+}
+
+int session_open(session_table *t, uint64_t client)
+{
+    if (find(t, client)) return 0;
+    session *s = add(t, client);
+    if (!s) return -1;
+    s->last_ms = t->now_ms;
+    list_push(t, s);
+    return 0;
 }
 
 int session_record(session_table *t, uint64_t client, uint64_t seq, const void *result, size_t len)
@@ -125,17 +155,11 @@ int session_record(session_table *t, uint64_t client, uint64_t seq, const void *
     }
     session *s = find(t, client);
     if (!s) {
-        s = calloc(1, sizeof(*s));
+        s = add(t, client);
         if (!s) {
             free(copy);
             return -1;
         }
-        if (t->count == t->max) drop(t, t->oldest);
-        s->client = client;
-        size_t b = bucket_of(t, client);
-        s->chain = t->buckets[b];
-        t->buckets[b] = s;
-        t->count++;
     } else {
         list_unlink(t, s);
         free(s->result);
@@ -149,6 +173,10 @@ int session_record(session_table *t, uint64_t client, uint64_t seq, const void *
 }
 
 size_t session_count(const session_table *t) { return t->count; }
+
+size_t session_max(const session_table *t) { return t->max; }
+
+uint64_t session_ttl(const session_table *t) { return t->ttl_ms; }
 
 static void put64(uint8_t *p, uint64_t v)
 {

@@ -336,6 +336,8 @@ static const cairn_host_ops server_host_ops = {
     .acl_file = server_acl_file,
     .repl_cmd = server_repl_cmd,
     .repl_forward = server_raft_forward,
+    .seq_begin = server_seq_begin,
+    .seq_done = server_seq_done,
 };
 
 static void usage(void)

@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "../engine/cmd.h"
+#include "../repl/csession.h"
 #include "server.h"
 
 static void node_send(void *priv, uint64_t to, const char *data, size_t len)
@@ -156,7 +157,7 @@ static int server_raft_cmd(void *priv, cmd_call *c)
 {
     cairn_server *srv = priv;
     if (!srv->node) return 0;
-    repl_node_command(srv->node, c);
+    if (!csession_command(repl_node_sessions(srv->node), c)) repl_node_command(srv->node, c);
     return 1;
 }
 
@@ -167,6 +168,20 @@ int server_repl_cmd(void *priv, cmd_call *c)
     if (!strcmp(c->cmd->name, "replicaof") || !strcmp(c->cmd->name, "slaveof"))
         return replica_command(srv, c);
     return server_raft_cmd(priv, c) || replica_command(srv, c);
+}
+
+int server_seq_begin(void *priv, cmd_call *c)
+{
+    cairn_server *srv = priv;
+    if (srv->node) return csession_begin(repl_node_sessions(srv->node), c);
+    c->s->flags &= ~SESS_SEQ;
+    return 0;
+}
+
+void server_seq_done(void *priv, cmd_call *c, rbuf_mark mark)
+{
+    cairn_server *srv = priv;
+    if (srv->node) csession_done(repl_node_sessions(srv->node), c, mark);
 }
 
 int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv)

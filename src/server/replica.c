@@ -656,7 +656,8 @@ static void load_done(replica *r)
     if (why) rlog(r, LL_WARNING, "Restarting the append only file after the sync failed: %s", why);
     r->have_data = 1;
     r->down_since_ms = 0;
-    if (!r->link) {
+    if (!r->link) { /* lost while loading: what followed the RDB comes again */
+        stream_reset(r);
         r->state = RS_CONNECT;
         return;
     }
@@ -713,20 +714,6 @@ static void start_loading(replica *r)
 /* The command stream                                                      */
 /* ---------------------------------------------------------------------- */
 
-static void first_error(rbuf *out, char *buf, size_t size)
-{
-    size_t len;
-    char *flat = rbuf_flatten(out, &len);
-    const char *at = memchr(flat, '-', len);
-    size_t n = 0;
-    if (at) {
-        const char *end = memchr(at, '\r', len - (size_t)(at - flat));
-        n = (size_t)((end ? end : flat + len) - at - 1);
-    }
-    snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), at ? at + 1 : "");
-    cm_free(flat);
-}
-
 static void apply_stream_command(replica *r, int argc, const cslice *argv)
 {
     cairn_engine *e = r->srv->engine;
@@ -743,7 +730,7 @@ static void apply_stream_command(replica *r, int argc, const cslice *argv)
     e->relaying = 0;
     if (rc != 0 && r->errors++ < REPL_ERRORS_LOGGED) {
         char why[256];
-        first_error(&r->out, why, sizeof(why));
+        rbuf_first_error(&r->out, why, sizeof(why));
         rlog(r, LL_WARNING,
              "== CRITICAL == This replica got an error applying a command from its master: '%s' "
              "after processing the command '%.*s'",

@@ -168,6 +168,8 @@ int server_raft_start(cairn_server *srv);
 /* cairn_host_ops.repl_cmd: Raft's commands, or a Redis replica's. */
 int server_repl_cmd(void *priv, cmd_call *c);
 int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv);
+int server_seq_begin(void *priv, cmd_call *c);
+void server_seq_done(void *priv, cmd_call *c, rbuf_mark mark);
 void server_raft_stop(cairn_server *srv);
 /* A replica of a Redis master (replica.c): set up before the loop runs
  * (connecting at once if replicaof is set), REPLICAOF/SLAVEOF and, while a

@@ -6,8 +6,11 @@
  * in the middle of persisting loses the unsynced part and may tear the
  * last entry), change partitions (isolations, splits, one-way links,
  * flapping), and the network delays, drops, duplicates and reorders
- * messages; leaders are asked to hand over leadership.  Clients do GETSET writes (with retries
- * under the same (client, seq)) and reads through ReadIndex on leaders and followers.
+ * messages; leaders are asked to hand over leadership.  Clients register a
+ * session with an entry, then do GETSET writes under it (with retries under
+ * the same (session, seq)), and reads through ReadIndex on leaders and
+ * followers.  Sessions expire by log time and the table is small in some
+ * seeds, so retries find their session forgotten.
  *
  * After every step it checks: at most one leader per term, log matching,
  * leader completeness, committed entries never change, state-machine
@@ -36,11 +39,12 @@
 #define N_CLIENTS       4
 #define N_KEYS          3
 #define CLIENT_WAIT     40 /* steps before a client retries */
-#define SESSION_TTL     1000000
 #define QUIET_STEPS     3000
 #define LIN_BUDGET      20000000ull
 #define BUG_DUP_APPLY   (1u << 8) /* in the simulated state machine, not raft.c */
 #define BUG_LEASE_DRIFT (1u << 9) /* lease reads with clocks outside the bound */
+/* a write under a session the table does not hold runs (implicit sessions) */
+#define BUG_SESSION_IMPLICIT (1u << 10)
 
 /* ---- small growable arrays ---- */
 
@@ -76,8 +80,12 @@ static void *xcalloc(size_t n, size_t size)
 
 typedef VEC(uint64_t) u64vec;
 
-typedef struct op_data { /* the payload of a client write entry */
+enum { OP_WRITE, OP_REGISTER };
+
+typedef struct op_data { /* the payload of a client entry */
     uint64_t client, seq, key, value, time;
+    uint64_t sid;  /* the session it runs under (OP_REGISTER: registers) */
+    uint64_t kind; /* OP_* */
 } op_data;
 
 typedef struct write_wait {
@@ -124,10 +132,14 @@ typedef struct netmsg {
     raft_msg m;
 } netmsg;
 
+/* A client's session: none, its registration asked, registered. */
+enum { REG_NONE, REG_ASKED, REG_DONE };
+
 typedef struct client {
-    int busy, is_write;
+    int busy, is_write, reg;
     uint64_t key, value, seq, call, next_try, read_ctx, hint;
-    size_t hist; /* index of the op in its key's history */
+    uint64_t sid, gen; /* its session, and how many it registered */
+    size_t hist;       /* index of the op in its key's history */
 } client;
 
 typedef struct chosen { /* what index i holds, once known committed */
@@ -148,6 +160,8 @@ typedef struct weather {
     unsigned member;                                      /* conf changes, per 100k */
     int lease_ticks; /* lease reads, within their drift bound */
     int drift;
+    size_t sess_max;   /* sessions the table holds */
+    uint64_t sess_ttl; /* idle steps of log time before a session expires */
 } weather;
 
 enum {
@@ -164,6 +178,7 @@ enum {
     F_SNAP_CRASH,
     F_CONF,
     F_RETIRE,
+    F_SESS_LOST, /* counted only: a retry refused, its session forgotten */
     F_N
 };
 
@@ -201,6 +216,7 @@ typedef struct world {
     size_t emap_cap, emap_n;
     u64vec effect[N_CLIENTS]; /* by seq - 1: index it took effect at */
     VEC(write_wait) acked;
+    VEC(write_wait) writer; /* by value - 1: the write that set it */
     char violation[512];
     uint64_t faults[F_N];
     /* trace shrinking: fault kinds turned off, single faults skipped, and
@@ -223,11 +239,12 @@ static const char *const fault_names[F_N] = {"drops",
                                              "snapshots installed",
                                              "crashes while snapshotting",
                                              "membership changes",
-                                             "nodes removed and wiped"};
+                                             "nodes removed and wiped",
+                                             "retries refused (session forgotten)"};
 
 static const char *const fault_keys[F_N] = {
     "drop",  "dup",      "part",     "crash",     "torn", "restart", "respdrop",
-    "stall", "transfer", "snapsent", "snapcrash", "conf", "retire"};
+    "stall", "transfer", "snapsent", "snapcrash", "conf", "retire",  "sesslost"};
 
 /* A fault about to happen: allowed unless its kind is off or this one is
  * skipped (by step, kind and node).  Faults on single messages are many:
@@ -397,15 +414,33 @@ static void client_done(world *w, int ci, uint64_t result)
     c->busy = 0;
 }
 
-static void reply_write(world *w, uint64_t cid, uint64_t seq, uint64_t result)
+/* The answer to a write (seq) or a registration (seq 0) of client cid,
+ * from the node that proposed it; gone is set when the write's session
+ * was not held: it was not executed, but an earlier attempt may have
+ * been, so its outcome stays unknown (never answered) and the client
+ * registers a new session. */
+static void reply_write(world *w, uint64_t cid, uint64_t seq, uint64_t result, int gone)
 {
     client *c = &w->clients[cid - 1];
-    if (!c->busy || !c->is_write || c->seq != seq) return;
+    if (!c->busy || !c->is_write) return;
     if (chance(w, w->w.resp_drop, 1000) && fire(w, F_RESP_DROP, -1)) {
         w->faults[F_RESP_DROP]++;
         return;
     }
-    client_done(w, (int)cid - 1, result);
+    if (seq == 0) {
+        if (c->reg == REG_ASKED && result == c->sid) {
+            c->reg = REG_DONE;
+            c->next_try = w->now;
+        }
+    } else if (c->seq == seq && c->reg == REG_DONE) {
+        if (!gone) {
+            client_done(w, (int)cid - 1, result);
+            return;
+        }
+        w->faults[F_SESS_LOST]++;
+        c->busy = 0;
+        c->reg = REG_NONE;
+    }
 }
 
 static void client_attempt(world *w, int ci)
@@ -426,13 +461,24 @@ static void client_attempt(world *w, int ci)
             c->next_try = w->now + 2;
             return;
         }
-        op_data d = {(uint64_t)ci + 1, c->seq, c->key, c->value, w->now};
+        /* A write goes out only under a session known registered: a
+         * registration sent along with it could recreate a session that
+         * expired after the write took effect. */
+        if (c->reg == REG_NONE) {
+            c->reg = REG_ASKED;
+            c->sid = (++c->gen << 8) | ((uint64_t)ci + 1);
+        }
+        op_data d = {(uint64_t)ci + 1, c->seq, c->key, c->value, w->now, c->sid, OP_WRITE};
+        if (c->reg == REG_ASKED) {
+            d.kind = OP_REGISTER;
+            d.seq = 0;
+        }
         uint64_t idx, term;
         if (raft_propose(nd->r, &d, sizeof(d), &idx, &term) != RAFT_OK) {
             c->next_try = w->now + 2;
             return;
         }
-        VEC_PUSH(nd->writes, ((write_wait){(uint64_t)ci + 1, c->seq}));
+        VEC_PUSH(nd->writes, ((write_wait){(uint64_t)ci + 1, d.seq}));
     } else {
         c->read_ctx = ++w->ctx_counter;
         c->call = w->now;
@@ -461,6 +507,7 @@ static void clients_step(world *w)
             if (c->is_write) {
                 c->seq++;
                 c->value = op.value = ++w->value_counter;
+                VEC_PUSH(w->writer, ((write_wait){(uint64_t)ci + 1, c->seq}));
             }
             VEC_PUSH(w->hist[c->key], op);
             c->next_try = w->now;
@@ -524,11 +571,17 @@ static uint64_t bytes_hash(const uint8_t *p, size_t n)
     return h;
 }
 
-static int state_restore(node *nd, const uint8_t *data, size_t len)
+static session_table *new_sessions(const world *w)
+{
+    session_table *t = session_table_new(w->w.sess_max, w->w.sess_ttl);
+    if (!t) oom();
+    return t;
+}
+
+static int state_restore(const world *w, node *nd, const uint8_t *data, size_t len)
 {
     session_table_free(nd->sess);
-    nd->sess = session_table_new(64, SESSION_TTL);
-    if (!nd->sess) oom();
+    nd->sess = new_sessions(w);
     if (len < sizeof(nd->kv)) return -1;
     memcpy(nd->kv, data, sizeof(nd->kv));
     return session_decode(nd->sess, data + sizeof(nd->kv), len - sizeof(nd->kv));
@@ -635,9 +688,8 @@ static void node_start(world *w, int i)
         return;
     }
     memset(nd->kv, 0, sizeof(nd->kv));
-    nd->sess = session_table_new(64, SESSION_TTL);
-    if (!nd->sess) oom();
-    if (nd->snap.index && state_restore(nd, nd->snap_data, nd->snap.size) != 0)
+    nd->sess = new_sessions(w);
+    if (nd->snap.index && state_restore(w, nd, nd->snap_data, nd->snap.size) != 0)
         violate(w, "node %d: its snapshot does not decode", i + 1);
     nd->applied = nd->commit_seen = nd->snap.index;
     nd->recv.n = 0;
@@ -659,6 +711,8 @@ static void node_crash(world *w, int i)
 }
 
 static void apply_op(world *w, node *nd, const raft_entry *e);
+static void answer_write(world *w, node *nd, uint64_t client, uint64_t seq, uint64_t result,
+                         int gone);
 
 static void apply_entry(world *w, node *nd, const raft_entry *e)
 {
@@ -673,18 +727,28 @@ static void apply_op(world *w, node *nd, const raft_entry *e)
     op_data d;
     memcpy(&d, e->data, sizeof(d));
     session_clock(nd->sess, d.time);
+    if (d.kind == OP_REGISTER) {
+        if (session_open(nd->sess, d.sid) != 0) oom();
+        answer_write(w, nd, d.client, 0, d.sid, 0);
+        return;
+    }
     const void *res;
     size_t len;
     uint64_t result;
-    int st = (w->bugs & BUG_DUP_APPLY) ? SESSION_NEW
-                                       : session_check(nd->sess, d.client, d.seq, &res, &len);
+    int st =
+        (w->bugs & BUG_DUP_APPLY) ? SESSION_NEW : session_check(nd->sess, d.sid, d.seq, &res, &len);
+    if (st == SESSION_UNKNOWN && (w->bugs & BUG_SESSION_IMPLICIT)) st = SESSION_NEW;
     if (st == SESSION_STALE) return;
+    if (st == SESSION_UNKNOWN) {
+        answer_write(w, nd, d.client, d.seq, 0, 1);
+        return;
+    }
     if (st == SESSION_DUP) {
         memcpy(&result, res, sizeof(result));
     } else {
         result = nd->kv[d.key];
         nd->kv[d.key] = d.value;
-        if (session_record(nd->sess, d.client, d.seq, &result, sizeof(result)) != 0) oom();
+        if (session_record(nd->sess, d.sid, d.seq, &result, sizeof(result)) != 0) oom();
         u64vec *eff = &w->effect[d.client - 1];
         while (eff->n < d.seq)
             VEC_PUSH(*eff, 0);
@@ -697,10 +761,17 @@ static void apply_op(world *w, node *nd, const raft_entry *e)
                     ") took effect at index %" PRIu64 " and again at %" PRIu64,
                     d.client, d.seq, *at, e->index);
     }
+    answer_write(w, nd, d.client, d.seq, result, 0);
+}
+
+/* The client waiting on this node for (client, seq) gets its answer. */
+static void answer_write(world *w, node *nd, uint64_t client, uint64_t seq, uint64_t result,
+                         int gone)
+{
     for (size_t i = 0; i < nd->writes.n; i++) {
-        if (nd->writes.v[i].client != d.client || nd->writes.v[i].seq != d.seq) continue;
+        if (nd->writes.v[i].client != client || nd->writes.v[i].seq != seq) continue;
         nd->writes.v[i] = nd->writes.v[--nd->writes.n];
-        reply_write(w, d.client, d.seq, result);
+        reply_write(w, client, seq, result, gone);
         break;
     }
 }
@@ -875,7 +946,7 @@ static void node_ready(world *w, int i)
         /* 3. install a snapshot, apply, 4. reads */
         if (rd.snapshot && !w->violation[0]) {
             w->faults[F_SNAP_SENT]++;
-            if (state_restore(nd, nd->snap_data, nd->snap.size) != 0)
+            if (state_restore(w, nd, nd->snap_data, nd->snap.size) != 0)
                 violate(w, "node %" PRIu64 ": a received snapshot does not decode", nd->id);
             nd->applied = rd.snapshot->index;
             check_digest(w, nd, nd->applied, "installed a snapshot at");
@@ -1250,6 +1321,13 @@ static void pick_weather(world *w)
     static const unsigned member[] = {0, 0, 500, 2000};
     w->w.member = member[crand_below(&w->rng, 4)];
     if (w->bugs & RAFT_BUG_CONF_MULTI) w->w.member = 2000;
+    /* Small tables and short lives in some seeds, so that retries find
+     * their session evicted or expired. */
+    static const size_t sess_max[] = {3, N_CLIENTS, 64, 64};
+    static const uint64_t sess_ttl[] = {150, 600, 1000000, 1000000};
+    w->w.sess_max = sess_max[crand_below(&w->rng, 4)];
+    w->w.sess_ttl = sess_ttl[crand_below(&w->rng, 4)];
+    if (w->bugs & BUG_SESSION_IMPLICIT) w->w.sess_max = 3;
     if (w->bugs & RAFT_BUG_SNAP_STALE) { /* stale snapshots: frequent ones, late copies */
         w->w.snap_every = 5;
         w->w.dup = 100;
@@ -1330,6 +1408,13 @@ static void dump(world *w)
                 w->clients[c].busy, w->clients[c].is_write, w->clients[c].seq, w->clients[c].key);
 }
 
+static int took_effect(const world *w, uint64_t value)
+{
+    write_wait a = w->writer.v[value - 1];
+    const u64vec *eff = &w->effect[a.client - 1];
+    return a.seq <= eff->n && eff->v[a.seq - 1];
+}
+
 static void final_checks(world *w)
 {
     int slots[RAFT_MAX_PEERS], n = final_members(w, slots);
@@ -1344,11 +1429,17 @@ static void final_checks(world *w)
                     a.client, a.seq);
     }
     for (int k = 0; k < N_KEYS && !w->violation[0]; k++) {
-        /* a read that never answered did nothing */
+        /* A read that never answered did nothing, and neither did a
+         * write that never answered and took effect nowhere (its retry
+         * refused, its session forgotten): the checker knows, and leaving
+         * them out keeps the search small. */
         size_t keep = 0;
-        for (size_t i = 0; i < w->hist[k].n; i++)
-            if (w->hist[k].v[i].kind == LIN_WRITE || w->hist[k].v[i].ret != LIN_INF)
-                w->hist[k].v[keep++] = w->hist[k].v[i];
+        for (size_t i = 0; i < w->hist[k].n; i++) {
+            const lin_op *op = &w->hist[k].v[i];
+            if (op->ret == LIN_INF && (op->kind == LIN_READ || !took_effect(w, op->value)))
+                continue;
+            w->hist[k].v[keep++] = *op;
+        }
         w->hist[k].n = keep;
         int rc = lin_check(w->hist[k].v, w->hist[k].n, 0, LIN_BUDGET);
         if (rc == LIN_VIOLATION)
@@ -1380,6 +1471,7 @@ static void world_free(world *w)
         free(w->hist[k].v);
     for (int c = 0; c < N_CLIENTS; c++)
         free(w->effect[c].v);
+    free(w->writer.v);
     free(w->leader_of.v);
     free(w->chosen.v);
     free(w->digest.v);
@@ -1474,12 +1566,17 @@ static int bench(int n, uint64_t steps)
     w->w.inflight = 1;
     crand_seed(&w->rng, 1);
     w->w.delay_max = 1;
+    w->w.sess_max = 64;
+    w->w.sess_ttl = UINT64_MAX / 2;
     init_slots(w, n, 0);
     w->quiet = 1; /* no clients, no faults */
     raft_campaign(w->nodes[0].r);
     while (raft_get_role(w->nodes[0].r) != RAFT_LEADER && w->now < 1000)
         world_step(w);
-    op_data d = {1, 0, 0, 0, 0};
+    op_data d = {1, 0, 0, 0, 0, 1, OP_REGISTER};
+    uint64_t ri, rt;
+    if (raft_propose(w->nodes[0].r, &d, sizeof(d), &ri, &rt) != RAFT_OK) return 1;
+    d.kind = OP_WRITE;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     uint64_t start = raft_get_commit(w->nodes[0].r);
@@ -1626,6 +1723,7 @@ static const struct {
     {"lease-drift", BUG_LEASE_DRIFT},
     {"snap-stale", RAFT_BUG_SNAP_STALE},
     {"conf-multi", RAFT_BUG_CONF_MULTI},
+    {"session-implicit", BUG_SESSION_IMPLICIT},
 };
 
 typedef VEC(fault_ev) fault_vec;
@@ -1671,7 +1769,7 @@ static void usage(void)
             "STEP:KIND:SLOT,...\n"
             "       cairn-sim --bench [--nodes N] [--steps M]\n"
             "bugs: figure8 no-noop vote-unsynced read-stale dup-apply lease-drift snap-stale "
-            "conf-multi\n");
+            "conf-multi session-implicit\n");
 }
 
 int main(int argc, char **argv)

@@ -564,27 +564,38 @@ static void test_sessions(void)
     const void *res;
     size_t len;
     session_clock(t, 10);
+    /* explicit: a write under a session never opened is refused */
+    CHECK_EQ_LL(session_check(t, 1, 1, &res, &len), SESSION_UNKNOWN);
+    CHECK_EQ_LL(session_open(t, 1), 0);
     CHECK_EQ_LL(session_check(t, 1, 1, &res, &len), SESSION_NEW);
     CHECK_EQ_LL(session_record(t, 1, 1, "one", 3), 0);
     CHECK_EQ_LL(session_check(t, 1, 1, &res, &len), SESSION_DUP);
     CHECK(len == 3 && memcmp(res, "one", 3) == 0);
+    /* opening it again changes nothing */
+    CHECK_EQ_LL(session_open(t, 1), 0);
+    CHECK_EQ_LL(session_check(t, 1, 1, &res, &len), SESSION_DUP);
     CHECK_EQ_LL(session_check(t, 1, 2, &res, &len), SESSION_NEW);
     CHECK_EQ_LL(session_record(t, 1, 2, "two", 3), 0);
     CHECK_EQ_LL(session_check(t, 1, 1, &res, &len), SESSION_STALE);
     /* a full table forgets the least recently used session */
     session_clock(t, 20);
+    CHECK_EQ_LL(session_open(t, 2), 0);
     CHECK_EQ_LL(session_record(t, 2, 1, "b", 1), 0);
     session_clock(t, 30);
     CHECK_EQ_LL(session_record(t, 1, 3, "c", 1), 0);
-    CHECK_EQ_LL(session_record(t, 3, 1, "d", 1), 0);
+    CHECK_EQ_LL(session_open(t, 3), 0);
     CHECK_EQ_LL(session_count(t), 2);
-    CHECK_EQ_LL(session_check(t, 2, 1, &res, &len), SESSION_NEW);
+    CHECK_EQ_LL(session_check(t, 2, 1, &res, &len), SESSION_UNKNOWN);
+    /* the leader's look ahead in log time expires nothing */
+    CHECK_EQ_LL(session_check_at(t, 1, 4, 131, &res, &len), SESSION_UNKNOWN);
+    CHECK_EQ_LL(session_check_at(t, 1, 4, 130, &res, &len), SESSION_NEW);
+    CHECK_EQ_LL(session_count(t), 2);
     /* log time, not a clock, expires sessions; earlier times are ignored */
     session_clock(t, 5);
     CHECK_EQ_LL(session_count(t), 2);
     session_clock(t, 131);
     CHECK_EQ_LL(session_count(t), 0);
-    CHECK_EQ_LL(session_check(t, 1, 3, &res, &len), SESSION_NEW);
+    CHECK_EQ_LL(session_check(t, 1, 4, &res, &len), SESSION_UNKNOWN);
     session_table_free(t);
 }
 

@@ -56,24 +56,11 @@ int sid_decr(sid *id)
     return 1;
 }
 
-static int u64_format(uint64_t v, char *buf)
-{
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (int i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    return n;
-}
-
 int sid_format(const sid *id, char *buf)
 {
-    int n = u64_format(id->ms, buf);
+    int n = ull_to_str_raw(buf, id->ms);
     buf[n++] = '-';
-    n += u64_format(id->seq, buf + n);
+    n += ull_to_str_raw(buf + n, id->seq);
     buf[n] = '\0';
     return n;
 }

@@ -105,22 +105,17 @@ static int count_digits(unsigned long long v)
     }
 }
 
-int ll_to_str(char *buf, size_t size, long long v)
+/* Write the n digits of u ending at end (exclusive), two per division as
+ * Redis's ll2string. */
+static void write_digits(char *end, unsigned long long u)
 {
-    /* "00" "01" ... "99": two digits per division, as Redis's ll2string. */
+    /* "00" "01" ... "99". */
     static const char pairs[] = "0001020304050607080910111213141516171819"
                                 "2021222324252627282930313233343536373839"
                                 "4041424344454647484950515253545556575859"
                                 "6061626364656667686970717273747576777879"
                                 "8081828384858687888990919293949596979899";
-    /* Work on the magnitude as unsigned so LLONG_MIN needs no special case. */
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    /* Count the digits, then write them from the end: no temporary buffer
-     * to reverse (every integer and bulk reply header comes here). */
-    int n = count_digits(u) + (v < 0);
-    if ((size_t)n + 1 > size) return 0;
-    char *p = buf + n;
-    *p = '\0';
+    char *p = end;
     while (u >= 100) {
         unsigned i = (unsigned)(u % 100) * 2;
         u /= 100;
@@ -134,7 +129,26 @@ int ll_to_str(char *buf, size_t size, long long v)
         *--p = pairs[i + 1];
         *--p = pairs[i];
     }
-    if (v < 0) *--p = '-';
+}
+
+int ll_to_str(char *buf, size_t size, long long v)
+{
+    /* Work on the magnitude as unsigned so LLONG_MIN needs no special case. */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    /* Count the digits, then write them from the end: no temporary buffer
+     * to reverse (every integer and bulk reply header comes here). */
+    int n = count_digits(u) + (v < 0);
+    if ((size_t)n + 1 > size) return 0;
+    buf[n] = '\0';
+    write_digits(buf + n, u);
+    if (v < 0) buf[0] = '-';
+    return n;
+}
+
+int ull_to_str_raw(char *buf, unsigned long long v)
+{
+    int n = count_digits(v);
+    write_digits(buf + n, v);
     return n;
 }
 

@@ -24,6 +24,9 @@ int str_to_ll(const char *s, size_t len, long long *out);
 int str_to_ull(const char *s, size_t len, unsigned long long *out);
 /* Format v in decimal into buf (at least 21 bytes); returns the length. */
 int ll_to_str(char *buf, size_t size, long long v);
+/* Format v in decimal at buf (at least 20 bytes), no NUL; returns the
+ * length. */
+int ull_to_str_raw(char *buf, unsigned long long v);
 
 /* Parse a double as Redis's getDoubleFromObject does: strtod over the whole
  * buffer, no leading/trailing space, NaN rejected; "inf", "-inf", "+inf"

@@ -10,8 +10,9 @@
 #include "cmdstats.h"
 
 /* Most replies fit in one block; a bulk reply larger than this gets a block
- * of its own size so it is copied once. */
-#define RBUF_BLOCK_SIZE (16 * 1024)
+ * of its own size so it is copied once.  With its header a block is an
+ * allocator size class exactly (16 KiB), not the next one up. */
+#define RBUF_BLOCK_SIZE (16 * 1024 - sizeof(rbuf_block))
 
 static rbuf_block *block_new(size_t cap)
 {
@@ -24,7 +25,7 @@ static rbuf_block *block_new(size_t cap)
 
 void rbuf_init(rbuf *b, int resp)
 {
-    b->head = b->tail = NULL;
+    b->head = b->tail = b->spare = NULL;
     b->head_off = 0;
     b->bytes = 0;
     b->resp = resp;
@@ -40,7 +41,8 @@ void rbuf_free(rbuf *b)
         cm_free(blk);
         blk = next;
     }
-    b->head = b->tail = NULL;
+    cm_free(b->spare);
+    b->head = b->tail = b->spare = NULL;
     b->head_off = 0;
     b->bytes = 0;
 }
@@ -83,8 +85,25 @@ void rbuf_consume(rbuf *b, size_t n)
             return;
         }
         b->head = blk->next;
+        if (!b->spare && blk->cap == RBUF_BLOCK_SIZE) {
+            b->spare = blk;
+            continue;
+        }
         cm_free(blk);
     }
+}
+
+/* A block of at least len bytes: the spare one if it fits. */
+static rbuf_block *block_for(rbuf *b, size_t len)
+{
+    rbuf_block *blk = b->spare;
+    if (blk && len <= blk->cap) {
+        b->spare = NULL;
+        blk->next = NULL;
+        blk->used = 0;
+        return blk;
+    }
+    return block_new(len > RBUF_BLOCK_SIZE ? len : RBUF_BLOCK_SIZE);
 }
 
 void rbuf_truncate(rbuf *b, rbuf_mark m)
@@ -110,7 +129,7 @@ static char *rbuf_space(rbuf *b, size_t len)
 {
     rbuf_block *t = b->tail;
     if (!t || t->cap - t->used < len) {
-        rbuf_block *blk = block_new(len > RBUF_BLOCK_SIZE ? len : RBUF_BLOCK_SIZE);
+        rbuf_block *blk = block_for(b, len);
         if (t)
             t->next = blk;
         else
@@ -141,7 +160,7 @@ void rbuf_append(rbuf *b, const void *p, size_t len)
 
 size_t rbuf_capacity(const rbuf *b)
 {
-    size_t n = 0;
+    size_t n = b->spare ? b->spare->cap : 0;
     for (const rbuf_block *blk = b->head; blk; blk = blk->next)
         n += blk->cap;
     return n;
@@ -213,6 +232,15 @@ static inline void append_const(rbuf *b, const char *s, size_t len)
 static inline size_t format_header(char *p, char prefix, long long n)
 {
     p[0] = prefix;
+    /* Most lengths are short: one or two digits without a division loop. */
+    if (n >= 0 && n < 100) {
+        size_t len = 1;
+        if (n >= 10) p[len++] = (char)('0' + n / 10);
+        p[len++] = (char)('0' + n % 10);
+        p[len++] = '\r';
+        p[len++] = '\n';
+        return len;
+    }
     size_t len = 1 + (size_t)ll_to_str(p + 1, HEADER_MAX - 1, n);
     p[len++] = '\r';
     p[len++] = '\n';

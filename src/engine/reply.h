@@ -20,6 +20,10 @@ typedef struct rbuf_block {
 
 typedef struct rbuf {
     rbuf_block *head, *tail;
+    /* A standard block written out, kept for the next one needed: a
+     * pipeline whose replies fill more than a block would otherwise
+     * allocate and free one per batch, each on fresh pages. */
+    rbuf_block *spare;
     size_t head_off; /* bytes of head already consumed (written out) */
     size_t bytes;    /* bytes in the chain not yet consumed */
     int resp;        /* 2 or 3 */

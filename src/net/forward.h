@@ -19,7 +19,9 @@
 
 typedef struct forwarder forwarder;
 
-forwarder *fwd_new(uv_loop_t *loop, net *n);
+/* auth: the RESP of the AUTH command a connection starts with (copied),
+ * or NULL. */
+forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth);
 /* Close the connection; the loop frees what remains. */
 void fwd_close(forwarder *f);
 /* Forward the command of session s to the leader `id` at host:port.  The

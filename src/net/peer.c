@@ -33,11 +33,12 @@ typedef struct peer_write {
     dstr data;
 } peer_write;
 
-int peer_set_init(peer_set *ps, uv_loop_t *loop, const char *secret)
+int peer_set_init(peer_set *ps, uv_loop_t *loop, const char *secret, const char *auth)
 {
     memset(ps, 0, sizeof(*ps));
     ps->loop = loop;
     ps->secret = dstr_from_cstr(secret ? secret : "");
+    ps->auth = auth ? dstr_from_cstr(auth) : NULL;
     return 0;
 }
 
@@ -127,7 +128,8 @@ static void on_connect(uv_connect_t *req, int status)
     l->state = LINK_UP;
     uv_tcp_nodelay(&l->tcp, 1);
     uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
-    write_out(l, dstr_from_cstr("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"));
+    dstr hello = l->set->auth ? dstr_dup(l->set->auth) : dstr_with_cap(64);
+    write_out(l, dstr_cat_cstr(hello, "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"));
 }
 
 static void link_connect(peer_link *l)
@@ -222,4 +224,6 @@ void peer_set_close(peer_set *ps)
     ps->n = 0;
     dstr_free(ps->secret);
     ps->secret = NULL;
+    dstr_free(ps->auth);
+    ps->auth = NULL;
 }

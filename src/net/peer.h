@@ -1,8 +1,9 @@
 /* peer.h -- outgoing connections to the other nodes of a Raft group.
  *
  * Node-to-node traffic uses the client port: each node keeps one
- * connection to every peer, turns its replies off (CLIENT REPLY OFF) and
- * sends every message as `RAFT MSG <secret> <bytes>`.  Answers come back
+ * connection to every peer, authenticates (AUTH, when the group requires
+ * a password: masteruser/masterauth), turns its replies off (CLIENT REPLY
+ * OFF) and sends every message as `RAFT MSG <secret> <bytes>`.  Answers come back
  * over the peer's own connection to this node, so the connection is
  * one-way.  A message that cannot go now (no connection yet, or too much
  * already queued) is dropped: Raft retries. */
@@ -21,9 +22,12 @@ typedef struct peer_set {
     peer_link **links;
     int n;
     dstr secret;
+    dstr auth; /* the AUTH command sent first on a link, or NULL */
 } peer_set;
 
-int peer_set_init(peer_set *ps, uv_loop_t *loop, const char *secret);
+/* auth: the RESP of the AUTH command each link starts with (copied), or
+ * NULL. */
+int peer_set_init(peer_set *ps, uv_loop_t *loop, const char *secret, const char *auth);
 /* Add the peer id at host:port (connected on the next peer_set_tick). */
 int peer_set_add(peer_set *ps, uint64_t id, const char *host, int port);
 /* Add id at host:port, or move it there if it is elsewhere. */

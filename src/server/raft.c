@@ -88,6 +88,18 @@ static void on_raft_tick(uv_timer_t *t)
     repl_node_tick(srv->node);
 }
 
+/* What a node's connections to the others start with when the group
+ * requires a password: `AUTH [masteruser] masterauth`, as a Redis
+ * replica authenticates to its master (NULL: no AUTH). */
+static dstr node_auth(const server_config *cfg)
+{
+    if (!cfg->masterauth || !cfg->masterauth[0]) return NULL;
+    int user = cfg->masteruser && cfg->masteruser[0];
+    dstr out = dstr_catfmt(dstr_with_cap(64), "*%d\r\n$4\r\nAUTH\r\n", user ? 3 : 2);
+    if (user) out = dstr_catfmt(out, "$%zu\r\n%s\r\n", dstr_len(cfg->masteruser), cfg->masteruser);
+    return dstr_catfmt(out, "$%zu\r\n%s\r\n", dstr_len(cfg->masterauth), cfg->masterauth);
+}
+
 int server_raft_start(cairn_server *srv)
 {
     const server_config *cfg = &srv->cfg;
@@ -131,7 +143,9 @@ int server_raft_start(cairn_server *srv)
     }
     /* the address book as the node recovered it (its snapshot's too) */
     const repl_node_config *book = repl_node_config_of(srv->node);
-    peer_set_init(&srv->peers, &srv->loop, nc.secret);
+    dstr auth = node_auth(cfg);
+    peer_set_init(&srv->peers, &srv->loop, nc.secret, auth);
+    dstr_free(auth);
     for (size_t i = 0; i < book->n_peers; i++)
         if (book->peers[i].id != nc.id)
             peer_set_put(&srv->peers, book->peers[i].id, book->peers[i].host, book->peers[i].port);
@@ -190,7 +204,11 @@ int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *ar
     if (!srv->node || !srv->cfg.raft_follower_proxy) return 0;
     const repl_peer *lead = repl_node_leader(srv->node);
     if (!lead) return 0;
-    if (!srv->fwd) srv->fwd = fwd_new(&srv->loop, &srv->net);
+    if (!srv->fwd) {
+        dstr auth = node_auth(&srv->cfg);
+        srv->fwd = fwd_new(&srv->loop, &srv->net, auth);
+        dstr_free(auth);
+    }
     return fwd_send(srv->fwd, lead->id, lead->host, lead->port, s, argc, argv) == 0;
 }
 

@@ -59,6 +59,8 @@ class Node:
     def client(self, **kw):
         kw.setdefault("decode_responses", True)
         kw.setdefault("socket_timeout", 10)
+        for k, v in self.group.client_kw.items():
+            kw.setdefault(k, v)
         return redis.Redis(host=self.host, port=self.port, **kw)
 
     def info(self):
@@ -185,10 +187,12 @@ class Link:
 
 
 class Group:
-    def __init__(self, size=3, extra_args=(), proxied=False):
+    def __init__(self, size=3, extra_args=(), proxied=False, client_kw=None):
         """proxied: every node reaches every other through its own Link
-        (group.links[(from_id, to_id)]), so tests can partition them."""
+        (group.links[(from_id, to_id)]), so tests can partition them.
+        client_kw: what every client of the tests passes (a password)."""
         self.extra_args = extra_args
+        self.client_kw = dict(client_kw or {})
         ports = [free_port() for _ in range(size)]
         self.peers = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(ports))
         self.nodes = [Node(self, i + 1, p) for i, p in enumerate(ports)]

@@ -126,7 +126,10 @@ def test_retry_after_the_leader_died_mid_write_applies_once(group):
         conn = RawConn(lead)
         conn.cmd("CLIENT", "SESSION", sid, 2)
         conn.cmd("INCR", "n")
-        time.sleep(0.3)
+        # Time for the leader to run it and send its entry (into the
+        # followers' socket buffers).  Stepping down meanwhile (check
+        # quorum) changes nothing: the entry is already on its way.
+        time.sleep(1.0)
         lead.kill()
         with pytest.raises(OSError):  # ConnectionError: no reply ever came
             conn.read_reply()

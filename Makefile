@@ -1,13 +1,14 @@
 # Convenience targets around CMake.  The two commands of the README:
 #   make run     install dependencies, build, start cairn-server on 127.0.0.1:6379
 #   make check   install dependencies, build, run every test (also under ASan+UBSan),
-#                and build the embedding example against an installed libcairn
+#                build the embedding example against an installed libcairn, and run
+#                each fuzz target for 10 seconds
 
 JOBS ?= 2
 BUILD ?= build
 PYTEST = /usr/bin/python3 -m pytest -q -p no:cacheprovider
 
-.PHONY: all bootstrap build release asan run check test unit integration install clean format bench sim
+.PHONY: all bootstrap build release asan fuzz-build fuzz run check test unit integration install clean format bench sim
 
 all: build
 
@@ -25,6 +26,17 @@ release:
 asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCAIRN_SANITIZE=ON >/dev/null
 	cmake --build build-asan -j$(JOBS)
+
+# libFuzzer targets (tests/fuzz/), built with clang, ASan and UBSan, each
+# run for FUZZ_SECONDS: make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="resp exec"]
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz-build:
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j$(JOBS)
+
+fuzz: fuzz-build
+	./scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 run: bootstrap build
 	./$(BUILD)/cairn-server --port 6379 --bind 127.0.0.1
@@ -45,6 +57,7 @@ check: bootstrap build
 	$(MAKE) --no-print-directory asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(MAKE) --no-print-directory unit integration BUILD=build-asan
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 
 # A long soak of the Raft simulator: make sim SEEDS=100000 [STEPS=2000]
 SEEDS ?= 10000
@@ -63,4 +76,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-release
+	rm -rf build build-asan build-release build-fuzz

@@ -479,8 +479,8 @@ static void latency_help_command(cmd_call *c)
         "    Reset latency data of one or more <event> classes.",
         "    (default: reset all data for all event classes)",
         "HISTOGRAM [COMMAND ...]",
-        "    Return a cumulative distribution of latencies in the format of a histogram for the "
-        "specified command names.",
+        ("    Return a cumulative distribution of latencies in the format of a histogram for the "
+         "specified command names."),
         "    If no commands are specified then all histograms are replied.",
     };
     reply_help(c, help, sizeof(help) / sizeof(help[0]));

@@ -223,7 +223,11 @@ static int read_key(rdb_loader *l, int type)
     if (!rdb_is_object_type(type)) return bad(l, "unknown value type");
     cslice k;
     dstr ks = NULL;
-    if (!rdb_read_string(&l->r, &k, &ks)) return 0;
+    /* A compressed key that fails to decompress has its buffer already. */
+    if (!rdb_read_string(&l->r, &k, &ks)) {
+        dstr_free(ks);
+        return 0;
+    }
     cobj *o = rdb_read_object(&l->r, &l->call, type);
     int ok = o != NULL;
     if (ok) {

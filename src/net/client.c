@@ -300,11 +300,18 @@ void net_unpause(net *n)
     }
 }
 
+/* The parser's question (resp.h): may c send only small commands yet? */
+static int client_unauthed(void *priv)
+{
+    client *c = priv;
+    return acl_auth_required(c->net->engine, &c->sess);
+}
+
 static void process_input(client *c)
 {
     resp_parser *p = &c->parser;
     cairn_engine *e = c->net->engine;
-    p->max_bulk = e->cfg.proto_max_bulk_len;
+    resp_parser_set_limits(p, e->cfg.proto_max_bulk_len, acl_auth_required(e, &c->sess));
     /* A command that logged something answers only once that is durable;
      * one that did not (a read) need not wait for others.  The log offset
      * only grows and nothing but this client's commands (and what they
@@ -846,6 +853,8 @@ static client *client_new(net *n, int fd, int kind)
     c->sess.addr = c->addr;
     c->qbuf = dstr_with_cap(READ_CHUNK);
     resp_parser_init(&c->parser, n->engine->cfg.proto_max_bulk_len);
+    c->parser.unauthed = client_unauthed;
+    c->parser.unauthed_priv = c;
     rbuf_init(&c->out, 2);
     c->ctime_ms = c->last_ms = clock_mono_ms();
     c->poll.data = c;

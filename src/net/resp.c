@@ -13,8 +13,20 @@ void resp_parser_init(resp_parser *p, long long max_bulk)
 {
     memset(p, 0, sizeof(*p));
     p->bulk = -1;
-    p->max_bulk = max_bulk;
+    resp_parser_set_limits(p, max_bulk, 0);
 }
+
+void resp_parser_set_limits(resp_parser *p, long long max_bulk, int unauthed)
+{
+    p->max_bulk = max_bulk;
+    p->fast_max_bulk =
+        unauthed && max_bulk > RESP_UNAUTH_MAX_BULK ? RESP_UNAUTH_MAX_BULK : max_bulk;
+    p->fast_max_argc = unauthed ? RESP_UNAUTH_MAX_ARGC : INT_MAX;
+}
+
+/* Is a header over an unauthenticated limit an error: has the client
+ * still to authenticate? */
+static int unauthed(const resp_parser *p) { return p->unauthed && p->unauthed(p->unauthed_priv); }
 
 void resp_parser_free(resp_parser *p)
 {
@@ -144,14 +156,18 @@ static int parse_command_fast(resp_parser *p, const char *buf, size_t len)
     size_t pos = fast_header(buf, len, p->pos, &n);
     /* An argument takes 6 bytes at least ("$0\r\n\r\n"): a count that
      * cannot be complete in the buffer is left to parse_multibulk(), which
-     * also bounds what is reserved here by the bytes received. */
-    if (!pos || n <= 0 || (unsigned long long)n > (len - pos) / 6) return RESP_AGAIN;
+     * also bounds what is reserved here by the bytes received.  One
+     * unsigned comparison leaves it both n <= 0 and a count over the
+     * client's limit. */
+    if (!pos || (unsigned long long)(n - 1) >= p->fast_max_argc ||
+        (unsigned long long)n > (len - pos) / 6)
+        return RESP_AGAIN;
     reserve_args(p, (int)n);
     size_t *off = p->off, *lens = p->len;
     for (int i = 0; i < (int)n; i++) {
         if (pos >= len || buf[pos] != '$') return RESP_AGAIN;
         size_t data = fast_header(buf, len, pos, &blen);
-        if (!data || blen > p->max_bulk || len - data < (size_t)blen + 2) return RESP_AGAIN;
+        if (!data || blen > p->fast_max_bulk || len - data < (size_t)blen + 2) return RESP_AGAIN;
         off[i] = data;
         lens[i] = (size_t)blen;
         pos = data + (size_t)blen + 2;
@@ -170,6 +186,8 @@ static int parse_multibulk(resp_parser *p, char *buf, size_t len)
         if (r < 0) return fail(p, "Protocol error: too big mbulk count string");
         if (r == 0) return RESP_AGAIN;
         if (!ok || v > INT_MAX) return fail(p, "Protocol error: invalid multibulk length");
+        if (v > RESP_UNAUTH_MAX_ARGC && unauthed(p))
+            return fail(p, "Protocol error: unauthenticated multibulk length");
         if (v <= 0) return RESP_AGAIN; /* an empty command: skip it */
         p->multibulk = (long)v;
         p->argc = 0;
@@ -189,6 +207,8 @@ static int parse_multibulk(resp_parser *p, char *buf, size_t len)
             }
             if (!ok || v < 0 || v > p->max_bulk)
                 return fail(p, "Protocol error: invalid bulk length");
+            if (v > RESP_UNAUTH_MAX_BULK && unauthed(p))
+                return fail(p, "Protocol error: unauthenticated bulk length");
             p->bulk = v;
         }
         if (len - p->pos < (size_t)p->bulk + 2) return RESP_AGAIN;

@@ -21,6 +21,11 @@ enum {
 /* Like Redis: an inline request or a multibulk/bulk header longer than this
  * without a newline is an error. */
 #define RESP_INLINE_MAX 65536
+/* Like Redis 7.0, a client that must authenticate and has not may send
+ * commands of at most this many arguments, each at most this long: a
+ * stranger cannot make the server buffer much. */
+#define RESP_UNAUTH_MAX_ARGC 10
+#define RESP_UNAUTH_MAX_BULK 16384
 
 typedef struct resp_parser {
     size_t pos;      /* next byte to parse */
@@ -31,12 +36,24 @@ typedef struct resp_parser {
     int argc, cap;
     size_t *off, *len;  /* argument i is buf[off[i]] .. +len[i] */
     long long max_bulk; /* proto-max-bulk-len */
-    const char *err;    /* set with RESP_ERROR */
+    /* Must the client still authenticate (NULL: never)?  Asked only when
+     * a header passes an unauthenticated limit. */
+    int (*unauthed)(void *priv);
+    void *unauthed_priv;
+    /* What the one-pass parser takes on its own (else the general parser
+     * judges): max_bulk and INT_MAX, or the unauthenticated limits while
+     * the client has not authenticated (resp_parser_set_limits). */
+    long long fast_max_bulk;
+    unsigned long long fast_max_argc;
+    const char *err; /* set with RESP_ERROR */
     char err_buf[64];
 } resp_parser;
 
 void resp_parser_init(resp_parser *p, long long max_bulk);
 void resp_parser_free(resp_parser *p);
+/* Set proto-max-bulk-len and whether the client has yet to authenticate
+ * (the one-pass parser then leaves larger commands to the checks). */
+void resp_parser_set_limits(resp_parser *p, long long max_bulk, int unauthed);
 
 /* Parse from buf[p->pos] up to buf[len].  On RESP_COMMAND the command's
  * arguments are in p and p->pos is past it; call again for the next one.

@@ -245,6 +245,7 @@ static const char *host_config_changed(void *priv, const char *name)
     }
     if (strncmp(name, "tls-", 4) == 0) return tls_setting_changed(srv, name);
     if (strcmp(name, "dir") == 0) return change_dir(srv, srv->engine->cfg.dir);
+    if (strcmp(name, "maxclients") == 0) return server_maxclients_changed(srv);
     if (strcmp(name, "metrics-port") == 0 || strcmp(name, "metrics-bind") == 0)
         return metrics_listen(srv);
     if (strcmp(name, "replica-read-only") == 0) return replica_config_changed(srv, name);
@@ -631,7 +632,7 @@ int main(int argc, char **argv)
         server_log(srv, LL_WARNING, "No config file specified, using the default config.");
     log_config_warnings(srv);
     supervise_init(srv);
-    int started = server_start(srv) == 0;
+    int started = server_adjust_open_files(srv) == 0 && server_start(srv) == 0;
     if (started) {
         write_pidfile(srv);
         server_log(srv, LL_NOTICE, "Ready to accept connections tcp on %s port %d", srv->cfg.bind,

@@ -99,6 +99,7 @@ typedef struct cairn_server {
     uv_timer_t raft_timer;
     forwarder *fwd;          /* a follower's connection to the leader, once used */
     struct replica *replica; /* the link to a Redis master (replica.c) */
+    char limit_error[128];   /* why CONFIG SET maxclients failed (limits.c) */
 } cairn_server;
 
 void server_log(cairn_server *srv, int level, const char *fmt, ...)
@@ -107,6 +108,12 @@ void server_log(cairn_server *srv, int level, const char *fmt, ...)
  * server as priv (persistence, the replication node). */
 void server_log_cb(void *priv, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The open-files limit against maxclients (limits.c), as Redis: at
+ * start-up raise RLIMIT_NOFILE for maxclients, or lower maxclients to what
+ * the system allows (logged); -1 if too few descriptors to start at all.
+ * On CONFIG SET maxclients, an error when the system cannot take it. */
+int server_adjust_open_files(cairn_server *srv);
+const char *server_maxclients_changed(cairn_server *srv);
 /* Begin an orderly shutdown: stop accepting, close clients, stop the loop. */
 void server_shutdown(cairn_server *srv);
 

@@ -171,9 +171,9 @@ static void invalidate_bcast(cairn_engine *e, const cslice *key, const cairn_ses
         bcast_prefix *bp = de->v.ptr;
         if (!bp->pending) bp->pending = dict_create(e->hash_seed, NULL, 0);
         if (!dict_size(bp->pending)) st->pending++;
-        dict_entry *existing = NULL;
-        dict_entry *ke = dict_add(bp->pending, dstr_new(key->ptr, key->len), &existing);
-        (ke ? ke : existing)->v.s64 = modifier ? (int64_t)modifier->id : 0;
+        dict_entry *ke = dict_find(bp->pending, key->ptr, key->len);
+        if (!ke) ke = dict_add(bp->pending, dstr_new(key->ptr, key->len), NULL);
+        ke->v.s64 = modifier ? (int64_t)modifier->id : 0;
     }
     dict_iter_end(&it);
 }

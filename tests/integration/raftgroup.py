@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 
+import pytest
 import redis
 
 from conftest import cairn_binary, free_port
@@ -400,3 +401,36 @@ def check_acked(group, acked, nodes=None):
         assert not missing, f"node {n.id} lost {len(missing)} acknowledged writes: {missing[:5]}"
     group.wait_same_digest(nodes)
     return lead
+
+
+def close_checked(g):
+    """Stop every node of g.  A node that crashed (or, under the
+    sanitizers, reported an error) fails the test even if every reply
+    looked right."""
+    codes = g.close()
+    assert all(rc in (0, -15, -9) for rc in codes.values()), codes
+
+
+@pytest.fixture
+def group():
+    """A group of three, checked when the test ends (import it to use it)."""
+    g = Group(3)
+    yield g
+    close_checked(g)
+
+
+def followers(g, lead):
+    return [n for n in g.nodes if n.id != lead.id and n.alive()]
+
+
+def wait_for(what, cond, timeout=30.0):
+    """Until cond() holds; errors while the group settles count as not yet."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if cond():
+                return
+        except (redis.RedisError, OSError, AssertionError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -15,23 +15,10 @@ import pytest
 import redis
 
 from conftest import RawConn
-from raftgroup import Group, Writer, check_acked, dataset
+from raftgroup import Group, Writer, check_acked, dataset, followers
+from raftgroup import group  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.cairn_only
-
-
-@pytest.fixture
-def group():
-    g = Group(3)
-    yield g
-    codes = g.close()
-    # A node that crashed (or, under the sanitizers, reported an error)
-    # fails the test even if every reply looked right.
-    assert all(rc in (0, -15, -9) for rc in codes.values()), codes
-
-
-def followers(g, lead):
-    return [n for n in g.nodes if n.id != lead.id and n.alive()]
 
 
 def test_elects_one_leader_and_reports_roles(group):

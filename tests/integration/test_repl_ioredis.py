@@ -10,18 +10,10 @@ import subprocess
 
 import pytest
 
-from raftgroup import Group
+from raftgroup import group  # noqa: F401 (fixture)
 from test_node_clients import HERE, node_modules  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.cairn_only
-
-
-@pytest.fixture
-def group():
-    g = Group(3)
-    yield g
-    codes = g.close()
-    assert all(rc in (0, -15, -9) for rc in codes.values()), codes
 
 
 def test_ioredis_sentinel_follows_failover(group, node_modules):  # noqa: F811

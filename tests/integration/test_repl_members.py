@@ -12,7 +12,7 @@ import time
 import pytest
 import redis
 
-from raftgroup import Group, Writer, check_acked, dataset
+from raftgroup import Group, Writer, check_acked, close_checked, dataset, wait_for
 
 pytestmark = pytest.mark.cairn_only
 
@@ -20,28 +20,11 @@ pytestmark = pytest.mark.cairn_only
 SNAP = ("--raft-snapshot-entries", "20")
 
 
-def close(g):
-    codes = g.close()
-    assert all(rc in (0, -15, -9) for rc in codes.values()), codes
-
-
 @pytest.fixture
 def group():
     g = Group(3, extra_args=SNAP)
     yield g
-    close(g)
-
-
-def wait_for(what, cond, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if cond():
-                return
-        except (redis.RedisError, OSError, AssertionError):
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    close_checked(g)
 
 
 def fill(node, n, prefix="k"):
@@ -212,4 +195,4 @@ def test_five_nodes_membership_changes_under_load():
         assert info["raft_voters"] == 4 and info["raft_learners"] == 0
         check_acked(g, w.acked, members)
     finally:
-        close(g)
+        close_checked(g)

@@ -15,21 +15,9 @@ import time
 import pytest
 import redis
 
-from raftgroup import Group, Writer, check_acked
+from raftgroup import Group, Writer, check_acked, wait_for
 
 pytestmark = pytest.mark.cairn_only
-
-
-def wait_for(what, cond, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if cond():
-                return
-        except (redis.RedisError, OSError, AssertionError):
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_partitions_lose_no_acknowledged_write():

@@ -13,21 +13,10 @@ import pytest
 import redis
 
 from conftest import RawConn
-from raftgroup import Group
+from raftgroup import group  # noqa: F401 (fixture)
+from raftgroup import followers, Group
 
 pytestmark = pytest.mark.cairn_only
-
-
-@pytest.fixture
-def group():
-    g = Group(3)
-    yield g
-    codes = g.close()
-    assert all(rc in (0, -15, -9) for rc in codes.values()), codes
-
-
-def followers(g, lead):
-    return [n for n in g.nodes if n.id != lead.id and n.alive()]
 
 
 def session_write(c, sid, seq, *cmd):

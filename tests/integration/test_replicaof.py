@@ -2,7 +2,6 @@
 Cairn, or with CAIRN_TEST_SERVER=redis a redis-server) replicates a
 redis-server master under write load and ends with the same dataset,
 compared key by key (type, value, absolute expiry)."""
-import os
 import random
 import subprocess
 import threading
@@ -11,7 +10,7 @@ import time
 import pytest
 import redis
 
-from conftest import Server, TARGET, free_port
+from conftest import Server, free_port
 from durable import DurableServer, wait_for
 
 DBS = 3

@@ -122,6 +122,8 @@ static void memory_stats_command(cmd_call *c)
     long long used = m.used;
     long long peak = host ? (long long)info_text_field(host, "used_memory_peak") : used;
     long long rss = host ? (long long)info_text_field(host, "used_memory_rss") : used;
+    /* The allocator's three figures come from one reading. */
+    long long allocated = host ? (long long)info_text_field(host, "allocator_allocated") : used;
     long long active = host ? (long long)info_text_field(host, "allocator_active") : used;
     long long resident = host ? (long long)info_text_field(host, "allocator_resident") : used;
     dstr_free(host);
@@ -158,11 +160,11 @@ static void memory_stats_command(cmd_call *c)
     stat_int(out, "dataset.bytes", m.dataset);
     stat_double(out, "dataset.percentage", 100 * ratio((double)m.dataset, (double)net));
     stat_double(out, "peak.percentage", 100 * ratio((double)used, (double)peak));
-    stat_int(out, "allocator.allocated", used);
+    stat_int(out, "allocator.allocated", allocated);
     stat_int(out, "allocator.active", active);
     stat_int(out, "allocator.resident", resident);
-    stat_double(out, "allocator-fragmentation.ratio", ratio((double)active, (double)used));
-    stat_int(out, "allocator-fragmentation.bytes", active - used);
+    stat_double(out, "allocator-fragmentation.ratio", ratio((double)active, (double)allocated));
+    stat_int(out, "allocator-fragmentation.bytes", active - allocated);
     stat_double(out, "allocator.rss-ratio", ratio((double)resident, (double)active));
     stat_int(out, "allocator.rss-bytes", resident - active);
     stat_double(out, "rss-overhead.ratio", ratio((double)rss, (double)resident));

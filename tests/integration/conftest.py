@@ -153,6 +153,16 @@ def server_factory():
 
 
 @pytest.fixture
+def own(server_factory):
+    """A server of the test's own (for state a shared server would mix up:
+    statistics, the slow log, pauses) and a client of it."""
+    s = server_factory()
+    r = s.client()
+    yield s, r
+    r.close()
+
+
+@pytest.fixture
 def r(server):
     c = server.client()
     c.flushall()

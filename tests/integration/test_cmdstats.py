@@ -15,14 +15,6 @@ from waiting import block
 from test_server import wait_until
 
 
-@pytest.fixture
-def own(server_factory):
-    s = server_factory()
-    r = s.client()
-    yield s, r
-    r.close()
-
-
 def fails(r, *args):
     with pytest.raises(redis.ResponseError) as e:
         r.execute_command(*args)

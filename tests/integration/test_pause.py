@@ -11,14 +11,6 @@ import pytest
 import redis
 
 
-@pytest.fixture
-def own(server_factory):
-    s = server_factory()
-    r = s.client()
-    yield s, r
-    r.close()
-
-
 def fails(r, *args):
     with pytest.raises(redis.ResponseError) as e:
         r.execute_command(*args)

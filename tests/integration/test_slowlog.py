@@ -10,14 +10,6 @@ import pytest
 import redis
 
 
-@pytest.fixture
-def own(server_factory):
-    s = server_factory()
-    r = s.client()
-    yield s, r
-    r.close()
-
-
 def entries(r, *args):
     conn = r.connection_pool.get_connection("SLOWLOG")
     try:

@@ -571,8 +571,16 @@ def test_daemonize(tmp_path):
         while os.path.exists(pidfile) and time.time() < deadline:
             time.sleep(0.05)
         assert not os.path.exists(pidfile)
-        with open(logfile) as f:
-            assert "bye bye" in f.read()
+        # The pid file goes before the last log line (as in Redis): wait
+        # for that line rather than read the log at once.
+        deadline = time.time() + 10
+        while True:
+            with open(logfile) as f:
+                log = f.read()
+            if "bye bye" in log or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        assert "bye bye" in log
     finally:
         # Stop a daemon left running by a failure (and only that process).
         pid = pid or read_pidfile(pidfile, timeout=0.5)

@@ -89,22 +89,6 @@ static const char *check_shutdown_flags(const cslice *v)
     return NULL;
 }
 
-/* maxmemory-clients: a memory amount, or a percentage of maxmemory. */
-static const char *check_maxmemory_clients(const cslice *v)
-{
-    char buf[64];
-    if (v->len == 0 || v->len >= sizeof(buf)) return "argument must be a memory or percent value";
-    memcpy(buf, v->ptr, v->len);
-    buf[v->len] = '\0';
-    if (buf[v->len - 1] == '%') {
-        buf[v->len - 1] = '\0';
-        return is_int_in(buf, v->len - 1, 0, 100) ? NULL
-                                                  : "argument must be a memory or percent value";
-    }
-    unsigned long long m;
-    return config_parse_memory(buf, &m) ? NULL : "argument must be a memory or percent value";
-}
-
 #define B(n, a, f, d)                                                                              \
     {                                                                                              \
         .name = n, .alias = a, .type = CT_BOOL, .flags = f, .dflt = d                              \
@@ -173,7 +157,6 @@ const config_def compat_config_defs[COMPAT_CONFIG_COUNT] = {
     S("ignore-warnings", NULL, 0, ""),
     S("proc-title-template", NULL, 0, "{title} {listen-addr} {server-mode}"),
     S("bind-source-addr", NULL, 0, ""),
-    {.name = "maxmemory-clients", .type = CT_STRING, .dflt = "0", .check = check_maxmemory_clients},
     /* Enum */
     E("syslog-facility", IM, syslog_facility_enum, "local0"),
     E("repl-diskless-load", 0, repl_diskless_load_enum, "disabled"),

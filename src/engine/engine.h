@@ -233,6 +233,7 @@ typedef struct engine_stats {
     long long keyspace_hits, keyspace_misses;
     long long commands_processed;
     long long evicted_keys;
+    long long evicted_clients; /* by maxmemory-clients (counted by the host) */
     /* Cairn's own (the metrics endpoint): rate limiter decisions, and
      * LOCK.ACQUIRE calls that got the lock or found it held. */
     long long limiter_allowed, limiter_limited;

@@ -48,6 +48,19 @@ static long names_of(const cairn_session *s, int kind)
 
 long pubsub_session_count(const cairn_session *s, int kind) { return names_of(s, kind); }
 
+size_t pubsub_session_mem(const cairn_session *s)
+{
+    if (!s->sub) return 0;
+    size_t n = sizeof(*s->sub);
+    for (int k = 0; k < PS_KINDS; k++) {
+        const dict *d = s->sub->names[k];
+        if (d)
+            n += sizeof(*d) + dict_size(d) * sizeof(dict_entry) +
+                 dict_buckets(d) * sizeof(dict_entry *);
+    }
+    return n;
+}
+
 /* The count Redis's confirmations carry: shard subscriptions are counted
  * on their own, channels and patterns together. */
 static long confirm_count(const cairn_session *s, int kind)

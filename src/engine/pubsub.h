@@ -40,6 +40,10 @@ int pubsub_has_subscribers(const cairn_engine *e);
 /* Subscriptions of a session, of one kind (CLIENT LIST's sub=, psub=,
  * ssub=), and whether it has any (the RESP2 subscribed mode, flag P). */
 long pubsub_session_count(const cairn_session *s, int kind);
+/* The memory of a session's subscriptions (its own sets of names, not the
+ * names' bytes nor the server's side), in O(1) as Redis estimates it:
+ * part of the client's memory for client eviction and CLIENT LIST. */
+size_t pubsub_session_mem(const cairn_session *s);
 static inline int pubsub_session_subscribed(const cairn_session *s) { return s->sub != NULL; }
 
 /* Drop every subscription of s without replying (RESET, disconnect). */

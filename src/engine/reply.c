@@ -14,13 +14,25 @@
  * allocator size class exactly (16 KiB), not the next one up. */
 #define RBUF_BLOCK_SIZE (16 * 1024 - sizeof(rbuf_block))
 
-static rbuf_block *block_new(size_t cap)
+/* A deferred length's header block holds this much (reply_deferred_len). */
+#define RBUF_HEADER_SIZE 32
+
+static rbuf_block *block_new(rbuf *b, size_t cap)
 {
     rbuf_block *blk = cm_malloc(sizeof(*blk) + cap);
     blk->next = NULL;
     blk->used = 0;
     blk->cap = cap;
+    b->alloc += sizeof(*blk) + cap;
     return blk;
+}
+
+/* What block_new allocated for blk: a header block's cap changes once its
+ * length is filled in, every other block's is at least RBUF_BLOCK_SIZE. */
+static void block_free(rbuf *b, rbuf_block *blk)
+{
+    b->alloc -= sizeof(*blk) + (blk->cap >= RBUF_BLOCK_SIZE ? blk->cap : RBUF_HEADER_SIZE);
+    cm_free(blk);
 }
 
 void rbuf_init(rbuf *b, int resp)
@@ -28,6 +40,7 @@ void rbuf_init(rbuf *b, int resp)
     b->head = b->tail = b->spare = NULL;
     b->head_off = 0;
     b->bytes = 0;
+    b->alloc = 0;
     b->resp = resp;
     b->errors = 0;
     b->err_stats = NULL;
@@ -38,10 +51,10 @@ void rbuf_free(rbuf *b)
     rbuf_block *blk = b->head;
     while (blk) {
         rbuf_block *next = blk->next;
-        cm_free(blk);
+        block_free(b, blk);
         blk = next;
     }
-    cm_free(b->spare);
+    if (b->spare) block_free(b, b->spare);
     b->head = b->tail = b->spare = NULL;
     b->head_off = 0;
     b->bytes = 0;
@@ -54,7 +67,7 @@ void rbuf_reset(rbuf *b)
     rbuf_block *blk = b->head;
     while (blk) {
         rbuf_block *next = blk->next;
-        if (blk != keep) cm_free(blk);
+        if (blk != keep) block_free(b, blk);
         blk = next;
     }
     if (keep) {
@@ -89,7 +102,7 @@ void rbuf_consume(rbuf *b, size_t n)
             b->spare = blk;
             continue;
         }
-        cm_free(blk);
+        block_free(b, blk);
     }
 }
 
@@ -103,7 +116,7 @@ static rbuf_block *block_for(rbuf *b, size_t len)
         blk->used = 0;
         return blk;
     }
-    return block_new(len > RBUF_BLOCK_SIZE ? len : RBUF_BLOCK_SIZE);
+    return block_new(b, len > RBUF_BLOCK_SIZE ? len : RBUF_BLOCK_SIZE);
 }
 
 void rbuf_truncate(rbuf *b, rbuf_mark m)
@@ -115,7 +128,7 @@ void rbuf_truncate(rbuf *b, rbuf_mark m)
     rbuf_block *blk = m.block->next;
     while (blk) {
         rbuf_block *next = blk->next;
-        cm_free(blk);
+        block_free(b, blk);
         blk = next;
     }
     m.block->next = NULL;
@@ -156,14 +169,6 @@ void rbuf_append(rbuf *b, const void *p, size_t len)
         len -= n;
     }
     if (len) memcpy(rbuf_space(b, len), p, len);
-}
-
-size_t rbuf_capacity(const rbuf *b)
-{
-    size_t n = b->spare ? b->spare->cap : 0;
-    for (const rbuf_block *blk = b->head; blk; blk = blk->next)
-        n += blk->cap;
-    return n;
 }
 
 void rbuf_first_error(const rbuf *b, char *buf, size_t size)
@@ -406,7 +411,7 @@ void reply_verbatim(rbuf *b, const char *p, size_t len, const char *fmt)
  * after it go to a fresh block, and the header is filled in later. */
 rbuf_deferred reply_deferred_len(rbuf *b)
 {
-    rbuf_block *hdr = block_new(32);
+    rbuf_block *hdr = block_new(b, RBUF_HEADER_SIZE);
     if (b->tail)
         b->tail->next = hdr;
     else

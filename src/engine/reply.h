@@ -26,7 +26,10 @@ typedef struct rbuf {
     rbuf_block *spare;
     size_t head_off; /* bytes of head already consumed (written out) */
     size_t bytes;    /* bytes in the chain not yet consumed */
-    int resp;        /* 2 or 3 */
+    /* Bytes allocated for its blocks (the spare too), headers included:
+     * kept as blocks come and go, so a client's memory is read in O(1). */
+    size_t alloc;
+    int resp; /* 2 or 3 */
     /* Errors emitted into this buffer. */
     uint64_t errors;
     /* Where errors are counted by code (INFO errorstats); set by the
@@ -57,8 +60,8 @@ static inline rbuf_mark rbuf_get_mark(const rbuf *b)
 }
 void rbuf_truncate(rbuf *b, rbuf_mark m);
 void rbuf_append(rbuf *b, const void *p, size_t len);
-/* Bytes the blocks of the chain can hold (CLIENT LIST rbs). */
-size_t rbuf_capacity(const rbuf *b);
+/* Bytes allocated for the blocks of the chain (a client's output memory). */
+static inline size_t rbuf_mem(const rbuf *b) { return b->alloc; }
 /* The text of the first error reply in the chain (without its '-' and
  * CRLF), cut to fit buf, for a log message; "" if there is none. */
 void rbuf_first_error(const rbuf *b, char *buf, size_t size);

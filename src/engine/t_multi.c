@@ -24,6 +24,7 @@ typedef struct watched_key {
 struct multi_state {
     queued_cmd *queue;
     int nqueued, queue_cap;
+    size_t queued_mem; /* allocated for the queued commands' arguments */
     watched_key *watched;
     int nwatched, watched_cap;
 };
@@ -48,6 +49,7 @@ static void free_queue(multi_state *m)
         cm_free(m->queue[i].argv);
     }
     m->nqueued = 0;
+    m->queued_mem = 0;
 }
 
 /* The state is kept only while there is something in it. */
@@ -90,14 +92,8 @@ int multi_queued_count(const cairn_session *s)
 size_t multi_queued_mem(const cairn_session *s)
 {
     const multi_state *m = s->multi;
-    if (!m) return 0;
-    size_t n = cm_usable_size(m->queue);
-    for (int i = 0; i < m->nqueued; i++) {
-        n += cm_usable_size(m->queue[i].argv);
-        for (int j = 0; j < m->queue[i].argc; j++)
-            n += dstr_alloc_size(m->queue[i].argv[j]);
-    }
-    return n;
+    /* O(1): client eviction reads it after every command. */
+    return m ? cm_usable_size(m->queue) + m->queued_mem : 0;
 }
 
 /* EXEC, DISCARD, MULTI, WATCH, QUIT and RESET act at once inside MULTI;
@@ -130,8 +126,11 @@ int multi_queue_command(cmd_call *c)
     q->seed = c->seed;
     q->argc = c->argc;
     q->argv = cm_malloc(sizeof(dstr) * (size_t)c->argc);
-    for (int i = 0; i < c->argc; i++)
+    m->queued_mem += cm_usable_size(q->argv);
+    for (int i = 0; i < c->argc; i++) {
         q->argv[i] = dstr_new(c->argv[i].ptr, c->argv[i].len);
+        m->queued_mem += dstr_alloc_size(q->argv[i]);
+    }
     reply_simple(c->out, "QUEUED");
     return 1;
 }

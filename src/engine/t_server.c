@@ -233,7 +233,7 @@ static void info_stats(info_req *r)
                          "expired_time_cap_reached_count:0\r\n"
                          "expire_cycle_cpu_milliseconds:%lld\r\n"
                          "evicted_keys:%lld\r\n"
-                         "evicted_clients:0\r\n"
+                         "evicted_clients:%lld\r\n"
                          "keyspace_hits:%lld\r\n"
                          "keyspace_misses:%lld\r\n"
                          "pubsub_channels:%ld\r\n"
@@ -248,8 +248,8 @@ static void info_stats(info_req *r)
                          "total_error_replies:%lld\r\n"
                          "dump_payload_sanitizations:0\r\n",
                          st->commands_processed, st->expired_keys, (double)st->expired_stale_perc,
-                         st->expire_cycle_time_us / 1000, st->evicted_keys, st->keyspace_hits,
-                         st->keyspace_misses, pubsub_count(r->c->e, PS_CHANNEL),
+                         st->expire_cycle_time_us / 1000, st->evicted_keys, st->evicted_clients,
+                         st->keyspace_hits, st->keyspace_misses, pubsub_count(r->c->e, PS_CHANNEL),
                          pubsub_count(r->c->e, PS_PATTERN), pubsub_count(r->c->e, PS_SHARD),
                          tracking_total_keys(r->c->e), tracking_total_items(r->c->e),
                          tracking_total_prefixes(r->c->e), st->latest_fork_usec, st->total_forks,

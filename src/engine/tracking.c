@@ -602,6 +602,13 @@ long long tracking_session_redirect(const cairn_session *s)
     return s->tracking ? (long long)s->tracking->redirect : -1;
 }
 
+size_t tracking_session_mem(const cairn_session *s)
+{
+    const tracking_sess *ts = s->tracking;
+    if (!ts) return 0;
+    return sizeof(*ts) + (size_t)ts->nprefixes * (sizeof(dstr) + sizeof(dstr *));
+}
+
 void client_getredir_command(cmd_call *c) { reply_int(c->out, tracking_session_redirect(c->s)); }
 
 /* CLIENT TRACKINGINFO: flags, redirect, prefixes. */

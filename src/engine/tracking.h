@@ -59,6 +59,9 @@ int tracking_session_on(const cairn_session *s);
 int tracking_session_bcast(const cairn_session *s);
 int tracking_session_broken(const cairn_session *s);
 long long tracking_session_redirect(const cairn_session *s);
+/* A session's tracking state (its BCAST prefixes counted, not their
+ * bytes), in O(1): part of the client's memory (CLIENT LIST tot-mem). */
+size_t tracking_session_mem(const cairn_session *s);
 
 /* INFO: sessions tracking, keys in the table, (key, session) items,
  * BCAST prefixes. */

@@ -56,6 +56,135 @@ static void queue_write(client *c)
     c->net->queue = c;
 }
 
+/* ---- client eviction (maxmemory-clients) ----
+ *
+ * While a limit is set, each client's memory is recounted (in O(1)) when
+ * it may have changed: after a read, after each command, when a message
+ * is pushed to it, after its output is written.  net.clients_mem is the
+ * sum; evictable clients are listed by power-of-two size class, so the
+ * largest are found without looking at the others.  With no limit
+ * nothing is counted, and the hot path pays one test of evict_limit. */
+
+/* The smallest limit Redis applies, so that a bad setting cannot cut off
+ * every connection, the operator's too. */
+#define CLIENT_EVICT_MIN (128 * 1024)
+
+/* Raft peers' links are not clients of the data: never counted nor
+ * evicted, as Redis spares its master and replica links.  A follower's
+ * forwarding link asks for CLIENT NO-EVICT itself (forward.c). */
+static int mem_counted(const client *c) { return !(c->sess.flags & SESS_REPL_PEER); }
+
+static int mem_bucket_of(size_t mem)
+{
+    int bits = mem ? 64 - __builtin_clzll((unsigned long long)mem) : 0;
+    if (bits < CLIENT_MEM_BUCKET_MIN) bits = CLIENT_MEM_BUCKET_MIN;
+    if (bits > CLIENT_MEM_BUCKET_MAX) bits = CLIENT_MEM_BUCKET_MAX;
+    return bits - CLIENT_MEM_BUCKET_MIN;
+}
+
+static void bucket_unlink(net *n, client *c)
+{
+    if (c->mem_bucket < 0) return;
+    if (c->bucket_prev)
+        c->bucket_prev->bucket_next = c->bucket_next;
+    else
+        n->mem_buckets[c->mem_bucket] = c->bucket_next;
+    if (c->bucket_next) c->bucket_next->bucket_prev = c->bucket_prev;
+    c->bucket_prev = c->bucket_next = NULL;
+    c->mem_bucket = -1;
+}
+
+static void bucket_link(net *n, client *c, int b)
+{
+    c->mem_bucket = b;
+    c->bucket_prev = NULL;
+    c->bucket_next = n->mem_buckets[b];
+    if (c->bucket_next) c->bucket_next->bucket_prev = c;
+    n->mem_buckets[b] = c;
+}
+
+/* Recount c's memory and move it to its size class (none while CLIENT
+ * NO-EVICT is on). */
+static void mem_recount(client *c)
+{
+    net *n = c->net;
+    if (c->flags & CLIENT_CLOSING) return;
+    size_t mem = mem_counted(c) ? client_mem_usage(c) : 0;
+    n->clients_mem = n->clients_mem - c->mem + mem;
+    c->mem = mem;
+    int b = mem && !(c->sess.flags & SESS_NO_EVICT) ? mem_bucket_of(mem) : -1;
+    if (b == c->mem_bucket) return;
+    bucket_unlink(n, c);
+    if (b >= 0) bucket_link(n, c, b);
+}
+
+static void mem_forget(client *c)
+{
+    c->net->clients_mem -= c->mem;
+    c->mem = 0;
+    bucket_unlink(c->net, c);
+}
+
+/* Over the limit: disconnect clients from the largest size class down
+ * until under it, as Redis's evictClients.  Not while a slow script's
+ * command is in the middle of running (net_serve_busy): its client is
+ * not to be closed under it. */
+static void evict_clients(net *n)
+{
+    if (n->in_busy) return;
+    int b = CLIENT_MEM_BUCKETS - 1;
+    while (n->clients_mem >= n->evict_limit) {
+        while (b >= 0 && !n->mem_buckets[b])
+            b--;
+        if (b < 0) {
+            if (!n->evict_stuck)
+                n->log(n->log_priv, LL_WARNING,
+                       "Over client maxmemory after evicting all evictable clients");
+            n->evict_stuck = 1;
+            return;
+        }
+        client *c = n->mem_buckets[b];
+        n->log(n->log_priv, LL_NOTICE,
+               "Evicting client: id=%llu addr=%s laddr=%s name=%s tot-mem=%zu",
+               (unsigned long long)c->sess.id, c->addr, c->laddr, c->sess.name ? c->sess.name : "",
+               c->mem);
+        n->engine->stats.evicted_clients++;
+        client_close(c);
+    }
+    n->evict_stuck = 0;
+}
+
+/* c's buffers may have grown: recount it and evict if over the limit
+ * (c itself, if it is among the largest). */
+static void mem_check(client *c)
+{
+    mem_recount(c);
+    if (c->net->clients_mem >= c->net->evict_limit) evict_clients(c->net);
+}
+
+void net_client_limit_changed(net *n)
+{
+    long long v = n->cfg.maxmemory_clients;
+    unsigned long long maxmemory = n->engine->cfg.maxmemory;
+    size_t limit = 0;
+    if (v < 0 && maxmemory)
+        limit = (size_t)((double)maxmemory * (double)-v / 100);
+    else if (v > 0)
+        limit = (size_t)v;
+    if (limit && limit < CLIENT_EVICT_MIN) limit = CLIENT_EVICT_MIN;
+    n->evict_limit = limit;
+    n->evict_stuck = 0;
+    /* Counted afresh either way (once per change, not per command); the
+     * eviction itself waits until the running command is over: after it,
+     * or at the end of the loop iteration. */
+    for (client *c = n->clients; c; c = c->next) {
+        if (limit)
+            mem_recount(c);
+        else
+            mem_forget(c);
+    }
+}
+
 static void client_free(client *c)
 {
     tls_conn_free(c->tls);
@@ -73,6 +202,7 @@ void client_close(client *c)
 {
     if (c->flags & CLIENT_CLOSING) return;
     net *n = c->net;
+    if (c->mem_bucket >= 0 || c->mem) mem_forget(c);
     c->flags |= CLIENT_CLOSING;
     engine_session_gone(n->engine, &c->sess);
     if (c->prev)
@@ -99,7 +229,9 @@ void client_close(client *c)
 
 size_t client_mem_usage(const client *c)
 {
-    return sizeof(*c) + dstr_cap(c->qbuf) + rbuf_capacity(&c->out) + multi_queued_mem(&c->sess);
+    return sizeof(*c) + dstr_cap(c->qbuf) + (size_t)c->argv_cap * sizeof(cslice) +
+           rbuf_mem(&c->out) + multi_queued_mem(&c->sess) + pubsub_session_mem(&c->sess) +
+           tracking_session_mem(&c->sess);
 }
 
 /* The clocks of one batch of commands (those found in one read).  The
@@ -205,6 +337,9 @@ void net_client_pushed(cairn_session *s)
 {
     client *c = s->host_client;
     check_output_limit(c);
+    /* Evicted, if it must be, after the command that pushed (the engine
+     * may be in the middle of a list of sessions). */
+    if (c->net->evict_limit) mem_recount(c);
     queue_write(c);
 }
 
@@ -355,6 +490,7 @@ static void process_input(client *c)
         p->argc = 0;
         if (c->sess.auth_failures > failures) auth_failed(c);
         if (c->sess.flags & SESS_CLOSE_ASAP) check_output_limit(c);
+        if (c->net->evict_limit) mem_check(c);
         /* Admin commands (RAFT, CONFIG, ...) read nothing a replicated
          * node must confirm before answering. */
         if (hooks->observed && !(c->sess.last_cmd && (c->sess.last_cmd->flags & CMD_ADMIN)))
@@ -384,6 +520,7 @@ static void process_input(client *c)
         dstr_free(c->qbuf);
         c->qbuf = dstr_with_cap(READ_CHUNK);
     }
+    if (c->net->evict_limit) mem_recount(c);
     if (c->out.bytes || (c->flags & (CLIENT_CLOSE_AFTER | CLIENT_CLOSE_ASAP))) queue_write(c);
 }
 
@@ -429,6 +566,11 @@ static void input_arrived(client *c, size_t len, ssize_t nread)
                     (unsigned long long)c->sess.id, c->addr);
         client_close(c);
         return;
+    }
+    /* A growing query buffer counts towards maxmemory-clients at once. */
+    if (c->net->evict_limit) {
+        mem_check(c);
+        if (c->flags & CLIENT_CLOSING) return;
     }
     process_input(c);
 }
@@ -625,6 +767,7 @@ static void flush_client(client *c)
     int r = send_output(c);
     if (r == 0) watch_writable(c, 1);
     if (r == 1 && (c->flags & CLIENT_CLOSE_AFTER)) client_close(c);
+    if (c->net->evict_limit) mem_recount(c);
 }
 
 /* The socket drained.  Replies added since it filled may depend on log
@@ -638,6 +781,7 @@ static void client_writable(client *c)
         return;
     }
     int r = send_output(c);
+    if (c->net->evict_limit) mem_recount(c);
     if (r != 1) return;
     watch_writable(c, 0);
     if (c->flags & CLIENT_CLOSE_AFTER) client_close(c);
@@ -772,6 +916,9 @@ static void on_flush(uv_prepare_t *h)
     /* What this iteration's commands changed under BCAST prefixes goes
      * out with their replies. */
     tracking_broadcast(n->engine);
+    /* Messages pushed outside commands (timers, broadcasts) and limit
+     * changes are evicted for here. */
+    if (n->evict_limit && n->clients_mem >= n->evict_limit) evict_clients(n);
     client *held = NULL;
     while (n->queue) {
         client *c = n->queue;
@@ -858,6 +1005,7 @@ static client *client_new(net *n, int fd, int kind)
     rbuf_init(&c->out, 2);
     c->ctime_ms = c->last_ms = clock_mono_ms();
     c->poll.data = c;
+    c->mem_bucket = -1;
     return c;
 }
 
@@ -915,6 +1063,7 @@ static void client_accepted(net *n, int fd, int kind)
     n->clients = c;
     n->nclients++;
     n->stats.total_connections++;
+    if (n->evict_limit) mem_recount(c);
     /* A TLS connection is polled from the start, even to be refused:
      * the refusal can only be read once the handshake is made. */
     if (c->tls) tls_update_poll(c);
@@ -1199,6 +1348,8 @@ void net_serve_busy(net *n)
 {
     client *running = n->current;
     int64_t since = n->current_start_us;
+    int in_busy = n->in_busy;
+    n->in_busy = 1;
     for (int i = 0; i < n->nlisteners; i++)
         on_accept(&n->listeners[i]->poll, 0, UV_READABLE);
     for (client *c = n->clients, *next; c; c = next) {
@@ -1214,4 +1365,5 @@ void net_serve_busy(net *n)
         if (!(c->flags & CLIENT_CLOSING) && c->out.bytes && !must_wait(c)) send_output(c);
     }
     n->current = running;
+    n->in_busy = in_busy;
 }

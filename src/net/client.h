@@ -22,6 +22,12 @@
 
 typedef struct net net;
 
+/* Client eviction's size classes, as Redis's: up to 32 KiB, 64 KiB, ...,
+ * and above 4 GiB. */
+#define CLIENT_MEM_BUCKET_MIN 15
+#define CLIENT_MEM_BUCKET_MAX 33
+#define CLIENT_MEM_BUCKETS    (1 + CLIENT_MEM_BUCKET_MAX - CLIENT_MEM_BUCKET_MIN)
+
 enum {
     CLIENT_CLOSING = 1 << 0,     /* uv_close() called; freed in its callback */
     CLIENT_CLOSE_AFTER = 1 << 1, /* close once the pending output is written */
@@ -80,6 +86,12 @@ typedef struct client {
     int tls_flags;
     int tls_events;  /* the UV_* events its poll watches */
     uint64_t ticket; /* waits for net_log_hooks.admit(), or 0 */
+    /* Client eviction (maxmemory-clients), kept only while it is on: the
+     * memory counted for this client in net.clients_mem, and the bucket
+     * (a power-of-two size class) it is listed in while evictable, or -1. */
+    size_t mem;
+    int mem_bucket;
+    struct client *bucket_prev, *bucket_next;
 } client;
 
 typedef struct net_stats {
@@ -127,6 +139,9 @@ typedef struct net_config {
     int tcp_backlog;
     int maxclients;
     int tcp_keepalive; /* seconds; 0 = off */
+    /* maxmemory-clients as Redis holds it: bytes, or if negative a
+     * percentage of maxmemory; 0 = off (see net_client_limit_changed). */
+    long long maxmemory_clients;
     tls_config tls;
 } net_config;
 
@@ -158,6 +173,16 @@ struct net {
     int64_t pause_end_ms;
     uv_timer_t pause_timer;
     void *tls_ctx; /* OpenSSL's context for new TLS connections, or NULL */
+    /* Client eviction: the limit in bytes (0: off), the memory of the
+     * clients it counts, and the evictable ones by size class, largest
+     * last (bucket i holds clients of up to 2^(CLIENT_MEM_BUCKET_MIN + i)
+     * bytes).  Eviction takes from the largest class down, so finding a
+     * victim costs nothing however many clients there are. */
+    size_t evict_limit;
+    size_t clients_mem;
+    client *mem_buckets[CLIENT_MEM_BUCKETS];
+    int evict_stuck; /* over the limit with nothing left to evict (logged once) */
+    int in_busy;     /* serving others while a slow script runs (net_serve_busy) */
 };
 
 /* Set up n on loop; n->cfg, filled from the configuration before, is
@@ -185,6 +210,11 @@ void client_close(client *c);
  * and queued MULTI commands (CLIENT LIST tot-mem without argv-mem, INFO
  * mem_clients_normal). */
 size_t client_mem_usage(const client *c);
+/* maxmemory-clients (n->cfg.maxmemory_clients) or maxmemory changed, or
+ * the server starts: work out the limit as Redis does (a percentage of a
+ * maxmemory of 0 is no limit; a limit below 128 KiB counts as 128 KiB),
+ * start or stop keeping count, and evict at once if over it. */
+void net_client_limit_changed(net *n);
 /* Close clients idle for longer than timeout_s (0: never) at now_ms of
  * clock_mono_ms(); clients that wait by request (blocked, paused,
  * subscribers, monitors) are not idle. */

@@ -319,6 +319,11 @@ int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_sessio
             f->conn->early = dstr_cat(f->conn->early, f->auth, dstr_len(f->auth));
             fifo_push(f->conn, 0);
         }
+        /* A link between nodes is never evicted by the leader's
+         * maxmemory-clients (its reply is skipped too). */
+        cslice no_evict[3] = {{"CLIENT", 6}, {"NO-EVICT", 8}, {"on", 2}};
+        fifo_push(f->conn, 0);
+        f->conn->early = add_command(f->conn->early, 3, no_evict);
     }
     fwd_conn *c = f->conn;
     dstr out = dstr_with_cap(256);

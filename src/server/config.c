@@ -55,6 +55,52 @@ static const char *check_replicaof(const cslice *v)
     return *end || p < 0 || p > 65535 ? "Invalid master port" : NULL;
 }
 
+/* maxmemory-clients: "0" (or empty), a memory amount, or a percentage of
+ * maxmemory from 0% to 100%, with Redis's errors.  Sets *out as Redis holds
+ * it: bytes, or minus the percentage. */
+static const char *parse_maxmemory_clients(const char *s, size_t len, long long *out)
+{
+    static const char bad[] = "argument must be a memory or percent value";
+    char buf[64];
+    *out = 0;
+    if (len == 0) return NULL;
+    if (len >= sizeof(buf)) return bad;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (buf[len - 1] == '%') {
+        buf[len - 1] = '\0';
+        char *end;
+        long pct = strtol(buf, &end, 10);
+        if (len == 1 || *end || buf[0] == '-' || buf[0] == '+' || buf[0] == ' ') return bad;
+        if (pct > 100) return "percentage argument must be less or equal to 100";
+        *out = -pct;
+        return NULL;
+    }
+    unsigned long long m;
+    if (!config_parse_memory(buf, &m) || m > LLONG_MAX) return bad;
+    *out = (long long)m;
+    return NULL;
+}
+
+static const char *check_maxmemory_clients(const cslice *v)
+{
+    long long x;
+    return parse_maxmemory_clients(v->ptr, v->len, &x);
+}
+
+/* Show it as Redis does: a percentage as "N%", an amount in bytes
+ * (server_client_limit_changed reads this form). */
+static void maxmemory_clients_fixup(void *config)
+{
+    cairn_server *srv = config;
+    long long v;
+    dstr *s = &srv->cfg.maxmemory_clients;
+    (void)parse_maxmemory_clients(*s, dstr_len(*s), &v);
+    dstr_free(*s);
+    *s = v < 0 ? dstr_catfmt(dstr_new("", 0), "%lld%%", -v)
+               : dstr_catfmt(dstr_new("", 0), "%lld", v);
+}
+
 const config_def server_config_defs[] = {
     {.name = "port",
      .type = CT_INT,
@@ -316,6 +362,12 @@ const config_def server_config_defs[] = {
      .lo = 1,
      .hi = INT_MAX,
      .dflt = "60"},
+    {.name = "maxmemory-clients",
+     .type = CT_STRING,
+     .offset = offsetof(cairn_server, cfg.maxmemory_clients),
+     .check = check_maxmemory_clients,
+     .fixup = maxmemory_clients_fixup,
+     .dflt = "0"},
 };
 
 void *server_config_base(void *priv) { return priv; }

@@ -5,6 +5,7 @@
  * that, maxclients is lowered to what it does allow, and the log says so
  * with Redis's lines. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -87,4 +88,13 @@ const char *server_maxclients_changed(cairn_server *srv)
         return srv->limit_error;
     }
     return NULL;
+}
+
+void server_client_limit_changed(cairn_server *srv)
+{
+    /* "N%" or bytes, as config.c's fixup wrote it. */
+    char *end;
+    long long v = strtoll(srv->cfg.maxmemory_clients, &end, 10);
+    srv->net.cfg.maxmemory_clients = *end == '%' ? -v : v;
+    net_client_limit_changed(&srv->net);
 }

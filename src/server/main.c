@@ -257,6 +257,10 @@ static const char *host_config_changed(void *priv, const char *name)
     if (strncmp(name, "tls-", 4) == 0) return tls_setting_changed(srv, name);
     if (strcmp(name, "dir") == 0) return change_dir(srv, srv->engine->cfg.dir);
     if (strcmp(name, "maxclients") == 0) return server_maxclients_changed(srv);
+    if (strcmp(name, "maxmemory-clients") == 0 || strcmp(name, "maxmemory") == 0) {
+        server_client_limit_changed(srv);
+        return NULL;
+    }
     if (strcmp(name, "metrics-port") == 0 || strcmp(name, "metrics-bind") == 0)
         return metrics_listen(srv);
     if (strcmp(name, "replica-read-only") == 0) return replica_config_changed(srv, name);
@@ -554,6 +558,7 @@ static int server_start(cairn_server *srv)
     int rc = uv_loop_init(&srv->loop);
     srv->loop_ready = rc == 0;
     if (rc == 0) rc = net_init(&srv->net, &srv->loop, e, net_log, srv);
+    if (rc == 0) server_client_limit_changed(srv);
     srv->cron_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (rc == 0 && (srv->cron_fd < 0 || arm_cron(srv) != 0)) rc = uv_translate_sys_error(errno);
     if (rc == 0) rc = uv_poll_init(&srv->loop, &srv->cron, srv->cron_fd);

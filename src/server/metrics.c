@@ -274,6 +274,7 @@ static const struct {
     {"total_net_output_bytes", "net_output_bytes_total", 1},
     {"expired_keys", "expired_keys_total", 1},
     {"evicted_keys", "evicted_keys_total", 1},
+    {"evicted_clients", "evicted_clients_total", 1},
     {"keyspace_hits", "keyspace_hits_total", 1},
     {"keyspace_misses", "keyspace_misses_total", 1},
     {"used_cpu_sys", "cpu_sys_seconds_total", 1},

@@ -55,6 +55,9 @@ typedef struct server_config {
     dstr masteruser, masterauth;
     int replica_read_only;
     int repl_timeout; /* seconds */
+    /* Client eviction, as CONFIG GET shows it ("0", bytes, or "N%"); the
+     * network layer acts on its parsed form (net.cfg.maxmemory_clients). */
+    dstr maxmemory_clients;
 } server_config;
 
 /* `supervised` values, as Redis names them (supervise.c). */
@@ -114,12 +117,15 @@ void server_log_cb(void *priv, int level, const char *fmt, ...)
  * On CONFIG SET maxclients, an error when the system cannot take it. */
 int server_adjust_open_files(cairn_server *srv);
 const char *server_maxclients_changed(cairn_server *srv);
+/* maxmemory-clients or maxmemory changed (or the server starts): hand the
+ * setting to the network layer, which evicts clients over it. */
+void server_client_limit_changed(cairn_server *srv);
 /* Begin an orderly shutdown: stop accepting, close clients, stop the loop. */
 void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 48
+#define SERVER_CONFIG_COUNT 49
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,

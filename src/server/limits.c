@@ -3,7 +3,8 @@
  * maxclients) the soft RLIMIT_NOFILE is raised to maxclients plus the
  * descriptors the server keeps for itself; when the system does not allow
  * that, maxclients is lowered to what it does allow, and the log says so
- * with Redis's lines. */
+ * with Redis's lines.  Also maxmemory-clients, handed to the network layer
+ * whenever it or maxmemory changes (client eviction is net's, client.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>

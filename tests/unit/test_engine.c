@@ -1,11 +1,13 @@
 /* Unit tests of the engine core: the log sink (rule 4), active expiry with
  * an injected clock, and deterministic replay (rule 2). */
 #include <stdio.h>
+#include <string.h>
 
 #include "ds/alloc.h"
 #include "engine/cmd.h"
 #include "engine/db.h"
 #include "engine/engine.h"
+#include "engine/reply.h"
 #include "log/entry.h"
 #include "test.h"
 
@@ -470,9 +472,43 @@ static void test_large_spop_logged_in_batches(void)
     engine_free(e);
 }
 
+/* A reply chain's memory (client eviction reads it after every command) is
+ * kept as blocks come and go: it covers what is buffered, falls back once
+ * the output is written, and is zero once the chain is freed, whatever
+ * blocks it held (deferred lengths, large replies, the spare). */
+static void test_reply_chain_memory_is_kept(void)
+{
+    rbuf b;
+    rbuf_init(&b, 2);
+    CHECK_EQ_LL(rbuf_mem(&b), 0);
+    static char big[100000];
+    memset(big, 'x', sizeof(big));
+    rbuf_deferred d = reply_deferred_len(&b);
+    for (int i = 0; i < 40; i++)
+        reply_bulk(&b, big, 1000);
+    reply_set_deferred_array(&b, d, 40);
+    reply_bulk(&b, big, sizeof(big));
+    rbuf_mark m = rbuf_get_mark(&b);
+    reply_bulk(&b, big, sizeof(big));
+    size_t full = rbuf_mem(&b);
+    CHECK(full >= b.bytes);
+    rbuf_truncate(&b, m);
+    CHECK(rbuf_mem(&b) < full);
+    CHECK(rbuf_mem(&b) >= b.bytes);
+    rbuf_consume(&b, b.bytes);
+    CHECK(rbuf_mem(&b) < 3 * 16384 + sizeof(big));
+    reply_deferred_len(&b);
+    rbuf_reset(&b);
+    CHECK(rbuf_mem(&b) <= 2 * 16384); /* the kept block and the spare */
+    reply_bulk(&b, big, 10);
+    rbuf_free(&b);
+    CHECK_EQ_LL(rbuf_mem(&b), 0);
+}
+
 int main(void)
 {
     TEST(test_command_lookup);
+    TEST(test_reply_chain_memory_is_kept);
     TEST(test_writes_are_logged_reads_are_not);
     TEST(test_expiry_is_logged_as_delete);
     TEST(test_replay_reproduces_state);

@@ -112,6 +112,7 @@ static void mem_recount(client *c)
     size_t mem = mem_counted(c) ? client_mem_usage(c) : 0;
     n->clients_mem = n->clients_mem - c->mem + mem;
     c->mem = mem;
+    c->mem_out = rbuf_mem(&c->out);
     int b = mem && !(c->sess.flags & SESS_NO_EVICT) ? mem_bucket_of(mem) : -1;
     if (b == c->mem_bucket) return;
     bucket_unlink(n, c);
@@ -152,6 +153,14 @@ static void evict_clients(net *n)
         client_close(c);
     }
     n->evict_stuck = 0;
+}
+
+/* Has c's output grown reply blocks since it was last counted (or is it
+ * queueing a transaction)?  Between reads, nothing else of it grows: a
+ * pipelined command whose reply fits the current block costs this test. */
+static int mem_grew(const client *c)
+{
+    return rbuf_mem(&c->out) > c->mem_out || (c->sess.flags & SESS_MULTI);
 }
 
 /* c's buffers may have grown: recount it and evict if over the limit
@@ -339,7 +348,7 @@ void net_client_pushed(cairn_session *s)
     check_output_limit(c);
     /* Evicted, if it must be, after the command that pushed (the engine
      * may be in the middle of a list of sessions). */
-    if (c->net->evict_limit) mem_recount(c);
+    if (c->net->evict_limit && mem_grew(c)) mem_recount(c);
     queue_write(c);
 }
 
@@ -490,7 +499,7 @@ static void process_input(client *c)
         p->argc = 0;
         if (c->sess.auth_failures > failures) auth_failed(c);
         if (c->sess.flags & SESS_CLOSE_ASAP) check_output_limit(c);
-        if (c->net->evict_limit) mem_check(c);
+        if (c->net->evict_limit && mem_grew(c)) mem_check(c);
         /* Admin commands (RAFT, CONFIG, ...) read nothing a replicated
          * node must confirm before answering. */
         if (hooks->observed && !(c->sess.last_cmd && (c->sess.last_cmd->flags & CMD_ADMIN)))
@@ -520,7 +529,7 @@ static void process_input(client *c)
         dstr_free(c->qbuf);
         c->qbuf = dstr_with_cap(READ_CHUNK);
     }
-    if (c->net->evict_limit) mem_recount(c);
+    if (c->net->evict_limit) mem_check(c);
     if (c->out.bytes || (c->flags & (CLIENT_CLOSE_AFTER | CLIENT_CLOSE_ASAP))) queue_write(c);
 }
 
@@ -767,7 +776,7 @@ static void flush_client(client *c)
     int r = send_output(c);
     if (r == 0) watch_writable(c, 1);
     if (r == 1 && (c->flags & CLIENT_CLOSE_AFTER)) client_close(c);
-    if (c->net->evict_limit) mem_recount(c);
+    if (c->net->evict_limit && rbuf_mem(&c->out) != c->mem_out) mem_recount(c);
 }
 
 /* The socket drained.  Replies added since it filled may depend on log
@@ -781,7 +790,7 @@ static void client_writable(client *c)
         return;
     }
     int r = send_output(c);
-    if (c->net->evict_limit) mem_recount(c);
+    if (c->net->evict_limit && rbuf_mem(&c->out) != c->mem_out) mem_recount(c);
     if (r != 1) return;
     watch_writable(c, 0);
     if (c->flags & CLIENT_CLOSE_AFTER) client_close(c);

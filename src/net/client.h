@@ -90,6 +90,8 @@ typedef struct client {
      * memory counted for this client in net.clients_mem, and the bucket
      * (a power-of-two size class) it is listed in while evictable, or -1. */
     size_t mem;
+    size_t mem_out; /* its output's part of mem: a command that grew no
+                       reply block leaves the count as it was */
     int mem_bucket;
     struct client *bucket_prev, *bucket_next;
 } client;

@@ -5,12 +5,17 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../engine/config.h"
+#include "tls_link.h"
 
 #define FWD_MAX_DEPTH 64
 #define FWD_READ      16384
 
 static const char fwd_lost[] = "-CLUSTERDOWN The connection to the leader was lost while the "
                                "command was forwarded: it may or may not have been applied\r\n";
+/* Nothing was sent: the command did not run. */
+static const char fwd_unreached[] =
+    "-CLUSTERDOWN The leader could not be reached: the command was not applied\r\n";
 
 typedef struct fwd_wait {
     uint64_t client; /* 0: a reply to skip (SELECT, HELLO) */
@@ -18,14 +23,16 @@ typedef struct fwd_wait {
 
 typedef struct fwd_conn {
     forwarder *f;
-    uv_tcp_t tcp;
+    nstream s;
     uv_connect_t req;
     int up, closing;
     dstr early; /* written once connected */
     dstr in;    /* replies read, not yet complete */
     fwd_wait *fifo;
     size_t head, count, cap;
-    int db, resp; /* what the leader's session is set to */
+    int db, resp;  /* what the leader's session is set to */
+    uint64_t id;   /* the leader's, and */
+    char peer[72]; /* its host:port, for the log */
 } fwd_conn;
 
 struct forwarder {
@@ -34,6 +41,7 @@ struct forwarder {
     dstr auth; /* NULL: none */
     fwd_conn *conn;
     uint64_t target;
+    nstream_log_memo logged; /* the last TLS failure logged */
 };
 
 typedef struct fwd_write {
@@ -159,11 +167,23 @@ static void conn_drop(fwd_conn *c)
     c->closing = 1;
     forwarder *f = c->f;
     if (f && f->conn == c) f->conn = NULL;
+    const char *why = c->up ? fwd_lost : fwd_unreached;
+    size_t len = c->up ? sizeof(fwd_lost) - 1 : sizeof(fwd_unreached) - 1;
     while (c->count) {
         uint64_t id = fifo_pop(c);
-        if (id && f) deliver(f, id, fwd_lost, sizeof(fwd_lost) - 1);
+        if (id && f) deliver(f, id, why, len);
     }
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    nstream_close(&c->s, on_conn_closed);
+}
+
+/* A TLS failure on the connection to the leader, in the log. */
+static void log_tls_failure(fwd_conn *c, const char *when)
+{
+    if (!c->f || !nstream_is_tls(&c->s)) return;
+    net *n = c->f->net;
+    if (!nstream_log_due(&c->f->logged, nstream_error(&c->s), uv_now(c->f->loop))) return;
+    n->log(n->log_priv, LL_WARNING, "Forwarding to the leader (node %llu at %s): TLS %s failed: %s",
+           (unsigned long long)c->id, c->peer, when, nstream_error(&c->s));
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -180,7 +200,7 @@ static void conn_write(fwd_conn *c, dstr data)
     fwd_write *w = cm_malloc(sizeof(*w));
     w->data = data;
     uv_buf_t b = uv_buf_init(data, (unsigned)dstr_len(data));
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+    if (nstream_write(&w->req, &c->s, &b, 1, on_written) != 0) {
         dstr_free(data);
         cm_free(w);
         conn_drop(c);
@@ -200,6 +220,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
     fwd_conn *c = s->data;
     if (nread < 0) {
+        if (nread == NSTREAM_ETLS) log_tls_failure(c, "connection");
         conn_drop(c);
         return;
     }
@@ -227,12 +248,13 @@ static void on_connect(uv_connect_t *req, int status)
     fwd_conn *c = req->data;
     if (c->closing) return;
     if (status < 0) {
+        if (status == NSTREAM_ETLS) log_tls_failure(c, "handshake");
         conn_drop(c);
         return;
     }
     c->up = 1;
-    uv_tcp_nodelay(&c->tcp, 1);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    uv_tcp_nodelay(&c->s.tcp, 1);
+    nstream_read_start(&c->s, on_alloc, on_read);
     if (dstr_len(c->early)) {
         conn_write(c, c->early);
         c->early = dstr_with_cap(256);
@@ -251,15 +273,17 @@ static fwd_conn *conn_open(forwarder *f, const char *host, int port)
     c->resp = 2;
     c->early = dstr_with_cap(256);
     c->in = dstr_with_cap(FWD_READ);
-    if (uv_tcp_init(f->loop, &c->tcp) != 0) {
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+    if (nstream_init(f->loop, &c->s) != 0) {
         dstr_free(c->early);
         dstr_free(c->in);
         cm_free(c);
         return NULL;
     }
-    c->tcp.data = c;
+    c->s.tcp.data = c;
     c->req.data = c;
-    if (uv_tcp_connect(&c->req, &c->tcp, (struct sockaddr *)&addr, on_connect) != 0) {
+    if (nstream_connect(&c->s, &c->req, (struct sockaddr *)&addr, net_node_tls(f->net),
+                        on_connect) != 0) {
         conn_drop(c);
         return NULL;
     }
@@ -315,6 +339,7 @@ int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_sessio
         f->conn = conn_open(f, host, port);
         if (!f->conn) return -1;
         f->target = id;
+        f->conn->id = id;
         if (f->auth) { /* its reply is skipped like SELECT's */
             f->conn->early = dstr_cat(f->conn->early, f->auth, dstr_len(f->auth));
             fifo_push(f->conn, 0);

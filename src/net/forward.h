@@ -8,7 +8,8 @@
  * the client's db (SELECT) and protocol (HELLO) as it goes, their own
  * replies skipped.  If the connection breaks or the leader changes with
  * commands in flight, their clients get an error saying the outcome is
- * unknown: never a success that did not happen. */
+ * unknown: never a success that did not happen.  With tls-replication the
+ * connection is a TLS client (tls_link.h) of the leader's tls-port. */
 #ifndef CAIRN_FORWARD_H
 #define CAIRN_FORWARD_H
 

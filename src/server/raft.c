@@ -144,7 +144,7 @@ int server_raft_start(cairn_server *srv)
     /* the address book as the node recovered it (its snapshot's too) */
     const repl_node_config *book = repl_node_config_of(srv->node);
     dstr auth = node_auth(cfg);
-    peer_set_init(&srv->peers, &srv->loop, nc.secret, auth);
+    peer_set_init(&srv->peers, &srv->loop, &srv->net, nc.secret, auth);
     dstr_free(auth);
     for (size_t i = 0; i < book->n_peers; i++)
         if (book->peers[i].id != nc.id)

@@ -36,14 +36,19 @@ class PKI:
                 with open(ca.cert_file) as f:
                     out.write(f.read())
 
-    def node_args(self, name, ca=None):
+    def node_args(self, name, ca=None, password=None):
+        """password: the client key is encrypted (tls-client-key-file-pass)."""
         ca = ca or self.ca
         cert, key = ca.issue(f"{name}-server", filename=f"{name}-server")
-        ccert, ckey = ca.issue(f"{name}-client", server=False, filename=f"{name}-client")
-        return ["--tls-cert-file", cert, "--tls-key-file", key,
+        ccert, ckey = ca.issue(f"{name}-client", server=False, filename=f"{name}-client",
+                               password=password)
+        args = ["--tls-cert-file", cert, "--tls-key-file", key,
                 "--tls-client-cert-file", ccert, "--tls-client-key-file", ckey,
                 "--tls-ca-cert-file", self.ca.cert_file, "--tls-auth-clients", "yes",
                 "--tls-replication", "yes"]
+        if password:
+            args += ["--tls-client-key-file-pass", password]
+        return args
 
     def client_kw(self):
         return {"ssl": True, "ssl_ca_certs": self.both,
@@ -51,8 +56,12 @@ class PKI:
 
 
 @pytest.fixture
-def pki():
+def pki(monkeypatch):
     p = PKI()
+    # redis-py makes a new default context per connection, which reads the
+    # system's CA store (a quarter of a second each): point it at ours
+    monkeypatch.setenv("SSL_CERT_FILE", p.both)
+    monkeypatch.setenv("SSL_CERT_DIR", p.dir)
     yield p
     shutil.rmtree(p.dir, ignore_errors=True)
 
@@ -65,7 +74,8 @@ def tls_group(pki, foreign=()):
     def node_args(node):
         if node.id not in args:
             ca = pki.other_ca if node.id in foreign else pki.ca
-            args[node.id] = pki.node_args(f"node{node.id}", ca)
+            args[node.id] = pki.node_args(f"node{node.id}", ca,
+                                          password="sesame" if node.id == 2 else None)
         return args[node.id]
 
     return Group(3, tls_args=node_args, client_kw=pki.client_kw())

@@ -31,6 +31,8 @@ typedef struct fwd_conn {
 struct forwarder {
     uv_loop_t *loop;
     net *net;
+    fwd_deliver_fn other; /* replies for ids that are not the net's clients */
+    void *other_priv;
     dstr auth; /* NULL: none */
     fwd_conn *conn;
     uint64_t target;
@@ -136,6 +138,7 @@ static uint64_t fifo_pop(fwd_conn *c)
 /* Hand a reply to the client waiting for it, if it is still there. */
 static void deliver(forwarder *f, uint64_t id, const char *reply, size_t len)
 {
+    if (f->other && f->other(f->other_priv, id, reply, len)) return;
     client *cl = net_find_client(f->net, id);
     if (!cl || (cl->flags & CLIENT_CLOSING) || !(cl->sess.flags & SESS_FORWARDED)) return;
     rbuf_append(&cl->out, reply, len);
@@ -286,11 +289,13 @@ static dstr add_words(dstr out, fwd_conn *c, const char *a, const char *b)
     return add_command(out, 2, argv);
 }
 
-forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth)
+forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth, fwd_deliver_fn other, void *priv)
 {
     forwarder *f = cm_calloc(1, sizeof(*f));
     f->loop = loop;
     f->net = n;
+    f->other = other;
+    f->other_priv = priv;
     f->auth = auth ? dstr_from_cstr(auth) : NULL;
     return f;
 }
@@ -307,8 +312,8 @@ void fwd_close(forwarder *f)
     cm_free(f);
 }
 
-int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_session *s, int argc,
-             const cslice *argv)
+int fwd_send_as(forwarder *f, uint64_t id, const char *host, int port, uint64_t reply_to,
+                cairn_session *s, int argc, const cslice *argv)
 {
     if (f->conn && f->target != id) conn_drop(f->conn);
     if (!f->conn) {
@@ -344,13 +349,20 @@ int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_sessio
         s->flags &= ~SESS_SEQ;
     }
     out = add_command(out, argc, argv);
-    fifo_push(c, s->id);
-    s->flags |= SESS_FORWARDED;
+    fifo_push(c, reply_to);
     if (c->up) {
         conn_write(c, out);
     } else {
         c->early = dstr_cat(c->early, out, dstr_len(out));
         dstr_free(out);
     }
+    return 0;
+}
+
+int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_session *s, int argc,
+             const cslice *argv)
+{
+    if (fwd_send_as(f, id, host, port, s->id, s, argc, argv) != 0) return -1;
+    s->flags |= SESS_FORWARDED;
     return 0;
 }

@@ -19,9 +19,14 @@
 
 typedef struct forwarder forwarder;
 
+/* A reply for id: returns 1 if it took it (an id that is not one of the
+ * net's clients: an embedded handle's waiting command), 0 to hand it to
+ * the net's client id. */
+typedef int (*fwd_deliver_fn)(void *priv, uint64_t id, const char *reply, size_t len);
+
 /* auth: the RESP of the AUTH command a connection starts with (copied),
- * or NULL. */
-forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth);
+ * or NULL.  other (may be NULL) sees every reply first. */
+forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth, fwd_deliver_fn other, void *priv);
 /* Close the connection; the loop frees what remains. */
 void fwd_close(forwarder *f);
 /* Forward the command of session s to the leader `id` at host:port.  The
@@ -29,6 +34,10 @@ void fwd_close(forwarder *f);
  * in its output.  Returns 0, or -1 if it cannot be forwarded now. */
 int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_session *s, int argc,
              const cslice *argv);
+/* The same with the reply going to reply_to (through the deliver hook),
+ * and s (its db, protocol, CLIENT SESSION) left unflagged. */
+int fwd_send_as(forwarder *f, uint64_t id, const char *host, int port, uint64_t reply_to,
+                cairn_session *s, int argc, const cslice *argv);
 
 /* The size of the RESP2/RESP3 reply at buf[0..len): > 0 once complete, 0
  * while more bytes are needed, -1 if it is not RESP. */

@@ -249,6 +249,13 @@ void cairn_reply_free(cairn_reply *r);
  * command runs alone, under a mutex held by the handle, so commands are
  * serialised (and atomic) in some order.  Two handles never contend.
  *
+ * On a member of a Raft group (cairn_options.raft_id) the call also waits
+ * for the group: a write returns once committed, a follower forwards
+ * writes to the leader and returns its reply, and reads are linearizable
+ * (a follower first learns the leader's commit index).  Past
+ * raft_timeout_ms it returns CAIRN_TIMEOUT with no reply: the write may or
+ * may not be applied; CAIRN_ERROR likewise if leadership is lost first.
+ *
  * Returns CAIRN_MISUSE for a NULL handle or argv, argc < 1, a NULL
  * argument, or a handle whose open failed; the message is in
  * cairn_errmsg().  With a directory, CAIRN_IOERR means the command changed
@@ -318,7 +325,8 @@ int cairn_next_message(cairn *db, cairn_reply **msg);
  * handler, one line (NUL-terminated, without a newline) per call, if its
  * level is at least the handler's.  The handler runs on the thread of
  * the command that logs, with the handle locked: it must not call back
- * into the same handle. */
+ * into the same handle.  On a member of a Raft group, the node's messages
+ * (elections, its links) come from the node's own thread, locked too. */
 typedef void (*cairn_log_handler)(void *priv, int level, const char *msg);
 
 /* Set the handler and the least level it gets (CAIRN_LOG_NOTICE is

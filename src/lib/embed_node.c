@@ -34,6 +34,7 @@ struct embed_node {
     net net;
     member m;
     uv_async_t wake; /* the application's threads wake the loop */
+    int loop_ready;  /* the loop was initialised (and must be closed) */
     pthread_t thread;
     pthread_cond_t cond; /* broadcast after every turn of the loop */
     pthread_mutex_t cmd_lock;
@@ -392,6 +393,7 @@ static int start_loop(embed_node *n, const embed_node_config *cfg, char *err, si
         snprintf(err, errlen, "event loop: %s", uv_strerror(rc));
         return -1;
     }
+    n->loop_ready = 1;
     n->net.cfg = (net_config){.tcp_backlog = 511, .maxclients = 10000, .tcp_keepalive = 300};
     rc = net_init(&n->net, &n->loop, n->engine, net_log, n);
     if (rc == 0) rc = uv_async_init(&n->loop, &n->wake, on_wake);
@@ -416,6 +418,7 @@ static int start_loop(embed_node *n, const embed_node_config *cfg, char *err, si
 /* Close what start_loop opened (no thread runs the loop). */
 static void close_loop(embed_node *n)
 {
+    if (!n->loop_ready) return;
     member_stop(&n->m);
     if (n->net.loop) net_shutdown(&n->net);
     uv_walk(&n->loop, close_handle, NULL);

@@ -79,6 +79,13 @@ static void node_abort_waiting(void *priv)
     if (n->wait_pos && n->wait_pos > repl_node_durable(n->m.node)) n->wait_lost = 1;
 }
 
+static int node_waits(void *priv, uint64_t id)
+{
+    embed_node *n = priv;
+    if (!(id & FWD_HANDLE_BIT)) return -1;
+    return id == n->fwd_id && (n->h.session->flags & SESS_FORWARDED);
+}
+
 static int node_deliver(void *priv, uint64_t id, const char *reply, size_t len)
 {
     embed_node *n = priv;
@@ -410,8 +417,8 @@ static int start_loop(embed_node *n, const embed_node_config *cfg, char *err, si
     member_host mh = {.fatal = node_fatal,
                       .log = node_log,
                       .abort_waiting = node_abort_waiting,
-                      .deliver = node_deliver,
-                      .priv = n};
+                      .priv = n,
+                      .waiters = {node_waits, node_deliver, n}};
     return member_start(&n->m, &n->loop, &n->net, n->engine, &mc, &mh, err, errlen);
 }
 

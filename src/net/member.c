@@ -180,21 +180,41 @@ void member_command(member *m, cmd_call *c)
     if (!csession_command(repl_node_sessions(m->node), c)) repl_node_command(m->node, c);
 }
 
+/* fwd_leader_fn: the node that leads now, this one included. */
+static int fwd_leader(void *priv, uint64_t *id, char *host, size_t hostlen, int *port)
+{
+    member *m = priv;
+    const repl_peer *p = repl_node_leader_addr(m->node);
+    if (!p) return 0;
+    *id = p->id;
+    snprintf(host, hostlen, "%s", p->host);
+    *port = p->port;
+    return 1;
+}
+
+/* The forwarder, created on the first forwarded write. */
+static forwarder *member_fwd(member *m)
+{
+    if (m->fwd) return m->fwd;
+    uint64_t seed;
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+        seed = (uint64_t)clock_mono_us() ^ repl_node_config_of(m->node)->id;
+    m->fwd = fwd_new(m->loop, m->net, m->auth, fwd_leader, m, seed);
+    if (m->fwd) fwd_set_waiters(m->fwd, &m->host.waiters);
+    return m->fwd;
+}
+
 int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv)
 {
-    const repl_peer *lead = repl_node_leader(m->node);
-    if (!lead) return 0;
-    if (!m->fwd) m->fwd = fwd_new(m->loop, m->net, m->auth, m->host.deliver, m->host.priv);
-    return fwd_send_as(m->fwd, lead->id, lead->host, lead->port, reply_to, s, argc, argv) == 0;
+    if (!repl_node_leader(m->node) || !member_fwd(m)) return 0;
+    return fwd_send_as(m->fwd, reply_to, s, argc, argv) == 0;
 }
 
 int member_forward(member *m, cairn_session *s, int argc, const cslice *argv)
 {
     /* the connection waits for the reply as a parked client does */
-    if (!(s->flags & SESS_CAN_BLOCK)) return 0;
-    if (!member_forward_as(m, s->id, s, argc, argv)) return 0;
-    s->flags |= SESS_FORWARDED;
-    return 1;
+    if (!(s->flags & SESS_CAN_BLOCK) || !repl_node_leader(m->node) || !member_fwd(m)) return 0;
+    return fwd_send(m->fwd, s, argc, argv) == 0;
 }
 
 int member_seq_begin(member *m, cmd_call *c)

@@ -29,9 +29,10 @@ typedef struct member_host {
     void (*abort_waiting)(void *priv);
     /* After the net's parked readers were let in: the host's own. */
     void (*resume_readers)(void *priv);
-    /* A forwarded reply for an id that is not a net client's (forward.h). */
-    fwd_deliver_fn deliver;
     void *priv;
+    /* The host's own writers whose writes the forwarder carries
+     * (forward.h), if any. */
+    fwd_waiters waiters;
 } member_host;
 
 typedef struct member_config {
@@ -70,7 +71,8 @@ void member_command(member *m, cmd_call *c);
  * (cairn_host_ops.repl_forward).  Returns 1 if it went, 0 if it cannot
  * (no leader known, or s cannot wait for the reply). */
 int member_forward(member *m, cairn_session *s, int argc, const cslice *argv);
-/* The same for a reply that goes to reply_to through host.deliver. */
+/* The same for a reply that goes to the host's writer reply_to
+ * (host.waiters). */
 int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv);
 /* cairn_host_ops.seq_begin and seq_done. */
 int member_seq_begin(member *m, cmd_call *c);

@@ -911,9 +911,10 @@ static int has_resumed(const net *n)
  * every client logged), then write every client's output -- so no reply
  * ever leaves before its log entry is durable.  A client whose entries
  * could not be made durable (a failing disk) keeps its output queued. */
-static void on_flush(uv_prepare_t *h)
+static void on_flush(uv_prepare_t *h) { net_flush(h->data); }
+
+void net_flush(net *n)
 {
-    net *n = h->data;
     run_resumed(n);
     if (n->hooks.commit) n->hooks.commit(n->hooks.priv);
     /* A replicated node may have let waiting clients in (admit) while it
@@ -1302,7 +1303,12 @@ static void tls_log(void *priv, int level, const char *fmt, ...)
     n->log(n->log_priv, level, "%s", msg);
 }
 
-int net_tls_configure(net *n) { return tls_configure(&n->tls_ctx, &n->cfg.tls, tls_log, n); }
+int net_tls_configure(net *n)
+{
+    return tls_configure(&n->tls_ctx, &n->tls_client_ctx, &n->cfg.tls, tls_log, n);
+}
+
+void *net_node_tls(const net *n) { return n->cfg.tls.replication ? n->tls_client_ctx : NULL; }
 
 void net_shutdown(net *n)
 {
@@ -1319,6 +1325,8 @@ void net_shutdown(net *n)
     uv_close((uv_handle_t *)&n->pause_timer, NULL);
     tls_ctx_free(n->tls_ctx);
     n->tls_ctx = NULL;
+    tls_ctx_free(n->tls_client_ctx);
+    n->tls_client_ctx = NULL;
     if (n->spare_fd >= 0) close(n->spare_fd);
     n->spare_fd = -1;
 }

@@ -185,6 +185,8 @@ struct net {
     client *mem_buckets[CLIENT_MEM_BUCKETS];
     int evict_stuck; /* over the limit with nothing left to evict (logged once) */
     int in_busy;     /* serving others while a slow script runs (net_serve_busy) */
+    /* for the connections this node opens to others (tls-replication) */
+    void *tls_client_ctx;
 };
 
 /* Set up n on loop; n->cfg, filled from the configuration before, is
@@ -200,11 +202,19 @@ void net_close_listeners(net *n, int kinds);
 /* (Re)build the TLS context from n->cfg.tls for connections accepted from
  * now on.  Returns 0, or -1 with the reason logged. */
 int net_tls_configure(net *n);
+/* The TLS context the connections this node opens to other nodes use,
+ * read when each one opens: NULL for plain TCP (tls-replication no). */
+void *net_node_tls(const net *n);
 /* While a slow script runs (from inside its command): read and run what
  * the other clients sent (the engine answers -BUSY to all but allow-busy
  * commands) and write their replies, without waiting; accept new
  * connections too. */
 void net_serve_busy(net *n);
+/* What the loop does once per iteration before it polls (a prepare
+ * handle): run resumed clients, commit the log, write the replies that
+ * may go.  A host that runs the loop without blocking in it (libcairn's
+ * embedded node) calls it again after the loop's I/O callbacks. */
+void net_flush(net *n);
 /* Close every client and the flush handle (the loop then winds down). */
 void net_shutdown(net *n);
 void client_close(client *c);

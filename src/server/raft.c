@@ -209,7 +209,8 @@ static int fwd_leader(void *priv, uint64_t *id, char *host, size_t hostlen, int 
     return 1;
 }
 
-int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv)
+int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv,
+                        long long local_reply)
 {
     cairn_server *srv = priv;
     if (!srv->node || !srv->cfg.raft_follower_proxy || !repl_node_leader(srv->node)) return 0;
@@ -222,7 +223,7 @@ int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *ar
         dstr_free(auth);
         if (!srv->fwd) return 0;
     }
-    return fwd_send(srv->fwd, s, argc, argv) == 0;
+    return fwd_send(srv->fwd, s, argc, argv, local_reply) == 0;
 }
 
 void server_raft_stop(cairn_server *srv)

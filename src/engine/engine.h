@@ -210,8 +210,10 @@ typedef struct cairn_host_ops {
     int (*repl_cmd)(void *priv, cmd_call *c);
     /* A follower got a write: returns 1 if the host forwarded it to the
      * leader (s is flagged SESS_FORWARDED; the reply comes later), 0 to
-     * refuse it with -READONLY.  local_reply >= 0: an integer reply is
-     * replaced by it (a PUBLISH answers its receivers on this node). */
+     * refuse it with -READONLY.  The host decides which sessions can wait
+     * for the reply (a connection, an embedded handle; not a script's).
+     * local_reply >= 0: an integer reply is replaced by it (a PUBLISH
+     * answers its receivers on this node). */
     int (*repl_forward)(void *priv, cairn_session *s, int argc, const cslice *argv,
                         long long local_reply);
     /* Exactly-once writes (CLIENT SESSION): c is the write that s named a

@@ -111,7 +111,8 @@ struct raft {
     pending_read *pending;
     size_t n_pending, cap_pending;
     uint64_t read_round, read_round_sent;
-    uint64_t transferee; /* leadership transfer target, or RAFT_NONE */
+    uint64_t read_inflight; /* the round a quorum has not confirmed yet, or 0 */
+    uint64_t transferee;    /* leadership transfer target, or RAFT_NONE */
     int transfer_elapsed;
 
     raft_hard_state prev_hs;
@@ -515,7 +516,11 @@ static void reset_timers(raft *r)
     r->timeout = r->cfg.election_ticks + (int)crand_below(&r->rng, (uint64_t)r->cfg.election_ticks);
 }
 
-static void drop_pending_reads(raft *r) { r->n_pending = 0; }
+static void drop_pending_reads(raft *r)
+{
+    r->n_pending = 0;
+    r->read_inflight = 0;
+}
 
 static void reset(raft *r, uint64_t term)
 {
@@ -811,10 +816,13 @@ static int committed_in_term(const raft *r)
 static void release_reads(raft *r)
 {
     uint64_t round = quorum_value(r, get_read_acked);
+    if (r->read_inflight && round >= r->read_inflight) r->read_inflight = 0;
     size_t keep = 0;
     for (size_t i = 0; i < r->n_pending; i++) {
         pending_read *pr = &r->pending[i];
-        if (pr->round > round) {
+        /* round 0: queued after the last round went out, so no ack so
+         * far confirms it */
+        if (!pr->round || pr->round > round) {
             r->pending[keep++] = *pr;
             continue;
         }
@@ -1431,14 +1439,19 @@ int raft_ready_get(raft *r, raft_ready *rd)
         if (p->id != r->id)
             while (send_append(r, p, 0)) {
             }
+        /* One read round in flight: reads queued meanwhile wait for the
+         * next, which starts as soon as a quorum confirmed this one (the
+         * heartbeats of ticks carry the round too, so a lost one is asked
+         * again).  Fewer rounds, each confirming more reads. */
         int fresh = 0;
-        for (size_t i = 0; i < r->n_pending; i++)
+        for (size_t i = 0; !r->read_inflight && i < r->n_pending; i++)
             if (!r->pending[i].round) {
                 if (!fresh) r->read_round_sent = ++r->read_round;
                 fresh = 1;
                 r->pending[i].round = r->read_round_sent;
             }
         if (fresh) {
+            r->read_inflight = r->read_round_sent;
             pr_of(r, r->id)->read_acked = r->read_round_sent;
             bcast_heartbeat(r);
         }
@@ -1469,6 +1482,11 @@ int raft_ready_get(raft *r, raft_ready *rd)
         r->installed = 0;
     }
     rd->compact_index = want_compact(r, to > r->applied ? to : r->applied, rd);
+    /* a leader's messages rest on nothing of this Ready but a term and
+     * vote already durable (a node that became leader in it has a new
+     * term to save first) */
+    rd->send_early = r->role == RAFT_LEADER && rd->hs.term == r->prev_hs.term &&
+                     rd->hs.vote == r->prev_hs.vote && !rd->snapshot && !rd->n_snap_chunks;
     r->rd_hs = rd->hs;
     r->rd_stable_to = last;
     r->rd_applied_to = to > r->applied ? to : r->applied;

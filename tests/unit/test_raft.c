@@ -439,8 +439,11 @@ static void test_read_index(void)
         cluster_deliver(&c);
     }
     c.cut[l + 1] = 0;
-    /* with the followers back, one heartbeat round answers every queued read */
+    /* with the followers back, the round that was lost goes out again with
+     * the next heartbeat of ticks and confirms 42; 43, queued after that
+     * round went out, takes the next one */
     raft_read_index(c.r[l], 43);
+    raft_tick(c.r[l]);
     size_t hb_before = c.msgs_of_type[RAFT_MSG_HEARTBEAT];
     uint64_t got[2] = {0, 0};
     for (int k = 0; k < 4; k++) {
@@ -467,7 +470,7 @@ static void test_read_index(void)
         cluster_deliver(&c);
     }
     CHECK(got[0] && got[1]);
-    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_HEARTBEAT] - hb_before, N - 1);
+    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_HEARTBEAT] - hb_before, 2 * (N - 1));
     /* a follower read goes through the leader */
     int f = (l + 1) % N;
     CHECK_EQ_LL(raft_read_index(c.r[f], 7), RAFT_OK);
@@ -484,6 +487,64 @@ static void test_read_index(void)
         cluster_deliver(&c);
     }
     CHECK(seen);
+    cluster_free(&c);
+}
+
+/* Move every message of node i's Ready to the queue; count the
+ * heartbeats and note which read contexts it answered. */
+static size_t ready_reads(cluster *c, int i, uint64_t *ctx, size_t max, size_t *heartbeats)
+{
+    raft_ready rd;
+    size_t n = 0;
+    raft_ready_get(c->r[i], &rd);
+    for (size_t k = 0; k < rd.n_reads && n < max; k++)
+        ctx[n++] = rd.reads[k].ctx;
+    for (size_t m = 0; m < rd.n_msgs; m++) {
+        if (rd.msgs[m].type == RAFT_MSG_HEARTBEAT) (*heartbeats)++;
+        raft_msg_copy(&c->q[c->nq++], &rd.msgs[m]);
+    }
+    raft_advance(c->r[i]);
+    return n;
+}
+
+/* One read round is in flight at a time: a read queued while it is out
+ * waits for the next round, which starts once a quorum acknowledged this
+ * one; an acknowledgement of a round sent before a read was queued never
+ * confirms that read. */
+static void test_read_rounds_one_in_flight(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 3);
+    uint64_t ctx[8];
+    size_t hb = 0;
+    CHECK_EQ_LL(raft_read_index(c.r[l], 50), RAFT_OK);
+    CHECK_EQ_LL(ready_reads(&c, l, ctx, 8, &hb), 0);
+    CHECK_EQ_LL(hb, N - 1);
+    CHECK_EQ_LL(raft_read_index(c.r[l], 51), RAFT_OK);
+    hb = 0;
+    CHECK_EQ_LL(ready_reads(&c, l, ctx, 8, &hb), 0);
+    CHECK_EQ_LL(hb, 0);
+    /* the followers acknowledge round 1: read 50 is confirmed, 51 is not,
+     * and round 2 goes out in the same Ready */
+    cluster_deliver(&c);
+    for (int i = 0; i < N; i++)
+        if (i != l) ready_reads(&c, i, ctx, 8, &hb);
+    cluster_deliver(&c);
+    hb = 0;
+    size_t got = ready_reads(&c, l, ctx, 8, &hb);
+    CHECK_EQ_LL(got, 1);
+    CHECK_EQ_LL(got ? ctx[0] : 0, 50);
+    CHECK_EQ_LL(hb, N - 1);
+    cluster_deliver(&c);
+    for (int i = 0; i < N; i++)
+        if (i != l) ready_reads(&c, i, ctx, 8, &hb);
+    cluster_deliver(&c);
+    got = ready_reads(&c, l, ctx, 8, &hb);
+    CHECK_EQ_LL(got, 1);
+    CHECK_EQ_LL(got ? ctx[0] : 0, 51);
     cluster_free(&c);
 }
 
@@ -848,6 +909,7 @@ int main(void)
     TEST(test_fast_backoff);
     TEST(test_flow_control);
     TEST(test_read_index);
+    TEST(test_read_rounds_one_in_flight);
     TEST(test_leadership_transfer);
     TEST(test_lease_reads);
     TEST(test_sessions);

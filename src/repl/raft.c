@@ -111,8 +111,7 @@ struct raft {
     pending_read *pending;
     size_t n_pending, cap_pending;
     uint64_t read_round, read_round_sent;
-    uint64_t read_inflight; /* the round a quorum has not confirmed yet, or 0 */
-    uint64_t transferee;    /* leadership transfer target, or RAFT_NONE */
+    uint64_t transferee; /* leadership transfer target, or RAFT_NONE */
     int transfer_elapsed;
 
     raft_hard_state prev_hs;
@@ -516,11 +515,7 @@ static void reset_timers(raft *r)
     r->timeout = r->cfg.election_ticks + (int)crand_below(&r->rng, (uint64_t)r->cfg.election_ticks);
 }
 
-static void drop_pending_reads(raft *r)
-{
-    r->n_pending = 0;
-    r->read_inflight = 0;
-}
+static void drop_pending_reads(raft *r) { r->n_pending = 0; }
 
 static void reset(raft *r, uint64_t term)
 {
@@ -816,7 +811,6 @@ static int committed_in_term(const raft *r)
 static void release_reads(raft *r)
 {
     uint64_t round = quorum_value(r, get_read_acked);
-    if (r->read_inflight && round >= r->read_inflight) r->read_inflight = 0;
     size_t keep = 0;
     for (size_t i = 0; i < r->n_pending; i++) {
         pending_read *pr = &r->pending[i];
@@ -1439,19 +1433,19 @@ int raft_ready_get(raft *r, raft_ready *rd)
         if (p->id != r->id)
             while (send_append(r, p, 0)) {
             }
-        /* One read round in flight: reads queued meanwhile wait for the
-         * next, which starts as soon as a quorum confirmed this one (the
-         * heartbeats of ticks carry the round too, so a lost one is asked
-         * again).  Fewer rounds, each confirming more reads. */
+        /* Every Ready with new reads starts a round for them at once:
+         * rounds overlap, so a read waits one round trip, not the rest of
+         * another round first.  (One round at a time was tried: under
+         * load the loop's iterations already follow the acks, so it sent
+         * as many rounds and made reads wait longer.) */
         int fresh = 0;
-        for (size_t i = 0; !r->read_inflight && i < r->n_pending; i++)
+        for (size_t i = 0; i < r->n_pending; i++)
             if (!r->pending[i].round) {
                 if (!fresh) r->read_round_sent = ++r->read_round;
                 fresh = 1;
                 r->pending[i].round = r->read_round_sent;
             }
         if (fresh) {
-            r->read_inflight = r->read_round_sent;
             pr_of(r, r->id)->read_acked = r->read_round_sent;
             bcast_heartbeat(r);
         }

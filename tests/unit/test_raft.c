@@ -439,11 +439,8 @@ static void test_read_index(void)
         cluster_deliver(&c);
     }
     c.cut[l + 1] = 0;
-    /* with the followers back, the round that was lost goes out again with
-     * the next heartbeat of ticks and confirms 42; 43, queued after that
-     * round went out, takes the next one */
+    /* with the followers back, one heartbeat round answers every queued read */
     raft_read_index(c.r[l], 43);
-    raft_tick(c.r[l]);
     size_t hb_before = c.msgs_of_type[RAFT_MSG_HEARTBEAT];
     uint64_t got[2] = {0, 0};
     for (int k = 0; k < 4; k++) {
@@ -470,7 +467,7 @@ static void test_read_index(void)
         cluster_deliver(&c);
     }
     CHECK(got[0] && got[1]);
-    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_HEARTBEAT] - hb_before, 2 * (N - 1));
+    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_HEARTBEAT] - hb_before, N - 1);
     /* a follower read goes through the leader */
     int f = (l + 1) % N;
     CHECK_EQ_LL(raft_read_index(c.r[f], 7), RAFT_OK);
@@ -507,11 +504,10 @@ static size_t ready_reads(cluster *c, int i, uint64_t *ctx, size_t max, size_t *
     return n;
 }
 
-/* One read round is in flight at a time: a read queued while it is out
- * waits for the next round, which starts once a quorum acknowledged this
- * one; an acknowledgement of a round sent before a read was queued never
- * confirms that read. */
-static void test_read_rounds_one_in_flight(void)
+/* A read queued after the last round went out is confirmed only by a
+ * later round: acknowledgements of the earlier one (here arriving before
+ * the leader's next Ready) prove nothing about when the read came. */
+static void test_read_round_after_queue(void)
 {
     cluster c;
     cluster_init(&c);
@@ -523,21 +519,17 @@ static void test_read_rounds_one_in_flight(void)
     CHECK_EQ_LL(raft_read_index(c.r[l], 50), RAFT_OK);
     CHECK_EQ_LL(ready_reads(&c, l, ctx, 8, &hb), 0);
     CHECK_EQ_LL(hb, N - 1);
-    CHECK_EQ_LL(raft_read_index(c.r[l], 51), RAFT_OK);
-    hb = 0;
-    CHECK_EQ_LL(ready_reads(&c, l, ctx, 8, &hb), 0);
-    CHECK_EQ_LL(hb, 0);
-    /* the followers acknowledge round 1: read 50 is confirmed, 51 is not,
-     * and round 2 goes out in the same Ready */
     cluster_deliver(&c);
     for (int i = 0; i < N; i++)
         if (i != l) ready_reads(&c, i, ctx, 8, &hb);
+    /* 51 arrives while the acknowledgements of round 1 are on their way */
+    CHECK_EQ_LL(raft_read_index(c.r[l], 51), RAFT_OK);
     cluster_deliver(&c);
     hb = 0;
     size_t got = ready_reads(&c, l, ctx, 8, &hb);
     CHECK_EQ_LL(got, 1);
     CHECK_EQ_LL(got ? ctx[0] : 0, 50);
-    CHECK_EQ_LL(hb, N - 1);
+    CHECK_EQ_LL(hb, N - 1); /* round 2, for 51 */
     cluster_deliver(&c);
     for (int i = 0; i < N; i++)
         if (i != l) ready_reads(&c, i, ctx, 8, &hb);
@@ -909,7 +901,7 @@ int main(void)
     TEST(test_fast_backoff);
     TEST(test_flow_control);
     TEST(test_read_index);
-    TEST(test_read_rounds_one_in_flight);
+    TEST(test_read_round_after_queue);
     TEST(test_leadership_transfer);
     TEST(test_lease_reads);
     TEST(test_sessions);

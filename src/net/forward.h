@@ -16,7 +16,10 @@
  * number, to whichever node leads (this one included) until they are
  * answered: each applies once and its client gets its real reply.  A
  * write that could not be sent again within FWD_RETRY_MS gets an error
- * saying its outcome is unknown: never a success that did not happen. */
+ * saying its outcome is unknown: never a success that did not happen.
+ *
+ * With tls-replication the connection is a TLS client (tls_link.h) of the
+ * leader's tls-port. */
 #ifndef CAIRN_FORWARD_H
 #define CAIRN_FORWARD_H
 
@@ -40,8 +43,9 @@ forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth, fwd_leader_fn lead
 void fwd_close(forwarder *f);
 /* Forward the write of session s to the leader.  The session is flagged
  * SESS_FORWARDED (its client waits) until the reply is in its output.
- * Returns 0, or -1 if it cannot be forwarded now. */
-int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv);
+ * local_reply >= 0: the client gets it instead of the leader's integer
+ * reply.  Returns 0, or -1 if it cannot be forwarded now. */
+int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv, long long local_reply);
 
 /* Writers that are not the net's clients (an embedded handle's commands,
  * src/lib/embed_node.c): their ids are the host's.  waits(priv, id) says
@@ -56,7 +60,8 @@ typedef struct fwd_waiters {
 void fwd_set_waiters(forwarder *f, const fwd_waiters *w);
 /* Forward s's write (its db, protocol, CLIENT SESSION) with the reply
  * going to the host's writer reply_to; s is not flagged. */
-int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv);
+int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
+                long long local_reply);
 
 /* The size of the RESP2/RESP3 reply at buf[0..len): > 0 once complete, 0
  * while more bytes are needed, -1 if it is not RESP. */

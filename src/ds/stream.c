@@ -407,7 +407,9 @@ void stream_append(stream *s, const sid *id, const cslice *fv, long nfields,
     int same;
     if (tail && node_has_room(tail->val, payload, lim)) {
         master = tail->id;
+        size_t before = lp_bytes(tail->val);
         lp = count_entry(tail->val, fv, nfields, &same);
+        if (lp_bytes(lp) != before) s->gen++; /* the count grew a byte: entries moved */
     } else {
         master = *id;
         lp = new_node(fv, nfields);
@@ -555,6 +557,33 @@ void stream_iter_field(stream_iter *it, lp_value *field, lp_value *value)
     it->left--;
 }
 
+void stream_iter_resume(stream_iter *it, const stream *s, const sid *start, const stream_pos *pos)
+{
+    stream_iter_start(it, s, start, NULL, 0);
+    if (it->done || !pos->valid || pos->gen != s->gen || sid_cmp(&pos->next, start) != 0) return;
+    sidmap_ent *e = sidmap_find(&s->nodes, &pos->master);
+    if (!e || pos->off >= lp_bytes(e->val)) return;
+    it->node = (size_t)(e - sidmap_at(&s->nodes, 0));
+    iter_load(it);
+    /* iter_step() goes on from the element before the next entry. */
+    it->p = lp_prev(it->lp, it->lp + pos->off);
+}
+
+void stream_iter_save(const stream_iter *it, const sid *id, stream_pos *pos)
+{
+    pos->valid = 0;
+    if (it->rev || !it->lp || !it->flag) return;
+    long long left = it->eflags & FLAG_SAMEFIELDS ? it->left : 2 * it->left;
+    unsigned char *p = lp_skip(it->lp, it->p, left); /* the entry's lp-count */
+    unsigned char *next = lp_next(it->lp, p);
+    pos->next = *id;
+    if (!sid_incr(&pos->next)) return;
+    pos->master = it->master;
+    pos->gen = it->s->gen;
+    pos->off = next ? (size_t)(next - it->lp) : lp_bytes(it->lp) - 1;
+    pos->valid = 1;
+}
+
 int stream_edge_id(const stream *s, int last, sid *out)
 {
     stream_iter it;
@@ -577,6 +606,7 @@ static void node_delete_entry(stream *s, size_t i, unsigned char *flag)
     unsigned char *lp = e->val, *p = lp_first(lp);
     long long live = lp_int(p);
     s->length--;
+    s->gen++; /* the counts may change size, or the node go */
     if (live == 1) {
         lp_free(lp);
         sidmap_remove_at(&s->nodes, i);
@@ -706,7 +736,10 @@ long long stream_trim_run(stream *s, const stream_trim *t)
         deleted += trim_in_node(s, t);
         break;
     }
-    if (deleted) refresh_first_id(s);
+    if (deleted) {
+        refresh_first_id(s);
+        s->gen++;
+    }
     return deleted;
 }
 

@@ -816,12 +816,13 @@ static void reply_new(cmd_call *c, const read_args *a, const cslice *key, stream
     sid *ids = NULL;
     if (sid_incr(&start)) {
         stream_iter it;
-        stream_iter_start(&it, s, &start, NULL, 0);
+        stream_iter_resume(&it, s, &start, &cg->read_pos);
         sid id;
         long nf;
         while ((count == 0 || n < count) && stream_iter_next(&it, &id, &nf)) {
             stream_cg_delivered(s, cg, &id);
             reply_entry(c, &it, &id, nf);
+            stream_iter_save(&it, &id, &cg->read_pos);
             ids = cm_realloc(ids, sizeof(sid) * (size_t)(n + 1));
             ids[n++] = id;
         }

@@ -31,9 +31,12 @@ asan:
 # run for FUZZ_SECONDS: make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="resp exec"]
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
+# Only the fuzz programs: the server and the unit tests are built and
+# tested by the other builds.
+FUZZ_PROGRAMS = $(addprefix fuzz_,$(or $(FUZZ_TARGETS),$(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))))
 fuzz-build:
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_FUZZ=ON >/dev/null
-	cmake --build build-fuzz -j$(JOBS)
+	cmake --build build-fuzz -j$(JOBS) --target $(FUZZ_PROGRAMS)
 
 fuzz: fuzz-build
 	./scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
@@ -44,8 +47,12 @@ run: bootstrap build
 unit:
 	cd $(BUILD) && ctest --output-on-failure
 
+# Integration test files run TEST_JOBS at a time (pytest-xdist), each
+# file's tests in one worker: most of a test's time is spent waiting on
+# servers, not computing.
+TEST_JOBS ?= 2
 integration:
-	CAIRN_SERVER_BIN=$(abspath $(BUILD))/cairn-server $(PYTEST) tests/integration
+	CAIRN_SERVER_BIN=$(abspath $(BUILD))/cairn-server $(PYTEST) -n $(TEST_JOBS) --dist loadfile tests/integration
 
 test: unit integration
 

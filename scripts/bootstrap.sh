@@ -7,7 +7,7 @@ packages=(
     build-essential cmake pkg-config clang clang-format
     libuv1-dev libjemalloc-dev libclang-rt-14-dev libssl-dev openssl
     liblua5.1-0-dev lua-cjson-dev lua-bitop-dev liblzf-dev
-    python3-pytest python3-redis python3-cryptography
+    python3-pytest python3-pytest-xdist python3-redis python3-cryptography
     redis-server redis-tools locales
     prometheus
     nodejs

@@ -5,15 +5,43 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../ds/rand.h"
 
 #define FWD_MAX_DEPTH 64
 #define FWD_READ      16384
+/* How long a write whose link broke is retried (against whichever node
+ * leads) before its client gets fwd_lost; how often the forwarder looks
+ * for a new leader meanwhile; how many idle sessions it keeps. */
+#define FWD_RETRY_MS 10000
+#define FWD_CHECK_MS 50
+#define FWD_POOL_MAX 1024
 
 static const char fwd_lost[] = "-CLUSTERDOWN The connection to the leader was lost while the "
                                "command was forwarded: it may or may not have been applied\r\n";
 
+/* A session of the forwarder's own, used by one write at a time. */
+typedef struct fwd_sess {
+    struct fwd_sess *next; /* in the pool */
+    uint64_t id, next_seq;
+    int opened; /* the leader answered its CLIENT SESSION-OPEN */
+} fwd_sess;
+
+/* A forwarded write, until its client has the reply. */
+typedef struct fwd_req {
+    struct fwd_req *prev, *next;
+    uint64_t client;
+    uint64_t sid, seq;
+    fwd_sess *own; /* NULL: the client's own session */
+    int db, resp;
+    int sends;
+    uint64_t retry_until; /* 0 until its link first broke */
+    struct fwd_conn *on;  /* the link it waits on; NULL: to be sent again */
+    dstr cmd;
+} fwd_req;
+
 typedef struct fwd_wait {
-    uint64_t client; /* 0: a reply to skip (SELECT, HELLO) */
+    fwd_req *req;   /* NULL: a reply to skip (SELECT, HELLO, AUTH, ...) */
+    fwd_sess *open; /* the reply of this session's CLIENT SESSION-OPEN */
 } fwd_wait;
 
 typedef struct fwd_conn {
@@ -21,6 +49,7 @@ typedef struct fwd_conn {
     uv_tcp_t tcp;
     uv_connect_t req;
     int up, closing;
+    uint64_t target;
     dstr early; /* written once connected */
     dstr in;    /* replies read, not yet complete */
     fwd_wait *fifo;
@@ -32,8 +61,15 @@ struct forwarder {
     uv_loop_t *loop;
     net *net;
     dstr auth; /* NULL: none */
+    fwd_leader_fn leader;
+    void *leader_priv;
     fwd_conn *conn;
-    uint64_t target;
+    fwd_req *first, *last; /* every write not yet answered, oldest first */
+    fwd_sess *pool;
+    size_t pooled;
+    crand rng;
+    uv_timer_t timer;
+    int timing;
 };
 
 typedef struct fwd_write {
@@ -107,30 +143,56 @@ static long reply_at(const char *buf, size_t len, size_t off, int depth)
 
 long resp_reply_size(const char *buf, size_t len) { return reply_at(buf, len, 0, 0); }
 
-/* ---- the connection ---- */
+/* ---- sessions and requests ---- */
 
-static void fifo_push(fwd_conn *c, uint64_t client)
+static fwd_sess *sess_take(forwarder *f)
 {
-    if (c->count == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        fwd_wait *n = cm_malloc(cap * sizeof(*n));
-        for (size_t i = 0; i < c->count; i++)
-            n[i] = c->fifo[(c->head + i) % c->cap];
-        cm_free(c->fifo);
-        c->fifo = n;
-        c->head = 0;
-        c->cap = cap;
+    fwd_sess *s = f->pool;
+    if (s) {
+        f->pool = s->next;
+        f->pooled--;
+        return s;
     }
-    c->fifo[(c->head + c->count) % c->cap].client = client;
-    c->count++;
+    s = cm_calloc(1, sizeof(*s));
+    do
+        s->id = crand_next(&f->rng) >> 1; /* fits a RESP integer */
+    while (s->id == 0);
+    s->next_seq = 1;
+    return s;
 }
 
-static uint64_t fifo_pop(fwd_conn *c)
+/* A session whose last write was answered goes back to the pool; one
+ * whose outcome is unknown is forgotten (its next number could be taken
+ * for a retry of it). */
+static void sess_give(forwarder *f, fwd_sess *s, int known)
 {
-    uint64_t id = c->fifo[c->head].client;
-    c->head = (c->head + 1) % c->cap;
-    c->count--;
-    return id;
+    if (!known || f->pooled >= FWD_POOL_MAX) {
+        cm_free(s);
+        return;
+    }
+    s->next = f->pool;
+    f->pool = s;
+    f->pooled++;
+}
+
+static void req_unlink(forwarder *f, fwd_req *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        f->first = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        f->last = r->prev;
+}
+
+static void req_free(forwarder *f, fwd_req *r, int known)
+{
+    req_unlink(f, r);
+    if (r->own) sess_give(f, r->own, known);
+    dstr_free(r->cmd);
+    cm_free(r);
 }
 
 /* Hand a reply to the client waiting for it, if it is still there. */
@@ -143,6 +205,95 @@ static void deliver(forwarder *f, uint64_t id, const char *reply, size_t len)
     net_client_unblocked(&cl->sess);
 }
 
+static int client_waits(forwarder *f, uint64_t id)
+{
+    client *cl = net_find_client(f->net, id);
+    return cl && !(cl->flags & CLIENT_CLOSING) && (cl->sess.flags & SESS_FORWARDED);
+}
+
+/* An error that says the write did not run because the node it reached
+ * does not lead (now): under a session it is safe to send it again. */
+static int reply_retryable(const char *r, size_t len)
+{
+    static const char *const codes[] = {"-CLUSTERDOWN ", "-READONLY ", "-TRYAGAIN ", "-LOADING "};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        size_t n = strlen(codes[i]);
+        if (len >= n && memcmp(r, codes[i], n) == 0) return 1;
+    }
+    return 0;
+}
+
+static int reply_nosession(const char *r, size_t len)
+{
+    return len >= 11 && memcmp(r, "-NOSESSION ", 11) == 0;
+}
+
+static void timer_want(forwarder *f);
+
+/* The link r waited on is gone, or answered that it could not run r:
+ * r waits to be sent again, for FWD_RETRY_MS at most. */
+static void req_orphan(forwarder *f, fwd_req *r)
+{
+    r->on = NULL;
+    if (!r->retry_until) r->retry_until = uv_now(f->loop) + FWD_RETRY_MS;
+    timer_want(f);
+}
+
+/* The leader answered r: the reply goes to the client, unless it says r
+ * can be sent again. */
+static void req_answered(forwarder *f, fwd_req *r, const char *reply, size_t len)
+{
+    if (reply_retryable(reply, len) && client_waits(f, r->client)) {
+        req_orphan(f, r);
+        return;
+    }
+    /* Our own session unknown to the leader (expired, or its opening lost
+     * with a leader): a first attempt did not run, so a new session may
+     * take it; a retry's first attempt may have run. */
+    if (r->own && reply_nosession(reply, len)) {
+        if (r->sends == 1 || !r->own->opened) {
+            sess_give(f, r->own, 0);
+            r->own = sess_take(f);
+            r->seq = r->own->next_seq++;
+            r->sid = r->own->id;
+            r->sends = 0;
+            req_orphan(f, r);
+            return;
+        }
+        deliver(f, r->client, fwd_lost, sizeof(fwd_lost) - 1);
+        req_free(f, r, 0);
+        return;
+    }
+    deliver(f, r->client, reply, len);
+    req_free(f, r, 1);
+}
+
+/* ---- the connection ---- */
+
+static void fifo_push(fwd_conn *c, fwd_req *req, fwd_sess *open)
+{
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        fwd_wait *n = cm_malloc(cap * sizeof(*n));
+        for (size_t i = 0; i < c->count; i++)
+            n[i] = c->fifo[(c->head + i) % c->cap];
+        cm_free(c->fifo);
+        c->fifo = n;
+        c->head = 0;
+        c->cap = cap;
+    }
+    c->fifo[(c->head + c->count) % c->cap] = (fwd_wait){req, open};
+    c->count++;
+}
+
+static fwd_wait fifo_pop(fwd_conn *c)
+{
+    fwd_wait w = c->fifo[c->head];
+    c->head = (c->head + 1) % c->cap;
+    c->count--;
+    return w;
+}
+
 static void on_conn_closed(uv_handle_t *h)
 {
     fwd_conn *c = h->data;
@@ -152,7 +303,7 @@ static void on_conn_closed(uv_handle_t *h)
     cm_free(c);
 }
 
-/* Drop the connection: whatever is in flight gets an error. */
+/* Drop the connection: the writes in flight on it are sent again. */
 static void conn_drop(fwd_conn *c)
 {
     if (c->closing) return;
@@ -160,8 +311,8 @@ static void conn_drop(fwd_conn *c)
     forwarder *f = c->f;
     if (f && f->conn == c) f->conn = NULL;
     while (c->count) {
-        uint64_t id = fifo_pop(c);
-        if (id && f) deliver(f, id, fwd_lost, sizeof(fwd_lost) - 1);
+        fwd_wait w = fifo_pop(c);
+        if (w.req && f) req_orphan(f, w.req);
     }
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
@@ -205,18 +356,20 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     dstr_set_len(c->in, dstr_len(c->in) + (size_t)nread);
     size_t off = 0;
-    while (c->count && off < dstr_len(c->in)) {
+    while (c->count && off < dstr_len(c->in) && !c->closing) {
         long n = resp_reply_size(c->in + off, dstr_len(c->in) - off);
         if (n < 0) {
             conn_drop(c);
             return;
         }
         if (n == 0) break;
-        uint64_t id = fifo_pop(c);
-        if (id && c->f) deliver(c->f, id, c->in + off, (size_t)n);
+        fwd_wait w = fifo_pop(c);
+        const char *reply = c->in + off;
+        if (w.open && reply[0] == ':') w.open->opened = 1;
+        if (w.req && c->f) req_answered(c->f, w.req, reply, (size_t)n);
         off += (size_t)n;
     }
-    if (off) {
+    if (off && !c->closing) {
         memmove(c->in, c->in + off, dstr_len(c->in) - off);
         dstr_set_len(c->in, dstr_len(c->in) - off);
     }
@@ -239,7 +392,7 @@ static void on_connect(uv_connect_t *req, int status)
     }
 }
 
-static fwd_conn *conn_open(forwarder *f, const char *host, int port)
+static fwd_conn *conn_open(forwarder *f, uint64_t target, const char *host, int port)
 {
     struct sockaddr_storage addr;
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
@@ -247,6 +400,7 @@ static fwd_conn *conn_open(forwarder *f, const char *host, int port)
         return NULL;
     fwd_conn *c = cm_calloc(1, sizeof(*c));
     c->f = f;
+    c->target = target;
     c->db = 0;
     c->resp = 2;
     c->early = dstr_with_cap(256);
@@ -260,8 +414,13 @@ static fwd_conn *conn_open(forwarder *f, const char *host, int port)
     c->tcp.data = c;
     c->req.data = c;
     if (uv_tcp_connect(&c->req, &c->tcp, (struct sockaddr *)&addr, on_connect) != 0) {
+        c->f = NULL;
         conn_drop(c);
         return NULL;
+    }
+    if (f->auth) { /* its reply is skipped like SELECT's */
+        c->early = dstr_cat(c->early, f->auth, dstr_len(f->auth));
+        fifo_push(c, NULL, NULL);
     }
     return c;
 }
@@ -279,21 +438,124 @@ static dstr add_command(dstr out, int argc, const cslice *argv)
     return out;
 }
 
-static dstr add_words(dstr out, fwd_conn *c, const char *a, const char *b)
+static dstr add_words(dstr out, fwd_conn *c, int n, const char *const *words, fwd_sess *open)
 {
-    cslice argv[2] = {{a, strlen(a)}, {b, strlen(b)}};
-    fifo_push(c, 0);
-    return add_command(out, 2, argv);
+    cslice argv[4];
+    for (int i = 0; i < n; i++)
+        argv[i] = (cslice){words[i], strlen(words[i])};
+    fifo_push(c, NULL, open);
+    return add_command(out, n, argv);
 }
 
-forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth)
+/* The connection to the node that leads now (this one included: a write
+ * retried after this node was elected goes to itself), opened if need
+ * be; NULL while no node leads. */
+static fwd_conn *conn_to_leader(forwarder *f)
+{
+    uint64_t id;
+    char host[64];
+    int port;
+    if (!f->leader(f->leader_priv, &id, host, sizeof(host), &port)) return NULL;
+    if (f->conn && f->conn->target != id) conn_drop(f->conn);
+    if (!f->conn) f->conn = conn_open(f, id, host, port);
+    return f->conn;
+}
+
+/* Send r on c: the session's number, then the write itself. */
+static void req_send(fwd_conn *c, fwd_req *r)
+{
+    dstr out = dstr_with_cap(64 + dstr_len(r->cmd));
+    char a[24], b[24];
+    if (c->db != r->db) {
+        snprintf(a, sizeof(a), "%d", r->db);
+        out = add_words(out, c, 2, (const char *const[]){"SELECT", a}, NULL);
+        c->db = r->db;
+    }
+    if (c->resp != r->resp) {
+        snprintf(a, sizeof(a), "%d", r->resp);
+        out = add_words(out, c, 2, (const char *const[]){"HELLO", a}, NULL);
+        c->resp = r->resp;
+    }
+    if (r->own && !r->own->opened) {
+        snprintf(a, sizeof(a), "%llu", (unsigned long long)r->sid);
+        out = add_words(out, c, 3, (const char *const[]){"CLIENT", "SESSION-OPEN", a}, r->own);
+    }
+    snprintf(a, sizeof(a), "%llu", (unsigned long long)r->sid);
+    snprintf(b, sizeof(b), "%llu", (unsigned long long)r->seq);
+    out = add_words(out, c, 4, (const char *const[]){"CLIENT", "SESSION", a, b}, NULL);
+    out = dstr_cat(out, r->cmd, dstr_len(r->cmd));
+    fifo_push(c, r, NULL);
+    r->on = c;
+    r->sends++;
+    if (c->up) {
+        conn_write(c, out);
+    } else {
+        c->early = dstr_cat(c->early, out, dstr_len(out));
+        dstr_free(out);
+    }
+}
+
+/* Give up on the writes that waited too long to be sent again (their
+ * clients learn the outcome is unknown) or whose clients left, then send
+ * the others to the node that leads now. */
+static void retry(forwarder *f)
+{
+    uint64_t now = uv_now(f->loop);
+    fwd_req *r = f->first;
+    while (r) {
+        fwd_req *next = r->next;
+        if (!r->on && !client_waits(f, r->client)) {
+            req_free(f, r, 0);
+        } else if (!r->on && now >= r->retry_until) {
+            deliver(f, r->client, fwd_lost, sizeof(fwd_lost) - 1);
+            req_free(f, r, 0);
+        }
+        r = next;
+    }
+    if (!f->first) return;
+    /* A leader elected while this link still looks fine (the old one
+     * paused): its writes go to the new one. */
+    fwd_conn *c = conn_to_leader(f);
+    if (!c) return;
+    for (r = f->first; r; r = r->next)
+        if (!r->on) req_send(c, r);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    forwarder *f = t->data;
+    retry(f);
+    if (!f->first) {
+        uv_timer_stop(&f->timer);
+        f->timing = 0;
+    }
+}
+
+static void timer_want(forwarder *f)
+{
+    if (f->timing) return;
+    f->timing = uv_timer_start(&f->timer, on_timer, FWD_CHECK_MS, FWD_CHECK_MS) == 0;
+}
+
+forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth, fwd_leader_fn leader, void *priv,
+                   uint64_t seed)
 {
     forwarder *f = cm_calloc(1, sizeof(*f));
+    if (uv_timer_init(loop, &f->timer) != 0) {
+        cm_free(f);
+        return NULL;
+    }
+    f->timer.data = f;
     f->loop = loop;
     f->net = n;
     f->auth = auth ? dstr_from_cstr(auth) : NULL;
+    f->leader = leader;
+    f->leader_priv = priv;
+    crand_seed(&f->rng, seed);
     return f;
 }
+
+static void on_timer_closed(uv_handle_t *h) { cm_free(h->data); }
 
 void fwd_close(forwarder *f)
 {
@@ -303,54 +565,44 @@ void fwd_close(forwarder *f)
         f->conn = NULL;
         conn_drop(c);
     }
+    while (f->first)
+        req_free(f, f->first, 0);
+    while (f->pool) {
+        fwd_sess *s = f->pool;
+        f->pool = s->next;
+        cm_free(s);
+    }
     dstr_free(f->auth);
-    cm_free(f);
+    uv_close((uv_handle_t *)&f->timer, on_timer_closed);
 }
 
-int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_session *s, int argc,
-             const cslice *argv)
+int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv)
 {
-    if (f->conn && f->target != id) conn_drop(f->conn);
-    if (!f->conn) {
-        f->conn = conn_open(f, host, port);
-        if (!f->conn) return -1;
-        f->target = id;
-        if (f->auth) { /* its reply is skipped like SELECT's */
-            f->conn->early = dstr_cat(f->conn->early, f->auth, dstr_len(f->auth));
-            fifo_push(f->conn, 0);
-        }
-    }
-    fwd_conn *c = f->conn;
-    dstr out = dstr_with_cap(256);
-    char num[16];
-    if (c->db != s->db) {
-        snprintf(num, sizeof(num), "%d", s->db);
-        out = add_words(out, c, "SELECT", num);
-        c->db = s->db;
-    }
-    if (c->resp != s->resp) {
-        snprintf(num, sizeof(num), "%d", s->resp);
-        out = add_words(out, c, "HELLO", num);
-        c->resp = s->resp;
-    }
+    fwd_conn *c = conn_to_leader(f);
+    if (!c) return -1;
+    fwd_req *r = cm_calloc(1, sizeof(*r));
+    r->client = s->id;
+    r->db = s->db;
+    r->resp = s->resp;
     if (s->flags & SESS_SEQ) {
         /* the client's own exactly-once session goes with its write */
-        char sid[24], seq[24];
-        snprintf(sid, sizeof(sid), "%llu", (unsigned long long)s->seq_sid);
-        snprintf(seq, sizeof(seq), "%llu", (unsigned long long)s->seq_no);
-        cslice words[4] = {{"CLIENT", 6}, {"SESSION", 7}, {sid, strlen(sid)}, {seq, strlen(seq)}};
-        fifo_push(c, 0);
-        out = add_command(out, 4, words);
+        r->sid = s->seq_sid;
+        r->seq = s->seq_no;
         s->flags &= ~SESS_SEQ;
-    }
-    out = add_command(out, argc, argv);
-    fifo_push(c, s->id);
-    s->flags |= SESS_FORWARDED;
-    if (c->up) {
-        conn_write(c, out);
     } else {
-        c->early = dstr_cat(c->early, out, dstr_len(out));
-        dstr_free(out);
+        r->own = sess_take(f);
+        r->sid = r->own->id;
+        r->seq = r->own->next_seq++;
     }
+    r->cmd = add_command(dstr_with_cap(64), argc, argv);
+    r->prev = f->last;
+    if (f->last)
+        f->last->next = r;
+    else
+        f->first = r;
+    f->last = r;
+    s->flags |= SESS_FORWARDED;
+    req_send(c, r);
+    timer_want(f);
     return 0;
 }

@@ -6,9 +6,17 @@
  * command in order; replies come back in the same order and go to the
  * clients that sent them (those still connected).  The connection follows
  * the client's db (SELECT) and protocol (HELLO) as it goes, their own
- * replies skipped.  If the connection breaks or the leader changes with
- * commands in flight, their clients get an error saying the outcome is
- * unknown: never a success that did not happen. */
+ * replies skipped.
+ *
+ * Every write goes under an exactly-once session (CLIENT SESSION,
+ * src/repl/csession.h): the client's own if it named one, else one of the
+ * forwarder's, opened by the forwarder and used by one write at a time.
+ * If the connection breaks or another node is elected while writes are in
+ * flight, the forwarder sends them again, with the same session and
+ * number, to whichever node leads (this one included) until they are
+ * answered: each applies once and its client gets its real reply.  A
+ * write that could not be sent again within FWD_RETRY_MS gets an error
+ * saying its outcome is unknown: never a success that did not happen. */
 #ifndef CAIRN_FORWARD_H
 #define CAIRN_FORWARD_H
 
@@ -19,16 +27,21 @@
 
 typedef struct forwarder forwarder;
 
+/* Where the leader is now: 1 with its id and address (this node's own
+ * when it leads), or 0 while no node leads. */
+typedef int (*fwd_leader_fn)(void *priv, uint64_t *id, char *host, size_t hostlen, int *port);
+
 /* auth: the RESP of the AUTH command a connection starts with (copied),
- * or NULL. */
-forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth);
+ * or NULL.  seed: for the ids of the forwarder's sessions.  Returns NULL
+ * if the loop refuses a timer. */
+forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth, fwd_leader_fn leader, void *priv,
+                   uint64_t seed);
 /* Close the connection; the loop frees what remains. */
 void fwd_close(forwarder *f);
-/* Forward the command of session s to the leader `id` at host:port.  The
- * session is flagged SESS_FORWARDED (its client waits) until the reply is
- * in its output.  Returns 0, or -1 if it cannot be forwarded now. */
-int fwd_send(forwarder *f, uint64_t id, const char *host, int port, cairn_session *s, int argc,
-             const cslice *argv);
+/* Forward the write of session s to the leader.  The session is flagged
+ * SESS_FORWARDED (its client waits) until the reply is in its output.
+ * Returns 0, or -1 if it cannot be forwarded now. */
+int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv);
 
 /* The size of the RESP2/RESP3 reply at buf[0..len): > 0 once complete, 0
  * while more bytes are needed, -1 if it is not RESP. */

@@ -959,6 +959,12 @@ const repl_peer *repl_node_leader(const repl_node *n)
     return lead == n->cfg.id ? NULL : peer_of(n, lead);
 }
 
+const repl_peer *repl_node_leader_addr(const repl_node *n)
+{
+    uint64_t lead = raft_get_leader(n->r);
+    return lead == RAFT_NONE ? NULL : peer_of(n, lead);
+}
+
 raft *repl_node_raft(repl_node *n) { return n->r; }
 
 session_table *repl_node_sessions(repl_node *n) { return n->sessions; }

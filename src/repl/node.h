@@ -115,6 +115,8 @@ const repl_node_config *repl_node_config_of(const repl_node *n);
 /* The leader as this follower knows it (NULL if none, or if this node
  * leads). */
 const repl_peer *repl_node_leader(const repl_node *n);
+/* The leader's address, this node's own when it leads (NULL if none). */
+const repl_peer *repl_node_leader_addr(const repl_node *n);
 raft *repl_node_raft(repl_node *n);
 /* The client sessions of CLIENT SESSION (csession.h): replicated state,
  * rebuilt with the dataset. */

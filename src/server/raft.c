@@ -198,18 +198,31 @@ void server_seq_done(void *priv, cmd_call *c, rbuf_mark mark)
     if (srv->node) csession_done(repl_node_sessions(srv->node), c, mark);
 }
 
+static int fwd_leader(void *priv, uint64_t *id, char *host, size_t hostlen, int *port)
+{
+    cairn_server *srv = priv;
+    const repl_peer *p = srv->node ? repl_node_leader_addr(srv->node) : NULL;
+    if (!p) return 0;
+    *id = p->id;
+    snprintf(host, hostlen, "%s", p->host);
+    *port = p->port;
+    return 1;
+}
+
 int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv)
 {
     cairn_server *srv = priv;
-    if (!srv->node || !srv->cfg.raft_follower_proxy) return 0;
-    const repl_peer *lead = repl_node_leader(srv->node);
-    if (!lead) return 0;
+    if (!srv->node || !srv->cfg.raft_follower_proxy || !repl_node_leader(srv->node)) return 0;
     if (!srv->fwd) {
+        uint64_t seed;
+        if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+            seed = (uint64_t)srv->start_ms ^ (uint64_t)srv->cfg.raft_id;
         dstr auth = node_auth(&srv->cfg);
-        srv->fwd = fwd_new(&srv->loop, &srv->net, auth);
+        srv->fwd = fwd_new(&srv->loop, &srv->net, auth, fwd_leader, srv, seed);
         dstr_free(auth);
+        if (!srv->fwd) return 0;
     }
-    return fwd_send(srv->fwd, lead->id, lead->host, lead->port, s, argc, argv) == 0;
+    return fwd_send(srv->fwd, s, argc, argv) == 0;
 }
 
 void server_raft_stop(cairn_server *srv)

@@ -595,6 +595,7 @@ static void start_snapshot(repl_node *n)
     }
     n->snap_child = pid;
     n->snap_start_us = clock_mono_us();
+    rstore_roll(n->st);
     n->host.log(n->host.priv, LL_NOTICE, "Raft: snapshot at %llu started by pid %d",
                 (unsigned long long)m.index, (int)pid);
 }

@@ -39,6 +39,7 @@ struct raft_storage {
     int fd; /* the last segment, or -1 */
     int failed;
     int dir_dirty; /* a segment was created: fsync the directory */
+    int roll;      /* the next entry starts a new segment */
     raft_hard_state hs;
     raft_entry *rec;
     size_t nrec;
@@ -835,9 +836,10 @@ int rstore_append(raft_storage *s, const raft_entry *ents, size_t n)
     for (size_t i = 0; i < n; i++) {
         const raft_entry *e = &ents[i];
         segment *g = s->nsegs ? &s->segs[s->nsegs - 1] : NULL;
-        if (!g || g->size >= s->seg_bytes) {
+        if (!g || g->size >= s->seg_bytes || s->roll) {
             if (new_segment(s, e->index) != 0) return -1;
             g = &s->segs[s->nsegs - 1];
+            s->roll = 0;
         }
         hdr[0] = RECORD_MAGIC;
         hdr[1] = RECORD_VERSION;
@@ -859,6 +861,8 @@ int rstore_append(raft_storage *s, const raft_entry *ents, size_t n)
     }
     return 0;
 }
+
+void rstore_roll(raft_storage *s) { s->roll = s->nsegs && s->segs[s->nsegs - 1].count; }
 
 int rstore_sync(raft_storage *s)
 {

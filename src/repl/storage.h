@@ -76,6 +76,11 @@ void rstore_release_recovered(raft_storage *s);
  * ents[0].index on.  Not durable until rstore_sync(). */
 int rstore_append(raft_storage *s, const raft_entry *ents, size_t n);
 int rstore_sync(raft_storage *s);
+/* The next entry appended starts a new segment.  A node calls it as it
+ * starts a snapshot: the next snapshot then covers whole segments and
+ * deletes them, so the log on disk is what came since about the previous
+ * snapshot, not up to a whole segment_bytes more. */
+void rstore_roll(raft_storage *s);
 /* Durable when it returns 0. */
 int rstore_set_hard_state(raft_storage *s, const raft_hard_state *hs);
 /* Index of the last stored entry (or the snapshot's, if later). */

@@ -483,6 +483,40 @@ static void test_own_snapshot_beside_a_received_one(void)
     rm_dir();
 }
 
+/* A roll starts a new segment with the next entry, so a snapshot after it
+ * covers whole segments: the log on disk shrinks to what follows. */
+static void test_roll_lets_a_snapshot_cut_everything_before(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256];
+    raft_storage *s;
+    REQUIRE(rstore_open(dir, 1 << 20, &s, err, sizeof(err)) == 0);
+    rstore_roll(s); /* nothing stored yet: nothing to roll */
+    CHECK_EQ_LL(append_range(s, 1, 30, 1), 0);
+    CHECK_EQ_LL(count_segments(), 1);
+    rstore_roll(s);
+    CHECK_EQ_LL(count_segments(), 1);
+    CHECK_EQ_LL(append_range(s, 31, 40, 1), 0);
+    CHECK_EQ_LL(count_segments(), 2);
+    CHECK_EQ_LL(append_range(s, 41, 45, 1), 0);
+    CHECK_EQ_LL(count_segments(), 2);
+    /* a snapshot at 30 covers the first segment whole */
+    CHECK_EQ_LL(write_snapshot(s, 30, 1, "at 30"), 0);
+    CHECK_EQ_LL(count_segments(), 1);
+    raft_hard_state hs = {.term = 1, .commit = 45};
+    CHECK_EQ_LL(rstore_set_hard_state(s, &hs), 0);
+    CHECK_EQ_LL(rstore_sync(s), 0);
+    s = reopen(s, err);
+    REQUIRE(s);
+    size_t n;
+    const raft_entry *e = rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 15);
+    CHECK_EQ_LL(e[0].index, 31);
+    rstore_close(s);
+    rm_dir();
+}
+
 int main(void)
 {
     TEST(test_roundtrip_and_segments);
@@ -492,5 +526,6 @@ int main(void)
     TEST(test_snapshot_roundtrip_and_cut);
     TEST(test_snapshot_crash_points);
     TEST(test_own_snapshot_beside_a_received_one);
+    TEST(test_roll_lets_a_snapshot_cut_everything_before);
     return TEST_REPORT();
 }

@@ -615,7 +615,12 @@ static void finish_snapshot(repl_node *n, int ok, int sig)
     }
     raft_snapshot_meta *m = &n->snap_meta;
     int rc = rstore_bg_adopt(n->st, m);
-    if (rc == RSTORE_BG_STALE) return;
+    if (rc == RSTORE_BG_STALE) {
+        n->host.log(n->host.priv, LL_NOTICE,
+                    "Raft: snapshot at %llu dropped: a newer one came from the leader meanwhile",
+                    (unsigned long long)m->index);
+        return;
+    }
     if (rc == RSTORE_BG_BAD) {
         snapshot_failed(n, "its file is not the snapshot expected, or could not be renamed");
         return;

@@ -76,6 +76,7 @@ int cairn_libversion_number(void);
 #define CAIRN_CORRUPT  6 /* persisted data is damaged (persistence) */
 #define CAIRN_NOTSUP   7 /* the operation is not supported by this build */
 #define CAIRN_INTERNAL 8 /* an internal invariant failed: a bug, please report */
+#define CAIRN_TIMEOUT  9 /* a replicated node did not get the group's answer in time */
 
 /* A static English description of rc ("not an error", "out of memory",
  * ...).  Never NULL; unknown codes give "unknown error". */
@@ -118,10 +119,27 @@ typedef struct cairn_options {
      * appendfsync.  CAIRN_SYNC_DEFAULT keeps the configuration's
      * `appendfsync` (everysec unless `config` says otherwise). */
     int sync;
+    /* Replication (docs/embedding.md, "A member of a Raft group"): with
+     * raft_id and raft_peers set (and a dir, which holds the Raft log),
+     * the handle is a member of a Raft group, as cairn-server is with
+     * raft-id and raft-peers, and the groups may mix both.  raft_peers
+     * uses raft-peers's syntax, "1@10.0.0.1:7001,2@10.0.0.2:7002,...",
+     * this node included: the handle listens on its own entry's address
+     * for the other nodes (and for Redis clients), on a thread of its own.
+     * raft_id 0, the default, is a standalone store. */
+    int raft_id;
+    /* The longest cairn_command() waits for the group (a write to commit,
+     * a follower's read round, the leader's reply to a forwarded write)
+     * before it returns CAIRN_TIMEOUT; 0 means 5000 ms. */
+    int raft_timeout_ms;
     /* Reserved for future options; cairn_options_init() zeroes them and
-     * they must stay zero. */
-    int reserved_int[7];
-    void *reserved_ptr[8];
+     * they must stay zero.  (New fields are carved out of these arrays so
+     * that the structure keeps its size and every field its offset.) */
+    int reserved_int[5];
+    const char *raft_peers;
+    /* What every node's RAFT MSG must carry (raft-secret), or NULL. */
+    const char *raft_secret;
+    void *reserved_ptr[6];
 } cairn_options;
 
 /* Values of cairn_options.sync. */
@@ -231,6 +249,13 @@ void cairn_reply_free(cairn_reply *r);
  * command runs alone, under a mutex held by the handle, so commands are
  * serialised (and atomic) in some order.  Two handles never contend.
  *
+ * On a member of a Raft group (cairn_options.raft_id) the call also waits
+ * for the group: a write returns once committed, a follower forwards
+ * writes to the leader and returns its reply, and reads are linearizable
+ * (a follower first learns the leader's commit index).  Past
+ * raft_timeout_ms it returns CAIRN_TIMEOUT with no reply: the write may or
+ * may not be applied; CAIRN_ERROR likewise if leadership is lost first.
+ *
  * Returns CAIRN_MISUSE for a NULL handle or argv, argc < 1, a NULL
  * argument, or a handle whose open failed; the message is in
  * cairn_errmsg().  With a directory, CAIRN_IOERR means the command changed
@@ -300,7 +325,8 @@ int cairn_next_message(cairn *db, cairn_reply **msg);
  * handler, one line (NUL-terminated, without a newline) per call, if its
  * level is at least the handler's.  The handler runs on the thread of
  * the command that logs, with the handle locked: it must not call back
- * into the same handle. */
+ * into the same handle.  On a member of a Raft group, the node's messages
+ * (elections, its links) come from the node's own thread, locked too. */
 typedef void (*cairn_log_handler)(void *priv, int level, const char *msg);
 
 /* Set the handler and the least level it gets (CAIRN_LOG_NOTICE is

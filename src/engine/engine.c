@@ -342,7 +342,7 @@ static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd
      * refuses. */
     const cairn_host_ops *h = e->host;
     if ((flags & CMD_WRITE) && why == e->repl_refuse_write && !exec && !(s->flags & SESS_MULTI) &&
-        !(cmd->flags & CMD_BLOCKING) && (s->flags & SESS_CAN_BLOCK) && h && h->repl_forward &&
+        !(cmd->flags & CMD_BLOCKING) && h && h->repl_forward &&
         h->repl_forward(e->host_priv, s, argc, argv))
         return 1;
     if (exec) {

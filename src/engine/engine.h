@@ -210,7 +210,8 @@ typedef struct cairn_host_ops {
     int (*repl_cmd)(void *priv, cmd_call *c);
     /* A follower got a write: returns 1 if the host forwarded it to the
      * leader (s is flagged SESS_FORWARDED; the reply comes later), 0 to
-     * refuse it with -READONLY. */
+     * refuse it with -READONLY.  The host decides which sessions can wait
+     * for the reply (a connection, an embedded handle; not a script's). */
     int (*repl_forward)(void *priv, cairn_session *s, int argc, const cslice *argv);
     /* Exactly-once writes (CLIENT SESSION): c is the write that s named a
      * session and sequence number for.  Returns 1 if the host answered it

@@ -36,7 +36,13 @@
 #include "../log/clock.h"
 #include "../log/fileio.h"
 #include "../log/persist.h"
+#include "embed_node.h"
 #include "reply_tree.h"
+
+/* The ABI rule of cairn.h: options grow out of the reserved space, so the
+ * structure keeps its size (checked where pointers are 8 bytes). */
+_Static_assert(sizeof(void *) != 8 || sizeof(cairn_options) == 128,
+               "cairn_options changed size: carve new fields out of the reserved arrays");
 
 #define CAIRN_ERRMSG_MAX 256
 /* Arguments of cairn_commandl(), and how many cairn_command() keeps on
@@ -59,6 +65,7 @@ struct cairn {
     int64_t last_cron_ms; /* when background work last ran (monotonic) */
     wall_clock wall;      /* command time: never goes backwards */
     persist *persist;     /* the directory's log and snapshots, or NULL */
+    embed_node *node;     /* a member of a Raft group (embed_node.h), or NULL */
     /* Pub/sub messages for the session (its s->out), RESP3 push frames,
      * and the decoded ones cairn_next_message() hands out, oldest at
      * pending[pending_head]. */
@@ -105,6 +112,7 @@ const char *cairn_errstr(int rc)
     case CAIRN_CORRUPT: return "persisted data is corrupt";
     case CAIRN_NOTSUP: return "operation not supported";
     case CAIRN_INTERNAL: return "internal error";
+    case CAIRN_TIMEOUT: return "timed out waiting for the replicated group";
     default: return "unknown error";
     }
 }
@@ -351,14 +359,17 @@ static void embed_log(void *priv, int level, const char *fmt, ...)
 /* Open (creating it if needed) and load the directory: lock it, load its
  * snapshot and log, open the log for appending.  Returns CAIRN_OK or an
  * error recorded on db, with nothing left open. */
-static int open_dir(cairn *db, cairn_engine *e, const char *dir)
+static int open_dir(cairn *db, cairn_engine *e, const char *dir, int raft, char *real)
 {
-    char real[PATH_MAX], err[1024];
+    char err[1024];
     if (make_dir(dir) != 0 || !realpath(dir, real))
         return set_error(db, CAIRN_IOERR, "cairn_options.dir '%s': %s", dir, strerror(errno));
     persist_host host = {.log = embed_log, .priv = db, .can_fork = 0};
     persist *p = persist_new(e, &host);
     int rc = persist_open(p, real, err, sizeof(err));
+    /* A Raft member's log is its command log (its directory's raft/), as
+     * a server's: the directory is only locked here, nothing loaded. */
+    if (rc == 0 && raft) persist_skip_load(p);
     while (rc == 0) {
         int step = persist_load_step(p, 1000000, err, sizeof(err));
         if (step == PERSIST_DONE) break;
@@ -375,6 +386,52 @@ static int open_dir(cairn *db, cairn_engine *e, const char *dir)
     return CAIRN_OK;
 }
 
+/* The node's background work, from its thread (handle locked). */
+static void node_cron(void *priv)
+{
+    cairn *db = priv;
+    engine_mem_enter(db->engine);
+    embed_cron(db, command_time_us(db));
+    engine_mem_leave(db->engine);
+}
+
+/* Make the open handle a member of its Raft group (the last step of
+ * opening: the node's thread runs commands on it at once). */
+static int open_node(cairn *db, const cairn_options *opts, const char *real)
+{
+    char path[PATH_MAX + 8], err[CAIRN_ERRMSG_MAX];
+    snprintf(path, sizeof(path), "%s/raft", real);
+    embed_node_config cfg = {.id = (uint64_t)opts->raft_id,
+                             .peers = opts->raft_peers,
+                             .secret = opts->raft_secret,
+                             .dir = path,
+                             .timeout_ms =
+                                 opts->raft_timeout_ms > 0 ? opts->raft_timeout_ms : 5000};
+    embed_node_handle h = {.lock = &db->lock,
+                           .session = &db->session,
+                           .out = &db->out,
+                           .ops = &embed_persist_host_ops,
+                           .priv = db,
+                           .cron = node_cron};
+    if (embed_node_open(db->engine, &cfg, &h, &db->node, err, sizeof(err)) != 0)
+        return set_error(db, CAIRN_ERROR, "%s", err);
+    return CAIRN_OK;
+}
+
+static int check_raft_options(cairn *db, const cairn_options *opts)
+{
+    if (!opts->raft_id && !opts->raft_peers) return CAIRN_OK;
+    if (opts->raft_id <= 0 || !opts->raft_peers || !opts->raft_peers[0])
+        return set_error(db, CAIRN_MISUSE,
+                         "cairn_options: raft_id (> 0) and raft_peers go together");
+    if (!opts->dir)
+        return set_error(db, CAIRN_MISUSE,
+                         "cairn_options: a member of a Raft group needs a dir for its log");
+    if (opts->raft_timeout_ms < 0)
+        return set_error(db, CAIRN_MISUSE, "cairn_options.raft_timeout_ms must not be negative");
+    return CAIRN_OK;
+}
+
 /* Create the engine from opts.  Returns CAIRN_OK or an error recorded on
  * db; on error no engine is left behind. */
 static int open_engine(cairn *db, const cairn_options *opts)
@@ -388,6 +445,8 @@ static int open_engine(cairn *db, const cairn_options *opts)
     if (opts->databases < 0)
         return set_error(db, CAIRN_MISUSE, "cairn_options.databases must be positive (got %d)",
                          opts->databases);
+    if (check_raft_options(db, opts) != CAIRN_OK) return CAIRN_MISUSE;
+    int raft = opts->raft_id > 0;
 
     uint8_t seed[32];
     if (make_seed(opts->seed, seed) != 0)
@@ -403,7 +462,7 @@ static int open_engine(cairn *db, const cairn_options *opts)
     /* A store with a directory logs by default and takes no snapshots
      * unless asked (`config` may say otherwise). */
     if (opts->dir) {
-        config_set(e, "appendonly", "yes", 1, err, sizeof(err));
+        config_set(e, "appendonly", raft ? "no" : "yes", 1, err, sizeof(err));
         config_set(e, "save", "", 1, err, sizeof(err));
     }
     if (opts->databases > 0) {
@@ -433,8 +492,9 @@ static int open_engine(cairn *db, const cairn_options *opts)
     engine_set_host(e, opts->dir ? &embed_persist_host_ops : &embed_host_ops, db);
     engine_set_clock(e, clock_mono_ns);
     engine_start(e, now_ms);
+    char real[PATH_MAX];
     if (opts->dir) {
-        int rc = open_dir(db, e, opts->dir);
+        int rc = open_dir(db, e, opts->dir, raft, real);
         if (rc != CAIRN_OK) {
             engine_free(e);
             return rc;
@@ -447,9 +507,12 @@ static int open_engine(cairn *db, const cairn_options *opts)
     rbuf_init(&db->out, 3);
     rbuf_init(&db->msgs, 3);
     db->session.out = &db->msgs;
+    int rc = raft ? open_node(db, opts, real) : CAIRN_OK;
     engine_mem_leave(e);
-    return CAIRN_OK;
+    return rc;
 }
+
+static void close_store(cairn *db);
 
 int cairn_open(const cairn_options *opts, cairn **out)
 {
@@ -482,13 +545,16 @@ int cairn_open(const cairn_options *opts, cairn **out)
         rc = set_error(db, CAIRN_NOMEM, "could not create the C numeric locale");
     else
         rc = open_engine(db, opts);
-    if (rc != CAIRN_OK) snprintf(db->open_err, sizeof(db->open_err), "%s", cairn_errmsg(db));
+    if (rc != CAIRN_OK) {
+        snprintf(db->open_err, sizeof(db->open_err), "%s", cairn_errmsg(db));
+        close_store(db);
+    }
     return rc;
 }
 
-void cairn_close(cairn *db)
+/* Free the store of an open handle (after its node, if any, stopped). */
+static void close_store(cairn *db)
 {
-    if (!db) return;
     if (db->persist) {
         /* Everything logged reaches the disk before the handle goes. */
         persist_shutdown(db->persist, 0);
@@ -503,7 +569,17 @@ void cairn_close(cairn *db)
         for (size_t i = db->pending_head; i < db->npending; i++)
             cairn_reply_free(db->pending[i]);
         cm_free(db->pending);
+        db->pending = NULL;
     }
+    db->persist = NULL;
+    db->engine = NULL;
+}
+
+void cairn_close(cairn *db)
+{
+    if (!db) return;
+    embed_node_close(db->node);
+    close_store(db);
     if (db->c_locale != (locale_t)0) freelocale(db->c_locale);
     errslot *slot = db->errslots;
     while (slot) {
@@ -585,6 +661,10 @@ static int run_locked(cairn *db, int argc, const cslice *args)
         s->flags |= SESS_REPLY_SKIP;
     }
 
+    char err[CAIRN_ERRMSG_MAX];
+    /* A follower's reads wait for a read round first. */
+    int rc = db->node ? embed_node_admit(db->node, err, sizeof(err)) : CAIRN_OK;
+    if (rc != CAIRN_OK) return set_error(db, rc, "%s", err);
     int64_t now_us = command_time_us(db);
     embed_cron(db, now_us);
     uint64_t logged = db->persist ? persist_appended(db->persist) : 0;
@@ -597,6 +677,13 @@ static int run_locked(cairn *db, int argc, const cslice *args)
     }
     /* Each command is an iteration of an embedding's loop. */
     tracking_broadcast(db->engine);
+    /* A member of a group hands the reply back once the group has it: a
+     * forwarded write's from the leader, a write once committed. */
+    rc = db->node ? embed_node_settle(db->node, err, sizeof(err)) : CAIRN_OK;
+    if (rc != CAIRN_OK) {
+        rbuf_reset(b);
+        return set_error(db, rc, "%s", err);
+    }
     /* Group commit of one: the entry is written (and fsynced under
      * CAIRN_SYNC_ALWAYS) before the reply is handed back.  If this
      * command's entry could not be, the caller must not take the reply as
@@ -757,6 +844,10 @@ int cairn_command(cairn *db, int argc, const char *const *argv, const size_t *ar
         args[i].len = argvlen ? argvlen[i] : strlen(argv[i]);
     }
 
+    /* A member of a group runs one command of the handle's at a time: a
+     * command waiting for the group lets the node's thread have the lock,
+     * not another command. */
+    if (db->node) embed_node_begin(db->node);
     pthread_mutex_lock(&db->lock);
     int rc = execute_locked(db, argc, args, out);
     cairn_reply *msgs = NULL;
@@ -764,6 +855,7 @@ int cairn_command(cairn *db, int argc, const char *const *argv, const size_t *ar
     void *handler_priv = db->handler_priv;
     if (handler && db->msgs.bytes) take_messages(db, &msgs);
     pthread_mutex_unlock(&db->lock);
+    if (db->node) embed_node_end(db->node);
 
     if (msgs) dispatch_messages(msgs, handler, handler_priv);
     if (args != stack_args) cm_free(args);

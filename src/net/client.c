@@ -758,9 +758,10 @@ static int has_resumed(const net *n)
  * every client logged), then write every client's output -- so no reply
  * ever leaves before its log entry is durable.  A client whose entries
  * could not be made durable (a failing disk) keeps its output queued. */
-static void on_flush(uv_prepare_t *h)
+static void on_flush(uv_prepare_t *h) { net_flush(h->data); }
+
+void net_flush(net *n)
 {
-    net *n = h->data;
     run_resumed(n);
     if (n->hooks.commit) n->hooks.commit(n->hooks.priv);
     /* A replicated node may have let waiting clients in (admit) while it

@@ -178,6 +178,11 @@ int net_tls_configure(net *n);
  * commands) and write their replies, without waiting; accept new
  * connections too. */
 void net_serve_busy(net *n);
+/* What the loop does once per iteration before it polls (a prepare
+ * handle): run resumed clients, commit the log, write the replies that
+ * may go.  A host that runs the loop without blocking in it (libcairn's
+ * embedded node) calls it again after the loop's I/O callbacks. */
+void net_flush(net *n);
 /* Close every client and the flush handle (the loop then winds down). */
 void net_shutdown(net *n);
 void client_close(client *c);

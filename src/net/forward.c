@@ -63,6 +63,7 @@ struct forwarder {
     dstr auth; /* NULL: none */
     fwd_leader_fn leader;
     void *leader_priv;
+    fwd_waiters waiters; /* writes that are not the net's clients' */
     fwd_conn *conn;
     fwd_req *first, *last; /* every write not yet answered, oldest first */
     fwd_sess *pool;
@@ -198,6 +199,7 @@ static void req_free(forwarder *f, fwd_req *r, int known)
 /* Hand a reply to the client waiting for it, if it is still there. */
 static void deliver(forwarder *f, uint64_t id, const char *reply, size_t len)
 {
+    if (f->waiters.deliver && f->waiters.deliver(f->waiters.priv, id, reply, len)) return;
     client *cl = net_find_client(f->net, id);
     if (!cl || (cl->flags & CLIENT_CLOSING) || !(cl->sess.flags & SESS_FORWARDED)) return;
     rbuf_append(&cl->out, reply, len);
@@ -207,6 +209,8 @@ static void deliver(forwarder *f, uint64_t id, const char *reply, size_t len)
 
 static int client_waits(forwarder *f, uint64_t id)
 {
+    int w = f->waiters.waits ? f->waiters.waits(f->waiters.priv, id) : -1;
+    if (w >= 0) return w;
     client *cl = net_find_client(f->net, id);
     return cl && !(cl->flags & CLIENT_CLOSING) && (cl->sess.flags & SESS_FORWARDED);
 }
@@ -576,12 +580,22 @@ void fwd_close(forwarder *f)
     uv_close((uv_handle_t *)&f->timer, on_timer_closed);
 }
 
+void fwd_set_waiters(forwarder *f, const fwd_waiters *w) { f->waiters = *w; }
+
 int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv)
+{
+    s->flags |= SESS_FORWARDED;
+    if (fwd_send_as(f, s->id, s, argc, argv) == 0) return 0;
+    s->flags &= ~SESS_FORWARDED;
+    return -1;
+}
+
+int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv)
 {
     fwd_conn *c = conn_to_leader(f);
     if (!c) return -1;
     fwd_req *r = cm_calloc(1, sizeof(*r));
-    r->client = s->id;
+    r->client = reply_to;
     r->db = s->db;
     r->resp = s->resp;
     if (s->flags & SESS_SEQ) {
@@ -601,7 +615,6 @@ int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv)
     else
         f->first = r;
     f->last = r;
-    s->flags |= SESS_FORWARDED;
     req_send(c, r);
     timer_want(f);
     return 0;

@@ -43,6 +43,21 @@ void fwd_close(forwarder *f);
  * Returns 0, or -1 if it cannot be forwarded now. */
 int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv);
 
+/* Writers that are not the net's clients (an embedded handle's commands,
+ * src/lib/embed_node.c): their ids are the host's.  waits(priv, id) says
+ * whether such a writer still waits (1 or 0), or -1 for an id of the
+ * net's; deliver(priv, id, reply, len) returns 1 if it took the reply (an
+ * id of the host's), 0 to hand it to the net's client. */
+typedef struct fwd_waiters {
+    int (*waits)(void *priv, uint64_t id);
+    int (*deliver)(void *priv, uint64_t id, const char *reply, size_t len);
+    void *priv;
+} fwd_waiters;
+void fwd_set_waiters(forwarder *f, const fwd_waiters *w);
+/* Forward s's write (its db, protocol, CLIENT SESSION) with the reply
+ * going to the host's writer reply_to; s is not flagged. */
+int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv);
+
 /* The size of the RESP2/RESP3 reply at buf[0..len): > 0 once complete, 0
  * while more bytes are needed, -1 if it is not RESP. */
 long resp_reply_size(const char *buf, size_t len);

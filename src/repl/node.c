@@ -577,7 +577,10 @@ static void snapshot_failed(repl_node *n, const char *why)
                 (unsigned long long)n->snap_meta.index, why);
 }
 
-/* Fork a child that writes the snapshot at the applied index. */
+static void finish_snapshot(repl_node *n, int ok, int sig);
+
+/* Fork a child that writes the snapshot at the applied index (or write it
+ * here, if the node may not fork). */
 static void start_snapshot(repl_node *n)
 {
     raft_snapshot_meta m;
@@ -585,6 +588,12 @@ static void start_snapshot(repl_node *n)
         raft_snapshot_meta_at(n->r, n->applied, &m) != RAFT_OK)
         return;
     n->snap_meta = m;
+    n->snap_start_us = clock_mono_us();
+    rstore_roll(n->st);
+    if (!n->cfg.can_fork) {
+        finish_snapshot(n, write_snapshot(n, &m) == 0, 0);
+        return;
+    }
     pid_t pid = child_fork(n->e);
     if (pid == 0) _exit(write_snapshot(n, &m) == 0 ? 0 : 1);
     if (pid < 0) {
@@ -594,8 +603,6 @@ static void start_snapshot(repl_node *n)
         return;
     }
     n->snap_child = pid;
-    n->snap_start_us = clock_mono_us();
-    rstore_roll(n->st);
     n->host.log(n->host.priv, LL_NOTICE, "Raft: snapshot at %llu started by pid %d",
                 (unsigned long long)m.index, (int)pid);
 }

@@ -663,7 +663,7 @@ int main(int argc, char **argv)
     if (started && srv->cfg.pidfile && srv->cfg.pidfile[0]) unlink(srv->cfg.pidfile);
     if (started && srv->cfg.unixsocket && srv->cfg.unixsocket[0]) unlink(srv->cfg.unixsocket);
     if (srv->cron_fd >= 0) close(srv->cron_fd);
-    repl_node_free(srv->node);
+    member_free(&srv->raft);
     replica_free(srv);
     if (srv->persist) persist_free(srv->persist);
     metrics_free(srv);

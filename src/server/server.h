@@ -8,8 +8,7 @@
 #include "../engine/engine.h"
 #include "../log/persist.h"
 #include "../net/client.h"
-#include "../net/forward.h"
-#include "../net/peer.h"
+#include "../net/member.h"
 #include "../repl/node.h"
 
 /* A rate sampled by the cron (INFO instantaneous_*), as Redis does: the
@@ -94,10 +93,8 @@ typedef struct cairn_server {
     dstr notify_socket;      /* $NOTIFY_SOCKET under systemd */
     int notify_percent;      /* the loading progress last sent, or -1 */
     struct metrics *metrics; /* the Prometheus endpoint (metrics.c) */
-    repl_node *node;         /* a member of a Raft group, or NULL (raft.c) */
-    peer_set peers;
-    uv_timer_t raft_timer;
-    forwarder *fwd;          /* a follower's connection to the leader, once used */
+    repl_node *node;         /* a member of a Raft group (raft.node), or NULL (raft.c) */
+    member raft;
     struct replica *replica; /* the link to a Redis master (replica.c) */
     char limit_error[128];   /* why CONFIG SET maxclients failed (limits.c) */
 } cairn_server;

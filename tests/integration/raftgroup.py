@@ -188,15 +188,18 @@ class Link:
 
 
 class Group:
-    def __init__(self, size=3, extra_args=(), proxied=False, client_kw=None):
+    def __init__(self, size=3, extra_args=(), proxied=False, client_kw=None, node_class=None):
         """proxied: every node reaches every other through its own Link
         (group.links[(from_id, to_id)]), so tests can partition them.
-        client_kw: what every client of the tests passes (a password)."""
+        client_kw: what every client of the tests passes (a password).
+        node_class(id): the class of node id (an embedded member), Node if
+        not given."""
         self.extra_args = extra_args
         self.client_kw = dict(client_kw or {})
         ports = [free_port() for _ in range(size)]
         self.peers = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(ports))
-        self.nodes = [Node(self, i + 1, p) for i, p in enumerate(ports)]
+        self.nodes = [(node_class(i + 1) if node_class else Node)(self, i + 1, p)
+                      for i, p in enumerate(ports)]
         self.links = {}
         if proxied:
             for a in self.nodes:

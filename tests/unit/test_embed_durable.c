@@ -1,10 +1,13 @@
 /* The embedding API with a directory: the same durability as the server
  * (the log, snapshots, recovery, the directory lock), through cairn.h
  * only. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -203,6 +206,96 @@ static void test_bad_sync_option(void)
     cairn_close(db);
 }
 
+/* A loopback port nothing listens on now (the kernel's pick). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+static cairn *open_member(const char *dir, const char *peers, int *rc)
+{
+    cairn_options o;
+    cairn_options_init(&o);
+    o.dir = dir;
+    o.raft_id = 1;
+    o.raft_peers = peers;
+    o.raft_timeout_ms = 20000;
+    cairn *db;
+    *rc = cairn_open(&o, &db);
+    return db;
+}
+
+/* A group of one embedded member: it elects itself, acknowledges writes
+ * once committed to its Raft log, and a new handle on the directory
+ * recovers them from that log (not from an append-only file). */
+static void test_group_of_one_member(void)
+{
+    char buf[256], peers[64];
+    char *dir = make_tmpdir();
+    CHECK(dir != NULL);
+    int port = free_port();
+    CHECK(port > 0);
+    snprintf(peers, sizeof(peers), "1@127.0.0.1:%d", port);
+    int rc;
+    cairn *db = open_member(dir, peers, &rc);
+    CHECK_EQ_LL(rc, CAIRN_OK);
+    /* until it has elected itself, data commands are refused */
+    for (int i = 0; i < 2000 && strcmp(CMD(db, "SET", "k", "v1"), "OK") != 0; i++)
+        usleep(10000);
+    CHECK_STR(CMD(db, "SET", "k", "v1"), "OK");
+    CHECK_STR(CMD(db, "INCR", "n"), "1");
+    CHECK_STR(CMD(db, "GET", "k"), "v1");
+    CHECK_STR(CMD(db, "ROLE"), "(other)");
+    cairn_close(db);
+    struct stat st;
+    CHECK(stat(dir, &st) == 0);
+    char raft[128];
+    snprintf(raft, sizeof(raft), "%s/raft", dir);
+    CHECK(stat(raft, &st) == 0 && S_ISDIR(st.st_mode));
+
+    db = open_member(dir, peers, &rc);
+    CHECK_EQ_LL(rc, CAIRN_OK);
+    for (int i = 0; i < 2000 && strcmp(CMD(db, "GET", "k"), "v1") != 0; i++)
+        usleep(10000);
+    CHECK_STR(CMD(db, "GET", "k"), "v1");
+    CHECK_STR(CMD(db, "INCR", "n"), "2");
+    cairn_close(db);
+    rm_rf(dir);
+}
+
+static void test_member_options(void)
+{
+    cairn_options o;
+    cairn *db;
+    cairn_options_init(&o);
+    o.raft_id = 1; /* no peers */
+    CHECK_EQ_LL(cairn_open(&o, &db), CAIRN_MISUSE);
+    CHECK(strstr(cairn_errmsg(db), "raft_peers") != NULL);
+    cairn_close(db);
+    cairn_options_init(&o);
+    o.raft_id = 1;
+    o.raft_peers = "1@127.0.0.1:7001"; /* no dir for the log */
+    CHECK_EQ_LL(cairn_open(&o, &db), CAIRN_MISUSE);
+    CHECK(strstr(cairn_errmsg(db), "dir") != NULL);
+    cairn_close(db);
+    char *dir = make_tmpdir();
+    CHECK(dir != NULL);
+    int rc;
+    db = open_member(dir, "2@127.0.0.1:7001", &rc); /* id 1 is not in the list */
+    CHECK_EQ_LL(rc, CAIRN_ERROR);
+    CHECK(strstr(cairn_errmsg(db), "not in raft_peers") != NULL);
+    cairn_close(db);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     TEST(test_writes_survive_close_and_reopen);
@@ -211,5 +304,7 @@ int main(void)
     TEST(test_snapshot_only);
     TEST(test_damage_is_reported);
     TEST(test_bad_sync_option);
+    TEST(test_group_of_one_member);
+    TEST(test_member_options);
     return TEST_REPORT();
 }

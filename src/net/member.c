@@ -1,0 +1,247 @@
+/* member.c -- a member of a Raft group on a libuv loop; see member.h. */
+#include "member.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "../engine/cmd.h"
+#include "../log/clock.h"
+#include "../repl/csession.h"
+
+static void node_send(void *priv, uint64_t to, const char *data, size_t len)
+{
+    member *m = priv;
+    peer_set_send(&m->peers, to, data, len);
+}
+
+static void node_send_done(void *priv)
+{
+    member *m = priv;
+    peer_set_flush(&m->peers);
+}
+
+static void node_abort_waiting(void *priv)
+{
+    member *m = priv;
+    net_close_waiting(m->net);
+    if (m->host.abort_waiting) m->host.abort_waiting(m->host.priv);
+}
+
+static void node_resume_readers(void *priv)
+{
+    member *m = priv;
+    net_resume_admitted(m->net);
+    if (m->host.resume_readers) m->host.resume_readers(m->host.priv);
+}
+
+static void node_fatal(void *priv, const char *why)
+{
+    member *m = priv;
+    m->host.fatal(m->host.priv, why);
+}
+
+static void node_set_peer(void *priv, uint64_t id, const char *host, int port)
+{
+    member *m = priv;
+    peer_set_put(&m->peers, id, host, port);
+}
+
+static void node_log(void *priv, int level, const char *fmt, ...)
+{
+    member *m = priv;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    m->host.log(m->host.priv, level, "%s", msg);
+}
+
+static void hook_flush(void *priv)
+{
+    member *m = priv;
+    repl_node_flush(m->node);
+}
+
+static uint64_t hook_appended(void *priv)
+{
+    member *m = priv;
+    return repl_node_appended(m->node);
+}
+
+static uint64_t hook_durable(void *priv)
+{
+    member *m = priv;
+    return repl_node_durable(m->node);
+}
+
+static uint64_t hook_observed(void *priv)
+{
+    member *m = priv;
+    return repl_node_observed(m->node);
+}
+
+static int hook_admit(void *priv, uint64_t *ticket)
+{
+    member *m = priv;
+    return repl_node_admit(m->node, ticket);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    member *m = t->data;
+    peer_set_tick(&m->peers);
+    repl_node_tick(m->node);
+}
+
+/* What a node's connections to the others start with when the group
+ * requires a password: `AUTH [masteruser] masterauth`, as a Redis
+ * replica authenticates to its master (NULL: no AUTH). */
+static dstr node_auth(const member_config *cfg)
+{
+    if (!cfg->masterauth || !cfg->masterauth[0]) return NULL;
+    int user = cfg->masteruser && cfg->masteruser[0];
+    dstr out = dstr_catfmt(dstr_with_cap(64), "*%d\r\n$4\r\nAUTH\r\n", user ? 3 : 2);
+    if (user) out = dstr_catfmt(out, "$%zu\r\n%s\r\n", strlen(cfg->masteruser), cfg->masteruser);
+    return dstr_catfmt(out, "$%zu\r\n%s\r\n", strlen(cfg->masterauth), cfg->masterauth);
+}
+
+/* The node's settings from the member's: failover within a second or so
+ * (an election timeout of 500 to 1000 ms, heartbeats 8 times as often). */
+static int node_config(const member_config *cfg, repl_node_config *nc, char *err, size_t errlen)
+{
+    memset(nc, 0, sizeof(*nc));
+    nc->id = cfg->id;
+    if (repl_parse_peers(cfg->peers, nc, err, errlen) != 0) return -1;
+    snprintf(nc->secret, sizeof(nc->secret), "%s", cfg->secret ? cfg->secret : "");
+    snprintf(nc->group_name, sizeof(nc->group_name), "%s",
+             cfg->group_name ? cfg->group_name : "cairn");
+    int tick = cfg->tick_ms > 0 ? cfg->tick_ms : 20;
+    nc->election_ticks = 500 / tick > 2 ? 500 / tick : 2;
+    nc->heartbeat_ticks = nc->election_ticks / 8 > 0 ? nc->election_ticks / 8 : 1;
+    nc->snapshot_entries = cfg->snapshot_entries;
+    nc->snapshot_bytes = cfg->snapshot_bytes;
+    nc->can_fork = cfg->can_fork;
+    return 0;
+}
+
+int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const member_config *cfg,
+                 const member_host *host, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof(*m));
+    m->loop = loop;
+    m->net = n;
+    m->engine = e;
+    m->host = *host;
+    repl_node_config nc;
+    if (node_config(cfg, &nc, err, errlen) != 0) return -1;
+    uint64_t seed;
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+        seed = (uint64_t)clock_mono_us();
+    repl_host rh = {
+        node_send, node_send_done, node_abort_waiting, node_resume_readers, node_fatal, node_log,
+        m,         node_set_peer};
+    char why[512];
+    m->node = repl_node_open(e, &nc, cfg->dir, &rh, seed, why, sizeof(why));
+    if (!m->node) {
+        snprintf(err, errlen, "Can't open the Raft log: %s", why);
+        return -1;
+    }
+    int rc = uv_timer_init(loop, &m->timer);
+    if (rc != 0) {
+        snprintf(err, errlen, "Raft timer: %s", uv_strerror(rc));
+        return -1;
+    }
+    /* the address book as the node recovered it (its snapshot's too) */
+    const repl_node_config *book = repl_node_config_of(m->node);
+    m->auth = node_auth(cfg);
+    peer_set_init(&m->peers, loop, nc.secret, m->auth);
+    m->started = 1;
+    for (size_t i = 0; i < book->n_peers; i++)
+        if (book->peers[i].id != nc.id)
+            peer_set_put(&m->peers, book->peers[i].id, book->peers[i].host, book->peers[i].port);
+    n->hooks =
+        (net_log_hooks){hook_flush, hook_appended, hook_durable, m, hook_observed, hook_admit};
+    m->timer.data = m;
+    int tick = cfg->tick_ms > 0 ? cfg->tick_ms : 20;
+    rc = uv_timer_start(&m->timer, on_tick, (uint64_t)tick, (uint64_t)tick);
+    if (rc != 0) {
+        snprintf(err, errlen, "Raft timer: %s", uv_strerror(rc));
+        return -1;
+    }
+    m->host.log(m->host.priv, LL_NOTICE, "Raft node %llu%s, log in %s", (unsigned long long)nc.id,
+                nc.joining ? " (not in raft-peers: joins as a learner once added)" : "", cfg->dir);
+    return 0;
+}
+
+void member_command(member *m, cmd_call *c)
+{
+    if (!csession_command(repl_node_sessions(m->node), c)) repl_node_command(m->node, c);
+}
+
+/* fwd_leader_fn: the node that leads now, this one included. */
+static int fwd_leader(void *priv, uint64_t *id, char *host, size_t hostlen, int *port)
+{
+    member *m = priv;
+    const repl_peer *p = repl_node_leader_addr(m->node);
+    if (!p) return 0;
+    *id = p->id;
+    snprintf(host, hostlen, "%s", p->host);
+    *port = p->port;
+    return 1;
+}
+
+/* The forwarder, created on the first forwarded write. */
+static forwarder *member_fwd(member *m)
+{
+    if (m->fwd) return m->fwd;
+    uint64_t seed;
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+        seed = (uint64_t)clock_mono_us() ^ repl_node_config_of(m->node)->id;
+    m->fwd = fwd_new(m->loop, m->net, m->auth, fwd_leader, m, seed);
+    if (m->fwd) fwd_set_waiters(m->fwd, &m->host.waiters);
+    return m->fwd;
+}
+
+int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv)
+{
+    if (!repl_node_leader(m->node) || !member_fwd(m)) return 0;
+    return fwd_send_as(m->fwd, reply_to, s, argc, argv) == 0;
+}
+
+int member_forward(member *m, cairn_session *s, int argc, const cslice *argv)
+{
+    /* the connection waits for the reply as a parked client does */
+    if (!(s->flags & SESS_CAN_BLOCK) || !repl_node_leader(m->node) || !member_fwd(m)) return 0;
+    return fwd_send(m->fwd, s, argc, argv) == 0;
+}
+
+int member_seq_begin(member *m, cmd_call *c)
+{
+    return csession_begin(repl_node_sessions(m->node), c);
+}
+
+void member_seq_done(member *m, cmd_call *c, rbuf_mark mark)
+{
+    csession_done(repl_node_sessions(m->node), c, mark);
+}
+
+void member_stop(member *m)
+{
+    if (m->fwd) fwd_close(m->fwd);
+    m->fwd = NULL;
+    if (!m->started) return;
+    m->started = 0;
+    if (!uv_is_closing((uv_handle_t *)&m->timer)) uv_close((uv_handle_t *)&m->timer, NULL);
+    peer_set_close(&m->peers);
+}
+
+void member_free(member *m)
+{
+    repl_node_free(m->node);
+    m->node = NULL;
+    dstr_free(m->auth);
+    m->auth = NULL;
+}

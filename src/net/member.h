@@ -1,0 +1,87 @@
+/* member.h -- a member of a Raft group on a libuv loop: the node
+ * (src/repl/node.h) joined to a network layer (client.h), its links to
+ * the other nodes (peer.h), its tick timer, a follower's connection to the
+ * leader (forward.h), and the hooks through which the network layer holds
+ * replies until the node says they may go.
+ *
+ * One implementation for both hosts: cairn-server runs it on its loop,
+ * libcairn on the loop of the thread an embedded node owns
+ * (src/lib/embed_node.c).  Everything here runs on that loop's thread. */
+#ifndef CAIRN_MEMBER_H
+#define CAIRN_MEMBER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "../repl/node.h"
+#include "client.h"
+#include "forward.h"
+#include "peer.h"
+
+/* What the host adds to the node's callbacks.  Every member but log and
+ * fatal may be NULL. */
+typedef struct member_host {
+    /* The node cannot go on: the host stops serving. */
+    void (*fatal)(void *priv, const char *why);
+    void (*log)(void *priv, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+    /* After the net's clients waiting for a position that will never
+     * come were closed (leadership lost): the host's own waiters too. */
+    void (*abort_waiting)(void *priv);
+    /* After the net's parked readers were let in: the host's own. */
+    void (*resume_readers)(void *priv);
+    void *priv;
+    /* The host's own writers whose writes the forwarder carries
+     * (forward.h), if any. */
+    fwd_waiters waiters;
+} member_host;
+
+typedef struct member_config {
+    uint64_t id;
+    const char *peers;      /* raft-peers: "1@host:port,..." */
+    const char *secret;     /* raft-secret, NULL or "" for none */
+    const char *group_name; /* raft-group-name, NULL for "cairn" */
+    const char *dir;        /* where the Raft log and snapshots live */
+    int tick_ms;            /* raft-tick-ms */
+    uint64_t snapshot_entries, snapshot_bytes;
+    /* What links to other nodes start with when the group requires a
+     * password (masteruser/masterauth): NULL or "" for none. */
+    const char *masteruser, *masterauth;
+    /* May the node fork a child to write its snapshots (repl_node_config)? */
+    int can_fork;
+} member_config;
+
+typedef struct member {
+    uv_loop_t *loop;
+    net *net;
+    cairn_engine *engine;
+    repl_node *node;
+    peer_set peers;
+    uv_timer_t timer;
+    forwarder *fwd; /* created on the first forwarded write */
+    dstr auth;      /* the AUTH that node links start with, or NULL */
+    member_host host;
+    int started; /* peers and timer set up (member_stop undoes them) */
+} member;
+
+/* Open the node (its log in cfg->dir), its peers and tick timer on loop,
+ * and set n's hooks.  Returns 0, or -1 with the reason in err. */
+int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const member_config *cfg,
+                 const member_host *host, char *err, size_t errlen);
+/* RAFT, ROLE, WAIT, SENTINEL and CLIENT SESSION (cairn_host_ops.repl_cmd). */
+void member_command(member *m, cmd_call *c);
+/* Forward the write of a net client's session to the leader
+ * (cairn_host_ops.repl_forward).  Returns 1 if it went, 0 if it cannot
+ * (no leader known, or s cannot wait for the reply). */
+int member_forward(member *m, cairn_session *s, int argc, const cslice *argv);
+/* The same for a reply that goes to the host's writer reply_to
+ * (host.waiters). */
+int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv);
+/* cairn_host_ops.seq_begin and seq_done. */
+int member_seq_begin(member *m, cmd_call *c);
+void member_seq_done(member *m, cmd_call *c, rbuf_mark mark);
+/* Close the timer, the peers' links and the forwarder (the loop then frees
+ * them); the node stays for member_free(), once the loop has run down. */
+void member_stop(member *m);
+void member_free(member *m);
+
+#endif

@@ -1,0 +1,200 @@
+"""A Raft group mixing an embedded libcairn member with cairn-server nodes
+(issue 14, "Embedded nodes"; Cairn-only).
+
+Node 1 is tests/embed/raft_node.c: a libcairn handle opened as member 1 of
+the group, whose commands these tests run through cairn_command() (one JSON
+request per line on its stdin).  Nodes 2 and 3 are cairn-server processes.
+The embedded node also listens on its own address in the peer list, as
+every node does, so the servers reach it and the tests can ask it INFO.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import cairn_binary
+from raftgroup import SECRET, Group, Node
+
+pytestmark = pytest.mark.cairn_only
+
+CAIRN_TIMEOUT = 9
+
+
+def helper_binary():
+    path = os.path.join(os.path.dirname(cairn_binary()), "raft_node")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not built")
+    return path
+
+
+class EmbedNode(Node):
+    """A member of the group that is a libcairn handle in a process of the
+    test's (raft_node), not a server."""
+
+    timeout_ms = 10000
+
+    def start(self):
+        self.log = open(self.logfile, "a")
+        self.proc = subprocess.Popen(
+            [helper_binary(), self.dir, str(self.id), self.peers or self.group.peers, SECRET,
+             str(self.timeout_ms)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"embedded node {self.id} did not open: {self.read_log()}")
+
+    def call(self, *args):
+        """cairn_command() on the handle: the reply as JSON (an error reply
+        is {"error": ...}, a failed call {"rc": ..., "msg": ...})."""
+        self.proc.stdin.write(json.dumps([str(a) for a in args]) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def stop(self):
+        """End of input: the handle closes (its thread joined) and the
+        process exits 0 -- under ASan, with no leak."""
+        if not self.alive():
+            self.kill()
+            return self.proc.returncode if self.proc else 0
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+        self.log = None
+        return self.proc.returncode
+
+    def kill(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        if self.proc:
+            for f in (self.proc.stdin, self.proc.stdout):
+                if f and not f.closed:
+                    try:
+                        f.close()
+                    except OSError:
+                        pass
+        if self.log:
+            self.log.close()
+            self.log = None
+
+
+@pytest.fixture
+def mixed():
+    g = Group(size=3, node_class=lambda node_id: EmbedNode if node_id == 1 else Node)
+    yield g
+    killed = not g.nodes[0].alive()
+    codes = g.close()
+    assert killed or codes[1] == 0, f"the embedded node did not close cleanly: {codes}"
+
+
+def transfer_to(group, target, timeout=10.0):
+    """Make target the leader (RAFT TRANSFER-LEADER, retried until it
+    holds)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        lead = group.leader(timeout=timeout)
+        if lead is target:
+            return
+        if isinstance(lead, EmbedNode):
+            lead.call("RAFT", "TRANSFER-LEADER", target.id)
+        else:
+            with lead.client() as c:
+                try:
+                    c.execute_command("RAFT", "TRANSFER-LEADER", target.id)
+                except Exception:
+                    pass
+        time.sleep(0.2)
+    raise AssertionError(f"node {target.id} did not take the lead")
+
+
+def server_get(node, key):
+    with node.client() as c:
+        return c.get(key)
+
+
+def test_embedded_member_leads_and_follows(mixed):
+    emb, s2, s3 = mixed.nodes
+    mixed.leader(timeout=10)
+
+    # the embedded node leads: its write is acknowledged once committed,
+    # and the servers (linearizable reads) see it at once
+    transfer_to(mixed, emb)
+    assert emb.call("SET", "k-lead", "from-embedded-leader") == "OK"
+    assert emb.call("INCR", "counter") == 1
+    assert server_get(s2, "k-lead") == "from-embedded-leader"
+    assert server_get(s3, "counter") == "1"
+    assert emb.call("ROLE")[0] == "master"
+
+    # a server leads: the embedded follower forwards its writes ...
+    transfer_to(mixed, s2)
+    assert emb.call("ROLE")[0] == "slave"
+    assert emb.call("SET", "k-follow", "from-embedded-follower") == "OK"
+    assert emb.call("INCR", "counter") == 2
+    assert server_get(s2, "k-follow") == "from-embedded-follower"
+    assert server_get(s3, "counter") == "2"
+    # ... and its reads see every write acknowledged before (ReadIndex)
+    for i in range(20):
+        with s2.client() as c:
+            c.set("k-server", f"v{i}")
+        assert emb.call("GET", "k-server") == f"v{i}"
+    assert emb.call("GET", "k-follow") == "from-embedded-follower"
+
+    # the server leader dies: the group (the embedded node with the other
+    # server) elects another leader and keeps serving through the handle
+    s2.kill()
+    deadline = time.time() + 15
+    reply = None
+    while time.time() < deadline:
+        reply = emb.call("SET", "k-after", "after-failover")
+        if reply == "OK":
+            break
+        time.sleep(0.1)
+    assert reply == "OK", reply
+    assert emb.call("INCR", "counter") == 3
+    lead = mixed.leader(timeout=10)
+    assert lead in (emb, s3)
+    assert server_get(s3, "k-after") == "after-failover"
+    assert emb.call("GET", "counter") == "3"
+
+    digest = mixed.wait_same_digest([emb, s3])
+    assert emb.call("DEBUG", "DIGEST") == digest
+
+
+def test_embedded_leader_killed(mixed):
+    emb, s2, s3 = mixed.nodes
+    mixed.leader(timeout=10)
+    transfer_to(mixed, emb)
+    for i in range(50):
+        assert emb.call("RPUSH", "list", i) == i + 1
+    # the embedded leader dies with the process that holds it
+    emb.kill()
+    lead = mixed.leader(timeout=10, exclude=(emb.id,))
+    assert lead in (s2, s3)
+    with lead.client() as c:
+        assert c.llen("list") == 50  # every acknowledged write survived
+        c.rpush("list", "after")
+    assert server_get(s2, "k") is None
+    mixed.wait_same_digest([s2, s3])
+
+
+def test_embedded_follower_without_leader_times_out(mixed):
+    emb, s2, s3 = mixed.nodes
+    mixed.leader(timeout=10)
+    transfer_to(mixed, s2)
+    assert emb.call("SET", "a", "1") == "OK"
+    # no majority without both servers: a write through the handle is
+    # refused or times out, never acknowledged
+    s2.kill()
+    s3.kill()
+    reply = emb.call("SET", "b", "2")
+    assert reply != "OK"
+    assert (isinstance(reply, dict) and
+            (reply.get("rc") == CAIRN_TIMEOUT or "CLUSTERDOWN" in reply.get("error", ""))), reply

@@ -9,6 +9,7 @@ every node does, so the servers reach it and the tests can ask it INFO.
 """
 import json
 import os
+import select
 import signal
 import subprocess
 import time
@@ -51,6 +52,10 @@ class EmbedNode(Node):
         is {"error": ...}, a failed call {"rc": ..., "msg": ...})."""
         self.proc.stdin.write(json.dumps([str(a) for a in args]) + "\n")
         self.proc.stdin.flush()
+        # the handle bounds its own waits (timeout_ms): longer is a hang
+        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout_ms / 1000 + 30)
+        if not ready:
+            raise AssertionError(f"the embedded node did not answer {args}")
         return json.loads(self.proc.stdout.readline())
 
     def stop(self):

@@ -1145,7 +1145,12 @@ static void tls_log(void *priv, int level, const char *fmt, ...)
     n->log(n->log_priv, level, "%s", msg);
 }
 
-int net_tls_configure(net *n) { return tls_configure(&n->tls_ctx, &n->cfg.tls, tls_log, n); }
+int net_tls_configure(net *n)
+{
+    return tls_configure(&n->tls_ctx, &n->tls_client_ctx, &n->cfg.tls, tls_log, n);
+}
+
+void *net_node_tls(const net *n) { return n->cfg.tls.replication ? n->tls_client_ctx : NULL; }
 
 void net_shutdown(net *n)
 {
@@ -1162,6 +1167,8 @@ void net_shutdown(net *n)
     uv_close((uv_handle_t *)&n->pause_timer, NULL);
     tls_ctx_free(n->tls_ctx);
     n->tls_ctx = NULL;
+    tls_ctx_free(n->tls_client_ctx);
+    n->tls_client_ctx = NULL;
     if (n->spare_fd >= 0) close(n->spare_fd);
     n->spare_fd = -1;
 }

@@ -158,6 +158,8 @@ struct net {
     int64_t pause_end_ms;
     uv_timer_t pause_timer;
     void *tls_ctx; /* OpenSSL's context for new TLS connections, or NULL */
+    /* for the connections this node opens to others (tls-replication) */
+    void *tls_client_ctx;
 };
 
 /* Set up n on loop; n->cfg, filled from the configuration before, is
@@ -173,6 +175,9 @@ void net_close_listeners(net *n, int kinds);
 /* (Re)build the TLS context from n->cfg.tls for connections accepted from
  * now on.  Returns 0, or -1 with the reason logged. */
 int net_tls_configure(net *n);
+/* The TLS context the connections this node opens to other nodes use,
+ * read when each one opens: NULL for plain TCP (tls-replication no). */
+void *net_node_tls(const net *n);
 /* While a slow script runs (from inside its command): read and run what
  * the other clients sent (the engine answers -BUSY to all but allow-busy
  * commands) and write their replies, without waiting; accept new

@@ -6,6 +6,8 @@
 
 #include "../ds/alloc.h"
 #include "../ds/rand.h"
+#include "../engine/config.h"
+#include "tls_link.h"
 
 #define FWD_MAX_DEPTH 64
 #define FWD_READ      16384
@@ -46,12 +48,13 @@ typedef struct fwd_wait {
 
 typedef struct fwd_conn {
     forwarder *f;
-    uv_tcp_t tcp;
+    nstream s;
     uv_connect_t req;
     int up, closing;
     uint64_t target;
-    dstr early; /* written once connected */
-    dstr in;    /* replies read, not yet complete */
+    char peer[72]; /* the target's host:port, for the log */
+    dstr early;    /* written once connected */
+    dstr in;       /* replies read, not yet complete */
     fwd_wait *fifo;
     size_t head, count, cap;
     int db, resp; /* what the leader's session is set to */
@@ -71,6 +74,7 @@ struct forwarder {
     crand rng;
     uv_timer_t timer;
     int timing;
+    nstream_log_memo logged; /* the last TLS failure logged */
 };
 
 typedef struct fwd_write {
@@ -318,7 +322,18 @@ static void conn_drop(fwd_conn *c)
         fwd_wait w = fifo_pop(c);
         if (w.req && f) req_orphan(f, w.req);
     }
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    nstream_close(&c->s, on_conn_closed);
+}
+
+/* A TLS failure on the connection to the leader, in the log (once per
+ * reason and minute: writes are sent again meanwhile). */
+static void log_tls_failure(fwd_conn *c, const char *when)
+{
+    if (!c->f || !nstream_is_tls(&c->s)) return;
+    net *n = c->f->net;
+    if (!nstream_log_due(&c->f->logged, nstream_error(&c->s), uv_now(c->f->loop))) return;
+    n->log(n->log_priv, LL_WARNING, "Forwarding to the leader (node %llu at %s): TLS %s failed: %s",
+           (unsigned long long)c->target, c->peer, when, nstream_error(&c->s));
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -335,7 +350,7 @@ static void conn_write(fwd_conn *c, dstr data)
     fwd_write *w = cm_malloc(sizeof(*w));
     w->data = data;
     uv_buf_t b = uv_buf_init(data, (unsigned)dstr_len(data));
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+    if (nstream_write(&w->req, &c->s, &b, 1, on_written) != 0) {
         dstr_free(data);
         cm_free(w);
         conn_drop(c);
@@ -355,6 +370,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
     fwd_conn *c = s->data;
     if (nread < 0) {
+        if (nread == NSTREAM_ETLS) log_tls_failure(c, "connection");
         conn_drop(c);
         return;
     }
@@ -384,12 +400,13 @@ static void on_connect(uv_connect_t *req, int status)
     fwd_conn *c = req->data;
     if (c->closing) return;
     if (status < 0) {
+        if (status == NSTREAM_ETLS) log_tls_failure(c, "handshake");
         conn_drop(c);
         return;
     }
     c->up = 1;
-    uv_tcp_nodelay(&c->tcp, 1);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    uv_tcp_nodelay(&c->s.tcp, 1);
+    nstream_read_start(&c->s, on_alloc, on_read);
     if (dstr_len(c->early)) {
         conn_write(c, c->early);
         c->early = dstr_with_cap(256);
@@ -409,15 +426,17 @@ static fwd_conn *conn_open(forwarder *f, uint64_t target, const char *host, int 
     c->resp = 2;
     c->early = dstr_with_cap(256);
     c->in = dstr_with_cap(FWD_READ);
-    if (uv_tcp_init(f->loop, &c->tcp) != 0) {
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+    if (nstream_init(f->loop, &c->s) != 0) {
         dstr_free(c->early);
         dstr_free(c->in);
         cm_free(c);
         return NULL;
     }
-    c->tcp.data = c;
+    c->s.tcp.data = c;
     c->req.data = c;
-    if (uv_tcp_connect(&c->req, &c->tcp, (struct sockaddr *)&addr, on_connect) != 0) {
+    if (nstream_connect(&c->s, &c->req, (struct sockaddr *)&addr, net_node_tls(f->net),
+                        on_connect) != 0) {
         c->f = NULL;
         conn_drop(c);
         return NULL;

@@ -16,7 +16,10 @@
  * number, to whichever node leads (this one included) until they are
  * answered: each applies once and its client gets its real reply.  A
  * write that could not be sent again within FWD_RETRY_MS gets an error
- * saying its outcome is unknown: never a success that did not happen. */
+ * saying its outcome is unknown: never a success that did not happen.
+ *
+ * With tls-replication the connection is a TLS client (tls_link.h) of the
+ * leader's tls-port. */
 #ifndef CAIRN_FORWARD_H
 #define CAIRN_FORWARD_H
 

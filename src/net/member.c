@@ -156,7 +156,7 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const memb
     /* the address book as the node recovered it (its snapshot's too) */
     const repl_node_config *book = repl_node_config_of(m->node);
     m->auth = node_auth(cfg);
-    peer_set_init(&m->peers, loop, nc.secret, m->auth);
+    peer_set_init(&m->peers, loop, m->net, nc.secret, m->auth);
     m->started = 1;
     for (size_t i = 0; i < book->n_peers; i++)
         if (book->peers[i].id != nc.id)

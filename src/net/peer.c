@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../ds/alloc.h"
+#include "../engine/config.h"
 
 /* More than this waiting in the kernel's or our buffers: drop messages
  * until the peer catches up (Raft resends what it needs). */
@@ -20,11 +21,12 @@ struct peer_link {
     int port;
     int state;
     int idle_ticks;
-    uv_tcp_t tcp;
+    nstream s;
     uv_connect_t conn;
     dstr pending;  /* queued since the last flush */
     size_t queued; /* bytes handed to uv_write and not yet written */
     char rbuf[256];
+    nstream_log_memo logged; /* the last TLS failure logged */
 };
 
 typedef struct peer_write {
@@ -33,10 +35,11 @@ typedef struct peer_write {
     dstr data;
 } peer_write;
 
-int peer_set_init(peer_set *ps, uv_loop_t *loop, const char *secret, const char *auth)
+int peer_set_init(peer_set *ps, uv_loop_t *loop, net *n, const char *secret, const char *auth)
 {
     memset(ps, 0, sizeof(*ps));
     ps->loop = loop;
+    ps->net = n;
     ps->secret = dstr_from_cstr(secret ? secret : "");
     ps->auth = auth ? dstr_from_cstr(auth) : NULL;
     return 0;
@@ -71,9 +74,21 @@ static void on_closed(uv_handle_t *h)
 
 static void link_down(peer_link *l)
 {
-    if (l->state == LINK_DOWN || uv_is_closing((uv_handle_t *)&l->tcp)) return;
+    if (l->state == LINK_DOWN || uv_is_closing((uv_handle_t *)&l->s.tcp)) return;
     dstr_set_len(l->pending, 0);
-    uv_close((uv_handle_t *)&l->tcp, on_closed);
+    nstream_close(&l->s, on_closed);
+}
+
+/* A TLS link failed (a certificate that does not verify, a refused
+ * one, a peer that does not speak TLS): say so, naming the peer and
+ * OpenSSL's reason, unless that was just said. */
+static void log_tls_failure(peer_link *l, const char *when)
+{
+    net *n = l->set->net;
+    const char *why = nstream_error(&l->s);
+    if (!nstream_log_due(&l->logged, why, uv_now(l->set->loop))) return;
+    n->log(n->log_priv, LL_WARNING, "Raft link to node %llu at %s:%d: TLS %s failed: %s",
+           (unsigned long long)l->id, l->host, l->port, when, why);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -88,7 +103,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
-    if (nread < 0) link_down(s->data);
+    if (nread >= 0) return;
+    peer_link *l = s->data;
+    if (nread == NSTREAM_ETLS && nstream_is_tls(&l->s)) log_tls_failure(l, "connection");
+    link_down(l);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -108,7 +126,7 @@ static void write_out(peer_link *l, dstr data)
     w->data = data;
     uv_buf_t b = uv_buf_init(data, (unsigned)dstr_len(data));
     l->queued += dstr_len(data);
-    if (uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written) != 0) {
+    if (nstream_write(&w->req, &l->s, &b, 1, on_written) != 0) {
         l->queued -= dstr_len(data);
         dstr_free(data);
         cm_free(w);
@@ -121,13 +139,14 @@ static void on_connect(uv_connect_t *req, int status)
     peer_link *l = req->data;
     if (l->state != LINK_CONNECTING) return;
     if (status < 0) {
+        if (status == NSTREAM_ETLS) log_tls_failure(l, "handshake");
         l->state = LINK_UP; /* so that link_down closes the handle */
         link_down(l);
         return;
     }
     l->state = LINK_UP;
-    uv_tcp_nodelay(&l->tcp, 1);
-    uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
+    uv_tcp_nodelay(&l->s.tcp, 1);
+    nstream_read_start(&l->s, on_alloc, on_read);
     dstr hello = l->set->auth ? dstr_dup(l->set->auth) : dstr_with_cap(64);
     write_out(l, dstr_cat_cstr(hello, "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"));
 }
@@ -138,11 +157,12 @@ static void link_connect(peer_link *l)
     if (uv_ip4_addr(l->host, l->port, (struct sockaddr_in *)&addr) != 0 &&
         uv_ip6_addr(l->host, l->port, (struct sockaddr_in6 *)&addr) != 0)
         return;
-    if (uv_tcp_init(l->set->loop, &l->tcp) != 0) return;
-    l->tcp.data = l;
+    if (nstream_init(l->set->loop, &l->s) != 0) return;
+    l->s.tcp.data = l;
     l->conn.data = l;
     l->state = LINK_CONNECTING;
-    if (uv_tcp_connect(&l->conn, &l->tcp, (struct sockaddr *)&addr, on_connect) != 0) {
+    if (nstream_connect(&l->s, &l->conn, (struct sockaddr *)&addr, net_node_tls(l->set->net),
+                        on_connect) != 0) {
         l->state = LINK_UP;
         link_down(l);
     }
@@ -209,11 +229,11 @@ void peer_set_close(peer_set *ps)
 {
     for (int i = 0; i < ps->n; i++) {
         peer_link *l = ps->links[i];
-        int open = l->state != LINK_DOWN && !uv_is_closing((uv_handle_t *)&l->tcp);
+        int open = l->state != LINK_DOWN && !uv_is_closing((uv_handle_t *)&l->s.tcp);
         int closing = l->state != LINK_DOWN;
         l->state = LINK_CLOSING;
         if (open) {
-            uv_close((uv_handle_t *)&l->tcp, on_closed);
+            nstream_close(&l->s, on_closed);
         } else if (!closing) {
             dstr_free(l->pending);
             cm_free(l);

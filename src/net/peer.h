@@ -6,7 +6,11 @@
  * OFF) and sends every message as `RAFT MSG <secret> <bytes>`.  Answers come back
  * over the peer's own connection to this node, so the connection is
  * one-way.  A message that cannot go now (no connection yet, or too much
- * already queued) is dropped: Raft retries. */
+ * already queued) is dropped: Raft retries.
+ *
+ * With tls-replication the connections are TLS clients (tls_link.h) of the
+ * peers' tls-port; a TLS failure is logged, naming the peer, once per
+ * reason and minute, and the link is retried like any broken one. */
 #ifndef CAIRN_PEER_H
 #define CAIRN_PEER_H
 
@@ -14,11 +18,14 @@
 #include <uv.h>
 
 #include "../ds/dstr.h"
+#include "client.h"
+#include "tls_link.h"
 
 typedef struct peer_link peer_link;
 
 typedef struct peer_set {
     uv_loop_t *loop;
+    net *net; /* the TLS context (net_node_tls) and the log */
     peer_link **links;
     int n;
     dstr secret;
@@ -27,7 +34,7 @@ typedef struct peer_set {
 
 /* auth: the RESP of the AUTH command each link starts with (copied), or
  * NULL. */
-int peer_set_init(peer_set *ps, uv_loop_t *loop, const char *secret, const char *auth);
+int peer_set_init(peer_set *ps, uv_loop_t *loop, net *n, const char *secret, const char *auth);
 /* Add the peer id at host:port (connected on the next peer_set_tick). */
 int peer_set_add(peer_set *ps, uint64_t id, const char *host, int port);
 /* Add id at host:port, or move it there if it is elsewhere. */

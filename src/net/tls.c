@@ -133,8 +133,63 @@ static int load_dh_params(SSL_CTX *ctx, const tls_config *cfg, tls_log_fn log, v
     return 0;
 }
 
-/* The server's context: certificate, key, trusted CAs, protocols and
- * ciphers.  NULL with the reason logged. */
+/* The certificate and key a context presents: the server's, or for the
+ * connections a node opens to others tls-client-cert-file and its key
+ * when set, else the server's (as Redis). */
+static int load_identity(SSL_CTX *ctx, const tls_config *cfg, int client, tls_log_fn log,
+                         void *priv)
+{
+    int own = client && is_set(cfg->client_cert_file);
+    const char *cert = own ? cfg->client_cert_file : cfg->cert_file;
+    const char *key = own ? cfg->client_key_file : cfg->key_file;
+    const dstr pass = own ? cfg->client_key_file_pass : cfg->key_file_pass;
+    SSL_CTX_set_default_passwd_cb(ctx, password_cb);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, is_set(pass) ? pass : NULL);
+    int ok = 0;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) <= 0)
+        log_ssl_error(log, priv, "Failed to load certificate", cert);
+    else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) <= 0)
+        log_ssl_error(log, priv, "Failed to load private key", key);
+    else
+        ok = 1;
+    /* The password is needed only while the key is read; the context
+     * must not keep a pointer into a setting that may change. */
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+    return ok ? 0 : -1;
+}
+
+/* What both sides' contexts share: protocols, trusted CAs, ciphers. */
+static int set_common(SSL_CTX *ctx, const tls_config *cfg, int protocols, tls_log_fn log,
+                      void *priv)
+{
+    disable_protocols(ctx, protocols);
+    /* Replies are written from a chain of blocks that may move between a
+     * short write and its retry. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    /* A peer that hangs up without close_notify (most do) has simply
+     * closed its connection. */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_SINGLE_DH_USE |
+                                 SSL_OP_IGNORE_UNEXPECTED_EOF);
+    const char *ca_file = is_set(cfg->ca_cert_file) ? cfg->ca_cert_file : NULL;
+    const char *ca_dir = is_set(cfg->ca_cert_dir) ? cfg->ca_cert_dir : NULL;
+    if ((ca_file || ca_dir) && SSL_CTX_load_verify_locations(ctx, ca_file, ca_dir) <= 0) {
+        log_ssl_error(log, priv, "Failed to configure CA certificate(s) file/directory", NULL);
+        return -1;
+    }
+    if (is_set(cfg->ciphers) && !SSL_CTX_set_cipher_list(ctx, cfg->ciphers)) {
+        log(priv, LL_WARNING, "Failed to configure ciphers: %s", cfg->ciphers);
+        return -1;
+    }
+    if (is_set(cfg->ciphersuites) && !SSL_CTX_set_ciphersuites(ctx, cfg->ciphersuites)) {
+        log(priv, LL_WARNING, "Failed to configure ciphersuites: %s", cfg->ciphersuites);
+        return -1;
+    }
+    return 0;
+}
+
+/* The server's context: certificate, key, trusted CAs, protocols,
+ * ciphers, session cache.  NULL with the reason logged. */
 static SSL_CTX *make_ctx(const tls_config *cfg, int protocols, tls_log_fn log, void *priv)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -142,44 +197,10 @@ static SSL_CTX *make_ctx(const tls_config *cfg, int protocols, tls_log_fn log, v
         log_ssl_error(log, priv, "Failed to create a TLS context", NULL);
         return NULL;
     }
-    disable_protocols(ctx, protocols);
-    /* Replies are written from a chain of blocks that may move between a
-     * short write and its retry. */
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                              SSL_MODE_RELEASE_BUFFERS);
-    /* A client that hangs up without close_notify (most do) has simply
-     * closed its connection. */
-    SSL_CTX_set_options(ctx,
-                        SSL_OP_NO_RENEGOTIATION | SSL_OP_SINGLE_DH_USE | SSL_OP_IGNORE_UNEXPECTED_EOF);
     if (cfg->prefer_server_ciphers) SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-    SSL_CTX_set_default_passwd_cb(ctx, password_cb);
-    SSL_CTX_set_default_passwd_cb_userdata(ctx,
-                                           is_set(cfg->key_file_pass) ? cfg->key_file_pass : NULL);
-    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) <= 0) {
-        log_ssl_error(log, priv, "Failed to load certificate", cfg->cert_file);
+    if (load_identity(ctx, cfg, 0, log, priv) != 0 ||
+        set_common(ctx, cfg, protocols, log, priv) != 0)
         goto error;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) <= 0) {
-        log_ssl_error(log, priv, "Failed to load private key", cfg->key_file);
-        goto error;
-    }
-    /* The password is needed only while the key is read; the context
-     * must not keep a pointer into a setting that may change. */
-    SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
-    const char *ca_file = is_set(cfg->ca_cert_file) ? cfg->ca_cert_file : NULL;
-    const char *ca_dir = is_set(cfg->ca_cert_dir) ? cfg->ca_cert_dir : NULL;
-    if ((ca_file || ca_dir) && SSL_CTX_load_verify_locations(ctx, ca_file, ca_dir) <= 0) {
-        log_ssl_error(log, priv, "Failed to configure CA certificate(s) file/directory", NULL);
-        goto error;
-    }
-    if (is_set(cfg->ciphers) && !SSL_CTX_set_cipher_list(ctx, cfg->ciphers)) {
-        log(priv, LL_WARNING, "Failed to configure ciphers: %s", cfg->ciphers);
-        goto error;
-    }
-    if (is_set(cfg->ciphersuites) && !SSL_CTX_set_ciphersuites(ctx, cfg->ciphersuites)) {
-        log(priv, LL_WARNING, "Failed to configure ciphersuites: %s", cfg->ciphersuites);
-        goto error;
-    }
     if (cfg->session_caching) {
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
         SSL_CTX_sess_set_cache_size(ctx, cfg->session_cache_size);
@@ -198,7 +219,30 @@ error:
     return NULL;
 }
 
-int tls_configure(void **ctx, const tls_config *cfg, tls_log_fn log, void *log_priv)
+/* The context of the connections this node opens to other nodes
+ * (tls-replication): its client certificate, and the peer's certificate
+ * verified against the CA (the chain, not the host name, as Redis).
+ * NULL with the reason logged. */
+static SSL_CTX *make_client_ctx(const tls_config *cfg, int protocols, tls_log_fn log, void *priv)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        log_ssl_error(log, priv, "Failed to create a TLS context", NULL);
+        return NULL;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    if (load_identity(ctx, cfg, 1, log, priv) != 0 ||
+        set_common(ctx, cfg, protocols, log, priv) != 0) {
+        ERR_clear_error();
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    ERR_clear_error();
+    return ctx;
+}
+
+int tls_configure(void **ctx, void **client_ctx, const tls_config *cfg, tls_log_fn log,
+                  void *log_priv)
 {
     if (!is_set(cfg->cert_file)) {
         log(log_priv, LL_WARNING, "No tls-cert-file configured!");
@@ -219,10 +263,17 @@ int tls_configure(void **ctx, const tls_config *cfg, tls_log_fn log, void *log_p
     if (protocols < 0) return -1;
     SSL_CTX *made = make_ctx(cfg, protocols, log, log_priv);
     if (!made) return -1;
-    /* Reference counted: connections made with the old context keep it
-     * until they close. */
+    SSL_CTX *client = make_client_ctx(cfg, protocols, log, log_priv);
+    if (!client) {
+        SSL_CTX_free(made);
+        return -1;
+    }
+    /* Reference counted: connections made with the old contexts keep
+     * them until they close. */
     SSL_CTX_free(*ctx);
     *ctx = made;
+    SSL_CTX_free(*client_ctx);
+    *client_ctx = client;
     return 0;
 }
 

@@ -29,8 +29,9 @@ typedef struct tls_config {
     int session_caching;
     int session_cache_size;
     int session_cache_timeout;
-    /* Node-to-node traffic over TLS: accepted now, acted on once servers
-     * talk to each other; they need a CA like tls-auth-clients. */
+    /* tls-replication: the connections this node opens to other nodes
+     * (Raft peers, forwarded writes, a REPLICAOF master) are TLS clients
+     * (tls_link.h).  tls-cluster is accepted and acts on nothing. */
     int replication, cluster;
 } tls_config;
 
@@ -46,11 +47,13 @@ enum {
 
 typedef void (*tls_log_fn)(void *priv, int level, const char *fmt, ...);
 
-/* Build a server context from cfg and, if that works, make it the one new
- * connections get (the previous one lives on in the connections using
- * it).  *ctx is an SSL_CTX, or NULL before the first success.  Returns 0,
- * or -1 with the reason logged and *ctx unchanged. */
-int tls_configure(void **ctx, const tls_config *cfg, tls_log_fn log, void *log_priv);
+/* Build a server context and a client context (for the connections this
+ * node opens to others) from cfg and, if both work, make them the ones new
+ * connections get (the previous ones live on in the connections using
+ * them).  *ctx and *client_ctx are SSL_CTXs, or NULL before the first
+ * success.  Returns 0, or -1 with the reason logged and both unchanged. */
+int tls_configure(void **ctx, void **client_ctx, const tls_config *cfg, tls_log_fn log,
+                  void *log_priv);
 /* Release a context made by tls_configure (NULL is fine). */
 void tls_ctx_free(void *ctx);
 

@@ -74,7 +74,7 @@ enum {
 enum { HS_PING, HS_AUTH, HS_PORT, HS_CAPA, HS_PSYNC };
 
 typedef struct repl_link {
-    uv_tcp_t tcp;
+    nstream s; /* TCP, or TLS with tls-replication */
     uv_connect_t creq;
     uv_getaddrinfo_t gai;
     struct replica *r; /* NULL once dropped */
@@ -152,7 +152,7 @@ static void link_close(repl_link *l)
     l->r = NULL;
     if (l->resolving) return; /* on_resolved frees it */
     if (l->tcp_open)
-        uv_close((uv_handle_t *)&l->tcp, on_link_closed);
+        nstream_close(&l->s, on_link_closed);
     else
         cm_free(l);
 }
@@ -218,7 +218,7 @@ static void link_write(replica *r, dstr data)
     repl_write *w = cm_malloc(sizeof(*w));
     w->data = data;
     uv_buf_t b = uv_buf_init(data, (unsigned)dstr_len(data));
-    if (uv_write(&w->req, (uv_stream_t *)&r->link->tcp, &b, 1, on_written) != 0) {
+    if (nstream_write(&w->req, &r->link->s, &b, 1, on_written) != 0) {
         dstr_free(data);
         cm_free(w);
         link_lost(r, "Error writing to MASTER");
@@ -264,8 +264,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     replica *r = l->r;
     if (!r || r->link != l) return;
     if (nread < 0) {
-        link_lost(r,
-                  nread == UV_EOF ? "MASTER closed the connection" : "Error reading from MASTER");
+        char why[384];
+        if (nread == NSTREAM_ETLS)
+            snprintf(why, sizeof(why), "Error reading from MASTER: %s", nstream_error(&l->s));
+        else
+            snprintf(why, sizeof(why), "%s",
+                     nread == UV_EOF ? "MASTER closed the connection"
+                                     : "Error reading from MASTER");
+        link_lost(r, why);
         return;
     }
     if (nread == 0) return;
@@ -288,16 +294,18 @@ static void on_connect(uv_connect_t *req, int status)
     replica *r = l->r;
     if (!r || r->link != l) return;
     if (status < 0) {
-        char why[256];
-        snprintf(why, sizeof(why), "Error condition on socket for SYNC: %s", uv_strerror(status));
+        char why[384];
+        snprintf(why, sizeof(why), "Error condition on socket for SYNC: %s%s",
+                 status == NSTREAM_ETLS ? "TLS handshake failed: " : "",
+                 status == NSTREAM_ETLS ? nstream_error(&l->s) : uv_strerror(status));
         link_lost(r, why);
         return;
     }
     rlog(r, LL_NOTICE, "MASTER <-> REPLICA sync started");
-    uv_tcp_nodelay(&l->tcp, 1);
+    uv_tcp_nodelay(&l->s.tcp, 1);
     r->state = RS_HANDSHAKE;
     r->last_io_ms = now_ms();
-    uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
+    nstream_read_start(&l->s, on_alloc, on_read);
     send_ping(r);
 }
 
@@ -325,12 +333,13 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         ((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)l->port);
     else
         ((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)l->port);
-    int rc = uv_tcp_init(r->srv->net.loop, &l->tcp);
+    int rc = nstream_init(r->srv->net.loop, &l->s);
     if (rc == 0) {
         l->tcp_open = 1;
-        l->tcp.data = l;
+        l->s.tcp.data = l;
         l->creq.data = l;
-        rc = uv_tcp_connect(&l->creq, &l->tcp, (struct sockaddr *)&addr, on_connect);
+        rc = nstream_connect(&l->s, &l->creq, (struct sockaddr *)&addr, net_node_tls(&r->srv->net),
+                             on_connect);
     }
     if (rc != 0) {
         char why[256];
@@ -663,7 +672,7 @@ static void load_done(replica *r)
     }
     r->state = RS_CONNECTED;
     send_ack(r);
-    uv_read_start((uv_stream_t *)&r->link->tcp, on_alloc, on_read);
+    nstream_read_start(&r->link->s, on_alloc, on_read);
     process_input(r);
 }
 
@@ -699,7 +708,7 @@ static void start_loading(replica *r)
                        : rdb_loader_new(fd, srv->engine, net_command_time_us(&srv->net) / 1000,
                                         rdb_warn, r, err, sizeof(err));
     if (fd < 0) snprintf(err, sizeof(err), "%s", strerror(errno));
-    if (r->link) uv_read_stop((uv_stream_t *)&r->link->tcp);
+    if (r->link) nstream_read_stop(&r->link->s);
     r->state = RS_LOADING;
     if (!r->loader) {
         srv->engine->loading = 1;

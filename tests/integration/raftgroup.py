@@ -32,7 +32,11 @@ class Node:
         self.log = None
 
     def start(self):
-        args = [cairn_binary(), "--port", str(self.port), "--bind", self.host,
+        if self.group.tls_args:  # the TLS port only (node links too)
+            ports = ["--port", "0", "--tls-port", str(self.port)] + self.group.tls_args(self)
+        else:
+            ports = ["--port", str(self.port)]
+        args = [cairn_binary(), *ports, "--bind", self.host,
                 "--dir", self.dir, "--raft-id", str(self.id),
                 "--raft-peers", self.peers or self.group.peers, "--raft-secret", SECRET,
                 "--enable-debug-command", "yes"]
@@ -188,13 +192,17 @@ class Link:
 
 
 class Group:
-    def __init__(self, size=3, extra_args=(), proxied=False, client_kw=None, node_class=None):
+    def __init__(self, size=3, extra_args=(), proxied=False, client_kw=None, node_class=None,
+                 tls_args=None):
         """proxied: every node reaches every other through its own Link
         (group.links[(from_id, to_id)]), so tests can partition them.
         client_kw: what every client of the tests passes (a password).
         node_class(id): the class of node id (an embedded member), Node if
-        not given."""
+        not given.
+        tls_args: node -> its tls-* arguments; the nodes then listen on a
+        TLS port only (client_kw has the clients' ssl settings)."""
         self.extra_args = extra_args
+        self.tls_args = tls_args
         self.client_kw = dict(client_kw or {})
         ports = [free_port() for _ in range(size)]
         self.peers = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(ports))

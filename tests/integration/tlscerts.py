@@ -47,22 +47,27 @@ class CA:
         self.cert_file = os.path.join(d, f"{name}.crt")
         _write_cert(self.cert, self.cert_file)
 
-    def issue(self, cn, server=True, expired=False, password=None, filename=None):
+    def issue(self, cn, server=True, expired=False, password=None, filename=None,
+              client_too=False):
         """Sign a certificate for cn, written to filename.crt and .key
-        (cn by default); returns (cert_file, key_file)."""
+        (cn by default); returns (cert_file, key_file).  client_too: a
+        server certificate also good as a client's (a node that presents
+        its tls-cert-file when it connects to another)."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.timezone.utc)
         if expired:
             start, end = now - datetime.timedelta(days=10), now - datetime.timedelta(days=1)
         else:
             start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)
-        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+        usage = [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
+        if server and client_too:
+            usage.append(ExtendedKeyUsageOID.CLIENT_AUTH)
         b = (x509.CertificateBuilder()
              .subject_name(_name(cn)).issuer_name(self.cert.subject)
              .public_key(key.public_key())
              .serial_number(x509.random_serial_number())
              .not_valid_before(start).not_valid_after(end)
-             .add_extension(x509.ExtendedKeyUsage([usage]), False))
+             .add_extension(x509.ExtendedKeyUsage(usage), False))
         if server:
             b = b.add_extension(x509.SubjectAlternativeName(
                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),

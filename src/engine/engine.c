@@ -326,6 +326,16 @@ void engine_call_finish(cmd_call *c)
     account_call(c);
 }
 
+/* What a forwarded command answers on this node instead of the leader's
+ * integer: a message's receivers here (-1: the leader's reply).  A shard
+ * channel is the command's key. */
+static long long forward_local_reply(cairn_engine *e, const cmd_def *cmd, int argc,
+                                     const cslice *argv)
+{
+    if (!(cmd->flags & CMD_CHANNEL_PUB) || argc < 2) return -1;
+    return pubsub_receivers(e, &argv[1], cmd->first_key > 0);
+}
+
 /* A replicated node refuses writes as a follower and data commands with
  * no leader (engine.h); EXEC counts as what it queued. */
 static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
@@ -333,6 +343,9 @@ static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd
 {
     int exec = (s->flags & SESS_MULTI) && strcmp(cmd->name, "exec") == 0;
     uint32_t flags = cmd->flags | (exec ? multi_queued_flags(s) : 0);
+    /* In a group a message is an entry of the log, delivered on every node:
+     * the leader publishes it, like a write. */
+    if ((flags & CMD_CHANNEL_PUB) && e->log_publish) flags |= CMD_WRITE;
     const char *why = (flags & CMD_WRITE)      ? e->repl_refuse_write
                       : (flags & CMD_READONLY) ? e->repl_refuse_read
                                                : NULL;
@@ -343,7 +356,7 @@ static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd
     const cairn_host_ops *h = e->host;
     if ((flags & CMD_WRITE) && why == e->repl_refuse_write && !exec && !(s->flags & SESS_MULTI) &&
         !(cmd->flags & CMD_BLOCKING) && h && h->repl_forward &&
-        h->repl_forward(e->host_priv, s, argc, argv))
+        h->repl_forward(e->host_priv, s, argc, argv, forward_local_reply(e, cmd, argc, argv)))
         return 1;
     if (exec) {
         reply_errorf(out, "EXECABORT Transaction discarded because of: %s", why);

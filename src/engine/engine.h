@@ -211,8 +211,11 @@ typedef struct cairn_host_ops {
     /* A follower got a write: returns 1 if the host forwarded it to the
      * leader (s is flagged SESS_FORWARDED; the reply comes later), 0 to
      * refuse it with -READONLY.  The host decides which sessions can wait
-     * for the reply (a connection, an embedded handle; not a script's). */
-    int (*repl_forward)(void *priv, cairn_session *s, int argc, const cslice *argv);
+     * for the reply (a connection, an embedded handle; not a script's).
+     * local_reply >= 0: an integer reply is replaced by it (a PUBLISH
+     * answers its receivers on this node). */
+    int (*repl_forward)(void *priv, cairn_session *s, int argc, const cslice *argv,
+                        long long local_reply);
     /* Exactly-once writes (CLIENT SESSION): c is the write that s named a
      * session and sequence number for.  Returns 1 if the host answered it
      * (a duplicate gets the answer of its first run; an unknown session
@@ -290,6 +293,12 @@ struct cairn_engine {
      * (a Redis master, src/server/replica.c): those entries are this
      * engine's own log's, so their effects are logged while applying. */
     int relaying;
+    /* Set by a Raft node: a PUBLISH (SPUBLISH) is an entry of the log, its
+     * effect the delivery, applied on every node; publish_quiet is set
+     * while the node applies entries whose messages were delivered before
+     * (a replay after a restart or a rebuild): they deliver nothing. */
+    int log_publish;
+    int publish_quiet;
     evict_state *evict;       /* maxmemory: the memory meter and eviction pool (evict.c) */
     pubsub_state *pubsub;     /* channels and patterns with subscribers (pubsub.c) */
     tracking_state *tracking; /* client-side caching, NULL until used (tracking.c) */

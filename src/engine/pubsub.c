@@ -262,6 +262,21 @@ long long pubsub_publish(cairn_engine *e, const cslice *channel, const cslice *m
     return n;
 }
 
+long long pubsub_receivers(cairn_engine *e, const cslice *channel, int shard)
+{
+    long long n = pubsub_subscriber_count(e, shard ? PS_SHARD : PS_CHANNEL, channel);
+    dict *d = shard ? NULL : pubsub_dict(e, PS_PATTERN);
+    if (!d || dict_size(d) == 0) return n;
+    dict_iter it;
+    dict_iter_start(&it, d);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it)))
+        if (glob_match(de->key, dstr_len(de->key), channel->ptr, channel->len, 0))
+            n += ((const subscribers *)de->v.ptr)->n;
+    dict_iter_end(&it);
+    return n;
+}
+
 int pubsub_has_subscribers(const cairn_engine *e)
 {
     if (!e->pubsub) return 0;

@@ -33,6 +33,10 @@ void pubsub_unsubscribe(cmd_call *c, int kind, const cslice *name);
  * number of receivers. */
 long long pubsub_publish(cairn_engine *e, const cslice *channel, const cslice *message, int shard);
 
+/* How many receivers pubsub_publish() would deliver to, delivering
+ * nothing. */
+long long pubsub_receivers(cairn_engine *e, const cslice *channel, int shard);
+
 /* Is there any subscriber at all?  (Keyspace notifications skip their
  * work when nobody listens.) */
 int pubsub_has_subscribers(const cairn_engine *e);

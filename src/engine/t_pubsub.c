@@ -30,17 +30,23 @@ static void unsubscribe_command(cmd_call *c) { unsubscribe_kind(c, PS_CHANNEL); 
 static void punsubscribe_command(cmd_call *c) { unsubscribe_kind(c, PS_PATTERN); }
 static void sunsubscribe_command(cmd_call *c) { unsubscribe_kind(c, PS_SHARD); }
 
-/* Messages are not entries of the log: they change no data, and a replay
- * must not send them again. */
-static void publish_command(cmd_call *c)
+/* Standalone, a message is not an entry of the log: it changes no data,
+ * and a replay must not send it again.  In a Raft group it is one (the
+ * delivery is its effect, DESIGN rule 4), so that every node delivers
+ * it, in log order; the node keeps a replay of old entries quiet. */
+static void publish_kind(cmd_call *c, int shard)
 {
-    reply_int(c->out, pubsub_publish(c->e, &c->argv[1], &c->argv[2], 0));
+    cairn_engine *e = c->e;
+    int loading = c->s->flags & SESS_LOADER;
+    long long n =
+        loading && e->publish_quiet ? 0 : pubsub_publish(e, &c->argv[1], &c->argv[2], shard);
+    reply_int(c->out, n);
+    if (e->log_publish && !loading)
+        engine_log(e, (uint32_t)c->db->id, c->now_ms, 0, c->argc, c->argv);
 }
 
-static void spublish_command(cmd_call *c)
-{
-    reply_int(c->out, pubsub_publish(c->e, &c->argv[1], &c->argv[2], 1));
-}
+static void publish_command(cmd_call *c) { publish_kind(c, 0); }
+static void spublish_command(cmd_call *c) { publish_kind(c, 1); }
 
 /* PUBSUB CHANNELS / SHARDCHANNELS [pattern] */
 static void channels_of(cmd_call *c, int kind)

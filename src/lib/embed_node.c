@@ -48,6 +48,7 @@ struct embed_node {
     int fwd_queued;
     int fwd_argc;
     const cslice *fwd_argv;
+    long long fwd_local_reply;
     uint64_t fwd_id, fwd_seq; /* the reply awaited (0: none) */
 };
 
@@ -172,14 +173,16 @@ static int host_repl_cmd(void *priv, cmd_call *c)
 
 /* The handle's write goes to the leader from the node's thread (it owns
  * the sockets); the application's thread waits in embed_node_settle(). */
-static int host_repl_forward(void *priv, cairn_session *s, int argc, const cslice *argv)
+static int host_repl_forward(void *priv, cairn_session *s, int argc, const cslice *argv,
+                             long long local_reply)
 {
     embed_node *n = priv;
-    if (!is_handle(n, s)) return member_forward(&n->m, s, argc, argv);
+    if (!is_handle(n, s)) return member_forward(&n->m, s, argc, argv, local_reply);
     if (!repl_node_leader(n->m.node)) return 0;
     n->fwd_queued = 1;
     n->fwd_argc = argc;
     n->fwd_argv = argv;
+    n->fwd_local_reply = local_reply;
     n->fwd_id = FWD_HANDLE_BIT | ++n->fwd_seq;
     s->flags |= SESS_FORWARDED;
     return 1;
@@ -218,7 +221,8 @@ static void send_forward(embed_node *n)
 {
     n->fwd_queued = 0;
     if (!(n->h.session->flags & SESS_FORWARDED)) return; /* given up meanwhile */
-    if (!member_forward_as(&n->m, n->fwd_id, n->h.session, n->fwd_argc, n->fwd_argv))
+    if (!member_forward_as(&n->m, n->fwd_id, n->h.session, n->fwd_argc, n->fwd_argv,
+                           n->fwd_local_reply))
         node_deliver(n, n->fwd_id, fwd_no_leader, sizeof(fwd_no_leader) - 1);
 }
 

@@ -1412,6 +1412,19 @@ int persist_load_step(persist *p, int64_t budget_us, char *err, size_t errlen)
 /* Commit                                                                  */
 /* ---------------------------------------------------------------------- */
 
+/* As Redis: a slow write is also filed under what it competed with, an
+ * fsync of the thread or a child writing a snapshot or a rewrite. */
+static void sample_aof_write(persist *p, int64_t now_s, long long ms)
+{
+    const char *with = "aof-write-alone";
+    if (aof_writer_fsync_busy(&p->w))
+        with = "aof-write-pending-fsync";
+    else if (p->child_pid)
+        with = "aof-write-active-child";
+    latency_sample(p->e, with, now_s, ms);
+    latency_sample(p->e, "aof-write", now_s, ms);
+}
+
 int persist_commit(persist *p)
 {
     if (!p->writer_ready) return 0;
@@ -1419,7 +1432,7 @@ int persist_commit(persist *p)
     int rc = aof_writer_commit(&p->w);
     if (p->w.timed) {
         int64_t now_s = wall_ms() / 1000;
-        if (p->w.write_us >= 0) latency_sample(p->e, "aof-write", now_s, p->w.write_us / 1000);
+        if (p->w.write_us >= 0) sample_aof_write(p, now_s, p->w.write_us / 1000);
         if (p->w.fsync_us >= 0)
             latency_sample(p->e, "aof-fsync-always", now_s, p->w.fsync_us / 1000);
     }

@@ -36,8 +36,9 @@ typedef struct fwd_req {
     fwd_sess *own; /* NULL: the client's own session */
     int db, resp;
     int sends;
-    uint64_t retry_until; /* 0 until its link first broke */
-    struct fwd_conn *on;  /* the link it waits on; NULL: to be sent again */
+    long long local_reply; /* >= 0: replaces an integer reply */
+    uint64_t retry_until;  /* 0 until its link first broke */
+    struct fwd_conn *on;   /* the link it waits on; NULL: to be sent again */
     dstr cmd;
 } fwd_req;
 
@@ -271,6 +272,11 @@ static void req_answered(forwarder *f, fwd_req *r, const char *reply, size_t len
         deliver(f, r->client, fwd_lost, sizeof(fwd_lost) - 1);
         req_free(f, r, 0);
         return;
+    }
+    char num[32];
+    if (r->local_reply >= 0 && len && reply[0] == ':') {
+        len = (size_t)snprintf(num, sizeof(num), ":%lld\r\n", r->local_reply);
+        reply = num;
     }
     deliver(f, r->client, reply, len);
     req_free(f, r, 1);
@@ -601,15 +607,16 @@ void fwd_close(forwarder *f)
 
 void fwd_set_waiters(forwarder *f, const fwd_waiters *w) { f->waiters = *w; }
 
-int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv)
+int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv, long long local_reply)
 {
     s->flags |= SESS_FORWARDED;
-    if (fwd_send_as(f, s->id, s, argc, argv) == 0) return 0;
+    if (fwd_send_as(f, s->id, s, argc, argv, local_reply) == 0) return 0;
     s->flags &= ~SESS_FORWARDED;
     return -1;
 }
 
-int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv)
+int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
+                long long local_reply)
 {
     fwd_conn *c = conn_to_leader(f);
     if (!c) return -1;
@@ -617,6 +624,7 @@ int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, con
     r->client = reply_to;
     r->db = s->db;
     r->resp = s->resp;
+    r->local_reply = local_reply;
     if (s->flags & SESS_SEQ) {
         /* the client's own exactly-once session goes with its write */
         r->sid = s->seq_sid;

@@ -43,8 +43,9 @@ forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth, fwd_leader_fn lead
 void fwd_close(forwarder *f);
 /* Forward the write of session s to the leader.  The session is flagged
  * SESS_FORWARDED (its client waits) until the reply is in its output.
- * Returns 0, or -1 if it cannot be forwarded now. */
-int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv);
+ * local_reply >= 0: the client gets it instead of the leader's integer
+ * reply.  Returns 0, or -1 if it cannot be forwarded now. */
+int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv, long long local_reply);
 
 /* Writers that are not the net's clients (an embedded handle's commands,
  * src/lib/embed_node.c): their ids are the host's.  waits(priv, id) says
@@ -59,7 +60,8 @@ typedef struct fwd_waiters {
 void fwd_set_waiters(forwarder *f, const fwd_waiters *w);
 /* Forward s's write (its db, protocol, CLIENT SESSION) with the reply
  * going to the host's writer reply_to; s is not flagged. */
-int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv);
+int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
+                long long local_reply);
 
 /* The size of the RESP2/RESP3 reply at buf[0..len): > 0 once complete, 0
  * while more bytes are needed, -1 if it is not RESP. */

@@ -204,17 +204,18 @@ static forwarder *member_fwd(member *m)
     return m->fwd;
 }
 
-int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv)
+int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
+                      long long local_reply)
 {
     if (!repl_node_leader(m->node) || !member_fwd(m)) return 0;
-    return fwd_send_as(m->fwd, reply_to, s, argc, argv) == 0;
+    return fwd_send_as(m->fwd, reply_to, s, argc, argv, local_reply) == 0;
 }
 
-int member_forward(member *m, cairn_session *s, int argc, const cslice *argv)
+int member_forward(member *m, cairn_session *s, int argc, const cslice *argv, long long local_reply)
 {
     /* the connection waits for the reply as a parked client does */
     if (!(s->flags & SESS_CAN_BLOCK) || !repl_node_leader(m->node) || !member_fwd(m)) return 0;
-    return fwd_send(m->fwd, s, argc, argv) == 0;
+    return fwd_send(m->fwd, s, argc, argv, local_reply) == 0;
 }
 
 int member_seq_begin(member *m, cmd_call *c)

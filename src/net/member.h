@@ -69,11 +69,14 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const memb
 void member_command(member *m, cmd_call *c);
 /* Forward the write of a net client's session to the leader
  * (cairn_host_ops.repl_forward).  Returns 1 if it went, 0 if it cannot
- * (no leader known, or s cannot wait for the reply). */
-int member_forward(member *m, cairn_session *s, int argc, const cslice *argv);
+ * (no leader known, or s cannot wait for the reply).  local_reply: as
+ * fwd_send's. */
+int member_forward(member *m, cairn_session *s, int argc, const cslice *argv,
+                   long long local_reply);
 /* The same for a reply that goes to the host's writer reply_to
  * (host.waiters). */
-int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv);
+int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
+                      long long local_reply);
 /* cairn_host_ops.seq_begin and seq_done. */
 int member_seq_begin(member *m, cmd_call *c);
 void member_seq_done(member *m, cmd_call *c, rbuf_mark mark);

@@ -62,8 +62,12 @@ struct repl_node {
     pending *pend;
     size_t npend, pend_cap;
 
-    uint64_t handed;    /* the last index the core handed out as committed */
-    uint64_t applied;   /* the last index whose effects are in the engine */
+    uint64_t handed;  /* the last index the core handed out as committed */
+    uint64_t applied; /* the last index whose effects are in the engine */
+    /* The last index of the log this node recovered at start: its
+     * messages (PUBLISH entries) went out before the restart, or are too
+     * old to go out now. */
+    uint64_t recovered;
     uint64_t exec_last; /* as leader: the last index executed here */
     uint64_t lead_term; /* the term this node leads in, or 0 */
     uint64_t lead_index;
@@ -203,10 +207,13 @@ static void update_engine(repl_node *n)
 
 static int apply_address(repl_node *n, const raft_entry *ent);
 
-static int apply_batch(repl_node *n, const raft_entry *ent)
+/* quiet: the entry's messages were delivered when it first ran or
+ * applied here (a replay): it delivers none. */
+static int apply_batch(repl_node *n, const raft_entry *ent, int quiet)
 {
     if (members_is_entry(ent->data, ent->len)) return apply_address(n, ent);
     size_t off = 0;
+    n->e->publish_quiet = quiet || ent->index <= n->recovered;
     while (off < ent->len) {
         entry_view v;
         const char *why = "";
@@ -327,7 +334,7 @@ static int rebuild(repl_node *n)
                  (unsigned long long)i);
             return -1;
         }
-        if (ent->type == RAFT_ENTRY_NORMAL && apply_batch(n, ent) != 0) return -1;
+        if (ent->type == RAFT_ENTRY_NORMAL && apply_batch(n, ent, 1) != 0) return -1;
     }
     n->applied = n->handed;
     return 0;
@@ -405,7 +412,7 @@ static int apply_committed(repl_node *n, const raft_entry *ents, size_t count)
         const raft_entry *ent = &ents[i];
         if (ent->index > n->handed) n->handed = ent->index;
         if (ent->index <= n->applied) continue;
-        if (ent->type == RAFT_ENTRY_NORMAL && !own_entry(n, ent) && apply_batch(n, ent) != 0)
+        if (ent->type == RAFT_ENTRY_NORMAL && !own_entry(n, ent) && apply_batch(n, ent, 0) != 0)
             return -1;
         n->applied = ent->index;
     }
@@ -731,6 +738,8 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         return NULL;
     }
     n->applied = n->handed = snap->index;
+    n->recovered = raft_last_index(n->r);
+    e->log_publish = 1;
     engine_set_log_sink(e, sink, n);
     update_engine(n);
     return n;
@@ -739,7 +748,10 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
 void repl_node_free(repl_node *n)
 {
     if (!n) return;
-    if (n->r) engine_set_log_sink(n->e, NULL, NULL);
+    if (n->r) {
+        engine_set_log_sink(n->e, NULL, NULL);
+        n->e->log_publish = 0;
+    }
     session_reset(&n->loader);
     rbuf_free(&n->loader_out);
     raft_free(n->r);

@@ -80,11 +80,12 @@ void server_seq_done(void *priv, cmd_call *c, rbuf_mark mark)
     if (srv->node) member_seq_done(&srv->raft, c, mark);
 }
 
-int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv)
+int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv,
+                        long long local_reply)
 {
     cairn_server *srv = priv;
     if (!srv->node || !srv->cfg.raft_follower_proxy) return 0;
-    return member_forward(&srv->raft, s, argc, argv);
+    return member_forward(&srv->raft, s, argc, argv, local_reply);
 }
 
 void server_raft_stop(cairn_server *srv) { member_stop(&srv->raft); }

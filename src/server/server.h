@@ -171,7 +171,8 @@ void server_info(void *priv, const char *section, dstr *out);
 int server_raft_start(cairn_server *srv);
 /* cairn_host_ops.repl_cmd: Raft's commands, or a Redis replica's. */
 int server_repl_cmd(void *priv, cmd_call *c);
-int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv);
+int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv,
+                        long long local_reply);
 int server_seq_begin(void *priv, cmd_call *c);
 void server_seq_done(void *priv, cmd_call *c, rbuf_mark mark);
 void server_raft_stop(cairn_server *srv);

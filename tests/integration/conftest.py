@@ -87,7 +87,8 @@ class Server:
 
     def client(self, **kw):
         kw.setdefault("decode_responses", True)
-        return redis.Redis(host=self.host, port=self.port, socket_timeout=10, **kw)
+        kw.setdefault("socket_timeout", 10)
+        return redis.Redis(host=self.host, port=self.port, **kw)
 
     def alive(self):
         return self.proc.poll() is None

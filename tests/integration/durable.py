@@ -62,7 +62,9 @@ class DurableServer:
                     return
                 except redis.BusyLoadingError:
                     time.sleep(0.01)
-                except redis.ConnectionError:
+                except (redis.ConnectionError, redis.TimeoutError):
+                    # A busy machine can hold a loading server's answer
+                    # past the socket timeout: ask again until the deadline.
                     time.sleep(0.02)
             raise RuntimeError("server did not finish loading: " + self.read_log())
         finally:

@@ -228,11 +228,13 @@ class Group:
             link.set_cut(a in side and b in side and side[a] != side[b])
 
     def failover_bound(self):
-        """The issue's bound on failover (2 s); a sanitizer build (not on
-        jemalloc) runs several times slower, so it gets 6 s."""
+        """A bound that catches a failover that hangs, not a target: the
+        2 s target is measured by bench/repl.sh (20 kills, p50 and max) on
+        a quiet machine, while tests share theirs.  A sanitizer build (not
+        on jemalloc) runs several times slower."""
         with self.nodes[0].client() as c:
             fast = c.info("memory")["mem_allocator"].startswith("jemalloc")
-        return 2.0 if fast else 6.0
+        return 5.0 if fast else 10.0
 
     def node(self, node_id):
         return next(n for n in self.nodes if n.id == node_id)

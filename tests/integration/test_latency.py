@@ -55,6 +55,28 @@ def test_command_event_latest_history_reset(own):
     assert r.execute_command("LATENCY", "RESET") == 1
 
 
+def test_aof_write_and_expiry_events(server_factory):
+    """The log's writes and active expiry are sampled as Redis samples
+    them: aof-write, also filed under what it competed with, and
+    expire-cycle with expire-del for the key that made it slow."""
+    s = server_factory("--appendonly", "yes", "--appendfsync", "always")
+    r = s.client(socket_timeout=60)
+    r.config_set("latency-monitor-threshold", 1)
+    # Writing 16 MB to the log takes milliseconds, and so does freeing a
+    # set of 200,000 members when it expires.
+    r.set("big", b"x" * (16 << 20))
+    r.eval("for i = 1, 200000 do redis.call('sadd', KEYS[1], i) end", 1, "s")
+    r.pexpire("s", 1)
+    deadline = time.time() + 30
+    while r.dbsize() > 1:  # DBSIZE expires nothing: active expiry must
+        assert time.time() < deadline
+        time.sleep(0.05)
+    events = {e[0] for e in r.execute_command("LATENCY", "LATEST")}
+    assert {"aof-write", "expire-cycle", "expire-del"} <= events, events
+    assert events & {"aof-write-alone", "aof-write-active-child", "aof-write-pending-fsync"}
+    r.close()
+
+
 def test_below_threshold_not_sampled(own):
     _, r = own
     r.config_set("latency-monitor-threshold", 500)

@@ -293,3 +293,22 @@ def test_half_sent_large_bulks_are_bounded_and_freed(server):
     assert wait_for(lambda: info_int(r, "clients", "connected_clients") == clients)
     assert wait_for(lambda: info_int(r, "memory", "used_memory") - base < 2 * 1024 * 1024)
     assert r.get("halfsent") is None
+
+
+def test_query_buffer_limit_closes_the_client_and_frees_its_buffer(own):
+    """A client whose query passes client-query-buffer-limit is closed
+    and what it sent is given back: the limit bounds memory, it does not
+    just stop the command."""
+    s, r = own
+    r.config_set("client-query-buffer-limit", "1mb")
+    base = info_int(r, "memory", "used_memory")
+    c = RawConn(s)
+    try:
+        c.send(b"*3\r\n$3\r\nSET\r\n$4\r\nbulk\r\n$3000000\r\n" + b"x" * 3000000 + b"\r\n")
+    except OSError:
+        pass  # the server may close before all of it is sent
+    assert c.closed_by_peer(10)
+    c.close()
+    assert wait_for(lambda: info_int(r, "clients", "connected_clients") == 1)
+    assert wait_for(lambda: info_int(r, "memory", "used_memory") - base < 512 * 1024)
+    assert r.exists("bulk") == 0 and r.ping()

@@ -30,6 +30,9 @@ class Incrementer:
         self.errors = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        self.go = threading.Event()
+        self.go.set()
+        self.busy = 0
         self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(clients)]
         for t in self.threads:
             t.start()
@@ -37,15 +40,29 @@ class Incrementer:
     def run(self):
         with self.node.client(socket_timeout=30) as c:
             while not self.stop.is_set():
+                if not self.go.wait(0.1):
+                    continue
+                with self.lock:
+                    self.busy += 1
                 try:
                     v = c.incr("n")
                 except (redis.RedisError, OSError) as e:
                     with self.lock:
                         self.errors.append(repr(e))
+                        self.busy -= 1
                     time.sleep(0.01)
                     continue
                 with self.lock:
                     self.replies.append(v)
+                    self.busy -= 1
+
+    def pause(self):
+        """No write in flight until resume()."""
+        self.go.clear()
+        wait_for("the writes in flight", lambda: self.busy == 0)
+
+    def resume(self):
+        self.go.set()
 
     def count(self):
         with self.lock:
@@ -84,8 +101,13 @@ def test_writes_through_a_follower_survive_leader_faults(group):
         lead.kill()
         wait_progress(inc, 50)
         lead.start()
-        # the leader pauses: the others elect a new one meanwhile
+        # If the follower was elected, leadership moves away from it with no
+        # write in flight (a leader that loses leadership closes the
+        # connections of its own writes in flight: not the proxy's case).
+        inc.pause()
         lead = lead_elsewhere(group, fol)
+        inc.resume()
+        # the leader pauses: the others elect a new one meanwhile
         wait_progress(inc, 50)
         lead.proc.send_signal(signal.SIGSTOP)
         try:

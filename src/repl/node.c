@@ -642,28 +642,37 @@ static void resolve(repl_node *n)
     }
 }
 
+static void send_msgs(repl_node *n, const raft_ready *rd)
+{
+    if (!rd->n_msgs) return;
+    dstr buf = dstr_with_cap(256);
+    for (size_t i = 0; i < rd->n_msgs; i++) {
+        raft_msg m;
+        uint8_t *chunk = NULL;
+        if (fill_chunk(n, &rd->msgs[i], &m, &chunk) == 0) {
+            dstr_set_len(buf, 0);
+            buf = wire_encode(buf, &m);
+            n->host.send(n->host.priv, m.to, buf, dstr_len(buf));
+        }
+        cm_free(chunk);
+    }
+    dstr_free(buf);
+    n->host.send_done(n->host.priv);
+}
+
 static void process_ready(repl_node *n)
 {
     raft_ready rd;
     while (!n->failed && raft_ready_get(n->r, &rd)) {
+        /* A leader's appends go out before its own fsync: the followers
+         * write while it does. */
+        if (rd.send_early) send_msgs(n, &rd);
         if (persist_ready(n, &rd) != 0) {
             fail(n, "Raft log storage failed: the node stops (restart it from its directory)");
             return;
         }
         check_role(n);
-        dstr buf = dstr_with_cap(256);
-        for (size_t i = 0; i < rd.n_msgs; i++) {
-            raft_msg m;
-            uint8_t *chunk = NULL;
-            if (fill_chunk(n, &rd.msgs[i], &m, &chunk) == 0) {
-                dstr_set_len(buf, 0);
-                buf = wire_encode(buf, &m);
-                n->host.send(n->host.priv, m.to, buf, dstr_len(buf));
-            }
-            cm_free(chunk);
-        }
-        dstr_free(buf);
-        if (rd.n_msgs) n->host.send_done(n->host.priv);
+        if (!rd.send_early) send_msgs(n, &rd);
         if (rd.snapshot && install_snapshot(n, rd.snapshot) != 0) return;
         if (apply_committed(n, rd.committed, rd.n_committed) != 0) return;
         if (rd.compact_index) n->snap_wanted = 1;

@@ -21,16 +21,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +39,7 @@
 #include "../engine/latency.h"
 #include "../engine/multi.h"
 #include "aof.h"
+#include "child.h"
 #include "clock.h"
 #include "fileio.h"
 #include "rdb_file.h"
@@ -290,30 +288,6 @@ static void note_commit(persist *p, int rc)
 /* Children                                                                */
 /* ---------------------------------------------------------------------- */
 
-void persist_child_close_fds(void)
-{
-    /* Listening sockets in particular: a child that outlived a killed
-     * parent must not keep the port from being bound again. */
-    if (close_range(3, ~0U, 0) != 0) {
-        long max = sysconf(_SC_OPEN_MAX);
-        for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
-            close((int)fd);
-    }
-}
-
-/* In the child right after fork(): die with the parent (a snapshot
- * nobody waits for must not be renamed over newer files later), drop the
- * parent's descriptors and signal handling. */
-static void child_setup(pid_t parent)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGUSR1, SIG_DFL);
-    persist_child_close_fds();
-}
-
 /* The body of a child writing a snapshot to path (not renamed). */
 static int write_snapshot_file(persist *p, const char *path, char *err, size_t errlen)
 {
@@ -335,26 +309,19 @@ static int write_snapshot_file(persist *p, const char *path, char *err, size_t e
     return 0;
 }
 
-/* Fork a child that runs body(p, path) and exits 0 on success. */
+/* Fork a child (child.h); the caller's child runs on and exits 0 on
+ * success. */
 static pid_t fork_child(persist *p, int type, const char *what)
 {
-    int64_t start = clock_mono_us();
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = child_fork(p->e);
     if (pid < 0) {
         plog(p, LL_WARNING, "Can't %s: fork: %s", what, strerror(errno));
         return -1;
     }
-    if (pid == 0) {
-        child_setup(parent);
-        return 0;
-    }
-    p->e->stats.latest_fork_usec = clock_mono_us() - start;
-    latency_sample(p->e, "fork", wall_ms() / 1000, p->e->stats.latest_fork_usec / 1000);
-    p->e->stats.total_forks++;
+    if (pid == 0) return 0;
     p->child_pid = pid;
     p->child_type = type;
-    p->child_start_ms = start / 1000;
+    p->child_start_ms = clock_mono_ms();
     return pid;
 }
 
@@ -362,10 +329,7 @@ static pid_t fork_child(persist *p, int type, const char *what)
 static void kill_child(persist *p)
 {
     if (!p->child_pid) return;
-    kill(p->child_pid, SIGUSR1);
-    int status;
-    while (waitpid(p->child_pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    child_stop(p->child_pid);
     if (p->child_tmp) unlink(p->child_tmp);
     plog(p, LL_NOTICE, "Killed the %s child %d",
          p->child_type == CHILD_RDB ? "background saving" : "AOF rewrite", (int)p->child_pid);
@@ -1450,15 +1414,9 @@ uint64_t persist_durable(persist *p) { return p->writer_ready ? aof_writer_durab
 
 static void reap_child(persist *p)
 {
-    if (!p->child_pid) return;
-    int status;
-    pid_t r = waitpid(p->child_pid, &status, WNOHANG);
-    if (r == 0) return;
-    if (r < 0 && errno == EINTR) return;
-    int ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (r > 0 && WIFSIGNALED(status))
-        plog(p, LL_WARNING, "Child %d terminated by signal %d", (int)p->child_pid,
-             WTERMSIG(status));
+    int ok, sig;
+    if (!p->child_pid || !child_poll(p->child_pid, &ok, &sig)) return;
+    if (sig) plog(p, LL_WARNING, "Child %d terminated by signal %d", (int)p->child_pid, sig);
     int type = p->child_type;
     p->child_pid = 0;
     p->child_type = CHILD_NONE;

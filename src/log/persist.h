@@ -103,7 +103,4 @@ int persist_shutdown(persist *p, int flags);
 void persist_resync_begin(persist *p);
 const char *persist_resync_end(persist *p);
 
-/* For a forked child: close every descriptor it does not need. */
-void persist_child_close_fds(void);
-
 #endif

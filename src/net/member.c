@@ -123,6 +123,7 @@ static int node_config(const member_config *cfg, repl_node_config *nc, char *err
     nc->heartbeat_ticks = nc->election_ticks / 8 > 0 ? nc->election_ticks / 8 : 1;
     nc->snapshot_entries = cfg->snapshot_entries;
     nc->snapshot_bytes = cfg->snapshot_bytes;
+    nc->can_fork = cfg->can_fork;
     return 0;
 }
 

@@ -46,6 +46,8 @@ typedef struct member_config {
     /* What links to other nodes start with when the group requires a
      * password (masteruser/masterauth): NULL or "" for none. */
     const char *masteruser, *masterauth;
+    /* May the node fork a child to write its snapshots (repl_node_config)? */
+    int can_fork;
 } member_config;
 
 typedef struct member {

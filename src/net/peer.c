@@ -11,6 +11,7 @@
  * until the peer catches up (Raft resends what it needs). */
 #define PEER_MAX_QUEUED  (64u << 20)
 #define PEER_RETRY_TICKS 10
+#define PEER_KEEP_BYTES  (64u << 10) /* a link's send buffer kept between flushes */
 
 enum { LINK_DOWN, LINK_CONNECTING, LINK_UP, LINK_CLOSING };
 
@@ -203,14 +204,41 @@ void peer_set_send(peer_set *ps, uint64_t id, const char *data, size_t len)
     l->pending = dstr_cat(l->pending, "\r\n", 2);
 }
 
+/* Write what the kernel takes now, and hand libuv only the rest: most
+ * flushes (a heartbeat, its acknowledgement) then cost one write() and
+ * no request, allocation or epoll change.  A TLS link encrypts through
+ * nstream_write. */
+static void flush_link(peer_link *l)
+{
+    size_t len = dstr_len(l->pending), done = 0;
+    if (!l->queued && !nstream_is_tls(&l->s)) {
+        uv_buf_t b = uv_buf_init(l->pending, (unsigned)len);
+        int n = uv_try_write((uv_stream_t *)&l->s.tcp, &b, 1);
+        if (n < 0 && n != UV_EAGAIN) {
+            link_down(l);
+            return;
+        }
+        if (n > 0) done = (size_t)n;
+    }
+    if (!done) { /* libuv takes the whole buffer */
+        write_out(l, l->pending);
+        l->pending = dstr_with_cap(1024);
+        return;
+    }
+    if (done < len) write_out(l, dstr_new(l->pending + done, len - done));
+    dstr_set_len(l->pending, 0);
+    /* a large append grew it: give the memory back */
+    if (dstr_cap(l->pending) > PEER_KEEP_BYTES) {
+        dstr_free(l->pending);
+        l->pending = dstr_with_cap(1024);
+    }
+}
+
 void peer_set_flush(peer_set *ps)
 {
     for (int i = 0; i < ps->n; i++) {
         peer_link *l = ps->links[i];
-        if (l->state != LINK_UP || !dstr_len(l->pending)) continue;
-        dstr data = l->pending;
-        l->pending = dstr_with_cap(1024);
-        write_out(l, data);
+        if (l->state == LINK_UP && dstr_len(l->pending)) flush_link(l);
     }
 }
 

@@ -16,6 +16,9 @@
 #include "../script/script.h"
 
 #define COPY_BYTES (256u << 10)
+/* fdatasync while writing, so a large image leaves no gigabytes of dirty
+ * pages for the final fsync (as BGSAVE's rdb-save-incremental-fsync) */
+#define AUTOSYNC_BYTES (4u << 20)
 
 static int64_t wall_ms(void) { return clock_real_us() / 1000; }
 
@@ -29,60 +32,10 @@ static int open_tmp(const char *path)
     return fd;
 }
 
-/* Copy the rest of fd (from its start) into the snapshot being written. */
-static int copy_into(raft_storage *st, int fd, uint64_t size, char *err, size_t errlen)
+int image_write(cairn_engine *e, int fd, char *err, size_t errlen)
 {
-    char *buf = cm_malloc(COPY_BYTES);
-    int rc = 0;
-    for (uint64_t done = 0; done < size && rc == 0;) {
-        size_t want = size - done < COPY_BYTES ? (size_t)(size - done) : COPY_BYTES;
-        ssize_t n = pread(fd, buf, want, (off_t)done);
-        if (n <= 0 || rstore_snapshot_write(st, buf, (size_t)n) != 0) {
-            snprintf(err, errlen, "copying the dataset into the Raft snapshot: %s",
-                     n < 0    ? strerror(errno)
-                     : n == 0 ? "file cut short"
-                              : "write failed");
-            rc = -1;
-            break;
-        }
-        done += (uint64_t)n;
-    }
-    cm_free(buf);
-    return rc;
-}
-
-int image_save(cairn_engine *e, raft_storage *st, raft_snapshot_meta *meta, const void *prefix,
-               size_t prefix_len, const char *tmp, char *err, size_t errlen)
-{
-    int fd = open_tmp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int rc = -1;
     snap_stats stats;
-    if (snapshot_write(e, fd, wall_ms(), 0, &stats, err, errlen) != 0) goto out;
-    off_t size = fd_size(fd);
-    if (size < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    meta->size = prefix_len + (uint64_t)size;
-    if (rstore_snapshot_begin(st, meta) != 0 ||
-        rstore_snapshot_write(st, prefix, prefix_len) != 0) {
-        snprintf(err, errlen, "writing the Raft snapshot: %s", strerror(errno));
-        goto out;
-    }
-    if (copy_into(st, fd, (uint64_t)size, err, errlen) != 0) goto out;
-    if (rstore_snapshot_finish(st) != 0) {
-        snprintf(err, errlen, "making the Raft snapshot durable: %s", strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    close(fd);
-    unlink(tmp);
-    return rc;
+    return snapshot_write(e, fd, wall_ms(), AUTOSYNC_BYTES, &stats, err, errlen);
 }
 
 void image_reset(cairn_engine *e, cairn_session *s, rbuf *out)

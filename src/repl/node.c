@@ -2,15 +2,19 @@
  * log storage; see node.h. */
 #include "node.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
 #include "../engine/cmd.h"
 #include "../engine/pubsub.h"
+#include "../log/child.h"
+#include "../log/clock.h"
 #include "../log/entry.h"
 #include "../log/fileio.h"
 #include "csession.h"
@@ -22,6 +26,9 @@
 #define SEGMENT_BYTES     (64u << 20)
 #define ROUND_RETRY_TICKS 25 /* a follower read round unanswered this long is asked again */
 #define HS_SAVE_TICKS     25 /* how often a commit-only hard state change is saved */
+/* After a failed snapshot, wait this many election timeouts (about 5 s,
+ * as Redis waits after a failed BGSAVE) before the next try. */
+#define SNAP_RETRY_ELECTIONS 10
 /* Follower read rounds have the top bit set, so an answer to one can
  * never be taken for the leader's confirmation of an epoch. */
 #define ROUND_BIT (UINT64_C(1) << 63)
@@ -83,14 +90,17 @@ struct repl_node {
     rbuf loader_out;
     int failed;
 
-    /* snapshots: the core asked for one, taken once the engine holds
-     * nothing but applied entries; a leader holds new clients meanwhile */
+    /* snapshots: the core asked for one, started once the engine holds
+     * nothing but applied entries (a leader holds new clients until then)
+     * and written by a child process while the node goes on */
     dstr dir, state_tmp;
     int snap_wanted, snap_hold;
     uint64_t hold_until, hold_next;
-    int recv_open; /* a snapshot from the leader is being written */
-    uint64_t recv_tick;
-    uint64_t snaps_taken, snaps_installed;
+    pid_t snap_child;             /* writing the snapshot snap_meta, or 0 */
+    raft_snapshot_meta snap_meta; /* at the applied index of the fork */
+    int64_t snap_start_us, snap_last_us;
+    uint64_t snap_retry; /* no new snapshot before this tick (after a failure) */
+    uint64_t snaps_taken, snaps_installed, snaps_failed;
     session_table *sessions; /* CLIENT SESSION: replicated state (csession.h) */
 };
 
@@ -505,12 +515,8 @@ static int persist_snapshot(repl_node *n, const raft_ready *rd)
             if (rstore_snapshot_begin(n->st, &m) != 0) return -1;
         }
         if (c->data_len && rstore_snapshot_write(n->st, c->data, c->data_len) != 0) return -1;
-        n->recv_open = 1;
-        n->recv_tick = n->ticks;
     }
-    if (!rd->snapshot) return 0;
-    n->recv_open = 0;
-    return rstore_snapshot_finish(n->st);
+    return rd->snapshot ? rstore_snapshot_finish(n->st) : 0;
 }
 
 /* Step 3: the received snapshot replaces the dataset. */
@@ -544,28 +550,114 @@ static int fill_chunk(repl_node *n, const raft_msg *m, raft_msg *out, uint8_t **
     return 0;
 }
 
-static void take_snapshot(repl_node *n)
+/* In the child: the snapshot file, as the parent was at the fork. */
+static int write_snapshot(repl_node *n, raft_snapshot_meta *m)
 {
-    uint64_t index = n->applied;
+    char err[512] = "";
+    int fd = rstore_bg_create(n->st);
+    if (fd < 0) {
+        n->host.log(n->host.priv, LL_WARNING, "Raft: creating the snapshot file: %s",
+                    strerror(errno));
+        return -1;
+    }
+    dstr prefix = members_encode_book(dstr_with_cap(256), &n->cfg);
+    prefix = csession_encode(prefix, n->sessions);
+    int rc = write_all(fd, prefix, dstr_len(prefix), NULL);
+    if (rc != 0) snprintf(err, sizeof(err), "%s", strerror(errno));
+    if (rc == 0) rc = image_write(n->e, fd, err, sizeof(err));
+    if (rc == 0 && (rc = rstore_bg_seal(n->st, fd, m)) != 0)
+        snprintf(err, sizeof(err), "sealing: %s", strerror(errno));
+    close(fd);
+    dstr_free(prefix);
+    if (rc != 0) n->host.log(n->host.priv, LL_WARNING, "Raft: writing the snapshot: %s", err);
+    return rc;
+}
+
+static void snapshot_failed(repl_node *n, const char *why)
+{
+    n->snaps_failed++;
+    n->snap_wanted = 1;
+    n->snap_retry = n->ticks + SNAP_RETRY_ELECTIONS * (uint64_t)n->cfg.election_ticks;
+    n->host.log(n->host.priv, LL_WARNING,
+                "Raft: the snapshot at %llu failed (%s); the previous one is kept, trying again "
+                "later",
+                (unsigned long long)n->snap_meta.index, why);
+}
+
+static void finish_snapshot(repl_node *n, int ok, int sig);
+
+/* Fork a child that writes the snapshot at the applied index (or write it
+ * here, if the node may not fork). */
+static void start_snapshot(repl_node *n)
+{
     raft_snapshot_meta m;
-    if (index <= rstore_snapshot(n->st)->index) return;
-    if (raft_snapshot_meta_at(n->r, index, &m) != RAFT_OK) return;
-    dstr book = members_encode_book(dstr_with_cap(256), &n->cfg);
-    book = csession_encode(book, n->sessions);
-    char err[512];
-    int rc = image_save(n->e, n->st, &m, book, dstr_len(book), n->state_tmp, err, sizeof(err));
-    dstr_free(book);
-    if (rc != 0) {
-        fail(n, "Raft: %s: the node stops", err);
+    if (n->applied <= rstore_snapshot(n->st)->index ||
+        raft_snapshot_meta_at(n->r, n->applied, &m) != RAFT_OK)
+        return;
+    n->snap_meta = m;
+    n->snap_start_us = clock_mono_us();
+    rstore_roll(n->st);
+    if (!n->cfg.can_fork) {
+        finish_snapshot(n, write_snapshot(n, &m) == 0, 0);
         return;
     }
-    if (raft_compact(n->r, index, m.size) != RAFT_OK) {
-        fail(n, "Raft: the core refused to compact its log at %llu", (unsigned long long)index);
+    pid_t pid = child_fork(n->e);
+    if (pid == 0) _exit(write_snapshot(n, &m) == 0 ? 0 : 1);
+    if (pid < 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "fork: %s", strerror(errno));
+        snapshot_failed(n, why);
+        return;
+    }
+    n->snap_child = pid;
+    n->host.log(n->host.priv, LL_NOTICE, "Raft: snapshot at %llu started by pid %d",
+                (unsigned long long)m.index, (int)pid);
+}
+
+/* The child ended: its snapshot becomes the node's and the log behind it
+ * goes -- unless a newer snapshot came from the leader meanwhile. */
+static void finish_snapshot(repl_node *n, int ok, int sig)
+{
+    n->snap_child = 0;
+    n->snap_last_us = clock_mono_us() - n->snap_start_us;
+    if (!ok) {
+        char why[64];
+        snprintf(why, sizeof(why), sig ? "its process was killed by signal %d" : "see above", sig);
+        rstore_bg_discard(n->st);
+        snapshot_failed(n, why);
+        return;
+    }
+    raft_snapshot_meta *m = &n->snap_meta;
+    int rc = rstore_bg_adopt(n->st, m);
+    if (rc == RSTORE_BG_STALE) {
+        n->host.log(n->host.priv, LL_NOTICE,
+                    "Raft: snapshot at %llu dropped: a newer one came from the leader meanwhile",
+                    (unsigned long long)m->index);
+        return;
+    }
+    if (rc == RSTORE_BG_BAD) {
+        snapshot_failed(n, "its file is not the snapshot expected, or could not be renamed");
+        return;
+    }
+    if (rc != RSTORE_BG_ADOPTED) {
+        fail(n, "Raft log storage failed: the node stops (restart it from its directory)");
+        return;
+    }
+    if (raft_compact(n->r, m->index, m->size) != RAFT_OK) {
+        fail(n, "Raft: the core refused to compact its log at %llu", (unsigned long long)m->index);
         return;
     }
     n->snaps_taken++;
-    n->host.log(n->host.priv, LL_NOTICE, "Raft: snapshot at %llu (%llu bytes); log compacted",
-                (unsigned long long)index, (unsigned long long)m.size);
+    n->host.log(n->host.priv, LL_NOTICE,
+                "Raft: snapshot at %llu (%llu bytes, %lld ms); log compacted",
+                (unsigned long long)m->index, (unsigned long long)m->size,
+                (long long)(n->snap_last_us / 1000));
+}
+
+static void poll_snapshot(repl_node *n)
+{
+    int ok, sig;
+    if (n->snap_child && child_poll(n->snap_child, &ok, &sig)) finish_snapshot(n, ok, sig);
 }
 
 static void end_hold(repl_node *n)
@@ -581,13 +673,8 @@ static void end_hold(repl_node *n)
  * for at most an election timeout at a time. */
 static void maybe_snapshot(repl_node *n)
 {
-    if (!n->snap_wanted || n->failed) return;
-    /* One temporary snapshot file: a snapshot being received goes first,
-     * unless its leader has not sent a chunk for a while (the stream was
-     * abandoned; if it resumes, its next chunk fails and the node stops,
-     * to restart from its directory). */
-    if (n->recv_open && n->ticks - n->recv_tick < 4 * (uint64_t)n->cfg.election_ticks) return;
-    n->recv_open = 0;
+    /* one at a time; after a failure, not at once */
+    if (!n->snap_wanted || n->failed || n->snap_child || n->ticks < n->snap_retry) return;
     int quiet = !dstr_len(n->batch) && n->exec_last <= n->applied;
     if (!quiet) {
         if (!n->lead_term) return;
@@ -601,7 +688,7 @@ static void maybe_snapshot(repl_node *n)
         return;
     }
     n->snap_wanted = 0;
-    take_snapshot(n);
+    start_snapshot(n);
     end_hold(n);
 }
 
@@ -642,28 +729,37 @@ static void resolve(repl_node *n)
     }
 }
 
+static void send_msgs(repl_node *n, const raft_ready *rd)
+{
+    if (!rd->n_msgs) return;
+    dstr buf = dstr_with_cap(256);
+    for (size_t i = 0; i < rd->n_msgs; i++) {
+        raft_msg m;
+        uint8_t *chunk = NULL;
+        if (fill_chunk(n, &rd->msgs[i], &m, &chunk) == 0) {
+            dstr_set_len(buf, 0);
+            buf = wire_encode(buf, &m);
+            n->host.send(n->host.priv, m.to, buf, dstr_len(buf));
+        }
+        cm_free(chunk);
+    }
+    dstr_free(buf);
+    n->host.send_done(n->host.priv);
+}
+
 static void process_ready(repl_node *n)
 {
     raft_ready rd;
     while (!n->failed && raft_ready_get(n->r, &rd)) {
+        /* A leader's appends go out before its own fsync: the followers
+         * write while it does. */
+        if (rd.send_early) send_msgs(n, &rd);
         if (persist_ready(n, &rd) != 0) {
             fail(n, "Raft log storage failed: the node stops (restart it from its directory)");
             return;
         }
         check_role(n);
-        dstr buf = dstr_with_cap(256);
-        for (size_t i = 0; i < rd.n_msgs; i++) {
-            raft_msg m;
-            uint8_t *chunk = NULL;
-            if (fill_chunk(n, &rd.msgs[i], &m, &chunk) == 0) {
-                dstr_set_len(buf, 0);
-                buf = wire_encode(buf, &m);
-                n->host.send(n->host.priv, m.to, buf, dstr_len(buf));
-            }
-            cm_free(chunk);
-        }
-        dstr_free(buf);
-        if (rd.n_msgs) n->host.send_done(n->host.priv);
+        if (!rd.send_early) send_msgs(n, &rd);
         if (rd.snapshot && install_snapshot(n, rd.snapshot) != 0) return;
         if (apply_committed(n, rd.committed, rd.n_committed) != 0) return;
         if (rd.compact_index) n->snap_wanted = 1;
@@ -748,6 +844,10 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
 void repl_node_free(repl_node *n)
 {
     if (!n) return;
+    if (n->snap_child) {
+        child_stop(n->snap_child);
+        rstore_bg_discard(n->st);
+    }
     if (n->r) {
         engine_set_log_sink(n->e, NULL, NULL);
         n->e->log_publish = 0;
@@ -769,6 +869,8 @@ void repl_node_tick(repl_node *n)
 {
     if (n->failed) return;
     n->ticks++;
+    poll_snapshot(n);
+    if (n->failed) return;
     raft_tick(n->r);
     if (n->ticks % 10 == 0) promote_learners(n);
     for (size_t i = 0; i < n->nrounds; i++)
@@ -1389,8 +1491,12 @@ void repl_node_info(repl_node *n, dstr *out)
     const raft_snapshot_meta *snap = rstore_snapshot(n->st);
     s = dstr_catfmt(s,
                     "raft_snapshot_index:%llu\r\nraft_snapshot_bytes:%llu\r\n"
-                    "raft_snapshots_taken:%llu\r\nraft_snapshots_installed:%llu\r\n",
+                    "raft_snapshots_taken:%llu\r\nraft_snapshots_installed:%llu\r\n"
+                    "raft_snapshot_in_progress:%d\r\nraft_snapshots_failed:%llu\r\n"
+                    "raft_snapshot_last_ms:%lld\r\n",
                     (unsigned long long)snap->index, (unsigned long long)snap->size,
-                    (unsigned long long)n->snaps_taken, (unsigned long long)n->snaps_installed);
+                    (unsigned long long)n->snaps_taken, (unsigned long long)n->snaps_installed,
+                    n->snap_child != 0, (unsigned long long)n->snaps_failed,
+                    (long long)(n->snap_last_us / 1000));
     *out = s;
 }

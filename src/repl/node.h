@@ -55,6 +55,10 @@ typedef struct repl_node_config {
     /* Snapshot the dataset and compact the log after this many Raft
      * entries, or entry bytes, applied since the last snapshot (0: never). */
     uint64_t snapshot_entries, snapshot_bytes;
+    /* Write snapshots in a forked child while the node goes on (a server)?
+     * A library must not fork its host application: then they are written
+     * on the node's own loop, which stops meanwhile. */
+    int can_fork;
 } repl_node_config;
 
 /* Parse "1@host:port,2@host:port,..." into cfg->peers.  Returns 0, or -1

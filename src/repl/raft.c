@@ -814,7 +814,9 @@ static void release_reads(raft *r)
     size_t keep = 0;
     for (size_t i = 0; i < r->n_pending; i++) {
         pending_read *pr = &r->pending[i];
-        if (pr->round > round) {
+        /* round 0: queued after the last round went out, so no ack so
+         * far confirms it */
+        if (!pr->round || pr->round > round) {
             r->pending[keep++] = *pr;
             continue;
         }
@@ -1431,6 +1433,11 @@ int raft_ready_get(raft *r, raft_ready *rd)
         if (p->id != r->id)
             while (send_append(r, p, 0)) {
             }
+        /* Every Ready with new reads starts a round for them at once:
+         * rounds overlap, so a read waits one round trip, not the rest of
+         * another round first.  (One round at a time was tried: under
+         * load the loop's iterations already follow the acks, so it sent
+         * as many rounds and made reads wait longer.) */
         int fresh = 0;
         for (size_t i = 0; i < r->n_pending; i++)
             if (!r->pending[i].round) {
@@ -1469,6 +1476,11 @@ int raft_ready_get(raft *r, raft_ready *rd)
         r->installed = 0;
     }
     rd->compact_index = want_compact(r, to > r->applied ? to : r->applied, rd);
+    /* a leader's messages rest on nothing of this Ready but a term and
+     * vote already durable (a node that became leader in it has a new
+     * term to save first) */
+    rd->send_early = r->role == RAFT_LEADER && rd->hs.term == r->prev_hs.term &&
+                     rd->hs.vote == r->prev_hs.vote && !rd->snapshot && !rd->n_snap_chunks;
     r->rd_hs = rd->hs;
     r->rd_stable_to = last;
     r->rd_applied_to = to > r->applied ? to : r->applied;

@@ -21,9 +21,10 @@
  *      (replacing any stored entries from rd.entries[0].index on) and, if
  *      rd.hs_changed, rd.hs, and make all of it durable (fsync).  If that fails, stop: send
  * nothing, acknowledge nothing (the node must crash and recover from disk).
- *   2. Only then send rd.msgs.  A vote or an append acknowledgement
- *      promises something about the disk; sending it before step 1 is
- *      durable breaks Raft (a crash forgets the promise).
+ *   2. Only then send rd.msgs (unless rd.send_early: then before step 1).
+ *      A vote or an append acknowledgement promises something about the
+ *      disk; sending it before step 1 is durable breaks Raft (a crash
+ *      forgets the promise).
  *   3. With rd.snapshot, replace the state machine with it; then apply
  *      rd.committed in order.  With rd.compact_index, take a snapshot
  *      there and call raft_compact() once it is durable.
@@ -234,6 +235,12 @@ typedef struct raft_ready {
      * the core asks for a snapshot there (snapshot_entries/bytes).  Once it
      * is durable, call raft_compact(). */
     uint64_t compact_index;
+    /* rd.msgs promise nothing about this node's disk (a leader's appends
+     * and heartbeats, with no new term or vote): they may go out before
+     * step 1, so followers write the entries while the leader does (Raft
+     * thesis 10.2.1).  The leader counts its own copy only once the Ready
+     * is advanced, so commit still needs a majority of durable copies. */
+    int send_early;
 } raft_ready;
 
 enum {

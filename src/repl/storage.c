@@ -21,6 +21,8 @@
 #define SNAP_HDR       (28 + RAFT_CONF_MAX_BYTES)
 #define SNAP_NAME      "snapshot"
 #define SNAP_TMP       "snapshot.tmp"
+#define SNAP_BG        "snapshot.bg"
+#define CRC_BUF        (256u << 10)
 
 typedef struct segment {
     uint64_t first, count;
@@ -37,6 +39,7 @@ struct raft_storage {
     int fd; /* the last segment, or -1 */
     int failed;
     int dir_dirty; /* a segment was created: fsync the directory */
+    int roll;      /* the next entry starts a new segment */
     raft_hard_state hs;
     raft_entry *rec;
     size_t nrec;
@@ -210,10 +213,11 @@ static int snap_parse(const unsigned char *buf, raft_snapshot_meta *m)
  * open for reads. */
 static int load_snapshot(raft_storage *s, char *err, size_t errlen)
 {
-    dstr tmp = path_join(s->dir, SNAP_TMP), path = path_join(s->dir, SNAP_NAME);
+    dstr tmp = path_join(s->dir, SNAP_TMP), path = path_join(s->dir, SNAP_NAME),
+         bg = path_join(s->dir, SNAP_BG);
     int rc = -1;
-    if (path_exists(tmp) && unlink(tmp) != 0) {
-        errf(err, errlen, "%s: %s", tmp, strerror(errno));
+    if ((path_exists(tmp) && unlink(tmp) != 0) || (path_exists(bg) && unlink(bg) != 0)) {
+        errf(err, errlen, "%s: %s", path_exists(tmp) ? tmp : bg, strerror(errno));
         goto out;
     }
     if (!path_exists(path)) {
@@ -252,6 +256,7 @@ static int load_snapshot(raft_storage *s, char *err, size_t errlen)
 out:
     dstr_free(tmp);
     dstr_free(path);
+    dstr_free(bg);
     return rc;
 }
 
@@ -334,6 +339,131 @@ int rstore_snapshot_finish(raft_storage *s)
     s->snap_fd = fd;
     s->snap = s->tmp_meta;
     return cut_log_behind_snapshot(s);
+}
+
+/* ---- snapshots written by a child process ---- */
+
+int rstore_bg_create(const raft_storage *s)
+{
+    dstr path = path_join(s->dir, SNAP_BG);
+    int fd = open_create_trunc(path);
+    dstr_free(path);
+    unsigned char hdr[SNAP_HDR];
+    memset(hdr, 0, sizeof(hdr));
+    if (fd >= 0 && write_all(fd, hdr, sizeof(hdr), NULL) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The checksum of the file's bytes from 4 to end, read back from it. */
+static int crc_of_file(const raft_storage *s, uint64_t end, uint32_t *out)
+{
+    dstr path = path_join(s->dir, SNAP_BG);
+    int fd = open_read(path);
+    dstr_free(path);
+    unsigned char *buf = fd >= 0 ? malloc(CRC_BUF) : NULL;
+    int rc = buf ? 0 : -1;
+    uint32_t crc = 0;
+    for (uint64_t off = 4; rc == 0 && off < end;) {
+        size_t want = end - off < CRC_BUF ? (size_t)(end - off) : CRC_BUF;
+        ssize_t n = pread(fd, buf, want, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            rc = -1;
+            break;
+        }
+        crc = crc32c(crc, buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    free(buf);
+    if (fd >= 0) close(fd);
+    *out = crc;
+    return rc;
+}
+
+static int pwrite_whole(int fd, const void *buf, size_t len, off_t off)
+{
+    ssize_t n;
+    do {
+        n = pwrite(fd, buf, len, off);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0 && (size_t)n != len) errno = EIO;
+    return n >= 0 && (size_t)n == len ? 0 : -1;
+}
+
+int rstore_bg_seal(const raft_storage *s, int fd, raft_snapshot_meta *m)
+{
+    off_t end = fd_size(fd);
+    if (end < (off_t)SNAP_HDR) {
+        if (end >= 0) errno = EIO;
+        return -1;
+    }
+    m->size = (uint64_t)end - SNAP_HDR;
+    unsigned char hdr[SNAP_HDR], crc[4];
+    snap_header(m, hdr);
+    uint32_t sum;
+    if (pwrite_whole(fd, hdr, sizeof(hdr), 0) != 0 || crc_of_file(s, (uint64_t)end, &sum) != 0)
+        return -1;
+    put_u32(crc, sum);
+    if (pwrite_whole(fd, crc, sizeof(crc), end) != 0) return -1;
+    return sync_fd(fd);
+}
+
+void rstore_bg_discard(const raft_storage *s)
+{
+    dstr path = path_join(s->dir, SNAP_BG);
+    unlink(path);
+    dstr_free(path);
+}
+
+/* Open the child's file and check that it is the snapshot m (the child
+ * checksummed it as it sealed it).  Returns its fd, or -1. */
+static int open_bg(const char *path, raft_snapshot_meta *m)
+{
+    int fd = open_read(path);
+    unsigned char hdr[SNAP_HDR];
+    raft_snapshot_meta got;
+    off_t size = fd >= 0 ? fd_size(fd) : -1;
+    if (fd < 0 || read_full(fd, hdr, SNAP_HDR) != SNAP_HDR || snap_parse(hdr, &got) != 0 ||
+        got.index != m->index || got.term != m->term || size < 0 ||
+        (uint64_t)size != SNAP_HDR + got.size + 4) {
+        if (fd >= 0) close(fd);
+        errno = EIO;
+        return -1;
+    }
+    m->size = got.size;
+    return fd;
+}
+
+int rstore_bg_adopt(raft_storage *s, raft_snapshot_meta *m)
+{
+    if (s->failed) return RSTORE_BG_FAILED;
+    dstr bg = path_join(s->dir, SNAP_BG), path = path_join(s->dir, SNAP_NAME);
+    int rc = RSTORE_BG_BAD, fd = -1;
+    if (m->index <= s->snap.index) {
+        rc = RSTORE_BG_STALE;
+    } else if ((fd = open_bg(bg, m)) >= 0 && rename(bg, path) == 0) {
+        /* from here the file is the node's snapshot: a failure is sticky */
+        if (sync_dir(s->dir) != 0) {
+            close(fd);
+            fail(s);
+            rc = RSTORE_BG_FAILED;
+        } else {
+            if (s->snap_fd >= 0) close(s->snap_fd);
+            s->snap_fd = fd;
+            s->snap = *m;
+            rc = cut_log_behind_snapshot(s) == 0 ? RSTORE_BG_ADOPTED : RSTORE_BG_FAILED;
+        }
+        fd = -1;
+    }
+    if (fd >= 0) close(fd);
+    if (rc != RSTORE_BG_ADOPTED) unlink(bg);
+    dstr_free(bg);
+    dstr_free(path);
+    return rc;
 }
 
 /* The term of stored entry index (0 if it cannot be read). */
@@ -706,9 +836,10 @@ int rstore_append(raft_storage *s, const raft_entry *ents, size_t n)
     for (size_t i = 0; i < n; i++) {
         const raft_entry *e = &ents[i];
         segment *g = s->nsegs ? &s->segs[s->nsegs - 1] : NULL;
-        if (!g || g->size >= s->seg_bytes) {
+        if (!g || g->size >= s->seg_bytes || s->roll) {
             if (new_segment(s, e->index) != 0) return -1;
             g = &s->segs[s->nsegs - 1];
+            s->roll = 0;
         }
         hdr[0] = RECORD_MAGIC;
         hdr[1] = RECORD_VERSION;
@@ -730,6 +861,8 @@ int rstore_append(raft_storage *s, const raft_entry *ents, size_t n)
     }
     return 0;
 }
+
+void rstore_roll(raft_storage *s) { s->roll = s->nsegs && s->segs[s->nsegs - 1].count; }
 
 int rstore_sync(raft_storage *s)
 {

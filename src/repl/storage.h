@@ -7,8 +7,10 @@
  *                             current one passes segment_bytes
  *   snapshot                  the last snapshot: what it stands for and the
  *                             caller's state machine bytes, with a CRC-32C;
- *                             made by writing snapshot.tmp, fsync, rename,
- *                             fsync the directory
+ *                             made by writing snapshot.tmp (one received
+ *                             from the leader) or snapshot.bg (the node's
+ *                             own, written by a child process), fsync,
+ *                             rename, fsync the directory
  *
  * A snapshot file:
  *   0    4    magic "CRSN"
@@ -39,8 +41,9 @@
  * leave them (between the snapshot's rename and the log's cut), and
  * recovery drops them -- all entries, if the stored entry at X is of
  * another term than the snapshot's or missing (they conflict with it).
- * The log must then continue at X + 1.  A leftover snapshot.tmp is an
- * unfinished snapshot and is deleted; a bad snapshot file is corruption.
+ * The log must then continue at X + 1.  A leftover snapshot.tmp or
+ * snapshot.bg is an unfinished snapshot and is deleted; a bad snapshot
+ * file is corruption.
  *
  * Failure is sticky: once a write or fsync fails, every later call fails,
  * because after a failed fsync nothing says what reached the disk.  The
@@ -73,6 +76,11 @@ void rstore_release_recovered(raft_storage *s);
  * ents[0].index on.  Not durable until rstore_sync(). */
 int rstore_append(raft_storage *s, const raft_entry *ents, size_t n);
 int rstore_sync(raft_storage *s);
+/* The next entry appended starts a new segment.  A node calls it as it
+ * starts a snapshot: the next snapshot then covers whole segments and
+ * deletes them, so the log on disk is what came since about the previous
+ * snapshot, not up to a whole segment_bytes more. */
+void rstore_roll(raft_storage *s);
 /* Durable when it returns 0. */
 int rstore_set_hard_state(raft_storage *s, const raft_hard_state *hs);
 /* Index of the last stored entry (or the snapshot's, if later). */
@@ -91,5 +99,26 @@ int rstore_snapshot_finish(raft_storage *s);
 /* Read len bytes of the snapshot's data from offset (a chunk to send, or
  * the whole to restore the state machine). */
 int rstore_snapshot_read(raft_storage *s, uint64_t offset, void *buf, size_t len);
+
+/* A snapshot of the node's own, written by a child process (child.h) while
+ * the node goes on, in a file of its own (snapshot.bg), so that it never
+ * meets a snapshot being received (snapshot.tmp).
+ *
+ * In the child: create returns the file's descriptor, placed where the
+ * data begins; the child writes the data, then seal fills in m->size, the
+ * header and the checksum, and makes the file durable.  Neither touches
+ * the storage's state (the parent's). */
+int rstore_bg_create(const raft_storage *s);
+int rstore_bg_seal(const raft_storage *s, int fd, raft_snapshot_meta *m);
+/* In the parent, once the child exited 0: make the file the snapshot (as
+ * rstore_snapshot_finish(), log cut included) if it is m and newer than
+ * the current one; m->size is filled in.  STALE (a newer snapshot came
+ * meanwhile) and BAD (not the snapshot m, or it could not be renamed)
+ * delete the file and keep the previous snapshot; FAILED is a sticky
+ * storage failure after the rename. */
+enum { RSTORE_BG_ADOPTED = 1, RSTORE_BG_STALE = 0, RSTORE_BG_BAD = -1, RSTORE_BG_FAILED = -2 };
+int rstore_bg_adopt(raft_storage *s, raft_snapshot_meta *m);
+/* The child failed: delete what it wrote. */
+void rstore_bg_discard(const raft_storage *s);
 
 #endif

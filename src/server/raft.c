@@ -34,6 +34,7 @@ int server_raft_start(cairn_server *srv)
         .snapshot_bytes = (uint64_t)cfg->raft_snapshot_bytes,
         .masteruser = cfg->masteruser,
         .masterauth = cfg->masterauth,
+        .can_fork = 1,
     };
     member_host host = {.fatal = member_fatal, .log = server_log_cb, .priv = srv};
     /* The Raft log is the command log: no append-only file, no snapshot

@@ -844,7 +844,8 @@ static void write_chunks(world *w, node *nd, const raft_ready *rd)
  * behind it, the new entries (the last of which may be torn: a torn entry
  * fails its checksum on recovery, so it is simply not there), and the hard
  * state, replaced atomically once the entries are synced.  Nothing of the
- * Ready was sent, so losing it is allowed. */
+ * Ready that promised anything was sent (a leader's appends may have gone
+ * out: rd.send_early), so losing it is allowed. */
 static void torn_persist(world *w, node *nd, const raft_ready *rd)
 {
     size_t keep = 0;
@@ -911,6 +912,11 @@ static void node_ready(world *w, int i)
             return;
         }
         check_log_matching(w, nd, rd.entries, rd.n_entries);
+        /* a leader's appends may leave before its own write (as the node
+         * does): a crash below then loses entries its followers have */
+        if (rd.send_early)
+            for (size_t k = 0; k < rd.n_msgs; k++)
+                net_send(w, nd, &rd.msgs[k]);
         if (chance(w, w->w.torn, 100000) && fire(w, F_TORN, i)) {
             w->faults[F_TORN]++;
             torn_persist(w, nd, &rd);
@@ -934,7 +940,7 @@ static void node_ready(world *w, int i)
             disk_append(w, nd, &rd.entries[k]);
         if (rd.hs_changed) nd->hs = rd.hs;
         /* 2. send */
-        for (size_t k = 0; k < rd.n_msgs; k++)
+        for (size_t k = 0; !rd.send_early && k < rd.n_msgs; k++)
             net_send(w, nd, &rd.msgs[k]);
         /* committed entries never change */
         uint64_t commit = raft_get_commit(nd->r);

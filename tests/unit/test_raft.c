@@ -487,6 +487,59 @@ static void test_read_index(void)
     cluster_free(&c);
 }
 
+/* Move every message of node i's Ready to the queue; count the
+ * heartbeats and note which read contexts it answered. */
+static size_t ready_reads(cluster *c, int i, uint64_t *ctx, size_t max, size_t *heartbeats)
+{
+    raft_ready rd;
+    size_t n = 0;
+    raft_ready_get(c->r[i], &rd);
+    for (size_t k = 0; k < rd.n_reads && n < max; k++)
+        ctx[n++] = rd.reads[k].ctx;
+    for (size_t m = 0; m < rd.n_msgs; m++) {
+        if (rd.msgs[m].type == RAFT_MSG_HEARTBEAT) (*heartbeats)++;
+        raft_msg_copy(&c->q[c->nq++], &rd.msgs[m]);
+    }
+    raft_advance(c->r[i]);
+    return n;
+}
+
+/* A read queued after the last round went out is confirmed only by a
+ * later round: acknowledgements of the earlier one (here arriving before
+ * the leader's next Ready) prove nothing about when the read came. */
+static void test_read_round_after_queue(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 3);
+    uint64_t ctx[8];
+    size_t hb = 0;
+    CHECK_EQ_LL(raft_read_index(c.r[l], 50), RAFT_OK);
+    CHECK_EQ_LL(ready_reads(&c, l, ctx, 8, &hb), 0);
+    CHECK_EQ_LL(hb, N - 1);
+    cluster_deliver(&c);
+    for (int i = 0; i < N; i++)
+        if (i != l) ready_reads(&c, i, ctx, 8, &hb);
+    /* 51 arrives while the acknowledgements of round 1 are on their way */
+    CHECK_EQ_LL(raft_read_index(c.r[l], 51), RAFT_OK);
+    cluster_deliver(&c);
+    hb = 0;
+    size_t got = ready_reads(&c, l, ctx, 8, &hb);
+    CHECK_EQ_LL(got, 1);
+    CHECK_EQ_LL(got ? ctx[0] : 0, 50);
+    CHECK_EQ_LL(hb, N - 1); /* round 2, for 51 */
+    cluster_deliver(&c);
+    for (int i = 0; i < N; i++)
+        if (i != l) ready_reads(&c, i, ctx, 8, &hb);
+    cluster_deliver(&c);
+    got = ready_reads(&c, l, ctx, 8, &hb);
+    CHECK_EQ_LL(got, 1);
+    CHECK_EQ_LL(got ? ctx[0] : 0, 51);
+    cluster_free(&c);
+}
+
 static void test_leadership_transfer(void)
 {
     cluster c;
@@ -848,6 +901,7 @@ int main(void)
     TEST(test_fast_backoff);
     TEST(test_flow_control);
     TEST(test_read_index);
+    TEST(test_read_round_after_queue);
     TEST(test_leadership_transfer);
     TEST(test_lease_reads);
     TEST(test_sessions);

@@ -407,6 +407,116 @@ static void test_snapshot_crash_points(void)
     dstr_free(tmp);
 }
 
+/* A snapshot of the node's own, as a child writes it (create, data, seal)
+ * and the node adopts it. */
+static int own_snapshot(raft_storage *s, uint64_t index, uint64_t term, const char *data,
+                        uint64_t adopt_term)
+{
+    raft_snapshot_meta m = {.index = index, .term = term};
+    m.conf.n_voters = 1;
+    m.conf.voters[0] = 1;
+    int fd = rstore_bg_create(s);
+    if (fd < 0) return -9;
+    int ok = write_all(fd, data, strlen(data), NULL) == 0 && rstore_bg_seal(s, fd, &m) == 0;
+    close(fd);
+    if (!ok) return -9;
+    raft_snapshot_meta want = {.index = index, .term = adopt_term};
+    return rstore_bg_adopt(s, &want);
+}
+
+/* The node's own snapshots never meet one being received: a stream that
+ * an own snapshot interrupts resumes where it was; an own snapshot older
+ * than the received one, or not the one expected, is dropped and the
+ * current one kept; an unfinished one is deleted on recovery. */
+static void test_own_snapshot_beside_a_received_one(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256], buf[32] = "";
+    raft_storage *s;
+    REQUIRE(rstore_open(dir, 256, &s, err, sizeof(err)) == 0);
+    CHECK_EQ_LL(append_range(s, 1, 40, 1), 0);
+    raft_snapshot_meta recv = {.index = 30, .term = 1, .size = 12};
+    recv.conf.n_voters = 1;
+    recv.conf.voters[0] = 1;
+    CHECK_EQ_LL(rstore_snapshot_begin(s, &recv), 0);
+    CHECK_EQ_LL(rstore_snapshot_write(s, "received", 8), 0);
+    CHECK_EQ_LL(own_snapshot(s, 20, 1, "own at 20", 1), RSTORE_BG_ADOPTED);
+    CHECK_EQ_LL(rstore_snapshot(s)->index, 20);
+    CHECK_EQ_LL(rstore_snapshot(s)->size, 9);
+    CHECK_EQ_LL(rstore_snapshot_read(s, 0, buf, 9), 0);
+    CHECK(memcmp(buf, "own at 20", 9) == 0);
+    CHECK_EQ_LL(rstore_snapshot_write(s, " 30!", 4), 0);
+    CHECK_EQ_LL(rstore_snapshot_finish(s), 0);
+    CHECK_EQ_LL(rstore_snapshot(s)->index, 30);
+    CHECK_EQ_LL(rstore_snapshot_read(s, 0, buf, 12), 0);
+    CHECK(memcmp(buf, "received 30!", 12) == 0);
+    dstr bg = path_join(dir, "snapshot.bg");
+    CHECK_EQ_LL(own_snapshot(s, 25, 1, "own at 25", 1), RSTORE_BG_STALE);
+    CHECK(!path_exists(bg));
+    CHECK_EQ_LL(own_snapshot(s, 35, 1, "own at 35", 2), RSTORE_BG_BAD);
+    CHECK(!path_exists(bg));
+    CHECK_EQ_LL(rstore_snapshot(s)->index, 30);
+    /* a child killed before it sealed its file */
+    int fd = rstore_bg_create(s);
+    REQUIRE(fd >= 0);
+    CHECK_EQ_LL(write_all(fd, "partial", 7, NULL), 0);
+    close(fd);
+    raft_hard_state hs = {.term = 1, .commit = 40};
+    CHECK_EQ_LL(rstore_set_hard_state(s, &hs), 0);
+    s = reopen(s, err);
+    REQUIRE(s);
+    CHECK(!path_exists(bg));
+    CHECK_EQ_LL(rstore_snapshot(s)->index, 30);
+    CHECK_EQ_LL(own_snapshot(s, 38, 1, "own at 38", 1), RSTORE_BG_ADOPTED);
+    s = reopen(s, err);
+    REQUIRE(s);
+    CHECK_EQ_LL(rstore_snapshot(s)->index, 38);
+    CHECK_EQ_LL(rstore_snapshot_read(s, 0, buf, 9), 0);
+    CHECK(memcmp(buf, "own at 38", 9) == 0);
+    size_t n;
+    const raft_entry *e = rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 2);
+    CHECK_EQ_LL(e[0].index, 39);
+    rstore_close(s);
+    dstr_free(bg);
+    rm_dir();
+}
+
+/* A roll starts a new segment with the next entry, so a snapshot after it
+ * covers whole segments: the log on disk shrinks to what follows. */
+static void test_roll_lets_a_snapshot_cut_everything_before(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256];
+    raft_storage *s;
+    REQUIRE(rstore_open(dir, 1 << 20, &s, err, sizeof(err)) == 0);
+    rstore_roll(s); /* nothing stored yet: nothing to roll */
+    CHECK_EQ_LL(append_range(s, 1, 30, 1), 0);
+    CHECK_EQ_LL(count_segments(), 1);
+    rstore_roll(s);
+    CHECK_EQ_LL(count_segments(), 1);
+    CHECK_EQ_LL(append_range(s, 31, 40, 1), 0);
+    CHECK_EQ_LL(count_segments(), 2);
+    CHECK_EQ_LL(append_range(s, 41, 45, 1), 0);
+    CHECK_EQ_LL(count_segments(), 2);
+    /* a snapshot at 30 covers the first segment whole */
+    CHECK_EQ_LL(write_snapshot(s, 30, 1, "at 30"), 0);
+    CHECK_EQ_LL(count_segments(), 1);
+    raft_hard_state hs = {.term = 1, .commit = 45};
+    CHECK_EQ_LL(rstore_set_hard_state(s, &hs), 0);
+    CHECK_EQ_LL(rstore_sync(s), 0);
+    s = reopen(s, err);
+    REQUIRE(s);
+    size_t n;
+    const raft_entry *e = rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 15);
+    CHECK_EQ_LL(e[0].index, 31);
+    rstore_close(s);
+    rm_dir();
+}
+
 int main(void)
 {
     TEST(test_roundtrip_and_segments);
@@ -415,5 +525,7 @@ int main(void)
     TEST(test_write_failure_is_sticky);
     TEST(test_snapshot_roundtrip_and_cut);
     TEST(test_snapshot_crash_points);
+    TEST(test_own_snapshot_beside_a_received_one);
+    TEST(test_roll_lets_a_snapshot_cut_everything_before);
     return TEST_REPORT();
 }

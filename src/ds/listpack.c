@@ -365,9 +365,12 @@ static int entry_eq(const unsigned char *p, const char *s, size_t len, int s_is_
 
 int lp_equals(const unsigned char *p, const char *s, size_t len)
 {
-    long long ll = 0;
-    int is_int = str_to_ll(s, len, &ll);
-    return entry_eq(p, s, len, is_int, ll);
+    lp_value v;
+    lp_get(p, &v);
+    if (v.str) return v.len == len && (len == 0 || memcmp(v.str, s, len) == 0);
+    /* Only an integer entry needs s parsed (see entry_eq()). */
+    long long ll;
+    return str_to_ll(s, len, &ll) && v.ll == ll;
 }
 
 unsigned char *lp_find(unsigned char *lp, unsigned char *p, const char *s, size_t len,
@@ -463,6 +466,53 @@ unsigned char *lp_append_int(unsigned char *lp, long long v)
     lp_enc e;
     enc_int(&e, v);
     return splice(lp, lp_bytes(lp) - 1, 0, &e, 1);
+}
+
+/* Elements encoded per pass of lp_append_many(): a stream entry fits in one. */
+#define LP_MANY_CHUNK 32
+
+unsigned char *lp_append_many(unsigned char *lp, const lp_item *items, size_t n)
+{
+    lp_enc enc[LP_MANY_CHUNK];
+    while (n) {
+        size_t k = n < LP_MANY_CHUNK ? n : LP_MANY_CHUNK, add = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (items[i].str)
+                enc_str(&enc[i], items[i].str, items[i].len);
+            else
+                enc_int(&enc[i], items[i].ll);
+            add += enc_total(&enc[i]);
+        }
+        size_t total = lp_bytes(lp), ntotal = total + add;
+        /* The allocator's size class often has room already: appending
+         * then costs no reallocation and no copy. */
+        if (ntotal > cm_usable_size(lp)) lp = cm_realloc(lp, ntotal);
+        unsigned char *w = lp + total - 1; /* over the end marker */
+        for (size_t i = 0; i < k; i++) {
+            enc_write(w, &enc[i]);
+            w += enc_total(&enc[i]);
+        }
+        *w = LP_EOF;
+        set_bytes(lp, ntotal);
+        set_count(lp, lp_length(lp) + k);
+        items += k;
+        n -= k;
+    }
+    return lp;
+}
+
+unsigned char *lp_replace_int(unsigned char *lp, unsigned char **p, long long v)
+{
+    lp_enc e;
+    enc_int(&e, v);
+    if (enc_total(&e) == entry_size(*p)) {
+        enc_write(*p, &e);
+        return lp;
+    }
+    size_t off = (size_t)(*p - lp);
+    lp = splice(lp, off, entry_size(*p), &e, 0);
+    *p = lp + off;
+    return lp;
 }
 
 unsigned char *lp_replace(unsigned char *lp, unsigned char **p, const char *s, size_t len)

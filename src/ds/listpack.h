@@ -47,6 +47,20 @@ int lp_equals(const unsigned char *p, const char *s, size_t len);
 unsigned char *lp_append(unsigned char *lp, const char *s, size_t len);
 unsigned char *lp_prepend(unsigned char *lp, const char *s, size_t len);
 unsigned char *lp_append_int(unsigned char *lp, long long v);
+/* An element for lp_append_many(): the string (str, len), or the integer
+ * ll when str is NULL. */
+typedef struct lp_item {
+    const char *str;
+    size_t len;
+    long long ll;
+} lp_item;
+/* Append n elements at once: one size check and at most one reallocation
+ * (none while the allocation has room), instead of one per element.  The
+ * strings must not point into lp. */
+unsigned char *lp_append_many(unsigned char *lp, const lp_item *items, size_t n);
+/* Replace the entry at *p with the integer v, in place when its encoding
+ * has the old entry's size; *p is updated to the new entry. */
+unsigned char *lp_replace_int(unsigned char *lp, unsigned char **p, long long v);
 /* Insert s before or after the entry at p; *newp (if not NULL) is set to
  * the inserted entry. */
 unsigned char *lp_insert(unsigned char *lp, unsigned char *p, int where, const char *s, size_t len,

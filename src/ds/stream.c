@@ -191,13 +191,6 @@ static int lp_is_int(const unsigned char *p, long long *out)
     return 1;
 }
 
-static unsigned char *lp_set_int(unsigned char *lp, unsigned char **p, long long v)
-{
-    char buf[NUM_STR_MAX];
-    int n = ll_to_str(buf, sizeof(buf), v);
-    return lp_replace(lp, p, buf, (size_t)n);
-}
-
 static unsigned char *lp_skip(unsigned char *lp, unsigned char *p, long long n)
 {
     while (n-- > 0 && p)
@@ -325,15 +318,34 @@ static int node_has_room(unsigned char *lp, size_t payload, const stream_limits 
     return 1;
 }
 
+/* The elements appended per field of an entry: lp_append_many() takes
+ * them in chunks, so any number of fields works. */
+#define APPEND_BATCH 32
+
+/* Append the strings fv[first], fv[first + step], ... (n of them). */
+static unsigned char *append_strings(unsigned char *lp, const cslice *fv, long first, long step,
+                                     long n)
+{
+    lp_item items[APPEND_BATCH];
+    long k = 0;
+    for (long i = 0; i < n; i++) {
+        const cslice *a = &fv[first + i * step];
+        items[k++] = (lp_item){a->ptr, a->len, 0};
+        if (k == APPEND_BATCH) {
+            lp = lp_append_many(lp, items, (size_t)k);
+            k = 0;
+        }
+    }
+    return k ? lp_append_many(lp, items, (size_t)k) : lp;
+}
+
 static unsigned char *new_node(const cslice *fv, long nfields)
 {
-    unsigned char *lp = lp_new(0);
-    lp = lp_append_int(lp, 1);
-    lp = lp_append_int(lp, 0);
-    lp = lp_append_int(lp, nfields);
-    for (long i = 0; i < nfields; i++)
-        lp = lp_append(lp, fv[2 * i].ptr, fv[2 * i].len);
-    return lp_append_int(lp, 0);
+    lp_item head[3] = {{NULL, 0, 1}, {NULL, 0, 0}, {NULL, 0, nfields}};
+    unsigned char *lp = lp_append_many(lp_new(0), head, 3);
+    lp = append_strings(lp, fv, 0, 2, nfields);
+    lp_item zero = {NULL, 0, 0};
+    return lp_append_many(lp, &zero, 1);
 }
 
 /* Count one more entry in the master entry of lp; returns whether the
@@ -341,7 +353,7 @@ static unsigned char *new_node(const cslice *fv, long nfields)
 static unsigned char *count_entry(unsigned char *lp, const cslice *fv, long nfields, int *same)
 {
     unsigned char *p = lp_first(lp);
-    lp = lp_set_int(lp, &p, lp_int(p) + 1);
+    lp = lp_replace_int(lp, &p, lp_int(p) + 1);
     p = lp_next(lp, lp_next(lp, p));
     long long mcount = lp_int(p);
     *same = 0;
@@ -352,6 +364,34 @@ static unsigned char *count_entry(unsigned char *lp, const cslice *fv, long nfie
     }
     *same = 1;
     return lp;
+}
+
+/* Append the entry id to the node lp whose master ID is master: its flags,
+ * ID deltas, fields (unless the master entry's) and values, and the count
+ * of those elements, growing the node once rather than per element. */
+static unsigned char *append_entry(unsigned char *lp, const sid *master, const sid *id,
+                                   const cslice *fv, long nfields, int same)
+{
+    lp_item head[4] = {{NULL, 0, same ? FLAG_SAMEFIELDS : 0},
+                       {NULL, 0, (long long)(id->ms - master->ms)},
+                       {NULL, 0, (long long)(id->seq - master->seq)},
+                       {NULL, 0, nfields}};
+    lp_item tail = {NULL, 0, 3 + nfields + (same ? 0 : nfields + 1)};
+    if (same && nfields + 4 <= APPEND_BATCH) {
+        /* The usual entry: one append. */
+        lp_item items[APPEND_BATCH];
+        memcpy(items, head, 3 * sizeof(*items));
+        for (long i = 0; i < nfields; i++)
+            items[3 + i] = (lp_item){fv[2 * i + 1].ptr, fv[2 * i + 1].len, 0};
+        items[3 + nfields] = tail;
+        return lp_append_many(lp, items, (size_t)nfields + 4);
+    }
+    lp = lp_append_many(lp, head, same ? 3 : 4);
+    if (same)
+        lp = append_strings(lp, fv, 1, 2, nfields); /* the values */
+    else
+        lp = append_strings(lp, fv, 0, 1, 2 * nfields); /* fields and values */
+    return lp_append_many(lp, &tail, 1);
 }
 
 void stream_append(stream *s, const sid *id, const cslice *fv, long nfields,
@@ -367,7 +407,9 @@ void stream_append(stream *s, const sid *id, const cslice *fv, long nfields,
     int same;
     if (tail && node_has_room(tail->val, payload, lim)) {
         master = tail->id;
+        size_t before = lp_bytes(tail->val);
         lp = count_entry(tail->val, fv, nfields, &same);
+        if (lp_bytes(lp) != before) s->gen++; /* the count grew a byte: entries moved */
     } else {
         master = *id;
         lp = new_node(fv, nfields);
@@ -375,16 +417,7 @@ void stream_append(stream *s, const sid *id, const cslice *fv, long nfields,
         sidmap_insert(&s->nodes, id, NULL);
         tail = sidmap_at(&s->nodes, sidmap_len(&s->nodes) - 1);
     }
-    lp = lp_append_int(lp, same ? FLAG_SAMEFIELDS : 0);
-    lp = lp_append_int(lp, (long long)(id->ms - master.ms));
-    lp = lp_append_int(lp, (long long)(id->seq - master.seq));
-    if (!same) lp = lp_append_int(lp, nfields);
-    for (long i = 0; i < nfields; i++) {
-        if (!same) lp = lp_append(lp, fv[2 * i].ptr, fv[2 * i].len);
-        lp = lp_append(lp, fv[2 * i + 1].ptr, fv[2 * i + 1].len);
-    }
-    lp = lp_append_int(lp, 3 + nfields + (same ? 0 : nfields + 1));
-    tail->val = lp;
+    tail->val = append_entry(lp, &master, id, fv, nfields, same);
     if (s->length++ == 0) s->first_id = *id;
     s->last_id = *id;
     s->entries_added++;
@@ -524,6 +557,33 @@ void stream_iter_field(stream_iter *it, lp_value *field, lp_value *value)
     it->left--;
 }
 
+void stream_iter_resume(stream_iter *it, const stream *s, const sid *start, const stream_pos *pos)
+{
+    stream_iter_start(it, s, start, NULL, 0);
+    if (it->done || !pos->valid || pos->gen != s->gen || sid_cmp(&pos->next, start) != 0) return;
+    sidmap_ent *e = sidmap_find(&s->nodes, &pos->master);
+    if (!e || pos->off >= lp_bytes(e->val)) return;
+    it->node = (size_t)(e - sidmap_at(&s->nodes, 0));
+    iter_load(it);
+    /* iter_step() goes on from the element before the next entry. */
+    it->p = lp_prev(it->lp, it->lp + pos->off);
+}
+
+void stream_iter_save(const stream_iter *it, const sid *id, stream_pos *pos)
+{
+    pos->valid = 0;
+    if (it->rev || !it->lp || !it->flag) return;
+    long long left = it->eflags & FLAG_SAMEFIELDS ? it->left : 2 * it->left;
+    unsigned char *p = lp_skip(it->lp, it->p, left); /* the entry's lp-count */
+    unsigned char *next = lp_next(it->lp, p);
+    pos->next = *id;
+    if (!sid_incr(&pos->next)) return;
+    pos->master = it->master;
+    pos->gen = it->s->gen;
+    pos->off = next ? (size_t)(next - it->lp) : lp_bytes(it->lp) - 1;
+    pos->valid = 1;
+}
+
 int stream_edge_id(const stream *s, int last, sid *out)
 {
     stream_iter it;
@@ -546,16 +606,17 @@ static void node_delete_entry(stream *s, size_t i, unsigned char *flag)
     unsigned char *lp = e->val, *p = lp_first(lp);
     long long live = lp_int(p);
     s->length--;
+    s->gen++; /* the counts may change size, or the node go */
     if (live == 1) {
         lp_free(lp);
         sidmap_remove_at(&s->nodes, i);
         return;
     }
-    lp = lp_set_int(lp, &flag, lp_int(flag) | FLAG_DELETED);
+    lp = lp_replace_int(lp, &flag, lp_int(flag) | FLAG_DELETED);
     p = lp_first(lp);
-    lp = lp_set_int(lp, &p, live - 1);
+    lp = lp_replace_int(lp, &p, live - 1);
     p = lp_next(lp, p);
-    lp = lp_set_int(lp, &p, lp_int(p) + 1);
+    lp = lp_replace_int(lp, &p, lp_int(p) + 1);
     e->val = lp;
 }
 
@@ -626,7 +687,7 @@ static long long trim_in_node(stream *s, const stream_trim *t)
         }
         if (!(fl & FLAG_DELETED)) {
             size_t foff = (size_t)(flag - lp), poff = (size_t)(p - lp);
-            lp = lp_set_int(lp, &flag, fl | FLAG_DELETED);
+            lp = lp_replace_int(lp, &flag, fl | FLAG_DELETED);
             /* The flags only gain a bit that fits their one-byte encoding. */
             p = lp + poff;
             flag = lp + foff;
@@ -641,9 +702,9 @@ static long long trim_in_node(stream *s, const stream_trim *t)
     }
     unsigned char *p = lp_first(lp);
     long long live = lp_int(p);
-    lp = lp_set_int(lp, &p, live - removed);
+    lp = lp_replace_int(lp, &p, live - removed);
     p = lp_next(lp, p);
-    lp = lp_set_int(lp, &p, lp_int(p) + removed);
+    lp = lp_replace_int(lp, &p, lp_int(p) + removed);
     e->val = lp;
     return removed;
 }
@@ -675,7 +736,10 @@ long long stream_trim_run(stream *s, const stream_trim *t)
         deleted += trim_in_node(s, t);
         break;
     }
-    if (deleted) refresh_first_id(s);
+    if (deleted) {
+        refresh_first_id(s);
+        s->gen++;
+    }
     return deleted;
 }
 

@@ -92,6 +92,17 @@ struct stream_consumer {
     sidmap pel;        /* its pending entries: id -> the group's nack */
 };
 
+/* Where a forward read of the stream stands: just past the entry before
+ * `next`, at byte off of the node whose master ID is master.  Valid while
+ * the stream's gen is gen: entries never move in their node but when the
+ * node shrinks or its counts change size, and then gen changes. */
+typedef struct stream_pos {
+    sid next, master;
+    uint64_t gen;
+    size_t off;
+    int valid;
+} stream_pos;
+
 /* entries_read when unknown. */
 #define SCG_INVALID_ENTRIES_READ (-1LL)
 
@@ -102,6 +113,9 @@ typedef struct stream_cg {
     sidmap pel;                  /* id -> stream_nack, owned */
     stream_consumer **consumers; /* sorted by name */
     size_t nconsumers;
+    /* Where the last XREADGROUP ">" stopped, so the next one resumes
+     * there instead of walking its node from the start. */
+    stream_pos read_pos;
 } stream_cg;
 
 /* ---- The stream ---------------------------------------------------------- */
@@ -115,6 +129,8 @@ typedef struct stream {
     uint64_t entries_added;
     stream_cg **groups; /* sorted by name */
     size_t ngroups;
+    /* Changes when entries move within a node or nodes go (stream_pos). */
+    uint64_t gen;
 } stream;
 
 /* Node limits of stream_append(): 0 means no limit. */
@@ -188,6 +204,13 @@ typedef struct stream_iter {
 void stream_iter_start(stream_iter *it, const stream *s, const sid *start, const sid *end, int rev);
 int stream_iter_next(stream_iter *it, sid *id, long *nfields);
 void stream_iter_field(stream_iter *it, lp_value *field, lp_value *value);
+/* A forward iteration from start to the end that resumes at pos when pos
+ * is where an earlier one stopped just before start (and nothing moved
+ * since); otherwise the same as stream_iter_start(). */
+void stream_iter_resume(stream_iter *it, const stream *s, const sid *start, const stream_pos *pos);
+/* Record in pos where a forward iteration stands after the entry id it
+ * returned last. */
+void stream_iter_save(const stream_iter *it, const sid *id, stream_pos *pos);
 
 /* The listpack nodes, for writers of other formats (RDB) and snapshots. */
 static inline size_t stream_node_count(const stream *s) { return sidmap_len(&s->nodes); }

@@ -207,15 +207,19 @@ void reply_help(cmd_call *c, const char *const *lines, size_t n);
 /* Log this call as argv instead of its own arguments, so that the log
  * records the effect rather than the intention (rule 4): a served BLPOP
  * becomes LPOP key, an SPOP the SREM of what it picked, HINCRBYFLOAT an
- * HSET of the result.  The arguments are copied; engine_call_finish()
- * logs and frees them. */
+ * HSET of the result.  The arguments are copied (into one allocation);
+ * engine_call_finish() logs and frees them. */
 void log_as(cmd_call *c, int argc, const cslice *argv);
+/* Log this call's own arguments with argument i replaced by s (XADD's
+ * generated ID): only s is copied, the other slices point into argv, which
+ * outlives the call. */
+void log_as_replacing(cmd_call *c, int i, const char *s, size_t len);
 /* Log one more entry for this call: the first log_add() acts as log_as(),
  * the next ones follow it, and all of them are logged as one atomic unit
  * (a command whose effects are several commands: XREADGROUP's claims). */
 void log_add(cmd_call *c, int argc, const cslice *argv);
-/* Log the entries of log_add() after the first (engine_call_finish()),
- * and free them. */
-void log_more_flush(cmd_call *c, int log);
+/* Log the entries of log_as()/log_add() when write is set (in one atomic
+ * unit if there are several), and free them (engine_call_finish()). */
+void log_flush(cmd_call *c, int write);
 
 #endif

@@ -90,59 +90,75 @@ int reply_over_limit(cmd_call *c)
     return 1;
 }
 
-void log_as(cmd_call *c, int argc, const cslice *argv)
+/* One logged entry's arguments, copied into a single allocation: the
+ * slices, then the bytes they point to. */
+typedef struct log_pack {
+    struct log_pack *next;
+    struct log_pack *last; /* meaningful in the first pack: the list's tail */
+    int argc;
+    cslice argv[];
+} log_pack;
+
+static log_pack *pack_new(int argc, const cslice *argv)
 {
-    for (int i = 0; i < c->log_argc; i++)
-        dstr_free(c->log_argv[i]);
-    c->log_argv = cm_realloc(c->log_argv, sizeof(dstr) * (size_t)argc);
+    size_t bytes = 0;
     for (int i = 0; i < argc; i++)
-        c->log_argv[i] = dstr_new(argv[i].ptr, argv[i].len);
-    c->log_argc = argc;
+        bytes += argv[i].len;
+    log_pack *p = cm_malloc(sizeof(*p) + sizeof(cslice) * (size_t)argc + bytes);
+    char *w = (char *)(p->argv + argc);
+    for (int i = 0; i < argc; i++) {
+        if (argv[i].len) memcpy(w, argv[i].ptr, argv[i].len);
+        p->argv[i] = (cslice){w, argv[i].len};
+        w += argv[i].len;
+    }
+    p->argc = argc;
+    p->next = NULL;
+    p->last = p;
+    return p;
 }
 
-struct log_more {
-    int n, cap;
-    int *argc;
-    dstr **argv;
-};
+void log_flush(cmd_call *c, int write)
+{
+    log_pack *p = c->log;
+    int atomic = write && p->next;
+    if (atomic) engine_atomic_begin(c->e, (uint32_t)c->db->id, c->now_ms);
+    while (p) {
+        log_pack *next = p->next;
+        if (write) engine_log(c->e, (uint32_t)c->db->id, c->now_ms, c->seed, p->argc, p->argv);
+        cm_free(p);
+        p = next;
+    }
+    if (atomic) engine_atomic_end(c->e, (uint32_t)c->db->id);
+    c->log = NULL;
+}
+
+void log_as(cmd_call *c, int argc, const cslice *argv)
+{
+    if (c->log) log_flush(c, 0);
+    c->log = pack_new(argc, argv);
+}
+
+void log_as_replacing(cmd_call *c, int i, const char *s, size_t len)
+{
+    if (c->log) log_flush(c, 0);
+    log_pack *p = cm_malloc(sizeof(*p) + sizeof(cslice) * (size_t)c->argc + len);
+    memcpy(p->argv, c->argv, sizeof(cslice) * (size_t)c->argc);
+    char *w = (char *)(p->argv + c->argc);
+    memcpy(w, s, len);
+    p->argv[i] = (cslice){w, len};
+    p->argc = c->argc;
+    p->next = NULL;
+    p->last = p;
+    c->log = p;
+}
 
 void log_add(cmd_call *c, int argc, const cslice *argv)
 {
-    if (c->log_argc == 0) {
+    if (!c->log) {
         log_as(c, argc, argv);
         return;
     }
-    if (!c->log_more) c->log_more = cm_calloc(1, sizeof(*c->log_more));
-    struct log_more *m = c->log_more;
-    if (m->n == m->cap) {
-        m->cap = m->cap ? m->cap * 2 : 4;
-        m->argc = cm_realloc(m->argc, sizeof(*m->argc) * (size_t)m->cap);
-        m->argv = cm_realloc(m->argv, sizeof(*m->argv) * (size_t)m->cap);
-    }
-    dstr *copy = cm_malloc(sizeof(dstr) * (size_t)argc);
-    for (int i = 0; i < argc; i++)
-        copy[i] = dstr_new(argv[i].ptr, argv[i].len);
-    m->argc[m->n] = argc;
-    m->argv[m->n++] = copy;
-}
-
-void log_more_flush(cmd_call *c, int log)
-{
-    struct log_more *m = c->log_more;
-    for (int i = 0; i < m->n; i++) {
-        if (log) {
-            cslice *argv = cm_malloc(sizeof(cslice) * (size_t)m->argc[i]);
-            for (int j = 0; j < m->argc[i]; j++)
-                argv[j] = (cslice){m->argv[i][j], dstr_len(m->argv[i][j])};
-            engine_log(c->e, (uint32_t)c->db->id, c->now_ms, c->seed, m->argc[i], argv);
-            cm_free(argv);
-        }
-        for (int j = 0; j < m->argc[i]; j++)
-            dstr_free(m->argv[i][j]);
-        cm_free(m->argv[i]);
-    }
-    cm_free(m->argc);
-    cm_free(m->argv);
-    cm_free(m);
-    c->log_more = NULL;
+    log_pack *p = pack_new(argc, argv);
+    c->log->last->next = p;
+    c->log->last = p;
 }

@@ -298,29 +298,9 @@ void engine_call_finish(cmd_call *c)
         e->stats.dirty += c->dirty;
         touch_call_keys(c);
         if (e->tracking) tracking_invalidate_call(c);
-        if (c->log_argc) {
-            cslice *argv = cm_malloc(sizeof(cslice) * (size_t)c->log_argc);
-            for (int i = 0; i < c->log_argc; i++)
-                argv[i] = (cslice){c->log_argv[i], dstr_len(c->log_argv[i])};
-            if (c->log_more) engine_atomic_begin(e, (uint32_t)c->db->id, c->now_ms);
-            engine_log(e, (uint32_t)c->db->id, c->now_ms, c->seed, c->log_argc, argv);
-            cm_free(argv);
-            if (c->log_more) {
-                log_more_flush(c, 1);
-                engine_atomic_end(e, (uint32_t)c->db->id);
-            }
-        } else {
-            engine_log(e, (uint32_t)c->db->id, c->now_ms, c->seed, c->argc, c->argv);
-        }
+        if (!c->log) engine_log(e, (uint32_t)c->db->id, c->now_ms, c->seed, c->argc, c->argv);
     }
-    if (c->log_more) log_more_flush(c, 0);
-    if (c->log_argv) { /* rare: only commands that log_as() */
-        for (int i = 0; i < c->log_argc; i++)
-            dstr_free(c->log_argv[i]);
-        cm_free(c->log_argv);
-        c->log_argv = NULL;
-        c->log_argc = 0;
-    }
+    if (c->log) log_flush(c, c->dirty > 0); /* rare: only commands that log_as() */
     if (c->s->tracking) tracking_after_command(c);
     e->stats.commands_processed++;
     account_call(c);

@@ -367,10 +367,8 @@ struct cmd_call {
     rbuf *out;
     long long dirty; /* changes this call made; > 0 means it is logged */
     int retry;       /* RETRY_*: a parked command run again (blocking.c) */
-    int log_argc;    /* log_as(): what to log instead of argv */
-    dstr *log_argv;
-    /* log_add(): more entries logged after that one, in one atomic unit. */
-    struct log_more *log_more;
+    /* log_as(), log_add(): the entries to log instead of argv. */
+    struct log_pack *log;
     unsigned lfu_draws; /* LFU counter draws made from seed (evict.c) */
     cmd_stats *stats;   /* the command's statistics (cmdstats.h) */
     int64_t start_ns;   /* when it started, on e->mono_ns */

@@ -402,31 +402,38 @@ void reply_verbatim(rbuf *b, const char *p, size_t len, const char *fmt)
     rbuf_append(b, "\r\n", 2);
 }
 
-/* A deferred length gets a small block of its own in the chain; writes
- * after it go to a fresh block, and the header is filled in later. */
+/* The room a deferred length reserves: the longest header ("*", a 64-bit
+ * number, CRLF).  Until the length is set it holds the address of its
+ * block. */
+#define DEFERRED_ROOM 23
+
+/* Reserving room in the current block, rather than giving the header a
+ * block of its own, keeps the writes after it in that block too: a
+ * pipeline of commands with deferred lengths then allocates no block per
+ * command.  Setting the length moves what followed it in that block back
+ * by the room it did not need (later blocks are untouched). */
 rbuf_deferred reply_deferred_len(rbuf *b)
 {
-    rbuf_block *hdr = block_new(32);
-    if (b->tail)
-        b->tail->next = hdr;
-    else
-        b->head = hdr;
-    b->tail = hdr;
-    /* A full header block makes the next write start a new block. */
-    hdr->cap = 0;
-    return hdr;
+    char *room = rbuf_space(b, DEFERRED_ROOM);
+    memcpy(room, &b->tail, sizeof(b->tail));
+    return (rbuf_deferred)room;
 }
 
 static void set_deferred(rbuf *b, rbuf_deferred d, char prefix, long n)
 {
-    char buf[32];
+    char *room = (char *)d;
+    rbuf_block *blk;
+    memcpy(&blk, room, sizeof(blk));
+    char buf[DEFERRED_ROOM];
     buf[0] = prefix;
-    int len = 1 + ll_to_str(buf + 1, sizeof(buf) - 1, n);
+    size_t len = 1 + (size_t)ll_to_str(buf + 1, sizeof(buf) - 1, n);
     buf[len++] = '\r';
     buf[len++] = '\n';
-    memcpy(d->data, buf, (size_t)len);
-    d->used = d->cap = (size_t)len;
-    b->bytes += (size_t)len;
+    size_t after = blk->used - (size_t)(room - blk->data) - DEFERRED_ROOM;
+    memcpy(room, buf, len);
+    memmove(room + len, room + DEFERRED_ROOM, after);
+    blk->used -= DEFERRED_ROOM - len;
+    b->bytes -= DEFERRED_ROOM - len;
 }
 
 void reply_set_deferred_array(rbuf *b, rbuf_deferred d, long n) { set_deferred(b, d, '*', n); }

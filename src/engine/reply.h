@@ -40,8 +40,11 @@ typedef struct rbuf_mark {
     size_t used, bytes;
 } rbuf_mark;
 
-/* Where an array/map length will go once known (deferred length). */
-typedef rbuf_block *rbuf_deferred;
+/* Where an array/map length will go once known (deferred length): room
+ * reserved in the reply, filled in (and the rest closed up) when the
+ * length is set.  Deferred lengths are set in the reverse order of their
+ * creation (nested replies), each before the command returns. */
+typedef struct rbuf_deferred_room *rbuf_deferred;
 
 void rbuf_init(rbuf *b, int resp);
 /* Free all blocks but keep one empty block for reuse. */

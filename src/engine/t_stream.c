@@ -331,17 +331,25 @@ static int xadd_id(cmd_call *c, const add_args *a, const sid *last, sid *id)
     return 1;
 }
 
-static void xadd_log(cmd_call *c, const add_args *a, const stream *s, int fpos, const sid *id)
+/* XADD logs the ID it added (never "*" or "<ms>-*") and an approximate
+ * trim as the exact one it came to. */
+static void xadd_log(cmd_call *c, const add_args *a, const stream *s, int idpos, const sid *id)
 {
-    int max = c->argc + 8, n = 0;
-    cslice *argv = cm_malloc(sizeof(cslice) * (size_t)max);
     char lenbuf[NUM_STR_MAX], idbuf[SID_STR_MAX];
+    int idlen = sid_format(id, idbuf);
+    if (!a->trim.approx) {
+        /* The arguments as they are, but for the ID. */
+        if (!a->id_given || a->seq_auto) log_as_replacing(c, idpos, idbuf, (size_t)idlen);
+        return;
+    }
+    int n = 0;
+    cslice *argv = cm_malloc(sizeof(cslice) * (size_t)(c->argc + 8));
     argv[n++] = (cslice){"XADD", 4};
     argv[n++] = c->argv[1];
     if (a->nomkstream) argv[n++] = (cslice){"NOMKSTREAM", 10};
     log_trim_args(c, a, s, argv, &n, lenbuf);
-    argv[n++] = (cslice){idbuf, (size_t)sid_format(id, idbuf)};
-    for (int i = fpos; i < c->argc; i++)
+    argv[n++] = (cslice){idbuf, (size_t)idlen};
+    for (int i = idpos + 1; i < c->argc; i++)
         argv[n++] = c->argv[i];
     log_as(c, n, argv);
     cm_free(argv);
@@ -382,7 +390,7 @@ static void xadd_command(cmd_call *c)
     c->dirty++;
     if (stream_trim_run(s, &a.trim)) notify_key(c, NOTIFY_STREAM, "xtrim", key);
     if (existed) signal_key_ready(c->e, c->db, key);
-    xadd_log(c, &a, s, fpos, &id);
+    xadd_log(c, &a, s, idpos, &id);
 }
 
 /* XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count] */
@@ -808,12 +816,13 @@ static void reply_new(cmd_call *c, const read_args *a, const cslice *key, stream
     sid *ids = NULL;
     if (sid_incr(&start)) {
         stream_iter it;
-        stream_iter_start(&it, s, &start, NULL, 0);
+        stream_iter_resume(&it, s, &start, &cg->read_pos);
         sid id;
         long nf;
         while ((count == 0 || n < count) && stream_iter_next(&it, &id, &nf)) {
             stream_cg_delivered(s, cg, &id);
             reply_entry(c, &it, &id, nf);
+            stream_iter_save(&it, &id, &cg->read_pos);
             ids = cm_realloc(ids, sizeof(sid) * (size_t)(n + 1));
             ids[n++] = id;
         }

@@ -297,6 +297,45 @@ def test_xreadgroup_and_xack(c):
     assert x(c, "XPENDING", "s", "g") == [0, None, None, None]
 
 
+def test_xreadgroup_one_by_one_across_changes(c):
+    """XREADGROUP ">" COUNT 1 after each change to the stream delivers the
+    entry XRANGE shows next: deletions, trims, appends that grow a node's
+    entry count past one byte (more than 127 entries per node), new nodes
+    and the group moved back (Cairn resumes where the last read stopped)."""
+    import random
+    rnd = random.Random(15)
+    old = x(c, "CONFIG", "GET", "stream-node-max-entries")[1]
+    x(c, "CONFIG", "SET", "stream-node-max-entries", "300")
+    try:
+        for i in range(100):
+            x(c, "XADD", "s", "*", "f", str(i))
+        x(c, "XGROUP", "CREATE", "s", "g", "0")
+        last = "0-0"
+        for step in range(500):
+            op = rnd.randrange(10)
+            ahead = x(c, "XRANGE", "s", "(" + last, "+", "COUNT", "5")
+            if op == 0 and ahead:
+                x(c, "XDEL", "s", *[e[0] for e in ahead[: rnd.randrange(1, 6)]])
+            elif op == 1 and ahead:
+                x(c, "XTRIM", "s", "MINID", ahead[0][0])
+            elif op == 2:
+                for _ in range(rnd.randrange(1, 60)):
+                    x(c, "XADD", "s", "*", "f", "v")
+            elif op == 3 and last != "0-0":
+                back = x(c, "XREVRANGE", "s", last, "-", "COUNT", "3")
+                last = back[-1][0] if back else "0-0"
+                x(c, "XGROUP", "SETID", "s", "g", last)
+            want = x(c, "XRANGE", "s", "(" + last, "+", "COUNT", "1")
+            got = x(c, "XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s", ">")
+            if not want:
+                assert got is None
+                continue
+            assert got == [["s", want]], step
+            last = want[0][0]
+    finally:
+        x(c, "CONFIG", "SET", "stream-node-max-entries", old)
+
+
 def test_xpending_extended(c):
     for i in range(1, 6):
         x(c, "XADD", "s", f"{i}-0", "f", str(i))

@@ -636,6 +636,53 @@ static void test_random_model(void)
     lp_free(lp);
 }
 
+/* lp_append_many() (chunked, growing in place when it can) and
+ * lp_replace_int() (in place when the size holds) must produce the bytes of
+ * one-by-one appends and string replacements. */
+static void test_append_many(void)
+{
+    crand r;
+    crand_seed(&r, 42);
+    static const char *strs[] = {"f1", "v22", "", "123", "-7", "x12", "99999999999", "abc"};
+    unsigned char *a = lp_new(0), *b = lp_new(0);
+    char big[300];
+    memset(big, 'z', sizeof big);
+    for (int round = 0; round < 200; round++) {
+        lp_item items[70];
+        size_t n = (size_t)crand_below(&r, 70) + 1;
+        for (size_t i = 0; i < n; i++) {
+            long pick = (long)crand_below(&r, 10);
+            if (pick < 8) {
+                items[i] = (lp_item){strs[pick], strlen(strs[pick]), 0};
+                a = lp_append(a, strs[pick], strlen(strs[pick]));
+            } else if (pick == 8) {
+                size_t len = (size_t)crand_below(&r, sizeof big);
+                items[i] = (lp_item){big, len, 0};
+                a = lp_append(a, big, len);
+            } else {
+                long long v = (long long)(crand_next(&r) >> crand_below(&r, 64));
+                items[i] = (lp_item){NULL, 0, v};
+                a = lp_append_int(a, v);
+            }
+        }
+        b = lp_append_many(b, items, n);
+        CHECK(lp_validate(b, lp_bytes(b)));
+        CHECK(lp_bytes(a) == lp_bytes(b) && memcmp(a, b, lp_bytes(a)) == 0);
+        long idx = (long)crand_below(&r, lp_length(a));
+        long long v = (long long)(crand_next(&r) >> crand_below(&r, 64));
+        char buf[32];
+        int len = ll_to_str(buf, sizeof buf, v);
+        unsigned char *pa = lp_seek(a, idx), *pb = lp_seek(b, idx);
+        a = lp_replace(a, &pa, buf, (size_t)len);
+        b = lp_replace_int(b, &pb, v);
+        CHECK(pb == lp_seek(b, idx));
+        CHECK(lp_validate(b, lp_bytes(b)));
+        CHECK(lp_bytes(a) == lp_bytes(b) && memcmp(a, b, lp_bytes(a)) == 0);
+    }
+    lp_free(a);
+    lp_free(b);
+}
+
 int main(void)
 {
     TEST(test_empty);
@@ -651,5 +698,6 @@ int main(void)
     TEST(test_value_str);
     TEST(test_validate);
     TEST(test_random_model);
+    TEST(test_append_many);
     return TEST_REPORT();
 }

@@ -54,6 +54,7 @@ struct embed_node {
 
 /* ---- the node's callbacks (node thread, locked) ---- */
 
+/* The node's and the network layer's log lines, to the handle's log handler. */
 static void node_log(void *priv, int level, const char *fmt, ...)
 {
     embed_node *n = priv;
@@ -100,18 +101,6 @@ static int node_deliver(void *priv, uint64_t id, const char *reply, size_t len)
         n->fwd_id = 0;
     }
     return 1;
-}
-
-static void net_log(void *priv, int level, const char *fmt, ...)
-{
-    embed_node *n = priv;
-    if (!n->h.ops->log) return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    n->h.ops->log(n->h.priv, level, msg);
 }
 
 /* ---- the engine's host: the handle's callbacks for its own session,
@@ -406,7 +395,7 @@ static int start_loop(embed_node *n, const embed_node_config *cfg, char *err, si
     }
     n->loop_ready = 1;
     n->net.cfg = (net_config){.tcp_backlog = 511, .maxclients = 10000, .tcp_keepalive = 300};
-    rc = net_init(&n->net, &n->loop, n->engine, net_log, n);
+    rc = net_init(&n->net, &n->loop, n->engine, node_log, n);
     if (rc == 0) rc = uv_async_init(&n->loop, &n->wake, on_wake);
     if (rc == 0) rc = net_listen(&n->net, self.host, self.port, NULL, 0);
     if (rc != 0) {

@@ -32,6 +32,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for(cond, timeout=20, step=0.02):
+    """Poll cond until it is true or timeout seconds pass; its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
 # Every server started, so that the session stops those a test left
 # running (a failed assertion before its stop()) and removes their folders.
 _servers = []

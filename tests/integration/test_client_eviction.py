@@ -12,18 +12,9 @@ import time
 import pytest
 import redis
 
-from conftest import RawConn
+from conftest import RawConn, wait_for
 
 MB = 1024 * 1024
-
-
-def wait_for(cond, timeout=20, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def evicted(r):

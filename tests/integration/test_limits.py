@@ -9,7 +9,6 @@ except those marked cairn_only.
 """
 import os
 import resource
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -18,7 +17,7 @@ import time
 import pytest
 import redis
 
-from conftest import TARGET, RawConn, Server, cairn_binary, free_port
+from conftest import TARGET, RawConn, Server, cairn_binary, free_port, wait_for
 
 
 def encode(*args):
@@ -31,15 +30,6 @@ def encode(*args):
 
 def info_int(r, section, field):
     return int(r.info(section)[field])
-
-
-def wait_for(cond, timeout=20, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 # --- maxclients and the open-files limit -----------------------------------------
@@ -82,16 +72,7 @@ class LimitedServer:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=10,
                            decode_responses=True)
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+    stop = Server.stop
 
 
 @pytest.fixture

@@ -1030,12 +1030,13 @@ void repl_node_sync_run(repl_node *n) { rstore_sync_run(&n->job); }
 void repl_node_synced(repl_node *n, int go_on)
 {
     n->sync_on = 0;
-    if (rstore_sync_end(n->st, &n->job) != 0) {
+    int rc = rstore_sync_end(n->st, &n->job), err = errno;
+    if (!go_on || n->failed) return;
+    if (rc != 0) {
         fail(n, "Raft log fsync failed: %s: the node stops (restart it from its directory)",
-             strerror(errno));
+             strerror(err));
         return;
     }
-    if (!go_on || n->failed) return;
     n->sseq = n->sync_seq;
     release_held(n);
     raft_persisted(n->r, n->sync_index, n->sync_term);

@@ -42,6 +42,10 @@ typedef struct member_config {
     const char *group_name; /* raft-group-name, NULL for "cairn" */
     const char *dir;        /* where the Raft log and snapshots live */
     int tick_ms;            /* raft-tick-ms */
+    int reads;              /* raft-reads: REPL_READS_* */
+    /* raft-clock-drift-ms: how much faster than the leader's any node's
+     * clock may run over an election timeout; leases need it (0: unknown). */
+    int clock_drift_ms;
     uint64_t snapshot_entries, snapshot_bytes;
     /* What links to other nodes start with when the group requires a
      * password (masteruser/masterauth): NULL or "" for none. */

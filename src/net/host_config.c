@@ -17,10 +17,19 @@
 
 #include "host_config.h"
 
+#include "../repl/node.h"
+
 static const cfg_enum tls_auth_clients_enum[] = {
     {"no", TLS_CLIENT_AUTH_NO},
     {"yes", TLS_CLIENT_AUTH_YES},
     {"optional", TLS_CLIENT_AUTH_OPTIONAL},
+    {NULL, 0},
+};
+
+static const cfg_enum raft_reads_enum[] = {
+    {"linearizable", REPL_READS_LINEARIZABLE},
+    {"lease", REPL_READS_LEASE},
+    {"local", REPL_READS_LOCAL},
     {NULL, 0},
 };
 
@@ -318,6 +327,19 @@ const config_def host_config_defs[] = {
      .type = CT_BOOL,
      .offset = offsetof(host_config, raft_follower_proxy),
      .dflt = "yes"},
+    {.name = "raft-reads",
+     .type = CT_ENUM,
+     .flags = CF_IMMUTABLE,
+     .offset = offsetof(host_config, raft_reads),
+     .dflt = "linearizable",
+     .enums = raft_reads_enum},
+    {.name = "raft-clock-drift-ms",
+     .type = CT_INT,
+     .flags = CF_IMMUTABLE,
+     .offset = offsetof(host_config, raft_clock_drift_ms),
+     .lo = 0,
+     .hi = 100000,
+     .dflt = "0"},
     {.name = "raft-group-name",
      .type = CT_STRING,
      .flags = CF_IMMUTABLE,

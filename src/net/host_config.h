@@ -36,7 +36,9 @@ typedef struct host_config {
     dstr raft_secret;
     int raft_tick_ms;
     int raft_follower_proxy; /* forward writes to the leader, or -READONLY */
-    dstr raft_group_name;    /* the master name of the Sentinel commands */
+    int raft_reads;          /* REPL_READS_* */
+    int raft_clock_drift_ms;
+    dstr raft_group_name; /* the master name of the Sentinel commands */
 
     /* snapshot and compact the Raft log after this many entries or bytes */
     int raft_snapshot_entries, raft_snapshot_bytes;
@@ -56,7 +58,7 @@ typedef struct host_config {
 
 /* Declared with HOST_CONFIG_COUNT entries: a count that does not match the
  * table is a compile error. */
-#define HOST_CONFIG_COUNT 49
+#define HOST_CONFIG_COUNT 51
 extern const config_def host_config_defs[HOST_CONFIG_COUNT];
 
 #endif

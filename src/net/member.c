@@ -108,6 +108,30 @@ static dstr node_auth(const host_config *cfg)
     return dstr_catfmt(out, "$%zu\r\n%s\r\n", dstr_len(cfg->masterauth), cfg->masterauth);
 }
 
+/* A lease lasts the election timeout less the clock drift bound, rounded
+ * up to whole ticks: a follower that heard from the leader votes for no
+ * one else for an election timeout of its own clock, so the leader's
+ * lease ends before any follower's clock can let another be elected. */
+static int lease_config(const host_config *cfg, int tick, repl_node_config *nc, char *err,
+                        size_t errlen)
+{
+    nc->reads = cfg->raft_reads;
+    if (cfg->raft_reads != REPL_READS_LEASE) return 0;
+    if (cfg->raft_clock_drift_ms <= 0) {
+        snprintf(err, errlen, "raft-reads lease needs a clock drift bound (raft-clock-drift-ms)");
+        return -1;
+    }
+    nc->lease_ticks = nc->election_ticks - (cfg->raft_clock_drift_ms + tick - 1) / tick;
+    if (nc->lease_ticks < 1) {
+        snprintf(err, errlen,
+                 "raft-clock-drift-ms %d leaves no lease: it must be below the election timeout "
+                 "(%d ms)",
+                 cfg->raft_clock_drift_ms, nc->election_ticks * tick);
+        return -1;
+    }
+    return 0;
+}
+
 /* The node's settings from the host's: failover within a second or so
  * (an election timeout of 500 to 1000 ms, heartbeats 8 times as often). */
 static int node_config(const host_config *cfg, int can_fork, repl_node_config *nc, char *err,
@@ -122,6 +146,7 @@ static int node_config(const host_config *cfg, int can_fork, repl_node_config *n
     int tick = cfg->raft_tick_ms > 0 ? cfg->raft_tick_ms : 20;
     nc->election_ticks = 500 / tick > 2 ? 500 / tick : 2;
     nc->heartbeat_ticks = nc->election_ticks / 8 > 0 ? nc->election_ticks / 8 : 1;
+    if (lease_config(cfg, tick, nc, err, errlen) != 0) return -1;
     nc->snapshot_entries = (uint64_t)cfg->raft_snapshot_entries;
     nc->snapshot_bytes = (uint64_t)cfg->raft_snapshot_bytes;
     nc->can_fork = can_fork;

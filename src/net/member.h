@@ -51,7 +51,8 @@ typedef struct member {
 } member;
 
 /* Open the node from the host's settings (raft-id, raft-peers, raft-secret,
- * raft-group-name, raft-tick-ms, raft-snapshot-*, masteruser/masterauth;
+ * raft-group-name, raft-tick-ms, raft-reads, raft-clock-drift-ms,
+ * raft-snapshot-*, masteruser/masterauth;
  * cfg is read as long as the member runs), its log in dir, its peers and
  * tick timer on loop, and set n's hooks.  can_fork: may the node fork a
  * child to write its snapshots (repl_node_config)?  Returns 0, or -1 with

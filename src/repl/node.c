@@ -212,7 +212,9 @@ static void update_engine(repl_node *n)
     e->originates = 0;
     int follower = raft_get_role(n->r) == RAFT_FOLLOWER && raft_get_leader(n->r) != RAFT_NONE;
     e->repl_refuse_write = follower ? msg_readonly : msg_down;
-    e->repl_refuse_read = follower ? NULL : msg_down;
+    /* local reads serve what this node applied even with no leader, as a
+     * Redis replica serves stale data */
+    e->repl_refuse_read = follower || n->cfg.reads == REPL_READS_LOCAL ? NULL : msg_down;
 }
 
 static int apply_address(repl_node *n, const raft_entry *ent);
@@ -367,6 +369,13 @@ static void lost_leadership(repl_node *n)
 }
 
 static void announce_switch(repl_node *n, uint64_t from, uint64_t to);
+
+static const char *reads_name(int reads)
+{
+    return reads == REPL_READS_LEASE   ? "lease"
+           : reads == REPL_READS_LOCAL ? "local"
+                                       : "linearizable";
+}
 
 /* The core drops read rounds when the leader changes: ask a new leader
  * again, and let clients waiting with no leader (or on this node, now
@@ -811,6 +820,7 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         .snapshot_entries = cfg->snapshot_entries,
         .snapshot_bytes = cfg->snapshot_bytes,
         .snapshot_chunk_bytes = 1u << 20,
+        .lease_ticks = cfg->reads == REPL_READS_LEASE ? cfg->lease_ticks : 0,
         .seed = seed,
     };
     /* a joining node is a learner of the group it was told about, until
@@ -931,7 +941,7 @@ void repl_node_flush(repl_node *n)
         } else {
             lost_leadership(n);
         }
-    } else if (n->observed && leader_ready(n)) {
+    } else if (n->observed && leader_ready(n) && n->cfg.reads != REPL_READS_LOCAL) {
         if (raft_read_index(n->r, n->epoch) == RAFT_OK)
             push_pending(n, (pending){n->epoch, 0, 0, 0, 1});
         else
@@ -974,7 +984,9 @@ int repl_node_admit(repl_node *n, uint64_t *ticket)
     }
     /* A leader confirms its reads after running them (epochs); with no
      * leader known the engine refuses data commands. */
-    if (n->lead_term || n->failed || lead == RAFT_NONE || lead == n->cfg.id) return 1;
+    if (n->lead_term || n->failed || lead == RAFT_NONE || lead == n->cfg.id ||
+        n->cfg.reads == REPL_READS_LOCAL)
+        return 1;
     *ticket = n->round_next;
     n->round_wanted = 1;
     return 0;
@@ -1482,12 +1494,12 @@ void repl_node_info(repl_node *n, dstr *out)
                     "master_failover_state:no-failover\r\nmaster_repl_offset:%llu\r\n"
                     "raft_id:%llu\r\nraft_state:%s\r\nraft_term:%llu\r\nraft_leader_id:%llu\r\n"
                     "raft_commit_index:%llu\r\nraft_applied_index:%llu\r\nraft_last_index:%llu\r\n"
-                    "raft_voters:%zu\r\nraft_learners:%zu\r\n",
+                    "raft_voters:%zu\r\nraft_learners:%zu\r\nraft_reads:%s\r\n",
                     (unsigned long long)raft_get_commit(r), (unsigned long long)n->cfg.id,
                     role_name(raft_get_role(r)), (unsigned long long)raft_get_term(r),
                     (unsigned long long)raft_get_leader(r), (unsigned long long)raft_get_commit(r),
                     (unsigned long long)n->applied, (unsigned long long)raft_last_index(r),
-                    conf.n_voters, conf.n_learners);
+                    conf.n_voters, conf.n_learners, reads_name(n->cfg.reads));
     const raft_snapshot_meta *snap = rstore_snapshot(n->st);
     s = dstr_catfmt(s,
                     "raft_snapshot_index:%llu\r\nraft_snapshot_bytes:%llu\r\n"

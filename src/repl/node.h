@@ -38,6 +38,12 @@ typedef struct repl_peer {
     int port;
 } repl_peer;
 
+enum {
+    REPL_READS_LINEARIZABLE, /* a heartbeat round confirms the leader (ReadIndex) */
+    REPL_READS_LEASE,        /* a leader's lease saves the round (needs a drift bound) */
+    REPL_READS_LOCAL,        /* the node's own state, possibly stale, as a Redis replica */
+};
+
 typedef struct repl_node_config {
     uint64_t id;
     size_t n_peers;
@@ -48,6 +54,11 @@ typedef struct repl_node_config {
     int joining;
     int election_ticks;
     int heartbeat_ticks;
+    /* How reads are served (raft-reads): REPL_READS_*.  With leases, a
+     * leader whose heartbeat a quorum acknowledged answers reads without
+     * another round for lease_ticks (raft.h). */
+    int reads;
+    int lease_ticks;
     /* What a peer's RAFT command must carry (raft-secret); "" for none. */
     char secret[128];
     /* The master name Sentinel clients ask for (raft-group-name). */

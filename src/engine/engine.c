@@ -468,6 +468,11 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
     if (cmd && e->cfg.maxmemory && evict_refuse_command(e, s, cmd, argc, argv, now_us / 1000, out))
         cmd = NULL;
     if (!cmd) {
+        /* CLIENT SESSION names the next write: a refused one (-TRYAGAIN
+         * while leadership moves, -LOADING, ...) takes its number along,
+         * or the connection's next write would be recorded under it and a
+         * retry of the refused one would get that write's reply. */
+        if (!(s->flags & SESS_MULTI)) s->flags &= ~SESS_SEQ;
         multi_flag_error(s);
         account_rejected(e, s->last_cmd);
     } else {

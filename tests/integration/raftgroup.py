@@ -471,7 +471,13 @@ class History:
         text = "".join(" ".join(map(str, op)) + "\n" for op in self.ops)
         tool = os.path.join(os.path.dirname(cairn_binary()), "cairn-lincheck")
         p = subprocess.run([tool], input=text, capture_output=True, text=True, timeout=120)
-        assert p.returncode == 0, f"history of {len(self.ops)} operations:\n{p.stdout}{p.stderr}"
+        if p.returncode != 0:
+            # kept outside the tree for a look with cairn-lincheck FILE
+            fd, path = tempfile.mkstemp(prefix="cairn-history-", suffix=".txt")
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            raise AssertionError(f"history of {len(self.ops)} operations (in {path}):\n"
+                                 f"{p.stdout}{p.stderr}")
 
 
 def check_acked(group, acked, nodes=None):

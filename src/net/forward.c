@@ -229,12 +229,12 @@ static int client_waits(forwarder *f, uint64_t id)
  * does not lead (now): under a session it is safe to send it again. */
 static int reply_retryable(const char *r, size_t len)
 {
-    static const char abort[] = "-EXECABORT Transaction discarded because of: ";
+    static const char aborted[] = "-EXECABORT Transaction discarded because of: ";
     static const char *const codes[] = {"CLUSTERDOWN ", "READONLY ", "TRYAGAIN ", "LOADING "};
     if (!len || r[0] != '-') return 0;
     /* a transaction refused at EXEC for the same reasons (nothing ran) */
-    size_t skip = len >= sizeof(abort) - 1 && memcmp(r, abort, sizeof(abort) - 1) == 0
-                      ? sizeof(abort) - 1
+    size_t skip = len >= sizeof(aborted) - 1 && memcmp(r, aborted, sizeof(aborted) - 1) == 0
+                      ? sizeof(aborted) - 1
                       : 1;
     r += skip;
     len -= skip;

@@ -82,6 +82,9 @@ struct repl_node {
     uint64_t last_leader; /* the last leader known (for +switch-master) */
 
     uint64_t round_next, read_served;
+    /* round_next when the rounds in flight were last dropped: a client
+     * holding a ticket up to it waits for no round any more. */
+    uint64_t round_floor;
     int round_wanted;
     round *rounds;
     size_t nrounds, rounds_cap;
@@ -380,6 +383,7 @@ static void leader_changed(repl_node *n)
     if (lead == RAFT_NONE || lead == n->cfg.id) {
         n->nrounds = 0;
         n->round_wanted = 0;
+        n->round_floor = n->round_next;
     }
     n->host.resume_readers(n->host.priv);
 }
@@ -967,8 +971,16 @@ int repl_node_admit(repl_node *n, uint64_t *ticket)
         return 0;
     }
     if (*ticket) {
-        if (*ticket > n->read_served && lead != RAFT_NONE && lead != n->cfg.id && !n->failed)
+        if (*ticket > n->read_served && lead != RAFT_NONE && lead != n->cfg.id && !n->failed) {
+            /* Let through while there was no leader, it finds one again
+             * before it runs: the round it waited for was dropped, ask
+             * another. */
+            if (*ticket <= n->round_floor) {
+                *ticket = n->round_next;
+                n->round_wanted = 1;
+            }
             return 0;
+        }
         *ticket = 0;
         return 1;
     }

@@ -541,9 +541,12 @@ static int open_data_dir(cairn_server *srv)
     char cwd[PATH_MAX], err[1024];
     /* Redis stops on a missing directory; a new node's empty directory
      * (a first start, a replaced machine) is created instead. */
-    if (chdir(cfg->dir) != 0 && errno == ENOENT && make_dir_path(cfg->dir) == 0)
+    int rc = chdir(cfg->dir);
+    if (rc != 0 && errno == ENOENT && make_dir_path(cfg->dir) == 0) {
         server_log(srv, LL_NOTICE, "Created the data directory '%s'", cfg->dir);
-    if (chdir(cfg->dir) != 0 || !getcwd(cwd, sizeof(cwd))) {
+        rc = chdir(cfg->dir);
+    }
+    if (rc != 0 || !getcwd(cwd, sizeof(cwd))) {
         server_log(srv, LL_WARNING, "Can't chdir to '%s': %s", cfg->dir, strerror(errno));
         return -1;
     }

@@ -228,6 +228,15 @@ def test_missing_data_directory_is_created(launch):
     q = launch("--port", str(port), "--dir", os.path.join(p.dir, "file", "sub"), port=port)
     assert q.wait_exit() not in (0, None)
     assert "Can't chdir to" in q.output()
+    # an existing relative directory is entered once (each Proc runs in a
+    # temp dir of its own: this one's is a sibling of p's)
+    os.mkdir(os.path.join(p.dir, "data", "node-2"))
+    rel = os.path.join("..", os.path.basename(p.dir), "data", "node-2")
+    port = free_port()
+    r = launch("--port", str(port), "--bind", "127.0.0.1", "--dir", rel, port=port)
+    r.wait_tcp()
+    assert r.client().ping()
+    assert "Created the data directory" not in r.output()
 
 
 @pytest.mark.cairn_only

@@ -173,7 +173,7 @@ static void mem_check(client *c)
 
 void net_client_limit_changed(net *n)
 {
-    long long v = n->cfg.maxmemory_clients;
+    long long v = n->cfg->maxmemory_clients;
     unsigned long long maxmemory = n->engine->cfg.maxmemory;
     size_t limit = 0;
     if (v < 0 && maxmemory)
@@ -977,6 +977,22 @@ static int is_loopback(const struct sockaddr_storage *ss)
     return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
+/* Is c's peer a node of this node's group?  c->addr is "ip:port"; an
+ * IPv4 address reached through an IPv6 socket reads as ::ffff:a.b.c.d. */
+static int from_group_node(const client *c)
+{
+    const net_log_hooks *h = &c->net->hooks;
+    if (!h->group_node || (c->flags & CLIENT_UNIX)) return 0;
+    char ip[INET6_ADDRSTRLEN];
+    const char *colon = strrchr(c->addr, ':');
+    size_t len = colon ? (size_t)(colon - c->addr) : 0;
+    if (len == 0 || len >= sizeof(ip)) return 0;
+    memcpy(ip, c->addr, len);
+    ip[len] = '\0';
+    const char *v4 = strncmp(ip, "::ffff:", 7) == 0 ? ip + 7 : ip;
+    return h->group_node(h->priv, v4);
+}
+
 static void describe_addr(client *c)
 {
     if (c->flags & CLIENT_UNIX) c->sess.flags |= SESS_LOCAL;
@@ -1056,7 +1072,7 @@ static void client_accepted(net *n, int fd, int kind)
         return;
     }
     if (kind == NET_LISTEN_TLS &&
-        !(c->tls = tls_conn_new(n->tls_ctx, fd, n->cfg.tls.auth_clients))) {
+        !(c->tls = tls_conn_new(n->tls_ctx, fd, n->cfg->tls.auth_clients))) {
         n->log(n->log_priv, LL_WARNING, "Accepting client connection: OpenSSL could not set it up");
         uv_close((uv_handle_t *)&c->poll, on_close);
         close(fd);
@@ -1065,7 +1081,7 @@ static void client_accepted(net *n, int fd, int kind)
     if (kind != NET_LISTEN_UNIX) {
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-        if (n->cfg.tcp_keepalive > 0) set_keepalive(fd, n->cfg.tcp_keepalive);
+        if (n->cfg->tcp_keepalive > 0) set_keepalive(fd, n->cfg->tcp_keepalive);
     }
     describe_addr(c);
     c->next = n->clients;
@@ -1077,7 +1093,7 @@ static void client_accepted(net *n, int fd, int kind)
     /* A TLS connection is polled from the start, even to be refused:
      * the refusal can only be read once the handshake is made. */
     if (c->tls) tls_update_poll(c);
-    if (n->nclients > n->cfg.maxclients) {
+    if (n->nclients > n->cfg->maxclients) {
         n->stats.rejected_connections++;
         reply_error(&c->out, "ERR max number of clients reached");
         c->flags |= CLIENT_CLOSE_AFTER;
@@ -1085,9 +1101,10 @@ static void client_accepted(net *n, int fd, int kind)
         return;
     }
     /* Protected mode (Redis 7.0): while the default user needs no
-     * password, only connections from this machine are served. */
+     * password, only connections from this machine (or, in a group, from
+     * its other nodes) are served. */
     if (n->engine->cfg.protected_mode && !(c->sess.flags & SESS_LOCAL) &&
-        !acl_default_user_protected(n->engine)) {
+        !acl_default_user_protected(n->engine) && !from_group_node(c)) {
         n->stats.rejected_connections++;
         reply_error(&c->out, PROTECTED_MODE_ERROR);
         c->flags |= CLIENT_CLOSE_AFTER;
@@ -1137,9 +1154,9 @@ static void on_accept(uv_poll_t *h, int status, int events)
     }
 }
 
-int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log_priv)
+int net_init(net *n, uv_loop_t *loop, cairn_engine *e, const net_config *cfg, net_log_fn log,
+             void *log_priv)
 {
-    net_config cfg = n->cfg; /* read from the configuration already */
     memset(n, 0, sizeof(*n));
     n->cfg = cfg;
     n->loop = loop;
@@ -1228,7 +1245,7 @@ static int listen_unix(net *n, const char *path, int perm)
 /* Listen on every address of `bind` at port. */
 static int listen_addrs(net *n, const char *bind, int port, int kind)
 {
-    int backlog = n->cfg.tcp_backlog;
+    int backlog = n->cfg->tcp_backlog;
     char addrs[1024];
     snprintf(addrs, sizeof(addrs), "%s", bind);
     char *save = NULL;
@@ -1305,10 +1322,10 @@ static void tls_log(void *priv, int level, const char *fmt, ...)
 
 int net_tls_configure(net *n)
 {
-    return tls_configure(&n->tls_ctx, &n->tls_client_ctx, &n->cfg.tls, tls_log, n);
+    return tls_configure(&n->tls_ctx, &n->tls_client_ctx, &n->cfg->tls, tls_log, n);
 }
 
-void *net_node_tls(const net *n) { return n->cfg.tls.replication ? n->tls_client_ctx : NULL; }
+void *net_node_tls(const net *n) { return n->cfg->tls.replication ? n->tls_client_ctx : NULL; }
 
 void net_shutdown(net *n)
 {

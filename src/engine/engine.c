@@ -330,14 +330,20 @@ static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd
                       : (flags & CMD_READONLY) ? e->repl_refuse_read
                                                : NULL;
     if (!why) return 0;
-    /* A follower forwards a plain write to the leader; a transaction or a
-     * blocking command (which would hold the shared connection) it
-     * refuses. */
+    /* A follower forwards a plain write to the leader, and a transaction
+     * that writes as a whole at EXEC (its writes queue here); a blocking
+     * command (which would hold the shared connection) it refuses. */
     const cairn_host_ops *h = e->host;
-    if ((flags & CMD_WRITE) && why == e->repl_refuse_write && !exec && !(s->flags & SESS_MULTI) &&
-        !(cmd->flags & CMD_BLOCKING) && h && h->repl_forward &&
-        h->repl_forward(e->host_priv, s, argc, argv, forward_local_reply(e, cmd, argc, argv)))
+    int forwards = (flags & CMD_WRITE) && why == e->repl_refuse_write && h;
+    if (forwards && (s->flags & SESS_MULTI)) {
+        if (h->repl_forward_tx && h->repl_forward_tx(e->host_priv, s, 0, NULL) &&
+            (!exec || multi_exec_forward(e, s, out)))
+            return exec;
+    } else if (forwards && !(cmd->flags & CMD_BLOCKING) && h->repl_forward &&
+               h->repl_forward(e->host_priv, s, argc, argv,
+                               forward_local_reply(e, cmd, argc, argv))) {
         return 1;
+    }
     if (exec) {
         reply_errorf(out, "EXECABORT Transaction discarded because of: %s", why);
         multi_session_reset(e, s);
@@ -431,7 +437,11 @@ static int seq_gate(cmd_call *c, int *done)
         s->flags &= ~SESS_SEQ;
         return 0;
     }
-    if (h->seq_begin(c->e->host_priv, c)) return 1;
+    if (h->seq_begin(c->e->host_priv, c)) {
+        /* an EXEC answered without running drops its transaction */
+        if (exec) multi_session_reset(c->e, s);
+        return 1;
+    }
     *done = 1;
     return 0;
 }

@@ -127,6 +127,12 @@ typedef struct cairn_entry {
 
 typedef void (*cairn_log_sink)(void *priv, const cairn_entry *e);
 
+/* One command's arguments (a queued command forwarded by EXEC). */
+typedef struct cairn_cmdv {
+    int argc;
+    const cslice *argv;
+} cairn_cmdv;
+
 /* What the engine needs from whoever hosts it (the server, or nothing when
  * embedded).  Every member may be NULL. */
 /* SHUTDOWN's modifiers, as passed to cairn_host_ops.shutdown. */
@@ -222,6 +228,13 @@ typedef struct cairn_host_ops {
      * answers its receivers on this node). */
     int (*repl_forward)(void *priv, cairn_session *s, int argc, const cslice *argv,
                         long long local_reply);
+    /* A follower's transaction that writes, at EXEC: forward MULTI, the n
+     * queued commands and EXEC to the leader as one unit (s flagged as for
+     * repl_forward; the reply is the leader's EXEC reply).  Returns 1 if it
+     * went.  n == 0: sends nothing, says whether s's transactions would be
+     * forwarded (then its writes queue instead of being refused).  NULL:
+     * writes inside MULTI are refused on a follower. */
+    int (*repl_forward_tx)(void *priv, cairn_session *s, int n, const cairn_cmdv *cmds);
     /* Exactly-once writes (CLIENT SESSION): c is the write that s named a
      * session and sequence number for.  Returns 1 if the host answered it
      * (a duplicate gets the answer of its first run; an unknown session

@@ -38,6 +38,14 @@ void touch_watched_key(cairn_engine *e, cdb *db, const cslice *key);
  * (FLUSHDB, FLUSHALL, SWAPDB). */
 void touch_watched_db(cairn_engine *e, cdb *db);
 
+/* EXEC of a transaction that writes, on a follower that forwards writes
+ * (cairn_host_ops.repl_forward_tx): one with queueing errors aborts here,
+ * one that WATCHed keys or holds a command acting on the connection is
+ * refused, the others go to the leader (the session waits for its reply).
+ * Returns 1 if it answered or forwarded (the transaction is gone), 0 if
+ * it could not be forwarded now. */
+int multi_exec_forward(cairn_engine *e, cairn_session *s, rbuf *out);
+
 /* Drop the session's transaction and watched keys (RESET, disconnect). */
 void multi_session_reset(cairn_engine *e, cairn_session *s);
 /* Drop an open transaction only (session_reset(): a replay session that

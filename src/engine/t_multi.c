@@ -1,4 +1,5 @@
 /* t_multi.c -- MULTI, EXEC, DISCARD, WATCH, UNWATCH; see multi.h. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../ds/alloc.h"
@@ -247,6 +248,75 @@ void multi_session_reset(cairn_engine *e, cairn_session *s)
 {
     unwatch_all(e, s);
     multi_discard(s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A follower's EXEC                                                       */
+/* ---------------------------------------------------------------------- */
+
+/* A queued command that would act on the leader's forwarding connection
+ * (SELECT, CLIENT, HELLO, ...) instead of the client's own; PING and ECHO
+ * only answer. */
+static const cmd_def *connection_command(const multi_state *m)
+{
+    for (int i = 0; m && i < m->nqueued; i++) {
+        const cmd_def *cmd = m->queue[i].cmd;
+        if ((cmd->acl & ACL_CONNECTION) && strcmp(cmd->name, "ping") != 0 &&
+            strcmp(cmd->name, "echo") != 0)
+            return cmd;
+    }
+    return NULL;
+}
+
+static int abort_exec(cairn_engine *e, cairn_session *s, rbuf *out, const char *why)
+{
+    reply_errorf(out, "EXECABORT Transaction discarded because of: %s", why);
+    multi_session_reset(e, s);
+    return 1;
+}
+
+int multi_exec_forward(cairn_engine *e, cairn_session *s, rbuf *out)
+{
+    const cairn_host_ops *h = e->host;
+    multi_state *m = s->multi;
+    if (s->flags & SESS_DIRTY_EXEC) {
+        reply_error(out, "EXECABORT Transaction discarded because of previous errors.");
+        multi_session_reset(e, s);
+        return 1;
+    }
+    /* The leader cannot see what this node's WATCH saw: a transaction
+     * that WATCHed runs on the leader only, where it can be honoured. */
+    if (m && m->nwatched)
+        return abort_exec(e, s, out,
+                          "READONLY You can't write against a read only replica: a transaction "
+                          "that WATCHes keys must run on the leader.");
+    const cmd_def *conn = connection_command(m);
+    if (conn) {
+        char why[128];
+        snprintf(why, sizeof(why),
+                 "ERR '%s' can't run in a transaction forwarded to the leader: run it on the "
+                 "leader",
+                 conn->name);
+        return abort_exec(e, s, out, why);
+    }
+    int n = m ? m->nqueued : 0;
+    cairn_cmdv *cmds = cm_malloc(sizeof(*cmds) * (size_t)(n ? n : 1));
+    size_t nargs = 0;
+    for (int i = 0; i < n; i++)
+        nargs += (size_t)m->queue[i].argc;
+    cslice *args = cm_malloc(sizeof(*args) * (nargs ? nargs : 1));
+    cslice *at = args;
+    for (int i = 0; i < n; i++) {
+        const queued_cmd *q = &m->queue[i];
+        cmds[i] = (cairn_cmdv){q->argc, at};
+        for (int j = 0; j < q->argc; j++)
+            *at++ = (cslice){q->argv[j], dstr_len(q->argv[j])};
+    }
+    int sent = h && h->repl_forward_tx && h->repl_forward_tx(e->host_priv, s, n, cmds);
+    cm_free(args);
+    cm_free(cmds);
+    if (sent) multi_session_reset(e, s);
+    return sent;
 }
 
 /* ---------------------------------------------------------------------- */

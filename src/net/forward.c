@@ -37,14 +37,19 @@ typedef struct fwd_req {
     int db, resp;
     int sends;
     long long local_reply; /* >= 0: replaces an integer reply */
-    uint64_t retry_until;  /* 0 until its link first broke */
-    struct fwd_conn *on;   /* the link it waits on; NULL: to be sent again */
+    /* A transaction: the replies of its MULTI and queued commands come
+     * before the one of its EXEC; part_refused: one said the node does
+     * not lead (its EXECABORT may be sent again). */
+    int parts, part_refused;
+    uint64_t retry_until; /* 0 until its link first broke */
+    struct fwd_conn *on;  /* the link it waits on; NULL: to be sent again */
     dstr cmd;
 } fwd_req;
 
 typedef struct fwd_wait {
     fwd_req *req;   /* NULL: a reply to skip (SELECT, HELLO, AUTH, ...) */
     fwd_sess *open; /* the reply of this session's CLIENT SESSION-OPEN */
+    int part;       /* a reply within req's transaction, before its EXEC's */
 } fwd_wait;
 
 typedef struct fwd_conn {
@@ -224,12 +229,25 @@ static int client_waits(forwarder *f, uint64_t id)
  * does not lead (now): under a session it is safe to send it again. */
 static int reply_retryable(const char *r, size_t len)
 {
-    static const char *const codes[] = {"-CLUSTERDOWN ", "-READONLY ", "-TRYAGAIN ", "-LOADING "};
+    static const char aborted[] = "-EXECABORT Transaction discarded because of: ";
+    static const char *const codes[] = {"CLUSTERDOWN ", "READONLY ", "TRYAGAIN ", "LOADING "};
+    if (!len || r[0] != '-') return 0;
+    /* a transaction refused at EXEC for the same reasons (nothing ran) */
+    size_t skip = len >= sizeof(aborted) - 1 && memcmp(r, aborted, sizeof(aborted) - 1) == 0
+                      ? sizeof(aborted) - 1
+                      : 1;
+    r += skip;
+    len -= skip;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
         size_t n = strlen(codes[i]);
         if (len >= n && memcmp(r, codes[i], n) == 0) return 1;
     }
     return 0;
+}
+
+static int reply_execabort(const char *r, size_t len)
+{
+    return len >= 11 && memcmp(r, "-EXECABORT ", 11) == 0;
 }
 
 static int reply_nosession(const char *r, size_t len)
@@ -252,7 +270,8 @@ static void req_orphan(forwarder *f, fwd_req *r)
  * can be sent again. */
 static void req_answered(forwarder *f, fwd_req *r, const char *reply, size_t len)
 {
-    if (reply_retryable(reply, len) && client_waits(f, r->client)) {
+    int refused = reply_retryable(reply, len) || (r->part_refused && reply_execabort(reply, len));
+    if (refused && client_waits(f, r->client)) {
         req_orphan(f, r);
         return;
     }
@@ -284,7 +303,7 @@ static void req_answered(forwarder *f, fwd_req *r, const char *reply, size_t len
 
 /* ---- the connection ---- */
 
-static void fifo_push(fwd_conn *c, fwd_req *req, fwd_sess *open)
+static void fifo_push(fwd_conn *c, fwd_req *req, fwd_sess *open, int part)
 {
     if (c->count == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
@@ -296,7 +315,7 @@ static void fifo_push(fwd_conn *c, fwd_req *req, fwd_sess *open)
         c->head = 0;
         c->cap = cap;
     }
-    c->fifo[(c->head + c->count) % c->cap] = (fwd_wait){req, open};
+    c->fifo[(c->head + c->count) % c->cap] = (fwd_wait){req, open, part};
     c->count++;
 }
 
@@ -326,7 +345,7 @@ static void conn_drop(fwd_conn *c)
     if (f && f->conn == c) f->conn = NULL;
     while (c->count) {
         fwd_wait w = fifo_pop(c);
-        if (w.req && f) req_orphan(f, w.req);
+        if (w.req && !w.part && f) req_orphan(f, w.req);
     }
     nstream_close(&c->s, on_conn_closed);
 }
@@ -392,7 +411,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         fwd_wait w = fifo_pop(c);
         const char *reply = c->in + off;
         if (w.open && reply[0] == ':') w.open->opened = 1;
-        if (w.req && c->f) req_answered(c->f, w.req, reply, (size_t)n);
+        if (w.part && reply_retryable(reply, (size_t)n)) w.req->part_refused = 1;
+        if (w.req && !w.part && c->f) req_answered(c->f, w.req, reply, (size_t)n);
         off += (size_t)n;
     }
     if (off && !c->closing) {
@@ -449,13 +469,13 @@ static fwd_conn *conn_open(forwarder *f, uint64_t target, const char *host, int 
     }
     if (f->auth) { /* its reply is skipped like SELECT's */
         c->early = dstr_cat(c->early, f->auth, dstr_len(f->auth));
-        fifo_push(c, NULL, NULL);
+        fifo_push(c, NULL, NULL, 0);
     }
     /* A link between nodes is never evicted by the leader's
      * maxmemory-clients (its reply is skipped too). */
     static const char no_evict[] = "*3\r\n$6\r\nCLIENT\r\n$8\r\nNO-EVICT\r\n$2\r\non\r\n";
     c->early = dstr_cat(c->early, no_evict, sizeof(no_evict) - 1);
-    fifo_push(c, NULL, NULL);
+    fifo_push(c, NULL, NULL, 0);
     return c;
 }
 
@@ -477,7 +497,7 @@ static dstr add_words(dstr out, fwd_conn *c, int n, const char *const *words, fw
     cslice argv[4];
     for (int i = 0; i < n; i++)
         argv[i] = (cslice){words[i], strlen(words[i])};
-    fifo_push(c, NULL, open);
+    fifo_push(c, NULL, open, 0);
     return add_command(out, n, argv);
 }
 
@@ -517,8 +537,13 @@ static void req_send(fwd_conn *c, fwd_req *r)
     snprintf(a, sizeof(a), "%llu", (unsigned long long)r->sid);
     snprintf(b, sizeof(b), "%llu", (unsigned long long)r->seq);
     out = add_words(out, c, 4, (const char *const[]){"CLIENT", "SESSION", a, b}, NULL);
+    /* a transaction's commands back to back in one write: nothing of
+     * another client's comes between them on the leader's connection */
     out = dstr_cat(out, r->cmd, dstr_len(r->cmd));
-    fifo_push(c, r, NULL);
+    for (int i = 0; i < r->parts; i++)
+        fifo_push(c, r, NULL, 1);
+    fifo_push(c, r, NULL, 0);
+    r->part_refused = 0;
     r->on = c;
     r->sends++;
     if (c->up) {
@@ -620,16 +645,22 @@ int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv, long 
     return -1;
 }
 
-int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
-                long long local_reply)
+/* Queue the request cmd (the RESP of one command, or of a transaction
+ * with parts replies before its EXEC's) of s for reply_to, and send it. */
+static int send_req(forwarder *f, uint64_t reply_to, cairn_session *s, dstr cmd, int parts,
+                    long long local_reply)
 {
     fwd_conn *c = conn_to_leader(f);
-    if (!c) return -1;
+    if (!c) {
+        dstr_free(cmd);
+        return -1;
+    }
     fwd_req *r = cm_calloc(1, sizeof(*r));
     r->client = reply_to;
     r->db = s->db;
     r->resp = s->resp;
     r->local_reply = local_reply;
+    r->parts = parts;
     if (s->flags & SESS_SEQ) {
         /* the client's own exactly-once session goes with its write */
         r->sid = s->seq_sid;
@@ -640,7 +671,7 @@ int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, con
         r->sid = r->own->id;
         r->seq = r->own->next_seq++;
     }
-    r->cmd = add_command(dstr_with_cap(64), argc, argv);
+    r->cmd = cmd;
     r->prev = f->last;
     if (f->last)
         f->last->next = r;
@@ -650,4 +681,23 @@ int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, con
     req_send(c, r);
     timer_want(f);
     return 0;
+}
+
+int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
+                long long local_reply)
+{
+    return send_req(f, reply_to, s, add_command(dstr_with_cap(64), argc, argv), 0, local_reply);
+}
+
+int fwd_send_tx(forwarder *f, cairn_session *s, int n, const cairn_cmdv *cmds)
+{
+    static const cslice multi = {"MULTI", 5}, exec = {"EXEC", 4};
+    dstr cmd = add_command(dstr_with_cap(256), 1, &multi);
+    for (int i = 0; i < n; i++)
+        cmd = add_command(cmd, cmds[i].argc, cmds[i].argv);
+    cmd = add_command(cmd, 1, &exec);
+    s->flags |= SESS_FORWARDED;
+    if (send_req(f, s->id, s, cmd, n + 1, -1) == 0) return 0;
+    s->flags &= ~SESS_FORWARDED;
+    return -1;
 }

@@ -47,6 +47,13 @@ void fwd_close(forwarder *f);
  * reply.  Returns 0, or -1 if it cannot be forwarded now. */
 int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv, long long local_reply);
 
+/* Forward s's transaction: MULTI, the n commands and EXEC, written back
+ * to back under one session number, so that a retry of it applies once
+ * (the leader's EXEC answers from the session).  The client gets the
+ * EXEC's reply; an EXECABORT because the node reached did not lead (at
+ * EXEC or while queueing) sends it again.  As fwd_send otherwise. */
+int fwd_send_tx(forwarder *f, cairn_session *s, int n, const cairn_cmdv *cmds);
+
 /* Writers that are not the net's clients (an embedded handle's commands,
  * src/lib/embed_node.c): their ids are the host's.  waits(priv, id) says
  * whether such a writer still waits (1 or 0), or -1 for an id of the

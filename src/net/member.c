@@ -288,6 +288,14 @@ int member_forward(member *m, cairn_session *s, int argc, const cslice *argv, lo
     return fwd_send(m->fwd, s, argc, argv, local_reply) == 0;
 }
 
+int member_forward_tx(member *m, cairn_session *s, int n, const cairn_cmdv *cmds)
+{
+    if (!(s->flags & SESS_CAN_BLOCK)) return 0;
+    if (n == 0) return 1;
+    if (!repl_node_leader(m->node) || !member_fwd(m)) return 0;
+    return fwd_send_tx(m->fwd, s, n, cmds) == 0;
+}
+
 int member_seq_begin(member *m, cmd_call *c)
 {
     return csession_begin(repl_node_sessions(m->node), c);

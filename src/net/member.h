@@ -68,6 +68,9 @@ void member_command(member *m, cmd_call *c);
  * the reply).  local_reply: as fwd_send's. */
 int member_forward(member *m, cairn_session *s, int argc, const cslice *argv,
                    long long local_reply);
+/* The same for a transaction (cairn_host_ops.repl_forward_tx; n == 0:
+ * whether s's transactions can go). */
+int member_forward_tx(member *m, cairn_session *s, int n, const cairn_cmdv *cmds);
 /* The same for a reply that goes to the host's writer reply_to
  * (host.waiters). */
 int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,

@@ -77,4 +77,11 @@ int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *ar
     return member_forward(&srv->raft, s, argc, argv, local_reply);
 }
 
+int server_raft_forward_tx(void *priv, cairn_session *s, int n, const cairn_cmdv *cmds)
+{
+    cairn_server *srv = priv;
+    if (!srv->node || !srv->cfg.raft_follower_proxy) return 0;
+    return member_forward_tx(&srv->raft, s, n, cmds);
+}
+
 void server_raft_stop(cairn_server *srv) { member_stop(&srv->raft); }

@@ -136,6 +136,8 @@ int server_raft_start(cairn_server *srv);
 int server_repl_cmd(void *priv, cmd_call *c);
 int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *argv,
                         long long local_reply);
+/* cairn_host_ops.repl_forward_tx. */
+int server_raft_forward_tx(void *priv, cairn_session *s, int n, const cairn_cmdv *cmds);
 int server_seq_begin(void *priv, cmd_call *c);
 void server_seq_done(void *priv, cmd_call *c, rbuf_mark mark);
 void server_raft_stop(cairn_server *srv);

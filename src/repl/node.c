@@ -442,6 +442,8 @@ static void check_role(repl_node *n)
     int leading = raft_get_role(r) == RAFT_LEADER;
     if (n->lead_term && (!leading || raft_get_term(r) != n->lead_term)) lost_leadership(n);
     if (leading && !n->lead_term) {
+        /* a transfer this node started when it led before is over */
+        n->transfer_until = 0;
         n->lead_term = raft_get_term(r);
         n->lead_index = raft_last_index(r); /* its no-op */
         n->exec_last = 0;

@@ -34,13 +34,13 @@ def cut_off_follower(g):
     """Writes "new" over "old" on the majority while one follower is cut
     off from every other node; returns that follower."""
     lead = g.leader(timeout=30)
-    with lead.client() as c:
-        c.set("k", "old")
+    # a new leader answers CLUSTERDOWN until it applied the entries of
+    # earlier terms: ask again
+    wait_for("the leader to take a write", lambda: lead.client().set("k", "old"))
     g.wait_applied(g.nodes)
     lone = followers(g, lead)[0]
     g.partition([lone.id], [n.id for n in g.nodes if n.id != lone.id])
-    with lead.client() as c:
-        assert c.set("k", "new")
+    wait_for("the majority to take a write", lambda: lead.client().set("k", "new"))
     return lone
 
 

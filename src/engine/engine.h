@@ -320,7 +320,8 @@ struct cairn_engine {
     /* Set by a Raft node: a PUBLISH (SPUBLISH) is an entry of the log, its
      * effect the delivery, applied on every node; publish_quiet is set
      * while the node applies entries whose messages were delivered before
-     * (a replay after a restart or a rebuild): they deliver nothing. */
+     * (a replay after a restart or a rebuild): they deliver nothing, and
+     * fire no keyspace notification. */
     int log_publish;
     int publish_quiet;
     evict_state *evict;       /* maxmemory: the memory meter and eviction pool (evict.c) */

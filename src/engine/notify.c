@@ -64,7 +64,9 @@ void notify_publish(cairn_engine *e, int type, const char *event, const cslice *
 {
     (void)type;
     int flags = e->cfg.notify_keyspace_events;
-    if (!pubsub_has_subscribers(e)) return;
+    /* A Raft node replaying entries whose events went out before (a
+     * restart, a rebuild) sends them again no more than their messages. */
+    if (!pubsub_has_subscribers(e) || (e->applying && e->publish_quiet)) return;
     size_t elen = strlen(event);
     cslice ev = {event, elen};
     char small[256];

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from raftgroup import group  # noqa: F401 (fixture)
-from raftgroup import followers, wait_for
+from raftgroup import Group, close_checked, followers, wait_for
 
 pytestmark = pytest.mark.cairn_only
 
@@ -137,3 +137,37 @@ def test_a_restart_does_not_deliver_old_messages_again(group):
     finally:
         for s in subs:
             s.close()
+
+
+def test_a_restart_fires_no_old_keyspace_notification():
+    """Keyspace notifications are the effects of applying an entry, as a
+    message is: a node replaying its log after a restart fires none for
+    entries it applied before, only for new ones."""
+    g = Group(3, extra_args=("--notify-keyspace-events", "KEA"))
+    subs = []
+    try:
+        with g.leader().client() as c:
+            for i in range(5):
+                c.set(f"old{i}", i)
+            c.lpush("oldlist", "a")
+        g.wait_applied(g.nodes)
+        for n in g.nodes:
+            n.stop()
+        # subscribed before the nodes elect a leader and apply their logs
+        for n in g.nodes:
+            n.start()
+            subs.append(Listener(n, patterns=["__key*__:*"]))
+        lead = g.leader(timeout=10)
+        g.wait_applied(g.nodes)
+        with followers(g, lead)[0].client() as c:
+            wait_for("a write", lambda: c.set("new", 1))
+        g.wait_applied(g.nodes)
+        want = [("pmessage", "__key*__:*", "__keyspace@0__:new", "set"),
+                ("pmessage", "__key*__:*", "__keyevent@0__:set", "new")]
+        for s in subs:
+            assert s.messages(2) == want
+            assert s.nothing()
+    finally:
+        for s in subs:
+            s.close()
+        close_checked(g)

@@ -364,6 +364,38 @@ int engine_unblock(cairn_engine *e, cairn_session *s, int with_error)
     return 1;
 }
 
+void engine_unblock_writers(cairn_engine *e)
+{
+    if (!e->blocked_count) return;
+    /* The sessions first: releasing one changes the queues. */
+    cairn_session **ss = cm_malloc((size_t)e->blocked_count * sizeof(*ss));
+    long n = 0;
+    for (int d = 0; d < e->ndbs; d++) {
+        if (!e->dbs[d].blocking) continue;
+        dict_iter it;
+        dict_iter_start(&it, e->dbs[d].blocking);
+        dict_entry *de;
+        while ((de = dict_iter_next(&it))) {
+            blocked_queue *q = de->v.ptr;
+            for (size_t i = 0; i < q->n; i++) {
+                blocked_state *bs = q->items[i];
+                /* listed once: under its first key */
+                if ((bs->cmd->flags & CMD_WRITE) && dstr_len(bs->keys[0]) == dstr_len(de->key) &&
+                    memcmp(bs->keys[0], de->key, dstr_len(de->key)) == 0)
+                    ss[n++] = bs->s;
+            }
+        }
+        dict_iter_end(&it);
+    }
+    for (long i = 0; i < n; i++) {
+        reply_error(ss[i]->out, "UNBLOCKED force unblock from blocking operation, instance state "
+                                "changed (master -> replica?)");
+        count_call(e, ss[i]->blocked, 1);
+        release(e, ss[i]->blocked);
+    }
+    cm_free(ss);
+}
+
 void engine_session_gone(cairn_engine *e, cairn_session *s)
 {
     if (s->blocked) unpark(e, s->blocked);

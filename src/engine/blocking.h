@@ -47,6 +47,13 @@ void signal_db_ready(cairn_engine *e, cdb *db);
  * are told (Redis 7.0). */
 void signal_db_streams(cairn_engine *e, cdb *db);
 
+/* The engine stops originating writes (a Raft leader lost leadership): a
+ * session parked in a write (BLPOP, BLMOVE, BZPOPMIN, XREADGROUP...)
+ * could only be served by a write of its own, so it gets Redis's error
+ * for a master turned replica (-UNBLOCKED ...) and runs on.  Sessions
+ * parked in a read (XREAD) go on waiting, served as the log applies. */
+void engine_unblock_writers(cairn_engine *e);
+
 /* Parse argument i as a blocking timeout in seconds (a float, as Redis
  * 6+) into an absolute time in ms (0 = forever).  Replies Redis's errors
  * ("ERR timeout is not a float or out of range", "ERR timeout is

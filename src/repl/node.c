@@ -11,6 +11,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "../engine/blocking.h"
 #include "../engine/cmd.h"
 #include "../engine/pubsub.h"
 #include "../log/child.h"
@@ -406,6 +407,10 @@ static void lost_leadership(repl_node *n)
     n->lead_term = 0;
     n->snap_hold = 0;
     n->e->originates = 0;
+    /* A session parked in a write (BLPOP ...) would be served by the
+     * entries this node now applies (the rebuild's too), popping here
+     * alone: it gets Redis's error for a master turned replica first. */
+    engine_unblock_writers(n->e);
     if (dirty) rebuild(n);
     n->exec_last = 0;
 }

@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from conftest import TARGET
+from conftest import TARGET, wait_for
 from waiting import no_reply_yet
 
 LIST_FIELDS = ["id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub",
@@ -55,14 +55,6 @@ def raw_cmd(conn, *args):
     conn.cmd(*args)
     return conn.read_reply()
 
-
-def wait_until(cond, timeout=3.0, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 # --- ID / SETNAME / GETNAME -------------------------------------------------------
@@ -320,7 +312,7 @@ def test_client_kill_type_normal(server_factory):
         x.ping()
     assert a.execute_command("CLIENT", "KILL", "TYPE", "normal") == 2
     assert a.execute_command("CLIENT", "KILL", "TYPE", "pubsub") == 0
-    assert wait_until(lambda: a.info("clients")["connected_clients"] == 1)
+    assert wait_for(lambda: a.info("clients")["connected_clients"] == 1)
     a.close()
 
 

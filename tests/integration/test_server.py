@@ -10,6 +10,8 @@ import time
 import pytest
 import redis
 
+from conftest import wait_for
+
 
 def error_of(client, *args):
     """The message of the error reply to args, as redis-py reports it
@@ -23,14 +25,6 @@ def pairs(flat):
     """A RESP2 map (flat list) as a dict."""
     return dict(zip(flat[::2], flat[1::2]))
 
-
-def wait_until(cond, timeout=3.0, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def headers(text):
@@ -157,7 +151,7 @@ def test_info_clients(r, server):
         assert r.info("clients")["connected_clients"] == before["connected_clients"] + 1
     finally:
         other.connection_pool.disconnect()
-    assert wait_until(lambda: r.info("clients")["connected_clients"] == before["connected_clients"])
+    assert wait_for(lambda: r.info("clients")["connected_clients"] == before["connected_clients"])
 
 
 def allocator_reports(info):
@@ -589,7 +583,7 @@ def test_debug_set_active_expire(r):
         # Not accessed and not expired in the background: still counted.
         assert r.dbsize() == 1
         assert r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1") == "OK"
-        assert wait_until(lambda: r.dbsize() == 0, timeout=3)
+        assert wait_for(lambda: r.dbsize() == 0, timeout=3)
     finally:
         r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
 

@@ -82,6 +82,10 @@ void engine_mem_report_fill(cairn_engine *e, const char *host_lines, engine_mem_
         r->clients_normal = (long long)info_text_field(host_lines, "mem_clients_normal");
         r->aof_buffer = (long long)info_text_field(host_lines, "mem_aof_buffer");
         r->overhead += r->clients_normal + r->aof_buffer;
+        /* The host took its peak before this report's own text was
+         * allocated: the peak is never below what is reported used. */
+        long long peak = (long long)info_text_field(host_lines, "used_memory_peak");
+        if (peak > 0 && r->used > peak) r->used = peak;
     }
     r->dataset = r->used > r->overhead ? r->used - r->overhead : 0;
 }

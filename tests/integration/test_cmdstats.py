@@ -10,9 +10,8 @@ Each test runs on a server of its own, so that the only counts are its own."""
 import pytest
 import redis
 
-from conftest import RawConn
+from conftest import RawConn, wait_for
 from waiting import block
-from test_server import wait_until
 
 
 def fails(r, *args):
@@ -173,7 +172,7 @@ def test_blocking_command_counts_once(own):
         assert blpop()["calls"] == 1
         r.rpush("q", "v")
         assert waiter.read_reply() == ("*", [("$", b"q"), ("$", b"v")])
-        assert wait_until(lambda: "latency_percentiles_usec_blpop" in r.info("latencystats"))
+        assert wait_for(lambda: "latency_percentiles_usec_blpop" in r.info("latencystats"))
         assert blpop()["calls"] == 1
         timed = raw()
         timed.cmd("BLPOP", "q", "0.01")

@@ -6,9 +6,8 @@ Each test runs on a server of its own, so the counts it reads are only those
 of its own clients."""
 import pytest
 
-from conftest import RawConn
+from conftest import RawConn, wait_for
 from waiting import block, client_id
-from test_server import wait_until
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def test_blocked_clients_counted_while_blocked(own):
     r.client_unblock(timed.cid)
     assert timed.read_reply() == ("*", None)
     zset.close()
-    assert wait_until(lambda: r.info("clients")["blocked_clients"] == 0)
+    assert wait_for(lambda: r.info("clients")["blocked_clients"] == 0)
     assert r.info("clients")["clients_in_timeout_table"] == 0
 
 

@@ -11,29 +11,13 @@
 #include "log/fileio.h"
 #include "repl/storage.h"
 #include "test.h"
+#include "tmpdir.h"
 
 static char dir[64];
 
-static void make_tmpdir(void)
-{
-    snprintf(dir, sizeof(dir), "/tmp/cairn-unit-rstore-XXXXXX");
-    if (!mkdtemp(dir)) dir[0] = '\0';
-}
+static void make_tmpdir(void) { tmpdir_make(dir, sizeof(dir), "rstore"); }
 
-static void rm_dir(void)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.') continue;
-        dstr p = path_join(dir, de->d_name);
-        unlink(p);
-        dstr_free(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
+static void rm_dir(void) { tmpdir_remove(dir); }
 
 static size_t count_segments(void)
 {

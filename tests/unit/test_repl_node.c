@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "tmpdir.h"
 
 #include "engine_harness.h"
 #include "log/fileio.h"
@@ -18,26 +19,9 @@
 
 static char dir[64];
 
-static void make_tmpdir(void)
-{
-    snprintf(dir, sizeof(dir), "/tmp/cairn-unit-rnode-XXXXXX");
-    if (!mkdtemp(dir)) dir[0] = '\0';
-}
+static void make_tmpdir(void) { tmpdir_make(dir, sizeof(dir), "rnode"); }
 
-static void rm_dir(void)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.') continue;
-        dstr p = path_join(dir, de->d_name);
-        unlink(p);
-        dstr_free(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
+static void rm_dir(void) { tmpdir_remove(dir); }
 
 /* The host: messages sent are decoded and kept; fsyncs asked are counted
  * and run only by sync_now(). */

@@ -278,6 +278,7 @@ struct cairn_engine {
     const cairn_host_ops *host;
     void *host_priv;
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
+    int script_deny_disabled;  /* DEBUG SET-DISABLE-DENY-SCRIPTS: noscript commands run */
     int64_t start_ms;
     uint64_t next_session_id;
     /* Blocking (blocking.c): how many sessions are parked, those with a

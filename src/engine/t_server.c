@@ -1019,6 +1019,65 @@ static void debug_populate(cmd_call *c)
     reply_ok(c->out);
 }
 
+/* DEBUG PROTOCOL <type>: one reply of each RESP type, so clients (and
+ * the conversions of scripts) can be tested against every shape. */
+static void debug_protocol(cmd_call *c)
+{
+    rbuf *out = c->out;
+    if (arg_is(c, 2, "string")) {
+        reply_bulk_cstr(out, "Hello World");
+    } else if (arg_is(c, 2, "integer")) {
+        reply_int(out, 12345);
+    } else if (arg_is(c, 2, "double")) {
+        reply_double(out, 3.141);
+    } else if (arg_is(c, 2, "bignum")) {
+        static const char digits[] = "1234567999999999999999999999999999999";
+        reply_bignum(out, digits, sizeof(digits) - 1);
+    } else if (arg_is(c, 2, "null")) {
+        reply_null(out);
+    } else if (arg_is(c, 2, "array") || arg_is(c, 2, "set")) {
+        if (arg_is(c, 2, "array"))
+            reply_array_len(out, 3);
+        else
+            reply_set_len(out, 3);
+        for (int i = 0; i < 3; i++)
+            reply_int(out, i);
+    } else if (arg_is(c, 2, "map")) {
+        reply_map_len(out, 3);
+        for (int i = 0; i < 3; i++) {
+            reply_int(out, i);
+            reply_bool(out, i == 1);
+        }
+    } else if (arg_is(c, 2, "attrib")) {
+        if (out->resp >= 3) {
+            reply_attribute_len(out, 1);
+            reply_bulk_cstr(out, "key-popularity");
+            reply_array_len(out, 2);
+            reply_bulk_cstr(out, "key:123");
+            reply_int(out, 90);
+        }
+        reply_bulk_cstr(out, "Some real reply following the attribute");
+    } else if (arg_is(c, 2, "push")) {
+        if (out->resp < 3) {
+            reply_error(out, "ERR RESP2 is not supported by this command");
+            return;
+        }
+        reply_push_len(out, 2);
+        reply_bulk_cstr(out, "server-cpu-usage");
+        reply_int(out, 42);
+        reply_bulk_cstr(out, "Some real reply following the push reply");
+    } else if (arg_is(c, 2, "true") || arg_is(c, 2, "false")) {
+        reply_bool(out, arg_is(c, 2, "true"));
+    } else if (arg_is(c, 2, "verbatim")) {
+        static const char text[] = "This is a verbatim\nstring";
+        reply_verbatim(out, text, sizeof(text) - 1, "txt");
+    } else {
+        reply_error(out, "ERR Wrong protocol type name. Please use one of the following: "
+                         "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"
+                         "true|false");
+    }
+}
+
 static void debug_help(cmd_call *c)
 {
     static const char *const help[] = {
@@ -1031,9 +1090,14 @@ static void debug_help(cmd_call *c)
         "    Output a hex signature of the values of all the specified keys.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "PROTOCOL <type>",
+        "    Reply with a sample value of RESP type <type>: string, integer, double,",
+        "    bignum, null, array, set, map, attrib, push, verbatim, true or false.",
         "POPULATE <count> [<prefix>] [<size>]",
         "    Create string keys <prefix>:0 to <prefix>:<count-1> (prefix 'key') that do not",
         "    exist yet, each holding value:<num>, cut or zero-padded to <size> bytes.",
+        "SET-DISABLE-DENY-SCRIPTS <0|1>",
+        "    Let scripts run the commands they may not run (for testing only).",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1062,6 +1126,13 @@ static void debug_command(cmd_call *c)
         debug_digest_value(c);
     } else if (c->argc == 2 && arg_is(c, 1, "change-repl-id")) {
         /* Replication here is Raft's, with no replication id to change. */
+        reply_ok(c->out);
+    } else if (c->argc == 3 && arg_is(c, 1, "protocol")) {
+        debug_protocol(c);
+    } else if (c->argc == 3 && arg_is(c, 1, "set-disable-deny-scripts")) {
+        char buf[32];
+        arg_cstr(c, 2, buf, sizeof(buf));
+        c->e->script_deny_disabled = atoi(buf) != 0;
         reply_ok(c->out);
     } else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {
         char buf[32];

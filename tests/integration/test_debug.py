@@ -185,3 +185,59 @@ def test_debug_populate(r):
     for arity in ([], [1, "a", 2, "c"]):
         with pytest.raises(redis.ResponseError, match="(?i)wrong number of arguments for 'populate'"):
             r.execute_command("DEBUG", "POPULATE", *arity)
+
+
+def test_debug_protocol_resp2_and_resp3(raw):
+    c = raw()
+    resp2 = {
+        "string": ("$", b"Hello World"), "integer": (":", "12345"),
+        "double": ("$", b"3.141"), "bignum": ("$", b"1234567999999999999999999999999999999"),
+        "null": ("$", None), "array": ("*", [(":", "0"), (":", "1"), (":", "2")]),
+        "set": ("*", [(":", "0"), (":", "1"), (":", "2")]),
+        "map": ("*", [(":", "0"), (":", "0"), (":", "1"), (":", "1"), (":", "2"), (":", "0")]),
+        "true": (":", "1"), "false": (":", "0"),
+        "verbatim": ("$", b"This is a verbatim\nstring"),
+        "attrib": ("$", b"Some real reply following the attribute"),
+    }
+    for name, want in resp2.items():
+        c.cmd("DEBUG", "PROTOCOL", name)
+        assert c.read_reply() == want, name
+    c.cmd("DEBUG", "PROTOCOL", "push")
+    assert c.read_reply() == ("-", "ERR RESP2 is not supported by this command")
+    c.cmd("DEBUG", "PROTOCOL", "nope")
+    assert c.read_reply()[1].startswith("ERR Wrong protocol type name.")
+    c.cmd("HELLO", "3")
+    c.read_reply()
+    resp3 = {
+        "double": (",", "3.141"), "bignum": ("(", "1234567999999999999999999999999999999"),
+        "null": ("_", ""), "set": ("~", [(":", "0"), (":", "1"), (":", "2")]),
+        "map": ("%", [((":", "0"), ("#", "f")), ((":", "1"), ("#", "t")),
+                      ((":", "2"), ("#", "f"))]),
+        "true": ("#", "t"), "verbatim": ("=", b"txt:This is a verbatim\nstring"),
+    }
+    for name, want in resp3.items():
+        c.cmd("DEBUG", "PROTOCOL", name)
+        assert c.read_reply() == want, name
+    c.cmd("DEBUG", "PROTOCOL", "attrib")
+    assert c.read_line() == b"|1"
+    assert c.read_reply() == ("$", b"key-popularity")
+    assert c.read_reply() == ("*", [("$", b"key:123"), (":", "90")])
+    assert c.read_reply() == ("$", b"Some real reply following the attribute")
+    c.cmd("DEBUG", "PROTOCOL", "push")
+    assert c.read_reply() == (">", [("$", b"server-cpu-usage"), (":", "42")])
+    assert c.read_reply() == ("$", b"Some real reply following the push reply")
+
+
+def test_debug_set_disable_deny_scripts(r):
+    body = "return redis.call('debug', 'protocol', 'string')"
+    with pytest.raises(redis.ResponseError, match="not allowed from script"):
+        r.eval(body, 0)
+    assert r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1")
+    try:
+        assert r.eval(body, 0) == "Hello World"
+        m = r.eval("redis.setresp(3); return redis.call('debug', 'protocol', 'map')", 0)
+        assert dict(zip(m[::2], m[1::2])) == {0: 0, 1: 1, 2: 0}
+    finally:
+        r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0")
+    with pytest.raises(redis.ResponseError, match="not allowed from script"):
+        r.eval(body, 0)

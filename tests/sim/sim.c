@@ -1070,7 +1070,7 @@ static void sync_step(world *w, int i)
             net_send(w, nd, &nd->held.v[k].m);
             raft_msg_free(&nd->held.v[k].m);
         }
-        memmove(nd->held.v, nd->held.v + k, (nd->held.n - k) * sizeof(held_msg));
+        if (k) memmove(nd->held.v, nd->held.v + k, (nd->held.n - k) * sizeof(held_msg));
         nd->held.n -= k;
     }
     if (!nd->sync_on && nd->wseq > nd->sseq) {

@@ -10,6 +10,9 @@ these subcommands (bench/coord.sh uses freeport and ping):
                         redis-benchmark -r KEYS generates) to SIZE bytes of 'x'
   populate-list PORT KEY LEN SIZE
                         replace KEY by a list of LEN elements of SIZE bytes
+  cputime PID...        print the on-CPU time of the processes together, in
+                        ns, twice: from schedstat (live threads) and from
+                        utime+stime (ticks, exited threads too)
 """
 
 import os
@@ -174,13 +177,23 @@ def cmd_populate_list(args):
     return 0
 
 
+def cmd_cputime(args):
+    sched = ticks = 0
+    for pid in args:
+        ns = proc_sched_ns(pid)
+        sched += ns or 0
+        ticks += proc_cpu_ticks(pid)
+    print(sched, ticks * 1000000000 // CLK_TCK)
+    return 0
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     sub, args = sys.argv[1], sys.argv[2:]
     fn = {"freeport": cmd_freeport, "ping": cmd_ping, "populate": cmd_populate,
-          "populate-list": cmd_populate_list}.get(sub)
+          "populate-list": cmd_populate_list, "cputime": cmd_cputime}.get(sub)
     if fn is None:
         print(__doc__, file=sys.stderr)
         return 2

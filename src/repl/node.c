@@ -82,6 +82,9 @@ struct repl_node {
     uint64_t last_leader; /* the last leader known (for +switch-master) */
 
     uint64_t round_next, read_served;
+    /* round_next when the rounds in flight were last dropped: a client
+     * holding a ticket up to it waits for no round any more. */
+    uint64_t round_floor;
     int round_wanted;
     round *rounds;
     size_t nrounds, rounds_cap;
@@ -428,6 +431,7 @@ static void leader_changed(repl_node *n)
     if (lead == RAFT_NONE || lead == n->cfg.id) {
         n->nrounds = 0;
         n->round_wanted = 0;
+        n->round_floor = n->round_next;
     }
     n->host.resume_readers(n->host.priv);
 }
@@ -1109,8 +1113,16 @@ int repl_node_admit(repl_node *n, uint64_t *ticket)
         return 0;
     }
     if (*ticket) {
-        if (*ticket > n->read_served && lead != RAFT_NONE && lead != n->cfg.id && !n->failed)
+        if (*ticket > n->read_served && lead != RAFT_NONE && lead != n->cfg.id && !n->failed) {
+            /* Let through while there was no leader, it finds one again
+             * before it runs: the round it waited for was dropped, ask
+             * another. */
+            if (*ticket <= n->round_floor) {
+                *ticket = n->round_next;
+                n->round_wanted = 1;
+            }
             return 0;
+        }
         *ticket = 0;
         return 1;
     }
@@ -1438,8 +1450,14 @@ static void role_command(repl_node *n, cmd_call *c)
     reply_int(c->out, (long long)n->applied);
 }
 
-/* WAIT: every reply of this node already waited for a majority, so the
- * answer is how many replicas hold everything committed so far. */
+/* WAIT: how many replicas hold the client's last write, counted so that
+ * it is never more than the truth when the reply leaves.  Which entry that
+ * write is in is not tracked; every write the client made so far is at or
+ * below the leader's last index, or in the batch not yet proposed (a
+ * pipelined write): a replica whose log reaches past that holds it.  And
+ * this reply, as every reply, leaves only once everything the client did
+ * before is committed, on a majority of the voters: at least a quorum less
+ * the leader hold it then.  The answer comes at once (no blocking). */
 static void wait_command(repl_node *n, cmd_call *c)
 {
     long long num, timeout;
@@ -1450,11 +1468,14 @@ static void wait_command(repl_node *n, cmd_call *c)
     }
     long long acked = 0;
     if (raft_get_role(n->r) == RAFT_LEADER) {
-        uint64_t commit = raft_get_commit(n->r);
+        uint64_t upto = raft_last_index(n->r) + (dstr_len(n->batch) ? 1 : 0);
         const repl_peer *mem[RAFT_MAX_PEERS];
         size_t k = members_of(n, mem, NULL);
         for (size_t i = 0; i < k; i++)
-            if (mem[i]->id != n->cfg.id && raft_get_match(n->r, mem[i]->id) >= commit) acked++;
+            if (mem[i]->id != n->cfg.id && raft_get_match(n->r, mem[i]->id) >= upto) acked++;
+        raft_conf conf;
+        raft_get_conf(n->r, &conf);
+        if (acked < (long long)(conf.n_voters / 2)) acked = (long long)(conf.n_voters / 2);
     }
     reply_int(c->out, acked);
 }

@@ -242,14 +242,18 @@ def test_unit_file_command_notifies(data_dir):
 
 @pytest.mark.cairn_only
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
-def test_unit_file_verifies(tmp_path):
-    """systemd's own parser accepts the unit (with ExecStart pointing at the
-    built binary, which it checks exists); it reports problems on its
-    output while still exiting 0, so the output must be empty."""
-    text = open(UNIT).read().replace("/usr/local/bin/cairn-server", cairn_binary())
-    unit = tmp_path / "cairn-server.service"
+@pytest.mark.parametrize("name,instance", [("cairn-server.service", ""),
+                                           ("cairn-server@.service", ":cairn-server@1.service")])
+def test_unit_file_verifies(tmp_path, name, instance):
+    """systemd's own parser accepts the unit, and the group node's template
+    as its instance @1 (with ExecStart pointing at the built binary, which
+    it checks exists); it reports problems on its output while still
+    exiting 0, so the output must be empty."""
+    path = os.path.join(os.path.dirname(UNIT), name)
+    text = open(path).read().replace("/usr/local/bin/cairn-server", cairn_binary())
+    unit = tmp_path / name
     unit.write_text(text)
-    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(["systemd-analyze", "verify", str(unit) + instance],
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout + proc.stderr == ""

@@ -8,7 +8,7 @@ JOBS ?= 2
 BUILD ?= build
 PYTEST = /usr/bin/python3 -m pytest -q -p no:cacheprovider
 
-.PHONY: all bootstrap build release asan fuzz-build fuzz run check test unit integration install clean format bench sim
+.PHONY: all bootstrap build release asan fuzz-build fuzz run check test unit integration install clean format bench sim redis-suite
 
 all: build
 
@@ -55,6 +55,11 @@ integration:
 	CAIRN_SERVER_BIN=$(abspath $(BUILD))/cairn-server $(PYTEST) -n $(TEST_JOBS) --dist loadfile tests/integration
 
 test: unit integration
+
+# Redis 7.0's own Tcl suite against the server (not part of check: a
+# compatibility report, one line per unit; UNITS="unit/type/list ...").
+redis-suite: build
+	CAIRN_BIN=$(abspath $(BUILD))/cairn-server ./scripts/redis-suite.sh $(UNITS)
 
 # Everything CI runs: the normal build, then the sanitizer build, each
 # with unit and integration tests.

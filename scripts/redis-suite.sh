@@ -64,7 +64,8 @@ run_unit() {
     dir=$(mktemp -d /tmp/redis-suite-srv.XXXXXX)
     port=$(free_port)
     (cd "$dir" && exec "$CAIRN_BIN" --port "$port" --dir "$dir" --save "" \
-        --appendonly no >"$dir/server.log" 2>&1) &
+        --appendonly no --enable-debug-command yes --enable-protected-configs yes \
+        >"$dir/server.log" 2>&1) &
     spid=$!
     for _ in $(seq 50); do
         redis-cli -p "$port" ping >/dev/null 2>&1 && break

@@ -48,6 +48,34 @@ static void node_set_peer(void *priv, uint64_t id, const char *host, int port)
     peer_set_put(&m->peers, id, host, port);
 }
 
+/* The log's fsync runs on libuv's thread pool while the loop goes on;
+ * the node hears of it on the loop (a stopping member only lets it close
+ * what the sync used). */
+static void sync_work(uv_work_t *w)
+{
+    member *m = w->data;
+    repl_node_sync_run(m->node);
+}
+
+static void sync_after(uv_work_t *w, int status)
+{
+    member *m = w->data;
+    repl_node_synced(m->node, m->started && status == 0);
+}
+
+static void node_sync_start(void *priv)
+{
+    member *m = priv;
+    m->sync_req.data = m;
+    int rc = uv_queue_work(m->loop, &m->sync_req, sync_work, sync_after);
+    if (rc != 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "Raft log fsync could not be queued: %s: the node stops",
+                 uv_strerror(rc));
+        m->host.fatal(m->host.priv, why);
+    }
+}
+
 static void node_log(void *priv, int level, const char *fmt, ...)
 {
     member *m = priv;
@@ -143,6 +171,7 @@ static int node_config(const member_config *cfg, repl_node_config *nc, char *err
     snprintf(nc->group_name, sizeof(nc->group_name), "%s",
              cfg->group_name ? cfg->group_name : "cairn");
     int tick = cfg->tick_ms > 0 ? cfg->tick_ms : 20;
+    nc->tick_ms = tick;
     nc->election_ticks = 500 / tick > 2 ? 500 / tick : 2;
     nc->heartbeat_ticks = nc->election_ticks / 8 > 0 ? nc->election_ticks / 8 : 1;
     if (lease_config(cfg, tick, nc, err, errlen) != 0) return -1;
@@ -167,7 +196,7 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const memb
         seed = (uint64_t)clock_mono_us();
     repl_host rh = {
         node_send, node_send_done, node_abort_waiting, node_resume_readers, node_fatal, node_log,
-        m,         node_set_peer};
+        m,         node_set_peer,  node_sync_start};
     char why[512];
     m->node = repl_node_open(e, &nc, cfg->dir, &rh, seed, why, sizeof(why));
     if (!m->node) {

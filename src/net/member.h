@@ -64,7 +64,8 @@ typedef struct member {
     forwarder *fwd; /* created on the first forwarded write */
     dstr auth;      /* the AUTH that node links start with, or NULL */
     member_host host;
-    int started; /* peers and timer set up (member_stop undoes them) */
+    int started;        /* peers and timer set up (member_stop undoes them) */
+    uv_work_t sync_req; /* the node's log fsync, on libuv's thread pool */
 } member;
 
 /* Open the node (its log in cfg->dir), its peers and tick timer on loop,

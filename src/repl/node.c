@@ -102,7 +102,24 @@ struct repl_node {
     uint64_t snap_retry; /* no new snapshot before this tick (after a failure) */
     uint64_t snaps_taken, snaps_installed, snaps_failed;
     session_table *sessions; /* CLIENT SESSION: replicated state (csession.h) */
+
+    /* Log fsyncs off the loop (host.sync_start): appends are numbered,
+     * one fsync at a time covers every append made before it began, and
+     * messages that may rest on an append wait, encoded in held, until
+     * it is durable. */
+    int async;
+    uint64_t wseq, sseq;
+    int sync_on;
+    rstore_sync_job job;
+    uint64_t sync_seq, sync_index, sync_term;
+    dstr held; /* records: a held_hdr, then the encoded message */
 };
+
+typedef struct held_hdr {
+    uint64_t need; /* the append it may rest on */
+    uint64_t to;
+    size_t len;
+} held_hdr;
 
 /* ---- configuration ---- */
 
@@ -291,6 +308,22 @@ static size_t members_of(const repl_node *n, const repl_peer **out, int *voter)
         out[k++] = p;
     }
     return k;
+}
+
+/* On the leader: has node id answered within an election timeout?  A
+ * replica that has not is what Redis calls disconnected: not counted in
+ * connected_slaves or ROLE, and s_down to Sentinel clients, which then
+ * send it no reads. */
+static int peer_up(const repl_node *n, uint64_t id)
+{
+    return raft_peer_silence(n->r, id) <= (uint64_t)n->cfg.election_ticks;
+}
+
+/* Milliseconds since the leader last heard from node id. */
+static long long peer_silence_ms(const repl_node *n, uint64_t id)
+{
+    uint64_t t = raft_peer_silence(n->r, id);
+    return t == UINT64_MAX ? -1 : (long long)(t * (uint64_t)n->cfg.tick_ms);
 }
 
 /* A leader makes a learner a voter once it holds what is committed, give
@@ -703,17 +736,35 @@ static void maybe_snapshot(repl_node *n)
 
 /* ---- the Ready loop ---- */
 
+/* A cut log: what the held messages acknowledge may never reach the
+ * disk (the next fsync covers the log as it is now). */
+static void drop_held(repl_node *n) { dstr_set_len(n->held, 0); }
+
+/* The hard state as it may be saved: recovery refuses a commit index past
+ * the durable log. */
+static raft_hard_state hs_to_save(const repl_node *n, raft_hard_state hs)
+{
+    uint64_t durable = raft_get_durable(n->r);
+    if (hs.commit > durable) hs.commit = durable;
+    return hs;
+}
+
 static int persist_ready(repl_node *n, const raft_ready *rd)
 {
+    if (rd->snapshot) drop_held(n);
     if ((rd->n_snap_chunks || rd->snapshot) && persist_snapshot(n, rd) != 0) return -1;
-    if (rd->n_entries &&
-        (rstore_append(n->st, rd->entries, rd->n_entries) != 0 || rstore_sync(n->st) != 0))
-        return -1;
+    if (rd->n_entries) {
+        if (rd->entries[0].index <= rstore_last_index(n->st)) drop_held(n);
+        if (rstore_append(n->st, rd->entries, rd->n_entries) != 0) return -1;
+        n->wseq++;
+        if (!n->async && rstore_sync(n->st) != 0) return -1;
+    }
     /* Term and vote are promises: durable before any message goes out.
      * A commit index alone may lag on disk (it is learnt again). */
     if (rd->hs_changed && (rd->hs.term != n->saved_hs.term || rd->hs.vote != n->saved_hs.vote)) {
-        if (rstore_set_hard_state(n->st, &rd->hs) != 0) return -1;
-        n->saved_hs = rd->hs;
+        raft_hard_state hs = hs_to_save(n, rd->hs);
+        if (rstore_set_hard_state(n->st, &hs) != 0) return -1;
+        n->saved_hs = hs;
         n->hs_saved_tick = n->ticks;
     }
     return 0;
@@ -738,9 +789,12 @@ static void resolve(repl_node *n)
     }
 }
 
+/* Messages of a Ready go out once every append so far is durable (a
+ * leader's early ones at once): until then they wait in held. */
 static void send_msgs(repl_node *n, const raft_ready *rd)
 {
     if (!rd->n_msgs) return;
+    int hold = n->async && !rd->send_early && n->sseq < n->wseq;
     dstr buf = dstr_with_cap(256);
     for (size_t i = 0; i < rd->n_msgs; i++) {
         raft_msg m;
@@ -748,12 +802,50 @@ static void send_msgs(repl_node *n, const raft_ready *rd)
         if (fill_chunk(n, &rd->msgs[i], &m, &chunk) == 0) {
             dstr_set_len(buf, 0);
             buf = wire_encode(buf, &m);
-            n->host.send(n->host.priv, m.to, buf, dstr_len(buf));
+            if (hold) {
+                held_hdr h = {n->wseq, m.to, dstr_len(buf)};
+                n->held = dstr_cat(n->held, &h, sizeof(h));
+                n->held = dstr_cat(n->held, buf, dstr_len(buf));
+            } else {
+                n->host.send(n->host.priv, m.to, buf, dstr_len(buf));
+            }
         }
         cm_free(chunk);
     }
     dstr_free(buf);
+    if (!hold) n->host.send_done(n->host.priv);
+}
+
+/* The held messages whose appends are now durable go out, in order. */
+static void release_held(repl_node *n)
+{
+    size_t len = dstr_len(n->held), off = 0;
+    held_hdr h;
+    while (off < len && (memcpy(&h, n->held + off, sizeof(h)), h.need <= n->sseq)) {
+        n->host.send(n->host.priv, h.to, n->held + off + sizeof(h), h.len);
+        off += sizeof(h) + h.len;
+    }
+    if (!off) return;
+    memmove(n->held, n->held + off, len - off);
+    dstr_set_len(n->held, len - off);
     n->host.send_done(n->host.priv);
+}
+
+/* One fsync at a time, on the host's thread: it covers every append made
+ * so far (and the entry at sync_index, if the log still holds it, tells
+ * the core how far). */
+static void start_sync(repl_node *n)
+{
+    if (!n->async || n->sync_on || n->failed || n->sseq == n->wseq) return;
+    if (rstore_sync_begin(n->st, &n->job) != 0) {
+        fail(n, "Raft log storage failed: the node stops (restart it from its directory)");
+        return;
+    }
+    n->sync_on = 1;
+    n->sync_seq = n->wseq;
+    n->sync_index = rstore_last_index(n->st);
+    n->sync_term = raft_term_at(n->r, n->sync_index);
+    n->host.sync_start(n->host.priv);
 }
 
 static void process_ready(repl_node *n)
@@ -781,6 +873,7 @@ static void process_ready(repl_node *n)
     serve_rounds(n);
     maybe_snapshot(n);
     update_engine(n);
+    start_sync(n);
 }
 
 /* ---- the host's calls ---- */
@@ -795,6 +888,8 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
     n->epoch = 1;
     n->round_next = 1;
     n->batch = dstr_with_cap(4096);
+    n->held = dstr_with_cap(256);
+    n->async = host->sync_start != NULL;
     n->dir = dstr_from_cstr(dir);
     n->state_tmp = path_join(dir, "state.tmp");
     session_init(e, &n->loader);
@@ -822,6 +917,7 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         .snapshot_chunk_bytes = 1u << 20,
         .lease_ticks = cfg->reads == REPL_READS_LEASE ? cfg->lease_ticks : 0,
         .seed = seed,
+        .persist_async = n->async,
     };
     /* a joining node is a learner of the group it was told about, until
      * the leader's log or snapshot says what the group is */
@@ -867,6 +963,7 @@ void repl_node_free(repl_node *n)
     raft_free(n->r);
     if (n->st) rstore_close(n->st);
     dstr_free(n->batch);
+    dstr_free(n->held);
     session_table_free(n->sessions);
     dstr_free(n->dir);
     dstr_free(n->state_tmp);
@@ -889,7 +986,8 @@ void repl_node_tick(repl_node *n)
             raft_read_index(n->r, n->rounds[i].ctx);
         }
     if (n->round_wanted) ask_round(n);
-    raft_hard_state hs = {raft_get_term(n->r), n->saved_hs.vote, raft_get_commit(n->r)};
+    raft_hard_state hs = hs_to_save(
+        n, (raft_hard_state){raft_get_term(n->r), n->saved_hs.vote, raft_get_commit(n->r)});
     if (hs.term == n->saved_hs.term && hs.commit != n->saved_hs.commit &&
         n->ticks - n->hs_saved_tick >= HS_SAVE_TICKS) {
         n->hs_saved_tick = n->ticks;
@@ -950,6 +1048,24 @@ void repl_node_flush(repl_node *n)
     if (n->round_wanted) ask_round(n);
     n->observed = 0;
     n->epoch++;
+    process_ready(n);
+}
+
+void repl_node_sync_run(repl_node *n) { rstore_sync_run(&n->job); }
+
+void repl_node_synced(repl_node *n, int go_on)
+{
+    n->sync_on = 0;
+    int rc = rstore_sync_end(n->st, &n->job), err = errno;
+    if (!go_on || n->failed) return;
+    if (rc != 0) {
+        fail(n, "Raft log fsync failed: %s: the node stops (restart it from its directory)",
+             strerror(err));
+        return;
+    }
+    n->sseq = n->sync_seq;
+    release_held(n);
+    raft_persisted(n->r, n->sync_index, n->sync_term);
     process_ready(n);
 }
 
@@ -1190,11 +1306,11 @@ static void role_command(repl_node *n, cmd_call *c)
         const repl_peer *mem[RAFT_MAX_PEERS];
         size_t k = members_of(n, mem, NULL), others = 0;
         for (size_t i = 0; i < k; i++)
-            others += mem[i]->id != n->cfg.id;
+            others += mem[i]->id != n->cfg.id && peer_up(n, mem[i]->id);
         reply_array_len(c->out, (long)others);
         for (size_t i = 0; i < k; i++) {
             const repl_peer *p = mem[i];
-            if (p->id == n->cfg.id) continue;
+            if (p->id == n->cfg.id || !peer_up(n, p->id)) continue;
             char port[16];
             snprintf(port, sizeof(port), "%d", p->port);
             reply_array_len(c->out, 3);
@@ -1309,23 +1425,26 @@ static void sentinel_replicas(repl_node *n, rbuf *out)
         snprintf(name, sizeof(name), "%s:%d", p->host, p->port);
         snprintf(port, sizeof(port), "%d", p->port);
         node_runid(n, p->id, runid, sizeof(runid));
+        /* only the leader hears from every node: elsewhere all look up */
+        long long silent = peer_silence_ms(n, p->id);
+        int down = silent >= 0 && !peer_up(n, p->id);
         reply_map_len(out, 21);
         field(out, "name", name);
         field(out, "ip", p->host);
         field(out, "port", port);
         field(out, "runid", runid);
-        field(out, "flags", "slave");
+        field(out, "flags", down ? "slave,s_down,disconnected" : "slave");
         field_int(out, "link-pending-commands", 0);
         field_int(out, "link-refcount", 1);
         field_int(out, "last-ping-sent", 0);
-        field_int(out, "last-ok-ping-reply", 0);
-        field_int(out, "last-ping-reply", 0);
+        field_int(out, "last-ok-ping-reply", silent > 0 ? silent : 0);
+        field_int(out, "last-ping-reply", silent > 0 ? silent : 0);
         field_int(out, "down-after-milliseconds", 1000);
         field_int(out, "info-refresh", 0);
         field(out, "role-reported", "slave");
         field_int(out, "role-reported-time", 0);
-        field_int(out, "master-link-down-time", 0);
-        field(out, "master-link-status", "ok");
+        field_int(out, "master-link-down-time", down ? silent : 0);
+        field(out, "master-link-status", down ? "err" : "ok");
         field(out, "master-host", lp->host);
         field_int(out, "master-port", lp->port);
         field_int(out, "slave-priority", 100);
@@ -1471,16 +1590,17 @@ void repl_node_info(repl_node *n, dstr *out)
     const repl_peer *mem[RAFT_MAX_PEERS];
     size_t nmem = members_of(n, mem, NULL), others = 0;
     for (size_t i = 0; i < nmem; i++)
-        others += mem[i]->id != n->cfg.id;
+        others += mem[i]->id != n->cfg.id && peer_up(n, mem[i]->id);
     if (leading) {
         s = dstr_catfmt(s, "connected_slaves:%zu\r\n", others);
         int k = 0;
         for (size_t i = 0; i < nmem; i++) {
             const repl_peer *p = mem[i];
-            if (p->id == n->cfg.id) continue;
+            if (p->id == n->cfg.id || !peer_up(n, p->id)) continue;
             uint64_t match = raft_get_match(r, p->id);
-            s = dstr_catfmt(s, "slave%d:ip=%s,port=%d,state=online,offset=%llu,lag=0\r\n", k++,
-                            p->host, p->port, (unsigned long long)match);
+            s = dstr_catfmt(s, "slave%d:ip=%s,port=%d,state=online,offset=%llu,lag=%lld\r\n", k++,
+                            p->host, p->port, (unsigned long long)match,
+                            peer_silence_ms(n, p->id) / 1000);
         }
     } else {
         const repl_peer *lead = peer_of(n, raft_get_leader(r));

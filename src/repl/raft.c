@@ -46,6 +46,7 @@ typedef struct progress {
     uint64_t read_acked;  /* highest read round this peer confirmed */
     uint64_t sent_commit; /* highest commit index sent to this peer */
     uint64_t ack_tick;    /* send tick of the newest heartbeat it acked */
+    uint64_t heard;       /* tick of its last reply (leader) */
     inflight *infl;       /* ring of max_inflight_msgs */
     size_t in_start, in_count, in_bytes;
     uint64_t snap_index; /* snapshot state: the snapshot being sent, */
@@ -536,6 +537,7 @@ static void reset(raft *r, uint64_t term)
         p->read_acked = 0;
         p->sent_commit = 0;
         p->ack_tick = 0;
+        p->heard = r->ticks;
         pr_become_probe(r, p);
         if (p->id == r->id) p->match = r->stable;
     }
@@ -948,6 +950,15 @@ int raft_change_conf(raft *r, int op, uint64_t id, uint64_t *index, uint64_t *te
 
 void raft_get_conf(const raft *r, raft_conf *out) { *out = r->conf; }
 
+uint64_t raft_peer_silence(const raft *r, uint64_t id)
+{
+    if (r->role != RAFT_LEADER) return UINT64_MAX;
+    if (id == r->id) return 0;
+    for (size_t i = 0; i < N_SLOTS; i++)
+        if (r->prs[i].member != M_NONE && r->prs[i].id == id) return r->ticks - r->prs[i].heard;
+    return UINT64_MAX;
+}
+
 uint64_t raft_peer_match(const raft *r, uint64_t id)
 {
     for (size_t i = 0; i < N_SLOTS; i++)
@@ -979,6 +990,8 @@ int raft_compact(raft *r, uint64_t index, uint64_t size)
     log_compact(r, index);
     r->offset = index;
     r->offset_term = r->snap.term;
+    /* the snapshot is durable: so is everything it covers */
+    if (r->stable < index) r->stable = index;
     /* followers fed the previous snapshot start again with this one */
     FOR_PRS(r, p)
     if (p->state == PR_SNAPSHOT) p->snap_index = 0;
@@ -1125,6 +1138,7 @@ static void handle_snap(raft *r, const raft_msg *m)
 static void handle_snap_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
+    p->heard = r->ticks;
     if (p->state != PR_SNAPSHOT || m->index != p->snap_index) return;
     /* a reject asking for the chunk already out is answered by that
      * chunk: resending would multiply chunks in flight with each dup */
@@ -1153,6 +1167,7 @@ static uint64_t find_conflict_by_term(const raft *r, uint64_t index, uint64_t te
 static void handle_append_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
+    p->heard = r->ticks;
     if (m->reject) {
         if (p->state == PR_SNAPSHOT) return; /* stale */
         if (p->state == PR_REPLICATE) {
@@ -1237,6 +1252,7 @@ static void handle_vote_resp(raft *r, const raft_msg *m)
 static void handle_heartbeat_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
+    p->heard = r->ticks;
     p->probe_sent = 0;
     p->snap_out = 0; /* a chunk or its ack may be lost: resend */
     if (m->tick > p->ack_tick) p->ack_tick = m->tick;
@@ -1508,12 +1524,24 @@ static void free_msgs(raft_msg *v, size_t n)
     free(v);
 }
 
+/* A leader counts its own copy toward commit only once it is durable. */
+static void count_self(raft *r)
+{
+    if (r->role != RAFT_LEADER) return;
+    progress *self = pr_of(r, r->id);
+    uint64_t durable = BUG(r, RAFT_BUG_SELF_UNSYNCED) ? r->unstable_from - 1 : r->stable;
+    if (self && durable > self->match) {
+        self->match = durable;
+        if (maybe_commit(r)) bcast_append(r);
+    }
+}
+
 void raft_advance(raft *r)
 {
     if (!r->rd_out) return;
     r->rd_out = 0;
     r->prev_hs = r->rd_hs;
-    if (r->rd_stable_to > r->stable) r->stable = r->rd_stable_to;
+    if (!r->cfg.persist_async && r->rd_stable_to > r->stable) r->stable = r->rd_stable_to;
     if (r->unstable_from <= r->rd_stable_to) r->unstable_from = r->rd_stable_to + 1;
     if (r->rd_applied_to > r->applied) r->applied = r->rd_applied_to;
     free_msgs(r->rd_msgs, r->rd_n_msgs);
@@ -1522,14 +1550,19 @@ void raft_advance(raft *r)
     r->rd_msgs = r->rd_chunks = NULL;
     r->rd_reads = NULL;
     r->rd_n_msgs = r->rd_n_reads = r->rd_n_chunks = 0;
-    if (r->role == RAFT_LEADER) {
-        progress *self = pr_of(r, r->id);
-        if (r->stable > self->match) {
-            self->match = r->stable;
-            if (maybe_commit(r)) bcast_append(r);
-        }
-    }
+    count_self(r);
 }
+
+void raft_persisted(raft *r, uint64_t index, uint64_t term)
+{
+    /* an entry written, and still the one written: by log matching, so is
+     * every entry before it */
+    if (index <= r->stable || index >= r->unstable_from || raft_term_at(r, index) != term) return;
+    r->stable = index;
+    count_self(r);
+}
+
+uint64_t raft_get_durable(const raft *r) { return r->stable; }
 
 /* ---- lifecycle ---- */
 

@@ -52,7 +52,14 @@ def refused(c, call):
 
 
 @pytest.fixture
-def users(server):
+def acl_server(server_factory):
+    """A server of its own: the users made here must not meet other tests."""
+    return server_factory()
+
+
+@pytest.fixture
+def users(acl_server):
+    server = acl_server
     admin = server.client()
     common = ["on", "nopass", "+@all"]
     admin.execute_command("ACL", "SETUSER", "reader", *common, "%R~*")
@@ -86,8 +93,8 @@ def test_each_key_needs_what_the_command_does_with_it(users):
     assert not wrong, wrong
 
 
-def test_acl_dryrun_and_log_follow_the_same_rule(server, users):
-    admin = server.client()
+def test_acl_dryrun_follows_the_same_rule(acl_server, users):
+    admin = acl_server.client()
     assert admin.execute_command("ACL", "DRYRUN", "writer", "SET", "a", "v") == "OK"
     assert "no permissions to access the 'a' key" in \
         admin.execute_command("ACL", "DRYRUN", "writer", "LPOP", "a")
@@ -96,8 +103,8 @@ def test_acl_dryrun_and_log_follow_the_same_rule(server, users):
     assert admin.execute_command("ACL", "DRYRUN", "reader", "EXISTS", "a") == "OK"
 
 
-def test_all_keys_and_channels_may_be_granted_again(server):
-    c = server.client()
+def test_all_keys_and_channels_may_be_granted_again(acl_server):
+    c = acl_server.client()
     # Tools re-apply a user's full rule list: "~*" / "&*" (the allkeys and
     # allchannels flags) are accepted again; only a narrower pattern after
     # them is refused.  "%RW~*" is a pattern, not the flag.

@@ -43,8 +43,8 @@ def test_module_load_when_enabled_reports_the_failure(server_factory):
     assert c.execute_command("MODULE", "LIST") == []
 
 
-def test_keyspace_avg_ttl_resets_when_no_key_has_a_ttl(server):
-    c = server.client()
+def test_keyspace_avg_ttl_resets_when_no_key_has_a_ttl(own):
+    _, c = own
     c.set("plain", "v")
     c.set("volatile", "v", px=100000)
     # The estimate comes from the active expire cycle's samples.

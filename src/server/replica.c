@@ -391,7 +391,7 @@ static int take_line(replica *r, char *line, size_t size)
 
 static void send_handshake(replica *r)
 {
-    const server_config *cfg = &r->srv->cfg;
+    const host_config *cfg = &r->srv->cfg;
     dstr out = dstr_with_cap(256);
     if (cfg->masterauth && cfg->masterauth[0]) {
         /* AUTH [masteruser] masterauth */

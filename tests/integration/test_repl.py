@@ -309,6 +309,23 @@ def test_a_dead_follower_is_reported_down(group):
     wait_for("the restarted follower to be counted", lambda: lead.info()["connected_slaves"] == 2)
 
 
+def test_debug_populate_is_replicated(group):
+    """DEBUG POPULATE writes: the leader logs it, every node applies it; a
+    follower refuses it as a write."""
+    lead = group.leader()
+    with lead.client() as c:
+        c.set("key:3", "mine")
+        assert c.execute_command("DEBUG", "POPULATE", 1000, "key", 16)
+        assert c.dbsize() == 1000 and c.get("key:3") == "mine"
+    f = followers(group, lead)[0]
+    with f.client() as c:
+        with pytest.raises(redis.ReadOnlyError):
+            c.execute_command("DEBUG", "POPULATE", 10, "other")
+    group.wait_same_digest(group.nodes)
+    with f.client() as c:
+        assert c.get("key:999") == "value:999" + "\0" * 7 and c.dbsize() == 1000
+
+
 def test_wait_counts_replicas(group):
     lead = group.leader()
     with lead.client() as c:

@@ -1468,7 +1468,11 @@ static void role_command(repl_node *n, cmd_call *c)
 static void wait_command(repl_node *n, cmd_call *c)
 {
     long long num, timeout;
-    if (!arg_ll(c, 1, &num) || !arg_ll(c, 2, &timeout)) return;
+    if (!arg_ll(c, 1, &num)) return;
+    if (!str_to_ll(c->argv[2].ptr, c->argv[2].len, &timeout)) {
+        reply_error(c->out, "ERR timeout is not an integer or out of range");
+        return;
+    }
     if (timeout < 0) {
         reply_error(c->out, "ERR timeout is negative");
         return;

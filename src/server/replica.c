@@ -1026,6 +1026,10 @@ int replica_command(cairn_server *srv, cmd_call *c)
         reply_int(c->out, r->state == RS_CONNECTED ? r->offset : -1);
         return 1;
     }
+    if (!strcmp(name, "failover")) {
+        reply_error(c->out, "ERR FAILOVER is not valid when server is a replica.");
+        return 1;
+    }
     if (!strcmp(name, "wait")) {
         reply_error(c->out, "ERR WAIT cannot be used with replica instances. Please also note that "
                             "since Redis 4.0 if a replica is configured to be writable (which is "

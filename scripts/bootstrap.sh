@@ -9,6 +9,10 @@ packages=(
     liblua5.1-0-dev lua-cjson-dev lua-bitop-dev liblzf-dev
     python3-pytest python3-pytest-xdist python3-redis python3-cryptography
     redis-server redis-tools locales
+    # Python libraries built on Redis, run in their real flows by
+    # tests/integration/test_py_apps.py.
+    python3-rq python3-celery python3-kombu python3-limits python3-django
+    python3-django-redis python3-cachelib
     prometheus
     nodejs
 )

@@ -297,16 +297,19 @@ static int retry_parked(cairn_engine *e, blocked_state *bs, int64_t now_us)
 static void serve_key(cairn_engine *e, int dbid, const dstr key, int64_t now_us)
 {
     cdb *db = &e->dbs[dbid];
+    cslice serving = {key, dstr_len(key)};
+    e->serving_key = &serving;
     for (;;) {
         dict_entry *de = db->blocking ? dict_find(db->blocking, key, dstr_len(key)) : NULL;
-        if (!de) return;
+        if (!de) break;
         blocked_queue *q = de->v.ptr;
         size_t i = 0;
         while (i < q->n && !retry_parked(e, q->items[i], now_us))
             i++;
-        if (i == q->n) return; /* nobody could be served */
+        if (i == q->n) break; /* nobody could be served */
         release(e, q->items[i]);
     }
+    e->serving_key = NULL;
 }
 
 void engine_serve_ready(cairn_engine *e, int64_t now_us)

@@ -13,6 +13,8 @@
 #ifndef CAIRN_BLOCKING_H
 #define CAIRN_BLOCKING_H
 
+#include <string.h>
+
 #include "engine.h"
 
 /* Park the calling session until one of keys is ready or the absolute
@@ -20,6 +22,17 @@
  * reply.  Returns 0 when the session cannot block (an embedded session,
  * or a command inside MULTI): the handler then replies as on timeout. */
 int block_for_keys(cmd_call *c, const cslice *keys, int nkeys, int64_t timeout_ms);
+
+/* May a pop serve the calling command from key?  A parked command run
+ * again because one of its keys became ready is served from that key
+ * only, as Redis 7.0 serves each ready key's waiting clients from it: a
+ * BLPOP on a and b, woken by pushes to b then a in one transaction, pops
+ * from b, not from its first key. */
+static inline int block_may_serve(const cmd_call *c, const cslice *key)
+{
+    const cslice *k = c->e->serving_key;
+    return !c->retry || !k || (k->len == key->len && memcmp(k->ptr, key->ptr, k->len) == 0);
+}
 
 /* Note that key in db may now serve parked sessions.  Cheap when nobody
  * waits on it. */

@@ -37,6 +37,7 @@ const cmd_def *const cmd_families[] = {
     repl_commands,
     dump_commands,
     module_commands,
+    cluster_commands,
     NULL,
 };
 

@@ -279,6 +279,10 @@ struct cairn_engine {
         dstr key;
     } * ready;
     int nready, ready_cap;
+    /* The ready key whose parked sessions run again now (NULL otherwise):
+     * Redis 7.0 serves them from that key only, whichever of their keys
+     * comes first in their command (blocking_served_from()). */
+    const cslice *serving_key;
     /* Set by the host.  While loading, commands without CMD_LOADING get
      * -LOADING; while write_error is set (the log or a snapshot could not
      * be written: a "MISCONF ..." reply), write commands are refused. */

@@ -759,10 +759,12 @@ static int parse_mpop(cmd_call *c, int numkeys_idx, mpop_args *a)
 /* The first list among the keys with entries, or NULL.  A key of another
  * type is an error (-1 after replying), except when a parked command is
  * retried: Redis serves a waiting client only from keys that are lists,
- * so the others are skipped as if empty. */
+ * so the others are skipped as if empty, and only from the key that
+ * became ready (block_may_serve()). */
 static int first_nonempty(cmd_call *c, const cslice *keys, int nkeys, int *idx, cobj **o)
 {
     for (int j = 0; j < nkeys; j++) {
+        if (!block_may_serve(c, &keys[j])) continue;
         cobj *v = lookup_write(c, &keys[j]);
         if (!v) continue;
         if (v->type != OBJ_LIST) {

@@ -771,13 +771,15 @@ static void log_pop(cmd_call *c, const cslice *key, int where, int mpop, long lo
     log_as(c, 6, argv);
 }
 
-/* The blocking pops: serve from the first non-empty key, else park. */
+/* The blocking pops: serve from the first non-empty key (run again once
+ * parked: from the key that became ready), else park. */
 static void bzpop_generic(cmd_call *c, const cslice *keys, int nkeys, int timeout_idx,
                           const pop_req *req, int mpop)
 {
     int64_t timeout;
     if (!arg_timeout(c, timeout_idx, &timeout)) return;
     for (int i = 0; i < nkeys; i++) {
+        if (!block_may_serve(c, &keys[i])) continue;
         cobj *zobj = lookup_write(c, &keys[i]);
         if (!zobj) continue;
         if (zobj->type != OBJ_ZSET) {

@@ -55,7 +55,7 @@ def test_other_subcommands(r):
     help_ = r.execute_command("MEMORY", "HELP")
     assert help_[0].startswith("MEMORY <subcommand>")
     assert any(line.startswith("USAGE <key> [SAMPLES <count>]") for line in help_)
-    assert isinstance(r.execute_command("MEMORY", "DOCTOR"), str)
+    assert r.execute_command("MEMORY", "DOCTOR").startswith("Hi Sam, ")
     assert isinstance(r.execute_command("MEMORY", "MALLOC-STATS"), str)
     assert r.execute_command("MEMORY", "PURGE") in (True, "OK")
     stats = r.execute_command("MEMORY", "STATS")
@@ -72,6 +72,16 @@ def test_other_subcommands(r):
     assert names.index("db.0") < names.index("overhead.total")
     db0 = dict(zip(d["db.0"][0::2], d["db.0"][1::2]))
     assert {"overhead.hashtable.main", "overhead.hashtable.expires"} <= set(db0)
+
+
+def test_doctor_on_an_empty_instance(own):
+    """Redis's text, to its final newline."""
+    _, r = own
+    assert r.execute_command("MEMORY", "DOCTOR") == (
+        "Hi Sam, this instance is empty or is using very little memory, my issues detector "
+        "can't be used in these conditions. Please, leave for your mission on Earth and fill "
+        "it with some data. The new Sam and I will be back to our programming as soon as I "
+        "finished rebooting.\n")
 
 
 def fill(server, n, cmd, key_args, prefix="key"):

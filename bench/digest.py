@@ -12,7 +12,8 @@ digest_dataset, and the instructions per key are printed instead (use a
 smaller N there, e.g. 20000).
 
 Usage: bench/digest.py OLD_BIN NEW_BIN
-Environment: N (200000), ROUNDS (3), REPS (3), CALLGRIND (0).
+Environment: N (200000), ROUNDS (3), REPS (3), CALLGRIND (0), STRINGS (0: 1
+fills with DEBUG POPULATE N instead: strings only).
 """
 import glob
 import os
@@ -32,6 +33,7 @@ N = int(os.environ.get("N", "200000"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 REPS = int(os.environ.get("REPS", "3"))
 CALLGRIND = os.environ.get("CALLGRIND", "0") == "1"
+STRINGS = os.environ.get("STRINGS", "0") == "1"
 
 FILL = """
 local from, to = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -88,9 +90,12 @@ def run(binary, workdir):
             break
         except redis.ConnectionError:
             time.sleep(0.1)
-    sha = r.script_load(FILL)
-    for i in range(0, N, 5000):
-        r.evalsha(sha, 0, i, min(N, i + 5000))
+    if STRINGS:
+        r.execute_command("DEBUG", "POPULATE", N)
+    else:
+        sha = r.script_load(FILL)
+        for i in range(0, N, 5000):
+            r.evalsha(sha, 0, i, min(N, i + 5000))
     assert r.dbsize() == N
     walls, cpus, digests = [], [], set()
     for _ in range(REPS):

@@ -131,6 +131,7 @@ extern const cmd_def slowlog_commands[];  /* slowlog.c */
 extern const cmd_def latency_commands[];  /* latency.c */
 extern const cmd_def monitor_commands[];  /* monitor.c */
 extern const cmd_def acl_commands[];      /* t_acl.c */
+extern const cmd_def module_commands[];   /* t_module.c */
 extern const cmd_def repl_commands[];     /* t_repl.c */
 void client_session_command(cmd_call *c); /* t_repl.c: CLIENT SESSION[-OPEN] */
 extern const cmd_def dump_commands[];     /* src/log/t_dump.c */

@@ -566,7 +566,11 @@ long long engine_active_expire(cairn_engine *e, int64_t now_ms, long effort, int
     if (!e->active_expire_enabled || !engine_may_originate(e)) return 0;
     for (int i = 0; i < e->ndbs && effort > 0; i++) {
         cdb *db = &e->dbs[i];
-        if (db->nvol == 0) continue;
+        if (db->nvol == 0) {
+            /* Redis resets the estimate once no key has a TTL. */
+            db->avg_ttl = 0;
+            continue;
+        }
         /* Keep sampling this db while more than 10% of what we see has
          * expired: a high ratio means many keys are waiting. */
         for (;;) {

@@ -48,6 +48,34 @@ static void node_set_peer(void *priv, uint64_t id, const char *host, int port)
     peer_set_put(&m->peers, id, host, port);
 }
 
+/* The log's fsync runs on libuv's thread pool while the loop goes on;
+ * the node hears of it on the loop (a stopping member only lets it close
+ * what the sync used). */
+static void sync_work(uv_work_t *w)
+{
+    member *m = w->data;
+    repl_node_sync_run(m->node);
+}
+
+static void sync_after(uv_work_t *w, int status)
+{
+    member *m = w->data;
+    repl_node_synced(m->node, m->started && status == 0);
+}
+
+static void node_sync_start(void *priv)
+{
+    member *m = priv;
+    m->sync_req.data = m;
+    int rc = uv_queue_work(m->loop, &m->sync_req, sync_work, sync_after);
+    if (rc != 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "Raft log fsync could not be queued: %s: the node stops",
+                 uv_strerror(rc));
+        m->host.fatal(m->host.priv, why);
+    }
+}
+
 static void node_log(void *priv, int level, const char *fmt, ...)
 {
     member *m = priv;
@@ -108,6 +136,30 @@ static dstr node_auth(const member_config *cfg)
     return dstr_catfmt(out, "$%zu\r\n%s\r\n", strlen(cfg->masterauth), cfg->masterauth);
 }
 
+/* A lease lasts the election timeout less the clock drift bound, rounded
+ * up to whole ticks: a follower that heard from the leader votes for no
+ * one else for an election timeout of its own clock, so the leader's
+ * lease ends before any follower's clock can let another be elected. */
+static int lease_config(const member_config *cfg, int tick, repl_node_config *nc, char *err,
+                        size_t errlen)
+{
+    nc->reads = cfg->reads;
+    if (cfg->reads != REPL_READS_LEASE) return 0;
+    if (cfg->clock_drift_ms <= 0) {
+        snprintf(err, errlen, "raft-reads lease needs a clock drift bound (raft-clock-drift-ms)");
+        return -1;
+    }
+    nc->lease_ticks = nc->election_ticks - (cfg->clock_drift_ms + tick - 1) / tick;
+    if (nc->lease_ticks < 1) {
+        snprintf(err, errlen,
+                 "raft-clock-drift-ms %d leaves no lease: it must be below the election timeout "
+                 "(%d ms)",
+                 cfg->clock_drift_ms, nc->election_ticks * tick);
+        return -1;
+    }
+    return 0;
+}
+
 /* The node's settings from the member's: failover within a second or so
  * (an election timeout of 500 to 1000 ms, heartbeats 8 times as often). */
 static int node_config(const member_config *cfg, repl_node_config *nc, char *err, size_t errlen)
@@ -121,6 +173,7 @@ static int node_config(const member_config *cfg, repl_node_config *nc, char *err
     int tick = cfg->tick_ms > 0 ? cfg->tick_ms : 20;
     nc->election_ticks = 500 / tick > 2 ? 500 / tick : 2;
     nc->heartbeat_ticks = nc->election_ticks / 8 > 0 ? nc->election_ticks / 8 : 1;
+    if (lease_config(cfg, tick, nc, err, errlen) != 0) return -1;
     nc->snapshot_entries = cfg->snapshot_entries;
     nc->snapshot_bytes = cfg->snapshot_bytes;
     nc->can_fork = cfg->can_fork;
@@ -142,7 +195,7 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const memb
         seed = (uint64_t)clock_mono_us();
     repl_host rh = {
         node_send, node_send_done, node_abort_waiting, node_resume_readers, node_fatal, node_log,
-        m,         node_set_peer};
+        m,         node_set_peer,  node_sync_start};
     char why[512];
     m->node = repl_node_open(e, &nc, cfg->dir, &rh, seed, why, sizeof(why));
     if (!m->node) {

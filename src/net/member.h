@@ -42,6 +42,10 @@ typedef struct member_config {
     const char *group_name; /* raft-group-name, NULL for "cairn" */
     const char *dir;        /* where the Raft log and snapshots live */
     int tick_ms;            /* raft-tick-ms */
+    int reads;              /* raft-reads: REPL_READS_* */
+    /* raft-clock-drift-ms: how much faster than the leader's any node's
+     * clock may run over an election timeout; leases need it (0: unknown). */
+    int clock_drift_ms;
     uint64_t snapshot_entries, snapshot_bytes;
     /* What links to other nodes start with when the group requires a
      * password (masteruser/masterauth): NULL or "" for none. */
@@ -60,7 +64,8 @@ typedef struct member {
     forwarder *fwd; /* created on the first forwarded write */
     dstr auth;      /* the AUTH that node links start with, or NULL */
     member_host host;
-    int started; /* peers and timer set up (member_stop undoes them) */
+    int started;        /* peers and timer set up (member_stop undoes them) */
+    uv_work_t sync_req; /* the node's log fsync, on libuv's thread pool */
 } member;
 
 /* Open the node (its log in cfg->dir), its peers and tick timer on loop,

@@ -102,7 +102,24 @@ struct repl_node {
     uint64_t snap_retry; /* no new snapshot before this tick (after a failure) */
     uint64_t snaps_taken, snaps_installed, snaps_failed;
     session_table *sessions; /* CLIENT SESSION: replicated state (csession.h) */
+
+    /* Log fsyncs off the loop (host.sync_start): appends are numbered,
+     * one fsync at a time covers every append made before it began, and
+     * messages that may rest on an append wait, encoded in held, until
+     * it is durable. */
+    int async;
+    uint64_t wseq, sseq;
+    int sync_on;
+    rstore_sync_job job;
+    uint64_t sync_seq, sync_index, sync_term;
+    dstr held; /* records: a held_hdr, then the encoded message */
 };
+
+typedef struct held_hdr {
+    uint64_t need; /* the append it may rest on */
+    uint64_t to;
+    size_t len;
+} held_hdr;
 
 /* ---- configuration ---- */
 
@@ -212,7 +229,9 @@ static void update_engine(repl_node *n)
     e->originates = 0;
     int follower = raft_get_role(n->r) == RAFT_FOLLOWER && raft_get_leader(n->r) != RAFT_NONE;
     e->repl_refuse_write = follower ? msg_readonly : msg_down;
-    e->repl_refuse_read = follower ? NULL : msg_down;
+    /* local reads serve what this node applied even with no leader, as a
+     * Redis replica serves stale data */
+    e->repl_refuse_read = follower || n->cfg.reads == REPL_READS_LOCAL ? NULL : msg_down;
 }
 
 static int apply_address(repl_node *n, const raft_entry *ent);
@@ -367,6 +386,13 @@ static void lost_leadership(repl_node *n)
 }
 
 static void announce_switch(repl_node *n, uint64_t from, uint64_t to);
+
+static const char *reads_name(int reads)
+{
+    return reads == REPL_READS_LEASE   ? "lease"
+           : reads == REPL_READS_LOCAL ? "local"
+                                       : "linearizable";
+}
 
 /* The core drops read rounds when the leader changes: ask a new leader
  * again, and let clients waiting with no leader (or on this node, now
@@ -694,17 +720,35 @@ static void maybe_snapshot(repl_node *n)
 
 /* ---- the Ready loop ---- */
 
+/* A cut log: what the held messages acknowledge may never reach the
+ * disk (the next fsync covers the log as it is now). */
+static void drop_held(repl_node *n) { dstr_set_len(n->held, 0); }
+
+/* The hard state as it may be saved: recovery refuses a commit index past
+ * the durable log. */
+static raft_hard_state hs_to_save(const repl_node *n, raft_hard_state hs)
+{
+    uint64_t durable = raft_get_durable(n->r);
+    if (hs.commit > durable) hs.commit = durable;
+    return hs;
+}
+
 static int persist_ready(repl_node *n, const raft_ready *rd)
 {
+    if (rd->snapshot) drop_held(n);
     if ((rd->n_snap_chunks || rd->snapshot) && persist_snapshot(n, rd) != 0) return -1;
-    if (rd->n_entries &&
-        (rstore_append(n->st, rd->entries, rd->n_entries) != 0 || rstore_sync(n->st) != 0))
-        return -1;
+    if (rd->n_entries) {
+        if (rd->entries[0].index <= rstore_last_index(n->st)) drop_held(n);
+        if (rstore_append(n->st, rd->entries, rd->n_entries) != 0) return -1;
+        n->wseq++;
+        if (!n->async && rstore_sync(n->st) != 0) return -1;
+    }
     /* Term and vote are promises: durable before any message goes out.
      * A commit index alone may lag on disk (it is learnt again). */
     if (rd->hs_changed && (rd->hs.term != n->saved_hs.term || rd->hs.vote != n->saved_hs.vote)) {
-        if (rstore_set_hard_state(n->st, &rd->hs) != 0) return -1;
-        n->saved_hs = rd->hs;
+        raft_hard_state hs = hs_to_save(n, rd->hs);
+        if (rstore_set_hard_state(n->st, &hs) != 0) return -1;
+        n->saved_hs = hs;
         n->hs_saved_tick = n->ticks;
     }
     return 0;
@@ -729,9 +773,12 @@ static void resolve(repl_node *n)
     }
 }
 
+/* Messages of a Ready go out once every append so far is durable (a
+ * leader's early ones at once): until then they wait in held. */
 static void send_msgs(repl_node *n, const raft_ready *rd)
 {
     if (!rd->n_msgs) return;
+    int hold = n->async && !rd->send_early && n->sseq < n->wseq;
     dstr buf = dstr_with_cap(256);
     for (size_t i = 0; i < rd->n_msgs; i++) {
         raft_msg m;
@@ -739,12 +786,50 @@ static void send_msgs(repl_node *n, const raft_ready *rd)
         if (fill_chunk(n, &rd->msgs[i], &m, &chunk) == 0) {
             dstr_set_len(buf, 0);
             buf = wire_encode(buf, &m);
-            n->host.send(n->host.priv, m.to, buf, dstr_len(buf));
+            if (hold) {
+                held_hdr h = {n->wseq, m.to, dstr_len(buf)};
+                n->held = dstr_cat(n->held, &h, sizeof(h));
+                n->held = dstr_cat(n->held, buf, dstr_len(buf));
+            } else {
+                n->host.send(n->host.priv, m.to, buf, dstr_len(buf));
+            }
         }
         cm_free(chunk);
     }
     dstr_free(buf);
+    if (!hold) n->host.send_done(n->host.priv);
+}
+
+/* The held messages whose appends are now durable go out, in order. */
+static void release_held(repl_node *n)
+{
+    size_t len = dstr_len(n->held), off = 0;
+    held_hdr h;
+    while (off < len && (memcpy(&h, n->held + off, sizeof(h)), h.need <= n->sseq)) {
+        n->host.send(n->host.priv, h.to, n->held + off + sizeof(h), h.len);
+        off += sizeof(h) + h.len;
+    }
+    if (!off) return;
+    memmove(n->held, n->held + off, len - off);
+    dstr_set_len(n->held, len - off);
     n->host.send_done(n->host.priv);
+}
+
+/* One fsync at a time, on the host's thread: it covers every append made
+ * so far (and the entry at sync_index, if the log still holds it, tells
+ * the core how far). */
+static void start_sync(repl_node *n)
+{
+    if (!n->async || n->sync_on || n->failed || n->sseq == n->wseq) return;
+    if (rstore_sync_begin(n->st, &n->job) != 0) {
+        fail(n, "Raft log storage failed: the node stops (restart it from its directory)");
+        return;
+    }
+    n->sync_on = 1;
+    n->sync_seq = n->wseq;
+    n->sync_index = rstore_last_index(n->st);
+    n->sync_term = raft_term_at(n->r, n->sync_index);
+    n->host.sync_start(n->host.priv);
 }
 
 static void process_ready(repl_node *n)
@@ -772,6 +857,7 @@ static void process_ready(repl_node *n)
     serve_rounds(n);
     maybe_snapshot(n);
     update_engine(n);
+    start_sync(n);
 }
 
 /* ---- the host's calls ---- */
@@ -786,6 +872,8 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
     n->epoch = 1;
     n->round_next = 1;
     n->batch = dstr_with_cap(4096);
+    n->held = dstr_with_cap(256);
+    n->async = host->sync_start != NULL;
     n->dir = dstr_from_cstr(dir);
     n->state_tmp = path_join(dir, "state.tmp");
     session_init(e, &n->loader);
@@ -811,7 +899,9 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         .snapshot_entries = cfg->snapshot_entries,
         .snapshot_bytes = cfg->snapshot_bytes,
         .snapshot_chunk_bytes = 1u << 20,
+        .lease_ticks = cfg->reads == REPL_READS_LEASE ? cfg->lease_ticks : 0,
         .seed = seed,
+        .persist_async = n->async,
     };
     /* a joining node is a learner of the group it was told about, until
      * the leader's log or snapshot says what the group is */
@@ -857,6 +947,7 @@ void repl_node_free(repl_node *n)
     raft_free(n->r);
     if (n->st) rstore_close(n->st);
     dstr_free(n->batch);
+    dstr_free(n->held);
     session_table_free(n->sessions);
     dstr_free(n->dir);
     dstr_free(n->state_tmp);
@@ -879,7 +970,8 @@ void repl_node_tick(repl_node *n)
             raft_read_index(n->r, n->rounds[i].ctx);
         }
     if (n->round_wanted) ask_round(n);
-    raft_hard_state hs = {raft_get_term(n->r), n->saved_hs.vote, raft_get_commit(n->r)};
+    raft_hard_state hs = hs_to_save(
+        n, (raft_hard_state){raft_get_term(n->r), n->saved_hs.vote, raft_get_commit(n->r)});
     if (hs.term == n->saved_hs.term && hs.commit != n->saved_hs.commit &&
         n->ticks - n->hs_saved_tick >= HS_SAVE_TICKS) {
         n->hs_saved_tick = n->ticks;
@@ -931,7 +1023,7 @@ void repl_node_flush(repl_node *n)
         } else {
             lost_leadership(n);
         }
-    } else if (n->observed && leader_ready(n)) {
+    } else if (n->observed && leader_ready(n) && n->cfg.reads != REPL_READS_LOCAL) {
         if (raft_read_index(n->r, n->epoch) == RAFT_OK)
             push_pending(n, (pending){n->epoch, 0, 0, 0, 1});
         else
@@ -940,6 +1032,24 @@ void repl_node_flush(repl_node *n)
     if (n->round_wanted) ask_round(n);
     n->observed = 0;
     n->epoch++;
+    process_ready(n);
+}
+
+void repl_node_sync_run(repl_node *n) { rstore_sync_run(&n->job); }
+
+void repl_node_synced(repl_node *n, int go_on)
+{
+    n->sync_on = 0;
+    int rc = rstore_sync_end(n->st, &n->job), err = errno;
+    if (!go_on || n->failed) return;
+    if (rc != 0) {
+        fail(n, "Raft log fsync failed: %s: the node stops (restart it from its directory)",
+             strerror(err));
+        return;
+    }
+    n->sseq = n->sync_seq;
+    release_held(n);
+    raft_persisted(n->r, n->sync_index, n->sync_term);
     process_ready(n);
 }
 
@@ -974,7 +1084,9 @@ int repl_node_admit(repl_node *n, uint64_t *ticket)
     }
     /* A leader confirms its reads after running them (epochs); with no
      * leader known the engine refuses data commands. */
-    if (n->lead_term || n->failed || lead == RAFT_NONE || lead == n->cfg.id) return 1;
+    if (n->lead_term || n->failed || lead == RAFT_NONE || lead == n->cfg.id ||
+        n->cfg.reads == REPL_READS_LOCAL)
+        return 1;
     *ticket = n->round_next;
     n->round_wanted = 1;
     return 0;
@@ -1482,12 +1594,12 @@ void repl_node_info(repl_node *n, dstr *out)
                     "master_failover_state:no-failover\r\nmaster_repl_offset:%llu\r\n"
                     "raft_id:%llu\r\nraft_state:%s\r\nraft_term:%llu\r\nraft_leader_id:%llu\r\n"
                     "raft_commit_index:%llu\r\nraft_applied_index:%llu\r\nraft_last_index:%llu\r\n"
-                    "raft_voters:%zu\r\nraft_learners:%zu\r\n",
+                    "raft_voters:%zu\r\nraft_learners:%zu\r\nraft_reads:%s\r\n",
                     (unsigned long long)raft_get_commit(r), (unsigned long long)n->cfg.id,
                     role_name(raft_get_role(r)), (unsigned long long)raft_get_term(r),
                     (unsigned long long)raft_get_leader(r), (unsigned long long)raft_get_commit(r),
                     (unsigned long long)n->applied, (unsigned long long)raft_last_index(r),
-                    conf.n_voters, conf.n_learners);
+                    conf.n_voters, conf.n_learners, reads_name(n->cfg.reads));
     const raft_snapshot_meta *snap = rstore_snapshot(n->st);
     s = dstr_catfmt(s,
                     "raft_snapshot_index:%llu\r\nraft_snapshot_bytes:%llu\r\n"

@@ -23,7 +23,11 @@
  *   closes the clients waiting for them (never a success).
  *
  * Persistence order is Raft's: entries and hard state are fsynced before
- * any message that depends on them is handed to the host. */
+ * any message that depends on them is handed to the host.  With
+ * host.sync_start the log's fsync runs on another thread while the node
+ * goes on (executing, batching and writing the next entries): messages
+ * that depend on an append wait for the fsync that covers it, and a
+ * leader counts its own copy toward commit only once it is durable. */
 #ifndef CAIRN_REPL_NODE_H
 #define CAIRN_REPL_NODE_H
 
@@ -38,6 +42,12 @@ typedef struct repl_peer {
     int port;
 } repl_peer;
 
+enum {
+    REPL_READS_LINEARIZABLE, /* a heartbeat round confirms the leader (ReadIndex) */
+    REPL_READS_LEASE,        /* a leader's lease saves the round (needs a drift bound) */
+    REPL_READS_LOCAL,        /* the node's own state, possibly stale, as a Redis replica */
+};
+
 typedef struct repl_node_config {
     uint64_t id;
     size_t n_peers;
@@ -48,6 +58,11 @@ typedef struct repl_node_config {
     int joining;
     int election_ticks;
     int heartbeat_ticks;
+    /* How reads are served (raft-reads): REPL_READS_*.  With leases, a
+     * leader whose heartbeat a quorum acknowledged answers reads without
+     * another round for lease_ticks (raft.h). */
+    int reads;
+    int lease_ticks;
     /* What a peer's RAFT command must carry (raft-secret); "" for none. */
     char secret[128];
     /* The master name Sentinel clients ask for (raft-group-name). */
@@ -84,6 +99,10 @@ typedef struct repl_host {
     /* The group told this node where node id listens (a member added, or
      * one that moved): send to it there from now on. */
     void (*set_peer)(void *priv, uint64_t id, const char *host, int port);
+    /* Run repl_node_sync_run() on another thread, then repl_node_synced()
+     * on the node's: the log's fsync, while the node goes on.  NULL: the
+     * node fsyncs on its own thread, as it persists each Ready. */
+    void (*sync_start)(void *priv);
 } repl_host;
 
 typedef struct repl_node repl_node;
@@ -100,6 +119,13 @@ int repl_node_receive(repl_node *n, const char *data, size_t len);
 /* End of a loop iteration: propose the batch, ask for read rounds, and
  * run the core until it has nothing more to do. */
 void repl_node_flush(repl_node *n);
+
+/* The fsync asked by host.sync_start: run it (any thread, touching
+ * nothing else of the node), then report it on the node's thread --
+ * go_on 0 when the host is stopping: the node only closes what the sync
+ * used.  A failed fsync stops the node (host.fatal). */
+void repl_node_sync_run(repl_node *n);
+void repl_node_synced(repl_node *n, int go_on);
 
 /* Positions, for the network layer's reply holding (net_log_hooks). */
 uint64_t repl_node_appended(repl_node *n);

@@ -979,6 +979,8 @@ int raft_compact(raft *r, uint64_t index, uint64_t size)
     log_compact(r, index);
     r->offset = index;
     r->offset_term = r->snap.term;
+    /* the snapshot is durable: so is everything it covers */
+    if (r->stable < index) r->stable = index;
     /* followers fed the previous snapshot start again with this one */
     FOR_PRS(r, p)
     if (p->state == PR_SNAPSHOT) p->snap_index = 0;
@@ -1508,12 +1510,24 @@ static void free_msgs(raft_msg *v, size_t n)
     free(v);
 }
 
+/* A leader counts its own copy toward commit only once it is durable. */
+static void count_self(raft *r)
+{
+    if (r->role != RAFT_LEADER) return;
+    progress *self = pr_of(r, r->id);
+    uint64_t durable = BUG(r, RAFT_BUG_SELF_UNSYNCED) ? r->unstable_from - 1 : r->stable;
+    if (self && durable > self->match) {
+        self->match = durable;
+        if (maybe_commit(r)) bcast_append(r);
+    }
+}
+
 void raft_advance(raft *r)
 {
     if (!r->rd_out) return;
     r->rd_out = 0;
     r->prev_hs = r->rd_hs;
-    if (r->rd_stable_to > r->stable) r->stable = r->rd_stable_to;
+    if (!r->cfg.persist_async && r->rd_stable_to > r->stable) r->stable = r->rd_stable_to;
     if (r->unstable_from <= r->rd_stable_to) r->unstable_from = r->rd_stable_to + 1;
     if (r->rd_applied_to > r->applied) r->applied = r->rd_applied_to;
     free_msgs(r->rd_msgs, r->rd_n_msgs);
@@ -1522,14 +1536,19 @@ void raft_advance(raft *r)
     r->rd_msgs = r->rd_chunks = NULL;
     r->rd_reads = NULL;
     r->rd_n_msgs = r->rd_n_reads = r->rd_n_chunks = 0;
-    if (r->role == RAFT_LEADER) {
-        progress *self = pr_of(r, r->id);
-        if (r->stable > self->match) {
-            self->match = r->stable;
-            if (maybe_commit(r)) bcast_append(r);
-        }
-    }
+    count_self(r);
 }
+
+void raft_persisted(raft *r, uint64_t index, uint64_t term)
+{
+    /* an entry written, and still the one written: by log matching, so is
+     * every entry before it */
+    if (index <= r->stable || index >= r->unstable_from || raft_term_at(r, index) != term) return;
+    r->stable = index;
+    count_self(r);
+}
+
+uint64_t raft_get_durable(const raft *r) { return r->stable; }
 
 /* ---- lifecycle ---- */
 

@@ -32,6 +32,16 @@
  *      local state machine has applied rd.reads[i].index.
  *   5. raft_advance(r).  Pointers in rd are valid until then.
  *
+ * With cfg.persist_async, step 1 only writes: the entries may become
+ * durable later (an fsync on another thread, while the node goes on), and
+ * the caller reports it with raft_persisted().  Then rule 2 reads: rd.msgs
+ * (unless rd.send_early) go out only once every entry written so far,
+ * this Ready's included, is durable -- and not at all if the log was cut
+ * meanwhile (a truncation or a snapshot: what they acknowledged may never
+ * have reached the disk).  The hard state must never be saved with a
+ * commit index past raft_get_durable().  A leader counts its own copy
+ * toward commit only up to what was reported durable.
+ *
  * Votes and log comparisons are made against the log and hard state as
  * they will be once the pending Ready is persisted; since nothing leaves
  * the node before that (rule 2), every promise a peer sees rests only on
@@ -196,6 +206,9 @@ typedef struct raft_config {
      * lists itself here) */
     size_t n_learners;
     uint64_t learners[RAFT_MAX_PEERS];
+    /* entries become durable when raft_persisted() says so, not at
+     * raft_advance() (see the contract above) */
+    int persist_async;
 } raft_config;
 
 enum {
@@ -206,6 +219,8 @@ enum {
     RAFT_BUG_CONF_MULTI = 1u << 4,    /* conf changes while one is uncommitted, or before
                                          the leader committed an entry of its term */
     RAFT_BUG_SNAP_STALE = 1u << 5,    /* a snapshot older than the commit index installed */
+    RAFT_BUG_SELF_UNSYNCED = 1u << 6, /* persist_async: a leader counts its own copy
+                                         toward commit once written, not synced */
 };
 
 /* What the caller has to do; see the contract above. */
@@ -284,6 +299,14 @@ int raft_transfer_leader(raft *r, uint64_t to);
 /* Returns 1 and fills *rd if there is anything to do. */
 int raft_ready_get(raft *r, raft_ready *rd);
 void raft_advance(raft *r);
+/* cfg.persist_async: the entries written up to index, whose term was
+ * term when the write began, are durable.  Ignored if the log no longer
+ * holds that entry (it was cut meanwhile: the entries may not be the ones
+ * synced).  May be called at any time outside a Ready. */
+void raft_persisted(raft *r, uint64_t index, uint64_t term);
+/* The highest index known durable (the caller's reports, or everything
+ * advanced without persist_async). */
+uint64_t raft_get_durable(const raft *r);
 
 raft_role raft_get_role(const raft *r);
 uint64_t raft_get_term(const raft *r);

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -873,4 +874,33 @@ int rstore_sync(raft_storage *s)
         s->dir_dirty = 0;
     }
     return 0;
+}
+
+int rstore_sync_begin(raft_storage *s, rstore_sync_job *job)
+{
+    *job = (rstore_sync_job){-1, NULL, 0};
+    if (s->failed) return -1;
+    if (s->fd >= 0 && (job->fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0)) < 0) return fail(s);
+    if (s->dir_dirty) {
+        job->dir = s->dir;
+        s->dir_dirty = 0;
+    }
+    return 0;
+}
+
+void rstore_sync_run(rstore_sync_job *job)
+{
+    if ((job->fd >= 0 && sync_fd(job->fd) != 0) || (job->dir && sync_dir(job->dir) != 0))
+        job->err = errno ? errno : EIO;
+}
+
+int rstore_sync_end(raft_storage *s, rstore_sync_job *job)
+{
+    if (job->fd >= 0) close(job->fd);
+    job->fd = -1;
+    if (job->err) {
+        errno = job->err;
+        return fail(s);
+    }
+    return s->failed ? -1 : 0;
 }

@@ -76,6 +76,23 @@ void rstore_release_recovered(raft_storage *s);
  * ents[0].index on.  Not durable until rstore_sync(). */
 int rstore_append(raft_storage *s, const raft_entry *ents, size_t n);
 int rstore_sync(raft_storage *s);
+
+/* The same fsync, run on another thread while the node goes on writing:
+ * begin (on the node's thread) takes what the sync needs -- a duplicate
+ * of the last segment's descriptor, so the node may close or replace the
+ * segment meanwhile, and whether the directory needs a sync too (a new
+ * segment); run (on any thread) touches nothing else; end (on the node's
+ * thread) returns 0, or -1 and makes the failure sticky.  The sync covers
+ * every append made before begin; appends made after it need the next
+ * one.  The storage must outlive the job. */
+typedef struct rstore_sync_job {
+    int fd;          /* the last segment's duplicate, or -1 */
+    const char *dir; /* to sync too, or NULL */
+    int err;         /* errno of the failed call, or 0 */
+} rstore_sync_job;
+int rstore_sync_begin(raft_storage *s, rstore_sync_job *job);
+void rstore_sync_run(rstore_sync_job *job);
+int rstore_sync_end(raft_storage *s, rstore_sync_job *job);
 /* The next entry appended starts a new segment.  A node calls it as it
  * starts a snapshot: the next snapshot then covers whole segments and
  * deletes them, so the log on disk is what came since about the previous

@@ -23,6 +23,13 @@ static const cfg_enum tls_auth_clients_enum[] = {
     {NULL, 0},
 };
 
+static const cfg_enum raft_reads_enum[] = {
+    {"linearizable", REPL_READS_LINEARIZABLE},
+    {"lease", REPL_READS_LEASE},
+    {"local", REPL_READS_LOCAL},
+    {NULL, 0},
+};
+
 static const cfg_enum loglevel_enum[] = {
     {"debug", LL_DEBUG}, {"verbose", LL_VERBOSE}, {"notice", LL_NOTICE}, {"warning", LL_WARNING},
     {NULL, 0},
@@ -314,6 +321,19 @@ const config_def server_config_defs[] = {
      .type = CT_BOOL,
      .offset = offsetof(cairn_server, cfg.raft_follower_proxy),
      .dflt = "yes"},
+    {.name = "raft-reads",
+     .type = CT_ENUM,
+     .flags = CF_IMMUTABLE,
+     .offset = offsetof(cairn_server, cfg.raft_reads),
+     .dflt = "linearizable",
+     .enums = raft_reads_enum},
+    {.name = "raft-clock-drift-ms",
+     .type = CT_INT,
+     .flags = CF_IMMUTABLE,
+     .offset = offsetof(cairn_server, cfg.raft_clock_drift_ms),
+     .lo = 0,
+     .hi = 100000,
+     .dflt = "0"},
     {.name = "raft-group-name",
      .type = CT_STRING,
      .flags = CF_IMMUTABLE,

@@ -30,6 +30,8 @@ int server_raft_start(cairn_server *srv)
         .group_name = cfg->raft_group_name,
         .dir = "raft", /* the server runs in its data directory */
         .tick_ms = cfg->raft_tick_ms,
+        .reads = cfg->raft_reads,
+        .clock_drift_ms = cfg->raft_clock_drift_ms,
         .snapshot_entries = (uint64_t)cfg->raft_snapshot_entries,
         .snapshot_bytes = (uint64_t)cfg->raft_snapshot_bytes,
         .masteruser = cfg->masteruser,

@@ -45,7 +45,9 @@ typedef struct server_config {
     dstr raft_secret;
     int raft_tick_ms;
     int raft_follower_proxy; /* forward writes to the leader, or -READONLY */
-    dstr raft_group_name;    /* the master name of the Sentinel commands */
+    int raft_reads;          /* REPL_READS_* */
+    int raft_clock_drift_ms;
+    dstr raft_group_name; /* the master name of the Sentinel commands */
 
     /* snapshot and compact the Raft log after this many entries or bytes */
     int raft_snapshot_entries, raft_snapshot_bytes;
@@ -122,7 +124,7 @@ void server_shutdown(cairn_server *srv);
 
 /* The server's settings as a config table over cairn_server (config.c),
  * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 49
+#define SERVER_CONFIG_COUNT 51
 extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
 void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,

@@ -3,6 +3,7 @@ tests: each node on its own free port and in its own temp dir, started with
 the same --raft-peers list, killed, paused and restarted from its directory.
 """
 import os
+import random
 import shutil
 import signal
 import socket
@@ -390,6 +391,87 @@ class Writer:
     def join(self):
         self.done.set()
         self.thread.join(30)
+
+
+class History:
+    """Clients that read and write a few registers through every node
+    (followers forward the writes and serve linearizable reads) for a
+    bounded time, recording when each operation was called and answered.
+    check() runs the simulator's linearizability checker (cairn-lincheck)
+    over what they saw: a stale read, a lost write or a write applied twice
+    on any node fails it.
+
+    A write is SET key value GET, so its reply says what it overwrote; every
+    value is written once.  A write that failed may or may not have been
+    applied: its outcome is recorded as unknown.  A failed read tells
+    nothing and is left out."""
+
+    KEYS = ("lin0", "lin1", "lin2")
+
+    def __init__(self, group, seconds, clients=3):
+        self.group = group
+        self.ops = []  # list.append is atomic: one list for every client
+        self.stop_at = time.time() + seconds
+        self.done = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(c,), daemon=True)
+                        for c in range(1, clients + 1)]
+        for t in self.threads:
+            t.start()
+
+    def connect(self, turn):
+        nodes = [n for n in self.group.nodes if n.alive()]
+        if not nodes:
+            return None
+        return nodes[turn % len(nodes)].client(socket_timeout=2)
+
+    def run(self, cid):
+        rng = random.Random(cid)
+        conn, turn, seq = None, cid, 0
+        while time.time() < self.stop_at and not self.done.is_set():
+            if conn is None:
+                turn += 1
+                conn = self.connect(turn)
+                if conn is None:
+                    time.sleep(0.05)
+                    continue
+            key = rng.choice(self.KEYS)
+            t0 = time.monotonic_ns()
+            try:
+                if rng.random() < 0.5:
+                    seq += 1
+                    value = cid * 10**9 + seq
+                    try:
+                        old = conn.set(key, value, get=True)
+                        self.ops.append((key, "W", 1, value, int(old or 0), t0,
+                                         time.monotonic_ns()))
+                    except (redis.RedisError, OSError):
+                        self.ops.append((key, "W", 0, value, 0, t0, "inf"))
+                        raise
+                else:
+                    got = conn.get(key)
+                    self.ops.append((key, "R", 1, int(got or 0), 0, t0, time.monotonic_ns()))
+            except (redis.RedisError, OSError):
+                conn.close()
+                conn = None
+                time.sleep(0.05)
+        if conn is not None:
+            conn.close()
+
+    def join(self):
+        self.done.set()
+        for t in self.threads:
+            t.join(30)
+
+    def check(self):
+        """Stops the clients and asserts the history is linearizable."""
+        self.join()
+        writes = sum(1 for op in self.ops if op[1] == "W" and op[2])
+        reads = sum(1 for op in self.ops if op[1] == "R")
+        assert writes and reads, f"{writes} writes and {reads} reads answered"
+        text = "".join(" ".join(map(str, op)) + "\n" for op in self.ops)
+        tool = os.path.join(os.path.dirname(cairn_binary()), "cairn-lincheck")
+        p = subprocess.run([tool], input=text, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, f"history of {len(self.ops)} operations:\n{p.stdout}{p.stderr}"
 
 
 def check_acked(group, acked, nodes=None):

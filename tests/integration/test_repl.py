@@ -4,7 +4,9 @@ Cairn-only (Redis has no consensus replication).  Each test starts its own
 group, every node in its own temp dir, and checks what clients see: writes
 acknowledged by the leader are on every node, reads on followers are
 linearizable, a killed or paused leader is replaced within 2 s, and no
-acknowledged write is lost.
+acknowledged write is lost.  Under faults, clients of every node also
+record a history that the simulator's linearizability checker must accept
+(raftgroup.History).
 """
 import os
 import signal
@@ -15,7 +17,7 @@ import pytest
 import redis
 
 from conftest import RawConn
-from raftgroup import Group, Writer, check_acked, dataset, followers
+from raftgroup import Group, History, Writer, check_acked, dataset, followers
 from raftgroup import group  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.cairn_only
@@ -168,6 +170,7 @@ def test_expiry_is_decided_by_the_leader(group):
 def test_leader_killed_under_load_loses_no_acknowledged_write(group):
     bound = group.failover_bound()
     w = Writer(group, seconds=6)
+    h = History(group, seconds=6)
     time.sleep(1.0)
     old = group.leader()
     before = len(w.acked)
@@ -178,8 +181,10 @@ def test_leader_killed_under_load_loses_no_acknowledged_write(group):
     assert new.id != old.id
     assert failover < bound, f"failover took {failover:.2f}s"
     w.join()
+    h.join()
     assert len(w.acked) > before, "no write was acknowledged after the failover"
     check_acked(group, w.acked)
+    h.check()
     # The killed node restarts from its directory and catches up.
     old.start()
     group.wait_applied(group.nodes)
@@ -191,6 +196,7 @@ def test_leader_killed_under_load_loses_no_acknowledged_write(group):
 
 def test_leader_killed_repeatedly(group):
     w = Writer(group, seconds=8)
+    h = History(group, seconds=8)
     for _ in range(3):
         time.sleep(0.7)
         lead = group.leader()
@@ -198,7 +204,9 @@ def test_leader_killed_repeatedly(group):
         group.leader(timeout=5, exclude=(lead.id,))
         lead.start()
     w.join()
+    h.join()
     check_acked(group, w.acked)
+    h.check()
     group.wait_applied(group.nodes)
     want = dataset(group.leader())
     for n in group.nodes:
@@ -211,6 +219,8 @@ def test_paused_leader_is_replaced_and_rejoins(group):
     old = group.leader()
     with old.client() as c:
         c.set("before", "1")
+    h = History(group, seconds=30)
+    time.sleep(0.3)
     old.proc.send_signal(signal.SIGSTOP)
     try:
         t0 = time.time()
@@ -230,6 +240,8 @@ def test_paused_leader_is_replaced_and_rejoins(group):
     assert info["raft_state"] == "follower"
     with old.client() as c:
         assert c.get("during") == "2" and c.get("before") == "1"
+    time.sleep(0.5)
+    h.check()
 
 
 def test_node_without_quorum_answers_clusterdown(group):
@@ -327,6 +339,7 @@ def test_transfer_leader_under_load_loses_no_write(group):
     old = group.leader()
     target = followers(group, old)[0]
     w = Writer(group, seconds=3)
+    h = History(group, seconds=3)
     time.sleep(0.5)
     with old.client() as c:
         assert c.execute_command("RAFT", "TRANSFER-LEADER", target.id) == "OK"
@@ -334,7 +347,9 @@ def test_transfer_leader_under_load_loses_no_write(group):
             c.execute_command("RAFT", "TRANSFER-LEADER", 99)
     assert group.leader(timeout=3).id == target.id
     w.join()
+    h.join()
     check_acked(group, w.acked)
+    h.check()
     with followers(group, target)[0].client() as c:
         with pytest.raises(redis.ResponseError) as e:
             c.execute_command("RAFT", "TRANSFER-LEADER", old.id)

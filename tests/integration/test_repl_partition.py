@@ -5,7 +5,8 @@ proxies (raftgroup.Link, one per directed link), which the test cuts while
 a writer keeps writing to whichever node leads: the leader cut off alone, a
 2/3 split with the leader on the small side, a one-way cut.  No
 acknowledged write may be lost, the cut-off side must refuse rather than
-serve stale data, and once healed every node's DEBUG DIGEST is the same.
+serve stale data, and once healed every node's DEBUG DIGEST is the same.  Clients of every node
+record a history that must be linearizable (raftgroup.History).
 Timeouts are generous: on a loaded machine a node may miss heartbeats for
 seconds, so leadership may move more often than the cuts alone would make
 it; safety must hold regardless.
@@ -15,7 +16,7 @@ import time
 import pytest
 import redis
 
-from raftgroup import Group, Writer, check_acked, wait_for
+from raftgroup import Group, History, Writer, check_acked, wait_for
 
 pytestmark = pytest.mark.cairn_only
 
@@ -26,6 +27,7 @@ def test_partitions_lose_no_acknowledged_write():
         cut = set()
         # stopped by w.join(); 90 s is only an upper bound
         w = Writer(g, seconds=90, exclude=cut)
+        h = History(g, seconds=90)
         time.sleep(1.0)
         # 1. the leader alone: the four others elect another; the old one
         # steps down (check-quorum) and answers -CLUSTERDOWN, not stale data
@@ -64,8 +66,10 @@ def test_partitions_lose_no_acknowledged_write():
         time.sleep(1.5)
         g.partition()
         w.join()
+        h.join()
         assert w.acked
         check_acked(g, w.acked)
+        h.check()
     finally:
         codes = g.close()
     assert all(rc in (0, -15, -9) for rc in codes.values()), codes

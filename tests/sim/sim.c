@@ -4,7 +4,9 @@
  * clients, all driven by one PRNG seeded from one number, so a failing
  * seed replays exactly.  Every step may crash or restart nodes (a crash
  * in the middle of persisting loses the unsynced part and may tear the
- * last entry), change partitions (isolations, splits, one-way links,
+ * last entry; in some seeds fsyncs run in the background, as the node's
+ * do, and a crash loses any part of what they have not covered yet),
+ * change partitions (isolations, splits, one-way links,
  * flapping), and the network delays, drops, duplicates and reorders
  * messages; leaders are asked to hand over leadership.  Clients register a
  * session with an entry, then do GETSET writes under it (with retries under
@@ -45,6 +47,9 @@
 #define BUG_LEASE_DRIFT (1u << 9) /* lease reads with clocks outside the bound */
 /* a write under a session the table does not hold runs (implicit sessions) */
 #define BUG_SESSION_IMPLICIT (1u << 10)
+/* with asynchronous fsyncs, a Ready's messages leave before the entries
+ * they acknowledge are durable */
+#define BUG_ACK_UNSYNCED (1u << 11)
 
 /* ---- small growable arrays ---- */
 
@@ -99,9 +104,21 @@ typedef struct read_wait {
     int ready;
 } read_wait;
 
+typedef struct held_msg { /* sent once write number need is durable */
+    uint64_t need;
+    raft_msg m;
+} held_msg;
+
 typedef struct node {
     uint64_t id;
     raft *r; /* NULL while crashed */
+    /* Asynchronous fsyncs (weather.async): writes are numbered; one fsync
+     * at a time covers every write made before it began and completes at
+     * step sync_at; log entries up to durable_to survive any crash. */
+    uint64_t durable_to, wseq, sseq;
+    int sync_on;
+    uint64_t sync_at, sync_seq, sync_index, sync_term;
+    VEC(held_msg) held;
     /* the disk: only what survives a crash */
     raft_hard_state hs;
     VEC(raft_entry) log; /* consecutive entries from log.v[0].index */
@@ -158,6 +175,7 @@ typedef struct weather {
     size_t chunk_bytes;                                   /* per InstallSnapshot message */
     unsigned part, crash, restart, torn, stall, transfer; /* per 100k */
     unsigned member;                                      /* conf changes, per 100k */
+    int async;       /* fsyncs complete later, in the background (persist_async) */
     int lease_ticks; /* lease reads, within their drift bound */
     int drift;
     size_t sess_max;   /* sessions the table holds */
@@ -536,7 +554,8 @@ static raft_config node_config(world *w, int i)
                        .snapshot_entries = w->w.snap_every,
                        .snapshot_chunk_bytes = w->w.chunk_bytes,
                        .seed = crand_next(&w->rng),
-                       .bugs = w->bugs};
+                       .bugs = w->bugs,
+                       .persist_async = w->w.async};
     memcpy(cfg.peers, nd->boot.voters, sizeof(cfg.peers));
     memcpy(cfg.learners, nd->boot.learners, sizeof(cfg.learners));
     if (w->bench) {
@@ -611,10 +630,29 @@ static uint64_t disk_first(const node *nd)
     return nd->log.n ? nd->log.v[0].index : nd->snap.index + 1;
 }
 
-static void disk_truncate(node *nd, uint64_t from)
+static uint64_t disk_last(const node *nd)
 {
-    while (nd->log.n > 0 && nd->log.v[nd->log.n - 1].index >= from)
+    return nd->log.n ? nd->log.v[nd->log.n - 1].index : nd->snap.index;
+}
+
+/* Returns 1 if it dropped anything. */
+static int disk_truncate(node *nd, uint64_t from)
+{
+    int cut = 0;
+    while (nd->log.n > 0 && nd->log.v[nd->log.n - 1].index >= from) {
         free(nd->log.v[--nd->log.n].data);
+        cut = 1;
+    }
+    if (nd->durable_to > disk_last(nd)) nd->durable_to = disk_last(nd);
+    return cut;
+}
+
+/* The term of the entry at index on disk (0 if none). */
+static uint64_t disk_term(const node *nd, uint64_t index)
+{
+    if (index == nd->snap.index) return nd->snap.term;
+    if (!nd->log.n || index < nd->log.v[0].index || index > disk_last(nd)) return 0;
+    return nd->log.v[index - nd->log.v[0].index].term;
 }
 
 /* Drop entries up to index (they are in the snapshot). */
@@ -639,6 +677,7 @@ static void disk_append(world *w, node *nd, const raft_entry *e)
     }
     raft_entry c = *e;
     c.data = NULL;
+    nd->wseq++;
     if (e->len) {
         c.data = malloc(e->len);
         if (!c.data) oom();
@@ -656,6 +695,7 @@ static void disk_set_snapshot(node *nd, const raft_snapshot_meta *m, const uint8
     free(nd->snap_data);
     nd->snap_data = copy;
     nd->snap = *m;
+    if (nd->durable_to < m->index) nd->durable_to = m->index;
 }
 
 /* What storage does after a snapshot, and again on recovery (a crash may
@@ -682,6 +722,8 @@ static void node_start(world *w, int i)
                 disk_first(nd), nd->snap.index);
         return;
     }
+    nd->durable_to = disk_last(nd);
+    nd->wseq = nd->sseq = 0;
     nd->r = raft_new_from(&cfg, &nd->snap, &nd->hs, nd->log.v, nd->log.n);
     if (!nd->r) {
         violate(w, "node %d: recovery refused its own disk", i + 1);
@@ -697,9 +739,22 @@ static void node_start(world *w, int i)
     nd->term_seen = 0;
 }
 
+static void drop_held(node *nd)
+{
+    for (size_t k = 0; k < nd->held.n; k++)
+        raft_msg_free(&nd->held.v[k].m);
+    nd->held.n = 0;
+}
+
 static void node_crash(world *w, int i)
 {
     node *nd = &w->nodes[i];
+    /* what no fsync covered yet: any prefix of it may be on disk */
+    if (nd->r && disk_last(nd) > nd->durable_to)
+        disk_truncate(nd, nd->durable_to + 1 +
+                              crand_below(&w->rng, disk_last(nd) - nd->durable_to + 1));
+    drop_held(nd);
+    nd->sync_on = 0;
     raft_free(nd->r);
     nd->r = NULL;
     session_table_free(nd->sess);
@@ -846,6 +901,15 @@ static void write_chunks(world *w, node *nd, const raft_ready *rd)
  * state, replaced atomically once the entries are synced.  Nothing of the
  * Ready that promised anything was sent (a leader's appends may have gone
  * out: rd.send_early), so losing it is allowed. */
+/* The hard state, whose commit index never passes what is durable
+ * (recovery refuses a commit index past the log). */
+static void save_hs(node *nd, const raft_hard_state *hs)
+{
+    nd->hs = *hs;
+    uint64_t durable = raft_get_durable(nd->r);
+    if (nd->hs.commit > durable) nd->hs.commit = durable;
+}
+
 static void torn_persist(world *w, node *nd, const raft_ready *rd)
 {
     size_t keep = 0;
@@ -864,7 +928,7 @@ static void torn_persist(world *w, node *nd, const raft_ready *rd)
             disk_append(w, nd, &rd->entries[i]);
     }
     /* the hard state is written after the entries are synced */
-    if (rd->hs_changed && keep == rd->n_entries && crand_below(&w->rng, 2)) nd->hs = rd->hs;
+    if (rd->hs_changed && keep == rd->n_entries && crand_below(&w->rng, 2)) save_hs(nd, &rd->hs);
 }
 
 /* The core asked for a snapshot at the applied index: write it (a crash
@@ -934,14 +998,25 @@ static void node_ready(world *w, int i)
                 disk_set_snapshot(nd, rd.snapshot, nd->recv.v);
             disk_after_snapshot(nd);
             nd->recv.n = 0;
+            if (!(w->bugs & BUG_ACK_UNSYNCED)) drop_held(nd);
         }
-        if (rd.n_entries) disk_truncate(nd, rd.entries[0].index);
+        /* a cut log: what held messages acknowledge may never be synced */
+        if (rd.n_entries && disk_truncate(nd, rd.entries[0].index) && !(w->bugs & BUG_ACK_UNSYNCED))
+            drop_held(nd);
         for (size_t k = 0; k < rd.n_entries; k++)
             disk_append(w, nd, &rd.entries[k]);
-        if (rd.hs_changed) nd->hs = rd.hs;
-        /* 2. send */
-        for (size_t k = 0; !rd.send_early && k < rd.n_msgs; k++)
-            net_send(w, nd, &rd.msgs[k]);
+        if (!w->w.async) nd->durable_to = disk_last(nd);
+        if (rd.hs_changed) save_hs(nd, &rd.hs);
+        /* 2. send, once every write so far is durable */
+        for (size_t k = 0; !rd.send_early && k < rd.n_msgs; k++) {
+            if (!w->w.async || nd->sseq >= nd->wseq || (w->bugs & BUG_ACK_UNSYNCED)) {
+                net_send(w, nd, &rd.msgs[k]);
+                continue;
+            }
+            held_msg h = {.need = nd->wseq};
+            if (raft_msg_copy(&h.m, &rd.msgs[k]) != 0) oom();
+            VEC_PUSH(nd->held, h);
+        }
         /* committed entries never change */
         uint64_t commit = raft_get_commit(nd->r);
         for (uint64_t k = nd->commit_seen + 1; k <= commit; k++) {
@@ -969,6 +1044,37 @@ static void node_ready(world *w, int i)
         raft_advance(nd->r);
         serve_reads(w, nd);
         if (compact && take_snapshot(w, i, compact) != 0) return;
+    }
+}
+
+/* One fsync at a time: it begins once the previous one completed and
+ * covers every write made before it began, after 0 to 3 steps. */
+static void sync_step(world *w, int i)
+{
+    node *nd = &w->nodes[i];
+    if (!w->w.async || !nd->r) return;
+    if (nd->sync_on && w->now >= nd->sync_at) {
+        nd->sync_on = 0;
+        nd->sseq = nd->sync_seq;
+        /* the entry synced is still the one on disk: so is every one
+         * before it (log matching) */
+        if (disk_term(nd, nd->sync_index) == nd->sync_term && nd->sync_index > nd->durable_to)
+            nd->durable_to = nd->sync_index;
+        raft_persisted(nd->r, nd->sync_index, nd->sync_term);
+        size_t k = 0;
+        for (; k < nd->held.n && nd->held.v[k].need <= nd->sseq; k++) {
+            net_send(w, nd, &nd->held.v[k].m);
+            raft_msg_free(&nd->held.v[k].m);
+        }
+        memmove(nd->held.v, nd->held.v + k, (nd->held.n - k) * sizeof(held_msg));
+        nd->held.n -= k;
+    }
+    if (!nd->sync_on && nd->wseq > nd->sseq) {
+        nd->sync_on = 1;
+        nd->sync_seq = nd->wseq;
+        nd->sync_index = disk_last(nd);
+        nd->sync_term = disk_term(nd, nd->sync_index);
+        nd->sync_at = w->now + crand_below(&w->rng, 4);
     }
 }
 
@@ -1281,8 +1387,10 @@ static void world_step(world *w)
             raft_tick(w->nodes[i].r);
     deliver(w);
     clients_step(w);
-    for (int i = 0; i < w->n; i++)
+    for (int i = 0; i < w->n; i++) {
         node_ready(w, i);
+        sync_step(w, i);
+    }
     check_leaders(w);
 }
 
@@ -1327,6 +1435,7 @@ static void pick_weather(world *w)
     static const unsigned member[] = {0, 0, 500, 2000};
     w->w.member = member[crand_below(&w->rng, 4)];
     if (w->bugs & RAFT_BUG_CONF_MULTI) w->w.member = 2000;
+    w->w.async = (w->bugs & (BUG_ACK_UNSYNCED | RAFT_BUG_SELF_UNSYNCED)) || crand_below(&w->rng, 2);
     /* Small tables and short lives in some seeds, so that retries find
      * their session evicted or expired. */
     static const size_t sess_max[] = {3, N_CLIENTS, 64, 64};
@@ -1469,6 +1578,7 @@ static void world_free(world *w)
         free(w->nodes[i].recv.v);
         free(w->nodes[i].writes.v);
         free(w->nodes[i].reads.v);
+        free(w->nodes[i].held.v);
     }
     for (size_t i = 0; i < w->net.n; i++)
         raft_msg_free(&w->net.v[i].m);
@@ -1730,6 +1840,8 @@ static const struct {
     {"snap-stale", RAFT_BUG_SNAP_STALE},
     {"conf-multi", RAFT_BUG_CONF_MULTI},
     {"session-implicit", BUG_SESSION_IMPLICIT},
+    {"ack-unsynced", BUG_ACK_UNSYNCED},
+    {"self-unsynced", RAFT_BUG_SELF_UNSYNCED},
 };
 
 typedef VEC(fault_ev) fault_vec;
@@ -1775,7 +1887,7 @@ static void usage(void)
             "STEP:KIND:SLOT,...\n"
             "       cairn-sim --bench [--nodes N] [--steps M]\n"
             "bugs: figure8 no-noop vote-unsynced read-stale dup-apply lease-drift snap-stale "
-            "conf-multi session-implicit\n");
+            "conf-multi session-implicit ack-unsynced self-unsynced\n");
 }
 
 int main(int argc, char **argv)

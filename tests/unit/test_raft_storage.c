@@ -517,6 +517,48 @@ static void test_roll_lets_a_snapshot_cut_everything_before(void)
     rm_dir();
 }
 
+/* An fsync on another thread: it works on its own descriptor, so the
+ * segment may be closed and replaced meanwhile (a new segment makes the
+ * job sync the directory too); a failed one is sticky. */
+static void test_sync_job(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256];
+    raft_storage *s;
+    REQUIRE(rstore_open(dir, 256, &s, err, sizeof(err)) == 0);
+    raft_entry e = ent(1, 1, "payload-of-an-entry");
+    CHECK_EQ_LL(rstore_append(s, &e, 1), 0);
+    rstore_sync_job job;
+    CHECK_EQ_LL(rstore_sync_begin(s, &job), 0);
+    CHECK(job.fd >= 0);
+    CHECK(job.dir != NULL); /* the first segment was just created */
+    /* appends go on while it runs, into new segments too */
+    CHECK_EQ_LL(append_range(s, 2, 30, 1), 0);
+    rstore_sync_run(&job);
+    CHECK_EQ_LL(job.err, 0);
+    CHECK_EQ_LL(rstore_sync_end(s, &job), 0);
+    CHECK_EQ_LL(job.fd, -1);
+    e = ent(31, 1, "x");
+    CHECK_EQ_LL(rstore_append(s, &e, 1), 0);
+    CHECK_EQ_LL(rstore_sync_begin(s, &job), 0);
+    close(job.fd); /* the fsync will fail (EBADF) */
+    rstore_sync_run(&job);
+    CHECK(job.err != 0);
+    job.fd = -1;
+    CHECK_EQ_LL(rstore_sync_end(s, &job), -1);
+    CHECK_EQ_LL(rstore_append(s, &e, 1), -1);
+    CHECK_EQ_LL(rstore_sync_begin(s, &job), -1);
+    CHECK_EQ_LL(rstore_sync(s), -1);
+    s = reopen(s, err);
+    REQUIRE(s);
+    size_t n;
+    rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 31);
+    rstore_close(s);
+    rm_dir();
+}
+
 int main(void)
 {
     TEST(test_roundtrip_and_segments);
@@ -527,5 +569,6 @@ int main(void)
     TEST(test_snapshot_crash_points);
     TEST(test_own_snapshot_beside_a_received_one);
     TEST(test_roll_lets_a_snapshot_cut_everything_before);
+    TEST(test_sync_job);
     return TEST_REPORT();
 }

@@ -1,0 +1,239 @@
+/* Unit tests of a replicated node (src/repl/node.c) whose log fsync runs
+ * off its loop (repl_host.sync_start): the host here holds each fsync back
+ * until the test lets it run, and checks that nothing counts on an entry
+ * before the fsync covering it completed -- not the leader's own copy
+ * toward commit, not a follower's acknowledgement. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#include "engine_harness.h"
+#include "log/fileio.h"
+#include "repl/node.h"
+#include "repl/wire.h"
+
+#define RUN(e, s, t, ...) run_words_at(e, s, t, WORDS(__VA_ARGS__))
+
+static char dir[64];
+
+static void make_tmpdir(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/cairn-unit-rnode-XXXXXX");
+    if (!mkdtemp(dir)) dir[0] = '\0';
+}
+
+static void rm_dir(void)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        dstr p = path_join(dir, de->d_name);
+        unlink(p);
+        dstr_free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* The host: messages sent are decoded and kept; fsyncs asked are counted
+ * and run only by sync_now(). */
+typedef struct fake_host {
+    repl_node *n;
+    int syncs_asked, syncs_done, fatal;
+    raft_msg sent[64];
+    size_t nsent;
+} fake_host;
+
+static void h_send(void *priv, uint64_t to, const char *data, size_t len)
+{
+    fake_host *h = priv;
+    (void)to;
+    if (h->nsent < 64 && wire_decode(data, len, &h->sent[h->nsent]) == 0) h->nsent++;
+}
+
+static void h_nop(void *priv) { (void)priv; }
+
+static void h_fatal(void *priv, const char *why)
+{
+    fake_host *h = priv;
+    (void)why;
+    h->fatal = 1;
+}
+
+static void h_log(void *priv, int level, const char *fmt, ...)
+{
+    (void)priv;
+    (void)level;
+    (void)fmt;
+}
+
+static void h_sync_start(void *priv)
+{
+    fake_host *h = priv;
+    h->syncs_asked++;
+}
+
+static void sync_now(fake_host *h)
+{
+    repl_node_sync_run(h->n);
+    h->syncs_done++;
+    repl_node_synced(h->n, 1);
+}
+
+static void clear_sent(fake_host *h)
+{
+    for (size_t i = 0; i < h->nsent; i++)
+        raft_msg_free(&h->sent[i]);
+    h->nsent = 0;
+}
+
+static repl_node *open_node(cairn_engine *e, fake_host *h, uint64_t id, const char *peers)
+{
+    repl_node_config cfg = {.id = id, .election_ticks = 10, .heartbeat_ticks = 1};
+    char err[256];
+    snprintf(cfg.group_name, sizeof(cfg.group_name), "cairn");
+    if (repl_parse_peers(peers, &cfg, err, sizeof(err)) != 0) return NULL;
+    repl_host rh = {h_send, h_nop, h_nop, h_nop, h_fatal, h_log, h, NULL, h_sync_start};
+    h->n = repl_node_open(e, &cfg, dir, &rh, 42, err, sizeof(err));
+    if (!h->n) fprintf(stderr, "repl_node_open: %s\n", err);
+    return h->n;
+}
+
+/* A lone voter: its own durable copy is the whole majority, so nothing
+ * commits -- and no reply is released -- before its fsync completes; one
+ * fsync at a time, the writes made meanwhile wait for the next. */
+static void test_leader_counts_itself_once_durable(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(1);
+    fake_host h = {0};
+    REQUIRE(open_node(e, &h, 1, "1@127.0.0.1:1"));
+    raft *r = repl_node_raft(h.n);
+    raft_campaign(r);
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_get_role(r), RAFT_LEADER);
+    CHECK_EQ_LL(h.syncs_asked, 1);
+    CHECK_EQ_LL(raft_last_index(r), 1); /* its no-op */
+    CHECK_EQ_LL(raft_get_commit(r), 0);
+    sync_now(&h);
+    CHECK_EQ_LL(raft_get_commit(r), 1);
+
+    cairn_session s;
+    session_init(e, &s);
+    uint64_t epoch = repl_node_appended(h.n);
+    check_reply(RUN(e, &s, 1000, "SET", "a", "1"), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_last_index(r), 2);
+    CHECK_EQ_LL(h.syncs_asked, 2);
+    for (int i = 0; i < 3 * 10; i++) { /* ticks and iterations change nothing */
+        repl_node_tick(h.n);
+        repl_node_flush(h.n);
+    }
+    CHECK_EQ_LL(raft_get_commit(r), 1);
+    CHECK(repl_node_durable(h.n) < epoch);
+
+    /* written while the fsync runs: covered by the next one */
+    uint64_t epoch2 = repl_node_appended(h.n);
+    check_reply(RUN(e, &s, 1001, "SET", "b", "2"), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_last_index(r), 3);
+    CHECK_EQ_LL(h.syncs_asked, 2);
+    sync_now(&h);
+    CHECK_EQ_LL(raft_get_commit(r), 2);
+    CHECK(repl_node_durable(h.n) >= epoch);
+    CHECK(repl_node_durable(h.n) < epoch2);
+    CHECK_EQ_LL(h.syncs_asked, 3);
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_get_commit(r), 2);
+    sync_now(&h);
+    CHECK_EQ_LL(raft_get_commit(r), 3);
+    CHECK(repl_node_durable(h.n) >= epoch2);
+    CHECK_EQ_LL(h.fatal, 0);
+
+    engine_session_gone(e, &s);
+    session_reset(&s);
+    repl_node_free(h.n);
+    engine_free(e);
+    rm_dir();
+}
+
+static void append_from_leader(fake_host *h, uint64_t term, uint64_t prev, uint64_t prev_term,
+                               uint64_t first, uint64_t count)
+{
+    raft_entry ents[8];
+    for (uint64_t i = 0; i < count; i++)
+        ents[i] = (raft_entry){.term = term, .index = first + i, .type = RAFT_ENTRY_NOOP};
+    raft_msg m = {.type = RAFT_MSG_APP,
+                  .from = 1,
+                  .to = 2,
+                  .term = term,
+                  .log_term = prev_term,
+                  .index = prev,
+                  .n_entries = count,
+                  .entries = ents};
+    dstr buf = wire_encode(dstr_with_cap(256), &m);
+    CHECK_EQ_LL(repl_node_receive(h->n, buf, dstr_len(buf)), 0);
+    dstr_free(buf);
+    repl_node_flush(h->n);
+}
+
+/* The acknowledgements sent so far: the highest index acknowledged in
+ * term (0 if none). */
+static uint64_t acked(const fake_host *h, uint64_t term)
+{
+    uint64_t best = 0;
+    for (size_t i = 0; i < h->nsent; i++)
+        if (h->sent[i].type == RAFT_MSG_APP_RESP && !h->sent[i].reject && h->sent[i].term == term &&
+            h->sent[i].index > best)
+            best = h->sent[i].index;
+    return best;
+}
+
+/* A follower acknowledges entries only once the fsync covering them
+ * completed -- and never entries its log dropped before that. */
+static void test_follower_acks_once_durable(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(2);
+    fake_host h = {0};
+    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    append_from_leader(&h, 1, 0, 0, 1, 3);
+    CHECK_EQ_LL(raft_last_index(repl_node_raft(h.n)), 3);
+    CHECK_EQ_LL(h.syncs_asked, 1);
+    CHECK_EQ_LL(acked(&h, 1), 0);
+    sync_now(&h);
+    CHECK_EQ_LL(acked(&h, 1), 3);
+    clear_sent(&h);
+
+    /* entries 4..5 written, their fsync held; then a new leader's append
+     * cuts them: their acknowledgement must never go, even once the fsync
+     * that began before the cut completes */
+    append_from_leader(&h, 1, 3, 1, 4, 2);
+    CHECK_EQ_LL(h.syncs_asked, 2);
+    append_from_leader(&h, 2, 3, 1, 4, 1);
+    CHECK_EQ_LL(raft_last_index(repl_node_raft(h.n)), 4);
+    CHECK_EQ_LL(h.syncs_asked, 2);
+    sync_now(&h);
+    CHECK_EQ_LL(acked(&h, 1), 0);
+    CHECK_EQ_LL(acked(&h, 2), 0); /* its own write is not covered yet */
+    CHECK_EQ_LL(h.syncs_asked, 3);
+    sync_now(&h);
+    CHECK_EQ_LL(acked(&h, 1), 0);
+    CHECK_EQ_LL(acked(&h, 2), 4);
+    CHECK_EQ_LL(h.fatal, 0);
+    clear_sent(&h);
+    repl_node_free(h.n);
+    engine_free(e);
+    rm_dir();
+}
+
+int main(void)
+{
+    TEST(test_leader_counts_itself_once_durable);
+    TEST(test_follower_acks_once_durable);
+    return TEST_REPORT();
+}

@@ -13,7 +13,7 @@ smaller N there, e.g. 20000).
 
 Usage: bench/digest.py OLD_BIN NEW_BIN
 Environment: N (200000), ROUNDS (3), REPS (3), CALLGRIND (0), STRINGS (0: 1
-fills with DEBUG POPULATE N instead: strings only).
+fills with N strings key:I = value:I instead, as Redis's DEBUG POPULATE).
 """
 import glob
 import os
@@ -62,6 +62,13 @@ end
 return 1
 """
 
+STRING_FILL = """
+for i = tonumber(ARGV[1]), tonumber(ARGV[2]) - 1 do
+  redis.call('SET', 'key:' .. i, 'value:' .. i)
+end
+return 1
+"""
+
 
 def free_port():
     import socket
@@ -90,12 +97,9 @@ def run(binary, workdir):
             break
         except redis.ConnectionError:
             time.sleep(0.1)
-    if STRINGS:
-        r.execute_command("DEBUG", "POPULATE", N)
-    else:
-        sha = r.script_load(FILL)
-        for i in range(0, N, 5000):
-            r.evalsha(sha, 0, i, min(N, i + 5000))
+    sha = r.script_load(STRING_FILL if STRINGS else FILL)
+    for i in range(0, N, 5000):
+        r.evalsha(sha, 0, i, min(N, i + 5000))
     assert r.dbsize() == N
     walls, cpus, digests = [], [], set()
     for _ in range(REPS):

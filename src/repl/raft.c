@@ -50,12 +50,13 @@ typedef struct progress {
     size_t in_start, in_count, in_bytes;
     /* snapshot state: the snapshot being sent, the next byte to send, the
      * bytes the follower confirmed (the window is next - acked), whether
-     * the last chunk went out; the offset last rewound to on a reject
-     * (UINT64_MAX: none since the acks moved) and the acked count at the
-     * last heartbeat reply (UINT64_MAX: none yet) to notice a stall */
+     * the last chunk went out; how many times the leader went back to
+     * resend (each chunk carries it, each answer echoes it) and the acked
+     * count at the last heartbeat reply (UINT64_MAX: none yet) to notice a
+     * stall */
     uint64_t snap_index, snap_next, snap_acked;
     int snap_done_sent;
-    uint64_t snap_rewound, snap_hb_acked;
+    uint64_t snap_round, snap_hb_acked;
 } progress;
 
 typedef struct conf_rec { /* a RAFT_ENTRY_CONF in the log */
@@ -665,45 +666,52 @@ static uint64_t snap_window(const raft *r, uint64_t chunk)
 }
 
 /* Resend from off: the follower holds that much (or the chunks after it
- * were lost). */
+ * were lost).  Refusals of chunks sent before now are out of date. */
 static void snap_rewind(progress *p, uint64_t off)
 {
     p->snap_next = off;
     p->snap_done_sent = 0;
-    p->snap_rewound = off;
+    p->snap_round++;
 }
 
-/* One chunk from p->snap_next; 0 if no message could be made. */
-static int send_chunk(raft *r, progress *p, uint64_t chunk)
+static uint64_t snap_chunk_bytes(const raft *r)
+{
+    uint64_t chunk =
+        r->cfg.snapshot_chunk_bytes ? r->cfg.snapshot_chunk_bytes : r->cfg.max_msg_bytes;
+    return chunk ? chunk : 1;
+}
+
+/* The chunk at off (<= the snapshot's size); NULL if no message could be
+ * made. */
+static raft_msg *send_chunk(raft *r, progress *p, uint64_t off)
 {
     raft_conf *conf = malloc(sizeof(*conf));
-    if (!conf) return 0;
+    if (!conf) return NULL;
     raft_msg *m = send_msg(r, p->id, RAFT_MSG_SNAP);
     if (!m) {
         free(conf);
-        return 0;
+        return NULL;
     }
     *conf = r->snap.conf;
     m->conf = conf;
-    uint64_t left = r->snap.size - p->snap_next;
+    uint64_t left = r->snap.size - off, chunk = snap_chunk_bytes(r);
     m->size = r->snap.size;
     m->index = r->snap.index;
     m->log_term = r->snap.term;
-    m->offset = p->snap_next;
+    m->offset = off;
     m->data_len = (uint32_t)(left < chunk ? left : chunk);
-    m->done = p->snap_next + m->data_len == r->snap.size;
+    m->done = off + m->data_len == r->snap.size;
     m->commit = r->commit;
-    p->snap_next += m->data_len;
-    p->snap_done_sent = m->done;
-    return 1;
+    m->ctx = p->snap_round;
+    return m;
 }
 
 /* The follower needs entries compacted away: send the next chunks of the
  * snapshot, as many as its window allows.  The follower takes them in
  * order and acknowledges each; a chunk out of order is refused with the
- * offset it holds, and the leader goes back there (once per offset: the
- * chunks behind a lost one are all refused alike); a window with no ack
- * over a heartbeat interval is resent.  The caller fills the chunks'
+ * offset it holds, and the leader goes back there (once: the refusals of
+ * the other chunks sent before it went back are ignored); with no ack over
+ * a heartbeat interval, the first unacknowledged chunk is sent again.  The caller fills the chunks'
  * bytes when it sends them. */
 static void send_snapshot(raft *r, progress *p)
 {
@@ -712,15 +720,16 @@ static void send_snapshot(raft *r, progress *p)
         p->snap_index = r->snap.index;
         p->snap_next = p->snap_acked = 0;
         p->snap_done_sent = 0;
-        p->snap_rewound = p->snap_hb_acked = UINT64_MAX;
+        p->snap_hb_acked = UINT64_MAX;
         p->in_start = p->in_count = p->in_bytes = 0;
     }
-    uint64_t chunk =
-        r->cfg.snapshot_chunk_bytes ? r->cfg.snapshot_chunk_bytes : r->cfg.max_msg_bytes;
-    if (!chunk) chunk = 1;
-    uint64_t window = snap_window(r, chunk);
-    while (!p->snap_done_sent && p->snap_next - p->snap_acked < window)
-        if (!send_chunk(r, p, chunk)) return;
+    uint64_t window = snap_window(r, snap_chunk_bytes(r));
+    while (!p->snap_done_sent && p->snap_next - p->snap_acked < window) {
+        raft_msg *m = send_chunk(r, p, p->snap_next);
+        if (!m) return;
+        p->snap_next += m->data_len;
+        p->snap_done_sent = m->done;
+    }
 }
 
 /* Send the follower what it lacks, if its progress state allows.  Returns
@@ -1077,6 +1086,7 @@ static void snap_resp(raft *r, const raft_msg *m, int reject, uint64_t offset)
     resp->reject = (uint8_t)reject;
     resp->index = m->index;
     resp->offset = offset;
+    resp->ctx = m->ctx;
 }
 
 static int queue_chunk(raft *r, const raft_msg *m)
@@ -1178,17 +1188,15 @@ static void handle_snap_resp(raft *r, const raft_msg *m, progress *p)
         /* acks are cumulative; a late one changes nothing */
         if (off <= p->snap_acked) return;
         p->snap_acked = off;
-        p->snap_rewound = UINT64_MAX;
         if (p->snap_next < off) snap_rewind(p, off);
     } else {
-        /* Obeyed even when it names less than was acked: it may be a
-         * stale copy (the follower then refuses the chunk and names its
-         * true offset), but the acks may as well have come from an
-         * earlier stream of this snapshot, and ignoring the follower would
-         * leave both waiting forever.  Once rewound to an offset, the
-         * refusals of the chunks that were behind the lost one are not
-         * obeyed again. */
-        if (off == p->snap_rewound && p->snap_next > off) return;
+        /* A refusal of a chunk sent before the leader last went back is
+         * answered already.  Otherwise it is obeyed even when it names
+         * less than was acked: it may be a stale copy (the follower then
+         * refuses the chunk and names its true offset), but the acks may
+         * as well have come from an earlier stream of this snapshot, and
+         * ignoring the follower would leave both waiting forever. */
+        if (m->ctx != p->snap_round) return;
         p->snap_acked = off;
         snap_rewind(p, off);
     }
@@ -1292,10 +1300,11 @@ static void handle_heartbeat_resp(raft *r, const raft_msg *m, progress *p)
     p->recent_active = 1;
     p->probe_sent = 0;
     /* chunks or their acks may be lost: with no ack over a whole
-     * heartbeat interval, resend the window */
-    if (p->state == PR_SNAPSHOT) {
+     * heartbeat interval, send the first unacknowledged chunk again (its
+     * answer says where the follower is) */
+    if (p->state == PR_SNAPSHOT && p->snap_index == r->snap.index) {
         if (p->snap_hb_acked == p->snap_acked && p->snap_next > p->snap_acked)
-            snap_rewind(p, p->snap_acked);
+            send_chunk(r, p, p->snap_acked);
         p->snap_hb_acked = p->snap_acked;
     }
     if (m->tick > p->ack_tick) p->ack_tick = m->tick;

@@ -136,7 +136,9 @@ typedef struct raft_msg {
      * last index, or the first index of its term at the conflict) and
      * that term, so the leader skips a whole term per round trip. */
     uint64_t hint_index, hint_term;
-    /* HEARTBEAT(_RESP), READ_INDEX(_RESP): the read round being confirmed. */
+    /* HEARTBEAT(_RESP), READ_INDEX(_RESP): the read round being confirmed.
+     * SNAP(_RESP): how many times the leader went back in this follower's
+     * snapshot when it sent the chunk (echoed back). */
     uint64_t ctx;
     /* HEARTBEAT(_RESP): the leader's tick count when it sent the heartbeat
      * (echoed back), from which a lease is counted. */

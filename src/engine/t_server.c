@@ -976,6 +976,49 @@ static void debug_digest_value(cmd_call *c)
     }
 }
 
+/* Redis's getPositiveLongFromObjectOrReply: 0 counts as positive. */
+static int arg_nonneg(cmd_call *c, int i, long long *out)
+{
+    if (str_to_ll(c->argv[i].ptr, c->argv[i].len, out) && *out >= 0) return 1;
+    reply_error(c->out, "ERR value is out of range, must be positive");
+    return 0;
+}
+
+/* DEBUG POPULATE count [prefix [size]]: keys prefix:0 .. prefix:count-1
+ * ("key" by default) holding "value:N", cut or padded with zero bytes to
+ * size bytes when size is given.  Keys that exist are left alone.  The
+ * command is logged as it is: given the dataset, it always does the same. */
+static void debug_populate(cmd_call *c)
+{
+    long long count, size = 0;
+    if (!arg_nonneg(c, 2, &count) || (c->argc == 5 && !arg_nonneg(c, 4, &size))) return;
+    cairn_engine *e = c->e;
+    const char *refused = e->write_error ? e->write_error : e->repl_refuse_write;
+    if (refused && !(c->s->flags & SESS_LOADER)) {
+        reply_error(c->out, refused);
+        return;
+    }
+    cslice prefix = c->argc >= 4 ? c->argv[3] : (cslice){"key", 3};
+    dstr key = dstr_with_cap(prefix.len + 24);
+    dstr val = dstr_with_cap(size > 32 ? (size_t)size : 32);
+    for (long long i = 0; i < count; i++) {
+        dstr_set_len(key, 0);
+        key = dstr_catfmt(dstr_cat(key, prefix.ptr, prefix.len), ":%lld", i);
+        cslice k = {key, dstr_len(key)};
+        if (lookup_write(c, &k)) continue;
+        dstr_set_len(val, 0);
+        val = dstr_catfmt(val, "value:%lld", i);
+        if (size > (long long)dstr_len(val))
+            val = dstr_grow_zero(val, (size_t)size);
+        else if (size)
+            dstr_set_len(val, (size_t)size);
+        if (db_add(c, c->db, &k, obj_new_keyed_string(&k, -1, val, dstr_len(val)))) c->dirty++;
+    }
+    dstr_free(key);
+    dstr_free(val);
+    reply_ok(c->out);
+}
+
 static void debug_help(cmd_call *c)
 {
     static const char *const help[] = {
@@ -988,6 +1031,9 @@ static void debug_help(cmd_call *c)
         "    Output a hex signature of the values of all the specified keys.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create string keys <prefix>:0 to <prefix>:<count-1> (prefix 'key') that do not",
+        "    exist yet, each holding value:<num>, cut or zero-padded to <size> bytes.",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1008,6 +1054,8 @@ static void debug_command(cmd_call *c)
         debug_object(c);
     } else if (c->argc == 3 && arg_is(c, 1, "sleep")) {
         debug_sleep(c);
+    } else if (c->argc >= 3 && c->argc <= 5 && arg_is(c, 1, "populate")) {
+        debug_populate(c);
     } else if (c->argc == 2 && arg_is(c, 1, "digest")) {
         debug_digest(c);
     } else if (arg_is(c, 1, "digest-value")) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,6 +83,25 @@ int make_dir(const char *path)
         return -1;
     }
     return 0;
+}
+
+int make_dir_path(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof(buf)) {
+        errno = len ? ENAMETOOLONG : ENOENT;
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        int rc = make_dir(buf);
+        *p = '/';
+        if (rc != 0) return -1;
+    }
+    return make_dir(buf);
 }
 
 static int open_retry(const char *path, int flags)

@@ -28,6 +28,8 @@ int sync_fd(int fd);
 int sync_dir(const char *path);
 /* Create dir (one level) with DIR_MODE if it does not exist. */
 int make_dir(const char *path);
+/* make_dir for path and every missing parent (mkdir -p). */
+int make_dir_path(const char *path);
 /* Open for appending / creating with FILE_MODE and O_CLOEXEC. */
 int open_append(const char *path);
 int open_create_trunc(const char *path);

@@ -171,6 +171,7 @@ static int node_config(const member_config *cfg, repl_node_config *nc, char *err
     snprintf(nc->group_name, sizeof(nc->group_name), "%s",
              cfg->group_name ? cfg->group_name : "cairn");
     int tick = cfg->tick_ms > 0 ? cfg->tick_ms : 20;
+    nc->tick_ms = tick;
     nc->election_ticks = 500 / tick > 2 ? 500 / tick : 2;
     nc->heartbeat_ticks = nc->election_ticks / 8 > 0 ? nc->election_ticks / 8 : 1;
     if (lease_config(cfg, tick, nc, err, errlen) != 0) return -1;

@@ -310,6 +310,22 @@ static size_t members_of(const repl_node *n, const repl_peer **out, int *voter)
     return k;
 }
 
+/* On the leader: has node id answered within an election timeout?  A
+ * replica that has not is what Redis calls disconnected: not counted in
+ * connected_slaves or ROLE, and s_down to Sentinel clients, which then
+ * send it no reads. */
+static int peer_up(const repl_node *n, uint64_t id)
+{
+    return raft_peer_silence(n->r, id) <= (uint64_t)n->cfg.election_ticks;
+}
+
+/* Milliseconds since the leader last heard from node id. */
+static long long peer_silence_ms(const repl_node *n, uint64_t id)
+{
+    uint64_t t = raft_peer_silence(n->r, id);
+    return t == UINT64_MAX ? -1 : (long long)(t * (uint64_t)n->cfg.tick_ms);
+}
+
 /* A leader makes a learner a voter once it holds what is committed, give
  * or take PROMOTE_SLACK entries (a node under write load is always a
  * little behind). */
@@ -1291,11 +1307,11 @@ static void role_command(repl_node *n, cmd_call *c)
         const repl_peer *mem[RAFT_MAX_PEERS];
         size_t k = members_of(n, mem, NULL), others = 0;
         for (size_t i = 0; i < k; i++)
-            others += mem[i]->id != n->cfg.id;
+            others += mem[i]->id != n->cfg.id && peer_up(n, mem[i]->id);
         reply_array_len(c->out, (long)others);
         for (size_t i = 0; i < k; i++) {
             const repl_peer *p = mem[i];
-            if (p->id == n->cfg.id) continue;
+            if (p->id == n->cfg.id || !peer_up(n, p->id)) continue;
             char port[16];
             snprintf(port, sizeof(port), "%d", p->port);
             reply_array_len(c->out, 3);
@@ -1410,23 +1426,26 @@ static void sentinel_replicas(repl_node *n, rbuf *out)
         snprintf(name, sizeof(name), "%s:%d", p->host, p->port);
         snprintf(port, sizeof(port), "%d", p->port);
         node_runid(n, p->id, runid, sizeof(runid));
+        /* only the leader hears from every node: elsewhere all look up */
+        long long silent = peer_silence_ms(n, p->id);
+        int down = silent >= 0 && !peer_up(n, p->id);
         reply_map_len(out, 21);
         field(out, "name", name);
         field(out, "ip", p->host);
         field(out, "port", port);
         field(out, "runid", runid);
-        field(out, "flags", "slave");
+        field(out, "flags", down ? "slave,s_down,disconnected" : "slave");
         field_int(out, "link-pending-commands", 0);
         field_int(out, "link-refcount", 1);
         field_int(out, "last-ping-sent", 0);
-        field_int(out, "last-ok-ping-reply", 0);
-        field_int(out, "last-ping-reply", 0);
+        field_int(out, "last-ok-ping-reply", silent > 0 ? silent : 0);
+        field_int(out, "last-ping-reply", silent > 0 ? silent : 0);
         field_int(out, "down-after-milliseconds", 1000);
         field_int(out, "info-refresh", 0);
         field(out, "role-reported", "slave");
         field_int(out, "role-reported-time", 0);
-        field_int(out, "master-link-down-time", 0);
-        field(out, "master-link-status", "ok");
+        field_int(out, "master-link-down-time", down ? silent : 0);
+        field(out, "master-link-status", down ? "err" : "ok");
         field(out, "master-host", lp->host);
         field_int(out, "master-port", lp->port);
         field_int(out, "slave-priority", 100);
@@ -1572,16 +1591,17 @@ void repl_node_info(repl_node *n, dstr *out)
     const repl_peer *mem[RAFT_MAX_PEERS];
     size_t nmem = members_of(n, mem, NULL), others = 0;
     for (size_t i = 0; i < nmem; i++)
-        others += mem[i]->id != n->cfg.id;
+        others += mem[i]->id != n->cfg.id && peer_up(n, mem[i]->id);
     if (leading) {
         s = dstr_catfmt(s, "connected_slaves:%zu\r\n", others);
         int k = 0;
         for (size_t i = 0; i < nmem; i++) {
             const repl_peer *p = mem[i];
-            if (p->id == n->cfg.id) continue;
+            if (p->id == n->cfg.id || !peer_up(n, p->id)) continue;
             uint64_t match = raft_get_match(r, p->id);
-            s = dstr_catfmt(s, "slave%d:ip=%s,port=%d,state=online,offset=%llu,lag=0\r\n", k++,
-                            p->host, p->port, (unsigned long long)match);
+            s = dstr_catfmt(s, "slave%d:ip=%s,port=%d,state=online,offset=%llu,lag=%lld\r\n", k++,
+                            p->host, p->port, (unsigned long long)match,
+                            peer_silence_ms(n, p->id) / 1000);
         }
     } else {
         const repl_peer *lead = peer_of(n, raft_get_leader(r));

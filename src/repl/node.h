@@ -56,6 +56,7 @@ typedef struct repl_node_config {
      * address book (members.h), kept up to date as the group changes. */
     repl_peer peers[RAFT_MAX_PEERS];
     int joining;
+    int tick_ms;
     int election_ticks;
     int heartbeat_ticks;
     /* How reads are served (raft-reads): REPL_READS_*.  With leases, a

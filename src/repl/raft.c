@@ -46,6 +46,7 @@ typedef struct progress {
     uint64_t read_acked;  /* highest read round this peer confirmed */
     uint64_t sent_commit; /* highest commit index sent to this peer */
     uint64_t ack_tick;    /* send tick of the newest heartbeat it acked */
+    uint64_t heard;       /* tick of its last reply (leader) */
     inflight *infl;       /* ring of max_inflight_msgs */
     size_t in_start, in_count, in_bytes;
     /* snapshot state: the snapshot being sent, the next byte to send, the
@@ -541,6 +542,7 @@ static void reset(raft *r, uint64_t term)
         p->read_acked = 0;
         p->sent_commit = 0;
         p->ack_tick = 0;
+        p->heard = r->ticks;
         pr_become_probe(r, p);
         if (p->id == r->id) p->match = r->stable;
     }
@@ -995,6 +997,15 @@ int raft_change_conf(raft *r, int op, uint64_t id, uint64_t *index, uint64_t *te
 
 void raft_get_conf(const raft *r, raft_conf *out) { *out = r->conf; }
 
+uint64_t raft_peer_silence(const raft *r, uint64_t id)
+{
+    if (r->role != RAFT_LEADER) return UINT64_MAX;
+    if (id == r->id) return 0;
+    for (size_t i = 0; i < N_SLOTS; i++)
+        if (r->prs[i].member != M_NONE && r->prs[i].id == id) return r->ticks - r->prs[i].heard;
+    return UINT64_MAX;
+}
+
 uint64_t raft_peer_match(const raft *r, uint64_t id)
 {
     for (size_t i = 0; i < N_SLOTS; i++)
@@ -1182,6 +1193,7 @@ static void handle_snap(raft *r, const raft_msg *m)
 static void handle_snap_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
+    p->heard = r->ticks;
     if (p->state != PR_SNAPSHOT || m->index != p->snap_index) return;
     uint64_t off = m->offset <= r->snap.size ? m->offset : 0;
     if (!m->reject) {
@@ -1215,6 +1227,7 @@ static uint64_t find_conflict_by_term(const raft *r, uint64_t index, uint64_t te
 static void handle_append_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
+    p->heard = r->ticks;
     if (m->reject) {
         if (p->state == PR_SNAPSHOT) return; /* stale */
         if (p->state == PR_REPLICATE) {
@@ -1298,6 +1311,7 @@ static void handle_vote_resp(raft *r, const raft_msg *m)
 static void handle_heartbeat_resp(raft *r, const raft_msg *m, progress *p)
 {
     p->recent_active = 1;
+    p->heard = r->ticks;
     p->probe_sent = 0;
     /* chunks or their acks may be lost: with no ack over a whole
      * heartbeat interval, send the first unacknowledged chunk again (its

@@ -356,6 +356,10 @@ int raft_change_conf(raft *r, int op, uint64_t id, uint64_t *index, uint64_t *te
 void raft_get_conf(const raft *r, raft_conf *out);
 /* Leader: the highest index known to be on node id (0 if unknown). */
 uint64_t raft_peer_match(const raft *r, uint64_t id);
+/* Leader: ticks since node id last answered a message (since the leader
+ * was elected if it has not yet); UINT64_MAX when not leading or id is not
+ * a member.  0 for the leader itself. */
+uint64_t raft_peer_silence(const raft *r, uint64_t id);
 int raft_conf_has_voter(const raft_conf *c, uint64_t id);
 int raft_conf_has_learner(const raft_conf *c, uint64_t id);
 /* The data of a RAFT_ENTRY_CONF: encode returns the length written to

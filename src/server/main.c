@@ -17,6 +17,7 @@
 #include "../engine/config.h"
 #include "../engine/evict.h"
 #include "../engine/latency.h"
+#include "../log/fileio.h"
 #include "cairn.h"
 #include "server.h"
 
@@ -538,7 +539,14 @@ static int open_data_dir(cairn_server *srv)
 {
     cairn_config *cfg = &srv->engine->cfg;
     char cwd[PATH_MAX], err[1024];
-    if (chdir(cfg->dir) != 0 || !getcwd(cwd, sizeof(cwd))) {
+    /* Redis stops on a missing directory; a new node's empty directory
+     * (a first start, a replaced machine) is created instead. */
+    int rc = chdir(cfg->dir);
+    if (rc != 0 && errno == ENOENT && make_dir_path(cfg->dir) == 0) {
+        server_log(srv, LL_NOTICE, "Created the data directory '%s'", cfg->dir);
+        rc = chdir(cfg->dir);
+    }
+    if (rc != 0 || !getcwd(cwd, sizeof(cwd))) {
         server_log(srv, LL_WARNING, "Can't chdir to '%s': %s", cfg->dir, strerror(errno));
         return -1;
     }

@@ -216,3 +216,28 @@ def test_digest_of_many_keys_whatever_order(pair):
     assert digest(ra) == digest(rb)
     rb.hset("h1", "f1", "other")
     assert digest(ra) != digest(rb)
+
+
+def test_debug_populate(r):
+    """DEBUG POPULATE count [prefix [size]], as Redis 7.0."""
+    assert r.execute_command("DEBUG", "POPULATE", 3) in (True, "OK")
+    assert sorted(r.keys("*")) == ["key:0", "key:1", "key:2"]
+    assert r.get("key:2") == "value:2"
+    r.execute_command("DEBUG", "POPULATE", 2, "pre", 10)
+    assert r.get("pre:1") == "value:1\0\0\0"
+    r.execute_command("DEBUG", "POPULATE", 1, "cut", 3)
+    assert r.get("cut:0") == "val"
+    r.execute_command("DEBUG", "POPULATE", 1, "zero", 0)
+    assert r.get("zero:0") == "value:0"
+    # existing keys are left alone
+    r.set("key:4", "mine")
+    r.execute_command("DEBUG", "POPULATE", 6)
+    assert r.get("key:4") == "mine" and r.get("key:5") == "value:5"
+    assert r.dbsize() == 10
+    r.execute_command("DEBUG", "POPULATE", 0)
+    for bad in ([-1], ["abc"], [1, "x", -5]):
+        with pytest.raises(redis.ResponseError, match="value is out of range, must be positive"):
+            r.execute_command("DEBUG", "POPULATE", *bad)
+    for arity in ([], [1, "a", 2, "c"]):
+        with pytest.raises(redis.ResponseError, match="(?i)wrong number of arguments for 'populate'"):
+            r.execute_command("DEBUG", "POPULATE", *arity)

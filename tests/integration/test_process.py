@@ -213,6 +213,33 @@ def test_bad_config_line_fails_startup(launch):
 
 
 @pytest.mark.cairn_only
+def test_missing_data_directory_is_created(launch):
+    """Redis stops on a missing `dir`; Cairn creates it (a new node's first
+    start), but still stops on one it cannot create."""
+    port = free_port()
+    p = launch("--port", str(port), "--bind", "127.0.0.1", "--dir", "data/node-1", port=port)
+    p.wait_tcp()
+    assert p.client().set("k", "v")
+    assert os.path.isdir(os.path.join(p.dir, "data", "node-1"))
+    assert "Created the data directory 'data/node-1'" in p.output()
+    port = free_port()
+    with open(os.path.join(p.dir, "file"), "w"):
+        pass
+    q = launch("--port", str(port), "--dir", os.path.join(p.dir, "file", "sub"), port=port)
+    assert q.wait_exit() not in (0, None)
+    assert "Can't chdir to" in q.output()
+    # an existing relative directory is entered once (each Proc runs in a
+    # temp dir of its own: this one's is a sibling of p's)
+    os.mkdir(os.path.join(p.dir, "data", "node-2"))
+    rel = os.path.join("..", os.path.basename(p.dir), "data", "node-2")
+    port = free_port()
+    r = launch("--port", str(port), "--bind", "127.0.0.1", "--dir", rel, port=port)
+    r.wait_tcp()
+    assert r.client().ping()
+    assert "Created the data directory" not in r.output()
+
+
+@pytest.mark.cairn_only
 def test_bad_config_line_message(launch):
     port = free_port()
     p = launch(config=base_config(port) + "timeout abc\n", port=port)

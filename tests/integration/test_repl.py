@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from conftest import RawConn
-from raftgroup import Group, History, Writer, check_acked, dataset, followers
+from raftgroup import Group, History, Writer, check_acked, dataset, followers, wait_for
 from raftgroup import group  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.cairn_only
@@ -283,6 +283,47 @@ def test_restart_of_whole_group_keeps_the_data(group):
             assert c.get("x") == "y"
     group.wait_same_digest(group.nodes)
     assert os.path.isdir(os.path.join(lead.dir, "raft"))
+
+
+def test_a_dead_follower_is_reported_down(group):
+    """The leader reports only the replicas it hears from, as Redis
+    reports its connected replicas: a dead follower leaves connected_slaves
+    and ROLE, and Sentinel clients see it s_down and send it no reads."""
+    from redis.sentinel import Sentinel
+    lead = group.leader()
+    dead, live = followers(group, lead)
+    s = Sentinel([(lead.host, lead.port)], socket_timeout=2)
+    assert sorted(s.discover_slaves("cairn")) == sorted([(dead.host, dead.port),
+                                                        (live.host, live.port)])
+    dead.kill()
+    wait_for("the leader to count one replica", lambda: lead.info()["connected_slaves"] == 1)
+    info = lead.info()
+    assert info["slave0"]["port"] == live.port and "slave1" not in info
+    with lead.client() as c:
+        assert [int(r[1]) for r in c.execute_command("ROLE")[2]] == [live.port]
+        flags = {int(r["port"]): r["flags"]
+                 for r in c.sentinel_slaves("cairn")}
+    assert flags == {live.port: "slave", dead.port: "slave,s_down,disconnected"}
+    assert s.discover_slaves("cairn") == [(live.host, live.port)]
+    dead.start()
+    wait_for("the restarted follower to be counted", lambda: lead.info()["connected_slaves"] == 2)
+
+
+def test_debug_populate_is_replicated(group):
+    """DEBUG POPULATE writes: the leader logs it, every node applies it; a
+    follower refuses it as a write."""
+    lead = group.leader()
+    with lead.client() as c:
+        c.set("key:3", "mine")
+        assert c.execute_command("DEBUG", "POPULATE", 1000, "key", 16)
+        assert c.dbsize() == 1000 and c.get("key:3") == "mine"
+    f = followers(group, lead)[0]
+    with f.client() as c:
+        with pytest.raises(redis.ReadOnlyError):
+            c.execute_command("DEBUG", "POPULATE", 10, "other")
+    group.wait_same_digest(group.nodes)
+    with f.client() as c:
+        assert c.get("key:999") == "value:999" + "\0" * 7 and c.dbsize() == 1000
 
 
 def test_wait_counts_replicas(group):

@@ -40,7 +40,8 @@ local from, to = tonumber(ARGV[1]), tonumber(ARGV[2])
 for i = from, to - 1 do
   local k, m = 'k' .. i, i % 10
   if m < 4 then
-    if i % 2 == 0 then redis.call('SET', k, i) else redis.call('SET', k, 'value-' .. string.format('%010d', i)) end
+    if i % 2 == 0 then redis.call('SET', k, i)
+    else redis.call('SET', k, 'value-' .. string.format('%010d', i)) end
   elseif m == 4 then
     redis.call('HSET', k, 'f1', i, 'f2', 'b', 'f3', 'cc', 'f4', 'ddd', 'f5', i + 1)
   elseif m == 5 then

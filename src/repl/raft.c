@@ -713,8 +713,8 @@ static raft_msg *send_chunk(raft *r, progress *p, uint64_t off)
  * order and acknowledges each; a chunk out of order is refused with the
  * offset it holds, and the leader goes back there (once: the refusals of
  * the other chunks sent before it went back are ignored); with no ack over
- * a heartbeat interval, the first unacknowledged chunk is sent again.  The caller fills the chunks'
- * bytes when it sends them. */
+ * a heartbeat interval, the first unacknowledged chunk is sent again.  The
+ * caller fills the chunks' bytes when it sends them. */
 static void send_snapshot(raft *r, progress *p)
 {
     if (p->state != PR_SNAPSHOT || p->snap_index != r->snap.index) {

@@ -113,7 +113,11 @@ typedef struct cairn_options {
     /* Extra configuration as name/value pairs, as they would appear in a
      * redis.conf file: {"maxmemory", "100mb", "hz", "20", NULL}.  The list
      * ends with a NULL name.  NULL (the default) for none.  Applied at
-     * startup, so parameters that CONFIG SET refuses may be set here. */
+     * startup, after the fields of this structure, so parameters that
+     * CONFIG SET refuses may be set here.  The names are cairn-server's,
+     * its own settings included (raft-*, masterauth, tls-*, bind, ...:
+     * docs/embedding.md); those of the server's process only (port,
+     * daemonize, logfile, ...) fail the open with CAIRN_ERROR. */
     const char *const *config;
     /* With a dir: when a write's log entry must reach the disk, as Redis's
      * appendfsync.  CAIRN_SYNC_DEFAULT keeps the configuration's
@@ -124,9 +128,12 @@ typedef struct cairn_options {
      * the handle is a member of a Raft group, as cairn-server is with
      * raft-id and raft-peers, and the groups may mix both.  raft_peers
      * uses raft-peers's syntax, "1@10.0.0.1:7001,2@10.0.0.2:7002,...",
-     * this node included: the handle listens on its own entry's address
-     * for the other nodes (and for Redis clients), on a thread of its own.
-     * raft_id 0, the default, is a standalone store. */
+     * this node included: the handle listens on its own entry's port (on
+     * the addresses of `bind` in `config`, else that entry's host) for the
+     * other nodes (and for Redis clients), on a thread of its own.
+     * raft_id 0, the default, is a standalone store.  raft_id, raft_peers
+     * and raft_secret are shorthands for `config`'s raft-id, raft-peers
+     * and raft-secret. */
     int raft_id;
     /* The longest cairn_command() waits for the group (a write to commit,
      * a follower's read round, the leader's reply to a forwarded write)

@@ -498,6 +498,14 @@ static long param_find(cairn_engine *e, const char *name, size_t len)
     return -1;
 }
 
+/* Why the host refuses parameter d (config_refused), in err; NULL if it
+ * takes it. */
+static const char *host_refuses(cairn_engine *e, const config_def *d, char *err, size_t errlen)
+{
+    if (!e->host || !e->host->config_refused) return NULL;
+    return e->host->config_refused(e->host_priv, d, err, errlen) ? err : NULL;
+}
+
 /* A compat parameter whose name a real one has taken: never seen. */
 static int param_shadowed(cairn_engine *e, size_t i)
 {
@@ -1066,6 +1074,7 @@ const char *config_set(cairn_engine *e, const char *name, const char *value, int
         return err_buf;
     }
     param p = param_at(e, (size_t)i);
+    if (host_refuses(e, p.d, err_buf, err_len)) return err_buf;
     if ((p.d->flags & CF_IMMUTABLE) && !startup) {
         set_err(err_buf, err_len, "can't set immutable config");
         return err_buf;
@@ -1160,7 +1169,8 @@ static const char *load_directive(cairn_engine *e, dstr *argv, int argc, char *e
     long i = param_find(e, argv[0], dstr_len(argv[0]));
     if (i >= 0) {
         param p = param_at(e, (size_t)i);
-        const char *msg = set_directive(&p, argv, argc, err, errlen);
+        const char *msg = host_refuses(e, p.d, err, errlen);
+        if (!msg) msg = set_directive(&p, argv, argc, err, errlen);
         if (msg) return msg;
         if (p.d->apply) p.d->apply(e);
         warn_compat(e, p.d);
@@ -1466,12 +1476,14 @@ static void config_get_command(cmd_call *c)
     size_t n = param_count(e), count = 0;
     cslice *shown = cm_calloc(2 * n, sizeof(*shown));
     size_t *order = cm_malloc(2 * n * sizeof(*order));
+    char why[256];
 
     for (int i = 2; i < c->argc; i++) {
         const cslice *pat = &c->argv[i];
         if (!has_glob_chars(pat)) {
             long found = param_find(e, pat->ptr, pat->len);
-            if (found < 0) continue;
+            if (found < 0 || host_refuses(e, param_at(e, (size_t)found).d, why, sizeof(why)))
+                continue;
             size_t idx = (size_t)found;
             if (!slice_is(pat, param_at(e, idx).d->name)) idx += n;
             if (!shown[idx].ptr) {
@@ -1483,7 +1495,8 @@ static void config_get_command(cmd_call *c)
         for (size_t j = 0; j < 2 * n; j++) {
             const char *name = config_slot_name(e, j, n);
             if (!name || shown[j].ptr || param_shadowed(e, j % n) ||
-                !glob_match(pat->ptr, pat->len, name, strlen(name), 1))
+                !glob_match(pat->ptr, pat->len, name, strlen(name), 1) ||
+                host_refuses(e, param_at(e, j % n).d, why, sizeof(why)))
                 continue;
             shown[j] = (cslice){name, strlen(name)};
             order[count++] = j;
@@ -1516,6 +1529,7 @@ static int config_set_check(cmd_call *c, int n, param *params)
 {
     int unknown = -1, bad = -1;
     const char *errstr = NULL;
+    char why[256];
     for (int i = 0; i < n && bad < 0; i++) {
         const cslice *name = &c->argv[2 + 2 * i];
         long found = param_find(c->e, name->ptr, name->len);
@@ -1524,7 +1538,9 @@ static int config_set_check(cmd_call *c, int n, param *params)
             break;
         }
         params[i] = param_at(c->e, (size_t)found);
-        if (params[i].d->flags & CF_IMMUTABLE) {
+        if ((errstr = host_refuses(c->e, params[i].d, why, sizeof(why)))) {
+            bad = 2 + 2 * i;
+        } else if (params[i].d->flags & CF_IMMUTABLE) {
             errstr = "can't set immutable config";
             bad = 2 + 2 * i;
         } else if ((params[i].d->flags & CF_PROTECTED) &&

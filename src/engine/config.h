@@ -186,6 +186,7 @@ enum {
     CF_PROTECTED = 1 << 6,      /* CONFIG SET only if enable-protected-configs allows */
     CF_SENSITIVE = 1 << 7,      /* a secret: the warning about it never shows the value */
     CF_VOLATILE = 1 << 8,       /* CONFIG SET tells the host even of the same value (files) */
+    CF_SERVER_ONLY = 1 << 9,    /* acts on the cairn-server process only (its port, its log) */
 };
 
 typedef struct cfg_enum {

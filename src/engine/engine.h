@@ -168,6 +168,12 @@ typedef struct cairn_host_ops {
      * pattern) and apply them with config_load_string().  Returns 0, or
      * -1 with the message in *err (the caller frees it). */
     int (*config_include)(void *priv, const char *path, dstr *err);
+    /* A parameter of the host's table that this host does not have (an
+     * embedded store has no port or log file of cairn-server's): 1 with
+     * the reason in why, else 0.  Setting it -- from a file, the options
+     * or CONFIG SET -- fails with that reason; CONFIG GET does not show
+     * it.  NULL: every parameter is the host's. */
+    int (*config_refused)(void *priv, const config_def *d, char *why, size_t len);
     /* A parked session was served, timed out or unblocked: its reply is in
      * s->out and it may run its next command.  Called from inside
      * engine_execute() of another session: the host must only note it. */

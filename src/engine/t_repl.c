@@ -1,7 +1,8 @@
 /* t_repl.c -- ROLE, WAIT, REPLICAOF, RAFT and SENTINEL.
  *
  * Replication is the host's (src/repl/node.c, driven by cairn-server):
- * these entries put its commands in the one command table and hand each
+ * these entries put its commands (and FAILOVER, a leadership transfer
+ * there) in the one command table and hand each
  * call to host->repl_cmd.  A host that is no replicated node (a
  * standalone server, an embedded store) declines, and the engine answers
  * as a Redis master without replicas. */
@@ -32,6 +33,12 @@ static void wait_command(cmd_call *c)
         return;
     }
     reply_int(c->out, 0);
+}
+
+static void failover_command(cmd_call *c)
+{
+    if (host_repl(c)) return;
+    reply_error(c->out, "ERR FAILOVER requires connected replicas.");
 }
 
 /* REPLICAOF and SLAVEOF: only a server can connect to a master. */
@@ -81,6 +88,15 @@ const cmd_def repl_commands[] = {
      .since = "3.0.0",
      .summary = "Wait for the synchronous replication of all the write commands sent in the "
                 "context of the current connection",
+     .complexity = "O(1)"},
+    {.name = "failover",
+     .proc = failover_command,
+     .arity = -1,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE,
+     .acl = ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
+     .group = "server",
+     .since = "6.2.0",
+     .summary = "Start a coordinated failover between this server and one of its replicas",
      .complexity = "O(1)"},
     {.name = "replicaof",
      .proc = replicaof_command,

@@ -36,6 +36,7 @@
 #include "../log/clock.h"
 #include "../log/fileio.h"
 #include "../log/persist.h"
+#include "../net/host_config.h"
 #include "embed_node.h"
 #include "reply_tree.h"
 
@@ -66,6 +67,10 @@ struct cairn {
     wall_clock wall;      /* command time: never goes backwards */
     persist *persist;     /* the directory's log and snapshots, or NULL */
     embed_node *node;     /* a member of a Raft group (embed_node.h), or NULL */
+    /* The settings a cairn-server has beside the engine's (bind, tls-*,
+     * raft-*, masterauth, ...): the same table (host_config.h), of which
+     * a member acts on those that are not CF_SERVER_ONLY. */
+    host_config hcfg;
     /* Pub/sub messages for the session (its s->out), RESP3 push frames,
      * and the decoded ones cairn_next_message() hands out, oldest at
      * pending[pending_head]. */
@@ -277,7 +282,30 @@ static void embed_script_log(void *priv, int level, const char *msg)
     if (db->log_handler && level >= db->log_level) db->log_handler(db->log_priv, level, msg);
 }
 
+static void *embed_config_base(void *priv)
+{
+    cairn *db = priv;
+    return &db->hcfg;
+}
+
+/* The settings of cairn-server's process (its port, log file, supervisor,
+ * ...) mean nothing in a library: refused, never silently ignored. */
+static int embed_config_refused(void *priv, const config_def *d, char *why, size_t len)
+{
+    (void)priv;
+    if (!(d->flags & CF_SERVER_ONLY)) return 0;
+    snprintf(why, len,
+             "'%s' is a cairn-server setting that an embedded store does not have (a member "
+             "listens on its raft-peers address, on the addresses of bind)",
+             d->name);
+    return 1;
+}
+
 static const cairn_host_ops embed_host_ops = {
+    .config_defs = host_config_defs,
+    .config_count = HOST_CONFIG_COUNT,
+    .config_base = embed_config_base,
+    .config_refused = embed_config_refused,
     .log = embed_script_log,
     .sleep_us = embed_sleep_us,
     .pushed = embed_pushed,
@@ -288,6 +316,10 @@ static const cairn_host_ops embed_host_ops = {
  * BGREWRITEAOF run in the foreground: a library must not fork its host
  * application. */
 static const cairn_host_ops embed_persist_host_ops = {
+    .config_defs = host_config_defs,
+    .config_count = HOST_CONFIG_COUNT,
+    .config_base = embed_config_base,
+    .config_refused = embed_config_refused,
     .log = embed_script_log,
     .sleep_us = embed_sleep_us,
     .persist_cmd = embed_persist_cmd,
@@ -401,9 +433,7 @@ static int open_node(cairn *db, const cairn_options *opts, const char *real)
 {
     char path[PATH_MAX + 8], err[CAIRN_ERRMSG_MAX];
     snprintf(path, sizeof(path), "%s/raft", real);
-    embed_node_config cfg = {.id = (uint64_t)opts->raft_id,
-                             .peers = opts->raft_peers,
-                             .secret = opts->raft_secret,
+    embed_node_config cfg = {.cfg = &db->hcfg,
                              .dir = path,
                              .timeout_ms =
                                  opts->raft_timeout_ms > 0 ? opts->raft_timeout_ms : 5000};
@@ -418,18 +448,76 @@ static int open_node(cairn *db, const cairn_options *opts, const char *real)
     return CAIRN_OK;
 }
 
-static int check_raft_options(cairn *db, const cairn_options *opts)
+/* Set one parameter at start-up; CAIRN_OK or the error recorded on db,
+ * naming what set it. */
+static int set_config(cairn *db, cairn_engine *e, const char *what, const char *name,
+                      const char *value)
 {
-    if (!opts->raft_id && !opts->raft_peers) return CAIRN_OK;
-    if (opts->raft_id <= 0 || !opts->raft_peers || !opts->raft_peers[0])
-        return set_error(db, CAIRN_MISUSE,
-                         "cairn_options: raft_id (> 0) and raft_peers go together");
-    if (!opts->dir)
-        return set_error(db, CAIRN_MISUSE,
-                         "cairn_options: a member of a Raft group needs a dir for its log");
-    if (opts->raft_timeout_ms < 0)
-        return set_error(db, CAIRN_MISUSE, "cairn_options.raft_timeout_ms must not be negative");
-    return CAIRN_OK;
+    char err[CAIRN_ERRMSG_MAX];
+    if (config_set(e, name, value, 1, err, sizeof(err)) == NULL) return CAIRN_OK;
+    return set_error(db, CAIRN_ERROR, "%s: '%s': %s", what, name, err);
+}
+
+/* The configuration, in order: the defaults of a store (which the
+ * options and `config` may override), the fields of opts, `config`, and
+ * `sync`.  The fields are shorthands for parameters of the table. */
+static int configure(cairn *db, cairn_engine *e, const cairn_options *opts)
+{
+    char num[16];
+    /* A store with a directory logs by default and takes no snapshots
+     * unless asked.  A member snapshots its log only if asked (it would
+     * write them on its own thread: a library does not fork its host),
+     * and listens on its host in raft-peers unless bind says otherwise. */
+    static const char *const defaults[] = {
+        "raft-snapshot-entries", "0", "raft-snapshot-bytes", "0", "bind", "", NULL};
+    static const char *const dir_defaults[] = {"appendonly", "yes", "save", "", NULL};
+    int rc = CAIRN_OK;
+    for (const char *const *kv = defaults; rc == CAIRN_OK && kv[0]; kv += 2)
+        rc = set_config(db, e, "default", kv[0], kv[1]);
+    for (const char *const *kv = dir_defaults; rc == CAIRN_OK && opts->dir && kv[0]; kv += 2)
+        rc = set_config(db, e, "default", kv[0], kv[1]);
+    if (rc == CAIRN_OK && opts->databases > 0) {
+        snprintf(num, sizeof(num), "%d", opts->databases);
+        rc = set_config(db, e, "cairn_options.databases", "databases", num);
+    }
+    if (rc == CAIRN_OK && opts->raft_id > 0) {
+        snprintf(num, sizeof(num), "%d", opts->raft_id);
+        rc = set_config(db, e, "cairn_options.raft_id", "raft-id", num);
+    }
+    if (rc == CAIRN_OK && opts->raft_peers)
+        rc = set_config(db, e, "cairn_options.raft_peers", "raft-peers", opts->raft_peers);
+    if (rc == CAIRN_OK && opts->raft_secret)
+        rc = set_config(db, e, "cairn_options.raft_secret", "raft-secret", opts->raft_secret);
+    for (const char *const *kv = opts->config; rc == CAIRN_OK && kv && kv[0]; kv += 2) {
+        if (!kv[1])
+            return set_error(db, CAIRN_MISUSE, "cairn_options.config: '%s' has no value", kv[0]);
+        rc = set_config(db, e, "cairn_options.config", kv[0], kv[1]);
+    }
+    static const char *const sync_names[] = {NULL, "always", "everysec", "no"};
+    if (rc == CAIRN_OK && opts->sync != CAIRN_SYNC_DEFAULT)
+        rc = set_config(db, e, "cairn_options.sync", "appendfsync", sync_names[opts->sync]);
+    return rc;
+}
+
+/* Is the configured store a member of a Raft group (raft-id and
+ * raft-peers, as a server's)?  1, 0, or -1 with the error recorded. */
+static int is_member(cairn *db, const cairn_options *opts)
+{
+    const host_config *h = &db->hcfg;
+    int peers = h->raft_peers && h->raft_peers[0];
+    if (!peers && !h->raft_id) return 0;
+    if (h->raft_id <= 0 || !peers) {
+        set_error(db, CAIRN_MISUSE,
+                  "raft-id (> 0) and raft-peers go together (cairn_options raft_id and "
+                  "raft_peers, or `config`)");
+        return -1;
+    }
+    if (!opts->dir) {
+        set_error(db, CAIRN_MISUSE,
+                  "cairn_options: a member of a Raft group needs a dir for its log");
+        return -1;
+    }
+    return 1;
 }
 
 /* Create the engine from opts.  Returns CAIRN_OK or an error recorded on
@@ -445,8 +533,10 @@ static int open_engine(cairn *db, const cairn_options *opts)
     if (opts->databases < 0)
         return set_error(db, CAIRN_MISUSE, "cairn_options.databases must be positive (got %d)",
                          opts->databases);
-    if (check_raft_options(db, opts) != CAIRN_OK) return CAIRN_MISUSE;
-    int raft = opts->raft_id > 0;
+    if (opts->raft_id < 0)
+        return set_error(db, CAIRN_MISUSE, "cairn_options.raft_id must not be negative");
+    if (opts->raft_timeout_ms < 0)
+        return set_error(db, CAIRN_MISUSE, "cairn_options.raft_timeout_ms must not be negative");
 
     uint8_t seed[32];
     if (make_seed(opts->seed, seed) != 0)
@@ -457,44 +547,23 @@ static int open_engine(cairn *db, const cairn_options *opts)
     /* Whatever opening does to the engine's memory is the engine's
      * (left open on the error paths, which free the engine). */
     engine_mem_enter(e);
-
-    char err[CAIRN_ERRMSG_MAX];
-    /* A store with a directory logs by default and takes no snapshots
-     * unless asked (`config` may say otherwise). */
-    if (opts->dir) {
-        config_set(e, "appendonly", raft ? "no" : "yes", 1, err, sizeof(err));
-        config_set(e, "save", "", 1, err, sizeof(err));
+    /* The host first: its parameters are part of the configuration. */
+    engine_set_host(e, opts->dir ? &embed_persist_host_ops : &embed_host_ops, db);
+    int rc = configure(db, e, opts);
+    int raft = rc == CAIRN_OK ? is_member(db, opts) : -1;
+    /* A member's Raft log is its command log. */
+    if (raft == 1) rc = set_config(db, e, "a member", "appendonly", "no");
+    if (rc != CAIRN_OK || raft < 0) {
+        engine_free(e);
+        return raft < 0 && rc == CAIRN_OK ? CAIRN_MISUSE : rc;
     }
-    if (opts->databases > 0) {
-        char num[16];
-        snprintf(num, sizeof(num), "%d", opts->databases);
-        if (config_set(e, "databases", num, 1, err, sizeof(err)) != NULL) {
-            engine_free(e);
-            return set_error(db, CAIRN_MISUSE, "cairn_options.databases: %s", err);
-        }
-    }
-    for (const char *const *kv = opts->config; kv && kv[0]; kv += 2) {
-        if (!kv[1]) {
-            engine_free(e);
-            return set_error(db, CAIRN_MISUSE, "cairn_options.config: '%s' has no value", kv[0]);
-        }
-        if (config_set(e, kv[0], kv[1], 1, err, sizeof(err)) != NULL) {
-            engine_free(e);
-            return set_error(db, CAIRN_ERROR, "cairn_options.config: '%s': %s", kv[0], err);
-        }
-    }
-
-    static const char *const sync_names[] = {NULL, "always", "everysec", "no"};
-    if (opts->sync != CAIRN_SYNC_DEFAULT)
-        config_set(e, "appendfsync", sync_names[opts->sync], 1, err, sizeof(err));
 
     int64_t now_ms = command_time_us(db) / 1000;
-    engine_set_host(e, opts->dir ? &embed_persist_host_ops : &embed_host_ops, db);
     engine_set_clock(e, clock_mono_ns);
     engine_start(e, now_ms);
     char real[PATH_MAX];
     if (opts->dir) {
-        int rc = open_dir(db, e, opts->dir, raft, real);
+        rc = open_dir(db, e, opts->dir, raft, real);
         if (rc != CAIRN_OK) {
             engine_free(e);
             return rc;
@@ -507,7 +576,7 @@ static int open_engine(cairn *db, const cairn_options *opts)
     rbuf_init(&db->out, 3);
     rbuf_init(&db->msgs, 3);
     db->session.out = &db->msgs;
-    int rc = raft ? open_node(db, opts, real) : CAIRN_OK;
+    rc = raft ? open_node(db, opts, real) : CAIRN_OK;
     engine_mem_leave(e);
     return rc;
 }
@@ -538,6 +607,7 @@ int cairn_open(const cairn_options *opts, cairn **out)
      * which also covers threads that exit while the handle is open. */
     db->have_errkey = pthread_key_create(&db->errkey, NULL) == 0;
     *out = db;
+    config_table_init(host_config_defs, HOST_CONFIG_COUNT, &db->hcfg);
 
     int rc;
     db->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
@@ -587,6 +657,7 @@ void cairn_close(cairn *db)
         cm_free(slot);
         slot = next;
     }
+    config_table_free(host_config_defs, HOST_CONFIG_COUNT, &db->hcfg);
     if (db->have_errkey) pthread_key_delete(db->errkey);
     pthread_mutex_destroy(&db->errlock);
     pthread_mutex_destroy(&db->lock);

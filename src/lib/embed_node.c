@@ -29,7 +29,9 @@ static const char fwd_no_leader[] =
 struct embed_node {
     embed_node_handle h;
     cairn_engine *engine;
+    const host_config *cfg;
     int timeout_ms;
+    int64_t idle_check_ms; /* when clients were last checked for `timeout` */
     uv_loop_t loop;
     net net;
     member m;
@@ -41,6 +43,9 @@ struct embed_node {
     int stop;      /* cairn_close(): the thread winds down */
     int fatal;     /* the node stopped (member_host.fatal) */
     char why[256]; /* why it stopped */
+    /* The last warning logged, for the error of a failed start (no log
+     * handler can be set before cairn_open() returns). */
+    char last_warning[256];
     /* The handle's command in wait (one at a time: cmd_lock). */
     uint64_t wait_pos; /* the position its reply waits for, 0 if none */
     int wait_lost;     /* leadership was lost before that position */
@@ -58,13 +63,13 @@ struct embed_node {
 static void node_log(void *priv, int level, const char *fmt, ...)
 {
     embed_node *n = priv;
-    if (!n->h.ops->log) return;
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    n->h.ops->log(n->h.priv, level, msg);
+    if (level >= LL_WARNING) snprintf(n->last_warning, sizeof(n->last_warning), "%.200s", msg);
+    if (n->h.ops->log) n->h.ops->log(n->h.priv, level, msg);
 }
 
 static void node_fatal(void *priv, const char *why)
@@ -167,7 +172,7 @@ static int host_repl_forward(void *priv, cairn_session *s, int argc, const cslic
 {
     embed_node *n = priv;
     if (!is_handle(n, s)) return member_forward(&n->m, s, argc, argv, local_reply);
-    if (!repl_node_leader(n->m.node)) return 0;
+    if (!n->cfg->raft_follower_proxy || !repl_node_leader(n->m.node)) return 0;
     n->fwd_queued = 1;
     n->fwd_argc = argc;
     n->fwd_argv = argv;
@@ -189,7 +194,41 @@ static void host_seq_done(void *priv, cmd_call *c, rbuf_mark mark)
     member_seq_done(&n->m, c, mark);
 }
 
+/* The handle's settings, and its refusals of cairn-server's own. */
+static void *host_config_base(void *priv)
+{
+    embed_node *n = priv;
+    return n->h.ops->config_base(n->h.priv);
+}
+
+static int host_config_refused(void *priv, const config_def *d, char *why, size_t len)
+{
+    embed_node *n = priv;
+    return n->h.ops->config_refused(n->h.priv, d, why, len);
+}
+
+/* CONFIG SET while the node runs: the handle's own (persistence), then
+ * the node's.  tls-* rebuild the TLS contexts (re-reading the files);
+ * bind and the raft-* settings are read once, when the handle opens. */
+static const char *host_config_changed(void *priv, const char *name)
+{
+    embed_node *n = priv;
+    const char *why = n->h.ops->config_changed ? n->h.ops->config_changed(n->h.priv, name) : NULL;
+    if (why) return why;
+    if (!strcmp(name, "bind"))
+        return "the addresses an embedded member listens on are set when it opens";
+    if (!strncmp(name, "tls-", 4) && strcmp(name, "tls-auth-clients") != 0 &&
+        n->cfg->net.tls.replication && net_tls_configure(&n->net) != 0)
+        return "Unable to update TLS configuration. Check server logs.";
+    return NULL;
+}
+
 static const cairn_host_ops node_host_ops = {
+    .config_defs = host_config_defs,
+    .config_count = HOST_CONFIG_COUNT,
+    .config_base = host_config_base,
+    .config_refused = host_config_refused,
+    .config_changed = host_config_changed,
     .info = host_info,
     .sleep_us = host_sleep_us,
     .log = host_log,
@@ -227,6 +266,13 @@ static void turn(embed_node *n)
         net_flush(&n->net);
     }
     if (n->h.cron) n->h.cron(n->h.priv);
+    /* `timeout`: idle clients closed, checked about once a second as a
+     * server's cron does at its default hz. */
+    int64_t now_ms = clock_mono_ms();
+    if (now_ms - n->idle_check_ms >= 1000) {
+        n->idle_check_ms = now_ms;
+        net_close_idle(&n->net, now_ms, n->cfg->timeout);
+    }
     pthread_cond_broadcast(&n->cond);
 }
 
@@ -369,50 +415,67 @@ int embed_node_settle(embed_node *n, char *err, size_t errlen)
 
 /* ---- open and close ---- */
 
-/* The address this node listens on: its own entry in the peer list. */
-static int own_address(const embed_node_config *cfg, repl_peer *self, char *err, size_t errlen)
+/* This node's own entry in the peer list: the port it listens on. */
+static int own_address(const host_config *cfg, repl_peer *self, char *err, size_t errlen)
 {
-    repl_node_config nc = {.id = cfg->id};
-    if (repl_parse_peers(cfg->peers, &nc, err, errlen) != 0) return -1;
+    repl_node_config nc = {.id = (uint64_t)cfg->raft_id};
+    if (repl_parse_peers(cfg->raft_peers, &nc, err, errlen) != 0) return -1;
     for (size_t i = 0; i < nc.n_peers; i++)
-        if (nc.peers[i].id == cfg->id) {
+        if (nc.peers[i].id == nc.id) {
             *self = nc.peers[i];
             return 0;
         }
-    snprintf(err, errlen, "raft_id %llu is not in raft_peers: it names the address to listen on",
-             (unsigned long long)cfg->id);
+    snprintf(err, errlen, "raft-id %d is not in raft-peers: it names the port to listen on",
+             cfg->raft_id);
     return -1;
+}
+
+/* Listen on the port of this node's entry in the peer list, on the
+ * addresses of bind, or that entry's host if bind is empty.  With
+ * tls-replication the other nodes connect with TLS, so the port is a TLS
+ * one. */
+static int node_listen(embed_node *n, char *err, size_t errlen)
+{
+    repl_peer self;
+    if (own_address(n->cfg, &self, err, errlen) != 0) return -1;
+    const char *bind = n->cfg->bind && n->cfg->bind[0] ? n->cfg->bind : self.host;
+    int tls = n->cfg->net.tls.replication;
+    if (tls && net_tls_configure(&n->net) != 0) {
+        snprintf(err, errlen, "TLS (tls-replication yes): %s", n->last_warning);
+        return -1;
+    }
+    int rc = tls ? net_listen_tls(&n->net, bind, self.port)
+                 : net_listen(&n->net, bind, self.port, NULL, 0);
+    if (rc != 0) {
+        snprintf(err, errlen, "can't listen on %s port %d: %s", bind, self.port, uv_strerror(rc));
+        return -1;
+    }
+    return 0;
 }
 
 static int start_loop(embed_node *n, const embed_node_config *cfg, char *err, size_t errlen)
 {
-    repl_peer self;
-    if (own_address(cfg, &self, err, errlen) != 0) return -1;
     int rc = uv_loop_init(&n->loop);
     if (rc != 0) {
         snprintf(err, errlen, "event loop: %s", uv_strerror(rc));
         return -1;
     }
     n->loop_ready = 1;
-    n->net.cfg = (net_config){.tcp_backlog = 511, .maxclients = 10000, .tcp_keepalive = 300};
-    rc = net_init(&n->net, &n->loop, n->engine, node_log, n);
+    rc = net_init(&n->net, &n->loop, n->engine, &n->cfg->net, node_log, n);
     if (rc == 0) rc = uv_async_init(&n->loop, &n->wake, on_wake);
-    if (rc == 0) rc = net_listen(&n->net, self.host, self.port, NULL, 0);
     if (rc != 0) {
-        snprintf(err, errlen, "can't listen on %s:%d: %s", self.host, self.port, uv_strerror(rc));
+        snprintf(err, errlen, "event loop: %s", uv_strerror(rc));
         return -1;
     }
-    member_config mc = {.id = cfg->id,
-                        .peers = cfg->peers,
-                        .secret = cfg->secret,
-                        .dir = cfg->dir,
-                        .tick_ms = TICK_MS};
+    if (node_listen(n, err, errlen) != 0) return -1;
     member_host mh = {.fatal = node_fatal,
                       .log = node_log,
                       .abort_waiting = node_abort_waiting,
                       .priv = n,
                       .waiters = {node_waits, node_deliver, n}};
-    return member_start(&n->m, &n->loop, &n->net, n->engine, &mc, &mh, err, errlen);
+    /* A library does not fork its host: snapshots are written on the
+     * node's thread. */
+    return member_start(&n->m, &n->loop, &n->net, n->engine, n->cfg, cfg->dir, 0, &mh, err, errlen);
 }
 
 /* Close what start_loop opened (no thread runs the loop). */
@@ -449,6 +512,7 @@ int embed_node_open(cairn_engine *e, const embed_node_config *cfg, const embed_n
     embed_node *n = cm_calloc(1, sizeof(*n));
     n->h = *h;
     n->engine = e;
+    n->cfg = cfg->cfg;
     n->timeout_ms = cfg->timeout_ms;
     if (init_sync(n) != 0) {
         snprintf(err, errlen, "could not create the node's mutex and condition variable");

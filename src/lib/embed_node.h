@@ -1,9 +1,11 @@
 /* embed_node.h -- a libcairn handle as a member of a Raft group.
  *
  * The member (src/net/member.h, the same code cairn-server runs) lives on a
- * libuv loop that a thread of the node's own runs: it listens on this
- * node's address in the peer list, so the other nodes (servers or embedded
- * ones) reach it with the same node-to-node protocol, and clients may too.
+ * libuv loop that a thread of the node's own runs: it listens on the port
+ * of this node's address in the peer list (on the addresses of `bind` if
+ * set, else on that address's host; TLS with tls-replication), so the
+ * other nodes (servers or embedded ones) reach it with the same
+ * node-to-node protocol, and clients may too.
  *
  * Threads.  One mutex, the handle's, guards the engine and everything the
  * node touches.  The node's thread holds it while it runs the loop and
@@ -21,15 +23,16 @@
 #include <stdint.h>
 
 #include "../engine/engine.h"
+#include "../net/host_config.h"
 
 typedef struct embed_node embed_node;
 
 typedef struct embed_node_config {
-    uint64_t id;
-    const char *peers;  /* raft-peers syntax: "1@host:port,2@host:port,..." */
-    const char *secret; /* raft-secret, or NULL */
-    const char *dir;    /* the Raft log's directory (absolute) */
-    int timeout_ms;     /* the longest a command waits */
+    /* The handle's settings (raft-*, bind, tls-*, masterauth, ...; read
+     * as long as the node runs, under the handle's mutex). */
+    const host_config *cfg;
+    const char *dir; /* the Raft log's directory (absolute) */
+    int timeout_ms;  /* the longest a command waits */
 } embed_node_config;
 
 /* What the node needs from the handle that hosts it. */

@@ -173,7 +173,7 @@ static void mem_check(client *c)
 
 void net_client_limit_changed(net *n)
 {
-    long long v = n->cfg.maxmemory_clients;
+    long long v = n->cfg->maxmemory_clients;
     unsigned long long maxmemory = n->engine->cfg.maxmemory;
     size_t limit = 0;
     if (v < 0 && maxmemory)
@@ -1056,7 +1056,7 @@ static void client_accepted(net *n, int fd, int kind)
         return;
     }
     if (kind == NET_LISTEN_TLS &&
-        !(c->tls = tls_conn_new(n->tls_ctx, fd, n->cfg.tls.auth_clients))) {
+        !(c->tls = tls_conn_new(n->tls_ctx, fd, n->cfg->tls.auth_clients))) {
         n->log(n->log_priv, LL_WARNING, "Accepting client connection: OpenSSL could not set it up");
         uv_close((uv_handle_t *)&c->poll, on_close);
         close(fd);
@@ -1065,7 +1065,7 @@ static void client_accepted(net *n, int fd, int kind)
     if (kind != NET_LISTEN_UNIX) {
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-        if (n->cfg.tcp_keepalive > 0) set_keepalive(fd, n->cfg.tcp_keepalive);
+        if (n->cfg->tcp_keepalive > 0) set_keepalive(fd, n->cfg->tcp_keepalive);
     }
     describe_addr(c);
     c->next = n->clients;
@@ -1077,7 +1077,7 @@ static void client_accepted(net *n, int fd, int kind)
     /* A TLS connection is polled from the start, even to be refused:
      * the refusal can only be read once the handshake is made. */
     if (c->tls) tls_update_poll(c);
-    if (n->nclients > n->cfg.maxclients) {
+    if (n->nclients > n->cfg->maxclients) {
         n->stats.rejected_connections++;
         reply_error(&c->out, "ERR max number of clients reached");
         c->flags |= CLIENT_CLOSE_AFTER;
@@ -1137,9 +1137,9 @@ static void on_accept(uv_poll_t *h, int status, int events)
     }
 }
 
-int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log_priv)
+int net_init(net *n, uv_loop_t *loop, cairn_engine *e, const net_config *cfg, net_log_fn log,
+             void *log_priv)
 {
-    net_config cfg = n->cfg; /* read from the configuration already */
     memset(n, 0, sizeof(*n));
     n->cfg = cfg;
     n->loop = loop;
@@ -1228,7 +1228,7 @@ static int listen_unix(net *n, const char *path, int perm)
 /* Listen on every address of `bind` at port. */
 static int listen_addrs(net *n, const char *bind, int port, int kind)
 {
-    int backlog = n->cfg.tcp_backlog;
+    int backlog = n->cfg->tcp_backlog;
     char addrs[1024];
     snprintf(addrs, sizeof(addrs), "%s", bind);
     char *save = NULL;
@@ -1305,10 +1305,10 @@ static void tls_log(void *priv, int level, const char *fmt, ...)
 
 int net_tls_configure(net *n)
 {
-    return tls_configure(&n->tls_ctx, &n->tls_client_ctx, &n->cfg.tls, tls_log, n);
+    return tls_configure(&n->tls_ctx, &n->tls_client_ctx, &n->cfg->tls, tls_log, n);
 }
 
-void *net_node_tls(const net *n) { return n->cfg.tls.replication ? n->tls_client_ctx : NULL; }
+void *net_node_tls(const net *n) { return n->cfg->tls.replication ? n->tls_client_ctx : NULL; }
 
 void net_shutdown(net *n)
 {

@@ -135,8 +135,8 @@ typedef struct net_listener {
 /* Kinds of listeners, as bits, to close some of them. */
 enum { NET_LISTEN_TCP = 1 << 0, NET_LISTEN_UNIX = 1 << 1, NET_LISTEN_TLS = 1 << 2 };
 
-/* The settings the network layer acts on: part of the server's config
- * table (src/server/config.c). */
+/* The settings the network layer acts on: part of its host's config
+ * table (host_config.h), which owns them. */
 typedef struct net_config {
     int tcp_backlog;
     int maxclients;
@@ -150,7 +150,7 @@ typedef struct net_config {
 struct net {
     uv_loop_t *loop;
     cairn_engine *engine;
-    net_config cfg;
+    const net_config *cfg; /* the host's (host_config.net) */
     net_listener **listeners;
     int nlisteners;
     int spare_fd;    /* a descriptor kept open to shed connections at EMFILE */
@@ -189,9 +189,9 @@ struct net {
     void *tls_client_ctx;
 };
 
-/* Set up n on loop; n->cfg, filled from the configuration before, is
- * kept. */
-int net_init(net *n, uv_loop_t *loop, cairn_engine *e, net_log_fn log, void *log_priv);
+/* Set up n on loop, acting on the settings at cfg (read as they change). */
+int net_init(net *n, uv_loop_t *loop, cairn_engine *e, const net_config *cfg, net_log_fn log,
+             void *log_priv);
 /* Listen on every address of `bind` (space-separated) at port, and on the
  * unix socket if set.  Returns 0, or a libuv error with a message logged. */
 int net_listen(net *n, const char *bind, int port, const char *unixsocket, int unixperm);

@@ -127,70 +127,72 @@ static void on_tick(uv_timer_t *t)
 /* What a node's connections to the others start with when the group
  * requires a password: `AUTH [masteruser] masterauth`, as a Redis
  * replica authenticates to its master (NULL: no AUTH). */
-static dstr node_auth(const member_config *cfg)
+static dstr node_auth(const host_config *cfg)
 {
     if (!cfg->masterauth || !cfg->masterauth[0]) return NULL;
     int user = cfg->masteruser && cfg->masteruser[0];
     dstr out = dstr_catfmt(dstr_with_cap(64), "*%d\r\n$4\r\nAUTH\r\n", user ? 3 : 2);
-    if (user) out = dstr_catfmt(out, "$%zu\r\n%s\r\n", strlen(cfg->masteruser), cfg->masteruser);
-    return dstr_catfmt(out, "$%zu\r\n%s\r\n", strlen(cfg->masterauth), cfg->masterauth);
+    if (user) out = dstr_catfmt(out, "$%zu\r\n%s\r\n", dstr_len(cfg->masteruser), cfg->masteruser);
+    return dstr_catfmt(out, "$%zu\r\n%s\r\n", dstr_len(cfg->masterauth), cfg->masterauth);
 }
 
 /* A lease lasts the election timeout less the clock drift bound, rounded
  * up to whole ticks: a follower that heard from the leader votes for no
  * one else for an election timeout of its own clock, so the leader's
  * lease ends before any follower's clock can let another be elected. */
-static int lease_config(const member_config *cfg, int tick, repl_node_config *nc, char *err,
+static int lease_config(const host_config *cfg, int tick, repl_node_config *nc, char *err,
                         size_t errlen)
 {
-    nc->reads = cfg->reads;
-    if (cfg->reads != REPL_READS_LEASE) return 0;
-    if (cfg->clock_drift_ms <= 0) {
+    nc->reads = cfg->raft_reads;
+    if (cfg->raft_reads != REPL_READS_LEASE) return 0;
+    if (cfg->raft_clock_drift_ms <= 0) {
         snprintf(err, errlen, "raft-reads lease needs a clock drift bound (raft-clock-drift-ms)");
         return -1;
     }
-    nc->lease_ticks = nc->election_ticks - (cfg->clock_drift_ms + tick - 1) / tick;
+    nc->lease_ticks = nc->election_ticks - (cfg->raft_clock_drift_ms + tick - 1) / tick;
     if (nc->lease_ticks < 1) {
         snprintf(err, errlen,
                  "raft-clock-drift-ms %d leaves no lease: it must be below the election timeout "
                  "(%d ms)",
-                 cfg->clock_drift_ms, nc->election_ticks * tick);
+                 cfg->raft_clock_drift_ms, nc->election_ticks * tick);
         return -1;
     }
     return 0;
 }
 
-/* The node's settings from the member's: failover within a second or so
+/* The node's settings from the host's: failover within a second or so
  * (an election timeout of 500 to 1000 ms, heartbeats 8 times as often). */
-static int node_config(const member_config *cfg, repl_node_config *nc, char *err, size_t errlen)
+static int node_config(const host_config *cfg, int can_fork, repl_node_config *nc, char *err,
+                       size_t errlen)
 {
     memset(nc, 0, sizeof(*nc));
-    nc->id = cfg->id;
-    if (repl_parse_peers(cfg->peers, nc, err, errlen) != 0) return -1;
-    snprintf(nc->secret, sizeof(nc->secret), "%s", cfg->secret ? cfg->secret : "");
+    nc->id = (uint64_t)cfg->raft_id;
+    if (repl_parse_peers(cfg->raft_peers, nc, err, errlen) != 0) return -1;
+    snprintf(nc->secret, sizeof(nc->secret), "%s", cfg->raft_secret ? cfg->raft_secret : "");
     snprintf(nc->group_name, sizeof(nc->group_name), "%s",
-             cfg->group_name ? cfg->group_name : "cairn");
-    int tick = cfg->tick_ms > 0 ? cfg->tick_ms : 20;
+             cfg->raft_group_name ? cfg->raft_group_name : "cairn");
+    int tick = cfg->raft_tick_ms > 0 ? cfg->raft_tick_ms : 20;
     nc->tick_ms = tick;
     nc->election_ticks = 500 / tick > 2 ? 500 / tick : 2;
     nc->heartbeat_ticks = nc->election_ticks / 8 > 0 ? nc->election_ticks / 8 : 1;
     if (lease_config(cfg, tick, nc, err, errlen) != 0) return -1;
-    nc->snapshot_entries = cfg->snapshot_entries;
-    nc->snapshot_bytes = cfg->snapshot_bytes;
-    nc->can_fork = cfg->can_fork;
+    nc->snapshot_entries = (uint64_t)cfg->raft_snapshot_entries;
+    nc->snapshot_bytes = (uint64_t)cfg->raft_snapshot_bytes;
+    nc->can_fork = can_fork;
     return 0;
 }
 
-int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const member_config *cfg,
-                 const member_host *host, char *err, size_t errlen)
+int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const host_config *cfg,
+                 const char *dir, int can_fork, const member_host *host, char *err, size_t errlen)
 {
     memset(m, 0, sizeof(*m));
     m->loop = loop;
     m->net = n;
     m->engine = e;
+    m->cfg = cfg;
     m->host = *host;
     repl_node_config nc;
-    if (node_config(cfg, &nc, err, errlen) != 0) return -1;
+    if (node_config(cfg, can_fork, &nc, err, errlen) != 0) return -1;
     uint64_t seed;
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
         seed = (uint64_t)clock_mono_us();
@@ -198,7 +200,7 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const memb
         node_send, node_send_done, node_abort_waiting, node_resume_readers, node_fatal, node_log,
         m,         node_set_peer,  node_sync_start};
     char why[512];
-    m->node = repl_node_open(e, &nc, cfg->dir, &rh, seed, why, sizeof(why));
+    m->node = repl_node_open(e, &nc, dir, &rh, seed, why, sizeof(why));
     if (!m->node) {
         snprintf(err, errlen, "Can't open the Raft log: %s", why);
         return -1;
@@ -219,14 +221,14 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const memb
     n->hooks =
         (net_log_hooks){hook_flush, hook_appended, hook_durable, m, hook_observed, hook_admit};
     m->timer.data = m;
-    int tick = cfg->tick_ms > 0 ? cfg->tick_ms : 20;
+    int tick = cfg->raft_tick_ms > 0 ? cfg->raft_tick_ms : 20;
     rc = uv_timer_start(&m->timer, on_tick, (uint64_t)tick, (uint64_t)tick);
     if (rc != 0) {
         snprintf(err, errlen, "Raft timer: %s", uv_strerror(rc));
         return -1;
     }
     m->host.log(m->host.priv, LL_NOTICE, "Raft node %llu%s, log in %s", (unsigned long long)nc.id,
-                nc.joining ? " (not in raft-peers: joins as a learner once added)" : "", cfg->dir);
+                nc.joining ? " (not in raft-peers: joins as a learner once added)" : "", dir);
     return 0;
 }
 
@@ -269,7 +271,9 @@ int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, 
 int member_forward(member *m, cairn_session *s, int argc, const cslice *argv, long long local_reply)
 {
     /* the connection waits for the reply as a parked client does */
-    if (!(s->flags & SESS_CAN_BLOCK) || !repl_node_leader(m->node) || !member_fwd(m)) return 0;
+    if (!m->cfg->raft_follower_proxy || !(s->flags & SESS_CAN_BLOCK) ||
+        !repl_node_leader(m->node) || !member_fwd(m))
+        return 0;
     return fwd_send(m->fwd, s, argc, argv, local_reply) == 0;
 }
 

@@ -16,6 +16,7 @@
 #include "../repl/node.h"
 #include "client.h"
 #include "forward.h"
+#include "host_config.h"
 #include "peer.h"
 
 /* What the host adds to the node's callbacks.  Every member but log and
@@ -35,25 +36,6 @@ typedef struct member_host {
     fwd_waiters waiters;
 } member_host;
 
-typedef struct member_config {
-    uint64_t id;
-    const char *peers;      /* raft-peers: "1@host:port,..." */
-    const char *secret;     /* raft-secret, NULL or "" for none */
-    const char *group_name; /* raft-group-name, NULL for "cairn" */
-    const char *dir;        /* where the Raft log and snapshots live */
-    int tick_ms;            /* raft-tick-ms */
-    int reads;              /* raft-reads: REPL_READS_* */
-    /* raft-clock-drift-ms: how much faster than the leader's any node's
-     * clock may run over an election timeout; leases need it (0: unknown). */
-    int clock_drift_ms;
-    uint64_t snapshot_entries, snapshot_bytes;
-    /* What links to other nodes start with when the group requires a
-     * password (masteruser/masterauth): NULL or "" for none. */
-    const char *masteruser, *masterauth;
-    /* May the node fork a child to write its snapshots (repl_node_config)? */
-    int can_fork;
-} member_config;
-
 typedef struct member {
     uv_loop_t *loop;
     net *net;
@@ -61,23 +43,29 @@ typedef struct member {
     repl_node *node;
     peer_set peers;
     uv_timer_t timer;
-    forwarder *fwd; /* created on the first forwarded write */
-    dstr auth;      /* the AUTH that node links start with, or NULL */
+    const host_config *cfg; /* the host's settings (raft-*, masterauth, ...) */
+    forwarder *fwd;         /* created on the first forwarded write */
+    dstr auth;              /* the AUTH that node links start with, or NULL */
     member_host host;
     int started;        /* peers and timer set up (member_stop undoes them) */
     uv_work_t sync_req; /* the node's log fsync, on libuv's thread pool */
 } member;
 
-/* Open the node (its log in cfg->dir), its peers and tick timer on loop,
- * and set n's hooks.  Returns 0, or -1 with the reason in err. */
-int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const member_config *cfg,
-                 const member_host *host, char *err, size_t errlen);
+/* Open the node from the host's settings (raft-id, raft-peers, raft-secret,
+ * raft-group-name, raft-tick-ms, raft-reads, raft-clock-drift-ms,
+ * raft-snapshot-*, masteruser/masterauth;
+ * cfg is read as long as the member runs), its log in dir, its peers and
+ * tick timer on loop, and set n's hooks.  can_fork: may the node fork a
+ * child to write its snapshots (repl_node_config)?  Returns 0, or -1 with
+ * the reason in err. */
+int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const host_config *cfg,
+                 const char *dir, int can_fork, const member_host *host, char *err, size_t errlen);
 /* RAFT, ROLE, WAIT, SENTINEL and CLIENT SESSION (cairn_host_ops.repl_cmd). */
 void member_command(member *m, cmd_call *c);
 /* Forward the write of a net client's session to the leader
  * (cairn_host_ops.repl_forward).  Returns 1 if it went, 0 if it cannot
- * (no leader known, or s cannot wait for the reply).  local_reply: as
- * fwd_send's. */
+ * (raft-follower-proxy is off, no leader is known, or s cannot wait for
+ * the reply).  local_reply: as fwd_send's. */
 int member_forward(member *m, cairn_session *s, int argc, const cslice *argv,
                    long long local_reply);
 /* The same for a reply that goes to the host's writer reply_to

@@ -1153,6 +1153,21 @@ static void raft_msg_command(repl_node *n, cmd_call *c)
     reply_ok(c->out);
 }
 
+static int transfer_to(repl_node *n, uint64_t to)
+{
+    int rc = raft_transfer_leader(n->r, to);
+    /* Writes executed now could not be proposed (the core takes none
+     * while it hands over): refuse them until the transfer ends. */
+    if (rc == RAFT_OK) n->transfer_until = n->ticks + 2 * (uint64_t)n->cfg.election_ticks;
+    update_engine(n);
+    return rc;
+}
+
+static int transferring(const repl_node *n)
+{
+    return raft_get_role(n->r) == RAFT_LEADER && n->ticks < n->transfer_until;
+}
+
 static void raft_transfer_command(repl_node *n, cmd_call *c)
 {
     long long to;
@@ -1164,17 +1179,89 @@ static void raft_transfer_command(repl_node *n, cmd_call *c)
         reply_error(c->out, "ERR no such node in raft-peers");
         return;
     }
-    int rc = raft_transfer_leader(n->r, (uint64_t)to);
-    /* Writes executed now could not be proposed (the core takes none
-     * while it hands over): refuse them until the transfer ends. */
-    if (rc == RAFT_OK) n->transfer_until = n->ticks + 2 * (uint64_t)n->cfg.election_ticks;
-    update_engine(n);
+    int rc = transfer_to(n, (uint64_t)to);
     if (rc == RAFT_ERR_NOT_LEADER)
         reply_error(c->out, "ERR this node is not the leader");
     else if (rc != RAFT_OK)
         reply_error(c->out, "ERR leadership transfer refused");
     else
         reply_ok(c->out);
+}
+
+/* FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms], Redis 6.2's
+ * coordinated failover, as a leadership transfer: to the replica named,
+ * else to the most up-to-date one the leader hears from.  Raft hands over
+ * only to a node holding every entry, which is what FORCE and TIMEOUT
+ * wait for in Redis; a transfer cannot be aborted once started (it ends
+ * within two election timeouts, won or abandoned). */
+static void failover_command(repl_node *n, cmd_call *c)
+{
+    char host[64] = "";
+    long long port = 0, timeout = 0;
+    int force = 0, abort = 0;
+    for (int i = 1; i < c->argc; i++) {
+        if (arg_is(c, i, "to") && i + 2 < c->argc) {
+            arg_cstr(c, i + 1, host, sizeof(host));
+            if (!arg_ll(c, i + 2, &port)) return;
+            i += 2;
+        } else if (arg_is(c, i, "force")) {
+            force = 1;
+        } else if (arg_is(c, i, "abort") && c->argc == 2) {
+            abort = 1;
+        } else if (arg_is(c, i, "timeout") && i + 1 < c->argc) {
+            if (!arg_ll(c, ++i, &timeout)) return;
+            if (timeout <= 0) {
+                reply_error(c->out, "ERR FAILOVER timeout must be greater than 0");
+                return;
+            }
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    if (force && (!timeout || !host[0])) {
+        reply_error(c->out, "ERR FAILOVER with force option requires both a timeout and target "
+                            "HOST and IP.");
+        return;
+    }
+    if (raft_get_role(n->r) != RAFT_LEADER) {
+        reply_error(c->out, "ERR FAILOVER is not valid when server is a replica.");
+        return;
+    }
+    if (abort) {
+        reply_error(c->out, transferring(n) ? "ERR a leadership transfer cannot be aborted"
+                                            : "ERR No failover in progress.");
+        return;
+    }
+    if (transferring(n)) {
+        reply_error(c->out, "ERR FAILOVER already in progress.");
+        return;
+    }
+    const repl_peer *mem[RAFT_MAX_PEERS];
+    int voter[RAFT_MAX_PEERS];
+    size_t k = members_of(n, mem, voter);
+    const repl_peer *to = NULL;
+    for (size_t i = 0; i < k; i++) {
+        const repl_peer *p = mem[i];
+        if (p->id == n->cfg.id || !voter[i]) continue;
+        if (host[0] ? !strcmp(p->host, host) && p->port == port
+                    : peer_up(n, p->id) &&
+                          (!to || raft_get_match(n->r, p->id) > raft_get_match(n->r, to->id)))
+            to = p;
+    }
+    if (!to) {
+        reply_error(c->out, host[0] ? "ERR FAILOVER target HOST and PORT is not a replica."
+                                    : "ERR FAILOVER requires connected replicas.");
+        return;
+    }
+    if (transfer_to(n, to->id) != RAFT_OK) {
+        reply_error(c->out, "ERR leadership transfer refused");
+        return;
+    }
+    n->host.log(n->host.priv, LL_NOTICE,
+                "FAILOVER requested: handing leadership to node %llu (%s:%d)",
+                (unsigned long long)to->id, to->host, to->port);
+    reply_ok(c->out);
 }
 
 static int not_leader(repl_node *n, cmd_call *c)
@@ -1554,6 +1641,8 @@ void repl_node_command(repl_node *n, cmd_call *c)
         role_command(n, c);
     } else if (slice_is(&c->argv[0], "wait")) {
         wait_command(n, c);
+    } else if (slice_is(&c->argv[0], "failover")) {
+        failover_command(n, c);
     } else if (c->argc >= 2 && arg_is(c, 1, "msg")) {
         raft_msg_command(n, c);
     } else if (c->argc >= 2 && arg_is(c, 1, "transfer-leader")) {
@@ -1612,10 +1701,11 @@ void repl_node_info(repl_node *n, dstr *out)
                         (unsigned long long)n->applied);
     }
     s = dstr_catfmt(s,
-                    "master_failover_state:no-failover\r\nmaster_repl_offset:%llu\r\n"
+                    "master_failover_state:%s\r\nmaster_repl_offset:%llu\r\n"
                     "raft_id:%llu\r\nraft_state:%s\r\nraft_term:%llu\r\nraft_leader_id:%llu\r\n"
                     "raft_commit_index:%llu\r\nraft_applied_index:%llu\r\nraft_last_index:%llu\r\n"
                     "raft_voters:%zu\r\nraft_learners:%zu\r\nraft_reads:%s\r\n",
+                    transferring(n) ? "failover-in-progress" : "no-failover",
                     (unsigned long long)raft_get_commit(r), (unsigned long long)n->cfg.id,
                     role_name(raft_get_role(r)), (unsigned long long)raft_get_term(r),
                     (unsigned long long)raft_get_leader(r), (unsigned long long)raft_get_commit(r),

@@ -104,7 +104,7 @@ static void info_clients(cairn_server *srv, dstr *out)
                        "blocked_clients:%ld\r\n"
                        "tracking_clients:%ld\r\n"
                        "clients_in_timeout_table:%ld\r\n",
-                       srv->net.nclients, srv->net.cfg.maxclients, max_in, max_out,
+                       srv->net.nclients, srv->cfg.net.maxclients, max_in, max_out,
                        srv->engine->blocked_count, tracking_clients(srv->engine),
                        engine_blocked_with_timeout(srv->engine));
 }

@@ -6,8 +6,8 @@
  * with Redis's lines.  Also maxmemory-clients, handed to the network layer
  * whenever it or maxmemory changes (client eviction is net's, client.c). */
 #include <errno.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -34,7 +34,7 @@ static rlim_t raise_nofile(rlim_t maxfiles, const struct rlimit *old, int *why)
 
 int server_adjust_open_files(cairn_server *srv)
 {
-    int *maxclients = &srv->net.cfg.maxclients;
+    int *maxclients = &srv->cfg.net.maxclients;
     rlim_t maxfiles = (rlim_t)*maxclients + RESERVED_FDS;
     struct rlimit lim;
     if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
@@ -80,12 +80,12 @@ int server_adjust_open_files(cairn_server *srv)
 
 const char *server_maxclients_changed(cairn_server *srv)
 {
-    int wanted = srv->net.cfg.maxclients;
-    if (server_adjust_open_files(srv) != 0 || srv->net.cfg.maxclients != wanted) {
+    int wanted = srv->cfg.net.maxclients;
+    if (server_adjust_open_files(srv) != 0 || srv->cfg.net.maxclients != wanted) {
         snprintf(srv->limit_error, sizeof(srv->limit_error),
                  "The operating system is not able to handle the specified number of clients, "
                  "try with %d",
-                 srv->net.cfg.maxclients);
+                 srv->cfg.net.maxclients);
         return srv->limit_error;
     }
     return NULL;
@@ -96,6 +96,6 @@ void server_client_limit_changed(cairn_server *srv)
     /* "N%" or bytes, as config.c's fixup wrote it. */
     char *end;
     long long v = strtoll(srv->cfg.maxmemory_clients, &end, 10);
-    srv->net.cfg.maxmemory_clients = *end == '%' ? -v : v;
+    srv->cfg.net.maxmemory_clients = *end == '%' ? -v : v;
     net_client_limit_changed(&srv->net);
 }

@@ -24,7 +24,7 @@
 /* A message as it is, without a length limit (a script's redis.log). */
 static void server_log_raw(cairn_server *srv, int level, const char *msg)
 {
-    const server_config *cfg = &srv->cfg;
+    const host_config *cfg = &srv->cfg;
     if (level < cfg->loglevel) return;
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -219,7 +219,7 @@ static void host_sleep_us(void *priv, long long us)
 /* Is TLS in use, so that its settings must make a working context? */
 static int tls_wanted(const cairn_server *srv)
 {
-    const tls_config *t = &srv->net.cfg.tls;
+    const tls_config *t = &srv->cfg.net.tls;
     return srv->cfg.tls_port || t->replication || t->cluster;
 }
 
@@ -329,14 +329,21 @@ static void log_config_warnings(cairn_server *srv)
     dstr_free(held);
 }
 
+/* The table's struct is the server's settings (host_config.h). */
+static void *host_config_base(void *priv)
+{
+    cairn_server *srv = priv;
+    return &srv->cfg;
+}
+
 static const cairn_host_ops server_host_ops = {
     .client_cmd = server_client_cmd,
     .info = server_info,
     .shutdown = host_shutdown,
     .sleep_us = host_sleep_us,
-    .config_defs = server_config_defs,
-    .config_count = SERVER_CONFIG_COUNT,
-    .config_base = server_config_base,
+    .config_defs = host_config_defs,
+    .config_count = HOST_CONFIG_COUNT,
+    .config_base = host_config_base,
     .config_changed = host_config_changed,
     .config_rewrite = server_config_rewrite,
     .config_warning = host_config_warning,
@@ -565,7 +572,7 @@ static int server_start(cairn_server *srv)
     cairn_engine *e = srv->engine;
     int rc = uv_loop_init(&srv->loop);
     srv->loop_ready = rc == 0;
-    if (rc == 0) rc = net_init(&srv->net, &srv->loop, e, net_log, srv);
+    if (rc == 0) rc = net_init(&srv->net, &srv->loop, e, &srv->cfg.net, net_log, srv);
     if (rc == 0) server_client_limit_changed(srv);
     srv->cron_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (rc == 0 && (srv->cron_fd < 0 || arm_cron(srv) != 0)) rc = uv_translate_sys_error(errno);
@@ -638,7 +645,7 @@ int main(int argc, char **argv)
     if (realpath(argv[0], exe)) srv->executable = dstr_from_cstr(exe);
     /* The engine's configuration covers the server's settings once it
      * knows the host. */
-    config_table_init(server_config_defs, SERVER_CONFIG_COUNT, srv);
+    config_table_init(host_config_defs, HOST_CONFIG_COUNT, &srv->cfg);
     engine_set_host(srv->engine, &server_host_ops, srv);
     srv->config_warnings = dstr_new("", 0);
     if (load_config(srv, argc, argv) != 0 || server_acl_startup(srv) != 0) return 1;
@@ -683,7 +690,7 @@ int main(int argc, char **argv)
     server_log(srv, LL_WARNING, "Cairn is now ready to exit, bye bye...");
     int exit_code = srv->exit_code;
     engine_free(srv->engine);
-    config_table_free(server_config_defs, SERVER_CONFIG_COUNT, srv);
+    config_table_free(host_config_defs, HOST_CONFIG_COUNT, &srv->cfg);
     dstr_free(srv->config_file);
     dstr_free(srv->executable);
     dstr_free(srv->notify_socket);

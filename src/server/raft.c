@@ -17,33 +17,19 @@ static void member_fatal(void *priv, const char *why)
 
 int server_raft_start(cairn_server *srv)
 {
-    const server_config *cfg = &srv->cfg;
+    const host_config *cfg = &srv->cfg;
     if (!cfg->raft_peers || !cfg->raft_peers[0]) return 0;
     if (cfg->raft_id <= 0) {
         server_log(srv, LL_WARNING, "raft-peers is set but raft-id is not");
         return -1;
     }
-    member_config mc = {
-        .id = (uint64_t)cfg->raft_id,
-        .peers = cfg->raft_peers,
-        .secret = cfg->raft_secret,
-        .group_name = cfg->raft_group_name,
-        .dir = "raft", /* the server runs in its data directory */
-        .tick_ms = cfg->raft_tick_ms,
-        .reads = cfg->raft_reads,
-        .clock_drift_ms = cfg->raft_clock_drift_ms,
-        .snapshot_entries = (uint64_t)cfg->raft_snapshot_entries,
-        .snapshot_bytes = (uint64_t)cfg->raft_snapshot_bytes,
-        .masteruser = cfg->masteruser,
-        .masterauth = cfg->masterauth,
-        .can_fork = 1,
-    };
     member_host host = {.fatal = member_fatal, .log = server_log_cb, .priv = srv};
     /* The Raft log is the command log: no append-only file, no snapshot
      * loaded beside it. */
     persist_skip_load(srv->persist);
     char err[512];
-    if (member_start(&srv->raft, &srv->loop, &srv->net, srv->engine, &mc, &host, err,
+    /* the server runs in its data directory; it may fork for snapshots */
+    if (member_start(&srv->raft, &srv->loop, &srv->net, srv->engine, cfg, "raft", 1, &host, err,
                      sizeof(err)) != 0) {
         server_log(srv, LL_WARNING, "%s", err);
         return -1;
@@ -87,7 +73,7 @@ int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *ar
                         long long local_reply)
 {
     cairn_server *srv = priv;
-    if (!srv->node || !srv->cfg.raft_follower_proxy) return 0;
+    if (!srv->node) return 0;
     return member_forward(&srv->raft, s, argc, argv, local_reply);
 }
 

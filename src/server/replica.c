@@ -391,7 +391,7 @@ static int take_line(replica *r, char *line, size_t size)
 
 static void send_handshake(replica *r)
 {
-    const server_config *cfg = &r->srv->cfg;
+    const host_config *cfg = &r->srv->cfg;
     dstr out = dstr_with_cap(256);
     if (cfg->masterauth && cfg->masterauth[0]) {
         /* AUTH [masteruser] masterauth */
@@ -1024,6 +1024,10 @@ int replica_command(cairn_server *srv, cmd_call *c)
         reply_int(c->out, r->port);
         reply_bulk_cstr(c->out, role_state(r));
         reply_int(c->out, r->state == RS_CONNECTED ? r->offset : -1);
+        return 1;
+    }
+    if (!strcmp(name, "failover")) {
+        reply_error(c->out, "ERR FAILOVER is not valid when server is a replica.");
         return 1;
     }
     if (!strcmp(name, "wait")) {

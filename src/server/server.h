@@ -8,6 +8,7 @@
 #include "../engine/engine.h"
 #include "../log/persist.h"
 #include "../net/client.h"
+#include "../net/host_config.h"
 #include "../net/member.h"
 #include "../repl/node.h"
 
@@ -23,50 +24,9 @@ typedef struct inst_metric {
 
 enum { INST_OPS, INST_NET_IN, INST_NET_OUT, INST_COUNT };
 
-/* The settings only the server acts on; see config.c.  Those the network
- * layer reads itself are in net.cfg. */
-typedef struct server_config {
-    int port;
-    dstr bind; /* space-separated addresses */
-    dstr unixsocket;
-    int unixsocketperm;
-    int timeout;  /* seconds of idleness before a client is closed; 0 = never */
-    int tls_port; /* 0 = no TLS listener */
-    int daemonize;
-    dstr pidfile;
-    int loglevel;     /* LL_* */
-    dstr logfile;     /* "" = stdout */
-    int supervised;   /* SUPERVISED_* */
-    int metrics_port; /* the Prometheus endpoint (metrics.c); 0 = off */
-    dstr metrics_bind;
-    /* Raft replication (raft.c): on when raft_peers is set. */
-    int raft_id;
-    dstr raft_peers; /* "id@host:port,..." */
-    dstr raft_secret;
-    int raft_tick_ms;
-    int raft_follower_proxy; /* forward writes to the leader, or -READONLY */
-    int raft_reads;          /* REPL_READS_* */
-    int raft_clock_drift_ms;
-    dstr raft_group_name; /* the master name of the Sentinel commands */
-
-    /* snapshot and compact the Raft log after this many entries or bytes */
-    int raft_snapshot_entries, raft_snapshot_bytes;
-    /* A replica of a Redis master (replica.c). */
-    dstr replicaof; /* "host port", or "" */
-    dstr masteruser, masterauth;
-    int replica_read_only;
-    int repl_timeout; /* seconds */
-    /* Client eviction, as CONFIG GET shows it ("0", bytes, or "N%"); the
-     * network layer acts on its parsed form (net.cfg.maxmemory_clients). */
-    dstr maxmemory_clients;
-} server_config;
-
-/* `supervised` values, as Redis names them (supervise.c). */
-enum { SUPERVISED_NONE = 0, SUPERVISED_AUTO, SUPERVISED_SYSTEMD, SUPERVISED_UPSTART };
-
 typedef struct cairn_server {
     cairn_engine *engine;
-    server_config cfg;
+    host_config cfg; /* its settings (src/net/host_config.h) */
     uv_loop_t loop;
     net net;
     /* The cron ticks on a timerfd rather than a libuv timer: with no timer
@@ -122,11 +82,6 @@ void server_client_limit_changed(cairn_server *srv);
 /* Begin an orderly shutdown: stop accepting, close clients, stop the loop. */
 void server_shutdown(cairn_server *srv);
 
-/* The server's settings as a config table over cairn_server (config.c),
- * for cairn_host_ops.config_defs and config_base. */
-#define SERVER_CONFIG_COUNT 51
-extern const config_def server_config_defs[SERVER_CONFIG_COUNT];
-void *server_config_base(void *priv);
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
  * or -1 with the message Redis prints in *err (the caller frees it). */
 int server_load_config_file(cairn_engine *e, const char *path, dstr *err);

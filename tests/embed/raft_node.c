@@ -1,10 +1,11 @@
 /* raft_node.c -- an embedded member of a Raft group for the integration
  * tests (tests/integration/test_repl_embed.py).
  *
- *     raft_node DIR ID PEERS SECRET [TIMEOUT_MS]
+ *     raft_node DIR ID PEERS SECRET [TIMEOUT_MS [NAME VALUE]...]
  *
  * opens a libcairn handle as member ID of the group PEERS (raft-peers
- * syntax), prints "ready", then runs commands through cairn_command(): one
+ * syntax), with the settings NAME VALUE (cairn_options.config: the names
+ * of cairn-server's configuration), prints "ready", then runs commands through cairn_command(): one
  * JSON array of strings per line on stdin, one JSON value per line on
  * stdout (strings, integers, null, arrays; an error reply as
  * {"error": text}; a failed call as {"rc": code, "msg": text}).  It closes
@@ -83,18 +84,22 @@ static int parse_line(char *line, char **argv, size_t *lens)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5 && argc != 6) {
-        fprintf(stderr, "usage: %s DIR ID PEERS SECRET [TIMEOUT_MS]\n", argv[0]);
+    if (argc < 5 || (argc > 6 && argc % 2 != 0)) {
+        fprintf(stderr, "usage: %s DIR ID PEERS SECRET [TIMEOUT_MS [NAME VALUE]...]\n", argv[0]);
         return 2;
     }
-    static const char *const config[] = {"enable-debug-command", "yes", NULL};
+    static const char *config[MAX_ARGS + 3] = {"enable-debug-command", "yes"};
+    for (int i = 6, k = 2; i + 1 < argc && k + 2 < MAX_ARGS; i += 2, k += 2) {
+        config[k] = argv[i];
+        config[k + 1] = argv[i + 1];
+    }
     cairn_options opts;
     cairn_options_init(&opts);
     opts.dir = argv[1];
     opts.raft_id = atoi(argv[2]);
     opts.raft_peers = argv[3];
     opts.raft_secret = argv[4];
-    opts.raft_timeout_ms = argc == 6 ? atoi(argv[5]) : 10000;
+    opts.raft_timeout_ms = argc >= 6 ? atoi(argv[5]) : 10000;
     opts.config = config;
     cairn *db;
     int rc = cairn_open(&opts, &db);

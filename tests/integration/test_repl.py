@@ -326,6 +326,36 @@ def test_debug_populate_is_replicated(group):
         assert c.get("key:999") == "value:999" + "\0" * 7 and c.dbsize() == 1000
 
 
+def test_failover_hands_leadership_over(group):
+    """Redis's FAILOVER as a leadership transfer: to the most up-to-date
+    replica, or to the one named; refused on a follower."""
+    lead = group.leader()
+    a, b = followers(group, lead)
+    with a.client() as c:
+        with pytest.raises(redis.ResponseError, match="not valid when server is a replica"):
+            c.execute_command("FAILOVER")
+    with lead.client() as c:
+        for args, why in (([
+            "TO", "127.0.0.1", "1"], "target HOST and PORT is not a replica"),
+                          (["ABORT"], "No failover in progress"),
+                          (["FORCE"], "requires both a timeout and target"),
+                          (["TIMEOUT", "0"], "timeout must be greater than 0"),
+                          (["BOGUS"], "syntax error")):
+            with pytest.raises(redis.ResponseError, match=why):
+                c.execute_command("FAILOVER", *args)
+        c.set("k", "v")
+        assert c.execute_command("FAILOVER", "TO", b.host, b.port) == "OK"
+    assert group.leader(timeout=10, exclude=(lead.id,)).id == b.id
+    wait_for("the old leader to follow", lambda: lead.info()["role"] == "slave")
+    with b.client() as c:
+        assert c.execute_command("FAILOVER") == "OK"
+    new = group.leader(timeout=10, exclude=(b.id,))
+    assert new.id in (lead.id, a.id)
+    with new.client() as c:
+        assert c.get("k") == "v"
+        assert new.info()["master_failover_state"] == "no-failover"
+
+
 def test_wait_counts_replicas(group):
     lead = group.leader()
     with lead.client() as c:

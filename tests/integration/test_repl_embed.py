@@ -15,9 +15,11 @@ import subprocess
 import time
 
 import pytest
+import redis
 
 from conftest import cairn_binary
 from raftgroup import SECRET, Group, Node
+from test_repl_tls import PKI, pki  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.cairn_only
 
@@ -31,21 +33,37 @@ def helper_binary():
     return path
 
 
+def settings_of(flags):
+    """cairn-server's flags (--name value ...) as cairn_options.config's
+    name/value pairs: the same names."""
+    assert len(flags) % 2 == 0 and all(f.startswith("--") for f in flags[::2]), flags
+    return [a[2:] if i % 2 == 0 else a for i, a in enumerate(flags)]
+
+
 class EmbedNode(Node):
     """A member of the group that is a libcairn handle in a process of the
-    test's (raft_node), not a server."""
+    test's (raft_node), not a server.  It takes the group's TLS settings,
+    and settings (server flags) and setup (commands run once it is open)
+    of its own."""
 
     timeout_ms = 10000
+    settings = ()
+    setup = ()
 
     def start(self):
+        flags = list(self.settings)
+        if self.group.tls_args:
+            flags += self.group.tls_args(self)
         self.log = open(self.logfile, "a")
         self.proc = subprocess.Popen(
             [helper_binary(), self.dir, str(self.id), self.peers or self.group.peers, SECRET,
-             str(self.timeout_ms)],
+             str(self.timeout_ms), *settings_of(flags)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
             raise RuntimeError(f"embedded node {self.id} did not open: {self.read_log()}")
+        for cmd in self.setup:
+            assert self.call(*cmd) == "OK", cmd
 
     def call(self, *args):
         """cairn_command() on the handle: the reply as JSON (an error reply
@@ -222,6 +240,67 @@ def test_embedded_leader_without_majority_acknowledges_nothing():
         assert emb.call("GET", "c") == "3"
         assert emb.call("GET", "a") == "1"
         g.wait_same_digest([emb, s2, s3])
+    finally:
+        codes = g.close()
+    assert codes[1] == 0, f"the embedded node did not close cleanly: {codes}"
+
+
+USERS = ("--user", "default", "reset", "on", ">cpw", "~*", "&*", "+@all",
+         "--user", "node", "on", ">npw", "~*", "&*", "+@all")
+NODE_AUTH = ("--masteruser", "node", "--masterauth", "npw")
+
+
+class SecureEmbedNode(EmbedNode):
+    """The embedded member of a group whose nodes require a password and
+    talk over TLS only: the same settings as the servers' (their users are
+    made with ACL SETUSER, `user` being a directive, not a setting; the
+    handle's own session authenticates as any connection does)."""
+
+    settings = ("--requirepass", "cpw") + NODE_AUTH
+    setup = (("AUTH", "cpw"), ("ACL", "SETUSER", "node", "on", ">npw", "~*", "&*", "+@all"))
+
+
+def test_embedded_member_over_tls_with_node_auth(pki):
+    """Node links require `AUTH node npw` and TLS with the group's CA, on
+    the servers and on the embedded member alike: the member's links (Raft
+    and forwarded writes) present its client certificate and authenticate
+    as the servers' do, and its port is a TLS port that the servers'
+    links and the test's clients reach."""
+    args = {}
+
+    def node_args(node):
+        if node.id not in args:
+            args[node.id] = pki.node_args(f"node{node.id}")
+        return args[node.id]
+
+    g = Group(3, extra_args=USERS + NODE_AUTH, tls_args=node_args,
+              client_kw=dict(pki.client_kw(), password="cpw"),
+              node_class=lambda node_id: SecureEmbedNode if node_id == 1 else Node)
+    try:
+        emb, s2, s3 = g.nodes
+        g.leader(timeout=15)
+        # the embedded node leads: its writes commit over its TLS links
+        transfer_to(g, emb, timeout=20)
+        assert emb.call("SET", "k-lead", "embedded") == "OK"
+        assert emb.call("INCR", "counter") == 1
+        assert server_get(s2, "k-lead") == "embedded"
+        # a server leads: the embedded follower forwards over TLS
+        transfer_to(g, s2, timeout=20)
+        assert emb.call("INCR", "counter") == 2
+        assert emb.call("SET", "k-follow", "forwarded") == "OK"
+        assert server_get(s3, "k-follow") == "forwarded"
+        assert server_get(s3, "counter") == "2"
+        # the embedded node's port takes TLS clients with the password
+        with emb.client() as c:
+            assert c.get("counter") == "2"
+        with emb.client(password=None) as c:
+            with pytest.raises(redis.AuthenticationError):
+                c.get("counter")
+        digest = g.wait_same_digest(g.nodes)
+        assert emb.call("DEBUG", "DIGEST") == digest
+        for n in g.nodes:
+            log = n.read_log()
+            assert "certificate verify failed" not in log and "NOAUTH" not in log, log[-2000:]
     finally:
         codes = g.close()
     assert codes[1] == 0, f"the embedded node did not close cleanly: {codes}"

@@ -238,6 +238,8 @@ def test_info_role_and_read_only():
         c = r.client()
         c.set("mine", "1")
         m.client().set("theirs", "2")
+        with pytest.raises(redis.ResponseError, match="FAILOVER requires connected replicas"):
+            c.execute_command("FAILOVER")
         assert c.replicaof("127.0.0.1", m.port)
         wait_synced(m, r)
         assert c.get("mine") is None and c.get("theirs") == "2"
@@ -258,6 +260,8 @@ def test_info_role_and_read_only():
         with pytest.raises(redis.ResponseError) as e:
             c.execute_command("WAIT", 1, 0)
         assert "WAIT cannot be used with replica instances" in str(e.value)
+        with pytest.raises(redis.ResponseError, match="FAILOVER is not valid when server is a "):
+            c.execute_command("FAILOVER")
         assert c.execute_command("REPLICAOF", "127.0.0.1", m.port) == \
             "OK Already connected to specified master"
         with pytest.raises(redis.ResponseError) as e:

@@ -6,7 +6,7 @@
 #include "ds/dstr.h"
 #include "engine/config.h"
 #include "engine/engine.h"
-#include "server/server.h"
+#include "net/host_config.h"
 #include "test.h"
 
 /* The warnings the engine asked the host to log, one per line. */
@@ -19,11 +19,13 @@ static void note_warning(void *priv, const char *msg)
     snprintf(warnings + used, sizeof(warnings) - used, "%s\n", msg);
 }
 
+static void *host_base(void *priv) { return priv; }
+
 /* The server's settings, as its host ops hand them to the engine. */
 static const cairn_host_ops server_ops = {
-    .config_defs = server_config_defs,
-    .config_count = SERVER_CONFIG_COUNT,
-    .config_base = server_config_base,
+    .config_defs = host_config_defs,
+    .config_count = HOST_CONFIG_COUNT,
+    .config_base = host_base,
     .config_warning = note_warning,
 };
 
@@ -33,21 +35,21 @@ static const cairn_host_ops server_ops = {
 static cairn_engine *new_engine(void)
 {
     cairn_engine *e = calloc(1, sizeof(*e));
-    cairn_server *srv = calloc(1, sizeof(*srv));
+    host_config *srv = calloc(1, sizeof(*srv));
     if (!e || !srv) abort();
     config_init(&e->cfg);
-    config_table_init(server_config_defs, SERVER_CONFIG_COUNT, srv);
+    config_table_init(host_config_defs, HOST_CONFIG_COUNT, srv);
     e->host = &server_ops;
     e->host_priv = srv;
     return e;
 }
 
-static cairn_server *server_of(cairn_engine *e) { return e->host_priv; }
+static host_config *server_of(cairn_engine *e) { return e->host_priv; }
 
 static void free_engine(cairn_engine *e)
 {
     config_free(&e->cfg);
-    config_table_free(server_config_defs, SERVER_CONFIG_COUNT, e->host_priv);
+    config_table_free(host_config_defs, HOST_CONFIG_COUNT, e->host_priv);
     free(e->host_priv);
     free(e);
 }
@@ -92,7 +94,7 @@ static void test_defaults(void)
     CHECK(value_is(e, "maxmemory-policy", "noeviction"));
     CHECK(value_is(e, "unixsocketperm", "0"));
     CHECK(config_get_value(e, "no-such-thing") == NULL);
-    CHECK_EQ_LL(server_of(e)->cfg.loglevel, LL_NOTICE);
+    CHECK_EQ_LL(server_of(e)->loglevel, LL_NOTICE);
     CHECK_EQ_LL(e->cfg.maxmemory_policy, MAXMEMORY_NO_EVICTION);
     free_engine(e);
 }
@@ -210,15 +212,15 @@ static void test_load_file_text(void)
                        "\t# indented comment\n";
     CHECK_EQ_LL(load(e, text, &err), 0);
     CHECK(err == NULL);
-    CHECK_EQ_LL(server_of(e)->cfg.port, 7001);
+    CHECK_EQ_LL(server_of(e)->port, 7001);
     CHECK_EQ_LL(e->cfg.databases, 4);
     CHECK(value_is(e, "bind", "10.0.0.1 ::1"));
     CHECK_EQ_LL(e->cfg.maxmemory, 1024LL * 1024 * 1024);
     CHECK_EQ_LL(e->cfg.proto_max_bulk_len, 2 * 1024 * 1024);
-    CHECK_EQ_LL(server_of(e)->cfg.loglevel, LL_WARNING);
-    CHECK_EQ_LL(server_of(e)->cfg.daemonize, 1);
-    CHECK_STR(server_of(e)->cfg.logfile, "/tmp/my log");
-    CHECK_EQ_LL(server_of(e)->cfg.unixsocketperm, 0700);
+    CHECK_EQ_LL(server_of(e)->loglevel, LL_WARNING);
+    CHECK_EQ_LL(server_of(e)->daemonize, 1);
+    CHECK_STR(server_of(e)->logfile, "/tmp/my log");
+    CHECK_EQ_LL(server_of(e)->unixsocketperm, 0700);
     CHECK(value_is(e, "unixsocketperm", "700"));
     CHECK_EQ_LL(e->cfg.hz, 500); /* capped, like Redis */
     CHECK_EQ_LL(e->cfg.maxmemory_policy, MAXMEMORY_ALLKEYS_LRU);
@@ -323,7 +325,7 @@ static void test_load_errors(void)
     dstr_free(err);
 
     /* Nothing after the failing line was applied, earlier lines were. */
-    CHECK_EQ_LL(server_of(e)->cfg.port, 1);
+    CHECK_EQ_LL(server_of(e)->port, 1);
     free_engine(e);
 }
 
@@ -332,7 +334,7 @@ static void test_config_set_api(void)
     cairn_engine *e = new_engine();
     char buf[256];
     CHECK(config_set(e, "port", "7777", 0, buf, sizeof(buf)) == NULL);
-    CHECK_EQ_LL(server_of(e)->cfg.port, 7777);
+    CHECK_EQ_LL(server_of(e)->port, 7777);
     const char *msg = config_set(e, "databases", "3", 0, buf, sizeof(buf));
     CHECK(msg && strcmp(msg, "can't set immutable config") == 0);
     CHECK(config_set(e, "databases", "3", 1, buf, sizeof(buf)) == NULL);
@@ -343,7 +345,7 @@ static void test_config_set_api(void)
     CHECK(config_set(e, "bind", "a  b", 0, buf, sizeof(buf)) == NULL);
     CHECK(value_is(e, "bind", "a  b"));
     CHECK(config_set(e, "maxclients", "4294967295", 0, buf, sizeof(buf)) == NULL);
-    CHECK_EQ_LL(server_of(e)->net.cfg.maxclients, 2147483647);
+    CHECK_EQ_LL(server_of(e)->net.maxclients, 2147483647);
     msg = config_set(e, "maxclients", "0", 0, buf, sizeof(buf));
     CHECK(msg && strcmp(msg, "argument must be between 1 and 4294967295 inclusive") == 0);
     msg = config_set(e, "proto-max-bulk-len", "1", 0, buf, sizeof(buf));

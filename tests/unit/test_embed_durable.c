@@ -291,7 +291,158 @@ static void test_member_options(void)
     int rc;
     db = open_member(dir, "2@127.0.0.1:7001", &rc); /* id 1 is not in the list */
     CHECK_EQ_LL(rc, CAIRN_ERROR);
-    CHECK(strstr(cairn_errmsg(db), "not in raft_peers") != NULL);
+    CHECK(strstr(cairn_errmsg(db), "not in raft-peers") != NULL);
+    cairn_close(db);
+    rm_rf(dir);
+}
+
+/* Can a TCP connection be made to addr:port? */
+static int can_connect(const char *addr, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, addr, &a.sin_addr);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0) close(fd);
+    return ok;
+}
+
+/* A member configured through `config` alone, with the server's names:
+ * its id and peers, the group's name (what the Sentinel commands answer
+ * for), its tick, its follower proxy, and an address to bind that is not
+ * the one the peer list advertises. */
+static void test_member_configured_like_a_server(void)
+{
+    char buf[256], peers[64];
+    char *dir = make_tmpdir();
+    REQUIRE(dir != NULL);
+    int port = free_port();
+    REQUIRE(port > 0);
+    snprintf(peers, sizeof(peers), "1@127.0.0.2:%d", port);
+    const char *config[] = {"raft-id",
+                            "1",
+                            "raft-peers",
+                            peers,
+                            "raft-group-name",
+                            "orders",
+                            "raft-tick-ms",
+                            "10",
+                            "bind",
+                            "127.0.0.3",
+                            "raft-follower-proxy",
+                            "no",
+                            NULL};
+    cairn_options o;
+    cairn_options_init(&o);
+    o.dir = dir;
+    o.config = config;
+    o.raft_timeout_ms = 20000;
+    cairn *db;
+    int rc = cairn_open(&o, &db);
+    CHECK_EQ_LL(rc, CAIRN_OK);
+    if (rc != CAIRN_OK) fprintf(stderr, "  %s\n", cairn_errmsg(db));
+    for (int i = 0; rc == CAIRN_OK && i < 2000 && strcmp(CMD(db, "SET", "k", "v"), "OK"); i++)
+        usleep(10000);
+    CHECK_STR(CMD(db, "SET", "k", "v"), "OK");
+    CHECK_STR(CMD(db, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "cairn"), "(nil)");
+    cairn_reply *r;
+    REQUIRE(cairn_commandl(db, &r, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "orders", (char *)NULL) ==
+            CAIRN_OK);
+    CHECK(r->type == CAIRN_REPLY_ARRAY && r->elements == 2 &&
+          !strcmp(r->element[0]->str, "127.0.0.2"));
+    cairn_reply_free(r);
+    REQUIRE(cairn_commandl(db, &r, "CONFIG", "GET", "raft-*", (char *)NULL) == CAIRN_OK);
+    int tick = 0, proxy = 0;
+    for (size_t i = 0; r->type == CAIRN_REPLY_MAP && i + 1 < r->elements; i += 2) {
+        tick |=
+            !strcmp(r->element[i]->str, "raft-tick-ms") && !strcmp(r->element[i + 1]->str, "10");
+        proxy |= !strcmp(r->element[i]->str, "raft-follower-proxy") &&
+                 !strcmp(r->element[i + 1]->str, "no");
+    }
+    CHECK(tick && proxy);
+    cairn_reply_free(r);
+    /* it listens where bind says, not on the advertised address */
+    CHECK(can_connect("127.0.0.3", port));
+    CHECK(!can_connect("127.0.0.2", port));
+    cairn_close(db);
+    rm_rf(dir);
+}
+
+/* Settings of the cairn-server process are refused by name, from the
+ * options and from CONFIG SET, and CONFIG GET does not show them; the
+ * settings a member shares with a server are there on every handle. */
+static void test_server_only_settings_refused(void)
+{
+    static const char *const refused[][2] = {
+        {"port", "7001"},          {"daemonize", "yes"},
+        {"logfile", "/tmp/x.log"}, {"loglevel", "debug"},
+        {"supervised", "systemd"}, {"tls-port", "7002"},
+        {"unixsocket", "/tmp/s"},  {"replicaof", "127.0.0.1 6379"},
+        {"metrics-port", "9121"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        const char *config[] = {refused[i][0], refused[i][1], NULL};
+        cairn_options o;
+        cairn_options_init(&o);
+        o.config = config;
+        cairn *db;
+        CHECK_EQ_LL(cairn_open(&o, &db), CAIRN_ERROR);
+        char want[64];
+        snprintf(want, sizeof(want), "'%s' is a cairn-server setting", refused[i][0]);
+        CHECK(strstr(cairn_errmsg(db), want) != NULL);
+        if (!strstr(cairn_errmsg(db), want)) fprintf(stderr, "  %s\n", cairn_errmsg(db));
+        cairn_close(db);
+    }
+    const char *config[] = {"raft-tick-ms", "10", "masterauth", "pw", NULL};
+    cairn_options o;
+    cairn_options_init(&o);
+    o.config = config;
+    cairn *db;
+    REQUIRE(cairn_open(&o, &db) == CAIRN_OK);
+    char buf[256];
+    CHECK(strstr(CMD(db, "CONFIG", "SET", "port", "7001"), "'port' is a cairn-server setting"));
+    CHECK_STR(CMD(db, "CONFIG", "SET", "tls-replication", "yes"), "OK");
+    cairn_reply *r;
+    REQUIRE(cairn_commandl(db, &r, "CONFIG", "GET", "port", (char *)NULL) == CAIRN_OK);
+    CHECK(r->type == CAIRN_REPLY_MAP && r->elements == 0);
+    cairn_reply_free(r);
+    REQUIRE(cairn_commandl(db, &r, "CONFIG", "GET", "*port*", (char *)NULL) == CAIRN_OK);
+    for (size_t i = 0; r->type == CAIRN_REPLY_MAP && i < r->elements; i += 2)
+        CHECK(strcmp(r->element[i]->str, "port") && strcmp(r->element[i]->str, "tls-port"));
+    cairn_reply_free(r);
+    REQUIRE(cairn_commandl(db, &r, "CONFIG", "GET", "raft-tick-ms", (char *)NULL) == CAIRN_OK);
+    CHECK(r->type == CAIRN_REPLY_MAP && r->elements == 2 && !strcmp(r->element[1]->str, "10"));
+    cairn_reply_free(r);
+    cairn_close(db);
+}
+
+/* A member whose TLS settings cannot be used does not open, and says
+ * why (no log handler can be set before cairn_open() returns). */
+static void test_member_tls_settings_checked(void)
+{
+    char peers[64];
+    char *dir = make_tmpdir();
+    REQUIRE(dir != NULL);
+    snprintf(peers, sizeof(peers), "1@127.0.0.1:%d", free_port());
+    const char *config[] = {"raft-id",
+                            "1",
+                            "raft-peers",
+                            peers,
+                            "tls-replication",
+                            "yes",
+                            "tls-cert-file",
+                            "/nonexistent/node.crt",
+                            "tls-key-file",
+                            "/nonexistent/node.key",
+                            NULL};
+    cairn_options o;
+    cairn_options_init(&o);
+    o.dir = dir;
+    o.config = config;
+    cairn *db;
+    CHECK_EQ_LL(cairn_open(&o, &db), CAIRN_ERROR);
+    CHECK(strstr(cairn_errmsg(db), "TLS") != NULL);
+    CHECK(strstr(cairn_errmsg(db), "tls-ca-cert-file") != NULL);
     cairn_close(db);
     rm_rf(dir);
 }
@@ -306,5 +457,8 @@ int main(void)
     TEST(test_bad_sync_option);
     TEST(test_group_of_one_member);
     TEST(test_member_options);
+    TEST(test_member_configured_like_a_server);
+    TEST(test_server_only_settings_refused);
+    TEST(test_member_tls_settings_checked);
     return TEST_REPORT();
 }

@@ -977,6 +977,22 @@ static int is_loopback(const struct sockaddr_storage *ss)
     return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
+/* Is c's peer a node of this node's group?  c->addr is "ip:port"; an
+ * IPv4 address reached through an IPv6 socket reads as ::ffff:a.b.c.d. */
+static int from_group_node(const client *c)
+{
+    const net_log_hooks *h = &c->net->hooks;
+    if (!h->group_node || (c->flags & CLIENT_UNIX)) return 0;
+    char ip[INET6_ADDRSTRLEN];
+    const char *colon = strrchr(c->addr, ':');
+    size_t len = colon ? (size_t)(colon - c->addr) : 0;
+    if (len == 0 || len >= sizeof(ip)) return 0;
+    memcpy(ip, c->addr, len);
+    ip[len] = '\0';
+    const char *v4 = strncmp(ip, "::ffff:", 7) == 0 ? ip + 7 : ip;
+    return h->group_node(h->priv, v4);
+}
+
 static void describe_addr(client *c)
 {
     if (c->flags & CLIENT_UNIX) c->sess.flags |= SESS_LOCAL;
@@ -1085,9 +1101,10 @@ static void client_accepted(net *n, int fd, int kind)
         return;
     }
     /* Protected mode (Redis 7.0): while the default user needs no
-     * password, only connections from this machine are served. */
+     * password, only connections from this machine (or, in a group, from
+     * its other nodes) are served. */
     if (n->engine->cfg.protected_mode && !(c->sess.flags & SESS_LOCAL) &&
-        !acl_default_user_protected(n->engine)) {
+        !acl_default_user_protected(n->engine) && !from_group_node(c)) {
         n->stats.rejected_connections++;
         reply_error(&c->out, PROTECTED_MODE_ERROR);
         c->flags |= CLIENT_CLOSE_AFTER;

@@ -119,6 +119,10 @@ typedef struct net_log_hooks {
      * until net_resume_admitted().  NULL when standalone. */
     uint64_t (*observed)(void *priv);
     int (*admit)(void *priv, uint64_t *ticket);
+    /* Is ip (textual) the address of a node of the group?  Protected mode
+     * lets such connections in: nodes of a group must reach each other
+     * whatever the password settings.  NULL when standalone. */
+    int (*group_node)(void *priv, const char *ip);
 } net_log_hooks;
 
 /* Called for log lines: level is one of LL_* from config.h. */

@@ -117,6 +117,17 @@ static int hook_admit(void *priv, uint64_t *ticket)
     return repl_node_admit(m->node, ticket);
 }
 
+/* An address of the group's address book, as written in raft-peers or
+ * RAFT ADD-NODE (a host name is compared as written, not resolved). */
+static int hook_group_node(void *priv, const char *ip)
+{
+    member *m = priv;
+    const repl_node_config *book = repl_node_config_of(m->node);
+    for (size_t i = 0; i < book->n_peers; i++)
+        if (strcmp(book->peers[i].host, ip) == 0) return 1;
+    return 0;
+}
+
 static void on_tick(uv_timer_t *t)
 {
     member *m = t->data;
@@ -218,8 +229,8 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const host
     for (size_t i = 0; i < book->n_peers; i++)
         if (book->peers[i].id != nc.id)
             peer_set_put(&m->peers, book->peers[i].id, book->peers[i].host, book->peers[i].port);
-    n->hooks =
-        (net_log_hooks){hook_flush, hook_appended, hook_durable, m, hook_observed, hook_admit};
+    n->hooks = (net_log_hooks){hook_flush,    hook_appended, hook_durable,   m,
+                               hook_observed, hook_admit,    hook_group_node};
     m->timer.data = m;
     int tick = cfg->raft_tick_ms > 0 ? cfg->raft_tick_ms : 20;
     rc = uv_timer_start(&m->timer, on_tick, (uint64_t)tick, (uint64_t)tick);

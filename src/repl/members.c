@@ -1,6 +1,7 @@
 /* members.c -- the node's address book; see members.h. */
 #include "members.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "../ds/util.h"
@@ -104,6 +105,12 @@ int members_decode_book(const uint8_t *data, size_t len, repl_node_config *cfg,
     }
     *used = off;
     return 0;
+}
+
+int members_host_is_ip(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
 int members_parse_addr(const char *s, size_t len, repl_peer *p)

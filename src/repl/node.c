@@ -160,6 +160,12 @@ int repl_parse_peers(const char *spec, repl_node_config *cfg, char *err, size_t 
             snprintf(err, errlen, "raft-peers: '%.*s' is not id@host:port", (int)len, s);
             return -1;
         }
+        if (!members_host_is_ip(p->host)) {
+            snprintf(err, errlen,
+                     "raft-peers: '%s' is not an IP address (host names are not resolved)",
+                     p->host);
+            return -1;
+        }
         for (size_t i = 0; i < cfg->n_peers; i++)
             if (cfg->peers[i].id == p->id) {
                 snprintf(err, errlen, "raft-peers names node %llu twice",
@@ -1294,6 +1300,10 @@ static void raft_add_node_command(repl_node *n, cmd_call *c)
     if (!arg_ll(c, 2, &id)) return;
     if (id <= 0 || members_parse_addr(c->argv[3].ptr, c->argv[3].len, &p) != 0) {
         reply_error(c->out, "ERR invalid node id or address (id host:port)");
+        return;
+    }
+    if (!members_host_is_ip(p.host)) {
+        reply_errorf(c->out, "ERR '%s' is not an IP address (host names are not resolved)", p.host);
         return;
     }
     if (not_leader(n, c)) return;

@@ -942,6 +942,7 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         .snapshot_entries = cfg->snapshot_entries,
         .snapshot_bytes = cfg->snapshot_bytes,
         .snapshot_chunk_bytes = 1u << 20,
+        .snapshot_inflight = 8,
         .lease_ticks = cfg->reads == REPL_READS_LEASE ? cfg->lease_ticks : 0,
         .seed = seed,
         .persist_async = n->async,

@@ -91,9 +91,13 @@ static void info_server(cairn_server *srv, dstr *out)
 static void info_clients(cairn_server *srv, dstr *out)
 {
     size_t max_in = 0, max_out = 0;
+    /* A client whose command a CLIENT PAUSE holds counts as blocked, as in
+     * Redis (and CLIENT LIST flags it b). */
+    long paused = 0;
     for (client *c = srv->net.clients; c; c = c->next) {
         if (dstr_len(c->qbuf) > max_in) max_in = dstr_len(c->qbuf);
         if (c->out.bytes > max_out) max_out = c->out.bytes;
+        if (c->flags & CLIENT_PAUSED) paused++;
     }
     *out = dstr_catfmt(*out,
                        "connected_clients:%ld\r\n"
@@ -105,7 +109,7 @@ static void info_clients(cairn_server *srv, dstr *out)
                        "tracking_clients:%ld\r\n"
                        "clients_in_timeout_table:%ld\r\n",
                        srv->net.nclients, srv->cfg.net.maxclients, max_in, max_out,
-                       srv->engine->blocked_count, tracking_clients(srv->engine),
+                       srv->engine->blocked_count + paused, tracking_clients(srv->engine),
                        engine_blocked_with_timeout(srv->engine));
 }
 

@@ -102,7 +102,8 @@ def test_errors(own):
 
 def test_held_client_listed_as_blocked_on_its_command(own):
     """CLIENT LIST shows a client held by the pause with flag b and the
-    command it waits to run, as Redis (which blocks it)."""
+    command it waits to run, and INFO counts it in blocked_clients, as
+    Redis (which blocks it)."""
     s, r = own
     other = s.client()
     other.client_setname("held")
@@ -118,10 +119,12 @@ def test_held_client_listed_as_blocked_on_its_command(own):
                 break
             time.sleep(0.05)
         assert (held["flags"], held["cmd"]) == ("b", "set")
+        assert r.info("clients")["blocked_clients"] == 1
     finally:
         r.execute_command("CLIENT", "UNPAUSE")
         t.join(10)
     assert done["res"] is True
     [after] = [c for c in r.client_list() if c["name"] == "held"]
     assert after["flags"] == "N"
+    assert r.info("clients")["blocked_clients"] == 0
     other.close()

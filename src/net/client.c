@@ -425,6 +425,7 @@ static void on_pause_end(uv_timer_t *h) { net_unpause(h->data); }
 void net_pause(net *n, int type, int64_t end_ms)
 {
     if (type > n->pause_type) n->pause_type = type;
+    n->engine->expire_paused = 1;
     if (end_ms > n->pause_end_ms) n->pause_end_ms = end_ms;
     int64_t wait = n->pause_end_ms - clock_mono_ms();
     uv_timer_start(&n->pause_timer, on_pause_end, wait > 0 ? (uint64_t)wait : 0, 0);
@@ -436,6 +437,7 @@ void net_unpause(net *n)
 {
     n->pause_type = NET_PAUSE_NONE;
     n->pause_end_ms = 0;
+    n->engine->expire_paused = 0;
     uv_timer_stop(&n->pause_timer);
     for (client *c = n->clients; c; c = c->next) {
         if (!(c->flags & CLIENT_PAUSED)) continue;

@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from raftgroup import Group, Node, close_checked, wait_for
+from test_repl_embed import EmbedNode, transfer_to
 from test_repl_netns import can_unshare
 
 from conftest import cairn_binary, free_port
@@ -60,6 +61,23 @@ def add_node_by_name(group):
     wait_for("node 4 is promoted",
              lambda: lead.raft_nodes().get(4, {}).get("role") == "voter", timeout=20)
     group.wait_same_digest(group.nodes)
+
+
+def test_embedded_member_with_localhost_names():
+    """An embedded member (libcairn) shares the links and the forwarder."""
+    g = Group(peer_host="localhost", node_class=lambda i: EmbedNode if i == 1 else Node)
+    try:
+        emb, s2, _ = g.nodes
+        g.leader(timeout=15)
+        transfer_to(g, s2)
+        assert emb.call("SET", "k1", "forwarded by name") == "OK"
+        transfer_to(g, emb)
+        assert emb.call("SET", "k2", "led") == "OK"
+        with s2.client() as c:
+            assert c.mget("k1", "k2") == ["forwarded by name", "led"]
+        g.wait_same_digest(g.nodes)
+    finally:
+        g.close()
 
 
 def test_a_malformed_host_name_stops_the_server(tmp_path):

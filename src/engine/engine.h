@@ -285,6 +285,9 @@ struct cairn_engine {
     void *host_priv;
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
     int script_deny_disabled;  /* DEBUG SET-DISABLE-DENY-SCRIPTS: noscript commands run */
+    /* CLIENT PAUSE is on: an expired key a read finds is hidden but not
+     * deleted, as Redis deletes nothing while writes are paused. */
+    int expire_paused;
     int64_t start_ms;
     uint64_t next_session_id;
     /* Blocking (blocking.c): how many sessions are parked, those with a

@@ -355,8 +355,6 @@ void reply_set_len(rbuf *b, long n) { add_header(b, b->resp >= 3 ? '~' : '*', n)
 
 void reply_push_len(rbuf *b, long n) { add_header(b, b->resp >= 3 ? '>' : '*', n); }
 
-/* RESP2 has no attributes: the caller then writes only the reply that
- * follows them. */
 void reply_attribute_len(rbuf *b, long n) { add_header(b, '|', n); }
 
 void reply_empty_array(rbuf *b) { rbuf_append(b, "*0\r\n", 4); }

@@ -1019,8 +1019,8 @@ static void debug_populate(cmd_call *c)
     reply_ok(c->out);
 }
 
-/* DEBUG PROTOCOL <type>: one reply of each RESP type, so clients (and
- * the conversions of scripts) can be tested against every shape. */
+/* DEBUG PROTOCOL <type>: one reply of each RESP type, with Redis's
+ * contents, so that clients can test their parsers against a server. */
 static void debug_protocol(cmd_call *c)
 {
     rbuf *out = c->out;
@@ -1031,15 +1031,14 @@ static void debug_protocol(cmd_call *c)
     } else if (arg_is(c, 2, "double")) {
         reply_double(out, 3.141);
     } else if (arg_is(c, 2, "bignum")) {
-        static const char digits[] = "1234567999999999999999999999999999999";
-        reply_bignum(out, digits, sizeof(digits) - 1);
+        reply_bignum(out, "1234567999999999999999999999999999999", 37);
     } else if (arg_is(c, 2, "null")) {
         reply_null(out);
     } else if (arg_is(c, 2, "array") || arg_is(c, 2, "set")) {
-        if (arg_is(c, 2, "array"))
-            reply_array_len(out, 3);
-        else
+        if (arg_is(c, 2, "set"))
             reply_set_len(out, 3);
+        else
+            reply_array_len(out, 3);
         for (int i = 0; i < 3; i++)
             reply_int(out, i);
     } else if (arg_is(c, 2, "map")) {
@@ -1090,12 +1089,13 @@ static void debug_help(cmd_call *c)
         "    Output a hex signature of the values of all the specified keys.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
-        "PROTOCOL <type>",
-        "    Reply with a sample value of RESP type <type>: string, integer, double,",
-        "    bignum, null, array, set, map, attrib, push, verbatim, true or false.",
         "POPULATE <count> [<prefix>] [<size>]",
         "    Create string keys <prefix>:0 to <prefix>:<count-1> (prefix 'key') that do not",
         "    exist yet, each holding value:<num>, cut or zero-padded to <size> bytes.",
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.",
         "SET-DISABLE-DENY-SCRIPTS <0|1>",
         "    Let scripts run the commands they may not run (for testing only).",
         "SET-ACTIVE-EXPIRE <0|1>",
@@ -1120,6 +1120,8 @@ static void debug_command(cmd_call *c)
         debug_sleep(c);
     } else if (c->argc >= 3 && c->argc <= 5 && arg_is(c, 1, "populate")) {
         debug_populate(c);
+    } else if (c->argc == 3 && arg_is(c, 1, "protocol")) {
+        debug_protocol(c);
     } else if (c->argc == 2 && arg_is(c, 1, "digest")) {
         debug_digest(c);
     } else if (arg_is(c, 1, "digest-value")) {
@@ -1127,8 +1129,6 @@ static void debug_command(cmd_call *c)
     } else if (c->argc == 2 && arg_is(c, 1, "change-repl-id")) {
         /* Replication here is Raft's, with no replication id to change. */
         reply_ok(c->out);
-    } else if (c->argc == 3 && arg_is(c, 1, "protocol")) {
-        debug_protocol(c);
     } else if (c->argc == 3 && arg_is(c, 1, "set-disable-deny-scripts")) {
         char buf[32];
         arg_cstr(c, 2, buf, sizeof(buf));

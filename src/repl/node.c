@@ -27,6 +27,7 @@
 #define SEGMENT_BYTES     (64u << 20)
 #define ROUND_RETRY_TICKS 25 /* a follower read round unanswered this long is asked again */
 #define HS_SAVE_TICKS     25 /* how often a commit-only hard state change is saved */
+#define BATCH_HOLD_BYTES  (256u << 10) /* see batch_waits() */
 /* After a failed snapshot, wait this many election timeouts (about 5 s,
  * as Redis waits after a failed BGSAVE) before the next try. */
 #define SNAP_RETRY_ELECTIONS 10
@@ -1044,12 +1045,28 @@ static void push_pending(repl_node *n, pending p)
     n->pend[n->npend++] = p;
 }
 
+/* While the leader's own fsync runs, a new batch could not be durable here
+ * before the next fsync anyway: the epoch stays open (later commands join
+ * it) and is proposed as that fsync completes.  One entry per fsync, not
+ * one per loop iteration: fewer appends, messages, writes and fsyncs on
+ * every node for the same writes -- the nodes share the CPU, so that is
+ * also what keeps latency down.  A batch past BATCH_HOLD_BYTES goes at
+ * once (a stalled disk must not grow one entry without bound). */
+static int batch_waits(const repl_node *n)
+{
+    return n->sync_on && dstr_len(n->batch) < BATCH_HOLD_BYTES;
+}
+
 void repl_node_flush(repl_node *n)
 {
     if (n->failed) return;
     /* Messages that arrived may have changed the role: a deposed leader
      * must not propose what it executed. */
     check_role(n);
+    if (dstr_len(n->batch) && n->lead_term && batch_waits(n)) {
+        process_ready(n);
+        return;
+    }
     if (dstr_len(n->batch) && n->lead_term) {
         uint64_t index, term;
         int rc = raft_propose(n->r, n->batch, dstr_len(n->batch), &index, &term);
@@ -1093,7 +1110,11 @@ void repl_node_synced(repl_node *n, int go_on)
     n->sseq = n->sync_seq;
     release_held(n);
     raft_persisted(n->r, n->sync_index, n->sync_term);
-    process_ready(n);
+    /* the batch held for this fsync (batch_waits) goes now */
+    if (dstr_len(n->batch) && n->lead_term)
+        repl_node_flush(n);
+    else
+        process_ready(n);
 }
 
 uint64_t repl_node_appended(repl_node *n) { return n->epoch; }

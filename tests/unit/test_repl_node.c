@@ -5,6 +5,7 @@
  * toward commit, not a follower's acknowledgement. */
 #include <dirent.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -120,22 +121,48 @@ static void test_leader_counts_itself_once_durable(void)
     CHECK_EQ_LL(raft_get_commit(r), 1);
     CHECK(repl_node_durable(h.n) < epoch);
 
-    /* written while the fsync runs: covered by the next one */
+    /* executed while the fsync runs: the batch waits for it (its epoch
+     * stays open, later commands join it), then goes as one entry
+     * covered by the next fsync */
     uint64_t epoch2 = repl_node_appended(h.n);
     check_reply(RUN(e, &s, 1001, "SET", "b", "2"), "+OK\r\n");
     repl_node_flush(h.n);
-    CHECK_EQ_LL(raft_last_index(r), 3);
+    check_reply(RUN(e, &s, 1002, "SET", "c", "3"), "+OK\r\n");
+    repl_node_flush(h.n);
+    check_reply(RUN(e, &s, 1003, "GET", "c"), "$1\r\n3\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(repl_node_appended(h.n), epoch2);
+    CHECK_EQ_LL(raft_last_index(r), 2);
     CHECK_EQ_LL(h.syncs_asked, 2);
     sync_now(&h);
     CHECK_EQ_LL(raft_get_commit(r), 2);
     CHECK(repl_node_durable(h.n) >= epoch);
     CHECK(repl_node_durable(h.n) < epoch2);
+    CHECK_EQ_LL(raft_last_index(r), 3); /* b and c, one entry */
     CHECK_EQ_LL(h.syncs_asked, 3);
     repl_node_flush(h.n);
     CHECK_EQ_LL(raft_get_commit(r), 2);
+    CHECK(repl_node_durable(h.n) < epoch2);
     sync_now(&h);
     CHECK_EQ_LL(raft_get_commit(r), 3);
     CHECK(repl_node_durable(h.n) >= epoch2);
+
+    /* a batch past the bound goes without waiting for the fsync */
+    char *big = malloc((300 << 10) + 1);
+    REQUIRE(big);
+    memset(big, 'x', 300 << 10);
+    big[300 << 10] = 0;
+    check_reply(RUN(e, &s, 1004, "SET", "d", "1"), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_last_index(r), 4);
+    check_reply(RUN(e, &s, 1005, "SET", "e", big), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_last_index(r), 5);
+    CHECK_EQ_LL(h.syncs_asked, 4);
+    sync_now(&h);
+    sync_now(&h);
+    CHECK_EQ_LL(raft_get_commit(r), 5);
+    free(big);
     CHECK_EQ_LL(h.fatal, 0);
 
     engine_session_gone(e, &s);

@@ -151,7 +151,10 @@ static void host_sleep_us(void *priv, long long us)
 static void host_info(void *priv, const char *section, dstr *out)
 {
     embed_node *n = priv;
-    if (!strcmp(section, "replication")) repl_node_info(n->m.node, out);
+    if (!strcmp(section, "replication"))
+        repl_node_info(n->m.node, out);
+    else if (!strcmp(section, "clients"))
+        net_info_clients(&n->net, out);
 }
 
 static int host_repl_cmd(void *priv, cmd_call *c)
@@ -180,6 +183,14 @@ static int host_repl_forward(void *priv, cairn_session *s, int argc, const cslic
     n->fwd_id = FWD_HANDLE_BIT | ++n->fwd_seq;
     s->flags |= SESS_FORWARDED;
     return 1;
+}
+
+/* A net client's blocking write (the handle cannot block: refused). */
+static int host_repl_forward_block(void *priv, cairn_session *s, int argc, const cslice *argv,
+                                   rbuf *out)
+{
+    embed_node *n = priv;
+    return !is_handle(n, s) && member_forward_block(&n->m, s, argc, argv, out);
 }
 
 static int host_seq_begin(void *priv, cmd_call *c)
@@ -237,6 +248,7 @@ static const cairn_host_ops node_host_ops = {
     .find_session = host_find_session,
     .repl_cmd = host_repl_cmd,
     .repl_forward = host_repl_forward,
+    .repl_forward_block = host_repl_forward_block,
     .seq_begin = host_seq_begin,
     .seq_done = host_seq_done,
 };

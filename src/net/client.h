@@ -123,6 +123,9 @@ typedef struct net_log_hooks {
      * lets such connections in: nodes of a group must reach each other
      * whatever the password settings.  NULL when standalone. */
     int (*group_node)(void *priv, const char *ip);
+    /* A client closes while its command is forwarded to the leader
+     * (SESS_FORWARDED).  NULL when standalone. */
+    void (*forwarded_gone)(void *priv, uint64_t id);
 } net_log_hooks;
 
 /* Called for log lines: level is one of LL_* from config.h. */
@@ -252,6 +255,9 @@ void net_close_waiting(net *n);
 void net_pause(net *n, int type, int64_t end_ms);
 /* CLIENT UNPAUSE, or the pause's end: the held commands run. */
 void net_unpause(net *n);
+/* INFO clients: the connections, their largest buffers, and the engine's
+ * blocked and tracking clients. */
+void net_info_clients(net *n, dstr *out);
 /* Look a client up by id (CLIENT KILL ID, CLIENT UNBLOCK). */
 client *net_find_client(net *n, uint64_t id);
 

@@ -976,6 +976,7 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         .snapshot_entries = cfg->snapshot_entries,
         .snapshot_bytes = cfg->snapshot_bytes,
         .snapshot_chunk_bytes = 1u << 20,
+        .snapshot_inflight = 8,
         .lease_ticks = cfg->reads == REPL_READS_LEASE ? cfg->lease_ticks : 0,
         .seed = seed,
         .persist_async = n->async,
@@ -1519,7 +1520,11 @@ static void role_command(repl_node *n, cmd_call *c)
 static void wait_command(repl_node *n, cmd_call *c)
 {
     long long num, timeout;
-    if (!arg_ll(c, 1, &num) || !arg_ll(c, 2, &timeout)) return;
+    if (!arg_ll(c, 1, &num)) return;
+    if (!str_to_ll(c->argv[2].ptr, c->argv[2].len, &timeout)) {
+        reply_error(c->out, "ERR timeout is not an integer or out of range");
+        return;
+    }
     if (timeout < 0) {
         reply_error(c->out, "ERR timeout is negative");
         return;

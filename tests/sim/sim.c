@@ -173,6 +173,7 @@ typedef struct weather {
     size_t msg_bytes, inflight;                           /* flow control, varied per seed */
     uint64_t snap_every;                                  /* entries between snapshots (0: none) */
     size_t chunk_bytes;                                   /* per InstallSnapshot message */
+    size_t snap_inflight;                                 /* chunks in flight per follower */
     unsigned part, crash, restart, torn, stall, transfer; /* per 100k */
     unsigned member;                                      /* conf changes, per 100k */
     int async;           /* fsyncs complete later, in the background (persist_async) */
@@ -554,6 +555,7 @@ static raft_config node_config(world *w, int i)
                        .lease_ticks = w->w.lease_ticks,
                        .snapshot_entries = w->w.snap_every,
                        .snapshot_chunk_bytes = w->w.chunk_bytes,
+                       .snapshot_inflight = w->w.snap_inflight,
                        .seed = crand_next(&w->rng),
                        .bugs = w->bugs,
                        .persist_async = w->w.async};
@@ -1453,6 +1455,18 @@ static void pick_weather(world *w)
     w->w.sess_max = sess_max[crand_below(&w->rng, 4)];
     w->w.sess_ttl = sess_ttl[crand_below(&w->rng, 4)];
     if (w->bugs & BUG_SESSION_IMPLICIT) w->w.sess_max = 3;
+    /* from a generator of its own: the other draws (and so the seeds that
+     * find each planted bug) stay as they were */
+    static const size_t snap_inflight[] = {1, 2, 4, 8};
+    crand wr;
+    crand_seed(&wr, w->seed ^ 0x5EA7C0DEull);
+    w->w.snap_inflight = snap_inflight[crand_below(&wr, 4)];
+    if (w->bugs & RAFT_BUG_SNAP_GAP) { /* windows of small chunks, some lost */
+        w->w.snap_every = 5;
+        w->w.chunk_bytes = 16;
+        w->w.inflight = 16;
+        w->w.snap_inflight = 8;
+    }
     if (w->bugs & RAFT_BUG_SNAP_STALE) { /* stale snapshots: frequent ones, late copies */
         w->w.snap_every = 5;
         w->w.dup = 100;
@@ -1852,6 +1866,7 @@ static const struct {
     {"session-implicit", BUG_SESSION_IMPLICIT},
     {"ack-unsynced", BUG_ACK_UNSYNCED},
     {"self-unsynced", RAFT_BUG_SELF_UNSYNCED},
+    {"snap-gap", RAFT_BUG_SNAP_GAP},
 };
 
 typedef VEC(fault_ev) fault_vec;
@@ -1897,7 +1912,7 @@ static void usage(void)
             "STEP:KIND:SLOT,...\n"
             "       cairn-sim --bench [--nodes N] [--steps M]\n"
             "bugs: figure8 no-noop vote-unsynced read-stale dup-apply lease-drift snap-stale "
-            "conf-multi session-implicit ack-unsynced self-unsynced\n");
+            "conf-multi session-implicit ack-unsynced self-unsynced snap-gap\n");
 }
 
 int main(int argc, char **argv)

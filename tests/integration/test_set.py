@@ -344,6 +344,18 @@ def test_srandmember_negative_count_repeats(r):
     assert len(got) == 200 and set(got) == {"1", "2"}
 
 
+def test_srandmember_uniform_in_a_hashtable(r):
+    # Every member equally likely however the table's buckets are filled
+    # (the Tcl suite's chi-square check: 9 degrees of freedom, 40 is a 1 in
+    # 100000 chance for a fair pick).  A long member makes a hashtable.
+    members = [f"m{i}" for i in range(9)] + ["long" * 20]
+    r.sadd("s", *members)
+    assert enc(r, "s") == "hashtable"
+    picks = r.srandmember("s", -10000)
+    expected = len(picks) / len(members)
+    assert sum((picks.count(m) - expected) ** 2 / expected for m in members) < 40
+
+
 def test_srandmember_edge_cases(r):
     r.sadd("s", "a", "b")
     assert r.srandmember("s", 0) == []

@@ -410,6 +410,27 @@ def test_smove_member_already_in_destination(r):
     assert r.exists("src") == 0 and r.smembers("dst") == {"a"}
 
 
+def test_smove_leaves_a_destination_that_has_the_member_unchanged(r):
+    # Only the source changes: a WATCH of the destination still holds, as
+    # in Redis (test_tracking has the same for a tracking client).
+    r.sadd("src", "a", "b")
+    r.sadd("dst", "a")
+    with r.pipeline() as p:
+        p.watch("dst")
+        p.multi()
+        p.sadd("dst", "c")
+        assert r.smove("src", "dst", "a") == 1
+        assert p.execute() == [1]
+    assert r.scard("dst") == 2
+    with r.pipeline() as p:
+        p.watch("src")
+        p.multi()
+        p.sadd("dst", "d")
+        assert r.smove("src", "dst", "b") == 1
+        with pytest.raises(redis.WatchError):
+            p.execute()
+
+
 def test_smove_same_key(r):
     r.sadd("s", "a")
     assert r.smove("s", "s", "a") == 1

@@ -1678,7 +1678,10 @@ static void debug_loadaof(persist *p, cmd_call *c)
 void persist_command(persist *p, cmd_call *c)
 {
     const char *name = c->cmd->name;
-    if (!strcmp(name, "debug"))
+    if (!strcmp(name, "debug") && p->e->loading)
+        /* DEBUG runs while loading, but the start-up load owns the plan. */
+        reply_error(c->out, "LOADING Redis is loading the dataset in memory");
+    else if (!strcmp(name, "debug"))
         arg_is(c, 1, "reload") ? debug_reload(p, c) : debug_loadaof(p, c);
     else if (!strcmp(name, "save"))
         save_command(p, c);

@@ -81,6 +81,8 @@ run_unit() {
         --baseport $((10000 + RANDOM % 120 * 100)) --portcount 100 $ARGS) >"$log" 2>&1
     rc=$?
     kill "$spid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$spid" 2>/dev/null
     wait "$spid" 2>/dev/null
     sed -i 's/\x1b\[[0-9;]*m//g' "$log"
     printf '%-26s ok %4d  err %3d  exception %d  rc %d\n' "$u" \

@@ -1132,6 +1132,8 @@ static void debug_help(cmd_call *c)
         "    (checked only: every element of a list is in a packed node here).",
         "RELOAD [NOSAVE]",
         "    Save the RDB on disk and reload it back to memory.",
+        "SET-DISABLE-DENY-SCRIPTS <0|1>",
+        "    Let scripts run the commands they may not run (for testing only).",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1166,6 +1168,11 @@ static void debug_command(cmd_call *c)
         debug_digest_value(c);
     } else if (c->argc == 2 && arg_is(c, 1, "change-repl-id")) {
         /* Replication here is Raft's, with no replication id to change. */
+        reply_ok(c->out);
+    } else if (c->argc == 3 && arg_is(c, 1, "set-disable-deny-scripts")) {
+        char buf[32];
+        arg_cstr(c, 2, buf, sizeof(buf));
+        c->e->script_deny_disabled = atoi(buf) != 0;
         reply_ok(c->out);
     } else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {
         char buf[32];

@@ -250,8 +250,7 @@ static int holding(const repl_node *n)
     if (n->failed) return 0;
     if (n->lead_term) return n->snap_hold || transferring(n) || !leader_ready(n);
     if (raft_get_leader(n->r) != RAFT_NONE) return 0;
-    return transferring(n) ||
-           (n->ticks < n->leaderless_until && n->cfg.reads != REPL_READS_LOCAL);
+    return transferring(n) || (n->ticks < n->leaderless_until && n->cfg.reads != REPL_READS_LOCAL);
 }
 
 /* What the engine may do in this node's current role: only a leader that
@@ -1028,6 +1027,8 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
     }
     n->applied = n->handed = snap->index;
     n->recovered = raft_last_index(n->r);
+    /* a (re)started node's clients wait for it to hear from a leader */
+    n->leaderless_until = LEADERLESS_ELECTIONS * (uint64_t)cfg->election_ticks;
     e->log_publish = 1;
     engine_set_log_sink(e, sink, n);
     update_engine(n);
@@ -1099,7 +1100,18 @@ int repl_node_receive(repl_node *n, const char *data, size_t len)
 {
     raft_msg m;
     if (wire_decode(data, len, &m) != 0) return -1;
-    if (!n->failed && m.to == n->cfg.id && peer_of(n, m.from)) raft_step(n->r, &m);
+    if (!n->failed && m.to == n->cfg.id && peer_of(n, m.from)) {
+        raft_step(n->r, &m);
+        /* A follower's commands that run before this loop iteration ends
+         * see the leader the message made known, or none (then they wait
+         * for one rather than find no leader to forward to).  A leader's
+         * loss waits for the flush (it may rebuild the dataset, not to be
+         * done inside a command). */
+        if (!n->lead_term && raft_get_leader(n->r) != n->known_leader) {
+            check_role(n);
+            update_engine(n);
+        }
+    }
     raft_msg_free(&m);
     return 0;
 }

@@ -4,15 +4,16 @@
 Cairn-only (Redis has no consensus replication).  Clients write all the
 time: redis-py's Sentinel clients (master_for, every node a sentinel) and
 plain clients, one on each node (a follower forwards their writes).  The
-operator moves leadership with RAFT TRANSFER-LEADER or FAILOVER, and (the
-second test) restarts each node in turn.  Checked: no write gets an error
-reply and none fails with a command in flight (a plain client whose node is
-down finds its connection refused and goes to another node: nothing was
-sent), no acknowledged write is lost or applied twice (each client pushes
+operator moves leadership with RAFT TRANSFER-LEADER or FAILOVER.  Checked:
+no write gets an error reply and none fails with a command in flight (a
+plain client whose node is down finds its connection refused and goes to
+another node: nothing was sent), no acknowledged write is lost or applied twice (each client pushes
 1, 2, 3, ... onto a list of its own), the registers' history is
 linearizable (cairn-lincheck), and every node ends with the same dataset.
 """
+import os
 import random
+import tempfile
 import threading
 import time
 
@@ -44,6 +45,7 @@ class Load(History):
         self.errors = []  # (client, command, error): none allowed
         self.moved = 0  # plain clients that went to another node
         self.pushed = {}  # client -> pushes acknowledged
+        self.seq = {}  # client -> values written
         self.done = threading.Event()
         kinds = ["sentinel"] * sentinels + list(range(len(group.nodes)))
         self.threads = [threading.Thread(target=self.run, args=(cid, kind), daemon=True)
@@ -84,7 +86,6 @@ class Load(History):
 
     def run(self, cid, kind):
         rng = random.Random(cid)
-        self.seq = getattr(self, "seq", {})
         self.seq[cid] = 0
         self.pushed[cid] = 0
         conn = self.client(kind)
@@ -93,7 +94,7 @@ class Load(History):
                 self.op(conn, cid, rng)
             except (redis.RedisError, OSError) as e:
                 if not never_sent(e):
-                    self.errors.append((cid, kind, repr(e)))
+                    self.errors.append((cid, kind, repr(e), time.time()))
                     return
                 if kind != "sentinel":  # its node is down: the next one
                     conn.close()
@@ -109,11 +110,20 @@ class Load(History):
         wait_for("every client to write again",
                  lambda: all(self.pushed[c] > before[c] for c in before) or self.errors,
                  timeout=timeout)
-        assert not self.errors, self.errors
+        self.no_errors()
+
+    def no_errors(self):
+        if self.errors:
+            # the nodes' logs, kept outside the tree for a look
+            fd, path = tempfile.mkstemp(prefix="cairn-rolling-", suffix=".log")
+            with os.fdopen(fd, "w") as f:
+                for n in self.group.nodes:
+                    f.write(f"==== node {n.id} port {n.port}\n{n.read_log()}")
+            raise AssertionError(f"{self.errors} (logs in {path})")
 
     def finish(self):
         self.join()
-        assert not self.errors, self.errors
+        self.no_errors()
         self.check()
         lead = self.group.leader(timeout=10)
         self.group.wait_applied(self.group.nodes, timeout=30)
@@ -151,3 +161,4 @@ def test_transfers_under_load_fail_no_write(group):
         load.done.set()
     load.finish()
     assert load.moved == 0
+

@@ -162,3 +162,33 @@ def test_transfers_under_load_fail_no_write(group):
     load.finish()
     assert load.moved == 0
 
+
+def test_rolling_restart_under_load_fails_no_write(group):
+    """Each node in turn: leadership moved away if it leads, SIGTERM, start
+    again from its directory, caught up.  A node being stopped serves what
+    its clients sent (forwarded writes included) and closes each connection
+    after its last reply: redis-py then reconnects at the next command, the
+    Sentinel clients to the leader, the plain ones to another node."""
+    group.wait_applied(group.nodes)
+    load = Load(group)
+    restarted = []
+    try:
+        load.progressed()
+        hows = iter(("transfer", "failover", "transfer"))
+        while len(restarted) < len(group.nodes):
+            lead = group.leader(timeout=10)
+            n = lead if lead not in restarted else next(
+                m for m in group.nodes if m not in restarted)
+            if n is lead:
+                target = next((m for m in followers(group, n) if m not in restarted),
+                              followers(group, n)[0])
+                transfer(group, n, target, next(hows))
+            assert n.stop() == 0
+            n.start()
+            restarted.append(n)
+            group.wait_applied(group.nodes, timeout=30)
+            load.progressed()
+    finally:
+        load.done.set()
+    load.finish()
+    assert load.moved >= 1  # a plain client's node was down

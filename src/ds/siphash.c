@@ -24,7 +24,7 @@ typedef struct sip_state {
     uint64_t v0, v1, v2, v3;
 } sip_state;
 
-static void sip_round(sip_state *s)
+static inline void sip_round(sip_state *s)
 {
     s->v0 += s->v1;
     s->v1 = ROTL64(s->v1, 13);
@@ -43,18 +43,16 @@ static void sip_round(sip_state *s)
 }
 
 /* One compression round per message word (the "1" of 1-2). */
-static void sip_absorb(sip_state *s, uint64_t m)
+static inline void sip_absorb(sip_state *s, uint64_t m)
 {
     s->v3 ^= m;
     sip_round(s);
     s->v0 ^= m;
 }
 
-uint64_t siphash(const void *in, size_t len, const uint8_t key[16])
+static inline uint64_t sip_hash(const void *in, size_t len, uint64_t k0, uint64_t k1)
 {
     const uint8_t *p = in;
-    uint64_t k0 = load_le64(key);
-    uint64_t k1 = load_le64(key + 8);
     /* The constants spell "somepseudorandomlygeneratedbytes". */
     sip_state s = {
         .v0 = 0x736f6d6570736575ULL ^ k0,
@@ -81,4 +79,14 @@ uint64_t siphash(const void *in, size_t len, const uint8_t key[16])
     sip_round(&s);
     sip_round(&s);
     return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+uint64_t siphash(const void *in, size_t len, const uint8_t key[16])
+{
+    return sip_hash(in, len, load_le64(key), load_le64(key + 8));
+}
+
+uint64_t siphash_words(const void *in, size_t len, uint64_t k0, uint64_t k1)
+{
+    return sip_hash(in, len, k0, k1);
 }

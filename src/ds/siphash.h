@@ -9,5 +9,8 @@
 #include <stdint.h>
 
 uint64_t siphash(const void *in, size_t len, const uint8_t key[16]);
+/* The same with the key given as its two little-endian words (k0 from
+ * bytes 0-7): for callers whose key is itself a hash. */
+uint64_t siphash_words(const void *in, size_t len, uint64_t k0, uint64_t k1);
 
 #endif

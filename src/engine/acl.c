@@ -281,11 +281,6 @@ static const char *sel_add_key_pattern(acl_selector *s, const char *op, size_t l
     if (s->flags & SEL_ALLKEYS)
         return "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does "
                "not have any effect. Try 'resetkeys' to start with an empty list of patterns";
-    if (perm == (KEY_READ | KEY_WRITE) && plen == 1 && pat[0] == '*') {
-        sel_reset_keys(s);
-        s->flags |= SEL_ALLKEYS;
-        return NULL;
-    }
     for (int k = 0; k < s->nkeys; k++) {
         if (dstr_len(s->keys[k].pat) == plen && memcmp(s->keys[k].pat, pat, plen) == 0) {
             s->keys[k].perm |= perm;
@@ -303,11 +298,6 @@ static const char *sel_add_channel(acl_selector *s, const char *pat, size_t plen
         return "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and "
                "does not have any effect. Try 'resetchannels' to start with an empty list of "
                "channels";
-    if (plen == 1 && pat[0] == '*') {
-        sel_reset_channels(s);
-        s->flags |= SEL_ALLCHANNELS;
-        return NULL;
-    }
     for (int k = 0; k < s->nchannels; k++)
         if (dstr_len(s->channels[k]) == plen && memcmp(s->channels[k], pat, plen) == 0) return NULL;
     s->channels = cm_realloc(s->channels, sizeof(dstr) * (size_t)(s->nchannels + 1));
@@ -325,13 +315,24 @@ static int op_is(const char *op, size_t len, const char *word)
 static const char *sel_apply(cairn_engine *e, acl_selector *s, const char *op, size_t len)
 {
     if (len == 0) return "Syntax error";
-    if (op_is(op, len, "allkeys")) return sel_add_key_pattern(s, "~*", 2);
+    /* "~*" and "&*" are the flags, not patterns: allowed again when set
+     * (only a narrower pattern after them is refused), as Redis does;
+     * "%RW~*" is a pattern. */
+    if (op_is(op, len, "allkeys") || op_is(op, len, "~*")) {
+        sel_reset_keys(s);
+        s->flags |= SEL_ALLKEYS;
+        return NULL;
+    }
     if (op_is(op, len, "resetkeys")) {
         sel_reset_keys(s);
         s->flags &= ~SEL_ALLKEYS;
         return NULL;
     }
-    if (op_is(op, len, "allchannels")) return sel_add_channel(s, "*", 1);
+    if (op_is(op, len, "allchannels") || op_is(op, len, "&*")) {
+        sel_reset_channels(s);
+        s->flags |= SEL_ALLCHANNELS;
+        return NULL;
+    }
     if (op_is(op, len, "resetchannels")) {
         sel_reset_channels(s);
         s->flags &= ~SEL_ALLCHANNELS;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
@@ -75,10 +76,31 @@ static int channel_allowed(const acl_selector *s, const cslice *ch, int literal)
     return 0;
 }
 
-/* The keys of the call: read (R) for a read-only command, written (W)
- * for a write command, either for the others.  Pub/sub commands have no
- * keys: their shard channels are positioned like keys for cluster
- * routing only. */
+/* What the i-th key of a call needs (cmd.h's key_acl; KA_R and KA_W are
+ * KEY_READ and KEY_WRITE). */
+static int key_need(const cmd_def *cmd, int i, int get_reads)
+{
+    if (!(cmd->key_acl & KA_SET))
+        return (cmd->flags & CMD_WRITE) ? KEY_WRITE : (cmd->flags & CMD_READONLY) ? KEY_READ : 0;
+    int need = i == 0 ? cmd->key_acl & 3 : (cmd->key_acl >> 2) & 3;
+    return need | (get_reads ? KEY_READ : 0);
+}
+
+_Static_assert((int)KA_R == (int)KEY_READ && (int)KA_W == (int)KEY_WRITE,
+               "key_acl needs are key permissions");
+
+/* Is there a GET option after the key and its value (SET k v ... GET)? */
+static int has_get_arg(const cmd_def *cmd, int argc, const cslice *argv)
+{
+    if (!(cmd->key_acl & KA_GET_READS)) return 0;
+    for (int i = cmd->first_key + 2; i < argc; i++)
+        if (argv[i].len == 3 && strncasecmp(argv[i].ptr, "get", 3) == 0) return 1;
+    return 0;
+}
+
+/* Each key of the call against the selector's key patterns, with the
+ * permissions that key needs.  Pub/sub commands have no keys: their
+ * shard channels are positioned like keys for cluster routing only. */
 static int check_keys(const acl_selector *s, const cmd_def *cmd, int argc, const cslice *argv,
                       int *pos)
 {
@@ -87,10 +109,10 @@ static int check_keys(const acl_selector *s, const cmd_def *cmd, int argc, const
     int stack[16];
     int *idx = argc <= 16 ? stack : cm_malloc(sizeof(int) * (size_t)argc);
     int n = cmd_get_keys(cmd, argc, argv, idx, argc);
-    int need = (cmd->flags & CMD_WRITE) ? KEY_WRITE : (cmd->flags & CMD_READONLY) ? KEY_READ : 0;
+    int get_reads = has_get_arg(cmd, argc, argv);
     int rc = ACL_OK;
     for (int i = 0; i < n && rc == ACL_OK; i++) {
-        if (!key_allowed(s, &argv[idx[i]], need)) {
+        if (!key_allowed(s, &argv[idx[i]], key_need(cmd, i, get_reads))) {
             *pos = idx[i];
             rc = ACL_DENIED_KEY;
         }

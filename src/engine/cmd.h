@@ -100,7 +100,20 @@ struct cmd_def {
     /* NULL: the flags are the command's whatever its arguments.  Read
      * only off the hot path (when memory is over maxmemory). */
     cmd_flags_fn *flags_of;
+    /* The permissions an ACL selector's key patterns (%R~, %W~) must grant
+     * for each key, as Redis's key-spec flags ask them: read for a key the
+     * command reads from ("access"), write for one it inserts into,
+     * updates or deletes from.  0 derives them from the flags (a write
+     * command writes its keys, a read-only one reads them); otherwise
+     * KEY_ACL(first key, other keys). */
+    uint8_t key_acl;
 };
+
+/* key_acl's values: KEY_ACL of two KA_* needs, optionally with
+ * KA_GET_READS (the keys are also read when a GET argument follows them:
+ * SET ... GET returns the old value). */
+enum { KA_NONE = 0, KA_R = 1, KA_W = 2, KA_RW = 3, KA_SET = 1 << 4, KA_GET_READS = 1 << 5 };
+#define KEY_ACL(first, rest) (KA_SET | (first) | ((rest) << 2))
 
 /* The table is kept as one array per command family, each next to its
  * handlers (t_string.c, t_keys.c, ...) and terminated by an entry with a

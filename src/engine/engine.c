@@ -398,9 +398,13 @@ static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_de
 static int refused_while_subscribed(const cairn_session *s, const cmd_def *cmd, rbuf *out)
 {
     if (s->resp != 2 || (cmd->flags & CMD_SUBSCRIBED_OK)) return 0;
+    /* A refused EXEC says so as an aborted transaction, as Redis's
+     * rejectCommand does for every refusal of EXEC. */
     reply_errorf(out,
-                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                 "%sCan't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                  "RESET are allowed in this context",
+                 strcmp(cmd->name, "exec") == 0 ? "EXECABORT Transaction discarded because of: "
+                                                : "ERR ",
                  cmd->name);
     return 1;
 }

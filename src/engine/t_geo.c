@@ -621,7 +621,7 @@ const cmd_def geo_commands[] = {
      1, 1, "geo", "3.2.0",
      "Query a sorted set representing a geospatial index to fetch members matching a given "
      "maximum distance from a point",
-     CX_GEORADIUS, NULL, georadius_getkeys},
+     CX_GEORADIUS, NULL, georadius_getkeys, NULL, KEY_ACL(KA_R, KA_W)},
     {"georadius_ro", georadius_ro_command, -6, CMD_READONLY, ACL_READ | ACL_GEO | ACL_SLOW, 1, 1, 1,
      "geo", "3.2.10", "A read-only variant for GEORADIUS", CX_GEORADIUS, NULL},
     {"georadiusbymember", georadiusbymember_command, -5, CMD_WRITE | CMD_DENYOOM,
@@ -630,7 +630,7 @@ const cmd_def geo_commands[] = {
      "maximum distance from a member",
      "O(N+log(M)) where N is the number of elements inside the bounding box of the circular "
      "area delimited by center and radius and M is the number of items inside the index.",
-     NULL, georadius_getkeys},
+     NULL, georadius_getkeys, NULL, KEY_ACL(KA_R, KA_W)},
     {"georadiusbymember_ro", georadiusbymember_ro_command, -5, CMD_READONLY,
      ACL_READ | ACL_GEO | ACL_SLOW, 1, 1, 1, "geo", "3.2.10",
      "A read-only variant for GEORADIUSBYMEMBER",
@@ -646,6 +646,6 @@ const cmd_def geo_commands[] = {
      ACL_WRITE | ACL_GEO | ACL_SLOW, 1, 2, 1, "geo", "6.2.0",
      "Query a sorted set representing a geospatial index to fetch members inside an area of a "
      "box or a circle, and store the result in another key.",
-     CX_GEOSEARCH, NULL},
+     CX_GEOSEARCH, NULL, NULL, NULL, KEY_ACL(KA_W, KA_R)},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };

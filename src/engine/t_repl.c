@@ -6,6 +6,7 @@
  * call to host->repl_cmd.  A host that is no replicated node (a
  * standalone server, an embedded store) declines, and the engine answers
  * as a Redis master without replicas. */
+#include "../ds/util.h"
 #include "cmd.h"
 
 static int host_repl(cmd_call *c)
@@ -27,7 +28,11 @@ static void wait_command(cmd_call *c)
 {
     if (host_repl(c)) return;
     long long num, timeout;
-    if (!arg_ll(c, 1, &num) || !arg_ll(c, 2, &timeout)) return;
+    if (!arg_ll(c, 1, &num)) return;
+    if (!str_to_ll(c->argv[2].ptr, c->argv[2].len, &timeout)) {
+        reply_error(c->out, "ERR timeout is not an integer or out of range");
+        return;
+    }
     if (timeout < 0) {
         reply_error(c->out, "ERR timeout is negative");
         return;

@@ -514,8 +514,8 @@ static int sort_getkeys(int argc, const cslice *argv, int *idx, int max)
 const cmd_def sort_commands[] = {
     {"sort", sort_command, -2, CMD_WRITE | CMD_DENYOOM,
      ACL_WRITE | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS, 1, 1, 1, "generic",
-     "1.0.0", "Sort the elements in a list, set or sorted set", SORT_COMPLEXITY, NULL,
-     sort_getkeys},
+     "1.0.0", "Sort the elements in a list, set or sorted set", SORT_COMPLEXITY, NULL, sort_getkeys,
+     NULL, KEY_ACL(KA_R, KA_W)},
     {"sort_ro", sort_ro_command, -2, CMD_READONLY,
      ACL_READ | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS, 1, 1, 1, "generic",
      "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",

@@ -1733,7 +1733,8 @@ const cmd_def stream_commands[] = {
      "reverse order (from greater to smaller IDs) compared to XRANGE",
      "O(N) with N being the number of elements returned.", NULL},
     {"xlen", xlen_command, 2, S_READ_FAST, A_READ_FAST, 1, 1, 1, "stream", "5.0.0",
-     "Return the number of entries in a stream", "O(1)", NULL},
+     "Return the number of entries in a stream", "O(1)", NULL, NULL, NULL,
+     KEY_ACL(KA_NONE, KA_NONE)},
     {"xdel", xdel_command, -3, CMD_WRITE | CMD_FAST, A_WRITE_FAST, 1, 1, 1, "stream", "5.0.0",
      "Removes the specified entries from the stream. Returns the number of items actually "
      "deleted, that may be different from the number of IDs passed in case certain IDs do not "
@@ -1755,7 +1756,7 @@ const cmd_def stream_commands[] = {
      "Return new entries from a stream using a consumer group, or access the history of the "
      "pending entries for a given consumer. Can block.",
      "For each stream mentioned: O(M) with M being the number of elements returned.", NULL,
-     xread_getkeys},
+     xread_getkeys, NULL, KEY_ACL(KA_R, KA_R)},
     {"xgroup", NULL, -2, 0, ACL_SLOW, 0, 0, 0, "stream", "5.0.0",
      "A container for consumer groups commands", "Depends on subcommand.", xgroup_subcommands},
     {"xack", xack_command, -4, CMD_WRITE | CMD_FAST, A_WRITE_FAST, 1, 1, 1, "stream", "5.0.0",

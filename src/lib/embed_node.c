@@ -151,7 +151,10 @@ static void host_sleep_us(void *priv, long long us)
 static void host_info(void *priv, const char *section, dstr *out)
 {
     embed_node *n = priv;
-    if (!strcmp(section, "replication")) repl_node_info(n->m.node, out);
+    if (!strcmp(section, "replication"))
+        repl_node_info(n->m.node, out);
+    else if (!strcmp(section, "clients"))
+        net_info_clients(&n->net, out);
 }
 
 static int host_repl_cmd(void *priv, cmd_call *c)

@@ -362,6 +362,6 @@ const cmd_def dump_commands[] = {
      "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the "
      "target instance. See the pages of these commands for time complexity. Also an O(N) data "
      "transfer between the two instances is performed.",
-     NULL, migrate_getkeys},
+     NULL, migrate_getkeys, NULL, KEY_ACL(KA_RW, KA_RW)},
     {NULL},
 };

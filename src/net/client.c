@@ -1496,3 +1496,23 @@ void net_serve_busy(net *n)
     n->current = running;
     n->in_busy = in_busy;
 }
+
+void net_info_clients(net *n, dstr *out)
+{
+    size_t max_in = 0, max_out = 0;
+    for (client *c = n->clients; c; c = c->next) {
+        if (dstr_len(c->qbuf) > max_in) max_in = dstr_len(c->qbuf);
+        if (c->out.bytes > max_out) max_out = c->out.bytes;
+    }
+    *out = dstr_catfmt(*out,
+                       "connected_clients:%ld\r\n"
+                       "cluster_connections:0\r\n"
+                       "maxclients:%d\r\n"
+                       "client_recent_max_input_buffer:%zu\r\n"
+                       "client_recent_max_output_buffer:%zu\r\n"
+                       "blocked_clients:%ld\r\n"
+                       "tracking_clients:%ld\r\n"
+                       "clients_in_timeout_table:%ld\r\n",
+                       n->nclients, n->cfg->maxclients, max_in, max_out, n->engine->blocked_count,
+                       tracking_clients(n->engine), engine_blocked_with_timeout(n->engine));
+}

@@ -269,6 +269,9 @@ void net_close_waiting(net *n);
 void net_pause(net *n, int type, int64_t end_ms);
 /* CLIENT UNPAUSE, or the pause's end: the held commands run. */
 void net_unpause(net *n);
+/* INFO clients: the connections, their largest buffers, and the engine's
+ * blocked and tracking clients. */
+void net_info_clients(net *n, dstr *out);
 /* Look a client up by id (CLIENT KILL ID, CLIENT UNBLOCK). */
 client *net_find_client(net *n, uint64_t id);
 

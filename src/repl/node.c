@@ -871,12 +871,21 @@ static void resolve(repl_node *n)
     }
 }
 
-/* Messages of a Ready go out once every append so far is durable (a
- * leader's early ones at once): until then they wait in held. */
+/* An acknowledgement of appends goes out once every append so far is
+ * durable: until then it waits in held.  Nothing else rests on the log's
+ * fsync (term and vote are synced as they change; a rejection or a vote
+ * cast on entries not synced yet is only more careful than one cast on
+ * the synced log), so heartbeats and read rounds do not wait for it. */
+static int must_hold(const repl_node *n, const raft_ready *rd, const raft_msg *m)
+{
+    return n->async && !rd->send_early && n->sseq < n->wseq && m->type == RAFT_MSG_APP_RESP &&
+           !m->reject;
+}
+
 static void send_msgs(repl_node *n, const raft_ready *rd)
 {
     if (!rd->n_msgs) return;
-    int hold = n->async && !rd->send_early && n->sseq < n->wseq;
+    int sent = 0;
     dstr buf = dstr_with_cap(256);
     for (size_t i = 0; i < rd->n_msgs; i++) {
         raft_msg m;
@@ -884,18 +893,19 @@ static void send_msgs(repl_node *n, const raft_ready *rd)
         if (fill_chunk(n, &rd->msgs[i], &m, &chunk) == 0) {
             dstr_set_len(buf, 0);
             buf = wire_encode(buf, &m);
-            if (hold) {
+            if (must_hold(n, rd, &m)) {
                 held_hdr h = {n->wseq, m.to, dstr_len(buf)};
                 n->held = dstr_cat(n->held, &h, sizeof(h));
                 n->held = dstr_cat(n->held, buf, dstr_len(buf));
             } else {
                 n->host.send(n->host.priv, m.to, buf, dstr_len(buf));
+                sent = 1;
             }
         }
         cm_free(chunk);
     }
     dstr_free(buf);
-    if (!hold) n->host.send_done(n->host.priv);
+    if (sent) n->host.send_done(n->host.priv);
 }
 
 /* The held messages whose appends are now durable go out, in order. */
@@ -1001,6 +1011,7 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         .snapshot_entries = cfg->snapshot_entries,
         .snapshot_bytes = cfg->snapshot_bytes,
         .snapshot_chunk_bytes = 1u << 20,
+        .snapshot_inflight = 8,
         .lease_ticks = cfg->reads == REPL_READS_LEASE ? cfg->lease_ticks : 0,
         .seed = seed,
         .persist_async = n->async,
@@ -1553,7 +1564,11 @@ static void role_command(repl_node *n, cmd_call *c)
 static void wait_command(repl_node *n, cmd_call *c)
 {
     long long num, timeout;
-    if (!arg_ll(c, 1, &num) || !arg_ll(c, 2, &timeout)) return;
+    if (!arg_ll(c, 1, &num)) return;
+    if (!str_to_ll(c->argv[2].ptr, c->argv[2].len, &timeout)) {
+        reply_error(c->out, "ERR timeout is not an integer or out of range");
+        return;
+    }
     if (timeout < 0) {
         reply_error(c->out, "ERR timeout is negative");
         return;

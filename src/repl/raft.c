@@ -4,8 +4,8 @@
  * message type after the common term checks, per-follower progress with
  * a probe state (one append in flight until the follower's log matches)
  * and a replicate state (pipelined appends bounded by a window of
- * messages and bytes) and a snapshot state (chunks of a snapshot, one in
- * flight, for a follower that needs entries compacted away).
+ * messages and bytes) and a snapshot state (chunks of a snapshot, a window
+ * of them in flight, for a follower that needs entries compacted away).
  *
  * Membership changes are one server at a time (Ongaro's thesis, 4.1): a
  * configuration takes effect on every node as soon as it is in its log,
@@ -49,9 +49,15 @@ typedef struct progress {
     uint64_t heard;       /* tick of its last reply (leader) */
     inflight *infl;       /* ring of max_inflight_msgs */
     size_t in_start, in_count, in_bytes;
-    uint64_t snap_index; /* snapshot state: the snapshot being sent, */
-    uint64_t snap_off;   /* the next byte to send */
-    int snap_out;        /* a chunk is out, wait for its ack */
+    /* snapshot state: the snapshot being sent, the next byte to send, the
+     * bytes the follower confirmed (the window is next - acked), whether
+     * the last chunk went out; how many times the leader went back to
+     * resend (each chunk carries it, each answer echoes it) and the acked
+     * count at the last heartbeat reply (UINT64_MAX: none yet) to notice a
+     * stall */
+    uint64_t snap_index, snap_next, snap_acked;
+    int snap_done_sent;
+    uint64_t snap_round, snap_hb_acked;
 } progress;
 
 typedef struct conf_rec { /* a RAFT_ENTRY_CONF in the log */
@@ -490,7 +496,6 @@ static void pr_become_probe(raft *r, progress *p)
 {
     p->state = PR_PROBE;
     p->probe_sent = 0;
-    p->snap_out = 0;
     p->in_start = p->in_count = p->in_bytes = 0;
     if (p->next <= p->match) p->next = p->match + 1;
     (void)r;
@@ -651,40 +656,82 @@ int raft_transfer_leader(raft *r, uint64_t to)
 
 /* ---- replication ---- */
 
-/* The follower needs entries compacted away: send the next chunk of the
- * snapshot, one at a time (a lost one is resent on the next heartbeat
- * reply).  The caller fills the chunk's bytes when it sends it. */
+/* Bytes of snapshot a follower may have unacknowledged: snapshot_inflight
+ * chunks, within the append window (messages and bytes); at least one. */
+static uint64_t snap_window(const raft *r, uint64_t chunk)
+{
+    uint64_t n = r->cfg.snapshot_inflight ? r->cfg.snapshot_inflight : 1;
+    if (n > r->cfg.max_inflight_msgs) n = r->cfg.max_inflight_msgs;
+    if (r->cfg.max_inflight_bytes && n * chunk > r->cfg.max_inflight_bytes)
+        n = r->cfg.max_inflight_bytes / chunk;
+    return (n ? n : 1) * chunk;
+}
+
+/* Resend from off: the follower holds that much (or the chunks after it
+ * were lost).  Refusals of chunks sent before now are out of date. */
+static void snap_rewind(progress *p, uint64_t off)
+{
+    p->snap_next = off;
+    p->snap_done_sent = 0;
+    p->snap_round++;
+}
+
+static uint64_t snap_chunk_bytes(const raft *r)
+{
+    uint64_t chunk =
+        r->cfg.snapshot_chunk_bytes ? r->cfg.snapshot_chunk_bytes : r->cfg.max_msg_bytes;
+    return chunk ? chunk : 1;
+}
+
+/* The chunk at off (<= the snapshot's size); NULL if no message could be
+ * made. */
+static raft_msg *send_chunk(raft *r, progress *p, uint64_t off)
+{
+    raft_conf *conf = malloc(sizeof(*conf));
+    if (!conf) return NULL;
+    raft_msg *m = send_msg(r, p->id, RAFT_MSG_SNAP);
+    if (!m) {
+        free(conf);
+        return NULL;
+    }
+    *conf = r->snap.conf;
+    m->conf = conf;
+    uint64_t left = r->snap.size - off, chunk = snap_chunk_bytes(r);
+    m->size = r->snap.size;
+    m->index = r->snap.index;
+    m->log_term = r->snap.term;
+    m->offset = off;
+    m->data_len = (uint32_t)(left < chunk ? left : chunk);
+    m->done = off + m->data_len == r->snap.size;
+    m->commit = r->commit;
+    m->ctx = p->snap_round;
+    return m;
+}
+
+/* The follower needs entries compacted away: send the next chunks of the
+ * snapshot, as many as its window allows.  The follower takes them in
+ * order and acknowledges each; a chunk out of order is refused with the
+ * offset it holds, and the leader goes back there (once: the refusals of
+ * the other chunks sent before it went back are ignored); with no ack over
+ * a heartbeat interval, the first unacknowledged chunk is sent again.  The
+ * caller fills the chunks' bytes when it sends them. */
 static void send_snapshot(raft *r, progress *p)
 {
     if (p->state != PR_SNAPSHOT || p->snap_index != r->snap.index) {
         p->state = PR_SNAPSHOT;
         p->snap_index = r->snap.index;
-        p->snap_off = 0;
-        p->snap_out = 0;
+        p->snap_next = p->snap_acked = 0;
+        p->snap_done_sent = 0;
+        p->snap_hb_acked = UINT64_MAX;
         p->in_start = p->in_count = p->in_bytes = 0;
     }
-    if (p->snap_out) return;
-    raft_conf *conf = malloc(sizeof(*conf));
-    if (!conf) return;
-    raft_msg *m = send_msg(r, p->id, RAFT_MSG_SNAP);
-    if (!m) {
-        free(conf);
-        return;
+    uint64_t window = snap_window(r, snap_chunk_bytes(r));
+    while (!p->snap_done_sent && p->snap_next - p->snap_acked < window) {
+        raft_msg *m = send_chunk(r, p, p->snap_next);
+        if (!m) return;
+        p->snap_next += m->data_len;
+        p->snap_done_sent = m->done;
     }
-    *conf = r->snap.conf;
-    m->conf = conf;
-    uint64_t left = r->snap.size - p->snap_off;
-    uint64_t chunk =
-        r->cfg.snapshot_chunk_bytes ? r->cfg.snapshot_chunk_bytes : r->cfg.max_msg_bytes;
-    if (!chunk) chunk = 1;
-    m->size = r->snap.size;
-    m->index = r->snap.index;
-    m->log_term = r->snap.term;
-    m->offset = p->snap_off;
-    m->data_len = (uint32_t)(left < chunk ? left : chunk);
-    m->done = p->snap_off + m->data_len == r->snap.size;
-    m->commit = r->commit;
-    p->snap_out = 1;
 }
 
 /* Send the follower what it lacks, if its progress state allows.  Returns
@@ -1050,6 +1097,7 @@ static void snap_resp(raft *r, const raft_msg *m, int reject, uint64_t offset)
     resp->reject = (uint8_t)reject;
     resp->index = m->index;
     resp->offset = offset;
+    resp->ctx = m->ctx;
 }
 
 static int queue_chunk(raft *r, const raft_msg *m)
@@ -1113,17 +1161,24 @@ static void handle_snap(raft *r, const raft_msg *m)
         r->recv = (raft_snapshot_meta){m->index, m->log_term, m->size, *m->conf};
         r->recv_off = 0;
     }
-    if (!r->recv_active || r->recv_from != m->from || r->recv_term != m->term ||
-        r->recv.index != m->index || r->recv.term != m->log_term || r->recv.size != m->size ||
-        m->offset != r->recv_off || m->data_len > m->size - m->offset ||
+    same = r->recv_active && r->recv_from == m->from && r->recv_term == m->term &&
+           r->recv.index == m->index && r->recv.term == m->log_term && r->recv.size == m->size;
+    /* a chunk already written (a duplicate, or resent after a lost ack):
+     * acknowledge what is held, so the leader moves on */
+    if (same && m->offset < r->recv_off) {
+        snap_resp(r, m, 0, r->recv_off);
+        return;
+    }
+    int gap_ok = BUG(r, RAFT_BUG_SNAP_GAP) && same && m->offset > r->recv_off;
+    if (!same || (m->offset != r->recv_off && !gap_ok) || m->data_len > m->size - m->offset ||
         (m->data_len && !m->data)) {
-        same = r->recv_active && r->recv_from == m->from && r->recv_term == m->term &&
-               r->recv.index == m->index;
+        /* a chunk after a gap (an earlier one lost or late) or of another
+         * stream: say where to resume */
         snap_resp(r, m, 1, same ? r->recv_off : 0);
         return;
     }
     if (queue_chunk(r, m) != 0) return; /* no ack: the leader resends */
-    r->recv_off += m->data_len;
+    r->recv_off = m->offset + m->data_len;
     if (!m->done) {
         snap_resp(r, m, 0, r->recv_off);
         return;
@@ -1140,19 +1195,24 @@ static void handle_snap_resp(raft *r, const raft_msg *m, progress *p)
     p->recent_active = 1;
     p->heard = r->ticks;
     if (p->state != PR_SNAPSHOT || m->index != p->snap_index) return;
-    /* a reject asking for the chunk already out is answered by that
-     * chunk: resending would multiply chunks in flight with each dup */
-    if (m->reject && m->offset == p->snap_off && p->snap_out) return;
-    /* A reject naming an earlier offset is obeyed even though it may be a
-     * stale copy (the follower then rejects the chunk and names its true
-     * offset): the leader's offset may itself have come from a stale ack
-     * of an earlier stream of this snapshot, and ignoring the follower
-     * would leave both waiting forever. */
-    if (m->reject || m->offset > p->snap_off) {
-        p->snap_off = m->offset <= r->snap.size ? m->offset : 0;
-        p->snap_out = 0;
-        send_snapshot(r, p);
+    uint64_t off = m->offset <= r->snap.size ? m->offset : 0;
+    if (!m->reject) {
+        /* acks are cumulative; a late one changes nothing */
+        if (off <= p->snap_acked) return;
+        p->snap_acked = off;
+        if (p->snap_next < off) snap_rewind(p, off);
+    } else {
+        /* A refusal of a chunk sent before the leader last went back is
+         * answered already.  Otherwise it is obeyed even when it names
+         * less than was acked: it may be a stale copy (the follower then
+         * refuses the chunk and names its true offset), but the acks may
+         * as well have come from an earlier stream of this snapshot, and
+         * ignoring the follower would leave both waiting forever. */
+        if (m->ctx != p->snap_round) return;
+        p->snap_acked = off;
+        snap_rewind(p, off);
     }
+    send_snapshot(r, p);
 }
 
 /* The largest index <= index whose term is <= term (in our log). */
@@ -1192,7 +1252,6 @@ static void handle_append_resp(raft *r, const raft_msg *m, progress *p)
         if (p->next <= m->index) p->next = m->index + 1;
         if (p->state != PR_REPLICATE) {
             p->state = PR_REPLICATE;
-            p->snap_out = 0;
             p->in_start = p->in_count = p->in_bytes = 0;
         } else {
             inflight_free_to(r, p, m->index);
@@ -1254,7 +1313,14 @@ static void handle_heartbeat_resp(raft *r, const raft_msg *m, progress *p)
     p->recent_active = 1;
     p->heard = r->ticks;
     p->probe_sent = 0;
-    p->snap_out = 0; /* a chunk or its ack may be lost: resend */
+    /* chunks or their acks may be lost: with no ack over a whole
+     * heartbeat interval, send the first unacknowledged chunk again (its
+     * answer says where the follower is) */
+    if (p->state == PR_SNAPSHOT && p->snap_index == r->snap.index) {
+        if (p->snap_hb_acked == p->snap_acked && p->snap_next > p->snap_acked)
+            send_chunk(r, p, p->snap_acked);
+        p->snap_hb_acked = p->snap_acked;
+    }
     if (m->tick > p->ack_tick) p->ack_tick = m->tick;
     /* appends or their acks may be lost: free a slot so the next append
      * goes out and, if it leaves a gap, is rejected, which starts a probe */

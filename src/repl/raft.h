@@ -136,7 +136,9 @@ typedef struct raft_msg {
      * last index, or the first index of its term at the conflict) and
      * that term, so the leader skips a whole term per round trip. */
     uint64_t hint_index, hint_term;
-    /* HEARTBEAT(_RESP), READ_INDEX(_RESP): the read round being confirmed. */
+    /* HEARTBEAT(_RESP), READ_INDEX(_RESP): the read round being confirmed.
+     * SNAP(_RESP): how many times the leader went back in this follower's
+     * snapshot when it sent the chunk (echoed back). */
     uint64_t ctx;
     /* HEARTBEAT(_RESP): the leader's tick count when it sent the heartbeat
      * (echoed back), from which a lease is counted. */
@@ -147,7 +149,7 @@ typedef struct raft_msg {
      * log_term), size bytes long, whose configuration is *conf; done marks
      * the last chunk.  SNAP_RESP: offset is how many bytes the follower
      * holds of the snapshot at index (with reject: where it wants the
-     * leader to resume).  A SNAP made by the core has data == NULL: the
+     * leader to resume, after a chunk out of order).  A SNAP made by the core has data == NULL: the
      * caller fills it from its snapshot file when it sends the message
      * (raft_msg_set_data), and drops the message if its snapshot is no
      * longer the one at index. */
@@ -199,6 +201,9 @@ typedef struct raft_config {
     uint64_t snapshot_bytes;
     /* bytes of snapshot per InstallSnapshot message (0: max_msg_bytes) */
     size_t snapshot_chunk_bytes;
+    /* chunks of a snapshot in flight to one follower (0 or 1: one per
+     * round trip), within max_inflight_msgs and max_inflight_bytes */
+    size_t snapshot_inflight;
     /* Known-bad variants for the simulator (RAFT_BUG_*); compiled in only
      * when raft.c is built with RAFT_SIM_BUGS, ignored otherwise. */
     unsigned bugs;
@@ -221,6 +226,8 @@ enum {
     RAFT_BUG_SNAP_STALE = 1u << 5,    /* a snapshot older than the commit index installed */
     RAFT_BUG_SELF_UNSYNCED = 1u << 6, /* persist_async: a leader counts its own copy
                                          toward commit once written, not synced */
+    RAFT_BUG_SNAP_GAP = 1u << 7,      /* a snapshot chunk taken after a gap (one before
+                                         it lost or late) */
 };
 
 /* What the caller has to do; see the contract above. */

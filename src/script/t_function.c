@@ -349,6 +349,7 @@ static const cmd_def function_subcommands[] = {
 
 const cmd_def function_commands[] = {
     {.name = "fcall",
+     .key_acl = KEY_ACL(KA_RW, KA_RW),
      .proc = fcall_command,
      .arity = -3,
      .flags = FCALL_FLAGS | CMD_MAY_REPLICATE,

@@ -279,6 +279,7 @@ static const cmd_def script_subcommands[] = {
 
 const cmd_def script_commands[] = {
     {.name = "eval",
+     .key_acl = KEY_ACL(KA_RW, KA_RW),
      .proc = eval_command,
      .arity = -3,
      .flags = EVAL_FLAGS | CMD_MAY_REPLICATE,
@@ -290,6 +291,7 @@ const cmd_def script_commands[] = {
      .getkeys = getkeys_numkeys_at2,
      .flags_of = eval_flags},
     {.name = "evalsha",
+     .key_acl = KEY_ACL(KA_RW, KA_RW),
      .proc = evalsha_command,
      .arity = -3,
      .flags = EVAL_FLAGS | CMD_MAY_REPLICATE,

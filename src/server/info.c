@@ -88,27 +88,6 @@ static void info_server(cairn_server *srv, dstr *out)
                        srv->config_file ? srv->config_file : "");
 }
 
-static void info_clients(cairn_server *srv, dstr *out)
-{
-    size_t max_in = 0, max_out = 0;
-    for (client *c = srv->net.clients; c; c = c->next) {
-        if (dstr_len(c->qbuf) > max_in) max_in = dstr_len(c->qbuf);
-        if (c->out.bytes > max_out) max_out = c->out.bytes;
-    }
-    *out = dstr_catfmt(*out,
-                       "connected_clients:%ld\r\n"
-                       "cluster_connections:0\r\n"
-                       "maxclients:%d\r\n"
-                       "client_recent_max_input_buffer:%zu\r\n"
-                       "client_recent_max_output_buffer:%zu\r\n"
-                       "blocked_clients:%ld\r\n"
-                       "tracking_clients:%ld\r\n"
-                       "clients_in_timeout_table:%ld\r\n",
-                       srv->net.nclients, srv->cfg.net.maxclients, max_in, max_out,
-                       srv->engine->blocked_count, tracking_clients(srv->engine),
-                       engine_blocked_with_timeout(srv->engine));
-}
-
 /* Resident set size from /proc (0 where there is none). */
 static size_t rss_bytes(void)
 {
@@ -255,7 +234,7 @@ void server_info(void *priv, const char *section, dstr *out)
     if (!strcmp(section, "server"))
         info_server(srv, out);
     else if (!strcmp(section, "clients"))
-        info_clients(srv, out);
+        net_info_clients(&srv->net, out);
     else if (!strcmp(section, "memory"))
         info_memory(srv, out);
     else if (!strcmp(section, "stats"))

@@ -309,8 +309,11 @@ class Group:
         for link in self.links.values():
             link.close()
         codes = {}
+        self.bad_logs = {}  # the end of the log of each node that did not stop cleanly
         for n in self.nodes:
             codes[n.id] = n.stop()
+            if codes[n.id] not in (0, -15, -9) and os.path.exists(n.logfile):
+                self.bad_logs[n.id] = n.read_log()[-3000:]
             shutil.rmtree(n.dir, ignore_errors=True)
         return codes
 
@@ -509,7 +512,7 @@ def close_checked(g):
     sanitizers, reported an error) fails the test even if every reply
     looked right."""
     codes = g.close()
-    assert all(rc in (0, -15, -9) for rc in codes.values()), codes
+    assert all(rc in (0, -15, -9) for rc in codes.values()), (codes, g.bad_logs)
 
 
 @pytest.fixture

@@ -54,3 +54,43 @@ def test_keyspace_avg_ttl_resets_when_no_key_has_a_ttl(server_factory):
     assert wait_for(lambda: c.info("keyspace")["db0"]["avg_ttl"] == 0, timeout=10), \
         c.info("keyspace")
     assert c.info("keyspace")["db0"] == {"keys": 1, "expires": 0, "avg_ttl": 0}
+
+
+def test_wait_argument_errors(server):
+    c = server.client()
+    for args, err in ((("abc", "0"), "value is not an integer or out of range"),
+                      (("1", "abc"), "timeout is not an integer or out of range"),
+                      (("1", "1.5"), "timeout is not an integer or out of range"),
+                      (("1", "-1"), "timeout is negative")):
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("WAIT", *args)
+        assert str(e.value) == err, args
+    assert c.execute_command("WAIT", "0", "0") == 0
+
+
+def test_exec_refused_in_subscribed_context_is_an_aborted_transaction(server):
+    c = server.client()
+    conn = c.connection_pool.get_connection("MULTI")
+    try:
+        conn.send_command("MULTI")
+        assert conn.read_response() == "OK"
+        conn.send_command("SUBSCRIBE", "app-compat-ch")
+        assert conn.read_response() == "QUEUED"
+        conn.send_command("EXEC")
+        assert conn.read_response() == [["subscribe", "app-compat-ch", 1]]
+        # Subscribed (RESP2): MULTI is refused, and so is EXEC, as an abort.
+        only = ("only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+                "this context")
+        conn.send_command("MULTI")
+        with pytest.raises(redis.ResponseError) as e:
+            conn.read_response()
+        assert str(e.value) == f"Can't execute 'multi': {only}"
+        conn.send_command("EXEC")
+        with pytest.raises(redis.ResponseError) as e:
+            conn.read_response()
+        # redis-py drops the EXECABORT code from the message.
+        assert isinstance(e.value, redis.exceptions.ExecAbortError), e.value
+        assert str(e.value) == f"Transaction discarded because of: Can't execute 'exec': {only}"
+    finally:
+        conn.disconnect()
+        c.connection_pool.release(conn)

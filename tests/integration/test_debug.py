@@ -162,6 +162,62 @@ def test_stream_digest(pair):
     assert digest(ra) != digest(rb)
 
 
+def test_digest_sees_where_values_are(pair):
+    """Same strings, placed differently: the digest must tell each apart
+    (a hash whose values are swapped between fields, a sorted set whose
+    scores are, a string cut at another place, another type)."""
+    ra, rb = pair
+    cases = [
+        (lambda r: r.hset("h", mapping={"a": "1", "b": "2"}),
+         lambda r: r.hset("h", mapping={"a": "2", "b": "1"})),
+        (lambda r: r.zadd("z", {"a": 1, "b": 2}), lambda r: r.zadd("z", {"a": 2, "b": 1})),
+        (lambda r: r.hset("h", "ab", "c"), lambda r: r.hset("h", "a", "bc")),
+        (lambda r: r.rpush("l", "ab", "c"), lambda r: r.rpush("l", "a", "bc")),
+        (lambda r: r.set("ab", "c"), lambda r: r.set("a", "bc")),
+        (lambda r: r.set("k", "1"), lambda r: r.rpush("k", "1")),
+        (lambda r: r.sadd("k", "1"), lambda r: r.rpush("k", "1")),
+        (lambda r: r.sadd("k", "x", "y"), lambda r: r.sadd("k", "x", "z")),
+        (lambda r: r.set("k", "v"), lambda r: r.set("k", "v", ex=100)),
+    ]
+    for left, right in cases:
+        for r in (ra, rb):
+            r.flushall()
+        left(ra)
+        right(rb)
+        assert digest(ra) != digest(rb)
+        rb.flushall()
+        left(rb)
+        assert digest(ra) == digest(rb)
+
+
+def test_digest_of_many_keys_whatever_order(pair):
+    """A few thousand keys of every type written in opposite orders."""
+    ra, rb = pair
+    n = 2000
+    for r, order in ((ra, range(n)), (rb, reversed(range(n)))):
+        r.flushall()
+        p = r.pipeline(transaction=False)
+        for i in order:
+            kind = i % 6
+            if kind == 0:
+                p.set(f"s{i}", i if i % 2 else f"v{i}")
+            elif kind == 1:
+                p.hset(f"h{i % 60}", f"f{i}", i)
+            elif kind == 2:
+                p.sadd(f"set{i % 60}", i)
+            elif kind == 3:
+                p.zadd(f"z{i % 60}", {f"m{i}": i / 7})
+            elif kind == 4:
+                p.set(f"t{i}", "x", ex=10000)
+            else:
+                p.rpush(f"l{i}", "a", i)
+        p.execute()
+    assert ra.dbsize() == rb.dbsize()
+    assert digest(ra) == digest(rb)
+    rb.hset("h1", "f1", "other")
+    assert digest(ra) != digest(rb)
+
+
 def test_debug_populate(r):
     """DEBUG POPULATE count [prefix [size]], as Redis 7.0."""
     assert r.execute_command("DEBUG", "POPULATE", 3) in (True, "OK")

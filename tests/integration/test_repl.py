@@ -416,7 +416,9 @@ def test_transfer_leader_under_load_loses_no_write(group):
         assert c.execute_command("RAFT", "TRANSFER-LEADER", target.id) == "OK"
         with pytest.raises(redis.ResponseError):
             c.execute_command("RAFT", "TRANSFER-LEADER", 99)
-    assert group.leader(timeout=3).id == target.id
+    # the transfer goes on after the OK: until then every node still agrees
+    # on the old leader
+    wait_for("the target to lead", lambda: group.leader(timeout=3).id == target.id, 5)
     w.join()
     h.join()
     check_acked(group, w.acked)

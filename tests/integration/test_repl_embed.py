@@ -293,6 +293,9 @@ def test_embedded_member_over_tls_with_node_auth(pki):
         # the embedded node's port takes TLS clients with the password
         with emb.client() as c:
             assert c.get("counter") == "2"
+            # its INFO has the clients section of a server's
+            clients = c.info("clients")
+            assert clients["connected_clients"] >= 1 and clients["maxclients"] == 10000
         with emb.client(password=None) as c:
             with pytest.raises(redis.AuthenticationError):
                 c.get("counter")

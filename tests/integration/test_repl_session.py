@@ -14,7 +14,7 @@ import redis
 
 from conftest import RawConn
 from raftgroup import group  # noqa: F401 (fixture)
-from raftgroup import followers, Group
+from raftgroup import followers, Group, wait_for
 
 pytestmark = pytest.mark.cairn_only
 
@@ -160,7 +160,8 @@ def test_sessions_are_kept_in_snapshots():
         # the follower that only has the snapshot leads now
         with lead.client() as c:
             c.execute_command("RAFT", "TRANSFER-LEADER", lag.id)
-        assert g.leader(timeout=10).id == lag.id
+        # (the transfer goes on after the OK)
+        wait_for("the transfer", lambda: g.leader(timeout=10).id == lag.id, 10)
         with lag.client() as c:
             assert session_write(c, sid, 1, "INCR", "n") == 1
             assert c.get("n") == "1"

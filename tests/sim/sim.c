@@ -173,10 +173,12 @@ typedef struct weather {
     size_t msg_bytes, inflight;                           /* flow control, varied per seed */
     uint64_t snap_every;                                  /* entries between snapshots (0: none) */
     size_t chunk_bytes;                                   /* per InstallSnapshot message */
+    size_t snap_inflight;                                 /* chunks in flight per follower */
     unsigned part, crash, restart, torn, stall, transfer; /* per 100k */
     unsigned member;                                      /* conf changes, per 100k */
-    int async;       /* fsyncs complete later, in the background (persist_async) */
-    int lease_ticks; /* lease reads, within their drift bound */
+    int async;           /* fsyncs complete later, in the background (persist_async) */
+    unsigned sync_steps; /* an fsync takes up to this many steps */
+    int lease_ticks;     /* lease reads, within their drift bound */
     int drift;
     size_t sess_max;   /* sessions the table holds */
     uint64_t sess_ttl; /* idle steps of log time before a session expires */
@@ -553,6 +555,7 @@ static raft_config node_config(world *w, int i)
                        .lease_ticks = w->w.lease_ticks,
                        .snapshot_entries = w->w.snap_every,
                        .snapshot_chunk_bytes = w->w.chunk_bytes,
+                       .snapshot_inflight = w->w.snap_inflight,
                        .seed = crand_next(&w->rng),
                        .bugs = w->bugs,
                        .persist_async = w->w.async};
@@ -1007,9 +1010,12 @@ static void node_ready(world *w, int i)
             disk_append(w, nd, &rd.entries[k]);
         if (!w->w.async) nd->durable_to = disk_last(nd);
         if (rd.hs_changed) save_hs(nd, &rd.hs);
-        /* 2. send, once every write so far is durable */
+        /* 2. send; an acknowledgement of appends once every write so far
+         * is durable (as the node does) */
         for (size_t k = 0; !rd.send_early && k < rd.n_msgs; k++) {
-            if (!w->w.async || nd->sseq >= nd->wseq || (w->bugs & BUG_ACK_UNSYNCED)) {
+            const raft_msg *m = &rd.msgs[k];
+            if (!w->w.async || nd->sseq >= nd->wseq || m->type != RAFT_MSG_APP_RESP || m->reject ||
+                (w->bugs & BUG_ACK_UNSYNCED)) {
                 net_send(w, nd, &rd.msgs[k]);
                 continue;
             }
@@ -1048,7 +1054,7 @@ static void node_ready(world *w, int i)
 }
 
 /* One fsync at a time: it begins once the previous one completed and
- * covers every write made before it began, after 0 to 3 steps. */
+ * covers every write made before it began, within weather.sync_steps. */
 static void sync_step(world *w, int i)
 {
     node *nd = &w->nodes[i];
@@ -1074,7 +1080,7 @@ static void sync_step(world *w, int i)
         nd->sync_seq = nd->wseq;
         nd->sync_index = disk_last(nd);
         nd->sync_term = disk_term(nd, nd->sync_index);
-        nd->sync_at = w->now + crand_below(&w->rng, 4);
+        nd->sync_at = w->now + crand_below(&w->rng, w->w.sync_steps);
     }
 }
 
@@ -1436,6 +1442,12 @@ static void pick_weather(world *w)
     w->w.member = member[crand_below(&w->rng, 4)];
     if (w->bugs & RAFT_BUG_CONF_MULTI) w->w.member = 2000;
     w->w.async = (w->bugs & (BUG_ACK_UNSYNCED | RAFT_BUG_SELF_UNSYNCED)) || crand_below(&w->rng, 2);
+    static const unsigned sync_steps[] = {1, 4, 12};
+    w->w.sync_steps = sync_steps[crand_below(&w->rng, 3)];
+    if (w->bugs & RAFT_BUG_SELF_UNSYNCED) { /* slow disks, crashes losing their tails */
+        w->w.sync_steps = 12;
+        w->w.crash = 1500;
+    }
     /* Small tables and short lives in some seeds, so that retries find
      * their session evicted or expired. */
     static const size_t sess_max[] = {3, N_CLIENTS, 64, 64};
@@ -1443,6 +1455,18 @@ static void pick_weather(world *w)
     w->w.sess_max = sess_max[crand_below(&w->rng, 4)];
     w->w.sess_ttl = sess_ttl[crand_below(&w->rng, 4)];
     if (w->bugs & BUG_SESSION_IMPLICIT) w->w.sess_max = 3;
+    /* from a generator of its own: the other draws (and so the seeds that
+     * find each planted bug) stay as they were */
+    static const size_t snap_inflight[] = {1, 2, 4, 8};
+    crand wr;
+    crand_seed(&wr, w->seed ^ 0x5EA7C0DEull);
+    w->w.snap_inflight = snap_inflight[crand_below(&wr, 4)];
+    if (w->bugs & RAFT_BUG_SNAP_GAP) { /* windows of small chunks, some lost */
+        w->w.snap_every = 5;
+        w->w.chunk_bytes = 16;
+        w->w.inflight = 16;
+        w->w.snap_inflight = 8;
+    }
     if (w->bugs & RAFT_BUG_SNAP_STALE) { /* stale snapshots: frequent ones, late copies */
         w->w.snap_every = 5;
         w->w.dup = 100;
@@ -1842,6 +1866,7 @@ static const struct {
     {"session-implicit", BUG_SESSION_IMPLICIT},
     {"ack-unsynced", BUG_ACK_UNSYNCED},
     {"self-unsynced", RAFT_BUG_SELF_UNSYNCED},
+    {"snap-gap", RAFT_BUG_SNAP_GAP},
 };
 
 typedef VEC(fault_ev) fault_vec;
@@ -1887,7 +1912,7 @@ static void usage(void)
             "STEP:KIND:SLOT,...\n"
             "       cairn-sim --bench [--nodes N] [--steps M]\n"
             "bugs: figure8 no-noop vote-unsynced read-stale dup-apply lease-drift snap-stale "
-            "conf-multi session-implicit ack-unsynced self-unsynced\n");
+            "conf-multi session-implicit ack-unsynced self-unsynced snap-gap\n");
 }
 
 int main(int argc, char **argv)

@@ -31,6 +31,7 @@ typedef struct cluster {
 
 static uint64_t cfg_snap_every;
 static size_t cfg_msg_bytes = 1 << 20;
+static size_t cfg_snap_inflight;
 
 static raft_config config(uint64_t id, size_t n)
 {
@@ -43,6 +44,7 @@ static raft_config config(uint64_t id, size_t n)
                      .max_inflight_msgs = 4,
                      .max_msg_bytes = cfg_msg_bytes,
                      .snapshot_entries = cfg_snap_every,
+                     .snapshot_inflight = cfg_snap_inflight,
                      .seed = id * 7919};
     for (size_t i = 0; i < n; i++)
         c.peers[i] = i + 1;
@@ -701,6 +703,107 @@ static void test_snapshot_install(void)
     cfg_msg_bytes = 1 << 20;
 }
 
+/* Move the queued snapshot chunks for node `to` out of the queue. */
+static size_t take_chunks(cluster *c, int to, raft_msg *out, size_t max)
+{
+    size_t n = 0, keep = 0;
+    for (size_t i = 0; i < c->nq; i++) {
+        if (c->q[i].type == RAFT_MSG_SNAP && c->q[i].to == (uint64_t)to + 1 && n < max)
+            out[n++] = c->q[i];
+        else
+            c->q[keep++] = c->q[i];
+    }
+    c->nq = keep;
+    return n;
+}
+
+/* Chunks go out a window at a time; the follower writes them in order
+ * whatever order, and how many times, they arrive (a chunk after a gap is
+ * refused with the offset held, a duplicate acknowledged with it), and
+ * the leader, told, resends what is missing. */
+static void test_snapshot_window(void)
+{
+    cfg_snap_every = 10;
+    cfg_msg_bytes = 16; /* 7 chunks of the 100-byte snapshot */
+    cfg_snap_inflight = 3;
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    int f = (l + 1) % N;
+    c.cut[f + 1] = 1;
+    uint64_t idx, term;
+    for (int k = 0; k < 40; k++) {
+        CHECK_EQ_LL(raft_propose(c.r[l], "abcdefgh", 8, &idx, &term), RAFT_OK);
+        cluster_run(&c, 2);
+    }
+    REQUIRE(raft_get_snapshot(c.r[l])->index >= 30);
+    c.cut[f + 1] = 0;
+    /* The window the leader sent while the follower was away is lost: a
+     * heartbeat with no ack resends its first chunk, the follower takes
+     * it, refuses the next one, and the leader resends from there a whole
+     * window at once. */
+    raft_msg w[16];
+    size_t n = 0;
+    int started = 0;
+    for (int t = 0; t < 20 && n < 3; t++) {
+        if (!started) raft_tick(c.r[l]); /* heartbeats until a chunk moves */
+        cluster_ready(&c);
+        n = take_chunks(&c, f, w, 16);
+        started |= n > 0;
+        if (n < 3) {
+            for (size_t k = 0; k < n; k++)
+                c.q[c.nq++] = w[k];
+        }
+        cluster_deliver(&c);
+    }
+    REQUIRE(n == 3);
+    uint64_t at = w[0].offset;
+    CHECK(at > 0 && at < SNAP_SIZE - 48);
+    CHECK_EQ_LL(w[1].offset, at + 16);
+    CHECK_EQ_LL(w[2].offset, at + 32);
+    size_t sent = c.msgs_of_type[RAFT_MSG_SNAP];
+    /* delivered last first, the first twice, then the third again */
+    int order[] = {2, 1, 0, 0, 2};
+    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+        raft_step(c.r[f], &w[order[k]]);
+    for (size_t k = 0; k < n; k++)
+        raft_msg_free(&w[k]);
+    raft_ready rd;
+    REQUIRE(raft_ready_get(c.r[f], &rd));
+    CHECK_EQ_LL(rd.n_snap_chunks, 1); /* only the first was in order */
+    size_t acks = 0, rejects = 0;
+    for (size_t k = 0; k < rd.n_msgs; k++) {
+        if (rd.msgs[k].type != RAFT_MSG_SNAP_RESP) continue;
+        if (rd.msgs[k].reject) {
+            /* the first two refused at `at`, the last after it */
+            CHECK_EQ_LL(rd.msgs[k].offset, rejects < 2 ? at : at + 16);
+            rejects++;
+        } else {
+            acks++;
+            CHECK_EQ_LL(rd.msgs[k].offset, at + 16);
+        }
+    }
+    CHECK_EQ_LL(acks, 2);    /* the first, and its duplicate */
+    CHECK_EQ_LL(rejects, 3); /* two before it, the third after it */
+    /* the cluster's normal delivery finishes the transfer */
+    cluster_chunks(&c, f, &rd);
+    for (size_t k = 0; k < rd.n_msgs && c.nq < 4096; k++)
+        if (raft_msg_copy(&c.q[c.nq], &rd.msgs[k]) == 0) c.nq++;
+    raft_advance(c.r[f]);
+    cluster_run(&c, 20);
+    CHECK(!c.bad_snapshot);
+    CHECK(c.installed[f] >= 30);
+    /* no storm of resends: the window once more (the first refusal makes
+     * the leader go back), then the chunks after it */
+    CHECK(c.msgs_of_type[RAFT_MSG_SNAP] - sent <= 3 + (SNAP_SIZE - at) / 16);
+    CHECK_EQ_LL(raft_last_index(c.r[f]), raft_last_index(c.r[l]));
+    cluster_free(&c);
+    cfg_snap_every = 0;
+    cfg_msg_bytes = 1 << 20;
+    cfg_snap_inflight = 0;
+}
+
 /* Restart from a snapshot plus the log after it. */
 static void test_restart_from_snapshot(void)
 {
@@ -906,6 +1009,7 @@ int main(void)
     TEST(test_lease_reads);
     TEST(test_sessions);
     TEST(test_snapshot_install);
+    TEST(test_snapshot_window);
     TEST(test_restart_from_snapshot);
     TEST(test_learner_then_voter);
     TEST(test_remove_leader);

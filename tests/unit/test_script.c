@@ -30,6 +30,33 @@ static void test_sha1_vectors(void)
     CHECK_STR(hex, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
 }
 
+/* Fed in pieces of every size from 0 to 130 bytes, SHA-1 is the same as
+ * over the whole buffer (block boundaries crossed inside a piece, at its
+ * end, and a padding that needs a second block). */
+static void test_sha1_pieces(void)
+{
+    unsigned char buf[300], whole[20], parts[20];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (unsigned char)(i * 7 + 3);
+    for (size_t len = 0; len <= sizeof(buf); len += 37) {
+        sha1(buf, len, whole);
+        for (size_t piece = 0; piece <= 130; piece++) {
+            sha1_ctx c;
+            sha1_init(&c);
+            size_t off = 0;
+            while (off < len) {
+                size_t n = piece ? piece : 1;
+                if (n > len - off) n = len - off;
+                sha1_update(&c, buf + off, n);
+                sha1_update(&c, NULL, 0);
+                off += n;
+            }
+            sha1_final(&c, parts);
+            CHECK(memcmp(whole, parts, sizeof(whole)) == 0);
+        }
+    }
+}
+
 /* EVAL through cairn_command; the reply tree's first string, or NULL. */
 static cairn_reply *eval(cairn *db, const char *body, int nargs, const char **args)
 {
@@ -163,6 +190,7 @@ static void test_effects_are_logged_as_a_unit(void)
 int main(void)
 {
     TEST(test_sha1_vectors);
+    TEST(test_sha1_pieces);
     TEST(test_eval_embedded);
     TEST(test_cmsgpack_vectors);
     TEST(test_struct_vectors);

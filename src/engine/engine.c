@@ -330,16 +330,19 @@ static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd
                       : (flags & CMD_READONLY) ? e->repl_refuse_read
                                                : NULL;
     if (!why) return 0;
-    /* A follower forwards a plain write to the leader, and a transaction
-     * that writes as a whole at EXEC (its writes queue here); a blocking
-     * command (which would hold the shared connection) it refuses. */
+    /* A follower forwards a plain write to the leader, a transaction that
+     * writes as a whole at EXEC (its writes queue here), and a blocking
+     * write on a connection of its own (it would hold the shared one). */
     const cairn_host_ops *h = e->host;
     int forwards = (flags & CMD_WRITE) && why == e->repl_refuse_write && h;
     if (forwards && (s->flags & SESS_MULTI)) {
         if (h->repl_forward_tx && h->repl_forward_tx(e->host_priv, s, 0, NULL) &&
             (!exec || multi_exec_forward(e, s, out)))
             return exec;
-    } else if (forwards && !(cmd->flags & CMD_BLOCKING) && h->repl_forward &&
+    } else if (forwards && (cmd->flags & CMD_BLOCKING)) {
+        if (h->repl_forward_block && h->repl_forward_block(e->host_priv, s, argc, argv, out))
+            return 1;
+    } else if (forwards && h->repl_forward &&
                h->repl_forward(e->host_priv, s, argc, argv,
                                forward_local_reply(e, cmd, argc, argv))) {
         return 1;

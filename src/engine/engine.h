@@ -235,6 +235,12 @@ typedef struct cairn_host_ops {
      * forwarded (then its writes queue instead of being refused).  NULL:
      * writes inside MULTI are refused on a follower. */
     int (*repl_forward_tx)(void *priv, cairn_session *s, int n, const cairn_cmdv *cmds);
+    /* A follower got a blocking write (BLPOP, BLMOVE, XREADGROUP, ...):
+     * returns 1 if the host took it -- forwarded to the leader, where it
+     * parks (s flagged as for repl_forward), or refused with an error of
+     * its own in out --, 0 to refuse it with -READONLY. */
+    int (*repl_forward_block)(void *priv, cairn_session *s, int argc, const cslice *argv,
+                              rbuf *out);
     /* Exactly-once writes (CLIENT SESSION): c is the write that s named a
      * session and sequence number for.  Returns 1 if the host answered it
      * (a duplicate gets the answer of its first run; an unknown session

@@ -185,6 +185,14 @@ static int host_repl_forward(void *priv, cairn_session *s, int argc, const cslic
     return 1;
 }
 
+/* A net client's blocking write (the handle cannot block: refused). */
+static int host_repl_forward_block(void *priv, cairn_session *s, int argc, const cslice *argv,
+                                   rbuf *out)
+{
+    embed_node *n = priv;
+    return !is_handle(n, s) && member_forward_block(&n->m, s, argc, argv, out);
+}
+
 static int host_seq_begin(void *priv, cmd_call *c)
 {
     embed_node *n = priv;
@@ -240,6 +248,7 @@ static const cairn_host_ops node_host_ops = {
     .find_session = host_find_session,
     .repl_cmd = host_repl_cmd,
     .repl_forward = host_repl_forward,
+    .repl_forward_block = host_repl_forward_block,
     .seq_begin = host_seq_begin,
     .seq_done = host_seq_done,
 };

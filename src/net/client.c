@@ -214,6 +214,8 @@ void client_close(client *c)
     net *n = c->net;
     if (c->mem_bucket >= 0 || c->mem) mem_forget(c);
     c->flags |= CLIENT_CLOSING;
+    if ((c->sess.flags & SESS_FORWARDED) && n->hooks.forwarded_gone)
+        n->hooks.forwarded_gone(n->hooks.priv, c->sess.id);
     engine_session_gone(n->engine, &c->sess);
     if (c->prev)
         c->prev->next = c->next;

@@ -123,6 +123,9 @@ typedef struct net_log_hooks {
      * lets such connections in: nodes of a group must reach each other
      * whatever the password settings.  NULL when standalone. */
     int (*group_node)(void *priv, const char *ip);
+    /* A client closes while its command is forwarded to the leader
+     * (SESS_FORWARDED).  NULL when standalone. */
+    void (*forwarded_gone)(void *priv, uint64_t id);
 } net_log_hooks;
 
 /* Called for log lines: level is one of LL_* from config.h. */

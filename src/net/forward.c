@@ -17,9 +17,13 @@
 #define FWD_RETRY_MS 10000
 #define FWD_CHECK_MS 50
 #define FWD_POOL_MAX 1024
+/* Idle links for blocking commands kept open for the next ones. */
+#define FWD_IDLE_MAX 64
 
 static const char fwd_lost[] = "-CLUSTERDOWN The connection to the leader was lost while the "
                                "command was forwarded: it may or may not have been applied\r\n";
+static const char fwd_unsent[] = "-CLUSTERDOWN No leader took the blocking command in time: it "
+                                 "was not applied\r\n";
 
 /* A session of the forwarder's own, used by one write at a time. */
 typedef struct fwd_sess {
@@ -44,12 +48,24 @@ typedef struct fwd_req {
     uint64_t retry_until; /* 0 until its link first broke */
     struct fwd_conn *on;  /* the link it waits on; NULL: to be sent again */
     dstr cmd;
+    /* A blocking command (on a link of its own, under no session): its
+     * number among them, and the CLIENT UNBLOCK asked for it (1 TIMEOUT,
+     * 2 ERROR; unblocking: one is on its way to the leader). */
+    int block;
+    uint64_t serial;
+    int unblock, unblocking;
 } fwd_req;
 
+typedef struct fwd_list {
+    fwd_req *first, *last;
+} fwd_list;
+
 typedef struct fwd_wait {
-    fwd_req *req;   /* NULL: a reply to skip (SELECT, HELLO, AUTH, ...) */
-    fwd_sess *open; /* the reply of this session's CLIENT SESSION-OPEN */
-    int part;       /* a reply within req's transaction, before its EXEC's */
+    fwd_req *req;        /* NULL: a reply to skip (SELECT, HELLO, AUTH, ...) */
+    fwd_sess *open;      /* the reply of this session's CLIENT SESSION-OPEN */
+    int part;            /* a reply within req's transaction, before its EXEC's */
+    int client_id;       /* the reply of a blocking link's CLIENT ID */
+    uint64_t unblock_of; /* the reply of a CLIENT UNBLOCK for this serial */
 } fwd_wait;
 
 typedef struct fwd_conn {
@@ -64,6 +80,14 @@ typedef struct fwd_conn {
     fwd_wait *fifo;
     size_t head, count, cap;
     int db, resp; /* what the leader's session is set to */
+    /* A link for one blocking command at a time: the one waiting on it,
+     * its client id on the leader (-1 until known), whether a CLIENT
+     * UNBLOCK was sent for it (then it is not used again: the unblock
+     * could reach the leader late), the next idle link. */
+    int block, unblocked;
+    fwd_req *blocked;
+    long long lid;
+    struct fwd_conn *next_idle;
 } fwd_conn;
 
 struct forwarder {
@@ -74,7 +98,16 @@ struct forwarder {
     void *leader_priv;
     fwd_waiters waiters; /* writes that are not the net's clients' */
     fwd_conn *conn;
-    fwd_req *first, *last; /* every write not yet answered, oldest first */
+    fwd_list reqs; /* every write not yet answered, oldest first */
+    /* Blocking commands: those not yet answered, the idle links, the
+     * links open (idle or not), the next serial, since when no node
+     * leads (0: one does). */
+    fwd_list blocks;
+    fwd_conn *idle;
+    int nidle, nlinks;
+    int block_max; /* raft-follower-proxy-blocking-links when last read */
+    uint64_t next_serial;
+    uint64_t leaderless_since;
     fwd_sess *pool;
     size_t pooled;
     crand rng;
@@ -186,16 +219,33 @@ static void sess_give(forwarder *f, fwd_sess *s, int known)
     f->pooled++;
 }
 
+static fwd_list *req_list(forwarder *f, const fwd_req *r)
+{
+    return r->block ? &f->blocks : &f->reqs;
+}
+
+static void req_link(forwarder *f, fwd_req *r)
+{
+    fwd_list *l = req_list(f, r);
+    r->prev = l->last;
+    if (l->last)
+        l->last->next = r;
+    else
+        l->first = r;
+    l->last = r;
+}
+
 static void req_unlink(forwarder *f, fwd_req *r)
 {
+    fwd_list *l = req_list(f, r);
     if (r->prev)
         r->prev->next = r->next;
     else
-        f->first = r->next;
+        l->first = r->next;
     if (r->next)
         r->next->prev = r->prev;
     else
-        f->last = r->prev;
+        l->last = r->prev;
 }
 
 static void req_free(forwarder *f, fwd_req *r, int known)
@@ -268,8 +318,14 @@ static void req_orphan(forwarder *f, fwd_req *r)
 
 /* The leader answered r: the reply goes to the client, unless it says r
  * can be sent again. */
+static void block_answered(forwarder *f, fwd_req *r, const char *reply, size_t len);
+
 static void req_answered(forwarder *f, fwd_req *r, const char *reply, size_t len)
 {
+    if (r->block) {
+        block_answered(f, r, reply, len);
+        return;
+    }
     int refused = reply_retryable(reply, len) || (r->part_refused && reply_execabort(reply, len));
     if (refused && client_waits(f, r->client)) {
         req_orphan(f, r);
@@ -303,7 +359,7 @@ static void req_answered(forwarder *f, fwd_req *r, const char *reply, size_t len
 
 /* ---- the connection ---- */
 
-static void fifo_push(fwd_conn *c, fwd_req *req, fwd_sess *open, int part)
+static void fifo_push(fwd_conn *c, fwd_wait w)
 {
     if (c->count == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
@@ -315,7 +371,7 @@ static void fifo_push(fwd_conn *c, fwd_req *req, fwd_sess *open, int part)
         c->head = 0;
         c->cap = cap;
     }
-    c->fifo[(c->head + c->count) % c->cap] = (fwd_wait){req, open, part};
+    c->fifo[(c->head + c->count) % c->cap] = w;
     c->count++;
 }
 
@@ -336,7 +392,12 @@ static void on_conn_closed(uv_handle_t *h)
     cm_free(c);
 }
 
-/* Drop the connection: the writes in flight on it are sent again. */
+static void block_dropped(forwarder *f, fwd_conn *c, fwd_req *r);
+static void link_forget(forwarder *f, fwd_conn *c);
+static void unblock_lost(forwarder *f, uint64_t serial);
+
+/* Drop the connection: the writes in flight on it are sent again (a
+ * blocking command only if it never left). */
 static void conn_drop(fwd_conn *c)
 {
     if (c->closing) return;
@@ -345,8 +406,14 @@ static void conn_drop(fwd_conn *c)
     if (f && f->conn == c) f->conn = NULL;
     while (c->count) {
         fwd_wait w = fifo_pop(c);
-        if (w.req && !w.part && f) req_orphan(f, w.req);
+        if (!f) continue;
+        if (w.unblock_of) unblock_lost(f, w.unblock_of);
+        if (w.req && !w.part && w.req->block)
+            block_dropped(f, c, w.req);
+        else if (w.req && !w.part)
+            req_orphan(f, w.req);
     }
+    if (f && c->block) link_forget(f, c);
     nstream_close(&c->s, on_conn_closed);
 }
 
@@ -382,6 +449,17 @@ static void conn_write(fwd_conn *c, dstr data)
     }
 }
 
+/* Write data now, or once the connection is up. */
+static void conn_send(fwd_conn *c, dstr data)
+{
+    if (c->up) {
+        conn_write(c, data);
+    } else {
+        c->early = dstr_cat(c->early, data, dstr_len(data));
+        dstr_free(data);
+    }
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
@@ -389,6 +467,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     c->in = dstr_reserve(c->in, FWD_READ);
     *buf = uv_buf_init(c->in + dstr_len(c->in), FWD_READ);
 }
+
+static void link_identified(fwd_conn *c, const char *reply, size_t len);
+static void unblock_answered(forwarder *f, uint64_t serial, const char *reply, size_t len);
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
@@ -411,6 +492,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         fwd_wait w = fifo_pop(c);
         const char *reply = c->in + off;
         if (w.open && reply[0] == ':') w.open->opened = 1;
+        if (w.client_id) link_identified(c, reply, (size_t)n);
+        if (w.unblock_of && c->f) unblock_answered(c->f, w.unblock_of, reply, (size_t)n);
         if (w.part && reply_retryable(reply, (size_t)n)) w.req->part_refused = 1;
         if (w.req && !w.part && c->f) req_answered(c->f, w.req, reply, (size_t)n);
         off += (size_t)n;
@@ -469,13 +552,13 @@ static fwd_conn *conn_open(forwarder *f, uint64_t target, const char *host, int 
     }
     if (f->auth) { /* its reply is skipped like SELECT's */
         c->early = dstr_cat(c->early, f->auth, dstr_len(f->auth));
-        fifo_push(c, NULL, NULL, 0);
+        fifo_push(c, (fwd_wait){0});
     }
     /* A link between nodes is never evicted by the leader's
      * maxmemory-clients (its reply is skipped too). */
     static const char no_evict[] = "*3\r\n$6\r\nCLIENT\r\n$8\r\nNO-EVICT\r\n$2\r\non\r\n";
     c->early = dstr_cat(c->early, no_evict, sizeof(no_evict) - 1);
-    fifo_push(c, NULL, NULL, 0);
+    fifo_push(c, (fwd_wait){0});
     return c;
 }
 
@@ -497,7 +580,7 @@ static dstr add_words(dstr out, fwd_conn *c, int n, const char *const *words, fw
     cslice argv[4];
     for (int i = 0; i < n; i++)
         argv[i] = (cslice){words[i], strlen(words[i])};
-    fifo_push(c, NULL, open, 0);
+    fifo_push(c, (fwd_wait){.open = open});
     return add_command(out, n, argv);
 }
 
@@ -534,24 +617,24 @@ static void req_send(fwd_conn *c, fwd_req *r)
         snprintf(a, sizeof(a), "%llu", (unsigned long long)r->sid);
         out = add_words(out, c, 3, (const char *const[]){"CLIENT", "SESSION-OPEN", a}, r->own);
     }
-    snprintf(a, sizeof(a), "%llu", (unsigned long long)r->sid);
-    snprintf(b, sizeof(b), "%llu", (unsigned long long)r->seq);
-    out = add_words(out, c, 4, (const char *const[]){"CLIENT", "SESSION", a, b}, NULL);
+    /* a blocking command is never sent twice once it may have run: it
+     * needs no session (nor could the leader take one for it) */
+    if (!r->block) {
+        snprintf(a, sizeof(a), "%llu", (unsigned long long)r->sid);
+        snprintf(b, sizeof(b), "%llu", (unsigned long long)r->seq);
+        out = add_words(out, c, 4, (const char *const[]){"CLIENT", "SESSION", a, b}, NULL);
+    }
     /* a transaction's commands back to back in one write: nothing of
      * another client's comes between them on the leader's connection */
     out = dstr_cat(out, r->cmd, dstr_len(r->cmd));
     for (int i = 0; i < r->parts; i++)
-        fifo_push(c, r, NULL, 1);
-    fifo_push(c, r, NULL, 0);
+        fifo_push(c, (fwd_wait){.req = r, .part = 1});
+    fifo_push(c, (fwd_wait){.req = r});
     r->part_refused = 0;
     r->on = c;
     r->sends++;
-    if (c->up) {
-        conn_write(c, out);
-    } else {
-        c->early = dstr_cat(c->early, out, dstr_len(out));
-        dstr_free(out);
-    }
+    if (r->block) c->blocked = r;
+    conn_send(c, out);
 }
 
 /* Give up on the writes that waited too long to be sent again (their
@@ -560,7 +643,7 @@ static void req_send(fwd_conn *c, fwd_req *r)
 static void retry(forwarder *f)
 {
     uint64_t now = uv_now(f->loop);
-    fwd_req *r = f->first;
+    fwd_req *r = f->reqs.first;
     while (r) {
         fwd_req *next = r->next;
         if (!r->on && !client_waits(f, r->client)) {
@@ -571,20 +654,23 @@ static void retry(forwarder *f)
         }
         r = next;
     }
-    if (!f->first) return;
+    if (!f->reqs.first) return;
     /* A leader elected while this link still looks fine (the old one
      * paused): its writes go to the new one. */
     fwd_conn *c = conn_to_leader(f);
     if (!c) return;
-    for (r = f->first; r; r = r->next)
+    for (r = f->reqs.first; r; r = r->next)
         if (!r->on) req_send(c, r);
 }
+
+static void block_tick(forwarder *f);
 
 static void on_timer(uv_timer_t *t)
 {
     forwarder *f = t->data;
     retry(f);
-    if (!f->first) {
+    block_tick(f);
+    if (!f->reqs.first && !f->blocks.first) {
         uv_timer_stop(&f->timer);
         f->timing = 0;
     }
@@ -624,8 +710,20 @@ void fwd_close(forwarder *f)
         f->conn = NULL;
         conn_drop(c);
     }
-    while (f->first)
-        req_free(f, f->first, 0);
+    for (fwd_req *r = f->blocks.first; r; r = r->next)
+        if (r->on) r->on->f = NULL;
+    for (fwd_req *r = f->blocks.first; r; r = r->next)
+        if (r->on) conn_drop(r->on);
+    while (f->idle) {
+        fwd_conn *c = f->idle;
+        f->idle = c->next_idle;
+        c->f = NULL;
+        conn_drop(c);
+    }
+    while (f->reqs.first)
+        req_free(f, f->reqs.first, 0);
+    while (f->blocks.first)
+        req_free(f, f->blocks.first, 0);
     while (f->pool) {
         fwd_sess *s = f->pool;
         f->pool = s->next;
@@ -672,12 +770,7 @@ static int send_req(forwarder *f, uint64_t reply_to, cairn_session *s, dstr cmd,
         r->seq = r->own->next_seq++;
     }
     r->cmd = cmd;
-    r->prev = f->last;
-    if (f->last)
-        f->last->next = r;
-    else
-        f->first = r;
-    f->last = r;
+    req_link(f, r);
     req_send(c, r);
     timer_want(f);
     return 0;
@@ -700,4 +793,265 @@ int fwd_send_tx(forwarder *f, cairn_session *s, int n, const cairn_cmdv *cmds)
     if (send_req(f, s->id, s, cmd, n + 1, -1) == 0) return 0;
     s->flags &= ~SESS_FORWARDED;
     return -1;
+}
+
+/* ---- blocking commands ----
+ *
+ * A blocking command parks on the leader: on the shared connection it
+ * would hold every write pipelined behind it, so each goes on a link of
+ * its own (opened with AUTH, CLIENT NO-EVICT and CLIENT ID, kept idle for
+ * the next one), at most block_max of them.  It carries no session: once
+ * it may have reached the leader it is never sent again (a pop is never
+ * made twice); a link that breaks meanwhile, or a leader change, answers
+ * fwd_lost.  CLIENT UNBLOCK goes to the leader for the link's client id,
+ * over the shared connection, until the leader says it unblocked it or
+ * the command's reply comes. */
+
+static void link_forget(forwarder *f, fwd_conn *c)
+{
+    for (fwd_conn **p = &f->idle; *p; p = &(*p)->next_idle)
+        if (*p == c) {
+            *p = c->next_idle;
+            f->nidle--;
+            break;
+        }
+    f->nlinks--;
+}
+
+/* An idle link to the node that leads, or a new one (1), or none: 0
+ * while no node leads, -1 with block_max links busy. */
+static int link_take(forwarder *f, fwd_conn **out)
+{
+    uint64_t id;
+    char host[64];
+    int port;
+    *out = NULL;
+    if (!f->leader(f->leader_priv, &id, host, sizeof(host), &port)) return 0;
+    while (f->idle) {
+        fwd_conn *c = f->idle;
+        f->idle = c->next_idle;
+        f->nidle--;
+        c->next_idle = NULL;
+        if (c->target == id) {
+            *out = c;
+            return 1;
+        }
+        conn_drop(c);
+    }
+    if (f->nlinks >= f->block_max) return -1;
+    fwd_conn *c = conn_open(f, id, host, port);
+    if (!c) return 0;
+    c->block = 1;
+    c->lid = -1;
+    f->nlinks++;
+    static const char client_id[] = "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n";
+    c->early = dstr_cat(c->early, client_id, sizeof(client_id) - 1);
+    fifo_push(c, (fwd_wait){.client_id = 1});
+    *out = c;
+    return 1;
+}
+
+/* The link's command was answered: it waits for the next one, unless a
+ * CLIENT UNBLOCK sent for this one could still reach the leader. */
+static void link_release(forwarder *f, fwd_conn *c)
+{
+    c->blocked = NULL;
+    if (c->closing) return;
+    if (c->unblocked || f->nidle >= FWD_IDLE_MAX || f->nlinks > f->block_max) {
+        conn_drop(c);
+        return;
+    }
+    c->next_idle = f->idle;
+    f->idle = c;
+    f->nidle++;
+}
+
+static fwd_req *block_of_client(forwarder *f, uint64_t client)
+{
+    for (fwd_req *r = f->blocks.first; r; r = r->next)
+        if (r->client == client) return r;
+    return NULL;
+}
+
+static fwd_req *block_of_serial(forwarder *f, uint64_t serial)
+{
+    for (fwd_req *r = f->blocks.first; r; r = r->next)
+        if (r->serial == serial) return r;
+    return NULL;
+}
+
+static void block_answered(forwarder *f, fwd_req *r, const char *reply, size_t len)
+{
+    fwd_conn *c = r->on;
+    r->on = NULL;
+    if (reply_retryable(reply, len) && client_waits(f, r->client)) {
+        /* nothing ran (the node reached does not lead): sent again */
+        c->blocked = NULL;
+        conn_drop(c);
+        req_orphan(f, r);
+        return;
+    }
+    deliver(f, r->client, reply, len);
+    req_free(f, r, 1);
+    link_release(f, c);
+}
+
+/* r's link broke: sent again if the command never left, else its client
+ * learns the outcome is unknown. */
+static void block_dropped(forwarder *f, fwd_conn *c, fwd_req *r)
+{
+    r->on = NULL;
+    c->blocked = NULL;
+    if (!c->up) {
+        req_orphan(f, r);
+        return;
+    }
+    deliver(f, r->client, fwd_lost, sizeof(fwd_lost) - 1);
+    req_free(f, r, 0);
+}
+
+/* The reply to a CLIENT UNBLOCK when the command is on no leader: what
+ * the leader would have answered. */
+static void unblock_here(forwarder *f, fwd_req *r)
+{
+    static const char err[] = "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n";
+    if (r->unblock == 2)
+        deliver(f, r->client, err, sizeof(err) - 1);
+    else if (r->resp == 3)
+        deliver(f, r->client, "_\r\n", 3);
+    else
+        deliver(f, r->client, "*-1\r\n", 5);
+    req_free(f, r, 1);
+}
+
+static void unblock_send(forwarder *f, fwd_req *r)
+{
+    if (!r->on) {
+        unblock_here(f, r);
+        return;
+    }
+    if (r->unblocking || r->on->lid < 0) return; /* sent once its id is known */
+    /* to another leader the link is dropped anyway */
+    fwd_conn *c = conn_to_leader(f);
+    if (!c || c->target != r->on->target) return;
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", r->on->lid);
+    const char *how = r->unblock == 2 ? "ERROR" : "TIMEOUT";
+    cslice argv[4] = {{"CLIENT", 6}, {"UNBLOCK", 7}, {id, strlen(id)}, {how, strlen(how)}};
+    fifo_push(c, (fwd_wait){.unblock_of = r->serial});
+    conn_send(c, add_command(dstr_with_cap(64), 4, argv));
+    r->unblocking = 1;
+    r->on->unblocked = 1;
+}
+
+static void link_identified(fwd_conn *c, const char *reply, size_t len)
+{
+    long long id = 0;
+    if (len < 4 || reply[0] != ':') return;
+    for (size_t i = 1; i < len - 2 && reply[i] >= '0' && reply[i] <= '9'; i++)
+        id = id * 10 + (reply[i] - '0');
+    c->lid = id;
+    if (c->f && c->blocked && c->blocked->unblock) unblock_send(c->f, c->blocked);
+}
+
+static void unblock_answered(forwarder *f, uint64_t serial, const char *reply, size_t len)
+{
+    fwd_req *r = block_of_serial(f, serial);
+    if (!r) return;
+    r->unblocking = 0;
+    /* :0 -- not parked yet, or already served: asked again at the next
+     * tick, until its reply comes */
+    if (len > 1 && reply[0] == ':' && reply[1] == '0') return;
+    if (reply[0] == '-') {
+        net *n = f->net;
+        n->log(n->log_priv, LL_WARNING,
+               "CLIENT UNBLOCK of a blocking command forwarded to the "
+               "leader failed: %.*s",
+               (int)(len > 2 ? len - 3 : 0), reply + 1);
+    }
+    r->unblock = 0;
+}
+
+static void unblock_lost(forwarder *f, uint64_t serial)
+{
+    fwd_req *r = block_of_serial(f, serial);
+    if (r) r->unblocking = 0;
+}
+
+/* Every tick while blocking commands are forwarded: those on a link to a
+ * node that no longer leads (or with no leader for FWD_RETRY_MS) are
+ * dropped -- the client gets an error, never a hang --, those not sent
+ * yet go, and CLIENT UNBLOCKs are asked again. */
+static void block_tick(forwarder *f)
+{
+    if (!f->blocks.first) return;
+    uint64_t now = uv_now(f->loop), id = 0;
+    char host[64];
+    int port;
+    int leads = f->leader(f->leader_priv, &id, host, sizeof(host), &port);
+    if (leads)
+        f->leaderless_since = 0;
+    else if (!f->leaderless_since)
+        f->leaderless_since = now;
+    int gone = !leads && now - f->leaderless_since >= FWD_RETRY_MS;
+    fwd_req *next;
+    for (fwd_req *r = f->blocks.first; r; r = next) {
+        next = r->next;
+        fwd_conn *c;
+        if (r->on && ((leads && r->on->target != id) || gone)) {
+            conn_drop(r->on);
+        } else if (r->unblock) {
+            unblock_send(f, r);
+        } else if (r->on) {
+            continue;
+        } else if (!client_waits(f, r->client)) {
+            req_free(f, r, 0);
+        } else if (now >= r->retry_until) {
+            deliver(f, r->client, fwd_unsent, sizeof(fwd_unsent) - 1);
+            req_free(f, r, 0);
+        } else if (link_take(f, &c) > 0) {
+            req_send(c, r);
+        }
+    }
+}
+
+int fwd_send_block(forwarder *f, cairn_session *s, int argc, const cslice *argv, int max)
+{
+    fwd_conn *c;
+    f->block_max = max;
+    int rc = link_take(f, &c);
+    if (rc <= 0) return rc - 1;
+    fwd_req *r = cm_calloc(1, sizeof(*r));
+    r->client = s->id;
+    r->db = s->db;
+    r->resp = s->resp;
+    r->local_reply = -1;
+    r->block = 1;
+    r->serial = ++f->next_serial;
+    r->cmd = add_command(dstr_with_cap(64), argc, argv);
+    req_link(f, r);
+    s->flags |= SESS_FORWARDED;
+    req_send(c, r);
+    timer_want(f);
+    return 0;
+}
+
+int fwd_unblock(forwarder *f, uint64_t client, int with_error)
+{
+    fwd_req *r = block_of_client(f, client);
+    if (!r || !client_waits(f, client)) return 0;
+    r->unblock = with_error ? 2 : 1;
+    unblock_send(f, r);
+    return 1;
+}
+
+void fwd_client_gone(forwarder *f, uint64_t client)
+{
+    fwd_req *r = block_of_client(f, client);
+    if (!r) return;
+    /* closing the link unparks the command on the leader */
+    if (r->on)
+        conn_drop(r->on);
+    else
+        req_free(f, r, 0);
 }

@@ -70,6 +70,22 @@ void fwd_set_waiters(forwarder *f, const fwd_waiters *w);
 int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
                 long long local_reply);
 
+/* Forward s's blocking command (BLPOP, BLMOVE, BZPOPMIN, XREADGROUP, ...)
+ * on a connection of its own to the leader, where it parks; max: the most
+ * such connections open (idle ones included).  The session is flagged as
+ * by fwd_send.  Never sent twice once it may have reached the leader: a
+ * broken connection or another node elected meanwhile answers an error
+ * (the leader itself answers -UNBLOCKED when it loses leadership).
+ * Returns 0, -1 while no node leads, -2 with max connections busy. */
+int fwd_send_block(forwarder *f, cairn_session *s, int argc, const cslice *argv, int max);
+/* CLIENT UNBLOCK of the net's client `client`: 1 if it waits in a
+ * forwarded blocking command (the leader is asked to unblock it, with
+ * its -UNBLOCKED error or, !with_error, as on timeout), else 0. */
+int fwd_unblock(forwarder *f, uint64_t client, int with_error);
+/* The net's client `client` is closing: a blocking command it forwarded
+ * is dropped on the leader (its connection there closed). */
+void fwd_client_gone(forwarder *f, uint64_t client);
+
 /* The size of the RESP2/RESP3 reply at buf[0..len): > 0 once complete, 0
  * while more bytes are needed, -1 if it is not RESP. */
 long resp_reply_size(const char *buf, size_t len);

@@ -36,7 +36,10 @@ typedef struct host_config {
     dstr raft_secret;
     int raft_tick_ms;
     int raft_follower_proxy; /* forward writes to the leader, or -READONLY */
-    int raft_reads;          /* REPL_READS_* */
+    /* Connections to the leader for blocking commands (forward.h): one
+     * per client blocked through a follower; 0: they get -READONLY. */
+    int raft_proxy_blocking_links;
+    int raft_reads; /* REPL_READS_* */
     int raft_clock_drift_ms;
     dstr raft_group_name; /* the master name of the Sentinel commands */
 
@@ -58,7 +61,7 @@ typedef struct host_config {
 
 /* Declared with HOST_CONFIG_COUNT entries: a count that does not match the
  * table is a compile error. */
-#define HOST_CONFIG_COUNT 51
+#define HOST_CONFIG_COUNT 52
 extern const config_def host_config_defs[HOST_CONFIG_COUNT];
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "../engine/cmd.h"
+#include "../engine/reply.h"
 #include "../log/clock.h"
 #include "../repl/csession.h"
 
@@ -128,6 +129,12 @@ static int hook_group_node(void *priv, const char *ip)
     return 0;
 }
 
+static void hook_forwarded_gone(void *priv, uint64_t id)
+{
+    member *m = priv;
+    if (m->fwd) fwd_client_gone(m->fwd, id);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     member *m = t->data;
@@ -229,8 +236,8 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const host
     for (size_t i = 0; i < book->n_peers; i++)
         if (book->peers[i].id != nc.id)
             peer_set_put(&m->peers, book->peers[i].id, book->peers[i].host, book->peers[i].port);
-    n->hooks = (net_log_hooks){hook_flush,    hook_appended, hook_durable,   m,
-                               hook_observed, hook_admit,    hook_group_node};
+    n->hooks = (net_log_hooks){hook_flush,    hook_appended, hook_durable,    m,
+                               hook_observed, hook_admit,    hook_group_node, hook_forwarded_gone};
     m->timer.data = m;
     int tick = cfg->raft_tick_ms > 0 ? cfg->raft_tick_ms : 20;
     rc = uv_timer_start(&m->timer, on_tick, (uint64_t)tick, (uint64_t)tick);
@@ -286,6 +293,31 @@ int member_forward(member *m, cairn_session *s, int argc, const cslice *argv, lo
         !repl_node_leader(m->node) || !member_fwd(m))
         return 0;
     return fwd_send(m->fwd, s, argc, argv, local_reply) == 0;
+}
+
+int member_forward_block(member *m, cairn_session *s, int argc, const cslice *argv, rbuf *out)
+{
+    int max = m->cfg->raft_proxy_blocking_links;
+    if (!m->cfg->raft_follower_proxy || max <= 0 || !(s->flags & SESS_CAN_BLOCK) ||
+        !repl_node_leader(m->node) || !member_fwd(m))
+        return 0;
+    if (s->flags & SESS_SEQ) { /* as the leader would answer it */
+        s->flags &= ~SESS_SEQ;
+        reply_error(out, CSESSION_NO_BLOCKING);
+        return 1;
+    }
+    int rc = fwd_send_block(m->fwd, s, argc, argv, max);
+    if (rc == -2)
+        reply_errorf(out,
+                     "ERR max number of clients blocked through this follower reached "
+                     "(raft-follower-proxy-blocking-links %d): run blocking commands on the leader",
+                     max);
+    return rc == 0 || rc == -2;
+}
+
+int member_unblock(member *m, uint64_t client, int with_error)
+{
+    return m->fwd && fwd_unblock(m->fwd, client, with_error);
 }
 
 int member_forward_tx(member *m, cairn_session *s, int n, const cairn_cmdv *cmds)

@@ -68,6 +68,14 @@ void member_command(member *m, cmd_call *c);
  * the reply).  local_reply: as fwd_send's. */
 int member_forward(member *m, cairn_session *s, int argc, const cslice *argv,
                    long long local_reply);
+/* The same for a blocking write (cairn_host_ops.repl_forward_block): on
+ * a connection of its own to the leader, at most
+ * raft-follower-proxy-blocking-links of them (past that, an error in
+ * out).  Returns 1 if it went or was answered, 0 to refuse it. */
+int member_forward_block(member *m, cairn_session *s, int argc, const cslice *argv, rbuf *out);
+/* CLIENT UNBLOCK of a net client: 1 if it waits in a forwarded blocking
+ * command (the leader is asked to unblock it), else 0. */
+int member_unblock(member *m, uint64_t client, int with_error);
 /* The same for a transaction (cairn_host_ops.repl_forward_tx; n == 0:
  * whether s's transactions can go). */
 int member_forward_tx(member *m, cairn_session *s, int n, const cairn_cmdv *cmds);

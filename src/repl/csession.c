@@ -164,7 +164,7 @@ int csession_begin(session_table *t, cmd_call *c)
     size_t len;
     if (c->cmd->flags & CMD_BLOCKING) {
         s->flags &= ~SESS_SEQ;
-        reply_error(c->out, "ERR CLIENT SESSION can't name a blocking command");
+        reply_error(c->out, CSESSION_NO_BLOCKING);
         return 1;
     }
     switch (session_check_at(t, s->seq_sid, s->seq_no, (uint64_t)c->now_ms, &res, &len)) {

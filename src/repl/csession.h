@@ -31,6 +31,10 @@
 #define CSESSION_TTL_MS    (3600 * 1000)
 #define CSESSION_MAX_REPLY (64 * 1024)
 
+/* A blocking command named by CLIENT SESSION gets this error (it runs
+ * once: a follower never sends it twice either). */
+#define CSESSION_NO_BLOCKING "ERR CLIENT SESSION can't name a blocking command"
+
 /* *t becomes a new empty table (the old one freed).  Returns -1 if
  * memory runs out. */
 int csession_reset(session_table **t);

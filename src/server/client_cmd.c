@@ -328,7 +328,8 @@ static void client_unblock(cairn_server *srv, cmd_call *c)
         return;
     }
     client *target = net_find_client(&srv->net, (uint64_t)id);
-    reply_int(c->out, target && engine_unblock(srv->engine, &target->sess, with_error));
+    reply_int(c->out, target && (engine_unblock(srv->engine, &target->sess, with_error) ||
+                                 server_raft_unblock(srv, (uint64_t)id, with_error)));
 }
 
 /* CLIENT PAUSE timeout [WRITE|ALL]: timeout in milliseconds. */

@@ -84,4 +84,16 @@ int server_raft_forward_tx(void *priv, cairn_session *s, int n, const cairn_cmdv
     return member_forward_tx(&srv->raft, s, n, cmds);
 }
 
+int server_raft_forward_block(void *priv, cairn_session *s, int argc, const cslice *argv, rbuf *out)
+{
+    cairn_server *srv = priv;
+    if (!srv->node) return 0;
+    return member_forward_block(&srv->raft, s, argc, argv, out);
+}
+
+int server_raft_unblock(cairn_server *srv, uint64_t client, int with_error)
+{
+    return srv->node && member_unblock(&srv->raft, client, with_error);
+}
+
 void server_raft_stop(cairn_server *srv) { member_stop(&srv->raft); }

@@ -138,6 +138,12 @@ int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *ar
                         long long local_reply);
 /* cairn_host_ops.repl_forward_tx. */
 int server_raft_forward_tx(void *priv, cairn_session *s, int n, const cairn_cmdv *cmds);
+/* cairn_host_ops.repl_forward_block. */
+int server_raft_forward_block(void *priv, cairn_session *s, int argc, const cslice *argv,
+                              rbuf *out);
+/* CLIENT UNBLOCK of a client blocked in a command forwarded to the
+ * leader: 1 if it was. */
+int server_raft_unblock(cairn_server *srv, uint64_t client, int with_error);
 int server_seq_begin(void *priv, cmd_call *c);
 void server_seq_done(void *priv, cmd_call *c, rbuf_mark mark);
 void server_raft_stop(cairn_server *srv);

@@ -1417,8 +1417,11 @@ void net_drain(net *n, int grace_ms, int max_ms, void (*done)(void *priv), void 
     client *next;
     for (client *c = n->clients; c; c = next) {
         next = c->next;
-        /* a BLPOP and the like would wait past any bound, as Redis's do */
-        if (c->sess.blocked && !(c->flags & CLIENT_CLOSING)) client_close(c);
+        /* a BLPOP and the like (here, or forwarded to park on the leader)
+         * would wait past any bound: closed, as Redis closes them */
+        int fwd_block = (c->sess.flags & SESS_FORWARDED) && c->sess.last_cmd &&
+                        (c->sess.last_cmd->flags & CMD_BLOCKING);
+        if ((c->sess.blocked || fwd_block) && !(c->flags & CLIENT_CLOSING)) client_close(c);
     }
     uv_timer_start(&n->drain_timer, on_drain_tick, 10, 10);
 }

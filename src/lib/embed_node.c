@@ -443,14 +443,19 @@ static int own_address(const host_config *cfg, repl_peer *self, char *err, size_
 }
 
 /* Listen on the port of this node's entry in the peer list, on the
- * addresses of bind, or that entry's host if bind is empty.  With
+ * addresses of bind, or that entry's host if bind is empty -- every
+ * address if the host is a name (as a server with no bind; protected
+ * mode, passwords and TLS guard it the same way).  With
  * tls-replication the other nodes connect with TLS, so the port is a TLS
  * one. */
 static int node_listen(embed_node *n, char *err, size_t errlen)
 {
     repl_peer self;
     if (own_address(n->cfg, &self, err, errlen) != 0) return -1;
-    const char *bind = n->cfg->bind && n->cfg->bind[0] ? n->cfg->bind : self.host;
+    resolved numeric;
+    const char *bind = n->cfg->bind && n->cfg->bind[0]                   ? n->cfg->bind
+                       : resolve_numeric(self.host, self.port, &numeric) ? self.host
+                                                                         : "0.0.0.0 -::";
     int tls = n->cfg->net.tls.replication;
     if (tls && net_tls_configure(&n->net) != 0) {
         snprintf(err, errlen, "TLS (tls-replication yes): %s", n->last_warning);

@@ -7,6 +7,7 @@
 #include "../ds/alloc.h"
 #include "../ds/rand.h"
 #include "../engine/config.h"
+#include "resolve.h"
 #include "tls_link.h"
 
 #define FWD_MAX_DEPTH 64
@@ -80,6 +81,8 @@ typedef struct fwd_conn {
     fwd_wait *fifo;
     size_t head, count, cap;
     int db, resp; /* what the leader's session is set to */
+    int port;
+    resolve_req *resolving; /* the lookup of the leader's host name */
     /* A link for one blocking command at a time: the one waiting on it,
      * its client id on the leader (-1 until known), whether a CLIENT
      * UNBLOCK was sent for it (then it is not used again: the unblock
@@ -93,7 +96,8 @@ typedef struct fwd_conn {
 struct forwarder {
     uv_loop_t *loop;
     net *net;
-    dstr auth; /* NULL: none */
+    resolve_names *names; /* where the leader's name's addresses are noted */
+    dstr auth;            /* NULL: none */
     fwd_leader_fn leader;
     void *leader_priv;
     fwd_waiters waiters; /* writes that are not the net's clients' */
@@ -113,7 +117,8 @@ struct forwarder {
     crand rng;
     uv_timer_t timer;
     int timing;
-    nstream_log_memo logged; /* the last TLS failure logged */
+    nstream_log_memo logged; /* the last TLS or name failure logged */
+    int pick;                /* which address of the leader's name is tried next */
 };
 
 typedef struct fwd_write {
@@ -402,6 +407,8 @@ static void conn_drop(fwd_conn *c)
 {
     if (c->closing) return;
     c->closing = 1;
+    if (c->resolving) resolve_cancel(c->resolving);
+    c->resolving = NULL;
     forwarder *f = c->f;
     if (f && f->conn == c) f->conn = NULL;
     while (c->count) {
@@ -510,6 +517,7 @@ static void on_connect(uv_connect_t *req, int status)
     if (c->closing) return;
     if (status < 0) {
         if (status == NSTREAM_ETLS) log_tls_failure(c, "handshake");
+        if (c->f) c->f->pick++; /* another address of its name, if it has several */
         conn_drop(c);
         return;
     }
@@ -522,17 +530,37 @@ static void on_connect(uv_connect_t *req, int status)
     }
 }
 
+static int conn_connect(fwd_conn *c, const struct sockaddr *addr)
+{
+    return nstream_connect(&c->s, &c->req, addr, net_node_tls(c->f->net), on_connect);
+}
+
+/* The leader's name resolved (writes wait in c->early meanwhile), or did
+ * not: the writes are sent again, and the name looked up again, by the
+ * retry timer; the failure is logged once per reason and minute. */
+static void on_resolved(void *priv, int status, const resolved *r)
+{
+    fwd_conn *c = priv;
+    forwarder *f = c->f;
+    c->resolving = NULL;
+    if (status == 0 && conn_connect(c, (const struct sockaddr *)&r->addr[f->pick % r->n]) == 0)
+        return;
+    if (status < 0 && nstream_log_due(&f->logged, uv_strerror(status), uv_now(f->loop)))
+        f->net->log(f->net->log_priv, LL_WARNING,
+                    "Forwarding to the leader (node %llu at %s): can't resolve its host name: %s "
+                    "(retrying)",
+                    (unsigned long long)c->target, c->peer, uv_strerror(status));
+    conn_drop(c);
+}
+
 static fwd_conn *conn_open(forwarder *f, uint64_t target, const char *host, int port)
 {
-    struct sockaddr_storage addr;
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
-        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)
-        return NULL;
     fwd_conn *c = cm_calloc(1, sizeof(*c));
     c->f = f;
     c->target = target;
     c->db = 0;
     c->resp = 2;
+    c->port = port;
     c->early = dstr_with_cap(256);
     c->in = dstr_with_cap(FWD_READ);
     snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
@@ -544,8 +572,13 @@ static fwd_conn *conn_open(forwarder *f, uint64_t target, const char *host, int 
     }
     c->s.tcp.data = c;
     c->req.data = c;
-    if (nstream_connect(&c->s, &c->req, (struct sockaddr *)&addr, net_node_tls(f->net),
-                        on_connect) != 0) {
+    resolved r;
+    int rc = 0;
+    if (resolve_numeric(host, port, &r))
+        rc = conn_connect(c, (const struct sockaddr *)&r.addr[0]);
+    else
+        c->resolving = resolve_start(f->loop, f->names, host, port, on_resolved, c, &rc);
+    if (rc != 0) {
         c->f = NULL;
         conn_drop(c);
         return NULL;
@@ -682,8 +715,8 @@ static void timer_want(forwarder *f)
     f->timing = uv_timer_start(&f->timer, on_timer, FWD_CHECK_MS, FWD_CHECK_MS) == 0;
 }
 
-forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth, fwd_leader_fn leader, void *priv,
-                   uint64_t seed)
+forwarder *fwd_new(uv_loop_t *loop, net *n, resolve_names *names, const char *auth,
+                   fwd_leader_fn leader, void *priv, uint64_t seed)
 {
     forwarder *f = cm_calloc(1, sizeof(*f));
     if (uv_timer_init(loop, &f->timer) != 0) {
@@ -693,6 +726,7 @@ forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth, fwd_leader_fn lead
     f->timer.data = f;
     f->loop = loop;
     f->net = n;
+    f->names = names;
     f->auth = auth ? dstr_from_cstr(auth) : NULL;
     f->leader = leader;
     f->leader_priv = priv;

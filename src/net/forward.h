@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "client.h"
+#include "resolve.h"
 
 typedef struct forwarder forwarder;
 
@@ -35,10 +36,12 @@ typedef struct forwarder forwarder;
 typedef int (*fwd_leader_fn)(void *priv, uint64_t *id, char *host, size_t hostlen, int *port);
 
 /* auth: the RESP of the AUTH command a connection starts with (copied),
- * or NULL.  seed: for the ids of the forwarder's sessions.  Returns NULL
+ * or NULL.  names: where the leader's name's addresses are noted
+ * (resolve.h; the leader's host may be a name, looked up on every
+ * connection).  seed: for the ids of the forwarder's sessions.  Returns NULL
  * if the loop refuses a timer. */
-forwarder *fwd_new(uv_loop_t *loop, net *n, const char *auth, fwd_leader_fn leader, void *priv,
-                   uint64_t seed);
+forwarder *fwd_new(uv_loop_t *loop, net *n, resolve_names *names, const char *auth,
+                   fwd_leader_fn leader, void *priv, uint64_t seed);
 /* Close the connection; the loop frees what remains. */
 void fwd_close(forwarder *f);
 /* Forward the write of session s to the leader.  The session is flagged

@@ -118,15 +118,49 @@ static int hook_admit(void *priv, uint64_t *ticket)
     return repl_node_admit(m->node, ticket);
 }
 
-/* An address of the group's address book, as written in raft-peers or
- * RAFT ADD-NODE (a host name is compared as written, not resolved). */
+/* An address of the group's address book: as written in raft-peers or
+ * RAFT ADD-NODE, or what a host name there last resolved to. */
 static int hook_group_node(void *priv, const char *ip)
 {
     member *m = priv;
     const repl_node_config *book = repl_node_config_of(m->node);
     for (size_t i = 0; i < book->n_peers; i++)
-        if (strcmp(book->peers[i].host, ip) == 0) return 1;
+        if (strcmp(book->peers[i].host, ip) == 0 ||
+            resolve_names_has(&m->names, book->peers[i].host, ip))
+            return 1;
     return 0;
+}
+
+static void on_self_resolved(void *priv, int status, const resolved *r)
+{
+    (void)status;
+    (void)r;
+    member *m = priv;
+    m->self_lookup = NULL;
+}
+
+/* The links look up the other nodes' names; this node's own name is
+ * looked up every second too: a node may reach another through an
+ * address of this machine and come from this node's own address
+ * (protected mode must know it). */
+static void resolve_self(member *m)
+{
+    const repl_node_config *book = repl_node_config_of(m->node);
+    int every = 1000 / (m->cfg->raft_tick_ms > 0 ? m->cfg->raft_tick_ms : 20);
+    if (m->self_lookup) return;
+    if (m->self_ticks > 0) {
+        m->self_ticks--;
+        return;
+    }
+    m->self_ticks = every;
+    for (size_t i = 0; i < book->n_peers; i++) {
+        const repl_peer *p = &book->peers[i];
+        resolved r;
+        if (p->id != book->id || resolve_numeric(p->host, p->port, &r)) continue;
+        int rc;
+        m->self_lookup =
+            resolve_start(m->loop, &m->names, p->host, p->port, on_self_resolved, m, &rc);
+    }
 }
 
 static void hook_forwarded_gone(void *priv, uint64_t id)
@@ -139,6 +173,7 @@ static void on_tick(uv_timer_t *t)
 {
     member *m = t->data;
     peer_set_tick(&m->peers);
+    resolve_self(m);
     repl_node_tick(m->node);
 }
 
@@ -231,7 +266,7 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const host
     /* the address book as the node recovered it (its snapshot's too) */
     const repl_node_config *book = repl_node_config_of(m->node);
     m->auth = node_auth(cfg);
-    peer_set_init(&m->peers, loop, m->net, nc.secret, m->auth);
+    peer_set_init(&m->peers, loop, m->net, &m->names, nc.secret, m->auth);
     m->started = 1;
     for (size_t i = 0; i < book->n_peers; i++)
         if (book->peers[i].id != nc.id)
@@ -274,7 +309,7 @@ static forwarder *member_fwd(member *m)
     uint64_t seed;
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
         seed = (uint64_t)clock_mono_us() ^ repl_node_config_of(m->node)->id;
-    m->fwd = fwd_new(m->loop, m->net, m->auth, fwd_leader, m, seed);
+    m->fwd = fwd_new(m->loop, m->net, &m->names, m->auth, fwd_leader, m, seed);
     if (m->fwd) fwd_set_waiters(m->fwd, &m->host.waiters);
     return m->fwd;
 }
@@ -345,6 +380,8 @@ void member_stop(member *m)
     if (!m->started) return;
     m->started = 0;
     if (!uv_is_closing((uv_handle_t *)&m->timer)) uv_close((uv_handle_t *)&m->timer, NULL);
+    if (m->self_lookup) resolve_cancel(m->self_lookup);
+    m->self_lookup = NULL;
     peer_set_close(&m->peers);
 }
 

@@ -18,6 +18,7 @@
 #include "forward.h"
 #include "host_config.h"
 #include "peer.h"
+#include "resolve.h"
 
 /* What the host adds to the node's callbacks.  Every member but log and
  * fatal may be NULL. */
@@ -47,8 +48,11 @@ typedef struct member {
     forwarder *fwd;         /* created on the first forwarded write */
     dstr auth;              /* the AUTH that node links start with, or NULL */
     member_host host;
-    int started;        /* peers and timer set up (member_stop undoes them) */
-    uv_work_t sync_req; /* the node's log fsync, on libuv's thread pool */
+    int started;              /* peers and timer set up (member_stop undoes them) */
+    resolve_names names;      /* what the book's host names resolved to last */
+    resolve_req *self_lookup; /* of this node's own name, under way */
+    int self_ticks;           /* until it is looked up again */
+    uv_work_t sync_req;       /* the node's log fsync, on libuv's thread pool */
 } member;
 
 /* Open the node from the host's settings (raft-id, raft-peers, raft-secret,

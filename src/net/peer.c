@@ -13,7 +13,8 @@
 #define PEER_RETRY_TICKS 10
 #define PEER_KEEP_BYTES  (64u << 10) /* a link's send buffer kept between flushes */
 
-enum { LINK_DOWN, LINK_CONNECTING, LINK_UP, LINK_CLOSING };
+/* LINK_RESOLVING: its host name is being looked up (no handle open). */
+enum { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_UP, LINK_CLOSING };
 
 struct peer_link {
     peer_set *set;
@@ -27,7 +28,9 @@ struct peer_link {
     dstr pending;  /* queued since the last flush */
     size_t queued; /* bytes handed to uv_write and not yet written */
     char rbuf[256];
-    nstream_log_memo logged; /* the last TLS failure logged */
+    nstream_log_memo logged; /* the last TLS or name failure logged */
+    resolve_req *resolving;  /* the lookup of host, while LINK_RESOLVING */
+    int pick;                /* which of host's addresses the next attempt tries */
 };
 
 typedef struct peer_write {
@@ -36,11 +39,13 @@ typedef struct peer_write {
     dstr data;
 } peer_write;
 
-int peer_set_init(peer_set *ps, uv_loop_t *loop, net *n, const char *secret, const char *auth)
+int peer_set_init(peer_set *ps, uv_loop_t *loop, net *n, resolve_names *names, const char *secret,
+                  const char *auth)
 {
     memset(ps, 0, sizeof(*ps));
     ps->loop = loop;
     ps->net = n;
+    ps->names = names;
     ps->secret = dstr_from_cstr(secret ? secret : "");
     ps->auth = auth ? dstr_from_cstr(auth) : NULL;
     return 0;
@@ -141,6 +146,7 @@ static void on_connect(uv_connect_t *req, int status)
     if (l->state != LINK_CONNECTING) return;
     if (status < 0) {
         if (status == NSTREAM_ETLS) log_tls_failure(l, "handshake");
+        l->pick++;          /* another address of its name, if it has several */
         l->state = LINK_UP; /* so that link_down closes the handle */
         link_down(l);
         return;
@@ -152,21 +158,63 @@ static void on_connect(uv_connect_t *req, int status)
     write_out(l, dstr_cat_cstr(hello, "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"));
 }
 
-static void link_connect(peer_link *l)
+static void connect_to(peer_link *l, const struct sockaddr *addr)
 {
-    struct sockaddr_storage addr;
-    if (uv_ip4_addr(l->host, l->port, (struct sockaddr_in *)&addr) != 0 &&
-        uv_ip6_addr(l->host, l->port, (struct sockaddr_in6 *)&addr) != 0)
+    if (nstream_init(l->set->loop, &l->s) != 0) {
+        l->state = LINK_DOWN;
         return;
-    if (nstream_init(l->set->loop, &l->s) != 0) return;
+    }
     l->s.tcp.data = l;
     l->conn.data = l;
     l->state = LINK_CONNECTING;
-    if (nstream_connect(&l->s, &l->conn, (struct sockaddr *)&addr, net_node_tls(l->set->net),
-                        on_connect) != 0) {
+    if (nstream_connect(&l->s, &l->conn, addr, net_node_tls(l->set->net), on_connect) != 0) {
         l->state = LINK_UP;
         link_down(l);
     }
+}
+
+/* A name that does not resolve (yet: a container not started, a DNS
+ * record not published) is logged, once per reason and minute, and
+ * looked up again on the next attempt. */
+static void on_resolved(void *priv, int status, const resolved *r)
+{
+    peer_link *l = priv;
+    l->resolving = NULL;
+    if (status == 0) {
+        connect_to(l, (const struct sockaddr *)&r->addr[l->pick % r->n]);
+        return;
+    }
+    l->state = LINK_DOWN;
+    net *n = l->set->net;
+    if (nstream_log_due(&l->logged, uv_strerror(status), uv_now(l->set->loop)))
+        n->log(n->log_priv, LL_WARNING,
+               "Raft link to node %llu at %s:%d: can't resolve '%s': %s (retrying)",
+               (unsigned long long)l->id, l->host, l->port, l->host, uv_strerror(status));
+}
+
+/* The name is looked up again on every attempt: a node that came back
+ * elsewhere is found at its new address. */
+static void link_connect(peer_link *l)
+{
+    resolved r;
+    if (resolve_numeric(l->host, l->port, &r)) {
+        connect_to(l, (const struct sockaddr *)&r.addr[0]);
+        return;
+    }
+    int rc;
+    l->state = LINK_RESOLVING;
+    l->resolving =
+        resolve_start(l->set->loop, l->set->names, l->host, l->port, on_resolved, l, &rc);
+    if (!l->resolving) l->state = LINK_DOWN;
+}
+
+/* Stop a lookup under way (the link is moved or closed). */
+static void stop_resolving(peer_link *l)
+{
+    if (l->state != LINK_RESOLVING) return;
+    resolve_cancel(l->resolving);
+    l->resolving = NULL;
+    l->state = LINK_DOWN;
 }
 
 static peer_link *link_of(peer_set *ps, uint64_t id)
@@ -186,6 +234,8 @@ void peer_set_put(peer_set *ps, uint64_t id, const char *host, int port)
     if (l->port == port && strcmp(l->host, host) == 0) return;
     snprintf(l->host, sizeof(l->host), "%s", host);
     l->port = port;
+    l->pick = 0;
+    stop_resolving(l);
     if (l->state == LINK_UP || l->state == LINK_CONNECTING) {
         if (l->state == LINK_CONNECTING) l->state = LINK_UP; /* so that link_down closes it */
         link_down(l);
@@ -257,6 +307,7 @@ void peer_set_close(peer_set *ps)
 {
     for (int i = 0; i < ps->n; i++) {
         peer_link *l = ps->links[i];
+        stop_resolving(l);
         int open = l->state != LINK_DOWN && !uv_is_closing((uv_handle_t *)&l->s.tcp);
         int closing = l->state != LINK_DOWN;
         l->state = LINK_CLOSING;

@@ -10,7 +10,11 @@
  *
  * With tls-replication the connections are TLS clients (tls_link.h) of the
  * peers' tls-port; a TLS failure is logged, naming the peer, once per
- * reason and minute, and the link is retried like any broken one. */
+ * reason and minute, and the link is retried like any broken one.
+ *
+ * A peer's host may be a name: it is looked up on every connect attempt
+ * (resolve.h), off the loop; one that does not resolve is logged (once per
+ * reason and minute) and looked up again on the next attempt. */
 #ifndef CAIRN_PEER_H
 #define CAIRN_PEER_H
 
@@ -19,13 +23,15 @@
 
 #include "../ds/dstr.h"
 #include "client.h"
+#include "resolve.h"
 #include "tls_link.h"
 
 typedef struct peer_link peer_link;
 
 typedef struct peer_set {
     uv_loop_t *loop;
-    net *net; /* the TLS context (net_node_tls) and the log */
+    net *net;             /* the TLS context (net_node_tls) and the log */
+    resolve_names *names; /* where the addresses of the peers' names are noted */
     peer_link **links;
     int n;
     dstr secret;
@@ -33,8 +39,10 @@ typedef struct peer_set {
 } peer_set;
 
 /* auth: the RESP of the AUTH command each link starts with (copied), or
- * NULL. */
-int peer_set_init(peer_set *ps, uv_loop_t *loop, net *n, const char *secret, const char *auth);
+ * NULL.  names: where the links note what their peers' names resolved to
+ * (it outlives the set's lookups). */
+int peer_set_init(peer_set *ps, uv_loop_t *loop, net *n, resolve_names *names, const char *secret,
+                  const char *auth);
 /* Add the peer id at host:port (connected on the next peer_set_tick). */
 int peer_set_add(peer_set *ps, uint64_t id, const char *host, int port);
 /* Add id at host:port, or move it there if it is elsewhere. */

@@ -107,10 +107,16 @@ int members_decode_book(const uint8_t *data, size_t len, repl_node_config *cfg,
     return 0;
 }
 
-int members_host_is_ip(const char *host)
+int members_host_ok(const char *host)
 {
     unsigned char buf[sizeof(struct in6_addr)];
-    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+    if (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1) return 1;
+    if (!*host || *host == '-' || *host == '.') return 0;
+    for (const char *c = host; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '.' || *c == '_'))
+            return 0;
+    return 1;
 }
 
 int members_parse_addr(const char *s, size_t len, repl_peer *p)

@@ -42,10 +42,10 @@ dstr members_encode_book(dstr out, const repl_node_config *cfg);
 int members_decode_book(const uint8_t *data, size_t len, repl_node_config *cfg,
                         const raft_conf *conf, size_t *used);
 
+/* Is host an IPv4 or IPv6 address, or a host name (letters, digits, '-',
+ * '.', '_'; resolved by the links, src/net/resolve.h)? */
+int members_host_ok(const char *host);
 /* Parse "host:port" into p (id untouched).  Returns 0 or -1. */
-/* Is host an IPv4 or IPv6 address?  Nodes connect to each other by
- * address: host names are not resolved. */
-int members_host_is_ip(const char *host);
 int members_parse_addr(const char *s, size_t len, repl_peer *p);
 
 #endif

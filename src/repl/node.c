@@ -176,10 +176,8 @@ int repl_parse_peers(const char *spec, repl_node_config *cfg, char *err, size_t 
             snprintf(err, errlen, "raft-peers: '%.*s' is not id@host:port", (int)len, s);
             return -1;
         }
-        if (!members_host_is_ip(p->host)) {
-            snprintf(err, errlen,
-                     "raft-peers: '%s' is not an IP address (host names are not resolved)",
-                     p->host);
+        if (!members_host_ok(p->host)) {
+            snprintf(err, errlen, "raft-peers: '%s' is not an IP address or a host name", p->host);
             return -1;
         }
         for (size_t i = 0; i < cfg->n_peers; i++)
@@ -1426,8 +1424,8 @@ static void raft_add_node_command(repl_node *n, cmd_call *c)
         reply_error(c->out, "ERR invalid node id or address (id host:port)");
         return;
     }
-    if (!members_host_is_ip(p.host)) {
-        reply_errorf(c->out, "ERR '%s' is not an IP address (host names are not resolved)", p.host);
+    if (!members_host_ok(p.host)) {
+        reply_errorf(c->out, "ERR '%s' is not an IP address or a host name", p.host);
         return;
     }
     if (not_leader(n, c)) return;

@@ -194,19 +194,21 @@ class Link:
 
 class Group:
     def __init__(self, size=3, extra_args=(), proxied=False, client_kw=None, node_class=None,
-                 tls_args=None):
+                 tls_args=None, peer_host="127.0.0.1"):
         """proxied: every node reaches every other through its own Link
         (group.links[(from_id, to_id)]), so tests can partition them.
         client_kw: what every client of the tests passes (a password).
         node_class(id): the class of node id (an embedded member), Node if
         not given.
         tls_args: node -> its tls-* arguments; the nodes then listen on a
-        TLS port only (client_kw has the clients' ssl settings)."""
+        TLS port only (client_kw has the clients' ssl settings).
+        peer_host: how --raft-peers names the nodes' host (a host name
+        that resolves to 127.0.0.1, where they listen)."""
         self.extra_args = extra_args
         self.tls_args = tls_args
         self.client_kw = dict(client_kw or {})
         ports = [free_port() for _ in range(size)]
-        self.peers = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(ports))
+        self.peers = ",".join(f"{i + 1}@{peer_host}:{p}" for i, p in enumerate(ports))
         self.nodes = [(node_class(i + 1) if node_class else Node)(self, i + 1, p)
                       for i, p in enumerate(ports)]
         self.links = {}

@@ -7,13 +7,11 @@ while the group keeps serving; nodes are added (learners promoted once
 caught up) and removed (the leader too) under write load.  Every check
 ends with every node's DEBUG DIGEST equal.
 """
-import subprocess
 import time
 
 import pytest
 import redis
 
-from conftest import cairn_binary
 from raftgroup import Group, Writer, check_acked, close_checked, dataset, wait_for
 
 pytestmark = pytest.mark.cairn_only
@@ -147,9 +145,8 @@ def test_raft_nodes_and_membership_errors(group):
             c.execute_command("RAFT", "REMOVE-NODE", 9)
         with pytest.raises(redis.ResponseError, match="invalid node id or address"):
             c.execute_command("RAFT", "ADD-NODE", 9, "nowhere")
-        # nodes connect by address: a name would never be reached
-        with pytest.raises(redis.ResponseError, match="'node9' is not an IP address"):
-            c.execute_command("RAFT", "ADD-NODE", 9, "node9:7009")
+        with pytest.raises(redis.ResponseError, match="'node 9' is not an IP address or a host"):
+            c.execute_command("RAFT", "ADD-NODE", 9, "node 9:7009")
         with pytest.raises(redis.ResponseError, match="syntax"):
             c.execute_command("RAFT", "REMOVE-NODE")
     # a learner that never answers stays a learner
@@ -213,12 +210,3 @@ def test_five_nodes_membership_changes_under_load():
     finally:
         close_checked(g)
 
-
-def test_host_names_in_raft_peers_stop_the_server(tmp_path):
-    """Nodes connect to each other by address; a host name used to be
-    accepted and never reached: now the server says so and stops."""
-    p = subprocess.run([cairn_binary(), "--port", "0", "--dir", str(tmp_path), "--raft-id", "1",
-                        "--raft-peers", "1@127.0.0.1:7001,2@node2:7002"],
-                       capture_output=True, text=True, timeout=30)
-    assert p.returncode != 0
-    assert "'node2' is not an IP address" in p.stdout + p.stderr

@@ -1036,6 +1036,10 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
     }
     n->applied = n->handed = snap->index;
     n->recovered = raft_last_index(n->r);
+    if (n->recovered)
+        host->log(host->priv, LL_NOTICE,
+                  "Raft: recovered the snapshot at %llu and the log up to %llu",
+                  (unsigned long long)snap->index, (unsigned long long)n->recovered);
     /* a (re)started node's clients wait for it to hear from a leader */
     n->leaderless_until = LEADERLESS_ELECTIONS * (uint64_t)cfg->election_ticks;
     e->log_publish = 1;

@@ -418,10 +418,13 @@ static unsigned chain_collect(htab_bucket *b, void **out, unsigned max)
     return n;
 }
 
-void *htab_random(htab *h, crand *r)
+/* Elements a random pick chooses among (Redis's GETFAIR_NUM_ENTRIES). */
+#define FAIR_SAMPLE 15
+
+/* A bucket drawn at random, then an element of its chain: an element
+ * sharing its chain with few others is picked more often. */
+static void *random_by_bucket(htab *h, crand *r)
 {
-    if (htab_size(h) == 0) return NULL;
-    rehash_step(h);
     uint64_t first = htab_is_rehashing(h) ? (uint64_t)h->rehash_idx : 0;
     uint64_t total = h->t[0].nbuckets + h->t[1].nbuckets;
     /* Draw buckets until one is not empty; every bucket is at least 1/8
@@ -433,6 +436,17 @@ void *htab_random(htab *h, crand *r)
         unsigned n = chain_collect(bucket_at(h, i), elems, 64);
         if (n) return elems[crand_below(r, n)];
     }
+}
+
+/* Picking among the elements of a run of buckets evens out how full each
+ * bucket is (a table of up to FAIR_SAMPLE elements is picked from
+ * uniformly), as Redis's dictGetFairRandomKey does. */
+void *htab_random(htab *h, crand *r)
+{
+    if (htab_size(h) == 0) return NULL;
+    void *sample[FAIR_SAMPLE];
+    unsigned n = htab_sample(h, sample, FAIR_SAMPLE, r);
+    return n ? sample[crand_below(r, n)] : random_by_bucket(h, r);
 }
 
 unsigned htab_sample(htab *h, void **out, unsigned count, crand *r)

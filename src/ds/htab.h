@@ -107,7 +107,8 @@ void htab_shrink_if_needed(htab *h);
 /* Do up to n bucket moves of rehashing.  Returns 1 if more remain. */
 int htab_rehash(htab *h, int n);
 
-/* A random element (NULL if empty), chosen with r. */
+/* A random element (NULL if empty), chosen with r, each about equally
+ * likely whatever the chain it is in. */
 void *htab_random(htab *h, crand *r);
 /* Up to count elements from random spots (may repeat, may return fewer):
  * for active expiry and eviction.  Returns how many. */

@@ -402,12 +402,28 @@ struct cmd_call {
     rbuf *out;
     long long dirty; /* changes this call made; > 0 means it is logged */
     int retry;       /* RETRY_*: a parked command run again (blocking.c) */
+    /* Bit i set: the key argv[i] was left unchanged by a call that changed
+     * others (SMOVE to a set that has the member), so WATCH and client
+     * tracking do not see it touched. */
+    unsigned unchanged_keys;
     /* log_as(), log_add(): the entries to log instead of argv. */
     struct log_pack *log;
     unsigned lfu_draws; /* LFU counter draws made from seed (evict.c) */
     cmd_stats *stats;   /* the command's statistics (cmdstats.h) */
     int64_t start_ns;   /* when it started, on e->mono_ns */
 };
+
+/* Mark the key argv[i] as left unchanged by this call (see
+ * unchanged_keys); a key past the mask's bits counts as changed. */
+static inline void call_mark_unchanged(cmd_call *c, int i)
+{
+    if (i < 32) c->unchanged_keys |= 1u << i;
+}
+
+static inline int call_key_unchanged(const cmd_call *c, int i)
+{
+    return i < 32 && (c->unchanged_keys >> i & 1u);
+}
 
 /* May session s do what a PROTECTED_* setting (enable-debug-command,
  * enable-protected-configs) guards? */

@@ -263,7 +263,7 @@ void touch_call_keys(cmd_call *c)
     int *idx = c->argc <= 16 ? small : cm_malloc(sizeof(int) * (size_t)c->argc);
     int n = cmd_get_keys(c->cmd, c->argc, c->argv, idx, c->argc);
     for (int i = 0; i < n; i++)
-        touch_watched_key(c->e, c->db, &c->argv[idx[i]]);
+        if (!call_key_unchanged(c, idx[i])) touch_watched_key(c->e, c->db, &c->argv[idx[i]]);
     if (idx != small) cm_free(idx);
 }
 

@@ -1019,6 +1019,35 @@ static void debug_populate(cmd_call *c)
     reply_ok(c->out);
 }
 
+/* DEBUG RELOAD and DEBUG LOADAOF: the host owns the files (persist.c). */
+static void debug_persist(cmd_call *c)
+{
+    const cairn_host_ops *h = c->e->host;
+    if (h && h->persist_cmd) {
+        h->persist_cmd(c->e->host_priv, c);
+        return;
+    }
+    reply_error(c->out, "ERR persistence is not enabled: open the store with a directory");
+}
+
+/* DEBUG QUICKLIST-PACKED-THRESHOLD <size>: Redis keeps an element larger
+ * than this in a node of its own.  Cairn's quicklist keeps every element
+ * in a listpack node (a large one alone in its node), so the value is
+ * checked as Redis checks it and has nothing to change. */
+static void debug_packed_threshold(cmd_call *c)
+{
+    char buf[64];
+    unsigned long long sz;
+    arg_cstr(c, 2, buf, sizeof(buf));
+    if (c->argv[2].len >= sizeof(buf) || !config_parse_memory(buf, &sz) ||
+        sz > (1ULL << 32) - (1ULL << 20)) {
+        reply_error(c->out,
+                    "ERR argument must be a memory value bigger than 1 and smaller than 4gb");
+        return;
+    }
+    reply_ok(c->out);
+}
+
 /* DEBUG PROTOCOL <type>: one reply of each RESP type, with Redis's
  * contents, so that clients can test their parsers against a server. */
 static void debug_protocol(cmd_call *c)
@@ -1087,6 +1116,8 @@ static void debug_help(cmd_call *c)
         "    Output a hex signature representing the current DB content.",
         "DIGEST-VALUE <key> [<key> ...]",
         "    Output a hex signature of the values of all the specified keys.",
+        "LOADAOF",
+        "    Flush the AOF buffers on disk and reload the AOF in memory.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
         "POPULATE <count> [<prefix>] [<size>]",
@@ -1096,6 +1127,11 @@ static void debug_help(cmd_call *c)
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
         "    true, false.",
+        "QUICKLIST-PACKED-THRESHOLD <size>",
+        "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+        "    (checked only: every element of a list is in a packed node here).",
+        "RELOAD [NOSAVE]",
+        "    Save the RDB on disk and reload it back to memory.",
         "SET-DISABLE-DENY-SCRIPTS <0|1>",
         "    Let scripts run the commands they may not run (for testing only).",
         "SET-ACTIVE-EXPIRE <0|1>",
@@ -1120,6 +1156,10 @@ static void debug_command(cmd_call *c)
         debug_sleep(c);
     } else if (c->argc >= 3 && c->argc <= 5 && arg_is(c, 1, "populate")) {
         debug_populate(c);
+    } else if (arg_is(c, 1, "reload") || (c->argc == 2 && arg_is(c, 1, "loadaof"))) {
+        debug_persist(c);
+    } else if (c->argc == 3 && arg_is(c, 1, "quicklist-packed-threshold")) {
+        debug_packed_threshold(c);
     } else if (c->argc == 3 && arg_is(c, 1, "protocol")) {
         debug_protocol(c);
     } else if (c->argc == 2 && arg_is(c, 1, "digest")) {

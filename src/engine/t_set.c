@@ -567,6 +567,8 @@ static void smove_command(cmd_call *c)
         notify_key(c, NOTIFY_SET, "sadd", dst_key);
     } else if (set_add(c, dst, m->ptr, m->len)) {
         notify_key(c, NOTIFY_SET, "sadd", dst_key);
+    } else {
+        call_mark_unchanged(c, 2);
     }
     reply_int(c->out, 1);
 }

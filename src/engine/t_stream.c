@@ -491,15 +491,10 @@ static void xdel_command(cmd_call *c)
 }
 
 /* XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id] */
+/* The arguments are checked before the key, as in Redis: a syntax error
+ * wins over a missing key or a wrong type. */
 static void xsetid_command(cmd_call *c)
 {
-    int wrong;
-    stream *s = lookup_stream(c, &c->argv[1], 1, &wrong);
-    if (wrong) return;
-    if (!s) {
-        reply_error(c->out, "ERR no such key");
-        return;
-    }
     sid id, max_xdel = SID_MIN;
     if (!arg_sid(c, 2, 0, 1, &id)) return;
     long long added = -1;
@@ -522,6 +517,13 @@ static void xsetid_command(cmd_call *c)
             reply_syntax_error(c);
             return;
         }
+    }
+    int wrong;
+    stream *s = lookup_stream(c, &c->argv[1], 1, &wrong);
+    if (wrong) return;
+    if (!s) {
+        reply_error(c->out, "ERR no such key");
+        return;
     }
     if (sid_cmp(&id, &s->max_deleted_id) < 0) {
         reply_error(c->out,

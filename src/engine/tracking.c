@@ -274,7 +274,8 @@ void tracking_invalidate_call(cmd_call *c)
     int *idx = c->argc <= 16 ? small : cm_malloc(sizeof(int) * (size_t)c->argc);
     int n = cmd_get_keys(c->cmd, c->argc, c->argv, idx, c->argc);
     for (int i = 0; i < n; i++)
-        tracking_invalidate_key_slow(c->e, &c->argv[idx[i]], c->s);
+        if (!call_key_unchanged(c, idx[i]))
+            tracking_invalidate_key_slow(c->e, &c->argv[idx[i]], c->s);
     if (idx != small) cm_free(idx);
 }
 

@@ -1554,10 +1554,136 @@ static void bgrewriteaof_command(persist *p, cmd_call *c)
     }
 }
 
+/* Load the files of the plan at once, in the caller (DEBUG RELOAD and
+ * LOADAOF), through the start-up loaders.  The log sink is detached so
+ * that nothing replayed is appended again. */
+static int load_plan_now(persist *p, char *err, size_t errlen)
+{
+    cairn_engine *e = p->e;
+    cairn_log_sink saved_sink = e->log_sink;
+    void *saved_priv = e->log_priv;
+    engine_set_log_sink(e, NULL, NULL);
+    rbuf_init(&p->loader_out, 2);
+    e->loading = 1;
+    int rc = PERSIST_MORE;
+    while (rc != PERSIST_ERROR && p->plan_idx < p->nplan) {
+        if (!p->snap && !p->rdbl && !p->reader_open && open_next(p, err, errlen) != 0) {
+            rc = PERSIST_ERROR;
+            break;
+        }
+        rc = p->rdbl   ? step_rdb(p, err, errlen)
+             : p->snap ? step_snapshot(p, err, errlen)
+                       : step_log(p, INT64_MAX, err, errlen);
+    }
+    e->loading = 0;
+    close_current(p);
+    free_plan(p);
+    p->load_total = p->load_done_files = 0;
+    rbuf_free(&p->loader_out);
+    memset(&p->loader_out, 0, sizeof(p->loader_out));
+    session_reset(&p->loader);
+    engine_set_log_sink(e, saved_sink, saved_priv);
+    e->stats.dirty = 0;
+    return rc == PERSIST_ERROR ? -1 : 0;
+}
+
+/* Empty every db (and the functions, which the files hold too) without
+ * logging it: what is loaded next is what the log already describes. */
+static void empty_dataset(persist *p)
+{
+    cslice argv[1] = {{"FLUSHALL", 8}};
+    cairn_entry flush = {0, 0, 0, 1, argv};
+    rbuf out;
+    rbuf_init(&out, 2);
+    engine_apply_entry(p->e, &p->loader, &flush, &out);
+    rbuf_free(&out);
+    session_reset(&p->loader);
+    cslice fargv[2] = {{"FUNCTION", 8}, {"FLUSH", 5}};
+    cairn_entry fflush = {0, 0, 0, 2, fargv};
+    rbuf_init(&out, 2);
+    engine_apply_entry(p->e, &p->loader, &fflush, &out);
+    rbuf_free(&out);
+    session_reset(&p->loader);
+}
+
+/* DEBUG RELOAD [NOSAVE]: save dbfilename, empty the dataset and load the
+ * file back, as Redis does to check that a save loses nothing.  NOFLUSH
+ * and MERGE (loading over the dataset) are not supported. */
+static void debug_reload(persist *p, cmd_call *c)
+{
+    int save = 1;
+    for (int i = 2; i < c->argc; i++) {
+        if (arg_is(c, i, "nosave")) {
+            save = 0;
+        } else if (arg_is(c, i, "noflush") || arg_is(c, i, "merge")) {
+            reply_error(c->out, "ERR DEBUG RELOAD NOFLUSH and MERGE are not supported");
+            return;
+        } else {
+            reply_error(c->out, "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
+                                "options.");
+            return;
+        }
+    }
+    if (save && (p->child_type == CHILD_RDB || save_now(p) != 0)) {
+        reply_error(c->out, "ERR Error trying to save the RDB");
+        return;
+    }
+    dstr path = path_join(p->dir, cfg(p)->dbfilename);
+    if (!path_exists(path)) {
+        dstr_free(path);
+        reply_error(c->out, "ERR Error trying to load the RDB dump, check server logs.");
+        return;
+    }
+    empty_dataset(p);
+    plan_add(p, path, 0);
+    char err[1024];
+    if (load_plan_now(p, err, sizeof(err)) != 0) {
+        plog(p, LL_WARNING, "DEBUG RELOAD: %s", err);
+        reply_error(c->out, "ERR Error trying to load the RDB dump, check server logs.");
+        return;
+    }
+    plog(p, LL_NOTICE, "DB reloaded by DEBUG RELOAD");
+    reply_ok(c->out);
+}
+
+/* DEBUG LOADAOF: write out what the log holds, empty the dataset and
+ * replay the log's files, to check that the log describes the data. */
+static void debug_loadaof(persist *p, cmd_call *c)
+{
+    if (p->aof_state != AOF_ON) {
+        reply_error(c->out, "ERR DEBUG LOADAOF needs the append only file on (appendonly yes) "
+                            "and its first rewrite done");
+        return;
+    }
+    if (persist_commit(p) != 0) {
+        reply_error(c->out, "ERR Error writing the append only file, check server logs.");
+        return;
+    }
+    empty_dataset(p);
+    dstr dir = aof_dir(p);
+    if (p->man.base.name) plan_add(p, path_join(dir, p->man.base.name), 0);
+    for (int i = 0; i < p->man.nincr; i++)
+        plan_add(p, path_join(dir, p->man.incr[i].name), i == p->man.nincr - 1);
+    dstr_free(dir);
+    char err[1024];
+    if (load_plan_now(p, err, sizeof(err)) != 0) {
+        plog(p, LL_WARNING, "DEBUG LOADAOF: %s", err);
+        reply_error(c->out, "ERR Error loading the append only file, check server logs.");
+        return;
+    }
+    plog(p, LL_NOTICE, "Append Only File loaded by DEBUG LOADAOF");
+    reply_ok(c->out);
+}
+
 void persist_command(persist *p, cmd_call *c)
 {
     const char *name = c->cmd->name;
-    if (!strcmp(name, "save"))
+    if (!strcmp(name, "debug") && p->e->loading)
+        /* DEBUG runs while loading, but the start-up load owns the plan. */
+        reply_error(c->out, "LOADING Redis is loading the dataset in memory");
+    else if (!strcmp(name, "debug"))
+        arg_is(c, 1, "reload") ? debug_reload(p, c) : debug_loadaof(p, c);
+    else if (!strcmp(name, "save"))
         save_command(p, c);
     else if (!strcmp(name, "bgsave"))
         bgsave_command(p, c);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 
 #include "../engine/cmd.h"
@@ -75,6 +76,22 @@ static void node_sync_start(void *priv)
                  uv_strerror(rc));
         m->host.fatal(m->host.priv, why);
     }
+}
+
+/* A fast fsync runs on the loop when nothing is ready on it (a follower
+ * between two appends, a leader between two requests): the thread pool's
+ * hand-off and wake-ups cost more CPU than that fsync blocks a loop with
+ * nothing to do meanwhile -- and on a busy machine each wake-up waits for
+ * a core.  With events waiting (clients, acknowledgements), or after a
+ * slow fsync (a busy disk: the loop must not stop that long), the loop
+ * goes on and the fsync goes to the pool.  libuv's epoll set is
+ * level-triggered: the peek takes nothing from the loop's next poll. */
+#define SYNC_INLINE_US 1000
+static int node_sync_inline(void *priv, int64_t last_us)
+{
+    member *m = priv;
+    struct epoll_event ev;
+    return last_us < SYNC_INLINE_US && epoll_wait(uv_backend_fd(m->loop), &ev, 1, 0) == 0;
 }
 
 static void node_log(void *priv, int level, const char *fmt, ...)
@@ -251,7 +268,7 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const host
         seed = (uint64_t)clock_mono_us();
     repl_host rh = {
         node_send, node_send_done, node_abort_waiting, node_resume_readers, node_fatal, node_log,
-        m,         node_set_peer,  node_sync_start};
+        m,         node_set_peer,  node_sync_start,    node_sync_inline};
     char why[512];
     m->node = repl_node_open(e, &nc, dir, &rh, seed, why, sizeof(why));
     if (!m->node) {

@@ -27,6 +27,7 @@
 #define SEGMENT_BYTES     (64u << 20)
 #define ROUND_RETRY_TICKS 25 /* a follower read round unanswered this long is asked again */
 #define HS_SAVE_TICKS     25 /* how often a commit-only hard state change is saved */
+#define BATCH_HOLD_BYTES  (256u << 10) /* see batch_waits() */
 /* After a failed snapshot, wait this many election timeouts (about 5 s,
  * as Redis waits after a failed BGSAVE) before the next try. */
 #define SNAP_RETRY_ELECTIONS 10
@@ -128,7 +129,8 @@ struct repl_node {
     int sync_on;
     rstore_sync_job job;
     uint64_t sync_seq, sync_index, sync_term;
-    dstr held; /* records: a held_hdr, then the encoded message */
+    int64_t sync_us; /* how long the last fsync took */
+    dstr held;       /* records: a held_hdr, then the encoded message */
 };
 
 typedef struct held_hdr {
@@ -921,26 +923,51 @@ static void release_held(repl_node *n)
     n->host.send_done(n->host.priv);
 }
 
+/* A completed fsync (rc, errno err): what it covers is durable.  Returns
+ * 0, or -1 once the node stopped. */
+static int sync_done(repl_node *n, int rc, int err)
+{
+    if (rc != 0) {
+        fail(n, "Raft log fsync failed: %s: the node stops (restart it from its directory)",
+             strerror(err));
+        return -1;
+    }
+    n->sseq = n->sync_seq;
+    release_held(n);
+    raft_persisted(n->r, n->sync_index, n->sync_term);
+    return 0;
+}
+
 /* One fsync at a time, on the host's thread: it covers every append made
  * so far (and the entry at sync_index, if the log still holds it, tells
- * the core how far). */
-static void start_sync(repl_node *n)
+ * the core how far).  Run here, now, if the host says so
+ * (host.sync_inline: fsyncs are fast and its loop has nothing else
+ * waiting): handing it to another thread and hearing back then costs more
+ * than the loop loses.  Returns 1 if it ran here (the core may have more
+ * to do). */
+static int start_sync(repl_node *n)
 {
-    if (!n->async || n->sync_on || n->failed || n->sseq == n->wseq) return;
-    if (rstore_sync_begin(n->st, &n->job) != 0) {
-        fail(n, "Raft log storage failed: the node stops (restart it from its directory)");
-        return;
-    }
-    n->sync_on = 1;
+    if (!n->async || n->sync_on || n->failed || n->sseq == n->wseq) return 0;
     n->sync_seq = n->wseq;
     n->sync_index = rstore_last_index(n->st);
     n->sync_term = raft_term_at(n->r, n->sync_index);
+    if (n->host.sync_inline && n->host.sync_inline(n->host.priv, n->sync_us)) {
+        int64_t t0 = clock_mono_us();
+        int rc = rstore_sync(n->st), err = errno;
+        n->sync_us = clock_mono_us() - t0;
+        return sync_done(n, rc, err) == 0;
+    }
+    if (rstore_sync_begin(n->st, &n->job) != 0) {
+        fail(n, "Raft log storage failed: the node stops (restart it from its directory)");
+        return 0;
+    }
+    n->sync_on = 1;
     n->host.sync_start(n->host.priv);
+    return 0;
 }
 
-static void process_ready(repl_node *n)
+static void run_ready(repl_node *n)
 {
-    int was_ready = leader_ready(n);
     raft_ready rd;
     while (!n->failed && raft_ready_get(n->r, &rd)) {
         /* A leader's appends go out before its own fsync: the followers
@@ -965,7 +992,14 @@ static void process_ready(repl_node *n)
     maybe_snapshot(n);
     start_transfer(n);
     update_engine(n);
-    start_sync(n);
+}
+
+static void process_ready(repl_node *n)
+{
+    int was_ready = leader_ready(n);
+    do
+        run_ready(n);
+    while (start_sync(n));
     /* clients held until this leader applied its term's first entry */
     if (!was_ready && leader_ready(n)) n->host.resume_readers(n->host.priv);
 }
@@ -1138,12 +1172,28 @@ static void push_pending(repl_node *n, pending p)
     n->pend[n->npend++] = p;
 }
 
+/* While the leader's own fsync runs, a new batch could not be durable here
+ * before the next fsync anyway: the epoch stays open (later commands join
+ * it) and is proposed as that fsync completes.  One entry per fsync, not
+ * one per loop iteration: fewer appends, messages, writes and fsyncs on
+ * every node for the same writes -- the nodes share the CPU, so that is
+ * also what keeps latency down.  A batch past BATCH_HOLD_BYTES goes at
+ * once (a stalled disk must not grow one entry without bound). */
+static int batch_waits(const repl_node *n)
+{
+    return n->sync_on && dstr_len(n->batch) < BATCH_HOLD_BYTES;
+}
+
 void repl_node_flush(repl_node *n)
 {
     if (n->failed) return;
     /* Messages that arrived may have changed the role: a deposed leader
      * must not propose what it executed. */
     check_role(n);
+    if (dstr_len(n->batch) && n->lead_term && batch_waits(n)) {
+        process_ready(n);
+        return;
+    }
     if (dstr_len(n->batch) && n->lead_term) {
         uint64_t index, term;
         int rc = raft_propose(n->r, n->batch, dstr_len(n->batch), &index, &term);
@@ -1172,22 +1222,23 @@ void repl_node_flush(repl_node *n)
     process_ready(n);
 }
 
-void repl_node_sync_run(repl_node *n) { rstore_sync_run(&n->job); }
+void repl_node_sync_run(repl_node *n)
+{
+    int64_t t0 = clock_mono_us();
+    rstore_sync_run(&n->job);
+    n->sync_us = clock_mono_us() - t0;
+}
 
 void repl_node_synced(repl_node *n, int go_on)
 {
     n->sync_on = 0;
     int rc = rstore_sync_end(n->st, &n->job), err = errno;
-    if (!go_on || n->failed) return;
-    if (rc != 0) {
-        fail(n, "Raft log fsync failed: %s: the node stops (restart it from its directory)",
-             strerror(err));
-        return;
-    }
-    n->sseq = n->sync_seq;
-    release_held(n);
-    raft_persisted(n->r, n->sync_index, n->sync_term);
-    process_ready(n);
+    if (!go_on || n->failed || sync_done(n, rc, err) != 0) return;
+    /* the batch held for this fsync (batch_waits) goes now */
+    if (dstr_len(n->batch) && n->lead_term)
+        repl_node_flush(n);
+    else
+        process_ready(n);
 }
 
 uint64_t repl_node_appended(repl_node *n) { return n->epoch; }

@@ -104,6 +104,9 @@ typedef struct repl_host {
      * on the node's: the log's fsync, while the node goes on.  NULL: the
      * node fsyncs on its own thread, as it persists each Ready. */
     void (*sync_start)(void *priv);
+    /* May the fsync run on the node's own thread this once, instead
+     * (the last one took last_us)?  NULL: never. */
+    int (*sync_inline)(void *priv, int64_t last_us);
 } repl_host;
 
 typedef struct repl_node repl_node;
@@ -122,7 +125,8 @@ int repl_node_receive(repl_node *n, const char *data, size_t len);
 void repl_node_flush(repl_node *n);
 
 /* The fsync asked by host.sync_start: run it (any thread, touching
- * nothing else of the node), then report it on the node's thread --
+ * nothing else of the node but the time it took), then report it on the
+ * node's thread --
  * go_on 0 when the host is stopping: the node only closes what the sync
  * used.  A failed fsync stops the node (host.fatal). */
 void repl_node_sync_run(repl_node *n);

@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from conftest import RawConn
+from conftest import RawConn, wait_for
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
@@ -243,6 +243,69 @@ def test_debug_populate(r):
     for arity in ([], [1, "a", 2, "c"]):
         with pytest.raises(redis.ResponseError, match="(?i)wrong number of arguments for 'populate'"):
             r.execute_command("DEBUG", "POPULATE", *arity)
+
+
+def dataset(r):
+    """Every type, a TTL and a second db: what a save must keep."""
+    fill(r, 0)
+    r.xadd("st", {"a": "1"}, id="1-1")
+    r.xadd("st", {"b": "2"}, id="2-0")
+    r.xgroup_create("st", "g", id="0")
+    r.xreadgroup("g", "alice", {"st": ">"}, count=1)
+    r.xadd("trimmed", {"f": "v"}, maxlen=1)
+    r.xadd("trimmed", {"f": "w"}, maxlen=1)
+
+
+def test_debug_reload_keeps_the_dataset(own):
+    _, r = own
+    dataset(r)
+    before = digest(r)
+    assert r.execute_command("DEBUG", "RELOAD") in (True, "OK")
+    assert digest(r) == before
+    assert 900 < r.ttl("ttl") <= 1000
+    assert r.xpending("st", "g")["pending"] == 1
+    # NOSAVE loads the file as the last save left it.
+    r.set("after-save", 1)
+    r.delete("k1")
+    assert r.execute_command("DEBUG", "RELOAD", "NOSAVE") in (True, "OK")
+    assert digest(r) == before
+    assert r.exists("after-save") == 0
+    with pytest.raises(redis.ResponseError) as e:
+        r.execute_command("DEBUG", "RELOAD", "FOO")
+    assert str(e.value) == "DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+
+
+def test_debug_loadaof_replays_the_log(own):
+    _, r = own
+    assert r.config_set("appendonly", "yes")
+    assert wait_for(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0 and
+                    r.info("persistence")["aof_rewrite_scheduled"] == 0)
+    dataset(r)
+    r.delete("k2")
+    r.xtrim("st", maxlen=1, approximate=False)
+    before = digest(r)
+    assert r.execute_command("DEBUG", "LOADAOF") in (True, "OK")
+    assert digest(r) == before
+    assert r.xlen("st") == 1 and r.xinfo_stream("st")["entries-added"] == 2
+
+
+def test_debug_quicklist_packed_threshold(r):
+    for size in ("1b", "100", "2kb", "0"):
+        assert r.execute_command("DEBUG", "QUICKLIST-PACKED-THRESHOLD", size) in (True, "OK")
+    for bad in ("5gb", "abc", "-1"):
+        with pytest.raises(redis.ResponseError) as e:
+            r.execute_command("DEBUG", "QUICKLIST-PACKED-THRESHOLD", bad)
+        assert str(e.value) == "argument must be a memory value bigger than 1 and smaller than 4gb"
+    # Lists of elements past a low threshold behave as any list.
+    r.execute_command("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "1b")
+    try:
+        r.rpush("l", "a" * 500, "b", "c" * 500)
+        r.linsert("l", "AFTER", "b", "d" * 500)
+        r.lset("l", 0, "e")
+        assert r.lrange("l", 0, -1) == ["e", "b", "d" * 500, "c" * 500]
+        assert r.lpos("l", "d" * 500) == 2
+    finally:
+        r.execute_command("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0")
 
 
 PROTOCOL_RESP3 = {

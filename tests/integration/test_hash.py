@@ -347,6 +347,26 @@ def test_hrandfield_covers_every_field(r):
     assert len(seen) == 600
 
 
+def chi_square(picks, universe):
+    expected = len(picks) / len(universe)
+    return sum((picks.count(x) - expected) ** 2 / expected for x in universe)
+
+
+def test_hrandfield_uniform_in_a_hashtable(r):
+    # Every field equally likely however the table's buckets are filled
+    # (the Tcl suite's chi-square check: 9 degrees of freedom, 40 is a
+    # 1 in 100000 chance for a fair pick).
+    fields = {f"f{i}": i for i in range(9)}
+    fields["long" * 20] = 9  # past hash-max-listpack-value: a hashtable
+    r.hset("h", mapping=fields)
+    assert enc(r, "h") == "hashtable"
+    assert chi_square(r.hrandfield("h", -10000), list(fields)) < 40
+    p = r.pipeline(transaction=False)
+    for _ in range(2000):
+        p.hrandfield("h")
+    assert chi_square(p.execute(), list(fields)) < 40
+
+
 def test_hrandfield_zero_and_missing(r):
     assert r.hrandfield("nokey", 5) == []
     assert raw(r, "HRANDFIELD", "nokey", "-5", "WITHVALUES") == []

@@ -500,6 +500,19 @@ def test_randomkey(r):
     assert err(r, "RANDOMKEY", "x") == "wrong number of arguments for 'randomkey' command"
 
 
+def test_randomkey_uniform(r):
+    # Every key equally likely however the keyspace's buckets are filled
+    # (chi-square, 9 degrees of freedom: 40 is a 1 in 100000 chance).
+    keys = [f"k{i}" for i in range(10)]
+    r.mset({k: 1 for k in keys})
+    p = r.pipeline(transaction=False)
+    for _ in range(3000):
+        p.randomkey()
+    picks = p.execute()
+    expected = len(picks) / len(keys)
+    assert sum((picks.count(k) - expected) ** 2 / expected for k in keys) < 40
+
+
 def test_randomkey_skips_expired(r, no_active_expire):
     make_stale(r, "d1", "d2", "d3")
     r.set("live", 1)

@@ -344,6 +344,18 @@ def test_srandmember_negative_count_repeats(r):
     assert len(got) == 200 and set(got) == {"1", "2"}
 
 
+def test_srandmember_uniform_in_a_hashtable(r):
+    # Every member equally likely however the table's buckets are filled
+    # (the Tcl suite's chi-square check: 9 degrees of freedom, 40 is a 1 in
+    # 100000 chance for a fair pick).  A long member makes a hashtable.
+    members = [f"m{i}" for i in range(9)] + ["long" * 20]
+    r.sadd("s", *members)
+    assert enc(r, "s") == "hashtable"
+    picks = r.srandmember("s", -10000)
+    expected = len(picks) / len(members)
+    assert sum((picks.count(m) - expected) ** 2 / expected for m in members) < 40
+
+
 def test_srandmember_edge_cases(r):
     r.sadd("s", "a", "b")
     assert r.srandmember("s", 0) == []
@@ -396,6 +408,27 @@ def test_smove_member_already_in_destination(r):
     r.sadd("dst", "a")
     assert r.smove("src", "dst", "a") == 1
     assert r.exists("src") == 0 and r.smembers("dst") == {"a"}
+
+
+def test_smove_leaves_a_destination_that_has_the_member_unchanged(r):
+    # Only the source changes: a WATCH of the destination still holds, as
+    # in Redis (test_tracking has the same for a tracking client).
+    r.sadd("src", "a", "b")
+    r.sadd("dst", "a")
+    with r.pipeline() as p:
+        p.watch("dst")
+        p.multi()
+        p.sadd("dst", "c")
+        assert r.smove("src", "dst", "a") == 1
+        assert p.execute() == [1]
+    assert r.scard("dst") == 2
+    with r.pipeline() as p:
+        p.watch("src")
+        p.multi()
+        p.sadd("dst", "d")
+        assert r.smove("src", "dst", "b") == 1
+        with pytest.raises(redis.WatchError):
+            p.execute()
 
 
 def test_smove_same_key(r):

@@ -168,6 +168,20 @@ def test_xsetid(c):
     assert x(c, "XADD", "s", "9-*", "f", "v") == "9-1"
 
 
+def test_xsetid_checks_arguments_before_the_key(c):
+    # A bad argument is reported even when the key is missing or not a stream.
+    assert err(c, "XSETID", "nokey", "1-1", "0") == "syntax error"
+    assert err(c, "XSETID", "nokey", "1-1", "0-0") == "syntax error"
+    assert err(c, "XSETID", "nokey", "1-1", "ENTRIESADDED", "-1", "MAXDELETEDID", "0-0") == \
+        "entries_added must be positive"
+    assert err(c, "XSETID", "nokey", "1-1", "MAXDELETEDID", "2-0") == \
+        "The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
+    c.set("str", "v")
+    assert err(c, "XSETID", "str", "1-1", "FOO") == "syntax error"
+    assert err(c, "XSETID", "str", "1-1").startswith("WRONGTYPE")
+    assert err(c, "XSETID", "nokey", "1-1", "ENTRIESADDED", "1") == "no such key"
+
+
 # --- generic commands ---------------------------------------------------------------
 
 def test_generic_commands_on_a_stream(c):

@@ -350,3 +350,18 @@ def test_bcast_noloop_leaves_out_own_changes(r, raw):
     assert invalidated(c) == []
     r.set("n:3", "c")
     assert invalidated(c) == [["n:3"]]
+
+
+def test_smove_invalidates_only_what_it_changed(r, raw):
+    # SMOVE of a member the destination already has changes only the source.
+    c = resp3(raw)
+    ok(c, "CLIENT", "TRACKING", "ON")
+    r.sadd("src", "a", "b")
+    r.sadd("dst", "a")
+    call(c, "SMEMBERS", "src")
+    call(c, "SMEMBERS", "dst")
+    assert r.smove("src", "dst", "a") == 1
+    assert invalidated(c) == [["src"]]
+    call(c, "SMEMBERS", "src")
+    assert r.smove("src", "dst", "b") == 1
+    assert flat(invalidated(c)) == ["dst", "src"]

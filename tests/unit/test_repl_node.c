@@ -5,6 +5,7 @@
  * toward commit, not a follower's acknowledgement. */
 #include <dirent.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -29,14 +30,17 @@ typedef struct fake_host {
     repl_node *n;
     int syncs_asked, syncs_done, fatal;
     raft_msg sent[64];
+    int inlined_before[64]; /* inlined when each message was sent */
     size_t nsent;
+    int inline_ok, inline_asked, inlined;
 } fake_host;
 
 static void h_send(void *priv, uint64_t to, const char *data, size_t len)
 {
     fake_host *h = priv;
     (void)to;
-    if (h->nsent < 64 && wire_decode(data, len, &h->sent[h->nsent]) == 0) h->nsent++;
+    if (h->nsent < 64 && wire_decode(data, len, &h->sent[h->nsent]) == 0)
+        h->inlined_before[h->nsent++] = h->inlined;
 }
 
 static void h_nop(void *priv) { (void)priv; }
@@ -61,6 +65,16 @@ static void h_sync_start(void *priv)
     h->syncs_asked++;
 }
 
+/* The node runs the fsync itself when this says yes. */
+static int h_sync_inline(void *priv, int64_t last_us)
+{
+    fake_host *h = priv;
+    CHECK(last_us >= 0);
+    h->inline_asked++;
+    h->inlined += h->inline_ok;
+    return h->inline_ok;
+}
+
 static void sync_now(fake_host *h)
 {
     repl_node_sync_run(h->n);
@@ -81,7 +95,8 @@ static repl_node *open_node(cairn_engine *e, fake_host *h, uint64_t id, const ch
     char err[256];
     snprintf(cfg.group_name, sizeof(cfg.group_name), "cairn");
     if (repl_parse_peers(peers, &cfg, err, sizeof(err)) != 0) return NULL;
-    repl_host rh = {h_send, h_nop, h_nop, h_nop, h_fatal, h_log, h, NULL, h_sync_start};
+    repl_host rh = {h_send, h_nop, h_nop, h_nop,        h_fatal,
+                    h_log,  h,     NULL,  h_sync_start, h->inline_ok >= 0 ? h_sync_inline : NULL};
     h->n = repl_node_open(e, &cfg, dir, &rh, 42, err, sizeof(err));
     if (!h->n) fprintf(stderr, "repl_node_open: %s\n", err);
     return h->n;
@@ -94,7 +109,7 @@ static void test_leader_counts_itself_once_durable(void)
 {
     make_tmpdir();
     cairn_engine *e = new_engine(1);
-    fake_host h = {0};
+    fake_host h = {.inline_ok = -1};
     REQUIRE(open_node(e, &h, 1, "1@127.0.0.1:1"));
     raft *r = repl_node_raft(h.n);
     raft_campaign(r);
@@ -120,22 +135,48 @@ static void test_leader_counts_itself_once_durable(void)
     CHECK_EQ_LL(raft_get_commit(r), 1);
     CHECK(repl_node_durable(h.n) < epoch);
 
-    /* written while the fsync runs: covered by the next one */
+    /* executed while the fsync runs: the batch waits for it (its epoch
+     * stays open, later commands join it), then goes as one entry
+     * covered by the next fsync */
     uint64_t epoch2 = repl_node_appended(h.n);
     check_reply(RUN(e, &s, 1001, "SET", "b", "2"), "+OK\r\n");
     repl_node_flush(h.n);
-    CHECK_EQ_LL(raft_last_index(r), 3);
+    check_reply(RUN(e, &s, 1002, "SET", "c", "3"), "+OK\r\n");
+    repl_node_flush(h.n);
+    check_reply(RUN(e, &s, 1003, "GET", "c"), "$1\r\n3\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(repl_node_appended(h.n), epoch2);
+    CHECK_EQ_LL(raft_last_index(r), 2);
     CHECK_EQ_LL(h.syncs_asked, 2);
     sync_now(&h);
     CHECK_EQ_LL(raft_get_commit(r), 2);
     CHECK(repl_node_durable(h.n) >= epoch);
     CHECK(repl_node_durable(h.n) < epoch2);
+    CHECK_EQ_LL(raft_last_index(r), 3); /* b and c, one entry */
     CHECK_EQ_LL(h.syncs_asked, 3);
     repl_node_flush(h.n);
     CHECK_EQ_LL(raft_get_commit(r), 2);
+    CHECK(repl_node_durable(h.n) < epoch2);
     sync_now(&h);
     CHECK_EQ_LL(raft_get_commit(r), 3);
     CHECK(repl_node_durable(h.n) >= epoch2);
+
+    /* a batch past the bound goes without waiting for the fsync */
+    char *big = malloc((300 << 10) + 1);
+    REQUIRE(big);
+    memset(big, 'x', 300 << 10);
+    big[300 << 10] = 0;
+    check_reply(RUN(e, &s, 1004, "SET", "d", "1"), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_last_index(r), 4);
+    check_reply(RUN(e, &s, 1005, "SET", "e", big), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_last_index(r), 5);
+    CHECK_EQ_LL(h.syncs_asked, 4);
+    sync_now(&h);
+    sync_now(&h);
+    CHECK_EQ_LL(raft_get_commit(r), 5);
+    free(big);
     CHECK_EQ_LL(h.fatal, 0);
 
     engine_session_gone(e, &s);
@@ -183,7 +224,7 @@ static void test_follower_acks_once_durable(void)
 {
     make_tmpdir();
     cairn_engine *e = new_engine(2);
-    fake_host h = {0};
+    fake_host h = {.inline_ok = -1};
     REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
     append_from_leader(&h, 1, 0, 0, 1, 3);
     CHECK_EQ_LL(raft_last_index(repl_node_raft(h.n)), 3);
@@ -215,9 +256,83 @@ static void test_follower_acks_once_durable(void)
     rm_dir();
 }
 
+/* When the host lets it (its loop is idle, fsyncs are fast), the fsync
+ * runs in the node's own call: what it covers counts at once -- and only
+ * then; otherwise it goes to the host's thread as before. */
+static void test_fsync_inline_when_the_host_lets_it(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(1);
+    fake_host h = {.inline_ok = 1};
+    REQUIRE(open_node(e, &h, 1, "1@127.0.0.1:1"));
+    raft *r = repl_node_raft(h.n);
+    raft_campaign(r);
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_get_role(r), RAFT_LEADER);
+    CHECK_EQ_LL(raft_get_commit(r), 1);
+    CHECK_EQ_LL(h.syncs_asked, 0);
+
+    cairn_session s;
+    session_init(e, &s);
+    uint64_t epoch = repl_node_appended(h.n);
+    check_reply(RUN(e, &s, 1000, "SET", "a", "1"), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_get_commit(r), 2);
+    CHECK(repl_node_durable(h.n) >= epoch);
+
+    /* the host says no: its thread; a batch meanwhile waits, and the
+     * fsync after it may run inline again */
+    h.inline_ok = 0;
+    check_reply(RUN(e, &s, 1001, "SET", "b", "2"), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(h.syncs_asked, 1);
+    CHECK_EQ_LL(raft_get_commit(r), 2);
+    h.inline_ok = 1;
+    int asked = h.inline_asked;
+    check_reply(RUN(e, &s, 1002, "SET", "c", "3"), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(h.inline_asked, asked); /* one fsync at a time */
+    CHECK_EQ_LL(raft_last_index(r), 3);
+    sync_now(&h);
+    CHECK_EQ_LL(raft_last_index(r), 4);
+    CHECK_EQ_LL(raft_get_commit(r), 4);
+    CHECK_EQ_LL(h.syncs_asked, 1);
+    CHECK_EQ_LL(h.fatal, 0);
+    engine_session_gone(e, &s);
+    session_reset(&s);
+    repl_node_free(h.n);
+    engine_free(e);
+    rm_dir();
+
+    /* a follower acknowledges in the call that received the append, once
+     * the fsync ran -- never before */
+    make_tmpdir();
+    e = new_engine(2);
+    h = (fake_host){.inline_ok = 1};
+    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    append_from_leader(&h, 1, 0, 0, 1, 3);
+    CHECK_EQ_LL(h.syncs_asked, 0);
+    CHECK_EQ_LL(acked(&h, 1), 3);
+    for (size_t i = 0; i < h.nsent; i++)
+        if (h.sent[i].type == RAFT_MSG_APP_RESP) CHECK(h.inlined_before[i] > 0);
+    clear_sent(&h);
+    h.inline_ok = 0;
+    append_from_leader(&h, 1, 3, 1, 4, 1);
+    CHECK_EQ_LL(h.syncs_asked, 1);
+    CHECK_EQ_LL(acked(&h, 1), 0);
+    sync_now(&h);
+    CHECK_EQ_LL(acked(&h, 1), 4);
+    CHECK_EQ_LL(h.fatal, 0);
+    clear_sent(&h);
+    repl_node_free(h.n);
+    engine_free(e);
+    rm_dir();
+}
+
 int main(void)
 {
     TEST(test_leader_counts_itself_once_durable);
     TEST(test_follower_acks_once_durable);
+    TEST(test_fsync_inline_when_the_host_lets_it);
     return TEST_REPORT();
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -406,15 +407,24 @@ static void auth_failed(client *c)
         uv_timer_start(&n->auth_timer, on_auth_timer, (uint64_t)delay, 0);
 }
 
-/* A Raft peer opens its connection with CLIENT REPLY OFF, then RAFT: it
- * is let through before it has identified itself (by its secret), or the
- * messages that confirm reads would wait for a read confirmation. */
+static int qbuf_starts(const client *c, const char *prefix, size_t len)
+{
+    return dstr_len(c->qbuf) >= len && memcmp(c->qbuf, prefix, len) == 0;
+}
+
+/* A Raft peer opens its connection with CLIENT REPLY OFF (after AUTH when
+ * the group has a password), then RAFT MSG: it is let through before it
+ * has identified itself (by its secret), or the messages that confirm
+ * reads, or that name a leader to a node holding its clients until it
+ * knows one, would wait for themselves.  Its first read may end before
+ * its first RAFT MSG: that one is recognized too. */
 static int looks_like_peer(const client *c)
 {
     static const char hello[] = "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n";
+    static const char msg[] = "*4\r\n$4\r\nRAFT\r\n$3\r\nMSG\r\n";
     if (c->sess.flags & SESS_REPL_PEER) return 1;
-    return c->tot_cmds == 0 && dstr_len(c->qbuf) >= sizeof(hello) - 1 &&
-           memcmp(c->qbuf, hello, sizeof(hello) - 1) == 0;
+    if (qbuf_starts(c, hello, sizeof(hello) - 1) || qbuf_starts(c, msg, sizeof(msg) - 1)) return 1;
+    return c->tot_cmds == 0 && memmem(c->qbuf, dstr_len(c->qbuf), hello, sizeof(hello) - 1) != NULL;
 }
 
 /* May c run its commands now (net_log_hooks.admit)?  One that may not
@@ -789,14 +799,53 @@ static int send_output_tls(client *c)
     return 1;
 }
 
+/* ---- draining (net_drain()) ---- */
+
+/* A connection of the group's own (Raft messages): it stays while the
+ * node drains. */
+static int node_link(const client *c) { return c->sess.flags & SESS_REPL_PEER; }
+
+/* The node drains and nothing of c's is under way but the replies in its
+ * output: no input, no command held, parked or forwarded, no reply
+ * waiting for a commit. */
+static int answered(const client *c)
+{
+    return c->net->draining && !node_link(c) &&
+           !(c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED | CLIENT_RESUME | CLIENT_AUTH_WAIT)) &&
+           !c->ticket && !dstr_len(c->qbuf) && !must_wait(c);
+}
+
+/* c's last reply is written: it goes. */
+static int drained(const client *c) { return answered(c) && !c->out.bytes; }
+
+/* c's last replies are about to be written: corked, they and the FIN of
+ * the close that follows leave in one segment, so the client never reads
+ * its reply without finding the connection closed, and never sends its
+ * next command into a socket about to close (redis-py checks a pooled
+ * connection before each command and reconnects).  Not possible on a unix
+ * socket: there the close merely follows the reply. */
+static void cork_last_reply(client *c)
+{
+    if (!c->out.bytes || !answered(c) || (c->flags & CLIENT_UNIX)) return;
+    int on = 1;
+    if (setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) != 0)
+        c->net->log(c->net->log_priv, LL_VERBOSE, "TCP_CORK: %s", strerror(errno));
+}
+
 /* Write what the socket takes; watch for writability while the rest
  * waits.  While it waits, new replies just queue up behind. */
 static void flush_client(client *c)
 {
     if (c->flags & (CLIENT_WRITE_WAIT | CLIENT_CLOSING)) return;
+    if (c->net->draining) cork_last_reply(c);
+    uint64_t before = c->tot_net_out;
     int r = send_output(c);
     if (r == 0) watch_writable(c, 1);
-    if (r == 1 && (c->flags & CLIENT_CLOSE_AFTER)) client_close(c);
+    /* Drained, a client goes with a reply written now; not on a flush
+     * that wrote nothing (its next command may be in the socket already:
+     * the drain timer reads it first). */
+    if (r == 1 && ((c->flags & CLIENT_CLOSE_AFTER) || (c->tot_net_out != before && drained(c))))
+        client_close(c);
     if (c->net->evict_limit && rbuf_mem(&c->out) != c->mem_out) mem_recount(c);
 }
 
@@ -810,11 +859,12 @@ static void client_writable(client *c)
         queue_write(c);
         return;
     }
+    if (c->net->draining) cork_last_reply(c);
     int r = send_output(c);
     if (c->net->evict_limit && rbuf_mem(&c->out) != c->mem_out) mem_recount(c);
     if (r != 1) return;
     watch_writable(c, 0);
-    if (c->flags & CLIENT_CLOSE_AFTER) client_close(c);
+    if ((c->flags & CLIENT_CLOSE_AFTER) || drained(c)) client_close(c);
 }
 
 static void on_client_io(uv_poll_t *h, int status, int events)
@@ -1189,7 +1239,9 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, const net_config *cfg, ne
     if (rc == 0) rc = uv_timer_init(loop, &n->block_timer);
     if (rc == 0) rc = uv_timer_init(loop, &n->pause_timer);
     if (rc == 0) rc = uv_timer_init(loop, &n->auth_timer);
+    if (rc == 0) rc = uv_timer_init(loop, &n->drain_timer);
     if (rc) return rc;
+    n->drain_timer.data = n;
     n->flush.data = n;
     n->block_timer.data = n;
     n->pause_timer.data = n;
@@ -1348,6 +1400,51 @@ int net_tls_configure(net *n)
 
 void *net_node_tls(const net *n) { return n->cfg->tls.replication ? n->tls_client_ctx : NULL; }
 
+static void on_drain_tick(uv_timer_t *h)
+{
+    net *n = h->data;
+    int64_t now = clock_mono_ms();
+    long left = 0;
+    client *next;
+    for (client *c = n->clients; c; c = next) {
+        next = c->next;
+        if ((c->flags & CLIENT_CLOSING) || node_link(c)) continue;
+        /* a quiet client's next command may have arrived: it is read
+         * first (and the client closed after its reply) */
+        int unread = 0;
+        if (ioctl(c->fd, FIONREAD, &unread) != 0) unread = 0;
+        if (now >= n->drain_end_at || (now >= n->drain_grace_at && drained(c) && !unread))
+            client_close(c);
+        else
+            left++;
+    }
+    if (left) return;
+    uv_timer_stop(h);
+    n->draining = 0;
+    n->drained(n->drained_priv);
+}
+
+void net_drain(net *n, int grace_ms, int max_ms, void (*done)(void *priv), void *priv)
+{
+    net_close_listeners(n, NET_LISTEN_TCP | NET_LISTEN_UNIX | NET_LISTEN_TLS);
+    int64_t now = clock_mono_ms();
+    n->draining = 1;
+    n->drain_grace_at = now + grace_ms;
+    n->drain_end_at = now + max_ms;
+    n->drained = done;
+    n->drained_priv = priv;
+    client *next;
+    for (client *c = n->clients; c; c = next) {
+        next = c->next;
+        /* a BLPOP and the like (here, or forwarded to park on the leader)
+         * would wait past any bound: closed, as Redis closes them */
+        int fwd_block = (c->sess.flags & SESS_FORWARDED) && c->sess.last_cmd &&
+                        (c->sess.last_cmd->flags & CMD_BLOCKING);
+        if ((c->sess.blocked || fwd_block) && !(c->flags & CLIENT_CLOSING)) client_close(c);
+    }
+    uv_timer_start(&n->drain_timer, on_drain_tick, 10, 10);
+}
+
 void net_shutdown(net *n)
 {
     net_close_listeners(n, NET_LISTEN_TCP | NET_LISTEN_UNIX | NET_LISTEN_TLS);
@@ -1361,6 +1458,7 @@ void net_shutdown(net *n)
     uv_close((uv_handle_t *)&n->block_timer, NULL);
     uv_close((uv_handle_t *)&n->auth_timer, NULL);
     uv_close((uv_handle_t *)&n->pause_timer, NULL);
+    uv_close((uv_handle_t *)&n->drain_timer, NULL);
     tls_ctx_free(n->tls_ctx);
     n->tls_ctx = NULL;
     tls_ctx_free(n->tls_client_ctx);

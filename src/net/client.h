@@ -194,6 +194,13 @@ struct net {
     int in_busy;     /* serving others while a slow script runs (net_serve_busy) */
     /* for the connections this node opens to others (tls-replication) */
     void *tls_client_ctx;
+    /* net_drain(): set while clients finish what they sent; quiet clients
+     * go after grace_at, all of them at end_at (clock_mono_ms()). */
+    int draining;
+    int64_t drain_grace_at, drain_end_at;
+    uv_timer_t drain_timer;
+    void (*drained)(void *priv);
+    void *drained_priv;
 };
 
 /* Set up n on loop, acting on the settings at cfg (read as they change). */
@@ -224,6 +231,16 @@ void net_serve_busy(net *n);
 void net_flush(net *n);
 /* Close every client and the flush handle (the loop then winds down). */
 void net_shutdown(net *n);
+/* A graceful stop (a replicated node's SHUTDOWN or SIGTERM): stop
+ * listening, close clients parked in blocking commands, and let the others
+ * finish what they sent -- forwarded writes and replies waiting for their
+ * entries' commit included.  Each client is closed as soon as its last
+ * reply is written (a client that sends one command at a time then finds
+ * the connection closed before it sends the next, and reconnects), a quiet
+ * one after grace_ms (it may be about to send one more), every one after
+ * max_ms.  Connections from the group's nodes stay.  done(priv) is called
+ * (from the loop) once no client is left. */
+void net_drain(net *n, int grace_ms, int max_ms, void (*done)(void *priv), void *priv);
 void client_close(client *c);
 /* Bytes a connection holds: its structure, query buffer, reply buffers
  * and queued MULTI commands (CLIENT LIST tot-mem without argv-mem, INFO

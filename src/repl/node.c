@@ -31,6 +31,13 @@
 /* After a failed snapshot, wait this many election timeouts (about 5 s,
  * as Redis waits after a failed BGSAVE) before the next try. */
 #define SNAP_RETRY_ELECTIONS 10
+/* A leadership transfer holds new commands for at most this many
+ * election timeouts (the core gives up on a target after one). */
+#define TRANSFER_ELECTIONS 2
+/* With no leader known, commands wait this many election timeouts (an
+ * election, and the new leader's first message on a loaded machine)
+ * before they are refused with -CLUSTERDOWN. */
+#define LEADERLESS_ELECTIONS 3
 /* Follower read rounds have the top bit set, so an answer to one can
  * never be taken for the leader's confirmation of an epoch. */
 #define ROUND_BIT (UINT64_C(1) << 63)
@@ -63,7 +70,12 @@ struct repl_node {
     raft_storage *st;
     raft_hard_state saved_hs;
     uint64_t ticks, hs_saved_tick;
-    uint64_t transfer_until; /* writes are refused until this tick */
+    /* RAFT TRANSFER-LEADER or FAILOVER: the node to hand over to once
+     * every reply this leader holds is released (0: none, or handed to the
+     * core), and the tick until which new commands wait for the transfer
+     * to end; they then run as the role they find says. */
+    uint64_t transfer_to, transfer_until;
+    uint64_t leaderless_until; /* commands wait for an election until this tick */
 
     dstr batch; /* this epoch's entries, encoded back to back */
     uint64_t epoch;
@@ -223,6 +235,24 @@ static void sink(void *priv, const cairn_entry *entry)
 
 static int leader_ready(const repl_node *n) { return n->lead_term && n->applied >= n->lead_index; }
 
+/* A leadership transfer is under way: from RAFT TRANSFER-LEADER (or
+ * FAILOVER) until this node learns who leads now, or the transfer is
+ * given up. */
+static int transferring(const repl_node *n) { return n->ticks < n->transfer_until; }
+
+/* Does this node hold new commands back (they wait, as for a read round,
+ * rather than get an error)?  A leader while it takes a snapshot, hands
+ * over, or has not applied its term's first entry yet; a node that knows
+ * no leader, during a transfer or for a few election timeouts (raft-reads
+ * local serves what it has at once). */
+static int holding(const repl_node *n)
+{
+    if (n->failed) return 0;
+    if (n->lead_term) return n->snap_hold || transferring(n) || !leader_ready(n);
+    if (raft_get_leader(n->r) != RAFT_NONE) return 0;
+    return transferring(n) || (n->ticks < n->leaderless_until && n->cfg.reads != REPL_READS_LOCAL);
+}
+
 /* What the engine may do in this node's current role: only a leader that
  * has applied every entry before its own term originates; a follower
  * refuses writes; with no leader, data commands get -CLUSTERDOWN. */
@@ -231,9 +261,13 @@ static void update_engine(repl_node *n)
     cairn_engine *e = n->e;
     if (n->failed) return;
     if (leader_ready(n)) {
-        e->originates = 1;
+        /* Once the core hands over it takes no entry: nothing may expire
+         * or run a write (new commands are held; this refusal is only a
+         * guard). */
+        int handed = transferring(n) && !n->transfer_to;
+        e->originates = !handed;
         e->repl_refuse_read = NULL;
-        e->repl_refuse_write = n->ticks < n->transfer_until ? msg_transfer : NULL;
+        e->repl_refuse_write = handed ? msg_transfer : NULL;
         return;
     }
     e->originates = 0;
@@ -438,6 +472,11 @@ static void leader_changed(repl_node *n)
         n->round_wanted = 0;
         n->round_floor = n->round_next;
     }
+    /* Another node leads: a transfer this node made is over.  No leader:
+     * commands wait for an election before they are refused. */
+    if (lead != RAFT_NONE && lead != n->cfg.id) n->transfer_to = n->transfer_until = 0;
+    n->leaderless_until =
+        lead == RAFT_NONE ? n->ticks + LEADERLESS_ELECTIONS * (uint64_t)n->cfg.election_ticks : 0;
     n->host.resume_readers(n->host.priv);
 }
 
@@ -448,7 +487,7 @@ static void check_role(repl_node *n)
     if (n->lead_term && (!leading || raft_get_term(r) != n->lead_term)) lost_leadership(n);
     if (leading && !n->lead_term) {
         /* a transfer this node started when it led before is over */
-        n->transfer_until = 0;
+        n->transfer_to = n->transfer_until = 0;
         n->lead_term = raft_get_term(r);
         n->lead_index = raft_last_index(r); /* its no-op */
         n->exec_last = 0;
@@ -751,6 +790,32 @@ static void maybe_snapshot(repl_node *n)
     end_hold(n);
 }
 
+/* ---- leadership transfer ---- */
+
+/* Clients held for the transfer run again, as the role they find says. */
+static void end_transfer(repl_node *n)
+{
+    n->transfer_to = n->transfer_until = 0;
+    update_engine(n);
+    n->host.resume_readers(n->host.priv);
+}
+
+/* Hand over once every reply this leader holds is released: all it
+ * executed is committed and all it read confirmed, so no client of its
+ * waits on an entry the new leader might not have, and none gets an
+ * error.  New commands are held meanwhile (a round trip). */
+static void start_transfer(repl_node *n)
+{
+    if (!n->transfer_to || !leader_ready(n) || dstr_len(n->batch) || n->npend) return;
+    uint64_t to = n->transfer_to;
+    n->transfer_to = 0;
+    if (raft_transfer_leader(n->r, to) != RAFT_OK) {
+        n->host.log(n->host.priv, LL_WARNING, "Raft: leadership transfer to node %llu refused",
+                    (unsigned long long)to);
+        end_transfer(n);
+    }
+}
+
 /* ---- the Ready loop ---- */
 
 /* A cut log: what the held messages acknowledge may never reach the
@@ -925,14 +990,18 @@ static void run_ready(repl_node *n)
     resolve(n);
     serve_rounds(n);
     maybe_snapshot(n);
+    start_transfer(n);
     update_engine(n);
 }
 
 static void process_ready(repl_node *n)
 {
+    int was_ready = leader_ready(n);
     do
         run_ready(n);
     while (start_sync(n));
+    /* clients held until this leader applied its term's first entry */
+    if (!was_ready && leader_ready(n)) n->host.resume_readers(n->host.priv);
 }
 
 /* ---- the host's calls ---- */
@@ -1001,6 +1070,12 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
     }
     n->applied = n->handed = snap->index;
     n->recovered = raft_last_index(n->r);
+    if (n->recovered)
+        host->log(host->priv, LL_NOTICE,
+                  "Raft: recovered the snapshot at %llu and the log up to %llu",
+                  (unsigned long long)snap->index, (unsigned long long)n->recovered);
+    /* a (re)started node's clients wait for it to hear from a leader */
+    n->leaderless_until = LEADERLESS_ELECTIONS * (uint64_t)cfg->election_ticks;
     e->log_publish = 1;
     engine_set_log_sink(e, sink, n);
     update_engine(n);
@@ -1046,6 +1121,15 @@ void repl_node_tick(repl_node *n)
             raft_read_index(n->r, n->rounds[i].ctx);
         }
     if (n->round_wanted) ask_round(n);
+    if (n->transfer_until && !transferring(n)) {
+        n->host.log(n->host.priv, LL_WARNING,
+                    "Raft: leadership transfer given up (the target did not take over)");
+        end_transfer(n); /* carry on as leader, or as the role found */
+    }
+    if (n->leaderless_until && n->ticks >= n->leaderless_until) {
+        n->leaderless_until = 0; /* no leader still: -CLUSTERDOWN */
+        n->host.resume_readers(n->host.priv);
+    }
     raft_hard_state hs = hs_to_save(
         n, (raft_hard_state){raft_get_term(n->r), n->saved_hs.vote, raft_get_commit(n->r)});
     if (hs.term == n->saved_hs.term && hs.commit != n->saved_hs.commit &&
@@ -1063,7 +1147,18 @@ int repl_node_receive(repl_node *n, const char *data, size_t len)
 {
     raft_msg m;
     if (wire_decode(data, len, &m) != 0) return -1;
-    if (!n->failed && m.to == n->cfg.id && peer_of(n, m.from)) raft_step(n->r, &m);
+    if (!n->failed && m.to == n->cfg.id && peer_of(n, m.from)) {
+        raft_step(n->r, &m);
+        /* A follower's commands that run before this loop iteration ends
+         * see the leader the message made known, or none (then they wait
+         * for one rather than find no leader to forward to).  A leader's
+         * loss waits for the flush (it may rebuild the dataset, not to be
+         * done inside a command). */
+        if (!n->lead_term && raft_get_leader(n->r) != n->known_leader) {
+            check_role(n);
+            update_engine(n);
+        }
+    }
     raft_msg_free(&m);
     return 0;
 }
@@ -1159,10 +1254,9 @@ uint64_t repl_node_durable(repl_node *n) { return n->npend ? n->pend[0].epoch - 
 int repl_node_admit(repl_node *n, uint64_t *ticket)
 {
     uint64_t lead = raft_get_leader(n->r);
-    /* A leader waiting to take a snapshot lets no client in; a ticket as a
-     * follower's, so that if leadership is lost the client waits for a read
-     * round like any other. */
-    if (n->snap_hold && n->lead_term && !n->failed) {
+    /* Held: a ticket as a follower's, so that once leadership is lost the
+     * client waits for a read round like any other. */
+    if (holding(n)) {
         if (!*ticket) {
             *ticket = n->round_next;
             n->round_wanted = 1;
@@ -1237,19 +1331,24 @@ static void raft_msg_command(repl_node *n, cmd_call *c)
     reply_ok(c->out);
 }
 
-static int transfer_to(repl_node *n, uint64_t to)
+/* Begin handing leadership to node to: new commands wait from now on;
+ * what ran before is proposed at the end of this loop iteration, and the
+ * core is asked once every reply is released (start_transfer()). */
+static int begin_transfer(repl_node *n, uint64_t to)
 {
-    int rc = raft_transfer_leader(n->r, to);
-    /* Writes executed now could not be proposed (the core takes none
-     * while it hands over): refuse them until the transfer ends. */
-    if (rc == RAFT_OK) n->transfer_until = n->ticks + 2 * (uint64_t)n->cfg.election_ticks;
-    update_engine(n);
-    return rc;
+    if (raft_get_role(n->r) != RAFT_LEADER) return RAFT_ERR_NOT_LEADER;
+    raft_conf conf;
+    raft_get_conf(n->r, &conf);
+    if (to == n->cfg.id || !raft_conf_has_voter(&conf, to)) return RAFT_ERR_INVALID;
+    n->transfer_to = to;
+    n->transfer_until = n->ticks + TRANSFER_ELECTIONS * (uint64_t)n->cfg.election_ticks;
+    return RAFT_OK;
 }
 
-static int transferring(const repl_node *n)
+/* FAILOVER's view: this leader is handing over. */
+static int failing_over(const repl_node *n)
 {
-    return raft_get_role(n->r) == RAFT_LEADER && n->ticks < n->transfer_until;
+    return raft_get_role(n->r) == RAFT_LEADER && transferring(n);
 }
 
 static void raft_transfer_command(repl_node *n, cmd_call *c)
@@ -1263,7 +1362,7 @@ static void raft_transfer_command(repl_node *n, cmd_call *c)
         reply_error(c->out, "ERR no such node in raft-peers");
         return;
     }
-    int rc = transfer_to(n, (uint64_t)to);
+    int rc = begin_transfer(n, (uint64_t)to);
     if (rc == RAFT_ERR_NOT_LEADER)
         reply_error(c->out, "ERR this node is not the leader");
     else if (rc != RAFT_OK)
@@ -1313,11 +1412,11 @@ static void failover_command(repl_node *n, cmd_call *c)
         return;
     }
     if (abort) {
-        reply_error(c->out, transferring(n) ? "ERR a leadership transfer cannot be aborted"
+        reply_error(c->out, failing_over(n) ? "ERR a leadership transfer cannot be aborted"
                                             : "ERR No failover in progress.");
         return;
     }
-    if (transferring(n)) {
+    if (failing_over(n)) {
         reply_error(c->out, "ERR FAILOVER already in progress.");
         return;
     }
@@ -1338,7 +1437,7 @@ static void failover_command(repl_node *n, cmd_call *c)
                                     : "ERR FAILOVER requires connected replicas.");
         return;
     }
-    if (transfer_to(n, to->id) != RAFT_OK) {
+    if (begin_transfer(n, to->id) != RAFT_OK) {
         reply_error(c->out, "ERR leadership transfer refused");
         return;
     }
@@ -1806,7 +1905,7 @@ void repl_node_info(repl_node *n, dstr *out)
                     "raft_id:%llu\r\nraft_state:%s\r\nraft_term:%llu\r\nraft_leader_id:%llu\r\n"
                     "raft_commit_index:%llu\r\nraft_applied_index:%llu\r\nraft_last_index:%llu\r\n"
                     "raft_voters:%zu\r\nraft_learners:%zu\r\nraft_reads:%s\r\n",
-                    transferring(n) ? "failover-in-progress" : "no-failover",
+                    failing_over(n) ? "failover-in-progress" : "no-failover",
                     (unsigned long long)raft_get_commit(r), (unsigned long long)n->cfg.id,
                     role_name(raft_get_role(r)), (unsigned long long)raft_get_term(r),
                     (unsigned long long)raft_get_leader(r), (unsigned long long)raft_get_commit(r),

@@ -75,13 +75,15 @@ static void on_walk_close(uv_handle_t *h, void *arg)
     if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
-void server_shutdown(cairn_server *srv)
+/* A member of a group lets its clients finish what they sent (forwarded
+ * writes included) before it stops: a quiet client gets this long to send
+ * one more command, and the whole drain at most DRAIN_MAX_MS. */
+#define DRAIN_GRACE_MS 100
+#define DRAIN_MAX_MS   3000
+
+static void finish_shutdown(void *priv)
 {
-    if (srv->shutting_down) return;
-    srv->shutting_down = 1;
-    server_log(srv, LL_WARNING, "User requested shutdown...");
-    supervise_stopping(srv);
-    metrics_shutdown(srv);
+    cairn_server *srv = priv;
     if (uv_is_active((uv_handle_t *)&srv->loader)) uv_idle_stop(&srv->loader);
     uv_close((uv_handle_t *)&srv->loader, NULL);
     net_shutdown(&srv->net);
@@ -90,6 +92,23 @@ void server_shutdown(cairn_server *srv)
     uv_close((uv_handle_t *)&srv->cron, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
+}
+
+void server_shutdown(cairn_server *srv)
+{
+    if (srv->shutting_down) return;
+    srv->shutting_down = 1;
+    server_log(srv, LL_WARNING, "User requested shutdown...");
+    supervise_stopping(srv);
+    metrics_shutdown(srv);
+    /* Standalone (as Redis) or failing: the clients' connections close
+     * now. */
+    if (!srv->cfg.raft_peers || !srv->cfg.raft_peers[0] || srv->exit_code) {
+        finish_shutdown(srv);
+        return;
+    }
+    server_log(srv, LL_NOTICE, "Letting clients finish the commands they sent...");
+    net_drain(&srv->net, DRAIN_GRACE_MS, DRAIN_MAX_MS, finish_shutdown, srv);
 }
 
 static void on_signal(uv_signal_t *h, int signum)

@@ -249,7 +249,8 @@ cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags)
 }
 
 /* A lookup found key expired at c->now_ms.  The originating node deletes
- * it (logged as a DEL).  An entry being applied sees it as it is: the
+ * it (logged as a DEL), unless a CLIENT PAUSE holds deletions and this is
+ * a read.  An entry being applied sees it as it is: the
  * originating node's deletions are in the log, so a key an entry names was
  * live when the entry was made (and DEL of an expired key must delete it).
  * A client's read on a node that may not delete sees it missing and leaves
@@ -257,7 +258,7 @@ cobj *db_lookup(cmd_call *c, cdb *db, const cslice *key, int flags)
 static void expired_on_lookup(cmd_call *c, cdb *db, const cslice *key, int flags, cobj **o,
                               void ***slot)
 {
-    if (engine_may_originate(c->e)) {
+    if (engine_may_originate(c->e) && (!c->e->expire_paused || (flags & LOOKUP_WRITE))) {
         db_expire_key(c->e, db, key, c->now_ms);
         *o = NULL;
         *slot = NULL;

@@ -417,16 +417,19 @@ int engine_pause_holds(cairn_engine *e, cairn_session *s, int argc, const cslice
 {
     const cmd_def *cmd = cmd_lookup(e, argv[0].ptr, argv[0].len);
     if (cmd && cmd->subcommands && argc >= 2) cmd = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+    /* An unknown command or a wrong arity is answered at once, as Redis
+     * checks them before the pause. */
+    if (!cmd || !arity_ok(cmd, argc)) return 0;
     if (!all) {
-        if (!cmd) return 0; /* its error needs no pause */
-        uint32_t flags = cmd->flags;
+        /* A script declares whether it writes (Redis's getCommandFlags). */
+        uint32_t flags = cmd->flags_of ? cmd->flags_of(e, argc, argv, cmd->flags) : cmd->flags;
         if (strcmp(cmd->name, "exec") == 0 && (s->flags & SESS_MULTI))
             flags |= multi_queued_flags(s);
         if (!(flags & (CMD_WRITE | CMD_MAY_REPLICATE))) return 0;
     }
     /* Held, it is the client's command already (CLIENT LIST's cmd=), as
      * Redis looks the command up before it pauses the client. */
-    if (cmd) s->last_cmd = cmd;
+    s->last_cmd = cmd;
     return 1;
 }
 

@@ -287,6 +287,9 @@ struct cairn_engine {
     const cairn_host_ops *host;
     void *host_priv;
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
+    /* CLIENT PAUSE is on: an expired key a read finds is hidden but not
+     * deleted, as Redis deletes nothing while writes are paused. */
+    int expire_paused;
     int64_t start_ms;
     uint64_t next_session_id;
     /* Blocking (blocking.c): how many sessions are parked, those with a

@@ -355,6 +355,8 @@ void reply_set_len(rbuf *b, long n) { add_header(b, b->resp >= 3 ? '~' : '*', n)
 
 void reply_push_len(rbuf *b, long n) { add_header(b, b->resp >= 3 ? '>' : '*', n); }
 
+void reply_attribute_len(rbuf *b, long n) { add_header(b, '|', n); }
+
 void reply_empty_array(rbuf *b) { rbuf_append(b, "*0\r\n", 4); }
 
 void reply_double(rbuf *b, double d)

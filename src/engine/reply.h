@@ -89,6 +89,8 @@ void reply_array_len(rbuf *b, long n);
 void reply_map_len(rbuf *b, long n);  /* RESP2: an array of 2n */
 void reply_set_len(rbuf *b, long n);  /* RESP2: an array */
 void reply_push_len(rbuf *b, long n); /* RESP2: an array */
+/* RESP3 only (RESP2 has no attributes: the caller leaves them out). */
+void reply_attribute_len(rbuf *b, long n);
 void reply_empty_array(rbuf *b);
 void reply_double(rbuf *b, double d); /* RESP2: a bulk string */
 void reply_bool(rbuf *b, int v);      /* RESP2: :1 / :0 */

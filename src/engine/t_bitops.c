@@ -48,18 +48,23 @@ bad:
 
 /* The string at key for a command that writes bits up to bit `maxbit`:
  * created zero-filled if missing, else made RAW and zero-padded to hold
- * that bit.  Returns NULL after replying WRONGTYPE. */
-static cobj *string_for_bit_write(cmd_call *c, const cslice *key, uint64_t maxbit)
+ * that bit.  *grown: it was created or lengthened, a change even when no
+ * bit then differs.  Returns NULL after replying WRONGTYPE. */
+static cobj *string_for_bit_write(cmd_call *c, const cslice *key, uint64_t maxbit, int *grown)
 {
     size_t need = (size_t)(maxbit >> 3) + 1;
     cobj *o = lookup_write(c, key);
+    *grown = 1;
     if (!o) {
         dstr s = dstr_grow_zero(dstr_with_cap(need), need);
         return db_add(c, c->db, key, obj_new_raw(s));
     }
     if (check_type(c, o, OBJ_STRING)) return NULL;
     o = string_make_raw(c, key, o);
-    if (dstr_len(o->v.ptr) < need) obj_str_set_raw(o, dstr_grow_zero(o->v.ptr, need));
+    if (dstr_len(o->v.ptr) < need)
+        obj_str_set_raw(o, dstr_grow_zero(o->v.ptr, need));
+    else
+        *grown = 0;
     return o;
 }
 
@@ -148,16 +153,19 @@ static void setbit_command(cmd_call *c)
         reply_error(c->out, "ERR bit is not an integer or out of range");
         return;
     }
-    cobj *o = string_for_bit_write(c, &c->argv[1], off);
+    int grown;
+    cobj *o = string_for_bit_write(c, &c->argv[1], off, &grown);
     if (!o) return;
     unsigned char *byte = (unsigned char *)o->v.ptr + (off >> 3);
     int shift = 7 - (int)(off & 7);
     int old = (*byte >> shift) & 1;
     *byte = (unsigned char)((*byte & ~(1u << shift)) | ((unsigned)on << shift));
-    /* Redis 7.0 counts every SETBIT as a change, even one that rewrites
-     * the same bit. */
-    c->dirty++;
-    notify_key(c, NOTIFY_STRING, "setbit", &c->argv[1]);
+    /* Rewriting a bit with its own value changes nothing: no entry, no
+     * event, WATCH untouched (Redis 7.0). */
+    if (grown || old != on) {
+        c->dirty++;
+        notify_key(c, NOTIFY_STRING, "setbit", &c->argv[1]);
+    }
     reply_int(c->out, old);
 }
 
@@ -539,8 +547,9 @@ static int64_t bf_read(const unsigned char *src, size_t len, const bf_op *op)
     return bf_get(win, op->offset & 7, op->bits, op->sign);
 }
 
-/* Run one SET or INCRBY on the string p, replying its result. */
-static void bf_write(cmd_call *c, unsigned char *p, const bf_op *op)
+/* Run one SET or INCRBY on the string p, replying its result.  Returns
+ * whether the field's bits changed. */
+static int bf_write(cmd_call *c, unsigned char *p, const bf_op *op)
 {
     int64_t old = bf_get(p, op->offset, op->bits, op->sign);
     uint64_t nv;
@@ -548,22 +557,25 @@ static void bf_write(cmd_call *c, unsigned char *p, const bf_op *op)
         op->opcode == BF_INCRBY ? bf_add(op, old, op->value, &nv) : bf_add(op, op->value, 0, &nv);
     if (ovf && op->overflow == BF_FAIL) {
         reply_null(c->out);
-        return;
+        return 0;
     }
+    uint64_t before = bf_get_unsigned(p, op->offset, op->bits);
     bf_set(p, op->offset, op->bits, nv);
+    int changed = bf_get_unsigned(p, op->offset, op->bits) != before;
     if (op->opcode == BF_SET) {
         reply_int(c->out, old);
     } else {
         /* The new value read back as the field's type. */
         reply_int(c->out, bf_get(p, op->offset, op->bits, op->sign));
     }
+    return changed;
 }
 
 static void bitfield_generic(cmd_call *c, int readonly)
 {
     bf_op *ops = cm_malloc(sizeof(*ops) * (size_t)c->argc);
     uint64_t maxbit;
-    int writes;
+    int writes, grown = 0;
     int n = parse_bitfield(c, ops, &maxbit, &writes);
     if (n < 0) goto done;
 
@@ -576,14 +588,17 @@ static void bitfield_generic(cmd_call *c, int readonly)
             reply_error(c->out, "ERR BITFIELD_RO only supports the GET subcommand");
             goto done;
         }
-        o = string_for_bit_write(c, &c->argv[1], maxbit);
+        o = string_for_bit_write(c, &c->argv[1], maxbit, &grown);
         if (!o) goto done;
     }
 
     reply_array_len(c->out, n);
+    long long changes = 0;
     for (int j = 0; j < n; j++) {
         if (ops[j].opcode != BF_GET) {
-            bf_write(c, (unsigned char *)o->v.ptr, &ops[j]);
+            /* As in Redis 7.0, each write counts when it changed its field
+             * or the string grew for it; a failed (OVERFLOW FAIL) one never. */
+            if (bf_write(c, (unsigned char *)o->v.ptr, &ops[j]) || grown) changes++;
             continue;
         }
         char buf[NUM_STR_MAX];
@@ -591,9 +606,11 @@ static void bitfield_generic(cmd_call *c, int readonly)
         const unsigned char *src = o ? (const unsigned char *)obj_str(o, buf, &len) : NULL;
         reply_int(c->out, bf_read(src, len, &ops[j]));
     }
-    /* Failed (OVERFLOW FAIL) writes count too, as in Redis. */
-    c->dirty += writes;
-    if (writes) notify_key(c, NOTIFY_STRING, "setbit", &c->argv[1]);
+    /* A string created or grown only by failed writes is still a change
+     * to log (Redis counts none). */
+    if (changes == 0 && grown) changes = 1;
+    c->dirty += changes;
+    if (changes) notify_key(c, NOTIFY_STRING, "setbit", &c->argv[1]);
 done:
     cm_free(ops);
 }

@@ -9,7 +9,8 @@
 
 typedef struct queued_cmd {
     const cmd_def *cmd;
-    int db; /* the session's db when it was queued (see exec_command) */
+    uint32_t flags; /* the command's flags for these arguments (cmd->flags_of) */
+    int db;         /* the session's db when it was queued (see exec_command) */
     /* Drawn when queued; EXEC runs (and logs) the command with it, so a
      * replay that queues the logged entry runs it the same way. */
     uint64_t seed;
@@ -80,7 +81,7 @@ uint32_t multi_queued_flags(const cairn_session *s)
 {
     uint32_t flags = 0;
     for (int i = 0; s->multi && i < s->multi->nqueued; i++)
-        flags |= s->multi->queue[i].cmd->flags;
+        flags |= s->multi->queue[i].flags;
     return flags;
 }
 
@@ -123,6 +124,8 @@ int multi_queue_command(cmd_call *c)
     }
     queued_cmd *q = &m->queue[m->nqueued++];
     q->cmd = c->cmd;
+    q->flags =
+        c->cmd->flags_of ? c->cmd->flags_of(c->e, c->argc, c->argv, c->cmd->flags) : c->cmd->flags;
     q->db = s->db;
     q->seed = c->seed;
     q->argc = c->argc;

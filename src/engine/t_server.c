@@ -1019,6 +1019,64 @@ static void debug_populate(cmd_call *c)
     reply_ok(c->out);
 }
 
+/* DEBUG PROTOCOL <type>: one reply of each RESP type, with Redis's
+ * contents, so that clients can test their parsers against a server. */
+static void debug_protocol(cmd_call *c)
+{
+    rbuf *out = c->out;
+    if (arg_is(c, 2, "string")) {
+        reply_bulk_cstr(out, "Hello World");
+    } else if (arg_is(c, 2, "integer")) {
+        reply_int(out, 12345);
+    } else if (arg_is(c, 2, "double")) {
+        reply_double(out, 3.141);
+    } else if (arg_is(c, 2, "bignum")) {
+        reply_bignum(out, "1234567999999999999999999999999999999", 37);
+    } else if (arg_is(c, 2, "null")) {
+        reply_null(out);
+    } else if (arg_is(c, 2, "array") || arg_is(c, 2, "set")) {
+        if (arg_is(c, 2, "set"))
+            reply_set_len(out, 3);
+        else
+            reply_array_len(out, 3);
+        for (int i = 0; i < 3; i++)
+            reply_int(out, i);
+    } else if (arg_is(c, 2, "map")) {
+        reply_map_len(out, 3);
+        for (int i = 0; i < 3; i++) {
+            reply_int(out, i);
+            reply_bool(out, i == 1);
+        }
+    } else if (arg_is(c, 2, "attrib")) {
+        if (out->resp >= 3) {
+            reply_attribute_len(out, 1);
+            reply_bulk_cstr(out, "key-popularity");
+            reply_array_len(out, 2);
+            reply_bulk_cstr(out, "key:123");
+            reply_int(out, 90);
+        }
+        reply_bulk_cstr(out, "Some real reply following the attribute");
+    } else if (arg_is(c, 2, "push")) {
+        if (out->resp < 3) {
+            reply_error(out, "ERR RESP2 is not supported by this command");
+            return;
+        }
+        reply_push_len(out, 2);
+        reply_bulk_cstr(out, "server-cpu-usage");
+        reply_int(out, 42);
+        reply_bulk_cstr(out, "Some real reply following the push reply");
+    } else if (arg_is(c, 2, "true") || arg_is(c, 2, "false")) {
+        reply_bool(out, arg_is(c, 2, "true"));
+    } else if (arg_is(c, 2, "verbatim")) {
+        static const char text[] = "This is a verbatim\nstring";
+        reply_verbatim(out, text, sizeof(text) - 1, "txt");
+    } else {
+        reply_error(out, "ERR Wrong protocol type name. Please use one of the following: "
+                         "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"
+                         "true|false");
+    }
+}
+
 static void debug_help(cmd_call *c)
 {
     static const char *const help[] = {
@@ -1034,6 +1092,10 @@ static void debug_help(cmd_call *c)
         "POPULATE <count> [<prefix>] [<size>]",
         "    Create string keys <prefix>:0 to <prefix>:<count-1> (prefix 'key') that do not",
         "    exist yet, each holding value:<num>, cut or zero-padded to <size> bytes.",
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1056,6 +1118,8 @@ static void debug_command(cmd_call *c)
         debug_sleep(c);
     } else if (c->argc >= 3 && c->argc <= 5 && arg_is(c, 1, "populate")) {
         debug_populate(c);
+    } else if (c->argc == 3 && arg_is(c, 1, "protocol")) {
+        debug_protocol(c);
     } else if (c->argc == 2 && arg_is(c, 1, "digest")) {
         debug_digest(c);
     } else if (arg_is(c, 1, "digest-value")) {

@@ -427,6 +427,7 @@ static void on_pause_end(uv_timer_t *h) { net_unpause(h->data); }
 void net_pause(net *n, int type, int64_t end_ms)
 {
     if (type > n->pause_type) n->pause_type = type;
+    n->engine->expire_paused = 1;
     if (end_ms > n->pause_end_ms) n->pause_end_ms = end_ms;
     int64_t wait = n->pause_end_ms - clock_mono_ms();
     uv_timer_start(&n->pause_timer, on_pause_end, wait > 0 ? (uint64_t)wait : 0, 0);
@@ -438,6 +439,7 @@ void net_unpause(net *n)
 {
     n->pause_type = NET_PAUSE_NONE;
     n->pause_end_ms = 0;
+    n->engine->expire_paused = 0;
     uv_timer_stop(&n->pause_timer);
     for (client *c = n->clients; c; c = c->next) {
         if (!(c->flags & CLIENT_PAUSED)) continue;
@@ -1407,9 +1409,13 @@ void net_serve_busy(net *n)
 void net_info_clients(net *n, dstr *out)
 {
     size_t max_in = 0, max_out = 0;
+    /* A client whose command a CLIENT PAUSE holds counts as blocked, as in
+     * Redis (and CLIENT LIST flags it b). */
+    long paused = 0;
     for (client *c = n->clients; c; c = c->next) {
         if (dstr_len(c->qbuf) > max_in) max_in = dstr_len(c->qbuf);
         if (c->out.bytes > max_out) max_out = c->out.bytes;
+        if (c->flags & CLIENT_PAUSED) paused++;
     }
     *out = dstr_catfmt(*out,
                        "connected_clients:%ld\r\n"
@@ -1420,6 +1426,7 @@ void net_info_clients(net *n, dstr *out)
                        "blocked_clients:%ld\r\n"
                        "tracking_clients:%ld\r\n"
                        "clients_in_timeout_table:%ld\r\n",
-                       n->nclients, n->cfg->maxclients, max_in, max_out, n->engine->blocked_count,
-                       tracking_clients(n->engine), engine_blocked_with_timeout(n->engine));
+                       n->nclients, n->cfg->maxclients, max_in, max_out,
+                       n->engine->blocked_count + paused, tracking_clients(n->engine),
+                       engine_blocked_with_timeout(n->engine));
 }

@@ -495,11 +495,11 @@ static const char *refuse_command(script_engine *se, const cmd_def *cmd, int arg
     /* As the user of the client that runs the script. */
     const char *denied = acl_script_refusal(se->caller, cmd, argc, se->argv);
     if (denied) return denied;
-    if (cmd->flags & CMD_WRITE) {
-        if (se->run_flags & SCRIPT_NO_WRITES)
-            return "Write commands are not allowed from read-only scripts.";
-        if (se->e->write_error) return se->e->write_error;
-    }
+    /* A command that may replicate (PUBLISH) counts as a write for a
+     * read-only script, so that one runs even during CLIENT PAUSE WRITE. */
+    if ((cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) && (se->run_flags & SCRIPT_NO_WRITES))
+        return "Write commands are not allowed from read-only scripts.";
+    if ((cmd->flags & CMD_WRITE) && se->e->write_error) return se->e->write_error;
     /* Memory over the limit when the script started refuses what may grow
      * it, unless the script allows it or has already written (it cannot
      * be stopped half way then), as Redis's scriptVerifyOOM. */

@@ -332,3 +332,27 @@ def test_bitfield_sat_set_far_below_min_saturates_as_redis(r):
                              "SET", "i8", 100, -9223372036854775808, "GET", "i8", 100,
                              "SET", "i8", 200, -200, "GET", "i8", 200) == \
         [0, 4611686018427387903, 0, 127, 0, -128]
+
+
+def test_bit_writes_that_change_nothing_are_not_changes(r):
+    """SETBIT/BITFIELD count as a change (rdb_changes_since_last_save, the
+    log) only when a bit differs or the string was created or grew."""
+    def dirty():
+        return r.info("persistence")["rdb_changes_since_last_save"]
+
+    d = dirty()
+    r.setbit("a", 0, 0)
+    r.bitfield("b").set("i5", 0, 0).execute()
+    assert dirty() == d + 2  # created
+    r.setbit("a", 0, 0)
+    r.bitfield("b").set("i5", 0, 0).execute()
+    r.bitfield("b").incrby("i5", 0, 0).execute()
+    assert dirty() == d + 2  # same bits again
+    r.setbit("a", 0, 1)
+    r.bitfield("b").set("i5", 0, 1).set("i5", 5, 1).execute()
+    assert dirty() == d + 5  # one per changed field
+    assert r.bitfield("b").overflow("fail").incrby("u2", 0, 9).execute() == [None]
+    assert dirty() == d + 5  # a failed write changes nothing
+    r.setbit("a", 90, 0)
+    r.bitfield("b").set("i5", 90, 0).execute()
+    assert dirty() == d + 7  # grown only

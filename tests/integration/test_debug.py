@@ -10,6 +10,8 @@ import time
 import pytest
 import redis
 
+from conftest import RawConn
+
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -241,3 +243,59 @@ def test_debug_populate(r):
     for arity in ([], [1, "a", 2, "c"]):
         with pytest.raises(redis.ResponseError, match="(?i)wrong number of arguments for 'populate'"):
             r.execute_command("DEBUG", "POPULATE", *arity)
+
+
+PROTOCOL_RESP3 = {
+    "string": b"$11\r\nHello World\r\n",
+    "integer": b":12345\r\n",
+    "double": b",3.141\r\n",
+    "bignum": b"(1234567999999999999999999999999999999\r\n",
+    "null": b"_\r\n",
+    "array": b"*3\r\n:0\r\n:1\r\n:2\r\n",
+    "set": b"~3\r\n:0\r\n:1\r\n:2\r\n",
+    "map": b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n",
+    "attrib": (b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n"
+               b"$39\r\nSome real reply following the attribute\r\n"),
+    "push": (b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n"
+             b"$40\r\nSome real reply following the push reply\r\n"),
+    "verbatim": b"=29\r\ntxt:This is a verbatim\nstring\r\n",
+    "true": b"#t\r\n",
+    "false": b"#f\r\n",
+}
+
+PROTOCOL_RESP2 = {
+    "double": b"$5\r\n3.141\r\n",
+    "bignum": b"$37\r\n1234567999999999999999999999999999999\r\n",
+    "null": b"$-1\r\n",
+    "set": b"*3\r\n:0\r\n:1\r\n:2\r\n",
+    "map": b"*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n",
+    "attrib": b"$39\r\nSome real reply following the attribute\r\n",
+    "push": b"-ERR RESP2 is not supported by this command\r\n",
+    "verbatim": b"$25\r\nThis is a verbatim\nstring\r\n",
+    "true": b":1\r\n",
+    "false": b":0\r\n",
+}
+
+
+def test_debug_protocol(server):
+    """DEBUG PROTOCOL: one reply of each RESP type, byte for byte, in both
+    protocols (client libraries test their parsers with it)."""
+    def exchange(c, t):
+        c.cmd("DEBUG", "PROTOCOL", t)
+        c.cmd("PING")  # marks the end of the reply
+        while not c.buf.endswith(b"+PONG\r\n"):
+            c._fill()
+        out, c.buf = c.buf[:-len(b"+PONG\r\n")], b""
+        return out
+
+    c = RawConn(server)
+    for t, want in PROTOCOL_RESP2.items():
+        assert exchange(c, t) == want, t
+    assert exchange(c, "string") == PROTOCOL_RESP3["string"]
+    c.cmd("HELLO", "3")
+    c.read_reply()
+    for t, want in PROTOCOL_RESP3.items():
+        assert exchange(c, t) == want, t
+    assert exchange(c, "nope") == (
+        b"-ERR Wrong protocol type name. Please use one of the following: "
+        b"string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false\r\n")

@@ -102,7 +102,8 @@ def test_errors(own):
 
 def test_held_client_listed_as_blocked_on_its_command(own):
     """CLIENT LIST shows a client held by the pause with flag b and the
-    command it waits to run, as Redis (which blocks it)."""
+    command it waits to run, and INFO counts it in blocked_clients, as
+    Redis (which blocks it)."""
     s, r = own
     other = s.client()
     other.client_setname("held")
@@ -118,10 +119,57 @@ def test_held_client_listed_as_blocked_on_its_command(own):
                 break
             time.sleep(0.05)
         assert (held["flags"], held["cmd"]) == ("b", "set")
+        assert r.info("clients")["blocked_clients"] == 1
     finally:
         r.execute_command("CLIENT", "UNPAUSE")
         t.join(10)
     assert done["res"] is True
     [after] = [c for c in r.client_list() if c["name"] == "held"]
     assert after["flags"] == "N"
+    assert r.info("clients")["blocked_clients"] == 0
     other.close()
+
+
+def test_no_key_expires_while_paused(own):
+    """During a pause a read finds an expired key missing but deletes
+    nothing (expired_keys stays); once it ends the key is deleted."""
+    s, r = own
+    r.set("k", "v", px=50)
+    r.set("other", "v", px=50)
+    expired = r.info("stats")["expired_keys"]
+    r.execute_command("CLIENT", "PAUSE", 100000, "WRITE")
+    try:
+        time.sleep(0.3)
+        assert r.get("k") is None
+        assert r.exists("other") == 0
+        assert r.info("stats")["expired_keys"] == expired
+        assert r.dbsize() == 2
+    finally:
+        r.execute_command("CLIENT", "UNPAUSE")
+    assert r.get("k") is None
+    assert r.get("other") is None
+    assert r.info("stats")["expired_keys"] == expired + 2
+    assert r.dbsize() == 0
+
+
+def test_errors_and_read_only_scripts_not_held(own):
+    """A pause of writes answers a wrong arity and an unknown command at
+    once, and runs scripts that declare no-writes (alone or in a
+    transaction); such a script may not
+    PUBLISH (Redis counts it as a write)."""
+    s, r = own
+    r.execute_command("CLIENT", "PAUSE", 100000, "WRITE")
+    try:
+        (msg, took) = timed(lambda: fails(r, "SET", "k"))
+        assert msg == "wrong number of arguments for 'set' command" and took < 1
+        (res, took) = timed(lambda: r.eval("#!lua flags=no-writes\nreturn 7", 0))
+        assert res == 7 and took < 1
+        pipe = r.pipeline(transaction=True)
+        pipe.eval("#!lua flags=no-writes\nreturn 8", 0)
+        (res, took) = timed(pipe.execute)
+        assert res == [8] and took < 1
+        msg = fails(r, "EVAL_RO", "return redis.call('publish','ch','m')", 0)
+        assert msg.startswith("Write commands are not allowed from read-only scripts.")
+    finally:
+        r.execute_command("CLIENT", "UNPAUSE")
+    assert r.eval("return redis.call('publish','ch','m')", 0) == 0

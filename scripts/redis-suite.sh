@@ -72,14 +72,23 @@ run_unit() {
         sleep 0.1
     done
     log=$OUTDIR/$(echo "$u" | tr / _).log
-    # The suite also binds every port it tries plus 10000: baseport stays
-    # below 55000 so that one is a valid port.
-    # shellcheck disable=SC2086
-    (cd "$REDIS_SRC" && timeout "$UNIT_TIMEOUT" ./runtest --host 127.0.0.1 --port "$port" \
-        --single "$u" --clients 1 --tags -needs:repl --timeout 60 \
-        --baseport $((20000 + RANDOM % 350 * 100)) --portcount 100 $ARGS) >"$log" 2>&1
-    rc=$?
+    # The harness's own port is sometimes taken between its probe and its
+    # bind (other servers on the machine): another base port then.  It
+    # also probes base port + 10000, so the base stays below 55500.
+    for _ in 1 2 3; do
+        # shellcheck disable=SC2086
+        (cd "$REDIS_SRC" && timeout "$UNIT_TIMEOUT" ./runtest --host 127.0.0.1 --port "$port" \
+            --single "$u" --clients 1 --tags -needs:repl --timeout 60 \
+            --baseport $((20000 + RANDOM % 350 * 100)) --portcount 100 $ARGS) >"$log" 2>&1
+        rc=$?
+        grep -Eq "^(couldn't open socket: address already in use|Can't find a non busy port)" \
+            "$log" || break
+    done
+    # A server left inside a script that never ends (a unit that stopped
+    # before its SCRIPT KILL) does not stop on SIGTERM.
     kill "$spid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$spid" 2>/dev/null
     wait "$spid" 2>/dev/null
     sed -i 's/\x1b\[[0-9;]*m//g' "$log"
     printf '%-26s ok %4d  err %3d  exception %d  rc %d\n' "$u" \

@@ -77,6 +77,10 @@ int acl_refuse_call(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int a
  * "ERR "); the refusal is in ACL LOG. */
 const char *acl_script_refusal(cmd_call *caller, const cmd_def *cmd, int argc, const cslice *argv);
 
+/* Whether caller's user may run cmd with these arguments (redis.acl_check_cmd):
+ * the same check, nothing logged. */
+int acl_script_permits(cmd_call *caller, const cmd_def *cmd, int argc, const cslice *argv);
+
 /* Authenticate s as user with password: 1 on success (the session is
  * then that user's), 0 on failure (logged to ACL LOG as "auth"). */
 int acl_authenticate(cmd_call *c, const cslice *user, const cslice *password);

@@ -232,6 +232,14 @@ const char *acl_script_refusal(cmd_call *caller, const cmd_def *cmd, int argc, c
     return "The user executing the script can't publish to the channel mentioned in the command";
 }
 
+int acl_script_permits(cmd_call *caller, const cmd_def *cmd, int argc, const cslice *argv)
+{
+    const acl_user *u = caller->s->user;
+    if (!u || (u->flags & USER_ALLPERM) || (caller->s->flags & SESS_LOADER)) return 1;
+    int pos;
+    return acl_check_user(caller->e, u, cmd, argc, argv, &pos) == ACL_OK;
+}
+
 /* ---------------------------------------------------------------------------
  * ACL LOG
  * ------------------------------------------------------------------------ */

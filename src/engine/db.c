@@ -178,9 +178,19 @@ static void delete_logged(cairn_engine *e, cdb *db, const cslice *key, int64_t n
     stream_key_gone(e, db, key);
     cslice argv[2] = {{"DEL", 3}, *key};
     engine_log(e, (uint32_t)db->id, now_ms, 0, 2, argv);
-    touch_watched_key(e, db, key);
     tracking_invalidate_key(e, key, NULL);
+    if (!db->watched || dict_size(db->watched) == 0) {
+        delete_key(db, key);
+        return;
+    }
+    /* Watchers are told once the key is gone (a key that was already
+     * stale when WATCHed then changed nothing); key may point into the
+     * object deleted, hence the copy. */
+    dstr k = dstr_new(key->ptr, key->len);
     delete_key(db, key);
+    cslice gone = {k, dstr_len(k)};
+    touch_watched_key(e, db, &gone);
+    dstr_free(k);
 }
 
 /* The events come before the deletion, which may free the key's bytes. */

@@ -366,10 +366,15 @@ static int refused_by_host_state(cairn_engine *e, cairn_session *s, const cmd_de
 {
     if (s->flags & SESS_LOADER) return 0;
     if (e->busy && !(cmd->flags & CMD_ALLOW_BUSY)) {
+        /* A refused EXEC discards the transaction, as Redis's
+         * execCommandAbort: the client is out of MULTI either way. */
+        int exec = strcmp(cmd->name, "exec") == 0 && (s->flags & SESS_MULTI);
         reply_errorf(out,
-                     "BUSY Redis is busy running a script. You can only call %s or SHUTDOWN "
+                     "%sBUSY Redis is busy running a script. You can only call %s or SHUTDOWN "
                      "NOSAVE.",
+                     exec ? "EXECABORT Transaction discarded because of: " : "",
                      e->busy_function ? "FUNCTION KILL" : "SCRIPT KILL");
+        if (exec) multi_session_reset(e, s);
         return 1;
     }
     if (e->loading && !(cmd->flags & CMD_LOADING)) {

@@ -287,6 +287,7 @@ struct cairn_engine {
     const cairn_host_ops *host;
     void *host_priv;
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
+    int script_deny_disabled;  /* DEBUG SET-DISABLE-DENY-SCRIPTS: noscript commands run */
     /* CLIENT PAUSE is on: an expired key a read finds is hidden but not
      * deleted, as Redis deletes nothing while writes are paused. */
     int expire_paused;

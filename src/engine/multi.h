@@ -35,8 +35,10 @@ size_t multi_queued_mem(const cairn_session *s);
 void touch_call_keys(cmd_call *c);
 void touch_watched_key(cairn_engine *e, cdb *db, const cslice *key);
 /* Every watched key of db (all dbs if db is NULL) that exists is touched
- * (FLUSHDB, FLUSHALL, SWAPDB). */
-void touch_watched_db(cairn_engine *e, cdb *db);
+ * (FLUSHDB, FLUSHALL), before the flush. */
+void touch_watched_db(cairn_engine *e, cdb *db, int64_t now_ms);
+/* SWAPDB a b, before the swap: watched keys there before or after. */
+void touch_watched_swap(cdb *a, cdb *b, int64_t now_ms);
 
 /* EXEC of a transaction that writes, on a follower that forwards writes
  * (cairn_host_ops.repl_forward_tx): one with queueing errors aborts here,

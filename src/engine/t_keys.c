@@ -548,8 +548,7 @@ static void swapdb_command(cmd_call *c)
         cdb *a = &c->e->dbs[id1], *b = &c->e->dbs[id2];
         signal_db_streams(c->e, a);
         signal_db_streams(c->e, b);
-        touch_watched_db(c->e, a);
-        touch_watched_db(c->e, b);
+        touch_watched_swap(a, b, c->now_ms);
         cdb tmp = *a;
         a->keys = b->keys;
         a->vol = b->vol;
@@ -563,8 +562,6 @@ static void swapdb_command(cmd_call *c)
         b->vol_cap = tmp.vol_cap;
         b->expire_cursor = tmp.expire_cursor;
         b->avg_ttl = tmp.avg_ttl;
-        touch_watched_db(c->e, a);
-        touch_watched_db(c->e, b);
         signal_db_ready(c->e, a);
         signal_db_ready(c->e, b);
     }
@@ -589,7 +586,7 @@ static void flushdb_command(cmd_call *c)
 {
     if (!flush_args_ok(c)) return;
     long long removed = db_size(c->db);
-    touch_watched_db(c->e, c->db);
+    touch_watched_db(c->e, c->db, c->now_ms);
     tracking_flush(c->e);
     signal_db_streams(c->e, c->db);
     db_empty(c->db);
@@ -602,7 +599,7 @@ static void flushall_command(cmd_call *c)
 {
     if (!flush_args_ok(c)) return;
     long long removed = 0;
-    touch_watched_db(c->e, NULL);
+    touch_watched_db(c->e, NULL, c->now_ms);
     tracking_flush(c->e);
     for (int i = 0; i < c->e->ndbs; i++) {
         removed += db_size(&c->e->dbs[i]);

@@ -20,6 +20,9 @@ typedef struct queued_cmd {
 
 typedef struct watched_key {
     int db;
+    /* The key was there but already expired when WATCHed: its deletion
+     * is no change (Redis 7.0). */
+    int expired;
     dstr key;
 } watched_key;
 
@@ -161,7 +164,8 @@ static void watch_key(cmd_call *c, const cslice *key)
         m->watched_cap = m->watched_cap ? m->watched_cap * 2 : 4;
         m->watched = cm_realloc(m->watched, sizeof(watched_key) * (size_t)m->watched_cap);
     }
-    m->watched[m->nwatched++] = (watched_key){c->db->id, dstr_new(key->ptr, key->len)};
+    m->watched[m->nwatched++] = (watched_key){c->db->id, db_key_is_expired(c->db, key, c->now_ms),
+                                              dstr_new(key->ptr, key->len)};
 
     cdb *db = c->db;
     if (!db->watched) db->watched = dict_create(db->keys->seed, watchers_free, 0);
@@ -201,6 +205,39 @@ static void unwatch_all(cairn_engine *e, cairn_session *s)
     release_if_empty(s);
 }
 
+static watched_key *watched_by(cairn_session *s, int db, const char *key, size_t len)
+{
+    multi_state *m = s->multi;
+    for (int i = 0; m && i < m->nwatched; i++)
+        if (m->watched[i].db == db && dstr_len(m->watched[i].key) == len &&
+            memcmp(m->watched[i].key, key, len) == 0)
+            return &m->watched[i];
+    return NULL;
+}
+
+/* What a change of a watched key does to a watcher, as Redis 7.0: a key
+ * that was stale when WATCHed and is now gone, or stale still, changed
+ * nothing; a key that was absent and is now stale is remembered as
+ * stale; anything else fails the EXEC.  now_db is where the key lives
+ * after the change (NULL: nowhere, a flush). */
+static void touch_watcher(cairn_session *s, cdb *db, const cslice *key, cdb *now_db, int existed,
+                          int64_t now_ms)
+{
+    watched_key *wk = watched_by(s, db->id, key->ptr, key->len);
+    int exists = now_db && db_find(now_db, key);
+    if (wk && wk->expired) {
+        if (!exists) {
+            wk->expired = 0;
+            return;
+        }
+        if (db_key_is_expired(now_db, key, now_ms)) return;
+    } else if (wk && !existed && exists && db_key_is_expired(now_db, key, now_ms)) {
+        wk->expired = 1;
+        return;
+    }
+    s->flags |= SESS_DIRTY_CAS;
+}
+
 void touch_watched_key(cairn_engine *e, cdb *db, const cslice *key)
 {
     (void)e;
@@ -208,8 +245,15 @@ void touch_watched_key(cairn_engine *e, cdb *db, const cslice *key)
     dict_entry *de = dict_find(db->watched, key->ptr, key->len);
     if (!de) return;
     watchers *w = de->v.ptr;
-    for (int i = 0; i < w->n; i++)
+    for (int i = 0; i < w->n; i++) {
+        watched_key *wk = watched_by(w->s[i], db->id, key->ptr, key->len);
+        /* A stale key deleted: no change. */
+        if (wk && wk->expired && !db_find(db, key)) {
+            wk->expired = 0;
+            continue;
+        }
         w->s[i]->flags |= SESS_DIRTY_CAS;
+    }
 }
 
 void touch_call_keys(cmd_call *c)
@@ -223,7 +267,8 @@ void touch_call_keys(cmd_call *c)
     if (idx != small) cm_free(idx);
 }
 
-static void touch_existing_in_db(cairn_engine *e, cdb *db)
+/* db's contents are about to be replaced by now_db's (NULL: emptied). */
+static void touch_replaced_db(cdb *db, cdb *now_db, int64_t now_ms)
 {
     if (!db->watched || dict_size(db->watched) == 0) return;
     dict_iter it;
@@ -231,20 +276,44 @@ static void touch_existing_in_db(cairn_engine *e, cdb *db)
     dict_entry *de;
     while ((de = dict_iter_next(&it))) {
         cslice key = {de->key, dstr_len(de->key)};
-        /* A flush only changes keys that were there. */
-        if (db_find(db, &key)) touch_watched_key(e, db, &key);
+        int existed = db_find(db, &key) != NULL;
+        /* Only keys there before or after changed. */
+        if (!existed && !(now_db && db_find(now_db, &key))) continue;
+        watchers *w = de->v.ptr;
+        for (int i = 0; i < w->n; i++)
+            touch_watcher(w->s[i], db, &key, now_db, existed, now_ms);
     }
     dict_iter_end(&it);
 }
 
-void touch_watched_db(cairn_engine *e, cdb *db)
+void touch_watched_db(cairn_engine *e, cdb *db, int64_t now_ms)
 {
     if (db) {
-        touch_existing_in_db(e, db);
+        touch_replaced_db(db, NULL, now_ms);
         return;
     }
     for (int i = 0; i < e->ndbs; i++)
-        touch_existing_in_db(e, &e->dbs[i]);
+        touch_replaced_db(&e->dbs[i], NULL, now_ms);
+}
+
+void touch_watched_swap(cdb *a, cdb *b, int64_t now_ms)
+{
+    touch_replaced_db(a, b, now_ms);
+    touch_replaced_db(b, a, now_ms);
+}
+
+/* A key alive when WATCHed that has expired since fails the EXEC, even if
+ * nothing deleted it yet. */
+static int watched_key_expired(cmd_call *c)
+{
+    multi_state *m = c->s->multi;
+    for (int i = 0; m && i < m->nwatched; i++) {
+        cslice key = {m->watched[i].key, dstr_len(m->watched[i].key)};
+        if (!m->watched[i].expired &&
+            db_key_is_expired(&c->e->dbs[m->watched[i].db], &key, c->now_ms))
+            return 1;
+    }
+    return 0;
 }
 
 void multi_session_reset(cairn_engine *e, cairn_session *s)
@@ -376,6 +445,7 @@ static void exec_command(cmd_call *c)
         reply_error(c->out, "ERR EXEC without MULTI");
         return;
     }
+    if (watched_key_expired(c)) s->flags |= SESS_DIRTY_CAS;
     if (s->flags & (SESS_DIRTY_EXEC | SESS_DIRTY_CAS)) {
         if (s->flags & SESS_DIRTY_EXEC)
             reply_error(c->out, "EXECABORT Transaction discarded because of previous errors.");
@@ -415,6 +485,8 @@ static void watch_command(cmd_call *c)
 static void unwatch_command(cmd_call *c)
 {
     unwatch_all(c->e, c->s);
+    /* A watched key touched before UNWATCH no longer fails EXEC. */
+    c->s->flags &= ~SESS_DIRTY_CAS;
     reply_ok(c->out);
 }
 

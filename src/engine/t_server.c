@@ -1096,6 +1096,8 @@ static void debug_help(cmd_call *c)
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
         "    true, false.",
+        "SET-DISABLE-DENY-SCRIPTS <0|1>",
+        "    Let scripts run the commands they may not run (for testing only).",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1126,6 +1128,11 @@ static void debug_command(cmd_call *c)
         debug_digest_value(c);
     } else if (c->argc == 2 && arg_is(c, 1, "change-repl-id")) {
         /* Replication here is Raft's, with no replication id to change. */
+        reply_ok(c->out);
+    } else if (c->argc == 3 && arg_is(c, 1, "set-disable-deny-scripts")) {
+        char buf[32];
+        arg_cstr(c, 2, buf, sizeof(buf));
+        c->e->script_deny_disabled = atoi(buf) != 0;
         reply_ok(c->out);
     } else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {
         char buf[32];

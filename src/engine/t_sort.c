@@ -25,7 +25,8 @@
  * STORE replaces the destination with a list of the result (or deletes it
  * when the result is empty) and replies with its length.  A set sorted
  * with BY nosort into STORE is sorted ALPHA anyway, as in Redis, so what
- * is stored never depends on a hash table's iteration order. */
+ * is stored never depends on a hash table's iteration order; so is one a
+ * script sorts, whose reply must not depend on it either. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -358,9 +359,10 @@ static void sort_generic(cmd_call *c, int readonly)
         return;
     }
 
-    /* A set has no order of its own: what is stored must not depend on
-     * the hash table's iteration order, so sort it alphabetically. */
-    if (dontsort && val && val->type == OBJ_SET && store) {
+    /* A set has no order of its own: what is stored, or what a script
+     * sees, must not depend on the hash table's iteration order, so sort
+     * it alphabetically (as Redis does for both). */
+    if (dontsort && val && val->type == OBJ_SET && (store || (c->s->flags & SESS_SCRIPT))) {
         dontsort = 0;
         o.alpha = 1;
         by = NULL;

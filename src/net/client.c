@@ -28,6 +28,8 @@
 #define READ_CHUNK (16 * 1024)
 /* An empty query buffer larger than this is shrunk back to READ_CHUNK. */
 #define QBUF_KEEP (4 * READ_CHUNK)
+/* Argument vectors of more entries than this are freed after use. */
+#define ARGV_KEEP 1024
 /* The step by which a query buffer grows towards a large argument. */
 #define QBUF_GROWTH 8
 /* Reply blocks written per sendmsg (IOV_MAX is 1024; this is plenty). */
@@ -258,6 +260,18 @@ typedef struct batch_clock {
 
 /* Run one parsed command, honouring CLIENT REPLY OFF/SKIP by cutting the
  * reply back out of the buffer. */
+/* Free the argument vectors once no parsed or partly parsed command
+ * uses them; they grow again as the next command needs. */
+static void shrink_argv(client *c)
+{
+    resp_parser *p = &c->parser;
+    if (p->argc || p->multibulk || (c->flags & (CLIENT_PAUSED | CLIENT_BLOCKED))) return;
+    cm_free(c->argv);
+    c->argv = NULL;
+    c->argv_cap = 0;
+    resp_parser_free(p);
+}
+
 /* Point c->argv at the arguments of the parsed command. */
 static void load_argv(client *c)
 {
@@ -533,6 +547,9 @@ static void process_input(client *c)
         dstr_free(c->qbuf);
         c->qbuf = dstr_with_cap(READ_CHUNK);
     }
+    /* The same for the argument vectors a command of many arguments grew
+     * (100,000 arguments hold 3 MB), once no command is held in them. */
+    if (c->argv_cap > ARGV_KEEP) shrink_argv(c);
     if (c->net->evict_limit) mem_check(c);
     if (c->out.bytes || (c->flags & (CLIENT_CLOSE_AFTER | CLIENT_CLOSE_ASAP))) queue_write(c);
 }

@@ -337,7 +337,8 @@ static const char *parse_metadata(const char *code, size_t len, dstr *name, size
     const char *nl = memchr(code, '\n', len);
     if (!nl) return "Invalid library metadata";
     *skip = (size_t)(nl - code);
-    dstr line = dstr_new(code + 2, *skip - 2);
+    /* The engine is the first word less its "#!": "#! name=x" names none. */
+    dstr line = dstr_new(code, *skip);
     size_t pos = 0, off, alen;
     const char *msg = NULL;
     dstr engine = NULL;
@@ -345,7 +346,7 @@ static const char *parse_metadata(const char *code, size_t len, dstr *name, size
     while (!msg && (r = split_next_arg(line, &pos, dstr_len(line), &off, &alen)) > 0) {
         const char *part = line + off;
         if (!engine) {
-            engine = dstr_new(part, alen);
+            engine = alen >= 2 ? dstr_new(part + 2, alen - 2) : dstr_new("", 0);
         } else if (alen < 5 || strncasecmp(part, "name=", 5) != 0) {
             snprintf(err, errsize, "Invalid metadata value given: %.*s", (int)alen, part);
             msg = err;

@@ -349,6 +349,26 @@ static void reply_script_error(script_engine *se, lua_State *L, int idx, rbuf *o
     if (se->run_stats) se->run_stats->failed_calls++;
 }
 
+/* {verbatim_string = {format = "txt", string = ...}} at the top: reply
+ * with it and return 1, or 0 if either field is not a string (the table
+ * is then read as the other kinds are, as in Redis). */
+static int verbatim_to_reply(lua_State *L, rbuf *out)
+{
+    lua_getfield(L, -1, "format");
+    lua_getfield(L, -2, "string");
+    int ok = lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING;
+    if (ok) {
+        size_t flen, len;
+        const char *f = lua_tolstring(L, -2, &flen);
+        const char *str = lua_tolstring(L, -1, &len);
+        char fmt[3] = {' ', ' ', ' '}; /* RESP3 formats are 3 bytes */
+        memcpy(fmt, f, flen < 3 ? flen : 3);
+        reply_verbatim(out, str, len, fmt);
+    }
+    lua_pop(L, 2);
+    return ok;
+}
+
 static void table_to_reply(script_engine *se, lua_State *L, rbuf *out, int depth)
 {
     size_t len;
@@ -375,6 +395,11 @@ static void table_to_reply(script_engine *se, lua_State *L, rbuf *out, int depth
         reply_bignum(out, digits, len);
         lua_pop(L, 1);
         return;
+    }
+    if (field_of_type(L, "verbatim_string", LUA_TTABLE)) {
+        int done = verbatim_to_reply(L, out);
+        lua_pop(L, 1);
+        if (done) return;
     }
     int is_map = field_of_type(L, "map", LUA_TTABLE);
     if (is_map || field_of_type(L, "set", LUA_TTABLE)) {
@@ -491,7 +516,8 @@ static const char *refuse_command(script_engine *se, const cmd_def *cmd, int arg
     if (!cmd) return "Unknown Redis command called from script";
     if (cmd->arity > 0 ? argc != cmd->arity : argc < -cmd->arity)
         return "Wrong number of args calling Redis command from script";
-    if (cmd->flags & CMD_NOSCRIPT) return "This Redis command is not allowed from script";
+    if ((cmd->flags & CMD_NOSCRIPT) && !se->e->script_deny_disabled)
+        return "This Redis command is not allowed from script";
     /* As the user of the client that runs the script. */
     const char *denied = acl_script_refusal(se->caller, cmd, argc, se->argv);
     if (denied) return denied;
@@ -618,6 +644,21 @@ static int redis_call_generic(lua_State *L, int raise)
 
 static int redis_call(lua_State *L) { return redis_call_generic(L, 1); }
 static int redis_pcall(lua_State *L) { return redis_call_generic(L, 0); }
+
+/* redis.acl_check_cmd(cmd, args...): whether the script's user may run
+ * the command with these arguments, without running it. */
+static int redis_acl_check_cmd(lua_State *L)
+{
+    script_engine *se = engine_of(L);
+    if (!se->caller)
+        return raise_error(L, "redis.acl_check_cmd can only be called inside a script invocation");
+    int argc = lua_gettop(L);
+    if (collect_args(se, L, argc) < 0) return lua_error(L);
+    const cmd_def *cmd = lookup(se->e, argc, se->argv);
+    if (!cmd) return raise_error(L, "Invalid command passed to redis.acl_check_cmd()");
+    lua_pushboolean(L, acl_script_permits(se->caller, cmd, argc, se->argv));
+    return 1;
+}
 
 /* ---------------------------------------------------------------------- */
 /* The rest of the redis API                                               */
@@ -832,6 +873,63 @@ static int readonly_error(lua_State *L)
     return lua_error(L);
 }
 
+/* loadstring and load refuse binary chunks (string.dump's output): Lua
+ * 5.1 does not verify bytecode, and crafted bytecode escapes the sandbox.
+ * Like a chunk that fails to compile, they return nil and a message. */
+static int refuse_binary(lua_State *L, const char *s, size_t len)
+{
+    if (!len || s[0] != LUA_SIGNATURE[0]) return 0;
+    lua_pushnil(L);
+    lua_pushliteral(L, "attempt to load a binary chunk");
+    return 2;
+}
+
+static int sandbox_loadstring(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    const char *name = luaL_optstring(L, 2, s);
+    if (refuse_binary(L, s, len)) return 2;
+    int failed = luaL_loadbuffer(L, s, len, name);
+    if (!failed) return 1;
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
+
+/* load(reader [, name]): the pieces are gathered first so the check sees
+ * the chunk's first byte whatever the reader returns. */
+static int sandbox_load(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    lua_settop(L, 2);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (;;) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 0, 1);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        if (!lua_isstring(L, -1)) return luaL_error(L, "reader function must return a string");
+        if (lua_objlen(L, -1) == 0) {
+            lua_pop(L, 1);
+            break;
+        }
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (refuse_binary(L, s, len)) return 2;
+    if (!luaL_loadbuffer(L, s, len, name)) return 1;
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
+
 /* rawset and setmetatable refuse the read-only tables. */
 static int sandbox_rawset(lua_State *L)
 {
@@ -870,7 +968,14 @@ static void make_readonly(lua_State *L, lua_CFunction missing)
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, readonly_newindex);
     lua_setfield(L, -2, "__newindex");
-    lua_pushboolean(L, 0);
+    /* getmetatable() shows the one behind the strict globals (as Redis
+     * shows _G's), read only; no metatable for the others. */
+    if (missing) {
+        lua_getmetatable(L, real);
+        make_readonly(L, NULL);
+    } else {
+        lua_pushboolean(L, 0);
+    }
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
     lua_getfield(L, LUA_REGISTRYINDEX, REG_PROTECTED);
@@ -916,6 +1021,7 @@ static void register_redis_api(lua_State *L, script_engine *se)
     lua_newtable(L);
     set_fn(L, se, "call", redis_call);
     set_fn(L, se, "pcall", redis_pcall);
+    set_fn(L, se, "acl_check_cmd", redis_acl_check_cmd);
     set_fn(L, se, "log", redis_log);
     set_fn(L, se, "setresp", redis_setresp);
     set_fn(L, se, "sha1hex", redis_sha1hex);
@@ -994,6 +1100,11 @@ static lua_State *new_state(script_engine *se)
     lua_pop(L, 1);
     lua_pushcfunction(L, sandbox_rawset);
     lua_setglobal(L, "rawset");
+    lua_pushcfunction(L, sandbox_loadstring);
+    lua_setglobal(L, "loadstring");
+    lua_pushcfunction(L, sandbox_load);
+    lua_setglobal(L, "load");
+
     lua_getglobal(L, "setmetatable");
     lua_pushcclosure(L, sandbox_setmetatable, 1);
     lua_setglobal(L, "setmetatable");
@@ -1228,12 +1339,15 @@ void script_run(script_engine *se, cmd_call *c, const char *name, const char *sh
         push_slices(L, nargs, args);
         lua_setfield(L, -2, "ARGV");
         lua_pop(L, 1);
-        rand48_seed(se, 0);
     } else {
         push_slices(L, nkeys, keys);
         push_slices(L, nargs, args);
         nparams = 2;
     }
+    /* A new seed for every run, from the call's context: math.random
+     * differs between runs, as in Redis 7.0, yet a run is a function of its
+     * context (its effects are what is logged). */
+    rand48_seed(se, (int32_t)crand_next(&c->rng));
     se->caller = c;
     se->run_flags = run_flags;
     se->resp = 2;

@@ -44,7 +44,15 @@ static void function_delete_command(cmd_call *c)
 
 static void function_flush_command(cmd_call *c)
 {
-    if (c->argc > 3 || (c->argc == 3 && !arg_is(c, 2, "sync") && !arg_is(c, 2, "async"))) {
+    if (c->argc > 3) {
+        int len = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
+        reply_errorf(c->out,
+                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+                     "FUNCTION HELP.",
+                     len, c->argv[1].ptr);
+        return;
+    }
+    if (c->argc == 3 && !arg_is(c, 2, "sync") && !arg_is(c, 2, "async")) {
         reply_error(c->out, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
     }

@@ -299,3 +299,18 @@ def test_debug_protocol(server):
     assert exchange(c, "nope") == (
         b"-ERR Wrong protocol type name. Please use one of the following: "
         b"string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false\r\n")
+
+
+def test_debug_set_disable_deny_scripts(r):
+    body = "return redis.call('debug', 'protocol', 'string')"
+    with pytest.raises(redis.ResponseError, match="not allowed from script"):
+        r.eval(body, 0)
+    assert r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1")
+    try:
+        assert r.eval(body, 0) == "Hello World"
+        m = r.eval("redis.setresp(3); return redis.call('debug', 'protocol', 'map')", 0)
+        assert dict(zip(m[::2], m[1::2])) == {0: 0, 1: 1, 2: 0}
+    finally:
+        r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0")
+    with pytest.raises(redis.ResponseError, match="not allowed from script"):
+        r.eval(body, 0)

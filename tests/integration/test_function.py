@@ -120,6 +120,8 @@ def test_load_errors(f, body, error):
     ("#!lua name=a foo=bar\nx", "Invalid metadata value given: foo=bar"),
     ("#!lua name=a name=b\nx", "Invalid metadata value, name argument was given multiple times"),
     ("#!js name=a\nx", "Engine 'js' not found"),
+    # The engine is what follows "#!" up to the first space: here none.
+    ("#! name=a\nx", "Engine '' not found"),
     ("#!lua name=a-b\nx", "Library names can only contain letters, numbers, or underscores(_) "
      "and must be at least one character long"),
 ])
@@ -191,6 +193,8 @@ def test_flush_stats_and_flushall(f):
     f.flushall()  # the dataset's keys go, libraries stay
     assert f.fcall("echo", 0) == [[], []]
     assert err_of(f, "FUNCTION", "FLUSH", "bad") == "FUNCTION FLUSH only supports SYNC|ASYNC option"
+    assert err_of(f, "FUNCTION", "FLUSH", "SYNC", "extra") == \
+        "unknown subcommand or wrong number of arguments for 'FLUSH'. Try FUNCTION HELP."
     assert f.function_flush("SYNC") in (True, "OK")
     assert f.function_list() == []
     assert f.function_stats()[3][1] == ["libraries_count", 0, "functions_count", 0]

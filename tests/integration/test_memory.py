@@ -9,7 +9,7 @@ import time
 
 import pytest
 import redis
-from conftest import RawConn
+from conftest import RawConn, wait_for
 
 
 def fails(r, *args):
@@ -185,3 +185,17 @@ def test_allocator_figures_in_memory_stats(r):
     assert st["allocator.resident"] >= st["allocator.active"]
     assert st["allocator-fragmentation.bytes"] == \
         st["allocator.active"] - st["allocator.allocated"]
+
+
+def test_memory_of_a_command_with_many_arguments_is_given_back(own):
+    """A client that sent one command of 100,000 arguments holds no more
+    memory for them once it has run (CLIENT LIST tot-mem, used_memory)."""
+    s, r = own
+    r.set("warm", "up")
+    before = r.info("memory")["used_memory"]
+    r.sadd("myset", *range(100000))
+    assert r.unlink("myset") == 1
+    [me] = r.client_list()
+    assert int(me["tot-mem"]) < 200000
+    # Redis frees the set in the background
+    assert wait_for(lambda: r.info("memory")["used_memory"] < before + 1000000, timeout=10)

@@ -148,3 +148,120 @@ def test_select_inside_multi(raw, r, server):
     assert replies[-1] == ("*", [("+", "OK"), ("+", "OK")])
     assert server.client(db=2).get("k") == "in2"
     assert r.exists("k") == 0
+
+
+def test_exec_during_a_busy_script_aborts_the_transaction(server_factory):
+    # EXEC refused with BUSY discards the transaction (EXECABORT) and the
+    # client is out of MULTI, as Redis's execCommandAbort.
+    import threading
+
+    from conftest import RawConn
+    s = server_factory("--busy-reply-threshold", "50")
+    runner, other = s.client(), s.client()
+    other.set("xx", 1)
+    tx = RawConn(s)
+    tx.cmd("MULTI")
+    tx.cmd("INCR", "xx")
+    assert [tx.read_reply(), tx.read_reply()] == [("+", "OK"), ("+", "QUEUED")]
+    t = threading.Thread(target=lambda: pytest.raises(redis.ResponseError, runner.eval,
+                                                      "while true do end", 0))
+    t.start()
+    deadline = time.time() + 10
+    while True:
+        tx.cmd("PING", "probe")
+        reply = tx.read_reply()
+        if reply[0] == "-":
+            break
+        assert time.time() < deadline, "the script never got busy"
+        time.sleep(0.02)
+    tx.cmd("EXEC")
+    t_, msg = tx.read_reply()
+    assert t_ == "-" and msg.startswith(
+        "EXECABORT Transaction discarded because of: BUSY Redis is busy running a script."), msg
+    other.execute_command("SCRIPT", "KILL")
+    t.join(10)
+    assert not t.is_alive()
+    tx.cmd("PING", "after")
+    assert tx.read_reply() == ("$", b"after")  # not queued: out of MULTI
+    assert other.get("xx") == "1"
+    tx.close()
+
+
+def test_unwatch_forgets_a_key_already_touched(raw):
+    # UNWATCH after the watched key changed: the next transaction runs.
+    c = raw()
+    for cmd, want in [(("SET", "x", 30), ("+", "OK")), (("WATCH", "x"), ("+", "OK")),
+                      (("SET", "x", 40), ("+", "OK")), (("UNWATCH",), ("+", "OK")),
+                      (("MULTI",), ("+", "OK")), (("PING",), ("+", "QUEUED")),
+                      (("EXEC",), ("*", [("+", "PONG")]))]:
+        c.cmd(*cmd)
+        assert c.read_reply() == want, cmd
+
+
+def tx_ping(c):
+    """MULTI, PING, EXEC on c: EXEC's reply."""
+    for cmd in (("MULTI",), ("PING",), ("EXEC",)):
+        c.cmd(*cmd)
+    c.read_reply()
+    c.read_reply()
+    return c.read_reply()
+
+
+def stale(c, key, db=None):
+    """key set with a 1 ms TTL that has passed (active expiry is off)."""
+    if db is not None:
+        c.cmd("SELECT", db)
+        c.read_reply()
+    c.cmd("SET", key, "v", "PX", 1)
+    c.read_reply()
+    time.sleep(0.01)
+
+
+@pytest.fixture
+def noexpire(r):
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    yield
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_watched_stale_keys_deleted_change_nothing(raw, noexpire):
+    # Redis 7.0: a key already expired when WATCHed that is then deleted
+    # (DEL, FLUSHDB, SWAPDB with nothing or another stale key) is no change.
+    c = raw()
+    for change in (("DEL", "x"), ("FLUSHDB",)):
+        stale(c, "x")
+        c.cmd("WATCH", "x")
+        c.read_reply()
+        c.cmd(*change)
+        c.read_reply()
+        assert tx_ping(c) == ("*", [("+", "PONG")]), change
+    for setup in ((1,), (0, 1), (1, 0)):  # stale in db 1 / db 0 only / both
+        c.cmd("FLUSHALL")
+        c.read_reply()
+        for db in setup:
+            stale(c, "x", db)
+        c.cmd("SELECT", 1)
+        c.read_reply()
+        c.cmd("WATCH", "x")
+        c.read_reply()
+        c.cmd("SWAPDB", 0, 1)
+        c.read_reply()
+        assert tx_ping(c) == ("*", [("+", "PONG")]), setup
+    # A stale watched key written again does fail the EXEC.
+    stale(c, "y")
+    c.cmd("WATCH", "y")
+    c.read_reply()
+    c.cmd("SET", "y", "new")
+    c.read_reply()
+    assert tx_ping(c) == ("*", None)
+
+
+def test_watched_key_that_expires_fails_exec(raw, noexpire):
+    # Alive when WATCHed, expired at EXEC (nothing deleted it yet): fails.
+    c = raw()
+    c.cmd("SET", "k", "1", "PX", 50)
+    c.read_reply()
+    c.cmd("WATCH", "k")
+    c.read_reply()
+    time.sleep(0.1)
+    assert tx_ping(c) == ("*", None)

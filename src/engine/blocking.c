@@ -19,6 +19,7 @@
 #include "acl.h"
 #include "cmd.h"
 #include "db.h"
+#include "evict.h"
 #include "monitor.h"
 #include "multi.h"
 #include "pubsub.h"
@@ -36,6 +37,7 @@ struct blocked_state {
     int64_t timeout_ms;
     uint64_t seq;    /* arrival order: breaks ties between equal deadlines */
     size_t heap_pos; /* index in the timeout heap + 1; 0: not in it */
+    int on_signal;   /* parked by block_for_signal(): in e->sig_waiters */
 };
 
 /* ---- The timeout heap -------------------------------------------------- */
@@ -150,16 +152,15 @@ static int has_key(const blocked_state *bs, const cslice *key)
     return 0;
 }
 
-int block_for_keys(cmd_call *c, const cslice *keys, int nkeys, int64_t timeout_ms)
+/* Inside a transaction nothing may wait: behave as without a block. */
+static int can_block(const cmd_call *c)
 {
-    /* Run again while parked: stay parked, in the same place. */
-    if (c->retry) {
-        c->retry = RETRY_PARKED_AGAIN;
-        return 1;
-    }
-    /* Inside a transaction nothing may wait: behave as without a block. */
-    if (!(c->s->flags & SESS_CAN_BLOCK) || !c->s->out || (c->s->flags & SESS_IN_EXEC)) return 0;
+    return (c->s->flags & SESS_CAN_BLOCK) && c->s->out && !(c->s->flags & SESS_IN_EXEC);
+}
 
+/* Park the calling session with a copy of its command, on no key yet. */
+static blocked_state *park(cmd_call *c, int64_t timeout_ms)
+{
     cairn_engine *e = c->e;
     blocked_state *bs = cm_calloc(1, sizeof(*bs));
     bs->s = c->s;
@@ -174,16 +175,57 @@ int block_for_keys(cmd_call *c, const cslice *keys, int nkeys, int64_t timeout_m
         bs->argv[i] = dstr_new(c->argv[i].ptr, c->argv[i].len);
         bs->args[i] = (cslice){bs->argv[i], c->argv[i].len};
     }
+    if (timeout_ms) heap_push(e, bs);
+    e->blocked_count++;
+    c->s->blocked = bs;
+    return bs;
+}
+
+int block_for_keys(cmd_call *c, const cslice *keys, int nkeys, int64_t timeout_ms)
+{
+    /* Run again while parked: stay parked, in the same place. */
+    if (c->retry) {
+        c->retry = RETRY_PARKED_AGAIN;
+        return 1;
+    }
+    if (!can_block(c)) return 0;
+    blocked_state *bs = park(c, timeout_ms);
     bs->keys = cm_malloc(sizeof(dstr) * (size_t)nkeys);
     for (int i = 0; i < nkeys; i++) {
         if (has_key(bs, &keys[i])) continue;
         bs->keys[bs->nkeys++] = dstr_new(keys[i].ptr, keys[i].len);
         queue_push(c->db, keys[i].ptr, keys[i].len, bs);
     }
-    if (timeout_ms) heap_push(e, bs);
-    e->blocked_count++;
-    c->s->blocked = bs;
     return 1;
+}
+
+int block_for_signal(cmd_call *c, int64_t timeout_ms)
+{
+    if (c->retry == RETRY_FINAL) return 0;
+    if (c->retry) {
+        c->retry = RETRY_PARKED_AGAIN;
+        return 1;
+    }
+    if (!can_block(c)) return 0;
+    cairn_engine *e = c->e;
+    blocked_state *bs = park(c, timeout_ms);
+    bs->on_signal = 1;
+    if (e->nsig == e->sig_cap) {
+        e->sig_cap = e->sig_cap ? e->sig_cap * 2 : 4;
+        e->sig_waiters = cm_realloc(e->sig_waiters, e->sig_cap * sizeof(*e->sig_waiters));
+    }
+    e->sig_waiters[e->nsig++] = bs;
+    return 1;
+}
+
+static void sig_remove(cairn_engine *e, blocked_state *bs)
+{
+    for (size_t i = 0; i < e->nsig; i++) {
+        if (e->sig_waiters[i] != bs) continue;
+        memmove(e->sig_waiters + i, e->sig_waiters + i + 1, (e->nsig - i - 1) * sizeof(bs));
+        e->nsig--;
+        return;
+    }
 }
 
 /* Forget a parked session: off its keys' queues and the timeout heap. */
@@ -195,6 +237,7 @@ static void unpark(cairn_engine *e, blocked_state *bs)
         dstr_free(bs->keys[i]);
     }
     if (bs->heap_pos) heap_remove(e, bs);
+    if (bs->on_signal) sig_remove(e, bs);
     e->blocked_count--;
     for (int i = 0; i < bs->argc; i++)
         dstr_free(bs->argv[i]);
@@ -213,20 +256,33 @@ static void release(cairn_engine *e, blocked_state *bs)
     if (e->host && e->host->unblocked) e->host->unblocked(e->host_priv, s);
 }
 
-void signal_key_ready(cairn_engine *e, cdb *db, const cslice *key)
+/* Serve (key, db) after the command that runs now, once. */
+static void push_ready(cairn_engine *e, int db, const cslice *key)
 {
-    if (!db->blocking || !dict_find(db->blocking, key->ptr, key->len)) return;
     for (int i = 0; i < e->nready; i++)
-        if (e->ready[i].db == db->id && dstr_len(e->ready[i].key) == key->len &&
-            memcmp(e->ready[i].key, key->ptr, key->len) == 0)
+        if (e->ready[i].db == db && (db < 0 || (dstr_len(e->ready[i].key) == key->len &&
+                                                memcmp(e->ready[i].key, key->ptr, key->len) == 0)))
             return;
     if (e->nready == e->ready_cap) {
         e->ready_cap = e->ready_cap ? e->ready_cap * 2 : 4;
         e->ready = cm_realloc(e->ready, sizeof(*e->ready) * (size_t)e->ready_cap);
     }
-    e->ready[e->nready].db = db->id;
-    e->ready[e->nready].key = dstr_new(key->ptr, key->len);
+    e->ready[e->nready].db = db;
+    e->ready[e->nready].key = key ? dstr_new(key->ptr, key->len) : NULL;
     e->nready++;
+}
+
+void signal_key_ready(cairn_engine *e, cdb *db, const cslice *key)
+{
+    if (!db->blocking || !dict_find(db->blocking, key->ptr, key->len)) return;
+    push_ready(e, db->id, key);
+}
+
+/* The sessions of block_for_signal() go through the ready list (as db -1)
+ * so that a command's end checks nothing more than it did. */
+void signal_waiters(cairn_engine *e)
+{
+    if (e->nsig) push_ready(e, -1, NULL);
 }
 
 void signal_db_ready(cairn_engine *e, cdb *db)
@@ -278,6 +334,25 @@ int arg_timeout(cmd_call *c, int i, int64_t *timeout_ms)
     return 1;
 }
 
+int arg_timeout_ms(cmd_call *c, int i, int64_t *timeout_ms)
+{
+    long long ms;
+    if (!str_to_ll(c->argv[i].ptr, c->argv[i].len, &ms)) {
+        reply_error(c->out, "ERR timeout is not an integer or out of range");
+        return 0;
+    }
+    if (ms < 0) {
+        reply_error(c->out, "ERR timeout is negative");
+        return 0;
+    }
+    if (ms > INT64_MAX / 2 - c->now_ms) {
+        reply_error(c->out, "ERR timeout is out of range");
+        return 0;
+    }
+    *timeout_ms = ms > 0 ? c->now_ms + ms : 0;
+    return 1;
+}
+
 /* Run a parked command again.  Returns 1 if it was served (it did not
  * park itself again). */
 static int retry_parked(cairn_engine *e, blocked_state *bs, int64_t now_us)
@@ -312,6 +387,20 @@ static void serve_key(cairn_engine *e, int dbid, const dstr key, int64_t now_us)
     e->serving_key = NULL;
 }
 
+/* Run the sessions of block_for_signal() again, oldest first; those
+ * served leave the list (running one never unparks another). */
+static void serve_signalled(cairn_engine *e, int64_t now_us)
+{
+    size_t i = 0;
+    while (i < e->nsig) {
+        blocked_state *bs = e->sig_waiters[i];
+        if (retry_parked(e, bs, now_us))
+            release(e, bs);
+        else
+            i++;
+    }
+}
+
 void engine_serve_ready(cairn_engine *e, int64_t now_us)
 {
     /* Serving may make more keys ready (BLMOVE pushes): loop until none. */
@@ -319,9 +408,27 @@ void engine_serve_ready(cairn_engine *e, int64_t now_us)
         struct ready_key rk = e->ready[0];
         memmove(e->ready, e->ready + 1, sizeof(*e->ready) * (size_t)(e->nready - 1));
         e->nready--;
-        serve_key(e, rk.db, rk.key, now_us);
+        if (rk.db < 0)
+            serve_signalled(e, now_us);
+        else
+            serve_key(e, rk.db, rk.key, now_us);
         dstr_free(rk.key);
     }
+}
+
+/* A session of block_for_signal() whose wait ends without an error: its
+ * command runs once more, to reply (from the host's timer: in the
+ * engine's memory brackets, as engine_execute). */
+static void run_final(cairn_engine *e, blocked_state *bs, int64_t now_us)
+{
+    engine_mem_enter(e);
+    cmd_call c;
+    engine_call_init(&c, e, bs->s, bs->cmd, bs->argc, bs->args, now_us, bs->s->out);
+    c.retry = RETRY_FINAL;
+    bs->cmd->proc(&c);
+    engine_call_finish(&c);
+    release(e, bs);
+    engine_mem_leave(e);
 }
 
 /* A wait that ended without the command being served (a timeout, CLIENT
@@ -339,6 +446,10 @@ void engine_block_timeouts(cairn_engine *e, int64_t now_ms)
     /* Releasing takes the session off the heap. */
     while (e->tmo_n && e->tmo_heap[0]->timeout_ms <= now_ms) {
         blocked_state *bs = e->tmo_heap[0];
+        if (bs->on_signal) {
+            run_final(e, bs, now_ms * 1000);
+            continue;
+        }
         reply_null_array(bs->s->out);
         count_call(e, bs, 0);
         release(e, bs);
@@ -355,6 +466,14 @@ long engine_blocked_with_timeout(const cairn_engine *e) { return (long)e->tmo_n;
 int engine_unblock(cairn_engine *e, cairn_session *s, int with_error)
 {
     if (!s->blocked) return 0;
+    if (!with_error && s->blocked->on_signal) {
+        /* due at once: the timeout path runs it to reply */
+        blocked_state *bs = s->blocked;
+        if (bs->heap_pos) heap_remove(e, bs);
+        bs->timeout_ms = 1;
+        heap_push(e, bs);
+        return 1;
+    }
     if (with_error)
         reply_error(s->out, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
     else
@@ -370,6 +489,8 @@ void engine_unblock_writers(cairn_engine *e)
     /* The sessions first: releasing one changes the queues. */
     cairn_session **ss = cm_malloc((size_t)e->blocked_count * sizeof(*ss));
     long n = 0;
+    for (size_t i = 0; i < e->nsig; i++)
+        ss[n++] = e->sig_waiters[i]->s;
     for (int d = 0; d < e->ndbs; d++) {
         if (!e->dbs[d].blocking) continue;
         dict_iter it;
@@ -388,8 +509,7 @@ void engine_unblock_writers(cairn_engine *e)
         dict_iter_end(&it);
     }
     for (long i = 0; i < n; i++) {
-        reply_error(ss[i]->out, "UNBLOCKED force unblock from blocking operation, instance state "
-                                "changed (master -> replica?)");
+        reply_error(ss[i]->out, UNBLOCKED_ROLE_CHANGED);
         count_call(e, ss[i]->blocked, 1);
         release(e, ss[i]->blocked);
     }

@@ -23,6 +23,18 @@
  * or a command inside MULTI): the handler then replies as on timeout. */
 int block_for_keys(cmd_call *c, const cslice *keys, int nkeys, int64_t timeout_ms);
 
+/* Park the calling session on no key (WAIT): it is run again after each
+ * signal_waiters() (the host's news: replicas acknowledged more of the
+ * log), in arrival order, and once more when the absolute time timeout_ms
+ * (0 = forever) passes or CLIENT UNBLOCK ends the wait -- then c->retry is
+ * RETRY_FINAL, this returns 0 and the handler replies.  Returns 0 as
+ * block_for_keys() does when the session cannot block. */
+int block_for_signal(cmd_call *c, int64_t timeout_ms);
+
+/* Run the sessions parked by block_for_signal() again once the command
+ * that runs now is done.  Cheap when nobody waits. */
+void signal_waiters(cairn_engine *e);
+
 /* May a pop serve the calling command from key?  A parked command run
  * again because one of its keys became ready is served from that key
  * only, as Redis 7.0 serves each ready key's waiting clients from it: a
@@ -51,13 +63,21 @@ void signal_db_streams(cairn_engine *e, cdb *db);
  * session parked in a write (BLPOP, BLMOVE, BZPOPMIN, XREADGROUP...)
  * could only be served by a write of its own, so it gets Redis's error
  * for a master turned replica (-UNBLOCKED ...) and runs on.  Sessions
- * parked in a read (XREAD) go on waiting, served as the log applies. */
+ * parked in a read (XREAD) go on waiting, served as the log applies;
+ * sessions in WAIT get the error too, as Redis's master turned replica
+ * gives them. */
 void engine_unblock_writers(cairn_engine *e);
+#define UNBLOCKED_ROLE_CHANGED                                                                     \
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> "          \
+    "replica?)"
 
 /* Parse argument i as a blocking timeout in seconds (a float, as Redis
  * 6+) into an absolute time in ms (0 = forever).  Replies Redis's errors
  * ("ERR timeout is not a float or out of range", "ERR timeout is
  * negative") and returns 0 on failure. */
 int arg_timeout(cmd_call *c, int i, int64_t *timeout_ms);
+/* The same for a timeout in whole milliseconds (WAIT), with Redis's
+ * errors ("ERR timeout is not an integer or out of range", ...). */
+int arg_timeout_ms(cmd_call *c, int i, int64_t *timeout_ms);
 
 #endif

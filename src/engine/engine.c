@@ -68,6 +68,7 @@ void engine_free(cairn_engine *e)
         dstr_free(e->ready[i].key);
     cm_free(e->ready);
     cm_free(e->tmo_heap);
+    cm_free(e->sig_waiters);
     acl_free(e);
     cmd_table_free(e);
     cmdstats_free(e->cmdstats);

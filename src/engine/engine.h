@@ -113,6 +113,9 @@ typedef struct cairn_session {
     uint32_t auth_failures;
     /* CLIENT SESSION: what its next write is (with SESS_SEQ). */
     uint64_t seq_sid, seq_no;
+    /* What a command parked by block_for_signal() keeps between its runs
+     * (WAIT: the log index its replicas must reach). */
+    uint64_t block_arg;
 } cairn_session;
 
 /* One entry of the command log (DESIGN rule 4): a write that changed the
@@ -302,6 +305,10 @@ struct cairn_engine {
         dstr key;
     } * ready;
     int nready, ready_cap;
+    /* Sessions parked on no key (block_for_signal: WAIT), in arrival
+     * order; a ready entry with db -1 runs them again. */
+    blocked_state **sig_waiters;
+    size_t nsig, sig_cap;
     /* The ready key whose parked sessions run again now (NULL otherwise):
      * Redis 7.0 serves them from that key only, whichever of their keys
      * comes first in their command (blocking_served_from()). */
@@ -384,7 +391,9 @@ struct cairn_engine {
     struct monitors *monitors;
 };
 
-enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2 };
+/* RETRY_FINAL: a command parked by block_for_signal() run once more at its
+ * timeout (or CLIENT UNBLOCK), to reply. */
+enum { RETRY_NONE = 0, RETRY_RUNNING = 1, RETRY_PARKED_AGAIN = 2, RETRY_FINAL = 3 };
 
 struct cmd_call {
     cairn_engine *e;

@@ -6,7 +6,7 @@
  * call to host->repl_cmd.  A host that is no replicated node (a
  * standalone server, an embedded store) declines, and the engine answers
  * as a Redis master without replicas. */
-#include "../ds/util.h"
+#include "blocking.h"
 #include "cmd.h"
 
 static int host_repl(cmd_call *c)
@@ -24,19 +24,15 @@ static void role_command(cmd_call *c)
     reply_array_len(c->out, 0);
 }
 
+/* No replica ever acknowledges: as Redis's master without replicas, WAIT
+ * for one or more waits out its timeout (0: forever), then answers 0. */
 static void wait_command(cmd_call *c)
 {
     if (host_repl(c)) return;
-    long long num, timeout;
-    if (!arg_ll(c, 1, &num)) return;
-    if (!str_to_ll(c->argv[2].ptr, c->argv[2].len, &timeout)) {
-        reply_error(c->out, "ERR timeout is not an integer or out of range");
-        return;
-    }
-    if (timeout < 0) {
-        reply_error(c->out, "ERR timeout is negative");
-        return;
-    }
+    long long num;
+    int64_t deadline;
+    if (!arg_ll(c, 1, &num) || !arg_timeout_ms(c, 2, &deadline)) return;
+    if (num > 0 && block_for_signal(c, deadline)) return;
     reply_int(c->out, 0);
 }
 

@@ -1143,12 +1143,26 @@ void repl_node_tick(repl_node *n)
     }
 }
 
+/* What the followers' logs hold, summed: it grows as they acknowledge. */
+static uint64_t match_sum(const repl_node *n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n->cfg.n_peers; i++)
+        if (n->cfg.peers[i].id != n->cfg.id) sum += raft_get_match(n->r, n->cfg.peers[i].id);
+    return sum;
+}
+
 int repl_node_receive(repl_node *n, const char *data, size_t len)
 {
     raft_msg m;
     if (wire_decode(data, len, &m) != 0) return -1;
     if (!n->failed && m.to == n->cfg.id && peer_of(n, m.from)) {
+        /* clients in WAIT run again once a replica acknowledged more */
+        int waits = n->e->nsig && raft_get_role(n->r) == RAFT_LEADER;
+        uint64_t before = waits ? match_sum(n) : 0;
         raft_step(n->r, &m);
+        if (waits && raft_get_role(n->r) == RAFT_LEADER && match_sum(n) != before)
+            signal_waiters(n->e);
         /* A follower's commands that run before this loop iteration ends
          * see the leader the message made known, or none (then they wait
          * for one rather than find no leader to forward to).  A leader's
@@ -1606,37 +1620,52 @@ static void role_command(repl_node *n, cmd_call *c)
     reply_int(c->out, (long long)n->applied);
 }
 
-/* WAIT: how many replicas hold the client's last write, counted so that
- * it is never more than the truth when the reply leaves.  Which entry that
- * write is in is not tracked; every write the client made so far is at or
- * below the leader's last index, or in the batch not yet proposed (a
- * pipelined write): a replica whose log reaches past that holds it.  And
- * this reply, as every reply, leaves only once everything the client did
- * before is committed, on a majority of the voters: at least a quorum less
- * the leader hold it then.  The answer comes at once (no blocking). */
+/* How many replicas hold the log up to index upto, counted so that it is
+ * never more than the truth when the reply leaves: this reply, as every
+ * reply, leaves only once everything the client did before is committed,
+ * on a majority of the voters, so at least a quorum less the leader hold
+ * it then. */
+static long long wait_acked(repl_node *n, uint64_t upto)
+{
+    long long acked = 0;
+    const repl_peer *mem[RAFT_MAX_PEERS];
+    size_t k = members_of(n, mem, NULL);
+    for (size_t i = 0; i < k; i++)
+        if (mem[i]->id != n->cfg.id && raft_get_match(n->r, mem[i]->id) >= upto) acked++;
+    raft_conf conf;
+    raft_get_conf(n->r, &conf);
+    if (acked < (long long)(conf.n_voters / 2)) acked = (long long)(conf.n_voters / 2);
+    return acked;
+}
+
+/* WAIT numreplicas timeout: on the leader, until numreplicas replicas
+ * hold the client's last write or the timeout passes (0: forever), then
+ * how many do, as Redis's WAIT.  Which entry that write is in is not
+ * tracked: every write the client made so far is at or below the leader's
+ * last index when WAIT first runs, or in the batch not yet proposed (a
+ * pipelined write), so a replica whose log reaches past that holds it.
+ * The client is parked (block_for_signal) and run again as replicas
+ * acknowledge (repl_node_receive); a leader that loses leadership
+ * unblocks it with an error (lost_leadership).  In MULTI it answers at
+ * once; a follower answers 0. */
 static void wait_command(repl_node *n, cmd_call *c)
 {
-    long long num, timeout;
-    if (!arg_ll(c, 1, &num)) return;
-    if (!str_to_ll(c->argv[2].ptr, c->argv[2].len, &timeout)) {
-        reply_error(c->out, "ERR timeout is not an integer or out of range");
+    long long num;
+    int64_t deadline;
+    if (!arg_ll(c, 1, &num) || !arg_timeout_ms(c, 2, &deadline)) return;
+    if (raft_get_role(n->r) != RAFT_LEADER) {
+        /* a waiter whose leader stepped down gets the error once the node
+         * notices (lost_leadership) */
+        if (c->retry && block_for_signal(c, deadline)) return;
+        if (c->retry)
+            reply_error(c->out, UNBLOCKED_ROLE_CHANGED);
+        else
+            reply_int(c->out, 0);
         return;
     }
-    if (timeout < 0) {
-        reply_error(c->out, "ERR timeout is negative");
-        return;
-    }
-    long long acked = 0;
-    if (raft_get_role(n->r) == RAFT_LEADER) {
-        uint64_t upto = raft_last_index(n->r) + (dstr_len(n->batch) ? 1 : 0);
-        const repl_peer *mem[RAFT_MAX_PEERS];
-        size_t k = members_of(n, mem, NULL);
-        for (size_t i = 0; i < k; i++)
-            if (mem[i]->id != n->cfg.id && raft_get_match(n->r, mem[i]->id) >= upto) acked++;
-        raft_conf conf;
-        raft_get_conf(n->r, &conf);
-        if (acked < (long long)(conf.n_voters / 2)) acked = (long long)(conf.n_voters / 2);
-    }
+    if (!c->retry) c->s->block_arg = raft_last_index(n->r) + (dstr_len(n->batch) ? 1 : 0);
+    long long acked = wait_acked(n, c->s->block_arg);
+    if (acked < num && block_for_signal(c, deadline)) return;
     reply_int(c->out, acked);
 }
 

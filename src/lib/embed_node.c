@@ -49,11 +49,15 @@ struct embed_node {
     /* The handle's command in wait (one at a time: cmd_lock). */
     uint64_t wait_pos; /* the position its reply waits for, 0 if none */
     int wait_lost;     /* leadership was lost before that position */
-    /* A write of the handle's to forward: the loop's thread sends it. */
+    /* A write of the handle's to forward: the loop's thread sends it.  A
+     * transaction is sent as fwd_tx (fwd_tx_request() of its fwd_parts
+     * commands, made in the handle's command: the engine's memory). */
     int fwd_queued;
     int fwd_argc;
     const cslice *fwd_argv;
     long long fwd_local_reply;
+    dstr fwd_tx;
+    int fwd_parts;
     uint64_t fwd_id, fwd_seq; /* the reply awaited (0: none) */
 };
 
@@ -170,19 +174,51 @@ static int host_repl_cmd(void *priv, cmd_call *c)
 
 /* The handle's write goes to the leader from the node's thread (it owns
  * the sockets); the application's thread waits in embed_node_settle(). */
+static void queue_forward(embed_node *n, cairn_session *s)
+{
+    n->fwd_queued = 1;
+    n->fwd_id = FWD_HANDLE_BIT | ++n->fwd_seq;
+    s->flags |= SESS_FORWARDED;
+}
+
 static int host_repl_forward(void *priv, cairn_session *s, int argc, const cslice *argv,
                              long long local_reply)
 {
     embed_node *n = priv;
     if (!is_handle(n, s)) return member_forward(&n->m, s, argc, argv, local_reply);
     if (!n->cfg->raft_follower_proxy || !repl_node_leader(n->m.node)) return 0;
-    n->fwd_queued = 1;
     n->fwd_argc = argc;
     n->fwd_argv = argv;
     n->fwd_local_reply = local_reply;
-    n->fwd_id = FWD_HANDLE_BIT | ++n->fwd_seq;
-    s->flags |= SESS_FORWARDED;
+    queue_forward(n, s);
     return 1;
+}
+
+/* The handle's transaction at EXEC: its commands are freed when this
+ * returns, so what goes is their RESP, as the server's follower sends it
+ * (n == 0: whether it would go). */
+static int host_repl_forward_tx(void *priv, cairn_session *s, int ncmds, const cairn_cmdv *cmds)
+{
+    embed_node *n = priv;
+    if (!is_handle(n, s)) return member_forward_tx(&n->m, s, ncmds, cmds);
+    if (!n->cfg->raft_follower_proxy) return 0;
+    if (ncmds == 0) return 1;
+    if (!repl_node_leader(n->m.node)) return 0;
+    n->fwd_tx = fwd_tx_request(ncmds, cmds);
+    n->fwd_parts = ncmds;
+    queue_forward(n, s);
+    return 1;
+}
+
+/* The handle's transaction dropped: freed in the engine's memory, where
+ * its command made it. */
+static void drop_tx(embed_node *n)
+{
+    if (!n->fwd_tx) return;
+    engine_mem_enter(n->engine);
+    dstr_free(n->fwd_tx);
+    engine_mem_leave(n->engine);
+    n->fwd_tx = NULL;
 }
 
 /* A net client's blocking write (the handle cannot block: refused). */
@@ -248,6 +284,7 @@ static const cairn_host_ops node_host_ops = {
     .find_session = host_find_session,
     .repl_cmd = host_repl_cmd,
     .repl_forward = host_repl_forward,
+    .repl_forward_tx = host_repl_forward_tx,
     .repl_forward_block = host_repl_forward_block,
     .seq_begin = host_seq_begin,
     .seq_done = host_seq_done,
@@ -260,10 +297,19 @@ static void on_wake(uv_async_t *a) { (void)a; }
 static void send_forward(embed_node *n)
 {
     n->fwd_queued = 0;
-    if (!(n->h.session->flags & SESS_FORWARDED)) return; /* given up meanwhile */
-    if (!member_forward_as(&n->m, n->fwd_id, n->h.session, n->fwd_argc, n->fwd_argv,
-                           n->fwd_local_reply))
-        node_deliver(n, n->fwd_id, fwd_no_leader, sizeof(fwd_no_leader) - 1);
+    /* the forwarder's copy of a transaction is this thread's, as its
+     * copies of writes are */
+    dstr tx = n->fwd_tx ? dstr_new(n->fwd_tx, dstr_len(n->fwd_tx)) : NULL;
+    drop_tx(n);
+    cairn_session *s = n->h.session;
+    if (!(s->flags & SESS_FORWARDED)) { /* given up meanwhile */
+        dstr_free(tx);
+        return;
+    }
+    int sent =
+        tx ? member_forward_tx_as(&n->m, n->fwd_id, s, tx, n->fwd_parts)
+           : member_forward_as(&n->m, n->fwd_id, s, n->fwd_argc, n->fwd_argv, n->fwd_local_reply);
+    if (!sent) node_deliver(n, n->fwd_id, fwd_no_leader, sizeof(fwd_no_leader) - 1);
 }
 
 /* One turn: run what is ready without blocking, then write the replies
@@ -381,6 +427,7 @@ static int settle_forward(embed_node *n, const struct timespec *deadline, char *
         s->flags &= ~SESS_FORWARDED;
         n->fwd_id = 0;
         n->fwd_queued = 0;
+        drop_tx(n);
         if (n->fatal) return stopped(n, err, errlen);
         snprintf(err, errlen,
                  "timed out after %d ms waiting for the leader's reply to a forwarded write: it "

@@ -816,15 +816,24 @@ int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, con
     return send_req(f, reply_to, s, add_command(dstr_with_cap(64), argc, argv), 0, local_reply);
 }
 
-int fwd_send_tx(forwarder *f, cairn_session *s, int n, const cairn_cmdv *cmds)
+dstr fwd_tx_request(int n, const cairn_cmdv *cmds)
 {
     static const cslice multi = {"MULTI", 5}, exec = {"EXEC", 4};
     dstr cmd = add_command(dstr_with_cap(256), 1, &multi);
     for (int i = 0; i < n; i++)
         cmd = add_command(cmd, cmds[i].argc, cmds[i].argv);
-    cmd = add_command(cmd, 1, &exec);
+    return add_command(cmd, 1, &exec);
+}
+
+int fwd_send_tx_as(forwarder *f, uint64_t reply_to, cairn_session *s, dstr tx, int n)
+{
+    return send_req(f, reply_to, s, tx, n + 1, -1);
+}
+
+int fwd_send_tx(forwarder *f, cairn_session *s, int n, const cairn_cmdv *cmds)
+{
     s->flags |= SESS_FORWARDED;
-    if (send_req(f, s->id, s, cmd, n + 1, -1) == 0) return 0;
+    if (fwd_send_tx_as(f, s->id, s, fwd_tx_request(n, cmds), n) == 0) return 0;
     s->flags &= ~SESS_FORWARDED;
     return -1;
 }

@@ -72,6 +72,11 @@ void fwd_set_waiters(forwarder *f, const fwd_waiters *w);
  * going to the host's writer reply_to; s is not flagged. */
 int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
                 long long local_reply);
+/* The same for a transaction: fwd_tx_request() is what fwd_send_tx sends
+ * for the n commands (MULTI, them, EXEC), which a host may build on
+ * another thread; fwd_send_tx_as takes it (freed whatever it returns). */
+dstr fwd_tx_request(int n, const cairn_cmdv *cmds);
+int fwd_send_tx_as(forwarder *f, uint64_t reply_to, cairn_session *s, dstr tx, int n);
 
 /* Forward s's blocking command (BLPOP, BLMOVE, BZPOPMIN, XREADGROUP, ...)
  * on a connection of its own to the leader, where it parks; max: the most

@@ -374,10 +374,19 @@ int member_unblock(member *m, uint64_t client, int with_error)
 
 int member_forward_tx(member *m, cairn_session *s, int n, const cairn_cmdv *cmds)
 {
-    if (!(s->flags & SESS_CAN_BLOCK)) return 0;
+    if (!m->cfg->raft_follower_proxy || !(s->flags & SESS_CAN_BLOCK)) return 0;
     if (n == 0) return 1;
     if (!repl_node_leader(m->node) || !member_fwd(m)) return 0;
     return fwd_send_tx(m->fwd, s, n, cmds) == 0;
+}
+
+int member_forward_tx_as(member *m, uint64_t reply_to, cairn_session *s, dstr tx, int n)
+{
+    if (!repl_node_leader(m->node) || !member_fwd(m)) {
+        dstr_free(tx);
+        return 0;
+    }
+    return fwd_send_tx_as(m->fwd, reply_to, s, tx, n) == 0;
 }
 
 int member_seq_begin(member *m, cmd_call *c)

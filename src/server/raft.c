@@ -80,7 +80,7 @@ int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *ar
 int server_raft_forward_tx(void *priv, cairn_session *s, int n, const cairn_cmdv *cmds)
 {
     cairn_server *srv = priv;
-    if (!srv->node || !srv->cfg.raft_follower_proxy) return 0;
+    if (!srv->node) return 0;
     return member_forward_tx(&srv->raft, s, n, cmds);
 }
 

@@ -208,6 +208,51 @@ def test_embedded_leader_killed(mixed):
     mixed.wait_same_digest([s2, s3])
 
 
+def test_embedded_follower_forwards_transactions(mixed):
+    """MULTI ... EXEC with writes on an embedded follower goes to the
+    leader as one unit at EXEC, as a server follower's does (the same
+    code: src/net/forward.c)."""
+    emb, s2, s3 = mixed.nodes
+    mixed.leader(timeout=10)
+    transfer_to(mixed, s2)
+    assert emb.call("MULTI") == "OK"
+    for cmd in (("SET", "t", "1"), ("INCR", "tc"), ("RPUSH", "tl", "a", "b"), ("GET", "t")):
+        assert emb.call(*cmd) == "QUEUED"
+    assert emb.call("EXEC") == ["OK", 1, 2, "1"]
+    assert server_get(s3, "t") == "1" and server_get(s3, "tc") == "1"
+    # the handle is out of MULTI: a plain write and a second transaction
+    assert emb.call("INCR", "tc") == 2
+    assert emb.call("MULTI") == "OK"
+    assert emb.call("INCRBY", "tc", 10) == "QUEUED"
+    assert emb.call("EXEC") == [12]
+    # a read-only transaction runs here; DISCARD drops a queued write
+    assert emb.call("MULTI") == "OK"
+    assert emb.call("GET", "tc") == "QUEUED"
+    assert emb.call("EXEC") == ["12"]
+    assert emb.call("MULTI") == "OK"
+    assert emb.call("SET", "t", "dropped") == "QUEUED"
+    assert emb.call("DISCARD") == "OK"
+    assert server_get(s2, "t") == "1"
+    # a queueing error aborts it, and WATCH cannot be honoured here
+    assert emb.call("MULTI") == "OK"
+    assert "wrong number of arguments" in emb.call("SET", "t")["error"]
+    assert emb.call("EXEC")["error"].startswith("EXECABORT Transaction discarded because of "
+                                                "previous errors")
+    assert emb.call("WATCH", "t") == "OK"
+    assert emb.call("MULTI") == "OK"
+    assert emb.call("SET", "t", "2") == "QUEUED"
+    assert "a transaction that WATCHes keys must run on the leader" in emb.call("EXEC")["error"]
+    assert server_get(s2, "t") == "1"
+    # the same transaction through the embedded member's own port (a
+    # client of its network layer, not the handle)
+    with emb.client() as c:
+        p = c.pipeline()
+        p.set("p", "v").incr("tc")
+        assert p.execute() == [True, 13]
+    digest = mixed.wait_same_digest(mixed.nodes)
+    assert emb.call("DEBUG", "DIGEST") == digest
+
+
 class QuickEmbedNode(EmbedNode):
     timeout_ms = 2000
 

@@ -321,10 +321,10 @@ static void req_orphan(forwarder *f, fwd_req *r)
     timer_want(f);
 }
 
-/* The leader answered r: the reply goes to the client, unless it says r
- * can be sent again. */
 static void block_answered(forwarder *f, fwd_req *r, const char *reply, size_t len);
 
+/* The leader answered r: the reply goes to the client, unless it says r
+ * can be sent again. */
 static void req_answered(forwarder *f, fwd_req *r, const char *reply, size_t len)
 {
     if (r->block) {

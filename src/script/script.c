@@ -526,9 +526,6 @@ static const char *refuse_command(script_engine *se, const cmd_def *cmd, int arg
     if ((cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) && (se->run_flags & SCRIPT_NO_WRITES))
         return "Write commands are not allowed from read-only scripts.";
     if ((cmd->flags & CMD_WRITE) && se->e->write_error) return se->e->write_error;
-    /* A replica's or follower's dataset changes only by its leader's
-     * stream: a script's write there would be this node's alone. */
-    if ((cmd->flags & CMD_WRITE) && se->e->repl_refuse_write) return se->e->repl_refuse_write;
     /* Memory over the limit when the script started refuses what may grow
      * it, unless the script allows it or has already written (it cannot
      * be stopped half way then), as Redis's scriptVerifyOOM. */

@@ -131,21 +131,3 @@ def test_writes_through_a_follower_survive_leader_faults(group):
     for n in group.nodes:
         with n.client() as c:
             wait_for("the counter", lambda c=c: int(c.get("n")) == len(inc.replies))
-
-
-def test_a_script_cannot_write_on_a_follower_alone(group):
-    """A script's write on a follower is refused as on a read-only Redis
-    replica (before, the follower ran it itself and its dataset parted from
-    the group's); a read-only script still runs there."""
-    lead = group.leader()
-    fol, _ = followers(group, lead)
-    with fol.client() as c:
-        with pytest.raises(redis.ResponseError, match="^You can't write against a read only"):
-            c.eval("return redis.call('set', KEYS[1], 'x')", 1, "s")
-        c.set("r", "v")  # forwarded
-        wait_for("the forwarded write", lambda: c.get("r") == "v")
-        assert c.eval("return redis.call('get', KEYS[1])", 1, "r") == "v"
-    for node in group.nodes:
-        with node.client() as c:
-            assert c.exists("s") == 0
-    group.wait_same_digest(group.nodes)

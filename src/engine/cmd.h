@@ -216,6 +216,10 @@ int check_type(cmd_call *c, const cobj *o, int type);
  * size the client chose (SRANDMEMBER with a huge negative count) stops,
  * as Redis 7.0 stops it.  Commands call it every so many elements. */
 int reply_over_limit(cmd_call *c);
+/* Where a push to c's own session goes (pub/sub confirmations, DEBUG
+ * PROTOCOL push): c's reply, unless CLIENT REPLY OFF/SKIP silences that;
+ * pushes still reach the session then, as Redis's CLIENT_PUSHING. */
+rbuf *call_push_out(cmd_call *c);
 /* The HELP reply of a container command, as Redis's addReplyHelp: a
  * header naming the command, the given lines, then HELP itself. */
 void reply_help(cmd_call *c, const char *const *lines, size_t n);

@@ -82,6 +82,13 @@ void reply_help(cmd_call *c, const char *const *lines, size_t n)
     reply_simple(c->out, "    Prints this help.");
 }
 
+rbuf *call_push_out(cmd_call *c)
+{
+    const cairn_session *s = c->s;
+    if ((s->flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) && s->out) return s->out;
+    return c->out;
+}
+
 int reply_over_limit(cmd_call *c)
 {
     const obuf_limit *l = &c->e->cfg.obuf_limits[c->s->sub ? OBUF_PUBSUB : OBUF_NORMAL];

@@ -31,6 +31,7 @@
 #include "engine.h"
 #include "evict.h"
 #include "notify.h"
+#include "tracking.h"
 
 /* ---------------------------------------------------------------------------
  * The table
@@ -200,7 +201,8 @@ static const config_def config_table[] = {
      .offset = OFF(tracking_table_max_keys),
      .lo = 0,
      .hi = LLONG_MAX,
-     .dflt = "1000000"},
+     .dflt = "1000000",
+     .apply = tracking_table_limit},
     {.name = "notify-keyspace-events",
      .type = CT_NOTIFY,
      .offset = OFF(notify_keyspace_events),

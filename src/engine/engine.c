@@ -509,8 +509,12 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
             /* answered by the host: a duplicate runs nothing */
         } else if (!multi_queue_command(&c)) {
             rbuf_mark mark = rbuf_get_mark(out);
+            /* Saved: a slow script serves other clients' commands. */
+            cmd_call *outer = e->exec_call;
+            e->exec_call = &c;
             cmd->proc(&c);
             engine_call_finish(&c);
+            e->exec_call = outer;
             if (seq_done) e->host->seq_done(e->host_priv, &c, mark);
         } else if (out->errors != errors_before) {
             account_rejected(e, cmd);

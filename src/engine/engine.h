@@ -287,6 +287,7 @@ struct cairn_engine {
     const cairn_host_ops *host;
     void *host_priv;
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
+    int cron_paused;           /* DEBUG PAUSE-CRON: the host's periodic work stops */
     int script_deny_disabled;  /* DEBUG SET-DISABLE-DENY-SCRIPTS: noscript commands run */
     /* CLIENT PAUSE is on: an expired key a read finds is hidden but not
      * deleted, as Redis deletes nothing while writes are paused. */
@@ -383,6 +384,10 @@ struct cairn_engine {
      * engine_execute_at() started, 0 if none: a host running commands back
      * to back starts the next one's timer from it. */
     int64_t mono_last_ns;
+    /* The call a client asked for, while it runs (not the commands it runs
+     * in turn, nor blocked clients it serves after): invalidations for its
+     * own session wait until its reply is complete (tracking.c). */
+    cmd_call *exec_call;
     /* What observes commands that ran past cfg.watch_ns: the slow log,
      * the latency monitor and the sessions in MONITOR mode; each NULL
      * until first used. */

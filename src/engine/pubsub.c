@@ -5,6 +5,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "cmd.h"
 
 /* Sessions subscribed to one name, in subscription order. */
 typedef struct subscribers {
@@ -138,7 +139,7 @@ void pubsub_subscribe(cmd_call *c, int kind, const cslice *name)
         server_add(c->e, kind, name, s);
     else
         dstr_free(key);
-    reply_confirm(c->out, sub_word[kind], name->ptr, name->len, confirm_count(s, kind));
+    reply_confirm(call_push_out(c), sub_word[kind], name->ptr, name->len, confirm_count(s, kind));
 }
 
 /* Remove one subscription the session holds; with out, confirm it. */
@@ -170,18 +171,19 @@ static long drop_all(cairn_engine *e, cairn_session *s, int kind, rbuf *out)
 void pubsub_unsubscribe(cmd_call *c, int kind, const cslice *name)
 {
     cairn_session *s = c->s;
+    rbuf *out = call_push_out(c);
     if (!name) {
-        if (drop_all(c->e, s, kind, c->out) == 0)
-            reply_confirm(c->out, unsub_word[kind], NULL, 0, confirm_count(s, kind));
+        if (drop_all(c->e, s, kind, out) == 0)
+            reply_confirm(out, unsub_word[kind], NULL, 0, confirm_count(s, kind));
         release_if_empty(s);
         return;
     }
     dict *mine = s->sub ? s->sub->names[kind] : NULL;
     dict_entry *de = mine ? dict_find(mine, name->ptr, name->len) : NULL;
     if (de)
-        drop_one(c->e, s, kind, de->key, c->out);
+        drop_one(c->e, s, kind, de->key, out);
     else
-        reply_confirm(c->out, unsub_word[kind], name->ptr, name->len, confirm_count(s, kind));
+        reply_confirm(out, unsub_word[kind], name->ptr, name->len, confirm_count(s, kind));
     release_if_empty(s);
 }
 

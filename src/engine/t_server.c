@@ -1090,9 +1090,10 @@ static void debug_protocol(cmd_call *c)
             reply_error(out, "ERR RESP2 is not supported by this command");
             return;
         }
-        reply_push_len(out, 2);
-        reply_bulk_cstr(out, "server-cpu-usage");
-        reply_int(out, 42);
+        rbuf *push = call_push_out(c);
+        reply_push_len(push, 2);
+        reply_bulk_cstr(push, "server-cpu-usage");
+        reply_int(push, 42);
         reply_bulk_cstr(out, "Some real reply following the push reply");
     } else if (arg_is(c, 2, "true") || arg_is(c, 2, "false")) {
         reply_bool(out, arg_is(c, 2, "true"));
@@ -1123,6 +1124,8 @@ static void debug_help(cmd_call *c)
         "POPULATE <count> [<prefix>] [<size>]",
         "    Create string keys <prefix>:0 to <prefix>:<count-1> (prefix 'key') that do not",
         "    exist yet, each holding value:<num>, cut or zero-padded to <size> bytes.",
+        "PAUSE-CRON <0|1>",
+        "    Stop periodic cron job processing.",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -1173,6 +1176,11 @@ static void debug_command(cmd_call *c)
         char buf[32];
         arg_cstr(c, 2, buf, sizeof(buf));
         c->e->script_deny_disabled = atoi(buf) != 0;
+        reply_ok(c->out);
+    } else if (c->argc == 3 && arg_is(c, 1, "pause-cron")) {
+        char buf[32];
+        arg_cstr(c, 2, buf, sizeof(buf));
+        c->e->cron_paused = atoi(buf) != 0;
         reply_ok(c->out);
     } else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {
         char buf[32];

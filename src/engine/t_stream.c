@@ -1272,7 +1272,10 @@ static void xpending_command(cmd_call *c)
 static stream_consumer *claiming_consumer(cmd_call *c, stream_cg *cg)
 {
     stream_consumer *who = stream_consumer_find(cg, c->argv[3].ptr, c->argv[3].len);
-    if (!who) return stream_consumer_create(cg, c->argv[3].ptr, c->argv[3].len, c->now_ms);
+    if (!who) {
+        notify_key(c, NOTIFY_STREAM, "xgroup-createconsumer", &c->argv[1]);
+        return stream_consumer_create(cg, c->argv[3].ptr, c->argv[3].len, c->now_ms);
+    }
     who->seen_time = c->now_ms;
     return who;
 }

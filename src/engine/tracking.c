@@ -48,6 +48,11 @@ struct tracking_sess {
     uint64_t redirect; /* 0: none */
     dstr *prefixes;
     int nprefixes;
+    /* Invalidations for it while its own call runs (engine.exec_call),
+     * sent once the reply is complete (Redis's tracking_pending_keys):
+     * keys, NULL for a flush. */
+    dstr *deferred;
+    int ndeferred, deferred_cap;
 };
 
 static void id_list_free(void *p)
@@ -145,9 +150,48 @@ static void send_invalidation(cairn_engine *e, cairn_session *s, const cslice *c
     if (e->host && e->host->pushed) e->host->pushed(e->host_priv, to);
 }
 
+/* Is s the session of the call running (whose reply is being built)? */
+static int running(const cairn_engine *e, const cairn_session *s)
+{
+    return e->exec_call && e->exec_call->s == s;
+}
+
+/* An invalidation for the running session waits for the end of its
+ * reply (a transaction's or a script's too): it would otherwise land in
+ * the middle of it.  key NULL: a flush. */
+static void defer(tracking_sess *ts, const cslice *key)
+{
+    if (ts->ndeferred == ts->deferred_cap) {
+        ts->deferred_cap = ts->deferred_cap ? ts->deferred_cap * 2 : 4;
+        ts->deferred = cm_realloc(ts->deferred, sizeof(dstr) * (size_t)ts->deferred_cap);
+    }
+    ts->deferred[ts->ndeferred++] = key ? dstr_new(key->ptr, key->len) : NULL;
+}
+
+/* Send s the invalidations deferred for it, in order (send 0: drop
+ * them). */
+static void send_deferred(cairn_engine *e, cairn_session *s, int send)
+{
+    tracking_sess *ts = s->tracking;
+    for (int i = 0; i < ts->ndeferred; i++) {
+        dstr k = ts->deferred[i];
+        cslice key = {k, k ? dstr_len(k) : 0};
+        const cslice *keys = &key;
+        if (send) send_invalidation(e, s, k ? &keys : NULL, 1);
+        dstr_free(k);
+    }
+    ts->ndeferred = 0;
+    cm_free(ts->deferred);
+    ts->deferred = NULL;
+    ts->deferred_cap = 0;
+}
+
 static void send_key_invalidation(cairn_engine *e, cairn_session *s, const cslice *key)
 {
-    send_invalidation(e, s, &key, 1);
+    if (running(e, s))
+        defer(s->tracking, key);
+    else
+        send_invalidation(e, s, &key, 1);
 }
 
 static int starts_with(const cslice *key, const dstr prefix)
@@ -242,9 +286,10 @@ void tracking_broadcast_slow(cairn_engine *e)
     cm_free(todo);
 }
 
-/* Send the invalidation of a key of the table and forget the key. */
+/* Send the invalidation of a key of the table and forget the key; a
+ * NOLOOP session does not hear of its own change (self). */
 static void invalidate_entry(cairn_engine *e, dict_entry *de, const cslice *key,
-                             const cairn_session *modifier)
+                             const cairn_session *self)
 {
     const id_list *l = de->v.ptr;
     for (int i = 0; i < l->n; i++) {
@@ -252,7 +297,7 @@ static void invalidate_entry(cairn_engine *e, dict_entry *de, const cslice *key,
         /* A session that turned tracking off (or on in BCAST mode) since
          * it read the key hears nothing, as in Redis. */
         if (!s || (s->tracking->flags & TRK_BCAST)) continue;
-        if (s == modifier && (s->tracking->flags & TRK_NOLOOP)) continue;
+        if (s == self && (s->tracking->flags & TRK_NOLOOP)) continue;
         send_key_invalidation(e, s, key);
     }
     e->tracking->items -= l->n;
@@ -264,7 +309,11 @@ void tracking_invalidate_key_slow(cairn_engine *e, const cslice *key, const cair
     dict *t = e->tracking->table;
     dict_entry *de = t && dict_size(t) ? dict_find(t, key->ptr, key->len) : NULL;
     if (!de) return;
-    invalidate_entry(e, de, key, modifier);
+    /* Whose change it is for NOLOOP: a script's writes and the expiries a
+     * command causes are its client's, as Redis's current_client. */
+    const cairn_session *self = modifier;
+    if ((!self || (self->flags & SESS_SCRIPT)) && e->exec_call) self = e->exec_call->s;
+    invalidate_entry(e, de, key, self);
     dict_delete(t, key->ptr, key->len);
 }
 
@@ -285,8 +334,13 @@ void tracking_flush(cairn_engine *e)
     dict_iter it;
     dict_iter_start(&it, e->tracking->sessions);
     dict_entry *de;
-    while ((de = dict_iter_next(&it)))
-        send_invalidation(e, de->v.ptr, NULL, 0);
+    while ((de = dict_iter_next(&it))) {
+        cairn_session *s = de->v.ptr;
+        if (running(e, s))
+            defer(s->tracking, NULL);
+        else
+            send_invalidation(e, s, NULL, 0);
+    }
     dict_iter_end(&it);
     if (e->tracking->table) dict_release(e->tracking->table);
     e->tracking->table = NULL;
@@ -315,6 +369,11 @@ static void enforce_max_keys(cairn_engine *e)
         dict_delete(t, key, dstr_len(key));
         dstr_free(key);
     }
+}
+
+void tracking_table_limit(cairn_engine *e)
+{
+    if (e->tracking && e->tracking->table) enforce_max_keys(e);
 }
 
 static void remember_key(cairn_engine *e, const cslice *key, uint64_t id)
@@ -360,11 +419,15 @@ void tracking_script_read(const cmd_call *read, cmd_call *caller)
 void tracking_after_command(cmd_call *c)
 {
     tracking_sess *ts = c->s->tracking;
-    if ((c->cmd->flags & CMD_READONLY) && read_is_tracked(ts)) remember_keys(c);
+    /* A script's keys are tracked only once it reads (tracking_script_read),
+     * a read-only one's too, as Redis 7.0 does. */
+    if ((c->cmd->flags & CMD_READONLY) && !(c->cmd->acl & ACL_SCRIPTING) && read_is_tracked(ts))
+        remember_keys(c);
     if (ts->caching == CACHING_JUST_SET)
         ts->caching = CACHING_NEXT;
     else
         ts->caching = CACHING_NONE;
+    if (ts->ndeferred && c == c->e->exec_call) send_deferred(c->e, c->s, 1);
 }
 
 /* ---------------------------------------------------------------------------
@@ -401,6 +464,8 @@ static void remove_prefixes(cairn_engine *e, cairn_session *s)
 void tracking_session_reset(cairn_engine *e, cairn_session *s)
 {
     if (!s->tracking) return;
+    /* Turned off in the middle of its command: what it was owed goes now. */
+    if (s->tracking->ndeferred) send_deferred(e, s, running(e, s));
     remove_prefixes(e, s);
     dict_delete(e->tracking->sessions, (const char *)&s->id, sizeof(s->id));
     cm_free(s->tracking);

@@ -54,6 +54,10 @@ void tracking_invalidate_call(cmd_call *c);
 /* FLUSHDB / FLUSHALL: every tracking session hears "everything". */
 void tracking_flush(cairn_engine *e);
 
+/* tracking-table-max-keys changed: forget (and invalidate) keys over it
+ * now, as Redis's cron would, not at the next read. */
+void tracking_table_limit(cairn_engine *e);
+
 /* Flags of CLIENT LIST ('t', 'B', 'R') and its redir= field. */
 int tracking_session_on(const cairn_session *s);
 int tracking_session_bcast(const cairn_session *s);

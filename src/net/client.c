@@ -259,8 +259,6 @@ typedef struct batch_clock {
     int64_t next_ns; /* the engine's last reading, 0: none */
 } batch_clock;
 
-/* Run one parsed command, honouring CLIENT REPLY OFF/SKIP by cutting the
- * reply back out of the buffer. */
 /* Free the argument vectors once no parsed or partly parsed command
  * uses them; they grow again as the next command needs. */
 static void shrink_argv(client *c)
@@ -287,17 +285,41 @@ static void load_argv(client *c)
     }
 }
 
+/* After a command run under CLIENT REPLY OFF/SKIP: its reply is dropped,
+ * unless it was CLIENT REPLY ON. */
+static void muted_done(client *c, rbuf *muted)
+{
+    if (!(c->sess.flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)))
+        for (const rbuf_block *b = muted->head; b; b = b->next)
+            rbuf_append(&c->out, b->data + (b == muted->head ? muted->head_off : 0),
+                        b->used - (b == muted->head ? muted->head_off : 0));
+    c->sess.flags &= ~SESS_REPLY_SKIP;
+    rbuf_reset(muted);
+}
+
+/* Run one parsed command.  Under CLIENT REPLY OFF/SKIP its reply goes to
+ * a buffer that is dropped, while what is pushed to the client (pub/sub
+ * messages and confirmations, invalidations) reaches its output, as in
+ * Redis. */
 static void client_run(client *c, batch_clock *clk)
 {
     resp_parser *p = &c->parser;
+    net *n = c->net;
     load_argv(c);
     if (c->sess.flags & SESS_REPLY_SKIP_NEXT) {
         c->sess.flags &= ~SESS_REPLY_SKIP_NEXT;
         c->sess.flags |= SESS_REPLY_SKIP;
     }
-    rbuf_mark mark = rbuf_get_mark(&c->out);
+    rbuf *out = &c->out, local;
+    if (c->sess.flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
+        /* A client served while a slow script runs cannot share n->muted
+         * with the one running it. */
+        out = n->in_busy ? &local : &n->muted;
+        if (out == &local) rbuf_init(&local, 2);
+    }
+    rbuf_mark mark = rbuf_get_mark(out);
     c->out.resp = c->sess.resp;
-    net *n = c->net;
+    out->resp = c->sess.resp;
     int64_t start_ns = clk->next_ns ? clk->next_ns : clock_mono_ns();
     if (!clk->mono_ns) *clk = (batch_clock){net_command_time_us(n), start_ns, 0};
     n->current = c;
@@ -307,13 +329,15 @@ static void client_run(client *c, batch_clock *clk)
     int64_t back;
     int64_t now_us =
         wall_clock_take(&n->wall, clk->wall_us + (start_ns - clk->mono_ns) / 1000, &back);
-    engine_execute_at(n->engine, &c->sess, p->argc, c->argv, now_us, start_ns, &c->out);
+    engine_execute_at(n->engine, &c->sess, p->argc, c->argv, now_us, start_ns, out);
     clk->next_ns = n->engine->mono_last_ns;
     n->current = NULL;
     c->out.resp = c->sess.resp; /* HELLO may have switched it */
-    if (c->sess.flags & (SESS_REPLY_OFF | SESS_REPLY_SKIP)) {
-        rbuf_truncate(&c->out, mark);
-        c->sess.flags &= ~SESS_REPLY_SKIP;
+    if (out != &c->out) {
+        muted_done(c, out);
+        if (out == &local) rbuf_free(&local);
+    } else if (c->sess.flags & SESS_REPLY_OFF) {
+        rbuf_truncate(&c->out, mark); /* CLIENT REPLY OFF itself */
     }
     c->tot_cmds++;
     if (c->sess.blocked || (c->sess.flags & SESS_FORWARDED)) c->flags |= CLIENT_BLOCKED;
@@ -1246,6 +1270,7 @@ int net_init(net *n, uv_loop_t *loop, cairn_engine *e, const net_config *cfg, ne
     n->block_timer.data = n;
     n->pause_timer.data = n;
     n->auth_timer.data = n;
+    rbuf_init(&n->muted, 2);
     return uv_prepare_start(&n->flush, on_flush);
 }
 
@@ -1465,6 +1490,7 @@ void net_shutdown(net *n)
     n->tls_client_ctx = NULL;
     if (n->spare_fd >= 0) close(n->spare_fd);
     n->spare_fd = -1;
+    rbuf_free(&n->muted);
 }
 
 /* Clients that wait by request are never idle, as in Redis: one parked by

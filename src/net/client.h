@@ -201,6 +201,9 @@ struct net {
     uv_timer_t drain_timer;
     void (*drained)(void *priv);
     void *drained_priv;
+    /* The replies of commands run under CLIENT REPLY OFF/SKIP go here and
+     * are dropped (its block is kept for the next one). */
+    rbuf muted;
 };
 
 /* Set up n on loop, acting on the settings at cfg (read as they change). */

@@ -165,6 +165,7 @@ static void on_cron(uv_poll_t *h, int status, int events)
     cairn_engine *e = srv->engine;
     uint64_t ticks;
     if (read(srv->cron_fd, &ticks, sizeof(ticks)) != (ssize_t)sizeof(ticks)) return;
+    if (e->cron_paused) return;
     int64_t now_ms = clock_mono_ms(); /* for intervals: idle clients, rates */
     /* While loading, the replay decides what exists at which time: real
      * time expiry starts once the whole dataset is in. */

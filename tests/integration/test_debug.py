@@ -377,3 +377,27 @@ def test_debug_set_disable_deny_scripts(r):
         r.execute_command("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0")
     with pytest.raises(redis.ResponseError, match="not allowed from script"):
         r.eval(body, 0)
+
+
+def test_debug_pause_cron_stops_active_expiry(own):
+    _, r = own
+    assert r.execute_command("DEBUG", "PAUSE-CRON", "1")
+    try:
+        r.set("pc", "v", px=20)
+        time.sleep(0.5)
+        assert r.dbsize() == 1  # nothing deletes it while the cron is paused
+    finally:
+        r.execute_command("DEBUG", "PAUSE-CRON", "0")
+    assert wait_for(lambda: r.dbsize() == 0, timeout=10)
+
+
+def test_debug_protocol_push_with_replies_off(server):
+    # A push is not a reply: CLIENT REPLY OFF drops only the reply after it.
+    c = RawConn(server)
+    c.cmd("HELLO", "3")
+    c.read_reply()
+    c.cmd("CLIENT", "REPLY", "OFF")
+    c.cmd("DEBUG", "PROTOCOL", "push")
+    c.cmd("CLIENT", "REPLY", "ON")
+    assert c.read_reply() == (">", [("$", b"server-cpu-usage"), (":", "42")])
+    assert c.read_reply() == ("+", "OK")

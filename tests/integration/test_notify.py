@@ -284,3 +284,16 @@ def test_stream_events(notify, raw):
         ("xgroup-create", "s"), ("xgroup-createconsumer", "s"), ("xgroup-setid", "s"),
         ("xadd", "s"), ("xgroup-createconsumer", "s"), ("xgroup-delconsumer", "s"),
         ("xgroup-destroy", "s"), ("xtrim", "s"))
+
+
+def test_claim_creating_a_consumer_is_an_event(notify, raw):
+    # XCLAIM and XAUTOCLAIM create the consumer they name when it is new,
+    # and say so as XGROUP CREATECONSUMER does; an existing one is quiet.
+    notify.xgroup_create("s", "g", "$", mkstream=True)
+    notify.xadd("s", {"f": "v"}, id="1-0")
+    notify.xreadgroup("g", "alice", {"s": ">"})
+    lis = Listener(raw, notify)
+    notify.xclaim("s", "g", "mike", 0, ["1-0"])
+    notify.xautoclaim("s", "g", "bob", 0, "0")
+    notify.xautoclaim("s", "g", "bob", 0, "0")
+    assert lis.events() == ev(("xgroup-createconsumer", "s"), ("xgroup-createconsumer", "s"))

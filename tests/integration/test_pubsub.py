@@ -339,6 +339,48 @@ def test_resp3_push_frames_and_every_command_allowed(r, raw):
     assert c.read_reply() == ("$", b"v")
 
 
+@pytest.mark.parametrize("proto", [2, 3])
+def test_pushes_reach_a_client_whose_replies_are_off(r, raw, proto):
+    # CLIENT REPLY OFF silences replies, not what is pushed: confirmations
+    # of (un)subscribing and messages, its own PUBLISH's included.
+    c = raw()
+    if proto == 3:
+        hello3(c)
+    kind = ">" if proto == 3 else "*"
+    c.cmd("CLIENT", "REPLY", "OFF")
+    c.cmd("SUBSCRIBE", "off")
+    assert c.read_reply() == frame(kind, "subscribe", "off", 1)
+    c.cmd("PSUBSCRIBE", "of*")
+    assert c.read_reply() == frame(kind, "psubscribe", "of*", 2)
+    assert r.publish("off", "m") == 2
+    assert c.read_reply() == frame(kind, "message", "off", "m")
+    assert c.read_reply() == frame(kind, "pmessage", "of*", "off", "m")
+    if proto == 3:
+        c.cmd("PUBLISH", "off", "self")  # its reply (:2) is not sent
+        assert c.read_reply() == frame(">", "message", "off", "self")
+        assert c.read_reply() == frame(">", "pmessage", "of*", "off", "self")
+    c.cmd("UNSUBSCRIBE", "off")
+    assert c.read_reply() == frame(kind, "unsubscribe", "off", 1)
+    c.cmd("PUNSUBSCRIBE")
+    assert c.read_reply() == frame(kind, "punsubscribe", "of*", 0)
+    c.cmd("CLIENT", "REPLY", "ON")
+    assert c.read_reply() == ("+", "OK")
+    c.cmd("PING")
+    assert c.read_reply() == ("+", "PONG")
+
+
+def test_pushes_reach_a_client_skipping_a_reply(r, raw):
+    c = raw()
+    c.cmd("CLIENT", "REPLY", "SKIP")
+    c.cmd("SUBSCRIBE", "skip")
+    assert c.read_reply() == frame("*", "subscribe", "skip", 1)
+    assert r.publish("skip", "m") == 1
+    assert c.read_reply() == frame("*", "message", "skip", "m")
+    # Only the one command after SKIP was silenced.
+    c.cmd("PING")
+    assert c.read_reply() == frame("*", "pong", "")
+
+
 # ---------------------------------------------------------------------------
 # CLIENT LIST, config
 # ---------------------------------------------------------------------------

@@ -365,3 +365,116 @@ def test_smove_invalidates_only_what_it_changed(r, raw):
     call(c, "SMEMBERS", "src")
     assert r.smove("src", "dst", "b") == 1
     assert flat(invalidated(c)) == ["dst", "src"]
+
+
+# ---------------------------------------------------------------------------
+# Invalidations for the client whose command caused them come after its
+# reply (Redis 7.0 defers them to the end of the command), never inside it.
+# ---------------------------------------------------------------------------
+
+def push(*keys):
+    return (">", [("$", b"invalidate"),
+                  ("_", "") if keys == (None,) else ("*", [("$", k.encode()) for k in keys])])
+
+
+def test_own_write_is_invalidated_after_the_reply(raw):
+    c = resp3(raw)
+    ok(c, "CLIENT", "TRACKING", "ON")
+    call(c, "HSET", "oh", "f", "1")
+    call(c, "HGET", "oh", "f")
+    c.cmd("HDEL", "oh", "f")
+    assert c.read_reply() == (":", "1")
+    assert c.read_reply() == push("oh")
+
+
+def test_lazy_expiry_during_a_read_is_invalidated_after_it(r, raw):
+    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    try:
+        c = resp3(raw)
+        ok(c, "CLIENT", "TRACKING", "ON")
+        # Set and read in one transaction: ly{t} is tracked before it expires.
+        ok(c, "MULTI")
+        for cmd in (("MSET", "lx{t}", "1", "ly{t}", "2"), ("PEXPIRE", "ly{t}", "100"),
+                    ("GET", "ly{t}")):
+            c.cmd(*cmd)
+            assert c.read_reply() == ("+", "QUEUED")
+        c.cmd("EXEC")
+        assert c.read_reply() == ("*", [("+", "OK"), (":", "1"), ("$", b"2")])
+        time.sleep(0.15)
+        c.cmd("MGET", "lx{t}", "ly{t}")
+        assert c.read_reply() == ("*", [("$", b"1"), ("_", "")])
+        assert c.read_reply() == push("ly{t}")
+    finally:
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_transaction_reply_is_not_interleaved(raw):
+    c = resp3(raw)
+    ok(c, "CLIENT", "TRACKING", "ON")
+    ok(c, "MSET", "ta{t}", "1", "tb{t}", "2")
+    call(c, "GET", "ta{t}")
+    ok(c, "MULTI")
+    for cmd in (("INCR", "ta{t}"), ("GET", "tb{t}")):
+        c.cmd(*cmd)
+        assert c.read_reply() == ("+", "QUEUED")
+    c.cmd("EXEC")
+    assert c.read_reply() == ("*", [(":", "2"), ("$", b"2")])
+    assert c.read_reply() == push("ta{t}")
+    # A flush inside a transaction: the null invalidation follows EXEC's reply.
+    call(c, "GET", "ta{t}")
+    ok(c, "MULTI")
+    c.cmd("FLUSHDB")
+    assert c.read_reply() == ("+", "QUEUED")
+    c.cmd("EXEC")
+    assert c.read_reply() == ("*", [("+", "OK")])
+    assert c.read_reply() == push(None)
+
+
+def test_script_write_is_invalidated_after_the_reply_and_noloop_holds(r, raw):
+    c = resp3(raw)
+    ok(c, "CLIENT", "TRACKING", "ON")
+    ok(c, "SET", "sk", "1")
+    call(c, "GET", "sk")
+    c.cmd("EVAL", "return redis.call('set', KEYS[1], '2')", "1", "sk")
+    assert c.read_reply() == ("+", "OK")
+    assert c.read_reply() == push("sk")
+    # NOLOOP: a script's writes are its caller's own.
+    n = resp3(raw)
+    ok(n, "CLIENT", "TRACKING", "ON", "NOLOOP")
+    call(n, "GET", "sk")
+    n.cmd("EVAL", "return redis.call('set', KEYS[1], '3')", "1", "sk")
+    assert n.read_reply() == ("+", "OK")
+    assert invalidated(n) == []
+    call(n, "GET", "sk")
+    r.set("sk", "4")
+    assert invalidated(n) == [["sk"]]
+
+
+def test_read_only_script_tracks_only_if_it_reads(r, raw):
+    c = resp3(raw)
+    ok(c, "CLIENT", "TRACKING", "ON")
+    call(c, "EVAL_RO", "redis.call('ping')", "1", "ro1")
+    r.set("ro1", "1")
+    assert invalidated(c) == []
+    call(c, "EVAL_RO", "redis.call('get', KEYS[1])", "1", "ro1")
+    r.set("ro1", "2")
+    assert invalidated(c) == [["ro1"]]
+
+
+def test_lowering_the_table_limit_invalidates_at_once(r, raw):
+    old = r.config_get("tracking-table-max-keys")["tracking-table-max-keys"]
+    sub = raw()
+    sid = client_id(sub)
+    sub.cmd("SUBSCRIBE", "__redis__:invalidate")
+    sub.read_reply()
+    t = raw()
+    ok(t, "CLIENT", "TRACKING", "ON", "REDIRECT", sid)
+    call(t, "MGET", "lim1{t}", "lim2{t}")
+    try:
+        r.config_set("tracking-table-max-keys", 1)
+        # No further command of the tracking client is needed.
+        _, v = sub.read_reply()
+        assert v[0] == ("$", b"message") and v[1] == ("$", b"__redis__:invalidate")
+        assert [k[1] for k in v[2][1]] in ([b"lim1{t}"], [b"lim2{t}"])
+    finally:
+        r.config_set("tracking-table-max-keys", old)

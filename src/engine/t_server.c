@@ -244,6 +244,8 @@ static void info_stats(info_req *r)
                          "tracking_total_prefixes:%ld\r\n"
                          "latest_fork_usec:%lld\r\n"
                          "total_forks:%lld\r\n"
+                         /* MIGRATE opens a connection per call: none is cached. */
+                         "migrate_cached_sockets:0\r\n"
                          "unexpected_error_replies:0\r\n"
                          "total_error_replies:%lld\r\n"
                          "dump_payload_sanitizations:0\r\n",

@@ -330,6 +330,7 @@ static void turn(embed_node *n)
     if (now_ms - n->idle_check_ms >= 1000) {
         n->idle_check_ms = now_ms;
         net_close_idle(&n->net, now_ms, n->cfg->timeout);
+        net_clients_cron(&n->net, now_ms, 1);
     }
     pthread_cond_broadcast(&n->cond);
 }

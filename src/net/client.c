@@ -29,6 +29,11 @@
 #define READ_CHUNK (16 * 1024)
 /* An empty query buffer larger than this is shrunk back to READ_CHUNK. */
 #define QBUF_KEEP (4 * READ_CHUNK)
+/* An empty query buffer is given back after this long without input. */
+#define QBUF_IDLE_MS 2000
+/* net_clients_cron() looks at no fewer clients per call (Redis's
+ * CLIENTS_CRON_MIN_ITERATIONS). */
+#define CLIENTS_CRON_MIN 5
 /* Argument vectors of more entries than this are freed after use. */
 #define ARGV_KEEP 1024
 /* The step by which a query buffer grows towards a large argument. */
@@ -219,6 +224,7 @@ void client_close(client *c)
     if ((c->sess.flags & SESS_FORWARDED) && n->hooks.forwarded_gone)
         n->hooks.forwarded_gone(n->hooks.priv, c->sess.id);
     engine_session_gone(n->engine, &c->sess);
+    if (n->cron_next == c) n->cron_next = c->next;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -601,7 +607,8 @@ static void make_read_room(client *c, size_t len)
 {
     if (dstr_cap(c->qbuf) - len >= READ_CHUNK) return;
     size_t need = resp_parser_bulk_need(&c->parser, len);
-    size_t floor = len < READ_CHUNK ? 2 * READ_CHUNK : 2 * len;
+    /* A buffer given back while idle (net_clients_cron) starts over. */
+    size_t floor = !dstr_cap(c->qbuf) ? READ_CHUNK : len < READ_CHUNK ? 2 * READ_CHUNK : 2 * len;
     size_t cap = floor;
     if (need > READ_CHUNK) {
         cap = len + need;
@@ -1513,6 +1520,30 @@ void net_close_idle(net *n, int64_t now_ms, int timeout_s)
             client_close(c);
         }
         c = next;
+    }
+}
+
+/* An empty query buffer of a client idle for more than QBUF_IDLE_MS is
+ * given back (Redis's clientsCronResizeQueryBuffer): many idle connections
+ * hold no reading room.  A parsed command still waiting (CLIENT PAUSE)
+ * keeps its bytes there. */
+static void shrink_idle_qbuf(client *c, int64_t now_ms)
+{
+    if (!dstr_cap(c->qbuf) || dstr_len(c->qbuf) || now_ms - c->last_ms <= QBUF_IDLE_MS) return;
+    if (c->flags & (CLIENT_CLOSING | CLIENT_PAUSED)) return;
+    dstr_free(c->qbuf);
+    c->qbuf = dstr_with_cap(0);
+}
+
+void net_clients_cron(net *n, int64_t now_ms, int hz)
+{
+    long left = n->nclients / (hz > 0 ? hz : 1);
+    if (left < CLIENTS_CRON_MIN) left = CLIENTS_CRON_MIN;
+    if (left > n->nclients) left = n->nclients;
+    while (left-- > 0) {
+        client *c = n->cron_next ? n->cron_next : n->clients;
+        n->cron_next = c->next;
+        shrink_idle_qbuf(c, now_ms);
     }
 }
 

@@ -204,6 +204,7 @@ struct net {
     /* The replies of commands run under CLIENT REPLY OFF/SKIP go here and
      * are dropped (its block is kept for the next one). */
     rbuf muted;
+    client *cron_next; /* where net_clients_cron() goes on, NULL: the first */
 };
 
 /* Set up n on loop, acting on the settings at cfg (read as they change). */
@@ -258,6 +259,11 @@ void net_client_limit_changed(net *n);
  * clock_mono_ms(); clients that wait by request (blocked, paused,
  * subscribers, monitors) are not idle. */
 void net_close_idle(net *n, int64_t now_ms, int timeout_s);
+/* Periodic upkeep of the clients, called hz times a second: a share of
+ * them each time (all of them about once a second, at least a few per
+ * call), as Redis's clientsCron; today it gives back the query buffers of
+ * idle clients. */
+void net_clients_cron(net *n, int64_t now_ms, int hz);
 /* The engine ended a parked session's wait (cairn_host_ops.unblocked). */
 void net_client_unblocked(cairn_session *s);
 /* The engine wrote a message to a session's output outside its own

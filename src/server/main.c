@@ -173,6 +173,7 @@ static void on_cron(uv_poll_t *h, int status, int events)
     engine_rehash_step(e);
     persist_cron(srv->persist);
     net_close_idle(&srv->net, now_ms, srv->cfg.timeout);
+    net_clients_cron(&srv->net, now_ms, e->cfg.hz);
     metrics_cron(srv, now_ms);
     size_t used = cm_used_memory();
     if ((int64_t)used > srv->stat_peak_memory) srv->stat_peak_memory = (int64_t)used;

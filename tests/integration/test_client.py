@@ -411,3 +411,21 @@ def test_client_setinfo(r):
         "lib-name cannot contain spaces, newlines or special characters."
     assert error_of(r, "CLIENT", "SETINFO", "lib-name") == \
         "wrong number of arguments for 'client|setinfo' command"
+
+
+def test_idle_client_gives_its_query_buffer_back(server, r):
+    # A connection quiet for more than 2 s holds no reading room (Redis's
+    # clientsCron), and gets it back with its next command.
+    idle = server.client()
+    idle.client_setname("idleq")
+
+    def entry():
+        return next(d for d in client_lines(raw_exec(r, "CLIENT", "LIST")) if d["name"] == "idleq")
+
+    first = entry()
+    assert int(first["qbuf"]) + int(first["qbuf-free"]) > 0
+    assert wait_for(lambda: int(entry()["idle"]) >= 3 and
+                    int(entry()["qbuf"]) + int(entry()["qbuf-free"]) == 0, timeout=15)
+    assert idle.ping()
+    assert idle.set("after-idle", "v") and idle.get("after-idle") == "v"
+    idle.close()

@@ -668,3 +668,9 @@ def test_command_info_reports_movablekeys(r):
     assert "movablekeys" in info[0][2] and info[0][3:6] == [0, 0, 0]
     assert "movablekeys" in info[1][2] and info[1][3:6] == [1, 1, 1]
     assert "movablekeys" in info[2][2] and info[2][3:6] == [1, 1, 1]
+
+
+def test_info_stats_migrate_cached_sockets(own):
+    # No MIGRATE has run on a fresh server: no connection is cached.
+    _, r = own
+    assert r.info("stats")["migrate_cached_sockets"] == 0

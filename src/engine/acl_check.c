@@ -76,26 +76,12 @@ static int channel_allowed(const acl_selector *s, const cslice *ch, int literal)
     return 0;
 }
 
-/* What the i-th key of a call needs (cmd.h's key_acl; KA_R and KA_W are
- * KEY_READ and KEY_WRITE). */
-static int key_need(const cmd_def *cmd, int i, int get_reads)
+/* What a key with these key-spec flags needs, as Redis's ACL check reads
+ * them: read to access its data, write to insert, update or delete. */
+static int key_need(uint32_t flags)
 {
-    if (!(cmd->key_acl & KA_SET))
-        return (cmd->flags & CMD_WRITE) ? KEY_WRITE : (cmd->flags & CMD_READONLY) ? KEY_READ : 0;
-    int need = i == 0 ? cmd->key_acl & 3 : (cmd->key_acl >> 2) & 3;
-    return need | (get_reads ? KEY_READ : 0);
-}
-
-_Static_assert((int)KA_R == (int)KEY_READ && (int)KA_W == (int)KEY_WRITE,
-               "key_acl needs are key permissions");
-
-/* Is there a GET option after the key and its value (SET k v ... GET)? */
-static int has_get_arg(const cmd_def *cmd, int argc, const cslice *argv)
-{
-    if (!(cmd->key_acl & KA_GET_READS)) return 0;
-    for (int i = cmd->first_key + 2; i < argc; i++)
-        if (argv[i].len == 3 && strncasecmp(argv[i].ptr, "get", 3) == 0) return 1;
-    return 0;
+    return ((flags & KF_ACCESS) ? KEY_READ : 0) |
+           ((flags & (KF_INSERT | KF_UPDATE | KF_DELETE)) ? KEY_WRITE : 0);
 }
 
 /* Each key of the call against the selector's key patterns, with the
@@ -109,10 +95,9 @@ static int check_keys(const acl_selector *s, const cmd_def *cmd, int argc, const
     int stack[16];
     int *idx = argc <= 16 ? stack : cm_malloc(sizeof(int) * (size_t)argc);
     int n = cmd_get_keys(cmd, argc, argv, idx, argc);
-    int get_reads = has_get_arg(cmd, argc, argv);
     int rc = ACL_OK;
     for (int i = 0; i < n && rc == ACL_OK; i++) {
-        if (!key_allowed(s, &argv[idx[i]], key_need(cmd, i, get_reads))) {
+        if (!key_allowed(s, &argv[idx[i]], key_need(cmd_key_flags(cmd, i, argc, argv)))) {
             *pos = idx[i];
             rc = ACL_DENIED_KEY;
         }

@@ -100,20 +100,45 @@ struct cmd_def {
     /* NULL: the flags are the command's whatever its arguments.  Read
      * only off the hot path (when memory is over maxmemory). */
     cmd_flags_fn *flags_of;
-    /* The permissions an ACL selector's key patterns (%R~, %W~) must grant
-     * for each key, as Redis's key-spec flags ask them: read for a key the
-     * command reads from ("access"), write for one it inserts into,
-     * updates or deletes from.  0 derives them from the flags (a write
-     * command writes its keys, a read-only one reads them); otherwise
-     * KEY_ACL(first key, other keys). */
-    uint8_t key_acl;
+    /* Redis's key-spec flags (KF_*) of the first key and of the other
+     * keys: KEY_SPEC(first, rest), or KEY_FLAGS(all) when they agree.
+     * COMMAND INFO and GETKEYSANDFLAGS show them, and the ACL check asks
+     * of a selector's key patterns (%R~, %W~) what they imply: read for a
+     * key the command accesses, write for one it inserts into, updates or
+     * deletes from.  0 derives them from the flags (a write command
+     * updates its keys, a read-only one accesses them). */
+    uint32_t key_spec;
 };
 
-/* key_acl's values: KEY_ACL of two KA_* needs, optionally with
- * KA_GET_READS (the keys are also read when a GET argument follows them:
- * SET ... GET returns the old value). */
-enum { KA_NONE = 0, KA_R = 1, KA_W = 2, KA_RW = 3, KA_SET = 1 << 4, KA_GET_READS = 1 << 5 };
-#define KEY_ACL(first, rest) (KA_SET | (first) | ((rest) << 2))
+/* Key-spec flags, as Redis 7.0's CMD_KEY_*: how a key is used (RO, RW,
+ * OW: overwritten, RM: removed) and what is done to its data. */
+enum {
+    KF_RO = 1 << 0,
+    KF_RW = 1 << 1,
+    KF_OW = 1 << 2,
+    KF_RM = 1 << 3,
+    KF_ACCESS = 1 << 4,
+    KF_UPDATE = 1 << 5,
+    KF_INSERT = 1 << 6,
+    KF_DELETE = 1 << 7,
+    KF_NOT_KEY = 1 << 8,
+    KF_INCOMPLETE = 1 << 9,
+    KF_VARIABLE = 1 << 10, /* a call's flags depend on its arguments */
+    KF_BITS = 11,
+    KF_ALL = (1 << KF_BITS) - 1,
+    KF_SET = 1 << 22, /* key_spec is set */
+    /* SET's variable flags: a GET argument after the key and value reads
+     * the key (its spec's flags), else the key is only overwritten. */
+    KF_GET_READS = 1 << 23,
+};
+#define KEY_SPEC(first, rest) (KF_SET | (uint32_t)(first) | ((uint32_t)(rest) << KF_BITS))
+#define KEY_FLAGS(all)        KEY_SPEC(all, all)
+/* The flags of the i-th key (0: the first) of a call of cmd with these
+ * arguments, as Redis's getKeysFromCommandWithSpecs gives them. */
+uint32_t cmd_key_flags(const cmd_def *cmd, int i, int argc, const cslice *argv);
+/* The flags of cmd's first key spec, or of its other keys (rest), as
+ * COMMAND INFO shows them. */
+uint32_t cmd_spec_flags(const cmd_def *cmd, int rest);
 
 /* The table is kept as one array per command family, each next to its
  * handlers (t_string.c, t_keys.c, ...) and terminated by an entry with a

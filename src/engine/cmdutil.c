@@ -82,6 +82,25 @@ void reply_help(cmd_call *c, const char *const *lines, size_t n)
     reply_simple(c->out, "    Prints this help.");
 }
 
+uint32_t cmd_spec_flags(const cmd_def *cmd, int rest)
+{
+    if (!(cmd->key_spec & KF_SET)) {
+        if (cmd->flags & CMD_WRITE) return KF_RW | KF_UPDATE;
+        return (cmd->flags & CMD_READONLY) ? KF_RO | KF_ACCESS : KF_RO;
+    }
+    return (rest ? cmd->key_spec >> KF_BITS : cmd->key_spec) & KF_ALL;
+}
+
+uint32_t cmd_key_flags(const cmd_def *cmd, int i, int argc, const cslice *argv)
+{
+    uint32_t flags = cmd_spec_flags(cmd, i > 0);
+    if (!(cmd->key_spec & KF_GET_READS)) return flags;
+    for (int j = cmd->first_key + 2; j < argc; j++)
+        if (argv[j].len == 3 && strncasecmp(argv[j].ptr, "get", 3) == 0)
+            return flags & ~(uint32_t)KF_VARIABLE;
+    return KF_OW | KF_UPDATE;
+}
+
 rbuf *call_push_out(cmd_call *c)
 {
     const cairn_session *s = c->s;

@@ -249,7 +249,7 @@ static const cmd_def memory_subcommands[] = {
      "Show memory usage details", "O(1)", NULL},
     {"memory|usage", memory_usage_command, -3, CMD_READONLY, MEM_ACL, 2, 2, 1, "server", "4.0.0",
      "Estimate the memory usage of a key", "O(N) where N is the number of samples.", NULL, NULL,
-     NULL, KEY_ACL(KA_NONE, KA_NONE)},
+     NULL, KEY_FLAGS(KF_RO)},
     {0},
 };
 

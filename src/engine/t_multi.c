@@ -504,7 +504,7 @@ const cmd_def multi_commands[] = {
      "O(N), when N is the number of queued commands", NULL},
     {"watch", watch_command, -2, TX_FLAGS | CMD_FAST | CMD_ALLOW_BUSY, TX_ACL, 1, -1, 1,
      "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block",
-     "O(1) for every key.", NULL},
+     "O(1) for every key.", NULL, .key_spec = KEY_FLAGS(KF_RO)},
     {"unwatch", unwatch_command, 1, TX_FLAGS | CMD_FAST | CMD_ALLOW_BUSY, TX_ACL, 0, 0, 0,
      "transactions", "2.2.0", "Forget about all watched keys", "O(1)", NULL},
     {0},

@@ -404,38 +404,30 @@ static void reply_bit_names(rbuf *out, uint32_t bits, const name_bit *names, con
     }
 }
 
-/* The table has no key-spec flags of its own; derive the common case so
- * COMMAND INFO and GETKEYSANDFLAGS give Redis's shape: a read-only command
- * reads its keys (RO access), a write command updates them (RW update). */
-static void reply_key_flags(rbuf *out, const cmd_def *cmd)
-{
-    if (cmd->flags & CMD_WRITE) {
-        reply_set_len(out, 2);
-        reply_simple(out, "RW");
-        reply_simple(out, "update");
-    } else if (cmd->flags & CMD_READONLY) {
-        reply_set_len(out, 2);
-        reply_simple(out, "RO");
-        reply_simple(out, "access");
-    } else {
-        reply_set_len(out, 1);
-        reply_simple(out, "RO");
-    }
-}
+/* Key-spec flags by name, in Redis's order. */
+static const name_bit key_flag_names[] = {
+    {KF_RO, "RO"},
+    {KF_RW, "RW"},
+    {KF_OW, "OW"},
+    {KF_RM, "RM"},
+    {KF_ACCESS, "access"},
+    {KF_UPDATE, "update"},
+    {KF_INSERT, "insert"},
+    {KF_DELETE, "delete"},
+    {KF_NOT_KEY, "not_key"},
+    {KF_INCOMPLETE, "incomplete"},
+    {KF_VARIABLE, "variable_flags"},
+    {0, NULL},
+};
 
-/* One key spec built from the legacy (first, last, step) triple: begin
- * the search at an index, find keys over a range relative to it. */
-static void reply_key_specs(rbuf *out, const cmd_def *cmd)
+/* A key spec: its flags, the index its search begins at, and the range
+ * of keys from there (lastkey: relative to the index, or from the end of
+ * the arguments if negative). */
+static void reply_key_spec(rbuf *out, uint32_t flags, int index, int lastkey, int step)
 {
-    if (cmd->first_key <= 0) {
-        reply_set_len(out, 0);
-        return;
-    }
-    int last = cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key;
-    reply_set_len(out, 1);
     reply_map_len(out, 3);
     reply_bulk_cstr(out, "flags");
-    reply_key_flags(out, cmd);
+    reply_bit_names(out, flags, key_flag_names, "");
     reply_bulk_cstr(out, "begin_search");
     reply_map_len(out, 2);
     reply_bulk_cstr(out, "type");
@@ -443,7 +435,7 @@ static void reply_key_specs(rbuf *out, const cmd_def *cmd)
     reply_bulk_cstr(out, "spec");
     reply_map_len(out, 1);
     reply_bulk_cstr(out, "index");
-    reply_int(out, cmd->first_key);
+    reply_int(out, index);
     reply_bulk_cstr(out, "find_keys");
     reply_map_len(out, 2);
     reply_bulk_cstr(out, "type");
@@ -451,11 +443,35 @@ static void reply_key_specs(rbuf *out, const cmd_def *cmd)
     reply_bulk_cstr(out, "spec");
     reply_map_len(out, 3);
     reply_bulk_cstr(out, "lastkey");
-    reply_int(out, last);
+    reply_int(out, lastkey);
     reply_bulk_cstr(out, "keystep");
-    reply_int(out, cmd->key_step);
+    reply_int(out, step);
     reply_bulk_cstr(out, "limit");
     reply_int(out, 0);
+}
+
+/* The key specs, built from the legacy (first, last, step) triple: one
+ * over every key, or, when the first key's flags differ from the
+ * others' (LMOVE, RENAME, ZUNIONSTORE's destination), one for the first
+ * key and one for the rest. */
+static void reply_key_specs(rbuf *out, const cmd_def *cmd)
+{
+    if (cmd->first_key <= 0) {
+        reply_set_len(out, 0);
+        return;
+    }
+    int first = cmd->first_key, step = cmd->key_step;
+    uint32_t head = cmd_spec_flags(cmd, 0), rest = cmd_spec_flags(cmd, 1);
+    if (head == rest || cmd->last_key == first) {
+        reply_set_len(out, 1);
+        reply_key_spec(out, head, first, cmd->last_key < 0 ? cmd->last_key : cmd->last_key - first,
+                       step);
+        return;
+    }
+    reply_set_len(out, 2);
+    reply_key_spec(out, head, first, 0, 1);
+    int next = first + step;
+    reply_key_spec(out, rest, next, cmd->last_key < 0 ? cmd->last_key : cmd->last_key - next, step);
 }
 
 /* [name, arity, flags, first, last, step, categories, tips, key specs,
@@ -696,7 +712,8 @@ static void command_getkeysandflags_command(cmd_call *c)
             const cslice *k = &c->argv[2 + idx[i]];
             reply_array_len(c->out, 2);
             reply_bulk(c->out, k->ptr, k->len);
-            reply_key_flags(c->out, cmd);
+            reply_bit_names(c->out, cmd_key_flags(cmd, i, c->argc - 2, c->argv + 2), key_flag_names,
+                            "");
         }
     }
     cm_free(idx);

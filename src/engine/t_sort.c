@@ -517,10 +517,10 @@ const cmd_def sort_commands[] = {
     {"sort", sort_command, -2, CMD_WRITE | CMD_DENYOOM,
      ACL_WRITE | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS, 1, 1, 1, "generic",
      "1.0.0", "Sort the elements in a list, set or sorted set", SORT_COMPLEXITY, NULL, sort_getkeys,
-     NULL, KEY_ACL(KA_R, KA_W)},
+     NULL, KEY_SPEC(KF_RO | KF_ACCESS, KF_OW | KF_UPDATE)},
     {"sort_ro", sort_ro_command, -2, CMD_READONLY,
      ACL_READ | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS, 1, 1, 1, "generic",
      "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
-     SORT_COMPLEXITY, NULL, sort_getkeys},
+     SORT_COMPLEXITY, NULL, sort_getkeys, .key_spec = KEY_FLAGS(KF_RO | KF_ACCESS)},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };

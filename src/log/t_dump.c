@@ -348,7 +348,7 @@ const cmd_def dump_commands[] = {
      "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of "
      "Redis objects composing the value and M their average size. For small string values the "
      "time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
-     NULL},
+     NULL, .key_spec = KEY_FLAGS(KF_RO | KF_ACCESS)},
     {"restore", restore_command, -4, CMD_WRITE | CMD_DENYOOM, KS_WRITE_SLOW, 1, 1, 1, "generic",
      "2.6.0", "Create a key using the provided serialized value, previously obtained using DUMP.",
      "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, "
@@ -356,12 +356,13 @@ const cmd_def dump_commands[] = {
      "small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply "
      "O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting "
      "values into sorted sets is O(log(N)).",
-     NULL},
+     NULL, .key_spec = KEY_FLAGS(KF_OW | KF_UPDATE)},
     {"migrate", migrate_command, -6, CMD_WRITE, KS_WRITE_SLOW, 3, 3, 1, "generic", "2.6.0",
      "Atomically transfer a key from a Redis instance to another one.",
      "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the "
      "target instance. See the pages of these commands for time complexity. Also an O(N) data "
      "transfer between the two instances is performed.",
-     NULL, migrate_getkeys, NULL, KEY_ACL(KA_RW, KA_RW)},
+     NULL, migrate_getkeys, NULL,
+     KEY_SPEC(KF_RW | KF_ACCESS | KF_DELETE, KF_RW | KF_ACCESS | KF_DELETE | KF_INCOMPLETE)},
     {NULL},
 };

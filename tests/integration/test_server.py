@@ -476,6 +476,40 @@ def test_command_getkeysandflags(r):
     assert [k for k, _ in res] == ["a", "b"]
 
 
+RO_ACCESS = ["RO", "access"]
+
+
+@pytest.mark.parametrize("args,want", [
+    (("set", "k", "v"), [["OW", "update"]]),
+    (("set", "k", "v", "GET"), [["RW", "access", "update"]]),
+    (("mset", "a", "1", "b", "2"), [["OW", "update"]] * 2),
+    (("lmove", "a", "b", "left", "right"), [["RW", "access", "delete"], ["RW", "insert"]]),
+    (("sort", "a", "store", "b"), [RO_ACCESS, ["OW", "update"]]),
+    (("del", "a", "b"), [["RM", "delete"]] * 2),
+    (("exists", "a"), [["RO"]]),
+    (("rename", "a", "b"), [["RW", "access", "delete"], ["OW", "update"]]),
+    (("zunionstore", "d", "2", "a", "b"), [["OW", "update"], RO_ACCESS, RO_ACCESS]),
+    (("setnx", "a", "1"), [["OW", "insert"]]),
+    (("pfmerge", "d", "a"), [["RW", "access", "insert"], RO_ACCESS]),
+    (("lpush", "a", "x"), [["RW", "insert"]]),
+    (("hget", "a", "f"), [RO_ACCESS]),
+])
+def test_command_getkeysandflags_key_specs(r, args, want):
+    # Redis 7.0's key-spec flags, per key (the first key's and the others').
+    res = r.execute_command("COMMAND GETKEYSANDFLAGS", *args)
+    assert [sorted(f) for _, f in res] == [sorted(w) for w in want]
+
+
+def test_command_info_key_specs_per_key_kind(r):
+    # LMOVE's source and destination are two key specs, as in Redis.
+    specs = r.execute_command("COMMAND INFO", "lmove")[0][8]
+    got = [(sorted(pairs(s)["flags"]), pairs(pairs(s)["begin_search"])["spec"]) for s in specs]
+    assert got == [(sorted(["RW", "access", "delete"]), ["index", 1]),
+                   (sorted(["RW", "insert"]), ["index", 2])]
+    spec = pairs(r.execute_command("COMMAND INFO", "set")[0][8][0])
+    assert sorted(spec["flags"]) == sorted(["RW", "access", "update", "variable_flags"])
+
+
 def test_command_list(r):
     names = r.execute_command("COMMAND LIST")
     assert len(names) == len(set(names))

@@ -1247,6 +1247,14 @@ static void pin_tick(forwarder *f)
 int fwd_pin_send(forwarder *f, cairn_session *s, int argc, const cslice *argv, int kind, int max)
 {
     fwd_conn *c = pin_of(f, s->id);
+    uint64_t id;
+    char host[64];
+    int port;
+    /* another node leads since (the tick has not seen it yet) */
+    if (c && f->leader(f->leader_priv, &id, host, sizeof(host), &port) && c->target != id) {
+        conn_drop(c);
+        return -3;
+    }
     if (!c) {
         if (kind != PIN_WATCH || (s->flags & SESS_PINNED)) return -3;
         f->block_max = max;

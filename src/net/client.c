@@ -1533,6 +1533,7 @@ static void shrink_idle_qbuf(client *c, int64_t now_ms)
     if (c->flags & (CLIENT_CLOSING | CLIENT_PAUSED)) return;
     dstr_free(c->qbuf);
     c->qbuf = dstr_with_cap(0);
+    if (c->net->evict_limit) mem_recount(c);
 }
 
 void net_clients_cron(net *n, int64_t now_ms, int hz)

@@ -12,7 +12,7 @@ static void member_fatal(void *priv, const char *why)
     cairn_server *srv = priv;
     server_log(srv, LL_WARNING, "%s", why);
     srv->exit_code = 1;
-    server_shutdown(srv);
+    server_shutdown(srv, SHUTDOWN_NOW);
 }
 
 int server_raft_start(cairn_server *srv)
@@ -97,3 +97,10 @@ int server_raft_unblock(cairn_server *srv, uint64_t client, int with_error)
 }
 
 void server_raft_stop(cairn_server *srv) { member_stop(&srv->raft); }
+
+int server_raft_step_down(cairn_server *srv) { return srv->node && repl_node_step_down(srv->node); }
+
+int server_raft_handing_over(cairn_server *srv)
+{
+    return srv->node && repl_node_handing_over(srv->node);
+}

@@ -322,6 +322,10 @@ static long long forward_local_reply(cairn_engine *e, const cmd_def *cmd, int ar
 static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
                            const cslice *argv, rbuf *out)
 {
+    /* a WATCH here pins the session to the leader (multi.h) */
+    if (!(s->flags & SESS_MULTI) && e->repl_refuse_write &&
+        multi_pin_command(e, s, cmd, argc, argv, out))
+        return 1;
     int exec = (s->flags & SESS_MULTI) && strcmp(cmd->name, "exec") == 0;
     uint32_t flags = cmd->flags | (exec ? multi_queued_flags(s) : 0);
     /* In a group a message is an entry of the log, delivered on every node:
@@ -488,6 +492,11 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
     if (cmd && !acl_session_fast(s) && acl_refuse_call(e, s, cmd, argc, argv, now_us / 1000, out))
         cmd = NULL;
     if (cmd && s->sub && refused_while_subscribed(s, cmd, out)) cmd = NULL;
+    /* WATCHed on a follower: it runs on the leader until EXEC */
+    if (cmd && (s->flags & SESS_PINNED) && multi_pin_command(e, s, cmd, argc, argv, out)) {
+        engine_mem_leave(e);
+        return;
+    }
     if (cmd && refused_by_host_state(e, s, cmd, argc, argv, out)) cmd = NULL;
     /* maxmemory: evict before the command, or refuse it if it may grow
      * memory that cannot be freed. */

@@ -405,6 +405,7 @@ static const cairn_host_ops server_host_ops = {
     .repl_forward = server_raft_forward,
     .repl_forward_tx = server_raft_forward_tx,
     .repl_forward_block = server_raft_forward_block,
+    .repl_pin = server_raft_pin,
     .seq_begin = server_seq_begin,
     .seq_done = server_seq_done,
 };

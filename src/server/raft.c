@@ -91,6 +91,13 @@ int server_raft_forward_block(void *priv, cairn_session *s, int argc, const csli
     return member_forward_block(&srv->raft, s, argc, argv, out);
 }
 
+int server_raft_pin(void *priv, cairn_session *s, int argc, const cslice *argv, int kind, rbuf *out)
+{
+    cairn_server *srv = priv;
+    if (!srv->node) return 0;
+    return member_pin(&srv->raft, s, argc, argv, kind, out);
+}
+
 int server_raft_unblock(cairn_server *srv, uint64_t client, int with_error)
 {
     return srv->node && member_unblock(&srv->raft, client, with_error);

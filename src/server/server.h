@@ -140,6 +140,9 @@ int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *ar
                         long long local_reply);
 /* cairn_host_ops.repl_forward_tx. */
 int server_raft_forward_tx(void *priv, cairn_session *s, int n, const cairn_cmdv *cmds);
+/* cairn_host_ops.repl_pin. */
+int server_raft_pin(void *priv, cairn_session *s, int argc, const cslice *argv, int kind,
+                    rbuf *out);
 /* cairn_host_ops.repl_forward_block. */
 int server_raft_forward_block(void *priv, cairn_session *s, int argc, const cslice *argv,
                               rbuf *out);

@@ -88,6 +88,13 @@ uint32_t multi_queued_flags(const cairn_session *s)
     return flags;
 }
 
+int multi_queued_may_write(const cairn_session *s)
+{
+    for (int i = 0; s->multi && i < s->multi->nqueued; i++)
+        if (cmd_script_may_write(s->multi->queue[i].cmd, s->multi->queue[i].flags)) return 1;
+    return 0;
+}
+
 int multi_queued_count(const cairn_session *s)
 {
     if (!(s->flags & (SESS_MULTI | SESS_IN_EXEC))) return -1;
@@ -382,7 +389,9 @@ int multi_exec_forward(cairn_engine *e, cairn_session *s, rbuf *out)
         const queued_cmd *q = &m->queue[i];
         cmds[i] = (cairn_cmdv){q->argc, at};
         for (int j = 0; j < q->argc; j++)
-            *at++ = (cslice){q->argv[j], dstr_len(q->argv[j])};
+            at[j] = (cslice){q->argv[j], dstr_len(q->argv[j])};
+        if (q->cmd->forward_args) q->cmd->forward_args(e, at);
+        at += q->argc;
     }
     int sent = h && h->repl_forward_tx && h->repl_forward_tx(e->host_priv, s, n, cmds);
     cm_free(args);

@@ -202,7 +202,11 @@ int cmd_get_keys(const cmd_def *cmd, int argc, const cslice *argv, int *idx, int
  * a function without no-writes, EVALSHA of a digest unknown here)?  It
  * may write, though it is not flagged a write: in a group only the leader
  * may run it. */
-int cmd_script_may_write(const cmd_def *cmd, uint32_t flags);
+static inline int cmd_script_may_write(const cmd_def *cmd, uint32_t flags)
+{
+    return cmd->flags_of &&
+           (flags & (CMD_WRITE | CMD_READONLY | CMD_MAY_REPLICATE)) == CMD_MAY_REPLICATE;
+}
 
 /* Helpers for handlers. */
 

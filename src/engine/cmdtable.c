@@ -300,12 +300,6 @@ int getkeys_dest_numkeys(int argc, const cslice *argv, int *idx, int max)
     return n + 1;
 }
 
-int cmd_script_may_write(const cmd_def *cmd, uint32_t flags)
-{
-    return cmd->flags_of &&
-           (flags & (CMD_WRITE | CMD_READONLY | CMD_MAY_REPLICATE)) == CMD_MAY_REPLICATE;
-}
-
 int cmd_get_keys(const cmd_def *cmd, int argc, const cslice *argv, int *idx, int max)
 {
     if (!(cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity)) return -1;

@@ -146,6 +146,12 @@ def calls(node, cmd):
         return c.info("commandstats").get(f"cmdstat_{cmd}", {}).get("calls", 0)
 
 
+def libraries(node):
+    """The names of the function libraries node holds."""
+    with node.client() as c:
+        return [lib[1] for lib in c.function_list()]
+
+
 def test_scripts_through_a_follower(group):
     """A script that may write runs on the leader only: a follower forwards
     EVAL, EVALSHA (as EVAL with the script from its own cache) and FCALL
@@ -162,6 +168,11 @@ def test_scripts_through_a_follower(group):
             c.eval("#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'y')", 1, "s")
         assert c.function_load(LIB) == "lib"
         assert c.fcall("bump", 1, "n") == 12
+        # functions are data: every node's change as the leader's
+        dump = c.function_dump()
+        assert c.function_delete("lib")
+        wait_for("the library deleted", lambda: not any(map(libraries, group.nodes)))
+        assert c.function_restore(dump)
         p = c.pipeline()
         p.eval(PUSH, 2, "n", "l", "c").evalsha(sha, 2, "n", "l", "d").get("n")
         assert p.execute() == [3, 4, "14"]
@@ -169,7 +180,7 @@ def test_scripts_through_a_follower(group):
         with node.client() as c:
             wait_for("the writes applied", lambda c=c: c.get("n") == "14")
             assert c.lrange("l", 0, -1) == ["d", "c", "b", "a"] and c.get("s") == "x"
-            assert [lib[1] for lib in c.function_list()] == ["lib"]
+        assert libraries(node) == ["lib"]
     group.wait_same_digest(group.nodes)
 
 

@@ -2,7 +2,8 @@
 """Failover time of a 3-node Cairn group: the leader is killed (SIGKILL)
 KILLS times; each time, the time from the kill until a write is
 acknowledged again, by a client that tries every surviving node (a
-follower forwards to the leader) every 5 ms.  The killed node restarts
+follower forwards to the leader, and holds a command while it knows no
+leader: the client's timeout lets it) every 5 ms.  The killed node restarts
 from its directory and catches up before the next kill.  Prints a
 Markdown table row: p50 and max.  Usage: repl_failover.py [KILLS]
 (CAIRN_SERVER_BIN names the server)."""
@@ -19,7 +20,7 @@ from raftgroup import Group  # noqa: E402
 
 
 def until_write(nodes, key):
-    clients = [n.client(socket_timeout=0.5, socket_connect_timeout=0.5) for n in nodes]
+    clients = [n.client(socket_timeout=5, socket_connect_timeout=0.5) for n in nodes]
     try:
         while True:
             for c in clients:

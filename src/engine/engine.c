@@ -362,6 +362,10 @@ static int forward_write(cairn_engine *e, cairn_session *s, const cmd_def *cmd, 
 static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
                            const cslice *argv, rbuf *out)
 {
+    /* a WATCH here pins the session to the leader (multi.h) */
+    if (!(s->flags & SESS_MULTI) && e->repl_refuse_write &&
+        multi_pin_command(e, s, cmd, argc, argv, out))
+        return 1;
     int exec = (s->flags & SESS_MULTI) && strcmp(cmd->name, "exec") == 0;
     uint32_t flags = exec            ? cmd->flags | multi_queued_flags(s)
                      : cmd->flags_of ? cmd->flags_of(e, argc, argv, cmd->flags)
@@ -525,6 +529,11 @@ void engine_execute_at(cairn_engine *e, cairn_session *s, int argc, const cslice
     if (cmd && !acl_session_fast(s) && acl_refuse_call(e, s, cmd, argc, argv, now_us / 1000, out))
         cmd = NULL;
     if (cmd && s->sub && refused_while_subscribed(s, cmd, out)) cmd = NULL;
+    /* WATCHed on a follower: it runs on the leader until EXEC */
+    if (cmd && (s->flags & SESS_PINNED) && multi_pin_command(e, s, cmd, argc, argv, out)) {
+        engine_mem_leave(e);
+        return;
+    }
     if (cmd && refused_by_host_state(e, s, cmd, argc, argv, out)) cmd = NULL;
     /* maxmemory: evict before the command, or refuse it if it may grow
      * memory that cannot be freed. */

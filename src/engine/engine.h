@@ -77,7 +77,24 @@ enum {
     /* CLIENT SESSION named the session and sequence number of its next
      * write (seq_sid, seq_no): exactly once through a Raft group */
     SESS_SEQ = 1 << 20,
+    /* From WATCH on a follower until EXEC, DISCARD or UNWATCH end it, the
+     * session's commands run on the leader, on a connection of its own
+     * (cairn_host_ops.repl_pin): the leader's WATCH decides its EXEC.
+     * PIN_MULTI: the leader's side is in MULTI; PIN_DIRTY: a command was
+     * refused while it was (its EXEC aborts). */
+    SESS_PINNED = 1 << 21,
+    SESS_PIN_MULTI = 1 << 22,
+    SESS_PIN_DIRTY = 1 << 23,
 };
+
+/* What a command sent on a pinned session's connection is
+ * (cairn_host_ops.repl_pin): any other, a WATCH (which starts the pin), a
+ * MULTI, one that ends the pin (DISCARD, UNWATCH), an EXEC that does (an
+ * EXEC the node reached refused because it does not lead ran nothing: the
+ * client gets a null, aborted EXEC), a DISCARD sent for an EXEC that must
+ * abort (SESS_PIN_DIRTY), or no command: the session leaves its pin
+ * (RESET, disconnect). */
+enum { PIN_CMD, PIN_WATCH, PIN_MULTI, PIN_END, PIN_EXEC, PIN_ABORT, PIN_DROP };
 
 typedef struct blocked_state blocked_state;
 typedef struct multi_state multi_state;
@@ -244,6 +261,14 @@ typedef struct cairn_host_ops {
      * its own in out --, 0 to refuse it with -READONLY. */
     int (*repl_forward_block)(void *priv, cairn_session *s, int argc, const cslice *argv,
                               rbuf *out);
+    /* A command of a session pinned to the leader, or a WATCH that pins
+     * it (kind: PIN_*): returns 1 if the host took it -- sent on the
+     * session's connection to the leader (s flagged as for repl_forward),
+     * or refused with an error of its own in out --, 0 to run it here (a
+     * WATCH when the host forwards nothing; a pinned session whose pin is
+     * gone).  NULL: WATCH runs here, as on a Redis replica. */
+    int (*repl_pin)(void *priv, cairn_session *s, int argc, const cslice *argv, int kind,
+                    rbuf *out);
     /* Exactly-once writes (CLIENT SESSION): c is the write that s named a
      * session and sequence number for.  Returns 1 if the host answered it
      * (a duplicate gets the answer of its first run; an unknown session

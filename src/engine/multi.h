@@ -50,6 +50,25 @@ void touch_watched_swap(cdb *a, cdb *b, int64_t now_ms);
  * it could not be forwarded now. */
 int multi_exec_forward(cairn_engine *e, cairn_session *s, rbuf *out);
 
+/* Optimistic transactions on a follower: a WATCH there pins the session
+ * to a connection of its own to the leader (cairn_host_ops.repl_pin), and
+ * its commands go there until EXEC, DISCARD or UNWATCH end the pin, so
+ * the leader's WATCH decides EXEC.  Those that act on this connection
+ * (SELECT, HELLO, AUTH, CLIENT, RESET, (P|S)SUBSCRIBE, MONITOR, ...) run
+ * here; inside the leader's MULTI they are refused and its EXEC aborts.
+ * Called for a WATCH on a follower and for every command of a pinned
+ * session: returns 1 if it answered or forwarded, 0 to run cmd here. */
+int multi_pin_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                      const cslice *argv, rbuf *out);
+/* The leader answered a pinned session's command of kind (PIN_*). */
+void multi_pin_answered(cairn_session *s, int kind, const char *reply, size_t len);
+/* A pinned session's connection to the leader is gone (another node
+ * leads, the link broke) with a command of kind in flight (-1: none):
+ * what the leader held for it is lost, so the session goes on here as
+ * one whose watched key was modified (its EXEC fails), inside MULTI if
+ * the leader's side was. */
+void multi_pin_lost(cairn_session *s, int kind);
+
 /* Drop the session's transaction and watched keys (RESET, disconnect). */
 void multi_session_reset(cairn_engine *e, cairn_session *s);
 /* Drop an open transaction only (session_reset(): a replay session that

@@ -78,6 +78,8 @@ void multi_discard(cairn_session *s)
 void multi_flag_error(cairn_session *s)
 {
     if (s->flags & SESS_MULTI) s->flags |= SESS_DIRTY_EXEC;
+    /* refused here (arity, ACL, ...): the leader's EXEC must abort too */
+    if (s->flags & SESS_PIN_MULTI) s->flags |= SESS_PIN_DIRTY;
 }
 
 uint32_t multi_queued_flags(const cairn_session *s)
@@ -325,6 +327,12 @@ static int watched_key_expired(cmd_call *c)
 
 void multi_session_reset(cairn_engine *e, cairn_session *s)
 {
+    if (s->flags & SESS_PINNED) {
+        /* the leader's side goes with the session's connection there */
+        s->flags &= ~(SESS_PINNED | SESS_PIN_MULTI | SESS_PIN_DIRTY);
+        if (e->host && e->host->repl_pin)
+            e->host->repl_pin(e->host_priv, s, 0, NULL, PIN_DROP, NULL);
+    }
     unwatch_all(e, s);
     multi_discard(s);
 }
@@ -336,14 +344,16 @@ void multi_session_reset(cairn_engine *e, cairn_session *s)
 /* A queued command that would act on the leader's forwarding connection
  * (SELECT, CLIENT, HELLO, ...) instead of the client's own; PING and ECHO
  * only answer. */
+static int acts_on_connection(const cmd_def *cmd)
+{
+    return (cmd->acl & ACL_CONNECTION) && strcmp(cmd->name, "ping") != 0 &&
+           strcmp(cmd->name, "echo") != 0;
+}
+
 static const cmd_def *connection_command(const multi_state *m)
 {
-    for (int i = 0; m && i < m->nqueued; i++) {
-        const cmd_def *cmd = m->queue[i].cmd;
-        if ((cmd->acl & ACL_CONNECTION) && strcmp(cmd->name, "ping") != 0 &&
-            strcmp(cmd->name, "echo") != 0)
-            return cmd;
-    }
+    for (int i = 0; m && i < m->nqueued; i++)
+        if (acts_on_connection(m->queue[i].cmd)) return m->queue[i].cmd;
     return NULL;
 }
 
@@ -360,6 +370,12 @@ int multi_exec_forward(cairn_engine *e, cairn_session *s, rbuf *out)
     multi_state *m = s->multi;
     if (s->flags & SESS_DIRTY_EXEC) {
         reply_error(out, "EXECABORT Transaction discarded because of previous errors.");
+        multi_session_reset(e, s);
+        return 1;
+    }
+    /* a WATCH that was pinned to a leader that is gone */
+    if (s->flags & SESS_DIRTY_CAS) {
+        reply_null_array(out);
         multi_session_reset(e, s);
         return 1;
     }
@@ -497,6 +513,78 @@ static void unwatch_command(cmd_call *c)
     /* A watched key touched before UNWATCH no longer fails EXEC. */
     c->s->flags &= ~SESS_DIRTY_CAS;
     reply_ok(c->out);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A follower's WATCH: the session pinned to the leader                     */
+/* ---------------------------------------------------------------------- */
+
+/* Commands of a pinned session that act on this node's connection (its
+ * db, protocol, user, name, subscriptions) rather than the leader's. */
+static int runs_here_when_pinned(const cmd_def *cmd)
+{
+    return acts_on_connection(cmd) ||
+           ((cmd->acl & ACL_PUBSUB) && (cmd->flags & CMD_SUBSCRIBED_OK)) ||
+           strcmp(cmd->name, "monitor") == 0;
+}
+
+static int pin_kind(const cairn_session *s, const cmd_def *cmd)
+{
+    int in_multi = s->flags & SESS_PIN_MULTI;
+    if (cmd->proc == watch_command) return PIN_WATCH;
+    if (cmd->proc == multi_command) return PIN_MULTI;
+    if (cmd->proc == exec_command && in_multi)
+        return (s->flags & SESS_PIN_DIRTY) ? PIN_ABORT : PIN_EXEC;
+    /* outside MULTI both are errors that leave the watch; inside it
+     * UNWATCH is queued */
+    if ((cmd->proc == discard_command && in_multi) || (cmd->proc == unwatch_command && !in_multi))
+        return PIN_END;
+    return PIN_CMD;
+}
+
+int multi_pin_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                      const cslice *argv, rbuf *out)
+{
+    static const cslice discard = {"DISCARD", 7};
+    const cairn_host_ops *h = e->host;
+    int pinned = s->flags & SESS_PINNED;
+    if (!pinned && cmd->proc != watch_command) return 0;
+    if (pinned && runs_here_when_pinned(cmd)) {
+        if (!(s->flags & SESS_PIN_MULTI)) return 0;
+        reply_errorf(out,
+                     "ERR '%s' can't run in a transaction forwarded to the leader: run it on the "
+                     "leader",
+                     cmd->name);
+        s->flags |= SESS_PIN_DIRTY;
+        return 1;
+    }
+    int kind = pin_kind(s, cmd);
+    /* an EXEC that must abort discards the leader's transaction instead */
+    if (kind == PIN_ABORT) {
+        argc = 1;
+        argv = &discard;
+    }
+    if (h && h->repl_pin && h->repl_pin(e->host_priv, s, argc, argv, kind, out)) return 1;
+    /* its pin is gone: EXEC fails here */
+    if (pinned) multi_pin_lost(s, -1);
+    return 0;
+}
+
+void multi_pin_answered(cairn_session *s, int kind, const char *reply, size_t len)
+{
+    if (kind == PIN_MULTI && len >= 3 && memcmp(reply, "+OK", 3) == 0)
+        s->flags |= SESS_PIN_MULTI;
+    else if (kind >= PIN_END)
+        s->flags &= ~(SESS_PINNED | SESS_PIN_MULTI | SESS_PIN_DIRTY);
+}
+
+void multi_pin_lost(cairn_session *s, int kind)
+{
+    int ended = kind >= PIN_END && kind != PIN_DROP;
+    int in_multi = (s->flags & SESS_PIN_MULTI) || kind == PIN_MULTI;
+    s->flags &= ~(SESS_PINNED | SESS_PIN_MULTI | SESS_PIN_DIRTY);
+    if (ended) return;
+    s->flags |= SESS_DIRTY_CAS | (in_multi ? SESS_MULTI : 0);
 }
 
 #define TX_FLAGS (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)

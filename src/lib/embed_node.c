@@ -228,6 +228,15 @@ static int host_repl_forward_block(void *priv, cairn_session *s, int argc, const
     return !is_handle(n, s) && member_forward_block(&n->m, s, argc, argv, out);
 }
 
+/* A net client's WATCH pins it to the leader (the handle's runs here: its
+ * EXEC of writes is refused, as on a Redis replica). */
+static int host_repl_pin(void *priv, cairn_session *s, int argc, const cslice *argv, int kind,
+                         rbuf *out)
+{
+    embed_node *n = priv;
+    return !is_handle(n, s) && member_pin(&n->m, s, argc, argv, kind, out);
+}
+
 static int host_seq_begin(void *priv, cmd_call *c)
 {
     embed_node *n = priv;
@@ -285,6 +294,7 @@ static const cairn_host_ops node_host_ops = {
     .repl_forward = host_repl_forward,
     .repl_forward_tx = host_repl_forward_tx,
     .repl_forward_block = host_repl_forward_block,
+    .repl_pin = host_repl_pin,
     .seq_begin = host_seq_begin,
     .seq_done = host_seq_done,
 };

@@ -7,6 +7,7 @@
 #include "../ds/alloc.h"
 #include "../ds/rand.h"
 #include "../engine/config.h"
+#include "../engine/multi.h"
 #include "resolve.h"
 #include "tls_link.h"
 
@@ -67,6 +68,7 @@ typedef struct fwd_wait {
     int part;            /* a reply within req's transaction, before its EXEC's */
     int client_id;       /* the reply of a blocking link's CLIENT ID */
     uint64_t unblock_of; /* the reply of a CLIENT UNBLOCK for this serial */
+    int pinned;          /* the reply of the pinned client's command */
 } fwd_wait;
 
 typedef struct fwd_conn {
@@ -91,6 +93,12 @@ typedef struct fwd_conn {
     fwd_req *blocked;
     long long lid;
     struct fwd_conn *next_idle;
+    /* A link pinned to one client from its WATCH until its EXEC, DISCARD
+     * or UNWATCH (0: none), the kind (PIN_*) of its command in flight (-1:
+     * none), the protocol it was sent in, the next pinned link. */
+    uint64_t pin_client;
+    int pin_kind, pin_resp;
+    struct fwd_conn *next_pin;
 } fwd_conn;
 
 struct forwarder {
@@ -112,6 +120,7 @@ struct forwarder {
     int block_max; /* raft-follower-proxy-blocking-links when last read */
     uint64_t next_serial;
     uint64_t leaderless_since;
+    fwd_conn *pinned; /* the links pinned to a client (from the same pool) */
     fwd_sess *pool;
     size_t pooled;
     crand rng;
@@ -398,6 +407,7 @@ static void on_conn_closed(uv_handle_t *h)
 }
 
 static void block_dropped(forwarder *f, fwd_conn *c, fwd_req *r);
+static void pin_lost(forwarder *f, fwd_conn *c, int waiting);
 static void link_forget(forwarder *f, fwd_conn *c);
 static void unblock_lost(forwarder *f, uint64_t serial);
 
@@ -411,8 +421,10 @@ static void conn_drop(fwd_conn *c)
     c->resolving = NULL;
     forwarder *f = c->f;
     if (f && f->conn == c) f->conn = NULL;
+    int pin_waits = 0;
     while (c->count) {
         fwd_wait w = fifo_pop(c);
+        pin_waits |= w.pinned;
         if (!f) continue;
         if (w.unblock_of) unblock_lost(f, w.unblock_of);
         if (w.req && !w.part && w.req->block)
@@ -420,6 +432,7 @@ static void conn_drop(fwd_conn *c)
         else if (w.req && !w.part)
             req_orphan(f, w.req);
     }
+    if (f && c->pin_client) pin_lost(f, c, pin_waits);
     if (f && c->block) link_forget(f, c);
     nstream_close(&c->s, on_conn_closed);
 }
@@ -477,6 +490,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void link_identified(fwd_conn *c, const char *reply, size_t len);
 static void unblock_answered(forwarder *f, uint64_t serial, const char *reply, size_t len);
+static void pin_answered(forwarder *f, fwd_conn *c, const char *reply, size_t len);
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
@@ -503,6 +517,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (w.unblock_of && c->f) unblock_answered(c->f, w.unblock_of, reply, (size_t)n);
         if (w.part && reply_retryable(reply, (size_t)n)) w.req->part_refused = 1;
         if (w.req && !w.part && c->f) req_answered(c->f, w.req, reply, (size_t)n);
+        if (w.pinned && c->f) pin_answered(c->f, c, reply, (size_t)n);
         off += (size_t)n;
     }
     if (off && !c->closing) {
@@ -697,13 +712,15 @@ static void retry(forwarder *f)
 }
 
 static void block_tick(forwarder *f);
+static void pin_tick(forwarder *f);
 
 static void on_timer(uv_timer_t *t)
 {
     forwarder *f = t->data;
     retry(f);
     block_tick(f);
-    if (!f->reqs.first && !f->blocks.first) {
+    pin_tick(f);
+    if (!f->reqs.first && !f->blocks.first && !f->pinned) {
         uv_timer_stop(&f->timer);
         f->timing = 0;
     }
@@ -751,6 +768,12 @@ void fwd_close(forwarder *f)
     while (f->idle) {
         fwd_conn *c = f->idle;
         f->idle = c->next_idle;
+        c->f = NULL;
+        conn_drop(c);
+    }
+    while (f->pinned) {
+        fwd_conn *c = f->pinned;
+        f->pinned = c->next_pin;
         c->f = NULL;
         conn_drop(c);
     }
@@ -854,8 +877,11 @@ int fwd_send_tx(forwarder *f, cairn_session *s, int n, const cairn_cmdv *cmds)
  * over the shared connection, until the leader says it unblocked it or
  * the command's reply comes. */
 
+static void pin_unlink(forwarder *f, fwd_conn *c);
+
 static void link_forget(forwarder *f, fwd_conn *c)
 {
+    pin_unlink(f, c);
     for (fwd_conn **p = &f->idle; *p; p = &(*p)->next_idle)
         if (*p == c) {
             *p = c->next_idle;
@@ -1094,6 +1120,7 @@ int fwd_unblock(forwarder *f, uint64_t client, int with_error)
 
 void fwd_client_gone(forwarder *f, uint64_t client)
 {
+    fwd_unpin(f, client);
     fwd_req *r = block_of_client(f, client);
     if (!r) return;
     /* closing the link unparks the command on the leader */
@@ -1101,4 +1128,180 @@ void fwd_client_gone(forwarder *f, uint64_t client)
         conn_drop(r->on);
     else
         req_free(f, r, 0);
+}
+
+/* ---- optimistic transactions: clients pinned to the leader ----
+ *
+ * A follower's client that WATCHes takes a link of the blocking commands'
+ * pool (the same cap) and keeps it until EXEC, DISCARD or UNWATCH: its
+ * commands go there one at a time (the client waits for each reply) and
+ * the replies come back unchanged, so the leader's WATCH, MULTI and EXEC
+ * decide.  Nothing on it is ever sent twice.  If the link breaks or
+ * another node is elected, the leader's side is gone: the command in
+ * flight gets fwd_lost (an EXEC never sent: a null reply, aborted), and the
+ * client goes on here as one whose watched key was modified
+ * (multi_pin_lost), so its EXEC fails.  An EXEC refused because the node
+ * reached no longer leads ran nothing: it answers null too, and the client
+ * retries its transaction as after any conflict. */
+
+static fwd_conn *pin_of(forwarder *f, uint64_t client)
+{
+    for (fwd_conn *c = f->pinned; c; c = c->next_pin)
+        if (c->pin_client == client) return c;
+    return NULL;
+}
+
+static void pin_unlink(forwarder *f, fwd_conn *c)
+{
+    if (!c->pin_client) return;
+    for (fwd_conn **p = &f->pinned; *p; p = &(*p)->next_pin)
+        if (*p == c) {
+            *p = c->next_pin;
+            break;
+        }
+    c->pin_client = 0;
+    c->next_pin = NULL;
+}
+
+static cairn_session *pin_session(forwarder *f, uint64_t id)
+{
+    client *cl = net_find_client(f->net, id);
+    return cl && !(cl->flags & CLIENT_CLOSING) ? &cl->sess : NULL;
+}
+
+static void deliver_null(forwarder *f, uint64_t client, int resp)
+{
+    if (resp == 3)
+        deliver(f, client, "_\r\n", 3);
+    else
+        deliver(f, client, "*-1\r\n", 5);
+}
+
+/* The pin ended: the link goes back to the pool, once what the leader
+ * keeps for it is dropped (!clean: the ending command failed). */
+static void pin_release(forwarder *f, fwd_conn *c, int clean)
+{
+    static const char tidy[] = "*1\r\n$7\r\nDISCARD\r\n*1\r\n$7\r\nUNWATCH\r\n";
+    pin_unlink(f, c);
+    if (!clean) {
+        fifo_push(c, (fwd_wait){0});
+        fifo_push(c, (fwd_wait){0});
+        conn_send(c, dstr_new(tidy, sizeof(tidy) - 1));
+    }
+    link_release(f, c);
+}
+
+static void pin_answered(forwarder *f, fwd_conn *c, const char *reply, size_t len)
+{
+    static const char aborted[] =
+        "-EXECABORT Transaction discarded because of previous errors.\r\n";
+    int kind = c->pin_kind;
+    uint64_t id = c->pin_client;
+    c->pin_kind = -1;
+    if (!id) return;
+    cairn_session *s = pin_session(f, id);
+    if (s) multi_pin_answered(s, kind, reply, len);
+    /* released first: the client may WATCH again as soon as it has it */
+    if (kind >= PIN_END) pin_release(f, c, reply[0] != '-' || reply_execabort(reply, len));
+    if (kind == PIN_ABORT)
+        deliver(f, id, aborted, sizeof(aborted) - 1);
+    else if (kind == PIN_EXEC && reply_retryable(reply, len))
+        deliver_null(f, id, c->pin_resp);
+    else
+        deliver(f, id, reply, len);
+}
+
+/* c's link is gone (waiting: with the client's command in flight). */
+static void pin_lost(forwarder *f, fwd_conn *c, int waiting)
+{
+    uint64_t id = c->pin_client;
+    int kind = waiting ? c->pin_kind : -1;
+    pin_unlink(f, c);
+    cairn_session *s = pin_session(f, id);
+    if (!s) return;
+    multi_pin_lost(s, kind);
+    if (!waiting) return;
+    if (kind == PIN_EXEC && !c->up)
+        deliver_null(f, id, c->pin_resp);
+    else
+        deliver(f, id, fwd_lost, sizeof(fwd_lost) - 1);
+}
+
+/* Every tick while clients are pinned: a link to a node that no longer
+ * leads (or with no leader for FWD_RETRY_MS) is dropped. */
+static void pin_tick(forwarder *f)
+{
+    if (!f->pinned) return;
+    uint64_t now = uv_now(f->loop), id = 0;
+    char host[64];
+    int port;
+    int leads = f->leader(f->leader_priv, &id, host, sizeof(host), &port);
+    if (leads)
+        f->leaderless_since = 0;
+    else if (!f->leaderless_since)
+        f->leaderless_since = now;
+    int gone = !leads && now - f->leaderless_since >= FWD_RETRY_MS;
+    fwd_conn *next;
+    for (fwd_conn *c = f->pinned; c; c = next) {
+        next = c->next_pin;
+        if ((leads && c->target != id) || gone) conn_drop(c);
+    }
+}
+
+int fwd_pin_send(forwarder *f, cairn_session *s, int argc, const cslice *argv, int kind, int max)
+{
+    fwd_conn *c = pin_of(f, s->id);
+    uint64_t id;
+    char host[64];
+    int port;
+    /* another node leads since (the tick has not seen it yet) */
+    if (c && f->leader(f->leader_priv, &id, host, sizeof(host), &port) && c->target != id) {
+        conn_drop(c);
+        return -3;
+    }
+    if (!c) {
+        if (kind != PIN_WATCH || (s->flags & SESS_PINNED)) return -3;
+        f->block_max = max;
+        int rc = link_take(f, &c);
+        if (rc <= 0) return rc - 1;
+        c->pin_client = s->id;
+        c->next_pin = f->pinned;
+        f->pinned = c;
+        s->flags |= SESS_PINNED;
+    }
+    dstr out = dstr_with_cap(64);
+    char a[24], b[24];
+    if (c->db != s->db) {
+        snprintf(a, sizeof(a), "%d", s->db);
+        out = add_words(out, c, 2, (const char *const[]){"SELECT", a}, NULL);
+        c->db = s->db;
+    }
+    if (c->resp != s->resp) {
+        snprintf(a, sizeof(a), "%d", s->resp);
+        out = add_words(out, c, 2, (const char *const[]){"HELLO", a}, NULL);
+        c->resp = s->resp;
+    }
+    if (s->flags & SESS_SEQ) { /* the client's exactly-once session, as it named it */
+        snprintf(a, sizeof(a), "%llu", (unsigned long long)s->seq_sid);
+        snprintf(b, sizeof(b), "%llu", (unsigned long long)s->seq_no);
+        out = add_words(out, c, 4, (const char *const[]){"CLIENT", "SESSION", a, b}, NULL);
+        s->flags &= ~SESS_SEQ;
+    }
+    out = add_command(out, argc, argv);
+    fifo_push(c, (fwd_wait){.pinned = 1});
+    c->pin_kind = kind;
+    c->pin_resp = s->resp;
+    s->flags |= SESS_FORWARDED;
+    conn_send(c, out);
+    timer_want(f);
+    return 0;
+}
+
+void fwd_unpin(forwarder *f, uint64_t client)
+{
+    fwd_conn *c = pin_of(f, client);
+    if (!c) return;
+    /* closing the link drops its WATCH and MULTI on the leader */
+    pin_unlink(f, c);
+    conn_drop(c);
 }

@@ -96,6 +96,19 @@ int fwd_unblock(forwarder *f, uint64_t client, int with_error);
  * is dropped on the leader (its connection there closed). */
 void fwd_client_gone(forwarder *f, uint64_t client);
 
+/* A command of s pinned to the leader from its WATCH until its EXEC,
+ * DISCARD or UNWATCH (kind: PIN_*, src/engine/engine.h), on a link of the
+ * blocking commands' pool (max as for fwd_send_block); a WATCH of s not
+ * pinned yet takes the link and flags s SESS_PINNED.  s is flagged
+ * SESS_FORWARDED until the reply is in its output; once the pin ends or
+ * its link is lost, s's flags say so (multi_pin_answered, multi_pin_lost).
+ * Returns 0, -1 while no node leads, -2 with max links busy, -3 if s has
+ * no pin (lost). */
+int fwd_pin_send(forwarder *f, cairn_session *s, int argc, const cslice *argv, int kind, int max);
+/* The net's client `client` leaves its pin (RESET, disconnect): its link
+ * is closed, which drops what the leader held for it. */
+void fwd_unpin(forwarder *f, uint64_t client);
+
 /* The size of the RESP2/RESP3 reply at buf[0..len): > 0 once complete, 0
  * while more bytes are needed, -1 if it is not RESP. */
 long resp_reply_size(const char *buf, size_t len);

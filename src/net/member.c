@@ -370,6 +370,30 @@ int member_forward_block(member *m, cairn_session *s, int argc, const cslice *ar
     return rc == 0 || rc == -2;
 }
 
+int member_pin(member *m, cairn_session *s, int argc, const cslice *argv, int kind, rbuf *out)
+{
+    if (kind == PIN_DROP) {
+        if (m->fwd) fwd_unpin(m->fwd, s->id);
+        return 1;
+    }
+    int max = m->cfg->raft_proxy_blocking_links;
+    int pinned = s->flags & SESS_PINNED;
+    /* a WATCH that cannot go runs here, as on a Redis replica (its EXEC
+     * of writes is then refused) */
+    if (!pinned && (!m->cfg->raft_follower_proxy || max <= 0 || !(s->flags & SESS_CAN_BLOCK)))
+        return 0;
+    if (!member_fwd(m)) return 0;
+    int rc = fwd_pin_send(m->fwd, s, argc, argv, kind, max);
+    if (rc == -1)
+        reply_error(out, "CLUSTERDOWN No leader to run WATCH on: try again");
+    else if (rc == -2)
+        reply_errorf(out,
+                     "ERR max number of clients blocked or watching keys through this follower "
+                     "reached (raft-follower-proxy-blocking-links %d): run WATCH on the leader",
+                     max);
+    return rc != -3;
+}
+
 int member_unblock(member *m, uint64_t client, int with_error)
 {
     return m->fwd && fwd_unblock(m->fwd, client, with_error);

@@ -77,6 +77,12 @@ int member_forward(member *m, cairn_session *s, int argc, const cslice *argv,
  * raft-follower-proxy-blocking-links of them (past that, an error in
  * out).  Returns 1 if it went or was answered, 0 to refuse it. */
 int member_forward_block(member *m, cairn_session *s, int argc, const cslice *argv, rbuf *out);
+/* A command of a net client's session pinned to the leader from its
+ * WATCH to its EXEC (cairn_host_ops.repl_pin): on a connection of its own
+ * (the blocking commands' pool and cap).  Returns 1 if it went or was
+ * answered (no leader, links busy), 0 to run it here (raft-follower-proxy
+ * off, or its pin is lost). */
+int member_pin(member *m, cairn_session *s, int argc, const cslice *argv, int kind, rbuf *out);
 /* CLIENT UNBLOCK of a net client: 1 if it waits in a forwarded blocking
  * command (the leader is asked to unblock it), else 0. */
 int member_unblock(member *m, uint64_t client, int with_error);

@@ -1385,6 +1385,38 @@ static void raft_transfer_command(repl_node *n, cmd_call *c)
         reply_ok(c->out);
 }
 
+/* Who takes over from this leader: the voter at host:port, or (host "")
+ * the most up-to-date voter it hears from; NULL if none. */
+static const repl_peer *successor(repl_node *n, const char *host, int port)
+{
+    const repl_peer *mem[RAFT_MAX_PEERS];
+    int voter[RAFT_MAX_PEERS];
+    size_t k = members_of(n, mem, voter);
+    const repl_peer *to = NULL;
+    for (size_t i = 0; i < k; i++) {
+        const repl_peer *p = mem[i];
+        if (p->id == n->cfg.id || !voter[i]) continue;
+        if (host[0] ? !strcmp(p->host, host) && p->port == port
+                    : peer_up(n, p->id) &&
+                          (!to || raft_get_match(n->r, p->id) > raft_get_match(n->r, to->id)))
+            to = p;
+    }
+    return to;
+}
+
+int repl_node_step_down(repl_node *n)
+{
+    if (raft_get_role(n->r) != RAFT_LEADER || transferring(n)) return 0;
+    const repl_peer *to = successor(n, "", 0);
+    if (!to || begin_transfer(n, to->id) != RAFT_OK) return 0;
+    n->host.log(n->host.priv, LL_NOTICE,
+                "Raft: handing leadership to node %llu (%s:%d) before shutting down",
+                (unsigned long long)to->id, to->host, to->port);
+    return 1;
+}
+
+int repl_node_handing_over(const repl_node *n) { return failing_over(n); }
+
 /* FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms], Redis 6.2's
  * coordinated failover, as a leadership transfer: to the replica named,
  * else to the most up-to-date one the leader hears from.  Raft hands over
@@ -1434,18 +1466,7 @@ static void failover_command(repl_node *n, cmd_call *c)
         reply_error(c->out, "ERR FAILOVER already in progress.");
         return;
     }
-    const repl_peer *mem[RAFT_MAX_PEERS];
-    int voter[RAFT_MAX_PEERS];
-    size_t k = members_of(n, mem, voter);
-    const repl_peer *to = NULL;
-    for (size_t i = 0; i < k; i++) {
-        const repl_peer *p = mem[i];
-        if (p->id == n->cfg.id || !voter[i]) continue;
-        if (host[0] ? !strcmp(p->host, host) && p->port == port
-                    : peer_up(n, p->id) &&
-                          (!to || raft_get_match(n->r, p->id) > raft_get_match(n->r, to->id)))
-            to = p;
-    }
+    const repl_peer *to = successor(n, host, (int)port);
     if (!to) {
         reply_error(c->out, host[0] ? "ERR FAILOVER target HOST and PORT is not a replica."
                                     : "ERR FAILOVER requires connected replicas.");

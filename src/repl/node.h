@@ -144,6 +144,12 @@ int repl_node_admit(repl_node *n, uint64_t *ticket);
 int repl_node_ticket_ready(const repl_node *n, uint64_t ticket);
 
 /* RAFT, ROLE, WAIT, SENTINEL and INFO replication. */
+/* A leader about to stop hands over first (to the most up-to-date voter
+ * it hears from, as FAILOVER), so that its clients wait a round trip, not
+ * an election: 1 if a transfer began.  repl_node_handing_over(): 1 until
+ * it is won or given up (two election timeouts at most). */
+int repl_node_step_down(repl_node *n);
+int repl_node_handing_over(const repl_node *n);
 void repl_node_command(repl_node *n, cmd_call *c);
 void repl_node_info(repl_node *n, dstr *out);
 const repl_node_config *repl_node_config_of(const repl_node *n);

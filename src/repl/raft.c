@@ -67,10 +67,15 @@ typedef struct conf_rec { /* a RAFT_ENTRY_CONF in the log */
 
 typedef struct pending_read {
     uint64_t ctx;
-    uint64_t index;
-    uint64_t from; /* this node, or the follower that asked */
+    uint64_t index; /* 0: a follower's, asked before this term's first commit */
+    uint64_t from;  /* this node, or the follower that asked */
     uint64_t round;
 } pending_read;
+
+/* A follower's reads asked of a new leader before it commits an entry of
+ * its term wait for that commit (as etcd's raft), not for the follower to
+ * ask again; at most this many (more are dropped and asked again). */
+#define EARLY_READS_MAX 1024
 
 struct raft {
     raft_config cfg;
@@ -116,7 +121,7 @@ struct raft {
     raft_read_state *reads;
     size_t n_reads, cap_reads;
     pending_read *pending;
-    size_t n_pending, cap_pending;
+    size_t n_pending, cap_pending, n_early;
     uint64_t read_round, read_round_sent;
     uint64_t transferee; /* leadership transfer target, or RAFT_NONE */
     int transfer_elapsed;
@@ -521,7 +526,7 @@ static void reset_timers(raft *r)
     r->timeout = r->cfg.election_ticks + (int)crand_below(&r->rng, (uint64_t)r->cfg.election_ticks);
 }
 
-static void drop_pending_reads(raft *r) { r->n_pending = 0; }
+static void drop_pending_reads(raft *r) { r->n_pending = r->n_early = 0; }
 
 static void reset(raft *r, uint64_t term)
 {
@@ -836,6 +841,26 @@ static int lease_valid(raft *r)
     return since && r->ticks < since + (uint64_t)r->cfg.lease_ticks;
 }
 
+static int committed_in_term(const raft *r)
+{
+    return BUG(r, RAFT_BUG_NO_NOOP) || raft_term_at(r, r->commit) == r->term;
+}
+
+/* The term's first commit: the reads that waited for it read what is
+ * committed now, confirmed by the next heartbeat round. */
+static void start_early_reads(raft *r)
+{
+    if (!committed_in_term(r)) return;
+    for (size_t i = 0; i < r->n_pending; i++) {
+        pending_read *pr = &r->pending[i];
+        if (!pr->index) {
+            pr->index = r->commit;
+            pr->round = 0;
+        }
+    }
+    r->n_early = 0;
+}
+
 /* Figure 8: only an entry of the leader's own term is committed by
  * counting replicas; earlier ones are committed with it. */
 static int maybe_commit(raft *r)
@@ -848,12 +873,8 @@ static int maybe_commit(raft *r)
         r->uncommitted_bytes -= len < r->uncommitted_bytes ? len : r->uncommitted_bytes;
     }
     r->commit = idx;
+    if (r->n_early) start_early_reads(r);
     return 1;
-}
-
-static int committed_in_term(const raft *r)
-{
-    return BUG(r, RAFT_BUG_NO_NOOP) || raft_term_at(r, r->commit) == r->term;
 }
 
 /* Reads confirmed by a quorum's heartbeat acks become safe. */
@@ -882,9 +903,28 @@ static void release_reads(raft *r)
     r->n_pending = keep;
 }
 
+static int push_pending_read(raft *r, pending_read pr)
+{
+    if (r->n_pending == r->cap_pending) {
+        size_t cap = r->cap_pending ? r->cap_pending * 2 : 16;
+        pending_read *n = realloc(r->pending, cap * sizeof(*n));
+        if (!n) return RAFT_ERR_NOMEM;
+        r->pending = n;
+        r->cap_pending = cap;
+    }
+    r->pending[r->n_pending++] = pr;
+    return RAFT_OK;
+}
+
 static int queue_read(raft *r, uint64_t ctx, uint64_t from)
 {
-    if (!committed_in_term(r)) return RAFT_ERR_BUSY;
+    if (!committed_in_term(r)) {
+        if (from == r->id || r->n_early == EARLY_READS_MAX) return RAFT_ERR_BUSY;
+        /* round UINT64_MAX: in no heartbeat round until it starts */
+        int rc = push_pending_read(r, (pending_read){ctx, 0, from, UINT64_MAX});
+        if (rc == RAFT_OK) r->n_early++;
+        return rc;
+    }
     if ((n_voters(r) == 1 && is_voter(r)) || lease_valid(r) || BUG(r, RAFT_BUG_READ_STALE)) {
         if (from == r->id) {
             add_read_state(r, ctx, r->commit);
@@ -897,17 +937,9 @@ static int queue_read(raft *r, uint64_t ctx, uint64_t from)
         }
         return RAFT_OK;
     }
-    if (r->n_pending == r->cap_pending) {
-        size_t cap = r->cap_pending ? r->cap_pending * 2 : 16;
-        pending_read *n = realloc(r->pending, cap * sizeof(*n));
-        if (!n) return RAFT_ERR_NOMEM;
-        r->pending = n;
-        r->cap_pending = cap;
-    }
     /* round 0 = not yet in a heartbeat round; raft_ready_get starts one
      * round for every read queued since the last */
-    r->pending[r->n_pending++] = (pending_read){ctx, r->commit, from, 0};
-    return RAFT_OK;
+    return push_pending_read(r, (pending_read){ctx, r->commit, from, 0});
 }
 
 int raft_read_index(raft *r, uint64_t ctx)

@@ -80,6 +80,8 @@ static void on_walk_close(uv_handle_t *h, void *arg)
  * one more command, and the whole drain at most DRAIN_MAX_MS. */
 #define DRAIN_GRACE_MS 100
 #define DRAIN_MAX_MS   3000
+/* how often a leader stopping checks whether its hand-over is over */
+#define HANDOVER_CHECK_MS 5
 
 static void finish_shutdown(void *priv)
 {
@@ -92,9 +94,24 @@ static void finish_shutdown(void *priv)
     uv_close((uv_handle_t *)&srv->cron, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
+    uv_close((uv_handle_t *)&srv->handover, NULL);
 }
 
-void server_shutdown(cairn_server *srv)
+static void drain(cairn_server *srv)
+{
+    server_log(srv, LL_NOTICE, "Letting clients finish the commands they sent...");
+    net_drain(&srv->net, DRAIN_GRACE_MS, DRAIN_MAX_MS, finish_shutdown, srv);
+}
+
+static void on_handover_check(uv_timer_t *t)
+{
+    cairn_server *srv = t->data;
+    if (server_raft_handing_over(srv)) return;
+    uv_timer_stop(t);
+    drain(srv);
+}
+
+void server_shutdown(cairn_server *srv, int flags)
 {
     if (srv->shutting_down) return;
     srv->shutting_down = 1;
@@ -107,8 +124,14 @@ void server_shutdown(cairn_server *srv)
         finish_shutdown(srv);
         return;
     }
-    server_log(srv, LL_NOTICE, "Letting clients finish the commands they sent...");
-    net_drain(&srv->net, DRAIN_GRACE_MS, DRAIN_MAX_MS, finish_shutdown, srv);
+    /* A leader hands over first (as a Redis master waits for its replicas
+     * unless SHUTDOWN NOW): the commands it holds meanwhile then go to
+     * the new leader, and the group does not wait out an election. */
+    if (!(flags & SHUTDOWN_NOW) && server_raft_step_down(srv) &&
+        uv_timer_start(&srv->handover, on_handover_check, HANDOVER_CHECK_MS, HANDOVER_CHECK_MS) ==
+            0)
+        return;
+    drain(srv);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -124,7 +147,7 @@ static void on_signal(uv_signal_t *h, int signum)
                    signum == SIGINT ? "SIGINT" : "SIGTERM");
         return;
     }
-    server_shutdown(srv);
+    server_shutdown(srv, 0);
 }
 
 /* Active expiry gets at most a quarter of each cron period (as Redis's
@@ -198,7 +221,7 @@ static void host_shutdown(void *priv, cmd_call *c, int flags)
         reply_error(c->out, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;
     }
-    server_shutdown(srv);
+    server_shutdown(srv, flags);
 }
 
 static void host_persist_cmd(void *priv, cmd_call *c)
@@ -382,6 +405,7 @@ static const cairn_host_ops server_host_ops = {
     .repl_forward = server_raft_forward,
     .repl_forward_tx = server_raft_forward_tx,
     .repl_forward_block = server_raft_forward_block,
+    .repl_pin = server_raft_pin,
     .seq_begin = server_seq_begin,
     .seq_done = server_seq_done,
 };
@@ -555,7 +579,7 @@ static void on_load_slice(uv_idle_t *h)
     if (rc == PERSIST_ERROR) {
         server_log(srv, LL_WARNING, "%s", err);
         srv->exit_code = 1;
-        server_shutdown(srv);
+        server_shutdown(srv, SHUTDOWN_NOW);
         return;
     }
     supervise_ready(srv);
@@ -601,11 +625,13 @@ static int server_start(cairn_server *srv)
     if (rc == 0) rc = uv_signal_init(&srv->loop, &srv->sigterm);
     if (rc == 0) rc = uv_signal_init(&srv->loop, &srv->sigint);
     if (rc == 0) rc = uv_idle_init(&srv->loop, &srv->loader);
+    if (rc == 0) rc = uv_timer_init(&srv->loop, &srv->handover);
     if (rc) {
         server_log(srv, LL_WARNING, "Event loop setup failed: %s", uv_strerror(rc));
         return -1;
     }
     srv->cron.data = srv->sigterm.data = srv->sigint.data = srv->loader.data = srv;
+    srv->handover.data = srv;
     if (srv->cfg.raft_peers && srv->cfg.raft_peers[0]) {
         /* The Raft log is the command log: no append-only file beside it,
          * and no snapshot of the dataset taken behind its back. */

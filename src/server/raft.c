@@ -12,7 +12,7 @@ static void member_fatal(void *priv, const char *why)
     cairn_server *srv = priv;
     server_log(srv, LL_WARNING, "%s", why);
     srv->exit_code = 1;
-    server_shutdown(srv);
+    server_shutdown(srv, SHUTDOWN_NOW);
 }
 
 int server_raft_start(cairn_server *srv)
@@ -91,9 +91,23 @@ int server_raft_forward_block(void *priv, cairn_session *s, int argc, const csli
     return member_forward_block(&srv->raft, s, argc, argv, out);
 }
 
+int server_raft_pin(void *priv, cairn_session *s, int argc, const cslice *argv, int kind, rbuf *out)
+{
+    cairn_server *srv = priv;
+    if (!srv->node) return 0;
+    return member_pin(&srv->raft, s, argc, argv, kind, out);
+}
+
 int server_raft_unblock(cairn_server *srv, uint64_t client, int with_error)
 {
     return srv->node && member_unblock(&srv->raft, client, with_error);
 }
 
 void server_raft_stop(cairn_server *srv) { member_stop(&srv->raft); }
+
+int server_raft_step_down(cairn_server *srv) { return srv->node && repl_node_step_down(srv->node); }
+
+int server_raft_handing_over(cairn_server *srv)
+{
+    return srv->node && repl_node_handing_over(srv->node);
+}

@@ -43,8 +43,9 @@ typedef struct cairn_server {
     dstr executable;  /* absolute path of argv[0] */
     int64_t start_ms;
     int shutting_down;
-    int exit_code;  /* 1 when start-up failed */
-    int loop_ready; /* the loop was initialised (and must be closed) */
+    uv_timer_t handover; /* a leader stopping waits for its successor */
+    int exit_code;       /* 1 when start-up failed */
+    int loop_ready;      /* the loop was initialised (and must be closed) */
     long long cron_loops;
     int64_t stat_peak_memory;
     inst_metric inst[INST_COUNT];
@@ -79,8 +80,9 @@ const char *server_maxclients_changed(cairn_server *srv);
 /* maxmemory-clients or maxmemory changed (or the server starts): hand the
  * setting to the network layer, which evicts clients over it. */
 void server_client_limit_changed(cairn_server *srv);
-/* Begin an orderly shutdown: stop accepting, close clients, stop the loop. */
-void server_shutdown(cairn_server *srv);
+/* Begin an orderly shutdown: stop accepting, close clients, stop the loop.
+ * A group's leader first hands over, unless flags has SHUTDOWN_NOW. */
+void server_shutdown(cairn_server *srv, int flags);
 
 /* Read a redis.conf-style file and apply it (config_file.c).  Returns 0,
  * or -1 with the message Redis prints in *err (the caller frees it). */
@@ -138,6 +140,9 @@ int server_raft_forward(void *priv, cairn_session *s, int argc, const cslice *ar
                         long long local_reply);
 /* cairn_host_ops.repl_forward_tx. */
 int server_raft_forward_tx(void *priv, cairn_session *s, int n, const cairn_cmdv *cmds);
+/* cairn_host_ops.repl_pin. */
+int server_raft_pin(void *priv, cairn_session *s, int argc, const cslice *argv, int kind,
+                    rbuf *out);
 /* cairn_host_ops.repl_forward_block. */
 int server_raft_forward_block(void *priv, cairn_session *s, int argc, const cslice *argv,
                               rbuf *out);
@@ -147,6 +152,10 @@ int server_raft_unblock(cairn_server *srv, uint64_t client, int with_error);
 int server_seq_begin(void *priv, cmd_call *c);
 void server_seq_done(void *priv, cmd_call *c, rbuf_mark mark);
 void server_raft_stop(cairn_server *srv);
+/* repl_node_step_down() and repl_node_handing_over() of a member; 0 when
+ * standalone. */
+int server_raft_step_down(cairn_server *srv);
+int server_raft_handing_over(cairn_server *srv);
 /* A replica of a Redis master (replica.c): set up before the loop runs
  * (connecting at once if replicaof is set), REPLICAOF/SLAVEOF and, while a
  * replica, ROLE and WAIT (returns 0 for what it does not answer), INFO

@@ -249,6 +249,14 @@ def test_embedded_follower_forwards_transactions(mixed):
         p = c.pipeline()
         p.set("p", "v").incr("tc")
         assert p.execute() == [True, 13]
+        # a WATCH there pins the client to the leader, as on a server
+        with c.pipeline() as p:
+            p.watch("t")
+            assert p.get("t") == "1"
+            p.multi()
+            p.set("t", "3")
+            assert p.execute() == [True]
+    assert server_get(s2, "t") == "3"
     digest = mixed.wait_same_digest(mixed.nodes)
     assert emb.call("DEBUG", "DIGEST") == digest
 

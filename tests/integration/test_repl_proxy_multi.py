@@ -90,24 +90,6 @@ def test_queueing_error_aborts_and_discard(group):
         assert c.get("k4") == "v"
 
 
-def test_watch_on_a_follower_is_refused(group):
-    lead = group.leader()
-    fol = followers(group, lead)[0]
-    with fol.client() as c:
-        p = c.pipeline()
-        p.watch("w")
-        p.multi()
-        p.set("w", "1")
-        with pytest.raises(redis.ResponseError, match="WATCHes keys must run on the leader"):
-            p.execute()
-        p.reset()
-        # nothing was applied, and the connection is usable
-        assert c.set("after", "1") is True
-    with lead.client() as c:
-        assert c.exists("w") == 0
-        assert c.get("after") == "1"
-
-
 def test_transactions_through_a_leader_kill_apply_once(group):
     """Clients of a follower run MULTI INCR n INCR n EXEC while the leader
     is killed: each answered transaction's two replies are consecutive (it

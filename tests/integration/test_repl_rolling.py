@@ -11,6 +11,7 @@ another node: nothing was sent), no acknowledged write is lost or applied twice 
 1, 2, 3, ... onto a list of its own), the registers' history is
 linearizable (cairn-lincheck), and every node ends with the same dataset.
 """
+import datetime
 import os
 import random
 import tempfile
@@ -192,3 +193,45 @@ def test_rolling_restart_under_load_fails_no_write(group):
         load.done.set()
     load.finish()
     assert load.moved >= 1  # a plain client's node was down
+
+
+def logged_at(node, text):
+    """When node's log last says text (its timestamp, as datetime)."""
+    lines = [ln for ln in node.read_log().splitlines() if text in ln]
+    assert lines, f"node {node.id} never logged {text!r}"
+    stamp = " ".join(lines[-1].split()[1:5])  # 07 Dec 2026 14:14:58.790
+    return datetime.datetime.strptime(stamp, "%d %b %Y %H:%M:%S.%f")
+
+
+def test_leader_stopped_hands_over_first(group):
+    """A leader stopped with no transfer first (SIGTERM, as systemctl does)
+    hands over itself: its successor leads before the process exits, so
+    the group waits out no election, and no client's write fails."""
+    group.wait_applied(group.nodes)
+    load = Load(group)
+    try:
+        load.progressed()
+        lead = group.leader(timeout=10)
+        assert lead.stop() == 0
+        new = group.leader(timeout=10, exclude=(lead.id,))
+        # by the logs' clock: the new leader took over before the old one
+        # exited (an election would begin 500 ms after it at the earliest)
+        took_over = logged_at(new, f"Raft: node {new.id} (")
+        assert took_over <= logged_at(lead, "ready to exit")
+        lead.start()
+        group.wait_applied(group.nodes, timeout=30)
+        load.progressed()
+    finally:
+        load.done.set()
+    load.finish()
+
+
+def test_shutdown_now_skips_the_hand_over(group):
+    """SHUTDOWN NOW (as Redis's: no waiting for replicas) stops a leader at
+    once; the others elect one after their election timeout."""
+    lead = group.leader(timeout=10)
+    with lead.client() as c:
+        c.shutdown(now=True)  # redis-py takes the closed connection as success
+    lead.proc.wait(10)
+    assert "handing leadership" not in lead.read_log()
+    assert group.leader(timeout=10, exclude=(lead.id,)) is not lead

@@ -542,6 +542,57 @@ static void test_read_round_after_queue(void)
     cluster_free(&c);
 }
 
+/* A follower's read asked of a new leader before it has committed an
+ * entry of its term waits for that commit, then for a round: it is
+ * answered without the follower asking again (a failover's held commands
+ * would otherwise wait for the follower's retry). */
+static void test_read_before_first_commit(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int old = elect(&c);
+    REQUIRE(old >= 0);
+    cluster_run(&c, 3);
+    c.cut[old + 1] = 1;
+    int l = -1;
+    for (int t = 0; t < 100 && l < 0; t++) {
+        for (int i = 0; i < N; i++)
+            if (i != old) raft_tick(c.r[i]);
+        cluster_ready(&c);
+        cluster_deliver(&c);
+        for (int i = 0; i < N; i++)
+            if (i != old && raft_get_role(c.r[i]) == RAFT_LEADER) l = i;
+    }
+    REQUIRE(l >= 0);
+    uint64_t term = raft_get_term(c.r[l]);
+    CHECK(raft_term_at(c.r[l], raft_get_commit(c.r[l])) != term);
+    int f = 3 - old - l;
+    raft_msg m = {.type = RAFT_MSG_READ_INDEX,
+                  .from = (uint64_t)f + 1,
+                  .to = (uint64_t)l + 1,
+                  .term = term,
+                  .ctx = 9};
+    CHECK_EQ_LL(raft_step(c.r[l], &m), RAFT_OK);
+    int seen = 0;
+    for (int k = 0; k < 8 && !seen; k++) {
+        for (int i = 0; i < N; i++) {
+            raft_ready rd;
+            if (i == old || !raft_ready_get(c.r[i], &rd)) continue;
+            for (size_t j = 0; j < rd.n_reads; j++)
+                if (i == f && rd.reads[j].ctx == 9) {
+                    seen = 1;
+                    CHECK_EQ_LL(raft_term_at(c.r[f], rd.reads[j].index), term);
+                }
+            for (size_t j = 0; j < rd.n_msgs; j++)
+                raft_msg_copy(&c.q[c.nq++], &rd.msgs[j]);
+            raft_advance(c.r[i]);
+        }
+        cluster_deliver(&c);
+    }
+    CHECK(seen);
+    cluster_free(&c);
+}
+
 static void test_leadership_transfer(void)
 {
     cluster c;
@@ -1005,6 +1056,7 @@ int main(void)
     TEST(test_flow_control);
     TEST(test_read_index);
     TEST(test_read_round_after_queue);
+    TEST(test_read_before_first_commit);
     TEST(test_leadership_transfer);
     TEST(test_lease_reads);
     TEST(test_sessions);

@@ -564,7 +564,16 @@ int multi_pin_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int
         argc = 1;
         argv = &discard;
     }
-    if (h && h->repl_pin && h->repl_pin(e->host_priv, s, argc, argv, kind, out)) return 1;
+    /* EVALSHA goes with this node's script, as when forwarded */
+    cslice *fwd = NULL;
+    if (cmd->forward_args) {
+        fwd = cm_malloc(sizeof(*fwd) * (size_t)argc);
+        memcpy(fwd, argv, sizeof(*fwd) * (size_t)argc);
+        if (cmd->forward_args(e, fwd)) argv = fwd;
+    }
+    int took = h && h->repl_pin && h->repl_pin(e->host_priv, s, argc, argv, kind, out);
+    cm_free(fwd);
+    if (took) return 1;
     /* its pin is gone: EXEC fails here */
     if (pinned) multi_pin_lost(s, -1);
     return 0;

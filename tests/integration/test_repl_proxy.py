@@ -229,9 +229,17 @@ def test_evalsha_through_a_follower_survives_a_leader_change(group):
             c.evalsha(sha, 2, "n", "l", "d")
         # redis-py's Script object: EVALSHA, then EVAL on NOSCRIPT
         assert c.register_script(PUSH)(keys=["n", "l"], args=["e"]) == 4
+        # WATCH pins the client to the leader: its EVALSHA goes with the
+        # script too
+        co.script_flush()
+        with c.pipeline() as p:
+            p.watch("n")
+            p.multi()
+            p.evalsha(sha, 2, "n", "l", "f")
+            assert p.execute() == [5]
     group.wait_same_digest(group.nodes)
     with lead.client() as c:
-        assert c.lrange("l", 0, -1) == ["e", "c", "b", "a"]
+        assert c.lrange("l", 0, -1) == ["f", "e", "c", "b", "a"]
 
 
 def test_script_writes_refused_on_a_follower_that_does_not_forward():

@@ -9,7 +9,9 @@ write applied twice.
 
 Cairn-only (Redis has no consensus replication).
 """
+import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -261,4 +263,21 @@ def test_leader_transfer_while_pinned(group):
     with group.leader().client() as w:
         final = int(w.get("ctr"))
     assert ok[0] <= final <= ok[0] + unknown[0], (final, ok[0], unknown[0])
+    group.wait_same_digest(group.nodes)
+
+
+def test_node_redis_client_flow_through_a_follower(group):
+    """node-redis v4's client flow (node_apps/apps.js: WATCH in an isolated
+    connection, aborted by a concurrent write with a WatchError, then run)
+    against a follower."""
+    from nodejs import npm_install
+    from test_node_apps import HERE as NODE_APPS
+
+    modules = npm_install(NODE_APPS, "node-apps", "CAIRN_NODE_APPS", ["--ignore-scripts"])
+    fol = followers(group, group.leader())[0]
+    env = dict(os.environ, NODE_PATH=modules)
+    p = subprocess.run(["node", os.path.join(NODE_APPS, "apps.js"), str(fol.port), "node-redis"],
+                       cwd=NODE_APPS, env=env, capture_output=True, text=True, timeout=120)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0 and "node-redis ok" in out, out[-3000:]
     group.wait_same_digest(group.nodes)

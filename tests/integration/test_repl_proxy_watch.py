@@ -281,3 +281,31 @@ def test_node_redis_client_flow_through_a_follower(group):
     out = p.stdout + p.stderr
     assert p.returncode == 0 and "node-redis ok" in out, out[-3000:]
     group.wait_same_digest(group.nodes)
+
+
+def test_leader_killed_while_pinned(group):
+    """The leader dies while a follower's client is pinned inside MULTI:
+    its EXEC answers null (aborted), nothing of it is applied, and the
+    client's next transaction runs on the new leader."""
+    lead = group.leader()
+    fol = followers(group, lead)[0]
+    with fol.client(single_connection_client=True) as r:
+        c = r.connection
+        raw(c, "SET", "kk", "0")
+        raw(c, "WATCH", "kk")
+        raw(c, "MULTI")
+        assert raw(c, "SET", "kk", "lost") == "QUEUED"
+        lead.kill()
+        assert raw(c, "INCR", "kk") == "QUEUED"  # queued here now
+        assert raw(c, "EXEC") is None
+        new = group.leader(timeout=10, exclude=(lead.id,))
+        wait_for("the follower to know the new leader",
+                 lambda: r.info("replication")["raft_leader_id"] == new.id)
+        assert raw(c, "WATCH", "kk") == "OK"
+        assert raw(c, "MULTI") == "OK"
+        assert raw(c, "INCR", "kk") == "QUEUED"
+        assert raw(c, "EXEC") == [1]
+    with new.client() as w:
+        assert w.get("kk") == "1"
+    lead.start()
+    group.wait_same_digest(group.nodes)

@@ -541,7 +541,8 @@ int multi_pin_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int
     int pinned = s->flags & SESS_PINNED;
     if (!pinned && cmd->proc != watch_command) return 0;
     if (pinned && runs_here_when_pinned(cmd)) {
-        if (!(s->flags & SESS_PIN_MULTI)) return 0;
+        /* QUIT and RESET act at once inside MULTI too (RESET drops the pin) */
+        if (!(s->flags & SESS_PIN_MULTI) || runs_inside_multi(cmd)) return 0;
         reply_errorf(out,
                      "ERR '%s' can't run in a transaction forwarded to the leader: run it on the "
                      "leader",

@@ -80,6 +80,14 @@ def test_watch_multi_exec_on_a_follower(group):
         with pytest.raises(redis.ResponseError, match="Transaction discarded"):
             raw(c, "EXEC")
         assert w.get("k") == "4"
+        # RESET inside it drops it (the leader's side with it)
+        raw(c, "WATCH", "k")
+        raw(c, "MULTI")
+        raw(c, "SET", "k", "reset")
+        assert raw(c, "RESET") == "RESET"
+        with pytest.raises(redis.ResponseError, match="EXEC without MULTI"):
+            raw(c, "EXEC")
+        assert w.get("k") == "4"
         assert raw(c, "PING") == "PONG"
     group.wait_same_digest(group.nodes)
 

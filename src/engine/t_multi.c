@@ -525,7 +525,9 @@ static int pin_kind(const cairn_session *s, const cmd_def *cmd)
     if (cmd->proc == watch_command) return PIN_WATCH;
     if (cmd->proc == multi_command) return PIN_MULTI;
     if (cmd->proc == exec_command && in_multi)
-        return (s->flags & SESS_PIN_DIRTY) ? PIN_ABORT : PIN_EXEC;
+        return (s->flags & SESS_PIN_DIRTY)   ? PIN_ABORT
+               : (s->flags & SESS_DIRTY_CAS) ? PIN_CAS
+                                             : PIN_EXEC;
     /* outside MULTI both are errors that leave the watch; inside it
      * UNWATCH is queued */
     if ((cmd->proc == discard_command && in_multi) || (cmd->proc == unwatch_command && !in_multi))
@@ -551,8 +553,8 @@ int multi_pin_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int
         return 1;
     }
     int kind = pin_kind(s, cmd);
-    /* an EXEC that must abort discards the leader's transaction instead */
-    if (kind == PIN_ABORT) {
+    /* an EXEC that must fail discards the leader's transaction instead */
+    if (kind == PIN_ABORT || kind == PIN_CAS) {
         argc = 1;
         argv = &discard;
     }
@@ -566,8 +568,8 @@ void multi_pin_answered(cairn_session *s, int kind, const char *reply, size_t le
 {
     if (kind == PIN_MULTI && len >= 3 && memcmp(reply, "+OK", 3) == 0)
         s->flags |= SESS_PIN_MULTI;
-    else if (kind >= PIN_END)
-        s->flags &= ~(SESS_PINNED | SESS_PIN_MULTI | SESS_PIN_DIRTY);
+    else if (kind >= PIN_END) /* EXEC, DISCARD and UNWATCH forget a touched watch */
+        s->flags &= ~(SESS_PINNED | SESS_PIN_MULTI | SESS_PIN_DIRTY | SESS_DIRTY_CAS);
 }
 
 void multi_pin_lost(cairn_session *s, int kind)

@@ -297,12 +297,14 @@ def test_leader_killed_while_pinned(group):
     client's next transaction runs on the new leader."""
     lead = group.leader()
     fol = followers(group, lead)[0]
-    with fol.client(single_connection_client=True) as r:
-        c = r.connection
+    with fol.client(single_connection_client=True) as r, \
+            fol.client(single_connection_client=True) as r2:
+        c, c2 = r.connection, r2.connection
         raw(c, "SET", "kk", "0")
         raw(c, "WATCH", "kk")
         raw(c, "MULTI")
         assert raw(c, "SET", "kk", "lost") == "QUEUED"
+        raw(c2, "WATCH", "kk")  # pinned, not in MULTI yet
         lead.kill()
         assert raw(c, "INCR", "kk") == "QUEUED"  # queued here now
         assert raw(c, "EXEC") is None
@@ -313,7 +315,17 @@ def test_leader_killed_while_pinned(group):
         assert raw(c, "MULTI") == "OK"
         assert raw(c, "INCR", "kk") == "QUEUED"
         assert raw(c, "EXEC") == [1]
+        # the other's lost watch still fails its EXEC, even after a new
+        # WATCH (as a touched watched key does in Redis); then it is clear
+        assert raw(c2, "WATCH", "other") == "OK"
+        raw(c2, "MULTI")
+        raw(c2, "SET", "kk", "lost")
+        assert raw(c2, "EXEC") is None
+        raw(c2, "WATCH", "kk")
+        raw(c2, "MULTI")
+        raw(c2, "INCR", "kk")
+        assert raw(c2, "EXEC") == [2]
     with new.client() as w:
-        assert w.get("kk") == "1"
+        assert w.get("kk") == "2"
     lead.start()
     group.wait_same_digest(group.nodes)

@@ -76,7 +76,7 @@ void engine_unblock_writers(cairn_engine *e);
  * ("ERR timeout is not a float or out of range", "ERR timeout is
  * negative") and returns 0 on failure. */
 int arg_timeout(cmd_call *c, int i, int64_t *timeout_ms);
-/* The same for a timeout in whole milliseconds (WAIT), with Redis's
+/* The same for a timeout in whole milliseconds (WAIT, XREAD BLOCK), with Redis's
  * errors ("ERR timeout is not an integer or out of range", ...). */
 int arg_timeout_ms(cmd_call *c, int i, int64_t *timeout_ms);
 

@@ -621,7 +621,8 @@ static void log_consumer_created(cmd_call *c, const cslice *key, const stream_cg
 /* ---------------------------------------------------------------------- */
 
 typedef struct read_args {
-    int64_t block_ms; /* -1: no BLOCK */
+    int block;
+    int64_t deadline; /* of BLOCK: absolute ms, 0 = forever */
     long long count;
     int streams_arg, nstreams;
     int noack;
@@ -631,7 +632,6 @@ typedef struct read_args {
 static int parse_read(cmd_call *c, int xreadgroup, read_args *a)
 {
     memset(a, 0, sizeof(*a));
-    a->block_ms = -1;
     for (int i = 1; i < c->argc; i++) {
         int more = c->argc - i - 1;
         if (arg_is(c, i, "block") && more) {
@@ -643,17 +643,8 @@ static int parse_read(cmd_call *c, int xreadgroup, read_args *a)
                              (int)c->argv[0].len, c->argv[0].ptr);
                 return 0;
             }
-            long long ms;
-            i++;
-            if (!str_to_ll(c->argv[i].ptr, c->argv[i].len, &ms)) {
-                reply_error(c->out, "ERR timeout is not an integer or out of range");
-                return 0;
-            }
-            if (ms < 0) {
-                reply_error(c->out, "ERR timeout is negative");
-                return 0;
-            }
-            a->block_ms = ms;
+            if (!arg_timeout_ms(c, ++i, &a->deadline)) return 0;
+            a->block = 1;
         } else if (arg_is(c, i, "count") && more) {
             if (!arg_ll(c, ++i, &a->count)) return 0;
             if (a->count < 0) a->count = 0;
@@ -901,7 +892,6 @@ static int serve_reads(cmd_call *c, const read_args *a, read_key *rks)
 /* Park the reader; "$" IDs are parked as the IDs they stand for now. */
 static int park_reader(cmd_call *c, const read_args *a, const read_key *rks)
 {
-    int64_t deadline = a->block_ms ? c->now_ms + a->block_ms : 0;
     cslice *argv = cm_malloc(sizeof(cslice) * (size_t)c->argc);
     char *bufs = cm_malloc((size_t)a->nstreams * SID_STR_MAX);
     memcpy(argv, c->argv, sizeof(cslice) * (size_t)c->argc);
@@ -913,7 +903,7 @@ static int park_reader(cmd_call *c, const read_args *a, const read_key *rks)
     }
     const cslice *orig = c->argv;
     c->argv = argv;
-    int parked = block_for_keys(c, &argv[a->streams_arg], a->nstreams, deadline);
+    int parked = block_for_keys(c, &argv[a->streams_arg], a->nstreams, a->deadline);
     c->argv = orig;
     cm_free(bufs);
     cm_free(argv);
@@ -928,7 +918,7 @@ static void xread_generic(cmd_call *c, int xreadgroup)
     for (int i = 0; i < a.nstreams; i++)
         if (!resolve_key(c, &a, i, &rks[i])) goto done;
     if (serve_reads(c, &a, rks)) goto done;
-    if (a.block_ms >= 0 && park_reader(c, &a, rks)) goto done;
+    if (a.block && park_reader(c, &a, rks)) goto done;
     reply_null_array(c->out);
 done:
     cm_free(rks);

@@ -949,12 +949,21 @@ static fwd_req *block_of_serial(forwarder *f, uint64_t serial)
     return NULL;
 }
 
+/* fwd_lost from a node between: a follower that passed the command on
+ * (it led when this node last heard) lost its own link to the leader. */
+static int reply_is_lost(const char *r, size_t len)
+{
+    return len == sizeof(fwd_lost) - 1 && memcmp(r, fwd_lost, len) == 0;
+}
+
 static void block_answered(forwarder *f, fwd_req *r, const char *reply, size_t len)
 {
     fwd_conn *c = r->on;
     r->on = NULL;
-    if (reply_retryable(reply, len) && client_waits(f, r->client)) {
-        /* nothing ran (the node reached does not lead): sent again */
+    if (reply_retryable(reply, len) && !reply_is_lost(reply, len) && client_waits(f, r->client)) {
+        /* nothing ran (the node reached does not lead): sent again; one
+         * that may have run (it may have been parked on the leader
+         * through the node reached) is never sent twice */
         c->blocked = NULL;
         conn_drop(c);
         req_orphan(f, r);

@@ -8,30 +8,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import redis
+
+from netns_util import sh, wait
 
 BIN = sys.argv[1]
 ADDRS = [f"10.77.0.{i}" for i in (1, 2, 3)]
 OUTSIDER = "10.77.0.9"  # an address of this machine that no node has
 PORT = 7001
-
-
-def sh(*args):
-    subprocess.run(args, check=True)
-
-
-def wait(what, cond, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if cond():
-                return
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"FAIL: {what}")
 
 
 def main():

@@ -154,6 +154,9 @@ class Link:
             except OSError:
                 a.close()
                 continue
+            # the 2 s bound is for connecting only: a link whose node sends
+            # nothing for 2 s (messages go one way) is not broken
+            b.settimeout(None)
             with self.lock:
                 self.conns += [a, b]
             for src, dst in ((a, b), (b, a)):

@@ -9,6 +9,7 @@ last write.  The parked client is run again as replicas acknowledge; a
 leader that loses leadership unblocks it with -UNBLOCKED; inside MULTI
 WAIT answers at once.  WAIT on a standalone server: test_wait.py.
 """
+import contextlib
 import signal
 import threading
 import time
@@ -29,6 +30,35 @@ def synced(lead, node):
     assert wait_for(lambda: int(lead.raft_nodes()[node.id]["match"]) >= last)
 
 
+@contextlib.contextmanager
+def stopped(lead, c, node):
+    """node SIGSTOPped once it holds a first write of c's (to the leader
+    lead), for the block; it runs on after it."""
+    assert c.set("before", "1")
+    synced(lead, node)
+    node.proc.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        node.proc.send_signal(signal.SIGCONT)
+
+
+def wait_in_thread(c, *args):
+    """WAIT args on c in a thread: the thread, and a list that gets its
+    reply or error."""
+    got = []
+
+    def run():
+        try:
+            got.append(c.execute_command("WAIT", *args))
+        except redis.RedisError as e:
+            got.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t, got
+
+
 def test_wait_blocks_until_every_replica_holds_the_write(group):
     lead = group.leader(timeout=10)
     with lead.client() as c:
@@ -47,12 +77,8 @@ def test_a_stopped_follower_makes_wait_wait_out_its_timeout():
     g = Group(size=4)
     try:
         lead = g.leader(timeout=15)
-        stopped = followers(g, lead)[0]
         with lead.client() as c:
-            assert c.set("before", "1")
-            synced(lead, stopped)
-            stopped.proc.send_signal(signal.SIGSTOP)
-            try:
+            with stopped(lead, c, followers(g, lead)[0]):
                 assert c.set("k", "v")
                 t = time.monotonic()
                 assert c.execute_command("WAIT", 3, 700) == 2
@@ -60,8 +86,6 @@ def test_a_stopped_follower_makes_wait_wait_out_its_timeout():
                 t = time.monotonic()
                 assert c.execute_command("WAIT", 2, 0) == 2
                 assert time.monotonic() - t < 5.0
-            finally:
-                stopped.proc.send_signal(signal.SIGCONT)
             # forever: until the stopped one catches up
             assert c.execute_command("WAIT", 3, 0) == 3
     finally:
@@ -72,20 +96,13 @@ def test_wait_is_woken_when_a_replica_catches_up(group):
     lead = group.leader(timeout=10)
     _, paused = followers(group, lead)
     with lead.client() as c:
-        assert c.set("before", "1")
-        synced(lead, paused)
-        paused.proc.send_signal(signal.SIGSTOP)
-        try:
+        with stopped(lead, c, paused):
             assert c.set("k", "v")
-            got = []
-            t = threading.Thread(target=lambda: got.append(c.execute_command("WAIT", 2, 0)))
-            t.start()
+            t, got = wait_in_thread(c, 2, 0)
             time.sleep(0.5)
             assert not got, got  # still waiting for the paused replica
             with lead.client() as other:
                 assert other.info("clients")["blocked_clients"] == 1
-        finally:
-            paused.proc.send_signal(signal.SIGCONT)
         t.join(15)
         assert got == [2]
 
@@ -93,42 +110,22 @@ def test_wait_is_woken_when_a_replica_catches_up(group):
 def test_wait_in_multi_answers_at_once(group):
     lead = group.leader(timeout=10)
     _, paused = followers(group, lead)
-    with lead.client() as c:
-        assert c.set("before", "1")
-        synced(lead, paused)
-        paused.proc.send_signal(signal.SIGSTOP)
-        try:
-            p = c.pipeline(transaction=True)
-            p.set("k", "v")
-            p.execute_command("WAIT", 2, 0)
-            assert p.execute() == [True, 1]
-        finally:
-            paused.proc.send_signal(signal.SIGCONT)
+    with lead.client() as c, stopped(lead, c, paused):
+        p = c.pipeline(transaction=True)
+        p.set("k", "v")
+        p.execute_command("WAIT", 2, 0)
+        assert p.execute() == [True, 1]
 
 
 def test_wait_is_unblocked_when_leadership_moves(group):
     lead = group.leader(timeout=10)
     live, paused = followers(group, lead)
     with lead.client() as c, lead.client() as admin:
-        assert c.set("before", "1")
-        synced(lead, paused)
-        paused.proc.send_signal(signal.SIGSTOP)
-        try:
+        with stopped(lead, c, paused):
             assert c.set("k", "v")
-            got = []
-
-            def waiter():
-                try:
-                    got.append(c.execute_command("WAIT", 2, 0))
-                except redis.RedisError as e:
-                    got.append(e)
-
-            t = threading.Thread(target=waiter)
-            t.start()
+            t, got = wait_in_thread(c, 2, 0)
             assert wait_for(lambda: admin.info("clients")["blocked_clients"] == 1)
             admin.execute_command("RAFT", "TRANSFER-LEADER", live.id)
             t.join(15)
-        finally:
-            paused.proc.send_signal(signal.SIGCONT)
         assert len(got) == 1 and isinstance(got[0], redis.ResponseError), got
         assert str(got[0]).startswith("UNBLOCKED force unblock"), got

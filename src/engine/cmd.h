@@ -18,6 +18,13 @@ typedef int cmd_getkeys_fn(int argc, const cslice *argv, int *idx, int max);
 /* The flags of a call whose flags depend on its arguments (a script's
  * declared flags), from the command's own: Redis's getCommandFlags. */
 typedef uint32_t cmd_flags_fn(cairn_engine *e, int argc, const cslice *argv, uint32_t flags);
+/* The arguments a follower sends the leader for a call whose arguments
+ * name what only this node holds (EVALSHA's digest, a script of this
+ * node's cache): rewrites argv (a copy of the call's, as many slices; they
+ * may point into the engine until its next command) and returns 1, or
+ * returns 0 if it cannot (the call is not forwarded, or inside a
+ * transaction goes as it is). */
+typedef int cmd_forward_fn(cairn_engine *e, cslice *argv);
 
 /* Command flags, named as COMMAND INFO reports them. */
 enum {
@@ -98,7 +105,8 @@ struct cmd_def {
      * those three then give what Redis's legacy COMMAND INFO shows. */
     cmd_getkeys_fn *getkeys;
     /* NULL: the flags are the command's whatever its arguments.  Read
-     * only off the hot path (when memory is over maxmemory). */
+     * only off the hot path (when memory is over maxmemory, on a
+     * follower). */
     cmd_flags_fn *flags_of;
     /* The permissions an ACL selector's key patterns (%R~, %W~) must grant
      * for each key, as Redis's key-spec flags ask them: read for a key the
@@ -107,6 +115,8 @@ struct cmd_def {
      * command writes its keys, a read-only one reads them); otherwise
      * KEY_ACL(first key, other keys). */
     uint8_t key_acl;
+    /* NULL: a follower forwards a call's arguments as they are. */
+    cmd_forward_fn *forward_args;
 };
 
 /* key_acl's values: KEY_ACL of two KA_* needs, optionally with
@@ -186,6 +196,17 @@ cmd_getkeys_fn getkeys_dest_numkeys;
  * routing).  Fills idx (capacity max) and returns the count, or -1 if the
  * arguments are invalid for the command. */
 int cmd_get_keys(const cmd_def *cmd, int argc, const cslice *argv, int *idx, int max);
+
+/* Is a call of cmd with flags (flags_of's for its arguments) a script
+ * that did not declare itself read-only (EVAL without a shebang, FCALL of
+ * a function without no-writes, EVALSHA of a digest unknown here)?  It
+ * may write, though it is not flagged a write: in a group only the leader
+ * may run it. */
+static inline int cmd_script_may_write(const cmd_def *cmd, uint32_t flags)
+{
+    return cmd->flags_of &&
+           (flags & (CMD_WRITE | CMD_READONLY | CMD_MAY_REPLICATE)) == CMD_MAY_REPLICATE;
+}
 
 /* Helpers for handlers. */
 

@@ -317,8 +317,48 @@ static long long forward_local_reply(cairn_engine *e, const cmd_def *cmd, int ar
     return pubsub_receivers(e, &argv[1], cmd->first_key > 0);
 }
 
+/* Forward s's call to the leader as the host forwards a write, with the
+ * arguments the command's forward_args makes (EVALSHA goes as EVAL with
+ * this node's script).  Returns 1 if it went, 0 if not. */
+static int forward_call(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
+                        const cslice *argv)
+{
+    const cairn_host_ops *h = e->host;
+    long long local = forward_local_reply(e, cmd, argc, argv);
+    if (!cmd->forward_args) return h->repl_forward(e->host_priv, s, argc, argv, local);
+    cslice *fwd = cm_malloc(sizeof(*fwd) * (size_t)argc);
+    memcpy(fwd, argv, sizeof(*fwd) * (size_t)argc);
+    int sent = cmd->forward_args(e, fwd) && h->repl_forward(e->host_priv, s, argc, fwd, local);
+    cm_free(fwd);
+    return sent;
+}
+
+/* A follower forwards a plain write to the leader, a transaction that
+ * writes as a whole at EXEC (its writes queue here), and a blocking write
+ * on a connection of its own (it would hold the shared one).  Returns
+ * what refused_by_role returns once it did (0: queue the call here, in
+ * MULTI), or -1 if it could not. */
+static int forward_write(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int exec, int argc,
+                         const cslice *argv, rbuf *out)
+{
+    const cairn_host_ops *h = e->host;
+    if (!h) return -1;
+    if (s->flags & SESS_MULTI) {
+        if (h->repl_forward_tx && h->repl_forward_tx(e->host_priv, s, 0, NULL) &&
+            (!exec || multi_exec_forward(e, s, out)))
+            return exec;
+    } else if (cmd->flags & CMD_BLOCKING) {
+        if (h->repl_forward_block && h->repl_forward_block(e->host_priv, s, argc, argv, out))
+            return 1;
+    } else if (h->repl_forward && forward_call(e, s, cmd, argc, argv)) {
+        return 1;
+    }
+    return -1;
+}
+
 /* A replicated node refuses writes as a follower and data commands with
- * no leader (engine.h); EXEC counts as what it queued. */
+ * no leader (engine.h); EXEC counts as what it queued, a script as what
+ * it declares. */
 static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int argc,
                            const cslice *argv, rbuf *out)
 {
@@ -327,30 +367,27 @@ static int refused_by_role(cairn_engine *e, cairn_session *s, const cmd_def *cmd
         multi_pin_command(e, s, cmd, argc, argv, out))
         return 1;
     int exec = (s->flags & SESS_MULTI) && strcmp(cmd->name, "exec") == 0;
-    uint32_t flags = cmd->flags | (exec ? multi_queued_flags(s) : 0);
+    uint32_t flags = exec            ? cmd->flags | multi_queued_flags(s)
+                     : cmd->flags_of ? cmd->flags_of(e, argc, argv, cmd->flags)
+                                     : cmd->flags;
     /* In a group a message is an entry of the log, delivered on every node:
      * the leader publishes it, like a write. */
     if ((flags & CMD_CHANNEL_PUB) && e->log_publish) flags |= CMD_WRITE;
+    /* A script that may write goes to the leader if this node forwards
+     * writes; else it runs here and its writes are refused (script.c), as
+     * on a Redis replica, which runs it. */
+    if (e->repl_refuse_write && !(flags & CMD_WRITE) &&
+        (exec ? multi_queued_may_write(s) : cmd_script_may_write(cmd, flags))) {
+        int done = forward_write(e, s, cmd, exec, argc, argv, out);
+        return done < 0 ? 0 : done;
+    }
     const char *why = (flags & CMD_WRITE)      ? e->repl_refuse_write
                       : (flags & CMD_READONLY) ? e->repl_refuse_read
                                                : NULL;
     if (!why) return 0;
-    /* A follower forwards a plain write to the leader, a transaction that
-     * writes as a whole at EXEC (its writes queue here), and a blocking
-     * write on a connection of its own (it would hold the shared one). */
-    const cairn_host_ops *h = e->host;
-    int forwards = (flags & CMD_WRITE) && why == e->repl_refuse_write && h;
-    if (forwards && (s->flags & SESS_MULTI)) {
-        if (h->repl_forward_tx && h->repl_forward_tx(e->host_priv, s, 0, NULL) &&
-            (!exec || multi_exec_forward(e, s, out)))
-            return exec;
-    } else if (forwards && (cmd->flags & CMD_BLOCKING)) {
-        if (h->repl_forward_block && h->repl_forward_block(e->host_priv, s, argc, argv, out))
-            return 1;
-    } else if (forwards && h->repl_forward &&
-               h->repl_forward(e->host_priv, s, argc, argv,
-                               forward_local_reply(e, cmd, argc, argv))) {
-        return 1;
+    if ((flags & CMD_WRITE) && why == e->repl_refuse_write) {
+        int done = forward_write(e, s, cmd, exec, argc, argv, out);
+        if (done >= 0) return done;
     }
     if (exec) {
         reply_errorf(out, "EXECABORT Transaction discarded because of: %s", why);

@@ -25,6 +25,8 @@ void multi_flag_error(cairn_session *s);
 /* The flags of every command queued by s, or-ed together (EXEC of a
  * transaction holding a denyoom command is refused when out of memory). */
 uint32_t multi_queued_flags(const cairn_session *s);
+/* Does s queue a script that may write (cmd_script_may_write)? */
+int multi_queued_may_write(const cairn_session *s);
 /* CLIENT LIST's multi= (commands queued, -1 outside MULTI) and multi-mem=
  * (bytes allocated for them). */
 int multi_queued_count(const cairn_session *s);

@@ -90,6 +90,13 @@ uint32_t multi_queued_flags(const cairn_session *s)
     return flags;
 }
 
+int multi_queued_may_write(const cairn_session *s)
+{
+    for (int i = 0; s->multi && i < s->multi->nqueued; i++)
+        if (cmd_script_may_write(s->multi->queue[i].cmd, s->multi->queue[i].flags)) return 1;
+    return 0;
+}
+
 int multi_queued_count(const cairn_session *s)
 {
     if (!(s->flags & (SESS_MULTI | SESS_IN_EXEC))) return -1;
@@ -398,7 +405,9 @@ int multi_exec_forward(cairn_engine *e, cairn_session *s, rbuf *out)
         const queued_cmd *q = &m->queue[i];
         cmds[i] = (cairn_cmdv){q->argc, at};
         for (int j = 0; j < q->argc; j++)
-            *at++ = (cslice){q->argv[j], dstr_len(q->argv[j])};
+            at[j] = (cslice){q->argv[j], dstr_len(q->argv[j])};
+        if (q->cmd->forward_args) q->cmd->forward_args(e, at);
+        at += q->argc;
     }
     int sent = h && h->repl_forward_tx && h->repl_forward_tx(e->host_priv, s, n, cmds);
     cm_free(args);
@@ -555,7 +564,16 @@ int multi_pin_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int
         argc = 1;
         argv = &discard;
     }
-    if (h && h->repl_pin && h->repl_pin(e->host_priv, s, argc, argv, kind, out)) return 1;
+    /* EVALSHA goes with this node's script, as when forwarded */
+    cslice *fwd = NULL;
+    if (cmd->forward_args) {
+        fwd = cm_malloc(sizeof(*fwd) * (size_t)argc);
+        memcpy(fwd, argv, sizeof(*fwd) * (size_t)argc);
+        if (cmd->forward_args(e, fwd)) argv = fwd;
+    }
+    int took = h && h->repl_pin && h->repl_pin(e->host_priv, s, argc, argv, kind, out);
+    cm_free(fwd);
+    if (took) return 1;
     /* its pin is gone: EXEC fails here */
     if (pinned) multi_pin_lost(s, -1);
     return 0;

@@ -49,14 +49,13 @@ struct embed_node {
     /* The handle's command in wait (one at a time: cmd_lock). */
     uint64_t wait_pos; /* the position its reply waits for, 0 if none */
     int wait_lost;     /* leadership was lost before that position */
-    /* A write of the handle's to forward: the loop's thread sends it.  A
-     * transaction is sent as fwd_tx (fwd_tx_request() of its fwd_parts
-     * commands, made in the handle's command: the engine's memory). */
+    /* A write of the handle's to forward: the loop's thread sends it as
+     * fwd_req, made in the handle's command (the engine's memory) while
+     * its arguments live: fwd_request() of a write (fwd_parts 0), or
+     * fwd_tx_request() of a transaction of fwd_parts commands. */
     int fwd_queued;
-    int fwd_argc;
-    const cslice *fwd_argv;
     long long fwd_local_reply;
-    dstr fwd_tx;
+    dstr fwd_req;
     int fwd_parts;
     uint64_t fwd_id, fwd_seq; /* the reply awaited (0: none) */
 };
@@ -187,8 +186,8 @@ static int host_repl_forward(void *priv, cairn_session *s, int argc, const cslic
     embed_node *n = priv;
     if (!is_handle(n, s)) return member_forward(&n->m, s, argc, argv, local_reply);
     if (!n->cfg->raft_follower_proxy || !repl_node_leader(n->m.node)) return 0;
-    n->fwd_argc = argc;
-    n->fwd_argv = argv;
+    n->fwd_req = fwd_request(argc, argv);
+    n->fwd_parts = 0;
     n->fwd_local_reply = local_reply;
     queue_forward(n, s);
     return 1;
@@ -204,21 +203,21 @@ static int host_repl_forward_tx(void *priv, cairn_session *s, int ncmds, const c
     if (!n->cfg->raft_follower_proxy) return 0;
     if (ncmds == 0) return 1;
     if (!repl_node_leader(n->m.node)) return 0;
-    n->fwd_tx = fwd_tx_request(ncmds, cmds);
+    n->fwd_req = fwd_tx_request(ncmds, cmds);
     n->fwd_parts = ncmds;
     queue_forward(n, s);
     return 1;
 }
 
-/* The handle's transaction dropped: freed in the engine's memory, where
- * its command made it. */
-static void drop_tx(embed_node *n)
+/* The handle's request dropped: freed in the engine's memory, where its
+ * command made it. */
+static void drop_req(embed_node *n)
 {
-    if (!n->fwd_tx) return;
+    if (!n->fwd_req) return;
     engine_mem_enter(n->engine);
-    dstr_free(n->fwd_tx);
+    dstr_free(n->fwd_req);
     engine_mem_leave(n->engine);
-    n->fwd_tx = NULL;
+    n->fwd_req = NULL;
 }
 
 /* A net client's blocking write (the handle cannot block: refused). */
@@ -307,18 +306,16 @@ static void on_wake(uv_async_t *a) { (void)a; }
 static void send_forward(embed_node *n)
 {
     n->fwd_queued = 0;
-    /* the forwarder's copy of a transaction is this thread's, as its
-     * copies of writes are */
-    dstr tx = n->fwd_tx ? dstr_new(n->fwd_tx, dstr_len(n->fwd_tx)) : NULL;
-    drop_tx(n);
+    /* the forwarder's copy is this thread's, as the net clients' are */
+    dstr req = dstr_new(n->fwd_req, dstr_len(n->fwd_req));
+    drop_req(n);
     cairn_session *s = n->h.session;
     if (!(s->flags & SESS_FORWARDED)) { /* given up meanwhile */
-        dstr_free(tx);
+        dstr_free(req);
         return;
     }
-    int sent =
-        tx ? member_forward_tx_as(&n->m, n->fwd_id, s, tx, n->fwd_parts)
-           : member_forward_as(&n->m, n->fwd_id, s, n->fwd_argc, n->fwd_argv, n->fwd_local_reply);
+    int sent = n->fwd_parts ? member_forward_tx_as(&n->m, n->fwd_id, s, req, n->fwd_parts)
+                            : member_forward_as(&n->m, n->fwd_id, s, req, n->fwd_local_reply);
     if (!sent) node_deliver(n, n->fwd_id, fwd_no_leader, sizeof(fwd_no_leader) - 1);
 }
 
@@ -437,7 +434,7 @@ static int settle_forward(embed_node *n, const struct timespec *deadline, char *
         s->flags &= ~SESS_FORWARDED;
         n->fwd_id = 0;
         n->fwd_queued = 0;
-        drop_tx(n);
+        drop_req(n);
         if (n->fatal) return stopped(n, err, errlen);
         snprintf(err, errlen,
                  "timed out after %d ms waiting for the leader's reply to a forwarded write: it "

@@ -795,7 +795,7 @@ void fwd_set_waiters(forwarder *f, const fwd_waiters *w) { f->waiters = *w; }
 int fwd_send(forwarder *f, cairn_session *s, int argc, const cslice *argv, long long local_reply)
 {
     s->flags |= SESS_FORWARDED;
-    if (fwd_send_as(f, s->id, s, argc, argv, local_reply) == 0) return 0;
+    if (fwd_send_as(f, s->id, s, fwd_request(argc, argv), local_reply) == 0) return 0;
     s->flags &= ~SESS_FORWARDED;
     return -1;
 }
@@ -833,10 +833,14 @@ static int send_req(forwarder *f, uint64_t reply_to, cairn_session *s, dstr cmd,
     return 0;
 }
 
-int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
-                long long local_reply)
+dstr fwd_request(int argc, const cslice *argv)
 {
-    return send_req(f, reply_to, s, add_command(dstr_with_cap(64), argc, argv), 0, local_reply);
+    return add_command(dstr_with_cap(64), argc, argv);
+}
+
+int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, dstr req, long long local_reply)
+{
+    return send_req(f, reply_to, s, req, 0, local_reply);
 }
 
 dstr fwd_tx_request(int n, const cairn_cmdv *cmds)

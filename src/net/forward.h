@@ -68,14 +68,16 @@ typedef struct fwd_waiters {
     void *priv;
 } fwd_waiters;
 void fwd_set_waiters(forwarder *f, const fwd_waiters *w);
-/* Forward s's write (its db, protocol, CLIENT SESSION) with the reply
- * going to the host's writer reply_to; s is not flagged. */
-int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
-                long long local_reply);
-/* The same for a transaction: fwd_tx_request() is what fwd_send_tx sends
- * for the n commands (MULTI, them, EXEC), which a host may build on
- * another thread; fwd_send_tx_as takes it (freed whatever it returns). */
+/* The RESP of a write, and of a transaction (MULTI, its n commands,
+ * EXEC), which a host may build on another thread than the forwarder's
+ * (an embedded handle's write, while its arguments live). */
+dstr fwd_request(int argc, const cslice *argv);
 dstr fwd_tx_request(int n, const cairn_cmdv *cmds);
+/* Forward s's write req (fwd_request; its db, protocol, CLIENT SESSION)
+ * or transaction tx of n commands (fwd_tx_request) with the reply going
+ * to the host's writer reply_to; s is not flagged; req and tx are taken
+ * (freed whatever it returns). */
+int fwd_send_as(forwarder *f, uint64_t reply_to, cairn_session *s, dstr req, long long local_reply);
 int fwd_send_tx_as(forwarder *f, uint64_t reply_to, cairn_session *s, dstr tx, int n);
 
 /* Forward s's blocking command (BLPOP, BLMOVE, BZPOPMIN, XREADGROUP, ...)

@@ -331,11 +331,14 @@ static forwarder *member_fwd(member *m)
     return m->fwd;
 }
 
-int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
+int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, dstr req,
                       long long local_reply)
 {
-    if (!repl_node_leader(m->node) || !member_fwd(m)) return 0;
-    return fwd_send_as(m->fwd, reply_to, s, argc, argv, local_reply) == 0;
+    if (!repl_node_leader(m->node) || !member_fwd(m)) {
+        dstr_free(req);
+        return 0;
+    }
+    return fwd_send_as(m->fwd, reply_to, s, req, local_reply) == 0;
 }
 
 int member_forward(member *m, cairn_session *s, int argc, const cslice *argv, long long local_reply)

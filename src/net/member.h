@@ -90,9 +90,9 @@ int member_unblock(member *m, uint64_t client, int with_error);
  * whether s's transactions can go). */
 int member_forward_tx(member *m, cairn_session *s, int n, const cairn_cmdv *cmds);
 /* The same for a reply that goes to the host's writer reply_to
- * (host.waiters): a write, or a transaction (tx: fwd_tx_request() of its
- * n commands, taken). */
-int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, int argc, const cslice *argv,
+ * (host.waiters): a write (req: fwd_request() of it, taken), or a
+ * transaction (tx: fwd_tx_request() of its n commands, taken). */
+int member_forward_as(member *m, uint64_t reply_to, cairn_session *s, dstr req,
                       long long local_reply);
 int member_forward_tx_as(member *m, uint64_t reply_to, cairn_session *s, dstr tx, int n);
 /* cairn_host_ops.seq_begin and seq_done. */

@@ -23,6 +23,7 @@
 /* Registry slots of the interpreter. */
 #define REG_SCRIPTS   "cairn.scripts"   /* name -> compiled function */
 #define REG_FLAGS     "cairn.flags"     /* name -> its SCRIPT_* flags */
+#define REG_BODIES    "cairn.bodies"    /* name -> its source, shebang included */
 #define REG_ERRH      "cairn.errh"      /* the error handler of every run */
 #define REG_GLOBALS   "cairn.globals"   /* the real global table */
 #define REG_PROTECTED "cairn.protected" /* read-only proxies (weak keys) */
@@ -525,6 +526,11 @@ static const char *refuse_command(script_engine *se, const cmd_def *cmd, int arg
      * read-only script, so that one runs even during CLIENT PAUSE WRITE. */
     if ((cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) && (se->run_flags & SCRIPT_NO_WRITES))
         return "Write commands are not allowed from read-only scripts.";
+    /* A follower's or replica's dataset changes by its leader's or
+     * master's stream only: a script's write here is refused as Redis's
+     * replica refuses it (a script that stream carries is not). */
+    if ((cmd->flags & CMD_WRITE) && se->e->repl_refuse_write && !se->e->applying)
+        return se->e->repl_refuse_write;
     if ((cmd->flags & CMD_WRITE) && se->e->write_error) return se->e->write_error;
     /* Memory over the limit when the script started refuses what may grow
      * it, unless the script allows it or has already written (it cannot
@@ -1247,6 +1253,8 @@ static void new_cache(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, REG_SCRIPTS);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, REG_FLAGS);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_BODIES);
 }
 
 void script_flush(script_engine *se)
@@ -1257,11 +1265,11 @@ void script_flush(script_engine *se)
 }
 
 int script_compile(script_engine *se, const char *name, int flags, const char *body, size_t len,
-                   char *err, size_t errsize)
+                   size_t skip, char *err, size_t errsize)
 {
     lua_State *L = se->L;
     locale_t old = uselocale(c_locale());
-    int failed = luaL_loadbuffer(L, body, len, "@user_script");
+    int failed = luaL_loadbuffer(L, body + skip, len - skip, "@user_script");
     uselocale(old);
     if (failed) {
         snprintf(err, errsize, "Error compiling script (new function): %s", lua_tostring(L, -1));
@@ -1276,7 +1284,11 @@ int script_compile(script_engine *se, const char *name, int flags, const char *b
     lua_pushstring(L, name);
     lua_pushnumber(L, flags);
     lua_rawset(L, -3);
-    lua_pop(L, 3);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_BODIES);
+    lua_pushstring(L, name);
+    lua_pushlstring(L, body, len);
+    lua_rawset(L, -3);
+    lua_pop(L, 4);
     se->nscripts++;
     return 0;
 }
@@ -1289,6 +1301,19 @@ int script_flags(script_engine *se, const char *name)
     int flags = lua_isnumber(L, -1) ? (int)lua_tonumber(L, -1) : -1;
     lua_pop(L, 2);
     return flags;
+}
+
+int script_body(script_engine *se, const char *name, cslice *body)
+{
+    lua_State *L = se->L;
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_BODIES);
+    lua_getfield(L, -1, name);
+    /* The string stays referenced by the registry's table, so its bytes
+     * live until the cache is flushed. */
+    int found = lua_isstring(L, -1);
+    if (found) body->ptr = lua_tolstring(L, -1, &body->len);
+    lua_pop(L, 2);
+    return found ? 0 : -1;
 }
 
 static void push_slices(lua_State *L, int n, const cslice *v)

@@ -61,13 +61,18 @@ typedef struct script_engine {
 /* The engine's interpreter, created on first use. */
 script_engine *script_get(cairn_engine *e);
 
-/* Compile body (of length len) as the EVAL script named name (its SHA),
- * run with flags (SCRIPT_*).  On error returns -1 and leaves Redis's
- * message (without the "ERR " code) in err (size errsize). */
+/* Compile body (of length len, its first skip bytes a shebang) as the
+ * EVAL script named name (its SHA), run with flags (SCRIPT_*).  On error
+ * returns -1 and leaves Redis's message (without the "ERR " code) in err
+ * (size errsize). */
 int script_compile(script_engine *se, const char *name, int flags, const char *body, size_t len,
-                   char *err, size_t errsize);
+                   size_t skip, char *err, size_t errsize);
 /* The flags of the cached script name, or -1 if there is none. */
 int script_flags(script_engine *se, const char *name);
+/* The source of the cached script name as it was given (a follower sends
+ * it to the leader for EVALSHA), valid until the cache is flushed; 0, or
+ * -1 if there is none. */
+int script_body(script_engine *se, const char *name, cslice *body);
 /* Forget every cached EVAL script (SCRIPT FLUSH). */
 void script_flush(script_engine *se);
 /* SCRIPT KILL (is_eval) or FUNCTION KILL: ask the running script or

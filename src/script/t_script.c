@@ -74,7 +74,7 @@ static int load_script(cmd_call *c, script_engine *se, const cslice *body, char 
     int flags;
     size_t skip;
     if (parse_shebang(body->ptr, body->len, &flags, &skip, err, sizeof(err)) < 0 ||
-        script_compile(se, sha, flags, body->ptr + skip, body->len - skip, err, sizeof(err)) < 0) {
+        script_compile(se, sha, flags, body->ptr, body->len, skip, err, sizeof(err)) < 0) {
         reply_errorf(c->out, "ERR %s", err);
         return -1;
     }
@@ -153,6 +153,23 @@ static uint32_t evalsha_flags(cairn_engine *e, int argc, const cslice *argv, uin
 {
     return eval_flags_of(e, argc, argv, flags, 1);
 }
+
+/* A follower sends EVALSHA to the leader as EVAL with the script's source
+ * from its own cache: the leader (now or after a change) may never have
+ * seen it, as SCRIPT LOAD is this node's.  A digest unknown here is not
+ * rewritten (the call then answers NOSCRIPT here, as Redis). */
+static int forward_by_body(cairn_engine *e, cslice *argv, int ro)
+{
+    char sha[41];
+    if (argv[1].len != 40) return 0;
+    ascii_case_copy(sha, sizeof(sha), argv[1].ptr, 40, 0);
+    if (script_body(script_get(e), sha, &argv[1]) < 0) return 0;
+    argv[0] = ro ? (cslice){"EVAL_RO", 7} : (cslice){"EVAL", 4};
+    return 1;
+}
+
+static int evalsha_forward(cairn_engine *e, cslice *argv) { return forward_by_body(e, argv, 0); }
+static int evalsha_ro_forward(cairn_engine *e, cslice *argv) { return forward_by_body(e, argv, 1); }
 
 static void eval_command(cmd_call *c) { eval_generic(c, 0, 0); }
 static void evalsha_command(cmd_call *c) { eval_generic(c, 1, 0); }
@@ -301,7 +318,8 @@ const cmd_def script_commands[] = {
      .summary = "Execute a Lua script server side",
      .complexity = "Depends on the script that is executed.",
      .getkeys = getkeys_numkeys_at2,
-     .flags_of = evalsha_flags},
+     .flags_of = evalsha_flags,
+     .forward_args = evalsha_forward},
     {.name = "eval_ro",
      .proc = eval_ro_command,
      .arity = -3,
@@ -323,7 +341,8 @@ const cmd_def script_commands[] = {
      .summary = "Execute a read-only Lua script server side",
      .complexity = "Depends on the script that is executed.",
      .getkeys = getkeys_numkeys_at2,
-     .flags_of = evalsha_flags},
+     .flags_of = evalsha_flags,
+     .forward_args = evalsha_ro_forward},
     {.name = "script",
      .arity = -2,
      .acl = ACL_SLOW,

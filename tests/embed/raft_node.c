@@ -59,8 +59,8 @@ static void put_reply(const cairn_reply *r)
     }
 }
 
-/* Parse a JSON array of plain strings (the tests send no escapes but \"
- * and \\) into argv, in place.  Returns argc, or -1. */
+/* Parse a JSON array of plain strings (the tests send no escapes but \",
+ * \\ and \n) into argv, in place.  Returns argc, or -1. */
 static int parse_line(char *line, char **argv, size_t *lens)
 {
     char *p = strchr(line, '[');
@@ -72,7 +72,11 @@ static int parse_line(char *line, char **argv, size_t *lens)
         char *out = ++p;
         argv[argc] = out;
         while (*p && *p != '"') {
-            if (*p == '\\' && p[1]) p++;
+            if (*p == '\\' && p[1]) {
+                *out++ = p[1] == 'n' ? '\n' : p[1];
+                p += 2;
+                continue;
+            }
             *out++ = *p++;
         }
         if (!*p) return -1;

@@ -261,6 +261,35 @@ def test_embedded_follower_forwards_transactions(mixed):
     assert emb.call("DEBUG", "DIGEST") == digest
 
 
+def test_embedded_follower_forwards_scripts(mixed):
+    """A script that may write, run by the handle of an embedded follower,
+    goes to the leader as a server follower's does: EVAL, EVALSHA (as EVAL
+    with the script from the handle's own cache: the leader never saw it),
+    FCALL, in a transaction too; a read-only one runs here."""
+    emb, s2, s3 = mixed.nodes
+    mixed.leader(timeout=10)
+    transfer_to(mixed, s2)
+    push = "redis.call('incr', KEYS[1]) return redis.call('rpush', KEYS[2], ARGV[1])"
+    assert emb.call("EVAL", push, 2, "sn", "sl", "a") == 1
+    sha = emb.call("SCRIPT", "LOAD", push)
+    with s2.client() as c:
+        c.script_flush()
+    assert emb.call("EVALSHA", sha, 2, "sn", "sl", "b") == 2
+    lib = ("#!lua name=elib\nredis.register_function('bump', function(keys) "
+           "return redis.call('incrby', keys[1], 10) end)")
+    assert emb.call("FUNCTION", "LOAD", lib) == "elib"
+    assert emb.call("FCALL", "bump", 1, "sn") == 12
+    assert emb.call("MULTI") == "OK"
+    assert emb.call("EVALSHA", sha, 2, "sn", "sl", "c") == "QUEUED"
+    assert emb.call("EXEC") == [3]
+    assert emb.call("EVAL_RO", "return redis.call('get', KEYS[1])", 1, "sn") == "13"
+    with s2.client() as c:
+        assert c.info("commandstats").get("cmdstat_eval_ro") is None
+        assert c.lrange("sl", 0, -1) == ["a", "b", "c"] and c.get("sn") == "13"
+    digest = mixed.wait_same_digest(mixed.nodes)
+    assert emb.call("DEBUG", "DIGEST") == digest
+
+
 class QuickEmbedNode(EmbedNode):
     timeout_ms = 2000
 

@@ -469,3 +469,48 @@ class _Addr:
 
     def client(self, **kw):
         return self.d.client(**kw)
+
+
+LIB = ("#!lua name=lib\n"
+       "redis.register_function('bump', function(keys) return redis.call('incrby', keys[1], 10) end)\n"
+       "redis.register_function{function_name='peek', flags={'no-writes'},\n"
+       "  callback=function(keys) return redis.call('get', keys[1]) end}")
+
+
+def test_script_writes_refused_on_a_replica():
+    """A read-only replica runs a script that may write (EVAL without a
+    shebang) and refuses its writes with Redis's error, so its dataset
+    stays its master's; a script that declares writes (a shebang without
+    no-writes, a function without it) is refused before it runs."""
+    m = master()
+    r = start_replica()
+    try:
+        cm, c = m.client(), r.client()
+        cm.set("k", "v")
+        cm.function_load(LIB)
+        assert c.replicaof("127.0.0.1", m.port)
+        wait_synced(m, r)
+        ro = "You can't write against a read only replica."
+        with pytest.raises(redis.exceptions.ReadOnlyError) as e:
+            c.eval("return redis.call('set', KEYS[1], 'x')", 1, "k")
+        assert str(e.value).startswith(ro + " script: ")
+        with pytest.raises(redis.exceptions.ReadOnlyError) as e:
+            c.eval("return redis.pcall('set', KEYS[1], 'x')", 1, "k")
+        assert str(e.value) == ro
+        assert c.eval("redis.pcall('del', KEYS[1]) return redis.call('get', KEYS[1])", 1,
+                      "k") == "v"
+        for run in (lambda: c.eval("#!lua\nreturn redis.call('set', KEYS[1], 'x')", 1, "k"),
+                    lambda: c.fcall("bump", 1, "k")):
+            with pytest.raises(redis.exceptions.ReadOnlyError) as e:
+                run()
+            assert str(e.value) == ro
+        assert c.fcall("peek", 1, "k") == "v"
+        assert c.eval_ro("return redis.call('get', KEYS[1])", 1, "k") == "v"
+        p = c.pipeline()
+        p.eval("return redis.call('set', KEYS[1], 'x')", 1, "k").get("k")
+        with pytest.raises(redis.exceptions.ReadOnlyError):
+            p.execute()
+        assert c.get("k") == "v"
+        assert compare(m, r) == 1
+    finally:
+        stop(r, m)

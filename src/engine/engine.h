@@ -92,9 +92,10 @@ enum {
  * MULTI, one that ends the pin (DISCARD, UNWATCH), an EXEC that does (an
  * EXEC the node reached refused because it does not lead ran nothing: the
  * client gets a null, aborted EXEC), a DISCARD sent for an EXEC that must
- * abort (SESS_PIN_DIRTY), or no command: the session leaves its pin
- * (RESET, disconnect). */
-enum { PIN_CMD, PIN_WATCH, PIN_MULTI, PIN_END, PIN_EXEC, PIN_ABORT, PIN_DROP };
+ * abort (SESS_PIN_DIRTY: the client gets -EXECABORT) or fail (a watch
+ * lost before this pin, SESS_DIRTY_CAS: a null), or no command: the
+ * session leaves its pin (RESET, disconnect). */
+enum { PIN_CMD, PIN_WATCH, PIN_MULTI, PIN_END, PIN_EXEC, PIN_ABORT, PIN_CAS, PIN_DROP };
 
 typedef struct blocked_state blocked_state;
 typedef struct multi_state multi_state;

@@ -534,7 +534,9 @@ static int pin_kind(const cairn_session *s, const cmd_def *cmd)
     if (cmd->proc == watch_command) return PIN_WATCH;
     if (cmd->proc == multi_command) return PIN_MULTI;
     if (cmd->proc == exec_command && in_multi)
-        return (s->flags & SESS_PIN_DIRTY) ? PIN_ABORT : PIN_EXEC;
+        return (s->flags & SESS_PIN_DIRTY)   ? PIN_ABORT
+               : (s->flags & SESS_DIRTY_CAS) ? PIN_CAS
+                                             : PIN_EXEC;
     /* outside MULTI both are errors that leave the watch; inside it
      * UNWATCH is queued */
     if ((cmd->proc == discard_command && in_multi) || (cmd->proc == unwatch_command && !in_multi))
@@ -550,7 +552,8 @@ int multi_pin_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int
     int pinned = s->flags & SESS_PINNED;
     if (!pinned && cmd->proc != watch_command) return 0;
     if (pinned && runs_here_when_pinned(cmd)) {
-        if (!(s->flags & SESS_PIN_MULTI)) return 0;
+        /* QUIT and RESET act at once inside MULTI too (RESET drops the pin) */
+        if (!(s->flags & SESS_PIN_MULTI) || runs_inside_multi(cmd)) return 0;
         reply_errorf(out,
                      "ERR '%s' can't run in a transaction forwarded to the leader: run it on the "
                      "leader",
@@ -559,8 +562,8 @@ int multi_pin_command(cairn_engine *e, cairn_session *s, const cmd_def *cmd, int
         return 1;
     }
     int kind = pin_kind(s, cmd);
-    /* an EXEC that must abort discards the leader's transaction instead */
-    if (kind == PIN_ABORT) {
+    /* an EXEC that must fail discards the leader's transaction instead */
+    if (kind == PIN_ABORT || kind == PIN_CAS) {
         argc = 1;
         argv = &discard;
     }
@@ -583,8 +586,8 @@ void multi_pin_answered(cairn_session *s, int kind, const char *reply, size_t le
 {
     if (kind == PIN_MULTI && len >= 3 && memcmp(reply, "+OK", 3) == 0)
         s->flags |= SESS_PIN_MULTI;
-    else if (kind >= PIN_END)
-        s->flags &= ~(SESS_PINNED | SESS_PIN_MULTI | SESS_PIN_DIRTY);
+    else if (kind >= PIN_END) /* EXEC, DISCARD and UNWATCH forget a touched watch */
+        s->flags &= ~(SESS_PINNED | SESS_PIN_MULTI | SESS_PIN_DIRTY | SESS_DIRTY_CAS);
 }
 
 void multi_pin_lost(cairn_session *s, int kind)

@@ -1153,6 +1153,9 @@ void fwd_client_gone(forwarder *f, uint64_t client)
  * reached no longer leads ran nothing: it answers null too, and the client
  * retries its transaction as after any conflict. */
 
+static const char pin_aborted[] =
+    "-EXECABORT Transaction discarded because of previous errors.\r\n";
+
 static fwd_conn *pin_of(forwarder *f, uint64_t client)
 {
     for (fwd_conn *c = f->pinned; c; c = c->next_pin)
@@ -1202,8 +1205,6 @@ static void pin_release(forwarder *f, fwd_conn *c, int clean)
 
 static void pin_answered(forwarder *f, fwd_conn *c, const char *reply, size_t len)
 {
-    static const char aborted[] =
-        "-EXECABORT Transaction discarded because of previous errors.\r\n";
     int kind = c->pin_kind;
     uint64_t id = c->pin_client;
     c->pin_kind = -1;
@@ -1213,8 +1214,8 @@ static void pin_answered(forwarder *f, fwd_conn *c, const char *reply, size_t le
     /* released first: the client may WATCH again as soon as it has it */
     if (kind >= PIN_END) pin_release(f, c, reply[0] != '-' || reply_execabort(reply, len));
     if (kind == PIN_ABORT)
-        deliver(f, id, aborted, sizeof(aborted) - 1);
-    else if (kind == PIN_EXEC && reply_retryable(reply, len))
+        deliver(f, id, pin_aborted, sizeof(pin_aborted) - 1);
+    else if (kind == PIN_CAS || (kind == PIN_EXEC && reply_retryable(reply, len)))
         deliver_null(f, id, c->pin_resp);
     else
         deliver(f, id, reply, len);
@@ -1230,7 +1231,10 @@ static void pin_lost(forwarder *f, fwd_conn *c, int waiting)
     if (!s) return;
     multi_pin_lost(s, kind);
     if (!waiting) return;
-    if (kind == PIN_EXEC && !c->up)
+    /* an EXEC that never left, or a DISCARD sent for one, ran nothing */
+    if (kind == PIN_ABORT)
+        deliver(f, id, pin_aborted, sizeof(pin_aborted) - 1);
+    else if (kind == PIN_CAS || (kind == PIN_EXEC && !c->up))
         deliver_null(f, id, c->pin_resp);
     else
         deliver(f, id, fwd_lost, sizeof(fwd_lost) - 1);

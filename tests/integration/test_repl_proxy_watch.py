@@ -9,7 +9,9 @@ write applied twice.
 
 Cairn-only (Redis has no consensus replication).
 """
+import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -76,6 +78,14 @@ def test_watch_multi_exec_on_a_follower(group):
         with pytest.raises(redis.ResponseError, match="can't run in a transaction"):
             raw(c, "SELECT", "1")
         with pytest.raises(redis.ResponseError, match="Transaction discarded"):
+            raw(c, "EXEC")
+        assert w.get("k") == "4"
+        # RESET inside it drops it (the leader's side with it)
+        raw(c, "WATCH", "k")
+        raw(c, "MULTI")
+        raw(c, "SET", "k", "reset")
+        assert raw(c, "RESET") == "RESET"
+        with pytest.raises(redis.ResponseError, match="EXEC without MULTI"):
             raw(c, "EXEC")
         assert w.get("k") == "4"
         assert raw(c, "PING") == "PONG"
@@ -261,4 +271,61 @@ def test_leader_transfer_while_pinned(group):
     with group.leader().client() as w:
         final = int(w.get("ctr"))
     assert ok[0] <= final <= ok[0] + unknown[0], (final, ok[0], unknown[0])
+    group.wait_same_digest(group.nodes)
+
+
+def test_node_redis_client_flow_through_a_follower(group):
+    """node-redis v4's client flow (node_apps/apps.js: WATCH in an isolated
+    connection, aborted by a concurrent write with a WatchError, then run)
+    against a follower."""
+    from nodejs import npm_install
+    from test_node_apps import HERE as NODE_APPS
+
+    modules = npm_install(NODE_APPS, "node-apps", "CAIRN_NODE_APPS", ["--ignore-scripts"])
+    fol = followers(group, group.leader())[0]
+    env = dict(os.environ, NODE_PATH=modules)
+    p = subprocess.run(["node", os.path.join(NODE_APPS, "apps.js"), str(fol.port), "node-redis"],
+                       cwd=NODE_APPS, env=env, capture_output=True, text=True, timeout=120)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0 and "node-redis ok" in out, out[-3000:]
+    group.wait_same_digest(group.nodes)
+
+
+def test_leader_killed_while_pinned(group):
+    """The leader dies while a follower's client is pinned inside MULTI:
+    its EXEC answers null (aborted), nothing of it is applied, and the
+    client's next transaction runs on the new leader."""
+    lead = group.leader()
+    fol = followers(group, lead)[0]
+    with fol.client(single_connection_client=True) as r, \
+            fol.client(single_connection_client=True) as r2:
+        c, c2 = r.connection, r2.connection
+        raw(c, "SET", "kk", "0")
+        raw(c, "WATCH", "kk")
+        raw(c, "MULTI")
+        assert raw(c, "SET", "kk", "lost") == "QUEUED"
+        raw(c2, "WATCH", "kk")  # pinned, not in MULTI yet
+        lead.kill()
+        assert raw(c, "INCR", "kk") == "QUEUED"  # queued here now
+        assert raw(c, "EXEC") is None
+        new = group.leader(timeout=10, exclude=(lead.id,))
+        wait_for("the follower to know the new leader",
+                 lambda: r.info("replication")["raft_leader_id"] == new.id)
+        assert raw(c, "WATCH", "kk") == "OK"
+        assert raw(c, "MULTI") == "OK"
+        assert raw(c, "INCR", "kk") == "QUEUED"
+        assert raw(c, "EXEC") == [1]
+        # the other's lost watch still fails its EXEC, even after a new
+        # WATCH (as a touched watched key does in Redis); then it is clear
+        assert raw(c2, "WATCH", "other") == "OK"
+        raw(c2, "MULTI")
+        raw(c2, "SET", "kk", "lost")
+        assert raw(c2, "EXEC") is None
+        raw(c2, "WATCH", "kk")
+        raw(c2, "MULTI")
+        raw(c2, "INCR", "kk")
+        assert raw(c2, "EXEC") == [2]
+    with new.client() as w:
+        assert w.get("kk") == "2"
+    lead.start()
     group.wait_same_digest(group.nodes)

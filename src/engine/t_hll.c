@@ -574,7 +574,9 @@ done:
 }
 
 /* PFCOUNT key [key ...].  For one key a stale cached estimate is
- * recomputed and stored back into the value, a change that is logged. */
+ * recomputed and stored back into the value, a change that is logged:
+ * only where changes originate, or as its entry applies (a follower's or
+ * replica's value stays its leader's). */
 static void pfcount_command(cmd_call *c)
 {
     if (c->argc > 2) {
@@ -599,8 +601,10 @@ static void pfcount_command(cmd_call *c)
         reply_error(c->out, ERR_INVALID_HLL);
         return;
     }
-    cache_set(v, (uint64_t)card);
-    c->dirty++;
+    if (c->e->originates || c->e->applying) {
+        cache_set(v, (uint64_t)card);
+        c->dirty++;
+    }
     reply_int(c->out, card);
 }
 

@@ -143,6 +143,23 @@ def test_followers_forward_writes_to_the_leader(group):
     assert all(results[w] == list(range(1, 51)) for w in range(8))
 
 
+def test_pfcount_on_a_follower_changes_nothing(group):
+    """PFCOUNT stores its estimate back into the value, a change: a
+    follower computes it and leaves its copy as the leader's (before, its
+    DEBUG DIGEST then differed from the others')."""
+    lead = group.leader()
+    with lead.client() as c:
+        c.pfadd("h", "a", "b", "c")
+    group.wait_applied(group.nodes)
+    for f in followers(group, lead):
+        with f.client() as c:
+            assert c.pfcount("h") == 3
+    group.wait_same_digest(group.nodes, timeout=5)
+    with lead.client() as c:
+        assert c.pfcount("h") == 3
+    group.wait_same_digest(group.nodes)
+
+
 def test_expiry_is_decided_by_the_leader(group):
     lead = group.leader()
     with lead.client() as c:

@@ -15,7 +15,6 @@ Usage: bench/digest.py OLD_BIN NEW_BIN
 Environment: N (200000), ROUNDS (3), REPS (3), CALLGRIND (0), STRINGS (0: 1
 fills with N strings key:I = value:I instead, as Redis's DEBUG POPULATE).
 """
-import glob
 import os
 import shutil
 import statistics
@@ -27,6 +26,7 @@ import time
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ab import alternate  # noqa: E402
 from cpu import proc_cpu_ticks, CLK_TCK  # noqa: E402
 
 N = int(os.environ.get("N", "200000"))
@@ -121,23 +121,21 @@ def run(binary, workdir):
     return statistics.median(walls), statistics.median(cpus), ir
 
 
+def one_round(rnd, name, binary):
+    workdir = tempfile.mkdtemp(prefix="digest-bench-")
+    try:
+        wall, cpu, ir = run(binary, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    extra = f", {ir / N:,.0f} instructions per key" if ir else ""
+    print(f"round {rnd + 1} {name}: DEBUG DIGEST of {N} keys {wall * 1000:.0f} ms wall, "
+          f"{cpu * 1000:.0f} ms server CPU{extra}", flush=True)
+    return wall, cpu, ir
+
+
 def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    bins = {"old": sys.argv[1], "new": sys.argv[2]}
-    res = {name: [] for name in bins}
-    for rnd in range(ROUNDS):
-        for name, binary in bins.items():
-            workdir = tempfile.mkdtemp(prefix="digest-bench-")
-            try:
-                wall, cpu, ir = run(binary, workdir)
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
-            res[name].append((wall, cpu, ir))
-            extra = f", {ir / N:,.0f} instructions per key" if ir else ""
-            print(f"round {rnd + 1} {name}: DEBUG DIGEST of {N} keys {wall * 1000:.0f} ms wall, "
-                  f"{cpu * 1000:.0f} ms server CPU{extra}", flush=True)
-    for name in bins:
+    res = alternate(__doc__, ROUNDS, one_round)
+    for name in res:
         walls = [w for w, _, _ in res[name]]
         print(f"{name}: median {statistics.median(walls) * 1000:.0f} ms wall over {ROUNDS} rounds")
 

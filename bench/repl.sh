@@ -167,6 +167,17 @@ done
 ROWS=("set1:SET -P 1" "set16:SET -P 16" "getl1:GET -P 1 on the leader (redis: the master)"
     "getf1:GET -P 1 on a follower (redis: a replica)" "getl16:GET -P 16 on the leader (redis: the master)"
     "getf16:GET -P 16 on a follower (redis: a replica)")
+# One table row per workload of ROWS: the Cairn group, redis appendfsync
+# always (- where not run) and redis with replicas, each cell by $1 (rate
+# or lat).
+rows() {
+    local row k a
+    for row in "${ROWS[@]}"; do
+        k=${row%%:*}
+        a=-; [ -n "${F[$k a]:-}" ] && a=$("$1" "${F[$k a]}")
+        echo "| ${row#*:} | $("$1" "${F[$k c]}") | $a | $("$1" "${F[$k r]}") |"
+    done
+}
 {
     echo "# 3-node group on loopback (N=$N, -c $CLIENTS, $(date -u '+%Y-%m-%d %H:%M UTC'))"
     echo
@@ -184,21 +195,13 @@ ROWS=("set1:SET -P 1" "set16:SET -P 16" "getl1:GET -P 1 on the leader (redis: th
     echo
     echo "| workload | Cairn 3-node Raft | redis appendfsync always | redis + 2 async replicas |"
     echo "|---|---|---|---|"
-    for row in "${ROWS[@]}"; do
-        k=${row%%:*}
-        a=-; [ -n "${F[$k a]:-}" ] && a=$(rate "${F[$k a]}")
-        echo "| ${row#*:} | $(rate "${F[$k c]}") | $a | $(rate "${F[$k r]}") |"
-    done
+    rows rate
     echo
     echo "## Latency (ms): p50 / p99 / p99.9"
     echo
     echo "| workload | Cairn 3-node Raft | redis appendfsync always | redis + 2 async replicas |"
     echo "|---|---|---|---|"
-    for row in "${ROWS[@]}"; do
-        k=${row%%:*}
-        a=-; [ -n "${F[$k a]:-}" ] && a=$(lat "${F[$k a]}")
-        echo "| ${row#*:} | $(lat "${F[$k c]}") | $a | $(lat "${F[$k r]}") |"
-    done
+    rows lat
     echo
     echo "## GET on the leader vs a standalone Cairn"
     echo

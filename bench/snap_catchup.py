@@ -21,7 +21,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 import raftgroup  # noqa: E402
+from ab import alternate  # noqa: E402
 
 MB = int(os.environ.get("MB", "200"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
@@ -92,19 +94,17 @@ def run(binary):
         g.close()
 
 
+def one_round(rnd, name, binary):
+    took, size, worst, pings = run(binary)
+    print(f"round {rnd + 1} {name}: caught up in {took:.2f} s from a {size / 1e6:.0f} MB "
+          f"snapshot; slowest PING on the leader {worst * 1000:.0f} ms ({pings} PINGs)",
+          flush=True)
+    return took, worst
+
+
 def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    bins = {"old": sys.argv[1], "new": sys.argv[2]}
-    res = {name: [] for name in bins}
-    for rnd in range(ROUNDS):
-        for name, binary in bins.items():
-            took, size, worst, pings = run(binary)
-            res[name].append((took, worst))
-            print(f"round {rnd + 1} {name}: caught up in {took:.2f} s from a {size / 1e6:.0f} MB "
-                  f"snapshot; slowest PING on the leader {worst * 1000:.0f} ms ({pings} PINGs)",
-                  flush=True)
-    for name in bins:
+    res = alternate(__doc__, ROUNDS, one_round)
+    for name in res:
         print(f"{name}: median catch-up {statistics.median(t for t, _ in res[name]):.2f} s, "
               f"median slowest PING {statistics.median(w for _, w in res[name]) * 1000:.0f} ms")
 

@@ -974,7 +974,14 @@ static void run_ready(repl_node *n)
          * write while it does. */
         if (rd.send_early) send_msgs(n, &rd);
         if (persist_ready(n, &rd) != 0) {
-            fail(n, "Raft log storage failed: the node stops (restart it from its directory)");
+            /* what the log stood at says which write was refused */
+            int err = errno;
+            fail(n,
+                 "Raft log storage failed (%s; entries from %llu, stored up to %llu, snapshot "
+                 "at %llu): the node stops (restart it from its directory)",
+                 strerror(err), (unsigned long long)(rd.n_entries ? rd.entries[0].index : 0),
+                 (unsigned long long)rstore_last_index(n->st),
+                 (unsigned long long)rstore_snapshot(n->st)->index);
             return;
         }
         check_role(n);

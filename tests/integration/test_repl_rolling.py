@@ -42,7 +42,8 @@ class Load(History):
 
     def __init__(self, group, sentinels=2):
         self.group = group
-        self.ops = []
+        self.ops = []  # History's, each with "client@node" last
+        self.where = {}  # client -> "sentinel", or the node id it talks to
         self.errors = []  # (client, command, error): none allowed
         self.moved = 0  # plain clients that went to another node
         self.pushed = {}  # client -> pushes acknowledged
@@ -54,11 +55,17 @@ class Load(History):
         for t in self.threads:
             t.start()
 
-    def client(self, kind):
+    def client(self, kind, cid):
+        self.where[cid] = kind if kind == "sentinel" else self.group.nodes[kind].id
         if kind == "sentinel":
             s = Sentinel([(n.host, n.port) for n in self.group.nodes], socket_timeout=10)
             return s.master_for("cairn", socket_timeout=10, decode_responses=True)
         return self.group.nodes[kind].client(socket_timeout=10)
+
+    def record(self, cid, op):
+        """op, and which client and node it went through (one append: the
+        clients' threads share the list)."""
+        self.ops.append(op + (f"{cid}@{self.where[cid]}",))
 
     def op(self, conn, cid, rng):
         """One operation; raises what redis-py raised."""
@@ -72,12 +79,12 @@ class Load(History):
                 old = conn.set(key, value, get=True)
             except redis.RedisError as e:
                 if not never_sent(e):
-                    self.ops.append((key, "W", 0, value, 0, t0, "inf"))
+                    self.record(cid, (key, "W", 0, value, 0, t0, "inf"))
                 raise
-            self.ops.append((key, "W", 1, value, int(old or 0), t0, time.monotonic_ns()))
+            self.record(cid, (key, "W", 1, value, int(old or 0), t0, time.monotonic_ns()))
         elif r < 0.7:
             got = conn.get(key)
-            self.ops.append((key, "R", 1, int(got or 0), 0, t0, time.monotonic_ns()))
+            self.record(cid, (key, "R", 1, int(got or 0), 0, t0, time.monotonic_ns()))
         else:
             n = self.pushed[cid] + 1
             length = conn.rpush(f"list{cid}", n)
@@ -89,7 +96,7 @@ class Load(History):
         rng = random.Random(cid)
         self.seq[cid] = 0
         self.pushed[cid] = 0
-        conn = self.client(kind)
+        conn = self.client(kind, cid)
         while not self.done.is_set():
             try:
                 self.op(conn, cid, rng)
@@ -100,7 +107,7 @@ class Load(History):
                 if kind != "sentinel":  # its node is down: the next one
                     conn.close()
                     kind = (kind + 1) % len(self.group.nodes)
-                    conn = self.client(kind)
+                    conn = self.client(kind, cid)
                     self.moved += 1
                 time.sleep(0.01)
         conn.close()
@@ -121,6 +128,21 @@ class Load(History):
                 for n in self.group.nodes:
                     f.write(f"==== node {n.id} port {n.port}\n{n.read_log()}")
             raise AssertionError(f"{self.errors} (logs in {path})")
+
+    def check(self):
+        """History's check of the operations; if it fails, the operations
+        with who made them are kept beside the history."""
+        full = self.ops
+        self.ops = [op[:-1] for op in full]
+        try:
+            super().check()
+        except AssertionError as e:
+            fd, path = tempfile.mkstemp(prefix="cairn-history-who-", suffix=".txt")
+            with os.fdopen(fd, "w") as f:
+                f.writelines(" ".join(map(str, op)) + "\n" for op in full)
+            raise AssertionError(f"{e}\n(with client@node on each line: {path})") from None
+        finally:
+            self.ops = full
 
     def finish(self):
         self.join()

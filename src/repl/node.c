@@ -962,6 +962,9 @@ static int start_sync(repl_node *n)
         return 0;
     }
     n->sync_on = 1;
+    /* the batch proposed as it ends (batch_waits) carries a new commit
+     * index to the followers: no append goes out for it alone meanwhile */
+    raft_hold_commit(n->r, 1);
     n->host.sync_start(n->host.priv);
     return 0;
 }
@@ -1007,7 +1010,6 @@ static void process_ready(repl_node *n)
     do
         run_ready(n);
     while (start_sync(n));
-    raft_hold_commit(n->r, 1); /* released by the next tick */
     /* clients held until this leader applied its term's first entry */
     if (!was_ready && leader_ready(n)) n->host.resume_readers(n->host.priv);
 }
@@ -1076,7 +1078,6 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         repl_node_free(n);
         return NULL;
     }
-    raft_hold_commit(n->r, 1); /* see repl_node_tick */
     n->applied = n->handed = snap->index;
     n->recovered = raft_last_index(n->r);
     if (n->recovered)
@@ -1123,11 +1124,6 @@ void repl_node_tick(repl_node *n)
     poll_snapshot(n);
     if (n->failed) return;
     raft_tick(n->r);
-    /* Followers learn a new commit index from the next append (under
-     * writes, one per fsync) or a read's answer; alone, once per tick at
-     * most: an append of its own wakes every follower, which is most of
-     * what a write costs it. */
-    raft_hold_commit(n->r, 0);
     if (n->ticks % 10 == 0) promote_learners(n);
     for (size_t i = 0; i < n->nrounds; i++)
         if (!n->rounds[i].index && n->ticks - n->rounds[i].asked >= ROUND_RETRY_TICKS) {
@@ -1260,6 +1256,7 @@ void repl_node_sync_run(repl_node *n)
 void repl_node_synced(repl_node *n, int go_on)
 {
     n->sync_on = 0;
+    raft_hold_commit(n->r, 0);
     int rc = rstore_sync_end(n->st, &n->job), err = errno;
     if (!go_on || n->failed || sync_done(n, rc, err) != 0) return;
     /* the batch held for this fsync (batch_waits) goes now */

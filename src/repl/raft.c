@@ -892,19 +892,6 @@ static int maybe_commit(raft *r)
     return 1;
 }
 
-/* A follower's read may be served once it applied index, which is
- * committed: with its term, the follower learns that its own entry there
- * is committed if it holds the same one (log matching), without waiting
- * for the commit index to come with an append. */
-static void send_read_resp(raft *r, uint64_t to, uint64_t ctx, uint64_t index)
-{
-    raft_msg *m = send_msg(r, to, RAFT_MSG_READ_INDEX_RESP);
-    if (!m) return;
-    m->ctx = ctx;
-    m->index = index;
-    m->log_term = raft_term_at(r, index);
-}
-
 /* Reads confirmed by a quorum's heartbeat acks become safe. */
 static void release_reads(raft *r)
 {
@@ -918,10 +905,15 @@ static void release_reads(raft *r)
             r->pending[keep++] = *pr;
             continue;
         }
-        if (pr->from == r->id)
+        if (pr->from == r->id) {
             add_read_state(r, pr->ctx, pr->index);
-        else
-            send_read_resp(r, pr->from, pr->ctx, pr->index);
+        } else {
+            raft_msg *m = send_msg(r, pr->from, RAFT_MSG_READ_INDEX_RESP);
+            if (m) {
+                m->ctx = pr->ctx;
+                m->index = pr->index;
+            }
+        }
     }
     r->n_pending = keep;
 }
@@ -949,10 +941,15 @@ static int queue_read(raft *r, uint64_t ctx, uint64_t from)
         return rc;
     }
     if ((n_voters(r) == 1 && is_voter(r)) || lease_valid(r) || BUG(r, RAFT_BUG_READ_STALE)) {
-        if (from == r->id)
+        if (from == r->id) {
             add_read_state(r, ctx, r->commit);
-        else
-            send_read_resp(r, from, ctx, r->commit);
+        } else {
+            raft_msg *m = send_msg(r, from, RAFT_MSG_READ_INDEX_RESP);
+            if (m) {
+                m->ctx = ctx;
+                m->index = r->commit;
+            }
+        }
         return RAFT_OK;
     }
     /* round 0 = not yet in a heartbeat round; raft_ready_get starts one
@@ -1472,10 +1469,7 @@ int raft_step(raft *r, const raft_msg *m)
         if (r->role != RAFT_LEADER) campaign(r, 0, 1);
         break;
     case RAFT_MSG_READ_INDEX_RESP:
-        if (r->role != RAFT_FOLLOWER || m->from != r->lead) break;
-        if (m->index > r->commit && m->log_term && raft_term_at(r, m->index) == m->log_term)
-            r->commit = m->index;
-        add_read_state(r, m->ctx, m->index);
+        if (r->role == RAFT_FOLLOWER && m->from == r->lead) add_read_state(r, m->ctx, m->index);
         break;
     }
     return corrupt ? RAFT_ERR_CORRUPT : RAFT_OK;

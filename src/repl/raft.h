@@ -133,8 +133,7 @@ typedef struct raft_msg {
     uint64_t from, to;
     uint64_t term;
     /* APP: prev log term/index; VOTE: last log term/index;
-     * APP_RESP: highest index now matching (or the rejected index);
-     * READ_INDEX_RESP: the index to apply, committed, and its term. */
+     * APP_RESP: highest index now matching (or the rejected index). */
     uint64_t log_term, index;
     uint64_t commit;
     /* APP_RESP with reject: where the follower's log could match (its
@@ -320,11 +319,10 @@ void raft_persisted(raft *r, uint64_t index, uint64_t term);
  * advanced without persist_async). */
 uint64_t raft_get_durable(const raft *r);
 /* While held, a leader sends no append only to tell followers a new
- * commit index: the next append with entries carries it, or a heartbeat,
- * or a read's answer (for a follower that holds the entry read at).
- * Released, raft_ready_get sends what is due.  For a caller that paces
- * these (a node releases it once per tick).  Commit propagation is never
- * needed for safety, only for followers to apply. */
+ * commit index: the next append with entries carries it.  For a caller
+ * that knows one comes soon (its own fsync runs, and a batch is proposed
+ * when it ends); released, raft_ready_get sends what is due.  Commit
+ * propagation is never needed for safety, only for followers to apply. */
 void raft_hold_commit(raft *r, int hold);
 
 raft_role raft_get_role(const raft *r);

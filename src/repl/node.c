@@ -962,9 +962,6 @@ static int start_sync(repl_node *n)
         return 0;
     }
     n->sync_on = 1;
-    /* the batch proposed as it ends (batch_waits) carries a new commit
-     * index to the followers: no append goes out for it alone meanwhile */
-    raft_hold_commit(n->r, 1);
     n->host.sync_start(n->host.priv);
     return 0;
 }
@@ -1256,7 +1253,6 @@ void repl_node_sync_run(repl_node *n)
 void repl_node_synced(repl_node *n, int go_on)
 {
     n->sync_on = 0;
-    raft_hold_commit(n->r, 0);
     int rc = rstore_sync_end(n->st, &n->job), err = errno;
     if (!go_on || n->failed || sync_done(n, rc, err) != 0) return;
     /* the batch held for this fsync (batch_waits) goes now */

@@ -123,7 +123,6 @@ struct raft {
     pending_read *pending;
     size_t n_pending, cap_pending, n_early;
     uint64_t read_round, read_round_sent;
-    int commit_hold;     /* raft_hold_commit() */
     uint64_t transferee; /* leadership transfer target, or RAFT_NONE */
     int transfer_elapsed;
 
@@ -561,6 +560,7 @@ static void become_follower(raft *r, uint64_t term, uint64_t lead)
     r->lead = lead;
 }
 
+static void bcast_append(raft *r);
 static int send_append(raft *r, progress *p, int send_empty);
 static int maybe_commit(raft *r);
 
@@ -791,20 +791,6 @@ static int send_append(raft *r, progress *p, int send_empty)
     return n > 0;
 }
 
-/* Tell the follower the commit index if it holds entries it does not
- * know committed.  To a follower in the replicate state such an append
- * promises nothing the appends in flight do not already (their acks say
- * how far it matches), so it asks for no ack; a probe does. */
-static void send_commit(raft *r, progress *p)
-{
-    uint64_t c = p->match < r->commit ? p->match : r->commit;
-    if (p->sent_commit >= c || p->state == PR_SNAPSHOT) return;
-    size_t at = r->n_msgs;
-    send_append(r, p, 1);
-    if (p->state == PR_REPLICATE && r->n_msgs > at && !r->msgs[at].n_entries)
-        r->msgs[at].commit_only = 1;
-}
-
 static void bcast_append(raft *r)
 {
     FOR_PRS(r, p)
@@ -820,7 +806,6 @@ static void bcast_heartbeat(raft *r)
         if (!m) continue;
         /* never past what the follower is known to have */
         m->commit = p->match < r->commit ? p->match : r->commit;
-        if (m->commit > p->sent_commit) p->sent_commit = m->commit;
         m->ctx = r->read_round_sent;
         m->tick = r->ticks;
     }
@@ -1133,7 +1118,6 @@ static void handle_append(raft *r, const raft_msg *m, int *corrupt)
     uint64_t lastnew = m->index + m->n_entries;
     uint64_t c = m->commit < lastnew ? m->commit : lastnew;
     if (c > r->commit) r->commit = c;
-    if (m->commit_only) return;
     resp = send_msg(r, m->from, RAFT_MSG_APP_RESP);
     if (resp) resp->index = lastnew;
 }
@@ -1304,10 +1288,15 @@ static void handle_append_resp(raft *r, const raft_msg *m, progress *p)
         } else {
             inflight_free_to(r, p, m->index);
         }
-        /* a new commit index reaches the followers from raft_ready_get
-         * (send_commit) */
-        maybe_commit(r);
-        while (send_append(r, p, 0)) {
+        if (maybe_commit(r)) {
+            bcast_append(r);
+        } else {
+            while (send_append(r, p, 0)) {
+            }
+            /* a follower acking after the quorum did still has to learn
+             * the commit index, without waiting for a heartbeat */
+            uint64_t c = p->match < r->commit ? p->match : r->commit;
+            if (p->sent_commit < c) send_append(r, p, 1);
         }
     } else if (was_paused) {
         p->probe_sent = 0;
@@ -1553,16 +1542,11 @@ int raft_ready_get(raft *r, raft_ready *rd)
     memset(rd, 0, sizeof(*rd));
     maybe_step_down_removed(r);
     if (r->role == RAFT_LEADER) {
-        /* Proposals since the last Ready go out as one append per peer,
-         * carrying the commit index; a follower that gets none learns a
-         * new commit index alone, unless the caller holds it back (its
-         * next append comes soon: raft_hold_commit). */
+        /* proposals since the last Ready go out as one append per peer */
         FOR_PRS(r, p)
-        if (p->id != r->id) {
+        if (p->id != r->id)
             while (send_append(r, p, 0)) {
             }
-            if (!r->commit_hold) send_commit(r, p);
-        }
         /* Every Ready with new reads starts a round for them at once:
          * rounds overlap, so a read waits one round trip, not the rest of
          * another round first.  (One round at a time was tried: under
@@ -1646,7 +1630,7 @@ static void count_self(raft *r)
     uint64_t durable = BUG(r, RAFT_BUG_SELF_UNSYNCED) ? r->unstable_from - 1 : r->stable;
     if (self && durable > self->match) {
         self->match = durable;
-        maybe_commit(r);
+        if (maybe_commit(r)) bcast_append(r);
     }
 }
 
@@ -1677,8 +1661,6 @@ void raft_persisted(raft *r, uint64_t index, uint64_t term)
 }
 
 uint64_t raft_get_durable(const raft *r) { return r->stable; }
-
-void raft_hold_commit(raft *r, int hold) { r->commit_hold = hold; }
 
 /* ---- lifecycle ---- */
 

@@ -1082,9 +1082,6 @@ static void sync_step(world *w, int i)
         nd->sync_term = disk_term(nd, nd->sync_index);
         nd->sync_at = w->now + crand_below(&w->rng, w->w.sync_steps);
     }
-    /* as the node does: while its fsync runs, a leader's commit index
-     * waits for its next append */
-    raft_hold_commit(nd->r, nd->sync_on);
 }
 
 static void check_leaders(world *w)

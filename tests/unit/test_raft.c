@@ -218,56 +218,6 @@ static void test_replication_batched(void)
     cluster_free(&c);
 }
 
-static uint64_t min_follower_commit(cluster *c, int l)
-{
-    uint64_t m = UINT64_MAX;
-    for (int i = 0; i < N; i++)
-        if (i != l && raft_get_commit(c->r[i]) < m) m = raft_get_commit(c->r[i]);
-    return m;
-}
-
-/* A new commit index reaches followers that got no append with it in an
- * append of its own, which they do not acknowledge (their acks of the
- * entries said it all); while the caller holds it back, the next append
- * with entries carries it instead. */
-static void test_commit_propagation(void)
-{
-    cluster c;
-    cluster_init(&c);
-    int l = elect(&c);
-    REQUIRE(l >= 0);
-    cluster_run(&c, 5);
-    memset(c.msgs_of_type, 0, sizeof(c.msgs_of_type));
-    uint64_t idx, term;
-    CHECK_EQ_LL(raft_propose(c.r[l], "x", 1, &idx, &term), RAFT_OK);
-    cluster_run(&c, 5);
-    CHECK_EQ_LL(min_follower_commit(&c, l), idx);
-    /* the entry and the commit index: two appends per follower, one ack */
-    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP], 4);
-    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP_RESP], 2);
-
-    memset(c.msgs_of_type, 0, sizeof(c.msgs_of_type));
-    raft_hold_commit(c.r[l], 1);
-    uint64_t first;
-    CHECK_EQ_LL(raft_propose(c.r[l], "y", 1, &first, &term), RAFT_OK);
-    cluster_run(&c, 5);
-    CHECK_EQ_LL(raft_get_commit(c.r[l]), first);
-    CHECK_EQ_LL(min_follower_commit(&c, l), idx); /* held */
-    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP], 2);
-    /* the next entry's append carries it */
-    CHECK_EQ_LL(raft_propose(c.r[l], "z", 1, &idx, &term), RAFT_OK);
-    cluster_run(&c, 5);
-    CHECK_EQ_LL(min_follower_commit(&c, l), first);
-    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP], 4);
-    /* released: what is due goes out alone */
-    raft_hold_commit(c.r[l], 0);
-    cluster_run(&c, 5);
-    CHECK_EQ_LL(min_follower_commit(&c, l), idx);
-    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP], 6);
-    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP_RESP], 4);
-    cluster_free(&c);
-}
-
 /* Figure 8: an entry of an earlier term is not committed by counting. */
 static void test_commit_only_own_term(void)
 {
@@ -1098,7 +1048,6 @@ int main(void)
 {
     TEST(test_election_and_noop);
     TEST(test_replication_batched);
-    TEST(test_commit_propagation);
     TEST(test_commit_only_own_term);
     TEST(test_vote_rules);
     TEST(test_prevote_keeps_term);

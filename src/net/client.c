@@ -939,6 +939,8 @@ void net_client_unblocked(cairn_session *s)
     if (hooks->appended) c->wait_off = hooks->appended(hooks->priv);
     c->flags &= ~CLIENT_BLOCKED;
     c->flags |= CLIENT_RESUME;
+    /* engine_disconnect_blocked: the error, then nothing more */
+    if (s->flags & SESS_CLOSE_AFTER_REPLY) c->flags |= CLIENT_CLOSE_AFTER;
     c->last_ms = clock_mono_ms(); /* its wait ended: not idle since */
     queue_write(c);
 }

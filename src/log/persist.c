@@ -123,6 +123,7 @@ struct persist {
     rbuf loader_out;
     uint64_t multi_off; /* where the transaction being replayed began */
     uint64_t load_total, load_done_files;
+    int load_merge; /* DEBUG RELOAD NOFLUSH MERGE: the files replace what is loaded */
     int64_t load_start_us, load_last_log_us; /* monotonic */
     int64_t load_start_time_s;               /* unix time, for INFO */
     long long load_keys_expired, load_keys_loaded;
@@ -1158,6 +1159,7 @@ static int open_next(persist *p, char *err, size_t errlen)
     }
     if (snapshot_sniff(head, (size_t)n)) {
         p->snap = snap_loader_new(fd, p->e, wall_ms());
+        if (p->load_merge) snap_loader_merge(p->snap);
     } else if (rdb_sniff(head, (size_t)n)) {
         char why[256];
         p->rdbl = rdb_loader_new(fd, p->e, wall_ms(), rdb_warn, p, why, sizeof(why));
@@ -1165,6 +1167,7 @@ static int open_next(persist *p, char *err, size_t errlen)
             snprintf(err, errlen, "Failed loading the Redis RDB %s: %s", path, why);
             return -1;
         }
+        if (p->load_merge) rdb_loader_merge(p->rdbl);
         plog(p, LL_NOTICE, "%s is a Redis RDB (version %d): loading it", path,
              rdb_loader_stats(p->rdbl)->version);
     } else {
@@ -1606,18 +1609,20 @@ static void empty_dataset(persist *p)
     session_reset(&p->loader);
 }
 
-/* DEBUG RELOAD [NOSAVE]: save dbfilename, empty the dataset and load the
- * file back, as Redis does to check that a save loses nothing.  NOFLUSH
- * and MERGE (loading over the dataset) are not supported. */
+/* DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save dbfilename, empty the
+ * dataset and load the file back, as Redis does to check that a save
+ * loses nothing.  NOFLUSH loads over the dataset: a key or function the
+ * file holds too fails the load, unless MERGE lets the file's replace it. */
 static void debug_reload(persist *p, cmd_call *c)
 {
-    int save = 1;
+    int save = 1, flush = 1, merge = 0;
     for (int i = 2; i < c->argc; i++) {
         if (arg_is(c, i, "nosave")) {
             save = 0;
-        } else if (arg_is(c, i, "noflush") || arg_is(c, i, "merge")) {
-            reply_error(c->out, "ERR DEBUG RELOAD NOFLUSH and MERGE are not supported");
-            return;
+        } else if (arg_is(c, i, "noflush")) {
+            flush = 0;
+        } else if (arg_is(c, i, "merge")) {
+            merge = 1;
         } else {
             reply_error(c->out, "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
                                 "options.");
@@ -1634,10 +1639,13 @@ static void debug_reload(persist *p, cmd_call *c)
         reply_error(c->out, "ERR Error trying to load the RDB dump, check server logs.");
         return;
     }
-    empty_dataset(p);
+    if (flush) empty_dataset(p);
     plan_add(p, path, 0);
     char err[1024];
-    if (load_plan_now(p, err, sizeof(err)) != 0) {
+    p->load_merge = merge;
+    int rc = load_plan_now(p, err, sizeof(err));
+    p->load_merge = 0;
+    if (rc != 0) {
         plog(p, LL_WARNING, "DEBUG RELOAD: %s", err);
         reply_error(c->out, "ERR Error trying to load the RDB dump, check server logs.");
         return;

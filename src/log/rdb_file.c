@@ -47,6 +47,7 @@ struct rdb_loader {
     int access;                   /* ACCESS_*: the next key's IDLE or FREQ */
     uint64_t access_val;
     int done;
+    int merge; /* rdb_loader_merge */
     rdb_load_stats st;
     rdb_warn_fn *warn;
     void *warn_priv;
@@ -199,6 +200,8 @@ static int read_aux(rdb_loader *l)
     return ok;
 }
 
+void rdb_loader_merge(rdb_loader *l) { l->merge = 1; }
+
 static int select_db(rdb_loader *l)
 {
     uint64_t id;
@@ -231,6 +234,7 @@ static int read_key(rdb_loader *l, int type)
     cobj *o = rdb_read_object(&l->r, &l->call, type);
     int ok = o != NULL;
     if (ok) {
+        if (l->merge) obj_free(db_unlink(l->db, &k));
         o = db_add_loaded(l->db, &k, o, l->expire);
         if (!o) {
             ok = bad(l, "duplicate key");
@@ -252,8 +256,8 @@ static int read_function(rdb_loader *l)
     cslice code;
     dstr scratch = NULL;
     int ok = rdb_read_string(&l->r, &code, &scratch);
-    if (ok && !function_load(script_get(l->e), code.ptr, code.len, FN_CREATE, l->fn_err,
-                             sizeof(l->fn_err)))
+    if (ok && !function_load(script_get(l->e), code.ptr, code.len,
+                             l->merge ? FN_REPLACE : FN_CREATE, l->fn_err, sizeof(l->fn_err)))
         ok = bad(l, l->fn_err);
     if (ok) l->st.functions++;
     dstr_free(scratch);

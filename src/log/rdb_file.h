@@ -39,6 +39,10 @@ int rdb_sniff(const char *head, size_t n);
  * failure (fd is closed then too). */
 rdb_loader *rdb_loader_new(int fd, cairn_engine *e, int64_t now_ms, rdb_warn_fn *warn,
                            void *warn_priv, char *err, size_t errlen);
+/* DEBUG RELOAD NOFLUSH MERGE: a key or function library of the file
+ * replaces the one e holds already (Redis's RDBFLAGS_ALLOW_DUP) instead
+ * of failing the load. */
+void rdb_loader_merge(rdb_loader *l);
 enum { RDB_LOAD_DONE = 0, RDB_LOAD_MORE = 1, RDB_LOAD_ERROR = -1 };
 /* Load up to `records` records.  On RDB_LOAD_ERROR, why says what and at
  * which offset. */

@@ -306,6 +306,7 @@ struct snap_loader {
     int fd;
     cairn_engine *e; /* builds the objects; its dbs receive them unless verifying */
     int verify;
+    int merge; /* snap_loader_merge */
     int64_t now_ms;
     uint64_t size;       /* of the file, at open */
     uint64_t read_off;   /* file bytes read into raw */
@@ -359,6 +360,8 @@ snap_loader *snap_loader_new(int fd, cairn_engine *e, int64_t now_ms)
     l->dbid = -1;
     return l;
 }
+
+void snap_loader_merge(snap_loader *l) { l->merge = 1; }
 
 void snap_loader_free(snap_loader *l)
 {
@@ -505,7 +508,8 @@ static int parse_function(snap_loader *l, snap_reader *r)
     size_t len;
     if (!sr_str(r, &code, &len)) return 0;
     if (l->verify) return 1;
-    if (!function_load(script_get(l->e), code, len, FN_CREATE, l->fn_err, sizeof(l->fn_err))) {
+    if (!function_load(script_get(l->e), code, len, l->merge ? FN_REPLACE : FN_CREATE, l->fn_err,
+                       sizeof(l->fn_err))) {
         r->bad = l->fn_err;
         return 0;
     }
@@ -544,6 +548,7 @@ static int add_key(snap_loader *l, snap_reader *r, const char *key, size_t klen,
         return 1;
     }
     cslice k = {key, klen};
+    if (l->merge) obj_free(db_unlink(l->db, &k));
     o = db_add_loaded(l->db, &k, o, when);
     if (!o) {
         r->bad = "duplicate key";

@@ -71,6 +71,10 @@ enum { SNAP_MORE = 1, SNAP_DONE = 0, SNAP_ERROR = -1 };
 /* Start loading from fd (owned by the loader from now on) into e, whose
  * databases must be empty.  now_ms stamps the keys' access time. */
 snap_loader *snap_loader_new(int fd, cairn_engine *e, int64_t now_ms);
+/* DEBUG RELOAD NOFLUSH MERGE: a key or function library of the file
+ * replaces the one e holds already (Redis's RDBFLAGS_ALLOW_DUP) instead
+ * of failing the load. */
+void snap_loader_merge(snap_loader *l);
 /* Load about `budget` more bytes of the file.  Returns SNAP_MORE,
  * SNAP_DONE, or SNAP_ERROR with a message in err naming the offset. */
 int snap_loader_step(snap_loader *l, size_t budget, char *err, size_t errlen);

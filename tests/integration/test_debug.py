@@ -275,6 +275,29 @@ def test_debug_reload_keeps_the_dataset(own):
     assert str(e.value) == "DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
 
 
+def test_debug_reload_noflush_and_merge(own):
+    """NOFLUSH loads the file over the dataset: a function library loaded
+    already fails it (Redis's functions test), MERGE lets the file's keys
+    and libraries replace those loaded, and keys the file lacks stay."""
+    _, r = own
+    lib = "#!lua name=lib\nredis.register_function('f', function() return 'v1' end)"
+    r.function_load(lib)
+    with pytest.raises(redis.ResponseError, match="^Error trying to load the RDB dump"):
+        r.execute_command("DEBUG", "RELOAD", "NOFLUSH")
+    r.set("k", "saved")
+    r.save()
+    r.set("k", "changed")
+    r.set("only-here", "1")
+    r.function_load(lib.replace("v1", "v2"), replace=True)
+    assert r.execute_command("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE") in (True, "OK")
+    assert r.get("k") == "saved"
+    assert r.get("only-here") == "1"
+    assert r.fcall("f", 0) == "v1"
+    # MERGE alone (flushed first) is a plain reload
+    assert r.execute_command("DEBUG", "RELOAD", "NOSAVE", "MERGE") in (True, "OK")
+    assert r.exists("only-here") == 0 and r.get("k") == "saved"
+
+
 def test_debug_loadaof_replays_the_log(own):
     _, r = own
     assert r.config_set("appendonly", "yes")

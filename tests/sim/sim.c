@@ -35,18 +35,16 @@
 #include "../../src/repl/session.h"
 #include "lincheck.h"
 
-#define MAX_NODES     7   /* slots: the initial voters and two more */
-#define ID_STRIDE     8   /* a slot's ids: slot + 1 + ID_STRIDE * generation */
-#define JOIN_WAIT     600 /* steps a new node may wait to be added */
-#define N_CLIENTS     4
-#define N_KEYS        3
-#define CLIENT_WAIT   40 /* steps before a client retries */
-#define QUIET_STEPS   3000
-#define LIN_BUDGET    20000000ull
-#define BUG_DUP_APPLY (1u << 8) /* in the simulated state machine, not raft.c */
-/* lease reads with clocks outside the bound: counted in ticks alone (no
- * raft_clock), which a stalled timer holds back, and one tick too long */
-#define BUG_LEASE_DRIFT (1u << 9)
+#define MAX_NODES       7   /* slots: the initial voters and two more */
+#define ID_STRIDE       8   /* a slot's ids: slot + 1 + ID_STRIDE * generation */
+#define JOIN_WAIT       600 /* steps a new node may wait to be added */
+#define N_CLIENTS       4
+#define N_KEYS          3
+#define CLIENT_WAIT     40 /* steps before a client retries */
+#define QUIET_STEPS     3000
+#define LIN_BUDGET      20000000ull
+#define BUG_DUP_APPLY   (1u << 8) /* in the simulated state machine, not raft.c */
+#define BUG_LEASE_DRIFT (1u << 9) /* leases in stalled ticks (no raft_clock), a tick too long */
 /* a write under a session the table does not hold runs (implicit sessions) */
 #define BUG_SESSION_IMPLICIT (1u << 10)
 /* with asynchronous fsyncs, a Ready's messages leave before the entries

@@ -122,18 +122,49 @@ static repl_node *open_node(cairn_engine *e, fake_host *h, uint64_t id, const ch
     return open_node_with(e, h, id, peers, 0);
 }
 
+/* Node id in a fresh directory, on an engine of its own, its host set to
+ * inline_ok: node 1 is a lone voter, made leader; node 2 a follower in a
+ * group of three.  NULL (and nothing left) if it does not open. */
+static cairn_engine *node_up(fake_host *h, uint64_t id, int inline_ok)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine((uint8_t)id);
+    *h = (fake_host){.inline_ok = inline_ok};
+    if (!open_node(e, h, id,
+                   id == 1 ? "1@127.0.0.1:1" : "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3")) {
+        engine_free(e);
+        rm_dir();
+        return NULL;
+    }
+    if (id == 1) {
+        raft_campaign(repl_node_raft(h->n));
+        repl_node_flush(h->n);
+    }
+    return e;
+}
+
+/* Undoes node_up (and the session s, if not NULL). */
+static void node_down(cairn_engine *e, fake_host *h, cairn_session *s)
+{
+    if (s) {
+        engine_session_gone(e, s);
+        session_reset(s);
+    }
+    clear_sent(h);
+    repl_node_free(h->n);
+    engine_free(e);
+    rm_dir();
+}
+
 /* A lone voter: its own durable copy is the whole majority, so nothing
  * commits -- and no reply is released -- before its fsync completes; one
  * fsync at a time, the writes made meanwhile wait for the next. */
 static void test_leader_counts_itself_once_durable(void)
 {
-    make_tmpdir();
-    cairn_engine *e = new_engine(1);
-    fake_host h = {.inline_ok = -1};
-    REQUIRE(open_node(e, &h, 1, "1@127.0.0.1:1"));
+    fake_host h;
+    cairn_engine *e = node_up(&h, 1, -1);
+    REQUIRE(e);
     raft *r = repl_node_raft(h.n);
-    raft_campaign(r);
-    repl_node_flush(h.n);
     CHECK_EQ_LL(raft_get_role(r), RAFT_LEADER);
     CHECK_EQ_LL(h.syncs_asked, 1);
     CHECK_EQ_LL(raft_last_index(r), 1); /* its no-op */
@@ -198,12 +229,7 @@ static void test_leader_counts_itself_once_durable(void)
     CHECK_EQ_LL(raft_get_commit(r), 5);
     free(big);
     CHECK_EQ_LL(h.fatal, 0);
-
-    engine_session_gone(e, &s);
-    session_reset(&s);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, &s);
 }
 
 static void append_from_leader(fake_host *h, uint64_t term, uint64_t prev, uint64_t prev_term,
@@ -242,10 +268,9 @@ static uint64_t acked(const fake_host *h, uint64_t term)
  * completed -- and never entries its log dropped before that. */
 static void test_follower_acks_once_durable(void)
 {
-    make_tmpdir();
-    cairn_engine *e = new_engine(2);
-    fake_host h = {.inline_ok = -1};
-    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    fake_host h;
+    cairn_engine *e = node_up(&h, 2, -1);
+    REQUIRE(e);
     append_from_leader(&h, 1, 0, 0, 1, 3);
     CHECK_EQ_LL(raft_last_index(repl_node_raft(h.n)), 3);
     CHECK_EQ_LL(h.syncs_asked, 1);
@@ -270,10 +295,7 @@ static void test_follower_acks_once_durable(void)
     CHECK_EQ_LL(acked(&h, 1), 0);
     CHECK_EQ_LL(acked(&h, 2), 4);
     CHECK_EQ_LL(h.fatal, 0);
-    clear_sent(&h);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, NULL);
 }
 
 /* When the host lets it (its loop is idle, fsyncs are fast), the fsync
@@ -281,13 +303,10 @@ static void test_follower_acks_once_durable(void)
  * then; otherwise it goes to the host's thread as before. */
 static void test_fsync_inline_when_the_host_lets_it(void)
 {
-    make_tmpdir();
-    cairn_engine *e = new_engine(1);
-    fake_host h = {.inline_ok = 1};
-    REQUIRE(open_node(e, &h, 1, "1@127.0.0.1:1"));
+    fake_host h;
+    cairn_engine *e = node_up(&h, 1, 1);
+    REQUIRE(e);
     raft *r = repl_node_raft(h.n);
-    raft_campaign(r);
-    repl_node_flush(h.n);
     CHECK_EQ_LL(raft_get_role(r), RAFT_LEADER);
     CHECK_EQ_LL(raft_get_commit(r), 1);
     CHECK_EQ_LL(h.syncs_asked, 0);
@@ -318,18 +337,12 @@ static void test_fsync_inline_when_the_host_lets_it(void)
     CHECK_EQ_LL(raft_get_commit(r), 4);
     CHECK_EQ_LL(h.syncs_asked, 1);
     CHECK_EQ_LL(h.fatal, 0);
-    engine_session_gone(e, &s);
-    session_reset(&s);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, &s);
 
     /* a follower acknowledges in the call that received the append, once
      * the fsync ran -- never before */
-    make_tmpdir();
-    e = new_engine(2);
-    h = (fake_host){.inline_ok = 1};
-    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    e = node_up(&h, 2, 1);
+    REQUIRE(e);
     append_from_leader(&h, 1, 0, 0, 1, 3);
     CHECK_EQ_LL(h.syncs_asked, 0);
     CHECK_EQ_LL(acked(&h, 1), 3);
@@ -343,10 +356,7 @@ static void test_fsync_inline_when_the_host_lets_it(void)
     sync_now(&h);
     CHECK_EQ_LL(acked(&h, 1), 4);
     CHECK_EQ_LL(h.fatal, 0);
-    clear_sent(&h);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, NULL);
 }
 
 /* Node 1 hears m (from node 2, in term 1) and ends its loop iteration. */
@@ -428,10 +438,7 @@ static void test_lease_reads_count_real_time(void)
     ans = last_sent(&h, RAFT_MSG_READ_INDEX_RESP);
     CHECK(ans && ans->ctx == 78);
     CHECK_EQ_LL(h.fatal, 0);
-    clear_sent(&h);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, NULL);
 }
 
 int main(void)

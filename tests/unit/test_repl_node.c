@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -33,6 +34,8 @@ typedef struct fake_host {
     int inlined_before[64]; /* inlined when each message was sent */
     size_t nsent;
     int inline_ok, inline_asked, inlined;
+    uint64_t snapshot_entries; /* the node's settings */
+    int can_fork;
 } fake_host;
 
 static void h_send(void *priv, uint64_t to, const char *data, size_t len)
@@ -48,7 +51,7 @@ static void h_nop(void *priv) { (void)priv; }
 static void h_fatal(void *priv, const char *why)
 {
     fake_host *h = priv;
-    (void)why;
+    fprintf(stderr, "    node stopped: %s\n", why);
     h->fatal = 1;
 }
 
@@ -91,7 +94,11 @@ static void clear_sent(fake_host *h)
 
 static repl_node *open_node(cairn_engine *e, fake_host *h, uint64_t id, const char *peers)
 {
-    repl_node_config cfg = {.id = id, .election_ticks = 10, .heartbeat_ticks = 1};
+    repl_node_config cfg = {.id = id,
+                            .election_ticks = 10,
+                            .heartbeat_ticks = 1,
+                            .snapshot_entries = h->snapshot_entries,
+                            .can_fork = h->can_fork};
     char err[256];
     snprintf(cfg.group_name, sizeof(cfg.group_name), "cairn");
     if (repl_parse_peers(peers, &cfg, err, sizeof(err)) != 0) return NULL;
@@ -187,9 +194,10 @@ static void test_leader_counts_itself_once_durable(void)
 }
 
 static void append_from_leader(fake_host *h, uint64_t term, uint64_t prev, uint64_t prev_term,
-                               uint64_t first, uint64_t count)
+                               uint64_t first, uint64_t count, uint64_t commit)
 {
-    raft_entry ents[8];
+    raft_entry ents[16];
+    REQUIRE(count <= 16);
     for (uint64_t i = 0; i < count; i++)
         ents[i] = (raft_entry){.term = term, .index = first + i, .type = RAFT_ENTRY_NOOP};
     raft_msg m = {.type = RAFT_MSG_APP,
@@ -198,6 +206,7 @@ static void append_from_leader(fake_host *h, uint64_t term, uint64_t prev, uint6
                   .term = term,
                   .log_term = prev_term,
                   .index = prev,
+                  .commit = commit,
                   .n_entries = count,
                   .entries = ents};
     dstr buf = wire_encode(dstr_with_cap(256), &m);
@@ -226,7 +235,7 @@ static void test_follower_acks_once_durable(void)
     cairn_engine *e = new_engine(2);
     fake_host h = {.inline_ok = -1};
     REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
-    append_from_leader(&h, 1, 0, 0, 1, 3);
+    append_from_leader(&h, 1, 0, 0, 1, 3, 0);
     CHECK_EQ_LL(raft_last_index(repl_node_raft(h.n)), 3);
     CHECK_EQ_LL(h.syncs_asked, 1);
     CHECK_EQ_LL(acked(&h, 1), 0);
@@ -237,9 +246,9 @@ static void test_follower_acks_once_durable(void)
     /* entries 4..5 written, their fsync held; then a new leader's append
      * cuts them: their acknowledgement must never go, even once the fsync
      * that began before the cut completes */
-    append_from_leader(&h, 1, 3, 1, 4, 2);
+    append_from_leader(&h, 1, 3, 1, 4, 2, 0);
     CHECK_EQ_LL(h.syncs_asked, 2);
-    append_from_leader(&h, 2, 3, 1, 4, 1);
+    append_from_leader(&h, 2, 3, 1, 4, 1, 0);
     CHECK_EQ_LL(raft_last_index(repl_node_raft(h.n)), 4);
     CHECK_EQ_LL(h.syncs_asked, 2);
     sync_now(&h);
@@ -310,14 +319,14 @@ static void test_fsync_inline_when_the_host_lets_it(void)
     e = new_engine(2);
     h = (fake_host){.inline_ok = 1};
     REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
-    append_from_leader(&h, 1, 0, 0, 1, 3);
+    append_from_leader(&h, 1, 0, 0, 1, 3, 0);
     CHECK_EQ_LL(h.syncs_asked, 0);
     CHECK_EQ_LL(acked(&h, 1), 3);
     for (size_t i = 0; i < h.nsent; i++)
         if (h.sent[i].type == RAFT_MSG_APP_RESP) CHECK(h.inlined_before[i] > 0);
     clear_sent(&h);
     h.inline_ok = 0;
-    append_from_leader(&h, 1, 3, 1, 4, 1);
+    append_from_leader(&h, 1, 3, 1, 4, 1, 0);
     CHECK_EQ_LL(h.syncs_asked, 1);
     CHECK_EQ_LL(acked(&h, 1), 0);
     sync_now(&h);
@@ -329,10 +338,104 @@ static void test_fsync_inline_when_the_host_lets_it(void)
     rm_dir();
 }
 
+/* A follower that wrote entries a new leader then cut, in a segment it
+ * created, takes its own snapshot past the cut and goes on appending:
+ * nothing of that is a storage failure.  (The leader's entries landed
+ * past a hole in the segment, the snapshot found another term at its
+ * index in the storage, dropped the whole log, and the next append was
+ * refused: "Raft log storage failed", the node stopped.) */
+static void test_snapshot_after_a_cut_keeps_the_node_up(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(2);
+    fake_host h = {.inline_ok = 1, .snapshot_entries = 8};
+    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    raft *r = repl_node_raft(h.n);
+    append_from_leader(&h, 1, 0, 0, 1, 10, 3); /* 4..10 never commit */
+    append_from_leader(&h, 2, 3, 1, 4, 8, 8);  /* term 2's leader cuts them */
+    CHECK_EQ_LL(raft_last_index(r), 11);
+    CHECK_EQ_LL(raft_get_commit(r), 8);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 8); /* taken in the node's call */
+    append_from_leader(&h, 2, 11, 2, 12, 2, 8);
+    CHECK_EQ_LL(h.fatal, 0);
+    CHECK_EQ_LL(raft_last_index(r), 13);
+    CHECK_EQ_LL(acked(&h, 2), 13);
+    clear_sent(&h);
+    repl_node_free(h.n);
+    engine_free(e);
+
+    /* and it restarts from its directory with all of it */
+    e = new_engine(2);
+    h = (fake_host){.inline_ok = 1, .snapshot_entries = 8};
+    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    r = repl_node_raft(h.n);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 8);
+    CHECK_EQ_LL(raft_last_index(r), 13);
+    CHECK_EQ_LL(raft_term_at(r, 13), 2);
+    repl_node_free(h.n);
+    engine_free(e);
+    rm_dir();
+}
+
+/* The node's own snapshot (its child's) ends in the tick after a message
+ * that completed a newer snapshot from the leader, before the flush that
+ * writes that one: the core already stands on the leader's, so the own
+ * one goes.  (It was adopted, and the core refused to compact behind it:
+ * the node stopped itself.) */
+static void test_own_snapshot_after_a_received_one_in_the_core(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(2);
+    fake_host h = {.inline_ok = 1, .snapshot_entries = 8, .can_fork = 1};
+    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    raft *r = repl_node_raft(h.n);
+    append_from_leader(&h, 1, 0, 0, 1, 8, 8); /* a child writes the snapshot at 8 */
+    siginfo_t si;
+    REQUIRE(waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) == 0); /* ended, not reaped */
+    CHECK_EQ_LL(si.si_status, 0);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 0);
+    /* the leader's snapshot at 20: this node's state will do as its data */
+    dstr bg = path_join(dir, "snapshot.bg"), file;
+    REQUIRE(read_small_file(bg, 1 << 20, &file) == 0);
+    size_t hdr = 28 + RAFT_CONF_MAX_BYTES;
+    REQUIRE(dstr_len(file) > hdr + 4);
+    raft_conf conf = {.n_voters = 3, .voters = {1, 2, 3}};
+    raft_msg m = {.type = RAFT_MSG_SNAP,
+                  .from = 1,
+                  .to = 2,
+                  .term = 1,
+                  .index = 20,
+                  .log_term = 1,
+                  .size = dstr_len(file) - hdr - 4,
+                  .done = 1,
+                  .conf = &conf,
+                  .data_len = (uint32_t)(dstr_len(file) - hdr - 4),
+                  .data = (uint8_t *)file + hdr};
+    dstr buf = wire_encode(dstr_with_cap(256), &m);
+    CHECK_EQ_LL(repl_node_receive(h.n, buf, dstr_len(buf)), 0);
+    repl_node_tick(h.n); /* the child is reaped here */
+    CHECK_EQ_LL(h.fatal, 0);
+    CHECK(!path_exists(bg));
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(h.fatal, 0);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 20);
+    CHECK_EQ_LL(raft_last_index(r), 20);
+    CHECK_EQ_LL(acked(&h, 1), 20);
+    dstr_free(buf);
+    dstr_free(file);
+    dstr_free(bg);
+    clear_sent(&h);
+    repl_node_free(h.n);
+    engine_free(e);
+    rm_dir();
+}
+
 int main(void)
 {
     TEST(test_leader_counts_itself_once_durable);
     TEST(test_follower_acks_once_durable);
     TEST(test_fsync_inline_when_the_host_lets_it);
+    TEST(test_snapshot_after_a_cut_keeps_the_node_up);
+    TEST(test_own_snapshot_after_a_received_one_in_the_core);
     return TEST_REPORT();
 }

@@ -399,6 +399,10 @@ static int load_snapshot(repl_node *n, int announce, char *err, size_t errlen);
 static int rebuild(repl_node *n)
 {
     uint64_t from = rstore_snapshot(n->st)->index;
+    /* A snapshot from the new leader is in the core (it compacted the log
+     * a rebuild would replay) and reaches the storage with the next
+     * Ready, whose install replaces the dataset: nothing to do here. */
+    if (raft_get_snapshot(n->r)->index > from) return 0;
     n->host.log(n->host.priv, LL_WARNING,
                 "Raft: leadership lost with uncommitted writes; rebuilding the dataset from the "
                 "snapshot at %llu and the committed entries up to %llu",

@@ -12,6 +12,7 @@
 #include "test.h"
 #include "tmpdir.h"
 
+#include "engine/db.h"
 #include "engine_harness.h"
 #include "log/fileio.h"
 #include "repl/node.h"
@@ -430,6 +431,97 @@ static void test_own_snapshot_after_a_received_one_in_the_core(void)
     rm_dir();
 }
 
+/* A message from node 1 (a leader, or a voter answering) to node 2. */
+static void deliver(fake_host *h, raft_msg m)
+{
+    m.from = 1;
+    m.to = h->n ? repl_node_config_of(h->n)->id : 2;
+    dstr buf = wire_encode(dstr_with_cap(256), &m);
+    CHECK_EQ_LL(repl_node_receive(h->n, buf, dstr_len(buf)), 0);
+    dstr_free(buf);
+}
+
+/* The data of a snapshot a follower (id 2) takes of an empty dataset. */
+static dstr empty_snapshot_data(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(2);
+    fake_host h = {.inline_ok = 1, .snapshot_entries = 4};
+    dstr file = NULL, path = path_join(dir, "snapshot");
+    if (open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3")) {
+        append_from_leader(&h, 1, 0, 0, 1, 4, 4);
+        if (read_small_file(path, 1 << 20, &file) == 0) {
+            size_t hdr = 28 + RAFT_CONF_MAX_BYTES;
+            memmove(file, file + hdr, dstr_len(file) - hdr - 4);
+            dstr_set_len(file, dstr_len(file) - hdr - 4);
+        }
+        clear_sent(&h);
+        repl_node_free(h.n);
+    }
+    dstr_free(path);
+    engine_free(e);
+    rm_dir();
+    return file;
+}
+
+/* A leader with an executed write not committed yet hears of a newer
+ * term by a snapshot from the new leader: the core takes the snapshot at
+ * once, the storage with the next Ready.  The dataset is about to be that
+ * snapshot: nothing to rebuild from the log (the core no longer holds the
+ * entries a rebuild would replay: the node stopped itself). */
+static void test_deposed_by_a_snapshot(void)
+{
+    dstr data = empty_snapshot_data();
+    REQUIRE(data);
+    make_tmpdir();
+    cairn_engine *e = new_engine(2);
+    fake_host h = {.inline_ok = 1};
+    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    raft *r = repl_node_raft(h.n);
+    raft_campaign(r);
+    repl_node_flush(h.n);
+    deliver(&h, (raft_msg){.type = RAFT_MSG_PREVOTE_RESP, .term = 1});
+    repl_node_flush(h.n);
+    deliver(&h, (raft_msg){.type = RAFT_MSG_VOTE_RESP, .term = 1});
+    repl_node_flush(h.n);
+    REQUIRE(raft_get_role(r) == RAFT_LEADER);
+    deliver(&h, (raft_msg){.type = RAFT_MSG_APP_RESP, .term = 1, .index = 1}); /* its no-op */
+    repl_node_flush(h.n);
+    cairn_session s;
+    session_init(e, &s);
+    check_reply(RUN(e, &s, 1000, "SET", "a", "1"), "+OK\r\n");
+    repl_node_flush(h.n);
+    deliver(&h, (raft_msg){.type = RAFT_MSG_APP_RESP, .term = 1, .index = 2});
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_get_commit(r), 2);
+    check_reply(RUN(e, &s, 1001, "SET", "b", "2"), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_last_index(r), 3);
+    raft_conf conf = {.n_voters = 3, .voters = {1, 2, 3}};
+    deliver(&h, (raft_msg){.type = RAFT_MSG_SNAP,
+                           .term = 2,
+                           .index = 5,
+                           .log_term = 2,
+                           .size = dstr_len(data),
+                           .done = 1,
+                           .conf = &conf,
+                           .data_len = (uint32_t)dstr_len(data),
+                           .data = (uint8_t *)data});
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(h.fatal, 0);
+    CHECK_EQ_LL(raft_get_role(r), RAFT_FOLLOWER);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 5);
+    CHECK_EQ_LL(acked(&h, 2), 5);
+    CHECK_EQ_LL(db_size(&e->dbs[0]), 0); /* the snapshot's dataset */
+    engine_session_gone(e, &s);
+    session_reset(&s);
+    clear_sent(&h);
+    repl_node_free(h.n);
+    engine_free(e);
+    dstr_free(data);
+    rm_dir();
+}
+
 int main(void)
 {
     TEST(test_leader_counts_itself_once_durable);
@@ -437,5 +529,6 @@ int main(void)
     TEST(test_fsync_inline_when_the_host_lets_it);
     TEST(test_snapshot_after_a_cut_keeps_the_node_up);
     TEST(test_own_snapshot_after_a_received_one_in_the_core);
+    TEST(test_deposed_by_a_snapshot);
     return TEST_REPORT();
 }

@@ -521,7 +521,11 @@ static void process_input(client *c)
      * batch gives the wait of its last logging command, as comparing
      * around each command would. */
     const net_log_hooks *hooks = &c->net->hooks;
-    if (hooks->admit && !admitted(c)) return;
+    /* Only input that has arrived takes a place in a read round: a client
+     * resumed with nothing to run (a relayed reply) would otherwise take
+     * one now, answered before its next command is even sent, and that
+     * command could then miss a write acknowledged meanwhile. */
+    if (hooks->admit && dstr_len(c->qbuf) && !admitted(c)) return;
     uint64_t log_before = hooks->appended ? hooks->appended(hooks->priv) : 0;
     int observed = 0;
     batch_clock clk = {0, 0, 0};

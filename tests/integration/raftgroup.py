@@ -3,6 +3,7 @@ tests: each node on its own free port and in its own temp dir, started with
 the same --raft-peers list, killed, paused and restarted from its directory.
 """
 import os
+import queue
 import random
 import shutil
 import signal
@@ -125,11 +126,13 @@ class Link:
     """A fault-injecting TCP proxy on one directed link between two nodes
     (node traffic is one-way: a node sends its messages over its own
     connection to each peer).  While cut, its connections are closed and
-    new ones are closed as soon as they are accepted."""
+    new ones are closed as soon as they are accepted.  delay (seconds)
+    holds every byte that long: what was sent apart arrives apart."""
 
     def __init__(self, target_port):
         self.target = target_port
         self.cut = False
+        self.delay = 0.0
         self.conns = []
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -163,19 +166,39 @@ class Link:
                 threading.Thread(target=self.pump, args=(src, dst), daemon=True).start()
 
     def pump(self, src, dst):
+        """Bytes from src go to dst through a queue, each chunk sent delay
+        seconds after it arrived (a reader alone would merge the chunks
+        that arrive while it waits)."""
+        chunks = queue.Queue()
+        threading.Thread(target=self.deliver, args=(chunks, dst), daemon=True).start()
         try:
             while True:
                 data = src.recv(65536)
                 if not data or self.cut:
                     break
+                chunks.put((time.monotonic() + self.delay, data))
+        except OSError:
+            pass
+        chunks.put(None)
+        try:
+            src.close()
+        except OSError:
+            pass
+
+    def deliver(self, chunks, dst):
+        try:
+            while (item := chunks.get()) is not None:
+                due, data = item
+                time.sleep(max(0.0, due - time.monotonic()))
+                if self.cut:
+                    break
                 dst.sendall(data)
         except OSError:
             pass
-        for s in (src, dst):
-            try:
-                s.close()
-            except OSError:
-                pass
+        try:
+            dst.close()
+        except OSError:
+            pass
 
     def set_cut(self, cut):
         self.cut = cut

@@ -64,6 +64,32 @@ def test_linearizable_reads_refuse_a_stale_value():
         close_checked(g)
 
 
+def test_a_read_sees_what_was_acknowledged_before_it_was_sent():
+    """A follower relays a forwarded write's reply; the same client's next
+    command, a read sent after another client's write was acknowledged,
+    must see that write.  The leader's messages to the follower are
+    delayed, so a read round asked too early (a follower once asked one as
+    it relayed the reply, before the read existed) is answered after the
+    read arrived, with an index from before the other write."""
+    g = Group(3, proxied=True)
+    try:
+        lead = g.leader(timeout=30)
+        lone = followers(g, lead)[0]
+        with lead.client() as c:
+            c.set("k", "old")
+        g.wait_applied(g.nodes)
+        # under the election timeout (500 ms at least): no election
+        g.links[(lead.id, lone.id)].delay = 0.3
+        with lone.client(socket_timeout=10) as c, lead.client() as other:
+            for i in range(3):
+                c.rpush("list", "x")  # forwarded to the leader, reply relayed
+                time.sleep(0.05)  # an early round has reached the leader
+                other.set("k", f"new{i}")  # the leader and the third node commit it
+                assert c.get("k") == f"new{i}", "a read missed an acknowledged write"
+    finally:
+        close_checked(g)
+
+
 def test_local_reads_serve_what_the_node_has():
     g = Group(3, proxied=True, extra_args=("--raft-reads", "local"))
     try:

@@ -435,13 +435,16 @@ class History:
     A write is SET key value GET, so its reply says what it overwrote; every
     value is written once.  A write that failed may or may not have been
     applied: its outcome is recorded as unknown.  A failed read tells
-    nothing and is left out."""
+    nothing and is left out.  Each operation also records which client
+    made it and through which node (a read is served by that node), kept
+    beside a history that fails the check."""
 
     KEYS = ("lin0", "lin1", "lin2")
 
     def __init__(self, group, seconds, clients=3):
         self.group = group
         self.ops = []  # list.append is atomic: one list for every client
+        self.where = {}  # client -> the id of the node it talks to
         self.stop_at = time.time() + seconds
         self.done = threading.Event()
         self.threads = [threading.Thread(target=self.run, args=(c,), daemon=True)
@@ -449,11 +452,18 @@ class History:
         for t in self.threads:
             t.start()
 
-    def connect(self, turn):
+    def connect(self, cid, turn):
         nodes = [n for n in self.group.nodes if n.alive()]
         if not nodes:
             return None
-        return nodes[turn % len(nodes)].client(socket_timeout=2)
+        node = nodes[turn % len(nodes)]
+        self.where[cid] = node.id
+        return node.client(socket_timeout=2)
+
+    def record(self, cid, op):
+        """op, and which client and node it went through (one append: the
+        clients' threads share the list)."""
+        self.ops.append(op + (f"{cid}@{self.where[cid]}",))
 
     def run(self, cid):
         rng = random.Random(cid)
@@ -461,7 +471,7 @@ class History:
         while time.time() < self.stop_at and not self.done.is_set():
             if conn is None:
                 turn += 1
-                conn = self.connect(turn)
+                conn = self.connect(cid, turn)
                 if conn is None:
                     time.sleep(0.05)
                     continue
@@ -473,14 +483,14 @@ class History:
                     value = cid * 10**9 + seq
                     try:
                         old = conn.set(key, value, get=True)
-                        self.ops.append((key, "W", 1, value, int(old or 0), t0,
-                                         time.monotonic_ns()))
+                        self.record(cid, (key, "W", 1, value, int(old or 0), t0,
+                                          time.monotonic_ns()))
                     except (redis.RedisError, OSError):
-                        self.ops.append((key, "W", 0, value, 0, t0, "inf"))
+                        self.record(cid, (key, "W", 0, value, 0, t0, "inf"))
                         raise
                 else:
                     got = conn.get(key)
-                    self.ops.append((key, "R", 1, int(got or 0), 0, t0, time.monotonic_ns()))
+                    self.record(cid, (key, "R", 1, int(got or 0), 0, t0, time.monotonic_ns()))
             except (redis.RedisError, OSError):
                 conn.close()
                 conn = None
@@ -499,16 +509,25 @@ class History:
         writes = sum(1 for op in self.ops if op[1] == "W" and op[2])
         reads = sum(1 for op in self.ops if op[1] == "R")
         assert writes and reads, f"{writes} writes and {reads} reads answered"
-        text = "".join(" ".join(map(str, op)) + "\n" for op in self.ops)
+        # (a subclass may record other operations, "P", for the who file)
+        text = "".join(" ".join(map(str, op[:-1])) + "\n" for op in self.ops if op[1] in "RW")
         tool = os.path.join(os.path.dirname(cairn_binary()), "cairn-lincheck")
         p = subprocess.run([tool], input=text, capture_output=True, text=True, timeout=120)
         if p.returncode != 0:
-            # kept outside the tree for a look with cairn-lincheck FILE
-            fd, path = tempfile.mkstemp(prefix="cairn-history-", suffix=".txt")
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            raise AssertionError(f"history of {len(self.ops)} operations (in {path}):\n"
-                                 f"{p.stdout}{p.stderr}")
+            # kept outside the tree for a look with cairn-lincheck FILE, and
+            # again with client@node on each line
+            path, who = keep("cairn-history-", text), keep(
+                "cairn-history-who-", "".join(" ".join(map(str, op)) + "\n" for op in self.ops))
+            raise AssertionError(f"history of {len(self.ops)} operations (in {path}; with "
+                                 f"client@node on each line: {who}):\n{p.stdout}{p.stderr}")
+
+
+def keep(prefix, text, suffix=".txt"):
+    """text in a new file outside the tree; returns its path."""
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
 
 
 def check_acked(group, acked, nodes=None):

@@ -12,9 +12,7 @@ another node: nothing was sent), no acknowledged write is lost or applied twice 
 linearizable (cairn-lincheck), and every node ends with the same dataset.
 """
 import datetime
-import os
 import random
-import tempfile
 import threading
 import time
 
@@ -22,7 +20,7 @@ import pytest
 import redis
 from redis.sentinel import MasterNotFoundError, Sentinel
 
-from raftgroup import History, followers, wait_for
+from raftgroup import History, followers, keep, wait_for
 from raftgroup import group  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.cairn_only
@@ -62,11 +60,6 @@ class Load(History):
             return s.master_for("cairn", socket_timeout=10, decode_responses=True)
         return self.group.nodes[kind].client(socket_timeout=10)
 
-    def record(self, cid, op):
-        """op, and which client and node it went through (one append: the
-        clients' threads share the list)."""
-        self.ops.append(op + (f"{cid}@{self.where[cid]}",))
-
     def op(self, conn, cid, rng):
         """One operation; raises what redis-py raised."""
         key = rng.choice(self.KEYS)
@@ -91,6 +84,8 @@ class Load(History):
             if length != n:
                 self.errors.append((cid, f"RPUSH {n}", f"length {length}"))
             self.pushed[cid] = n
+            # for the who file only (the history's check skips it)
+            self.record(cid, (f"list{cid}", "P", 1, n, 0, t0, time.monotonic_ns()))
 
     def run(self, cid, kind):
         rng = random.Random(cid)
@@ -123,26 +118,10 @@ class Load(History):
     def no_errors(self):
         if self.errors:
             # the nodes' logs, kept outside the tree for a look
-            fd, path = tempfile.mkstemp(prefix="cairn-rolling-", suffix=".log")
-            with os.fdopen(fd, "w") as f:
-                for n in self.group.nodes:
-                    f.write(f"==== node {n.id} port {n.port}\n{n.read_log()}")
+            path = keep("cairn-rolling-", "".join(
+                f"==== node {n.id} port {n.port}\n{n.read_log()}" for n in self.group.nodes),
+                suffix=".log")
             raise AssertionError(f"{self.errors} (logs in {path})")
-
-    def check(self):
-        """History's check of the operations; if it fails, the operations
-        with who made them are kept beside the history."""
-        full = self.ops
-        self.ops = [op[:-1] for op in full]
-        try:
-            super().check()
-        except AssertionError as e:
-            fd, path = tempfile.mkstemp(prefix="cairn-history-who-", suffix=".txt")
-            with os.fdopen(fd, "w") as f:
-                f.writelines(" ".join(map(str, op)) + "\n" for op in full)
-            raise AssertionError(f"{e}\n(with client@node on each line: {path})") from None
-        finally:
-            self.ops = full
 
     def finish(self):
         self.join()

@@ -483,7 +483,10 @@ int engine_unblock(cairn_engine *e, cairn_session *s, int with_error)
     return 1;
 }
 
-void engine_unblock_writers(cairn_engine *e)
+/* Every session of block_for_signal() and every one parked on keys (all,
+ * or only those in a write) gets the error for a master turned replica;
+ * close: and its connection closes after it. */
+static void unblock_role_changed(cairn_engine *e, int all, int close)
 {
     if (!e->blocked_count) return;
     /* The sessions first: releasing one changes the queues. */
@@ -501,7 +504,8 @@ void engine_unblock_writers(cairn_engine *e)
             for (size_t i = 0; i < q->n; i++) {
                 blocked_state *bs = q->items[i];
                 /* listed once: under its first key */
-                if ((bs->cmd->flags & CMD_WRITE) && dstr_len(bs->keys[0]) == dstr_len(de->key) &&
+                if ((all || (bs->cmd->flags & CMD_WRITE)) &&
+                    dstr_len(bs->keys[0]) == dstr_len(de->key) &&
                     memcmp(bs->keys[0], de->key, dstr_len(de->key)) == 0)
                     ss[n++] = bs->s;
             }
@@ -510,11 +514,16 @@ void engine_unblock_writers(cairn_engine *e)
     }
     for (long i = 0; i < n; i++) {
         reply_error(ss[i]->out, UNBLOCKED_ROLE_CHANGED);
+        if (close) ss[i]->flags |= SESS_CLOSE_AFTER_REPLY;
         count_call(e, ss[i]->blocked, 1);
         release(e, ss[i]->blocked);
     }
     cm_free(ss);
 }
+
+void engine_unblock_writers(cairn_engine *e) { unblock_role_changed(e, 0, 0); }
+
+void engine_disconnect_blocked(cairn_engine *e) { unblock_role_changed(e, 1, 1); }
 
 void engine_session_gone(cairn_engine *e, cairn_session *s)
 {

@@ -67,6 +67,12 @@ void signal_db_streams(cairn_engine *e, cdb *db);
  * sessions in WAIT get the error too, as Redis's master turned replica
  * gives them. */
 void engine_unblock_writers(cairn_engine *e);
+/* A standalone master turned replica (REPLICAOF host port): every parked
+ * session, whatever it waits for (BLPOP, XREAD, WAIT...), gets that error
+ * and its connection closes after it, as Redis's
+ * disconnectAllBlockedClients.  Clients held by CLIENT PAUSE are not
+ * parked: they run once the pause ends, as in Redis. */
+void engine_disconnect_blocked(cairn_engine *e);
 #define UNBLOCKED_ROLE_CHANGED                                                                     \
     "UNBLOCKED force unblock from blocking operation, instance state changed (master -> "          \
     "replica?)"

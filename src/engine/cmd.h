@@ -25,6 +25,10 @@ typedef uint32_t cmd_flags_fn(cairn_engine *e, int argc, const cslice *argv, uin
  * returns 0 if it cannot (the call is not forwarded, or inside a
  * transaction goes as it is). */
 typedef int cmd_forward_fn(cairn_engine *e, cslice *argv);
+/* The key-spec flags of key i of a call whose flags depend on its
+ * arguments (KF_VARIABLE: SET with GET, BITFIELD with GETs only), from its
+ * spec's flags: what Redis's getkeys procs set. */
+typedef uint32_t cmd_key_flags_fn(int i, int argc, const cslice *argv, uint32_t flags);
 
 /* Command flags, named as COMMAND INFO reports them. */
 enum {
@@ -118,6 +122,8 @@ struct cmd_def {
     uint32_t key_spec;
     /* NULL: a follower forwards a call's arguments as they are. */
     cmd_forward_fn *forward_args;
+    /* NULL: a call's key-spec flags are key_spec's whatever its arguments. */
+    cmd_key_flags_fn *key_flags_of;
 };
 
 /* Key-spec flags, as Redis 7.0's CMD_KEY_*: how a key is used (RO, RW,
@@ -137,9 +143,6 @@ enum {
     KF_BITS = 11,
     KF_ALL = (1 << KF_BITS) - 1,
     KF_SET = 1 << 22, /* key_spec is set */
-    /* SET's variable flags: a GET argument after the key and value reads
-     * the key (its spec's flags), else the key is only overwritten. */
-    KF_GET_READS = 1 << 23,
 };
 #define KEY_SPEC(first, rest) (KF_SET | (uint32_t)(first) | ((uint32_t)(rest) << KF_BITS))
 #define KEY_FLAGS(all)        KEY_SPEC(all, all)

@@ -94,11 +94,7 @@ uint32_t cmd_spec_flags(const cmd_def *cmd, int rest)
 uint32_t cmd_key_flags(const cmd_def *cmd, int i, int argc, const cslice *argv)
 {
     uint32_t flags = cmd_spec_flags(cmd, i > 0);
-    if (!(cmd->key_spec & KF_GET_READS)) return flags;
-    for (int j = cmd->first_key + 2; j < argc; j++)
-        if (argv[j].len == 3 && strncasecmp(argv[j].ptr, "get", 3) == 0)
-            return flags & ~(uint32_t)KF_VARIABLE;
-    return KF_OW | KF_UPDATE;
+    return cmd->key_flags_of ? cmd->key_flags_of(i, argc, argv, flags) : flags;
 }
 
 rbuf *call_push_out(cmd_call *c)

@@ -29,6 +29,8 @@ cairn_engine *engine_create(const uint8_t seed[32])
     crand_seed(&e->rng, rng_seed);
     config_init(&e->cfg);
     e->active_expire_enabled = 1;
+    e->reply_resizing = 1;
+    e->reply_peak_reset_ms = REPLY_PEAK_RESET_MS;
     e->originates = 1;
     e->next_session_id = 1;
     e->cmdstats = cmdstats_create();

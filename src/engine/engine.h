@@ -24,6 +24,10 @@
  * the 7.0 ones. */
 #define REDIS_COMPAT_VERSION "7.0.15"
 
+/* How often a client's reply peak starts over, as Redis's
+ * REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME (DEBUG REPLYBUFFER). */
+#define REPLY_PEAK_RESET_MS 5000
+
 typedef struct cairn_engine cairn_engine;
 typedef struct cmd_def cmd_def;
 typedef struct cmd_call cmd_call;
@@ -315,6 +319,11 @@ struct cairn_engine {
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
     int cron_paused;           /* DEBUG PAUSE-CRON: the host's periodic work stops */
     int script_deny_disabled;  /* DEBUG SET-DISABLE-DENY-SCRIPTS: noscript commands run */
+    /* DEBUG REPLYBUFFER: the host resizes clients' first reply blocks
+     * (RESIZING), to the most they used between peak resets every
+     * reply_peak_reset_ms (PEAK-RESET-TIME; -1: never). */
+    int reply_resizing;
+    long long reply_peak_reset_ms;
     /* CLIENT PAUSE is on: an expired key a read finds is hidden but not
      * deleted, as Redis deletes nothing while writes are paused. */
     int expire_paused;

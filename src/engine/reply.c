@@ -101,6 +101,34 @@ void rbuf_consume(rbuf *b, size_t n)
     }
 }
 
+#define RBUF_MIN_BLOCK 1024 /* Redis's PROTO_REPLY_MIN_BYTES */
+
+int rbuf_resize_for(rbuf *b, size_t peak)
+{
+    if (b->bytes || !b->head || b->head != b->tail) return 0;
+    size_t cap = b->head->cap, to;
+    int how;
+    if (cap / 2 >= RBUF_MIN_BLOCK && peak < cap / 2) {
+        to = peak + 1 > RBUF_MIN_BLOCK ? peak + 1 : RBUF_MIN_BLOCK;
+        how = -1;
+    } else if (cap < RBUF_BLOCK_SIZE && peak >= cap) {
+        to = 2 * cap < RBUF_BLOCK_SIZE ? 2 * cap : RBUF_BLOCK_SIZE;
+        how = 1;
+    } else {
+        return 0;
+    }
+    block_free(b, b->head);
+    b->head = b->tail = block_new(b, to);
+    b->head_off = 0;
+    if (how < 0 && b->spare) {
+        block_free(b, b->spare);
+        b->spare = NULL;
+    }
+    return how;
+}
+
+size_t rbuf_first_size(const rbuf *b) { return b->head ? sizeof(*b->head) + b->head->cap : 0; }
+
 /* A block of at least len bytes: the spare one if it fits. */
 static rbuf_block *block_for(rbuf *b, size_t len)
 {

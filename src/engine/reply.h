@@ -55,6 +55,15 @@ void rbuf_reset(rbuf *b);
 void rbuf_free(rbuf *b);
 /* Drop the first n bytes (after they were written to a socket). */
 void rbuf_consume(rbuf *b, size_t n);
+/* Redis 7.0's reply buffer resizing (clientsCronResizeOutputBuffer), for
+ * an empty buffer of one block, given the most of that block a reply used
+ * (peak): it shrinks to peak + 1 bytes (RBUF_MIN_BLOCK at least, and its
+ * spare goes) while peak stays under half of it, and doubles (up to the
+ * standard block) once a reply filled it.  Returns -1 if it shrank, 1 if
+ * it grew, else 0 (a buffer holding output waits for the next call). */
+int rbuf_resize_for(rbuf *b, size_t peak);
+/* The bytes allocated for the first block (Redis's rbs), 0 if none. */
+size_t rbuf_first_size(const rbuf *b);
 /* Inline: the network layer takes a mark before every command. */
 static inline rbuf_mark rbuf_get_mark(const rbuf *b)
 {

@@ -626,6 +626,23 @@ static void bitfield_ro_command(cmd_call *c) { bitfield_generic(c, 1); }
 /* The table fragment                                                   */
 /* ------------------------------------------------------------------ */
 
+/* GETs (and OVERFLOW) only: the key is only read, as Redis's
+ * bitfieldGetKeys says; anything else, a syntax error too, may write. */
+static uint32_t bitfield_key_flags(int i, int argc, const cslice *argv, uint32_t flags)
+{
+    (void)i;
+    for (int j = 2; j < argc; j++) {
+        int rest = argc - j - 1;
+        if (slice_is(&argv[j], "get") && rest >= 2)
+            j += 2;
+        else if (slice_is(&argv[j], "overflow") && rest >= 1)
+            j += 1;
+        else
+            return flags & ~(uint32_t)KF_VARIABLE;
+    }
+    return KF_RO | KF_ACCESS;
+}
+
 const cmd_def bitops_commands[] = {
     {"setbit", setbit_command, 4, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_BITMAP | ACL_SLOW, 1, 1,
      1, "bitmap", "2.2.0", "Sets or clears the bit at offset in the string value stored at key",
@@ -645,7 +662,7 @@ const cmd_def bitops_commands[] = {
     {"bitfield", bitfield_command, -2, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_BITMAP | ACL_SLOW,
      1, 1, 1, "bitmap", "3.2.0", "Perform arbitrary bitfield integer operations on strings",
      "O(1) for each subcommand specified", NULL, NULL, NULL,
-     KEY_FLAGS(KF_RW | KF_ACCESS | KF_UPDATE | KF_VARIABLE)},
+     KEY_FLAGS(KF_RW | KF_ACCESS | KF_UPDATE | KF_VARIABLE), .key_flags_of = bitfield_key_flags},
     {"bitfield_ro", bitfield_ro_command, -2, CMD_READONLY | CMD_FAST,
      ACL_READ | ACL_BITMAP | ACL_FAST, 1, 1, 1, "bitmap", "6.0.0",
      "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",

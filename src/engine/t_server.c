@@ -1145,6 +1145,12 @@ static void debug_help(cmd_call *c)
         "    exist yet, each holding value:<num>, cut or zero-padded to <size> bytes.",
         "PAUSE-CRON <0|1>",
         "    Stop periodic cron job processing.",
+        "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+        "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+        "    In case NEVER is provided the last observed peak will never be reset",
+        "    In case RESET is provided the peak reset time will be restored to the default value",
+        "REPLYBUFFER RESIZING <0|1>",
+        "    Enable or disable the reply buffer resize cron job",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -1164,6 +1170,29 @@ static void debug_help(cmd_call *c)
         "    Stop the server for <seconds>. Decimals allowed.",
     };
     reply_help(c, help, sizeof(help) / sizeof(help[0]));
+}
+
+/* DEBUG REPLYBUFFER PEAK-RESET-TIME <NEVER|RESET|ms> | RESIZING <0|1>:
+ * how the host resizes clients' first reply blocks; 0 if the subcommand
+ * is unknown. */
+static int debug_replybuffer(cmd_call *c)
+{
+    if (arg_is(c, 2, "peak-reset-time")) {
+        long long ms = REPLY_PEAK_RESET_MS;
+        if (arg_is(c, 3, "never"))
+            ms = -1;
+        else if (!arg_is(c, 3, "reset") && !arg_ll(c, 3, &ms))
+            return 1;
+        c->e->reply_peak_reset_ms = ms;
+    } else if (arg_is(c, 2, "resizing")) {
+        char buf[32];
+        arg_cstr(c, 3, buf, sizeof(buf));
+        c->e->reply_resizing = atoi(buf) != 0; /* Redis's leniency */
+    } else {
+        return 0;
+    }
+    reply_ok(c->out);
+    return 1;
 }
 
 /* DEBUG is one command with its own parsing, not a container, as in
@@ -1201,6 +1230,8 @@ static void debug_command(cmd_call *c)
         arg_cstr(c, 2, buf, sizeof(buf));
         c->e->cron_paused = atoi(buf) != 0;
         reply_ok(c->out);
+    } else if (c->argc == 4 && arg_is(c, 1, "replybuffer") && debug_replybuffer(c)) {
+        return;
     } else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {
         char buf[32];
         arg_cstr(c, 2, buf, sizeof(buf));

@@ -843,13 +843,23 @@ static void lcs_command(cmd_call *c)
     "determined by the returned length, but because creating a substring from an existing "        \
     "string is very cheap, it can be considered O(1) for small strings."
 
+/* A GET argument after the key and value reads the key (its spec's
+ * flags); else the key is only overwritten. */
+static uint32_t set_key_flags(int i, int argc, const cslice *argv, uint32_t flags)
+{
+    (void)i;
+    for (int j = 3; j < argc; j++)
+        if (slice_is(&argv[j], "get")) return flags & ~(uint32_t)KF_VARIABLE;
+    return KF_OW | KF_UPDATE;
+}
+
 const cmd_def string_commands[] = {
     {"get", get_command, 2, CMD_READONLY | CMD_FAST, ACL_READ | ACL_STRING | ACL_FAST, 1, 1, 1,
      "string", "1.0.0", "Get the value of a key", "O(1)", NULL,
      .key_spec = KEY_FLAGS(KF_RO | KF_ACCESS)},
     {"set", set_command, -3, CMD_WRITE | CMD_DENYOOM, ACL_WRITE | ACL_STRING | ACL_SLOW, 1, 1, 1,
      "string", "1.0.0", "Set the string value of a key", "O(1)", NULL, NULL, NULL,
-     KEY_FLAGS(KF_RW | KF_ACCESS | KF_UPDATE | KF_VARIABLE) | KF_GET_READS},
+     KEY_FLAGS(KF_RW | KF_ACCESS | KF_UPDATE | KF_VARIABLE), .key_flags_of = set_key_flags},
     {"setnx", setnx_command, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST,
      ACL_WRITE | ACL_STRING | ACL_FAST, 1, 1, 1, "string", "1.0.0",
      "Set the value of a key, only if the key does not exist", "O(1)", NULL,

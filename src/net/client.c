@@ -778,8 +778,14 @@ static void tls_update_poll(client *c)
  * written, 0 if the socket is full, -1 if the client was closed. */
 static int send_output_tls(client *c);
 
+static void note_peak(client *c)
+{
+    if (c->out.head && c->out.head->used > c->rb_peak) c->rb_peak = c->out.head->used;
+}
+
 static int send_output(client *c)
 {
+    note_peak(c);
     if (c->tls) return send_output_tls(c);
     while (c->out.bytes) {
         struct iovec iov[WRITE_IOVS];
@@ -943,6 +949,8 @@ void net_client_unblocked(cairn_session *s)
     if (hooks->appended) c->wait_off = hooks->appended(hooks->priv);
     c->flags &= ~CLIENT_BLOCKED;
     c->flags |= CLIENT_RESUME;
+    /* engine_disconnect_blocked: the error, then nothing more */
+    if (s->flags & SESS_CLOSE_AFTER_REPLY) c->flags |= CLIENT_CLOSE_AFTER;
     c->last_ms = clock_mono_ms(); /* its wait ended: not idle since */
     queue_write(c);
 }
@@ -1135,7 +1143,7 @@ static client *client_new(net *n, int fd, int kind)
     c->parser.unauthed = client_unauthed;
     c->parser.unauthed_priv = c;
     rbuf_init(&c->out, 2);
-    c->ctime_ms = c->last_ms = clock_mono_ms();
+    c->ctime_ms = c->last_ms = c->rb_peak_ms = clock_mono_ms();
     c->poll.data = c;
     c->mem_bucket = -1;
     return c;
@@ -1540,6 +1548,22 @@ static void shrink_idle_qbuf(client *c, int64_t now_ms)
     if (c->net->evict_limit) mem_recount(c);
 }
 
+/* Redis's clientsCronResizeOutputBuffer: the first reply block follows
+ * what the client's replies used (rbuf_resize_for), so an idle connection
+ * keeps 1 KiB, not a standard block; the peak starts over every
+ * reply_peak_reset_ms. */
+static void resize_reply_block(client *c, int64_t now_ms)
+{
+    cairn_engine *e = c->net->engine;
+    if (!e->reply_resizing || (c->flags & CLIENT_CLOSING)) return;
+    int resized = rbuf_resize_for(&c->out, c->rb_peak);
+    if (e->reply_peak_reset_ms >= 0 && now_ms - c->rb_peak_ms >= e->reply_peak_reset_ms) {
+        c->rb_peak = c->out.head ? c->out.head->used : 0;
+        c->rb_peak_ms = now_ms;
+    }
+    if (resized && c->net->evict_limit) mem_recount(c);
+}
+
 void net_clients_cron(net *n, int64_t now_ms, int hz)
 {
     long left = n->nclients / (hz > 0 ? hz : 1);
@@ -1549,6 +1573,7 @@ void net_clients_cron(net *n, int64_t now_ms, int hz)
         client *c = n->cron_next ? n->cron_next : n->clients;
         n->cron_next = c->next;
         shrink_idle_qbuf(c, now_ms);
+        resize_reply_block(c, now_ms);
     }
 }
 

@@ -68,6 +68,11 @@ typedef struct client {
     cslice *argv; /* the current command, pointing into qbuf */
     int argv_cap;
     rbuf out;
+    /* The most of its first reply block a write found filled since
+     * rb_peak_ms (Redis's buf_peak): what net_clients_cron resizes the
+     * block to. */
+    size_t rb_peak;
+    int64_t rb_peak_ms;
     struct client *prev, *next; /* every client */
     struct client *queue_next;  /* pending writes */
     char addr[112], laddr[112]; /* "ip:port", or "<socket path>:0" */

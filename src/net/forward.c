@@ -646,32 +646,45 @@ static fwd_conn *conn_to_leader(forwarder *f)
     return f->conn;
 }
 
+/* The SELECT and HELLO that bring c's connection on the leader to the
+ * client's db and protocol, where it is not there already. */
+static dstr add_db_resp(dstr out, fwd_conn *c, int db, int resp)
+{
+    char a[24];
+    if (c->db != db) {
+        snprintf(a, sizeof(a), "%d", db);
+        out = add_words(out, c, 2, (const char *const[]){"SELECT", a}, NULL);
+        c->db = db;
+    }
+    if (c->resp != resp) {
+        snprintf(a, sizeof(a), "%d", resp);
+        out = add_words(out, c, 2, (const char *const[]){"HELLO", a}, NULL);
+        c->resp = resp;
+    }
+    return out;
+}
+
+/* CLIENT SESSION: the exactly-once number the next command runs under. */
+static dstr add_seq(dstr out, fwd_conn *c, uint64_t sid, uint64_t seq)
+{
+    char a[24], b[24];
+    snprintf(a, sizeof(a), "%llu", (unsigned long long)sid);
+    snprintf(b, sizeof(b), "%llu", (unsigned long long)seq);
+    return add_words(out, c, 4, (const char *const[]){"CLIENT", "SESSION", a, b}, NULL);
+}
+
 /* Send r on c: the session's number, then the write itself. */
 static void req_send(fwd_conn *c, fwd_req *r)
 {
-    dstr out = dstr_with_cap(64 + dstr_len(r->cmd));
-    char a[24], b[24];
-    if (c->db != r->db) {
-        snprintf(a, sizeof(a), "%d", r->db);
-        out = add_words(out, c, 2, (const char *const[]){"SELECT", a}, NULL);
-        c->db = r->db;
-    }
-    if (c->resp != r->resp) {
-        snprintf(a, sizeof(a), "%d", r->resp);
-        out = add_words(out, c, 2, (const char *const[]){"HELLO", a}, NULL);
-        c->resp = r->resp;
-    }
+    dstr out = add_db_resp(dstr_with_cap(64 + dstr_len(r->cmd)), c, r->db, r->resp);
     if (r->own && !r->own->opened) {
+        char a[24];
         snprintf(a, sizeof(a), "%llu", (unsigned long long)r->sid);
         out = add_words(out, c, 3, (const char *const[]){"CLIENT", "SESSION-OPEN", a}, r->own);
     }
     /* a blocking command is never sent twice once it may have run: it
      * needs no session (nor could the leader take one for it) */
-    if (!r->block) {
-        snprintf(a, sizeof(a), "%llu", (unsigned long long)r->sid);
-        snprintf(b, sizeof(b), "%llu", (unsigned long long)r->seq);
-        out = add_words(out, c, 4, (const char *const[]){"CLIENT", "SESSION", a, b}, NULL);
-    }
+    if (!r->block) out = add_seq(out, c, r->sid, r->seq);
     /* a transaction's commands back to back in one write: nothing of
      * another client's comes between them on the leader's connection */
     out = dstr_cat(out, r->cmd, dstr_len(r->cmd));
@@ -1060,6 +1073,34 @@ static void unblock_lost(forwarder *f, uint64_t serial)
     if (r) r->unblocking = 0;
 }
 
+/* Who leads, as a tick of blocking or pinned links sees it. */
+typedef struct {
+    int leads; /* a node leads: id */
+    uint64_t id;
+    int gone; /* none has for FWD_RETRY_MS */
+} tick_view;
+
+static tick_view tick_leader(forwarder *f, uint64_t now)
+{
+    tick_view v = {0};
+    char host[64];
+    int port;
+    v.leads = f->leader(f->leader_priv, &v.id, host, sizeof(host), &port);
+    if (v.leads)
+        f->leaderless_since = 0;
+    else if (!f->leaderless_since)
+        f->leaderless_since = now;
+    v.gone = !v.leads && now - f->leaderless_since >= FWD_RETRY_MS;
+    return v;
+}
+
+/* A link held to a node that no longer leads, or while none has for
+ * FWD_RETRY_MS, is dropped: its client gets an error, never a hang. */
+static int tick_drops(const tick_view *v, const fwd_conn *c)
+{
+    return (v->leads && c->target != v->id) || v->gone;
+}
+
 /* Every tick while blocking commands are forwarded: those on a link to a
  * node that no longer leads (or with no leader for FWD_RETRY_MS) are
  * dropped -- the client gets an error, never a hang --, those not sent
@@ -1067,20 +1108,13 @@ static void unblock_lost(forwarder *f, uint64_t serial)
 static void block_tick(forwarder *f)
 {
     if (!f->blocks.first) return;
-    uint64_t now = uv_now(f->loop), id = 0;
-    char host[64];
-    int port;
-    int leads = f->leader(f->leader_priv, &id, host, sizeof(host), &port);
-    if (leads)
-        f->leaderless_since = 0;
-    else if (!f->leaderless_since)
-        f->leaderless_since = now;
-    int gone = !leads && now - f->leaderless_since >= FWD_RETRY_MS;
+    uint64_t now = uv_now(f->loop);
+    tick_view v = tick_leader(f, now);
     fwd_req *next;
     for (fwd_req *r = f->blocks.first; r; r = next) {
         next = r->next;
         fwd_conn *c;
-        if (r->on && ((leads && r->on->target != id) || gone)) {
+        if (r->on && tick_drops(&v, r->on)) {
             conn_drop(r->on);
         } else if (r->unblock) {
             unblock_send(f, r);
@@ -1245,19 +1279,11 @@ static void pin_lost(forwarder *f, fwd_conn *c, int waiting)
 static void pin_tick(forwarder *f)
 {
     if (!f->pinned) return;
-    uint64_t now = uv_now(f->loop), id = 0;
-    char host[64];
-    int port;
-    int leads = f->leader(f->leader_priv, &id, host, sizeof(host), &port);
-    if (leads)
-        f->leaderless_since = 0;
-    else if (!f->leaderless_since)
-        f->leaderless_since = now;
-    int gone = !leads && now - f->leaderless_since >= FWD_RETRY_MS;
+    tick_view v = tick_leader(f, uv_now(f->loop));
     fwd_conn *next;
     for (fwd_conn *c = f->pinned; c; c = next) {
         next = c->next_pin;
-        if ((leads && c->target != id) || gone) conn_drop(c);
+        if (tick_drops(&v, c)) conn_drop(c);
     }
 }
 
@@ -1282,22 +1308,9 @@ int fwd_pin_send(forwarder *f, cairn_session *s, int argc, const cslice *argv, i
         f->pinned = c;
         s->flags |= SESS_PINNED;
     }
-    dstr out = dstr_with_cap(64);
-    char a[24], b[24];
-    if (c->db != s->db) {
-        snprintf(a, sizeof(a), "%d", s->db);
-        out = add_words(out, c, 2, (const char *const[]){"SELECT", a}, NULL);
-        c->db = s->db;
-    }
-    if (c->resp != s->resp) {
-        snprintf(a, sizeof(a), "%d", s->resp);
-        out = add_words(out, c, 2, (const char *const[]){"HELLO", a}, NULL);
-        c->resp = s->resp;
-    }
+    dstr out = add_db_resp(dstr_with_cap(64), c, s->db, s->resp);
     if (s->flags & SESS_SEQ) { /* the client's exactly-once session, as it named it */
-        snprintf(a, sizeof(a), "%llu", (unsigned long long)s->seq_sid);
-        snprintf(b, sizeof(b), "%llu", (unsigned long long)s->seq_no);
-        out = add_words(out, c, 4, (const char *const[]){"CLIENT", "SESSION", a, b}, NULL);
+        out = add_seq(out, c, s->seq_sid, s->seq_no);
         s->flags &= ~SESS_SEQ;
     }
     out = add_command(out, argc, argv);

@@ -51,7 +51,7 @@ static out_mem output_memory(const rbuf *b)
     out_mem m = {0, 0, 0, 0};
     const rbuf_block *blk = b->head;
     if (!blk) return m;
-    m.rbs = blk->cap;
+    m.rbs = rbuf_first_size(b);
     m.obl = blk->used - b->head_off;
     for (blk = blk->next; blk; blk = blk->next) {
         m.oll++;
@@ -115,8 +115,8 @@ static dstr cat_client_info(dstr s, const cmd_call *c, const client *cl)
         cl->sess.name ? cl->sess.name : "", age > 0 ? age : 0, idle > 0 ? idle : 0, flags,
         cl->sess.db, pubsub_session_count(&cl->sess, PS_CHANNEL),
         pubsub_session_count(&cl->sess, PS_PATTERN), pubsub_session_count(&cl->sess, PS_SHARD),
-        multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, om.rbs, om.rbs, om.obl,
-        om.oll, om.omem, client_mem_usage(cl) + argv_mem, writing ? "rw" : "r", cmd,
+        multi_queued_count(&cl->sess), qbuf, qfree, argv_mem, multi_mem, om.rbs, cl->rb_peak,
+        om.obl, om.oll, om.omem, client_mem_usage(cl) + argv_mem, writing ? "rw" : "r", cmd,
         cl->sess.user->name, tracking_session_redirect(&cl->sess), cl->sess.resp,
         cl->sess.lib_name ? cl->sess.lib_name : "", cl->sess.lib_ver ? cl->sess.lib_ver : "");
 }

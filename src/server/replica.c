@@ -45,6 +45,7 @@
 
 #include "../ds/alloc.h"
 #include "../ds/util.h"
+#include "../engine/blocking.h"
 #include "../engine/cmd.h"
 #include "../engine/multi.h"
 #include "../log/fileio.h"
@@ -855,6 +856,9 @@ static void become_replica(replica *r, const char *host, int port)
     r->down_since_ms = now_ms();
     set_replicaof(r->srv, host, port);
     update_engine(r);
+    /* what its clients wait for may never come now (a pop, WAIT's
+     * replicas): Redis tells them and closes them */
+    engine_disconnect_blocked(r->srv->engine);
     if (!r->srv->engine->loading) start_connect(r);
 }
 

@@ -48,13 +48,19 @@ class Node:
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"node {self.id} exited: {self.read_log()}")
+                self.start_failed("exited")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.02)
-        raise RuntimeError(f"node {self.id} did not listen: {self.read_log()}")
+        self.start_failed("did not listen")
+
+    def start_failed(self, what):
+        """Raise for a start that failed, leaving no process behind: nobody
+        stops a node whose start raised."""
+        self.kill()
+        raise RuntimeError(f"node {self.id} {what}: {self.read_log()}")
 
     def read_log(self):
         with open(self.logfile) as f:
@@ -246,8 +252,14 @@ class Group:
                 a.peers = ",".join(
                     f"{b.id}@127.0.0.1:{b.port if b is a else self.links[(a.id, b.id)].port}"
                     for b in self.nodes)
-        for n in self.nodes:
-            n.start()
+        try:
+            for n in self.nodes:
+                n.start()
+        except BaseException:
+            # the caller gets no group to close: stop the nodes already
+            # started (and the links) before raising
+            self.close()
+            raise
 
     def partition(self, *sides):
         """Cut every link between nodes of different sides (lists of ids);

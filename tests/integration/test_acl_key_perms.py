@@ -26,6 +26,8 @@ CALLS = [
     "HSET w:h f v", "HINCRBY rw:h f 1", "HEXISTS n:h f",
     "COPY r:a w:b", "RENAME rw:a w:b", "MOVE rw:a 1", "SORT r:l", "SORT r:l STORE w:l3",
     "BITOP AND w:b r:b1 r:b2", "SETBIT rw:b 1 1", "BITFIELD rw:b SET u8 0 1",
+    "BITFIELD r:b GET u8 0", "BITFIELD r:b OVERFLOW SAT GET u8 0 GET i4 4",
+    "BITFIELD rw:b GET u8 0 INCRBY u8 0 1",
     "PFADD w:p a", "PFMERGE rw:p r:p1",
     "XADD w:x * f v", "XREADGROUP GROUP g c STREAMS r:x >", "XLEN n:x",
     "GEOSEARCHSTORE w:g r:g FROMLONLAT 0 0 BYRADIUS 1 km",

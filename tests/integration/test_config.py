@@ -597,11 +597,10 @@ def config_after_restart(s, *names):
     """Stop s, start a server again on its file, and CONFIG GET names."""
     s.stop()
     s2 = ConfServer.from_file(s.conf, s.port)
-    client = s2.wait_ready()
     try:
-        return config_get(client, *names)
+        with s2.wait_ready() as client:
+            return config_get(client, *names)
     finally:
-        client.close()
         s2.stop()
 
 

@@ -401,3 +401,52 @@ def test_debug_protocol_push_with_replies_off(server):
     c.cmd("CLIENT", "REPLY", "ON")
     assert c.read_reply() == (">", [("$", b"server-cpu-usage"), (":", "42")])
     assert c.read_reply() == ("+", "OK")
+
+
+def reply_buffer(r, name):
+    """rbs and rbp of the client named name, from CLIENT LIST."""
+    line = next(c for c in r.client_list() if c["name"] == name)
+    return int(line["rbs"]), int(line["rbp"])
+
+
+def test_debug_replybuffer(server_factory):
+    """DEBUG REPLYBUFFER (Redis 7.0's unit/replybufsize): an idle client's
+    reply buffer shrinks to about 1 KiB once its peak resets, a client
+    fetching a 32 KiB value grows it back to a 16 KiB one while the peak
+    never resets, and RESIZING 0 stops both."""
+    s = server_factory()
+    r, tc = s.client(), s.client()
+    try:
+        assert r.execute_command("DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100") == "OK"
+        tc.client_setname("test_client")
+        assert wait_for(lambda: 1024 <= reply_buffer(r, "test_client")[0] < 2046, timeout=10)
+        r.set("bigval", "x" * 32768)
+        assert r.execute_command("DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "never") == "OK"
+
+        def grown():
+            tc.get("bigval")
+            return 16384 <= reply_buffer(r, "test_client")[0] < 32768
+        assert wait_for(grown, timeout=10)
+        tc.get("bigval")
+        assert reply_buffer(r, "test_client")[1] > 2046  # a reply filled it
+        # no resizing: an idle client keeps what it has
+        assert r.execute_command("DEBUG", "REPLYBUFFER", "RESIZING", "0") == "OK"
+        assert r.execute_command("DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100") == "OK"
+        time.sleep(0.5)
+        assert reply_buffer(r, "test_client")[0] >= 16384
+        assert r.execute_command("DEBUG", "REPLYBUFFER", "RESIZING", "1") == "OK"
+        assert wait_for(lambda: reply_buffer(r, "test_client")[0] < 2046, timeout=10)
+        assert tc.get("bigval") == "x" * 32768
+        assert r.execute_command("DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "reset") == "OK"
+        with pytest.raises(redis.ResponseError, match="^value is not an integer or out of range$"):
+            r.execute_command("DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "soon")
+        with pytest.raises(redis.ResponseError, match="^unknown subcommand or wrong number of "
+                           "arguments for 'REPLYBUFFER'. Try DEBUG HELP.$"):
+            r.execute_command("DEBUG", "REPLYBUFFER", "PEAK", "1")
+        with pytest.raises(redis.ResponseError, match="^unknown subcommand"):
+            r.execute_command("DEBUG", "REPLYBUFFER", "RESIZING")
+        assert any(line.startswith("REPLYBUFFER RESIZING")
+                   for line in r.execute_command("DEBUG", "HELP"))
+    finally:
+        r.close()
+        tc.close()

@@ -9,6 +9,7 @@ record a history that the simulator's linearizability checker must accept
 (raftgroup.History).
 """
 import os
+import shutil
 import signal
 import threading
 import time
@@ -17,7 +18,7 @@ import pytest
 import redis
 
 from conftest import RawConn
-from raftgroup import Group, History, Writer, check_acked, dataset, followers, wait_for
+from raftgroup import Group, History, Node, Writer, check_acked, dataset, followers, wait_for
 from raftgroup import group  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.cairn_only
@@ -451,3 +452,32 @@ def test_transfer_leader_under_load_loses_no_write(group):
         with pytest.raises(redis.ResponseError) as e:
             c.execute_command("RAFT", "TRANSFER-LEADER", old.id)
         assert "not the leader" in str(e.value)
+
+
+def test_group_that_fails_to_start_leaves_no_node_running():
+    """A node that cannot start (here the last: a --raft-peers list that
+    does not parse) makes Group() raise after it started the others: those
+    must be stopped and their folders removed, as nobody gets a group to
+    close."""
+    made = []
+
+    class Recorded(Node):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            made.append(self)
+
+    class Broken(Recorded):
+        def start(self):
+            self.peers = "not-a-peer-list"
+            super().start()
+
+    try:
+        with pytest.raises(RuntimeError, match="node 3 exited"):
+            Group(3, node_class=lambda i: Broken if i == 3 else Recorded)
+        assert [n.id for n in made] == [1, 2, 3]
+        assert [n.alive() for n in made] == [False] * 3
+        assert not any(os.path.exists(n.dir) for n in made)
+    finally:  # what a failure left behind
+        for n in made:
+            n.kill()
+            shutil.rmtree(n.dir, ignore_errors=True)

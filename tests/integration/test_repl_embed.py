@@ -61,7 +61,7 @@ class EmbedNode(Node):
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
-            raise RuntimeError(f"embedded node {self.id} did not open: {self.read_log()}")
+            self.start_failed("(embedded) did not open")
         for cmd in self.setup:
             assert self.call(*cmd) == "OK", cmd
 

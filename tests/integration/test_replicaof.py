@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from conftest import Server, free_port
+from conftest import RawConn, Server, free_port
 from durable import DurableServer, wait_for
 
 DBS = 3
@@ -514,3 +514,67 @@ def test_script_writes_refused_on_a_replica():
         assert compare(m, r) == 1
     finally:
         stop(r, m)
+
+
+UNBLOCKED = b"-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+
+
+def test_replicaof_disconnects_blocked_clients():
+    """A master turned replica tells every client blocked in it (a pop, a
+    stream read, WAIT) and closes it, pipelined commands unrun (Redis's
+    disconnectAllBlockedClients); REPLICAOF NO ONE, or of the master it
+    already follows, leaves them waiting, while REPLICAOF of another
+    master disconnects them again."""
+    m, other = master(), master()
+    r = start_replica()
+    conns = []
+    try:
+        def blocked(*cmds):
+            conn = RawConn(r)
+            for cmd in cmds:
+                conn.cmd(*cmd)
+            conns.append(conn)
+            return conn
+
+        def wait_blocked(n):
+            with r.client() as c:
+                assert wait_for(lambda: c.info("clients")["blocked_clients"] == n), n
+
+        pop = blocked(("BLPOP", "l", "0"), ("SET", "after", "1"))
+        read = blocked(("XREAD", "BLOCK", "0", "STREAMS", "s", "$"))
+        wait = blocked(("SET", "k", "v"), ("WAIT", "1", "0"))
+        assert wait.read_reply() == ("+", "OK")
+        wait_blocked(3)
+        c = r.client()
+        assert c.replicaof("no", "one")
+        assert c.replicaof("127.0.0.1", m.port)
+        for conn in (pop, read, wait):
+            assert conn.read_line() == UNBLOCKED
+            assert conn.closed_by_peer() and conn.buf == b""
+        wait_blocked(0)
+        wait_synced(m, r)
+        assert c.get("after") is None
+        assert c.get("k") is None  # the master's dataset
+        # a replica's blocked reader: REPLICAOF of its master or NO ONE
+        # leave it be, another master ends it
+        read = blocked(("XREAD", "BLOCK", "0", "STREAMS", "s", "$"))
+        wait_blocked(1)
+        assert c.execute_command("REPLICAOF", "127.0.0.1", m.port) == \
+            "OK Already connected to specified master"
+        time.sleep(0.2)
+        wait_blocked(1)
+        assert c.replicaof("127.0.0.1", other.port)
+        assert read.read_line() == UNBLOCKED
+        assert read.closed_by_peer()
+        read = blocked(("XREAD", "BLOCK", "0", "STREAMS", "s", "$"))
+        wait_blocked(1)
+        assert c.replicaof("no", "one")
+        time.sleep(0.2)
+        wait_blocked(1)
+        c.xadd("s", {"f": "v"})
+        assert read.read_reply()[0] == "*"
+        c.close()
+    finally:
+        for conn in conns:
+            conn.sock.close()
+        stop(r, m, other)

@@ -493,6 +493,14 @@ RO_ACCESS = ["RO", "access"]
     (("pfmerge", "d", "a"), [["RW", "access", "insert"], RO_ACCESS]),
     (("lpush", "a", "x"), [["RW", "insert"]]),
     (("hget", "a", "f"), [RO_ACCESS]),
+    # BITFIELD's flags depend on its subcommands: GETs (and OVERFLOW) only read
+    (("bitfield", "k", "GET", "u8", "0"), [RO_ACCESS]),
+    (("bitfield", "k", "get", "u8", "0", "overflow", "wrap", "GET", "i4", "4"), [RO_ACCESS]),
+    (("bitfield", "k"), [RO_ACCESS]),
+    (("bitfield", "k", "GET", "u8", "0", "SET", "u8", "0", "1"), [["RW", "access", "update"]]),
+    (("bitfield", "k", "INCRBY", "u8", "0", "1"), [["RW", "access", "update"]]),
+    (("bitfield", "k", "GET", "u8"), [["RW", "access", "update"]]),
+    (("bitfield", "k", "FOO"), [["RW", "access", "update"]]),
 ])
 def test_command_getkeysandflags_key_specs(r, args, want):
     # Redis 7.0's key-spec flags, per key (the first key's and the others').

@@ -420,6 +420,27 @@ static void test_flow_control(void)
     cluster_free(&c);
 }
 
+/* Rounds of every node's Ready and delivery (node skip left out; -1 for
+ * none) until node f is answered read ctx: the index it was answered
+ * with, 0 if it was not within rounds. */
+static uint64_t read_answer(cluster *c, int f, uint64_t ctx, int skip, int rounds)
+{
+    uint64_t got = 0;
+    for (int k = 0; k < rounds && !got; k++) {
+        for (int i = 0; i < N; i++) {
+            raft_ready rd;
+            if (i == skip || !raft_ready_get(c->r[i], &rd)) continue;
+            for (size_t j = 0; j < rd.n_reads; j++)
+                if (i == f && rd.reads[j].ctx == ctx) got = rd.reads[j].index;
+            for (size_t j = 0; j < rd.n_msgs; j++)
+                raft_msg_copy(&c->q[c->nq++], &rd.msgs[j]);
+            raft_advance(c->r[i]);
+        }
+        cluster_deliver(c);
+    }
+    return got;
+}
+
 static void test_read_index(void)
 {
     cluster c;
@@ -473,19 +494,7 @@ static void test_read_index(void)
     /* a follower read goes through the leader */
     int f = (l + 1) % N;
     CHECK_EQ_LL(raft_read_index(c.r[f], 7), RAFT_OK);
-    int seen = 0;
-    for (int k = 0; k < 6 && !seen; k++) {
-        for (int i = 0; i < N; i++) {
-            raft_ready_get(c.r[i], &rd);
-            for (size_t j = 0; j < rd.n_reads; j++)
-                if (i == f && rd.reads[j].ctx == 7 && rd.reads[j].index == idx) seen = 1;
-            for (size_t m = 0; m < rd.n_msgs; m++)
-                raft_msg_copy(&c.q[c.nq++], &rd.msgs[m]);
-            raft_advance(c.r[i]);
-        }
-        cluster_deliver(&c);
-    }
-    CHECK(seen);
+    CHECK_EQ_LL(read_answer(&c, f, 7, -1, 6), idx);
     cluster_free(&c);
 }
 
@@ -573,23 +582,9 @@ static void test_read_before_first_commit(void)
                   .term = term,
                   .ctx = 9};
     CHECK_EQ_LL(raft_step(c.r[l], &m), RAFT_OK);
-    int seen = 0;
-    for (int k = 0; k < 8 && !seen; k++) {
-        for (int i = 0; i < N; i++) {
-            raft_ready rd;
-            if (i == old || !raft_ready_get(c.r[i], &rd)) continue;
-            for (size_t j = 0; j < rd.n_reads; j++)
-                if (i == f && rd.reads[j].ctx == 9) {
-                    seen = 1;
-                    CHECK_EQ_LL(raft_term_at(c.r[f], rd.reads[j].index), term);
-                }
-            for (size_t j = 0; j < rd.n_msgs; j++)
-                raft_msg_copy(&c.q[c.nq++], &rd.msgs[j]);
-            raft_advance(c.r[i]);
-        }
-        cluster_deliver(&c);
-    }
-    CHECK(seen);
+    uint64_t index = read_answer(&c, f, 9, old, 8);
+    CHECK(index > 0);
+    CHECK_EQ_LL(raft_term_at(c.r[f], index), term);
     cluster_free(&c);
 }
 

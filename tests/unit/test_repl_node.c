@@ -110,18 +110,49 @@ static repl_node *open_node(cairn_engine *e, fake_host *h, uint64_t id, const ch
     return h->n;
 }
 
+/* Node id in a fresh directory, on an engine of its own, its host set to
+ * inline_ok: node 1 is a lone voter, made leader; node 2 a follower in a
+ * group of three.  NULL (and nothing left) if it does not open. */
+static cairn_engine *node_up(fake_host *h, uint64_t id, int inline_ok)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine((uint8_t)id);
+    *h = (fake_host){.inline_ok = inline_ok};
+    if (!open_node(e, h, id,
+                   id == 1 ? "1@127.0.0.1:1" : "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3")) {
+        engine_free(e);
+        rm_dir();
+        return NULL;
+    }
+    if (id == 1) {
+        raft_campaign(repl_node_raft(h->n));
+        repl_node_flush(h->n);
+    }
+    return e;
+}
+
+/* Undoes node_up (and the session s, if not NULL). */
+static void node_down(cairn_engine *e, fake_host *h, cairn_session *s)
+{
+    if (s) {
+        engine_session_gone(e, s);
+        session_reset(s);
+    }
+    clear_sent(h);
+    repl_node_free(h->n);
+    engine_free(e);
+    rm_dir();
+}
+
 /* A lone voter: its own durable copy is the whole majority, so nothing
  * commits -- and no reply is released -- before its fsync completes; one
  * fsync at a time, the writes made meanwhile wait for the next. */
 static void test_leader_counts_itself_once_durable(void)
 {
-    make_tmpdir();
-    cairn_engine *e = new_engine(1);
-    fake_host h = {.inline_ok = -1};
-    REQUIRE(open_node(e, &h, 1, "1@127.0.0.1:1"));
+    fake_host h;
+    cairn_engine *e = node_up(&h, 1, -1);
+    REQUIRE(e);
     raft *r = repl_node_raft(h.n);
-    raft_campaign(r);
-    repl_node_flush(h.n);
     CHECK_EQ_LL(raft_get_role(r), RAFT_LEADER);
     CHECK_EQ_LL(h.syncs_asked, 1);
     CHECK_EQ_LL(raft_last_index(r), 1); /* its no-op */
@@ -186,12 +217,7 @@ static void test_leader_counts_itself_once_durable(void)
     CHECK_EQ_LL(raft_get_commit(r), 5);
     free(big);
     CHECK_EQ_LL(h.fatal, 0);
-
-    engine_session_gone(e, &s);
-    session_reset(&s);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, &s);
 }
 
 static void append_from_leader(fake_host *h, uint64_t term, uint64_t prev, uint64_t prev_term,
@@ -232,10 +258,9 @@ static uint64_t acked(const fake_host *h, uint64_t term)
  * completed -- and never entries its log dropped before that. */
 static void test_follower_acks_once_durable(void)
 {
-    make_tmpdir();
-    cairn_engine *e = new_engine(2);
-    fake_host h = {.inline_ok = -1};
-    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    fake_host h;
+    cairn_engine *e = node_up(&h, 2, -1);
+    REQUIRE(e);
     append_from_leader(&h, 1, 0, 0, 1, 3, 0);
     CHECK_EQ_LL(raft_last_index(repl_node_raft(h.n)), 3);
     CHECK_EQ_LL(h.syncs_asked, 1);
@@ -260,10 +285,7 @@ static void test_follower_acks_once_durable(void)
     CHECK_EQ_LL(acked(&h, 1), 0);
     CHECK_EQ_LL(acked(&h, 2), 4);
     CHECK_EQ_LL(h.fatal, 0);
-    clear_sent(&h);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, NULL);
 }
 
 /* When the host lets it (its loop is idle, fsyncs are fast), the fsync
@@ -271,13 +293,10 @@ static void test_follower_acks_once_durable(void)
  * then; otherwise it goes to the host's thread as before. */
 static void test_fsync_inline_when_the_host_lets_it(void)
 {
-    make_tmpdir();
-    cairn_engine *e = new_engine(1);
-    fake_host h = {.inline_ok = 1};
-    REQUIRE(open_node(e, &h, 1, "1@127.0.0.1:1"));
+    fake_host h;
+    cairn_engine *e = node_up(&h, 1, 1);
+    REQUIRE(e);
     raft *r = repl_node_raft(h.n);
-    raft_campaign(r);
-    repl_node_flush(h.n);
     CHECK_EQ_LL(raft_get_role(r), RAFT_LEADER);
     CHECK_EQ_LL(raft_get_commit(r), 1);
     CHECK_EQ_LL(h.syncs_asked, 0);
@@ -308,18 +327,12 @@ static void test_fsync_inline_when_the_host_lets_it(void)
     CHECK_EQ_LL(raft_get_commit(r), 4);
     CHECK_EQ_LL(h.syncs_asked, 1);
     CHECK_EQ_LL(h.fatal, 0);
-    engine_session_gone(e, &s);
-    session_reset(&s);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, &s);
 
     /* a follower acknowledges in the call that received the append, once
      * the fsync ran -- never before */
-    make_tmpdir();
-    e = new_engine(2);
-    h = (fake_host){.inline_ok = 1};
-    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    e = node_up(&h, 2, 1);
+    REQUIRE(e);
     append_from_leader(&h, 1, 0, 0, 1, 3, 0);
     CHECK_EQ_LL(h.syncs_asked, 0);
     CHECK_EQ_LL(acked(&h, 1), 3);
@@ -333,10 +346,7 @@ static void test_fsync_inline_when_the_host_lets_it(void)
     sync_now(&h);
     CHECK_EQ_LL(acked(&h, 1), 4);
     CHECK_EQ_LL(h.fatal, 0);
-    clear_sent(&h);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, NULL);
 }
 
 /* A follower that wrote entries a new leader then cut, in a segment it
@@ -373,9 +383,7 @@ static void test_snapshot_after_a_cut_keeps_the_node_up(void)
     CHECK_EQ_LL(raft_get_snapshot(r)->index, 8);
     CHECK_EQ_LL(raft_last_index(r), 13);
     CHECK_EQ_LL(raft_term_at(r, 13), 2);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, NULL);
 }
 
 /* The node's own snapshot (its child's) ends in the tick after a message
@@ -425,10 +433,7 @@ static void test_own_snapshot_after_a_received_one_in_the_core(void)
     dstr_free(buf);
     dstr_free(file);
     dstr_free(bg);
-    clear_sent(&h);
-    repl_node_free(h.n);
-    engine_free(e);
-    rm_dir();
+    node_down(e, &h, NULL);
 }
 
 /* A message from node 1 (a leader, or a voter answering) to node 2. */
@@ -513,13 +518,8 @@ static void test_deposed_by_a_snapshot(void)
     CHECK_EQ_LL(raft_get_snapshot(r)->index, 5);
     CHECK_EQ_LL(acked(&h, 2), 5);
     CHECK_EQ_LL(db_size(&e->dbs[0]), 0); /* the snapshot's dataset */
-    engine_session_gone(e, &s);
-    session_reset(&s);
-    clear_sent(&h);
-    repl_node_free(h.n);
-    engine_free(e);
+    node_down(e, &h, &s);
     dstr_free(data);
-    rm_dir();
 }
 
 int main(void)

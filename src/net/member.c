@@ -206,10 +206,13 @@ static dstr node_auth(const host_config *cfg)
     return dstr_catfmt(out, "$%zu\r\n%s\r\n", dstr_len(cfg->masterauth), cfg->masterauth);
 }
 
-/* A lease lasts the election timeout less the clock drift bound, rounded
- * up to whole ticks: a follower that heard from the leader votes for no
- * one else for an election timeout of its own clock, so the leader's
- * lease ends before any follower's clock can let another be elected. */
+/* A lease lasts the election timeout less the clock drift bound, less
+ * what counting in whole ticks loses: a follower that heard from the
+ * leader votes for no one else for an election timeout of its own clock,
+ * but its first tick may come at once (one tick), the leader's lease
+ * clock is read in whole ticks (another) and the loop's timers round to
+ * the millisecond (2 ms, one at each end).  So the leader's lease ends
+ * before any follower's clock can let another be elected. */
 static int lease_config(const host_config *cfg, int tick, repl_node_config *nc, char *err,
                         size_t errlen)
 {
@@ -219,12 +222,13 @@ static int lease_config(const host_config *cfg, int tick, repl_node_config *nc, 
         snprintf(err, errlen, "raft-reads lease needs a clock drift bound (raft-clock-drift-ms)");
         return -1;
     }
-    nc->lease_ticks = nc->election_ticks - (cfg->raft_clock_drift_ms + tick - 1) / tick;
+    nc->lease_ticks = nc->election_ticks - 2 - (cfg->raft_clock_drift_ms + 2 + tick - 1) / tick;
     if (nc->lease_ticks < 1) {
         snprintf(err, errlen,
-                 "raft-clock-drift-ms %d leaves no lease: it must be below the election timeout "
-                 "(%d ms)",
-                 cfg->raft_clock_drift_ms, nc->election_ticks * tick);
+                 "raft-clock-drift-ms %d leaves no lease: with an election timeout of %d ms it "
+                 "must be at most %d ms",
+                 cfg->raft_clock_drift_ms, nc->election_ticks * tick,
+                 (nc->election_ticks - 3) * tick - 2);
         return -1;
     }
     return 0;
@@ -292,6 +296,9 @@ int member_start(member *m, uv_loop_t *loop, net *n, cairn_engine *e, const host
                                hook_observed, hook_admit,    hook_group_node, hook_forwarded_gone};
     m->timer.data = m;
     int tick = cfg->raft_tick_ms > 0 ? cfg->raft_tick_ms : 20;
+    /* the first tick a whole tick after the node's clock began (leases
+     * count from then), not after the loop last looked at the time */
+    uv_update_time(loop);
     rc = uv_timer_start(&m->timer, on_tick, (uint64_t)tick, (uint64_t)tick);
     if (rc != 0) {
         snprintf(err, errlen, "Raft timer: %s", uv_strerror(rc));

@@ -70,6 +70,7 @@ struct repl_node {
     raft_storage *st;
     raft_hard_state saved_hs;
     uint64_t ticks, hs_saved_tick;
+    int64_t born_us; /* the monotonic clock when the core was made (leases) */
     /* RAFT TRANSFER-LEADER or FAILOVER: the node to hand over to once
      * every reply this leader holds is released (0: none, or handed to the
      * core), and the tick until which new commands wait for the transfer
@@ -566,10 +567,33 @@ static void serve_rounds(repl_node *n)
     }
 }
 
+static int64_t mono_us(const repl_node *n)
+{
+    return n->host.clock_us ? n->host.clock_us(n->host.priv) : clock_mono_us();
+}
+
+/* With leases, the core's lease clock catches up to real time before it
+ * confirms reads: the host's timer skips the ticks a stalled process
+ * missed, and a loop resumed from a stall reads its sockets before it
+ * runs its timers.  One clock reading per batch of reads. */
+static void lease_clock(repl_node *n)
+{
+    if (n->cfg.reads != REPL_READS_LEASE || n->cfg.tick_ms <= 0) return;
+    int64_t us = mono_us(n) - n->born_us;
+    if (us > 0) raft_clock(n->r, (uint64_t)us / ((uint64_t)n->cfg.tick_ms * 1000));
+}
+
+/* A read round; a leader with a lease may confirm it at once. */
+static int read_index(repl_node *n, uint64_t ctx)
+{
+    if (n->cfg.reads == REPL_READS_LEASE && raft_get_role(n->r) == RAFT_LEADER) lease_clock(n);
+    return raft_read_index(n->r, ctx);
+}
+
 static void ask_round(repl_node *n)
 {
     uint64_t ctx = n->round_next | ROUND_BIT;
-    if (raft_read_index(n->r, ctx) != RAFT_OK) return; /* retried on a tick */
+    if (read_index(n, ctx) != RAFT_OK) return; /* retried on a tick */
     if (n->nrounds == n->rounds_cap) {
         n->rounds_cap = n->rounds_cap ? n->rounds_cap * 2 : 8;
         n->rounds = cm_realloc(n->rounds, n->rounds_cap * sizeof(round));
@@ -1083,6 +1107,7 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         repl_node_free(n);
         return NULL;
     }
+    n->born_us = mono_us(n);
     n->r = raft_new_from(&rc, snap->index ? snap : NULL, &n->saved_hs, ents, nents);
     rstore_release_recovered(n->st);
     if (!n->r) {
@@ -1140,7 +1165,7 @@ void repl_node_tick(repl_node *n)
     for (size_t i = 0; i < n->nrounds; i++)
         if (!n->rounds[i].index && n->ticks - n->rounds[i].asked >= ROUND_RETRY_TICKS) {
             n->rounds[i].asked = n->ticks;
-            raft_read_index(n->r, n->rounds[i].ctx);
+            read_index(n, n->rounds[i].ctx);
         }
     if (n->round_wanted) ask_round(n);
     if (n->transfer_until && !transferring(n)) {
@@ -1182,6 +1207,7 @@ int repl_node_receive(repl_node *n, const char *data, size_t len)
         /* clients in WAIT run again once a replica acknowledged more */
         int waits = n->e->nsig && raft_get_role(n->r) == RAFT_LEADER;
         uint64_t before = waits ? match_sum(n) : 0;
+        if (m.type == RAFT_MSG_READ_INDEX) lease_clock(n);
         raft_step(n->r, &m);
         if (waits && raft_get_role(n->r) == RAFT_LEADER && match_sum(n) != before)
             signal_waiters(n->e);
@@ -1247,7 +1273,7 @@ void repl_node_flush(repl_node *n)
             lost_leadership(n);
         }
     } else if (n->observed && leader_ready(n) && n->cfg.reads != REPL_READS_LOCAL) {
-        if (raft_read_index(n->r, n->epoch) == RAFT_OK)
+        if (read_index(n, n->epoch) == RAFT_OK)
             push_pending(n, (pending){n->epoch, 0, 0, 0, 1});
         else
             n->host.abort_waiting(n->host.priv);

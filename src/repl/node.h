@@ -107,6 +107,9 @@ typedef struct repl_host {
     /* May the fsync run on the node's own thread this once, instead
      * (the last one took last_us)?  NULL: never. */
     int (*sync_inline)(void *priv, int64_t last_us);
+    /* The monotonic clock in us, which leases are checked against (NULL:
+     * CLOCK_MONOTONIC; a test's host makes time pass without ticks). */
+    int64_t (*clock_us)(void *priv);
 } repl_host;
 
 typedef struct repl_node repl_node;

@@ -93,7 +93,8 @@ struct raft {
     size_t uncommitted_bytes;
 
     int election_elapsed, heartbeat_elapsed, timeout;
-    uint64_t ticks;         /* ticks since start: the clock of leases */
+    uint64_t ticks;         /* ticks since start: the clock of leases (raft_clock) */
+    int lease_void;         /* this leader sent TimeoutNow: no lease in its term */
     int startup_quiet;      /* with leases: no votes for an election timeout */
     uint8_t votes[N_SLOTS]; /* 0 none, 1 granted, 2 rejected */
     progress prs[N_SLOTS];
@@ -536,6 +537,7 @@ static void reset(raft *r, uint64_t term)
     }
     r->lead = RAFT_NONE;
     r->transferee = RAFT_NONE;
+    r->lease_void = 0;
     reset_timers(r);
     memset(r->votes, 0, sizeof(r->votes));
     drop_pending_reads(r);
@@ -643,7 +645,15 @@ void raft_campaign(raft *r)
     if (r->role != RAFT_LEADER) campaign(r, r->cfg.pre_vote, 0);
 }
 
-static void send_timeout_now(raft *r, uint64_t to) { send_msg(r, to, RAFT_MSG_TIMEOUT_NOW); }
+/* The transferee may act on TimeoutNow however late (it may stall before
+ * reading it), and voters grant its campaign whatever lease they promised:
+ * from now on this term's reads take heartbeat rounds, even if the
+ * transfer is given up. */
+static void send_timeout_now(raft *r, uint64_t to)
+{
+    r->lease_void = 1;
+    send_msg(r, to, RAFT_MSG_TIMEOUT_NOW);
+}
 
 int raft_transfer_leader(raft *r, uint64_t to)
 {
@@ -835,7 +845,7 @@ static uint64_t get_ack_tick(const progress *p) { return p->ack_tick; }
 
 static int lease_valid(raft *r)
 {
-    if (!r->cfg.lease_ticks || r->transferee != RAFT_NONE) return 0;
+    if (!r->cfg.lease_ticks || r->transferee != RAFT_NONE || r->lease_void) return 0;
     pr_of(r, r->id)->ack_tick = r->ticks;
     uint64_t since = quorum_value(r, get_ack_tick); /* 0: no quorum acked yet */
     return since && r->ticks < since + (uint64_t)r->cfg.lease_ticks;
@@ -1506,6 +1516,11 @@ void raft_tick(raft *r)
         r->heartbeat_elapsed = 0;
         bcast_heartbeat(r);
     }
+}
+
+void raft_clock(raft *r, uint64_t elapsed)
+{
+    if (elapsed + 1 > r->ticks) r->ticks = elapsed + 1;
 }
 
 /* ---- ready / advance ---- */

@@ -5,7 +5,9 @@
  * disk, the network and time, and drives the core with four inputs:
  *
  *   raft_tick()      one unit of logical time passed (election and
- *                    heartbeat timeouts are counted in ticks);
+ *                    heartbeat timeouts are counted in ticks; with lease
+ *                    reads, raft_clock() also says how much real time
+ *                    passed);
  *   raft_step()      a message arrived from a peer;
  *   raft_propose()   a client wants an entry appended (leader only);
  *   raft_read_index() a client wants a linearizable read.
@@ -188,9 +190,11 @@ typedef struct raft_config {
     size_t max_uncommitted_bytes;
     /* Lease reads: 0 disables them.  Otherwise a leader whose heartbeat
      * sent at tick t was acknowledged by a quorum answers reads without a
-     * heartbeat round until tick t + lease_ticks.  Safe only if, over an
-     * election timeout, no node's clock runs faster than the leader's by
-     * more than election_ticks - lease_ticks ticks (the drift bound), since
+     * heartbeat round until tick t + lease_ticks of its lease clock
+     * (raft_tick() calls, caught up to real time by raft_clock()).  Safe
+     * only if, over an election timeout, no node's clock runs faster than
+     * the leader's by more than election_ticks - lease_ticks - 2 ticks (the
+     * drift bound; the 2 are what whole ticks lose, one at each end), since
      * a follower refuses to vote for election_ticks of its own ticks after
      * hearing from the leader (and after starting).  Needs check_quorum. */
     int lease_ticks;
@@ -285,6 +289,15 @@ raft *raft_new(const raft_config *cfg, const raft_hard_state *hs, const raft_ent
 void raft_free(raft *r);
 
 void raft_tick(raft *r);
+/* The caller's monotonic clock says elapsed ticks of real time passed
+ * since raft_new().  Leases are counted on this clock: ticks the caller's
+ * timer missed (a stalled process, a loop busy elsewhere) must not make a
+ * lease look younger than it is, so a caller with lease reads calls this
+ * before raft_read_index() and before stepping a READ_INDEX message.  It
+ * moves only the lease clock, and only forward; timeouts still count
+ * raft_tick() calls -- a late tick only makes a node wait longer before it
+ * campaigns or votes, which no lease depends on. */
+void raft_clock(raft *r, uint64_t elapsed);
 int raft_step(raft *r, const raft_msg *m);
 /* Append data as a new entry (copied).  *index gets its log index: the
  * proposal succeeded iff an entry with that index and the returned

@@ -11,6 +11,8 @@ group answers, and by the clients' history: raftgroup.History fails on the
 stale reads of `local` (checked here, so the checker the other
 replication tests rely on is shown to catch them).
 """
+import signal
+import socket
 import subprocess
 import time
 
@@ -146,6 +148,50 @@ def test_lease_reads_stay_linearizable_through_a_failover():
         lead.start()
         h.check()
     finally:
+        close_checked(g)
+
+
+def resp_get(key):
+    return b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key)
+
+
+def test_lease_is_counted_in_real_time_across_a_stall():
+    """A leader stopped (SIGSTOP) while it held a lease, cut off while the
+    others elect a new leader that takes a write, then resumed with a read
+    already waiting on its socket: its timer skipped the ticks it missed
+    and its loop reads the socket before it runs its timers, but the lease
+    is checked against the monotonic clock, so the read is not answered
+    with the value the new leader overwrote (the client is closed once the
+    old leader finds it cannot confirm it leads)."""
+    g = Group(3, proxied=True,
+              extra_args=("--raft-reads", "lease", "--raft-clock-drift-ms", "100"))
+    stopped = None
+    try:
+        lead = g.leader(timeout=30)
+        wait_for("the leader to take a write", lambda: lead.client().set("k", "old"))
+        g.wait_applied(g.nodes)
+        with socket.create_connection((lead.host, lead.port), timeout=10) as s:
+            s.sendall(resp_get(b"k"))
+            assert s.recv(64) == b"$3\r\nold\r\n"
+            lead.proc.send_signal(signal.SIGSTOP)
+            stopped = lead
+            others = [n for n in g.nodes if n.id != lead.id]
+            g.partition([lead.id], [n.id for n in others])
+            new = g.leader(timeout=30, exclude=(lead.id,))
+            wait_for("the new leader to take a write", lambda: new.client().set("k", "new"))
+            s.sendall(resp_get(b"k"))
+            lead.proc.send_signal(signal.SIGCONT)
+            stopped = None
+            try:
+                got = s.recv(64)
+            except ConnectionResetError:
+                got = b""
+        assert got != b"$3\r\nold\r\n", "the resumed leader served a read on an expired lease"
+        assert got == b"" or got.startswith(b"-"), got
+    finally:
+        if stopped:
+            stopped.proc.send_signal(signal.SIGCONT)
+        g.partition()
         close_checked(g)
 
 

@@ -612,6 +612,38 @@ static void test_leadership_transfer(void)
     cluster_free(&c);
 }
 
+/* A cluster whose nodes take lease reads (lease_ticks 5 of election 10),
+ * with a leader whose heartbeat both followers acknowledged; returns it. */
+static int lease_cluster(cluster *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (int i = 0; i < N; i++) {
+        raft_config cfg = config((uint64_t)i + 1, N);
+        cfg.lease_ticks = 5;
+        c->r[i] = raft_new(&cfg, NULL, NULL, 0);
+        if (!c->r[i]) return -1;
+    }
+    int l = elect(c);
+    if (l < 0) return l;
+    cluster_run(c, 3);
+    raft_tick(c->r[l]); /* a heartbeat, acked by both followers */
+    cluster_run(c, 3);
+    return l;
+}
+
+/* Is a read asked of r now answered at once (no heartbeat round)?  What
+ * r asks to send meanwhile is dropped. */
+static int read_at_once(raft *r, uint64_t ctx)
+{
+    CHECK_EQ_LL(raft_read_index(r, ctx), RAFT_OK);
+    raft_ready rd;
+    size_t n = raft_ready_get(r, &rd) ? rd.n_reads : 0;
+    for (size_t m = 0; n && m < rd.n_msgs; m++)
+        CHECK(rd.msgs[m].type != RAFT_MSG_HEARTBEAT);
+    raft_advance(r);
+    return n == 1;
+}
+
 /* Lease reads: answered with no heartbeat round while a quorum acked a
  * heartbeat sent within lease_ticks; a cut-off leader stops answering. */
 static void test_lease_reads(void)
@@ -625,25 +657,9 @@ static void test_lease_reads(void)
     CHECK(raft_new(&bad, NULL, NULL, 0) == NULL);
 
     cluster c;
-    memset(&c, 0, sizeof(c));
-    for (int i = 0; i < N; i++) {
-        raft_config cfg = config((uint64_t)i + 1, N);
-        cfg.lease_ticks = 5;
-        c.r[i] = raft_new(&cfg, NULL, NULL, 0);
-        REQUIRE(c.r[i]);
-    }
-    int l = elect(&c);
+    int l = lease_cluster(&c);
     REQUIRE(l >= 0);
-    cluster_run(&c, 3);
-    raft_tick(c.r[l]); /* a heartbeat, acked by both followers */
-    cluster_run(&c, 3);
-    CHECK_EQ_LL(raft_read_index(c.r[l], 5), RAFT_OK);
-    raft_ready rd;
-    raft_ready_get(c.r[l], &rd);
-    CHECK_EQ_LL(rd.n_reads, 1); /* at once: no heartbeat round */
-    for (size_t m = 0; m < rd.n_msgs; m++)
-        CHECK(rd.msgs[m].type != RAFT_MSG_HEARTBEAT);
-    raft_advance(c.r[l]);
+    CHECK(read_at_once(c.r[l], 5));
     /* cut off, the lease runs out after lease_ticks and reads wait */
     c.cut[l + 1] = 1;
     for (int t = 0; t < 6; t++) {
@@ -651,10 +667,62 @@ static void test_lease_reads(void)
         cluster_run(&c, 1);
     }
     REQUIRE(raft_get_role(c.r[l]) == RAFT_LEADER);
-    CHECK_EQ_LL(raft_read_index(c.r[l], 6), RAFT_OK);
-    raft_ready_get(c.r[l], &rd);
-    CHECK_EQ_LL(rd.n_reads, 0);
-    raft_advance(c.r[l]);
+    CHECK(!read_at_once(c.r[l], 6));
+    cluster_free(&c);
+}
+
+/* A lease is counted in real time (raft_clock), not in the ticks the
+ * caller's timer delivered: a leader whose process stalled finds on
+ * resuming, before any tick, that its lease ran out -- the followers' own
+ * ticks went on, and may have elected another.  A heartbeat acknowledged
+ * after it renews the lease on the clock caught up; the clock never goes
+ * back. */
+static void test_lease_counts_real_time(void)
+{
+    cluster c;
+    int l = lease_cluster(&c);
+    REQUIRE(l >= 0);
+    raft *r = c.r[l];
+    raft_clock(r, 1); /* behind the ticks already counted: no change */
+    CHECK(read_at_once(r, 1));
+    raft_clock(r, 1000); /* a stall: time passed, no tick came */
+    CHECK(!read_at_once(r, 2));
+    raft_tick(r); /* a heartbeat, acked */
+    cluster_run(&c, 3);
+    CHECK(read_at_once(r, 3));
+    raft_clock(r, 500);
+    CHECK(read_at_once(r, 4));
+    cluster_free(&c);
+}
+
+/* A transferee may act on TimeoutNow however late, and voters grant its
+ * campaign whatever lease they acknowledged: once a leader sent it, its
+ * term's reads take heartbeat rounds, even after the transfer is given up
+ * and a quorum acknowledged newer heartbeats. */
+static void test_lease_void_after_timeout_now(void)
+{
+    cluster c;
+    int l = lease_cluster(&c);
+    REQUIRE(l >= 0);
+    raft *r = c.r[l];
+    int to = (l + 1) % N;
+    CHECK(read_at_once(r, 1));
+    CHECK_EQ_LL(raft_transfer_leader(r, (uint64_t)to + 1), RAFT_OK);
+    raft_ready rd;
+    REQUIRE(raft_ready_get(r, &rd));
+    int sent = 0;
+    for (size_t m = 0; m < rd.n_msgs; m++)
+        sent |= rd.msgs[m].type == RAFT_MSG_TIMEOUT_NOW;
+    CHECK(sent);
+    raft_advance(r);               /* TimeoutNow delayed: not delivered (yet) */
+    for (int t = 0; t < 10; t++) { /* the transfer is given up */
+        raft_tick(r);
+        cluster_run(&c, 2);
+    }
+    REQUIRE(raft_get_role(r) == RAFT_LEADER);
+    CHECK_EQ_LL(raft_propose(r, "x", 1, &(uint64_t){0}, &(uint64_t){0}), RAFT_OK);
+    cluster_run(&c, 3);
+    CHECK(!read_at_once(r, 2));
     cluster_free(&c);
 }
 
@@ -1054,6 +1122,8 @@ int main(void)
     TEST(test_read_before_first_commit);
     TEST(test_leadership_transfer);
     TEST(test_lease_reads);
+    TEST(test_lease_counts_real_time);
+    TEST(test_lease_void_after_timeout_now);
     TEST(test_sessions);
     TEST(test_snapshot_install);
     TEST(test_snapshot_window);

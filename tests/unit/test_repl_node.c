@@ -37,6 +37,7 @@ typedef struct fake_host {
     int inline_ok, inline_asked, inlined;
     uint64_t snapshot_entries; /* the node's settings */
     int can_fork;
+    int64_t now_us; /* the node's monotonic clock */
 } fake_host;
 
 static void h_send(void *priv, uint64_t to, const char *data, size_t len)
@@ -79,6 +80,12 @@ static int h_sync_inline(void *priv, int64_t last_us)
     return h->inline_ok;
 }
 
+static int64_t h_clock(void *priv)
+{
+    fake_host *h = priv;
+    return h->now_us;
+}
+
 static void sync_now(fake_host *h)
 {
     repl_node_sync_run(h->n);
@@ -93,21 +100,34 @@ static void clear_sent(fake_host *h)
     h->nsent = 0;
 }
 
-static repl_node *open_node(cairn_engine *e, fake_host *h, uint64_t id, const char *peers)
+/* A node; with lease, it takes lease reads (5 ticks of 20 ms). */
+static repl_node *open_node_with(cairn_engine *e, fake_host *h, uint64_t id, const char *peers,
+                                 int lease)
 {
     repl_node_config cfg = {.id = id,
                             .election_ticks = 10,
                             .heartbeat_ticks = 1,
                             .snapshot_entries = h->snapshot_entries,
                             .can_fork = h->can_fork};
+    if (lease) {
+        cfg.reads = REPL_READS_LEASE;
+        cfg.lease_ticks = 5;
+        cfg.tick_ms = 20;
+    }
     char err[256];
     snprintf(cfg.group_name, sizeof(cfg.group_name), "cairn");
     if (repl_parse_peers(peers, &cfg, err, sizeof(err)) != 0) return NULL;
     repl_host rh = {h_send, h_nop, h_nop, h_nop,        h_fatal,
-                    h_log,  h,     NULL,  h_sync_start, h->inline_ok >= 0 ? h_sync_inline : NULL};
+                    h_log,  h,     NULL,  h_sync_start, h->inline_ok >= 0 ? h_sync_inline : NULL,
+                    h_clock};
     h->n = repl_node_open(e, &cfg, dir, &rh, 42, err, sizeof(err));
     if (!h->n) fprintf(stderr, "repl_node_open: %s\n", err);
     return h->n;
+}
+
+static repl_node *open_node(cairn_engine *e, fake_host *h, uint64_t id, const char *peers)
+{
+    return open_node_with(e, h, id, peers, 0);
 }
 
 /* Node id in a fresh directory, on an engine of its own, its host set to
@@ -349,6 +369,16 @@ static void test_fsync_inline_when_the_host_lets_it(void)
     node_down(e, &h, NULL);
 }
 
+/* A message from node from to the node. */
+static void deliver(fake_host *h, uint64_t from, raft_msg m)
+{
+    m.from = from;
+    m.to = repl_node_config_of(h->n)->id;
+    dstr buf = wire_encode(dstr_with_cap(256), &m);
+    CHECK_EQ_LL(repl_node_receive(h->n, buf, dstr_len(buf)), 0);
+    dstr_free(buf);
+}
+
 /* A follower that wrote entries a new leader then cut, in a segment it
  * created, takes its own snapshot past the cut and goes on appending:
  * nothing of that is a storage failure.  (The leader's entries landed
@@ -410,8 +440,6 @@ static void test_own_snapshot_after_a_received_one_in_the_core(void)
     REQUIRE(dstr_len(file) > hdr + 4);
     raft_conf conf = {.n_voters = 3, .voters = {1, 2, 3}};
     raft_msg m = {.type = RAFT_MSG_SNAP,
-                  .from = 1,
-                  .to = 2,
                   .term = 1,
                   .index = 20,
                   .log_term = 1,
@@ -420,8 +448,7 @@ static void test_own_snapshot_after_a_received_one_in_the_core(void)
                   .conf = &conf,
                   .data_len = (uint32_t)(dstr_len(file) - hdr - 4),
                   .data = (uint8_t *)file + hdr};
-    dstr buf = wire_encode(dstr_with_cap(256), &m);
-    CHECK_EQ_LL(repl_node_receive(h.n, buf, dstr_len(buf)), 0);
+    deliver(&h, 1, m);
     repl_node_tick(h.n); /* the child is reaped here */
     CHECK_EQ_LL(h.fatal, 0);
     CHECK(!path_exists(bg));
@@ -430,20 +457,9 @@ static void test_own_snapshot_after_a_received_one_in_the_core(void)
     CHECK_EQ_LL(raft_get_snapshot(r)->index, 20);
     CHECK_EQ_LL(raft_last_index(r), 20);
     CHECK_EQ_LL(acked(&h, 1), 20);
-    dstr_free(buf);
     dstr_free(file);
     dstr_free(bg);
     node_down(e, &h, NULL);
-}
-
-/* A message from node 1 (a leader, or a voter answering) to node 2. */
-static void deliver(fake_host *h, raft_msg m)
-{
-    m.from = 1;
-    m.to = h->n ? repl_node_config_of(h->n)->id : 2;
-    dstr buf = wire_encode(dstr_with_cap(256), &m);
-    CHECK_EQ_LL(repl_node_receive(h->n, buf, dstr_len(buf)), 0);
-    dstr_free(buf);
 }
 
 /* The data of a snapshot a follower (id 2) takes of an empty dataset. */
@@ -485,33 +501,34 @@ static void test_deposed_by_a_snapshot(void)
     raft *r = repl_node_raft(h.n);
     raft_campaign(r);
     repl_node_flush(h.n);
-    deliver(&h, (raft_msg){.type = RAFT_MSG_PREVOTE_RESP, .term = 1});
+    deliver(&h, 1, (raft_msg){.type = RAFT_MSG_PREVOTE_RESP, .term = 1});
     repl_node_flush(h.n);
-    deliver(&h, (raft_msg){.type = RAFT_MSG_VOTE_RESP, .term = 1});
+    deliver(&h, 1, (raft_msg){.type = RAFT_MSG_VOTE_RESP, .term = 1});
     repl_node_flush(h.n);
     REQUIRE(raft_get_role(r) == RAFT_LEADER);
-    deliver(&h, (raft_msg){.type = RAFT_MSG_APP_RESP, .term = 1, .index = 1}); /* its no-op */
+    deliver(&h, 1, (raft_msg){.type = RAFT_MSG_APP_RESP, .term = 1, .index = 1}); /* its no-op */
     repl_node_flush(h.n);
     cairn_session s;
     session_init(e, &s);
     check_reply(RUN(e, &s, 1000, "SET", "a", "1"), "+OK\r\n");
     repl_node_flush(h.n);
-    deliver(&h, (raft_msg){.type = RAFT_MSG_APP_RESP, .term = 1, .index = 2});
+    deliver(&h, 1, (raft_msg){.type = RAFT_MSG_APP_RESP, .term = 1, .index = 2});
     repl_node_flush(h.n);
     CHECK_EQ_LL(raft_get_commit(r), 2);
     check_reply(RUN(e, &s, 1001, "SET", "b", "2"), "+OK\r\n");
     repl_node_flush(h.n);
     CHECK_EQ_LL(raft_last_index(r), 3);
     raft_conf conf = {.n_voters = 3, .voters = {1, 2, 3}};
-    deliver(&h, (raft_msg){.type = RAFT_MSG_SNAP,
-                           .term = 2,
-                           .index = 5,
-                           .log_term = 2,
-                           .size = dstr_len(data),
-                           .done = 1,
-                           .conf = &conf,
-                           .data_len = (uint32_t)dstr_len(data),
-                           .data = (uint8_t *)data});
+    deliver(&h, 1,
+            (raft_msg){.type = RAFT_MSG_SNAP,
+                       .term = 2,
+                       .index = 5,
+                       .log_term = 2,
+                       .size = dstr_len(data),
+                       .done = 1,
+                       .conf = &conf,
+                       .data_len = (uint32_t)dstr_len(data),
+                       .data = (uint8_t *)data});
     repl_node_flush(h.n);
     CHECK_EQ_LL(h.fatal, 0);
     CHECK_EQ_LL(raft_get_role(r), RAFT_FOLLOWER);
@@ -522,6 +539,84 @@ static void test_deposed_by_a_snapshot(void)
     dstr_free(data);
 }
 
+/* Node 1 hears m (from node 2, in term 1) and ends its loop iteration. */
+static void hear(fake_host *h, raft_msg m)
+{
+    m.term = 1;
+    deliver(h, 2, m);
+    repl_node_flush(h->n);
+}
+
+/* The last message of type sent so far (NULL if none). */
+static const raft_msg *last_sent(const fake_host *h, int type)
+{
+    const raft_msg *m = NULL;
+    for (size_t i = 0; i < h->nsent; i++)
+        if (h->sent[i].type == type) m = &h->sent[i];
+    return m;
+}
+
+/* Node 1 ticks: its heartbeat goes out and node 2 acknowledges it. */
+static void heartbeat_acked(fake_host *h)
+{
+    clear_sent(h);
+    repl_node_tick(h->n);
+    repl_node_flush(h->n);
+    const raft_msg *hb = last_sent(h, RAFT_MSG_HEARTBEAT);
+    REQUIRE(hb);
+    hear(h, (raft_msg){.type = RAFT_MSG_HEARTBEAT_RESP, .ctx = hb->ctx, .tick = hb->tick});
+}
+
+/* Lease reads are checked against the monotonic clock: a leader whose
+ * process stalled (its timer skipped the ticks it missed, and its loop
+ * reads sockets before it runs timers) confirms no read on its lease --
+ * its own clients' or a follower's -- until a heartbeat round says it
+ * still leads. */
+static void test_lease_reads_count_real_time(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(1);
+    fake_host h = {.inline_ok = -1, .now_us = 5000000};
+    REQUIRE(open_node_with(e, &h, 1, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3", 1));
+    raft *r = repl_node_raft(h.n);
+    /* elected with node 2's votes; its no-op committed */
+    raft_campaign(r);
+    repl_node_flush(h.n);
+    hear(&h, (raft_msg){.type = RAFT_MSG_PREVOTE_RESP});
+    hear(&h, (raft_msg){.type = RAFT_MSG_VOTE_RESP});
+    REQUIRE(raft_get_role(r) == RAFT_LEADER);
+    while (h.syncs_done < h.syncs_asked)
+        sync_now(&h);
+    hear(&h, (raft_msg){.type = RAFT_MSG_APP_RESP, .index = 1});
+    REQUIRE(raft_get_commit(r) == 1);
+
+    heartbeat_acked(&h);
+    h.now_us += 20000;
+    uint64_t epoch = repl_node_observed(h.n); /* a read ran */
+    repl_node_flush(h.n);
+    CHECK(repl_node_durable(h.n) >= epoch); /* on the lease */
+
+    /* stopped for a second: 50 ticks of real time, none delivered */
+    h.now_us += 1000000;
+    clear_sent(&h);
+    epoch = repl_node_observed(h.n);
+    repl_node_flush(h.n);
+    CHECK(repl_node_durable(h.n) < epoch);
+    hear(&h, (raft_msg){.type = RAFT_MSG_READ_INDEX, .ctx = 77});
+    CHECK(last_sent(&h, RAFT_MSG_READ_INDEX_RESP) == NULL);
+    /* a heartbeat round confirms both, and renews the lease */
+    heartbeat_acked(&h);
+    CHECK(repl_node_durable(h.n) >= epoch);
+    const raft_msg *ans = last_sent(&h, RAFT_MSG_READ_INDEX_RESP);
+    CHECK(ans && ans->ctx == 77);
+    clear_sent(&h);
+    hear(&h, (raft_msg){.type = RAFT_MSG_READ_INDEX, .ctx = 78});
+    ans = last_sent(&h, RAFT_MSG_READ_INDEX_RESP);
+    CHECK(ans && ans->ctx == 78);
+    CHECK_EQ_LL(h.fatal, 0);
+    node_down(e, &h, NULL);
+}
+
 int main(void)
 {
     TEST(test_leader_counts_itself_once_durable);
@@ -530,5 +625,6 @@ int main(void)
     TEST(test_snapshot_after_a_cut_keeps_the_node_up);
     TEST(test_own_snapshot_after_a_received_one_in_the_core);
     TEST(test_deposed_by_a_snapshot);
+    TEST(test_lease_reads_count_real_time);
     return TEST_REPORT();
 }

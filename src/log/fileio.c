@@ -117,6 +117,11 @@ int open_append(const char *path) { return open_retry(path, O_WRONLY | O_APPEND 
 
 int open_create_trunc(const char *path) { return open_retry(path, O_WRONLY | O_CREAT | O_TRUNC); }
 
+int open_append_new(const char *path)
+{
+    return open_retry(path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC);
+}
+
 int open_read(const char *path) { return open_retry(path, O_RDONLY); }
 
 int path_exists(const char *path)

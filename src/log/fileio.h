@@ -33,6 +33,9 @@ int make_dir_path(const char *path);
 /* Open for appending / creating with FILE_MODE and O_CLOEXEC. */
 int open_append(const char *path);
 int open_create_trunc(const char *path);
+/* A new (or emptied) file that every write appends to, wherever the file
+ * was cut since (ftruncate does not move a descriptor's offset). */
+int open_append_new(const char *path);
 int open_read(const char *path);
 /* Does path exist (as anything)? */
 int path_exists(const char *path);

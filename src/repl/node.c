@@ -400,6 +400,10 @@ static int load_snapshot(repl_node *n, int announce, char *err, size_t errlen);
 static int rebuild(repl_node *n)
 {
     uint64_t from = rstore_snapshot(n->st)->index;
+    /* A snapshot from the new leader is in the core (it compacted the log
+     * a rebuild would replay) and reaches the storage with the next
+     * Ready, whose install replaces the dataset: nothing to do here. */
+    if (raft_get_snapshot(n->r)->index > from) return 0;
     n->host.log(n->host.priv, LL_WARNING,
                 "Raft: leadership lost with uncommitted writes; rebuilding the dataset from the "
                 "snapshot at %llu and the committed entries up to %llu",
@@ -750,7 +754,14 @@ static void finish_snapshot(repl_node *n, int ok, int sig)
         return;
     }
     raft_snapshot_meta *m = &n->snap_meta;
-    int rc = rstore_bg_adopt(n->st, m);
+    /* A snapshot from the leader may be in the core already and reach
+     * the storage only with the next Ready (a tick comes between a
+     * message and the flush): it covers this one, which goes. */
+    int rc = RSTORE_BG_STALE;
+    if (raft_get_snapshot(n->r)->index >= m->index)
+        rstore_bg_discard(n->st);
+    else
+        rc = rstore_bg_adopt(n->st, m);
     if (rc == RSTORE_BG_STALE) {
         n->host.log(n->host.priv, LL_NOTICE,
                     "Raft: snapshot at %llu dropped: a newer one came from the leader meanwhile",
@@ -762,7 +773,11 @@ static void finish_snapshot(repl_node *n, int ok, int sig)
         return;
     }
     if (rc != RSTORE_BG_ADOPTED) {
-        fail(n, "Raft log storage failed: the node stops (restart it from its directory)");
+        fail(n,
+             "Raft log storage failed (%s; adopting the snapshot at %llu term %llu, stored up "
+             "to %llu): the node stops (restart it from its directory)",
+             strerror(errno), (unsigned long long)m->index, (unsigned long long)m->term,
+             (unsigned long long)rstore_last_index(n->st));
         return;
     }
     if (raft_compact(n->r, m->index, m->size) != RAFT_OK) {

@@ -284,6 +284,7 @@ int rstore_snapshot_read(raft_storage *s, uint64_t offset, void *buf, size_t len
 }
 
 static int fail(raft_storage *s);
+static int stored_term(raft_storage *s, uint64_t index, uint64_t *term);
 
 int rstore_snapshot_begin(raft_storage *s, const raft_snapshot_meta *m)
 {
@@ -439,6 +440,19 @@ static int open_bg(const char *path, raft_snapshot_meta *m)
     return fd;
 }
 
+/* The node's own snapshot stands for entries it applied, so the log holds
+ * its last one, of its term: anything else is a log that lost or changed
+ * what it acknowledged, and cutting behind the snapshot would drop every
+ * entry.  Returns 0, or -1 with errno set. */
+static int log_holds(raft_storage *s, const raft_snapshot_meta *m)
+{
+    uint64_t term;
+    if (stored_term(s, m->index, &term) != 0) return -1;
+    if (term == m->term) return 0;
+    errno = EIO;
+    return -1;
+}
+
 int rstore_bg_adopt(raft_storage *s, raft_snapshot_meta *m)
 {
     if (s->failed) return RSTORE_BG_FAILED;
@@ -446,7 +460,12 @@ int rstore_bg_adopt(raft_storage *s, raft_snapshot_meta *m)
     int rc = RSTORE_BG_BAD, fd = -1;
     if (m->index <= s->snap.index) {
         rc = RSTORE_BG_STALE;
-    } else if ((fd = open_bg(bg, m)) >= 0 && rename(bg, path) == 0) {
+    } else if ((fd = open_bg(bg, m)) < 0) {
+        rc = RSTORE_BG_BAD;
+    } else if (log_holds(s, m) != 0) {
+        fail(s);
+        rc = RSTORE_BG_FAILED;
+    } else if (rename(bg, path) == 0) {
         /* from here the file is the node's snapshot: a failure is sticky */
         if (sync_dir(s->dir) != 0) {
             close(fd);
@@ -460,29 +479,37 @@ int rstore_bg_adopt(raft_storage *s, raft_snapshot_meta *m)
         }
         fd = -1;
     }
+    int err = errno;
     if (fd >= 0) close(fd);
     if (rc != RSTORE_BG_ADOPTED) unlink(bg);
     dstr_free(bg);
     dstr_free(path);
+    errno = err;
     return rc;
 }
 
-/* The term of stored entry index (0 if it cannot be read). */
-static uint64_t stored_term(raft_storage *s, uint64_t index)
+/* The term of stored entry index into *term (0 if the log does not hold
+ * it).  Returns 0, or -1 if it could not be read (errno set). */
+static int stored_term(raft_storage *s, uint64_t index, uint64_t *term)
 {
+    *term = 0;
     for (size_t i = 0; i < s->nsegs; i++) {
         segment *g = &s->segs[i];
         if (index < g->first || index >= g->first + g->count) continue;
         dstr path = seg_path(s, g->first);
         int fd = open_read(path);
         dstr_free(path);
+        if (fd < 0) return -1;
         unsigned char hdr[RSTORE_RECORD_HEADER];
-        uint64_t term = 0;
-        if (fd >= 0 && pread(fd, hdr, sizeof(hdr), (off_t)g->offsets[index - g->first]) ==
-                           (ssize_t)sizeof(hdr))
-            term = get_u64(hdr + 11);
-        if (fd >= 0) close(fd);
-        return term;
+        ssize_t n = pread(fd, hdr, sizeof(hdr), (off_t)g->offsets[index - g->first]);
+        int err = errno;
+        close(fd);
+        if (n != (ssize_t)sizeof(hdr) || hdr[0] != RECORD_MAGIC || get_u64(hdr + 19) != index) {
+            errno = n < 0 ? err : EIO;
+            return -1;
+        }
+        *term = get_u64(hdr + 11);
+        return 0;
     }
     return 0;
 }
@@ -500,12 +527,14 @@ static int unlink_segment(raft_storage *s, size_t i)
 
 /* Entries up to the snapshot's index are not needed: segments holding
  * only those go.  If the stored entry at the index is missing or of
- * another term, every stored entry conflicts with the snapshot: all go. */
+ * another term, every stored entry conflicts with the snapshot: all go.
+ * An entry that cannot be read is a failure, not a conflict. */
 static int cut_log_behind_snapshot(raft_storage *s)
 {
-    uint64_t x = s->snap.index;
+    uint64_t x = s->snap.index, term;
     if (!s->nsegs || s->segs[0].first > x) return 0;
-    int all = last_entry_index(s) < x || stored_term(s, x) != s->snap.term;
+    if (stored_term(s, x, &term) != 0) return fail(s);
+    int all = last_entry_index(s) < x || term != s->snap.term;
     int unlinked = 0;
     if (all && s->fd >= 0) {
         close(s->fd);
@@ -815,8 +844,10 @@ static int new_segment(raft_storage *s, uint64_t first)
         close(s->fd);
         s->fd = -1;
     }
+    /* O_APPEND: truncate_from may cut this segment, and the entries that
+     * replace the cut ones must follow what is left, not the old end */
     dstr path = seg_path(s, first);
-    s->fd = open_create_trunc(path);
+    s->fd = open_append_new(path);
     dstr_free(path);
     if (s->fd < 0 || !seg_add(s, first)) return fail(s);
     s->dir_dirty = 1;

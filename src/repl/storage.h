@@ -132,7 +132,9 @@ int rstore_bg_seal(const raft_storage *s, int fd, raft_snapshot_meta *m);
  * the current one; m->size is filled in.  STALE (a newer snapshot came
  * meanwhile) and BAD (not the snapshot m, or it could not be renamed)
  * delete the file and keep the previous snapshot; FAILED is a sticky
- * storage failure after the rename. */
+ * storage failure (errno set): the log does not hold m's last entry with
+ * m's term, or it cannot be read -- then nothing is renamed or cut -- or
+ * a failure after the rename. */
 enum { RSTORE_BG_ADOPTED = 1, RSTORE_BG_STALE = 0, RSTORE_BG_BAD = -1, RSTORE_BG_FAILED = -2 };
 int rstore_bg_adopt(raft_storage *s, raft_snapshot_meta *m);
 /* The child failed: delete what it wrote. */

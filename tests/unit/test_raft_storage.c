@@ -501,6 +501,56 @@ static void test_roll_lets_a_snapshot_cut_everything_before(void)
     rm_dir();
 }
 
+/* A new leader cuts entries this node wrote in a segment it created
+ * (the first one, or one after a roll) and the node writes the leader's
+ * in their place: they must land where the cut left the file.  (A
+ * segment opened without O_APPEND kept writing at its old end past a
+ * hole, so the stored entries were not where the storage said: its own
+ * snapshot then found another term at its index, dropped every segment,
+ * and the next append was refused -- the node stopped itself; a restart
+ * called the hole corruption.) */
+static void test_cut_in_a_new_segment_then_snapshot(void)
+{
+    make_tmpdir();
+    REQUIRE(dir[0]);
+    char err[256];
+    raft_storage *s;
+    REQUIRE(rstore_open(dir, 1 << 20, &s, err, sizeof(err)) == 0);
+    CHECK_EQ_LL(append_range(s, 1, 20, 1), 0);  /* leader of term 1 */
+    CHECK_EQ_LL(append_range(s, 12, 22, 2), 0); /* term 2's leader cuts 12..20 */
+    CHECK_EQ_LL(count_segments(), 1);
+    CHECK_EQ_LL(own_snapshot(s, 15, 2, "own at 15", 2), RSTORE_BG_ADOPTED);
+    CHECK_EQ_LL(count_segments(), 1); /* the log after 15 stays */
+    raft_entry e = ent(23, 2, "after the snapshot");
+    CHECK_EQ_LL(rstore_append(s, &e, 1), 0);
+    CHECK_EQ_LL(rstore_sync(s), 0);
+    CHECK_EQ_LL(rstore_last_index(s), 23);
+    raft_hard_state hs = {.term = 2, .commit = 23};
+    CHECK_EQ_LL(rstore_set_hard_state(s, &hs), 0);
+    s = reopen(s, err);
+    if (!s) fprintf(stderr, "    reopen: %s\n", err);
+    REQUIRE(s);
+    size_t n;
+    const raft_entry *r = rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 8);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_EQ_LL(r[i].index, 16 + i);
+        CHECK_EQ_LL(r[i].term, 2);
+    }
+    CHECK(n == 8 && r[7].len == 18 && memcmp(r[7].data, "after the snapshot", 18) == 0);
+    /* an own snapshot the log contradicts (term 1 at 20) is a failure
+     * that keeps every entry, never a cut of the whole log */
+    CHECK_EQ_LL(own_snapshot(s, 20, 1, "own at 20", 1), RSTORE_BG_FAILED);
+    CHECK_EQ_LL(count_segments(), 1);
+    CHECK_EQ_LL(rstore_snapshot(s)->index, 15);
+    s = reopen(s, err);
+    REQUIRE(s);
+    rstore_entries(s, &n);
+    CHECK_EQ_LL(n, 8);
+    rstore_close(s);
+    rm_dir();
+}
+
 /* An fsync on another thread: it works on its own descriptor, so the
  * segment may be closed and replaced meanwhile (a new segment makes the
  * job sync the directory too); a failed one is sticky. */
@@ -554,5 +604,6 @@ int main(void)
     TEST(test_own_snapshot_beside_a_received_one);
     TEST(test_roll_lets_a_snapshot_cut_everything_before);
     TEST(test_sync_job);
+    TEST(test_cut_in_a_new_segment_then_snapshot);
     return TEST_REPORT();
 }

@@ -6,11 +6,13 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test.h"
 #include "tmpdir.h"
 
+#include "engine/db.h"
 #include "engine_harness.h"
 #include "log/fileio.h"
 #include "repl/node.h"
@@ -33,6 +35,8 @@ typedef struct fake_host {
     int inlined_before[64]; /* inlined when each message was sent */
     size_t nsent;
     int inline_ok, inline_asked, inlined;
+    uint64_t snapshot_entries; /* the node's settings */
+    int can_fork;
     int64_t now_us; /* the node's monotonic clock */
 } fake_host;
 
@@ -49,7 +53,7 @@ static void h_nop(void *priv) { (void)priv; }
 static void h_fatal(void *priv, const char *why)
 {
     fake_host *h = priv;
-    (void)why;
+    fprintf(stderr, "    node stopped: %s\n", why);
     h->fatal = 1;
 }
 
@@ -100,7 +104,11 @@ static void clear_sent(fake_host *h)
 static repl_node *open_node_with(cairn_engine *e, fake_host *h, uint64_t id, const char *peers,
                                  int lease)
 {
-    repl_node_config cfg = {.id = id, .election_ticks = 10, .heartbeat_ticks = 1};
+    repl_node_config cfg = {.id = id,
+                            .election_ticks = 10,
+                            .heartbeat_ticks = 1,
+                            .snapshot_entries = h->snapshot_entries,
+                            .can_fork = h->can_fork};
     if (lease) {
         cfg.reads = REPL_READS_LEASE;
         cfg.lease_ticks = 5;
@@ -233,9 +241,10 @@ static void test_leader_counts_itself_once_durable(void)
 }
 
 static void append_from_leader(fake_host *h, uint64_t term, uint64_t prev, uint64_t prev_term,
-                               uint64_t first, uint64_t count)
+                               uint64_t first, uint64_t count, uint64_t commit)
 {
-    raft_entry ents[8];
+    raft_entry ents[16];
+    REQUIRE(count <= 16);
     for (uint64_t i = 0; i < count; i++)
         ents[i] = (raft_entry){.term = term, .index = first + i, .type = RAFT_ENTRY_NOOP};
     raft_msg m = {.type = RAFT_MSG_APP,
@@ -244,6 +253,7 @@ static void append_from_leader(fake_host *h, uint64_t term, uint64_t prev, uint6
                   .term = term,
                   .log_term = prev_term,
                   .index = prev,
+                  .commit = commit,
                   .n_entries = count,
                   .entries = ents};
     dstr buf = wire_encode(dstr_with_cap(256), &m);
@@ -271,7 +281,7 @@ static void test_follower_acks_once_durable(void)
     fake_host h;
     cairn_engine *e = node_up(&h, 2, -1);
     REQUIRE(e);
-    append_from_leader(&h, 1, 0, 0, 1, 3);
+    append_from_leader(&h, 1, 0, 0, 1, 3, 0);
     CHECK_EQ_LL(raft_last_index(repl_node_raft(h.n)), 3);
     CHECK_EQ_LL(h.syncs_asked, 1);
     CHECK_EQ_LL(acked(&h, 1), 0);
@@ -282,9 +292,9 @@ static void test_follower_acks_once_durable(void)
     /* entries 4..5 written, their fsync held; then a new leader's append
      * cuts them: their acknowledgement must never go, even once the fsync
      * that began before the cut completes */
-    append_from_leader(&h, 1, 3, 1, 4, 2);
+    append_from_leader(&h, 1, 3, 1, 4, 2, 0);
     CHECK_EQ_LL(h.syncs_asked, 2);
-    append_from_leader(&h, 2, 3, 1, 4, 1);
+    append_from_leader(&h, 2, 3, 1, 4, 1, 0);
     CHECK_EQ_LL(raft_last_index(repl_node_raft(h.n)), 4);
     CHECK_EQ_LL(h.syncs_asked, 2);
     sync_now(&h);
@@ -343,14 +353,14 @@ static void test_fsync_inline_when_the_host_lets_it(void)
      * the fsync ran -- never before */
     e = node_up(&h, 2, 1);
     REQUIRE(e);
-    append_from_leader(&h, 1, 0, 0, 1, 3);
+    append_from_leader(&h, 1, 0, 0, 1, 3, 0);
     CHECK_EQ_LL(h.syncs_asked, 0);
     CHECK_EQ_LL(acked(&h, 1), 3);
     for (size_t i = 0; i < h.nsent; i++)
         if (h.sent[i].type == RAFT_MSG_APP_RESP) CHECK(h.inlined_before[i] > 0);
     clear_sent(&h);
     h.inline_ok = 0;
-    append_from_leader(&h, 1, 3, 1, 4, 1);
+    append_from_leader(&h, 1, 3, 1, 4, 1, 0);
     CHECK_EQ_LL(h.syncs_asked, 1);
     CHECK_EQ_LL(acked(&h, 1), 0);
     sync_now(&h);
@@ -359,15 +369,181 @@ static void test_fsync_inline_when_the_host_lets_it(void)
     node_down(e, &h, NULL);
 }
 
-/* Node 1 hears m (from node 2, in term 1) and ends its loop iteration. */
-static void hear(fake_host *h, raft_msg m)
+/* A message from node from to the node. */
+static void deliver(fake_host *h, uint64_t from, raft_msg m)
 {
-    m.from = 2;
-    m.to = 1;
-    m.term = 1;
+    m.from = from;
+    m.to = repl_node_config_of(h->n)->id;
     dstr buf = wire_encode(dstr_with_cap(256), &m);
     CHECK_EQ_LL(repl_node_receive(h->n, buf, dstr_len(buf)), 0);
     dstr_free(buf);
+}
+
+/* A follower that wrote entries a new leader then cut, in a segment it
+ * created, takes its own snapshot past the cut and goes on appending:
+ * nothing of that is a storage failure.  (The leader's entries landed
+ * past a hole in the segment, the snapshot found another term at its
+ * index in the storage, dropped the whole log, and the next append was
+ * refused: "Raft log storage failed", the node stopped.) */
+static void test_snapshot_after_a_cut_keeps_the_node_up(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(2);
+    fake_host h = {.inline_ok = 1, .snapshot_entries = 8};
+    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    raft *r = repl_node_raft(h.n);
+    append_from_leader(&h, 1, 0, 0, 1, 10, 3); /* 4..10 never commit */
+    append_from_leader(&h, 2, 3, 1, 4, 8, 8);  /* term 2's leader cuts them */
+    CHECK_EQ_LL(raft_last_index(r), 11);
+    CHECK_EQ_LL(raft_get_commit(r), 8);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 8); /* taken in the node's call */
+    append_from_leader(&h, 2, 11, 2, 12, 2, 8);
+    CHECK_EQ_LL(h.fatal, 0);
+    CHECK_EQ_LL(raft_last_index(r), 13);
+    CHECK_EQ_LL(acked(&h, 2), 13);
+    clear_sent(&h);
+    repl_node_free(h.n);
+    engine_free(e);
+
+    /* and it restarts from its directory with all of it */
+    e = new_engine(2);
+    h = (fake_host){.inline_ok = 1, .snapshot_entries = 8};
+    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    r = repl_node_raft(h.n);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 8);
+    CHECK_EQ_LL(raft_last_index(r), 13);
+    CHECK_EQ_LL(raft_term_at(r, 13), 2);
+    node_down(e, &h, NULL);
+}
+
+/* The node's own snapshot (its child's) ends in the tick after a message
+ * that completed a newer snapshot from the leader, before the flush that
+ * writes that one: the core already stands on the leader's, so the own
+ * one goes.  (It was adopted, and the core refused to compact behind it:
+ * the node stopped itself.) */
+static void test_own_snapshot_after_a_received_one_in_the_core(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(2);
+    fake_host h = {.inline_ok = 1, .snapshot_entries = 8, .can_fork = 1};
+    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    raft *r = repl_node_raft(h.n);
+    append_from_leader(&h, 1, 0, 0, 1, 8, 8); /* a child writes the snapshot at 8 */
+    siginfo_t si;
+    REQUIRE(waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) == 0); /* ended, not reaped */
+    CHECK_EQ_LL(si.si_status, 0);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 0);
+    /* the leader's snapshot at 20: this node's state will do as its data */
+    dstr bg = path_join(dir, "snapshot.bg"), file;
+    REQUIRE(read_small_file(bg, 1 << 20, &file) == 0);
+    size_t hdr = 28 + RAFT_CONF_MAX_BYTES;
+    REQUIRE(dstr_len(file) > hdr + 4);
+    raft_conf conf = {.n_voters = 3, .voters = {1, 2, 3}};
+    raft_msg m = {.type = RAFT_MSG_SNAP,
+                  .term = 1,
+                  .index = 20,
+                  .log_term = 1,
+                  .size = dstr_len(file) - hdr - 4,
+                  .done = 1,
+                  .conf = &conf,
+                  .data_len = (uint32_t)(dstr_len(file) - hdr - 4),
+                  .data = (uint8_t *)file + hdr};
+    deliver(&h, 1, m);
+    repl_node_tick(h.n); /* the child is reaped here */
+    CHECK_EQ_LL(h.fatal, 0);
+    CHECK(!path_exists(bg));
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(h.fatal, 0);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 20);
+    CHECK_EQ_LL(raft_last_index(r), 20);
+    CHECK_EQ_LL(acked(&h, 1), 20);
+    dstr_free(file);
+    dstr_free(bg);
+    node_down(e, &h, NULL);
+}
+
+/* The data of a snapshot a follower (id 2) takes of an empty dataset. */
+static dstr empty_snapshot_data(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(2);
+    fake_host h = {.inline_ok = 1, .snapshot_entries = 4};
+    dstr file = NULL, path = path_join(dir, "snapshot");
+    if (open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3")) {
+        append_from_leader(&h, 1, 0, 0, 1, 4, 4);
+        if (read_small_file(path, 1 << 20, &file) == 0) {
+            size_t hdr = 28 + RAFT_CONF_MAX_BYTES;
+            memmove(file, file + hdr, dstr_len(file) - hdr - 4);
+            dstr_set_len(file, dstr_len(file) - hdr - 4);
+        }
+        clear_sent(&h);
+        repl_node_free(h.n);
+    }
+    dstr_free(path);
+    engine_free(e);
+    rm_dir();
+    return file;
+}
+
+/* A leader with an executed write not committed yet hears of a newer
+ * term by a snapshot from the new leader: the core takes the snapshot at
+ * once, the storage with the next Ready.  The dataset is about to be that
+ * snapshot: nothing to rebuild from the log (the core no longer holds the
+ * entries a rebuild would replay: the node stopped itself). */
+static void test_deposed_by_a_snapshot(void)
+{
+    dstr data = empty_snapshot_data();
+    REQUIRE(data);
+    make_tmpdir();
+    cairn_engine *e = new_engine(2);
+    fake_host h = {.inline_ok = 1};
+    REQUIRE(open_node(e, &h, 2, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    raft *r = repl_node_raft(h.n);
+    raft_campaign(r);
+    repl_node_flush(h.n);
+    deliver(&h, 1, (raft_msg){.type = RAFT_MSG_PREVOTE_RESP, .term = 1});
+    repl_node_flush(h.n);
+    deliver(&h, 1, (raft_msg){.type = RAFT_MSG_VOTE_RESP, .term = 1});
+    repl_node_flush(h.n);
+    REQUIRE(raft_get_role(r) == RAFT_LEADER);
+    deliver(&h, 1, (raft_msg){.type = RAFT_MSG_APP_RESP, .term = 1, .index = 1}); /* its no-op */
+    repl_node_flush(h.n);
+    cairn_session s;
+    session_init(e, &s);
+    check_reply(RUN(e, &s, 1000, "SET", "a", "1"), "+OK\r\n");
+    repl_node_flush(h.n);
+    deliver(&h, 1, (raft_msg){.type = RAFT_MSG_APP_RESP, .term = 1, .index = 2});
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_get_commit(r), 2);
+    check_reply(RUN(e, &s, 1001, "SET", "b", "2"), "+OK\r\n");
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(raft_last_index(r), 3);
+    raft_conf conf = {.n_voters = 3, .voters = {1, 2, 3}};
+    deliver(&h, 1,
+            (raft_msg){.type = RAFT_MSG_SNAP,
+                       .term = 2,
+                       .index = 5,
+                       .log_term = 2,
+                       .size = dstr_len(data),
+                       .done = 1,
+                       .conf = &conf,
+                       .data_len = (uint32_t)dstr_len(data),
+                       .data = (uint8_t *)data});
+    repl_node_flush(h.n);
+    CHECK_EQ_LL(h.fatal, 0);
+    CHECK_EQ_LL(raft_get_role(r), RAFT_FOLLOWER);
+    CHECK_EQ_LL(raft_get_snapshot(r)->index, 5);
+    CHECK_EQ_LL(acked(&h, 2), 5);
+    CHECK_EQ_LL(db_size(&e->dbs[0]), 0); /* the snapshot's dataset */
+    node_down(e, &h, &s);
+    dstr_free(data);
+}
+
+/* Node 1 hears m (from node 2, in term 1) and ends its loop iteration. */
+static void hear(fake_host *h, raft_msg m)
+{
+    m.term = 1;
+    deliver(h, 2, m);
     repl_node_flush(h->n);
 }
 
@@ -446,6 +622,9 @@ int main(void)
     TEST(test_leader_counts_itself_once_durable);
     TEST(test_follower_acks_once_durable);
     TEST(test_fsync_inline_when_the_host_lets_it);
+    TEST(test_snapshot_after_a_cut_keeps_the_node_up);
+    TEST(test_own_snapshot_after_a_received_one_in_the_core);
+    TEST(test_deposed_by_a_snapshot);
     TEST(test_lease_reads_count_real_time);
     return TEST_REPORT();
 }

@@ -1046,6 +1046,7 @@ static void process_ready(repl_node *n)
     do
         run_ready(n);
     while (start_sync(n));
+    raft_hold_commit(n->r, 1); /* released by the next tick */
     /* clients held until this leader applied its term's first entry */
     if (!was_ready && leader_ready(n)) n->host.resume_readers(n->host.priv);
 }
@@ -1115,6 +1116,7 @@ repl_node *repl_node_open(cairn_engine *e, const repl_node_config *cfg, const ch
         repl_node_free(n);
         return NULL;
     }
+    raft_hold_commit(n->r, 1); /* see repl_node_tick */
     n->applied = n->handed = snap->index;
     n->recovered = raft_last_index(n->r);
     if (n->recovered)
@@ -1161,6 +1163,11 @@ void repl_node_tick(repl_node *n)
     poll_snapshot(n);
     if (n->failed) return;
     raft_tick(n->r);
+    /* Followers learn a new commit index from the next append (under
+     * writes, one per fsync) or a read's answer; alone, once per tick at
+     * most: an append of its own wakes every follower, which is most of
+     * what a write costs it. */
+    raft_hold_commit(n->r, 0);
     if (n->ticks % 10 == 0) promote_learners(n);
     for (size_t i = 0; i < n->nrounds; i++)
         if (!n->rounds[i].index && n->ticks - n->rounds[i].asked >= ROUND_RETRY_TICKS) {

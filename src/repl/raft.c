@@ -124,6 +124,7 @@ struct raft {
     pending_read *pending;
     size_t n_pending, cap_pending, n_early;
     uint64_t read_round, read_round_sent;
+    int commit_hold;     /* raft_hold_commit() */
     uint64_t transferee; /* leadership transfer target, or RAFT_NONE */
     int transfer_elapsed;
 
@@ -562,7 +563,6 @@ static void become_follower(raft *r, uint64_t term, uint64_t lead)
     r->lead = lead;
 }
 
-static void bcast_append(raft *r);
 static int send_append(raft *r, progress *p, int send_empty);
 static int maybe_commit(raft *r);
 
@@ -801,6 +801,20 @@ static int send_append(raft *r, progress *p, int send_empty)
     return n > 0;
 }
 
+/* Tell the follower the commit index if it holds entries it does not
+ * know committed.  To a follower in the replicate state such an append
+ * promises nothing the appends in flight do not already (their acks say
+ * how far it matches), so it asks for no ack; a probe does. */
+static void send_commit(raft *r, progress *p)
+{
+    uint64_t c = p->match < r->commit ? p->match : r->commit;
+    if (p->sent_commit >= c || p->state == PR_SNAPSHOT) return;
+    size_t at = r->n_msgs;
+    send_append(r, p, 1);
+    if (p->state == PR_REPLICATE && r->n_msgs > at && !r->msgs[at].n_entries)
+        r->msgs[at].commit_only = 1;
+}
+
 static void bcast_append(raft *r)
 {
     FOR_PRS(r, p)
@@ -816,6 +830,7 @@ static void bcast_heartbeat(raft *r)
         if (!m) continue;
         /* never past what the follower is known to have */
         m->commit = p->match < r->commit ? p->match : r->commit;
+        if (m->commit > p->sent_commit) p->sent_commit = m->commit;
         m->ctx = r->read_round_sent;
         m->tick = r->ticks;
     }
@@ -887,6 +902,19 @@ static int maybe_commit(raft *r)
     return 1;
 }
 
+/* A follower's read may be served once it applied index, which is
+ * committed: with its term, the follower learns that its own entry there
+ * is committed if it holds the same one (log matching), without waiting
+ * for the commit index to come with an append. */
+static void send_read_resp(raft *r, uint64_t to, uint64_t ctx, uint64_t index)
+{
+    raft_msg *m = send_msg(r, to, RAFT_MSG_READ_INDEX_RESP);
+    if (!m) return;
+    m->ctx = ctx;
+    m->index = index;
+    m->log_term = raft_term_at(r, index);
+}
+
 /* Reads confirmed by a quorum's heartbeat acks become safe. */
 static void release_reads(raft *r)
 {
@@ -900,15 +928,10 @@ static void release_reads(raft *r)
             r->pending[keep++] = *pr;
             continue;
         }
-        if (pr->from == r->id) {
+        if (pr->from == r->id)
             add_read_state(r, pr->ctx, pr->index);
-        } else {
-            raft_msg *m = send_msg(r, pr->from, RAFT_MSG_READ_INDEX_RESP);
-            if (m) {
-                m->ctx = pr->ctx;
-                m->index = pr->index;
-            }
-        }
+        else
+            send_read_resp(r, pr->from, pr->ctx, pr->index);
     }
     r->n_pending = keep;
 }
@@ -936,15 +959,10 @@ static int queue_read(raft *r, uint64_t ctx, uint64_t from)
         return rc;
     }
     if ((n_voters(r) == 1 && is_voter(r)) || lease_valid(r) || BUG(r, RAFT_BUG_READ_STALE)) {
-        if (from == r->id) {
+        if (from == r->id)
             add_read_state(r, ctx, r->commit);
-        } else {
-            raft_msg *m = send_msg(r, from, RAFT_MSG_READ_INDEX_RESP);
-            if (m) {
-                m->ctx = ctx;
-                m->index = r->commit;
-            }
-        }
+        else
+            send_read_resp(r, from, ctx, r->commit);
         return RAFT_OK;
     }
     /* round 0 = not yet in a heartbeat round; raft_ready_get starts one
@@ -1128,6 +1146,7 @@ static void handle_append(raft *r, const raft_msg *m, int *corrupt)
     uint64_t lastnew = m->index + m->n_entries;
     uint64_t c = m->commit < lastnew ? m->commit : lastnew;
     if (c > r->commit) r->commit = c;
+    if (m->commit_only) return;
     resp = send_msg(r, m->from, RAFT_MSG_APP_RESP);
     if (resp) resp->index = lastnew;
 }
@@ -1298,15 +1317,10 @@ static void handle_append_resp(raft *r, const raft_msg *m, progress *p)
         } else {
             inflight_free_to(r, p, m->index);
         }
-        if (maybe_commit(r)) {
-            bcast_append(r);
-        } else {
-            while (send_append(r, p, 0)) {
-            }
-            /* a follower acking after the quorum did still has to learn
-             * the commit index, without waiting for a heartbeat */
-            uint64_t c = p->match < r->commit ? p->match : r->commit;
-            if (p->sent_commit < c) send_append(r, p, 1);
+        /* a new commit index reaches the followers from raft_ready_get
+         * (send_commit) */
+        maybe_commit(r);
+        while (send_append(r, p, 0)) {
         }
     } else if (was_paused) {
         p->probe_sent = 0;
@@ -1468,7 +1482,10 @@ int raft_step(raft *r, const raft_msg *m)
         if (r->role != RAFT_LEADER) campaign(r, 0, 1);
         break;
     case RAFT_MSG_READ_INDEX_RESP:
-        if (r->role == RAFT_FOLLOWER && m->from == r->lead) add_read_state(r, m->ctx, m->index);
+        if (r->role != RAFT_FOLLOWER || m->from != r->lead) break;
+        if (m->index > r->commit && m->log_term && raft_term_at(r, m->index) == m->log_term)
+            r->commit = m->index;
+        add_read_state(r, m->ctx, m->index);
         break;
     }
     return corrupt ? RAFT_ERR_CORRUPT : RAFT_OK;
@@ -1557,11 +1574,16 @@ int raft_ready_get(raft *r, raft_ready *rd)
     memset(rd, 0, sizeof(*rd));
     maybe_step_down_removed(r);
     if (r->role == RAFT_LEADER) {
-        /* proposals since the last Ready go out as one append per peer */
+        /* Proposals since the last Ready go out as one append per peer,
+         * carrying the commit index; a follower that gets none learns a
+         * new commit index alone, unless the caller holds it back (its
+         * next append comes soon: raft_hold_commit). */
         FOR_PRS(r, p)
-        if (p->id != r->id)
+        if (p->id != r->id) {
             while (send_append(r, p, 0)) {
             }
+            if (!r->commit_hold) send_commit(r, p);
+        }
         /* Every Ready with new reads starts a round for them at once:
          * rounds overlap, so a read waits one round trip, not the rest of
          * another round first.  (One round at a time was tried: under
@@ -1645,7 +1667,7 @@ static void count_self(raft *r)
     uint64_t durable = BUG(r, RAFT_BUG_SELF_UNSYNCED) ? r->unstable_from - 1 : r->stable;
     if (self && durable > self->match) {
         self->match = durable;
-        if (maybe_commit(r)) bcast_append(r);
+        maybe_commit(r);
     }
 }
 
@@ -1676,6 +1698,8 @@ void raft_persisted(raft *r, uint64_t index, uint64_t term)
 }
 
 uint64_t raft_get_durable(const raft *r) { return r->stable; }
+
+void raft_hold_commit(raft *r, int hold) { r->commit_hold = hold; }
 
 /* ---- lifecycle ---- */
 

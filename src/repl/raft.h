@@ -128,10 +128,15 @@ typedef struct raft_msg {
     /* VOTE: a campaign started by a leadership transfer, which a node
      * grants even while it still hears from the (old) leader */
     uint8_t transfer;
+    /* APP: carries only the commit index, to a follower whose acks of the
+     * appends before it already tell the leader how far it matches: it
+     * answers only a rejection */
+    uint8_t commit_only;
     uint64_t from, to;
     uint64_t term;
     /* APP: prev log term/index; VOTE: last log term/index;
-     * APP_RESP: highest index now matching (or the rejected index). */
+     * APP_RESP: highest index now matching (or the rejected index);
+     * READ_INDEX_RESP: the index to apply, committed, and its term. */
     uint64_t log_term, index;
     uint64_t commit;
     /* APP_RESP with reject: where the follower's log could match (its
@@ -327,6 +332,13 @@ void raft_persisted(raft *r, uint64_t index, uint64_t term);
 /* The highest index known durable (the caller's reports, or everything
  * advanced without persist_async). */
 uint64_t raft_get_durable(const raft *r);
+/* While held, a leader sends no append only to tell followers a new
+ * commit index: the next append with entries carries it, or a heartbeat,
+ * or a read's answer (for a follower that holds the entry read at).
+ * Released, raft_ready_get sends what is due.  For a caller that paces
+ * these (a node releases it once per tick).  Commit propagation is never
+ * needed for safety, only for followers to apply. */
+void raft_hold_commit(raft *r, int hold);
 
 raft_role raft_get_role(const raft *r);
 uint64_t raft_get_term(const raft *r);

@@ -24,7 +24,10 @@ static dstr put_u32(dstr out, uint32_t v)
 
 dstr wire_encode(dstr out, const raft_msg *m)
 {
-    unsigned char head[4] = {WIRE_VERSION, m->type, m->reject, m->transfer};
+    /* the last byte holds flags: a node that knows only transfer (bit 0)
+     * ignores commit_only and acknowledges as it always did */
+    unsigned char head[4] = {WIRE_VERSION, m->type, m->reject,
+                             (unsigned char)(m->transfer | m->commit_only << 1)};
     out = dstr_cat(out, head, sizeof(head));
     const uint64_t f[10] = {m->from,   m->to,         m->term,      m->log_term, m->index,
                             m->commit, m->hint_index, m->hint_term, m->ctx,      m->tick};
@@ -120,7 +123,9 @@ int wire_decode(const char *buf, size_t len, raft_msg *m)
     if (get_n(&r, 1) != WIRE_VERSION) return -1;
     m->type = (uint8_t)get_n(&r, 1);
     m->reject = (uint8_t)get_n(&r, 1);
-    m->transfer = (uint8_t)get_n(&r, 1);
+    uint8_t flags = (uint8_t)get_n(&r, 1);
+    m->transfer = flags & 1;
+    m->commit_only = (flags >> 1) & 1;
     uint64_t *f[10] = {&m->from,   &m->to,         &m->term,      &m->log_term, &m->index,
                        &m->commit, &m->hint_index, &m->hint_term, &m->ctx,      &m->tick};
     for (int i = 0; i < 10; i++)

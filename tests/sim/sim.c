@@ -180,6 +180,7 @@ typedef struct weather {
     int async;           /* fsyncs complete later, in the background (persist_async) */
     unsigned sync_steps; /* an fsync takes up to this many steps */
     int lease_ticks;     /* lease reads, within their drift bound */
+    int hold;            /* HOLD_*: how commit-only appends are paced */
     int drift;
     size_t sess_max;   /* sessions the table holds */
     uint64_t sess_ttl; /* idle steps of log time before a session expires */
@@ -1094,6 +1095,18 @@ static void sync_step(world *w, int i)
     }
 }
 
+/* How a leader's commit index alone reaches followers (raft_hold_commit),
+ * by seed: at once; held while the node's fsync runs; once per tick, as
+ * the node does. */
+enum { HOLD_NONE, HOLD_SYNC, HOLD_TICK };
+
+static void hold_step(world *w, int i)
+{
+    node *nd = &w->nodes[i];
+    if (!nd->r || w->w.hold == HOLD_NONE) return;
+    raft_hold_commit(nd->r, w->w.hold == HOLD_SYNC ? nd->sync_on : 1);
+}
+
 static void check_leaders(world *w)
 {
     for (int i = 0; i < w->n; i++) {
@@ -1400,13 +1413,16 @@ static void world_step(world *w)
     membership_step(w);
     for (int i = 0; i < w->n; i++)
         if (w->nodes[i].r && w->now >= w->nodes[i].stalled_until &&
-            (!w->w.drift || chance(w, w->nodes[i].tick_permille, 1000)))
+            (!w->w.drift || chance(w, w->nodes[i].tick_permille, 1000))) {
+            if (w->w.hold == HOLD_TICK) raft_hold_commit(w->nodes[i].r, 0);
             raft_tick(w->nodes[i].r);
+        }
     deliver(w);
     clients_step(w);
     for (int i = 0; i < w->n; i++) {
         node_ready(w, i);
         sync_step(w, i);
+        hold_step(w, i);
     }
     check_leaders(w);
 }
@@ -1670,6 +1686,7 @@ static uint64_t run_seed(uint64_t seed, int n, uint64_t steps, unsigned bugs, ch
     crand_seed(&w->rng, seed);
     crand_seed(&w->frng, seed ^ 0x5DEECE66Dull);
     pick_weather(w);
+    w->w.hold = (int)(seed % 3); /* not from the PRNG: other seeds' runs stay as they were */
     init_slots(w, n, w->w.member ? 2 : 0);
     while (w->now < steps && !w->violation[0])
         world_step(w);

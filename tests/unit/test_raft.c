@@ -218,6 +218,123 @@ static void test_replication_batched(void)
     cluster_free(&c);
 }
 
+static uint64_t min_follower_commit(cluster *c, int l)
+{
+    uint64_t m = UINT64_MAX;
+    for (int i = 0; i < N; i++)
+        if (i != l && raft_get_commit(c->r[i]) < m) m = raft_get_commit(c->r[i]);
+    return m;
+}
+
+/* A new commit index reaches followers that got no append with it in an
+ * append of its own, which they do not acknowledge (their acks of the
+ * entries said it all); while the caller holds it back, the next append
+ * with entries carries it instead. */
+static void test_commit_propagation(void)
+{
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 5);
+    memset(c.msgs_of_type, 0, sizeof(c.msgs_of_type));
+    uint64_t idx, term;
+    CHECK_EQ_LL(raft_propose(c.r[l], "x", 1, &idx, &term), RAFT_OK);
+    cluster_run(&c, 5);
+    CHECK_EQ_LL(min_follower_commit(&c, l), idx);
+    /* the entry and the commit index: two appends per follower, one ack */
+    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP], 4);
+    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP_RESP], 2);
+
+    memset(c.msgs_of_type, 0, sizeof(c.msgs_of_type));
+    raft_hold_commit(c.r[l], 1);
+    uint64_t first;
+    CHECK_EQ_LL(raft_propose(c.r[l], "y", 1, &first, &term), RAFT_OK);
+    cluster_run(&c, 5);
+    CHECK_EQ_LL(raft_get_commit(c.r[l]), first);
+    CHECK_EQ_LL(min_follower_commit(&c, l), idx); /* held */
+    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP], 2);
+    /* the next entry's append carries it */
+    CHECK_EQ_LL(raft_propose(c.r[l], "z", 1, &idx, &term), RAFT_OK);
+    cluster_run(&c, 5);
+    CHECK_EQ_LL(min_follower_commit(&c, l), first);
+    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP], 4);
+    /* released: what is due goes out alone */
+    raft_hold_commit(c.r[l], 0);
+    cluster_run(&c, 5);
+    CHECK_EQ_LL(min_follower_commit(&c, l), idx);
+    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP], 6);
+    CHECK_EQ_LL(c.msgs_of_type[RAFT_MSG_APP_RESP], 4);
+    cluster_free(&c);
+}
+
+/* A read's answer names the committed index and its term: a follower
+ * holding that entry learns it is committed (log matching), without
+ * waiting for an append to bring the commit index. */
+static void test_read_answer_commits(void)
+{
+    raft_config cfg = config(2, N);
+    raft *f = raft_new(&cfg, NULL, NULL, 0);
+    raft_entry ents[2] = {
+        {.term = 1, .index = 1, .type = RAFT_ENTRY_NOOP},
+        {.term = 1, .index = 2, .type = RAFT_ENTRY_NORMAL, .len = 1, .data = (uint8_t *)"x"}};
+    raft_msg app = {
+        .type = RAFT_MSG_APP, .from = 1, .to = 2, .term = 1, .n_entries = 2, .entries = ents};
+    CHECK_EQ_LL(raft_step(f, &app), RAFT_OK);
+    CHECK_EQ_LL(raft_get_commit(f), 0);
+    raft_msg resp = {.type = RAFT_MSG_READ_INDEX_RESP,
+                     .from = 1,
+                     .to = 2,
+                     .term = 1,
+                     .ctx = 7,
+                     .index = 2,
+                     .log_term = 2};
+    CHECK_EQ_LL(raft_step(f, &resp), RAFT_OK); /* another entry there: nothing learnt */
+    CHECK_EQ_LL(raft_get_commit(f), 0);
+    resp.log_term = 0; /* a node that does not say */
+    CHECK_EQ_LL(raft_step(f, &resp), RAFT_OK);
+    CHECK_EQ_LL(raft_get_commit(f), 0);
+    resp.index = 3; /* an entry it does not hold */
+    resp.log_term = 1;
+    CHECK_EQ_LL(raft_step(f, &resp), RAFT_OK);
+    CHECK_EQ_LL(raft_get_commit(f), 0);
+    resp.index = 2;
+    CHECK_EQ_LL(raft_step(f, &resp), RAFT_OK);
+    CHECK_EQ_LL(raft_get_commit(f), 2);
+    raft_ready rd;
+    REQUIRE(raft_ready_get(f, &rd));
+    CHECK_EQ_LL(rd.n_committed, 2);
+    CHECK_EQ_LL(rd.n_reads, 4);
+    CHECK_EQ_LL(rd.reads[3].index, 2);
+    raft_advance(f);
+    raft_free(f);
+
+    /* the leader sends the term */
+    cluster c;
+    cluster_init(&c);
+    int l = elect(&c);
+    REQUIRE(l >= 0);
+    cluster_run(&c, 5);
+    int fo = (l + 1) % N;
+    CHECK_EQ_LL(raft_read_index(c.r[fo], 9), RAFT_OK);
+    cluster_ready(&c);
+    cluster_deliver(&c); /* the read reaches the leader */
+    cluster_ready(&c);
+    cluster_deliver(&c); /* its round */
+    cluster_ready(&c);
+    cluster_deliver(&c); /* the acks */
+    cluster_ready(&c);
+    int seen = 0;
+    for (size_t i = 0; i < c.nq; i++)
+        if (c.q[i].type == RAFT_MSG_READ_INDEX_RESP) {
+            seen = 1;
+            CHECK_EQ_LL(c.q[i].index, raft_get_commit(c.r[l]));
+            CHECK_EQ_LL(c.q[i].log_term, raft_get_term(c.r[l]));
+        }
+    CHECK(seen);
+    cluster_free(&c);
+}
+
 /* Figure 8: an entry of an earlier term is not committed by counting. */
 static void test_commit_only_own_term(void)
 {
@@ -1111,6 +1228,8 @@ int main(void)
 {
     TEST(test_election_and_noop);
     TEST(test_replication_batched);
+    TEST(test_commit_propagation);
+    TEST(test_read_answer_commits);
     TEST(test_commit_only_own_term);
     TEST(test_vote_rules);
     TEST(test_prevote_keeps_term);

@@ -56,6 +56,15 @@ static void test_roundtrip(void)
     CHECK(d.data_len == 3 && memcmp(d.data, "abc", 3) == 0);
     CHECK(d.conf && d.conf->n_voters == 3 && d.conf->voters[2] == 3);
     CHECK(d.conf && d.conf->n_learners == 1 && d.conf->learners[0] == 4);
+    CHECK(d.commit_only == 0);
+    raft_msg_free(&d);
+    dstr_free(buf);
+    /* the flags byte: commit_only beside transfer, each on its own */
+    m.commit_only = 1;
+    m.transfer = 0;
+    buf = wire_encode(dstr_new("", 0), &m);
+    CHECK(wire_decode(buf, dstr_len(buf), &d) == 0);
+    CHECK(d.commit_only == 1 && d.transfer == 0);
     raft_msg_free(&d);
     raft_msg_free(&m);
     dstr_free(buf);

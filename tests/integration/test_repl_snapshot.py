@@ -145,11 +145,12 @@ def test_leader_keeps_answering_while_it_snapshots(group):
     # Written in the event loop, a snapshot of this dataset stopped the
     # node for 0.6 to 0.9 s on this machine under load (all nodes snapshot
     # at once, so a GET's read round waited as long): no reply may wait
-    # 0.15 s, or three quarters of what writing the snapshot took (a
+    # 0.3 s, or three quarters of what writing the snapshot took (a
     # slower or loaded machine, a sanitizer build: a snapshot written in
     # the loop holds a reply for all of it).  In the background the
-    # slowest reply is a fork and a read round away.
-    bound = max(0.15, info.get("raft_snapshot_last_ms", 0) * 0.75 / 1000)
+    # slowest reply is a fork and a read round away (156 ms was seen once
+    # at load 10, so the bound is not lower).
+    bound = max(0.3, info.get("raft_snapshot_last_ms", 0) * 0.75 / 1000)
     assert worst < bound, f"a reply took {worst * 1000:.0f} ms during the snapshot ({info})"
 
 

@@ -721,6 +721,7 @@ int main(int argc, char **argv)
         uv_run(&srv->loop, UV_RUN_DEFAULT);
     } else {
         srv->exit_code = 1;
+        server_raft_stop(srv); /* its peer links and forwarder, if it started */
     }
     /* Also after a failed start: close what was opened, free everything. */
     if (srv->loop_ready) {

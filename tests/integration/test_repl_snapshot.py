@@ -10,6 +10,7 @@ previous one kept.  Every check ends with every node's DEBUG DIGEST equal.
 """
 import os
 import re
+import signal
 import threading
 import time
 
@@ -144,12 +145,40 @@ def test_leader_keeps_answering_while_it_snapshots(group):
     # Written in the event loop, a snapshot of this dataset stopped the
     # node for 0.6 to 0.9 s on this machine under load (all nodes snapshot
     # at once, so a GET's read round waited as long): no reply may wait
-    # 0.15 s, or three quarters of what writing the snapshot took (a
+    # 0.3 s, or three quarters of what writing the snapshot took (a
     # slower or loaded machine, a sanitizer build: a snapshot written in
     # the loop holds a reply for all of it).  In the background the
-    # slowest reply is a fork and a read round away.
-    bound = max(0.15, info.get("raft_snapshot_last_ms", 0) * 0.75 / 1000)
+    # slowest reply is a fork and a read round away (156 ms was seen once
+    # at load 10, so the bound is not lower).
+    bound = max(0.3, info.get("raft_snapshot_last_ms", 0) * 0.75 / 1000)
     assert worst < bound, f"a reply took {worst * 1000:.0f} ms during the snapshot ({info})"
+
+
+def stop_child(node, timeout):
+    """Stops (SIGSTOP) node's first child process -- its snapshot writer --
+    as soon as it appears; returns its pid, or None after timeout s."""
+    pid = node.proc.pid
+    children = f"/proc/{pid}/task/{pid}/children"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(children) as f:
+            found = f.read().split()
+        if found:
+            try:
+                os.kill(int(found[0]), signal.SIGSTOP)
+                return int(found[0])
+            except ProcessLookupError:
+                pass  # it ended already: wait for the next one
+        time.sleep(0.0005)
+    return None
+
+
+def exited(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def test_node_killed_mid_snapshot_restarts_from_the_previous_one(group):
@@ -164,13 +193,16 @@ def test_node_killed_mid_snapshot_restarts_from_the_previous_one(group):
     writes = threading.Thread(target=trigger, args=(lead,))
     writes.start()
     try:
-        deadline = time.time() + 30
-        with victim.client() as c:
-            while c.info("replication")["raft_snapshot_in_progress"] != 1:
-                assert time.time() < deadline, "no snapshot in progress on the follower"
+        # the snapshot child, stopped as it appears: the kill then finds
+        # the snapshot unfinished however fast the machine writes it
+        child = stop_child(victim, timeout=30)
     finally:
         victim.kill()
+        if child:  # stopped maybe before it could learn of its parent's death
+            os.kill(child, signal.SIGCONT)
         writes.join(60)
+    assert child, "no snapshot child on the follower"
+    wait_for("the snapshot child to exit", lambda: exited(child))
     # the child dies with its parent: the unfinished file stops growing
     size = os.path.getsize(part) if os.path.exists(part) else 0
     time.sleep(0.3)

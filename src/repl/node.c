@@ -236,6 +236,14 @@ static void sink(void *priv, const cairn_entry *entry)
 
 static int leader_ready(const repl_node *n) { return n->lead_term && n->applied >= n->lead_index; }
 
+/* The core no longer leads in the term this node leads in: a message said
+ * so, and the flush has not yet made this node a follower (the rebuild
+ * that may take is not done inside a command). */
+static int deposed(const repl_node *n)
+{
+    return raft_get_role(n->r) != RAFT_LEADER || raft_get_term(n->r) != n->lead_term;
+}
+
 /* A leadership transfer is under way: from RAFT TRANSFER-LEADER (or
  * FAILOVER) until this node learns who leads now, or the transfer is
  * given up. */
@@ -249,7 +257,7 @@ static int transferring(const repl_node *n) { return n->ticks < n->transfer_unti
 static int holding(const repl_node *n)
 {
     if (n->failed) return 0;
-    if (n->lead_term) return n->snap_hold || transferring(n) || !leader_ready(n);
+    if (n->lead_term) return n->snap_hold || transferring(n) || !leader_ready(n) || deposed(n);
     if (raft_get_leader(n->r) != RAFT_NONE) return 0;
     return transferring(n) || (n->ticks < n->leaderless_until && n->cfg.reads != REPL_READS_LOCAL);
 }
@@ -440,7 +448,9 @@ static int rebuild(repl_node *n)
 static void lost_leadership(repl_node *n)
 {
     int dirty = dstr_len(n->batch) > 0 || n->exec_last > n->handed;
-    if (n->npend || dstr_len(n->batch)) n->host.abort_waiting(n->host.priv);
+    /* Reads that ran in this epoch too: no round will confirm them, and
+     * the flush would release them as its epoch ends. */
+    if (n->npend || dstr_len(n->batch) || n->observed) n->host.abort_waiting(n->host.priv);
     n->npend = 0;
     dstr_set_len(n->batch, 0);
     n->lead_term = 0;
@@ -489,7 +499,7 @@ static void check_role(repl_node *n)
 {
     raft *r = n->r;
     int leading = raft_get_role(r) == RAFT_LEADER;
-    if (n->lead_term && (!leading || raft_get_term(r) != n->lead_term)) lost_leadership(n);
+    if (n->lead_term && deposed(n)) lost_leadership(n);
     if (leading && !n->lead_term) {
         /* a transfer this node started when it led before is over */
         n->transfer_to = n->transfer_until = 0;

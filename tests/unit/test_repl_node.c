@@ -31,6 +31,7 @@ static void rm_dir(void) { tmpdir_remove(dir); }
 typedef struct fake_host {
     repl_node *n;
     int syncs_asked, syncs_done, fatal;
+    int aborts; /* abort_waiting calls */
     raft_msg sent[64];
     int inlined_before[64]; /* inlined when each message was sent */
     size_t nsent;
@@ -49,6 +50,12 @@ static void h_send(void *priv, uint64_t to, const char *data, size_t len)
 }
 
 static void h_nop(void *priv) { (void)priv; }
+
+static void h_abort(void *priv)
+{
+    fake_host *h = priv;
+    h->aborts++;
+}
 
 static void h_fatal(void *priv, const char *why)
 {
@@ -117,8 +124,8 @@ static repl_node *open_node_with(cairn_engine *e, fake_host *h, uint64_t id, con
     char err[256];
     snprintf(cfg.group_name, sizeof(cfg.group_name), "cairn");
     if (repl_parse_peers(peers, &cfg, err, sizeof(err)) != 0) return NULL;
-    repl_host rh = {h_send, h_nop, h_nop, h_nop,        h_fatal,
-                    h_log,  h,     NULL,  h_sync_start, h->inline_ok >= 0 ? h_sync_inline : NULL,
+    repl_host rh = {h_send, h_nop, h_abort, h_nop,        h_fatal,
+                    h_log,  h,     NULL,    h_sync_start, h->inline_ok >= 0 ? h_sync_inline : NULL,
                     h_clock};
     h->n = repl_node_open(e, &cfg, dir, &rh, 42, err, sizeof(err));
     if (!h->n) fprintf(stderr, "repl_node_open: %s\n", err);
@@ -617,6 +624,43 @@ static void test_lease_reads_count_real_time(void)
     node_down(e, &h, NULL);
 }
 
+/* A leader that hears of a newer term serves nothing more as leader,
+ * though it becomes a follower only as its loop iteration ends: a command
+ * arriving meanwhile waits (as a follower's does), and a read it already
+ * ran is not answered (its client is dropped).  (Such a read was released
+ * unconfirmed: a leader resumed after a stall served a value older than
+ * what the new leader had acknowledged.) */
+static void test_deposed_leader_serves_no_read(void)
+{
+    make_tmpdir();
+    cairn_engine *e = new_engine(1);
+    fake_host h = {.inline_ok = -1};
+    REQUIRE(open_node(e, &h, 1, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    raft *r = repl_node_raft(h.n);
+    raft_campaign(r);
+    repl_node_flush(h.n);
+    hear(&h, (raft_msg){.type = RAFT_MSG_PREVOTE_RESP});
+    hear(&h, (raft_msg){.type = RAFT_MSG_VOTE_RESP});
+    REQUIRE(raft_get_role(r) == RAFT_LEADER);
+    while (h.syncs_done < h.syncs_asked)
+        sync_now(&h);
+    hear(&h, (raft_msg){.type = RAFT_MSG_APP_RESP, .index = 1});
+    REQUIRE(raft_get_commit(r) == 1);
+
+    uint64_t ticket = 0;
+    CHECK_EQ_LL(repl_node_admit(h.n, &ticket), 1);
+    repl_node_observed(h.n); /* a read ran */
+    deliver(&h, 3, (raft_msg){.type = RAFT_MSG_HEARTBEAT, .term = 2});
+    CHECK_EQ_LL(repl_node_admit(h.n, &ticket), 0);
+    CHECK(ticket != 0);
+    int aborts = h.aborts;
+    repl_node_flush(h.n);
+    CHECK(h.aborts > aborts);
+    CHECK_EQ_LL(raft_get_role(r), RAFT_FOLLOWER);
+    CHECK_EQ_LL(h.fatal, 0);
+    node_down(e, &h, NULL);
+}
+
 int main(void)
 {
     TEST(test_leader_counts_itself_once_durable);
@@ -626,5 +670,6 @@ int main(void)
     TEST(test_own_snapshot_after_a_received_one_in_the_core);
     TEST(test_deposed_by_a_snapshot);
     TEST(test_lease_reads_count_real_time);
+    TEST(test_deposed_leader_serves_no_read);
     return TEST_REPORT();
 }

@@ -574,6 +574,23 @@ static void heartbeat_acked(fake_host *h)
     hear(h, (raft_msg){.type = RAFT_MSG_HEARTBEAT_RESP, .ctx = hb->ctx, .tick = hb->tick});
 }
 
+/* h's node: node 1 of a group of three (with lease: taking lease reads),
+ * elected with node 2's votes, its no-op committed.  0 if it is not. */
+static int leader_of_three(cairn_engine *e, fake_host *h, int lease)
+{
+    if (!open_node_with(e, h, 1, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3", lease)) return 0;
+    raft *r = repl_node_raft(h->n);
+    raft_campaign(r);
+    repl_node_flush(h->n);
+    hear(h, (raft_msg){.type = RAFT_MSG_PREVOTE_RESP});
+    hear(h, (raft_msg){.type = RAFT_MSG_VOTE_RESP});
+    if (raft_get_role(r) != RAFT_LEADER) return 0;
+    while (h->syncs_done < h->syncs_asked)
+        sync_now(h);
+    hear(h, (raft_msg){.type = RAFT_MSG_APP_RESP, .index = 1});
+    return raft_get_commit(r) == 1;
+}
+
 /* Lease reads are checked against the monotonic clock: a leader whose
  * process stalled (its timer skipped the ticks it missed, and its loop
  * reads sockets before it runs timers) confirms no read on its lease --
@@ -584,18 +601,7 @@ static void test_lease_reads_count_real_time(void)
     make_tmpdir();
     cairn_engine *e = new_engine(1);
     fake_host h = {.inline_ok = -1, .now_us = 5000000};
-    REQUIRE(open_node_with(e, &h, 1, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3", 1));
-    raft *r = repl_node_raft(h.n);
-    /* elected with node 2's votes; its no-op committed */
-    raft_campaign(r);
-    repl_node_flush(h.n);
-    hear(&h, (raft_msg){.type = RAFT_MSG_PREVOTE_RESP});
-    hear(&h, (raft_msg){.type = RAFT_MSG_VOTE_RESP});
-    REQUIRE(raft_get_role(r) == RAFT_LEADER);
-    while (h.syncs_done < h.syncs_asked)
-        sync_now(&h);
-    hear(&h, (raft_msg){.type = RAFT_MSG_APP_RESP, .index = 1});
-    REQUIRE(raft_get_commit(r) == 1);
+    REQUIRE(leader_of_three(e, &h, 1));
 
     heartbeat_acked(&h);
     h.now_us += 20000;
@@ -635,17 +641,8 @@ static void test_deposed_leader_serves_no_read(void)
     make_tmpdir();
     cairn_engine *e = new_engine(1);
     fake_host h = {.inline_ok = -1};
-    REQUIRE(open_node(e, &h, 1, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"));
+    REQUIRE(leader_of_three(e, &h, 0));
     raft *r = repl_node_raft(h.n);
-    raft_campaign(r);
-    repl_node_flush(h.n);
-    hear(&h, (raft_msg){.type = RAFT_MSG_PREVOTE_RESP});
-    hear(&h, (raft_msg){.type = RAFT_MSG_VOTE_RESP});
-    REQUIRE(raft_get_role(r) == RAFT_LEADER);
-    while (h.syncs_done < h.syncs_asked)
-        sync_now(&h);
-    hear(&h, (raft_msg){.type = RAFT_MSG_APP_RESP, .index = 1});
-    REQUIRE(raft_get_commit(r) == 1);
 
     uint64_t ticket = 0;
     CHECK_EQ_LL(repl_node_admit(h.n, &ticket), 1);

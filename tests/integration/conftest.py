@@ -6,6 +6,7 @@ asserts is what Redis does; tests of Cairn-only features are marked
 `cairn_only` and skipped there.
 """
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -26,7 +27,44 @@ def cairn_binary():
     return path
 
 
+def _port_slice():
+    """This process's ports: below the kernel's ephemeral range, a slice
+    for each pytest-xdist worker.  Client sockets (the nodes' links among
+    them) take their ports from the ephemeral range, and one could take a
+    port free_port() handed out before its server bound it: "address
+    already in use" under load.  None where that range leaves no room."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    low = 10000
+    size = (ephemeral - low) // max(count, 1)
+    if size < 1000:
+        return None
+    first = low + (int(worker) if worker.isdigit() else 0) % max(count, 1) * size
+    return first, first + size
+
+
+_handed = set()
+
+
 def free_port():
+    """A loopback port nothing listens on, never handed out twice."""
+    ports = _port_slice()
+    for _ in range(1000 if ports else 0):
+        port = random.randrange(*ports)
+        if port in _handed:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed.add(port)
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

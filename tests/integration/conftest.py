@@ -48,12 +48,13 @@ def _port_slice():
     return first, first + size
 
 
+_PORTS = _port_slice()
 _handed = set()
 
 
 def free_port():
     """A loopback port nothing listens on, never handed out twice."""
-    ports = _port_slice()
+    ports = _PORTS
     for _ in range(1000 if ports else 0):
         port = random.randrange(*ports)
         if port in _handed:
